@@ -1,0 +1,3 @@
+from omniretail.cli.main import main
+
+main()

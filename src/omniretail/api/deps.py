@@ -1,0 +1,117 @@
+"""Typed dependencies shared by every domain's routes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from omniretail.api.problems import ReplayedResponse
+from omniretail.bootstrap import Container
+from omniretail.db import idempotency
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import Conflict
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class IdempotencyKeyReused(Conflict):
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key reused for a different request"
+    status = 422
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_actor(
+    x_omniretail_actor: Annotated[str | None, Header(max_length=120)] = None,
+) -> str:
+    """Who is acting, recorded on ledger rows (replaced by the authenticated principal later)."""
+    return x_omniretail_actor or "api"
+
+
+ActorDep = Annotated[str, Depends(get_actor)]
+
+
+class UseCase:
+    """Runs one use case in one transaction, applying an Idempotency-Key exactly once.
+
+    The stored response is written in the same transaction as the change, so a retry either
+    sees the change and its response, or neither.
+    """
+
+    def __init__(self, container: Container, key: str | None, fingerprint: str) -> None:
+        self._container = container
+        self._key = key
+        self._fingerprint = fingerprint
+
+    def run(self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200) -> T:
+        if self._key is None:
+            with self._container.uow() as uow:
+                return fn(uow)
+        try:
+            with self._container.uow() as uow:
+                self._replay_if_known(uow)
+                result = fn(uow)
+                idempotency.remember(
+                    uow.session,
+                    key=self._key,
+                    fingerprint=self._fingerprint,
+                    status_code=status_code,
+                    response=result.model_dump(mode="json"),
+                    now=uow.now,
+                )
+                return result
+        except IntegrityError:
+            # A concurrent request with the same key committed first: answer as it did.
+            with self._container.read_uow() as uow:
+                self._replay_if_known(uow)
+            raise
+
+    def _replay_if_known(self, uow: UnitOfWork) -> None:
+        assert self._key is not None
+        stored = idempotency.find(uow.session, self._key)
+        if stored is None:
+            return
+        if stored.fingerprint != self._fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used before with a different method, path or body",
+                field="Idempotency-Key",
+            )
+        raise ReplayedResponse(stored.status_code, stored.response)
+
+
+async def get_use_case(
+    request: Request,
+    container: ContainerDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> UseCase:
+    body = await request.body() if idempotency_key else b""
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(request.url.path.encode())
+    digest.update(body)
+    return UseCase(container, idempotency_key, digest.hexdigest())
+
+
+UseCaseDep = Annotated[UseCase, Depends(get_use_case)]
+
+
+def read_uow(container: ContainerDep) -> Any:
+    with container.read_uow() as uow:
+        yield uow
+
+
+ReadDep = Annotated[UnitOfWork, Depends(read_uow)]

@@ -1,0 +1,144 @@
+"""Every error leaves the API as RFC 9457 ``application/problem+json``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from omniretail.kernel.errors import PROBLEM_BASE, DomainError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("omniretail.api")
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    field: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if field:
+        body["field"] = field
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class ReplayedResponse(Exception):
+    """Raised to answer a retried request with the response stored for its Idempotency-Key."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        self.status_code = status_code
+        self.body = body
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(
+            exc.status,
+            exc.slug,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            field=exc.field,
+            extra=exc.extra or None,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return problem(
+            422,
+            "validation-error",
+            "The request is not valid",
+            f"{first['field']}: {first['message']}",
+            instance=request.url.path,
+            field=first["field"],
+            extra={"errors": errors},
+        )
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(
+            exc.status_code,
+            slug,
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(ReplayedResponse)
+    async def on_replay(_request: Request, exc: ReplayedResponse) -> JSONResponse:
+        media = PROBLEM_JSON if exc.status_code >= 400 else "application/json"
+        return JSONResponse(
+            exc.body,
+            status_code=exc.status_code,
+            media_type=media,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("constraint violation on %s: %s", request.url.path, exc.orig)
+        return problem(
+            409,
+            "constraint-violation",
+            "The change conflicts with the stored data",
+            "the database refused the change because it would break a rule of the data"
+            " (a duplicate, a missing reference or a limit); nothing was written",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def on_operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        return problem(
+            503,
+            "database-unavailable",
+            "The database is busy or unavailable",
+            "the request could not be completed now; nothing was written, retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(
+            500,
+            "internal-error",
+            "Internal error",
+            "an unexpected error occurred; nothing was written",
+            instance=request.url.path,
+        )

@@ -1,0 +1,89 @@
+"""create_app(): the HTTP API under /api/v1 (and, later, the web console)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from omniretail import __version__
+from omniretail.api.deps import ContainerDep
+from omniretail.api.problems import install_problem_handlers
+from omniretail.bootstrap import Container, build_container
+from omniretail.catalog.api import router as catalog_router
+from omniretail.inventory import service as inventory_service
+from omniretail.inventory.api import router as inventory_router
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("omniretail.app")
+
+
+def create_app(container: Container | None = None, *, background_sweep: bool = True) -> FastAPI:
+    container = container or build_container()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="Omniretail",
+        version=__version__,
+        description="One stock, one customer, one order flow across every channel.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(_system_router())
+    api.include_router(catalog_router)
+    api.include_router(inventory_router)
+    app.include_router(api)
+    return app
+
+
+def _system_router() -> APIRouter:
+    router = APIRouter(tags=["system"])
+
+    @router.get("/health")
+    def health(container: ContainerDep) -> dict[str, str]:
+        return {"status": "ok", "database": container.backend, "version": __version__}
+
+    @router.get("/metrics")
+    def metrics(container: ContainerDep) -> dict[str, int]:
+        """Counters for benchmarks and monitoring."""
+        return {"sql_statements": container.counter.value}
+
+    return router
+
+
+async def _sweep_forever(container: Container) -> None:
+    """Release expired cart holds periodically (they are also released lazily on demand)."""
+    interval = container.settings.sweep_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            released = await run_in_threadpool(_sweep_once, container)
+            if released:
+                log.info("released %d expired reservations", released)
+        except Exception:
+            log.exception("reservation sweep failed; will retry")
+
+
+def _sweep_once(container: Container) -> int:
+    with container.uow() as uow:
+        return inventory_service.release_expired_holds(uow, actor="system:sweeper")

@@ -1,0 +1,79 @@
+"""HTTP routes for products, SKUs, channels and locations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.catalog import service
+from omniretail.catalog.models import LocationKind
+from omniretail.catalog.schemas import (
+    ChannelRead,
+    ChannelWrite,
+    LocationRead,
+    LocationWrite,
+    ProductCreate,
+    ProductRead,
+    SkuRead,
+)
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.post("/products", status_code=201, response_model=ProductRead)
+def create_product(body: ProductCreate, use_case: UseCaseDep) -> ProductRead:
+    return use_case.run(lambda uow: service.create_product(uow, body), status_code=201)
+
+
+@router.get("/products/{code}", response_model=ProductRead)
+def get_product(code: str, uow: ReadDep) -> ProductRead:
+    return service.get_product(uow, code.strip().upper())
+
+
+@router.get("/skus", response_model=list[SkuRead])
+def list_skus(
+    uow: ReadDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[SkuRead]:
+    return service.list_skus(uow, offset=offset, limit=limit, query=q)
+
+
+@router.get("/skus/{code}", response_model=SkuRead)
+def get_sku(code: str, uow: ReadDep) -> SkuRead:
+    return service.get_sku(uow, code.strip().upper())
+
+
+@router.put("/channels/{code}", response_model=ChannelRead)
+def save_channel(code: str, body: ChannelWrite, use_case: UseCaseDep) -> ChannelRead:
+    body = body.model_copy(update={"code": code.strip().upper()})
+    return use_case.run(lambda uow: service.save_channel(uow, body))
+
+
+@router.get("/channels", response_model=list[ChannelRead])
+def list_channels(uow: ReadDep) -> list[ChannelRead]:
+    return service.list_channels(uow)
+
+
+@router.get("/channels/{code}", response_model=ChannelRead)
+def get_channel(code: str, uow: ReadDep) -> ChannelRead:
+    return service.get_channel(uow, code.strip().upper())
+
+
+@router.put("/locations/{code}", response_model=LocationRead)
+def save_location(code: str, body: LocationWrite, use_case: UseCaseDep) -> LocationRead:
+    body = body.model_copy(update={"code": code.strip().upper()})
+    return use_case.run(lambda uow: service.save_location(uow, body))
+
+
+@router.get("/locations", response_model=list[LocationRead])
+def list_locations(uow: ReadDep, kind: LocationKind | None = None) -> list[LocationRead]:
+    return service.list_locations(uow, kind.value if kind else None)
+
+
+@router.get("/locations/{code}", response_model=LocationRead)
+def get_location(code: str, uow: ReadDep) -> LocationRead:
+    return service.get_location(uow, code.strip().upper())

@@ -1,0 +1,95 @@
+"""Pydantic I/O for the catalog, shared by the API, the CLI and the console."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from omniretail.catalog.models import ChannelKind, LocationKind
+
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=40),
+]
+
+
+class SkuCreate(BaseModel):
+    code: Code
+    name: str = Field(min_length=1, max_length=300)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+
+class ProductCreate(BaseModel):
+    code: Code
+    name: str = Field(min_length=1, max_length=300)
+    category: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    skus: list[SkuCreate] = Field(default_factory=list)
+
+
+class SkuRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    product_code: str
+    name: str
+    attributes: dict[str, Any]
+    price: Decimal | None
+    active: bool
+
+
+class ProductRead(BaseModel):
+    code: str
+    name: str
+    category: str | None
+    attributes: dict[str, Any]
+    skus: list[SkuRead]
+
+
+class ChannelWrite(BaseModel):
+    code: Code
+    name: str = Field(min_length=1, max_length=120)
+    kind: ChannelKind
+    reservation_ttl_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
+    atp_buffer: int = Field(default=0, ge=0)
+    location_codes: list[Code] = Field(default_factory=list)
+
+
+class ChannelRead(BaseModel):
+    code: str
+    name: str
+    kind: ChannelKind
+    reservation_ttl_seconds: int
+    atp_buffer: int
+    location_codes: list[str]
+
+
+class Capabilities(BaseModel):
+    ships_to_home: bool = False
+    pickup: bool = False
+    ship_to_store_target: bool = False
+    accepts_returns: bool = False
+
+
+class LocationWrite(BaseModel):
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    address: str = ""
+    timezone: str = "Europe/London"
+    opening_hours: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per weekday, e.g. {"mon": "09:00-17:30", "sun": "closed"}',
+    )
+    capabilities: Capabilities = Field(default_factory=Capabilities)
+    daily_capacity: int = Field(default=0, ge=0)
+
+
+class LocationRead(LocationWrite):
+    active: bool
+    channel_codes: list[str]

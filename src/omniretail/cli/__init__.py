@@ -1,0 +1,1 @@
+"""The command line: a Typer root that each domain adds its commands to."""

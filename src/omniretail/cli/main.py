@@ -1,0 +1,84 @@
+"""``omniretail``: the command-line root."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from omniretail.cli.context import open_container
+from omniretail.db.outbox import latest_position, list_events
+from omniretail.inventory.cli import app as inventory_app
+
+app = typer.Typer(
+    name="omniretail",
+    help="Omniretail: one stock, one customer, one order flow across every channel.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+app.add_typer(inventory_app, name="inventory")
+
+console = Console()
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (default: OMNIRETAIL_DATABASE_URL or the embedded SQLite file)"
+    ),
+]
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Create or upgrade the database schema."""
+    container = open_container(db)
+    console.print(f"[green]schema up to date[/] on {container.backend}")
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the HTTP API (and the periodic reservation sweep)."""
+    from omniretail.cli.server import run_server
+
+    container = open_container(db)
+    run_server(container, host=host, port=port)
+
+
+@events_app.command("tail")
+def events_tail(
+    db: DbOption = None,
+    last: Annotated[int, typer.Option("-n", "--last", help="How many recent events")] = 20,
+    type_prefix: Annotated[
+        str | None, typer.Option("--type", help="e.g. omniretail.inventory")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing new events")
+    ] = False,
+    interval: float = 1.0,
+) -> None:
+    """Print outbox events as CloudEvents JSON, one per line."""
+    container = open_container(db)
+    with container.read_uow() as uow:
+        after = max(0, latest_position(uow.session) - last) if last else 0
+    while True:
+        with container.read_uow() as uow:
+            batch = list_events(uow.session, after=after, limit=500, type_prefix=type_prefix)
+            for message in batch:
+                typer.echo(json.dumps(message.as_cloud_event(), sort_keys=True))
+                after = message.position
+        if not follow:
+            break
+        if not batch:
+            time.sleep(interval)
+
+
+def main() -> None:
+    app()

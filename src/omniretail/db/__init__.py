@@ -1,0 +1,1 @@
+"""Persistence infrastructure: engine, declarative base, unit of work, outbox, migrations."""

@@ -1,0 +1,92 @@
+"""Engines for the embedded SQLite default and for PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+@dataclass
+class StatementCounter:
+    """Counts SQL statements sent to the database (benchmarks read it through /metrics)."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _value: int = 0
+
+    def increment(self) -> None:
+        with self._lock:
+            self._value += 1
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
+
+
+def make_engine(
+    url: str,
+    *,
+    schema: str | None = None,
+    pool_size: int = 40,
+    immediate: bool = True,
+    counter: StatementCounter | None = None,
+) -> Engine:
+    """Build an engine. On SQLite ``immediate`` makes every transaction take the write lock at
+    BEGIN, so two writers never deadlock upgrading a read lock; read-only engines pass False."""
+    url = normalise_url(url)
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size // 2}
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine, immediate=immediate)
+    else:
+        connect_args: dict[str, Any] = {}
+        if schema:
+            connect_args["options"] = f"-c search_path={schema}"
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if counter is not None:
+        _count_statements(engine, counter)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.connection.dbapi_connection.execute(begin)
+
+
+def _count_statements(engine: Engine, counter: StatementCounter) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def on_execute(*_args: Any) -> None:
+        counter.increment()

@@ -1,0 +1,76 @@
+"""The transactional outbox: domain events written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String, Text, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from omniretail.db.base import Base, BigIntPK
+from omniretail.kernel.events import DomainEvent, cloud_event
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    position: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    time: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "position"),)
+
+    def as_cloud_event(self) -> dict[str, Any]:
+        return cloud_event(
+            id=self.id,
+            source=self.source,
+            type=self.type,
+            subject=self.subject,
+            time=self.time,
+            data=self.data,
+        )
+
+
+def write_events(
+    session: Session, events: Sequence[DomainEvent], *, source: str, time: datetime
+) -> None:
+    """One multi-row INSERT for all events of a unit of work."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": e.id,
+            "type": e.full_type,
+            "source": source,
+            "subject": e.subject,
+            "time": time,
+            "data": e.data,
+            "attempts": 0,
+        }
+        for e in events
+    ]
+    session.execute(insert(OutboxMessage).values(rows))
+
+
+def list_events(
+    session: Session, *, after: int = 0, limit: int = 100, type_prefix: str | None = None
+) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.position > after)
+    if type_prefix:
+        query = query.where(OutboxMessage.type.startswith(type_prefix))
+    return list(session.scalars(query.order_by(OutboxMessage.position).limit(limit)))
+
+
+def latest_position(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.coalesce(func.max(OutboxMessage.position), 0))) or 0

@@ -1,0 +1,20 @@
+"""Imports every domain's tables so that ``Base.metadata`` is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+from omniretail.catalog import models as catalog_models
+from omniretail.customers import models as customer_models
+from omniretail.db import idempotency, outbox
+from omniretail.db.base import Base
+from omniretail.inventory import models as inventory_models
+from omniretail.orders import models as order_models
+
+__all__ = [
+    "Base",
+    "catalog_models",
+    "customer_models",
+    "idempotency",
+    "inventory_models",
+    "order_models",
+    "outbox",
+]

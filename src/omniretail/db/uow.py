@@ -1,0 +1,96 @@
+"""Unit of work: one transaction per use case, events written to the outbox inside it."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from omniretail.db.outbox import write_events
+from omniretail.kernel.clock import Clock
+from omniretail.kernel.events import DomainEvent
+
+
+class ReadCache:
+    """Short-lived cache of slow-changing reference data (channel settings), one per database.
+
+    Entries live ``ttl_seconds``; writers call ``invalidate`` in their own process."""
+
+    def __init__(self, ttl_seconds: float = 5.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, value: Any) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl_seconds, value)
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+
+class UnitOfWork:
+    """``with uow:`` commits on a clean exit and rolls back on an exception.
+
+    Services receive the open unit of work, use ``uow.session`` and ``uow.now``, and call
+    ``uow.record(event)``; they never commit.
+    """
+
+    session: Session
+    now: datetime
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        event_source: str,
+        cache: ReadCache | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self.cache = cache if cache is not None else ReadCache()
+        self._clock = clock
+        self._event_source = event_source
+        self._events: list[DomainEvent] = []
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.now = self._clock.now()
+        self._events = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.session.close()
+
+    def record(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    @property
+    def pending_events(self) -> list[DomainEvent]:
+        return list(self._events)
+
+    def commit(self) -> None:
+        write_events(self.session, self._events, source=self._event_source, time=self.now)
+        self._events = []
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self._events = []
+        self.session.rollback()

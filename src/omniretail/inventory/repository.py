@@ -1,0 +1,483 @@
+"""The only place that builds queries over the inventory tables.
+
+Counters change only through conditional UPDATEs (``..._if_available``) or under a row lock
+(``lock_...``); nothing here reads a counter, computes in Python and writes it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from omniretail.catalog.models import Location
+from omniretail.inventory.models import (
+    HoldKind,
+    HoldStatus,
+    StockHold,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
+
+levels = StockLevel.__table__
+holds = StockHold.__table__
+movements = StockMovement.__table__
+
+_LEVEL_COLUMNS = (
+    levels.c.sku_code,
+    levels.c.location_code,
+    levels.c.on_hand,
+    levels.c.reserved,
+    levels.c.allocated,
+    levels.c.in_transit,
+    levels.c.safety_stock,
+    levels.c.reorder_point,
+    levels.c.order_up_to,
+)
+_HOLD_COLUMNS = (
+    holds.c.id,
+    holds.c.kind,
+    holds.c.status,
+    holds.c.sku_code,
+    holds.c.location_code,
+    holds.c.channel_code,
+    holds.c.quantity,
+    holds.c.reference,
+    holds.c.expires_at,
+    holds.c.created_at,
+    holds.c.updated_at,
+)
+
+
+@dataclass(frozen=True)
+class Counters:
+    sku_code: str
+    location_code: str
+    on_hand: int
+    reserved: int
+    allocated: int
+    in_transit: int
+    safety_stock: int
+    reorder_point: int | None
+    order_up_to: int | None
+
+    @property
+    def free(self) -> int:
+        """Units not held by anyone (may dip into safety stock)."""
+        return self.on_hand - self.reserved - self.allocated
+
+    @property
+    def available_to_promise(self) -> int:
+        return max(0, self.free - self.safety_stock)
+
+    @property
+    def position(self) -> int:
+        """Inventory position for replenishment: free units plus what is on its way."""
+        return self.free + self.in_transit
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Counters:
+        return cls(**row._asdict())
+
+
+@dataclass(frozen=True)
+class Deltas:
+    on_hand: int = 0
+    reserved: int = 0
+    allocated: int = 0
+    in_transit: int = 0
+
+    @property
+    def position_change(self) -> int:
+        return self.on_hand - self.reserved - self.allocated + self.in_transit
+
+
+def _dialect_insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def apply_deltas_if_available(
+    session: Session,
+    sku: str,
+    location: str,
+    deltas: Deltas,
+    now: datetime,
+    *,
+    need: int = 0,
+    keep_safety_stock: bool = False,
+) -> Counters | None:
+    """One conditional UPDATE: applies ``deltas`` only if ``need`` units are free (beyond
+    safety stock when asked). Returns the counters after, or None when the row is missing or
+    too few units are free. The CHECK constraints refuse any negative or over-held result."""
+    stmt = (
+        update(levels)
+        .where(levels.c.sku_code == sku, levels.c.location_code == location)
+        .values(
+            on_hand=levels.c.on_hand + deltas.on_hand,
+            reserved=levels.c.reserved + deltas.reserved,
+            allocated=levels.c.allocated + deltas.allocated,
+            in_transit=levels.c.in_transit + deltas.in_transit,
+            updated_at=now,
+        )
+        .returning(*_LEVEL_COLUMNS)
+    )
+    if need > 0:
+        free = levels.c.on_hand - levels.c.reserved - levels.c.allocated
+        if keep_safety_stock:
+            free = free - levels.c.safety_stock
+        stmt = stmt.where(free >= need)
+    row = session.execute(stmt).one_or_none()
+    return Counters.from_row(row) if row is not None else None
+
+
+def upsert_deltas(
+    session: Session, sku: str, location: str, deltas: Deltas, now: datetime
+) -> Counters:
+    """Adds non-negative deltas, creating the stock row on first receipt (one statement)."""
+    ins = _dialect_insert(session)(levels).values(
+        sku_code=sku,
+        location_code=location,
+        on_hand=deltas.on_hand,
+        reserved=deltas.reserved,
+        allocated=deltas.allocated,
+        in_transit=deltas.in_transit,
+        safety_stock=0,
+        updated_at=now,
+    )
+    stmt = ins.on_conflict_do_update(
+        index_elements=[levels.c.sku_code, levels.c.location_code],
+        set_={
+            "on_hand": levels.c.on_hand + deltas.on_hand,
+            "reserved": levels.c.reserved + deltas.reserved,
+            "allocated": levels.c.allocated + deltas.allocated,
+            "in_transit": levels.c.in_transit + deltas.in_transit,
+            "updated_at": now,
+        },
+    ).returning(*_LEVEL_COLUMNS)
+    return Counters.from_row(session.execute(stmt).one())
+
+
+def lock_stock_level(session: Session, sku: str, location: str) -> Counters | None:
+    """SELECT ... FOR UPDATE (SQLite: writers are already serialised by BEGIN IMMEDIATE)."""
+    row = session.execute(
+        select(*_LEVEL_COLUMNS)
+        .where(levels.c.sku_code == sku, levels.c.location_code == location)
+        .with_for_update()
+    ).one_or_none()
+    return Counters.from_row(row) if row is not None else None
+
+
+def set_on_hand_locked(
+    session: Session, sku: str, location: str, on_hand: int, reserved_delta: int, now: datetime
+) -> Counters:
+    """Writes an absolute count; only call with the row locked by ``lock_stock_level``."""
+    row = session.execute(
+        update(levels)
+        .where(levels.c.sku_code == sku, levels.c.location_code == location)
+        .values(on_hand=on_hand, reserved=levels.c.reserved + reserved_delta, updated_at=now)
+        .returning(*_LEVEL_COLUMNS)
+    ).one()
+    return Counters.from_row(row)
+
+
+def upsert_policy(
+    session: Session,
+    sku: str,
+    location: str,
+    *,
+    safety_stock: int,
+    reorder_point: int | None,
+    order_up_to: int | None,
+    now: datetime,
+) -> Counters:
+    values = {
+        "safety_stock": safety_stock,
+        "reorder_point": reorder_point,
+        "order_up_to": order_up_to,
+        "updated_at": now,
+    }
+    stmt = (
+        _dialect_insert(session)(levels)
+        .values(sku_code=sku, location_code=location, **values)
+        .on_conflict_do_update(
+            index_elements=[levels.c.sku_code, levels.c.location_code], set_=values
+        )
+        .returning(*_LEVEL_COLUMNS)
+    )
+    return Counters.from_row(session.execute(stmt).one())
+
+
+def get_counters(session: Session, sku: str, location: str) -> Counters | None:
+    row = session.execute(
+        select(*_LEVEL_COLUMNS).where(levels.c.sku_code == sku, levels.c.location_code == location)
+    ).one_or_none()
+    return Counters.from_row(row) if row is not None else None
+
+
+def list_counters(
+    session: Session,
+    skus: Sequence[str] | None = None,
+    locations: Iterable[str] | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Counters]:
+    stmt = select(*_LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
+    if skus is not None:
+        stmt = stmt.where(levels.c.sku_code.in_(list(skus)))
+    if locations is not None:
+        stmt = stmt.where(levels.c.location_code.in_(list(locations)))
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [Counters.from_row(r) for r in session.execute(stmt)]
+
+
+def list_stocked_locations(
+    session: Session, sku: str, kinds: Sequence[str]
+) -> list[tuple[Counters, Location]]:
+    """Locations of the given kinds that hold units of ``sku`` available to promise."""
+    free = levels.c.on_hand - levels.c.reserved - levels.c.allocated - levels.c.safety_stock
+    stmt = (
+        select(*_LEVEL_COLUMNS, Location)
+        .join(Location, Location.code == levels.c.location_code)
+        .where(levels.c.sku_code == sku, free > 0, Location.kind.in_(kinds), Location.active)
+    )
+    result = []
+    for row in session.execute(stmt):
+        values = row._asdict()
+        location = values.pop("Location")
+        result.append((Counters(**values), location))
+    return result
+
+
+def insert_movements(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One multi-row INSERT into the append-only ledger."""
+    if rows:
+        session.execute(insert(movements).values(list(rows)))
+
+
+def list_movements(
+    session: Session,
+    *,
+    sku: str | None,
+    location: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[StockMovement]:
+    stmt = select(StockMovement).order_by(StockMovement.id.desc()).limit(limit)
+    if sku:
+        stmt = stmt.where(StockMovement.sku_code == sku)
+    if location:
+        stmt = stmt.where(StockMovement.location_code == location)
+    if before_id:
+        stmt = stmt.where(StockMovement.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def insert_hold(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(holds).values(**values))
+
+
+def get_hold(session: Session, hold_id: str) -> StockHold | None:
+    return session.get(StockHold, hold_id)
+
+
+def transition_hold(
+    session: Session,
+    hold_id: str,
+    *,
+    kind: HoldKind,
+    to_status: HoldStatus,
+    now: datetime,
+    new_kind: HoldKind | None = None,
+    require_unexpired: bool = False,
+    new_expires_at: datetime | None = None,
+    new_reference: str | None = None,
+) -> Row[Any] | None:
+    """Moves an active hold on, only if it is still active (and unexpired when asked):
+    of two concurrent attempts exactly one wins."""
+    values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
+    if new_kind is not None:
+        values["kind"] = new_kind.value
+        if new_kind is HoldKind.ORDER:
+            values["expires_at"] = None
+    if new_expires_at is not None:
+        values["expires_at"] = new_expires_at
+    if new_reference is not None:
+        values["reference"] = new_reference
+    stmt = (
+        update(holds)
+        .where(
+            holds.c.id == hold_id,
+            holds.c.kind == kind.value,
+            holds.c.status == HoldStatus.ACTIVE.value,
+        )
+        .values(**values)
+        .returning(*_HOLD_COLUMNS)
+    )
+    if require_unexpired:
+        stmt = stmt.where(holds.c.expires_at > now)
+    return session.execute(stmt).one_or_none()
+
+
+def expire_cart_holds(
+    session: Session,
+    now: datetime,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    limit: int = 1000,
+) -> list[Row[Any]]:
+    """Marks expired cart holds expired and returns them; a hold is returned to one caller
+    only, so concurrent sweeps never release the same units twice."""
+    due = select(holds.c.id).where(
+        holds.c.status == HoldStatus.ACTIVE.value,
+        holds.c.kind == HoldKind.CART.value,
+        holds.c.expires_at <= now,
+    )
+    if sku is not None:
+        due = due.where(holds.c.sku_code == sku)
+    if location is not None:
+        due = due.where(holds.c.location_code == location)
+    stmt = (
+        update(holds)
+        .where(holds.c.id.in_(due.limit(limit).scalar_subquery()))
+        .where(holds.c.status == HoldStatus.ACTIVE.value)
+        .values(status=HoldStatus.EXPIRED.value, updated_at=now)
+        .returning(*_HOLD_COLUMNS)
+    )
+    return list(session.execute(stmt))
+
+
+def lock_active_cart_holds_newest_first(
+    session: Session, sku: str, location: str
+) -> list[StockHold]:
+    return list(
+        session.scalars(
+            select(StockHold)
+            .where(
+                StockHold.sku_code == sku,
+                StockHold.location_code == location,
+                StockHold.kind == HoldKind.CART.value,
+                StockHold.status == HoldStatus.ACTIVE.value,
+            )
+            .order_by(StockHold.created_at.desc(), StockHold.id)
+            .with_for_update()
+        )
+    )
+
+
+def release_holds(session: Session, hold_ids: Sequence[str], now: datetime) -> None:
+    session.execute(
+        update(holds)
+        .where(holds.c.id.in_(list(hold_ids)), holds.c.status == HoldStatus.ACTIVE.value)
+        .values(status=HoldStatus.RELEASED.value, updated_at=now)
+    )
+
+
+def list_holds(
+    session: Session, *, reference: str | None, status: str | None, limit: int
+) -> list[StockHold]:
+    stmt = select(StockHold).order_by(StockHold.created_at.desc()).limit(limit)
+    if reference:
+        stmt = stmt.where(StockHold.reference == reference)
+    if status:
+        stmt = stmt.where(StockHold.status == status)
+    return list(session.scalars(stmt))
+
+
+def insert_transfer(session: Session, transfer: Transfer, lines: Sequence[TransferLine]) -> None:
+    session.add(transfer)
+    session.flush()
+    session.add_all(lines)
+    session.flush()
+
+
+def get_transfer(session: Session, transfer_id: str) -> Transfer | None:
+    return session.get(Transfer, transfer_id)
+
+
+def list_transfer_lines(session: Session, transfer_id: str) -> list[TransferLine]:
+    return list(
+        session.scalars(
+            select(TransferLine)
+            .where(TransferLine.transfer_id == transfer_id)
+            .order_by(TransferLine.sku_code)
+        )
+    )
+
+
+def transition_transfer(
+    session: Session,
+    transfer_id: str,
+    *,
+    from_status: TransferStatus,
+    to_status: TransferStatus,
+    values: dict[str, Any],
+) -> bool:
+    result = session.execute(
+        update(Transfer)
+        .where(Transfer.id == transfer_id, Transfer.status == from_status.value)
+        .values(status=to_status.value, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    m = movements.c
+    stmt = select(
+        m.sku_code,
+        m.location_code,
+        func.sum(m.on_hand_delta),
+        func.sum(m.reserved_delta),
+        func.sum(m.allocated_delta),
+        func.sum(m.in_transit_delta),
+    ).group_by(m.sku_code, m.location_code)
+    return {
+        (r[0], r[1]): (int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in session.execute(stmt)
+    }
+
+
+def active_hold_totals(session: Session) -> dict[tuple[str, str, str], int]:
+    stmt = (
+        select(holds.c.sku_code, holds.c.location_code, holds.c.kind, func.sum(holds.c.quantity))
+        .where(holds.c.status == HoldStatus.ACTIVE.value)
+        .group_by(holds.c.sku_code, holds.c.location_code, holds.c.kind)
+    )
+    return {(r[0], r[1], r[2]): int(r[3]) for r in session.execute(stmt)}
+
+
+def requested_transfer_totals(session: Session) -> dict[tuple[str, str], int]:
+    t = Transfer.__table__.c
+    lines = TransferLine.__table__.c
+    stmt = (
+        select(lines.sku_code, t.from_location, func.sum(lines.quantity))
+        .join(Transfer.__table__, t.id == lines.transfer_id)
+        .where(t.status == TransferStatus.REQUESTED.value)
+        .group_by(lines.sku_code, t.from_location)
+    )
+    return {(r[0], r[1]): int(r[2]) for r in session.execute(stmt)}
+
+
+def in_transit_totals(session: Session) -> dict[tuple[str, str], int]:
+    t = Transfer.__table__.c
+    lines = TransferLine.__table__.c
+    stmt = (
+        select(lines.sku_code, t.to_location, func.sum(lines.quantity))
+        .join(Transfer.__table__, t.id == lines.transfer_id)
+        .where(t.status == TransferStatus.IN_TRANSIT.value)
+        .group_by(lines.sku_code, t.to_location)
+    )
+    return {(r[0], r[1]): int(r[2]) for r in session.execute(stmt)}
+
+
+def all_counters(session: Session) -> list[Counters]:
+    return [Counters.from_row(r) for r in session.execute(select(*_LEVEL_COLUMNS))]

@@ -1,0 +1,234 @@
+"""Transfers between locations: requested -> in transit -> received (or cancelled).
+
+Requesting allocates the units at the source so they cannot be sold twice; shipping moves
+them from the source's on hand to the destination's in transit; receiving puts them on hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from omniretail.catalog import repository as catalog_repo
+from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import repository as repo
+from omniretail.inventory.errors import (
+    IllegalTransferTransition,
+    OutOfStock,
+    UnknownTransfer,
+)
+from omniretail.inventory.events import transfer_event
+from omniretail.inventory.models import MovementKind, Transfer, TransferLine, TransferStatus
+from omniretail.inventory.repository import Deltas
+from omniretail.inventory.schemas import TransferCreate, TransferLineIn, TransferRead
+from omniretail.inventory.service import movement_row
+from omniretail.kernel.ids import new_id
+
+
+def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> TransferRead:
+    session = uow.session
+    for field, code in (("from_location", data.from_location), ("to_location", data.to_location)):
+        if catalog_repo.get_location(session, code) is None:
+            raise UnknownLocation(f"no location with code {code!r}", field=field)
+    for line in data.lines:
+        if catalog_repo.get_sku(session, line.sku) is None:
+            raise UnknownSku(f"no SKU with code {line.sku!r}", field="lines")
+    transfer = Transfer(
+        id=new_id(),
+        from_location=data.from_location,
+        to_location=data.to_location,
+        status=TransferStatus.REQUESTED.value,
+        reference=data.reference,
+        requested_by=actor,
+        created_at=uow.now,
+    )
+    repo.insert_transfer(
+        session,
+        transfer,
+        [
+            TransferLine(transfer_id=transfer.id, sku_code=ln.sku, quantity=ln.quantity)
+            for ln in data.lines
+        ],
+    )
+    for line in data.lines:
+        deltas = Deltas(allocated=line.quantity)
+        after = repo.apply_deltas_if_available(
+            session, line.sku, data.from_location, deltas, uow.now, need=line.quantity
+        )
+        if after is None:
+            current = repo.get_counters(session, line.sku, data.from_location)
+            free = max(0, current.free) if current else 0
+            raise OutOfStock(
+                f"only {free} of {line.sku} free at {data.from_location}; transfer asks for"
+                f" {line.quantity}",
+                field="lines",
+            )
+    _ledger(
+        uow,
+        data.lines,
+        data.from_location,
+        MovementKind.TRANSFER_REQUEST,
+        transfer.id,
+        actor,
+        lambda q: Deltas(allocated=q),
+    )
+    uow.record(transfer_event("requested", transfer.id, **_summary(transfer, data.lines)))
+    return get_transfer(uow, transfer.id)
+
+
+def ship_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    transfer, lines = _move(
+        uow,
+        transfer_id,
+        TransferStatus.REQUESTED,
+        TransferStatus.IN_TRANSIT,
+        {"shipped_at": uow.now},
+    )
+    for line in lines:
+        out = Deltas(on_hand=-line.quantity, allocated=-line.quantity)
+        repo.apply_deltas_if_available(uow.session, line.sku, transfer.from_location, out, uow.now)
+        repo.upsert_deltas(
+            uow.session, line.sku, transfer.to_location, Deltas(in_transit=line.quantity), uow.now
+        )
+    _ledger(
+        uow,
+        lines,
+        transfer.from_location,
+        MovementKind.TRANSFER_OUT,
+        transfer_id,
+        actor,
+        lambda q: Deltas(on_hand=-q, allocated=-q),
+    )
+    _ledger(
+        uow,
+        lines,
+        transfer.to_location,
+        MovementKind.TRANSFER_OUT,
+        transfer_id,
+        actor,
+        lambda q: Deltas(in_transit=q),
+    )
+    uow.record(transfer_event("shipped", transfer_id, **_summary(transfer, lines)))
+    return get_transfer(uow, transfer_id)
+
+
+def receive_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    transfer, lines = _move(
+        uow,
+        transfer_id,
+        TransferStatus.IN_TRANSIT,
+        TransferStatus.RECEIVED,
+        {"received_at": uow.now},
+    )
+    for line in lines:
+        repo.apply_deltas_if_available(
+            uow.session,
+            line.sku,
+            transfer.to_location,
+            Deltas(on_hand=line.quantity, in_transit=-line.quantity),
+            uow.now,
+        )
+    _ledger(
+        uow,
+        lines,
+        transfer.to_location,
+        MovementKind.TRANSFER_IN,
+        transfer_id,
+        actor,
+        lambda q: Deltas(on_hand=q, in_transit=-q),
+    )
+    uow.record(transfer_event("received", transfer_id, **_summary(transfer, lines)))
+    return get_transfer(uow, transfer_id)
+
+
+def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    transfer, lines = _move(
+        uow, transfer_id, TransferStatus.REQUESTED, TransferStatus.CANCELLED, {}
+    )
+    for line in lines:
+        repo.apply_deltas_if_available(
+            uow.session, line.sku, transfer.from_location, Deltas(allocated=-line.quantity), uow.now
+        )
+    _ledger(
+        uow,
+        lines,
+        transfer.from_location,
+        MovementKind.TRANSFER_CANCEL,
+        transfer_id,
+        actor,
+        lambda q: Deltas(allocated=-q),
+    )
+    uow.record(transfer_event("cancelled", transfer_id, **_summary(transfer, lines)))
+    return get_transfer(uow, transfer_id)
+
+
+def get_transfer(uow: UnitOfWork, transfer_id: str) -> TransferRead:
+    transfer = repo.get_transfer(uow.session, transfer_id)
+    if transfer is None:
+        raise UnknownTransfer(f"no transfer with id {transfer_id!r}", field="id")
+    lines = repo.list_transfer_lines(uow.session, transfer_id)
+    return TransferRead(
+        id=transfer.id,
+        from_location=transfer.from_location,
+        to_location=transfer.to_location,
+        status=transfer.status,  # type: ignore[arg-type]
+        lines=[TransferLineIn(sku=ln.sku_code, quantity=ln.quantity) for ln in lines],
+        reference=transfer.reference,
+        requested_by=transfer.requested_by,
+        created_at=transfer.created_at,
+        shipped_at=transfer.shipped_at,
+        received_at=transfer.received_at,
+    )
+
+
+def _move(
+    uow: UnitOfWork,
+    transfer_id: str,
+    from_status: TransferStatus,
+    to_status: TransferStatus,
+    values: dict[str, datetime],
+) -> tuple[TransferRead, list[TransferLineIn]]:
+    current = get_transfer(uow, transfer_id)
+    moved = repo.transition_transfer(
+        uow.session, transfer_id, from_status=from_status, to_status=to_status, values=values
+    )
+    if not moved:
+        raise IllegalTransferTransition(
+            f"transfer {transfer_id} is {current.status}; it must be {from_status.value} to"
+            f" become {to_status.value}",
+            field="status",
+            current_status=current.status,
+        )
+    return current, current.lines
+
+
+def _ledger(
+    uow: UnitOfWork,
+    lines: Iterable[TransferLineIn],
+    location: str,
+    kind: MovementKind,
+    transfer_id: str,
+    actor: str,
+    deltas_for: object,
+) -> None:
+    assert callable(deltas_for)
+    repo.insert_movements(
+        uow.session,
+        [
+            movement_row(
+                uow, ln.sku, location, kind, deltas_for(ln.quantity), actor, "transfer", transfer_id
+            )
+            for ln in lines
+        ],
+    )
+
+
+def _summary(
+    transfer: Transfer | TransferRead, lines: Iterable[TransferLineIn]
+) -> dict[str, object]:
+    return {
+        "from_location": transfer.from_location,
+        "to_location": transfer.to_location,
+        "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
+    }

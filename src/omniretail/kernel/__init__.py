@@ -1,0 +1,1 @@
+"""Shared vocabulary without I/O: errors, clock, ids, event envelope."""

@@ -1,0 +1,36 @@
+"""Settings read from the environment (prefix ``OMNIRETAIL_``); nothing is read at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "omniretail"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNIRETAIL_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    # PostgreSQL only: run inside this schema (tests give every run its own).
+    database_schema: str | None = None
+    # Explicit path of the transaction log used by `demo` (else the search order in docs).
+    data: Path | None = None
+    cache_dir: Path | None = None
+    default_reservation_ttl_seconds: int = 15 * 60
+    sweep_interval_seconds: float = 30.0
+    db_pool_size: int = 40
+    event_source: str = "urn:omniretail"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'omniretail.db'}"
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or Path.home() / ".cache" / "omniretail"

@@ -1,0 +1,133 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from OMNIRETAIL_TEST_PG_URL or the local server; each test session works in
+its own schema, dropped at the end. Without a reachable server the PostgreSQL tests are skipped
+with the reason, unless OMNIRETAIL_REQUIRE_PG=1 (as in .ci/run), which makes that an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from omniretail.app import create_app
+from omniretail.bootstrap import Container, build_container
+from omniretail.db.registry import Base
+from omniretail.settings import Settings
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class FixedClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+def _pg_url() -> str:
+    return os.environ.get("OMNIRETAIL_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[tuple[str, str]]:
+    url = _pg_url()
+    problem = _pg_reachable(url)
+    if problem:
+        message = f"PostgreSQL not reachable at {url} ({problem})"
+        if os.environ.get("OMNIRETAIL_REQUIRE_PG") == "1":
+            pytest.fail(message + "; OMNIRETAIL_REQUIRE_PG=1 forbids skipping")
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    container = build_container(Settings(database_url=url, database_schema=schema, db_pool_size=5))
+    container.migrate()
+    container.dispose()
+    yield url, schema
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    container = build_container(Settings(database_url=f"sqlite:///{path}", db_pool_size=2))
+    container.migrate()
+    container.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def container(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FixedClock,
+) -> Iterator[Container]:
+    """A migrated, empty database of the given backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "omniretail.db"
+        shutil.copy(template, path)
+        settings = Settings(database_url=f"sqlite:///{path}", data_dir=tmp_path, db_pool_size=40)
+        built = build_container(settings, clock=clock)
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        settings = Settings(
+            database_url=url, database_schema=schema, data_dir=tmp_path, db_pool_size=40
+        )
+        built = build_container(settings, clock=clock)
+        _truncate_all(built)
+    yield built
+    built.dispose()
+
+
+def _truncate_all(container: Container) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with container.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    app = create_app(container, background_sweep=False)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
