@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from omniretail.catalog import events, repository
 from omniretail.catalog.errors import DuplicateCode, UnknownChannel, UnknownLocation, UnknownSku
-from omniretail.catalog.models import Channel, Location, Product, Sku
+from omniretail.catalog.models import Channel, ChannelKind, Location, LocationKind, Product, Sku
 from omniretail.catalog.schemas import (
     Capabilities,
     ChannelRead,
@@ -197,7 +197,7 @@ def _channel_read(channel: Channel, location_codes: list[str]) -> ChannelRead:
     return ChannelRead(
         code=channel.code,
         name=channel.name,
-        kind=channel.kind,  # type: ignore[arg-type]
+        kind=ChannelKind(channel.kind),
         reservation_ttl_seconds=channel.reservation_ttl_seconds,
         atp_buffer=channel.atp_buffer,
         location_codes=location_codes,
@@ -208,7 +208,7 @@ def _location_read(location: Location, channel_codes: list[str]) -> LocationRead
     return LocationRead(
         code=location.code,
         name=location.name,
-        kind=location.kind,  # type: ignore[arg-type]
+        kind=LocationKind(location.kind),
         latitude=location.latitude,
         longitude=location.longitude,
         address=location.address,
