@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from omniretail import __version__
 from omniretail.api.deps import ContainerDep
 from omniretail.api.problems import install_problem_handlers
+from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
 from omniretail.inventory import service as inventory_service
@@ -48,6 +49,7 @@ def create_app(container: Container | None = None, *, background_sweep: bool = T
     )
     app.state.container = container
     install_problem_handlers(app)
+    app.add_middleware(ServerTimingMiddleware)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(_system_router())
     api.include_router(catalog_router)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from omniretail.api.problems import ReplayedResponse
 from omniretail.bootstrap import Container
@@ -17,6 +18,11 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict
 
 T = TypeVar("T", bound=BaseModel)
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock_detected) or
+# that cannot be serialised; the use case has written nothing and simply runs again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
 
 
 class IdempotencyKeyReused(Conflict):
@@ -56,6 +62,16 @@ class UseCase:
         self._fingerprint = fingerprint
 
     def run(self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._run_once(fn, status_code)
+            except DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if attempt == ATTEMPTS or sqlstate not in RETRYABLE_SQLSTATES:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int) -> T:
         if self._key is None:
             with self._container.uow() as uow:
                 return fn(uow)
@@ -102,8 +118,17 @@ async def get_use_case(
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(request.url.path.encode())
-    digest.update(body)
+    digest.update(_canonical(body))
     return UseCase(container, idempotency_key, digest.hexdigest())
+
+
+def _canonical(body: bytes) -> bytes:
+    """The same JSON with other spacing or key order is the same request."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
 
 
 UseCaseDep = Annotated[UseCase, Depends(get_use_case)]

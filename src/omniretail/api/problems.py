@@ -39,7 +39,8 @@ def problem(
     if field:
         body["field"] = field
     if extra:
-        body.update(extra)
+        # Extension members never replace the standard ones (``status`` stays the HTTP code).
+        body.update({k: v for k, v in extra.items() if k not in body})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -54,6 +55,15 @@ class ReplayedResponse(Exception):
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def _validation_error(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character position where the field would be.
+        position = error.get("loc", ("body", "?"))[-1]
+        reason = (error.get("ctx") or {}).get("error", "malformed JSON")
+        return {"field": "body", "message": f"not valid JSON ({reason} at character {position})"}
+    return {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -71,10 +81,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
+        errors = [_validation_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return problem(
             422,
@@ -88,6 +95,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI could not parse the body at all (e.g. an integer of thousands of digits).
+            return problem(
+                400,
+                "malformed-body",
+                "The request body could not be parsed",
+                f"body: {exc.__cause__}",
+                instance=request.url.path,
+                field="body",
+            )
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem(
             exc.status_code,

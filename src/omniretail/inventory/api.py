@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service, transfers
+from omniretail.inventory.models import HoldKind
 from omniretail.inventory.schemas import (
     AdjustmentCreate,
     AllocateReservation,
@@ -88,7 +89,7 @@ def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> H
 
 @router.get("/reservations/{hold_id}", response_model=HoldRead)
 def get_reservation(hold_id: str, uow: ReadDep) -> HoldRead:
-    return service.get_hold(uow, hold_id)
+    return service.get_hold(uow, hold_id, HoldKind.CART)
 
 
 @router.post("/reservations/{hold_id}/refresh", response_model=HoldRead)
@@ -109,11 +110,15 @@ def sell_reserved(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRe
 
 @router.post("/reservations/{hold_id}/allocate", response_model=HoldRead)
 def allocate_reserved(
-    hold_id: str, body: AllocateReservation, use_case: UseCaseDep, actor: ActorDep
+    hold_id: str,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    body: AllocateReservation | None = None,
 ) -> HoldRead:
-    """Checkout: the cart hold becomes an order allocation."""
+    """Checkout: the cart hold becomes an order allocation (the body is optional)."""
+    reference = body.reference if body is not None else None
     return use_case.run(
-        lambda uow: service.allocate_reservation(uow, hold_id, body.reference, actor=actor)
+        lambda uow: service.allocate_reservation(uow, hold_id, reference, actor=actor)
     )
 
 
@@ -124,7 +129,7 @@ def allocate(body: AllocationCreate, use_case: UseCaseDep, actor: ActorDep) -> H
 
 @router.get("/allocations/{hold_id}", response_model=HoldRead)
 def get_allocation(hold_id: str, uow: ReadDep) -> HoldRead:
-    return service.get_hold(uow, hold_id)
+    return service.get_hold(uow, hold_id, HoldKind.ORDER)
 
 
 @router.post("/allocations/{hold_id}/release", response_model=HoldRead)

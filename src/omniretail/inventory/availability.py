@@ -6,7 +6,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from omniretail.catalog import repository as catalog_repo
 from omniretail.catalog import service as catalog
+from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.catalog.models import LocationKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
@@ -30,7 +32,8 @@ def availability(
     locations: Sequence[str] | None = None,
 ) -> list[AvailabilityRead]:
     """ATP per SKU: per location on hand - held - safety stock; for a channel, the sum over the
-    locations it sells from, less the channel's buffer. One query for the whole batch."""
+    locations it sells from, less the channel's buffer. One query for the whole batch; unknown
+    codes are looked up only when they have no stock row (the hot path stays one query)."""
     buffer = 0
     scope: Sequence[str] | None = locations
     if channel is not None:
@@ -47,6 +50,7 @@ def availability(
                     location=c.location_code, available=c.available_to_promise, on_hand=c.on_hand
                 )
             )
+    _require_known(uow, [s for s in unique_skus if s not in by_sku], locations, by_sku)
     return [
         AvailabilityRead(
             sku=sku,
@@ -87,7 +91,28 @@ def nearby_stock(
                 )
             )
     found.sort(key=lambda s: (s.distance_km, s.location))
+    if not found:
+        _require_known(uow, [sku], None, {})
     return found[:limit]
+
+
+def _require_known(
+    uow: UnitOfWork,
+    skus_without_rows: Sequence[str],
+    locations: Sequence[str] | None,
+    found: dict[str, list[LocationAvailability]],
+) -> None:
+    """A typo in a code is a 404, not a silent zero."""
+    if skus_without_rows:
+        known = catalog_repo.existing_sku_codes(uow.session, skus_without_rows)
+        unknown = [s for s in skus_without_rows if s not in known]
+        if unknown:
+            raise UnknownSku(f"no SKU with code {', '.join(map(repr, unknown))}", field="sku")
+    if locations:
+        seen = {loc.location for rows in found.values() for loc in rows}
+        for code in dict.fromkeys(locations):
+            if code not in seen and catalog_repo.get_location(uow.session, code) is None:
+                raise UnknownLocation(f"no location with code {code!r}", field="location")
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -147,5 +172,5 @@ def verify(uow: UnitOfWork) -> VerifyReport:
                         expected=e,
                         source=source,
                     )
-                )  # type: ignore[arg-type]
+                )
     return VerifyReport(checked=len(counters), drift=drift)

@@ -19,8 +19,9 @@ class MovementKind(StrEnum):
     SENSOR_COUNT = "sensor_count"
     TRANSFER_REQUEST = "transfer_request"
     TRANSFER_CANCEL = "transfer_cancel"
-    TRANSFER_OUT = "transfer_out"
-    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"  # source: units leave on hand (and their allocation)
+    TRANSFER_IN_TRANSIT = "transfer_in_transit"  # destination: the same units now on the way
+    TRANSFER_IN = "transfer_in"  # destination: units arrive, in transit becomes on hand
     RETURN_RESTOCK = "return_restock"
     WRITE_OFF = "write_off"
     RESERVE = "reserve"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Table, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,10 @@ from omniretail.inventory.models import (
     TransferStatus,
 )
 
-levels = StockLevel.__table__
-holds = StockHold.__table__
-movements = StockMovement.__table__
+# Mapped classes expose ``__table__`` as a FromClause; these are plain tables.
+levels = cast(Table, StockLevel.__table__)
+holds = cast(Table, StockHold.__table__)
+movements = cast(Table, StockMovement.__table__)
 
 _LEVEL_COLUMNS = (
     levels.c.sku_code,
@@ -84,7 +85,8 @@ class Counters:
         return self.free + self.in_transit
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Counters:
+    def from_row(cls, row: Any) -> Counters:
+        """From a result row with exactly this class's fields."""
         return cls(**row._asdict())
 
 
@@ -286,8 +288,9 @@ def insert_hold(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(holds).values(**values))
 
 
-def get_hold(session: Session, hold_id: str) -> StockHold | None:
-    return session.get(StockHold, hold_id)
+def get_hold(session: Session, hold_id: str, *, fresh: bool = False) -> StockHold | None:
+    """``fresh`` re-reads the row even if the session already holds a copy of it."""
+    return session.get(StockHold, hold_id, populate_existing=fresh)
 
 
 def transition_hold(
@@ -337,11 +340,20 @@ def expire_cart_holds(
     limit: int = 1000,
 ) -> list[Row[Any]]:
     """Marks expired cart holds expired and returns them; a hold is returned to one caller
-    only, so concurrent sweeps never release the same units twice."""
-    due = select(holds.c.id).where(
-        holds.c.status == HoldStatus.ACTIVE.value,
-        holds.c.kind == HoldKind.CART.value,
-        holds.c.expires_at <= now,
+    only, so concurrent sweeps never release the same units twice.
+
+    PostgreSQL: the sub-select locks the due holds in id order (``FOR UPDATE``), so two sweeps
+    queue behind each other instead of deadlocking; a hold that another transaction ended
+    meanwhile is re-checked and skipped. SQLite: writers are serialised anyway."""
+    due = (
+        select(holds.c.id)
+        .where(
+            holds.c.status == HoldStatus.ACTIVE.value,
+            holds.c.kind == HoldKind.CART.value,
+            holds.c.expires_at <= now,
+        )
+        .order_by(holds.c.id)
+        .with_for_update()
     )
     if sku is not None:
         due = due.where(holds.c.sku_code == sku)
@@ -357,9 +369,11 @@ def expire_cart_holds(
     return list(session.execute(stmt))
 
 
-def lock_active_cart_holds_newest_first(
-    session: Session, sku: str, location: str
+def lock_active_cart_holds_in_release_order(
+    session: Session, sku: str, location: str, now: datetime
 ) -> list[StockHold]:
+    """Active cart holds, locked, in the order a short count gives them up: already expired
+    ones first (they hold nothing a customer still counts on), then the newest."""
     return list(
         session.scalars(
             select(StockHold)
@@ -369,7 +383,11 @@ def lock_active_cart_holds_newest_first(
                 StockHold.kind == HoldKind.CART.value,
                 StockHold.status == HoldStatus.ACTIVE.value,
             )
-            .order_by(StockHold.created_at.desc(), StockHold.id)
+            .order_by(
+                case((StockHold.expires_at <= now, 0), else_=1),
+                StockHold.created_at.desc(),
+                StockHold.id,
+            )
             .with_for_update()
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from omniretail.catalog.schemas import Code
 
@@ -14,7 +14,14 @@ Reason = Field(default=None, max_length=200)
 Reference = Field(default=None, max_length=120)
 
 
-class StockChange(BaseModel):
+class Input(BaseModel):
+    """A request body: strict types (``"2"`` or ``true`` is not a quantity) and no unknown
+    fields, so a typo is reported instead of silently ignored."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class StockChange(Input):
     sku: Code
     location: Code
     quantity: int = Quantity
@@ -22,21 +29,22 @@ class StockChange(BaseModel):
     reference: str | None = Reference
 
 
-class AdjustmentCreate(BaseModel):
+class AdjustmentCreate(Input):
     sku: Code
     location: Code
     quantity_delta: int = Field(ge=-1_000_000_000, le=1_000_000_000)
     reason: str = Field(min_length=1, max_length=200, description="Why, e.g. 'damaged in store'")
     reference: str | None = Reference
 
-    @model_validator(mode="after")
-    def _not_zero(self) -> AdjustmentCreate:
-        if self.quantity_delta == 0:
+    @field_validator("quantity_delta")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
             raise ValueError("quantity_delta must not be zero")
-        return self
+        return value
 
 
-class CountCreate(BaseModel):
+class CountCreate(Input):
     sku: Code
     location: Code
     counted_quantity: int = Field(ge=0, le=1_000_000_000)
@@ -44,7 +52,7 @@ class CountCreate(BaseModel):
     reference: str | None = Reference
 
 
-class SaleCreate(BaseModel):
+class SaleCreate(Input):
     sku: Code
     location: Code
     channel: Code
@@ -60,7 +68,7 @@ class AllocationCreate(SaleCreate):
     pass
 
 
-class AllocateReservation(BaseModel):
+class AllocateReservation(Input):
     reference: str | None = Reference
 
 
@@ -93,16 +101,19 @@ class StockLevelRead(BaseModel):
     order_up_to: int | None
 
 
-class PolicyWrite(BaseModel):
+class PolicyWrite(Input):
     safety_stock: int = Field(default=0, ge=0, le=1_000_000_000)
     reorder_point: int | None = Field(default=None, ge=0, le=1_000_000_000)
     order_up_to: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
-    @model_validator(mode="after")
-    def _order_up_to_above_reorder_point(self) -> PolicyWrite:
-        if self.order_up_to is not None and self.order_up_to < (self.reorder_point or 0):
+    @field_validator("order_up_to")
+    @classmethod
+    def _order_up_to_above_reorder_point(
+        cls, value: int | None, info: ValidationInfo
+    ) -> int | None:
+        if value is not None and value < (info.data.get("reorder_point") or 0):
             raise ValueError("order_up_to must be at least the reorder_point")
-        return self
+        return value
 
 
 class MovementRead(BaseModel):
@@ -122,25 +133,31 @@ class MovementRead(BaseModel):
     created_at: datetime
 
 
-class TransferLineIn(BaseModel):
+class TransferLineIn(Input):
     sku: Code
     quantity: int = Quantity
 
 
-class TransferCreate(BaseModel):
+class TransferCreate(Input):
     from_location: Code
     to_location: Code
     lines: list[TransferLineIn] = Field(min_length=1, max_length=1000)
     reference: str | None = Reference
 
-    @model_validator(mode="after")
-    def _valid(self) -> TransferCreate:
-        if self.from_location == self.to_location:
+    @field_validator("to_location")
+    @classmethod
+    def _distinct_ends(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("from_location"):
             raise ValueError("from_location and to_location must differ")
-        skus = [line.sku for line in self.lines]
+        return value
+
+    @field_validator("lines")
+    @classmethod
+    def _each_sku_once(cls, lines: list[TransferLineIn]) -> list[TransferLineIn]:
+        skus = [line.sku for line in lines]
         if len(set(skus)) != len(skus):
             raise ValueError("each SKU may appear only once in a transfer")
-        return self
+        return lines
 
 
 class TransferRead(BaseModel):
@@ -169,7 +186,7 @@ class AvailabilityRead(BaseModel):
     locations: list[LocationAvailability]
 
 
-class AvailabilityQuery(BaseModel):
+class AvailabilityQuery(Input):
     skus: list[Code] = Field(min_length=1, max_length=1000)
     channel: Code | None = None
     locations: list[Code] | None = Field(default=None, max_length=1000)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from omniretail.catalog import repository as catalog_repo
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.db.uow import UnitOfWork
@@ -161,7 +162,7 @@ def count_stock(uow: UnitOfWork, data: CountCreate, *, actor: str) -> StockLevel
             actor,
             data.source,
             data.reference,
-            before=Counters(**{**after.__dict__, "on_hand": current.on_hand}),
+            before=current,
         )
     uow.record(
         stock_event(
@@ -191,7 +192,7 @@ def set_policy(
         now=uow.now,
     )
     uow.record(stock_event("policy_set", sku, location, actor=actor, **data.model_dump()))
-    _suggest_replenishment_if_low(uow, after, force=True)
+    suggest_replenishment_if_low(uow, after, force=True)
     return stock_level_read(after)
 
 
@@ -364,12 +365,16 @@ def fulfil_allocation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead:
     )
 
 
-def get_hold(uow: UnitOfWork, hold_id: str) -> HoldRead:
+def get_hold(uow: UnitOfWork, hold_id: str, kind: HoldKind | None = None) -> HoldRead:
+    """One hold; with ``kind``, a hold of the other kind is reported as unknown."""
     hold = _require_hold(uow, hold_id)
+    if kind is not None and hold.kind != kind.value:
+        noun = "reservation" if kind is HoldKind.CART else "allocation"
+        raise UnknownHold(f"no {noun} with id {hold_id!r}", field="id")
     return HoldRead(
         id=hold.id,
-        kind=hold.kind,  # type: ignore[arg-type]
-        status=hold.status,  # type: ignore[arg-type]
+        kind=hold.kind,
+        status=hold.status,
         sku=hold.sku_code,
         location=hold.location_code,
         channel=hold.channel_code,
@@ -396,11 +401,12 @@ def release_expired_holds(
     by_stock: dict[tuple[str, str], int] = defaultdict(int)
     for row in expired:
         by_stock[(row.sku_code, row.location_code)] += row.quantity
+    # Stock rows are locked in key order so two sweeps never wait on each other in a cycle.
     afters = {
         key: repo.apply_deltas_if_available(
-            uow.session, key[0], key[1], Deltas(reserved=-qty), uow.now
+            uow.session, key[0], key[1], Deltas(reserved=-by_stock[key]), uow.now
         )
-        for key, qty in by_stock.items()
+        for key in sorted(by_stock)
     }
     repo.insert_movements(
         uow.session,
@@ -506,19 +512,20 @@ def _take_free_units(
     keep_safety_stock: bool = False,
 ) -> Counters:
     """Applies ``deltas`` if ``need`` units are free; on refusal releases expired holds on
-    this stock and tries once more, then explains why it cannot."""
+    this stock and tries once more, then explains why it cannot.
+
+    The second attempt runs even when this call released nothing: a concurrent sweep may
+    just have released the expired holds (our expiry waited for it and found none left)."""
     session = uow.session
     for attempt in range(2):
         after = repo.apply_deltas_if_available(
             session, sku, location, deltas, uow.now, need=need, keep_safety_stock=keep_safety_stock
         )
         if after is not None:
-            _suggest_replenishment_if_low(uow, after, deltas=deltas)
+            suggest_replenishment_if_low(uow, after, deltas=deltas)
             return after
-        if attempt == 0 and not release_expired_holds(
-            uow, actor="system:lazy-expiry", sku=sku, location=location
-        ):
-            break
+        if attempt == 0:
+            release_expired_holds(uow, actor="system:lazy-expiry", sku=sku, location=location)
     current = repo.get_counters(session, sku, location)
     if current is None:
         _require_sku_and_location(uow, sku, location)
@@ -600,7 +607,7 @@ def _end_hold(
         uow.session, row.sku_code, row.location_code, deltas, uow.now
     )
     assert after is not None, "a held stock row cannot vanish"
-    _suggest_replenishment_if_low(uow, after, deltas=deltas)
+    suggest_replenishment_if_low(uow, after, deltas=deltas)
     _record_movement(uow, after, movement, deltas, actor, None, hold_id, emit=False)
     uow.record(
         stock_event(
@@ -618,7 +625,8 @@ def _end_hold(
 
 
 def _why_hold_refused(uow: UnitOfWork, hold_id: str, kind: HoldKind) -> Exception:
-    hold = repo.get_hold(uow.session, hold_id)
+    # Read the row as it is now: the session may hold a copy loaded before a concurrent change.
+    hold = repo.get_hold(uow.session, hold_id, fresh=True)
     if hold is None or hold.kind != kind.value:
         noun = "reservation" if kind is HoldKind.CART else "allocation"
         return UnknownHold(f"no {noun} with id {hold_id!r}", field="id")
@@ -628,7 +636,9 @@ def _why_hold_refused(uow: UnitOfWork, hold_id: str, kind: HoldKind) -> Exceptio
             " reserve again",
             field="id",
         )
-    return HoldNotActive(f"hold {hold_id} is already {hold.status}", field="id", status=hold.status)
+    return HoldNotActive(
+        f"hold {hold_id} is already {hold.status}", field="id", hold_status=hold.status
+    )
 
 
 def _require_hold(uow: UnitOfWork, hold_id: str) -> Any:
@@ -646,8 +656,8 @@ def _release_cart_holds_to_fit(
     to_free = current.reserved - room_for_reservations
     released: list[Any] = []
     freed = 0
-    for hold in repo.lock_active_cart_holds_newest_first(
-        uow.session, current.sku_code, current.location_code
+    for hold in repo.lock_active_cart_holds_in_release_order(
+        uow.session, current.sku_code, current.location_code, uow.now
     ):
         if freed >= to_free:
             break
@@ -753,10 +763,10 @@ def _record_movement(
             )
         )
     if before is not None:
-        _suggest_replenishment_if_low(uow, after, before=before)
+        suggest_replenishment_if_low(uow, after, before=before)
 
 
-def _suggest_replenishment_if_low(
+def suggest_replenishment_if_low(
     uow: UnitOfWork,
     after: Counters,
     *,
@@ -791,8 +801,6 @@ def _suggest_replenishment_if_low(
 
 
 def _require_sku_and_location(uow: UnitOfWork, sku: str, location: str) -> None:
-    from omniretail.catalog import repository as catalog_repo
-
     if catalog_repo.get_sku(uow.session, sku) is None:
         raise UnknownSku(f"no SKU with code {sku!r}", field="sku")
     if catalog_repo.get_location(uow.session, location) is None:
@@ -804,6 +812,8 @@ def _require_channel_sells_at(
 ) -> catalog.ChannelSettings:
     channel = catalog.channel_settings(uow, channel_code)
     if location not in channel.location_codes:
+        if catalog_repo.get_location(uow.session, location) is None:
+            raise UnknownLocation(f"no location with code {location!r}", field="location")
         raise ChannelDoesNotSellHere(
             f"channel {channel_code} does not sell from location {location}",
             field="location",

@@ -6,7 +6,7 @@ them from the source's on hand to the destination's in transit; receiving puts t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from omniretail.catalog import repository as catalog_repo
@@ -22,7 +22,7 @@ from omniretail.inventory.events import transfer_event
 from omniretail.inventory.models import MovementKind, Transfer, TransferLine, TransferStatus
 from omniretail.inventory.repository import Deltas
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn, TransferRead
-from omniretail.inventory.service import movement_row
+from omniretail.inventory.service import movement_row, suggest_replenishment_if_low
 from omniretail.kernel.ids import new_id
 
 
@@ -31,9 +31,9 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
     for field, code in (("from_location", data.from_location), ("to_location", data.to_location)):
         if catalog_repo.get_location(session, code) is None:
             raise UnknownLocation(f"no location with code {code!r}", field=field)
-    for line in data.lines:
+    for i, line in enumerate(data.lines):
         if catalog_repo.get_sku(session, line.sku) is None:
-            raise UnknownSku(f"no SKU with code {line.sku!r}", field="lines")
+            raise UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines.{i}.sku")
     transfer = Transfer(
         id=new_id(),
         from_location=data.from_location,
@@ -51,7 +51,7 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
             for ln in data.lines
         ],
     )
-    for line in data.lines:
+    for i, line in enumerate(data.lines):
         deltas = Deltas(allocated=line.quantity)
         after = repo.apply_deltas_if_available(
             session, line.sku, data.from_location, deltas, uow.now, need=line.quantity
@@ -62,8 +62,11 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
             raise OutOfStock(
                 f"only {free} of {line.sku} free at {data.from_location}; transfer asks for"
                 f" {line.quantity}",
-                field="lines",
+                field=f"lines.{i}.quantity",
+                requested=line.quantity,
+                available=free,
             )
+        suggest_replenishment_if_low(uow, after, deltas=deltas)
     _ledger(
         uow,
         data.lines,
@@ -72,6 +75,7 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
         transfer.id,
         actor,
         lambda q: Deltas(allocated=q),
+        f"transfer to {data.to_location} requested",
     )
     uow.record(transfer_event("requested", transfer.id, **_summary(transfer, data.lines)))
     return get_transfer(uow, transfer.id)
@@ -87,7 +91,10 @@ def ship_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferR
     )
     for line in lines:
         out = Deltas(on_hand=-line.quantity, allocated=-line.quantity)
-        repo.apply_deltas_if_available(uow.session, line.sku, transfer.from_location, out, uow.now)
+        source = repo.apply_deltas_if_available(
+            uow.session, line.sku, transfer.from_location, out, uow.now
+        )
+        assert source is not None, "units allocated to a transfer cannot vanish"
         repo.upsert_deltas(
             uow.session, line.sku, transfer.to_location, Deltas(in_transit=line.quantity), uow.now
         )
@@ -99,15 +106,18 @@ def ship_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferR
         transfer_id,
         actor,
         lambda q: Deltas(on_hand=-q, allocated=-q),
+        f"shipped to {transfer.to_location}",
     )
+    # The destination's rows are their own kind: the units are on their way in, not out.
     _ledger(
         uow,
         lines,
         transfer.to_location,
-        MovementKind.TRANSFER_OUT,
+        MovementKind.TRANSFER_IN_TRANSIT,
         transfer_id,
         actor,
         lambda q: Deltas(in_transit=q),
+        f"in transit from {transfer.from_location}",
     )
     uow.record(transfer_event("shipped", transfer_id, **_summary(transfer, lines)))
     return get_transfer(uow, transfer_id)
@@ -122,13 +132,14 @@ def receive_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transf
         {"received_at": uow.now},
     )
     for line in lines:
-        repo.apply_deltas_if_available(
+        arrived = repo.apply_deltas_if_available(
             uow.session,
             line.sku,
             transfer.to_location,
             Deltas(on_hand=line.quantity, in_transit=-line.quantity),
             uow.now,
         )
+        assert arrived is not None, "units in transit cannot vanish"
     _ledger(
         uow,
         lines,
@@ -137,6 +148,7 @@ def receive_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transf
         transfer_id,
         actor,
         lambda q: Deltas(on_hand=q, in_transit=-q),
+        f"received from {transfer.from_location}",
     )
     uow.record(transfer_event("received", transfer_id, **_summary(transfer, lines)))
     return get_transfer(uow, transfer_id)
@@ -147,9 +159,10 @@ def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transfe
         uow, transfer_id, TransferStatus.REQUESTED, TransferStatus.CANCELLED, {}
     )
     for line in lines:
-        repo.apply_deltas_if_available(
+        freed = repo.apply_deltas_if_available(
             uow.session, line.sku, transfer.from_location, Deltas(allocated=-line.quantity), uow.now
         )
+        assert freed is not None, "units allocated to a transfer cannot vanish"
     _ledger(
         uow,
         lines,
@@ -158,6 +171,7 @@ def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transfe
         transfer_id,
         actor,
         lambda q: Deltas(allocated=-q),
+        f"transfer to {transfer.to_location} cancelled",
     )
     uow.record(transfer_event("cancelled", transfer_id, **_summary(transfer, lines)))
     return get_transfer(uow, transfer_id)
@@ -172,7 +186,7 @@ def get_transfer(uow: UnitOfWork, transfer_id: str) -> TransferRead:
         id=transfer.id,
         from_location=transfer.from_location,
         to_location=transfer.to_location,
-        status=transfer.status,  # type: ignore[arg-type]
+        status=transfer.status,
         lines=[TransferLineIn(sku=ln.sku_code, quantity=ln.quantity) for ln in lines],
         reference=transfer.reference,
         requested_by=transfer.requested_by,
@@ -210,14 +224,14 @@ def _ledger(
     kind: MovementKind,
     transfer_id: str,
     actor: str,
-    deltas_for: object,
+    deltas_for: Callable[[int], Deltas],
+    reason: str,
 ) -> None:
-    assert callable(deltas_for)
     repo.insert_movements(
         uow.session,
         [
             movement_row(
-                uow, ln.sku, location, kind, deltas_for(ln.quantity), actor, "transfer", transfer_id
+                uow, ln.sku, location, kind, deltas_for(ln.quantity), actor, reason, transfer_id
             )
             for ln in lines
         ],
@@ -228,6 +242,7 @@ def _summary(
     transfer: Transfer | TransferRead, lines: Iterable[TransferLineIn]
 ) -> dict[str, object]:
     return {
+        "transfer_id": transfer.id,
         "from_location": transfer.from_location,
         "to_location": transfer.to_location,
         "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
