@@ -1,10 +1,26 @@
+"""Order tables and the state machines the database and the services enforce.
+
+``orders`` and ``order_lines`` also hold the imported order history (the importer's columns
+come first and keep their meaning); everything the live order flow adds is nullable or has a
+server default, so an imported row is a valid row.
+"""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -14,6 +30,126 @@ class OrderKind(StrEnum):
     SALE = "sale"
     CANCELLATION = "cancellation"  # source invoices prefixed C
     ADJUSTMENT = "adjustment"  # source invoices prefixed A (bad-debt adjustments)
+
+
+class OrderStatus(StrEnum):
+    """Derived from the order's fulfilments after every change (see ``derive_order_status``)."""
+
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    ARRIVED_AT_STORE = "arrived_at_store"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    RETURNED_TO_STOCK = "returned_to_stock"
+
+
+class CartStatus(StrEnum):
+    ACTIVE = "active"
+    CHECKED_OUT = "checked_out"
+    MERGED = "merged"
+
+
+class FulfilmentMethod(StrEnum):
+    SHIP_TO_HOME = "ship_to_home"
+    PICKUP_IN_STORE = "pickup_in_store"  # click & collect from the store's own stock
+    SHIP_TO_STORE = "ship_to_store"  # another location sends the units to the pickup store
+    LOCKER = "locker"
+    CURBSIDE = "curbside"  # click & collect, handed over at the kerb
+
+
+PICKUP_METHODS = frozenset(
+    {
+        FulfilmentMethod.PICKUP_IN_STORE,
+        FulfilmentMethod.SHIP_TO_STORE,
+        FulfilmentMethod.LOCKER,
+        FulfilmentMethod.CURBSIDE,
+    }
+)
+# Methods whose source location is the pickup location itself (no movement between sites).
+COLLECT_AT_SOURCE = frozenset({FulfilmentMethod.PICKUP_IN_STORE, FulfilmentMethod.CURBSIDE})
+
+
+class FulfilmentStatus(StrEnum):
+    CREATED = "created"
+    ACCEPTED = "accepted"
+    PICKING = "picking"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    COLLECTED = "collected"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    RETURNED_TO_STOCK = "returned_to_stock"
+
+
+S = FulfilmentStatus
+M = FulfilmentMethod
+_BEFORE_SHIPMENT = (S.CREATED, S.ACCEPTED, S.PICKING, S.PACKED)
+
+# (from, to) -> the methods for which the step exists. Everything else is a 409.
+TRANSITIONS: dict[tuple[FulfilmentStatus, FulfilmentStatus], frozenset[FulfilmentMethod]] = {
+    (S.CREATED, S.ACCEPTED): frozenset(M),
+    (S.ACCEPTED, S.PICKING): frozenset(M),
+    (S.PICKING, S.PACKED): frozenset(M),
+    (S.PACKED, S.SHIPPED): frozenset({M.SHIP_TO_HOME, M.SHIP_TO_STORE, M.LOCKER}),
+    (S.SHIPPED, S.DELIVERED): frozenset({M.SHIP_TO_HOME}),
+    (S.PACKED, S.READY_FOR_PICKUP): frozenset(COLLECT_AT_SOURCE),
+    # ship-to-store: arrived at the store; locker: the carrier put it in the locker
+    (S.SHIPPED, S.READY_FOR_PICKUP): frozenset({M.SHIP_TO_STORE, M.LOCKER}),
+    (S.READY_FOR_PICKUP, S.COLLECTED): frozenset(PICKUP_METHODS),
+    (S.READY_FOR_PICKUP, S.RETURNED_TO_STOCK): frozenset(PICKUP_METHODS),
+    **{(s, S.REJECTED): frozenset(M) for s in (S.CREATED, S.ACCEPTED, S.PICKING)},
+    **{(s, S.CANCELLED): frozenset(M) for s in _BEFORE_SHIPMENT},
+    # Click & collect is not shipped yet while it waits at the store's own counter.
+    (S.READY_FOR_PICKUP, S.CANCELLED): frozenset({M.PICKUP_IN_STORE, M.CURBSIDE, M.SHIP_TO_STORE}),
+}
+TERMINAL = frozenset({S.DELIVERED, S.COLLECTED, S.REJECTED, S.CANCELLED, S.RETURNED_TO_STOCK})
+
+
+def allowed(method: FulfilmentMethod, current: FulfilmentStatus, to: FulfilmentStatus) -> bool:
+    return method in TRANSITIONS.get((current, to), frozenset())
+
+
+def next_steps(method: FulfilmentMethod, current: FulfilmentStatus) -> list[FulfilmentStatus]:
+    return [
+        to for (frm, to), methods in TRANSITIONS.items() if frm == current and method in methods
+    ]
+
+
+def derive_order_status(
+    fulfilments: list[tuple[FulfilmentMethod, FulfilmentStatus]],
+) -> OrderStatus:
+    """The order's status is a summary of its live fulfilments (rejected ones were replaced)."""
+    live = [(m, s) for m, s in fulfilments if s is not S.REJECTED]
+    states = {s for _, s in live}
+    if not live or states == {S.CANCELLED}:
+        return OrderStatus.CANCELLED
+    active = [(m, s) for m, s in live if s is not S.CANCELLED]
+    if all(s is S.RETURNED_TO_STOCK for _, s in active):
+        return OrderStatus.RETURNED_TO_STOCK
+    if all(s in (S.DELIVERED, S.COLLECTED, S.RETURNED_TO_STOCK) for _, s in active):
+        return OrderStatus.COMPLETED
+    ready = [m for m, s in active if s is S.READY_FOR_PICKUP]
+    if ready:
+        if M.SHIP_TO_STORE in ready:
+            return OrderStatus.ARRIVED_AT_STORE
+        return OrderStatus.READY_FOR_PICKUP
+    moved = [s for _, s in active if s in (S.SHIPPED, S.DELIVERED, S.COLLECTED)]
+    if moved:
+        return OrderStatus.SHIPPED if len(moved) == len(active) else OrderStatus.PARTIALLY_SHIPPED
+    if all(s is S.CREATED for _, s in active):
+        return OrderStatus.CONFIRMED
+    return OrderStatus.IN_PROGRESS
+
+
+class LineStatus(StrEnum):
+    OPEN = "open"
+    FULFILLED = "fulfilled"  # shipped or handed over
+    CANCELLED = "cancelled"
 
 
 class Order(Base):
@@ -29,6 +165,19 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3), default="GBP")
     total: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     placed_at: Mapped[datetime] = mapped_column(index=True)
+    # --- the live order flow (NULL on imported history) ---
+    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    cart_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    delivery: Mapped[dict[str, Any] | None]
+    payment_provider: Mapped[str | None] = mapped_column(String(40))
+    payment_token: Mapped[str | None] = mapped_column(String(120))
+    payment_reference: Mapped[str | None] = mapped_column(String(120))
+    amount_authorised: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount_captured: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount_voided: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    routing_version: Mapped[int | None]
+    updated_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint("kind IN ('sale', 'cancellation', 'adjustment')", name="kind_known"),
@@ -49,9 +198,165 @@ class OrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     # A cancellation line points at the earlier sale line it reverses, where one is found.
     cancels_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    # --- the live order flow (NULL on imported history) ---
+    # One order line is served by one fulfilment; a cart line split across two locations
+    # becomes two order lines.
+    fulfilment_id: Mapped[str | None] = mapped_column(ForeignKey("fulfilments.id"), index=True)
+    hold_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str | None] = mapped_column(String(12))
+    # Returns (BORIS and post) book here; returnable = quantity - quantity_returned once fulfilled.
+    quantity_returned: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     __table_args__ = (
         UniqueConstraint("order_id", "line_no"),
         CheckConstraint("(sku_code IS NULL) <> (charge_code IS NULL)", name="sku_xor_charge"),
+        CheckConstraint(
+            "quantity_returned >= 0 AND quantity_returned <= ABS(quantity)",
+            name="returned_within_quantity",
+        ),
         Index("ix_order_lines_order", "order_id"),
     )
+
+
+class Fulfilment(Base):
+    """The part of an order one location serves by one method, with its own state machine."""
+
+    __tablename__ = "fulfilments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    pickup_location_code: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    promised_date: Mapped[date]
+    capacity_day: Mapped[date | None]  # the day whose ship-from-store capacity it uses
+    transfer_id: Mapped[str | None] = mapped_column(String(36))
+    pickup_code: Mapped[str | None] = mapped_column(String(12))
+    ready_at: Mapped[datetime | None]
+    collect_by: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('created', 'accepted', 'picking', 'packed', 'shipped', 'delivered',"
+            " 'ready_for_pickup', 'collected', 'rejected', 'cancelled', 'returned_to_stock')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "method IN ('ship_to_home', 'pickup_in_store', 'ship_to_store', 'locker', 'curbside')",
+            name="method_known",
+        ),
+        CheckConstraint("reminders_sent >= 0", name="reminders_not_negative"),
+        Index("ix_fulfilments_pickup_due", "status", "collect_by"),
+    )
+
+
+class FulfilmentLog(Base):
+    """Append-only audit of every fulfilment change (who, what, why), incl. handover overrides."""
+
+    __tablename__ = "fulfilment_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    fulfilment_id: Mapped[str | None] = mapped_column(ForeignKey("fulfilments.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class Cart(Base):
+    """One cart per customer across every channel (or per anonymous token until login)."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The bearer secret in URLs and the cart QR code; the id is what other tables see.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    version: Mapped[int] = mapped_column(default=1)
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+    order_number: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'checked_out', 'merged')", name="status_known"),
+        # One active cart per customer: the same cart on every channel.
+        Index(
+            "uq_carts_active_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
+    quantity: Mapped[int]
+    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    # The inventory reservation holding the units; NULL when it lapsed and could not be renewed.
+    hold_id: Mapped[str | None] = mapped_column(String(36))
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("cart_id", "sku_code"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Price(Base):
+    """A channel's price for a SKU; without a row the SKU's list price applies."""
+
+    __tablename__ = "prices"
+
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True)
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
+
+
+class CapacityUsage(Base):
+    """Ship-from-store fulfilments taken per location and local day (conditional increments)."""
+
+    __tablename__ = "capacity_usage"
+
+    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+
+class RoutingRuleSet(Base):
+    """A version of the routing rules (data, not code); the highest version is in force."""
+
+    __tablename__ = "routing_rule_sets"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(120))
+    rules: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("version > 0", name="version_positive"),)
