@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -11,6 +14,7 @@ from omniretail.db import migrate
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.kernel.clock import Clock, SystemClock
+from omniretail.kernel.keys import Keyring
 from omniretail.settings import Settings
 
 
@@ -22,6 +26,7 @@ class Container:
     clock: Clock
     counter: StatementCounter
     cache: ReadCache = field(default_factory=ReadCache)
+    keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -66,4 +71,22 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         read_engine=read_engine,
         clock=clock or SystemClock(),
         counter=counter,
+        keyring=load_keyring(settings),
     )
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The master secret from settings, else from ``data_dir/secret.key`` (created once, 0600)."""
+    if settings.secret_key is not None:
+        return Keyring(settings.secret_key.get_secret_value().encode())
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return Keyring(path.read_text().strip().encode())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 30.0
     db_pool_size: int = 40
     event_source: str = "urn:omniretail"
+    # Master secret for PII encryption, blind indexes and token signing (any long random
+    # string). Unset: a random one is created once in ``data_dir/secret.key``.
+    secret_key: SecretStr | None = None
+    access_token_ttl_seconds: int = 3600
 
     def resolved_database_url(self) -> str:
         if self.database_url:

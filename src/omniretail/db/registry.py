@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from omniretail.auth import models as auth_models
 from omniretail.catalog import models as catalog_models
 from omniretail.customers import models as customer_models
 from omniretail.db import idempotency, outbox
 from omniretail.db.base import Base
 from omniretail.inventory import models as inventory_models
+from omniretail.loyalty import models as loyalty_models
 from omniretail.orders import models as order_models
 
 __all__ = [
     "Base",
+    "auth_models",
     "catalog_models",
     "customer_models",
     "idempotency",
     "inventory_models",
+    "loyalty_models",
     "order_models",
     "outbox",
 ]

@@ -1,0 +1,75 @@
+"""Principals (people and systems), their API keys, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omniretail.db.base import Base, BigIntPK
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STORE_ASSOCIATE = "store_associate"
+    SERVICE_AGENT = "service_agent"
+    MARKETER = "marketer"
+    CUSTOMER = "customer"
+
+
+class Principal(Base):
+    __tablename__ = "principals"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # Staff and systems sign in by username; customers by a verified email (no username here,
+    # so the table holds no customer's personal data).
+    username: Mapped[str | None] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # person | system
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    store_code: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'store_associate', 'service_agent', 'marketer', 'customer')",
+            name="role_known",
+        ),
+        CheckConstraint("kind IN ('person', 'system')", name="kind_known"),
+        CheckConstraint("role <> 'store_associate' OR store_code IS NOT NULL", name="store_scoped"),
+        CheckConstraint("role <> 'customer' OR customer_id IS NOT NULL", name="customer_scoped"),
+    )
+
+
+class ApiKey(Base):
+    """Only a SHA-256 digest of the key is stored; the key is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(200))  # "POST /inventory/receipts"
+    area: Mapped[str] = mapped_column(String(40))  # inventory, orders, customers, loyalty, ...
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_audit_log_area_time", "area", "occurred_at"),)
