@@ -16,4 +16,8 @@ def stock_event(name: str, sku: str, location: str, **data: Any) -> DomainEvent:
 
 
 def transfer_event(name: str, transfer_id: str, **data: Any) -> DomainEvent:
-    return DomainEvent(f"inventory.transfer_{name}", f"transfers/{transfer_id}", data)
+    return DomainEvent(
+        f"inventory.transfer_{name}",
+        f"transfers/{transfer_id}",
+        {"transfer_id": transfer_id, **data},
+    )

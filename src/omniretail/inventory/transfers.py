@@ -242,7 +242,6 @@ def _summary(
     transfer: Transfer | TransferRead, lines: Iterable[TransferLineIn]
 ) -> dict[str, object]:
     return {
-        "transfer_id": transfer.id,
         "from_location": transfer.from_location,
         "to_location": transfer.to_location,
         "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
