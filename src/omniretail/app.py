@@ -19,22 +19,37 @@ from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
+from omniretail.messaging.api import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("omniretail.app")
 
 
-def create_app(container: Container | None = None, *, background_sweep: bool = True) -> FastAPI:
+def create_app(
+    container: Container | None = None,
+    *,
+    background_sweep: bool = True,
+    background_relay: bool | None = None,
+) -> FastAPI:
+    """``background_relay`` (the outbox relay task) defaults to ``background_sweep`` and the
+    ``relay_enabled`` setting, so an app built without background work (tests) has neither."""
     container = container or build_container()
+    if background_relay is None:
+        background_relay = background_sweep and container.settings.relay_enabled
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
+        tasks: list[asyncio.Task[None]] = []
+        if background_sweep:
+            tasks.append(asyncio.create_task(_sweep_forever(container)))
+        if background_relay:
+            tasks.append(asyncio.create_task(_relay_forever(container)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
@@ -54,6 +69,7 @@ def create_app(container: Container | None = None, *, background_sweep: bool = T
     api.include_router(_system_router())
     api.include_router(catalog_router)
     api.include_router(inventory_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
     return app
 
@@ -89,3 +105,19 @@ async def _sweep_forever(container: Container) -> None:
 def _sweep_once(container: Container) -> int:
     with container.uow() as uow:
         return inventory_service.release_expired_holds(uow, actor="system:sweeper")
+
+
+async def _relay_forever(container: Container) -> None:
+    """Deliver outbox events to their handlers (messaging.relay); pass again at once while
+    there is work, else wait ``relay_interval_seconds``."""
+    relay = container.relay()
+    interval = container.settings.relay_interval_seconds
+    while True:
+        try:
+            report = await run_in_threadpool(relay.run_once)
+            busy = report.did_work
+        except Exception:
+            log.exception("outbox relay pass failed; will retry")
+            busy = False
+        if not busy:
+            await asyncio.sleep(interval)

@@ -15,6 +15,10 @@ from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
+from omniretail.messaging.handlers import HandlerRegistry
+from omniretail.messaging.relay import Relay
+from omniretail.messaging.senders import Senders
+from omniretail.messaging.wiring import build_handlers, build_relay, build_senders
 from omniretail.settings import Settings
 
 
@@ -27,10 +31,15 @@ class Container:
     counter: StatementCounter
     cache: ReadCache = field(default_factory=ReadCache)
     keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
+    # Outgoing channels; tests swap a member for a recording fake (messaging.senders).
+    senders: Senders = field(default_factory=Senders)
+    # Event handlers the outbox relay delivers to; domains add theirs in build_container.
+    handlers: HandlerRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.handlers = build_handlers(self.settings, self.clock, self.senders)
 
     def uow(self) -> UnitOfWork:
         """A unit of work for a use case that may write."""
@@ -46,6 +55,10 @@ class Container:
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
+
+    def relay(self) -> Relay:
+        """An outbox relay delivering this database's events to ``handlers``."""
+        return build_relay(self.settings, self.uow, self.handlers)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -72,6 +85,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         clock=clock or SystemClock(),
         counter=counter,
         keyring=load_keyring(settings),
+        senders=build_senders(settings),
     )
 
 

@@ -30,6 +30,24 @@ class Settings(BaseSettings):
     # string). Unset: a random one is created once in ``data_dir/secret.key``.
     secret_key: SecretStr | None = None
     access_token_ttl_seconds: int = 3600
+    # Messaging (docs/messaging.md): the outbox relay runs inside `serve` unless disabled.
+    relay_enabled: bool = True
+    relay_interval_seconds: float = 1.0
+    relay_batch_size: int = 100
+    relay_max_attempts: int = 12
+    relay_backoff_base_seconds: float = 10.0
+    relay_backoff_cap_seconds: float = 3600.0
+    # A claimed delivery is retried after this long if its relay never reported back.
+    relay_lease_seconds: float = 300.0
+    webhook_timeout_seconds: float = 10.0
+    # Unset: emails are written to the log instead of sent.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "Omniretail <no-reply@localhost>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 10.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

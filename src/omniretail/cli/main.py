@@ -12,6 +12,7 @@ from rich.console import Console
 from omniretail.cli.context import open_container
 from omniretail.db.outbox import latest_position, list_events
 from omniretail.inventory.cli import app as inventory_app
+from omniretail.messaging.cli import app as messaging_app
 
 app = typer.Typer(
     name="omniretail",
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
 
 console = Console()

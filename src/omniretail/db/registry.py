@@ -9,6 +9,7 @@ from omniretail.db import idempotency, outbox
 from omniretail.db.base import Base
 from omniretail.inventory import models as inventory_models
 from omniretail.loyalty import models as loyalty_models
+from omniretail.messaging import models as messaging_models
 from omniretail.orders import models as order_models
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "idempotency",
     "inventory_models",
     "loyalty_models",
+    "messaging_models",
     "order_models",
     "outbox",
 ]

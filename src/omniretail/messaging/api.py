@@ -1,0 +1,85 @@
+"""HTTP routes for webhook subscriptions, their deliveries and dead letters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.messaging import service
+from omniretail.messaging.models import DeliveryStatus
+from omniretail.messaging.schemas import (
+    DeliveryRead,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+    SubscriptionUpdate,
+)
+from omniretail.messaging.webhooks import PREFIX
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post("", status_code=201, response_model=SubscriptionCreated)
+def create_subscription(
+    body: SubscriptionCreate, use_case: UseCaseDep, actor: ActorDep
+) -> SubscriptionCreated:
+    """Subscribe a URL to event types. The response carries the signing secret, only here."""
+    return use_case.run(
+        lambda uow: service.create_subscription(uow, body, actor=actor), status_code=201
+    )
+
+
+@router.get("", response_model=list[SubscriptionRead])
+def list_subscriptions(uow: ReadDep) -> list[SubscriptionRead]:
+    return service.list_subscriptions(uow)
+
+
+@router.get("/dead-letters", response_model=list[DeliveryRead])
+def list_dead_letters(uow: ReadDep, limit: Limit = 100) -> list[DeliveryRead]:
+    """Webhook deliveries that used up their attempts, newest first."""
+    return service.list_webhook_dead_letters(uow, limit=limit)
+
+
+@router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
+def replay_delivery(delivery_id: int, use_case: UseCaseDep, actor: ActorDep) -> DeliveryRead:
+    """Retry a dead webhook delivery now, with a fresh set of attempts."""
+    return use_case.run(
+        lambda uow: service.replay_delivery(uow, delivery_id, actor=actor, handler_prefix=PREFIX)
+    )
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionRead)
+def get_subscription(subscription_id: int, uow: ReadDep) -> SubscriptionRead:
+    return service.get_subscription(uow, subscription_id)
+
+
+@router.patch("/{subscription_id}", response_model=SubscriptionRead)
+def update_subscription(
+    subscription_id: int, body: SubscriptionUpdate, use_case: UseCaseDep, actor: ActorDep
+) -> SubscriptionRead:
+    """Pause (``active: false``) or change the event types; pending deliveries of a paused
+    subscription are skipped."""
+    return use_case.run(
+        lambda uow: service.update_subscription(uow, subscription_id, body, actor=actor)
+    )
+
+
+@router.delete("/{subscription_id}", status_code=204)
+def delete_subscription(subscription_id: int, container: ContainerDep, actor: ActorDep) -> Response:
+    """Stop sending to it; its pending deliveries end as skipped."""
+    with container.uow() as uow:
+        service.delete_subscription(uow, subscription_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{subscription_id}/deliveries", response_model=list[DeliveryRead])
+def list_deliveries(
+    subscription_id: int,
+    uow: ReadDep,
+    status: DeliveryStatus | None = None,
+    limit: Limit = 100,
+) -> list[DeliveryRead]:
+    return service.list_subscription_deliveries(uow, subscription_id, status=status, limit=limit)

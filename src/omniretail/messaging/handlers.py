@@ -1,0 +1,101 @@
+"""The handler registry: which handlers receive which events.
+
+A handler is ``handler(event, uow_factory)``: ``event`` is the CloudEvent dict of one outbox
+message, ``uow_factory()`` opens a unit of work for whatever the handler reads or writes. The
+relay calls it after the event's transaction committed, at least once: a handler must be
+idempotent (key its effects on ``event["id"]``; ``notifications.notify`` does).
+
+Handler names are stored with each delivery, so they must stay stable across releases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from omniretail.db.uow import UnitOfWork
+
+CloudEvent = dict[str, Any]
+UowFactory = Callable[[], UnitOfWork]
+Handler = Callable[[CloudEvent, UowFactory], None]
+
+
+class SkipDelivery(Exception):
+    """Raised by a handler that finds nothing to do and nothing worth retrying (its target is
+    gone). The delivery ends as ``skipped`` with the message as the reason."""
+
+
+class UnknownHandler(LookupError):
+    """A stored delivery names a handler that is no longer registered."""
+
+
+def matches(pattern: str, event_type: str) -> bool:
+    """``*`` matches any run of characters: ``omniretail.inventory.*``, ``*.shipped``, ``*``."""
+    return fnmatchcase(event_type, pattern)
+
+
+class HandlerSource(Protocol):
+    """Handlers that come from data rather than code, e.g. one per webhook subscription.
+
+    Their names start with ``prefix``; ``planner`` loads what it needs once per relay pass."""
+
+    prefix: str
+
+    def planner(self, session: Session) -> Callable[[str], list[str]]: ...
+
+    def handler(self, name: str) -> Handler: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    pattern: str
+    name: str
+    handler: Handler
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._registrations: list[Registration] = []
+        self._by_name: dict[str, Handler] = {}
+        self._sources: list[HandlerSource] = []
+
+    def add(self, pattern: str, name: str, handler: Handler) -> None:
+        """Deliver events whose type matches ``pattern`` to ``handler``, known as ``name``."""
+        if name in self._by_name or any(name.startswith(s.prefix) for s in self._sources):
+            raise ValueError(f"handler name {name!r} is already taken")
+        self._registrations.append(Registration(pattern, name, handler))
+        self._by_name[name] = handler
+
+    def add_source(self, source: HandlerSource) -> None:
+        if any(name.startswith(source.prefix) for name in self._by_name):
+            raise ValueError(f"handler prefix {source.prefix!r} clashes with a named handler")
+        self._sources.append(source)
+
+    @property
+    def registrations(self) -> Iterable[Registration]:
+        return tuple(self._registrations)
+
+    def planner(self, session: Session) -> Callable[[str], list[str]]:
+        """A function from event type to the names of the handlers that must receive it."""
+        source_planners = [source.planner(session) for source in self._sources]
+
+        def names_for(event_type: str) -> list[str]:
+            names = [r.name for r in self._registrations if matches(r.pattern, event_type)]
+            for plan in source_planners:
+                names.extend(plan(event_type))
+            return names
+
+        return names_for
+
+    def resolve(self, name: str) -> Handler:
+        handler = self._by_name.get(name)
+        if handler is not None:
+            return handler
+        for source in self._sources:
+            if name.startswith(source.prefix):
+                return source.handler(name)
+        raise UnknownHandler(f"no handler named {name!r} is registered")

@@ -1,0 +1,266 @@
+"""The outbox relay: every committed event reaches every handler, at least once.
+
+One pass (``run_once``):
+
+1. **Plan.** Unpublished outbox messages without deliveries get one ``deliveries`` row per
+   matching handler (unique on message and handler, so planning twice adds nothing). A
+   message no handler wants is published at once.
+2. **Claim.** Due deliveries, in event order, are locked (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL; SQLite serialises writers) and leased in one short transaction: status
+   ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a fresh claim token.
+   A concurrent relay skips or no longer sees them; if this process dies, the lease runs out
+   and the delivery is due again: a crash delays it, never loses it.
+3. **Deliver.** Each handler runs outside any relay transaction. Success marks the delivery
+   ``delivered``, and the message ``published`` once all its deliveries are done; failure
+   schedules a retry after an exponential back-off with jitter, or, after ``max_attempts``,
+   leaves it ``dead`` for an operator to list and replay. Outcomes are written only while the
+   claim token still matches, so a relay that outlived its lease cannot overwrite another's.
+
+Delivery is at least once: a crash after the handler's effect and before step 3's write repeats
+the effect on the next attempt, which is why handlers are idempotent. Leases must outlast the
+slowest handler (webhook and SMTP timeouts are far shorter), or two relays could run one
+delivery at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from omniretail.db.outbox import OutboxMessage
+from omniretail.kernel.ids import new_id
+from omniretail.messaging import repository
+from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.models import Delivery, DeliveryStatus
+
+log = logging.getLogger("omniretail.messaging.relay")
+
+ERROR_LIMIT = 2000
+LOST_LEASE = "the relay stopped during the last attempt (its lease ran out)"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off: attempt n waits ``base * 2**(n-1)`` seconds, at most ``cap``,
+    of which the last ``jitter`` fraction is random so retries from many messages spread."""
+
+    max_attempts: int = 12
+    base_seconds: float = 10.0
+    cap_seconds: float = 3600.0
+    jitter: float = 0.5
+
+    def delay(self, attempt: int, rng: random.Random) -> timedelta:
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        seconds = ceiling * (1 - self.jitter) + ceiling * self.jitter * rng.random()
+        return timedelta(seconds=seconds)
+
+    def longest_delay(self, attempt: int) -> timedelta:
+        """The upper bound of ``delay`` (tests advance a clock by it)."""
+        return timedelta(
+            seconds=min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        )
+
+
+@dataclass
+class RelayReport:
+    planned: int = 0
+    published: int = 0
+    delivered: int = 0
+    skipped: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_claims: int = 0
+
+    @property
+    def did_work(self) -> bool:
+        return bool(
+            self.planned + self.delivered + self.skipped + self.retried + self.dead
+            or self.lost_claims
+        )
+
+    def add(self, other: RelayReport) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    message_id: str
+    handler: str
+    attempt: int
+    token: str
+    event: dict[str, Any]
+
+
+@dataclass
+class Relay:
+    uow_factory: UowFactory
+    registry: HandlerRegistry
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 100
+    lease: timedelta = timedelta(minutes=5)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def run_once(self) -> RelayReport:
+        """Plan new messages, then claim and deliver one batch of due deliveries."""
+        report = RelayReport()
+        self._plan(report)
+        for claim in self._claim(report):
+            self._deliver(claim, report)
+        return report
+
+    def run_until_idle(self, max_passes: int = 10_000) -> RelayReport:
+        """Pass until nothing is due now (retries scheduled for later stay scheduled)."""
+        total = RelayReport()
+        for _ in range(max_passes):
+            report = self.run_once()
+            total.add(report)
+            if not report.did_work:
+                break
+        return total
+
+    def run_forever(self, interval: float, stop: threading.Event | None = None) -> None:
+        """Pass continuously; sleep ``interval`` seconds whenever a pass found nothing."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:
+                log.exception("relay pass failed; will retry")
+                report = RelayReport()
+            if not report.did_work:
+                stop.wait(interval)
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _plan(self, report: RelayReport) -> None:
+        with self.uow_factory() as uow:
+            messages = repository.lock_unplanned_messages(uow.session, self.batch_size)
+            if not messages:
+                return
+            names_for = self.registry.planner(uow.session)
+            for message in messages:
+                names = names_for(message.type)
+                if names:
+                    repository.add_deliveries(uow.session, message, names, uow.now)
+                else:
+                    repository.mark_message_published(uow.session, message.position, uow.now)
+                    report.published += 1
+                report.planned += 1
+
+    def _claim(self, report: RelayReport) -> list[Claim]:
+        token = new_id()
+        with self.uow_factory() as uow:
+            due = repository.lock_due_deliveries(uow.session, uow.now, self.batch_size)
+            # A lease that ran out means a relay died (or hung) during that attempt; it counts.
+            exhausted = [
+                d.id
+                for d, _ in due
+                if d.status == DeliveryStatus.SENDING and d.attempts >= self.policy.max_attempts
+            ]
+            repository.bury_deliveries(uow.session, exhausted, error=LOST_LEASE, now=uow.now)
+            report.dead += len(exhausted)
+            take = [(d, m) for d, m in due if d.id not in exhausted]
+            attempts = repository.claim_deliveries(
+                uow.session,
+                [d.id for d, _ in take],
+                token=token,
+                lease_until=uow.now + self.lease,
+                now=uow.now,
+            )
+            return [_claim(d, m, attempts[d.id], token) for d, m in take]
+
+    def _deliver(self, claim: Claim, report: RelayReport) -> None:
+        try:
+            handler = self.registry.resolve(claim.handler)
+            handler(claim.event, self.uow_factory)
+        except SkipDelivery as skip:
+            self._finish(claim, DeliveryStatus.SKIPPED, report, error=str(skip) or None)
+        except Exception as exc:
+            self._fail(claim, exc, report)
+        else:
+            self._finish(claim, DeliveryStatus.DELIVERED, report)
+
+    def _finish(
+        self,
+        claim: Claim,
+        status: DeliveryStatus,
+        report: RelayReport,
+        *,
+        error: str | None = None,
+    ) -> None:
+        with self.uow_factory() as uow:
+            if not repository.finish_claim(
+                uow.session,
+                claim.delivery_id,
+                token=claim.token,
+                status=status,
+                now=uow.now,
+                error=error,
+            ):
+                report.lost_claims += 1
+                log.warning("delivery %d: lease ran out before it finished", claim.delivery_id)
+                return
+            if repository.publish_if_complete(uow.session, claim.message_id, uow.now):
+                report.published += 1
+        if status is DeliveryStatus.SKIPPED:
+            report.skipped += 1
+        else:
+            report.delivered += 1
+
+    def _fail(self, claim: Claim, exc: Exception, report: RelayReport) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
+        give_up = claim.attempt >= self.policy.max_attempts
+        with self.uow_factory() as uow:
+            next_attempt_at = (
+                None if give_up else uow.now + self.policy.delay(claim.attempt, self.rng)
+            )
+            recorded = repository.finish_claim(
+                uow.session,
+                claim.delivery_id,
+                token=claim.token,
+                status=DeliveryStatus.DEAD if give_up else DeliveryStatus.PENDING,
+                now=uow.now,
+                error=error,
+                next_attempt_at=next_attempt_at,
+            )
+        if not recorded:
+            report.lost_claims += 1
+            return
+        if give_up:
+            report.dead += 1
+            log.error(
+                "delivery %d (%s, event %s) is dead after %d attempts: %s",
+                claim.delivery_id,
+                claim.handler,
+                claim.message_id,
+                claim.attempt,
+                error,
+            )
+        else:
+            report.retried += 1
+            log.warning(
+                "delivery %d (%s, event %s) failed, attempt %d, retry at %s: %s",
+                claim.delivery_id,
+                claim.handler,
+                claim.message_id,
+                claim.attempt,
+                next_attempt_at,
+                error,
+            )
+
+
+def _claim(delivery: Delivery, message: OutboxMessage, attempt: int, token: str) -> Claim:
+    return Claim(
+        delivery_id=delivery.id,
+        message_id=delivery.message_id,
+        handler=delivery.handler,
+        attempt=attempt,
+        token=token,
+        event=message.as_cloud_event(),
+    )

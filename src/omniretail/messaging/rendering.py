@@ -1,0 +1,113 @@
+"""Notification templates: one folder per kind, one file per channel part.
+
+``templates/notifications/<kind>/``: ``subject.txt`` (email subject, push title),
+``email.txt``, ``email.html`` (autoescaped), ``sms.txt``, ``push.txt``. Undefined names are
+errors, so a template typo or a missing context field fails loudly instead of sending a blank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    UndefinedError,
+    select_autoescape,
+)
+
+from omniretail.messaging.errors import NotificationContextIncomplete, UnknownNotificationKind
+from omniretail.messaging.models import Channel
+
+# What every template of a kind may rely on; the rest of the context is optional.
+REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
+    "order_confirmed": ("order_number", "customer_name", "items", "total", "currency"),
+    "ready_for_pickup": ("order_number", "customer_name", "pickup_code", "store"),
+    "pickup_reminder": ("order_number", "customer_name", "pickup_code", "store"),
+    "shipped": ("order_number", "customer_name", "carrier", "tracking_number"),
+    "delivered": ("order_number", "customer_name"),
+    "refunded": ("order_number", "customer_name", "refund_amount", "currency"),
+}
+KINDS = tuple(REQUIRED_CONTEXT)
+
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str | None
+    body: str
+    html: str | None = None
+
+
+def money(value: Any, currency: str = "GBP") -> str:
+    """``money("12.5", "GBP")`` -> ``£12.50``; unknown currencies get their code appended."""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return str(value)
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,}" if symbol else f"{amount:,} {currency.upper()}"
+
+
+@cache
+def environment() -> Environment:
+    """Built on first use, not at import."""
+    env = Environment(
+        loader=PackageLoader("omniretail.messaging", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = money
+    return env
+
+
+def render(kind: str, channel: Channel | str, context: dict[str, Any]) -> Rendered:
+    """Render one notification for one channel, or raise a ``DomainError`` saying why not."""
+    channel = Channel(channel)
+    if kind not in REQUIRED_CONTEXT:
+        raise UnknownNotificationKind(
+            f"no notification kind {kind!r}; known: {', '.join(KINDS)}", field="kind"
+        )
+    missing = [name for name in REQUIRED_CONTEXT[kind] if name not in context]
+    if missing:
+        raise NotificationContextIncomplete(
+            f"{kind} needs {', '.join(missing)} in its context", field="context", missing=missing
+        )
+    try:
+        if channel is Channel.EMAIL:
+            return Rendered(
+                subject=_one_line(_render(kind, "subject.txt", context)),
+                body=_render(kind, "email.txt", context),
+                html=_render(kind, "email.html", context),
+            )
+        if channel is Channel.SMS:
+            return Rendered(subject=None, body=_one_line(_render(kind, "sms.txt", context)))
+        return Rendered(
+            subject=_one_line(_render(kind, "subject.txt", context)),
+            body=_one_line(_render(kind, "push.txt", context)),
+        )
+    except UndefinedError as exc:
+        raise NotificationContextIncomplete(
+            f"{kind} ({channel.value}): {exc.message}", field="context"
+        ) from exc
+
+
+def _render(kind: str, part: str, context: dict[str, Any]) -> str:
+    try:
+        template = environment().get_template(f"notifications/{kind}/{part}")
+    except TemplateNotFound as exc:
+        raise UnknownNotificationKind(f"no {part} template for {kind}", field="kind") from exc
+    return template.render(context).strip() + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

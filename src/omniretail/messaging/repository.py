@@ -1,0 +1,332 @@
+"""The only place that builds queries on the messaging tables (and the relay's outbox reads).
+
+Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent relays take
+disjoint rows; on SQLite the clause is not rendered and ``BEGIN IMMEDIATE`` serialises writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from omniretail.db.outbox import OutboxMessage
+from omniretail.messaging.models import (
+    DONE_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationStatus,
+    WebhookSubscription,
+)
+
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+def _insert_ignoring_conflicts(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Sequence[str]
+) -> Insert:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING``: the unique key decides, not a prior read."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"unsupported database {dialect}")
+
+
+# --- planning: outbox message -> one delivery per handler ----------------------------------
+
+
+def lock_unplanned_messages(session: Session, limit: int) -> list[OutboxMessage]:
+    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL).
+
+    No cursor: a transaction that commits late makes an older position visible late, and it
+    is still found here."""
+    planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.published_at.is_(None), ~planned)
+        .order_by(OutboxMessage.position)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def add_deliveries(
+    session: Session, message: OutboxMessage, handlers: Sequence[str], now: datetime
+) -> None:
+    rows = [
+        {
+            "message_id": message.id,
+            "position": message.position,
+            "handler": name,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for name in handlers
+    ]
+    session.execute(_insert_ignoring_conflicts(session, Delivery, rows, ["message_id", "handler"]))
+
+
+def mark_message_published(session: Session, position: int, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.position == position, OutboxMessage.published_at.is_(None))
+        .values(published_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def publish_if_complete(session: Session, message_id: str, now: datetime) -> bool:
+    """Mark the message published when every delivery is done.
+
+    The outbox row is locked first: of two relays finishing a message's last two deliveries
+    at once, the second waits, then counts with the first one's result visible."""
+    position = session.scalar(
+        select(OutboxMessage.position)
+        .where(OutboxMessage.id == message_id, OutboxMessage.published_at.is_(None))
+        .with_for_update()
+    )
+    if position is None:
+        return False
+    remaining = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.message_id == message_id, Delivery.status.not_in(DONE_STATUSES))
+    )
+    if remaining:
+        return False
+    mark_message_published(session, position, now)
+    return True
+
+
+# --- claiming and outcomes ---------------------------------------------------------------
+
+
+def lock_due_deliveries(
+    session: Session, now: datetime, limit: int
+) -> list[tuple[Delivery, OutboxMessage]]:
+    """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
+    in event order, locked so that a concurrent relay skips them."""
+    query = (
+        select(Delivery, OutboxMessage)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(Delivery.status.in_(DUE_STATUSES), Delivery.next_attempt_at <= now)
+        .order_by(Delivery.position, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def claim_deliveries(
+    session: Session, ids: Sequence[int], *, token: str, lease_until: datetime, now: datetime
+) -> dict[int, int]:
+    """Take a lease on the (locked) deliveries; returns id -> attempt number of this claim."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(
+            status=DeliveryStatus.SENDING.value,
+            attempts=Delivery.attempts + 1,
+            next_attempt_at=lease_until,
+            claim_token=token,
+            updated_at=now,
+        )
+        .returning(Delivery.id, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def finish_claim(
+    session: Session,
+    delivery_id: int,
+    *,
+    token: str,
+    status: DeliveryStatus,
+    now: datetime,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Record the outcome of a claim; False if the claim was lost (its lease ran out and
+    another relay took the delivery), in which case nothing is written."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "claim_token": None,
+        "last_error": error,
+        "updated_at": now,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if status is DeliveryStatus.DELIVERED:
+        values["delivered_at"] = now
+    updated = session.scalar(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.claim_token == token)
+        .values(**values)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return updated is not None
+
+
+def bury_deliveries(session: Session, ids: Sequence[int], *, error: str, now: datetime) -> None:
+    """Dead-letter deliveries that used up their attempts without reporting back."""
+    if not ids:
+        return
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(
+            status=DeliveryStatus.DEAD.value, claim_token=None, last_error=error, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revive_dead_deliveries(session: Session, ids: Sequence[int], now: datetime) -> list[int]:
+    """Dead -> pending with a fresh set of attempts; returns the ids that were dead."""
+    if not ids:
+        return []
+    rows = session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.DEAD.value)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            claim_token=None,
+            updated_at=now,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(rows)
+
+
+# --- reading deliveries --------------------------------------------------------------------
+
+
+def get_delivery(session: Session, delivery_id: int) -> tuple[Delivery, str] | None:
+    row = session.execute(
+        select(Delivery, OutboxMessage.type)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(Delivery.id == delivery_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    status: str | None = None,
+    handler: str | None = None,
+    handler_prefix: str | None = None,
+    message_id: str | None = None,
+    limit: int = 100,
+) -> list[tuple[Delivery, str]]:
+    """Deliveries with their event type, newest first."""
+    query = select(Delivery, OutboxMessage.type).join(
+        OutboxMessage, OutboxMessage.id == Delivery.message_id
+    )
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if handler is not None:
+        query = query.where(Delivery.handler == handler)
+    if handler_prefix is not None:
+        query = query.where(Delivery.handler.startswith(handler_prefix, autoescape=True))
+    if message_id is not None:
+        query = query.where(Delivery.message_id == message_id)
+    query = query.order_by(Delivery.id.desc()).limit(limit)
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+# --- webhook subscriptions -----------------------------------------------------------------
+
+
+def add_subscription(session: Session, subscription: WebhookSubscription) -> WebhookSubscription:
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription | None:
+    return session.get(WebhookSubscription, subscription_id)
+
+
+def list_subscriptions(session: Session, *, active_only: bool = False) -> list[WebhookSubscription]:
+    query = select(WebhookSubscription).order_by(WebhookSubscription.id)
+    if active_only:
+        query = query.where(WebhookSubscription.active.is_(True))
+    return list(session.scalars(query))
+
+
+def delete_subscription(session: Session, subscription_id: int) -> bool:
+    deleted = session.scalar(
+        delete(WebhookSubscription)
+        .where(WebhookSubscription.id == subscription_id)
+        .returning(WebhookSubscription.id)
+    )
+    return deleted is not None
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def add_notification_if_new(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert unless (source event, channel, kind) exists; returns the new id or None."""
+    insert = _insert_ignoring_conflicts(
+        session, Notification, [row], ["source_event_id", "channel", "kind"]
+    )
+    return session.scalar(insert.returning(Notification.id))
+
+
+def get_notification(session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)
+
+
+def get_notification_by_source(
+    session: Session, source_event_id: str, channel: str, kind: str
+) -> Notification | None:
+    return session.scalar(
+        select(Notification).where(
+            Notification.source_event_id == source_event_id,
+            Notification.channel == channel,
+            Notification.kind == kind,
+        )
+    )
+
+
+def mark_notification_sent(session: Session, notification_id: int, now: datetime) -> bool:
+    updated = session.scalar(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.QUEUED.value,
+        )
+        .values(status=NotificationStatus.SENT.value, sent_at=now)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return updated is not None
+
+
+def list_notifications(
+    session: Session, *, customer_ref: str | None = None, limit: int = 100
+) -> list[Notification]:
+    query = select(Notification)
+    if customer_ref is not None:
+        query = query.where(Notification.customer_ref == customer_ref)
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))

@@ -1,0 +1,60 @@
+"""How the composition root builds messaging from settings (called by ``bootstrap``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from omniretail.kernel.clock import Clock
+from omniretail.messaging import notifications, webhooks
+from omniretail.messaging.handlers import HandlerRegistry, UowFactory
+from omniretail.messaging.mail import LoggingMailer, Mailer, SmtpConfig, SmtpMailer
+from omniretail.messaging.relay import Relay, RetryPolicy
+from omniretail.messaging.senders import Senders
+from omniretail.settings import Settings
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """SMTP when ``smtp_host`` is set; otherwise emails are written to the log."""
+    if not settings.smtp_host:
+        return LoggingMailer()
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpMailer(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=password,
+            timeout_seconds=settings.smtp_timeout_seconds,
+        )
+    )
+
+
+def build_senders(settings: Settings) -> Senders:
+    return Senders(mailer=build_mailer(settings))
+
+
+def build_handlers(settings: Settings, clock: Clock, senders: Senders) -> HandlerRegistry:
+    """The platform's own handlers; domains add theirs to the returned registry."""
+    registry = HandlerRegistry()
+    notifications.install(registry, senders)
+    webhooks.install(
+        registry,
+        webhooks.WebhookSource(clock, timeout_seconds=settings.webhook_timeout_seconds),
+    )
+    return registry
+
+
+def build_relay(settings: Settings, uow_factory: UowFactory, registry: HandlerRegistry) -> Relay:
+    return Relay(
+        uow_factory,
+        registry,
+        policy=RetryPolicy(
+            max_attempts=settings.relay_max_attempts,
+            base_seconds=settings.relay_backoff_base_seconds,
+            cap_seconds=settings.relay_backoff_cap_seconds,
+        ),
+        batch_size=settings.relay_batch_size,
+        lease=timedelta(seconds=settings.relay_lease_seconds),
+    )
