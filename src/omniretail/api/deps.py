@@ -40,9 +40,13 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def get_actor(
+    request: Request,
     x_omniretail_actor: Annotated[str | None, Header(max_length=120)] = None,
 ) -> str:
-    """Who is acting, recorded on ledger rows (replaced by the authenticated principal later)."""
+    """Who is acting, recorded on ledger rows: the authenticated principal when there is one."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return str(principal.actor)
     return x_omniretail_actor or "api"
 
 
@@ -56,12 +60,26 @@ class UseCase:
     sees the change and its response, or neither.
     """
 
-    def __init__(self, container: Container, key: str | None, fingerprint: str) -> None:
+    def __init__(
+        self,
+        container: Container,
+        key: str | None,
+        fingerprint: str,
+        audit: Callable[[UnitOfWork], None] | None = None,
+    ) -> None:
         self._container = container
         self._key = key
         self._fingerprint = fingerprint
+        # Writes the audit-log row in the same transaction as the change (set by the auth layer).
+        self._audit = audit or (lambda _uow: None)
 
-    def run(self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200) -> T:
+    def run(
+        self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200, remember: bool = True
+    ) -> T:
+        """``remember=False`` for responses that carry personal data: they are never stored
+        (the idempotency table is not encrypted), so such a request is not replayed."""
+        if not remember:
+            self._key = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return self._run_once(fn, status_code)
@@ -74,11 +92,14 @@ class UseCase:
     def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int) -> T:
         if self._key is None:
             with self._container.uow() as uow:
-                return fn(uow)
+                result = fn(uow)
+                self._audit(uow)
+                return result
         try:
             with self._container.uow() as uow:
                 self._replay_if_known(uow)
                 result = fn(uow)
+                self._audit(uow)
                 idempotency.remember(
                     uow.session,
                     key=self._key,
@@ -119,7 +140,9 @@ async def get_use_case(
     digest.update(request.method.encode())
     digest.update(request.url.path.encode())
     digest.update(_canonical(body))
-    return UseCase(container, idempotency_key, digest.hexdigest())
+    return UseCase(
+        container, idempotency_key, digest.hexdigest(), getattr(request.state, "audit", None)
+    )
 
 
 def _canonical(body: bytes) -> bytes:
