@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from omniretail.api.problems import ReplayedResponse
 from omniretail.bootstrap import Container
@@ -57,7 +57,10 @@ class UseCase:
     """Runs one use case in one transaction, applying an Idempotency-Key exactly once.
 
     The stored response is written in the same transaction as the change, so a retry either
-    sees the change and its response, or neither.
+    sees the change and its response, or neither. The key is claimed first thing in the
+    transaction: a concurrent request with the same key waits on that row until the first
+    commits, then replays its answer (it never runs the use case against the changed state,
+    where it might fail differently, e.g. out of stock once the first took the last unit).
     """
 
     def __init__(
@@ -95,25 +98,21 @@ class UseCase:
                 result = fn(uow)
                 self._audit(uow)
                 return result
-        try:
-            with self._container.uow() as uow:
+        with self._container.uow() as uow:
+            if not idempotency.claim(
+                uow.session, key=self._key, fingerprint=self._fingerprint, now=uow.now
+            ):
                 self._replay_if_known(uow)
-                result = fn(uow)
-                self._audit(uow)
-                idempotency.remember(
-                    uow.session,
-                    key=self._key,
-                    fingerprint=self._fingerprint,
-                    status_code=status_code,
-                    response=result.model_dump(mode="json"),
-                    now=uow.now,
-                )
-                return result
-        except IntegrityError:
-            # A concurrent request with the same key committed first: answer as it did.
-            with self._container.read_uow() as uow:
-                self._replay_if_known(uow)
-            raise
+                raise AssertionError("an Idempotency-Key that is claimed but not stored")
+            result = fn(uow)
+            self._audit(uow)
+            idempotency.remember(
+                uow.session,
+                key=self._key,
+                status_code=status_code,
+                response=result.model_dump(mode="json"),
+            )
+            return result
 
     def _replay_if_known(self, uow: UnitOfWork) -> None:
         assert self._key is not None

@@ -1,0 +1,46 @@
+"""A real HTTP server (uvicorn on a loopback socket, in a thread) over a test's container."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from omniretail.app import create_app
+from omniretail.bootstrap import Container
+
+
+@contextmanager
+def live_server(container: Container) -> Iterator[str]:
+    """Yields the base URL; the server stops when the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(container, background_sweep=False),
+        log_level="warning",
+        access_log=False,
+        ws="none",
+        lifespan="on",
+        limit_concurrency=1000,
+        backlog=512,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
