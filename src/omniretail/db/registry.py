@@ -7,6 +7,7 @@ from omniretail.catalog import models as catalog_models
 from omniretail.customers import models as customer_models
 from omniretail.db import idempotency, outbox
 from omniretail.db.base import Base
+from omniretail.intelligence import models as intelligence_models
 from omniretail.inventory import models as inventory_models
 from omniretail.loyalty import models as loyalty_models
 from omniretail.messaging import models as messaging_models
@@ -18,6 +19,7 @@ __all__ = [
     "catalog_models",
     "customer_models",
     "idempotency",
+    "intelligence_models",
     "inventory_models",
     "loyalty_models",
     "messaging_models",
