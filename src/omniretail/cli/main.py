@@ -11,6 +11,7 @@ from rich.console import Console
 
 from omniretail.cli.context import open_container
 from omniretail.db.outbox import latest_position, list_events
+from omniretail.history.cli import import_command
 from omniretail.inventory.cli import app as inventory_app
 from omniretail.messaging.cli import app as messaging_app
 
@@ -24,6 +25,7 @@ events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=Tr
 app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
+app.command("import")(import_command)
 
 console = Console()
 DbOption = Annotated[
