@@ -1,0 +1,284 @@
+"""Notifications: templates for every kind and channel, notify() recording once per source
+event, and sending through a real SMTP server and the SMS/push ports after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from omniretail.db.outbox import OutboxMessage
+from omniretail.kernel.errors import InvalidRequest
+from omniretail.kernel.events import DomainEvent
+from omniretail.messaging.errors import NotificationContextIncomplete, UnknownNotificationKind
+from omniretail.messaging.handlers import UowFactory
+from omniretail.messaging.mail import RecordingMailer, SmtpConfig, SmtpMailer
+from omniretail.messaging.models import Notification
+from omniretail.messaging.notifications import notify
+from omniretail.messaging.rendering import KINDS, render
+from omniretail.messaging.senders import RecordingPushSender, RecordingSmsSender
+from tests.messaging.conftest import deliveries, free_port, record
+
+CONTEXT: dict[str, Any] = {
+    "order_number": "WEB-1001",
+    "customer_name": "Ann & <Bob>",
+    "items": [
+        {"name": "White hanging heart T-light holder", "quantity": 2, "line_total": "5.90"},
+        {"name": "Regency cakestand 3 tier", "quantity": 1, "line_total": "12.75"},
+    ],
+    "total": "18.65",
+    "currency": "GBP",
+    "pickup_code": "K7Q2-9D",
+    "store": {
+        "name": "London Oxford St",
+        "address": "300 Oxford St, London W1C 1DX",
+        "hours": "Mon-Sat 9:00-21:00",
+    },
+    "tracking_url": "https://shop.example/orders/WEB-1001?t=abc",
+    "carrier": "Royal Mail",
+    "tracking_number": "RM123456785GB",
+    "refund_amount": "12.75",
+}
+# What each kind's message must mention, on every channel.
+ESSENTIALS = {
+    "order_confirmed": ["WEB-1001", "£18.65"],
+    "ready_for_pickup": ["WEB-1001", "K7Q2-9D", "London Oxford St"],
+    "pickup_reminder": ["WEB-1001", "K7Q2-9D", "London Oxford St"],
+    "shipped": ["WEB-1001", "Royal Mail", "RM123456785GB"],
+    "delivered": ["WEB-1001"],
+    "refunded": ["WEB-1001", "£12.75"],
+}
+
+
+def count(container, model: type[Any]) -> int:
+    with container.read_uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_on_every_channel(kind):
+    email = render(kind, "email", CONTEXT)
+    sms = render(kind, "sms", CONTEXT)
+    push = render(kind, "push", CONTEXT)
+
+    for text in (email.body, email.html, sms.body, push.body):
+        assert text is not None
+        for essential in ESSENTIALS[kind]:
+            assert essential in text, (kind, essential, text)
+    assert email.subject is not None and "WEB-1001" in email.subject
+    assert email.subject == push.subject
+    assert "\n" not in email.subject and "\n" not in sms.body and "\n" not in push.body
+    assert sms.subject is None and sms.html is None
+    # HTML escapes what the customer typed; the text parts carry it verbatim.
+    assert email.html is not None
+    assert "Ann &amp; &lt;Bob&gt;" in email.html and "<Bob>" not in email.html
+    assert "Hello Ann & <Bob>," in email.body
+    assert "{{" not in email.body + email.html + sms.body + push.body
+
+
+def test_order_confirmed_email_lists_items_total_and_tracking_link():
+    email = render("order_confirmed", "email", CONTEXT)
+
+    assert email.subject == "Order WEB-1001 confirmed"
+    assert "- 2 x White hanging heart T-light holder  £5.90\n" in email.body
+    assert "- 1 x Regency cakestand 3 tier  £12.75\n" in email.body
+    assert "Total: £18.65\n" in email.body
+    assert "Follow your order: https://shop.example/orders/WEB-1001?t=abc\n" in email.body
+    assert email.html is not None
+    assert '<a href="https://shop.example/orders/WEB-1001?t=abc"' in email.html
+
+
+def test_optional_fields_may_be_left_out():
+    minimal = {"order_number": "WEB-2", "customer_name": "Ann"}
+
+    sms = render("delivered", "sms", minimal)
+    email = render("delivered", "email", minimal)
+
+    assert sms.body == "Omniretail: order WEB-2 has been delivered."
+    assert "Order details" not in email.body
+
+
+def test_a_missing_required_field_or_unknown_kind_is_refused():
+    with pytest.raises(NotificationContextIncomplete) as missing:
+        render("shipped", "email", {"order_number": "WEB-1", "customer_name": "Ann"})
+    assert missing.value.detail == "shipped needs carrier, tracking_number in its context"
+    with pytest.raises(NotificationContextIncomplete) as nested:
+        render("ready_for_pickup", "sms", {**CONTEXT, "store": {"name": "LON1"}})
+    assert "address" in nested.value.detail
+    with pytest.raises(UnknownNotificationKind):
+        render("birthday", "email", CONTEXT)
+
+
+# --- notify(): recorded once, sent after commit by the relay -------------------------------
+
+
+def test_notify_records_once_per_source_event_channel_and_kind(container, clock):
+    with container.uow() as uow:
+        first = notify(uow, "shipped", "sms", "+447700900123", CONTEXT, "event-1", customer_ref="7")
+        again = notify(uow, "shipped", "sms", "+447700900123", CONTEXT, "event-1", customer_ref="7")
+        email = notify(uow, "shipped", "email", "ann@example.com", CONTEXT, "event-1")
+
+    assert again.id == first.id
+    assert email.id != first.id
+    assert (first.status, first.channel, first.kind, first.customer_ref) == (
+        "queued",
+        "sms",
+        "shipped",
+        "7",
+    )
+    assert first.created_at == clock.now() and first.sent_at is None
+    assert first.body.startswith("Omniretail: order WEB-1001 shipped with Royal Mail")
+    assert count(container, Notification) == 2
+    with container.read_uow() as uow:
+        queued = list(uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.position)))
+    assert [(m.type, m.data) for m in queued] == [
+        (
+            "omniretail.messaging.notification_queued",
+            {"notification_id": first.id, "channel": "sms", "kind": "shipped"},
+        ),
+        (
+            "omniretail.messaging.notification_queued",
+            {"notification_id": email.id, "channel": "email", "kind": "shipped"},
+        ),
+    ]
+
+
+def test_notify_with_bad_input_writes_nothing(container):
+    for args in (
+        ("shipped", "email", "ann@example.com", {"order_number": "WEB-1"}),
+        ("shipped", "email", "not-an-address", CONTEXT),
+        ("shipped", "fax", "ann@example.com", CONTEXT),
+        ("unboxed", "sms", "+447700900123", CONTEXT),
+    ):
+        with pytest.raises(InvalidRequest), container.uow() as uow:
+            notify(uow, *args, source_event_id="event-1")
+
+    assert count(container, Notification) == 0
+    assert count(container, OutboxMessage) == 0
+
+
+def test_email_arrives_at_a_real_smtp_server_with_text_and_html_parts(
+    container, clock, smtp_server
+):
+    container.senders.mailer = SmtpMailer(
+        SmtpConfig(host=smtp_server.host, port=smtp_server.port, sender="Shop <shop@example.com>")
+    )
+    with container.uow() as uow:
+        queued = notify(uow, "ready_for_pickup", "email", "ann@example.com", CONTEXT, "event-9")
+    assert smtp_server.received == []  # nothing leaves inside the transaction
+
+    clock.advance(minutes=1)
+    report = container.relay().run_until_idle()
+
+    assert (report.delivered, report.published) == (1, 1)
+    ((mail_from, rcpt_tos, message),) = smtp_server.received
+    assert (mail_from, rcpt_tos) == ("shop@example.com", ["ann@example.com"])
+    assert message["Subject"] == "Order WEB-1001 is ready for pickup at London Oxford St"
+    assert message["To"] == "ann@example.com"
+    assert message["Message-ID"] == f"<notification-{queued.id}.event-9@omniretail>"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.iter_parts()
+    assert text.get_content_type() == "text/plain"
+    assert html.get_content_type() == "text/html"
+    assert "Pickup code: K7Q2-9D" in text.get_content()
+    assert "Hello Ann & <Bob>," in text.get_content()
+    assert "<strong>K7Q2-9D</strong>" in html.get_content()
+    assert "Ann &amp; &lt;Bob&gt;" in html.get_content()
+    with container.read_uow() as uow:
+        stored = uow.session.get(Notification, queued.id)
+        assert stored is not None
+        assert (stored.status, stored.sent_at) == ("sent", clock.now())
+
+
+def test_email_to_an_unreachable_smtp_server_is_retried_not_lost(container, clock):
+    container.senders.mailer = SmtpMailer(
+        SmtpConfig(host="127.0.0.1", port=free_port(), timeout_seconds=2)
+    )
+    with container.uow() as uow:
+        notify(uow, "delivered", "email", "ann@example.com", CONTEXT, "event-3")
+
+    report = container.relay().run_until_idle()
+
+    assert (report.retried, report.delivered) == (1, 0)
+    (delivery,) = deliveries(container)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("ConnectionRefusedError")
+    recording = RecordingMailer()
+    container.senders.mailer = recording
+    clock.advance(seconds=container.settings.relay_backoff_base_seconds)
+
+    assert container.relay().run_until_idle().delivered == 1
+    assert [m.subject for m in recording.sent] == ["Order WEB-1001 has been delivered"]
+
+
+def test_sms_and_push_go_through_their_ports(container):
+    sms, push = RecordingSmsSender(), RecordingPushSender()
+    container.senders.sms, container.senders.push = sms, push
+    with container.uow() as uow:
+        notify(uow, "pickup_reminder", "sms", "+447700900123", CONTEXT, "event-4")
+        notify(uow, "pickup_reminder", "push", "device:abc", CONTEXT, "event-4")
+
+    assert container.relay().run_until_idle().delivered == 2
+
+    assert [(m.to, m.text) for m in sms.sent] == [
+        (
+            "+447700900123",
+            "Omniretail reminder: order WEB-1001 is waiting at London Oxford St. "
+            "Pickup code K7Q2-9D.",
+        )
+    ]
+    assert [(m.to, m.title, m.body) for m in push.sent] == [
+        (
+            "device:abc",
+            "Reminder: order WEB-1001 is waiting at London Oxford St",
+            "Order WEB-1001 is waiting at London Oxford St. Pickup code K7Q2-9D.",
+        )
+    ]
+
+
+class SimulatedCrash(BaseException):
+    """The process dies after the handler's transaction committed, before the relay records
+    the outcome."""
+
+
+def test_a_redelivered_domain_event_sends_its_notification_once(container, clock):
+    """A domain handler calls notify(); the relay crashes after it ran and delivers the event
+    again: the notification is recorded and sent exactly once."""
+    sms = RecordingSmsSender()
+    container.senders.sms = sms
+    runs: list[str] = []
+
+    def on_shipped(event: dict[str, Any], uow_factory: UowFactory) -> None:
+        with uow_factory() as uow:
+            notify(uow, "shipped", "sms", "+447700900123", CONTEXT, event["id"])
+        runs.append(event["id"])
+        if len(runs) == 1:
+            raise SimulatedCrash
+
+    container.handlers.add("omniretail.orders.shipped", "orders.notify_shipped", on_shipped)
+    (event_id,) = record(
+        container, DomainEvent("orders.shipped", "orders/WEB-1001", {"number": "WEB-1001"})
+    )
+    relay = container.relay()
+
+    with pytest.raises(SimulatedCrash):
+        relay.run_once()
+    clock.advance(seconds=container.settings.relay_lease_seconds)
+    relay.run_until_idle()
+
+    assert runs == [event_id, event_id]
+    assert count(container, Notification) == 1
+    assert len(sms.sent) == 1
+    assert sorted((d.handler, d.status) for d in deliveries(container)) == [
+        ("messaging.send_notification", "delivered"),
+        ("orders.notify_shipped", "delivered"),
+    ]
+    with container.read_uow() as uow:
+        stored = uow.session.scalars(select(Notification)).one()
+        assert (stored.status, stored.source_event_id) == ("sent", event_id)
+        assert stored.sent_at == clock.now()
