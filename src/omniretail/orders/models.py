@@ -313,6 +313,7 @@ class CartLine(Base):
     location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
     # The inventory reservation holding the units; NULL when it lapsed and could not be renewed.
     hold_id: Mapped[str | None] = mapped_column(String(36))
+    hold_expires_at: Mapped[datetime | None]
     channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

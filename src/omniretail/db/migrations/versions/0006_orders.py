@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("location_code", sa.String(length=40), nullable=False),
         sa.Column("hold_id", sa.String(length=36), nullable=True),
+        sa.Column("hold_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("channel_code", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,158 @@
+"""Reading orders: by number (staff), by customer, by tracking token (the public page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omniretail.db.uow import UnitOfWork
+from omniretail.orders import planning
+from omniretail.orders import repository as repo
+from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus, next_steps
+from omniretail.orders.schemas import (
+    FulfilmentRead,
+    LogEntryRead,
+    OrderLineRead,
+    OrderRead,
+    PaymentRead,
+    TrackingFulfilment,
+    TrackingLocation,
+    TrackingRead,
+)
+
+
+def tracking_path(token: str) -> str:
+    return f"/track/{token}"
+
+
+def get_order(uow: UnitOfWork, number: str) -> OrderRead:
+    order = repo.get_order_by_number(uow.session, number)
+    if order is None:
+        raise UnknownOrder(f"no order with number {number!r}", field="number")
+    return order_read(uow, order)
+
+
+def list_orders(uow: UnitOfWork, customer_id: int, limit: int = 50) -> list[OrderRead]:
+    return [
+        order_read(uow, o) for o in repo.list_orders_of_customer(uow.session, customer_id, limit)
+    ]
+
+
+def order_log(uow: UnitOfWork, number: str) -> list[LogEntryRead]:
+    order = repo.get_order_by_number(uow.session, number)
+    if order is None:
+        raise UnknownOrder(f"no order with number {number!r}", field="number")
+    return [LogEntryRead.model_validate(e) for e in repo.log_of_order(uow.session, order.id)]
+
+
+def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
+    lines = repo.lines_of_order(uow.session, order.id)
+    fulfilments = repo.fulfilments_of_order(uow.session, order.id)
+    return OrderRead(
+        number=order.number,
+        status=order.status,
+        channel=order.channel_code,
+        customer_id=order.customer_id,
+        currency=order.currency,
+        total=order.total,
+        placed_at=order.placed_at,
+        tracking_url=tracking_path(order.tracking_token) if order.tracking_token else None,
+        contact_email=order.contact_email,
+        delivery=order.delivery,
+        payment=PaymentRead(
+            provider=order.payment_provider,
+            reference=order.payment_reference,
+            authorised=order.amount_authorised,
+            captured=order.amount_captured,
+            voided=order.amount_voided,
+        ),
+        routing_version=order.routing_version,
+        lines=[_line_read(ln) for ln in lines],
+        fulfilments=[fulfilment_read(f) for f in fulfilments],
+    )
+
+
+def fulfilment_read(f: Any) -> FulfilmentRead:
+    method = FulfilmentMethod(f.method)
+    return FulfilmentRead(
+        id=f.id,
+        method=method,
+        status=f.status,
+        location=f.location_code,
+        pickup_location=f.pickup_location_code,
+        promised_date=f.promised_date,
+        ready_at=f.ready_at,
+        collect_by=f.collect_by,
+        reminders_sent=f.reminders_sent,
+        carrier=f.carrier,
+        tracking_number=f.tracking_number,
+        transfer_id=f.transfer_id,
+        reason=f.reason,
+        next_steps=[s.value for s in next_steps(method, FulfilmentStatus(f.status))],
+    )
+
+
+def _line_read(ln: Any) -> OrderLineRead:
+    fulfilled = ln.status == LineStatus.FULFILLED.value
+    return OrderLineRead(
+        line_no=ln.line_no,
+        sku=ln.sku_code,
+        name=ln.description or ln.sku_name,
+        quantity=ln.quantity,
+        unit_price=ln.unit_price,
+        status=ln.status,
+        fulfilment_id=ln.fulfilment_id,
+        quantity_returned=ln.quantity_returned,
+        returnable=ln.quantity - ln.quantity_returned if fulfilled else 0,
+    )
+
+
+def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
+    """What the customer's unguessable link shows: state, pickup code when ready, the pickup
+    location's address and hours, the carrier's tracking number."""
+    order = repo.get_order_by_token(uow.session, token)
+    if order is None:
+        raise UnknownOrder("no order with this tracking link", field="token")
+    lines = repo.lines_of_order(uow.session, order.id)
+    known = planning.locations(uow)
+    fulfilments = []
+    for f in repo.fulfilments_of_order(uow.session, order.id):
+        if f.status == FulfilmentStatus.REJECTED.value:
+            continue  # replaced by the re-routed fulfilment; not the customer's concern
+        pickup = known.get(f.pickup_location_code) if f.pickup_location_code else None
+        fulfilments.append(
+            TrackingFulfilment(
+                method=f.method,
+                status=f.status,
+                promised_date=f.promised_date,
+                pickup_code=(
+                    f.pickup_code if f.status == FulfilmentStatus.READY_FOR_PICKUP.value else None
+                ),
+                collect_by=f.collect_by,
+                carrier=f.carrier,
+                tracking_number=f.tracking_number,
+                pickup_location=(
+                    TrackingLocation(
+                        code=pickup.code,
+                        name=pickup.name,
+                        address=pickup.address,
+                        opening_hours=dict(pickup.opening_hours),
+                    )
+                    if pickup
+                    else None
+                ),
+                lines=[
+                    {"sku": ln.sku_code, "name": ln.description, "quantity": ln.quantity}
+                    for ln in lines
+                    if ln.fulfilment_id == f.id
+                ],
+            )
+        )
+    return TrackingRead(
+        number=order.number,
+        status=order.status,
+        placed_at=order.placed_at,
+        total=order.total,
+        currency=order.currency,
+        fulfilments=fulfilments,
+    )

@@ -1,0 +1,192 @@
+"""The payment-provider port, the test provider, and compensation for a failed checkout.
+
+Only provider tokens and provider references are stored; a card number is refused at the edge.
+Authorise at checkout, capture what leaves (on shipment or handover), void what is cancelled,
+refund what comes back.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from omniretail.kernel.ids import new_id
+
+
+class PaymentError(Exception):
+    pass
+
+
+class Declined(PaymentError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProviderTimeout(PaymentError):
+    """No answer in time: the outcome is unknown, so the caller voids by idempotency key."""
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    reference: str
+    amount: Decimal
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        """Raise ``Declined`` or ``ProviderTimeout``; the same ``key`` never authorises twice."""
+        ...
+
+    def void(self, reference: str, amount: Decimal) -> None:
+        """Release ``amount`` of a known authorisation (cancelled or uncollected lines)."""
+        ...
+
+    def void_attempt(self, *, key: str) -> None:
+        """Release whatever the attempt with this idempotency key authorised, if anything
+        (after a timeout the reference is unknown)."""
+        ...
+
+    def capture(self, reference: str, amount: Decimal) -> None: ...
+
+    def refund(self, reference: str, amount: Decimal) -> None: ...
+
+
+CARD_NUMBER = re.compile(r"^[\d \-]{12,23}$")
+
+
+def looks_like_card_number(token: str) -> bool:
+    digits = re.sub(r"[ \-]", "", token)
+    return bool(CARD_NUMBER.match(token)) and 12 <= len(digits) <= 19 and _luhn(digits)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+@dataclass
+class TestAuthorisation:
+    reference: str
+    key: str
+    token: str
+    amount: Decimal
+    status: str = "authorised"  # authorised | voided
+    voided: Decimal = Decimal(0)
+    captured: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+
+
+@dataclass
+class TestPaymentProvider:
+    """In-process provider told what to do by the token:
+
+    ``tok_decline`` (or any token starting ``tok_decline``) is declined; ``tok_timeout`` is
+    authorised at the "provider" but the answer never arrives; anything else is approved.
+    """
+
+    name: str = "test"
+    authorisations: dict[str, TestAuthorisation] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        with self._lock:
+            existing = self.authorisations.get(key)
+            if existing is not None and existing.status == "authorised":
+                return Authorisation(existing.reference, existing.amount)
+            if token.startswith("tok_decline"):
+                raise Declined("card declined by the issuer (test token)")
+            auth = TestAuthorisation(
+                reference=f"auth_{new_id()}", key=key, token=token, amount=amount
+            )
+            self.authorisations[key] = auth
+        if token.startswith("tok_timeout"):
+            raise ProviderTimeout("the provider did not answer within the time limit")
+        return Authorisation(auth.reference, amount)
+
+    def void(self, reference: str, amount: Decimal) -> None:
+        with self._lock:
+            auth = self._by_reference(reference)
+            auth.voided += amount
+            if auth.voided >= auth.amount and not auth.captured:
+                auth.status = "voided"
+
+    def void_attempt(self, *, key: str) -> None:
+        with self._lock:
+            auth = self.authorisations.get(key)
+            if auth is not None and auth.status == "authorised" and not auth.captured:
+                auth.voided = auth.amount
+                auth.status = "voided"
+
+    def capture(self, reference: str, amount: Decimal) -> None:
+        with self._lock:
+            self._by_reference(reference).captured += amount
+
+    def refund(self, reference: str, amount: Decimal) -> None:
+        with self._lock:
+            self._by_reference(reference).refunded += amount
+
+    def by_token(self, token: str) -> list[TestAuthorisation]:
+        return [a for a in self.authorisations.values() if a.token == token]
+
+    def _by_reference(self, reference: str) -> TestAuthorisation:
+        for auth in self.authorisations.values():
+            if auth.reference == reference:
+                return auth
+        raise PaymentError(f"unknown authorisation {reference}")
+
+
+@dataclass
+class CompensatingPayments:
+    """Wraps a provider for one checkout attempt and remembers what it authorised, so that
+    if the attempt's transaction does not commit, every authorisation is voided."""
+
+    provider: PaymentProvider
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+    def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        self.keys.append(key)  # before the call: a timeout may still have authorised
+        return self.provider.authorise(token, amount, currency, key=key)
+
+    def void(self, reference: str, amount: Decimal) -> None:
+        self.provider.void(reference, amount)
+
+    def void_attempt(self, *, key: str) -> None:
+        self.provider.void_attempt(key=key)
+
+    def capture(self, reference: str, amount: Decimal) -> None:
+        self.provider.capture(reference, amount)
+
+    def refund(self, reference: str, amount: Decimal) -> None:
+        self.provider.refund(reference, amount)
+
+
+@contextmanager
+def compensating(provider: PaymentProvider) -> Iterator[CompensatingPayments]:
+    """``with compensating(p) as payments: use_case.run(...)`` voids on any failure,
+    including a failed commit after the service returned."""
+    payments = CompensatingPayments(provider)
+    try:
+        yield payments
+    except BaseException:
+        for key in payments.keys:
+            # A provider that is down lets its authorisation lapse by itself.
+            with suppress(PaymentError):
+                provider.void_attempt(key=key)
+        raise
