@@ -111,10 +111,12 @@ class Entry(Base):
     channel: Mapped[str | None] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
+    # The business time (the order's placing) that tier qualification periods count from.
+    effective_at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (
-        Index("ix_loyalty_entries_account", "customer_id", "created_at"),
+        Index("ix_loyalty_entries_account", "customer_id", "effective_at"),
         Index("ix_loyalty_entries_lot", "lot_id"),
         CheckConstraint(
             "kind IN ('earn', 'release', 'reward', 'redeem', 'reverse', 'expire', 'adjust',"

@@ -549,6 +549,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=40), nullable=True),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("effective_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "data",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -571,7 +572,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("loyalty_entries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_loyalty_entries_account", ["customer_id", "created_at"], unique=False
+            "ix_loyalty_entries_account", ["customer_id", "effective_at"], unique=False
         )
         batch_op.create_index("ix_loyalty_entries_lot", ["lot_id"], unique=False)
 

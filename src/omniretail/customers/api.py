@@ -1,0 +1,247 @@
+"""HTTP routes for customer profiles, identities, consents, the timeline, events and merges.
+
+Routes whose responses carry personal data run with ``remember=False``: their responses are
+never written to the (unencrypted) idempotency table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.customers import activity, merges, service
+from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers.models import IdentityKind, VerifiedVia
+from omniretail.customers.privacy import privacy_log
+from omniretail.customers.schemas import (
+    ActivityRead,
+    ConsentHistoryRead,
+    ConsentRead,
+    ConsentsRead,
+    ConsentWrite,
+    ContactCreate,
+    CustomerCreate,
+    CustomerRead,
+    CustomerUpdate,
+    CustomerWithResolution,
+    EventBatch,
+    IdentifySession,
+    IdentityCreate,
+    IdentityRead,
+    IngestResult,
+    MarketingMessage,
+    MergeCreate,
+    MergeRead,
+    MessageResult,
+    PrivacyLogRead,
+    Resolution,
+    ReviewDecision,
+    ReviewRead,
+    StitchResult,
+)
+
+
+def get_vault(container: ContainerDep) -> PiiVault:
+    return vault_for(container.keyring)
+
+
+VaultDep = Annotated[PiiVault, Depends(get_vault)]
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+events_router = APIRouter(tags=["customers"])
+
+
+class Lookup(BaseModel):
+    """A look-up by identifier goes in the body, so personal data never lands in URL logs."""
+
+    kind: IdentityKind
+    value: str = Field(min_length=1, max_length=200)
+
+
+class Verification(BaseModel):
+    via: VerifiedVia
+
+
+@events_router.post("/events", status_code=202, response_model=IngestResult)
+def ingest_events(body: EventBatch, use_case: UseCaseDep, actor: ActorDep) -> IngestResult:
+    """Behavioural events in batches of up to 1,000 (page and product views, add to cart,
+    store visits, app installs). Unknown visitors are held by ``anonymous_id``."""
+    return use_case.run(lambda uow: activity.ingest_events(uow, body, actor=actor), status_code=202)
+
+
+# --- static paths first (they would otherwise match /customers/{customer_id}) --------------
+
+
+@router.post("", status_code=201, response_model=CustomerWithResolution)
+def create_customer(
+    body: CustomerCreate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
+) -> CustomerWithResolution:
+    """A new profile; each identity given is resolved (merge on a verified match, review on a
+    claimed one)."""
+    return use_case.run(
+        lambda uow: service.create_customer(uow, body, vault=vault, actor=actor),
+        status_code=201,
+        remember=False,
+    )
+
+
+@router.post("/lookup", response_model=CustomerRead)
+def lookup_customer(body: Lookup, uow: ReadDep, vault: VaultDep) -> CustomerRead:
+    """Find a profile by email, phone, card number... (through the blind index)."""
+    customer_id = service.find_customer(uow, body.kind, body.value, vault=vault)
+    return service.get_customer(uow, customer_id, vault=vault)
+
+
+@router.post("/merges", status_code=201, response_model=MergeRead)
+def merge_customers(body: MergeCreate, use_case: UseCaseDep, actor: ActorDep) -> MergeRead:
+    """A person merges two profiles (who, when and why are recorded)."""
+    return use_case.run(
+        lambda uow: merges.merge_customers(
+            uow, body.survivor_id, body.merged_id, rule="manual", reason=body.reason, actor=actor
+        ),
+        status_code=201,
+    )
+
+
+@router.get("/merges/{merge_id}", response_model=MergeRead)
+def get_merge(merge_id: int, uow: ReadDep) -> MergeRead:
+    return merges.get_merge(uow, merge_id)
+
+
+@router.get("/reviews", response_model=list[ReviewRead])
+def list_reviews(
+    uow: ReadDep,
+    status: Literal["open", "merged", "rejected"] | None = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewRead]:
+    """The review queue: matches on claimed data only."""
+    return merges.list_reviews(uow, status=status, limit=limit)
+
+
+@router.post("/reviews/{review_id}/decision", response_model=ReviewRead)
+def decide_review(
+    review_id: int, body: ReviewDecision, use_case: UseCaseDep, actor: ActorDep
+) -> ReviewRead:
+    return use_case.run(
+        lambda uow: merges.decide_review(
+            uow, review_id, body.decision, reason=body.reason, actor=actor
+        )
+    )
+
+
+# --- one customer --------------------------------------------------------------------------
+
+
+@router.get("/{customer_id}", response_model=CustomerRead)
+def get_customer(customer_id: int, uow: ReadDep, vault: VaultDep) -> CustomerRead:
+    """The profile; a merged profile's id answers with the survivor (``resolved_from``)."""
+    return service.get_customer(uow, customer_id, vault=vault)
+
+
+@router.patch("/{customer_id}", response_model=CustomerRead)
+def update_customer(
+    customer_id: int, body: CustomerUpdate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
+) -> CustomerRead:
+    return use_case.run(
+        lambda uow: service.update_customer(uow, customer_id, body, vault=vault, actor=actor),
+        remember=False,
+    )
+
+
+@router.get("/{customer_id}/identities", response_model=list[IdentityRead])
+def list_identities(customer_id: int, uow: ReadDep, vault: VaultDep) -> list[IdentityRead]:
+    return service.list_identities(uow, customer_id, vault=vault)
+
+
+@router.post("/{customer_id}/identities", status_code=201, response_model=Resolution)
+def add_identity(
+    customer_id: int, body: IdentityCreate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
+) -> Resolution:
+    """Adds an identifier and says what identity resolution decided, and why."""
+    return use_case.run(
+        lambda uow: service.add_identity(uow, customer_id, body, vault=vault, actor=actor),
+        status_code=201,
+    )
+
+
+@router.post("/{customer_id}/identities/{identity_id}/verify", response_model=Resolution)
+def verify_identity(
+    customer_id: int,
+    identity_id: int,
+    body: Verification,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    vault: VaultDep,
+) -> Resolution:
+    return use_case.run(
+        lambda uow: service.verify_identity(
+            uow, customer_id, identity_id, body.via.value, vault=vault, actor=actor
+        )
+    )
+
+
+@router.get("/{customer_id}/consents", response_model=list[ConsentRead])
+def list_consents(customer_id: int, uow: ReadDep) -> list[ConsentRead]:
+    return service.list_consents(uow, customer_id)
+
+
+@router.post("/{customer_id}/consents", response_model=ConsentsRead)
+def set_consent(
+    customer_id: int, body: ConsentWrite, use_case: UseCaseDep, actor: ActorDep
+) -> ConsentsRead:
+    """Give or withdraw consent for a purpose on a channel (kept in the history)."""
+    return use_case.run(lambda uow: service.set_consent(uow, customer_id, body, actor=actor))
+
+
+@router.get("/{customer_id}/consents/history", response_model=list[ConsentHistoryRead])
+def consent_history(customer_id: int, uow: ReadDep) -> list[ConsentHistoryRead]:
+    return service.consent_history(uow, customer_id)
+
+
+@router.get("/{customer_id}/timeline", response_model=list[ActivityRead])
+def timeline(
+    customer_id: int,
+    uow: ReadDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: datetime | None = None,
+) -> list[ActivityRead]:
+    """Everything from every channel, newest first; page with ``before``."""
+    return activity.timeline(uow, customer_id, limit=limit, before=before)
+
+
+@router.post("/{customer_id}/identify", response_model=StitchResult)
+def identify_session(
+    customer_id: int, body: IdentifySession, use_case: UseCaseDep, actor: ActorDep
+) -> StitchResult:
+    """On login: stitch the anonymous session's events onto the customer."""
+    return use_case.run(
+        lambda uow: activity.identify_session(uow, customer_id, body.anonymous_id, actor=actor)
+    )
+
+
+@router.post("/{customer_id}/contacts", status_code=201, response_model=ActivityRead)
+def record_contact(
+    customer_id: int, body: ContactCreate, use_case: UseCaseDep, actor: ActorDep
+) -> ActivityRead:
+    """A support contact on the timeline."""
+    return use_case.run(
+        lambda uow: activity.record_contact(uow, customer_id, body, actor=actor), status_code=201
+    )
+
+
+@router.post("/{customer_id}/messages", response_model=MessageResult)
+def send_marketing_message(
+    customer_id: int, body: MarketingMessage, use_case: UseCaseDep, actor: ActorDep
+) -> MessageResult:
+    """Queue a marketing message; refused quietly (``sent: false``) without consent."""
+    return use_case.run(
+        lambda uow: activity.send_marketing_message(uow, customer_id, body, actor=actor)
+    )
+
+
+@router.get("/{customer_id}/privacy-log", response_model=list[PrivacyLogRead])
+def get_privacy_log(customer_id: int, uow: ReadDep) -> list[PrivacyLogRead]:
+    return privacy_log(uow, service.resolve_id(uow, customer_id))

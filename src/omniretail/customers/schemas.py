@@ -1,0 +1,294 @@
+"""Pydantic I/O for customers, shared by the API, the CLI and other domains."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from omniretail.customers.models import (
+    ActivityKind,
+    ConsentChannel,
+    ConsentPurpose,
+    IdentityKind,
+    VerifiedVia,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AnonymousId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Address(BaseModel):
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(min_length=1, max_length=20)
+    country: str = Field(default="United Kingdom", max_length=80)
+
+
+class IdentityCreate(BaseModel):
+    kind: IdentityKind
+    value: Text
+    scope: str = Field(default="", max_length=40, description="channel of an external id")
+    verified: bool = False
+    verified_via: VerifiedVia | None = None
+    source: str | None = Field(default=None, max_length=40)
+
+    @model_validator(mode="after")
+    def _verified_says_how(self) -> IdentityCreate:
+        if self.verified and self.verified_via is None:
+            raise ValueError("a verified identity needs verified_via (code, login, card_scan)")
+        if self.kind == IdentityKind.EMAIL and "@" not in self.value:
+            raise ValueError("not an email address")
+        return self
+
+
+class CustomerCreate(BaseModel):
+    name: Text | None = None
+    address: Address | None = None
+    birth_date: date | None = None
+    home_store: str | None = Field(default=None, max_length=40)
+    country: str | None = Field(default=None, max_length=80)
+    identities: list[IdentityCreate] = Field(default_factory=list, max_length=20)
+
+
+class CustomerUpdate(BaseModel):
+    name: Text | None = None
+    address: Address | None = None
+    birth_date: date | None = None
+    home_store: str | None = Field(default=None, max_length=40)
+
+
+class IdentityRead(BaseModel):
+    id: int
+    customer_id: int
+    kind: IdentityKind
+    scope: str
+    value: str
+    verified: bool
+    verified_via: str | None
+    verified_at: datetime | None
+    created_at: datetime
+
+
+class Resolution(BaseModel):
+    """What identity resolution decided and why (deterministic: the same input, the same
+    answer)."""
+
+    outcome: Literal["new", "kept", "merged", "queued"]
+    rule: str | None = None
+    explanation: str
+    customer_id: int
+    matched_customer_ids: list[int] = Field(default_factory=list)
+    merge_id: int | None = None
+    review_ids: list[int] = Field(default_factory=list)
+
+
+class CustomerRead(BaseModel):
+    id: int
+    status: str
+    customer_number: int | None
+    name: str | None
+    address: Address | None
+    birth_date: date | None
+    home_store: str | None
+    country: str | None
+    created_at: datetime
+    aliases: list[int] = Field(description="merged profiles whose ids now lead here")
+    resolved_from: int | None = Field(
+        default=None, description="the id asked for, when it was an alias"
+    )
+
+
+class CustomerWithResolution(BaseModel):
+    customer: CustomerRead
+    resolutions: list[Resolution]
+
+
+class ConsentWrite(BaseModel):
+    purpose: ConsentPurpose
+    channel: ConsentChannel
+    granted: bool
+    source: str = Field(default="api", min_length=1, max_length=60, description="where")
+    method: str = Field(default="form", min_length=1, max_length=60, description="how")
+
+
+class ConsentRead(BaseModel):
+    purpose: ConsentPurpose
+    channel: ConsentChannel
+    granted: bool
+    updated_at: datetime
+
+
+class ConsentsRead(BaseModel):
+    customer_id: int
+    consents: list[ConsentRead]
+
+
+class ConsentHistoryRead(BaseModel):
+    id: int
+    customer_id: int
+    purpose: ConsentPurpose
+    channel: ConsentChannel
+    granted: bool
+    occurred_at: datetime
+    source: str
+    method: str
+    actor: str
+    merge_id: int | None
+
+
+class MergeCreate(BaseModel):
+    survivor_id: int
+    merged_id: int
+    reason: str = Field(min_length=3, max_length=400)
+
+
+class UndoMerge(BaseModel):
+    reason: str = Field(min_length=3, max_length=400)
+
+
+class MergeRead(BaseModel):
+    id: int
+    survivor_id: int
+    merged_id: int
+    status: str
+    rule: str
+    reason: str
+    actor: str
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+    undo_reason: str | None
+
+
+class ReviewRead(BaseModel):
+    id: int
+    customer_a: int
+    customer_b: int
+    rule: str
+    explanation: str
+    status: str
+    created_at: datetime
+    decided_by: str | None
+    merge_id: int | None
+
+
+class ReviewDecision(BaseModel):
+    decision: Literal["merge", "reject"]
+    reason: str = Field(min_length=3, max_length=400)
+
+
+class EventIn(BaseModel):
+    """A behavioural event from a web page, the app or a store sensor."""
+
+    type: Literal["page_view", "product_view", "add_to_cart", "store_visit", "app_install"]
+    occurred_at: datetime
+    customer_id: int | None = None
+    anonymous_id: AnonymousId | None = None
+    channel: str | None = Field(default=None, max_length=40)
+    event_id: str | None = Field(default=None, max_length=80, description="client id (dedupe)")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _someone(self) -> EventIn:
+        if self.customer_id is None and self.anonymous_id is None:
+            raise ValueError("an event needs a customer_id or an anonymous_id")
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a time zone")
+        return self
+
+
+class EventBatch(BaseModel):
+    events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    identified: int
+    anonymous: int
+    duplicates: int
+    unlinked_without_consent: int
+
+
+class IdentifySession(BaseModel):
+    anonymous_id: AnonymousId
+
+
+class StitchResult(BaseModel):
+    customer_id: int
+    anonymous_id: str
+    events_stitched: int
+
+
+class ActivityRead(BaseModel):
+    id: int
+    customer_id: int | None
+    kind: ActivityKind
+    channel: str | None
+    occurred_at: datetime
+    amount: Decimal | None
+    status: str | None
+    reference: str | None
+    data: dict[str, Any]
+
+
+class OrderActivity(BaseModel):
+    """An order (or a return) as the timeline and the 360 need it; fed by the orders domain
+    and by the history backfill."""
+
+    customer_id: int
+    number: str
+    channel: str
+    placed_at: datetime
+    total: Decimal
+    kind: Literal["order", "return"] = "order"
+    status: str | None = None
+    lines: int = 0
+    source_key: str | None = None
+
+
+class ContactCreate(BaseModel):
+    channel: str = Field(min_length=1, max_length=40)
+    topic: str = Field(min_length=1, max_length=120)
+    occurred_at: datetime | None = None
+
+
+class MarketingMessage(BaseModel):
+    channel: Literal["email", "sms", "push"]
+    template: str = Field(min_length=1, max_length=80)
+    campaign: str | None = Field(default=None, max_length=80)
+
+
+class MessageResult(BaseModel):
+    customer_id: int
+    sent: bool
+    reason: str | None = None
+
+
+class SpendByChannel(BaseModel):
+    channel: str
+    orders: int
+    spend: Decimal
+
+
+class Customer360(BaseModel):
+    customer: CustomerRead
+    identities: list[IdentityRead]
+    consents: list[ConsentRead]
+    spend_by_channel: list[SpendByChannel]
+    lifetime_spend: Decimal
+    last_orders: list[ActivityRead]
+    open_returns: list[ActivityRead]
+    loyalty: dict[str, Any] | None = None
+
+
+class PrivacyLogRead(BaseModel):
+    id: int
+    customer_id: int
+    action: str
+    actor: str
+    occurred_at: datetime
+    summary: dict[str, Any]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
+
+
+class InsufficientPoints(Conflict):
+    slug = "insufficient-points"
+    title = "Not enough points"
+
+
+class NotEnrolled(NotFound):
+    slug = "not-enrolled"
+    title = "The customer is not in the loyalty programme"
+
+
+class UnknownCoupon(NotFound):
+    slug = "unknown-coupon"
+    title = "Unknown coupon"
+
+
+class CouponNotRedeemable(Conflict):
+    slug = "coupon-not-redeemable"
+    title = "The coupon cannot be redeemed"
+
+
+class UnknownAction(InvalidRequest):
+    slug = "unknown-action"
+    title = "The programme has no points for this action"
+
+
+class UnknownOrderEarn(NotFound):
+    slug = "unknown-order-earn"
+    title = "No points were earned for this order line"
+
+
+class UnknownRedemption(NotFound):
+    slug = "unknown-redemption"
+    title = "Unknown redemption"
+
+
+class RedemptionNotReversible(Conflict):
+    slug = "redemption-not-reversible"
+    title = "The redemption cannot be reversed"

@@ -1,0 +1,228 @@
+"""Pydantic I/O for loyalty, including the programme rules (held as data, versioned)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class TierRule(BaseModel):
+    name: str = Field(min_length=1, max_length=40)
+    threshold: Decimal = Field(ge=0, description="qualifying spend over the period")
+    multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
+
+
+class Campaign(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    starts_at: datetime
+    ends_at: datetime
+    multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
+    bonus_points: int = Field(default=0, ge=0)
+    channels: list[str] = Field(default_factory=list, description="empty: every channel")
+    categories: list[str] = Field(default_factory=list, description="empty: every category")
+
+
+class CouponRule(BaseModel):
+    discount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    valid_days: int = Field(default=30, ge=1, le=366)
+
+
+class ProgrammeRules(BaseModel):
+    currency: str = "GBP"
+    points_per_unit: Decimal = Field(default=Decimal(1), ge=0)
+    points_per_unit_by_channel: dict[str, Decimal] = Field(default_factory=dict)
+    points_per_unit_by_category: dict[str, Decimal] = Field(default_factory=dict)
+    tiers: list[TierRule] = Field(
+        default_factory=lambda: [
+            TierRule(name="Bronze", threshold=Decimal(0)),
+            TierRule(name="Silver", threshold=Decimal(500), multiplier=Decimal("1.25")),
+            TierRule(name="Gold", threshold=Decimal(2000), multiplier=Decimal("1.5")),
+        ],
+        min_length=1,
+    )
+    qualification_days: int = Field(default=365, ge=1)
+    return_window_days: int = Field(default=30, ge=0)
+    expiry_days: int = Field(default=730, ge=1)
+    point_value: Decimal = Field(default=Decimal("0.01"), gt=0, description="money per point")
+    welcome_points: int = Field(default=100, ge=0)
+    birthday_coupon: CouponRule | None = Field(
+        default_factory=lambda: CouponRule(discount=Decimal("5.00"))
+    )
+    actions: dict[str, int] = Field(
+        default_factory=lambda: {"review": 20, "app_install": 50, "referral": 200}
+    )
+    campaigns: list[Campaign] = Field(default_factory=list)
+    timezone: str = "Europe/London"
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> ProgrammeRules:
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds != sorted(thresholds) or thresholds[0] != 0:
+            raise ValueError("tiers must start at threshold 0 and rise")
+        return self
+
+
+class ProgrammeRead(BaseModel):
+    version: int
+    active: bool
+    rules: ProgrammeRules
+    created_at: datetime
+    created_by: str
+
+
+class OrderLineEarn(BaseModel):
+    line_id: int
+    amount: Decimal
+    quantity: int
+    category: str | None = None
+
+
+class OrderEarn(BaseModel):
+    """A purchase as loyalty needs it (fed by the orders domain or the history backfill)."""
+
+    customer_id: int
+    order_reference: str
+    channel: str
+    placed_at: datetime
+    lines: list[OrderLineEarn]
+
+
+class ReturnLine(BaseModel):
+    return_line_key: str = Field(min_length=1, max_length=80)
+    order_reference: str
+    order_line_id: int
+    quantity: int = Field(gt=0)
+
+
+class RedemptionCreate(BaseModel):
+    points: int = Field(gt=0, le=10_000_000)
+    channel: str = Field(min_length=1, max_length=40)
+    reference: str | None = Field(
+        default=None, max_length=120, description="the checkout or basket it pays towards"
+    )
+
+
+class RedemptionRead(BaseModel):
+    id: str
+    customer_id: int
+    points: int
+    value: Decimal
+    channel: str
+    reference: str | None
+    status: str
+    created_at: datetime
+
+
+class ActionCreate(BaseModel):
+    action: str = Field(min_length=1, max_length=40)
+    reference: str | None = Field(default=None, max_length=120)
+
+
+class AdjustmentCreate(BaseModel):
+    points: int = Field(description="positive credits, negative debits")
+    reason: str = Field(min_length=3, max_length=200)
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentCreate:
+        if self.points == 0:
+            raise ValueError("an adjustment moves at least one point")
+        return self
+
+
+class EntryRead(BaseModel):
+    id: int
+    customer_id: int
+    kind: str
+    points: int
+    pending_delta: int
+    owed_delta: int
+    spend: Decimal
+    lot_id: int | None
+    reference: str | None
+    channel: str | None
+    actor: str
+    created_at: datetime
+    effective_at: datetime
+    data: dict[str, Any]
+
+
+class LotRead(BaseModel):
+    id: int
+    customer_id: int
+    points: int
+    remaining: int
+    status: str
+    available_at: datetime
+    expires_at: datetime
+
+
+class TierProgress(BaseModel):
+    tier: str
+    multiplier: Decimal
+    qualifying_spend: Decimal
+    next_tier: str | None
+    to_next_tier: Decimal | None
+    progress: str
+
+
+class AccountRead(BaseModel):
+    customer_id: int
+    enrolled: bool
+    available: int
+    pending: int
+    owed: int
+    value: Decimal
+    tier: TierProgress
+    next_expiry: datetime | None
+    next_expiry_points: int
+    accounts: list[int] = Field(description="the cluster's accounts whose points add up here")
+
+
+class CouponRead(BaseModel):
+    code: str
+    customer_id: int | None
+    kind: str
+    description: str
+    discount: Decimal
+    status: str
+    issued_at: datetime
+    valid_until: datetime
+    redeemed_at: datetime | None
+    redeemed_channel: str | None
+
+
+class CouponRedeem(BaseModel):
+    channel: str = Field(min_length=1, max_length=40)
+    reference: str | None = Field(default=None, max_length=120)
+    customer_id: int | None = None
+
+
+class DriftRow(BaseModel):
+    customer_id: int
+    counter: Literal["available", "pending", "owed"]
+    stored: int
+    ledger: int
+
+
+class RecomputeReport(BaseModel):
+    accounts: int
+    drift: list[DriftRow]
+    fixed: bool
+
+
+class BackfillReport(BaseModel):
+    customers: int
+    orders_projected: int
+    orders_earned: int
+    clawbacks: int
+    points_earned: int
+    accounts: int
+    tiers: dict[str, int]
+    as_of: datetime
+
+
+class RunReport(BaseModel):
+    processed: int
