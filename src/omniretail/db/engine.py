@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ class StatementCounter:
     @property
     def value(self) -> int:
         return self._value
+
+
+# Set per HTTP request by the Server-Timing middleware (a one-element list it reads back):
+# the statements that request sent. Threadpool endpoints run in a copy of the request's
+# context, so they count into the same list.
+request_statements: ContextVar[list[int] | None] = ContextVar("request_statements", default=None)
 
 
 def normalise_url(url: str) -> str:
@@ -90,3 +97,6 @@ def _count_statements(engine: Engine, counter: StatementCounter) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def on_execute(*_args: Any) -> None:
         counter.increment()
+        in_request = request_statements.get()
+        if in_request is not None:
+            in_request[0] += 1
