@@ -157,6 +157,7 @@ def _cancelled_quantity_by_sale(tx: pl.DataFrame, sales: pl.DataFrame) -> pl.Dat
             right_on="sold_at",
             by=["who", "sku"],
             strategy="backward",
+            check_sortedness=False,
         )
         .filter(pl.col("line_id_right").is_not_null())
         .select(pl.col("line_id_right").alias("line_id"), "units")

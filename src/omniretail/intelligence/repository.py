@@ -1,0 +1,218 @@
+"""Queries of the intelligence domain: the order history it learns from (a read-only analytic
+projection of the orders and customers tables) and its own result tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, Row, delete, insert, select
+from sqlalchemy.orm import Session
+
+from omniretail.catalog.models import Location, Sku
+from omniretail.catalog.models import ChannelLocation
+from omniretail.customers.models import Customer
+from omniretail.intelligence.models import (
+    CustomerScore,
+    PopularProduct,
+    ProductAssociation,
+    ProductForecast,
+    Recommendation,
+)
+from omniretail.intelligence.transactions import TRANSACTION_SCHEMA, conform
+from omniretail.orders.models import Order, OrderLine
+
+BATCH = 5000
+
+
+def load_transactions(engine: Engine) -> pl.DataFrame:
+    """The canonical transactions frame (``transactions.TRANSACTION_SCHEMA`` plus ``day``):
+    every order line with its order and customer, in one query."""
+    orders = Order.__table__.c
+    lines = OrderLine.__table__.c
+    customers = Customer.__table__.c
+    query = (
+        select(
+            lines.id.label("line_id"),
+            orders.number.label("order_number"),
+            orders.kind,
+            orders.channel_code.label("channel"),
+            orders.customer_id,
+            customers.customer_number,
+            customers.country.label("customer_country"),
+            orders.country.label("order_country"),
+            orders.placed_at,
+            lines.sku_code.label("sku"),
+            lines.charge_code,
+            lines.description,
+            lines.quantity,
+            lines.unit_price,
+            lines.cancels_line_id,
+        )
+        .select_from(OrderLine.__table__)
+        .join(Order.__table__, orders.id == lines.order_id)
+        .outerjoin(Customer.__table__, customers.id == orders.customer_id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    names = [
+        "line_id",
+        "order_number",
+        "kind",
+        "channel",
+        "customer_id",
+        "customer_number",
+        "customer_country",
+        "order_country",
+        "placed_at",
+        "sku",
+        "charge_code",
+        "description",
+        "quantity",
+        "unit_price",
+        "cancels_line_id",
+    ]
+    schema: dict[str, Any] = {
+        **TRANSACTION_SCHEMA,
+        "customer_country": pl.String,
+        "order_country": pl.String,
+        "unit_price": pl.Float64,
+    }
+    schema.pop("country")
+    frame = pl.DataFrame(
+        [tuple(row) for row in rows] if rows else None,
+        schema={name: schema[name] for name in names},
+        orient="row",
+        strict=False,
+    )
+    frame = frame.with_columns(
+        country=pl.coalesce("customer_country", "order_country"),
+    ).drop("customer_country", "order_country")
+    return conform(frame)
+
+
+def list_customers(session: Session) -> pl.DataFrame:
+    """Every known customer: ``customer_id, customer_number``."""
+    rows = session.execute(
+        select(Customer.id, Customer.customer_number).order_by(Customer.id)
+    ).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows] if rows else None,
+        schema={"customer_id": pl.Int64, "customer_number": pl.Int64},
+        orient="row",
+    )
+
+
+def existing_skus(session: Session) -> set[str]:
+    return set(session.scalars(select(Sku.code)))
+
+
+def serving_locations(session: Session, channel: str) -> list[str]:
+    """Where a channel's demand is stocked: its warehouses, else all its locations, else every
+    active warehouse."""
+    linked = session.execute(
+        select(Location.code, Location.kind)
+        .join(ChannelLocation, ChannelLocation.location_code == Location.code)
+        .where(ChannelLocation.channel_code == channel, Location.active)
+        .order_by(Location.code)
+    ).all()
+    warehouses = [code for code, kind in linked if kind == "warehouse"]
+    if warehouses or linked:
+        return warehouses or [code for code, _ in linked]
+    return list(
+        session.scalars(
+            select(Location.code)
+            .where(Location.kind == "warehouse", Location.active)
+            .order_by(Location.code)
+        )
+    )
+
+
+def _replace(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(delete(table))
+    for offset in range(0, len(rows), BATCH):
+        session.execute(insert(table), list(rows[offset : offset + BATCH]))
+
+
+def replace_customer_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    _replace(session, CustomerScore, rows)
+
+
+def replace_forecasts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    _replace(session, ProductForecast, rows)
+
+
+def replace_recommendations(
+    session: Session, rows: Sequence[dict[str, Any]], popular: Sequence[dict[str, Any]]
+) -> None:
+    _replace(session, Recommendation, rows)
+    _replace(session, PopularProduct, popular)
+
+
+def replace_associations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    _replace(session, ProductAssociation, rows)
+
+
+def get_customer_score(session: Session, customer_id: int) -> CustomerScore | None:
+    return session.get(CustomerScore, customer_id)
+
+
+def list_recommendations(session: Session, customer_id: int, kind: str, k: int) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(Recommendation.rank, Recommendation.sku_code, Recommendation.score)
+            .where(Recommendation.customer_id == customer_id, Recommendation.kind == kind)
+            .order_by(Recommendation.rank)
+            .limit(k)
+        )
+    )
+
+
+def list_popular(session: Session, k: int) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(PopularProduct.rank, PopularProduct.sku_code, PopularProduct.score)
+            .order_by(PopularProduct.rank)
+            .limit(k)
+        )
+    )
+
+
+def list_forecast(session: Session, sku: str) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(ProductForecast.period_start, ProductForecast.quantity, ProductForecast.model)
+            .where(ProductForecast.sku_code == sku)
+            .order_by(ProductForecast.period_start)
+        )
+    )
+
+
+def all_forecasts(session: Session) -> pl.DataFrame:
+    rows = session.execute(
+        select(ProductForecast.sku_code, ProductForecast.period_start, ProductForecast.quantity)
+    ).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows] if rows else None,
+        schema={"sku": pl.String, "period_start": pl.Date, "quantity": pl.Float64},
+        orient="row",
+    )
+
+
+def list_associations(session: Session, sku: str, k: int) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(
+                ProductAssociation.rank, ProductAssociation.other_sku_code, ProductAssociation.score
+            )
+            .where(ProductAssociation.sku_code == sku)
+            .order_by(ProductAssociation.rank)
+            .limit(k)
+        )
+    )
+
+
+def latest_computed_at(session: Session) -> datetime | None:
+    return session.scalar(select(CustomerScore.computed_at).limit(1))
