@@ -20,6 +20,8 @@ from omniretail.catalog.api import router as catalog_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.messaging.api import router as webhooks_router
+from omniretail.orders.api import router as orders_router
+from omniretail.orders.web import router as tracking_router
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("omniretail.app")
@@ -70,7 +72,9 @@ def create_app(
     api.include_router(catalog_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
+    api.include_router(orders_router)
     app.include_router(api)
+    app.include_router(tracking_router)
     return app
 
 

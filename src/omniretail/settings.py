@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 10.0
+    # Orders (docs/orders.md): promise dates and click & collect, in calendar days.
+    delivery_days: int = 2
+    dispatch_cutoff_hour: int = 15
+    transfer_lead_days: int = 2
+    pickup_ready_minutes: int = 120
+    pickup_hold_days: int = 7
+    pickup_reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
+    # "test": the in-process provider (tok_decline / tok_timeout tokens); real ones plug in here.
+    payment_provider: str = "test"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

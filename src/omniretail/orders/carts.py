@@ -18,6 +18,7 @@ from typing import Any
 
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import availability
 from omniretail.inventory import service as inventory
@@ -394,7 +395,7 @@ def _line(cart: CartView, sku: str) -> CartLineRow:
 
 
 def _require_customer(uow: UnitOfWork, customer_id: int) -> None:
-    if not repo.customer_exists(uow.session, customer_id):
+    if not customers.customer_exists(uow, customer_id):
         raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
 
 

@@ -37,3 +37,9 @@ def routing_event(event: str, version: int, **data: Any) -> DomainEvent:
     return DomainEvent(
         f"orders.routing_{event}", f"routing/{version}", {"version": version, **data}
     )
+
+
+def price_event(name: str, sku: str, channel: str, **data: Any) -> DomainEvent:
+    return DomainEvent(
+        f"orders.{name}", f"prices/{sku}@{channel}", {"sku": sku, "channel": channel, **data}
+    )

@@ -39,7 +39,8 @@ class Authorisation:
 
 
 class PaymentProvider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
         """Raise ``Declined`` or ``ProviderTimeout``; the same ``key`` never authorises twice."""

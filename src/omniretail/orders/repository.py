@@ -470,13 +470,3 @@ def insert_rule_set(session: Session, values: dict[str, Any]) -> int:
     )
     session.execute(insert(cast(Table, RoutingRuleSet.__table__)).values(version=version, **values))
     return version
-
-
-# --- other domains' rows this domain only checks -------------------------------------------
-
-
-def customer_exists(session: Session, customer_id: int) -> bool:
-    # The customers domain has no service yet; a key lookup is all orders needs from it.
-    from omniretail.customers.models import Customer
-
-    return session.get(Customer, customer_id) is not None

@@ -1,0 +1,255 @@
+"""Order journeys through the HTTP API, step by step, on SQLite and PostgreSQL.
+
+Each asserts stock counters, the ledger (and a clean verify), the order's state and the events
+the customer's notifications are sent from.
+"""
+
+from __future__ import annotations
+
+from tests.orders.network import (
+    HOME,
+    add,
+    advance,
+    assert_verified,
+    checkout,
+    event_data,
+    ledger_kinds,
+    make_customer,
+    make_orders_network,
+    new_cart,
+    ok,
+    order_events,
+    receive,
+    step,
+    stock,
+    tracking,
+)
+
+
+def test_ship_to_home(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    receive(container, "A1", "LON2", 3)
+    customer = make_customer(container)
+    token = new_cart(client, customer_id=customer)
+
+    cart = ok(add(client, token, "A1", 2))
+    assert [(ln["sku"], ln["quantity"], ln["location"]) for ln in cart["lines"]] == [
+        ("A1", 2, "DC1")
+    ]
+    assert cart["total"] == "40.00"
+    assert stock(client, "A1", "DC1") == (5, 2, 0, 0)
+
+    options = ok(client.get(f"/api/v1/carts/{token}/fulfilment-options", params=HOME))
+    home = next(o for o in options["options"] if o["method"] == "ship_to_home")
+    assert home["available"] is True
+    assert home["promise_date"] == "2026-11-04"
+
+    order = ok(checkout(client, token), 201)
+    assert order["status"] == "confirmed"
+    assert order["total"] == "40.00"
+    assert order["payment"]["authorised"] == "40.00"
+    [f] = order["fulfilments"]
+    assert (f["method"], f["location"], f["status"]) == ("ship_to_home", "DC1", "created")
+    assert stock(client, "A1", "DC1") == (5, 0, 2, 0)
+
+    advance(client, f["id"], "accept", "pick", "pack")
+    order = ok(step(client, f["id"], "ship", {"carrier": "DPD", "tracking_number": "TRK1"}))
+    assert order["status"] == "shipped"
+    assert order["payment"]["captured"] == "40.00"
+    assert stock(client, "A1", "DC1") == (3, 0, 0, 0)
+    order = advance(client, f["id"], "deliver")
+    assert order["status"] == "completed"
+    assert order["lines"][0]["returnable"] == 2
+
+    assert ledger_kinds(client, "A1", "DC1") == ["receipt", "reserve", "allocate", "fulfil"]
+    assert stock(client, "A1", "LON2") == (3, 0, 0, 0)
+    assert_verified(client)
+    assert order_events(container) == [
+        "cart_created",
+        "cart_line_added",
+        "order_confirmed",
+        "fulfilment_accepted",
+        "fulfilment_picking",
+        "fulfilment_packed",
+        "shipped",
+        "delivered",
+    ]
+    [shipped] = event_data(container, "shipped")
+    assert (shipped["carrier"], shipped["tracking_number"]) == ("DPD", "TRK1")
+    assert tracking(client, order)["status"] == "completed"
+    cart = ok(client.get(f"/api/v1/carts/{token}"))
+    assert (cart["status"], cart["order_number"]) == ("checked_out", order["number"])
+
+
+def test_click_and_collect_with_the_pickup_code(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1, location="LON1"))
+
+    near_store = {"lat": 51.5150, "lon": -0.1420}
+    options = ok(client.get(f"/api/v1/carts/{token}/fulfilment-options", params=near_store))
+    pickup = next(
+        o
+        for o in options["options"]
+        if o["method"] == "pickup_in_store" and o["location"] == "LON1"
+    )
+    assert pickup["available"] is True
+    assert pickup["promise_date"] == "2026-11-02"
+    assert pickup["ready_by"].startswith("2026-11-02T11:00")
+    assert any(o["method"] == "curbside" and o["location"] == "LON1" for o in options["options"])
+
+    order = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
+    [f] = order["fulfilments"]
+    assert (f["method"], f["location"], f["pickup_location"]) == ("pickup_in_store", "LON1", "LON1")
+    assert stock(client, "A1", "LON1") == (2, 0, 1, 0)
+
+    order = advance(client, f["id"], "accept", "pick", "pack", "ready")
+    assert order["status"] == "ready_for_pickup"
+    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    assert len(code) == 6
+    [ready] = event_data(container, "ready_for_pickup")
+    assert ready["pickup_code"] == code
+
+    wrong = "000000" if code != "000000" else "111111"
+    refused = step(client, f["id"], "collect", {"pickup_code": wrong})
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/wrong-pickup-code")
+    assert stock(client, "A1", "LON1") == (2, 0, 1, 0)
+
+    order = ok(step(client, f["id"], "collect", {"pickup_code": code}))
+    assert order["status"] == "completed"
+    assert order["payment"]["captured"] == "20.00"
+    assert stock(client, "A1", "LON1") == (1, 0, 0, 0)
+    assert ledger_kinds(client, "A1", "LON1") == ["receipt", "reserve", "allocate", "fulfil"]
+    assert_verified(client)
+    assert order_events(container)[-2:] == ["ready_for_pickup", "collected"]
+    page = client.get(order["tracking_url"])
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert order["number"] in page.text
+
+
+def test_associate_override_at_handover_is_logged(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1, location="LON1"))
+    order = ok(checkout(client, token, "curbside", pickup="LON1"), 201)
+    [f] = order["fulfilments"]
+    assert f["method"] == "curbside"
+    advance(client, f["id"], "accept", "pick", "pack", "ready")
+
+    order = ok(
+        client.post(
+            f"/api/v1/fulfilments/{f['id']}/collect",
+            json={"override_reason": "ID checked: passport"},
+            headers={"X-Omniretail-Actor": "associate:17"},
+        )
+    )
+    assert order["status"] == "completed"
+    log = ok(client.get(f"/api/v1/orders/{order['number']}/log"))
+    override = [e for e in log if e["action"] == "handover_override"]
+    assert [(e["actor"], e["detail"]["reason"]) for e in override] == [
+        ("associate:17", "ID checked: passport")
+    ]
+    assert stock(client, "A1", "LON1") == (0, 0, 0, 0)
+    assert_verified(client)
+
+
+def test_ship_to_store(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 3)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2))
+
+    near_camden = {"lat": 51.5395, "lon": -0.1430}
+    options = ok(client.get(f"/api/v1/carts/{token}/fulfilment-options", params=near_camden))
+    later = next(o for o in options["options"] if o["location"] == "LON2")
+    assert (later["method"], later["available"], later["sources"]) == (
+        "ship_to_store",
+        True,
+        ["DC1"],
+    )
+    assert later["promise_date"] == "2026-11-04"
+
+    order = ok(checkout(client, token, "ship_to_store", pickup="LON2"), 201)
+    [f] = order["fulfilments"]
+    assert (f["method"], f["location"], f["pickup_location"]) == ("ship_to_store", "DC1", "LON2")
+    advance(client, f["id"], "accept", "pick", "pack")
+    order = ok(step(client, f["id"], "ship", {"carrier": "internal"}))
+    assert order["status"] == "shipped"
+    transfer_id = order["fulfilments"][0]["transfer_id"]
+    transfer = ok(client.get(f"/api/v1/inventory/transfers/{transfer_id}"))
+    assert (transfer["status"], transfer["reference"]) == ("in_transit", order["number"])
+    assert stock(client, "A1", "DC1") == (1, 0, 0, 0)
+    assert stock(client, "A1", "LON2") == (0, 0, 0, 2)
+
+    order = ok(step(client, f["id"], "ready"))
+    assert order["status"] == "arrived_at_store"
+    assert stock(client, "A1", "LON2") == (2, 0, 2, 0)
+    [ready] = event_data(container, "ready_for_pickup")
+    assert ready["arrived_at_store"] is True
+
+    order = ok(step(client, f["id"], "collect", {"pickup_code": ready["pickup_code"]}))
+    assert order["status"] == "completed"
+    assert stock(client, "A1", "LON2") == (0, 0, 0, 0)
+    assert_verified(client)
+
+
+def test_locker(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    options = ok(client.get(f"/api/v1/carts/{token}/fulfilment-options", params=HOME))
+    locker = next(o for o in options["options"] if o["method"] == "locker")
+    assert (locker["location"], locker["available"]) == ("LOCK1", True)
+
+    order = ok(checkout(client, token, "locker", pickup="LOCK1"), 201)
+    [f] = order["fulfilments"]
+    assert (f["location"], f["pickup_location"]) == ("DC1", "LOCK1")
+    advance(client, f["id"], "accept", "pick", "pack")
+    order = ok(step(client, f["id"], "ship", {"carrier": "InPost"}))
+    assert stock(client, "A1", "DC1") == (1, 0, 0, 0)
+    assert order["payment"]["captured"] == "20.00"
+    order = ok(step(client, f["id"], "ready"))
+    assert order["status"] == "ready_for_pickup"
+    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    order = ok(step(client, f["id"], "collect", {"pickup_code": code}))
+    assert order["status"] == "completed"
+    assert order["payment"]["captured"] == "20.00"
+    assert_verified(client)
+
+
+def test_split_shipment_across_two_locations(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 1)
+    receive(container, "B2", "LON2", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    cart = ok(add(client, token, "B2", 1))
+    assert {ln["sku"]: ln["location"] for ln in cart["lines"]} == {"A1": "DC1", "B2": "LON2"}
+
+    order = ok(checkout(client, token), 201)
+    assert order["total"] == "55.50"
+    by_location = {f["location"]: f for f in order["fulfilments"]}
+    assert sorted(by_location) == ["DC1", "LON2"]
+    lines = {ln["sku"]: ln["fulfilment_id"] for ln in order["lines"]}
+    assert lines == {"A1": by_location["DC1"]["id"], "B2": by_location["LON2"]["id"]}
+    assert stock(client, "A1", "DC1") == (1, 0, 1, 0)
+    assert stock(client, "B2", "LON2") == (1, 0, 1, 0)
+
+    advance(client, by_location["DC1"]["id"], "accept", "pick", "pack")
+    order = ok(step(client, by_location["DC1"]["id"], "ship", {}))
+    assert order["status"] == "partially_shipped"
+    assert order["payment"]["captured"] == "20.00"
+    advance(client, by_location["LON2"]["id"], "accept", "pick", "pack")
+    order = ok(step(client, by_location["LON2"]["id"], "ship", {}))
+    assert order["status"] == "shipped"
+    assert order["payment"]["captured"] == "55.50"
+    assert stock(client, "A1", "DC1") == (0, 0, 0, 0)
+    assert stock(client, "B2", "LON2") == (0, 0, 0, 0)
+    assert_verified(client)
+    assert order_events(container).count("shipped") == 2
