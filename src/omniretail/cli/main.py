@@ -11,7 +11,9 @@ from rich.console import Console
 
 from omniretail.cli.context import open_container
 from omniretail.db.outbox import latest_position, list_events
+from omniretail.demo.cli import demo_command
 from omniretail.history.cli import import_command
+from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
 from omniretail.messaging.cli import app as messaging_app
 
@@ -26,6 +28,13 @@ app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
 app.command("import")(import_command)
+app.command("demo")(demo_command)
+app.command("forecast")(intelligence_cli.forecast_command)
+app.command("recommend")(intelligence_cli.recommend_command)
+app.command("clv")(intelligence_cli.clv_command)
+app.command("evaluate")(intelligence_cli.evaluate_command)
+app.command("report")(intelligence_cli.report_command)
+app.add_typer(intelligence_cli.replenish_app, name="replenish")
 
 console = Console()
 DbOption = Annotated[
