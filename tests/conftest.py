@@ -130,6 +130,21 @@ def _truncate_all(container: Container) -> None:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
+    """Signed in as an admin (an API key made for the test); pass other headers to act as
+    another role (see ``tests/auth``)."""
     app = create_app(container, background_sweep=False)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    headers = {"X-API-Key": admin_api_key(container)}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
+
+
+def admin_api_key(container: Container) -> str:
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+
+    with container.uow() as uow:
+        admin = auth.create_principal(
+            uow, PrincipalCreate(username="test-admin", role=Role.ADMIN, kind="system")
+        )
+        return auth.create_api_key(uow, admin.id, "tests").key

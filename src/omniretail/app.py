@@ -17,6 +17,7 @@ from omniretail.api.problems import install_problem_handlers
 from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
+from omniretail.intelligence.api import router as intelligence_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.messaging.api import router as webhooks_router

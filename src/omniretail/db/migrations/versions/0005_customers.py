@@ -185,7 +185,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('email', 'phone', 'loyalty_card', 'pos_customer', 'device', 'social', 'external')",
+            "kind IN ('email', 'phone', 'loyalty_card', 'pos_customer', 'device', 'social',"
+            " 'external')",
             name=op.f("ck_customer_identities_kind_known"),
         ),
         sa.ForeignKeyConstraint(
@@ -556,7 +557,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "kind IN ('earn', 'release', 'reward', 'redeem', 'reverse', 'expire', 'adjust', 'clawback')",
+            "kind IN ('earn', 'release', 'reward', 'redeem', 'reverse', 'expire', 'adjust',"
+            " 'clawback')",
             name=op.f("ck_loyalty_entries_kind_known"),
         ),
         sa.ForeignKeyConstraint(

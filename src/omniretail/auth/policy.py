@@ -1,0 +1,241 @@
+"""What every route needs: one central table, keyed by ``"METHOD /path"`` (under /api/v1).
+
+A route missing here is refused to everyone but admins at run time, and
+``tests/auth/test_role_matrix.py`` fails until it is declared. Roles map to permissions;
+scopes narrow them: a customer acts only on paths naming their own profile (``{customer_id}``),
+a store associate only on stock of their own store when the request names a location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omniretail.auth.models import Role
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: str
+    # For customers: the route may be used without naming their own profile in the path.
+    customer_unscoped: bool = False
+
+
+ALL_STAFF_READ = {"catalog:read", "programme:read"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN.value: frozenset({"*"}),
+    Role.STORE_ASSOCIATE.value: frozenset(
+        ALL_STAFF_READ
+        | {
+            "inventory:read",
+            "inventory:write",
+            "orders:read",
+            "orders:write",
+            "fulfilment:write",
+            "customers:read",
+            "customers:write",
+            "consents:write",
+            "events:write",
+            "loyalty:read",
+            "loyalty:redeem",
+            "coupons:redeem",
+            "carts:write",
+        }
+    ),
+    Role.SERVICE_AGENT.value: frozenset(
+        ALL_STAFF_READ
+        | {
+            "inventory:read",
+            "orders:read",
+            "orders:write",
+            "customers:read",
+            "customers:write",
+            "customers:merge",
+            "consents:write",
+            "privacy:export",
+            "privacy:erase",
+            "loyalty:read",
+            "loyalty:redeem",
+            "loyalty:adjust",
+            "coupons:redeem",
+            "carts:write",
+        }
+    ),
+    Role.MARKETER.value: frozenset(
+        ALL_STAFF_READ | {"loyalty:programme", "marketing:send", "customers:segments"}
+    ),
+    Role.CUSTOMER.value: frozenset(
+        ALL_STAFF_READ
+        | {
+            "customers:read",
+            "customers:write",
+            "consents:write",
+            "events:write",
+            "loyalty:read",
+            "loyalty:redeem",
+            "coupons:redeem",
+            "privacy:export",
+            "carts:write",
+        }
+    ),
+}
+
+
+def allows(role: str, rule: Rule) -> bool:
+    if rule.permission in (PUBLIC, AUTHENTICATED):
+        return True
+    granted = ROLE_PERMISSIONS.get(role, frozenset())
+    return "*" in granted or rule.permission in granted
+
+
+def R(permission: str, *, customer_unscoped: bool = False) -> Rule:
+    return Rule(permission, customer_unscoped)
+
+
+POLICY: dict[str, Rule] = {
+    # --- system and auth
+    "GET /health": R(PUBLIC),
+    "GET /metrics": R("system:read"),
+    "POST /auth/token": R(PUBLIC),
+    "GET /auth/me": R(AUTHENTICATED),
+    "GET /auth/principals": R("auth:admin"),
+    "POST /auth/principals": R("auth:admin"),
+    "POST /auth/principals/{principal_id}/api-keys": R("auth:admin"),
+    "GET /audit": R("audit:read"),
+    # --- catalog
+    "POST /products": R("catalog:write"),
+    "GET /products/{code}": R("catalog:read", customer_unscoped=True),
+    "GET /skus": R("catalog:read", customer_unscoped=True),
+    "GET /skus/{code}": R("catalog:read", customer_unscoped=True),
+    "PUT /channels/{code}": R("catalog:write"),
+    "GET /channels": R("catalog:read", customer_unscoped=True),
+    "GET /channels/{code}": R("catalog:read", customer_unscoped=True),
+    "PUT /locations/{code}": R("catalog:write"),
+    "GET /locations": R("catalog:read", customer_unscoped=True),
+    "GET /locations/{code}": R("catalog:read", customer_unscoped=True),
+    # --- inventory (store associates: their own store where the request names a location)
+    "POST /inventory/receipts": R("inventory:write"),
+    "POST /inventory/return-restocks": R("inventory:write"),
+    "POST /inventory/write-offs": R("inventory:write"),
+    "POST /inventory/adjustments": R("inventory:write"),
+    "POST /inventory/counts": R("inventory:write"),
+    "POST /inventory/sales": R("inventory:write"),
+    "PUT /inventory/policies/{sku}/{location}": R("inventory:write"),
+    "POST /inventory/reservations": R("inventory:write"),
+    "GET /inventory/reservations/{hold_id}": R("inventory:read"),
+    "POST /inventory/reservations/{hold_id}/refresh": R("inventory:write"),
+    "POST /inventory/reservations/{hold_id}/release": R("inventory:write"),
+    "POST /inventory/reservations/{hold_id}/sell": R("inventory:write"),
+    "POST /inventory/reservations/{hold_id}/allocate": R("inventory:write"),
+    "POST /inventory/allocations": R("inventory:write"),
+    "GET /inventory/allocations/{hold_id}": R("inventory:read"),
+    "POST /inventory/allocations/{hold_id}/release": R("inventory:write"),
+    "POST /inventory/allocations/{hold_id}/fulfil": R("inventory:write"),
+    "POST /inventory/transfers": R("inventory:write"),
+    "GET /inventory/transfers/{transfer_id}": R("inventory:read"),
+    "POST /inventory/transfers/{transfer_id}/ship": R("inventory:write"),
+    "POST /inventory/transfers/{transfer_id}/receive": R("inventory:write"),
+    "POST /inventory/transfers/{transfer_id}/cancel": R("inventory:write"),
+    "GET /inventory/stock": R("inventory:read"),
+    "GET /inventory/stock/{sku}/{location}": R("inventory:read"),
+    "GET /inventory/ledger": R("inventory:read"),
+    "GET /inventory/availability": R("catalog:read", customer_unscoped=True),
+    "POST /inventory/availability/query": R("catalog:read", customer_unscoped=True),
+    "GET /inventory/availability/nearby": R("catalog:read", customer_unscoped=True),
+    "GET /inventory/verify": R("inventory:read"),
+    "POST /inventory/sweep": R("inventory:admin"),
+    # --- customers
+    "POST /events": R("events:write", customer_unscoped=True),
+    "POST /customers": R("customers:write"),
+    "POST /customers/lookup": R("customers:read"),
+    "POST /customers/merges": R("customers:merge"),
+    "GET /customers/merges/{merge_id}": R("customers:merge"),
+    "POST /customers/merges/{merge_id}/undo": R("customers:merge"),
+    "GET /customers/reviews": R("customers:merge"),
+    "POST /customers/reviews/{review_id}/decision": R("customers:merge"),
+    "GET /customers/{customer_id}": R("customers:read"),
+    "PATCH /customers/{customer_id}": R("customers:write"),
+    "GET /customers/{customer_id}/360": R("customers:read"),
+    "GET /customers/{customer_id}/identities": R("customers:read"),
+    "POST /customers/{customer_id}/identities": R("customers:write"),
+    "POST /customers/{customer_id}/identities/{identity_id}/verify": R("customers:write"),
+    "GET /customers/{customer_id}/consents": R("customers:read"),
+    "POST /customers/{customer_id}/consents": R("consents:write"),
+    "GET /customers/{customer_id}/consents/history": R("customers:read"),
+    "GET /customers/{customer_id}/timeline": R("customers:read"),
+    "POST /customers/{customer_id}/identify": R("customers:write"),
+    "POST /customers/{customer_id}/contacts": R("customers:write"),
+    "POST /customers/{customer_id}/messages": R("marketing:send"),
+    "GET /customers/{customer_id}/privacy-log": R("privacy:export"),
+    "GET /customers/{customer_id}/export": R("privacy:export"),
+    "POST /customers/{customer_id}/erase": R("privacy:erase"),
+    # --- loyalty
+    "GET /loyalty/programme": R("programme:read", customer_unscoped=True),
+    "PUT /loyalty/programme": R("loyalty:programme"),
+    "POST /loyalty/customers/{customer_id}/enrol": R("customers:write"),
+    "GET /loyalty/customers/{customer_id}": R("loyalty:read"),
+    "GET /loyalty/customers/{customer_id}/ledger": R("loyalty:read"),
+    "GET /loyalty/customers/{customer_id}/lots": R("loyalty:read"),
+    "POST /loyalty/customers/{customer_id}/redemptions": R("loyalty:redeem"),
+    "POST /loyalty/redemptions/{redemption_id}/reverse": R("loyalty:adjust"),
+    "POST /loyalty/customers/{customer_id}/actions": R("loyalty:adjust"),
+    "POST /loyalty/customers/{customer_id}/adjustments": R("loyalty:adjust"),
+    "GET /loyalty/customers/{customer_id}/coupons": R("loyalty:read"),
+    "POST /loyalty/coupons/{code}/redeem": R("coupons:redeem"),
+    "POST /loyalty/jobs/release": R("loyalty:jobs"),
+    "POST /loyalty/jobs/expire": R("loyalty:jobs"),
+    "POST /loyalty/jobs/birthdays": R("loyalty:jobs"),
+    "GET /loyalty/recompute": R("loyalty:jobs"),
+    # --- orders: carts are reached by their unguessable token, so customers may use them
+    "POST /carts": R("carts:write", customer_unscoped=True),
+    "GET /carts": R("orders:read"),
+    "GET /carts/{token}": R("carts:write", customer_unscoped=True),
+    "GET /carts/{token}/qr.{fmt}": R("carts:write", customer_unscoped=True),
+    "POST /carts/{token}/lines": R("carts:write", customer_unscoped=True),
+    "PATCH /carts/{token}/lines/{sku}": R("carts:write", customer_unscoped=True),
+    "DELETE /carts/{token}/lines/{sku}": R("carts:write", customer_unscoped=True),
+    "POST /carts/{token}/refresh": R("carts:write", customer_unscoped=True),
+    "POST /carts/{token}/attach": R("carts:write", customer_unscoped=True),
+    "GET /carts/{token}/fulfilment-options": R("carts:write", customer_unscoped=True),
+    "POST /carts/{token}/checkout": R("carts:write", customer_unscoped=True),
+    "GET /fulfilment-options": R("catalog:read", customer_unscoped=True),
+    "PUT /prices/{sku}/{channel}": R("catalog:write"),
+    "DELETE /prices/{sku}/{channel}": R("catalog:write"),
+    "GET /prices": R("catalog:read", customer_unscoped=True),
+    "GET /routing/rules": R("orders:read"),
+    "PUT /routing/rules": R("routing:admin"),
+    "GET /routing/rules/versions": R("orders:read"),
+    "GET /routing/rules/{version}": R("orders:read"),
+    "POST /routing/simulate": R("orders:read"),
+    "GET /orders": R("orders:read"),
+    "POST /orders/sweep-pickups": R("orders:admin"),
+    "GET /orders/{number}": R("orders:read"),
+    "GET /orders/{number}/log": R("orders:read"),
+    "POST /orders/{number}/cancel": R("orders:write"),
+    "POST /fulfilments/{fid}/accept": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/pick": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/pack": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/ship": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/deliver": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/ready": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/collect": R("fulfilment:write"),
+    "POST /fulfilments/{fid}/reject": R("fulfilment:write"),
+    # --- webhooks (operators only)
+    "POST /webhooks": R("webhooks:admin"),
+    "GET /webhooks": R("webhooks:admin"),
+    "GET /webhooks/dead-letters": R("webhooks:admin"),
+    "POST /webhooks/deliveries/{delivery_id}/replay": R("webhooks:admin"),
+    "GET /webhooks/{subscription_id}": R("webhooks:admin"),
+    "PATCH /webhooks/{subscription_id}": R("webhooks:admin"),
+    "DELETE /webhooks/{subscription_id}": R("webhooks:admin"),
+    "GET /webhooks/{subscription_id}/deliveries": R("webhooks:admin"),
+}
+
+ADMIN_ONLY = Rule("undeclared")
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    return POLICY.get(f"{method} {path}")

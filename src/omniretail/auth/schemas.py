@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from omniretail.auth.models import Role
+
+
+class PrincipalCreate(BaseModel):
+    username: str | None = Field(default=None, min_length=3, max_length=120)
+    role: Role
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    store_code: str | None = Field(default=None, max_length=40)
+    customer_id: int | None = None
+    kind: str = Field(default="person", pattern="^(person|system)$")
+
+
+class PrincipalRead(BaseModel):
+    id: int
+    username: str | None
+    kind: str
+    role: Role
+    store_code: str | None
+    customer_id: int | None
+    active: bool
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    label: str = Field(min_length=1, max_length=120)
+
+
+class ApiKeyCreated(BaseModel):
+    id: int
+    principal_id: int
+    label: str
+    prefix: str
+    key: str = Field(description="shown once; only a digest is stored")
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: Role
+
+
+class WhoAmI(BaseModel):
+    id: int
+    name: str
+    role: Role
+    store_code: str | None
+    customer_id: int | None
+    via: str
+
+
+class AuditRead(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor: str
+    role: str
+    action: str
+    area: str
+    subject: str | None

@@ -1,0 +1,105 @@
+"""Credentials: Argon2 password hashes, API keys (stored as SHA-256 digests) and signed
+bearer tokens (JWT, HS256, key derived from the master secret)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from omniretail.kernel.keys import Keyring
+
+_hasher = PasswordHasher()
+KEY_PREFIX = "ork_"
+ISSUER = "omniretail"
+
+
+@dataclass(frozen=True)
+class AuthPrincipal:
+    """Who is calling, as every route sees it."""
+
+    id: int
+    role: str
+    name: str
+    store_code: str | None = None
+    customer_id: int | None = None
+    via: str = "token"  # token | api_key
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    if not stored:
+        _hasher.hash(password)  # same work whether or not the user exists
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """(key shown once, prefix for display, digest to store). Keys carry 256 random bits, so
+    a fast digest is enough; passwords, which are guessable, get Argon2."""
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return key, prefix, digest_api_key(key)
+
+
+def digest_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TokenSigner:
+    def __init__(self, keyring: Keyring, ttl_seconds: int) -> None:
+        self._key = keyring.derive("access-token-signing")
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, principal: AuthPrincipal, now: datetime) -> str:
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": str(principal.id),
+            "name": principal.name,
+            "role": principal.role,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
+        }
+        if principal.store_code:
+            claims["store"] = principal.store_code
+        if principal.customer_id is not None:
+            claims["cid"] = principal.customer_id
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
+    def verify(self, token: str, now: datetime) -> AuthPrincipal | None:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "role"], "verify_exp": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        if int(claims["exp"]) <= int(now.timestamp()):
+            return None
+        return AuthPrincipal(
+            id=int(claims["sub"]),
+            role=str(claims["role"]),
+            name=str(claims.get("name", claims["sub"])),
+            store_code=claims.get("store"),
+            customer_id=claims.get("cid"),
+            via="token",
+        )
