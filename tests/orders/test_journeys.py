@@ -253,3 +253,175 @@ def test_split_shipment_across_two_locations(container, client):
     assert stock(client, "B2", "LON2") == (0, 0, 0, 0)
     assert_verified(client)
     assert order_events(container).count("shipped") == 2
+
+
+def test_store_rejection_reroutes_then_cancels_when_no_store_is_left(container, client, clock):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 1)
+    receive(container, "A1", "LON2", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1, location="LON1"))
+    order = ok(checkout(client, token), 201)
+    [first] = order["fulfilments"]
+    assert first["location"] == "LON1"
+    assert stock(client, "A1", "LON1") == (1, 0, 1, 0)
+
+    ok(step(client, first["id"], "accept"))
+    clock.advance(minutes=30)
+    order = ok(step(client, first["id"], "reject", {"reason": "damaged", "note": "box crushed"}))
+    rejected, second = order["fulfilments"]
+    assert (rejected["id"], rejected["status"]) == (first["id"], "rejected")
+    assert (second["location"], second["status"], second["method"]) == (
+        "LON2",
+        "created",
+        "ship_to_home",
+    )
+    assert order["lines"][0]["fulfilment_id"] == second["id"]
+    assert order["status"] == "confirmed"
+    assert stock(client, "A1", "LON1") == (1, 0, 0, 0)
+    assert stock(client, "A1", "LON2") == (1, 0, 1, 0)
+    [rerouted] = event_data(container, "rerouted")
+    assert rerouted["excluded"] == ["LON1"]
+
+    order = ok(step(client, second["id"], "reject", {"reason": "out_of_stock"}))
+    assert order["status"] == "cancelled"
+    assert order["lines"][0]["status"] == "cancelled"
+    assert order["payment"]["voided"] == "20.00"
+    assert [f["status"] for f in order["fulfilments"]] == ["rejected", "rejected"]
+    assert stock(client, "A1", "LON1") == (1, 0, 0, 0)
+    assert stock(client, "A1", "LON2") == (1, 0, 0, 0)
+    [cancelled] = event_data(container, "cancelled")
+    assert cancelled["reason"].startswith("no location left")
+    assert_verified(client)
+
+    again = step(client, second["id"], "accept")
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("/illegal-transition")
+
+
+def test_payment_declined_leaves_nothing_half_done(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 3)
+    token = new_cart(client)
+    cart = ok(add(client, token, "A1", 2))
+
+    refused = checkout(client, token, card="tok_decline_insufficient_funds")
+    assert refused.status_code == 402
+    assert refused.json()["type"].endswith("/payment-declined")
+    assert stock(client, "A1", "DC1") == (3, 2, 0, 0)
+    assert ledger_kinds(client, "A1", "DC1") == ["receipt", "reserve"]
+    after = ok(client.get(f"/api/v1/carts/{token}"))
+    assert (after["status"], after["version"]) == ("active", cart["version"])
+    assert "order_confirmed" not in order_events(container)
+
+    timed_out = checkout(client, token, card="tok_timeout")
+    assert timed_out.status_code == 503
+    provider = client.app.state.payment_provider
+    [lapsed] = provider.by_token("tok_timeout")
+    assert lapsed.status == "voided"
+    assert stock(client, "A1", "DC1") == (3, 2, 0, 0)
+
+    card_number = checkout(client, token, card="4242 4242 4242 4242")
+    assert card_number.status_code == 422
+    assert card_number.json()["field"] == "payment.provider_token"
+
+    first = checkout(client, token, key="checkout-1")
+    order = ok(first, 201)
+    replay = checkout(client, token, key="checkout-1")
+    assert replay.status_code == 201
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.json()["number"] == order["number"]
+    assert len(provider.by_token("tok_visa")) == 1
+    assert stock(client, "A1", "DC1") == (3, 0, 2, 0)
+    assert order_events(container).count("order_confirmed") == 1
+    assert_verified(client)
+
+    again = checkout(client, token)
+    assert again.status_code == 409
+    assert again.json()["order_number"] == order["number"]
+
+
+def test_cancel_lines_then_the_order_before_shipment(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 2)
+    receive(container, "B2", "DC1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    ok(add(client, token, "B2", 2))
+    order = ok(checkout(client, token), 201)
+    assert order["total"] == "91.00"
+    [f] = order["fulfilments"]
+    ok(step(client, f["id"], "accept"))
+
+    number = order["number"]
+    order = ok(client.post(f"/api/v1/orders/{number}/cancel", json={"line_nos": [2]}))
+    assert [ln["status"] for ln in order["lines"]] == ["open", "cancelled"]
+    assert order["status"] == "in_progress"
+    assert order["payment"]["voided"] == "71.00"
+    assert stock(client, "B2", "DC1") == (2, 0, 0, 0)
+    assert stock(client, "A1", "DC1") == (2, 0, 1, 0)
+
+    order = ok(client.post(f"/api/v1/orders/{number}/cancel", json={"reason": "changed mind"}))
+    assert order["status"] == "cancelled"
+    assert order["fulfilments"][0]["status"] == "cancelled"
+    assert order["payment"]["voided"] == "91.00"
+    assert stock(client, "A1", "DC1") == (2, 0, 0, 0)
+    assert [d["reason"] for d in event_data(container, "cancelled")] == [
+        "customer request",
+        "changed mind",
+    ]
+    nothing = client.post(f"/api/v1/orders/{number}/cancel", json={})
+    assert nothing.status_code == 409
+    assert_verified(client)
+
+
+def test_shipped_lines_cannot_be_cancelled(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    order = ok(checkout(client, token), 201)
+    [f] = order["fulfilments"]
+    advance(client, f["id"], "accept", "pick", "pack", "ship")
+    before = order_events(container)
+
+    refused = client.post(f"/api/v1/orders/{order['number']}/cancel", json={})
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/not-cancellable")
+    assert order_events(container) == before
+    skipped = step(client, f["id"], "ready")
+    assert skipped.status_code == 409
+    assert skipped.json()["next_steps"] == ["delivered"]
+
+
+def test_uncollected_order_is_reminded_then_returned_to_stock(container, client, clock):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2, location="LON1"))
+    order = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
+    [f] = order["fulfilments"]
+    order = advance(client, f["id"], "accept", "pick", "pack", "ready")
+    assert order["fulfilments"][0]["collect_by"].startswith("2026-11-09T09:00")
+
+    sweep = "/api/v1/orders/sweep-pickups"
+    assert ok(client.post(sweep)) == {"reminded": 0, "returned_to_stock": 0}
+    clock.advance(days=4, minutes=1)
+    assert ok(client.post(sweep)) == {"reminded": 1, "returned_to_stock": 0}
+    assert ok(client.post(sweep)) == {"reminded": 0, "returned_to_stock": 0}
+    clock.advance(days=2)
+    assert ok(client.post(sweep)) == {"reminded": 1, "returned_to_stock": 0}
+    assert [d["reminder"] for d in event_data(container, "pickup_reminder")] == [1, 2]
+    assert stock(client, "A1", "LON1") == (2, 0, 2, 0)
+
+    clock.advance(days=1)
+    assert ok(client.post(sweep)) == {"reminded": 0, "returned_to_stock": 1}
+    order = ok(client.get(f"/api/v1/orders/{order['number']}"))
+    assert order["status"] == "returned_to_stock"
+    assert order["fulfilments"][0]["status"] == "returned_to_stock"
+    assert order["payment"]["voided"] == "40.00"
+    assert stock(client, "A1", "LON1") == (2, 0, 0, 0)
+    assert ledger_kinds(client, "A1", "LON1") == ["receipt", "reserve", "allocate", "deallocate"]
+    [cancelled] = event_data(container, "cancelled")
+    assert cancelled["reason"] == "not collected within 7 days"
+    assert_verified(client)
