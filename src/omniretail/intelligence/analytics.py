@@ -13,7 +13,9 @@ def weekly_kpis(tx: pl.DataFrame) -> pl.DataFrame:
     week = pl.col("day").dt.truncate("1w").alias("week")
     sales = product_sales(tx).join(tx.select("line_id", "channel"), on="line_id")
     ordered = (
-        tx.filter((pl.col("kind") == "sale") & (pl.col("quantity") > 0) & pl.col("sku").is_not_null())
+        tx.filter(
+            (pl.col("kind") == "sale") & (pl.col("quantity") > 0) & pl.col("sku").is_not_null()
+        )
         .group_by("channel", week)
         .agg((pl.col("quantity") * pl.col("unit_price")).sum().alias("ordered"))
     )
@@ -26,7 +28,9 @@ def weekly_kpis(tx: pl.DataFrame) -> pl.DataFrame:
     buyers = (
         sales.filter(pl.col("customer_id").is_not_null())
         .join(first_purchase, on="customer_id")
-        .with_columns(week, new=pl.col("day").dt.truncate("1w") == pl.col("first_day").dt.truncate("1w"))
+        .with_columns(
+            week, new=pl.col("day").dt.truncate("1w") == pl.col("first_day").dt.truncate("1w")
+        )
         .group_by("channel", "week")
         .agg(
             pl.col("customer_id").filter(pl.col("new")).n_unique().alias("new_customers"),
@@ -75,7 +79,9 @@ def cohort_retention(tx: pl.DataFrame, months: int = 12) -> pl.DataFrame:
     sizes = table.filter(pl.col("age") == 0).select("cohort", pl.col("active").alias("customers"))
     wide = (
         table.join(sizes, on="cohort")
-        .with_columns(share=pl.col("active") / pl.col("customers"), column="m" + pl.col("age").cast(pl.String))
+        .with_columns(
+            share=pl.col("active") / pl.col("customers"), column="m" + pl.col("age").cast(pl.String)
+        )
         .pivot(on="column", index=["cohort", "customers"], values="share")
         .sort("cohort")
     )
@@ -86,7 +92,9 @@ def cohort_retention(tx: pl.DataFrame, months: int = 12) -> pl.DataFrame:
 def seasonal_best_sellers(tx: pl.DataFrame, top: int = 5) -> pl.DataFrame:
     """The ``top`` SKUs by units in each quarter of the history."""
     sales = product_sales(tx)
-    quarter = pl.col("day").dt.year().cast(pl.String) + "-Q" + pl.col("day").dt.quarter().cast(pl.String)
+    quarter = (
+        pl.col("day").dt.year().cast(pl.String) + "-Q" + pl.col("day").dt.quarter().cast(pl.String)
+    )
     return (
         sales.group_by(quarter.alias("quarter"), "sku")
         .agg(pl.col("quantity").sum().alias("units"), pl.col("description").drop_nulls().first())

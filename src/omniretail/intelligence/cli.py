@@ -23,7 +23,9 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 StartOption = Annotated[str, typer.Option("--start", help="First forecast day, YYYY-MM-DD")]
 WeeksOption = Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weekly periods")]
 OutOption = Annotated[Path, typer.Option("--out", help="CSV file to write")]
-replenish_app = typer.Typer(help="Reorder points and what to order or transfer.", no_args_is_help=True)
+replenish_app = typer.Typer(
+    help="Reorder points and what to order or transfer.", no_args_is_help=True
+)
 
 
 def _day(value: str, option: str) -> date:
@@ -152,7 +154,9 @@ def replenish_plan(
 def _print(frame: pl.DataFrame, title: str) -> None:
     table = Table(*frame.columns, title=title)
     for row in frame.iter_rows():
-        table.add_row(*[("" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row])
+        table.add_row(
+            *[("" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row]
+        )
     Console().print(table)
 
 
@@ -160,7 +164,9 @@ def evaluate_command(
     cutoff: Annotated[list[str] | None, typer.Option("--cutoff", help="Repeatable")] = None,
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=52)] = 12,
     db: DbOption = None,
-    source: Annotated[Path | None, typer.Option("--source", help="Parquet log instead of --db")] = None,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Parquet log instead of --db")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the tables as Markdown")] = None,
 ) -> None:
     """Fit before each cutoff, score the following weeks, print metrics next to baselines."""
@@ -173,7 +179,7 @@ def evaluate_command(
     else:
         tx = service.load_history(open_container(db).read_engine)
     progress(f"loaded {tx.height:,} order lines")
-    cutoffs = [_day(c, "--cutoff") for c in (cutoff or evaluation.REPORTED_CUTOFFS)]
+    cutoffs = [_day(c, "--cutoff") for c in cutoff] if cutoff else evaluation.REPORTED_CUTOFFS
     results = evaluation.evaluate(tx, cutoffs, weeks, progress)
     text = evaluation.markdown(results)
     Console().print(text)

@@ -79,13 +79,18 @@ def _forecast_rows(tx: pl.DataFrame, cutoff: date, weeks: int) -> list[Row]:
         "baseline: recent mean (8 weeks)": forecast(
             history,
             weeks,
-            ForecastConfig(level_method="mean", cap_multiple=None, dormant_weeks=None, calendar=False),
+            ForecastConfig(
+                level_method="mean", cap_multiple=None, dormant_weeks=None, calendar=False
+            ),
         ),
     }
     rows = []
     for name, result in candidates.items():
         wape, bias = wape_and_bias(_long(result.skus, result.quantities), actual)
-        rows += [Row(cutoff, "forecast", "WAPE", name, wape), Row(cutoff, "forecast", "bias", name, bias)]
+        rows += [
+            Row(cutoff, "forecast", "WAPE", name, wape),
+            Row(cutoff, "forecast", "bias", name, bias),
+        ]
     lagged = history.periods[0] <= -52 + 0 and history.demand.shape[1] >= 52
     if lagged:
         start = history.demand.shape[1] - 52
@@ -94,7 +99,10 @@ def _forecast_rows(tx: pl.DataFrame, cutoff: date, weeks: int) -> list[Row]:
     else:
         wape = bias = None  # type: ignore[assignment]
     name = "baseline: seasonal naive (52 weeks)"
-    rows += [Row(cutoff, "forecast", "WAPE", name, wape), Row(cutoff, "forecast", "bias", name, bias)]
+    rows += [
+        Row(cutoff, "forecast", "WAPE", name, wape),
+        Row(cutoff, "forecast", "bias", name, bias),
+    ]
     return rows
 
 
@@ -163,19 +171,39 @@ def _lifetime_rows(tx: pl.DataFrame, cutoff: date, weeks: int) -> list[Row]:
         summary.select("customer_id", "last_day")
         .join(outcome, on="customer_id", how="left")
         .join(last, on="customer_id", how="left")
-        .join(mbg.select("customer_id", pl.col("expected_revenue").alias("mbg"), pl.col("p_alive").alias("mbg_alive")), on="customer_id")
+        .join(
+            mbg.select(
+                "customer_id",
+                pl.col("expected_revenue").alias("mbg"),
+                pl.col("p_alive").alias("mbg_alive"),
+            ),
+            on="customer_id",
+        )
         .with_columns(pl.col("revenue_next", "last_spend").fill_null(0.0))
     )
     if boosted is not None:
         frame = frame.join(
-            boosted.select("customer_id", pl.col("expected_revenue").alias("boosted"), pl.col("p_alive").alias("boosted_alive")),
+            boosted.select(
+                "customer_id",
+                pl.col("expected_revenue").alias("boosted"),
+                pl.col("p_alive").alias("boosted_alive"),
+            ),
             on="customer_id",
         )
     actual = frame["revenue_next"].to_numpy()
     active = (actual > 0).astype(int)
-    recency = -((pl.lit(cutoff) - frame["last_day"]).dt.total_days() if False else frame.select((pl.lit(cutoff) - pl.col("last_day")).dt.total_days())["literal"].to_numpy())
+    recency = -(
+        (pl.lit(cutoff) - frame["last_day"]).dt.total_days()
+        if False
+        else frame.select((pl.lit(cutoff) - pl.col("last_day")).dt.total_days())[
+            "literal"
+        ].to_numpy()
+    )
     rows = []
-    values = {"baseline: last-period spend": frame["last_spend"].to_numpy(), "MBG/NBD + Gamma-Gamma": frame["mbg"].to_numpy()}
+    values = {
+        "baseline: last-period spend": frame["last_spend"].to_numpy(),
+        "MBG/NBD + Gamma-Gamma": frame["mbg"].to_numpy(),
+    }
     alive = {"baseline: recency": recency.astype(float), "MBG/NBD": frame["mbg_alive"].to_numpy()}
     if boosted is not None:
         values["model: boosted (RFM + MBG/NBD features)"] = frame["boosted"].to_numpy()
@@ -199,14 +227,24 @@ def markdown(rows: list[Row]) -> str:
     """One table per task: metric x model, one column per cutoff."""
     frame = pl.DataFrame(
         [(r.cutoff.isoformat(), r.task, r.metric, r.model, r.value) for r in rows],
-        schema={"cutoff": pl.String, "task": pl.String, "metric": pl.String, "model": pl.String, "value": pl.Float64},
+        schema={
+            "cutoff": pl.String,
+            "task": pl.String,
+            "metric": pl.String,
+            "model": pl.String,
+            "value": pl.Float64,
+        },
         orient="row",
     )
     cutoffs = sorted(frame["cutoff"].unique().to_list())
     lines: list[str] = []
     for task in frame["task"].unique(maintain_order=True).to_list():
-        lines += [f"### {task}", "", "| metric | model | " + " | ".join(cutoffs) + " | mean |",
-                  "| --- | --- | " + " | ".join("---:" for _ in cutoffs) + " | ---: |"]
+        lines += [
+            f"### {task}",
+            "",
+            "| metric | model | " + " | ".join(cutoffs) + " | mean |",
+            "| --- | --- | " + " | ".join("---:" for _ in cutoffs) + " | ---: |",
+        ]
         part = frame.filter(pl.col("task") == task)
         for (metric, model), group in part.group_by(["metric", "model"], maintain_order=True):
             by_cutoff = dict(zip(group["cutoff"], group["value"], strict=True))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location, Sku
 from omniretail.catalog.models import ChannelLocation
-from omniretail.customers.models import Customer
+from omniretail.customers.models import Consent, Customer
 from omniretail.intelligence.models import (
     CustomerScore,
     PopularProduct,
@@ -216,3 +216,23 @@ def list_associations(session: Session, sku: str, k: int) -> list[Row[Any]]:
 
 def latest_computed_at(session: Session) -> datetime | None:
     return session.scalar(select(CustomerScore.computed_at).limit(1))
+
+
+def customer_exists(session: Session, customer_id: int) -> bool:
+    return session.get(Customer, customer_id) is not None
+
+
+def personalisation_withdrawn(session: Session, customer_id: int) -> bool:
+    """A recorded refusal of personalisation (the customers domain's consent answers)."""
+    return (
+        session.scalar(
+            select(Consent.customer_id)
+            .where(
+                Consent.customer_id == customer_id,
+                Consent.purpose == "personalisation",
+                Consent.granted.is_(False),
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -17,7 +17,15 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
+from omniretail.intelligence.errors import UnknownCustomer
 from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
+from omniretail.intelligence.schemas import (
+    CustomerScoresRead,
+    ForecastPeriod,
+    ProductIntelligenceRead,
+    RecommendedProduct,
+    ReorderPolicy,
+)
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.kernel.events import DomainEvent
 
@@ -212,12 +220,107 @@ def stock_positions(uow: UnitOfWork) -> pl.DataFrame:
     levels = inventory.list_stock_levels(uow, limit=1_000_000)
     return pl.DataFrame(
         [
-            (s.sku, s.location, s.on_hand, s.on_hand - s.reserved - s.allocated + s.in_transit,
-             s.reorder_point, s.order_up_to)
+            (
+                s.sku,
+                s.location,
+                s.on_hand,
+                s.on_hand - s.reserved - s.allocated + s.in_transit,
+                s.reorder_point,
+                s.order_up_to,
+            )
             for s in levels
         ]
         or None,
-        schema={"sku": pl.String, "location": pl.String, "on_hand": pl.Int64,
-                "position": pl.Int64, "reorder_point": pl.Int64, "order_up_to": pl.Int64},
+        schema={
+            "sku": pl.String,
+            "location": pl.String,
+            "on_hand": pl.Int64,
+            "position": pl.Int64,
+            "reorder_point": pl.Int64,
+            "order_up_to": pl.Int64,
+        },
         orient="row",
+    )
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def personalisation_allowed(uow: UnitOfWork, customer_id: int) -> bool:
+    """The consent gate for lists served to a person: a customer who withdrew consent to
+    personalisation gets the popular list. Imported customers never recorded a choice, and
+    recommendations on a shop's own purchase history are shown to them."""
+    return not repository.personalisation_withdrawn(uow.session, customer_id)
+
+
+def get_customer_scores(uow: UnitOfWork, customer_id: int, k: int = 10) -> CustomerScoresRead:
+    score = repository.get_customer_score(uow.session, customer_id)
+    personalised = personalisation_allowed(uow, customer_id)
+    rows = (
+        repository.list_recommendations(uow.session, customer_id, "next", k) if personalised else []
+    )
+    if not rows:
+        rows = repository.list_popular(uow.session, k)
+    recommendations = [RecommendedProduct(rank=r[0], sku=r[1], score=r[2]) for r in rows]
+    if score is None:
+        if repository.customer_exists(uow.session, customer_id) is False:
+            raise UnknownCustomer(f"no customer {customer_id}", field="customer_id")
+        return CustomerScoresRead(
+            customer_id=customer_id,
+            segment="not_scored",
+            recency_days=None,
+            frequency=0,
+            monetary=0.0,
+            r_score=None,
+            f_score=None,
+            m_score=None,
+            expected_revenue=None,
+            p_alive=None,
+            horizon_weeks=None,
+            as_of=None,
+            computed_at=None,
+            personalised=personalised,
+            recommendations=recommendations,
+        )
+    return CustomerScoresRead(
+        customer_id=customer_id,
+        segment=score.segment,
+        recency_days=score.recency_days,
+        frequency=score.frequency,
+        monetary=score.monetary,
+        r_score=score.r_score,
+        f_score=score.f_score,
+        m_score=score.m_score,
+        expected_revenue=score.expected_revenue,
+        p_alive=score.p_alive,
+        horizon_weeks=score.horizon_weeks,
+        as_of=score.as_of,
+        computed_at=score.computed_at,
+        personalised=personalised,
+        recommendations=recommendations,
+    )
+
+
+def get_product_intelligence(uow: UnitOfWork, sku: str) -> ProductIntelligenceRead:
+    from omniretail.catalog import service as catalog
+    from omniretail.inventory import service as inventory
+
+    catalog.get_sku(uow, sku)  # raises the catalog's not-found problem
+    periods = repository.list_forecast(uow.session, sku)
+    levels = inventory.list_stock_levels(uow, sku=sku, limit=1000)
+    pairs = repository.list_associations(uow.session, sku, 10)
+    return ProductIntelligenceRead(
+        sku=sku,
+        model=periods[0][2] if periods else None,
+        forecast=[ForecastPeriod(period_start=p[0], quantity=p[1]) for p in periods],
+        reorder_points=[
+            ReorderPolicy(
+                location=s.location,
+                reorder_point=s.reorder_point,
+                order_up_to=s.order_up_to,
+                on_hand=s.on_hand,
+            )
+            for s in levels
+        ],
+        bought_together=[RecommendedProduct(rank=p[0], sku=p[1], score=p[2]) for p in pairs],
     )
