@@ -1,0 +1,155 @@
+"""``omniretail demo``: set up the embedded database with the real history and a demo network,
+print what is there, and serve the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from omniretail.bootstrap import Container
+from omniretail.catalog import service as catalog
+from omniretail.cli.context import open_container
+from omniretail.demo import network
+from omniretail.demo.data import FoundLog, find_transaction_log
+from omniretail.demo.stock import StockSummary, receive_opening_stock, stock_exists
+from omniretail.history import service as history
+from omniretail.history.cli import print_report, run_import
+from omniretail.kernel.errors import DomainError
+
+console = Console()
+ACTOR = "cli:demo"
+
+
+def demo_command(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Transaction log to import (default: OMNIRETAIL_DATA, ../shared/data beside"
+            " the checkout, else the UCI download)",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address the API listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the API listens on")] = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after setting up")
+    ] = True,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: the embedded SQLite file)")
+    ] = None,
+) -> None:
+    """Set up a demo: import the real order history, create a demo network with opening
+    stock, and serve the API. Safe to run again: nothing is imported or stocked twice."""
+    container = open_container(db)
+    try:
+        found = find_transaction_log(data, container.settings, console=console)
+        console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
+        _import_once(container, found)
+        _network_and_stock(container)
+        _print_summary(container, found, host=host, port=port)
+    except DomainError as exc:
+        console.print(f"[red]demo set-up failed[/]: {exc.detail}")
+        container.dispose()
+        raise typer.Exit(2) from exc
+    if not serve:
+        container.dispose()
+        return
+    from omniretail.cli.server import run_server
+
+    run_server(container, host=host, port=port)
+
+
+def _import_once(container: Container, found: FoundLog) -> None:
+    with container.read_uow() as uow:
+        earlier = history.find_import(uow, history.file_sha256(found.path))
+    if earlier is not None:
+        console.print(
+            f"history: {found.path.name} was imported before ({earlier.invoices:,} orders,"
+            f" {earlier.order_lines:,} lines); not importing again"
+        )
+        return
+    report, elapsed = run_import(container, found.path, console=console, actor=ACTOR)
+    print_report(console, report)
+    console.print(f"[green]imported[/] {found.path.name} in {elapsed:.1f} s")
+
+
+def _network_and_stock(container: Container) -> None:
+    with container.uow() as uow:
+        if network.network_exists(uow):
+            console.print("network: the demo network exists; left as it is")
+        else:
+            n_locations, n_channels = network.create_network(uow)
+            console.print(f"network: created {n_locations} locations and {n_channels} channels")
+    with container.uow() as uow:
+        if stock_exists(uow):
+            console.print("stock: the demo locations hold stock already; none added")
+            return
+        summary = receive_opening_stock(uow, actor=ACTOR)
+    _print_stock(summary)
+
+
+def _print_stock(summary: StockSummary) -> None:
+    console.print(
+        f"stock: received {summary.received.units:,} units on {summary.received.stock_rows:,}"
+        f" stock records through the ledger ({summary.dc_skus:,} SKUs at the DC, the"
+        f" {summary.store_skus:,} best sellers in every store; {summary.policies:,} store"
+        " replenishment policies)"
+    )
+
+
+def _print_summary(container: Container, found: FoundLog, *, host: str, port: int) -> None:
+    with container.read_uow() as uow:
+        counts = history.table_counts(uow)
+        locations = catalog.list_locations(uow)
+        channels = catalog.list_channels(uow)
+    network_table = Table(
+        "code", "name", "kind", "address", "services", title="Demo network", title_justify="left"
+    )
+    for loc in locations:
+        if not loc.code.startswith("DEMO-"):
+            continue
+        caps = loc.capabilities
+        services = [
+            name
+            for name, on in (
+                ("ships", caps.ships_to_home),
+                ("pickup", caps.pickup),
+                ("ship-to-store", caps.ship_to_store_target),
+                ("returns", caps.accepts_returns),
+            )
+            if on
+        ]
+        network_table.add_row(
+            loc.code, loc.name, loc.kind.value, loc.address, ", ".join(services) or "-"
+        )
+    channel_table = Table(
+        "channel",
+        "kind",
+        "hold (min)",
+        "buffer",
+        "sells from",
+        title="Channels",
+        title_justify="left",
+    )
+    for ch in channels:
+        channel_table.add_row(
+            ch.code,
+            ch.kind.value,
+            str(ch.reservation_ttl_seconds // 60),
+            str(ch.atp_buffer),
+            f"{len(ch.location_codes)} locations",
+        )
+    console.print(network_table)
+    console.print(channel_table)
+    console.print(
+        f"history from {found.path.name}: {counts['orders']:,} orders,"
+        f" {counts['order_lines']:,} order lines, {counts['customers']:,} customers,"
+        f" {counts['skus']:,} SKUs"
+    )
+    base = f"http://{host}:{port}"
+    console.print(f"API docs: [bold]{base}/docs[/]")
+    console.print(f"  try: {base}/api/v1/inventory/availability?sku=85123A&channel=WEB")

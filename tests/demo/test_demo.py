@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from omniretail.bootstrap import Container
+from omniretail.catalog import service as catalog
+from omniretail.catalog.models import Location
+from omniretail.cli.main import app
+from omniretail.demo.network import DC, STORES
+from omniretail.inventory import availability
+from omniretail.inventory.models import StockLevel, StockMovement
+from omniretail.orders.models import Order
+from tests.history.logs import write_log
+
+
+def demo_env(container: Container, tmp_path: Path) -> dict[str, str | None]:
+    settings = container.settings
+    env: dict[str, str | None] = {
+        "OMNIRETAIL_DATA_DIR": str(tmp_path / "data"),
+        "OMNIRETAIL_DATA": None,
+    }
+    env["OMNIRETAIL_DATABASE_URL"] = settings.resolved_database_url()
+    if settings.database_schema:
+        env["OMNIRETAIL_DATABASE_SCHEMA"] = settings.database_schema
+    return env
+
+
+def run_demo(container: Container, tmp_path: Path, log: Path) -> str:
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--data", str(log), "--no-serve", "--port", "8123"],
+        env=demo_env(container, tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def stock(container: Container) -> dict[tuple[str, str], tuple[int, int, int | None, int | None]]:
+    with container.read_uow() as uow:
+        rows = uow.session.scalars(select(StockLevel))
+        return {
+            (r.sku_code, r.location_code): (
+                r.on_hand,
+                r.safety_stock,
+                r.reorder_point,
+                r.order_up_to,
+            )
+            for r in rows
+        }
+
+
+def test_demo_imports_builds_the_network_and_stocks_it(container, tmp_path):
+    log = write_log(tmp_path / "log.parquet")
+
+    output = run_demo(container, tmp_path, log)
+
+    assert f"transaction log: {log} (given)" in output.replace("\n", "")
+    assert "API docs: http://127.0.0.1:8123/docs" in output
+    with container.read_uow() as uow:
+        locations = {loc.code: loc for loc in catalog.list_locations(uow)}
+        channels = {ch.code: ch for ch in catalog.list_channels(uow)}
+        orders = uow.session.scalar(select(func.count()).select_from(Order))
+        report = availability.verify(uow)
+    assert orders == 10
+    assert len(locations) == 15
+    assert {loc.kind.value for loc in locations.values()} == {
+        "warehouse",
+        "store",
+        "locker",
+        "curbside",
+    }
+    assert all(loc.name.startswith("Demo") for loc in locations.values())
+    store = locations["DEMO-MAN"].capabilities
+    assert (store.pickup, store.ship_to_store_target, store.accepts_returns) == (True, True, True)
+    assert sorted(channels) == ["APP", "CALL_CENTRE", "MARKETPLACE", "POS", "SOCIAL", "WEB"]
+    assert channels["POS"].location_codes == sorted(s.code for s in STORES)
+    assert channels["MARKETPLACE"].location_codes == [DC]
+    assert channels["WEB"].reservation_ttl_seconds == 900
+    # Demand over the last 12 weeks of sales: 96 units of 22041 and 12 of 85123A (the write-off
+    # at price 0 is not demand). The DC holds 70% of six weeks of it.
+    levels = stock(container)
+    assert levels[("22041", DC)] == (34, 0, None, None)  # ceil(96 / 12 * 0.7 * 6)
+    assert levels[("85123A", DC)] == (5, 0, None, None)  # ceil(12 / 12 * 0.7 * 6)
+    assert len(levels) == 2 + 2 * len(STORES)
+    on_hand, safety, reorder, up_to = levels[("22041", "DEMO-LDN-OXF")]
+    assert on_hand == up_to and 0 < safety <= reorder <= up_to
+    assert report.ok and report.checked == len(levels)
+
+
+def test_running_the_demo_again_adds_nothing(container, tmp_path):
+    log = write_log(tmp_path / "log.parquet")
+    run_demo(container, tmp_path, log)
+    before = stock(container)
+    with container.read_uow() as uow:
+        movements = uow.session.scalar(select(func.count()).select_from(StockMovement))
+
+    output = run_demo(container, tmp_path, log)
+
+    assert "was imported before" in output
+    assert "the demo network exists" in output
+    assert "hold stock already" in output
+    assert stock(container) == before
+    with container.read_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(StockMovement)) == movements
+        assert uow.session.scalar(select(func.count()).select_from(Location)) == 15
+
+
+def test_inventory_verify_is_clean_after_the_demo(container, tmp_path):
+    run_demo(container, tmp_path, write_log(tmp_path / "log.parquet"))
+
+    result = CliRunner().invoke(app, ["inventory", "verify"], env=demo_env(container, tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert f"ok: {2 + 2 * len(STORES)} stock records match the ledger" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_demo_explains_a_missing_log(container, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--data", str(tmp_path / "absent.parquet"), "--no-serve"],
+        env=demo_env(container, tmp_path),
+    )
+
+    assert result.exit_code == 2
+    assert "demo set-up failed" in result.output
+    assert "the given path names no file" in result.output.replace("\n", "")
