@@ -17,14 +17,15 @@ from omniretail.api.problems import install_problem_handlers
 from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
-from omniretail.intelligence.api import router as intelligence_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.messaging.api import router as webhooks_router
+from omniretail.messaging.relay import BackgroundRelay
 from omniretail.orders.api import router as orders_router
 from omniretail.orders.web import router as tracking_router
 
 API_PREFIX = "/api/v1"
+RELAY_STOP_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("omniretail.app")
 
 
@@ -34,7 +35,7 @@ def create_app(
     background_sweep: bool = True,
     background_relay: bool | None = None,
 ) -> FastAPI:
-    """``background_relay`` (the outbox relay task) defaults to ``background_sweep`` and the
+    """``background_relay`` (the outbox relay thread) defaults to ``background_sweep`` and the
     ``relay_enabled`` setting, so an app built without background work (tests) has neither."""
     container = container or build_container()
     if background_relay is None:
@@ -42,19 +43,24 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[None]] = []
-        if background_sweep:
-            tasks.append(asyncio.create_task(_sweep_forever(container)))
-        if background_relay:
-            tasks.append(asyncio.create_task(_relay_forever(container)))
+        task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
+        relay = (
+            BackgroundRelay(container.relay(), container.settings.relay_interval_seconds)
+            if background_relay
+            else None
+        )
+        if relay is not None:
+            relay.start()
         try:
             yield
         finally:
-            for task in tasks:
+            if task is not None:
                 task.cancel()
-            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if relay is not None:
+                # The delivery in progress finishes (handlers have timeouts); nothing is cut.
+                await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)
 
     app = FastAPI(
         title="Omniretail",
@@ -110,19 +116,3 @@ async def _sweep_forever(container: Container) -> None:
 def _sweep_once(container: Container) -> int:
     with container.uow() as uow:
         return inventory_service.release_expired_holds(uow, actor="system:sweeper")
-
-
-async def _relay_forever(container: Container) -> None:
-    """Deliver outbox events to their handlers (messaging.relay); pass again at once while
-    there is work, else wait ``relay_interval_seconds``."""
-    relay = container.relay()
-    interval = container.settings.relay_interval_seconds
-    while True:
-        try:
-            report = await run_in_threadpool(relay.run_once)
-            busy = report.did_work
-        except Exception:
-            log.exception("outbox relay pass failed; will retry")
-            busy = False
-        if not busy:
-            await asyncio.sleep(interval)

@@ -368,3 +368,30 @@ def test_two_relays_at_once_never_deliver_a_delivery_twice(container):
     assert len(rows) == 120
     assert {(d.status, d.attempts) for d in rows} == {("delivered", 1)}
     assert all(m.published_at is not None for m in outbox(container))
+
+
+def test_claims_not_started_within_half_the_lease_are_handed_back_untried(container):
+    registry = HandlerRegistry()
+    wall = [0.0]
+    calls: list[str] = []
+
+    def slow(event: dict[str, Any], _uow_factory: UowFactory) -> None:
+        calls.append(event["id"])
+        wall[0] += 20  # each delivery takes 20 s of real time; the budget is 30 s
+
+    registry.add("*", "test.slow", slow)
+    ids = record(container, made(1), made(2), made(3))
+    relay = make_relay(container, registry, lease=timedelta(minutes=1))
+    relay.monotonic = lambda: wall[0]
+
+    report = relay.run_once()
+
+    assert (report.delivered, calls) == (2, ids[:2])
+    assert [(d.status, d.attempts, d.claim_token) for d in deliveries(container)] == [
+        ("delivered", 1, None),
+        ("delivered", 1, None),
+        ("pending", 0, None),
+    ]
+    assert deliveries(container)[2].next_attempt_at == container.clock.now()
+    assert relay.run_once().delivered == 1
+    assert calls == ids

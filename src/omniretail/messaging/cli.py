@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Annotated
 
 import typer
@@ -41,12 +40,11 @@ def relay(
         )
         return
     console.print(f"relaying events from {container.backend}; Ctrl-C stops")
-    stop = threading.Event()
     try:
-        outbox_relay.run_forever(interval or container.settings.relay_interval_seconds, stop)
+        outbox_relay.run_forever(interval or container.settings.relay_interval_seconds)
     except KeyboardInterrupt:
         # A delivery cut off here is claimed again once its lease runs out.
-        stop.set()
+        console.print("stopped")
 
 
 @app.command("dead-letters")

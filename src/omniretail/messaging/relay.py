@@ -19,7 +19,8 @@ One pass (``run_once``):
 Delivery is at least once: a crash after the handler's effect and before step 3's write repeats
 the effect on the next attempt, which is why handlers are idempotent. Leases must outlast the
 slowest handler (webhook and SMTP timeouts are far shorter), or two relays could run one
-delivery at the same time.
+delivery at the same time; claims of a batch not started within half the lease are handed
+back untried.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -105,12 +108,24 @@ class Relay:
     batch_size: int = 100
     lease: timedelta = timedelta(minutes=5)
     rng: random.Random = field(default_factory=random.Random)
+    # Wall time, for the lease budget of a batch (the clock in uow.now may be a test's).
+    monotonic: Callable[[], float] = time.monotonic
+    # Set to stop: the delivery in progress finishes, the rest of the batch is handed back.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def run_once(self) -> RelayReport:
-        """Plan new messages, then claim and deliver one batch of due deliveries."""
+        """Plan new messages, then claim and deliver one batch of due deliveries.
+
+        A batch shares one lease; claims not started within half of it are handed back
+        unattempted, so a batch of slow handlers never outlives its lease."""
         report = RelayReport()
         self._plan(report)
-        for claim in self._claim(report):
+        claims = self._claim(report)
+        budget_ends = self.monotonic() + self.lease.total_seconds() / 2
+        for index, claim in enumerate(claims):
+            if self.monotonic() > budget_ends or self.stopping.is_set():
+                self._release(claims[index:])
+                break
             self._deliver(claim, report)
         return report
 
@@ -124,17 +139,17 @@ class Relay:
                 break
         return total
 
-    def run_forever(self, interval: float, stop: threading.Event | None = None) -> None:
-        """Pass continuously; sleep ``interval`` seconds whenever a pass found nothing."""
-        stop = stop or threading.Event()
-        while not stop.is_set():
+    def run_forever(self, interval: float) -> None:
+        """Pass continuously until ``stopping`` is set; wait ``interval`` seconds whenever a
+        pass found nothing to do."""
+        while not self.stopping.is_set():
             try:
                 report = self.run_once()
             except Exception:
                 log.exception("relay pass failed; will retry")
                 report = RelayReport()
             if not report.did_work:
-                stop.wait(interval)
+                self.stopping.wait(interval)
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -174,6 +189,12 @@ class Relay:
                 now=uow.now,
             )
             return [_claim(d, m, attempts[d.id], token) for d, m in take]
+
+    def _release(self, claims: list[Claim]) -> None:
+        with self.uow_factory() as uow:
+            repository.release_claims(
+                uow.session, [c.delivery_id for c in claims], token=claims[0].token, now=uow.now
+            )
 
     def _deliver(self, claim: Claim, report: RelayReport) -> None:
         try:
@@ -253,6 +274,24 @@ class Relay:
                 next_attempt_at,
                 error,
             )
+
+
+class BackgroundRelay:
+    """A relay in a daemon thread (the server runs one). ``stop`` lets the delivery in
+    progress finish and hands the rest of its batch back, so a restart resends nothing."""
+
+    def __init__(self, relay: Relay, interval: float) -> None:
+        self.relay = relay
+        self._thread = threading.Thread(
+            target=relay.run_forever, args=(interval,), name="omniretail-relay", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.relay.stopping.set()
+        self._thread.join(timeout)
 
 
 def _claim(delivery: Delivery, message: OutboxMessage, attempt: int, token: str) -> Claim:

@@ -182,6 +182,24 @@ def finish_claim(
     return updated is not None
 
 
+def release_claims(session: Session, ids: Sequence[int], *, token: str, now: datetime) -> None:
+    """Hand back claims that were never attempted: due now, the attempt not counted."""
+    if not ids:
+        return
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.claim_token == token)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=Delivery.attempts - 1,
+            next_attempt_at=now,
+            claim_token=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def bury_deliveries(session: Session, ids: Sequence[int], *, error: str, now: datetime) -> None:
     """Dead-letter deliveries that used up their attempts without reporting back."""
     if not ids:
