@@ -319,6 +319,7 @@ def validate_lines(
         here = stock[ln.sku].locations if ln.sku in stock else []
         in_channel = [loc for loc in here if loc.location in sells_from]
         at_location = next((loc.available for loc in here if loc.location == ln.location), 0)
+        at_location += _still_held(uow, ln)
         best = max((loc.available for loc in in_channel), default=0)
         alternatives = [
             LineAlternative(location=loc.location, available=loc.available)
@@ -368,6 +369,18 @@ def validate_lines(
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _still_held(uow: UnitOfWork, line: CartLineRow) -> int:
+    """Units a lapsed reservation still holds until the sweep releases it (they are counted as
+    taken in availability, yet a refresh can have them back)."""
+    if line.hold_id is None:
+        return 0
+    try:
+        hold = inventory.get_hold(uow, line.hold_id)
+    except UnknownHold:
+        return 0
+    return hold.quantity if hold.status == "active" else 0
 
 
 def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
@@ -448,14 +461,19 @@ def _place(
 
 
 def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) -> str:
-    _version, decision = planning.plan(
-        uow,
-        [Need(key=sku, sku=sku, quantity=quantity)],
-        method=FulfilmentMethod.SHIP_TO_HOME,
-        channel=channel,
-    )
-    if decision.ok and len(decision.assignments) == 1:
-        return decision.assignments[0].location
+    """Where the routing rules would ship ``quantity`` from; expired holds of the SKU are
+    released first if they are what stands in the way."""
+    for attempt in range(2):
+        _version, decision = planning.plan(
+            uow,
+            [Need(key=sku, sku=sku, quantity=quantity)],
+            method=FulfilmentMethod.SHIP_TO_HOME,
+            channel=channel,
+        )
+        if decision.ok and len(decision.assignments) == 1:
+            return decision.assignments[0].location
+        if attempt or not inventory.release_expired_holds(uow, actor="system:lazy-expiry", sku=sku):
+            break
     raise _unavailable(uow, sku, quantity, None, channel)
 
 

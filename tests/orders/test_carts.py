@@ -1,0 +1,137 @@
+"""Carts through the API: one cart per customer on every channel, channel prices, holds that
+say why they can no longer be served, login merge, QR lookup."""
+
+from __future__ import annotations
+
+from tests.orders.network import (
+    add,
+    assert_verified,
+    make_customer,
+    make_orders_network,
+    new_cart,
+    ok,
+    order_events,
+    receive,
+    stock,
+)
+
+
+def test_the_same_cart_on_every_channel_with_channel_prices(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 5)
+    ok(client.put("/api/v1/prices/A1/POS", json={"price": "18.50"}))
+    customer = make_customer(container)
+
+    token = new_cart(client, "WEB", customer)
+    ok(add(client, token, "A1", 2, location="LON1"))
+    # the app opens "a new cart" for the same customer: it is the same cart
+    assert new_cart(client, "POS", customer) == token
+
+    web = ok(client.get(f"/api/v1/carts/{token}", params={"channel": "WEB"}))
+    pos = ok(client.get(f"/api/v1/carts/{token}", params={"channel": "POS"}))
+    assert (web["lines"][0]["unit_price"], web["total"]) == ("20.00", "40.00")
+    assert (pos["lines"][0]["unit_price"], pos["total"]) == ("18.50", "37.00")
+
+    found = ok(client.get("/api/v1/carts", params={"customer_id": customer}))
+    assert found["token"] == token
+    svg = client.get(f"/api/v1/carts/{token}/qr.svg")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert svg.text.lstrip().startswith("<?xml") or "<svg" in svg.text
+    png = client.get(f"/api/v1/carts/{token}/qr.png")
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/api/v1/carts/not-a-token/qr.svg").status_code == 404
+
+
+def test_changing_quantities_moves_the_reservation_and_refuses_what_cannot_be_served(
+    container, client
+):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 3)
+    receive(container, "A1", "LON2", 6)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2, location="LON1"))
+    assert stock(client, "A1", "LON1") == (3, 2, 0, 0)
+
+    refused = client.patch(f"/api/v1/carts/{token}/lines/A1", json={"quantity": 5})
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["type"].endswith("/lines-unavailable")
+    assert (problem["available_here"], problem["max_quantity"]) == (3, 6)
+    assert problem["alternatives"] == [{"location": "LON2", "available": 6}]
+    assert "LON2 (6)" in problem["detail"]
+    assert stock(client, "A1", "LON1") == (3, 2, 0, 0)
+
+    cart = ok(
+        client.patch(f"/api/v1/carts/{token}/lines/A1", json={"quantity": 5, "location": "LON2"})
+    )
+    assert [(ln["quantity"], ln["location"]) for ln in cart["lines"]] == [(5, "LON2")]
+    assert stock(client, "A1", "LON1") == (3, 0, 0, 0)
+    assert stock(client, "A1", "LON2") == (6, 5, 0, 0)
+
+    cart = ok(client.delete(f"/api/v1/carts/{token}/lines/A1"))
+    assert cart["lines"] == []
+    assert stock(client, "A1", "LON2") == (6, 0, 0, 0)
+    unknown = add(client, token, "ZZ9", 1)
+    assert unknown.status_code == 404
+    assert_verified(client)
+
+
+def test_a_lapsed_reservation_says_why_and_a_refresh_takes_it_again(container, client, clock):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 2)
+    receive(container, "B2", "DC1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2))
+    ok(add(client, token, "B2", 1))
+
+    clock.advance(minutes=16)  # past the 15-minute web TTL
+    # someone else buys the only B2 (its lapsed hold does not block them)
+    other = new_cart(client)
+    ok(add(client, other, "B2", 1))
+    cart = ok(client.get(f"/api/v1/carts/{token}"))
+    problems = {ln["sku"]: ln["problem"] for ln in cart["lines"]}
+    assert problems["A1"]["code"] == "reservation_lapsed"
+    assert problems["B2"]["code"] == "out_of_stock"
+    assert problems["B2"]["available_here"] == 0
+    assert "none can be reserved now" in problems["B2"]["detail"]
+
+    cart = ok(client.post(f"/api/v1/carts/{token}/refresh"))
+    lines = {ln["sku"]: ln for ln in cart["lines"]}
+    assert lines["A1"]["problem"] is None
+    assert lines["A1"]["hold_expires_at"].startswith("2026-11-02T09:31")
+    assert lines["B2"]["hold_id"] is None
+    assert lines["B2"]["problem"]["code"] == "out_of_stock"
+    assert stock(client, "A1", "DC1") == (2, 2, 0, 0)
+    assert stock(client, "B2", "DC1") == (1, 1, 0, 0)
+    assert_verified(client)
+
+
+def test_login_merges_the_anonymous_cart_into_the_customers_cart(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 10)
+    receive(container, "B2", "DC1", 10)
+    customer = make_customer(container)
+    mine = new_cart(client, "WEB", customer)
+    ok(add(client, mine, "A1", 1))
+
+    anonymous = new_cart(client, "WEB")
+    ok(add(client, anonymous, "A1", 2))
+    ok(add(client, anonymous, "B2", 1))
+    merged = ok(client.post(f"/api/v1/carts/{anonymous}/attach", json={"customer_id": customer}))
+    assert merged["token"] == mine
+    assert sorted((ln["sku"], ln["quantity"]) for ln in merged["lines"]) == [("A1", 3), ("B2", 1)]
+    closed = ok(client.get(f"/api/v1/carts/{anonymous}"))
+    assert (closed["status"], closed["merged_into"]) == ("merged", merged["id"])
+    assert stock(client, "A1", "DC1") == (10, 3, 0, 0)
+    assert stock(client, "B2", "DC1") == (10, 1, 0, 0)
+    refused = add(client, anonymous, "A1", 1)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/cart-not-active")
+    assert "cart_merged" in order_events(container)
+    assert_verified(client)
+
+    fresh = new_cart(client, "WEB")
+    unknown = client.post(f"/api/v1/carts/{fresh}/attach", json={"customer_id": 999})
+    assert unknown.status_code == 404
+    assert unknown.json()["field"] == "customer_id"
