@@ -137,7 +137,7 @@ def test_a_customer_who_bought_a_with_b_gets_b(container):
         service.store_recommendations(uow, lists)
     with container.read_uow() as uow:
         read = service.get_customer_scores(uow, ids[7], 2)
-    assert [r.sku for r in read.recommendations][0] == "20001"  # buys again first
+    assert read.recommendations[0].sku == "20001"  # buys again first
 
 
 def test_clv_and_segments_rank_the_loyal_customer_first(container):

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from omniretail.cli.context import open_container
-from omniretail.intelligence import repository, service
+from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.replenishment import ReplenishmentConfig, overstock, plan
 
 console = Console(stderr=True)
@@ -81,7 +81,7 @@ def recommend_command(
     everyone.filter(pl.col("customer_number").is_not_null()).select(
         pl.col("customer_number").cast(pl.String).alias("customer_id"), "rank", "sku"
     ).write_csv(out)
-    pairs = service.recommending.bought_together(tx, day)
+    pairs = recommending.bought_together(tx, day)
     with container.uow() as uow:
         service.store_recommendations(uow, lists)
         service.store_associations(uow, pairs)

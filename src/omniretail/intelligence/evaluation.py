@@ -148,11 +148,11 @@ def _ranking_metrics(
     hits = top.join(truth, on=["customer_id", "sku"]).group_by("customer_id").len("hits")
     counts = truth.group_by("customer_id").len("n").join(hits, on="customer_id", how="left")
     counts = counts.fill_null(0)
-    return (
-        float((counts["hits"] > 0).mean() or 0.0),
-        float((counts["hits"] / 10).mean() or 0.0),
-        float((counts["hits"] / counts["n"]).mean() or 0.0),
-    )
+    found = counts["hits"].to_numpy().astype(np.float64)
+    relevant = counts["n"].to_numpy().astype(np.float64)
+    if not len(found):
+        return 0.0, 0.0, 0.0
+    return float((found > 0).mean()), float((found / 10).mean()), float((found / relevant).mean())
 
 
 def _lifetime_rows(tx: pl.DataFrame, cutoff: date, weeks: int) -> list[Row]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -132,7 +132,7 @@ def cap_outliers(demand: Matrix, multiple: float | None) -> Matrix:
     with np.errstate(all="ignore"):
         typical = np.nanmedian(selling, axis=1)
     typical = np.nan_to_num(typical, nan=0.0)
-    return np.minimum(demand, multiple * typical[:, None])
+    return np.asarray(np.minimum(demand, multiple * typical[:, None]), dtype=np.float64)
 
 
 def level(demand: Matrix, config: ForecastConfig) -> NDArray[np.float64]:
@@ -164,7 +164,7 @@ def _statsforecast_level(demand: Matrix, config: ForecastConfig) -> NDArray[np.f
             "y": demand.ravel(),
         }
     )
-    result = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(df=frame, h=1)
+    result: Any = StatsForecast(models=[model], freq=1, n_jobs=1).forecast(df=frame, h=1)
     values = result.sort_values("unique_id")[str(model)].to_numpy(dtype=np.float64)
     return np.asarray(np.nan_to_num(values, nan=0.0))
 

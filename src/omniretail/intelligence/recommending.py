@@ -93,7 +93,7 @@ def item_similarity(matrix: PurchaseMatrix, neighbours: int) -> sp.csr_matrix:
 def _scale_rows(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     top = scores.max(axis=1, keepdims=True)
     top[top <= 0] = 1.0
-    return scores / top
+    return np.asarray(scores / top, dtype=np.float64)
 
 
 def score(matrix: PurchaseMatrix, config: RecommendConfig) -> NDArray[np.float64]:
@@ -121,7 +121,9 @@ def score(matrix: PurchaseMatrix, config: RecommendConfig) -> NDArray[np.float64
     n_owned = owned.sum(axis=1, keepdims=True)
     trust = n_owned / (n_owned + config.shrinkage)
     fresh = trust * _scale_rows(similar) + (1 - trust) * popular
-    return np.where(owned, 2.0 + _scale_rows(own) + 1e-3 * fresh, fresh)
+    return np.asarray(
+        np.where(owned, 2.0 + _scale_rows(own) + 1e-3 * fresh, fresh), dtype=np.float64
+    )
 
 
 def top_k(

@@ -11,8 +11,7 @@ import polars as pl
 from sqlalchemy import Engine, Row, delete, insert, select
 from sqlalchemy.orm import Session
 
-from omniretail.catalog.models import Location, Sku
-from omniretail.catalog.models import ChannelLocation
+from omniretail.catalog.models import ChannelLocation, Location, Sku
 from omniretail.customers.models import Consent, Customer
 from omniretail.intelligence.models import (
     CustomerScore,

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
+from omniretail.intelligence.errors import UnknownCustomer
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
-from omniretail.intelligence.errors import UnknownCustomer
 from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
 from omniretail.intelligence.schemas import (
     CustomerScoresRead,
@@ -261,7 +261,7 @@ def get_customer_scores(uow: UnitOfWork, customer_id: int, k: int = 10) -> Custo
     )
     if not rows:
         rows = repository.list_popular(uow.session, k)
-    recommendations = [RecommendedProduct(rank=r[0], sku=r[1], score=r[2]) for r in rows]
+    recommendations = [RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score) for r in rows]
     if score is None:
         if repository.customer_exists(uow.session, customer_id) is False:
             raise UnknownCustomer(f"no customer {customer_id}", field="customer_id")
@@ -311,8 +311,10 @@ def get_product_intelligence(uow: UnitOfWork, sku: str) -> ProductIntelligenceRe
     pairs = repository.list_associations(uow.session, sku, 10)
     return ProductIntelligenceRead(
         sku=sku,
-        model=periods[0][2] if periods else None,
-        forecast=[ForecastPeriod(period_start=p[0], quantity=p[1]) for p in periods],
+        model=periods[0].model if periods else None,
+        forecast=[
+            ForecastPeriod(period_start=p.period_start, quantity=p.quantity) for p in periods
+        ],
         reorder_points=[
             ReorderPolicy(
                 location=s.location,
@@ -322,5 +324,7 @@ def get_product_intelligence(uow: UnitOfWork, sku: str) -> ProductIntelligenceRe
             )
             for s in levels
         ],
-        bought_together=[RecommendedProduct(rank=p[0], sku=p[1], score=p[2]) for p in pairs],
+        bought_together=[
+            RecommendedProduct(rank=p.rank, sku=p.other_sku_code, score=p.score) for p in pairs
+        ],
     )
