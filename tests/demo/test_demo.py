@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from omniretail.app import create_app
 from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import Location
@@ -129,3 +132,20 @@ def test_demo_explains_a_missing_log(container, tmp_path):
     assert result.exit_code == 2
     assert "demo set-up failed" in result.output
     assert "the given path names no file" in result.output.replace("\n", "")
+
+
+def test_the_demo_prints_an_admin_api_key_that_opens_the_api(container, tmp_path):
+    output = run_demo(container, tmp_path, write_log(tmp_path / "log.parquet"))
+
+    found = re.search(r"shown once; 'Authorize' in the docs\):\s+(\S+)", output)
+    assert found is not None, output
+    with TestClient(create_app(container, background_sweep=False)) as client:
+        anonymous = client.get("/api/v1/inventory/availability", params={"sku": "22041"})
+        signed_in = client.get(
+            "/api/v1/inventory/availability",
+            params={"sku": "22041", "channel": "MARKETPLACE"},
+            headers={"X-API-Key": found.group(1)},
+        )
+    assert anonymous.status_code == 401
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()[0]["available"] == 34 - 2  # the DC's units less the channel buffer

@@ -14,6 +14,7 @@ from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
 from omniretail.cli.context import open_container
 from omniretail.demo import network
+from omniretail.demo.access import issue_demo_api_key
 from omniretail.demo.data import FoundLog, find_transaction_log
 from omniretail.demo.stock import StockSummary, receive_opening_stock, stock_exists
 from omniretail.history import service as history
@@ -50,7 +51,9 @@ def demo_command(
         console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
         _import_once(container, found)
         _network_and_stock(container)
-        _print_summary(container, found, host=host, port=port)
+        with container.uow() as uow:
+            key = issue_demo_api_key(uow)
+        _print_summary(container, found, host=host, port=port, api_key=key.key)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -101,7 +104,9 @@ def _print_stock(summary: StockSummary) -> None:
     )
 
 
-def _print_summary(container: Container, found: FoundLog, *, host: str, port: int) -> None:
+def _print_summary(
+    container: Container, found: FoundLog, *, host: str, port: int, api_key: str
+) -> None:
     with container.read_uow() as uow:
         counts = history.table_counts(uow)
         locations = catalog.list_locations(uow)
@@ -152,4 +157,10 @@ def _print_summary(container: Container, found: FoundLog, *, host: str, port: in
     )
     base = f"http://{host}:{port}"
     console.print(f"API docs: [bold]{base}/docs[/]")
-    console.print(f"  try: {base}/api/v1/inventory/availability?sku=85123A&channel=WEB")
+    console.print(
+        f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]"
+    )
+    console.print(
+        f"  try: curl -H 'X-API-Key: {api_key}'"
+        f" '{base}/api/v1/inventory/availability?sku=85123A&channel=WEB'"
+    )
