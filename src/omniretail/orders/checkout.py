@@ -40,6 +40,7 @@ from omniretail.orders.errors import (
     LinesUnavailable,
     NoPrice,
     NoRoute,
+    OverCapacity,
     PaymentDeclined,
     PaymentUnavailable,
 )
@@ -116,9 +117,22 @@ def place_order(
     known = planning.locations(uow)
     destination = _destination(data.fulfilment, known)
     version, rule_set = planning.rules_in_force(uow)
-    decision = _route(uow, cart, data.fulfilment, channel, destination, total, (version, rule_set))
+    rules = (version, rule_set)
+    decision = _route(uow, cart, data.fulfilment, channel, destination, total, rules)
     placed = _placed(decision, cart)
-    _take_capacity(uow, placed, known, rule_set, data.fulfilment, cart, channel, destination)
+    full = _take_capacity(uow, placed, known, rule_set)
+    if full is not None:  # the plan was made without reading capacity: plan again with it
+        decision = _route(
+            uow, cart, data.fulfilment, channel, destination, total, rules, fast=False
+        )
+        placed = _placed(decision, cart)
+        full = _take_capacity(uow, placed, known, rule_set)
+        if full is not None:
+            raise OverCapacity(
+                f"{full} used all its ship-from-store slots while checking out; try again",
+                field="fulfilment",
+                location=full,
+            )
 
     number = new_order_number()
     if not repo.close_cart(
@@ -341,7 +355,8 @@ def _route(
     destination: tuple[float, float] | None,
     total: Decimal,
     rules: tuple[int, Any],
-    exclude: frozenset[str] = frozenset(),
+    *,
+    fast: bool = True,
 ) -> Decision:
     """Fast path without a read: when every line is held at one location and the rules keep
     reservations (``prefer_reserved``), the full evaluation would choose that location too
@@ -368,14 +383,13 @@ def _route(
         destination=destination,
         pickup_location=choice.pickup_location,
         order_value=total,
-        exclude=exclude,
     )
     version, rule_set = rules
     one_place = len({ln.location for ln in cart.lines}) == 1
-    if rule_set.prefer_reserved and all(held.values()) and one_place and not exclude:
-        fast = route(rule_set, request, Inputs(planning.sites(uow), dict(own), {}))
-        if fast.ok and len(fast.assignments) == 1:
-            return fast
+    if fast and rule_set.prefer_reserved and all(held.values()) and one_place:
+        kept = route(rule_set, request, Inputs(planning.sites(uow), dict(own), {}))
+        if kept.ok and len(kept.assignments) == 1:
+            return kept
     _version, decision = planning.plan(
         uow,
         needs,
@@ -384,7 +398,6 @@ def _route(
         destination=destination,
         pickup_location=choice.pickup_location,
         order_value=total,
-        exclude=exclude,
         own_units=own,
         rules=rules,
     )
@@ -417,29 +430,24 @@ def _take_capacity(
     placed: list[Placed],
     known: dict[str, LocationRead],
     rule_set: Any,
-    choice: FulfilmentChoice,
-    cart: CartView,
-    channel: str,
-    destination: tuple[float, float] | None,
-) -> None:
-    """One conditional increment per ship-from-store fulfilment. A store found full is
-    refused here (the routing read before may be a few milliseconds old)."""
+) -> str | None:
+    """One conditional increment per ship-from-store fulfilment. Returns the first location
+    found full (after giving back what this attempt took), or None when every slot is taken."""
     sites = planning.sites(uow)
+    taken: list[Placed] = []
     for p in placed:
         site = sites[p.location]
         if not capacity_limited(rule_set, p.method, site):
             continue
         day = local_day(uow.now, known[p.location].timezone)
         if not repo.take_capacity_if_left(uow.session, p.location, day, site.daily_capacity):
-            from omniretail.orders.errors import OverCapacity
-
-            raise OverCapacity(
-                f"{p.location} has used all {site.daily_capacity} ship-from-store slots today;"
-                " ask for fulfilment options again",
-                field="fulfilment",
-                location=p.location,
-            )
+            for t in taken:
+                repo.give_back_capacity(uow.session, t.location, t.capacity_day)
+                t.capacity_day = None
+            return p.location
         p.capacity_day = day
+        taken.append(p)
+    return None
 
 
 def _allocate(

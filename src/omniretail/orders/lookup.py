@@ -156,3 +156,48 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
         currency=order.currency,
         fulfilments=fulfilments,
     )
+
+
+# --- console reads: work queues and overviews --------------------------------------------------
+
+OPEN_FULFILMENT_STATES = (
+    FulfilmentStatus.CREATED.value,
+    FulfilmentStatus.ACCEPTED.value,
+    FulfilmentStatus.PICKING.value,
+    FulfilmentStatus.PACKED.value,
+    FulfilmentStatus.SHIPPED.value,
+    FulfilmentStatus.READY_FOR_PICKUP.value,
+)
+
+
+def orders_for_location(uow: UnitOfWork, location: str, limit: int = 100) -> list[OrderRead]:
+    """A location's open work: orders with a fulfilment it sends, or hands over at its counter,
+    that is not finished yet (earliest promise first)."""
+    rows = repo.orders_with_fulfilments_at(uow.session, location, OPEN_FULFILMENT_STATES, limit)
+    return [order_read(uow, o) for o in rows]
+
+
+def recent_orders(
+    uow: UnitOfWork,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> list[OrderRead]:
+    """Orders newest first, optionally of one status or channel (history included)."""
+    rows = repo.recent_orders(
+        uow.session, status=status, channel=channel, limit=limit, offset=offset
+    )
+    return [order_read(uow, o) for o in rows]
+
+
+def count_orders_by_status(uow: UnitOfWork) -> dict[str, int]:
+    return repo.count_orders_by_status(uow.session)
+
+
+def overdue_pickups(uow: UnitOfWork, limit: int = 50) -> list[OrderRead]:
+    """Pickups past their collect-by time, or not ready although promised for an earlier day."""
+    now = uow.now
+    rows = repo.orders_with_overdue_pickups(uow.session, now, now.date(), limit)
+    return [order_read(uow, o) for o in rows]

@@ -470,3 +470,80 @@ def insert_rule_set(session: Session, values: dict[str, Any]) -> int:
     )
     session.execute(insert(cast(Table, RoutingRuleSet.__table__)).values(version=version, **values))
     return version
+
+
+# --- console reads: work queues and overviews --------------------------------------------------
+
+
+def orders_with_fulfilments_at(
+    session: Session, location: str, statuses: Sequence[str], limit: int
+) -> list[Row[Any]]:
+    """Orders with a fulfilment in one of ``statuses`` that ``location`` sends or hands over,
+    the earliest promise first."""
+    first_promise = func.min(fulfilments.c.promised_date).label("first_promise")
+    at_location = (
+        select(fulfilments.c.order_id, first_promise)
+        .where(
+            (fulfilments.c.location_code == location)
+            | (fulfilments.c.pickup_location_code == location),
+            fulfilments.c.status.in_(list(statuses)),
+        )
+        .group_by(fulfilments.c.order_id)
+        .subquery()
+    )
+    return list(
+        session.execute(
+            select(orders)
+            .join(at_location, at_location.c.order_id == orders.c.id)
+            .order_by(at_location.c.first_promise, orders.c.id)
+            .limit(limit)
+        )
+    )
+
+
+def recent_orders(
+    session: Session, *, status: str | None, channel: str | None, limit: int, offset: int
+) -> list[Row[Any]]:
+    stmt = select(orders).order_by(orders.c.placed_at.desc(), orders.c.id.desc())
+    if status:
+        stmt = stmt.where(orders.c.status == status)
+    if channel:
+        stmt = stmt.where(orders.c.channel_code == channel)
+    return list(session.execute(stmt.limit(limit).offset(offset)))
+
+
+def count_orders_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(orders.c.status, func.count()).group_by(orders.c.status))
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def orders_with_overdue_pickups(
+    session: Session, now: datetime, today: date, limit: int
+) -> list[Row[Any]]:
+    """Orders waiting at a counter past their collect-by time, or whose pickup was promised
+    for an earlier day and is not ready yet."""
+    pickup_methods = ["pickup_in_store", "ship_to_store", "locker", "curbside"]
+    late = (
+        select(fulfilments.c.order_id)
+        .where(
+            (
+                (fulfilments.c.status == FulfilmentStatus.READY_FOR_PICKUP.value)
+                & (fulfilments.c.collect_by < now)
+            )
+            | (
+                fulfilments.c.method.in_(pickup_methods)
+                & fulfilments.c.status.in_(["created", "accepted", "picking", "packed", "shipped"])
+                & (fulfilments.c.promised_date < today)
+            )
+        )
+        .distinct()
+        .subquery()
+    )
+    return list(
+        session.execute(
+            select(orders)
+            .join(late, late.c.order_id == orders.c.id)
+            .order_by(orders.c.placed_at, orders.c.id)
+            .limit(limit)
+        )
+    )

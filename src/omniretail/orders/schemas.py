@@ -130,7 +130,9 @@ class RoutingSimulate(_In):
     pickup_location: Code | None = None
     exclude: list[Code] = Field(default_factory=list, max_length=200)
     order_value: Decimal | None = Field(default=None, ge=0)
-    version: int | None = Field(default=None, gt=0, description="Default: the rules in force")
+    version: int | None = Field(
+        default=None, ge=0, description="Default: the rules in force; 0 = built-in defaults"
+    )
     rules: RuleSet | None = Field(default=None, description="Try a draft instead of a version")
 
 
