@@ -144,7 +144,8 @@ def admin_api_key(container: Container) -> str:
     from omniretail.auth.schemas import PrincipalCreate
 
     with container.uow() as uow:
-        admin = auth.create_principal(
+        existing = auth.principal_by_username(uow, "test-admin")
+        admin_id = existing.id if existing else auth.create_principal(
             uow, PrincipalCreate(username="test-admin", role=Role.ADMIN, kind="system")
-        )
-        return auth.create_api_key(uow, admin.id, "tests").key
+        ).id
+        return auth.create_api_key(uow, admin_id, "tests").key

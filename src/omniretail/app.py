@@ -12,13 +12,19 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from omniretail import __version__
+from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.timing import ServerTimingMiddleware
+from omniretail.auth.api import AuthorizeDep
+from omniretail.auth.api import router as auth_router
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
+from omniretail.customers.api import events_router
+from omniretail.customers.api import router as customers_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
+from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.orders.api import router as orders_router
@@ -74,12 +80,18 @@ def create_app(
     app.state.container = container
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
-    api = APIRouter(prefix=API_PREFIX)
+    # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
+    api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())
     api.include_router(catalog_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
     api.include_router(orders_router)
+    api.include_router(auth_router)
+    api.include_router(customer_views_router)
+    api.include_router(customers_router)
+    api.include_router(events_router)
+    api.include_router(loyalty_router)
     app.include_router(api)
     app.include_router(tracking_router)
     return app

@@ -7,11 +7,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container
+
+
+def _signed_in_as_admin(app: Any, container: Container) -> Any:
+    """Requests without credentials are sent as the test admin (the API requires sign-in)."""
+    from tests.conftest import admin_api_key
+
+    header = (b"x-api-key", admin_api_key(container).encode())
+
+    async def signed_in(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            names = {name for name, _ in scope["headers"]}
+            if b"x-api-key" not in names and b"authorization" not in names:
+                scope = {**scope, "headers": [*scope["headers"], header]}
+        await app(scope, receive, send)
+
+    return signed_in
 
 
 @contextmanager
@@ -22,7 +39,7 @@ def live_server(container: Container) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(container, background_sweep=False),
+        _signed_in_as_admin(create_app(container, background_sweep=False), container),
         log_level="warning",
         access_log=False,
         ws="none",

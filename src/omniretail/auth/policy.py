@@ -159,6 +159,8 @@ POLICY: dict[str, Rule] = {
     "GET /customers/{customer_id}": R("customers:read"),
     "PATCH /customers/{customer_id}": R("customers:write"),
     "GET /customers/{customer_id}/360": R("customers:read"),
+    "GET /intelligence/customers/{customer_id}": R("customers:read"),
+    "GET /intelligence/skus/{code}": R("catalog:read", customer_unscoped=True),
     "GET /customers/{customer_id}/identities": R("customers:read"),
     "POST /customers/{customer_id}/identities": R("customers:write"),
     "POST /customers/{customer_id}/identities/{identity_id}/verify": R("customers:write"),

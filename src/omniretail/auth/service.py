@@ -170,3 +170,8 @@ def principal_read(p: Principal) -> PrincipalRead:
         active=p.active,
         created_at=p.created_at,
     )
+
+
+def principal_by_username(uow: UnitOfWork, username: str) -> PrincipalRead | None:
+    principal = repo.by_username(uow.session, username)
+    return principal_read(principal) if principal is not None else None

@@ -116,7 +116,7 @@ def _link_and_stitch(uow: UnitOfWork, customer_id: int, anonymous_id: str) -> in
     repo.link_anonymous(uow.session, anonymous_id, customer_id, uow.now)
     stitched = repo.stitch_anonymous(uow.session, anonymous_id, customer_id)
     uow.record(
-        customer_event("session_stitched", customer_id, anonymous_id=anonymous_id, events=stitched)
+        customer_event("session_stitched", customer_id, events=stitched)
     )
     return stitched
 

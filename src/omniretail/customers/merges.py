@@ -222,8 +222,8 @@ def _combine_consents(
     for key in sorted(set(mine) | set(theirs)):
         answers = [c.granted for c in (mine.get(key), theirs.get(key)) if c is not None]
         combined = all(answers)
-        before = mine.get(key)
-        if before is not None and before.granted == combined:
+        before = None if mine.get(key) is None else mine[key].granted
+        if before is not None and before == combined:
             continue
         event = repo.record_consent(
             session,
@@ -241,7 +241,7 @@ def _combine_consents(
             {
                 "purpose": key[0],
                 "channel": key[1],
-                "before": None if before is None else before.granted,
+                "before": before,
                 "event_id": event.id,
             }
         )

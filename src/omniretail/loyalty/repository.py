@@ -75,8 +75,9 @@ def create_account_if_missing(session: Session, customer_id: int, tier: str, now
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=[accounts.c.customer_id])
+        .returning(accounts.c.customer_id)
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return session.execute(stmt).first() is not None
 
 
 def get_accounts(session: Session, customer_ids: Sequence[int]) -> list[Account]:

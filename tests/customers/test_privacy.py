@@ -1,0 +1,184 @@
+"""Consent gates, export and erasure (with a scan of every table), PII at rest."""
+
+from sqlalchemy import inspect, text
+
+from omniretail.customers import activity, service
+from omniretail.customers.schemas import EventBatch, MarketingMessage
+from omniretail.db.outbox import list_events
+from tests.customers.helpers import grant, make_customer, place_order, vault
+
+NAME, EMAIL, PHONE = "Zebedee Quixotic", "zebedee.q@example.org", "07700 900123"
+ADDRESS = {"line1": "42 Quince Lane", "city": "Wyvernshire", "postcode": "WY9 9ZZ"}
+
+
+def make_person(container):
+    from omniretail.customers.models import IdentityKind
+    from omniretail.customers.schemas import IdentityCreate
+
+    customer_id = make_customer(
+        container, NAME, email=EMAIL, verified=True, address=ADDRESS, birth_date="1990-05-17"
+    )
+    with container.uow() as uow:
+        service.add_identity(
+            uow,
+            customer_id,
+            IdentityCreate(kind=IdentityKind.PHONE, value=PHONE),
+            vault=vault(container),
+            actor="t",
+        )
+    return customer_id
+
+
+def scan(container, needles):
+    """Every text-like value of every table: plaintext, blind indexes, or our ciphertext that
+    decrypts to one of the needles."""
+    v = vault(container)
+    found = []
+    indexes = {v.blind_index("email", EMAIL), v.blind_index("phone", PHONE)}
+    with container.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                for value in row:
+                    blob = str(value)
+                    if any(n.lower() in blob.lower() for n in needles) or any(
+                        i in blob for i in indexes
+                    ):
+                        found.append((table, blob[:80]))
+                    for token in blob.replace('"', " ").replace("'", " ").split():
+                        if token.startswith("v1:"):
+                            for field in ("name", "address", "birth_date", "identity"):
+                                plain = v.try_decrypt(field, token)
+                                if plain and any(n.lower() in plain.lower() for n in needles):
+                                    found.append((table, field))
+    return found
+
+
+def test_personal_data_is_encrypted_at_rest_and_found_by_blind_index(container, client):
+    customer_id = make_person(container)
+    with container.engine.connect() as conn:
+        dump = " ".join(
+            str(v)
+            for t in inspect(conn).get_table_names()
+            for row in conn.execute(text(f'SELECT * FROM "{t}"'))
+            for v in row
+        )
+    for plain in (NAME, EMAIL, "Quince Lane", "900123"):
+        assert plain not in dump
+    r = client.post(
+        "/api/v1/customers/lookup", json={"kind": "email", "value": " Zebedee.Q@Example.org"}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["name"]) == (customer_id, NAME)
+
+
+def test_no_marketing_email_without_consent(container, client):
+    customer_id = make_person(container)
+    with container.uow() as uow:
+        result = activity.send_marketing_message(
+            uow, customer_id, MarketingMessage(channel="email", template="spring"), actor="t"
+        )
+    assert (result.sent, result.reason) == (False, "no marketing consent for email")
+    with container.read_uow() as uow:
+        assert [
+            e for e in list_events(uow.session, type_prefix="omniretail.customers.message")
+        ] == []
+        assert [a.kind for a in activity.timeline(uow, customer_id)] == []
+        assert service.consenting(uow, [customer_id], "marketing", "email") == set()
+    r = client.post(
+        f"/api/v1/customers/{customer_id}/messages", json={"channel": "email", "template": "x"}
+    )
+    assert r.json()["sent"] is False
+
+    grant(container, customer_id, "marketing", "email")
+    grant(container, customer_id, "marketing", "sms", False)
+    r = client.post(
+        f"/api/v1/customers/{customer_id}/messages", json={"channel": "email", "template": "x"}
+    )
+    assert r.json() == {"customer_id": customer_id, "sent": True, "reason": None}
+    r = client.post(
+        f"/api/v1/customers/{customer_id}/messages", json={"channel": "sms", "template": "x"}
+    )
+    assert r.json()["sent"] is False
+    history = client.get(f"/api/v1/customers/{customer_id}/consents/history").json()
+    assert [(h["channel"], h["granted"], h["actor"]) for h in history] == [
+        ("sms", False, "test"),
+        ("email", True, "test"),
+    ]
+
+
+def test_behaviour_is_only_linked_with_analytics_consent(container):
+    customer_id = make_person(container)
+    batch = EventBatch.model_validate(
+        {
+            "events": [
+                {
+                    "type": "page_view",
+                    "occurred_at": "2026-11-01T10:00:00Z",
+                    "customer_id": customer_id,
+                }
+            ]
+        }
+    )
+    with container.uow() as uow:
+        result = activity.ingest_events(uow, batch, actor="t")
+    assert (result.accepted, result.identified, result.unlinked_without_consent) == (1, 0, 1)
+    with container.read_uow() as uow:
+        assert activity.timeline(uow, customer_id) == []
+
+
+def test_export_then_erase_leaves_nothing_personal_in_any_table(container, client):
+    customer_id = make_person(container)
+    grant(container, customer_id, "analytics", "all")
+    grant(container, customer_id, "marketing", "email")
+    place_order(container, customer_id, "ERASE-1", "80.00")
+    client.post(
+        "/api/v1/events",
+        json={
+            "events": [
+                {
+                    "type": "product_view",
+                    "occurred_at": "2026-11-01T10:00:00Z",
+                    "anonymous_id": "anon-zq",
+                    "data": {"sku": "10001"},
+                },
+            ]
+        },
+    )
+    client.post(f"/api/v1/customers/{customer_id}/identify", json={"anonymous_id": "anon-zq"})
+    client.post(
+        f"/api/v1/customers/{customer_id}/contacts",
+        json={"channel": "phone", "topic": "where is my parcel"},
+    )
+    assert scan(container, [NAME, EMAIL, "Quince Lane", "900123"]) != []
+
+    export = client.get(f"/api/v1/customers/{customer_id}/export")
+    assert export.status_code == 200, export.text
+    document = export.json()
+    assert document["customer"]["profile"]["name"] == NAME
+    assert sorted(i["value"] for i in document["customer"]["identities"]) == [PHONE, EMAIL]
+    assert {t["kind"] for t in document["customer"]["timeline"]} == {
+        "order",
+        "product_view",
+        "support_contact",
+    }
+    assert document["customer"]["anonymous_ids"] == ["anon-zq"]
+    assert document["loyalty"]["account"]["pending"] == 80
+
+    erased = client.post(f"/api/v1/customers/{customer_id}/erase")
+    assert erased.status_code == 200, erased.text
+
+    assert (
+        scan(container, [NAME, EMAIL, "Quince Lane", "900123", "anon-zq", "where is my parcel"])
+        == []
+    )
+    with container.read_uow() as uow:
+        rows = uow.session.execute(text("SELECT kind, amount FROM customer_activity")).all()
+        assert [(k, float(a)) for k, a in rows] == [("order", 80.0)]
+        log = uow.session.execute(
+            text("SELECT action, actor FROM privacy_requests ORDER BY id")
+        ).all()
+        assert [tuple(r) for r in log] == [
+            ("export", "admin:test-admin"),
+            ("erase", "admin:test-admin"),
+        ]
+    assert client.get(f"/api/v1/customers/{customer_id}").status_code == 410
