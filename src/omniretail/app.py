@@ -22,6 +22,7 @@ from omniretail.bootstrap import Container, build_container
 from omniretail.catalog.api import router as catalog_router
 from omniretail.customers.api import events_router
 from omniretail.customers.api import router as customers_router
+from omniretail.intelligence.api import router as intelligence_router
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.loyalty.api import router as loyalty_router
@@ -92,6 +93,7 @@ def create_app(
     api.include_router(customers_router)
     api.include_router(events_router)
     api.include_router(loyalty_router)
+    api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)
     return app
