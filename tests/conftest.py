@@ -145,7 +145,11 @@ def admin_api_key(container: Container) -> str:
 
     with container.uow() as uow:
         existing = auth.principal_by_username(uow, "test-admin")
-        admin_id = existing.id if existing else auth.create_principal(
-            uow, PrincipalCreate(username="test-admin", role=Role.ADMIN, kind="system")
-        ).id
+        admin_id = (
+            existing.id
+            if existing
+            else auth.create_principal(
+                uow, PrincipalCreate(username="test-admin", role=Role.ADMIN, kind="system")
+            ).id
+        )
         return auth.create_api_key(uow, admin_id, "tests").key

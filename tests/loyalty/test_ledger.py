@@ -1,6 +1,6 @@
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-import threading
 
 import pytest
 

@@ -115,9 +115,7 @@ def identify_session(
 def _link_and_stitch(uow: UnitOfWork, customer_id: int, anonymous_id: str) -> int:
     repo.link_anonymous(uow.session, anonymous_id, customer_id, uow.now)
     stitched = repo.stitch_anonymous(uow.session, anonymous_id, customer_id)
-    uow.record(
-        customer_event("session_stitched", customer_id, events=stitched)
-    )
+    uow.record(customer_event("session_stitched", customer_id, events=stitched))
     return stitched
 
 
