@@ -197,3 +197,15 @@ def test_search_order_given_then_setting_then_beside_the_checkout(tmp_path):
 def test_a_given_path_that_does_not_exist_is_refused(tmp_path):
     with pytest.raises(DataNotFound, match="the given path names no file"):
         find(tmp_path, None, explicit=tmp_path / "absent.parquet")
+
+
+def test_an_archive_without_a_readable_workbook_is_refused_and_dropped(server, tmp_path):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("online_retail_II.xlsx", b"not a workbook")
+    server.body = archive.getvalue()
+
+    with pytest.raises(DownloadFailed, match=r"the workbook online_retail_II\.xlsx cannot be read"):
+        find(tmp_path, server.url)
+
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -245,6 +245,10 @@ def test_missing_file_and_unknown_format_are_refused(tmp_path, container):
     other.write_text("[]")
     with pytest.raises(InvalidHistoryFile, match=r"unknown format '\.json'"):
         run_import(container, other)
+    broken = tmp_path / "log.xlsx"
+    broken.write_bytes(b"not a workbook")
+    with pytest.raises(InvalidHistoryFile, match=r"^log\.xlsx cannot be read: "):
+        run_import(container, broken)
     assert counts(container)["outbox"] == 0
 
 

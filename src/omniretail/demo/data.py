@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import polars as pl
+from fastexcel import FastExcelError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 from rich.progress import (
@@ -28,6 +30,7 @@ from rich.progress import (
 )
 
 from omniretail.demo.errors import DataNotFound, DownloadFailed
+from omniretail.history.errors import InvalidHistoryFile
 from omniretail.history.source import read_workbook
 from omniretail.settings import Settings
 
@@ -171,7 +174,13 @@ def convert_archive(archive: Path, target: Path, *, console: Console) -> None:
         console=console,
     ) as progress:
         progress.add_task(workbooks[0], total=None)
-        frame = read_workbook(content)
+        try:
+            frame = read_workbook(content)
+        except (FastExcelError, pl.exceptions.PolarsError, InvalidHistoryFile) as exc:
+            archive.unlink()  # fetch it afresh next time
+            raise DownloadFailed(
+                f"{archive.name}: the workbook {workbooks[0]} cannot be read: {exc}", field="url"
+            ) from exc
         partial = target.with_name(target.name + ".part")
         frame.write_parquet(partial, compression="zstd")
         os.replace(partial, target)

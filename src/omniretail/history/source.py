@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from fastexcel import FastExcelError
 
 from omniretail.history.errors import HistoryFileNotFound, InvalidHistoryFile
 
@@ -35,7 +36,7 @@ SCHEMA: dict[str, Any] = {
     "Country": pl.String,
 }
 TEXT_COLUMNS = {"Invoice": pl.String, "StockCode": pl.String, "Description": pl.String}
-INVOICE_NUMBER = r"^[CA]?\d+$"
+INVOICE_NUMBER = r"^[CA]?\d{1,39}$"  # orders.number holds 40 characters
 MAX_CODE_LENGTH = 40
 INT32_MAX = 2**31 - 1
 
@@ -62,7 +63,7 @@ def read_log(path: Path) -> pl.DataFrame:
                 " expected .parquet, .csv or .xlsx",
                 field="path",
             )
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+    except (pl.exceptions.PolarsError, FastExcelError, OSError, ValueError) as exc:
         if isinstance(exc, InvalidHistoryFile):
             raise
         raise InvalidHistoryFile(f"{path.name} cannot be read: {exc}", field="path") from exc
@@ -155,6 +156,7 @@ def typed(frame: pl.DataFrame) -> pl.DataFrame:
         *_parse_checks("Price", "price"),
         (~pl.col("Price").is_finite() | (pl.col("Price").abs() >= 1e10), "unreadable price"),
         (pl.col("has Customer ID") & pl.col("Customer ID").is_null(), "unreadable customer id"),
+        (pl.col("Customer ID").abs() > INT32_MAX, "unreadable customer id"),
     ]
     reason = pl.lit(None, dtype=pl.String)
     # Built from the last check to the first, so that the first failing check names the row.
