@@ -24,8 +24,9 @@ from omniretail.catalog.errors import UnknownLocation
 from omniretail.catalog.models import LocationKind
 from omniretail.catalog.schemas import LocationRead
 from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import order_holds
 from omniretail.inventory import service as inventory
-from omniretail.inventory.errors import HoldNotActive, OutOfStock, ReservationExpired, UnknownHold
+from omniretail.inventory.errors import HoldNotActive, OutOfStock, UnknownHold
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.kernel.ids import new_id, new_token
 from omniretail.orders import planning
@@ -458,25 +459,31 @@ def _allocate(
     number: str,
     actor: str,
 ) -> dict[tuple[str, str], str]:
-    """(fulfilment id, cart line id) -> allocation hold id."""
+    """(fulfilment id, cart line id) -> allocation hold id. Reservations already where they
+    are going become allocations in one batch; the rest (moved, split or lapsed) are released
+    and allocated afresh at their new location."""
+    kept: dict[str, tuple[str, str]] = {}  # hold id -> (fulfilment id, line id)
+    for p in placed:
+        for line, quantity in p.takes:
+            if (
+                line.hold_id is not None
+                and line.held(uow.now)
+                and line.location == p.location
+                and quantity == line.quantity
+            ):
+                kept[line.hold_id] = (p.id, line.id)
     holds: dict[tuple[str, str], str] = {}
+    for hold in order_holds.allocate_reservations(uow, list(kept), number, actor=actor):
+        holds[kept[hold.id]] = hold.id
     released: set[str] = set()
     for p in placed:
         for line, quantity in p.takes:
-            keeps_hold = (
-                line.held(uow.now) and line.location == p.location and quantity == line.quantity
-            )
-            hold: HoldRead | None = None
-            if keeps_hold and line.hold_id is not None:
-                try:
-                    hold = inventory.allocate_reservation(uow, line.hold_id, number, actor=actor)
-                except (ReservationExpired, HoldNotActive, UnknownHold):
-                    hold = None  # lapsed meanwhile: allocate afresh below
-            if hold is None:
-                if line.hold_id is not None and line.id not in released:
-                    _release_quietly(uow, line.hold_id, actor)
-                    released.add(line.id)
-                hold = _allocate_fresh(uow, line, p.location, quantity, channel, number, actor)
+            if (p.id, line.id) in holds:
+                continue
+            if line.hold_id is not None and line.id not in released:
+                _release_quietly(uow, line.hold_id, actor)
+                released.add(line.id)
+            hold = _allocate_fresh(uow, line, p.location, quantity, channel, number, actor)
             holds[(p.id, line.id)] = hold.id
     return holds
 
