@@ -19,6 +19,7 @@ from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
 from omniretail.messaging.wiring import build_handlers, build_relay, build_senders
+from omniretail.orders import handlers as orders_handlers
 from omniretail.settings import Settings
 
 
@@ -40,6 +41,7 @@ class Container:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.handlers = build_handlers(self.settings, self.clock, self.senders)
+        orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
 
     def uow(self) -> UnitOfWork:
         """A unit of work for a use case that may write."""

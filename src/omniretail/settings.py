@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     pickup_reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
     # "test": the in-process provider (tok_decline / tok_timeout tokens); real ones plug in here.
     payment_provider: str = "test"
+    # Where the public tracking page is reached (links in notifications).
+    public_base_url: str = "http://127.0.0.1:8000"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

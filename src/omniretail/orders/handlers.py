@@ -1,0 +1,109 @@
+"""Reactions to order events: the customer's notifications (through ``messaging.notify``).
+
+Each handler reads the order, builds the template context and queues one email per event;
+``notify`` is keyed on the event id, so a redelivered event sends nothing twice. Events of
+orders without a contact email are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.notifications import notify
+from omniretail.orders import lookup, planning
+from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.schemas import OrderRead
+
+# event (omniretail.orders.<name>) -> notification kind (messaging templates)
+NOTIFIED = {
+    "order_confirmed": "order_confirmed",
+    "ready_for_pickup": "ready_for_pickup",
+    "pickup_reminder": "pickup_reminder",
+    "shipped": "shipped",
+    "delivered": "delivered",
+    "refunded": "refunded",
+}
+
+
+def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
+    for event_name, kind in NOTIFIED.items():
+        registry.add(
+            f"omniretail.orders.{event_name}",
+            f"orders.notify_{event_name}",
+            _notifier(kind, public_base_url.rstrip("/")),
+        )
+
+
+def _notifier(kind: str, base_url: str) -> Callable[[CloudEvent, UowFactory], None]:
+    def handle(event: CloudEvent, uow_factory: UowFactory) -> None:
+        data = event["data"]
+        if kind == "shipped" and data.get("method") == "ship_to_store":
+            raise SkipDelivery("sent to the pickup store: the customer hears when it arrives")
+        with uow_factory() as uow:
+            try:
+                order = lookup.get_order(uow, data["order"])
+            except UnknownOrder as exc:
+                raise SkipDelivery(f"order {data['order']} is gone") from exc
+            if not order.contact_email:
+                raise SkipDelivery(f"order {order.number} has no contact email")
+            context = _context(uow, kind, order, data, base_url)
+            notify(
+                uow,
+                kind,
+                "email",
+                order.contact_email,
+                context,
+                event["id"],
+                customer_ref=str(order.customer_id) if order.customer_id else None,
+            )
+
+    return handle
+
+
+def _context(
+    uow: Any, kind: str, order: OrderRead, data: dict[str, Any], base_url: str
+) -> dict[str, Any]:
+    name = (order.delivery or {}).get("address", {}).get("name") or "there"
+    context: dict[str, Any] = {
+        "order_number": order.number,
+        "customer_name": name,
+        "currency": order.currency,
+        "tracking_url": f"{base_url}{order.tracking_url}" if order.tracking_url else None,
+    }
+    fulfilment_id = data.get("fulfilment_id")
+    lines = [ln for ln in order.lines if fulfilment_id is None or ln.fulfilment_id == fulfilment_id]
+    context["items"] = [
+        {
+            "name": ln.name or ln.sku,
+            "quantity": ln.quantity,
+            "line_total": ln.unit_price * ln.quantity,
+        }
+        for ln in lines
+    ]
+    if kind == "order_confirmed":
+        context["total"] = order.total
+    if kind in ("ready_for_pickup", "pickup_reminder"):
+        context["pickup_code"] = data["pickup_code"]
+        context["pickup_deadline"] = data.get("collect_by", "")[:16].replace("T", " ")
+        pickup = planning.locations(uow).get(data.get("pickup_location") or "")
+        context["store"] = {
+            "name": pickup.name if pickup else data.get("pickup_location", ""),
+            "address": pickup.address if pickup else "",
+            **(
+                {"hours": ", ".join(f"{d} {h}" for d, h in pickup.opening_hours.items())}
+                if pickup and pickup.opening_hours
+                else {}
+            ),
+        }
+    if kind == "shipped":
+        context["carrier"] = data.get("carrier") or "our courier"
+        context["tracking_number"] = data.get("tracking_number") or "not given"
+        promised = next((f.promised_date for f in order.fulfilments if f.id == fulfilment_id), None)
+        if promised is not None:
+            context["estimated_delivery"] = promised.isoformat()
+    if kind == "refunded":
+        context["refund_amount"] = data.get("amount", "0")
+        context["reason"] = data.get("reason")
+    return {k: v for k, v in context.items() if v is not None}

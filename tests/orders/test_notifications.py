@@ -1,0 +1,92 @@
+"""Customer notifications of an order journey arrive at a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from omniretail.messaging.mail import SmtpConfig, SmtpMailer
+from tests.orders.network import (
+    add,
+    advance,
+    checkout,
+    event_data,
+    make_orders_network,
+    new_cart,
+    ok,
+    receive,
+    step,
+)
+
+
+@dataclass
+class Inbox:
+    host: str
+    port: int
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(message)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    box = Inbox("127.0.0.1", port)
+    controller = Controller(box, hostname=box.host, port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_click_and_collect_notifications_arrive_by_email(container, client, clock, inbox):
+    container.senders.mailer = SmtpMailer(
+        SmtpConfig(host=inbox.host, port=inbox.port, sender="Shop <shop@example.com>")
+    )
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1, location="LON1"))
+    order = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
+    [f] = order["fulfilments"]
+    advance(client, f["id"], "accept", "pick", "pack", "ready")
+    clock.advance(days=4, minutes=1)
+    ok(client.post("/api/v1/orders/sweep-pickups"))
+    ok(step(client, f["id"], "collect", {"override_reason": "ID checked: driving licence"}))
+
+    clock.advance(minutes=1)
+    container.relay().run_until_idle()
+    clock.advance(minutes=1)
+    container.relay().run_until_idle()  # the sends queued by the first pass
+
+    subjects = [m["Subject"] for m in inbox.received]
+    assert len(subjects) == 3, subjects
+    confirmed, ready, reminder = inbox.received
+    assert all(m["To"] == "ada@example.com" for m in inbox.received)
+    assert order["number"] in confirmed["Subject"]
+    body = _text(ready)
+    code = ok(client.get(order["tracking_url"], headers={"Accept": "application/json"}))
+    assert "London Oxford St" in body
+    assert f"http://127.0.0.1:8000{order['tracking_url']}" in body
+    [ready_event] = event_data(container, "ready_for_pickup")
+    assert f"Pickup code: {ready_event['pickup_code']}" in body
+    assert "Pickup code:" in _text(reminder)
+    assert code["status"] == "completed"
