@@ -54,6 +54,7 @@ def demo_command(
         with container.uow() as uow:
             key = issue_demo_api_key(uow)
         _print_summary(container, found, host=host, port=port, api_key=key.key)
+        _people(container)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -164,3 +165,30 @@ def _print_summary(
         f"  try: curl -H 'X-API-Key: {api_key}'"
         f" '{base}/api/v1/inventory/availability?sku=85123A&channel=WEB'"
     )
+
+
+def _people(container: Container) -> None:
+    """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
+    from omniretail.auth.demo import set_up_people
+    from omniretail.catalog import service as catalog
+    from omniretail.customers.crypto import vault_for
+    from omniretail.loyalty.backfill import backfill_history
+
+    with container.uow() as uow:
+        report = backfill_history(uow, actor=ACTOR)
+    console.print(
+        f"loyalty: {report.customers:,} customers, {report.points_earned:,} points earned,"
+        f" tiers {report.tiers}"
+    )
+    with container.uow() as uow:
+        store = catalog.list_locations(uow, "store")[0].code
+        people = set_up_people(uow, vault=vault_for(container.keyring), store_code=store)
+    console.print("sign in (POST /api/v1/auth/token, OAuth2 password flow):")
+    for role, username, password in people.sign_ins:
+        console.print(f"  {role:16} {username:24} {password}")
+    account = people.account
+    console.print(
+        f"one customer, online and in store {store}: GET /api/v1/customers/"
+        f"{people.customer_id}/360 -> one profile, {account.available} points, {account.tier.tier}"
+    )
+
