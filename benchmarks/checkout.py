@@ -1,0 +1,254 @@
+"""Checkout: many shoppers run the full flow through the real HTTP server.
+
+    python benchmarks/checkout.py --db {sqlite,postgres} --clients 100 --orders 2000
+
+Starts uvicorn in a subprocess over a fresh database (``_server.running_server``), sets a
+shop up through the API (a warehouse and two stores, a web channel, ``--skus`` SKUs with
+prices and stock; a few SKUs are scarce, so shoppers race for their last units), then lets
+``--clients`` concurrent shoppers (asyncio, one keep-alive HTTP/1.1 connection each) place
+``--orders`` orders between them. Each order is: create a cart, add one or two lines, ask for
+fulfilment options, check out (with an Idempotency-Key and a test payment token).
+
+The last line printed is one JSON object: ``orders`` (placed), ``throughput_per_s`` (orders
+placed per second, whole flow), ``p50_ms`` / ``p95_ms`` (checkout requests, client side),
+``server_p50_ms`` / ``server_p95_ms`` (inside the application, from Server-Timing),
+``sql_per_checkout`` (mean statements per successful checkout request, from Server-Timing),
+``oversold`` (units ordered beyond the units received, summed over SKUs; must be 0),
+``sold_out`` (flows refused for lack of stock) and ``drift`` (inventory verify findings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _server
+from _server import RawConnection, percentile, running_server, server_timing
+
+API = "/api/v1"
+SCARCE = 5  # SKUs with few units
+SCARCE_UNITS = 30
+
+
+class Shopper(RawConnection):
+    """A keep-alive connection that can send extra headers (the Idempotency-Key)."""
+
+    async def send(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        assert self._reader is not None and self._writer is not None
+        payload = b"" if body is None else json.dumps(body).encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"X-API-Key: {_server.API_KEY}\r\n{extra}"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self._writer.write(head.encode() + payload)
+        await self._writer.drain()
+        raw_head = await self._reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = raw_head.decode("latin-1").split("\r\n")
+        received: dict[str, str] = {}
+        for line in lines:
+            if line:
+                name, _, value = line.partition(":")
+                received[name.strip().lower()] = value.strip()
+        content = await self._reader.readexactly(int(received.get("content-length", "0")))
+        return int(status_line.split()[1]), received, json.loads(content) if content else None
+
+
+def set_up(http: httpx.Client, skus: int, orders: int) -> dict[str, int]:
+    """The shop through the API; returns the units received per SKU."""
+    stores = [
+        ("DC1", "Midlands DC", "warehouse", 52.4862, -1.8904, 0),
+        ("LON1", "London Oxford St", "store", 51.5154, -0.1410, 0),
+        ("LON2", "London Camden", "store", 51.5390, -0.1426, 0),
+    ]
+    for code, name, kind, lat, lon, capacity in stores:
+        _call(
+            http,
+            "PUT",
+            f"{API}/locations/{code}",
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "latitude": lat,
+                "longitude": lon,
+                "capabilities": {
+                    "ships_to_home": True,
+                    "pickup": kind == "store",
+                    "ship_to_store_target": kind == "store",
+                },
+                "daily_capacity": capacity,
+            },
+        )
+    _call(
+        http,
+        "PUT",
+        f"{API}/channels/WEB",
+        {
+            "code": "WEB",
+            "name": "Web shop",
+            "kind": "web",
+            "location_codes": ["DC1", "LON1", "LON2"],
+        },
+    )
+    codes = [f"B{i:04d}" for i in range(skus)]
+    _call(
+        http,
+        "POST",
+        f"{API}/products",
+        {
+            "code": "BENCH",
+            "name": "Benchmark range",
+            "skus": [{"code": c, "name": f"Item {c}", "price": "12.50"} for c in codes],
+        },
+    )
+    received: dict[str, int] = {}
+    plenty = orders * 2  # every plentiful SKU could serve every order twice over
+    for i, code in enumerate(codes):
+        units = SCARCE_UNITS if i < SCARCE else plenty
+        _call(
+            http,
+            "POST",
+            f"{API}/inventory/receipts",
+            {"sku": code, "location": "DC1", "quantity": units},
+        )
+        received[code] = units
+    return received
+
+
+def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> None:
+    response = http.request(method, path, json=body)
+    if response.status_code >= 300:
+        raise SystemExit(f"setup failed: {method} {path}: {response.status_code} {response.text}")
+
+
+async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dict[str, Any]:
+    host, port = base_url.removeprefix("http://").split(":")
+    shoppers = [Shopper(host, int(port)) for _ in range(clients)]
+    await asyncio.gather(*(s.open() for s in shoppers))
+    await asyncio.gather(*(s.send("GET", f"{API}/health") for s in shoppers))
+    remaining = [orders]
+    results: list[dict[str, Any]] = []
+    rng = random.Random(7)
+
+    async def one_flow(shopper: Shopper, n: int) -> dict[str, Any]:
+        status, _, cart = await shopper.send("POST", f"{API}/carts", {"channel": "WEB"})
+        assert status == 201, cart
+        token = cart["token"]
+        picks = rng.sample(skus, 2 if n % 3 == 0 else 1)
+        # one order in four asks for a scarce SKU, so the last units are raced for
+        if n % 4 == 0:
+            picks[0] = skus[n % SCARCE]
+        lines: dict[str, int] = {}
+        for sku in picks:
+            status, _, body = await shopper.send(
+                "POST", f"{API}/carts/{token}/lines", {"sku": sku, "quantity": 1}
+            )
+            if status == 409:
+                return {"outcome": "sold_out"}
+            assert status == 200, body
+            lines[sku] = 1
+        status, _, body = await shopper.send(
+            "GET", f"{API}/carts/{token}/fulfilment-options?lat=51.545&lon=-0.15"
+        )
+        assert status == 200, body
+        began = time.perf_counter()
+        status, headers, body = await shopper.send(
+            "POST",
+            f"{API}/carts/{token}/checkout",
+            {
+                "fulfilment": {"method": "ship_to_home", "latitude": 51.545, "longitude": -0.15},
+                "payment": {"provider_token": "tok_visa"},
+                "contact_email": "shopper@example.com",
+            },
+            {"Idempotency-Key": f"bench-{token}"},
+        )
+        elapsed = (time.perf_counter() - began) * 1000
+        if status == 409:
+            return {"outcome": "sold_out"}
+        assert status == 201, body
+        app_ms, statements = server_timing(headers)
+        return {
+            "outcome": "ordered",
+            "ms": elapsed,
+            "server_ms": app_ms,
+            "sql": statements,
+            "lines": {ln["sku"]: ln["quantity"] for ln in body["lines"]},
+        }
+
+    async def client(shopper: Shopper) -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            results.append(await one_flow(shopper, remaining[0]))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(s) for s in shoppers))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(s.close() for s in shoppers))
+    return {"elapsed_s": elapsed, "results": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--skus", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    if args.skus <= SCARCE:
+        parser.error(f"--skus must be above {SCARCE}")
+
+    with (
+        running_server(args.db, workers=args.workers) as server,
+        httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
+    ):
+        received = set_up(http, args.skus, args.orders)
+        run = asyncio.run(shop(server.base_url, args.clients, args.orders, sorted(received)))
+        drift = http.get(f"{API}/inventory/verify").json()["drift"]
+
+    ordered = [r for r in run["results"] if r["outcome"] == "ordered"]
+    units: dict[str, int] = {}
+    for r in ordered:
+        for sku, qty in r["lines"].items():
+            units[sku] = units.get(sku, 0) + qty
+    oversold = sum(max(0, qty - received.get(sku, 0)) for sku, qty in units.items())
+    latencies = [r["ms"] for r in ordered]
+    server_ms = [r["server_ms"] for r in ordered]
+    figures = {
+        "db": args.db,
+        "clients": args.clients,
+        "workers": args.workers,
+        "orders": len(ordered),
+        "sold_out": sum(1 for r in run["results"] if r["outcome"] == "sold_out"),
+        "elapsed_s": round(run["elapsed_s"], 2),
+        "throughput_per_s": round(len(ordered) / run["elapsed_s"], 1),
+        "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
+        "server_p50_ms": round(percentile(server_ms, 50), 1) if server_ms else None,
+        "server_p95_ms": round(percentile(server_ms, 95), 1) if server_ms else None,
+        "sql_per_checkout": round(statistics.mean(r["sql"] for r in ordered), 2)
+        if ordered
+        else None,
+        "oversold": oversold,
+        "drift": len(drift),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
