@@ -1,0 +1,219 @@
+"""Flash sale: many buyers race for a few units through the real HTTP server.
+
+    python benchmarks/flash_sale.py --db {sqlite,postgres} --buyers 200 --units 50
+
+Starts uvicorn in a subprocess over a fresh database, sets one SKU up with ``--units`` units
+through the API, then lets ``--buyers`` concurrent clients (asyncio, one keep-alive
+HTTP/1.1 connection each, opened and warmed before the sale starts) each reserve one unit
+and buy it. Exactly ``--units`` must succeed; the others must get a 409 out-of-stock
+problem. Before the sale, a sequential batch of reservations on another SKU measures SQL
+statements per reservation (GET /metrics before and after, with one server process; and the
+per-request Server-Timing count).
+
+The last line printed is one JSON object (see the keys in ``main``); latencies are of the
+reservation requests, client side (``p50_ms``, ``p95_ms``) and server side (``server_*``,
+from the Server-Timing header: time inside the application).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server import (
+    RawConnection,
+    RunningServer,
+    percentile,
+    running_server,
+    server_timing,
+)
+
+API = "/api/v1"
+SKU, WARM_SKU, LOCATION, CHANNEL = "FLASH1", "WARM1", "WEB1", "WEB"
+SQL_BATCH = 100
+
+
+def set_up(http: httpx.Client, units: int) -> None:
+    """The shop, through the API: a location, a channel, a product with two SKUs, stock."""
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "PUT",
+            f"{API}/locations/{LOCATION}",
+            {
+                "code": LOCATION,
+                "name": "Web fulfilment centre",
+                "kind": "warehouse",
+                "latitude": 51.5,
+                "longitude": -0.12,
+            },
+        ),
+        (
+            "PUT",
+            f"{API}/channels/{CHANNEL}",
+            {"code": CHANNEL, "name": "Web shop", "kind": "web", "location_codes": [LOCATION]},
+        ),
+        (
+            "POST",
+            f"{API}/products",
+            {
+                "code": "FLASH",
+                "name": "Limited sneaker",
+                "skus": [{"code": SKU, "name": "Size 42"}, {"code": WARM_SKU, "name": "Size 43"}],
+            },
+        ),
+        (
+            "POST",
+            f"{API}/inventory/receipts",
+            {"sku": SKU, "location": LOCATION, "quantity": units},
+        ),
+        (
+            "POST",
+            f"{API}/inventory/receipts",
+            {"sku": WARM_SKU, "location": LOCATION, "quantity": SQL_BATCH + 10},
+        ),
+    ]
+    for method, path, body in calls:
+        response = http.request(method, path, json=body)
+        if response.status_code >= 300:
+            raise SystemExit(
+                f"setup failed: {method} {path}: {response.status_code} {response.text}"
+            )
+
+
+def measure_sql(http: httpx.Client, workers: int) -> dict[str, Any]:
+    """Statements per successful reservation over a sequential batch (channel cache warm)."""
+    body = {"sku": WARM_SKU, "location": LOCATION, "channel": CHANNEL, "quantity": 1}
+    for _ in range(5 * workers):  # every process caches the channel settings
+        http.post(f"{API}/inventory/reservations", json=body).raise_for_status()
+    before = http.get(f"{API}/metrics").json()["sql_statements"]
+    per_request = []
+    for _ in range(SQL_BATCH):
+        response = http.post(f"{API}/inventory/reservations", json=body)
+        response.raise_for_status()
+        per_request.append(server_timing(response.headers)[1])
+    after = http.get(f"{API}/metrics").json()["sql_statements"]
+    result: dict[str, Any] = {"sql_per_reservation": statistics.mean(per_request)}
+    if workers == 1:  # /metrics counts per process; the GET /metrics itself sends none
+        result["sql_per_reservation_metrics"] = (after - before) / SQL_BATCH
+    return result
+
+
+async def flash_sale(base_url: str, buyers: int) -> dict[str, Any]:
+    host, port = base_url.removeprefix("http://").split(":")
+    connections = [RawConnection(host, int(port)) for _ in range(buyers)]
+    # Open every buyer's connection first: the sale measures the server, not TCP setup.
+    await asyncio.gather(*(c.open() for c in connections))
+    # ... and warm the server's database pool with as many concurrent reads as buyers.
+    await asyncio.gather(
+        *(c.request("GET", f"{API}/inventory/stock/{SKU}/{LOCATION}") for c in connections)
+    )
+    start = asyncio.Event()
+    body = {"sku": SKU, "location": LOCATION, "channel": CHANNEL, "quantity": 1}
+
+    async def buyer(http: RawConnection) -> dict[str, Any]:
+        await start.wait()
+        began = time.perf_counter()
+        status, headers, reserved = await http.request(
+            "POST", f"{API}/inventory/reservations", body
+        )
+        outcome: dict[str, Any] = {
+            "reserve_ms": (time.perf_counter() - began) * 1000,
+            "reserve_server_ms": server_timing(headers)[0],
+            "reserve_status": status,
+            "reserve_body": reserved,
+        }
+        if status == 201:
+            sold_status, _, _ = await http.request(
+                "POST", f"{API}/inventory/reservations/{reserved['id']}/sell"
+            )
+            outcome["sell_status"] = sold_status
+        return outcome
+
+    tasks = [asyncio.create_task(buyer(c)) for c in connections]
+    await asyncio.sleep(0.2)
+    began = time.perf_counter()
+    start.set()
+    outcomes = await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    await asyncio.gather(*(c.close() for c in connections))
+    return {"outcomes": outcomes, "elapsed": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--units", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--pool-size", type=int, default=40, help="DB pool per process")
+    args = parser.parse_args()
+
+    with running_server(args.db, workers=args.workers, pool_size=args.pool_size) as server:
+        with httpx.Client(base_url=server.base_url, timeout=60, headers=server.headers) as http:
+            set_up(http, args.units)
+            sql = measure_sql(http, args.workers)
+        sale = asyncio.run(flash_sale(server.base_url, args.buyers))
+        final = verify_and_stock(server)
+
+    outcomes = sale["outcomes"]
+    sold = sum(1 for o in outcomes if o.get("sell_status") == 200)
+    refused = [o for o in outcomes if o["reserve_status"] != 201]
+    clear_refusals = all(
+        o["reserve_status"] == 409
+        and o["reserve_body"].get("type") == "https://omniretail.dev/problems/out-of-stock"
+        for o in refused
+    )
+    reserve_ms = [o["reserve_ms"] for o in outcomes]
+    server_ms = [o["reserve_server_ms"] for o in outcomes]
+    requests = len(outcomes) + sum(1 for o in outcomes if "sell_status" in o)
+    print(
+        f"{args.db}: {sold}/{args.units} units sold to {args.buyers} buyers in"
+        f" {sale['elapsed'] * 1000:.0f} ms; {len(refused)} refused"
+        f" ({'all 409 out-of-stock' if clear_refusals else 'NOT all 409 out-of-stock'});"
+        f" final on hand {final['on_hand']}, verify {'ok' if final['verify_ok'] else 'DRIFT'}"
+    )
+    result = {
+        "benchmark": "flash_sale",
+        "db": args.db,
+        "workers": args.workers,
+        "buyers": args.buyers,
+        "units": args.units,
+        "oversold": max(0, sold - args.units) + max(0, -final["on_hand"]),
+        "sold": sold,
+        "refused_409_out_of_stock": len(refused) if clear_refusals else None,
+        "requests": requests,
+        "elapsed_s": round(sale["elapsed"], 3),
+        "throughput_per_s": round(requests / sale["elapsed"], 1),
+        "p50_ms": round(percentile(reserve_ms, 50), 2),
+        "p95_ms": round(percentile(reserve_ms, 95), 2),
+        "max_ms": round(max(reserve_ms), 2),
+        "server_p50_ms": round(percentile(server_ms, 50), 2),
+        "server_p95_ms": round(percentile(server_ms, 95), 2),
+        **{k: round(v, 2) for k, v in sql.items()},
+        "final_on_hand": final["on_hand"],
+        "verify": "ok" if final["verify_ok"] else "drift",
+    }
+    print(json.dumps(result))
+    if result["oversold"] or sold != args.units or not clear_refusals or not final["verify_ok"]:
+        sys.exit(1)
+
+
+def verify_and_stock(server: RunningServer) -> dict[str, Any]:
+    with httpx.Client(base_url=server.base_url, timeout=60, headers=server.headers) as http:
+        report = http.get(f"{API}/inventory/verify").json()
+        level = http.get(f"{API}/inventory/stock/{SKU}/{LOCATION}").json()
+    return {"verify_ok": report["drift"] == [], "on_hand": level["on_hand"]}
+
+
+if __name__ == "__main__":
+    main()
