@@ -1,4 +1,4 @@
-"""create_app(): the HTTP API under /api/v1 (and, later, the web console)."""
+"""create_app(): the HTTP API under /api/v1 and the web console."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.orders.api import router as orders_router
 from omniretail.orders.web import router as tracking_router
+from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
 RELAY_STOP_TIMEOUT_SECONDS = 30.0
@@ -96,6 +97,7 @@ def create_app(
     api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)
+    install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app
 
 

@@ -1,0 +1,216 @@
+"""Customer pages: product availability near you (public), and for a signed-in customer their
+orders with tracking, points and tier progress, consent preferences and a data export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from omniretail.api import customer_views
+from omniretail.api.deps import UseCase
+from omniretail.catalog import service as catalog
+from omniretail.catalog.models import ChannelKind
+from omniretail.customers import service as customers
+from omniretail.customers.crypto import vault_for
+from omniretail.customers.models import ConsentChannel, ConsentPurpose
+from omniretail.customers.schemas import ConsentWrite
+from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import availability
+from omniretail.kernel.errors import DomainError
+from omniretail.loyalty import service as loyalty
+from omniretail.orders import lookup, options
+from omniretail.orders.promises import policy_from
+from omniretail.web.deps import (
+    CustomerDep,
+    MaybeViewerDep,
+    PageRoute,
+    PostedDep,
+    change,
+    customer_viewer,
+    read,
+    redirect,
+    render,
+)
+from omniretail.web.session import container_of
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+NEAR_KM = 50.0
+# The choices a customer answers on the privacy page (marketing is asked per channel).
+CONSENT_CHOICES = [
+    (ConsentPurpose.MARKETING, ConsentChannel.EMAIL, "News and offers by email"),
+    (ConsentPurpose.MARKETING, ConsentChannel.SMS, "News and offers by text message"),
+    (ConsentPurpose.MARKETING, ConsentChannel.PUSH, "News and offers by app notification"),
+    (ConsentPurpose.PERSONALISATION, ConsentChannel.ALL, "Recommendations based on my purchases"),
+    (ConsentPurpose.ANALYTICS, ConsentChannel.ALL, "Help improve the shop (analytics)"),
+]
+
+
+# --- products (public) -----------------------------------------------------------------------
+
+
+@router.get("/shop", response_class=HTMLResponse)
+def shop(request: Request, viewer: MaybeViewerDep, q: str = "") -> HTMLResponse:
+    skus = read(request, lambda uow: catalog.list_skus(uow, limit=24, query=q.strip() or None))
+    return render(request, "shop/index.html", viewer=viewer, q=q, skus=skus)
+
+
+def _web_channel(uow: UnitOfWork) -> str | None:
+    channels = catalog.list_channels(uow)
+    web = [c for c in channels if c.kind == ChannelKind.WEB] or channels
+    return web[0].code if web else None
+
+
+@router.get("/shop/products/{sku}", response_class=HTMLResponse)
+def product(request: Request, viewer: MaybeViewerDep, sku: str, near: str = "") -> HTMLResponse:
+    sku = sku.strip().upper()
+    policy = policy_from(container_of(request).settings)
+    vault = vault_for(container_of(request).keyring)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        item = catalog.get_sku(uow, sku)
+        stores = catalog.list_locations(uow, "store")
+        area = next((s for s in stores if s.code == near.strip().upper()), None)
+        if area is None and viewer is not None and viewer.principal.customer_id is not None:
+            home = customers.get_customer(uow, viewer.principal.customer_id, vault=vault).home_store
+            area = next((s for s in stores if s.code == home), None)
+        area = area or (stores[0] if stores else None)
+        channel = _web_channel(uow)
+        found: dict[str, Any] = {"item": item, "stores": stores, "area": area, "nearby": []}
+        if area is not None:
+            found["nearby"] = availability.nearby_stock(
+                uow, sku, area.latitude, area.longitude, radius_km=NEAR_KM, limit=10
+            )
+        if channel is not None:
+            found["online"] = availability.availability(uow, [sku], channel=channel)[0].available
+            found["options"] = options.options_for_sku(
+                uow,
+                sku,
+                1,
+                channel=channel,
+                latitude=area.latitude if area else None,
+                longitude=area.longitude if area else None,
+                policy=policy,
+                radius_km=NEAR_KM,
+            ).options
+        return found
+
+    return render(request, "shop/product.html", viewer=viewer, **read(request, load))
+
+
+# --- account ---------------------------------------------------------------------------------
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
+    customer_id = viewer.principal.customer_id
+    assert customer_id is not None
+    vault = vault_for(container_of(request).keyring)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        root = customers.resolve_id(uow, customer_id)
+        orders = []
+        for cid in customers.cluster(uow, root):
+            orders += lookup.list_orders(uow, cid, limit=20)
+        orders.sort(key=lambda o: o.placed_at, reverse=True)
+        status = loyalty.account_status(uow, root)
+        tier = status.tier
+        spent = float(tier.qualifying_spend)
+        to_next = float(tier.to_next_tier) if tier.to_next_tier is not None else None
+        share = 100 if to_next is None else int(100 * spent / max(spent + to_next, 0.01))
+        return {
+            "profile": customers.get_customer(uow, root, vault=vault),
+            "orders": orders[:20],
+            "loyalty": status,
+            "tier_share": share,
+        }
+
+    return render(request, "shop/account.html", viewer=viewer, **read(request, load))
+
+
+def _privacy(
+    request: Request,
+    viewer: Any,
+    *,
+    notice: str | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    customer_id = viewer.principal.customer_id
+    consents = read(request, lambda uow: customers.list_consents(uow, customer_id))
+    granted = {(c.purpose.value, c.channel.value): c.granted for c in consents}
+    choices = [
+        {
+            "name": f"{p.value}.{c.value}",
+            "text": text,
+            "granted": granted.get((p.value, c.value), False),
+        }
+        for p, c, text in CONSENT_CHOICES
+    ]
+    context: dict[str, Any] = {"choices": choices, "errors": errors or {}}
+    if notice:
+        context["notice"] = notice
+    return render(request, "shop/privacy.html", viewer=viewer, status=status, **context)
+
+
+@router.get("/account/privacy", response_class=HTMLResponse)
+def privacy(request: Request, viewer: CustomerDep) -> HTMLResponse:
+    return _privacy(request, viewer)
+
+
+@router.post("/account/privacy/consents", response_model=None)
+def save_consents(request: Request, posted: PostedDep) -> Response:
+    viewer = customer_viewer(request)
+    customer_id = viewer.principal.customer_id
+    assert customer_id is not None
+    current = {
+        (c.purpose.value, c.channel.value): c.granted
+        for c in read(request, lambda uow: customers.list_consents(uow, customer_id))
+    }
+    answers = [
+        ConsentWrite(
+            purpose=p,
+            channel=c,
+            granted=f"{p.value}.{c.value}" in posted.values,
+            source="web",
+            method="preference centre",
+        )
+        for p, c, _text in CONSENT_CHOICES
+    ]
+    changed = [a for a in answers if current.get((a.purpose.value, a.channel.value)) != a.granted]
+    if not changed:
+        return redirect("/account/privacy", notice="Nothing changed.")
+    actor = viewer.principal.actor
+
+    def record(uow: UnitOfWork) -> None:
+        for answer in changed:
+            customers.set_consent(uow, customer_id, answer, actor=actor)
+
+    try:
+        change(request, viewer, "customers", record)
+    except DomainError as exc:
+        return _privacy(request, viewer, errors={"__all__": exc.detail}, status=exc.status)
+    return redirect("/account/privacy", notice="Your choices are saved.")
+
+
+@router.post("/account/privacy/export", response_model=None)
+def export(request: Request, posted: PostedDep) -> Response:
+    """Everything held about the person, as the API's export (the request is logged)."""
+    viewer = customer_viewer(request)
+    customer_id = viewer.principal.customer_id
+    assert customer_id is not None
+    container = container_of(request)
+    data = customer_views.export_personal_data(
+        customer_id, UseCase(container, None, ""), viewer.principal.actor, container
+    )
+    body = json.dumps(data.model_dump(mode="json"), indent=2, sort_keys=True)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="omniretail-data-{customer_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )

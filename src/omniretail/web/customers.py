@@ -1,0 +1,196 @@
+"""HQ customer 360: look-up by email, phone, loyalty card or id; identities, timeline,
+consents, loyalty, segment, CLV and recommendations; merge and undo a merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.api import customer_views
+from omniretail.customers import activity, merges
+from omniretail.customers import service as customers
+from omniretail.customers.crypto import vault_for
+from omniretail.customers.models import IdentityKind
+from omniretail.customers.schemas import MergeCreate, UndoMerge
+from omniretail.db.uow import UnitOfWork
+from omniretail.intelligence import service as intelligence
+from omniretail.kernel.errors import DomainError
+from omniretail.web.deps import (
+    HqDep,
+    PageRoute,
+    PostedDep,
+    Viewer,
+    change,
+    read,
+    redirect,
+    render,
+    require,
+)
+from omniretail.web.forms import Errors, errors_of, parse
+from omniretail.web.session import container_of
+
+router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
+LOOKUP_KINDS = [
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("loyalty_card", "Loyalty card"),
+    ("id", "Customer id"),
+]
+
+
+def find_customer_id(request: Request, kind: str, value: str) -> int:
+    """A customer by identifier (through the blind index) or by id; raises the domain's
+    not-found problem on the field ``value``."""
+    value = value.strip()
+    if kind == "id":
+        try:
+            number = int(value)
+        except ValueError:
+            raise DomainError("a customer id is a number", field="value") from None
+        return read(request, lambda uow: customers.resolve_id(uow, number))
+    try:
+        identity = IdentityKind(kind)
+    except ValueError:
+        raise DomainError("choose what to look up by", field="kind") from None
+    if not value:
+        raise DomainError(f"enter the {identity.value.replace('_', ' ')}", field="value")
+    vault = vault_for(container_of(request).keyring)
+    return read(request, lambda uow: customers.find_customer(uow, identity, value, vault=vault))
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
+    require(viewer, "customers:read")
+    reviews = (
+        read(request, lambda uow: merges.list_reviews(uow, status="open", limit=20))
+        if viewer.can("customers:merge")
+        else []
+    )
+    return render(
+        request,
+        "hq/customers.html",
+        viewer=viewer,
+        kinds=LOOKUP_KINDS,
+        reviews=reviews,
+        values={"kind": "email"},
+    )
+
+
+@router.post("/customers/lookup", response_model=None)
+def lookup(request: Request, posted: PostedDep) -> Response:
+    """A POST, so that the email or phone never lands in a URL or an access log."""
+    require(posted.viewer, "customers:read")
+    try:
+        found = find_customer_id(request, posted.get("kind"), posted.get("value"))
+    except DomainError as exc:
+        return render(
+            request,
+            "hq/customers.html",
+            viewer=posted.viewer,
+            status=exc.status,
+            kinds=LOOKUP_KINDS,
+            reviews=[],
+            values=posted.values,
+            errors=errors_of(exc, {"customer_id": "value", "email": "value", "phone": "value"}),
+        )
+    return redirect(f"/hq/customers/{found}")
+
+
+def _customer_page(
+    request: Request,
+    viewer: Viewer,
+    customer_id: int,
+    *,
+    errors: Errors | None = None,
+    values: dict[str, str] | None = None,
+    form: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    container = container_of(request)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        view = customer_views.customer_360(customer_id, uow, container)
+        root = view.customer.id
+        return {
+            "view": view,
+            "timeline": activity.timeline(uow, root, limit=30),
+            "scores": intelligence.get_customer_scores(uow, root, 5),
+            "merge_list": merges.list_merges(uow, customers.cluster(uow, root)),
+        }
+
+    return render(
+        request,
+        "hq/customer.html",
+        viewer=viewer,
+        status=status,
+        errors=errors or {},
+        values=values or {},
+        form=form,
+        **read(request, load),
+    )
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_360(request: Request, viewer: HqDep, customer_id: int) -> HTMLResponse:
+    require(viewer, "customers:read")
+    return _customer_page(request, viewer, customer_id)
+
+
+@router.post("/customers/{customer_id}/merge", response_model=None)
+def merge(request: Request, posted: PostedDep, customer_id: int) -> Response:
+    require(posted.viewer, "customers:merge")
+    actor = posted.viewer.principal.actor
+    try:
+        body = parse(MergeCreate, posted.values, survivor_id=customer_id)
+        done = change(
+            request,
+            posted.viewer,
+            "customers",
+            lambda uow: merges.merge_customers(
+                uow,
+                body.survivor_id,
+                body.merged_id,
+                rule="manual",
+                reason=body.reason,
+                actor=actor,
+            ),
+        )
+    except (ValidationError, DomainError) as exc:
+        return _customer_page(
+            request,
+            posted.viewer,
+            customer_id,
+            errors=errors_of(exc, {"customer_id": "merged_id"}),
+            values=posted.values,
+            form="merge",
+            status=422,
+        )
+    return redirect(f"/hq/customers/{done.survivor_id}", notice=f"Merged #{done.merged_id} here.")
+
+
+@router.post("/customers/{customer_id}/merges/{merge_id}/undo", response_model=None)
+def undo(request: Request, posted: PostedDep, customer_id: int, merge_id: int) -> Response:
+    require(posted.viewer, "customers:merge")
+    actor = posted.viewer.principal.actor
+    try:
+        body = parse(UndoMerge, posted.values)
+        change(
+            request,
+            posted.viewer,
+            "customers",
+            lambda uow: customer_views.undo_merge_and_settle(uow, merge_id, body, actor=actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        return _customer_page(
+            request,
+            posted.viewer,
+            customer_id,
+            errors=errors_of(exc),
+            values=posted.values,
+            form=f"undo{merge_id}",
+            status=422,
+        )
+    return redirect(f"/hq/customers/{customer_id}", notice="Merge undone.")

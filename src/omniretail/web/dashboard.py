@@ -1,0 +1,104 @@
+"""HQ dashboard: sales by channel and week, orders by state, stock health, late pickups.
+
+Sales come from the intelligence domain's weekly KPIs over the whole order history; on a
+large history that takes a few seconds, so the panel is computed as a console job (the page
+shows its progress) and kept for a few minutes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from omniretail.intelligence import analytics
+from omniretail.intelligence import service as intelligence
+from omniretail.inventory import service as inventory
+from omniretail.orders import lookup
+from omniretail.web import charts
+from omniretail.web.deps import HqDep, PageRoute, read, render
+from omniretail.web.jobs import JobRegistry, Progress
+
+router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
+SALES_JOB = "dashboard-sales"
+SALES_FRESH_SECONDS = 300
+WEEKS = 12
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(request: Request, viewer: HqDep) -> HTMLResponse:
+    context: dict[str, Any] = {}
+    if viewer.can("orders:read"):
+        counts = read(request, lookup.count_orders_by_status)
+        ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+        context["order_states"] = ordered
+        context["order_chart"] = charts.bars(
+            [(s.replace("_", " "), float(n)) for s, n in ordered], title="Orders by state"
+        )
+        context["late"] = read(request, lambda uow: lookup.overdue_pickups(uow, limit=20))
+    if viewer.can("inventory:read"):
+        health = read(request, _stock_health)
+        context["stock_health"] = health
+        context["stock_chart"] = charts.bars(
+            [(name, float(n)) for name, n in health], title="Stock records by health"
+        )
+    return render(request, "hq/dashboard.html", viewer=viewer, **context)
+
+
+def _stock_health(uow: Any) -> list[tuple[str, int]]:
+    """Stock records per state: nothing available to promise, at or under the reorder point
+    (stock position = on hand - held + in transit, as replenishment counts it), healthy."""
+    out = low = healthy = 0
+    for s in inventory.list_stock_levels(uow, limit=1_000_000):
+        position = s.on_hand - s.reserved - s.allocated + s.in_transit
+        if s.available <= 0:
+            out += 1
+        elif s.reorder_point is not None and position <= s.reorder_point:
+            low += 1
+        else:
+            healthy += 1
+    return [("Out of stock", out), ("At/below reorder point", low), ("Healthy", healthy)]
+
+
+@router.get("/dashboard/sales", response_class=HTMLResponse)
+def sales_panel(request: Request, viewer: HqDep, refresh: bool = False) -> HTMLResponse:
+    """The sales panel (an HTMX fragment; without JavaScript, a page of its own)."""
+    jobs: JobRegistry = request.app.state.web_jobs
+    job = jobs.latest(SALES_JOB)
+    stale = job is None or (
+        job.status != "running"
+        and (refresh or job.status == "failed" or _age(job.finished_at) > SALES_FRESH_SECONDS)
+    )
+    if stale:
+        container = request.app.state.container
+        job = jobs.start(SALES_JOB, 3, viewer.principal.actor, lambda p: _sales(container, p))
+    assert job is not None
+    context: dict[str, Any] = {"job": job}
+    if job.status == "done" and job.result is not None:
+        weeks, series, table = job.result
+        context["sales_chart"] = charts.stacked_columns(
+            weeks, series, title="Sales by channel and week"
+        )
+        context["sales_table"] = table
+    template = "hq/_sales.html" if request.headers.get("hx-request") else "hq/sales.html"
+    return render(request, template, viewer=viewer, **context)
+
+
+def _age(finished_at: float | None) -> float:
+    return time.monotonic() - finished_at if finished_at is not None else 0.0
+
+
+def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, list[float]], Any]:
+    tx = intelligence.load_history(container.read_engine)
+    progress(f"read {tx.height:,} order lines")
+    weekly = analytics.weekly_kpis(tx)
+    progress("weekly figures per channel")
+    weeks = sorted(set(weekly["week"].to_list()))[-WEEKS:]
+    channels = sorted(set(weekly["channel"].to_list()))
+    revenue = {(r["channel"], r["week"]): float(r["revenue"]) for r in weekly.to_dicts()}
+    series = {ch: [revenue.get((ch, w), 0.0) for w in weeks] for ch in channels}
+    labels = [w.strftime("%d %b") for w in weeks]
+    table = [(label, [series[ch][i] for ch in channels]) for i, label in enumerate(labels)]
+    progress("chart drawn")
+    return labels, series, {"channels": channels, "rows": table}

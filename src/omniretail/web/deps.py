@@ -1,0 +1,218 @@
+"""What every console page needs: who is looking, what they may do, rendering, posted forms
+(CSRF-checked), and running a change in one unit of work with its audit-log row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from omniretail.auth import policy
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.security import AuthPrincipal
+from omniretail.bootstrap import Container
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.web import session
+from omniretail.web.forms import first_values
+from omniretail.web.rendering import environment
+
+T = TypeVar("T")
+HQ_ROLES = frozenset({Role.ADMIN.value, Role.SERVICE_AGENT.value, Role.MARKETER.value})
+
+
+class SignInRequired(Exception):
+    """No valid session: the page redirects to the sign-in form."""
+
+
+class NotAllowed(Exception):
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: AuthPrincipal
+    csrf: str
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+    def can(self, permission: str) -> bool:
+        return policy.allows(self.role, policy.Rule(permission))
+
+    @property
+    def home(self) -> str:
+        return home_of(self.role)
+
+
+def home_of(role: str) -> str:
+    if role in HQ_ROLES:
+        return "/hq"
+    if role == Role.STORE_ASSOCIATE.value:
+        return "/store"
+    return "/account"
+
+
+def current_viewer(request: Request) -> Viewer:
+    principal = session.principal_of(request)
+    token = session.session_token(request)
+    if principal is None or token is None:
+        raise SignInRequired()
+    return Viewer(principal, session.csrf_for(session.container_of(request), token))
+
+
+def optional_viewer(request: Request) -> Viewer | None:
+    try:
+        return current_viewer(request)
+    except SignInRequired:
+        return None
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+MaybeViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
+
+
+def require(viewer: Viewer, permission: str) -> None:
+    if not viewer.can(permission):
+        raise NotAllowed(f"Your role ({viewer.role.replace('_', ' ')}) may not do this.")
+
+
+def hq_viewer(request: Request) -> Viewer:
+    viewer = current_viewer(request)
+    if viewer.role not in HQ_ROLES:
+        raise NotAllowed("The HQ console is for head-office staff.")
+    return viewer
+
+
+def customer_viewer(request: Request) -> Viewer:
+    viewer = current_viewer(request)
+    if viewer.role != Role.CUSTOMER.value or viewer.principal.customer_id is None:
+        raise NotAllowed("These pages are for signed-in customers.")
+    return viewer
+
+
+HqDep = Annotated[Viewer, Depends(hq_viewer)]
+CustomerDep = Annotated[Viewer, Depends(customer_viewer)]
+
+
+@dataclass
+class Posted:
+    """A submitted form whose CSRF token matched the session."""
+
+    viewer: Viewer
+    values: dict[str, str]
+    lists: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.values.get(name, default).strip()
+
+
+async def posted_form(request: Request) -> Posted:
+    viewer = current_viewer(request)
+    form = await request.form()
+    sent = form.get(session.CSRF_FIELD) or request.headers.get(session.CSRF_HEADER)
+    if not isinstance(sent, str) or not session.csrf_matches(
+        session.container_of(request), session.session_token(request), sent
+    ):
+        raise NotAllowed("This form has expired. Reload the page and try again.", status=403)
+    lists = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+    return Posted(viewer, first_values(form), lists)
+
+
+PostedDep = Annotated[Posted, Depends(posted_form)]
+
+
+def container(request: Request) -> Container:
+    return session.container_of(request)
+
+
+ContainerDep = Annotated[Container, Depends(container)]
+
+
+def read(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
+    with session.container_of(request).read_uow() as uow:
+        return fn(uow)
+
+
+def change(request: Request, viewer: Viewer, area: str, fn: Callable[[UnitOfWork], T]) -> T:
+    """Runs a use case in one transaction, with the audit-log row the API would write."""
+    with session.container_of(request).uow() as uow:
+        result = fn(uow)
+        auth.record_audit(
+            uow,
+            viewer.principal,
+            action=f"{request.method} {request.url.path}",
+            area=area,
+            subject=request.url.path,
+        )
+        return result
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    viewer: Viewer | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    context.setdefault("notice", request.query_params.get("notice"))
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            viewer=viewer,
+            csrf=viewer.csrf if viewer else "",
+            path=request.url.path,
+            htmx=request.headers.get("hx-request") == "true",
+            **context,
+        )
+    )
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def redirect(url: str, notice: str | None = None) -> RedirectResponse:
+    if notice:
+        url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
+    return RedirectResponse(url, status_code=303)
+
+
+class PageRoute(APIRoute):
+    """A console route: a domain problem not handled by the page becomes an HTML page with the
+    problem's status and message (the API renders the same problem as JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                return render(
+                    request,
+                    "error.html",
+                    viewer=optional_viewer(request),
+                    status=exc.status,
+                    title=exc.title,
+                    message=exc.detail,
+                )
+
+        return handle

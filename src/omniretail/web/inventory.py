@@ -1,0 +1,265 @@
+"""HQ inventory: the SKU x location grid with filters, one stock record with its ledger and
+the adjust and count forms, and transfers between locations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.catalog import service as catalog
+from omniretail.catalog.models import LocationKind
+from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import availability, transfers
+from omniretail.inventory import service as inventory
+from omniretail.inventory.schemas import AdjustmentCreate, CountCreate, TransferCreate
+from omniretail.kernel.errors import DomainError
+from omniretail.web.deps import HqDep, PageRoute, PostedDep, change, read, redirect, render, require
+from omniretail.web.forms import Errors, errors_of, parse
+
+router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
+PAGE = 25
+
+
+@router.get("/inventory", response_class=HTMLResponse)
+def grid(
+    request: Request,
+    viewer: HqDep,
+    q: str = "",
+    kind: str = "",
+    location: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    require(viewer, "inventory:read")
+    page = max(1, page)
+    kinds = {k.value for k in LocationKind}
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        locations = catalog.list_locations(uow, kind if kind in kinds else None)
+        if location:
+            locations = [loc for loc in locations if loc.code == location.strip().upper()]
+        skus = catalog.list_skus(
+            uow, offset=(page - 1) * PAGE, limit=PAGE + 1, query=q.strip() or None
+        )
+        shown = skus[:PAGE]
+        cells: dict[tuple[str, str], Any] = {}
+        if shown and locations:
+            for row in availability.availability(
+                uow, [s.code for s in shown], locations=[loc.code for loc in locations]
+            ):
+                for cell in row.locations:
+                    cells[(row.sku, cell.location)] = cell
+        return {
+            "locations": locations,
+            "skus": shown,
+            "more": len(skus) > PAGE,
+            "cells": cells,
+            "all_locations": catalog.list_locations(uow),
+        }
+
+    context = read(request, load)
+    template = "hq/_grid.html" if request.headers.get("hx-request") else "hq/inventory.html"
+    return render(
+        request,
+        template,
+        viewer=viewer,
+        q=q,
+        kind=kind,
+        location=location,
+        page=page,
+        kinds=sorted(kinds),
+        **context,
+    )
+
+
+def _record(request: Request, sku: str, location: str) -> dict[str, Any]:
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        return {
+            "level": inventory.get_stock_level(uow, sku, location),
+            "movements": inventory.list_movements(uow, sku=sku, location=location, limit=50),
+            "sku_read": catalog.get_sku(uow, sku),
+            "location_read": catalog.get_location(uow, location),
+        }
+
+    return read(request, load)
+
+
+@router.get("/inventory/{sku}/{location}", response_class=HTMLResponse)
+def record(request: Request, viewer: HqDep, sku: str, location: str) -> HTMLResponse:
+    require(viewer, "inventory:read")
+    sku, location = sku.strip().upper(), location.strip().upper()
+    return render(
+        request,
+        "hq/stock.html",
+        viewer=viewer,
+        sku=sku,
+        location=location,
+        **_record(request, sku, location),
+    )
+
+
+@router.post("/inventory/{sku}/{location}/adjust", response_model=None)
+def adjust(request: Request, posted: PostedDep, sku: str, location: str) -> Response:
+    require(posted.viewer, "inventory:write")
+    sku, location = sku.strip().upper(), location.strip().upper()
+    try:
+        body = parse(AdjustmentCreate, posted.values, sku=sku, location=location)
+        change(
+            request,
+            posted.viewer,
+            "inventory",
+            lambda uow: inventory.adjust_stock(uow, body, actor=posted.viewer.principal.actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        errors = errors_of(
+            exc, {"quantity": "quantity_delta"}, fields=("quantity_delta", "reason", "reference")
+        )
+        return _record_with_errors(request, posted, sku, location, "adjust", errors)
+    return redirect(f"/hq/inventory/{sku}/{location}", notice="Stock adjusted.")
+
+
+@router.post("/inventory/{sku}/{location}/count", response_model=None)
+def count(request: Request, posted: PostedDep, sku: str, location: str) -> Response:
+    require(posted.viewer, "inventory:write")
+    sku, location = sku.strip().upper(), location.strip().upper()
+    try:
+        body = parse(CountCreate, posted.values, sku=sku, location=location)
+        change(
+            request,
+            posted.viewer,
+            "inventory",
+            lambda uow: inventory.count_stock(uow, body, actor=posted.viewer.principal.actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        errors = errors_of(exc, fields=("counted_quantity", "source", "reference"))
+        return _record_with_errors(request, posted, sku, location, "count", errors)
+    return redirect(f"/hq/inventory/{sku}/{location}", notice="Count booked.")
+
+
+def _record_with_errors(
+    request: Request, posted: Any, sku: str, location: str, form: str, errors: Errors
+) -> HTMLResponse:
+    return render(
+        request,
+        "hq/stock.html",
+        viewer=posted.viewer,
+        status=422,
+        sku=sku,
+        location=location,
+        form=form,
+        errors=errors,
+        values=posted.values,
+        **_record(request, sku, location),
+    )
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+TRANSFER_LINES = 4
+
+
+def _locations(request: Request) -> list[Any]:
+    return read(request, lambda uow: catalog.list_locations(uow))
+
+
+@router.get("/transfers/new", response_class=HTMLResponse)
+def new_transfer(
+    request: Request, viewer: HqDep, sku: str = "", from_location: str = ""
+) -> HTMLResponse:
+    require(viewer, "inventory:write")
+    return render(
+        request,
+        "hq/transfer_new.html",
+        viewer=viewer,
+        locations=_locations(request),
+        line_count=TRANSFER_LINES,
+        values={"line0.sku": sku, "from_location": from_location},
+    )
+
+
+@router.post("/transfers", response_model=None)
+def request_transfer(request: Request, posted: PostedDep) -> Response:
+    require(posted.viewer, "inventory:write")
+    values = posted.values
+    lines: list[dict[str, Any]] = []
+    rename: dict[str, str] = {}
+    for i in range(TRANSFER_LINES):
+        sku, quantity = values.get(f"line{i}.sku", "").strip(), values.get(f"line{i}.quantity", "")
+        if sku or quantity.strip():
+            rename[f"lines.{len(lines)}.sku"] = f"line{i}.sku"
+            rename[f"lines.{len(lines)}.quantity"] = f"line{i}.quantity"
+            lines.append({"sku": sku, "quantity": _int_or_text(quantity)})
+    rename["lines"] = "line0.sku"
+    try:
+        body = TransferCreate.model_validate(
+            {
+                "from_location": values.get("from_location", ""),
+                "to_location": values.get("to_location", ""),
+                "reference": values.get("reference", "").strip() or None,
+                "lines": lines,
+            }
+        )
+        done = change(
+            request,
+            posted.viewer,
+            "inventory",
+            lambda uow: transfers.request_transfer(uow, body, actor=posted.viewer.principal.actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        errors = errors_of(exc, rename)
+        if isinstance(exc, DomainError) and exc.field == "sku":
+            errors = {"line0.sku": exc.detail}
+        return render(
+            request,
+            "hq/transfer_new.html",
+            viewer=posted.viewer,
+            status=422,
+            locations=_locations(request),
+            line_count=TRANSFER_LINES,
+            errors=errors,
+            values=values,
+        )
+    return redirect(f"/hq/transfers/{done.id}", notice="Transfer requested.")
+
+
+def _int_or_text(text: str) -> int | str:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text
+
+
+@router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
+def transfer(request: Request, viewer: HqDep, transfer_id: str) -> HTMLResponse:
+    require(viewer, "inventory:read")
+    found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
+    return render(request, "hq/transfer.html", viewer=viewer, transfer=found)
+
+
+@router.post("/transfers/{transfer_id}/{action}", response_model=None)
+def transfer_action(request: Request, posted: PostedDep, transfer_id: str, action: str) -> Response:
+    require(posted.viewer, "inventory:write")
+    steps = {
+        "ship": transfers.ship_transfer,
+        "receive": transfers.receive_transfer,
+        "cancel": transfers.cancel_transfer,
+    }
+    step = steps.get(action)
+    if step is None:
+        return redirect(f"/hq/transfers/{transfer_id}")
+    actor = posted.viewer.principal.actor
+    try:
+        change(request, posted.viewer, "inventory", lambda uow: step(uow, transfer_id, actor=actor))
+    except DomainError as exc:
+        found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
+        return render(
+            request,
+            "hq/transfer.html",
+            viewer=posted.viewer,
+            status=exc.status,
+            transfer=found,
+            errors={"__all__": exc.detail},
+        )
+    return redirect(f"/hq/transfers/{transfer_id}", notice=f"Transfer: {action} done.")

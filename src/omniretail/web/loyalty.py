@@ -1,0 +1,115 @@
+"""HQ loyalty programme settings: earn rate, point value, windows and tiers. Saving stores a
+new version of the rules (``loyalty.service.save_programme``), as ``PUT /loyalty/programme``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.kernel.errors import DomainError
+from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.schemas import ProgrammeRead, ProgrammeRules
+from omniretail.web.deps import (
+    HqDep,
+    PageRoute,
+    PostedDep,
+    Viewer,
+    change,
+    read,
+    redirect,
+    render,
+    require,
+)
+from omniretail.web.forms import Errors, convert, errors_of
+
+router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
+SCALARS = (
+    "points_per_unit",
+    "point_value",
+    "welcome_points",
+    "return_window_days",
+    "expiry_days",
+    "qualification_days",
+)
+TIER_ROWS = 5
+
+
+def _values(rules: ProgrammeRules) -> dict[str, str]:
+    values = {name: str(getattr(rules, name)) for name in SCALARS}
+    for i, tier in enumerate(rules.tiers):
+        values[f"tier{i}.name"] = tier.name
+        values[f"tier{i}.threshold"] = str(tier.threshold)
+        values[f"tier{i}.multiplier"] = str(tier.multiplier)
+    return values
+
+
+def _page(
+    request: Request,
+    viewer: Viewer,
+    programme: ProgrammeRead,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "hq/loyalty.html",
+        viewer=viewer,
+        status=status,
+        programme=programme,
+        values=values or _values(programme.rules),
+        errors=errors or {},
+        tier_rows=TIER_ROWS,
+    )
+
+
+@router.get("/loyalty", response_class=HTMLResponse)
+def programme_page(request: Request, viewer: HqDep) -> HTMLResponse:
+    require(viewer, "programme:read")
+    return _page(request, viewer, read(request, loyalty.get_programme))
+
+
+@router.post("/loyalty", response_model=None)
+def save(request: Request, posted: PostedDep) -> Response:
+    require(posted.viewer, "loyalty:programme")
+    current = read(request, loyalty.get_programme)
+    data: dict[str, Any] = current.rules.model_dump(mode="json")
+    values = posted.values
+    for name in SCALARS:
+        data[name] = values.get(name, "").strip()
+    tiers: list[dict[str, str]] = []
+    rename: dict[str, str] = {}
+    for i in range(TIER_ROWS):
+        name = values.get(f"tier{i}.name", "").strip()
+        if name or values.get(f"tier{i}.threshold", "").strip():
+            for key in ("name", "threshold", "multiplier"):
+                rename[f"tiers.{len(tiers)}.{key}"] = f"tier{i}.{key}"
+            tiers.append(
+                {
+                    "name": name,
+                    "threshold": values.get(f"tier{i}.threshold", "").strip(),
+                    "multiplier": values.get(f"tier{i}.multiplier", "").strip() or "1",
+                }
+            )
+    data["tiers"] = tiers
+    rename["tiers"] = "tier0.name"
+    try:
+        rules = ProgrammeRules.model_validate(
+            {k: convert(v, int) if k.endswith(("_days", "_points")) else v for k, v in data.items()}
+        )
+        saved = change(
+            request,
+            posted.viewer,
+            "loyalty",
+            lambda uow: loyalty.save_programme(uow, rules, actor=posted.viewer.principal.actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        errors = errors_of(exc, rename)
+        if "__all__" in errors and isinstance(exc, ValidationError):
+            errors["tier0.threshold"] = errors.pop("__all__")
+        return _page(request, posted.viewer, current, values=values, errors=errors, status=422)
+    return redirect("/hq/loyalty", notice=f"Programme version {saved.version} is active.")

@@ -1,0 +1,127 @@
+"""HQ orders: the list (newest first, by state or channel), and one order with its
+fulfilments, the fulfilment timeline (the order log) and the actions its states allow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from omniretail.catalog import service as catalog
+from omniretail.db.uow import UnitOfWork
+from omniretail.orders import lookup
+from omniretail.orders.models import OrderStatus
+from omniretail.web import steps
+from omniretail.web.deps import HqDep, PageRoute, PostedDep, Viewer, read, redirect, render, require
+from omniretail.web.forms import Errors
+
+router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
+PAGE = 25
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def list_orders(
+    request: Request,
+    viewer: HqDep,
+    status: str = "",
+    channel: str = "",
+    number: str = "",
+    page: int = 1,
+) -> Response:
+    require(viewer, "orders:read")
+    if number.strip():
+        return redirect(f"/hq/orders/{number.strip().upper()}")
+    page = max(1, page)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        found = lookup.recent_orders(
+            uow,
+            status=status or None,
+            channel=channel.strip().upper() or None,
+            limit=PAGE + 1,
+            offset=(page - 1) * PAGE,
+        )
+        return {
+            "orders": found[:PAGE],
+            "more": len(found) > PAGE,
+            "channels": catalog.list_channels(uow),
+        }
+
+    return render(
+        request,
+        "hq/orders.html",
+        viewer=viewer,
+        state=status,
+        channel=channel,
+        page=page,
+        statuses=[s.value for s in OrderStatus],
+        **read(request, load),
+    )
+
+
+def _order_page(
+    request: Request,
+    viewer: Viewer,
+    number: str,
+    *,
+    errors: Errors | None = None,
+    values: dict[str, str] | None = None,
+    target: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        return {"order": lookup.get_order(uow, number), "log": lookup.order_log(uow, number)}
+
+    return render(
+        request,
+        "hq/order.html",
+        viewer=viewer,
+        status=status,
+        errors=errors or {},
+        values=values or {},
+        target=target,
+        **read(request, load),
+    )
+
+
+@router.get("/orders/{number}", response_class=HTMLResponse)
+def order(request: Request, viewer: HqDep, number: str) -> HTMLResponse:
+    require(viewer, "orders:read")
+    return _order_page(request, viewer, number.strip().upper())
+
+
+@router.post("/orders/{number}/fulfilments/{fid}/{step}", response_model=None)
+def fulfilment_step(
+    request: Request, posted: PostedDep, number: str, fid: str, step: str
+) -> Response:
+    require(posted.viewer, steps.PERMISSION)
+    _done, errors = steps.run_step(request, posted.viewer, fid, step, posted.values)
+    if errors:
+        return _order_page(
+            request,
+            posted.viewer,
+            number,
+            errors=errors,
+            values=posted.values,
+            target=f"{fid}:{step}",
+            status=422,
+        )
+    return redirect(f"/hq/orders/{number}", notice=f"Fulfilment: {step} done.")
+
+
+@router.post("/orders/{number}/cancel", response_model=None)
+def cancel(request: Request, posted: PostedDep, number: str) -> Response:
+    require(posted.viewer, "orders:write")
+    _done, errors = steps.cancel_order(request, posted.viewer, number, posted.values)
+    if errors:
+        return _order_page(
+            request,
+            posted.viewer,
+            number,
+            errors=errors,
+            values=posted.values,
+            target="cancel",
+            status=422,
+        )
+    return redirect(f"/hq/orders/{number}", notice="Order cancelled.")

@@ -1,0 +1,57 @@
+"""The console's Jinja2 environment (templates installed with the package) and its filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from omniretail import __version__
+
+DASH = "\N{EN DASH}"  # shown for a missing value
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("omniretail.web", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, when=when, day=day, label=label, num=num)
+    env.globals.update(version=__version__)
+    return env
+
+
+def money(value: Any, currency: str = "GBP") -> str:
+    if value is None:
+        return DASH
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.2f}"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y %H:%M") if value is not None else DASH
+
+
+def day(value: date | datetime | None) -> str:
+    return value.strftime("%a %d %b %Y") if value is not None else DASH
+
+
+def label(value: Any) -> str:
+    """``ready_for_pickup`` -> ``Ready for pickup``."""
+    text = str(getattr(value, "value", value) or "").replace("_", " ").replace("-", " ")
+    return text[:1].upper() + text[1:]
+
+
+def num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return DASH
+    return f"{float(value):,.{digits}f}" if digits else f"{round(float(value)):,}"

@@ -1,0 +1,63 @@
+"""``install_web(app)``: the console's routes, its static files and its error pages."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from omniretail.web.customer import router as customer_router
+from omniretail.web.customers import router as customers_router
+from omniretail.web.dashboard import router as dashboard_router
+from omniretail.web.deps import NotAllowed, SignInRequired, optional_viewer, render
+from omniretail.web.inventory import router as inventory_router
+from omniretail.web.jobs import JobRegistry
+from omniretail.web.loyalty import router as loyalty_router
+from omniretail.web.orders import router as orders_router
+from omniretail.web.planning import router as planning_router
+from omniretail.web.routing import router as routing_router
+from omniretail.web.signin import router as signin_router
+from omniretail.web.store import router as store_router
+
+
+def install_web(app: FastAPI) -> None:
+    app.state.web_jobs = JobRegistry()
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("omniretail.web", "static")]),
+        name="static",
+    )
+    for router in (
+        signin_router,
+        dashboard_router,
+        inventory_router,
+        orders_router,
+        routing_router,
+        customers_router,
+        loyalty_router,
+        planning_router,
+        store_router,
+        customer_router,
+    ):
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequired)
+    async def on_sign_in(request: Request, _exc: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        url = "/signin?next=" + quote(target, safe="")
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(NotAllowed)
+    async def on_not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return render(
+            request,
+            "error.html",
+            viewer=optional_viewer(request),
+            status=exc.status,
+            title="Not allowed" if exc.status == 403 else "Not possible",
+            message=exc.message,
+        )

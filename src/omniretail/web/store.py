@@ -1,0 +1,524 @@
+"""The store associate app (phone first): the store's work for today, each fulfilment's steps
+and the handover with the pickup code, order look-up for returns, "find it elsewhere" with
+ordering into the customer's cart, and loyalty look-up with redemption.
+
+An associate sees and changes only their own store's work (the store on their sign-in); an
+administrator picks a store first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.auth.models import Role
+from omniretail.catalog import service as catalog
+from omniretail.catalog.models import ChannelKind
+from omniretail.customers import service as customers
+from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import availability
+from omniretail.kernel.errors import DomainError
+from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.orders import carts, checkout, lookup
+from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.payments import compensating
+from omniretail.orders.promises import policy_from
+from omniretail.orders.schemas import CartCreate, CartLineAdd, CheckoutCreate, OrderRead
+from omniretail.web import steps
+from omniretail.web.customers import find_customer_id
+from omniretail.web.deps import (
+    NotAllowed,
+    PageRoute,
+    PostedDep,
+    Viewer,
+    change,
+    current_viewer,
+    read,
+    redirect,
+    render,
+    require,
+)
+from omniretail.web.forms import Errors, errors_of, parse
+from omniretail.web.session import STORE_COOKIE, container_of
+
+router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
+LOOKUP_KINDS = [("number", "Order number"), ("email", "Email"), ("phone", "Phone")]
+CUSTOMER_KINDS = [("email", "Email"), ("phone", "Phone"), ("loyalty_card", "Loyalty card")]
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The associate and the store they work in."""
+
+    viewer: Viewer
+    store: str
+    name: str
+
+
+def _store_for(request: Request, viewer: Viewer) -> str | None:
+    if viewer.role == Role.STORE_ASSOCIATE.value:
+        return viewer.principal.store_code
+    if viewer.role == Role.ADMIN.value:
+        return request.cookies.get(STORE_COOKIE) or None
+    raise NotAllowed("The store app is for store associates.")
+
+
+def shop(request: Request) -> Shop:
+    viewer = current_viewer(request)
+    require(viewer, steps.PERMISSION)
+    store = _store_for(request, viewer)
+    if store is None:
+        raise NotAllowed("Choose a store first: open /store/choose.", status=409)
+    location = read(request, lambda uow: catalog.get_location(uow, store))
+    return Shop(viewer, store, location.name)
+
+
+ShopDep = Annotated[Shop, Depends(shop)]
+
+
+@router.get("/choose", response_class=HTMLResponse)
+def choose(request: Request) -> HTMLResponse:
+    viewer = current_viewer(request)
+    require(viewer, "inventory:admin")
+    stores = read(request, lambda uow: catalog.list_locations(uow, "store"))
+    return render(request, "store/choose.html", viewer=viewer, stores=stores)
+
+
+@router.post("/choose", response_model=None)
+def chosen(request: Request, posted: PostedDep) -> Response:
+    require(posted.viewer, "inventory:admin")
+    code = posted.get("store").upper()
+    read(request, lambda uow: catalog.get_location(uow, code))
+    response = redirect("/store")
+    response.set_cookie(STORE_COOKIE, code, httponly=True, samesite="lax", path="/")
+    return response
+
+
+# --- today's work ----------------------------------------------------------------------------
+
+
+def _here(order: OrderRead, store: str) -> list[Any]:
+    return [f for f in order.fulfilments if store in (f.location, f.pickup_location)]
+
+
+@router.get("", response_class=HTMLResponse)
+def today(request: Request, s: ShopDep) -> HTMLResponse:
+    orders = read(request, lambda uow: lookup.orders_for_location(uow, s.store, limit=100))
+    lanes: dict[str, list[tuple[OrderRead, Any]]] = {
+        "to_accept": [],
+        "to_prepare": [],
+        "arriving": [],
+        "waiting": [],
+    }
+    for order in orders:
+        for f in _here(order, s.store):
+            lane = _lane(f, s.store)
+            if lane is not None:
+                lanes[lane].append((order, f))
+    return render(request, "store/today.html", viewer=s.viewer, shop=s, lanes=lanes)
+
+
+def _lane(f: Any, store: str) -> str | None:
+    """Where a fulfilment shows on the store's board (presentation only)."""
+    if f.status == "ready_for_pickup" and f.pickup_location == store:
+        return "waiting"
+    if f.status == "shipped" and f.pickup_location == store and f.location != store:
+        return "arriving"
+    if f.location != store:
+        return None
+    if f.status == "created":
+        return "to_accept"
+    if f.status in ("accepted", "picking", "packed"):
+        return "to_prepare"
+    return None
+
+
+def _store_order(request: Request, s: Shop, number: str) -> OrderRead:
+    order = read(request, lambda uow: lookup.get_order(uow, number))
+    if not _here(order, s.store):
+        raise UnknownOrder(f"order {number} has nothing to do at {s.store}", field="number")
+    return order
+
+
+@router.get("/orders/{number}", response_class=HTMLResponse)
+def store_order(request: Request, s: ShopDep, number: str) -> HTMLResponse:
+    order = _store_order(request, s, number.strip().upper())
+    return render(
+        request,
+        "store/order.html",
+        viewer=s.viewer,
+        shop=s,
+        order=order,
+        here=_here(order, s.store),
+    )
+
+
+@router.get("/open", response_model=None)
+def open_order(request: Request, s: ShopDep, number: str = "") -> Response:
+    return redirect(f"/store/orders/{number.strip().upper()}" if number.strip() else "/store")
+
+
+@router.post("/orders/{number}/fulfilments/{fid}/{step}", response_model=None)
+def store_step(
+    request: Request, posted: PostedDep, s: ShopDep, number: str, fid: str, step: str
+) -> Response:
+    order = _store_order(request, s, number)
+    if fid not in {f.id for f in _here(order, s.store)}:
+        raise NotAllowed(f"This fulfilment is not served at {s.store}.")
+    _done, errors = steps.run_step(request, s.viewer, fid, step, posted.values)
+    if errors:
+        order = _store_order(request, s, number)
+        return render(
+            request,
+            "store/order.html",
+            viewer=s.viewer,
+            shop=s,
+            order=order,
+            here=_here(order, s.store),
+            errors=errors,
+            values=posted.values,
+            target=f"{fid}:{step}",
+            status=422,
+        )
+    notice = {
+        "collect": "Handed over. Thank you!",
+        "ready": "Ready for pickup: the customer has been told.",
+        "reject": "Rejected: the order is re-routed.",
+    }.get(step, f"Done: {step}.")
+    return redirect(f"/store/orders/{number}", notice=notice)
+
+
+# --- returns: find an order bought anywhere --------------------------------------------------
+
+
+@router.get("/returns", response_class=HTMLResponse)
+def returns_page(request: Request, s: ShopDep) -> HTMLResponse:
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        values={"kind": "number"},
+        orders=None,
+    )
+
+
+@router.post("/returns", response_model=None)
+def returns_lookup(request: Request, posted: PostedDep, s: ShopDep) -> Response:
+    """By order number, or by the customer's email or phone (a POST keeps them out of URLs)."""
+    require(s.viewer, "orders:read")
+    kind, value = posted.get("kind"), posted.get("value")
+    orders: list[OrderRead] = []
+    errors: Errors = {}
+    try:
+        if not value:
+            raise DomainError("enter what to look up", field="value")
+        if kind == "number":
+            orders = [read(request, lambda uow: lookup.get_order(uow, value.upper()))]
+        else:
+            cid = find_customer_id(request, kind, value)
+            orders = read(request, lambda uow: _orders_of_person(uow, cid))
+    except DomainError as exc:
+        errors = errors_of(exc, {"number": "value", "customer_id": "value", "email": "value"})
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        values=posted.values,
+        errors=errors,
+        orders=orders,
+        status=404 if errors else 200,
+    )
+
+
+def _orders_of_person(uow: UnitOfWork, customer_id: int) -> list[OrderRead]:
+    """Every order of the person, whichever of their merged profiles it was placed with."""
+    found: list[OrderRead] = []
+    for cid in customers.cluster(uow, customer_id):
+        found += lookup.list_orders(uow, cid, limit=20)
+    return sorted(found, key=lambda o: o.placed_at, reverse=True)[:20]
+
+
+# --- find it elsewhere, and order it for the customer ----------------------------------------
+
+
+@router.get("/find", response_class=HTMLResponse)
+def find(request: Request, s: ShopDep, sku: str = "") -> HTMLResponse:
+    sku = sku.strip().upper()
+    context: dict[str, Any] = {"sku": sku, "result": None, "errors": {}}
+    if sku:
+        try:
+            context["result"] = read(request, lambda uow: _stock_everywhere(uow, sku, s.store))
+        except DomainError as exc:
+            context["errors"] = {"sku": exc.detail}
+    return render(
+        request,
+        "store/find.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=CUSTOMER_KINDS,
+        values={"sku": sku, "quantity": "1", "kind": "email"},
+        **context,
+    )
+
+
+def _stock_everywhere(uow: UnitOfWork, sku: str, store: str) -> dict[str, Any]:
+    item = catalog.get_sku(uow, sku)
+    here = catalog.get_location(uow, store)
+    everywhere = availability.availability(uow, [sku])[0]
+    names = {loc.code: loc for loc in catalog.list_locations(uow)}
+    nearby = availability.nearby_stock(
+        uow, sku, here.latitude, here.longitude, radius_km=100, limit=10
+    )
+    rows = sorted(
+        (
+            {
+                "code": cell.location,
+                "name": names[cell.location].name if cell.location in names else cell.location,
+                "kind": names[cell.location].kind.value if cell.location in names else "",
+                "available": cell.available,
+            }
+            for cell in everywhere.locations
+            if cell.available > 0
+        ),
+        key=lambda r: (r["code"] != store, -int(r["available"])),
+    )
+    return {"item": item, "total": everywhere.available, "rows": rows, "nearby": nearby}
+
+
+def _channel_selling_at(uow: UnitOfWork, location: str) -> str:
+    """The cart's channel for an order from the store: one that sells from the location
+    holding the units, the web shop if it does (its cart is the customer's everywhere)."""
+    codes = catalog.get_location(uow, location).channel_codes
+    channels = {c.code: c for c in catalog.list_channels(uow) if c.code in codes}
+    if not channels:
+        raise DomainError(f"no channel sells from {location}", field="location")
+    web = [c for c in channels.values() if c.kind == ChannelKind.WEB]
+    return (web or list(channels.values()))[0].code
+
+
+@router.post("/find/order", response_model=None)
+def order_for_customer(request: Request, posted: PostedDep, s: ShopDep) -> Response:
+    require(s.viewer, "carts:write")
+    values = posted.values
+    sku = values.get("sku", "").strip().upper()
+    actor = s.viewer.principal.actor
+    try:
+        customer_id = None
+        if values.get("value", "").strip():
+            customer_id = find_customer_id(request, values.get("kind", "email"), values["value"])
+        location = values.get("location", "").strip().upper() or s.store
+        line = parse(CartLineAdd, values, sku=sku, location=location)
+
+        def add(uow: UnitOfWork) -> str:
+            channel = _channel_selling_at(uow, location)
+            cart = carts.create_cart(
+                uow, CartCreate(channel=channel, customer_id=customer_id), actor=actor
+            )
+            carts.add_line(uow, cart.token, line, actor=actor)
+            return cart.token
+
+        token = change(request, s.viewer, "orders", add)
+    except (ValidationError, DomainError) as exc:
+        result = None
+        if sku:
+            try:
+                result = read(request, lambda uow: _stock_everywhere(uow, sku, s.store))
+            except DomainError:
+                result = None
+        return render(
+            request,
+            "store/find.html",
+            viewer=s.viewer,
+            shop=s,
+            kinds=CUSTOMER_KINDS,
+            sku=sku,
+            result=result,
+            values=values,
+            errors=errors_of(exc, {"customer_id": "value", "sku": "sku"}),
+            status=422,
+        )
+    return redirect(f"/store/carts/{token}", notice="Added to the customer's cart.")
+
+
+def _cart_page(
+    request: Request,
+    s: Shop,
+    token: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    cart = read(request, lambda uow: carts.get_cart(uow, token))
+    defaults = {"method": "ship_to_store", "provider_token": "tok_visa"}
+    return render(
+        request,
+        "store/cart.html",
+        viewer=s.viewer,
+        shop=s,
+        cart=cart,
+        values={**defaults, **(values or {})},
+        errors=errors or {},
+        status=status,
+    )
+
+
+@router.get("/carts/{token}", response_class=HTMLResponse)
+def cart_page(request: Request, s: ShopDep, token: str) -> HTMLResponse:
+    return _cart_page(request, s, token)
+
+
+@router.post("/carts/{token}/checkout", response_model=None)
+def cart_checkout(request: Request, posted: PostedDep, s: ShopDep, token: str) -> Response:
+    require(s.viewer, "carts:write")
+    values = posted.values
+    method = values.get("method", "ship_to_store")
+    fulfilment: dict[str, Any] = {"method": method}
+    if method == "ship_to_home":
+        fulfilment["address"] = {
+            k: values.get(k, "").strip() for k in ("line1", "city", "postcode") if values.get(k)
+        }
+    else:
+        fulfilment["pickup_location"] = s.store
+    rename = {
+        "fulfilment.address": "line1",
+        "fulfilment": "method",
+        "payment.provider_token": "provider_token",
+        "fulfilment.pickup_location": "method",
+    }
+    container = container_of(request)
+    actor = s.viewer.principal.actor
+    try:
+        body = CheckoutCreate.model_validate(
+            {
+                "fulfilment": fulfilment,
+                "payment": {"provider_token": values.get("provider_token", "").strip()},
+                "contact_email": values.get("contact_email", "").strip() or None,
+            }
+        )
+        with compensating(steps.payments_of(request)) as payments:
+            order = change(
+                request,
+                s.viewer,
+                "orders",
+                lambda uow: checkout.place_order(
+                    uow,
+                    token,
+                    body,
+                    payments=payments,
+                    policy=policy_from(container.settings),
+                    actor=actor,
+                ),
+            )
+    except (ValidationError, DomainError) as exc:
+        return _cart_page(
+            request, s, token, values=values, errors=errors_of(exc, rename), status=422
+        )
+    target = f"/store/orders/{order.number}" if _here(order, s.store) else "/store"
+    return redirect(target, notice=f"Order {order.number} placed.")
+
+
+# --- loyalty ---------------------------------------------------------------------------------
+
+
+@router.get("/loyalty", response_class=HTMLResponse)
+def loyalty_page(request: Request, s: ShopDep) -> HTMLResponse:
+    return render(
+        request,
+        "store/loyalty.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=CUSTOMER_KINDS,
+        values={"kind": "email"},
+        account=None,
+    )
+
+
+@router.post("/loyalty", response_model=None)
+def loyalty_lookup(request: Request, posted: PostedDep, s: ShopDep) -> Response:
+    require(s.viewer, "loyalty:read")
+    try:
+        cid = find_customer_id(request, posted.get("kind"), posted.get("value"))
+    except DomainError as exc:
+        return render(
+            request,
+            "store/loyalty.html",
+            viewer=s.viewer,
+            shop=s,
+            kinds=CUSTOMER_KINDS,
+            values=posted.values,
+            errors=errors_of(exc, {"customer_id": "value", "email": "value"}),
+            account=None,
+            status=404,
+        )
+    return redirect(f"/store/loyalty/{cid}")
+
+
+def _account_page(
+    request: Request,
+    s: Shop,
+    customer_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        return {
+            "account": loyalty.account_status(uow, customer_id),
+            "coupons": loyalty.list_coupons(uow, customer_id),
+        }
+
+    return render(
+        request,
+        "store/loyalty.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=CUSTOMER_KINDS,
+        customer_id=customer_id,
+        values=values or {},
+        errors=errors or {},
+        status=status,
+        **read(request, load),
+    )
+
+
+@router.get("/loyalty/{customer_id}", response_class=HTMLResponse)
+def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLResponse:
+    require(s.viewer, "loyalty:read")
+    return _account_page(request, s, customer_id)
+
+
+@router.post("/loyalty/{customer_id}/redeem", response_model=None)
+def redeem(request: Request, posted: PostedDep, s: ShopDep, customer_id: int) -> Response:
+    require(s.viewer, "loyalty:redeem")
+    actor = s.viewer.principal.actor
+    try:
+        body = parse(RedemptionCreate, posted.values, channel=s.store)
+        done = change(
+            request,
+            s.viewer,
+            "loyalty",
+            lambda uow: loyalty.redeem_points(uow, customer_id, body, actor=actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        return _account_page(
+            request,
+            s,
+            customer_id,
+            values=posted.values,
+            errors=errors_of(exc),
+            status=422,
+        )
+    return redirect(
+        f"/store/loyalty/{customer_id}",
+        notice=f"Redeemed {done.points} points worth £{done.value:.2f}.",
+    )

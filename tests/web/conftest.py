@@ -1,0 +1,58 @@
+"""Console tests through the app (TestClient): a seeded retailer and signed-in clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from omniretail.app import create_app
+from omniretail.bootstrap import Container
+from omniretail.orders.payments import TestPaymentProvider
+from tests.web.seed import PASSWORD, Seeded, seed
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def payments() -> TestPaymentProvider:
+    return TestPaymentProvider()
+
+
+@pytest.fixture
+def seeded(container: Container, payments: TestPaymentProvider) -> Seeded:
+    return seed(container, payments)
+
+
+@pytest.fixture
+def web(container: Container, payments: TestPaymentProvider, seeded: Seeded) -> Iterator[TestClient]:
+    """A browser-like client (no API key; cookies kept, redirects not followed)."""
+    app = create_app(container, background_sweep=False)
+    app.state.payment_provider = payments
+    with TestClient(app, raise_server_exceptions=True, follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Signs in through the form; returns where the console sent the person."""
+    page = client.get("/signin")
+    response = client.post(
+        "/signin",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 303, response.text
+    return str(response.headers["location"])
+
+
+def post(client: TestClient, page_url: str, action: str, data: dict[str, str]) -> object:
+    """Submits a form the way a browser does: the token comes from the page it is on."""
+    token = csrf_of(client.get(page_url).text)
+    return client.post(action, data={**data, "csrf_token": token})

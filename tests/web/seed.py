@@ -1,0 +1,223 @@
+"""A small synthetic retailer for the console's tests, built through the services: a DC and
+three stores, two channels, three SKUs with stock, three sign-ins (HQ admin, an associate of
+LON1, a customer) and two live orders of that customer (one waiting for pickup at LON1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
+from omniretail.bootstrap import Container
+from omniretail.catalog import service as catalog
+from omniretail.catalog.models import ChannelKind, LocationKind
+from omniretail.catalog.schemas import (
+    Capabilities,
+    ChannelWrite,
+    LocationWrite,
+    ProductCreate,
+    SkuCreate,
+)
+from omniretail.customers import service as customers
+from omniretail.customers.crypto import vault_for
+from omniretail.customers.models import IdentityKind, VerifiedVia
+from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.inventory import service as inventory
+from omniretail.inventory.schemas import StockChange
+from omniretail.loyalty import service as loyalty
+from omniretail.orders import carts, checkout, fulfilment, lookup
+from omniretail.orders.payments import PaymentProvider
+from omniretail.orders.promises import policy_from
+from omniretail.orders.schemas import (
+    CartCreate,
+    CartLineAdd,
+    CheckoutCreate,
+    FulfilmentChoice,
+    PaymentIn,
+)
+
+HOURS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
+PASSWORD = "correct-horse-battery"
+ADMIN, ASSOCIATE, CUSTOMER_EMAIL, CUSTOMER_PHONE = (
+    "hq-admin",
+    "store-lon1",
+    "ada@example.com",
+    "07700 900123",
+)
+STORES = [
+    ("DC1", "Midlands DC", LocationKind.WAREHOUSE, 52.4862, -1.8904, "Unit 4, Birmingham"),
+    ("LON1", "London Oxford St", LocationKind.STORE, 51.5154, -0.1410, "310 Oxford St, London"),
+    ("LON2", "London Camden", LocationKind.STORE, 51.5390, -0.1426, "12 High St, Camden"),
+    ("MAN1", "Manchester", LocationKind.STORE, 53.4831, -2.2399, "42 Market St, Manchester"),
+]
+SKUS = {"A1": ("Enamel mug", "20.00"), "B2": ("Linen tote", "35.50"), "C3": ("Soy candle", "15.00")}
+STOCK = [
+    ("A1", "DC1", 100),
+    ("B2", "DC1", 50),
+    ("C3", "DC1", 20),
+    ("A1", "LON1", 10),
+    ("B2", "LON1", 5),
+    ("A1", "LON2", 3),
+    ("B2", "MAN1", 2),
+]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    customer_id: int
+    pickup_order: str
+    pickup_code: str
+    tracking_token: str
+    home_order: str
+
+
+def seed(container: Container, payments: PaymentProvider) -> Seeded:
+    _network(container)
+    customer_id = _people(container)
+    return _orders(container, customer_id, payments)
+
+
+def _network(container: Container) -> None:
+    with container.uow() as uow:
+        for code, name, kind, lat, lon, address in STORES:
+            store = kind is LocationKind.STORE
+            catalog.save_location(
+                uow,
+                LocationWrite(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    latitude=lat,
+                    longitude=lon,
+                    address=address,
+                    opening_hours=HOURS,
+                    capabilities=Capabilities(
+                        ships_to_home=True,
+                        pickup=store,
+                        ship_to_store_target=store,
+                        accepts_returns=store,
+                    ),
+                    daily_capacity=20 if store else 0,
+                ),
+            )
+        catalog.save_channel(
+            uow,
+            ChannelWrite(
+                code="WEB",
+                name="Web shop",
+                kind=ChannelKind.WEB,
+                location_codes=[s[0] for s in STORES],
+            ),
+        )
+        catalog.save_channel(
+            uow,
+            ChannelWrite(
+                code="POS",
+                name="Store tills",
+                kind=ChannelKind.STORE_POS,
+                location_codes=["LON1", "LON2", "MAN1"],
+            ),
+        )
+        catalog.create_product(
+            uow,
+            ProductCreate(
+                code="HOME",
+                name="Home goods",
+                skus=[
+                    SkuCreate(code=code, name=name, price=Decimal(price))
+                    for code, (name, price) in SKUS.items()
+                ],
+            ),
+        )
+        for sku, location, quantity in STOCK:
+            inventory.receive_stock(
+                uow, StockChange(sku=sku, location=location, quantity=quantity), actor="seed"
+            )
+
+
+def _people(container: Container) -> int:
+    vault = vault_for(container.keyring)
+    with container.uow() as uow:
+        created = customers.create_customer(
+            uow,
+            CustomerCreate(
+                name="Ada Lovelace",
+                home_store="LON1",
+                identities=[
+                    IdentityCreate(
+                        kind=IdentityKind.EMAIL,
+                        value=CUSTOMER_EMAIL,
+                        verified=True,
+                        verified_via=VerifiedVia.LOGIN,
+                    ),
+                    IdentityCreate(kind=IdentityKind.PHONE, value=CUSTOMER_PHONE),
+                ],
+            ),
+            vault=vault,
+            actor="seed",
+        )
+        customer_id = created.customer.id
+        loyalty.enrol(uow, customer_id, actor="seed")
+        for username, role, store in (
+            (ADMIN, Role.ADMIN, None),
+            (ASSOCIATE, Role.STORE_ASSOCIATE, "LON1"),
+        ):
+            auth.create_principal(
+                uow,
+                PrincipalCreate(username=username, role=role, password=PASSWORD, store_code=store),
+            )
+        auth.create_principal(
+            uow,
+            PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=PASSWORD),
+        )
+    return customer_id
+
+
+def _orders(container: Container, customer_id: int, payments: PaymentProvider) -> Seeded:
+    policy = policy_from(container.settings)
+
+    def place(sku: str, quantity: int, choice: FulfilmentChoice, location: str | None) -> str:
+        with container.uow() as uow:
+            cart = carts.create_cart(
+                uow, CartCreate(channel="WEB", customer_id=customer_id), actor="seed"
+            )
+            carts.add_line(
+                uow,
+                cart.token,
+                CartLineAdd(sku=sku, quantity=quantity, location=location),
+                actor="seed",
+            )
+            order = checkout.place_order(
+                uow,
+                cart.token,
+                CheckoutCreate(
+                    fulfilment=choice,
+                    payment=PaymentIn(provider_token="tok_visa"),
+                    contact_email=CUSTOMER_EMAIL,
+                ),
+                payments=payments,
+                policy=policy,
+                actor="seed",
+            )
+        return order.number
+
+    pickup = place(
+        "A1", 2, FulfilmentChoice(method="pickup_in_store", pickup_location="LON1"), "LON1"
+    )
+    home = place(
+        "B2", 1, FulfilmentChoice(method="ship_to_home", latitude=52.48, longitude=-1.89), None
+    )
+    with container.uow() as uow:
+        fid = lookup.get_order(uow, pickup).fulfilments[0].id
+        for step in (fulfilment.accept, fulfilment.start_picking, fulfilment.pack):
+            step(uow, fid, actor="seed")
+        fulfilment.ready_for_pickup(uow, fid, policy=policy, actor="seed")
+    with container.read_uow() as uow:
+        order = lookup.get_order(uow, pickup)
+        assert order.tracking_url is not None
+        token = order.tracking_url.rsplit("/", 1)[-1]
+        code = lookup.tracking_read(uow, token).fulfilments[0].pickup_code
+    assert code is not None
+    return Seeded(customer_id, pickup, code, token, home)

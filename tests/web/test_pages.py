@@ -1,0 +1,151 @@
+"""The console through the app: sign-in per role, what each role may see, CSRF, and forms
+that show the service's message beside the field and keep what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from omniretail.bootstrap import Container
+from omniretail.inventory import service as inventory
+from tests.web.conftest import csrf_of, post, sign_in
+from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded
+
+
+def test_each_role_signs_in_to_its_own_home(web: TestClient) -> None:
+    assert sign_in(web, ADMIN) == "/hq"
+    web.cookies.clear()
+    assert sign_in(web, ASSOCIATE) == "/store"
+    web.cookies.clear()
+    assert sign_in(web, CUSTOMER_EMAIL) == "/account"
+
+
+def test_a_wrong_password_is_shown_beside_the_field_and_the_username_kept(web: TestClient) -> None:
+    page = web.get("/signin")
+    response = web.post(
+        "/signin",
+        data={"username": ADMIN, "password": "nope-nope", "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 401
+    assert 'id="f-password-error">wrong username or password<' in response.text
+    assert f'value="{ADMIN}"' in response.text
+    assert "omniretail_session" not in response.cookies
+
+
+def test_pages_need_a_session_and_come_back_after_sign_in(web: TestClient) -> None:
+    response = web.get("/hq/inventory?q=A1")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=%2Fhq%2Finventory%3Fq%3DA1"
+    page = web.get(response.headers["location"])
+    done = web.post(
+        "/signin",
+        data={
+            "username": ADMIN,
+            "password": "correct-horse-battery",
+            "csrf_token": csrf_of(page.text),
+            "next": "/hq/inventory?q=A1",
+        },
+    )
+    assert done.headers["location"] == "/hq/inventory?q=A1"
+    assert "HttpOnly" in done.headers["set-cookie"] and "SameSite=lax" in done.headers["set-cookie"]
+
+
+def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
+    sign_in(web, ADMIN)
+    expected = {
+        "/hq": "Orders by state",
+        "/hq/inventory": "Available to promise",
+        "/hq/inventory/A1/LON1": "Ledger (newest first)",
+        "/hq/orders": seeded.pickup_order,
+        f"/hq/orders/{seeded.pickup_order}": "Fulfilment timeline",
+        "/hq/routing": "Simulator",
+        "/hq/customers": "Find a customer",
+        f"/hq/customers/{seeded.customer_id}": "Ada Lovelace",
+        "/hq/loyalty": "Loyalty programme",
+        "/hq/planning": "Replenishment plan",
+        "/hq/transfers/new": "Request transfer",
+        "/store/choose": "Choose a store",
+        "/shop/products/A1": "Enamel mug",
+    }
+    for url, text in expected.items():
+        response = web.get(url)
+        assert response.status_code == 200, (url, response.text[:500])
+        assert text in response.text, url
+
+
+def test_an_associate_sees_only_their_store(web: TestClient, seeded: Seeded) -> None:
+    sign_in(web, ASSOCIATE)
+    today = web.get("/store")
+    assert today.status_code == 200
+    assert seeded.pickup_order in today.text and seeded.home_order not in today.text
+    assert web.get("/hq").status_code == 403
+    assert web.get("/hq/inventory").status_code == 403
+    other = web.get(f"/store/orders/{seeded.home_order}")
+    assert other.status_code == 404
+    assert "nothing to do at LON1" in other.text
+
+
+def test_a_customer_sees_only_their_pages(web: TestClient, seeded: Seeded) -> None:
+    sign_in(web, CUSTOMER_EMAIL)
+    account = web.get("/account")
+    assert account.status_code == 200
+    assert seeded.pickup_order in account.text and "Ada Lovelace" in account.text
+    assert f"/track/{seeded.tracking_token}" in account.text
+    for url in ("/hq", "/store", "/hq/customers/1"):
+        assert web.get(url).status_code == 403, url
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(
+    web: TestClient, container: Container
+) -> None:
+    sign_in(web, ADMIN)
+    response = web.post(
+        "/hq/inventory/A1/LON1/adjust",
+        data={"quantity_delta": "-3", "reason": "damaged", "csrf_token": "forged"},
+    )
+    assert response.status_code == 403
+    assert "This form has expired" in response.text
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "A1", "LON1").on_hand == 10
+
+
+def test_an_adjustment_refused_by_the_service_keeps_what_was_typed(
+    web: TestClient, container: Container
+) -> None:
+    sign_in(web, ADMIN)
+    page = "/hq/inventory/A1/LON2"
+    response: Any = post(
+        web, page, f"{page}/adjust", {"quantity_delta": "-50", "reason": "shrinkage found"}
+    )
+    assert response.status_code == 422
+    assert 'value="-50"' in response.text and 'value="shrinkage found"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    response = post(web, page, f"{page}/adjust", {"quantity_delta": "two", "reason": ""})
+    assert response.status_code == 422
+    assert "valid integer" in response.text and 'value="two"' in response.text
+    done: Any = post(web, page, f"{page}/adjust", {"quantity_delta": "-1", "reason": "damaged"})
+    assert done.status_code == 303
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "A1", "LON2").on_hand == 2
+    ledger = web.get(page).text
+    assert "Adjustment" in ledger and "damaged" in ledger and "admin:hq-admin" in ledger
+
+
+def test_handover_with_a_wrong_code_is_refused_beside_the_field(
+    web: TestClient, seeded: Seeded
+) -> None:
+    sign_in(web, ASSOCIATE)
+    page = f"/store/orders/{seeded.pickup_order}"
+    html = web.get(page).text
+    fid = html.split("/fulfilments/")[1].split("/")[0]
+    wrong = "000000" if seeded.pickup_code != "000000" else "111111"
+    response: Any = post(web, page, f"{page}/fulfilments/{fid}/collect", {"pickup_code": wrong})
+    assert response.status_code == 422
+    assert "the pickup code does not match" in response.text
+    assert f'value="{wrong}"' in response.text
+    done: Any = post(
+        web, page, f"{page}/fulfilments/{fid}/collect", {"pickup_code": seeded.pickup_code}
+    )
+    assert done.status_code == 303
+    assert "Collected" in web.get(page).text
