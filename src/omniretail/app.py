@@ -15,6 +15,7 @@ from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep
 from omniretail.api.problems import install_problem_handlers
+from omniretail.api.product_views import router as product_views_router
 from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.auth.api import AuthorizeDep
 from omniretail.auth.api import router as auth_router
@@ -23,6 +24,7 @@ from omniretail.catalog.api import router as catalog_router
 from omniretail.customers.api import events_router
 from omniretail.customers.api import router as customers_router
 from omniretail.intelligence.api import router as intelligence_router
+from omniretail.intelligence.tasks import BackgroundRefresh, IntelligenceSettings
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.loyalty.api import router as loyalty_router
@@ -34,6 +36,7 @@ from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
 RELAY_STOP_TIMEOUT_SECONDS = 30.0
+REFRESH_STOP_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("omniretail.app")
 
 
@@ -42,12 +45,19 @@ def create_app(
     *,
     background_sweep: bool = True,
     background_relay: bool | None = None,
+    background_intelligence: bool | None = None,
 ) -> FastAPI:
     """``background_relay`` (the outbox relay thread) defaults to ``background_sweep`` and the
-    ``relay_enabled`` setting, so an app built without background work (tests) has neither."""
+    ``relay_enabled`` setting, so an app built without background work (tests) has neither.
+    ``background_intelligence`` (the scheduled model refresh) likewise defaults to
+    ``background_sweep``, and runs only when ``OMNIRETAIL_INTELLIGENCE_REFRESH_SECONDS`` is set."""
     container = container or build_container()
     if background_relay is None:
         background_relay = background_sweep and container.settings.relay_enabled
+    if background_intelligence is None:
+        background_intelligence = background_sweep
+    intelligence_settings = IntelligenceSettings()
+    refresh_seconds = intelligence_settings.refresh_seconds if background_intelligence else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +69,13 @@ def create_app(
         )
         if relay is not None:
             relay.start()
+        refresh = (
+            BackgroundRefresh(container, refresh_seconds, intelligence_settings)
+            if refresh_seconds
+            else None
+        )
+        if refresh is not None:
+            refresh.start()
         try:
             yield
         finally:
@@ -69,6 +86,9 @@ def create_app(
             if relay is not None:
                 # The delivery in progress finishes (handlers have timeouts); nothing is cut.
                 await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)
+            if refresh is not None:
+                # A refresh writes in one transaction at its end: waiting cuts nothing short.
+                await run_in_threadpool(refresh.stop, REFRESH_STOP_TIMEOUT_SECONDS)
 
     app = FastAPI(
         title="Omniretail",
@@ -86,6 +106,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())
     api.include_router(catalog_router)
+    api.include_router(product_views_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
     api.include_router(orders_router)

@@ -35,7 +35,8 @@ def demo_env(container: Container, tmp_path: Path) -> dict[str, str | None]:
 def run_demo(container: Container, tmp_path: Path, log: Path) -> str:
     result = CliRunner().invoke(
         app,
-        ["demo", "--data", str(log), "--no-serve", "--port", "8123"],
+        # The intelligence batch is tested in tests/intelligence/test_demo_batch.py.
+        ["demo", "--data", str(log), "--no-serve", "--port", "8123", "--no-intelligence"],
         env=demo_env(container, tmp_path),
     )
     assert result.exit_code == 0, result.output

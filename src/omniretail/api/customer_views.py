@@ -1,13 +1,14 @@
-"""Routes that compose several domains for one customer: the 360 read, the GDPR export and
-erasure, and undoing a merge (customers and loyalty in one transaction). They live at the
-edge because customers sits below loyalty and auth in the import order."""
+"""Routes that compose several domains for one customer: the 360 read (with loyalty and the
+intelligence scores), the GDPR export and erasure, and undoing a merge (customers and loyalty
+in one transaction). They live at the edge because customers sits below loyalty, auth and
+intelligence in the import order."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.auth import service as auth
@@ -16,6 +17,8 @@ from omniretail.customers import service as customers
 from omniretail.customers.crypto import vault_for
 from omniretail.customers.schemas import Customer360, MergeRead, UndoMerge
 from omniretail.db.uow import UnitOfWork
+from omniretail.intelligence import service as intelligence
+from omniretail.intelligence.schemas import CustomerIntelligence
 from omniretail.loyalty import rewards
 from omniretail.loyalty import service as loyalty
 
@@ -35,13 +38,27 @@ class ErasureReport(BaseModel):
     summary: dict[str, Any]
 
 
-@router.get("/{customer_id}/360", response_model=Customer360)
-def customer_360(customer_id: int, uow: ReadDep, container: ContainerDep) -> Customer360:
-    """Profile, identities, consents, loyalty status, lifetime spend by channel, last orders
-    and open returns, in one call."""
+class Customer360View(Customer360):
+    intelligence: CustomerIntelligence = Field(
+        description="segment, RFM, CLV, p_alive and products to offer, from the last batch"
+        " run; the popular list, flagged, for a customer who withdrew consent to"
+        " personalisation"
+    )
+
+
+@router.get("/{customer_id}/360", response_model=Customer360View)
+def customer_360(
+    customer_id: int,
+    uow: ReadDep,
+    container: ContainerDep,
+    k: Annotated[int, Query(ge=1, le=50, description="products to offer")] = 10,
+) -> Customer360View:
+    """Profile, identities, consents, loyalty status, lifetime spend by channel, last orders,
+    open returns, segment, CLV, p_alive and recommendations, in one call."""
     view = profile.customer_360(uow, customer_id, vault=vault_for(container.keyring))
     view.loyalty = loyalty.account_status(uow, view.customer.id).model_dump(mode="json")
-    return view
+    scores = intelligence.customer_intelligence(uow, view.customer.id, k)
+    return Customer360View(**dict(view), intelligence=scores)
 
 
 @router.get("/{customer_id}/export", response_model=PersonalDataExport)

@@ -160,7 +160,9 @@ POLICY: dict[str, Rule] = {
     "PATCH /customers/{customer_id}": R("customers:write"),
     "GET /customers/{customer_id}/360": R("customers:read"),
     "GET /intelligence/customers/{customer_id}": R("customers:read"),
-    "GET /intelligence/skus/{code}": R("catalog:read", customer_unscoped=True),
+    # Reorder points and stock positions are internal (GET /skus/{code} shows them only to
+    # roles with inventory:read).
+    "GET /intelligence/skus/{code}": R("inventory:read"),
     "GET /customers/{customer_id}/identities": R("customers:read"),
     "POST /customers/{customer_id}/identities": R("customers:write"),
     "POST /customers/{customer_id}/identities/{identity_id}/verify": R("customers:write"),

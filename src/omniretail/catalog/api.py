@@ -1,4 +1,6 @@
-"""HTTP routes for products, SKUs, channels and locations."""
+"""HTTP routes for products, SKUs, channels and locations. The reads of one product or SKU
+(``GET /products/{code}``, ``GET /skus/{code}``) are served at the edge
+(``api/product_views.py``), which adds the stock and demand figures of higher domains."""
 
 from __future__ import annotations
 
@@ -27,11 +29,6 @@ def create_product(body: ProductCreate, use_case: UseCaseDep) -> ProductRead:
     return use_case.run(lambda uow: service.create_product(uow, body), status_code=201)
 
 
-@router.get("/products/{code}", response_model=ProductRead)
-def get_product(code: str, uow: ReadDep) -> ProductRead:
-    return service.get_product(uow, code.strip().upper())
-
-
 @router.get("/skus", response_model=list[SkuRead])
 def list_skus(
     uow: ReadDep,
@@ -40,11 +37,6 @@ def list_skus(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SkuRead]:
     return service.list_skus(uow, offset=offset, limit=limit, query=q)
-
-
-@router.get("/skus/{code}", response_model=SkuRead)
-def get_sku(code: str, uow: ReadDep) -> SkuRead:
-    return service.get_sku(uow, code.strip().upper())
 
 
 @router.put("/channels/{code}", response_model=ChannelRead)

@@ -42,15 +42,26 @@ def demo_command(
     db: Annotated[
         str | None, typer.Option("--db", help="Database URL (default: the embedded SQLite file)")
     ] = None,
+    intelligence: Annotated[
+        bool,
+        typer.Option(
+            "--intelligence/--no-intelligence",
+            help="Run the intelligence batch once (segments, CLV, recommendations, forecast,"
+            " reorder points; about two minutes on the full log)",
+        ),
+    ] = True,
 ) -> None:
     """Set up a demo: import the real order history, create a demo network with opening
-    stock, and serve the API. Safe to run again: nothing is imported or stocked twice."""
+    stock, score it with the intelligence models, and serve the API. Safe to run again:
+    nothing is imported, stocked or scored twice."""
     container = open_container(db)
     try:
         found = find_transaction_log(data, container.settings, console=console)
         console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
         _import_once(container, found)
         _network_and_stock(container)
+        if intelligence:
+            _intelligence_once(container)
         with container.uow() as uow:
             key = issue_demo_api_key(uow)
         _print_summary(container, found, host=host, port=port, api_key=key.key)
@@ -79,6 +90,21 @@ def _import_once(container: Container, found: FoundLog) -> None:
     report, elapsed = run_import(container, found.path, console=console, actor=ACTOR)
     print_report(console, report)
     console.print(f"[green]imported[/] {found.path.name} in {elapsed:.1f} s")
+
+
+def _intelligence_once(container: Container) -> None:
+    from omniretail.intelligence.cli import refresh_with_progress
+    from omniretail.intelligence.service import last_refresh
+
+    with container.read_uow() as uow:
+        earlier = last_refresh(uow)
+    if earlier is not None:
+        console.print(
+            f"intelligence: results from {earlier:%Y-%m-%d %H:%M} exist; not recomputed"
+            " (the server refreshes them when OMNIRETAIL_INTELLIGENCE_REFRESH_SECONDS is set)"
+        )
+        return
+    refresh_with_progress(container, console)
 
 
 def _network_and_stock(container: Container) -> None:
@@ -191,4 +217,3 @@ def _people(container: Container) -> None:
         f"one customer, online and in store {store}: GET /api/v1/customers/"
         f"{people.customer_id}/360 -> one profile, {account.available} points, {account.tier.tier}"
     )
-

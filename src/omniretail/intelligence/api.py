@@ -1,4 +1,6 @@
-"""HTTP reads of the intelligence results (folded into the customer 360 later)."""
+"""HTTP reads of the intelligence results. The customer 360 and the SKU and product reads
+embed the same blocks (composed at the API edge: ``api/customer_views.py``,
+``api/product_views.py``)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,18 @@ from fastapi import APIRouter, Query
 
 from omniretail.api.deps import ReadDep
 from omniretail.intelligence import service
-from omniretail.intelligence.schemas import CustomerScoresRead, ProductIntelligenceRead
+from omniretail.intelligence.schemas import CustomerIntelligence, ProductIntelligenceRead
 
 router = APIRouter(prefix="/intelligence", tags=["intelligence"])
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerScoresRead)
+@router.get("/customers/{customer_id}", response_model=CustomerIntelligence)
 def get_customer_scores(
     customer_id: int, uow: ReadDep, k: Annotated[int, Query(ge=1, le=50)] = 10
-) -> CustomerScoresRead:
-    """Segment, RFM scores, CLV, p_alive and the top-k products to offer (the popular list
-    for a customer who withdrew consent to personalisation)."""
-    return service.get_customer_scores(uow, customer_id, k)
+) -> CustomerIntelligence:
+    """Segment, RFM scores, CLV, p_alive and the top-k products to offer (the popular list,
+    flagged, for a customer who withdrew consent to personalisation)."""
+    return service.customer_intelligence(uow, customer_id, k)
 
 
 @router.get("/skus/{code}", response_model=ProductIntelligenceRead)

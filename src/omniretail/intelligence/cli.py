@@ -12,8 +12,10 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from omniretail.bootstrap import Container
 from omniretail.cli.context import open_container
 from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.replenishment import ReplenishmentConfig, overstock, plan
@@ -123,22 +125,41 @@ def replenish_plan(
     start: Annotated[str | None, typer.Option("--start", help="Default: after the history")] = None,
     lead_time_weeks: Annotated[int, typer.Option(min=0, max=52)] = 2,
     service_level: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
+    channel: Annotated[
+        str, typer.Option("--channel", help="Whose demand (the imported history is WEB)")
+    ] = "WEB",
     out: Annotated[Path | None, typer.Option("--out", help="Also write the plan as CSV")] = None,
 ) -> None:
     """Set reorder points from the forecast, then list what to order or transfer and the
-    overstocked stock (weeks of cover, markdown candidates)."""
+    overstocked stock (weeks of cover, markdown candidates).
+
+    Reorder points go to the locations that serve the channel: its warehouses, else its
+    locations, else every active warehouse (``omniretail demo`` builds such a network)."""
     progress = _Progress()
     container = open_container(db)
+    channel = channel.strip().upper()
+    with container.read_uow() as uow:
+        locations = repository.serving_locations(uow.session, channel)
+    if not locations:
+        console.print(
+            f"[red]no reorder points written[/]: no location serves channel {channel} and"
+            " there is no active warehouse to plan stock for. Create a warehouse"
+            " (PUT /api/v1/locations/{code} with kind 'warehouse', then link it to the"
+            " channel), or run 'omniretail demo --no-serve' for a demo network with a"
+            " distribution centre and stores."
+        )
+        raise typer.Exit(1)
     tx = service.load_history(container.read_engine)
     first = _day(start, "--start") if start else _after(tx)
+    progress(f"loaded {tx.height:,} order lines; planning {', '.join(locations)}")
     config = ReplenishmentConfig(lead_time_weeks=lead_time_weeks, service_level=service_level)
     result = service.forecast_demand(tx, first, 12)
-    progress(f"forecast {len(result.skus):,} SKUs")
+    progress(f"forecast {len(result.skus):,} SKUs x 12 weeks from {first.isoformat()}")
     with container.uow() as uow:
-        table = service.apply_replenishment_policies(uow, result, config)
-    progress(f"reorder points set for {table.height:,} SKU x location pairs")
-    if table.is_empty():
-        console.print("no locations serve the channel: create a warehouse to plan stock")
+        table = service.apply_replenishment_policies(uow, result, config, channel=channel)
+    progress(
+        f"reorder points and order-up-to levels written for {table.height:,} SKU x location pairs"
+    )
     with container.read_uow() as uow:
         stock = service.stock_positions(uow)
     weekly = table.select("sku", "location", "weekly_demand")
@@ -149,6 +170,8 @@ def replenish_plan(
     console.print(f"{actions.height:,} actions")
     over = overstock(stock, weekly, config).filter(pl.col("markdown"))
     _print(over.head(20), "markdown candidates (weeks of cover)")
+    console.print(f"{over.height:,} markdown candidates")
+    progress("done")
 
 
 def _print(frame: pl.DataFrame, title: str) -> None:
@@ -199,3 +222,34 @@ def report_command(
     progress(f"loaded {tx.height:,} order lines")
     path = report.write_report(tx, out)
     progress(f"wrote {path}")
+
+
+def refresh_with_progress(container: Container, out: Console) -> None:
+    """``tasks.refresh_all`` with a progress bar, then what was stored."""
+    from omniretail.intelligence.tasks import REFRESH_STEPS, refresh_all
+
+    with Progress(
+        TextColumn("[bold]intelligence[/] {task.description:<48}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=out,
+    ) as bar:
+        task = bar.add_task("starting", total=REFRESH_STEPS)
+        steps: list[str] = []
+
+        def on_step(message: str) -> None:
+            if steps:
+                bar.advance(task)
+            steps.append(message)
+            bar.update(task, description=message)
+
+        result = refresh_all(container, progress=on_step)
+        bar.update(task, completed=REFRESH_STEPS, description="done")
+    counts = result.counts
+    out.print(
+        f"intelligence: as of {result.as_of:%Y-%m-%d}, {counts['customers']:,} customers"
+        f" scored (segments, CLV, p_alive), {counts['recommendations']:,} recommendations,"
+        f" {counts['bought_together']:,} bought-together pairs, {counts['forecast_rows']:,}"
+        f" forecast rows, {counts['reorder_points']:,} reorder points; {result.seconds:.0f} s"
+    )

@@ -127,17 +127,34 @@ def plan(stock: pl.DataFrame, weekly_demand: pl.DataFrame) -> pl.DataFrame:
 def overstock(
     stock: pl.DataFrame, weekly_demand: pl.DataFrame, config: ReplenishmentConfig
 ) -> pl.DataFrame:
-    """Weeks of cover per SKU x location with stock; markdown candidates first."""
+    """Weeks of cover per SKU x location with stock; markdown candidates first.
+
+    ``weekly_demand`` holds the forecast demand of the planned locations (sku, location,
+    weekly_demand). Stock of a SKU that is forecast to sell nowhere (a discontinued line) is a
+    markdown candidate wherever it lies (weekly demand 0, infinite cover). A location the plan
+    does not cover (no forecast demand there, e.g. a store when only the channel's warehouse
+    is planned) has no weekly demand and no cover, and is never a candidate on that ground."""
+    selling = weekly_demand.group_by("sku").agg(pl.col("weekly_demand").sum().alias("total"))
     return (
         stock.filter(pl.col("on_hand") > 0)
         .join(weekly_demand, on=["sku", "location"], how="left")
-        .with_columns(pl.col("weekly_demand").fill_null(0.0))
+        .join(selling, on="sku", how="left")
+        .with_columns(
+            weekly_demand=pl.when(pl.col("total").fill_null(0.0) <= 0)
+            .then(0.0)
+            .otherwise(pl.col("weekly_demand"))
+        )
         .with_columns(
             weeks_of_cover=pl.when(pl.col("weekly_demand") > 0)
             .then(pl.col("on_hand") / pl.col("weekly_demand"))
-            .otherwise(float("inf"))
+            .when(pl.col("weekly_demand") == 0)
+            .then(float("inf"))
         )
-        .with_columns(markdown=pl.col("weeks_of_cover") > config.overstock_weeks)
-        .sort("weeks_of_cover", descending=True)
+        .with_columns(markdown=pl.col("weeks_of_cover").fill_null(0.0) > config.overstock_weeks)
+        .sort(
+            ["markdown", "weeks_of_cover", "sku", "location"],
+            descending=[True, True, False, False],
+            nulls_last=True,
+        )
         .select("sku", "location", "on_hand", "weekly_demand", "weeks_of_cover", "markdown")
     )

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import ChannelLocation, Location, Sku
-from omniretail.customers.models import Consent, Customer
+from omniretail.customers.models import Customer
 from omniretail.intelligence.models import (
     CustomerScore,
     PopularProduct,
@@ -179,12 +179,19 @@ def list_popular(session: Session, k: int) -> list[Row[Any]]:
     )
 
 
-def list_forecast(session: Session, sku: str) -> list[Row[Any]]:
+def list_forecasts(session: Session, skus: Sequence[str]) -> list[Row[Any]]:
+    """``sku_code, period_start, quantity, model, computed_at`` of these SKUs, by period."""
     return list(
         session.execute(
-            select(ProductForecast.period_start, ProductForecast.quantity, ProductForecast.model)
-            .where(ProductForecast.sku_code == sku)
-            .order_by(ProductForecast.period_start)
+            select(
+                ProductForecast.sku_code,
+                ProductForecast.period_start,
+                ProductForecast.quantity,
+                ProductForecast.model,
+                ProductForecast.computed_at,
+            )
+            .where(ProductForecast.sku_code.in_(list(skus)))
+            .order_by(ProductForecast.sku_code, ProductForecast.period_start)
         )
     )
 
@@ -200,38 +207,21 @@ def all_forecasts(session: Session) -> pl.DataFrame:
     )
 
 
-def list_associations(session: Session, sku: str, k: int) -> list[Row[Any]]:
+def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[Row[Any]]:
+    """``sku_code, rank, other_sku_code, score`` of the ``k`` best pairs of each SKU."""
     return list(
         session.execute(
             select(
-                ProductAssociation.rank, ProductAssociation.other_sku_code, ProductAssociation.score
+                ProductAssociation.sku_code,
+                ProductAssociation.rank,
+                ProductAssociation.other_sku_code,
+                ProductAssociation.score,
             )
-            .where(ProductAssociation.sku_code == sku)
-            .order_by(ProductAssociation.rank)
-            .limit(k)
+            .where(ProductAssociation.sku_code.in_(list(skus)), ProductAssociation.rank <= k)
+            .order_by(ProductAssociation.sku_code, ProductAssociation.rank)
         )
     )
 
 
 def latest_computed_at(session: Session) -> datetime | None:
     return session.scalar(select(CustomerScore.computed_at).limit(1))
-
-
-def customer_exists(session: Session, customer_id: int) -> bool:
-    return session.get(Customer, customer_id) is not None
-
-
-def personalisation_withdrawn(session: Session, customer_id: int) -> bool:
-    """A recorded refusal of personalisation (the customers domain's consent answers)."""
-    return (
-        session.scalar(
-            select(Consent.customer_id)
-            .where(
-                Consent.customer_id == customer_id,
-                Consent.purpose == "personalisation",
-                Consent.granted.is_(False),
-            )
-            .limit(1)
-        )
-        is not None
-    )

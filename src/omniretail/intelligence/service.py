@@ -6,27 +6,33 @@ caller's unit of work and never commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 import polars as pl
 from sqlalchemy import Engine
 
+from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
-from omniretail.intelligence.errors import UnknownCustomer
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
 from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
 from omniretail.intelligence.schemas import (
+    ClvRead,
+    CustomerIntelligence,
     CustomerScoresRead,
     ForecastPeriod,
     ProductIntelligenceRead,
+    RecommendationsRead,
     RecommendedProduct,
     ReorderPolicy,
+    RfmRead,
 )
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies
+from omniretail.inventory.schemas import StockLevelRead
 from omniretail.kernel.events import DomainEvent
 
 FORECAST_MODEL = "ses+calendar"
@@ -245,86 +251,157 @@ def stock_positions(uow: UnitOfWork) -> pl.DataFrame:
 
 # --- reads -------------------------------------------------------------------------------
 
+POPULAR_BECAUSE_WITHDRAWN = "personalisation_withdrawn"
+POPULAR_BECAUSE_NO_HISTORY = "no_personal_list"
+
+
+def last_refresh(uow: UnitOfWork) -> datetime | None:
+    """When the stored customer scores were computed (None: never)."""
+    return repository.latest_computed_at(uow.session)
+
 
 def personalisation_allowed(uow: UnitOfWork, customer_id: int) -> bool:
     """The consent gate for lists served to a person: a customer who withdrew consent to
     personalisation gets the popular list. Imported customers never recorded a choice, and
     recommendations on a shop's own purchase history are shown to them."""
-    return not repository.personalisation_withdrawn(uow.session, customer_id)
+    return not any(
+        c.purpose.value == "personalisation" and not c.granted
+        for c in customers.list_consents(uow, customer_id)
+    )
+
+
+def customer_intelligence(uow: UnitOfWork, customer_id: int, k: int = 10) -> CustomerIntelligence:
+    """Segment, RFM, CLV, p_alive and the top-``k`` products to offer for the person behind
+    ``customer_id`` (an alias resolves to the surviving profile; the scores and lists of a
+    merged profile are used when the survivor has none). Raises the customers domain's
+    not-found or erased problem."""
+    ids = customers.cluster(uow, customer_id)
+    score = next(
+        (s for s in (repository.get_customer_score(uow.session, i) for i in ids) if s), None
+    )
+    personalised = personalisation_allowed(uow, ids[0])
+    rows: list[Any] = []
+    if personalised:
+        for i in ids:
+            rows = repository.list_recommendations(uow.session, i, "next", k)
+            if rows:
+                break
+    source: Literal["personal", "popular"] = "personal" if rows else "popular"
+    if not rows:
+        rows = repository.list_popular(uow.session, k)
+    recommendations = RecommendationsRead(
+        source=source,
+        personalised=source == "personal",
+        reason=None
+        if source == "personal"
+        else POPULAR_BECAUSE_NO_HISTORY
+        if personalised
+        else POPULAR_BECAUSE_WITHDRAWN,
+        items=[RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score) for r in rows],
+    )
+    if score is None:
+        return CustomerIntelligence(
+            customer_id=ids[0],
+            segment="not_scored",
+            rfm=None,
+            clv=None,
+            p_alive=None,
+            as_of=None,
+            computed_at=None,
+            recommendations=recommendations,
+        )
+    return CustomerIntelligence(
+        customer_id=ids[0],
+        segment=score.segment,
+        rfm=RfmRead(
+            recency_days=score.recency_days,
+            frequency=score.frequency,
+            monetary=score.monetary,
+            r_score=score.r_score,
+            f_score=score.f_score,
+            m_score=score.m_score,
+        ),
+        clv=ClvRead(expected_revenue=score.expected_revenue, horizon_weeks=score.horizon_weeks),
+        p_alive=score.p_alive,
+        as_of=score.as_of,
+        computed_at=score.computed_at,
+        recommendations=recommendations,
+    )
 
 
 def get_customer_scores(uow: UnitOfWork, customer_id: int, k: int = 10) -> CustomerScoresRead:
-    score = repository.get_customer_score(uow.session, customer_id)
-    personalised = personalisation_allowed(uow, customer_id)
-    rows = (
-        repository.list_recommendations(uow.session, customer_id, "next", k) if personalised else []
-    )
-    if not rows:
-        rows = repository.list_popular(uow.session, k)
-    recommendations = [RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score) for r in rows]
-    if score is None:
-        if repository.customer_exists(uow.session, customer_id) is False:
-            raise UnknownCustomer(f"no customer {customer_id}", field="customer_id")
-        return CustomerScoresRead(
-            customer_id=customer_id,
-            segment="not_scored",
-            recency_days=None,
-            frequency=0,
-            monetary=0.0,
-            r_score=None,
-            f_score=None,
-            m_score=None,
-            expected_revenue=None,
-            p_alive=None,
-            horizon_weeks=None,
-            as_of=None,
-            computed_at=None,
-            personalised=personalised,
-            recommendations=recommendations,
-        )
+    """The same figures, flat (the web console's customer page)."""
+    block = customer_intelligence(uow, customer_id, k)
+    rfm, clv = block.rfm, block.clv
     return CustomerScoresRead(
-        customer_id=customer_id,
-        segment=score.segment,
-        recency_days=score.recency_days,
-        frequency=score.frequency,
-        monetary=score.monetary,
-        r_score=score.r_score,
-        f_score=score.f_score,
-        m_score=score.m_score,
-        expected_revenue=score.expected_revenue,
-        p_alive=score.p_alive,
-        horizon_weeks=score.horizon_weeks,
-        as_of=score.as_of,
-        computed_at=score.computed_at,
-        personalised=personalised,
-        recommendations=recommendations,
+        customer_id=block.customer_id,
+        segment=block.segment,
+        recency_days=rfm.recency_days if rfm else None,
+        frequency=rfm.frequency if rfm else 0,
+        monetary=rfm.monetary if rfm else 0.0,
+        r_score=rfm.r_score if rfm else None,
+        f_score=rfm.f_score if rfm else None,
+        m_score=rfm.m_score if rfm else None,
+        expected_revenue=clv.expected_revenue if clv else None,
+        p_alive=block.p_alive,
+        horizon_weeks=clv.horizon_weeks if clv else None,
+        as_of=block.as_of,
+        computed_at=block.computed_at,
+        personalised=block.recommendations.personalised,
+        recommendations=block.recommendations.items,
+    )
+
+
+def product_intelligence(
+    uow: UnitOfWork, skus: Sequence[str], *, together: int = 10
+) -> dict[str, ProductIntelligenceRead]:
+    """Per SKU (which the caller has checked exists): the stored weekly forecast, the reorder
+    point and order-up-to level of each location that keeps a stock record, and the products
+    bought with it. Three queries plus one stock read per SKU."""
+    from omniretail.inventory import service as inventory
+
+    forecasts: dict[str, list[Any]] = {sku: [] for sku in skus}
+    for row in repository.list_forecasts(uow.session, skus):
+        forecasts[row.sku_code].append(row)
+    pairs: dict[str, list[Any]] = {sku: [] for sku in skus}
+    for row in repository.list_associations_of(uow.session, skus, together):
+        pairs[row.sku_code].append(row)
+    result: dict[str, ProductIntelligenceRead] = {}
+    for sku in skus:
+        periods = forecasts[sku]
+        levels = inventory.list_stock_levels(uow, sku=sku, limit=10_000)
+        result[sku] = ProductIntelligenceRead(
+            sku=sku,
+            model=periods[0].model if periods else None,
+            computed_at=periods[0].computed_at if periods else None,
+            forecast=[
+                ForecastPeriod(period_start=p.period_start, quantity=p.quantity) for p in periods
+            ],
+            reorder_points=[_policy(s) for s in levels],
+            bought_together=[
+                RecommendedProduct(rank=p.rank, sku=p.other_sku_code, score=p.score)
+                for p in pairs[sku]
+            ],
+        )
+    return result
+
+
+def _policy(level: StockLevelRead) -> ReorderPolicy:
+    position = level.on_hand - level.reserved - level.allocated + level.in_transit
+    return ReorderPolicy(
+        location=level.location,
+        on_hand=level.on_hand,
+        position=position,
+        safety_stock=level.safety_stock,
+        reorder_point=level.reorder_point,
+        order_up_to=level.order_up_to,
+        at_or_below_reorder_point=level.reorder_point is not None
+        and position <= level.reorder_point,
     )
 
 
 def get_product_intelligence(uow: UnitOfWork, sku: str) -> ProductIntelligenceRead:
     from omniretail.catalog import service as catalog
-    from omniretail.inventory import service as inventory
 
-    catalog.get_sku(uow, sku)  # raises the catalog's not-found problem
-    periods = repository.list_forecast(uow.session, sku)
-    levels = inventory.list_stock_levels(uow, sku=sku, limit=1000)
-    pairs = repository.list_associations(uow.session, sku, 10)
-    return ProductIntelligenceRead(
-        sku=sku,
-        model=periods[0].model if periods else None,
-        forecast=[
-            ForecastPeriod(period_start=p.period_start, quantity=p.quantity) for p in periods
-        ],
-        reorder_points=[
-            ReorderPolicy(
-                location=s.location,
-                reorder_point=s.reorder_point,
-                order_up_to=s.order_up_to,
-                on_hand=s.on_hand,
-            )
-            for s in levels
-        ],
-        bought_together=[
-            RecommendedProduct(rank=p.rank, sku=p.other_sku_code, score=p.score) for p in pairs
-        ],
-    )
+    code = catalog.get_sku(uow, sku).code  # raises the catalog's not-found problem
+    return product_intelligence(uow, [code])[code]

@@ -1,15 +1,18 @@
 """The scheduled refresh: every model refitted on the current history, results stored.
 
-``create_app`` runs ``refresh_forever`` when ``OMNIRETAIL_INTELLIGENCE_REFRESH_SECONDS`` is set
-(off by default, and in tests); ``refresh_all`` is the same job for a cron or a test."""
+``create_app`` runs a ``BackgroundRefresh`` when ``OMNIRETAIL_INTELLIGENCE_REFRESH_SECONDS``
+is set (off by default, and in tests unless a test turns it on); ``refresh_all`` is the same
+job for a cron, ``omniretail demo`` or a test."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from fastapi.concurrency import run_in_threadpool
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from omniretail.bootstrap import Container
@@ -17,6 +20,8 @@ from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.replenishment import ReplenishmentConfig
 
 log = logging.getLogger("omniretail.intelligence")
+Progress = Callable[[str], None]
+REFRESH_STEPS = 6  # progress messages refresh_all reports, one as each step starts
 
 
 class IntelligenceSettings(BaseSettings):
@@ -27,44 +32,107 @@ class IntelligenceSettings(BaseSettings):
     recommendations: int = 10
     lead_time_weeks: int = 2
     service_level: float = 0.95
+    channel: str = "WEB"  # whose serving locations get reorder points
+
+
+@dataclass
+class RefreshResult:
+    as_of: date
+    order_lines: int
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def refresh_as_of(container: Container, last_day: date | None) -> date:
+    """The first day of the forecast and the scoring date: the day after the history (an
+    imported history that ends in the past is scored as of its end, not as of today, when every
+    line would look discontinued); today's date plus one for an empty history."""
+    if last_day is None:
+        return container.clock.now().date() + timedelta(days=1)
+    return last_day + timedelta(days=1)
 
 
 def refresh_all(
-    container: Container, settings: IntelligenceSettings | None = None
-) -> dict[str, int]:
-    """Refits every model on the whole history and replaces the stored results."""
+    container: Container,
+    settings: IntelligenceSettings | None = None,
+    progress: Progress | None = None,
+) -> RefreshResult:
+    """Refits every model on the whole history and replaces the stored results (segments,
+    CLV and p_alive, recommendations, bought-together, forecasts, reorder points) in one
+    transaction: readers see the previous run or this one."""
     settings = settings or IntelligenceSettings()
+    report = progress or (lambda _message: None)
+    started = time.perf_counter()
+    report("loading the order history")
     tx = service.load_history(container.read_engine)
-    as_of = container.clock.now().date() + timedelta(days=1)
     last: date | None = tx.select("day").max().item() if tx.height else None
-    if last is not None and last >= as_of:
-        as_of = last + timedelta(days=1)
+    as_of = refresh_as_of(container, last)
     with container.read_uow() as uow:
         customers = repository.list_customers(uow.session)
     weeks = settings.horizon_weeks
+    report(f"forecasting {weeks} weeks from {as_of.isoformat()}")
     result = service.forecast_demand(tx, as_of, weeks)
+    report(f"scoring {customers.height:,} customers (segments, CLV, p_alive)")
     scores = service.score_customers(tx, customers, as_of, weeks)
+    report("ranking recommendations")
     lists = service.recommend_products(tx, as_of, settings.recommendations)
+    report("finding products bought together")
     pairs = recommending.bought_together(tx, as_of)
+    report("storing results and reorder points")
     config = ReplenishmentConfig(
         lead_time_weeks=settings.lead_time_weeks, service_level=settings.service_level
     )
     with container.uow() as uow:
         counts = {
-            "forecast_rows": service.store_forecast(uow, result),
             "customers": service.store_customer_scores(uow, scores, as_of, weeks),
             "recommendations": service.store_recommendations(uow, lists),
             "bought_together": service.store_associations(uow, pairs),
-            "policies": service.apply_replenishment_policies(uow, result, config).height,
+            "forecast_rows": service.store_forecast(uow, result),
+            "reorder_points": service.apply_replenishment_policies(
+                uow, result, config, channel=settings.channel
+            ).height,
         }
-    return counts
+    seconds = time.perf_counter() - started
+    return RefreshResult(as_of, tx.height, counts, seconds)
 
 
-async def refresh_forever(container: Container, interval_seconds: float) -> None:
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            counts = await run_in_threadpool(refresh_all, container)
-            log.info("intelligence refreshed: %s", counts)
-        except Exception:
-            log.exception("intelligence refresh failed; will retry")
+class BackgroundRefresh:
+    """``refresh_all`` every ``interval`` seconds in a daemon thread (the first run one
+    interval after start). A failed run is logged and retried at the next interval. ``stop``
+    waits for a run in progress (it writes in one transaction at its end) up to a timeout."""
+
+    def __init__(
+        self,
+        container: Container,
+        interval: float,
+        settings: IntelligenceSettings | None = None,
+    ) -> None:
+        self.container = container
+        self.interval = interval
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(
+            target=self._run, name="omniretail-intelligence", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                result = refresh_all(self.container, self.settings)
+                self.runs += 1
+                log.info(
+                    "intelligence refreshed as of %s in %.1f s: %s",
+                    result.as_of,
+                    result.seconds,
+                    result.counts,
+                )
+            except Exception:
+                log.exception("intelligence refresh failed; will retry")
