@@ -109,6 +109,9 @@ def test_click_and_collect_with_the_pickup_code(container, client):
     assert order["status"] == "ready_for_pickup"
     code = tracking(client, order)["fulfilments"][0]["pickup_code"]
     assert len(code) == 6
+    qr = client.get(f"{order['tracking_url']}/pickup/0.svg")
+    assert (qr.status_code, qr.headers["content-type"]) == (200, "image/svg+xml")
+    assert code in client.get(order["tracking_url"]).text
     [ready] = event_data(container, "ready_for_pickup")
     assert ready["pickup_code"] == code
 
@@ -129,6 +132,8 @@ def test_click_and_collect_with_the_pickup_code(container, client):
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert order["number"] in page.text
+    assert code not in page.text  # collected: the code is no longer shown
+    assert client.get(f"{order['tracking_url']}/pickup/0.svg").status_code == 404
 
 
 def test_associate_override_at_handover_is_logged(container, client):
@@ -423,4 +428,24 @@ def test_uncollected_order_is_reminded_then_returned_to_stock(container, client,
     assert ledger_kinds(client, "A1", "LON1") == ["receipt", "reserve", "allocate", "deallocate"]
     [cancelled] = event_data(container, "cancelled")
     assert cancelled["reason"] == "not collected within 7 days"
+    assert_verified(client)
+
+
+def test_stock_that_vanished_before_checkout_leaves_nothing_half_done(container, client, clock):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    clock.advance(minutes=20)  # the reservation lapsed...
+    other = new_cart(client)
+    ok(add(client, other, "A1", 1))  # ...and someone else took the last unit
+
+    refused = checkout(client, token)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/no-route")
+    assert refused.json()["unplaced"] == [{"sku": "A1", "quantity": 1}]
+    assert stock(client, "A1", "DC1") == (1, 1, 0, 0)
+    assert client.app.state.payment_provider.authorisations == {}
+    assert ok(client.get(f"/api/v1/carts/{token}"))["status"] == "active"
+    assert "order_confirmed" not in order_events(container)
     assert_verified(client)
