@@ -27,7 +27,9 @@ def seeded(container: Container, payments: TestPaymentProvider) -> Seeded:
 
 
 @pytest.fixture
-def web(container: Container, payments: TestPaymentProvider, seeded: Seeded) -> Iterator[TestClient]:
+def web(
+    container: Container, payments: TestPaymentProvider, seeded: Seeded
+) -> Iterator[TestClient]:
     """A browser-like client (no API key; cookies kept, redirects not followed)."""
     app = create_app(container, background_sweep=False)
     app.state.payment_provider = payments

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
+from omniretail.catalog.models import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.orders import planning
@@ -65,8 +66,9 @@ def _page(
         "method": FulfilmentMethod.SHIP_TO_HOME.value,
         "line0.quantity": "1",
     }
-    if context["channels"]:
-        defaults["channel"] = context["channels"][0].code
+    web = [c for c in context["channels"] if c.kind == ChannelKind.WEB] or context["channels"]
+    if web:
+        defaults["channel"] = web[0].code
     return render(
         request,
         "hq/routing.html",
@@ -97,7 +99,10 @@ def _draft(text: str) -> RuleSet:
         raise DomainError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field="rules"
         ) from exc
-    return RuleSet.model_validate(data)
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        raise DomainError(_rule_errors(exc)["rules"], field="rules") from exc
 
 
 def _rule_errors(exc: ValidationError | DomainError) -> Errors:
