@@ -145,19 +145,14 @@ def test_ship_from_store_respects_daily_capacity(container, client):
 def test_cli_route_simulate(container, client):
     make_orders_network(container)
     receive(container, "A1", "DC1", 3)
-    url = str(container.engine.url.render_as_string(hide_password=False))
-    args = ["route", "simulate", "--db", url, "--channel", "WEB", "--line", "A1:2", "--json"]
-    if container.backend == "postgresql":
-        import pytest
-
-        pytest.skip("the CLI opens its own engine without the test schema")
-    result = CliRunner().invoke(cli, args)
+    url = container.engine.url.render_as_string(hide_password=False)
+    env = {"OMNIRETAIL_DATABASE_SCHEMA": container.settings.database_schema or ""}
+    base = ["route", "simulate", "--db", url, "--channel", "WEB"]
+    result = CliRunner().invoke(cli, [*base, "--line", "A1:2", "--json"], env=env)
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     assert [a["location"] for a in decision["assignments"]] == ["DC1"]
-    result = CliRunner().invoke(
-        cli, ["route", "simulate", "--db", url, "--channel", "WEB", "--line", "A1:9"]
-    )
+    result = CliRunner().invoke(cli, [*base, "--line", "A1:9"], env=env)
     assert result.exit_code == 1
     assert "no route" in result.output
 

@@ -80,6 +80,8 @@ def _luhn(digits: str) -> bool:
 
 @dataclass
 class TestAuthorisation:
+    __test__ = False
+
     reference: str
     key: str
     token: str
@@ -97,6 +99,8 @@ class TestPaymentProvider:
     ``tok_decline`` (or any token starting ``tok_decline``) is declined; ``tok_timeout`` is
     authorised at the "provider" but the answer never arrives; anything else is approved.
     """
+
+    __test__ = False  # a shipped test double, not a pytest test class
 
     name: str = "test"
     authorisations: dict[str, TestAuthorisation] = field(default_factory=dict)
