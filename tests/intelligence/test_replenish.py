@@ -83,7 +83,11 @@ def test_replenish_plan_writes_reorder_points_from_the_forecast(container, tmp_p
     assert suggested[STEADY]["suggested_quantity"] == order_up_to
     assert SLOW not in suggested
     # What to do: LON1 holds 20 above its order-up-to level, the rest is ordered.
-    plan = pl.read_csv(out, schema_overrides={"sku": pl.String}).filter(pl.col("sku") == STEADY).sort("action")
+    plan = (
+        pl.read_csv(out, schema_overrides={"sku": pl.String})
+        .filter(pl.col("sku") == STEADY)
+        .sort("action")
+    )
     assert plan.select("action", "location", "from_location", "quantity").rows() == [
         ("order", "DC1", None, order_up_to - 20),
         ("transfer", "DC1", "LON1", 20),
