@@ -57,6 +57,10 @@ def demo_command(
     container = open_container(db)
     try:
         found = find_transaction_log(data, container.settings, console=console)
+        if serve:
+            console.print(
+                f"console: [bold]http://{host}:{port}/[/] (opens once this set-up is done)"
+            )
         console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
         _import_once(container, found)
         _network_and_stock(container)
@@ -183,6 +187,7 @@ def _print_summary(
         f" {counts['skus']:,} SKUs"
     )
     base = f"http://{host}:{port}"
+    console.print(f"console: [bold]{base}/[/] (HQ, store app, customer pages: sign-ins below)")
     console.print(f"API docs: [bold]{base}/docs[/]")
     console.print(
         f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]"
@@ -209,7 +214,7 @@ def _people(container: Container) -> None:
     with container.uow() as uow:
         store = catalog.list_locations(uow, "store")[0].code
         people = set_up_people(uow, vault=vault_for(container.keyring), store_code=store)
-    console.print("sign in (POST /api/v1/auth/token, OAuth2 password flow):")
+    console.print("sign in at the console's /signin, or POST /api/v1/auth/token (OAuth2 password):")
     for role, username, password in people.sign_ins:
         console.print(f"  {role:16} {username:24} {password}")
     account = people.account
