@@ -114,6 +114,17 @@ def test_the_customer_360_carries_segment_clv_p_alive_and_consented_offers(
     back = client.get(f"/api/v1/customers/{a_only}/360").json()["intelligence"]
     assert back["recommendations"] == other["recommendations"]
 
+    # Merged into the newcomer's profile: the survivor shows the merged profile's scores.
+    merged = client.post(
+        "/api/v1/customers/merges",
+        json={"survivor_id": newcomer, "merged_id": a_only, "reason": "same person"},
+    )
+    assert merged.status_code == 201, merged.text
+    for asked in (newcomer, a_only):
+        view = client.get(f"/api/v1/customers/{asked}/360").json()
+        assert view["customer"]["id"] == newcomer
+        assert view["intelligence"] == {**other, "customer_id": newcomer}
+
     for path in ("/api/v1/customers/987654/360", "/api/v1/intelligence/customers/987654"):
         missing = client.get(path)
         assert missing.status_code == 404

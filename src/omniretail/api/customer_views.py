@@ -56,8 +56,17 @@ def customer_360(
     """Profile, identities, consents, loyalty status, lifetime spend by channel, last orders,
     open returns, segment, CLV, p_alive and recommendations, in one call."""
     view = profile.customer_360(uow, customer_id, vault=vault_for(container.keyring))
-    view.loyalty = loyalty.account_status(uow, view.customer.id).model_dump(mode="json")
-    scores = intelligence.customer_intelligence(uow, view.customer.id, k)
+    cluster = [view.customer.id, *view.customer.aliases]
+    view.loyalty = loyalty.account_status(uow, view.customer.id, cluster=cluster).model_dump(
+        mode="json"
+    )
+    scores = intelligence.customer_intelligence(
+        uow,
+        view.customer.id,
+        k,
+        cluster=[view.customer.id, *view.customer.aliases],
+        consents=view.consents,
+    )
     return Customer360View(**dict(view), intelligence=scores)
 
 

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from omniretail.customers import service as customers
+from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
@@ -260,26 +261,38 @@ def last_refresh(uow: UnitOfWork) -> datetime | None:
     return repository.latest_computed_at(uow.session)
 
 
+def withdrew_personalisation(consents: Sequence[ConsentRead]) -> bool:
+    """A recorded refusal of personalisation among a profile's consent answers."""
+    return any(c.purpose.value == "personalisation" and not c.granted for c in consents)
+
+
 def personalisation_allowed(uow: UnitOfWork, customer_id: int) -> bool:
     """The consent gate for lists served to a person: a customer who withdrew consent to
     personalisation gets the popular list. Imported customers never recorded a choice, and
     recommendations on a shop's own purchase history are shown to them."""
-    return not any(
-        c.purpose.value == "personalisation" and not c.granted
-        for c in customers.list_consents(uow, customer_id)
-    )
+    return not withdrew_personalisation(customers.list_consents(uow, customer_id))
 
 
-def customer_intelligence(uow: UnitOfWork, customer_id: int, k: int = 10) -> CustomerIntelligence:
+def customer_intelligence(
+    uow: UnitOfWork,
+    customer_id: int,
+    k: int = 10,
+    *,
+    cluster: Sequence[int] | None = None,
+    consents: Sequence[ConsentRead] | None = None,
+) -> CustomerIntelligence:
     """Segment, RFM, CLV, p_alive and the top-``k`` products to offer for the person behind
     ``customer_id`` (an alias resolves to the surviving profile; the scores and lists of a
     merged profile are used when the survivor has none). Raises the customers domain's
-    not-found or erased problem."""
-    ids = customers.cluster(uow, customer_id)
+    not-found or erased problem. ``cluster`` (the survivor's id first) and ``consents`` (the
+    survivor's answers) save their queries when the caller has read them (the 360)."""
+    ids = list(cluster) if cluster else customers.cluster(uow, customer_id)
+    if consents is None:
+        consents = customers.list_consents(uow, ids[0])
+    personalised = not withdrew_personalisation(consents)
     score = next(
         (s for s in (repository.get_customer_score(uow.session, i) for i in ids) if s), None
     )
-    personalised = personalisation_allowed(uow, ids[0])
     rows: list[Any] = []
     if personalised:
         for i in ids:
