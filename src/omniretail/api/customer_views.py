@@ -61,11 +61,7 @@ def customer_360(
         mode="json"
     )
     scores = intelligence.customer_intelligence(
-        uow,
-        view.customer.id,
-        k,
-        cluster=[view.customer.id, *view.customer.aliases],
-        consents=view.consents,
+        uow, view.customer.id, k, cluster=cluster, consents=view.consents
     )
     return Customer360View(**dict(view), intelligence=scores)
 
