@@ -61,6 +61,8 @@ def test_ship_to_home(container, client):
     order = advance(client, f["id"], "deliver")
     assert order["status"] == "completed"
     assert order["lines"][0]["returnable"] == 2
+    stored = ok(client.get(f"/api/v1/orders/{order['number']}"))
+    assert (stored["total"], stored["lines"][0]["unit_price"]) == ("40.00", "20.00")
 
     assert ledger_kinds(client, "A1", "DC1") == ["receipt", "reserve", "allocate", "fulfil"]
     assert stock(client, "A1", "LON2") == (3, 0, 0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
@@ -23,6 +24,12 @@ from omniretail.orders.schemas import (
 
 def tracking_path(token: str) -> str:
     return f"/track/{token}"
+
+
+def money(value: Decimal) -> Decimal:
+    """Two decimals unless the (imported) amount needs the third the columns allow."""
+    cents = value.quantize(Decimal("0.01"))
+    return cents if cents == value else value
 
 
 def get_order(uow: UnitOfWork, number: str) -> OrderRead:
@@ -54,7 +61,7 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
         channel=order.channel_code,
         customer_id=order.customer_id,
         currency=order.currency,
-        total=order.total,
+        total=money(order.total),
         placed_at=order.placed_at,
         tracking_url=tracking_path(order.tracking_token) if order.tracking_token else None,
         contact_email=order.contact_email,
@@ -99,7 +106,7 @@ def _line_read(ln: Any) -> OrderLineRead:
         sku=ln.sku_code,
         name=ln.description or ln.sku_name,
         quantity=ln.quantity,
-        unit_price=ln.unit_price,
+        unit_price=money(ln.unit_price),
         status=ln.status,
         fulfilment_id=ln.fulfilment_id,
         quantity_returned=ln.quantity_returned,
@@ -152,7 +159,7 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
         number=order.number,
         status=order.status,
         placed_at=order.placed_at,
-        total=order.total,
+        total=money(order.total),
         currency=order.currency,
         fulfilments=fulfilments,
     )

@@ -124,6 +124,8 @@ class TestPaymentProvider:
     def void(self, reference: str, amount: Decimal) -> None:
         with self._lock:
             auth = self._by_reference(reference)
+            if auth is None:
+                return
             auth.voided += amount
             if auth.voided >= auth.amount and not auth.captured:
                 auth.status = "voided"
@@ -137,20 +139,26 @@ class TestPaymentProvider:
 
     def capture(self, reference: str, amount: Decimal) -> None:
         with self._lock:
-            self._by_reference(reference).captured += amount
+            auth = self._by_reference(reference)
+            if auth is not None:
+                auth.captured += amount
 
     def refund(self, reference: str, amount: Decimal) -> None:
         with self._lock:
-            self._by_reference(reference).refunded += amount
+            auth = self._by_reference(reference)
+            if auth is not None:
+                auth.refunded += amount
 
     def by_token(self, token: str) -> list[TestAuthorisation]:
         return [a for a in self.authorisations.values() if a.token == token]
 
-    def _by_reference(self, reference: str) -> TestAuthorisation:
+    def _by_reference(self, reference: str) -> TestAuthorisation | None:
+        """None for an authorisation made by another process's test provider (a CLI sweep):
+        in-process state is all this provider has."""
         for auth in self.authorisations.values():
             if auth.reference == reference:
                 return auth
-        raise PaymentError(f"unknown authorisation {reference}")
+        return None
 
 
 @dataclass
