@@ -37,7 +37,7 @@ def _short(value: float) -> str:
 
 def bars(items: Sequence[tuple[str, float]], *, title: str, width: int = 520) -> Markup:
     """Horizontal bars, one per item, with the value at the end of each bar."""
-    row, label_w, height = 26, 150, max(1, len(items)) * 26 + 10
+    row, label_w, height = 26, 180, max(1, len(items)) * 26 + 10
     top = _nice_max(max((v for _, v in items), default=0))
     plot = width - label_w - 60
     parts = [_open(width, height, title)]
@@ -92,7 +92,7 @@ def stacked_columns(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}"'
                 f' fill="{PALETTE[k % len(PALETTE)]}"/>'
             )
-        if len(columns) <= 16 or i % 2 == 0:
+        if len(columns) <= 8 or i % 2 == (len(columns) - 1) % 2:
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{base_y + 16}" text-anchor="middle"'
                 f' fill="{MUTED}" font-size="11">{escape(column)}</text>'

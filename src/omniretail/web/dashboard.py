@@ -98,7 +98,7 @@ def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, lis
     channels = sorted(set(weekly["channel"].to_list()))
     revenue = {(r["channel"], r["week"]): float(r["revenue"]) for r in weekly.to_dicts()}
     series = {ch: [revenue.get((ch, w), 0.0) for w in weeks] for ch in channels}
-    labels = [w.strftime("%d %b") for w in weeks]
+    labels = [w.strftime("%d %b %y") for w in weeks]
     table = [(label, [series[ch][i] for ch in channels]) for i, label in enumerate(labels)]
     progress("chart drawn")
     return labels, series, {"channels": channels, "rows": table}

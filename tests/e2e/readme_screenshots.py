@@ -1,0 +1,140 @@
+"""The README's screenshots of the three audiences, from a demo database.
+
+    .venv/bin/omniretail demo --no-serve --db sqlite:////tmp/demo/demo.db
+    .venv/bin/python -m tests.e2e.readme_screenshots /tmp/demo/demo.db
+
+Places one click & collect order for the demo customer at the associate's store (through
+the services, made ready for pickup) so the store app has work to show, serves the console,
+and writes small PNGs (palette-reduced) to ``docs/screenshots``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+
+from omniretail.app import create_app
+from omniretail.auth.demo import CUSTOMER_EMAIL, PASSWORD
+from omniretail.bootstrap import Container, build_container
+from omniretail.catalog import service as catalog
+from omniretail.customers import service as customers
+from omniretail.customers.crypto import vault_for
+from omniretail.customers.models import IdentityKind
+from omniretail.inventory import service as inventory
+from omniretail.orders import carts, checkout, fulfilment, lookup
+from omniretail.orders.payments import TestPaymentProvider
+from omniretail.orders.promises import policy_from
+from omniretail.orders.schemas import CartCreate, CartLineAdd, CheckoutCreate
+from omniretail.settings import Settings
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.server import serve_app
+
+MAX_BYTES = 150_000
+
+
+def _ready_pickup(container: Container, payments: TestPaymentProvider) -> str:
+    vault = vault_for(container.keyring)
+    with container.uow() as uow:
+        customer_id = customers.find_customer(uow, IdentityKind.EMAIL, CUSTOMER_EMAIL, vault=vault)
+        location = catalog.list_locations(uow, "store")[0]
+        store, channel = location.code, sorted(location.channel_codes)[0]
+        level = next(
+            s for s in inventory.list_stock_levels(uow, location=store, limit=50) if s.available > 2
+        )
+        cart = carts.create_cart(
+            uow, CartCreate(channel=channel, customer_id=customer_id), actor="demo"
+        )
+        carts.add_line(
+            uow, cart.token, CartLineAdd(sku=level.sku, quantity=2, location=store), actor="demo"
+        )
+        order = checkout.place_order(
+            uow,
+            cart.token,
+            CheckoutCreate.model_validate(
+                {
+                    "fulfilment": {"method": "pickup_in_store", "pickup_location": store},
+                    "payment": {"provider_token": "tok_visa"},
+                    "contact_email": CUSTOMER_EMAIL,
+                }
+            ),
+            payments=payments,
+            policy=policy_from(container.settings),
+            actor="demo",
+        )
+        fid = order.fulfilments[0].id
+        for step in (fulfilment.accept, fulfilment.start_picking, fulfilment.pack):
+            step(uow, fid, actor="demo")
+        fulfilment.ready_for_pickup(uow, fid, policy=policy_from(container.settings), actor="demo")
+    with container.read_uow() as uow:
+        return lookup.get_order(uow, order.number).number
+
+
+def _save(page: Any, path: Path, *, full: bool = False) -> None:
+    raw = page.screenshot(full_page=full)
+    image = Image.open(io.BytesIO(raw)).convert("RGB")
+    for colours in (256, 128, 64):
+        buffer = io.BytesIO()
+        image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(
+            buffer, format="PNG", optimize=True
+        )
+        if buffer.tell() <= MAX_BYTES:
+            break
+    path.write_bytes(buffer.getvalue())
+    print(f"{path}: {path.stat().st_size // 1024} KB")
+
+
+def _sign_in(page: Any, username: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    container = build_container(
+        Settings(database_url=f"sqlite:///{args.db}", data_dir=args.db.parent)
+    )
+    payments = TestPaymentProvider()
+    number = _ready_pickup(container, payments)
+    app = create_app(container, background_sweep=False)
+    app.state.payment_provider = payments
+    with serve_app(app) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        desktop = browser.new_context(base_url=url, viewport={"width": 1280, "height": 800})
+        page = desktop.new_page()
+        _sign_in(page, "admin")
+        expect(page.locator("#sales svg.chart")).to_be_visible(timeout=120_000)
+        _save(page, args.out / "hq-dashboard.png")
+        page.goto("/hq/inventory?kind=store&q=HEART")
+        _save(page, args.out / "hq-inventory.png")
+        page.goto("/hq/routing")
+        page.get_by_label("SKU 1").fill("85123A")
+        page.get_by_label("Deliver to latitude").fill("53.48")
+        page.get_by_label("Longitude").fill("-2.24")
+        page.get_by_role("button", name="Simulate").click()
+        expect(page.locator("#decision-summary")).to_be_visible()
+        _save(page, args.out / "hq-routing.png", full=True)
+        phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 780})
+        page = phone.new_page()
+        _sign_in(page, "associate")
+        page.goto(f"/store/orders/{number}")
+        _save(page, args.out / "store-handover.png")
+        phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 780})
+        page = phone.new_page()
+        _sign_in(page, CUSTOMER_EMAIL)
+        _save(page, args.out / "customer-account.png")
+        browser.close()
+    container.dispose()
+
+
+if __name__ == "__main__":
+    main()
