@@ -201,6 +201,21 @@ def test_ship_to_store(container, client):
     order = ok(step(client, f["id"], "collect", {"pickup_code": ready["pickup_code"]}))
     assert order["status"] == "completed"
     assert stock(client, "A1", "LON2") == (0, 0, 0, 0)
+    assert ledger_kinds(client, "A1", "DC1") == [
+        "receipt",
+        "reserve",
+        "allocate",
+        "deallocate",
+        "transfer_request",
+        "transfer_out",
+    ]
+    assert ledger_kinds(client, "A1", "LON2") == [
+        "transfer_in_transit",
+        "transfer_in",
+        "allocate",
+        "fulfil",
+    ]
+    assert order_events(container)[-3:] == ["shipped", "ready_for_pickup", "collected"]
     assert_verified(client)
 
 
@@ -226,6 +241,8 @@ def test_locker(container, client):
     order = ok(step(client, f["id"], "collect", {"pickup_code": code}))
     assert order["status"] == "completed"
     assert order["payment"]["captured"] == "20.00"
+    assert ledger_kinds(client, "A1", "DC1") == ["receipt", "reserve", "allocate", "fulfil"]
+    assert order_events(container)[-3:] == ["shipped", "ready_for_pickup", "collected"]
     assert_verified(client)
 
 
@@ -257,6 +274,7 @@ def test_split_shipment_across_two_locations(container, client):
     assert order["payment"]["captured"] == "55.50"
     assert stock(client, "A1", "DC1") == (0, 0, 0, 0)
     assert stock(client, "B2", "LON2") == (0, 0, 0, 0)
+    assert ledger_kinds(client, "B2", "LON2") == ["receipt", "reserve", "allocate", "fulfil"]
     assert_verified(client)
     assert order_events(container).count("shipped") == 2
 
