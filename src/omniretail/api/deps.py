@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
@@ -156,9 +158,36 @@ def _canonical(body: bytes) -> bytes:
 UseCaseDep = Annotated[UseCase, Depends(get_use_case)]
 
 
-def read_uow(container: ContainerDep) -> Any:
-    with container.read_uow() as uow:
-        yield uow
+async def read_uow(request: Request, container: ContainerDep) -> AsyncIterator[UnitOfWork]:
+    """A read unit of work that holds its pooled connection only with a read slot.
+
+    A sync endpoint's session keeps its connection until this dependency exits, which is after
+    FastAPI has validated the response in the threadpool. Without a bound, under load every
+    connection is held by a finished request waiting for a thread, while every thread waits
+    for a connection: the server stalls for the pool timeout (seen with 200 clients). Reads
+    therefore wait for a slot on the event loop, holding no thread, and there are fewer slots
+    than connections, so writes (which hold a connection only inside their thread) always
+    find one. The exit runs on a thread of its own, like FastAPI's own dependency exits.
+    """
+    async with _read_slots(request, container):
+        uow = container.read_uow().__enter__()  # no I/O: the session connects on first use
+        exit_limiter = anyio.CapacityLimiter(1)
+        try:
+            yield uow
+        except BaseException as exc:
+            await anyio.to_thread.run_sync(
+                uow.__exit__, type(exc), exc, exc.__traceback__, limiter=exit_limiter
+            )
+            raise
+        await anyio.to_thread.run_sync(uow.__exit__, None, None, None, limiter=exit_limiter)
+
+
+def _read_slots(request: Request, container: Container) -> asyncio.Semaphore:
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "read_slots", None)
+    if slots is None:
+        slots = asyncio.Semaphore(max(1, container.settings.db_pool_size // 2))
+        request.app.state.read_slots = slots
+    return slots
 
 
 ReadDep = Annotated[UnitOfWork, Depends(read_uow)]

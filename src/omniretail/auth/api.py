@@ -12,6 +12,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.exceptions import HTTPException
 
@@ -54,7 +55,10 @@ async def authorize(request: Request) -> None:
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
         return
-    principal = _authenticate(request, container)
+    # In the threadpool: an API-key look-up that misses the cache waits for a pooled database
+    # connection, and on the event loop that wait would stop the very requests that would
+    # give connections back (the server froze for the pool timeout under 200 clients).
+    principal = await run_in_threadpool(_authenticate, request, container)
     if principal is None:
         raise HTTPException(
             401,
