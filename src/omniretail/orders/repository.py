@@ -10,9 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,8 +61,21 @@ def _dialect_insert(session: Session) -> Any:
 # --- carts -----------------------------------------------------------------------------------
 
 
+# Inserts pass their values as parameters (not ``.values(...)``): the statement is then the
+# same object shape every call and SQLAlchemy reuses its compiled form.
+
+
+def _insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One INSERT statement: parameters for one row, a multi-row VALUES for several (not an
+    executemany, which would send one statement per row)."""
+    if len(rows) == 1:
+        session.execute(insert(table), rows[0])
+    elif rows:
+        session.execute(insert(table).values(list(rows)))
+
+
 def insert_cart(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(carts).values(**values))
+    session.execute(insert(carts), values)
 
 
 def get_cart_by_token(session: Session, token: str) -> Row[Any] | None:
@@ -73,8 +99,15 @@ def cart_with_lines(session: Session, token: str, price_channel: str | None) -> 
 
     One row per line (or one row with NULL line columns for an empty cart); the price list
     joins on ``price_channel`` (the cart's own channel when None)."""
-    channel = price_channel if price_channel is not None else carts.c.channel_code
-    stmt = (
+    params = {"token": token, "price_channel": price_channel}
+    return list(session.execute(_cart_with_lines_statement(), params))
+
+
+@cache
+def _cart_with_lines_statement() -> Select[Any]:
+    # Built once: the hottest read of the cart flow (every change and checkout).
+    channel = func.coalesce(bindparam("price_channel", type_=String), carts.c.channel_code)
+    return (
         select(
             carts.c.id.label("cart_id"),
             carts.c.token,
@@ -106,10 +139,9 @@ def cart_with_lines(session: Session, token: str, price_channel: str | None) -> 
                 and_(prices.c.sku_code == cart_lines.c.sku_code, prices.c.channel_code == channel),
             )
         )
-        .where(carts.c.token == token)
+        .where(carts.c.token == bindparam("token", type_=String))
         .order_by(cart_lines.c.created_at, cart_lines.c.sku_code)
     )
-    return list(session.execute(stmt))
 
 
 def touch_active_cart(
@@ -160,7 +192,7 @@ def set_cart_customer(session: Session, cart_id: str, customer_id: int, now: dat
 
 
 def insert_cart_line(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(cart_lines).values(**values))
+    session.execute(insert(cart_lines), values)
 
 
 def update_cart_line(session: Session, line_id: str, values: dict[str, Any]) -> None:
@@ -226,17 +258,15 @@ def list_prices(session: Session, sku: str | None, channel: str | None) -> list[
 
 
 def insert_order(session: Session, values: dict[str, Any]) -> int:
-    return int(session.execute(insert(orders).values(**values).returning(orders.c.id)).scalar_one())
+    return int(session.execute(insert(orders).returning(orders.c.id), values).scalar_one())
 
 
 def insert_fulfilments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(fulfilments).values(list(rows)))
+    _insert_rows(session, fulfilments, rows)
 
 
 def insert_order_lines(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(order_lines).values(list(rows)))
+    _insert_rows(session, order_lines, rows)
 
 
 def get_order_by_number(session: Session, number: str) -> Row[Any] | None:
@@ -360,8 +390,7 @@ def max_line_no(session: Session, order_id: int) -> int:
 
 
 def insert_log(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(cast(Table, FulfilmentLog.__table__)).values(list(rows)))
+    _insert_rows(session, cast(Table, FulfilmentLog.__table__), rows)
 
 
 def log_of_order(session: Session, order_id: int) -> list[FulfilmentLog]:
