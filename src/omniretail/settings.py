@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     pickup_reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
     # "test": the in-process provider (tok_decline / tok_timeout tokens); real ones plug in here.
     payment_provider: str = "test"
+    return_window_days: int = 30
     # Where the public tracking page is reached (links in notifications).
     public_base_url: str = "http://127.0.0.1:8000"
 

@@ -34,7 +34,7 @@ def make_orders_network(container: Container) -> None:
             LocationKind.WAREHOUSE,
             52.4862,
             -1.8904,
-            Capabilities(ships_to_home=True),
+            Capabilities(ships_to_home=True, accepts_returns=True),
             0,
         ),
         (
@@ -43,7 +43,9 @@ def make_orders_network(container: Container) -> None:
             LocationKind.STORE,
             51.5154,
             -0.1410,
-            Capabilities(ships_to_home=True, pickup=True, ship_to_store_target=True),
+            Capabilities(
+                ships_to_home=True, pickup=True, ship_to_store_target=True, accepts_returns=True
+            ),
             2,
         ),
         (
@@ -52,7 +54,9 @@ def make_orders_network(container: Container) -> None:
             LocationKind.STORE,
             51.5390,
             -0.1426,
-            Capabilities(ships_to_home=True, pickup=True, ship_to_store_target=True),
+            Capabilities(
+                ships_to_home=True, pickup=True, ship_to_store_target=True, accepts_returns=True
+            ),
             5,
         ),
         (

@@ -18,6 +18,7 @@ from omniretail.orders import (
     options,
     planning,
     prices,
+    returns,
 )
 from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, compensating
 from omniretail.orders.promises import OrderPolicy, policy_from
@@ -37,6 +38,7 @@ from omniretail.orders.schemas import (
     PriceRead,
     PriceWrite,
     RejectBody,
+    ReturnCreate,
     RoutingSimulate,
     RuleSetRead,
     RuleSetWrite,
@@ -292,6 +294,25 @@ def cancel_order(
     """Cancel the order or some lines before shipment: stock released, amount voided."""
     return use_case.run(
         lambda uow: fulfilment.cancel(uow, number, body, payments=payments, actor=actor)
+    )
+
+
+@router.post("/orders/{number}/returns", response_model=OrderRead, tags=["orders"])
+def return_items(
+    number: str,
+    body: ReturnCreate,
+    use_case: UseCaseDep,
+    payments: PaymentsDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> OrderRead:
+    """Return items of an order from any channel at any location that accepts returns:
+    restocked (sellable) or written off (damaged) there, refunded to the original payment."""
+    window = container.settings.return_window_days
+    return use_case.run(
+        lambda uow: returns.return_items(
+            uow, number, body, window_days=window, payments=payments, actor=actor
+        )
     )
 
 

@@ -254,6 +254,7 @@ def place_order(
             authorised=total,
             captured=Decimal(0),
             voided=Decimal(0),
+            refunded=Decimal("0.00"),
         ),
         routing_version=version,
         lines=[

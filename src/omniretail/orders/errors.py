@@ -107,3 +107,8 @@ class PaymentUnavailable(DomainError):
     slug = "payment-unavailable"
     title = "The payment provider did not answer in time"
     status = 503
+
+
+class NotReturnable(Conflict):
+    slug = "not-returnable"
+    title = "These items cannot be returned"

@@ -106,4 +106,9 @@ def _context(
     if kind == "refunded":
         context["refund_amount"] = data.get("amount", "0")
         context["reason"] = data.get("reason")
+        names = {ln.line_no: ln.name or ln.sku for ln in order.lines}
+        context["items"] = [
+            {"name": names.get(r["line_no"], r["sku"]), "quantity": r["quantity"]}
+            for r in data.get("lines", [])
+        ]
     return {k: v for k, v in context.items() if v is not None}

@@ -72,10 +72,23 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
             authorised=order.amount_authorised,
             captured=order.amount_captured,
             voided=order.amount_voided,
+            refunded=_refunded(uow, order.id) if order.tracking_token else None,
         ),
         routing_version=order.routing_version,
         lines=[_line_read(ln) for ln in lines],
         fulfilments=[fulfilment_read(f) for f in fulfilments],
+    )
+
+
+def _refunded(uow: UnitOfWork, order_id: int) -> Decimal:
+    """Refunds are the order's ``returned`` log entries (one per returned line)."""
+    return sum(
+        (
+            Decimal(e.detail["amount"])
+            for e in repo.log_of_order(uow.session, order_id)
+            if e.action == "returned"
+        ),
+        Decimal("0.00"),
     )
 
 

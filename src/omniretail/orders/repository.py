@@ -378,6 +378,19 @@ def update_order_line(session: Session, line_id: int, values: dict[str, Any]) ->
     session.execute(update(order_lines).where(order_lines.c.id == line_id).values(**values))
 
 
+def add_returned_if_within(session: Session, line_id: int, quantity: int) -> bool:
+    """Conditional: ``quantity_returned`` grows only while it stays within the quantity."""
+    result = session.execute(
+        update(order_lines)
+        .where(
+            order_lines.c.id == line_id,
+            order_lines.c.quantity_returned + quantity <= order_lines.c.quantity,
+        )
+        .values(quantity_returned=order_lines.c.quantity_returned + quantity)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def max_line_no(session: Session, order_id: int) -> int:
     return int(
         session.scalar(

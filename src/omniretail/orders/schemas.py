@@ -261,6 +261,7 @@ class PaymentRead(BaseModel):
     authorised: Decimal | None
     captured: Decimal | None
     voided: Decimal | None
+    refunded: Decimal | None = None
 
 
 class OrderRead(BaseModel):
@@ -359,3 +360,18 @@ class TrackingRead(BaseModel):
     total: Decimal
     currency: str
     fulfilments: list[TrackingFulfilment]
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+class ReturnLine(_In):
+    line_no: int = Field(gt=0)
+    quantity: int = LineQuantity
+    condition: Literal["sellable", "damaged"] = "sellable"
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ReturnCreate(_In):
+    location: Code = Field(description="Where the items are handed in (store or returns desk)")
+    lines: list[ReturnLine] = Field(min_length=1, max_length=200)

@@ -1,0 +1,125 @@
+"""Returns anywhere: a web order returned at a store (BORIS), restocked or written off there,
+refunded to the original payment; partial, repeated and late returns."""
+
+from __future__ import annotations
+
+from omniretail.messaging.mail import RecordingMailer
+from tests.orders.network import (
+    add,
+    advance,
+    assert_verified,
+    checkout,
+    event_data,
+    ledger_kinds,
+    make_orders_network,
+    new_cart,
+    ok,
+    receive,
+    step,
+    stock,
+)
+
+
+def _delivered_web_order(container, client, quantity=3):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    token = new_cart(client)
+    ok(add(client, token, "A1", quantity))
+    order = ok(checkout(client, token), 201)
+    [f] = order["fulfilments"]
+    advance(client, f["id"], "accept", "pick", "pack", "ship", "deliver")
+    return order
+
+
+def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock):
+    order = _delivered_web_order(container, client)
+    number = order["number"]
+    clock.advance(days=5)
+
+    returned = ok(
+        client.post(
+            f"/api/v1/orders/{number}/returns",
+            json={
+                "location": "LON2",
+                "lines": [{"line_no": 1, "quantity": 2, "reason": "too small"}],
+            },
+        )
+    )
+    assert returned["lines"][0]["quantity_returned"] == 2
+    assert returned["lines"][0]["returnable"] == 1
+    assert returned["payment"]["refunded"] == "40.00"
+    assert stock(client, "A1", "LON2") == (2, 0, 0, 0)  # sellable at the receiving store
+    assert stock(client, "A1", "DC1") == (2, 0, 0, 0)
+    assert ledger_kinds(client, "A1", "LON2") == ["return_restock"]
+    [refund] = event_data(container, "refunded")
+    assert (refund["amount"], refund["location"]) == ("40.00", "LON2")
+    provider = client.app.state.payment_provider
+    assert [a.refunded for a in provider.authorisations.values()] == [40]
+
+    damaged = ok(
+        client.post(
+            f"/api/v1/orders/{number}/returns",
+            json={
+                "location": "LON1",
+                "lines": [{"line_no": 1, "quantity": 1, "condition": "damaged"}],
+            },
+        )
+    )
+    assert damaged["lines"][0]["returnable"] == 0
+    assert damaged["payment"]["refunded"] == "60.00"
+    assert stock(client, "A1", "LON1") == (0, 0, 0, 0)
+    assert ledger_kinds(client, "A1", "LON1") == ["return_restock", "write_off"]
+
+    again = client.post(
+        f"/api/v1/orders/{number}/returns",
+        json={"location": "LON1", "lines": [{"line_no": 1, "quantity": 1}]},
+    )
+    assert again.status_code == 409
+    assert again.json()["detail"] == "line 1 was already returned in full"
+    assert len(event_data(container, "refunded")) == 2
+    assert_verified(client)
+
+    mailer = RecordingMailer()
+    container.senders.mailer = mailer
+    for _ in range(2):  # handlers queue the notifications, the next pass sends them
+        clock.advance(minutes=1)
+        container.relay().run_until_idle()
+    refunds = [m for m in mailer.sent if "refund" in m.subject.lower()]
+    assert len(refunds) == 2
+    assert "£40.00" in refunds[0].text or "40.00" in refunds[0].text
+
+
+def test_returns_outside_the_rules_are_refused_and_write_nothing(container, client, clock):
+    order = _delivered_web_order(container, client, quantity=2)
+    number = order["number"]
+
+    def attempt(location, line_no, quantity):
+        body = {"location": location, "lines": [{"line_no": line_no, "quantity": quantity}]}
+        return client.post(f"/api/v1/orders/{number}/returns", json=body)
+
+    too_many = attempt("LON2", 1, 3)
+    assert (too_many.status_code, too_many.json()["returnable"]) == (409, 2)
+    assert attempt("MAN1", 1, 1).json()["field"] == "location"  # no returns desk there
+    assert attempt("LON2", 7, 1).status_code == 409
+    clock.advance(days=31)
+    late = attempt("LON2", 1, 1)
+    assert late.status_code == 409
+    assert "return window closed" in late.json()["detail"]
+    assert stock(client, "A1", "LON2") == (0, 0, 0, 0)
+    assert event_data(container, "refunded") == []
+    assert ok(client.get(f"/api/v1/orders/{number}"))["lines"][0]["quantity_returned"] == 0
+
+
+def test_unshipped_lines_are_cancelled_not_returned(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    order = ok(checkout(client, token), 201)
+    ok(step(client, order["fulfilments"][0]["id"], "accept"))
+    refused = client.post(
+        f"/api/v1/orders/{order['number']}/returns",
+        json={"location": "LON2", "lines": [{"line_no": 1, "quantity": 1}]},
+    )
+    assert refused.status_code == 409
+    assert "only shipped or collected items" in refused.json()["detail"]
