@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
+from omniretail.intelligence.models import CustomerScore, Recommendation
 from omniretail.intelligence.tasks import refresh_all
 from tests.customers.helpers import make_customer
 from tests.intelligence.helpers import (
@@ -129,6 +131,27 @@ def test_the_customer_360_carries_segment_clv_p_alive_and_consented_offers(
         missing = client.get(path)
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_erasure_drops_the_scores_and_later_batches_leave_the_person_out(client, container, scored):
+    loyal = scored[LOYAL]
+    steady_before = client.get(f"/api/v1/skus/{STEADY}").json()["intelligence"]["forecast"]
+
+    erased = client.post(f"/api/v1/customers/{loyal}/erase")
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["summary"]["intelligence_scores_deleted"] == 1
+    assert client.get(f"/api/v1/intelligence/customers/{loyal}").status_code == 410
+
+    refresh_all(container)
+
+    with container.read_uow() as uow:
+        scored_ids = set(uow.session.scalars(select(CustomerScore.customer_id)))
+        listed_ids = set(uow.session.scalars(select(Recommendation.customer_id)))
+    assert loyal not in scored_ids | listed_ids
+    assert scored_ids == set(scored.values()) - {loyal}
+    # Their orders still count as demand (as guest orders).
+    assert client.get(f"/api/v1/skus/{STEADY}").json()["intelligence"]["forecast"] == steady_before
 
 
 def test_sku_and_product_reads_carry_forecast_and_reorder_points_for_stock_roles(

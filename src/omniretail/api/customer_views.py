@@ -103,6 +103,7 @@ def erase_customer(customer_id: int, use_case: UseCaseDep, actor: ActorDep) -> E
         root = customers.resolve_id(uow, customer_id)
         summary = privacy.erase_customer(uow, root, actor=actor)
         summary["principals_deleted"] = auth.forget_customer(uow, summary["ids"])
+        summary["intelligence_scores_deleted"] = intelligence.forget_customers(uow, summary["ids"])
         return ErasureReport(customer_id=root, erased_ids=summary["ids"], summary=summary)
 
     return use_case.run(run)

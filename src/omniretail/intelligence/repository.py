@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, Row, delete, insert, select
+from sqlalchemy import Engine, Row, case, delete, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import ChannelLocation, Location, Sku
@@ -24,6 +24,7 @@ from omniretail.intelligence.transactions import TRANSACTION_SCHEMA, conform
 from omniretail.orders.models import Order, OrderLine
 
 BATCH = 5000
+ERASED = "erased"  # customers.status of an erased person
 
 
 def load_transactions(engine: Engine) -> pl.DataFrame:
@@ -38,7 +39,8 @@ def load_transactions(engine: Engine) -> pl.DataFrame:
             orders.number.label("order_number"),
             orders.kind,
             orders.channel_code.label("channel"),
-            orders.customer_id,
+            # An erased person's orders count as guest orders: no profile is built on them.
+            case((customers.status == ERASED, None), else_=orders.customer_id).label("customer_id"),
             customers.customer_number,
             customers.country.label("customer_country"),
             orders.country.label("order_country"),
@@ -93,9 +95,11 @@ def load_transactions(engine: Engine) -> pl.DataFrame:
 
 
 def list_customers(session: Session) -> pl.DataFrame:
-    """Every known customer: ``customer_id, customer_number``."""
+    """Every known customer (not erased): ``customer_id, customer_number``."""
     rows = session.execute(
-        select(Customer.id, Customer.customer_number).order_by(Customer.id)
+        select(Customer.id, Customer.customer_number)
+        .where(Customer.status != ERASED)
+        .order_by(Customer.id)
     ).all()
     return pl.DataFrame(
         [tuple(r) for r in rows] if rows else None,
@@ -133,6 +137,14 @@ def _replace(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> No
     session.execute(delete(table))
     for offset in range(0, len(rows), BATCH):
         session.execute(insert(table), list(rows[offset : offset + BATCH]))
+
+
+def delete_customer_results(session: Session, customer_ids: Sequence[int]) -> int:
+    """Removes the scores and lists of these customers; returns the score rows removed."""
+    ids = list(customer_ids)
+    session.execute(delete(Recommendation).where(Recommendation.customer_id.in_(ids)))
+    result = session.execute(delete(CustomerScore).where(CustomerScore.customer_id.in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def replace_customer_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:

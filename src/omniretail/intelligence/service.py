@@ -196,6 +196,12 @@ def store_associations(uow: UnitOfWork, pairs: pl.DataFrame) -> int:
     return len(rows)
 
 
+def forget_customers(uow: UnitOfWork, customer_ids: Sequence[int]) -> int:
+    """Drops the segments, scores and recommendation lists of erased people (the erasure
+    route calls it in the erasure's transaction; later batches no longer see them)."""
+    return repository.delete_customer_results(uow.session, customer_ids)
+
+
 def apply_replenishment_policies(
     uow: UnitOfWork,
     result: Forecast,
