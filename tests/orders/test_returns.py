@@ -123,3 +123,56 @@ def test_unshipped_lines_are_cancelled_not_returned(container, client):
     )
     assert refused.status_code == 409
     assert "only shipped or collected items" in refused.json()["detail"]
+
+
+def test_exchange_with_price_difference_charged_then_refunded(container, client, clock):
+    order = _delivered_web_order(container, client, quantity=2)
+    receive(container, "B2", "LON2", 2)
+    receive(container, "A1", "LON2", 1)
+    number = order["number"]
+    clock.advance(days=3)
+
+    up = ok(
+        client.post(
+            f"/api/v1/orders/{number}/exchanges",
+            json={
+                "location": "LON2",
+                "returns": [{"line_no": 1, "quantity": 1, "reason": "wrong colour"}],
+                "new_lines": [{"sku": "B2", "quantity": 1}],
+            },
+        )
+    )
+    assert [(ln["line_no"], ln["sku"], ln["status"]) for ln in up["lines"]] == [
+        (1, "A1", "fulfilled"),
+        (2, "B2", "fulfilled"),
+    ]
+    assert up["lines"][0]["returnable"] == 1
+    exchange = next(f for f in up["fulfilments"] if f["id"] == up["lines"][1]["fulfilment_id"])
+    assert (exchange["status"], exchange["location"]) == ("collected", "LON2")
+    assert up["payment"]["refunded"] == "0.00"
+    provider = client.app.state.payment_provider
+    charges = [a for a in provider.authorisations.values() if a.amount == 15.5]
+    assert [(a.captured, a.token) for a in charges] == [(15.5, "tok_visa")]
+    assert stock(client, "A1", "LON2") == (2, 0, 0, 0)
+    assert stock(client, "B2", "LON2") == (1, 0, 0, 0)
+    assert ledger_kinds(client, "B2", "LON2") == ["receipt", "sale"]
+
+    down = ok(
+        client.post(
+            f"/api/v1/orders/{number}/exchanges",
+            json={
+                "location": "LON2",
+                "returns": [{"line_no": 2, "quantity": 1}],
+                "new_lines": [{"sku": "A1", "quantity": 1}],
+            },
+        )
+    )
+    assert down["payment"]["refunded"] == "15.50"
+    assert [ln["sku"] for ln in down["lines"]] == ["A1", "B2", "A1"]
+    assert down["lines"][1]["returnable"] == 0
+    [refund] = event_data(container, "refunded")
+    assert refund["amount"] == "15.50"
+    assert len(event_data(container, "exchanged")) == 2
+    assert stock(client, "B2", "LON2") == (2, 0, 0, 0)
+    assert stock(client, "A1", "LON2") == (1, 0, 0, 0)
+    assert_verified(client)

@@ -32,6 +32,7 @@ from omniretail.orders.schemas import (
     CheckoutCreate,
     CollectBody,
     DecisionRead,
+    ExchangeCreate,
     LogEntryRead,
     OptionsRead,
     OrderRead,
@@ -311,6 +312,25 @@ def return_items(
     window = container.settings.return_window_days
     return use_case.run(
         lambda uow: returns.return_items(
+            uow, number, body, window_days=window, payments=payments, actor=actor
+        )
+    )
+
+
+@router.post("/orders/{number}/exchanges", response_model=OrderRead, tags=["orders"])
+def exchange_items(
+    number: str,
+    body: ExchangeCreate,
+    use_case: UseCaseDep,
+    payments: PaymentsDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> OrderRead:
+    """Return items and hand over others at a store counter; the price difference is charged
+    to the original payment method or refunded to it."""
+    window = container.settings.return_window_days
+    return use_case.run(
+        lambda uow: returns.exchange_items(
             uow, number, body, window_days=window, payments=payments, actor=actor
         )
     )

@@ -81,12 +81,12 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
 
 
 def _refunded(uow: UnitOfWork, order_id: int) -> Decimal:
-    """Refunds are the order's ``returned`` log entries (one per returned line)."""
+    """Money given back: the order's ``refund`` log entries (returns, exchanges)."""
     return sum(
         (
             Decimal(e.detail["amount"])
             for e in repo.log_of_order(uow.session, order_id)
-            if e.action == "returned"
+            if e.action == "refund"
         ),
         Decimal("0.00"),
     )

@@ -1,33 +1,42 @@
-"""Returns anywhere (BORIS included): an order bought on any channel is returned at any
-location that accepts returns (a store counter, or the returns desk of a warehouse for
-parcels sent back by post).
+"""Returns and exchanges anywhere (BORIS included): an order bought on any channel is returned
+at any location that accepts returns (a store counter, or the returns desk of a warehouse for
+parcels sent back by post); an exchange is a return plus new items handed over at the counter,
+the price difference charged to the original payment method's token or refunded to it.
 
 Sellable items are restocked at the receiving location; damaged ones are received and written
 off there (so the ledger shows both). The refund goes to the original payment. A line can be
 returned up to its fulfilled quantity, inside the return window counted from its delivery or
 handover; ``quantity_returned`` only grows by a conditional UPDATE, so two desks returning the
-same item at once cannot both succeed. Each return is logged (``fulfilment_log``, action
-``returned``) and emits ``orders.refunded``.
+same item at once cannot both succeed. Each returned line, refund and charge is logged
+(``fulfilment_log``: ``returned``, ``refund``, ``charge``); refunds emit ``orders.refunded``,
+exchanges ``orders.exchanged``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
-from omniretail.inventory.schemas import StockChange
+from omniretail.inventory.schemas import SaleCreate, StockChange
 from omniretail.kernel.ids import new_id
 from omniretail.orders import planning
 from omniretail.orders import repository as repo
-from omniretail.orders.errors import NotReturnable, UnknownOrder
+from omniretail.orders.errors import (
+    NotReturnable,
+    PaymentDeclined,
+    PaymentUnavailable,
+    UnknownOrder,
+)
 from omniretail.orders.events import order_event
 from omniretail.orders.lookup import order_read
-from omniretail.orders.models import FulfilmentStatus, LineStatus
-from omniretail.orders.payments import PaymentProvider
-from omniretail.orders.schemas import OrderRead, ReturnCreate
+from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus
+from omniretail.orders.payments import Declined, PaymentProvider, ProviderTimeout
+from omniretail.orders.promises import local_day
+from omniretail.orders.schemas import ExchangeCreate, OrderRead, ReturnCreate, ReturnLine
 
 S = FulfilmentStatus
 # The moment a line's return window starts: it reached the customer.
@@ -43,9 +52,141 @@ def return_items(
     payments: PaymentProvider,
     actor: str,
 ) -> OrderRead:
+    order = _lock_live_order(uow, number)
+    return_id = new_id()
+    value, returned = _book_returns(uow, order, data, return_id, window_days, actor)
+    _refund(uow, order, value, return_id, payments, actor)
+    uow.record(_refunded_event(order, return_id, data.location, value, data.lines, returned))
+    fresh = repo.get_order_by_id(uow.session, order.id)
+    return order_read(uow, fresh)
+
+
+def exchange_items(
+    uow: UnitOfWork,
+    number: str,
+    data: ExchangeCreate,
+    *,
+    window_days: int,
+    payments: PaymentProvider,
+    actor: str,
+) -> OrderRead:
+    """Return plus new items handed over at the same counter: the returned items are booked
+    as a return, the new ones leave the store's stock now and join the order as collected
+    lines; the price difference is charged to the original payment method (its provider
+    token) or refunded to it."""
+    order = _lock_live_order(uow, number)
+    exchange_id = new_id()
+    returned_value, returned = _book_returns(
+        uow,
+        order,
+        ReturnCreate(location=data.location, lines=data.returns),
+        exchange_id,
+        window_days,
+        actor,
+    )
+    channel = data.channel or order.channel_code
+    prices = repo.prices_for(uow.session, [n.sku for n in data.new_lines], channel)
+    new_rows: list[dict[str, Any]] = []
+    fulfilment_id = new_id()
+    next_no = repo.max_line_no(uow.session, order.id)
+    new_value = Decimal("0.00")
+    for item in data.new_lines:
+        if item.sku not in prices:
+            raise NotReturnable(f"no SKU with code {item.sku!r}", field="new_lines")
+        name, list_price, channel_price, active = prices[item.sku]
+        unit = channel_price if channel_price is not None else list_price
+        if unit is None or not active:
+            raise NotReturnable(f"{item.sku} is not for sale on {channel}", field="new_lines")
+        inventory.sell_stock(
+            uow,
+            SaleCreate(
+                sku=item.sku,
+                location=data.location,
+                channel=channel,
+                quantity=item.quantity,
+                reference=exchange_id,
+            ),
+            actor=actor,
+        )
+        next_no += 1
+        new_value += unit * item.quantity
+        new_rows.append(
+            {
+                "order_id": order.id,
+                "line_no": next_no,
+                "sku_code": item.sku,
+                "description": name,
+                "quantity": item.quantity,
+                "unit_price": unit,
+                "fulfilment_id": fulfilment_id,
+                "hold_id": None,
+                "status": LineStatus.FULFILLED.value,
+                "quantity_returned": 0,
+            }
+        )
+    known = planning.locations(uow)
+    repo.insert_fulfilments(
+        uow.session,
+        [
+            {
+                "id": fulfilment_id,
+                "order_id": order.id,
+                "method": FulfilmentMethod.PICKUP_IN_STORE.value,
+                "status": S.COLLECTED.value,
+                "location_code": data.location,
+                "pickup_location_code": data.location,
+                "promised_date": local_day(uow.now, known[data.location].timezone),
+                "reason": f"exchange {exchange_id}",
+                "reminders_sent": 0,
+                "created_at": uow.now,
+                "updated_at": uow.now,
+            }
+        ],
+    )
+    repo.insert_order_lines(uow.session, new_rows)
+    difference = (new_value - returned_value).quantize(Decimal("0.01"))
+    if difference > 0:
+        _charge(uow, order, difference, exchange_id, payments, actor)
+    elif difference < 0:
+        _refund(uow, order, -difference, exchange_id, payments, actor)
+    uow.record(
+        order_event(
+            "exchanged",
+            order.number,
+            tracking_token=order.tracking_token,
+            customer_id=order.customer_id,
+            exchange_id=exchange_id,
+            location=data.location,
+            returned=returned,
+            new_lines=[{"sku": r["sku_code"], "quantity": r["quantity"]} for r in new_rows],
+            difference=str(difference),
+        )
+    )
+    if difference < 0:
+        uow.record(
+            _refunded_event(order, exchange_id, data.location, -difference, data.returns, returned)
+        )
+    fresh = repo.get_order_by_id(uow.session, order.id)
+    return order_read(uow, fresh)
+
+
+def _lock_live_order(uow: UnitOfWork, number: str) -> Any:
     order = repo.lock_order(uow.session, number)
     if order is None or order.tracking_token is None:
         raise UnknownOrder(f"no live order with number {number!r}", field="number")
+    return order
+
+
+def _book_returns(
+    uow: UnitOfWork,
+    order: Any,
+    data: ReturnCreate,
+    return_id: str,
+    window_days: int,
+    actor: str,
+) -> tuple[Decimal, list[dict[str, Any]]]:
+    """Checks every line first, then books the units back and logs them; returns the value
+    of what came back and the log entries."""
     receiving = planning.locations(uow).get(data.location)
     if receiving is None or not receiving.capabilities.accepts_returns:
         raise NotReturnable(
@@ -57,11 +198,8 @@ def return_items(
     seen: set[int] = set()
     for item in data.lines:
         _check_returnable(uow, item.line_no, item.quantity, lines, fulfilments, window_days, seen)
-
-    return_id = new_id()
-    refunded = Decimal("0.00")
-    log_rows: list[dict[str, Any]] = []
-    returned: list[dict[str, Any]] = []
+    value = Decimal("0.00")
+    entries: list[dict[str, Any]] = []
     for item in data.lines:
         line = lines[item.line_no]
         if not repo.add_returned_if_within(uow.session, line.id, item.quantity):
@@ -74,56 +212,124 @@ def return_items(
             sku=line.sku_code,
             location=data.location,
             quantity=item.quantity,
-            reason=f"return of {number}" + (f": {item.reason}" if item.reason else ""),
+            reason=f"return of {order.number}" + (f": {item.reason}" if item.reason else ""),
             reference=return_id,
         )
         inventory.restock_return(uow, change, actor=actor)
         if item.condition == "damaged":
             inventory.write_off(uow, change, actor=actor)
         amount = (Decimal(line.unit_price) * item.quantity).quantize(Decimal("0.01"))
-        refunded += amount
-        entry = {
-            "return_id": return_id,
-            "line_no": item.line_no,
-            "sku": line.sku_code,
-            "quantity": item.quantity,
-            "condition": item.condition,
-            "location": data.location,
-            "amount": str(amount),
-            "reason": item.reason,
-        }
-        returned.append(entry)
-        log_rows.append(
+        value += amount
+        entries.append(
             {
-                "order_id": order.id,
+                "return_id": return_id,
+                "line_no": item.line_no,
                 "fulfilment_id": line.fulfilment_id,
-                "action": "returned",
-                "from_status": None,
-                "to_status": None,
-                "actor": actor,
-                "detail": entry,
-                "created_at": uow.now,
+                "sku": line.sku_code,
+                "quantity": item.quantity,
+                "condition": item.condition,
+                "location": data.location,
+                "amount": str(amount),
+                "reason": item.reason,
             }
         )
-    repo.insert_log(uow.session, log_rows)
-    if refunded and order.payment_reference:
-        payments.refund(order.payment_reference, refunded)
-    uow.record(
-        order_event(
-            "refunded",
-            number,
-            tracking_token=order.tracking_token,
-            contact_email=order.contact_email,
-            customer_id=order.customer_id,
-            return_id=return_id,
-            location=data.location,
-            amount=str(refunded),
-            reason=data.lines[0].reason if len(data.lines) == 1 else None,
-            lines=returned,
-        )
+    repo.insert_log(
+        uow.session,
+        [_log_row(uow, order, e.pop("fulfilment_id"), "returned", actor, e) for e in entries],
     )
-    fresh = repo.get_order_by_id(uow.session, order.id)
-    return order_read(uow, fresh)
+    return value, entries
+
+
+def _refund(
+    uow: UnitOfWork,
+    order: Any,
+    amount: Decimal,
+    reference: str,
+    payments: PaymentProvider,
+    actor: str,
+) -> None:
+    if not amount:
+        return
+    if order.payment_reference:
+        payments.refund(order.payment_reference, amount)
+    repo.insert_log(
+        uow.session,
+        [_log_row(uow, order, None, "refund", actor, {"amount": str(amount), "for": reference})],
+    )
+
+
+def _charge(
+    uow: UnitOfWork,
+    order: Any,
+    amount: Decimal,
+    reference: str,
+    payments: PaymentProvider,
+    actor: str,
+) -> None:
+    if not order.payment_token:
+        raise NotReturnable("the order has no stored payment token to charge", field="number")
+    try:
+        auth = payments.authorise(order.payment_token, amount, order.currency, key=reference)
+    except Declined as exc:
+        raise PaymentDeclined(exc.reason, field="new_lines") from exc
+    except ProviderTimeout as exc:
+        raise PaymentUnavailable("the payment provider did not answer; try again") from exc
+    payments.capture(auth.reference, amount)
+    repo.insert_log(
+        uow.session,
+        [
+            _log_row(
+                uow,
+                order,
+                None,
+                "charge",
+                actor,
+                {"amount": str(amount), "for": reference, "authorisation": auth.reference},
+            )
+        ],
+    )
+
+
+def _log_row(
+    uow: UnitOfWork,
+    order: Any,
+    fulfilment_id: str | None,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "fulfilment_id": fulfilment_id,
+        "action": action,
+        "from_status": None,
+        "to_status": None,
+        "actor": actor,
+        "detail": detail,
+        "created_at": uow.now,
+    }
+
+
+def _refunded_event(
+    order: Any,
+    return_id: str,
+    location: str,
+    amount: Decimal,
+    items: Sequence[ReturnLine],
+    returned: list[dict[str, Any]],
+) -> Any:
+    return order_event(
+        "refunded",
+        order.number,
+        tracking_token=order.tracking_token,
+        contact_email=order.contact_email,
+        customer_id=order.customer_id,
+        return_id=return_id,
+        location=location,
+        amount=str(amount),
+        reason=items[0].reason if len(items) == 1 else None,
+        lines=returned,
+    )
 
 
 def _check_returnable(

@@ -375,3 +375,17 @@ class ReturnLine(_In):
 class ReturnCreate(_In):
     location: Code = Field(description="Where the items are handed in (store or returns desk)")
     lines: list[ReturnLine] = Field(min_length=1, max_length=200)
+
+
+class ExchangeLine(_In):
+    sku: Code
+    quantity: int = LineQuantity
+
+
+class ExchangeCreate(_In):
+    location: Code = Field(description="The store where the exchange happens")
+    returns: list[ReturnLine] = Field(min_length=1, max_length=200)
+    new_lines: list[ExchangeLine] = Field(min_length=1, max_length=200)
+    channel: Code | None = Field(
+        default=None, description="Prices and sale channel (default: the order's)"
+    )
