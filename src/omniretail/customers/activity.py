@@ -7,6 +7,7 @@ otherwise it is kept without any id (it still counts towards demand)."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from omniretail.customers import repository as repo
@@ -27,29 +28,37 @@ from omniretail.customers.schemas import (
 from omniretail.db.uow import UnitOfWork
 
 ANALYTICS = ConsentPurpose.ANALYTICS.value
+APP_INSTALL = ActivityKind.APP_INSTALL.value
 
 
 def ingest_events(uow: UnitOfWork, batch: EventBatch, *, actor: str) -> IngestResult:
-    """One batch (up to 1,000 events) in a handful of statements: check the customers, find
-    identified anonymous ids, check consent, insert all rows at once."""
+    """One batch (up to 1,000 events) in a handful of statements, whatever its size: the
+    anonymous ids already identified, the named customers with their analytics consent (one
+    query for both checks), the client event ids already seen (only if the batch has any),
+    and one INSERT of all rows, passed column by column."""
     session = uow.session
     events = batch.events
     named = {e.customer_id for e in events if e.customer_id is not None}
-    unknown = named - repo.existing_ids(session, named)
+    anonymous_only = sorted(
+        {e.anonymous_id for e in events if e.customer_id is None and e.anonymous_id}
+    )
+    linked = repo.linked_customers(session, anonymous_only)
+    allowed = repo.consent_by_owner(session, named | set(linked.values()), ANALYTICS, ["all"])
+    unknown = named - allowed.keys()
     if unknown:
         raise UnknownCustomerInBatch(
             f"unknown customer ids: {sorted(unknown)[:10]}; nothing was stored",
             field="events.customer_id",
         )
-    anonymous_only = sorted(
-        {e.anonymous_id for e in events if e.customer_id is None and e.anonymous_id}
-    )
-    linked = repo.linked_customers(session, anonymous_only)
-    owners = named | set(linked.values())
-    consenting = service.consenting(uow, sorted(owners), ANALYTICS, "all") if owners else set()
     keys = [f"event:{e.event_id}" for e in events if e.event_id]
     seen = repo.existing_source_keys(session, keys) if keys else set()
-    rows: list[dict[str, Any]] = []
+    owners: list[int | None] = []
+    anonymous_ids: list[str | None] = []
+    kinds: list[str] = []
+    channels: list[str | None] = []
+    times: list[datetime] = []
+    source_keys: list[str | None] = []
+    data: list[dict[str, Any]] = []
     identified = anonymous = unlinked = duplicates = 0
     newly_identified: dict[str, int] = {}
     app_installs: set[int] = set()
@@ -60,39 +69,42 @@ def ingest_events(uow: UnitOfWork, batch: EventBatch, *, actor: str) -> IngestRe
                 duplicates += 1
                 continue
             seen.add(key)
-        owner = e.customer_id if e.customer_id is not None else linked.get(e.anonymous_id or "")
         anon = e.anonymous_id
-        if owner is not None and owner not in consenting:
+        owner = e.customer_id if e.customer_id is not None else linked.get(anon or "")
+        if owner is None:
+            anonymous += 1
+        elif not allowed.get(owner, False):
             owner, anon = None, None
             unlinked += 1
-        elif owner is not None:
-            identified += 1
-            if e.customer_id is not None and e.anonymous_id and e.anonymous_id not in linked:
-                newly_identified[e.anonymous_id] = owner
-            if e.type == ActivityKind.APP_INSTALL.value:
-                app_installs.add(owner)
         else:
-            anonymous += 1
-        rows.append(
-            {
-                "customer_id": owner,
-                "anonymous_id": anon if owner is None else e.anonymous_id,
-                "kind": e.type,
-                "channel": e.channel,
-                "occurred_at": e.occurred_at,
-                "source_key": key,
-                "amount": None,
-                "status": None,
-                "data": e.data,
-            }
-        )
-    repo.insert_activities(session, rows)
+            identified += 1
+            if e.customer_id is not None and anon and anon not in linked:
+                newly_identified[anon] = owner
+            if e.type == APP_INSTALL:
+                app_installs.add(owner)
+        owners.append(owner)
+        anonymous_ids.append(anon)
+        kinds.append(e.type)
+        channels.append(e.channel)
+        times.append(e.occurred_at)
+        source_keys.append(key)
+        data.append(e.data)
+    repo.insert_behaviour(
+        session,
+        customer_id=owners,
+        anonymous_id=anonymous_ids,
+        kind=kinds,
+        channel=channels,
+        occurred_at=times,
+        source_key=source_keys,
+        data=data,
+    )
     for anonymous_id, customer_id in sorted(newly_identified.items()):
         _link_and_stitch(uow, customer_id, anonymous_id)
     for customer_id in sorted(app_installs):
         uow.record(customer_event("app_installed", customer_id))
     return IngestResult(
-        accepted=len(rows),
+        accepted=len(kinds),
         identified=identified,
         anonymous=anonymous,
         duplicates=duplicates,
@@ -148,6 +160,38 @@ def record_orders(uow: UnitOfWork, orders: list[OrderActivity]) -> int:
         )
     repo.insert_activities(uow.session, rows)
     return len(rows)
+
+
+def record_order_cancellation(
+    uow: UnitOfWork, number: str, *, change_key: str, amount: Decimal
+) -> bool:
+    """Cancelled lines of an order on the timeline: its amount (the spend the 360 counts)
+    drops by ``amount``, once per ``change_key``; with nothing left it is ``cancelled``.
+    False when the order is not on the timeline (yet)."""
+    row = repo.lock_activity(uow.session, f"order:{number}")
+    if row is None:
+        return False
+    data = dict(row.data or {})
+    changes = dict(data.get("cancellations", {}))
+    if change_key in changes:
+        return True
+    changes[change_key] = str(amount)
+    remaining = max(Decimal(row.amount or 0) - amount, Decimal(0))
+    repo.update_activity(
+        uow.session,
+        row.id,
+        {
+            "amount": remaining,
+            "status": "cancelled" if remaining == 0 else "partially_cancelled",
+            "data": {**data, "cancellations": changes},
+        },
+    )
+    return True
+
+
+def order_channel(uow: UnitOfWork, number: str) -> str | None:
+    """The channel an order on the timeline was placed in (None: not on the timeline)."""
+    return repo.activity_channel(uow.session, f"order:{number}")
 
 
 def update_return_status(uow: UnitOfWork, number: str, status: str) -> None:

@@ -189,18 +189,41 @@ class Activity(Base):
     channel: Mapped[str | None] = mapped_column(String(40))
     occurred_at: Mapped[datetime]
     # Makes projections idempotent: "order:<number>", "return-line:<id>", a client event id.
-    source_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    source_key: Mapped[str | None] = mapped_column(String(120))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
     status: Mapped[str | None] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # Partial indexes keep a behavioural event to two index entries (the key and either the
+    # timeline or the anonymous index); most events carry no source key.
     __table_args__ = (
-        Index("ix_customer_activity_timeline", "customer_id", "occurred_at"),
+        Index(
+            "ix_customer_activity_timeline",
+            "customer_id",
+            "occurred_at",
+            sqlite_where=text("customer_id IS NOT NULL"),
+            postgresql_where=text("customer_id IS NOT NULL"),
+        ),
+        # Orders and returns only: the 360's last orders, open returns and spend by channel.
+        Index(
+            "ix_customer_activity_purchases",
+            "customer_id",
+            "occurred_at",
+            sqlite_where=text("kind IN ('order', 'return')"),
+            postgresql_where=text("kind IN ('order', 'return')"),
+        ),
         Index(
             "ix_customer_activity_anonymous",
             "anonymous_id",
             sqlite_where=text("customer_id IS NULL"),
             postgresql_where=text("customer_id IS NULL"),
+        ),
+        Index(
+            "uq_customer_activity_source_key",
+            "source_key",
+            unique=True,
+            sqlite_where=text("source_key IS NOT NULL"),
+            postgresql_where=text("source_key IS NOT NULL"),
         ),
     )
 

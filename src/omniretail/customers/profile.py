@@ -1,5 +1,9 @@
 """The customer 360 read (the customers domain's part): profile, identities, consents,
-lifetime spend by channel, last orders and open returns, in six indexed queries."""
+lifetime spend by channel, last orders and open returns.
+
+Five statements, each reading only the columns it shows: the cluster with the profile
+columns, identities, consents, spend by channel, and the last orders with the open returns.
+Only the surviving profile's PII and the identities shown are decrypted."""
 
 from __future__ import annotations
 
@@ -16,23 +20,23 @@ from omniretail.db.uow import UnitOfWork
 def customer_360(
     uow: UnitOfWork, customer_id: int, *, vault: PiiVault, orders: int = 5
 ) -> Customer360:
-    root = service.require_root(uow, customer_id)
     session = uow.session
-    ids = repo.cluster_ids(session, root.id)
+    rows = repo.cluster_of(session, customer_id, profile=True)
+    root = service.root_row(rows, customer_id)
+    ids = [root.id, *(r.id for r in rows if r.id != root.id)]
     spend = [
         SpendByChannel(channel=channel, orders=count, spend=total)
         for channel, count, total in repo.spend_by_channel(session, ids)
     ]
+    last, open_returns = repo.last_orders_and_open_returns(session, ids, orders=orders)
     return Customer360(
         customer=service.customer_read(
             root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
         ),
-        identities=[service.identity_read(i, vault) for i in repo.list_identities(session, ids)],
-        consents=service.list_consents(uow, root.id),
+        identities=[service.identity_read(i, vault) for i in repo.identity_rows(session, ids)],
+        consents=[service.consent_read(c) for c in repo.consent_rows(session, root.id)],
         spend_by_channel=spend,
         lifetime_spend=sum((s.spend for s in spend), Decimal(0)),
-        last_orders=[
-            activity_read(a) for a in repo.timeline(session, ids, limit=orders, kinds=["order"])
-        ],
-        open_returns=[activity_read(a) for a in repo.open_returns(session, ids)],
+        last_orders=[activity_read(a) for a in last],
+        open_returns=[activity_read(a) for a in open_returns],
     )

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from omniretail.customers.models import (
@@ -25,6 +46,59 @@ from omniretail.customers.models import (
 
 customers = cast(Table, Customer.__table__)
 activity = cast(Table, Activity.__table__)
+identities = cast(Table, Identity.__table__)
+consents = cast(Table, Consent.__table__)
+
+# The columns a profile read needs (the 360, the profile route): no ORM objects on reads.
+PROFILE_COLUMNS = (
+    customers.c.id,
+    customers.c.status,
+    customers.c.merged_into_id,
+    customers.c.customer_number,
+    customers.c.country,
+    customers.c.created_at,
+    customers.c.name_enc,
+    customers.c.address_enc,
+    customers.c.birth_date_enc,
+    customers.c.home_store,
+)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
+    """A statement of the hot read and ingest paths, built once per dialect with named
+    parameters (``build(postgres)``): SQLAlchemy caches the compiled form, but building a
+    statement anew on every call costs more than running it."""
+    key = (session.get_bind().dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build(key[0] == "postgresql")
+    return stmt
+
+
+def matches(column: Any, name: str, postgres: bool, element: Any = None) -> Any:
+    """``column IN :name`` (a list). On PostgreSQL ``column = ANY(:name)``: one array
+    parameter, so the statement text is the same however many values there are and the server
+    keeps it prepared."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(element or BigInteger())))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _root_of() -> Any:
+    """Scalar subquery: the surviving profile ``:customer_id`` leads to."""
+    asked = customers.alias("asked")
+    return (
+        select(func.coalesce(asked.c.merged_into_id, asked.c.id))
+        .where(asked.c.id == bindparam("customer_id"))
+        .scalar_subquery()
+    )
 
 
 # --- profiles and clusters -----------------------------------------------------------------
@@ -48,6 +122,36 @@ def root_of(session: Session, customer_id: int) -> int | None:
     if row is None:
         return None
     return int(row.merged_into_id or row.id)
+
+
+def root_customer(session: Session, customer_id: int) -> Customer | None:
+    """The surviving profile an id leads to, in one statement."""
+    stmt = statement(
+        session, "root_customer", lambda _pg: select(Customer).where(Customer.id == _root_of())
+    )
+    return session.scalars(stmt, {"customer_id": customer_id}).first()
+
+
+def cluster_of(session: Session, customer_id: int, *, profile: bool = False) -> list[Row[Any]]:
+    """Every profile of the cluster ``customer_id`` belongs to (the root, whose
+    ``merged_into_id`` is NULL, and its aliases), in one statement, ordered by id; empty when
+    the id is unknown. Columns: id, status, merged_into_id, or ``PROFILE_COLUMNS``."""
+
+    def build(_pg: bool) -> Any:
+        root = _root_of()
+        wanted = (
+            PROFILE_COLUMNS
+            if profile
+            else (customers.c.id, customers.c.status, customers.c.merged_into_id)
+        )
+        return (
+            select(*wanted)
+            .where(or_(customers.c.id == root, customers.c.merged_into_id == root))
+            .order_by(customers.c.id)
+        )
+
+    stmt = statement(session, f"cluster_of:{profile}", build)
+    return list(session.execute(stmt, {"customer_id": customer_id}))
 
 
 def cluster_ids(session: Session, root_id: int) -> list[int]:
@@ -105,6 +209,40 @@ def roots_of(session: Session, ids: Iterable[int]) -> dict[int, int]:
         select(customers.c.id, customers.c.merged_into_id).where(customers.c.id.in_(wanted))
     )
     return {int(r.id): int(r.merged_into_id or r.id) for r in rows}
+
+
+def consent_by_owner(
+    session: Session, customer_ids: Iterable[int], purpose: str, channels: Sequence[str]
+) -> dict[int, bool]:
+    """For each existing id: whether its surviving profile, not erased, has granted
+    ``purpose`` on one of ``channels``. One statement for a whole batch; unknown ids are
+    absent from the answer."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+
+    def build(pg: bool) -> Any:
+        root = func.coalesce(customers.c.merged_into_id, customers.c.id)
+        granted = (
+            exists()
+            .where(
+                consents.c.customer_id == root,
+                consents.c.purpose == bindparam("purpose"),
+                matches(consents.c.channel, "channels", pg, String()),
+                consents.c.granted.is_(True),
+            )
+            .correlate(customers)
+        )
+        erased = customers.c.status == CustomerStatus.ERASED.value
+        return select(customers.c.id, case((erased, false()), else_=granted)).where(
+            matches(customers.c.id, "ids", pg)
+        )
+
+    rows = session.execute(
+        statement(session, "consent_by_owner", build),
+        {"ids": wanted, "purpose": purpose, "channels": list(channels)},
+    )
+    return {int(r[0]): bool(r[1]) for r in rows}
 
 
 def find_by_name_postcode(session: Session, index: str, exclude: Sequence[int]) -> list[int]:
@@ -171,6 +309,31 @@ def get_identity(session: Session, identity_id: int) -> Identity | None:
     return session.get(Identity, identity_id)
 
 
+def identity_rows(session: Session, customer_ids: Sequence[int]) -> list[Row[Any]]:
+    """The columns a read shows (no blind index), without ORM objects."""
+
+    def build(pg: bool) -> Any:
+        c = identities.c
+        return (
+            select(
+                c.id,
+                c.customer_id,
+                c.kind,
+                c.scope,
+                c.value_enc,
+                c.verified,
+                c.verified_via,
+                c.verified_at,
+                c.created_at,
+            )
+            .where(matches(c.customer_id, "ids", pg))
+            .order_by(c.id)
+        )
+
+    stmt = statement(session, "identity_rows", build)
+    return list(session.execute(stmt, {"ids": list(customer_ids)}))
+
+
 def list_identities(session: Session, customer_ids: Sequence[int]) -> list[Identity]:
     return list(
         session.scalars(
@@ -209,6 +372,39 @@ def list_consents(session: Session, customer_id: int) -> list[Consent]:
             .order_by(Consent.purpose, Consent.channel)
         )
     )
+
+
+def consent_rows(session: Session, root_id: int) -> list[Row[Any]]:
+    def build(_pg: bool) -> Any:
+        c = consents.c
+        return (
+            select(c.purpose, c.channel, c.granted, c.updated_at)
+            .where(c.customer_id == bindparam("customer_id"))
+            .order_by(c.purpose, c.channel)
+        )
+
+    stmt = statement(session, "consent_rows", build)
+    return list(session.execute(stmt, {"customer_id": root_id}))
+
+
+def consents_of_root(session: Session, customer_id: int) -> list[Row[Any]]:
+    """The surviving profile's status and current answers in one statement: one row per
+    answer, or a single row with NULL answer columns when there is none; empty when the id
+    is unknown."""
+
+    def build(_pg: bool) -> Any:
+        c = consents.c
+        return (
+            select(
+                customers.c.id, customers.c.status, c.purpose, c.channel, c.granted, c.updated_at
+            )
+            .select_from(customers.outerjoin(consents, c.customer_id == customers.c.id))
+            .where(customers.c.id == _root_of())
+            .order_by(c.purpose, c.channel)
+        )
+
+    stmt = statement(session, "consents_of_root", build)
+    return list(session.execute(stmt, {"customer_id": customer_id}))
 
 
 def get_consent(session: Session, customer_id: int, purpose: str, channel: str) -> Consent | None:
@@ -321,12 +517,100 @@ def insert_activities(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(activity), rows)
 
 
+# Behavioural events go in as one INSERT ... SELECT FROM unnest(arrays) on PostgreSQL: one
+# statement, the columns as arrays sent in binary, and the events' data as one JSON array
+# (paired with the rows by position), so neither side processes the batch row by row.
+_BEHAVIOUR_INSERT_PG = (
+    "INSERT INTO customer_activity"
+    " (customer_id, anonymous_id, kind, channel, occurred_at, source_key, data)"
+    " SELECT e.customer_id, e.anonymous_id, e.kind, e.channel, e.occurred_at, e.source_key,"
+    " d.value"
+    " FROM unnest(%(customer_id)b::bigint[], %(anonymous_id)b::varchar[], %(kind)b::varchar[],"
+    " %(channel)b::varchar[], %(occurred_at)b::timestamptz[], %(source_key)b::varchar[])"
+    " WITH ORDINALITY AS e(customer_id, anonymous_id, kind, channel, occurred_at, source_key, n)"
+    " JOIN jsonb_array_elements(%(data)s::jsonb) WITH ORDINALITY AS d(value, n) USING (n)"
+)
+
+
+def insert_behaviour(
+    session: Session,
+    *,
+    customer_id: list[int | None],
+    anonymous_id: list[str | None],
+    kind: list[str],
+    channel: list[str | None],
+    occurred_at: list[datetime],
+    source_key: list[str | None],
+    data: list[dict[str, Any]],
+) -> None:
+    """Behavioural events given column by column (all lists of the same length)."""
+    if not kind:
+        return
+    if is_postgres(session):
+        session.connection().exec_driver_sql(
+            _BEHAVIOUR_INSERT_PG,
+            {
+                "customer_id": customer_id,
+                "anonymous_id": anonymous_id,
+                "kind": kind,
+                "channel": channel,
+                "occurred_at": occurred_at,
+                "source_key": source_key,
+                "data": json.dumps(data, separators=(",", ":")),
+            },
+        )
+        return
+    insert_activities(
+        session,
+        [
+            {
+                "customer_id": row[0],
+                "anonymous_id": row[1],
+                "kind": row[2],
+                "channel": row[3],
+                "occurred_at": row[4],
+                "source_key": row[5],
+                "data": row[6],
+            }
+            for row in zip(
+                customer_id, anonymous_id, kind, channel, occurred_at, source_key, data, strict=True
+            )
+        ],
+    )
+
+
 def existing_source_keys(session: Session, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    return set(
-        session.scalars(select(activity.c.source_key).where(activity.c.source_key.in_(keys)))
+    stmt = statement(
+        session,
+        "existing_source_keys",
+        lambda pg: select(activity.c.source_key).where(
+            matches(activity.c.source_key, "keys", pg, String())
+        ),
     )
+    return set(session.scalars(stmt, {"keys": list(keys)}))
+
+
+def lock_activity(session: Session, source_key: str) -> Row[Any] | None:
+    """The timeline row with this key, locked (SELECT ... FOR UPDATE) for a change."""
+    return cast(
+        "Row[Any] | None",
+        session.execute(
+            select(activity.c.id, activity.c.amount, activity.c.status, activity.c.data)
+            .where(activity.c.source_key == source_key)
+            .with_for_update()
+        ).first(),
+    )
+
+
+def activity_channel(session: Session, source_key: str) -> str | None:
+    channel = session.scalar(select(activity.c.channel).where(activity.c.source_key == source_key))
+    return str(channel) if channel is not None else None
+
+
+def update_activity(session: Session, activity_id: int, values: dict[str, Any]) -> None:
+    session.execute(update(activity).where(activity.c.id == activity_id).values(**values))
 
 
 def upsert_activity(session: Session, row: dict[str, Any]) -> None:
@@ -358,6 +642,44 @@ def timeline(
     )
 
 
+ACTIVITY_COLUMNS = (
+    activity.c.id,
+    activity.c.customer_id,
+    activity.c.kind,
+    activity.c.channel,
+    activity.c.occurred_at,
+    activity.c.amount,
+    activity.c.status,
+    activity.c.data,
+)
+
+
+def last_orders_and_open_returns(
+    session: Session, customer_ids: Sequence[int], *, orders: int
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """The 360's two timeline sections in one statement, both read through the purchases
+    index (orders and returns only)."""
+
+    def build(pg: bool) -> Any:
+        a = activity.c
+        newest = (a.occurred_at.desc(), a.id.desc())
+        last = (
+            select(literal(0).label("part"), *ACTIVITY_COLUMNS)
+            .where(matches(a.customer_id, "ids", pg), a.kind == "order")
+            .order_by(*newest)
+            .limit(bindparam("orders"))
+        )
+        open_ = select(literal(1).label("part"), *ACTIVITY_COLUMNS).where(
+            matches(a.customer_id, "ids", pg), a.kind == "return", a.status == "open"
+        )
+        parts = union_all(last.subquery().select(), open_).subquery()
+        return select(parts).order_by(parts.c.part, parts.c.occurred_at.desc(), parts.c.id.desc())
+
+    stmt = statement(session, "last_orders_and_open_returns", build)
+    rows = list(session.execute(stmt, {"ids": list(customer_ids), "orders": orders}))
+    return [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
+
+
 def open_returns(session: Session, customer_ids: Sequence[int]) -> list[Activity]:
     return list(
         session.scalars(
@@ -375,29 +697,34 @@ def open_returns(session: Session, customer_ids: Sequence[int]) -> list[Activity
 def spend_by_channel(
     session: Session, customer_ids: Sequence[int]
 ) -> list[tuple[str, int, Decimal]]:
-    rows = session.execute(
-        select(
-            activity.c.channel,
-            func.count().filter(activity.c.kind == "order"),
-            func.coalesce(func.sum(activity.c.amount), 0),
+    def build(pg: bool) -> Any:
+        a = activity.c
+        return (
+            select(
+                a.channel,
+                func.count().filter(a.kind == "order"),
+                func.coalesce(func.sum(a.amount), 0),
+            )
+            .where(matches(a.customer_id, "ids", pg), a.kind.in_(["order", "return"]))
+            .group_by(a.channel)
+            .order_by(a.channel)
         )
-        .where(
-            activity.c.customer_id.in_(list(customer_ids)), activity.c.kind.in_(["order", "return"])
-        )
-        .group_by(activity.c.channel)
-        .order_by(activity.c.channel)
-    )
+
+    rows = session.execute(statement(session, "spend_by_channel", build), {"ids": customer_ids})
     return [(r[0] or "unknown", int(r[1]), Decimal(r[2])) for r in rows]
 
 
 def linked_customers(session: Session, anonymous_ids: Sequence[str]) -> dict[str, int]:
     if not anonymous_ids:
         return {}
-    rows = session.execute(
-        select(AnonymousLink.anonymous_id, AnonymousLink.customer_id).where(
-            AnonymousLink.anonymous_id.in_(list(anonymous_ids))
-        )
+    stmt = statement(
+        session,
+        "linked_customers",
+        lambda pg: select(AnonymousLink.anonymous_id, AnonymousLink.customer_id).where(
+            matches(AnonymousLink.anonymous_id, "ids", pg, String())
+        ),
     )
+    rows = session.execute(stmt, {"ids": list(anonymous_ids)})
     return {r.anonymous_id: int(r.customer_id) for r in rows}
 
 

@@ -6,7 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from omniretail.customers.models import (
     ActivityKind,
@@ -182,27 +189,31 @@ class ReviewDecision(BaseModel):
 
 
 class EventIn(BaseModel):
-    """A behavioural event from a web page, the app or a store sensor."""
+    """A behavioural event from a web page, the app or a store sensor. Each needs a
+    ``customer_id`` or an ``anonymous_id`` (checked by ``EventBatch``, once per batch)."""
 
     type: Literal["page_view", "product_view", "add_to_cart", "store_visit", "app_install"]
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     customer_id: int | None = None
     anonymous_id: AnonymousId | None = None
     channel: str | None = Field(default=None, max_length=40)
     event_id: str | None = Field(default=None, max_length=80, description="client id (dedupe)")
     data: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _someone(self) -> EventIn:
-        if self.customer_id is None and self.anonymous_id is None:
-            raise ValueError("an event needs a customer_id or an anonymous_id")
-        if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone")
-        return self
-
 
 class EventBatch(BaseModel):
+    """Validated in one pass: the field checks run in pydantic's core for every event, the
+    one rule that needs Python (someone to attach the event to) in one loop per batch."""
+
     events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+    @field_validator("events")
+    @classmethod
+    def _someone(cls, events: list[EventIn]) -> list[EventIn]:
+        for index, event in enumerate(events):
+            if event.customer_id is None and event.anonymous_id is None:
+                raise ValueError(f"events[{index}] needs a customer_id or an anonymous_id")
+        return events
 
 
 class IngestResult(BaseModel):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
+
+from sqlalchemy import Row
 
 from omniretail.customers import repository as repo
 from omniretail.customers.crypto import PiiVault
@@ -52,14 +55,26 @@ def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
 
 
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
-    """Every id that belongs to this person now, the surviving profile first. Other domains
-    aggregate their rows over these ids (orders keep the customer id they were placed with)."""
-    return repo.cluster_ids(uow.session, resolve_id(uow, customer_id))
+    """Every id that belongs to this person now, the surviving profile first (one
+    statement). Other domains aggregate their rows over these ids (orders keep the customer
+    id they were placed with)."""
+    rows = repo.cluster_of(uow.session, customer_id)
+    root = root_row(rows, customer_id)
+    return [root.id, *(r.id for r in rows if r.id != root.id)]
+
+
+def root_row(rows: Sequence[Any], customer_id: int) -> Any:
+    """The surviving profile among a cluster's rows; raises if unknown or erased."""
+    root = next((r for r in rows if r.merged_into_id is None), None)
+    if root is None:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if root.status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return root
 
 
 def require_root(uow: UnitOfWork, customer_id: int) -> Customer:
-    root_id = repo.root_of(uow.session, customer_id)
-    customer = repo.get_customer(uow.session, root_id) if root_id is not None else None
+    customer = repo.root_customer(uow.session, customer_id)
     if customer is None:
         raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
     if customer.status == CustomerStatus.ERASED.value:
@@ -105,10 +120,15 @@ def update_customer(
 
 
 def get_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> CustomerRead:
-    customer = require_root(uow, customer_id)
-    ids = repo.cluster_ids(uow.session, customer.id)
+    """The surviving profile and its aliases, read in one statement."""
+    uow.session.flush()
+    rows = repo.cluster_of(uow.session, customer_id, profile=True)
+    root = root_row(rows, customer_id)
     return customer_read(
-        customer, vault, ids[1:], resolved_from=customer_id if customer_id != customer.id else None
+        root,
+        vault,
+        [r.id for r in rows if r.id != root.id],
+        resolved_from=customer_id if customer_id != root.id else None,
     )
 
 
@@ -127,7 +147,11 @@ def find_customer(uow: UnitOfWork, kind: IdentityKind, value: str, *, vault: Pii
 
 
 def customer_read(
-    customer: Customer, vault: PiiVault, aliases: list[int], *, resolved_from: int | None = None
+    customer: Customer | Row[Any],
+    vault: PiiVault,
+    aliases: list[int],
+    *,
+    resolved_from: int | None = None,
 ) -> CustomerRead:
     address = vault.decrypt("address", customer.address_enc)
     birth = vault.decrypt("birth_date", customer.birth_date_enc)
@@ -290,7 +314,7 @@ def list_identities(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> li
     return [identity_read(i, vault) for i in repo.list_identities(uow.session, ids)]
 
 
-def identity_read(identity: Identity, vault: PiiVault) -> IdentityRead:
+def identity_read(identity: Identity | Row[Any], vault: PiiVault) -> IdentityRead:
     return IdentityRead(
         id=identity.id,
         customer_id=identity.customer_id,
@@ -430,16 +454,19 @@ def set_consent(
 
 
 def list_consents(uow: UnitOfWork, customer_id: int) -> list[ConsentRead]:
-    root = require_root(uow, customer_id)
-    return [
-        ConsentRead(
-            purpose=c.purpose,
-            channel=c.channel,
-            granted=c.granted,
-            updated_at=c.updated_at,
-        )
-        for c in repo.list_consents(uow.session, root.id)
-    ]
+    """The surviving profile's current answers (one statement, the profile check included)."""
+    rows = repo.consents_of_root(uow.session, customer_id)
+    if not rows:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if rows[0].status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return [consent_read(c) for c in rows if c.purpose is not None]
+
+
+def consent_read(c: Any) -> ConsentRead:
+    return ConsentRead(
+        purpose=c.purpose, channel=c.channel, granted=c.granted, updated_at=c.updated_at
+    )
 
 
 def consent_history(uow: UnitOfWork, customer_id: int) -> list[ConsentHistoryRead]:

@@ -6,13 +6,14 @@ Counters change only by conditional UPDATE (``apply_to_account``) or under row l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import BigInteger, Row, Table, and_, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from omniretail.loyalty.models import (
@@ -252,6 +253,73 @@ def lot_sums(session: Session) -> dict[tuple[int, str], int]:
         )
     )
     return {(int(r[0]), str(r[1])): int(r[2] or 0) for r in rows}
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
+    """A hot-path statement built once per dialect with named parameters (building it anew on
+    every call costs more than running it)."""
+    key = (session.get_bind().dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build(key[0] == "postgresql")
+    return stmt
+
+
+def _matches(column: Any, name: str, postgres: bool) -> Any:
+    """``column IN :name``; ``= ANY(:name)`` on PostgreSQL (one parameter, a stable text)."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger())))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def account_summary(
+    session: Session, customer_ids: Sequence[int], now: datetime, since: datetime
+) -> list[Row[Any]]:
+    """The accounts of these profiles with, on each row, the cluster's qualifying spend since
+    ``since`` and its next expiry (date and points): one statement for the account status.
+    No row: not enrolled (lots and entries exist only with an account)."""
+
+    def build(pg: bool) -> Any:
+        spendable = and_(
+            _matches(lots.c.customer_id, "ids", pg),
+            lots.c.status == LotStatus.AVAILABLE.value,
+            lots.c.remaining > 0,
+            lots.c.expires_at > bindparam("now", type_=lots.c.expires_at.type),
+        )
+        first_expiry = select(func.min(lots.c.expires_at)).where(spendable).scalar_subquery()
+        expiring = (
+            select(func.coalesce(func.sum(lots.c.remaining), 0))
+            .where(spendable, lots.c.expires_at == first_expiry)
+            .scalar_subquery()
+        )
+        spend = (
+            select(func.coalesce(func.sum(entries.c.spend), 0))
+            .where(
+                _matches(entries.c.customer_id, "ids", pg),
+                entries.c.effective_at > bindparam("since", type_=entries.c.effective_at.type),
+            )
+            .scalar_subquery()
+        )
+        return (
+            select(
+                accounts.c.customer_id,
+                accounts.c.available,
+                accounts.c.pending,
+                accounts.c.owed,
+                accounts.c.tier,
+                spend.label("qualifying_spend"),
+                first_expiry.label("next_expiry"),
+                expiring.label("next_expiry_points"),
+            )
+            .where(_matches(accounts.c.customer_id, "ids", pg))
+            .order_by(accounts.c.customer_id)
+        )
+
+    stmt = _statement(session, "account_summary", build)
+    return list(session.execute(stmt, {"ids": list(customer_ids), "now": now, "since": since}))
 
 
 def next_expiry(

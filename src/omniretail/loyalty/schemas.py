@@ -78,6 +78,15 @@ class OrderLineEarn(BaseModel):
     amount: Decimal
     quantity: int
     category: str | None = None
+    sku: str | None = None
+
+
+class OrderLineRef(BaseModel):
+    """An order line as the orders domain's events name it (cancelled or returned units)."""
+
+    line_no: int
+    sku: str | None = None
+    quantity: int = Field(gt=0)
 
 
 class OrderEarn(BaseModel):
@@ -88,6 +97,9 @@ class OrderEarn(BaseModel):
     channel: str
     placed_at: datetime
     lines: list[OrderLineEarn]
+    excluded_line_ids: list[int] = Field(
+        default_factory=list, description="lines already cancelled when the order earned"
+    )
 
 
 class ReturnLine(BaseModel):

@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
@@ -43,6 +44,7 @@ from omniretail.loyalty.schemas import (
     EntryRead,
     LotRead,
     OrderEarn,
+    OrderLineRef,
     ProgrammeRead,
     ProgrammeRules,
     RedemptionCreate,
@@ -181,6 +183,8 @@ def earn_for_order(uow: UnitOfWork, order: OrderEarn, *, actor: str) -> EntryRea
                 "lines": {str(k): v for k, v in per_line.items()},
                 "line_amounts": {str(ln.line_id): str(ln.amount) for ln in order.lines},
                 "line_quantities": {str(ln.line_id): ln.quantity for ln in order.lines},
+                "line_skus": {str(ln.line_id): ln.sku for ln in order.lines if ln.sku},
+                "excluded": order.excluded_line_ids,
                 "bonus": bonus,
                 "multiplier": str(multiplier),
             },
@@ -305,6 +309,50 @@ def claw_back_return(uow: UnitOfWork, line: ReturnLine, *, actor: str) -> EntryR
     )
     evaluate_tier(uow, owner)
     return entry_read(entry)
+
+
+def claw_back_lines(
+    uow: UnitOfWork, order_reference: str, lines: Sequence[OrderLineRef], *, key: str, actor: str
+) -> list[EntryRead] | None:
+    """Cancelled or returned order lines, as the orders domain's events name them, give back
+    what they earned: each is clawed back under ``<key>:<line_no>``, so a replayed event
+    changes nothing. A line split from an earned one after the order earned (a re-routing
+    moves units to a new line) is found by its SKU; a line already cancelled when the order
+    earned, or one that earned nothing, gives nothing back. None when the order has not
+    earned (yet)."""
+    earn = repo.get_entry(uow.session, f"earn:order:{order_reference}")
+    if earn is None:
+        return None
+    earned: dict[str, int] = earn.data.get("lines", {})
+    skus: dict[str, str] = earn.data.get("line_skus", {})
+    excluded = {str(n) for n in earn.data.get("excluded", [])}
+    entries = []
+    for line in lines:
+        line_id = str(line.line_no)
+        if line_id in excluded:
+            continue
+        if line_id not in line_id_keys(earn.data):
+            line_id = next((k for k, sku in sorted(skus.items()) if sku == line.sku), "")
+        if line_id not in earned:
+            continue
+        entry = claw_back_return(
+            uow,
+            ReturnLine(
+                return_line_key=f"{key}:{line.line_no}",
+                order_reference=order_reference,
+                order_line_id=int(line_id),
+                quantity=line.quantity,
+            ),
+            actor=actor,
+        )
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def line_id_keys(earn_data: dict[str, Any]) -> set[str]:
+    """Every line the earn knew of (earning or not)."""
+    return set(earn_data.get("line_quantities", {})) | set(earn_data.get("lines", {}))
 
 
 # --- redemption ----------------------------------------------------------------------------
@@ -633,7 +681,11 @@ def evaluate_tier(uow: UnitOfWork, customer_id: int) -> TierProgress:
 
 def tier_progress(uow: UnitOfWork, ids: Sequence[int], programme: ProgrammeRules) -> TierProgress:
     since = uow.now - timedelta(days=programme.qualification_days)
-    spend = repo.qualifying_spend(uow.session, ids, since)
+    return progress_for(repo.qualifying_spend(uow.session, ids, since), programme)
+
+
+def progress_for(spend: Decimal, programme: ProgrammeRules) -> TierProgress:
+    """The tier a qualifying spend reaches and what is left to the next ("£38 to Gold")."""
     current = programme.tiers[0]
     following = None
     for tier in programme.tiers:
@@ -673,23 +725,29 @@ def _money(amount: Decimal, currency: str) -> str:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def account_status(uow: UnitOfWork, customer_id: int) -> AccountRead:
+def account_status(
+    uow: UnitOfWork, customer_id: int, *, cluster: Sequence[int] | None = None
+) -> AccountRead:
+    """Balance, pending and owed points, tier progress and next expiry, summed over the
+    person's profiles in one statement. ``cluster`` (the surviving profile first) saves
+    resolving the id again when the caller has it (the customer 360)."""
     programme = rules(uow)
-    ids = customers.cluster(uow, customer_id)
-    accounts = repo.get_accounts(uow.session, ids)
-    available = sum(a.available for a in accounts)
-    expiry, expiring = repo.next_expiry(uow.session, ids, uow.now) if accounts else (None, 0)
+    ids = list(cluster) if cluster else customers.cluster(uow, customer_id)
+    since = uow.now - timedelta(days=programme.qualification_days)
+    rows = repo.account_summary(uow.session, ids, uow.now, since)
+    available = sum(r.available for r in rows)
+    spend = Decimal(rows[0].qualifying_spend) if rows else Decimal(0)
     return AccountRead(
         customer_id=ids[0],
-        enrolled=bool(accounts),
+        enrolled=bool(rows),
         available=available,
-        pending=sum(a.pending for a in accounts),
-        owed=sum(a.owed for a in accounts),
+        pending=sum(r.pending for r in rows),
+        owed=sum(r.owed for r in rows),
         value=(available * programme.point_value).quantize(Decimal("0.01")),
-        tier=tier_progress(uow, ids, programme),
-        next_expiry=expiry,
-        next_expiry_points=expiring,
-        accounts=[a.customer_id for a in accounts],
+        tier=progress_for(spend, programme),
+        next_expiry=rows[0].next_expiry if rows else None,
+        next_expiry_points=int(rows[0].next_expiry_points) if rows else 0,
+        accounts=[r.customer_id for r in rows],
     )
 
 
