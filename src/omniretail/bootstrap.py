@@ -10,11 +10,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
+from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
@@ -42,6 +44,9 @@ class Container:
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.handlers = build_handlers(self.settings, self.clock, self.senders)
         orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
+        # Orders feed the customer's timeline and the points ledger.
+        customers_handlers.install(self.handlers)
+        loyalty_handlers.install(self.handlers)
 
     def uow(self) -> UnitOfWork:
         """A unit of work for a use case that may write."""

@@ -1,0 +1,211 @@
+"""Orders feed the customer's timeline and the points ledger through the outbox relay:
+a checkout earns pending points and lands on the timeline, a cancellation and a refund give
+back exactly what their lines earned, and a redelivered event changes nothing.
+
+The refund is recorded as an ``omniretail.orders.refunded`` event directly (the shape
+``orders.returns`` records), so these tests do not depend on the return flow."""
+
+from __future__ import annotations
+
+from omniretail.customers import activity
+from omniretail.db.outbox import list_events
+from omniretail.kernel.events import DomainEvent
+from omniretail.loyalty import handlers as loyalty_handlers
+from omniretail.loyalty import rewards
+from tests.customers.helpers import make_customer
+from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
+
+
+def ledger(client, customer):
+    rows = ok(client.get(f"/api/v1/loyalty/customers/{customer}/ledger"))
+    return [(e["kind"], e["points"], e["pending_delta"], e["reference"]) for e in reversed(rows)]
+
+
+def account(client, customer):
+    a = ok(client.get(f"/api/v1/loyalty/customers/{customer}"))
+    return a["available"], a["pending"]
+
+
+def timeline(client, customer):
+    rows = ok(client.get(f"/api/v1/customers/{customer}/timeline"))
+    return [(a["kind"], a["reference"], a["amount"], a["status"], a["channel"]) for a in rows]
+
+
+def relay(container, clock):
+    clock.advance(seconds=1)
+    return container.relay().run_until_idle()
+
+
+def place(container, client, customer):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 10)
+    receive(container, "B2", "DC1", 10)
+    token = new_cart(client, customer_id=customer)
+    ok(add(client, token, "A1", 2))
+    ok(add(client, token, "B2", 1))
+    return ok(checkout(client, token), 201)
+
+
+def test_a_checkout_reaches_the_timeline_and_earns_pending_points(container, client, clock):
+    customer = make_customer(container, "Olu Order", email="olu@example.com", verified=True)
+    order = place(container, client, customer)
+    number = order["number"]
+    assert (order["total"], order["customer_id"]) == ("75.50", customer)
+    assert timeline(client, customer) == []  # nothing until the relay delivers
+
+    container.relay().run_once()
+
+    assert timeline(client, customer) == [("order", number, "75.500", "confirmed", "WEB")]
+    # 2 x £20.00 and 1 x £35.50 at 1 point per pound, each line rounded down
+    assert ledger(client, customer) == [
+        ("reward", 100, 0, "welcome"),
+        ("earn", 0, 75, number),
+    ]
+    assert account(client, customer) == (100, 75)
+    view = ok(client.get(f"/api/v1/customers/{customer}/360"))
+    assert [(s["channel"], s["orders"], s["spend"]) for s in view["spend_by_channel"]] == [
+        ("WEB", 1, "75.500")
+    ]
+    assert [o["reference"] for o in view["last_orders"]] == [number]
+    assert view["loyalty"]["pending"] == 75
+
+    # The same event delivered again (at least once) changes nothing.
+    [confirmed] = _events(container, "omniretail.orders.order_confirmed")
+    loyalty_handlers.earn_for_order(confirmed, container.uow)
+    from omniretail.customers import handlers as customers_handlers
+
+    customers_handlers.record_order(confirmed, container.uow)
+    assert account(client, customer) == (100, 75)
+    assert len(timeline(client, customer)) == 1
+    _no_drift(container)
+
+
+def test_cancelled_and_refunded_lines_give_back_what_they_earned(container, client, clock):
+    customer = make_customer(container, "Rae Return", email="rae@example.com", verified=True)
+    order = place(container, client, customer)
+    number = order["number"]
+    line_of = {ln["sku"]: ln["line_no"] for ln in order["lines"]}
+    relay(container, clock)
+    assert account(client, customer) == (100, 75)
+
+    # Cancelling the £35.50 line claws back its 35 pending points; the timeline's order
+    # amount (the 360's spend) drops by the voided amount.
+    cancelled = ok(
+        client.post(f"/api/v1/orders/{number}/cancel", json={"line_nos": [line_of["B2"]]})
+    )
+    assert [ln["status"] for ln in cancelled["lines"] if ln["sku"] == "B2"] == ["cancelled"]
+    relay(container, clock)
+    assert account(client, customer) == (100, 40)
+    assert timeline(client, customer) == [("order", number, "40.000", "partially_cancelled", "WEB")]
+
+    # A refund of one of the two A1 units at a store claws back exactly that unit's 20 points
+    # and puts the return on the timeline, against the channel the order was placed in.
+    # (The event has the shape orders.returns records; it is recorded here directly.)
+    refund = {
+        "customer_id": customer,
+        "return_id": "R-1",
+        "location": "LON1",
+        "amount": "20.00",
+        "lines": [
+            {
+                "return_id": "R-1",
+                "line_no": line_of["A1"],
+                "sku": "A1",
+                "quantity": 1,
+                "condition": "sellable",
+                "location": "LON1",
+                "amount": "20.00",
+                "reason": None,
+            }
+        ],
+    }
+    with container.uow() as uow:
+        uow.record(DomainEvent("orders.refunded", f"orders/{number}", {"order": number, **refund}))
+    relay(container, clock)
+    assert account(client, customer) == (100, 20)
+    assert ledger(client, customer)[-2:] == [
+        ("clawback", 0, -35, number),
+        ("clawback", 0, -20, number),
+    ]
+    assert timeline(client, customer)[0] == ("return", "R-1", "-20.000", "refunded", "WEB")
+    view = ok(client.get(f"/api/v1/customers/{customer}/360"))
+    assert [(s["channel"], s["orders"], s["spend"]) for s in view["spend_by_channel"]] == [
+        ("WEB", 1, "20.000")
+    ]
+
+    # Redelivered cancellation and refund events change nothing.
+    for event_type in ("omniretail.orders.cancelled", "omniretail.orders.refunded"):
+        [event] = _events(container, event_type)
+        for handler in container.handlers.registrations:
+            if handler.pattern == event_type and not handler.name.startswith("orders."):
+                handler.handler(event, container.uow)
+    assert account(client, customer) == (100, 20)
+    assert len(ledger(client, customer)) == 4
+    assert [t[2] for t in timeline(client, customer)] == ["-20.000", "40.000"]
+
+    # When the return window closes, what is left becomes available.
+    clock.advance(days=31)
+    with container.uow() as uow:
+        from omniretail.loyalty import service
+
+        assert service.release_matured_points(uow, actor="t") == 1
+    assert account(client, customer) == (120, 0)
+    _no_drift(container)
+
+
+def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
+    """Deliveries are in outbox order but a failing one is retried later: a refund whose
+    order has not earned yet fails and is delivered again once it has."""
+    customer = make_customer(container, "Ira Early")
+    event = {
+        "id": "evt-early",
+        "type": "omniretail.orders.refunded",
+        "time": "2026-11-02T09:00:00Z",
+        "data": {
+            "order": "W-404",
+            "customer_id": customer,
+            "lines": [{"line_no": 1, "sku": "A1", "quantity": 1}],
+        },
+    }
+    import pytest
+
+    with pytest.raises(RuntimeError, match="has not earned"):
+        loyalty_handlers.claw_back_refunded(event, container.uow)
+    with container.read_uow() as uow:
+        assert activity.timeline(uow, customer) == []
+
+
+def test_guest_orders_are_skipped(container, client, clock):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    ok(checkout(client, token), 201)
+    report = relay(container, clock)
+    assert report.dead == 0
+    with container.read_uow() as uow:
+        from omniretail.messaging.models import Delivery
+
+        outcomes = {
+            d.handler: d.status
+            for d in uow.session.query(Delivery).all()
+            if d.handler.startswith(("customers.", "loyalty."))
+        }
+    assert outcomes == {
+        "customers.timeline_order": "skipped",
+        "loyalty.earn_for_order": "skipped",
+    }
+
+
+def _events(container, event_type):
+    with container.read_uow() as uow:
+        return [
+            m.as_cloud_event()
+            for m in list_events(uow.session, limit=1000, type_prefix=event_type)
+            if m.type == event_type
+        ]
+
+
+def _no_drift(container):
+    with container.read_uow() as uow:
+        assert rewards.recompute_balances(uow, fix=False).drift == []
