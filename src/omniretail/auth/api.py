@@ -69,7 +69,7 @@ async def authorize(request: Request) -> None:
         raise HTTPException(403, f"role {principal.role} may not {request.method} {path}")
     if principal.role == "customer":
         await _require_own_data(request, container, principal, rule, path)
-    if principal.role == "store_associate" and rule.permission == "inventory:write":
+    if principal.role == "store_associate" and rule.permission in policy.STORE_SCOPED:
         await _require_own_store(request, principal)
     request.state.principal = principal
     if request.method not in ("GET", "HEAD", "OPTIONS"):

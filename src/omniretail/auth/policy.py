@@ -3,7 +3,8 @@
 A route missing here is refused to everyone but admins at run time, and
 ``tests/auth/test_role_matrix.py`` fails until it is declared. Roles map to permissions;
 scopes narrow them: a customer acts only on paths naming their own profile (``{customer_id}``),
-a store associate only on stock of their own store when the request names a location.
+a store associate only on stock (and returns) of their own store when the request names a
+location.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Rule:
 
 
 ALL_STAFF_READ = {"catalog:read", "programme:read"}
+# Permissions whose requests a store associate may only make for their own store.
+STORE_SCOPED = frozenset({"inventory:write", "returns:write"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN.value: frozenset({"*"}),
@@ -35,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "orders:read",
             "orders:write",
             "fulfilment:write",
+            "returns:write",
             "customers:read",
             "customers:write",
             "consents:write",
@@ -51,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "inventory:read",
             "orders:read",
             "orders:write",
+            "returns:write",
             "customers:read",
             "customers:write",
             "customers:merge",
@@ -219,6 +224,10 @@ POLICY: dict[str, Rule] = {
     "GET /orders/{number}": R("orders:read"),
     "GET /orders/{number}/log": R("orders:read"),
     "POST /orders/{number}/cancel": R("orders:write"),
+    # Returns and exchanges move stock at the receiving location: a store associate takes
+    # them at their own store only.
+    "POST /orders/{number}/returns": R("returns:write"),
+    "POST /orders/{number}/exchanges": R("returns:write"),
     "POST /fulfilments/{fid}/accept": R("fulfilment:write"),
     "POST /fulfilments/{fid}/pick": R("fulfilment:write"),
     "POST /fulfilments/{fid}/pack": R("fulfilment:write"),
