@@ -15,7 +15,6 @@ import contextlib
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -77,10 +76,6 @@ _ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_order_number() -> str:
     return "OR-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(10))
-
-
-def new_pickup_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
 
 
 @dataclass
@@ -554,7 +549,3 @@ def _fulfilment_row(
         "created_at": uow.now,
         "updated_at": uow.now,
     }
-
-
-def collect_deadline(policy: OrderPolicy, ready_at: Any) -> Any:
-    return ready_at + timedelta(days=policy.pickup_hold_days)

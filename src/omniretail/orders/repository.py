@@ -78,14 +78,6 @@ def insert_cart(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(carts), values)
 
 
-def get_cart_by_token(session: Session, token: str) -> Row[Any] | None:
-    return session.execute(select(carts).where(carts.c.token == token)).one_or_none()
-
-
-def get_cart(session: Session, cart_id: str) -> Row[Any] | None:
-    return session.execute(select(carts).where(carts.c.id == cart_id)).one_or_none()
-
-
 def active_cart_of_customer(session: Session, customer_id: int) -> Row[Any] | None:
     return session.execute(
         select(carts).where(
@@ -201,10 +193,6 @@ def update_cart_line(session: Session, line_id: str, values: dict[str, Any]) -> 
 
 def delete_cart_line(session: Session, line_id: str) -> None:
     session.execute(delete(cart_lines).where(cart_lines.c.id == line_id))
-
-
-def delete_cart_lines(session: Session, cart_id: str) -> None:
-    session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart_id))
 
 
 # --- prices ----------------------------------------------------------------------------------
