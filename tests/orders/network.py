@@ -130,14 +130,15 @@ def receive(container: Container, sku: str, location: str, quantity: int) -> Non
 
 
 def make_customer(container: Container) -> int:
-    # The customers service needs a PII vault; orders only needs the customer's row.
-    from omniretail.customers.models import Customer
+    from omniretail.customers import service as customers
+    from omniretail.customers.crypto import vault_for
+    from omniretail.customers.schemas import CustomerCreate
 
     with container.uow() as uow:
-        customer = Customer(created_at=uow.now, status="active")
-        uow.session.add(customer)
-        uow.session.flush()
-        return int(customer.id)
+        created = customers.create_customer(
+            uow, CustomerCreate(), vault=vault_for(container.keyring), actor="test"
+        )
+        return int(created.customer.id)
 
 
 # --- HTTP helpers ------------------------------------------------------------------------------
