@@ -1,5 +1,7 @@
 """Consent gates, export and erasure (with a scan of every table), PII at rest."""
 
+import json
+
 from sqlalchemy import inspect, text
 
 from omniretail.customers import activity, service
@@ -126,11 +128,42 @@ def test_behaviour_is_only_linked_with_analytics_consent(container):
         assert activity.timeline(uow, customer_id) == []
 
 
-def test_export_then_erase_leaves_nothing_personal_in_any_table(container, client):
+def checkout_as_the_person(container, client, clock, customer_id):
+    """A live order through the API, with the person's email and home address on it, its
+    events delivered (timeline, points, the confirmation email)."""
+    from tests.orders.network import add, make_orders_network, new_cart, ok, receive
+
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    token = new_cart(client, customer_id=customer_id)
+    ok(add(client, token, "A1", 2))
+    order = client.post(
+        f"/api/v1/carts/{token}/checkout",
+        headers={"Idempotency-Key": "erase-checkout-1"},
+        json={
+            "fulfilment": {
+                "method": "ship_to_home",
+                "latitude": 51.545,
+                "longitude": -0.150,
+                "address": {"name": NAME, **ADDRESS},
+            },
+            "payment": {"provider_token": "tok_visa"},
+            "contact_email": EMAIL,
+        },
+    )
+    assert order.status_code == 201, order.text
+    for _ in range(2):  # the order's handlers, then the email they queued
+        clock.advance(seconds=1)
+        container.relay().run_until_idle()
+    return order.json()["number"]
+
+
+def test_export_then_erase_leaves_nothing_personal_in_any_table(container, client, clock):
     customer_id = make_person(container)
     grant(container, customer_id, "analytics", "all")
     grant(container, customer_id, "marketing", "email")
     place_order(container, customer_id, "ERASE-1", "80.00")
+    number = checkout_as_the_person(container, client, clock, customer_id)
     client.post(
         "/api/v1/events",
         json={
@@ -162,7 +195,8 @@ def test_export_then_erase_leaves_nothing_personal_in_any_table(container, clien
         "support_contact",
     }
     assert document["customer"]["anonymous_ids"] == ["anon-zq"]
-    assert document["loyalty"]["account"]["pending"] == 80
+    assert document["loyalty"]["account"]["pending"] == 80 + 40
+    assert [(o["number"], o["contact_email"]) for o in document["orders"]] == [(number, EMAIL)]
 
     erased = client.post(f"/api/v1/customers/{customer_id}/erase")
     assert erased.status_code == 200, erased.text
@@ -172,8 +206,19 @@ def test_export_then_erase_leaves_nothing_personal_in_any_table(container, clien
         == []
     )
     with container.read_uow() as uow:
-        rows = uow.session.execute(text("SELECT kind, amount FROM customer_activity")).all()
-        assert [(k, float(a)) for k, a in rows] == [("order", 80.0)]
+        rows = uow.session.execute(
+            text("SELECT kind, amount FROM customer_activity ORDER BY amount")
+        ).all()
+        assert [(k, float(a)) for k, a in rows] == [("order", 40.0), ("order", 80.0)]
+        # The order stays for the accounts, without who and where.
+        order = uow.session.execute(
+            text("SELECT total, contact_email, payment_token, delivery FROM orders")
+        ).one()
+        assert (float(order.total), order.contact_email, order.payment_token) == (40.0, None, None)
+        delivery = (
+            order.delivery if isinstance(order.delivery, dict) else json.loads(order.delivery)
+        )
+        assert delivery == {"method": "ship_to_home", "pickup_location": None}
         log = uow.session.execute(
             text("SELECT action, actor FROM privacy_requests ORDER BY id")
         ).all()

@@ -21,6 +21,9 @@ from omniretail.intelligence import service as intelligence
 from omniretail.intelligence.schemas import CustomerIntelligence
 from omniretail.loyalty import rewards
 from omniretail.loyalty import service as loyalty
+from omniretail.messaging import notifications
+from omniretail.orders import lookup as order_lookup
+from omniretail.orders import privacy as order_privacy
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -30,6 +33,7 @@ class PersonalDataExport(BaseModel):
     generated_at: str
     customer: dict[str, Any]
     loyalty: dict[str, Any]
+    orders: list[dict[str, Any]] = Field(description="the orders of every profile of the person")
 
 
 class ErasureReport(BaseModel):
@@ -89,6 +93,11 @@ def export_personal_data(
                 "lots": [lot.model_dump(mode="json") for lot in loyalty.list_lots(uow, root)],
                 "coupons": [c.model_dump(mode="json") for c in loyalty.list_coupons(uow, root)],
             },
+            orders=[
+                o.model_dump(mode="json")
+                for profile_id in [root, *section["profile"]["aliases"]]
+                for o in order_lookup.list_orders(uow, profile_id, limit=100_000)
+            ],
         )
 
     return use_case.run(run, remember=False)
@@ -104,6 +113,10 @@ def erase_customer(customer_id: int, use_case: UseCaseDep, actor: ActorDep) -> E
         summary = privacy.erase_customer(uow, root, actor=actor)
         summary["principals_deleted"] = auth.forget_customer(uow, summary["ids"])
         summary["intelligence_scores_deleted"] = intelligence.forget_customers(uow, summary["ids"])
+        summary.update(order_privacy.forget_customer_orders(uow, summary["ids"]))
+        summary["notifications_deleted"] = notifications.forget_recipient(
+            uow, [str(i) for i in summary["ids"]]
+        )
         return ErasureReport(customer_id=root, erased_ids=summary["ids"], summary=summary)
 
     return use_case.run(run)

@@ -13,6 +13,7 @@ stored notification (unique on source event, channel and kind) and queues nothin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
@@ -74,6 +75,12 @@ def notify(
         return NotificationRead.model_validate(stored)
     uow.record(events.notification_queued(notification_id, channel.value, kind))
     return NotificationRead(id=notification_id, **row)
+
+
+def forget_recipient(uow: UnitOfWork, customer_refs: Sequence[str]) -> int:
+    """Erasure: deletes the notifications recorded for these customers (``customer_ref``);
+    a queued send of one of them then ends as skipped. Returns how many went."""
+    return repository.delete_notifications_of(uow.session, customer_refs)
 
 
 def _channel(channel: Channel | str) -> Channel:

@@ -341,6 +341,18 @@ def mark_notification_sent(session: Session, notification_id: int, now: datetime
     return updated is not None
 
 
+def delete_notifications_of(session: Session, customer_refs: Sequence[str]) -> int:
+    """Erasure: the rendered messages (recipient, names, addresses) of these customers."""
+    if not customer_refs:
+        return 0
+    result = session.execute(
+        delete(Notification)
+        .where(Notification.customer_ref.in_(list(customer_refs)))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def list_notifications(
     session: Session, *, customer_ref: str | None = None, limit: int = 100
 ) -> list[Notification]:
