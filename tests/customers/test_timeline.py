@@ -73,3 +73,18 @@ def test_a_batch_naming_an_unknown_customer_writes_nothing(container, client):
         from sqlalchemy import text
 
         assert uow.session.execute(text("SELECT count(*) FROM customer_activity")).scalar() == 0
+
+
+def test_a_batch_with_an_event_for_nobody_or_without_a_time_zone_is_refused(container, client):
+    ok = {"type": "page_view", "occurred_at": "2026-11-01T10:00:00Z", "anonymous_id": "a"}
+    nobody = {"type": "page_view", "occurred_at": "2026-11-01T10:00:00Z"}
+    r = client.post("/api/v1/events", json={"events": [ok, nobody]})
+    assert (r.status_code, r.json()["field"]) == (422, "events")
+    assert "events[1] needs a customer_id or an anonymous_id" in r.json()["detail"]
+    naive = {**ok, "occurred_at": "2026-11-01T10:00:00"}
+    r = client.post("/api/v1/events", json={"events": [ok, naive]})
+    assert (r.status_code, r.json()["field"]) == (422, "events.1.occurred_at")
+    with container.read_uow() as uow:
+        from sqlalchemy import text
+
+        assert uow.session.execute(text("SELECT count(*) FROM customer_activity")).scalar() == 0

@@ -191,3 +191,47 @@ def test_birthday_coupons_follow_the_home_stores_time_zone(container, clock):
         assert rewards.award_birthday_coupons(uow, actor="t") == 0
         assert [c.kind for c in service.list_coupons(uow, london)] == ["birthday"]
         assert service.list_coupons(uow, nobody) == []
+
+
+def test_a_bonus_campaign_applies_on_its_channel_inside_its_dates(container, client, clock):
+    """Double points in stores (POS) during a weekend, plus 25 bonus points per purchase;
+    web orders that weekend and store orders after it earn the base rate. Tier progress
+    reads in money ("£38 to Gold") over HTTP and in the 360."""
+    from datetime import timedelta
+
+    weekend = clock.current
+    programme = {
+        "welcome_points": 0,
+        "tiers": [{"name": "Bronze", "threshold": 0}, {"name": "Gold", "threshold": 200}],
+        "campaigns": [
+            {
+                "name": "Double points weekend in store",
+                "starts_at": weekend.isoformat(),
+                "ends_at": (weekend + timedelta(days=2)).isoformat(),
+                "multiplier": 2,
+                "bonus_points": 25,
+                "channels": ["POS"],
+            }
+        ],
+    }
+    r = client.put("/api/v1/loyalty/programme", json=programme)
+    assert r.status_code == 200, r.text
+    customer = make_customer(container)
+
+    in_store = earn(container, customer, "S1", [(1, "30.00", 1), (2, "12.50", 1)], channel="POS")
+    online = earn(container, customer, "W1", [(3, "30.00", 1)], channel="WEB")
+    clock.advance(days=3)
+    after = earn(container, customer, "S2", [(4, "30.00", 1)], channel="POS")
+
+    # POS in the dates: (30 x 2) + floor(12.50 x 2) + 25 bonus; the others: 1 point per pound
+    assert [e.pending_delta for e in (in_store, online, after)] == [60 + 25 + 25, 30, 30]
+    assert in_store.data["bonus"] == 25 and in_store.data["lines"] == {"1": 60, "2": 25}
+
+    account = client.get(f"/api/v1/loyalty/customers/{customer}").json()
+    assert (account["pending"], account["tier"]["qualifying_spend"]) == (170, "102.50")
+    assert (account["tier"]["tier"], account["tier"]["progress"]) == ("Bronze", "£97.50 to Gold")
+    earn(container, customer, "W2", [(5, "59.50", 1)], channel="WEB")
+    view = client.get(f"/api/v1/customers/{customer}/360").json()
+    assert view["loyalty"]["tier"]["progress"] == "£38 to Gold"
+    assert view["loyalty"]["tier"]["to_next_tier"] == "38.00"
+    no_drift(container)
