@@ -55,10 +55,7 @@ async def authorize(request: Request) -> None:
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
         return
-    # In the threadpool: an API-key look-up that misses the cache waits for a pooled database
-    # connection, and on the event loop that wait would stop the very requests that would
-    # give connections back (the server froze for the pool timeout under 200 clients).
-    principal = await run_in_threadpool(_authenticate, request, container)
+    principal = await _authenticate_off_the_loop(request, container)
     if principal is None:
         raise HTTPException(
             401,
@@ -77,6 +74,22 @@ async def authorize(request: Request) -> None:
 
 
 AuthorizeDep = Depends(authorize)
+
+
+async def _authenticate_off_the_loop(
+    request: Request, container: Container
+) -> AuthPrincipal | None:
+    """An API-key look-up that misses the cache waits for a pooled database connection; on the
+    event loop that wait would stop the very requests that would give connections back (the
+    server froze for the pool timeout under 200 clients), so it runs in the threadpool. A
+    cached key or a bearer token needs no database and no thread."""
+    key = request.headers.get("x-api-key")
+    if key and not request.headers.get("authorization", "").lower().startswith("bearer "):
+        found, principal = service.cached_principal_for_key(key.strip())
+        if found:
+            return principal
+        return await run_in_threadpool(_authenticate, request, container)
+    return _authenticate(request, container)
 
 
 def _authenticate(request: Request, container: Container) -> AuthPrincipal | None:

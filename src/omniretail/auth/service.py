@@ -90,6 +90,14 @@ _key_cache: dict[str, tuple[float, AuthPrincipal | None]] = {}
 _KEY_TTL = 5.0
 
 
+def cached_principal_for_key(key: str) -> tuple[bool, AuthPrincipal | None]:
+    """(found, principal) from the key cache alone, without the database."""
+    cached = _key_cache.get(digest_api_key(key))
+    if cached is not None and cached[0] > time.monotonic():
+        return True, cached[1]
+    return False, None
+
+
 def principal_for_key(uow: UnitOfWork, key: str) -> AuthPrincipal | None:
     """API keys are looked up by digest (cached for a few seconds, so a revocation takes
     effect within that time)."""

@@ -45,8 +45,9 @@ def availability(
     unique_skus = list(dict.fromkeys(skus))
     if scope is None or scope:
         for c in repo.list_counters(uow.session, unique_skus, scope):
+            # Plain ints and a code from the database: no validation needed (hot path).
             by_sku[c.sku_code].append(
-                LocationAvailability(
+                LocationAvailability.model_construct(
                     location=c.location_code, available=c.available_to_promise, on_hand=c.on_hand
                 )
             )

@@ -86,8 +86,8 @@ class Counters:
 
     @classmethod
     def from_row(cls, row: Any) -> Counters:
-        """From a result row with exactly this class's fields."""
-        return cls(**row._asdict())
+        """From a result row of ``_LEVEL_COLUMNS`` (this class's fields, in order)."""
+        return cls(*row)
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,17 @@ def list_counters(
     offset: int = 0,
 ) -> list[Counters]:
     stmt = select(*_LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
+    if skus is not None and limit is None:
+        # By SKU through the primary key, locations filtered here: with both as IN lists a
+        # planner without fresh statistics (SQLite always) may pick the location index and
+        # read every SKU at those locations (18 ms instead of 0.3 ms for one SKU at 50).
+        stmt = stmt.where(levels.c.sku_code.in_(list(skus)))
+        wanted = None if locations is None else set(locations)
+        return [
+            Counters.from_row(r)
+            for r in session.execute(stmt)
+            if wanted is None or r.location_code in wanted
+        ]
     if skus is not None:
         stmt = stmt.where(levels.c.sku_code.in_(list(skus)))
     if locations is not None:
