@@ -2,8 +2,9 @@
 a checkout earns pending points and lands on the timeline, a cancellation and a refund give
 back exactly what their lines earned, and a redelivered event changes nothing.
 
-The refund is recorded as an ``omniretail.orders.refunded`` event directly (the shape
-``orders.returns`` records), so these tests do not depend on the return flow."""
+One test returns an item through the real return flow (``POST /orders/{number}/returns``);
+the others record the ``omniretail.orders.refunded`` event directly, in the shape
+``orders.returns`` records it."""
 
 from __future__ import annotations
 
@@ -150,6 +151,35 @@ def test_cancelled_and_refunded_lines_give_back_what_they_earned(container, clie
 
         assert service.release_matured_points(uow, actor="t") == 1
     assert account(client, customer) == (120, 0)
+    _no_drift(container)
+
+
+def test_a_return_at_a_store_claws_back_through_the_relay(container, client, clock):
+    """The real return flow (orders.returns): a delivered web order, one unit returned at a
+    store, its points clawed back and the return on the timeline under the web channel."""
+    from tests.orders.network import advance
+
+    customer = make_customer(container, "Bo Boris", email="bo@example.com", verified=True)
+    order = place(container, client, customer)
+    number = order["number"]
+    line_of = {ln["sku"]: ln["line_no"] for ln in order["lines"]}
+    for f in order["fulfilments"]:
+        advance(client, f["id"], "accept", "pick", "pack", "ship", "deliver")
+    relay(container, clock)
+    assert account(client, customer) == (100, 75)
+
+    clock.advance(days=3)
+    r = client.post(
+        f"/api/v1/orders/{number}/returns",
+        json={"location": "LON1", "lines": [{"line_no": line_of["B2"], "quantity": 1}]},
+    )
+    assert r.status_code == 200, r.text
+    relay(container, clock)
+    assert account(client, customer) == (100, 40)
+    [refund] = timeline(client, customer)[:1]
+    assert (refund[0], refund[2], refund[3], refund[4]) == ("return", "-35.500", "refunded", "WEB")
+    spend = ok(client.get(f"/api/v1/customers/{customer}/360"))["spend_by_channel"]
+    assert [(s["channel"], s["orders"], s["spend"]) for s in spend] == [("WEB", 1, "40.000")]
     _no_drift(container)
 
 
