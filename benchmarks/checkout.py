@@ -198,7 +198,14 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
     async def client(shopper: Shopper) -> None:
         while remaining[0] > 0:
             remaining[0] -= 1
-            results.append(await one_flow(shopper, remaining[0]))
+            try:
+                results.append(await one_flow(shopper, remaining[0]))
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                # the server dropped the connection (e.g. after an unhandled error): count it
+                # and carry on with a new one
+                results.append({"outcome": "error", "status": type(exc).__name__})
+                await shopper.close()
+                await shopper.open()
 
     started = time.perf_counter()
     await asyncio.gather(*(client(s) for s in shoppers))
