@@ -108,7 +108,12 @@ def demand_history(tx: pl.DataFrame, start: date, *, history_weeks: int = 104) -
         cols = cells["period"].to_numpy() - first
         np.add.at(demand, (rows, cols), cells["quantity"].to_numpy().astype(np.float64))
     sold = demand > 0
-    first_sale = np.where(sold.any(axis=1), sold.argmax(axis=1), len(periods)) + first
+    # With no full week of history there is nothing to take argmax over: no SKU has sold yet.
+    first_sale = (
+        np.where(sold.any(axis=1), sold.argmax(axis=1), len(periods)) + first
+        if len(periods)
+        else np.full(len(skus), first)
+    )
     return DemandHistory(start, skus, periods, demand, first_sale.astype(np.int64))
 
 
