@@ -90,12 +90,16 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.connection.dbapi_connection.execute(begin)
+        # Through SQLAlchemy, so a lock wait past the busy timeout surfaces as its
+        # OperationalError (a 503 problem), not a raw sqlite3 error.
+        connection.exec_driver_sql(begin)
 
 
 def _count_statements(engine: Engine, counter: StatementCounter) -> None:
     @event.listens_for(engine, "before_cursor_execute")
-    def on_execute(*_args: Any) -> None:
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("BEGIN"):
+            return  # transaction control, as PostgreSQL's implicit BEGIN is not counted
         counter.increment()
         in_request = request_statements.get()
         if in_request is not None:
