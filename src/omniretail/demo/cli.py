@@ -69,7 +69,8 @@ def demo_command(
         with container.uow() as uow:
             key = issue_demo_api_key(uow)
         _print_summary(container, found, host=host, port=port, api_key=key.key)
-        _people(container)
+        customer_id = _people(container)
+        _orders(container, customer_id, base=f"http://{host}:{port}")
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -198,7 +199,7 @@ def _print_summary(
     )
 
 
-def _people(container: Container) -> None:
+def _people(container: Container) -> int:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
     from omniretail.auth.demo import set_up_people
     from omniretail.catalog import service as catalog
@@ -222,3 +223,45 @@ def _people(container: Container) -> None:
         f"one customer, online and in store {store}: GET /api/v1/customers/"
         f"{people.customer_id}/360 -> one profile, {account.available} points, {account.tier.tier}"
     )
+    return people.customer_id
+
+
+def _orders(container: Container, customer_id: int, *, base: str) -> None:
+    """The demo customer's open cart and orders in several states (made once)."""
+    from omniretail.demo import orders as demo_orders
+    from omniretail.demo.errors import TooLittleStock
+    from omniretail.orders.payments import TestPaymentProvider
+    from omniretail.orders.promises import policy_from
+
+    with container.read_uow() as uow:
+        exists = demo_orders.demo_orders_exist(uow, customer_id)
+    if exists:
+        console.print("orders: the demo customer's orders exist; none added")
+        with container.read_uow() as uow:
+            made = demo_orders.read_demo_orders(uow, customer_id)
+    else:
+        try:
+            with container.uow() as uow:
+                made = demo_orders.create_demo_orders(
+                    uow,
+                    customer_id,
+                    payments=TestPaymentProvider(),
+                    policy=policy_from(container.settings),
+                    actor=ACTOR,
+                )
+        except TooLittleStock as exc:
+            console.print(f"[yellow]orders: not created[/]: {exc.detail}")
+            return
+        console.print(f"orders: created {len(made.orders)} orders and an open cart")
+    for order in made.orders:
+        steps = ", ".join(f"{f.method.value} {f.status}" for f in order.fulfilments)
+        console.print(
+            f"  {order.number} {order.status} ({steps}): {base}{order.tracking_url}",
+            soft_wrap=True,
+        )
+    if made.cart_token:
+        console.print(
+            f"open cart: token [bold]{made.cart_token}[/] -> GET /api/v1/carts/{made.cart_token}",
+            soft_wrap=True,
+        )
+    console.print(f"  orders: GET /api/v1/orders?customer_id={customer_id}")

@@ -14,3 +14,9 @@ class DownloadFailed(DomainError):
     slug = "demo-download-failed"
     title = "The transaction log could not be downloaded"
     status: ClassVar[int] = 502
+
+
+class TooLittleStock(DomainError):
+    slug = "demo-too-little-stock"
+    title = "Too little stock for the demo orders"
+    status: ClassVar[int] = 409

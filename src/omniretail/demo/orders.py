@@ -1,0 +1,191 @@
+"""The demo customer's live orders: an open cart and orders in several states, made through
+the orders services (carts, checkout, fulfilment steps) in one transaction, so the ledger,
+payments and events are exactly what a real customer's would be.
+
+Idempotent: if the demo customer has live orders (ones with a tracking link) nothing is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omniretail.auth.demo import CUSTOMER_EMAIL
+from omniretail.db.uow import UnitOfWork
+from omniretail.demo.errors import TooLittleStock
+from omniretail.demo.network import DC, STORES
+from omniretail.inventory import service as inventory
+from omniretail.orders import carts, checkout, fulfilment, lookup
+from omniretail.orders.errors import UnknownCart
+from omniretail.orders.models import FulfilmentMethod
+from omniretail.orders.payments import PaymentProvider
+from omniretail.orders.promises import OrderPolicy
+from omniretail.orders.schemas import (
+    CancelBody,
+    CartCreate,
+    CartLineAdd,
+    CheckoutCreate,
+    FulfilmentChoice,
+    OrderRead,
+    PaymentIn,
+    ShipBody,
+)
+
+CHANNEL = "WEB"
+SHIP_TO_STORE = "DEMO-LDS"  # does not ship itself: parcels come from the DC
+PAYMENT_TOKEN = "tok_demo_visa"
+HOME = {
+    "name": "Ada Demo",
+    "line1": "12 Demo Crescent",
+    "city": "London",
+    "postcode": "NW1 4RY",
+    "country": "GB",
+}
+HOME_LAT, HOME_LON = 51.5237, -0.1585
+
+
+@dataclass(frozen=True)
+class DemoOrders:
+    created: bool
+    orders: list[OrderRead]  # newest first
+    cart_token: str | None
+
+
+def demo_orders_exist(uow: UnitOfWork, customer_id: int) -> bool:
+    return any(o.tracking_url for o in lookup.list_orders(uow, customer_id))
+
+
+def read_demo_orders(uow: UnitOfWork, customer_id: int, *, created: bool = False) -> DemoOrders:
+    orders = [o for o in lookup.list_orders(uow, customer_id) if o.tracking_url]
+    try:
+        token: str | None = carts.find_active_cart(uow, customer_id, None).token
+    except UnknownCart:
+        token = None
+    return DemoOrders(created=created, orders=orders, cart_token=token)
+
+
+def create_demo_orders(
+    uow: UnitOfWork,
+    customer_id: int,
+    *,
+    payments: PaymentProvider,
+    policy: OrderPolicy,
+    actor: str,
+) -> DemoOrders:
+    """Five orders (shipped home, ready for pickup, ship-to-store in transit, delivered,
+    cancelled) and an open cart with two lines. Raises if the stock cannot serve them; the
+    caller's transaction then writes nothing."""
+    dc_skus = _stocked(uow, [DC], 2, 3)
+    pickup_store, store_sku = _stocked_store(uow)
+
+    def order(sku: str, choice: FulfilmentChoice, location: str | None = None) -> OrderRead:
+        cart = carts.create_cart(
+            uow, CartCreate(channel=CHANNEL, customer_id=customer_id), actor=actor
+        )
+        carts.add_line(
+            uow, cart.token, CartLineAdd(sku=sku, quantity=1, location=location), actor=actor
+        )
+        return checkout.place_order(
+            uow,
+            cart.token,
+            CheckoutCreate(
+                fulfilment=choice,
+                payment=PaymentIn(provider_token=PAYMENT_TOKEN),
+                contact_email=CUSTOMER_EMAIL,
+            ),
+            payments=payments,
+            policy=policy,
+            actor=actor,
+        )
+
+    def to_packed(placed: OrderRead) -> str:
+        fid = placed.fulfilments[0].id
+        fulfilment.accept(uow, fid, actor=actor)
+        fulfilment.start_picking(uow, fid, actor=actor)
+        fulfilment.pack(uow, fid, actor=actor)
+        return fid
+
+    home = FulfilmentChoice(
+        method=FulfilmentMethod.SHIP_TO_HOME, latitude=HOME_LAT, longitude=HOME_LON, address=HOME
+    )
+    delivered = order(dc_skus[0], home)
+    fid = to_packed(delivered)
+    fulfilment.ship(
+        uow,
+        fid,
+        ShipBody(carrier="Royal Mail", tracking_number="RM104857362GB"),
+        payments=payments,
+        actor=actor,
+    )
+    fulfilment.deliver(uow, fid, actor=actor)
+
+    cancelled = order(dc_skus[1], home)
+    fulfilment.cancel(
+        uow,
+        cancelled.number,
+        CancelBody(reason="customer changed their mind"),
+        payments=payments,
+        actor=actor,
+    )
+
+    shipped = order(dc_skus[0], home)
+    fulfilment.ship(
+        uow,
+        to_packed(shipped),
+        ShipBody(carrier="DPD", tracking_number="15501234567890"),
+        payments=payments,
+        actor=actor,
+    )
+
+    to_store = order(
+        dc_skus[1],
+        FulfilmentChoice(method=FulfilmentMethod.SHIP_TO_STORE, pickup_location=SHIP_TO_STORE),
+    )
+    fulfilment.ship(
+        uow,
+        to_packed(to_store),
+        ShipBody(carrier="Demo fleet", tracking_number="TRF-LDS-0001"),
+        payments=payments,
+        actor=actor,
+    )
+
+    pickup = order(
+        store_sku,
+        FulfilmentChoice(method=FulfilmentMethod.PICKUP_IN_STORE, pickup_location=pickup_store),
+        location=pickup_store,
+    )
+    fulfilment.ready_for_pickup(uow, to_packed(pickup), policy=policy, actor=actor)
+
+    cart = carts.create_cart(uow, CartCreate(channel=CHANNEL, customer_id=customer_id), actor=actor)
+    for sku in dc_skus:
+        carts.add_line(uow, cart.token, CartLineAdd(sku=sku, quantity=1), actor=actor)
+    return read_demo_orders(uow, customer_id, created=True)
+
+
+def _stocked(uow: UnitOfWork, locations: list[str], n: int, units: int) -> list[str]:
+    """The ``n`` SKUs with the most units free (at least ``units``) at ``locations[0]``."""
+    levels = inventory.list_stock_levels(uow, location=locations[0], limit=100_000)
+    free = sorted(
+        ((lv.available, lv.sku) for lv in levels if lv.available >= units),
+        key=lambda item: (-item[0], item[1]),
+    )
+    if len(free) < n:
+        raise TooLittleStock(
+            f"{locations[0]} holds too few SKUs with {units} units free for the demo orders",
+            field="location",
+        )
+    return [sku for _, sku in free[:n]]
+
+
+def _stocked_store(uow: UnitOfWork) -> tuple[str, str]:
+    """The store (web-sold, so click & collect can take its shelf) and SKU with the most
+    units free."""
+    best: tuple[int, str, str] | None = None
+    for store in STORES:
+        if not store.ships_from_store:
+            continue
+        for lv in inventory.list_stock_levels(uow, location=store.code, limit=100_000):
+            if lv.available >= 1 and (best is None or lv.available > best[0]):
+                best = (lv.available, store.code, lv.sku)
+    if best is None:
+        raise TooLittleStock("no store holds a free unit for the demo's click & collect order")
+    return best[1], best[2]

@@ -1,0 +1,90 @@
+"""``omniretail demo`` shows the demo customer's open cart and orders in several states."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from omniretail.app import create_app
+from omniretail.auth.demo import CUSTOMER_EMAIL
+from omniretail.cli.main import app
+from omniretail.demo.network import STORES
+from omniretail.orders import carts, lookup
+from tests.conftest import admin_api_key
+from tests.demo.test_demo import demo_env, run_demo
+from tests.history.logs import write_log
+
+TRACK = re.compile(r"http://127\.0\.0\.1:8123(/track/[\w-]+)")
+
+
+def _customer_orders(container, customer_id):
+    with container.read_uow() as uow:
+        orders = [o for o in lookup.list_orders(uow, customer_id) if o.tracking_url]
+        cart = carts.find_active_cart(uow, customer_id, None)
+    return orders, cart
+
+
+def test_the_demo_makes_a_cart_and_orders_in_several_states(container, tmp_path):
+    log = write_log(tmp_path / "log.parquet")
+
+    output = run_demo(container, tmp_path, log)
+
+    customer_id = int(re.search(r"/api/v1/customers/(\d+)/360", output).group(1))
+    orders, cart = _customer_orders(container, customer_id)
+    states = sorted((o.status, f.method.value, f.status) for o in orders for f in o.fulfilments)
+    assert states == [
+        ("cancelled", "ship_to_home", "cancelled"),
+        ("completed", "ship_to_home", "delivered"),
+        ("ready_for_pickup", "pickup_in_store", "ready_for_pickup"),
+        ("shipped", "ship_to_home", "shipped"),
+        ("shipped", "ship_to_store", "shipped"),  # in transit to the pickup store
+    ]
+    assert {o.contact_email for o in orders} == {CUSTOMER_EMAIL}
+    home = next(
+        o
+        for o in orders
+        if o.status == "shipped" and o.fulfilments[0].method.value == "ship_to_home"
+    )
+    assert (home.fulfilments[0].carrier, home.fulfilments[0].tracking_number) == (
+        "DPD",
+        "15501234567890",
+    )
+    assert len(cart.lines) == 2 and cart.status == "active"
+    printed = TRACK.findall(output)
+    assert sorted(printed) == sorted(o.tracking_url for o in orders)
+    assert f"open cart: token {cart.token}" in output
+
+    pickup = next(o for o in orders if o.fulfilments[0].method.value == "pickup_in_store")
+    headers = {"X-API-Key": admin_api_key(container)}
+    with TestClient(create_app(container, background_sweep=False), headers=headers) as client:
+        page = client.get(pickup.tracking_url)
+        data = client.get(pickup.tracking_url, headers={"Accept": "application/json"}).json()
+        api_cart = client.get(f"/api/v1/carts/{cart.token}")
+    code = data["fulfilments"][0]["pickup_code"]
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert re.fullmatch(r"\d{6}", code)
+    assert code in page.text
+    assert "ready" in page.text.lower()
+    assert api_cart.status_code == 200 and len(api_cart.json()["lines"]) == 2
+
+    verify = CliRunner().invoke(app, ["inventory", "verify"], env=demo_env(container, tmp_path))
+    assert verify.exit_code == 0, verify.output
+    assert f"ok: {2 + 2 * len(STORES)} stock records match the ledger" in verify.output
+
+
+def test_running_the_demo_again_adds_no_orders(container, tmp_path):
+    log = write_log(tmp_path / "log.parquet")
+    first = run_demo(container, tmp_path, log)
+    customer_id = int(re.search(r"/api/v1/customers/(\d+)/360", first).group(1))
+    before, cart = _customer_orders(container, customer_id)
+
+    again = run_demo(container, tmp_path, log)
+
+    after, cart_again = _customer_orders(container, customer_id)
+    assert "the demo customer's orders exist; none added" in again
+    assert [o.number for o in after] == [o.number for o in before]
+    assert cart_again.token == cart.token
+    assert sorted(TRACK.findall(again)) == sorted(o.tracking_url for o in before)
