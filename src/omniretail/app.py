@@ -30,7 +30,9 @@ from omniretail.inventory.api import router as inventory_router
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
+from omniretail.orders.api import app_payments
 from omniretail.orders.api import router as orders_router
+from omniretail.orders.tasks import sweep_pickups_forever
 from omniretail.orders.web import router as tracking_router
 from omniretail.web.router import install_web
 
@@ -62,6 +64,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
+        pickup_interval = container.settings.pickup_sweep_interval_seconds
+        pickups = (
+            asyncio.create_task(
+                sweep_pickups_forever(
+                    container, lambda: app_payments(_app, container), pickup_interval
+                )
+            )
+            if background_sweep and pickup_interval > 0
+            else None
+        )
         relay = (
             BackgroundRelay(container.relay(), container.settings.relay_interval_seconds)
             if background_relay
@@ -79,10 +91,11 @@ def create_app(
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for periodic in (task, pickups):
+                if periodic is not None:
+                    periodic.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await periodic
             if relay is not None:
                 # The delivery in progress finishes (handlers have timeouts); nothing is cut.
                 await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     pickup_ready_minutes: int = 120
     pickup_hold_days: int = 7
     pickup_reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
+    # The server's pickup sweep (reminders, return to stock of uncollected orders); 0: off.
+    pickup_sweep_interval_seconds: float = 600.0
     # "test": the in-process provider (tok_decline / tok_timeout tokens); real ones plug in here.
     payment_provider: str = "test"
     return_window_days: int = 30

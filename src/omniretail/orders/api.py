@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.bootstrap import Container
 from omniretail.catalog.schemas import Code
 from omniretail.orders import (
     carts,
@@ -55,13 +56,19 @@ Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 def get_payments(request: Request, container: ContainerDep) -> PaymentProvider:
     """The app's payment provider (one per app, so a retry finds its authorisation)."""
-    provider: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
+    return app_payments(request.app, container)
+
+
+def app_payments(app: Any, container: Container) -> PaymentProvider:
+    """The payment provider of ``app`` (a FastAPI app), made on first use; also what the
+    app's background pickup sweep voids with."""
+    provider: PaymentProvider | None = getattr(app.state, "payment_provider", None)
     if provider is None:
         name = container.settings.payment_provider
         if name != "test":
             raise RuntimeError(f"unknown payment provider {name!r}")
         provider = TestPaymentProvider()
-        request.app.state.payment_provider = provider
+        app.state.payment_provider = provider
     return provider
 
 

@@ -1,0 +1,48 @@
+"""The server's periodic pickup sweep: reminders before the collection deadline, and return to
+stock of orders not collected after ``pickup_hold_days`` (``fulfilment.sweep_pickups``; the same
+as ``POST /orders/sweep-pickups`` and ``omniretail orders sweep-pickups``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from omniretail.orders import fulfilment
+from omniretail.orders.payments import PaymentProvider
+from omniretail.orders.promises import policy_from
+from omniretail.orders.schemas import SweepReport
+
+if TYPE_CHECKING:
+    from omniretail.bootstrap import Container
+
+ACTOR = "system:pickup-sweeper"
+log = logging.getLogger("omniretail.orders.tasks")
+
+
+async def sweep_pickups_forever(
+    container: Container, payments: Callable[[], PaymentProvider], interval: float
+) -> None:
+    """Every ``interval`` seconds, one sweep in a worker thread; a failure is logged and the
+    next round tries again (reminders and transitions are conditional, so nothing doubles)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            report = await asyncio.to_thread(sweep_pickups_once, container, payments())
+        except Exception:
+            log.exception("pickup sweep failed; will retry")
+            continue
+        if report.reminded or report.returned_to_stock:
+            log.info(
+                "pickup sweep: %d reminders, %d returned to stock",
+                report.reminded,
+                report.returned_to_stock,
+            )
+
+
+def sweep_pickups_once(container: Container, payments: PaymentProvider) -> SweepReport:
+    with container.uow() as uow:
+        return fulfilment.sweep_pickups(
+            uow, policy=policy_from(container.settings), payments=payments, actor=ACTOR
+        )
