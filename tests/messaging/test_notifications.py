@@ -48,6 +48,7 @@ ESSENTIALS = {
     "shipped": ["WEB-1001", "Royal Mail", "RM123456785GB"],
     "delivered": ["WEB-1001"],
     "refunded": ["WEB-1001", "£12.75"],
+    "cancelled": ["WEB-1001", "cancelled"],
 }
 
 

@@ -90,3 +90,39 @@ def test_click_and_collect_notifications_arrive_by_email(container, client, cloc
     assert f"Pickup code: {ready_event['pickup_code']}" in body
     assert "Pickup code:" in _text(reminder)
     assert code["status"] == "completed"
+
+
+def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, inbox):
+    container.senders.mailer = SmtpMailer(
+        SmtpConfig(host=inbox.host, port=inbox.port, sender="Shop <shop@example.com>")
+    )
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2))
+    order = ok(checkout(client, token), 201)
+    cancelled = ok(
+        client.post(
+            f"/api/v1/orders/{order['number']}/cancel", json={"reason": "ordered by mistake"}
+        )
+    )
+    assert cancelled["status"] == "cancelled"
+
+    clock.advance(minutes=1)
+    container.relay().run_until_idle()
+    clock.advance(minutes=1)
+    container.relay().run_until_idle()
+
+    assert len(inbox.received) == 2, [m["Subject"] for m in inbox.received]
+    confirmed, message = inbox.received
+    assert order["number"] in confirmed["Subject"]
+    assert message["To"] == "ada@example.com"
+    assert message["Subject"] == f"Order {order['number']} cancelled"
+    body = _text(message)
+    assert f"Your order {order['number']} has been cancelled." in body
+    assert "Reason: ordered by mistake" in body
+    assert "- 2 x Item A1  £40.00" in body
+    assert "the £40.00 held on your card is released" in body
+    assert f"http://127.0.0.1:8000{order['tracking_url']}" in body
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and "Your order has been cancelled" in str(html.get_content())

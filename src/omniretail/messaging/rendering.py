@@ -32,6 +32,7 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "shipped": ("order_number", "customer_name", "carrier", "tracking_number"),
     "delivered": ("order_number", "customer_name"),
     "refunded": ("order_number", "customer_name", "refund_amount", "currency"),
+    "cancelled": ("order_number", "customer_name", "currency"),
 }
 KINDS = tuple(REQUIRED_CONTEXT)
 

@@ -24,6 +24,7 @@ NOTIFIED = {
     "shipped": "shipped",
     "delivered": "delivered",
     "refunded": "refunded",
+    "cancelled": "cancelled",
 }
 
 
@@ -103,6 +104,23 @@ def _context(
         promised = next((f.promised_date for f in order.fulfilments if f.id == fulfilment_id), None)
         if promised is not None:
             context["estimated_delivery"] = promised.isoformat()
+    if kind == "cancelled":
+        context["reason"] = data.get("reason")
+        context["amount"] = data.get("amount")
+        context["partial"] = order.status not in ("cancelled", "returned_to_stock")
+        priced = {ln.line_no: (ln.name or ln.sku, ln.unit_price) for ln in order.lines}
+        context["items"] = [
+            {
+                "name": priced[r["line_no"]][0] if r["line_no"] in priced else r["sku"],
+                "quantity": r["quantity"],
+                **(
+                    {"line_total": priced[r["line_no"]][1] * r["quantity"]}
+                    if r["line_no"] in priced
+                    else {}
+                ),
+            }
+            for r in data.get("lines", [])
+        ]
     if kind == "refunded":
         context["refund_amount"] = data.get("amount", "0")
         context["reason"] = data.get("reason")
