@@ -227,3 +227,29 @@ def test_export_then_erase_leaves_nothing_personal_in_any_table(container, clien
             ("erase", "admin:test-admin"),
         ]
     assert client.get(f"/api/v1/customers/{customer_id}").status_code == 410
+
+
+def test_behaviour_naming_an_erased_customer_is_not_linked(container, client):
+    customer_id = make_person(container)
+    grant(container, customer_id, "analytics", "all")
+    assert client.post(f"/api/v1/customers/{customer_id}/erase").status_code == 200
+    r = client.post(
+        "/api/v1/events",
+        json={
+            "events": [
+                {
+                    "type": "page_view",
+                    "occurred_at": "2026-11-03T10:00:00Z",
+                    "customer_id": customer_id,
+                    "anonymous_id": "after-erasure",
+                }
+            ]
+        },
+    )
+    assert r.status_code == 202, r.text
+    assert (r.json()["identified"], r.json()["unlinked_without_consent"]) == (0, 1)
+    with container.read_uow() as uow:
+        rows = uow.session.execute(
+            text("SELECT customer_id, anonymous_id FROM customer_activity")
+        ).all()
+    assert [tuple(r) for r in rows] == [(None, None)]
