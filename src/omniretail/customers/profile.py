@@ -1,9 +1,10 @@
 """The customer 360 read (the customers domain's part): profile, identities, consents,
 lifetime spend by channel, last orders and open returns.
 
-Five statements, each reading only the columns it shows: the cluster with the profile
-columns, identities, consents, spend by channel, and the last orders with the open returns.
-Only the surviving profile's PII and the identities shown are decrypted."""
+Three statements, each reading only the columns it shows: the cluster with the profile
+columns and the consent answers, the identities, and the purchases (spend by channel, last
+orders, open returns). Only the surviving profile's PII and the identities shown are
+decrypted."""
 
 from __future__ import annotations
 
@@ -21,20 +22,21 @@ def customer_360(
     uow: UnitOfWork, customer_id: int, *, vault: PiiVault, orders: int = 5
 ) -> Customer360:
     session = uow.session
-    rows = repo.cluster_of(session, customer_id, profile=True)
+    rows = repo.cluster_with_consents(session, customer_id)
     root = service.root_row(rows, customer_id)
-    ids = [root.id, *(r.id for r in rows if r.id != root.id)]
+    ids = list(dict.fromkeys([root.id, *(r.id for r in rows)]))
+    consents = [service.consent_read(r) for r in rows if r.id == root.id and r.purpose is not None]
+    spend_rows, last, open_returns = repo.purchases_section(session, ids, orders=orders)
     spend = [
         SpendByChannel(channel=channel, orders=count, spend=total)
-        for channel, count, total in repo.spend_by_channel(session, ids)
+        for channel, count, total in spend_rows
     ]
-    last, open_returns = repo.last_orders_and_open_returns(session, ids, orders=orders)
     return Customer360(
         customer=service.customer_read(
             root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
         ),
         identities=[service.identity_read(i, vault) for i in repo.identity_rows(session, ids)],
-        consents=[service.consent_read(c) for c in repo.consent_rows(session, root.id)],
+        consents=consents,
         spend_by_channel=spend,
         lifetime_spend=sum((s.spend for s in spend), Decimal(0)),
         last_orders=[activity_read(a) for a in last],

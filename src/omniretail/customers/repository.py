@@ -23,11 +23,13 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     union_all,
     update,
 )
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -151,6 +153,30 @@ def cluster_of(session: Session, customer_id: int, *, profile: bool = False) -> 
         )
 
     stmt = statement(session, f"cluster_of:{profile}", build)
+    return list(session.execute(stmt, {"customer_id": customer_id}))
+
+
+def cluster_with_consents(session: Session, customer_id: int) -> list[Row[Any]]:
+    """``cluster_of(profile=True)`` with the surviving profile's current consent answers in
+    the same statement: the root's row repeats once per answer (purpose, channel, granted,
+    updated_at; NULL without any), each alias appears once."""
+
+    def build(_pg: bool) -> Any:
+        root = _root_of()
+        k = consents.c
+        return (
+            select(*PROFILE_COLUMNS, k.purpose, k.channel, k.granted, k.updated_at)
+            .select_from(
+                customers.outerjoin(
+                    consents,
+                    and_(k.customer_id == customers.c.id, customers.c.merged_into_id.is_(None)),
+                )
+            )
+            .where(or_(customers.c.id == root, customers.c.merged_into_id == root))
+            .order_by(customers.c.id, k.purpose, k.channel)
+        )
+
+    stmt = statement(session, "cluster_with_consents", build)
     return list(session.execute(stmt, {"customer_id": customer_id}))
 
 
@@ -654,11 +680,12 @@ ACTIVITY_COLUMNS = (
 )
 
 
-def last_orders_and_open_returns(
+def purchases_section(
     session: Session, customer_ids: Sequence[int], *, orders: int
-) -> tuple[list[Row[Any]], list[Row[Any]]]:
-    """The 360's two timeline sections in one statement, both read through the purchases
-    index (orders and returns only)."""
+) -> tuple[list[tuple[str, int, Decimal]], list[Row[Any]], list[Row[Any]]]:
+    """The 360's purchase sections in one statement, all read through the purchases index
+    (orders and returns only): spend by channel (orders counted, amounts net of returns and
+    cancellations), the last ``orders`` orders and the open returns."""
 
     def build(pg: bool) -> Any:
         a = activity.c
@@ -672,12 +699,32 @@ def last_orders_and_open_returns(
         open_ = select(literal(1).label("part"), *ACTIVITY_COLUMNS).where(
             matches(a.customer_id, "ids", pg), a.kind == "return", a.status == "open"
         )
-        parts = union_all(last.subquery().select(), open_).subquery()
+        # One row per channel, in the same columns: id = orders counted, amount = the sum.
+        spend = (
+            select(
+                literal(2).label("part"),
+                func.count().filter(a.kind == "order"),
+                cast_(null(), a.customer_id.type),
+                cast_(null(), a.kind.type),
+                a.channel,
+                cast_(null(), a.occurred_at.type),
+                func.coalesce(func.sum(a.amount), 0),
+                cast_(null(), a.status.type),
+                cast_(null(), a.data.type),
+            )
+            .where(matches(a.customer_id, "ids", pg), a.kind.in_(["order", "return"]))
+            .group_by(a.channel)
+        )
+        parts = union_all(last.subquery().select(), open_, spend).subquery()
         return select(parts).order_by(parts.c.part, parts.c.occurred_at.desc(), parts.c.id.desc())
 
-    stmt = statement(session, "last_orders_and_open_returns", build)
+    stmt = statement(session, "purchases_section", build)
     rows = list(session.execute(stmt, {"ids": list(customer_ids), "orders": orders}))
-    return [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
+    spend = sorted(
+        ((r.channel or "unknown", int(r.id), Decimal(r.amount)) for r in rows if r.part == 2),
+        key=lambda s: (s[0] == "unknown", s[0]),
+    )
+    return spend, [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
 
 
 def open_returns(session: Session, customer_ids: Sequence[int]) -> list[Activity]:
