@@ -727,40 +727,6 @@ def purchases_section(
     return spend, [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
 
 
-def open_returns(session: Session, customer_ids: Sequence[int]) -> list[Activity]:
-    return list(
-        session.scalars(
-            select(Activity)
-            .where(
-                Activity.customer_id.in_(list(customer_ids)),
-                Activity.kind == "return",
-                Activity.status == "open",
-            )
-            .order_by(Activity.occurred_at.desc())
-        )
-    )
-
-
-def spend_by_channel(
-    session: Session, customer_ids: Sequence[int]
-) -> list[tuple[str, int, Decimal]]:
-    def build(pg: bool) -> Any:
-        a = activity.c
-        return (
-            select(
-                a.channel,
-                func.count().filter(a.kind == "order"),
-                func.coalesce(func.sum(a.amount), 0),
-            )
-            .where(matches(a.customer_id, "ids", pg), a.kind.in_(["order", "return"]))
-            .group_by(a.channel)
-            .order_by(a.channel)
-        )
-
-    rows = session.execute(statement(session, "spend_by_channel", build), {"ids": customer_ids})
-    return [(r[0] or "unknown", int(r[1]), Decimal(r[2])) for r in rows]
-
-
 def linked_customers(session: Session, anonymous_ids: Sequence[str]) -> dict[str, int]:
     if not anonymous_ids:
         return {}
