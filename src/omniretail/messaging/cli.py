@@ -59,16 +59,19 @@ def dead_letters(
     container = open_container(db)
     with container.read_uow() as uow:
         rows = service.list_dead_letters(uow, handler_prefix=handler, limit=limit)
-    table = Table("id", "event", "type", "handler", "attempts", "last error", "updated")
+    table = Table("id", "type", "attempts", "last error", "updated")
+    # Operators copy the ids to replay them: never truncate these two.
+    table.add_column("event", no_wrap=True, min_width=36)
+    table.add_column("handler", no_wrap=True, min_width=12)
     for row in rows:
         table.add_row(
             str(row.id),
-            row.message_id,
             row.event_type,
-            row.handler,
             str(row.attempts),
             (row.last_error or "")[:120],
             row.updated_at.isoformat(timespec="seconds"),
+            row.message_id,
+            row.handler,
         )
     console.print(table)
     console.print(f"{len(rows)} dead letters")
