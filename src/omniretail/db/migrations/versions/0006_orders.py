@@ -135,7 +135,8 @@ def upgrade() -> None:
             name=op.f("ck_fulfilments_method_known"),
         ),
         sa.CheckConstraint(
-            "status IN ('created', 'accepted', 'picking', 'packed', 'shipped', 'delivered', 'ready_for_pickup', 'collected', 'rejected', 'cancelled', 'returned_to_stock')",
+            "status IN ('created', 'accepted', 'picking', 'packed', 'shipped', 'delivered',"
+            " 'ready_for_pickup', 'collected', 'rejected', 'cancelled', 'returned_to_stock')",
             name=op.f("ck_fulfilments_status_known"),
         ),
         sa.CheckConstraint(
