@@ -42,6 +42,7 @@ class Site:
     url: str
     seeded: Seeded
     container: Container
+    payments: TestPaymentProvider
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +73,7 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     app = create_app(container, background_sweep=False)
     app.state.payment_provider = payments
     with serve_app(app) as url:
-        yield Site(url, seeded, container)
+        yield Site(url, seeded, container, payments)
     container.dispose()
 
 

@@ -1,6 +1,6 @@
 """A store associate on a phone (390 px): today's pickups, handover with the pickup code,
-an order looked up for a return, "find it elsewhere" ordered into the customer's cart, and
-points redeemed at the till."""
+an order bought on the web returned at the store (BORIS), "find it elsewhere" ordered into
+the customer's cart, and points redeemed at the till."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from omniretail.inventory import availability
+from omniretail.inventory import service as inventory
 from omniretail.loyalty import service as loyalty
 from omniretail.orders import lookup
 from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
-from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL
+from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, shipped_web_order
 
 
 def test_pickup_handover_with_the_code(browser: Any, site: Site, screenshots: Path) -> None:
@@ -57,7 +59,38 @@ def test_order_bought_anywhere_is_found_for_a_return(browser: Any, site: Site) -
     page.get_by_label("Order number, email or phone").fill(CUSTOMER_EMAIL)
     page.get_by_role("button", name="Find orders").click()
     expect(page.get_by_role("heading", name=site.seeded.home_order)).to_be_visible()
-    expect(page.get_by_role("button", name="Start return (coming soon)").first).to_be_disabled()
+    page.context.close()
+
+
+def test_web_order_returned_at_the_store_is_refunded_and_restocked(
+    browser: Any, site: Site, screenshots: Path
+) -> None:
+    number = shipped_web_order(
+        site.container, site.seeded.customer_id, site.payments, sku="B2", quantity=2
+    )
+    with site.container.read_uow() as uow:
+        before = inventory.get_stock_level(uow, "B2", "LON1").on_hand
+    page: Any = new_page(browser, site, PHONE)
+    sign_in(page, ASSOCIATE)
+    page.get_by_role("link", name="Returns").click()
+    page.get_by_label("Look up by").select_option("number")
+    page.get_by_label("Order number, email or phone").fill(number)
+    page.get_by_role("button", name="Find orders").click()
+    form = page.get_by_role("form", name=f"Return from {number}")
+    form.get_by_label("Units of Linen tote to return").fill("1")
+    form.get_by_label("Condition of Linen tote").select_option("sellable")
+    shoot(page, screenshots, "associate-return-390")
+    form.get_by_role("button", name="Start return").click()
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("refund £35.50")
+    expect(status).to_contain_text("1 restocked at LON1")
+    form = page.get_by_role("form", name=f"Return from {number}")
+    expect(form.get_by_role("cell", name="1", exact=True)).to_be_visible()
+    with site.container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before + 1
+        assert availability.verify(uow).ok
+        order = lookup.get_order(uow, number)
+    assert [(ln.sku, ln.quantity_returned) for ln in order.lines if ln.sku] == [("B2", 1)]
     page.context.close()
 
 

@@ -36,6 +36,7 @@ from omniretail.orders.schemas import (
     CheckoutCreate,
     FulfilmentChoice,
     PaymentIn,
+    ShipBody,
 )
 
 HOURS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
@@ -175,33 +176,60 @@ def _people(container: Container) -> int:
     return customer_id
 
 
+def place_web_order(
+    container: Container,
+    customer_id: int,
+    payments: PaymentProvider,
+    sku: str,
+    quantity: int,
+    choice: FulfilmentChoice,
+    location: str | None,
+) -> str:
+    """An order placed on the web shop by the customer; returns its number."""
+    with container.uow() as uow:
+        cart = carts.create_cart(
+            uow, CartCreate(channel="WEB", customer_id=customer_id), actor="seed"
+        )
+        carts.add_line(
+            uow,
+            cart.token,
+            CartLineAdd(sku=sku, quantity=quantity, location=location),
+            actor="seed",
+        )
+        order = checkout.place_order(
+            uow,
+            cart.token,
+            CheckoutCreate(
+                fulfilment=choice,
+                payment=PaymentIn(provider_token="tok_visa"),
+                contact_email=CUSTOMER_EMAIL,
+            ),
+            payments=payments,
+            policy=policy_from(container.settings),
+            actor="seed",
+        )
+    return order.number
+
+
+def shipped_web_order(
+    container: Container, customer_id: int, payments: PaymentProvider, sku: str, quantity: int
+) -> str:
+    """A home delivery bought on the web and shipped (so it can be returned at a store)."""
+    choice = FulfilmentChoice(method="ship_to_home", latitude=52.48, longitude=-1.89)
+    number = place_web_order(container, customer_id, payments, sku, quantity, choice, None)
+    with container.uow() as uow:
+        fid = lookup.get_order(uow, number).fulfilments[0].id
+        for step in (fulfilment.accept, fulfilment.start_picking, fulfilment.pack):
+            step(uow, fid, actor="seed")
+        fulfilment.ship(uow, fid, ShipBody(carrier="DPD"), payments=payments, actor="seed")
+    return number
+
+
 def _orders(container: Container, customer_id: int, payments: PaymentProvider) -> Seeded:
     policy = policy_from(container.settings)
 
     def place(sku: str, quantity: int, choice: FulfilmentChoice, location: str | None) -> str:
-        with container.uow() as uow:
-            cart = carts.create_cart(
-                uow, CartCreate(channel="WEB", customer_id=customer_id), actor="seed"
-            )
-            carts.add_line(
-                uow,
-                cart.token,
-                CartLineAdd(sku=sku, quantity=quantity, location=location),
-                actor="seed",
-            )
-            order = checkout.place_order(
-                uow,
-                cart.token,
-                CheckoutCreate(
-                    fulfilment=choice,
-                    payment=PaymentIn(provider_token="tok_visa"),
-                    contact_email=CUSTOMER_EMAIL,
-                ),
-                payments=payments,
-                policy=policy,
-                actor="seed",
-            )
-        return order.number
+        return place_web_order(container, customer_id, payments, sku, quantity, choice, location)
 
     pickup = place(
         "A1", 2, FulfilmentChoice(method="pickup_in_store", pickup_location="LON1"), "LON1"

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container
 from omniretail.inventory import service as inventory
+from omniretail.orders import lookup
 from tests.web.conftest import csrf_of, post, sign_in
-from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded
+from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded, shipped_web_order
 
 
 def test_each_role_signs_in_to_its_own_home(web: TestClient) -> None:
@@ -170,3 +171,29 @@ def test_the_replenishment_plan_runs_as_a_job_whose_progress_the_page_shows(
     assert job.status == "done", job.error
     assert "What to order or transfer" in page and "Overstock (markdown candidates)" in page
     assert f"Run by admin:{ADMIN}" in page
+
+
+def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
+    web: TestClient, container: Container, seeded: Seeded, payments: Any
+) -> None:
+    number = shipped_web_order(container, seeded.customer_id, payments, sku="B2", quantity=1)
+    with container.read_uow() as uow:
+        before = inventory.get_stock_level(uow, "B2", "LON1").on_hand
+    sign_in(web, ASSOCIATE)
+    page = f"/store/returns/{number}"
+    assert "Start return" in web.get(page).text
+    response: Any = post(web, page, page, {"qty-1": "3", "condition-1": "sellable"})
+    assert response.status_code == 422
+    assert f'id="f-{number}-qty-1-error">line 1: 3 asked, only 1 of 1 left to return<' in (
+        response.text
+    )
+    assert 'name="qty-1" type="number"' in response.text and 'value="3"' in response.text
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before
+        assert lookup.get_order(uow, number).lines[0].quantity_returned == 0
+    done: Any = post(web, page, page, {"qty-1": "1", "condition-1": "damaged", "x": ""})
+    assert done.status_code == 303
+    shown = web.get(done.headers["location"]).text
+    assert "refund £35.50" in shown and "1 written off at LON1" in shown
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before

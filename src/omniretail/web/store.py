@@ -1,5 +1,5 @@
 """The store associate app (phone first): the store's work for today, each fulfilment's steps
-and the handover with the pickup code, order look-up for returns, "find it elsewhere" with
+and the handover with the pickup code, order look-up and returns (BORIS), "find it elsewhere" with
 ordering into the customer's cart, and loyalty look-up with redemption.
 
 An associate sees and changes only their own store's work (the store on their sign-in); an
@@ -7,7 +7,9 @@ administrator picks a store first."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,11 +25,17 @@ from omniretail.inventory import availability
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
-from omniretail.orders import carts, checkout, lookup
+from omniretail.orders import carts, checkout, lookup, returns
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.payments import compensating
 from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import CartCreate, CartLineAdd, CheckoutCreate, OrderRead
+from omniretail.orders.schemas import (
+    CartCreate,
+    CartLineAdd,
+    CheckoutCreate,
+    OrderRead,
+    ReturnCreate,
+)
 from omniretail.web import steps
 from omniretail.web.customers import find_customer_id
 from omniretail.web.deps import (
@@ -42,7 +50,8 @@ from omniretail.web.deps import (
     render,
     require,
 )
-from omniretail.web.forms import Errors, errors_of, parse
+from omniretail.web.forms import GENERAL, Errors, errors_of, parse
+from omniretail.web.rendering import money
 from omniretail.web.session import STORE_COOKIE, container_of
 
 router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
@@ -203,6 +212,7 @@ def returns_page(request: Request, s: ShopDep) -> HTMLResponse:
         viewer=s.viewer,
         shop=s,
         kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
         values={"kind": "number"},
         orders=None,
     )
@@ -231,11 +241,151 @@ def returns_lookup(request: Request, posted: PostedDep, s: ShopDep) -> Response:
         viewer=s.viewer,
         shop=s,
         kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
         values=posted.values,
         errors=errors,
         orders=orders,
         status=404 if errors else 200,
     )
+
+
+# --- returns: take items back (BORIS), restocked or written off at this store ---------------
+
+LINE_IN_MESSAGE = re.compile(r"^line (\d+)\b")
+CONDITIONS = [("sellable", "Sellable: restock here"), ("damaged", "Damaged: write off")]
+
+
+def _return_page(
+    request: Request,
+    s: Shop,
+    order: OrderRead,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
+        values={"kind": "number", "value": order.number, **(values or {})},
+        errors=errors or {},
+        orders=[order],
+        status=status,
+    )
+
+
+@router.get("/returns/{number}", response_class=HTMLResponse)
+def return_form(request: Request, s: ShopDep, number: str) -> HTMLResponse:
+    require(s.viewer, "orders:read")
+    order = read(request, lambda uow: lookup.get_order(uow, number.strip().upper()))
+    return _return_page(request, s, order)
+
+
+def _return_body(order: OrderRead, values: dict[str, str], store: str) -> ReturnCreate:
+    """The lines picked on the form (a quantity above zero), as the API's body."""
+    picked: list[dict[str, Any]] = []
+    for line in order.lines:
+        if not line.sku:
+            continue
+        text = values.get(f"qty-{line.line_no}", "").strip()
+        if text in ("", "0"):
+            continue
+        picked.append(
+            {
+                "line_no": line.line_no,
+                "quantity": int(text) if text.lstrip("-").isdigit() else text,
+                "condition": values.get(f"condition-{line.line_no}", "sellable"),
+            }
+        )
+    if not picked:
+        first = next((ln.line_no for ln in order.lines if ln.returnable > 0), None)
+        raise DomainError(
+            "enter how many units of an item come back",
+            field=f"qty-{first}" if first is not None else GENERAL,
+        )
+    return ReturnCreate.model_validate({"location": store, "lines": picked})
+
+
+def _return_errors(exc: ValidationError | DomainError, body_lines: list[int]) -> Errors:
+    """The service's problem beside the line it is about (its quantity field)."""
+    if isinstance(exc, DomainError):
+        if exc.field and exc.field.startswith("qty-"):
+            return {exc.field: exc.detail}
+        if exc.field == "lines":
+            found = LINE_IN_MESSAGE.match(exc.detail)
+            if found:
+                return {f"qty-{found.group(1)}": exc.detail}
+            if len(body_lines) == 1:
+                return {f"qty-{body_lines[0]}": exc.detail}
+        return {GENERAL: exc.detail}
+    rename: dict[str, str] = {"location": GENERAL, "lines": GENERAL}
+    for index, line_no in enumerate(body_lines):
+        rename[f"lines.{index}.quantity"] = f"qty-{line_no}"
+        rename[f"lines.{index}.condition"] = f"condition-{line_no}"
+    return errors_of(exc, rename)
+
+
+@router.post("/returns/{number}", response_model=None)
+def return_items(request: Request, posted: PostedDep, s: ShopDep, number: str) -> Response:
+    """A BORIS return at the associate's store: the same use case as
+    ``POST /api/v1/orders/{number}/returns`` with this store as the receiving location."""
+    require(s.viewer, "returns:write")
+    number = number.strip().upper()
+    order = read(request, lambda uow: lookup.get_order(uow, number))
+    values = posted.values
+    actor = s.viewer.principal.actor
+    window = container_of(request).settings.return_window_days
+    picked: list[int] = []
+    try:
+        body = _return_body(order, values, s.store)
+        picked = [ln.line_no for ln in body.lines]
+        change(
+            request,
+            s.viewer,
+            "orders",
+            lambda uow: returns.return_items(
+                uow,
+                number,
+                body,
+                window_days=window,
+                payments=steps.payments_of(request),
+                actor=actor,
+            ),
+        )
+    except (ValidationError, DomainError) as exc:
+        if not picked:
+            picked = [
+                ln.line_no
+                for ln in order.lines
+                if values.get(f"qty-{ln.line_no}", "").strip() not in ("", "0")
+            ]
+        fresh = read(request, lambda uow: lookup.get_order(uow, number))
+        return _return_page(
+            request,
+            s,
+            fresh,
+            values=values,
+            errors=_return_errors(exc, picked),
+            status=422,
+        )
+    return redirect(f"/store/returns/{number}", notice=_return_notice(order, body, s.store))
+
+
+def _return_notice(order: OrderRead, body: ReturnCreate, store: str) -> str:
+    prices = {ln.line_no: ln.unit_price for ln in order.lines}
+    refund = sum((prices[ln.line_no] * ln.quantity for ln in body.lines), Decimal("0"))
+    sellable = sum(ln.quantity for ln in body.lines if ln.condition == "sellable")
+    damaged = sum(ln.quantity for ln in body.lines if ln.condition == "damaged")
+    parts = [f"Returned: refund {money(refund, order.currency)} to the original payment."]
+    if sellable:
+        parts.append(f"{sellable} restocked at {store}.")
+    if damaged:
+        parts.append(f"{damaged} written off at {store}.")
+    return " ".join(parts)
 
 
 def _orders_of_person(uow: UnitOfWork, customer_id: int) -> list[OrderRead]:
