@@ -1,5 +1,10 @@
-"""Customers: one profile per person across channels.
+"""Customers: one profile per person across every channel.
 
-For now the minimal table the imported order history needs; the customers issue grows it
-into the unified profile (identities, consents, PII protection).
+Owns ``customers`` (profiles; names, addresses and birth dates encrypted), ``customer_identities``
+(email, phone, card, POS number, device, social handle, external ids; verified or claimed;
+encrypted with a keyed blind index for look-ups), ``customer_consents`` and ``consent_events``
+(per purpose and channel, with full history), ``customer_activity`` (the timeline, including
+ingested behavioural events), ``anonymous_links`` (stitching), ``customer_merges`` and
+``merge_reviews`` (explainable resolution, exact un-merge) and ``privacy_requests`` (GDPR export
+and erase). Emits ``customers.*`` events through ``events.customer_event``.
 """
