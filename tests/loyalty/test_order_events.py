@@ -183,6 +183,49 @@ def test_a_return_at_a_store_claws_back_through_the_relay(container, client, clo
     _no_drift(container)
 
 
+def test_an_exchange_moves_the_points_to_the_new_item(container, client, clock):
+    """A1 (20 points) exchanged at a store for a B2 (35 points, 15.50 charged): the A1 unit's
+    points go, the B2 earns as a purchase of its own; returning that B2 later takes them."""
+    from tests.orders.network import advance
+
+    customer = make_customer(container, "Eve Exchange", email="eve@example.com", verified=True)
+    order = place(container, client, customer)
+    number = order["number"]
+    line_of = {ln["sku"]: ln["line_no"] for ln in order["lines"]}
+    for f in order["fulfilments"]:
+        advance(client, f["id"], "accept", "pick", "pack", "ship", "deliver")
+    receive(container, "B2", "LON2", 1)
+    relay(container, clock)
+    assert account(client, customer) == (100, 75)
+
+    clock.advance(days=2)
+    r = client.post(
+        f"/api/v1/orders/{number}/exchanges",
+        json={
+            "location": "LON2",
+            "returns": [{"line_no": line_of["A1"], "quantity": 1}],
+            "new_lines": [{"sku": "B2", "quantity": 1}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    [new_line] = [
+        ln["line_no"] for ln in r.json()["lines"] if ln["line_no"] not in line_of.values()
+    ]
+    relay(container, clock)
+    assert account(client, customer) == (100, 75 - 20 + 35)
+    [exchange_earn] = [e for e in ledger(client, customer) if e[3].startswith(number + "#")]
+    assert exchange_earn[:3] == ("earn", 0, 35)
+
+    r = client.post(
+        f"/api/v1/orders/{number}/returns",
+        json={"location": "LON2", "lines": [{"line_no": new_line, "quantity": 1}]},
+    )
+    assert r.status_code == 200, r.text
+    relay(container, clock)
+    assert account(client, customer) == (100, 55)
+    _no_drift(container)
+
+
 def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
     """Deliveries are in outbox order but a failing one is retried later: a refund whose
     order has not earned yet fails and is delivered again once it has."""

@@ -360,6 +360,21 @@ def existing_entry_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return found
 
 
+def earns_of_order(session: Session, order_reference: str) -> list[Entry]:
+    """The order's earn and the earns of its exchanges (``earn:order:<order>#<exchange>``)."""
+    key = f"earn:order:{order_reference}"
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(
+                Entry.kind == "earn",
+                (Entry.source_key == key) | Entry.source_key.startswith(key + "#", autoescape=True),
+            )
+            .order_by(Entry.id)
+        )
+    )
+
+
 def get_entry(session: Session, source_key: str) -> Entry | None:
     return session.scalars(select(Entry).where(Entry.source_key == source_key)).first()
 

@@ -316,30 +316,32 @@ def claw_back_lines(
 ) -> list[EntryRead] | None:
     """Cancelled or returned order lines, as the orders domain's events name them, give back
     what they earned: each is clawed back under ``<key>:<line_no>``, so a replayed event
-    changes nothing. A line split from an earned one after the order earned (a re-routing
-    moves units to a new line) is found by its SKU; a line already cancelled when the order
-    earned, or one that earned nothing, gives nothing back. None when the order has not
-    earned (yet)."""
-    earn = repo.get_entry(uow.session, f"earn:order:{order_reference}")
-    if earn is None:
+    changes nothing. A line is looked up in the order's earn and in the earns of its
+    exchanges (``<order>#<exchange>``). A line split from an earned one after the order earned
+    (a re-routing moves units to a new line) is found by its SKU; a line already cancelled
+    when the order earned, or one that earned nothing, gives nothing back. None when the order
+    has not earned (yet)."""
+    earns = repo.earns_of_order(uow.session, order_reference)
+    main = next((e for e in earns if e.reference == order_reference), None)
+    if main is None:
         return None
-    earned: dict[str, int] = earn.data.get("lines", {})
-    skus: dict[str, str] = earn.data.get("line_skus", {})
-    excluded = {str(n) for n in earn.data.get("excluded", [])}
     entries = []
     for line in lines:
         line_id = str(line.line_no)
-        if line_id in excluded:
-            continue
-        if line_id not in line_id_keys(earn.data):
+        earn = next((e for e in earns if line_id in line_id_keys(e.data)), None)
+        if earn is None:  # a line split off after the order earned: its SKU's earned line
+            skus: dict[str, str] = main.data.get("line_skus", {})
+            earn = main
             line_id = next((k for k, sku in sorted(skus.items()) if sku == line.sku), "")
-        if line_id not in earned:
+        if line_id in {str(n) for n in earn.data.get("excluded", [])}:
+            continue
+        if line_id not in earn.data.get("lines", {}):
             continue
         entry = claw_back_return(
             uow,
             ReturnLine(
                 return_line_key=f"{key}:{line.line_no}",
-                order_reference=order_reference,
+                order_reference=str(earn.reference),
                 order_line_id=int(line_id),
                 quantity=line.quantity,
             ),
@@ -348,6 +350,15 @@ def claw_back_lines(
         if entry is not None:
             entries.append(entry)
     return entries
+
+
+def known_order_lines(uow: UnitOfWork, order_reference: str) -> set[int]:
+    """The line numbers the order's earns (its own and its exchanges') already account for."""
+    return {
+        int(n)
+        for e in repo.earns_of_order(uow.session, order_reference)
+        for n in line_id_keys(e.data) | {str(x) for x in e.data.get("excluded", [])}
+    }
 
 
 def line_id_keys(earn_data: dict[str, Any]) -> set[str]:
