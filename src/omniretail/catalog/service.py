@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omniretail.catalog import events, repository
-from omniretail.catalog.errors import DuplicateCode, UnknownChannel, UnknownLocation, UnknownSku
+from omniretail.catalog.errors import (
+    DuplicateCode,
+    UnknownChannel,
+    UnknownLocation,
+    UnknownProduct,
+    UnknownSku,
+)
 from omniretail.catalog.models import Channel, ChannelKind, Location, LocationKind, Product, Sku
 from omniretail.catalog.schemas import (
     Capabilities,
@@ -69,8 +75,6 @@ def create_product(uow: UnitOfWork, data: ProductCreate) -> ProductRead:
 def get_product(uow: UnitOfWork, code: str) -> ProductRead:
     product = repository.get_product(uow.session, code)
     if product is None:
-        from omniretail.catalog.errors import UnknownProduct
-
         raise UnknownProduct(f"no product with code {code!r}", field="code")
     skus = repository.list_skus_of_product(uow.session, code)
     return ProductRead(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, insert, select
+from sqlalchemy import Index, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -71,6 +71,4 @@ def list_events(
 
 
 def latest_position(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.coalesce(func.max(OutboxMessage.position), 0))) or 0

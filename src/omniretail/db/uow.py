@@ -82,10 +82,6 @@ class UnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
-    @property
-    def pending_events(self) -> list[DomainEvent]:
-        return list(self._events)
-
     def commit(self) -> None:
         write_events(self.session, self._events, source=self._event_source, time=self.now)
         self._events = []

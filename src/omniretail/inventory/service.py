@@ -7,11 +7,8 @@ transaction; a refused change raises before anything is written.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Row
 
 from omniretail.catalog import repository as catalog_repo
 from omniretail.catalog import service as catalog
@@ -819,7 +816,3 @@ def _require_channel_sells_at(
             field="location",
         )
     return channel
-
-
-def hold_rows_read(rows: Sequence[Row[Any]]) -> list[HoldRead]:
-    return [hold_read(r) for r in rows]
