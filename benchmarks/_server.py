@@ -1,7 +1,11 @@
 """Start the real server for a benchmark: uvicorn in a subprocess on 127.0.0.1 and a free port,
 over a fresh database (a temporary SQLite file, or a new PostgreSQL schema in the test
 database that is dropped afterwards). The server gets OMNIRETAIL_DATABASE_URL and
-OMNIRETAIL_DATABASE_SCHEMA like any deployment."""
+OMNIRETAIL_DATABASE_SCHEMA like any deployment.
+
+``relay="process"`` runs the outbox relay as its own process (``omniretail events relay``, the
+production layout) with the API's relay thread off; ``relay="thread"`` keeps it inside the API
+process (what ``omniretail serve`` does by default)."""
 
 from __future__ import annotations
 
@@ -105,8 +109,15 @@ def _migrate(url: str, schema: str | None) -> None:
 
 @contextmanager
 def running_server(
-    db: str, *, workers: int = 1, pool_size: int = 40, extra_env: dict[str, str] | None = None
+    db: str,
+    *,
+    workers: int = 1,
+    pool_size: int = 40,
+    relay: str = "thread",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningServer]:
+    if relay not in ("thread", "process"):
+        raise ValueError(f"relay must be 'thread' or 'process', not {relay!r}")
     with fresh_database(db) as (url, schema):
         port = free_port()
         env = {
@@ -116,6 +127,15 @@ def running_server(
             "OMNIRETAIL_DB_POOL_SIZE": str(pool_size),
             **(extra_env or {}),
         }
+        relay_process = None
+        if relay == "process":
+            env["OMNIRETAIL_RELAY_ENABLED"] = "false"
+            relay_env = {**env, "OMNIRETAIL_DB_POOL_SIZE": "5"}
+            relay_process = subprocess.Popen(
+                [sys.executable, "-m", "omniretail", "events", "relay"],
+                env=relay_env,
+                stdout=subprocess.DEVNULL,
+            )
         command = [
             sys.executable,
             "-m",
@@ -147,12 +167,15 @@ def running_server(
             _wait_until_healthy(base_url, process, workers)
             yield RunningServer(base_url, url, schema, workers)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            for child in (process, relay_process):
+                if child is None:
+                    continue
+                child.terminate()
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
 
 
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], workers: int) -> None:

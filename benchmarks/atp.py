@@ -159,9 +159,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--relay",
+        choices=["thread", "process"],
+        default="thread",
+        help="outbox relay inside the API process, or as its own process",
+    )
     args = parser.parse_args()
 
-    with running_server(args.db, workers=args.workers) as server:
+    with running_server(args.db, workers=args.workers, relay=args.relay) as server:
         skus, setup_s = stock_network(server, args.skus, args.locations)
         warm = asyncio.run(look_up(server, skus, 200, args.clients, 1))  # caches, pool
         began = time.perf_counter()
@@ -182,6 +188,7 @@ def main() -> None:
         "locations": args.locations,
         "stock_rows": args.skus * args.locations,
         "clients": args.clients,
+        "relay": args.relay,
         "requests": len(single["server"]),
         "throughput_per_s": round(len(single["server"]) / elapsed, 1),
         "p50_ms": round(percentile(single["server"], 50), 3),

@@ -220,13 +220,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--skus", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--relay",
+        choices=["thread", "process"],
+        default="thread",
+        help="outbox relay inside the API process, or as its own process",
+    )
     args = parser.parse_args()
     if args.skus <= SCARCE:
         parser.error(f"--skus must be above {SCARCE}")
 
     with (
-        running_server(args.db, workers=args.workers) as server,
+        running_server(args.db, workers=args.workers, relay=args.relay) as server,
         httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
     ):
         received = set_up(http, args.skus, args.orders)
@@ -245,6 +251,7 @@ def main() -> None:
         "db": args.db,
         "clients": args.clients,
         "workers": args.workers,
+        "relay": args.relay,
         "orders": len(ordered),
         "sold_out": sum(1 for r in run["results"] if r["outcome"] == "sold_out"),
         # requests refused for another reason (e.g. 503 when SQLite's write lock times out)

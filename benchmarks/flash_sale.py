@@ -155,10 +155,18 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=200)
     parser.add_argument("--units", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--relay",
+        choices=["thread", "process"],
+        default="thread",
+        help="outbox relay inside the API process, or as its own process",
+    )
     parser.add_argument("--pool-size", type=int, default=40, help="DB pool per process")
     args = parser.parse_args()
 
-    with running_server(args.db, workers=args.workers, pool_size=args.pool_size) as server:
+    with running_server(
+        args.db, workers=args.workers, pool_size=args.pool_size, relay=args.relay
+    ) as server:
         with httpx.Client(base_url=server.base_url, timeout=60, headers=server.headers) as http:
             set_up(http, args.units)
             sql = measure_sql(http, args.workers)
@@ -186,6 +194,7 @@ def main() -> None:
         "benchmark": "flash_sale",
         "db": args.db,
         "workers": args.workers,
+        "relay": args.relay,
         "buyers": args.buyers,
         "units": args.units,
         "oversold": max(0, sold - args.units) + max(0, -final["on_hand"]),

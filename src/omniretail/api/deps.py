@@ -79,28 +79,38 @@ class UseCase:
         self._audit = audit or (lambda _uow: None)
 
     def run(
-        self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200, remember: bool = True
+        self,
+        fn: Callable[[UnitOfWork], T],
+        *,
+        status_code: int = 200,
+        remember: bool = True,
+        durable: bool = True,
     ) -> T:
         """``remember=False`` for responses that carry personal data: they are never stored
-        (the idempotency table is not encrypted), so such a request is not replayed."""
+        (the idempotency table is not encrypted), so such a request is not replayed.
+        ``durable=False`` for cart holds only (see ``UnitOfWork.relax_durability``)."""
         if not remember:
             self._key = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._run_once(fn, status_code)
+                return self._run_once(fn, status_code, durable)
             except DBAPIError as exc:
                 sqlstate = getattr(exc.orig, "sqlstate", None)
                 if attempt == ATTEMPTS or sqlstate not in RETRYABLE_SQLSTATES:
                     raise
         raise AssertionError("unreachable")
 
-    def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int) -> T:
+    def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int, durable: bool) -> T:
         if self._key is None:
             with self._container.uow() as uow:
+                if not durable:
+                    uow.relax_durability()
                 result = fn(uow)
                 self._audit(uow)
                 return result
         with self._container.uow() as uow:
+            if not durable:
+                uow.relax_durability()
             if not idempotency.claim(
                 uow.session, key=self._key, fingerprint=self._fingerprint, now=uow.now
             ):

@@ -85,7 +85,11 @@ def set_policy(
 @router.post("/reservations", status_code=201, response_model=HoldRead)
 def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     """Hold units for a cart for the channel's TTL."""
-    return use_case.run(lambda uow: service.reserve_stock(uow, body, actor=actor), status_code=201)
+    return use_case.run(
+        lambda uow: service.reserve_stock(uow, body, actor=actor),
+        status_code=201,
+        durable=False,
+    )
 
 
 @router.get("/reservations/{hold_id}", response_model=HoldRead)
@@ -95,12 +99,16 @@ def get_reservation(hold_id: str, uow: ReadDep) -> HoldRead:
 
 @router.post("/reservations/{hold_id}/refresh", response_model=HoldRead)
 def refresh(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
-    return use_case.run(lambda uow: service.refresh_reservation(uow, hold_id, actor=actor))
+    return use_case.run(
+        lambda uow: service.refresh_reservation(uow, hold_id, actor=actor), durable=False
+    )
 
 
 @router.post("/reservations/{hold_id}/release", response_model=HoldRead)
 def release(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
-    return use_case.run(lambda uow: service.release_reservation(uow, hold_id, actor=actor))
+    return use_case.run(
+        lambda uow: service.release_reservation(uow, hold_id, actor=actor), durable=False
+    )
 
 
 @router.post("/reservations/{hold_id}/sell", response_model=HoldRead)

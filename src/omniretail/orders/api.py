@@ -96,7 +96,9 @@ def qr_response(data: str, fmt: Literal["svg", "png"]) -> Response:
 @router.post("/carts", status_code=201, response_model=CartRead, tags=["carts"])
 def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     """A new cart, or the customer's active cart (the same on every channel)."""
-    return use_case.run(lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201)
+    return use_case.run(
+        lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
+    )
 
 
 @router.get("/carts", response_model=CartRead, tags=["carts"])
@@ -123,25 +125,27 @@ def cart_qr(token: str, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
 
 @router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])
 def add_line(token: str, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
-    return use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor))
+    return use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
 
 
 @router.patch("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
 def update_line(
     token: str, sku: Code, body: CartLineUpdate, use_case: UseCaseDep, actor: ActorDep
 ) -> CartRead:
-    return use_case.run(lambda uow: carts.update_line(uow, token, sku, body, actor=actor))
+    return use_case.run(
+        lambda uow: carts.update_line(uow, token, sku, body, actor=actor), durable=False
+    )
 
 
 @router.delete("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
 def remove_line(token: str, sku: Code, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
-    return use_case.run(lambda uow: carts.remove_line(uow, token, sku, actor=actor))
+    return use_case.run(lambda uow: carts.remove_line(uow, token, sku, actor=actor), durable=False)
 
 
 @router.post("/carts/{token}/refresh", response_model=CartRead, tags=["carts"])
 def refresh_cart(token: str, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     """Activity: every reservation of the cart lives another TTL (lapsed ones are retaken)."""
-    return use_case.run(lambda uow: carts.refresh_cart(uow, token, actor=actor))
+    return use_case.run(lambda uow: carts.refresh_cart(uow, token, actor=actor), durable=False)
 
 
 @router.post("/carts/{token}/attach", response_model=CartRead, tags=["carts"])
