@@ -22,6 +22,7 @@ from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
 from omniretail.db.registry import Base
 from omniretail.settings import Settings
+from tests import loopback
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -153,3 +154,32 @@ def admin_api_key(container: Container) -> str:
             ).id
         )
         return auth.create_api_key(uow, admin_id, "tests").key
+
+
+# --- real endpoints on loopback (tests/loopback.py) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _webhook_server() -> Iterator[loopback.WebhookServer]:
+    with loopback.webhook_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[loopback.SmtpServer]:
+    with loopback.smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def receiver(_webhook_server: loopback.WebhookServer) -> Iterator[loopback.WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1: the requests that arrive during this test."""
+    with _webhook_server.view() as view:
+        yield view
+
+
+@pytest.fixture
+def smtp_server(_smtp_server: loopback.SmtpServer) -> Iterator[loopback.SmtpSink]:
+    """An SMTP server on 127.0.0.1: the messages that arrive during this test."""
+    with _smtp_server.view() as view:
+        yield view

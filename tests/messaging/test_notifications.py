@@ -18,7 +18,8 @@ from omniretail.messaging.models import Notification
 from omniretail.messaging.notifications import notify
 from omniretail.messaging.rendering import KINDS, render
 from omniretail.messaging.senders import RecordingPushSender, RecordingSmsSender
-from tests.messaging.conftest import deliveries, free_port, record
+from tests.loopback import free_port
+from tests.messaging.conftest import deliveries, record
 
 CONTEXT: dict[str, Any] = {
     "order_number": "WEB-1001",

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from omniretail.messaging.mail import SmtpConfig, SmtpMailer
 from tests.orders.network import (
@@ -26,40 +18,15 @@ from tests.orders.network import (
 )
 
 
-@dataclass
-class Inbox:
-    host: str
-    port: int
-    received: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(message)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    box = Inbox("127.0.0.1", port)
-    controller = Controller(box, hostname=box.host, port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
-
-
 def _text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
 
 
-def test_click_and_collect_notifications_arrive_by_email(container, client, clock, inbox):
+def test_click_and_collect_notifications_arrive_by_email(container, client, clock, smtp_server):
     container.senders.mailer = SmtpMailer(
-        SmtpConfig(host=inbox.host, port=inbox.port, sender="Shop <shop@example.com>")
+        SmtpConfig(host=smtp_server.host, port=smtp_server.port, sender="Shop <shop@example.com>")
     )
     make_orders_network(container)
     receive(container, "A1", "LON1", 1)
@@ -76,11 +43,12 @@ def test_click_and_collect_notifications_arrive_by_email(container, client, cloc
     container.relay().run_until_idle()
     clock.advance(minutes=1)
     container.relay().run_until_idle()  # the sends queued by the first pass
+    inbox = [message for _sender, _to, message in smtp_server.received]
 
-    subjects = [m["Subject"] for m in inbox.received]
+    subjects = [m["Subject"] for m in inbox]
     assert len(subjects) == 3, subjects
-    confirmed, ready, reminder = inbox.received
-    assert all(m["To"] == "ada@example.com" for m in inbox.received)
+    confirmed, ready, reminder = inbox
+    assert all(m["To"] == "ada@example.com" for m in inbox)
     assert order["number"] in confirmed["Subject"]
     body = _text(ready)
     code = ok(client.get(order["tracking_url"], headers={"Accept": "application/json"}))
@@ -92,9 +60,9 @@ def test_click_and_collect_notifications_arrive_by_email(container, client, cloc
     assert code["status"] == "completed"
 
 
-def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, inbox):
+def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, smtp_server):
     container.senders.mailer = SmtpMailer(
-        SmtpConfig(host=inbox.host, port=inbox.port, sender="Shop <shop@example.com>")
+        SmtpConfig(host=smtp_server.host, port=smtp_server.port, sender="Shop <shop@example.com>")
     )
     make_orders_network(container)
     receive(container, "A1", "DC1", 2)
@@ -113,8 +81,9 @@ def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, inbox
     clock.advance(minutes=1)
     container.relay().run_until_idle()
 
-    assert len(inbox.received) == 2, [m["Subject"] for m in inbox.received]
-    confirmed, message = inbox.received
+    inbox = [message for _sender, _to, message in smtp_server.received]
+    assert len(inbox) == 2, [m["Subject"] for m in inbox]
+    confirmed, message = inbox
     assert order["number"] in confirmed["Subject"]
     assert message["To"] == "ada@example.com"
     assert message["Subject"] == f"Order {order['number']} cancelled"
