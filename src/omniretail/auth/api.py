@@ -4,16 +4,22 @@ and ``authorize``: the one dependency every route under /api/v1 runs first.
 ``authorize`` authenticates (``Authorization: Bearer <token>`` or ``X-API-Key``), looks the
 route up in ``auth.policy``, applies the customer and store scopes, and leaves the principal
 on ``request.state`` (the actor of ledger rows) with an audit hook that writes who changed
-what in the same transaction as the change."""
+what in the same transaction as the change.
+
+Scopes that depend on a stored row (whose a cart is, where a fulfilment, an order's lines, a
+hold or a transfer are served) read it through the owning domain's read functions, off the
+event loop; a row that does not exist passes here, so the route answers its own 404."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
@@ -33,9 +39,15 @@ from omniretail.customers import service as customers
 from omniretail.customers.crypto import vault_for
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import service as inventory
+from omniretail.inventory import transfers
+from omniretail.inventory.errors import UnknownHold, UnknownTransfer
+from omniretail.orders import access as orders
+from omniretail.orders.schemas import CancelBody
 
 API_PREFIX = "/api/v1"
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
+T = TypeVar("T")
 
 router = APIRouter(tags=["auth"])
 
@@ -67,7 +79,7 @@ async def authorize(request: Request) -> None:
     if principal.role == "customer":
         await _require_own_data(request, container, principal, rule, path)
     if principal.role == "store_associate" and rule.permission in policy.STORE_SCOPED:
-        await _require_own_store(request, principal)
+        await _require_own_store(request, container, principal, path)
     request.state.principal = principal
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         request.state.audit = _audit_hook(principal, request.method, path, request.url.path)
@@ -112,6 +124,8 @@ async def _require_own_data(
             raise HTTPException(403, "customers may only act on their own profile")
         if path == "/events":
             await _require_own_events(request, container, principal)
+        elif path.startswith("/carts"):
+            await _require_own_cart(request, container, principal)
         return
     if not _same_person(container, principal, raw):
         raise HTTPException(403, "customers may only see and change their own data")
@@ -146,16 +160,128 @@ async def _require_own_events(
             raise HTTPException(403, "customers may only send their own events")
 
 
-async def _require_own_store(request: Request, principal: AuthPrincipal) -> None:
+async def _require_own_cart(
+    request: Request, container: Container, principal: AuthPrincipal
+) -> None:
+    """A customer uses their own carts (those of any profile merged into theirs) and anonymous
+    carts, whose token they present; a cart is created for, or attached to, themselves only."""
+    body = await _json_body(request)
+    named = body.get("customer_id") if isinstance(body, dict) else None
+    if named is not None and not await run_in_threadpool(_same_person, container, principal, named):
+        raise HTTPException(403, "customers may only create or attach carts for themselves")
+    token = request.path_params.get("token")
+    if token is not None and not await run_in_threadpool(
+        _cart_is_theirs, container, principal, str(token)
+    ):
+        raise HTTPException(403, "this cart belongs to another customer")
+
+
+def _cart_is_theirs(container: Container, principal: AuthPrincipal, token: str) -> bool:
+    owner = _read(container, lambda uow: orders.cart_owner(uow, token))
+    if owner is None or owner.customer_id is None:
+        return True  # no such cart (the route answers 404), or an anonymous one
+    return _same_person(container, principal, owner.customer_id)
+
+
+async def _require_own_store(
+    request: Request, container: Container, principal: AuthPrincipal, path: str
+) -> None:
+    """A store associate changes stock, fulfilments and orders of their own store only: every
+    location the request names, and the location of the fulfilment, order lines, hold or
+    transfer it acts on (see the access-control section of docs/architecture.md)."""
+    store = principal.store_code
     named = [request.path_params.get("location")]
     body = await _json_body(request)
     if isinstance(body, dict):
         named += [body.get(f) for f in STORE_FIELDS]
     for value in named:
-        if isinstance(value, str) and value.strip().upper() != principal.store_code:
+        if isinstance(value, str) and value.strip().upper() != store:
+            raise HTTPException(403, f"store associates of {store} may not change stock at {value}")
+    params = request.path_params
+    step = path.rsplit("/", 1)[-1]
+    if "fid" in params:
+        fid = str(params["fid"])
+        sites = await run_in_threadpool(
+            _read, container, lambda uow: orders.fulfilment_sites(uow, fid)
+        )
+        if sites is not None and store not in sites.acting(step):
+            where = " or ".join(sorted(sites.acting(step)))
             raise HTTPException(
-                403, f"store associates of {principal.store_code} may not change stock at {value}"
+                403,
+                f"fulfilment {fid} is served by {where}: store associates of {store} may not"
+                f" {step} it",
             )
+    elif "hold_id" in params:
+        hold_id = str(params["hold_id"])
+        location = await run_in_threadpool(
+            _read, container, lambda uow: _hold_location(uow, hold_id)
+        )
+        if location is not None and location != store:
+            raise HTTPException(
+                403,
+                f"hold {hold_id} is at {location}: store associates of {store} may not {step} it",
+            )
+    elif "transfer_id" in params:
+        transfer_id = str(params["transfer_id"])
+        ends = await run_in_threadpool(
+            _read, container, lambda uow: _transfer_ends(uow, transfer_id, step)
+        )
+        if ends is not None and store not in ends:
+            raise HTTPException(
+                403,
+                f"only {' or '.join(sorted(ends))} may {step} transfer {transfer_id}: store"
+                f" associates of {store} may not",
+            )
+    elif path == "/orders/{number}/cancel":
+        await _require_own_lines(request, container, store, body)
+
+
+async def _require_own_lines(
+    request: Request, container: Container, store: str | None, body: Any
+) -> None:
+    """Cancelling: every line cancelled (the named ones, else all open lines) is sent from or
+    collected at the associate's store."""
+    number = str(request.path_params["number"])
+    try:  # the lines exactly as the route will read them; a body it refuses passes (422 there)
+        line_nos = CancelBody.model_validate(body).line_nos
+    except ValidationError:
+        return
+    lines = await run_in_threadpool(
+        _read, container, lambda uow: orders.cancel_sites(uow, number, line_nos)
+    )
+    for line_no, sites in lines or []:
+        if store not in sites:
+            raise HTTPException(
+                403,
+                f"line {line_no} of order {number} is served by {' and '.join(sorted(sites))}:"
+                f" store associates of {store} may cancel only lines their store serves",
+            )
+
+
+def _hold_location(uow: UnitOfWork, hold_id: str) -> str | None:
+    try:
+        return inventory.get_hold(uow, hold_id).location
+    except UnknownHold:
+        return None
+
+
+def _transfer_ends(uow: UnitOfWork, transfer_id: str, step: str) -> frozenset[str] | None:
+    """Who does ``step``: the sending location ships, the receiving one receives; either
+    cancels."""
+    try:
+        t = transfers.get_transfer(uow, transfer_id)
+    except UnknownTransfer:
+        return None
+    if step == "ship":
+        return frozenset({t.from_location})
+    if step == "receive":
+        return frozenset({t.to_location})
+    return frozenset({t.from_location, t.to_location})
+
+
+def _read(container: Container, fn: Callable[[UnitOfWork], T]) -> T:
+    with container.read_uow() as uow:
+        return fn(uow)
 
 
 async def _json_body(request: Request) -> Any:

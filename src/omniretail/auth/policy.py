@@ -2,9 +2,10 @@
 
 A route missing here is refused to everyone but admins at run time, and
 ``tests/auth/test_role_matrix.py`` fails until it is declared. Roles map to permissions;
-scopes narrow them: a customer acts only on paths naming their own profile (``{customer_id}``),
-a store associate only on stock (and returns) of their own store when the request names a
-location.
+scopes narrow them: a customer acts only on paths naming their own profile (``{customer_id}``)
+and on carts that are theirs or anonymous; a store associate changes stock, returns,
+fulfilments and order cancellations of their own store only (docs/architecture.md, "Access
+control and audit", says which location counts for each route).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class Rule:
 
 
 ALL_STAFF_READ = {"catalog:read", "programme:read"}
-# Permissions whose requests a store associate may only make for their own store.
-STORE_SCOPED = frozenset({"inventory:write", "returns:write"})
+# Permissions whose requests a store associate may only make for their own store: the
+# locations the request names, and where the fulfilment, hold, transfer or cancelled order
+# lines it acts on are served (``auth.api._require_own_store``).
+STORE_SCOPED = frozenset({"inventory:write", "returns:write", "fulfilment:write", "orders:write"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN.value: frozenset({"*"}),
@@ -198,7 +201,7 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/jobs/expire": R("loyalty:jobs"),
     "POST /loyalty/jobs/birthdays": R("loyalty:jobs"),
     "GET /loyalty/recompute": R("loyalty:jobs"),
-    # --- orders: carts are reached by their unguessable token, so customers may use them
+    # --- orders: customers use their own carts and anonymous ones (auth.api._require_own_cart)
     "POST /carts": R("carts:write", customer_unscoped=True),
     "GET /carts": R("orders:read"),
     "GET /carts/{token}": R("carts:write", customer_unscoped=True),

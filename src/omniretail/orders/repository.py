@@ -74,6 +74,11 @@ def _insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]])
         session.execute(insert(table).values(list(rows)))
 
 
+def cart_owner(session: Session, token: str) -> Row[Any] | None:
+    """The customer a cart belongs to (``customer_id`` null: an anonymous cart)."""
+    return session.execute(select(carts.c.customer_id).where(carts.c.token == token)).one_or_none()
+
+
 def insert_cart(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(carts), values)
 
@@ -336,6 +341,28 @@ def get_fulfilment(session: Session, fulfilment_id: str) -> Row[Any] | None:
     return session.execute(
         select(fulfilments).where(fulfilments.c.id == fulfilment_id)
     ).one_or_none()
+
+
+def line_sites_of_order(session: Session, number: str) -> list[Row[Any]]:
+    """Each line of the order with the locations of its fulfilment (one row with null line
+    columns for an order without lines; no rows for an unknown order)."""
+    return list(
+        session.execute(
+            select(
+                order_lines.c.line_no,
+                order_lines.c.status,
+                fulfilments.c.location_code,
+                fulfilments.c.pickup_location_code,
+            )
+            .select_from(
+                orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.id).outerjoin(
+                    fulfilments, fulfilments.c.id == order_lines.c.fulfilment_id
+                )
+            )
+            .where(orders.c.number == number)
+            .order_by(order_lines.c.line_no)
+        )
+    )
 
 
 def transition_fulfilment(
