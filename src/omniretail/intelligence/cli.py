@@ -18,7 +18,8 @@ from rich.table import Table
 from omniretail.bootstrap import Container
 from omniretail.cli.context import open_container
 from omniretail.intelligence import recommending, repository, service
-from omniretail.intelligence.replenishment import ReplenishmentConfig, overstock, plan
+from omniretail.intelligence.replenishment import ReplenishmentConfig
+from omniretail.intelligence.replenishment_run import NothingToPlan, run_replenishment
 
 console = Console(stderr=True)
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
@@ -137,40 +138,28 @@ def replenish_plan(
     locations, else every active warehouse (``omniretail demo`` builds such a network)."""
     progress = _Progress()
     container = open_container(db)
-    channel = channel.strip().upper()
-    with container.read_uow() as uow:
-        locations = repository.serving_locations(uow.session, channel)
-    if not locations:
-        console.print(
-            f"[red]no reorder points written[/]: no location serves channel {channel} and"
-            " there is no active warehouse to plan stock for. Create a warehouse"
-            " (PUT /api/v1/locations/{code} with kind 'warehouse', then link it to the"
-            " channel), or run 'omniretail demo --no-serve' for a demo network with a"
-            " distribution centre and stores."
+    try:
+        run = run_replenishment(
+            container.read_engine,
+            container.uow,
+            container.read_uow,
+            config=ReplenishmentConfig(
+                lead_time_weeks=lead_time_weeks, service_level=service_level
+            ),
+            channel=channel.strip().upper(),
+            today=container.clock.now().date(),
+            start=_day(start, "--start") if start else None,
+            progress=progress,
         )
-        raise typer.Exit(1)
-    tx = service.load_history(container.read_engine)
-    first = _day(start, "--start") if start else _after(tx)
-    progress(f"loaded {tx.height:,} order lines; planning {', '.join(locations)}")
-    config = ReplenishmentConfig(lead_time_weeks=lead_time_weeks, service_level=service_level)
-    result = service.forecast_demand(tx, first, 12)
-    progress(f"forecast {len(result.skus):,} SKUs x 12 weeks from {first.isoformat()}")
-    with container.uow() as uow:
-        table = service.apply_replenishment_policies(uow, result, config, channel=channel)
-    progress(
-        f"reorder points and order-up-to levels written for {table.height:,} SKU x location pairs"
-    )
-    with container.read_uow() as uow:
-        stock = service.stock_positions(uow)
-    weekly = table.select("sku", "location", "weekly_demand")
-    actions = plan(stock, weekly)
+    except NothingToPlan as exc:
+        console.print(f"[red]no reorder points written[/]: {exc.detail}")
+        raise typer.Exit(1) from None
     if out is not None:
-        actions.write_csv(out)
-    _print(actions.head(50), "what to order or transfer")
-    console.print(f"{actions.height:,} actions")
-    over = overstock(stock, weekly, config).filter(pl.col("markdown"))
-    _print(over.head(20), "markdown candidates (weeks of cover)")
-    console.print(f"{over.height:,} markdown candidates")
+        run.actions.write_csv(out)
+    _print(run.actions.head(50), "what to order or transfer")
+    console.print(f"{run.actions.height:,} actions")
+    _print(run.markdown.head(20), "markdown candidates (weeks of cover)")
+    console.print(f"{run.markdown.height:,} markdown candidates")
     progress("done")
 
 

@@ -1,12 +1,11 @@
 """HQ replenishment: run the plan (forecast -> reorder points -> what to order or transfer)
 as a console job with progress, then show the plan and the overstock report.
 
-The steps are the ones ``omniretail replenish plan`` runs, through the intelligence
-domain's functions (the composition lives in its CLI; see the report of issue 7)."""
+The run itself is ``intelligence.replenishment_run``, the same one ``omniretail replenish plan``
+prints."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -14,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from omniretail.bootstrap import Container
-from omniretail.intelligence import service as intelligence
-from omniretail.intelligence.replenishment import ReplenishmentConfig, overstock, plan
+from omniretail.intelligence.replenishment import ReplenishmentConfig
+from omniretail.intelligence.replenishment_run import run_replenishment
 from omniretail.web.deps import HqDep, PageRoute, PostedDep, redirect, render, require
 from omniretail.web.jobs import JobRegistry, Progress
 from omniretail.web.session import container_of
@@ -44,29 +43,23 @@ def run(request: Request, posted: PostedDep) -> Response:
 
 
 def replenishment_plan(container: Container, progress: Progress, actor: str) -> dict[str, Any]:
-    config = ReplenishmentConfig()
-    tx = intelligence.load_history(container.read_engine)
-    progress(f"read {tx.height:,} order lines")
-    last: date | None = tx.select(pl.col("day").max()).item() if tx.height else None
-    start = (last or container.clock.now().date()) + timedelta(days=1)
-    result = intelligence.forecast_demand(tx, start, 12)
-    progress(f"forecast {len(result.skus):,} SKUs for 12 weeks from {start:%d %b %Y}")
-    with container.uow() as uow:
-        table = intelligence.apply_replenishment_policies(uow, result, config, actor=actor)
-    progress(f"reorder points set for {table.height:,} SKU x location pairs")
-    with container.read_uow() as uow:
-        stock = intelligence.stock_positions(uow)
-    weekly = table.select("sku", "location", "weekly_demand")
-    actions = plan(stock, weekly)
-    progress(f"{actions.height:,} actions planned")
-    over = overstock(stock, weekly, config).filter(pl.col("markdown"))
-    progress(f"{over.height:,} markdown candidates")
+    run = run_replenishment(
+        container.read_engine,
+        container.uow,
+        container.read_uow,
+        config=ReplenishmentConfig(),
+        channel="WEB",
+        today=container.clock.now().date(),
+        actor=actor,
+        progress=progress,
+    )
+    actions = run.actions
     return {
-        "start": start,
-        "policies": table.height,
+        "start": run.start,
+        "policies": run.policies,
         "actions": actions.height,
         "action_rows": actions.head(SHOW).to_dicts(),
         "by_action": dict(actions.group_by("action").agg(pl.col("quantity").sum()).iter_rows()),
-        "overstock": over.height,
-        "overstock_rows": over.head(SHOW).to_dicts(),
+        "overstock": run.markdown.height,
+        "overstock_rows": run.markdown.head(SHOW).to_dicts(),
     }
