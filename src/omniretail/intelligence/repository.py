@@ -3,12 +3,29 @@ projection of the orders and customers tables) and its own result tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, Row, case, delete, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Engine,
+    Row,
+    Table,
+    any_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import ChannelLocation, Location, Sku
@@ -168,6 +185,90 @@ def replace_associations(session: Session, rows: Sequence[dict[str, Any]]) -> No
 
 def get_customer_score(session: Session, customer_id: int) -> CustomerScore | None:
     return session.get(CustomerScore, customer_id)
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+SCORE_COLUMNS = (
+    "segment",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "expected_revenue",
+    "p_alive",
+    "horizon_weeks",
+    "as_of",
+    "computed_at",
+)
+
+
+def _statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
+    """A hot-path statement built once per dialect with named parameters (building it anew on
+    every call costs more than running it)."""
+    key = (session.get_bind().dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build(key[0] == "postgresql")
+    return stmt
+
+
+def customer_block(
+    session: Session, customer_ids: Sequence[int], k: int, *, personal: bool
+) -> list[Row[Any]]:
+    """The scores of these profiles, their top-``k`` recommendations (only when ``personal``)
+    and the top-``k`` popular products, in one statement (the customer 360). Each row has a
+    ``part``: 0 a score (the ``SCORE_COLUMNS``), 1 a recommendation, 2 a popular product
+    (``customer_id`` NULL); rows come by part, then profile, then rank. Ranks run 1..n, so
+    ``rank <= k`` is the top k."""
+
+    def build(pg: bool) -> Any:
+        scores = cast(Table, CustomerScore.__table__).c
+        recs = cast(Table, Recommendation.__table__).c
+        popular = cast(Table, PopularProduct.__table__).c
+        ids = (
+            scores.customer_id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
+            if pg
+            else scores.customer_id.in_(bindparam("ids", expanding=True))
+        )
+        rec_ids = (
+            recs.customer_id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
+            if pg
+            else recs.customer_id.in_(bindparam("ids", expanding=True))
+        )
+        no_score = [cast_(null(), scores[name].type) for name in SCORE_COLUMNS]
+        k_ = bindparam("k")
+        part_scores = select(
+            literal(0).label("part"),
+            scores.customer_id,
+            cast_(null(), recs.rank.type).label("rank"),
+            cast_(null(), recs.sku_code.type).label("sku_code"),
+            cast_(null(), recs.score.type).label("score"),
+            *(scores[name] for name in SCORE_COLUMNS),
+        ).where(ids)
+        part_recs = select(
+            literal(1), recs.customer_id, recs.rank, recs.sku_code, recs.score, *no_score
+        ).where(
+            rec_ids,
+            recs.kind == "next",
+            recs.rank <= k_,
+            bindparam("personal", type_=Boolean()),
+        )
+        part_popular = select(
+            literal(2),
+            cast_(null(), recs.customer_id.type),
+            popular.rank,
+            popular.sku_code,
+            popular.score,
+            *no_score,
+        ).where(popular.rank <= k_)
+        parts = union_all(part_scores, part_recs, part_popular).subquery()
+        return select(parts).order_by(parts.c.part, parts.c.customer_id, parts.c.rank)
+
+    stmt = _statement(session, "customer_block", build)
+    return list(session.execute(stmt, {"ids": list(customer_ids), "k": k, "personal": personal}))
 
 
 def list_recommendations(session: Session, customer_id: int, kind: str, k: int) -> list[Row[Any]]:

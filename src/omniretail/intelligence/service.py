@@ -296,18 +296,15 @@ def customer_intelligence(
     if consents is None:
         consents = customers.list_consents(uow, ids[0])
     personalised = not withdrew_personalisation(consents)
-    score = next(
-        (s for s in (repository.get_customer_score(uow.session, i) for i in ids) if s), None
-    )
-    rows: list[Any] = []
-    if personalised:
-        for i in ids:
-            rows = repository.list_recommendations(uow.session, i, "next", k)
-            if rows:
-                break
-    source: Literal["personal", "popular"] = "personal" if rows else "popular"
-    if not rows:
-        rows = repository.list_popular(uow.session, k)
+    rows = repository.customer_block(uow.session, ids, k, personal=personalised)
+    scores = {r.customer_id: r for r in rows if r.part == 0}
+    score = next((scores[i] for i in ids if i in scores), None)
+    personal = [r for r in rows if r.part == 1]
+    owner = next((i for i in ids if any(r.customer_id == i for r in personal)), None)
+    chosen = [r for r in personal if r.customer_id == owner]
+    source: Literal["personal", "popular"] = "personal" if chosen else "popular"
+    if not chosen:
+        chosen = [r for r in rows if r.part == 2]
     recommendations = RecommendationsRead(
         source=source,
         personalised=source == "personal",
@@ -316,7 +313,7 @@ def customer_intelligence(
         else POPULAR_BECAUSE_NO_HISTORY
         if personalised
         else POPULAR_BECAUSE_WITHDRAWN,
-        items=[RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score) for r in rows],
+        items=[RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score) for r in chosen],
     )
     if score is None:
         return CustomerIntelligence(
