@@ -23,6 +23,8 @@ STEPS: dict[str, FulfilmentStatus] = {
     "reject": FulfilmentStatus.REJECTED,
 }
 
+STEP_FOR_STATUS = {status.value: step for step, status in STEPS.items()}
+
 
 @dataclass(frozen=True)
 class FulfilmentSites:
@@ -42,7 +44,7 @@ class FulfilmentSites:
         puts in a locker); the pickup location receives a ship-to-store parcel (``ready``)
         and hands over (``collect``). A step not listed in ``STEPS``: either location."""
         pickup = self.pickup_location or self.location
-        if step == "collect" or (step == "ready" and self.method is FulfilmentMethod.SHIP_TO_STORE):
+        if step == "collect" or (step == "ready" and self.method == FulfilmentMethod.SHIP_TO_STORE):
             return frozenset({pickup})
         if step in STEPS:
             return frozenset({self.location})

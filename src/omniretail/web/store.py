@@ -25,7 +25,7 @@ from omniretail.inventory import availability
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
-from omniretail.orders import carts, checkout, lookup, returns
+from omniretail.orders import access, carts, checkout, lookup, returns
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.payments import compensating
 from omniretail.orders.promises import policy_from
@@ -111,7 +111,18 @@ def chosen(request: Request, posted: PostedDep) -> Response:
 
 
 def _here(order: OrderRead, store: str) -> list[Any]:
-    return [f for f in order.fulfilments if store in (f.location, f.pickup_location)]
+    """The order's fulfilments sent from or collected at ``store``, each offering only the steps
+    the store performs (``orders.access``: the API refuses the others to its associates)."""
+    return [
+        f.model_copy(update={"next_steps": _steps_at(f, store)})
+        for f in order.fulfilments
+        if store in (f.location, f.pickup_location)
+    ]
+
+
+def _steps_at(f: Any, store: str) -> list[str]:
+    sites = access.FulfilmentSites(f.method, f.location, f.pickup_location)
+    return [s for s in f.next_steps if store in sites.acting(access.STEP_FOR_STATUS.get(s, s))]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -176,8 +187,12 @@ def store_step(
     request: Request, posted: PostedDep, s: ShopDep, number: str, fid: str, step: str
 ) -> Response:
     order = _store_order(request, s, number)
-    if fid not in {f.id for f in _here(order, s.store)}:
+    f = next((f for f in _here(order, s.store) if f.id == fid), None)
+    if f is None:
         raise NotAllowed(f"This fulfilment is not served at {s.store}.")
+    acting = access.FulfilmentSites(f.method, f.location, f.pickup_location).acting(step)
+    if s.store not in acting:
+        raise NotAllowed(f"This step ({step}) is done at {' or '.join(sorted(acting))}.")
     _done, errors = steps.run_step(request, s.viewer, fid, step, posted.values)
     if errors:
         order = _store_order(request, s, number)

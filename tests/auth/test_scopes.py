@@ -1,0 +1,288 @@
+"""Scopes that depend on stored rows: a store associate acts on their own store's fulfilments,
+holds and order lines only; a customer on their own carts and anonymous ones only. A refused
+request is a 403 problem+json that writes nothing (no change, no audit row)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
+from omniretail.bootstrap import Container
+from tests.auth.test_role_matrix import PASSWORD, sign_in
+from tests.customers.helpers import make_customer
+from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive, step
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def who(container: Container, client: TestClient) -> dict[str, Any]:
+    """The network of tests/orders, an associate of LON1 and one of MAN1, a service agent and
+    two signed-in customers; the values are request headers (customers' ids under ``ids``)."""
+    make_orders_network(container)
+    for sku, location in [("A1", "LON1"), ("A1", "MAN1"), ("B2", "DC1")]:
+        receive(container, sku, location, 5)
+    cara = make_customer(container, "Cara Customer", email="cara@example.com", verified=True)
+    vic = make_customer(container, "Vic Other", email="vic@example.com", verified=True)
+    with container.uow() as uow:
+        for name, role, extra in [
+            ("asha", Role.STORE_ASSOCIATE, {"store_code": "LON1"}),
+            ("manny", Role.STORE_ASSOCIATE, {"store_code": "MAN1"}),
+            ("sam", Role.SERVICE_AGENT, {}),
+        ]:
+            auth.create_principal(
+                uow, PrincipalCreate(username=name, role=role, password=PASSWORD, **extra)
+            )
+        for customer_id in (cara, vic):
+            auth.create_principal(
+                uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=PASSWORD)
+            )
+    return {
+        "asha": sign_in(client, "asha"),
+        "manny": sign_in(client, "manny"),
+        "sam": sign_in(client, "sam"),
+        "cara": sign_in(client, "cara@example.com"),
+        "vic": sign_in(client, "vic@example.com"),
+        "ids": {"cara": cara, "vic": vic},
+    }
+
+
+def collect_order(client: TestClient, store: str, sku: str = "A1") -> dict[str, Any]:
+    """An order (placed by the admin client) picked up where its unit is reserved."""
+    token = new_cart(client)
+    ok(add(client, token, sku, 1, location=store))
+    return dict(ok(checkout(client, token, "pickup_in_store", pickup=store), 201))
+
+
+def refused(response: Any, *words: str) -> None:
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    for word in words:
+        assert word in detail, detail
+
+
+def status_of(client: TestClient, number: str) -> list[str]:
+    return [f["status"] for f in ok(client.get(f"{API}/orders/{number}"))["fulfilments"]]
+
+
+def audit(client: TestClient, area: str) -> list[tuple[str, str]]:
+    rows = ok(client.get(f"{API}/audit", params={"area": area}))
+    return [(a["actor"], a["action"]) for a in rows]
+
+
+# --- store associates ----------------------------------------------------------------------------
+
+
+def test_an_associate_takes_steps_only_on_their_own_stores_fulfilments(client, who):
+    lon = collect_order(client, "LON1")
+    man = collect_order(client, "MAN1")
+    fid_lon, fid_man = lon["fulfilments"][0]["id"], man["fulfilments"][0]["id"]
+
+    for action, body in [("accept", {}), ("reject", {"reason": "out_of_stock"})]:
+        r = client.post(f"{API}/fulfilments/{fid_man}/{action}", headers=who["asha"], json=body)
+        refused(r, f"fulfilment {fid_man} is served by MAN1", "store associates of LON1")
+    assert status_of(client, man["number"]) == ["created"]
+    assert ok(client.get(f"{API}/orders/{man['number']}/log")) == []
+    assert audit(client, "fulfilments") == []
+
+    r = client.post(f"{API}/fulfilments/{fid_lon}/accept", headers=who["asha"], json={})
+    assert ok(r)["fulfilments"][0]["status"] == "accepted"
+    r = client.post(f"{API}/fulfilments/{fid_man}/accept", headers=who["manny"], json={})
+    assert ok(r)["fulfilments"][0]["status"] == "accepted"
+    assert sorted(audit(client, "fulfilments")) == [
+        ("store_associate:asha", "POST /fulfilments/{fid}/accept"),
+        ("store_associate:manny", "POST /fulfilments/{fid}/accept"),
+    ]
+
+
+def test_a_missing_fulfilment_is_a_404_for_associates_and_admins(client, who):
+    for headers in (who["asha"], {}):
+        r = client.post(f"{API}/fulfilments/no-such-id/accept", headers=headers, json={})
+        assert r.status_code == 404, r.text
+        assert r.json()["type"].endswith("/unknown-fulfilment")
+
+
+def test_ship_to_store_is_sent_by_its_source_and_received_and_handed_over_by_the_pickup_store(
+    client, who
+):
+    token = new_cart(client)
+    ok(add(client, token, "B2", 1))
+    order = ok(checkout(client, token, "ship_to_store", pickup="LON1"), 201)
+    [f] = order["fulfilments"]
+    assert (f["location"], f["pickup_location"]) == ("DC1", "LON1")
+
+    refused(step_as(client, who["asha"], f["id"], "accept"), "served by DC1")
+    assert status_of(client, order["number"]) == ["created"]
+    for action in ("accept", "pick", "pack"):
+        ok(step(client, f["id"], action))
+    refused(step_as(client, who["asha"], f["id"], "ship", {"carrier": "van"}), "served by DC1")
+    ok(step(client, f["id"], "ship", {"carrier": "van"}))
+
+    refused(step_as(client, who["manny"], f["id"], "ready"), "served by LON1")
+    assert status_of(client, order["number"]) == ["shipped"]
+    assert ok(step_as(client, who["asha"], f["id"], "ready"))["status"] == "arrived_at_store"
+    collected = step_as(client, who["asha"], f["id"], "collect", {"override_reason": "ID seen"})
+    assert ok(collected)["status"] == "completed"
+    assert audit(client, "fulfilments") == [  # newest first; the refused steps left none
+        ("store_associate:asha", "POST /fulfilments/{fid}/collect"),
+        ("store_associate:asha", "POST /fulfilments/{fid}/ready"),
+        *[
+            ("admin:test-admin", f"POST /fulfilments/{{fid}}/{a}")
+            for a in ("ship", "pack", "pick", "accept")
+        ],
+    ]
+
+
+def step_as(
+    client: TestClient, headers: dict[str, str], fid: str, action: str, body: Any = None
+) -> Any:
+    return client.post(f"{API}/fulfilments/{fid}/{action}", headers=headers, json=body or {})
+
+
+def test_an_associate_cancels_only_lines_their_store_serves(client, who):
+    man = collect_order(client, "MAN1")
+    r = client.post(f"{API}/orders/{man['number']}/cancel", headers=who["asha"], json={})
+    refused(r, f"line 1 of order {man['number']} is served by MAN1", "store associates of LON1")
+    r = client.post(
+        f"{API}/orders/{man['number']}/cancel", headers=who["asha"], json={"line_nos": ["1"]}
+    )
+    refused(r, "served by MAN1")
+    assert status_of(client, man["number"]) == ["created"]
+    assert audit(client, "orders") == []
+
+    lon = collect_order(client, "LON1")
+    r = client.post(f"{API}/orders/{lon['number']}/cancel", headers=who["asha"], json={})
+    assert ok(r)["status"] == "cancelled"
+    assert audit(client, "orders") == [("store_associate:asha", "POST /orders/{number}/cancel")]
+    r = client.post(f"{API}/orders/NO-SUCH/cancel", headers=who["asha"], json={})
+    assert r.status_code == 404, r.text
+    # Service agents are not tied to a store.
+    r = client.post(f"{API}/orders/{man['number']}/cancel", headers=who["sam"], json={})
+    assert ok(r)["status"] == "cancelled"
+
+
+def test_an_associate_releases_only_holds_at_their_store(client, who):
+    def reserve(location: str) -> str:
+        body = {"sku": "A1", "location": location, "channel": "WEB", "quantity": 1}
+        return str(ok(client.post(f"{API}/inventory/reservations", json=body), 201)["id"])
+
+    at_man, at_lon = reserve("MAN1"), reserve("LON1")
+    before = audit(client, "inventory")
+    r = client.post(f"{API}/inventory/reservations/{at_man}/release", headers=who["asha"])
+    refused(r, f"hold {at_man} is at MAN1", "store associates of LON1")
+    assert ok(client.get(f"{API}/inventory/reservations/{at_man}"))["status"] == "active"
+    assert audit(client, "inventory") == before
+    r = client.post(f"{API}/inventory/reservations/{at_lon}/release", headers=who["asha"])
+    assert ok(r)["status"] == "released"
+    assert audit(client, "inventory") == [
+        ("store_associate:asha", "POST /inventory/reservations/{hold_id}/release"),
+        *before,
+    ]
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def test_a_customer_uses_only_their_own_carts_and_anonymous_ones(client, who):
+    cara, vic = who["ids"]["cara"], who["ids"]["vic"]
+    vics = new_cart(client, customer_id=vic)
+    ok(add(client, vics, "A1", 1, location="LON1"))
+    before = audit(client, "carts")
+
+    refused(client.get(f"{API}/carts/{vics}", headers=who["cara"]), "another customer")
+    r = client.post(
+        f"{API}/carts/{vics}/lines", headers=who["cara"], json={"sku": "A1", "quantity": 2}
+    )
+    refused(r, "another customer")
+    r = client.post(f"{API}/carts/{vics}/attach", headers=who["cara"], json={"customer_id": cara})
+    refused(r, "another customer")
+    r = client.post(
+        f"{API}/carts", headers=who["cara"], json={"channel": "WEB", "customer_id": vic}
+    )
+    refused(r, "for themselves")
+    assert vics not in r.text
+    cart = ok(client.get(f"{API}/carts/{vics}"))
+    assert (cart["customer_id"], [(ln["sku"], ln["quantity"]) for ln in cart["lines"]]) == (
+        vic,
+        [("A1", 1)],
+    )
+    assert audit(client, "carts") == before
+
+    # Their own cart, and an anonymous one they hold the token of (attached at login).
+    mine = ok(
+        client.post(
+            f"{API}/carts", headers=who["cara"], json={"channel": "WEB", "customer_id": cara}
+        ),
+        201,
+    )
+    assert ok(client.get(f"{API}/carts/{mine['token']}", headers=who["cara"]))["id"] == mine["id"]
+    anonymous = new_cart(client)
+    r = client.post(
+        f"{API}/carts/{anonymous}/lines",
+        headers=who["cara"],
+        json={"sku": "A1", "quantity": 1, "location": "LON1"},
+    )
+    assert [ln["sku"] for ln in ok(r)["lines"]] == ["A1"]
+    r = client.post(
+        f"{API}/carts/{anonymous}/attach", headers=who["cara"], json={"customer_id": cara}
+    )
+    merged = ok(r)
+    assert (merged["token"], merged["customer_id"]) == (mine["token"], cara)
+    assert [(ln["sku"], ln["quantity"]) for ln in merged["lines"]] == [("A1", 1)]
+    refused(client.get(f"{API}/carts/{mine['token']}", headers=who["vic"]), "another customer")
+
+    # Staff keep access to every cart: associates finish a customer's cart in the store.
+    assert ok(client.get(f"{API}/carts/{vics}", headers=who["sam"]))["customer_id"] == vic
+    r = client.post(
+        f"{API}/carts/{vics}/lines",
+        headers=who["asha"],
+        json={"sku": "A1", "quantity": 1, "location": "LON1"},
+    )
+    assert [(ln["sku"], ln["quantity"]) for ln in ok(r)["lines"]] == [("A1", 2)]
+    r = client.get(f"{API}/carts/no-such-token", headers=who["cara"])
+    assert r.status_code == 404, r.text
+
+
+def test_a_customer_reads_orders_only_through_their_own_profile_and_tracking_link(client, who):
+    cara = who["ids"]["cara"]
+    token = ok(
+        client.post(
+            f"{API}/carts", headers=who["cara"], json={"channel": "WEB", "customer_id": cara}
+        ),
+        201,
+    )["token"]
+    ok(
+        client.post(
+            f"{API}/carts/{token}/lines",
+            headers=who["cara"],
+            json={"sku": "A1", "quantity": 1, "location": "LON1"},
+        )
+    )
+    r = client.post(
+        f"{API}/carts/{token}/checkout",
+        headers=who["cara"],
+        json={
+            "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+            "payment": {"provider_token": "tok_visa"},
+        },
+    )
+    mine = ok(r, 201)
+    assert mine["customer_id"] == cara
+    others = collect_order(client, "MAN1")
+
+    for number in (mine["number"], others["number"]):
+        refused(client.get(f"{API}/orders/{number}", headers=who["cara"]), "role customer")
+        refused(client.get(f"{API}/orders/{number}/log", headers=who["cara"]), "role customer")
+    refused(client.get(f"{API}/orders", params={"customer_id": cara}, headers=who["cara"]))
+    assert ok(client.get(f"{API}/customers/{cara}", headers=who["cara"]))["id"] == cara
+    refused(client.get(f"{API}/customers/{who['ids']['vic']}/360", headers=who["cara"]))
+    public = client.get(
+        mine["tracking_url"], headers={"Accept": "application/json", "X-API-Key": ""}
+    )
+    assert ok(public)["number"] == mine["number"]
