@@ -40,6 +40,7 @@ CONTEXT: dict[str, Any] = {
     "carrier": "Royal Mail",
     "tracking_number": "RM123456785GB",
     "refund_amount": "12.75",
+    "difference": "-12.75",
 }
 # What each kind's message must mention, on every channel.
 ESSENTIALS = {
@@ -50,6 +51,8 @@ ESSENTIALS = {
     "delivered": ["WEB-1001"],
     "refunded": ["WEB-1001", "£12.75"],
     "cancelled": ["WEB-1001", "cancelled"],
+    "exchanged": ["WEB-1001", "£12.75"],
+    "curbside_arrived": ["WEB-1001", "London Oxford St"],
 }
 
 
@@ -78,7 +81,10 @@ def test_every_kind_renders_on_every_channel(kind):
     # HTML escapes what the customer typed; the text parts carry it verbatim.
     assert email.html is not None
     assert "Ann &amp; &lt;Bob&gt;" in email.html and "<Bob>" not in email.html
-    assert "Hello Ann & <Bob>," in email.body
+    if kind != "curbside_arrived":  # that one goes to the store's team, not the customer
+        assert "Hello Ann & <Bob>," in email.body
+    else:
+        assert "(Ann & <Bob>)" in email.body
     assert "{{" not in email.body + email.html + sms.body + push.body
 
 

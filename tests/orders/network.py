@@ -44,7 +44,11 @@ def make_orders_network(container: Container) -> None:
             51.5154,
             -0.1410,
             Capabilities(
-                ships_to_home=True, pickup=True, ship_to_store_target=True, accepts_returns=True
+                ships_to_home=True,
+                pickup=True,
+                ship_to_store_target=True,
+                accepts_returns=True,
+                curbside=True,  # kerbside bays in the car park behind the store
             ),
             2,
         ),

@@ -26,7 +26,7 @@ from tests.orders.network import (
 )
 
 
-def test_ship_to_home(container, client):
+def test_ship_to_home(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 5)
     receive(container, "A1", "LON2", 3)
@@ -83,8 +83,29 @@ def test_ship_to_home(container, client):
     cart = ok(client.get(f"/api/v1/carts/{token}"))
     assert (cart["status"], cart["order_number"]) == ("checked_out", order["number"])
 
+    notices.deliver()
+    number, link = order["number"], f"http://127.0.0.1:8000{order['tracking_url']}"
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is on its way"),
+        ("ada@example.com", f"Order {number} has been delivered"),
+    ]
+    confirmed, shipped, delivered = notices.emails()
+    assert "- 2 x Item A1  £40.00" in confirmed.text
+    assert "Total: £40.00" in confirmed.text
+    assert "handed to DPD" in shipped.text
+    assert "Tracking number: TRK1" in shipped.text
+    assert "Expected delivery: 2026-11-04" in shipped.text
+    assert f"Track the parcel: {link}" in shipped.text
+    assert f"Order details: {link}" in delivered.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("delivered", number),
+    ]
 
-def test_click_and_collect_with_the_pickup_code(container, client):
+
+def test_click_and_collect_with_the_pickup_code(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "LON1", 2)
     token = new_cart(client)
@@ -137,6 +158,25 @@ def test_click_and_collect_with_the_pickup_code(container, client):
     assert code not in page.text  # collected: the code is no longer shown
     assert client.get(f"{order['tracking_url']}/pickup/0.svg").status_code == 404
 
+    notices.deliver()
+    number = order["number"]
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is ready for pickup at London Oxford St"),
+    ]
+    confirmed, ready = notices.emails()
+    assert "You will collect it from:\nLondon Oxford St" in confirmed.text
+    assert f"Pickup code: {code}" in ready.text
+    assert "Show this code at the counter." in ready.text
+    assert "London Oxford St, UK" in ready.text
+    assert "Please collect it by 2026-11-09 09:00" in ready.text
+    assert f"<strong>{code}</strong>" in ready.html
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("ready_for_pickup", number),
+        ("collected", number),
+    ]
+
 
 def test_associate_override_at_handover_is_logged(container, client):
     make_orders_network(container)
@@ -164,7 +204,7 @@ def test_associate_override_at_handover_is_logged(container, client):
     assert_verified(client)
 
 
-def test_ship_to_store(container, client):
+def test_ship_to_store(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 3)
     token = new_cart(client)
@@ -218,8 +258,24 @@ def test_ship_to_store(container, client):
     assert order_events(container)[-3:] == ["shipped", "ready_for_pickup", "collected"]
     assert_verified(client)
 
+    notices.deliver()  # no "on its way" email: the parcel went to the store, not to the customer
+    number = order["number"]
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} has arrived at London Camden"),
+    ]
+    _confirmed, arrived = notices.emails()
+    assert f"Your order {number} has arrived at the store and is ready for pickup." in arrived.text
+    assert f"Pickup code: {ready['pickup_code']}" in arrived.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("ready_for_pickup", number),
+        ("collected", number),
+    ]
 
-def test_locker(container, client):
+
+def test_locker(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 2)
     token = new_cart(client)
@@ -245,8 +301,25 @@ def test_locker(container, client):
     assert order_events(container)[-3:] == ["shipped", "ready_for_pickup", "collected"]
     assert_verified(client)
 
+    notices.deliver()
+    number = order["number"]
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is on its way"),
+        ("ada@example.com", f"Order {number} is ready for pickup at King's Cross locker"),
+    ]
+    _confirmed, shipped, ready = notices.emails()
+    assert "handed to InPost" in shipped.text
+    assert f"Pickup code: {code}" in ready.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("ready_for_pickup", number),
+        ("collected", number),
+    ]
 
-def test_split_shipment_across_two_locations(container, client):
+
+def test_split_shipment_across_two_locations(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 1)
     receive(container, "B2", "LON2", 1)
@@ -278,8 +351,28 @@ def test_split_shipment_across_two_locations(container, client):
     assert_verified(client)
     assert order_events(container).count("shipped") == 2
 
+    notices.deliver()  # one "on its way" email per parcel, each naming its own items
+    number = order["number"]
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is on its way"),
+        ("ada@example.com", f"Order {number} is on its way"),
+    ]
+    _confirmed, first, second = notices.emails()
+    assert "- 1 x Item A1  £20.00" in first.text
+    assert "Item B2" not in first.text
+    assert "- 1 x Item B2  £35.50" in second.text
+    assert "Item A1" not in second.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("shipped", number),
+    ]
 
-def test_store_rejection_reroutes_then_cancels_when_no_store_is_left(container, client, clock):
+
+def test_store_rejection_reroutes_then_cancels_when_no_store_is_left(
+    container, client, clock, notices
+):
     make_orders_network(container)
     receive(container, "A1", "LON1", 1)
     receive(container, "A1", "LON2", 1)
@@ -322,8 +415,23 @@ def test_store_rejection_reroutes_then_cancels_when_no_store_is_left(container, 
     assert again.status_code == 409
     assert again.json()["type"].endswith("/illegal-transition")
 
+    notices.deliver()  # the re-route itself is not news to the customer; the cancellation is
+    number = order["number"]
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} cancelled"),
+    ]
+    _confirmed, cancelled_email = notices.emails()
+    assert "Reason: no location left" in cancelled_email.text
+    assert "the £20.00 held on your card is released" in cancelled_email.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("rerouted", number),
+        ("cancelled", number),
+    ]
 
-def test_payment_declined_leaves_nothing_half_done(container, client):
+
+def test_payment_declined_leaves_nothing_half_done(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 3)
     token = new_cart(client)
@@ -337,6 +445,8 @@ def test_payment_declined_leaves_nothing_half_done(container, client):
     after = ok(client.get(f"/api/v1/carts/{token}"))
     assert (after["status"], after["version"]) == ("active", cart["version"])
     assert "order_confirmed" not in order_events(container)
+    notices.deliver()
+    assert (notices.emails(), notices.webhooks()) == ([], [])  # nothing was sent
 
     timed_out = checkout(client, token, card="tok_timeout")
     assert timed_out.status_code == 503
@@ -348,6 +458,8 @@ def test_payment_declined_leaves_nothing_half_done(container, client):
     card_number = checkout(client, token, card="4242 4242 4242 4242")
     assert card_number.status_code == 422
     assert card_number.json()["field"] == "payment.provider_token"
+    notices.deliver()
+    assert (notices.emails(), notices.webhooks()) == ([], [])  # still nothing
 
     first = checkout(client, token, key="checkout-1")
     order = ok(first, 201)
@@ -363,9 +475,12 @@ def test_payment_declined_leaves_nothing_half_done(container, client):
     again = checkout(client, token)
     assert again.status_code == 409
     assert again.json()["order_number"] == order["number"]
+    notices.deliver()  # one confirmation, not one per attempt or replay
+    assert notices.subjects() == [("ada@example.com", f"Order {order['number']} confirmed")]
+    assert notices.webhooks() == [("order_confirmed", order["number"])]
 
 
-def test_cancel_lines_then_the_order_before_shipment(container, client):
+def test_cancel_lines_then_the_order_before_shipment(container, client, notices):
     make_orders_network(container)
     receive(container, "A1", "DC1", 2)
     receive(container, "B2", "DC1", 2)
@@ -398,6 +513,27 @@ def test_cancel_lines_then_the_order_before_shipment(container, client):
     assert nothing.status_code == 409
     assert_verified(client)
 
+    notices.deliver()
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} partly cancelled"),
+        ("ada@example.com", f"Order {number} cancelled"),
+    ]
+    _confirmed, partly, whole = notices.emails()
+    assert "the rest of the order goes ahead" in partly.text
+    assert "- 2 x Item B2  £71.00" in partly.text
+    assert "Item A1" not in partly.text
+    assert "the £71.00 held on your card is released" in partly.text
+    assert f"Your order {number} has been cancelled." in whole.text
+    assert "Reason: changed mind" in whole.text
+    assert "- 1 x Item A1  £20.00" in whole.text
+    assert "the £20.00 held on your card is released" in whole.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("cancelled", number),
+        ("cancelled", number),
+    ]
+
 
 def test_shipped_lines_cannot_be_cancelled(container, client):
     make_orders_network(container)
@@ -418,7 +554,7 @@ def test_shipped_lines_cannot_be_cancelled(container, client):
     assert skipped.json()["next_steps"] == ["delivered"]
 
 
-def test_uncollected_order_is_reminded_then_returned_to_stock(container, client, clock):
+def test_uncollected_order_is_reminded_then_returned_to_stock(container, client, clock, notices):
     make_orders_network(container)
     receive(container, "A1", "LON1", 2)
     token = new_cart(client)
@@ -449,6 +585,30 @@ def test_uncollected_order_is_reminded_then_returned_to_stock(container, client,
     [cancelled] = event_data(container, "cancelled")
     assert cancelled["reason"] == "not collected within 7 days"
     assert_verified(client)
+
+    notices.deliver()
+    number, code = order["number"], event_data(container, "ready_for_pickup")[0]["pickup_code"]
+    waiting = ("ada@example.com", f"Reminder: order {number} is waiting at London Oxford St")
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is ready for pickup at London Oxford St"),
+        waiting,
+        waiting,
+        ("ada@example.com", f"Order {number} cancelled"),
+    ]
+    _confirmed, _ready, first, second, returned = notices.emails()
+    assert f"Pickup code: {code}" in first.text
+    assert f"Pickup code: {code}" in second.text
+    assert "Reason: not collected within 7 days" in returned.text
+    assert "- 2 x Item A1  £40.00" in returned.text
+    assert "the £40.00 held on your card is released" in returned.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("ready_for_pickup", number),
+        ("pickup_reminder", number),
+        ("pickup_reminder", number),
+        ("cancelled", number),
+    ]
 
 
 def test_stock_that_vanished_before_checkout_leaves_nothing_half_done(container, client, clock):

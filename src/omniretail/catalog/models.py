@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base
@@ -84,6 +84,8 @@ class Location(Base):
     pickup: Mapped[bool] = mapped_column(default=False)
     ship_to_store_target: Mapped[bool] = mapped_column(default=False)
     accepts_returns: Mapped[bool] = mapped_column(default=False)
+    # Hands click & collect orders over at the kerb (fulfilment method ``curbside``).
+    curbside: Mapped[bool] = mapped_column(default=False, server_default=false())
     daily_capacity: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -72,6 +72,9 @@ class Capabilities(BaseModel):
     pickup: bool = False
     ship_to_store_target: bool = False
     accepts_returns: bool = False
+    curbside: bool = Field(
+        default=False, description="Hands click & collect orders over at the kerb (curbside)"
+    )
 
 
 class LocationWrite(BaseModel):

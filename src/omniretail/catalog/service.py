@@ -173,6 +173,7 @@ def save_location(uow: UnitOfWork, data: LocationWrite) -> LocationRead:
     location.pickup = data.capabilities.pickup
     location.ship_to_store_target = data.capabilities.ship_to_store_target
     location.accepts_returns = data.capabilities.accepts_returns
+    location.curbside = data.capabilities.curbside
     location.daily_capacity = data.daily_capacity
     session.flush()
     uow.cache.invalidate()
@@ -223,6 +224,7 @@ def _location_read(location: Location, channel_codes: list[str]) -> LocationRead
             pickup=location.pickup,
             ship_to_store_target=location.ship_to_store_target,
             accepts_returns=location.accepts_returns,
+            curbside=location.curbside,
         ),
         daily_capacity=location.daily_capacity,
         active=location.active,

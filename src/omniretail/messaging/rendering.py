@@ -33,6 +33,9 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "delivered": ("order_number", "customer_name"),
     "refunded": ("order_number", "customer_name", "refund_amount", "currency"),
     "cancelled": ("order_number", "customer_name", "currency"),
+    "exchanged": ("order_number", "customer_name", "difference", "currency"),
+    # to the store's devices: the customer of a curbside order is waiting at the kerb
+    "curbside_arrived": ("order_number", "customer_name", "store"),
 }
 KINDS = tuple(REQUIRED_CONTEXT)
 

@@ -437,6 +437,7 @@ def _cancel_lines(
             customer_id=order.customer_id,
             reason=reason,
             amount=str(amount),
+            partial=bool(still_open),  # some of the order goes ahead
             lines=[
                 {"line_no": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity} for ln in lines
             ],

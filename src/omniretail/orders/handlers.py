@@ -25,6 +25,7 @@ NOTIFIED = {
     "delivered": "delivered",
     "refunded": "refunded",
     "cancelled": "cancelled",
+    "exchanged": "exchanged",
 }
 
 
@@ -35,6 +36,9 @@ def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
             f"orders.notify_{event_name}",
             _notifier(kind, public_base_url.rstrip("/")),
         )
+    registry.add(
+        "omniretail.orders.curbside_arrived", "orders.notify_curbside_arrived", _tell_the_store
+    )
 
 
 def _notifier(kind: str, base_url: str) -> Callable[[CloudEvent, UowFactory], None]:
@@ -85,19 +89,29 @@ def _context(
     ]
     if kind == "order_confirmed":
         context["total"] = order.total
+        pickups = {f.pickup_location for f in order.fulfilments if f.status != "rejected"}
+        if len(pickups) == 1 and None not in pickups:  # collected from one place
+            context["store"] = _store(uow, str(pickups.pop()))
     if kind in ("ready_for_pickup", "pickup_reminder"):
         context["pickup_code"] = data["pickup_code"]
         context["pickup_deadline"] = data.get("collect_by", "")[:16].replace("T", " ")
-        pickup = planning.locations(uow).get(data.get("pickup_location") or "")
-        context["store"] = {
-            "name": pickup.name if pickup else data.get("pickup_location", ""),
-            "address": pickup.address if pickup else "",
-            **(
-                {"hours": ", ".join(f"{d} {h}" for d, h in pickup.opening_hours.items())}
-                if pickup and pickup.opening_hours
-                else {}
-            ),
-        }
+        context["store"] = _store(uow, data.get("pickup_location") or "")
+        if data.get("arrived_at_store"):
+            context["arrived_at_store"] = True
+        if data.get("method") == "curbside":
+            context["curbside"] = True
+    if kind == "exchanged":
+        context["difference"] = data.get("difference", "0")
+        context["store"] = _store(uow, data.get("location") or "")
+        sku_names = {ln.sku: ln.name or ln.sku for ln in order.lines}
+        context["returned"] = [
+            {"name": sku_names.get(r["sku"], r["sku"]), "quantity": r["quantity"]}
+            for r in data.get("returned", [])
+        ]
+        context["items"] = [
+            {"name": sku_names.get(n["sku"], n["sku"]), "quantity": n["quantity"]}
+            for n in data.get("new_lines", [])
+        ]
     if kind == "shipped":
         context["carrier"] = data.get("carrier") or "our courier"
         context["tracking_number"] = data.get("tracking_number") or "not given"
@@ -107,7 +121,10 @@ def _context(
     if kind == "cancelled":
         context["reason"] = data.get("reason")
         context["amount"] = data.get("amount")
-        context["partial"] = order.status not in ("cancelled", "returned_to_stock")
+        # What the event says (the order may have changed since); older events lack it.
+        context["partial"] = data.get(
+            "partial", order.status not in ("cancelled", "returned_to_stock")
+        )
         priced = {ln.line_no: (ln.name or ln.sku, ln.unit_price) for ln in order.lines}
         context["items"] = [
             {
@@ -130,3 +147,40 @@ def _context(
             for r in data.get("lines", [])
         ]
     return {k: v for k, v in context.items() if v is not None}
+
+
+def _store(uow: Any, code: str) -> dict[str, Any]:
+    pickup = planning.locations(uow).get(code)
+    if pickup is None:
+        return {"name": code, "address": ""}
+    return {
+        "name": pickup.name,
+        "address": pickup.address,
+        **(
+            {"hours": ", ".join(f"{d} {h}" for d, h in pickup.opening_hours.items())}
+            if pickup.opening_hours
+            else {}
+        ),
+    }
+
+
+def _tell_the_store(event: CloudEvent, uow_factory: UowFactory) -> None:
+    """A curbside customer pressed "I'm here": a push to the store's devices
+    (``store:<code>``), with the bay and the car they gave."""
+    data = event["data"]
+    with uow_factory() as uow:
+        try:
+            order = lookup.get_order(uow, data["order"])
+        except UnknownOrder as exc:
+            raise SkipDelivery(f"order {data['order']} is gone") from exc
+        name = (order.delivery or {}).get("address", {}).get("name") or "the customer"
+        lines = [ln for ln in order.lines if ln.fulfilment_id == data.get("fulfilment_id")]
+        context: dict[str, Any] = {
+            "order_number": order.number,
+            "customer_name": name,
+            "currency": order.currency,
+            "store": _store(uow, data["location"]),
+            "items": [{"name": ln.name or ln.sku, "quantity": ln.quantity} for ln in lines],
+            **{k: data[k] for k in ("bay", "vehicle") if data.get(k)},
+        }
+        notify(uow, "curbside_arrived", "push", f"store:{data['location']}", context, event["id"])

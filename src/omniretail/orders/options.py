@@ -127,6 +127,11 @@ def options_for(
     for locker in _nearby(known, destination, LocationKind.LOCKER, radius_km, limit=3):
         decision = decide(M.LOCKER, locker.code)
         options.append(_option(uow, M.LOCKER, decision, locker, destination, known, policy))
+    # A collection point of its own (kind curbside, e.g. a drive-through with its own stock).
+    for point in _nearby(known, destination, LocationKind.CURBSIDE, radius_km, limit=3):
+        if point.capabilities.curbside:
+            decision = decide(M.CURBSIDE, point.code)
+            options.append(_option(uow, M.CURBSIDE, decision, point, destination, known, policy))
     return OptionsRead(
         channel=channel,
         lines=[{"sku": n.sku, "quantity": n.quantity} for n in needs],
@@ -144,12 +149,11 @@ def _store_options(
 ) -> list[FulfilmentOption]:
     today = decide(M.PICKUP_IN_STORE, store.code)
     if today.ok:
-        return [
-            _option(uow, M.PICKUP_IN_STORE, today, store, destination, known, policy),
-            _option(
-                uow, M.CURBSIDE, decide(M.CURBSIDE, store.code), store, destination, known, policy
-            ),
-        ]
+        found = [_option(uow, M.PICKUP_IN_STORE, today, store, destination, known, policy)]
+        if store.capabilities.curbside:  # the same units, handed over at the kerb
+            kerb = decide(M.CURBSIDE, store.code)
+            found.append(_option(uow, M.CURBSIDE, kerb, store, destination, known, policy))
+        return found
     if store.capabilities.ship_to_store_target:
         later = decide(M.SHIP_TO_STORE, store.code)
         return [_option(uow, M.SHIP_TO_STORE, later, store, destination, known, policy)]

@@ -63,6 +63,8 @@ def sites(uow: UnitOfWork) -> dict[str, Site]:
             ship_to_store_target=loc.capabilities.ship_to_store_target,
             daily_capacity=loc.daily_capacity,
             channels=frozenset(loc.channel_codes),
+            accepts_returns=loc.capabilities.accepts_returns,
+            curbside=loc.capabilities.curbside,
         )
         for code, loc in locations(uow).items()
     }

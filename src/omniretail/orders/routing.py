@@ -59,7 +59,9 @@ class LocationKindFilter(_Rule):
 
 class CapabilityFilter(_Rule):
     rule: Literal["capability"]
-    capability: Literal["ships_to_home", "pickup", "ship_to_store_target", "accepts_returns"]
+    capability: Literal[
+        "ships_to_home", "pickup", "ship_to_store_target", "accepts_returns", "curbside"
+    ]
 
 
 class ChannelFilter(_Rule):
@@ -164,6 +166,8 @@ class Site:
     ship_to_store_target: bool
     daily_capacity: int
     channels: frozenset[str]
+    accepts_returns: bool = False
+    curbside: bool = False  # hands click & collect over at the kerb
 
 
 @dataclass(frozen=True)
@@ -370,7 +374,11 @@ def _method_requirements(request: RouteRequest, site: Site, pickup: Site | None)
     if method in COLLECT_AT_SOURCE:
         if site.code != pickup.code:
             return [f"method: {method.value} is served by the pickup store {pickup.code} only"]
-        return [] if site.pickup else ["method: does not offer pickup"]
+        if not site.pickup:
+            return ["method: does not offer pickup"]
+        if method is Method.CURBSIDE and not site.curbside:
+            return ["method: does not offer curbside pickup"]
+        return []
     if method is Method.SHIP_TO_STORE:
         if not (pickup.pickup and pickup.ship_to_store_target):
             return [f"method: {pickup.code} does not receive ship-to-store orders"]
