@@ -3,7 +3,6 @@ refunded to the original payment; partial, repeated and late returns."""
 
 from __future__ import annotations
 
-from omniretail.messaging.mail import RecordingMailer
 from tests.orders.network import (
     add,
     advance,
@@ -31,7 +30,7 @@ def _delivered_web_order(container, client, quantity=3):
     return order
 
 
-def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock):
+def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock, notices):
     order = _delivered_web_order(container, client)
     number = order["number"]
     clock.advance(days=5)
@@ -79,14 +78,27 @@ def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock
     assert len(event_data(container, "refunded")) == 2
     assert_verified(client)
 
-    mailer = RecordingMailer()
-    container.senders.mailer = mailer
-    for _ in range(2):  # handlers queue the notifications, the next pass sends them
-        clock.advance(minutes=1)
-        container.relay().run_until_idle()
-    refunds = [m for m in mailer.sent if "refund" in m.subject.lower()]
-    assert len(refunds) == 2
-    assert "£40.00" in refunds[0].text or "40.00" in refunds[0].text
+    notices.deliver()
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is on its way"),
+        ("ada@example.com", f"Order {number} has been delivered"),
+        ("ada@example.com", f"Refund of £40.00 for order {number}"),
+        ("ada@example.com", f"Refund of £20.00 for order {number}"),
+    ]
+    *_, sellable, broken = notices.emails()
+    assert "We have refunded £40.00 for your order" in sellable.text
+    assert "Reason: too small" in sellable.text
+    assert "- 2 x Item A1" in sellable.text
+    assert "We have refunded £20.00 for your order" in broken.text
+    assert "- 1 x Item A1" in broken.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("delivered", number),
+        ("refunded", number),
+        ("refunded", number),
+    ]
 
 
 def test_returns_outside_the_rules_are_refused_and_write_nothing(container, client, clock):
@@ -125,7 +137,7 @@ def test_unshipped_lines_are_cancelled_not_returned(container, client):
     assert "only shipped or collected items" in refused.json()["detail"]
 
 
-def test_exchange_with_price_difference_charged_then_refunded(container, client, clock):
+def test_exchange_with_price_difference_charged_then_refunded(container, client, clock, notices):
     order = _delivered_web_order(container, client, quantity=2)
     receive(container, "B2", "LON2", 2)
     receive(container, "A1", "LON2", 1)
@@ -176,3 +188,30 @@ def test_exchange_with_price_difference_charged_then_refunded(container, client,
     assert stock(client, "B2", "LON2") == (2, 0, 0, 0)
     assert stock(client, "A1", "LON2") == (1, 0, 0, 0)
     assert_verified(client)
+
+    notices.deliver()  # a receipt per exchange; the refunded difference is confirmed as well
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} is on its way"),
+        ("ada@example.com", f"Order {number} has been delivered"),
+        ("ada@example.com", f"Your exchange for order {number}"),
+        ("ada@example.com", f"Your exchange for order {number}"),
+        ("ada@example.com", f"Refund of £15.50 for order {number}"),
+    ]
+    *_, upgrade, downgrade, refunded = notices.emails()
+    assert "Here is the receipt for your exchange at London Camden" in upgrade.text
+    assert "You returned:\n- 1 x Item A1" in upgrade.text
+    assert "You took:\n- 1 x Item B2" in upgrade.text
+    assert "We have charged £15.50 to your original payment method" in upgrade.text
+    assert "You returned:\n- 1 x Item B2" in downgrade.text
+    assert "You took:\n- 1 x Item A1" in downgrade.text
+    assert "We are refunding £15.50 to your original payment method" in downgrade.text
+    assert "- 1 x Item B2" in refunded.text
+    assert notices.webhooks() == [
+        ("order_confirmed", number),
+        ("shipped", number),
+        ("delivered", number),
+        ("exchanged", number),
+        ("exchanged", number),
+        ("refunded", number),
+    ]
