@@ -112,3 +112,8 @@ class PaymentUnavailable(DomainError):
 class NotReturnable(Conflict):
     slug = "not-returnable"
     title = "These items cannot be returned"
+
+
+class NotWaitingAtTheKerb(Conflict):
+    slug = "not-waiting-at-the-kerb"
+    title = "This part of the order is not a curbside pickup that is ready"

@@ -11,11 +11,14 @@ from functools import cache
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from omniretail.api.deps import ReadDep
-from omniretail.orders import lookup
+from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.kernel.errors import InvalidRequest
+from omniretail.orders import curbside, lookup
 from omniretail.orders.api import qr_response
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
@@ -60,3 +63,34 @@ def pickup_qr(token: str, index: int, fmt: Literal["svg", "png"], uow: ReadDep) 
     return qr_response(
         f"omniretail:pickup:{order.number}:{order.fulfilments[index].pickup_code}", fmt
     )
+
+
+@router.post("/track/{token}/pickup/{index}/arrived", response_model=TrackingRead)
+async def curbside_arrived(
+    token: str, index: int, request: Request, use_case: UseCaseDep
+) -> Response | TrackingRead:
+    """Curbside "I'm here": JSON ``{bay?, vehicle?}`` answers with the tracking data; the
+    tracking page's form is sent back to the page."""
+    form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    if form:
+        raw: dict[str, object] = {k: v for k, v in (await request.form()).items() if v}
+    else:
+        try:
+            raw = await request.json() if await request.body() else {}
+        except ValueError as exc:
+            raise InvalidRequest("the body is not JSON", field="body") from exc
+    try:
+        body = curbside.ArrivalBody.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRequest(
+            first["msg"], field=".".join(str(p) for p in first["loc"]) or None
+        ) from exc
+    read = await run_in_threadpool(
+        use_case.run,
+        lambda uow: curbside.announce_arrival(uow, token, index, body),
+        remember=False,  # the answer carries the pickup code
+    )
+    if form:
+        return RedirectResponse(f"/track/{token}", status_code=303)
+    return read
