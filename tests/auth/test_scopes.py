@@ -4,11 +4,13 @@ request is a 403 problem+json that writes nothing (no change, no audit row)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from omniretail.app import create_app
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
@@ -18,6 +20,7 @@ from tests.customers.helpers import make_customer
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive, step
 
 API = "/api/v1"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -65,6 +68,12 @@ def refused(response: Any, *words: str) -> None:
     detail = response.json()["detail"]
     for word in words:
         assert word in detail, detail
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
 
 
 def status_of(client: TestClient, number: str) -> list[str]:
@@ -286,3 +295,28 @@ def test_a_customer_reads_orders_only_through_their_own_profile_and_tracking_lin
         mine["tracking_url"], headers={"Accept": "application/json", "X-API-Key": ""}
     )
     assert ok(public)["number"] == mine["number"]
+
+
+def test_the_store_app_offers_and_takes_only_the_steps_of_the_associates_store(
+    container: Container, client: TestClient, who: dict[str, Any]
+) -> None:
+    token = new_cart(client)
+    ok(add(client, token, "B2", 1))
+    number = ok(checkout(client, token, "ship_to_store", pickup="LON1"), 201)["number"]
+    fid = ok(client.get(f"{API}/orders/{number}"))["fulfilments"][0]["id"]
+    app = create_app(container, background_sweep=False)
+    with TestClient(app, follow_redirects=False) as web:
+        form = web.get("/signin").text
+        data = {"username": "asha", "password": PASSWORD, "csrf_token": csrf_of(form)}
+        assert web.post("/signin", data=data).status_code == 303
+        page = web.get(f"/store/orders/{number}")
+        assert page.status_code == 200
+        assert f"/fulfilments/{fid}/" not in page.text  # DC1 accepts it: no buttons at LON1
+        r = web.post(
+            f"/store/orders/{number}/fulfilments/{fid}/accept",
+            data={"csrf_token": csrf_of(page.text)},
+        )
+        assert r.status_code == 403
+        assert "This step (accept) is done at DC1." in r.text
+    assert status_of(client, number) == ["created"]
+    assert audit(client, "orders") == []
