@@ -22,6 +22,8 @@ from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
 from omniretail.messaging.wiring import build_handlers, build_relay, build_senders
 from omniretail.orders import handlers as orders_handlers
+from omniretail.orders import payment_instructions
+from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 
 
@@ -36,6 +38,9 @@ class Container:
     keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
     # Outgoing channels; tests swap a member for a recording fake (messaging.senders).
     senders: Senders = field(default_factory=Senders)
+    # The payment provider: checkout authorises through it, the relay captures, voids and
+    # refunds (orders.payment_instructions); tests swap it.
+    payments: PaymentProvider = field(default_factory=TestPaymentProvider)
     # Event handlers the outbox relay delivers to; domains add theirs in build_container.
     handlers: HandlerRegistry = field(init=False)
 
@@ -44,6 +49,7 @@ class Container:
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.handlers = build_handlers(self.settings, self.clock, self.senders)
         orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
+        payment_instructions.install(self.handlers, lambda: self.payments)
         # Orders feed the customer's timeline and the points ledger.
         customers_handlers.install(self.handlers)
         loyalty_handlers.install(self.handlers)
@@ -93,6 +99,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         counter=counter,
         keyring=load_keyring(settings),
         senders=build_senders(settings),
+        payments=provider_named(settings.payment_provider),
     )
 
 

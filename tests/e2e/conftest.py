@@ -69,9 +69,9 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         Settings(database_url=f"sqlite:///{folder / 'omniretail.db'}", data_dir=folder)
     )
     payments = TestPaymentProvider()
+    container.payments = payments
     seeded = seed(container, payments)
     app = create_app(container, background_sweep=False)
-    app.state.payment_provider = payments
     with serve_app(app) as url:
         yield Site(url, seeded, container, payments)
     container.dispose()

@@ -104,9 +104,9 @@ def main() -> None:
         Settings(database_url=f"sqlite:///{args.db}", data_dir=args.db.parent)
     )
     payments = TestPaymentProvider()
+    container.payments = payments
     number = _ready_pickup(container, payments)
     app = create_app(container, background_sweep=False)
-    app.state.payment_provider = payments
     with serve_app(app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         desktop = browser.new_context(base_url=url, viewport={"width": 1280, "height": 800})

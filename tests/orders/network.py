@@ -220,10 +220,22 @@ def ledger_kinds(client: TestClient, sku: str, location: str) -> list[str]:
 
 
 def order_events(container: Container) -> list[str]:
+    """The order's lifecycle events (payment instructions: ``payment_instructions``)."""
     with container.read_uow() as uow:
-        return [
+        names = [
             m.type.removeprefix("omniretail.orders.")
             for m in list_events(uow.session, limit=1000, type_prefix="omniretail.orders.")
+        ]
+    return [n for n in names if not (n.startswith("payment_") and n.endswith("_requested"))]
+
+
+def payment_instructions(container: Container) -> list[tuple[str, str]]:
+    """(action, amount) of every capture, void and refund recorded, in order."""
+    with container.read_uow() as uow:
+        return [
+            (m.data["action"], m.data["amount"])
+            for m in list_events(uow.session, limit=1000, type_prefix="omniretail.orders.payment_")
+            if m.type.endswith("_requested")
         ]
 
 

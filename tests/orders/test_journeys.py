@@ -450,7 +450,7 @@ def test_payment_declined_leaves_nothing_half_done(container, client, notices):
 
     timed_out = checkout(client, token, card="tok_timeout")
     assert timed_out.status_code == 503
-    provider = client.app.state.payment_provider
+    provider = container.payments
     [lapsed] = provider.by_token("tok_timeout")
     assert lapsed.status == "voided"
     assert stock(client, "A1", "DC1") == (3, 2, 0, 0)
@@ -625,7 +625,7 @@ def test_stock_that_vanished_before_checkout_leaves_nothing_half_done(container,
     assert refused.json()["type"].endswith("/no-route")
     assert refused.json()["unplaced"] == [{"sku": "A1", "quantity": 1}]
     assert stock(client, "A1", "DC1") == (1, 1, 0, 0)
-    assert client.app.state.payment_provider.authorisations == {}
+    assert container.payments.authorisations == {}
     assert ok(client.get(f"/api/v1/carts/{token}"))["status"] == "active"
     assert "order_confirmed" not in order_events(container)
     assert_verified(client)

@@ -52,8 +52,12 @@ def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock
     assert ledger_kinds(client, "A1", "LON2") == ["return_restock"]
     [refund] = event_data(container, "refunded")
     assert (refund["amount"], refund["location"]) == ("40.00", "LON2")
-    provider = client.app.state.payment_provider
-    assert [a.refunded for a in provider.authorisations.values()] == [40]
+    provider = container.payments
+    assert [a.refunded for a in provider.authorisations.values()] == [0]  # after commit
+    assert [(p["action"], p["amount"]) for p in returned["payment"]["pending"]] == [
+        ("capture", "60.00"),
+        ("refund", "40.00"),
+    ]
 
     damaged = ok(
         client.post(
@@ -99,6 +103,8 @@ def test_boris_return_restocks_at_the_store_and_refunds(container, client, clock
         ("refunded", number),
         ("refunded", number),
     ]
+    assert [a.refunded for a in provider.authorisations.values()] == [60]  # by the relay
+    assert ok(client.get(f"/api/v1/orders/{number}"))["payment"]["pending"] == []
 
 
 def test_returns_outside_the_rules_are_refused_and_write_nothing(container, client, clock):
@@ -162,9 +168,11 @@ def test_exchange_with_price_difference_charged_then_refunded(container, client,
     exchange = next(f for f in up["fulfilments"] if f["id"] == up["lines"][1]["fulfilment_id"])
     assert (exchange["status"], exchange["location"]) == ("collected", "LON2")
     assert up["payment"]["refunded"] == "0.00"
-    provider = client.app.state.payment_provider
+    provider = container.payments
     charges = [a for a in provider.authorisations.values() if a.amount == 15.5]
-    assert [(a.captured, a.token) for a in charges] == [(15.5, "tok_visa")]
+    assert [(a.captured, a.token) for a in charges] == [(0, "tok_visa")]  # authorised now
+    container.relay().run_until_idle()
+    assert [(a.captured, a.token) for a in charges] == [(15.5, "tok_visa")]  # captured after
     assert stock(client, "A1", "LON2") == (2, 0, 0, 0)
     assert stock(client, "B2", "LON2") == (1, 0, 0, 0)
     assert ledger_kinds(client, "B2", "LON2") == ["receipt", "sale"]

@@ -31,8 +31,8 @@ def web(
     container: Container, payments: TestPaymentProvider, seeded: Seeded
 ) -> Iterator[TestClient]:
     """A browser-like client (no API key; cookies kept, redirects not followed)."""
+    container.payments = payments
     app = create_app(container, background_sweep=False)
-    app.state.payment_provider = payments
     with TestClient(app, raise_server_exceptions=True, follow_redirects=False) as client:
         yield client
 

@@ -221,7 +221,7 @@ def shipped_web_order(
         fid = lookup.get_order(uow, number).fulfilments[0].id
         for step in (fulfilment.accept, fulfilment.start_picking, fulfilment.pack):
             step(uow, fid, actor="seed")
-        fulfilment.ship(uow, fid, ShipBody(carrier="DPD"), payments=payments, actor="seed")
+        fulfilment.ship(uow, fid, ShipBody(carrier="DPD"), actor="seed")
     return number
 
 

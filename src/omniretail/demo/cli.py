@@ -230,7 +230,6 @@ def _orders(container: Container, customer_id: int, *, base: str) -> None:
     """The demo customer's open cart and orders in several states (made once)."""
     from omniretail.demo import orders as demo_orders
     from omniretail.demo.errors import TooLittleStock
-    from omniretail.orders.payments import TestPaymentProvider
     from omniretail.orders.promises import policy_from
 
     with container.read_uow() as uow:
@@ -245,7 +244,7 @@ def _orders(container: Container, customer_id: int, *, base: str) -> None:
                 made = demo_orders.create_demo_orders(
                     uow,
                     customer_id,
-                    payments=TestPaymentProvider(),
+                    payments=container.payments,
                     policy=policy_from(container.settings),
                     actor=ACTOR,
                 )

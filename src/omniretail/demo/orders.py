@@ -14,7 +14,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.demo.errors import TooLittleStock
 from omniretail.demo.network import DC, STORES
 from omniretail.inventory import service as inventory
-from omniretail.orders import carts, checkout, fulfilment, lookup
+from omniretail.orders import cancellation, carts, checkout, fulfilment, lookup
 from omniretail.orders.errors import UnknownCart
 from omniretail.orders.models import FulfilmentMethod
 from omniretail.orders.payments import PaymentProvider
@@ -113,17 +113,15 @@ def create_demo_orders(
         uow,
         fid,
         ShipBody(carrier="Royal Mail", tracking_number="RM104857362GB"),
-        payments=payments,
         actor=actor,
     )
     fulfilment.deliver(uow, fid, actor=actor)
 
     cancelled = order(dc_skus[1], home)
-    fulfilment.cancel(
+    cancellation.cancel(
         uow,
         cancelled.number,
         CancelBody(reason="customer changed their mind"),
-        payments=payments,
         actor=actor,
     )
 
@@ -132,7 +130,6 @@ def create_demo_orders(
         uow,
         to_packed(shipped),
         ShipBody(carrier="DPD", tracking_number="15501234567890"),
-        payments=payments,
         actor=actor,
     )
 
@@ -144,7 +141,6 @@ def create_demo_orders(
         uow,
         to_packed(to_store),
         ShipBody(carrier="Demo fleet", tracking_number="TRF-LDS-0001"),
-        payments=payments,
         actor=actor,
     )
 

@@ -28,6 +28,11 @@ class HoldNotActive(Conflict):
     title = "The reservation or allocation is no longer active"
 
 
+class HoldTooSmall(Conflict):
+    slug = "hold-too-small"
+    title = "The allocation does not hold that many units to give up"
+
+
 class ReservationExpired(Conflict):
     slug = "reservation-expired"
     title = "The reservation has expired"

@@ -342,6 +342,24 @@ def transition_hold(
     return session.execute(stmt).one_or_none()
 
 
+def shrink_hold(
+    session: Session, hold_id: str, *, kind: HoldKind, by: int, now: datetime
+) -> Row[Any] | None:
+    """Conditional: an active hold gives up ``by`` of its units only while some stay held
+    (giving up all of them is ending the hold); the row as it is after, or None."""
+    return session.execute(
+        update(holds)
+        .where(
+            holds.c.id == hold_id,
+            holds.c.kind == kind.value,
+            holds.c.status == HoldStatus.ACTIVE.value,
+            holds.c.quantity > by,
+        )
+        .values(quantity=holds.c.quantity - by, updated_at=now)
+        .returning(*_HOLD_COLUMNS)
+    ).one_or_none()
+
+
 def expire_cart_holds(
     session: Session,
     now: datetime,

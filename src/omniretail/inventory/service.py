@@ -19,6 +19,7 @@ from omniretail.inventory.errors import (
     ChannelDoesNotSellHere,
     CountBelowAllocated,
     HoldNotActive,
+    HoldTooSmall,
     OutOfStock,
     ReservationExpired,
     UnknownHold,
@@ -346,6 +347,46 @@ def release_allocation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead
         actor,
         lambda q: Deltas(allocated=-q),
     )
+
+
+def release_part_of_allocation(
+    uow: UnitOfWork, hold_id: str, quantity: int, *, actor: str
+) -> HoldRead:
+    """Some of an order's allocated units are no longer wanted (a partly cancelled order
+    line): they become free again and the allocation keeps the rest. Releasing every unit is
+    ``release_allocation``."""
+    row = repo.shrink_hold(uow.session, hold_id, kind=HoldKind.ORDER, by=quantity, now=uow.now)
+    if row is None:
+        hold = repo.get_hold(uow.session, hold_id, fresh=True)
+        if hold is not None and hold.status == HoldStatus.ACTIVE.value:
+            raise HoldTooSmall(
+                f"allocation {hold_id} holds {hold.quantity}: giving up {quantity} would leave"
+                " nothing (release the allocation instead)",
+                field="quantity",
+                held=hold.quantity,
+            )
+        raise _why_hold_refused(uow, hold_id, HoldKind.ORDER)
+    deltas = Deltas(allocated=-quantity)
+    after = repo.apply_deltas_if_available(
+        uow.session, row.sku_code, row.location_code, deltas, uow.now
+    )
+    assert after is not None, "a held stock row cannot vanish"
+    suggest_replenishment_if_low(uow, after, deltas=deltas)
+    _record_movement(uow, after, MovementKind.DEALLOCATE, deltas, actor, None, hold_id, emit=False)
+    uow.record(
+        stock_event(
+            "allocation_released",
+            row.sku_code,
+            row.location_code,
+            hold_id=hold_id,
+            quantity=quantity,
+            remaining=row.quantity,
+            channel=row.channel_code,
+            reference=row.reference,
+            available=after.available_to_promise,
+        )
+    )
+    return hold_read(row)
 
 
 def fulfil_allocation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead:

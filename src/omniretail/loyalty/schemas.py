@@ -87,6 +87,8 @@ class OrderLineRef(BaseModel):
     line_no: int
     sku: str | None = None
     quantity: int = Field(gt=0)
+    # Units cancelled off a line are split into a new line; this names the line they left.
+    from_line_no: int | None = None
 
 
 class OrderEarn(BaseModel):

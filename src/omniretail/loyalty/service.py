@@ -318,7 +318,8 @@ def claw_back_lines(
     what they earned: each is clawed back under ``<key>:<line_no>``, so a replayed event
     changes nothing. A line is looked up in the order's earn and in the earns of its
     exchanges (``<order>#<exchange>``). A line split from an earned one after the order earned
-    (a re-routing moves units to a new line) is found by its SKU; a line already cancelled
+    (a re-routing moves units to a new line) is found by its SKU, or by the ``from_line_no``
+    a partial cancellation names; a line already cancelled
     when the order earned, or one that earned nothing, gives nothing back. None when the order
     has not earned (yet)."""
     earns = repo.earns_of_order(uow.session, order_reference)
@@ -329,6 +330,13 @@ def claw_back_lines(
     for line in lines:
         line_id = str(line.line_no)
         earn = next((e for e in earns if line_id in line_id_keys(e.data)), None)
+        if earn is None and any(
+            line_id in {str(n) for n in e.data.get("excluded", [])} for e in earns
+        ):
+            continue  # already cancelled when the order earned: it earned nothing
+        if earn is None and line.from_line_no is not None:  # units cancelled off that line
+            line_id = str(line.from_line_no)
+            earn = next((e for e in earns if line_id in line_id_keys(e.data)), None)
         if earn is None:  # a line split off after the order earned: its SKU's earned line
             skus: dict[str, str] = main.data.get("line_skus", {})
             earn = main

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import segno
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
-from omniretail.bootstrap import Container
 from omniretail.catalog.schemas import Code
 from omniretail.orders import (
+    cancellation,
     carts,
     checkout,
     fulfilment,
@@ -21,7 +21,7 @@ from omniretail.orders import (
     prices,
     returns,
 )
-from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, compensating
+from omniretail.orders.payments import PaymentProvider, compensating
 from omniretail.orders.promises import OrderPolicy, policy_from
 from omniretail.orders.schemas import (
     CancelBody,
@@ -54,22 +54,10 @@ Lon = Annotated[float | None, Query(ge=-180, le=180)]
 Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 
-def get_payments(request: Request, container: ContainerDep) -> PaymentProvider:
-    """The app's payment provider (one per app, so a retry finds its authorisation)."""
-    return app_payments(request.app, container)
-
-
-def app_payments(app: Any, container: Container) -> PaymentProvider:
-    """The payment provider of ``app`` (a FastAPI app), made on first use; also what the
-    app's background pickup sweep voids with."""
-    provider: PaymentProvider | None = getattr(app.state, "payment_provider", None)
-    if provider is None:
-        name = container.settings.payment_provider
-        if name != "test":
-            raise RuntimeError(f"unknown payment provider {name!r}")
-        provider = TestPaymentProvider()
-        app.state.payment_provider = provider
-    return provider
+def get_payments(container: ContainerDep) -> PaymentProvider:
+    """The container's payment provider: authorisations here, captures, voids and refunds by
+    its relay (one per process, so a retry finds its authorisation)."""
+    return container.payments
 
 
 def get_policy(container: ContainerDep) -> OrderPolicy:
@@ -280,12 +268,10 @@ def list_orders(
 
 
 @router.post("/orders/sweep-pickups", response_model=SweepReport, tags=["orders"])
-def sweep_pickups(
-    container: ContainerDep, payments: PaymentsDep, policy: PolicyDep, actor: ActorDep
-) -> SweepReport:
+def sweep_pickups(container: ContainerDep, policy: PolicyDep, actor: ActorDep) -> SweepReport:
     """Send due pickup reminders and return uncollected orders to stock (also a CLI task)."""
     with container.uow() as uow:
-        return fulfilment.sweep_pickups(uow, policy=policy, payments=payments, actor=actor)
+        return fulfilment.sweep_pickups(uow, policy=policy, actor=actor)
 
 
 @router.get("/orders/{number}", response_model=OrderRead, tags=["orders"])
@@ -300,13 +286,10 @@ def order_log(number: str, uow: ReadDep) -> list[LogEntryRead]:
 
 
 @router.post("/orders/{number}/cancel", response_model=OrderRead, tags=["orders"])
-def cancel_order(
-    number: str, body: CancelBody, use_case: UseCaseDep, payments: PaymentsDep, actor: ActorDep
-) -> OrderRead:
-    """Cancel the order or some lines before shipment: stock released, amount voided."""
-    return use_case.run(
-        lambda uow: fulfilment.cancel(uow, number, body, payments=payments, actor=actor)
-    )
+def cancel_order(number: str, body: CancelBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    """Cancel the order, some lines or some units of lines before shipment: stock released,
+    amount voided (after commit)."""
+    return use_case.run(lambda uow: cancellation.cancel(uow, number, body, actor=actor))
 
 
 @router.post("/orders/{number}/returns", response_model=OrderRead, tags=["orders"])
@@ -314,7 +297,6 @@ def return_items(
     number: str,
     body: ReturnCreate,
     use_case: UseCaseDep,
-    payments: PaymentsDep,
     container: ContainerDep,
     actor: ActorDep,
 ) -> OrderRead:
@@ -322,9 +304,7 @@ def return_items(
     restocked (sellable) or written off (damaged) there, refunded to the original payment."""
     window = container.settings.return_window_days
     return use_case.run(
-        lambda uow: returns.return_items(
-            uow, number, body, window_days=window, payments=payments, actor=actor
-        )
+        lambda uow: returns.return_items(uow, number, body, window_days=window, actor=actor)
     )
 
 
@@ -340,11 +320,12 @@ def exchange_items(
     """Return items and hand over others at a store counter; the price difference is charged
     to the original payment method or refunded to it."""
     window = container.settings.return_window_days
-    return use_case.run(
-        lambda uow: returns.exchange_items(
-            uow, number, body, window_days=window, payments=payments, actor=actor
+    with compensating(payments) as attempt:  # the charge's authorisation, if not committed
+        return use_case.run(
+            lambda uow: returns.exchange_items(
+                uow, number, body, window_days=window, payments=attempt, actor=actor
+            )
         )
-    )
 
 
 @router.post("/fulfilments/{fid}/accept", response_model=OrderRead, tags=["fulfilments"])
@@ -363,10 +344,8 @@ def pack(fid: str, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
 
 
 @router.post("/fulfilments/{fid}/ship", response_model=OrderRead, tags=["fulfilments"])
-def ship(
-    fid: str, body: ShipBody, use_case: UseCaseDep, payments: PaymentsDep, actor: ActorDep
-) -> OrderRead:
-    return use_case.run(lambda uow: fulfilment.ship(uow, fid, body, payments=payments, actor=actor))
+def ship(fid: str, body: ShipBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.ship(uow, fid, body, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/deliver", response_model=OrderRead, tags=["fulfilments"])
@@ -383,13 +362,9 @@ def ready(fid: str, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) ->
 
 
 @router.post("/fulfilments/{fid}/collect", response_model=OrderRead, tags=["fulfilments"])
-def collect(
-    fid: str, body: CollectBody, use_case: UseCaseDep, payments: PaymentsDep, actor: ActorDep
-) -> OrderRead:
+def collect(fid: str, body: CollectBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     """Handover with the pickup code, or an associate override with a reason (logged)."""
-    return use_case.run(
-        lambda uow: fulfilment.collect(uow, fid, body, payments=payments, actor=actor)
-    )
+    return use_case.run(lambda uow: fulfilment.collect(uow, fid, body, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/reject", response_model=OrderRead, tags=["fulfilments"])
@@ -397,11 +372,8 @@ def reject(
     fid: str,
     body: RejectBody,
     use_case: UseCaseDep,
-    payments: PaymentsDep,
     policy: PolicyDep,
     actor: ActorDep,
 ) -> OrderRead:
     """The location cannot serve: the lines are re-routed elsewhere automatically."""
-    return use_case.run(
-        lambda uow: fulfilment.reject(uow, fid, body, policy=policy, payments=payments, actor=actor)
-    )
+    return use_case.run(lambda uow: fulfilment.reject(uow, fid, body, policy=policy, actor=actor))

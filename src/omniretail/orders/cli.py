@@ -13,7 +13,6 @@ from omniretail.cli.context import open_container
 from omniretail.kernel.errors import DomainError
 from omniretail.orders import fulfilment, planning
 from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.payments import TestPaymentProvider
 from omniretail.orders.promises import policy_from
 from omniretail.orders.schemas import RoutingSimulate, SimulationLine
 
@@ -100,13 +99,12 @@ def rules(db: DbOption = None, version: int | None = None) -> None:
 def sweep_pickups(db: DbOption = None) -> None:
     """Send due pickup reminders and return uncollected orders to stock (run e.g. hourly).
 
-    Voids go to the configured payment provider; the in-process test provider only records."""
+    The voids are recorded in the outbox; the server's relay (or ``omniretail events relay``)
+    instructs the payment provider."""
     container = open_container(db)
     policy = policy_from(container.settings)
     with container.uow() as uow:
-        report = fulfilment.sweep_pickups(
-            uow, policy=policy, payments=TestPaymentProvider(), actor="cli:sweep-pickups"
-        )
+        report = fulfilment.sweep_pickups(uow, policy=policy, actor="cli:sweep-pickups")
     console.print(
         f"reminded {report.reminded}, returned {report.returned_to_stock} uncollected to stock"
     )

@@ -1,5 +1,7 @@
 """Fulfilment use cases: the state machine per location, rejection with re-routing,
-cancellation, click & collect handover and the uncollected-order sweep.
+cancelling lines (``cancellation.py`` is the use case), click & collect handover and the
+uncollected-order sweep. Captures and voids are recorded as payment instructions that the
+outbox relay carries out after commit (``payment_instructions.py``).
 
 Every change locks the order row (so the order's derived status is computed from a current
 set of fulfilments), moves the fulfilment by a conditional UPDATE ``WHERE status = :expected``
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,10 +28,8 @@ from omniretail.orders import planning
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import (
     IllegalTransition,
-    NotCancellable,
     OverCapacity,
     UnknownFulfilment,
-    UnknownOrder,
     WrongPickupCode,
 )
 from omniretail.orders.events import order_event
@@ -42,11 +43,10 @@ from omniretail.orders.models import (
     derive_order_status,
     next_steps,
 )
-from omniretail.orders.payments import PaymentProvider
+from omniretail.orders.payment_instructions import PaymentAction, request_payment
 from omniretail.orders.promises import OrderPolicy, local_day, promise
 from omniretail.orders.routing import Need, capacity_limited
 from omniretail.orders.schemas import (
-    CancelBody,
     CollectBody,
     OrderRead,
     RejectBody,
@@ -77,14 +77,14 @@ def deliver(uow: UnitOfWork, fulfilment_id: str, *, actor: str) -> OrderRead:
     order, f = _load(uow, fulfilment_id)
     row = _move(uow, order, f, S.DELIVERED, actor)
     uow.record(_event("delivered", order, row))
-    return _settle(uow, order)
+    return settle(uow, order)
 
 
 def _step(uow: UnitOfWork, fulfilment_id: str, to: FulfilmentStatus, actor: str) -> OrderRead:
     order, f = _load(uow, fulfilment_id)
     row = _move(uow, order, f, to, actor)
     uow.record(_event(f"fulfilment_{to.value}", order, row))
-    return _settle(uow, order)
+    return settle(uow, order)
 
 
 # --- shipping, arrival, handover ---------------------------------------------------------------
@@ -95,10 +95,10 @@ def ship(
     fulfilment_id: str,
     body: ShipBody,
     *,
-    payments: PaymentProvider,
     actor: str,
 ) -> OrderRead:
-    """Home delivery and lockers: the units leave stock and their value is captured.
+    """Home delivery and lockers: the units leave stock and their value is captured (after
+    commit, through the outbox: ``payment_instructions``).
     Ship-to-store: the allocation becomes a transfer to the pickup store (in transit)."""
     order, f = _load(uow, fulfilment_id)
     lines = _open_lines(uow, order, f.id)
@@ -109,9 +109,9 @@ def ship(
     else:
         row = _move(uow, order, f, S.SHIPPED, actor, values)
         _fulfil_lines(uow, lines, actor)
-        _capture(uow, order, lines, payments)
+        _capture(uow, order, f.id, lines, actor)
     uow.record(_event("shipped", order, row, lines=_line_list(lines)))
-    return _settle(uow, order)
+    return settle(uow, order)
 
 
 def ready_for_pickup(
@@ -147,7 +147,7 @@ def ready_for_pickup(
             lines=_line_list(lines),
         )
     )
-    return _settle(uow, order)
+    return settle(uow, order)
 
 
 def collect(
@@ -155,7 +155,6 @@ def collect(
     fulfilment_id: str,
     body: CollectBody,
     *,
-    payments: PaymentProvider,
     actor: str,
 ) -> OrderRead:
     """Handover needs the pickup code, or an associate's override with a reason (logged)."""
@@ -183,9 +182,9 @@ def collect(
         )
     if f.method != M.LOCKER.value:  # locker units left stock when they were shipped
         _fulfil_lines(uow, lines, actor)
-        _capture(uow, order, lines, payments)
+        _capture(uow, order, f.id, lines, actor)
     uow.record(_event("collected", order, row, override=detail["override"]))
-    return _settle(uow, order)
+    return settle(uow, order)
 
 
 # --- rejection and re-routing -----------------------------------------------------------------
@@ -197,7 +196,6 @@ def reject(
     body: RejectBody,
     *,
     policy: OrderPolicy,
-    payments: PaymentProvider,
     actor: str,
 ) -> OrderRead:
     """A location cannot serve (out of stock, damaged, over capacity): its allocations are
@@ -225,8 +223,8 @@ def reject(
         for x in repo.fulfilments_of_order(uow.session, order.id)
         if x.status == S.REJECTED.value
     }
-    _reroute(uow, order, f, lines, frozenset(excluded), policy, payments, actor)
-    return _settle(uow, order)
+    _reroute(uow, order, f, lines, frozenset(excluded), policy, actor)
+    return settle(uow, order)
 
 
 def _reroute(
@@ -236,7 +234,6 @@ def _reroute(
     lines: Sequence[Any],
     excluded: frozenset[str],
     policy: OrderPolicy,
-    payments: PaymentProvider,
     actor: str,
 ) -> None:
     method = M(f.method)
@@ -260,9 +257,7 @@ def _reroute(
         exclude=excluded,
     )
     if not decision.ok:
-        _cancel_lines(
-            uow, order, lines, payments, actor, reason=f"no location left: {decision.summary}"
-        )
+        cancel_lines(uow, order, lines, actor, reason=f"no location left: {decision.summary}")
         return
     known = planning.locations(uow)
     _, rule_set = planning.rules_in_force(uow)
@@ -357,61 +352,34 @@ def _reroute(
     )
 
 
-# --- cancellation ----------------------------------------------------------------------------
+# --- cancellation (the use case is ``cancellation.cancel``) -----------------------------------
 
 
-def cancel(
-    uow: UnitOfWork,
-    number: str,
-    body: CancelBody,
-    *,
-    payments: PaymentProvider,
-    actor: str,
-) -> OrderRead:
-    """Cancels the whole order or some lines, before they are shipped: their stock is
-    released and their amount voided. Nothing is cancelled if any named line cannot be."""
-    order = repo.lock_order(uow.session, number)
-    if order is None:
-        raise UnknownOrder(f"no order with number {number!r}", field="number")
-    lines = repo.lines_of_order(uow.session, order.id)
-    by_no = {ln.line_no: ln for ln in lines}
-    if body.line_nos is None:
-        targets = [ln for ln in lines if ln.status == LineStatus.OPEN.value]
-        if not targets:
-            raise NotCancellable(f"order {number} has nothing left to cancel", field="line_nos")
-    else:
-        missing = sorted(set(body.line_nos) - set(by_no))
-        if missing:
-            raise NotCancellable(f"order {number} has no line(s) {missing}", field="line_nos")
-        targets = [by_no[n] for n in sorted(set(body.line_nos))]
-    fulfilments = {f.id: f for f in repo.fulfilments_of_order(uow.session, order.id)}
-    for ln in targets:
-        f = fulfilments.get(ln.fulfilment_id)
-        if ln.status != LineStatus.OPEN.value or f is None:
-            raise NotCancellable(
-                f"line {ln.line_no} is {ln.status or 'not a live order line'}", field="line_nos"
-            )
-        if not allowed(M(f.method), S(f.status), S.CANCELLED):
-            raise NotCancellable(
-                f"line {ln.line_no} cannot be cancelled: its fulfilment is {f.status}"
-                " (only before shipment)",
-                field="line_nos",
-                fulfilment_status=f.status,
-            )
-    _cancel_lines(uow, order, targets, payments, actor, reason=body.reason, fulfilments=fulfilments)
-    return _settle(uow, order)
+@dataclass(frozen=True)
+class SplitOff:
+    """Units cancelled off an open line: a new cancelled line (``line_no``) split from
+    ``from_line_no``, which keeps the rest."""
+
+    line_no: int
+    sku_code: str
+    quantity: int
+    unit_price: Decimal
+    from_line_no: int
 
 
-def _cancel_lines(
+def cancel_lines(
     uow: UnitOfWork,
     order: Any,
     lines: Sequence[Any],
-    payments: PaymentProvider,
     actor: str,
     *,
     reason: str,
     fulfilments: dict[str, Any] | None = None,
+    split_off: Sequence[SplitOff] = (),
 ) -> None:
+    """Whole open ``lines`` are released and cancelled (a fulfilment left without open lines
+    is cancelled too); ``split_off`` units were already taken off their lines and released.
+    The value of both is voided and one ``cancelled`` event names them all."""
     _release_lines(uow, lines, actor)
     repo.set_line_status(uow.session, [ln.id for ln in lines], LineStatus.CANCELLED.value)
     fulfilments = fulfilments or {f.id: f for f in repo.fulfilments_of_order(uow.session, order.id)}
@@ -427,7 +395,7 @@ def _cancel_lines(
         _move(uow, order, f, S.CANCELLED, actor, {"reason": reason}, detail={"reason": reason})
         if f.capacity_day is not None:
             repo.give_back_capacity(uow.session, f.location_code, f.capacity_day)
-    amount = _void(uow, order, lines, payments)
+    amount = void_lines(uow, order, [*lines, *split_off], actor, purpose=reason)
     uow.record(
         order_event(
             "cancelled",
@@ -439,7 +407,19 @@ def _cancel_lines(
             amount=str(amount),
             partial=bool(still_open),  # some of the order goes ahead
             lines=[
-                {"line_no": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity} for ln in lines
+                *(
+                    {"line_no": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity}
+                    for ln in lines
+                ),
+                *(
+                    {
+                        "line_no": s.line_no,
+                        "sku": s.sku_code,
+                        "quantity": s.quantity,
+                        "from_line_no": s.from_line_no,
+                    }
+                    for s in split_off
+                ),
             ],
         )
     )
@@ -452,7 +432,6 @@ def sweep_pickups(
     uow: UnitOfWork,
     *,
     policy: OrderPolicy,
-    payments: PaymentProvider,
     actor: str,
     limit: int = 500,
 ) -> SweepReport:
@@ -463,7 +442,7 @@ def sweep_pickups(
     reminded = returned = 0
     for row in repo.pickups_due(uow.session, horizon, limit):
         if row.collect_by <= uow.now:
-            _return_uncollected(uow, row, policy, payments, actor)
+            _return_uncollected(uow, row, policy, actor)
             returned += 1
             continue
         due = sum(
@@ -489,9 +468,7 @@ def sweep_pickups(
     return SweepReport(reminded=reminded, returned_to_stock=returned)
 
 
-def _return_uncollected(
-    uow: UnitOfWork, row: Any, policy: OrderPolicy, payments: PaymentProvider, actor: str
-) -> None:
+def _return_uncollected(uow: UnitOfWork, row: Any, policy: OrderPolicy, actor: str) -> None:
     order, f = _load(uow, row.id)
     lines = _open_lines(uow, order, f.id)
     reason = f"not collected within {policy.pickup_hold_days} days"
@@ -513,7 +490,7 @@ def _return_uncollected(
     else:
         _release_lines(uow, lines, actor)
     repo.set_line_status(uow.session, [ln.id for ln in lines], LineStatus.CANCELLED.value)
-    amount = _void(uow, order, lines, payments)
+    amount = void_lines(uow, order, lines, actor, purpose=reason)
     uow.record(
         _event(
             "cancelled",
@@ -524,7 +501,7 @@ def _return_uncollected(
             lines=_line_list(lines),
         )
     )
-    _settle(uow, order)
+    settle(uow, order)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -601,7 +578,7 @@ def _log(
     }
 
 
-def _settle(uow: UnitOfWork, order: Any) -> OrderRead:
+def settle(uow: UnitOfWork, order: Any) -> OrderRead:
     """Recomputes the order's status from its fulfilments (under the order's row lock)."""
     fulfilments = repo.fulfilments_of_order(uow.session, order.id)
     status = derive_order_status([(M(f.method), S(f.status)) for f in fulfilments])
@@ -683,18 +660,40 @@ def _amount(lines: Sequence[Any]) -> Decimal:
     )
 
 
-def _capture(uow: UnitOfWork, order: Any, lines: Sequence[Any], payments: PaymentProvider) -> None:
+def _capture(
+    uow: UnitOfWork, order: Any, fulfilment_id: str, lines: Sequence[Any], actor: str
+) -> None:
     amount = _amount(lines)
     if amount and order.payment_reference:
-        payments.capture(order.payment_reference, amount)
         repo.add_to_order_amounts(uow.session, order.id, captured=amount)
+        request_payment(
+            uow,
+            order,
+            PaymentAction.CAPTURE,
+            amount,
+            reference=order.payment_reference,
+            purpose=f"fulfilment {fulfilment_id}",
+            actor=actor,
+            fulfilment_id=fulfilment_id,
+        )
 
 
-def _void(uow: UnitOfWork, order: Any, lines: Sequence[Any], payments: PaymentProvider) -> Decimal:
+def void_lines(
+    uow: UnitOfWork, order: Any, lines: Sequence[Any], actor: str, *, purpose: str
+) -> Decimal:
+    """The lines' value is released on the card (after commit, through the outbox)."""
     amount = _amount(lines)
     if amount and order.payment_reference:
-        payments.void(order.payment_reference, amount)
         repo.add_to_order_amounts(uow.session, order.id, voided=amount)
+        request_payment(
+            uow,
+            order,
+            PaymentAction.VOID,
+            amount,
+            reference=order.payment_reference,
+            purpose=purpose,
+            actor=actor,
+        )
     return amount
 
 

@@ -78,7 +78,11 @@ def _context(
         "tracking_url": f"{base_url}{order.tracking_url}" if order.tracking_url else None,
     }
     fulfilment_id = data.get("fulfilment_id")
-    lines = [ln for ln in order.lines if fulfilment_id is None or ln.fulfilment_id == fulfilment_id]
+    lines = [
+        ln
+        for ln in order.lines
+        if (fulfilment_id is None or ln.fulfilment_id == fulfilment_id) and ln.status != "cancelled"
+    ]
     context["items"] = [
         {
             "name": ln.name or ln.sku,

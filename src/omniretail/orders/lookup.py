@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import planning
+from omniretail.orders import payment_instructions, planning
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus, next_steps
@@ -16,6 +16,7 @@ from omniretail.orders.schemas import (
     OrderLineRead,
     OrderRead,
     PaymentRead,
+    PendingPayment,
     TrackingFulfilment,
     TrackingLocation,
     TrackingRead,
@@ -55,6 +56,7 @@ def order_log(uow: UnitOfWork, number: str) -> list[LogEntryRead]:
 def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
     lines = repo.lines_of_order(uow.session, order.id)
     fulfilments = repo.fulfilments_of_order(uow.session, order.id)
+    log = repo.log_of_order(uow.session, order.id) if order.tracking_token else None
     return OrderRead(
         number=order.number,
         status=order.status,
@@ -72,7 +74,8 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
             authorised=order.amount_authorised,
             captured=order.amount_captured,
             voided=order.amount_voided,
-            refunded=_refunded(uow, order.id) if order.tracking_token else None,
+            refunded=_refunded(log) if log is not None else None,
+            pending=[PendingPayment(**p) for p in payment_instructions.pending(log or [])],
         ),
         routing_version=order.routing_version,
         lines=[_line_read(ln) for ln in lines],
@@ -80,14 +83,10 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
     )
 
 
-def _refunded(uow: UnitOfWork, order_id: int) -> Decimal:
+def _refunded(log: list[Any]) -> Decimal:
     """Money given back: the order's ``refund`` log entries (returns, exchanges)."""
     return sum(
-        (
-            Decimal(e.detail["amount"])
-            for e in repo.log_of_order(uow.session, order_id)
-            if e.action == "refund"
-        ),
+        (Decimal(e.detail["amount"]) for e in log if e.action == "refund"),
         Decimal("0.00"),
     )
 
@@ -162,7 +161,12 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
                     else None
                 ),
                 lines=[
-                    {"sku": ln.sku_code, "name": ln.description, "quantity": ln.quantity}
+                    {
+                        "sku": ln.sku_code,
+                        "name": ln.description,
+                        "quantity": ln.quantity,
+                        "status": ln.status,
+                    }
                     for ln in lines
                     if ln.fulfilment_id == f.id
                 ],

@@ -2,7 +2,10 @@
 
 Only provider tokens and provider references are stored; a card number is refused at the edge.
 Authorise at checkout, capture what leaves (on shipment or handover), void what is cancelled,
-refund what comes back.
+refund what comes back. Authorisation is synchronous (the customer hears "declined" now);
+capture, void and refund are payment instructions carried out after commit by the outbox
+relay (``payment_instructions``), each with an idempotency key: the same key never moves money
+twice.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ class PaymentProvider(Protocol):
         """Raise ``Declined`` or ``ProviderTimeout``; the same ``key`` never authorises twice."""
         ...
 
-    def void(self, reference: str, amount: Decimal) -> None:
-        """Release ``amount`` of a known authorisation (cancelled or uncollected lines)."""
+    def void(self, reference: str, amount: Decimal, *, key: str) -> None:
+        """Release ``amount`` of a known authorisation (cancelled or uncollected lines).
+        A ``key`` already used is a no-op."""
         ...
 
     def void_attempt(self, *, key: str) -> None:
@@ -55,9 +59,13 @@ class PaymentProvider(Protocol):
         (after a timeout the reference is unknown)."""
         ...
 
-    def capture(self, reference: str, amount: Decimal) -> None: ...
+    def capture(self, reference: str, amount: Decimal, *, key: str) -> None:
+        """Take ``amount`` of the authorisation; a ``key`` already used is a no-op."""
+        ...
 
-    def refund(self, reference: str, amount: Decimal) -> None: ...
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> None:
+        """Give ``amount`` back to the payment method; a ``key`` already used is a no-op."""
+        ...
 
 
 CARD_NUMBER = re.compile(r"^[\d \-]{12,23}$")
@@ -104,6 +112,8 @@ class TestPaymentProvider:
 
     name: str = "test"
     authorisations: dict[str, TestAuthorisation] = field(default_factory=dict)
+    # Idempotency keys of captures, voids and refunds done: (action, reference, amount).
+    instructions: dict[str, tuple[str, str, Decimal]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
@@ -121,9 +131,9 @@ class TestPaymentProvider:
             raise ProviderTimeout("the provider did not answer within the time limit")
         return Authorisation(auth.reference, amount)
 
-    def void(self, reference: str, amount: Decimal) -> None:
+    def void(self, reference: str, amount: Decimal, *, key: str) -> None:
         with self._lock:
-            auth = self._by_reference(reference)
+            auth = self._first_use(key, "void", reference, amount)
             if auth is None:
                 return
             auth.voided += amount
@@ -137,17 +147,27 @@ class TestPaymentProvider:
                 auth.voided = auth.amount
                 auth.status = "voided"
 
-    def capture(self, reference: str, amount: Decimal) -> None:
+    def capture(self, reference: str, amount: Decimal, *, key: str) -> None:
         with self._lock:
-            auth = self._by_reference(reference)
+            auth = self._first_use(key, "capture", reference, amount)
             if auth is not None:
                 auth.captured += amount
 
-    def refund(self, reference: str, amount: Decimal) -> None:
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> None:
         with self._lock:
-            auth = self._by_reference(reference)
+            auth = self._first_use(key, "refund", reference, amount)
             if auth is not None:
                 auth.refunded += amount
+
+    def _first_use(
+        self, key: str, action: str, reference: str, amount: Decimal
+    ) -> TestAuthorisation | None:
+        """The authorisation to change, or None when ``key`` was used before (a replay) or
+        the reference is unknown here."""
+        if key in self.instructions:
+            return None
+        self.instructions[key] = (action, reference, amount)
+        return self._by_reference(reference)
 
     def by_token(self, token: str) -> list[TestAuthorisation]:
         return [a for a in self.authorisations.values() if a.token == token]
@@ -177,17 +197,17 @@ class CompensatingPayments:
         self.keys.append(key)  # before the call: a timeout may still have authorised
         return self.provider.authorise(token, amount, currency, key=key)
 
-    def void(self, reference: str, amount: Decimal) -> None:
-        self.provider.void(reference, amount)
+    def void(self, reference: str, amount: Decimal, *, key: str) -> None:
+        self.provider.void(reference, amount, key=key)
 
     def void_attempt(self, *, key: str) -> None:
         self.provider.void_attempt(key=key)
 
-    def capture(self, reference: str, amount: Decimal) -> None:
-        self.provider.capture(reference, amount)
+    def capture(self, reference: str, amount: Decimal, *, key: str) -> None:
+        self.provider.capture(reference, amount, key=key)
 
-    def refund(self, reference: str, amount: Decimal) -> None:
-        self.provider.refund(reference, amount)
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> None:
+        self.provider.refund(reference, amount, key=key)
 
 
 @contextmanager
@@ -203,3 +223,10 @@ def compensating(provider: PaymentProvider) -> Iterator[CompensatingPayments]:
             with suppress(PaymentError):
                 provider.void_attempt(key=key)
         raise
+
+
+def provider_named(name: str) -> PaymentProvider:
+    """The provider for the ``payment_provider`` setting (one per process: the container's)."""
+    if name != "test":
+        raise RuntimeError(f"unknown payment provider {name!r}")
+    return TestPaymentProvider()

@@ -9,7 +9,8 @@ returned up to its fulfilled quantity, inside the return window counted from its
 handover; ``quantity_returned`` only grows by a conditional UPDATE, so two desks returning the
 same item at once cannot both succeed. Each returned line, refund and charge is logged
 (``fulfilment_log``: ``returned``, ``refund``, ``charge``); refunds emit ``orders.refunded``,
-exchanges ``orders.exchanged``.
+exchanges ``orders.exchanged``. Refunds and the capture of an exchange's charge are payment
+instructions carried out after commit (``payment_instructions``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from omniretail.orders.errors import (
 from omniretail.orders.events import order_event
 from omniretail.orders.lookup import order_read
 from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus
+from omniretail.orders.payment_instructions import PaymentAction, request_payment
 from omniretail.orders.payments import Declined, PaymentProvider, ProviderTimeout
 from omniretail.orders.promises import local_day
 from omniretail.orders.schemas import ExchangeCreate, OrderRead, ReturnCreate, ReturnLine
@@ -49,13 +51,12 @@ def return_items(
     data: ReturnCreate,
     *,
     window_days: int,
-    payments: PaymentProvider,
     actor: str,
 ) -> OrderRead:
     order = _lock_live_order(uow, number)
     return_id = new_id()
     value, returned = _book_returns(uow, order, data, return_id, window_days, actor)
-    _refund(uow, order, value, return_id, payments, actor)
+    _refund(uow, order, value, return_id, actor)
     uow.record(_refunded_event(order, return_id, data.location, value, data.lines, returned))
     fresh = repo.get_order_by_id(uow.session, order.id)
     return order_read(uow, fresh)
@@ -73,7 +74,9 @@ def exchange_items(
     """Return plus new items handed over at the same counter: the returned items are booked
     as a return, the new ones leave the store's stock now and join the order as collected
     lines; the price difference is charged to the original payment method (its provider
-    token) or refunded to it."""
+    token) or refunded to it. The difference is authorised now (a refusal is reported at
+    once; the caller voids it by ``compensating`` if the transaction does not commit) and
+    captured after commit, as the refund is, through the outbox."""
     order = _lock_live_order(uow, number)
     exchange_id = new_id()
     returned_value, returned = _book_returns(
@@ -148,7 +151,7 @@ def exchange_items(
     if difference > 0:
         _charge(uow, order, difference, exchange_id, payments, actor)
     elif difference < 0:
-        _refund(uow, order, -difference, exchange_id, payments, actor)
+        _refund(uow, order, -difference, exchange_id, actor)
     uow.record(
         order_event(
             "exchanged",
@@ -245,17 +248,24 @@ def _refund(
     order: Any,
     amount: Decimal,
     reference: str,
-    payments: PaymentProvider,
     actor: str,
 ) -> None:
     if not amount:
         return
-    if order.payment_reference:
-        payments.refund(order.payment_reference, amount)
     repo.insert_log(
         uow.session,
         [_log_row(uow, order, None, "refund", actor, {"amount": str(amount), "for": reference})],
     )
+    if order.payment_reference:
+        request_payment(
+            uow,
+            order,
+            PaymentAction.REFUND,
+            amount,
+            reference=order.payment_reference,
+            purpose=reference,
+            actor=actor,
+        )
 
 
 def _charge(
@@ -274,7 +284,6 @@ def _charge(
         raise PaymentDeclined(exc.reason, field="new_lines") from exc
     except ProviderTimeout as exc:
         raise PaymentUnavailable("the payment provider did not answer; try again") from exc
-    payments.capture(auth.reference, amount)
     repo.insert_log(
         uow.session,
         [
@@ -287,6 +296,15 @@ def _charge(
                 {"amount": str(amount), "for": reference, "authorisation": auth.reference},
             )
         ],
+    )
+    request_payment(
+        uow,
+        order,
+        PaymentAction.CAPTURE,
+        amount,
+        reference=auth.reference,
+        purpose=reference,
+        actor=actor,
     )
 
 

@@ -255,6 +255,15 @@ class FulfilmentRead(BaseModel):
     next_steps: list[str]
 
 
+class PendingPayment(BaseModel):
+    """A capture, void or refund recorded with the order but not yet confirmed by the
+    provider (the outbox relay carries it out)."""
+
+    action: Literal["capture", "void", "refund"]
+    amount: Decimal
+    requested_at: datetime
+
+
 class PaymentRead(BaseModel):
     provider: str | None
     reference: str | None
@@ -262,6 +271,9 @@ class PaymentRead(BaseModel):
     captured: Decimal | None
     voided: Decimal | None
     refunded: Decimal | None = None
+    pending: list[PendingPayment] = Field(
+        default_factory=list, description="Requested of the provider, not yet confirmed"
+    )
 
 
 class OrderRead(BaseModel):
@@ -307,11 +319,33 @@ class CollectBody(_In):
         return self
 
 
+class CancelLine(_In):
+    line_no: int = Field(gt=0)
+    quantity: int | None = Field(
+        default=None, gt=0, le=999, strict=True, description="Default: all its open units"
+    )
+
+
 class CancelBody(_In):
     line_nos: list[int] | None = Field(
-        default=None, min_length=1, max_length=500, description="Default: the whole order"
+        default=None, min_length=1, max_length=500, description="Whole lines"
+    )
+    lines: list[CancelLine] | None = Field(
+        default=None, min_length=1, max_length=500, description="Lines, or some of their units"
     )
     reason: str = Field(default="customer request", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CancelBody:
+        if self.line_nos is not None and self.lines is not None:
+            raise ValueError("give line_nos or lines, not both (neither: the whole order)")
+        return self
+
+    def named_line_nos(self) -> list[int] | None:
+        """The line numbers named by either field; None: the whole order."""
+        if self.lines is not None:
+            return [item.line_no for item in self.lines]
+        return self.line_nos
 
 
 class LogEntryRead(BaseModel):

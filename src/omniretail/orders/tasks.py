@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from omniretail.orders import fulfilment
-from omniretail.orders.payments import PaymentProvider
 from omniretail.orders.promises import policy_from
 from omniretail.orders.schemas import SweepReport
 
@@ -21,15 +19,13 @@ ACTOR = "system:pickup-sweeper"
 log = logging.getLogger("omniretail.orders.tasks")
 
 
-async def sweep_pickups_forever(
-    container: Container, payments: Callable[[], PaymentProvider], interval: float
-) -> None:
+async def sweep_pickups_forever(container: Container, interval: float) -> None:
     """Every ``interval`` seconds, one sweep in a worker thread; a failure is logged and the
     next round tries again (reminders and transitions are conditional, so nothing doubles)."""
     while True:
         await asyncio.sleep(interval)
         try:
-            report = await asyncio.to_thread(sweep_pickups_once, container, payments())
+            report = await asyncio.to_thread(sweep_pickups_once, container)
         except Exception:
             log.exception("pickup sweep failed; will retry")
             continue
@@ -41,8 +37,6 @@ async def sweep_pickups_forever(
             )
 
 
-def sweep_pickups_once(container: Container, payments: PaymentProvider) -> SweepReport:
+def sweep_pickups_once(container: Container) -> SweepReport:
     with container.uow() as uow:
-        return fulfilment.sweep_pickups(
-            uow, policy=policy_from(container.settings), payments=payments, actor=ACTOR
-        )
+        return fulfilment.sweep_pickups(uow, policy=policy_from(container.settings), actor=ACTOR)

@@ -12,9 +12,8 @@ from pydantic import ValidationError
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import fulfilment
-from omniretail.orders.api import get_payments
-from omniretail.orders.payments import PaymentProvider, compensating
+from omniretail.orders import cancellation, fulfilment
+from omniretail.orders.payments import PaymentProvider
 from omniretail.orders.promises import policy_from
 from omniretail.orders.schemas import CancelBody, CollectBody, OrderRead, RejectBody, ShipBody
 from omniretail.web.deps import Viewer, change
@@ -27,7 +26,7 @@ PERMISSION = "fulfilment:write"
 
 
 def payments_of(request: Request) -> PaymentProvider:
-    return get_payments(request, container_of(request))
+    return container_of(request).payments
 
 
 def run_step(
@@ -36,7 +35,6 @@ def run_step(
     """Performs ``step`` on fulfilment ``fid``; returns the order, or the form's errors."""
     actor = viewer.principal.actor
     container = container_of(request)
-    payments = payments_of(request)
     policy = policy_from(container.settings)
     try:
         fn: Callable[[UnitOfWork], OrderRead]
@@ -52,16 +50,14 @@ def run_step(
             fn = lambda uow: fulfilment.ready_for_pickup(uow, fid, policy=policy, actor=actor)  # noqa: E731
         elif step == "ship":
             ship = parse(ShipBody, values)
-            fn = lambda uow: fulfilment.ship(uow, fid, ship, payments=payments, actor=actor)  # noqa: E731
+            fn = lambda uow: fulfilment.ship(uow, fid, ship, actor=actor)  # noqa: E731
         elif step == "collect":
             collect = parse(CollectBody, _upper(values, "pickup_code"))
-            fn = lambda uow: fulfilment.collect(  # noqa: E731
-                uow, fid, collect, payments=payments, actor=actor
-            )
+            fn = lambda uow: fulfilment.collect(uow, fid, collect, actor=actor)  # noqa: E731
         elif step == "reject":
             reject = parse(RejectBody, values)
             fn = lambda uow: fulfilment.reject(  # noqa: E731
-                uow, fid, reject, policy=policy, payments=payments, actor=actor
+                uow, fid, reject, policy=policy, actor=actor
             )
         else:
             return None, {"__all__": f"unknown step {step!r}"}
@@ -76,13 +72,12 @@ def cancel_order(
     actor = viewer.principal.actor
     try:
         body = parse(CancelBody, values)
-        with compensating(payments_of(request)) as payments:
-            order = change(
-                request,
-                viewer,
-                "orders",
-                lambda uow: fulfilment.cancel(uow, number, body, payments=payments, actor=actor),
-            )
+        order = change(
+            request,
+            viewer,
+            "orders",
+            lambda uow: cancellation.cancel(uow, number, body, actor=actor),
+        )
         return order, {}
     except (ValidationError, DomainError) as exc:
         return None, errors_of(exc)

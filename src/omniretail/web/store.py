@@ -367,7 +367,6 @@ def return_items(request: Request, posted: PostedDep, s: ShopDep, number: str) -
                 number,
                 body,
                 window_days=window,
-                payments=steps.payments_of(request),
                 actor=actor,
             ),
         )
