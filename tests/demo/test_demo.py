@@ -99,6 +99,26 @@ def test_demo_imports_builds_the_network_and_stocks_it(container, tmp_path):
     assert report.ok and report.checked == len(levels)
 
 
+def test_the_demo_offers_curbside_pickup_at_stores_with_a_car_park(container, client, tmp_path):
+    run_demo(container, tmp_path, write_log(tmp_path / "log.parquet"))
+
+    with container.read_uow() as uow:
+        curbside = {loc.code for loc in catalog.list_locations(uow) if loc.capabilities.curbside}
+    assert curbside == {"DEMO-MAN", "DEMO-BHM", "DEMO-GLA", "DEMO-CURB-TFD"}
+    # a shopper in Manchester, on the product page of a SKU every store holds
+    answer = client.get(
+        "/api/v1/fulfilment-options",
+        params={"sku": "22041", "channel": "WEB", "lat": 53.48, "lon": -2.24},
+    )
+    assert answer.status_code == 200, answer.text
+    offered = {
+        o["location"]
+        for o in answer.json()["options"]
+        if o["method"] == "curbside" and o["available"]
+    }
+    assert offered == {"DEMO-MAN"}
+
+
 def test_running_the_demo_again_adds_nothing(container, tmp_path):
     log = write_log(tmp_path / "log.parquet")
     run_demo(container, tmp_path, log)

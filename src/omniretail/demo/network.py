@@ -72,6 +72,10 @@ STORES = (
 )  # fmt: skip
 
 
+# Stores with a car park where orders are handed over at the kerb.
+CURBSIDE_STORES = frozenset({"DEMO-MAN", "DEMO-BHM", "DEMO-GLA"})
+
+
 def locations() -> list[LocationWrite]:
     dc = LocationWrite(
         code=DC,
@@ -98,6 +102,7 @@ def locations() -> list[LocationWrite]:
                 pickup=True,
                 ship_to_store_target=True,
                 accepts_returns=True,
+                curbside=s.code in CURBSIDE_STORES,
             ),
             daily_capacity=s.daily_capacity,
         )
@@ -122,7 +127,7 @@ def locations() -> list[LocationWrite]:
         longitude=-2.3472,
         address="Car park B, Barton Dock Road, Trafford Park, Manchester M41 7ZA",
         opening_hours=_hours("08:00-20:00", "08:00-20:00", "10:00-16:00"),
-        capabilities=Capabilities(pickup=True),
+        capabilities=Capabilities(pickup=True, curbside=True),
         daily_capacity=80,
     )
     return [dc, *stores, locker, curbside]
