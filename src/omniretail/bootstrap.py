@@ -34,6 +34,9 @@ class Container:
     read_engine: Engine
     clock: Clock
     counter: StatementCounter
+    # Connections that commit without waiting for the WAL flush (PostgreSQL), for cart holds;
+    # None: the write engine (SQLite commits without a sync in WAL mode anyway).
+    relaxed_engine: Engine | None = None
     cache: ReadCache = field(default_factory=ReadCache)
     keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
     # Outgoing channels; tests swap a member for a recording fake (messaging.senders).
@@ -47,6 +50,9 @@ class Container:
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._relaxed_sessions = sessionmaker(
+            self.relaxed_engine or self.engine, expire_on_commit=False
+        )
         self.handlers = build_handlers(self.settings, self.clock, self.senders)
         orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
         payment_instructions.install(self.handlers, lambda: self.payments)
@@ -54,9 +60,16 @@ class Container:
         customers_handlers.install(self.handlers)
         loyalty_handlers.install(self.handlers)
 
-    def uow(self) -> UnitOfWork:
-        """A unit of work for a use case that may write."""
-        return UnitOfWork(self._sessions, self.clock, self.settings.event_source, self.cache)
+    def uow(self, *, durable: bool = True) -> UnitOfWork:
+        """A unit of work for a use case that may write.
+
+        ``durable=False`` only for use cases whose whole transaction may be lost in a database
+        crash without harm: cart holds and cart lines (stock and hold go together, so nothing
+        disagrees; the shopper adds the line again). Its commit returns, and its row locks are
+        released, without waiting for the disk, which is what hot stock rows need. A later
+        durable commit flushes the WAL before it, so a sale never rests on a lost hold."""
+        sessions = self._sessions if durable else self._relaxed_sessions
+        return UnitOfWork(sessions, self.clock, self.settings.event_source, self.cache)
 
     def read_uow(self) -> UnitOfWork:
         """A unit of work for reads; on SQLite it does not take the write lock."""
@@ -75,6 +88,8 @@ class Container:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.relaxed_engine is not None:
+            self.relaxed_engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
@@ -91,10 +106,22 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         if is_sqlite(url)
         else engine
     )
+    relaxed_engine = (
+        None
+        if is_sqlite(url)
+        else make_engine(
+            url,
+            schema=settings.database_schema,
+            pool_size=max(2, settings.db_pool_size // 4),
+            synchronous_commit=False,
+            counter=counter,
+        )
+    )
     return Container(
         settings=settings,
         engine=engine,
         read_engine=read_engine,
+        relaxed_engine=relaxed_engine,
         clock=clock or SystemClock(),
         counter=counter,
         keyring=load_keyring(settings),

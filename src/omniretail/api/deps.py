@@ -88,7 +88,7 @@ class UseCase:
     ) -> T:
         """``remember=False`` for responses that carry personal data: they are never stored
         (the idempotency table is not encrypted), so such a request is not replayed.
-        ``durable=False`` for cart holds only (see ``UnitOfWork.relax_durability``)."""
+        ``durable=False`` for cart holds only (see ``Container.uow``)."""
         if not remember:
             self._key = None
         for attempt in range(1, ATTEMPTS + 1):
@@ -102,15 +102,11 @@ class UseCase:
 
     def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int, durable: bool) -> T:
         if self._key is None:
-            with self._container.uow() as uow:
-                if not durable:
-                    uow.relax_durability()
+            with self._container.uow(durable=durable) as uow:
                 result = fn(uow)
                 self._audit(uow)
                 return result
-        with self._container.uow() as uow:
-            if not durable:
-                uow.relax_durability()
+        with self._container.uow(durable=durable) as uow:
             if not idempotency.claim(
                 uow.session, key=self._key, fingerprint=self._fingerprint, now=uow.now
             ):

@@ -52,10 +52,13 @@ def make_engine(
     schema: str | None = None,
     pool_size: int = 40,
     immediate: bool = True,
+    synchronous_commit: bool = True,
     counter: StatementCounter | None = None,
 ) -> Engine:
     """Build an engine. On SQLite ``immediate`` makes every transaction take the write lock at
-    BEGIN, so two writers never deadlock upgrading a read lock; read-only engines pass False."""
+    BEGIN, so two writers never deadlock upgrading a read lock; read-only engines pass False.
+    On PostgreSQL ``synchronous_commit=False`` makes the pool's connections commit without
+    waiting for the WAL flush (for cart holds only: ``Container.uow(durable=False)``)."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size // 2}
     if is_sqlite(url):
@@ -67,8 +70,11 @@ def make_engine(
         _configure_sqlite(engine, immediate=immediate)
     else:
         connect_args: dict[str, Any] = {}
-        if schema:
-            connect_args["options"] = f"-c search_path={schema}"
+        options = [f"-c search_path={schema}"] if schema else []
+        if not synchronous_commit:
+            options.append("-c synchronous_commit=off")
+        if options:
+            connect_args["options"] = " ".join(options)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
     if counter is not None:
         _count_statements(engine, counter)

@@ -7,7 +7,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from omniretail.db.outbox import write_events
@@ -59,13 +58,11 @@ class UnitOfWork:
         self._clock = clock
         self._event_source = event_source
         self._events: list[DomainEvent] = []
-        self._durable = True
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
         self.now = self._clock.now()
         self._events = []
-        self._durable = True
         return self
 
     def __exit__(
@@ -85,22 +82,9 @@ class UnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
-    def relax_durability(self) -> None:
-        """Commit without waiting for the WAL flush (PostgreSQL ``synchronous_commit=off``).
-
-        Only for use cases whose whole transaction may be lost in a database crash without
-        harm: cart holds and cart lines (the customer adds the line again; stock and hold were
-        in the same lost transaction, so nothing disagrees). Locks are released without waiting
-        for the disk, which is what hot stock rows need. A later durable commit flushes this
-        one's WAL first, so a durable sale never depends on a lost hold. SQLite already commits
-        without a sync in WAL mode (``synchronous=NORMAL``); there this is a no-op."""
-        self._durable = False
-
     def commit(self) -> None:
         write_events(self.session, self._events, source=self._event_source, time=self.now)
         self._events = []
-        if not self._durable and self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         self.session.commit()
 
     def rollback(self) -> None:
