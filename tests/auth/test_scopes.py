@@ -320,3 +320,35 @@ def test_the_store_app_offers_and_takes_only_the_steps_of_the_associates_store(
         assert "This step (accept) is done at DC1." in r.text
     assert status_of(client, number) == ["created"]
     assert audit(client, "orders") == []
+
+
+def test_an_associate_cancels_part_of_their_own_line_on_a_mixed_order(client, who):
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2, location="LON1"))
+    ok(add(client, token, "B2", 1, location="DC1"))
+    order = ok(checkout(client, token), 201)
+    sent_from = {f["id"]: f["location"] for f in order["fulfilments"]}
+    by_location = {sent_from[ln["fulfilment_id"]]: ln["line_no"] for ln in order["lines"]}
+    assert set(by_location) == {"LON1", "DC1"}
+    number = order["number"]
+
+    r = client.post(
+        f"{API}/orders/{number}/cancel",
+        headers=who["asha"],
+        json={"lines": [{"line_no": by_location["DC1"], "quantity": 1}]},
+    )
+    refused(r, "served by DC1")
+    # naming only their own line, in the per-quantity form, is allowed
+    r = client.post(
+        f"{API}/orders/{number}/cancel",
+        headers=who["asha"],
+        json={"lines": [{"line_no": by_location["LON1"], "quantity": 1}]},
+    )
+    after = ok(r)
+    sent_from = {f["id"]: f["location"] for f in after["fulfilments"]}
+    open_at = sorted(
+        (sent_from[ln["fulfilment_id"]], ln["quantity"])
+        for ln in after["lines"]
+        if ln["status"] != "cancelled"
+    )
+    assert open_at == [("DC1", 1), ("LON1", 1)]

@@ -243,7 +243,7 @@ async def _require_own_lines(
     collected at the associate's store."""
     number = str(request.path_params["number"])
     try:  # the lines exactly as the route will read them; a body it refuses passes (422 there)
-        line_nos = CancelBody.model_validate(body).line_nos
+        line_nos = CancelBody.model_validate(body).named_line_nos()
     except ValidationError:
         return
     lines = await run_in_threadpool(
