@@ -76,6 +76,11 @@ class Container:
         return UnitOfWork(self._read_sessions, self.clock, self.settings.event_source, self.cache)
 
     @property
+    def reads_autocommit(self) -> bool:
+        """Reads run without a transaction (PostgreSQL): closing a read session sends nothing."""
+        return bool(self.read_engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    @property
     def backend(self) -> str:
         return self.engine.dialect.name
 
@@ -101,10 +106,14 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
     engine = make_engine(
         url, schema=settings.database_schema, pool_size=settings.db_pool_size, counter=counter
     )
+    # Reads on PostgreSQL run in autocommit on the same pool: under READ COMMITTED every
+    # statement takes its own snapshot anyway, so a read transaction bought nothing but a
+    # BEGIN and a COMMIT round trip each. On SQLite a deferred BEGIN keeps one WAL snapshot
+    # for the whole read and never takes the write lock.
     read_engine = (
         make_engine(url, pool_size=settings.db_pool_size, immediate=False, counter=counter)
         if is_sqlite(url)
-        else engine
+        else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     relaxed_engine = (
         None

@@ -239,7 +239,7 @@ def customer_block(
             else recs.customer_id.in_(bindparam("ids", expanding=True))
         )
         no_score = [cast_(null(), scores[name].type) for name in SCORE_COLUMNS]
-        k_ = bindparam("k")
+        k_: Any = bindparam("k")
         part_scores = select(
             literal(0).label("part"),
             scores.customer_id,
