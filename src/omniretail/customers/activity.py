@@ -33,17 +33,16 @@ APP_INSTALL = ActivityKind.APP_INSTALL.value
 
 def ingest_events(uow: UnitOfWork, batch: EventBatch, *, actor: str) -> IngestResult:
     """One batch (up to 1,000 events) in a handful of statements, whatever its size: the
-    anonymous ids already identified, the named customers with their analytics consent (one
-    query for both checks), the client event ids already seen (only if the batch has any),
-    and one INSERT of all rows, passed column by column."""
+    anonymous ids already identified together with the analytics consent of the named and the
+    linked customers (one statement), the client event ids already seen (only if the batch
+    has any), and one INSERT of all rows, passed column by column."""
     session = uow.session
     events = batch.events
     named = {e.customer_id for e in events if e.customer_id is not None}
     anonymous_only = sorted(
         {e.anonymous_id for e in events if e.customer_id is None and e.anonymous_id}
     )
-    linked = repo.linked_customers(session, anonymous_only)
-    allowed = repo.consent_by_owner(session, named | set(linked.values()), ANALYTICS, ["all"])
+    linked, allowed = repo.batch_owners(session, named, anonymous_only, ANALYTICS, ["all"])
     unknown = named - allowed.keys()
     if unknown:
         raise UnknownCustomerInBatch(

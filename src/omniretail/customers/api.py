@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
 from omniretail.customers import activity, merges, service
 from omniretail.customers.crypto import PiiVault, vault_for
 from omniretail.customers.models import IdentityKind, VerifiedVia
@@ -65,8 +65,15 @@ class Verification(BaseModel):
     via: VerifiedVia
 
 
-@events_router.post("/events", status_code=202, response_model=IngestResult)
-def ingest_events(body: EventBatch, use_case: UseCaseDep, actor: ActorDep) -> IngestResult:
+EVENT_BATCH = JsonBody(EventBatch)
+
+
+@events_router.post(
+    "/events", status_code=202, response_model=IngestResult, openapi_extra=EVENT_BATCH.openapi
+)
+def ingest_events(
+    body: Annotated[EventBatch, Depends(EVENT_BATCH)], use_case: UseCaseDep, actor: ActorDep
+) -> IngestResult:
     """Behavioural events in batches of up to 1,000 (page and product views, add to cart,
     store visits, app installs). Unknown visitors are held by ``anonymous_id``."""
     return use_case.run(lambda uow: activity.ingest_events(uow, body, actor=actor), status_code=202)

@@ -1,8 +1,8 @@
 """The customer 360 read (the customers domain's part): profile, identities, consents,
 lifetime spend by channel, last orders and open returns.
 
-Three statements, each reading only the columns it shows: the cluster with the profile
-columns and the consent answers, the identities, and the purchases (spend by channel, last
+Two statements, each reading only the columns it shows: the cluster with the profile
+columns, the consent answers and the identities, and the purchases (spend by channel, last
 orders, open returns). Only the surviving profile's PII and the identities shown are
 decrypted."""
 
@@ -22,7 +22,7 @@ def customer_360(
     uow: UnitOfWork, customer_id: int, *, vault: PiiVault, orders: int = 5
 ) -> Customer360:
     session = uow.session
-    rows = repo.cluster_with_consents(session, customer_id)
+    rows, identity_rows = repo.profile_section(session, customer_id)
     root = service.root_row(rows, customer_id)
     ids = list(dict.fromkeys([root.id, *(r.id for r in rows)]))
     consents = [service.consent_read(r) for r in rows if r.id == root.id and r.purpose is not None]
@@ -35,7 +35,7 @@ def customer_360(
         customer=service.customer_read(
             root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
         ),
-        identities=[service.identity_read(i, vault) for i in repo.identity_rows(session, ids)],
+        identities=[service.identity_read(i, vault) for i in identity_rows],
         consents=consents,
         spend_by_channel=spend,
         lifetime_spend=sum((s.spend for s in spend), Decimal(0)),

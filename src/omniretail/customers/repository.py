@@ -180,6 +180,53 @@ def cluster_with_consents(session: Session, customer_id: int) -> list[Row[Any]]:
     return list(session.execute(stmt, {"customer_id": customer_id}))
 
 
+def profile_section(session: Session, customer_id: int) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """The 360's "who" in one statement: the rows of ``cluster_with_consents`` and the
+    identities of every profile of the cluster (``identity_rows``' columns, by id). Both lists
+    are empty when the id is unknown."""
+
+    def build(_pg: bool) -> Any:
+        root = _root_of()
+        k = consents.c
+        i = identities.c
+        in_cluster = or_(customers.c.id == root, customers.c.merged_into_id == root)
+        shared = (*PROFILE_COLUMNS, k.purpose, k.channel, k.granted, k.updated_at)
+        identity_only: tuple[Any, ...] = (
+            i.customer_id,
+            i.kind,
+            i.scope,
+            i.value_enc,
+            i.verified,
+            i.verified_via,
+            i.verified_at,
+        )
+        profiles = (
+            select(
+                literal(0).label("part"),
+                *shared,
+                *(cast_(null(), c.type).label(c.name) for c in identity_only),
+            )
+            .select_from(
+                customers.outerjoin(
+                    consents,
+                    and_(k.customer_id == customers.c.id, customers.c.merged_into_id.is_(None)),
+                )
+            )
+            .where(in_cluster)
+        )
+        # An identity row fills ``id`` and ``created_at`` with its own; the rest is NULL.
+        own = {customers.c.id.name: i.id, customers.c.created_at.name: i.created_at}
+        of_identities = select(
+            literal(1), *(own.get(c.name, cast_(null(), c.type)) for c in shared), *identity_only
+        ).where(i.customer_id.in_(select(customers.c.id).where(in_cluster)))
+        parts = union_all(profiles, of_identities).subquery()
+        return select(parts).order_by(parts.c.part, parts.c.id, parts.c.purpose, parts.c.channel)
+
+    stmt = statement(session, "profile_section", build)
+    rows = list(session.execute(stmt, {"customer_id": customer_id}))
+    return [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
+
+
 def cluster_ids(session: Session, root_id: int) -> list[int]:
     """The root and every profile merged into it, root first."""
     aliases = session.scalars(
@@ -237,17 +284,24 @@ def roots_of(session: Session, ids: Iterable[int]) -> dict[int, int]:
     return {int(r.id): int(r.merged_into_id or r.id) for r in rows}
 
 
-def consent_by_owner(
-    session: Session, customer_ids: Iterable[int], purpose: str, channels: Sequence[str]
-) -> dict[int, bool]:
-    """For each existing id: whether its surviving profile, not erased, has granted
-    ``purpose`` on one of ``channels``. One statement for a whole batch; unknown ids are
-    absent from the answer."""
+def batch_owners(
+    session: Session,
+    customer_ids: Iterable[int],
+    anonymous_ids: Sequence[str],
+    purpose: str,
+    channels: Sequence[str],
+) -> tuple[dict[str, int], dict[int, bool]]:
+    """One statement for a batch of events: the customers these anonymous ids are linked to,
+    and for each existing id among ``customer_ids`` and those linked customers, whether its
+    surviving profile, not erased, has granted ``purpose`` on one of ``channels`` (unknown ids
+    are absent from the answer)."""
     wanted = sorted(set(customer_ids))
-    if not wanted:
-        return {}
+    if not wanted and not anonymous_ids:
+        return {}, {}
 
     def build(pg: bool) -> Any:
+        links = cast(Table, AnonymousLink.__table__).c
+        linked = matches(links.anonymous_id, "anonymous_ids", pg, String())
         root = func.coalesce(customers.c.merged_into_id, customers.c.id)
         granted = (
             exists()
@@ -260,15 +314,42 @@ def consent_by_owner(
             .correlate(customers)
         )
         erased = customers.c.status == CustomerStatus.ERASED.value
-        return select(customers.c.id, case((erased, false()), else_=granted)).where(
-            matches(customers.c.id, "ids", pg)
+        of_links = select(
+            literal(0).label("part"),
+            links.anonymous_id,
+            links.customer_id,
+            cast_(null(), consents.c.granted.type).label("granted"),
+        ).where(linked)
+        of_owners = select(
+            literal(1),
+            cast_(null(), links.anonymous_id.type),
+            customers.c.id,
+            case((erased, false()), else_=granted),
+        ).where(
+            or_(
+                matches(customers.c.id, "ids", pg),
+                customers.c.id.in_(select(links.customer_id).where(linked)),
+            )
         )
+        return union_all(of_links, of_owners)
 
     rows = session.execute(
-        statement(session, "consent_by_owner", build),
-        {"ids": wanted, "purpose": purpose, "channels": list(channels)},
+        statement(session, "batch_owners", build),
+        {
+            "ids": wanted,
+            "anonymous_ids": list(anonymous_ids),
+            "purpose": purpose,
+            "channels": list(channels),
+        },
     )
-    return {int(r[0]): bool(r[1]) for r in rows}
+    links: dict[str, int] = {}
+    allowed: dict[int, bool] = {}
+    for part, anonymous_id, customer_id, granted in rows:
+        if part == 0:
+            links[anonymous_id] = int(customer_id)
+        else:
+            allowed[int(customer_id)] = bool(granted)
+    return links, allowed
 
 
 def find_by_name_postcode(session: Session, index: str, exclude: Sequence[int]) -> list[int]:
@@ -725,20 +806,6 @@ def purchases_section(
         key=lambda s: (s[0] == "unknown", s[0]),
     )
     return spend, [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
-
-
-def linked_customers(session: Session, anonymous_ids: Sequence[str]) -> dict[str, int]:
-    if not anonymous_ids:
-        return {}
-    stmt = statement(
-        session,
-        "linked_customers",
-        lambda pg: select(AnonymousLink.anonymous_id, AnonymousLink.customer_id).where(
-            matches(AnonymousLink.anonymous_id, "ids", pg, String())
-        ),
-    )
-    rows = session.execute(stmt, {"ids": list(anonymous_ids)})
-    return {r.anonymous_id: int(r.customer_id) for r in rows}
 
 
 def link_anonymous(session: Session, anonymous_id: str, customer_id: int, now: datetime) -> None:
