@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from omniretail.auth.models import AuditEntry
 from omniretail.bootstrap import Container
+from omniretail.customers.models import Activity, Customer
 from tests.factories import make_network, receive
 from tests.inventory.state import snapshot
 
@@ -243,3 +246,40 @@ def test_unknown_route_and_method_are_problems(client):
 def test_a_huge_path_id_is_just_unknown(stocked, client):
     r = client.post(f"{API}/reservations/{'x' * 5000}/sell")
     assert (r.status_code, r.json()["type"]) == (404, PROBLEM_BASE + "unknown-hold")
+
+
+OUT_OF_RANGE = [
+    ("GET", f"/api/v1/customers/{HUGE}", None),
+    ("GET", f"/api/v1/customers/{HUGE}/360", None),
+    ("GET", f"/api/v1/customers/{HUGE}/timeline", None),
+    ("GET", f"/api/v1/carts?customer_id={HUGE}", None),
+    (
+        "POST",
+        "/api/v1/events",
+        {
+            "events": [
+                {"type": "page_view", "customer_id": HUGE, "occurred_at": "2026-11-01T10:00:00Z"}
+            ]
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OUT_OF_RANGE, ids=lambda v: str(v)[:40])
+def test_an_id_too_large_for_the_database_is_a_422_and_writes_nothing(
+    container, client, method, path, body
+):
+    def written() -> tuple[Any, ...]:
+        with container.engine.connect() as conn:
+            rows = tuple(
+                conn.scalar(select(func.count()).select_from(model))
+                for model in (Activity, AuditEntry, Customer)
+            )
+        return (snapshot(container), *rows)
+
+    before = written()
+    response = client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == PROBLEM_BASE + "value-out-of-range"
+    assert written() == before

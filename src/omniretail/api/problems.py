@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from omniretail.kernel.errors import PROBLEM_BASE, DomainError
@@ -134,6 +134,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The change conflicts with the stored data",
             "the database refused the change because it would break a rule of the data"
             " (a duplicate, a missing reference or a limit); nothing was written",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def on_out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A value the schema let through but the database cannot hold (an id of 10**30):
+        # PostgreSQL raises a data exception, SQLite's driver an OverflowError.
+        log.info("value out of range on %s: %s", request.url.path, exc)
+        return problem(
+            422,
+            "value-out-of-range",
+            "A value is out of range",
+            "a number or text in the request is too large for the field it is meant for"
+            " (ids are at most 9223372036854775807); nothing was written",
             instance=request.url.path,
         )
 
