@@ -133,10 +133,12 @@ async def flash_sale(base_url: str, buyers: int) -> dict[str, Any]:
             "reserve_body": reserved,
         }
         if status == 201:
-            sold_status, _, _ = await http.request(
+            sold_status, _, sold_body = await http.request(
                 "POST", f"{API}/inventory/reservations/{reserved['id']}/sell"
             )
             outcome["sell_status"] = sold_status
+            if sold_status != 200:
+                outcome["sell_problem"] = sold_body
         return outcome
 
     tasks = [asyncio.create_task(buyer(c)) for c in connections]
@@ -184,6 +186,10 @@ def main() -> None:
     reserve_ms = [o["reserve_ms"] for o in outcomes]
     server_ms = [o["reserve_server_ms"] for o in outcomes]
     requests = len(outcomes) + sum(1 for o in outcomes if "sell_status" in o)
+    # a hold that was granted but could not be sold (should be none)
+    sell_failures = [o["sell_problem"] for o in outcomes if "sell_problem" in o]
+    for problem in sell_failures:
+        print(f"sell refused: {problem}", file=sys.stderr)
     print(
         f"{args.db}: {sold}/{args.units} units sold to {args.buyers} buyers in"
         f" {sale['elapsed'] * 1000:.0f} ms; {len(refused)} refused"
@@ -199,6 +205,7 @@ def main() -> None:
         "units": args.units,
         "oversold": max(0, sold - args.units) + max(0, -final["on_hand"]),
         "sold": sold,
+        "sell_failed": len(sell_failures),
         "refused_409_out_of_stock": len(refused) if clear_refusals else None,
         "requests": requests,
         "elapsed_s": round(sale["elapsed"], 3),
