@@ -31,6 +31,7 @@ from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.orders.api import router as orders_router
+from omniretail.orders.promises import policy_from
 from omniretail.orders.tasks import sweep_pickups_forever
 from omniretail.orders.web import router as tracking_router
 from omniretail.web.router import install_web
@@ -65,7 +66,11 @@ def create_app(
         task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
         pickup_interval = container.settings.pickup_sweep_interval_seconds
         pickups = (
-            asyncio.create_task(sweep_pickups_forever(container, pickup_interval))
+            asyncio.create_task(
+                sweep_pickups_forever(
+                    container.uow, policy_from(container.settings), pickup_interval
+                )
+            )
             if background_sweep and pickup_interval > 0
             else None
         )

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from omniretail.db.uow import UnitOfWork
 from omniretail.orders import fulfilment
-from omniretail.orders.promises import policy_from
+from omniretail.orders.promises import OrderPolicy
 from omniretail.orders.schemas import SweepReport
-
-if TYPE_CHECKING:
-    from omniretail.bootstrap import Container
 
 ACTOR = "system:pickup-sweeper"
 log = logging.getLogger("omniretail.orders.tasks")
 
 
-async def sweep_pickups_forever(container: Container, interval: float) -> None:
+async def sweep_pickups_forever(
+    new_uow: Callable[[], UnitOfWork], policy: OrderPolicy, interval: float
+) -> None:
     """Every ``interval`` seconds, one sweep in a worker thread; a failure is logged and the
     next round tries again (reminders and transitions are conditional, so nothing doubles)."""
     while True:
         await asyncio.sleep(interval)
         try:
-            report = await asyncio.to_thread(sweep_pickups_once, container)
+            report = await asyncio.to_thread(sweep_pickups_once, new_uow, policy)
         except Exception:
             log.exception("pickup sweep failed; will retry")
             continue
@@ -37,6 +37,6 @@ async def sweep_pickups_forever(container: Container, interval: float) -> None:
             )
 
 
-def sweep_pickups_once(container: Container) -> SweepReport:
-    with container.uow() as uow:
-        return fulfilment.sweep_pickups(uow, policy=policy_from(container.settings), actor=ACTOR)
+def sweep_pickups_once(new_uow: Callable[[], UnitOfWork], policy: OrderPolicy) -> SweepReport:
+    with new_uow() as uow:
+        return fulfilment.sweep_pickups(uow, policy=policy, actor=ACTOR)
