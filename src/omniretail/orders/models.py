@@ -214,7 +214,7 @@ class OrderLine(Base):
             "quantity_returned >= 0 AND quantity_returned <= ABS(quantity)",
             name="returned_within_quantity",
         ),
-        Index("ix_order_lines_order", "order_id"),
+        # The unique (order_id, line_no) index also serves look-ups by order.
     )
 
 
