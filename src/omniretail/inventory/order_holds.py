@@ -1,24 +1,20 @@
 """Order holds the order flow needs beyond ``service``: a whole cart allocated at once, and
 units that arrived for an order.
 
-Kept apart from ``service.py`` and ``repository.py`` while those change under the inventory
-work; the same rules hold: conditional UPDATEs, ledger rows and events in the caller's
-transaction. (The two batch queries below belong in ``repository.py`` once it settles.)
+The same rules as ``service.py``: conditional UPDATEs (in ``repository.py``), ledger rows and
+events in the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import cast
-
-from sqlalchemy import Table, and_, case, or_, update
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
 from omniretail.inventory.errors import OutOfStock
 from omniretail.inventory.events import stock_event
-from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind, StockHold, StockLevel
+from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind
 from omniretail.inventory.repository import Deltas
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.inventory.service import movement_row
@@ -108,46 +104,14 @@ def allocate_reservations(
     them (the caller allocates those afresh or refuses)."""
     if not hold_ids:
         return []
-    holds = cast(Table, StockHold.__table__)
-    levels = cast(Table, StockLevel.__table__)
-    rows = list(
-        uow.session.execute(
-            update(holds)
-            .where(
-                holds.c.id.in_(list(hold_ids)),
-                holds.c.kind == HoldKind.CART.value,
-                holds.c.status == HoldStatus.ACTIVE.value,
-                holds.c.expires_at > uow.now,
-            )
-            .values(
-                kind=HoldKind.ORDER.value,
-                expires_at=None,
-                reference=reference,
-                updated_at=uow.now,
-            )
-            .returning(*holds.c)
-        )
-    )
+    rows = repo.claim_cart_holds_for_order(uow.session, hold_ids, reference, uow.now)
     if not rows:
         return []
     moved: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
         moved[(row.sku_code, row.location_code)] += row.quantity
-    matches = {
-        key: and_(levels.c.sku_code == key[0], levels.c.location_code == key[1]) for key in moved
-    }
-    shift = case(*[(matches[key], qty) for key, qty in moved.items()], else_=0)
-    changed = uow.session.execute(
-        update(levels)
-        .where(or_(*matches.values()))
-        .values(
-            reserved=levels.c.reserved - shift,
-            allocated=levels.c.allocated + shift,
-            updated_at=uow.now,
-        )
-        .returning(levels.c.sku_code)
-    ).all()
-    assert len(changed) == len(moved), "a held stock row cannot vanish"
+    changed = repo.move_reserved_to_allocated(uow.session, moved, uow.now)
+    assert changed == len(moved), "a held stock row cannot vanish"
     repo.insert_movements(
         uow.session,
         [

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, case, func, insert, select, update
+from sqlalchemy import Row, Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -269,6 +269,50 @@ def list_stocked_locations(
         location = values.pop("Location")
         result.append((Counters(**values), location))
     return result
+
+
+def claim_cart_holds_for_order(
+    session: Session, hold_ids: Sequence[str], reference: str | None, now: datetime
+) -> list[Row[Any]]:
+    """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
+    UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
+    holds = cast(Table, StockHold.__table__)
+    return list(
+        session.execute(
+            update(holds)
+            .where(
+                holds.c.id.in_(list(hold_ids)),
+                holds.c.kind == HoldKind.CART.value,
+                holds.c.status == HoldStatus.ACTIVE.value,
+                holds.c.expires_at > now,
+            )
+            .values(kind=HoldKind.ORDER.value, expires_at=None, reference=reference, updated_at=now)
+            .returning(*holds.c)
+        )
+    )
+
+
+def move_reserved_to_allocated(
+    session: Session, moved: dict[tuple[str, str], int], now: datetime
+) -> int:
+    """One UPDATE over every (sku, location) in ``moved``: reserved -= n, allocated += n.
+    Returns the number of stock rows changed."""
+    levels = cast(Table, StockLevel.__table__)
+    matches = {
+        key: and_(levels.c.sku_code == key[0], levels.c.location_code == key[1]) for key in moved
+    }
+    shift = case(*[(matches[key], qty) for key, qty in moved.items()], else_=0)
+    changed = session.execute(
+        update(levels)
+        .where(or_(*matches.values()))
+        .values(
+            reserved=levels.c.reserved - shift,
+            allocated=levels.c.allocated + shift,
+            updated_at=now,
+        )
+        .returning(levels.c.sku_code)
+    ).all()
+    return len(changed)
 
 
 def insert_movements(session: Session, rows: Sequence[dict[str, Any]]) -> None:
