@@ -55,18 +55,7 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
     detail = {"bay": body.bay, "vehicle": body.vehicle}
     repo.insert_log(
         uow.session,
-        [
-            {
-                "order_id": order.id,
-                "fulfilment_id": f.id,
-                "action": "customer_arrived",
-                "from_status": None,
-                "to_status": None,
-                "actor": ACTOR,
-                "detail": detail,
-                "created_at": uow.now,
-            }
-        ],
+        [repo.log_row(uow.now, order.id, f.id, "customer_arrived", ACTOR, detail)],
     )
     uow.record(
         order_event(

@@ -178,7 +178,7 @@ def collect(
     if detail["override"]:
         repo.insert_log(
             uow.session,
-            [_log(uow, order, f.id, "handover_override", None, None, actor, detail)],
+            [repo.log_row(uow.now, order.id, f.id, "handover_override", actor, detail)],
         )
     if f.method != M.LOCKER.value:  # locker units left stock when they were shipped
         _fulfil_lines(uow, lines, actor)
@@ -328,7 +328,15 @@ def _reroute(
     repo.insert_log(
         uow.session,
         [
-            _log(uow, order, row["id"], "rerouted", None, S.CREATED.value, actor, {"from": f.id})
+            repo.log_row(
+                uow.now,
+                order.id,
+                row["id"],
+                "rerouted",
+                actor,
+                {"from": f.id},
+                to_status=S.CREATED.value,
+            )
             for row in new_rows
         ],
     )
@@ -538,7 +546,18 @@ def _move(
         raise _illegal(f.id, method, now_status, to)
     repo.insert_log(
         uow.session,
-        [_log(uow, order, f.id, "transition", current.value, to.value, actor, detail or {})],
+        [
+            repo.log_row(
+                uow.now,
+                order.id,
+                f.id,
+                "transition",
+                actor,
+                detail or {},
+                from_status=current.value,
+                to_status=to.value,
+            )
+        ],
     )
     return row
 
@@ -554,28 +573,6 @@ def _illegal(
         current_status=current.value,
         next_steps=steps,
     )
-
-
-def _log(
-    uow: UnitOfWork,
-    order: Any,
-    fulfilment_id: str | None,
-    action: str,
-    from_status: str | None,
-    to_status: str | None,
-    actor: str,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "order_id": order.id,
-        "fulfilment_id": fulfilment_id,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "actor": actor,
-        "detail": detail,
-        "created_at": uow.now,
-    }
 
 
 def settle(uow: UnitOfWork, order: Any) -> OrderRead:

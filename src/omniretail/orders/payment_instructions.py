@@ -66,8 +66,8 @@ def request_payment(
     repo.insert_log(
         uow.session,
         [
-            _log(
-                uow,
+            repo.log_row(
+                uow.now,
                 order.id,
                 fulfilment_id,
                 REQUESTED,
@@ -132,8 +132,8 @@ def _carrier(payments: Callable[[], PaymentProvider]) -> Callable[[CloudEvent, U
             repo.insert_log(
                 uow.session,
                 [
-                    _log(
-                        uow,
+                    repo.log_row(
+                        uow.now,
                         order.id,
                         data.get("fulfilment_id"),
                         CONFIRMED,
@@ -149,23 +149,3 @@ def _carrier(payments: Callable[[], PaymentProvider]) -> Callable[[CloudEvent, U
             )
 
     return carry_out_payment
-
-
-def _log(
-    uow: UnitOfWork,
-    order_id: int,
-    fulfilment_id: str | None,
-    action: str,
-    actor: str,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "order_id": order_id,
-        "fulfilment_id": fulfilment_id,
-        "action": action,
-        "from_status": None,
-        "to_status": None,
-        "actor": actor,
-        "detail": detail,
-        "created_at": uow.now,
-    }

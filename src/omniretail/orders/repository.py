@@ -417,6 +417,30 @@ def max_line_no(session: Session, order_id: int) -> int:
     )
 
 
+def log_row(
+    now: datetime,
+    order_id: int,
+    fulfilment_id: str | None,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+) -> dict[str, Any]:
+    """One ``fulfilment_log`` row for ``insert_log``."""
+    return {
+        "order_id": order_id,
+        "fulfilment_id": fulfilment_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor": actor,
+        "detail": detail,
+        "created_at": now,
+    }
+
+
 def insert_log(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     _insert_rows(session, cast(Table, FulfilmentLog.__table__), rows)
 

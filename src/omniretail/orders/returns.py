@@ -238,7 +238,10 @@ def _book_returns(
         )
     repo.insert_log(
         uow.session,
-        [_log_row(uow, order, e.pop("fulfilment_id"), "returned", actor, e) for e in entries],
+        [
+            repo.log_row(uow.now, order.id, e.pop("fulfilment_id"), "returned", actor, e)
+            for e in entries
+        ],
     )
     return value, entries
 
@@ -254,7 +257,11 @@ def _refund(
         return
     repo.insert_log(
         uow.session,
-        [_log_row(uow, order, None, "refund", actor, {"amount": str(amount), "for": reference})],
+        [
+            repo.log_row(
+                uow.now, order.id, None, "refund", actor, {"amount": str(amount), "for": reference}
+            )
+        ],
     )
     if order.payment_reference:
         request_payment(
@@ -287,9 +294,9 @@ def _charge(
     repo.insert_log(
         uow.session,
         [
-            _log_row(
-                uow,
-                order,
+            repo.log_row(
+                uow.now,
+                order.id,
                 None,
                 "charge",
                 actor,
@@ -306,26 +313,6 @@ def _charge(
         purpose=reference,
         actor=actor,
     )
-
-
-def _log_row(
-    uow: UnitOfWork,
-    order: Any,
-    fulfilment_id: str | None,
-    action: str,
-    actor: str,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "order_id": order.id,
-        "fulfilment_id": fulfilment_id,
-        "action": action,
-        "from_status": None,
-        "to_status": None,
-        "actor": actor,
-        "detail": detail,
-        "created_at": uow.now,
-    }
 
 
 def _refunded_event(
