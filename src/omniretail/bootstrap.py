@@ -58,6 +58,7 @@ class Container:
         payment_instructions.install(self.handlers, lambda: self.payments)
         # Orders feed the customer's timeline and the points ledger.
         customers_handlers.install(self.handlers)
+        customers_handlers.install_verification(self.handlers, self.senders, self.keyring)
         loyalty_handlers.install(self.handlers)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     return_window_days: int = 30
     # Where the public tracking page is reached (links in notifications).
     public_base_url: str = "http://127.0.0.1:8000"
+    # Identity verification (customers/verification.py): one-time codes by email or SMS, their
+    # lifetime, wrong guesses per code, and sends per identity per window and per person per day.
+    identity_code_digits: int = Field(default=6, ge=6, le=10)
+    identity_code_ttl_seconds: int = Field(default=600, ge=60)
+    identity_code_max_attempts: int = Field(default=5, ge=1)
+    identity_code_sends_per_window: int = Field(default=3, ge=1)
+    identity_code_window_seconds: int = Field(default=900, ge=60)
+    identity_code_sends_per_day: int = Field(default=10, ge=1)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -8,19 +8,19 @@ from tests.customers.helpers import grant, make_customer, place_order, vault
 
 
 def add_email(container, customer_id, email, *, verified):
+    data = IdentityCreate(kind=IdentityKind.EMAIL, value=email)
     with container.uow() as uow:
-        return service.add_identity(
-            uow,
-            customer_id,
-            IdentityCreate(
-                kind=IdentityKind.EMAIL,
-                value=email,
-                verified=verified,
-                verified_via="login" if verified else None,
-            ),
-            vault=vault(container),
-            actor="test",
-        )
+        if verified:  # as a login provider's system attestation would
+            return service.add_verified_identity(
+                uow,
+                customer_id,
+                data,
+                via="login",
+                reference="test",
+                vault=vault(container),
+                actor="system:test",
+            )
+        return service.add_identity(uow, customer_id, data, vault=vault(container), actor="test")
 
 
 def view(container, customer_id):

@@ -146,20 +146,21 @@ def _people(container: Container) -> int:
             CustomerCreate(
                 name="Ada Lovelace",
                 home_store="LON1",
-                identities=[
-                    IdentityCreate(
-                        kind=IdentityKind.EMAIL,
-                        value=CUSTOMER_EMAIL,
-                        verified=True,
-                        verified_via=VerifiedVia.LOGIN,
-                    ),
-                    IdentityCreate(kind=IdentityKind.PHONE, value=CUSTOMER_PHONE),
-                ],
+                identities=[IdentityCreate(kind=IdentityKind.PHONE, value=CUSTOMER_PHONE)],
             ),
             vault=vault,
             actor="seed",
         )
         customer_id = created.customer.id
+        customers.add_verified_identity(
+            uow,
+            customer_id,
+            IdentityCreate(kind=IdentityKind.EMAIL, value=CUSTOMER_EMAIL),
+            via=VerifiedVia.LOGIN.value,
+            reference="seed",
+            vault=vault,
+            actor="system:seed",
+        )
         loyalty.enrol(uow, customer_id, actor="seed")
         for username, role, store in (
             (ADMIN, Role.ADMIN, None),

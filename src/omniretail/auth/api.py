@@ -74,7 +74,7 @@ async def authorize(request: Request) -> None:
             "sign in: a bearer token or an X-API-Key is needed",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not policy.allows(principal.role, rule):
+    if not policy.permits(principal, rule):
         raise HTTPException(403, f"role {principal.role} may not {request.method} {path}")
     if principal.role == "customer":
         await _require_own_data(request, container, principal, rule, path)

@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from omniretail.db.base import Base, BigIntPK
+from omniretail.db.base import Base, BigIntPK, JSONType
 
 
 class Role(StrEnum):
@@ -34,6 +34,11 @@ class Principal(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Permissions granted to this principal by name, on top of its role; never implied by a
+    # role or by "*" (``auth.policy.EXPLICIT_ONLY``). Systems only.
+    permissions: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
 
     __table_args__ = (
         CheckConstraint(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omniretail.auth.models import Role
+from omniretail.auth.security import AuthPrincipal
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -30,6 +31,13 @@ ALL_STAFF_READ = {"catalog:read", "programme:read"}
 # locations the request names, and where the fulfilment, hold, transfer or cancelled order
 # lines it acts on are served (``auth.api._require_own_store``).
 STORE_SCOPED = frozenset({"inventory:write", "returns:write", "fulfilment:write", "orders:write"})
+
+# Permissions no role grants, not even admin's "*": only a system principal (API key, kind
+# "system") that was given the permission by name holds it. ``identities:verify`` asserts that
+# an identifier was verified by that system (a login provider, a card scanner), so a person's
+# token, an admin's included, can never declare an identity verified.
+EXPLICIT_ONLY = frozenset({"identities:verify"})
+GRANTABLE = EXPLICIT_ONLY
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN.value: frozenset({"*"}),
@@ -87,16 +95,33 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "coupons:redeem",
             "privacy:export",
             "carts:write",
+            # Entering a code that was sent to their own email or phone.
+            "identities:confirm",
         }
     ),
 }
 
 
 def allows(role: str, rule: Rule) -> bool:
+    """What the role alone grants (``EXPLICIT_ONLY`` permissions never)."""
     if rule.permission in (PUBLIC, AUTHENTICATED):
         return True
+    if rule.permission in EXPLICIT_ONLY:
+        return False
     granted = ROLE_PERMISSIONS.get(role, frozenset())
     return "*" in granted or rule.permission in granted
+
+
+def permits(principal: AuthPrincipal, rule: Rule) -> bool:
+    """The role's permissions, plus an ``EXPLICIT_ONLY`` one given by name to a system
+    principal calling with its API key."""
+    if rule.permission in EXPLICIT_ONLY:
+        return (
+            principal.kind == "system"
+            and principal.via == "api_key"
+            and rule.permission in principal.permissions
+        )
+    return allows(principal.role, rule)
 
 
 def R(permission: str, *, customer_unscoped: bool = False) -> Rule:
@@ -173,7 +198,12 @@ POLICY: dict[str, Rule] = {
     "GET /intelligence/skus/{code}": R("inventory:read"),
     "GET /customers/{customer_id}/identities": R("customers:read"),
     "POST /customers/{customer_id}/identities": R("customers:write"),
-    "POST /customers/{customer_id}/identities/{identity_id}/verify": R("customers:write"),
+    # Nobody declares an identity verified: a code is sent to it (customers and staff may ask
+    # for one), only the customer enters it, and only a system holding identities:verify
+    # attests a check of its own (docs/architecture.md, "Identity verification").
+    "POST /customers/{customer_id}/identities/{identity_id}/verification": R("customers:write"),
+    "POST /customers/{customer_id}/identities/{identity_id}/verify": R("identities:confirm"),
+    "POST /customers/{customer_id}/identities/{identity_id}/attestation": R("identities:verify"),
     "GET /customers/{customer_id}/consents": R("customers:read"),
     "POST /customers/{customer_id}/consents": R("consents:write"),
     "GET /customers/{customer_id}/consents/history": R("customers:read"),

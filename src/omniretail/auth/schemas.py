@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +15,8 @@ class PrincipalCreate(BaseModel):
     store_code: str | None = Field(default=None, max_length=40)
     customer_id: int | None = None
     kind: str = Field(default="person", pattern="^(person|system)$")
+    # Systems only: permissions no role grants (auth.policy.EXPLICIT_ONLY).
+    permissions: list[Literal["identities:verify"]] = Field(default_factory=list, max_length=5)
 
 
 class PrincipalRead(BaseModel):
@@ -25,6 +28,7 @@ class PrincipalRead(BaseModel):
     customer_id: int | None
     active: bool
     created_at: datetime
+    permissions: list[str] = Field(default_factory=list)
 
 
 class ApiKeyCreate(BaseModel):

@@ -30,6 +30,9 @@ class AuthPrincipal:
     store_code: str | None = None
     customer_id: int | None = None
     via: str = "token"  # token | api_key
+    kind: str = "person"  # person | system (API keys only; a token is always a person's)
+    # Permissions given by name (``auth.policy.EXPLICIT_ONLY``); API keys of systems only.
+    permissions: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> str:

@@ -32,6 +32,10 @@ def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
         customers.require_root(uow, data.customer_id)
     elif not data.username:
         raise InvalidPrincipal("staff and systems sign in with a username", field="username")
+    if data.permissions and data.kind != "system":
+        raise InvalidPrincipal(
+            "permissions given by name are for systems (kind 'system') only", field="permissions"
+        )
     if data.username and repo.by_username(uow.session, data.username) is not None:
         raise DuplicateUsername(f"username {data.username!r} is taken", field="username")
     principal = repo.add_principal(
@@ -45,6 +49,7 @@ def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
             customer_id=data.customer_id if data.role == Role.CUSTOMER else None,
             active=True,
             created_at=uow.now,
+            permissions=sorted(set(data.permissions)),
         ),
     )
     return principal_read(principal)
@@ -112,6 +117,9 @@ def principal_for_key(uow: UnitOfWork, key: str) -> AuthPrincipal | None:
 
 
 def as_auth(principal: Principal, *, via: str = "token") -> AuthPrincipal:
+    """Kind and named permissions count only for API keys: a bearer token (a person signing
+    in) carries neither."""
+    key = via == "api_key"
     return AuthPrincipal(
         id=principal.id,
         role=principal.role,
@@ -119,6 +127,8 @@ def as_auth(principal: Principal, *, via: str = "token") -> AuthPrincipal:
         store_code=principal.store_code,
         customer_id=principal.customer_id,
         via=via,
+        kind=principal.kind if key else "person",
+        permissions=frozenset(principal.permissions or []) if key else frozenset(),
     )
 
 
@@ -177,6 +187,7 @@ def principal_read(p: Principal) -> PrincipalRead:
         customer_id=p.customer_id,
         active=p.active,
         created_at=p.created_at,
+        permissions=list(p.permissions or []),
     )
 
 

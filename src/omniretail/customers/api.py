@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
-from omniretail.customers import activity, merges, service
+from omniretail.customers import activity, merges, service, verification
 from omniretail.customers.crypto import PiiVault, vault_for
-from omniretail.customers.models import IdentityKind, VerifiedVia
+from omniretail.customers.models import IdentityKind
 from omniretail.customers.privacy import privacy_log
 from omniretail.customers.schemas import (
     ActivityRead,
+    Attestation,
+    CodeEntry,
     ConsentHistoryRead,
     ConsentRead,
     ConsentsRead,
@@ -41,7 +43,9 @@ from omniretail.customers.schemas import (
     ReviewDecision,
     ReviewRead,
     StitchResult,
+    VerificationSent,
 )
+from omniretail.customers.verification import CodeHasher, CodePolicy, hasher_for
 
 
 def get_vault(container: ContainerDep) -> PiiVault:
@@ -49,6 +53,26 @@ def get_vault(container: ContainerDep) -> PiiVault:
 
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
+
+
+def get_hasher(container: ContainerDep) -> CodeHasher:
+    return hasher_for(container.keyring)
+
+
+def get_code_policy(container: ContainerDep) -> CodePolicy:
+    s = container.settings
+    return CodePolicy(
+        digits=s.identity_code_digits,
+        ttl_seconds=s.identity_code_ttl_seconds,
+        max_attempts=s.identity_code_max_attempts,
+        sends_per_window=s.identity_code_sends_per_window,
+        window_seconds=s.identity_code_window_seconds,
+        sends_per_day=s.identity_code_sends_per_day,
+    )
+
+
+HasherDep = Annotated[CodeHasher, Depends(get_hasher)]
+CodePolicyDep = Annotated[CodePolicy, Depends(get_code_policy)]
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 events_router = APIRouter(tags=["customers"])
@@ -59,10 +83,6 @@ class Lookup(BaseModel):
 
     kind: IdentityKind
     value: str = Field(min_length=1, max_length=200)
-
-
-class Verification(BaseModel):
-    via: VerifiedVia
 
 
 EVENT_BATCH = JsonBody(EventBatch)
@@ -86,8 +106,8 @@ def ingest_events(
 def create_customer(
     body: CustomerCreate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
 ) -> CustomerWithResolution:
-    """A new profile; each identity given is resolved (merge on a verified match, review on a
-    claimed one)."""
+    """A new profile; each identity given is added as claimed and resolved (a match on another
+    profile queues a review; nothing merges on a claim)."""
     return use_case.run(
         lambda uow: service.create_customer(uow, body, vault=vault, actor=actor),
         status_code=201,
@@ -174,18 +194,75 @@ def add_identity(
     )
 
 
+@router.post(
+    "/{customer_id}/identities/{identity_id}/verification",
+    status_code=202,
+    response_model=VerificationSent,
+)
+def send_verification_code(
+    customer_id: int,
+    identity_id: int,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    vault: VaultDep,
+    hasher: HasherDep,
+    policy: CodePolicyDep,
+) -> VerificationSent:
+    """Sends a one-time code to the email (SMTP) or phone (SMS); the code is never in the
+    response. Limited per identity and per person (429 beyond)."""
+    return use_case.run(
+        lambda uow: verification.request_code(
+            uow, customer_id, identity_id, vault=vault, hasher=hasher, policy=policy, actor=actor
+        ),
+        status_code=202,
+        remember=False,
+    )
+
+
 @router.post("/{customer_id}/identities/{identity_id}/verify", response_model=Resolution)
 def verify_identity(
     customer_id: int,
     identity_id: int,
-    body: Verification,
+    body: CodeEntry,
     use_case: UseCaseDep,
     actor: ActorDep,
-    vault: VaultDep,
+    hasher: HasherDep,
+    policy: CodePolicyDep,
 ) -> Resolution:
+    """The customer enters the code they received: the identity is verified and resolution
+    runs again (a merge only with another profile's platform-verified identity). A wrong code
+    counts against the code's attempts (that is written even though the answer is an error)."""
+    check = use_case.run(
+        lambda uow: verification.confirm_code(
+            uow, customer_id, identity_id, body.code, hasher=hasher, policy=policy, actor=actor
+        ),
+        remember=False,
+    )
+    if check.refused is not None:
+        raise check.refused
+    assert check.resolution is not None
+    return check.resolution
+
+
+@router.post("/{customer_id}/identities/{identity_id}/attestation", response_model=Resolution)
+def attest_identity(
+    customer_id: int,
+    identity_id: int,
+    body: Attestation,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+) -> Resolution:
+    """A system principal holding ``identities:verify`` (API key) records that it verified
+    the identifier itself (a login, a card scan), with its own reference."""
     return use_case.run(
-        lambda uow: service.verify_identity(
-            uow, customer_id, identity_id, body.via.value, vault=vault, actor=actor
+        lambda uow: service.confirm_identity(
+            uow,
+            customer_id,
+            identity_id,
+            via=body.via.value,
+            by=actor,
+            reference=body.reference,
+            actor=actor,
         )
     )
 

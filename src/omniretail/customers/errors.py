@@ -58,3 +58,30 @@ class UnknownCustomerInBatch(InvalidRequest):
 class InvalidCustomerData(InvalidRequest):
     slug = "invalid-customer-data"
     title = "Invalid customer data"
+
+
+class IdentityAlreadyVerified(Conflict):
+    slug = "identity-already-verified"
+    title = "The identity is already verified"
+
+
+class NotVerifiableByCode(InvalidRequest):
+    slug = "not-verifiable-by-code"
+    title = "This kind of identity is not verified by a code"
+
+
+class VerificationCodeInvalid(InvalidRequest):
+    slug = "verification-code-invalid"
+    title = "The verification code is wrong, used, expired or superseded"
+
+
+class VerificationCodeLocked(Conflict):
+    slug = "verification-attempts-exceeded"
+    title = "Too many wrong codes: ask for a new one"
+    status = 429
+
+
+class VerificationRateLimited(Conflict):
+    slug = "verification-rate-limited"
+    title = "Too many codes asked for: wait before asking again"
+    status = 429

@@ -14,6 +14,11 @@ order was placed.
   was placed in (the 360's spend by channel is net of returns).
 
 Guest orders and orders of unknown or erased customers are skipped.
+
+- ``omniretail.customers.identity_code_requested``: sends a verification code by email or
+  SMS (``send_identity_code``). The event carries only the code's row id; the code is read
+  from its ciphertext, sent, and the ciphertext blanked in the same transaction, so a
+  redelivery after that sends nothing. Expired, used or superseded codes are skipped.
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.customers import activity, service
+from omniretail.customers import repository as repo
+from omniretail.customers.crypto import PiiVault, vault_for
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.customers.schemas import OrderActivity
+from omniretail.customers.verification import CODE_FIELD
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.keys import Keyring
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.mail import Email
+from omniretail.messaging.senders import Senders
 
 
 def install(registry: HandlerRegistry) -> None:
@@ -35,6 +46,51 @@ def install(registry: HandlerRegistry) -> None:
         "omniretail.orders.cancelled", "customers.timeline_cancellation", record_cancellation
     )
     registry.add("omniretail.orders.refunded", "customers.timeline_refund", record_refund)
+
+
+def install_verification(registry: HandlerRegistry, senders: Senders, keyring: Keyring) -> None:
+    registry.add(
+        "omniretail.customers.identity_code_requested",
+        "customers.send_identity_code",
+        IdentityCodeSender(senders, vault_for(keyring)),
+    )
+
+
+class IdentityCodeSender:
+    def __init__(self, senders: Senders, vault: PiiVault) -> None:
+        self.senders = senders  # read at send time: tests swap its members
+        self.vault = vault
+
+    def __call__(self, event: CloudEvent, uow_factory: UowFactory) -> None:
+        code_id = int(event["data"]["code_id"])
+        with uow_factory() as uow:
+            row = repo.lock_code(uow.session, code_id)
+            if row is None or row.status != "pending" or row.code_enc is None:
+                raise SkipDelivery(f"code #{code_id} was sent, used, superseded or erased")
+            if uow.now >= row.expires_at:
+                raise SkipDelivery(f"code #{code_id} expired before it could be sent")
+            identity = repo.get_identity(uow.session, row.identity_id)
+            assert identity is not None
+            to = self.vault.decrypt("identity", identity.value_enc) or ""
+            code = self.vault.decrypt(CODE_FIELD, row.code_enc) or ""
+            minutes = max(int((row.expires_at - uow.now).total_seconds()) // 60, 1)
+            text = (
+                f"Your Omniretail verification code is {code}. It works once, for {minutes}"
+                " minutes. Nobody from Omniretail will ask you for it; if you did not ask for"
+                " it, ignore this message."
+            )
+            if row.channel == "email":
+                self.senders.mailer.send(
+                    Email(
+                        to=to,
+                        subject="Your Omniretail verification code",
+                        text=text,
+                        message_id=f"<identity-code-{row.id}@omniretail>",
+                    )
+                )
+            else:
+                self.senders.sms.send(to, text)
+            row.code_enc, row.sent_at = None, uow.now
 
 
 def record_order(event: CloudEvent, uow_factory: UowFactory) -> None:

@@ -117,6 +117,11 @@ class Identity(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     verified_via: Mapped[str | None] = mapped_column(String(20))
     verified_at: Mapped[datetime | None]
+    # Evidence of a platform verification: who asserted it (the code's owner, or the system
+    # principal) and its reference (a code challenge, the system's own reference). A row
+    # verified before 0011 has none: it was self-declared and never counts as proof.
+    verified_by: Mapped[str | None] = mapped_column(String(120))
+    verification_ref: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
 
@@ -145,6 +150,38 @@ class Identity(Base):
             " 'external')",
             name="kind_known",
         ),
+    )
+
+
+class VerificationCode(Base):
+    """A one-time code sent to an email or phone identity (``customers.verification``). The
+    code is kept only as a keyed hash; its ciphertext lives until the relay has sent it."""
+
+    __tablename__ = "identity_verification_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("customer_identities.id"), index=True)
+    # The surviving profile when the code was asked for: the daily limit is per person.
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    code_enc: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    requested_by: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'used', 'superseded', 'locked', 'expired')",
+            name="status_known",
+        ),
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_identity_verification_codes_customer", "customer_id", "created_at"),
     )
 
 

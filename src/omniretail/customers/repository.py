@@ -44,6 +44,7 @@ from omniretail.customers.models import (
     Merge,
     MergeReview,
     PrivacyRequest,
+    VerificationCode,
 )
 
 customers = cast(Table, Customer.__table__)
@@ -199,6 +200,8 @@ def profile_section(session: Session, customer_id: int) -> tuple[list[Row[Any]],
             i.verified,
             i.verified_via,
             i.verified_at,
+            i.verified_by,
+            i.verification_ref,
         )
         profiles = (
             select(
@@ -431,6 +434,8 @@ def identity_rows(session: Session, customer_ids: Sequence[int]) -> list[Row[Any
                 c.verified,
                 c.verified_via,
                 c.verified_at,
+                c.verified_by,
+                c.verification_ref,
                 c.created_at,
             )
             .where(matches(c.customer_id, "ids", pg))
@@ -464,8 +469,63 @@ def find_identities(session: Session, kind: str, scope: str, value_index: str) -
 
 
 def delete_identities(session: Session, customer_id: int) -> int:
+    owned = select(Identity.id).where(Identity.customer_id == customer_id)
+    session.execute(delete(VerificationCode).where(VerificationCode.identity_id.in_(owned)))
     result = session.execute(delete(Identity).where(Identity.customer_id == customer_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- verification codes ---------------------------------------------------------------------
+
+
+def add_code(session: Session, code: VerificationCode) -> VerificationCode:
+    session.add(code)
+    session.flush()
+    return code
+
+
+def codes_sent_since(
+    session: Session,
+    *,
+    identity_id: int,
+    customer_ids: Sequence[int],
+    window: datetime,
+    day: datetime,
+) -> tuple[int, int]:
+    """(codes for this identity since ``window``, codes for these profiles since ``day``),
+    whatever became of them, in one statement."""
+    v = VerificationCode
+    row = session.execute(
+        select(
+            func.count().filter(and_(v.identity_id == identity_id, v.created_at > window)),
+            func.count(),
+        ).where(v.customer_id.in_(list(customer_ids)), v.created_at > day)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def supersede_codes(session: Session, identity_id: int) -> None:
+    session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .values(status="superseded", code_enc=None)
+    )
+
+
+def lock_pending_code(session: Session, identity_id: int) -> VerificationCode | None:
+    return session.scalars(
+        select(VerificationCode)
+        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def lock_code(session: Session, code_id: int) -> VerificationCode | None:
+    return session.scalars(
+        select(VerificationCode).where(VerificationCode.id == code_id).with_for_update()
+    ).first()
 
 
 # --- consents --------------------------------------------------------------------------------

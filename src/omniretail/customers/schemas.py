@@ -36,20 +36,53 @@ class Address(BaseModel):
 
 
 class IdentityCreate(BaseModel):
+    """An identifier as someone claims it. Nobody declares an identifier verified: the platform
+    verifies it (a one-time code, ``customers.verification``), or a system principal holding
+    ``identities:verify`` attests it with evidence."""
+
     kind: IdentityKind
     value: Text
     scope: str = Field(default="", max_length=40, description="channel of an external id")
-    verified: bool = False
-    verified_via: VerifiedVia | None = None
     source: str | None = Field(default=None, max_length=40)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_self_declared_verification(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("verified" in data or "verified_via" in data):
+            raise ValueError(
+                "an identity cannot be declared verified: ask for a code (POST"
+                " .../identities/{identity_id}/verification) and confirm it"
+            )
+        return data
+
     @model_validator(mode="after")
-    def _verified_says_how(self) -> IdentityCreate:
-        if self.verified and self.verified_via is None:
-            raise ValueError("a verified identity needs verified_via (code, login, card_scan)")
+    def _email_looks_like_one(self) -> IdentityCreate:
         if self.kind == IdentityKind.EMAIL and "@" not in self.value:
             raise ValueError("not an email address")
         return self
+
+
+class VerificationSent(BaseModel):
+    """A code is on its way (never in this response)."""
+
+    identity_id: int
+    channel: Literal["email", "sms"]
+    destination: str = Field(description="the address, masked")
+    expires_at: datetime
+    sends_left_in_window: int
+
+
+class CodeEntry(BaseModel):
+    code: str = Field(pattern=r"^\s*\d{6,10}\s*$", description="the code that was sent")
+
+
+class Attestation(BaseModel):
+    """A system principal's evidence that it verified the identifier itself."""
+
+    via: VerifiedVia
+    reference: str = Field(
+        min_length=3, max_length=200, description="the system's own record of the check"
+    )
 
 
 class CustomerCreate(BaseModel):
@@ -77,6 +110,8 @@ class IdentityRead(BaseModel):
     verified: bool
     verified_via: str | None
     verified_at: datetime | None
+    verified_by: str | None = None
+    verification_ref: str | None = None
     created_at: datetime
 
 
@@ -84,7 +119,7 @@ class Resolution(BaseModel):
     """What identity resolution decided and why (deterministic: the same input, the same
     answer)."""
 
-    outcome: Literal["new", "kept", "merged", "queued"]
+    outcome: Literal["new", "kept", "verified", "merged", "queued"]
     rule: str | None = None
     explanation: str
     customer_id: int

@@ -218,11 +218,14 @@ def _review_name_postcode(uow: UnitOfWork, customer: Customer) -> Resolution | N
 def add_identity(
     uow: UnitOfWork, customer_id: int, data: IdentityCreate, *, vault: PiiVault, actor: str
 ) -> Resolution:
-    """Adds an identifier and resolves it deterministically:
+    """Adds an identifier as claimed, and resolves it deterministically:
 
-    - verified here and verified on another profile -> the two merge (the older survives);
-    - matched on another profile where either side is only claimed -> a review is queued;
-    - otherwise the identifier is simply added.
+    - found on another profile (claimed or verified there) -> a review is queued, never a
+      merge: a claim proves nothing, however the other side was verified;
+    - otherwise the identifier is simply added (or kept, if the profile holds it already).
+
+    It becomes verified only through ``confirm_identity`` (a one-time code, or a system's
+    attestation), which alone may merge.
     """
     root = require_root(uow, customer_id)
     kind, scope = data.kind.value, data.scope.strip().upper() if data.scope else ""
@@ -231,11 +234,58 @@ def add_identity(
     existing = repo.find_identities(uow.session, kind, scope, index)
     mine = [i for i in existing if i.customer_id in own_ids]
     others = _other_active_matches(uow, existing, own_ids)
-    verified_elsewhere = [i for i in others if i.verified]
-    if data.verified and verified_elsewhere:
+    if mine:
+        outcome, explanation = "kept", f"the profile already holds this {kind}"
+    else:
+        _insert_identity(uow, customer_id, data, scope, index, vault)
+        outcome, explanation = "new", f"{kind} added (claimed: verify it with a code)"
+    if others:
+        return _review_claim(uow, root.id, kind, others)
+    return Resolution(outcome=outcome, explanation=explanation, customer_id=root.id)
+
+
+def confirm_identity(
+    uow: UnitOfWork,
+    customer_id: int,
+    identity_id: int,
+    *,
+    via: str,
+    by: str,
+    reference: str,
+    actor: str,
+) -> Resolution:
+    """The platform verified the identifier (``via`` a code it sent, or a system's own check,
+    ``by`` whom, ``reference`` its record): resolution runs again.
+
+    - verified with evidence on another profile too -> the two merge (the older survives);
+    - verified on another profile without evidence (self-declared before 0011) -> that row
+      goes back to claimed, this one is verified, and a review is queued;
+    - claimed on another profile -> this one is verified and a review is queued.
+    Callers are the code check (``verification.confirm_code``) and the route that only a
+    system principal holding ``identities:verify`` reaches."""
+    identity = require_identity(uow, customer_id, identity_id)
+    root = require_root(uow, identity.customer_id)
+    if identity.verified:
+        return Resolution(
+            outcome="kept",
+            explanation=f"the {identity.kind} is already verified",
+            customer_id=root.id,
+        )
+    kind = identity.kind
+    own_ids = set(repo.cluster_ids(uow.session, root.id))
+    existing = repo.find_identities(uow.session, kind, identity.scope, identity.value_index)
+    if any(i.verified for i in existing if i.customer_id in own_ids):
+        return Resolution(
+            outcome="kept",
+            explanation=f"the profile already holds this {kind}, verified",
+            customer_id=root.id,
+        )
+    others = _other_active_matches(uow, existing, own_ids)
+    proven = [i for i in others if i.verified and i.verified_by is not None]
+    if proven:
         from omniretail.customers import merges
 
-        other_root = repo.root_of(uow.session, verified_elsewhere[0].customer_id)
+        other_root = repo.root_of(uow.session, proven[0].customer_id)
         assert other_root is not None
         survivor, merged = sorted((root.id, other_root))
         merge = merges.merge_customers(
@@ -243,12 +293,11 @@ def add_identity(
             survivor,
             merged,
             rule=f"verified {kind}",
-            reason=f"the same {kind} was verified ({data.verified_via}) on both profiles"
-            f" (identities #{verified_elsewhere[0].id} and a new one on customer {customer_id})",
+            reason=f"the same {kind} was verified on both profiles: identity #{proven[0].id}"
+            f" ({proven[0].verified_via}, {proven[0].verification_ref}) and identity"
+            f" #{identity.id} ({via}, {reference}, by {by})",
             actor=actor,
         )
-        if not mine:
-            _insert_identity(uow, customer_id, data, scope, index, vault, verified=False)
         return Resolution(
             outcome="merged",
             rule=f"verified {kind}",
@@ -258,54 +307,79 @@ def add_identity(
             matched_customer_ids=[other_root],
             merge_id=merge.id,
         )
-    if mine:
-        identity = mine[0]
-        if data.verified and not identity.verified:
-            _mark_verified(uow, identity, data.verified_via.value if data.verified_via else None)
-        outcome, explanation = "kept", f"the profile already holds this {kind}"
-    else:
-        identity = _insert_identity(
-            uow, customer_id, data, scope, index, vault, verified=data.verified
+    for unproven in (i for i in others if i.verified):
+        unproven.verified, unproven.verified_via, unproven.verified_at = False, None, None
+        unproven.verification_ref = f"unproven: superseded by identity #{identity.id}"
+        uow.session.flush()
+        uow.record(
+            customer_event(
+                "identity_unverified", unproven.customer_id, identity_id=unproven.id, by=actor
+            )
         )
-        outcome, explanation = "new", f"{kind} added"
+    identity.verified, identity.verified_via, identity.verified_at = True, via, uow.now
+    identity.verified_by, identity.verification_ref = by, reference
+    uow.session.flush()
+    uow.record(
+        customer_event(
+            "identity_verified",
+            identity.customer_id,
+            identity_id=identity.id,
+            via=via,
+            by=by,
+            reference=reference,
+        )
+    )
     if others:
-        other_roots = sorted(
-            {r for r in (repo.root_of(uow.session, i.customer_id) for i in others) if r}
-        )
-        rule = f"claimed {kind}"
-        reviews = [_queue_review(uow, root.id, o, rule) for o in other_roots]
-        return Resolution(
-            outcome="queued",
-            rule=rule,
-            explanation=f"the {kind} also appears on customer(s) {other_roots} but is not"
-            " verified on both sides (a shared family email or device is common), so a person"
-            " decides",
-            customer_id=root.id,
-            matched_customer_ids=other_roots,
-            review_ids=[r for r in reviews if r is not None],
-        )
-    return Resolution(outcome=outcome, explanation=explanation, customer_id=root.id)
+        return _review_claim(uow, root.id, kind, others)
+    return Resolution(
+        outcome="verified", explanation=f"{kind} verified ({via})", customer_id=root.id
+    )
 
 
-def verify_identity(
-    uow: UnitOfWork, customer_id: int, identity_id: int, via: str, *, vault: PiiVault, actor: str
+def add_verified_identity(
+    uow: UnitOfWork,
+    customer_id: int,
+    data: IdentityCreate,
+    *,
+    via: str,
+    reference: str,
+    vault: PiiVault,
+    actor: str,
 ) -> Resolution:
-    """A code, a login or a card scan confirmed the identifier: resolution runs again."""
-    identity = _require_identity(uow, customer_id, identity_id)
-    value = vault.decrypt("identity", identity.value_enc)
-    assert value is not None
-    return add_identity(
-        uow,
-        identity.customer_id,
-        IdentityCreate(
-            kind=IdentityKind(identity.kind),
-            value=value,
-            scope=identity.scope,
-            verified=True,
-            verified_via=via,
-        ),
-        vault=vault,
-        actor=actor,
+    """For trusted in-process callers only (the demo, imports, tests): adds the identifier and
+    confirms it on the caller's own evidence. No route reaches it."""
+    added = add_identity(uow, customer_id, data, vault=vault, actor=actor)
+    kind, scope = data.kind.value, data.scope.strip().upper() if data.scope else ""
+    index = vault.blind_index(kind, data.value)
+    own_ids = set(repo.cluster_ids(uow.session, resolve_id(uow, customer_id)))
+    mine = [
+        i for i in repo.find_identities(uow.session, kind, scope, index) if i.customer_id in own_ids
+    ]
+    confirmed = confirm_identity(
+        uow, customer_id, mine[0].id, via=via, by=actor, reference=reference, actor=actor
+    )
+    if confirmed.outcome == "verified" and added.outcome == "queued":
+        return added
+    return confirmed
+
+
+def _review_claim(
+    uow: UnitOfWork, root_id: int, kind: str, others: Sequence[Identity]
+) -> Resolution:
+    other_roots = sorted(
+        {r for r in (repo.root_of(uow.session, i.customer_id) for i in others) if r}
+    )
+    rule = f"claimed {kind}"
+    reviews = [_queue_review(uow, root_id, o, rule) for o in other_roots]
+    return Resolution(
+        outcome="queued",
+        rule=rule,
+        explanation=f"the {kind} also appears on customer(s) {other_roots} and is not verified"
+        " on both sides by the platform (a shared family email or device is common), so a"
+        " person decides",
+        customer_id=root_id,
+        matched_customer_ids=other_roots,
+        review_ids=[r for r in reviews if r is not None],
     )
 
 
@@ -324,6 +398,8 @@ def identity_read(identity: Identity | Row[Any], vault: PiiVault) -> IdentityRea
         verified=identity.verified,
         verified_via=identity.verified_via,
         verified_at=identity.verified_at,
+        verified_by=getattr(identity, "verified_by", None),
+        verification_ref=getattr(identity, "verification_ref", None),
         created_at=identity.created_at,
     )
 
@@ -335,8 +411,6 @@ def _insert_identity(
     scope: str,
     index: str,
     vault: PiiVault,
-    *,
-    verified: bool,
 ) -> Identity:
     identity = repo.add_identity(
         uow.session,
@@ -346,9 +420,7 @@ def _insert_identity(
             scope=scope,
             value_index=index,
             value_enc=vault.encrypt("identity", data.value.strip()) or "",
-            verified=verified,
-            verified_via=data.verified_via.value if verified and data.verified_via else None,
-            verified_at=uow.now if verified else None,
+            verified=False,
             source=data.source,
             created_at=uow.now,
         ),
@@ -359,20 +431,10 @@ def _insert_identity(
             customer_id,
             identity_id=identity.id,
             kind=data.kind.value,
-            verified=verified,
+            verified=False,
         )
     )
     return identity
-
-
-def _mark_verified(uow: UnitOfWork, identity: Identity, via: str | None) -> None:
-    identity.verified = True
-    identity.verified_via = via
-    identity.verified_at = uow.now
-    uow.session.flush()
-    uow.record(
-        customer_event("identity_verified", identity.customer_id, identity_id=identity.id, via=via)
-    )
 
 
 def _other_active_matches(
@@ -389,7 +451,7 @@ def _other_active_matches(
     return result
 
 
-def _require_identity(uow: UnitOfWork, customer_id: int, identity_id: int) -> Identity:
+def require_identity(uow: UnitOfWork, customer_id: int, identity_id: int) -> Identity:
     ids = set(cluster(uow, customer_id))
     identity = repo.get_identity(uow.session, identity_id)
     if identity is None or identity.customer_id not in ids:

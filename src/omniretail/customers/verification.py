@@ -1,0 +1,224 @@
+"""Platform verification of email and phone identities with one-time codes.
+
+Nobody declares an identifier verified. ``request_code`` makes a code, keeps a keyed hash of
+it (HMAC-SHA256 under a key derived from the key ring, salted per code) and its ciphertext
+(the PII vault) for the relay, and records ``identity_code_requested`` without the code; the
+handler (``customers.handlers.send_identity_code``) sends it by email or SMS after commit and
+blanks the ciphertext. ``confirm_code`` checks a code: short-lived, single use, a few wrong
+guesses per code, and sends are limited per identity and per person, counted in the database
+under the profile's row lock so the limits hold across processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+from omniretail.customers import repository as repo
+from omniretail.customers import service
+from omniretail.customers.crypto import PiiVault
+from omniretail.customers.errors import (
+    IdentityAlreadyVerified,
+    NotVerifiableByCode,
+    VerificationCodeInvalid,
+    VerificationCodeLocked,
+    VerificationRateLimited,
+)
+from omniretail.customers.events import customer_event
+from omniretail.customers.models import IdentityKind, VerificationCode
+from omniretail.customers.schemas import Resolution, VerificationSent
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.kernel.keys import Keyring
+
+CHANNELS = {IdentityKind.EMAIL.value: "email", IdentityKind.PHONE.value: "sms"}
+CODE_FIELD = "verification-code"
+
+
+@dataclass(frozen=True)
+class CodePolicy:
+    digits: int = 6
+    ttl_seconds: int = 600
+    max_attempts: int = 5
+    sends_per_window: int = 3
+    window_seconds: int = 900
+    sends_per_day: int = 10
+
+
+class CodeHasher:
+    def __init__(self, keyring: Keyring) -> None:
+        self._key = keyring.derive("identity-verification-code")
+
+    def hash(self, code: str, salt: str | None = None) -> str:
+        salt = salt or secrets.token_hex(8)
+        digest = hmac.new(self._key, f"{salt}:{code}".encode(), hashlib.sha256).hexdigest()
+        return f"{salt}${digest}"
+
+    def matches(self, stored: str, code: str) -> bool:
+        salt, _, _digest = stored.partition("$")
+        return hmac.compare_digest(stored, self.hash(code, salt))
+
+
+@lru_cache(maxsize=8)
+def hasher_for(keyring: Keyring) -> CodeHasher:
+    return CodeHasher(keyring)
+
+
+class CodeCheck(BaseModel):
+    """The outcome of a code check. A wrong code still changes the database (the attempt is
+    counted), so it is returned rather than raised, and the route raises after commit."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    resolution: Resolution | None = None
+    refused: DomainError | None = None
+
+
+def request_code(
+    uow: UnitOfWork,
+    customer_id: int,
+    identity_id: int,
+    *,
+    vault: PiiVault,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+    actor: str,
+) -> VerificationSent:
+    identity = service.require_identity(uow, customer_id, identity_id)
+    channel = CHANNELS.get(identity.kind)
+    if channel is None:
+        raise NotVerifiableByCode(
+            f"a {identity.kind} is verified by the system that reads it (a card scan, a login),"
+            " not by a code",
+            field="identity_id",
+        )
+    if identity.verified:
+        raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
+    root = service.require_root(uow, identity.customer_id)
+    repo.lock_customers(uow.session, [root.id])  # one sender at a time per person
+    now = uow.now
+    in_window, in_day = repo.codes_sent_since(
+        uow.session,
+        identity_id=identity.id,
+        customer_ids=repo.cluster_ids(uow.session, root.id),
+        window=now - timedelta(seconds=policy.window_seconds),
+        day=now - timedelta(days=1),
+    )
+    if in_window >= policy.sends_per_window:
+        raise VerificationRateLimited(
+            f"{in_window} codes were sent for this identity in the last"
+            f" {policy.window_seconds // 60} minutes; wait before asking again",
+            field="identity_id",
+            retry_after_seconds=policy.window_seconds,
+        )
+    if in_day >= policy.sends_per_day:
+        raise VerificationRateLimited(
+            f"{in_day} codes were sent for this customer in the last 24 hours; try tomorrow",
+            field="customer_id",
+            retry_after_seconds=86400,
+        )
+    repo.supersede_codes(uow.session, identity.id)
+    code = f"{secrets.randbelow(10**policy.digits):0{policy.digits}d}"
+    row = repo.add_code(
+        uow.session,
+        VerificationCode(
+            identity_id=identity.id,
+            customer_id=root.id,
+            channel=channel,
+            code_hash=hasher.hash(code),
+            code_enc=vault.encrypt(CODE_FIELD, code),
+            status="pending",
+            attempts=0,
+            created_at=now,
+            expires_at=now + timedelta(seconds=policy.ttl_seconds),
+            requested_by=actor,
+        ),
+    )
+    uow.record(
+        customer_event(
+            "identity_code_requested",
+            root.id,
+            code_id=row.id,
+            identity_id=identity.id,
+            channel=channel,
+        )
+    )
+    value = vault.decrypt("identity", identity.value_enc) or ""
+    return VerificationSent(
+        identity_id=identity.id,
+        channel=channel,
+        destination=mask(identity.kind, value),
+        expires_at=row.expires_at,
+        sends_left_in_window=policy.sends_per_window - in_window - 1,
+    )
+
+
+def confirm_code(
+    uow: UnitOfWork,
+    customer_id: int,
+    identity_id: int,
+    code: str,
+    *,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+    actor: str,
+) -> CodeCheck:
+    identity = service.require_identity(uow, customer_id, identity_id)
+    if identity.verified:
+        raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
+    row = repo.lock_pending_code(uow.session, identity.id)
+    if row is None:
+        raise VerificationCodeInvalid(
+            "no code is waiting for this identity (used, expired or never sent): ask for a new one",
+            field="code",
+        )
+    if uow.now >= row.expires_at:
+        row.status, row.code_enc = "expired", None
+        uow.session.flush()
+        return CodeCheck(
+            refused=VerificationCodeInvalid("the code has expired: ask for a new one", field="code")
+        )
+    row.attempts += 1
+    if not hasher.matches(row.code_hash, code.strip()):
+        left = policy.max_attempts - row.attempts
+        if left <= 0:
+            row.status, row.code_enc = "locked", None
+        uow.session.flush()
+        if left <= 0:
+            return CodeCheck(
+                refused=VerificationCodeLocked(
+                    f"{row.attempts} wrong codes: this code no longer works; ask for a new one",
+                    field="code",
+                )
+            )
+        return CodeCheck(
+            refused=VerificationCodeInvalid(
+                f"wrong code ({left} tries left)", field="code", attempts_left=left
+            )
+        )
+    row.status, row.code_enc, row.used_at = "used", None, uow.now
+    uow.session.flush()
+    resolution = service.confirm_identity(
+        uow,
+        customer_id,
+        identity.id,
+        via="code",
+        by=actor,
+        reference=f"code #{row.id} sent by {row.channel}",
+        actor=actor,
+    )
+    return CodeCheck(resolution=resolution)
+
+
+def mask(kind: str, value: str) -> str:
+    """``a***@example.com``, ``*******4567``: enough to recognise, not to learn."""
+    if kind == IdentityKind.EMAIL.value and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return "*" * max(len(value) - 4, 0) + value[-4:]
