@@ -86,10 +86,11 @@ class IdentityCodeSender:
                         subject="Your Omniretail verification code",
                         text=text,
                         message_id=f"<identity-code-{row.id}@omniretail>",
+                        sensitive=True,
                     )
                 )
             else:
-                self.senders.sms.send(to, text)
+                self.senders.sms.send(to, text, sensitive=True)
             row.code_enc, row.sent_at = None, uow.now
 
 

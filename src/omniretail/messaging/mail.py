@@ -23,6 +23,8 @@ class Email:
     # Stable per notification, so a receiver can recognise a resend after a relay crash.
     message_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The text holds a secret (a one-time code): implementations never log it.
+    sensitive: bool = False
 
 
 class Mailer(Protocol):
@@ -80,7 +82,8 @@ class LoggingMailer:
     """The development default when no SMTP host is configured: the email goes to the log."""
 
     def send(self, email: Email) -> None:
-        log.info("email to %s: %s\n%s", email.to, email.subject, email.text)
+        text = "(withheld: it holds a one-time code)" if email.sensitive else email.text
+        log.info("email to %s: %s\n%s", email.to, email.subject, text)
 
 
 class RecordingMailer:

@@ -17,7 +17,9 @@ log = logging.getLogger("omniretail.messaging.senders")
 
 
 class SmsSender(Protocol):
-    def send(self, to: str, text: str) -> None: ...
+    def send(self, to: str, text: str, *, sensitive: bool = False) -> None:
+        """``sensitive``: the text holds a secret (a one-time code) and is never logged."""
+        ...
 
 
 class PushSender(Protocol):
@@ -27,8 +29,8 @@ class PushSender(Protocol):
 
 
 class LoggingSmsSender:
-    def send(self, to: str, text: str) -> None:
-        log.info("sms to %s: %s", to, text)
+    def send(self, to: str, text: str, *, sensitive: bool = False) -> None:
+        log.info("sms to %s: %s", to, "(withheld: it holds a one-time code)" if sensitive else text)
 
 
 class LoggingPushSender:
@@ -54,7 +56,7 @@ class RecordingSmsSender:
         self.sent: list[SentSms] = []
         self._lock = threading.Lock()
 
-    def send(self, to: str, text: str) -> None:
+    def send(self, to: str, text: str, *, sensitive: bool = False) -> None:
         with self._lock:
             self.sent.append(SentSms(to, text))
 
