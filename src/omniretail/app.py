@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -63,6 +64,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run on these threads; with the read slots they never need more
+        # connections than the pool holds (db.budget.PoolPlan).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = container.pools.threads
         task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
         pickup_interval = container.settings.pickup_sweep_interval_seconds
         pickups = (

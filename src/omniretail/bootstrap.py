@@ -12,7 +12,8 @@ from sqlalchemy.orm import sessionmaker
 
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
-from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
+from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
+from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
@@ -34,6 +35,8 @@ class Container:
     read_engine: Engine
     clock: Clock
     counter: StatementCounter
+    # Pool sizes, read slots and request threads within this process's connection budget.
+    pools: PoolPlan
     # Connections that commit without waiting for the WAL flush (PostgreSQL), for cart holds;
     # None: the write engine (SQLite commits without a sync in WAL mode anyway).
     relaxed_engine: Engine | None = None
@@ -103,26 +106,42 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
     settings = settings or Settings()
     url = settings.resolved_database_url()
     counter = StatementCounter()
+    sqlite = is_sqlite(url)
+    limits = None if sqlite or settings.db_pgbouncer else read_server_limits(normalise_url(url))
+    pools = plan_pools(settings, limits, postgres=not sqlite)
     engine = make_engine(
-        url, schema=settings.database_schema, pool_size=settings.db_pool_size, counter=counter
+        url,
+        schema=settings.database_schema,
+        pool_size=pools.write,
+        pool_timeout=pools.timeout,
+        pgbouncer=settings.db_pgbouncer,
+        counter=counter,
     )
     # Reads on PostgreSQL run in autocommit on the same pool: under READ COMMITTED every
     # statement takes its own snapshot anyway, so a read transaction bought nothing but a
     # BEGIN and a COMMIT round trip each. On SQLite a deferred BEGIN keeps one WAL snapshot
     # for the whole read and never takes the write lock.
     read_engine = (
-        make_engine(url, pool_size=settings.db_pool_size, immediate=False, counter=counter)
-        if is_sqlite(url)
+        make_engine(
+            url,
+            pool_size=pools.write,
+            pool_timeout=pools.timeout,
+            immediate=False,
+            counter=counter,
+        )
+        if sqlite
         else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     relaxed_engine = (
         None
-        if is_sqlite(url)
+        if sqlite
         else make_engine(
             url,
             schema=settings.database_schema,
-            pool_size=max(2, settings.db_pool_size // 4),
+            pool_size=pools.relaxed,
             synchronous_commit=False,
+            pool_timeout=pools.timeout,
+            pgbouncer=settings.db_pgbouncer,
             counter=counter,
         )
     )
@@ -133,6 +152,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         relaxed_engine=relaxed_engine,
         clock=clock or SystemClock(),
         counter=counter,
+        pools=pools,
         keyring=load_keyring(settings),
         senders=build_senders(settings),
         payments=provider_named(settings.payment_provider),

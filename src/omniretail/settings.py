@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
     default_reservation_ttl_seconds: int = 15 * 60
     sweep_interval_seconds: float = 30.0
+    # Most connections one process's pools hold together (on PostgreSQL within its share).
     db_pool_size: int = 40
     event_source: str = "urn:omniretail"
     # Master secret for PII encryption, blind indexes and token signing (any long random
@@ -62,6 +63,19 @@ class Settings(BaseSettings):
     return_window_days: int = 30
     # Where the public tracking page is reached (links in notifications).
     public_base_url: str = "http://127.0.0.1:8000"
+
+    # PostgreSQL connection budget (docs/operations.md#connections): the processes sharing
+    # the server (API workers + relays + job workers; `serve --workers` sets it) split
+    # max_connections - its reserved slots - db_reserved_connections equally; pools never
+    # overflow and a request queues up to db_pool_timeout_seconds for a connection (then 503).
+    db_processes: int = 1
+    # Per process; set: refused at start unless processes x it fits the server.
+    db_max_connections: int | None = None
+    db_reserved_connections: int = 10
+    db_pool_timeout_seconds: float = 10.0
+    # Behind PgBouncer in transaction pooling: no prepared statements, no startup options;
+    # the share is db_max_connections (or db_pool_size), PgBouncer's own limits apply.
+    db_pgbouncer: bool = False
 
     def resolved_database_url(self) -> str:
         if self.database_url:
