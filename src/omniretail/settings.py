@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     relay_max_attempts: int = 12
     relay_backoff_base_seconds: float = 10.0
     relay_backoff_cap_seconds: float = 3600.0
-    # A claimed delivery is retried after this long if its relay never reported back.
-    relay_lease_seconds: float = 300.0
+    # A claimed delivery is retried after this long if its relay stops reporting back; the
+    # running relay renews it every third of that while a handler works.
+    relay_lease_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
     # Unset: emails are written to the log instead of sent.
     smtp_host: str | None = None
