@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -15,9 +16,11 @@ from omniretail.db import migrate
 from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
+from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
 from omniretail.loyalty import handlers as loyalty_handlers
+from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
@@ -49,6 +52,8 @@ class Container:
     payments: PaymentProvider = field(default_factory=TestPaymentProvider)
     # Event handlers the outbox relay delivers to; domains add theirs in build_container.
     handlers: HandlerRegistry = field(init=False)
+    # Kinds of durable job the workers run; domains add theirs here.
+    job_kinds: JobKinds = field(init=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -62,6 +67,8 @@ class Container:
         # Orders feed the customer's timeline and the points ledger.
         customers_handlers.install(self.handlers)
         loyalty_handlers.install(self.handlers)
+        self.job_kinds = JobKinds()
+        loyalty_jobs.install(self.job_kinds)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.
@@ -93,6 +100,16 @@ class Container:
     def relay(self) -> Relay:
         """An outbox relay delivering this database's events to ``handlers``."""
         return build_relay(self.settings, self.uow, self.handlers)
+
+    def job_runner(self) -> JobRunner:
+        """A worker for this database's durable jobs."""
+        return JobRunner(
+            self.uow,
+            self.job_kinds,
+            read_uow_factory=self.read_uow,
+            lease=timedelta(seconds=self.settings.jobs_lease_seconds),
+            max_attempts=self.settings.jobs_max_attempts,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

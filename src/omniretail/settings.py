@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     # the share is db_max_connections (or db_pool_size), PgBouncer's own limits apply.
     db_pgbouncer: bool = False
 
+    # Durable jobs (docs/operations.md#jobs): the server runs a worker thread unless disabled;
+    # a crashed worker's job is taken again after its lease, at most jobs_max_attempts claims.
+    jobs_worker_enabled: bool = True
+    jobs_poll_seconds: float = 1.0
+    jobs_lease_seconds: float = 60.0
+    jobs_max_attempts: int = 3
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

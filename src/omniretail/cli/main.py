@@ -15,6 +15,7 @@ from omniretail.demo.cli import demo_command
 from omniretail.history.cli import import_command
 from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
+from omniretail.jobs.cli import app as jobs_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.orders.cli import orders_app, route_app
 
@@ -28,6 +29,7 @@ events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=Tr
 app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
 app.command("import")(import_command)
