@@ -125,6 +125,8 @@ def running_server(
             "OMNIRETAIL_DATABASE_URL": url,
             "OMNIRETAIL_DATABASE_SCHEMA": schema or "",
             "OMNIRETAIL_DB_POOL_SIZE": str(pool_size),
+            # Every process on the server takes its share of the connection budget.
+            "OMNIRETAIL_DB_PROCESSES": str(workers + (1 if relay == "process" else 0)),
             **(extra_env or {}),
         }
         relay_process = None

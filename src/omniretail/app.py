@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -27,6 +28,8 @@ from omniretail.intelligence.api import router as intelligence_router
 from omniretail.intelligence.tasks import BackgroundRefresh, IntelligenceSettings
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
+from omniretail.jobs.api import router as jobs_router
+from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
@@ -39,6 +42,7 @@ from omniretail.web.router import install_web
 API_PREFIX = "/api/v1"
 RELAY_STOP_TIMEOUT_SECONDS = 30.0
 REFRESH_STOP_TIMEOUT_SECONDS = 30.0
+JOBS_STOP_TIMEOUT_SECONDS = 10.0
 log = logging.getLogger("omniretail.app")
 
 
@@ -48,6 +52,7 @@ def create_app(
     background_sweep: bool = True,
     background_relay: bool | None = None,
     background_intelligence: bool | None = None,
+    background_jobs: bool | None = None,
 ) -> FastAPI:
     """``background_relay`` (the outbox relay thread) defaults to ``background_sweep`` and the
     ``relay_enabled`` setting, so an app built without background work (tests) has neither.
@@ -56,6 +61,8 @@ def create_app(
     container = container or build_container()
     if background_relay is None:
         background_relay = background_sweep and container.settings.relay_enabled
+    if background_jobs is None:
+        background_jobs = background_sweep and container.settings.jobs_worker_enabled
     if background_intelligence is None:
         background_intelligence = background_sweep
     intelligence_settings = IntelligenceSettings()
@@ -63,6 +70,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run on these threads; with the read slots they never need more
+        # connections than the pool holds (db.budget.PoolPlan).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = container.pools.threads
         task = asyncio.create_task(_sweep_forever(container)) if background_sweep else None
         pickup_interval = container.settings.pickup_sweep_interval_seconds
         pickups = (
@@ -81,6 +91,13 @@ def create_app(
         )
         if relay is not None:
             relay.start()
+        jobs = (
+            BackgroundJobs(container.job_runner(), container.settings.jobs_poll_seconds)
+            if background_jobs
+            else None
+        )
+        if jobs is not None:
+            jobs.start()
         refresh = (
             BackgroundRefresh(container, refresh_seconds, intelligence_settings)
             if refresh_seconds
@@ -99,6 +116,9 @@ def create_app(
             if relay is not None:
                 # The delivery in progress finishes (handlers have timeouts); nothing is cut.
                 await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)
+            if jobs is not None:
+                # A job cut short is taken again once its lease runs out.
+                await run_in_threadpool(jobs.stop, JOBS_STOP_TIMEOUT_SECONDS)
             if refresh is not None:
                 # A refresh writes in one transaction at its end: waiting cuts nothing short.
                 await run_in_threadpool(refresh.stop, REFRESH_STOP_TIMEOUT_SECONDS)
@@ -128,6 +148,7 @@ def create_app(
     api.include_router(customers_router)
     api.include_router(events_router)
     api.include_router(loyalty_router)
+    api.include_router(jobs_router)
     api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -12,11 +13,14 @@ from sqlalchemy.orm import sessionmaker
 
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
-from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
+from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
+from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
+from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
 from omniretail.loyalty import handlers as loyalty_handlers
+from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
@@ -34,6 +38,8 @@ class Container:
     read_engine: Engine
     clock: Clock
     counter: StatementCounter
+    # Pool sizes, read slots and request threads within this process's connection budget.
+    pools: PoolPlan
     # Connections that commit without waiting for the WAL flush (PostgreSQL), for cart holds;
     # None: the write engine (SQLite commits without a sync in WAL mode anyway).
     relaxed_engine: Engine | None = None
@@ -46,6 +52,8 @@ class Container:
     payments: PaymentProvider = field(default_factory=TestPaymentProvider)
     # Event handlers the outbox relay delivers to; domains add theirs in build_container.
     handlers: HandlerRegistry = field(init=False)
+    # Kinds of durable job the workers run; domains add theirs here.
+    job_kinds: JobKinds = field(init=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -60,6 +68,8 @@ class Container:
         customers_handlers.install(self.handlers)
         customers_handlers.install_verification(self.handlers, self.senders, self.keyring)
         loyalty_handlers.install(self.handlers)
+        self.job_kinds = JobKinds()
+        loyalty_jobs.install(self.job_kinds)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.
@@ -92,6 +102,16 @@ class Container:
         """An outbox relay delivering this database's events to ``handlers``."""
         return build_relay(self.settings, self.uow, self.handlers)
 
+    def job_runner(self) -> JobRunner:
+        """A worker for this database's durable jobs."""
+        return JobRunner(
+            self.uow,
+            self.job_kinds,
+            read_uow_factory=self.read_uow,
+            lease=timedelta(seconds=self.settings.jobs_lease_seconds),
+            max_attempts=self.settings.jobs_max_attempts,
+        )
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.relaxed_engine is not None:
@@ -104,26 +124,42 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
     settings = settings or Settings()
     url = settings.resolved_database_url()
     counter = StatementCounter()
+    sqlite = is_sqlite(url)
+    limits = None if sqlite or settings.db_pgbouncer else read_server_limits(normalise_url(url))
+    pools = plan_pools(settings, limits, postgres=not sqlite)
     engine = make_engine(
-        url, schema=settings.database_schema, pool_size=settings.db_pool_size, counter=counter
+        url,
+        schema=settings.database_schema,
+        pool_size=pools.write,
+        pool_timeout=pools.timeout,
+        pgbouncer=settings.db_pgbouncer,
+        counter=counter,
     )
     # Reads on PostgreSQL run in autocommit on the same pool: under READ COMMITTED every
     # statement takes its own snapshot anyway, so a read transaction bought nothing but a
     # BEGIN and a COMMIT round trip each. On SQLite a deferred BEGIN keeps one WAL snapshot
     # for the whole read and never takes the write lock.
     read_engine = (
-        make_engine(url, pool_size=settings.db_pool_size, immediate=False, counter=counter)
-        if is_sqlite(url)
+        make_engine(
+            url,
+            pool_size=pools.write,
+            pool_timeout=pools.timeout,
+            immediate=False,
+            counter=counter,
+        )
+        if sqlite
         else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     relaxed_engine = (
         None
-        if is_sqlite(url)
+        if sqlite
         else make_engine(
             url,
             schema=settings.database_schema,
-            pool_size=max(2, settings.db_pool_size // 4),
+            pool_size=pools.relaxed,
             synchronous_commit=False,
+            pool_timeout=pools.timeout,
+            pgbouncer=settings.db_pgbouncer,
             counter=counter,
         )
     )
@@ -134,6 +170,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         relaxed_engine=relaxed_engine,
         clock=clock or SystemClock(),
         counter=counter,
+        pools=pools,
         keyring=load_keyring(settings),
         senders=build_senders(settings),
         payments=provider_named(settings.payment_provider),

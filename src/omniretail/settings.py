@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
     default_reservation_ttl_seconds: int = 15 * 60
     sweep_interval_seconds: float = 30.0
+    # Most connections one process's pools hold together (on PostgreSQL within its share).
     db_pool_size: int = 40
     event_source: str = "urn:omniretail"
     # Master secret for PII encryption, blind indexes and token signing (any long random
@@ -37,8 +38,9 @@ class Settings(BaseSettings):
     relay_max_attempts: int = 12
     relay_backoff_base_seconds: float = 10.0
     relay_backoff_cap_seconds: float = 3600.0
-    # A claimed delivery is retried after this long if its relay never reported back.
-    relay_lease_seconds: float = 300.0
+    # A claimed delivery is retried after this long if its relay stops reporting back; the
+    # running relay renews it every third of that while a handler works.
+    relay_lease_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
     # Unset: emails are written to the log instead of sent.
     smtp_host: str | None = None
@@ -70,6 +72,26 @@ class Settings(BaseSettings):
     identity_code_sends_per_window: int = Field(default=3, ge=1)
     identity_code_window_seconds: int = Field(default=900, ge=60)
     identity_code_sends_per_day: int = Field(default=10, ge=1)
+
+    # PostgreSQL connection budget (docs/operations.md#connections): the processes sharing
+    # the server (API workers + relays + job workers; `serve --workers` sets it) split
+    # max_connections - its reserved slots - db_reserved_connections equally; pools never
+    # overflow and a request queues up to db_pool_timeout_seconds for a connection (then 503).
+    db_processes: int = 1
+    # Per process; set: refused at start unless processes x it fits the server.
+    db_max_connections: int | None = None
+    db_reserved_connections: int = 10
+    db_pool_timeout_seconds: float = 10.0
+    # Behind PgBouncer in transaction pooling: no prepared statements, no startup options;
+    # the share is db_max_connections (or db_pool_size), PgBouncer's own limits apply.
+    db_pgbouncer: bool = False
+
+    # Durable jobs (docs/operations.md#jobs): the server runs a worker thread unless disabled;
+    # a crashed worker's job is taken again after its lease, at most jobs_max_attempts claims.
+    jobs_worker_enabled: bool = True
+    jobs_poll_seconds: float = 1.0
+    jobs_lease_seconds: float = 60.0
+    jobs_max_attempts: int = 3
 
     def resolved_database_url(self) -> str:
         if self.database_url:

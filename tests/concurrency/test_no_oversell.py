@@ -27,7 +27,7 @@ from tests.factories import make_network, receive
 from tests.inventory.state import assert_verified, counters, event_types_after
 
 SKU = "10001"
-WORKERS = 40  # >= 32, and within the 60 connections the test pool allows
+WORKERS = 40  # >= 32; on PostgreSQL more than the 32 write connections, so some queue
 API = "/api/v1/inventory"
 
 

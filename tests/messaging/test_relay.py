@@ -15,7 +15,8 @@ from omniretail.kernel.events import DomainEvent
 from omniretail.messaging import service
 from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.messaging.relay import Relay, RetryPolicy
+from omniretail.messaging.relay import Relay, RelayReport, RetryPolicy
+from omniretail.messaging.wiring import build_relay
 from tests.messaging.conftest import deliveries, outbox, record
 
 POLICY = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=60)
@@ -395,3 +396,74 @@ def test_claims_not_started_within_half_the_lease_are_handed_back_untried(contai
     assert deliveries(container)[2].next_attempt_at == container.clock.now()
     assert relay.run_once().delivered == 1
     assert calls == ids
+
+
+LEASE = timedelta(seconds=30)
+
+
+def test_a_crashed_relays_claims_are_taken_over_after_the_short_lease(container, clock):
+    registry = HandlerRegistry()
+    recorder = Recorder()
+    registry.add("*", "test.handler", recorder)
+    ids = record(container, made(1), made(2))
+    # The deployed relay's settings: its lease is short (30 s by default).
+    crashed = build_relay(container.settings, container.uow, registry)
+    crashed._plan(RelayReport())
+    # Relay A claims the deliveries, then dies before running them (no hand-back).
+    assert len(crashed._claim(RelayReport())) == 2
+    survivor = build_relay(container.settings, container.uow, registry)
+    clock.advance(seconds=29)
+    assert not survivor.run_once().did_work
+
+    clock.advance(seconds=1)
+    report = survivor.run_once()
+
+    assert report.delivered == 2
+    assert recorder.calls == ids
+    assert [(d.status, d.attempts) for d in deliveries(container)] == [("delivered", 2)] * 2
+
+
+class WatchedRelay(Relay):
+    """Tells the test each time its heartbeat renewed the lease."""
+
+    renewed: threading.Event
+
+    def renew(self, token: str) -> int:
+        count = super().renew(token)
+        self.renewed.set()
+        return count
+
+
+def test_a_slow_handlers_lease_is_renewed_so_another_relay_does_not_deliver_it_twice(
+    container, clock
+):
+    registry = HandlerRegistry()
+    calls: list[str] = []
+    taken_over: list[RelayReport] = []
+    relay = WatchedRelay(
+        container.uow, registry, policy=POLICY, lease=LEASE, heartbeat_seconds=0.01
+    )
+    relay.renewed = threading.Event()
+
+    def slow(event: dict[str, Any], _uow_factory: UowFactory) -> None:
+        calls.append(event["id"])
+        other = make_relay(container, registry, lease=LEASE)
+        for _ in range(4):  # two minutes of work, four times the lease
+            clock.advance(seconds=25)
+            # The second renewal from now began after the advance (one may be under way).
+            for _ in range(2):
+                relay.renewed.clear()
+                assert relay.renewed.wait(timeout=10), "the heartbeat did not renew the lease"
+            clock.advance(seconds=5)
+            taken_over.append(other.run_once())
+
+    registry.add("*", "test.slow", slow)
+    (event_id,) = record(container, made(1))
+
+    report = relay.run_once()
+
+    assert report.delivered == 1
+    assert calls == [event_id]
+    assert not any(r.did_work for r in taken_over)
+    (delivery,) = deliveries(container)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)

@@ -203,7 +203,7 @@ async def read_uow(request: Request, container: ContainerDep) -> AsyncIterator[U
 def _read_slots(request: Request, container: Container) -> asyncio.Semaphore:
     slots: asyncio.Semaphore | None = getattr(request.app.state, "read_slots", None)
     if slots is None:
-        slots = asyncio.Semaphore(max(1, container.settings.db_pool_size // 2))
+        slots = asyncio.Semaphore(container.pools.read_slots)
         request.app.state.read_slots = slots
     return slots
 

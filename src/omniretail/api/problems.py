@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from omniretail.kernel.errors import PROBLEM_BASE, DomainError
@@ -162,6 +163,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the request could not be completed now; nothing was written, retry shortly",
             instance=request.url.path,
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def on_pool_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection of this process's budget stayed busy for db_pool_timeout_seconds.
+        log.warning("connection pool busy on %s: %s", request.url.path, exc)
+        return problem(
+            503,
+            "database-busy",
+            "The database is busy",
+            "every database connection stayed busy; nothing was written, retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

@@ -227,10 +227,10 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/customers/{customer_id}/adjustments": R("loyalty:adjust"),
     "GET /loyalty/customers/{customer_id}/coupons": R("loyalty:read"),
     "POST /loyalty/coupons/{code}/redeem": R("coupons:redeem"),
-    "POST /loyalty/jobs/release": R("loyalty:jobs"),
-    "POST /loyalty/jobs/expire": R("loyalty:jobs"),
-    "POST /loyalty/jobs/birthdays": R("loyalty:jobs"),
-    "GET /loyalty/recompute": R("loyalty:jobs"),
+    "POST /loyalty/jobs/{name}": R("loyalty:jobs"),
+    # --- durable jobs (started by their domain's routes)
+    "GET /jobs": R("jobs:read"),
+    "GET /jobs/{job_id}": R("jobs:read"),
     # --- orders: customers use their own carts and anonymous ones (auth.api._require_own_cart)
     "POST /carts": R("carts:write", customer_unscoped=True),
     "GET /carts": R("orders:read"),

@@ -15,6 +15,7 @@ from omniretail.demo.cli import demo_command
 from omniretail.history.cli import import_command
 from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
+from omniretail.jobs.cli import app as jobs_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.orders.cli import orders_app, route_app
 
@@ -28,6 +29,7 @@ events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=Tr
 app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
 app.command("import")(import_command)
@@ -60,12 +62,31 @@ def serve(
     db: DbOption = None,
     host: str = "127.0.0.1",
     port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    other_processes: Annotated[
+        int,
+        typer.Option(
+            help="Other processes on the same PostgreSQL (relays, job workers), for the"
+            " connection budget"
+        ),
+    ] = 0,
 ) -> None:
-    """Serve the HTTP API (and the periodic reservation sweep)."""
+    """Serve the HTTP API (and the periodic reservation sweep, relay and job worker)."""
     from omniretail.cli.server import run_server
+    from omniretail.db.budget import ConnectionBudgetError
 
-    container = open_container(db)
-    run_server(container, host=host, port=port)
+    try:
+        container = open_container(db, processes=workers + other_processes)
+    except ConnectionBudgetError as exc:
+        console.print(f"[red]refusing to start:[/] {exc}")
+        raise typer.Exit(2) from None
+    pools = container.pools
+    console.print(
+        f"{workers} worker(s) on {container.backend}; per process: {pools.write} connections"
+        + (f" + {pools.relaxed} relaxed" if pools.relaxed else "")
+        + (f" (share {pools.share})" if pools.share is not None else "")
+    )
+    run_server(container, host=host, port=port, workers=workers)
 
 
 @events_app.command("tail")

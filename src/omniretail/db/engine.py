@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,16 +52,27 @@ def make_engine(
     *,
     schema: str | None = None,
     pool_size: int = 40,
+    pool_timeout: float = 30.0,
     immediate: bool = True,
     synchronous_commit: bool = True,
+    pgbouncer: bool = False,
     counter: StatementCounter | None = None,
 ) -> Engine:
-    """Build an engine. On SQLite ``immediate`` makes every transaction take the write lock at
-    BEGIN, so two writers never deadlock upgrading a read lock; read-only engines pass False.
-    On PostgreSQL ``synchronous_commit=False`` makes the pool's connections commit without
-    waiting for the WAL flush (for cart holds only: ``Container.uow(durable=False)``)."""
+    """Build an engine whose pool holds at most ``pool_size`` connections (no overflow): a
+    caller finding them all busy waits up to ``pool_timeout`` seconds, then gets SQLAlchemy's
+    ``TimeoutError`` (a 503 problem). On SQLite ``immediate`` makes every transaction take the
+    write lock at BEGIN, so two writers never deadlock upgrading a read lock; read-only engines
+    pass False. On PostgreSQL ``synchronous_commit=False`` makes the pool's connections commit
+    without waiting for the WAL flush (for cart holds only: ``Container.uow(durable=False)``).
+    ``pgbouncer``: transaction pooling, so no prepared statements and no startup options
+    (synchronous_commit is then set per transaction; a schema comes from the role's
+    search_path)."""
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size // 2}
+    kwargs: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_timeout": pool_timeout,
+    }
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -71,14 +83,61 @@ def make_engine(
     else:
         connect_args: dict[str, Any] = {}
         options = [f"-c search_path={schema}"] if schema else []
-        if not synchronous_commit:
+        if not synchronous_commit and not pgbouncer:
             options.append("-c synchronous_commit=off")
+        if pgbouncer:
+            if schema:
+                raise ValueError(
+                    "database_schema is not supported behind PgBouncer (transaction pooling"
+                    " drops startup options): set the role's search_path instead"
+                )
+            connect_args["prepare_threshold"] = None
         if options:
             connect_args["options"] = " ".join(options)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _wait_for_free_slot(engine, pool_timeout)
+        if pgbouncer and not synchronous_commit:
+            _relax_each_transaction(engine)
     if counter is not None:
         _count_statements(engine, counter)
     return engine
+
+
+# "FATAL: sorry, too many clients already" and "remaining connection slots are reserved":
+# the server is full (other clients hold its connections). Not an error for one request.
+_SERVER_FULL = ("too many clients", "remaining connection slots are reserved")
+_SERVER_FULL_SQLSTATE = "53300"
+
+
+def _wait_for_free_slot(engine: Engine, timeout: float) -> None:
+    """Opening a connection on a full server waits (up to ``timeout``) for a slot to free up,
+    like a busy pool, instead of failing the request at once."""
+
+    @event.listens_for(engine, "do_connect")
+    def on_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        deadline = time.monotonic() + timeout
+        pause = 0.05
+        while True:
+            try:
+                return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError as exc:
+                if not server_is_full(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def server_is_full(exc: BaseException) -> bool:
+    if getattr(exc, "sqlstate", None) == _SERVER_FULL_SQLSTATE:
+        return True
+    message = str(exc)
+    return any(text in message for text in _SERVER_FULL)
+
+
+def _relax_each_transaction(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:

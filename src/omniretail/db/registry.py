@@ -9,6 +9,7 @@ from omniretail.db import idempotency, outbox
 from omniretail.db.base import Base
 from omniretail.intelligence import models as intelligence_models
 from omniretail.inventory import models as inventory_models
+from omniretail.jobs import models as job_models
 from omniretail.loyalty import models as loyalty_models
 from omniretail.messaging import models as messaging_models
 from omniretail.orders import models as order_models
@@ -21,6 +22,7 @@ __all__ = [
     "idempotency",
     "intelligence_models",
     "inventory_models",
+    "job_models",
     "loyalty_models",
     "messaging_models",
     "order_models",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
-from omniretail.loyalty import rewards, service
+from omniretail.jobs import service as jobs_service
+from omniretail.jobs.schemas import JobRead
+from omniretail.loyalty import jobs as loyalty_jobs
+from omniretail.loyalty import service
 from omniretail.loyalty.schemas import (
     AccountRead,
     ActionCreate,
@@ -18,10 +21,8 @@ from omniretail.loyalty.schemas import (
     LotRead,
     ProgrammeRead,
     ProgrammeRules,
-    RecomputeReport,
     RedemptionCreate,
     RedemptionRead,
-    RunReport,
 )
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
@@ -107,27 +108,21 @@ def redeem_coupon(
     return use_case.run(lambda uow: service.redeem_coupon(uow, code, body, actor=actor))
 
 
-@router.post("/jobs/release", response_model=RunReport)
-def release(use_case: UseCaseDep, actor: ActorDep) -> RunReport:
-    """Pending points whose return window has closed become available."""
-    return use_case.run(
-        lambda uow: RunReport(processed=service.release_matured_points(uow, actor=actor))
+@router.post("/jobs/{name}", status_code=202, response_model=JobRead)
+def start_job(
+    name: Literal["release", "expire", "birthdays", "recompute"],
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    response: Response,
+) -> JobRead:
+    """Queue a programme job, run by a worker (the server's, or ``omniretail jobs worker``):
+    ``release`` (pending points whose return window has closed become available),
+    ``expire``, ``birthdays`` (coupons), ``recompute`` (every account's counters checked
+    against its ledger, read-only). Answers 202 with the job to poll (``Location``); while a
+    job of that name is queued or running, 409 naming it."""
+    job = use_case.run(
+        lambda uow: jobs_service.enqueue(uow, loyalty_jobs.KINDS[name], actor=actor),
+        status_code=202,
     )
-
-
-@router.post("/jobs/expire", response_model=RunReport)
-def expire(use_case: UseCaseDep, actor: ActorDep) -> RunReport:
-    return use_case.run(lambda uow: RunReport(processed=service.expire_points(uow, actor=actor)))
-
-
-@router.post("/jobs/birthdays", response_model=RunReport)
-def birthdays(use_case: UseCaseDep, actor: ActorDep) -> RunReport:
-    return use_case.run(
-        lambda uow: RunReport(processed=rewards.award_birthday_coupons(uow, actor=actor))
-    )
-
-
-@router.get("/recompute", response_model=RecomputeReport)
-def verify(uow: ReadDep) -> RecomputeReport:
-    """Every account's counters checked against its ledger (read-only)."""
-    return rewards.recompute_balances(uow, fix=False)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job

@@ -8,8 +8,10 @@ One pass (``run_once``):
 2. **Claim.** Due deliveries, in event order, are locked (``FOR UPDATE SKIP LOCKED`` on
    PostgreSQL; SQLite serialises writers) and leased in one short transaction: status
    ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a fresh claim token.
-   A concurrent relay skips or no longer sees them; if this process dies, the lease runs out
-   and the delivery is due again: a crash delays it, never loses it.
+   A concurrent relay skips or no longer sees them; if this process dies, the lease (30 s by
+   default) runs out and the delivery is due again: a crash delays it, never loses it.
+   While the batch is being delivered a heartbeat thread renews the lease of the claims
+   still held every third of it, so a slow handler is not delivered twice meanwhile.
 3. **Deliver.** Each handler runs outside any relay transaction. Success marks the delivery
    ``delivered``, and the message ``published`` once all its deliveries are done; failure
    schedules a retry after an exponential back-off with jitter, or, after ``max_attempts``,
@@ -17,10 +19,9 @@ One pass (``run_once``):
    claim token still matches, so a relay that outlived its lease cannot overwrite another's.
 
 Delivery is at least once: a crash after the handler's effect and before step 3's write repeats
-the effect on the next attempt, which is why handlers are idempotent. Leases must outlast the
-slowest handler (webhook and SMTP timeouts are far shorter), or two relays could run one
-delivery at the same time; claims of a batch not started within half the lease are handed
-back untried.
+the effect on the next attempt, which is why handlers are idempotent. Claims of a batch not
+started within ``batch_seconds`` (half the lease by default) are handed back untried, so other
+relays share a long batch.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ class Relay:
     registry: HandlerRegistry
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 100
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=30)
+    # Wall seconds between lease renewals while a batch is delivered (default: lease / 3).
+    heartbeat_seconds: float | None = None
     rng: random.Random = field(default_factory=random.Random)
     # Wall time, for the lease budget of a batch (the clock in uow.now may be a test's).
     monotonic: Callable[[], float] = time.monotonic
@@ -121,13 +124,28 @@ class Relay:
         report = RelayReport()
         self._plan(report)
         claims = self._claim(report)
+        if not claims:
+            return report
         budget_ends = self.monotonic() + self.lease.total_seconds() / 2
-        for index, claim in enumerate(claims):
-            if self.monotonic() > budget_ends or self.stopping.is_set():
-                self._release(claims[index:])
-                break
-            self._deliver(claim, report)
+        heartbeat = _Heartbeat(self, claims[0].token)
+        heartbeat.start()
+        try:
+            for index, claim in enumerate(claims):
+                if self.monotonic() > budget_ends or self.stopping.is_set():
+                    self._release(claims[index:])
+                    break
+                self._deliver(claim, report)
+        finally:
+            heartbeat.stop()
         return report
+
+    def renew(self, token: str) -> int:
+        """Extend the lease of the claims under ``token`` that are still being sent (the
+        heartbeat calls this); returns how many were renewed."""
+        with self.uow_factory() as uow:
+            return repository.renew_claims(
+                uow.session, token=token, lease_until=uow.now + self.lease, now=uow.now
+            )
 
     def run_until_idle(self, max_passes: int = 10_000) -> RelayReport:
         """Pass until nothing is due now (retries scheduled for later stay scheduled)."""
@@ -274,6 +292,35 @@ class Relay:
                 next_attempt_at,
                 error,
             )
+
+
+class _Heartbeat:
+    """Renews a batch's lease every ``heartbeat_seconds`` until stopped. If the relay process
+    dies, renewals stop with it and the lease runs out."""
+
+    def __init__(self, relay: Relay, token: str) -> None:
+        self._relay = relay
+        self._token = token
+        self._stop = threading.Event()
+        interval = relay.heartbeat_seconds
+        self._interval = interval if interval is not None else relay.lease.total_seconds() / 3
+        self._thread = threading.Thread(
+            target=self._run, name="omniretail-relay-heartbeat", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._relay.renew(self._token)
+            except Exception:  # the next beat tries again; the lease still has time to run
+                log.exception("could not renew the relay's lease")
 
 
 class BackgroundRelay:

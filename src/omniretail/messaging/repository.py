@@ -360,3 +360,15 @@ def list_notifications(
     if customer_ref is not None:
         query = query.where(Notification.customer_ref == customer_ref)
     return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+
+
+def renew_claims(session: Session, *, token: str, lease_until: datetime, now: datetime) -> int:
+    """Extend the lease of deliveries still sent under ``token`` (a finished or handed-back
+    claim has no token any more, so it is left alone)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.claim_token == token, Delivery.status == DeliveryStatus.SENDING.value)
+        .values(next_attempt_at=lease_until, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
