@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 from omniretail.customers import handlers as customers_handlers
@@ -15,7 +15,7 @@ from omniretail.db import migrate
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.kernel.clock import Clock, SystemClock
-from omniretail.kernel.keys import Keyring
+from omniretail.kernel.keys import Keyring, KeyringError, generate_secret
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
@@ -69,11 +69,15 @@ class Container:
         released, without waiting for the disk, which is what hot stock rows need. A later
         durable commit flushes the WAL before it, so a sale never rests on a lost hold."""
         sessions = self._sessions if durable else self._relaxed_sessions
-        return UnitOfWork(sessions, self.clock, self.settings.event_source, self.cache)
+        return UnitOfWork(
+            sessions, self.clock, self.settings.event_source, self.cache, self.keyring
+        )
 
     def read_uow(self) -> UnitOfWork:
         """A unit of work for reads; on SQLite it does not take the write lock."""
-        return UnitOfWork(self._read_sessions, self.clock, self.settings.event_source, self.cache)
+        return UnitOfWork(
+            self._read_sessions, self.clock, self.settings.event_source, self.cache, self.keyring
+        )
 
     @property
     def reads_autocommit(self) -> bool:
@@ -85,7 +89,7 @@ class Container:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        migrate.upgrade(self.engine)
+        migrate.upgrade(self.engine, keyring=self.keyring)
 
     def relay(self) -> Relay:
         """An outbox relay delivering this database's events to ``handlers``."""
@@ -101,6 +105,7 @@ class Container:
 
 def build_container(settings: Settings | None = None, clock: Clock | None = None) -> Container:
     settings = settings or Settings()
+    keyring = load_keyring(settings)  # refuses a shared database without a key, first
     url = settings.resolved_database_url()
     counter = StatementCounter()
     engine = make_engine(
@@ -133,16 +138,32 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         relaxed_engine=relaxed_engine,
         clock=clock or SystemClock(),
         counter=counter,
-        keyring=load_keyring(settings),
+        keyring=keyring,
         senders=build_senders(settings),
         payments=provider_named(settings.payment_provider),
     )
 
 
+MISSING_KEY = (
+    "OMNIRETAIL_SECRET_KEY must be set when the database is shared ({backend}): every process "
+    "on it needs the same key, or customer data written by one cannot be read by another and "
+    "sign-ins of one are refused by the other. Generate one with `omniretail keys generate`, "
+    "then set OMNIRETAIL_SECRET_KEY (or OMNIRETAIL_SECRET_KEYS for rotation) in the "
+    "environment of every process (server, relay, CLI). See docs/security.md."
+)
+
+
 def load_keyring(settings: Settings) -> Keyring:
-    """The master secret from settings, else from ``data_dir/secret.key`` (created once, 0600)."""
+    """The key ring from settings (``secret_keys``, else ``secret_key``). Unset: on the embedded
+    SQLite database, ``data_dir/secret.key`` (created once, 0600); on a shared database,
+    ``KeyringError``: a second process must never make a key of its own."""
+    if settings.secret_keys is not None:
+        return Keyring.parse(settings.secret_keys.get_secret_value())
     if settings.secret_key is not None:
-        return Keyring(settings.secret_key.get_secret_value().encode())
+        return Keyring.parse(settings.secret_key.get_secret_value())
+    url = settings.resolved_database_url()
+    if not is_sqlite(url):
+        raise KeyringError(MISSING_KEY.format(backend=make_url(url).get_backend_name()))
     path = Path(settings.data_dir) / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,5 +173,5 @@ def load_keyring(settings: Settings) -> Keyring:
             pass
         else:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return Keyring(path.read_text().strip().encode())
+                handle.write(generate_secret())
+    return Keyring.parse(path.read_text().strip())

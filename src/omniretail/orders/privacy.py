@@ -1,11 +1,12 @@
 """Erasure (GDPR) of the personal data the orders domain holds about a customer.
 
 The orders stay, with their numbers, lines, amounts and payment references (the accounts
-and later refunds need them); what goes is who and where: the contact email, the delivery
-address and coordinates, the payment token given at checkout. The same fields go from the
-orders' events in the outbox, and stored checkout responses (Idempotency-Key replays) of
-those orders are deleted. Called by the erasure composition (``api.customer_views``) in the
-same transaction as the customers domain's part.
+and later refunds need them); what goes is who and where: the contact email and the delivery
+address and coordinates (ciphertext, ``orders.contact``), the payment token given at
+checkout. Order events no longer carry them; events written before that are scrubbed of
+them, and stored checkout responses (Idempotency-Key replays) of those orders are deleted.
+Called by the erasure composition (``api.customer_views``) in the same transaction as the
+customers domain's part.
 
 The statements are here rather than in ``repository.py``: they are the erasure's alone, and
 two of them touch platform tables (outbox, idempotency keys) that no other use case changes.
@@ -25,8 +26,8 @@ from omniretail.orders.models import Order
 
 orders = cast(Table, Order.__table__)
 
-# Personal fields of order events and of ``orders.delivery`` (the rest is kept: method,
-# pickup location, lines, amounts).
+# Personal fields of order events written before they carried ids only, and of
+# ``orders.delivery`` before migration 0014 (the rest is kept: method, pickup, lines, amounts).
 PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude"})
 
 
@@ -48,7 +49,8 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
             update(orders)
             .where(orders.c.id == row.id)
             .values(
-                contact_email=None,
+                contact_email_enc=None,
+                delivery_enc=None,
                 payment_token=None,
                 delivery=_without_personal(row.delivery) if row.delivery else row.delivery,
                 updated_at=uow.now,
