@@ -36,6 +36,16 @@ def _hkdf(master: bytes, purpose: str, length: int = 32) -> bytes:
     ).derive(master)
 
 
+def _index_key(text: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.encode() + b"=" * (-len(text) % 4))
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise KeyringError("the index: entry must be the one `omniretail keys index-key` prints")
+    return key
+
+
 def derived_kid(master: bytes) -> str:
     """A stable id for an unnamed secret (names it in ciphertext and tokens, reveals nothing)."""
     return "k" + hashlib.sha256(_hkdf(master, "key-id")).hexdigest()[:8]
@@ -78,7 +88,7 @@ class Keyring:
             if not sep:
                 kid, secret = "", raw
             if kid == INDEX_KID:
-                pinned = base64.urlsafe_b64decode(secret.encode() + b"==")
+                pinned = _index_key(secret.strip())
                 continue
             entries.append((kid.strip(), secret.strip().encode()))
         if not entries:
