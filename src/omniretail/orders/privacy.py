@@ -22,13 +22,13 @@ from sqlalchemy import Table, delete, select, update
 from omniretail.db.idempotency import IdempotentRequest
 from omniretail.db.outbox import OutboxMessage
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders.models import Order
+from omniretail.orders.models import FulfilmentLog, Order
 
 orders = cast(Table, Order.__table__)
 
 # Personal fields of order events written before they carried ids only, and of
 # ``orders.delivery`` before migration 0014 (the rest is kept: method, pickup, lines, amounts).
-PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude"})
+PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude", "vehicle"})
 
 
 def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict[str, int]:
@@ -57,6 +57,7 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
             )
         )
     numbers = [str(r.number) for r in rows]
+    _scrub_log(uow, [int(r.id) for r in rows])
     events = _scrub_events(uow, numbers)
     replays = 0
     if numbers:
@@ -73,6 +74,19 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
         "order_events_scrubbed": events,
         "order_replays_deleted": replays,
     }
+
+
+def _scrub_log(uow: UnitOfWork, order_ids: list[int]) -> None:
+    """Curbside arrivals logged what the customer drives."""
+    if not order_ids:
+        return
+    for entry in uow.session.scalars(
+        select(FulfilmentLog).where(
+            FulfilmentLog.order_id.in_(order_ids), FulfilmentLog.action == "customer_arrived"
+        )
+    ):
+        entry.detail = _without_personal(entry.detail)
+    uow.session.flush()
 
 
 def _scrub_events(uow: UnitOfWork, numbers: list[str]) -> int:
