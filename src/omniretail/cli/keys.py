@@ -100,7 +100,9 @@ def re_encrypt(
 
 
 def _print_counts(counts: dict[str, Counter[str]], current: str) -> None:
-    kids = sorted({k for c in counts.values() for k in c}, key=lambda k: (k != current, k))
+    kids = sorted(
+        {current, *(k for c in counts.values() for k in c)}, key=lambda k: (k != current, k)
+    )
     table = Table("column", *kids, title=f"values per key id (current: {current})")
     for name, per_kid in counts.items():
         table.add_row(name, *(str(per_kid.get(k, 0)) for k in kids))

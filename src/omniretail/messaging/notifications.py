@@ -47,7 +47,8 @@ def notify(
     when it cannot be rendered, before anything is written."""
     channel = _channel(channel)
     if not recipient.strip() or (channel is Channel.EMAIL and "@" not in recipient):
-        raise InvalidRequest(f"{recipient!r} is not a {channel.value} recipient", field="recipient")
+        # Not the value itself: the message may end up in a delivery's last_error.
+        raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
     existing = repository.get_notification_by_source(
         uow.session, source_event_id, channel.value, kind
     )
