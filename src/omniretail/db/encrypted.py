@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Table, func, inspect, select, update
+from sqlalchemy import TableClause, func, inspect, select, update
 
-from omniretail.db.registry import Base
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import KeyringError
 from omniretail.kernel.vault import PiiVault, UnknownKeyId, is_ciphertext, key_id_of
@@ -52,8 +52,9 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
 UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 
 
-def _table(column: EncryptedColumn) -> Table:
-    return Base.metadata.tables[column.table]
+def _table(entry: EncryptedColumn) -> TableClause:
+    # A bare table clause: db knows table names, not the domains' models.
+    return sa.table(entry.table, sa.column(entry.key), sa.column(entry.column))
 
 
 def present(uow: UnitOfWork) -> list[EncryptedColumn]:
@@ -203,7 +204,9 @@ def _check_blind_index(uow: UnitOfWork, vault: PiiVault) -> None:
     that dropped its oldest secret without an ``index:`` entry would find nobody)."""
     if "customer_identities" not in inspect(uow.session.connection()).get_table_names():
         return
-    identities = Base.metadata.tables["customer_identities"]
+    identities = sa.table(
+        "customer_identities", *(sa.column(c) for c in ("id", "kind", "value_enc", "value_index"))
+    )
     row = uow.session.execute(
         select(identities.c.kind, identities.c.value_enc, identities.c.value_index)
         .order_by(identities.c.id.desc())
