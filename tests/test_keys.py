@@ -81,6 +81,10 @@ def test_key_ring_parsing():
     ring = Keyring.parse(f"k2:{NEW_SECRET}, k1:{TEST_SECRET_KEY}")
     assert ring.kids == ("k2", "k1")
     assert Keyring.parse(TEST_SECRET_KEY).kid == Keyring.parse(TEST_SECRET_KEY).kid != "k1"
+    colon = "legacy:secret:with-colons-0123456789"  # a single key is taken whole
+    settings = Settings(secret_key=colon, database_url="postgresql://h/db")  # type: ignore[arg-type]
+    assert load_keyring(settings).master == colon.encode()
+    assert Keyring.parse(f"k1:{colon}").master == colon.encode()
     for bad in ("", "k1:short", f"k1:{NEW_SECRET},k1:{TEST_SECRET_KEY}", f"index:{NEW_SECRET}"):
         with pytest.raises(KeyringError):
             Keyring.parse(bad)

@@ -159,8 +159,8 @@ def load_keyring(settings: Settings) -> Keyring:
     ``KeyringError``: a second process must never make a key of its own."""
     if settings.secret_keys is not None:
         return Keyring.parse(settings.secret_keys.get_secret_value())
-    if settings.secret_key is not None:
-        return Keyring.parse(settings.secret_key.get_secret_value())
+    if settings.secret_key is not None:  # one secret, taken whole (it may contain ":")
+        return Keyring(settings.secret_key.get_secret_value().encode())
     url = settings.resolved_database_url()
     if not is_sqlite(url):
         raise KeyringError(MISSING_KEY.format(backend=make_url(url).get_backend_name()))
@@ -174,4 +174,4 @@ def load_keyring(settings: Settings) -> Keyring:
         else:
             with os.fdopen(fd, "w") as handle:
                 handle.write(generate_secret())
-    return Keyring.parse(path.read_text().strip())
+    return Keyring(path.read_text().strip().encode())

@@ -77,8 +77,9 @@ class Keyring:
 
     @classmethod
     def parse(cls, text: str) -> Keyring:
-        """``"k2:<secret>,k1:<secret>"`` (first is current) or one bare ``<secret>``; an
-        ``index:<base64>`` entry pins the blind-index key (``omniretail keys index-key``)."""
+        """``"k2:<secret>,k1:<secret>"`` (first is current; the id ends at the first ":", so a
+        secret may contain ":" but not ","); an entry without ":" is a bare secret with a
+        derived id; ``index:<base64>`` pins the blind-index key (``omniretail keys index-key``)."""
         entries: list[tuple[str, bytes]] = []
         pinned: bytes | None = None
         for raw in (part.strip() for part in text.split(",")):
