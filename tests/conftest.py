@@ -25,6 +25,8 @@ from omniretail.settings import Settings
 from tests import loopback
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# A shared database needs a configured key (bootstrap.load_keyring): the tests' fixed one.
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 
 
 class FixedClock:
@@ -68,7 +70,14 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    container = build_container(Settings(database_url=url, database_schema=schema, db_pool_size=5))
+    container = build_container(
+        Settings(
+            database_url=url,
+            database_schema=schema,
+            db_pool_size=5,
+            secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
+        )
+    )
     container.migrate()
     container.dispose()
     yield url, schema
@@ -84,6 +93,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     container.migrate()
     container.dispose()
     return path
+
+
+@pytest.fixture(autouse=True)
+def secret_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands run in a test read the same key as the test's container."""
+    monkeypatch.setenv("OMNIRETAIL_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.delenv("OMNIRETAIL_SECRET_KEYS", raising=False)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -113,7 +129,11 @@ def container(
     else:
         url, schema = request.getfixturevalue("pg_schema")
         settings = Settings(
-            database_url=url, database_schema=schema, data_dir=tmp_path, db_pool_size=40
+            database_url=url,
+            database_schema=schema,
+            data_dir=tmp_path,
+            db_pool_size=40,
+            secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
         )
         built = build_container(settings, clock=clock)
         _truncate_all(built)

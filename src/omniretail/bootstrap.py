@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 from omniretail.customers import handlers as customers_handlers
@@ -18,7 +18,7 @@ from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, norma
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
-from omniretail.kernel.keys import Keyring
+from omniretail.kernel.keys import Keyring, KeyringError, generate_secret
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
@@ -80,11 +80,15 @@ class Container:
         released, without waiting for the disk, which is what hot stock rows need. A later
         durable commit flushes the WAL before it, so a sale never rests on a lost hold."""
         sessions = self._sessions if durable else self._relaxed_sessions
-        return UnitOfWork(sessions, self.clock, self.settings.event_source, self.cache)
+        return UnitOfWork(
+            sessions, self.clock, self.settings.event_source, self.cache, self.keyring
+        )
 
     def read_uow(self) -> UnitOfWork:
         """A unit of work for reads; on SQLite it does not take the write lock."""
-        return UnitOfWork(self._read_sessions, self.clock, self.settings.event_source, self.cache)
+        return UnitOfWork(
+            self._read_sessions, self.clock, self.settings.event_source, self.cache, self.keyring
+        )
 
     @property
     def reads_autocommit(self) -> bool:
@@ -96,7 +100,7 @@ class Container:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        migrate.upgrade(self.engine)
+        migrate.upgrade(self.engine, keyring=self.keyring)
 
     def relay(self) -> Relay:
         """An outbox relay delivering this database's events to ``handlers``."""
@@ -122,6 +126,7 @@ class Container:
 
 def build_container(settings: Settings | None = None, clock: Clock | None = None) -> Container:
     settings = settings or Settings()
+    keyring = load_keyring(settings)  # refuses a shared database without a key, first
     url = settings.resolved_database_url()
     counter = StatementCounter()
     sqlite = is_sqlite(url)
@@ -171,16 +176,32 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         clock=clock or SystemClock(),
         counter=counter,
         pools=pools,
-        keyring=load_keyring(settings),
+        keyring=keyring,
         senders=build_senders(settings),
         payments=provider_named(settings.payment_provider),
     )
 
 
+MISSING_KEY = (
+    "OMNIRETAIL_SECRET_KEY must be set when the database is shared ({backend}): every process "
+    "on it needs the same key, or customer data written by one cannot be read by another and "
+    "sign-ins of one are refused by the other. Generate one with `omniretail keys generate`, "
+    "then set OMNIRETAIL_SECRET_KEY (or OMNIRETAIL_SECRET_KEYS for rotation) in the "
+    "environment of every process (server, relay, CLI). See docs/security.md."
+)
+
+
 def load_keyring(settings: Settings) -> Keyring:
-    """The master secret from settings, else from ``data_dir/secret.key`` (created once, 0600)."""
-    if settings.secret_key is not None:
+    """The key ring from settings (``secret_keys``, else ``secret_key``). Unset: on the embedded
+    SQLite database, ``data_dir/secret.key`` (created once, 0600); on a shared database,
+    ``KeyringError``: a second process must never make a key of its own."""
+    if settings.secret_keys is not None:
+        return Keyring.parse(settings.secret_keys.get_secret_value())
+    if settings.secret_key is not None:  # one secret, taken whole (it may contain ":")
         return Keyring(settings.secret_key.get_secret_value().encode())
+    url = settings.resolved_database_url()
+    if not is_sqlite(url):
+        raise KeyringError(MISSING_KEY.format(backend=make_url(url).get_backend_name()))
     path = Path(settings.data_dir) / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,5 +211,5 @@ def load_keyring(settings: Settings) -> Keyring:
             pass
         else:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+                handle.write(generate_secret())
     return Keyring(path.read_text().strip().encode())

@@ -28,8 +28,11 @@ class Settings(BaseSettings):
     db_pool_size: int = 40
     event_source: str = "urn:omniretail"
     # Master secret for PII encryption, blind indexes and token signing (any long random
-    # string). Unset: a random one is created once in ``data_dir/secret.key``.
+    # string). Unset: a random one is created once in ``data_dir/secret.key`` (embedded SQLite
+    # only; a shared database refuses to start without it). docs/security.md
     secret_key: SecretStr | None = None
+    # Key rotation: "k2:<secret>,k1:<secret>", the first is current; replaces secret_key.
+    secret_keys: SecretStr | None = None
     access_token_ttl_seconds: int = 3600
     # Messaging (docs/messaging.md): the outbox relay runs inside `serve` unless disabled.
     relay_enabled: bool = True

@@ -6,6 +6,7 @@ from sqlalchemy import inspect, text
 
 from omniretail.customers import activity, service
 from omniretail.customers.schemas import EventBatch, MarketingMessage
+from omniretail.db.encrypted import ENCRYPTED_COLUMNS
 from omniretail.db.outbox import list_events
 from tests.customers.helpers import grant, make_customer, place_order, vault
 
@@ -47,8 +48,8 @@ def scan(container, needles):
                     ):
                         found.append((table, blob[:80]))
                     for token in blob.replace('"', " ").replace("'", " ").split():
-                        if token.startswith("v1:"):
-                            for field in ("name", "address", "birth_date", "identity"):
+                        if token.startswith(("v1:", "v2:")):
+                            for field in {c.field for c in ENCRYPTED_COLUMNS}:
                                 plain = v.try_decrypt(field, token)
                                 if plain and any(n.lower() in plain.lower() for n in needles):
                                     found.append((table, field))
@@ -128,7 +129,7 @@ def test_behaviour_is_only_linked_with_analytics_consent(container):
         assert activity.timeline(uow, customer_id) == []
 
 
-def checkout_as_the_person(container, client, clock, customer_id):
+def checkout_as_the_person(container, client, clock, customer_id, idempotency_key="erase-1"):
     """A live order through the API, with the person's email and home address on it, its
     events delivered (timeline, points, the confirmation email)."""
     from tests.orders.network import add, make_orders_network, new_cart, ok, receive
@@ -139,7 +140,7 @@ def checkout_as_the_person(container, client, clock, customer_id):
     ok(add(client, token, "A1", 2))
     order = client.post(
         f"/api/v1/carts/{token}/checkout",
-        headers={"Idempotency-Key": "erase-checkout-1"},
+        headers={"Idempotency-Key": idempotency_key} if idempotency_key else {},
         json={
             "fulfilment": {
                 "method": "ship_to_home",
@@ -212,9 +213,16 @@ def test_export_then_erase_leaves_nothing_personal_in_any_table(container, clien
         assert [(k, float(a)) for k, a in rows] == [("order", 40.0), ("order", 80.0)]
         # The order stays for the accounts, without who and where.
         order = uow.session.execute(
-            text("SELECT total, contact_email, payment_token, delivery FROM orders")
+            text(
+                "SELECT total, contact_email_enc, delivery_enc, payment_token, delivery FROM orders"
+            )
         ).one()
-        assert (float(order.total), order.contact_email, order.payment_token) == (40.0, None, None)
+        assert (
+            float(order.total),
+            order.contact_email_enc,
+            order.delivery_enc,
+            order.payment_token,
+        ) == (40.0, None, None, None)
         delivery = (
             order.delivery if isinstance(order.delivery, dict) else json.loads(order.delivery)
         )
@@ -253,3 +261,45 @@ def test_behaviour_naming_an_erased_customer_is_not_linked(container, client):
             text("SELECT customer_id, anonymous_id FROM customer_activity")
         ).all()
     assert [tuple(r) for r in rows] == [(None, None)]
+
+
+def dump(container) -> str:
+    """Every value of every table, as a database dump would show it."""
+    with container.engine.connect() as conn:
+        return " ".join(
+            str(v)
+            for t in inspect(conn).get_table_names()
+            for row in conn.execute(text(f'SELECT * FROM "{t}"'))
+            for v in row
+        ).lower()
+
+
+CLEAR = [NAME, EMAIL, PHONE, "900123", "Quince Lane", "Wyvernshire", "WY9 9ZZ", "51.545"]
+
+
+def test_personal_data_outside_the_profile_is_never_in_clear_and_erasure_shreds_it(
+    container, client, clock
+):
+    """The order's contact email and address, its events, the confirmation email recorded in
+    notifications: a dump holds only ciphertext, and after erasure not even that."""
+    customer_id = make_person(container)
+    # Without an Idempotency-Key: stored replies are encrypted elsewhere (db/idempotency.py).
+    number = checkout_as_the_person(container, client, clock, customer_id, idempotency_key=None)
+    with container.read_uow() as uow:
+        notifications = uow.session.execute(text("SELECT recipient, body FROM notifications"))
+        assert [r.recipient.startswith("v2:") for r in notifications] == [True]
+        events = list_events(uow.session, type_prefix="omniretail.orders.order_confirmed")
+        assert [e.data["order"] for e in events] == [number]
+        assert "contact_email" not in events[0].data and "tracking_token" in events[0].data
+    everything = dump(container)
+    assert [c for c in CLEAR if c.lower() in everything] == []
+    assert scan(container, [NAME, EMAIL, "Quince Lane"]) != []  # it is there, encrypted
+    order = client.get(f"/api/v1/orders/{number}").json()
+    assert (order["contact_email"], order["delivery"]["address"]["line1"]) == (
+        EMAIL,
+        "42 Quince Lane",
+    )
+
+    assert client.post(f"/api/v1/customers/{customer_id}/erase").status_code == 200
+    assert scan(container, CLEAR) == []
+    assert [c for c in CLEAR if c.lower() in dump(container)] == []

@@ -4,6 +4,7 @@ store is told, the order is handed over at the kerb with the pickup code."""
 
 from __future__ import annotations
 
+from omniretail.db.outbox import list_events
 from omniretail.messaging.senders import RecordingPushSender, SentPush
 from tests.orders.network import (
     add,
@@ -96,6 +97,9 @@ def test_curbside_pickup_with_arrival_and_handover_at_the_kerb(container, client
         "curbside_arrived",
         "collected",
     ]
+    with container.read_uow() as uow:  # what the customer drives stays out of the outbox
+        arrived = list_events(uow.session, type_prefix="omniretail.orders.curbside_arrived")
+    assert [(e.data.get("vehicle"), e.data["arrival"]) for e in arrived] == [(None, 1), (None, 2)]
 
     notices.deliver()
     assert notices.subjects() == [

@@ -66,9 +66,18 @@ def digest_api_key(key: str) -> str:
 
 
 class TokenSigner:
+    """Signs with the ring's current key (its id in the ``kid`` header) and verifies with any
+    key of the ring, so tokens issued before a rotation stay valid until they expire."""
+
     def __init__(self, keyring: Keyring, ttl_seconds: int) -> None:
-        self._key = keyring.derive("access-token-signing")
+        keys = keyring.derive_all("access-token-signing")
+        self._kid, self._key = keys[0]
+        self._keys = dict(keys)
+        self._keyring = keyring
         self.ttl_seconds = ttl_seconds
+
+    def _key_named(self, kid: str) -> bytes | None:
+        return self._keys.get(kid) or self._keyring.derive_for(kid, "access-token-signing")
 
     def issue(self, principal: AuthPrincipal, now: datetime) -> str:
         claims: dict[str, Any] = {
@@ -83,18 +92,31 @@ class TokenSigner:
             claims["store"] = principal.store_code
         if principal.customer_id is not None:
             claims["cid"] = principal.customer_id
-        return jwt.encode(claims, self._key, algorithm="HS256")
+        return jwt.encode(claims, self._key, algorithm="HS256", headers={"kid": self._kid})
 
     def verify(self, token: str, now: datetime) -> AuthPrincipal | None:
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "role"], "verify_exp": False},
-            )
+            kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
+            return None
+        # No kid: issued before key ids, by one of the ring's secrets.
+        keys = list(self._keys.values()) if kid is None else [self._key_named(str(kid))]
+        claims: dict[str, Any] | None = None
+        for key in keys:
+            if key is None:
+                continue
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["HS256"],
+                    issuer=ISSUER,
+                    options={"require": ["exp", "sub", "role"], "verify_exp": False},
+                )
+                break
+            except jwt.PyJWTError:
+                continue
+        if claims is None:
             return None
         if int(claims["exp"]) <= int(now.timestamp()):
             return None

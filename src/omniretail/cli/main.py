@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from omniretail.cli.context import open_container
+from omniretail.cli.keys import app as keys_app
 from omniretail.db.outbox import latest_position, list_events
 from omniretail.demo.cli import demo_command
 from omniretail.history.cli import import_command
@@ -30,6 +31,7 @@ app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(keys_app, name="keys")
 app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
 app.command("import")(import_command)

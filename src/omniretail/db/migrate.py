@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from omniretail.kernel.keys import Keyring
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -18,5 +20,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", keyring: Keyring | None = None) -> None:
+    """``keyring``: for data migrations that encrypt values written in clear before."""
+    config = alembic_config(engine)
+    if keyring is not None:
+        config.attributes["keyring"] = keyring
+    command.upgrade(config, revision)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from omniretail.db.outbox import write_events
 from omniretail.kernel.clock import Clock
 from omniretail.kernel.events import DomainEvent
+from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault, vault_for
 
 
 class ReadCache:
@@ -52,8 +54,10 @@ class UnitOfWork:
         clock: Clock,
         event_source: str,
         cache: ReadCache | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self.keyring = keyring
         self.cache = cache if cache is not None else ReadCache()
         self._clock = clock
         self._event_source = event_source
@@ -78,6 +82,13 @@ class UnitOfWork:
                 self.rollback()
         finally:
             self.session.close()
+
+    @property
+    def vault(self) -> PiiVault:
+        """Encrypts personal data kept outside the customer profile (orders, notifications)."""
+        if self.keyring is None:
+            raise RuntimeError("this unit of work was built without a key ring")
+        return vault_for(self.keyring)
 
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)

@@ -95,8 +95,9 @@ class Notification(Base):
     customer_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(60))
-    recipient: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str | None] = mapped_column(String(300))
+    # Vault ciphertext (messaging.notifications.SEALED): who it goes to and what it says.
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10))

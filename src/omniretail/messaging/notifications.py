@@ -18,6 +18,7 @@ from typing import Any
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
+from omniretail.kernel.vault import PiiVault
 from omniretail.messaging import events, repository
 from omniretail.messaging.events import NOTIFICATION_QUEUED
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
@@ -46,12 +47,13 @@ def notify(
     when it cannot be rendered, before anything is written."""
     channel = _channel(channel)
     if not recipient.strip() or (channel is Channel.EMAIL and "@" not in recipient):
-        raise InvalidRequest(f"{recipient!r} is not a {channel.value} recipient", field="recipient")
+        # Not the value itself: the message may end up in a delivery's last_error.
+        raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
     existing = repository.get_notification_by_source(
         uow.session, source_event_id, channel.value, kind
     )
     if existing is not None:
-        return NotificationRead.model_validate(existing)
+        return notification_read(uow.vault, existing)
     rendered = render(kind, channel, context)
     row: dict[str, Any] = {
         "customer_ref": customer_ref,
@@ -66,15 +68,31 @@ def notify(
         "sent_at": None,
         "source_event_id": source_event_id,
     }
-    notification_id = repository.add_notification_if_new(uow.session, row)
+    notification_id = repository.add_notification_if_new(uow.session, _sealed(uow.vault, row))
     if notification_id is None:  # a concurrent delivery of the same event stored it first
         stored = repository.get_notification_by_source(
             uow.session, source_event_id, channel.value, kind
         )
         assert stored is not None
-        return NotificationRead.model_validate(stored)
+        return notification_read(uow.vault, stored)
     uow.record(events.notification_queued(notification_id, channel.value, kind))
     return NotificationRead(id=notification_id, **row)
+
+
+# The columns that hold the person's data (recipient, and names, addresses and pickup codes
+# in the rendered text): vault ciphertext at rest (db.encrypted), decrypted to send.
+SEALED = ("recipient", "subject", "body", "html_body")
+
+
+def _sealed(vault: PiiVault, row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, **{c: vault.encrypt(f"notification_{c}", row[c]) for c in SEALED}}
+
+
+def notification_read(vault: PiiVault, stored: Any) -> NotificationRead:
+    read = NotificationRead.model_validate(stored)
+    return read.model_copy(
+        update={c: vault.decrypt(f"notification_{c}", getattr(read, c)) for c in SEALED}
+    )
 
 
 def forget_recipient(uow: UnitOfWork, customer_refs: Sequence[str]) -> int:
@@ -106,7 +124,7 @@ class NotificationSender:
             stored = repository.get_notification(uow.session, notification_id)
             if stored is None:
                 raise SkipDelivery(f"notification {notification_id} no longer exists")
-            notification = NotificationRead.model_validate(stored)
+            notification = notification_read(uow.vault, stored)
         if notification.status == NotificationStatus.SENT:
             return
         self._send(notification)

@@ -9,6 +9,7 @@ from omniretail.kernel.ids import new_token
 from omniretail.messaging import repository
 from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery, UnknownSubscription
 from omniretail.messaging.models import Delivery, DeliveryStatus, WebhookSubscription
+from omniretail.messaging.notifications import notification_read
 from omniretail.messaging.schemas import (
     DeliveryRead,
     NotificationRead,
@@ -157,6 +158,6 @@ def list_notifications(
     uow: UnitOfWork, *, customer_ref: str | None = None, limit: int = 100
 ) -> list[NotificationRead]:
     return [
-        NotificationRead.model_validate(n)
+        notification_read(uow.vault, n)
         for n in repository.list_notifications(uow.session, customer_ref=customer_ref, limit=limit)
     ]

@@ -28,7 +28,7 @@ from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import HoldNotActive, OutOfStock, UnknownHold
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.kernel.ids import new_id, new_token
-from omniretail.orders import planning
+from omniretail.orders import contact, planning
 from omniretail.orders import repository as repo
 from omniretail.orders.carts import CartLineRow, CartView, load_cart
 from omniretail.orders.errors import (
@@ -177,8 +177,7 @@ def place_order(
             "placed_at": uow.now,
             "tracking_token": tracking_token,
             "cart_id": cart.id,
-            "contact_email": data.contact_email,
-            "delivery": delivery,
+            **contact.seal(uow.vault, data.contact_email, delivery),
             "payment_provider": payments.name,
             "payment_token": data.payment.provider_token,
             "payment_reference": authorisation.reference,
@@ -215,7 +214,6 @@ def place_order(
             number,
             tracking_token=tracking_token,
             customer_id=cart.customer_id,
-            contact_email=data.contact_email,
             channel=channel,
             total=str(total),
             routing_version=version,

@@ -53,6 +53,11 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
             field="index",
         )
     detail = {"bay": body.bay, "vehicle": body.vehicle}
+    arrival = 1 + sum(
+        1
+        for e in repo.log_of_order(uow.session, order.id)
+        if e.action == "customer_arrived" and e.fulfilment_id == f.id
+    )
     repo.insert_log(
         uow.session,
         [repo.log_row(uow.now, order.id, f.id, "customer_arrived", ACTOR, detail)],
@@ -65,7 +70,8 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
             customer_id=order.customer_id,
             fulfilment_id=f.id,
             location=f.pickup_location_code,
-            **detail,
+            bay=body.bay,
+            arrival=arrival,  # the vehicle stays in this log entry; the store's push reads it
         )
     )
     return lookup.tracking_read(uow, token)

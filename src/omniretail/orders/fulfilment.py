@@ -24,7 +24,7 @@ from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import HoldNotActive, UnknownHold
 from omniretail.inventory.schemas import SaleCreate, StockChange, TransferCreate, TransferLineIn
 from omniretail.kernel.ids import new_id
-from omniretail.orders import planning
+from omniretail.orders import contact, planning
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import (
     IllegalTransition,
@@ -239,7 +239,7 @@ def _reroute(
     method = M(f.method)
     if method in COLLECT_AT_SOURCE:
         method = M.SHIP_TO_STORE  # the pickup store cannot serve: send it there from elsewhere
-    delivery = order.delivery or {}
+    delivery = contact.delivery(uow.vault, order) or {}
     destination = (
         (delivery["latitude"], delivery["longitude"])
         if delivery.get("latitude") is not None and delivery.get("longitude") is not None
@@ -409,7 +409,6 @@ def cancel_lines(
             "cancelled",
             order.number,
             tracking_token=order.tracking_token,
-            contact_email=order.contact_email,
             customer_id=order.customer_id,
             reason=reason,
             amount=str(amount),
@@ -714,7 +713,6 @@ def _event(name: str, order: Any, f: Any, **data: Any) -> Any:
         name,
         order.number,
         tracking_token=order.tracking_token,
-        contact_email=order.contact_email,
         customer_id=order.customer_id,
         fulfilment_id=f.id,
         method=f.method,

@@ -13,6 +13,7 @@ from typing import Any
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.notifications import notify
 from omniretail.orders import lookup, planning
+from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import OrderRead
 
@@ -187,4 +188,22 @@ def _tell_the_store(event: CloudEvent, uow_factory: UowFactory) -> None:
             "items": [{"name": ln.name or ln.sku, "quantity": ln.quantity} for ln in lines],
             **{k: data[k] for k in ("bay", "vehicle") if data.get(k)},
         }
+        vehicle = _vehicle(uow, data)
+        if vehicle:
+            context["vehicle"] = vehicle
         notify(uow, "curbside_arrived", "push", f"store:{data['location']}", context, event["id"])
+
+
+def _vehicle(uow: Any, data: dict[str, Any]) -> str | None:
+    """What the customer said they drive, from the log entry of this arrival (the n-th of
+    the fulfilment); events carry no personal data."""
+    order = repo.get_order_by_number(uow.session, data["order"])
+    if order is None or not data.get("arrival"):
+        return None
+    arrivals = [
+        e
+        for e in repo.log_of_order(uow.session, order.id)
+        if e.action == "customer_arrived" and e.fulfilment_id == data.get("fulfilment_id")
+    ]
+    n = int(data["arrival"])
+    return arrivals[n - 1].detail.get("vehicle") if len(arrivals) >= n else None

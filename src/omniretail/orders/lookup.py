@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import payment_instructions, planning
+from omniretail.orders import contact, payment_instructions, planning
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus, next_steps
@@ -66,8 +66,8 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
         total=money(order.total),
         placed_at=order.placed_at,
         tracking_url=tracking_path(order.tracking_token) if order.tracking_token else None,
-        contact_email=order.contact_email,
-        delivery=order.delivery,
+        contact_email=contact.contact_email(uow.vault, order),
+        delivery=contact.delivery(uow.vault, order),
         payment=PaymentRead(
             provider=order.payment_provider,
             reference=order.payment_reference,

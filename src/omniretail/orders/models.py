@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -168,8 +169,11 @@ class Order(Base):
     # --- the live order flow (NULL on imported history) ---
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     cart_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    contact_email: Mapped[str | None] = mapped_column(String(320))
+    # Vault ciphertext (orders.contact): the email, and the address and coordinates of the
+    # delivery; ``delivery`` keeps the method and the pickup location only.
+    contact_email_enc: Mapped[str | None] = mapped_column(Text)
     delivery: Mapped[dict[str, Any] | None]
+    delivery_enc: Mapped[str | None] = mapped_column(Text)
     payment_provider: Mapped[str | None] = mapped_column(String(40))
     payment_token: Mapped[str | None] = mapped_column(String(120))
     payment_reference: Mapped[str | None] = mapped_column(String(120))

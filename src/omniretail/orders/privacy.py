@@ -1,11 +1,12 @@
 """Erasure (GDPR) of the personal data the orders domain holds about a customer.
 
 The orders stay, with their numbers, lines, amounts and payment references (the accounts
-and later refunds need them); what goes is who and where: the contact email, the delivery
-address and coordinates, the payment token given at checkout. The same fields go from the
-orders' events in the outbox, and stored checkout responses (Idempotency-Key replays) of
-those orders are deleted. Called by the erasure composition (``api.customer_views``) in the
-same transaction as the customers domain's part.
+and later refunds need them); what goes is who and where: the contact email and the delivery
+address and coordinates (ciphertext, ``orders.contact``), the payment token given at
+checkout. Order events no longer carry them; events written before that are scrubbed of
+them, and stored checkout responses (Idempotency-Key replays) of those orders are deleted.
+Called by the erasure composition (``api.customer_views``) in the same transaction as the
+customers domain's part.
 
 The statements are here rather than in ``repository.py``: they are the erasure's alone, and
 two of them touch platform tables (outbox, idempotency keys) that no other use case changes.
@@ -21,13 +22,13 @@ from sqlalchemy import Table, delete, select, update
 from omniretail.db.idempotency import IdempotentRequest
 from omniretail.db.outbox import OutboxMessage
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders.models import Order
+from omniretail.orders.models import FulfilmentLog, Order
 
 orders = cast(Table, Order.__table__)
 
-# Personal fields of order events and of ``orders.delivery`` (the rest is kept: method,
-# pickup location, lines, amounts).
-PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude"})
+# Personal fields of order events written before they carried ids only, and of
+# ``orders.delivery`` before migration 0014 (the rest is kept: method, pickup, lines, amounts).
+PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude", "vehicle"})
 
 
 def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict[str, int]:
@@ -48,13 +49,15 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
             update(orders)
             .where(orders.c.id == row.id)
             .values(
-                contact_email=None,
+                contact_email_enc=None,
+                delivery_enc=None,
                 payment_token=None,
                 delivery=_without_personal(row.delivery) if row.delivery else row.delivery,
                 updated_at=uow.now,
             )
         )
     numbers = [str(r.number) for r in rows]
+    _scrub_log(uow, [int(r.id) for r in rows])
     events = _scrub_events(uow, numbers)
     replays = 0
     if numbers:
@@ -71,6 +74,19 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
         "order_events_scrubbed": events,
         "order_replays_deleted": replays,
     }
+
+
+def _scrub_log(uow: UnitOfWork, order_ids: list[int]) -> None:
+    """Curbside arrivals logged what the customer drives."""
+    if not order_ids:
+        return
+    for entry in uow.session.scalars(
+        select(FulfilmentLog).where(
+            FulfilmentLog.order_id.in_(order_ids), FulfilmentLog.action == "customer_arrived"
+        )
+    ):
+        entry.detail = _without_personal(entry.detail)
+    uow.session.flush()
 
 
 def _scrub_events(uow: UnitOfWork, numbers: list[str]) -> int:

@@ -327,7 +327,6 @@ def _refunded_event(
         "refunded",
         order.number,
         tracking_token=order.tracking_token,
-        contact_email=order.contact_email,
         customer_id=order.customer_id,
         return_id=return_id,
         location=location,

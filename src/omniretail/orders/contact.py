@@ -1,0 +1,41 @@
+"""Who an order is for and where it goes, at rest only as vault ciphertext.
+
+``orders.contact_email_enc`` holds the contact email; ``orders.delivery_enc`` the personal part
+of the delivery (address and coordinates); ``orders.delivery`` keeps only the method and the
+pickup location, which routing and reports read without a key. Order events carry none of it
+(ids, numbers and the tracking token): a handler that needs the email reads the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omniretail.kernel.vault import PiiVault
+
+EMAIL_FIELD = "order_contact_email"
+DELIVERY_FIELD = "order_delivery"
+PERSONAL_DELIVERY_KEYS = ("address", "latitude", "longitude")
+
+
+def seal(vault: PiiVault, contact_email: str | None, delivery: dict[str, Any]) -> dict[str, Any]:
+    """The ``orders`` columns for this contact and delivery."""
+    personal = {k: delivery[k] for k in PERSONAL_DELIVERY_KEYS if delivery.get(k) not in (None, {})}
+    return {
+        "contact_email_enc": vault.encrypt(EMAIL_FIELD, contact_email),
+        "delivery": {k: v for k, v in delivery.items() if k not in PERSONAL_DELIVERY_KEYS},
+        "delivery_enc": vault.encrypt_json(DELIVERY_FIELD, personal) if personal else None,
+    }
+
+
+def contact_email(vault: PiiVault, order: Any) -> str | None:
+    return vault.decrypt(EMAIL_FIELD, order.contact_email_enc)
+
+
+def delivery(vault: PiiVault, order: Any) -> dict[str, Any] | None:
+    """The whole delivery as given at checkout (None on imported history)."""
+    if order.delivery is None:
+        return None
+    personal = vault.decrypt_json(DELIVERY_FIELD, order.delivery_enc) or {}
+    return {
+        **order.delivery,
+        **{k: personal.get(k, {} if k == "address" else None) for k in PERSONAL_DELIVERY_KEYS},
+    }
