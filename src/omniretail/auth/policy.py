@@ -28,7 +28,7 @@ class Rule:
 ALL_STAFF_READ = {"catalog:read", "programme:read"}
 # Permissions whose requests a store associate may only make for their own store: the
 # locations the request names, and where the fulfilment, hold, transfer or cancelled order
-# lines it acts on are served (``auth.api._require_own_store``).
+# lines it acts on are served (``auth.access``).
 STORE_SCOPED = frozenset({"inventory:write", "returns:write", "fulfilment:write", "orders:write"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -201,7 +201,7 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/jobs/expire": R("loyalty:jobs"),
     "POST /loyalty/jobs/birthdays": R("loyalty:jobs"),
     "GET /loyalty/recompute": R("loyalty:jobs"),
-    # --- orders: customers use their own carts and anonymous ones (auth.api._require_own_cart)
+    # --- orders: customers use their own carts and anonymous ones (auth.access)
     "POST /carts": R("carts:write", customer_unscoped=True),
     "GET /carts": R("orders:read"),
     "GET /carts/{token}": R("carts:write", customer_unscoped=True),
