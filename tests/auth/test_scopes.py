@@ -316,8 +316,11 @@ def test_the_store_app_offers_and_takes_only_the_steps_of_the_associates_store(
             f"/store/orders/{number}/fulfilments/{fid}/accept",
             data={"csrf_token": csrf_of(page.text)},
         )
-        assert r.status_code == 403
-        assert "This step (accept) is done at DC1." in r.text
+        assert r.status_code == 403  # the API's own refusal, word for word
+        assert (
+            f"fulfilment {fid} is served by DC1: store associates of LON1 may not accept it"
+            in r.text
+        )
     assert status_of(client, number) == ["created"]
     assert audit(client, "orders") == []
 

@@ -250,8 +250,17 @@ POLICY: dict[str, Rule] = {
     "GET /webhooks/{subscription_id}/deliveries": R("webhooks:admin"),
 }
 
+# Console actions with no API route (they change no stored data, or run a job the CLI also
+# runs); the console authorises them by these keys like any other operation.
+CONSOLE_ONLY: dict[str, Rule] = {
+    "POST /console/signout": R(AUTHENTICATED),
+    "POST /console/store/choose": R("inventory:admin"),
+    "POST /console/planning/run": R("inventory:admin"),
+}
+
 ADMIN_ONLY = Rule("undeclared")
 
 
 def rule_for(method: str, path: str) -> Rule | None:
-    return POLICY.get(f"{method} {path}")
+    key = f"{method} {path}"
+    return POLICY.get(key) or CONSOLE_ONLY.get(key)

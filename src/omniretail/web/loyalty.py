@@ -17,6 +17,7 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     read,
     redirect,
@@ -75,7 +76,7 @@ def programme_page(request: Request, viewer: HqDep) -> HTMLResponse:
 
 @router.post("/loyalty", response_model=None)
 def save(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "loyalty:programme")
+    decided = authorize_as(request, posted.viewer, "PUT /loyalty/programme")
     current = read(request, loyalty.get_programme)
     data: dict[str, Any] = current.rules.model_dump(mode="json")
     values = posted.values
@@ -103,8 +104,7 @@ def save(request: Request, posted: PostedDep) -> Response:
         )
         saved = change(
             request,
-            posted.viewer,
-            "loyalty",
+            decided,
             lambda uow: loyalty.save_programme(uow, rules, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:

@@ -95,8 +95,8 @@ def order(request: Request, viewer: HqDep, number: str) -> HTMLResponse:
 def fulfilment_step(
     request: Request, posted: PostedDep, number: str, fid: str, step: str
 ) -> Response:
-    require(posted.viewer, steps.PERMISSION)
-    _done, errors = steps.run_step(request, posted.viewer, fid, step, posted.values)
+    decided, body = steps.authorize_step(request, posted.viewer, fid, step, posted.values)
+    _done, errors = steps.run_step(request, decided, body)
     if errors:
         return _order_page(
             request,
@@ -112,7 +112,6 @@ def fulfilment_step(
 
 @router.post("/orders/{number}/cancel", response_model=None)
 def cancel(request: Request, posted: PostedDep, number: str) -> Response:
-    require(posted.viewer, "orders:write")
     _done, errors = steps.cancel_order(request, posted.viewer, number, posted.values)
     if errors:
         return _order_page(

@@ -23,6 +23,7 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     read,
     redirect,
@@ -119,7 +120,7 @@ def _rule_errors(exc: ValidationError | DomainError) -> Errors:
 
 @router.post("/routing/simulate", response_model=None)
 def simulate(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "orders:read")
+    authorize_as(request, posted.viewer, "POST /routing/simulate")
     values = posted.values
     htmx = request.headers.get("hx-request") == "true"
     try:
@@ -182,15 +183,14 @@ def _sim_errors(exc: ValidationError | DomainError) -> Errors:
 
 @router.post("/routing/rules", response_model=None)
 def save(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "routing:admin")
+    decided = authorize_as(request, posted.viewer, "PUT /routing/rules")
     values = posted.values
     try:
         rules = _draft(values.get("rules", ""))
         body = RuleSetWrite(name=values.get("name", "").strip(), rules=rules)
         saved = change(
             request,
-            posted.viewer,
-            "orders",
+            decided,
             lambda uow: planning.save_rules(uow, body, actor=posted.viewer.principal.actor),
         )
     except ValidationError as exc:
