@@ -253,7 +253,7 @@ POLICY: dict[str, Rule] = {
 # Console actions with no API route (they change no stored data, or run a job the CLI also
 # runs); the console authorises them by these keys like any other operation.
 CONSOLE_ONLY: dict[str, Rule] = {
-    "POST /console/signout": R(AUTHENTICATED),
+    "POST /console/signout": R(AUTHENTICATED, customer_unscoped=True),
     "POST /console/store/choose": R("inventory:admin"),
     "POST /console/planning/run": R("inventory:admin"),
 }
