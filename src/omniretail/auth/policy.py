@@ -255,6 +255,7 @@ POLICY: dict[str, Rule] = {
 CONSOLE_ONLY: dict[str, Rule] = {
     "POST /console/signout": R(AUTHENTICATED, customer_unscoped=True),
     "POST /console/store/choose": R("inventory:admin"),
+    "GET /console/planning": R("inventory:read"),
     "POST /console/planning/run": R("inventory:admin"),
 }
 

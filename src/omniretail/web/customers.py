@@ -28,7 +28,6 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.session import container_of
@@ -64,7 +63,7 @@ def find_customer_id(request: Request, kind: str, value: str) -> int:
 
 @router.get("/customers", response_class=HTMLResponse)
 def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "customers:read")
+    authorize_as(request, viewer, "POST /customers/lookup")
     reviews = (
         read(request, lambda uow: merges.list_reviews(uow, status="open", limit=20))
         if viewer.can("customers:merge")
@@ -137,7 +136,7 @@ def _customer_page(
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer_360(request: Request, viewer: HqDep, customer_id: int) -> HTMLResponse:
-    require(viewer, "customers:read")
+    authorize_as(request, viewer, "GET /customers/{customer_id}/360", {"customer_id": customer_id})
     return _customer_page(request, viewer, customer_id)
 
 

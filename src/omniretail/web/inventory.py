@@ -25,7 +25,6 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
 
@@ -42,7 +41,7 @@ def grid(
     location: str = "",
     page: int = 1,
 ) -> HTMLResponse:
-    require(viewer, "inventory:read")
+    authorize_as(request, viewer, "GET /inventory/stock")
     page = max(1, page)
     kinds = {k.value for k in LocationKind}
 
@@ -98,8 +97,9 @@ def _record(request: Request, sku: str, location: str) -> dict[str, Any]:
 
 @router.get("/inventory/{sku}/{location}", response_class=HTMLResponse)
 def record(request: Request, viewer: HqDep, sku: str, location: str) -> HTMLResponse:
-    require(viewer, "inventory:read")
     sku, location = sku.strip().upper(), location.strip().upper()
+    params = {"sku": sku, "location": location}
+    authorize_as(request, viewer, "GET /inventory/stock/{sku}/{location}", params)
     return render(
         request,
         "hq/stock.html",
@@ -178,7 +178,7 @@ def _locations(request: Request) -> list[Any]:
 def new_transfer(
     request: Request, viewer: HqDep, sku: str = "", from_location: str = ""
 ) -> HTMLResponse:
-    require(viewer, "inventory:write")
+    authorize_as(request, viewer, "POST /inventory/transfers")  # the page of that form
     return render(
         request,
         "hq/transfer_new.html",
@@ -241,7 +241,8 @@ def _int_or_text(text: str) -> int | str:
 
 @router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
 def transfer(request: Request, viewer: HqDep, transfer_id: str) -> HTMLResponse:
-    require(viewer, "inventory:read")
+    params = {"transfer_id": transfer_id}
+    authorize_as(request, viewer, "GET /inventory/transfers/{transfer_id}", params)
     found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
     return render(request, "hq/transfer.html", viewer=viewer, transfer=found)
 

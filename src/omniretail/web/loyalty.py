@@ -22,7 +22,6 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, convert, errors_of
 
@@ -70,7 +69,7 @@ def _page(
 
 @router.get("/loyalty", response_class=HTMLResponse)
 def programme_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "programme:read")
+    authorize_as(request, viewer, "GET /loyalty/programme")
     return _page(request, viewer, read(request, loyalty.get_programme))
 
 

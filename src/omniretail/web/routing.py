@@ -28,7 +28,6 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, errors_of
 from omniretail.web.forms import convert as convert_text
@@ -88,7 +87,7 @@ def _page(
 
 @router.get("/routing", response_class=HTMLResponse)
 def rules_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "orders:read")
+    authorize_as(request, viewer, "GET /routing/rules")
     return _page(request, viewer)
 
 

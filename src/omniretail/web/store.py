@@ -103,7 +103,7 @@ ShopDep = Annotated[Shop, Depends(shop)]
 @router.get("/choose", response_class=HTMLResponse)
 def choose(request: Request) -> HTMLResponse:
     viewer = current_viewer(request)
-    require(viewer, "inventory:admin")
+    authorize_as(request, viewer, "POST /console/store/choose")  # the page of that form
     stores = read(request, lambda uow: catalog.list_locations(uow, "store"))
     return render(request, "store/choose.html", viewer=viewer, stores=stores)
 
@@ -311,8 +311,9 @@ def _return_page(
 
 @router.get("/returns/{number}", response_class=HTMLResponse)
 def return_form(request: Request, s: ShopDep, number: str) -> HTMLResponse:
-    require(s.viewer, "orders:read")
-    order = read(request, lambda uow: lookup.get_order(uow, number.strip().upper()))
+    number = number.strip().upper()
+    authorize_as(request, s.viewer, "GET /orders/{number}", {"number": number})
+    order = read(request, lambda uow: lookup.get_order(uow, number))
     return _return_page(request, s, order)
 
 
@@ -698,7 +699,8 @@ def _account_page(
 
 @router.get("/loyalty/{customer_id}", response_class=HTMLResponse)
 def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLResponse:
-    require(s.viewer, "loyalty:read")
+    params = {"customer_id": customer_id}
+    authorize_as(request, s.viewer, "GET /loyalty/customers/{customer_id}", params)
     return _account_page(request, s, customer_id)
 
 
