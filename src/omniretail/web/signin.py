@@ -59,7 +59,7 @@ def _form(
     return response
 
 
-@router.post("/signin")
+@router.post("/signin")  # as POST /auth/token: public, nothing to decide
 def signin(
     request: Request,
     username: Annotated[str, Form(max_length=320)] = "",
