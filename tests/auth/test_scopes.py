@@ -316,10 +316,41 @@ def test_the_store_app_offers_and_takes_only_the_steps_of_the_associates_store(
             f"/store/orders/{number}/fulfilments/{fid}/accept",
             data={"csrf_token": csrf_of(page.text)},
         )
-        assert r.status_code == 403
-        assert "This step (accept) is done at DC1." in r.text
+        assert r.status_code == 403  # the API's own refusal, word for word
+        assert (
+            f"fulfilment {fid} is served by DC1: store associates of LON1 may not accept it"
+            in r.text
+        )
     assert status_of(client, number) == ["created"]
-    assert audit(client, "orders") == []
+    assert audit(client, "orders") == audit(client, "fulfilments") == []
+
+
+def test_unscoped_requests_are_authorised_without_a_thread_or_a_read(
+    client: TestClient, who: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's fast path: an unscoped role (a service agent), or an associate naming only
+    their own store, costs ``authorize`` no thread hop (so no database read); a scope that
+    depends on a stored row takes one."""
+    from omniretail.auth import api as auth_api
+
+    hops: list[str] = []
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        hops.append(getattr(fn, "__name__", str(fn)))
+        return fn(*args)
+
+    monkeypatch.setattr(auth_api, "run_in_threadpool", counted)
+    count = {"sku": "A1", "location": "LON1", "counted_quantity": 5}
+    ok(client.post(f"{API}/inventory/counts", headers=who["asha"], json=count), 201)
+    ok(client.get(f"{API}/inventory/stock/A1/LON1", headers=who["sam"]))
+    assert hops == []
+    order = collect_order(client, "MAN1")
+    hops.clear()
+    r = client.post(
+        f"{API}/fulfilments/{order['fulfilments'][0]['id']}/accept", headers=who["asha"]
+    )
+    refused(r, "served by MAN1")
+    assert len(hops) == 1
 
 
 def test_an_associate_cancels_part_of_their_own_line_on_a_mixed_order(client, who):

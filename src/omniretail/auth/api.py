@@ -6,24 +6,24 @@ route up in ``auth.policy``, applies the customer and store scopes, and leaves t
 on ``request.state`` (the actor of ledger rows) with an audit hook that writes who changed
 what in the same transaction as the change.
 
-Scopes that depend on a stored row (whose a cart is, where a fulfilment, an order's lines, a
-hold or a transfer are served) read it through the owning domain's read functions, off the
-event loop; a row that does not exist passes here, so the route answers its own 404."""
+The decision itself is ``auth.access`` (shared with the console): scopes that depend on a
+stored row (whose a cart is, where a fulfilment, an order's lines, a hold or a transfer are
+served) are read through the owning domain's read functions, off the event loop; a row that
+does not exist passes here, so the route answers its own 404."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
-from omniretail.auth import policy, service
+from omniretail.auth import access, policy, service
+from omniretail.auth.access import Action
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -35,19 +35,10 @@ from omniretail.auth.schemas import (
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.bootstrap import Container
-from omniretail.customers import service as customers
 from omniretail.customers.crypto import vault_for
-from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import service as inventory
-from omniretail.inventory import transfers
-from omniretail.inventory.errors import UnknownHold, UnknownTransfer
-from omniretail.orders import access as orders
-from omniretail.orders.schemas import CancelBody
 
 API_PREFIX = "/api/v1"
-STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
-T = TypeVar("T")
 
 router = APIRouter(tags=["auth"])
 
@@ -74,12 +65,12 @@ async def authorize(request: Request) -> None:
             "sign in: a bearer token or an X-API-Key is needed",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not policy.permits(principal, rule):
-        raise HTTPException(403, f"role {principal.role} may not {request.method} {path}")
-    if principal.role == "customer":
-        await _require_own_data(request, container, principal, rule, path)
-    if principal.role == "store_associate" and rule.permission in policy.STORE_SCOPED:
-        await _require_own_store(request, container, principal, path)
+    # The decision is auth.access's, shared with the console. Admins and unscoped roles are
+    # settled without reading the body, the database or a thread.
+    body = await _json_body(request) if access.scoped(principal, rule) else None
+    checks = access.screen(principal, Action(request.method, path, request.path_params, body))
+    if checks:
+        await run_in_threadpool(access.run_checks, _read(container), checks)
     request.state.principal = principal
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         request.state.audit = _audit_hook(principal, request.method, path, request.url.path)
@@ -115,173 +106,12 @@ def _authenticate(request: Request, container: Container) -> AuthPrincipal | Non
     return None
 
 
-async def _require_own_data(
-    request: Request, container: Container, principal: AuthPrincipal, rule: policy.Rule, path: str
-) -> None:
-    raw = request.path_params.get("customer_id")
-    if raw is None:
-        if not rule.customer_unscoped:
-            raise HTTPException(403, "customers may only act on their own profile")
-        if path == "/events":
-            await _require_own_events(request, container, principal)
-        elif path.startswith("/carts"):
-            await _require_own_cart(request, container, principal)
-        return
-    if not _same_person(container, principal, raw):
-        raise HTTPException(403, "customers may only see and change their own data")
+def _read(container: Container) -> access.Reader:
+    def read(fn: Any) -> Any:
+        with container.read_uow() as uow:
+            return fn(uow)
 
-
-def _same_person(container: Container, principal: AuthPrincipal, raw: Any) -> bool:
-    try:
-        asked = int(raw)
-    except (TypeError, ValueError):
-        return False
-    if principal.customer_id is None:
-        return False
-    if asked == principal.customer_id:
-        return True
-    with container.read_uow() as uow:
-        try:
-            return customers.resolve_id(uow, asked) == customers.resolve_id(
-                uow, principal.customer_id
-            )
-        except (UnknownCustomer, CustomerErased):
-            return False
-
-
-async def _require_own_events(
-    request: Request, container: Container, principal: AuthPrincipal
-) -> None:
-    body = await _json_body(request)
-    events = body.get("events", []) if isinstance(body, dict) else []
-    for event in events if isinstance(events, list) else []:
-        cid = event.get("customer_id") if isinstance(event, dict) else None
-        if cid is not None and not _same_person(container, principal, cid):
-            raise HTTPException(403, "customers may only send their own events")
-
-
-async def _require_own_cart(
-    request: Request, container: Container, principal: AuthPrincipal
-) -> None:
-    """A customer uses their own carts (those of any profile merged into theirs) and anonymous
-    carts, whose token they present; a cart is created for, or attached to, themselves only."""
-    body = await _json_body(request)
-    named = body.get("customer_id") if isinstance(body, dict) else None
-    if named is not None and not await run_in_threadpool(_same_person, container, principal, named):
-        raise HTTPException(403, "customers may only create or attach carts for themselves")
-    token = request.path_params.get("token")
-    if token is not None and not await run_in_threadpool(
-        _cart_is_theirs, container, principal, str(token)
-    ):
-        raise HTTPException(403, "this cart belongs to another customer")
-
-
-def _cart_is_theirs(container: Container, principal: AuthPrincipal, token: str) -> bool:
-    owner = _read(container, lambda uow: orders.cart_owner(uow, token))
-    if owner is None or owner.customer_id is None:
-        return True  # no such cart (the route answers 404), or an anonymous one
-    return _same_person(container, principal, owner.customer_id)
-
-
-async def _require_own_store(
-    request: Request, container: Container, principal: AuthPrincipal, path: str
-) -> None:
-    """A store associate changes stock, fulfilments and orders of their own store only: every
-    location the request names, and the location of the fulfilment, order lines, hold or
-    transfer it acts on (see the access-control section of docs/architecture.md)."""
-    store = principal.store_code
-    named = [request.path_params.get("location")]
-    body = await _json_body(request)
-    if isinstance(body, dict):
-        named += [body.get(f) for f in STORE_FIELDS]
-    for value in named:
-        if isinstance(value, str) and value.strip().upper() != store:
-            raise HTTPException(403, f"store associates of {store} may not change stock at {value}")
-    params = request.path_params
-    step = path.rsplit("/", 1)[-1]
-    if "fid" in params:
-        fid = str(params["fid"])
-        sites = await run_in_threadpool(
-            _read, container, lambda uow: orders.fulfilment_sites(uow, fid)
-        )
-        if sites is not None and store not in sites.acting(step):
-            where = " or ".join(sorted(sites.acting(step)))
-            raise HTTPException(
-                403,
-                f"fulfilment {fid} is served by {where}: store associates of {store} may not"
-                f" {step} it",
-            )
-    elif "hold_id" in params:
-        hold_id = str(params["hold_id"])
-        location = await run_in_threadpool(
-            _read, container, lambda uow: _hold_location(uow, hold_id)
-        )
-        if location is not None and location != store:
-            raise HTTPException(
-                403,
-                f"hold {hold_id} is at {location}: store associates of {store} may not {step} it",
-            )
-    elif "transfer_id" in params:
-        transfer_id = str(params["transfer_id"])
-        ends = await run_in_threadpool(
-            _read, container, lambda uow: _transfer_ends(uow, transfer_id, step)
-        )
-        if ends is not None and store not in ends:
-            raise HTTPException(
-                403,
-                f"only {' or '.join(sorted(ends))} may {step} transfer {transfer_id}: store"
-                f" associates of {store} may not",
-            )
-    elif path == "/orders/{number}/cancel":
-        await _require_own_lines(request, container, store, body)
-
-
-async def _require_own_lines(
-    request: Request, container: Container, store: str | None, body: Any
-) -> None:
-    """Cancelling: every line cancelled (the named ones, else all open lines) is sent from or
-    collected at the associate's store."""
-    number = str(request.path_params["number"])
-    try:  # the lines exactly as the route will read them; a body it refuses passes (422 there)
-        line_nos = CancelBody.model_validate(body).named_line_nos()
-    except ValidationError:
-        return
-    lines = await run_in_threadpool(
-        _read, container, lambda uow: orders.cancel_sites(uow, number, line_nos)
-    )
-    for line_no, sites in lines or []:
-        if store not in sites:
-            raise HTTPException(
-                403,
-                f"line {line_no} of order {number} is served by {' and '.join(sorted(sites))}:"
-                f" store associates of {store} may cancel only lines their store serves",
-            )
-
-
-def _hold_location(uow: UnitOfWork, hold_id: str) -> str | None:
-    try:
-        return inventory.get_hold(uow, hold_id).location
-    except UnknownHold:
-        return None
-
-
-def _transfer_ends(uow: UnitOfWork, transfer_id: str, step: str) -> frozenset[str] | None:
-    """Who does ``step``: the sending location ships, the receiving one receives; either
-    cancels."""
-    try:
-        t = transfers.get_transfer(uow, transfer_id)
-    except UnknownTransfer:
-        return None
-    if step == "ship":
-        return frozenset({t.from_location})
-    if step == "receive":
-        return frozenset({t.to_location})
-    return frozenset({t.from_location, t.to_location})
-
-
-def _read(container: Container, fn: Callable[[UnitOfWork], T]) -> T:
-    with container.read_uow() as uow:
-        return fn(uow)
+    return read
 
 
 async def _json_body(request: Request) -> Any:
@@ -293,9 +123,7 @@ async def _json_body(request: Request) -> Any:
 
 
 def _audit_hook(principal: AuthPrincipal, method: str, template: str, path: str) -> Any:
-    area = template.strip("/").split("/")[0] or "api"
-    if area == "events":
-        area = "customers"
+    area = access.audit_area(template)
 
     def record(uow: UnitOfWork) -> None:
         service.record_audit(uow, principal, action=f"{method} {template}", area=area, subject=path)

@@ -22,3 +22,11 @@ class DuplicateUsername(Conflict):
 class InvalidPrincipal(InvalidRequest):
     slug = "invalid-principal"
     title = "Invalid principal"
+
+
+class Forbidden(DomainError):
+    """The principal may not perform the operation (``auth.access.decide``)."""
+
+    slug = "forbidden"
+    title = "Not allowed"
+    status = 403

@@ -29,7 +29,7 @@ class Rule:
 ALL_STAFF_READ = {"catalog:read", "programme:read"}
 # Permissions whose requests a store associate may only make for their own store: the
 # locations the request names, and where the fulfilment, hold, transfer or cancelled order
-# lines it acts on are served (``auth.api._require_own_store``).
+# lines it acts on are served (``auth.access``).
 STORE_SCOPED = frozenset({"inventory:write", "returns:write", "fulfilment:write", "orders:write"})
 
 # Permissions no role grants, not even admin's "*": only a system principal (API key, kind
@@ -231,7 +231,7 @@ POLICY: dict[str, Rule] = {
     # --- durable jobs (started by their domain's routes)
     "GET /jobs": R("jobs:read"),
     "GET /jobs/{job_id}": R("jobs:read"),
-    # --- orders: customers use their own carts and anonymous ones (auth.api._require_own_cart)
+    # --- orders: customers use their own carts and anonymous ones (auth.access)
     "POST /carts": R("carts:write", customer_unscoped=True),
     "GET /carts": R("orders:read"),
     "GET /carts/{token}": R("carts:write", customer_unscoped=True),
@@ -280,8 +280,18 @@ POLICY: dict[str, Rule] = {
     "GET /webhooks/{subscription_id}/deliveries": R("webhooks:admin"),
 }
 
+# Console actions with no API route (they change no stored data, or run a job the CLI also
+# runs); the console authorises them by these keys like any other operation.
+CONSOLE_ONLY: dict[str, Rule] = {
+    "POST /console/signout": R(AUTHENTICATED, customer_unscoped=True),
+    "POST /console/store/choose": R("inventory:admin"),
+    "GET /console/planning": R("inventory:read"),
+    "POST /console/planning/run": R("inventory:admin"),
+}
+
 ADMIN_ONLY = Rule("undeclared")
 
 
 def rule_for(method: str, path: str) -> Rule | None:
-    return POLICY.get(f"{method} {path}")
+    key = f"{method} {path}"
+    return POLICY.get(key) or CONSOLE_ONLY.get(key)

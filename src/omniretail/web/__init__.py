@@ -11,7 +11,8 @@ audiences on top of the same domain services the API uses.
 
 Sign-in keeps the platform's own bearer token in an HttpOnly, SameSite=Lax cookie; every form
 that changes something carries a CSRF token bound to that session. Pages hold no business
-rules: they parse a form into the API's schema, call the domain service, and show the
+rules: they parse a form into the API's schema, are authorised as the API operation they stand
+for (``auth.access.decide``, the API's own decision), call the domain service, and show the
 service's problem message beside the field it names. Static files (CSS, htmx) are served from
 the installed package, never from another site.
 """

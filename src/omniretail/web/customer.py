@@ -28,6 +28,7 @@ from omniretail.web.deps import (
     MaybeViewerDep,
     PageRoute,
     PostedDep,
+    authorize_as,
     change,
     customer_viewer,
     read,
@@ -182,6 +183,16 @@ def save_consents(request: Request, posted: PostedDep) -> Response:
     changed = [a for a in answers if current.get((a.purpose.value, a.channel.value)) != a.granted]
     if not changed:
         return redirect("/account/privacy", notice="Nothing changed.")
+    decided = [
+        authorize_as(
+            request,
+            viewer,
+            "POST /customers/{customer_id}/consents",
+            {"customer_id": customer_id},
+            answer.model_dump(mode="json"),
+        )
+        for answer in changed
+    ]
     actor = viewer.principal.actor
 
     def record(uow: UnitOfWork) -> None:
@@ -189,7 +200,7 @@ def save_consents(request: Request, posted: PostedDep) -> Response:
             customers.set_consent(uow, customer_id, answer, actor=actor)
 
     try:
-        change(request, viewer, "customers", record)
+        change(request, decided, record)
     except DomainError as exc:
         return _privacy(request, viewer, errors={"__all__": exc.detail}, status=exc.status)
     return redirect("/account/privacy", notice="Your choices are saved.")
@@ -201,6 +212,9 @@ def export(request: Request, posted: PostedDep) -> Response:
     viewer = customer_viewer(request)
     customer_id = viewer.principal.customer_id
     assert customer_id is not None
+    authorize_as(
+        request, viewer, "GET /customers/{customer_id}/export", {"customer_id": customer_id}
+    )
     container = container_of(request)
     data = customer_views.export_personal_data(
         customer_id, UseCase(container, None, ""), viewer.principal.actor, container

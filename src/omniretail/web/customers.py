@@ -23,13 +23,13 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     read,
     redirect,
     render,
-    require,
 )
-from omniretail.web.forms import Errors, errors_of, parse
+from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.session import container_of
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
@@ -63,7 +63,7 @@ def find_customer_id(request: Request, kind: str, value: str) -> int:
 
 @router.get("/customers", response_class=HTMLResponse)
 def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "customers:read")
+    authorize_as(request, viewer, "POST /customers/lookup")
     reviews = (
         read(request, lambda uow: merges.list_reviews(uow, status="open", limit=20))
         if viewer.can("customers:merge")
@@ -82,7 +82,8 @@ def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
 @router.post("/customers/lookup", response_model=None)
 def lookup(request: Request, posted: PostedDep) -> Response:
     """A POST, so that the email or phone never lands in a URL or an access log."""
-    require(posted.viewer, "customers:read")
+    body = {"kind": posted.get("kind"), "value": posted.get("value")}
+    authorize_as(request, posted.viewer, "POST /customers/lookup", body=body)
     try:
         found = find_customer_id(request, posted.get("kind"), posted.get("value"))
     except DomainError as exc:
@@ -135,20 +136,20 @@ def _customer_page(
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer_360(request: Request, viewer: HqDep, customer_id: int) -> HTMLResponse:
-    require(viewer, "customers:read")
+    authorize_as(request, viewer, "GET /customers/{customer_id}/360", {"customer_id": customer_id})
     return _customer_page(request, viewer, customer_id)
 
 
 @router.post("/customers/{customer_id}/merge", response_model=None)
 def merge(request: Request, posted: PostedDep, customer_id: int) -> Response:
-    require(posted.viewer, "customers:merge")
     actor = posted.viewer.principal.actor
+    data = body_of(MergeCreate, posted.values, survivor_id=customer_id)
+    decided = authorize_as(request, posted.viewer, "POST /customers/merges", body=data)
     try:
-        body = parse(MergeCreate, posted.values, survivor_id=customer_id)
+        body = MergeCreate.model_validate(data)
         done = change(
             request,
-            posted.viewer,
-            "customers",
+            decided,
             lambda uow: merges.merge_customers(
                 uow,
                 body.survivor_id,
@@ -173,14 +174,20 @@ def merge(request: Request, posted: PostedDep, customer_id: int) -> Response:
 
 @router.post("/customers/{customer_id}/merges/{merge_id}/undo", response_model=None)
 def undo(request: Request, posted: PostedDep, customer_id: int, merge_id: int) -> Response:
-    require(posted.viewer, "customers:merge")
     actor = posted.viewer.principal.actor
+    data = body_of(UndoMerge, posted.values)
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /customers/merges/{merge_id}/undo",
+        {"merge_id": merge_id},
+        data,
+    )
     try:
-        body = parse(UndoMerge, posted.values)
+        body = UndoMerge.model_validate(data)
         change(
             request,
-            posted.viewer,
-            "customers",
+            decided,
             lambda uow: customer_views.undo_merge_and_settle(uow, merge_id, body, actor=actor),
         )
     except (ValidationError, DomainError) as exc:

@@ -1,5 +1,9 @@
 """What every console page needs: who is looking, what they may do, rendering, posted forms
-(CSRF-checked), and running a change in one unit of work with its audit-log row."""
+(CSRF-checked), and running a change in one unit of work with its audit-log row.
+
+What a viewer may do is decided by ``auth.access.decide``, the function the API decides with:
+every form names the API operation it is equivalent to (``authorize_as``) with the parameters
+and body it acts on, and ``change`` runs a use case only for such a ``Decision``."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from omniretail.auth import policy
+from omniretail.auth import access, policy
 from omniretail.auth import service as auth
+from omniretail.auth.access import Action
+from omniretail.auth.errors import Forbidden
 from omniretail.auth.models import Role
 from omniretail.auth.security import AuthPrincipal
 from omniretail.bootstrap import Container
@@ -48,7 +54,7 @@ class Viewer:
         return self.principal.role
 
     def can(self, permission: str) -> bool:
-        return policy.allows(self.role, policy.Rule(permission))
+        return policy.permits(self.principal, policy.Rule(permission))
 
     @property
     def home(self) -> str:
@@ -83,6 +89,7 @@ MaybeViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 
 
 def require(viewer: Viewer, permission: str) -> None:
+    """For pages that show what several operations read; forms use ``authorize_as``."""
     if not viewer.can(permission):
         raise NotAllowed(f"Your role ({viewer.role.replace('_', ' ')}) may not do this.")
 
@@ -144,17 +151,50 @@ def read(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
         return fn(uow)
 
 
-def change(request: Request, viewer: Viewer, area: str, fn: Callable[[UnitOfWork], T]) -> T:
-    """Runs a use case in one transaction, with the audit-log row the API would write."""
+@dataclass(frozen=True)
+class Decision:
+    """An operation the viewer may perform, as ``authorize_as`` decided it."""
+
+    viewer: Viewer
+    action: Action
+
+
+def authorize_as(
+    request: Request,
+    viewer: Viewer,
+    operation: str,
+    params: dict[str, Any] | None = None,
+    body: Any = None,
+) -> Decision:
+    """Decides as the API would for ``operation`` (``"POST /inventory/counts"``, a key of
+    ``auth.policy``) with these path parameters and body; a refusal is the API's 403 message
+    on the error page, before anything is read for the form or written."""
+    action = Action.of(operation, params, body)
+    try:
+        access.decide(lambda fn: read(request, fn), viewer.principal, action)
+    except Forbidden as exc:
+        raise NotAllowed(exc.detail) from exc
+    return Decision(viewer, action)
+
+
+def change(
+    request: Request, decided: Decision | list[Decision], fn: Callable[[UnitOfWork], T]
+) -> T:
+    """Runs an authorised use case in one transaction, with the audit-log row the API writes
+    for each operation it stands for (the subject is the console's path)."""
+    decisions = decided if isinstance(decided, list) else [decided]
+    if not decisions:
+        raise ValueError("a change needs the decision of the operation it performs")
     with session.container_of(request).uow() as uow:
         result = fn(uow)
-        auth.record_audit(
-            uow,
-            viewer.principal,
-            action=f"{request.method} {request.url.path}",
-            area=area,
-            subject=request.url.path,
-        )
+        for decision in decisions:
+            auth.record_audit(
+                uow,
+                decision.viewer.principal,
+                action=decision.action.key,
+                area=access.audit_area(decision.action.path),
+                subject=request.url.path,
+            )
         return result
 
 

@@ -63,9 +63,16 @@ def _scalar(annotation: Any) -> Any:
     return annotation
 
 
+def body_of(schema: type[BaseModel], raw: Mapping[str, str], **fixed: Any) -> dict[str, Any]:
+    """The API's request body for the form: its values for ``schema``'s fields, ``fixed``
+    values (e.g. the associate's store) winning. The console authorises with this body and
+    then validates it (``parse``), so both see the same thing."""
+    return {**coerce(schema, raw), **fixed}
+
+
 def parse(schema: type[M], raw: Mapping[str, str], **fixed: Any) -> M:
     """Raises ``ValidationError``; ``fixed`` values (e.g. the associate's store) win."""
-    return schema.model_validate({**coerce(schema, raw), **fixed})
+    return schema.model_validate(body_of(schema, raw, **fixed))
 
 
 def errors_of(

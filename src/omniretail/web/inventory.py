@@ -16,8 +16,17 @@ from omniretail.inventory import availability, transfers
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import AdjustmentCreate, CountCreate, TransferCreate
 from omniretail.kernel.errors import DomainError
-from omniretail.web.deps import HqDep, PageRoute, PostedDep, change, read, redirect, render, require
-from omniretail.web.forms import Errors, errors_of, parse
+from omniretail.web.deps import (
+    HqDep,
+    PageRoute,
+    PostedDep,
+    authorize_as,
+    change,
+    read,
+    redirect,
+    render,
+)
+from omniretail.web.forms import Errors, body_of, errors_of
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 PAGE = 25
@@ -32,7 +41,7 @@ def grid(
     location: str = "",
     page: int = 1,
 ) -> HTMLResponse:
-    require(viewer, "inventory:read")
+    authorize_as(request, viewer, "GET /inventory/stock")
     page = max(1, page)
     kinds = {k.value for k in LocationKind}
 
@@ -88,8 +97,9 @@ def _record(request: Request, sku: str, location: str) -> dict[str, Any]:
 
 @router.get("/inventory/{sku}/{location}", response_class=HTMLResponse)
 def record(request: Request, viewer: HqDep, sku: str, location: str) -> HTMLResponse:
-    require(viewer, "inventory:read")
     sku, location = sku.strip().upper(), location.strip().upper()
+    params = {"sku": sku, "location": location}
+    authorize_as(request, viewer, "GET /inventory/stock/{sku}/{location}", params)
     return render(
         request,
         "hq/stock.html",
@@ -102,14 +112,14 @@ def record(request: Request, viewer: HqDep, sku: str, location: str) -> HTMLResp
 
 @router.post("/inventory/{sku}/{location}/adjust", response_model=None)
 def adjust(request: Request, posted: PostedDep, sku: str, location: str) -> Response:
-    require(posted.viewer, "inventory:write")
     sku, location = sku.strip().upper(), location.strip().upper()
+    data = body_of(AdjustmentCreate, posted.values, sku=sku, location=location)
+    decided = authorize_as(request, posted.viewer, "POST /inventory/adjustments", body=data)
     try:
-        body = parse(AdjustmentCreate, posted.values, sku=sku, location=location)
+        body = AdjustmentCreate.model_validate(data)
         change(
             request,
-            posted.viewer,
-            "inventory",
+            decided,
             lambda uow: inventory.adjust_stock(uow, body, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:
@@ -122,14 +132,14 @@ def adjust(request: Request, posted: PostedDep, sku: str, location: str) -> Resp
 
 @router.post("/inventory/{sku}/{location}/count", response_model=None)
 def count(request: Request, posted: PostedDep, sku: str, location: str) -> Response:
-    require(posted.viewer, "inventory:write")
     sku, location = sku.strip().upper(), location.strip().upper()
+    data = body_of(CountCreate, posted.values, sku=sku, location=location)
+    decided = authorize_as(request, posted.viewer, "POST /inventory/counts", body=data)
     try:
-        body = parse(CountCreate, posted.values, sku=sku, location=location)
+        body = CountCreate.model_validate(data)
         change(
             request,
-            posted.viewer,
-            "inventory",
+            decided,
             lambda uow: inventory.count_stock(uow, body, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:
@@ -168,7 +178,7 @@ def _locations(request: Request) -> list[Any]:
 def new_transfer(
     request: Request, viewer: HqDep, sku: str = "", from_location: str = ""
 ) -> HTMLResponse:
-    require(viewer, "inventory:write")
+    authorize_as(request, viewer, "POST /inventory/transfers")  # the page of that form
     return render(
         request,
         "hq/transfer_new.html",
@@ -181,7 +191,6 @@ def new_transfer(
 
 @router.post("/transfers", response_model=None)
 def request_transfer(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "inventory:write")
     values = posted.values
     lines: list[dict[str, Any]] = []
     rename: dict[str, str] = {}
@@ -192,19 +201,18 @@ def request_transfer(request: Request, posted: PostedDep) -> Response:
             rename[f"lines.{len(lines)}.quantity"] = f"line{i}.quantity"
             lines.append({"sku": sku, "quantity": _int_or_text(quantity)})
     rename["lines"] = "line0.sku"
+    data = {
+        "from_location": values.get("from_location", ""),
+        "to_location": values.get("to_location", ""),
+        "reference": values.get("reference", "").strip() or None,
+        "lines": lines,
+    }
+    decided = authorize_as(request, posted.viewer, "POST /inventory/transfers", body=data)
     try:
-        body = TransferCreate.model_validate(
-            {
-                "from_location": values.get("from_location", ""),
-                "to_location": values.get("to_location", ""),
-                "reference": values.get("reference", "").strip() or None,
-                "lines": lines,
-            }
-        )
+        body = TransferCreate.model_validate(data)
         done = change(
             request,
-            posted.viewer,
-            "inventory",
+            decided,
             lambda uow: transfers.request_transfer(uow, body, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:
@@ -233,14 +241,14 @@ def _int_or_text(text: str) -> int | str:
 
 @router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
 def transfer(request: Request, viewer: HqDep, transfer_id: str) -> HTMLResponse:
-    require(viewer, "inventory:read")
+    params = {"transfer_id": transfer_id}
+    authorize_as(request, viewer, "GET /inventory/transfers/{transfer_id}", params)
     found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
     return render(request, "hq/transfer.html", viewer=viewer, transfer=found)
 
 
 @router.post("/transfers/{transfer_id}/{action}", response_model=None)
 def transfer_action(request: Request, posted: PostedDep, transfer_id: str, action: str) -> Response:
-    require(posted.viewer, "inventory:write")
     steps = {
         "ship": transfers.ship_transfer,
         "receive": transfers.receive_transfer,
@@ -249,9 +257,15 @@ def transfer_action(request: Request, posted: PostedDep, transfer_id: str, actio
     step = steps.get(action)
     if step is None:
         return redirect(f"/hq/transfers/{transfer_id}")
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        f"POST /inventory/transfers/{{transfer_id}}/{action}",
+        {"transfer_id": transfer_id},
+    )
     actor = posted.viewer.principal.actor
     try:
-        change(request, posted.viewer, "inventory", lambda uow: step(uow, transfer_id, actor=actor))
+        change(request, decided, lambda uow: step(uow, transfer_id, actor=actor))
     except DomainError as exc:
         found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
         return render(

@@ -17,11 +17,11 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, convert, errors_of
 
@@ -69,13 +69,13 @@ def _page(
 
 @router.get("/loyalty", response_class=HTMLResponse)
 def programme_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "programme:read")
+    authorize_as(request, viewer, "GET /loyalty/programme")
     return _page(request, viewer, read(request, loyalty.get_programme))
 
 
 @router.post("/loyalty", response_model=None)
 def save(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "loyalty:programme")
+    decided = authorize_as(request, posted.viewer, "PUT /loyalty/programme")
     current = read(request, loyalty.get_programme)
     data: dict[str, Any] = current.rules.model_dump(mode="json")
     values = posted.values
@@ -103,8 +103,7 @@ def save(request: Request, posted: PostedDep) -> Response:
         )
         saved = change(
             request,
-            posted.viewer,
-            "loyalty",
+            decided,
             lambda uow: loyalty.save_programme(uow, rules, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:

@@ -13,7 +13,16 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.orders import lookup
 from omniretail.orders.models import OrderStatus
 from omniretail.web import steps
-from omniretail.web.deps import HqDep, PageRoute, PostedDep, Viewer, read, redirect, render, require
+from omniretail.web.deps import (
+    HqDep,
+    PageRoute,
+    PostedDep,
+    Viewer,
+    authorize_as,
+    read,
+    redirect,
+    render,
+)
 from omniretail.web.forms import Errors
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
@@ -29,7 +38,7 @@ def list_orders(
     number: str = "",
     page: int = 1,
 ) -> Response:
-    require(viewer, "orders:read")
+    authorize_as(request, viewer, "GET /orders")
     if number.strip():
         return redirect(f"/hq/orders/{number.strip().upper()}")
     page = max(1, page)
@@ -87,16 +96,17 @@ def _order_page(
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
 def order(request: Request, viewer: HqDep, number: str) -> HTMLResponse:
-    require(viewer, "orders:read")
-    return _order_page(request, viewer, number.strip().upper())
+    number = number.strip().upper()
+    authorize_as(request, viewer, "GET /orders/{number}", {"number": number})
+    return _order_page(request, viewer, number)
 
 
 @router.post("/orders/{number}/fulfilments/{fid}/{step}", response_model=None)
 def fulfilment_step(
     request: Request, posted: PostedDep, number: str, fid: str, step: str
 ) -> Response:
-    require(posted.viewer, steps.PERMISSION)
-    _done, errors = steps.run_step(request, posted.viewer, fid, step, posted.values)
+    decided, body = steps.authorize_step(request, posted.viewer, fid, step, posted.values)
+    _done, errors = steps.run_step(request, decided, body)
     if errors:
         return _order_page(
             request,
@@ -112,7 +122,6 @@ def fulfilment_step(
 
 @router.post("/orders/{number}/cancel", response_model=None)
 def cancel(request: Request, posted: PostedDep, number: str) -> Response:
-    require(posted.viewer, "orders:write")
     _done, errors = steps.cancel_order(request, posted.viewer, number, posted.values)
     if errors:
         return _order_page(

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from omniretail.bootstrap import Container
 from omniretail.intelligence.replenishment import ReplenishmentConfig
 from omniretail.intelligence.replenishment_run import run_replenishment
-from omniretail.web.deps import HqDep, PageRoute, PostedDep, redirect, render, require
+from omniretail.web.deps import HqDep, PageRoute, PostedDep, authorize_as, redirect, render
 from omniretail.web.jobs import JobRegistry, Progress
 from omniretail.web.session import container_of
 
@@ -26,7 +26,7 @@ SHOW = 50
 
 @router.get("/planning", response_class=HTMLResponse)
 def planning_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "inventory:read")
+    authorize_as(request, viewer, "GET /console/planning")
     jobs: JobRegistry = request.app.state.web_jobs
     template = "hq/_plan.html" if request.headers.get("hx-request") else "hq/planning.html"
     return render(request, template, viewer=viewer, job=jobs.latest(JOB))
@@ -34,7 +34,7 @@ def planning_page(request: Request, viewer: HqDep) -> HTMLResponse:
 
 @router.post("/planning/run", response_model=None)
 def run(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "inventory:admin")
+    authorize_as(request, posted.viewer, "POST /console/planning/run")
     jobs: JobRegistry = request.app.state.web_jobs
     container = container_of(request)
     actor = posted.viewer.principal.actor

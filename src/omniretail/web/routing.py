@@ -23,11 +23,11 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     read,
     redirect,
     render,
-    require,
 )
 from omniretail.web.forms import Errors, errors_of
 from omniretail.web.forms import convert as convert_text
@@ -87,7 +87,7 @@ def _page(
 
 @router.get("/routing", response_class=HTMLResponse)
 def rules_page(request: Request, viewer: HqDep) -> HTMLResponse:
-    require(viewer, "orders:read")
+    authorize_as(request, viewer, "GET /routing/rules")
     return _page(request, viewer)
 
 
@@ -119,7 +119,7 @@ def _rule_errors(exc: ValidationError | DomainError) -> Errors:
 
 @router.post("/routing/simulate", response_model=None)
 def simulate(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "orders:read")
+    authorize_as(request, posted.viewer, "POST /routing/simulate")
     values = posted.values
     htmx = request.headers.get("hx-request") == "true"
     try:
@@ -182,15 +182,14 @@ def _sim_errors(exc: ValidationError | DomainError) -> Errors:
 
 @router.post("/routing/rules", response_model=None)
 def save(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "routing:admin")
+    decided = authorize_as(request, posted.viewer, "PUT /routing/rules")
     values = posted.values
     try:
         rules = _draft(values.get("rules", ""))
         body = RuleSetWrite(name=values.get("name", "").strip(), rules=rules)
         saved = change(
             request,
-            posted.viewer,
-            "orders",
+            decided,
             lambda uow: planning.save_rules(uow, body, actor=posted.viewer.principal.actor),
         )
     except ValidationError as exc:

@@ -12,7 +12,7 @@ from omniretail.auth import service as auth
 from omniretail.auth.errors import InvalidCredentials
 from omniretail.customers.crypto import vault_for
 from omniretail.web import session
-from omniretail.web.deps import MaybeViewerDep, PageRoute, PostedDep, redirect, render
+from omniretail.web.deps import MaybeViewerDep, PageRoute, PostedDep, authorize_as, redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -59,7 +59,7 @@ def _form(
     return response
 
 
-@router.post("/signin")
+@router.post("/signin")  # as POST /auth/token: public, nothing to decide
 def signin(
     request: Request,
     username: Annotated[str, Form(max_length=320)] = "",
@@ -107,7 +107,8 @@ def signin(
 
 
 @router.post("/signout")
-def signout(posted: PostedDep) -> RedirectResponse:
+def signout(request: Request, posted: PostedDep) -> RedirectResponse:
+    authorize_as(request, posted.viewer, "POST /console/signout")
     response = redirect("/signin", notice="You are signed out.")
     session.end_session(response)
     return response

@@ -43,6 +43,7 @@ from omniretail.web.deps import (
     PageRoute,
     PostedDep,
     Viewer,
+    authorize_as,
     change,
     current_viewer,
     read,
@@ -50,7 +51,7 @@ from omniretail.web.deps import (
     render,
     require,
 )
-from omniretail.web.forms import GENERAL, Errors, errors_of, parse
+from omniretail.web.forms import GENERAL, Errors, body_of, errors_of
 from omniretail.web.rendering import money
 from omniretail.web.session import STORE_COOKIE, container_of
 
@@ -69,21 +70,31 @@ class Shop:
 
 
 def _store_for(request: Request, viewer: Viewer) -> str | None:
+    """The store the viewer works in (an administrator's choice); None for other roles."""
     if viewer.role == Role.STORE_ASSOCIATE.value:
         return viewer.principal.store_code
     if viewer.role == Role.ADMIN.value:
         return request.cookies.get(STORE_COOKIE) or None
-    raise NotAllowed("The store app is for store associates.")
+    return None
 
 
-def shop(request: Request) -> Shop:
-    viewer = current_viewer(request)
-    require(viewer, steps.PERMISSION)
+def _shop_of(request: Request, viewer: Viewer) -> Shop:
+    """The store app needs a store: an associate's, or the one an administrator chose."""
+    if viewer.role not in (Role.STORE_ASSOCIATE.value, Role.ADMIN.value):
+        raise NotAllowed("The store app is for store associates.")
     store = _store_for(request, viewer)
     if store is None:
         raise NotAllowed("Choose a store first: open /store/choose.", status=409)
     location = read(request, lambda uow: catalog.get_location(uow, store))
     return Shop(viewer, store, location.name)
+
+
+def shop(request: Request) -> Shop:
+    """For the store app's pages. Its forms first decide as the API would (``authorize_as``)
+    and then take the store (``_shop_of``), so a refusal reads the API's message."""
+    viewer = current_viewer(request)
+    require(viewer, steps.PERMISSION)
+    return _shop_of(request, viewer)
 
 
 ShopDep = Annotated[Shop, Depends(shop)]
@@ -92,14 +103,14 @@ ShopDep = Annotated[Shop, Depends(shop)]
 @router.get("/choose", response_class=HTMLResponse)
 def choose(request: Request) -> HTMLResponse:
     viewer = current_viewer(request)
-    require(viewer, "inventory:admin")
+    authorize_as(request, viewer, "POST /console/store/choose")  # the page of that form
     stores = read(request, lambda uow: catalog.list_locations(uow, "store"))
     return render(request, "store/choose.html", viewer=viewer, stores=stores)
 
 
 @router.post("/choose", response_model=None)
 def chosen(request: Request, posted: PostedDep) -> Response:
-    require(posted.viewer, "inventory:admin")
+    authorize_as(request, posted.viewer, "POST /console/store/choose")
     code = posted.get("store").upper()
     read(request, lambda uow: catalog.get_location(uow, code))
     response = redirect("/store")
@@ -183,9 +194,9 @@ def open_order(request: Request, s: ShopDep, number: str = "") -> Response:
 
 
 @router.post("/orders/{number}/fulfilments/{fid}/{step}", response_model=None)
-def store_step(
-    request: Request, posted: PostedDep, s: ShopDep, number: str, fid: str, step: str
-) -> Response:
+def store_step(request: Request, posted: PostedDep, number: str, fid: str, step: str) -> Response:
+    decided, body = steps.authorize_step(request, posted.viewer, fid, step, posted.values)
+    s = _shop_of(request, posted.viewer)
     order = _store_order(request, s, number)
     f = next((f for f in _here(order, s.store) if f.id == fid), None)
     if f is None:
@@ -193,7 +204,7 @@ def store_step(
     acting = access.FulfilmentSites(f.method, f.location, f.pickup_location).acting(step)
     if s.store not in acting:
         raise NotAllowed(f"This step ({step}) is done at {' or '.join(sorted(acting))}.")
-    _done, errors = steps.run_step(request, s.viewer, fid, step, posted.values)
+    _done, errors = steps.run_step(request, decided, body)
     if errors:
         order = _store_order(request, s, number)
         return render(
@@ -234,10 +245,15 @@ def returns_page(request: Request, s: ShopDep) -> HTMLResponse:
 
 
 @router.post("/returns", response_model=None)
-def returns_lookup(request: Request, posted: PostedDep, s: ShopDep) -> Response:
-    """By order number, or by the customer's email or phone (a POST keeps them out of URLs)."""
-    require(s.viewer, "orders:read")
+def returns_lookup(request: Request, posted: PostedDep) -> Response:
+    """By order number, or by the customer's email or phone (a POST keeps them out of URLs):
+    ``GET /orders``, after ``POST /customers/lookup`` for a person."""
     kind, value = posted.get("kind"), posted.get("value")
+    authorize_as(request, posted.viewer, "GET /orders")
+    if kind != "number":
+        lookup_body = {"kind": kind, "value": value}
+        authorize_as(request, posted.viewer, "POST /customers/lookup", body=lookup_body)
+    s = _shop_of(request, posted.viewer)
     orders: list[OrderRead] = []
     errors: Errors = {}
     try:
@@ -295,27 +311,37 @@ def _return_page(
 
 @router.get("/returns/{number}", response_class=HTMLResponse)
 def return_form(request: Request, s: ShopDep, number: str) -> HTMLResponse:
-    require(s.viewer, "orders:read")
-    order = read(request, lambda uow: lookup.get_order(uow, number.strip().upper()))
+    number = number.strip().upper()
+    authorize_as(request, s.viewer, "GET /orders/{number}", {"number": number})
+    order = read(request, lambda uow: lookup.get_order(uow, number))
     return _return_page(request, s, order)
 
 
-def _return_body(order: OrderRead, values: dict[str, str], store: str) -> ReturnCreate:
-    """The lines picked on the form (a quantity above zero), as the API's body."""
+QTY_FIELD = re.compile(r"^qty-(\d{1,6})$")
+
+
+def _picked(values: dict[str, str]) -> list[dict[str, Any]]:
+    """The lines picked on the form (a quantity above zero), as the API's body names them."""
     picked: list[dict[str, Any]] = []
-    for line in order.lines:
-        if not line.sku:
+    for name, text in values.items():
+        found = QTY_FIELD.match(name)
+        if found is None or text.strip() in ("", "0"):
             continue
-        text = values.get(f"qty-{line.line_no}", "").strip()
-        if text in ("", "0"):
-            continue
+        line_no, text = int(found.group(1)), text.strip()
         picked.append(
             {
-                "line_no": line.line_no,
+                "line_no": line_no,
                 "quantity": int(text) if text.lstrip("-").isdigit() else text,
-                "condition": values.get(f"condition-{line.line_no}", "sellable"),
+                "condition": values.get(f"condition-{line_no}", "sellable"),
             }
         )
+    return sorted(picked, key=lambda line: int(line["line_no"]))
+
+
+def _return_body(order: OrderRead, values: dict[str, str], store: str) -> ReturnCreate:
+    """The picked lines of the order's items, as the API's body."""
+    items = {line.line_no for line in order.lines if line.sku}
+    picked = [line for line in _picked(values) if line["line_no"] in items]
     if not picked:
         first = next((ln.line_no for ln in order.lines if ln.returnable > 0), None)
         raise DomainError(
@@ -345,11 +371,18 @@ def _return_errors(exc: ValidationError | DomainError, body_lines: list[int]) ->
 
 
 @router.post("/returns/{number}", response_model=None)
-def return_items(request: Request, posted: PostedDep, s: ShopDep, number: str) -> Response:
-    """A BORIS return at the associate's store: the same use case as
+def return_items(request: Request, posted: PostedDep, number: str) -> Response:
+    """A BORIS return at the associate's store: the same use case and authorisation as
     ``POST /api/v1/orders/{number}/returns`` with this store as the receiving location."""
-    require(s.viewer, "returns:write")
     number = number.strip().upper()
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /orders/{number}/returns",
+        {"number": number},
+        {"location": _store_for(request, posted.viewer), "lines": _picked(posted.values)},
+    )
+    s = _shop_of(request, posted.viewer)
     order = read(request, lambda uow: lookup.get_order(uow, number))
     values = posted.values
     actor = s.viewer.principal.actor
@@ -360,8 +393,7 @@ def return_items(request: Request, posted: PostedDep, s: ShopDep, number: str) -
         picked = [ln.line_no for ln in body.lines]
         change(
             request,
-            s.viewer,
-            "orders",
+            decided,
             lambda uow: returns.return_items(
                 uow,
                 number,
@@ -469,27 +501,34 @@ def _channel_selling_at(uow: UnitOfWork, location: str) -> str:
 
 
 @router.post("/find/order", response_model=None)
-def order_for_customer(request: Request, posted: PostedDep, s: ShopDep) -> Response:
-    require(s.viewer, "carts:write")
+def order_for_customer(request: Request, posted: PostedDep) -> Response:
+    """``POST /carts`` for the customer (found as ``POST /customers/lookup`` does) and
+    ``POST /carts/{token}/lines`` reserving at the chosen location."""
     values = posted.values
     sku = values.get("sku", "").strip().upper()
+    kind, value = values.get("kind", "email"), values.get("value", "").strip()
+    location = values.get("location", "").strip().upper() or _store_for(request, posted.viewer)
+    line_data = body_of(CartLineAdd, values, sku=sku, location=location)
+    if value:
+        lookup_body = {"kind": kind, "value": value}
+        authorize_as(request, posted.viewer, "POST /customers/lookup", body=lookup_body)
+    add_line = authorize_as(request, posted.viewer, "POST /carts/{token}/lines", body=line_data)
+    s = _shop_of(request, posted.viewer)
     actor = s.viewer.principal.actor
     try:
-        customer_id = None
-        if values.get("value", "").strip():
-            customer_id = find_customer_id(request, values.get("kind", "email"), values["value"])
-        location = values.get("location", "").strip().upper() or s.store
-        line = parse(CartLineAdd, values, sku=sku, location=location)
+        customer_id = find_customer_id(request, kind, value) if value else None
+        new_cart = authorize_as(request, s.viewer, "POST /carts", body={"customer_id": customer_id})
+        line = CartLineAdd.model_validate(line_data)
 
         def add(uow: UnitOfWork) -> str:
-            channel = _channel_selling_at(uow, location)
+            channel = _channel_selling_at(uow, location or s.store)
             cart = carts.create_cart(
                 uow, CartCreate(channel=channel, customer_id=customer_id), actor=actor
             )
             carts.add_line(uow, cart.token, line, actor=actor)
             return cart.token
 
-        token = change(request, s.viewer, "orders", add)
+        token = change(request, [new_cart, add_line], add)
     except (ValidationError, DomainError) as exc:
         result = None
         if sku:
@@ -541,8 +580,7 @@ def cart_page(request: Request, s: ShopDep, token: str) -> HTMLResponse:
 
 
 @router.post("/carts/{token}/checkout", response_model=None)
-def cart_checkout(request: Request, posted: PostedDep, s: ShopDep, token: str) -> Response:
-    require(s.viewer, "carts:write")
+def cart_checkout(request: Request, posted: PostedDep, token: str) -> Response:
     values = posted.values
     method = values.get("method", "ship_to_store")
     fulfilment: dict[str, Any] = {"method": method}
@@ -551,7 +589,16 @@ def cart_checkout(request: Request, posted: PostedDep, s: ShopDep, token: str) -
             k: values.get(k, "").strip() for k in ("line1", "city", "postcode") if values.get(k)
         }
     else:
-        fulfilment["pickup_location"] = s.store
+        fulfilment["pickup_location"] = _store_for(request, posted.viewer)
+    data = {
+        "fulfilment": fulfilment,
+        "payment": {"provider_token": values.get("provider_token", "").strip()},
+        "contact_email": values.get("contact_email", "").strip() or None,
+    }
+    decided = authorize_as(
+        request, posted.viewer, "POST /carts/{token}/checkout", {"token": token}, data
+    )
+    s = _shop_of(request, posted.viewer)
     rename = {
         "fulfilment.address": "line1",
         "fulfilment": "method",
@@ -561,18 +608,11 @@ def cart_checkout(request: Request, posted: PostedDep, s: ShopDep, token: str) -
     container = container_of(request)
     actor = s.viewer.principal.actor
     try:
-        body = CheckoutCreate.model_validate(
-            {
-                "fulfilment": fulfilment,
-                "payment": {"provider_token": values.get("provider_token", "").strip()},
-                "contact_email": values.get("contact_email", "").strip() or None,
-            }
-        )
+        body = CheckoutCreate.model_validate(data)
         with compensating(steps.payments_of(request)) as payments:
             order = change(
                 request,
-                s.viewer,
-                "orders",
+                decided,
                 lambda uow: checkout.place_order(
                     uow,
                     token,
@@ -607,8 +647,10 @@ def loyalty_page(request: Request, s: ShopDep) -> HTMLResponse:
 
 
 @router.post("/loyalty", response_model=None)
-def loyalty_lookup(request: Request, posted: PostedDep, s: ShopDep) -> Response:
-    require(s.viewer, "loyalty:read")
+def loyalty_lookup(request: Request, posted: PostedDep) -> Response:
+    lookup_body = {"kind": posted.get("kind"), "value": posted.get("value")}
+    authorize_as(request, posted.viewer, "POST /customers/lookup", body=lookup_body)
+    s = _shop_of(request, posted.viewer)
     try:
         cid = find_customer_id(request, posted.get("kind"), posted.get("value"))
     except DomainError as exc:
@@ -657,20 +699,28 @@ def _account_page(
 
 @router.get("/loyalty/{customer_id}", response_class=HTMLResponse)
 def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLResponse:
-    require(s.viewer, "loyalty:read")
+    params = {"customer_id": customer_id}
+    authorize_as(request, s.viewer, "GET /loyalty/customers/{customer_id}", params)
     return _account_page(request, s, customer_id)
 
 
 @router.post("/loyalty/{customer_id}/redeem", response_model=None)
-def redeem(request: Request, posted: PostedDep, s: ShopDep, customer_id: int) -> Response:
-    require(s.viewer, "loyalty:redeem")
+def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
+    data = body_of(RedemptionCreate, posted.values, channel=_store_for(request, posted.viewer))
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /loyalty/customers/{customer_id}/redemptions",
+        {"customer_id": customer_id},
+        data,
+    )
+    s = _shop_of(request, posted.viewer)
     actor = s.viewer.principal.actor
     try:
-        body = parse(RedemptionCreate, posted.values, channel=s.store)
+        body = RedemptionCreate.model_validate(data)
         done = change(
             request,
-            s.viewer,
-            "loyalty",
+            decided,
             lambda uow: loyalty.redeem_points(uow, customer_id, body, actor=actor),
         )
     except (ValidationError, DomainError) as exc:

@@ -1,0 +1,678 @@
+"""The console authorises every form as the API authorises the same operation.
+
+Walks every state-changing console route of the app (a new one fails
+``test_every_console_form_is_walked`` until it is added to ``cases``) with every role: admin,
+service agent, marketer, an associate of the store the objects belong to (LON1) and one of
+another store (MAN1), the customer and an anonymous visitor. For each, the console's outcome
+(allowed or refused) must be the API's for the equivalent request, a console refusal must show
+the API's problem detail, and a refusal must leave every table of the database as it was.
+
+The only refusals the API does not share are the console's audiences: the store app needs a
+store (an associate's, or the one an administrator chose) and the account pages a signed-in
+customer; there the console must refuse (it is never looser than the API)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select, text
+
+from omniretail.auth import policy
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
+from omniretail.bootstrap import Container
+from omniretail.customers import merges
+from omniretail.db.registry import Base
+from omniretail.inventory import service as inventory
+from omniretail.inventory import transfers
+from omniretail.inventory.schemas import TransferCreate, TransferLineIn
+from omniretail.loyalty import service as loyalty
+from omniretail.orders import carts, lookup, planning
+from omniretail.orders.payments import TestPaymentProvider
+from omniretail.orders.schemas import CartCreate, CartLineAdd, FulfilmentChoice
+from omniretail.web import planning as planning_page
+from omniretail.web import session
+from omniretail.web.loyalty import _values as programme_values
+from tests.customers.helpers import make_customer
+from tests.web.conftest import csrf_of
+from tests.web.seed import (
+    ADMIN,
+    ASSOCIATE,
+    CUSTOMER_EMAIL,
+    PASSWORD,
+    Seeded,
+    place_web_order,
+    shipped_web_order,
+)
+
+API = "/api/v1"
+ALERT = re.compile(r'<p role="alert">(.*?)</p>', re.S)
+STEP_BODIES = {"ship": {"carrier": "DPD"}, "reject": {"reason": "damaged"}}
+# State-changing routes outside the console, and why they need no console declaration.
+NOT_CONSOLE = {
+    "/track/{token}/pickup/{index}/arrived": "the public tracking page; its link is the credential"
+}
+
+
+@dataclass(frozen=True)
+class Who:
+    name: str
+    role: str
+    store: str | None = None  # where the store app works for them
+    token: str | None = None  # the platform's bearer token (the console's session cookie too)
+    username: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    json: Any = None
+
+
+@dataclass
+class Case:
+    """A console form (``url`` with ``form``) and the API requests it stands for; a console
+    action without an API route names its ``auth.policy.CONSOLE_ONLY`` key instead."""
+
+    route: str
+    url: str
+    form: dict[str, str]
+    api: Callable[[Who], list[Request]] | None = None
+    console_only: str | None = None
+    audience: str = "everyone"  # or "store" (needs a store) or "customer"
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class World:
+    seeded: Seeded
+    fid: str  # a click & collect fulfilment at LON1 (every step is LON1's)
+    number: str  # its order
+    pickup_code: str
+    cancel_number: str  # another LON1 order, to cancel
+    shipped_number: str  # a home delivery, shipped: returnable at any store
+    ship_transfer: str  # LON1 -> DC1
+    receive_transfer: str  # DC1 -> LON1, shipped
+    cart: str  # the customer's cart, a unit reserved at LON1
+    spare_cart: str  # an anonymous cart
+    survivor: int
+    merged: int
+    merge_id: int  # an earlier merge, to undo
+    rules: str  # the routing rules in force, as the editor shows them
+
+
+@pytest.fixture
+def people(container: Container, web: TestClient, seeded: Seeded) -> dict[str, Who]:
+    with container.uow() as uow:
+        for username, role, store in (
+            ("store-man1", Role.STORE_ASSOCIATE, "MAN1"),
+            ("agent", Role.SERVICE_AGENT, None),
+            ("marketer", Role.MARKETER, None),
+        ):
+            auth.create_principal(
+                uow,
+                PrincipalCreate(username=username, role=role, password=PASSWORD, store_code=store),
+            )
+
+    def signed_in(name: str, role: str, username: str, store: str | None = None) -> Who:
+        r = web.post(f"{API}/auth/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return Who(name, role, store, r.json()["access_token"], username)
+
+    # Roles whose refusals are expected come first, so that what an allowed role changes
+    # (a cancelled order has no open lines left) cannot hide a refusal.
+    return {
+        who.name: who
+        for who in (
+            Who("anonymous", "anonymous"),
+            signed_in("customer", "customer", CUSTOMER_EMAIL),
+            signed_in("marketer", "marketer", "marketer"),
+            signed_in("associate of another store", "store_associate", "store-man1", "MAN1"),
+            signed_in("associate of the store", "store_associate", ASSOCIATE, "LON1"),
+            signed_in("service agent", "service_agent", "agent"),
+            signed_in("admin", "admin", ADMIN, "LON1"),
+        )
+    }
+
+
+@pytest.fixture
+def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -> World:
+    cid = seeded.customer_id
+    here = FulfilmentChoice(method="pickup_in_store", pickup_location="LON1")
+    number = place_web_order(container, cid, payments, "A1", 1, here, "LON1")
+    cancel_number = place_web_order(container, cid, payments, "A1", 1, here, "LON1")
+    shipped = shipped_web_order(container, cid, payments, "B2", 1)
+    survivor, merged = make_customer(container, "Sue Vivor"), make_customer(container, "Mo Erged")
+    first, second = make_customer(container, "Una Do"), make_customer(container, "Una Do 2")
+    with container.uow() as uow:
+        order = lookup.get_order(uow, number)
+
+        def transfer(source: str, target: str) -> str:
+            body = TransferCreate(
+                from_location=source,
+                to_location=target,
+                lines=[TransferLineIn(sku="A1", quantity=1)],
+            )
+            return transfers.request_transfer(uow, body, actor="test").id
+
+        outward, inward = transfer("LON1", "DC1"), transfer("DC1", "LON1")
+        transfers.ship_transfer(uow, inward, actor="test")
+        cart = carts.create_cart(uow, CartCreate(channel="WEB", customer_id=cid), actor="test")
+        carts.add_line(
+            uow, cart.token, CartLineAdd(sku="A1", quantity=1, location="LON1"), actor="t"
+        )
+        spare = carts.create_cart(uow, CartCreate(channel="WEB"), actor="test")
+        merge = merges.merge_customers(uow, first, second, rule="manual", reason="dup", actor="t")
+        rules = planning.get_rules(uow).rules.model_dump(mode="json")
+    return World(
+        seeded=seeded,
+        fid=order.fulfilments[0].id,
+        number=number,
+        pickup_code=_pickup_code(container, number),
+        cancel_number=cancel_number,
+        shipped_number=shipped,
+        ship_transfer=outward,
+        receive_transfer=inward,
+        cart=cart.token,
+        spare_cart=spare.token,
+        survivor=survivor,
+        merged=merged,
+        merge_id=merge.id,
+        rules=json.dumps(rules),
+    )
+
+
+def _pickup_code(container: Container, number: str) -> str:
+    with container.read_uow() as uow:
+        order = lookup.get_order(uow, number)
+        assert order.tracking_url is not None
+        token = order.tracking_url.rsplit("/", 1)[-1]
+        code = lookup.tracking_read(uow, token).fulfilments[0].pickup_code
+    return code or "NOCODE"
+
+
+def cases(container: Container, w: World) -> list[Case]:
+    cid = w.seeded.customer_id
+    with container.read_uow() as uow:
+        programme = loyalty.get_programme(uow)
+
+    def at(who: Who) -> str:
+        return who.store or "LON1"
+
+    def steps(prefix: str, route: str, audience: str) -> list[Case]:
+        found = []
+        for step in ("accept", "pick", "pack", "ready", "ship", "deliver", "collect", "reject"):
+            body: dict[str, Any] = dict(STEP_BODIES.get(step, {}))
+            if step == "collect":
+                body = {"pickup_code": w.pickup_code}
+            found.append(
+                Case(
+                    route,
+                    f"{prefix}/orders/{w.number}/fulfilments/{w.fid}/{step}",
+                    {k: str(v) for k, v in body.items()},
+                    lambda _who, step=step, body=body: [
+                        Request("POST", f"/fulfilments/{w.fid}/{step}", body)
+                    ],
+                    audience=audience,
+                    label=step,
+                )
+            )
+        return found
+
+    adjust = {"quantity_delta": -1, "reason": "damaged"}
+    sim = {"channel": "WEB", "method": "ship_to_home", "lines": [{"sku": "A1", "quantity": 1}]}
+    lookup_body = {"kind": "email", "value": CUSTOMER_EMAIL}
+    consent = {
+        "purpose": "marketing",
+        "channel": "email",
+        "granted": True,
+        "source": "web",
+        "method": "preference centre",
+    }
+    return [
+        # --- public and session
+        Case(
+            "/signin",
+            "/signin",
+            {"password": PASSWORD},
+            lambda who: [Request("POST", "/auth/token", None)],
+            label="sign in",
+        ),
+        Case("/signout", "/signout", {}, console_only="POST /console/signout"),
+        # --- HQ: inventory
+        Case(
+            "/hq/inventory/{sku}/{location}/adjust",
+            "/hq/inventory/A1/LON1/adjust",
+            {k: str(v) for k, v in adjust.items()},
+            lambda _: [
+                Request(
+                    "POST", "/inventory/adjustments", {"sku": "A1", "location": "LON1", **adjust}
+                )
+            ],
+        ),
+        Case(
+            "/hq/inventory/{sku}/{location}/count",
+            "/hq/inventory/A1/LON1/count",
+            {"counted_quantity": "4"},
+            lambda _: [
+                Request(
+                    "POST",
+                    "/inventory/counts",
+                    {"sku": "A1", "location": "LON1", "counted_quantity": 4},
+                )
+            ],
+        ),
+        Case(
+            "/hq/transfers",
+            "/hq/transfers",
+            {
+                "from_location": "LON1",
+                "to_location": "LON2",
+                "line0.sku": "A1",
+                "line0.quantity": "1",
+            },
+            lambda _: [
+                Request(
+                    "POST",
+                    "/inventory/transfers",
+                    {
+                        "from_location": "LON1",
+                        "to_location": "LON2",
+                        "lines": [{"sku": "A1", "quantity": 1}],
+                    },
+                )
+            ],
+        ),
+        *[
+            Case(
+                "/hq/transfers/{transfer_id}/{action}",
+                f"/hq/transfers/{tid}/{action}",
+                {},
+                lambda _, tid=tid, action=action: [
+                    Request("POST", f"/inventory/transfers/{tid}/{action}", None)
+                ],
+                label=action,
+            )
+            for tid, action in (
+                (w.ship_transfer, "ship"),
+                (w.receive_transfer, "receive"),
+                (w.ship_transfer, "cancel"),
+            )
+        ],
+        # --- HQ: orders, routing, customers, loyalty, planning
+        *steps("/hq", "/hq/orders/{number}/fulfilments/{fid}/{step}", "everyone"),
+        Case(
+            "/hq/orders/{number}/cancel",
+            f"/hq/orders/{w.cancel_number}/cancel",
+            {"reason": "customer request"},
+            lambda _: [
+                Request("POST", f"/orders/{w.cancel_number}/cancel", {"reason": "customer request"})
+            ],
+        ),
+        Case(
+            "/hq/routing/simulate",
+            "/hq/routing/simulate",
+            {"channel": "WEB", "method": "ship_to_home", "line0.sku": "A1", "line0.quantity": "1"},
+            lambda _: [Request("POST", "/routing/simulate", sim)],
+        ),
+        Case(
+            "/hq/routing/rules",
+            "/hq/routing/rules",
+            {"name": "same again", "rules": w.rules},
+            lambda _: [
+                Request(
+                    "PUT", "/routing/rules", {"name": "same again", "rules": json.loads(w.rules)}
+                )
+            ],
+        ),
+        Case(
+            "/hq/customers/lookup",
+            "/hq/customers/lookup",
+            lookup_body,
+            lambda _: [Request("POST", "/customers/lookup", lookup_body)],
+        ),
+        Case(
+            "/hq/customers/{customer_id}/merge",
+            f"/hq/customers/{w.survivor}/merge",
+            {"merged_id": str(w.merged), "reason": "same person"},
+            lambda _: [
+                Request(
+                    "POST",
+                    "/customers/merges",
+                    {"survivor_id": w.survivor, "merged_id": w.merged, "reason": "same person"},
+                )
+            ],
+        ),
+        Case(
+            "/hq/customers/{customer_id}/merges/{merge_id}/undo",
+            f"/hq/customers/{w.survivor}/merges/{w.merge_id}/undo",
+            {"reason": "not the same"},
+            lambda _: [
+                Request("POST", f"/customers/merges/{w.merge_id}/undo", {"reason": "not the same"})
+            ],
+        ),
+        Case(
+            "/hq/loyalty",
+            "/hq/loyalty",
+            programme_values(programme.rules),
+            lambda _: [
+                Request("PUT", "/loyalty/programme", programme.rules.model_dump(mode="json"))
+            ],
+        ),
+        Case("/hq/planning/run", "/hq/planning/run", {}, console_only="POST /console/planning/run"),
+        # --- the store app
+        Case(
+            "/store/choose",
+            "/store/choose",
+            {"store": "LON1"},
+            console_only="POST /console/store/choose",
+        ),
+        *steps("/store", "/store/orders/{number}/fulfilments/{fid}/{step}", "store"),
+        Case(
+            "/store/returns",
+            "/store/returns",
+            {"kind": "number", "value": w.shipped_number},
+            lambda _: [Request("GET", "/orders", None)],
+            audience="store",
+            label="by number",
+        ),
+        Case(
+            "/store/returns",
+            "/store/returns",
+            lookup_body,
+            lambda _: [
+                Request("GET", "/orders", None),
+                Request("POST", "/customers/lookup", lookup_body),
+            ],
+            audience="store",
+            label="by email",
+        ),
+        Case(
+            "/store/returns/{number}",
+            f"/store/returns/{w.shipped_number}",
+            {"qty-1": "1", "condition-1": "sellable"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/orders/{w.shipped_number}/returns",
+                    {
+                        "location": at(who),
+                        "lines": [{"line_no": 1, "quantity": 1, "condition": "sellable"}],
+                    },
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/find/order",
+            "/store/find/order",
+            {"sku": "A1", "quantity": "1", **lookup_body},
+            lambda who: [
+                Request("POST", "/customers/lookup", lookup_body),
+                Request("POST", "/carts", {"channel": "WEB", "customer_id": cid}),
+                Request(
+                    "POST",
+                    f"/carts/{w.spare_cart}/lines",
+                    {"sku": "A1", "quantity": 1, "location": at(who)},
+                ),
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/carts/{token}/checkout",
+            f"/store/carts/{w.cart}/checkout",
+            {"method": "pickup_in_store", "provider_token": "tok_visa"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/carts/{w.cart}/checkout",
+                    {
+                        "fulfilment": {"method": "pickup_in_store", "pickup_location": at(who)},
+                        "payment": {"provider_token": "tok_visa"},
+                    },
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/loyalty",
+            "/store/loyalty",
+            lookup_body,
+            lambda _: [Request("POST", "/customers/lookup", lookup_body)],
+            audience="store",
+        ),
+        Case(
+            "/store/loyalty/{customer_id}/redeem",
+            f"/store/loyalty/{cid}/redeem",
+            {"points": "10"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/loyalty/customers/{cid}/redemptions",
+                    {"points": 10, "channel": at(who)},
+                )
+            ],
+            audience="store",
+        ),
+        # --- the customer's own pages
+        Case(
+            "/account/privacy/consents",
+            "/account/privacy/consents",
+            {"marketing.email": "on"},
+            lambda _: [Request("POST", f"/customers/{cid}/consents", consent)],
+            audience="customer",
+        ),
+        Case(
+            "/account/privacy/export",
+            "/account/privacy/export",
+            {},
+            lambda _: [Request("GET", f"/customers/{cid}/export", None)],
+            audience="customer",
+        ),
+    ]
+
+
+# --- the walk --------------------------------------------------------------------------------
+
+
+def console_forms(client: TestClient) -> set[str]:
+    """Every route outside the API that changes something (POST, PUT, PATCH, DELETE)."""
+
+    def walk(routes: list[Any], prefix: str) -> Any:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:  # FastAPI's included routers
+                yield from walk(included.routes, prefix + route.include_context.prefix)
+            elif isinstance(route, APIRoute):
+                yield prefix + route.path, route.methods
+
+    app: Any = client.app
+    return {
+        path
+        for path, methods in walk(app.router.routes, "")
+        if not path.startswith(API) and set(methods) - {"GET", "HEAD", "OPTIONS"}
+    }
+
+
+def snapshot(container: Container) -> dict[str, Any]:
+    """Every row of every table (on PostgreSQL in one statement: the walk takes hundreds)."""
+    with container.read_uow() as uow:
+        conn = uow.session.connection()
+        existing = set(inspect(conn).get_table_names())
+        tables = [t for t in Base.metadata.sorted_tables if t.name in existing]
+        if conn.dialect.name == "postgresql":
+            query = " UNION ALL ".join(
+                f"SELECT '{t.name}', (SELECT string_agg(r::text, '|' ORDER BY r::text)"
+                f' FROM "{t.name}" r)'
+                for t in tables
+            )
+            return {name: rows for name, rows in conn.execute(text(query))}
+        return {
+            t.name: sorted(repr(tuple(row)) for row in uow.session.execute(select(t)))
+            for t in tables
+        }
+
+
+def submit_console(client: TestClient, container: Container, case: Case, who: Who) -> Any:
+    client.cookies.clear()
+    if case.route == "/signin":
+        page = client.get("/signin")
+        username = who.username or CUSTOMER_EMAIL
+        data = {**case.form, "username": username, "csrf_token": csrf_of(page.text)}
+        return client.post("/signin", data=data)
+    data = dict(case.form)
+    if who.token is not None:
+        client.cookies.set(session.SESSION_COOKIE, who.token)
+        if who.role == "admin":
+            client.cookies.set(session.STORE_COOKIE, "LON1")
+        data["csrf_token"] = session.csrf_for(container, who.token)
+    return client.post(case.url, data=data)
+
+
+def submit_api(client: TestClient, case: Case, who: Who) -> tuple[bool, str, bool]:
+    """Allowed, or refused with the problem's detail (the first refused request's); and
+    whether any request was let through (and so may have written)."""
+    assert case.api is not None
+    client.cookies.clear()
+    for i, req in enumerate(case.api(who)):
+        if req.path == "/auth/token":
+            username = who.username or CUSTOMER_EMAIL
+            r = client.post(f"{API}/auth/token", data={"username": username, "password": PASSWORD})
+        else:
+            kwargs: dict[str, Any] = {} if req.json is None else {"json": req.json}
+            r = client.request(req.method, API + req.path, headers=who.headers, **kwargs)
+        if r.status_code in (401, 403):
+            return False, str(r.json()["detail"]), i > 0
+        assert r.status_code < 500, (case.url, who.name, r.text)
+    return True, "", True
+
+
+def console_outcome(response: Any) -> tuple[bool, str]:
+    if response.status_code == 303 and response.headers["location"].startswith("/signin?next="):
+        return False, "sign in"
+    if response.status_code in (401, 403):
+        found = ALERT.search(response.text)
+        return False, html.unescape(found.group(1)) if found else response.text[:200]
+    return True, ""
+
+
+def in_audience(case: Case, who: Who) -> bool:
+    if case.audience == "store":
+        return who.store is not None
+    if case.audience == "customer":
+        return who.role == "customer"
+    return True
+
+
+@pytest.fixture
+def no_planning_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planning form starts the replenishment job; here the job does nothing."""
+    monkeypatch.setattr(planning_page, "replenishment_plan", lambda *_args: {})
+
+
+def test_every_console_form_is_walked(container: Container, web: TestClient, world: World) -> None:
+    walked = {case.route for case in cases(container, world)}
+    assert console_forms(web) - set(NOT_CONSOLE) == walked
+
+
+def test_the_console_allows_and_refuses_every_form_as_the_api_does(
+    container: Container,
+    web: TestClient,
+    people: dict[str, Who],
+    world: World,
+    no_planning_job: None,
+) -> None:
+    wrong: list[tuple[str, str, str, str]] = []
+    before = snapshot(container)
+    assert before["stock_levels"] and before["orders"] and not before["audit_log"]
+    for case in cases(container, world):
+        what = f"{case.url} {case.label}".strip()
+        for who in people.values():
+            response = submit_console(web, container, case, who)
+            allowed, message = console_outcome(response)
+            if not allowed:
+                after = snapshot(container)
+                changed = sorted(t for t in after if after[t] != before[t])
+                if changed:
+                    wrong.append((what, who.name, "the refusal wrote to", ", ".join(changed)))
+            if case.console_only is not None:
+                rule = policy.rule_for(*case.console_only.split(" ", 1))
+                assert rule is not None
+                permitted = who.token is not None and policy.allows(who.role, rule)
+                api = (permitted, message, False)
+            else:
+                api = submit_api(web, case, who)
+            if who.token is None and case.route != "/signin":
+                expected = (False, "sign in")
+                assert api[0] is False, (what, "the API let an anonymous caller in")
+            elif not in_audience(case, who):
+                expected = (False, message)  # the console's audience, whatever the API says
+            else:
+                expected = (api[0], "" if api[0] else api[1])
+            if (allowed, message) != expected:
+                got = f"console {response.status_code} {message!r}"
+                wrong.append((what, who.name, got, f"expected {expected}"))
+            if allowed or api[2]:
+                before = snapshot(container)  # something may have changed
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
+def test_an_associate_cannot_count_another_stores_shelf_through_the_hq_form(
+    container: Container, web: TestClient, people: dict[str, Who]
+) -> None:
+    """The penetration test's finding: the HQ count form checked the permission only."""
+    other = people["associate of another store"]
+    with container.read_uow() as uow:
+        before = inventory.get_stock_level(uow, "A1", "LON1")
+        ledger = len(inventory.list_movements(uow, sku="A1", location="LON1", limit=1000))
+        audit = auth.list_audit(uow, area=None, limit=1000)
+    api = web.post(
+        f"{API}/inventory/counts",
+        headers=other.headers,
+        json={"sku": "A1", "location": "LON1", "counted_quantity": 4},
+    )
+    assert api.status_code == 403
+    detail = api.json()["detail"]
+    assert detail == "store associates of MAN1 may not change stock at LON1"
+    case = Case(
+        "/hq/inventory/{sku}/{location}/count",
+        "/hq/inventory/A1/LON1/count",
+        {"counted_quantity": "4"},
+    )
+    page = submit_console(web, container, case, other)
+    assert page.status_code == 403
+    assert console_outcome(page) == (False, detail)
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "A1", "LON1") == before
+        assert len(inventory.list_movements(uow, sku="A1", location="LON1", limit=1000)) == ledger
+        assert auth.list_audit(uow, area=None, limit=1000) == audit
+    # Their own shelf: the console books the count, with the audit row the API writes.
+    own = Case(
+        "/hq/inventory/{sku}/{location}/count",
+        "/hq/inventory/A1/MAN1/count",
+        {"counted_quantity": "2"},
+    )
+    assert submit_console(web, container, own, other).status_code == 303
+    with container.read_uow() as uow:
+        assert inventory.get_stock_level(uow, "A1", "MAN1").on_hand == 2
+        [row] = auth.list_audit(uow, area="inventory", limit=1)
+    assert (row.actor, row.action, row.subject) == (
+        "store_associate:store-man1",
+        "POST /inventory/counts",
+        "/hq/inventory/A1/MAN1/count",
+    )
