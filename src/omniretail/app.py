@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
-from omniretail.api.deps import ContainerDep
+from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
 from omniretail.api.timing import ServerTimingMiddleware
@@ -151,7 +151,8 @@ def _system_router() -> APIRouter:
 
 
 async def _sweep_forever(container: Container) -> None:
-    """Release expired cart holds periodically (they are also released lazily on demand)."""
+    """Release expired cart holds periodically (they are also released lazily on demand), and
+    delete expired Idempotency-Keys."""
     interval = container.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
@@ -159,6 +160,9 @@ async def _sweep_forever(container: Container) -> None:
             released = await run_in_threadpool(_sweep_once, container)
             if released:
                 log.info("released %d expired reservations", released)
+            expired = await run_in_threadpool(sweep_idempotency_keys, container)
+            if expired:
+                log.info("deleted %d expired idempotency keys", expired)
         except Exception:
             log.exception("reservation sweep failed; will retry")
 

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     return_window_days: int = 30
     # Where the public tracking page is reached (links in notifications).
     public_base_url: str = "http://127.0.0.1:8000"
+    # Request limits: an Idempotency-Key is kept this long (then swept); a request body may be
+    # at most max_body_bytes (event batches: max_event_body_bytes), refused with 413 unread.
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_event_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

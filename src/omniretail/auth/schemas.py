@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from omniretail.auth.models import Role
+from omniretail.kernel.limits import Id
 
 
 class PrincipalCreate(BaseModel):
@@ -12,8 +14,8 @@ class PrincipalCreate(BaseModel):
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=200)
     store_code: str | None = Field(default=None, max_length=40)
-    customer_id: int | None = None
-    kind: str = Field(default="person", pattern="^(person|system)$")
+    customer_id: Id | None = None
+    kind: Literal["person", "system"] = "person"
 
 
 class PrincipalRead(BaseModel):
