@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
+from omniretail.api.limits import BodyLimitMiddleware
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
 from omniretail.api.timing import ServerTimingMiddleware
@@ -115,6 +116,12 @@ def create_app(
     app.state.container = container
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
+    settings = container.settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        larger={("POST", f"{API_PREFIX}/events"): settings.max_event_body_bytes},
+    )
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())
