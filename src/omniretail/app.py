@@ -15,6 +15,7 @@ from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
 from omniretail.api.limits import BodyLimitMiddleware
+from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
 from omniretail.api.timing import ServerTimingMiddleware
@@ -138,6 +139,7 @@ def create_app(
     api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)
+    install_openapi(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from omniretail.catalog.models import ChannelKind, LocationKind
-from omniretail.kernel.limits import MAX_AMOUNT, JsonObject, Money, Tiny
+from omniretail.kernel.limits import MAX_AMOUNT, JsonObject, Money, TimeZoneName, Tiny
 
 Code = Annotated[
     str,
@@ -85,7 +85,7 @@ class LocationWrite(BaseModel):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     address: str = Field(default="", max_length=500)
-    timezone: str = Field(default="Europe/London", max_length=64)
+    timezone: TimeZoneName = "Europe/London"
     opening_hours: dict[Tiny, Tiny] = Field(
         max_length=14,
         default_factory=dict,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
@@ -48,3 +49,15 @@ JsonObject = Annotated[
     Field(max_length=MAX_OBJECT_MEMBERS),
     AfterValidator(_small_json),
 ]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        raise ValueError("not a time zone name (e.g. Europe/London)") from None
+    return value
+
+
+# An IANA time zone name that this system can load.
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_zone)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from omniretail.kernel.limits import MAX_MONEY, Id, ShortText, Tiny
+from omniretail.kernel.limits import MAX_MONEY, Id, ShortText, TimeZoneName, Tiny
 
 # The most points one request moves (a redemption, an adjustment, a bonus).
 MAX_POINTS = 10_000_000
@@ -73,7 +73,7 @@ class ProgrammeRules(BaseModel):
         max_length=100,
     )
     campaigns: list[Campaign] = Field(default_factory=list, max_length=100)
-    timezone: str = Field(default="Europe/London", max_length=64)
+    timezone: TimeZoneName = "Europe/London"
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ProgrammeRules:

@@ -164,7 +164,13 @@ def cart_options(
     )
 
 
-@router.post("/carts/{token}/checkout", status_code=201, response_model=OrderRead, tags=["carts"])
+@router.post(
+    "/carts/{token}/checkout",
+    status_code=201,
+    response_model=OrderRead,
+    tags=["carts"],
+    responses={402: {"description": "The payment was declined"}},
+)
 def checkout_cart(
     token: KeyPath,
     body: CheckoutCreate,
