@@ -1,7 +1,7 @@
 """HTTP routes for customer profiles, identities, consents, the timeline, events and merges.
 
 Routes whose responses carry personal data run with ``remember=False``: their responses are
-never written to the (unencrypted) idempotency table."""
+never written to the idempotency table (sealed, but an erasure could not find them there)."""
 
 from __future__ import annotations
 
