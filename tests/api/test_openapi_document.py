@@ -31,6 +31,7 @@ def test_security_schemes_and_problem_answers_are_declared(tmp_path: Path) -> No
             else:
                 assert operation["security"] == [{"ApiKey": []}, {"OAuth2": []}], name
                 for status in ("401", "403", "404"):
-                    assert responses[status]["content"] == {
-                        "application/problem+json": PROBLEM
-                    }, (name, status)
+                    assert responses[status]["content"] == {"application/problem+json": PROBLEM}, (
+                        name,
+                        status,
+                    )
