@@ -4,8 +4,13 @@ free-form objects a maxProperties, in request bodies, query and path parameters 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from omniretail.app import create_app
 from omniretail.bootstrap import build_container
@@ -83,3 +88,63 @@ def test_every_request_input_is_bounded(tmp_path: Path) -> None:
             for media, content in operation.get("requestBody", {}).get("content", {}).items():
                 walker.walk(content.get("schema", {}), f"{name} body ({media})")
     assert not walker.unbounded, "\n".join(walker.unbounded)
+
+
+def _naive_datetimes(annotation: Any, where: str, seen: set[Any]) -> list[str]:
+    """Where a plain ``datetime`` (which accepts a naive timestamp) is among the inputs."""
+    if annotation is datetime:
+        return [where]
+    found: list[str] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return []
+        seen.add(annotation)
+        for name, field in annotation.model_fields.items():
+            found += _naive_datetimes(field.annotation, f"{where}.{name}", seen)
+        return found
+    for arg in get_args(annotation):
+        found += _naive_datetimes(arg, where, seen)
+    return found
+
+
+def _inputs(dependant: Any) -> list[tuple[str, Any]]:
+    params = [
+        *dependant.path_params,
+        *dependant.query_params,
+        *dependant.header_params,
+        *dependant.body_params,
+    ]
+    found = [(p.name, p.field_info.annotation) for p in params]
+    model = getattr(dependant.call, "model", None)  # api.deps.JsonBody
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        found.append(("body", model))
+    for sub in dependant.dependencies:
+        found += _inputs(sub)
+    return found
+
+
+def test_every_timestamp_input_needs_a_time_zone(tmp_path: Path) -> None:
+    """One rule for every datetime a request carries: it must say its time zone
+    (``kernel.limits.Timestamp``, pydantic's ``AwareDatetime``); a naive one is a 422."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path)
+    container = build_container(settings)
+    try:
+        app = create_app(container, background_sweep=False)
+    finally:
+        container.dispose()
+    naive: list[str] = []
+    routes = list(_api_routes(app.routes))
+    assert len(routes) > 100
+    for route in routes:
+        for name, annotation in _inputs(route.dependant):
+            naive += _naive_datetimes(annotation, f"{route.path} {name}", set())
+    assert not naive, naive
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # an included router
+        if included is not None:
+            yield from _api_routes(included.routes)
