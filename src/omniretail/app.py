@@ -14,7 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
-from omniretail.api.deps import ContainerDep
+from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
+from omniretail.api.limits import BodyLimitMiddleware
+from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
 from omniretail.api.timing import ServerTimingMiddleware
@@ -135,6 +137,12 @@ def create_app(
     app.state.container = container
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
+    settings = container.settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        larger={("POST", f"{API_PREFIX}/events"): settings.max_event_body_bytes},
+    )
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())
@@ -152,6 +160,7 @@ def create_app(
     api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)
+    install_openapi(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app
 
@@ -172,7 +181,8 @@ def _system_router() -> APIRouter:
 
 
 async def _sweep_forever(container: Container) -> None:
-    """Release expired cart holds periodically (they are also released lazily on demand)."""
+    """Release expired cart holds periodically (they are also released lazily on demand), and
+    delete expired Idempotency-Keys."""
     interval = container.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
@@ -180,6 +190,9 @@ async def _sweep_forever(container: Container) -> None:
             released = await run_in_threadpool(_sweep_once, container)
             if released:
                 log.info("released %d expired reservations", released)
+            expired = await run_in_threadpool(sweep_idempotency_keys, container)
+            if expired:
+                log.info("deleted %d expired idempotency keys", expired)
         except Exception:
             log.exception("reservation sweep failed; will retry")
 

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     jobs_lease_seconds: float = 60.0
     jobs_max_attempts: int = 3
 
+    # Request limits: an Idempotency-Key is kept this long (then swept); a request body may be
+    # at most max_body_bytes (event batches: max_event_body_bytes), refused with 413 unread.
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_event_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

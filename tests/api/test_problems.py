@@ -243,9 +243,14 @@ def test_unknown_route_and_method_are_problems(client):
     assert (r.status_code, r.json()["type"]) == (405, PROBLEM_BASE + "method-not-allowed")
 
 
-def test_a_huge_path_id_is_just_unknown(stocked, client):
+def test_a_huge_path_id_is_a_422_naming_it(stocked, client):
+    before = snapshot(stocked)
     r = client.post(f"{API}/reservations/{'x' * 5000}/sell")
+    assert (r.status_code, r.json()["type"]) == (422, PROBLEM_BASE + "validation-error")
+    assert r.json()["field"] == "hold_id"
+    r = client.post(f"{API}/reservations/{'x' * 200}/sell")
     assert (r.status_code, r.json()["type"]) == (404, PROBLEM_BASE + "unknown-hold")
+    assert snapshot(stocked) == before
 
 
 OUT_OF_RANGE = [
@@ -281,5 +286,7 @@ def test_an_id_too_large_for_the_database_is_a_422_and_writes_nothing(
     response = client.request(method, path, json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"] == PROBLEM_BASE + "value-out-of-range"
+    # The schema bounds every id by its column, so this is caught before the database.
+    assert response.json()["type"] == PROBLEM_BASE + "validation-error"
+    assert response.json()["field"] in ("customer_id", "events.0.customer_id")
     assert written() == before

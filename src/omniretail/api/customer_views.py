@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.params import IdPath
 from omniretail.auth import service as auth
 from omniretail.customers import merges, privacy, profile
 from omniretail.customers import service as customers
@@ -52,7 +53,7 @@ class Customer360View(Customer360):
 
 @router.get("/{customer_id}/360", response_model=Customer360View)
 def customer_360(
-    customer_id: int,
+    customer_id: IdPath,
     uow: ReadDep,
     container: ContainerDep,
     k: Annotated[int, Query(ge=1, le=50, description="products to offer")] = 10,
@@ -72,7 +73,7 @@ def customer_360(
 
 @router.get("/{customer_id}/export", response_model=PersonalDataExport)
 def export_personal_data(
-    customer_id: int, use_case: UseCaseDep, actor: ActorDep, container: ContainerDep
+    customer_id: IdPath, use_case: UseCaseDep, actor: ActorDep, container: ContainerDep
 ) -> PersonalDataExport:
     """Everything held about the person, as one JSON document (the request is logged)."""
     vault = vault_for(container.keyring)
@@ -104,7 +105,7 @@ def export_personal_data(
 
 
 @router.post("/{customer_id}/erase", response_model=ErasureReport)
-def erase_customer(customer_id: int, use_case: UseCaseDep, actor: ActorDep) -> ErasureReport:
+def erase_customer(customer_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> ErasureReport:
     """Removes or irreversibly anonymises the person's data; order totals and the points
     ledger (amounts only) stay for the accounts. Logged."""
 
@@ -123,7 +124,9 @@ def erase_customer(customer_id: int, use_case: UseCaseDep, actor: ActorDep) -> E
 
 
 @router.post("/merges/{merge_id}/undo", response_model=MergeRead)
-def undo_merge(merge_id: int, body: UndoMerge, use_case: UseCaseDep, actor: ActorDep) -> MergeRead:
+def undo_merge(
+    merge_id: IdPath, body: UndoMerge, use_case: UseCaseDep, actor: ActorDep
+) -> MergeRead:
     """Undo a merge exactly; points either side spent of the other's while merged go back."""
     return use_case.run(lambda uow: undo_merge_and_settle(uow, merge_id, body, actor=actor))
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 import anyio
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from omniretail.api.problems import ReplayedResponse
 from omniretail.bootstrap import Container
+from omniretail.customers.crypto import PiiVault, vault_for
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict
@@ -26,6 +28,8 @@ T = TypeVar("T", bound=BaseModel)
 # that cannot be serialised; the use case has written nothing and simply runs again.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ATTEMPTS = 3
+# The vault field (associated data) stored replies are encrypted under.
+REPLY_FIELD = "idempotency.response"
 
 
 class IdempotencyKeyReused(Conflict):
@@ -64,6 +68,8 @@ class UseCase:
     transaction: a concurrent request with the same key waits on that row until the first
     commits, then replays its answer (it never runs the use case against the changed state,
     where it might fail differently, e.g. out of stock once the first took the last unit).
+    A key is the principal's own (another caller's same key is a new request), lives
+    ``idempotency_ttl_hours``, and its stored reply is encrypted with the PII vault.
     """
 
     def __init__(
@@ -72,9 +78,12 @@ class UseCase:
         key: str | None,
         fingerprint: str,
         audit: Callable[[UnitOfWork], None] | None = None,
+        principal_id: int | None = None,
     ) -> None:
         self._container = container
-        self._key = key
+        # Without a principal there is nobody to scope the key to: it is not applied.
+        self._key = key if principal_id is not None else None
+        self._principal_id = principal_id or 0
         self._fingerprint = fingerprint
         # Writes the audit-log row in the same transaction as the change (set by the auth layer).
         self._audit = audit or (lambda _uow: None)
@@ -88,7 +97,7 @@ class UseCase:
         durable: bool = True,
     ) -> T:
         """``remember=False`` for responses that carry personal data: they are never stored
-        (the idempotency table is not encrypted), so such a request is not replayed.
+        (an erasure could not find them), so such a request is not replayed.
         ``durable=False`` for cart holds only (see ``Container.uow``)."""
         if not remember:
             self._key = None
@@ -108,32 +117,62 @@ class UseCase:
                 self._audit(uow)
                 return result
         with self._container.uow(durable=durable) as uow:
-            if not idempotency.claim(
-                uow.session, key=self._key, fingerprint=self._fingerprint, now=uow.now
-            ):
+            if not self._claim(uow):
                 self._replay_if_known(uow)
-                raise AssertionError("an Idempotency-Key that is claimed but not stored")
+                if not self._claim(uow):  # it was expired and is now forgotten
+                    raise AssertionError("an Idempotency-Key that is claimed but not stored")
             result = fn(uow)
             self._audit(uow)
+            body = result.model_dump(mode="json")
+            number = body.get("number") if isinstance(body, dict) else None
             idempotency.remember(
                 uow.session,
+                principal_id=self._principal_id,
                 key=self._key,
                 status_code=status_code,
-                response=result.model_dump(mode="json"),
+                response=self._vault().encrypt(REPLY_FIELD, json.dumps(body)) or "",
+                subject=str(number)[:64] if number is not None else None,
             )
             return result
 
-    def _replay_if_known(self, uow: UnitOfWork) -> None:
+    def _claim(self, uow: UnitOfWork) -> bool:
         assert self._key is not None
-        stored = idempotency.find(uow.session, self._key)
+        return idempotency.claim(
+            uow.session,
+            principal_id=self._principal_id,
+            key=self._key,
+            fingerprint=self._fingerprint,
+            now=uow.now,
+        )
+
+    def _vault(self) -> PiiVault:
+        return vault_for(self._container.keyring)
+
+    def _replay_if_known(self, uow: UnitOfWork) -> None:
+        """Raises the stored reply; returns (having dropped it) when the key has expired."""
+        assert self._key is not None
+        stored = idempotency.find(uow.session, self._principal_id, self._key)
         if stored is None:
+            return
+        ttl = timedelta(hours=self._container.settings.idempotency_ttl_hours)
+        if stored.created_at <= uow.now - ttl:
+            idempotency.forget(uow.session, self._principal_id, self._key)
             return
         if stored.fingerprint != self._fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used before with a different method, path or body",
                 field="Idempotency-Key",
             )
-        raise ReplayedResponse(stored.status_code, stored.response)
+        text = self._vault().decrypt(REPLY_FIELD, stored.response)
+        raise ReplayedResponse(stored.status_code, json.loads(text or "{}"))
+
+
+def sweep_idempotency_keys(container: Container) -> int:
+    """Deletes expired Idempotency-Keys (the server's sweep and ``omniretail idempotency
+    sweep``); returns how many."""
+    ttl = timedelta(hours=container.settings.idempotency_ttl_hours)
+    with container.uow() as uow:
+        return idempotency.sweep(uow.session, before=uow.now - ttl)
 
 
 async def get_use_case(
@@ -148,8 +187,13 @@ async def get_use_case(
     digest.update(request.method.encode())
     digest.update(request.url.path.encode())
     digest.update(_canonical(body))
+    principal = getattr(request.state, "principal", None)
     return UseCase(
-        container, idempotency_key, digest.hexdigest(), getattr(request.state, "audit", None)
+        container,
+        idempotency_key,
+        digest.hexdigest(),
+        getattr(request.state, "audit", None),
+        principal_id=principal.id if principal is not None else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from omniretail.api.limits import BodyTooLarge, problem_body
 from omniretail.kernel.errors import PROBLEM_BASE, DomainError
 
 PROBLEM_JSON = "application/problem+json"
@@ -96,6 +98,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return JSONResponse(
+                json.loads(problem_body(exc.limit, request.url.path)),
+                status_code=413,
+                media_type=PROBLEM_JSON,
+                headers={"Connection": "close"},
+            )
         if exc.status_code == 400 and exc.__cause__ is not None:
             # FastAPI could not parse the body at all (e.g. an integer of thousands of digits).
             return problem(

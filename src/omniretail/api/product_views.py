@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from omniretail.api.deps import ReadDep
+from omniretail.api.params import KeyPath
 from omniretail.auth import policy
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import ProductRead, SkuRead
@@ -40,7 +41,7 @@ def sees_stock(request: Request) -> bool:
 
 
 @router.get("/products/{code}", response_model=ProductView)
-def get_product(code: str, uow: ReadDep, request: Request) -> ProductView:
+def get_product(code: KeyPath, uow: ReadDep, request: Request) -> ProductView:
     product = catalog.get_product(uow, code.strip().upper())
     blocks = (
         intelligence.product_intelligence(uow, [s.code for s in product.skus])
@@ -53,7 +54,7 @@ def get_product(code: str, uow: ReadDep, request: Request) -> ProductView:
 
 
 @router.get("/skus/{code}", response_model=SkuView)
-def get_sku(code: str, uow: ReadDep, request: Request) -> SkuView:
+def get_sku(code: KeyPath, uow: ReadDep, request: Request) -> SkuView:
     sku = catalog.get_sku(uow, code.strip().upper())
     block = (
         intelligence.product_intelligence(uow, [sku.code])[sku.code]

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.params import IdPath
 from omniretail.auth import access, policy, service
 from omniretail.auth.access import Action
 from omniretail.auth.schemas import (
@@ -134,10 +135,34 @@ def _audit_hook(principal: AuthPrincipal, method: str, template: str, path: str)
 # --- routes --------------------------------------------------------------------------------
 
 
+class PasswordForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with every field bounded (an Argon2 hash of a megabyte of
+    password is work for nothing)."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        username: Annotated[str, Form(max_length=320)],
+        password: Annotated[str, Form(max_length=200, json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form(max_length=500)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[
+            str | None, Form(max_length=200, json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 @router.post("/auth/token", response_model=TokenRead)
-def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], container: ContainerDep
-) -> TokenRead:
+def issue_token(form: Annotated[PasswordForm, Depends()], container: ContainerDep) -> TokenRead:
     """OAuth2 password flow: staff sign in with their username, customers with their email."""
     with container.read_uow() as uow:
         principal = service.sign_in(
@@ -180,7 +205,7 @@ def create_principal(body: PrincipalCreate, use_case: UseCaseDep) -> PrincipalRe
 @router.post(
     "/auth/principals/{principal_id}/api-keys", status_code=201, response_model=ApiKeyCreated
 )
-def create_api_key(principal_id: int, body: ApiKeyCreate, use_case: UseCaseDep) -> ApiKeyCreated:
+def create_api_key(principal_id: IdPath, body: ApiKeyCreate, use_case: UseCaseDep) -> ApiKeyCreated:
     """A new API key for a system; the key is in this response only (never stored)."""
     return use_case.run(
         lambda uow: service.create_api_key(uow, principal_id, body.label),
@@ -192,7 +217,7 @@ def create_api_key(principal_id: int, body: ApiKeyCreate, use_case: UseCaseDep) 
 @router.get("/audit", response_model=list[AuditRead])
 def audit_log(
     uow: ReadDep,
-    area: str | None = None,
+    area: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
     """Who changed stock, orders, customers, loyalty and consents, newest first."""

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from omniretail.auth.models import Role
+from omniretail.kernel.limits import Id
 
 
 class PrincipalCreate(BaseModel):
@@ -13,8 +14,8 @@ class PrincipalCreate(BaseModel):
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=200)
     store_code: str | None = Field(default=None, max_length=40)
-    customer_id: int | None = None
-    kind: str = Field(default="person", pattern="^(person|system)$")
+    customer_id: Id | None = None
+    kind: Literal["person", "system"] = "person"
     # Systems only: permissions no role grants (auth.policy.EXPLICIT_ONLY).
     permissions: list[Literal["identities:verify"]] = Field(default_factory=list, max_length=5)
 

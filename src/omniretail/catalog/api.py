@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.api.params import KeyPath
 from omniretail.catalog import service
 from omniretail.catalog.models import LocationKind
 from omniretail.catalog.schemas import (
@@ -20,6 +21,7 @@ from omniretail.catalog.schemas import (
     ProductRead,
     SkuRead,
 )
+from omniretail.kernel.limits import MAX_AMOUNT
 
 router = APIRouter(tags=["catalog"])
 
@@ -33,14 +35,14 @@ def create_product(body: ProductCreate, use_case: UseCaseDep) -> ProductRead:
 def list_skus(
     uow: ReadDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SkuRead]:
     return service.list_skus(uow, offset=offset, limit=limit, query=q)
 
 
 @router.put("/channels/{code}", response_model=ChannelRead)
-def save_channel(code: str, body: ChannelWrite, use_case: UseCaseDep) -> ChannelRead:
+def save_channel(code: KeyPath, body: ChannelWrite, use_case: UseCaseDep) -> ChannelRead:
     body = body.model_copy(update={"code": code.strip().upper()})
     return use_case.run(lambda uow: service.save_channel(uow, body))
 
@@ -51,12 +53,12 @@ def list_channels(uow: ReadDep) -> list[ChannelRead]:
 
 
 @router.get("/channels/{code}", response_model=ChannelRead)
-def get_channel(code: str, uow: ReadDep) -> ChannelRead:
+def get_channel(code: KeyPath, uow: ReadDep) -> ChannelRead:
     return service.get_channel(uow, code.strip().upper())
 
 
 @router.put("/locations/{code}", response_model=LocationRead)
-def save_location(code: str, body: LocationWrite, use_case: UseCaseDep) -> LocationRead:
+def save_location(code: KeyPath, body: LocationWrite, use_case: UseCaseDep) -> LocationRead:
     body = body.model_copy(update={"code": code.strip().upper()})
     return use_case.run(lambda uow: service.save_location(uow, body))
 
@@ -67,5 +69,5 @@ def list_locations(uow: ReadDep, kind: LocationKind | None = None) -> list[Locat
 
 
 @router.get("/locations/{code}", response_model=LocationRead)
-def get_location(code: str, uow: ReadDep) -> LocationRead:
+def get_location(code: KeyPath, uow: ReadDep) -> LocationRead:
     return service.get_location(uow, code.strip().upper())

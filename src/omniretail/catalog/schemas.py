@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from omniretail.catalog.models import ChannelKind, LocationKind
+from omniretail.kernel.limits import MAX_AMOUNT, JsonObject, Money, TimeZoneName, Tiny
 
 Code = Annotated[
     str,
@@ -18,16 +19,16 @@ Code = Annotated[
 class SkuCreate(BaseModel):
     code: Code
     name: str = Field(min_length=1, max_length=300)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    attributes: JsonObject = Field(default_factory=dict)
+    price: Money | None = None
 
 
 class ProductCreate(BaseModel):
     code: Code
     name: str = Field(min_length=1, max_length=300)
-    category: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    skus: list[SkuCreate] = Field(default_factory=list)
+    category: str | None = Field(default=None, max_length=120)
+    attributes: JsonObject = Field(default_factory=dict)
+    skus: list[SkuCreate] = Field(default_factory=list, max_length=1000)
 
 
 class SkuRead(BaseModel):
@@ -54,8 +55,8 @@ class ChannelWrite(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     kind: ChannelKind
     reservation_ttl_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
-    atp_buffer: int = Field(default=0, ge=0)
-    location_codes: list[Code] = Field(default_factory=list)
+    atp_buffer: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    location_codes: list[Code] = Field(default_factory=list, max_length=1000)
 
 
 class ChannelRead(BaseModel):
@@ -83,14 +84,15 @@ class LocationWrite(BaseModel):
     kind: LocationKind
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-    address: str = ""
-    timezone: str = "Europe/London"
-    opening_hours: dict[str, str] = Field(
+    address: str = Field(default="", max_length=500)
+    timezone: TimeZoneName = "Europe/London"
+    opening_hours: dict[Tiny, Tiny] = Field(
+        max_length=14,
         default_factory=dict,
         description='Per weekday, e.g. {"mon": "09:00-17:30", "sun": "closed"}',
     )
     capabilities: Capabilities = Field(default_factory=Capabilities)
-    daily_capacity: int = Field(default=0, ge=0)
+    daily_capacity: int = Field(default=0, ge=0, le=MAX_AMOUNT)
 
 
 class LocationRead(LocationWrite):

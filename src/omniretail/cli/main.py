@@ -32,6 +32,8 @@ events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
+idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is_help=True)
+app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
 app.command("import")(import_command)
@@ -117,6 +119,17 @@ def events_tail(
             break
         if not batch:
             time.sleep(interval)
+
+
+@idempotency_app.command("sweep")
+def idempotency_sweep(db: DbOption = None) -> None:
+    """Delete Idempotency-Keys older than OMNIRETAIL_IDEMPOTENCY_TTL_HOURS (the server does
+    this in its periodic sweep too)."""
+    from omniretail.api.deps import sweep_idempotency_keys
+
+    container = open_container(db)
+    deleted = sweep_idempotency_keys(container)
+    console.print(f"deleted {deleted} expired idempotency keys")
 
 
 def main() -> None:

@@ -1,17 +1,17 @@
 """HTTP routes for customer profiles, identities, consents, the timeline, events and merges.
 
 Routes whose responses carry personal data run with ``remember=False``: their responses are
-never written to the (unencrypted) idempotency table."""
+never written to the idempotency table (sealed, but an erasure could not find them there)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
+from omniretail.api.params import IdPath
 from omniretail.customers import activity, merges, service, verification
 from omniretail.customers.crypto import PiiVault, vault_for
 from omniretail.customers.models import IdentityKind
@@ -134,7 +134,7 @@ def merge_customers(body: MergeCreate, use_case: UseCaseDep, actor: ActorDep) ->
 
 
 @router.get("/merges/{merge_id}", response_model=MergeRead)
-def get_merge(merge_id: int, uow: ReadDep) -> MergeRead:
+def get_merge(merge_id: IdPath, uow: ReadDep) -> MergeRead:
     return merges.get_merge(uow, merge_id)
 
 
@@ -150,7 +150,7 @@ def list_reviews(
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewRead)
 def decide_review(
-    review_id: int, body: ReviewDecision, use_case: UseCaseDep, actor: ActorDep
+    review_id: IdPath, body: ReviewDecision, use_case: UseCaseDep, actor: ActorDep
 ) -> ReviewRead:
     return use_case.run(
         lambda uow: merges.decide_review(
@@ -163,14 +163,18 @@ def decide_review(
 
 
 @router.get("/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, uow: ReadDep, vault: VaultDep) -> CustomerRead:
+def get_customer(customer_id: IdPath, uow: ReadDep, vault: VaultDep) -> CustomerRead:
     """The profile; a merged profile's id answers with the survivor (``resolved_from``)."""
     return service.get_customer(uow, customer_id, vault=vault)
 
 
 @router.patch("/{customer_id}", response_model=CustomerRead)
 def update_customer(
-    customer_id: int, body: CustomerUpdate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
+    customer_id: IdPath,
+    body: CustomerUpdate,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    vault: VaultDep,
 ) -> CustomerRead:
     return use_case.run(
         lambda uow: service.update_customer(uow, customer_id, body, vault=vault, actor=actor),
@@ -179,13 +183,17 @@ def update_customer(
 
 
 @router.get("/{customer_id}/identities", response_model=list[IdentityRead])
-def list_identities(customer_id: int, uow: ReadDep, vault: VaultDep) -> list[IdentityRead]:
+def list_identities(customer_id: IdPath, uow: ReadDep, vault: VaultDep) -> list[IdentityRead]:
     return service.list_identities(uow, customer_id, vault=vault)
 
 
 @router.post("/{customer_id}/identities", status_code=201, response_model=Resolution)
 def add_identity(
-    customer_id: int, body: IdentityCreate, use_case: UseCaseDep, actor: ActorDep, vault: VaultDep
+    customer_id: IdPath,
+    body: IdentityCreate,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    vault: VaultDep,
 ) -> Resolution:
     """Adds an identifier and says what identity resolution decided, and why."""
     return use_case.run(
@@ -200,8 +208,8 @@ def add_identity(
     response_model=VerificationSent,
 )
 def send_verification_code(
-    customer_id: int,
-    identity_id: int,
+    customer_id: IdPath,
+    identity_id: IdPath,
     use_case: UseCaseDep,
     actor: ActorDep,
     vault: VaultDep,
@@ -221,8 +229,8 @@ def send_verification_code(
 
 @router.post("/{customer_id}/identities/{identity_id}/verify", response_model=Resolution)
 def verify_identity(
-    customer_id: int,
-    identity_id: int,
+    customer_id: IdPath,
+    identity_id: IdPath,
     body: CodeEntry,
     use_case: UseCaseDep,
     actor: ActorDep,
@@ -246,8 +254,8 @@ def verify_identity(
 
 @router.post("/{customer_id}/identities/{identity_id}/attestation", response_model=Resolution)
 def attest_identity(
-    customer_id: int,
-    identity_id: int,
+    customer_id: IdPath,
+    identity_id: IdPath,
     body: Attestation,
     use_case: UseCaseDep,
     actor: ActorDep,
@@ -268,29 +276,31 @@ def attest_identity(
 
 
 @router.get("/{customer_id}/consents", response_model=list[ConsentRead])
-def list_consents(customer_id: int, uow: ReadDep) -> list[ConsentRead]:
+def list_consents(customer_id: IdPath, uow: ReadDep) -> list[ConsentRead]:
     return service.list_consents(uow, customer_id)
 
 
 @router.post("/{customer_id}/consents", response_model=ConsentsRead)
 def set_consent(
-    customer_id: int, body: ConsentWrite, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: ConsentWrite, use_case: UseCaseDep, actor: ActorDep
 ) -> ConsentsRead:
     """Give or withdraw consent for a purpose on a channel (kept in the history)."""
     return use_case.run(lambda uow: service.set_consent(uow, customer_id, body, actor=actor))
 
 
 @router.get("/{customer_id}/consents/history", response_model=list[ConsentHistoryRead])
-def consent_history(customer_id: int, uow: ReadDep) -> list[ConsentHistoryRead]:
+def consent_history(customer_id: IdPath, uow: ReadDep) -> list[ConsentHistoryRead]:
     return service.consent_history(uow, customer_id)
 
 
 @router.get("/{customer_id}/timeline", response_model=list[ActivityRead])
 def timeline(
-    customer_id: int,
+    customer_id: IdPath,
     uow: ReadDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: datetime | None = None,
+    before: Annotated[
+        AwareDatetime | None, Query(description="with a time zone, e.g. 2026-01-01T00:00:00Z")
+    ] = None,
 ) -> list[ActivityRead]:
     """Everything from every channel, newest first; page with ``before``."""
     return activity.timeline(uow, customer_id, limit=limit, before=before)
@@ -298,7 +308,7 @@ def timeline(
 
 @router.post("/{customer_id}/identify", response_model=StitchResult)
 def identify_session(
-    customer_id: int, body: IdentifySession, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: IdentifySession, use_case: UseCaseDep, actor: ActorDep
 ) -> StitchResult:
     """On login: stitch the anonymous session's events onto the customer."""
     return use_case.run(
@@ -308,7 +318,7 @@ def identify_session(
 
 @router.post("/{customer_id}/contacts", status_code=201, response_model=ActivityRead)
 def record_contact(
-    customer_id: int, body: ContactCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: ContactCreate, use_case: UseCaseDep, actor: ActorDep
 ) -> ActivityRead:
     """A support contact on the timeline."""
     return use_case.run(
@@ -318,7 +328,7 @@ def record_contact(
 
 @router.post("/{customer_id}/messages", response_model=MessageResult)
 def send_marketing_message(
-    customer_id: int, body: MarketingMessage, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: MarketingMessage, use_case: UseCaseDep, actor: ActorDep
 ) -> MessageResult:
     """Queue a marketing message; refused quietly (``sent: false``) without consent."""
     return use_case.run(
@@ -327,5 +337,5 @@ def send_marketing_message(
 
 
 @router.get("/{customer_id}/privacy-log", response_model=list[PrivacyLogRead])
-def get_privacy_log(customer_id: int, uow: ReadDep) -> list[PrivacyLogRead]:
+def get_privacy_log(customer_id: IdPath, uow: ReadDep) -> list[PrivacyLogRead]:
     return privacy_log(uow, service.resolve_id(uow, customer_id))

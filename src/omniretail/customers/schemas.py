@@ -22,6 +22,7 @@ from omniretail.customers.models import (
     IdentityKind,
     VerifiedVia,
 )
+from omniretail.kernel.limits import Id, JsonObject
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AnonymousId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -183,8 +184,8 @@ class ConsentHistoryRead(BaseModel):
 
 
 class MergeCreate(BaseModel):
-    survivor_id: int
-    merged_id: int
+    survivor_id: Id
+    merged_id: Id
     reason: str = Field(min_length=3, max_length=400)
 
 
@@ -229,11 +230,11 @@ class EventIn(BaseModel):
 
     type: Literal["page_view", "product_view", "add_to_cart", "store_visit", "app_install"]
     occurred_at: AwareDatetime
-    customer_id: int | None = None
+    customer_id: Id | None = None
     anonymous_id: AnonymousId | None = None
     channel: str | None = Field(default=None, max_length=40)
     event_id: str | None = Field(default=None, max_length=80, description="client id (dedupe)")
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JsonObject = Field(default_factory=dict)
 
 
 class EventBatch(BaseModel):
@@ -299,7 +300,7 @@ class OrderActivity(BaseModel):
 class ContactCreate(BaseModel):
     channel: str = Field(min_length=1, max_length=40)
     topic: str = Field(min_length=1, max_length=120)
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
 
 
 class MarketingMessage(BaseModel):

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from omniretail.api.deps import ReadDep
+from omniretail.api.params import IdPath, KeyPath
 from omniretail.intelligence import service
 from omniretail.intelligence.schemas import CustomerIntelligence, ProductIntelligenceRead
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/intelligence", tags=["intelligence"])
 
 @router.get("/customers/{customer_id}", response_model=CustomerIntelligence)
 def get_customer_scores(
-    customer_id: int, uow: ReadDep, k: Annotated[int, Query(ge=1, le=50)] = 10
+    customer_id: IdPath, uow: ReadDep, k: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> CustomerIntelligence:
     """Segment, RFM scores, CLV, p_alive and the top-k products to offer (the popular list,
     flagged, for a customer who withdrew consent to personalisation)."""
@@ -25,6 +26,6 @@ def get_customer_scores(
 
 
 @router.get("/skus/{code}", response_model=ProductIntelligenceRead)
-def get_product_intelligence(code: str, uow: ReadDep) -> ProductIntelligenceRead:
+def get_product_intelligence(code: KeyPath, uow: ReadDep) -> ProductIntelligenceRead:
     """Weekly forecast, reorder points per location and "bought together"."""
     return service.get_product_intelligence(uow, code.strip().upper())

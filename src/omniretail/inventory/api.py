@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service, transfers
 from omniretail.inventory.models import HoldKind
@@ -31,6 +32,7 @@ from omniretail.inventory.schemas import (
     TransferRead,
     VerifyReport,
 )
+from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -93,33 +95,33 @@ def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> H
 
 
 @router.get("/reservations/{hold_id}", response_model=HoldRead)
-def get_reservation(hold_id: str, uow: ReadDep) -> HoldRead:
+def get_reservation(hold_id: KeyPath, uow: ReadDep) -> HoldRead:
     return service.get_hold(uow, hold_id, HoldKind.CART)
 
 
 @router.post("/reservations/{hold_id}/refresh", response_model=HoldRead)
-def refresh(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def refresh(hold_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     return use_case.run(
         lambda uow: service.refresh_reservation(uow, hold_id, actor=actor), durable=False
     )
 
 
 @router.post("/reservations/{hold_id}/release", response_model=HoldRead)
-def release(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def release(hold_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     return use_case.run(
         lambda uow: service.release_reservation(uow, hold_id, actor=actor), durable=False
     )
 
 
 @router.post("/reservations/{hold_id}/sell", response_model=HoldRead)
-def sell_reserved(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def sell_reserved(hold_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     """The reserved units are bought: they leave stock."""
     return use_case.run(lambda uow: service.sell_reservation(uow, hold_id, actor=actor))
 
 
 @router.post("/reservations/{hold_id}/allocate", response_model=HoldRead)
 def allocate_reserved(
-    hold_id: str,
+    hold_id: KeyPath,
     use_case: UseCaseDep,
     actor: ActorDep,
     body: AllocateReservation | None = None,
@@ -137,17 +139,17 @@ def allocate(body: AllocationCreate, use_case: UseCaseDep, actor: ActorDep) -> H
 
 
 @router.get("/allocations/{hold_id}", response_model=HoldRead)
-def get_allocation(hold_id: str, uow: ReadDep) -> HoldRead:
+def get_allocation(hold_id: KeyPath, uow: ReadDep) -> HoldRead:
     return service.get_hold(uow, hold_id, HoldKind.ORDER)
 
 
 @router.post("/allocations/{hold_id}/release", response_model=HoldRead)
-def release_allocation(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def release_allocation(hold_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     return use_case.run(lambda uow: service.release_allocation(uow, hold_id, actor=actor))
 
 
 @router.post("/allocations/{hold_id}/fulfil", response_model=HoldRead)
-def fulfil_allocation(hold_id: str, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def fulfil_allocation(hold_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
     """The allocated units leave the location (shipped or handed over)."""
     return use_case.run(lambda uow: service.fulfil_allocation(uow, hold_id, actor=actor))
 
@@ -163,22 +165,22 @@ def request_transfer(body: TransferCreate, use_case: UseCaseDep, actor: ActorDep
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferRead)
-def get_transfer(transfer_id: str, uow: ReadDep) -> TransferRead:
+def get_transfer(transfer_id: KeyPath, uow: ReadDep) -> TransferRead:
     return transfers.get_transfer(uow, transfer_id)
 
 
 @router.post("/transfers/{transfer_id}/ship", response_model=TransferRead)
-def ship_transfer(transfer_id: str, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
+def ship_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
     return use_case.run(lambda uow: transfers.ship_transfer(uow, transfer_id, actor=actor))
 
 
 @router.post("/transfers/{transfer_id}/receive", response_model=TransferRead)
-def receive_transfer(transfer_id: str, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
+def receive_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
     return use_case.run(lambda uow: transfers.receive_transfer(uow, transfer_id, actor=actor))
 
 
 @router.post("/transfers/{transfer_id}/cancel", response_model=TransferRead)
-def cancel_transfer(transfer_id: str, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
+def cancel_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
     return use_case.run(lambda uow: transfers.cancel_transfer(uow, transfer_id, actor=actor))
 
 
@@ -190,7 +192,7 @@ def list_stock(
     uow: ReadDep,
     sku: Code | None = None,
     location: Code | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[StockLevelRead]:
     return service.list_stock_levels(uow, sku=sku, location=location, limit=limit, offset=offset)
@@ -206,7 +208,7 @@ def ledger(
     uow: ReadDep,
     sku: Code | None = None,
     location: Code | None = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[MovementRead]:
     """Stock movements, newest first; page with ``before_id``."""

@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
+from omniretail.api.params import IdPath, KeyPath
 from omniretail.jobs import service as jobs_service
 from omniretail.jobs.schemas import JobRead
+from omniretail.kernel.limits import MAX_INT64
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.loyalty import service
 from omniretail.loyalty.schemas import (
@@ -40,34 +42,34 @@ def save_programme(body: ProgrammeRules, use_case: UseCaseDep, actor: ActorDep) 
 
 
 @router.post("/customers/{customer_id}/enrol", response_model=AccountRead)
-def enrol(customer_id: int, use_case: UseCaseDep, actor: ActorDep) -> AccountRead:
+def enrol(customer_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> AccountRead:
     return use_case.run(lambda uow: service.enrol(uow, customer_id, actor=actor))
 
 
 @router.get("/customers/{customer_id}", response_model=AccountRead)
-def get_account(customer_id: int, uow: ReadDep) -> AccountRead:
+def get_account(customer_id: IdPath, uow: ReadDep) -> AccountRead:
     """Balance, pending points, tier and progress ("£38 to Gold"), next expiry."""
     return service.account_status(uow, customer_id)
 
 
 @router.get("/customers/{customer_id}/ledger", response_model=list[EntryRead])
 def ledger(
-    customer_id: int,
+    customer_id: IdPath,
     uow: ReadDep,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EntryRead]:
     return service.list_entries(uow, customer_id, limit=limit, before_id=before_id)
 
 
 @router.get("/customers/{customer_id}/lots", response_model=list[LotRead])
-def lots(customer_id: int, uow: ReadDep) -> list[LotRead]:
+def lots(customer_id: IdPath, uow: ReadDep) -> list[LotRead]:
     return service.list_lots(uow, customer_id)
 
 
 @router.post("/customers/{customer_id}/redemptions", status_code=201, response_model=RedemptionRead)
 def redeem(
-    customer_id: int, body: RedemptionCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: RedemptionCreate, use_case: UseCaseDep, actor: ActorDep
 ) -> RedemptionRead:
     """Spend points at checkout in any channel (never the same points twice)."""
     return use_case.run(
@@ -76,13 +78,13 @@ def redeem(
 
 
 @router.post("/redemptions/{redemption_id}/reverse", response_model=RedemptionRead)
-def reverse(redemption_id: str, use_case: UseCaseDep, actor: ActorDep) -> RedemptionRead:
+def reverse(redemption_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> RedemptionRead:
     return use_case.run(lambda uow: service.reverse_redemption(uow, redemption_id, actor=actor))
 
 
 @router.post("/customers/{customer_id}/actions", response_model=AccountRead)
 def award_action(
-    customer_id: int, body: ActionCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: ActionCreate, use_case: UseCaseDep, actor: ActorDep
 ) -> AccountRead:
     """Points for a review, an app install, a referral (once each)."""
     return use_case.run(lambda uow: service.award_action(uow, customer_id, body, actor=actor))
@@ -90,19 +92,19 @@ def award_action(
 
 @router.post("/customers/{customer_id}/adjustments", response_model=AccountRead)
 def adjust(
-    customer_id: int, body: AdjustmentCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath, body: AdjustmentCreate, use_case: UseCaseDep, actor: ActorDep
 ) -> AccountRead:
     return use_case.run(lambda uow: service.adjust_points(uow, customer_id, body, actor=actor))
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=list[CouponRead])
-def coupons(customer_id: int, uow: ReadDep) -> list[CouponRead]:
+def coupons(customer_id: IdPath, uow: ReadDep) -> list[CouponRead]:
     return service.list_coupons(uow, customer_id)
 
 
 @router.post("/coupons/{code}/redeem", response_model=CouponRead)
 def redeem_coupon(
-    code: str, body: CouponRedeem, use_case: UseCaseDep, actor: ActorDep
+    code: KeyPath, body: CouponRedeem, use_case: UseCaseDep, actor: ActorDep
 ) -> CouponRead:
     """Redeem a coupon in any channel, once."""
     return use_case.run(lambda uow: service.redeem_coupon(uow, code, body, actor=actor))

@@ -4,37 +4,51 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from omniretail.kernel.limits import MAX_MONEY, Id, ShortText, TimeZoneName, Tiny
+
+# The most points one request moves (a redemption, an adjustment, a bonus).
+MAX_POINTS = 10_000_000
+# Earn rates and point values: far above any real programme's.
+MAX_RATE = Decimal(1_000_000)
+Rate = Annotated[Decimal, Field(ge=0, le=MAX_RATE)]
 
 
 class TierRule(BaseModel):
     name: str = Field(min_length=1, max_length=40)
-    threshold: Decimal = Field(ge=0, description="qualifying spend over the period")
+    threshold: Decimal = Field(ge=0, le=MAX_MONEY, description="qualifying spend over the period")
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
 
 
 class Campaign(BaseModel):
     name: str = Field(min_length=1, max_length=80)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
-    bonus_points: int = Field(default=0, ge=0)
-    channels: list[str] = Field(default_factory=list, description="empty: every channel")
-    categories: list[str] = Field(default_factory=list, description="empty: every category")
+    bonus_points: int = Field(default=0, ge=0, le=MAX_POINTS)
+    channels: list[Tiny] = Field(
+        default_factory=list, max_length=100, description="empty: every channel"
+    )
+    categories: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="empty: every category"
+    )
 
 
 class CouponRule(BaseModel):
-    discount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    discount: Decimal = Field(gt=0, le=MAX_MONEY, max_digits=12, decimal_places=2)
     valid_days: int = Field(default=30, ge=1, le=366)
 
 
 class ProgrammeRules(BaseModel):
-    currency: str = "GBP"
-    points_per_unit: Decimal = Field(default=Decimal(1), ge=0)
-    points_per_unit_by_channel: dict[str, Decimal] = Field(default_factory=dict)
-    points_per_unit_by_category: dict[str, Decimal] = Field(default_factory=dict)
+    currency: str = Field(default="GBP", min_length=3, max_length=3)
+    points_per_unit: Decimal = Field(default=Decimal(1), ge=0, le=MAX_RATE)
+    points_per_unit_by_channel: dict[Tiny, Rate] = Field(default_factory=dict, max_length=100)
+    points_per_unit_by_category: dict[ShortText, Rate] = Field(
+        default_factory=dict, max_length=1000
+    )
     tiers: list[TierRule] = Field(
         default_factory=lambda: [
             TierRule(name="Bronze", threshold=Decimal(0)),
@@ -42,20 +56,24 @@ class ProgrammeRules(BaseModel):
             TierRule(name="Gold", threshold=Decimal(2000), multiplier=Decimal("1.5")),
         ],
         min_length=1,
+        max_length=20,
     )
-    qualification_days: int = Field(default=365, ge=1)
-    return_window_days: int = Field(default=30, ge=0)
-    expiry_days: int = Field(default=730, ge=1)
-    point_value: Decimal = Field(default=Decimal("0.01"), gt=0, description="money per point")
-    welcome_points: int = Field(default=100, ge=0)
+    qualification_days: int = Field(default=365, ge=1, le=36_600)
+    return_window_days: int = Field(default=30, ge=0, le=36_600)
+    expiry_days: int = Field(default=730, ge=1, le=36_600)
+    point_value: Decimal = Field(
+        default=Decimal("0.01"), gt=0, le=MAX_RATE, description="money per point"
+    )
+    welcome_points: int = Field(default=100, ge=0, le=MAX_POINTS)
     birthday_coupon: CouponRule | None = Field(
         default_factory=lambda: CouponRule(discount=Decimal("5.00"))
     )
-    actions: dict[str, int] = Field(
-        default_factory=lambda: {"review": 20, "app_install": 50, "referral": 200}
+    actions: dict[Tiny, Annotated[int, Field(ge=0, le=MAX_POINTS)]] = Field(
+        default_factory=lambda: {"review": 20, "app_install": 50, "referral": 200},
+        max_length=100,
     )
-    campaigns: list[Campaign] = Field(default_factory=list)
-    timezone: str = "Europe/London"
+    campaigns: list[Campaign] = Field(default_factory=list, max_length=100)
+    timezone: TimeZoneName = "Europe/London"
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ProgrammeRules:
@@ -112,7 +130,7 @@ class ReturnLine(BaseModel):
 
 
 class RedemptionCreate(BaseModel):
-    points: int = Field(gt=0, le=10_000_000)
+    points: int = Field(gt=0, le=MAX_POINTS)
     channel: str = Field(min_length=1, max_length=40)
     reference: str | None = Field(
         default=None, max_length=120, description="the checkout or basket it pays towards"
@@ -136,7 +154,9 @@ class ActionCreate(BaseModel):
 
 
 class AdjustmentCreate(BaseModel):
-    points: int = Field(description="positive credits, negative debits")
+    points: int = Field(
+        ge=-MAX_POINTS, le=MAX_POINTS, description="positive credits, negative debits"
+    )
     reason: str = Field(min_length=3, max_length=200)
 
     @model_validator(mode="after")
@@ -211,7 +231,7 @@ class CouponRead(BaseModel):
 class CouponRedeem(BaseModel):
     channel: str = Field(min_length=1, max_length=40)
     reference: str | None = Field(default=None, max_length=120)
-    customer_id: int | None = None
+    customer_id: Id | None = None
 
 
 class DriftRow(BaseModel):

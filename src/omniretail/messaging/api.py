@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.params import IdPath
 from omniretail.messaging import service
 from omniretail.messaging.models import DeliveryStatus
 from omniretail.messaging.schemas import (
@@ -44,7 +45,7 @@ def list_dead_letters(uow: ReadDep, limit: Limit = 100) -> list[DeliveryRead]:
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
-def replay_delivery(delivery_id: int, use_case: UseCaseDep, actor: ActorDep) -> DeliveryRead:
+def replay_delivery(delivery_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> DeliveryRead:
     """Retry a dead webhook delivery now, with a fresh set of attempts."""
     return use_case.run(
         lambda uow: service.replay_delivery(uow, delivery_id, actor=actor, handler_prefix=PREFIX)
@@ -52,13 +53,13 @@ def replay_delivery(delivery_id: int, use_case: UseCaseDep, actor: ActorDep) -> 
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionRead)
-def get_subscription(subscription_id: int, uow: ReadDep) -> SubscriptionRead:
+def get_subscription(subscription_id: IdPath, uow: ReadDep) -> SubscriptionRead:
     return service.get_subscription(uow, subscription_id)
 
 
 @router.patch("/{subscription_id}", response_model=SubscriptionRead)
 def update_subscription(
-    subscription_id: int, body: SubscriptionUpdate, use_case: UseCaseDep, actor: ActorDep
+    subscription_id: IdPath, body: SubscriptionUpdate, use_case: UseCaseDep, actor: ActorDep
 ) -> SubscriptionRead:
     """Pause (``active: false``) or change the event types; pending deliveries of a paused
     subscription are skipped."""
@@ -68,7 +69,9 @@ def update_subscription(
 
 
 @router.delete("/{subscription_id}", status_code=204)
-def delete_subscription(subscription_id: int, container: ContainerDep, actor: ActorDep) -> Response:
+def delete_subscription(
+    subscription_id: IdPath, container: ContainerDep, actor: ActorDep
+) -> Response:
     """Stop sending to it; its pending deliveries end as skipped."""
     with container.uow() as uow:
         service.delete_subscription(uow, subscription_id, actor=actor)
@@ -77,7 +80,7 @@ def delete_subscription(subscription_id: int, container: ContainerDep, actor: Ac
 
 @router.get("/{subscription_id}/deliveries", response_model=list[DeliveryRead])
 def list_deliveries(
-    subscription_id: int,
+    subscription_id: IdPath,
     uow: ReadDep,
     status: DeliveryStatus | None = None,
     limit: Limit = 100,

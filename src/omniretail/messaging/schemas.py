@@ -19,7 +19,9 @@ EventPattern = Annotated[
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: AnyHttpUrl = Field(description="Receives POSTs of application/cloudevents+json")
+    url: AnyHttpUrl = Field(
+        max_length=2000, description="Receives POSTs of application/cloudevents+json"
+    )
     event_types: list[EventPattern] = Field(
         min_length=1, max_length=50, description='CloudEvent type patterns, "*" is a wildcard'
     )

@@ -9,7 +9,9 @@ import segno
 from fastapi import APIRouter, Depends, Query, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.params import Id32Path, KeyPath
 from omniretail.catalog.schemas import Code
+from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import (
     cancellation,
     carts,
@@ -91,34 +93,36 @@ def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> Cart
 
 @router.get("/carts", response_model=CartRead, tags=["carts"])
 def find_cart(
-    uow: ReadDep, customer_id: Annotated[int, Query(gt=0)], channel: Code | None = None
+    uow: ReadDep,
+    customer_id: Annotated[int, Query(gt=0, le=MAX_INT64)],
+    channel: Code | None = None,
 ) -> CartRead:
     """An associate finds the customer's active cart by customer id."""
     return carts.find_active_cart(uow, customer_id, channel)
 
 
 @router.get("/carts/{token}", response_model=CartRead, tags=["carts"])
-def get_cart(token: str, uow: ReadDep, channel: Code | None = None) -> CartRead:
+def get_cart(token: KeyPath, uow: ReadDep, channel: Code | None = None) -> CartRead:
     """The cart priced for ``channel`` (default: the channel it was last used on), with each
     line that can no longer be served saying why and what is possible instead."""
     return carts.get_cart(uow, token, channel)
 
 
 @router.get("/carts/{token}/qr.{fmt}", tags=["carts"])
-def cart_qr(token: str, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
+def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
     """A QR code of the cart token: an associate scans it to open the cart in the store."""
     carts.load_cart(uow, token)
     return qr_response(f"omniretail:cart:{token}", fmt)
 
 
 @router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])
-def add_line(token: str, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def add_line(token: KeyPath, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     return use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
 
 
 @router.patch("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
 def update_line(
-    token: str, sku: Code, body: CartLineUpdate, use_case: UseCaseDep, actor: ActorDep
+    token: KeyPath, sku: Code, body: CartLineUpdate, use_case: UseCaseDep, actor: ActorDep
 ) -> CartRead:
     return use_case.run(
         lambda uow: carts.update_line(uow, token, sku, body, actor=actor), durable=False
@@ -126,25 +130,27 @@ def update_line(
 
 
 @router.delete("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
-def remove_line(token: str, sku: Code, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def remove_line(token: KeyPath, sku: Code, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     return use_case.run(lambda uow: carts.remove_line(uow, token, sku, actor=actor), durable=False)
 
 
 @router.post("/carts/{token}/refresh", response_model=CartRead, tags=["carts"])
-def refresh_cart(token: str, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def refresh_cart(token: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     """Activity: every reservation of the cart lives another TTL (lapsed ones are retaken)."""
     return use_case.run(lambda uow: carts.refresh_cart(uow, token, actor=actor), durable=False)
 
 
 @router.post("/carts/{token}/attach", response_model=CartRead, tags=["carts"])
-def attach_cart(token: str, body: CartAttach, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def attach_cart(
+    token: KeyPath, body: CartAttach, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
     """Login: the cart becomes the customer's, merged into their active cart if any."""
     return use_case.run(lambda uow: carts.attach_customer(uow, token, body, actor=actor))
 
 
 @router.get("/carts/{token}/fulfilment-options", response_model=OptionsRead, tags=["carts"])
 def cart_options(
-    token: str,
+    token: KeyPath,
     uow: ReadDep,
     policy: PolicyDep,
     lat: Lat = None,
@@ -158,9 +164,15 @@ def cart_options(
     )
 
 
-@router.post("/carts/{token}/checkout", status_code=201, response_model=OrderRead, tags=["carts"])
+@router.post(
+    "/carts/{token}/checkout",
+    status_code=201,
+    response_model=OrderRead,
+    tags=["carts"],
+    responses={402: {"description": "The payment was declined"}},
+)
 def checkout_cart(
-    token: str,
+    token: KeyPath,
     body: CheckoutCreate,
     use_case: UseCaseDep,
     payments: PaymentsDep,
@@ -239,7 +251,7 @@ def rule_versions(uow: ReadDep) -> list[RuleSetRead]:
 
 
 @router.get("/routing/rules/{version}", response_model=RuleSetRead, tags=["routing"])
-def rule_version(version: int, uow: ReadDep) -> RuleSetRead:
+def rule_version(version: Id32Path, uow: ReadDep) -> RuleSetRead:
     return planning.get_rules(uow, version)
 
 
@@ -261,7 +273,7 @@ def simulate(body: RoutingSimulate, uow: ReadDep) -> DecisionRead:
 @router.get("/orders", response_model=list[OrderRead], tags=["orders"])
 def list_orders(
     uow: ReadDep,
-    customer_id: Annotated[int, Query(gt=0)],
+    customer_id: Annotated[int, Query(gt=0, le=MAX_INT64)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[OrderRead]:
     return lookup.list_orders(uow, customer_id, limit)
@@ -275,18 +287,20 @@ def sweep_pickups(container: ContainerDep, policy: PolicyDep, actor: ActorDep) -
 
 
 @router.get("/orders/{number}", response_model=OrderRead, tags=["orders"])
-def get_order(number: str, uow: ReadDep) -> OrderRead:
+def get_order(number: KeyPath, uow: ReadDep) -> OrderRead:
     return lookup.get_order(uow, number)
 
 
 @router.get("/orders/{number}/log", response_model=list[LogEntryRead], tags=["orders"])
-def order_log(number: str, uow: ReadDep) -> list[LogEntryRead]:
+def order_log(number: KeyPath, uow: ReadDep) -> list[LogEntryRead]:
     """Every fulfilment change and handover override: who, when, why."""
     return lookup.order_log(uow, number)
 
 
 @router.post("/orders/{number}/cancel", response_model=OrderRead, tags=["orders"])
-def cancel_order(number: str, body: CancelBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def cancel_order(
+    number: KeyPath, body: CancelBody, use_case: UseCaseDep, actor: ActorDep
+) -> OrderRead:
     """Cancel the order, some lines or some units of lines before shipment: stock released,
     amount voided (after commit)."""
     return use_case.run(lambda uow: cancellation.cancel(uow, number, body, actor=actor))
@@ -294,7 +308,7 @@ def cancel_order(number: str, body: CancelBody, use_case: UseCaseDep, actor: Act
 
 @router.post("/orders/{number}/returns", response_model=OrderRead, tags=["orders"])
 def return_items(
-    number: str,
+    number: KeyPath,
     body: ReturnCreate,
     use_case: UseCaseDep,
     container: ContainerDep,
@@ -310,7 +324,7 @@ def return_items(
 
 @router.post("/orders/{number}/exchanges", response_model=OrderRead, tags=["orders"])
 def exchange_items(
-    number: str,
+    number: KeyPath,
     body: ExchangeCreate,
     use_case: UseCaseDep,
     payments: PaymentsDep,
@@ -329,32 +343,32 @@ def exchange_items(
 
 
 @router.post("/fulfilments/{fid}/accept", response_model=OrderRead, tags=["fulfilments"])
-def accept(fid: str, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def accept(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     return use_case.run(lambda uow: fulfilment.accept(uow, fid, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/pick", response_model=OrderRead, tags=["fulfilments"])
-def pick(fid: str, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def pick(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     return use_case.run(lambda uow: fulfilment.start_picking(uow, fid, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/pack", response_model=OrderRead, tags=["fulfilments"])
-def pack(fid: str, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def pack(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     return use_case.run(lambda uow: fulfilment.pack(uow, fid, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/ship", response_model=OrderRead, tags=["fulfilments"])
-def ship(fid: str, body: ShipBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def ship(fid: KeyPath, body: ShipBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     return use_case.run(lambda uow: fulfilment.ship(uow, fid, body, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/deliver", response_model=OrderRead, tags=["fulfilments"])
-def deliver(fid: str, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def deliver(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     return use_case.run(lambda uow: fulfilment.deliver(uow, fid, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/ready", response_model=OrderRead, tags=["fulfilments"])
-def ready(fid: str, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) -> OrderRead:
+def ready(fid: KeyPath, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) -> OrderRead:
     """Ready for pickup: packed at the store, arrived at the store, or put in the locker."""
     return use_case.run(
         lambda uow: fulfilment.ready_for_pickup(uow, fid, policy=policy, actor=actor)
@@ -362,14 +376,14 @@ def ready(fid: str, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) ->
 
 
 @router.post("/fulfilments/{fid}/collect", response_model=OrderRead, tags=["fulfilments"])
-def collect(fid: str, body: CollectBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+def collect(fid: KeyPath, body: CollectBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
     """Handover with the pickup code, or an associate override with a reason (logged)."""
     return use_case.run(lambda uow: fulfilment.collect(uow, fid, body, actor=actor))
 
 
 @router.post("/fulfilments/{fid}/reject", response_model=OrderRead, tags=["fulfilments"])
 def reject(
-    fid: str,
+    fid: KeyPath,
     body: RejectBody,
     use_case: UseCaseDep,
     policy: PolicyDep,

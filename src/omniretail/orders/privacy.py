@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, select, update
 
-from omniretail.db.idempotency import IdempotentRequest
+from omniretail.db import idempotency
 from omniretail.db.outbox import OutboxMessage
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders.models import FulfilmentLog, Order
@@ -59,16 +59,7 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
     numbers = [str(r.number) for r in rows]
     _scrub_log(uow, [int(r.id) for r in rows])
     events = _scrub_events(uow, numbers)
-    replays = 0
-    if numbers:
-        replays = int(
-            session.execute(  # type: ignore[attr-defined]
-                delete(IdempotentRequest).where(
-                    IdempotentRequest.response["number"].as_string().in_(numbers)
-                )
-            ).rowcount
-            or 0
-        )
+    replays = idempotency.forget_subjects(session, numbers)
     return {
         "orders_anonymised": len(rows),
         "order_events_scrubbed": events,

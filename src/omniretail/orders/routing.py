@@ -45,7 +45,9 @@ Method = FulfilmentMethod
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     methods: list[FulfilmentMethod] | None = Field(
-        default=None, description="Apply only to these fulfilment methods (default: all)"
+        default=None,
+        max_length=10,
+        description="Apply only to these fulfilment methods (default: all)",
     )
 
     def applies(self, method: FulfilmentMethod) -> bool:
@@ -54,7 +56,7 @@ class _Rule(BaseModel):
 
 class LocationKindFilter(_Rule):
     rule: Literal["location_kind"]
-    kinds: list[LocationKind] = Field(min_length=1)
+    kinds: list[LocationKind] = Field(min_length=1, max_length=10)
 
 
 class CapabilityFilter(_Rule):
@@ -77,14 +79,14 @@ class SafetyStockFilter(_Rule):
     """Units available to promise already exclude safety stock; this keeps a margin on top."""
 
     rule: Literal["safety_stock"]
-    min_remaining: int = Field(default=0, ge=0)
+    min_remaining: int = Field(default=0, ge=0, le=1_000_000_000)
 
 
 class DailyCapacityFilter(_Rule):
     """Locations with a daily capacity must have some left today (0 capacity = unlimited)."""
 
     rule: Literal["daily_capacity"]
-    kinds: list[LocationKind] = Field(default_factory=lambda: [LocationKind.STORE])
+    kinds: list[LocationKind] = Field(default_factory=lambda: [LocationKind.STORE], max_length=10)
 
 
 Filter = Annotated[
@@ -114,15 +116,24 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_splits: int = Field(default=3, ge=1, le=20, description="Most locations per order")
     no_split_below: Decimal | None = Field(
-        default=None, ge=0, description="Orders worth less than this ship from one location"
+        default=None,
+        ge=0,
+        le=Decimal("9999999999.99"),
+        description="Orders worth less than this ship from one location",
     )
+
+
+MAX_COST = 1_000_000.0
+Cost = Annotated[float, Field(ge=-MAX_COST, le=MAX_COST)]
 
 
 class Costs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    by_kind: dict[LocationKind, float] = Field(default_factory=dict)
-    by_location: dict[str, float] = Field(default_factory=dict)
-    per_km: float = Field(default=0.0, ge=0)
+    by_kind: dict[LocationKind, Cost] = Field(default_factory=dict, max_length=10)
+    by_location: dict[Annotated[str, Field(max_length=40)], Cost] = Field(
+        default_factory=dict, max_length=10_000
+    )
+    per_km: float = Field(default=0.0, ge=0, le=MAX_COST)
 
 
 class RuleSet(BaseModel):

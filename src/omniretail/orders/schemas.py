@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omniretail.catalog.schemas import Code
+from omniretail.kernel.limits import MAX_INT32, Id, Id32, Money, ShortText, Tiny
 from omniretail.orders.models import FulfilmentMethod
 from omniretail.orders.routing import RuleSet
 
@@ -24,7 +25,7 @@ class _In(BaseModel):
 
 class CartCreate(_In):
     channel: Code
-    customer_id: int | None = Field(default=None, gt=0)
+    customer_id: Id | None = None
 
 
 class CartLineAdd(_In):
@@ -43,7 +44,7 @@ class CartLineUpdate(_In):
 
 
 class CartAttach(_In):
-    customer_id: int = Field(gt=0)
+    customer_id: Id
 
 
 class LineAlternative(BaseModel):
@@ -129,9 +130,12 @@ class RoutingSimulate(_In):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     pickup_location: Code | None = None
     exclude: list[Code] = Field(default_factory=list, max_length=200)
-    order_value: Decimal | None = Field(default=None, ge=0)
+    order_value: Money | None = None
     version: int | None = Field(
-        default=None, ge=0, description="Default: the rules in force; 0 = built-in defaults"
+        default=None,
+        ge=0,
+        le=MAX_INT32,
+        description="Default: the rules in force; 0 = built-in defaults",
     )
     rules: RuleSet | None = Field(default=None, description="Try a draft instead of a version")
 
@@ -184,7 +188,7 @@ class RuleSetRead(BaseModel):
 
 
 class PriceWrite(_In):
-    price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    price: Money
 
 
 class PriceRead(BaseModel):
@@ -202,7 +206,7 @@ class FulfilmentChoice(_In):
     pickup_location: Code | None = Field(default=None, description="Store or locker to collect")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    address: dict[str, str] = Field(default_factory=dict, max_length=20)
+    address: dict[Tiny, ShortText] = Field(default_factory=dict, max_length=20)
 
     @model_validator(mode="after")
     def _pickup_needs_location(self) -> FulfilmentChoice:
@@ -320,14 +324,14 @@ class CollectBody(_In):
 
 
 class CancelLine(_In):
-    line_no: int = Field(gt=0)
+    line_no: Id32
     quantity: int | None = Field(
         default=None, gt=0, le=999, strict=True, description="Default: all its open units"
     )
 
 
 class CancelBody(_In):
-    line_nos: list[int] | None = Field(
+    line_nos: list[Id32] | None = Field(
         default=None, min_length=1, max_length=500, description="Whole lines"
     )
     lines: list[CancelLine] | None = Field(
@@ -400,7 +404,7 @@ class TrackingRead(BaseModel):
 
 
 class ReturnLine(_In):
-    line_no: int = Field(gt=0)
+    line_no: Id32
     quantity: int = LineQuantity
     condition: Literal["sellable", "damaged"] = "sellable"
     reason: str | None = Field(default=None, max_length=200)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.api.params import IndexPath, KeyPath
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.orders import curbside, lookup
 from omniretail.orders.api import qr_response
@@ -40,7 +41,7 @@ def environment() -> Environment:
     response_model=TrackingRead,
     responses={200: {"content": {"text/html": {}}}},
 )
-def track(token: str, request: Request, uow: ReadDep) -> Response | TrackingRead:
+def track(token: KeyPath, request: Request, uow: ReadDep) -> Response | TrackingRead:
     order = lookup.tracking_read(uow, token)
     if "application/json" in request.headers.get("accept", ""):
         return order
@@ -55,7 +56,9 @@ def track(token: str, request: Request, uow: ReadDep) -> Response | TrackingRead
 
 
 @router.get("/track/{token}/pickup/{index}.{fmt}")
-def pickup_qr(token: str, index: int, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
+def pickup_qr(
+    token: KeyPath, index: IndexPath, fmt: Literal["svg", "png"], uow: ReadDep
+) -> Response:
     """The pickup code as a QR code, for the counter's scanner."""
     order = lookup.tracking_read(uow, token)
     if not 0 <= index < len(order.fulfilments) or order.fulfilments[index].pickup_code is None:
@@ -67,7 +70,7 @@ def pickup_qr(token: str, index: int, fmt: Literal["svg", "png"], uow: ReadDep) 
 
 @router.post("/track/{token}/pickup/{index}/arrived", response_model=TrackingRead)
 async def curbside_arrived(
-    token: str, index: int, request: Request, use_case: UseCaseDep
+    token: KeyPath, index: IndexPath, request: Request, use_case: UseCaseDep
 ) -> Response | TrackingRead:
     """Curbside "I'm here": JSON ``{bay?, vehicle?}`` answers with the tracking data; the
     tracking page's form is sent back to the page."""

@@ -1,0 +1,63 @@
+"""Bounds every request input shares, so both databases see only what they can store and
+a new field has a type to reach for: text with a maximum length, whole numbers within the
+column, timestamps with a time zone."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+MAX_INT32 = 2**31 - 1
+MAX_INT64 = 2**63 - 1
+# Units, points, counts: far beyond any real figure, well inside a 64-bit column and
+# small enough that sums of many rows stay inside it too.
+MAX_AMOUNT = 1_000_000_000
+MAX_MONEY = Decimal("9999999999.99")
+
+Tiny = Annotated[str, StringConstraints(max_length=40)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=4000)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+# A row id (64-bit columns) and an id kept in a 32-bit column.
+Id = Annotated[int, Field(ge=1, le=MAX_INT64)]
+Id32 = Annotated[int, Field(ge=1, le=MAX_INT32)]
+Count = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, max_digits=12, decimal_places=2)]
+
+# Timestamps in requests must say their time zone ("2026-01-01T00:00:00Z" or "+01:00"); a
+# naive one is a 422 "Input should have timezone info", never read in some zone by guess.
+Timestamp = AwareDatetime
+
+# Free-form JSON objects (attributes, event data): at most 100 members, 16 KiB as JSON.
+MAX_OBJECT_MEMBERS = 100
+MAX_OBJECT_BYTES = 16 * 1024
+
+
+def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, default=str)) > MAX_OBJECT_BYTES:
+        raise ValueError(f"at most {MAX_OBJECT_BYTES} bytes of JSON")
+    return value
+
+
+JsonObject = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=100)], Any],
+    Field(max_length=MAX_OBJECT_MEMBERS),
+    AfterValidator(_small_json),
+]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        raise ValueError("not a time zone name (e.g. Europe/London)") from None
+    return value
+
+
+# An IANA time zone name that this system can load.
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_zone)]
