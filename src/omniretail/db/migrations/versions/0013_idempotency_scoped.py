@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_idempotency_scoped"
-down_revision: str | None = "0010_drop_order_lines_index"
+down_revision: str | None = "0014_pii_outside_profile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
