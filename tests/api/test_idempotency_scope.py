@@ -93,7 +93,7 @@ def test_the_stored_reply_holds_no_clear_text(container, client):
     assert len(raw) == 1
     assert reply["token"] not in raw[0]
     assert reply["id"] not in raw[0]
-    assert raw[0].startswith("v1:")
+    assert raw[0].startswith("v2:")
 
 
 def test_the_sweep_command_deletes_expired_keys(container, client, clock, monkeypatch):

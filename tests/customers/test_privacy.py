@@ -283,8 +283,8 @@ def test_personal_data_outside_the_profile_is_never_in_clear_and_erasure_shreds_
     """The order's contact email and address, its events, the confirmation email recorded in
     notifications: a dump holds only ciphertext, and after erasure not even that."""
     customer_id = make_person(container)
-    # Without an Idempotency-Key: stored replies are encrypted elsewhere (db/idempotency.py).
-    number = checkout_as_the_person(container, client, clock, customer_id, idempotency_key=None)
+    # With an Idempotency-Key: the stored reply (it names the contact email) is ciphertext too.
+    number = checkout_as_the_person(container, client, clock, customer_id, idempotency_key="pii-1")
     with container.read_uow() as uow:
         notifications = uow.session.execute(text("SELECT recipient, body FROM notifications"))
         assert [r.recipient.startswith("v2:") for r in notifications] == [True]
