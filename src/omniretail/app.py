@@ -16,6 +16,7 @@ from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
+from omniretail.api.security_headers import SecurityHeadersMiddleware
 from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.auth.api import AuthorizeDep
 from omniretail.auth.api import router as auth_router
@@ -115,6 +116,13 @@ def create_app(
     app.state.container = container
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_url=app.docs_url,
+        openapi_url=app.openapi_url or "",
+        title=app.title,
+        oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+    )
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -60,12 +61,33 @@ def serve(
     db: DbOption = None,
     host: str = "127.0.0.1",
     port: int = 8000,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM); with --ssl-keyfile serves HTTPS")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies (comma-separated addresses) whose X-Forwarded-* headers are trusted;"
+            " default OMNIRETAIL_FORWARDED_ALLOW_IPS"
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (and the periodic reservation sweep)."""
+    """Serve the HTTP API (and the periodic reservation sweep). On an address other than
+    loopback, use TLS or a trusted TLS-terminating proxy (a warning says so otherwise)."""
     from omniretail.cli.server import run_server
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
     container = open_container(db)
-    run_server(container, host=host, port=port)
+    run_server(
+        container,
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @events_app.command("tail")

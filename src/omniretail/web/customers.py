@@ -19,7 +19,9 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
 from omniretail.web.deps import (
+    HQ_ROLES,
     HqDep,
+    NotAllowed,
     PageRoute,
     PostedDep,
     Viewer,
@@ -81,7 +83,11 @@ def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
 
 @router.post("/customers/lookup", response_model=None)
 def lookup(request: Request, posted: PostedDep) -> Response:
-    """A POST, so that the email or phone never lands in a URL or an access log."""
+    """A POST, so that the email or phone never lands in a URL or an access log. HQ roles
+    only: otherwise a customer (who has customers:read on their own profile) could ask
+    whether any email or phone belongs to a customer."""
+    if posted.viewer.role not in HQ_ROLES:
+        raise NotAllowed("The HQ console is for head-office staff.")
     require(posted.viewer, "customers:read")
     try:
         found = find_customer_id(request, posted.get("kind"), posted.get("value"))
