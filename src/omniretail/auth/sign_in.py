@@ -156,7 +156,9 @@ def change_password(
     new_hash = hash_password(new)
     with write() as uow:
         repo.clear_throttle(uow.session, key)
-        return service.set_password_hash(uow, principal_id, new_hash, expected_version=version)
+        principal = service.set_password_hash(uow, principal_id, new_hash, expected_version=version)
+        _audit(uow, principal, "POST /auth/password")
+        return principal
 
 
 def reset_password(write: UowFactory, read: UowFactory, token: str, new: str) -> AuthPrincipal:
@@ -167,4 +169,11 @@ def reset_password(write: UowFactory, read: UowFactory, token: str, new: str) ->
         service.check_password_policy(uow, principal_id, new)
     new_hash = hash_password(new)
     with write() as uow:
-        return service.redeem_password_reset(uow, token, new_hash)
+        principal = service.redeem_password_reset(uow, token, new_hash)
+        _audit(uow, principal, "POST /auth/password-reset")
+        return principal
+
+
+def _audit(uow: UnitOfWork, principal: AuthPrincipal, action: str) -> None:
+    subject = f"/auth/principals/{principal.id}"
+    service.record_audit(uow, principal, action=action, area="auth", subject=subject)
