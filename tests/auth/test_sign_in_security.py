@@ -311,3 +311,38 @@ def test_new_principals_need_a_strong_password(client: TestClient, people: dict[
             json={"username": "newbie", "role": "marketer", "password": password},
         )
         assert r.status_code == 422 and reason in r.text, r.text
+
+
+def test_parallel_guesses_cannot_slip_past_the_limit(
+    container: Container, people: dict[str, int]
+) -> None:
+    """Each attempt is charged before its password is checked, so twenty guesses at once
+    get exactly five answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from omniretail.auth import sign_in as sign_ins
+    from omniretail.auth.errors import InvalidCredentials, SignInThrottled
+    from omniretail.customers.crypto import vault_for
+
+    throttle = sign_ins.Throttle.from_settings(container.settings, container.keyring)
+
+    def guess(i: int) -> str:
+        try:
+            sign_ins.sign_in(
+                container.uow,
+                container.read_uow,
+                "root",
+                f"guess {i}",
+                vault=vault_for(container.keyring),
+                throttle=throttle,
+                address=f"10.0.0.{i}",
+            )
+        except InvalidCredentials:
+            return "401"
+        except SignInThrottled:
+            return "429"
+        return "200"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(guess, range(20)))
+    assert answers == ["401"] * 5 + ["429"] * 15

@@ -149,15 +149,20 @@ def use_reset(session: Session, token_hash: str, now: datetime) -> int | None:
 # --- sign-in throttling ----------------------------------------------------------------------
 
 
-def purge_throttles(session: Session, now: datetime) -> None:
-    session.execute(delete(SignInThrottle).where(SignInThrottle.forget_after < now))
+def purge_throttles(session: Session, now: datetime, keep: list[str]) -> None:
+    """Forgets counters that no longer matter (not those about to be charged)."""
+    session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.forget_after < now, SignInThrottle.key_hash.not_in(keep)
+        )
+    )
 
 
 def lock_throttles(session: Session, key_hashes: list[str], now: datetime) -> list[SignInThrottle]:
     """The counters of these keys, created if absent, locked for this transaction."""
     rows = [
         {"key_hash": k, "failures": 0, "last_failure_at": now, "forget_after": now}
-        for k in key_hashes
+        for k in sorted(key_hashes)  # one order for every transaction: no deadlock
     ]
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -78,7 +78,7 @@ def charge(uow: UnitOfWork, throttle: Throttle, keys: dict[str, int]) -> None:
     """Counts one attempt against each key (digest -> its limit), or raises
     ``SignInThrottled`` (changing nothing) while any of them is locked out."""
     now = uow.now
-    repo.purge_throttles(uow.session, now)
+    repo.purge_throttles(uow.session, now, keep=list(keys))
     rows = repo.lock_throttles(uow.session, list(keys), now)
     waits = [r.locked_until - now for r in rows if r.locked_until and r.locked_until > now]
     if waits:
