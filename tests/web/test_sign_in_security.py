@@ -5,6 +5,8 @@ security headers (with no inline script or style) on every page."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,10 @@ def test_the_api_docs_allow_their_own_cdn_and_inline_start_script_only(web: Test
     assert "frame-ancestors 'none'" in csp
     redirect = web.get("/docs/oauth2-redirect")
     assert redirect.headers["content-security-policy"] == csp
+    # The hashes are those of the inline scripts the two pages really carry.
+    served = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for page in (docs, redirect)
+        for script in re.findall(r"<script>(.*?)</script>", page.text, re.S)
+    ]
+    assert served == script_src[1:]
