@@ -19,6 +19,7 @@ from omniretail.api.limits import BodyLimitMiddleware
 from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
 from omniretail.api.product_views import router as product_views_router
+from omniretail.api.security_headers import SecurityHeadersMiddleware
 from omniretail.api.timing import ServerTimingMiddleware
 from omniretail.auth.api import AuthorizeDep
 from omniretail.auth.api import router as auth_router
@@ -142,6 +143,14 @@ def create_app(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
         larger={("POST", f"{API_PREFIX}/events"): settings.max_event_body_bytes},
+    )
+    # Outermost, so every response (a 413 included) carries the headers.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_url=app.docs_url,
+        openapi_url=app.openapi_url or "",
+        title=app.title,
+        oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
     )
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])

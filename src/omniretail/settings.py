@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     # Key rotation: "k2:<secret>,k1:<secret>", the first is current; replaces secret_key.
     secret_keys: SecretStr | None = None
     access_token_ttl_seconds: int = 3600
+    # Sign-in (docs/architecture.md, "Sign-in"): after this many failures an account (or, with
+    # the larger number, a client address) is locked out, for base * 2^(n - limit) seconds up
+    # to the cap; failures are forgotten after a quiet window. Reset tokens live this long.
+    sign_in_max_failures: int = 5
+    sign_in_address_max_failures: int = 50
+    sign_in_window_seconds: int = 15 * 60
+    sign_in_lockout_seconds: int = 60
+    sign_in_lockout_cap_seconds: int = 3600
+    password_reset_ttl_seconds: int = 3600
+    # Seconds an API key's principal may be cached in one process (0: checked on every
+    # request, so disabling a principal stops its keys at once in every process).
+    api_key_cache_seconds: float = 0.0
+    # `serve` on a non-loopback address: proxies whose X-Forwarded-* headers are trusted.
+    forwarded_allow_ips: str | None = None
     # Messaging (docs/messaging.md): the outbox relay runs inside `serve` unless disabled.
     relay_enabled: bool = True
     relay_interval_seconds: float = 1.0

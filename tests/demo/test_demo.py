@@ -176,3 +176,35 @@ def test_the_demo_prints_an_admin_api_key_that_opens_the_api(container, tmp_path
     # The DC's 34 units, less the demo orders' 2 shipped and 1 in the open cart, less the
     # channel buffer.
     assert signed_in.json()[0]["available"] == 34 - 2 - 1 - 2
+
+
+def printed_sign_ins(output: str) -> dict[str, str]:
+    rows = re.findall(
+        r"^  (admin|store_associate|service_agent|marketer|customer)\s+(\S+)\s+(.+)$", output, re.M
+    )
+    return {username: password.strip() for _role, username, password in rows}
+
+
+def test_the_demo_prints_each_account_its_own_password_once(container, tmp_path):
+    """Finding 9: no fixed shared password. The first run prints random passwords that sign
+    in; a later run prints none (only hashes are stored) unless asked for new ones."""
+    log = write_log(tmp_path / "log.parquet")
+    first = printed_sign_ins(run_demo(container, tmp_path, log))
+    assert set(first) == {"associate", "agent", "marketer", "admin", "ada.demo@example.com"}
+    assert len(set(first.values())) == 5 and "omniretail-demo" not in first.values()
+    second = CliRunner().invoke(
+        app,
+        ["demo", "--data", str(log), "--no-serve", "--no-intelligence", "--new-passwords"],
+        env=demo_env(container, tmp_path),
+    )
+    assert second.exit_code == 0, second.output
+    renewed = printed_sign_ins(second.output)
+    assert set(renewed) == set(first) and not set(renewed.values()) & set(first.values())
+    plain = printed_sign_ins(run_demo(container, tmp_path, log))
+    assert set(plain.values()) == {"(shown when it was set up)"}
+    with TestClient(create_app(container, background_sweep=False)) as client:
+        for passwords, status in ((first, 401), (renewed, 200)):
+            r = client.post(
+                "/api/v1/auth/token", data={"username": "admin", "password": passwords["admin"]}
+            )
+            assert r.status_code == status, r.text

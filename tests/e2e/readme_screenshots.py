@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from omniretail.app import create_app
-from omniretail.auth.demo import CUSTOMER_EMAIL, PASSWORD
+from omniretail.auth.demo import CUSTOMER_EMAIL, new_passwords
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
@@ -34,6 +34,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.server import serve_app
 
 MAX_BYTES = 150_000
+PASSWORDS: dict[str, str] = {}  # the demo's are random per install: fresh ones for this run
 
 
 def _ready_pickup(container: Container, payments: TestPaymentProvider) -> str:
@@ -90,7 +91,7 @@ def _save(page: Any, path: Path, *, full: bool = False) -> None:
 def _sign_in(page: Any, username: str) -> None:
     page.goto("/signin")
     page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -106,6 +107,9 @@ def main() -> None:
     payments = TestPaymentProvider()
     container.payments = payments
     number = _ready_pickup(container, payments)
+    with container.uow() as uow:
+        fresh = new_passwords(uow, vault=vault_for(container.keyring))
+    PASSWORDS.update({username: password for _role, username, password in fresh})
     app = create_app(container, background_sweep=False)
     with serve_app(app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -322,8 +322,9 @@ def test_every_response_says_how_long_the_app_took(client):
 
 def test_the_reservation_hot_path_statement_budget(net, client):
     """The use case sends 4 statements (update stock, insert hold, ledger row, outbox; the
-    same for a sale); over HTTP the auth layer adds its audit row (the API key lookup is
-    cached)."""
+    same for a sale); over HTTP the auth layer adds the API key's look-up (so a disabled
+    principal's keys stop at once) and its audit row. With ``api_key_cache_seconds`` the
+    look-up is cached in the process and costs nothing."""
     receive(net, SKU, "LON1", 5)
     reserve(client)  # the first one also reads the channel settings into the cache
     body = {"sku": SKU, "location": "LON1", "channel": "WEB", "quantity": 1}
@@ -336,6 +337,10 @@ def test_the_reservation_hot_path_statement_budget(net, client):
         service.sell_reservation(uow, hold.id, actor="t")
     assert net.counter.value - before == 4
     r = client.post(f"{API}/reservations", json=body)
-    assert server_timing(r)["sql"] == "5"
+    assert server_timing(r)["sql"] == "6"
     r = client.post(f"{API}/reservations/{r.json()['id']}/sell")
+    assert server_timing(r)["sql"] == "6"
+    net.settings.api_key_cache_seconds = 5.0
+    reserve(client)  # caches the key
+    r = client.post(f"{API}/reservations", json=body)
     assert server_timing(r)["sql"] == "5"

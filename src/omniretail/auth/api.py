@@ -14,23 +14,32 @@ does not exist passes here, so the route answers its own 404."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
+from omniretail.api.problems import problem
 from omniretail.auth import access, policy, service
+from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
+from omniretail.auth.errors import SignInThrottled
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     AuditRead,
+    PasswordChange,
+    PasswordResetIssued,
+    PasswordResetRedeem,
     PrincipalCreate,
     PrincipalRead,
+    PrincipalUpdate,
     TokenRead,
     WhoAmI,
 )
@@ -46,6 +55,24 @@ router = APIRouter(tags=["auth"])
 
 def signer(container: Container) -> TokenSigner:
     return TokenSigner(container.keyring, container.settings.access_token_ttl_seconds)
+
+
+def throttle(container: Container) -> sign_ins.Throttle:
+    return sign_ins.Throttle.from_settings(container.settings, container.keyring)
+
+
+def throttled(request: Request, exc: SignInThrottled) -> JSONResponse:
+    """429 problem+json with Retry-After."""
+    seconds = int(exc.extra.get("retry_after", 1))
+    return problem(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        extra={"retry_after": seconds},
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 # --- the dependency ------------------------------------------------------------------------
@@ -83,27 +110,36 @@ AuthorizeDep = Depends(authorize)
 async def _authenticate_off_the_loop(
     request: Request, container: Container
 ) -> AuthPrincipal | None:
-    """An API-key look-up that misses the cache waits for a pooled database connection; on the
-    event loop that wait would stop the very requests that would give connections back (the
-    server froze for the pool timeout under 200 clients), so it runs in the threadpool. A
-    cached key or a bearer token needs no database and no thread."""
+    """Checking a credential reads its principal (one indexed read: deleted, disabled and
+    revoked principals stop at once, in every process). That read waits for a pooled database
+    connection; on the event loop the wait would stop the very requests that would give
+    connections back (the server froze for the pool timeout under 200 clients), so it runs in
+    the threadpool. Only an API key cached by ``api_key_cache_seconds`` skips it."""
     key = request.headers.get("x-api-key")
-    if key and not request.headers.get("authorization", "").lower().startswith("bearer "):
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if not bearer and not key:
+        return None
+    if key and not bearer and container.settings.api_key_cache_seconds > 0:
         found, principal = service.cached_principal_for_key(key.strip())
         if found:
             return principal
-        return await run_in_threadpool(_authenticate, request, container)
-    return _authenticate(request, container)
+    return await run_in_threadpool(_authenticate, request, container)
 
 
 def _authenticate(request: Request, container: Container) -> AuthPrincipal | None:
     header = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key")
     if header.lower().startswith("bearer "):
-        return signer(container).verify(header[7:].strip(), container.clock.now())
+        claimed = signer(container).verify(header[7:].strip(), container.clock.now())
+        if claimed is None:
+            return None
+        with container.read_uow() as uow:
+            return service.current_principal(uow, claimed)
     if key:
         with container.read_uow() as uow:
-            return service.principal_for_key(uow, key.strip())
+            return service.principal_for_key(
+                uow, key.strip(), cache_seconds=container.settings.api_key_cache_seconds
+            )
     return None
 
 
@@ -161,20 +197,71 @@ class PasswordForm(OAuth2PasswordRequestForm):
         )
 
 
-@router.post("/auth/token", response_model=TokenRead)
-def issue_token(form: Annotated[PasswordForm, Depends()], container: ContainerDep) -> TokenRead:
-    """OAuth2 password flow: staff sign in with their username, customers with their email."""
-    with container.read_uow() as uow:
-        principal = service.sign_in(
-            uow, form.username, form.password, vault=vault_for(container.keyring)
+@router.post(
+    "/auth/token",
+    response_model=TokenRead,
+    responses={401: {"description": "wrong credentials"}, 429: {"description": "throttled"}},
+)
+def issue_token(
+    request: Request,
+    form: Annotated[PasswordForm, Depends()],
+    container: ContainerDep,
+) -> TokenRead | Response:
+    """OAuth2 password flow: staff sign in with their username, customers with their email.
+    Failures are throttled per account and per client address (429 with Retry-After)."""
+    try:
+        principal = sign_ins.sign_in(
+            container.uow,
+            container.read_uow,
+            form.username,
+            form.password,
+            vault=vault_for(container.keyring),
+            throttle=throttle(container),
+            address=request.client.host if request.client else None,
         )
-        token_signer = signer(container)
-        token = token_signer.issue(principal, uow.now)
+    except SignInThrottled as exc:
+        return throttled(request, exc)
+    return _token_for(container, principal)
+
+
+def _token_for(container: Container, principal: AuthPrincipal) -> TokenRead:
+    token_signer = signer(container)
     return TokenRead(
-        access_token=token,
+        access_token=token_signer.issue(principal, container.clock.now()),
         expires_in=token_signer.ttl_seconds,
         role=principal.role,
     )
+
+
+@router.post("/auth/password", response_model=TokenRead)
+def change_password(
+    request: Request, body: PasswordChange, container: ContainerDep
+) -> TokenRead | Response:
+    """Change your own password (any principal with a password, customers included). Every
+    earlier token and console session ends; the answer carries a fresh token."""
+    me: AuthPrincipal = request.state.principal
+    try:
+        principal = sign_ins.change_password(
+            container.uow,
+            container.read_uow,
+            me.id,
+            body.current_password,
+            body.new_password,
+            throttle=throttle(container),
+        )
+    except SignInThrottled as exc:
+        return throttled(request, exc)
+    return _token_for(container, principal)
+
+
+@router.post("/auth/password-reset", response_model=TokenRead)
+def redeem_password_reset(body: PasswordResetRedeem, container: ContainerDep) -> TokenRead:
+    """Set a new password with a one-time reset token (issued by an admin; single use,
+    expiring). Every earlier token and session ends; the answer signs the person in."""
+    principal = sign_ins.reset_password(
+        container.uow, container.read_uow, body.token, body.new_password
+    )
+    return _token_for(container, principal)
 
 
 @router.get("/auth/me", response_model=WhoAmI)
@@ -199,6 +286,46 @@ def list_principals(uow: ReadDep) -> list[PrincipalRead]:
 def create_principal(body: PrincipalCreate, use_case: UseCaseDep) -> PrincipalRead:
     return use_case.run(
         lambda uow: service.create_principal(uow, body), status_code=201, remember=False
+    )
+
+
+@router.patch("/auth/principals/{principal_id}", response_model=PrincipalRead)
+def update_principal(
+    request: Request, principal_id: int, body: PrincipalUpdate, use_case: UseCaseDep
+) -> PrincipalRead:
+    """Disable (every token and API key stops at once) or enable a principal."""
+    me: AuthPrincipal = request.state.principal
+    return use_case.run(lambda uow: service.update_principal(uow, principal_id, body, acting=me))
+
+
+@router.delete("/auth/principals/{principal_id}", status_code=204)
+def delete_principal(request: Request, principal_id: int, use_case: UseCaseDep) -> Response:
+    """Remove a principal with its API keys (its tokens stop at once)."""
+    me: AuthPrincipal = request.state.principal
+    use_case.run(
+        lambda uow: service.delete_principal(uow, principal_id, acting=me),
+        status_code=204,
+        remember=False,
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/principals/{principal_id}/password-reset",
+    status_code=201,
+    response_model=PasswordResetIssued,
+)
+def issue_password_reset(
+    principal_id: int, use_case: UseCaseDep, container: ContainerDep
+) -> PasswordResetIssued:
+    """A one-time reset token for a person (shown once, only its digest is stored), to hand
+    over out of band; it replaces any earlier unused one and expires after
+    ``password_reset_ttl_seconds``."""
+    ttl = timedelta(seconds=container.settings.password_reset_ttl_seconds)
+    return use_case.run(
+        lambda uow: service.issue_password_reset(uow, principal_id, ttl=ttl),
+        status_code=201,
+        remember=False,
     )
 
 

@@ -1,9 +1,14 @@
 """The demo's people: a sign-in for each role, and one customer who shopped online and in a
 store, shown as one profile with one points balance (a verified email at the till merges the
-store's profile into the web one)."""
+store's profile into the web one).
+
+Every demo account gets its own random password when it is created, shown once (only an
+Argon2 hash is stored); each person changes it like anyone else. ``new_passwords`` gives the
+demo accounts fresh ones (``omniretail demo --new-passwords``), for a lost first print-out."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +17,7 @@ from omniretail.auth import repository as repo
 from omniretail.auth import service
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
+from omniretail.auth.security import hash_password
 from omniretail.customers import activity
 from omniretail.customers import service as customers
 from omniretail.customers.crypto import PiiVault
@@ -22,15 +28,21 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, OrderEarn, OrderLineEarn
 
-PASSWORD = "omniretail-demo"
 CUSTOMER_EMAIL = "ada.demo@example.com"
+STAFF_USERNAMES = ("associate", "agent", "marketer", "admin")
 
 
 @dataclass(frozen=True)
 class DemoPeople:
-    sign_ins: list[tuple[str, str, str]]  # role, username, password
+    # role, username, password: None when the account existed before this run (its password
+    # was shown when it was made)
+    sign_ins: list[tuple[str, str, str | None]]
     customer_id: int
     account: AccountRead
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)  # 16 characters, 96 random bits
 
 
 def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoPeople:
@@ -42,19 +54,48 @@ def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoP
         (Role.MARKETER, "marketer", None),
         (Role.ADMIN, "admin", None),
     ]
+    sign_ins: list[tuple[str, str, str | None]] = []
     for role, username, store in staff:
+        password = None
         if repo.by_username(uow.session, username) is None:
+            password = new_password()
             service.create_principal(
                 uow,
-                PrincipalCreate(username=username, role=role, password=PASSWORD, store_code=store),
+                PrincipalCreate(username=username, role=role, password=password, store_code=store),
             )
+        sign_ins.append((role.value, username, password))
+    password = None
     if repo.by_customer(uow.session, [customer_id]) is None:
+        password = new_password()
         service.create_principal(
-            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=PASSWORD)
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=password)
         )
-    sign_ins = [(r.value, u, PASSWORD) for r, u, _ in staff]
-    sign_ins.append((Role.CUSTOMER.value, CUSTOMER_EMAIL, PASSWORD))
+    sign_ins.append((Role.CUSTOMER.value, CUSTOMER_EMAIL, password))
     return DemoPeople(sign_ins, customer_id, loyalty.account_status(uow, customer_id))
+
+
+def new_passwords(uow: UnitOfWork, *, vault: PiiVault) -> list[tuple[str, str, str]]:
+    """Fresh random passwords for the demo accounts that exist (every earlier session of
+    theirs ends): (role, username, password)."""
+    found: list[tuple[str, str, int]] = []
+    for username in STAFF_USERNAMES:
+        principal = repo.by_username(uow.session, username)
+        if principal is not None:
+            found.append((principal.role, username, principal.id))
+    try:
+        customer_id = customers.find_customer(uow, IdentityKind.EMAIL, CUSTOMER_EMAIL, vault=vault)
+    except UnknownCustomer:
+        customer_id = None
+    if customer_id is not None:
+        principal = repo.by_customer(uow.session, customers.cluster(uow, customer_id))
+        if principal is not None:
+            found.append((principal.role, CUSTOMER_EMAIL, principal.id))
+    result = []
+    for role, username, principal_id in found:
+        password = new_password()
+        service.set_password_hash(uow, principal_id, hash_password(password), expected_version=None)
+        result.append((role, username, password))
+    return result
 
 
 def _omnichannel_customer(uow: UnitOfWork, vault: PiiVault, store_code: str) -> int:

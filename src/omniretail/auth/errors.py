@@ -30,3 +30,27 @@ class Forbidden(DomainError):
     slug = "forbidden"
     title = "Not allowed"
     status = 403
+
+
+class SignInThrottled(DomainError):
+    """Too many failed sign-ins for the account or the client address (``retry_after``
+    seconds, also sent as the Retry-After header)."""
+
+    slug = "too-many-sign-in-attempts"
+    title = "Too many failed sign-ins"
+    status = 429
+
+
+class WeakPassword(InvalidRequest):
+    slug = "weak-password"
+    title = "The password is too weak"
+
+
+class InvalidResetToken(InvalidRequest):
+    slug = "invalid-reset-token"
+    title = "The reset token is not valid"
+
+
+class PrincipalConflict(Conflict):
+    slug = "principal-conflict"
+    title = "This cannot be done to this principal"

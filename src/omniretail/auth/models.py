@@ -39,6 +39,9 @@ class Principal(Base):
     permissions: Mapped[list[str]] = mapped_column(
         JSONType, default=list, server_default=text("'[]'")
     )
+    # Tokens carry the version they were issued under; disabling the principal or changing
+    # its password bumps it, so every earlier token stops working at once.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint(
@@ -78,3 +81,30 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_audit_log_area_time", "area", "occurred_at"),)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account and per client address (``key_hash``: a keyed digest of
+    ``account:<name>`` or ``address:<ip>``, so no email is stored here)."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    # When the row no longer matters (quiet for a whole window after its lock-out).
+    forget_after: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordReset(Base):
+    """A one-time reset token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -133,9 +133,16 @@ POLICY: dict[str, Rule] = {
     "GET /health": R(PUBLIC),
     "GET /metrics": R("system:read"),
     "POST /auth/token": R(PUBLIC),
-    "GET /auth/me": R(AUTHENTICATED),
+    # Every principal, customers included, reads itself and changes its own password.
+    "GET /auth/me": R(AUTHENTICATED, customer_unscoped=True),
+    "POST /auth/password": R(AUTHENTICATED, customer_unscoped=True),
+    # The one-time reset token is the credential.
+    "POST /auth/password-reset": R(PUBLIC),
     "GET /auth/principals": R("auth:admin"),
     "POST /auth/principals": R("auth:admin"),
+    "PATCH /auth/principals/{principal_id}": R("auth:admin"),
+    "DELETE /auth/principals/{principal_id}": R("auth:admin"),
+    "POST /auth/principals/{principal_id}/password-reset": R("auth:admin"),
     "POST /auth/principals/{principal_id}/api-keys": R("auth:admin"),
     "GET /audit": R("audit:read"),
     # --- catalog

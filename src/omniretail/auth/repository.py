@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from omniretail.auth.models import ApiKey, AuditEntry, Principal
+from omniretail.auth.models import ApiKey, AuditEntry, PasswordReset, Principal, SignInThrottle
 
 
 def add_principal(session: Session, principal: Principal) -> Principal:
@@ -59,9 +60,136 @@ def delete_customer_principals(session: Session, customer_ids: list[int]) -> int
     ids = list(session.scalars(select(Principal.id).where(Principal.customer_id.in_(customer_ids))))
     if not ids:
         return 0
-    session.execute(delete(ApiKey).where(ApiKey.principal_id.in_(ids)))
-    session.execute(delete(Principal).where(Principal.id.in_(ids)))
+    delete_principals(session, ids)
     return len(ids)
+
+
+def delete_principals(session: Session, ids: list[int]) -> None:
+    session.execute(delete(ApiKey).where(ApiKey.principal_id.in_(ids)))
+    session.execute(delete(PasswordReset).where(PasswordReset.principal_id.in_(ids)))
+    session.execute(delete(Principal).where(Principal.id.in_(ids)))
+
+
+def token_state(session: Session, principal_id: int) -> Principal | None:
+    """The principal row a token names (one primary-key read; no identity-map reuse)."""
+    return session.scalars(
+        select(Principal)
+        .where(Principal.id == principal_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def set_active(session: Session, principal_id: int, active: bool) -> None:
+    """Disabling also bumps the token version: every token issued before stops at once."""
+    values: dict[str, Any] = {"active": active}
+    if not active:
+        values["token_version"] = Principal.token_version + 1
+    session.execute(update(Principal).where(Principal.id == principal_id).values(**values))
+
+
+def set_password(
+    session: Session, principal_id: int, password_hash: str, *, expected_version: int | None
+) -> Principal | None:
+    """New password and token version in one conditional update; ``None`` if the principal
+    is gone, disabled, or (``expected_version``) changed meanwhile."""
+    conditions = [Principal.id == principal_id, Principal.active.is_(True)]
+    if expected_version is not None:
+        conditions.append(Principal.token_version == expected_version)
+    done = session.execute(
+        update(Principal)
+        .where(*conditions)
+        .values(password_hash=password_hash, token_version=Principal.token_version + 1)
+        .returning(Principal.id)
+    ).first()
+    if done is None:
+        return None
+    return token_state(session, principal_id)
+
+
+# --- password resets -------------------------------------------------------------------------
+
+
+def add_reset(session: Session, reset: PasswordReset) -> None:
+    session.add(reset)
+    session.flush()
+
+
+def expire_resets(session: Session, principal_id: int, now: datetime) -> None:
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.principal_id == principal_id, PasswordReset.used_at.is_(None))
+        .values(expires_at=now)
+    )
+
+
+def usable_reset(session: Session, token_hash: str, now: datetime) -> PasswordReset | None:
+    return session.scalars(
+        select(PasswordReset).where(
+            PasswordReset.token_hash == token_hash,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+    ).first()
+
+
+def use_reset(session: Session, token_hash: str, now: datetime) -> int | None:
+    """Marks an unused, unexpired token used; its principal id, or ``None``."""
+    return session.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.token_hash == token_hash,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(PasswordReset.principal_id)
+    ).scalar()
+
+
+# --- sign-in throttling ----------------------------------------------------------------------
+
+
+def purge_throttles(session: Session, now: datetime, keep: list[str]) -> None:
+    """Forgets counters that no longer matter (not those about to be charged)."""
+    session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.forget_after < now, SignInThrottle.key_hash.not_in(keep)
+        )
+    )
+
+
+def lock_throttles(session: Session, key_hashes: list[str], now: datetime) -> list[SignInThrottle]:
+    """The counters of these keys, created if absent, locked for this transaction."""
+    rows = [
+        {"key_hash": k, "failures": 0, "last_failure_at": now, "forget_after": now}
+        for k in sorted(key_hashes)  # one order for every transaction: no deadlock
+    ]
+    dialect = session.get_bind().dialect.name
+    ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        ins(SignInThrottle).values(rows).on_conflict_do_nothing(index_elements=["key_hash"])
+    )
+    return list(
+        session.scalars(
+            select(SignInThrottle)
+            .where(SignInThrottle.key_hash.in_(key_hashes))
+            .order_by(SignInThrottle.key_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def clear_throttle(session: Session, key_hash: str) -> None:
+    session.execute(delete(SignInThrottle).where(SignInThrottle.key_hash == key_hash))
+
+
+def give_back_attempt(session: Session, key_hash: str) -> None:
+    session.execute(
+        update(SignInThrottle)
+        .where(SignInThrottle.key_hash == key_hash, SignInThrottle.failures > 0)
+        .values(failures=SignInThrottle.failures - 1)
+    )
 
 
 def add_audit(session: Session, row: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from omniretail.kernel.limits import Id
 class PrincipalCreate(BaseModel):
     username: str | None = Field(default=None, min_length=3, max_length=120)
     role: Role
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    password: str | None = Field(default=None, min_length=12, max_length=200)
     store_code: str | None = Field(default=None, max_length=40)
     customer_id: Id | None = None
     kind: Literal["person", "system"] = "person"
@@ -68,3 +68,23 @@ class AuditRead(BaseModel):
     action: str
     area: str
     subject: str | None
+
+
+class PrincipalUpdate(BaseModel):
+    active: bool | None = Field(default=None, description="false: every token and key stops")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class PasswordResetIssued(BaseModel):
+    principal_id: int
+    token: str = Field(description="shown once; the person redeems it at POST /auth/password-reset")
+    expires_at: datetime
+
+
+class PasswordResetRedeem(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)

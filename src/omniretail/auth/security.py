@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import jwt
@@ -33,6 +34,7 @@ class AuthPrincipal:
     kind: str = "person"  # person | system (API keys only; a token is always a person's)
     # Permissions given by name (``auth.policy.EXPLICIT_ONLY``); API keys of systems only.
     permissions: frozenset[str] = frozenset()
+    version: int = 0  # the principal's token_version the token was issued under
 
     @property
     def actor(self) -> str:
@@ -43,14 +45,26 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random secret with the same parameters as real ones: checking a password
+    against it costs what a real check costs, and never succeeds."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
 def verify_password(stored: str | None, password: str) -> bool:
-    if not stored:
-        _hasher.hash(password)  # same work whether or not the user exists
-        return False
+    """Exactly one Argon2 verification whatever ``stored`` is (no user, no password, a
+    disabled one): the answer's timing does not tell which usernames exist."""
     try:
-        return _hasher.verify(stored, password)
+        return _hasher.verify(stored or _dummy_hash(), password) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def new_reset_token() -> tuple[str, str]:
+    """(token shown once, digest to store): 256 random bits, so SHA-256 is enough."""
+    token = secrets.token_urlsafe(32)
+    return token, digest_api_key(token)
 
 
 def new_api_key() -> tuple[str, str, str]:
@@ -85,6 +99,7 @@ class TokenSigner:
             "sub": str(principal.id),
             "name": principal.name,
             "role": principal.role,
+            "ver": principal.version,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
         }
@@ -127,4 +142,5 @@ class TokenSigner:
             store_code=claims.get("store"),
             customer_id=claims.get("cid"),
             via="token",
+            version=int(claims.get("ver", 0)),
         )

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from omniretail.auth import repository as repo
-from omniretail.auth.errors import DuplicateUsername, InvalidCredentials, InvalidPrincipal
-from omniretail.auth.models import ApiKey, Principal, Role
-from omniretail.auth.schemas import ApiKeyCreated, AuditRead, PrincipalCreate, PrincipalRead
+from omniretail.auth.errors import (
+    DuplicateUsername,
+    InvalidCredentials,
+    InvalidPrincipal,
+    InvalidResetToken,
+    PrincipalConflict,
+    UnknownPrincipal,
+    WeakPassword,
+)
+from omniretail.auth.models import ApiKey, PasswordReset, Principal, Role
+from omniretail.auth.schemas import (
+    ApiKeyCreated,
+    AuditRead,
+    PasswordResetIssued,
+    PrincipalCreate,
+    PrincipalRead,
+    PrincipalUpdate,
+)
 from omniretail.auth.security import (
     AuthPrincipal,
     digest_api_key,
     hash_password,
     new_api_key,
+    new_reset_token,
     verify_password,
 )
 from omniretail.customers import service as customers
@@ -38,6 +55,8 @@ def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
         )
     if data.username and repo.by_username(uow.session, data.username) is not None:
         raise DuplicateUsername(f"username {data.username!r} is taken", field="username")
+    if data.password:
+        password_policy(data.password, data.username if data.role != Role.CUSTOMER else None)
     principal = repo.add_principal(
         uow.session,
         Principal(
@@ -74,9 +93,13 @@ def list_principals(uow: UnitOfWork) -> list[PrincipalRead]:
     return [principal_read(p) for p in repo.list_principals(uow.session)]
 
 
-def sign_in(uow: UnitOfWork, username: str, password: str, *, vault: PiiVault) -> AuthPrincipal:
-    """Staff by username; customers by the email of their profile. One answer for every
-    failure, so sign-in never tells which usernames exist."""
+def check_credentials(
+    uow: UnitOfWork, username: str, password: str, *, vault: PiiVault
+) -> AuthPrincipal:
+    """Staff by username; customers by the email of their profile. One answer, and exactly
+    one Argon2 verification, for every failure (no such user, no password, disabled, wrong
+    password), so sign-in tells neither by its words nor by its timing which usernames exist.
+    Callers go through ``auth.sign_in.sign_in``, which throttles."""
     principal = repo.by_username(uow.session, username)
     if principal is None and "@" in username:
         try:
@@ -85,14 +108,168 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, vault: PiiVault) -
             customer_id = None
         if customer_id is not None:
             principal = repo.by_customer(uow.session, customers.cluster(uow, customer_id))
-    stored = principal.password_hash if principal is not None else None
-    if principal is None or not principal.active or not verify_password(stored, password):
+    stored = principal.password_hash if principal is not None and principal.active else None
+    if not verify_password(stored, password) or principal is None:
         raise InvalidCredentials("wrong username or password", field="username")
     return as_auth(principal)
 
 
+# --- passwords -------------------------------------------------------------------------------
+
+MIN_PASSWORD_LENGTH = 12
+# The most common passwords of at least 12 characters in public breach lists.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890123",
+        "12345678910",
+        "qwertyuiop12",
+        "qwertyuiopas",
+        "password1234",
+        "password12345",
+        "passwordpassword",
+        "iloveyou1234",
+        "abcdefghijkl",
+        "111111111111",
+        "000000000000",
+        "aaaaaaaaaaaa",
+        "omniretail-demo",
+        "changeme1234",
+        "welcome12345",
+        "letmein12345",
+        "administrator",
+    }
+)
+
+
+def password_policy(password: str, username: str | None, *, field: str = "password") -> None:
+    """At least 12 characters, not the username, not a well-known password."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
+    lowered = password.strip().lower()
+    name = (username or "").strip().lower()
+    if name and (lowered == name or (len(name) >= 4 and name in lowered)):
+        raise WeakPassword("a password may not contain the username", field=field)
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+        raise WeakPassword("this password is too easy to guess", field=field)
+
+
+def _principal(uow: UnitOfWork, principal_id: int) -> Principal:
+    principal = repo.get_principal(uow.session, principal_id)
+    if principal is None:
+        raise UnknownPrincipal(f"no principal {principal_id}", field="principal_id")
+    return principal
+
+
+def check_password_policy(uow: UnitOfWork, principal_id: int, password: str) -> None:
+    password_policy(password, _principal(uow, principal_id).username, field="new_password")
+
+
+def verify_own_password(uow: UnitOfWork, principal_id: int, password: str) -> int:
+    """The principal's token_version if ``password`` is their current password."""
+    principal = repo.get_principal(uow.session, principal_id)
+    stored = principal.password_hash if principal is not None and principal.active else None
+    if not verify_password(stored, password) or principal is None:
+        raise InvalidCredentials("the current password is wrong", field="current_password")
+    return principal.token_version
+
+
+def set_password_hash(
+    uow: UnitOfWork, principal_id: int, password_hash: str, *, expected_version: int | None
+) -> AuthPrincipal:
+    """Stores a new password and ends every earlier token (``expected_version``: only if no
+    other change came in between)."""
+    principal = repo.set_password(
+        uow.session, principal_id, password_hash, expected_version=expected_version
+    )
+    if principal is None:
+        raise PrincipalConflict(
+            "the principal changed meanwhile (disabled, deleted or a new password); sign in again",
+            field="principal_id",
+        )
+    _key_cache.clear()
+    return as_auth(principal)
+
+
+def issue_password_reset(
+    uow: UnitOfWork, principal_id: int, *, ttl: timedelta
+) -> PasswordResetIssued:
+    """A one-time token an admin hands to the person (shown once; only its digest is
+    stored). A new token replaces any earlier unused one."""
+    principal = _principal(uow, principal_id)
+    if principal.kind != "person":
+        raise PrincipalConflict("systems use API keys, not passwords", field="principal_id")
+    token, digest = new_reset_token()
+    repo.expire_resets(uow.session, principal_id, uow.now)
+    expires_at = uow.now + ttl
+    repo.add_reset(
+        uow.session,
+        PasswordReset(
+            principal_id=principal_id,
+            token_hash=digest,
+            created_at=uow.now,
+            expires_at=expires_at,
+        ),
+    )
+    return PasswordResetIssued(principal_id=principal_id, token=token, expires_at=expires_at)
+
+
+def reset_token_principal(uow: UnitOfWork, token: str) -> int:
+    reset = repo.usable_reset(uow.session, digest_api_key(token), uow.now)
+    if reset is None:
+        raise InvalidResetToken("this reset token is unknown, used or expired", field="token")
+    return reset.principal_id
+
+
+def redeem_password_reset(uow: UnitOfWork, token: str, password_hash: str) -> AuthPrincipal:
+    """Uses the token up (a conditional update: two redemptions never both succeed)."""
+    principal_id = repo.use_reset(uow.session, digest_api_key(token), uow.now)
+    if principal_id is None:
+        raise InvalidResetToken("this reset token is unknown, used or expired", field="token")
+    return set_password_hash(uow, principal_id, password_hash, expected_version=None)
+
+
+# --- principals: disable, enable, delete; revocation -------------------------------------------
+
+
+def update_principal(
+    uow: UnitOfWork, principal_id: int, data: PrincipalUpdate, *, acting: AuthPrincipal
+) -> PrincipalRead:
+    """Disabling ends every token and API key of the principal at once."""
+    principal = _principal(uow, principal_id)
+    if data.active is not None and data.active != principal.active:
+        if not data.active and principal.id == acting.id:
+            raise PrincipalConflict("you cannot disable yourself", field="active")
+        repo.set_active(uow.session, principal_id, data.active)
+        _key_cache.clear()
+    uow.session.refresh(principal)
+    return principal_read(principal)
+
+
+def delete_principal(uow: UnitOfWork, principal_id: int, *, acting: AuthPrincipal) -> PrincipalRead:
+    """Removes the principal, its API keys and reset tokens (audit rows keep its name)."""
+    principal = _principal(uow, principal_id)
+    if principal.id == acting.id:
+        raise PrincipalConflict("you cannot delete yourself", field="principal_id")
+    gone = principal_read(principal)
+    repo.delete_principals(uow.session, [principal_id])
+    _key_cache.clear()
+    return gone
+
+
+def current_principal(uow: UnitOfWork, claimed: AuthPrincipal) -> AuthPrincipal | None:
+    """The principal a valid token names, as stored now: ``None`` if it was deleted, disabled
+    or its tokens were revoked (password change or reset) after the token was issued. One
+    primary-key read."""
+    row = repo.token_state(uow.session, claimed.id)
+    if row is None or not row.active or row.token_version != claimed.version:
+        return None
+    return as_auth(row, via=claimed.via)
+
+
 _key_cache: dict[str, tuple[float, AuthPrincipal | None]] = {}
-_KEY_TTL = 5.0
 
 
 def cached_principal_for_key(key: str) -> tuple[bool, AuthPrincipal | None]:
@@ -103,16 +280,22 @@ def cached_principal_for_key(key: str) -> tuple[bool, AuthPrincipal | None]:
     return False, None
 
 
-def principal_for_key(uow: UnitOfWork, key: str) -> AuthPrincipal | None:
-    """API keys are looked up by digest (cached for a few seconds, so a revocation takes
-    effect within that time)."""
+def principal_for_key(
+    uow: UnitOfWork, key: str, *, cache_seconds: float = 0.0
+) -> AuthPrincipal | None:
+    """API keys are looked up by digest (one indexed read joined to the principal, so a
+    disabled principal's keys stop at once). With ``cache_seconds`` (the
+    ``api_key_cache_seconds`` setting) an answer is kept that long in this process: other
+    processes then see a revocation only after that time."""
     digest = digest_api_key(key)
-    cached = _key_cache.get(digest)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cache_seconds > 0:
+        cached = _key_cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
     principal = repo.principal_by_key_hash(uow.session, digest)
     result = as_auth(principal, via="api_key") if principal is not None else None
-    _key_cache[digest] = (time.monotonic() + _KEY_TTL, result)
+    if cache_seconds > 0:
+        _key_cache[digest] = (time.monotonic() + cache_seconds, result)
     return result
 
 
@@ -129,6 +312,7 @@ def as_auth(principal: Principal, *, via: str = "token") -> AuthPrincipal:
         via=via,
         kind=principal.kind if key else "person",
         permissions=frozenset(principal.permissions or []) if key else frozenset(),
+        version=principal.token_version,
     )
 
 

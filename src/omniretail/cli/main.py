@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -74,11 +75,26 @@ def serve(
             " connection budget"
         ),
     ] = 0,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM); with --ssl-keyfile serves HTTPS")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies (comma-separated addresses) whose X-Forwarded-* headers are trusted;"
+            " default OMNIRETAIL_FORWARDED_ALLOW_IPS"
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (and the periodic reservation sweep, relay and job worker)."""
+    """Serve the HTTP API (and the periodic reservation sweep, relay and job worker). On an
+    address other than loopback, use TLS or a trusted TLS-terminating proxy (a warning says
+    so otherwise)."""
     from omniretail.cli.server import run_server
     from omniretail.db.budget import ConnectionBudgetError
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
     try:
         container = open_container(db, processes=workers + other_processes)
     except ConnectionBudgetError as exc:
@@ -90,7 +106,15 @@ def serve(
         + (f" + {pools.relaxed} relaxed" if pools.relaxed else "")
         + (f" (share {pools.share})" if pools.share is not None else "")
     )
-    run_server(container, host=host, port=port, workers=workers)
+    run_server(
+        container,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @events_app.command("tail")

@@ -74,7 +74,9 @@ class VerificationSent(BaseModel):
 
 
 class CodeEntry(BaseModel):
-    code: str = Field(max_length=20, pattern=r"^\s*\d{6,10}\s*$", description="the code that was sent")
+    code: str = Field(
+        max_length=20, pattern=r"^\s*\d{6,10}\s*$", description="the code that was sent"
+    )
 
 
 class Attestation(BaseModel):

@@ -50,6 +50,14 @@ def demo_command(
             " reorder points; about two minutes on the full log)",
         ),
     ] = True,
+    new_passwords: Annotated[
+        bool,
+        typer.Option(
+            "--new-passwords",
+            help="Give the demo accounts fresh random passwords (shown once) and end their"
+            " sessions; for when the first print-out is lost",
+        ),
+    ] = False,
 ) -> None:
     """Set up a demo: import the real order history, create a demo network with opening
     stock, score it with the intelligence models, and serve the API. Safe to run again:
@@ -69,7 +77,7 @@ def demo_command(
         with container.uow() as uow:
             key = issue_demo_api_key(uow)
         _print_summary(container, found, host=host, port=port, api_key=key.key)
-        customer_id = _people(container)
+        customer_id = _people(container, new_passwords=new_passwords)
         _orders(container, customer_id, base=f"http://{host}:{port}")
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
@@ -199,9 +207,9 @@ def _print_summary(
     )
 
 
-def _people(container: Container) -> int:
+def _people(container: Container, *, new_passwords: bool = False) -> int:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
-    from omniretail.auth.demo import set_up_people
+    from omniretail.auth import demo as demo_people
     from omniretail.catalog import service as catalog
     from omniretail.customers.crypto import vault_for
     from omniretail.loyalty.backfill import backfill_history
@@ -214,10 +222,23 @@ def _people(container: Container) -> int:
     )
     with container.uow() as uow:
         store = catalog.list_locations(uow, "store")[0].code
-        people = set_up_people(uow, vault=vault_for(container.keyring), store_code=store)
-    console.print("sign in at the console's /signin, or POST /api/v1/auth/token (OAuth2 password):")
-    for role, username, password in people.sign_ins:
-        console.print(f"  {role:16} {username:24} {password}")
+        people = demo_people.set_up_people(
+            uow, vault=vault_for(container.keyring), store_code=store
+        )
+    sign_ins = people.sign_ins
+    if new_passwords:
+        with container.uow() as uow:
+            fresh = demo_people.new_passwords(uow, vault=vault_for(container.keyring))
+        sign_ins = list(fresh)
+    console.print(
+        "sign in at the console's /signin, or POST /api/v1/auth/token (OAuth2 password);"
+        " passwords are random for this install and shown only once (change them at /password):"
+    )
+    for role, username, password in sign_ins:
+        shown = f"[bold]{password}[/]" if password else "(shown when it was set up)"
+        console.print(f"  {role:16} {username:24} {shown}")
+    if any(password is None for _r, _u, password in sign_ins):
+        console.print("  lost a password? `omniretail demo --new-passwords` prints new ones")
     account = people.account
     console.print(
         f"one customer, online and in store {store}: GET /api/v1/customers/"

@@ -15,6 +15,7 @@ import secrets
 
 from fastapi import Request, Response
 
+from omniretail.auth import service as auth
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.bootstrap import Container
 
@@ -39,11 +40,24 @@ def session_token(request: Request) -> str | None:
 
 
 def principal_of(request: Request) -> AuthPrincipal | None:
+    """The session's principal as stored now (one indexed read): a deleted or disabled
+    principal, or one whose password changed since sign-in, has no session any more. Kept on
+    the request, so a page asking twice reads once."""
     token = session_token(request)
     if token is None:
         return None
+    known = getattr(request.state, "session_principal", None)
+    if known is not None and known[0] == token:
+        found: AuthPrincipal | None = known[1]
+        return found
     container = container_of(request)
-    return signer(container).verify(token, container.clock.now())
+    claimed = signer(container).verify(token, container.clock.now())
+    principal = None
+    if claimed is not None:
+        with container.read_uow() as uow:
+            principal = auth.current_principal(uow, claimed)
+    request.state.session_principal = (token, principal)
+    return principal
 
 
 def start_session(response: Response, request: Request, token: str, ttl_seconds: int) -> None:

@@ -1,5 +1,5 @@
-"""Sign-in and sign-out: staff by username, customers by the email of their profile, with
-the platform's own credentials check (``auth.service.sign_in``)."""
+"""Sign-in, sign-out and changing one's password: staff by username, customers by the email
+of their profile, through the same throttled check as the API (``auth.sign_in``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from omniretail.auth import service as auth
-from omniretail.auth.errors import InvalidCredentials
+from omniretail.auth import sign_in as sign_ins
+from omniretail.auth.errors import InvalidCredentials, SignInThrottled
 from omniretail.customers.crypto import vault_for
+from omniretail.kernel.errors import DomainError
 from omniretail.web import session
-from omniretail.web.deps import MaybeViewerDep, PageRoute, PostedDep, authorize_as, redirect, render
+from omniretail.web.deps import (
+    MaybeViewerDep,
+    PageRoute,
+    PostedDep,
+    ViewerDep,
+    authorize_as,
+    home_of,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -43,6 +53,7 @@ def _form(
     username: str = "",
     errors: dict[str, str] | None = None,
     status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     container = session.container_of(request)
     value = session.presession_value(request)
@@ -50,6 +61,7 @@ def _form(
         request,
         "signin.html",
         status=status,
+        headers=headers,
         next=next or "",
         values={"username": username},
         errors=errors or {},
@@ -85,12 +97,25 @@ def signin(
     if errors:
         return _form(request, next=_safe_next(next), username=username, errors=errors, status=422)
     try:
-        with container.read_uow() as uow:
-            principal = auth.sign_in(
-                uow, username.strip(), password, vault=vault_for(container.keyring)
-            )
-            signer = session.signer(container)
-            token = signer.issue(principal, uow.now)
+        principal = sign_ins.sign_in(
+            container.uow,
+            container.read_uow,
+            username.strip(),
+            password,
+            vault=vault_for(container.keyring),
+            throttle=sign_ins.Throttle.from_settings(container.settings, container.keyring),
+            address=request.client.host if request.client else None,
+        )
+    except SignInThrottled as exc:
+        seconds = str(exc.extra.get("retry_after", 1))
+        return _form(
+            request,
+            next=_safe_next(next),
+            username=username,
+            errors={"__all__": f"Too many failed sign-ins. Try again in {seconds} seconds."},
+            status=429,
+            headers={"Retry-After": seconds},
+        )
     except InvalidCredentials as exc:
         return _form(
             request,
@@ -99,10 +124,11 @@ def signin(
             errors={"password": exc.detail},
             status=401,
         )
-    from omniretail.web.deps import home_of
-
+    signer = session.signer(container)
     response = redirect(_safe_next(next) or home_of(principal.role))
-    session.start_session(response, request, token, signer.ttl_seconds)
+    session.start_session(
+        response, request, signer.issue(principal, container.clock.now()), signer.ttl_seconds
+    )
     return response
 
 
@@ -112,3 +138,56 @@ def signout(request: Request, posted: PostedDep) -> RedirectResponse:
     response = redirect("/signin", notice="You are signed out.")
     session.end_session(response)
     return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_form(request: Request, viewer: ViewerDep) -> Response:
+    return render(request, "password.html", viewer=viewer)
+
+
+@router.post("/password", response_model=None)
+def change_password(request: Request, posted: PostedDep) -> Response:
+    """Every signed-in person changes their own password; every other session ends, this
+    one continues with a fresh token."""
+    container = session.container_of(request)
+    errors: dict[str, str] = {}
+    current, new = posted.values.get("current_password", ""), posted.values.get("new_password", "")
+    if new != posted.values.get("confirm_password", ""):
+        errors["confirm_password"] = "The two new passwords differ."
+    if not current:
+        errors["current_password"] = "Enter your current password."
+    status, headers = 422, None
+    if not errors:
+        try:
+            principal = sign_ins.change_password(
+                container.uow,
+                container.read_uow,
+                posted.viewer.principal.id,
+                current,
+                new,
+                throttle=sign_ins.Throttle.from_settings(container.settings, container.keyring),
+            )
+        except SignInThrottled as exc:
+            headers = {"Retry-After": str(exc.extra.get("retry_after", 1))}
+            errors["__all__"], status = exc.detail, exc.status
+        except DomainError as exc:
+            field = exc.field or ""
+            errors[field if field in FIELDS else "__all__"] = exc.detail
+            status = exc.status
+        else:
+            signer = session.signer(container)
+            token = signer.issue(principal, container.clock.now())
+            response = redirect(home_of(principal.role), notice="Your password is changed.")
+            session.start_session(response, request, token, signer.ttl_seconds)
+            return response
+    return render(
+        request,
+        "password.html",
+        viewer=posted.viewer,
+        errors=errors,
+        status=status,
+        headers=headers,
+    )
+
+
+FIELDS = ("current_password", "new_password", "confirm_password")

@@ -1,0 +1,35 @@
+"""The Content-Security-Policy breaks nothing in a real browser: no page, for any audience,
+has a script or style the policy refuses (penetration test, finding 10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import DESKTOP, Site, new_page, sign_in
+from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL
+
+
+def refusals(page: Any) -> list[str]:
+    seen: list[str] = []
+    page.on(
+        "console",
+        lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return seen
+
+
+def test_no_page_trips_the_content_security_policy(browser: Any, site: Site) -> None:
+    pages = {
+        ADMIN: ["/hq", "/hq/inventory", "/hq/routing", "/hq/customers", "/hq/loyalty", "/password"],
+        ASSOCIATE: ["/store", "/store/find", "/store/returns", "/store/loyalty"],
+        CUSTOMER_EMAIL: ["/account", "/account/privacy", "/shop", "/shop/products/A1"],
+    }
+    for who, urls in pages.items():
+        page = new_page(browser, site, DESKTOP)
+        seen = refusals(page)
+        sign_in(page, who)
+        for url in [*urls, f"/track/{site.seeded.tracking_token}"]:
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+        assert seen == [], (who, seen)
+        page.context.close()
