@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,8 @@ from omniretail.settings import Settings
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # The API needs sign-in: each fresh database gets an admin API key for the benchmark.
 API_KEY = ""
+# One key for every process of a run (a shared database refuses to start without one).
+SECRET_KEY = os.environ.get("OMNIRETAIL_SECRET_KEY") or secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,13 @@ def _migrate(url: str, schema: str | None) -> None:
     from omniretail.auth.models import Role
     from omniretail.auth.schemas import PrincipalCreate
 
-    container = build_container(Settings(database_url=url, database_schema=schema, db_pool_size=1))
+    settings = Settings(
+        database_url=url,
+        database_schema=schema,
+        db_pool_size=1,
+        secret_key=SECRET_KEY,  # type: ignore[arg-type]
+    )
+    container = build_container(settings)
     container.migrate()
     with container.uow() as uow:
         admin = auth.create_principal(
@@ -125,6 +134,8 @@ def running_server(
             "OMNIRETAIL_DATABASE_URL": url,
             "OMNIRETAIL_DATABASE_SCHEMA": schema or "",
             "OMNIRETAIL_DB_POOL_SIZE": str(pool_size),
+            # Every process on a shared database needs the same key (docs/security.md).
+            "OMNIRETAIL_SECRET_KEY": SECRET_KEY,
             # Every process on the server takes its share of the connection budget.
             "OMNIRETAIL_DB_PROCESSES": str(workers + (1 if relay == "process" else 0)),
             **(extra_env or {}),

@@ -325,12 +325,13 @@ def test_the_store_app_offers_and_takes_only_the_steps_of_the_associates_store(
     assert audit(client, "orders") == audit(client, "fulfilments") == []
 
 
-def test_unscoped_requests_are_authorised_without_a_thread_or_a_read(
+def test_unscoped_requests_are_decided_without_a_thread_or_a_read(
     client: TestClient, who: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The API's fast path: an unscoped role (a service agent), or an associate naming only
-    their own store, costs ``authorize`` no thread hop (so no database read); a scope that
-    depends on a stored row takes one."""
+    """The decision's fast path: an unscoped role (a service agent), or an associate naming
+    only their own store, costs the decision no thread hop (so no database read); a scope
+    that depends on a stored row takes one. Authentication itself reads the principal in one
+    hop (``_authenticate``), so a revoked principal is refused at once."""
     from omniretail.auth import api as auth_api
 
     hops: list[str] = []
@@ -343,14 +344,14 @@ def test_unscoped_requests_are_authorised_without_a_thread_or_a_read(
     count = {"sku": "A1", "location": "LON1", "counted_quantity": 5}
     ok(client.post(f"{API}/inventory/counts", headers=who["asha"], json=count), 201)
     ok(client.get(f"{API}/inventory/stock/A1/LON1", headers=who["sam"]))
-    assert hops == []
+    assert hops == ["_authenticate", "_authenticate"]
     order = collect_order(client, "MAN1")
     hops.clear()
     r = client.post(
         f"{API}/fulfilments/{order['fulfilments'][0]['id']}/accept", headers=who["asha"]
     )
     refused(r, "served by MAN1")
-    assert len(hops) == 1
+    assert hops == ["_authenticate", "run_checks"]
 
 
 def test_an_associate_cancels_part_of_their_own_line_on_a_mixed_order(client, who):

@@ -254,6 +254,17 @@ def cases(container: Container, w: World) -> list[Case]:
             label="sign in",
         ),
         Case("/signout", "/signout", {}, console_only="POST /console/signout"),
+        Case(
+            "/password",
+            "/password",
+            # Refused by validation after the decision (the confirmation differs): nothing
+            # changes, whoever asks.
+            {"current_password": "x", "new_password": "a" * 12, "confirm_password": "b" * 12},
+            lambda _: [
+                Request("POST", "/auth/password", {"current_password": "x", "new_password": ""})
+            ],
+            label="change password",
+        ),
         # --- HQ: inventory
         Case(
             "/hq/inventory/{sku}/{location}/adjust",

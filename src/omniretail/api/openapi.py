@@ -63,12 +63,18 @@ DESCRIPTIONS = {
 WRITES = {"post", "put", "patch", "delete"}
 
 
+def needs_sign_in(method: str, path: str) -> bool:
+    if not path.startswith(API_PREFIX):
+        return False
+    rule = policy.rule_for(method.upper(), path.removeprefix(API_PREFIX))
+    return rule is None or rule.permission != policy.PUBLIC
+
+
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
     statuses = {404, 422}
     if path.startswith(API_PREFIX):
         statuses.add(503)
-        rule = policy.rule_for(method.upper(), path.removeprefix(API_PREFIX))
-        if rule is None or rule.permission != policy.PUBLIC:
+        if needs_sign_in(method, path):
             statuses |= {401, 403, 410}
     if "requestBody" in operation:
         statuses |= {400, 413}
@@ -107,7 +113,7 @@ def install_openapi(app: FastAPI) -> None:
                         content = response.setdefault("content", {})
                         content.pop("application/json", None)
                         content.setdefault(PROBLEM_JSON, {"schema": problem})
-                if "401" in responses:
+                if needs_sign_in(method, path):
                     operation["security"] = [{"ApiKey": []}, {"OAuth2": []}]
                 elif path.startswith(API_PREFIX):
                     operation["security"] = []

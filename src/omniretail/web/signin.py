@@ -149,6 +149,7 @@ def password_form(request: Request, viewer: ViewerDep) -> Response:
 def change_password(request: Request, posted: PostedDep) -> Response:
     """Every signed-in person changes their own password; every other session ends, this
     one continues with a fresh token."""
+    authorize_as(request, posted.viewer, "POST /auth/password")
     container = session.container_of(request)
     errors: dict[str, str] = {}
     current, new = posted.values.get("current_password", ""), posted.values.get("new_password", "")
