@@ -27,7 +27,7 @@ from omniretail.orders.models import FulfilmentLog, Order
 orders = cast(Table, Order.__table__)
 
 # Personal fields of order events written before they carried ids only, and of
-# ``orders.delivery`` before migration 0014 (the rest is kept: method, pickup, lines, amounts).
+# ``orders.delivery`` before migration 0013 (the rest is kept: method, pickup, lines, amounts).
 PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude", "vehicle"})
 
 

@@ -1,7 +1,7 @@
 """customers: one-time verification codes for identities, evidence of each verification;
 auth: permissions granted to a principal by name
 
-Revision ID: 0011
+Revision ID: 0011_identity_verification
 Revises: 0010_drop_order_lines_index
 Create Date: 2026-12-04 14:30:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0011"
+revision: str = "0011_identity_verification"
 down_revision: str | None = "0010_drop_order_lines_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

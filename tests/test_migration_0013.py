@@ -1,4 +1,4 @@
-"""Migration 0014 encrypts the personal data written in clear before it (orders' contact
+"""Migration 0013 encrypts the personal data written in clear before it (orders' contact
 email and delivery address, notifications) and scrubs it from order events."""
 
 from __future__ import annotations

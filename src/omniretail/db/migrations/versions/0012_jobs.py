@@ -1,7 +1,7 @@
 """jobs: durable background jobs, one queued or running per kind (a partial unique index)
 
-Revision ID: 0015
-Revises: 0010_drop_order_lines_index
+Revision ID: 0012_jobs
+Revises: 0011_identity_verification
 Create Date: 2026-12-04 14:30:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0015"
-down_revision: str | None = "0011"
+revision: str = "0012_jobs"
+down_revision: str | None = "0011_identity_verification"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

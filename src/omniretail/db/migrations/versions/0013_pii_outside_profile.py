@@ -4,8 +4,8 @@ email and delivery address, notifications; order events keep ids only
 Existing values are encrypted here, with the key ring the migration is run with
 (``Container.migrate`` passes it; else it is loaded from settings like the server does).
 
-Revision ID: 0014_pii_outside_profile
-Revises: 0010_drop_order_lines_index
+Revision ID: 0013_pii_outside_profile
+Revises: 0012_jobs
 Create Date: 2026-12-04 14:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0014_pii_outside_profile"
-down_revision: str | None = "0015"
+revision: str = "0013_pii_outside_profile"
+down_revision: str | None = "0012_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """auth: principals.token_version (revocation at once), sign_in_throttles (failed sign-ins
 per account and address), password_resets (one-time reset tokens, hashed)
 
-Revision ID: 0012
-Revises: 0010_drop_order_lines_index
+Revision ID: 0015_sign_in_security
+Revises: 0014_idempotency_scoped
 Create Date: 2026-12-04 14:06:46.875423
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0013_idempotency_scoped"
+revision: str = "0015_sign_in_security"
+down_revision: str | None = "0014_idempotency_scoped"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,8 @@
 The table is a replay cache: it is recreated empty (a retry of a request made before the
 upgrade runs again, which is what an expired key does anyway).
 
-Revision ID: 0013_idempotency_scoped
-Revises: 0010_drop_order_lines_index
+Revision ID: 0014_idempotency_scoped
+Revises: 0013_pii_outside_profile
 Create Date: 2026-12-04 14:30:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0013_idempotency_scoped"
-down_revision: str | None = "0014_pii_outside_profile"
+revision: str = "0014_idempotency_scoped"
+down_revision: str | None = "0013_pii_outside_profile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
