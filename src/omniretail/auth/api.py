@@ -340,7 +340,7 @@ def create_principal(body: PrincipalCreate, use_case: UseCaseDep) -> PrincipalRe
 
 @router.patch("/auth/principals/{principal_id}", response_model=PrincipalRead)
 def update_principal(
-    request: Request, principal_id: int, body: PrincipalUpdate, use_case: UseCaseDep
+    request: Request, principal_id: IdPath, body: PrincipalUpdate, use_case: UseCaseDep
 ) -> PrincipalRead:
     """Disable (every token and API key stops at once) or enable a principal."""
     me: AuthPrincipal = request.state.principal
@@ -348,7 +348,7 @@ def update_principal(
 
 
 @router.delete("/auth/principals/{principal_id}", status_code=204)
-def delete_principal(request: Request, principal_id: int, use_case: UseCaseDep) -> Response:
+def delete_principal(request: Request, principal_id: IdPath, use_case: UseCaseDep) -> Response:
     """Remove a principal with its API keys (its tokens stop at once)."""
     me: AuthPrincipal = request.state.principal
     use_case.run(
@@ -365,7 +365,7 @@ def delete_principal(request: Request, principal_id: int, use_case: UseCaseDep) 
     response_model=PasswordResetIssued,
 )
 def issue_password_reset(
-    principal_id: int, use_case: UseCaseDep, container: ContainerDep
+    principal_id: IdPath, use_case: UseCaseDep, container: ContainerDep
 ) -> PasswordResetIssued:
     """A one-time reset token for a person (shown once, only its digest is stored), to hand
     over out of band; it replaces any earlier unused one and expires after
