@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
+from omniretail.auth import handlers as auth_handlers
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
 from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
@@ -67,6 +68,12 @@ class Container:
         # Orders feed the customer's timeline and the points ledger.
         customers_handlers.install(self.handlers)
         customers_handlers.install_verification(self.handlers, self.senders, self.keyring)
+        auth_handlers.install(
+            self.handlers,
+            self.senders,
+            self.keyring,
+            public_base_url=self.settings.public_base_url,
+        )
         loyalty_handlers.install(self.handlers)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     identity_code_sends_per_window: int = Field(default=3, ge=1)
     identity_code_window_seconds: int = Field(default=900, ge=60)
     identity_code_sends_per_day: int = Field(default=10, ge=1)
+    # Forgotten passwords (auth/password_reset.py): an emailed one-time code, its lifetime and
+    # wrong guesses; requests per email address and per client address per window.
+    reset_code_digits: int = Field(default=8, ge=6, le=10)
+    reset_code_ttl_seconds: int = Field(default=1800, ge=60)
+    reset_code_max_attempts: int = Field(default=5, ge=1)
+    reset_requests_per_window: int = Field(default=3, ge=1)
+    reset_address_requests_per_window: int = Field(default=20, ge=1)
+    reset_window_seconds: int = Field(default=900, ge=60)
 
     # PostgreSQL connection budget (docs/operations.md#connections): the processes sharing
     # the server (API workers + relays + job workers; `serve --workers` sets it) split

@@ -307,6 +307,7 @@ def test_sends_are_limited_per_identity_and_per_day_across_processes(
             refused = send_code(client, bob, identity.id, as_bob)
             body = problem(refused, 429, "verification-rate-limited")
             assert body["retry_after_seconds"] == 900
+            assert refused.headers["Retry-After"] == "900"
             assert (len(codes(container)), count(container, OutboxMessage)) == (3, events)
             problem(send_code(second, bob, identity.id, as_bob), 429, "verification-rate-limited")
     finally:
@@ -320,8 +321,11 @@ def test_sends_are_limited_per_identity_and_per_day_across_processes(
             assert send_code(client, bob, identity.id, {}).status_code == 202
             sent += 1
     clock.advance(seconds=901)
-    daily = problem(send_code(client, bob, identity.id, {}), 429, "verification-rate-limited")
+    refused = send_code(client, bob, identity.id, {})
+    daily = problem(refused, 429, "verification-rate-limited")
+    assert refused.headers["Retry-After"] == "86400"
     assert daily["field"] == "customer_id"
+    assert daily["retry_after_seconds"] == 86400
     clock.advance(hours=24)
     assert send_code(client, bob, identity.id, {}).status_code == 202
 

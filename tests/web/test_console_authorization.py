@@ -59,7 +59,11 @@ ALERT = re.compile(r'<p role="alert">(.*?)</p>', re.S)
 STEP_BODIES = {"ship": {"carrier": "DPD"}, "reject": {"reason": "damaged"}}
 # State-changing routes outside the console, and why they need no console declaration.
 NOT_CONSOLE = {
-    "/track/{token}/pickup/{index}/arrived": "the public tracking page; its link is the credential"
+    "/track/{token}/pickup/{index}/arrived": "the public tracking page; its link is the credential",
+    # Public like /signin: the same steps as the public POST /auth/password-reset(/request);
+    # tests/auth/test_password_reset_by_email.py drives them.
+    "/signin/forgot": "forgot password: answers the same for every email",
+    "/signin/reset": "the emailed one-time code is the credential",
 }
 
 

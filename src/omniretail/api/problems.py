@@ -69,6 +69,15 @@ def _validation_error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
 
 
+def retry_after_header(exc: DomainError) -> dict[str, str] | None:
+    """A refusal that says how long to wait (``retry_after`` or ``retry_after_seconds`` in its
+    extension members) says it in the Retry-After header too."""
+    seconds = exc.extra.get("retry_after", exc.extra.get("retry_after_seconds"))
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
+        return {"Retry-After": str(seconds)}
+    return None
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
@@ -80,6 +89,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             field=exc.field,
             extra=exc.extra or None,
+            headers=retry_after_header(exc),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -27,6 +27,7 @@ from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
 from omniretail.api.problems import problem
 from omniretail.auth import access, policy, service
+from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
 from omniretail.auth.errors import SignInThrottled
@@ -37,6 +38,8 @@ from omniretail.auth.schemas import (
     PasswordChange,
     PasswordResetIssued,
     PasswordResetRedeem,
+    PasswordResetRequest,
+    PasswordResetRequested,
     PrincipalCreate,
     PrincipalRead,
     PrincipalUpdate,
@@ -254,14 +257,60 @@ def change_password(
     return _token_for(container, principal)
 
 
-@router.post("/auth/password-reset", response_model=TokenRead)
+@router.post(
+    "/auth/password-reset",
+    response_model=TokenRead,
+    responses={422: {"description": "unknown, used or expired token or code; weak password"}},
+)
 def redeem_password_reset(body: PasswordResetRedeem, container: ContainerDep) -> TokenRead:
-    """Set a new password with a one-time reset token (issued by an admin; single use,
-    expiring). Every earlier token and session ends; the answer signs the person in."""
-    principal = sign_ins.reset_password(
-        container.uow, container.read_uow, body.token, body.new_password
-    )
+    """Set a new password with a one-time reset token (issued by an admin) or with the email
+    and the code emailed to it (``/auth/password-reset/request``): single use, expiring, a few
+    wrong codes. Every earlier token and session ends; the answer signs the person in."""
+    if body.token is not None:
+        principal = sign_ins.reset_password(
+            container.uow, container.read_uow, body.token, body.new_password
+        )
+    else:
+        assert body.email is not None and body.code is not None
+        principal = resets.redeem_code(
+            container.uow,
+            body.email,
+            body.code,
+            body.new_password,
+            vault=vault_for(container.keyring),
+            hasher=resets.ResetCodeHasher(container.keyring),
+            policy=resets.ResetPolicy.from_settings(container.settings),
+        )
     return _token_for(container, principal)
+
+
+@router.post(
+    "/auth/password-reset/request",
+    status_code=202,
+    response_model=PasswordResetRequested,
+    responses={429: {"description": "too many requests for this email or from this client"}},
+)
+def request_password_reset(
+    request: Request, body: PasswordResetRequest, container: ContainerDep
+) -> PasswordResetRequested:
+    """Forgot your password: if the email is a verified email of a customer's account, a
+    one-time code goes to it. The answer is the same whether or not it does (the code is
+    never in it); requests are limited per email and per client address (429, Retry-After)."""
+    policy = resets.ResetPolicy.from_settings(container.settings)
+    with container.uow() as uow:
+        resets.request_reset(
+            uow,
+            body.email,
+            request.client.host if request.client else None,
+            vault=vault_for(container.keyring),
+            hasher=resets.ResetCodeHasher(container.keyring),
+            policy=policy,
+            throttle=resets.throttle_for(container.settings, container.keyring),
+        )
+    return PasswordResetRequested(
+        detail="If this email belongs to an account, a reset code is on its way to it.",
+        expires_in_minutes=policy.ttl_seconds // 60,
+    )
 
 
 @router.get("/auth/me", response_model=WhoAmI)

@@ -54,3 +54,20 @@ class InvalidResetToken(InvalidRequest):
 class PrincipalConflict(Conflict):
     slug = "principal-conflict"
     title = "This cannot be done to this principal"
+
+
+class InvalidResetCode(InvalidRequest):
+    """One answer for every failure (unknown email, no code, wrong, used, expired, locked), so
+    redemption tells nobody which emails have an account."""
+
+    slug = "invalid-reset-code"
+    title = "The reset code is not valid"
+
+
+class PasswordResetThrottled(DomainError):
+    """Too many reset requests for this email or from this client (``retry_after`` seconds,
+    also sent as the Retry-After header)."""
+
+    slug = "too-many-password-reset-requests"
+    title = "Too many password reset requests"
+    status = 429

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK, JSONType
@@ -108,3 +108,33 @@ class PasswordReset(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class PasswordResetCode(Base):
+    """A one-time code a customer asked for by email ("forgot password",
+    ``auth.password_reset``): kept as a keyed hash; its ciphertext lives only until the relay
+    has sent it. ``identity_id`` is the verified email it goes to (no foreign key: erasure
+    removes identities before principals, and these rows go with the principal)."""
+
+    __tablename__ = "password_reset_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    identity_id: Mapped[int] = mapped_column(BigIntPK)
+    code_hash: Mapped[str] = mapped_column(String(100))
+    code_enc: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'used', 'superseded', 'locked', 'expired')",
+            name="status_known",
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_password_reset_codes_principal", "principal_id", "created_at"),
+    )

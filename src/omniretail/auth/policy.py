@@ -138,6 +138,8 @@ POLICY: dict[str, Rule] = {
     "POST /auth/password": R(AUTHENTICATED, customer_unscoped=True),
     # The one-time reset token is the credential.
     "POST /auth/password-reset": R(PUBLIC),
+    # Forgot password: answers the same for every email (auth.password_reset).
+    "POST /auth/password-reset/request": R(PUBLIC),
     "GET /auth/principals": R("auth:admin"),
     "POST /auth/principals": R("auth:admin"),
     "PATCH /auth/principals/{principal_id}": R("auth:admin"),

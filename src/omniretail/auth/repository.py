@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from omniretail.auth.models import ApiKey, AuditEntry, PasswordReset, Principal, SignInThrottle
+from omniretail.auth.models import (
+    ApiKey,
+    AuditEntry,
+    PasswordReset,
+    PasswordResetCode,
+    Principal,
+    SignInThrottle,
+)
 
 
 def add_principal(session: Session, principal: Principal) -> Principal:
@@ -67,6 +74,7 @@ def delete_customer_principals(session: Session, customer_ids: list[int]) -> int
 def delete_principals(session: Session, ids: list[int]) -> None:
     session.execute(delete(ApiKey).where(ApiKey.principal_id.in_(ids)))
     session.execute(delete(PasswordReset).where(PasswordReset.principal_id.in_(ids)))
+    session.execute(delete(PasswordResetCode).where(PasswordResetCode.principal_id.in_(ids)))
     session.execute(delete(Principal).where(Principal.id.in_(ids)))
 
 
@@ -144,6 +152,57 @@ def use_reset(session: Session, token_hash: str, now: datetime) -> int | None:
         .values(used_at=now)
         .returning(PasswordReset.principal_id)
     ).scalar()
+
+
+# --- emailed reset codes ----------------------------------------------------------------------
+
+
+def add_reset_code(session: Session, row: PasswordResetCode) -> PasswordResetCode:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reset_codes_since(session: Session, principal_id: int, since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(PasswordResetCode)
+            .where(
+                PasswordResetCode.principal_id == principal_id,
+                PasswordResetCode.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def supersede_reset_codes(session: Session, principal_id: int) -> None:
+    session.execute(
+        update(PasswordResetCode)
+        .where(
+            PasswordResetCode.principal_id == principal_id, PasswordResetCode.status == "pending"
+        )
+        .values(status="superseded", code_enc=None)
+    )
+
+
+def lock_pending_reset_code(session: Session, principal_id: int) -> PasswordResetCode | None:
+    return session.scalars(
+        select(PasswordResetCode)
+        .where(
+            PasswordResetCode.principal_id == principal_id, PasswordResetCode.status == "pending"
+        )
+        .order_by(PasswordResetCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def lock_reset_code(session: Session, code_id: int) -> PasswordResetCode | None:
+    return session.scalars(
+        select(PasswordResetCode).where(PasswordResetCode.id == code_id).with_for_update()
+    ).first()
 
 
 # --- sign-in throttling ----------------------------------------------------------------------

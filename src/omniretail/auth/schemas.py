@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from omniretail.auth.models import Role
 from omniretail.kernel.limits import Id
@@ -86,5 +86,27 @@ class PasswordResetIssued(BaseModel):
 
 
 class PasswordResetRedeem(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
+    """Either an admin's one-time ``token``, or the ``email`` and the ``code`` emailed to it
+    (``POST /auth/password-reset/request``)."""
+
+    token: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=320)
+    code: str | None = Field(default=None, min_length=1, max_length=20)
     new_password: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> PasswordResetRedeem:
+        by_token = self.token is not None and self.email is None and self.code is None
+        by_code = self.token is None and self.email is not None and self.code is not None
+        if not (by_token or by_code):
+            raise ValueError("give either a token, or the email and the code emailed to it")
+        return self
+
+
+class PasswordResetRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PasswordResetRequested(BaseModel):
+    detail: str
+    expires_in_minutes: int

@@ -3,13 +3,14 @@ of their profile, through the same throttled check as the API (``auth.sign_in``)
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
-from omniretail.auth.errors import InvalidCredentials, SignInThrottled
+from omniretail.auth.errors import InvalidCredentials, PasswordResetThrottled, SignInThrottled
 from omniretail.customers.crypto import vault_for
 from omniretail.kernel.errors import DomainError
 from omniretail.web import session
@@ -192,3 +193,136 @@ def change_password(request: Request, posted: PostedDep) -> Response:
 
 
 FIELDS = ("current_password", "new_password", "confirm_password")
+
+
+# --- forgot password (customers): the same steps as POST /auth/password-reset/request and
+# POST /auth/password-reset, public, with the sign-in form's pre-session CSRF token.
+
+FORM_EXPIRED = "The form expired. Please try again."
+
+
+def _public_form(
+    request: Request,
+    template: str,
+    *,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    container = session.container_of(request)
+    value = session.presession_value(request)
+    response = render(
+        request,
+        template,
+        status=status,
+        headers=headers,
+        values={"email": email},
+        errors=errors or {},
+        signin_csrf=session.csrf_for(container, value),
+        **context,
+    )
+    session.remember_presession(response, request, value)
+    return response
+
+
+def _csrf_ok(request: Request, sent: str) -> bool:
+    container = session.container_of(request)
+    return session.csrf_matches(container, request.cookies.get(session.PRESESSION_COOKIE), sent)
+
+
+@router.get("/signin/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request) -> Response:
+    return _public_form(request, "forgot.html")
+
+
+@router.post("/signin/forgot")  # as POST /auth/password-reset/request: public
+def forgot(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if not _csrf_ok(request, csrf_token):
+        return _public_form(
+            request, "forgot.html", email=email, errors={"__all__": FORM_EXPIRED}, status=403
+        )
+    if len(email.strip()) < 3:
+        errors = {"email": "Enter your email address."}
+        return _public_form(request, "forgot.html", email=email, errors=errors, status=422)
+    container = session.container_of(request)
+    policy = resets.ResetPolicy.from_settings(container.settings)
+    try:
+        with container.uow() as uow:
+            resets.request_reset(
+                uow,
+                email.strip(),
+                request.client.host if request.client else None,
+                vault=vault_for(container.keyring),
+                hasher=resets.ResetCodeHasher(container.keyring),
+                policy=policy,
+                throttle=resets.throttle_for(container.settings, container.keyring),
+            )
+    except PasswordResetThrottled as exc:
+        seconds = str(exc.extra.get("retry_after", 1))
+        return _public_form(
+            request,
+            "forgot.html",
+            email=email,
+            errors={"__all__": f"Too many requests. Try again in {seconds} seconds."},
+            status=429,
+            headers={"Retry-After": seconds},
+        )
+    return _public_form(
+        request, "reset.html", email=email.strip(), sent=True, minutes=policy.ttl_seconds // 60
+    )
+
+
+@router.get("/signin/reset", response_class=HTMLResponse)
+def reset_form(request: Request) -> Response:
+    return _public_form(request, "reset.html")
+
+
+@router.post("/signin/reset")  # as POST /auth/password-reset: public, the code is the credential
+def reset(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+    new_password: Annotated[str, Form(max_length=200)] = "",
+    confirm_password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if not _csrf_ok(request, csrf_token):
+        return _public_form(
+            request, "reset.html", email=email, errors={"__all__": FORM_EXPIRED}, status=403
+        )
+    errors: dict[str, str] = {}
+    if len(email.strip()) < 3:
+        errors["email"] = "Enter your email address."
+    if not code.strip():
+        errors["code"] = "Enter the code from the email."
+    if new_password != confirm_password:
+        errors["confirm_password"] = "The two new passwords differ."
+    status = 422
+    if not errors:
+        container = session.container_of(request)
+        try:
+            resets.redeem_code(
+                container.uow,
+                email.strip(),
+                code,
+                new_password,
+                vault=vault_for(container.keyring),
+                hasher=resets.ResetCodeHasher(container.keyring),
+                policy=resets.ResetPolicy.from_settings(container.settings),
+            )
+        except DomainError as exc:
+            field = exc.field or ""
+            errors[field if field in RESET_FIELDS else "__all__"] = exc.detail
+            status = exc.status
+        else:
+            return redirect("/signin", notice="Your password is changed. Sign in with it.")
+    return _public_form(request, "reset.html", email=email, errors=errors, status=status)
+
+
+RESET_FIELDS = ("email", "code", "new_password", "confirm_password")

@@ -1,0 +1,62 @@
+"""``omniretail.auth.password_reset_code_requested``: emails a customer's password reset code
+(``auth.password_reset``). The event carries only the code's row id; the code is read from
+its ciphertext, sent, and the ciphertext blanked in the same transaction, so a redelivery
+after that sends nothing. Expired, used, locked or superseded codes are skipped."""
+
+from __future__ import annotations
+
+from omniretail.auth import repository as repo
+from omniretail.auth.password_reset import CODE_FIELD
+from omniretail.customers import repository as customers_repo
+from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.kernel.keys import Keyring
+from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.mail import Email
+from omniretail.messaging.senders import Senders
+
+
+def install(
+    registry: HandlerRegistry, senders: Senders, keyring: Keyring, *, public_base_url: str
+) -> None:
+    registry.add(
+        "omniretail.auth.password_reset_code_requested",
+        "auth.send_password_reset_code",
+        ResetCodeSender(senders, vault_for(keyring), public_base_url),
+    )
+
+
+class ResetCodeSender:
+    def __init__(self, senders: Senders, vault: PiiVault, public_base_url: str) -> None:
+        self.senders = senders  # read at send time: tests swap its members
+        self.vault = vault
+        self.page = public_base_url.rstrip("/") + "/signin/reset"
+
+    def __call__(self, event: CloudEvent, uow_factory: UowFactory) -> None:
+        code_id = int(event["data"]["code_id"])
+        with uow_factory() as uow:
+            row = repo.lock_reset_code(uow.session, code_id)
+            if row is None or row.status != "pending" or row.code_enc is None:
+                raise SkipDelivery(f"reset code #{code_id} was sent, used, superseded or erased")
+            if uow.now >= row.expires_at:
+                raise SkipDelivery(f"reset code #{code_id} expired before it could be sent")
+            identity = customers_repo.get_identity(uow.session, row.identity_id)
+            if identity is None:
+                raise SkipDelivery(f"reset code #{code_id}: its email is gone")
+            to = self.vault.decrypt("identity", identity.value_enc) or ""
+            code = self.vault.decrypt(CODE_FIELD, row.code_enc) or ""
+            minutes = max(int((row.expires_at - uow.now).total_seconds()) // 60, 1)
+            self.senders.mailer.send(
+                Email(
+                    to=to,
+                    subject="Your Omniretail password reset code",
+                    text=(
+                        f"Your Omniretail password reset code is {code}. Enter it with a new"
+                        f" password at {self.page} . It works once, for {minutes} minutes."
+                        " Nobody from Omniretail will ask you for it; if you did not ask to"
+                        " reset your password, ignore this message: your password is unchanged."
+                    ),
+                    message_id=f"<password-reset-code-{row.id}@omniretail>",
+                    sensitive=True,
+                )
+            )
+            row.code_enc, row.sent_at = None, uow.now
