@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_password_reset_codes"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015_sign_in_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
