@@ -94,13 +94,15 @@ def recommend_products(tx: pl.DataFrame, as_of: date, k: int) -> RecommendationL
     return RecommendationLists(next_lists, new_lists, popular)
 
 
-def lists_for_everyone(lists: RecommendationLists, customers: pl.DataFrame) -> pl.DataFrame:
-    """``customer_id, customer_number, rank, sku``: the personal list, or the popular one for
-    customers without history."""
-    known = customers.join(lists.next, on="customer_id", how="inner")
-    unknown = customers.join(
-        lists.next.select("customer_id").unique(), on="customer_id", how="anti"
-    )
+def lists_for_everyone(
+    lists: RecommendationLists, customers: pl.DataFrame, *, new_only: bool = False
+) -> pl.DataFrame:
+    """``customer_id, customer_number, rank, sku``: the personal list (``new_only``: the list
+    of products the customer has not bought), or the popular one for customers without
+    history."""
+    personal = lists.new if new_only else lists.next
+    known = customers.join(personal, on="customer_id", how="inner")
+    unknown = customers.join(personal.select("customer_id").unique(), on="customer_id", how="anti")
     fallback = unknown.join(lists.popular.select("rank", "sku"), how="cross")
     return pl.concat(
         [
