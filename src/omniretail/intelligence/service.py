@@ -56,7 +56,7 @@ def score_customers(
     """One row per known customer: ``customer_id, customer_number, expected_revenue, p_alive``
     plus RFM scores and segment (customers without purchases: zero value, ``no_purchases``)."""
     history = tx.filter(pl.col("day") < start)
-    predicted = lifetime.predict_boosted(history, start, weeks)
+    predicted = lifetime.predict_spend_activity(history, start, weeks)
     if predicted is None:
         summary = lifetime.customer_summary(history, start)
         predicted = (
