@@ -121,23 +121,6 @@ def clv(tx: pl.DataFrame) -> None:
 # --- recommend -----------------------------------------------------------------------------
 
 
-def reserve(own: pl.DataFrame, new: pl.DataFrame, slots: int, k: int = 10) -> pl.DataFrame:
-    """The first ``k - slots`` of ``own`` then the best new items, re-ranked 1..k."""
-    head = own.filter(pl.col("rank") <= k - slots).select("customer_id", "sku")
-    fill = (
-        new.join(head, on=["customer_id", "sku"], how="anti")
-        .sort("customer_id", "rank")
-        .with_columns(n=pl.int_range(pl.len()).over("customer_id"))
-    )
-    taken = head.group_by("customer_id").len("taken")
-    fill = fill.join(taken, on="customer_id", how="left").filter(
-        pl.col("n") < k - pl.col("taken").fill_null(0)
-    )
-    return pl.concat([head, fill.select("customer_id", "sku")]).with_columns(
-        rank=pl.int_range(1, pl.len() + 1).over("customer_id")
-    )
-
-
 def scores(lists: pl.DataFrame, truth: pl.DataFrame, k: int = 10) -> tuple[float, float]:
     top = lists.filter(pl.col("rank") <= k)
     hits = top.join(truth, on=["customer_id", "sku"]).group_by("customer_id").len("hits")
@@ -171,13 +154,15 @@ def recommend(tx: pl.DataFrame) -> None:
         popular_new = lists(RecommendConfig(method="popular", exclude_purchased=True))
         candidates = {
             "rule: popularity": lists(RecommendConfig(method="popular")),
-            "rule: buy again (shipped list)": buy_again,
-            "buy again, half-life 26 w": lists(replace(NEXT, recency_weeks=26.0)),
+            "rule: buy again, half-life 12 w (previous)": lists(replace(NEXT, recency_weeks=12.0)),
+            "shipped: buy again, half-life 26 w": buy_again,
             "buy again, half-life 52 w": lists(replace(NEXT, recency_weeks=52.0)),
             "co-purchase blend (own first)": lists(replace(NEW, exclude_purchased=False)),
         }
         for slots in (2, 3, 4, 5):
-            candidates[f"buy again + {slots} new slots"] = reserve(buy_again, new_blend, slots)
+            candidates[f"--new-slots {slots}: buy again + co-purchase blend"] = (
+                recommending.reserve_new(buy_again, new_blend, slots, 10)
+            )
         rows = {}
         for name, frame in candidates.items():
             precision, _ = scores(frame, truth)

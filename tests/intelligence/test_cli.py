@@ -130,3 +130,19 @@ def test_recommend_new_only_lists_only_products_the_customer_has_not_bought(cont
     assert B in a_only and A not in a_only  # B goes with A; A was bought already
     loyal = new.filter(pl.col("customer_id") == str(LOYAL))["sku"].to_list()
     assert STEADY not in loyal and SLOW not in loyal
+
+
+def test_recommend_new_slots_keeps_the_last_places_for_products_new_to_the_customer(
+    container, tmp_path
+):
+    import_synthetic(container, tmp_path)
+    out = tmp_path / "slots.csv"
+
+    run(container, tmp_path, "recommend", "--k", "3", "--new-slots", "1", "--out", str(out))
+
+    lists = read(out)
+    assert lists.columns == ["customer_id", "rank", "sku"]
+    loyal = lists.filter(pl.col("customer_id") == str(LOYAL)).sort("rank")
+    assert loyal["rank"].to_list() == ["1", "2", "3"]
+    assert sorted(loyal["sku"][:2]) == sorted([STEADY, SLOW])  # its own two products first
+    assert loyal["sku"][2] not in (STEADY, SLOW)  # then one it has never bought

@@ -215,3 +215,22 @@ def bought_together(tx: pl.DataFrame, as_of: date, k: int = 10) -> pl.DataFrame:
         },
         schema={"sku": pl.String, "rank": pl.Int64, "other_sku": pl.String, "score": pl.Float64},
     ).filter(pl.col("score") > 0)
+
+
+def reserve_new(own: pl.DataFrame, new: pl.DataFrame, slots: int, k: int) -> pl.DataFrame:
+    """One list from two (``customer_id, rank, sku, score``): the first ``k - slots`` of
+    ``own``, then the best of ``new`` not already in it, up to ``k``, re-ranked 1..k."""
+    head = own.filter(pl.col("rank") <= k - slots).select("customer_id", "sku", "score")
+    taken = head.group_by("customer_id").len("taken")
+    fill = (
+        new.join(head, on=["customer_id", "sku"], how="anti")
+        .sort("customer_id", "rank")
+        .with_columns(n=pl.int_range(pl.len()).over("customer_id"))
+        .join(taken, on="customer_id", how="left")
+        .filter(pl.col("n") < k - pl.col("taken").fill_null(0))
+    )
+    return (
+        pl.concat([head, fill.select("customer_id", "sku", "score")])
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("customer_id"))
+        .select("customer_id", "rank", "sku", "score")
+    )

@@ -37,7 +37,7 @@ from omniretail.inventory.schemas import StockLevelRead
 from omniretail.kernel.events import DomainEvent
 
 FORECAST_MODEL = "ses+calendar"
-NEXT = RecommendConfig(method="buy_again")
+NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
 
 
@@ -87,10 +87,16 @@ class RecommendationLists:
     popular: pl.DataFrame  # rank, sku, score
 
 
-def recommend_products(tx: pl.DataFrame, as_of: date, k: int) -> RecommendationLists:
+def recommend_products(
+    tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int = 0
+) -> RecommendationLists:
+    """``new_slots``: the last places of the ``next`` list go to the best products new to the
+    customer (0 by default: on the in-year validation any reserved slot cost precision)."""
     history = tx.filter(pl.col("day") < as_of)
     next_lists, popular = recommending.recommend(history, as_of, k, NEXT)
     new_lists, _ = recommending.recommend(history, as_of, k, NEW)
+    if new_slots > 0:
+        next_lists = recommending.reserve_new(next_lists, new_lists, min(new_slots, k), k)
     return RecommendationLists(next_lists, new_lists, popular)
 
 
