@@ -97,7 +97,7 @@ def clv(tx: pl.DataFrame) -> None:
             "rule: last-period spend": spend,
             "MBG/NBD + Gamma-Gamma": aligned(mbg, "expected_revenue"),
             "previous (main): boosted, else MBG/NBD": aligned(previous, "expected_revenue"),
-            "shipped: spend x P(active) (logistic)": aligned(shipped, "expected_revenue"),
+            "shipped: spend (recent half x2) x P(active)": aligned(shipped, "expected_revenue"),
             "rank blend: spend + P(active)": rankdata(spend)
             + rankdata(aligned(shipped, "p_alive")),
         }
