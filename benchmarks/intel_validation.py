@@ -156,12 +156,19 @@ def recommend(tx: pl.DataFrame) -> None:
         popular_new = lists(RecommendConfig(method="popular", exclude_purchased=True))
         candidates = {
             "rule: popularity": lists(RecommendConfig(method="popular")),
-            "rule: buy again, half-life 12 w (previous)": lists(replace(NEXT, recency_weeks=12.0)),
-            "shipped: buy again, half-life 26 w": buy_again,
-            "buy again, half-life 52 w": lists(replace(NEXT, recency_weeks=52.0)),
+            "rule: buy again, half-life 12 w (previous)": lists(
+                replace(NEXT, recency_weeks=12.0, own_popularity=0.0)
+            ),
+            "buy again, half-life 26 w": lists(replace(NEXT, own_popularity=0.0)),
+            "buy again, half-life 52 w": lists(
+                replace(NEXT, recency_weeks=52.0, own_popularity=0.0)
+            ),
+            "buy again 26 w + popularity among own x 0.3": lists(replace(NEXT, own_popularity=0.3)),
+            "shipped: buy again 26 w + popularity among own x 1": buy_again,
+            "buy again 26 w + popularity among own x 2": lists(replace(NEXT, own_popularity=2.0)),
             "co-purchase blend (own first)": lists(replace(NEW, exclude_purchased=False)),
         }
-        for slots in (2, 3, 4, 5):
+        for slots in (1, 2, 3, 4, 5):
             candidates[f"--new-slots {slots}: buy again + co-purchase blend"] = (
                 recommending.reserve_new(buy_again, new_blend, slots, 10)
             )

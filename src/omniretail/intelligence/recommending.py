@@ -3,7 +3,8 @@
 Scores come from sparse customer x SKU matrices built from net sales (cancelled lines are not
 purchases):
 
-* ``buy_again``: the customer's own purchases, each order weighted by its recency;
+* ``buy_again``: the customer's own purchases, each order weighted by its recency, plus
+  (``own_popularity``) how many customers buy each of them now;
 * ``co_purchase``: item-to-item cosine similarity of who bought what (customers who bought A
   also bought B), applied to the customer's recency-weighted purchases;
 * ``popular``: distinct recent buyers per SKU, the fallback for customers without history;
@@ -37,6 +38,7 @@ class RecommendConfig:
     neighbours: int = 100  # similar items kept per item
     shrinkage: float = 10.0  # products bought before co-purchase outweighs popularity
     exclude_purchased: bool = False  # True: only products new to the customer
+    own_popularity: float = 0.0  # "buy_again": weight of popularity among the customer's own
 
 
 @dataclass
@@ -106,7 +108,8 @@ def score(matrix: PurchaseMatrix, config: RecommendConfig) -> NDArray[np.float64
         return np.array(popular)
     own = matrix.weighted.toarray()
     if config.method == "buy_again":
-        return _scale_rows(own) + 1e-3 * popular
+        # Of a customer's own products, the ones many others buy now are bought again more.
+        return _scale_rows(own) + (config.own_popularity * (own > 0) + 1e-3) * popular
     similar = np.asarray(
         (matrix.weighted @ item_similarity(matrix, config.neighbours)).toarray(), dtype=np.float64
     )

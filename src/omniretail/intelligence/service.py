@@ -37,7 +37,7 @@ from omniretail.inventory.schemas import StockLevelRead
 from omniretail.kernel.events import DomainEvent
 
 FORECAST_MODEL = "ses+calendar"
-NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0)
+NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
 
 
