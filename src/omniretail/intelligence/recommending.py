@@ -109,7 +109,8 @@ def score(matrix: PurchaseMatrix, config: RecommendConfig) -> NDArray[np.float64
     own = matrix.weighted.toarray()
     if config.method == "buy_again":
         # Of a customer's own products, the ones many others buy now are bought again more.
-        return _scale_rows(own) + (config.own_popularity * (own > 0) + 1e-3) * popular
+        boost = config.own_popularity * (own > 0) + 1e-3
+        return np.asarray(_scale_rows(own) + boost * popular, dtype=np.float64)
     similar = np.asarray(
         (matrix.weighted @ item_similarity(matrix, config.neighbours)).toarray(), dtype=np.float64
     )
