@@ -16,8 +16,10 @@ from tests.intelligence.helpers import (
     AS_OF,
     GONE,
     LOYAL,
+    SLOW,
     STEADY,
     A,
+    B,
     cli_env,
     customer_ids,
     import_synthetic,
@@ -113,3 +115,34 @@ def test_report_writes_a_self_contained_html_page_with_charts(container, tmp_pat
     assert all(base64.b64decode(c).startswith(b"\x89PNG\r\n\x1a\n") for c in charts)
     assert 'src="http' not in page  # nothing fetched from elsewhere
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+
+
+def test_recommend_new_only_lists_only_products_the_customer_has_not_bought(container, tmp_path):
+    import_synthetic(container, tmp_path)
+    out = tmp_path / "new.csv"
+
+    run(container, tmp_path, "recommend", "--k", "2", "--new-only", "--out", str(out))
+
+    new = read(out)
+    assert new.columns == ["customer_id", "rank", "sku"]
+    assert sorted(int(c) for c in new["customer_id"].unique()) == sorted(customer_ids(container))
+    a_only = new.filter(pl.col("customer_id") == str(A_ONLY))["sku"].to_list()
+    assert B in a_only and A not in a_only  # B goes with A; A was bought already
+    loyal = new.filter(pl.col("customer_id") == str(LOYAL))["sku"].to_list()
+    assert STEADY not in loyal and SLOW not in loyal
+
+
+def test_recommend_new_slots_keeps_the_last_places_for_products_new_to_the_customer(
+    container, tmp_path
+):
+    import_synthetic(container, tmp_path)
+    out = tmp_path / "slots.csv"
+
+    run(container, tmp_path, "recommend", "--k", "3", "--new-slots", "1", "--out", str(out))
+
+    lists = read(out)
+    assert lists.columns == ["customer_id", "rank", "sku"]
+    loyal = lists.filter(pl.col("customer_id") == str(LOYAL)).sort("rank")
+    assert loyal["rank"].to_list() == ["1", "2", "3"]
+    assert sorted(loyal["sku"][:2]) == sorted([STEADY, SLOW])  # its own two products first
+    assert loyal["sku"][2] not in (STEADY, SLOW)  # then one it has never bought

@@ -69,8 +69,18 @@ def recommend_command(
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Products per customer")] = 10,
     db: DbOption = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Default: after the history")] = None,
+    new_only: Annotated[
+        bool, typer.Option("--new-only", help="Only products the customer has not bought")
+    ] = False,
+    new_slots: Annotated[
+        int,
+        typer.Option(
+            "--new-slots", min=0, max=100, help="Last places kept for products new to the customer"
+        ),
+    ] = 0,
 ) -> None:
-    """Top-k products per known customer: CSV ``customer_id,rank,sku``."""
+    """Top-k products per known customer: CSV ``customer_id,rank,sku``. With ``--new-only``
+    the "new for you" list: only products the customer has not bought."""
     progress = _Progress()
     container = open_container(db)
     tx = service.load_history(container.read_engine)
@@ -78,8 +88,8 @@ def recommend_command(
         customers = repository.list_customers(uow.session)
     progress(f"loaded {tx.height:,} order lines, {customers.height:,} customers")
     day = _day(as_of, "--as-of") if as_of else _after(tx)
-    lists = service.recommend_products(tx, day, k)
-    everyone = service.lists_for_everyone(lists, customers)
+    lists = service.recommend_products(tx, day, k, new_slots=new_slots)
+    everyone = service.lists_for_everyone(lists, customers, new_only=new_only)
     progress(f"ranked products for {everyone['customer_id'].n_unique():,} customers")
     everyone.filter(pl.col("customer_number").is_not_null()).select(
         pl.col("customer_number").cast(pl.String).alias("customer_id"), "rank", "sku"

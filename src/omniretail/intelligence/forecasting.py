@@ -44,7 +44,7 @@ class ForecastConfig:
     alpha: float = 0.2  # smoothing of "ses"/"tsb"
     alpha_probability: float = 0.1  # "tsb": smoothing of the probability of a sale
     cap_multiple: float | None = 3.0  # None: no outlier cap
-    dormant_weeks: int | None = 13  # None: never treated as discontinued
+    dormant_weeks: int | None = 6  # None: never treated as discontinued
     calendar: bool = True
     seasonal_share_weight: float = 0.5
     history_weeks: int = 104

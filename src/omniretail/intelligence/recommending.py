@@ -3,7 +3,8 @@
 Scores come from sparse customer x SKU matrices built from net sales (cancelled lines are not
 purchases):
 
-* ``buy_again``: the customer's own purchases, each order weighted by its recency;
+* ``buy_again``: the customer's own purchases, each order weighted by its recency, plus
+  (``own_popularity``) how many customers buy each of them now;
 * ``co_purchase``: item-to-item cosine similarity of who bought what (customers who bought A
   also bought B), applied to the customer's recency-weighted purchases;
 * ``popular``: distinct recent buyers per SKU, the fallback for customers without history;
@@ -37,6 +38,7 @@ class RecommendConfig:
     neighbours: int = 100  # similar items kept per item
     shrinkage: float = 10.0  # products bought before co-purchase outweighs popularity
     exclude_purchased: bool = False  # True: only products new to the customer
+    own_popularity: float = 0.0  # "buy_again": weight of popularity among the customer's own
 
 
 @dataclass
@@ -106,7 +108,9 @@ def score(matrix: PurchaseMatrix, config: RecommendConfig) -> NDArray[np.float64
         return np.array(popular)
     own = matrix.weighted.toarray()
     if config.method == "buy_again":
-        return _scale_rows(own) + 1e-3 * popular
+        # Of a customer's own products, the ones many others buy now are bought again more.
+        boost = config.own_popularity * (own > 0) + 1e-3
+        return np.asarray(_scale_rows(own) + boost * popular, dtype=np.float64)
     similar = np.asarray(
         (matrix.weighted @ item_similarity(matrix, config.neighbours)).toarray(), dtype=np.float64
     )
@@ -215,3 +219,22 @@ def bought_together(tx: pl.DataFrame, as_of: date, k: int = 10) -> pl.DataFrame:
         },
         schema={"sku": pl.String, "rank": pl.Int64, "other_sku": pl.String, "score": pl.Float64},
     ).filter(pl.col("score") > 0)
+
+
+def reserve_new(own: pl.DataFrame, new: pl.DataFrame, slots: int, k: int) -> pl.DataFrame:
+    """One list from two (``customer_id, rank, sku, score``): the first ``k - slots`` of
+    ``own``, then the best of ``new`` not already in it, up to ``k``, re-ranked 1..k."""
+    head = own.filter(pl.col("rank") <= k - slots).select("customer_id", "sku", "score")
+    taken = head.group_by("customer_id").len("taken")
+    fill = (
+        new.join(head, on=["customer_id", "sku"], how="anti")
+        .sort("customer_id", "rank")
+        .with_columns(n=pl.int_range(pl.len()).over("customer_id"))
+        .join(taken, on="customer_id", how="left")
+        .filter(pl.col("n") < k - pl.col("taken").fill_null(0))
+    )
+    return (
+        pl.concat([head, fill.select("customer_id", "sku", "score")])
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("customer_id"))
+        .select("customer_id", "rank", "sku", "score")
+    )

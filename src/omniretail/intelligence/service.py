@@ -37,7 +37,7 @@ from omniretail.inventory.schemas import StockLevelRead
 from omniretail.kernel.events import DomainEvent
 
 FORECAST_MODEL = "ses+calendar"
-NEXT = RecommendConfig(method="buy_again")
+NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
 
 
@@ -56,7 +56,7 @@ def score_customers(
     """One row per known customer: ``customer_id, customer_number, expected_revenue, p_alive``
     plus RFM scores and segment (customers without purchases: zero value, ``no_purchases``)."""
     history = tx.filter(pl.col("day") < start)
-    predicted = lifetime.predict_boosted(history, start, weeks)
+    predicted = lifetime.predict_spend_activity(history, start, weeks)
     if predicted is None:
         summary = lifetime.customer_summary(history, start)
         predicted = (
@@ -87,20 +87,28 @@ class RecommendationLists:
     popular: pl.DataFrame  # rank, sku, score
 
 
-def recommend_products(tx: pl.DataFrame, as_of: date, k: int) -> RecommendationLists:
+def recommend_products(
+    tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int = 0
+) -> RecommendationLists:
+    """``new_slots``: the last places of the ``next`` list go to the best products new to the
+    customer (0 by default: on the in-year validation any reserved slot cost precision)."""
     history = tx.filter(pl.col("day") < as_of)
     next_lists, popular = recommending.recommend(history, as_of, k, NEXT)
     new_lists, _ = recommending.recommend(history, as_of, k, NEW)
+    if new_slots > 0:
+        next_lists = recommending.reserve_new(next_lists, new_lists, min(new_slots, k), k)
     return RecommendationLists(next_lists, new_lists, popular)
 
 
-def lists_for_everyone(lists: RecommendationLists, customers: pl.DataFrame) -> pl.DataFrame:
-    """``customer_id, customer_number, rank, sku``: the personal list, or the popular one for
-    customers without history."""
-    known = customers.join(lists.next, on="customer_id", how="inner")
-    unknown = customers.join(
-        lists.next.select("customer_id").unique(), on="customer_id", how="anti"
-    )
+def lists_for_everyone(
+    lists: RecommendationLists, customers: pl.DataFrame, *, new_only: bool = False
+) -> pl.DataFrame:
+    """``customer_id, customer_number, rank, sku``: the personal list (``new_only``: the list
+    of products the customer has not bought), or the popular one for customers without
+    history."""
+    personal = lists.new if new_only else lists.next
+    known = customers.join(personal, on="customer_id", how="inner")
+    unknown = customers.join(personal.select("customer_id").unique(), on="customer_id", how="anti")
     fallback = unknown.join(lists.popular.select("rank", "sku"), how="cross")
     return pl.concat(
         [
