@@ -1,34 +1,52 @@
 """The API docs (Swagger UI at ``/docs``), served with no internet: the Swagger UI files
-come from the ``swagger-ui-py`` package and are served under ``/docs/assets``."""
+come from the ``swagger-ui-py`` package under ``/docs/assets``, and the page starts them
+with ``/static/docs-start.js`` (settings in data attributes), so it has no inline script."""
 
 from __future__ import annotations
 
+from html import escape
 from importlib.util import find_spec
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 DOCS_URL = "/docs"
 ASSETS_URL = f"{DOCS_URL}/assets"
 OAUTH2_REDIRECT_URL = f"{DOCS_URL}/oauth2-redirect"
+START_URL = "/static/docs-start.js"
 _SPEC = find_spec("swagger_ui")  # located, not imported (its handlers need other frameworks)
 assert _SPEC is not None and _SPEC.origin is not None, "pip install swagger-ui-py"
 ASSETS_DIR = Path(_SPEC.origin).parent / "static"
 
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{openapi}" data-oauth2-redirect-url="{redirect}"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{start}"></script>
+</body>
+</html>
+"""
+
 
 def docs_page(openapi_url: str, title: str, root_path: str) -> HTMLResponse:
-    """The /docs page; ``security_headers`` hashes its start-up script from the same call."""
-    assets = root_path + ASSETS_URL
-    return get_swagger_ui_html(
-        openapi_url=root_path + openapi_url,
-        title=f"{title} - Swagger UI",
-        oauth2_redirect_url=root_path + OAUTH2_REDIRECT_URL,
-        swagger_js_url=f"{assets}/swagger-ui-bundle.js",
-        swagger_css_url=f"{assets}/swagger-ui.css",
-        swagger_favicon_url=f"{assets}/favicon-32x32.png",
+    return HTMLResponse(
+        _PAGE.format(
+            title=escape(f"{title} - Swagger UI"),
+            assets=escape(root_path + ASSETS_URL),
+            openapi=escape(root_path + openapi_url),
+            redirect=escape(root_path + OAUTH2_REDIRECT_URL),
+            start=escape(root_path + START_URL),
+        )
     )
 
 

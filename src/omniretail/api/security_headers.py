@@ -3,10 +3,11 @@ Referrer-Policy, X-Content-Type-Options.
 
 The console and the public pages load scripts and styles from ``/static`` only (no inline
 script, style or event handler), so their policy allows ``'self'`` and nothing inline. The
-Swagger UI at ``/docs`` loads its bundle from ``/docs/assets`` (no CDN) and starts it with an
-inline script: its policy allows ``'self'`` and exactly that script (by hash, computed from
-the same function the page is rendered with), and inline styles, which the bundle sets as
-it draws.
+Swagger UI at ``/docs`` loads its bundle from ``/docs/assets`` and its start-up script from
+``/static`` (no CDN, nothing inline); its OAuth2 redirect page, as FastAPI renders it, has one
+inline script: the policy allows ``'self'``, exactly the inline scripts the two pages carry
+(by hash, computed from the functions that render them), and inline styles, which the
+bundle sets as it draws.
 """
 
 from __future__ import annotations
