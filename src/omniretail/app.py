@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from omniretail import __version__
 from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
+from omniretail.api.docs import DOCS_URL, install_docs
 from omniretail.api.limits import BodyLimitMiddleware
 from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
@@ -131,7 +132,7 @@ def create_app(
         version=__version__,
         description="One stock, one customer, one order flow across every channel.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves /docs with its assets from the package
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -147,10 +148,9 @@ def create_app(
     # Outermost, so every response (a 413 included) carries the headers.
     app.add_middleware(
         SecurityHeadersMiddleware,
-        docs_url=app.docs_url,
+        docs_url=DOCS_URL,
         openapi_url=app.openapi_url or "",
         title=app.title,
-        oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
     )
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
@@ -170,6 +170,7 @@ def create_app(
     app.include_router(api)
     app.include_router(tracking_router)
     install_openapi(app)
+    install_docs(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app
 

@@ -33,3 +33,24 @@ def test_no_page_trips_the_content_security_policy(browser: Any, site: Site) -> 
             page.wait_for_load_state("networkidle")
         assert seen == [], (who, seen)
         page.context.close()
+
+
+def test_the_api_docs_render_with_no_other_host_and_no_refusal(browser: Any, site: Site) -> None:
+    page = new_page(browser, site, DESKTOP)
+    seen = refusals(page)
+    elsewhere: list[str] = []
+
+    def only_this_site(route: Any) -> None:
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_site)
+    page.goto("/docs")
+    # Swagger UI 5 reads the OpenAPI 3.1 document and lists its operations.
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".swagger-ui .title").first.inner_text().startswith("Omniretail")
+    assert seen == [] and elsewhere == [], (seen, elsewhere)
+    page.context.close()

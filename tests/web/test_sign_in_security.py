@@ -183,7 +183,7 @@ def test_every_console_and_public_page_sends_the_security_headers_and_has_nothin
         for url in [*urls, "/static/app.css", "/no/such/page", "/docs", "/api/v1/health"]:
             response = web.get(url)
             assert_secured(response, f"{who} {url}")
-            if "text/html" in response.headers.get("content-type", "") and url != "/docs":
+            if "text/html" in response.headers.get("content-type", ""):
                 found = INLINE.search(response.text)
                 assert found is None, (who, url, response.text[found.start() - 80 : found.end()])
 
@@ -197,12 +197,16 @@ def test_templates_have_no_inline_script_style_or_handler() -> None:
     assert offenders == []
 
 
-def test_the_api_docs_allow_their_own_cdn_and_inline_start_script_only(web: TestClient) -> None:
+def test_the_api_docs_allow_their_own_assets_and_the_redirect_script_only(
+    web: TestClient,
+) -> None:
     docs = web.get("/docs")
     csp = docs.headers["content-security-policy"]
+    assert "http" not in csp  # no CDN or other host
     script_src = csp.split("script-src ")[1].split(";")[0].split()
-    assert script_src[0] == "https://cdn.jsdelivr.net"
-    assert all(s.startswith("'sha256-") for s in script_src[1:]) and len(script_src) == 3
+    assert script_src[0] == "'self'"
+    # Only the OAuth2 redirect page's script: /docs itself has none inline.
+    assert all(s.startswith("'sha256-") for s in script_src[1:]) and len(script_src) == 2
     assert "frame-ancestors 'none'" in csp
     redirect = web.get("/docs/oauth2-redirect")
     assert redirect.headers["content-security-policy"] == csp
@@ -213,3 +217,23 @@ def test_the_api_docs_allow_their_own_cdn_and_inline_start_script_only(web: Test
         for script in re.findall(r"<script>(.*?)</script>", page.text, re.S)
     ]
     assert served == script_src[1:]
+
+
+def test_the_api_docs_reference_no_other_host_and_their_assets_are_served(
+    web: TestClient,
+) -> None:
+    docs = web.get("/docs")
+    assert docs.status_code == 200
+    assert re.search(r"(https?:)?//", docs.text) is None, "an external URL on /docs"
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs.text)
+    expected = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+    kinds = set()
+    for url in urls:
+        assert url.startswith(("/docs/assets/", "/static/")), url
+        response = web.get(url)
+        kind = next(v for k, v in expected.items() if url.endswith(k))
+        assert response.status_code == 200, url
+        assert kind in response.headers["content-type"], (url, response.headers["content-type"])
+        kinds.add(kind)
+    assert kinds == set(expected.values())
+    assert "/static/docs-start.js" in urls  # the start-up script is a file, not inline

@@ -3,9 +3,11 @@ Referrer-Policy, X-Content-Type-Options.
 
 The console and the public pages load scripts and styles from ``/static`` only (no inline
 script, style or event handler), so their policy allows ``'self'`` and nothing inline. The
-Swagger UI at ``/docs`` loads its bundle from jsDelivr and starts it with an inline script:
-its policy allows that CDN and exactly that script (by hash, computed from the same
-function FastAPI renders it with), and inline styles, which the bundle sets as it draws.
+Swagger UI at ``/docs`` loads its bundle from ``/docs/assets`` and its start-up script from
+``/static`` (no CDN, nothing inline); its OAuth2 redirect page, as FastAPI renders it, has one
+inline script: the policy allows ``'self'``, exactly the inline scripts the two pages carry
+(by hash, computed from the functions that render them), and inline styles, which the
+bundle sets as it draws.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import hashlib
 import re
 from functools import cache
 
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from omniretail.api.docs import docs_page
 
 PAGES_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
     " connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none';"
     " form-action 'self'; frame-ancestors 'none'"
 )
-CDN = "https://cdn.jsdelivr.net"
 COMMON = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -40,18 +43,14 @@ def _hashes(html: str) -> str:
 
 
 @cache
-def docs_csp(openapi_url: str, title: str, oauth2_redirect_url: str | None, root_path: str) -> str:
-    """The policy for /docs and its OAuth2 redirect page, as FastAPI renders them."""
-    page = get_swagger_ui_html(
-        openapi_url=root_path + openapi_url,
-        title=f"{title} - Swagger UI",
-        oauth2_redirect_url=(root_path + oauth2_redirect_url) if oauth2_redirect_url else None,
-    ).body
+def docs_csp(openapi_url: str, title: str, root_path: str) -> str:
+    """The policy for /docs and its OAuth2 redirect page, as they are rendered."""
+    page = docs_page(openapi_url, title, root_path).body
     redirect = bytes(get_swagger_ui_oauth2_redirect_html().body).decode()
     scripts = f"{_hashes(bytes(page).decode())} {_hashes(redirect)}"
     return (
-        f"default-src 'none'; script-src {CDN} {scripts}; style-src {CDN} 'unsafe-inline';"
-        " img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self';"
+        f"default-src 'none'; script-src 'self' {scripts}; style-src 'self' 'unsafe-inline';"
+        " img-src 'self' data:; connect-src 'self';"
         " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
@@ -67,11 +66,10 @@ class SecurityHeadersMiddleware:
         docs_url: str | None = None,
         openapi_url: str = "",
         title: str = "",
-        oauth2_redirect_url: str | None = None,
     ) -> None:
         self.app = app
         self.docs_url = docs_url
-        self.docs = (openapi_url, title, oauth2_redirect_url)
+        self.docs = (openapi_url, title)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -16,10 +16,12 @@ from omniretail.cli.context import open_container
 from omniretail.demo import network
 from omniretail.demo.access import issue_demo_api_key
 from omniretail.demo.data import FoundLog, find_transaction_log
+from omniretail.demo.reset import describe, embedded_database, files_to_delete
 from omniretail.demo.stock import StockSummary, receive_opening_stock, stock_exists
 from omniretail.history import service as history
 from omniretail.history.cli import print_report, run_import
 from omniretail.kernel.errors import DomainError
+from omniretail.settings import Settings
 
 console = Console()
 ACTOR = "cli:demo"
@@ -58,10 +60,23 @@ def demo_command(
             " sessions; for when the first print-out is lost",
         ),
     ] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Start over: delete the embedded SQLite database (and its secret key), then"
+            " set the demo up afresh; refused when a database URL is configured",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --reset: do not ask for confirmation")
+    ] = False,
 ) -> None:
     """Set up a demo: import the real order history, create a demo network with opening
     stock, score it with the intelligence models, and serve the API. Safe to run again:
     nothing is imported, stocked or scored twice."""
+    if reset:
+        _reset(db, yes=yes)
     container = open_container(db)
     try:
         found = find_transaction_log(data, container.settings, console=console)
@@ -89,6 +104,37 @@ def demo_command(
     from omniretail.cli.server import run_server
 
     run_server(container, host=host, port=port)
+
+
+def _reset(db: str | None, *, yes: bool) -> None:
+    settings = Settings()
+    if db:
+        settings = settings.model_copy(update={"database_url": db})
+    embedded = embedded_database(settings)
+    if embedded is None:
+        Console(stderr=True).print(
+            f"[red]--reset refused[/]: the demo uses {describe(settings)}, not the embedded"
+            " SQLite file; --reset never deletes a configured database. Drop it with your"
+            " database's own tools, or unset OMNIRETAIL_DATABASE_URL (and --db) to use the"
+            " embedded one.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    paths = files_to_delete(embedded)
+    if not paths:
+        console.print(f"reset: nothing to delete at {embedded.database.parent}")
+        return
+    console.print("reset: this deletes every order, customer and setting of the demo:")
+    for path in paths:
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
+    console.print("  (stop a running `omniretail serve` or demo on this database first)")
+    if not yes and not typer.confirm("Delete these files and set the demo up afresh?"):
+        console.print("reset: nothing deleted")
+        raise typer.Exit(1)
+    for path in paths:
+        path.unlink(missing_ok=True)
+    console.print(f"reset: deleted {len(paths)} files; setting the demo up afresh")
 
 
 def _import_once(container: Container, found: FoundLog) -> None:
@@ -198,6 +244,9 @@ def _print_summary(
     base = f"http://{host}:{port}"
     console.print(f"console: [bold]{base}/[/] (HQ, store app, customer pages: sign-ins below)")
     console.print(f"API docs: [bold]{base}/docs[/]")
+    console.print(f"database: {describe(container.settings)}", highlight=False, soft_wrap=True)
+    if embedded_database(container.settings) is not None:
+        console.print("  start over: `omniretail demo --reset` (deletes it and builds it afresh)")
     console.print(
         f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]"
     )
