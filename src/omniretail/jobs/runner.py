@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from omniretail.db.heartbeat import LeaseHeartbeat
 from omniretail.db.uow import UnitOfWork
 from omniretail.jobs import repository
 from omniretail.jobs.errors import UnknownJobKind
@@ -168,7 +169,12 @@ class JobRunner:
                     },
                 )
 
-        heartbeat = _Heartbeat(self, claimed)
+        heartbeat = LeaseHeartbeat(
+            lambda: self.renew(claimed),
+            lease=self.lease,
+            interval=self.heartbeat_seconds,
+            what=f"job {claimed.id}",
+        )
         heartbeat.start()
         try:
             function = self.kinds.resolve(claimed.kind)
@@ -212,32 +218,6 @@ class JobRunner:
             )
         if not recorded:
             log.warning("job %s: its lease ran out before it finished", claimed.id)
-
-
-class _Heartbeat:
-    def __init__(self, runner: JobRunner, claimed: Claimed) -> None:
-        self._runner = runner
-        self._claimed = claimed
-        self._stop = threading.Event()
-        interval = runner.heartbeat_seconds
-        self._interval = interval if interval is not None else runner.lease.total_seconds() / 3
-        self._thread = threading.Thread(
-            target=self._run, name="omniretail-job-heartbeat", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._runner.renew(self._claimed)
-            except Exception:  # the next beat tries again
-                log.exception("could not renew job %s's lease", self._claimed.id)
 
 
 class BackgroundJobs:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from omniretail.db.heartbeat import LeaseHeartbeat
 from omniretail.db.outbox import OutboxMessage
 from omniretail.kernel.ids import new_id
 from omniretail.messaging import repository
@@ -127,7 +128,13 @@ class Relay:
         if not claims:
             return report
         budget_ends = self.monotonic() + self.lease.total_seconds() / 2
-        heartbeat = _Heartbeat(self, claims[0].token)
+        token = claims[0].token
+        heartbeat = LeaseHeartbeat(
+            lambda: self.renew(token),
+            lease=self.lease,
+            interval=self.heartbeat_seconds,
+            what="the relay's batch",
+        )
         heartbeat.start()
         try:
             for index, claim in enumerate(claims):
@@ -292,35 +299,6 @@ class Relay:
                 next_attempt_at,
                 error,
             )
-
-
-class _Heartbeat:
-    """Renews a batch's lease every ``heartbeat_seconds`` until stopped. If the relay process
-    dies, renewals stop with it and the lease runs out."""
-
-    def __init__(self, relay: Relay, token: str) -> None:
-        self._relay = relay
-        self._token = token
-        self._stop = threading.Event()
-        interval = relay.heartbeat_seconds
-        self._interval = interval if interval is not None else relay.lease.total_seconds() / 3
-        self._thread = threading.Thread(
-            target=self._run, name="omniretail-relay-heartbeat", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._relay.renew(self._token)
-            except Exception:  # the next beat tries again; the lease still has time to run
-                log.exception("could not renew the relay's lease")
 
 
 class BackgroundRelay:
