@@ -56,17 +56,39 @@ def _form(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    return _presession_form(
+        request,
+        "signin.html",
+        values={"username": username},
+        errors=errors,
+        status=status,
+        headers=headers,
+        next=next or "",
+    )
+
+
+def _presession_form(
+    request: Request,
+    template: str,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A public form (sign-in, forgot password) with the pre-session CSRF token."""
     container = session.container_of(request)
     value = session.presession_value(request)
     response = render(
         request,
-        "signin.html",
+        template,
         status=status,
         headers=headers,
-        next=next or "",
-        values={"username": username},
+        values=values,
         errors=errors or {},
         signin_csrf=session.csrf_for(container, value),
+        **context,
     )
     session.remember_presession(response, request, value)
     return response
@@ -81,8 +103,7 @@ def signin(
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     container = session.container_of(request)
-    presession = request.cookies.get(session.PRESESSION_COOKIE)
-    if not session.csrf_matches(container, presession, csrf_token):
+    if not _csrf_ok(request, csrf_token):
         return _form(
             request,
             next=_safe_next(next),
@@ -211,20 +232,15 @@ def _public_form(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    container = session.container_of(request)
-    value = session.presession_value(request)
-    response = render(
+    return _presession_form(
         request,
         template,
+        values={"email": email},
+        errors=errors,
         status=status,
         headers=headers,
-        values={"email": email},
-        errors=errors or {},
-        signin_csrf=session.csrf_for(container, value),
         **context,
     )
-    session.remember_presession(response, request, value)
-    return response
 
 
 def _csrf_ok(request: Request, sent: str) -> bool:
