@@ -19,18 +19,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
-from omniretail.api.problems import problem
 from omniretail.auth import access, policy, service
 from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
-from omniretail.auth.errors import SignInThrottled
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -62,20 +59,6 @@ def signer(container: Container) -> TokenSigner:
 
 def throttle(container: Container) -> sign_ins.Throttle:
     return sign_ins.Throttle.from_settings(container.settings, container.keyring)
-
-
-def throttled(request: Request, exc: SignInThrottled) -> JSONResponse:
-    """429 problem+json with Retry-After."""
-    seconds = int(exc.extra.get("retry_after", 1))
-    return problem(
-        exc.status,
-        exc.slug,
-        exc.title,
-        exc.detail,
-        instance=request.url.path,
-        extra={"retry_after": seconds},
-        headers={"Retry-After": str(seconds)},
-    )
 
 
 # --- the dependency ------------------------------------------------------------------------
@@ -209,21 +192,18 @@ def issue_token(
     request: Request,
     form: Annotated[PasswordForm, Depends()],
     container: ContainerDep,
-) -> TokenRead | Response:
+) -> TokenRead:
     """OAuth2 password flow: staff sign in with their username, customers with their email.
     Failures are throttled per account and per client address (429 with Retry-After)."""
-    try:
-        principal = sign_ins.sign_in(
-            container.uow,
-            container.read_uow,
-            form.username,
-            form.password,
-            vault=vault_for(container.keyring),
-            throttle=throttle(container),
-            address=request.client.host if request.client else None,
-        )
-    except SignInThrottled as exc:
-        return throttled(request, exc)
+    principal = sign_ins.sign_in(
+        container.uow,
+        container.read_uow,
+        form.username,
+        form.password,
+        vault=vault_for(container.keyring),
+        throttle=throttle(container),
+        address=request.client.host if request.client else None,
+    )
     return _token_for(container, principal)
 
 
@@ -237,23 +217,18 @@ def _token_for(container: Container, principal: AuthPrincipal) -> TokenRead:
 
 
 @router.post("/auth/password", response_model=TokenRead)
-def change_password(
-    request: Request, body: PasswordChange, container: ContainerDep
-) -> TokenRead | Response:
+def change_password(request: Request, body: PasswordChange, container: ContainerDep) -> TokenRead:
     """Change your own password (any principal with a password, customers included). Every
     earlier token and console session ends; the answer carries a fresh token."""
     me: AuthPrincipal = request.state.principal
-    try:
-        principal = sign_ins.change_password(
-            container.uow,
-            container.read_uow,
-            me.id,
-            body.current_password,
-            body.new_password,
-            throttle=throttle(container),
-        )
-    except SignInThrottled as exc:
-        return throttled(request, exc)
+    principal = sign_ins.change_password(
+        container.uow,
+        container.read_uow,
+        me.id,
+        body.current_password,
+        body.new_password,
+        throttle=throttle(container),
+    )
     return _token_for(container, principal)
 
 
