@@ -17,10 +17,10 @@ from sqlalchemy.exc import DBAPIError
 
 from omniretail.api.problems import ReplayedResponse
 from omniretail.bootstrap import Container
-from omniretail.customers.crypto import PiiVault, vault_for
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict
+from omniretail.kernel.vault import PiiVault, vault_for
 
 T = TypeVar("T", bound=BaseModel)
 
