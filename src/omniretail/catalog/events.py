@@ -1,15 +1,60 @@
+"""Catalog events (``omniretail.catalog.*`` in the outbox)."""
+
 from __future__ import annotations
 
-from omniretail.kernel.events import DomainEvent
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from omniretail.catalog.schemas import ChannelWrite, LocationWrite
+from omniretail.kernel.events import Event
 
 
-def product_created(product_code: str, sku_codes: list[str]) -> DomainEvent:
-    return DomainEvent("catalog.product_created", f"products/{product_code}", {"skus": sku_codes})
+@dataclass(frozen=True, kw_only=True)
+class ProductCreated(Event):
+    """A product and its SKUs were created (catalog API, history import)."""
+
+    type: ClassVar[str] = "catalog.product_created"
+    subject_template: ClassVar[str] = "products/{product}"
+    product: str
+    skus: list[str]
 
 
-def channel_saved(channel_code: str, data: dict[str, object]) -> DomainEvent:
-    return DomainEvent("catalog.channel_saved", f"channels/{channel_code}", dict(data))
+@dataclass(frozen=True, kw_only=True)
+class ChannelSaved(Event):
+    """A sales channel was created or changed; the fields are the channel as saved."""
+
+    type: ClassVar[str] = "catalog.channel_saved"
+    subject_template: ClassVar[str] = "channels/{code}"
+    code: str
+    name: str
+    kind: str
+    reservation_ttl_seconds: int
+    atp_buffer: int
+    location_codes: list[str]
+
+    @classmethod
+    def of(cls, data: ChannelWrite) -> ChannelSaved:
+        return cls(**data.model_dump(mode="json"))
 
 
-def location_saved(location_code: str, data: dict[str, object]) -> DomainEvent:
-    return DomainEvent("catalog.location_saved", f"locations/{location_code}", dict(data))
+@dataclass(frozen=True, kw_only=True)
+class LocationSaved(Event):
+    """A store, warehouse or locker was created or changed; the fields are the location as
+    saved (``capabilities`` holds the fulfilment flags)."""
+
+    type: ClassVar[str] = "catalog.location_saved"
+    subject_template: ClassVar[str] = "locations/{code}"
+    code: str
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    address: str
+    timezone: str
+    opening_hours: dict[str, str]
+    capabilities: dict[str, Any]
+    daily_capacity: int
+
+    @classmethod
+    def of(cls, data: LocationWrite) -> LocationSaved:
+        return cls(**data.model_dump(mode="json"))

@@ -68,7 +68,7 @@ def create_product(uow: UnitOfWork, data: ProductCreate) -> ProductRead:
             )
         )
     session.flush()
-    uow.record(events.product_created(data.code, sku_codes))
+    uow.record(events.ProductCreated(product=data.code, skus=sku_codes))
     return get_product(uow, data.code)
 
 
@@ -116,7 +116,7 @@ def save_channel(uow: UnitOfWork, data: ChannelWrite) -> ChannelRead:
     session.flush()
     repository.replace_channel_locations(session, data.code, sorted(set(data.location_codes)))
     uow.cache.invalidate()
-    uow.record(events.channel_saved(data.code, data.model_dump(mode="json")))
+    uow.record(events.ChannelSaved.of(data))
     return get_channel(uow, data.code)
 
 
@@ -177,7 +177,7 @@ def save_location(uow: UnitOfWork, data: LocationWrite) -> LocationRead:
     location.daily_capacity = data.daily_capacity
     session.flush()
     uow.cache.invalidate()
-    uow.record(events.location_saved(data.code, data.model_dump(mode="json")))
+    uow.record(events.LocationSaved.of(data))
     return get_location(uow, data.code)
 
 

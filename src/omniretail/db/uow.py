@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from omniretail.db.outbox import write_events
 from omniretail.kernel.clock import Clock
-from omniretail.kernel.events import DomainEvent
+from omniretail.kernel.events import DomainEvent, Event
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 
@@ -90,8 +90,9 @@ class UnitOfWork:
             raise RuntimeError("this unit of work was built without a key ring")
         return vault_for(self.keyring)
 
-    def record(self, event: DomainEvent) -> None:
-        self._events.append(event)
+    def record(self, event: Event | DomainEvent) -> None:
+        """Stores ``event`` in the outbox when this unit of work commits."""
+        self._events.append(event.envelope() if isinstance(event, Event) else event)
 
     def commit(self) -> None:
         write_events(self.session, self._events, source=self._event_source, time=self.now)

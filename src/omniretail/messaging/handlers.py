@@ -1,9 +1,12 @@
 """The handler registry: which handlers receive which events.
 
-A handler is ``handler(event, uow_factory)``: ``event`` is the CloudEvent dict of one outbox
-message, ``uow_factory()`` opens a unit of work for whatever the handler reads or writes. The
+A handler subscribes to one typed event class with ``registry.on(OrderConfirmed, name, fn)``:
+``fn(event, meta, uow_factory)`` gets the ``OrderConfirmed`` back, ``meta`` the envelope's id,
+subject and time, and ``uow_factory()`` opens a unit of work for whatever it reads or writes.
+``registry.add(pattern, name, fn)`` subscribes to a pattern of types instead (notifications,
+webhooks) and gets the raw CloudEvent dict: ``fn(event, uow_factory)``. The
 relay calls it after the event's transaction committed, at least once: a handler must be
-idempotent (key its effects on ``event["id"]``; ``notifications.notify`` does).
+idempotent (key its effects on the event id; ``notifications.notify`` does).
 
 Handler names are stored with each delivery, so they must stay stable across releases.
 """
@@ -12,16 +15,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.events import Event
 
 CloudEvent = dict[str, Any]
 UowFactory = Callable[[], UnitOfWork]
 Handler = Callable[[CloudEvent, UowFactory], None]
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """The envelope of a delivered event: key idempotent effects on ``id``."""
+
+    id: str
+    subject: str
+    time: datetime
+
+    @classmethod
+    def of(cls, event: CloudEvent) -> EventMeta:
+        return cls(event["id"], event["subject"], datetime.fromisoformat(event["time"]))
+
+
+TypedHandler = Callable[[E, EventMeta, UowFactory], None]
 
 
 class SkipDelivery(Exception):
@@ -69,6 +91,14 @@ class HandlerRegistry:
             raise ValueError(f"handler name {name!r} is already taken")
         self._registrations.append(Registration(pattern, name, handler))
         self._by_name[name] = handler
+
+    def on(self, event_class: type[E], name: str, handler: TypedHandler[E]) -> None:
+        """Deliver every ``event_class`` event to ``handler`` as that class, known as ``name``."""
+
+        def deliver(event: CloudEvent, uow_factory: UowFactory) -> None:
+            handler(event_class.parse(event["data"]), EventMeta.of(event), uow_factory)
+
+        self.add(event_class.cloud_type(), name, deliver)
 
     def add_source(self, source: HandlerSource) -> None:
         if any(name.startswith(source.prefix) for name in self._by_name):
