@@ -39,9 +39,9 @@ from omniretail.loyalty import service as loyalty
 from omniretail.orders import carts, lookup, planning
 from omniretail.orders.payments import TestPaymentProvider
 from omniretail.orders.schemas import CartCreate, CartLineAdd, FulfilmentChoice
-from omniretail.web import planning as planning_page
 from omniretail.web import session
-from omniretail.web.loyalty import _values as programme_values
+from omniretail.web.hq import planning as planning_page
+from omniretail.web.hq.loyalty import _values as programme_values
 from tests.customers.helpers import make_customer
 from tests.web.conftest import csrf_of
 from tests.web.seed import (

@@ -12,7 +12,9 @@ from omniretail.catalog.errors import (
     UnknownProduct,
     UnknownSku,
 )
-from omniretail.catalog.models import Channel, ChannelKind, Location, LocationKind, Product, Sku
+from omniretail.catalog.models import Channel, Location, Product, Sku
+from omniretail.catalog.models import ChannelKind as ChannelKind
+from omniretail.catalog.models import LocationKind as LocationKind
 from omniretail.catalog.schemas import (
     Capabilities,
     ChannelRead,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from omniretail.customers import activity
 from omniretail.customers import repository as repo
 from omniretail.customers.crypto import PiiVault
 from omniretail.customers.errors import (
@@ -22,15 +23,20 @@ from omniretail.customers.errors import (
     UnknownIdentity,
 )
 from omniretail.customers.events import customer_event
+from omniretail.customers.merges import list_merges as list_merges
+from omniretail.customers.merges import list_reviews as list_reviews
+from omniretail.customers.merges import merge_customers as merge_customers
+from omniretail.customers.models import ConsentChannel as ConsentChannel
+from omniretail.customers.models import ConsentPurpose as ConsentPurpose
 from omniretail.customers.models import (
-    ConsentChannel,
     Customer,
     CustomerStatus,
     Identity,
-    IdentityKind,
     MergeReview,
 )
+from omniretail.customers.models import IdentityKind as IdentityKind
 from omniretail.customers.schemas import (
+    ActivityRead,
     Address,
     ConsentHistoryRead,
     ConsentRead,
@@ -599,3 +605,8 @@ def birthdays(
     """Active customers born on ``month_day`` ("MM-DD") whose home store is one of
     ``store_codes`` (None: customers without a home store)."""
     return repo.by_birthday(uow.session, month_day, store_codes)
+
+
+def timeline(uow: UnitOfWork, customer_id: int, *, limit: int = 50) -> list[ActivityRead]:
+    """The person's activity, newest first, across their merged profiles."""
+    return activity.timeline(uow, customer_id, limit=limit)

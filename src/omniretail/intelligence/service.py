@@ -6,10 +6,10 @@ caller's unit of work and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 from sqlalchemy import Engine
@@ -18,9 +18,11 @@ from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
+from omniretail.intelligence.analytics import weekly_kpis as weekly_kpis
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
-from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
+from omniretail.intelligence.replenishment import ReplenishmentConfig as ReplenishmentConfig
+from omniretail.intelligence.replenishment import policies
 from omniretail.intelligence.schemas import (
     ClvRead,
     CustomerIntelligence,
@@ -35,6 +37,9 @@ from omniretail.intelligence.schemas import (
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.inventory.schemas import StockLevelRead
 from omniretail.kernel.events import DomainEvent
+
+if TYPE_CHECKING:  # replenishment_run builds on this module
+    from omniretail.intelligence.replenishment_run import ReplenishmentRun
 
 FORECAST_MODEL = "ses+calendar"
 NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
@@ -429,3 +434,30 @@ def get_product_intelligence(uow: UnitOfWork, sku: str) -> ProductIntelligenceRe
 
     code = catalog.get_sku(uow, sku).code  # raises the catalog's not-found problem
     return product_intelligence(uow, [code])[code]
+
+
+def run_replenishment(
+    history_engine: Engine,
+    write_uow: Callable[[], UnitOfWork],
+    read_uow: Callable[[], UnitOfWork],
+    *,
+    config: ReplenishmentConfig,
+    channel: str,
+    today: date,
+    actor: str,
+    progress: Callable[[str], None],
+) -> ReplenishmentRun:
+    """Forecast -> reorder points -> what to order or transfer, and the overstock report
+    (``replenishment_run.run_replenishment``, imported when called: it builds on this module)."""
+    from omniretail.intelligence import replenishment_run
+
+    return replenishment_run.run_replenishment(
+        history_engine,
+        write_uow,
+        read_uow,
+        config=config,
+        channel=channel,
+        today=today,
+        actor=actor,
+        progress=progress,
+    )

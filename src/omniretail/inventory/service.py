@@ -15,6 +15,8 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
+from omniretail.inventory.availability import availability as availability
+from omniretail.inventory.availability import nearby_stock as nearby_stock
 from omniretail.inventory.errors import (
     ChannelDoesNotSellHere,
     CountBelowAllocated,
@@ -36,6 +38,8 @@ from omniretail.inventory.schemas import (
     SaleCreate,
     StockChange,
     StockLevelRead,
+    TransferCreate,
+    TransferRead,
 )
 from omniretail.kernel.ids import new_id
 
@@ -857,3 +861,36 @@ def _require_channel_sells_at(
             field="location",
         )
     return channel
+
+
+# --- transfers (``transfers`` builds on this module, so it is imported when called) ----------
+
+
+def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> TransferRead:
+    from omniretail.inventory import transfers
+
+    return transfers.request_transfer(uow, data, actor=actor)
+
+
+def ship_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    from omniretail.inventory import transfers
+
+    return transfers.ship_transfer(uow, transfer_id, actor=actor)
+
+
+def receive_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    from omniretail.inventory import transfers
+
+    return transfers.receive_transfer(uow, transfer_id, actor=actor)
+
+
+def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferRead:
+    from omniretail.inventory import transfers
+
+    return transfers.cancel_transfer(uow, transfer_id, actor=actor)
+
+
+def get_transfer(uow: UnitOfWork, transfer_id: str) -> TransferRead:
+    from omniretail.inventory import transfers
+
+    return transfers.get_transfer(uow, transfer_id)

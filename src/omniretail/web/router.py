@@ -8,18 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from omniretail.web.customer import router as customer_router
-from omniretail.web.customers import router as customers_router
-from omniretail.web.dashboard import router as dashboard_router
+from omniretail.web import hq, shop, store
 from omniretail.web.deps import NotAllowed, SignInRequired, optional_viewer, render
-from omniretail.web.inventory import router as inventory_router
 from omniretail.web.jobs import JobRegistry
-from omniretail.web.loyalty import router as loyalty_router
-from omniretail.web.orders import router as orders_router
-from omniretail.web.planning import router as planning_router
-from omniretail.web.routing import router as routing_router
 from omniretail.web.signin import router as signin_router
-from omniretail.web.store import router as store_router
 
 
 def install_web(app: FastAPI) -> None:
@@ -29,18 +21,7 @@ def install_web(app: FastAPI) -> None:
         StaticFiles(packages=[("omniretail.web", "static")]),
         name="static",
     )
-    for router in (
-        signin_router,
-        dashboard_router,
-        inventory_router,
-        orders_router,
-        routing_router,
-        customers_router,
-        loyalty_router,
-        planning_router,
-        store_router,
-        customer_router,
-    ):
+    for router in (signin_router, hq.router, store.router, shop.router):
         app.include_router(router)
 
     @app.exception_handler(SignInRequired)

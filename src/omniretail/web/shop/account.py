@@ -1,5 +1,5 @@
-"""Customer pages: product availability near you (public), and for a signed-in customer their
-orders with tracking, points and tier progress, consent preferences and a data export."""
+"""A signed-in customer's pages: their orders with tracking, points and tier progress,
+consent preferences and a data export."""
 
 from __future__ import annotations
 
@@ -11,21 +11,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from omniretail.api import customer_views
 from omniretail.api.deps import UseCase
-from omniretail.catalog import service as catalog
-from omniretail.catalog.models import ChannelKind
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import vault_for
-from omniretail.customers.models import ConsentChannel, ConsentPurpose
 from omniretail.customers.schemas import ConsentWrite
+from omniretail.customers.service import ConsentChannel, ConsentPurpose
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import availability
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
-from omniretail.orders import lookup, options
-from omniretail.orders.promises import policy_from
+from omniretail.orders import lookup
 from omniretail.web.deps import (
     CustomerDep,
-    MaybeViewerDep,
     PageRoute,
     PostedDep,
     authorize_as,
@@ -38,7 +33,6 @@ from omniretail.web.deps import (
 from omniretail.web.session import container_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-NEAR_KM = 50.0
 # The choices a customer answers on the privacy page (marketing is asked per channel).
 CONSENT_CHOICES = [
     (ConsentPurpose.MARKETING, ConsentChannel.EMAIL, "News and offers by email"),
@@ -47,61 +41,6 @@ CONSENT_CHOICES = [
     (ConsentPurpose.PERSONALISATION, ConsentChannel.ALL, "Recommendations based on my purchases"),
     (ConsentPurpose.ANALYTICS, ConsentChannel.ALL, "Help improve the shop (analytics)"),
 ]
-
-
-# --- products (public) -----------------------------------------------------------------------
-
-
-@router.get("/shop", response_class=HTMLResponse)
-def shop(request: Request, viewer: MaybeViewerDep, q: str = "") -> HTMLResponse:
-    skus = read(request, lambda uow: catalog.list_skus(uow, limit=24, query=q.strip() or None))
-    return render(request, "shop/index.html", viewer=viewer, q=q, skus=skus)
-
-
-def _web_channel(uow: UnitOfWork) -> str | None:
-    channels = catalog.list_channels(uow)
-    web = [c for c in channels if c.kind == ChannelKind.WEB] or channels
-    return web[0].code if web else None
-
-
-@router.get("/shop/products/{sku}", response_class=HTMLResponse)
-def product(request: Request, viewer: MaybeViewerDep, sku: str, near: str = "") -> HTMLResponse:
-    sku = sku.strip().upper()
-    policy = policy_from(container_of(request).settings)
-    vault = vault_for(container_of(request).keyring)
-
-    def load(uow: UnitOfWork) -> dict[str, Any]:
-        item = catalog.get_sku(uow, sku)
-        stores = catalog.list_locations(uow, "store")
-        area = next((s for s in stores if s.code == near.strip().upper()), None)
-        if area is None and viewer is not None and viewer.principal.customer_id is not None:
-            home = customers.get_customer(uow, viewer.principal.customer_id, vault=vault).home_store
-            area = next((s for s in stores if s.code == home), None)
-        area = area or (stores[0] if stores else None)
-        channel = _web_channel(uow)
-        found: dict[str, Any] = {"item": item, "stores": stores, "area": area, "nearby": []}
-        if area is not None:
-            found["nearby"] = availability.nearby_stock(
-                uow, sku, area.latitude, area.longitude, radius_km=NEAR_KM, limit=10
-            )
-        if channel is not None:
-            found["online"] = availability.availability(uow, [sku], channel=channel)[0].available
-            found["options"] = options.options_for_sku(
-                uow,
-                sku,
-                1,
-                channel=channel,
-                latitude=area.latitude if area else None,
-                longitude=area.longitude if area else None,
-                policy=policy,
-                radius_km=NEAR_KM,
-            ).options
-        return found
-
-    return render(request, "shop/product.html", viewer=viewer, **read(request, load))
-
-
-# --- account ---------------------------------------------------------------------------------
 
 
 @router.get("/account", response_class=HTMLResponse)

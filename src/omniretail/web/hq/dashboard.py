@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from omniretail.intelligence import analytics
 from omniretail.intelligence import service as intelligence
 from omniretail.inventory import service as inventory
 from omniretail.orders import lookup
@@ -92,7 +91,7 @@ def _age(finished_at: float | None) -> float:
 def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, list[float]], Any]:
     tx = intelligence.load_history(container.read_engine)
     progress(f"read {tx.height:,} order lines")
-    weekly = analytics.weekly_kpis(tx)
+    weekly = intelligence.weekly_kpis(tx)
     progress("weekly figures per channel")
     weeks = sorted(set(weekly["week"].to_list()))[-WEEKS:]
     channels = sorted(set(weekly["channel"].to_list()))

@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
-from omniretail.catalog.models import LocationKind
+from omniretail.catalog.service import LocationKind
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import availability, transfers
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import AdjustmentCreate, CountCreate, TransferCreate
 from omniretail.kernel.errors import DomainError
@@ -55,7 +54,7 @@ def grid(
         shown = skus[:PAGE]
         cells: dict[tuple[str, str], Any] = {}
         if shown and locations:
-            for row in availability.availability(
+            for row in inventory.availability(
                 uow, [s.code for s in shown], locations=[loc.code for loc in locations]
             ):
                 for cell in row.locations:
@@ -213,7 +212,7 @@ def request_transfer(request: Request, posted: PostedDep) -> Response:
         done = change(
             request,
             decided,
-            lambda uow: transfers.request_transfer(uow, body, actor=posted.viewer.principal.actor),
+            lambda uow: inventory.request_transfer(uow, body, actor=posted.viewer.principal.actor),
         )
     except (ValidationError, DomainError) as exc:
         errors = errors_of(exc, rename)
@@ -243,16 +242,16 @@ def _int_or_text(text: str) -> int | str:
 def transfer(request: Request, viewer: HqDep, transfer_id: str) -> HTMLResponse:
     params = {"transfer_id": transfer_id}
     authorize_as(request, viewer, "GET /inventory/transfers/{transfer_id}", params)
-    found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
+    found = read(request, lambda uow: inventory.get_transfer(uow, transfer_id))
     return render(request, "hq/transfer.html", viewer=viewer, transfer=found)
 
 
 @router.post("/transfers/{transfer_id}/{action}", response_model=None)
 def transfer_action(request: Request, posted: PostedDep, transfer_id: str, action: str) -> Response:
     steps = {
-        "ship": transfers.ship_transfer,
-        "receive": transfers.receive_transfer,
-        "cancel": transfers.cancel_transfer,
+        "ship": inventory.ship_transfer,
+        "receive": inventory.receive_transfer,
+        "cancel": inventory.cancel_transfer,
     }
     step = steps.get(action)
     if step is None:
@@ -267,7 +266,7 @@ def transfer_action(request: Request, posted: PostedDep, transfer_id: str, actio
     try:
         change(request, decided, lambda uow: step(uow, transfer_id, actor=actor))
     except DomainError as exc:
-        found = read(request, lambda uow: transfers.get_transfer(uow, transfer_id))
+        found = read(request, lambda uow: inventory.get_transfer(uow, transfer_id))
         return render(
             request,
             "hq/transfer.html",

@@ -10,10 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.api import customer_views
-from omniretail.customers import activity, merges
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import vault_for
-from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import MergeCreate, UndoMerge
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
@@ -30,6 +27,7 @@ from omniretail.web.deps import (
     render,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.lookup import find_customer_id
 from omniretail.web.session import container_of
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
@@ -41,31 +39,11 @@ LOOKUP_KINDS = [
 ]
 
 
-def find_customer_id(request: Request, kind: str, value: str) -> int:
-    """A customer by identifier (through the blind index) or by id; raises the domain's
-    not-found problem on the field ``value``."""
-    value = value.strip()
-    if kind == "id":
-        try:
-            number = int(value)
-        except ValueError:
-            raise DomainError("a customer id is a number", field="value") from None
-        return read(request, lambda uow: customers.resolve_id(uow, number))
-    try:
-        identity = IdentityKind(kind)
-    except ValueError:
-        raise DomainError("choose what to look up by", field="kind") from None
-    if not value:
-        raise DomainError(f"enter the {identity.value.replace('_', ' ')}", field="value")
-    vault = vault_for(container_of(request).keyring)
-    return read(request, lambda uow: customers.find_customer(uow, identity, value, vault=vault))
-
-
 @router.get("/customers", response_class=HTMLResponse)
 def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
     authorize_as(request, viewer, "POST /customers/lookup")
     reviews = (
-        read(request, lambda uow: merges.list_reviews(uow, status="open", limit=20))
+        read(request, lambda uow: customers.list_reviews(uow, status="open", limit=20))
         if viewer.can("customers:merge")
         else []
     )
@@ -117,9 +95,9 @@ def _customer_page(
         root = view.customer.id
         return {
             "view": view,
-            "timeline": activity.timeline(uow, root, limit=30),
+            "timeline": customers.timeline(uow, root, limit=30),
             "scores": intelligence.get_customer_scores(uow, root, 5),
-            "merge_list": merges.list_merges(uow, customers.cluster(uow, root)),
+            "merge_list": customers.list_merges(uow, customers.cluster(uow, root)),
         }
 
     return render(
@@ -150,7 +128,7 @@ def merge(request: Request, posted: PostedDep, customer_id: int) -> Response:
         done = change(
             request,
             decided,
-            lambda uow: merges.merge_customers(
+            lambda uow: customers.merge_customers(
                 uow,
                 body.survivor_id,
                 body.merged_id,

@@ -1,0 +1,74 @@
+"""What every page of the store app needs: the associate and the store they work in (an
+administrator picks one first), and the fulfilments of an order that concern that store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from omniretail.auth.models import Role
+from omniretail.catalog import service as catalog
+from omniretail.orders import access
+from omniretail.orders.schemas import OrderRead
+from omniretail.web import steps
+from omniretail.web.deps import NotAllowed, Viewer, current_viewer, read, require
+from omniretail.web.session import STORE_COOKIE
+
+CUSTOMER_KINDS = [("email", "Email"), ("phone", "Phone"), ("loyalty_card", "Loyalty card")]
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The associate and the store they work in."""
+
+    viewer: Viewer
+    store: str
+    name: str
+
+
+def store_for(request: Request, viewer: Viewer) -> str | None:
+    """The store the viewer works in (an administrator's choice); None for other roles."""
+    if viewer.role == Role.STORE_ASSOCIATE.value:
+        return viewer.principal.store_code
+    if viewer.role == Role.ADMIN.value:
+        return request.cookies.get(STORE_COOKIE) or None
+    return None
+
+
+def shop_of(request: Request, viewer: Viewer) -> Shop:
+    """The store app needs a store: an associate's, or the one an administrator chose."""
+    if viewer.role not in (Role.STORE_ASSOCIATE.value, Role.ADMIN.value):
+        raise NotAllowed("The store app is for store associates.")
+    store = store_for(request, viewer)
+    if store is None:
+        raise NotAllowed("Choose a store first: open /store/choose.", status=409)
+    location = read(request, lambda uow: catalog.get_location(uow, store))
+    return Shop(viewer, store, location.name)
+
+
+def shop(request: Request) -> Shop:
+    """For the store app's pages. Its forms first decide as the API would (``authorize_as``)
+    and then take the store (``shop_of``), so a refusal reads the API's message."""
+    viewer = current_viewer(request)
+    require(viewer, steps.PERMISSION)
+    return shop_of(request, viewer)
+
+
+ShopDep = Annotated[Shop, Depends(shop)]
+
+
+def fulfilments_here(order: OrderRead, store: str) -> list[Any]:
+    """The order's fulfilments sent from or collected at ``store``, each offering only the steps
+    the store performs (``orders.access``: the API refuses the others to its associates)."""
+    return [
+        f.model_copy(update={"next_steps": _steps_at(f, store)})
+        for f in order.fulfilments
+        if store in (f.location, f.pickup_location)
+    ]
+
+
+def _steps_at(f: Any, store: str) -> list[str]:
+    sites = access.FulfilmentSites(f.method, f.location, f.pickup_location)
+    return [s for s in f.next_steps if store in sites.acting(access.STEP_FOR_STATUS.get(s, s))]

@@ -1,0 +1,129 @@
+"""Loyalty at the till: find the customer's account, show points, tier and coupons, and
+redeem points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
+from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.lookup import find_customer_id
+from omniretail.web.store.deps import CUSTOMER_KINDS, Shop, ShopDep, shop_of, store_for
+
+router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
+
+
+# --- loyalty ---------------------------------------------------------------------------------
+
+
+@router.get("/loyalty", response_class=HTMLResponse)
+def loyalty_page(request: Request, s: ShopDep) -> HTMLResponse:
+    return render(
+        request,
+        "store/loyalty.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=CUSTOMER_KINDS,
+        values={"kind": "email"},
+        account=None,
+    )
+
+
+@router.post("/loyalty", response_model=None)
+def loyalty_lookup(request: Request, posted: PostedDep) -> Response:
+    lookup_body = {"kind": posted.get("kind"), "value": posted.get("value")}
+    authorize_as(request, posted.viewer, "POST /customers/lookup", body=lookup_body)
+    s = shop_of(request, posted.viewer)
+    try:
+        cid = find_customer_id(request, posted.get("kind"), posted.get("value"))
+    except DomainError as exc:
+        return render(
+            request,
+            "store/loyalty.html",
+            viewer=s.viewer,
+            shop=s,
+            kinds=CUSTOMER_KINDS,
+            values=posted.values,
+            errors=errors_of(exc, {"customer_id": "value", "email": "value"}),
+            account=None,
+            status=404,
+        )
+    return redirect(f"/store/loyalty/{cid}")
+
+
+def _account_page(
+    request: Request,
+    s: Shop,
+    customer_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        return {
+            "account": loyalty.account_status(uow, customer_id),
+            "coupons": loyalty.list_coupons(uow, customer_id),
+        }
+
+    return render(
+        request,
+        "store/loyalty.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=CUSTOMER_KINDS,
+        customer_id=customer_id,
+        values=values or {},
+        errors=errors or {},
+        status=status,
+        **read(request, load),
+    )
+
+
+@router.get("/loyalty/{customer_id}", response_class=HTMLResponse)
+def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLResponse:
+    params = {"customer_id": customer_id}
+    authorize_as(request, s.viewer, "GET /loyalty/customers/{customer_id}", params)
+    return _account_page(request, s, customer_id)
+
+
+@router.post("/loyalty/{customer_id}/redeem", response_model=None)
+def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
+    data = body_of(RedemptionCreate, posted.values, channel=store_for(request, posted.viewer))
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /loyalty/customers/{customer_id}/redemptions",
+        {"customer_id": customer_id},
+        data,
+    )
+    s = shop_of(request, posted.viewer)
+    actor = s.viewer.principal.actor
+    try:
+        body = RedemptionCreate.model_validate(data)
+        done = change(
+            request,
+            decided,
+            lambda uow: loyalty.redeem_points(uow, customer_id, body, actor=actor),
+        )
+    except (ValidationError, DomainError) as exc:
+        return _account_page(
+            request,
+            s,
+            customer_id,
+            values=posted.values,
+            errors=errors_of(exc),
+            status=422,
+        )
+    return redirect(
+        f"/store/loyalty/{customer_id}",
+        notice=f"Redeemed {done.points} points worth £{done.value:.2f}.",
+    )

@@ -1,0 +1,242 @@
+"""Returns at the store (BORIS): find an order bought anywhere, by number or by the
+customer's email or phone, and take items back, restocked or written off at this store."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.customers import service as customers
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.orders import lookup, returns
+from omniretail.orders.schemas import OrderRead, ReturnCreate
+from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
+from omniretail.web.forms import GENERAL, Errors, errors_of
+from omniretail.web.lookup import find_customer_id
+from omniretail.web.rendering import money
+from omniretail.web.session import container_of
+from omniretail.web.store.deps import Shop, ShopDep, shop_of, store_for
+
+router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
+LOOKUP_KINDS = [("number", "Order number"), ("email", "Email"), ("phone", "Phone")]
+
+
+# --- returns: find an order bought anywhere --------------------------------------------------
+
+
+@router.get("/returns", response_class=HTMLResponse)
+def returns_page(request: Request, s: ShopDep) -> HTMLResponse:
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
+        values={"kind": "number"},
+        orders=None,
+    )
+
+
+@router.post("/returns", response_model=None)
+def returns_lookup(request: Request, posted: PostedDep) -> Response:
+    """By order number, or by the customer's email or phone (a POST keeps them out of URLs):
+    ``GET /orders``, after ``POST /customers/lookup`` for a person."""
+    kind, value = posted.get("kind"), posted.get("value")
+    authorize_as(request, posted.viewer, "GET /orders")
+    if kind != "number":
+        lookup_body = {"kind": kind, "value": value}
+        authorize_as(request, posted.viewer, "POST /customers/lookup", body=lookup_body)
+    s = shop_of(request, posted.viewer)
+    orders: list[OrderRead] = []
+    errors: Errors = {}
+    try:
+        if not value:
+            raise DomainError("enter what to look up", field="value")
+        if kind == "number":
+            orders = [read(request, lambda uow: lookup.get_order(uow, value.upper()))]
+        else:
+            cid = find_customer_id(request, kind, value)
+            orders = read(request, lambda uow: _orders_of_person(uow, cid))
+    except DomainError as exc:
+        errors = errors_of(exc, {"number": "value", "customer_id": "value", "email": "value"})
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
+        values=posted.values,
+        errors=errors,
+        orders=orders,
+        status=404 if errors else 200,
+    )
+
+
+# --- returns: take items back (BORIS), restocked or written off at this store ---------------
+
+LINE_IN_MESSAGE = re.compile(r"^line (\d+)\b")
+CONDITIONS = [("sellable", "Sellable: restock here"), ("damaged", "Damaged: write off")]
+
+
+def _return_page(
+    request: Request,
+    s: Shop,
+    order: OrderRead,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "store/returns.html",
+        viewer=s.viewer,
+        shop=s,
+        kinds=LOOKUP_KINDS,
+        conditions=CONDITIONS,
+        values={"kind": "number", "value": order.number, **(values or {})},
+        errors=errors or {},
+        orders=[order],
+        status=status,
+    )
+
+
+@router.get("/returns/{number}", response_class=HTMLResponse)
+def return_form(request: Request, s: ShopDep, number: str) -> HTMLResponse:
+    number = number.strip().upper()
+    authorize_as(request, s.viewer, "GET /orders/{number}", {"number": number})
+    order = read(request, lambda uow: lookup.get_order(uow, number))
+    return _return_page(request, s, order)
+
+
+QTY_FIELD = re.compile(r"^qty-(\d{1,6})$")
+
+
+def _picked(values: dict[str, str]) -> list[dict[str, Any]]:
+    """The lines picked on the form (a quantity above zero), as the API's body names them."""
+    picked: list[dict[str, Any]] = []
+    for name, text in values.items():
+        found = QTY_FIELD.match(name)
+        if found is None or text.strip() in ("", "0"):
+            continue
+        line_no, text = int(found.group(1)), text.strip()
+        picked.append(
+            {
+                "line_no": line_no,
+                "quantity": int(text) if text.lstrip("-").isdigit() else text,
+                "condition": values.get(f"condition-{line_no}", "sellable"),
+            }
+        )
+    return sorted(picked, key=lambda line: int(line["line_no"]))
+
+
+def _return_body(order: OrderRead, values: dict[str, str], store: str) -> ReturnCreate:
+    """The picked lines of the order's items, as the API's body."""
+    items = {line.line_no for line in order.lines if line.sku}
+    picked = [line for line in _picked(values) if line["line_no"] in items]
+    if not picked:
+        first = next((ln.line_no for ln in order.lines if ln.returnable > 0), None)
+        raise DomainError(
+            "enter how many units of an item come back",
+            field=f"qty-{first}" if first is not None else GENERAL,
+        )
+    return ReturnCreate.model_validate({"location": store, "lines": picked})
+
+
+def _return_errors(exc: ValidationError | DomainError, body_lines: list[int]) -> Errors:
+    """The service's problem beside the line it is about (its quantity field)."""
+    if isinstance(exc, DomainError):
+        if exc.field and exc.field.startswith("qty-"):
+            return {exc.field: exc.detail}
+        if exc.field == "lines":
+            found = LINE_IN_MESSAGE.match(exc.detail)
+            if found:
+                return {f"qty-{found.group(1)}": exc.detail}
+            if len(body_lines) == 1:
+                return {f"qty-{body_lines[0]}": exc.detail}
+        return {GENERAL: exc.detail}
+    rename: dict[str, str] = {"location": GENERAL, "lines": GENERAL}
+    for index, line_no in enumerate(body_lines):
+        rename[f"lines.{index}.quantity"] = f"qty-{line_no}"
+        rename[f"lines.{index}.condition"] = f"condition-{line_no}"
+    return errors_of(exc, rename)
+
+
+@router.post("/returns/{number}", response_model=None)
+def return_items(request: Request, posted: PostedDep, number: str) -> Response:
+    """A BORIS return at the associate's store: the same use case and authorisation as
+    ``POST /api/v1/orders/{number}/returns`` with this store as the receiving location."""
+    number = number.strip().upper()
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /orders/{number}/returns",
+        {"number": number},
+        {"location": store_for(request, posted.viewer), "lines": _picked(posted.values)},
+    )
+    s = shop_of(request, posted.viewer)
+    order = read(request, lambda uow: lookup.get_order(uow, number))
+    values = posted.values
+    actor = s.viewer.principal.actor
+    window = container_of(request).settings.return_window_days
+    picked: list[int] = []
+    try:
+        body = _return_body(order, values, s.store)
+        picked = [ln.line_no for ln in body.lines]
+        change(
+            request,
+            decided,
+            lambda uow: returns.return_items(
+                uow,
+                number,
+                body,
+                window_days=window,
+                actor=actor,
+            ),
+        )
+    except (ValidationError, DomainError) as exc:
+        if not picked:
+            picked = [
+                ln.line_no
+                for ln in order.lines
+                if values.get(f"qty-{ln.line_no}", "").strip() not in ("", "0")
+            ]
+        fresh = read(request, lambda uow: lookup.get_order(uow, number))
+        return _return_page(
+            request,
+            s,
+            fresh,
+            values=values,
+            errors=_return_errors(exc, picked),
+            status=422,
+        )
+    return redirect(f"/store/returns/{number}", notice=_return_notice(order, body, s.store))
+
+
+def _return_notice(order: OrderRead, body: ReturnCreate, store: str) -> str:
+    prices = {ln.line_no: ln.unit_price for ln in order.lines}
+    refund = sum((prices[ln.line_no] * ln.quantity for ln in body.lines), Decimal("0"))
+    sellable = sum(ln.quantity for ln in body.lines if ln.condition == "sellable")
+    damaged = sum(ln.quantity for ln in body.lines if ln.condition == "damaged")
+    parts = [f"Returned: refund {money(refund, order.currency)} to the original payment."]
+    if sellable:
+        parts.append(f"{sellable} restocked at {store}.")
+    if damaged:
+        parts.append(f"{damaged} written off at {store}.")
+    return " ".join(parts)
+
+
+def _orders_of_person(uow: UnitOfWork, customer_id: int) -> list[OrderRead]:
+    """Every order of the person, whichever of their merged profiles it was placed with."""
+    found: list[OrderRead] = []
+    for cid in customers.cluster(uow, customer_id):
+        found += lookup.list_orders(uow, cid, limit=20)
+    return sorted(found, key=lambda o: o.placed_at, reverse=True)[:20]
