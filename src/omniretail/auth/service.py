@@ -16,7 +16,8 @@ from omniretail.auth.errors import (
     UnknownPrincipal,
     WeakPassword,
 )
-from omniretail.auth.models import ApiKey, PasswordReset, Principal, Role
+from omniretail.auth.models import ApiKey, PasswordReset, Principal
+from omniretail.auth.models import Role as Role
 from omniretail.auth.schemas import (
     ApiKeyCreated,
     AuditRead,
@@ -25,8 +26,9 @@ from omniretail.auth.schemas import (
     PrincipalRead,
     PrincipalUpdate,
 )
+from omniretail.auth.security import AuthPrincipal as AuthPrincipal
+from omniretail.auth.security import TokenSigner as TokenSigner
 from omniretail.auth.security import (
-    AuthPrincipal,
     digest_api_key,
     hash_password,
     new_api_key,

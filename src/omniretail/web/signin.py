@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidCredentials, PasswordResetThrottled, SignInThrottled
-from omniretail.customers.crypto import vault_for
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.vault import vault_for
 from omniretail.web import session
 from omniretail.web.deps import (
     MaybeViewerDep,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from omniretail.auth.models import Role
+from omniretail.auth.service import Role
 from omniretail.catalog import service as catalog
 from omniretail.orders import access
 from omniretail.orders.schemas import OrderRead
