@@ -1,13 +1,14 @@
 """The web console: server-rendered pages (Jinja2, HTMX for partial updates) for three
 audiences on top of the same domain services the API uses.
 
-* HQ console (``/hq``, ``web.hq``): dashboard, inventory grid and ledger, transfers, orders, routing rules
-  with the simulator, customer 360 with merges, the loyalty programme, replenishment.
-* Store associate app (``/store``, ``web.store``, phone first): the store's pickups and ship-from-store work,
-  handover with the pickup code, order look-up for returns, "find it elsewhere" with ordering
-  into the customer's cart, loyalty look-up and redemption.
-* Customer pages (``/shop``, ``/account``, ``web.shop``): availability near you, orders and tracking, points
-  and tier progress, consent preferences, a data-export request.
+* HQ console (``/hq``, ``web.hq``): dashboard, inventory grid and ledger, transfers, orders,
+  routing rules with the simulator, customer 360 with merges, the loyalty programme,
+  replenishment.
+* Store associate app (``/store``, ``web.store``, phone first): the store's pickups and
+  ship-from-store work, handover with the pickup code, order look-up for returns, "find it
+  elsewhere" with ordering into the customer's cart, loyalty look-up and redemption.
+* Customer pages (``/shop``, ``/account``, ``web.shop``): availability near you, orders and
+  tracking, points and tier progress, consent preferences, a data-export request.
 
 Sign-in keeps the platform's own bearer token in an HttpOnly, SameSite=Lax cookie; every form
 that changes something carries a CSRF token bound to that session. Pages hold no business
