@@ -12,7 +12,7 @@ from omniretail.customers import activity
 from omniretail.db.outbox import list_events
 from omniretail.kernel.events import DomainEvent
 from omniretail.loyalty import handlers as loyalty_handlers
-from omniretail.loyalty import rewards
+from omniretail.loyalty import service
 from tests.customers.helpers import make_customer
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
@@ -281,4 +281,4 @@ def _events(container, event_type):
 
 def _no_drift(container):
     with container.read_uow() as uow:
-        assert rewards.recompute_balances(uow, fix=False).drift == []
+        assert service.recompute_balances(uow, fix=False).drift == []
