@@ -13,7 +13,7 @@ from typing import Any
 from omniretail.customers import repository as repo
 from omniretail.customers import service
 from omniretail.customers.errors import UnknownCustomerInBatch
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import AppInstalled, MessageRequested, SessionStitched
 from omniretail.customers.models import ActivityKind, ConsentPurpose
 from omniretail.customers.schemas import (
     ActivityRead,
@@ -101,7 +101,7 @@ def ingest_events(uow: UnitOfWork, batch: EventBatch, *, actor: str) -> IngestRe
     for anonymous_id, customer_id in sorted(newly_identified.items()):
         _link_and_stitch(uow, customer_id, anonymous_id)
     for customer_id in sorted(app_installs):
-        uow.record(customer_event("app_installed", customer_id))
+        uow.record(AppInstalled(customer_id=customer_id))
     return IngestResult(
         accepted=len(kinds),
         identified=identified,
@@ -126,7 +126,7 @@ def identify_session(
 def _link_and_stitch(uow: UnitOfWork, customer_id: int, anonymous_id: str) -> int:
     repo.link_anonymous(uow.session, anonymous_id, customer_id, uow.now)
     stitched = repo.stitch_anonymous(uow.session, anonymous_id, customer_id)
-    uow.record(customer_event("session_stitched", customer_id, events=stitched))
+    uow.record(SessionStitched(customer_id=customer_id, events=stitched))
     return stitched
 
 
@@ -233,9 +233,8 @@ def send_marketing_message(
         {"template": message.template, "campaign": message.campaign, "purpose": "marketing"},
     )
     uow.record(
-        customer_event(
-            "message_requested",
-            root.id,
+        MessageRequested(
+            customer_id=root.id,
             channel=message.channel,
             template=message.template,
             campaign=message.campaign,

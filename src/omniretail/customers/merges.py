@@ -22,7 +22,7 @@ from omniretail.customers.errors import (
     UnknownMerge,
     UnknownReview,
 )
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import MergeUndone, Merged
 from omniretail.customers.models import CustomerStatus, Merge
 from omniretail.customers.schemas import MergeRead, ReviewRead
 from omniretail.db.uow import UnitOfWork
@@ -76,9 +76,8 @@ def merge_customers(
     }
     _note(uow, survivor_root, f"merge:{merge.id}", "profile merged", merge.id, merged_root)
     uow.record(
-        customer_event(
-            "merged",
-            survivor_root,
+        Merged(
+            customer_id=survivor_root,
             merged_id=merged_root,
             merge_id=merge.id,
             rule=rule,
@@ -124,9 +123,8 @@ def undo_merge(uow: UnitOfWork, merge_id: int, *, reason: str, actor: str) -> Me
     _note(uow, current_root, f"unmerge:{merge.id}:s", "merge undone", merge.id, merged.id)
     _note(uow, merged.id, f"unmerge:{merge.id}:m", "merge undone", merge.id, current_root)
     uow.record(
-        customer_event(
-            "merge_undone",
-            current_root,
+        MergeUndone(
+            customer_id=current_root,
             merge_id=merge.id,
             restored_id=merged.id,
             restored_ids=[merged.id, *restored_aliases],

@@ -10,7 +10,7 @@ from omniretail.customers import repository as repo
 from omniretail.customers import service
 from omniretail.customers.activity import activity_read
 from omniretail.customers.crypto import PiiVault
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import Erased, Exported
 from omniretail.customers.merges import merge_read
 from omniretail.customers.models import CustomerStatus, PrivacyRequest
 from omniretail.customers.schemas import PrivacyLogRead
@@ -52,7 +52,7 @@ def export_personal_data(
             summary={"ids": ids, "timeline_entries": len(section["timeline"])},
         ),
     )
-    uow.record(customer_event("exported", root.id, actor=actor))
+    uow.record(Exported(customer_id=root.id, actor=actor))
     return section
 
 
@@ -94,7 +94,7 @@ def erase_customer(uow: UnitOfWork, customer_id: int, *, actor: str) -> dict[str
             customer_id=root.id, action="erase", actor=actor, occurred_at=uow.now, summary=summary
         ),
     )
-    uow.record(customer_event("erased", root.id, ids=ids))
+    uow.record(Erased(customer_id=root.id, ids=ids))
     return summary
 
 

@@ -21,7 +21,15 @@ from omniretail.customers.errors import (
     UnknownCustomer,
     UnknownIdentity,
 )
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import (
+    ConsentChanged,
+    IdentityAdded,
+    IdentityUnverified,
+    IdentityVerified,
+    MergeReviewQueued,
+    Registered,
+    Updated,
+)
 from omniretail.customers.models import (
     ConsentChannel,
     Customer,
@@ -96,7 +104,7 @@ def create_customer(
     _apply_profile(customer, data, vault)
     customer.country = data.country or (data.address.country if data.address else None)
     repo.add_customer(uow.session, customer)
-    uow.record(customer_event("registered", customer.id, actor=actor))
+    uow.record(Registered(customer_id=customer.id, actor=actor))
     resolutions = [_review_name_postcode(uow, customer)]
     for identity in data.identities:
         resolutions.append(add_identity(uow, customer.id, identity, vault=vault, actor=actor))
@@ -115,7 +123,7 @@ def update_customer(
     customer.updated_at = uow.now
     uow.session.flush()
     _review_name_postcode(uow, customer)
-    uow.record(customer_event("updated", customer.id, actor=actor))
+    uow.record(Updated(customer_id=customer.id, actor=actor))
     return get_customer(uow, customer.id, vault=vault)
 
 
@@ -312,17 +320,14 @@ def confirm_identity(
         unproven.verification_ref = f"unproven: superseded by identity #{identity.id}"
         uow.session.flush()
         uow.record(
-            customer_event(
-                "identity_unverified", unproven.customer_id, identity_id=unproven.id, by=actor
-            )
+            IdentityUnverified(customer_id=unproven.customer_id, identity_id=unproven.id, by=actor)
         )
     identity.verified, identity.verified_via, identity.verified_at = True, via, uow.now
     identity.verified_by, identity.verification_ref = by, reference
     uow.session.flush()
     uow.record(
-        customer_event(
-            "identity_verified",
-            identity.customer_id,
+        IdentityVerified(
+            customer_id=identity.customer_id,
             identity_id=identity.id,
             via=via,
             by=by,
@@ -426,9 +431,8 @@ def _insert_identity(
         ),
     )
     uow.record(
-        customer_event(
-            "identity_added",
-            customer_id,
+        IdentityAdded(
+            customer_id=customer_id,
             identity_id=identity.id,
             kind=data.kind.value,
             verified=False,
@@ -476,7 +480,7 @@ def _queue_review(uow: UnitOfWork, one: int, other: int, rule: str) -> int | Non
     )
     if review is None:  # decided before: a rejected pair is not asked again
         return None
-    uow.record(customer_event("merge_review_queued", a, other_id=b, rule=rule, review_id=review.id))
+    uow.record(MergeReviewQueued(customer_id=a, other_id=b, rule=rule, review_id=review.id))
     return review.id
 
 
@@ -504,9 +508,8 @@ def set_consent(
         actor=actor,
     )
     uow.record(
-        customer_event(
-            "consent_changed",
-            root.id,
+        ConsentChanged(
+            customer_id=root.id,
             purpose=data.purpose.value,
             channel=data.channel.value,
             granted=data.granted,

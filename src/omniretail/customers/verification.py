@@ -30,7 +30,7 @@ from omniretail.customers.errors import (
     VerificationCodeLocked,
     VerificationRateLimited,
 )
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import IdentityCodeRequested
 from omniretail.customers.models import IdentityKind, VerificationCode
 from omniretail.customers.schemas import Resolution, VerificationSent
 from omniretail.db.uow import UnitOfWork
@@ -141,9 +141,8 @@ def request_code(
         ),
     )
     uow.record(
-        customer_event(
-            "identity_code_requested",
-            root.id,
+        IdentityCodeRequested(
+            customer_id=root.id,
             code_id=row.id,
             identity_id=identity.id,
             channel=channel,
