@@ -8,7 +8,7 @@ the others record the ``omniretail.orders.refunded`` event directly, in the shap
 
 from __future__ import annotations
 
-from omniretail.customers import activity
+from omniretail.customers.service import activity
 from omniretail.db.outbox import list_events
 from omniretail.kernel.events import DomainEvent
 from omniretail.loyalty import handlers as loyalty_handlers

@@ -27,14 +27,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from omniretail.customers import activity, service
 from omniretail.customers import repository as repo
-from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers import service
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.customers.schemas import OrderActivity
-from omniretail.customers.verification import CODE_FIELD
+from omniretail.customers.service import activity
+from omniretail.customers.service.verification import CODE_FIELD
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from omniretail.customers import activity as customer_activity
+from omniretail.customers import service as customers
 from omniretail.customers.schemas import OrderActivity
 from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import repository as repo
@@ -137,10 +137,10 @@ def _project_timeline(uow: UnitOfWork, orders: list[Any], lines: dict[int, list[
             )
         )
         if len(batch) == 2000:
-            projected += customer_activity.record_orders(uow, batch)
+            projected += customers.record_orders(uow, batch)
             batch = []
     if batch:
-        projected += customer_activity.record_orders(uow, batch)
+        projected += customers.record_orders(uow, batch)
     return projected
 
 
