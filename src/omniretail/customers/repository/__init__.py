@@ -71,6 +71,7 @@ from omniretail.customers.repository.tables import (
 )
 from omniretail.customers.repository.timeline import (
     ACTIVITY_COLUMNS,
+    LockedActivity,
     activity_channel,
     all_activity,
     anonymous_ids_of,
@@ -90,6 +91,7 @@ from omniretail.customers.repository.timeline import (
 __all__ = [
     "ACTIVITY_COLUMNS",
     "PROFILE_COLUMNS",
+    "LockedActivity",
     "activity",
     "activity_channel",
     "add_code",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
@@ -117,16 +117,23 @@ def existing_source_keys(session: Session, keys: Sequence[str]) -> set[str]:
     return set(session.scalars(stmt, {"keys": list(keys)}))
 
 
-def lock_activity(session: Session, source_key: str) -> Row[Any] | None:
+class LockedActivity(NamedTuple):
+    """The columns of a timeline row that a change reads."""
+
+    id: int
+    amount: Decimal | None
+    status: str | None
+    data: dict[str, Any] | None
+
+
+def lock_activity(session: Session, source_key: str) -> LockedActivity | None:
     """The timeline row with this key, locked (SELECT ... FOR UPDATE) for a change."""
-    return cast(
-        "Row[Any] | None",
-        session.execute(
-            select(activity.c.id, activity.c.amount, activity.c.status, activity.c.data)
-            .where(activity.c.source_key == source_key)
-            .with_for_update()
-        ).first(),
-    )
+    row = session.execute(
+        select(activity.c.id, activity.c.amount, activity.c.status, activity.c.data)
+        .where(activity.c.source_key == source_key)
+        .with_for_update()
+    ).first()
+    return None if row is None else LockedActivity(*row)
 
 
 def activity_channel(session: Session, source_key: str) -> str | None:

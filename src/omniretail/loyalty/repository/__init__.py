@@ -27,6 +27,7 @@ from omniretail.loyalty.repository.coupons import (
     redeem_coupon_if_issued,
 )
 from omniretail.loyalty.repository.entries import (
+    AccountSummary,
     account_summary,
     add_entry,
     bulk_insert,
@@ -69,6 +70,7 @@ from omniretail.loyalty.repository.redemptions import (
 )
 
 __all__ = [
+    "AccountSummary",
     "account_summary",
     "accounts",
     "active_programme",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.db.sql import matches, statement
@@ -18,9 +18,22 @@ from omniretail.loyalty.models import (
 from omniretail.loyalty.repository.programmes import accounts, entries, lots
 
 
+class AccountSummary(NamedTuple):
+    """One account of a cluster, with the cluster's qualifying spend and next expiry."""
+
+    customer_id: int
+    available: int
+    pending: int
+    owed: int
+    tier: str
+    qualifying_spend: Decimal | int | str
+    next_expiry: datetime | None
+    next_expiry_points: int
+
+
 def account_summary(
     session: Session, customer_ids: Sequence[int], now: datetime, since: datetime
-) -> list[Row[Any]]:
+) -> list[AccountSummary]:
     """The accounts of these profiles with, on each row, the cluster's qualifying spend since
     ``since`` and its next expiry (date and points): one statement for the account status.
     No row: not enrolled (lots and entries exist only with an account)."""
@@ -62,7 +75,8 @@ def account_summary(
         )
 
     stmt = statement(session, "account_summary", build)
-    return list(session.execute(stmt, {"ids": list(customer_ids), "now": now, "since": since}))
+    rows = session.execute(stmt, {"ids": list(customer_ids), "now": now, "since": since})
+    return [AccountSummary(*row) for row in rows]
 
 
 def next_expiry(
