@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from omniretail.cli.context import open_container
-from omniretail.loyalty import backfill, service
+from omniretail.loyalty import service
 
 app = typer.Typer(help="Loyalty: backfill, recompute, scheduled jobs.", no_args_is_help=True)
 console = Console()
@@ -27,7 +27,7 @@ def backfill_command(
     """Run the programme over the imported history: timeline, balance and tier per customer."""
     container = open_container(db)
     with container.uow() as uow:
-        report = backfill.backfill_history(uow, as_of=as_of, actor="cli:backfill")
+        report = service.backfill_history(uow, as_of=as_of, actor="cli:backfill")
     console.print_json(report.model_dump_json())
 
 

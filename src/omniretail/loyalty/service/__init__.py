@@ -3,7 +3,8 @@
 Modules by use case: ``rules`` (the programme), ``awards`` (enrolment, actions,
 adjustments), ``earn`` (orders earn, clawback), ``redeem``, ``lots`` (maturing, expiry),
 ``tiers``, ``coupons``, ``rewards`` (scheduled: birthdays, un-merge settlement, recompute),
-``reads``. Other packages import the names below from ``loyalty.service``.
+``reads``, ``backfill`` (points for an imported order history). Other packages import the
+names below from ``loyalty.service``.
 
 A person's points are the sum over the accounts of their profile cluster (a merged profile's
 account keeps its own lots, so an undo of the merge is exact). Services never commit.
@@ -16,6 +17,7 @@ from omniretail.loyalty.service.awards import (
     award_action,
     enrol,
 )
+from omniretail.loyalty.service.backfill import backfill_history
 from omniretail.loyalty.service.coupons import (
     coupon_read,
     issue_coupon,
@@ -68,6 +70,7 @@ __all__ = [
     "adjust_points",
     "award_action",
     "award_birthday_coupons",
+    "backfill_history",
     "birthdays_on",
     "claw_back_lines",
     "claw_back_return",
