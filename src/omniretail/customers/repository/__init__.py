@@ -1,4 +1,10 @@
-"""The only place that builds queries over the customer tables."""
+"""The only place that builds queries over the customer tables.
+
+Modules by concern: ``tables`` (Core tables, profile columns), ``profiles`` (profiles and merge
+clusters), ``identities`` (and verification codes), ``consents``, ``timeline`` (activity and
+anonymous links), ``merges`` (and reviews), ``privacy``. Callers use the names re-exported here
+(``from omniretail.customers import repository as repo``).
+"""
 
 from __future__ import annotations
 

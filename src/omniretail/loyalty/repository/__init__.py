@@ -2,6 +2,10 @@
 
 Counters change only by conditional UPDATE (``apply_to_account``) or under row locks
 (``lock_accounts``, ``lock_spendable_lots``); the CHECK constraints refuse any negative result.
+
+Modules by concern: ``programmes`` (Core tables, programme versions), ``accounts``, ``lots``,
+``entries`` (the ledger, account summaries), ``redemptions``, ``coupons``, ``backfill`` (reads
+of the order history). Callers use the names re-exported here.
 """
 
 from __future__ import annotations
