@@ -322,7 +322,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit(
 
     from omniretail.auth import sign_in as sign_ins
     from omniretail.auth.errors import InvalidCredentials, SignInThrottled
-    from omniretail.customers.crypto import vault_for
+    from omniretail.kernel.vault import vault_for
 
     throttle = sign_ins.Throttle.from_settings(container.settings, container.keyring)
 

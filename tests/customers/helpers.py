@@ -7,8 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.bootstrap import Container
-from omniretail.customers import activity, service
-from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers import service
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import (
     ConsentWrite,
@@ -16,6 +15,8 @@ from omniretail.customers.schemas import (
     IdentityCreate,
     OrderActivity,
 )
+from omniretail.customers.service import activity
+from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn
 

@@ -4,8 +4,9 @@ import json
 
 from sqlalchemy import inspect, text
 
-from omniretail.customers import activity, service
+from omniretail.customers import service
 from omniretail.customers.schemas import EventBatch, MarketingMessage
+from omniretail.customers.service import activity
 from omniretail.db.encrypted import ENCRYPTED_COLUMNS
 from omniretail.db.outbox import list_events
 from tests.customers.helpers import grant, make_customer, place_order, vault

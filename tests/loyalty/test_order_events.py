@@ -8,11 +8,10 @@ the others record the ``omniretail.orders.refunded`` event directly, in the shap
 
 from __future__ import annotations
 
-from omniretail.customers import activity
+from omniretail.customers.service import activity
 from omniretail.db.outbox import list_events
 from omniretail.kernel.events import DomainEvent
-from omniretail.loyalty import handlers as loyalty_handlers
-from omniretail.loyalty import rewards
+from omniretail.loyalty import service
 from tests.customers.helpers import make_customer
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
@@ -72,10 +71,8 @@ def test_a_checkout_reaches_the_timeline_and_earns_pending_points(container, cli
 
     # The same event delivered again (at least once) changes nothing.
     [confirmed] = _events(container, "omniretail.orders.order_confirmed")
-    loyalty_handlers.earn_for_order(confirmed, container.uow)
-    from omniretail.customers import handlers as customers_handlers
-
-    customers_handlers.record_order(confirmed, container.uow)
+    container.handlers.resolve("loyalty.earn_for_order")(confirmed, container.uow)
+    container.handlers.resolve("customers.timeline_order")(confirmed, container.uow)
     assert account(client, customer) == (100, 75)
     assert len(timeline(client, customer)) == 1
     _no_drift(container)
@@ -233,6 +230,7 @@ def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
     event = {
         "id": "evt-early",
         "type": "omniretail.orders.refunded",
+        "subject": "orders/W-404",
         "time": "2026-11-02T09:00:00Z",
         "data": {
             "order": "W-404",
@@ -243,7 +241,7 @@ def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
     import pytest
 
     with pytest.raises(RuntimeError, match="has not earned"):
-        loyalty_handlers.claw_back_refunded(event, container.uow)
+        container.handlers.resolve("loyalty.claw_back_refunded")(event, container.uow)
     with container.read_uow() as uow:
         assert activity.timeline(uow, customer) == []
 
@@ -281,4 +279,4 @@ def _events(container, event_type):
 
 def _no_drift(container):
     with container.read_uow() as uow:
-        assert rewards.recompute_balances(uow, fix=False).drift == []
+        assert service.recompute_balances(uow, fix=False).drift == []

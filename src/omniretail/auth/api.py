@@ -45,8 +45,8 @@ from omniretail.auth.schemas import (
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.bootstrap import Container
-from omniretail.customers.crypto import vault_for
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.vault import vault_for
 
 API_PREFIX = "/api/v1"
 

@@ -18,13 +18,11 @@ from omniretail.auth import service
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.auth.security import hash_password
-from omniretail.customers import activity
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import PiiVault
 from omniretail.customers.errors import UnknownCustomer
-from omniretail.customers.models import IdentityKind
-from omniretail.customers.schemas import CustomerCreate, IdentityCreate, OrderActivity
+from omniretail.customers.schemas import CustomerCreate, IdentityCreate, IdentityKind, OrderActivity
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, OrderEarn, OrderLineEarn
 
@@ -132,7 +130,7 @@ def _omnichannel_customer(uow: UnitOfWork, vault: PiiVault, store_code: str) -> 
         (store, "DEMO-POS-1", "POS", "35.00", 35),
     ]:
         placed = uow.now - timedelta(days=days)
-        activity.record_order(
+        customers.record_order(
             uow,
             OrderActivity(
                 customer_id=customer_id,

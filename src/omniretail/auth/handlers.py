@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from omniretail.auth import repository as repo
 from omniretail.auth.password_reset import CODE_FIELD
-from omniretail.customers import repository as customers_repo
-from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
@@ -39,10 +39,9 @@ class ResetCodeSender:
                 raise SkipDelivery(f"reset code #{code_id} was sent, used, superseded or erased")
             if uow.now >= row.expires_at:
                 raise SkipDelivery(f"reset code #{code_id} expired before it could be sent")
-            identity = customers_repo.get_identity(uow.session, row.identity_id)
-            if identity is None:
+            to = customers.identity_value(uow, row.identity_id, vault=self.vault)
+            if to is None:
                 raise SkipDelivery(f"reset code #{code_id}: its email is gone")
-            to = self.vault.decrypt("identity", identity.value_enc) or ""
             code = self.vault.decrypt(CODE_FIELD, row.code_enc) or ""
             minutes = max(int((row.expires_at - uow.now).total_seconds()) // 60, 1)
             self.senders.mailer.send(

@@ -26,13 +26,12 @@ from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidResetCode, PasswordResetThrottled, SignInThrottled
 from omniretail.auth.models import PasswordResetCode, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
-from omniretail.customers import repository as customers_repo
-from omniretail.customers.crypto import PiiVault
-from omniretail.customers.models import CustomerStatus, IdentityKind
-from omniretail.customers.verification import CodeHasher
+from omniretail.customers import service as customers
+from omniretail.customers.service import CodeHasher
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.events import DomainEvent
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault
 
 CODE_FIELD = "password-reset-code"
 WRONG = "this reset code is wrong, used or expired (or the email has no account): ask for a new one"
@@ -143,18 +142,7 @@ def request_reset(
 def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:
     """(principal id, identity id) for a verified email of an active customer with an active
     password sign-in; one blind-index look-up whatever the answer."""
-    kind = IdentityKind.EMAIL.value
-    matches = customers_repo.find_identities(
-        uow.session, kind, "", vault.blind_index(kind, email.strip())
-    )
-    for identity in sorted(matches, key=lambda i: i.id):
-        if not identity.verified:
-            continue
-        root_id = customers_repo.root_of(uow.session, identity.customer_id)
-        customer = customers_repo.get_customer(uow.session, root_id) if root_id else None
-        if customer is None or customer.status != CustomerStatus.ACTIVE.value:
-            continue
-        cluster = [r.id for r in customers_repo.cluster_of(uow.session, customer.id)]
+    for identity_id, cluster in customers.verified_email_owners(uow, email, vault=vault):
         principal = repo.by_customer(uow.session, cluster)
         if (
             principal is not None
@@ -162,7 +150,7 @@ def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int]
             and principal.role == Role.CUSTOMER.value
             and principal.password_hash
         ):
-            return principal.id, identity.id
+            return principal.id, identity_id
     return None
 
 

@@ -36,10 +36,10 @@ from omniretail.auth.security import (
     verify_password,
 )
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import PiiVault
 from omniretail.customers.errors import UnknownCustomer
-from omniretail.customers.models import IdentityKind
+from omniretail.customers.schemas import IdentityKind
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.vault import PiiVault
 
 
 def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:

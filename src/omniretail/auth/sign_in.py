@@ -28,9 +28,9 @@ from omniretail.auth import service
 from omniretail.auth.errors import SignInThrottled
 from omniretail.auth.models import SignInThrottle
 from omniretail.auth.security import AuthPrincipal, hash_password
-from omniretail.customers.crypto import PiiVault
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault
 
 UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 

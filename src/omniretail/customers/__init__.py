@@ -7,6 +7,6 @@ the platform with evidence; encrypted with a keyed blind index for look-ups),
 ``consent_events`` (per purpose and channel, with full history), ``customer_activity`` (the
 timeline, including ingested behavioural events), ``anonymous_links`` (stitching),
 ``customer_merges`` and ``merge_reviews`` (explainable resolution, exact un-merge) and
-``privacy_requests`` (GDPR export and erase). Emits ``customers.*`` events through
-``events.customer_event``.
+``privacy_requests`` (GDPR export and erase). Emits the ``customers.*`` events
+of ``events``.
 """

@@ -12,10 +12,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
-from omniretail.customers import activity, merges, service, verification
-from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers import service
 from omniretail.customers.models import IdentityKind
-from omniretail.customers.privacy import privacy_log
 from omniretail.customers.schemas import (
     ActivityRead,
     Attestation,
@@ -45,7 +43,10 @@ from omniretail.customers.schemas import (
     StitchResult,
     VerificationSent,
 )
-from omniretail.customers.verification import CodeHasher, CodePolicy, hasher_for
+from omniretail.customers.service import activity, merges, verification
+from omniretail.customers.service.privacy import privacy_log
+from omniretail.customers.service.verification import CodeHasher, CodePolicy, hasher_for
+from omniretail.kernel.vault import PiiVault, vault_for
 
 
 def get_vault(container: ContainerDep) -> PiiVault:

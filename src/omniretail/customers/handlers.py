@@ -15,6 +15,12 @@ order was placed.
 
 Guest orders and orders of unknown or erased customers are skipped.
 
+The order handlers take typed arguments (``record_order(uow_factory, meta, order=...,
+customer_id=..., ...)``); ``install`` still subscribes them to the order events by type
+pattern through thin adapters that pick the fields out of the CloudEvent's data, until the
+orders domain's typed events (``orders.events.OrderConfirmed``, ...) can be subscribed with
+``registry.on``.
+
 - ``omniretail.customers.identity_code_requested``: sends a verification code by email or
   SMS (``send_identity_code``). The event carries only the code's row id; the code is read
   from its ciphertext, sent, and the ciphertext blanked in the same transaction, so a
@@ -23,34 +29,39 @@ Guest orders and orders of unknown or erased customers are skipped.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from omniretail.customers import activity, service
 from omniretail.customers import repository as repo
-from omniretail.customers.crypto import PiiVault, vault_for
+from omniretail.customers import service
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
+from omniretail.customers.events import IdentityCodeRequested
 from omniretail.customers.schemas import OrderActivity
-from omniretail.customers.verification import CODE_FIELD
+from omniretail.customers.service import activity
+from omniretail.customers.service.verification import CODE_FIELD
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import Keyring
-from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.kernel.vault import PiiVault, vault_for
+from omniretail.messaging.handlers import (
+    CloudEvent,
+    EventMeta,
+    HandlerRegistry,
+    SkipDelivery,
+    UowFactory,
+)
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
 
 
 def install(registry: HandlerRegistry) -> None:
-    registry.add("omniretail.orders.order_confirmed", "customers.timeline_order", record_order)
-    registry.add(
-        "omniretail.orders.cancelled", "customers.timeline_cancellation", record_cancellation
-    )
-    registry.add("omniretail.orders.refunded", "customers.timeline_refund", record_refund)
+    registry.add("omniretail.orders.order_confirmed", "customers.timeline_order", _order_confirmed)
+    registry.add("omniretail.orders.cancelled", "customers.timeline_cancellation", _cancelled)
+    registry.add("omniretail.orders.refunded", "customers.timeline_refund", _refunded)
 
 
 def install_verification(registry: HandlerRegistry, senders: Senders, keyring: Keyring) -> None:
-    registry.add(
-        "omniretail.customers.identity_code_requested",
+    registry.on(
+        IdentityCodeRequested,
         "customers.send_identity_code",
         IdentityCodeSender(senders, vault_for(keyring)),
     )
@@ -61,8 +72,10 @@ class IdentityCodeSender:
         self.senders = senders  # read at send time: tests swap its members
         self.vault = vault
 
-    def __call__(self, event: CloudEvent, uow_factory: UowFactory) -> None:
-        code_id = int(event["data"]["code_id"])
+    def __call__(
+        self, event: IdentityCodeRequested, meta: EventMeta, uow_factory: UowFactory
+    ) -> None:
+        code_id = event.code_id
         with uow_factory() as uow:
             row = repo.lock_code(uow.session, code_id)
             if row is None or row.status != "pending" or row.code_enc is None:
@@ -94,69 +107,134 @@ class IdentityCodeSender:
             row.code_enc, row.sent_at = None, uow.now
 
 
-def record_order(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    customer_id = _customer_of(data)
+def record_order(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    order: str,
+    customer_id: int | None,
+    channel: str | None,
+    total: str,
+    quantities: list[int],
+) -> None:
+    """A confirmed order on the timeline, placed when the event was (``meta.time``)."""
+    customer = _customer_of(order, customer_id)
     with uow_factory() as uow:
-        _require_customer(uow, customer_id)
+        _require_customer(uow, customer)
         activity.record_order(
             uow,
             OrderActivity(
-                customer_id=customer_id,
-                number=data["order"],
-                channel=data.get("channel") or "unknown",
-                placed_at=datetime.fromisoformat(event["time"]),
-                total=Decimal(str(data.get("total", "0"))),
+                customer_id=customer,
+                number=order,
+                channel=channel or "unknown",
+                placed_at=meta.time,
+                total=Decimal(total),
                 status="confirmed",
-                lines=sum(int(ln.get("quantity", 0)) for ln in data.get("lines", [])),
+                lines=sum(quantities),
             ),
         )
 
 
-def record_cancellation(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    customer_id = _customer_of(data)
+def record_cancellation(
+    uow_factory: UowFactory, meta: EventMeta, *, order: str, customer_id: int | None, amount: str
+) -> None:
+    customer = _customer_of(order, customer_id)
     with uow_factory() as uow:
-        _require_customer(uow, customer_id)
+        _require_customer(uow, customer)
         found = activity.record_order_cancellation(
-            uow,
-            data["order"],
-            change_key=event["id"],
-            amount=Decimal(str(data.get("amount", "0"))),
+            uow, order, change_key=meta.id, amount=Decimal(amount)
         )
     if not found:
-        raise RuntimeError(f"order {data['order']} is not on the timeline yet; retry later")
+        raise RuntimeError(f"order {order} is not on the timeline yet; retry later")
 
 
-def record_refund(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    customer_id = _customer_of(data)
-    reference = str(data.get("return_id") or event["id"])
+def record_refund(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    order: str,
+    customer_id: int | None,
+    return_id: str | None,
+    location: str | None,
+    amount: str,
+    quantities: list[int],
+) -> None:
+    customer = _customer_of(order, customer_id)
+    reference = return_id or meta.id
     with uow_factory() as uow:
-        _require_customer(uow, customer_id)
+        _require_customer(uow, customer)
         # Spend by channel is net: the return counts against the channel the order was
         # placed in, wherever the items came back.
-        channel = activity.order_channel(uow, data["order"]) or data.get("location")
+        channel = activity.order_channel(uow, order) or location
         activity.record_order(
             uow,
             OrderActivity(
-                customer_id=customer_id,
+                customer_id=customer,
                 number=reference,
                 channel=channel or "unknown",
-                placed_at=datetime.fromisoformat(event["time"]),
-                total=Decimal(str(data.get("amount", "0"))),
+                placed_at=meta.time,
+                total=Decimal(amount),
                 kind="return",
                 status="refunded",
-                lines=sum(int(ln.get("quantity", 0)) for ln in data.get("lines", [])),
+                lines=sum(quantities),
                 source_key=f"return:{reference}",
             ),
         )
 
 
-def _customer_of(data: dict[str, Any]) -> int:
-    if data.get("customer_id") is None:
-        raise SkipDelivery(f"order {data.get('order')} is a guest order: no profile")
-    return int(data["customer_id"])
+# --- adapters from the order events' data (until orders.events is typed) -------------------
+
+
+def _order_confirmed(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    record_order(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data.get("customer_id")),
+        channel=data.get("channel"),
+        total=str(data.get("total", "0")),
+        quantities=_quantities(data.get("lines", [])),
+    )
+
+
+def _cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    record_cancellation(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data.get("customer_id")),
+        amount=str(data.get("amount", "0")),
+    )
+
+
+def _refunded(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    record_refund(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data.get("customer_id")),
+        return_id=str(data["return_id"]) if data.get("return_id") else None,
+        location=data.get("location"),
+        amount=str(data.get("amount", "0")),
+        quantities=_quantities(data.get("lines", [])),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _quantities(lines: list[dict[str, Any]]) -> list[int]:
+    return [int(ln.get("quantity", 0)) for ln in lines]
+
+
+def _customer_of(order: str, customer_id: int | None) -> int:
+    if customer_id is None:
+        raise SkipDelivery(f"order {order} is a guest order: no profile")
+    return customer_id
 
 
 def _require_customer(uow: UnitOfWork, customer_id: int) -> None:

@@ -1,5 +1,5 @@
 """Customer tables. Personal data is stored only as ciphertext (``*_enc``) or keyed hashes
-(``*_index``); see ``customers.crypto``. Rows keep the customer id they were written with;
+(``*_index``); see ``kernel.vault``. Rows keep the customer id they were written with;
 a merge only points the merged profile at its survivor (``merged_into_id``), so reads resolve
 the cluster and an undo restores every row exactly."""
 
@@ -154,7 +154,7 @@ class Identity(Base):
 
 
 class VerificationCode(Base):
-    """A one-time code sent to an email or phone identity (``customers.verification``). The
+    """A one-time code sent to an email or phone identity (``customers.service.verification``). The
     code is kept only as a keyed hash; its ciphertext lives until the relay has sent it."""
 
     __tablename__ = "identity_verification_codes"

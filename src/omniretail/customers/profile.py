@@ -1,44 +1,12 @@
-"""The customer 360 read (the customers domain's part): profile, identities, consents,
-lifetime spend by channel, last orders and open returns.
-
-Two statements, each reading only the columns it shows: the cluster with the profile
-columns, the consent answers and the identities, and the purchases (spend by channel, last
-orders, open returns). Only the surviving profile's PII and the identities shown are
-decrypted."""
+"""Moved to ``customers.service.profile``: import these from ``customers.service``. This module
+stays only for the console and ``api/customer_views.py`` until they do (then delete it)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from omniretail.customers.service.profile import (
+    customer_360,
+)
 
-from omniretail.customers import repository as repo
-from omniretail.customers import service
-from omniretail.customers.activity import activity_read
-from omniretail.customers.crypto import PiiVault
-from omniretail.customers.schemas import Customer360, SpendByChannel
-from omniretail.db.uow import UnitOfWork
-
-
-def customer_360(
-    uow: UnitOfWork, customer_id: int, *, vault: PiiVault, orders: int = 5
-) -> Customer360:
-    session = uow.session
-    rows, identity_rows = repo.profile_section(session, customer_id)
-    root = service.root_row(rows, customer_id)
-    ids = list(dict.fromkeys([root.id, *(r.id for r in rows)]))
-    consents = [service.consent_read(r) for r in rows if r.id == root.id and r.purpose is not None]
-    spend_rows, last, open_returns = repo.purchases_section(session, ids, orders=orders)
-    spend = [
-        SpendByChannel(channel=channel, orders=count, spend=total)
-        for channel, count, total in spend_rows
-    ]
-    return Customer360(
-        customer=service.customer_read(
-            root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
-        ),
-        identities=[service.identity_read(i, vault) for i in identity_rows],
-        consents=consents,
-        spend_by_channel=spend,
-        lifetime_spend=sum((s.spend for s in spend), Decimal(0)),
-        last_orders=[activity_read(a) for a in last],
-        open_returns=[activity_read(a) for a in open_returns],
-    )
+__all__ = [
+    "customer_360",
+]

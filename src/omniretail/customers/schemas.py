@@ -15,13 +15,13 @@ from pydantic import (
     model_validator,
 )
 
-from omniretail.customers.models import (
-    ActivityKind,
-    ConsentChannel,
-    ConsentPurpose,
-    IdentityKind,
-    VerifiedVia,
-)
+# The enums other packages use with the schemas, re-exported (models are not the face).
+from omniretail.customers.models import ActivityKind as ActivityKind
+from omniretail.customers.models import ConsentChannel as ConsentChannel
+from omniretail.customers.models import ConsentPurpose as ConsentPurpose
+from omniretail.customers.models import CustomerStatus as CustomerStatus
+from omniretail.customers.models import IdentityKind as IdentityKind
+from omniretail.customers.models import VerifiedVia as VerifiedVia
 from omniretail.kernel.limits import Id, JsonObject
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -38,7 +38,7 @@ class Address(BaseModel):
 
 class IdentityCreate(BaseModel):
     """An identifier as someone claims it. Nobody declares an identifier verified: the platform
-    verifies it (a one-time code, ``customers.verification``), or a system principal holding
+    verifies it (a one-time code, ``customers.service.verification``), or a system principal holding
     ``identities:verify`` attests it with evidence."""
 
     kind: IdentityKind

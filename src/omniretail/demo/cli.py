@@ -260,8 +260,8 @@ def _people(container: Container, *, new_passwords: bool = False) -> int:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
     from omniretail.auth import demo as demo_people
     from omniretail.catalog import service as catalog
-    from omniretail.customers.crypto import vault_for
-    from omniretail.loyalty.backfill import backfill_history
+    from omniretail.kernel.vault import vault_for
+    from omniretail.loyalty.service import backfill_history
 
     with container.uow() as uow:
         report = backfill_history(uow, actor=ACTOR)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from omniretail.cli.context import open_container
-from omniretail.loyalty import backfill, rewards, service
+from omniretail.loyalty import service
 
 app = typer.Typer(help="Loyalty: backfill, recompute, scheduled jobs.", no_args_is_help=True)
 console = Console()
@@ -27,7 +27,7 @@ def backfill_command(
     """Run the programme over the imported history: timeline, balance and tier per customer."""
     container = open_container(db)
     with container.uow() as uow:
-        report = backfill.backfill_history(uow, as_of=as_of, actor="cli:backfill")
+        report = service.backfill_history(uow, as_of=as_of, actor="cli:backfill")
     console.print_json(report.model_dump_json())
 
 
@@ -39,7 +39,7 @@ def recompute(
     """Rebuild account balances from the ledger and report drift (exit 1 if any was found)."""
     container = open_container(db)
     with container.uow() as uow:
-        report = rewards.recompute_balances(uow, fix=not check)
+        report = service.recompute_balances(uow, fix=not check)
     if not report.drift:
         console.print(f"[green]ok[/]: {report.accounts} accounts match the ledger")
         return
@@ -59,5 +59,5 @@ def jobs(db: DbOption = None) -> None:
     with container.uow() as uow:
         released = service.release_matured_points(uow, actor="cli:jobs", limit=100_000)
         expired = service.expire_points(uow, actor="cli:jobs", limit=100_000)
-        birthdays = rewards.award_birthday_coupons(uow, actor="cli:jobs")
+        birthdays = service.award_birthday_coupons(uow, actor="cli:jobs")
     console.print(f"released {released} lots, expired {expired} lots, {birthdays} birthday coupons")

@@ -17,11 +17,16 @@ back for cancelled and returned lines.
 
 Every effect is keyed, so a redelivered event changes nothing. Guest orders, and orders of
 customers that are unknown or erased, are skipped.
+
+The handlers take typed arguments (``earn_for_order(uow_factory, order=..., customer_id=...)``);
+``install`` still subscribes them by type pattern through thin adapters that pick the fields
+out of the CloudEvent's data, until the orders domain's typed events can be subscribed with
+``registry.on``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
@@ -30,7 +35,13 @@ from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service
 from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn, OrderLineRef
-from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import (
+    CloudEvent,
+    EventMeta,
+    HandlerRegistry,
+    SkipDelivery,
+    UowFactory,
+)
 from omniretail.orders import lookup
 from omniretail.orders.errors import UnknownOrder
 
@@ -39,34 +50,34 @@ CANCELLED_LINE = "cancelled"
 
 
 def install(registry: HandlerRegistry) -> None:
-    registry.add("omniretail.orders.order_confirmed", "loyalty.earn_for_order", earn_for_order)
-    registry.add("omniretail.orders.cancelled", "loyalty.claw_back_cancelled", claw_back_cancelled)
-    registry.add("omniretail.orders.refunded", "loyalty.claw_back_refunded", claw_back_refunded)
-    registry.add("omniretail.orders.exchanged", "loyalty.exchange", exchange)
+    registry.add("omniretail.orders.order_confirmed", "loyalty.earn_for_order", _order_confirmed)
+    registry.add("omniretail.orders.cancelled", "loyalty.claw_back_cancelled", _cancelled)
+    registry.add("omniretail.orders.refunded", "loyalty.claw_back_refunded", _refunded)
+    registry.add("omniretail.orders.exchanged", "loyalty.exchange", _exchanged)
 
 
-def earn_for_order(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    if data.get("customer_id") is None:
-        raise SkipDelivery(f"order {data['order']} is a guest order: no points")
+def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | None) -> None:
+    """The order earns as it is when the event arrives (lines, prices, categories)."""
+    if customer_id is None:
+        raise SkipDelivery(f"order {order} is a guest order: no points")
     with uow_factory() as uow:
         try:
-            order = lookup.get_order(uow, data["order"])
+            found = lookup.get_order(uow, order)
         except UnknownOrder as exc:
-            raise SkipDelivery(f"order {data['order']} is gone") from exc
-        if order.customer_id is None:
-            raise SkipDelivery(f"order {order.number} is a guest order: no points")
-        _require_customer(uow, order.customer_id)
-        categories = _categories(uow, {ln.sku for ln in order.lines if ln.sku})
-        live = [ln for ln in order.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
+            raise SkipDelivery(f"order {order} is gone") from exc
+        if found.customer_id is None:
+            raise SkipDelivery(f"order {found.number} is a guest order: no points")
+        _require_customer(uow, found.customer_id)
+        categories = _categories(uow, {ln.sku for ln in found.lines if ln.sku})
+        live = [ln for ln in found.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
         live_nos = {ln.line_no for ln in live}
         service.earn_for_order(
             uow,
             OrderEarn(
-                customer_id=order.customer_id,
-                order_reference=order.number,
-                channel=order.channel,
-                placed_at=order.placed_at,
+                customer_id=found.customer_id,
+                order_reference=found.number,
+                channel=found.channel,
+                placed_at=found.placed_at,
                 lines=[
                     OrderLineEarn(
                         line_id=ln.line_no,
@@ -77,65 +88,80 @@ def earn_for_order(event: CloudEvent, uow_factory: UowFactory) -> None:
                     )
                     for ln in live
                 ],
-                excluded_line_ids=[ln.line_no for ln in order.lines if ln.line_no not in live_nos],
+                excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
             ),
             actor=ACTOR,
         )
 
 
-def claw_back_cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:
+def claw_back_cancelled(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    order: str,
+    customer_id: int | None,
+    lines: list[OrderLineRef],
+) -> None:
     """Cancelled lines were never bought. When the order has not earned yet, there is nothing
     to do: the earn, when it comes, leaves the cancelled lines out."""
-    data = event["data"]
-    if data.get("customer_id") is None:
-        raise SkipDelivery(f"order {data['order']} is a guest order: no points")
-    lines = [OrderLineRef.model_validate(ln) for ln in data.get("lines", [])]
+    if customer_id is None:
+        raise SkipDelivery(f"order {order} is a guest order: no points")
     with uow_factory() as uow:
-        service.claw_back_lines(uow, data["order"], lines, key=f"cancel:{event['id']}", actor=ACTOR)
+        service.claw_back_lines(uow, order, lines, key=f"cancel:{meta.id}", actor=ACTOR)
 
 
-def claw_back_refunded(event: CloudEvent, uow_factory: UowFactory) -> None:
+def claw_back_refunded(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    order: str,
+    customer_id: int | None,
+    return_id: str | None,
+    lines: list[OrderLineRef],
+) -> None:
     """Returned lines give back exactly what they earned. The order's earn must come first:
     if it has not been delivered yet, this delivery fails and is retried after it."""
-    data = event["data"]
-    if data.get("customer_id") is None:
-        raise SkipDelivery(f"order {data['order']} is a guest order: no points")
-    lines = [OrderLineRef.model_validate(ln) for ln in data.get("lines", [])]
-    reference = data.get("return_id") or event["id"]
+    if customer_id is None:
+        raise SkipDelivery(f"order {order} is a guest order: no points")
+    reference = return_id or meta.id
     with uow_factory() as uow:
-        _require_customer(uow, int(data["customer_id"]))
-        done = service.claw_back_lines(
-            uow, data["order"], lines, key=f"return:{reference}", actor=ACTOR
-        )
+        _require_customer(uow, customer_id)
+        done = service.claw_back_lines(uow, order, lines, key=f"return:{reference}", actor=ACTOR)
     if done is None:
-        raise RuntimeError(f"order {data['order']} has not earned its points yet; retry later")
+        raise RuntimeError(f"order {order} has not earned its points yet; retry later")
 
 
-def exchange(event: CloudEvent, uow_factory: UowFactory) -> None:
+def exchange(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    order: str,
+    customer_id: int | None,
+    exchange_id: str,
+    returned: list[OrderLineRef],
+    new_skus: set[str],
+) -> None:
     """The returned lines give back what they earned (keyed like the exchange's refund, so a
     refund event of the same exchange takes nothing twice); the new lines handed over earn
     as a purchase of their own, ``<order>#<exchange_id>``, pending from the exchange."""
-    data = event["data"]
-    if data.get("customer_id") is None:
-        raise SkipDelivery(f"order {data['order']} is a guest order: no points")
-    number, exchange_id = data["order"], data["exchange_id"]
-    returned = [OrderLineRef.model_validate(ln) for ln in data.get("returned", [])]
-    new_skus = {ln["sku"] for ln in data.get("new_lines", [])}
+    if customer_id is None:
+        raise SkipDelivery(f"order {order} is a guest order: no points")
+    number = order
     with uow_factory() as uow:
-        _require_customer(uow, int(data["customer_id"]))
+        _require_customer(uow, customer_id)
         if (
             service.claw_back_lines(uow, number, returned, key=f"return:{exchange_id}", actor=ACTOR)
             is None
         ):
             raise RuntimeError(f"order {number} has not earned its points yet; retry later")
         try:
-            order = lookup.get_order(uow, number)
+            found = lookup.get_order(uow, number)
         except UnknownOrder as exc:
             raise SkipDelivery(f"order {number} is gone") from exc
         known = service.known_order_lines(uow, number)
         new = [
             ln
-            for ln in order.lines
+            for ln in found.lines
             if ln.line_no not in known
             and ln.sku in new_skus
             and ln.status != CANCELLED_LINE
@@ -145,10 +171,10 @@ def exchange(event: CloudEvent, uow_factory: UowFactory) -> None:
         service.earn_for_order(
             uow,
             OrderEarn(
-                customer_id=int(data["customer_id"]),
+                customer_id=customer_id,
                 order_reference=f"{number}#{exchange_id}",
-                channel=order.channel,
-                placed_at=datetime.fromisoformat(event["time"]),
+                channel=found.channel,
+                placed_at=meta.time,
                 lines=[
                     OrderLineEarn(
                         line_id=ln.line_no,
@@ -162,6 +188,59 @@ def exchange(event: CloudEvent, uow_factory: UowFactory) -> None:
             ),
             actor=ACTOR,
         )
+
+
+# --- adapters from the order events' data (until orders.events is typed) -------------------
+
+
+def _order_confirmed(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    earn_for_order(uow_factory, order=data["order"], customer_id=_optional_int(data))
+
+
+def _cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    claw_back_cancelled(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data),
+        lines=_line_refs(data.get("lines", [])),
+    )
+
+
+def _refunded(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    claw_back_refunded(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data),
+        return_id=str(data["return_id"]) if data.get("return_id") else None,
+        lines=_line_refs(data.get("lines", [])),
+    )
+
+
+def _exchanged(event: CloudEvent, uow_factory: UowFactory) -> None:
+    data = event["data"]
+    exchange(
+        uow_factory,
+        EventMeta.of(event),
+        order=data["order"],
+        customer_id=_optional_int(data),
+        exchange_id=str(data["exchange_id"]),
+        returned=_line_refs(data.get("returned", [])),
+        new_skus={ln["sku"] for ln in data.get("new_lines", [])},
+    )
+
+
+def _optional_int(data: dict[str, Any]) -> int | None:
+    value = data.get("customer_id")
+    return None if value is None else int(value)
+
+
+def _line_refs(lines: list[dict[str, Any]]) -> list[OrderLineRef]:
+    return [OrderLineRef.model_validate(ln) for ln in lines]
 
 
 def _require_customer(uow: UnitOfWork, customer_id: int) -> None:

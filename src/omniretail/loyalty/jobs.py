@@ -11,7 +11,7 @@ from typing import Any
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.jobs.runner import JobContext, JobKinds
-from omniretail.loyalty import rewards, service
+from omniretail.loyalty import service
 
 BATCH = 500
 DRIFT_SHOWN = 100  # the result lists the first drifted counters; the CLI lists them all
@@ -40,7 +40,7 @@ def _in_batches(step: Callable[[UnitOfWork, str, int], int], what: str) -> Any:
 
 def _birthdays(context: JobContext) -> dict[str, Any]:
     with context.uow_factory() as uow:
-        count = rewards.award_birthday_coupons(uow, actor=context.actor)
+        count = service.award_birthday_coupons(uow, actor=context.actor)
     context.progress(count, f"{count} birthday coupons")
     return {"processed": count}
 
@@ -48,7 +48,7 @@ def _birthdays(context: JobContext) -> dict[str, Any]:
 def _recompute(context: JobContext) -> dict[str, Any]:
     """Every account's counters checked against its ledger (read-only)."""
     with context.read_uow_factory() as uow:
-        report = rewards.recompute_balances(uow, fix=False)
+        report = service.recompute_balances(uow, fix=False)
     context.progress(1, f"{len(report.drift)} counters drifted")
     return {
         "accounts": report.accounts,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from omniretail.customers import service as customers
-from omniretail.customers.service import IdentityKind
+from omniretail.customers.schemas import IdentityKind
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
 from omniretail.web.deps import read

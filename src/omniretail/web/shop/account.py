@@ -12,8 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from omniretail.api import customer_views
 from omniretail.api.deps import UseCase
 from omniretail.customers import service as customers
-from omniretail.customers.schemas import ConsentWrite
-from omniretail.customers.service import ConsentChannel, ConsentPurpose
+from omniretail.customers.schemas import ConsentChannel, ConsentPurpose, ConsentWrite
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for

@@ -21,8 +21,6 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict
 
 from omniretail.customers import repository as repo
-from omniretail.customers import service
-from omniretail.customers.crypto import PiiVault
 from omniretail.customers.errors import (
     IdentityAlreadyVerified,
     NotVerifiableByCode,
@@ -30,12 +28,15 @@ from omniretail.customers.errors import (
     VerificationCodeLocked,
     VerificationRateLimited,
 )
-from omniretail.customers.events import customer_event
+from omniretail.customers.events import IdentityCodeRequested
 from omniretail.customers.models import IdentityKind, VerificationCode
 from omniretail.customers.schemas import Resolution, VerificationSent
+from omniretail.customers.service.clusters import require_root
+from omniretail.customers.service.identities import confirm_identity, require_identity
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault
 
 CHANNELS = {IdentityKind.EMAIL.value: "email", IdentityKind.PHONE.value: "sms"}
 CODE_FIELD = "verification-code"
@@ -90,7 +91,7 @@ def request_code(
     policy: CodePolicy,
     actor: str,
 ) -> VerificationSent:
-    identity = service.require_identity(uow, customer_id, identity_id)
+    identity = require_identity(uow, customer_id, identity_id)
     channel = CHANNELS.get(identity.kind)
     if channel is None:
         raise NotVerifiableByCode(
@@ -100,7 +101,7 @@ def request_code(
         )
     if identity.verified:
         raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
-    root = service.require_root(uow, identity.customer_id)
+    root = require_root(uow, identity.customer_id)
     repo.lock_customers(uow.session, [root.id])  # one sender at a time per person
     now = uow.now
     in_window, in_day = repo.codes_sent_since(
@@ -141,9 +142,8 @@ def request_code(
         ),
     )
     uow.record(
-        customer_event(
-            "identity_code_requested",
-            root.id,
+        IdentityCodeRequested(
+            customer_id=root.id,
             code_id=row.id,
             identity_id=identity.id,
             channel=channel,
@@ -169,7 +169,7 @@ def confirm_code(
     policy: CodePolicy,
     actor: str,
 ) -> CodeCheck:
-    identity = service.require_identity(uow, customer_id, identity_id)
+    identity = require_identity(uow, customer_id, identity_id)
     if identity.verified:
         raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
     row = repo.lock_pending_code(uow.session, identity.id)
@@ -204,7 +204,7 @@ def confirm_code(
         )
     row.status, row.code_enc, row.used_at = "used", None, uow.now
     uow.session.flush()
-    resolution = service.confirm_identity(
+    resolution = confirm_identity(
         uow,
         customer_id,
         identity.id,

@@ -1,0 +1,145 @@
+"""Queries over identities and their verification codes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from omniretail.customers.models import (
+    Identity,
+    VerificationCode,
+)
+from omniretail.customers.repository.tables import identities
+from omniretail.db.sql import matches, rowcount, statement
+
+# --- identities ------------------------------------------------------------------------------
+
+
+def add_identity(session: Session, identity: Identity) -> Identity:
+    session.add(identity)
+    session.flush()
+    return identity
+
+
+def get_identity(session: Session, identity_id: int) -> Identity | None:
+    return session.get(Identity, identity_id)
+
+
+def identity_rows(session: Session, customer_ids: Sequence[int]) -> list[Row[Any]]:
+    """The columns a read shows (no blind index), without ORM objects."""
+
+    def build(pg: bool) -> Any:
+        c = identities.c
+        return (
+            select(
+                c.id,
+                c.customer_id,
+                c.kind,
+                c.scope,
+                c.value_enc,
+                c.verified,
+                c.verified_via,
+                c.verified_at,
+                c.verified_by,
+                c.verification_ref,
+                c.created_at,
+            )
+            .where(matches(c.customer_id, "ids", pg))
+            .order_by(c.id)
+        )
+
+    stmt = statement(session, "identity_rows", build)
+    return list(session.execute(stmt, {"ids": list(customer_ids)}))
+
+
+def list_identities(session: Session, customer_ids: Sequence[int]) -> list[Identity]:
+    return list(
+        session.scalars(
+            select(Identity)
+            .where(Identity.customer_id.in_(list(customer_ids)))
+            .order_by(Identity.id)
+        )
+    )
+
+
+def find_identities(session: Session, kind: str, scope: str, value_index: str) -> list[Identity]:
+    return list(
+        session.scalars(
+            select(Identity)
+            .where(
+                Identity.kind == kind, Identity.scope == scope, Identity.value_index == value_index
+            )
+            .order_by(Identity.id)
+        )
+    )
+
+
+def delete_identities(session: Session, customer_id: int) -> int:
+    owned = select(Identity.id).where(Identity.customer_id == customer_id)
+    session.execute(delete(VerificationCode).where(VerificationCode.identity_id.in_(owned)))
+    result = session.execute(delete(Identity).where(Identity.customer_id == customer_id))
+    return rowcount(result)
+
+
+# --- verification codes ---------------------------------------------------------------------
+
+
+def add_code(session: Session, code: VerificationCode) -> VerificationCode:
+    session.add(code)
+    session.flush()
+    return code
+
+
+def codes_sent_since(
+    session: Session,
+    *,
+    identity_id: int,
+    customer_ids: Sequence[int],
+    window: datetime,
+    day: datetime,
+) -> tuple[int, int]:
+    """(codes for this identity since ``window``, codes for these profiles since ``day``),
+    whatever became of them, in one statement."""
+    v = VerificationCode
+    row = session.execute(
+        select(
+            func.count().filter(and_(v.identity_id == identity_id, v.created_at > window)),
+            func.count(),
+        ).where(v.customer_id.in_(list(customer_ids)), v.created_at > day)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def supersede_codes(session: Session, identity_id: int) -> None:
+    session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .values(status="superseded", code_enc=None)
+    )
+
+
+def lock_pending_code(session: Session, identity_id: int) -> VerificationCode | None:
+    return session.scalars(
+        select(VerificationCode)
+        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def lock_code(session: Session, code_id: int) -> VerificationCode | None:
+    return session.scalars(
+        select(VerificationCode).where(VerificationCode.id == code_id).with_for_update()
+    ).first()

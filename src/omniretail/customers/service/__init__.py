@@ -1,0 +1,142 @@
+"""Customer use cases: profiles, identities and their resolution, consents, contact gates.
+
+Every use case takes the id it was given and resolves it to the surviving profile (a merged
+profile's id stays valid as an alias). Services never commit.
+
+Modules by concern: ``clusters`` (resolving ids), ``profiles``, ``identities``, ``consents``,
+``verification`` (codes), ``activity`` (the timeline and behavioural ingest), ``merges``
+(merges, reviews, undo), ``privacy`` (export, erase), ``profile`` (the 360). Other packages
+import the names below from ``customers.service``.
+"""
+
+from __future__ import annotations
+
+from omniretail.customers.service.activity import (
+    activity_read,
+    identify_session,
+    ingest_events,
+    order_channel,
+    record_contact,
+    record_order,
+    record_order_cancellation,
+    record_orders,
+    send_marketing_message,
+    timeline,
+    update_return_status,
+)
+from omniretail.customers.service.clusters import (
+    cluster,
+    customer_exists,
+    require_root,
+    resolve_id,
+    root_row,
+)
+from omniretail.customers.service.consents import (
+    birthdays,
+    consent_history,
+    consent_read,
+    consenting,
+    contact_address,
+    has_consent,
+    list_consents,
+    set_consent,
+)
+from omniretail.customers.service.identities import (
+    add_identity,
+    add_verified_identity,
+    confirm_identity,
+    identity_read,
+    identity_value,
+    list_identities,
+    require_identity,
+    verified_email_owners,
+)
+from omniretail.customers.service.merges import (
+    decide_review,
+    get_merge,
+    list_merges,
+    list_reviews,
+    merge_customers,
+    merge_read,
+    review_read,
+    undo_merge,
+)
+from omniretail.customers.service.privacy import (
+    erase_customer,
+    export_personal_data,
+    privacy_log,
+)
+from omniretail.customers.service.profile import customer_360
+from omniretail.customers.service.profiles import (
+    create_customer,
+    customer_read,
+    find_customer,
+    get_customer,
+    update_customer,
+)
+from omniretail.customers.service.verification import (
+    CODE_FIELD,
+    CodeHasher,
+    CodePolicy,
+    confirm_code,
+    hasher_for,
+    request_code,
+)
+
+__all__ = [
+    "CODE_FIELD",
+    "CodeHasher",
+    "CodePolicy",
+    "activity_read",
+    "add_identity",
+    "add_verified_identity",
+    "birthdays",
+    "cluster",
+    "confirm_code",
+    "confirm_identity",
+    "consent_history",
+    "consent_read",
+    "consenting",
+    "contact_address",
+    "create_customer",
+    "customer_360",
+    "customer_exists",
+    "customer_read",
+    "decide_review",
+    "erase_customer",
+    "export_personal_data",
+    "find_customer",
+    "get_customer",
+    "get_merge",
+    "has_consent",
+    "hasher_for",
+    "identify_session",
+    "identity_read",
+    "identity_value",
+    "ingest_events",
+    "list_consents",
+    "list_identities",
+    "list_merges",
+    "list_reviews",
+    "merge_customers",
+    "merge_read",
+    "order_channel",
+    "privacy_log",
+    "record_contact",
+    "record_order",
+    "record_order_cancellation",
+    "record_orders",
+    "request_code",
+    "require_identity",
+    "require_root",
+    "resolve_id",
+    "review_read",
+    "root_row",
+    "send_marketing_message",
+    "set_consent",
+    "timeline",
+    "undo_merge",
+    "update_customer",
+    "update_return_status",
+    "verified_email_owners",
+]

@@ -1,0 +1,56 @@
+"""Resolving an id to the surviving profile of its merge cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from omniretail.customers import repository as repo
+from omniretail.customers.errors import (
+    CustomerErased,
+    UnknownCustomer,
+)
+from omniretail.customers.models import (
+    Customer,
+    CustomerStatus,
+)
+from omniretail.db.uow import UnitOfWork
+
+# --- resolving ids -------------------------------------------------------------------------
+
+
+def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
+    """The surviving profile's id for any id, alias or not (raises if unknown or erased)."""
+    return require_root(uow, customer_id).id
+
+
+def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
+    """Every id that belongs to this person now, the surviving profile first (one
+    statement). Other domains aggregate their rows over these ids (orders keep the customer
+    id they were placed with)."""
+    rows = repo.cluster_of(uow.session, customer_id)
+    root = root_row(rows, customer_id)
+    return [root.id, *(r.id for r in rows if r.id != root.id)]
+
+
+def root_row(rows: Sequence[Any], customer_id: int) -> Any:
+    """The surviving profile among a cluster's rows; raises if unknown or erased."""
+    root = next((r for r in rows if r.merged_into_id is None), None)
+    if root is None:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if root.status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return root
+
+
+def require_root(uow: UnitOfWork, customer_id: int) -> Customer:
+    customer = repo.root_customer(uow.session, customer_id)
+    if customer is None:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if customer.status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return customer
+
+
+def customer_exists(uow: UnitOfWork, customer_id: int) -> bool:
+    return repo.root_of(uow.session, customer_id) is not None

@@ -1,0 +1,149 @@
+"""Consents per purpose and channel, their history, and the contact gates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from omniretail.customers import repository as repo
+from omniretail.customers.errors import (
+    ConsentRequired,
+    CustomerErased,
+    InvalidCustomerData,
+    UnknownCustomer,
+)
+from omniretail.customers.events import (
+    ConsentChanged,
+)
+from omniretail.customers.models import (
+    ConsentChannel,
+    CustomerStatus,
+)
+from omniretail.customers.schemas import (
+    ConsentHistoryRead,
+    ConsentRead,
+    ConsentsRead,
+    ConsentWrite,
+)
+from omniretail.customers.service.clusters import cluster, require_root
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.vault import PiiVault
+
+# --- consents ------------------------------------------------------------------------------
+
+
+def set_consent(
+    uow: UnitOfWork, customer_id: int, data: ConsentWrite, *, actor: str
+) -> ConsentsRead:
+    """Records an answer (kept in the history with where and how) on the surviving profile."""
+    root = require_root(uow, customer_id)
+    if data.purpose.value == "marketing" and data.channel == ConsentChannel.ALL:
+        raise InvalidCustomerData(
+            "marketing consent is given per channel (email, sms, push)", field="channel"
+        )
+    repo.record_consent(
+        uow.session,
+        customer_id=root.id,
+        purpose=data.purpose.value,
+        channel=data.channel.value,
+        granted=data.granted,
+        now=uow.now,
+        source=data.source,
+        method=data.method,
+        actor=actor,
+    )
+    uow.record(
+        ConsentChanged(
+            customer_id=root.id,
+            purpose=data.purpose.value,
+            channel=data.channel.value,
+            granted=data.granted,
+        )
+    )
+    return ConsentsRead(customer_id=root.id, consents=list_consents(uow, root.id))
+
+
+def list_consents(uow: UnitOfWork, customer_id: int) -> list[ConsentRead]:
+    """The surviving profile's current answers (one statement, the profile check included)."""
+    rows = repo.consents_of_root(uow.session, customer_id)
+    if not rows:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if rows[0].status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return [consent_read(c) for c in rows if c.purpose is not None]
+
+
+def consent_read(c: Any) -> ConsentRead:
+    return ConsentRead(
+        purpose=c.purpose, channel=c.channel, granted=c.granted, updated_at=c.updated_at
+    )
+
+
+def consent_history(uow: UnitOfWork, customer_id: int) -> list[ConsentHistoryRead]:
+    ids = cluster(uow, customer_id)
+    return [
+        ConsentHistoryRead(
+            id=e.id,
+            customer_id=e.customer_id,
+            purpose=e.purpose,
+            channel=e.channel,
+            granted=e.granted,
+            occurred_at=e.occurred_at,
+            source=e.source,
+            method=e.method,
+            actor=e.actor,
+            merge_id=e.merge_id,
+        )
+        for e in repo.consent_history(uow.session, ids)
+    ]
+
+
+def has_consent(uow: UnitOfWork, customer_id: int, purpose: str, channel: str) -> bool:
+    """The gate: no recorded grant means no consent."""
+    root_id = repo.root_of(uow.session, customer_id)
+    if root_id is None:
+        return False
+    channels = [channel, ConsentChannel.ALL.value] if purpose != "marketing" else [channel]
+    return bool(repo.granted_among(uow.session, [root_id], purpose, channels))
+
+
+def consenting(
+    uow: UnitOfWork, customer_ids: Sequence[int], purpose: str, channel: str
+) -> set[int]:
+    """Of these ids, those whose surviving profile has granted ``purpose`` on ``channel``."""
+    roots = repo.roots_of(uow.session, customer_ids)
+    channels = [channel, ConsentChannel.ALL.value] if purpose != "marketing" else [channel]
+    granted = repo.granted_among(uow.session, sorted(set(roots.values())), purpose, channels)
+    return {cid for cid, root in roots.items() if root in granted}
+
+
+def contact_address(
+    uow: UnitOfWork, customer_id: int, channel: str, *, purpose: str, vault: PiiVault
+) -> str:
+    """The only way to an email address or phone number for sending: marketing needs the
+    customer's consent for that channel; service messages (``purpose="service"``) do not."""
+    root = require_root(uow, customer_id)
+    if purpose != "service" and not has_consent(uow, root.id, purpose, channel):
+        raise ConsentRequired(
+            f"customer {customer_id} has not consented to {purpose} by {channel}", field="channel"
+        )
+    kind = {"email": "email", "sms": "phone", "push": "device"}.get(channel)
+    identities = [
+        i
+        for i in repo.list_identities(uow.session, repo.cluster_ids(uow.session, root.id))
+        if i.kind == kind
+    ]
+    identities.sort(key=lambda i: (not i.verified, -i.id))
+    if not identities:
+        raise ConsentRequired(f"customer {customer_id} has no {channel} address", field="channel")
+    value = vault.decrypt("identity", identities[0].value_enc)
+    assert value is not None
+    return value
+
+
+def birthdays(
+    uow: UnitOfWork, month_day: str, store_codes: Sequence[str] | None
+) -> list[tuple[int, str | None]]:
+    """Active customers born on ``month_day`` ("MM-DD") whose home store is one of
+    ``store_codes`` (None: customers without a home store)."""
+    return repo.by_birthday(uow.session, month_day, store_codes)

@@ -1,0 +1,103 @@
+"""Loyalty use cases: the ledger, lots, redemption, clawback, tiers and rewards.
+
+Modules by use case: ``rules`` (the programme), ``awards`` (enrolment, actions,
+adjustments), ``earn`` (orders earn, clawback), ``redeem``, ``lots`` (maturing, expiry),
+``tiers``, ``coupons``, ``rewards`` (scheduled: birthdays, un-merge settlement, recompute),
+``reads``, ``backfill`` (points for an imported order history). Other packages import the
+names below from ``loyalty.service``.
+
+A person's points are the sum over the accounts of their profile cluster (a merged profile's
+account keeps its own lots, so an undo of the merge is exact). Services never commit.
+"""
+
+from __future__ import annotations
+
+from omniretail.loyalty.service.awards import (
+    adjust_points,
+    award_action,
+    enrol,
+)
+from omniretail.loyalty.service.backfill import backfill_history
+from omniretail.loyalty.service.coupons import (
+    coupon_read,
+    issue_coupon,
+    list_coupons,
+    redeem_coupon,
+)
+from omniretail.loyalty.service.earn import (
+    claw_back_lines,
+    claw_back_return,
+    earn_for_order,
+    known_order_lines,
+    line_id_keys,
+    points_for_order,
+)
+from omniretail.loyalty.service.lots import (
+    expire_points,
+    release_matured_points,
+)
+from omniretail.loyalty.service.reads import (
+    account_status,
+    entry_read,
+    list_entries,
+    list_lots,
+    redemption_read,
+)
+from omniretail.loyalty.service.redeem import (
+    redeem_points,
+    reverse_redemption,
+)
+from omniretail.loyalty.service.rewards import (
+    award_birthday_coupons,
+    birthdays_on,
+    recompute_balances,
+    settle_unmerge,
+)
+from omniretail.loyalty.service.rules import (
+    get_programme,
+    programme_read,
+    rules,
+    save_programme,
+)
+from omniretail.loyalty.service.tiers import (
+    evaluate_tier,
+    progress_for,
+    tier_progress,
+)
+
+__all__ = [
+    "account_status",
+    "adjust_points",
+    "award_action",
+    "award_birthday_coupons",
+    "backfill_history",
+    "birthdays_on",
+    "claw_back_lines",
+    "claw_back_return",
+    "coupon_read",
+    "earn_for_order",
+    "enrol",
+    "entry_read",
+    "evaluate_tier",
+    "expire_points",
+    "get_programme",
+    "issue_coupon",
+    "known_order_lines",
+    "line_id_keys",
+    "list_coupons",
+    "list_entries",
+    "list_lots",
+    "points_for_order",
+    "programme_read",
+    "progress_for",
+    "recompute_balances",
+    "redeem_coupon",
+    "redeem_points",
+    "redemption_read",
+    "release_matured_points",
+    "reverse_redemption",
+    "rules",
+    "save_programme",
+    "settle_unmerge",
+    "tier_progress",
+]

@@ -1,0 +1,155 @@
+"""Points for actions, adjustments, welcomes and birthdays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from omniretail.customers import service as customers
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.ids import new_id
+from omniretail.loyalty import repository as repo
+from omniretail.loyalty.errors import (
+    UnknownAction,
+)
+from omniretail.loyalty.events import (
+    Enrolled,
+    Rewarded,
+)
+from omniretail.loyalty.models import (
+    Entry,
+    EntryKind,
+    Lot,
+    LotStatus,
+)
+from omniretail.loyalty.schemas import (
+    AccountRead,
+    ActionCreate,
+    AdjustmentCreate,
+    ProgrammeRules,
+    RedemptionCreate,
+)
+from omniretail.loyalty.service.reads import account_status
+from omniretail.loyalty.service.redeem import redeem_points
+from omniretail.loyalty.service.rules import rules
+
+# --- rewards, adjustments, expiry ----------------------------------------------------------
+
+
+def award_action(
+    uow: UnitOfWork, customer_id: int, data: ActionCreate, *, actor: str
+) -> AccountRead:
+    """Points for an action (review, app install, referral), once per action and reference
+    (an app install counts once per customer)."""
+    programme = rules(uow)
+    points = programme.actions.get(data.action)
+    if points is None:
+        raise UnknownAction(
+            f"no points for {data.action!r}; known: {', '.join(sorted(programme.actions))}",
+            field="action",
+        )
+    _ensure_account(uow, customer_id, actor=actor)
+    reference = "" if data.action == "app_install" else (data.reference or "")
+    root = customers.resolve_id(uow, customer_id)
+    key = f"action:{data.action}:{root}:{reference}"
+    if points and not repo.entry_exists(uow.session, key):
+        _reward(uow, customer_id, points, key, data.action, actor=actor, programme=programme)
+    return account_status(uow, customer_id)
+
+
+def adjust_points(
+    uow: UnitOfWork, customer_id: int, data: AdjustmentCreate, *, actor: str
+) -> AccountRead:
+    """Goodwill credits (a new lot) or corrections (debited like a redemption)."""
+    _ensure_account(uow, customer_id, actor=actor)
+    key = f"adjust:{new_id()}"
+    if data.points > 0:
+        _reward(
+            uow,
+            customer_id,
+            data.points,
+            key,
+            "adjustment",
+            actor=actor,
+            programme=rules(uow),
+            kind=EntryKind.ADJUST,
+            reason=data.reason,
+        )
+    else:
+        redemption = redeem_points(
+            uow,
+            customer_id,
+            RedemptionCreate(points=-data.points, channel="adjustment"),
+            actor=actor,
+        )
+        del redemption
+    return account_status(uow, customer_id)
+
+
+def _reward(
+    uow: UnitOfWork,
+    customer_id: int,
+    points: int,
+    key: str,
+    what: str,
+    *,
+    actor: str,
+    programme: ProgrammeRules,
+    kind: EntryKind = EntryKind.REWARD,
+    reason: str | None = None,
+) -> None:
+    lot = repo.add_lot(
+        uow.session,
+        Lot(
+            customer_id=customer_id,
+            source_key=key,
+            points=points,
+            remaining=points,
+            status=LotStatus.AVAILABLE.value,
+            available_at=uow.now,
+            expires_at=uow.now + timedelta(days=programme.expiry_days),
+            created_at=uow.now,
+        ),
+    )
+    repo.apply_to_account(uow.session, customer_id, uow.now, available=points)
+    repo.add_entry(
+        uow.session,
+        Entry(
+            customer_id=customer_id,
+            kind=kind.value,
+            points=points,
+            lot_id=lot.id,
+            source_key=key,
+            reference=what,
+            actor=actor,
+            created_at=uow.now,
+            effective_at=uow.now,
+            data={"reason": reason} if reason else {},
+        ),
+    )
+    uow.record(Rewarded(customer_id=customer_id, points=points, reward=what))
+
+
+def enrol(uow: UnitOfWork, customer_id: int, *, actor: str) -> AccountRead:
+    """Opens the account (once) and gives the welcome points."""
+    _ensure_account(uow, customer_id, actor=actor)
+    return account_status(uow, customer_id)
+
+
+def _ensure_account(uow: UnitOfWork, customer_id: int, *, actor: str) -> None:
+    customers.require_root(uow, customer_id)
+    programme = rules(uow)
+    if not repo.create_account_if_missing(
+        uow.session, customer_id, programme.tiers[0].name, uow.now
+    ):
+        return
+    uow.record(Enrolled(customer_id=customer_id))
+    if programme.welcome_points:
+        _reward(
+            uow,
+            customer_id,
+            programme.welcome_points,
+            f"welcome:{customer_id}",
+            "welcome",
+            actor=actor,
+            programme=programme,
+        )

@@ -1,0 +1,80 @@
+"""Tiers from qualifying spend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from omniretail.customers import service as customers
+from omniretail.db.uow import UnitOfWork
+from omniretail.loyalty import repository as repo
+from omniretail.loyalty.events import (
+    TierChanged,
+)
+from omniretail.loyalty.schemas import (
+    ProgrammeRules,
+    TierProgress,
+)
+from omniretail.loyalty.service.rules import rules
+
+# --- tiers ---------------------------------------------------------------------------------
+
+
+def evaluate_tier(uow: UnitOfWork, customer_id: int) -> TierProgress:
+    """Qualifying spend over the period decides the tier, stored on the surviving profile's
+    account; a change is an event (``loyalty.tier_changed``)."""
+    programme = rules(uow)
+    ids = customers.cluster(uow, customer_id)
+    progress = tier_progress(uow, ids, programme)
+    accounts = repo.get_accounts(uow.session, ids[:1])
+    if not accounts:
+        repo.create_account_if_missing(uow.session, ids[0], progress.tier, uow.now)
+    elif accounts[0].tier != progress.tier:
+        previous = accounts[0].tier
+        repo.set_tier(uow.session, ids[0], progress.tier, uow.now)
+        uow.record(TierChanged(customer_id=ids[0], previous=previous, tier=progress.tier))
+    return progress
+
+
+def tier_progress(uow: UnitOfWork, ids: Sequence[int], programme: ProgrammeRules) -> TierProgress:
+    since = uow.now - timedelta(days=programme.qualification_days)
+    return progress_for(repo.qualifying_spend(uow.session, ids, since), programme)
+
+
+def progress_for(spend: Decimal, programme: ProgrammeRules) -> TierProgress:
+    """The tier a qualifying spend reaches and what is left to the next ("£38 to Gold")."""
+    current = programme.tiers[0]
+    following = None
+    for tier in programme.tiers:
+        if spend >= tier.threshold:
+            current = tier
+        elif following is None:
+            following = tier
+    if following is None:
+        text = f"{current.name}: the top tier"
+        to_next = None
+    else:
+        to_next = (following.threshold - spend).quantize(Decimal("0.01"))
+        text = f"{_money(to_next, programme.currency)} to {following.name}"
+    return TierProgress(
+        tier=current.name,
+        multiplier=current.multiplier,
+        qualifying_spend=spend.quantize(Decimal("0.01")),
+        next_tier=following.name if following else None,
+        to_next_tier=to_next,
+        progress=text,
+    )
+
+
+def _tier_multiplier(uow: UnitOfWork, customer_id: int, programme: ProgrammeRules) -> Decimal:
+    root = customers.resolve_id(uow, customer_id)
+    accounts = repo.get_accounts(uow.session, [root])
+    name = accounts[0].tier if accounts else programme.tiers[0].name
+    return next((t.multiplier for t in programme.tiers if t.name == name), Decimal(1))
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
+    whole = amount == amount.to_integral_value()
+    return f"{symbol}{amount:.0f}" if whole else f"{symbol}{amount:.2f}"
