@@ -25,7 +25,7 @@ from omniretail.settings import Settings
 from tests import loopback
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-# A shared database needs a configured key (bootstrap.load_keyring): the tests' fixed one.
+# A shared database needs a configured key (db.encrypted.load_keyring): the tests' fixed one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 
 

@@ -137,6 +137,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.container = container
+    # The payment provider, read from the container at each use (tests swap it there); the
+    # kits know the container only as a ``Runtime``, which has no domain-typed members.
+    app.state.payments = lambda: container.payments
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     settings = container.settings
