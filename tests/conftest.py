@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
-from omniretail.db.registry import Base
+from omniretail.migrations.registry import Base
 from omniretail.settings import Settings
 from tests import loopback
 
