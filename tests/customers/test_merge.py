@@ -1,9 +1,9 @@
-from omniretail.api.customer_views import undo_merge_and_settle
 from omniretail.customers import merges, profile, service
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import IdentityCreate, UndoMerge
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.processes.merges import undo_merge_and_settle
 from tests.customers.helpers import grant, make_customer, place_order, vault
 
 

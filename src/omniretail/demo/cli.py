@@ -256,9 +256,9 @@ def _print_summary(
 
 def _people(container: Runtime, *, new_passwords: bool = False) -> int:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
-    from omniretail.auth import demo as demo_people
     from omniretail.catalog import service as catalog
     from omniretail.customers.crypto import vault_for
+    from omniretail.demo import people as demo_people
     from omniretail.loyalty.backfill import backfill_history
 
     with container.uow() as uow:
