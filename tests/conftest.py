@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, inspect, text
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
-from omniretail.db.registry import Base
+from omniretail.migrations.registry import Base
 from omniretail.settings import Settings
 from tests import loopback
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-# A shared database needs a configured key (bootstrap.load_keyring): the tests' fixed one.
+# A shared database needs a configured key (db.encrypted.load_keyring): the tests' fixed one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 
 

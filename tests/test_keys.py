@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.bootstrap import build_container, load_keyring
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind
 from omniretail.db import encrypted

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from omniretail.cli import server
-from omniretail.cli.main import app
+from omniretail.commands import server
+from omniretail.commands.main import app
 
 WARNING = "without TLS"
 

@@ -1,3 +1,3 @@
-from omniretail.cli.main import main
+from omniretail.commands.main import main
 
 main()

@@ -13,15 +13,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from omniretail import __version__
-from omniretail.api.customer_views import router as customer_views_router
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
 from omniretail.api.docs import DOCS_URL, install_docs
 from omniretail.api.limits import BodyLimitMiddleware
 from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
-from omniretail.api.product_views import router as product_views_router
 from omniretail.api.security_headers import SecurityHeadersMiddleware
 from omniretail.api.timing import ServerTimingMiddleware
+from omniretail.auth import policy
 from omniretail.auth.api import AuthorizeDep
 from omniretail.auth.api import router as auth_router
 from omniretail.bootstrap import Container, build_container
@@ -41,6 +40,8 @@ from omniretail.orders.api import router as orders_router
 from omniretail.orders.promises import policy_from
 from omniretail.orders.tasks import sweep_pickups_forever
 from omniretail.orders.web import router as tracking_router
+from omniretail.processes.api import customers_router as customer_views_router
+from omniretail.processes.api import products_router as product_views_router
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
@@ -137,6 +138,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.container = container
+    # The payment provider, read from the container at each use (tests swap it there); the
+    # kits know the container only as a ``Runtime``, which has no domain-typed members.
+    app.state.payments = lambda: container.payments
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     settings = container.settings
@@ -169,7 +173,7 @@ def create_app(
     api.include_router(intelligence_router)
     app.include_router(api)
     app.include_router(tracking_router)
-    install_openapi(app)
+    install_openapi(app, is_public=policy.is_public)
     install_docs(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app

@@ -1,25 +1,27 @@
-"""Composition root: builds engines, the unit-of-work factory and the clock from settings."""
+"""Composition root: builds engines, the unit-of-work factory and the clock from settings.
+
+Only the edges import it (``app``, ``commands``, ``migrations``); everything else reaches the
+container as a ``runtime.Runtime``."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from omniretail.auth import handlers as auth_handlers
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
 from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
+from omniretail.db.encrypted import load_keyring
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
-from omniretail.kernel.keys import Keyring, KeyringError, generate_secret
+from omniretail.kernel.keys import Keyring
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
@@ -30,6 +32,8 @@ from omniretail.orders import handlers as orders_handlers
 from omniretail.orders import payment_instructions
 from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
+
+__all__ = ["Container", "build_container", "load_keyring"]
 
 
 @dataclass
@@ -187,36 +191,3 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         senders=build_senders(settings),
         payments=provider_named(settings.payment_provider),
     )
-
-
-MISSING_KEY = (
-    "OMNIRETAIL_SECRET_KEY must be set when the database is shared ({backend}): every process "
-    "on it needs the same key, or customer data written by one cannot be read by another and "
-    "sign-ins of one are refused by the other. Generate one with `omniretail keys generate`, "
-    "then set OMNIRETAIL_SECRET_KEY (or OMNIRETAIL_SECRET_KEYS for rotation) in the "
-    "environment of every process (server, relay, CLI). See docs/security.md."
-)
-
-
-def load_keyring(settings: Settings) -> Keyring:
-    """The key ring from settings (``secret_keys``, else ``secret_key``). Unset: on the embedded
-    SQLite database, ``data_dir/secret.key`` (created once, 0600); on a shared database,
-    ``KeyringError``: a second process must never make a key of its own."""
-    if settings.secret_keys is not None:
-        return Keyring.parse(settings.secret_keys.get_secret_value())
-    if settings.secret_key is not None:  # one secret, taken whole (it may contain ":")
-        return Keyring(settings.secret_key.get_secret_value().encode())
-    url = settings.resolved_database_url()
-    if not is_sqlite(url):
-        raise KeyringError(MISSING_KEY.format(backend=make_url(url).get_backend_name()))
-    path = Path(settings.data_dir) / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(generate_secret())
-    return Keyring(path.read_text().strip().encode())

@@ -97,7 +97,7 @@ def test_the_stored_reply_holds_no_clear_text(container, client):
 
 
 def test_the_sweep_command_deletes_expired_keys(container, client, clock, monkeypatch):
-    from omniretail.cli import main
+    from omniretail.commands import main
 
     make_orders_network(container)
     new_cart(client, "k-cli")

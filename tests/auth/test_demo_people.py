@@ -1,7 +1,7 @@
 def test_the_demo_customer_is_one_profile_with_one_balance_and_every_role_signs_in(
     container, client, hasher
 ):
-    from omniretail.auth.demo import set_up_people
+    from omniretail.demo.people import set_up_people
     from omniretail.kernel.vault import vault_for
     from tests.factories import make_network
 
@@ -26,7 +26,7 @@ def test_demo_passwords_are_random_per_account_shown_once_and_can_be_renewed(
 ):
     """No fixed shared password: each account gets its own at set-up (a second set-up shows
     none, as only hashes are stored); ``new_passwords`` replaces them, ending the old ones."""
-    from omniretail.auth.demo import new_passwords, set_up_people
+    from omniretail.demo.people import new_passwords, set_up_people
     from omniretail.kernel.vault import vault_for
     from tests.factories import make_network
 

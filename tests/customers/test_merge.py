@@ -1,10 +1,10 @@
-from omniretail.api.customer_views import undo_merge_and_settle
 from omniretail.customers import service
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import IdentityCreate, UndoMerge
 from omniretail.customers.service import merges, profile
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.processes.merges import undo_merge_and_settle
 from tests.customers.helpers import grant, make_customer, place_order, vault
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from omniretail.app import create_app
 from omniretail.bootstrap import build_container
-from omniretail.cli.main import app as cli
+from omniretail.commands.main import app as cli
 from omniretail.db.budget import ConnectionBudgetError, ServerLimits, plan_pools
 from omniretail.db.engine import make_engine, server_is_full
 from omniretail.settings import Settings

@@ -12,7 +12,7 @@ from omniretail.app import create_app
 from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import Location
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.demo.network import DC, STORES
 from omniretail.inventory import availability
 from omniretail.inventory.models import StockLevel, StockMovement

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from omniretail.app import create_app
-from omniretail.auth.demo import CUSTOMER_EMAIL
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.demo.network import STORES
+from omniretail.demo.people import CUSTOMER_EMAIL
 from omniretail.orders import carts, lookup
 from tests.conftest import admin_api_key
 from tests.demo.test_demo import demo_env, run_demo

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from omniretail.bootstrap import Container
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from tests.demo.test_demo import demo_env
 from tests.history.logs import write_log
 

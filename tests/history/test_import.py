@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from omniretail.bootstrap import Container
 from omniretail.catalog.models import Channel, Product, Sku
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.customers.models import Customer
 from omniretail.db.outbox import OutboxMessage
 from omniretail.history import service

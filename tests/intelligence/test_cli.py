@@ -10,7 +10,7 @@ from datetime import timedelta
 import polars as pl
 from typer.testing import CliRunner
 
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from tests.intelligence.helpers import (
     A_ONLY,
     AS_OF,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.customers.models import Customer
 from omniretail.demo.network import DC
 from omniretail.intelligence.models import CustomerScore, ProductForecast

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import norm
 from typer.testing import CliRunner
 
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.intelligence import service
 from omniretail.inventory import service as inventory
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies

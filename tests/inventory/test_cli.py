@@ -10,7 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from omniretail.bootstrap import Container
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.inventory import service
 from omniretail.inventory.schemas import SaleCreate
 from tests.conftest import FixedClock

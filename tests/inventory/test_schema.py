@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from omniretail.bootstrap import Container
 from omniretail.db.migrate import alembic_config
-from omniretail.db.registry import Base
+from omniretail.migrations.registry import Base
 from tests.factories import make_network, receive
 from tests.inventory.state import ledger
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from omniretail.cli.main import app
+from omniretail.commands.main import app
 from omniretail.kernel.events import DomainEvent
 from omniretail.messaging import service
 from omniretail.messaging.schemas import SubscriptionCreate

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from omniretail.cli.main import app as cli
+from omniretail.commands.main import app as cli
 from omniretail.orders.models import FulfilmentMethod
 from omniretail.orders.routing import (
     DEFAULT_RULES,

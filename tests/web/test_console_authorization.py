@@ -31,11 +31,11 @@ from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
 from omniretail.customers import merges
-from omniretail.db.registry import Base
 from omniretail.inventory import service as inventory
 from omniretail.inventory import transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
+from omniretail.migrations.registry import Base
 from omniretail.orders import carts, lookup, planning
 from omniretail.orders.payments import TestPaymentProvider
 from omniretail.orders.schemas import CartCreate, CartLineAdd, FulfilmentChoice

@@ -16,11 +16,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from omniretail.api.problems import ReplayedResponse
-from omniretail.bootstrap import Container
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict
 from omniretail.kernel.vault import PiiVault, vault_for
+from omniretail.runtime import Runtime
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -38,12 +38,12 @@ class IdempotencyKeyReused(Conflict):
     status = 422
 
 
-def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
+def get_container(request: Request) -> Runtime:
+    container: Runtime = request.app.state.container
     return container
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+ContainerDep = Annotated[Runtime, Depends(get_container)]
 
 
 def get_actor(
@@ -74,7 +74,7 @@ class UseCase:
 
     def __init__(
         self,
-        container: Container,
+        container: Runtime,
         key: str | None,
         fingerprint: str,
         audit: Callable[[UnitOfWork], None] | None = None,
@@ -98,7 +98,7 @@ class UseCase:
     ) -> T:
         """``remember=False`` for responses that carry personal data: they are never stored
         (an erasure could not find them), so such a request is not replayed.
-        ``durable=False`` for cart holds only (see ``Container.uow``)."""
+        ``durable=False`` for cart holds only (see ``Runtime.uow``)."""
         if not remember:
             self._key = None
         for attempt in range(1, ATTEMPTS + 1):
@@ -167,7 +167,7 @@ class UseCase:
         raise ReplayedResponse(stored.status_code, json.loads(text or "{}"))
 
 
-def sweep_idempotency_keys(container: Container) -> int:
+def sweep_idempotency_keys(container: Runtime) -> int:
     """Deletes expired Idempotency-Keys (the server's sweep and ``omniretail idempotency
     sweep``); returns how many."""
     ttl = timedelta(hours=container.settings.idempotency_ttl_hours)
@@ -244,7 +244,7 @@ async def read_uow(request: Request, container: ContainerDep) -> AsyncIterator[U
         await anyio.to_thread.run_sync(uow.__exit__, None, None, None, limiter=exit_limiter)
 
 
-def _read_slots(request: Request, container: Container) -> asyncio.Semaphore:
+def _read_slots(request: Request, container: Runtime) -> asyncio.Semaphore:
     slots: asyncio.Semaphore | None = getattr(request.app.state, "read_slots", None)
     if slots is None:
         slots = asyncio.Semaphore(container.pools.read_slots)

@@ -1,18 +1,21 @@
 """The OpenAPI document: security schemes and the problem+json errors of every operation.
 
 Added centrally, so a new route is documented like the others: operations under /api/v1 that
-``auth.policy`` does not mark public need an API key (``X-API-Key``) or a bearer token from
-the OAuth2 password flow; every operation lists the ``application/problem+json`` answers it
-can give (a route may add its own, e.g. 402 at checkout, with ``responses=``)."""
+the access policy does not mark public (``is_public``, which the app passes in from
+``auth.policy``) need an API key (``X-API-Key``) or a bearer token from the OAuth2 password
+flow; every operation lists the ``application/problem+json`` answers it can give (a route may
+add its own, e.g. 402 at checkout, with ``responses=``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from omniretail.auth import policy
+# Whether an operation (method, path under /api/v1) is open to anyone, per the access policy.
+IsPublic = Callable[[str, str], bool]
 
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
@@ -63,18 +66,19 @@ DESCRIPTIONS = {
 WRITES = {"post", "put", "patch", "delete"}
 
 
-def needs_sign_in(method: str, path: str) -> bool:
+def needs_sign_in(method: str, path: str, is_public: IsPublic) -> bool:
     if not path.startswith(API_PREFIX):
         return False
-    rule = policy.rule_for(method.upper(), path.removeprefix(API_PREFIX))
-    return rule is None or rule.permission != policy.PUBLIC
+    return not is_public(method.upper(), path.removeprefix(API_PREFIX))
 
 
-def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+def error_statuses(
+    method: str, path: str, operation: dict[str, Any], is_public: IsPublic
+) -> list[int]:
     statuses = {404, 422}
     if path.startswith(API_PREFIX):
         statuses.add(503)
-        if needs_sign_in(method, path):
+        if needs_sign_in(method, path, is_public):
             statuses |= {401, 403, 410}
     if "requestBody" in operation:
         statuses |= {400, 413}
@@ -83,7 +87,7 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
     return sorted(statuses)
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, *, is_public: IsPublic) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -102,7 +106,7 @@ def install_openapi(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 # FastAPI's own 422 (HTTPValidationError) is not what is sent: a problem is.
                 responses.pop("422", None)
-                for status in error_statuses(method, path, operation):
+                for status in error_statuses(method, path, operation, is_public):
                     content = responses.setdefault(
                         str(status), {"description": DESCRIPTIONS[status]}
                     ).setdefault("content", {})
@@ -113,7 +117,7 @@ def install_openapi(app: FastAPI) -> None:
                         content = response.setdefault("content", {})
                         content.pop("application/json", None)
                         content.setdefault(PROBLEM_JSON, {"schema": problem})
-                if needs_sign_in(method, path):
+                if needs_sign_in(method, path, is_public):
                     operation["security"] = [{"ApiKey": []}, {"OAuth2": []}]
                 elif path.startswith(API_PREFIX):
                     operation["security"] = []

@@ -44,20 +44,20 @@ from omniretail.auth.schemas import (
     WhoAmI,
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner
-from omniretail.bootstrap import Container
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import vault_for
+from omniretail.runtime import Runtime
 
 API_PREFIX = "/api/v1"
 
 router = APIRouter(tags=["auth"])
 
 
-def signer(container: Container) -> TokenSigner:
+def signer(container: Runtime) -> TokenSigner:
     return TokenSigner(container.keyring, container.settings.access_token_ttl_seconds)
 
 
-def throttle(container: Container) -> sign_ins.Throttle:
+def throttle(container: Runtime) -> sign_ins.Throttle:
     return sign_ins.Throttle.from_settings(container.settings, container.keyring)
 
 
@@ -65,7 +65,7 @@ def throttle(container: Container) -> sign_ins.Throttle:
 
 
 async def authorize(request: Request) -> None:
-    container: Container = request.app.state.container
+    container: Runtime = request.app.state.container
     route = request.scope.get("route")
     template = getattr(route, "path_format", request.url.path)
     path = template.removeprefix(API_PREFIX)
@@ -93,9 +93,7 @@ async def authorize(request: Request) -> None:
 AuthorizeDep = Depends(authorize)
 
 
-async def _authenticate_off_the_loop(
-    request: Request, container: Container
-) -> AuthPrincipal | None:
+async def _authenticate_off_the_loop(request: Request, container: Runtime) -> AuthPrincipal | None:
     """Checking a credential reads its principal (one indexed read: deleted, disabled and
     revoked principals stop at once, in every process). That read waits for a pooled database
     connection; on the event loop the wait would stop the very requests that would give
@@ -112,7 +110,7 @@ async def _authenticate_off_the_loop(
     return await run_in_threadpool(_authenticate, request, container)
 
 
-def _authenticate(request: Request, container: Container) -> AuthPrincipal | None:
+def _authenticate(request: Request, container: Runtime) -> AuthPrincipal | None:
     header = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key")
     if header.lower().startswith("bearer "):
@@ -129,7 +127,7 @@ def _authenticate(request: Request, container: Container) -> AuthPrincipal | Non
     return None
 
 
-def _read(container: Container) -> access.Reader:
+def _read(container: Runtime) -> access.Reader:
     def read(fn: Any) -> Any:
         with container.read_uow() as uow:
             return fn(uow)
@@ -207,7 +205,7 @@ def issue_token(
     return _token_for(container, principal)
 
 
-def _token_for(container: Container, principal: AuthPrincipal) -> TokenRead:
+def _token_for(container: Runtime, principal: AuthPrincipal) -> TokenRead:
     token_signer = signer(container)
     return TokenRead(
         access_token=token_signer.issue(principal, container.clock.now()),

@@ -304,3 +304,10 @@ ADMIN_ONLY = Rule("undeclared")
 def rule_for(method: str, path: str) -> Rule | None:
     key = f"{method} {path}"
     return POLICY.get(key) or CONSOLE_ONLY.get(key)
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether ``method path`` (under /api/v1) is open to anyone (the OpenAPI document says
+    so; ``api.openapi`` is given this function, the HTTP kit does not import auth)."""
+    rule = rule_for(method, path)
+    return rule is not None and rule.permission == PUBLIC

@@ -1,6 +1,6 @@
 """HTTP routes for products, SKUs, channels and locations. The reads of one product or SKU
 (``GET /products/{code}``, ``GET /skus/{code}``) are served at the edge
-(``api/product_views.py``), which adds the stock and demand figures of higher domains."""
+(``processes/products.py``), which adds the stock and demand figures of higher domains."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The command line: a Typer root that each domain adds its commands to."""
+"""The CLI kit: how commands reach the runtime (``context``). The root is ``commands``."""

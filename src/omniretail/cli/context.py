@@ -1,17 +1,52 @@
-"""How CLI commands reach the database: ``--db URL`` or settings."""
+"""How CLI commands reach the database: ``--db URL`` or settings.
+
+The CLI root (``omniretail.commands``) puts a ``CliRoot`` in the Typer context object
+(``ctx.obj``); commands build their runtime through it, so this kit never imports the
+composition root."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from omniretail.bootstrap import Container, build_container
 from omniretail.db.encrypted import check_keyring
 from omniretail.kernel.keys import KeyringError
 from omniretail.kernel.vault import vault_for
+from omniretail.runtime import Runtime
 from omniretail.settings import Settings
+
+
+@dataclass(frozen=True)
+class CliRoot:
+    """What the CLI root hands every command: ``build`` makes the runtime from settings (it
+    is called only by commands that need the database); ``serve`` serves the HTTP API and
+    the console on a runtime ``build`` made."""
+
+    build: Callable[[Settings], Runtime]
+    serve: Callable[[Runtime, str, int], None]
+
+
+def cli_root() -> CliRoot:
+    """The ``CliRoot`` of the running command (``ctx.obj``, inherited by sub-commands)."""
+    ctx = _current_context()
+    root: CliRoot | None = ctx.find_object(CliRoot) if ctx is not None else None
+    if root is None:
+        raise RuntimeError("no CliRoot in the Typer context: run commands through omniretail")
+    return root
+
+
+def _current_context() -> Any:
+    """The running command's context (Typer 0.2x runs on its own copy of click, earlier
+    versions on click itself)."""
+    try:
+        from typer._click import globals as click_globals
+    except ImportError:  # pragma: no cover - older typer
+        import click.globals as click_globals  # type: ignore[no-redef,unused-ignore]
+    return click_globals.get_current_context(silent=True)
 
 
 def open_container(
@@ -20,8 +55,8 @@ def open_container(
     migrate: bool = True,
     check: bool = True,
     processes: int | None = None,
-) -> Container:
-    """The container for a command; a missing or wrong secret key ends the command with
+) -> Runtime:
+    """The runtime for a command; a missing or wrong secret key ends the command with
     its message and exit code 2 (no traceback). ``processes``: at least this many processes
     share the database's connection budget (``serve --workers``), even if the
     ``db_processes`` setting says fewer."""
@@ -31,8 +66,9 @@ def open_container(
     if processes is not None:
         processes = max(processes, settings.db_processes)
         settings = settings.model_copy(update={"db_processes": processes})
+    build = cli_root().build
     try:
-        container = build_container(settings)
+        container = build(settings)
     except KeyringError as exc:
         refuse(exc)
     try:

@@ -7,18 +7,22 @@ re-encrypt command and the personal-data map (docs/security.md) follow it."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import TableClause, func, inspect, select, update
+from sqlalchemy import TableClause, func, inspect, make_url, select, update
 
+from omniretail.db.engine import is_sqlite
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.keys import KeyringError
+from omniretail.kernel.keys import Keyring, KeyringError, generate_secret
 from omniretail.kernel.vault import PiiVault, UnknownKeyId, is_ciphertext, key_id_of
+from omniretail.settings import Settings
 
 CLEAR = "clear"  # a value written before its column was encrypted
 
@@ -221,3 +225,36 @@ def _check_blind_index(uow: UnitOfWork, vault: PiiVault) -> None:
             "the oldest secret in OMNIRETAIL_SECRET_KEYS or add the `index:` entry printed by "
             "`omniretail keys index-key` under the old ring (docs/security.md)."
         )
+
+
+MISSING_KEY = (
+    "OMNIRETAIL_SECRET_KEY must be set when the database is shared ({backend}): every process "
+    "on it needs the same key, or customer data written by one cannot be read by another and "
+    "sign-ins of one are refused by the other. Generate one with `omniretail keys generate`, "
+    "then set OMNIRETAIL_SECRET_KEY (or OMNIRETAIL_SECRET_KEYS for rotation) in the "
+    "environment of every process (server, relay, CLI). See docs/security.md."
+)
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The key ring from settings (``secret_keys``, else ``secret_key``). Unset: on the embedded
+    SQLite database, ``data_dir/secret.key`` (created once, 0600); on a shared database,
+    ``KeyringError``: a second process must never make a key of its own."""
+    if settings.secret_keys is not None:
+        return Keyring.parse(settings.secret_keys.get_secret_value())
+    if settings.secret_key is not None:  # one secret, taken whole (it may contain ":")
+        return Keyring(settings.secret_key.get_secret_value().encode())
+    url = settings.resolved_database_url()
+    if not is_sqlite(url):
+        raise KeyringError(MISSING_KEY.format(backend=make_url(url).get_backend_name()))
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate_secret())
+    return Keyring(path.read_text().strip().encode())

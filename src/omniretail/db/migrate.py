@@ -1,4 +1,7 @@
-"""Run the Alembic history programmatically (the installed package carries its migrations)."""
+"""Run the Alembic history programmatically (the installed package carries its migrations).
+
+The scripts live in the edge package ``omniretail.migrations`` (its ``env.py`` imports every
+domain's tables); they are found here by path, never imported."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sqlalchemy import Engine
 
 from omniretail.kernel.keys import Keyring
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:

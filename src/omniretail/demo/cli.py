@@ -10,9 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
-from omniretail.cli.context import open_container
+from omniretail.cli.context import cli_root, open_container
 from omniretail.demo import network
 from omniretail.demo.access import issue_demo_api_key
 from omniretail.demo.data import FoundLog, find_transaction_log
@@ -21,6 +20,7 @@ from omniretail.demo.stock import StockSummary, receive_opening_stock, stock_exi
 from omniretail.history import service as history
 from omniretail.history.cli import print_report, run_import
 from omniretail.kernel.errors import DomainError
+from omniretail.runtime import Runtime
 from omniretail.settings import Settings
 
 console = Console()
@@ -101,9 +101,7 @@ def demo_command(
     if not serve:
         container.dispose()
         return
-    from omniretail.cli.server import run_server
-
-    run_server(container, host=host, port=port)
+    cli_root().serve(container, host, port)
 
 
 def _reset(db: str | None, *, yes: bool) -> None:
@@ -137,7 +135,7 @@ def _reset(db: str | None, *, yes: bool) -> None:
     console.print(f"reset: deleted {len(paths)} files; setting the demo up afresh")
 
 
-def _import_once(container: Container, found: FoundLog) -> None:
+def _import_once(container: Runtime, found: FoundLog) -> None:
     with container.read_uow() as uow:
         earlier = history.find_import(uow, history.file_sha256(found.path))
     if earlier is not None:
@@ -151,7 +149,7 @@ def _import_once(container: Container, found: FoundLog) -> None:
     console.print(f"[green]imported[/] {found.path.name} in {elapsed:.1f} s")
 
 
-def _intelligence_once(container: Container) -> None:
+def _intelligence_once(container: Runtime) -> None:
     from omniretail.intelligence.cli import refresh_with_progress
     from omniretail.intelligence.service import last_refresh
 
@@ -166,7 +164,7 @@ def _intelligence_once(container: Container) -> None:
     refresh_with_progress(container, console)
 
 
-def _network_and_stock(container: Container) -> None:
+def _network_and_stock(container: Runtime) -> None:
     with container.uow() as uow:
         if network.network_exists(uow):
             console.print("network: the demo network exists; left as it is")
@@ -191,7 +189,7 @@ def _print_stock(summary: StockSummary) -> None:
 
 
 def _print_summary(
-    container: Container, found: FoundLog, *, host: str, port: int, api_key: str
+    container: Runtime, found: FoundLog, *, host: str, port: int, api_key: str
 ) -> None:
     with container.read_uow() as uow:
         counts = history.table_counts(uow)
@@ -256,10 +254,10 @@ def _print_summary(
     )
 
 
-def _people(container: Container, *, new_passwords: bool = False) -> int:
+def _people(container: Runtime, *, new_passwords: bool = False) -> int:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
-    from omniretail.auth import demo as demo_people
     from omniretail.catalog import service as catalog
+    from omniretail.demo import people as demo_people
     from omniretail.kernel.vault import vault_for
     from omniretail.loyalty.service import backfill_history
 
@@ -296,10 +294,11 @@ def _people(container: Container, *, new_passwords: bool = False) -> int:
     return people.customer_id
 
 
-def _orders(container: Container, customer_id: int, *, base: str) -> None:
+def _orders(container: Runtime, customer_id: int, *, base: str) -> None:
     """The demo customer's open cart and orders in several states (made once)."""
     from omniretail.demo import orders as demo_orders
     from omniretail.demo.errors import TooLittleStock
+    from omniretail.orders.payments import provider_named
     from omniretail.orders.promises import policy_from
 
     with container.read_uow() as uow:
@@ -314,7 +313,8 @@ def _orders(container: Container, customer_id: int, *, base: str) -> None:
                 made = demo_orders.create_demo_orders(
                     uow,
                     customer_id,
-                    payments=container.payments,
+                    # The configured provider, as the composition root builds it.
+                    payments=provider_named(container.settings.payment_provider),
                     policy=policy_from(container.settings),
                     actor=ACTOR,
                 )

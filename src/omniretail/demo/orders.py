@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omniretail.auth.demo import CUSTOMER_EMAIL
 from omniretail.db.uow import UnitOfWork
 from omniretail.demo.errors import TooLittleStock
 from omniretail.demo.network import DC, STORES
+from omniretail.demo.people import CUSTOMER_EMAIL
 from omniretail.inventory import service as inventory
 from omniretail.orders import cancellation, carts, checkout, fulfilment, lookup
 from omniretail.orders.errors import UnknownCart

@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.bootstrap import Container
 from omniretail.cli.context import open_container
 from omniretail.history import service
 from omniretail.history.schemas import ImportReport
 from omniretail.kernel.errors import DomainError
+from omniretail.runtime import Runtime
 
 console = Console()
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
@@ -48,7 +48,7 @@ def import_command(
 
 
 def run_import(
-    container: Container, path: Path, *, console: Console, actor: str = "cli:import"
+    container: Runtime, path: Path, *, console: Console, actor: str = "cli:import"
 ) -> tuple[ImportReport, float]:
     """One import in one transaction; returns the report and the seconds it took (commit
     included)."""

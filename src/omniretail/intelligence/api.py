@@ -1,6 +1,6 @@
 """HTTP reads of the intelligence results. The customer 360 and the SKU and product reads
-embed the same blocks (composed at the API edge: ``api/customer_views.py``,
-``api/product_views.py``)."""
+embed the same blocks (composed above the domains: ``processes/customer360.py``,
+``processes/products.py``)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.bootstrap import Container
 from omniretail.cli.context import open_container
 from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.replenishment import ReplenishmentConfig
 from omniretail.intelligence.replenishment_run import NothingToPlan, run_replenishment
+from omniretail.runtime import Runtime
 
 console = Console(stderr=True)
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
@@ -223,7 +223,7 @@ def report_command(
     progress(f"wrote {path}")
 
 
-def refresh_with_progress(container: Container, out: Console) -> None:
+def refresh_with_progress(container: Runtime, out: Console) -> None:
     """``tasks.refresh_all`` with a progress bar, then what was stored."""
     from omniretail.intelligence.tasks import REFRESH_STEPS, refresh_all
 

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from omniretail.bootstrap import Container
 from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.replenishment import ReplenishmentConfig
+from omniretail.runtime import Runtime
 
 log = logging.getLogger("omniretail.intelligence")
 Progress = Callable[[str], None]
@@ -43,7 +43,7 @@ class RefreshResult:
     seconds: float = 0.0
 
 
-def refresh_as_of(container: Container, last_day: date | None) -> date:
+def refresh_as_of(container: Runtime, last_day: date | None) -> date:
     """The first day of the forecast and the scoring date: the day after the history (an
     imported history that ends in the past is scored as of its end, not as of today, when every
     line would look discontinued); today's date plus one for an empty history."""
@@ -53,7 +53,7 @@ def refresh_as_of(container: Container, last_day: date | None) -> date:
 
 
 def refresh_all(
-    container: Container,
+    container: Runtime,
     settings: IntelligenceSettings | None = None,
     progress: Progress | None = None,
 ) -> RefreshResult:
@@ -103,7 +103,7 @@ class BackgroundRefresh:
 
     def __init__(
         self,
-        container: Container,
+        container: Runtime,
         interval: float,
         settings: IntelligenceSettings | None = None,
     ) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import segno
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import Id32Path, KeyPath
@@ -56,10 +57,12 @@ Lon = Annotated[float | None, Query(ge=-180, le=180)]
 Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 
-def get_payments(container: ContainerDep) -> PaymentProvider:
-    """The container's payment provider: authorisations here, captures, voids and refunds by
-    its relay (one per process, so a retry finds its authorisation)."""
-    return container.payments
+def get_payments(request: Request) -> PaymentProvider:
+    """The process's payment provider: authorisations here, captures, voids and refunds by
+    its relay (one per process, so a retry finds its authorisation). ``app.state.payments``
+    (set by ``create_app``) reads it from the composition root at each request."""
+    provider: Callable[[], PaymentProvider] = request.app.state.payments
+    return provider()
 
 
 def get_policy(container: ContainerDep) -> OrderPolicy:

@@ -5,7 +5,7 @@ and later refunds need them); what goes is who and where: the contact email and 
 address and coordinates (ciphertext, ``orders.contact``), the payment token given at
 checkout. Order events no longer carry them; events written before that are scrubbed of
 them, and stored checkout responses (Idempotency-Key replays) of those orders are deleted.
-Called by the erasure composition (``api.customer_views``) in the same transaction as the
+Called by the erasure composition (``processes.privacy``) in the same transaction as the
 customers domain's part.
 
 The statements are here rather than in ``repository.py``: they are the erasure's alone, and

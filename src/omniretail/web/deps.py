@@ -22,9 +22,9 @@ from omniretail.auth.access import Action
 from omniretail.auth.errors import Forbidden
 from omniretail.auth.models import Role
 from omniretail.auth.security import AuthPrincipal
-from omniretail.bootstrap import Container
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.runtime import Runtime
 from omniretail.web import session
 from omniretail.web.forms import first_values
 from omniretail.web.rendering import environment
@@ -139,11 +139,11 @@ async def posted_form(request: Request) -> Posted:
 PostedDep = Annotated[Posted, Depends(posted_form)]
 
 
-def container(request: Request) -> Container:
+def container(request: Request) -> Runtime:
     return session.container_of(request)
 
 
-ContainerDep = Annotated[Container, Depends(container)]
+ContainerDep = Annotated[Runtime, Depends(container)]
 
 
 def read(request: Request, fn: Callable[[UnitOfWork], T]) -> T:

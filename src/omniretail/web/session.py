@@ -17,7 +17,7 @@ from fastapi import Request, Response
 
 from omniretail.auth import service as auth
 from omniretail.auth.security import AuthPrincipal, TokenSigner
-from omniretail.bootstrap import Container
+from omniretail.runtime import Runtime
 
 SESSION_COOKIE = "omniretail_session"
 PRESESSION_COOKIE = "omniretail_presession"
@@ -26,12 +26,12 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-def container_of(request: Request) -> Container:
-    container: Container = request.app.state.container
+def container_of(request: Request) -> Runtime:
+    container: Runtime = request.app.state.container
     return container
 
 
-def signer(container: Container) -> TokenSigner:
+def signer(container: Runtime) -> TokenSigner:
     return TokenSigner(container.keyring, container.settings.access_token_ttl_seconds)
 
 
@@ -78,7 +78,7 @@ def end_session(response: Response) -> None:
     response.delete_cookie(STORE_COOKIE, path="/")
 
 
-def csrf_for(container: Container, bound_to: str) -> str:
+def csrf_for(container: Runtime, bound_to: str) -> str:
     key = container.keyring.derive("web-csrf")
     return hmac.new(key, bound_to.encode(), hashlib.sha256).hexdigest()
 
@@ -100,7 +100,7 @@ def remember_presession(response: Response, request: Request, value: str) -> Non
     )
 
 
-def csrf_matches(container: Container, bound_to: str | None, sent: str | None) -> bool:
+def csrf_matches(container: Runtime, bound_to: str | None, sent: str | None) -> bool:
     if not bound_to or not sent:
         return False
     return hmac.compare_digest(csrf_for(container, bound_to), sent)

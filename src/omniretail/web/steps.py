@@ -32,7 +32,9 @@ BODIES: dict[str, type[BaseModel]] = {
 
 
 def payments_of(request: Request) -> PaymentProvider:
-    return container_of(request).payments
+    """The process's payment provider (``app.state.payments``, set by ``create_app``)."""
+    provider: Callable[[], PaymentProvider] = request.app.state.payments
+    return provider()
 
 
 def authorize_step(

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from omniretail.api import customer_views
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import MergeCreate, UndoMerge
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.vault import vault_for
+from omniretail.processes import customer360
+from omniretail.processes import merges as merge_process
 from omniretail.web.deps import (
     HqDep,
     PageRoute,
@@ -91,7 +93,7 @@ def _customer_page(
     container = container_of(request)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
-        view = customer_views.customer_360(customer_id, uow, container)
+        view = customer360.customer_360(uow, customer_id, vault=vault_for(container.keyring))
         root = view.customer.id
         return {
             "view": view,
@@ -166,7 +168,7 @@ def undo(request: Request, posted: PostedDep, customer_id: int, merge_id: int) -
         change(
             request,
             decided,
-            lambda uow: customer_views.undo_merge_and_settle(uow, merge_id, body, actor=actor),
+            lambda uow: merge_process.undo_merge_and_settle(uow, merge_id, body, actor=actor),
         )
     except (ValidationError, DomainError) as exc:
         return _customer_page(

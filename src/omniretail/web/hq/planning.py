@@ -12,9 +12,9 @@ import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from omniretail.bootstrap import Container
 from omniretail.intelligence.replenishment import ReplenishmentConfig
 from omniretail.intelligence.replenishment_run import run_replenishment
+from omniretail.runtime import Runtime
 from omniretail.web.deps import HqDep, PageRoute, PostedDep, authorize_as, redirect, render
 from omniretail.web.jobs import JobRegistry, Progress
 from omniretail.web.session import container_of
@@ -42,7 +42,7 @@ def run(request: Request, posted: PostedDep) -> Response:
     return redirect("/hq/planning")
 
 
-def replenishment_plan(container: Container, progress: Progress, actor: str) -> dict[str, Any]:
+def replenishment_plan(container: Runtime, progress: Progress, actor: str) -> dict[str, Any]:
     run = run_replenishment(
         container.read_engine,
         container.uow,

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from omniretail.api import customer_views
 from omniretail.api.deps import UseCase
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentChannel, ConsentPurpose, ConsentWrite
@@ -18,6 +17,7 @@ from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.orders import lookup
+from omniretail.processes import privacy as privacy_process
 from omniretail.web.deps import (
     CustomerDep,
     PageRoute,
@@ -154,8 +154,12 @@ def export(request: Request, posted: PostedDep) -> Response:
         request, viewer, "GET /customers/{customer_id}/export", {"customer_id": customer_id}
     )
     container = container_of(request)
-    data = customer_views.export_personal_data(
-        customer_id, UseCase(container, None, ""), viewer.principal.actor, container
+    vault, actor = vault_for(container.keyring), viewer.principal.actor
+    data = UseCase(container, None, "").run(
+        lambda uow: privacy_process.export_personal_data(
+            uow, customer_id, vault=vault, actor=actor
+        ),
+        remember=False,
     )
     body = json.dumps(data.model_dump(mode="json"), indent=2, sort_keys=True)
     return Response(

@@ -37,7 +37,7 @@ def generate() -> None:
 def index_key() -> None:
     """Print the ``index:`` ring entry that keeps blind indexes working once the oldest secret
     is dropped (run it with the ring that still holds that secret)."""
-    from omniretail.bootstrap import load_keyring
+    from omniretail.db.encrypted import load_keyring
     from omniretail.settings import Settings
 
     try:

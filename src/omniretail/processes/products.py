@@ -1,22 +1,19 @@
 """The product and SKU reads: the catalog's record with, for staff who may see stock, the
 intelligence block (weekly forecast, reorder point and order-up-to level per location, bought
-together). They live at the edge because the catalog sits below inventory and intelligence in
-the import order and knows nothing of stock or demand."""
+together). The catalog sits below inventory and intelligence and knows nothing of stock or
+demand, so the composition is here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
 from pydantic import Field
 
-from omniretail.api.deps import ReadDep
-from omniretail.api.params import KeyPath
 from omniretail.auth import policy
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import ProductRead, SkuRead
+from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.intelligence.schemas import ProductIntelligenceRead
 
-router = APIRouter(tags=["catalog"])
 STOCK_PERMISSION = "inventory:read"
 INTELLIGENCE_NOTE = (
     "forecast, reorder points and bought-together from the last batch run; null for callers"
@@ -34,18 +31,16 @@ class ProductView(ProductRead):
     )
 
 
-def sees_stock(request: Request) -> bool:
+def sees_stock(role: str | None) -> bool:
     """Reorder points and stock positions are internal: only roles that read inventory."""
-    principal = getattr(request.state, "principal", None)
-    return principal is not None and policy.allows(principal.role, policy.R(STOCK_PERMISSION))
+    return role is not None and policy.allows(role, policy.R(STOCK_PERMISSION))
 
 
-@router.get("/products/{code}", response_model=ProductView)
-def get_product(code: KeyPath, uow: ReadDep, request: Request) -> ProductView:
+def product_view(uow: UnitOfWork, code: str, *, with_stock: bool) -> ProductView:
     product = catalog.get_product(uow, code.strip().upper())
     blocks = (
         intelligence.product_intelligence(uow, [s.code for s in product.skus])
-        if sees_stock(request)
+        if with_stock
         else None
     )
     return ProductView(
@@ -53,12 +48,7 @@ def get_product(code: KeyPath, uow: ReadDep, request: Request) -> ProductView:
     )
 
 
-@router.get("/skus/{code}", response_model=SkuView)
-def get_sku(code: KeyPath, uow: ReadDep, request: Request) -> SkuView:
+def sku_view(uow: UnitOfWork, code: str, *, with_stock: bool) -> SkuView:
     sku = catalog.get_sku(uow, code.strip().upper())
-    block = (
-        intelligence.product_intelligence(uow, [sku.code])[sku.code]
-        if sees_stock(request)
-        else None
-    )
+    block = intelligence.product_intelligence(uow, [sku.code])[sku.code] if with_stock else None
     return SkuView(**dict(sku), intelligence=block)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from omniretail.db.registry import Base
+from omniretail.migrations.registry import Base
 from omniretail.settings import Settings
 
 

@@ -1,4 +1,5 @@
-"""``omniretail``: the command-line root."""
+"""``omniretail``: the command-line root. It mounts every domain's commands and hands them
+the composition root through the Typer context object (``cli.context.CliRoot``)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,38 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from omniretail.cli.context import open_container
-from omniretail.cli.keys import app as keys_app
+from omniretail.bootstrap import Container, build_container
+from omniretail.cli.context import CliRoot, open_container
+from omniretail.commands.keys import app as keys_app
 from omniretail.db.outbox import latest_position, list_events
 from omniretail.demo.cli import demo_command
 from omniretail.history.cli import import_command
 from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
+from omniretail.loyalty.cli import app as loyalty_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.orders.cli import orders_app, route_app
+from omniretail.runtime import Runtime
+from omniretail.settings import Settings
+
+
+def _build(settings: Settings) -> Container:
+    return build_container(settings)
+
+
+def _serve(runtime: Runtime, host: str, port: int) -> None:
+    from omniretail.commands.server import run_server
+
+    run_server(_container(runtime), host=host, port=port)
+
+
+def _container(runtime: Runtime) -> Container:
+    """The container ``_build`` made (commands hold it as a ``Runtime``)."""
+    if not isinstance(runtime, Container):
+        raise TypeError(f"not built by the composition root: {runtime!r}")
+    return runtime
+
 
 app = typer.Typer(
     name="omniretail",
@@ -27,12 +50,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    # Every command reaches the composition root through ``ctx.obj`` (built only on demand).
+    ctx.obj = CliRoot(build=_build, serve=_serve)
+
+
 events_app = typer.Typer(help="Domain events in the outbox.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 events_app.add_typer(messaging_app)  # relay, dead-letters, replay
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
+app.add_typer(loyalty_app, name="loyalty")
 idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is_help=True)
 app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")
@@ -90,7 +122,7 @@ def serve(
     """Serve the HTTP API (and the periodic reservation sweep, relay and job worker). On an
     address other than loopback, use TLS or a trusted TLS-terminating proxy (a warning says
     so otherwise)."""
-    from omniretail.cli.server import run_server
+    from omniretail.commands.server import run_server
     from omniretail.db.budget import ConnectionBudgetError
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -107,7 +139,7 @@ def serve(
         + (f" (share {pools.share})" if pools.share is not None else "")
     )
     run_server(
-        container,
+        _container(container),
         host=host,
         port=port,
         workers=workers,

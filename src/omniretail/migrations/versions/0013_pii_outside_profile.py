@@ -36,7 +36,7 @@ def _vault() -> Any:
 
     keyring = context.config.attributes.get("keyring")
     if keyring is None:
-        from omniretail.bootstrap import load_keyring
+        from omniretail.db.encrypted import load_keyring
         from omniretail.settings import Settings
 
         keyring = load_keyring(Settings())

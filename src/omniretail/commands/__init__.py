@@ -1,0 +1,1 @@
+"""``omniretail``: the command-line root (an edge: it builds the composition root)."""
