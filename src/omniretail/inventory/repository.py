@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
+from omniretail.db.sql import insert_for, rowcount
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -32,7 +32,7 @@ levels = cast(Table, StockLevel.__table__)
 holds = cast(Table, StockHold.__table__)
 movements = cast(Table, StockMovement.__table__)
 
-_LEVEL_COLUMNS = (
+LEVEL_COLUMNS = (
     levels.c.sku_code,
     levels.c.location_code,
     levels.c.on_hand,
@@ -86,7 +86,7 @@ class Counters:
 
     @classmethod
     def from_row(cls, row: Any) -> Counters:
-        """From a result row of ``_LEVEL_COLUMNS`` (this class's fields, in order)."""
+        """From a result row of ``LEVEL_COLUMNS`` (this class's fields, in order)."""
         return cls(*row)
 
 
@@ -100,10 +100,6 @@ class Deltas:
     @property
     def position_change(self) -> int:
         return self.on_hand - self.reserved - self.allocated + self.in_transit
-
-
-def _dialect_insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def apply_deltas_if_available(
@@ -129,7 +125,7 @@ def apply_deltas_if_available(
             in_transit=levels.c.in_transit + deltas.in_transit,
             updated_at=now,
         )
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     )
     if need > 0:
         free = levels.c.on_hand - levels.c.reserved - levels.c.allocated
@@ -144,7 +140,7 @@ def upsert_deltas(
     session: Session, sku: str, location: str, deltas: Deltas, now: datetime
 ) -> Counters:
     """Adds non-negative deltas, creating the stock row on first receipt (one statement)."""
-    ins = _dialect_insert(session)(levels).values(
+    ins = insert_for(session)(levels).values(
         sku_code=sku,
         location_code=location,
         on_hand=deltas.on_hand,
@@ -163,14 +159,14 @@ def upsert_deltas(
             "in_transit": levels.c.in_transit + deltas.in_transit,
             "updated_at": now,
         },
-    ).returning(*_LEVEL_COLUMNS)
+    ).returning(*LEVEL_COLUMNS)
     return Counters.from_row(session.execute(stmt).one())
 
 
 def lock_stock_level(session: Session, sku: str, location: str) -> Counters | None:
     """SELECT ... FOR UPDATE (SQLite: writers are already serialised by BEGIN IMMEDIATE)."""
     row = session.execute(
-        select(*_LEVEL_COLUMNS)
+        select(*LEVEL_COLUMNS)
         .where(levels.c.sku_code == sku, levels.c.location_code == location)
         .with_for_update()
     ).one_or_none()
@@ -185,7 +181,7 @@ def set_on_hand_locked(
         update(levels)
         .where(levels.c.sku_code == sku, levels.c.location_code == location)
         .values(on_hand=on_hand, reserved=levels.c.reserved + reserved_delta, updated_at=now)
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     ).one()
     return Counters.from_row(row)
 
@@ -207,19 +203,19 @@ def upsert_policy(
         "updated_at": now,
     }
     stmt = (
-        _dialect_insert(session)(levels)
+        insert_for(session)(levels)
         .values(sku_code=sku, location_code=location, **values)
         .on_conflict_do_update(
             index_elements=[levels.c.sku_code, levels.c.location_code], set_=values
         )
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     )
     return Counters.from_row(session.execute(stmt).one())
 
 
 def get_counters(session: Session, sku: str, location: str) -> Counters | None:
     row = session.execute(
-        select(*_LEVEL_COLUMNS).where(levels.c.sku_code == sku, levels.c.location_code == location)
+        select(*LEVEL_COLUMNS).where(levels.c.sku_code == sku, levels.c.location_code == location)
     ).one_or_none()
     return Counters.from_row(row) if row is not None else None
 
@@ -232,7 +228,7 @@ def list_counters(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Counters]:
-    stmt = select(*_LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
+    stmt = select(*LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
     if skus is not None and limit is None:
         # By SKU through the primary key, locations filtered here: with both as IN lists a
         # planner without fresh statistics (SQLite always) may pick the location index and
@@ -259,7 +255,7 @@ def list_stocked_locations(
     """Locations of the given kinds that hold units of ``sku`` available to promise."""
     free = levels.c.on_hand - levels.c.reserved - levels.c.allocated - levels.c.safety_stock
     stmt = (
-        select(*_LEVEL_COLUMNS, Location)
+        select(*LEVEL_COLUMNS, Location)
         .join(Location, Location.code == levels.c.location_code)
         .where(levels.c.sku_code == sku, free > 0, Location.kind.in_(kinds), Location.active)
     )
@@ -519,7 +515,7 @@ def transition_transfer(
         .where(Transfer.id == transfer_id, Transfer.status == from_status.value)
         .values(status=to_status.value, **values)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int, int, int]]:
@@ -571,4 +567,4 @@ def in_transit_totals(session: Session) -> dict[tuple[str, str], int]:
 
 
 def all_counters(session: Session) -> list[Counters]:
-    return [Counters.from_row(r) for r in session.execute(select(*_LEVEL_COLUMNS))]
+    return [Counters.from_row(r) for r in session.execute(select(*LEVEL_COLUMNS))]

@@ -1,218 +1,63 @@
-"""Inventory use cases: movements, holds and counts. Services never commit.
-
-Every counter change is one conditional UPDATE plus one ledger row in the caller's
-transaction; a refused change raises before anything is written.
-"""
+"""Holds: cart reservations (with a TTL) and order allocations, and the sweep of expired
+reservations. A hold moves its units between the counters in the caller's transaction."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from omniretail.catalog import repository as catalog_repo
 from omniretail.catalog import service as catalog
-from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
 from omniretail.inventory.errors import (
-    ChannelDoesNotSellHere,
-    CountBelowAllocated,
     HoldNotActive,
     HoldTooSmall,
     OutOfStock,
     ReservationExpired,
     UnknownHold,
 )
-from omniretail.inventory.events import stock_event
+from omniretail.inventory.events import (
+    Allocated,
+    AllocationReleased,
+    Fulfilled,
+    ReservationRefreshed,
+    ReservationReleased,
+    Reserved,
+    Sold,
+    StockEvent,
+)
+from omniretail.inventory.events import ReservationExpired as ReservationExpiredEvent
 from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind
 from omniretail.inventory.repository import Counters, Deltas
-from omniretail.inventory.schemas import (
-    AdjustmentCreate,
-    CountCreate,
-    HoldRead,
-    MovementRead,
-    PolicyWrite,
-    SaleCreate,
-    StockChange,
-    StockLevelRead,
+from omniretail.inventory.schemas import HoldRead, SaleCreate
+from omniretail.inventory.service.ledger import (
+    hold_read,
+    movement_row,
+    record_movement,
+    require_channel_sells_at,
+    require_sku_and_location,
+    suggest_replenishment_if_low,
 )
 from omniretail.kernel.ids import new_id
-
-
-def stock_level_read(c: Counters) -> StockLevelRead:
-    return StockLevelRead(
-        sku=c.sku_code,
-        location=c.location_code,
-        on_hand=c.on_hand,
-        reserved=c.reserved,
-        allocated=c.allocated,
-        in_transit=c.in_transit,
-        safety_stock=c.safety_stock,
-        available=c.available_to_promise,
-        reorder_point=c.reorder_point,
-        order_up_to=c.order_up_to,
-    )
-
-
-def hold_read(row: Any) -> HoldRead:
-    return HoldRead(
-        id=row.id,
-        kind=row.kind,
-        status=row.status,
-        sku=row.sku_code,
-        location=row.location_code,
-        channel=row.channel_code,
-        quantity=row.quantity,
-        reference=row.reference,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-# --- movements ---------------------------------------------------------------------------
-
-
-def receive_stock(
-    uow: UnitOfWork,
-    data: StockChange,
-    *,
-    actor: str,
-    kind: MovementKind = MovementKind.RECEIPT,
-) -> StockLevelRead:
-    """Units arrive (a receipt, or a return put back on sale)."""
-    _require_sku_and_location(uow, data.sku, data.location)
-    after = repo.upsert_deltas(
-        uow.session, data.sku, data.location, Deltas(on_hand=data.quantity), uow.now
-    )
-    _record_movement(
-        uow, after, kind, Deltas(on_hand=data.quantity), actor, data.reason, data.reference
-    )
-    return stock_level_read(after)
-
-
-def restock_return(uow: UnitOfWork, data: StockChange, *, actor: str) -> StockLevelRead:
-    return receive_stock(uow, data, actor=actor, kind=MovementKind.RETURN_RESTOCK)
-
-
-def write_off(uow: UnitOfWork, data: StockChange, *, actor: str) -> StockLevelRead:
-    deltas = Deltas(on_hand=-data.quantity)
-    after = _take_free_units(uow, data.sku, data.location, deltas, need=data.quantity)
-    _record_movement(uow, after, MovementKind.WRITE_OFF, deltas, actor, data.reason, data.reference)
-    return stock_level_read(after)
-
-
-def adjust_stock(uow: UnitOfWork, data: AdjustmentCreate, *, actor: str) -> StockLevelRead:
-    deltas = Deltas(on_hand=data.quantity_delta)
-    if data.quantity_delta > 0:
-        _require_sku_and_location(uow, data.sku, data.location)
-        after = repo.upsert_deltas(uow.session, data.sku, data.location, deltas, uow.now)
-    else:
-        after = _take_free_units(uow, data.sku, data.location, deltas, need=-data.quantity_delta)
-    _record_movement(
-        uow, after, MovementKind.ADJUSTMENT, deltas, actor, data.reason, data.reference
-    )
-    return stock_level_read(after)
-
-
-def sell_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> StockLevelRead:
-    """A sale with no prior hold (a till scan): may use safety stock, never held units."""
-    _require_channel_sells_at(uow, data.channel, data.location)
-    deltas = Deltas(on_hand=-data.quantity)
-    after = _take_free_units(uow, data.sku, data.location, deltas, need=data.quantity)
-    _record_movement(
-        uow, after, MovementKind.SALE, deltas, actor, f"channel {data.channel}", data.reference
-    )
-    return stock_level_read(after)
-
-
-def count_stock(uow: UnitOfWork, data: CountCreate, *, actor: str) -> StockLevelRead:
-    """An absolute count from a cycle count or a shelf sensor; the delta goes to the ledger.
-
-    Cart holds that no longer fit are released (newest first); a count below what is already
-    allocated to orders is refused, since those orders must be re-routed first."""
-    _require_sku_and_location(uow, data.sku, data.location)
-    session = uow.session
-    current = repo.lock_stock_level(session, data.sku, data.location)
-    if current is None:
-        current = repo.upsert_deltas(session, data.sku, data.location, Deltas(), uow.now)
-    if data.counted_quantity < current.allocated:
-        raise CountBelowAllocated(
-            f"counted {data.counted_quantity} but {current.allocated} units are allocated to"
-            " orders at this location; re-route or release those orders first",
-            field="counted_quantity",
-        )
-    released = _release_cart_holds_to_fit(
-        uow, current, data.counted_quantity - current.allocated, actor
-    )
-    after = repo.set_on_hand_locked(
-        session, data.sku, data.location, data.counted_quantity, -released, uow.now
-    )
-    delta = data.counted_quantity - current.on_hand
-    kind = MovementKind.SENSOR_COUNT if data.source == "sensor" else MovementKind.CYCLE_COUNT
-    if delta:
-        _record_movement(
-            uow,
-            after,
-            kind,
-            Deltas(on_hand=delta),
-            actor,
-            data.source,
-            data.reference,
-            before=current,
-        )
-    uow.record(
-        stock_event(
-            "counted",
-            data.sku,
-            data.location,
-            counted=data.counted_quantity,
-            previous=current.on_hand,
-            delta=delta,
-            source=data.source,
-        )
-    )
-    return stock_level_read(after)
-
-
-def set_policy(
-    uow: UnitOfWork, sku: str, location: str, data: PolicyWrite, *, actor: str
-) -> StockLevelRead:
-    _require_sku_and_location(uow, sku, location)
-    after = repo.upsert_policy(
-        uow.session,
-        sku,
-        location,
-        safety_stock=data.safety_stock,
-        reorder_point=data.reorder_point,
-        order_up_to=data.order_up_to,
-        now=uow.now,
-    )
-    uow.record(stock_event("policy_set", sku, location, actor=actor, **data.model_dump()))
-    suggest_replenishment_if_low(uow, after, force=True)
-    return stock_level_read(after)
-
-
-# --- holds: reservations (cart) and allocations (order) ------------------------------------
 
 
 def reserve_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead:
     """A cart hold with the channel's TTL. Never dips into safety stock; expired holds
     never block it (they are released here when the first attempt fails)."""
-    channel = _require_channel_sells_at(uow, data.channel, data.location)
+    channel = require_channel_sells_at(uow, data.channel, data.location)
     deltas = Deltas(reserved=data.quantity)
-    after = _take_free_units(
+    after = take_free_units(
         uow, data.sku, data.location, deltas, need=data.quantity, keep_safety_stock=True
     )
     expires_at = uow.now + timedelta(seconds=channel.reservation_ttl_seconds)
     hold = _insert_hold(uow, data, HoldKind.CART, expires_at)
-    _record_movement(uow, after, MovementKind.RESERVE, deltas, actor, None, hold["id"], emit=False)
+    record_movement(uow, after, MovementKind.RESERVE, deltas, actor, None, hold["id"], emit=False)
     uow.record(
-        stock_event(
-            "reserved",
-            data.sku,
-            data.location,
+        Reserved(
+            sku=data.sku,
+            location=data.location,
             hold_id=hold["id"],
             quantity=data.quantity,
             channel=data.channel,
@@ -225,18 +70,17 @@ def reserve_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead:
 
 def allocate_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead:
     """An order hold taken directly (e.g. a call-centre order with no cart)."""
-    _require_channel_sells_at(uow, data.channel, data.location)
+    require_channel_sells_at(uow, data.channel, data.location)
     deltas = Deltas(allocated=data.quantity)
-    after = _take_free_units(
+    after = take_free_units(
         uow, data.sku, data.location, deltas, need=data.quantity, keep_safety_stock=True
     )
     hold = _insert_hold(uow, data, HoldKind.ORDER, None)
-    _record_movement(uow, after, MovementKind.ALLOCATE, deltas, actor, None, hold["id"], emit=False)
+    record_movement(uow, after, MovementKind.ALLOCATE, deltas, actor, None, hold["id"], emit=False)
     uow.record(
-        stock_event(
-            "allocated",
-            data.sku,
-            data.location,
+        Allocated(
+            sku=data.sku,
+            location=data.location,
             hold_id=hold["id"],
             quantity=data.quantity,
             reference=data.reference,
@@ -261,10 +105,9 @@ def refresh_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRea
     if row is None:
         raise _why_hold_refused(uow, hold_id, HoldKind.CART)
     uow.record(
-        stock_event(
-            "reservation_refreshed",
-            row.sku_code,
-            row.location_code,
+        ReservationRefreshed(
+            sku=row.sku_code,
+            location=row.location_code,
             hold_id=hold_id,
             expires_at=row.expires_at.isoformat(),
             actor=actor,
@@ -280,7 +123,7 @@ def release_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRea
         HoldKind.CART,
         HoldStatus.RELEASED,
         MovementKind.RELEASE,
-        "reservation_released",
+        ReservationReleased,
         actor,
         lambda q: Deltas(reserved=-q),
     )
@@ -294,7 +137,7 @@ def sell_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead:
         HoldKind.CART,
         HoldStatus.SOLD,
         MovementKind.SALE,
-        "sold",
+        Sold,
         actor,
         lambda q: Deltas(on_hand=-q, reserved=-q),
         require_unexpired=True,
@@ -322,12 +165,11 @@ def allocate_reservation(
         uow.session, row.sku_code, row.location_code, deltas, uow.now
     )
     assert after is not None, "a held stock row cannot vanish"
-    _record_movement(uow, after, MovementKind.ALLOCATE, deltas, actor, None, hold_id, emit=False)
+    record_movement(uow, after, MovementKind.ALLOCATE, deltas, actor, None, hold_id, emit=False)
     uow.record(
-        stock_event(
-            "allocated",
-            row.sku_code,
-            row.location_code,
+        Allocated(
+            sku=row.sku_code,
+            location=row.location_code,
             hold_id=hold_id,
             quantity=row.quantity,
             reference=row.reference,
@@ -343,7 +185,7 @@ def release_allocation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead
         HoldKind.ORDER,
         HoldStatus.RELEASED,
         MovementKind.DEALLOCATE,
-        "allocation_released",
+        AllocationReleased,
         actor,
         lambda q: Deltas(allocated=-q),
     )
@@ -372,12 +214,11 @@ def release_part_of_allocation(
     )
     assert after is not None, "a held stock row cannot vanish"
     suggest_replenishment_if_low(uow, after, deltas=deltas)
-    _record_movement(uow, after, MovementKind.DEALLOCATE, deltas, actor, None, hold_id, emit=False)
+    record_movement(uow, after, MovementKind.DEALLOCATE, deltas, actor, None, hold_id, emit=False)
     uow.record(
-        stock_event(
-            "allocation_released",
-            row.sku_code,
-            row.location_code,
+        AllocationReleased(
+            sku=row.sku_code,
+            location=row.location_code,
             hold_id=hold_id,
             quantity=quantity,
             remaining=row.quantity,
@@ -397,7 +238,7 @@ def fulfil_allocation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead:
         HoldKind.ORDER,
         HoldStatus.FULFILLED,
         MovementKind.FULFIL,
-        "fulfilled",
+        Fulfilled,
         actor,
         lambda q: Deltas(on_hand=-q, allocated=-q),
     )
@@ -465,10 +306,9 @@ def release_expired_holds(
     for row in expired:
         after = afters[(row.sku_code, row.location_code)]
         uow.record(
-            stock_event(
-                "reservation_expired",
-                row.sku_code,
-                row.location_code,
+            ReservationExpiredEvent(
+                sku=row.sku_code,
+                location=row.location_code,
                 hold_id=row.id,
                 quantity=row.quantity,
                 channel=row.channel_code,
@@ -478,69 +318,7 @@ def release_expired_holds(
     return len(expired)
 
 
-# --- reads -------------------------------------------------------------------------------
-
-
-def get_stock_level(uow: UnitOfWork, sku: str, location: str) -> StockLevelRead:
-    counters = repo.get_counters(uow.session, sku, location)
-    if counters is None:
-        _require_sku_and_location(uow, sku, location)
-        return stock_level_read(Counters(sku, location, 0, 0, 0, 0, 0, None, None))
-    return stock_level_read(counters)
-
-
-def list_stock_levels(
-    uow: UnitOfWork,
-    *,
-    sku: str | None = None,
-    location: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[StockLevelRead]:
-    rows = repo.list_counters(
-        uow.session,
-        [sku] if sku else None,
-        [location] if location else None,
-        limit=limit,
-        offset=offset,
-    )
-    return [stock_level_read(c) for c in rows]
-
-
-def list_movements(
-    uow: UnitOfWork,
-    *,
-    sku: str | None = None,
-    location: str | None = None,
-    before_id: int | None = None,
-    limit: int = 100,
-) -> list[MovementRead]:
-    rows = repo.list_movements(
-        uow.session, sku=sku, location=location, before_id=before_id, limit=limit
-    )
-    return [
-        MovementRead(
-            id=m.id,
-            sku=m.sku_code,
-            location=m.location_code,
-            kind=m.kind,
-            on_hand_delta=m.on_hand_delta,
-            reserved_delta=m.reserved_delta,
-            allocated_delta=m.allocated_delta,
-            in_transit_delta=m.in_transit_delta,
-            reason=m.reason,
-            actor=m.actor,
-            reference=m.reference,
-            created_at=m.created_at,
-        )
-        for m in rows
-    ]
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def _take_free_units(
+def take_free_units(
     uow: UnitOfWork,
     sku: str,
     location: str,
@@ -566,7 +344,7 @@ def _take_free_units(
             release_expired_holds(uow, actor="system:lazy-expiry", sku=sku, location=location)
     current = repo.get_counters(session, sku, location)
     if current is None:
-        _require_sku_and_location(uow, sku, location)
+        require_sku_and_location(uow, sku, location)
         raise OutOfStock(
             f"no stock of {sku} at {location}: requested {need}, available 0",
             field="quantity",
@@ -624,7 +402,7 @@ def _end_hold(
     kind: HoldKind,
     to_status: HoldStatus,
     movement: MovementKind,
-    event_name: str,
+    event: Callable[..., StockEvent],
     actor: str,
     deltas_for: Any,
     *,
@@ -646,12 +424,11 @@ def _end_hold(
     )
     assert after is not None, "a held stock row cannot vanish"
     suggest_replenishment_if_low(uow, after, deltas=deltas)
-    _record_movement(uow, after, movement, deltas, actor, None, hold_id, emit=False)
+    record_movement(uow, after, movement, deltas, actor, None, hold_id, emit=False)
     uow.record(
-        stock_event(
-            event_name,
-            row.sku_code,
-            row.location_code,
+        event(
+            sku=row.sku_code,
+            location=row.location_code,
             hold_id=hold_id,
             quantity=row.quantity,
             channel=row.channel_code,
@@ -686,7 +463,7 @@ def _require_hold(uow: UnitOfWork, hold_id: str) -> Any:
     return hold
 
 
-def _release_cart_holds_to_fit(
+def release_cart_holds_to_fit(
     uow: UnitOfWork, current: Counters, room_for_reservations: int, actor: str
 ) -> int:
     if current.reserved <= room_for_reservations:
@@ -720,140 +497,12 @@ def _release_cart_holds_to_fit(
     )
     for h in released:
         uow.record(
-            stock_event(
-                "reservation_released",
-                h.sku_code,
-                h.location_code,
+            ReservationReleased(
+                sku=h.sku_code,
+                location=h.location_code,
                 hold_id=h.id,
                 quantity=h.quantity,
                 reason="count below holds",
             )
         )
     return freed
-
-
-def movement_row(
-    uow: UnitOfWork,
-    sku: str,
-    location: str,
-    kind: MovementKind,
-    deltas: Deltas,
-    actor: str,
-    reason: str | None,
-    reference: str | None,
-) -> dict[str, Any]:
-    return {
-        "sku_code": sku,
-        "location_code": location,
-        "kind": kind.value,
-        "on_hand_delta": deltas.on_hand,
-        "reserved_delta": deltas.reserved,
-        "allocated_delta": deltas.allocated,
-        "in_transit_delta": deltas.in_transit,
-        "reason": reason,
-        "actor": actor,
-        "reference": reference,
-        "created_at": uow.now,
-    }
-
-
-def _record_movement(
-    uow: UnitOfWork,
-    after: Counters,
-    kind: MovementKind,
-    deltas: Deltas,
-    actor: str,
-    reason: str | None,
-    reference: str | None,
-    *,
-    emit: bool = True,
-    before: Counters | None = None,
-) -> None:
-    repo.insert_movements(
-        uow.session,
-        [
-            movement_row(
-                uow, after.sku_code, after.location_code, kind, deltas, actor, reason, reference
-            )
-        ],
-    )
-    if emit:
-        name = {
-            MovementKind.RECEIPT: "received",
-            MovementKind.RETURN_RESTOCK: "restocked",
-            MovementKind.WRITE_OFF: "written_off",
-            MovementKind.ADJUSTMENT: "adjusted",
-            MovementKind.SALE: "sold",
-            MovementKind.CYCLE_COUNT: "count_corrected",
-            MovementKind.SENSOR_COUNT: "count_corrected",
-        }[kind]
-        uow.record(
-            stock_event(
-                name,
-                after.sku_code,
-                after.location_code,
-                on_hand_delta=deltas.on_hand,
-                on_hand=after.on_hand,
-                available=after.available_to_promise,
-                reason=reason,
-                reference=reference,
-                actor=actor,
-            )
-        )
-    if before is not None:
-        suggest_replenishment_if_low(uow, after, before=before)
-
-
-def suggest_replenishment_if_low(
-    uow: UnitOfWork,
-    after: Counters,
-    *,
-    deltas: Deltas | None = None,
-    before: Counters | None = None,
-    force: bool = False,
-) -> None:
-    """Writes ``replenishment_suggested`` when the position falls to or below the reorder
-    point (once per crossing, not on every sale below it)."""
-    if after.reorder_point is None:
-        return
-    previous_position = (
-        before.position
-        if before is not None
-        else after.position - (deltas.position_change if deltas else 0)
-    )
-    crossed = previous_position > after.reorder_point >= after.position
-    if not (crossed or (force and after.position <= after.reorder_point)):
-        return
-    target = after.order_up_to or 2 * after.reorder_point or 1
-    uow.record(
-        stock_event(
-            "replenishment_suggested",
-            after.sku_code,
-            after.location_code,
-            position=after.position,
-            reorder_point=after.reorder_point,
-            order_up_to=after.order_up_to,
-            suggested_quantity=max(1, target - after.position),
-        )
-    )
-
-
-def _require_sku_and_location(uow: UnitOfWork, sku: str, location: str) -> None:
-    if catalog_repo.get_sku(uow.session, sku) is None:
-        raise UnknownSku(f"no SKU with code {sku!r}", field="sku")
-    if catalog_repo.get_location(uow.session, location) is None:
-        raise UnknownLocation(f"no location with code {location!r}", field="location")
-
-
-def _require_channel_sells_at(
-    uow: UnitOfWork, channel_code: str, location: str
-) -> catalog.ChannelSettings:
-    channel = catalog.channel_settings(uow, channel_code)
-    if location not in channel.location_codes:
-        if catalog_repo.get_location(uow.session, location) is None:
-            raise UnknownLocation(f"no location with code {location!r}", field="location")
-        raise ChannelDoesNotSellHere(
-            f"channel {channel_code} does not sell from location {location}",
-            field="location",
-        )
-    return channel
