@@ -24,6 +24,7 @@ from omniretail.auth import repository as repo
 from omniretail.auth import service
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidResetCode, PasswordResetThrottled, SignInThrottled
+from omniretail.auth.events import PasswordResetCodeRequested
 from omniretail.auth.models import PasswordResetCode, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import repository as customers_repo
@@ -31,7 +32,6 @@ from omniretail.customers.crypto import PiiVault
 from omniretail.customers.models import CustomerStatus, IdentityKind
 from omniretail.customers.verification import CodeHasher
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.events import DomainEvent
 from omniretail.kernel.keys import Keyring
 
 CODE_FIELD = "password-reset-code"
@@ -131,13 +131,7 @@ def request_reset(
             expires_at=now + timedelta(seconds=policy.ttl_seconds),
         ),
     )
-    uow.record(
-        DomainEvent(
-            "auth.password_reset_code_requested",
-            f"auth/principals/{principal_id}",
-            {"code_id": row.id},
-        )
-    )
+    uow.record(PasswordResetCodeRequested(code_id=row.id, principal_id=principal_id))
 
 
 def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:

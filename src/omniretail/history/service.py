@@ -17,7 +17,7 @@ from omniretail.catalog.schemas import ChannelWrite
 from omniretail.db.outbox import list_events
 from omniretail.db.uow import UnitOfWork
 from omniretail.history import repository, source
-from omniretail.history.events import history_imported
+from omniretail.history.events import HistoryImported
 from omniretail.history.prepare import prepare
 from omniretail.history.schemas import Created, ImportReport
 from omniretail.kernel.events import EVENT_TYPE_PREFIX
@@ -77,7 +77,7 @@ def import_history(
         ),
         elapsed_seconds=round(time.perf_counter() - started, 2),
     )
-    uow.record(history_imported(report))
+    uow.record(HistoryImported.of(report))
     return report
 
 

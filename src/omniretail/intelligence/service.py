@@ -18,6 +18,7 @@ from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
+from omniretail.intelligence.events import ForecastRefreshed, ScoresRefreshed
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
 from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
@@ -32,9 +33,8 @@ from omniretail.intelligence.schemas import (
     ReorderPolicy,
     RfmRead,
 )
-from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.inventory.schemas import StockLevelRead
-from omniretail.kernel.events import DomainEvent
+from omniretail.inventory.service import PolicyRow, set_policies
 
 FORECAST_MODEL = "ses+calendar"
 NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
@@ -130,7 +130,7 @@ def store_forecast(uow: UnitOfWork, result: Forecast) -> int:
         for row in frame.to_dicts()
     ]
     repository.replace_forecasts(uow.session, rows)
-    uow.record(DomainEvent("intelligence.forecast_refreshed", "forecasts", {"rows": len(rows)}))
+    uow.record(ForecastRefreshed(rows=len(rows)))
     return len(rows)
 
 
@@ -152,7 +152,7 @@ def store_customer_scores(uow: UnitOfWork, scores: pl.DataFrame, as_of: date, we
         for row in scores.select(columns).to_dicts()
     ]
     repository.replace_customer_scores(uow.session, rows)
-    uow.record(DomainEvent("intelligence.scores_refreshed", "customer_scores", {"rows": len(rows)}))
+    uow.record(ScoresRefreshed(rows=len(rows)))
     return len(rows)
 
 

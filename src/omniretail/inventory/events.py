@@ -92,10 +92,10 @@ class Counted(StockEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Sold(StockEvent):
-    """Units were sold: a till sale with no hold (the movement fields: ``on_hand_delta``,
-    ``on_hand``, ``available``, ``reason``, ``reference``, ``actor``) or a reservation
-    that was bought (the hold fields: ``hold_id``, ``quantity``, ``channel``, ``reference``,
-    ``available``). Only the keys of the event's shape are stored."""
+    """Units were sold: a till sale with no hold (the movement fields: `on_hand_delta`,
+    `on_hand`, `available`, `reason`, `reference`, `actor`) or a reservation
+    that was bought (the hold fields: `hold_id`, `quantity`, `channel`, `reference`,
+    `available`). Only the keys of the event's shape are stored."""
 
     type: ClassVar[str] = "inventory.sold"
     available: int
@@ -118,7 +118,7 @@ class Sold(StockEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Reserved(StockEvent):
-    """A cart hold was taken; it lapses at ``expires_at`` (ISO timestamp)."""
+    """A cart hold was taken; it lapses at `expires_at` (ISO timestamp)."""
 
     type: ClassVar[str] = "inventory.reserved"
     hold_id: str
@@ -130,7 +130,7 @@ class Reserved(StockEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ReservationRefreshed(StockEvent):
-    """Cart activity: the hold lives another full TTL, to ``expires_at``."""
+    """Cart activity: the hold lives another full TTL, to `expires_at`."""
 
     type: ClassVar[str] = "inventory.reservation_refreshed"
     hold_id: str
@@ -140,8 +140,8 @@ class ReservationRefreshed(StockEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ReservationReleased(StockEvent):
-    """A cart hold was given up: by the cart (the hold fields ``channel``, ``reference``,
-    ``available``) or by a count below the holds (``reason`` instead). Only the keys of the
+    """A cart hold was given up: by the cart (the hold fields `channel`, `reference`,
+    `available`) or by a count below the holds (`reason` instead). Only the keys of the
     event's shape are stored."""
 
     type: ClassVar[str] = "inventory.reservation_released"
@@ -181,7 +181,7 @@ class Allocated(StockEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class AllocationReleased(StockEvent):
-    """An order hold gave up ``quantity`` units; ``remaining`` (stored only for a partial
+    """An order hold gave up `quantity` units; `remaining` (stored only for a partial
     release) is what the hold keeps."""
 
     type: ClassVar[str] = "inventory.allocation_released"
@@ -244,7 +244,7 @@ class ReplenishmentSuggested(StockEvent):
 @dataclass(frozen=True, kw_only=True)
 class ReceivedInBulk(Event):
     """Many receipts landed at once (opening stock, data loads); the subject is
-    ``receipts/bulk`` when there is no reference."""
+    `receipts/bulk` when there is no reference."""
 
     type: ClassVar[str] = "inventory.received_in_bulk"
     subject_template: ClassVar[str] = "receipts/{reference}"
