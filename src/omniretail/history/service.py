@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownChannel
-from omniretail.catalog.models import ChannelKind
+from omniretail.catalog.schemas import ChannelKind
 from omniretail.catalog.schemas import ChannelWrite
 from omniretail.db.outbox import list_events
 from omniretail.db.uow import UnitOfWork

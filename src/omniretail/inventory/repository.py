@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Table, and_, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
@@ -56,6 +56,22 @@ _HOLD_COLUMNS = (
     holds.c.created_at,
     holds.c.updated_at,
 )
+
+
+class Hold(NamedTuple):
+    """A stock hold as an UPDATE ... RETURNING gives it back (``_HOLD_COLUMNS``, in order)."""
+
+    id: str
+    kind: str
+    status: str
+    sku_code: str
+    location_code: str
+    channel_code: str
+    quantity: int
+    reference: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -269,12 +285,12 @@ def list_stocked_locations(
 
 def claim_cart_holds_for_order(
     session: Session, hold_ids: Sequence[str], reference: str | None, now: datetime
-) -> list[Row[Any]]:
+) -> list[Hold]:
     """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
     UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
-    holds = cast(Table, StockHold.__table__)
-    return list(
-        session.execute(
+    return [
+        Hold(*row)
+        for row in session.execute(
             update(holds)
             .where(
                 holds.c.id.in_(list(hold_ids)),
@@ -283,9 +299,9 @@ def claim_cart_holds_for_order(
                 holds.c.expires_at > now,
             )
             .values(kind=HoldKind.ORDER.value, expires_at=None, reference=reference, updated_at=now)
-            .returning(*holds.c)
+            .returning(*_HOLD_COLUMNS)
         )
-    )
+    ]
 
 
 def move_reserved_to_allocated(
@@ -355,7 +371,7 @@ def transition_hold(
     require_unexpired: bool = False,
     new_expires_at: datetime | None = None,
     new_reference: str | None = None,
-) -> Row[Any] | None:
+) -> Hold | None:
     """Moves an active hold on, only if it is still active (and unexpired when asked):
     of two concurrent attempts exactly one wins."""
     values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
@@ -379,15 +395,16 @@ def transition_hold(
     )
     if require_unexpired:
         stmt = stmt.where(holds.c.expires_at > now)
-    return session.execute(stmt).one_or_none()
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else Hold(*row)
 
 
 def shrink_hold(
     session: Session, hold_id: str, *, kind: HoldKind, by: int, now: datetime
-) -> Row[Any] | None:
+) -> Hold | None:
     """Conditional: an active hold gives up ``by`` of its units only while some stay held
     (giving up all of them is ending the hold); the row as it is after, or None."""
-    return session.execute(
+    row = session.execute(
         update(holds)
         .where(
             holds.c.id == hold_id,
@@ -398,6 +415,7 @@ def shrink_hold(
         .values(quantity=holds.c.quantity - by, updated_at=now)
         .returning(*_HOLD_COLUMNS)
     ).one_or_none()
+    return None if row is None else Hold(*row)
 
 
 def expire_cart_holds(
@@ -407,7 +425,7 @@ def expire_cart_holds(
     sku: str | None = None,
     location: str | None = None,
     limit: int = 1000,
-) -> list[Row[Any]]:
+) -> list[Hold]:
     """Marks expired cart holds expired and returns them; a hold is returned to one caller
     only, so concurrent sweeps never release the same units twice.
 
@@ -435,7 +453,7 @@ def expire_cart_holds(
         .values(status=HoldStatus.EXPIRED.value, updated_at=now)
         .returning(*_HOLD_COLUMNS)
     )
-    return list(session.execute(stmt))
+    return [Hold(*row) for row in session.execute(stmt)]
 
 
 def lock_active_cart_holds_in_release_order(

@@ -4,9 +4,14 @@ Every counter change is one conditional UPDATE plus one ledger row in the caller
 transaction; a refused change raises before anything is written. This package is the
 inventory's public face for use cases: ``movements`` (receipts, write-offs, adjustments, till
 sales, counts, policies), ``holds`` (reservations and allocations), ``reads``, and ``ledger``
-(what they share); the policies the replenishment job writes in bulk are re-exported here.
+(what they share). Re-exported here for other packages: the availability reads
+(``inventory.availability``) and the policies the replenishment job writes in bulk
+(``inventory.policies_bulk``). ``transfers``, ``order_holds`` and ``bulk`` are not: they import
+``service.ledger``, so importing them from here would make a cycle whenever one of them is
+imported first.
 """
 
+from omniretail.inventory.availability import availability, haversine_km, nearby_stock, verify
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.inventory.service.holds import (
     allocate_reservation,
@@ -43,14 +48,17 @@ __all__ = [
     "adjust_stock",
     "allocate_reservation",
     "allocate_stock",
+    "availability",
     "count_stock",
     "fulfil_allocation",
     "get_hold",
     "get_stock_level",
+    "haversine_km",
     "hold_read",
     "list_movements",
     "list_stock_levels",
     "movement_row",
+    "nearby_stock",
     "receive_stock",
     "refresh_reservation",
     "release_allocation",
@@ -65,5 +73,6 @@ __all__ = [
     "set_policy",
     "stock_level_read",
     "suggest_replenishment_if_low",
+    "verify",
     "write_off",
 ]

@@ -29,7 +29,7 @@ from omniretail.inventory.events import (
     StockEvent,
 )
 from omniretail.inventory.events import ReservationExpired as ReservationExpiredEvent
-from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind
+from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind, StockHold
 from omniretail.inventory.repository import Counters, Deltas
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.inventory.service.ledger import (
@@ -104,6 +104,7 @@ def refresh_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRea
     )
     if row is None:
         raise _why_hold_refused(uow, hold_id, HoldKind.CART)
+    assert row.expires_at is not None, "a refreshed cart hold has an expiry"
     uow.record(
         ReservationRefreshed(
             sku=row.sku_code,
@@ -456,7 +457,7 @@ def _why_hold_refused(uow: UnitOfWork, hold_id: str, kind: HoldKind) -> Exceptio
     )
 
 
-def _require_hold(uow: UnitOfWork, hold_id: str) -> Any:
+def _require_hold(uow: UnitOfWork, hold_id: str) -> StockHold:
     hold = repo.get_hold(uow.session, hold_id)
     if hold is None:
         raise UnknownHold(f"no reservation or allocation with id {hold_id!r}", field="id")

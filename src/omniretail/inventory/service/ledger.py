@@ -18,8 +18,8 @@ from omniretail.inventory.events import (
     Sold,
     WrittenOff,
 )
-from omniretail.inventory.models import MovementKind
-from omniretail.inventory.repository import Counters, Deltas
+from omniretail.inventory.models import MovementKind, StockHold
+from omniretail.inventory.repository import Counters, Deltas, Hold
 from omniretail.inventory.schemas import HoldRead, StockLevelRead
 
 # The event a ledgered movement records (holds record their own events).
@@ -49,7 +49,7 @@ def stock_level_read(c: Counters) -> StockLevelRead:
     )
 
 
-def hold_read(row: Any) -> HoldRead:
+def hold_read(row: Hold | StockHold) -> HoldRead:
     return HoldRead(
         id=row.id,
         kind=row.kind,
