@@ -18,10 +18,14 @@ from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
+
+# Re-exported for the console (the dashboard's weekly KPIs, the planning page's settings).
+from omniretail.intelligence.analytics import weekly_kpis as weekly_kpis
 from omniretail.intelligence.events import ForecastRefreshed, ScoresRefreshed
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
-from omniretail.intelligence.replenishment import ReplenishmentConfig, policies
+from omniretail.intelligence.replenishment import ReplenishmentConfig as ReplenishmentConfig
+from omniretail.intelligence.replenishment import policies
 from omniretail.intelligence.schemas import (
     ClvRead,
     CustomerIntelligence,
