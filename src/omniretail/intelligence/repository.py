@@ -4,8 +4,8 @@ projection of the orders and customers tables) and its own result tables."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
 
 import polars as pl
 from sqlalchemy import (
@@ -249,31 +249,26 @@ def customer_block(
     return list(session.execute(stmt, {"ids": list(customer_ids), "k": k, "personal": personal}))
 
 
-def list_recommendations(session: Session, customer_id: int, kind: str, k: int) -> list[Row[Any]]:
-    return list(
-        session.execute(
-            select(Recommendation.rank, Recommendation.sku_code, Recommendation.score)
-            .where(Recommendation.customer_id == customer_id, Recommendation.kind == kind)
-            .order_by(Recommendation.rank)
-            .limit(k)
-        )
-    )
+class ForecastRow(NamedTuple):
+    sku_code: str
+    period_start: date
+    quantity: float
+    model: str
+    computed_at: datetime
 
 
-def list_popular(session: Session, k: int) -> list[Row[Any]]:
-    return list(
-        session.execute(
-            select(PopularProduct.rank, PopularProduct.sku_code, PopularProduct.score)
-            .order_by(PopularProduct.rank)
-            .limit(k)
-        )
-    )
+class AssociationRow(NamedTuple):
+    sku_code: str
+    rank: int
+    other_sku_code: str
+    score: float
 
 
-def list_forecasts(session: Session, skus: Sequence[str]) -> list[Row[Any]]:
-    """``sku_code, period_start, quantity, model, computed_at`` of these SKUs, by period."""
-    return list(
-        session.execute(
+def list_forecasts(session: Session, skus: Sequence[str]) -> list[ForecastRow]:
+    """The stored forecast periods of these SKUs, by SKU and period."""
+    return [
+        ForecastRow(*row)
+        for row in session.execute(
             select(
                 ProductForecast.sku_code,
                 ProductForecast.period_start,
@@ -284,7 +279,7 @@ def list_forecasts(session: Session, skus: Sequence[str]) -> list[Row[Any]]:
             .where(ProductForecast.sku_code.in_(list(skus)))
             .order_by(ProductForecast.sku_code, ProductForecast.period_start)
         )
-    )
+    ]
 
 
 def all_forecasts(session: Session) -> pl.DataFrame:
@@ -298,10 +293,11 @@ def all_forecasts(session: Session) -> pl.DataFrame:
     )
 
 
-def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[Row[Any]]:
-    """``sku_code, rank, other_sku_code, score`` of the ``k`` best pairs of each SKU."""
-    return list(
-        session.execute(
+def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[AssociationRow]:
+    """The ``k`` best pairs of each SKU, by SKU and rank."""
+    return [
+        AssociationRow(*row)
+        for row in session.execute(
             select(
                 ProductAssociation.sku_code,
                 ProductAssociation.rank,
@@ -311,7 +307,7 @@ def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[
             .where(ProductAssociation.sku_code.in_(list(skus)), ProductAssociation.rank <= k)
             .order_by(ProductAssociation.sku_code, ProductAssociation.rank)
         )
-    )
+    ]
 
 
 def latest_computed_at(session: Session) -> datetime | None:

@@ -388,12 +388,12 @@ def product_intelligence(
     bought with it. Three queries plus one stock read per SKU."""
     from omniretail.inventory import service as inventory
 
-    forecasts: dict[str, list[Any]] = {sku: [] for sku in skus}
+    forecasts: dict[str, list[repository.ForecastRow]] = {sku: [] for sku in skus}
     for row in repository.list_forecasts(uow.session, skus):
         forecasts[row.sku_code].append(row)
-    pairs: dict[str, list[Any]] = {sku: [] for sku in skus}
-    for row in repository.list_associations_of(uow.session, skus, together):
-        pairs[row.sku_code].append(row)
+    pairs: dict[str, list[repository.AssociationRow]] = {sku: [] for sku in skus}
+    for pair in repository.list_associations_of(uow.session, skus, together):
+        pairs[pair.sku_code].append(pair)
     result: dict[str, ProductIntelligenceRead] = {}
     for sku in skus:
         periods = forecasts[sku]
