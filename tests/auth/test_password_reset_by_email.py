@@ -120,7 +120,10 @@ def test_an_emailed_code_resets_the_password_once_and_ends_every_session(
                 OutboxMessage.type == "omniretail.auth.password_reset_code_requested"
             )
         ).all()
-    assert set(event.data) == {"code_id"}
+    # The code's row id, and the principal the subject names (no code, no address).
+    assert set(event.data) == {"code_id", "principal_id"}
+    assert event.data["code_id"] == row.id
+    assert event.subject == f"auth/principals/{event.data['principal_id']}"
     code = delivered_code(container, people["smtp"])
     # Nowhere in clear: not in the answer, the event, the row, the notifications, the log.
     assert code not in asked.text and code not in str(event.data)

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from omniretail.commands.main import app
 from omniretail.intelligence import service
 from omniretail.inventory import service as inventory
-from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.inventory.schemas import PolicyWrite
+from omniretail.inventory.service import PolicyRow, set_policies
 from tests.intelligence.helpers import (
     AS_OF,
     GONE,

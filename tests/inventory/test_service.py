@@ -16,7 +16,8 @@ from omniretail.catalog.errors import UnknownChannel, UnknownLocation, UnknownSk
 from omniretail.catalog.models import ChannelKind
 from omniretail.catalog.schemas import ChannelWrite
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import availability, service, transfers
+from omniretail.inventory import availability, service
+from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import (
     ChannelDoesNotSellHere,
     CountBelowAllocated,

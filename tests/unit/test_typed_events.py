@@ -83,7 +83,7 @@ def test_the_catalogue_lists_type_doc_subject_and_fields() -> None:
     assert "### `omniretail.tests.thing_shipped`" in text
     assert "A thing shipped (a test event)." in text
     assert "subject `things/{thing}`" in text
-    assert "| `note` | `str | None` |" in text
+    assert "| `note` | `str \\| None` |" in text
 
 
 def test_docs_events_md_is_generated_from_the_classes() -> None:

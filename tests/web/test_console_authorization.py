@@ -32,7 +32,7 @@ from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
 from omniretail.customers import merges
 from omniretail.inventory import service as inventory
-from omniretail.inventory import transfers
+from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
 from omniretail.migrations.registry import Base

@@ -29,7 +29,7 @@ from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
-from omniretail.inventory import transfers
+from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import UnknownHold, UnknownTransfer
 from omniretail.orders import access as orders
 from omniretail.orders.schemas import CancelBody

@@ -6,11 +6,12 @@ after that sends nothing. Expired, used, locked or superseded codes are skipped.
 from __future__ import annotations
 
 from omniretail.auth import repository as repo
+from omniretail.auth.events import PasswordResetCodeRequested
 from omniretail.auth.password_reset import CODE_FIELD
 from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
-from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
 
@@ -18,8 +19,8 @@ from omniretail.messaging.senders import Senders
 def install(
     registry: HandlerRegistry, senders: Senders, keyring: Keyring, *, public_base_url: str
 ) -> None:
-    registry.add(
-        "omniretail.auth.password_reset_code_requested",
+    registry.on(
+        PasswordResetCodeRequested,
         "auth.send_password_reset_code",
         ResetCodeSender(senders, vault_for(keyring), public_base_url),
     )
@@ -31,8 +32,10 @@ class ResetCodeSender:
         self.vault = vault
         self.page = public_base_url.rstrip("/") + "/signin/reset"
 
-    def __call__(self, event: CloudEvent, uow_factory: UowFactory) -> None:
-        code_id = int(event["data"]["code_id"])
+    def __call__(
+        self, event: PasswordResetCodeRequested, meta: EventMeta, uow_factory: UowFactory
+    ) -> None:
+        code_id = event.code_id
         with uow_factory() as uow:
             row = repo.lock_reset_code(uow.session, code_id)
             if row is None or row.status != "pending" or row.code_enc is None:

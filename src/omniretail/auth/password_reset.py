@@ -24,12 +24,12 @@ from omniretail.auth import repository as repo
 from omniretail.auth import service
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidResetCode, PasswordResetThrottled, SignInThrottled
+from omniretail.auth.events import PasswordResetCodeRequested
 from omniretail.auth.models import PasswordResetCode, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import service as customers
 from omniretail.customers.service import CodeHasher
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.events import DomainEvent
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
 
@@ -130,13 +130,7 @@ def request_reset(
             expires_at=now + timedelta(seconds=policy.ttl_seconds),
         ),
     )
-    uow.record(
-        DomainEvent(
-            "auth.password_reset_code_requested",
-            f"auth/principals/{principal_id}",
-            {"code_id": row.id},
-        )
-    )
+    uow.record(PasswordResetCodeRequested(code_id=row.id, principal_id=principal_id))
 
 
 def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from omniretail.auth.models import (
@@ -17,6 +16,7 @@ from omniretail.auth.models import (
     Principal,
     SignInThrottle,
 )
+from omniretail.db.sql import insert_for
 
 
 def add_principal(session: Session, principal: Principal) -> Principal:
@@ -223,10 +223,10 @@ def lock_throttles(session: Session, key_hashes: list[str], now: datetime) -> li
         {"key_hash": k, "failures": 0, "last_failure_at": now, "forget_after": now}
         for k in sorted(key_hashes)  # one order for every transaction: no deadlock
     ]
-    dialect = session.get_bind().dialect.name
-    ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        ins(SignInThrottle).values(rows).on_conflict_do_nothing(index_elements=["key_hash"])
+        insert_for(session)(SignInThrottle)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key_hash"])
     )
     return list(
         session.scalars(

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from omniretail.catalog.models import ChannelKind, LocationKind
+# Re-exported: other domains use the kinds through this public module.
+from omniretail.catalog.models import ChannelKind as ChannelKind
+from omniretail.catalog.models import LocationKind as LocationKind
 from omniretail.kernel.limits import MAX_AMOUNT, JsonObject, Money, TimeZoneName, Tiny
 
 Code = Annotated[

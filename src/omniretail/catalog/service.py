@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omniretail.catalog import events, repository
+from omniretail.catalog.codes import PRODUCT_CODE_PATTERN as PRODUCT_CODE_PATTERN
+from omniretail.catalog.codes import is_product_code as is_product_code
+from omniretail.catalog.codes import non_product_kind as non_product_kind
+from omniretail.catalog.codes import normalise_code as normalise_code
 from omniretail.catalog.errors import (
     DuplicateCode,
     UnknownChannel,
@@ -93,6 +98,17 @@ def get_sku(uow: UnitOfWork, code: str) -> SkuRead:
     if sku is None:
         raise UnknownSku(f"no SKU with code {code!r}", field="sku")
     return SkuRead.model_validate(sku)
+
+
+def require_sku(uow: UnitOfWork, code: str, *, field: str = "sku") -> None:
+    """Raises ``UnknownSku`` (on ``field``) unless a SKU has this code."""
+    if repository.get_sku(uow.session, code) is None:
+        raise UnknownSku(f"no SKU with code {code!r}", field=field)
+
+
+def existing_sku_codes(uow: UnitOfWork, codes: Iterable[str]) -> set[str]:
+    """The codes among ``codes`` that are SKUs (one query)."""
+    return repository.existing_sku_codes(uow.session, codes)
 
 
 def list_skus(
@@ -188,6 +204,16 @@ def get_location(uow: UnitOfWork, code: str) -> LocationRead:
     if location is None:
         raise UnknownLocation(f"no location with code {code!r}", field="location")
     return _location_read(location, repository.channel_codes_of_location(uow.session, code))
+
+
+def location_exists(uow: UnitOfWork, code: str) -> bool:
+    return repository.get_location(uow.session, code) is not None
+
+
+def require_location(uow: UnitOfWork, code: str, *, field: str = "location") -> None:
+    """Raises ``UnknownLocation`` (on ``field``) unless a location has this code."""
+    if not location_exists(uow, code):
+        raise UnknownLocation(f"no location with code {code!r}", field=field)
 
 
 def list_locations(uow: UnitOfWork, kind: str | None = None) -> list[LocationRead]:

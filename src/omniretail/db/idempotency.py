@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Index, String, Text, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from omniretail.db.base import Base
+from omniretail.db.sql import insert_for, rowcount
 
 
 class IdempotentRequest(Base):
@@ -46,10 +46,8 @@ def claim(
     """Inserts the key (its response is filled in by ``remember`` before commit); False when
     it is already stored. PostgreSQL makes a concurrent claim of the same key wait until the
     first transaction ends, so exactly one request runs the use case."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(IdempotentRequest)
+        insert_for(session)(IdempotentRequest)
         .values(
             principal_id=principal_id,
             key=key,
@@ -95,7 +93,7 @@ def forget(session: Session, principal_id: int, key: str) -> None:
 def sweep(session: Session, *, before: datetime) -> int:
     """Deletes keys stored before ``before`` (expired); returns how many."""
     result = session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def forget_subjects(session: Session, subjects: list[str]) -> int:
@@ -105,4 +103,4 @@ def forget_subjects(session: Session, subjects: list[str]) -> int:
     result = session.execute(
         delete(IdempotentRequest).where(IdempotentRequest.subject.in_(subjects))
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -6,7 +6,7 @@ Rules, each chosen to keep the history faithful to the source:
   Exact duplicates stay: the log has no line identifier, two identical rows are two lines of
   the invoice as billed, and dropping one would change the invoice's total and its demand.
 - One order per invoice: prefix C is a cancellation, A an adjustment, otherwise a sale.
-- Stock codes are normalised with ``catalog.codes.normalise_code``; product codes become SKUs
+- Stock codes are normalised with ``catalog.service.normalise_code``; product codes become SKUs
   (one product per SKU), other codes (postage, manual lines, fees...) stay out of the catalog
   and their lines name a ``charge_code``.
 - Invoice times are UK local time; they are stored in UTC.
@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from omniretail.catalog.codes import is_product_code, non_product_kind, normalise_code
+from omniretail.catalog.service import is_product_code, non_product_kind, normalise_code
 from omniretail.history.schemas import CancellationLinks, NonProductCodes
 from omniretail.history.source import COLUMNS
 

@@ -30,12 +30,13 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
 from omniretail.customers.models import Customer
 from omniretail.db.base import JSONType, UTCDateTime
+from omniretail.db.sql import insert_for, is_postgres, rowcount
 from omniretail.orders.models import Order, OrderKind, OrderLine
 
 products = Product.metadata.tables[Product.__tablename__]
@@ -113,7 +114,7 @@ def insert_catalog(session: Session, frame: pl.DataFrame, now: datetime) -> tupl
     )
     attributes = (
         cast(s.c.attributes, postgresql.JSONB)
-        if _is_postgres(session)
+        if is_postgres(session)
         else type_coerce(s.c.attributes, JSONType)
     )
     new_skus = _insert_select(
@@ -238,7 +239,7 @@ def link_cancellations(session: Session, frame: pl.DataFrame) -> int:
         execution_options={"preserve_rowcount": True},
     )
     _drop(session, s)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def weekly_demand(session: Session, *, weeks: int) -> list[tuple[str, float]]:
@@ -276,22 +277,18 @@ def count_rows(session: Session) -> dict[str, int]:
 # --- staging ---------------------------------------------------------------------------------
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _insert_select(
     session: Session, table: Table, columns: list[str], query: Any, keys: list[str]
 ) -> int:
     # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT to tell the ON clauses apart.
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    insert = insert_for(session)
     stmt = (
         insert(table)
         .from_select(columns, query.where(true()))
         .on_conflict_do_nothing(index_elements=keys)
     )
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _stage(session: Session, table: Table, frame: pl.DataFrame) -> Table:
@@ -301,7 +298,7 @@ def _stage(session: Session, table: Table, frame: pl.DataFrame) -> Table:
     columns = [c.name for c in table.columns]
     frame = frame.select(columns)
     driver: Any = connection.connection.driver_connection
-    if _is_postgres(session):
+    if is_postgres(session):
         with (
             driver.cursor() as cursor,
             cursor.copy(

@@ -12,14 +12,16 @@ from pathlib import Path
 
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownChannel
-from omniretail.catalog.models import ChannelKind
-from omniretail.catalog.schemas import ChannelWrite
+from omniretail.catalog.schemas import ChannelKind, ChannelWrite
 from omniretail.db.outbox import list_events
 from omniretail.db.uow import UnitOfWork
 from omniretail.history import repository, source
-from omniretail.history.events import history_imported
+from omniretail.history.events import HistoryImported
 from omniretail.history.prepare import prepare
 from omniretail.history.schemas import Created, ImportReport
+
+# Re-exported for the demo, which reads the bundled workbook.
+from omniretail.history.source import read_workbook as read_workbook
 from omniretail.kernel.events import EVENT_TYPE_PREFIX
 from omniretail.orders.models import OrderStatus
 
@@ -77,7 +79,7 @@ def import_history(
         ),
         elapsed_seconds=round(time.perf_counter() - started, 2),
     )
-    uow.record(history_imported(report))
+    uow.record(HistoryImported.of(report))
     return report
 
 

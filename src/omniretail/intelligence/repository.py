@@ -3,18 +3,16 @@ projection of the orders and customers tables) and its own result tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
 
 import polars as pl
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Engine,
     Row,
     Table,
-    any_,
     bindparam,
     case,
     delete,
@@ -25,11 +23,11 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as cast_
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import ChannelLocation, Location, Sku
 from omniretail.customers.models import Customer
+from omniretail.db.sql import matches, rowcount, statement
 from omniretail.intelligence.models import (
     CustomerScore,
     PopularProduct,
@@ -161,7 +159,7 @@ def delete_customer_results(session: Session, customer_ids: Sequence[int]) -> in
     ids = list(customer_ids)
     session.execute(delete(Recommendation).where(Recommendation.customer_id.in_(ids)))
     result = session.execute(delete(CustomerScore).where(CustomerScore.customer_id.in_(ids)))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def replace_customer_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -187,8 +185,6 @@ def get_customer_score(session: Session, customer_id: int) -> CustomerScore | No
     return session.get(CustomerScore, customer_id)
 
 
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-
 SCORE_COLUMNS = (
     "segment",
     "recency_days",
@@ -205,16 +201,6 @@ SCORE_COLUMNS = (
 )
 
 
-def _statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
-    """A hot-path statement built once per dialect with named parameters (building it anew on
-    every call costs more than running it)."""
-    key = (session.get_bind().dialect.name, name)
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        stmt = _STATEMENTS[key] = build(key[0] == "postgresql")
-    return stmt
-
-
 def customer_block(
     session: Session, customer_ids: Sequence[int], k: int, *, personal: bool
 ) -> list[Row[Any]]:
@@ -228,16 +214,8 @@ def customer_block(
         scores = cast(Table, CustomerScore.__table__).c
         recs = cast(Table, Recommendation.__table__).c
         popular = cast(Table, PopularProduct.__table__).c
-        ids = (
-            scores.customer_id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
-            if pg
-            else scores.customer_id.in_(bindparam("ids", expanding=True))
-        )
-        rec_ids = (
-            recs.customer_id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
-            if pg
-            else recs.customer_id.in_(bindparam("ids", expanding=True))
-        )
+        ids = matches(scores.customer_id, "ids", pg)
+        rec_ids = matches(recs.customer_id, "ids", pg)
         no_score = [cast_(null(), scores[name].type) for name in SCORE_COLUMNS]
         k_: Any = bindparam("k")
         part_scores = select(
@@ -267,35 +245,30 @@ def customer_block(
         parts = union_all(part_scores, part_recs, part_popular).subquery()
         return select(parts).order_by(parts.c.part, parts.c.customer_id, parts.c.rank)
 
-    stmt = _statement(session, "customer_block", build)
+    stmt = statement(session, "intelligence.customer_block", build)
     return list(session.execute(stmt, {"ids": list(customer_ids), "k": k, "personal": personal}))
 
 
-def list_recommendations(session: Session, customer_id: int, kind: str, k: int) -> list[Row[Any]]:
-    return list(
-        session.execute(
-            select(Recommendation.rank, Recommendation.sku_code, Recommendation.score)
-            .where(Recommendation.customer_id == customer_id, Recommendation.kind == kind)
-            .order_by(Recommendation.rank)
-            .limit(k)
-        )
-    )
+class ForecastRow(NamedTuple):
+    sku_code: str
+    period_start: date
+    quantity: float
+    model: str
+    computed_at: datetime
 
 
-def list_popular(session: Session, k: int) -> list[Row[Any]]:
-    return list(
-        session.execute(
-            select(PopularProduct.rank, PopularProduct.sku_code, PopularProduct.score)
-            .order_by(PopularProduct.rank)
-            .limit(k)
-        )
-    )
+class AssociationRow(NamedTuple):
+    sku_code: str
+    rank: int
+    other_sku_code: str
+    score: float
 
 
-def list_forecasts(session: Session, skus: Sequence[str]) -> list[Row[Any]]:
-    """``sku_code, period_start, quantity, model, computed_at`` of these SKUs, by period."""
-    return list(
-        session.execute(
+def list_forecasts(session: Session, skus: Sequence[str]) -> list[ForecastRow]:
+    """The stored forecast periods of these SKUs, by SKU and period."""
+    return [
+        ForecastRow(*row)
+        for row in session.execute(
             select(
                 ProductForecast.sku_code,
                 ProductForecast.period_start,
@@ -306,7 +279,7 @@ def list_forecasts(session: Session, skus: Sequence[str]) -> list[Row[Any]]:
             .where(ProductForecast.sku_code.in_(list(skus)))
             .order_by(ProductForecast.sku_code, ProductForecast.period_start)
         )
-    )
+    ]
 
 
 def all_forecasts(session: Session) -> pl.DataFrame:
@@ -320,10 +293,11 @@ def all_forecasts(session: Session) -> pl.DataFrame:
     )
 
 
-def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[Row[Any]]:
-    """``sku_code, rank, other_sku_code, score`` of the ``k`` best pairs of each SKU."""
-    return list(
-        session.execute(
+def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[AssociationRow]:
+    """The ``k`` best pairs of each SKU, by SKU and rank."""
+    return [
+        AssociationRow(*row)
+        for row in session.execute(
             select(
                 ProductAssociation.sku_code,
                 ProductAssociation.rank,
@@ -333,7 +307,7 @@ def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[
             .where(ProductAssociation.sku_code.in_(list(skus)), ProductAssociation.rank <= k)
             .order_by(ProductAssociation.sku_code, ProductAssociation.rank)
         )
-    )
+    ]
 
 
 def latest_computed_at(session: Session) -> datetime | None:

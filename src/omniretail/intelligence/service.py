@@ -18,7 +18,10 @@ from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import lifetime, recommending, repository, segments
+
+# Re-exported for the console (the dashboard's weekly KPIs, the planning page's settings).
 from omniretail.intelligence.analytics import weekly_kpis as weekly_kpis
+from omniretail.intelligence.events import ForecastRefreshed, ScoresRefreshed
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
 from omniretail.intelligence.replenishment import ReplenishmentConfig as ReplenishmentConfig
@@ -34,9 +37,8 @@ from omniretail.intelligence.schemas import (
     ReorderPolicy,
     RfmRead,
 )
-from omniretail.inventory.policies_bulk import PolicyRow, set_policies
 from omniretail.inventory.schemas import StockLevelRead
-from omniretail.kernel.events import DomainEvent
+from omniretail.inventory.service import PolicyRow, set_policies
 
 if TYPE_CHECKING:  # replenishment_run builds on this module
     from omniretail.intelligence.replenishment_run import ReplenishmentRun
@@ -135,7 +137,7 @@ def store_forecast(uow: UnitOfWork, result: Forecast) -> int:
         for row in frame.to_dicts()
     ]
     repository.replace_forecasts(uow.session, rows)
-    uow.record(DomainEvent("intelligence.forecast_refreshed", "forecasts", {"rows": len(rows)}))
+    uow.record(ForecastRefreshed(rows=len(rows)))
     return len(rows)
 
 
@@ -157,7 +159,7 @@ def store_customer_scores(uow: UnitOfWork, scores: pl.DataFrame, as_of: date, we
         for row in scores.select(columns).to_dicts()
     ]
     repository.replace_customer_scores(uow.session, rows)
-    uow.record(DomainEvent("intelligence.scores_refreshed", "customer_scores", {"rows": len(rows)}))
+    uow.record(ScoresRefreshed(rows=len(rows)))
     return len(rows)
 
 
@@ -389,12 +391,12 @@ def product_intelligence(
     bought with it. Three queries plus one stock read per SKU."""
     from omniretail.inventory import service as inventory
 
-    forecasts: dict[str, list[Any]] = {sku: [] for sku in skus}
+    forecasts: dict[str, list[repository.ForecastRow]] = {sku: [] for sku in skus}
     for row in repository.list_forecasts(uow.session, skus):
         forecasts[row.sku_code].append(row)
-    pairs: dict[str, list[Any]] = {sku: [] for sku in skus}
-    for row in repository.list_associations_of(uow.session, skus, together):
-        pairs[row.sku_code].append(row)
+    pairs: dict[str, list[repository.AssociationRow]] = {sku: [] for sku in skus}
+    for pair in repository.list_associations_of(uow.session, skus, together):
+        pairs[pair.sku_code].append(pair)
     result: dict[str, ProductIntelligenceRead] = {}
     for sku in skus:
         periods = forecasts[sku]

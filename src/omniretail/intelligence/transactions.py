@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from omniretail.catalog.codes import PRODUCT_CODE_PATTERN
+from omniretail.catalog.service import PRODUCT_CODE_PATTERN
 
 LOCAL_TIMEZONE = "Europe/London"
 

@@ -10,7 +10,8 @@ from pydantic import TypeAdapter
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
-from omniretail.inventory import availability, service, transfers
+from omniretail.inventory import availability, service
+from omniretail.inventory import service as transfers
 from omniretail.inventory.models import HoldKind
 from omniretail.inventory.schemas import (
     AdjustmentCreate,

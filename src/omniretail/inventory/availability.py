@@ -6,10 +6,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from omniretail.catalog import repository as catalog_repo
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
-from omniretail.catalog.models import LocationKind
+from omniretail.catalog.schemas import LocationKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
 from omniretail.inventory.models import HoldKind
@@ -105,14 +104,14 @@ def _require_known(
 ) -> None:
     """A typo in a code is a 404, not a silent zero."""
     if skus_without_rows:
-        known = catalog_repo.existing_sku_codes(uow.session, skus_without_rows)
+        known = catalog.existing_sku_codes(uow, skus_without_rows)
         unknown = [s for s in skus_without_rows if s not in known]
         if unknown:
             raise UnknownSku(f"no SKU with code {', '.join(map(repr, unknown))}", field="sku")
     if locations:
         seen = {loc.location for rows in found.values() for loc in rows}
         for code in dict.fromkeys(locations):
-            if code not in seen and catalog_repo.get_location(uow.session, code) is None:
+            if code not in seen and not catalog.location_exists(uow, code):
                 raise UnknownLocation(f"no location with code {code!r}", field="location")
 
 

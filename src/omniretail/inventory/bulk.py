@@ -11,21 +11,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-
-from omniretail.catalog import repository as catalog_repo
+from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
+from omniretail.inventory.events import PoliciesSetInBulk, ReceivedInBulk
 from omniretail.inventory.models import MovementKind, StockLevel
 from omniretail.inventory.repository import Deltas
 from omniretail.inventory.schemas import PolicyWrite
-from omniretail.inventory.service import movement_row
+from omniretail.inventory.service.ledger import movement_row
 from omniretail.kernel.errors import InvalidRequest
-from omniretail.kernel.events import DomainEvent
 
 levels = StockLevel.metadata.tables[StockLevel.__tablename__]
 BATCH_ROWS = 1000  # keeps multi-row statements under SQLite's bound-parameter limit
@@ -72,9 +70,9 @@ def receive_stock_bulk(
         totals[(r.sku, r.location)] += r.quantity
     if not totals:
         return BulkResult(0, 0)
-    _require_known(uow.session, {s for s, _ in totals}, {loc for _, loc in totals})
+    _require_known(uow, {s for s, _ in totals}, {loc for _, loc in totals})
     rows = sorted(totals.items())
-    insert = _dialect_insert(uow.session)(levels)
+    insert = insert_for(uow.session)(levels)
     upsert = insert.on_conflict_do_update(
         index_elements=[levels.c.sku_code, levels.c.location_code],
         set_={
@@ -118,17 +116,13 @@ def receive_stock_bulk(
         )
     result = BulkResult(stock_rows=len(rows), units=sum(q for _, q in rows))
     uow.record(
-        DomainEvent(
-            "inventory.received_in_bulk",
-            f"receipts/{reference or 'bulk'}",
-            {
-                "stock_rows": result.stock_rows,
-                "units": result.units,
-                "locations": sorted({loc for _, loc in totals}),
-                "reason": reason,
-                "reference": reference,
-                "actor": actor,
-            },
+        ReceivedInBulk(
+            stock_rows=result.stock_rows,
+            units=result.units,
+            locations=sorted({loc for _, loc in totals}),
+            reason=reason,
+            reference=reference,
+            actor=actor,
         )
     )
     return result
@@ -139,8 +133,8 @@ def set_policies_bulk(uow: UnitOfWork, policies: Sequence[BulkPolicy], *, actor:
     stock row is created empty where there is none). Policies are not ledgered."""
     if not policies:
         return 0
-    _require_known(uow.session, {p.sku for p in policies}, {p.location for p in policies})
-    insert = _dialect_insert(uow.session)(levels)
+    _require_known(uow, {p.sku for p in policies}, {p.location for p in policies})
+    insert = insert_for(uow.session)(levels)
     upsert = insert.on_conflict_do_update(
         index_elements=[levels.c.sku_code, levels.c.location_code],
         set_={
@@ -171,30 +165,20 @@ def set_policies_bulk(uow: UnitOfWork, policies: Sequence[BulkPolicy], *, actor:
                 ]
             )
         )
-    uow.record(
-        DomainEvent(
-            "inventory.policies_set_in_bulk",
-            "policies/bulk",
-            {"stock_rows": len(by_key), "actor": actor},
-        )
-    )
+    uow.record(PoliciesSetInBulk(stock_rows=len(by_key), actor=actor))
     return len(by_key)
 
 
-def _require_known(session: Session, skus: set[str], locations: set[str]) -> None:
+def _require_known(uow: UnitOfWork, skus: set[str], locations: set[str]) -> None:
     known: set[str] = set()
     for chunk in _batches(sorted(skus)):
-        known |= catalog_repo.existing_sku_codes(session, chunk)
+        known |= catalog.existing_sku_codes(uow, chunk)
     missing = sorted(skus - known)
     if missing:
         raise UnknownSku(f"no SKU with code(s) {', '.join(missing[:10])}", field="sku")
-    unknown = sorted(loc for loc in locations if catalog_repo.get_location(session, loc) is None)
+    unknown = sorted(loc for loc in locations if not catalog.location_exists(uow, loc))
     if unknown:
         raise UnknownLocation(f"no location with code(s) {', '.join(unknown)}", field="location")
-
-
-def _dialect_insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _batches(items: Sequence[T]) -> Iterable[Sequence[T]]:

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
 from omniretail.inventory.errors import OutOfStock
-from omniretail.inventory.events import stock_event
+from omniretail.inventory.events import Allocated
 from omniretail.inventory.models import HoldKind, HoldStatus, MovementKind
 from omniretail.inventory.repository import Deltas
 from omniretail.inventory.schemas import HoldRead, SaleCreate
-from omniretail.inventory.service import movement_row
+from omniretail.inventory.service.ledger import movement_row
 from omniretail.kernel.ids import new_id
 
 
@@ -69,10 +69,9 @@ def allocate_arrived(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRe
         ],
     )
     uow.record(
-        stock_event(
-            "allocated",
-            data.sku,
-            data.location,
+        Allocated(
+            sku=data.sku,
+            location=data.location,
             hold_id=hold_id,
             quantity=data.quantity,
             reference=data.reference,
@@ -130,10 +129,9 @@ def allocate_reservations(
     )
     for row in rows:
         uow.record(
-            stock_event(
-                "allocated",
-                row.sku_code,
-                row.location_code,
+            Allocated(
+                sku=row.sku_code,
+                location=row.location_code,
                 hold_id=row.id,
                 quantity=row.quantity,
                 reference=reference,

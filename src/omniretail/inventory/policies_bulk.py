@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import or_
 
+from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory.events import stock_event
-from omniretail.inventory.repository import _LEVEL_COLUMNS, Counters, _dialect_insert, levels
+from omniretail.inventory.events import PolicySet, ReplenishmentSuggested
+from omniretail.inventory.repository import LEVEL_COLUMNS, Counters, levels
 
 BATCH = 2000
 
@@ -35,10 +36,9 @@ def set_policies(uow: UnitOfWork, rows: Sequence[PolicyRow], *, actor: str) -> i
         changed.extend(_upsert(uow, rows[offset : offset + BATCH], uow.now))
     for after in changed:
         uow.record(
-            stock_event(
-                "policy_set",
-                after.sku_code,
-                after.location_code,
+            PolicySet(
+                sku=after.sku_code,
+                location=after.location_code,
                 actor=actor,
                 safety_stock=after.safety_stock,
                 reorder_point=after.reorder_point,
@@ -48,10 +48,9 @@ def set_policies(uow: UnitOfWork, rows: Sequence[PolicyRow], *, actor: str) -> i
         if after.reorder_point is not None and after.position <= after.reorder_point:
             target = after.order_up_to or 2 * after.reorder_point or 1
             uow.record(
-                stock_event(
-                    "replenishment_suggested",
-                    after.sku_code,
-                    after.location_code,
+                ReplenishmentSuggested(
+                    sku=after.sku_code,
+                    location=after.location_code,
                     position=after.position,
                     reorder_point=after.reorder_point,
                     order_up_to=after.order_up_to,
@@ -64,7 +63,7 @@ def set_policies(uow: UnitOfWork, rows: Sequence[PolicyRow], *, actor: str) -> i
 def _upsert(uow: UnitOfWork, rows: Sequence[PolicyRow], now: datetime) -> list[Counters]:
     if not rows:
         return []
-    statement = _dialect_insert(uow.session)(levels).values(
+    statement = insert_for(uow.session)(levels).values(
         [
             {
                 "sku_code": row.sku,
@@ -93,5 +92,5 @@ def _upsert(uow: UnitOfWork, rows: Sequence[PolicyRow], now: datetime) -> list[C
             levels.c.reorder_point.is_distinct_from(new.reorder_point),
             levels.c.order_up_to.is_distinct_from(new.order_up_to),
         ),
-    ).returning(*_LEVEL_COLUMNS)
+    ).returning(*LEVEL_COLUMNS)
     return [Counters.from_row(r) for r in uow.session.execute(statement)]

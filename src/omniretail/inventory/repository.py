@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Table, and_, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
+from omniretail.db.sql import insert_for, rowcount
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -32,7 +32,7 @@ levels = cast(Table, StockLevel.__table__)
 holds = cast(Table, StockHold.__table__)
 movements = cast(Table, StockMovement.__table__)
 
-_LEVEL_COLUMNS = (
+LEVEL_COLUMNS = (
     levels.c.sku_code,
     levels.c.location_code,
     levels.c.on_hand,
@@ -56,6 +56,22 @@ _HOLD_COLUMNS = (
     holds.c.created_at,
     holds.c.updated_at,
 )
+
+
+class Hold(NamedTuple):
+    """A stock hold as an UPDATE ... RETURNING gives it back (``_HOLD_COLUMNS``, in order)."""
+
+    id: str
+    kind: str
+    status: str
+    sku_code: str
+    location_code: str
+    channel_code: str
+    quantity: int
+    reference: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ class Counters:
 
     @classmethod
     def from_row(cls, row: Any) -> Counters:
-        """From a result row of ``_LEVEL_COLUMNS`` (this class's fields, in order)."""
+        """From a result row of ``LEVEL_COLUMNS`` (this class's fields, in order)."""
         return cls(*row)
 
 
@@ -100,10 +116,6 @@ class Deltas:
     @property
     def position_change(self) -> int:
         return self.on_hand - self.reserved - self.allocated + self.in_transit
-
-
-def _dialect_insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def apply_deltas_if_available(
@@ -129,7 +141,7 @@ def apply_deltas_if_available(
             in_transit=levels.c.in_transit + deltas.in_transit,
             updated_at=now,
         )
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     )
     if need > 0:
         free = levels.c.on_hand - levels.c.reserved - levels.c.allocated
@@ -144,7 +156,7 @@ def upsert_deltas(
     session: Session, sku: str, location: str, deltas: Deltas, now: datetime
 ) -> Counters:
     """Adds non-negative deltas, creating the stock row on first receipt (one statement)."""
-    ins = _dialect_insert(session)(levels).values(
+    ins = insert_for(session)(levels).values(
         sku_code=sku,
         location_code=location,
         on_hand=deltas.on_hand,
@@ -163,14 +175,14 @@ def upsert_deltas(
             "in_transit": levels.c.in_transit + deltas.in_transit,
             "updated_at": now,
         },
-    ).returning(*_LEVEL_COLUMNS)
+    ).returning(*LEVEL_COLUMNS)
     return Counters.from_row(session.execute(stmt).one())
 
 
 def lock_stock_level(session: Session, sku: str, location: str) -> Counters | None:
     """SELECT ... FOR UPDATE (SQLite: writers are already serialised by BEGIN IMMEDIATE)."""
     row = session.execute(
-        select(*_LEVEL_COLUMNS)
+        select(*LEVEL_COLUMNS)
         .where(levels.c.sku_code == sku, levels.c.location_code == location)
         .with_for_update()
     ).one_or_none()
@@ -185,7 +197,7 @@ def set_on_hand_locked(
         update(levels)
         .where(levels.c.sku_code == sku, levels.c.location_code == location)
         .values(on_hand=on_hand, reserved=levels.c.reserved + reserved_delta, updated_at=now)
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     ).one()
     return Counters.from_row(row)
 
@@ -207,19 +219,19 @@ def upsert_policy(
         "updated_at": now,
     }
     stmt = (
-        _dialect_insert(session)(levels)
+        insert_for(session)(levels)
         .values(sku_code=sku, location_code=location, **values)
         .on_conflict_do_update(
             index_elements=[levels.c.sku_code, levels.c.location_code], set_=values
         )
-        .returning(*_LEVEL_COLUMNS)
+        .returning(*LEVEL_COLUMNS)
     )
     return Counters.from_row(session.execute(stmt).one())
 
 
 def get_counters(session: Session, sku: str, location: str) -> Counters | None:
     row = session.execute(
-        select(*_LEVEL_COLUMNS).where(levels.c.sku_code == sku, levels.c.location_code == location)
+        select(*LEVEL_COLUMNS).where(levels.c.sku_code == sku, levels.c.location_code == location)
     ).one_or_none()
     return Counters.from_row(row) if row is not None else None
 
@@ -232,7 +244,7 @@ def list_counters(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Counters]:
-    stmt = select(*_LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
+    stmt = select(*LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
     if skus is not None and limit is None:
         # By SKU through the primary key, locations filtered here: with both as IN lists a
         # planner without fresh statistics (SQLite always) may pick the location index and
@@ -259,7 +271,7 @@ def list_stocked_locations(
     """Locations of the given kinds that hold units of ``sku`` available to promise."""
     free = levels.c.on_hand - levels.c.reserved - levels.c.allocated - levels.c.safety_stock
     stmt = (
-        select(*_LEVEL_COLUMNS, Location)
+        select(*LEVEL_COLUMNS, Location)
         .join(Location, Location.code == levels.c.location_code)
         .where(levels.c.sku_code == sku, free > 0, Location.kind.in_(kinds), Location.active)
     )
@@ -273,12 +285,12 @@ def list_stocked_locations(
 
 def claim_cart_holds_for_order(
     session: Session, hold_ids: Sequence[str], reference: str | None, now: datetime
-) -> list[Row[Any]]:
+) -> list[Hold]:
     """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
     UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
-    holds = cast(Table, StockHold.__table__)
-    return list(
-        session.execute(
+    return [
+        Hold(*row)
+        for row in session.execute(
             update(holds)
             .where(
                 holds.c.id.in_(list(hold_ids)),
@@ -287,9 +299,9 @@ def claim_cart_holds_for_order(
                 holds.c.expires_at > now,
             )
             .values(kind=HoldKind.ORDER.value, expires_at=None, reference=reference, updated_at=now)
-            .returning(*holds.c)
+            .returning(*_HOLD_COLUMNS)
         )
-    )
+    ]
 
 
 def move_reserved_to_allocated(
@@ -359,7 +371,7 @@ def transition_hold(
     require_unexpired: bool = False,
     new_expires_at: datetime | None = None,
     new_reference: str | None = None,
-) -> Row[Any] | None:
+) -> Hold | None:
     """Moves an active hold on, only if it is still active (and unexpired when asked):
     of two concurrent attempts exactly one wins."""
     values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
@@ -383,15 +395,16 @@ def transition_hold(
     )
     if require_unexpired:
         stmt = stmt.where(holds.c.expires_at > now)
-    return session.execute(stmt).one_or_none()
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else Hold(*row)
 
 
 def shrink_hold(
     session: Session, hold_id: str, *, kind: HoldKind, by: int, now: datetime
-) -> Row[Any] | None:
+) -> Hold | None:
     """Conditional: an active hold gives up ``by`` of its units only while some stay held
     (giving up all of them is ending the hold); the row as it is after, or None."""
-    return session.execute(
+    row = session.execute(
         update(holds)
         .where(
             holds.c.id == hold_id,
@@ -402,6 +415,7 @@ def shrink_hold(
         .values(quantity=holds.c.quantity - by, updated_at=now)
         .returning(*_HOLD_COLUMNS)
     ).one_or_none()
+    return None if row is None else Hold(*row)
 
 
 def expire_cart_holds(
@@ -411,7 +425,7 @@ def expire_cart_holds(
     sku: str | None = None,
     location: str | None = None,
     limit: int = 1000,
-) -> list[Row[Any]]:
+) -> list[Hold]:
     """Marks expired cart holds expired and returns them; a hold is returned to one caller
     only, so concurrent sweeps never release the same units twice.
 
@@ -439,7 +453,7 @@ def expire_cart_holds(
         .values(status=HoldStatus.EXPIRED.value, updated_at=now)
         .returning(*_HOLD_COLUMNS)
     )
-    return list(session.execute(stmt))
+    return [Hold(*row) for row in session.execute(stmt)]
 
 
 def lock_active_cart_holds_in_release_order(
@@ -519,7 +533,7 @@ def transition_transfer(
         .where(Transfer.id == transfer_id, Transfer.status == from_status.value)
         .values(status=to_status.value, **values)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int, int, int]]:
@@ -571,4 +585,4 @@ def in_transit_totals(session: Session) -> dict[tuple[str, str], int]:
 
 
 def all_counters(session: Session) -> list[Counters]:
-    return [Counters.from_row(r) for r in session.execute(select(*_LEVEL_COLUMNS))]
+    return [Counters.from_row(r) for r in session.execute(select(*LEVEL_COLUMNS))]

@@ -7,19 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from omniretail.db.sql import insert_for
 from omniretail.jobs.models import ACTIVE, ACTIVE_STATES, Job, JobState
 
 
 def insert_unless_active(session: Session, row: dict[str, Any]) -> bool:
     """Insert a queued job unless one of its kind is queued or running (the partial unique
     index decides, so two processes asking at once get one job); False if one was."""
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
     statement = (
-        module.insert(Job)
+        insert_for(session)(Job)
         .values(**row)
         .on_conflict_do_nothing(index_elements=["kind"], index_where=ACTIVE)
         .returning(Job.id)

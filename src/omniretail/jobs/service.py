@@ -6,6 +6,10 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.jobs import repository
 from omniretail.jobs.errors import JobAlreadyActive, UnknownJob
 from omniretail.jobs.models import JobState
+
+# Re-exported for the domains that declare job kinds (loyalty).
+from omniretail.jobs.runner import JobContext as JobContext
+from omniretail.jobs.runner import JobKinds as JobKinds
 from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.ids import new_id
 

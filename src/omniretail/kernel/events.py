@@ -164,4 +164,5 @@ def _describe(cls: type[Event]) -> list[str]:
 
 def _type_name(hint: Any) -> str:
     name = hint.__name__ if isinstance(hint, type) else str(hint)
-    return name.replace("typing.", "").replace("omniretail.", "")
+    # A ``|`` would end the markdown table cell.
+    return name.replace("typing.", "").replace("omniretail.", "").replace("|", "\\|")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from omniretail.catalog import repository as catalog_repo
-from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
 from omniretail.inventory.errors import (
@@ -18,22 +17,27 @@ from omniretail.inventory.errors import (
     OutOfStock,
     UnknownTransfer,
 )
-from omniretail.inventory.events import transfer_event
+from omniretail.inventory.events import (
+    TransferCancelled,
+    TransferEvent,
+    TransferReceived,
+    TransferRequested,
+    TransferShipped,
+)
+from omniretail.inventory.events import TransferLine as TransferLineData
 from omniretail.inventory.models import MovementKind, Transfer, TransferLine, TransferStatus
 from omniretail.inventory.repository import Deltas
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn, TransferRead
-from omniretail.inventory.service import movement_row, suggest_replenishment_if_low
+from omniretail.inventory.service.ledger import movement_row, suggest_replenishment_if_low
 from omniretail.kernel.ids import new_id
 
 
 def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> TransferRead:
     session = uow.session
     for field, code in (("from_location", data.from_location), ("to_location", data.to_location)):
-        if catalog_repo.get_location(session, code) is None:
-            raise UnknownLocation(f"no location with code {code!r}", field=field)
+        catalog.require_location(uow, code, field=field)
     for i, line in enumerate(data.lines):
-        if catalog_repo.get_sku(session, line.sku) is None:
-            raise UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines.{i}.sku")
+        catalog.require_sku(uow, line.sku, field=f"lines.{i}.sku")
     transfer = Transfer(
         id=new_id(),
         from_location=data.from_location,
@@ -77,7 +81,7 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
         lambda q: Deltas(allocated=q),
         f"transfer to {data.to_location} requested",
     )
-    uow.record(transfer_event("requested", transfer.id, **_summary(transfer, data.lines)))
+    uow.record(_event(TransferRequested, transfer.id, transfer, data.lines))
     return get_transfer(uow, transfer.id)
 
 
@@ -119,7 +123,7 @@ def ship_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> TransferR
         lambda q: Deltas(in_transit=q),
         f"in transit from {transfer.from_location}",
     )
-    uow.record(transfer_event("shipped", transfer_id, **_summary(transfer, lines)))
+    uow.record(_event(TransferShipped, transfer_id, transfer, lines))
     return get_transfer(uow, transfer_id)
 
 
@@ -150,7 +154,7 @@ def receive_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transf
         lambda q: Deltas(on_hand=q, in_transit=-q),
         f"received from {transfer.from_location}",
     )
-    uow.record(transfer_event("received", transfer_id, **_summary(transfer, lines)))
+    uow.record(_event(TransferReceived, transfer_id, transfer, lines))
     return get_transfer(uow, transfer_id)
 
 
@@ -173,7 +177,7 @@ def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transfe
         lambda q: Deltas(allocated=-q),
         f"transfer to {transfer.to_location} cancelled",
     )
-    uow.record(transfer_event("cancelled", transfer_id, **_summary(transfer, lines)))
+    uow.record(_event(TransferCancelled, transfer_id, transfer, lines))
     return get_transfer(uow, transfer_id)
 
 
@@ -238,11 +242,15 @@ def _ledger(
     )
 
 
-def _summary(
-    transfer: Transfer | TransferRead, lines: Iterable[TransferLineIn]
-) -> dict[str, object]:
-    return {
-        "from_location": transfer.from_location,
-        "to_location": transfer.to_location,
-        "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines],
-    }
+def _event(
+    cls: type[TransferEvent],
+    transfer_id: str,
+    transfer: Transfer | TransferRead,
+    lines: Iterable[TransferLineIn],
+) -> TransferEvent:
+    return cls(
+        transfer_id=transfer_id,
+        from_location=transfer.from_location,
+        to_location=transfer.to_location,
+        lines=[TransferLineData(sku=ln.sku, quantity=ln.quantity) for ln in lines],
+    )

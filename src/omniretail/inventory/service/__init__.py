@@ -1,0 +1,91 @@
+"""Inventory use cases: movements, holds and counts. Services never commit.
+
+Every counter change is one conditional UPDATE plus one ledger row in the caller's
+transaction; a refused change raises before anything is written. This package is the
+inventory's public face for use cases: ``movements`` (receipts, write-offs, adjustments, till
+sales, counts, policies), ``holds`` (reservations and allocations), ``reads``, and ``ledger``
+(what they share). Re-exported here for other packages: the availability reads
+(``inventory.availability``) and the policies the replenishment job writes in bulk
+(``inventory.policies_bulk``), and ``transfers`` between locations. ``order_holds`` and
+``bulk`` are not: they import ``service.ledger``, so importing them from here would make a
+cycle whenever one of them is imported first (``transfers`` lives inside this package, so the
+package always initialises first).
+"""
+
+from omniretail.inventory.availability import availability, haversine_km, nearby_stock, verify
+from omniretail.inventory.policies_bulk import PolicyRow, set_policies
+from omniretail.inventory.service.holds import (
+    allocate_reservation,
+    allocate_stock,
+    fulfil_allocation,
+    get_hold,
+    refresh_reservation,
+    release_allocation,
+    release_expired_holds,
+    release_part_of_allocation,
+    release_reservation,
+    reserve_stock,
+    sell_reservation,
+)
+from omniretail.inventory.service.ledger import (
+    hold_read,
+    movement_row,
+    stock_level_read,
+    suggest_replenishment_if_low,
+)
+from omniretail.inventory.service.movements import (
+    adjust_stock,
+    count_stock,
+    receive_stock,
+    restock_return,
+    sell_stock,
+    set_policy,
+    write_off,
+)
+from omniretail.inventory.service.reads import get_stock_level, list_movements, list_stock_levels
+from omniretail.inventory.service.transfers import (
+    cancel_transfer,
+    get_transfer,
+    receive_transfer,
+    request_transfer,
+    ship_transfer,
+)
+
+__all__ = [
+    "PolicyRow",
+    "adjust_stock",
+    "allocate_reservation",
+    "allocate_stock",
+    "availability",
+    "cancel_transfer",
+    "count_stock",
+    "fulfil_allocation",
+    "get_hold",
+    "get_stock_level",
+    "get_transfer",
+    "haversine_km",
+    "hold_read",
+    "list_movements",
+    "list_stock_levels",
+    "movement_row",
+    "nearby_stock",
+    "receive_stock",
+    "receive_transfer",
+    "refresh_reservation",
+    "release_allocation",
+    "release_expired_holds",
+    "release_part_of_allocation",
+    "release_reservation",
+    "request_transfer",
+    "reserve_stock",
+    "restock_return",
+    "sell_reservation",
+    "sell_stock",
+    "set_policies",
+    "set_policy",
+    "ship_transfer",
+    "stock_level_read",
+    "suggest_replenishment_if_low",
+    "verify",
+    "write_off",
+]
