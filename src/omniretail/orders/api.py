@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import segno
 from fastapi import APIRouter, Depends, Query, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import Id32Path, KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import MAX_INT64
@@ -226,7 +226,7 @@ def set_price(
 @router.delete("/prices/{sku}/{channel}", status_code=204, tags=["prices"])
 def delete_price(sku: Code, channel: Code, use_case: UseCaseDep, actor: ActorDep) -> Response:
     use_case.run(
-        lambda uow: prices.delete_price(uow, sku, channel, actor=actor),
+        no_content(lambda uow: prices.delete_price(uow, sku, channel, actor=actor)),
         status_code=204,
         remember=False,  # no body to replay; deleting again answers 404
     )
