@@ -27,6 +27,10 @@ from tests import loopback
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # A shared database needs a configured key (db.encrypted.load_keyring): the tests' fixed one.
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+# Argon2 at the library's minimum cost (omniretail.settings.PasswordHashSettings): production
+# parameters cost tenths of a second per hash. Set before anything hashes; CLI subprocesses
+# inherit it. tests/auth/test_password_hashing.py checks the production defaults.
+os.environ.setdefault("OMNIRETAIL_ARGON2_PROFILE", "test")
 
 
 class FixedClock:

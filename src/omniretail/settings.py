@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -131,3 +132,18 @@ class Settings(BaseSettings):
 
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or Path.home() / ".cache" / "omniretail"
+
+
+class PasswordHashSettings(BaseSettings):
+    """Argon2id parameters for new password hashes (``OMNIRETAIL_ARGON2_*``; a stored hash
+    carries its own, so changing them never locks anyone out). The defaults are argon2-cffi's
+    (RFC 9106 low-memory); the bounds keep a deployment from setting them absurdly low by
+    accident (OWASP's floor: 19 MiB, two passes). ``profile=test`` ignores all three and uses
+    the library's minimum: for test suites only, never for real passwords."""
+
+    model_config = SettingsConfigDict(env_prefix="OMNIRETAIL_ARGON2_", extra="ignore")
+
+    profile: Literal["production", "test"] = "production"
+    time_cost: int = Field(default=3, ge=2, le=20)
+    memory_cost: int = Field(default=64 * 1024, ge=19 * 1024, le=4 * 1024 * 1024)  # KiB
+    parallelism: int = Field(default=4, ge=1, le=64)

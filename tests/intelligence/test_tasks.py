@@ -52,9 +52,15 @@ def test_no_refresh_unless_enabled(container, tmp_path, monkeypatch):
     monkeypatch.delenv("OMNIRETAIL_INTELLIGENCE_REFRESH_SECONDS")
     unset = create_app(container, background_sweep=False, background_intelligence=True)
 
+    started: list[object] = []
+    monkeypatch.setattr(
+        "omniretail.app.BackgroundRefresh", lambda *args: started.append(args) or pytest.fail()
+    )
+
     for app in (quiet, unset):
         with TestClient(app):
-            time.sleep(0.5)
+            pass
 
+    assert started == []  # no refresh thread in either server
     assert events(container, REFRESHED) == []
     assert scored_customers(container) == 0

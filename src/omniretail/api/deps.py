@@ -209,6 +209,21 @@ def _canonical(body: bytes) -> bytes:
 UseCaseDep = Annotated[UseCase, Depends(get_use_case)]
 
 
+class NoContent(BaseModel):
+    """What a use case answering 204 returns to ``UseCase.run`` (which runs functions that
+    return a model)."""
+
+
+def no_content(fn: Callable[[UnitOfWork], object]) -> Callable[[UnitOfWork], NoContent]:
+    """``fn`` (which returns nothing) as a use case for ``UseCase.run``."""
+
+    def run(uow: UnitOfWork) -> NoContent:
+        fn(uow)
+        return NoContent()
+
+    return run
+
+
 async def read_uow(request: Request, container: ContainerDep) -> AsyncIterator[UnitOfWork]:
     """A read unit of work that holds its pooled connection only with a read slot.
 

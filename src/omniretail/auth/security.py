@@ -15,8 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from omniretail.kernel.keys import Keyring
+from omniretail.settings import PasswordHashSettings
 
-_hasher = PasswordHasher()
 KEY_PREFIX = "ork_"
 ISSUER = "omniretail"
 
@@ -41,22 +41,40 @@ class AuthPrincipal:
         return f"{self.role}:{self.name}"
 
 
+def password_hasher(settings: PasswordHashSettings) -> PasswordHasher:
+    """Argon2id with the configured cost; the test profile takes the library's minimum cost
+    (hash and salt lengths stay the production ones)."""
+    if settings.profile == "test":
+        return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return PasswordHasher(
+        time_cost=settings.time_cost,
+        memory_cost=settings.memory_cost,
+        parallelism=settings.parallelism,
+    )
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """Built on first use from the environment (nothing is read at import time)."""
+    return password_hasher(PasswordHashSettings())
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 @cache
 def _dummy_hash() -> str:
     """A hash of a random secret with the same parameters as real ones: checking a password
     against it costs what a real check costs, and never succeeds."""
-    return _hasher.hash(secrets.token_urlsafe(32))
+    return _hasher().hash(secrets.token_urlsafe(32))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Exactly one Argon2 verification whatever ``stored`` is (no user, no password, a
     disabled one): the answer's timing does not tell which usernames exist."""
     try:
-        return _hasher.verify(stored or _dummy_hash(), password) and bool(stored)
+        return _hasher().verify(stored or _dummy_hash(), password) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
 

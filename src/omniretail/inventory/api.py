@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service
@@ -267,7 +267,8 @@ def verify(uow: ReadDep) -> VerifyReport:
 
 
 @router.post("/sweep", response_model=SweepResult)
-def sweep(container: ContainerDep) -> SweepResult:
+def sweep(use_case: UseCaseDep) -> SweepResult:
     """Release expired reservations now (the server also does this periodically)."""
-    with container.uow() as uow:
-        return SweepResult(released=service.release_expired_holds(uow, actor="api:sweep"))
+    return use_case.run(
+        lambda uow: SweepResult(released=service.release_expired_holds(uow, actor="api:sweep"))
+    )

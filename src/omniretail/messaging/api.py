@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
 from omniretail.messaging import service
 from omniretail.messaging.models import DeliveryStatus
@@ -69,12 +69,13 @@ def update_subscription(
 
 
 @router.delete("/{subscription_id}", status_code=204)
-def delete_subscription(
-    subscription_id: IdPath, container: ContainerDep, actor: ActorDep
-) -> Response:
+def delete_subscription(subscription_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> Response:
     """Stop sending to it; its pending deliveries end as skipped."""
-    with container.uow() as uow:
-        service.delete_subscription(uow, subscription_id, actor=actor)
+    use_case.run(
+        no_content(lambda uow: service.delete_subscription(uow, subscription_id, actor=actor)),
+        status_code=204,
+        remember=False,  # no body to replay; deleting again answers 404
+    )
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import Id32Path, KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import MAX_INT64
@@ -227,9 +227,12 @@ def set_price(
 
 
 @router.delete("/prices/{sku}/{channel}", status_code=204, tags=["prices"])
-def delete_price(sku: Code, channel: Code, container: ContainerDep, actor: ActorDep) -> Response:
-    with container.uow() as uow:
-        prices.delete_price(uow, sku, channel, actor=actor)
+def delete_price(sku: Code, channel: Code, use_case: UseCaseDep, actor: ActorDep) -> Response:
+    use_case.run(
+        no_content(lambda uow: prices.delete_price(uow, sku, channel, actor=actor)),
+        status_code=204,
+        remember=False,  # no body to replay; deleting again answers 404
+    )
     return Response(status_code=204)
 
 
@@ -283,10 +286,9 @@ def list_orders(
 
 
 @router.post("/orders/sweep-pickups", response_model=SweepReport, tags=["orders"])
-def sweep_pickups(container: ContainerDep, policy: PolicyDep, actor: ActorDep) -> SweepReport:
+def sweep_pickups(use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) -> SweepReport:
     """Send due pickup reminders and return uncollected orders to stock (also a CLI task)."""
-    with container.uow() as uow:
-        return fulfilment.sweep_pickups(uow, policy=policy, actor=actor)
+    return use_case.run(lambda uow: fulfilment.sweep_pickups(uow, policy=policy, actor=actor))
 
 
 @router.get("/orders/{number}", response_model=OrderRead, tags=["orders"])
