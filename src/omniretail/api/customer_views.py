@@ -22,7 +22,7 @@ from omniretail.intelligence import service as intelligence
 from omniretail.intelligence.schemas import CustomerIntelligence
 from omniretail.loyalty import rewards
 from omniretail.loyalty import service as loyalty
-from omniretail.messaging import notifications
+from omniretail.notifications import service as notifications
 from omniretail.orders import lookup as order_lookup
 from omniretail.orders import privacy as order_privacy
 
