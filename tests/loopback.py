@@ -25,7 +25,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from omniretail.messaging.webhooks import SIGNATURE_HEADER, verify_signature
+from omniretail.notifications.webhooks import SIGNATURE_HEADER, verify_signature
 
 
 def free_port() -> int:

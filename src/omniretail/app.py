@@ -34,8 +34,8 @@ from omniretail.inventory.api import router as inventory_router
 from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
-from omniretail.messaging.api import router as webhooks_router
 from omniretail.messaging.relay import BackgroundRelay
+from omniretail.notifications.api import router as webhooks_router
 from omniretail.orders.api import router as orders_router
 from omniretail.orders.promises import policy_from
 from omniretail.orders.tasks import sweep_pickups_forever

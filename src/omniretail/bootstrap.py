@@ -27,7 +27,8 @@ from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
-from omniretail.messaging.wiring import build_handlers, build_relay, build_senders
+from omniretail.messaging.wiring import build_relay, build_senders
+from omniretail.notifications import handlers as notifications_handlers
 from omniretail.orders import handlers as orders_handlers
 from omniretail.orders import payment_instructions
 from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, provider_named
@@ -66,7 +67,13 @@ class Container:
         self._relaxed_sessions = sessionmaker(
             self.relaxed_engine or self.engine, expire_on_commit=False
         )
-        self.handlers = build_handlers(self.settings, self.clock, self.senders)
+        self.handlers = HandlerRegistry()
+        notifications_handlers.install(
+            self.handlers,
+            self.senders,
+            self.clock,
+            webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
+        )
         orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
         payment_instructions.install(self.handlers, lambda: self.payments)
         # Orders feed the customer's timeline and the points ledger.

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from omniretail.commands.main import app
 from omniretail.kernel.events import DomainEvent
-from omniretail.messaging import service
-from omniretail.messaging.schemas import SubscriptionCreate
+from omniretail.notifications import service
+from omniretail.notifications.schemas import SubscriptionCreate
 from tests.messaging.conftest import deliveries, record
 
 

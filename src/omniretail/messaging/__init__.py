@@ -1,10 +1,8 @@
-"""Messaging: how side effects leave the system.
+"""Messaging: how side effects leave the system (infrastructure; it knows no domain).
 
-Owns the outbox relay (fan-out of outbox events to handlers, per-handler delivery state, retry
-with back-off, dead letters), the handler registry, webhook subscriptions and their signed
-delivery, the mailer and SMS/push sender ports, and notifications rendered from templates.
-
-Emits ``omniretail.messaging.notification_queued`` (a notification waits to be sent).
-Domains use it through ``notifications.notify`` and ``handlers.HandlerRegistry``; see
+Owns the outbox relay (fan-out of outbox events to handlers, per-handler delivery state in
+``deliveries``, retry with back-off, dead letters and their replay), the handler registry, and
+the mailer and SMS/push sender ports. Domains subscribe through ``handlers.HandlerRegistry``;
+webhooks and customer notifications are the ``notifications`` domain. See
 ``docs/messaging.md``.
 """

@@ -1,6 +1,8 @@
+"""Problems of the relay's delivery bookkeeping (dead-letter replay)."""
+
 from __future__ import annotations
 
-from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
+from omniretail.kernel.errors import Conflict, NotFound
 
 
 class UnknownDelivery(NotFound):
@@ -11,18 +13,3 @@ class UnknownDelivery(NotFound):
 class DeliveryNotDead(Conflict):
     slug = "delivery-not-dead"
     title = "Only a dead-lettered delivery can be replayed"
-
-
-class UnknownSubscription(NotFound):
-    slug = "unknown-webhook-subscription"
-    title = "No such webhook subscription"
-
-
-class UnknownNotificationKind(InvalidRequest):
-    slug = "unknown-notification-kind"
-    title = "No templates for this notification kind and channel"
-
-
-class NotificationContextIncomplete(InvalidRequest):
-    slug = "notification-context-incomplete"
-    title = "The notification context lacks fields its templates need"

@@ -3,10 +3,11 @@
 A handler subscribes to one typed event class with ``registry.on(OrderConfirmed, name, fn)``:
 ``fn(event, meta, uow_factory)`` gets the ``OrderConfirmed`` back, ``meta`` the envelope's id,
 subject and time, and ``uow_factory()`` opens a unit of work for whatever it reads or writes.
-``registry.add(pattern, name, fn)`` subscribes to a pattern of types instead (notifications,
-webhooks) and gets the raw CloudEvent dict: ``fn(event, uow_factory)``. The
+``registry.add(pattern, name, fn)`` subscribes to a pattern of types instead and gets the raw
+CloudEvent dict: ``fn(event, uow_factory)``; a ``HandlerSource`` supplies handlers that come from
+data (one per webhook subscription). The
 relay calls it after the event's transaction committed, at least once: a handler must be
-idempotent (key its effects on the event id; ``notifications.notify`` does).
+idempotent (key its effects on the event id; ``notifications.service.notify`` does).
 
 Handler names are stored with each delivery, so they must stay stable across releases.
 """

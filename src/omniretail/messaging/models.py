@@ -1,4 +1,4 @@
-"""Delivery state, webhook subscriptions and notifications (tables only; no session)."""
+"""Delivery state of the outbox relay (tables only; no session)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from omniretail.db.base import Base, BigIntPK, JSONType
+from omniretail.db.base import Base, BigIntPK
 
 
 class DeliveryStatus(StrEnum):
@@ -59,55 +59,4 @@ class Delivery(Base):
             "status IN ('pending', 'sending', 'delivered', 'skipped', 'dead')", name="status_known"
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-    )
-
-
-class WebhookSubscription(Base):
-    __tablename__ = "webhook_subscriptions"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    # Patterns matched against the CloudEvent type, e.g. ["omniretail.inventory.*"].
-    event_types: Mapped[list[str]] = mapped_column(JSONType)
-    secret: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(default=True)
-    description: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime]
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
-    PUSH = "push"
-
-
-class NotificationStatus(StrEnum):
-    QUEUED = "queued"  # recorded; its send is a delivery in the relay
-    SENT = "sent"
-
-
-class Notification(Base):
-    """A message to one person on one channel, rendered when recorded and sent by the relay."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    customer_ref: Mapped[str | None] = mapped_column(String(100), index=True)
-    channel: Mapped[str] = mapped_column(String(10))
-    kind: Mapped[str] = mapped_column(String(60))
-    # Vault ciphertext (messaging.notifications.SEALED): who it goes to and what it says.
-    recipient: Mapped[str] = mapped_column(Text)
-    subject: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10))
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    # The event that caused it: a redelivered event finds the row and sends nothing new.
-    source_event_id: Mapped[str] = mapped_column(String(36))
-
-    __table_args__ = (
-        UniqueConstraint("source_event_id", "channel", "kind"),
-        CheckConstraint("channel IN ('email', 'sms', 'push')", name="channel_known"),
-        CheckConstraint("status IN ('queued', 'sent')", name="status_known"),
     )

@@ -1,4 +1,4 @@
-"""The only place that builds queries on the messaging tables (and the relay's outbox reads).
+"""The only place that builds queries on the relay's tables (deliveries, and outbox reads).
 
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent relays take
 disjoint rows; on SQLite the clause is not rendered and ``BEGIN IMMEDIATE`` serialises writers.
@@ -10,33 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.db.outbox import OutboxMessage
-from omniretail.messaging.models import (
-    DONE_STATUSES,
-    Delivery,
-    DeliveryStatus,
-    Notification,
-    NotificationStatus,
-    WebhookSubscription,
-)
+from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.messaging.models import DONE_STATUSES, Delivery, DeliveryStatus
 
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-
-
-def _insert_ignoring_conflicts(
-    session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Sequence[str]
-) -> Insert:
-    """``INSERT ... ON CONFLICT (keys) DO NOTHING``: the unique key decides, not a prior read."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
-    if dialect == "sqlite":
-        return sqlite.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
-    raise NotImplementedError(f"unsupported database {dialect}")
 
 
 # --- planning: outbox message -> one delivery per handler ----------------------------------
@@ -74,7 +55,7 @@ def add_deliveries(
         }
         for name in handlers
     ]
-    session.execute(_insert_ignoring_conflicts(session, Delivery, rows, ["message_id", "handler"]))
+    session.execute(insert_ignore(session, Delivery, rows, ["message_id", "handler"]))
 
 
 def mark_message_published(session: Session, position: int, now: datetime) -> None:
@@ -271,97 +252,6 @@ def list_deliveries(
     return [(row[0], row[1]) for row in session.execute(query)]
 
 
-# --- webhook subscriptions -----------------------------------------------------------------
-
-
-def add_subscription(session: Session, subscription: WebhookSubscription) -> WebhookSubscription:
-    session.add(subscription)
-    session.flush()
-    return subscription
-
-
-def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription | None:
-    return session.get(WebhookSubscription, subscription_id)
-
-
-def list_subscriptions(session: Session, *, active_only: bool = False) -> list[WebhookSubscription]:
-    query = select(WebhookSubscription).order_by(WebhookSubscription.id)
-    if active_only:
-        query = query.where(WebhookSubscription.active.is_(True))
-    return list(session.scalars(query))
-
-
-def delete_subscription(session: Session, subscription_id: int) -> bool:
-    deleted = session.scalar(
-        delete(WebhookSubscription)
-        .where(WebhookSubscription.id == subscription_id)
-        .returning(WebhookSubscription.id)
-    )
-    return deleted is not None
-
-
-# --- notifications -------------------------------------------------------------------------
-
-
-def add_notification_if_new(session: Session, row: dict[str, Any]) -> int | None:
-    """Insert unless (source event, channel, kind) exists; returns the new id or None."""
-    insert = _insert_ignoring_conflicts(
-        session, Notification, [row], ["source_event_id", "channel", "kind"]
-    )
-    return session.scalar(insert.returning(Notification.id))
-
-
-def get_notification(session: Session, notification_id: int) -> Notification | None:
-    return session.get(Notification, notification_id)
-
-
-def get_notification_by_source(
-    session: Session, source_event_id: str, channel: str, kind: str
-) -> Notification | None:
-    return session.scalar(
-        select(Notification).where(
-            Notification.source_event_id == source_event_id,
-            Notification.channel == channel,
-            Notification.kind == kind,
-        )
-    )
-
-
-def mark_notification_sent(session: Session, notification_id: int, now: datetime) -> bool:
-    updated = session.scalar(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == NotificationStatus.QUEUED.value,
-        )
-        .values(status=NotificationStatus.SENT.value, sent_at=now)
-        .returning(Notification.id)
-        .execution_options(synchronize_session=False)
-    )
-    return updated is not None
-
-
-def delete_notifications_of(session: Session, customer_refs: Sequence[str]) -> int:
-    """Erasure: the rendered messages (recipient, names, addresses) of these customers."""
-    if not customer_refs:
-        return 0
-    result = session.execute(
-        delete(Notification)
-        .where(Notification.customer_ref.in_(list(customer_refs)))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def list_notifications(
-    session: Session, *, customer_ref: str | None = None, limit: int = 100
-) -> list[Notification]:
-    query = select(Notification)
-    if customer_ref is not None:
-        query = query.where(Notification.customer_ref == customer_ref)
-    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
-
-
 def renew_claims(session: Session, *, token: str, lease_until: datetime, now: datetime) -> int:
     """Extend the lease of deliveries still sent under ``token`` (a finished or handed-back
     claim has no token any more, so it is left alone)."""
@@ -371,4 +261,4 @@ def renew_claims(session: Session, *, token: str, lease_until: datetime, now: da
         .values(next_attempt_at=lease_until, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -1,91 +1,19 @@
-"""Use cases: webhook subscriptions, delivery inspection, dead-letter replay."""
+"""Use cases on the relay's bookkeeping: delivery inspection, dead letters, replay."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.ids import new_token
 from omniretail.messaging import repository
-from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery, UnknownSubscription
-from omniretail.messaging.models import Delivery, DeliveryStatus, WebhookSubscription
-from omniretail.messaging.notifications import notification_read
-from omniretail.messaging.schemas import (
-    DeliveryRead,
-    NotificationRead,
-    SubscriptionCreate,
-    SubscriptionCreated,
-    SubscriptionRead,
-    SubscriptionUpdate,
-)
-from omniretail.messaging.webhooks import PREFIX as WEBHOOK_PREFIX
-from omniretail.messaging.webhooks import handler_name
-
-# --- webhook subscriptions -----------------------------------------------------------------
+from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery
+from omniretail.messaging.models import Delivery, DeliveryStatus
+from omniretail.messaging.schemas import DeliveryRead
 
 
-def create_subscription(
-    uow: UnitOfWork, data: SubscriptionCreate, *, actor: str
-) -> SubscriptionCreated:
-    subscription = repository.add_subscription(
-        uow.session,
-        WebhookSubscription(
-            url=str(data.url),
-            event_types=list(dict.fromkeys(data.event_types)),
-            secret=data.secret or f"whsec_{new_token(32)}",
-            active=True,
-            description=data.description,
-            created_at=uow.now,
-        ),
-    )
-    return SubscriptionCreated.model_validate(subscription)
-
-
-def list_subscriptions(uow: UnitOfWork) -> list[SubscriptionRead]:
-    return [SubscriptionRead.model_validate(s) for s in repository.list_subscriptions(uow.session)]
-
-
-def get_subscription(uow: UnitOfWork, subscription_id: int) -> SubscriptionRead:
-    return SubscriptionRead.model_validate(_subscription(uow.session, subscription_id))
-
-
-def update_subscription(
-    uow: UnitOfWork, subscription_id: int, data: SubscriptionUpdate, *, actor: str
-) -> SubscriptionRead:
-    subscription = _subscription(uow.session, subscription_id)
-    if data.active is not None:
-        subscription.active = data.active
-    if data.event_types is not None:
-        subscription.event_types = list(dict.fromkeys(data.event_types))
-    if data.description is not None:
-        subscription.description = data.description
-    uow.session.flush()
-    return SubscriptionRead.model_validate(subscription)
-
-
-def delete_subscription(uow: UnitOfWork, subscription_id: int, *, actor: str) -> None:
-    """Its pending deliveries end as skipped; its history stays listable by handler name."""
-    if not repository.delete_subscription(uow.session, subscription_id):
-        raise UnknownSubscription(f"no webhook subscription {subscription_id}", field="id")
-
-
-def _subscription(session: Session, subscription_id: int) -> WebhookSubscription:
-    subscription = repository.get_subscription(session, subscription_id)
-    if subscription is None:
-        raise UnknownSubscription(f"no webhook subscription {subscription_id}", field="id")
-    return subscription
-
-
-# --- deliveries and dead letters -----------------------------------------------------------
-
-
-def list_subscription_deliveries(
-    uow: UnitOfWork, subscription_id: int, *, status: DeliveryStatus | None = None, limit: int = 100
+def list_deliveries(
+    uow: UnitOfWork, *, handler: str, status: DeliveryStatus | None = None, limit: int = 100
 ) -> list[DeliveryRead]:
-    _subscription(uow.session, subscription_id)
-    rows = repository.list_deliveries(
-        uow.session, handler=handler_name(subscription_id), status=status, limit=limit
-    )
+    """The deliveries to one handler, newest first."""
+    rows = repository.list_deliveries(uow.session, handler=handler, status=status, limit=limit)
     return [_delivery_read(d, t) for d, t in rows]
 
 
@@ -97,10 +25,6 @@ def list_dead_letters(
         uow.session, status=DeliveryStatus.DEAD, handler_prefix=handler_prefix, limit=limit
     )
     return [_delivery_read(d, t) for d, t in rows]
-
-
-def list_webhook_dead_letters(uow: UnitOfWork, *, limit: int = 100) -> list[DeliveryRead]:
-    return list_dead_letters(uow, handler_prefix=WEBHOOK_PREFIX, limit=limit)
 
 
 def replay_delivery(
@@ -149,15 +73,3 @@ def _delivery_read(delivery: Delivery, event_type: str) -> DeliveryRead:
         updated_at=delivery.updated_at,
         delivered_at=delivery.delivered_at,
     )
-
-
-# --- notifications -------------------------------------------------------------------------
-
-
-def list_notifications(
-    uow: UnitOfWork, *, customer_ref: str | None = None, limit: int = 100
-) -> list[NotificationRead]:
-    return [
-        notification_read(uow.vault, n)
-        for n in repository.list_notifications(uow.session, customer_ref=customer_ref, limit=limit)
-    ]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from omniretail.kernel.clock import Clock
-from omniretail.messaging import notifications, webhooks
 from omniretail.messaging.handlers import HandlerRegistry, UowFactory
 from omniretail.messaging.mail import LoggingMailer, Mailer, SmtpConfig, SmtpMailer
 from omniretail.messaging.relay import Relay, RetryPolicy
@@ -33,17 +31,6 @@ def build_mailer(settings: Settings) -> Mailer:
 
 def build_senders(settings: Settings) -> Senders:
     return Senders(mailer=build_mailer(settings))
-
-
-def build_handlers(settings: Settings, clock: Clock, senders: Senders) -> HandlerRegistry:
-    """The platform's own handlers; domains add theirs to the returned registry."""
-    registry = HandlerRegistry()
-    notifications.install(registry, senders)
-    webhooks.install(
-        registry,
-        webhooks.WebhookSource(clock, timeout_seconds=settings.webhook_timeout_seconds),
-    )
-    return registry
 
 
 def build_relay(settings: Settings, uow_factory: UowFactory, registry: HandlerRegistry) -> Relay:

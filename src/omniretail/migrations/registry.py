@@ -12,6 +12,7 @@ from omniretail.inventory import models as inventory_models
 from omniretail.jobs import models as job_models
 from omniretail.loyalty import models as loyalty_models
 from omniretail.messaging import models as messaging_models
+from omniretail.notifications import models as notification_models
 from omniretail.orders import models as order_models
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "job_models",
     "loyalty_models",
     "messaging_models",
+    "notification_models",
     "order_models",
     "outbox",
 ]

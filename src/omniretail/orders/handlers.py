@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.messaging.notifications import notify
+from omniretail.notifications.service import notify
 from omniretail.orders import lookup, planning
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder

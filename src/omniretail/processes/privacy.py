@@ -14,7 +14,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
-from omniretail.messaging import notifications
+from omniretail.notifications import service as notifications
 from omniretail.orders import lookup as order_lookup
 from omniretail.orders import privacy as order_privacy
 

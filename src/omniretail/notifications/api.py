@@ -1,4 +1,5 @@
-"""HTTP routes for webhook subscriptions, their deliveries and dead letters."""
+"""HTTP routes for webhook subscriptions, their deliveries and dead letters (the relay's state
+of the ``webhook:<id>`` handlers)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
-from omniretail.messaging import service
 from omniretail.messaging.models import DeliveryStatus
-from omniretail.messaging.schemas import (
-    DeliveryRead,
+from omniretail.messaging.schemas import DeliveryRead
+from omniretail.notifications import service
+from omniretail.notifications.schemas import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
     SubscriptionUpdate,
 )
-from omniretail.messaging.webhooks import PREFIX
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -47,9 +47,7 @@ def list_dead_letters(uow: ReadDep, limit: Limit = 100) -> list[DeliveryRead]:
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryRead)
 def replay_delivery(delivery_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> DeliveryRead:
     """Retry a dead webhook delivery now, with a fresh set of attempts."""
-    return use_case.run(
-        lambda uow: service.replay_delivery(uow, delivery_id, actor=actor, handler_prefix=PREFIX)
-    )
+    return use_case.run(lambda uow: service.replay_webhook_delivery(uow, delivery_id, actor=actor))
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionRead)

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from omniretail.db.outbox import OutboxMessage
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.events import DomainEvent
-from omniretail.messaging.errors import NotificationContextIncomplete, UnknownNotificationKind
 from omniretail.messaging.handlers import UowFactory
 from omniretail.messaging.mail import RecordingMailer, SmtpConfig, SmtpMailer
-from omniretail.messaging.models import Notification
-from omniretail.messaging.notifications import notify
-from omniretail.messaging.rendering import KINDS, render
 from omniretail.messaging.senders import RecordingPushSender, RecordingSmsSender
+from omniretail.notifications.errors import NotificationContextIncomplete, UnknownNotificationKind
+from omniretail.notifications.models import Notification
+from omniretail.notifications.rendering import KINDS, render
+from omniretail.notifications.service import notify
 from tests.loopback import free_port
 from tests.messaging.conftest import deliveries, record
 

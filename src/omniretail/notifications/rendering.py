@@ -21,8 +21,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from omniretail.messaging.errors import NotificationContextIncomplete, UnknownNotificationKind
-from omniretail.messaging.models import Channel
+from omniretail.notifications.errors import NotificationContextIncomplete, UnknownNotificationKind
+from omniretail.notifications.models import Channel
 
 # What every template of a kind may rely on; the rest of the context is optional.
 REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
@@ -64,7 +64,7 @@ def money(value: Any, currency: str = "GBP") -> str:
 def environment() -> Environment:
     """Built on first use, not at import."""
     env = Environment(
-        loader=PackageLoader("omniretail.messaging", "templates"),
+        loader=PackageLoader("omniretail.notifications", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,

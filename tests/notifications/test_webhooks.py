@@ -6,10 +6,10 @@ import json
 from datetime import timedelta
 
 from omniretail.kernel.events import DomainEvent
-from omniretail.messaging import service
 from omniretail.messaging.relay import Relay, RetryPolicy
-from omniretail.messaging.schemas import SubscriptionCreate
-from omniretail.messaging.webhooks import sign, verify_signature
+from omniretail.notifications import service
+from omniretail.notifications.schemas import SubscriptionCreate
+from omniretail.notifications.webhooks import sign, verify_signature
 from tests.messaging.conftest import deliveries, outbox, record
 
 SECRET = "whsec_test_0123456789abcdef"

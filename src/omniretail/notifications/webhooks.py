@@ -28,17 +28,16 @@ import httpx
 from sqlalchemy.orm import Session
 
 from omniretail.kernel.clock import Clock
-from omniretail.messaging import repository
-from omniretail.messaging.events import INTERNAL_TYPE_PREFIX
 from omniretail.messaging.handlers import (
     CloudEvent,
     Handler,
-    HandlerRegistry,
     SkipDelivery,
     UnknownHandler,
     UowFactory,
     matches,
 )
+from omniretail.notifications import repository
+from omniretail.notifications.events import INTERNAL_TYPE_PREFIX
 
 PREFIX = "webhook:"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -154,7 +153,3 @@ class WebhookSource:
                 response = client.post(url, content=body, headers=headers)
         if not response.is_success:
             raise WebhookRejected(f"{url} answered HTTP {response.status_code}")
-
-
-def install(registry: HandlerRegistry, source: WebhookSource) -> None:
-    registry.add_source(source)

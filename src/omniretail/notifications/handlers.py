@@ -1,0 +1,68 @@
+"""The relay handlers of this domain: sending queued notifications, and one handler per webhook
+subscription (a ``HandlerSource``). ``install`` adds both to the registry."""
+
+from __future__ import annotations
+
+from omniretail.kernel.clock import Clock
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.mail import Email
+from omniretail.messaging.senders import Senders
+from omniretail.notifications import repository
+from omniretail.notifications.events import NotificationQueued
+from omniretail.notifications.models import Channel, NotificationStatus
+from omniretail.notifications.schemas import NotificationRead
+from omniretail.notifications.service import notification_read
+from omniretail.notifications.webhooks import WebhookSource
+
+# Stored with each delivery: the name predates this package and is kept.
+SEND_HANDLER = "messaging.send_notification"
+
+
+class NotificationSender:
+    """The relay handler that sends a queued notification through its channel's port.
+
+    The send runs outside any transaction; a crash between the send and marking it sent
+    sends again on the next attempt (emails carry a stable Message-ID for that case)."""
+
+    def __init__(self, senders: Senders) -> None:
+        self.senders = senders
+
+    def __call__(self, event: NotificationQueued, meta: EventMeta, uow_factory: UowFactory) -> None:
+        notification_id = event.notification_id
+        with uow_factory() as uow:
+            stored = repository.get_notification(uow.session, notification_id)
+            if stored is None:
+                raise SkipDelivery(f"notification {notification_id} no longer exists")
+            notification = notification_read(uow.vault, stored)
+        if notification.status == NotificationStatus.SENT:
+            return
+        self._send(notification)
+        with uow_factory() as uow:
+            repository.mark_notification_sent(uow.session, notification_id, uow.now)
+
+    def _send(self, notification: NotificationRead) -> None:
+        channel = Channel(notification.channel)
+        if channel is Channel.EMAIL:
+            self.senders.mailer.send(
+                Email(
+                    to=notification.recipient,
+                    subject=notification.subject or "",
+                    text=notification.body,
+                    html=notification.html_body,
+                    message_id=f"<notification-{notification.id}."
+                    f"{notification.source_event_id}@omniretail>",
+                )
+            )
+        elif channel is Channel.SMS:
+            self.senders.sms.send(notification.recipient, notification.body)
+        else:
+            self.senders.push.send(
+                notification.recipient, notification.subject or "", notification.body
+            )
+
+
+def install(
+    registry: HandlerRegistry, senders: Senders, clock: Clock, *, webhook_timeout_seconds: float
+) -> None:
+    registry.on(NotificationQueued, SEND_HANDLER, NotificationSender(senders))
+    registry.add_source(WebhookSource(clock, timeout_seconds=webhook_timeout_seconds))

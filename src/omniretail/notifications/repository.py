@@ -1,0 +1,102 @@
+"""The only place that builds queries on webhook subscriptions and notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
+
+# --- webhook subscriptions -----------------------------------------------------------------
+
+
+def add_subscription(session: Session, subscription: WebhookSubscription) -> WebhookSubscription:
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription | None:
+    return session.get(WebhookSubscription, subscription_id)
+
+
+def list_subscriptions(session: Session, *, active_only: bool = False) -> list[WebhookSubscription]:
+    query = select(WebhookSubscription).order_by(WebhookSubscription.id)
+    if active_only:
+        query = query.where(WebhookSubscription.active.is_(True))
+    return list(session.scalars(query))
+
+
+def delete_subscription(session: Session, subscription_id: int) -> bool:
+    deleted = session.scalar(
+        delete(WebhookSubscription)
+        .where(WebhookSubscription.id == subscription_id)
+        .returning(WebhookSubscription.id)
+    )
+    return deleted is not None
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def add_notification_if_new(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert unless (source event, channel, kind) exists; returns the new id or None."""
+    insert = insert_ignore(session, Notification, [row], ["source_event_id", "channel", "kind"])
+    result: int | None = session.scalar(insert.returning(Notification.id))
+    return result
+
+
+def get_notification(session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)
+
+
+def get_notification_by_source(
+    session: Session, source_event_id: str, channel: str, kind: str
+) -> Notification | None:
+    return session.scalar(
+        select(Notification).where(
+            Notification.source_event_id == source_event_id,
+            Notification.channel == channel,
+            Notification.kind == kind,
+        )
+    )
+
+
+def mark_notification_sent(session: Session, notification_id: int, now: datetime) -> bool:
+    updated = session.scalar(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.QUEUED.value,
+        )
+        .values(status=NotificationStatus.SENT.value, sent_at=now)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return updated is not None
+
+
+def delete_notifications_of(session: Session, customer_refs: Sequence[str]) -> int:
+    """Erasure: the rendered messages (recipient, names, addresses) of these customers."""
+    if not customer_refs:
+        return 0
+    result = session.execute(
+        delete(Notification)
+        .where(Notification.customer_ref.in_(list(customer_refs)))
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
+
+
+def list_notifications(
+    session: Session, *, customer_ref: str | None = None, limit: int = 100
+) -> list[Notification]:
+    query = select(Notification)
+    if customer_ref is not None:
+        query = query.where(Notification.customer_ref == customer_ref)
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))

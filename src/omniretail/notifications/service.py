@@ -1,0 +1,209 @@
+"""Use cases: webhook subscriptions and their deliveries, customer notifications.
+
+``notify`` is how a domain sends a customer a message: it records one from the domain's relay
+handler and the relay sends it. A domain reacts to its own event in a relay handler and calls::
+
+    notify(uow, "shipped", "email", customer_email, context, source_event_id=meta.id,
+           customer_ref=str(customer_id))
+
+inside the handler's unit of work. The notification is rendered and stored in that
+transaction, together with a ``NotificationQueued`` outbox event; the relay's
+``messaging.send_notification`` handler sends it after commit. A redelivered source event finds
+the stored notification (unique on source event, channel and kind) and queues nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import InvalidRequest
+from omniretail.kernel.ids import new_token
+from omniretail.kernel.vault import PiiVault
+from omniretail.messaging import service as deliveries
+from omniretail.messaging.models import DeliveryStatus
+from omniretail.messaging.schemas import DeliveryRead
+from omniretail.notifications import repository
+from omniretail.notifications.errors import UnknownSubscription
+from omniretail.notifications.events import NotificationQueued
+from omniretail.notifications.models import Channel, NotificationStatus, WebhookSubscription
+from omniretail.notifications.rendering import render
+from omniretail.notifications.schemas import (
+    NotificationRead,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+    SubscriptionUpdate,
+)
+from omniretail.notifications.webhooks import PREFIX as WEBHOOK_PREFIX
+from omniretail.notifications.webhooks import handler_name
+
+# --- webhook subscriptions -----------------------------------------------------------------
+
+
+def create_subscription(
+    uow: UnitOfWork, data: SubscriptionCreate, *, actor: str
+) -> SubscriptionCreated:
+    subscription = repository.add_subscription(
+        uow.session,
+        WebhookSubscription(
+            url=str(data.url),
+            event_types=list(dict.fromkeys(data.event_types)),
+            secret=data.secret or f"whsec_{new_token(32)}",
+            active=True,
+            description=data.description,
+            created_at=uow.now,
+        ),
+    )
+    return SubscriptionCreated.model_validate(subscription)
+
+
+def list_subscriptions(uow: UnitOfWork) -> list[SubscriptionRead]:
+    return [SubscriptionRead.model_validate(s) for s in repository.list_subscriptions(uow.session)]
+
+
+def get_subscription(uow: UnitOfWork, subscription_id: int) -> SubscriptionRead:
+    return SubscriptionRead.model_validate(_subscription(uow.session, subscription_id))
+
+
+def update_subscription(
+    uow: UnitOfWork, subscription_id: int, data: SubscriptionUpdate, *, actor: str
+) -> SubscriptionRead:
+    subscription = _subscription(uow.session, subscription_id)
+    if data.active is not None:
+        subscription.active = data.active
+    if data.event_types is not None:
+        subscription.event_types = list(dict.fromkeys(data.event_types))
+    if data.description is not None:
+        subscription.description = data.description
+    uow.session.flush()
+    return SubscriptionRead.model_validate(subscription)
+
+
+def delete_subscription(uow: UnitOfWork, subscription_id: int, *, actor: str) -> None:
+    """Its pending deliveries end as skipped; its history stays listable by handler name."""
+    if not repository.delete_subscription(uow.session, subscription_id):
+        raise UnknownSubscription(f"no webhook subscription {subscription_id}", field="id")
+
+
+def _subscription(session: Session, subscription_id: int) -> WebhookSubscription:
+    subscription = repository.get_subscription(session, subscription_id)
+    if subscription is None:
+        raise UnknownSubscription(f"no webhook subscription {subscription_id}", field="id")
+    return subscription
+
+
+# --- webhook deliveries and dead letters (the relay's state, seen per subscription) ---------
+
+
+def list_subscription_deliveries(
+    uow: UnitOfWork, subscription_id: int, *, status: DeliveryStatus | None = None, limit: int = 100
+) -> list[DeliveryRead]:
+    _subscription(uow.session, subscription_id)
+    return deliveries.list_deliveries(
+        uow, handler=handler_name(subscription_id), status=status, limit=limit
+    )
+
+
+def list_webhook_dead_letters(uow: UnitOfWork, *, limit: int = 100) -> list[DeliveryRead]:
+    return deliveries.list_dead_letters(uow, handler_prefix=WEBHOOK_PREFIX, limit=limit)
+
+
+def replay_webhook_delivery(uow: UnitOfWork, delivery_id: int, *, actor: str) -> DeliveryRead:
+    """A dead webhook delivery gets a fresh set of attempts (another handler's is unknown here)."""
+    return deliveries.replay_delivery(uow, delivery_id, actor=actor, handler_prefix=WEBHOOK_PREFIX)
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def notify(
+    uow: UnitOfWork,
+    kind: str,
+    channel: Channel | str,
+    recipient: str,
+    context: dict[str, Any],
+    source_event_id: str,
+    *,
+    customer_ref: str | None = None,
+) -> NotificationRead:
+    """Record a notification and queue its send; at most one per (source event, channel, kind).
+
+    Raises ``UnknownNotificationKind`` or ``NotificationContextIncomplete`` (a ``DomainError``)
+    when it cannot be rendered, before anything is written."""
+    channel = _channel(channel)
+    if not recipient.strip() or (channel is Channel.EMAIL and "@" not in recipient):
+        # Not the value itself: the message may end up in a delivery's last_error.
+        raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
+    existing = repository.get_notification_by_source(
+        uow.session, source_event_id, channel.value, kind
+    )
+    if existing is not None:
+        return notification_read(uow.vault, existing)
+    rendered = render(kind, channel, context)
+    row: dict[str, Any] = {
+        "customer_ref": customer_ref,
+        "channel": channel.value,
+        "kind": kind,
+        "recipient": recipient.strip(),
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "html_body": rendered.html,
+        "status": NotificationStatus.QUEUED.value,
+        "created_at": uow.now,
+        "sent_at": None,
+        "source_event_id": source_event_id,
+    }
+    notification_id = repository.add_notification_if_new(uow.session, _sealed(uow.vault, row))
+    if notification_id is None:  # a concurrent delivery of the same event stored it first
+        stored = repository.get_notification_by_source(
+            uow.session, source_event_id, channel.value, kind
+        )
+        assert stored is not None
+        return notification_read(uow.vault, stored)
+    uow.record(
+        NotificationQueued(notification_id=notification_id, channel=channel.value, kind=kind)
+    )
+    return NotificationRead(id=notification_id, **row)
+
+
+# The columns that hold the person's data (recipient, and names, addresses and pickup codes
+# in the rendered text): vault ciphertext at rest (db.encrypted), decrypted to send.
+SEALED = ("recipient", "subject", "body", "html_body")
+
+
+def _sealed(vault: PiiVault, row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, **{c: vault.encrypt(f"notification_{c}", row[c]) for c in SEALED}}
+
+
+def notification_read(vault: PiiVault, stored: Any) -> NotificationRead:
+    read = NotificationRead.model_validate(stored)
+    return read.model_copy(
+        update={c: vault.decrypt(f"notification_{c}", getattr(read, c)) for c in SEALED}
+    )
+
+
+def forget_recipient(uow: UnitOfWork, customer_refs: Sequence[str]) -> int:
+    """Erasure: deletes the notifications recorded for these customers (``customer_ref``);
+    a queued send of one of them then ends as skipped. Returns how many went."""
+    return repository.delete_notifications_of(uow.session, customer_refs)
+
+
+def list_notifications(
+    uow: UnitOfWork, *, customer_ref: str | None = None, limit: int = 100
+) -> list[NotificationRead]:
+    return [
+        notification_read(uow.vault, n)
+        for n in repository.list_notifications(uow.session, customer_ref=customer_ref, limit=limit)
+    ]
+
+
+def _channel(channel: Channel | str) -> Channel:
+    try:
+        return Channel(channel)
+    except ValueError:
+        known = ", ".join(c.value for c in Channel)
+        raise InvalidRequest(f"no channel {channel!r}; known: {known}", field="channel") from None
