@@ -40,7 +40,7 @@ from omniretail.customers import repository as customer_repo
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentWrite
 from omniretail.history import service as history
-from omniretail.loyalty import backfill
+from omniretail.loyalty import service as backfill
 
 DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_ii_2009_2010.parquet"

@@ -1,5 +1,6 @@
 """Structure checks: the top-level packages of ``omniretail`` import each other without a
-cycle, and no module outside ``migrations`` passes 600 lines.
+cycle, a package is used from outside only through its public face, and no module outside
+``migrations`` passes 600 lines.
 
 Run from the repository root: ``PYTHONPATH=src python scripts/check_structure.py``; it prints
 every cycle and every long module and exits 1 if there is any."""
@@ -83,6 +84,53 @@ def _cycle_through(graph: dict[str, set[str]], component: list[str]) -> list[str
     return component  # unreachable for a strongly connected component
 
 
+# The public face of a package: its ``__init__`` and these modules. The edges that mount and
+# wire the packages may also import their routers, commands, handlers, tables and jobs.
+FACE = {"service", "schemas", "events", "errors"}
+EDGES = {"__main__", "app", "bootstrap", "commands", "migrations", "demo", "web"}
+# Edges that only the entry points use: nothing else imports them, so they need no face.
+TOP = {"__main__", "app", "bootstrap", "commands", "migrations", "demo", "web"}
+EDGE_FACE = FACE | {"api", "cli", "handlers", "models", "jobs", "tasks", "web"}
+# The process layer is made of use cases: every module is public but its tables and queries.
+PROCESSES = {"processes", "auth"}
+PROCESS_PRIVATE = {"models", "repository"}
+# Kits any package may use whole: infrastructure has no face to hide behind.
+KITS = {"api", "cli", "db", "jobs", "kernel", "messaging", "runtime", "settings"}
+# Read models and bulk loaders that query or fill another domain's tables directly, by design:
+# importer package -> the ``models`` modules it may import.
+TABLE_READERS = {
+    "history": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
+    "intelligence": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
+    "inventory": {"catalog"},
+    "loyalty": {"catalog", "orders"},
+}
+
+
+def face_violations() -> list[tuple[str, str]]:
+    """(importer, imported) pairs where a package reaches a private module of another one."""
+    graph = grimp.build_graph(PACKAGE)
+    found = []
+    for importer in sorted(graph.modules):
+        parts = importer.split(".")
+        if len(parts) < 2:
+            continue
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            target = imported.split(".")
+            if len(target) < 3 or target[1] == parts[1] or target[1] in KITS:
+                continue
+            if parts[1] in EDGES and target[1] in TOP:
+                continue
+            if target[1] in PROCESSES and target[2] not in PROCESS_PRIVATE:
+                continue
+            allowed = EDGE_FACE if parts[1] in EDGES else FACE
+            if len(target) == 3 and target[2] in allowed:
+                continue
+            if target[2:] == ["models"] and target[1] in TABLE_READERS.get(parts[1], set()):
+                continue
+            found.append((importer, imported))
+    return found
+
+
 def long_modules(root: Path = SRC / PACKAGE) -> dict[str, int]:
     """Modules over ``MAX_LINES`` lines, outside the exempt packages: path -> lines."""
     found = {}
@@ -100,6 +148,9 @@ def main() -> int:
     failed = False
     for cycle in cycles(package_graph()):
         print("import cycle: " + " -> ".join(cycle))
+        failed = True
+    for importer, imported in face_violations():
+        print(f"{importer} imports {imported}: use its package's public face")
         failed = True
     for path, lines in long_modules().items():
         print(f"{path}: {lines} lines (at most {MAX_LINES})")

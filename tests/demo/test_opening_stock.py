@@ -11,14 +11,14 @@ from omniretail.demo.network import DC, STORES
 from omniretail.demo.stock import STORE_RANGE, plan_opening_stock
 from omniretail.inventory import availability
 from omniretail.inventory import service as inventory
-from omniretail.inventory.bulk import (
+from omniretail.inventory.models import StockMovement
+from omniretail.inventory.schemas import PolicyWrite
+from omniretail.inventory.service import (
     BulkPolicy,
     BulkReceipt,
     receive_stock_bulk,
     set_policies_bulk,
 )
-from omniretail.inventory.models import StockMovement
-from omniretail.inventory.schemas import PolicyWrite
 from omniretail.kernel.errors import InvalidRequest
 from tests.factories import make_network, receive
 

@@ -21,10 +21,10 @@ from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
 from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import vault_for
 from omniretail.customers.models import IdentityKind
 from omniretail.demo.people import CUSTOMER_EMAIL, new_passwords
 from omniretail.inventory import service as inventory
+from omniretail.kernel.vault import vault_for
 from omniretail.orders import carts, checkout, fulfilment, lookup
 from omniretail.orders.payments import TestPaymentProvider
 from omniretail.orders.promises import policy_from

@@ -135,8 +135,8 @@ def receive(container: Container, sku: str, location: str, quantity: int) -> Non
 
 def make_customer(container: Container) -> int:
     from omniretail.customers import service as customers
-    from omniretail.customers.crypto import vault_for
     from omniretail.customers.schemas import CustomerCreate
+    from omniretail.kernel.vault import vault_for
 
     with container.uow() as uow:
         created = customers.create_customer(

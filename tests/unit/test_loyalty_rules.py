@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from omniretail.loyalty.rewards import birthdays_on
 from omniretail.loyalty.schemas import Campaign, ProgrammeRules
-from omniretail.loyalty.service import points_for_order, progress_for
+from omniretail.loyalty.service import birthdays_on, points_for_order, progress_for
 from tests.fakes import purchase
 
 NOV_2 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

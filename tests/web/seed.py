@@ -21,11 +21,11 @@ from omniretail.catalog.schemas import (
     SkuCreate,
 )
 from omniretail.customers import service as customers
-from omniretail.customers.crypto import vault_for
 from omniretail.customers.models import IdentityKind, VerifiedVia
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import StockChange
+from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.orders import carts, checkout, fulfilment, lookup
 from omniretail.orders.payments import PaymentProvider

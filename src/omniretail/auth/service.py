@@ -380,3 +380,14 @@ def principal_read(p: Principal) -> PrincipalRead:
 def principal_by_username(uow: UnitOfWork, username: str) -> PrincipalRead | None:
     principal = repo.by_username(uow.session, username)
     return principal_read(principal) if principal is not None else None
+
+
+def principal_of_customer(uow: UnitOfWork, customer_ids: list[int]) -> PrincipalRead | None:
+    """The sign-in of the customer whose merged profiles are ``customer_ids``, if any."""
+    principal = repo.by_customer(uow.session, customer_ids)
+    return principal_read(principal) if principal is not None else None
+
+
+def set_password(uow: UnitOfWork, principal_id: int, password: str) -> None:
+    """Sets a password chosen by the platform (demo accounts); every session of it ends."""
+    set_password_hash(uow, principal_id, hash_password(password), expected_version=None)

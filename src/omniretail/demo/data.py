@@ -31,7 +31,7 @@ from rich.progress import (
 
 from omniretail.demo.errors import DataNotFound, DownloadFailed
 from omniretail.history.errors import InvalidHistoryFile
-from omniretail.history.source import read_workbook
+from omniretail.history.service import read_workbook
 from omniretail.settings import Settings
 
 UCI_URL = "https://archive.ics.uci.edu/static/public/502/online+retail+ii.zip"

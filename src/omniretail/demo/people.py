@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from omniretail.auth import repository as repo
 from omniretail.auth import service
-from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
-from omniretail.auth.security import hash_password
+from omniretail.auth.service import Role
 from omniretail.customers import service as customers
 from omniretail.customers.errors import UnknownCustomer
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate, IdentityKind, OrderActivity
@@ -55,7 +53,7 @@ def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoP
     sign_ins: list[tuple[str, str, str | None]] = []
     for role, username, store in staff:
         password = None
-        if repo.by_username(uow.session, username) is None:
+        if service.principal_by_username(uow, username) is None:
             password = new_password()
             service.create_principal(
                 uow,
@@ -63,7 +61,7 @@ def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoP
             )
         sign_ins.append((role.value, username, password))
     password = None
-    if repo.by_customer(uow.session, [customer_id]) is None:
+    if service.principal_of_customer(uow, [customer_id]) is None:
         password = new_password()
         service.create_principal(
             uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=password)
@@ -77,21 +75,21 @@ def new_passwords(uow: UnitOfWork, *, vault: PiiVault) -> list[tuple[str, str, s
     theirs ends): (role, username, password)."""
     found: list[tuple[str, str, int]] = []
     for username in STAFF_USERNAMES:
-        principal = repo.by_username(uow.session, username)
+        principal = service.principal_by_username(uow, username)
         if principal is not None:
-            found.append((principal.role, username, principal.id))
+            found.append((principal.role.value, username, principal.id))
     try:
         customer_id = customers.find_customer(uow, IdentityKind.EMAIL, CUSTOMER_EMAIL, vault=vault)
     except UnknownCustomer:
         customer_id = None
     if customer_id is not None:
-        principal = repo.by_customer(uow.session, customers.cluster(uow, customer_id))
+        principal = service.principal_of_customer(uow, customers.cluster(uow, customer_id))
         if principal is not None:
-            found.append((principal.role, CUSTOMER_EMAIL, principal.id))
+            found.append((principal.role.value, CUSTOMER_EMAIL, principal.id))
     result = []
     for role, username, principal_id in found:
         password = new_password()
-        service.set_password_hash(uow, principal_id, hash_password(password), expected_version=None)
+        service.set_password(uow, principal_id, password)
         result.append((role, username, password))
     return result
 

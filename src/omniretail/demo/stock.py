@@ -16,14 +16,14 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.demo.network import DC, STORES
 from omniretail.history import service as history
 from omniretail.inventory import service as inventory
-from omniretail.inventory.bulk import (
+from omniretail.inventory.schemas import PolicyWrite
+from omniretail.inventory.service import (
     BulkPolicy,
     BulkReceipt,
     BulkResult,
     receive_stock_bulk,
     set_policies_bulk,
 )
-from omniretail.inventory.schemas import PolicyWrite
 
 HISTORY_WEEKS = 12
 DC_SHARE = 0.7

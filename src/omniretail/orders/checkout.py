@@ -23,8 +23,8 @@ from omniretail.catalog.errors import UnknownLocation
 from omniretail.catalog.models import LocationKind
 from omniretail.catalog.schemas import LocationRead
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import order_holds
 from omniretail.inventory import service as inventory
+from omniretail.inventory import service as order_holds
 from omniretail.inventory.errors import HoldNotActive, OutOfStock, UnknownHold
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.kernel.ids import new_id, new_token

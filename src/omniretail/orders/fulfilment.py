@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import order_holds
 from omniretail.inventory import service as inventory
+from omniretail.inventory import service as order_holds
 from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import HoldNotActive, UnknownHold
 from omniretail.inventory.schemas import SaleCreate, StockChange, TransferCreate, TransferLineIn

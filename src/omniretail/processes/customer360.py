@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from omniretail.customers import profile
+from omniretail.customers import service as profile
 from omniretail.customers.schemas import Customer360
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence

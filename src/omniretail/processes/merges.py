@@ -3,11 +3,11 @@ of the other's while merged, in one transaction."""
 
 from __future__ import annotations
 
-from omniretail.customers import merges
 from omniretail.customers import service as customers
+from omniretail.customers import service as merges
 from omniretail.customers.schemas import MergeRead, UndoMerge
 from omniretail.db.uow import UnitOfWork
-from omniretail.loyalty import rewards
+from omniretail.loyalty import service as rewards
 
 
 def undo_merge_and_settle(

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omniretail.auth import service as auth
-from omniretail.customers import privacy
 from omniretail.customers import service as customers
+from omniretail.customers import service as privacy
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.vault import PiiVault

@@ -20,8 +20,7 @@ from omniretail.auth import access, policy
 from omniretail.auth import service as auth
 from omniretail.auth.access import Action
 from omniretail.auth.errors import Forbidden
-from omniretail.auth.models import Role
-from omniretail.auth.security import AuthPrincipal
+from omniretail.auth.service import AuthPrincipal, Role
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.runtime import Runtime

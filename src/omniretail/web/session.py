@@ -16,7 +16,7 @@ import secrets
 from fastapi import Request, Response
 
 from omniretail.auth import service as auth
-from omniretail.auth.security import AuthPrincipal, TokenSigner
+from omniretail.auth.service import AuthPrincipal, TokenSigner
 from omniretail.runtime import Runtime
 
 SESSION_COOKIE = "omniretail_session"

@@ -6,14 +6,20 @@ inventory's public face for use cases: ``movements`` (receipts, write-offs, adju
 sales, counts, policies), ``holds`` (reservations and allocations), ``reads``, and ``ledger``
 (what they share). Re-exported here for other packages: the availability reads
 (``inventory.availability``) and the policies the replenishment job writes in bulk
-(``inventory.policies_bulk``), and ``transfers`` between locations. ``order_holds`` and
-``bulk`` are not: they import ``service.ledger``, so importing them from here would make a
-cycle whenever one of them is imported first (``transfers`` lives inside this package, so the
-package always initialises first).
+(``inventory.policies_bulk``); from this package's own modules also ``transfers`` between
+locations, ``order_holds`` (allocations for orders) and ``bulk`` (opening stock and policies in
+one statement each).
 """
 
 from omniretail.inventory.availability import availability, haversine_km, nearby_stock, verify
 from omniretail.inventory.policies_bulk import PolicyRow, set_policies
+from omniretail.inventory.service.bulk import (
+    BulkPolicy,
+    BulkReceipt,
+    BulkResult,
+    receive_stock_bulk,
+    set_policies_bulk,
+)
 from omniretail.inventory.service.holds import (
     allocate_reservation,
     allocate_stock,
@@ -42,6 +48,7 @@ from omniretail.inventory.service.movements import (
     set_policy,
     write_off,
 )
+from omniretail.inventory.service.order_holds import allocate_arrived, allocate_reservations
 from omniretail.inventory.service.reads import get_stock_level, list_movements, list_stock_levels
 from omniretail.inventory.service.transfers import (
     cancel_transfer,
@@ -52,9 +59,14 @@ from omniretail.inventory.service.transfers import (
 )
 
 __all__ = [
+    "BulkPolicy",
+    "BulkReceipt",
+    "BulkResult",
     "PolicyRow",
     "adjust_stock",
+    "allocate_arrived",
     "allocate_reservation",
+    "allocate_reservations",
     "allocate_stock",
     "availability",
     "cancel_transfer",
@@ -70,6 +82,7 @@ __all__ = [
     "movement_row",
     "nearby_stock",
     "receive_stock",
+    "receive_stock_bulk",
     "receive_transfer",
     "refresh_reservation",
     "release_allocation",
@@ -82,6 +95,7 @@ __all__ = [
     "sell_reservation",
     "sell_stock",
     "set_policies",
+    "set_policies_bulk",
     "set_policy",
     "ship_transfer",
     "stock_level_read",

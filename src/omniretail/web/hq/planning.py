@@ -12,8 +12,7 @@ import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from omniretail.intelligence.replenishment import ReplenishmentConfig
-from omniretail.intelligence.replenishment_run import run_replenishment
+from omniretail.intelligence.service import ReplenishmentConfig, run_replenishment
 from omniretail.runtime import Runtime
 from omniretail.web.deps import HqDep, PageRoute, PostedDep, authorize_as, redirect, render
 from omniretail.web.jobs import JobRegistry, Progress
