@@ -23,8 +23,8 @@ from omniretail.intelligence.schemas import CustomerIntelligence
 from omniretail.loyalty import rewards
 from omniretail.loyalty import service as loyalty
 from omniretail.messaging import notifications
-from omniretail.orders import lookup as order_lookup
-from omniretail.orders import privacy as order_privacy
+from omniretail.orders import service as order_lookup
+from omniretail.orders import service as order_privacy
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 

@@ -300,7 +300,7 @@ def _orders(container: Container, customer_id: int, *, base: str) -> None:
     """The demo customer's open cart and orders in several states (made once)."""
     from omniretail.demo import orders as demo_orders
     from omniretail.demo.errors import TooLittleStock
-    from omniretail.orders.promises import policy_from
+    from omniretail.routing.service import policy_from
 
     with container.read_uow() as uow:
         exists = demo_orders.demo_orders_exist(uow, customer_id)

@@ -21,7 +21,7 @@ from omniretail.history.events import history_imported
 from omniretail.history.prepare import prepare
 from omniretail.history.schemas import Created, ImportReport
 from omniretail.kernel.events import EVENT_TYPE_PREFIX
-from omniretail.orders.models import OrderStatus
+from omniretail.orders.service import OrderStatus
 
 # The phases an import reports, in order (a progress bar has one step per phase).
 PHASES = ("read", "prepare", "catalog", "customers", "orders", "order lines", "cancellations")

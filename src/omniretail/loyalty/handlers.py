@@ -31,7 +31,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service
 from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn, OrderLineRef
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
 
 ACTOR = "system:loyalty"

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from omniretail.api import customer_views
 from omniretail.api.deps import UseCase
+from omniretail.carts import service as options
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import ChannelKind
 from omniretail.customers import service as customers
@@ -21,8 +22,8 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import availability
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty import service as loyalty
-from omniretail.orders import lookup, options
-from omniretail.orders.promises import policy_from
+from omniretail.orders import service as lookup
+from omniretail.routing.service import policy_from
 from omniretail.web.deps import (
     CustomerDep,
     MaybeViewerDep,

@@ -17,25 +17,25 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.auth.models import Role
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import ChannelKind
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as returns
+from omniretail.fulfilment.schemas import ReturnCreate
 from omniretail.inventory import availability
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
-from omniretail.orders import access, carts, checkout, lookup, returns
+from omniretail.orders import service as access
+from omniretail.orders import service as checkout
+from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
-from omniretail.orders.payments import compensating
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import (
-    CartCreate,
-    CartLineAdd,
-    CheckoutCreate,
-    OrderRead,
-    ReturnCreate,
-)
+from omniretail.orders.schemas import CheckoutCreate, OrderRead
+from omniretail.orders.service import compensating
+from omniretail.routing.service import policy_from
 from omniretail.web import steps
 from omniretail.web.customers import find_customer_id
 from omniretail.web.deps import (

@@ -37,7 +37,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniretail.catalog.models import LocationKind
-from omniretail.orders.models import COLLECT_AT_SOURCE, FulfilmentMethod
+from omniretail.routing.methods import COLLECT_AT_SOURCE, FulfilmentMethod
 
 Method = FulfilmentMethod
 
