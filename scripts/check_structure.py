@@ -103,6 +103,9 @@ TABLE_READERS = {
     "intelligence": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
     "inventory": {"catalog"},
     "loyalty": {"catalog", "orders"},
+    "carts": {"catalog"},
+    "orders": {"catalog"},
+    "fulfilment": {"orders"},
 }
 
 

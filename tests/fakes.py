@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn
-from omniretail.orders.routing import Inputs, Site
+from omniretail.routing.engine import Inputs, Site
 
 # Coordinates of the fake network's places (degrees).
 LONDON = (51.5074, -0.1278)

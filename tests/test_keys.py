@@ -19,7 +19,7 @@ from omniretail.customers.models import IdentityKind
 from omniretail.db import encrypted
 from omniretail.kernel.keys import Keyring, KeyringError
 from omniretail.kernel.vault import PiiVault, vault_for
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from omniretail.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.customers.test_privacy import EMAIL, NAME, checkout_as_the_person, make_person

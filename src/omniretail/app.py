@@ -24,9 +24,13 @@ from omniretail.auth import policy
 from omniretail.auth.api import AuthorizeDep
 from omniretail.auth.api import router as auth_router
 from omniretail.bootstrap import Container, build_container
+from omniretail.carts.api import router as carts_router
 from omniretail.catalog.api import router as catalog_router
 from omniretail.customers.api import events_router
 from omniretail.customers.api import router as customers_router
+from omniretail.fulfilment.api import router as fulfilment_router
+from omniretail.fulfilment.api import tracking_router
+from omniretail.fulfilment.service import sweep_pickups_forever
 from omniretail.intelligence.api import router as intelligence_router
 from omniretail.intelligence.tasks import BackgroundRefresh, IntelligenceSettings
 from omniretail.inventory import service as inventory_service
@@ -37,11 +41,10 @@ from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import router as webhooks_router
 from omniretail.orders.api import router as orders_router
-from omniretail.orders.promises import policy_from
-from omniretail.orders.tasks import sweep_pickups_forever
-from omniretail.orders.web import router as tracking_router
 from omniretail.processes.api import customers_router as customer_views_router
 from omniretail.processes.api import products_router as product_views_router
+from omniretail.routing.api import router as routing_router
+from omniretail.routing.service import policy_from
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
@@ -163,7 +166,10 @@ def create_app(
     api.include_router(product_views_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
+    api.include_router(carts_router)
+    api.include_router(routing_router)
     api.include_router(orders_router)
+    api.include_router(fulfilment_router)
     api.include_router(auth_router)
     api.include_router(customer_views_router)
     api.include_router(customers_router)

@@ -19,6 +19,7 @@ from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
 from omniretail.db.encrypted import load_keyring
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
+from omniretail.fulfilment import handlers as orders_handlers
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
@@ -29,9 +30,8 @@ from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
 from omniretail.messaging.wiring import build_relay, build_senders
 from omniretail.notifications import handlers as notifications_handlers
-from omniretail.orders import handlers as orders_handlers
-from omniretail.orders import payment_instructions
-from omniretail.orders.payments import PaymentProvider, TestPaymentProvider, provider_named
+from omniretail.orders import handlers as payment_instructions
+from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 
 __all__ = ["Container", "build_container", "load_keyring"]

@@ -1,5 +1,6 @@
 """The package structure (issue 12): the top-level packages import each other without a cycle,
-and no module outside ``migrations`` passes 600 lines. The checks are in
+a package is used from outside only through its public face, and no module outside
+``migrations`` passes 600 lines. The checks are in
 ``scripts/check_structure.py``, which ``scripts/check`` runs."""
 
 from __future__ import annotations
@@ -7,27 +8,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check_structure.py"
 _spec = importlib.util.spec_from_file_location("check_structure", SCRIPT)
 assert _spec is not None and _spec.loader is not None
 structure = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(structure)
-
-# Packages whose modules the other refactor branches of issue 12 split; once they are merged
-# the whole tree is checked (remove the xfail below).
-OWNED_ELSEWHERE = ("customers", "inventory", "loyalty", "orders", "web")
-KNOWN_LONG = {
-    "omniretail/customers/repository.py",
-    "omniretail/customers/service.py",
-    "omniretail/inventory/service.py",
-    "omniretail/loyalty/service.py",
-    "omniretail/orders/fulfilment.py",
-    "omniretail/orders/repository.py",
-    "omniretail/web/store.py",
-}
-
 
 def test_the_cycle_finder_names_a_cycle_and_passes_a_tree():
     assert structure.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
@@ -49,12 +34,6 @@ def test_the_kits_and_the_runtime_never_import_the_composition_root_or_a_domain(
         assert graph[kit] <= {"api", "cli", "runtime", "db", "kernel", "settings"}, kit
 
 
-def test_modules_outside_the_other_branches_stay_under_600_lines():
-    long = structure.long_modules()
-    mine = {path: n for path, n in long.items() if path.split("/")[1] not in OWNED_ELSEWHERE}
-    assert mine == {}
-
-
 def test_the_long_module_finder_counts_lines(tmp_path):
     package = tmp_path / "pkg"
     (package / "migrations").mkdir(parents=True)
@@ -64,8 +43,24 @@ def test_the_long_module_finder_counts_lines(tmp_path):
     assert structure.long_modules(package) == {"pkg/long.py": 601}
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"modules of other issue-12 branches still too long: {sorted(KNOWN_LONG)}"
-)
 def test_no_module_outside_migrations_passes_600_lines():
     assert structure.long_modules() == {}
+
+
+def test_packages_reach_each_other_only_through_their_public_faces():
+    assert structure.face_violations() == []
+
+
+def test_the_face_check_finds_a_private_import(monkeypatch):
+    """A module of one domain importing another domain's repository is reported."""
+
+    class Graph:
+        modules = {"omniretail.loyalty.service", "omniretail.customers.repository"}
+
+        def find_modules_directly_imported_by(self, module):
+            return {"omniretail.customers.repository"} if "loyalty" in module else set()
+
+    monkeypatch.setattr(structure.grimp, "build_graph", lambda _package: Graph())
+    assert structure.face_violations() == [
+        ("omniretail.loyalty.service", "omniretail.customers.repository")
+    ]

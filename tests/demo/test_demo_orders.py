@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from omniretail.app import create_app
+from omniretail.carts import service as carts
 from omniretail.commands.main import app
 from omniretail.demo.network import STORES
 from omniretail.demo.people import CUSTOMER_EMAIL
-from omniretail.orders import carts, lookup
+from omniretail.orders import service as lookup
 from tests.conftest import admin_api_key
 from tests.demo.test_demo import demo_env, run_demo
 from tests.history.logs import write_log

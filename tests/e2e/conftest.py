@@ -18,7 +18,7 @@ import pytest
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
-from omniretail.orders.payments import TestPaymentProvider
+from omniretail.orders.service import TestPaymentProvider
 from omniretail.settings import Settings
 from tests.e2e.server import serve_app
 from tests.web.seed import PASSWORD, Seeded, seed

@@ -19,16 +19,20 @@ from playwright.sync_api import expect, sync_playwright
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind
 from omniretail.demo.people import CUSTOMER_EMAIL, new_passwords
+from omniretail.fulfilment import service as fulfilment
 from omniretail.inventory import service as inventory
 from omniretail.kernel.vault import vault_for
-from omniretail.orders import carts, checkout, fulfilment, lookup
-from omniretail.orders.payments import TestPaymentProvider
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import CartCreate, CartLineAdd, CheckoutCreate
+from omniretail.orders import service as checkout
+from omniretail.orders import service as lookup
+from omniretail.orders.schemas import CheckoutCreate
+from omniretail.orders.service import TestPaymentProvider
+from omniretail.routing.service import policy_from
 from omniretail.settings import Settings
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.server import serve_app

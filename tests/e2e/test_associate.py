@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from omniretail.inventory import availability
 from omniretail.inventory import service as inventory
 from omniretail.loyalty import service as loyalty
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
 from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, shipped_web_order
 

@@ -6,10 +6,10 @@ import threading
 from typing import Any
 
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import checkout
-from omniretail.orders.payments import TestPaymentProvider, compensating
-from omniretail.orders.promises import policy_from
+from omniretail.orders import service as checkout
 from omniretail.orders.schemas import CheckoutCreate
+from omniretail.orders.service import TestPaymentProvider, compensating
+from omniretail.routing.service import policy_from
 from tests.orders.network import (
     add,
     assert_verified,

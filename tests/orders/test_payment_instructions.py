@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from omniretail.db.outbox import list_events
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import ShipBody
 from omniretail.messaging import service as messaging
-from omniretail.orders import fulfilment
-from omniretail.orders.payment_instructions import HANDLER
-from omniretail.orders.payments import ProviderTimeout, TestPaymentProvider
-from omniretail.orders.schemas import ShipBody
+from omniretail.orders.service import PAYMENT_HANDLER as HANDLER
+from omniretail.orders.service import ProviderTimeout, TestPaymentProvider
 from tests.orders.network import (
     add,
     advance,

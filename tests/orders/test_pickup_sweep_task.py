@@ -7,9 +7,9 @@ import time
 from fastapi.testclient import TestClient
 
 from omniretail.app import create_app
-from omniretail.orders.promises import policy_from
+from omniretail.fulfilment.tasks import sweep_pickups_once
 from omniretail.orders.schemas import SweepReport
-from omniretail.orders.tasks import sweep_pickups_once
+from omniretail.routing.service import policy_from
 from tests.conftest import admin_api_key
 from tests.drain import drain
 from tests.orders.network import (

@@ -7,9 +7,9 @@ import json
 from typer.testing import CliRunner
 
 from omniretail.commands.main import app as cli
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.routing import (
+from omniretail.routing.service import (
     DEFAULT_RULES,
+    FulfilmentMethod,
     Inputs,
     Need,
     RouteRequest,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from omniretail.orders.models import FulfilmentMethod as M
-from omniretail.orders.promises import (
+from omniretail.routing.promises import (
     OrderPolicy,
     Promise,
     local_day,

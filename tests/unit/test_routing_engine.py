@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from omniretail.orders.models import FulfilmentMethod as M
-from omniretail.orders.routing import (
+from omniretail.routing.engine import (
     DEFAULT_RULES,
     DistanceFilter,
     Need,

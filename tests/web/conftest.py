@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container
-from omniretail.orders.payments import TestPaymentProvider
+from omniretail.orders.service import TestPaymentProvider
 from tests.web.seed import PASSWORD, Seeded, seed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

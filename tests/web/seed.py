@@ -11,6 +11,8 @@ from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import ChannelKind, LocationKind
 from omniretail.catalog.schemas import (
@@ -23,21 +25,17 @@ from omniretail.catalog.schemas import (
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind, VerifiedVia
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import ShipBody
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import StockChange
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
-from omniretail.orders import carts, checkout, fulfilment, lookup
-from omniretail.orders.payments import PaymentProvider
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import (
-    CartCreate,
-    CartLineAdd,
-    CheckoutCreate,
-    FulfilmentChoice,
-    PaymentIn,
-    ShipBody,
-)
+from omniretail.orders import service as checkout
+from omniretail.orders import service as lookup
+from omniretail.orders.schemas import CheckoutCreate, FulfilmentChoice, PaymentIn
+from omniretail.orders.service import PaymentProvider
+from omniretail.routing.service import policy_from
 
 HOURS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
 PASSWORD = "correct-horse-battery"

@@ -30,15 +30,18 @@ from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.customers import service as merges
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
 from omniretail.migrations.registry import Base
-from omniretail.orders import carts, lookup, planning
-from omniretail.orders.payments import TestPaymentProvider
-from omniretail.orders.schemas import CartCreate, CartLineAdd, FulfilmentChoice
+from omniretail.orders import service as lookup
+from omniretail.orders.schemas import FulfilmentChoice
+from omniretail.orders.service import TestPaymentProvider
+from omniretail.routing import service as planning
 from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
 from omniretail.web.hq.loyalty import _values as programme_values

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container
 from omniretail.inventory import service as inventory
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded, shipped_web_order
 

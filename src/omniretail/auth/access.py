@@ -31,7 +31,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import UnknownHold, UnknownTransfer
-from omniretail.orders import access as orders
+from omniretail.orders import service as orders
 from omniretail.orders.schemas import CancelBody
 
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")

@@ -16,13 +16,14 @@ from omniretail.cli.context import CliRoot, open_container
 from omniretail.commands.keys import app as keys_app
 from omniretail.db.outbox import latest_position, list_events
 from omniretail.demo.cli import demo_command
+from omniretail.fulfilment.cli import orders_app
 from omniretail.history.cli import import_command
 from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
 from omniretail.loyalty.cli import app as loyalty_app
 from omniretail.messaging.cli import app as messaging_app
-from omniretail.orders.cli import orders_app, route_app
+from omniretail.routing.cli import route_app
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
 

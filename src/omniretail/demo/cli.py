@@ -298,8 +298,8 @@ def _orders(container: Runtime, customer_id: int, *, base: str) -> None:
     """The demo customer's open cart and orders in several states (made once)."""
     from omniretail.demo import orders as demo_orders
     from omniretail.demo.errors import TooLittleStock
-    from omniretail.orders.payments import provider_named
-    from omniretail.orders.promises import policy_from
+    from omniretail.orders.service import provider_named
+    from omniretail.routing.service import policy_from
 
     with container.read_uow() as uow:
         exists = demo_orders.demo_orders_exist(uow, customer_id)

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniretail.carts import service as carts
+from omniretail.carts.errors import UnknownCart
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.db.uow import UnitOfWork
 from omniretail.demo.errors import TooLittleStock
 from omniretail.demo.network import DC, STORES
 from omniretail.demo.people import CUSTOMER_EMAIL
+from omniretail.fulfilment import service as cancellation
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import ShipBody
 from omniretail.inventory import service as inventory
-from omniretail.orders import cancellation, carts, checkout, fulfilment, lookup
-from omniretail.orders.errors import UnknownCart
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.payments import PaymentProvider
-from omniretail.orders.promises import OrderPolicy
+from omniretail.orders import service as checkout
+from omniretail.orders import service as lookup
 from omniretail.orders.schemas import (
     CancelBody,
-    CartCreate,
-    CartLineAdd,
     CheckoutCreate,
     FulfilmentChoice,
     OrderRead,
     PaymentIn,
-    ShipBody,
 )
+from omniretail.orders.service import PaymentProvider
+from omniretail.routing.service import FulfilmentMethod, OrderPolicy
 
 CHANNEL = "WEB"
 SHIP_TO_STORE = "DEMO-LDS"  # does not ship itself: parcels come from the DC

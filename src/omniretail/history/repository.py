@@ -37,7 +37,8 @@ from omniretail.catalog.models import Product, Sku
 from omniretail.customers.models import Customer
 from omniretail.db.base import JSONType, UTCDateTime
 from omniretail.db.sql import insert_for, is_postgres, rowcount
-from omniretail.orders.models import Order, OrderKind, OrderLine
+from omniretail.orders.models import Order, OrderLine
+from omniretail.orders.service import OrderKind
 
 products = Product.metadata.tables[Product.__tablename__]
 skus = Sku.metadata.tables[Sku.__tablename__]

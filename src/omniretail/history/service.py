@@ -23,7 +23,7 @@ from omniretail.history.schemas import Created, ImportReport
 # Re-exported for the demo, which reads the bundled workbook.
 from omniretail.history.source import read_workbook as read_workbook
 from omniretail.kernel.events import EVENT_TYPE_PREFIX
-from omniretail.orders.models import OrderStatus
+from omniretail.orders.service import OrderStatus
 
 # The phases an import reports, in order (a progress bar has one step per phase).
 PHASES = ("read", "prepare", "catalog", "customers", "orders", "order lines", "cancellations")

@@ -42,7 +42,7 @@ from omniretail.messaging.handlers import (
     SkipDelivery,
     UowFactory,
 )
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
 
 ACTOR = "system:loyalty"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omniretail.auth import models as auth_models
+from omniretail.carts import models as cart_models
 from omniretail.catalog import models as catalog_models
 from omniretail.customers import models as customer_models
 from omniretail.db import idempotency, outbox
@@ -14,10 +15,12 @@ from omniretail.loyalty import models as loyalty_models
 from omniretail.messaging import models as messaging_models
 from omniretail.notifications import models as notification_models
 from omniretail.orders import models as order_models
+from omniretail.routing import models as routing_models
 
 __all__ = [
     "Base",
     "auth_models",
+    "cart_models",
     "catalog_models",
     "customer_models",
     "idempotency",
@@ -29,4 +32,5 @@ __all__ = [
     "notification_models",
     "order_models",
     "outbox",
+    "routing_models",
 ]

@@ -1,11 +1,9 @@
-"""Orders: carts, channel prices, fulfilment options, routing, checkout, fulfilment, tracking.
+"""Orders: checkout, the orders and their tracking, payments, what access control needs and the
+order part of a GDPR erase.
 
-Owns ``carts``/``cart_lines`` (one cart per customer on every channel, each line holding an
-inventory reservation), ``prices`` (SKU x channel), ``routing_rule_sets`` (versioned routing
-rules), ``orders``/``order_lines`` (shared with the imported history), ``fulfilments`` (one per
-location and method, with its state machine), ``fulfilment_log`` and ``capacity_usage``.
-Emits ``orders.*`` events: cart_created/line_added/line_changed/attached/merged,
-order_confirmed, fulfilment_accepted/picking/packed/rejected, rerouted, shipped, delivered,
-ready_for_pickup, pickup_reminder, collected, cancelled, routing_rules_saved, price_set,
-price_removed. See ``docs/orders.md``.
+Owns ``orders``/``order_lines`` (shared with the imported history), ``fulfilments`` and
+``fulfilment_log`` (their state machine is run by ``fulfilment``). Emits ``orders.*`` events:
+order_confirmed, cancelled, refunded, exchanged, payment_*_requested (``orders.events``).
+Used from outside through ``service``, ``schemas``, ``events`` and ``errors``. Package order
+(imports point down): fulfilment -> orders -> carts -> routing. See ``docs/orders.md``.
 """

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders import repository as repo
-from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus
+from omniretail.orders.models import FulfilmentStatus, LineStatus
+from omniretail.routing.service import FulfilmentMethod
 
 # The fulfilment steps of the API (``POST /fulfilments/{id}/<step>``) and the status each leads to.
 STEPS: dict[str, FulfilmentStatus] = {
@@ -79,14 +80,3 @@ def cancel_sites(
         and r.location_code is not None
         and (r.line_no in named if named is not None else r.status == LineStatus.OPEN.value)
     ]
-
-
-@dataclass(frozen=True)
-class CartOwner:
-    customer_id: int | None  # None: an anonymous cart, used by whoever holds its token
-
-
-def cart_owner(uow: UnitOfWork, token: str) -> CartOwner | None:
-    """Whose the cart with ``token`` is (None: no such cart); one look-up by the unique token."""
-    row = repo.cart_owner(uow.session, token)
-    return None if row is None else CartOwner(row.customer_id)

@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import contact, payment_instructions, planning
+from omniretail.orders import contact, payment_instructions
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder
-from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus, next_steps
+from omniretail.orders.models import FulfilmentStatus, LineStatus, next_steps
 from omniretail.orders.schemas import (
     FulfilmentRead,
     LogEntryRead,
@@ -21,6 +21,8 @@ from omniretail.orders.schemas import (
     TrackingLocation,
     TrackingRead,
 )
+from omniretail.routing import service as routing
+from omniretail.routing.service import FulfilmentMethod
 
 
 def tracking_path(token: str) -> str:
@@ -133,7 +135,7 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
     if order is None:
         raise UnknownOrder("no order with this tracking link", field="token")
     lines = repo.lines_of_order(uow.session, order.id)
-    known = planning.locations(uow)
+    known = routing.locations(uow)
     fulfilments = []
     for f in repo.fulfilments_of_order(uow.session, order.id):
         if f.status == FulfilmentStatus.REJECTED.value:

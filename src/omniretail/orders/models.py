@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
+from omniretail.routing.schemas import COLLECT_AT_SOURCE, PICKUP_METHODS, FulfilmentMethod
 
 
 class OrderKind(StrEnum):
@@ -47,32 +48,6 @@ class OrderStatus(StrEnum):
     RETURNED_TO_STOCK = "returned_to_stock"
 
 
-class CartStatus(StrEnum):
-    ACTIVE = "active"
-    CHECKED_OUT = "checked_out"
-    MERGED = "merged"
-
-
-class FulfilmentMethod(StrEnum):
-    SHIP_TO_HOME = "ship_to_home"
-    PICKUP_IN_STORE = "pickup_in_store"  # click & collect from the store's own stock
-    SHIP_TO_STORE = "ship_to_store"  # another location sends the units to the pickup store
-    LOCKER = "locker"
-    CURBSIDE = "curbside"  # click & collect, handed over at the kerb
-
-
-PICKUP_METHODS = frozenset(
-    {
-        FulfilmentMethod.PICKUP_IN_STORE,
-        FulfilmentMethod.SHIP_TO_STORE,
-        FulfilmentMethod.LOCKER,
-        FulfilmentMethod.CURBSIDE,
-    }
-)
-# Methods whose source location is the pickup location itself (no movement between sites).
-COLLECT_AT_SOURCE = frozenset({FulfilmentMethod.PICKUP_IN_STORE, FulfilmentMethod.CURBSIDE})
-
-
 class FulfilmentStatus(StrEnum):
     CREATED = "created"
     ACCEPTED = "accepted"
@@ -88,8 +63,13 @@ class FulfilmentStatus(StrEnum):
 
 
 S = FulfilmentStatus
+
+
 M = FulfilmentMethod
+
+
 _BEFORE_SHIPMENT = (S.CREATED, S.ACCEPTED, S.PICKING, S.PACKED)
+
 
 # (from, to) -> the methods for which the step exists. Everything else is a 409.
 TRANSITIONS: dict[tuple[FulfilmentStatus, FulfilmentStatus], frozenset[FulfilmentMethod]] = {
@@ -108,6 +88,8 @@ TRANSITIONS: dict[tuple[FulfilmentStatus, FulfilmentStatus], frozenset[Fulfilmen
     # Click & collect is not shipped yet while it waits at the store's own counter.
     (S.READY_FOR_PICKUP, S.CANCELLED): frozenset({M.PICKUP_IN_STORE, M.CURBSIDE, M.SHIP_TO_STORE}),
 }
+
+
 TERMINAL = frozenset({S.DELIVERED, S.COLLECTED, S.REJECTED, S.CANCELLED, S.RETURNED_TO_STOCK})
 
 
@@ -275,93 +257,3 @@ class FulfilmentLog(Base):
     actor: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
-
-
-class Cart(Base):
-    """One cart per customer across every channel (or per anonymous token until login)."""
-
-    __tablename__ = "carts"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # The bearer secret in URLs and the cart QR code; the id is what other tables see.
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(12))
-    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
-    version: Mapped[int] = mapped_column(default=1)
-    merged_into: Mapped[str | None] = mapped_column(String(36))
-    order_number: Mapped[str | None] = mapped_column(String(40))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (
-        CheckConstraint("status IN ('active', 'checked_out', 'merged')", name="status_known"),
-        # One active cart per customer: the same cart on every channel.
-        Index(
-            "uq_carts_active_customer",
-            "customer_id",
-            unique=True,
-            postgresql_where=text("status = 'active'"),
-            sqlite_where=text("status = 'active'"),
-        ),
-    )
-
-
-class CartLine(Base):
-    __tablename__ = "cart_lines"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
-    quantity: Mapped[int]
-    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
-    # The inventory reservation holding the units; NULL when it lapsed and could not be renewed.
-    hold_id: Mapped[str | None] = mapped_column(String(36))
-    hold_expires_at: Mapped[datetime | None]
-    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (
-        UniqueConstraint("cart_id", "sku_code"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-    )
-
-
-class Price(Base):
-    """A channel's price for a SKU; without a row the SKU's list price applies."""
-
-    __tablename__ = "prices"
-
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True)
-    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
-
-
-class CapacityUsage(Base):
-    """Ship-from-store fulfilments taken per location and local day (conditional increments)."""
-
-    __tablename__ = "capacity_usage"
-
-    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"), primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
-    used: Mapped[int] = mapped_column(default=0)
-
-    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
-
-
-class RoutingRuleSet(Base):
-    """A version of the routing rules (data, not code); the highest version is in force."""
-
-    __tablename__ = "routing_rule_sets"
-
-    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(String(120))
-    rules: Mapped[dict[str, Any]]
-    created_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime]
-
-    __table_args__ = (CheckConstraint("version > 0", name="version_positive"),)

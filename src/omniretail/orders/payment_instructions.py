@@ -24,7 +24,7 @@ from typing import Any
 from omniretail.db.uow import UnitOfWork
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.orders import repository as repo
-from omniretail.orders.events import order_event
+from omniretail.orders.events import PAYMENT_REQUESTED
 from omniretail.orders.payments import PaymentProvider
 
 HANDLER = "orders.carry_out_payment"
@@ -52,16 +52,15 @@ def request_payment(
 ) -> str:
     """Records the instruction in the caller's transaction; returns its id (the idempotency
     key the provider sees)."""
-    event = order_event(
-        f"payment_{action.value}_requested",
-        order.number,
+    event = PAYMENT_REQUESTED[action.value](
+        order=order.number,
         action=action.value,
         reference=reference,
         amount=str(amount),
         currency=order.currency,
         purpose=purpose,
         fulfilment_id=fulfilment_id,
-    )
+    ).envelope()
     uow.record(event)
     repo.insert_log(
         uow.session,
@@ -109,7 +108,9 @@ def install(registry: HandlerRegistry, payments: Callable[[], PaymentProvider]) 
 
 def _carrier(payments: Callable[[], PaymentProvider]) -> Callable[[CloudEvent, UowFactory], None]:
     def carry_out_payment(event: CloudEvent, uow_factory: UowFactory) -> None:
-        data = event["data"]
+        # One handler for the three instruction types (a pattern subscription, so the
+        # handler's name and its deliveries stay as they are).
+        data = PAYMENT_REQUESTED[event["data"]["action"]].parse(event["data"]).data
         action = PaymentAction(data["action"])
         amount = Decimal(data["amount"])
         provider = payments()

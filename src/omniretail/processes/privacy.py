@@ -15,8 +15,8 @@ from omniretail.intelligence import service as intelligence
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.notifications import service as notifications
-from omniretail.orders import lookup as order_lookup
-from omniretail.orders import privacy as order_privacy
+from omniretail.orders import service as order_lookup
+from omniretail.orders import service as order_privacy
 
 
 class PersonalDataExport(BaseModel):

@@ -12,11 +12,13 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as cancellation
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import CollectBody, RejectBody, ShipBody
 from omniretail.kernel.errors import DomainError, NotFound
-from omniretail.orders import cancellation, fulfilment
-from omniretail.orders.payments import PaymentProvider
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import CancelBody, CollectBody, OrderRead, RejectBody, ShipBody
+from omniretail.orders.schemas import CancelBody, OrderRead
+from omniretail.orders.service import PaymentProvider
+from omniretail.routing.service import policy_from
 from omniretail.web.deps import Decision, Viewer, authorize_as, change
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.session import container_of

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from omniretail.intelligence import service as intelligence
 from omniretail.inventory import service as inventory
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from omniretail.web import charts
 from omniretail.web.deps import HqDep, PageRoute, read, render
 from omniretail.web.jobs import JobRegistry, Progress

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import lookup
-from omniretail.orders.models import OrderStatus
+from omniretail.orders import service as lookup
+from omniretail.orders.service import OrderStatus
 from omniretail.web import steps
 from omniretail.web.deps import (
     HqDep,

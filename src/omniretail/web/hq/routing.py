@@ -14,10 +14,9 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import planning
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.routing import RuleSet
-from omniretail.orders.schemas import DecisionRead, RoutingSimulate, RuleSetWrite
+from omniretail.routing import service as planning
+from omniretail.routing.schemas import DecisionRead, RoutingSimulate, RuleSetWrite
+from omniretail.routing.service import FulfilmentMethod, RuleSet
 from omniretail.web.deps import (
     HqDep,
     PageRoute,

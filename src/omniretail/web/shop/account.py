@@ -16,7 +16,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
-from omniretail.orders import lookup
+from omniretail.orders import service as lookup
 from omniretail.processes import privacy as privacy_process
 from omniretail.web.deps import (
     CustomerDep,

@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from omniretail.carts import service as options
 from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.kernel.vault import vault_for
-from omniretail.orders import options
-from omniretail.orders.promises import policy_from
+from omniretail.routing.service import policy_from
 from omniretail.web.deps import MaybeViewerDep, PageRoute, read, render
 from omniretail.web.session import container_of
 

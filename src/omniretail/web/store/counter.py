@@ -9,15 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import carts, checkout
-from omniretail.orders.payments import compensating
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import CartCreate, CartLineAdd, CheckoutCreate
+from omniretail.orders import service as checkout
+from omniretail.orders.schemas import CheckoutCreate
+from omniretail.orders.service import compensating
+from omniretail.routing.service import policy_from
 from omniretail.web import steps
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
 from omniretail.web.forms import Errors, body_of, errors_of

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from omniretail.auth.service import Role
 from omniretail.catalog import service as catalog
-from omniretail.orders import access
+from omniretail.orders import service as access
 from omniretail.orders.schemas import OrderRead
 from omniretail.web import steps
 from omniretail.web.deps import NotAllowed, Viewer, current_viewer, read, require

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as returns
+from omniretail.fulfilment.schemas import ReturnCreate
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import lookup, returns
-from omniretail.orders.schemas import OrderRead, ReturnCreate
+from omniretail.orders import service as lookup
+from omniretail.orders.schemas import OrderRead
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
 from omniretail.web.forms import GENERAL, Errors, errors_of
 from omniretail.web.lookup import find_customer_id

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from omniretail.catalog import service as catalog
-from omniretail.orders import access, lookup
+from omniretail.orders import service as access
+from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import OrderRead
 from omniretail.web import steps

@@ -1,4 +1,4 @@
-"""``omniretail route ...`` (explain routing) and ``omniretail orders ...`` (pickup sweep)."""
+"""``omniretail route ...``: explain a routing decision, show the rules."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from rich.table import Table
 
 from omniretail.cli.context import open_container
 from omniretail.kernel.errors import DomainError
-from omniretail.orders import fulfilment, planning
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.promises import policy_from
-from omniretail.orders.schemas import RoutingSimulate, SimulationLine
+from omniretail.routing import service as routing
+from omniretail.routing.schemas import RoutingSimulate, SimulationLine
+from omniretail.routing.service import FulfilmentMethod
 
 route_app = typer.Typer(
     help="Order routing: explain a decision, show the rules.", no_args_is_help=True
 )
-orders_app = typer.Typer(help="Orders: pickup reminders and returns.", no_args_is_help=True)
+
+
 console = Console()
+
+
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
@@ -58,7 +60,7 @@ def simulate(
     container = open_container(db)
     try:
         with container.read_uow() as uow:
-            decision = planning.simulate(uow, body)
+            decision = routing.simulate(uow, body)
     except DomainError as exc:
         console.print(f"[red]{exc.title}[/]: {exc.detail}")
         raise typer.Exit(2) from exc
@@ -91,23 +93,8 @@ def rules(db: DbOption = None, version: int | None = None) -> None:
     """Print the routing rules in force (or a stored version) as JSON."""
     container = open_container(db)
     with container.read_uow() as uow:
-        found = planning.get_rules(uow, version)
+        found = routing.get_rules(uow, version)
     typer.echo(json.dumps(found.model_dump(mode="json"), indent=2))
-
-
-@orders_app.command("sweep-pickups")
-def sweep_pickups(db: DbOption = None) -> None:
-    """Send due pickup reminders and return uncollected orders to stock (run e.g. hourly).
-
-    The voids are recorded in the outbox; the server's relay (or ``omniretail events relay``)
-    instructs the payment provider."""
-    container = open_container(db)
-    policy = policy_from(container.settings)
-    with container.uow() as uow:
-        report = fulfilment.sweep_pickups(uow, policy=policy, actor="cli:sweep-pickups")
-    console.print(
-        f"reminded {report.reminded}, returned {report.returned_to_stock} uncollected to stock"
-    )
 
 
 def _pairs(values: list[str]) -> list[tuple[str, str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from omniretail.carts import repository as repo
+from omniretail.carts.errors import NoPrice
+from omniretail.carts.events import PriceRemoved, PriceSet
+from omniretail.carts.schemas import PriceRead, PriceWrite
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import NoPrice
-from omniretail.orders.events import price_event
-from omniretail.orders.schemas import PriceRead, PriceWrite
 
 
 def set_price(
@@ -16,14 +16,14 @@ def set_price(
     catalog.get_sku(uow, sku)
     catalog.channel_settings(uow, channel)
     repo.upsert_price(uow.session, sku, channel, data.price, uow.now)
-    uow.record(price_event("price_set", sku, channel, price=str(data.price), actor=actor))
+    uow.record(PriceSet(sku=sku, channel=channel, price=str(data.price), actor=actor))
     return PriceRead(sku=sku, channel=channel, price=data.price, updated_at=uow.now)
 
 
 def delete_price(uow: UnitOfWork, sku: str, channel: str, *, actor: str) -> None:
     if not repo.delete_price(uow.session, sku, channel):
         raise NoPrice(f"no price list entry for {sku} on {channel}", field="sku")
-    uow.record(price_event("price_removed", sku, channel, actor=actor))
+    uow.record(PriceRemoved(sku=sku, channel=channel, actor=actor))
 
 
 def list_prices(uow: UnitOfWork, sku: str | None, channel: str | None) -> list[PriceRead]:

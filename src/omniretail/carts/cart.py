@@ -11,16 +11,42 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from omniretail.carts import repository as repo
+from omniretail.carts.errors import (
+    CartNotActive,
+    LinesUnavailable,
+    NoPrice,
+    UnknownCart,
+    UnknownCartLine,
+    UnknownCustomer,
+)
+from omniretail.carts.events import (
+    CartAttached,
+    CartCreated,
+    CartLineAdded,
+    CartLineChanged,
+    CartMerged,
+)
+from omniretail.carts.models import CartStatus
+from omniretail.carts.schemas import (
+    CartAttach,
+    CartCreate,
+    CartLineAdd,
+    CartLineRead,
+    CartLineUpdate,
+    CartRead,
+    LineAlternative,
+    LineProblem,
+)
+from omniretail.carts.view import CartLineRow, CartView, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import availability
+from omniretail.inventory import service as availability
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import (
     ChannelDoesNotSellHere,
@@ -31,103 +57,8 @@ from omniretail.inventory.errors import (
 )
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.kernel.ids import new_id, new_token
-from omniretail.orders import planning
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import (
-    CartNotActive,
-    LinesUnavailable,
-    NoPrice,
-    UnknownCart,
-    UnknownCartLine,
-    UnknownCustomer,
-)
-from omniretail.orders.events import cart_event
-from omniretail.orders.models import CartStatus, FulfilmentMethod
-from omniretail.orders.routing import Need
-from omniretail.orders.schemas import (
-    CartAttach,
-    CartCreate,
-    CartLineAdd,
-    CartLineRead,
-    CartLineUpdate,
-    CartRead,
-    LineAlternative,
-    LineProblem,
-)
-
-
-@dataclass(frozen=True)
-class CartLineRow:
-    id: str
-    sku: str
-    name: str | None
-    quantity: int
-    location: str
-    hold_id: str | None
-    hold_expires_at: datetime | None
-    channel: str
-    unit_price: Decimal | None
-    sku_active: bool
-
-    def held(self, now: datetime) -> bool:
-        return self.hold_id is not None and (
-            self.hold_expires_at is None or self.hold_expires_at > now
-        )
-
-
-@dataclass(frozen=True)
-class CartView:
-    id: str
-    token: str
-    customer_id: int | None
-    status: str
-    channel: str
-    version: int
-    merged_into: str | None
-    order_number: str | None
-    created_at: datetime
-    updated_at: datetime
-    lines: list[CartLineRow]
-
-
-def load_cart(uow: UnitOfWork, token: str, price_channel: str | None = None) -> CartView:
-    """The cart and its lines priced for ``price_channel`` (default the cart's), one query."""
-    rows = repo.cart_with_lines(uow.session, token, price_channel)
-    if not rows:
-        raise UnknownCart("no cart with this token", field="token")
-    first = rows[0]
-    lines = [
-        CartLineRow(
-            id=r.line_id,
-            sku=r.sku_code,
-            name=r.sku_name,
-            quantity=r.quantity,
-            location=r.location_code,
-            hold_id=r.hold_id,
-            hold_expires_at=r.hold_expires_at,
-            channel=r.line_channel,
-            unit_price=r.channel_price if r.channel_price is not None else r.list_price,
-            sku_active=bool(r.sku_active),
-        )
-        for r in rows
-        if r.line_id is not None
-    ]
-    return CartView(
-        id=first.cart_id,
-        token=first.token,
-        customer_id=first.customer_id,
-        status=first.status,
-        channel=first.cart_channel,
-        version=first.version,
-        merged_into=first.merged_into,
-        order_number=first.order_number,
-        created_at=first.created_at,
-        updated_at=first.updated_at,
-        lines=lines,
-    )
-
-
-# --- use cases -------------------------------------------------------------------------------
+from omniretail.routing import service as routing
+from omniretail.routing.service import FulfilmentMethod, Need
 
 
 def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
@@ -152,7 +83,7 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
             "updated_at": uow.now,
         },
     )
-    uow.record(cart_event("created", cart_id, channel=data.channel, customer_id=data.customer_id))
+    uow.record(CartCreated(cart_id=cart_id, channel=data.channel, customer_id=data.customer_id))
     return get_cart(uow, token)
 
 
@@ -197,7 +128,7 @@ def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> C
             },
         )
     _refresh_others(uow, cart, skip={data.sku}, actor=actor)
-    uow.record(cart_event("line_added", cart.id, sku=data.sku, quantity=data.quantity))
+    uow.record(CartLineAdded(cart_id=cart.id, sku=data.sku, quantity=data.quantity))
     return get_cart(uow, token, data.channel)
 
 
@@ -213,7 +144,7 @@ def update_line(
     else:
         _rehold(uow, cart, line, data.quantity, data.location, channel, actor)
     _refresh_others(uow, cart, skip={sku}, actor=actor)
-    uow.record(cart_event("line_changed", cart.id, sku=sku, quantity=data.quantity))
+    uow.record(CartLineChanged(cart_id=cart.id, sku=sku, quantity=data.quantity))
     return get_cart(uow, token, data.channel)
 
 
@@ -242,7 +173,7 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
     target_row = repo.active_cart_of_customer(uow.session, data.customer_id)
     if target_row is None or target_row.id == cart.id:
         repo.set_cart_customer(uow.session, cart.id, data.customer_id, uow.now)
-        uow.record(cart_event("attached", cart.id, customer_id=data.customer_id))
+        uow.record(CartAttached(cart_id=cart.id, customer_id=data.customer_id))
         return get_cart(uow, token)
     target = _begin_change(uow, target_row.token, None)
     for line in cart.lines:
@@ -262,12 +193,9 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
         merged_into=target.id,
     )
     uow.record(
-        cart_event("merged", cart.id, into=target.id, customer_id=data.customer_id, actor=actor)
+        CartMerged(cart_id=cart.id, into=target.id, customer_id=data.customer_id, actor=actor)
     )
     return get_cart(uow, target.token)
-
-
-# --- reads with validation -------------------------------------------------------------------
 
 
 def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> CartRead:
@@ -368,9 +296,6 @@ def validate_lines(
     return problems
 
 
-# --- helpers ---------------------------------------------------------------------------------
-
-
 def _still_held(uow: UnitOfWork, line: CartLineRow) -> int:
     """Units a lapsed reservation still holds until the sweep releases it (they are counted as
     taken in availability, yet a refresh can have them back)."""
@@ -436,7 +361,7 @@ def _place(
     """Reserves at ``location`` if given, else where the routing rules would ship from."""
     if location is None:
         location = _default_location(uow, sku, quantity, channel)
-    elif location not in planning.locations(uow):
+    elif location not in routing.locations(uow):
         raise UnknownLocation(f"no active location with code {location!r}", field="location")
     try:
         return inventory.reserve_stock(
@@ -464,7 +389,7 @@ def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) ->
     """Where the routing rules would ship ``quantity`` from; expired holds of the SKU are
     released first if they are what stands in the way."""
     for attempt in range(2):
-        _version, decision = planning.plan(
+        _version, decision = routing.plan(
             uow,
             [Need(key=sku, sku=sku, quantity=quantity)],
             method=FulfilmentMethod.SHIP_TO_HOME,

@@ -18,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 
 from omniretail.api.deps import ReadDep, UseCaseDep
 from omniretail.api.params import IndexPath, KeyPath
+from omniretail.api.qr import qr_response
+from omniretail.fulfilment import curbside
 from omniretail.kernel.errors import InvalidRequest
-from omniretail.orders import curbside, lookup
-from omniretail.orders.api import qr_response
+from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
 
@@ -30,7 +31,7 @@ router = APIRouter(tags=["tracking"])
 @cache
 def environment() -> Environment:
     return Environment(
-        loader=PackageLoader("omniretail.orders", "templates"),
+        loader=PackageLoader("omniretail.fulfilment", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",)),
         undefined=StrictUndefined,
     )
@@ -42,7 +43,7 @@ def environment() -> Environment:
     responses={200: {"content": {"text/html": {}}}},
 )
 def track(token: KeyPath, request: Request, uow: ReadDep) -> Response | TrackingRead:
-    order = lookup.tracking_read(uow, token)
+    order = orders.tracking_read(uow, token)
     if "application/json" in request.headers.get("accept", ""):
         return order
     html = (
@@ -60,7 +61,7 @@ def pickup_qr(
     token: KeyPath, index: IndexPath, fmt: Literal["svg", "png"], uow: ReadDep
 ) -> Response:
     """The pickup code as a QR code, for the counter's scanner."""
-    order = lookup.tracking_read(uow, token)
+    order = orders.tracking_read(uow, token)
     if not 0 <= index < len(order.fulfilments) or order.fulfilments[index].pickup_code is None:
         raise UnknownOrder("no pickup code is ready for this part of the order", field="index")
     return qr_response(

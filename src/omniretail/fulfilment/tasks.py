@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import fulfilment
-from omniretail.orders.promises import OrderPolicy
-from omniretail.orders.schemas import SweepReport
+from omniretail.fulfilment import transitions as fulfilment
+from omniretail.fulfilment.schemas import SweepReport
+from omniretail.routing.service import OrderPolicy
 
 ACTOR = "system:pickup-sweeper"
 log = logging.getLogger("omniretail.orders.tasks")

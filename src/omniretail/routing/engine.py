@@ -36,8 +36,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omniretail.catalog.models import LocationKind
-from omniretail.orders.models import COLLECT_AT_SOURCE, FulfilmentMethod
+from omniretail.catalog.schemas import LocationKind
+from omniretail.routing.methods import COLLECT_AT_SOURCE, FulfilmentMethod
 
 Method = FulfilmentMethod
 
@@ -337,7 +337,7 @@ def _assess(
     destination: tuple[float, float] | None,
     pickup: Site | None,
 ) -> Candidate:
-    from omniretail.inventory.availability import haversine_km
+    from omniretail.inventory.service import haversine_km
 
     distance = (
         haversine_km(destination[0], destination[1], site.latitude, site.longitude)

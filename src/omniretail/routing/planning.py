@@ -10,13 +10,9 @@ from decimal import Decimal
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import LocationRead
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import availability
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import InvalidRoutingRules
-from omniretail.orders.events import routing_event
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.promises import local_day
-from omniretail.orders.routing import (
+from omniretail.inventory import service as availability
+from omniretail.routing import repository as repo
+from omniretail.routing.engine import (
     DEFAULT_RULES,
     Decision,
     Inputs,
@@ -26,7 +22,11 @@ from omniretail.orders.routing import (
     Site,
     route,
 )
-from omniretail.orders.schemas import (
+from omniretail.routing.errors import InvalidRoutingRules
+from omniretail.routing.events import RoutingRulesSaved
+from omniretail.routing.methods import FulfilmentMethod
+from omniretail.routing.promises import local_day
+from omniretail.routing.schemas import (
     AssignmentRead,
     CandidateRead,
     DecisionRead,
@@ -108,7 +108,7 @@ def save_rules(uow: UnitOfWork, data: RuleSetWrite, *, actor: str) -> RuleSetRea
         {"name": data.name, "rules": rules_json, "created_by": actor, "created_at": uow.now},
     )
     uow.cache.invalidate()
-    uow.record(routing_event("rules_saved", version, name=data.name, actor=actor))
+    uow.record(RoutingRulesSaved(version=version, name=data.name, actor=actor))
     return RuleSetRead(
         version=version, name=data.name, rules=data.rules, created_by=actor, created_at=uow.now
     )

@@ -10,19 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from omniretail.carts import repository as repo
+from omniretail.carts.errors import CartEmpty
+from omniretail.carts.schemas import FulfilmentOption, OptionsRead
+from omniretail.carts.view import load_cart
 from omniretail.catalog import service as catalog
-from omniretail.catalog.models import LocationKind
-from omniretail.catalog.schemas import LocationRead
+from omniretail.catalog.schemas import LocationKind, LocationRead
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory.availability import haversine_km
-from omniretail.orders import planning
-from omniretail.orders import repository as repo
-from omniretail.orders.carts import load_cart
-from omniretail.orders.errors import CartEmpty
-from omniretail.orders.models import FulfilmentMethod
-from omniretail.orders.promises import OrderPolicy, Promise, promise
-from omniretail.orders.routing import Decision, Need, RouteRequest, route
-from omniretail.orders.schemas import FulfilmentOption, OptionsRead
+from omniretail.inventory.service import haversine_km
+from omniretail.routing import service as routing
+from omniretail.routing.service import (
+    Decision,
+    FulfilmentMethod,
+    Need,
+    OrderPolicy,
+    Promise,
+    RouteRequest,
+    promise,
+    route,
+)
 
 M = FulfilmentMethod
 
@@ -105,9 +111,9 @@ def options_for(
     radius_km: float,
 ) -> OptionsRead:
     catalog.channel_settings(uow, channel)
-    _version, rules = planning.rules_in_force(uow)
-    inputs = planning.gather_inputs(uow, [n.sku for n in needs], own_units)
-    known = planning.locations(uow)
+    _version, rules = routing.rules_in_force(uow)
+    inputs = routing.gather_inputs(uow, [n.sku for n in needs], own_units)
+    known = routing.locations(uow)
 
     def decide(method: FulfilmentMethod, pickup: str | None) -> Decision:
         request = RouteRequest(

@@ -10,12 +10,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.orders import lookup
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import NotWaitingAtTheKerb, UnknownOrder
-from omniretail.orders.events import order_event
-from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus
+from omniretail.fulfilment import repository as repo
+from omniretail.fulfilment.errors import NotWaitingAtTheKerb
+from omniretail.fulfilment.events import CurbsideArrived
+from omniretail.orders import service as orders
+from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
+from omniretail.orders.service import FulfilmentStatus
+from omniretail.routing.service import FulfilmentMethod
 
 ACTOR = "customer:tracking-link"
 
@@ -63,9 +65,8 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
         [repo.log_row(uow.now, order.id, f.id, "customer_arrived", ACTOR, detail)],
     )
     uow.record(
-        order_event(
-            "curbside_arrived",
-            order.number,
+        CurbsideArrived(
+            order=order.number,
             tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             fulfilment_id=f.id,
@@ -74,4 +75,4 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
             arrival=arrival,  # the vehicle stays in this log entry; the store's push reads it
         )
     )
-    return lookup.tracking_read(uow, token)
+    return orders.tracking_read(uow, token)

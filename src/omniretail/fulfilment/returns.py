@@ -21,24 +21,27 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import repository as repo
+from omniretail.fulfilment.errors import NotReturnable
+from omniretail.fulfilment.schemas import ExchangeCreate, ReturnCreate, ReturnLine
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import SaleCreate, StockChange
 from omniretail.kernel.ids import new_id
-from omniretail.orders import planning
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import (
-    NotReturnable,
-    PaymentDeclined,
-    PaymentUnavailable,
-    UnknownOrder,
+from omniretail.orders.errors import PaymentDeclined, PaymentUnavailable, UnknownOrder
+from omniretail.orders.events import OrderExchanged, OrderRefunded
+from omniretail.orders.schemas import OrderRead
+from omniretail.orders.service import (
+    Declined,
+    FulfilmentStatus,
+    LineStatus,
+    PaymentAction,
+    PaymentProvider,
+    ProviderTimeout,
+    order_read,
+    request_payment,
 )
-from omniretail.orders.events import order_event
-from omniretail.orders.lookup import order_read
-from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus
-from omniretail.orders.payment_instructions import PaymentAction, request_payment
-from omniretail.orders.payments import Declined, PaymentProvider, ProviderTimeout
-from omniretail.orders.promises import local_day
-from omniretail.orders.schemas import ExchangeCreate, OrderRead, ReturnCreate, ReturnLine
+from omniretail.routing import service as routing
+from omniretail.routing.service import FulfilmentMethod, local_day
 
 S = FulfilmentStatus
 # The moment a line's return window starts: it reached the customer.
@@ -127,7 +130,7 @@ def exchange_items(
                 "quantity_returned": 0,
             }
         )
-    known = planning.locations(uow)
+    known = routing.locations(uow)
     repo.insert_fulfilments(
         uow.session,
         [
@@ -153,9 +156,8 @@ def exchange_items(
     elif difference < 0:
         _refund(uow, order, -difference, exchange_id, actor)
     uow.record(
-        order_event(
-            "exchanged",
-            order.number,
+        OrderExchanged(
+            order=order.number,
             tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             exchange_id=exchange_id,
@@ -190,7 +192,7 @@ def _book_returns(
 ) -> tuple[Decimal, list[dict[str, Any]]]:
     """Checks every line first, then books the units back and logs them; returns the value
     of what came back and the log entries."""
-    receiving = planning.locations(uow).get(data.location)
+    receiving = routing.locations(uow).get(data.location)
     if receiving is None or not receiving.capabilities.accepts_returns:
         raise NotReturnable(
             f"{data.location} does not accept returns; choose a store or returns desk that does",
@@ -322,10 +324,9 @@ def _refunded_event(
     amount: Decimal,
     items: Sequence[ReturnLine],
     returned: list[dict[str, Any]],
-) -> Any:
-    return order_event(
-        "refunded",
-        order.number,
+) -> OrderRefunded:
+    return OrderRefunded(
+        order=order.number,
         tracking_token=order.tracking_token,
         customer_id=order.customer_id,
         return_id=return_id,

@@ -15,17 +15,28 @@ without knowing about cancellations. The cancelled event names the new line with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import repository as repo
+from omniretail.fulfilment.errors import (
+    NotCancellable,
+)
+from omniretail.fulfilment.moves import move, release_lines, settle, void_lines
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import HoldNotActive, UnknownHold
-from omniretail.orders import repository as repo
-from omniretail.orders.errors import NotCancellable, UnknownOrder
-from omniretail.orders.fulfilment import SplitOff, cancel_lines, settle
-from omniretail.orders.models import FulfilmentMethod, FulfilmentStatus, LineStatus, allowed
+from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.events import OrderCancelled
 from omniretail.orders.schemas import CancelBody, OrderRead
+from omniretail.orders.service import FulfilmentStatus, LineStatus, allowed
+from omniretail.routing.service import FulfilmentMethod
+
+S = FulfilmentStatus
+M = FulfilmentMethod
 
 
 def cancel(uow: UnitOfWork, number: str, body: CancelBody, *, actor: str) -> OrderRead:
@@ -145,4 +156,72 @@ def _split_off(
         quantity=quantity,
         unit_price=ln.unit_price,
         from_line_no=ln.line_no,
+    )
+
+
+@dataclass(frozen=True)
+class SplitOff:
+    """Units cancelled off an open line: a new cancelled line (``line_no``) split from
+    ``from_line_no``, which keeps the rest."""
+
+    line_no: int
+    sku_code: str
+    quantity: int
+    unit_price: Decimal
+    from_line_no: int
+
+
+def cancel_lines(
+    uow: UnitOfWork,
+    order: Any,
+    lines: Sequence[Any],
+    actor: str,
+    *,
+    reason: str,
+    fulfilments: dict[str, Any] | None = None,
+    split_off: Sequence[SplitOff] = (),
+) -> None:
+    """Whole open ``lines`` are released and cancelled (a fulfilment left without open lines
+    is cancelled too); ``split_off`` units were already taken off their lines and released.
+    The value of both is voided and one ``cancelled`` event names them all."""
+    release_lines(uow, lines, actor)
+    repo.set_line_status(uow.session, [ln.id for ln in lines], LineStatus.CANCELLED.value)
+    fulfilments = fulfilments or {f.id: f for f in repo.fulfilments_of_order(uow.session, order.id)}
+    still_open = {
+        ln.fulfilment_id
+        for ln in repo.lines_of_order(uow.session, order.id)
+        if ln.status == LineStatus.OPEN.value
+    }
+    for fid in sorted({ln.fulfilment_id for ln in lines}):
+        f = fulfilments.get(fid)
+        if f is None or fid in still_open or not allowed(M(f.method), S(f.status), S.CANCELLED):
+            continue
+        move(uow, order, f, S.CANCELLED, actor, {"reason": reason}, detail={"reason": reason})
+        if f.capacity_day is not None:
+            repo.give_back_capacity(uow.session, f.location_code, f.capacity_day)
+    amount = void_lines(uow, order, [*lines, *split_off], actor, purpose=reason)
+    uow.record(
+        OrderCancelled(
+            order=order.number,
+            tracking_token=order.tracking_token,
+            customer_id=order.customer_id,
+            reason=reason,
+            amount=str(amount),
+            partial=bool(still_open),  # some of the order goes ahead
+            lines=[
+                *(
+                    {"line_no": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity}
+                    for ln in lines
+                ),
+                *(
+                    {
+                        "line_no": s.line_no,
+                        "sku": s.sku_code,
+                        "quantity": s.quantity,
+                        "from_line_no": s.from_line_no,
+                    }
+                    for s in split_off
+                ),
+            ],
+        )
     )

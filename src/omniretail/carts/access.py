@@ -1,0 +1,19 @@
+"""What auth needs to know about a cart: whose it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omniretail.carts import repository as repo
+from omniretail.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CartOwner:
+    customer_id: int | None  # None: an anonymous cart, used by whoever holds its token
+
+
+def cart_owner(uow: UnitOfWork, token: str) -> CartOwner | None:
+    """Whose the cart with ``token`` is (None: no such cart); one look-up by the unique token."""
+    row = repo.cart_owner(uow.session, token)
+    return None if row is None else CartOwner(row.customer_id)

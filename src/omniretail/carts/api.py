@@ -1,0 +1,172 @@
+"""HTTP routes: carts, fulfilment options for a cart or a SKU, channel prices."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
+from omniretail.api.params import KeyPath
+from omniretail.api.qr import qr_response
+from omniretail.carts import service as carts
+from omniretail.carts.schemas import (
+    CartAttach,
+    CartCreate,
+    CartLineAdd,
+    CartLineUpdate,
+    CartRead,
+    OptionsRead,
+    PriceRead,
+    PriceWrite,
+)
+from omniretail.catalog.schemas import Code
+from omniretail.kernel.limits import MAX_INT64
+from omniretail.routing.service import OrderPolicy, policy_from
+
+router = APIRouter()
+
+
+def get_policy(container: ContainerDep) -> OrderPolicy:
+    return policy_from(container.settings)
+
+
+PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
+
+
+Lat = Annotated[float | None, Query(ge=-90, le=90)]
+
+
+Lon = Annotated[float | None, Query(ge=-180, le=180)]
+
+
+Radius = Annotated[float, Query(gt=0, le=20_000)]
+
+
+@router.post("/carts", status_code=201, response_model=CartRead, tags=["carts"])
+def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+    """A new cart, or the customer's active cart (the same on every channel)."""
+    return use_case.run(
+        lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
+    )
+
+
+@router.get("/carts", response_model=CartRead, tags=["carts"])
+def find_cart(
+    uow: ReadDep,
+    customer_id: Annotated[int, Query(gt=0, le=MAX_INT64)],
+    channel: Code | None = None,
+) -> CartRead:
+    """An associate finds the customer's active cart by customer id."""
+    return carts.find_active_cart(uow, customer_id, channel)
+
+
+@router.get("/carts/{token}", response_model=CartRead, tags=["carts"])
+def get_cart(token: KeyPath, uow: ReadDep, channel: Code | None = None) -> CartRead:
+    """The cart priced for ``channel`` (default: the channel it was last used on), with each
+    line that can no longer be served saying why and what is possible instead."""
+    return carts.get_cart(uow, token, channel)
+
+
+@router.get("/carts/{token}/qr.{fmt}", tags=["carts"])
+def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
+    """A QR code of the cart token: an associate scans it to open the cart in the store."""
+    carts.load_cart(uow, token)
+    return qr_response(f"omniretail:cart:{token}", fmt)
+
+
+@router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])
+def add_line(token: KeyPath, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+    return use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
+
+
+@router.patch("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
+def update_line(
+    token: KeyPath, sku: Code, body: CartLineUpdate, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
+    return use_case.run(
+        lambda uow: carts.update_line(uow, token, sku, body, actor=actor), durable=False
+    )
+
+
+@router.delete("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
+def remove_line(token: KeyPath, sku: Code, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+    return use_case.run(lambda uow: carts.remove_line(uow, token, sku, actor=actor), durable=False)
+
+
+@router.post("/carts/{token}/refresh", response_model=CartRead, tags=["carts"])
+def refresh_cart(token: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+    """Activity: every reservation of the cart lives another TTL (lapsed ones are retaken)."""
+    return use_case.run(lambda uow: carts.refresh_cart(uow, token, actor=actor), durable=False)
+
+
+@router.post("/carts/{token}/attach", response_model=CartRead, tags=["carts"])
+def attach_cart(
+    token: KeyPath, body: CartAttach, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
+    """Login: the cart becomes the customer's, merged into their active cart if any."""
+    return use_case.run(lambda uow: carts.attach_customer(uow, token, body, actor=actor))
+
+
+@router.get("/carts/{token}/fulfilment-options", response_model=OptionsRead, tags=["carts"])
+def cart_options(
+    token: KeyPath,
+    uow: ReadDep,
+    policy: PolicyDep,
+    lat: Lat = None,
+    lon: Lon = None,
+    channel: Code | None = None,
+    radius_km: Radius = 50.0,
+) -> OptionsRead:
+    """Ship to home, pick up today, ship to store, locker and curbside, with promise dates."""
+    return carts.options_for_cart(
+        uow, token, latitude=lat, longitude=lon, channel=channel, policy=policy, radius_km=radius_km
+    )
+
+
+@router.get("/fulfilment-options", response_model=OptionsRead, tags=["carts"])
+def sku_options(
+    uow: ReadDep,
+    policy: PolicyDep,
+    sku: Code,
+    channel: Code,
+    quantity: Annotated[int, Query(gt=0, le=999)] = 1,
+    lat: Lat = None,
+    lon: Lon = None,
+    radius_km: Radius = 50.0,
+) -> OptionsRead:
+    """The same options for one SKU on a product page."""
+    return carts.options_for_sku(
+        uow,
+        sku,
+        quantity,
+        channel=channel,
+        latitude=lat,
+        longitude=lon,
+        policy=policy,
+        radius_km=radius_km,
+    )
+
+
+@router.put("/prices/{sku}/{channel}", response_model=PriceRead, tags=["prices"])
+def set_price(
+    sku: Code, channel: Code, body: PriceWrite, use_case: UseCaseDep, actor: ActorDep
+) -> PriceRead:
+    return use_case.run(lambda uow: carts.set_price(uow, sku, channel, body, actor=actor))
+
+
+@router.delete("/prices/{sku}/{channel}", status_code=204, tags=["prices"])
+def delete_price(sku: Code, channel: Code, use_case: UseCaseDep, actor: ActorDep) -> Response:
+    use_case.run(
+        no_content(lambda uow: carts.delete_price(uow, sku, channel, actor=actor)),
+        status_code=204,
+        remember=False,  # no body to replay; deleting again answers 404
+    )
+    return Response(status_code=204)
+
+
+@router.get("/prices", response_model=list[PriceRead], tags=["prices"])
+def list_prices(
+    uow: ReadDep, sku: Code | None = None, channel: Code | None = None
+) -> list[PriceRead]:
+    return carts.list_prices(uow, sku, channel)

@@ -1,0 +1,91 @@
+"""Cart tables: ``carts`` (one active cart per customer on every channel), ``cart_lines``
+(each holding an inventory reservation) and ``prices`` (SKU x channel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omniretail.db.base import Base
+
+
+class CartStatus(StrEnum):
+    ACTIVE = "active"
+    CHECKED_OUT = "checked_out"
+    MERGED = "merged"
+
+
+class Cart(Base):
+    """One cart per customer across every channel (or per anonymous token until login)."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The bearer secret in URLs and the cart QR code; the id is what other tables see.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    version: Mapped[int] = mapped_column(default=1)
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+    order_number: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'checked_out', 'merged')", name="status_known"),
+        # One active cart per customer: the same cart on every channel.
+        Index(
+            "uq_carts_active_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
+    quantity: Mapped[int]
+    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    # The inventory reservation holding the units; NULL when it lapsed and could not be renewed.
+    hold_id: Mapped[str | None] = mapped_column(String(36))
+    hold_expires_at: Mapped[datetime | None]
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("cart_id", "sku_code"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Price(Base):
+    """A channel's price for a SKU; without a row the SKU's list price applies."""
+
+    __tablename__ = "prices"
+
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True)
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)

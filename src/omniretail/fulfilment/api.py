@@ -1,0 +1,149 @@
+"""HTTP routes: the fulfilment steps, cancelling, returns and exchanges, the pickup sweep;
+the tracking page's router (``web.py``) is mounted by the app as ``tracking_router``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from omniretail.api.deps import ActorDep, ContainerDep, UseCaseDep
+from omniretail.api.params import KeyPath
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import (
+    CollectBody,
+    ExchangeCreate,
+    RejectBody,
+    ReturnCreate,
+    ShipBody,
+    SweepReport,
+)
+from omniretail.fulfilment.web import router as tracking_router
+from omniretail.orders.schemas import CancelBody, OrderRead
+from omniretail.orders.service import PaymentProvider, compensating
+from omniretail.routing.service import OrderPolicy, policy_from
+
+router = APIRouter()
+
+
+def get_policy(container: ContainerDep) -> OrderPolicy:
+    return policy_from(container.settings)
+
+
+PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
+
+
+def get_payments(request: Request) -> PaymentProvider:
+    """The process's payment provider (``app.state.payments``, set by ``create_app``): refunds
+    of returns go through it, as checkout's authorisations do."""
+    provider: Callable[[], PaymentProvider] = request.app.state.payments
+    return provider()
+
+
+PaymentsDep = Annotated[PaymentProvider, Depends(get_payments)]
+
+
+@router.post("/orders/sweep-pickups", response_model=SweepReport, tags=["orders"])
+def sweep_pickups(use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) -> SweepReport:
+    """Send due pickup reminders and return uncollected orders to stock (also a CLI task)."""
+    return use_case.run(lambda uow: fulfilment.sweep_pickups(uow, policy=policy, actor=actor))
+
+
+@router.post("/orders/{number}/cancel", response_model=OrderRead, tags=["orders"])
+def cancel_order(
+    number: KeyPath, body: CancelBody, use_case: UseCaseDep, actor: ActorDep
+) -> OrderRead:
+    """Cancel the order, some lines or some units of lines before shipment: stock released,
+    amount voided (after commit)."""
+    return use_case.run(lambda uow: fulfilment.cancel(uow, number, body, actor=actor))
+
+
+@router.post("/orders/{number}/returns", response_model=OrderRead, tags=["orders"])
+def return_items(
+    number: KeyPath,
+    body: ReturnCreate,
+    use_case: UseCaseDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> OrderRead:
+    """Return items of an order from any channel at any location that accepts returns:
+    restocked (sellable) or written off (damaged) there, refunded to the original payment."""
+    window = container.settings.return_window_days
+    return use_case.run(
+        lambda uow: fulfilment.return_items(uow, number, body, window_days=window, actor=actor)
+    )
+
+
+@router.post("/orders/{number}/exchanges", response_model=OrderRead, tags=["orders"])
+def exchange_items(
+    number: KeyPath,
+    body: ExchangeCreate,
+    use_case: UseCaseDep,
+    payments: PaymentsDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> OrderRead:
+    """Return items and hand over others at a store counter; the price difference is charged
+    to the original payment method or refunded to it."""
+    window = container.settings.return_window_days
+    with compensating(payments) as attempt:  # the charge's authorisation, if not committed
+        return use_case.run(
+            lambda uow: fulfilment.exchange_items(
+                uow, number, body, window_days=window, payments=attempt, actor=actor
+            )
+        )
+
+
+@router.post("/fulfilments/{fid}/accept", response_model=OrderRead, tags=["fulfilments"])
+def accept(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.accept(uow, fid, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/pick", response_model=OrderRead, tags=["fulfilments"])
+def pick(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.start_picking(uow, fid, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/pack", response_model=OrderRead, tags=["fulfilments"])
+def pack(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.pack(uow, fid, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/ship", response_model=OrderRead, tags=["fulfilments"])
+def ship(fid: KeyPath, body: ShipBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.ship(uow, fid, body, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/deliver", response_model=OrderRead, tags=["fulfilments"])
+def deliver(fid: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    return use_case.run(lambda uow: fulfilment.deliver(uow, fid, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/ready", response_model=OrderRead, tags=["fulfilments"])
+def ready(fid: KeyPath, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep) -> OrderRead:
+    """Ready for pickup: packed at the store, arrived at the store, or put in the locker."""
+    return use_case.run(
+        lambda uow: fulfilment.ready_for_pickup(uow, fid, policy=policy, actor=actor)
+    )
+
+
+@router.post("/fulfilments/{fid}/collect", response_model=OrderRead, tags=["fulfilments"])
+def collect(fid: KeyPath, body: CollectBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
+    """Handover with the pickup code, or an associate override with a reason (logged)."""
+    return use_case.run(lambda uow: fulfilment.collect(uow, fid, body, actor=actor))
+
+
+@router.post("/fulfilments/{fid}/reject", response_model=OrderRead, tags=["fulfilments"])
+def reject(
+    fid: KeyPath,
+    body: RejectBody,
+    use_case: UseCaseDep,
+    policy: PolicyDep,
+    actor: ActorDep,
+) -> OrderRead:
+    """The location cannot serve: the lines are re-routed elsewhere automatically."""
+    return use_case.run(lambda uow: fulfilment.reject(uow, fid, body, policy=policy, actor=actor))
+
+
+__all__ = ["router", "tracking_router"]

@@ -1,0 +1,32 @@
+"""``omniretail orders ...``: the pickup sweep."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from omniretail.cli.context import open_container
+from omniretail.fulfilment import service as fulfilment
+from omniretail.routing.service import policy_from
+
+console = Console()
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
+
+orders_app = typer.Typer(help="Orders: pickup reminders and returns.", no_args_is_help=True)
+
+
+@orders_app.command("sweep-pickups")
+def sweep_pickups(db: DbOption = None) -> None:
+    """Send due pickup reminders and return uncollected orders to stock (run e.g. hourly).
+
+    The voids are recorded in the outbox; the server's relay (or ``omniretail events relay``)
+    instructs the payment provider."""
+    container = open_container(db)
+    policy = policy_from(container.settings)
+    with container.uow() as uow:
+        report = fulfilment.sweep_pickups(uow, policy=policy, actor="cli:sweep-pickups")
+    console.print(
+        f"reminded {report.reminded}, returned {report.returned_to_stock} uncollected to stock"
+    )

@@ -1,0 +1,35 @@
+"""Fulfilment errors: each carries its problem type, title and HTTP status."""
+
+from __future__ import annotations
+
+from omniretail.kernel.errors import Conflict, NotFound
+
+
+class UnknownFulfilment(NotFound):
+    slug = "unknown-fulfilment"
+    title = "Unknown fulfilment"
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-transition"
+    title = "That transition is not allowed in the fulfilment's current state"
+
+
+class WrongPickupCode(Conflict):
+    slug = "wrong-pickup-code"
+    title = "The pickup code does not match"
+
+
+class NotCancellable(Conflict):
+    slug = "not-cancellable"
+    title = "These lines can no longer be cancelled"
+
+
+class NotReturnable(Conflict):
+    slug = "not-returnable"
+    title = "These items cannot be returned"
+
+
+class NotWaitingAtTheKerb(Conflict):
+    slug = "not-waiting-at-the-kerb"
+    title = "This part of the order is not a curbside pickup that is ready"

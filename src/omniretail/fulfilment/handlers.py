@@ -1,0 +1,222 @@
+"""Reactions to order events: the customer's notifications (through ``messaging.notify``).
+
+Each handler reads the order, builds the template context and queues one email per event;
+``notify`` is keyed on the event id, so a redelivered event sends nothing twice. Events of
+orders without a contact email are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from omniretail.fulfilment import repository as repo
+from omniretail.fulfilment.events import (
+    CurbsideArrived,
+    Delivered,
+    PickupReminder,
+    ReadyForPickup,
+    Shipped,
+)
+from omniretail.kernel.events import Event
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.notifications.service import notify
+from omniretail.orders import service as orders
+from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.events import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderExchanged,
+    OrderRefunded,
+)
+from omniretail.orders.schemas import OrderRead
+from omniretail.routing import service as routing
+
+# The events a customer is notified of; the notification kind (messaging templates) is the
+# event's name (``orders.<name>``), the handler ``orders.notify_<name>``.
+NOTIFIED: tuple[type[Event], ...] = (
+    OrderConfirmed,
+    ReadyForPickup,
+    PickupReminder,
+    Shipped,
+    Delivered,
+    OrderRefunded,
+    OrderCancelled,
+    OrderExchanged,
+)
+
+
+def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
+    for event_class in NOTIFIED:
+        kind = event_class.type.removeprefix("orders.")
+        registry.on(
+            event_class, f"orders.notify_{kind}", _notifier(kind, public_base_url.rstrip("/"))
+        )
+    registry.on(CurbsideArrived, "orders.notify_curbside_arrived", _tell_the_store)
+
+
+def _notifier(kind: str, base_url: str) -> Callable[[Event, EventMeta, UowFactory], None]:
+    def handle(event: Event, meta: EventMeta, uow_factory: UowFactory) -> None:
+        data = event.data
+        if kind == "shipped" and data.get("method") == "ship_to_store":
+            raise SkipDelivery("sent to the pickup store: the customer hears when it arrives")
+        with uow_factory() as uow:
+            try:
+                order = orders.get_order(uow, data["order"])
+            except UnknownOrder as exc:
+                raise SkipDelivery(f"order {data['order']} is gone") from exc
+            if not order.contact_email:
+                raise SkipDelivery(f"order {order.number} has no contact email")
+            context = _context(uow, kind, order, data, base_url)
+            notify(
+                uow,
+                kind,
+                "email",
+                order.contact_email,
+                context,
+                meta.id,
+                customer_ref=str(order.customer_id) if order.customer_id else None,
+            )
+
+    return handle
+
+
+def _context(
+    uow: Any, kind: str, order: OrderRead, data: dict[str, Any], base_url: str
+) -> dict[str, Any]:
+    name = (order.delivery or {}).get("address", {}).get("name") or "there"
+    context: dict[str, Any] = {
+        "order_number": order.number,
+        "customer_name": name,
+        "currency": order.currency,
+        "tracking_url": f"{base_url}{order.tracking_url}" if order.tracking_url else None,
+    }
+    fulfilment_id = data.get("fulfilment_id")
+    lines = [
+        ln
+        for ln in order.lines
+        if (fulfilment_id is None or ln.fulfilment_id == fulfilment_id) and ln.status != "cancelled"
+    ]
+    context["items"] = [
+        {
+            "name": ln.name or ln.sku,
+            "quantity": ln.quantity,
+            "line_total": ln.unit_price * ln.quantity,
+        }
+        for ln in lines
+    ]
+    if kind == "order_confirmed":
+        context["total"] = order.total
+        pickups = {f.pickup_location for f in order.fulfilments if f.status != "rejected"}
+        if len(pickups) == 1 and None not in pickups:  # collected from one place
+            context["store"] = _store(uow, str(pickups.pop()))
+    if kind in ("ready_for_pickup", "pickup_reminder"):
+        context["pickup_code"] = data["pickup_code"]
+        context["pickup_deadline"] = data.get("collect_by", "")[:16].replace("T", " ")
+        context["store"] = _store(uow, data.get("pickup_location") or "")
+        if data.get("arrived_at_store"):
+            context["arrived_at_store"] = True
+        if data.get("method") == "curbside":
+            context["curbside"] = True
+    if kind == "exchanged":
+        context["difference"] = data.get("difference", "0")
+        context["store"] = _store(uow, data.get("location") or "")
+        sku_names = {ln.sku: ln.name or ln.sku for ln in order.lines}
+        context["returned"] = [
+            {"name": sku_names.get(r["sku"], r["sku"]), "quantity": r["quantity"]}
+            for r in data.get("returned", [])
+        ]
+        context["items"] = [
+            {"name": sku_names.get(n["sku"], n["sku"]), "quantity": n["quantity"]}
+            for n in data.get("new_lines", [])
+        ]
+    if kind == "shipped":
+        context["carrier"] = data.get("carrier") or "our courier"
+        context["tracking_number"] = data.get("tracking_number") or "not given"
+        promised = next((f.promised_date for f in order.fulfilments if f.id == fulfilment_id), None)
+        if promised is not None:
+            context["estimated_delivery"] = promised.isoformat()
+    if kind == "cancelled":
+        context["reason"] = data.get("reason")
+        context["amount"] = data.get("amount")
+        # What the event says (the order may have changed since); older events lack it.
+        context["partial"] = data.get(
+            "partial", order.status not in ("cancelled", "returned_to_stock")
+        )
+        priced = {ln.line_no: (ln.name or ln.sku, ln.unit_price) for ln in order.lines}
+        context["items"] = [
+            {
+                "name": priced[r["line_no"]][0] if r["line_no"] in priced else r["sku"],
+                "quantity": r["quantity"],
+                **(
+                    {"line_total": priced[r["line_no"]][1] * r["quantity"]}
+                    if r["line_no"] in priced
+                    else {}
+                ),
+            }
+            for r in data.get("lines", [])
+        ]
+    if kind == "refunded":
+        context["refund_amount"] = data.get("amount", "0")
+        context["reason"] = data.get("reason")
+        names = {ln.line_no: ln.name or ln.sku for ln in order.lines}
+        context["items"] = [
+            {"name": names.get(r["line_no"], r["sku"]), "quantity": r["quantity"]}
+            for r in data.get("lines", [])
+        ]
+    return {k: v for k, v in context.items() if v is not None}
+
+
+def _store(uow: Any, code: str) -> dict[str, Any]:
+    pickup = routing.locations(uow).get(code)
+    if pickup is None:
+        return {"name": code, "address": ""}
+    return {
+        "name": pickup.name,
+        "address": pickup.address,
+        **(
+            {"hours": ", ".join(f"{d} {h}" for d, h in pickup.opening_hours.items())}
+            if pickup.opening_hours
+            else {}
+        ),
+    }
+
+
+def _tell_the_store(event: CurbsideArrived, meta: EventMeta, uow_factory: UowFactory) -> None:
+    """A curbside customer pressed "I'm here": a push to the store's devices
+    (``store:<code>``), with the bay and the car they gave."""
+    data = event.data
+    with uow_factory() as uow:
+        try:
+            order = orders.get_order(uow, data["order"])
+        except UnknownOrder as exc:
+            raise SkipDelivery(f"order {data['order']} is gone") from exc
+        name = (order.delivery or {}).get("address", {}).get("name") or "the customer"
+        lines = [ln for ln in order.lines if ln.fulfilment_id == data.get("fulfilment_id")]
+        context: dict[str, Any] = {
+            "order_number": order.number,
+            "customer_name": name,
+            "currency": order.currency,
+            "store": _store(uow, data["location"]),
+            "items": [{"name": ln.name or ln.sku, "quantity": ln.quantity} for ln in lines],
+            **{k: data[k] for k in ("bay", "vehicle") if data.get(k)},
+        }
+        vehicle = _vehicle(uow, data)
+        if vehicle:
+            context["vehicle"] = vehicle
+        notify(uow, "curbside_arrived", "push", f"store:{data['location']}", context, meta.id)
+
+
+def _vehicle(uow: Any, data: dict[str, Any]) -> str | None:
+    """What the customer said they drive, from the log entry of this arrival (the n-th of
+    the fulfilment); events carry no personal data."""
+    order = repo.get_order_by_number(uow.session, data["order"])
+    if order is None or not data.get("arrival"):
+        return None
+    arrivals = [
+        e
+        for e in repo.log_of_order(uow.session, order.id)
+        if e.action == "customer_arrived" and e.fulfilment_id == data.get("fulfilment_id")
+    ]
+    n = int(data["arrival"])
+    return arrivals[n - 1].detail.get("vehicle") if len(arrivals) >= n else None

@@ -1,0 +1,299 @@
+"""``place_order``: the steps of a checkout, in order (see the package docstring)."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from omniretail.carts.errors import CartEmpty, CartNotActive, NoPrice
+from omniretail.carts.service import CartStatus, CartView, close_cart, load_cart
+from omniretail.catalog import service as catalog
+from omniretail.catalog.schemas import LocationRead
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.ids import new_token
+from omniretail.orders import contact
+from omniretail.orders import repository as repo
+from omniretail.orders.checkout.allocation import (
+    allocate,
+    destination_of,
+    placed_for,
+    route_cart,
+    take_capacity,
+)
+from omniretail.orders.checkout.rows import FulfilmentRow, LineRow, Placed, Plan
+from omniretail.orders.errors import (
+    CardNumberRefused,
+    CartChanged,
+    PaymentDeclined,
+    PaymentUnavailable,
+)
+from omniretail.orders.events import OrderConfirmed
+from omniretail.orders.lookup import tracking_path
+from omniretail.orders.models import OrderKind, OrderStatus
+from omniretail.orders.payments import (
+    Authorisation,
+    Declined,
+    PaymentProvider,
+    ProviderTimeout,
+    looks_like_card_number,
+)
+from omniretail.orders.schemas import (
+    CheckoutCreate,
+    FulfilmentChoice,
+    OrderRead,
+    PaymentRead,
+)
+from omniretail.routing import service as routing
+from omniretail.routing.errors import OverCapacity
+from omniretail.routing.service import (
+    OrderPolicy,
+    promise,
+)
+
+_ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_order_number() -> str:
+    return "OR-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(10))
+
+
+def place_order(
+    uow: UnitOfWork,
+    token: str,
+    data: CheckoutCreate,
+    *,
+    payments: PaymentProvider,
+    policy: OrderPolicy,
+    actor: str,
+) -> OrderRead:
+    _refuse_card_numbers(data)
+    cart = load_cart(uow, token, data.channel)
+    channel = data.channel or cart.channel
+    _require_open(cart)
+    catalog.channel_settings(uow, channel)
+    total = _total(cart)
+    plan = _plan(uow, cart, data.fulfilment, channel, total)
+    number = new_order_number()
+    _close(uow, cart, number)
+    holds = allocate(uow, plan.placed, cart, channel, number, actor)
+    authorisation = _authorise(payments, data, cart, total)
+    tracking_token = new_token(24)
+    delivery = _delivery(data.fulfilment, plan.destination)
+    order_id = repo.insert_order(
+        uow.session,
+        {
+            "number": number,
+            "kind": OrderKind.SALE.value,
+            "status": OrderStatus.CONFIRMED.value,
+            "channel_code": channel,
+            "customer_id": cart.customer_id,
+            "currency": "GBP",
+            "total": total,
+            "placed_at": uow.now,
+            "tracking_token": tracking_token,
+            "cart_id": cart.id,
+            **contact.seal(uow.vault, data.contact_email, delivery),
+            "payment_provider": payments.name,
+            "payment_token": data.payment.provider_token,
+            "payment_reference": authorisation.reference,
+            "amount_authorised": total,
+            "amount_captured": Decimal(0),
+            "amount_voided": Decimal(0),
+            "routing_version": plan.version,
+            "updated_at": uow.now,
+        },
+    )
+    fulfilments = [_fulfilment_row(uow, order_id, p, plan.known, policy) for p in plan.placed]
+    repo.insert_fulfilments(uow.session, [f.values() for f in fulfilments])
+    lines = _line_rows(order_id, plan.placed, holds)
+    repo.insert_order_lines(uow.session, [ln.values() for ln in lines])
+    uow.record(
+        OrderConfirmed(
+            order=number,
+            tracking_token=tracking_token,
+            customer_id=cart.customer_id,
+            channel=channel,
+            total=str(total),
+            routing_version=plan.version,
+            fulfilments=[f.confirmed() for f in fulfilments],
+            lines=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in lines],
+        )
+    )
+    return OrderRead(
+        number=number,
+        status=OrderStatus.CONFIRMED.value,
+        channel=channel,
+        customer_id=cart.customer_id,
+        currency="GBP",
+        total=total,
+        placed_at=uow.now,
+        tracking_url=tracking_path(tracking_token),
+        contact_email=data.contact_email,
+        delivery=delivery,
+        payment=PaymentRead(
+            provider=payments.name,
+            reference=authorisation.reference,
+            authorised=total,
+            captured=Decimal(0),
+            voided=Decimal(0),
+            refunded=Decimal("0.00"),
+        ),
+        routing_version=plan.version,
+        lines=[ln.read() for ln in lines],
+        fulfilments=[f.read() for f in fulfilments],
+    )
+
+
+def _refuse_card_numbers(data: CheckoutCreate) -> None:
+    if looks_like_card_number(data.payment.provider_token):
+        raise CardNumberRefused(
+            "provider_token looks like a card number; tokenise the card with the payment"
+            " provider and send its token",
+            field="payment.provider_token",
+        )
+
+
+def _plan(
+    uow: UnitOfWork, cart: CartView, choice: FulfilmentChoice, channel: str, total: Decimal
+) -> Plan:
+    """Routes the cart and takes ship-from-store capacity. The fast route is made without
+    reading capacity: when a location turns out full, the cart is routed again with it."""
+    known = routing.locations(uow)
+    destination = destination_of(choice, known)
+    version, rule_set = routing.rules_in_force(uow)
+    rules = (version, rule_set)
+    decision = route_cart(uow, cart, choice, channel, destination, total, rules)
+    placed = placed_for(decision, cart)
+    full = take_capacity(uow, placed, known, rule_set)
+    if full is not None:
+        decision = route_cart(uow, cart, choice, channel, destination, total, rules, fast=False)
+        placed = placed_for(decision, cart)
+        full = take_capacity(uow, placed, known, rule_set)
+        if full is not None:
+            raise OverCapacity(
+                f"{full} used all its ship-from-store slots while checking out; try again",
+                field="fulfilment",
+                location=full,
+            )
+    return Plan(version=version, known=known, destination=destination, placed=placed)
+
+
+def _close(uow: UnitOfWork, cart: CartView, number: str) -> None:
+    """Closes the cart as checked out, unless it changed since it was read."""
+    if not close_cart(
+        uow.session,
+        cart.id,
+        expected_version=cart.version,
+        status=CartStatus.CHECKED_OUT,
+        now=uow.now,
+        order_number=number,
+    ):
+        raise CartChanged(
+            "the cart changed while checking out; review it and check out again", field="token"
+        )
+
+
+def _authorise(
+    payments: PaymentProvider, data: CheckoutCreate, cart: CartView, total: Decimal
+) -> Authorisation:
+    try:
+        return payments.authorise(
+            data.payment.provider_token, total, "GBP", key=f"checkout:{cart.id}:{cart.version}"
+        )
+    except Declined as exc:
+        raise PaymentDeclined(exc.reason, field="payment.provider_token") from exc
+    except ProviderTimeout as exc:
+        raise PaymentUnavailable(
+            "the payment provider did not answer in time; nothing was charged, try again",
+            field="payment",
+        ) from exc
+
+
+def _delivery(choice: FulfilmentChoice, destination: tuple[float, float] | None) -> dict[str, Any]:
+    return {
+        "method": choice.method.value,
+        "pickup_location": choice.pickup_location,
+        "latitude": destination[0] if destination else None,
+        "longitude": destination[1] if destination else None,
+        "address": choice.address,
+    }
+
+
+def _line_rows(
+    order_id: int, placed: list[Placed], holds: dict[tuple[str, str], str]
+) -> list[LineRow]:
+    """The order's lines, numbered from 1 in the order of the fulfilments that take them."""
+    rows: list[LineRow] = []
+    for p in placed:
+        for line, quantity in p.takes:
+            rows.append(
+                LineRow(
+                    order_id=order_id,
+                    line_no=len(rows) + 1,
+                    sku_code=line.sku,
+                    description=line.name,
+                    quantity=quantity,
+                    unit_price=line.unit_price,
+                    fulfilment_id=p.id,
+                    hold_id=holds[(p.id, line.id)],
+                )
+            )
+    return rows
+
+
+def _require_open(cart: CartView) -> None:
+    if cart.status != CartStatus.ACTIVE.value:
+        raise CartNotActive(
+            f"the cart is {cart.status}"
+            + (f" as order {cart.order_number}" if cart.order_number else ""),
+            field="token",
+            cart_status=cart.status,
+            order_number=cart.order_number,
+        )
+    if not cart.lines:
+        raise CartEmpty("add at least one line before checking out", field="lines")
+
+
+def _total(cart: CartView) -> Decimal:
+    unpriced = [ln.sku for ln in cart.lines if ln.unit_price is None or not ln.sku_active]
+    if unpriced:
+        raise NoPrice(
+            f"no price (or no longer sold) on this channel: {', '.join(unpriced)}",
+            field="lines",
+            skus=unpriced,
+        )
+    return sum(
+        (ln.unit_price * ln.quantity for ln in cart.lines if ln.unit_price is not None),
+        Decimal("0.00"),
+    )
+
+
+def _fulfilment_row(
+    uow: UnitOfWork,
+    order_id: int,
+    p: Placed,
+    known: dict[str, LocationRead],
+    policy: OrderPolicy,
+) -> FulfilmentRow:
+    source = known[p.location]
+    pickup = known.get(p.pickup_location) if p.pickup_location else None
+    promised = promise(
+        p.method,
+        uow.now,
+        policy,
+        source_timezone=source.timezone,
+        pickup_timezone=pickup.timezone if pickup else None,
+        pickup_hours=dict(pickup.opening_hours) if pickup else None,
+    )
+    return FulfilmentRow(
+        id=p.id,
+        order_id=order_id,
+        method=p.method.value,
+        location_code=p.location,
+        pickup_location_code=p.pickup_location,
+        promised_date=promised.date,
+        capacity_day=p.capacity_day,
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
