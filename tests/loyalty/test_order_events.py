@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from omniretail.customers.service import activity
 from omniretail.db.outbox import list_events
-from omniretail.kernel.events import DomainEvent
 from omniretail.loyalty import service
+from omniretail.orders.events import OrderRefunded
 from tests.customers.helpers import make_customer
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
@@ -99,12 +99,15 @@ def test_cancelled_and_refunded_lines_give_back_what_they_earned(container, clie
     # A refund of one of the two A1 units at a store claws back exactly that unit's 20 points
     # and puts the return on the timeline, against the channel the order was placed in.
     # (The event has the shape orders.returns records; it is recorded here directly.)
-    refund = {
-        "customer_id": customer,
-        "return_id": "R-1",
-        "location": "LON1",
-        "amount": "20.00",
-        "lines": [
+    refund = OrderRefunded(
+        order=number,
+        tracking_token="t",
+        customer_id=customer,
+        return_id="R-1",
+        location="LON1",
+        amount="20.00",
+        reason=None,
+        lines=[
             {
                 "return_id": "R-1",
                 "line_no": line_of["A1"],
@@ -116,9 +119,9 @@ def test_cancelled_and_refunded_lines_give_back_what_they_earned(container, clie
                 "reason": None,
             }
         ],
-    }
+    )
     with container.uow() as uow:
-        uow.record(DomainEvent("orders.refunded", f"orders/{number}", {"order": number, **refund}))
+        uow.record(refund)
     relay(container, clock)
     assert account(client, customer) == (100, 20)
     assert ledger(client, customer)[-2:] == [
@@ -232,11 +235,16 @@ def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
         "type": "omniretail.orders.refunded",
         "subject": "orders/W-404",
         "time": "2026-11-02T09:00:00Z",
-        "data": {
-            "order": "W-404",
-            "customer_id": customer,
-            "lines": [{"line_no": 1, "sku": "A1", "quantity": 1}],
-        },
+        "data": OrderRefunded(
+            order="W-404",
+            tracking_token="t",
+            customer_id=customer,
+            return_id="R-404",
+            location="LON1",
+            amount="20.00",
+            reason=None,
+            lines=[{"line_no": 1, "sku": "A1", "quantity": 1}],
+        ).data,
     }
     import pytest
 

@@ -36,7 +36,6 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service
 from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn, OrderLineRef
 from omniretail.messaging.handlers import (
-    CloudEvent,
     EventMeta,
     HandlerRegistry,
     SkipDelivery,
@@ -44,16 +43,17 @@ from omniretail.messaging.handlers import (
 )
 from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.events import OrderCancelled, OrderConfirmed, OrderExchanged, OrderRefunded
 
 ACTOR = "system:loyalty"
 CANCELLED_LINE = "cancelled"
 
 
 def install(registry: HandlerRegistry) -> None:
-    registry.add("omniretail.orders.order_confirmed", "loyalty.earn_for_order", _order_confirmed)
-    registry.add("omniretail.orders.cancelled", "loyalty.claw_back_cancelled", _cancelled)
-    registry.add("omniretail.orders.refunded", "loyalty.claw_back_refunded", _refunded)
-    registry.add("omniretail.orders.exchanged", "loyalty.exchange", _exchanged)
+    registry.on(OrderConfirmed, "loyalty.earn_for_order", _order_confirmed)
+    registry.on(OrderCancelled, "loyalty.claw_back_cancelled", _cancelled)
+    registry.on(OrderRefunded, "loyalty.claw_back_refunded", _refunded)
+    registry.on(OrderExchanged, "loyalty.exchange", _exchanged)
 
 
 def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | None) -> None:
@@ -190,53 +190,44 @@ def exchange(
         )
 
 
-# --- adapters from the order events' data (until orders.events is typed) -------------------
+# --- from the typed order events to the use cases above -------------------------------------
 
 
-def _order_confirmed(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    earn_for_order(uow_factory, order=data["order"], customer_id=_optional_int(data))
+def _order_confirmed(event: OrderConfirmed, meta: EventMeta, uow_factory: UowFactory) -> None:
+    earn_for_order(uow_factory, order=event.order, customer_id=event.customer_id)
 
 
-def _cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
+def _cancelled(event: OrderCancelled, meta: EventMeta, uow_factory: UowFactory) -> None:
     claw_back_cancelled(
         uow_factory,
-        EventMeta.of(event),
-        order=data["order"],
-        customer_id=_optional_int(data),
-        lines=_line_refs(data.get("lines", [])),
+        meta,
+        order=event.order,
+        customer_id=event.customer_id,
+        lines=_line_refs(event.lines),
     )
 
 
-def _refunded(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
+def _refunded(event: OrderRefunded, meta: EventMeta, uow_factory: UowFactory) -> None:
     claw_back_refunded(
         uow_factory,
-        EventMeta.of(event),
-        order=data["order"],
-        customer_id=_optional_int(data),
-        return_id=str(data["return_id"]) if data.get("return_id") else None,
-        lines=_line_refs(data.get("lines", [])),
+        meta,
+        order=event.order,
+        customer_id=event.customer_id,
+        return_id=event.return_id or None,
+        lines=_line_refs(event.lines),
     )
 
 
-def _exchanged(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
+def _exchanged(event: OrderExchanged, meta: EventMeta, uow_factory: UowFactory) -> None:
     exchange(
         uow_factory,
-        EventMeta.of(event),
-        order=data["order"],
-        customer_id=_optional_int(data),
-        exchange_id=str(data["exchange_id"]),
-        returned=_line_refs(data.get("returned", [])),
-        new_skus={ln["sku"] for ln in data.get("new_lines", [])},
+        meta,
+        order=event.order,
+        customer_id=event.customer_id,
+        exchange_id=event.exchange_id,
+        returned=_line_refs(event.returned),
+        new_skus={ln["sku"] for ln in event.new_lines},
     )
-
-
-def _optional_int(data: dict[str, Any]) -> int | None:
-    value = data.get("customer_id")
-    return None if value is None else int(value)
 
 
 def _line_refs(lines: list[dict[str, Any]]) -> list[OrderLineRef]:
