@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import TableClause, func, inspect, make_url, select, update
 
 from omniretail.db.engine import is_sqlite
+from omniretail.db.sql import rowcount
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import Keyring, KeyringError, generate_secret
 from omniretail.kernel.vault import PiiVault, UnknownKeyId, is_ciphertext, key_id_of
@@ -165,7 +166,7 @@ def reencrypt(
                     result = uow.session.execute(
                         update(table).where(key == row_key, value == stored).values({value: fresh})
                     )
-                    report.rewritten += int(result.rowcount or 0)  # type: ignore[attr-defined]
+                    report.rewritten += rowcount(result)
             if not batch:
                 break
             after = batch[-1][0]
