@@ -1,6 +1,6 @@
 """In-memory fakes for the ports the pure engines need, so they are tested without a database.
 
-- ``FakeNetwork``: what the routing engine reads (``orders.routing.Inputs``): locations, units
+- ``FakeNetwork``: what the routing engine reads (``routing.engine.Inputs``): locations, units
   available to promise per (SKU, location), and ship-from-store capacity left today; built by
   hand instead of loaded from the catalog and inventory tables.
 - ``opening_hours``: a store's opening hours as the catalog stores them
