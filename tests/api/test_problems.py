@@ -253,6 +253,30 @@ def test_a_huge_path_id_is_a_422_naming_it(stocked, client):
     assert snapshot(stocked) == before
 
 
+SCRIPT_T = "\N{MATHEMATICAL BOLD SCRIPT CAPITAL T}"
+
+
+def test_a_code_in_the_path_longer_than_a_code_is_a_422_and_saves_nothing(stocked, client):
+    """The path names the location or channel to save; 41 characters (here 41 of the
+    mathematical script letters a fuzzer likes) cannot be a code, on either database."""
+    locations_before = client.get("/api/v1/locations").json()
+    channels_before = client.get("/api/v1/channels").json()
+    body = {"name": "Too long", "kind": "store", "latitude": 51.5, "longitude": -0.1}
+    r = client.put(f"/api/v1/locations/{SCRIPT_T * 41}", json={"code": "X", **body})
+    assert (r.status_code, r.json()["type"], r.json()["field"]) == (
+        422,
+        PROBLEM_BASE + "validation-error",
+        "code",
+    )
+    channel = {"code": "X", "name": "x", "kind": "web"}
+    r = client.put(f"/api/v1/channels/{SCRIPT_T * 41}", json=channel)
+    assert (r.status_code, r.json()["field"]) == (422, "code")
+    assert client.get("/api/v1/locations").json() == locations_before
+    assert client.get("/api/v1/channels").json() == channels_before
+    saved = client.put(f"/api/v1/locations/{'L' * 40}", json={"code": "X", **body})
+    assert (saved.status_code, saved.json()["code"]) == (200, "L" * 40)
+
+
 OUT_OF_RANGE = [
     ("GET", f"/api/v1/customers/{HUGE}", None),
     ("GET", f"/api/v1/customers/{HUGE}/360", None),

@@ -14,6 +14,7 @@ assert _spec is not None and _spec.loader is not None
 structure = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(structure)
 
+
 def test_the_cycle_finder_names_a_cycle_and_passes_a_tree():
     assert structure.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
         ["a", "b", "c", "a"]

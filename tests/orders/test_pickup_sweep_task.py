@@ -7,8 +7,8 @@ import time
 from fastapi.testclient import TestClient
 
 from omniretail.app import create_app
+from omniretail.fulfilment.schemas import SweepReport
 from omniretail.fulfilment.tasks import sweep_pickups_once
-from omniretail.orders.schemas import SweepReport
 from omniretail.routing.service import policy_from
 from tests.conftest import admin_api_key
 from tests.drain import drain

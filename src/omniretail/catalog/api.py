@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from omniretail.api.deps import ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
@@ -22,6 +22,9 @@ from omniretail.catalog.schemas import (
     SkuRead,
 )
 from omniretail.kernel.limits import MAX_AMOUNT
+
+# The code in the path becomes the saved record's code, so it has the bounds of ``Code``.
+CodePath = Annotated[str, Path(min_length=1, max_length=40)]
 
 router = APIRouter(tags=["catalog"])
 
@@ -42,7 +45,7 @@ def list_skus(
 
 
 @router.put("/channels/{code}", response_model=ChannelRead)
-def save_channel(code: KeyPath, body: ChannelWrite, use_case: UseCaseDep) -> ChannelRead:
+def save_channel(code: CodePath, body: ChannelWrite, use_case: UseCaseDep) -> ChannelRead:
     body = body.model_copy(update={"code": code.strip().upper()})
     return use_case.run(lambda uow: service.save_channel(uow, body))
 
@@ -58,7 +61,7 @@ def get_channel(code: KeyPath, uow: ReadDep) -> ChannelRead:
 
 
 @router.put("/locations/{code}", response_model=LocationRead)
-def save_location(code: KeyPath, body: LocationWrite, use_case: UseCaseDep) -> LocationRead:
+def save_location(code: CodePath, body: LocationWrite, use_case: UseCaseDep) -> LocationRead:
     body = body.model_copy(update={"code": code.strip().upper()})
     return use_case.run(lambda uow: service.save_location(uow, body))
 
