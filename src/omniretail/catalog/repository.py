@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Channel, ChannelLocation, Location, Product, Sku
@@ -24,11 +24,22 @@ def list_skus_of_product(session: Session, product_code: str) -> list[Sku]:
     )
 
 
-def list_skus(session: Session, *, offset: int, limit: int, query: str | None) -> list[Sku]:
+def list_skus(
+    session: Session, *, offset: int, limit: int, query: str | None, active: bool | None = None
+) -> list[Sku]:
+    """SKUs in code order; ``query``: every word in the name, or a code starting with it."""
     stmt = select(Sku).order_by(Sku.code).offset(offset).limit(limit)
-    if query:
-        stmt = stmt.where(Sku.name.ilike(f"%{query}%") | Sku.code.startswith(query.upper()))
+    if query and query.split():
+        words = [_like_escaped(w) for w in query.split()[:8]]
+        in_name = and_(*(Sku.name.ilike(f"%{w}%", escape="\\") for w in words))
+        stmt = stmt.where(in_name | Sku.code.startswith(query.strip().upper(), autoescape=True))
+    if active is not None:
+        stmt = stmt.where(Sku.active == active)
     return list(session.scalars(stmt))
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def existing_sku_codes(session: Session, codes: Iterable[str]) -> set[str]:

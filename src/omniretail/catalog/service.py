@@ -112,9 +112,14 @@ def existing_sku_codes(uow: UnitOfWork, codes: Iterable[str]) -> set[str]:
 
 
 def list_skus(
-    uow: UnitOfWork, *, offset: int = 0, limit: int = 100, query: str | None = None
+    uow: UnitOfWork,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    query: str | None = None,
+    active: bool | None = None,
 ) -> list[SkuRead]:
-    rows = repository.list_skus(uow.session, offset=offset, limit=limit, query=query)
+    rows = repository.list_skus(uow.session, offset=offset, limit=limit, query=query, active=active)
     return [SkuRead.model_validate(s) for s in rows]
 
 

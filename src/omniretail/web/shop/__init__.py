@@ -1,12 +1,13 @@
-"""Customer pages: product availability near you (public), and for a signed-in customer their
-orders with tracking, points and tier progress, consent preferences and a data export."""
+"""Customer pages: products and their availability near you (public), the basket and checkout,
+and for a signed-in customer their orders with tracking, points and tier progress, consent
+preferences and a data export."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.shop import account, products
+from omniretail.web.shop import account, cart, checkout, products
 
 router = APIRouter()
-for part in (products, account):
+for part in (products, cart, checkout, account):
     router.include_router(part.router)

@@ -1,56 +1,95 @@
-"""The shop's public pages: products, and a product's availability near you (stores nearby,
-online stock and the fulfilment options with their promise dates)."""
+"""The shop's public pages: products searched by name or code, page by page, and a product's
+availability at "my store" and stores nearby, online stock and the fulfilment options with
+their promise dates (the routing the API's options and checkout use)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from omniretail.carts import service as options
 from omniretail.catalog import service as catalog
-from omniretail.catalog.service import ChannelKind
-from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
-from omniretail.kernel.vault import vault_for
 from omniretail.routing.service import policy_from
-from omniretail.web.deps import MaybeViewerDep, PageRoute, read, render
+from omniretail.web.deps import MaybeViewerDep, PageRoute, Viewer, read, render
+from omniretail.web.forms import Errors
 from omniretail.web.session import container_of
+from omniretail.web.shop.shopping import (
+    NEAR_KM,
+    customer_id_of,
+    home_store,
+    pick_area,
+    web_channel,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-NEAR_KM = 50.0
+PAGE = 24
 
 
 @router.get("/shop", response_class=HTMLResponse)
-def shop(request: Request, viewer: MaybeViewerDep, q: str = "") -> HTMLResponse:
-    skus = read(request, lambda uow: catalog.list_skus(uow, limit=24, query=q.strip() or None))
-    return render(request, "shop/index.html", viewer=viewer, q=q, skus=skus)
+def shop(
+    request: Request,
+    viewer: MaybeViewerDep,
+    q: str = Query("", max_length=100),
+    page: int = Query(1, ge=1, le=10_000),
+) -> HTMLResponse:
+    query = q.strip() or None
+    customer_id = customer_id_of(viewer)
 
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        found = catalog.list_skus(
+            uow, offset=(page - 1) * PAGE, limit=PAGE + 1, query=query, active=True
+        )
+        skus = found[:PAGE]
+        home = home_store(request, uow, customer_id)
+        mine = catalog.get_location(uow, home) if home else None
+        at_mine: dict[str, int] = {}
+        if mine is not None and skus:
+            for row in inventory.availability(uow, [s.code for s in skus], locations=[home]):
+                at_mine[row.sku] = row.available
+        return {"skus": skus, "more": len(found) > PAGE, "mine": mine, "at_mine": at_mine}
 
-def _web_channel(uow: UnitOfWork) -> str | None:
-    channels = catalog.list_channels(uow)
-    web = [c for c in channels if c.kind == ChannelKind.WEB] or channels
-    return web[0].code if web else None
+    return render(
+        request, "shop/index.html", viewer=viewer, q=q, page=page, **read(request, load)
+    )
 
 
 @router.get("/shop/products/{sku}", response_class=HTMLResponse)
 def product(request: Request, viewer: MaybeViewerDep, sku: str, near: str = "") -> HTMLResponse:
+    return product_page(request, viewer, sku, near)
+
+
+def product_page(
+    request: Request,
+    viewer: Viewer | None,
+    sku: str,
+    near: str = "",
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     sku = sku.strip().upper()
     policy = policy_from(container_of(request).settings)
-    vault = vault_for(container_of(request).keyring)
+    customer_id = customer_id_of(viewer)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
         item = catalog.get_sku(uow, sku)
         stores = catalog.list_locations(uow, "store")
-        area = next((s for s in stores if s.code == near.strip().upper()), None)
-        if area is None and viewer is not None and viewer.principal.customer_id is not None:
-            home = customers.get_customer(uow, viewer.principal.customer_id, vault=vault).home_store
-            area = next((s for s in stores if s.code == home), None)
-        area = area or (stores[0] if stores else None)
-        channel = _web_channel(uow)
-        found: dict[str, Any] = {"item": item, "stores": stores, "area": area, "nearby": []}
+        area, mine = pick_area(stores, near, home_store(request, uow, customer_id))
+        channel = web_channel(uow)
+        stock = {row.location: row.available for row in inventory.availability(uow, [sku])[0].locations}
+        found: dict[str, Any] = {
+            "item": item,
+            "stores": stores,
+            "area": area,
+            "mine": mine,
+            "at_mine": stock.get(mine.code, 0) if mine else None,
+            "nearby": [],
+        }
         if area is not None:
             found["nearby"] = inventory.nearby_stock(
                 uow, sku, area.latitude, area.longitude, radius_km=NEAR_KM, limit=10
@@ -69,4 +108,13 @@ def product(request: Request, viewer: MaybeViewerDep, sku: str, near: str = "") 
             ).options
         return found
 
-    return render(request, "shop/product.html", viewer=viewer, **read(request, load))
+    return render(
+        request,
+        "shop/product.html",
+        viewer=viewer,
+        status=status,
+        values={"quantity": "1", **(values or {})},
+        errors=errors or {},
+        can_buy=customer_id is not None,
+        **read(request, load),
+    )
