@@ -502,6 +502,46 @@ def cases(container: Container, w: World) -> list[Case]:
             lambda _: [Request("GET", f"/customers/{cid}/export", None)],
             audience="customer",
         ),
+        # --- the customer's basket and checkout (their active cart: w.cart)
+        Case(
+            "/shop/basket/add",
+            "/shop/basket/add",
+            {"sku": "A1", "quantity": "1"},
+            lambda _: [
+                Request("POST", "/carts", {"channel": "WEB", "customer_id": cid}),
+                Request("POST", f"/carts/{w.cart}/lines", {"sku": "A1", "quantity": 1}),
+            ],
+            audience="customer",
+        ),
+        Case(
+            "/shop/basket/lines/{sku}",
+            "/shop/basket/lines/A1",
+            {"quantity": "1"},
+            lambda _: [Request("PATCH", f"/carts/{w.cart}/lines/A1", {"quantity": 1})],
+            audience="customer",
+        ),
+        Case(
+            "/shop/checkout",
+            "/shop/checkout",
+            {
+                "token": w.cart,
+                "version": "1",
+                "option": "pickup_in_store@LON1",
+                "provider_token": "tok_visa",
+            },
+            lambda _: [
+                Request(
+                    "POST",
+                    f"/carts/{w.cart}/checkout",
+                    {
+                        "channel": "WEB",
+                        "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+                        "payment": {"provider_token": "tok_visa"},
+                    },
+                )
+            ],
+            audience="customer",
+        ),
     ]
 
 

@@ -130,9 +130,7 @@ def change_line(request: Request, posted: PostedDep, sku: Code) -> Response:
             change(request, decided, lambda uow: carts.remove_line(uow, token, sku, actor=actor))
             return redirect("/shop/basket", notice="Removed from your basket.")
         body = CartLineUpdate.model_validate(data)
-        change(
-            request, decided, lambda uow: carts.update_line(uow, token, sku, body, actor=actor)
-        )
+        change(request, decided, lambda uow: carts.update_line(uow, token, sku, body, actor=actor))
     except (ValidationError, DomainError) as exc:
         found = errors_of(exc, fields=())
         if isinstance(exc, DomainError):

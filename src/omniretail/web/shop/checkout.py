@@ -161,9 +161,7 @@ def place(request: Request, posted: PostedDep) -> Response:
     vault = vault_for(container_of(request).keyring)
     channel, contact, name = read(request, lambda uow: _who(uow, customer_id, vault))
     data = _body(posted.values, channel, contact, name)
-    decided = authorize_as(
-        request, viewer, "POST /carts/{token}/checkout", {"token": token}, data
-    )
+    decided = authorize_as(request, viewer, "POST /carts/{token}/checkout", {"token": token}, data)
     cart = read(request, lambda uow: carts.get_cart(uow, token, channel))
     if cart.status != carts.CartStatus.ACTIVE.value and cart.order_number:
         return _confirmed(cart.order_number, again=True)
@@ -174,7 +172,11 @@ def place(request: Request, posted: PostedDep) -> Response:
         }
     if problem:
         return checkout_page(
-            request, viewer, posted.get("near"), values=_kept(posted.values), errors=problem,
+            request,
+            viewer,
+            posted.get("near"),
+            values=_kept(posted.values),
+            errors=problem,
             status=409 if "__all__" in problem else 422,
         )
     policy = policy_from(container_of(request).settings)
@@ -194,7 +196,10 @@ def place(request: Request, posted: PostedDep) -> Response:
         if again.order_number:  # the same form, submitted twice at once: one order
             return _confirmed(again.order_number, again=True)
         return checkout_page(
-            request, viewer, values=_kept(posted.values), errors={"__all__": exc.detail},
+            request,
+            viewer,
+            values=_kept(posted.values),
+            errors={"__all__": exc.detail},
             status=409,
         )
     except (ValidationError, DomainError) as exc:
@@ -203,7 +208,9 @@ def place(request: Request, posted: PostedDep) -> Response:
             viewer,
             posted.get("near"),
             values=_kept(posted.values),
-            errors=errors_of(exc, RENAME, fields=("option", "line1", "city", "postcode", "provider_token")),
+            errors=errors_of(
+                exc, RENAME, fields=("option", "line1", "city", "postcode", "provider_token")
+            ),
             status=exc.status if isinstance(exc, DomainError) else 422,
         )
     return _confirmed(order.number)

@@ -48,13 +48,11 @@ def shop(
         mine = catalog.get_location(uow, home) if home else None
         at_mine: dict[str, int] = {}
         if mine is not None and skus:
-            for row in inventory.availability(uow, [s.code for s in skus], locations=[home]):
+            for row in inventory.availability(uow, [s.code for s in skus], locations=[mine.code]):
                 at_mine[row.sku] = row.available
         return {"skus": skus, "more": len(found) > PAGE, "mine": mine, "at_mine": at_mine}
 
-    return render(
-        request, "shop/index.html", viewer=viewer, q=q, page=page, **read(request, load)
-    )
+    return render(request, "shop/index.html", viewer=viewer, q=q, page=page, **read(request, load))
 
 
 @router.get("/shop/products/{sku}", response_class=HTMLResponse)
@@ -81,7 +79,9 @@ def product_page(
         stores = catalog.list_locations(uow, "store")
         area, mine = pick_area(stores, near, home_store(request, uow, customer_id))
         channel = web_channel(uow)
-        stock = {row.location: row.available for row in inventory.availability(uow, [sku])[0].locations}
+        stock = {
+            row.location: row.available for row in inventory.availability(uow, [sku])[0].locations
+        }
         found: dict[str, Any] = {
             "item": item,
             "stores": stores,

@@ -68,7 +68,7 @@ def active_cart(uow: UnitOfWork, customer_id: int, channel: str | None) -> CartR
 
 
 def unavailable_message(exc: DomainError) -> str:
-    """"Only 3 left" rather than the API's location codes, when the stock is what is missing."""
+    """ "Only 3 left" rather than the API's location codes, when the stock is what is missing."""
     if not isinstance(exc, LinesUnavailable) or "max_quantity" not in exc.extra:
         return exc.detail
     most, asked = int(exc.extra["max_quantity"]), exc.extra.get("requested")
