@@ -39,6 +39,7 @@ from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.messaging.relay import BackgroundRelay
+from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
 from omniretail.orders.api import router as orders_router
 from omniretail.processes.api import customers_router as customer_views_router
@@ -166,6 +167,7 @@ def create_app(
     api.include_router(product_views_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
+    api.include_router(messages_router)
     api.include_router(carts_router)
     api.include_router(routing_router)
     api.include_router(orders_router)

@@ -14,116 +14,174 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OMNIRETAIL_", extra="ignore")
+    """Every setting is read from ``OMNIRETAIL_<NAME>``; the docstring under each field is its
+    description in docs/operations.md (``scripts/settings_reference.py`` writes it)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIRETAIL_", extra="ignore", use_attribute_docstrings=True
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    """Where the embedded SQLite database (``omniretail.db``) and the generated
+    ``secret.key`` live when no database URL is set (default ``~/.local/share/omniretail``)."""
     database_url: str | None = None
-    # PostgreSQL only: run inside this schema (tests give every run its own).
+    """SQLAlchemy URL of the database, e.g. ``postgresql+psycopg://user:pw@host/db``; unset:
+    the SQLite file ``omniretail.db`` in ``data_dir``."""
     database_schema: str | None = None
-    # Explicit path of the transaction log used by `demo` (else the search order in docs).
+    """PostgreSQL only: run inside this schema (tests give every run its own)."""
     data: Path | None = None
+    """The Online Retail II transaction log ``demo`` imports (else the search order in the
+    README)."""
     cache_dir: Path | None = None
+    """Where the demo keeps its downloaded and converted data (default
+    ``~/.cache/omniretail``)."""
     default_reservation_ttl_seconds: int = 15 * 60
+    """Not read by the code: each channel has its own ``reservation_ttl_seconds``."""
     sweep_interval_seconds: float = 30.0
-    # Most connections one process's pools hold together (on PostgreSQL within its share).
+    """Seconds between the server's sweeps of expired cart holds and Idempotency-Keys."""
     db_pool_size: int = 40
+    """Most connections one process's pools hold together (on PostgreSQL within its share of
+    the connection budget)."""
     event_source: str = "urn:omniretail"
-    # Master secret for PII encryption, blind indexes and token signing (any long random
-    # string). Unset: a random one is created once in ``data_dir/secret.key`` (embedded SQLite
-    # only; a shared database refuses to start without it). docs/security.md
+    """The CloudEvent ``source`` of every event this deployment records."""
     secret_key: SecretStr | None = None
-    # Key rotation: "k2:<secret>,k1:<secret>", the first is current; replaces secret_key.
+    """Master secret for PII encryption, blind indexes and token signing (any long random
+    string). Unset: a random one is created once in ``data_dir/secret.key`` (embedded SQLite
+    only; a shared database refuses to start without it). See docs/security.md."""
     secret_keys: SecretStr | None = None
+    """Key rotation: ``k2:<secret>,k1:<secret>``, the first is current; replaces
+    ``secret_key``."""
     access_token_ttl_seconds: int = 3600
-    # Sign-in (docs/architecture.md, "Sign-in"): after this many failures an account (or, with
-    # the larger number, a client address) is locked out, for base * 2^(n - limit) seconds up
-    # to the cap; failures are forgotten after a quiet window. Reset tokens live this long.
+    """Lifetime of a bearer token (the console's session cookie carries one)."""
     sign_in_max_failures: int = 5
+    """Failed sign-ins after which an account is locked out."""
     sign_in_address_max_failures: int = 50
+    """Failed sign-ins after which a client address is locked out."""
     sign_in_window_seconds: int = 15 * 60
+    """A quiet window after which failures are forgotten."""
     sign_in_lockout_seconds: int = 60
+    """First lockout; it doubles with every further failure (base * 2^(n - limit))."""
     sign_in_lockout_cap_seconds: int = 3600
+    """Longest lockout."""
     password_reset_ttl_seconds: int = 3600
-    # Seconds an API key's principal may be cached in one process (0: checked on every
-    # request, so disabling a principal stops its keys at once in every process).
+    """Lifetime of a one-time password reset token an administrator issues
+    (``POST /auth/principals/{id}/password-reset``)."""
     api_key_cache_seconds: float = 0.0
-    # `serve` on a non-loopback address: proxies whose X-Forwarded-* headers are trusted.
+    """Seconds an API key's principal may be cached in one process (0: checked on every
+    request, so disabling a principal stops its keys at once in every process)."""
     forwarded_allow_ips: str | None = None
-    # Messaging (docs/messaging.md): the outbox relay runs inside `serve` unless disabled.
+    """Proxies (comma-separated addresses) whose X-Forwarded-* headers ``serve`` trusts;
+    ``serve --forwarded-allow-ips`` overrides it."""
     relay_enabled: bool = True
+    """The outbox relay runs inside ``serve`` (false: run ``omniretail events relay``)."""
     relay_interval_seconds: float = 1.0
+    """Seconds the relay waits when it found nothing to deliver."""
     relay_batch_size: int = 100
+    """Deliveries claimed per relay pass."""
     relay_max_attempts: int = 12
+    """Attempts per delivery before it is a dead letter."""
     relay_backoff_base_seconds: float = 10.0
+    """Wait after the first failed attempt; doubles per attempt, with jitter."""
     relay_backoff_cap_seconds: float = 3600.0
-    # A claimed delivery is retried after this long if its relay stops reporting back; the
-    # running relay renews it every third of that while a handler works.
+    """Longest wait between two attempts."""
     relay_lease_seconds: float = 30.0
+    """A claimed delivery is retried after this long if its relay stops reporting back; the
+    running relay renews it every third of that while a handler works."""
     webhook_timeout_seconds: float = 10.0
-    # Unset: emails are written to the log instead of sent.
+    """Timeout of one webhook POST."""
     smtp_host: str | None = None
+    """SMTP server for emails; unset: emails are written to the log instead of sent (the
+    HQ message log and ``omniretail messages`` show them either way)."""
     smtp_port: int = 25
+    """SMTP port."""
     smtp_from: str = "Omniretail <no-reply@localhost>"
+    """The From address of every email."""
     smtp_starttls: bool = False
+    """Upgrade the SMTP connection with STARTTLS (certificate verified)."""
     smtp_username: str | None = None
+    """SMTP login, if the server needs one."""
     smtp_password: SecretStr | None = None
+    """SMTP password."""
     smtp_timeout_seconds: float = 10.0
-    # Orders (docs/orders.md): promise dates and click & collect, in calendar days.
+    """Timeout of one SMTP connection."""
     delivery_days: int = 2
+    """Calendar days from dispatch to a home delivery's promise date."""
     dispatch_cutoff_hour: int = 15
+    """Local hour after which an order is dispatched the next day."""
     transfer_lead_days: int = 2
+    """Calendar days a transfer to the pickup store takes."""
     pickup_ready_minutes: int = 120
+    """Minutes of the store's opening hours a click & collect order from its own stock takes
+    to be ready."""
     pickup_hold_days: int = 7
+    """Days an order ready for pickup is held before it goes back to stock."""
     pickup_reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
-    # The server's pickup sweep (reminders, return to stock of uncollected orders); 0: off.
+    """Days before the pickup deadline on which the customer is reminded (a JSON list)."""
     pickup_sweep_interval_seconds: float = 600.0
-    # "test": the in-process provider (tok_decline / tok_timeout tokens); real ones plug in here.
+    """Seconds between the server's pickup sweeps (reminders, return to stock of uncollected
+    orders); 0: off."""
     payment_provider: str = "test"
+    """``test``: the in-process provider (``tok_decline`` / ``tok_timeout`` tokens); the only
+    one built in."""
     return_window_days: int = 30
-    # Where the public tracking page is reached (links in notifications).
+    """Days after which the store app refuses a return."""
     public_base_url: str = "http://127.0.0.1:8000"
-    # Identity verification (customers/verification.py): one-time codes by email or SMS, their
-    # lifetime, wrong guesses per code, and sends per identity per window and per person per day.
+    """Where the public pages are reached (links in notifications and emails)."""
     identity_code_digits: int = Field(default=6, ge=6, le=10)
+    """Digits of an identity verification code (email or SMS)."""
     identity_code_ttl_seconds: int = Field(default=600, ge=60)
+    """Lifetime of a verification code."""
     identity_code_max_attempts: int = Field(default=5, ge=1)
+    """Wrong guesses allowed per verification code."""
     identity_code_sends_per_window: int = Field(default=3, ge=1)
+    """Codes sent per identity per window."""
     identity_code_window_seconds: int = Field(default=900, ge=60)
+    """That window."""
     identity_code_sends_per_day: int = Field(default=10, ge=1)
-    # Forgotten passwords (auth/password_reset.py): an emailed one-time code, its lifetime and
-    # wrong guesses; requests per email address and per client address per window.
+    """Codes sent per person per day."""
     reset_code_digits: int = Field(default=8, ge=6, le=10)
+    """Digits of an emailed password reset code (forgotten password)."""
     reset_code_ttl_seconds: int = Field(default=1800, ge=60)
+    """Lifetime of a password reset code."""
     reset_code_max_attempts: int = Field(default=5, ge=1)
+    """Wrong guesses allowed per reset code."""
     reset_requests_per_window: int = Field(default=3, ge=1)
+    """Reset requests per email address per window."""
     reset_address_requests_per_window: int = Field(default=20, ge=1)
+    """Reset requests per client address per window."""
     reset_window_seconds: int = Field(default=900, ge=60)
+    """That window."""
 
-    # PostgreSQL connection budget (docs/operations.md#connections): the processes sharing
-    # the server (API workers + relays + job workers; `serve --workers` sets it) split
-    # max_connections - its reserved slots - db_reserved_connections equally; pools never
-    # overflow and a request queues up to db_pool_timeout_seconds for a connection (then 503).
     db_processes: int = 1
-    # Per process; set: refused at start unless processes x it fits the server.
+    """Processes sharing the PostgreSQL server (API workers + relays + job workers; ``serve
+    --workers`` sets it): they split its connections equally (see Connections)."""
     db_max_connections: int | None = None
+    """Connections per process; set: refused at start unless processes x it fits the
+    server."""
     db_reserved_connections: int = 10
+    """Connections left free for psql, migrations and monitoring."""
     db_pool_timeout_seconds: float = 10.0
-    # Behind PgBouncer in transaction pooling: no prepared statements, no startup options;
-    # the share is db_max_connections (or db_pool_size), PgBouncer's own limits apply.
+    """Seconds a request queues for a connection before a 503 problem."""
     db_pgbouncer: bool = False
+    """Behind PgBouncer in transaction pooling: no prepared statements, no startup options;
+    the share is ``db_max_connections`` (or ``db_pool_size``), PgBouncer's own limits
+    apply."""
 
-    # Durable jobs (docs/operations.md#jobs): the server runs a worker thread unless disabled;
-    # a crashed worker's job is taken again after its lease, at most jobs_max_attempts claims.
     jobs_worker_enabled: bool = True
+    """The server runs a durable-job worker thread (false: run ``omniretail jobs worker``)."""
     jobs_poll_seconds: float = 1.0
+    """Seconds a job worker waits when no job is queued."""
     jobs_lease_seconds: float = 60.0
+    """A crashed worker's job is taken again after this long."""
     jobs_max_attempts: int = 3
+    """Claims of one job before it fails for good."""
 
-    # Request limits: an Idempotency-Key is kept this long (then swept); a request body may be
-    # at most max_body_bytes (event batches: max_event_body_bytes), refused with 413 unread.
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    """Hours an Idempotency-Key and its reply are kept (then swept)."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body; a larger one is refused with 413, unread."""
     max_event_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """Largest body of ``POST /events`` (event batches)."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -141,9 +199,15 @@ class PasswordHashSettings(BaseSettings):
     accident (OWASP's floor: 19 MiB, two passes). ``profile=test`` ignores all three and uses
     the library's minimum: for test suites only, never for real passwords."""
 
-    model_config = SettingsConfigDict(env_prefix="OMNIRETAIL_ARGON2_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIRETAIL_ARGON2_", extra="ignore", use_attribute_docstrings=True
+    )
 
     profile: Literal["production", "test"] = "production"
+    """``test``: the library's minimum parameters, for test suites only."""
     time_cost: int = Field(default=3, ge=2, le=20)
-    memory_cost: int = Field(default=64 * 1024, ge=19 * 1024, le=4 * 1024 * 1024)  # KiB
+    """Argon2id passes."""
+    memory_cost: int = Field(default=64 * 1024, ge=19 * 1024, le=4 * 1024 * 1024)
+    """Argon2id memory in KiB."""
     parallelism: int = Field(default=4, ge=1, le=64)
+    """Argon2id lanes."""

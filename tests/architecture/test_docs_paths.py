@@ -1,4 +1,5 @@
-"""The module paths cited in ``docs/architecture.md`` and ``docs/development.md`` exist.
+"""The module paths cited in ``docs/architecture.md``, ``docs/development.md`` and
+``docs/operations.md`` exist.
 
 A backticked span is checked when it clearly names code, so prose is never flagged:
 - a file or folder path: ``orders/checkout/place.py``, ``web/hq/``, ``src/omniretail/db/sql.py``,
@@ -22,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "src" / "omniretail"
-DOCS = ("docs/architecture.md", "docs/development.md")
+DOCS = ("docs/architecture.md", "docs/development.md", "docs/operations.md")
 REPO_DIRS = {"src", "tests", "scripts", "docs", "benchmarks"}
 SPAN = re.compile(r"`([^`\n]+)`")
 PATH = re.compile(r"[A-Za-z_][\w.-]*(?:/[\w.-]+)*/?")

@@ -73,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "consents:write",
             "privacy:export",
             "privacy:erase",
+            # The message log: every customer's notifications in clear (recipients, names,
+            # pickup codes), so not customers:read, which store associates and customers hold.
+            "messages:read",
             "loyalty:read",
             "loyalty:redeem",
             "loyalty:adjust",
@@ -278,6 +281,9 @@ POLICY: dict[str, Rule] = {
     "POST /fulfilments/{fid}/ready": R("fulfilment:write"),
     "POST /fulfilments/{fid}/collect": R("fulfilment:write"),
     "POST /fulfilments/{fid}/reject": R("fulfilment:write"),
+    # --- the message log: every notification sent or tried, decrypted (docs/messaging.md)
+    "GET /notifications/messages": R("messages:read"),
+    "GET /notifications/messages/{message_id}": R("messages:read"),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

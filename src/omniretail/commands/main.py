@@ -23,6 +23,7 @@ from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
 from omniretail.loyalty.cli import app as loyalty_app
 from omniretail.messaging.cli import app as messaging_app
+from omniretail.notifications.cli import messages_command
 from omniretail.routing.cli import route_app
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
@@ -72,6 +73,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+app.command("messages")(messages_command)
 app.command("forecast")(intelligence_cli.forecast_command)
 app.command("recommend")(intelligence_cli.recommend_command)
 app.command("clv")(intelligence_cli.clv_command)

@@ -72,3 +72,11 @@ def list_events(
 
 def latest_position(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(OutboxMessage.position), 0))) or 0
+
+
+def events_by_id(session: Session, ids: Sequence[str]) -> dict[str, OutboxMessage]:
+    """The stored events with these CloudEvent ids (an erased or unknown id is absent)."""
+    if not ids:
+        return {}
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(set(ids)))))
+    return {row.id: row for row in rows}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Select, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.db.outbox import OutboxMessage
@@ -262,3 +262,42 @@ def renew_claims(session: Session, *, token: str, lease_until: datetime, now: da
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
+
+
+# --- deliveries of one handler, by the subject of their event -------------------------------
+
+
+def deliveries_by_subject(
+    session: Session, handler: str, subjects: Sequence[str]
+) -> list[tuple[Delivery, str, str]]:
+    """The deliveries to ``handler`` of the events with these subjects, with the event's
+    subject and type."""
+    if not subjects:
+        return []
+    query = (
+        select(Delivery, OutboxMessage.subject, OutboxMessage.type)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(Delivery.handler == handler, OutboxMessage.subject.in_(list(subjects)))
+        .order_by(Delivery.id)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
+def subject_ids(
+    handler: str, prefix: str, statuses: Sequence[str], *, failing: bool = False
+) -> Select[int]:
+    """A subquery: the ``<id>`` of events with subject ``<prefix><id>`` whose delivery to
+    ``handler`` is in one of ``statuses`` (and, with ``failing``, whose last attempt failed)."""
+    query = (
+        select(cast(func.substr(OutboxMessage.subject, len(prefix) + 1), BigInteger))
+        .select_from(Delivery)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(
+            Delivery.handler == handler,
+            Delivery.status.in_(list(statuses)),
+            OutboxMessage.subject.startswith(prefix, autoescape=True),
+        )
+    )
+    if failing:
+        query = query.where(Delivery.last_error.is_not(None))
+    return query

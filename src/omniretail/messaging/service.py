@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import Select
+
 from omniretail.db.uow import UnitOfWork
 from omniretail.messaging import repository
 from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery
@@ -57,6 +61,23 @@ def replay_message(uow: UnitOfWork, message_id: str, *, actor: str) -> list[Deli
         for d, t in repository.list_deliveries(uow.session, message_id=message_id, limit=1000)
         if d.id in revived
     ]
+
+
+def deliveries_by_subject(
+    uow: UnitOfWork, *, handler: str, subjects: Sequence[str]
+) -> dict[str, DeliveryRead]:
+    """The latest delivery to ``handler`` of each event subject (one event per subject is
+    the case this serves: ``notifications/<id>``)."""
+    rows = repository.deliveries_by_subject(uow.session, handler, subjects)
+    return {subject: _delivery_read(d, event_type) for d, subject, event_type in rows}
+
+
+def subject_ids(
+    *, handler: str, prefix: str, statuses: Sequence[DeliveryStatus], failing: bool = False
+) -> Select[int]:
+    """A subquery of the ids in ``<prefix><id>`` subjects whose delivery to ``handler`` is in
+    ``statuses`` (``failing``: and has an error from its last attempt)."""
+    return repository.subject_ids(handler, prefix, [s.value for s in statuses], failing=failing)
 
 
 def _delivery_read(delivery: Delivery, event_type: str) -> DeliveryRead:

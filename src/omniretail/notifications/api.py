@@ -1,5 +1,5 @@
 """HTTP routes for webhook subscriptions, their deliveries and dead letters (the relay's state
-of the ``webhook:<id>`` handlers)."""
+of the ``webhook:<id>`` handlers), and the message log (``messages_router``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from omniretail.messaging.models import DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
 from omniretail.notifications import service
 from omniretail.notifications.schemas import (
+    MessagePage,
+    MessageQuery,
+    MessageRead,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
@@ -20,6 +23,7 @@ from omniretail.notifications.schemas import (
 )
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+messages_router = APIRouter(prefix="/notifications/messages", tags=["notifications"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -85,3 +89,15 @@ def list_deliveries(
     limit: Limit = 100,
 ) -> list[DeliveryRead]:
     return service.list_subscription_deliveries(uow, subscription_id, status=status, limit=limit)
+
+
+@messages_router.get("", response_model=MessagePage)
+def list_messages(uow: ReadDep, query: Annotated[MessageQuery, Query()]) -> MessagePage:
+    """The message log, newest first: every notification recorded (email, SMS, push) with its
+    recipient and text in clear, its delivery state and the event and order behind it."""
+    return service.list_messages(uow, query)
+
+
+@messages_router.get("/{message_id}", response_model=MessageRead)
+def get_message(message_id: IdPath, uow: ReadDep) -> MessageRead:
+    return service.get_message(uow, message_id)

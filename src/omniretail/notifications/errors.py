@@ -18,3 +18,8 @@ class UnknownNotificationKind(InvalidRequest):
 class NotificationContextIncomplete(InvalidRequest):
     slug = "notification-context-incomplete"
     title = "The notification context lacks fields its templates need"
+
+
+class UnknownNotification(NotFound):
+    slug = "unknown-notification"
+    title = "No such message"

@@ -25,3 +25,10 @@ class NotificationQueued(Event):
     notification_id: int
     channel: str
     kind: str
+
+
+# The relay handler that sends a queued notification (stored with each delivery: the name
+# predates this package and is kept).
+SEND_HANDLER = "messaging.send_notification"
+# The subject of a NotificationQueued event, before the notification's id.
+SUBJECT_PREFIX = NotificationQueued.subject_template.partition("{")[0]

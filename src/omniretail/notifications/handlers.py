@@ -8,14 +8,11 @@ from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelive
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
 from omniretail.notifications import repository
-from omniretail.notifications.events import NotificationQueued
+from omniretail.notifications.events import SEND_HANDLER, NotificationQueued
 from omniretail.notifications.models import Channel, NotificationStatus
 from omniretail.notifications.schemas import NotificationRead
 from omniretail.notifications.service import notification_read
 from omniretail.notifications.webhooks import WebhookSource
-
-# Stored with each delivery: the name predates this package and is kept.
-SEND_HANDLER = "messaging.send_notification"
 
 
 class NotificationSender:

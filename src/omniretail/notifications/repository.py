@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.db.sql import insert_ignore, rowcount
@@ -100,3 +100,39 @@ def list_notifications(
     if customer_ref is not None:
         query = query.where(Notification.customer_ref == customer_ref)
     return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+
+
+def find_notifications(
+    session: Session,
+    *,
+    channel: str | None = None,
+    kind: str | None = None,
+    customer_ref: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    among: Select[int] | None = None,
+    not_among: Sequence[Select[int]] = (),
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Notification]:
+    """The message log's rows, newest first; ``among``/``not_among``: subqueries of ids."""
+    query = select(Notification)
+    if channel is not None:
+        query = query.where(Notification.channel == channel)
+    if kind is not None:
+        query = query.where(Notification.kind == kind)
+    if customer_ref is not None:
+        query = query.where(Notification.customer_ref == customer_ref)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if since is not None:
+        query = query.where(Notification.created_at >= since)
+    if until is not None:
+        query = query.where(Notification.created_at < until)
+    if among is not None:
+        query = query.where(Notification.id.in_(among))
+    for excluded in not_among:
+        query = query.where(Notification.id.not_in(excluded))
+    query = query.order_by(Notification.id.desc()).offset(offset).limit(limit)
+    return list(session.scalars(query))

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from omniretail.db.outbox import OutboxMessage, events_by_id
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.ids import new_token
@@ -27,11 +28,21 @@ from omniretail.messaging import service as deliveries
 from omniretail.messaging.models import DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
 from omniretail.notifications import repository
-from omniretail.notifications.errors import UnknownSubscription
-from omniretail.notifications.events import NotificationQueued
-from omniretail.notifications.models import Channel, NotificationStatus, WebhookSubscription
+from omniretail.notifications.errors import UnknownNotification, UnknownSubscription
+from omniretail.notifications.events import SEND_HANDLER, SUBJECT_PREFIX, NotificationQueued
+from omniretail.notifications.models import (
+    Channel,
+    Notification,
+    NotificationStatus,
+    WebhookSubscription,
+)
+from omniretail.notifications.rendering import KINDS as RENDERED_KINDS
 from omniretail.notifications.rendering import render
 from omniretail.notifications.schemas import (
+    MessagePage,
+    MessageQuery,
+    MessageRead,
+    MessageState,
     NotificationRead,
     SubscriptionCreate,
     SubscriptionCreated,
@@ -199,6 +210,120 @@ def list_notifications(
         notification_read(uow.vault, n)
         for n in repository.list_notifications(uow.session, customer_ref=customer_ref, limit=limit)
     ]
+
+
+# --- the message log -----------------------------------------------------------------------
+# Every notification recorded, decrypted for display, with its delivery state and why it was
+# sent. The state is the relay's: a notification's send is the delivery of its
+# NotificationQueued event (subject notifications/<id>) to SEND_HANDLER. It is "sent" once the
+# notification is marked sent, "retrying" while that delivery is pending after a failed
+# attempt, "failed" once the relay gave up (a dead letter: `omniretail events replay` revives
+# it), and "queued" before. Why: the kind, the event that caused it (read from the outbox by
+# its id) and the order that event is about (an orders/<number> subject).
+
+ORDER_SUBJECT = "orders/"
+# The kinds there are templates for (what the log can be filtered by).
+KINDS: tuple[str, ...] = RENDERED_KINDS
+
+
+def list_messages(uow: UnitOfWork, query: MessageQuery) -> MessagePage:
+    """A page of the log, newest first, with the filters of ``query``."""
+    failed = deliveries.subject_ids(
+        handler=SEND_HANDLER, prefix=SUBJECT_PREFIX, statuses=[DeliveryStatus.DEAD]
+    )
+    retrying = deliveries.subject_ids(
+        handler=SEND_HANDLER,
+        prefix=SUBJECT_PREFIX,
+        statuses=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
+        failing=True,
+    )
+    state = query.state
+    queued, sent = NotificationStatus.QUEUED.value, NotificationStatus.SENT.value
+    status = None if state is None else sent if state is MessageState.SENT else queued
+    among = {MessageState.FAILED: failed, MessageState.RETRYING: retrying}.get(
+        state or MessageState.SENT
+    )
+    rows = repository.find_notifications(
+        uow.session,
+        channel=query.channel.value if query.channel else None,
+        kind=query.kind.strip() or None if query.kind else None,
+        customer_ref=str(query.customer_id) if query.customer_id else None,
+        status=status,
+        since=query.since,
+        until=query.until,
+        among=among,
+        not_among=[failed, retrying] if state is MessageState.QUEUED else [],
+        offset=query.offset,
+        limit=query.limit + 1,
+    )
+    items = _messages(uow, rows[: query.limit])
+    return MessagePage(
+        items=items, offset=query.offset, limit=query.limit, more=len(rows) > query.limit
+    )
+
+
+def get_message(uow: UnitOfWork, message_id: int) -> MessageRead:
+    row = repository.get_notification(uow.session, message_id)
+    if row is None:
+        raise UnknownNotification(f"no message {message_id}", field="id")
+    (message,) = _messages(uow, [row])
+    return message
+
+
+def _messages(uow: UnitOfWork, rows: list[Notification]) -> list[MessageRead]:
+    sends = deliveries.deliveries_by_subject(
+        uow, handler=SEND_HANDLER, subjects=[f"{SUBJECT_PREFIX}{r.id}" for r in rows]
+    )
+    sources = events_by_id(uow.session, [r.source_event_id for r in rows])
+    return [
+        _message(uow, row, sends.get(f"{SUBJECT_PREFIX}{row.id}"), sources.get(row.source_event_id))
+        for row in rows
+    ]
+
+
+def _message(
+    uow: UnitOfWork, row: Notification, send: DeliveryRead | None, source: OutboxMessage | None
+) -> MessageRead:
+    read = notification_read(uow.vault, row)
+    order = (
+        source.subject.removeprefix(ORDER_SUBJECT)
+        if source is not None and source.subject.startswith(ORDER_SUBJECT)
+        else None
+    )
+    return MessageRead(
+        id=read.id,
+        customer_id=int(ref) if (ref := read.customer_ref) and ref.isdigit() else None,
+        channel=read.channel,
+        kind=read.kind,
+        recipient=read.recipient,
+        subject=read.subject,
+        body=read.body,
+        html_body=read.html_body,
+        length=len(read.body.rstrip("\n")),
+        state=_state(read.status, send),
+        created_at=read.created_at,
+        sent_at=read.sent_at,
+        attempts=send.attempts if send else 0,
+        last_error=send.last_error if send else None,
+        next_attempt_at=send.next_attempt_at
+        if send and send.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+        else None,
+        source_event_id=read.source_event_id,
+        source_event_type=source.type if source is not None else None,
+        order_number=order,
+    )
+
+
+def _state(status: str, send: DeliveryRead | None) -> MessageState:
+    if status == NotificationStatus.SENT:
+        return MessageState.SENT
+    if send is None:
+        return MessageState.QUEUED
+    if send.status == DeliveryStatus.DEAD:
+        return MessageState.FAILED
+    if send.last_error and send.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        return MessageState.RETRYING
+    return MessageState.QUEUED
 
 
 def _channel(channel: Channel | str) -> Channel:
