@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.shop import account, products
+from omniretail.web.shop import account, details, orders, products, signup
 
 router = APIRouter()
-for part in (products, account):
+for part in (products, signup, account, details, orders):
     router.include_router(part.router)
