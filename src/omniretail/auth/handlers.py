@@ -1,8 +1,9 @@
 """``omniretail.auth.password_reset_code_requested``: emails a customer's password reset code
 (``auth.password_reset``); ``omniretail.auth.sign_up_for_existing_account`` tells a customer
 that someone tried to sign up with their email (``auth.sign_up``). The reset event carries
-only the code's row id; the code is read from its ciphertext, sent, and the ciphertext blanked in the same transaction, so a redelivery
-after that sends nothing. Expired, used, locked or superseded codes are skipped."""
+only the code's row id; the code is read from its ciphertext, sent, and the ciphertext
+blanked in the same transaction, so a redelivery after that sends nothing. Expired, used,
+locked or superseded codes are skipped."""
 
 from __future__ import annotations
 

@@ -83,15 +83,11 @@ def _page(
 ) -> HTMLResponse:
     loaded = _own_order(request, viewer, number)
     order: OrderRead = loaded["order"]
-    timeline = [
-        {
-            "when": e.created_at,
-            "what": STEPS.get(e.to_status or e.action, e.action),
-            "fid": e.fulfilment_id,
-        }
-        for e in loaded["log"]
-        if (e.to_status or e.action) in STEPS
-    ]
+    timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
+    for e in loaded["log"]:
+        step = e.to_status or e.action
+        if step in STEPS:
+            timeline.append({"when": e.created_at, "what": STEPS[step], "fid": e.fulfilment_id})
     return render(
         request,
         "shop/order.html",
