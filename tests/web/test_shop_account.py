@@ -255,9 +255,12 @@ def test_erasure_is_held_while_an_order_is_open_then_done(
     with container.read_uow() as uow:
         row = uow.session.get(Customer, seeded.customer_id)
         assert row is not None and row.status == "erased" and row.name_enc is None
-        assert uow.session.scalars(
-            select(Principal).where(Principal.customer_id == seeded.customer_id)
-        ).all() == []
+        assert (
+            uow.session.scalars(
+                select(Principal).where(Principal.customer_id == seeded.customer_id)
+            ).all()
+            == []
+        )
     assert web.get("/account").status_code == 303  # signed out, and cannot sign in again
     page = web.get("/signin")
     again = web.post(
@@ -265,3 +268,39 @@ def test_erasure_is_held_while_an_order_is_open_then_done(
         data={"username": CUSTOMER_EMAIL, "password": "x" * 12, "csrf_token": csrf_of(page.text)},
     )
     assert again.status_code == 401
+
+
+def test_the_api_decides_the_same_for_a_customer(
+    container: Container, web: TestClient, seeded: Seeded
+) -> None:
+    """Cancelling their own order and erasing their own data, never another customer's."""
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.customers.helpers import make_customer
+    from tests.web.seed import PASSWORD as SEED_PASSWORD
+
+    other = make_customer(container, "Olive Other", email="olive@example.com", verified=True)
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=other, password=PASSWORD)
+        )
+
+    def bearer(email: str, password: str) -> dict[str, str]:
+        r = web.post("/api/v1/auth/token", data={"username": email, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    olive, ada = bearer("olive@example.com", PASSWORD), bearer(CUSTOMER_EMAIL, SEED_PASSWORD)
+    cancel = f"/api/v1/orders/{seeded.home_order}/cancel"
+    assert web.post(cancel, json={}, headers=olive).status_code == 403
+    assert (
+        web.post(f"/api/v1/customers/{seeded.customer_id}/erase", headers=olive).status_code == 403
+    )
+    held = web.post(f"/api/v1/customers/{seeded.customer_id}/erase", headers=ada)
+    assert held.status_code == 409 and held.json()["type"].endswith("erasure-held")
+    assert web.post(cancel, json={}, headers=ada).status_code == 200
+    with container.read_uow() as uow:
+        assert lookup.get_order(uow, seeded.home_order).status == "cancelled"
+        row = uow.session.get(Customer, seeded.customer_id)
+        assert row is not None and row.status == "active"
