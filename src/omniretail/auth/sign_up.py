@@ -30,8 +30,7 @@ from omniretail.auth.models import Principal, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import service as customers
 from omniretail.customers.errors import VerificationCodeInvalid
-from omniretail.customers.models import IdentityKind
-from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.customers.schemas import CustomerCreate, IdentityCreate, IdentityKind
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
