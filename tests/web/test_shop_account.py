@@ -82,7 +82,7 @@ def test_sign_up_verify_sign_out_and_in(
     assert done.status_code == 303 and done.headers["location"].startswith("/account")
     account = web.get("/account")
     assert account.status_code == 200 and "Grace Hopper" in account.text
-    assert "No orders yet." in account.text
+    assert "No orders yet." in account.text and 'id="points"' in account.text
     with container.read_uow() as uow:
         row = uow.session.get(Principal, created[0].id)
         assert row is not None and row.active

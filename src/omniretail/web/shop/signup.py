@@ -19,6 +19,7 @@ from omniretail.customers.errors import VerificationRateLimited
 from omniretail.customers.service import CodePolicy
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
+from omniretail.loyalty import service as loyalty
 from omniretail.runtime import Runtime
 from omniretail.web import session
 from omniretail.web.deps import MaybeViewerDep, PageRoute, redirect
@@ -180,6 +181,10 @@ def enter_code(
             hasher=customers.hasher_for(container.keyring),
             policy=code_policy(container),
         )
+        joined = outcome.principal
+        if joined is not None and joined.customer_id is not None:
+            root = customers.resolve_id(uow, joined.customer_id)
+            loyalty.enrol(uow, root, actor=joined.actor)  # as the sign-up page says
     if outcome.principal is None:
         message = outcome.refused.detail if outcome.refused else sign_up.WRONG_CODE
         errors = {"code": message[:1].upper() + message[1:] + "."}
