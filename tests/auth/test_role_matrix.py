@@ -74,7 +74,9 @@ def expected(role, method, path):
     if not policy.allows(role, rule):
         return False
     if role == "customer":
-        return rule.customer_unscoped or "{customer_id}" in path
+        # their own orders (no such order passes: the route answers 404)
+        own_order = path.startswith("/orders/{number}")
+        return rule.customer_unscoped or "{customer_id}" in path or own_order
     return True
 
 
@@ -82,7 +84,9 @@ def expected(role, method, path):
 def test_role_matrix_over_every_route(client, people):
     own, victim, headers = people
     wrong = []
-    for method, template in operations(client):
+    # A customer may erase their own data (and then has no sign-in): that request goes last.
+    last = ("POST", "/customers/{customer_id}/erase")
+    for method, template in [*(o for o in operations(client) if o != last), last]:
         for role, role_headers in headers.items():
             customer_id = own if role == "customer" else victim
             path = template.replace("{customer_id}", str(customer_id))

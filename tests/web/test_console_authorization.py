@@ -67,6 +67,11 @@ NOT_CONSOLE = {
     # tests/auth/test_password_reset_by_email.py drives them.
     "/signin/forgot": "forgot password: answers the same for every email",
     "/signin/reset": "the emailed one-time code is the credential",
+    # The shop's sign-up (auth.sign_up): public, the same answer for every email;
+    # tests/web/test_shop_account.py drives them.
+    "/signup": "sign-up: answers the same for every email",
+    "/signup/code": "the emailed one-time code is the credential",
+    "/signup/resend": "a new code for the sign-up named by its signed cookie",
 }
 
 
@@ -540,6 +545,48 @@ def cases(container: Container, w: World) -> list[Case]:
                     },
                 )
             ],
+            audience="customer",
+        ),
+        Case(
+            "/account/details/address",
+            "/account/details/address",
+            {"line1": "1 High St", "city": "London", "postcode": "NW1 6XE"},
+            lambda _: [
+                Request(
+                    "PATCH",
+                    f"/customers/{cid}",
+                    {
+                        "address": {
+                            "line1": "1 High St",
+                            "city": "London",
+                            "postcode": "NW1 6XE",
+                            "country": "United Kingdom",
+                        }
+                    },
+                )
+            ],
+            audience="customer",
+        ),
+        Case(
+            "/account/details/store",
+            "/account/details/store",
+            {"store": "MAN1"},
+            lambda _: [Request("PATCH", f"/customers/{cid}", {"home_store": "MAN1"})],
+            audience="customer",
+        ),
+        Case(
+            "/account/orders/{number}/cancel",
+            f"/account/orders/{w.cancel_number}/cancel",
+            {},
+            lambda _: [Request("POST", f"/orders/{w.cancel_number}/cancel", {})],
+            audience="customer",
+        ),
+        # Last: the admin's API request erases the customer.
+        Case(
+            "/account/privacy/erase",
+            "/account/privacy/erase",
+            {"confirm": "ERASE"},
+            lambda _: [Request("POST", f"/customers/{cid}/erase", None)],
             audience="customer",
         ),
     ]

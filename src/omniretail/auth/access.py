@@ -118,6 +118,9 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
     raw = action.params.get("customer_id")
     if raw is not None:
         return _person(principal, raw, "customers may only see and change their own data")
+    number = action.params.get("number")
+    if number is not None and action.path.startswith("/orders/{number}"):
+        return [_order_check(principal, str(number))]
     if not rule.customer_unscoped:
         raise Forbidden("customers may only act on their own profile")
     body = action.body
@@ -168,6 +171,19 @@ def same_person(uow: UnitOfWork, principal: AuthPrincipal, asked: int) -> bool:
         return customers.resolve_id(uow, asked) == customers.resolve_id(uow, principal.customer_id)
     except (UnknownCustomer, CustomerErased):
         return False
+
+
+def _order_check(principal: AuthPrincipal, number: str) -> Check:
+    """A customer acts on the orders of their own profiles only."""
+
+    def check(uow: UnitOfWork) -> None:
+        owner = orders.order_customer(uow, number)
+        if owner is None:
+            return  # no such order: the route answers 404
+        if owner.customer_id is None or not same_person(uow, principal, owner.customer_id):
+            raise Forbidden("customers may only act on their own orders")
+
+    return check
 
 
 def _cart_check(principal: AuthPrincipal, token: str) -> Check:

@@ -17,3 +17,14 @@ class PasswordResetCodeRequested(Event):
     subject_template: ClassVar[str] = "auth/principals/{principal_id}"
     code_id: int
     principal_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignUpForExistingAccount(Event):
+    """Someone tried to sign up in the shop with the verified email ``identity_id`` of a
+    customer who already signs in; the handler tells the owner (nothing else changes)."""
+
+    type: ClassVar[str] = "auth.sign_up_for_existing_account"
+    subject_template: ClassVar[str] = "auth/principals/{principal_id}"
+    principal_id: int
+    identity_id: int

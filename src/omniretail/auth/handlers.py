@@ -1,12 +1,14 @@
 """``omniretail.auth.password_reset_code_requested``: emails a customer's password reset code
-(``auth.password_reset``). The event carries only the code's row id; the code is read from
-its ciphertext, sent, and the ciphertext blanked in the same transaction, so a redelivery
-after that sends nothing. Expired, used, locked or superseded codes are skipped."""
+(``auth.password_reset``); ``omniretail.auth.sign_up_for_existing_account`` tells a customer
+that someone tried to sign up with their email (``auth.sign_up``). The reset event carries
+only the code's row id; the code is read from its ciphertext, sent, and the ciphertext
+blanked in the same transaction, so a redelivery after that sends nothing. Expired, used,
+locked or superseded codes are skipped."""
 
 from __future__ import annotations
 
 from omniretail.auth import repository as repo
-from omniretail.auth.events import PasswordResetCodeRequested
+from omniretail.auth.events import PasswordResetCodeRequested, SignUpForExistingAccount
 from omniretail.auth.password_reset import CODE_FIELD
 from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
@@ -23,6 +25,11 @@ def install(
         PasswordResetCodeRequested,
         "auth.send_password_reset_code",
         ResetCodeSender(senders, vault_for(keyring), public_base_url),
+    )
+    registry.on(
+        SignUpForExistingAccount,
+        "auth.tell_existing_account",
+        ExistingAccountNotice(senders, vault_for(keyring), public_base_url),
     )
 
 
@@ -62,3 +69,32 @@ class ResetCodeSender:
                 )
             )
             row.code_enc, row.sent_at = None, uow.now
+
+
+class ExistingAccountNotice:
+    def __init__(self, senders: Senders, vault: PiiVault, public_base_url: str) -> None:
+        self.senders = senders
+        self.vault = vault
+        self.base = public_base_url.rstrip("/")
+
+    def __call__(
+        self, event: SignUpForExistingAccount, meta: EventMeta, uow_factory: UowFactory
+    ) -> None:
+        with uow_factory() as uow:
+            to = customers.identity_value(uow, event.identity_id, vault=self.vault)
+        if not to:
+            raise SkipDelivery(f"identity #{event.identity_id} is gone")
+        self.senders.mailer.send(
+            Email(
+                to=to,
+                subject="You already have an Omniretail account",
+                text=(
+                    "Someone, hopefully you, asked to open an Omniretail account with this email"
+                    " address. You already have one, so nothing was created. Sign in at"
+                    f" {self.base}/signin , or if you forgot your password, get a code at"
+                    f" {self.base}/signin/forgot . If it was not you, ignore this message: your"
+                    " account is unchanged."
+                ),
+                message_id=f"<sign-up-existing-{meta.id}@omniretail>",
+            )
+        )

@@ -100,6 +100,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "carts:write",
             # Entering a code that was sent to their own email or phone.
             "identities:confirm",
+            # Their own orders only (``auth.access``): cancelling what has not shipped.
+            "orders:write",
+            # Their own data only; held while an order is open (``processes.privacy``).
+            "privacy:erase",
         }
     ),
 }

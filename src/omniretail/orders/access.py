@@ -80,3 +80,14 @@ def cancel_sites(
         and r.location_code is not None
         and (r.line_no in named if named is not None else r.status == LineStatus.OPEN.value)
     ]
+
+
+@dataclass(frozen=True)
+class OrderOwner:
+    customer_id: int | None  # None: a guest's order
+
+
+def order_customer(uow: UnitOfWork, number: str) -> OrderOwner | None:
+    """Whose order ``number`` is (None: no such order); one look-up by the unique number."""
+    row = repo.get_order_by_number(uow.session, number)
+    return None if row is None else OrderOwner(row.customer_id)

@@ -12,8 +12,10 @@ from omniretail.orders.access import (
     STEP_FOR_STATUS,
     STEPS,
     FulfilmentSites,
+    OrderOwner,
     cancel_sites,
     fulfilment_sites,
+    order_customer,
 )
 from omniretail.orders.checkout import (
     Placed,
@@ -106,6 +108,7 @@ __all__ = [
     "FulfilmentStatus",
     "LineStatus",
     "OrderKind",
+    "OrderOwner",
     "OrderStatus",
     "PaymentAction",
     "PaymentError",
@@ -145,6 +148,7 @@ __all__ = [
     "money",
     "new_order_number",
     "next_steps",
+    "order_customer",
     "order_log",
     "order_read",
     "orders_for_location",

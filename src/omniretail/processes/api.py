@@ -47,10 +47,17 @@ def export_personal_data(
 
 
 @customers_router.post("/{customer_id}/erase", response_model=ErasureReport)
-def erase_customer(customer_id: IdPath, use_case: UseCaseDep, actor: ActorDep) -> ErasureReport:
+def erase_customer(
+    customer_id: IdPath, use_case: UseCaseDep, actor: ActorDep, request: Request
+) -> ErasureReport:
     """Removes or irreversibly anonymises the person's data; order totals and the points
-    ledger (amounts only) stay for the accounts. Logged."""
-    return use_case.run(lambda uow: privacy.erase_customer(uow, customer_id, actor=actor))
+    ledger (amounts only) stay for the accounts. Logged. A customer's own request is held
+    (409) while one of their orders is open."""
+    principal = getattr(request.state, "principal", None)
+    own = principal is not None and principal.role == "customer"
+    return use_case.run(
+        lambda uow: privacy.erase_customer(uow, customer_id, actor=actor, hold_open_orders=own)
+    )
 
 
 @customers_router.post("/merges/{merge_id}/undo", response_model=MergeRead)

@@ -12,6 +12,7 @@ from omniretail.customers import service as customers
 from omniretail.customers import service as privacy
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
+from omniretail.kernel.errors import Conflict
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.notifications import service as notifications
@@ -59,9 +60,47 @@ def export_personal_data(
     )
 
 
-def erase_customer(uow: UnitOfWork, customer_id: int, *, actor: str) -> ErasureReport:
-    """Removes or irreversibly anonymises the person's data in every domain. Logged."""
+# An order in one of these states is over: nothing left to hand over, refund or contact.
+CLOSED_ORDER_STATES = frozenset({"completed", "cancelled", "returned_to_stock"})
+
+
+class ErasureHeld(Conflict):
+    """The person asked for erasure while an order of theirs is open (``open_orders``): the
+    order still needs their contact details and address until it is done or cancelled."""
+
+    slug = "erasure-held"
+    title = "Erasure held while an order is open"
+
+
+def open_orders(uow: UnitOfWork, customer_id: int) -> list[str]:
+    """The numbers of the person's orders (every profile) that are not over yet."""
     root = customers.resolve_id(uow, customer_id)
+    return [
+        o.number
+        for profile_id in customers.cluster(uow, root)
+        for o in order_lookup.list_orders(uow, profile_id, limit=100_000)
+        if o.status not in CLOSED_ORDER_STATES
+    ]
+
+
+def erase_customer(
+    uow: UnitOfWork, customer_id: int, *, actor: str, hold_open_orders: bool = False
+) -> ErasureReport:
+    """Removes or irreversibly anonymises the person's data in every domain. Logged. With
+    ``hold_open_orders`` (the person's own request) it raises ``ErasureHeld`` instead while
+    an order is open."""
+    root = customers.resolve_id(uow, customer_id)
+    if hold_open_orders:
+        held = open_orders(uow, root)
+        if held:
+            many = len(held) > 1
+            raise ErasureHeld(
+                f"order{'s' if many else ''} {', '.join(held)} {'are' if many else 'is'}"
+                " still open: your data can be erased once they are delivered, collected or"
+                " cancelled",
+                field="customer_id",
+                orders=held,
+            )
     summary = privacy.erase_customer(uow, root, actor=actor)
     summary["principals_deleted"] = auth.forget_customer(uow, summary["ids"])
     summary["intelligence_scores_deleted"] = intelligence.forget_customers(uow, summary["ids"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.shop import account, cart, checkout, products
+from omniretail.web.shop import account, cart, checkout, details, orders, products, signup
 
 router = APIRouter()
-for part in (products, cart, checkout, account):
+for part in (products, cart, checkout, signup, account, details, orders):
     router.include_router(part.router)

@@ -18,6 +18,7 @@ from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.orders import service as lookup
 from omniretail.processes import privacy as privacy_process
+from omniretail.web import session
 from omniretail.web.deps import (
     CustomerDep,
     PageRoute,
@@ -88,7 +89,8 @@ def _privacy(
         }
         for p, c, text in CONSENT_CHOICES
     ]
-    context: dict[str, Any] = {"choices": choices, "errors": errors or {}}
+    held = read(request, lambda uow: privacy_process.open_orders(uow, customer_id))
+    context: dict[str, Any] = {"choices": choices, "errors": errors or {}, "held": held}
     if notice:
         context["notice"] = notice
     return render(request, "shop/privacy.html", viewer=viewer, status=status, **context)
@@ -170,3 +172,32 @@ def export(request: Request, posted: PostedDep) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.post("/account/privacy/erase", response_model=None)
+def erase(request: Request, posted: PostedDep) -> Response:
+    """The person's own erasure (``POST /customers/{customer_id}/erase``), typed to confirm
+    and held while one of their orders is open."""
+    viewer = customer_viewer(request)
+    customer_id = viewer.principal.customer_id
+    assert customer_id is not None
+    if posted.get("confirm").upper() != "ERASE":
+        errors = {"confirm": "Type ERASE to confirm.", "__all__": "Type ERASE to confirm."}
+        return _privacy(request, viewer, errors=errors, status=422)
+    decided = authorize_as(
+        request, viewer, "POST /customers/{customer_id}/erase", {"customer_id": customer_id}
+    )
+    actor = viewer.principal.actor
+    try:
+        change(
+            request,
+            decided,
+            lambda uow: privacy_process.erase_customer(
+                uow, customer_id, actor=actor, hold_open_orders=True
+            ),
+        )
+    except privacy_process.ErasureHeld as exc:
+        return _privacy(request, viewer, errors={"__all__": exc.detail}, status=exc.status)
+    response = redirect("/signin", notice="Your data is erased and your account closed.")
+    session.end_session(response)
+    return response

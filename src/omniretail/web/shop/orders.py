@@ -1,0 +1,131 @@
+"""A signed-in customer's order: its lines, each fulfilment's timeline, the public tracking
+page's link, and cancelling what has not shipped (``POST /orders/{number}/cancel``, through
+the same service and the same decision as the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from omniretail.auth import access
+from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as fulfilment
+from omniretail.kernel.errors import DomainError
+from omniretail.orders import service as lookup
+from omniretail.orders.schemas import CancelBody, OrderRead
+from omniretail.web.deps import (
+    CustomerDep,
+    NotAllowed,
+    PageRoute,
+    PostedDep,
+    Viewer,
+    authorize_as,
+    change,
+    customer_viewer,
+    read,
+    redirect,
+    render,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+MAX_NUMBER = 40  # an order number is a code
+# What the customer is told for each logged step (the actor is not shown).
+STEPS = {
+    "placed": "Order placed",
+    "accepted": "Accepted by the store",
+    "picking": "Being picked",
+    "packed": "Packed",
+    "shipped": "On its way",
+    "delivered": "Delivered",
+    "ready_for_pickup": "Ready to collect",
+    "collected": "Collected",
+    "cancelled": "Cancelled",
+    "rejected": "Moved to another store",
+    "returned": "Returned",
+    "refund": "Refunded",
+}
+
+
+def cancellable_lines(order: OrderRead) -> list[int]:
+    """Open lines whose fulfilment may still be cancelled (the service checks again)."""
+    steps = {f.id: f.next_steps for f in order.fulfilments}
+    return [
+        ln.line_no
+        for ln in order.lines
+        if ln.status == "open" and "cancelled" in steps.get(ln.fulfilment_id or "", [])
+    ]
+
+
+def _own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
+    if len(number) > MAX_NUMBER:
+        raise NotAllowed("No such order.", status=404)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        owner = lookup.order_customer(uow, number)
+        if owner is None or owner.customer_id is None:
+            raise NotAllowed("No such order.", status=404)
+        if not access.same_person(uow, viewer.principal, owner.customer_id):
+            raise NotAllowed("No such order.", status=404)  # not telling others' numbers
+        return {"order": lookup.get_order(uow, number), "log": lookup.order_log(uow, number)}
+
+    return read(request, load)
+
+
+def _page(
+    request: Request,
+    viewer: Viewer,
+    number: str,
+    *,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    loaded = _own_order(request, viewer, number)
+    order: OrderRead = loaded["order"]
+    timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
+    for e in loaded["log"]:
+        step = e.to_status or e.action
+        if step in STEPS:
+            timeline.append({"when": e.created_at, "what": STEPS[step], "fid": e.fulfilment_id})
+    return render(
+        request,
+        "shop/order.html",
+        viewer=viewer,
+        status=status,
+        errors=errors or {},
+        order=order,
+        timeline=timeline,
+        cancellable=cancellable_lines(order),
+    )
+
+
+@router.get("/account/orders/{number}", response_class=HTMLResponse)
+def order_page(request: Request, number: str, viewer: CustomerDep) -> HTMLResponse:
+    return _page(request, viewer, number)
+
+
+@router.post("/account/orders/{number}/cancel", response_model=None)
+def cancel(request: Request, number: str, posted: PostedDep) -> Response:
+    viewer = customer_viewer(request)
+    order: OrderRead = _own_order(request, viewer, number)["order"]
+    lines = cancellable_lines(order)
+    if not lines:
+        errors = {"__all__": "Nothing in this order can be cancelled any more: it has shipped."}
+        return _page(request, viewer, number, errors=errors, status=409)
+    body = CancelBody(line_nos=lines, reason="cancelled by the customer in the shop")
+    decided = authorize_as(
+        request,
+        viewer,
+        "POST /orders/{number}/cancel",
+        {"number": number},
+        body.model_dump(mode="json", exclude_none=True),
+    )
+    actor = viewer.principal.actor
+    try:
+        change(request, decided, lambda uow: fulfilment.cancel(uow, number, body, actor=actor))
+    except DomainError as exc:
+        return _page(request, viewer, number, errors={"__all__": exc.detail}, status=exc.status)
+    return redirect(
+        f"/account/orders/{number}", notice="Your order is cancelled. The payment is released."
+    )
