@@ -42,7 +42,7 @@ def new_password() -> str:
 
 
 def set_up_people(
-    uow: UnitOfWork, *, vault: PiiVault, store_code: str, other_store_code: str
+    uow: UnitOfWork, *, vault: PiiVault, store_code: str, other_store_code: str | None = None
 ) -> DemoPeople:
     """Idempotent: a second run finds everyone and changes nothing. ``associate`` works at
     ``store_code`` (where the demo pickup waits), ``associate2`` at ``other_store_code`` (where
@@ -55,6 +55,8 @@ def set_up_people(
         (Role.MARKETER, "marketer", None),
         (Role.ADMIN, "admin", None),
     ]
+    if other_store_code is None:
+        staff = [row for row in staff if row[1] != "associate2"]
     sign_ins: list[tuple[str, str, str | None]] = []
     for role, username, store in staff:
         password = None

@@ -62,6 +62,7 @@ from omniretail.loyalty.service.rules import (
 from omniretail.loyalty.service.tiers import (
     evaluate_tier,
     progress_for,
+    stated_progress,
     tier_progress,
 )
 
@@ -90,6 +91,7 @@ __all__ = [
     "points_for_order",
     "programme_read",
     "progress_for",
+    "stated_progress",
     "recompute_balances",
     "redeem_coupon",
     "redeem_points",
