@@ -27,7 +27,7 @@ from omniretail.loyalty.schemas import ProgrammeRules
 from omniretail.orders.models import Order, OrderLine
 from omniretail.web.hq.dashboard import _sales
 from tests.demo.test_demo import demo_env, printed_sign_ins
-from tests.web.conftest import csrf_of, post, sign_in
+from tests.web.conftest import post, sign_in
 
 UK = "United Kingdom"
 YEARS_BACK = 10
@@ -106,7 +106,9 @@ def test_the_demo_moves_the_history_into_the_last_year_and_every_figure_agrees(
     with container.read_uow() as uow:
         days = [
             p.date()
-            for p in uow.session.scalars(select(Order.placed_at).where(Order.tracking_token.is_(None)))
+            for p in uow.session.scalars(
+                select(Order.placed_at).where(Order.tracking_token.is_(None))
+            )
         ]
     assert min(days) >= first - timedelta(days=1) and max(days) <= last + timedelta(days=1)
 
@@ -226,7 +228,12 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         return TestClient(application, follow_redirects=False)
 
     # Every printed link opens for the person the step names.
-    for step, who in ((1, "ada.demo@example.com"), (3, "associate"), (4, "associate2"), (6, "admin")):
+    for step, who in (
+        (1, "ada.demo@example.com"),
+        (3, "associate"),
+        (4, "associate2"),
+        (6, "admin"),
+    ):
         with browser() as client:
             sign_in(client, who, passwords[who])
             urls = re.findall(rf"{re.escape(base)}(/\S+?)[,)]?(?:\s|$)", steps[step] + " ")

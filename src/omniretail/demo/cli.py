@@ -403,7 +403,10 @@ def _tour(
     from omniretail.demo.people import CUSTOMER_EMAIL
 
     store, other = stores
-    say = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
     say(f"tour: sign in at {base}/signin as each person in turn (passwords above)")
     say(
         f"  1. {CUSTOMER_EMAIL}: {base}/account -> web and store orders as one person,"

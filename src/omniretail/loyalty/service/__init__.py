@@ -91,7 +91,6 @@ __all__ = [
     "points_for_order",
     "programme_read",
     "progress_for",
-    "stated_progress",
     "recompute_balances",
     "redeem_coupon",
     "redeem_points",
@@ -101,5 +100,6 @@ __all__ = [
     "rules",
     "save_programme",
     "settle_unmerge",
+    "stated_progress",
     "tier_progress",
 ]

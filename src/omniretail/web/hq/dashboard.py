@@ -111,7 +111,7 @@ def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, lis
         "channels": channels,
         "rows": rows if channels else [],
         "period": f"weeks of {weeks[0]:%Y-%m-%d} to {weeks[-1]:%Y-%m-%d}",
-        "latest_before": None if before.is_empty() else f"{before.max():%Y-%m-%d}",
+        "latest_before": None if before.is_empty() else str(before.max()),
     }
     progress("chart drawn")
     return labels, series, table
