@@ -190,8 +190,15 @@ def test_the_demo_prints_each_account_its_own_password_once(container, tmp_path)
     in; a later run prints none (only hashes are stored) unless asked for new ones."""
     log = write_log(tmp_path / "log.parquet")
     first = printed_sign_ins(run_demo(container, tmp_path, log))
-    assert set(first) == {"associate", "agent", "marketer", "admin", "ada.demo@example.com"}
-    assert len(set(first.values())) == 5 and "omniretail-demo" not in first.values()
+    assert set(first) == {
+        "associate",
+        "associate2",
+        "agent",
+        "marketer",
+        "admin",
+        "ada.demo@example.com",
+    }
+    assert len(set(first.values())) == 6 and "omniretail-demo" not in first.values()
     second = CliRunner().invoke(
         app,
         ["demo", "--data", str(log), "--no-serve", "--no-intelligence", "--new-passwords"],

@@ -54,7 +54,8 @@ def test_the_demo_makes_a_cart_and_orders_in_several_states(container, tmp_path)
     )
     assert len(cart.lines) == 2 and cart.status == "active"
     printed = TRACK.findall(output)
-    assert sorted(printed) == sorted(o.tracking_url for o in orders)
+    # each order once in the list (the tour repeats the pickup's link)
+    assert sorted(set(printed)) == sorted(o.tracking_url for o in orders)
     assert f"open cart: token {cart.token}" in output
 
     pickup = next(o for o in orders if o.fulfilments[0].method.value == "pickup_in_store")
@@ -88,4 +89,4 @@ def test_running_the_demo_again_adds_no_orders(container, tmp_path):
     assert "the demo customer's orders exist; none added" in again
     assert [o.number for o in after] == [o.number for o in before]
     assert cart_again.token == cart.token
-    assert sorted(TRACK.findall(again)) == sorted(o.tracking_url for o in before)
+    assert sorted(set(TRACK.findall(again))) == sorted(o.tracking_url for o in before)

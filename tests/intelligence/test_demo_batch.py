@@ -4,6 +4,8 @@ points; a second run leaves them alone."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 from omniretail.commands.main import app
 from omniretail.customers.models import Customer
 from omniretail.demo.network import DC
+from omniretail.history.shift import shift_to_recent
 from omniretail.intelligence.models import CustomerScore, ProductForecast
 from tests.history.logs import write_log
 from tests.intelligence.helpers import cli_env, events, levels
@@ -31,7 +34,9 @@ def test_the_demo_scores_the_history_once(container, tmp_path):
     assert first.exit_code == 0, first.output
     text = " ".join(first.output.split())
     assert "intelligence done" in text and "6/6" in text  # the progress bar
-    assert "intelligence: as of 2010-08-04," in text
+    # The log ends 2010-08-03; the demo moves it into the last year (history.shift).
+    moved = shift_to_recent(date(2010, 8, 3), date.today()).apply(date(2010, 8, 3))
+    assert f"intelligence: as of {moved + timedelta(days=1):%Y-%m-%d}," in text
     # Every customer imported before the batch is scored (the demo adds people afterwards).
     customers = count(container, CustomerScore)
     assert 0 < customers < count(container, Customer)

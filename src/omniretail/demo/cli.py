@@ -4,7 +4,7 @@ print what is there, and serve the API."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,10 +18,14 @@ from omniretail.demo.data import FoundLog, find_transaction_log
 from omniretail.demo.reset import describe, embedded_database, files_to_delete
 from omniretail.demo.stock import StockSummary, receive_opening_stock, stock_exists
 from omniretail.history import service as history
-from omniretail.history.cli import print_report, run_import
+from omniretail.history.cli import dates_line, print_report, run_import
 from omniretail.kernel.errors import DomainError
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
+
+if TYPE_CHECKING:
+    from omniretail.demo.orders import DemoOrders
+    from omniretail.loyalty.schemas import AccountRead
 
 console = Console()
 ACTOR = "cli:demo"
@@ -71,10 +75,30 @@ def demo_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="With --reset: do not ask for confirmation")
     ] = False,
+    shift_years: Annotated[
+        int | None,
+        typer.Option(
+            "--shift-years",
+            min=0,
+            help="Move the history forward by this many years, rounded to whole weeks so that"
+            " weekdays are kept (default: as many as end it within the year before today)",
+        ),
+    ] = None,
+    keep_dates: Annotated[
+        bool,
+        typer.Option(
+            "--keep-dates",
+            help="Import the history with its own dates (2009-2010 for the shared log): tiers,"
+            " segments and forecasts then describe that time, not today",
+        ),
+    ] = False,
 ) -> None:
     """Set up a demo: import the real order history, create a demo network with opening
     stock, score it with the intelligence models, and serve the API. Safe to run again:
     nothing is imported, stocked or scored twice."""
+    if keep_dates and shift_years:
+        Console(stderr=True).print("[red]--keep-dates and --shift-years contradict each other[/]")
+        raise typer.Exit(2)
     if reset:
         _reset(db, yes=yes)
     container = open_container(db)
@@ -85,15 +109,18 @@ def demo_command(
                 f"console: [bold]http://{host}:{port}/[/] (opens once this set-up is done)"
             )
         console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
-        _import_once(container, found)
+        _import_once(container, found, shift_years=0 if keep_dates else shift_years)
         _network_and_stock(container)
         if intelligence:
             _intelligence_once(container)
         with container.uow() as uow:
             key = issue_demo_api_key(uow)
         _print_summary(container, found, host=host, port=port, api_key=key.key)
-        customer_id = _people(container, new_passwords=new_passwords)
-        _orders(container, customer_id, base=f"http://{host}:{port}")
+        stores = _tour_stores(container)
+        customer_id, account = _people(container, stores=stores, new_passwords=new_passwords)
+        base = f"http://{host}:{port}"
+        made = _orders(container, customer_id, base=base, pickup_store=stores[0])
+        _tour(base, customer_id, account, made, stores)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -135,7 +162,7 @@ def _reset(db: str | None, *, yes: bool) -> None:
     console.print(f"reset: deleted {len(paths)} files; setting the demo up afresh")
 
 
-def _import_once(container: Runtime, found: FoundLog) -> None:
+def _import_once(container: Runtime, found: FoundLog, *, shift_years: int | None) -> None:
     with container.read_uow() as uow:
         earlier = history.find_import(uow, history.file_sha256(found.path))
     if earlier is not None:
@@ -143,8 +170,11 @@ def _import_once(container: Runtime, found: FoundLog) -> None:
             f"history: {found.path.name} was imported before ({earlier.invoices:,} orders,"
             f" {earlier.order_lines:,} lines); not importing again"
         )
+        console.print(dates_line(earlier), highlight=False, soft_wrap=True)
         return
-    report, elapsed = run_import(container, found.path, console=console, actor=ACTOR)
+    report, elapsed = run_import(
+        container, found.path, console=console, actor=ACTOR, shift_years=shift_years
+    )
     print_report(console, report)
     console.print(f"[green]imported[/] {found.path.name} in {elapsed:.1f} s")
 
@@ -254,9 +284,30 @@ def _print_summary(
     )
 
 
-def _people(container: Runtime, *, new_passwords: bool = False) -> int:
+def _tour_stores(container: Runtime) -> tuple[str, str]:
+    """Where the demo pickup waits (and ``associate`` works), and the store of the tour's
+    return (``associate2``): the associates' stores once they exist."""
+    from omniretail.demo import orders as demo_orders
+    from omniretail.demo import people as demo_people
+    from omniretail.demo.errors import TooLittleStock
+    from omniretail.demo.network import STORES
+
+    web_sold = [s.code for s in STORES if s.ships_from_store]
+    with container.read_uow() as uow:
+        store = demo_people.staff_store(uow, "associate")
+        other = demo_people.staff_store(uow, "associate2")
+        if store is None:
+            try:
+                store = demo_orders.pickup_store(uow)
+            except TooLittleStock:
+                store = web_sold[0]
+    return store, other or demo_orders.other_store(store)
+
+
+def _people(
+    container: Runtime, *, stores: tuple[str, str], new_passwords: bool = False
+) -> tuple[int, AccountRead]:
     """Loyalty over the real history, a sign-in per role, and one omnichannel customer."""
-    from omniretail.catalog import service as catalog
     from omniretail.demo import people as demo_people
     from omniretail.kernel.vault import vault_for
     from omniretail.loyalty.service import backfill_history
@@ -265,12 +316,12 @@ def _people(container: Runtime, *, new_passwords: bool = False) -> int:
         report = backfill_history(uow, actor=ACTOR)
     console.print(
         f"loyalty: {report.customers:,} customers, {report.points_earned:,} points earned,"
-        f" tiers {report.tiers}"
+        f" tiers {report.tiers} (qualifying spend of the year to {report.as_of:%Y-%m-%d})"
     )
+    store, other = stores
     with container.uow() as uow:
-        store = catalog.list_locations(uow, "store")[0].code
         people = demo_people.set_up_people(
-            uow, vault=vault_for(container.keyring), store_code=store
+            uow, vault=vault_for(container.keyring), store_code=store, other_store_code=other
         )
     sign_ins = people.sign_ins
     if new_passwords:
@@ -289,12 +340,15 @@ def _people(container: Runtime, *, new_passwords: bool = False) -> int:
     account = people.account
     console.print(
         f"one customer, online and in store {store}: GET /api/v1/customers/"
-        f"{people.customer_id}/360 -> one profile, {account.available} points, {account.tier.tier}"
+        f"{people.customer_id}/360 -> one profile, {account.available} points, {account.tier.tier}",
+        soft_wrap=True,
     )
-    return people.customer_id
+    return people.customer_id, account
 
 
-def _orders(container: Runtime, customer_id: int, *, base: str) -> None:
+def _orders(
+    container: Runtime, customer_id: int, *, base: str, pickup_store: str
+) -> DemoOrders | None:
     """The demo customer's open cart and orders in several states (made once)."""
     from omniretail.demo import orders as demo_orders
     from omniretail.demo.errors import TooLittleStock
@@ -317,10 +371,11 @@ def _orders(container: Runtime, customer_id: int, *, base: str) -> None:
                     payments=provider_named(container.settings.payment_provider),
                     policy=policy_from(container.settings),
                     actor=ACTOR,
+                    pickup_store=pickup_store,
                 )
         except TooLittleStock as exc:
             console.print(f"[yellow]orders: not created[/]: {exc.detail}")
-            return
+            return None
         console.print(f"orders: created {len(made.orders)} orders and an open cart")
     for order in made.orders:
         steps = ", ".join(f"{f.method.value} {f.status}" for f in order.fulfilments)
@@ -334,3 +389,60 @@ def _orders(container: Runtime, customer_id: int, *, base: str) -> None:
             soft_wrap=True,
         )
     console.print(f"  orders: GET /api/v1/orders?customer_id={customer_id}")
+    return made
+
+
+def _tour(
+    base: str,
+    customer_id: int,
+    account: AccountRead,
+    made: DemoOrders | None,
+    stores: tuple[str, str],
+) -> None:
+    """The story, step by step, with the links and sign-ins that follow it."""
+    from omniretail.demo.people import CUSTOMER_EMAIL
+
+    store, other = stores
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    say(f"tour: sign in at {base}/signin as each person in turn (passwords above)")
+    say(
+        f"  1. {CUSTOMER_EMAIL}: {base}/account -> web and store orders as one person,"
+        f" {account.available:,} points, {account.tier.tier} ({account.tier.basis})"
+    )
+    pickup = next(
+        (
+            o
+            for o in (made.orders if made else [])
+            if o.fulfilments and o.fulfilments[0].method.value == "pickup_in_store"
+        ),
+        None,
+    )
+    if pickup is not None:
+        f = pickup.fulfilments[0]
+        code = made.pickup_codes.get(pickup.number, "(collected already)") if made else ""
+        say(
+            f"  2. web order {pickup.number}: click & collect at {f.pickup_location},"
+            f" {f.status.replace('_', ' ')}, pickup code {code}"
+            f" (also on {base}{pickup.tracking_url})"
+        )
+        if f.pickup_location != store:
+            say(
+                f"     (associate works at {store}, not {f.pickup_location}: start over with"
+                " `omniretail demo --reset` for a matching set-up)"
+            )
+        say(
+            f"  3. associate (works at {store}): {base}/store/orders/{pickup.number}"
+            f" -> enter code {code} and hand it over"
+        )
+        say(
+            f"  4. associate2 (works at {other}, another store): {base}/store/returns/"
+            f"{pickup.number} -> take the item back; the refund and the points follow"
+        )
+        say(f"  5. {CUSTOMER_EMAIL}: {base}/account -> the order returned, points adjusted")
+    say(
+        f"  6. admin: {base}/hq/customers/{customer_id} (one profile, points, tier and the"
+        f" period it counts), {base}/hq/planning (replenishment plan), {base}/hq (dashboard)"
+    )

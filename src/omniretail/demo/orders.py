@@ -50,6 +50,7 @@ class DemoOrders:
     created: bool
     orders: list[OrderRead]  # newest first
     cart_token: str | None
+    pickup_codes: dict[str, str]  # order number -> code, for orders ready for pickup
 
 
 def demo_orders_exist(uow: UnitOfWork, customer_id: int) -> bool:
@@ -62,7 +63,14 @@ def read_demo_orders(uow: UnitOfWork, customer_id: int, *, created: bool = False
         token: str | None = carts.find_active_cart(uow, customer_id, None).token
     except UnknownCart:
         token = None
-    return DemoOrders(created=created, orders=orders, cart_token=token)
+    codes: dict[str, str] = {}
+    for order in orders:
+        assert order.tracking_url is not None
+        tracking = lookup.tracking_read(uow, order.tracking_url.rsplit("/", 1)[-1])
+        code = next((f.pickup_code for f in tracking.fulfilments if f.pickup_code), None)
+        if code:
+            codes[order.number] = code
+    return DemoOrders(created=created, orders=orders, cart_token=token, pickup_codes=codes)
 
 
 def create_demo_orders(
@@ -72,12 +80,14 @@ def create_demo_orders(
     payments: PaymentProvider,
     policy: OrderPolicy,
     actor: str,
+    pickup_store: str | None = None,
 ) -> DemoOrders:
     """Five orders (shipped home, ready for pickup, ship-to-store in transit, delivered,
     cancelled) and an open cart with two lines. Raises if the stock cannot serve them; the
-    caller's transaction then writes nothing."""
+    caller's transaction then writes nothing. The click & collect order waits at
+    ``pickup_store`` (default: the store with the most units of a SKU)."""
     dc_skus = _stocked(uow, [DC], 2, 3)
-    pickup_store, store_sku = _stocked_store(uow)
+    pickup_store, store_sku = _stocked_store(uow, pickup_store)
 
     def order(sku: str, choice: FulfilmentChoice, location: str | None = None) -> OrderRead:
         cart = carts.create_cart(
@@ -174,12 +184,22 @@ def _stocked(uow: UnitOfWork, locations: list[str], n: int, units: int) -> list[
     return [sku for _, sku in free[:n]]
 
 
-def _stocked_store(uow: UnitOfWork) -> tuple[str, str]:
+def pickup_store(uow: UnitOfWork) -> str:
+    """Where the demo's click & collect order will wait (see ``_stocked_store``)."""
+    return _stocked_store(uow)[0]
+
+
+def other_store(store_code: str) -> str:
+    """A second store for the tour's return: the first demo store that is not ``store_code``."""
+    return next(s.code for s in STORES if s.code != store_code)
+
+
+def _stocked_store(uow: UnitOfWork, only: str | None = None) -> tuple[str, str]:
     """The store (web-sold, so click & collect can take its shelf) and SKU with the most
-    units free."""
+    units free; ``only``: that store's SKU with the most units free."""
     best: tuple[int, str, str] | None = None
     for store in STORES:
-        if not store.ships_from_store:
+        if not store.ships_from_store or (only is not None and store.code != only):
             continue
         for lv in inventory.list_stock_levels(uow, location=store.code, limit=100_000):
             if lv.available >= 1 and (best is None or lv.available > best[0]):

@@ -25,7 +25,7 @@ from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, OrderEarn, OrderLineEarn
 
 CUSTOMER_EMAIL = "ada.demo@example.com"
-STAFF_USERNAMES = ("associate", "agent", "marketer", "admin")
+STAFF_USERNAMES = ("associate", "associate2", "agent", "marketer", "admin")
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,22 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)  # 16 characters, 96 random bits
 
 
-def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoPeople:
-    """Idempotent: a second run finds everyone and changes nothing."""
+def set_up_people(
+    uow: UnitOfWork, *, vault: PiiVault, store_code: str, other_store_code: str | None = None
+) -> DemoPeople:
+    """Idempotent: a second run finds everyone and changes nothing. ``associate`` works at
+    ``store_code`` (where the demo pickup waits), ``associate2`` at ``other_store_code`` (where
+    the tour returns it)."""
     customer_id = _omnichannel_customer(uow, vault, store_code)
     staff = [
         (Role.STORE_ASSOCIATE, "associate", store_code),
+        (Role.STORE_ASSOCIATE, "associate2", other_store_code),
         (Role.SERVICE_AGENT, "agent", None),
         (Role.MARKETER, "marketer", None),
         (Role.ADMIN, "admin", None),
     ]
+    if other_store_code is None:
+        staff = [row for row in staff if row[1] != "associate2"]
     sign_ins: list[tuple[str, str, str | None]] = []
     for role, username, store in staff:
         password = None
@@ -68,6 +75,12 @@ def set_up_people(uow: UnitOfWork, *, vault: PiiVault, store_code: str) -> DemoP
         )
     sign_ins.append((Role.CUSTOMER.value, CUSTOMER_EMAIL, password))
     return DemoPeople(sign_ins, customer_id, loyalty.account_status(uow, customer_id))
+
+
+def staff_store(uow: UnitOfWork, username: str) -> str | None:
+    """The store a demo associate works at (None before the demo made them)."""
+    principal = service.principal_by_username(uow, username)
+    return principal.store_code if principal is not None else None
 
 
 def new_passwords(uow: UnitOfWork, *, vault: PiiVault) -> list[tuple[str, str, str]]:

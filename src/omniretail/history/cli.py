@@ -16,6 +16,7 @@ from rich.table import Table
 from omniretail.cli.context import open_container
 from omniretail.history import service
 from omniretail.history.schemas import ImportReport
+from omniretail.history.shift import Shift
 from omniretail.kernel.errors import DomainError
 from omniretail.runtime import Runtime
 
@@ -31,13 +32,22 @@ def import_command(
         ),
     ],
     db: DbOption = None,
+    shift_years: Annotated[
+        int,
+        typer.Option(
+            "--shift-years",
+            min=0,
+            help="Move every invoice forward by this many years, rounded to whole weeks so"
+            " that weekdays are kept (0: the original dates)",
+        ),
+    ] = 0,
 ) -> None:
     """Import a transaction log: products and SKUs, customers and the order history.
 
     Importing the same log again adds nothing."""
     container = open_container(db)
     try:
-        report, elapsed = run_import(container, path, console=console)
+        report, elapsed = run_import(container, path, console=console, shift_years=shift_years)
     except DomainError as exc:
         console.print(f"[red]import refused[/]: {exc.detail}")
         raise typer.Exit(2) from exc
@@ -48,13 +58,21 @@ def import_command(
 
 
 def run_import(
-    container: Runtime, path: Path, *, console: Console, actor: str = "cli:import"
+    container: Runtime,
+    path: Path,
+    *,
+    console: Console,
+    actor: str = "cli:import",
+    shift_years: int | None = 0,
 ) -> tuple[ImportReport, float]:
     """One import in one transaction; returns the report and the seconds it took (commit
-    included)."""
+    included). ``shift_years``: see ``service.import_history`` (None: end within the last
+    year)."""
     started = time.perf_counter()
     with import_progress(console) as on_phase, container.uow() as uow:
-        report = service.import_history(uow, path, actor=actor, on_phase=on_phase)
+        report = service.import_history(
+            uow, path, actor=actor, shift_years=shift_years, on_phase=on_phase
+        )
         on_phase("commit")
     return report, time.perf_counter() - started
 
@@ -123,3 +141,19 @@ def print_report(console: Console, report: ImportReport) -> None:
     row("  unmatched: guest", cancellations.unmatched_no_customer)
     row("  unmatched: no earlier sale", cancellations.unmatched_no_sale)
     console.print(table)
+    console.print(dates_line(report), highlight=False, soft_wrap=True)
+
+
+def dates_line(report: ImportReport) -> str:
+    """Which days the history covers and whether they were moved."""
+    if report.first_day is None or report.last_day is None:
+        return "history dates: unknown (imported before dates were reported)"
+    span = f"{report.first_day:%Y-%m-%d} to {report.last_day:%Y-%m-%d}"
+    if not report.shift_days:
+        return f"history dates: {span} (the log's own dates)"
+    shift = Shift(report.shift_years, report.shift_days)
+    first, last = shift.apply_back(report.first_day), shift.apply_back(report.last_day)
+    return (
+        f"history dates: {span}, moved from {first:%Y-%m-%d} to {last:%Y-%m-%d} by"
+        f" {shift.describe()}"
+    )

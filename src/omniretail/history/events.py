@@ -45,6 +45,10 @@ class HistoryImported(Event):
     cancellations: dict[str, int]
     created: dict[str, int]
     elapsed_seconds: float
+    shift_years: int = 0
+    shift_days: int = 0
+    first_day: str | None = None  # ISO date, as imported (after the shift)
+    last_day: str | None = None
 
     @classmethod
     def of(cls, report: ImportReport) -> HistoryImported:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 
@@ -78,4 +80,10 @@ class ImportReport(BaseModel):
     )
     cancellations: CancellationLinks
     created: Created
+    shift_years: int = Field(default=0, description="Years the invoice dates were moved forward")
+    shift_days: int = Field(
+        default=0, description="The same shift in days: whole weeks, so weekdays are kept"
+    )
+    first_day: date | None = Field(default=None, description="First invoice day, as imported")
+    last_day: date | None = Field(default=None, description="Last invoice day, as imported")
     elapsed_seconds: float = 0.0

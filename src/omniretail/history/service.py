@@ -19,6 +19,7 @@ from omniretail.history import repository, source
 from omniretail.history.events import HistoryImported
 from omniretail.history.prepare import prepare
 from omniretail.history.schemas import Created, ImportReport
+from omniretail.history.shift import Shift, date_range, shift_by_years, shift_to_recent, shifted
 
 # Re-exported for the demo, which reads the bundled workbook.
 from omniretail.history.source import read_workbook as read_workbook
@@ -34,16 +35,32 @@ PhaseCallback = Callable[[str], None]
 
 
 def import_history(
-    uow: UnitOfWork, path: Path, *, actor: str, on_phase: PhaseCallback | None = None
+    uow: UnitOfWork,
+    path: Path,
+    *,
+    actor: str,
+    shift_years: int | None = 0,
+    on_phase: PhaseCallback | None = None,
 ) -> ImportReport:
     """Loads the log at ``path``; importing the same log again writes nothing new.
 
+    ``shift_years`` moves every invoice forward by that many years rounded to whole weeks
+    (``history.shift``); ``None`` picks the shift that ends the log within the year before
+    today (the demo's default); 0 keeps the original dates.
     Bad input (missing file or columns, unknown format, no rows) raises before any write."""
     started = time.perf_counter()
     step = on_phase or (lambda _phase: None)
     step("read")
     log = source.read_log(path)
     digest = _sha256(path)
+    first_day, last_day = date_range(log)
+    if last_day is None or first_day is None or shift_years == 0:
+        shift = Shift(0, 0)
+    elif shift_years is None:
+        shift = shift_to_recent(last_day, uow.now.date())
+    else:
+        shift = shift_by_years(last_day, shift_years)
+    log = shifted(log, shift)
     step("prepare")
     history = prepare(log)
     session = uow.session
@@ -77,6 +94,10 @@ def import_history(
             order_lines=new_lines,
             cancellation_links=new_links,
         ),
+        shift_years=shift.years,
+        shift_days=shift.days,
+        first_day=shift.apply(first_day) if first_day else None,
+        last_day=shift.apply(last_day) if last_day else None,
         elapsed_seconds=round(time.perf_counter() - started, 2),
     )
     uow.record(HistoryImported.of(report))

@@ -164,6 +164,7 @@ def replenish_plan(
     except NothingToPlan as exc:
         console.print(f"[red]no reorder points written[/]: {exc.detail}")
         raise typer.Exit(1) from None
+    console.print(run.basis(), highlight=False, soft_wrap=True)
     if out is not None:
         run.actions.write_csv(out)
     _print(run.actions.head(50), "what to order or transfer")

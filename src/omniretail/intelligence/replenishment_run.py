@@ -18,6 +18,7 @@ from omniretail.intelligence.replenishment import ReplenishmentConfig, overstock
 from omniretail.kernel.errors import DomainError
 
 FORECAST_WEEKS = 12
+DEMAND_WEEKS = 104  # the forecast reads at most this many weeks before its start
 
 
 class NothingToPlan(DomainError):
@@ -33,6 +34,21 @@ class ReplenishmentRun:
     policies: int
     actions: pl.DataFrame  # sku, location, action, quantity, ...
     markdown: pl.DataFrame  # overstocked SKU x location pairs that are markdown candidates
+    demand_from: date | None = None  # first and last day with a sale the forecast read
+    demand_to: date | None = None
+
+    def basis(self) -> str:
+        """The period the plan's demand comes from, in words."""
+        forecast = f"forecast {FORECAST_WEEKS} weeks from {self.start:%Y-%m-%d}"
+        if self.demand_from is None or self.demand_to is None:
+            return (
+                f"no sales in the {DEMAND_WEEKS} weeks before {self.start:%Y-%m-%d}: nothing is"
+                " forecast to sell and no reorder point was set by this run; any action below"
+                " follows a reorder point set earlier"
+            )
+        return (
+            f"demand history {self.demand_from:%Y-%m-%d} to {self.demand_to:%Y-%m-%d}; {forecast}"
+        )
 
 
 def run_replenishment(
@@ -78,4 +94,23 @@ def run_replenishment(
     progress(f"{actions.height:,} actions planned")
     markdown = overstock(stock, weekly, config).filter(pl.col("markdown"))
     progress(f"{markdown.height:,} markdown candidates")
-    return ReplenishmentRun(first, locations, table.height, actions, markdown)
+    demand_from, demand_to = _sale_days(tx, first)
+    return ReplenishmentRun(
+        first, locations, table.height, actions, markdown, demand_from, demand_to
+    )
+
+
+def _sale_days(tx: pl.DataFrame, start: date) -> tuple[date | None, date | None]:
+    """First and last day with a sale in the weeks the forecast reads."""
+    if not tx.height:
+        return None, None
+    window = tx.filter(
+        (pl.col("kind") == "sale")
+        & pl.col("sku").is_not_null()
+        & (pl.col("quantity") > 0)
+        & (pl.col("day") < start)
+        & (pl.col("day") >= start - timedelta(weeks=DEMAND_WEEKS))
+    )
+    if not window.height:
+        return None, None
+    return window["day"].min(), window["day"].max()  # type: ignore[return-value]

@@ -21,7 +21,7 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 def backfill_command(
     db: DbOption = None,
     as_of: Annotated[
-        datetime | None, typer.Option(help="Evaluate windows and tiers at (default: end of log)")
+        datetime | None, typer.Option(help="Evaluate windows and tiers at (default: now)")
     ] = None,
 ) -> None:
     """Run the programme over the imported history: timeline, balance and tier per customer."""

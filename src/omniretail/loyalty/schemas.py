@@ -200,6 +200,20 @@ class TierProgress(BaseModel):
     next_tier: str | None
     to_next_tier: Decimal | None
     progress: str
+    basis: str | None = Field(
+        default=None,
+        description="The spend and period the tier is read from, e.g. 'qualifying spend £120"
+        " from 2025-12-04 to 2026-12-04' (or 'no qualifying spend from ...')",
+    )
+    period_start: datetime | None = Field(
+        default=None, description="Qualifying spend counts purchases after this time"
+    )
+    period_end: datetime | None = Field(default=None, description="... up to this time")
+    qualifies_for: str | None = Field(
+        default=None,
+        description="The tier the period's spend reaches; differs from tier until the stored"
+        " tier is re-evaluated (at the next purchase or return)",
+    )
 
 
 class AccountRead(BaseModel):

@@ -62,6 +62,7 @@ from omniretail.loyalty.service.rules import (
 from omniretail.loyalty.service.tiers import (
     evaluate_tier,
     progress_for,
+    stated_progress,
     tier_progress,
 )
 
@@ -99,5 +100,6 @@ __all__ = [
     "rules",
     "save_programme",
     "settle_unmerge",
+    "stated_progress",
     "tier_progress",
 ]

@@ -5,8 +5,8 @@ The backfill computes from scratch, so it works in memory and bulk-inserts lots 
 (tens of thousands of rows in a few statements) instead of running the live use cases per
 order; it writes the same ledger they would (earn, release, clawback, welcome), keyed the
 same way, so running it twice changes nothing and live events afterwards stay idempotent.
-Simplification: purchases earn at the base tier's rate (tiers are evaluated once, as of the
-end of the history), where live earning uses the tier of the moment.
+Simplification: purchases earn at the base tier's rate (tiers are evaluated once, as of now
+or the end of a history that runs past now), where live earning uses the tier of the moment.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def backfill_history(
             tiers={},
             as_of=as_of or uow.now,
         )
-    as_of = as_of or max(o.placed_at for o in orders) + timedelta(days=1)
+    # As of now (a history in the past: tiers count the last year's purchases, as they are
+    # shown), or just after a history that runs into the future.
+    as_of = as_of or max(uow.now, max(o.placed_at for o in orders) + timedelta(seconds=1))
     lines_by_order: dict[int, list[Any]] = defaultdict(list)
     for line in repo.history_lines(session):
         lines_by_order[line.order_id].append(line)

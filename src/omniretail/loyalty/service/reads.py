@@ -20,7 +20,7 @@ from omniretail.loyalty.schemas import (
     RedemptionRead,
 )
 from omniretail.loyalty.service.rules import rules
-from omniretail.loyalty.service.tiers import progress_for
+from omniretail.loyalty.service.tiers import stated_progress
 
 # --- reads ---------------------------------------------------------------------------------
 
@@ -44,7 +44,13 @@ def account_status(
         pending=sum(r.pending for r in rows),
         owed=sum(r.owed for r in rows),
         value=(available * programme.point_value).quantize(Decimal("0.01")),
-        tier=progress_for(spend, programme),
+        tier=stated_progress(
+            spend,
+            programme,
+            stored=rows[0].tier if rows else None,
+            since=since,
+            until=uow.now,
+        ),
         next_expiry=rows[0].next_expiry if rows else None,
         next_expiry_points=int(rows[0].next_expiry_points) if rows else 0,
         accounts=[r.customer_id for r in rows],

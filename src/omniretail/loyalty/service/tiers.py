@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from omniretail.customers import service as customers
@@ -64,6 +64,44 @@ def progress_for(spend: Decimal, programme: ProgrammeRules) -> TierProgress:
         next_tier=following.name if following else None,
         to_next_tier=to_next,
         progress=text,
+    )
+
+
+def stated_progress(
+    spend: Decimal,
+    programme: ProgrammeRules,
+    *,
+    stored: str | None,
+    since: datetime,
+    until: datetime,
+) -> TierProgress:
+    """The tier to show, with the period its qualifying spend covers. The stored tier (the one
+    earning uses) is the tier; when the spend over the period now reaches another tier (spend
+    aged out since the last evaluation), the text says so instead of showing a second tier."""
+    window = progress_for(spend, programme)
+    period = f"{since:%Y-%m-%d} to {until:%Y-%m-%d}"
+    if spend > 0:
+        money = _money(window.qualifying_spend, programme.currency)
+        basis = f"qualifying spend {money} from {period}"
+    else:
+        basis = f"no qualifying spend from {period}"
+    dated = {"period_start": since, "period_end": until, "qualifies_for": window.tier}
+    names = [t.name for t in programme.tiers]
+    if stored is None or stored == window.tier or stored not in names:
+        return window.model_copy(update={"basis": basis, **dated})
+    held = programme.tiers[names.index(stored)]
+    following = next((t for t in programme.tiers if t.threshold > held.threshold), None)
+    to_next = (following.threshold - spend).quantize(Decimal("0.01")) if following else None
+    return TierProgress(
+        tier=held.name,
+        multiplier=held.multiplier,
+        qualifying_spend=window.qualifying_spend,
+        next_tier=following.name if following else None,
+        to_next_tier=to_next,
+        progress=f"this spend reaches {window.tier}; {held.name} stays until the tier is"
+        " re-evaluated at the next purchase or return",
+        basis=basis,
+        **dated,
     )
 
 

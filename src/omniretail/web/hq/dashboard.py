@@ -7,8 +7,10 @@ shows its progress) and kept for a few minutes."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
+import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -77,7 +79,7 @@ def sales_panel(request: Request, viewer: HqDep, refresh: bool = False) -> HTMLR
     if job.status == "done" and job.result is not None:
         weeks, series, table = job.result
         context["sales_chart"] = charts.stacked_columns(
-            weeks, series, title="Sales by channel and week"
+            weeks, series, title=f"Sales by channel and week, {table['period']}"
         )
         context["sales_table"] = table
     template = "hq/_sales.html" if request.headers.get("hx-request") else "hq/sales.html"
@@ -89,15 +91,27 @@ def _age(finished_at: float | None) -> float:
 
 
 def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, list[float]], Any]:
+    """The ``WEEKS`` weeks up to this one (Monday to Sunday), weeks without sales at zero, so
+    the axis is the calendar and never joins distant periods."""
     tx = intelligence.load_history(container.read_engine)
     progress(f"read {tx.height:,} order lines")
     weekly = intelligence.weekly_kpis(tx)
     progress("weekly figures per channel")
-    weeks = sorted(set(weekly["week"].to_list()))[-WEEKS:]
-    channels = sorted(set(weekly["channel"].to_list()))
-    revenue = {(r["channel"], r["week"]): float(r["revenue"]) for r in weekly.to_dicts()}
+    today = container.clock.now().date()
+    this_week = today - timedelta(days=today.weekday())
+    weeks = [this_week - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
+    shown = weekly.filter(pl.col("week").is_in(weeks))
+    channels = sorted(set(shown["channel"].to_list()))
+    revenue = {(r["channel"], r["week"]): float(r["revenue"]) for r in shown.to_dicts()}
     series = {ch: [revenue.get((ch, w), 0.0) for w in weeks] for ch in channels}
     labels = [w.strftime("%d %b %y") for w in weeks]
-    table = [(label, [series[ch][i] for ch in channels]) for i, label in enumerate(labels)]
+    rows = [(label, [series[ch][i] for ch in channels]) for i, label in enumerate(labels)]
+    before = weekly.filter(pl.col("week") < weeks[0])["week"]
+    table = {
+        "channels": channels,
+        "rows": rows if channels else [],
+        "period": f"weeks of {weeks[0]:%Y-%m-%d} to {weeks[-1]:%Y-%m-%d}",
+        "latest_before": None if before.is_empty() else str(before.max()),
+    }
     progress("chart drawn")
-    return labels, series, {"channels": channels, "rows": table}
+    return labels, series, table

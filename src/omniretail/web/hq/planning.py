@@ -55,6 +55,7 @@ def replenishment_plan(container: Runtime, progress: Progress, actor: str) -> di
     actions = run.actions
     return {
         "start": run.start,
+        "basis": run.basis(),
         "policies": run.policies,
         "actions": actions.height,
         "action_rows": actions.head(SHOW).to_dicts(),
