@@ -58,6 +58,7 @@ from omniretail.orders.payment_instructions import (
 )
 from omniretail.orders.payments import (
     Authorisation,
+    CashDrawer,
     CompensatingPayments,
     Declined,
     PaymentError,
@@ -66,6 +67,7 @@ from omniretail.orders.payments import (
     TestPaymentProvider,
     compensating,
     looks_like_card_number,
+    paid_in_cash,
     provider_named,
 )
 from omniretail.orders.privacy import (
@@ -100,6 +102,7 @@ __all__ = [
     "TERMINAL",
     "Authorisation",
     "CartOwner",
+    "CashDrawer",
     "CompensatingPayments",
     "Declined",
     "FulfilmentSites",
@@ -149,6 +152,7 @@ __all__ = [
     "order_read",
     "orders_for_location",
     "overdue_pickups",
+    "paid_in_cash",
     "pending",
     "place_order",
     "provider_named",
