@@ -27,7 +27,7 @@ from omniretail.orders import service as lookup
 from omniretail.orders.service import TestPaymentProvider
 from tests.drain import drain
 from tests.web.conftest import csrf_of, post, sign_in
-from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, PASSWORD, Seeded
+from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, PASSWORD, Seeded
 
 @pytest.fixture
 def mailer(container: Container) -> RecordingMailer:
@@ -243,34 +243,46 @@ def test_points_refused_by_the_ledger_leave_nothing_behind(
     assert _on_hand(container, "A1", "LON1") == before
 
 
-def test_an_associate_of_another_store_may_not_take_over_a_sale(
-    web: TestClient, container: Container
-) -> None:
+def test_an_associate_sells_only_at_their_own_store(web: TestClient, container: Container) -> None:
     with container.uow() as uow:
         auth.create_principal(
             uow,
             PrincipalCreate(
-                username="store-lon2",
-                role=Role.STORE_ASSOCIATE,
-                password=PASSWORD,
-                store_code="LON2",
+                username="store-lon2", role=Role.STORE_ASSOCIATE, password=PASSWORD, store_code="LON2"
             ),
         )
     sign_in(web, ASSOCIATE)
     url = _ring_up(web, ["A1"], customer=False)
-    token = csrf_of(web.get(url).text)
-    web.post("/signout", data={"csrf_token": token})
+    web.post("/signout", data={"csrf_token": csrf_of(web.get(url).text)})
     sign_in(web, "store-lon2")
-    before = _on_hand(container, "A1", "LON2")
+    lon1, lon2 = _on_hand(container, "A1", "LON1"), _on_hand(container, "A1", "LON2")
 
-    assert web.get(url).status_code == 403
+    assert web.get(url).status_code == 409
+    token = csrf_of(web.get("/store/till").text)
     paid = web.post(
         f"/store/till/{_token(url)}/pay",
-        data={"method": "cash", "tendered": "20", "csrf_token": csrf_of(web.get("/store/till").text)},
+        data={"method": "cash", "tendered": "20", "csrf_token": token},
     )
+    assert paid.status_code == 409
+    assert "not LON2&#39;s: it holds stock at LON1" in paid.text
+    # The store is the sign-in's: a location slipped into the form changes nothing.
+    sold_out: object = web.post(
+        "/store/till", data={"sku": "C3", "location": "DC1", "csrf_token": token}
+    )
+    assert sold_out.status_code == 422  # type: ignore[attr-defined]
+    assert "LON2" in sold_out.text  # type: ignore[attr-defined]
 
-    assert paid.status_code == 403
-    assert "not LON2&#39;s" in paid.text
-    assert _on_hand(container, "A1", "LON2") == before
     with container.read_uow() as uow:
         assert lookup.orders_for_location(uow, "LON2", limit=10) == []
+        assert not [o for o in lookup.recent_orders(uow, limit=20) if o.channel == "POS"]
+    assert (_on_hand(container, "A1", "LON1"), _on_hand(container, "A1", "LON2")) == (lon1, lon2)
+
+
+def test_an_administrator_picks_a_store_before_selling(web: TestClient) -> None:
+    sign_in(web, ADMIN)
+    assert web.get("/store/till").status_code == 409
+    response = post(web, "/store/choose", "/store/choose", {"store": "MAN1"})
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert "Till · Manchester" in " ".join(web.get("/store/till").text.split()).replace(
+        '<span class="muted">· ', "· "
+    )

@@ -20,11 +20,10 @@ from omniretail.carts import service as carts
 from omniretail.carts.schemas import CartCreate, CartLineAdd, CartLineUpdate, CartRead
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError
+from omniretail.kernel.errors import Conflict, DomainError
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead
 from omniretail.web.deps import (
-    NotAllowed,
     PageRoute,
     PostedDep,
     Viewer,
@@ -92,15 +91,14 @@ def customer_of(request: Request, viewer: Viewer, raw: str | None) -> TillCustom
 
 
 def till_cart(uow: UnitOfWork, token: str, store: str) -> CartRead:
-    """The sale's cart priced for the store's till channel; refused when it is not this
-    store's sale (a customer's own cart, or another store's till)."""
+    """The sale's cart priced for the store's till channel. Not this store's sale (a
+    customer's own cart, or stock held at another store) is a conflict: the policy lets an
+    associate use any cart, as the API does, but a till sells only what is at its store."""
     cart = carts.get_cart(uow, token, store_channel(uow, store))
     elsewhere = sorted({ln.location for ln in cart.lines if ln.location != store})
     if cart.customer_id is not None or elsewhere:
         where = " and ".join(elsewhere) or "the customer's own cart"
-        raise NotAllowed(
-            f"This sale is not {store}'s: it holds stock at {where}. Start a new sale.", status=403
-        )
+        raise Conflict(f"This sale is not {store}'s: it holds stock at {where}. Start a new sale.")
     return cart
 
 
