@@ -29,6 +29,7 @@ from tests.drain import drain
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, PASSWORD, Seeded
 
+
 @pytest.fixture
 def mailer(container: Container) -> RecordingMailer:
     recording = RecordingMailer()
@@ -38,7 +39,9 @@ def mailer(container: Container) -> RecordingMailer:
 
 def _scan(web: TestClient, url: str, sku: str) -> str:
     """Scans on the till page at ``url``; returns the page the till went on to."""
-    form = re.search(r'<form method="post" action="([^"]+)"[^>]*aria-label="Scan"', web.get(url).text)
+    form = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*aria-label="Scan"', web.get(url).text
+    )
     assert form, "no scan form"
     response = post(web, url, form.group(1), {"sku": sku, "customer": _customer(url)})
     assert response.status_code == 303, response.text  # type: ignore[attr-defined]
@@ -66,7 +69,10 @@ def _ring_up(web: TestClient, skus: list[str], *, customer: bool) -> str:
         )
         assert response.status_code == 404  # type: ignore[attr-defined]
         response = post(
-            web, url, f"/store/till/{_token(url)}/customer", {"kind": "email", "value": CUSTOMER_EMAIL}
+            web,
+            url,
+            f"/store/till/{_token(url)}/customer",
+            {"kind": "email", "value": CUSTOMER_EMAIL},
         )
         assert response.status_code == 303  # type: ignore[attr-defined]
         url = str(response.headers["location"])  # type: ignore[attr-defined]
@@ -109,7 +115,7 @@ def _assert_sold_at_lon1(
         moves = [m for m in inventory.list_movements(uow, limit=50) if m.id > since]
         assert availability.verify(uow).ok
     assert {m.location for m in moves} == {"LON1"}
-    assert [m.kind for m in moves if m.sku == sku][0] == "fulfil"  # newest first
+    assert next(m.kind for m in moves if m.sku == sku) == "fulfil"  # newest first
     assert sum(m.on_hand_delta for m in moves if m.sku == sku) == -quantity
     assert order.channel == "POS"
     assert order.status == "completed"
@@ -165,7 +171,9 @@ def test_a_card_sale_goes_through_the_payment_port_and_captures(
     assert declined.status_code == 422  # type: ignore[attr-defined]
     assert "declined" in declined.text  # type: ignore[attr-defined]
 
-    response = _pay(web, url, method="card", provider_token="tok_till", receipt_email="walk@in.example")
+    response = _pay(
+        web, url, method="card", provider_token="tok_till", receipt_email="walk@in.example"
+    )
 
     number = _number(response)
     _assert_sold_at_lon1(container, number, "B2", 1, since)
@@ -248,7 +256,10 @@ def test_an_associate_sells_only_at_their_own_store(web: TestClient, container: 
         auth.create_principal(
             uow,
             PrincipalCreate(
-                username="store-lon2", role=Role.STORE_ASSOCIATE, password=PASSWORD, store_code="LON2"
+                username="store-lon2",
+                role=Role.STORE_ASSOCIATE,
+                password=PASSWORD,
+                store_code="LON2",
             ),
         )
     sign_in(web, ASSOCIATE)
@@ -286,3 +297,29 @@ def test_an_administrator_picks_a_store_before_selling(web: TestClient) -> None:
     assert "Till · Manchester" in " ".join(web.get("/store/till").text.split()).replace(
         '<span class="muted">· ', "· "
     )
+
+
+def test_the_loyalty_page_names_the_account_before_redeeming(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    with container.uow() as uow:
+        loyalty.adjust_points(
+            uow, seeded.customer_id, AdjustmentCreate(points=300, reason="goodwill"), actor="test"
+        )
+        before = loyalty.account_status(uow, seeded.customer_id).available
+    sign_in(web, ASSOCIATE)
+    page = f"/store/loyalty/{seeded.customer_id}"
+    assert "Ada Lovelace" in web.get(page).text
+
+    too_many: object = post(web, page, f"{page}/redeem", {"points": str(before + 1)})
+    asked: object = post(web, page, f"{page}/redeem", {"points": "200"})
+
+    assert too_many.status_code == 422  # type: ignore[attr-defined]
+    assert asked.status_code == 200  # type: ignore[attr-defined]
+    assert "Redeem 200 points (£2.00) from Ada Lovelace's account?" in asked.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert loyalty.account_status(uow, seeded.customer_id).available == before
+    done: object = post(web, page, f"{page}/redeem", {"points": "200", "confirm": "yes"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert loyalty.account_status(uow, seeded.customer_id).available == before - 200

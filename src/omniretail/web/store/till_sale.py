@@ -187,6 +187,7 @@ class _Sale:
         for f in order.fulfilments:
             self._hand_over(uow, f.id, order, decisions)
         row = orders.get_order_by_number(uow.session, order.number)
+        assert row is not None  # placed in this transaction
         if self.points and self.customer is not None:
             self._redeem(uow, row, order)
         orders.insert_log(
