@@ -53,6 +53,7 @@ ESSENTIALS = {
     "cancelled": ["WEB-1001", "cancelled"],
     "exchanged": ["WEB-1001", "£12.75"],
     "curbside_arrived": ["WEB-1001", "London Oxford St"],
+    "receipt": ["WEB-1001", "£18.65"],
 }
 
 

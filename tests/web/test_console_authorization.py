@@ -492,6 +492,78 @@ def cases(container: Container, w: World) -> list[Case]:
             ],
             audience="store",
         ),
+        # --- the till (an empty anonymous cart stands for the sale)
+        Case(
+            "/store/till",
+            "/store/till",
+            {"sku": "A1"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/carts/{w.spare_cart}/lines",
+                    {"sku": "A1", "quantity": 1, "location": at(who)},
+                ),
+                Request("POST", "/carts", {"channel": "POS"}),
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/till/{token}/scan",
+            f"/store/till/{w.spare_cart}/scan",
+            {"sku": "A1"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/carts/{w.spare_cart}/lines",
+                    {"sku": "A1", "quantity": 1, "location": at(who)},
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/till/{token}/lines/{sku}",
+            f"/store/till/{w.spare_cart}/lines/B2",
+            {"quantity": "0"},
+            lambda who: [
+                Request(
+                    "PATCH",
+                    f"/carts/{w.spare_cart}/lines/B2",
+                    {"quantity": 0, "location": at(who)},
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/till/{token}/customer",
+            f"/store/till/{w.spare_cart}/customer",
+            lookup_body,
+            lambda _: [Request("POST", "/customers/lookup", lookup_body)],
+            audience="store",
+        ),
+        Case(
+            "/store/till/{token}/pay",
+            f"/store/till/{w.spare_cart}/pay",
+            {"method": "card", "provider_token": "tok_visa"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/carts/{w.spare_cart}/checkout",
+                    {
+                        "channel": "POS",
+                        "fulfilment": {"method": "pickup_in_store", "pickup_location": at(who)},
+                        "payment": {"provider_token": "tok_visa"},
+                    },
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/till/receipts/{number}/email",
+            f"/store/till/receipts/{w.number}/email",
+            {"receipt_email": CUSTOMER_EMAIL},
+            lambda _: [Request("GET", f"/orders/{w.number}", None)],
+            audience="store",
+        ),
         # --- the customer's own pages
         Case(
             "/account/privacy/consents",

@@ -182,7 +182,8 @@ def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
     sign_in(web, ASSOCIATE)
     page = f"/store/returns/{number}"
     assert "Start return" in web.get(page).text
-    response: Any = post(web, page, page, {"qty-1": "3", "condition-1": "sellable"})
+    reason = {"reason": "faulty", "reason_note": "handle cracked"}
+    response: Any = post(web, page, page, {"qty-1": "3", "condition-1": "sellable", **reason})
     assert response.status_code == 422
     assert f'id="f-{number}-qty-1-error">line 1: 3 asked, only 1 of 1 left to return<' in (
         response.text
@@ -191,9 +192,22 @@ def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
     with container.read_uow() as uow:
         assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before
         assert lookup.get_order(uow, number).lines[0].quantity_returned == 0
-    done: Any = post(web, page, page, {"qty-1": "1", "condition-1": "damaged", "x": ""})
+    asked: Any = post(web, page, page, {"qty-1": "1", "condition-1": "damaged", "x": ""})
+    assert asked.status_code == 422
+    assert f'id="f-{number}-reason-error">choose why the items come back<' in asked.text
+    form = {"qty-1": "1", "condition-1": "damaged", **reason}
+    confirm: Any = post(web, page, page, form)
+    assert confirm.status_code == 200
+    assert "Refund £35.50 to the original payment?" in confirm.text
+    assert "Reason: Faulty or damaged: handle cracked" in confirm.text
+    with container.read_uow() as uow:
+        assert lookup.get_order(uow, number).lines[0].quantity_returned == 0
+    done: Any = post(web, page, page, {**form, "confirm": "yes"})
     assert done.status_code == 303
     shown = web.get(done.headers["location"]).text
     assert "refund £35.50" in shown and "1 written off at LON1" in shown
+    with container.read_uow() as uow:
+        returned = [e for e in lookup.order_log(uow, number) if e.action == "returned"]
+    assert [e.detail.get("reason") for e in returned] == ["Faulty or damaged: handle cracked"]
     with container.read_uow() as uow:
         assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before

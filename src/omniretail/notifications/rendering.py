@@ -34,6 +34,8 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "refunded": ("order_number", "customer_name", "refund_amount", "currency"),
     "cancelled": ("order_number", "customer_name", "currency"),
     "exchanged": ("order_number", "customer_name", "difference", "currency"),
+    # a sale at a store's till, emailed instead of printed
+    "receipt": ("order_number", "customer_name", "items", "total", "currency"),
     # to the store's devices: the customer of a curbside order is waiting at the kerb
     "curbside_arrived": ("order_number", "customer_name", "store"),
 }

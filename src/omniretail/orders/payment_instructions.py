@@ -25,7 +25,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.messaging.handlers import CloudEvent, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.orders import repository as repo
 from omniretail.orders.events import PAYMENT_REQUESTED
-from omniretail.orders.payments import PaymentProvider
+from omniretail.orders.payments import CashDrawer, PaymentProvider, paid_in_cash
 
 HANDLER = "orders.carry_out_payment"
 EVENT_PATTERN = "omniretail.orders.payment_*_requested"
@@ -113,7 +113,7 @@ def _carrier(payments: Callable[[], PaymentProvider]) -> Callable[[CloudEvent, U
         data = PAYMENT_REQUESTED[event["data"]["action"]].parse(event["data"]).data
         action = PaymentAction(data["action"])
         amount = Decimal(data["amount"])
-        provider = payments()
+        provider = CashDrawer() if paid_in_cash(data["reference"]) else payments()
         call = {
             PaymentAction.CAPTURE: provider.capture,
             PaymentAction.VOID: provider.void,

@@ -181,6 +181,38 @@ class TestPaymentProvider:
         return None
 
 
+CASH_REFERENCE_PREFIX = "cash_"
+
+
+@dataclass(frozen=True)
+class CashDrawer:
+    """Cash taken at a store's till, as a payment provider: the associate records the cash
+    (the "authorisation"); what is captured is already in the drawer and a refund is paid out
+    of it, so no instruction on a cash reference goes to the card provider
+    (``payment_instructions``)."""
+
+    name: str = "cash"
+
+    def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        return Authorisation(f"{CASH_REFERENCE_PREFIX}{new_id()}", amount)
+
+    def void(self, reference: str, amount: Decimal, *, key: str) -> None:
+        return None
+
+    def void_attempt(self, *, key: str) -> None:
+        return None
+
+    def capture(self, reference: str, amount: Decimal, *, key: str) -> None:
+        return None
+
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> None:
+        return None
+
+
+def paid_in_cash(reference: str) -> bool:
+    return reference.startswith(CASH_REFERENCE_PREFIX)
+
+
 @dataclass
 class CompensatingPayments:
     """Wraps a provider for one checkout attempt and remembers what it authorised, so that

@@ -40,7 +40,11 @@ class PaymentIn(_In):
 
 
 class CheckoutCreate(_In):
-    channel: Code | None = Field(default=None, description="Default: the cart's channel")
+    channel: Code | None = Field(
+        default=None,
+        description="The channel the order is sold on and priced for (default: the cart's);"
+        " its stock comes from the channel the cart reserved it on",
+    )
     fulfilment: FulfilmentChoice
     payment: PaymentIn
     contact_email: str | None = Field(default=None, max_length=320)

@@ -60,6 +60,7 @@ from omniretail.orders.payment_instructions import (
 )
 from omniretail.orders.payments import (
     Authorisation,
+    CashDrawer,
     CompensatingPayments,
     Declined,
     PaymentError,
@@ -68,6 +69,7 @@ from omniretail.orders.payments import (
     TestPaymentProvider,
     compensating,
     looks_like_card_number,
+    paid_in_cash,
     provider_named,
 )
 from omniretail.orders.privacy import (
@@ -102,6 +104,7 @@ __all__ = [
     "TERMINAL",
     "Authorisation",
     "CartOwner",
+    "CashDrawer",
     "CompensatingPayments",
     "Declined",
     "FulfilmentSites",
@@ -153,6 +156,7 @@ __all__ = [
     "order_read",
     "orders_for_location",
     "overdue_pickups",
+    "paid_in_cash",
     "pending",
     "place_order",
     "provider_named",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -66,17 +67,23 @@ def place_order(
     payments: PaymentProvider,
     policy: OrderPolicy,
     actor: str,
+    customer_id: int | None = None,
 ) -> OrderRead:
+    """``data.channel`` is the channel the order is sold on, priced for and recorded on (a
+    store's till channel when an associate sells); the stock comes from the pool of the channel
+    the cart reserved it on. ``customer_id``: the customer identified at a till for an
+    anonymous cart (their own cart, with what it holds, stays theirs)."""
     _refuse_card_numbers(data)
     cart = load_cart(uow, token, data.channel)
     channel = data.channel or cart.channel
     _require_open(cart)
     catalog.channel_settings(uow, channel)
+    cart = _for_customer(cart, customer_id)
     total = _total(cart)
-    plan = _plan(uow, cart, data.fulfilment, channel, total)
+    plan = _plan(uow, cart, data.fulfilment, cart.channel, total)
     number = new_order_number()
     _close(uow, cart, number)
-    holds = allocate(uow, plan.placed, cart, channel, number, actor)
+    holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
     authorisation = _authorise(payments, data, cart, total)
     tracking_token = new_token(24)
     delivery = _delivery(data.fulfilment, plan.destination)
@@ -143,6 +150,16 @@ def place_order(
         lines=[ln.read() for ln in lines],
         fulfilments=[f.read() for f in fulfilments],
     )
+
+
+def _for_customer(cart: CartView, customer_id: int | None) -> CartView:
+    if customer_id is None or cart.customer_id == customer_id:
+        return cart
+    if cart.customer_id is not None:
+        raise CartNotActive(
+            "this cart belongs to another customer", field="customer_id", cart_status=cart.status
+        )
+    return dataclasses.replace(cart, customer_id=customer_id)
 
 
 def _refuse_card_numbers(data: CheckoutCreate) -> None:

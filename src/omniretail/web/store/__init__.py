@@ -1,6 +1,7 @@
 """The store associate app (phone first): the store's work for today, each fulfilment's steps
 and the handover with the pickup code, order look-up and returns (BORIS), "find it elsewhere" with
-ordering into the customer's cart, and loyalty look-up with redemption.
+ordering into the customer's cart, loyalty look-up with redemption, and the till (a walk-in
+sale: scan, find the customer, points, card or cash, receipt).
 
 An associate sees and changes only their own store's work (the store on their sign-in); an
 administrator picks a store first."""
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.store import counter, loyalty, returns, today
+from omniretail.web.store import counter, loyalty, returns, till, till_sale, today
 
 router = APIRouter()
-for part in (today, returns, counter, loyalty):
+for part in (today, returns, counter, loyalty, till_sale, till):
     router.include_router(part.router)

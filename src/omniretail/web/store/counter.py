@@ -22,15 +22,17 @@ from omniretail.orders.service import compensating
 from omniretail.routing.service import policy_from
 from omniretail.web import steps
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
-from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.forms import GENERAL, Errors, body_of, errors_of
 from omniretail.web.lookup import find_customer_id
 from omniretail.web.session import container_of
 from omniretail.web.store.deps import (
     CUSTOMER_KINDS,
     Shop,
     ShopDep,
+    email_on_file,
     fulfilments_here,
     shop_of,
+    store_channel,
     store_for,
 )
 
@@ -84,15 +86,19 @@ def _stock_everywhere(uow: UnitOfWork, sku: str, store: str) -> dict[str, Any]:
     return {"item": item, "total": everywhere.available, "rows": rows, "nearby": nearby}
 
 
-def _channel_selling_at(uow: UnitOfWork, location: str) -> str:
-    """The cart's channel for an order from the store: one that sells from the location
-    holding the units, the web shop if it does (its cart is the customer's everywhere)."""
+def _stock_channel(uow: UnitOfWork, location: str, store: str) -> str:
+    """The channel whose stock pool the customer's line is reserved in: the store's till
+    channel when it sells from the location holding the units, else a channel that does (the
+    web shop first). The order itself is recorded on the store's channel (``cart_checkout``)."""
     codes = catalog.get_location(uow, location).channel_codes
-    channels = {c.code: c for c in catalog.list_channels(uow) if c.code in codes}
+    channels = [c for c in catalog.list_channels(uow) if c.code in codes]
     if not channels:
         raise DomainError(f"no channel sells from {location}", field="location")
-    web = [c for c in channels.values() if c.kind == ChannelKind.WEB]
-    return (web or list(channels.values()))[0].code
+    till = store_channel(uow, store)
+    if till in codes:
+        return till
+    web = [c for c in channels if c.kind == ChannelKind.WEB]
+    return (web or channels)[0].code
 
 
 @router.post("/find/order", response_model=None)
@@ -116,11 +122,12 @@ def order_for_customer(request: Request, posted: PostedDep) -> Response:
         line = CartLineAdd.model_validate(line_data)
 
         def add(uow: UnitOfWork) -> str:
-            channel = _channel_selling_at(uow, location or s.store)
+            channel = _stock_channel(uow, location or s.store, s.store)
             cart = carts.create_cart(
                 uow, CartCreate(channel=channel, customer_id=customer_id), actor=actor
             )
-            carts.add_line(uow, cart.token, line, actor=actor)
+            held = line.model_copy(update={"channel": channel})
+            carts.add_line(uow, cart.token, held, actor=actor)
             return cart.token
 
         token = change(request, [new_cart, add_line], add)
@@ -155,7 +162,12 @@ def _cart_page(
     errors: Errors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    cart = read(request, lambda uow: carts.get_cart(uow, token))
+    def load(uow: UnitOfWork) -> tuple[Any, str | None]:
+        cart = carts.get_cart(uow, token, store_channel(uow, s.store))
+        email = email_on_file(uow, cart.customer_id) if cart.customer_id else None
+        return cart, email
+
+    cart, email = read(request, load)
     defaults = {"method": "ship_to_store", "provider_token": "tok_visa"}
     return render(
         request,
@@ -163,6 +175,7 @@ def _cart_page(
         viewer=s.viewer,
         shop=s,
         cart=cart,
+        email_on_file=email,
         values={**defaults, **(values or {})},
         errors=errors or {},
         status=status,
@@ -176,19 +189,36 @@ def cart_page(request: Request, s: ShopDep, token: str) -> HTMLResponse:
 
 @router.post("/carts/{token}/checkout", response_model=None)
 def cart_checkout(request: Request, posted: PostedDep, token: str) -> Response:
+    """``POST /carts/{token}/checkout`` on the store's channel (derived from the associate's
+    store, never from the form), its updates sent to the email typed or, for a known
+    customer, the one on file."""
     values = posted.values
     method = values.get("method", "ship_to_store")
+    store = store_for(request, posted.viewer)
     fulfilment: dict[str, Any] = {"method": method}
     if method == "ship_to_home":
         fulfilment["address"] = {
             k: values.get(k, "").strip() for k in ("line1", "city", "postcode") if values.get(k)
         }
     else:
-        fulfilment["pickup_location"] = store_for(request, posted.viewer)
+        fulfilment["pickup_location"] = store
+
+    def channel_and_email(uow: UnitOfWork) -> tuple[str | None, str | None]:
+        channel = store_channel(uow, store) if store else None
+        typed = values.get("contact_email", "").strip() or None
+        if typed is not None:
+            return channel, typed
+        owner = checkout.cart_owner(uow, token)
+        if owner is None or owner.customer_id is None:
+            return channel, None
+        return channel, email_on_file(uow, owner.customer_id)
+
+    channel, contact = read(request, channel_and_email)
     data = {
+        "channel": channel,
         "fulfilment": fulfilment,
         "payment": {"provider_token": values.get("provider_token", "").strip()},
-        "contact_email": values.get("contact_email", "").strip() or None,
+        "contact_email": contact,
     }
     decided = authorize_as(
         request, posted.viewer, "POST /carts/{token}/checkout", {"token": token}, data
@@ -199,6 +229,7 @@ def cart_checkout(request: Request, posted: PostedDep, token: str) -> Response:
         "fulfilment": "method",
         "payment.provider_token": "provider_token",
         "fulfilment.pickup_location": "method",
+        "channel": GENERAL,
     }
     container = container_of(request)
     actor = s.viewer.principal.actor
@@ -222,4 +253,9 @@ def cart_checkout(request: Request, posted: PostedDep, token: str) -> Response:
             request, s, token, values=values, errors=errors_of(exc, rename), status=422
         )
     target = f"/store/orders/{order.number}" if fulfilments_here(order, s.store) else "/store"
-    return redirect(target, notice=f"Order {order.number} placed.")
+    told = (
+        "The customer gets its confirmation by email, and the pickup code when it is ready."
+        if contact
+        else "No email for this order: give the customer the order number yourself."
+    )
+    return redirect(target, notice=f"Order {order.number} placed. {told}")

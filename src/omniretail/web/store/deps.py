@@ -10,6 +10,11 @@ from fastapi import Depends, Request
 
 from omniretail.auth.service import Role
 from omniretail.catalog import service as catalog
+from omniretail.catalog.service import ChannelKind
+from omniretail.customers import service as customers
+from omniretail.customers.schemas import IdentityKind
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
 from omniretail.orders import service as access
 from omniretail.orders.schemas import OrderRead
 from omniretail.web import steps
@@ -57,6 +62,35 @@ def shop(request: Request) -> Shop:
 
 
 ShopDep = Annotated[Shop, Depends(shop)]
+
+
+def store_channel(uow: UnitOfWork, store: str) -> str:
+    """The channel a store's sales are recorded on: its till channel (kind ``store_pos``)
+    that sells from the store. Always derived from the associate's store, never from a form."""
+    tills = sorted(
+        c.code
+        for c in catalog.list_channels(uow)
+        if c.kind == ChannelKind.STORE_POS and store in c.location_codes
+    )
+    if not tills:
+        raise DomainError(
+            f"no till channel (kind store_pos) sells from {store}: an administrator adds"
+            f" {store} to one before the store can sell",
+            field="channel",
+        )
+    return tills[0]
+
+
+def email_on_file(uow: UnitOfWork, customer_id: int) -> str | None:
+    """Where the customer's order messages go: their email identity, a verified one first."""
+    emails = [
+        i
+        for cid in customers.cluster(uow, customer_id)
+        for i in customers.list_identities(uow, cid, vault=uow.vault)
+        if i.kind == IdentityKind.EMAIL
+    ]
+    emails.sort(key=lambda i: not i.verified)
+    return emails[0].value if emails else None
 
 
 def fulfilments_here(order: OrderRead, store: str) -> list[Any]:

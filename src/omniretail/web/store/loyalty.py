@@ -17,6 +17,7 @@ from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.lookup import find_customer_id
 from omniretail.web.store.deps import CUSTOMER_KINDS, Shop, ShopDep, shop_of, store_for
+from omniretail.web.store.till import customer_of
 
 router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
 
@@ -66,8 +67,11 @@ def _account_page(
     *,
     values: dict[str, str] | None = None,
     errors: Errors | None = None,
+    confirm: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    owner = customer_of(request, s.viewer, str(customer_id))
+
     def load(uow: UnitOfWork) -> dict[str, Any]:
         return {
             "account": loyalty.account_status(uow, customer_id),
@@ -81,6 +85,8 @@ def _account_page(
         shop=s,
         kinds=CUSTOMER_KINDS,
         customer_id=customer_id,
+        owner=owner,
+        confirm=confirm,
         values=values or {},
         errors=errors or {},
         status=status,
@@ -93,6 +99,23 @@ def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLRespo
     params = {"customer_id": customer_id}
     authorize_as(request, s.viewer, "GET /loyalty/customers/{customer_id}", params)
     return _account_page(request, s, customer_id)
+
+
+def _confirm(
+    request: Request, s: Shop, customer_id: int, body: RedemptionCreate, values: dict[str, str]
+) -> HTMLResponse:
+    """Whose account and what it holds, before a point is spent; more than they have is
+    said now."""
+    owner = customer_of(request, s.viewer, str(customer_id))
+    available = owner.account.available if owner and owner.account else 0
+    if body.points > available:
+        raise DomainError(
+            f"{owner.name if owner else 'they'} have {available} points", field="points"
+        )
+    assert owner is not None
+    value = owner.points_worth(body.points)
+    confirm = {"points": body.points, "value": value, "after": available - body.points}
+    return _account_page(request, s, customer_id, values=values, confirm=confirm)
 
 
 @router.post("/loyalty/{customer_id}/redeem", response_model=None)
@@ -109,6 +132,8 @@ def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
     actor = s.viewer.principal.actor
     try:
         body = RedemptionCreate.model_validate(data)
+        if posted.get("confirm") != "yes":
+            return _confirm(request, s, customer_id, body, posted.values)
         done = change(
             request,
             decided,

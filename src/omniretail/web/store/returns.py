@@ -41,6 +41,7 @@ def returns_page(request: Request, s: ShopDep) -> HTMLResponse:
         shop=s,
         kinds=LOOKUP_KINDS,
         conditions=CONDITIONS,
+        reasons=REASONS,
         values={"kind": "number"},
         orders=None,
     )
@@ -75,6 +76,7 @@ def returns_lookup(request: Request, posted: PostedDep) -> Response:
         shop=s,
         kinds=LOOKUP_KINDS,
         conditions=CONDITIONS,
+        reasons=REASONS,
         values=posted.values,
         errors=errors,
         orders=orders,
@@ -86,6 +88,14 @@ def returns_lookup(request: Request, posted: PostedDep) -> Response:
 
 LINE_IN_MESSAGE = re.compile(r"^line (\d+)\b")
 CONDITIONS = [("sellable", "Sellable: restock here"), ("damaged", "Damaged: write off")]
+REASONS = [
+    ("changed_mind", "Changed their mind"),
+    ("size_fit", "Wrong size or fit"),
+    ("faulty", "Faulty or damaged"),
+    ("not_as_described", "Not as described"),
+    ("wrong_item", "Wrong item sent"),
+    ("other", "Other (say why)"),
+]
 
 
 def _return_page(
@@ -95,6 +105,7 @@ def _return_page(
     *,
     values: dict[str, str] | None = None,
     errors: Errors | None = None,
+    confirm: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -104,9 +115,11 @@ def _return_page(
         shop=s,
         kinds=LOOKUP_KINDS,
         conditions=CONDITIONS,
+        reasons=REASONS,
         values={"kind": "number", "value": order.number, **(values or {})},
         errors=errors or {},
         orders=[order],
+        confirm=confirm,
         status=status,
     )
 
@@ -140,8 +153,20 @@ def _picked(values: dict[str, str]) -> list[dict[str, Any]]:
     return sorted(picked, key=lambda line: int(line["line_no"]))
 
 
+def _reason(values: dict[str, str]) -> str:
+    """Why the items come back, as the lines' ``reason``: a reason from the list, with the
+    associate's words (needed for "other")."""
+    chosen = dict(REASONS).get(values.get("reason", "").strip())
+    note = values.get("reason_note", "").strip()
+    if chosen is None:
+        raise DomainError("choose why the items come back", field="reason")
+    if values.get("reason") == "other" and not note:
+        raise DomainError("say why the items come back", field="reason_note")
+    return f"{chosen}: {note}" if note else chosen
+
+
 def _return_body(order: OrderRead, values: dict[str, str], store: str) -> ReturnCreate:
-    """The picked lines of the order's items, as the API's body."""
+    """The picked lines of the order's items, with the reason, as the API's body."""
     items = {line.line_no for line in order.lines if line.sku}
     picked = [line for line in _picked(values) if line["line_no"] in items]
     if not picked:
@@ -150,13 +175,15 @@ def _return_body(order: OrderRead, values: dict[str, str], store: str) -> Return
             "enter how many units of an item come back",
             field=f"qty-{first}" if first is not None else GENERAL,
         )
-    return ReturnCreate.model_validate({"location": store, "lines": picked})
+    reason = _reason(values)
+    lines = [{**line, "reason": reason} for line in picked]
+    return ReturnCreate.model_validate({"location": store, "lines": lines})
 
 
 def _return_errors(exc: ValidationError | DomainError, body_lines: list[int]) -> Errors:
     """The service's problem beside the line it is about (its quantity field)."""
     if isinstance(exc, DomainError):
-        if exc.field and exc.field.startswith("qty-"):
+        if exc.field and (exc.field.startswith("qty-") or exc.field.startswith("reason")):
             return {exc.field: exc.detail}
         if exc.field == "lines":
             found = LINE_IN_MESSAGE.match(exc.detail)
@@ -193,6 +220,10 @@ def return_items(request: Request, posted: PostedDep, number: str) -> Response:
     try:
         body = _return_body(order, values, s.store)
         picked = [ln.line_no for ln in body.lines]
+        if values.get("confirm") != "yes":
+            _dry_run(request, number, body, window, actor)
+            summary = _confirmation(order, body, s.store)
+            return _return_page(request, s, order, values=values, confirm=summary)
         change(
             request,
             decided,
@@ -221,6 +252,42 @@ def return_items(request: Request, posted: PostedDep, number: str) -> Response:
             status=422,
         )
     return redirect(f"/store/returns/{number}", notice=_return_notice(order, body, s.store))
+
+
+class _Possible(Exception):
+    """Ends a dry run of a return that would succeed; its transaction rolls back."""
+
+
+def _dry_run(request: Request, number: str, body: ReturnCreate, window: int, actor: str) -> None:
+    """The return as it would run now, rolled back: what the service refuses (more than is
+    left, past the window) is said before the associate is asked to confirm the refund."""
+    try:
+        with container_of(request).uow() as uow:
+            returns.return_items(uow, number, body, window_days=window, actor=actor)
+            raise _Possible
+    except _Possible:
+        return
+
+
+def _confirmation(order: OrderRead, body: ReturnCreate, store: str) -> dict[str, Any]:
+    """What the associate confirms before the refund: items, where they go, the refund."""
+    by_no = {ln.line_no: ln for ln in order.lines}
+    items: list[dict[str, Any]] = []
+    refund = Decimal("0")
+    for ln in body.lines:
+        bought = by_no[ln.line_no]
+        value = bought.unit_price * ln.quantity
+        refund += value
+        fate = f"restocked at {store}" if ln.condition == "sellable" else "written off"
+        items.append(
+            {
+                "name": bought.name or bought.sku,
+                "quantity": ln.quantity,
+                "fate": fate,
+                "refund": value,
+            }
+        )
+    return {"items": items, "refund": refund, "reason": body.lines[0].reason}
 
 
 def _return_notice(order: OrderRead, body: ReturnCreate, store: str) -> str:

@@ -135,9 +135,14 @@ def store_step(request: Request, posted: PostedDep, number: str, fid: str, step:
             target=f"{fid}:{step}",
             status=422,
         )
+    ready = (
+        "Ready for pickup: the customer is sent the pickup code by email."
+        if order.contact_email
+        else "Ready for pickup. No email for this order: tell the customer yourself."
+    )
     notice = {
         "collect": "Handed over. Thank you!",
-        "ready": "Ready for pickup: the customer has been told.",
+        "ready": ready,
         "reject": "Rejected: the order is re-routed.",
     }.get(step, f"Done: {step}.")
     return redirect(f"/store/orders/{number}", notice=notice)

@@ -1,0 +1,349 @@
+"""Paying at the till, in one transaction: the order is placed on the store's till channel
+(``POST /carts/{token}/checkout``, card through the payment port or cash into the drawer),
+handed over at once through the fulfilment steps (so stock leaves this store's ledger, the
+value is captured and loyalty earns on the order), points redeemed towards it, and the receipt
+emailed through the notifications outbox or printed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from omniretail.auth import access
+from omniretail.auth.errors import Forbidden
+from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import CollectBody
+from omniretail.kernel.errors import DomainError
+from omniretail.kernel.ids import new_id
+from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.notifications.service import notify
+from omniretail.orders import service as orders
+from omniretail.orders.schemas import CheckoutCreate, OrderRead
+from omniretail.orders.service import CashDrawer, PaymentAction, PaymentProvider, compensating
+from omniretail.routing.service import OrderPolicy, policy_from
+from omniretail.web import steps
+from omniretail.web.deps import (
+    Decision,
+    NotAllowed,
+    PageRoute,
+    PostedDep,
+    authorize_as,
+    change,
+    read,
+    redirect,
+    render,
+)
+from omniretail.web.forms import GENERAL, errors_of
+from omniretail.web.session import container_of
+from omniretail.web.store.deps import Shop, ShopDep, shop_of, store_channel, store_for
+from omniretail.web.store.till import TillCustomer, customer_of, page, till_cart
+
+router = APIRouter(prefix="/store/till", route_class=PageRoute, include_in_schema=False)
+TILL_PAYMENT = "till_payment"  # the order log's row with the tenders, for the receipt
+HANDOVER = ("accept", "pick", "pack", "ready", "collect")
+
+
+def _points(raw: str) -> int:
+    text = raw.strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise DomainError("points are a whole number", field="points")
+    return int(text)
+
+
+def _tendered(raw: str, due: Decimal) -> Decimal:
+    try:
+        amount = Decimal(raw.strip() or "0").quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise DomainError("enter the cash handed over, e.g. 20.00", field="tendered") from None
+    if amount < due:
+        raise DomainError(f"the cash handed over is less than the £{due} due", field="tendered")
+    return amount
+
+
+@router.post("/{token}/pay", response_model=None)
+def pay(request: Request, posted: PostedDep, token: str) -> Response:
+    store = store_for(request, posted.viewer)
+    values = posted.values
+    method = "cash" if values.get("method") == "cash" else "card"
+    provider_token = "cash" if method == "cash" else posted.get("provider_token")
+    data = {
+        "channel": read(request, lambda uow: store_channel(uow, store)) if store else None,
+        "fulfilment": {"method": "pickup_in_store", "pickup_location": store},
+        "payment": {"provider_token": provider_token},
+    }
+    decisions = [
+        authorize_as(request, posted.viewer, "POST /carts/{token}/checkout", {"token": token}, data)
+    ]
+    s = shop_of(request, posted.viewer)
+    customer = customer_of(request, s.viewer, posted.get("customer"))
+    try:
+        points = _points(posted.get("points"))
+        if points and (customer is None or customer.account is None):
+            raise DomainError("find the customer's loyalty account first", field="points")
+        if points and customer is not None:
+            redemption = {"points": points, "channel": data["channel"]}
+            decisions.append(
+                authorize_as(
+                    request,
+                    s.viewer,
+                    "POST /loyalty/customers/{customer_id}/redemptions",
+                    {"customer_id": customer.id},
+                    redemption,
+                )
+            )
+        cart = read(request, lambda uow: till_cart(uow, token, s.store))
+        paid_by_points = customer.points_worth(points) if customer and points else Decimal(0)
+        if paid_by_points > cart.total:
+            raise DomainError(
+                f"{points} points are worth £{paid_by_points}, more than the £{cart.total} due",
+                field="points",
+            )
+        due = cart.total - paid_by_points
+        tendered = _tendered(posted.get("tendered"), due) if method == "cash" else None
+        if points and customer is not None and posted.get("confirm") != "yes":
+            confirm = {"points": points, "value": paid_by_points, "due": due}
+            return page(request, s, token, customer, values=values, confirm=confirm)
+        body = CheckoutCreate.model_validate(data)
+        tenders = _tenders(method, points, paid_by_points, due, tendered)
+        sale = _Sale(request, s, customer, body, points, tenders, posted.get("receipt_email"))
+        with _payments(request, method) as payments:
+            number = change(
+                request, decisions, lambda uow: sale.run(uow, token, payments, decisions)
+            )
+    except (ValidationError, DomainError) as exc:
+        rename = {"payment.provider_token": "provider_token", "channel": GENERAL}
+        errors = errors_of(exc, rename)
+        return page(request, s, token, customer, values=values, errors=errors, status=422)
+    notice = "Paid. " + (
+        f"Give £{tenders['change']} change. " if tenders.get("change") is not None else ""
+    )
+    return redirect(f"/store/till/receipts/{number}", notice=notice.strip())
+
+
+@contextlib.contextmanager
+def _payments(request: Request, method: str) -> Iterator[PaymentProvider]:
+    if method == "cash":
+        yield CashDrawer()
+        return
+    with compensating(steps.payments_of(request)) as payments:
+        yield payments
+
+
+def _tenders(
+    method: str, points: int, by_points: Decimal, due: Decimal, tendered: Decimal | None
+) -> dict[str, Any]:
+    lines: list[dict[str, str]] = []
+    if points:
+        lines.append({"label": f"Loyalty points ({points})", "amount": str(by_points)})
+    if method == "cash":
+        assert tendered is not None
+        lines.append({"label": "Cash", "amount": str(tendered)})
+        return {"method": method, "lines": lines, "change": str(tendered - due), "due": str(due)}
+    lines.append({"label": "Card", "amount": str(due)})
+    return {"method": method, "lines": lines, "change": None, "due": str(due)}
+
+
+class _Sale:
+    """The walk-in sale's use case, run in the caller's unit of work."""
+
+    def __init__(
+        self,
+        request: Request,
+        s: Shop,
+        customer: TillCustomer | None,
+        body: CheckoutCreate,
+        points: int,
+        tenders: dict[str, Any],
+        receipt_email: str,
+    ) -> None:
+        self.request, self.s, self.customer, self.body = request, s, customer, body
+        self.points, self.tenders, self.receipt_email = points, tenders, receipt_email.strip()
+        self.actor = s.viewer.principal.actor
+        self.policy: OrderPolicy = policy_from(container_of(request).settings)
+
+    def run(
+        self, uow: UnitOfWork, token: str, payments: PaymentProvider, decisions: list[Decision]
+    ) -> str:
+        till_cart(uow, token, self.s.store)
+        order = orders.place_order(
+            uow,
+            token,
+            self.body,
+            payments=payments,
+            policy=self.policy,
+            actor=self.actor,
+            customer_id=self.customer.id if self.customer else None,
+        )
+        for f in order.fulfilments:
+            self._hand_over(uow, f.id, order, decisions)
+        row = orders.get_order_by_number(uow.session, order.number)
+        assert row is not None  # placed in this transaction
+        if self.points and self.customer is not None:
+            self._redeem(uow, row, order)
+        orders.insert_log(
+            uow.session,
+            [orders.log_row(uow.now, row.id, None, TILL_PAYMENT, self.actor, self.tenders)],
+        )
+        if self.receipt_email:
+            send_receipt(uow, self.s, order, self.tenders, self.receipt_email, self.customer)
+        return order.number
+
+    def _hand_over(
+        self, uow: UnitOfWork, fid: str, order: OrderRead, decisions: list[Decision]
+    ) -> None:
+        """Accept, pick, pack, ready and collect with the code, each decided as the API
+        decides ``POST /fulfilments/{fid}/<step>`` (against the rows of this transaction)."""
+        for step in HANDOVER:
+            action = access.Action.of(f"POST /fulfilments/{{fid}}/{step}", {"fid": fid})
+            try:
+                access.decide(lambda fn: fn(uow), self.s.viewer.principal, action)
+            except Forbidden as exc:
+                raise NotAllowed(exc.detail) from exc
+            decisions.append(Decision(self.s.viewer, action))
+        fulfilment.accept(uow, fid, actor=self.actor)
+        fulfilment.start_picking(uow, fid, actor=self.actor)
+        fulfilment.pack(uow, fid, actor=self.actor)
+        fulfilment.ready_for_pickup(uow, fid, policy=self.policy, actor=self.actor)
+        code = _pickup_code(uow, fid)
+        fulfilment.collect(uow, fid, CollectBody(pickup_code=code), actor=self.actor)
+
+    def _redeem(self, uow: UnitOfWork, row: Any, order: OrderRead) -> None:
+        """The points pay part of the sale: redeemed with the order as reference, and that
+        value given back to the card (or out of the drawer) through the outbox."""
+        assert self.customer is not None
+        done = loyalty.redeem_points(
+            uow,
+            self.customer.id,
+            RedemptionCreate(points=self.points, channel=order.channel, reference=order.number),
+            actor=self.actor,
+        )
+        purpose = f"paid with {done.points} loyalty points"
+        orders.insert_log(
+            uow.session,
+            [
+                orders.log_row(
+                    uow.now,
+                    row.id,
+                    None,
+                    "refund",
+                    self.actor,
+                    {"amount": str(done.value), "for": purpose},
+                )
+            ],
+        )
+        orders.request_payment(
+            uow,
+            row,
+            PaymentAction.REFUND,
+            done.value,
+            reference=row.payment_reference,
+            purpose=purpose,
+            actor=self.actor,
+        )
+
+
+def _pickup_code(uow: UnitOfWork, fid: str) -> str | None:
+    row = orders.get_fulfilment(uow.session, fid)
+    return row.pickup_code if row is not None else None
+
+
+def send_receipt(
+    uow: UnitOfWork,
+    s: Shop,
+    order: OrderRead,
+    tenders: dict[str, Any],
+    email: str,
+    customer: TillCustomer | None,
+) -> None:
+    """Queued through the outbox (``notifications.notify``); the relay sends it."""
+    context = {
+        "order_number": order.number,
+        "customer_name": customer.name if customer else "there",
+        "currency": order.currency,
+        "total": order.total,
+        "items": [
+            {
+                "name": ln.name or ln.sku,
+                "quantity": ln.quantity,
+                "line_total": ln.unit_price * ln.quantity,
+            }
+            for ln in order.lines
+        ],
+        "store": {"name": s.name},
+        "tenders": tenders.get("lines", []),
+    }
+    if tenders.get("change") is not None:
+        context["change"] = tenders["change"]
+    notify(
+        uow,
+        "receipt",
+        "email",
+        email,
+        context,
+        new_id(),
+        customer_ref=str(order.customer_id) if order.customer_id else None,
+    )
+
+
+# --- the receipt ------------------------------------------------------------------------------
+
+
+def _receipt(request: Request, s: Shop, number: str) -> tuple[OrderRead, dict[str, Any]]:
+    authorize_as(request, s.viewer, "GET /orders/{number}", {"number": number})
+
+    def load(uow: UnitOfWork) -> tuple[OrderRead, dict[str, Any]]:
+        order = orders.get_order(uow, number)
+        here = store_channel(uow, s.store)
+        sold_here = order.channel == here and all(
+            f.pickup_location == s.store for f in order.fulfilments
+        )
+        if not sold_here:
+            raise NotAllowed(f"Order {number} was not sold at {s.store}'s till.", status=404)
+        log = orders.order_log(uow, number)
+        tenders = next((e.detail for e in log if e.action == TILL_PAYMENT), {})
+        return order, tenders
+
+    return read(request, load)
+
+
+@router.get("/receipts/{number}", response_class=HTMLResponse)
+def receipt(request: Request, s: ShopDep, number: str) -> HTMLResponse:
+    order, tenders = _receipt(request, s, number.strip().upper())
+    return render(
+        request, "store/receipt.html", viewer=s.viewer, shop=s, order=order, tenders=tenders
+    )
+
+
+@router.post("/receipts/{number}/email", response_model=None)
+def email_receipt(request: Request, posted: PostedDep, number: str) -> Response:
+    s = shop_of(request, posted.viewer)
+    order, tenders = _receipt(request, s, number.strip().upper())
+    email = posted.get("receipt_email")
+    customer = customer_of(request, s.viewer, str(order.customer_id)) if order.customer_id else None
+    decided = authorize_as(request, posted.viewer, "GET /orders/{number}", {"number": order.number})
+    try:
+        change(request, decided, lambda uow: send_receipt(uow, s, order, tenders, email, customer))
+    except DomainError as exc:
+        errors = {"receipt_email": exc.detail}
+        return render(
+            request,
+            "store/receipt.html",
+            viewer=s.viewer,
+            shop=s,
+            order=order,
+            tenders=tenders,
+            values=posted.values,
+            errors=errors,
+            status=422,
+        )
+    return redirect(f"/store/till/receipts/{order.number}", notice=f"Receipt emailed to {email}.")
