@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     """Reset requests per client address per window."""
     reset_window_seconds: int = Field(default=900, ge=60)
     """That window."""
+    sign_up_unverified_days: int = Field(default=7, ge=1, le=3650)
+    """Days after which a shop sign-up whose email was never verified is removed by the
+    server's sweep: its disabled sign-in, and its profile when nothing else was added to it."""
 
     db_processes: int = 1
     """Processes sharing the PostgreSQL server (API workers + relays + job workers; ``serve

@@ -31,7 +31,6 @@ Count = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, max_digits=12, decimal_places=2)]
 
 
-
 def _in_utc_range(value: datetime) -> datetime:
     """Stored in UTC: the year 1 east of Greenwich or 9999 west of it is out of range."""
     try:
