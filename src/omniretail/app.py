@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import APIRouter, FastAPI
@@ -44,6 +45,7 @@ from omniretail.notifications.api import router as webhooks_router
 from omniretail.orders.api import router as orders_router
 from omniretail.processes.api import customers_router as customer_views_router
 from omniretail.processes.api import products_router as product_views_router
+from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
 from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
 from omniretail.web.router import install_web
@@ -203,8 +205,8 @@ def _system_router() -> APIRouter:
 
 
 async def _sweep_forever(container: Container) -> None:
-    """Release expired cart holds periodically (they are also released lazily on demand), and
-    delete expired Idempotency-Keys."""
+    """Release expired cart holds periodically (they are also released lazily on demand),
+    delete expired Idempotency-Keys and shop sign-ups never verified."""
     interval = container.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
@@ -215,8 +217,22 @@ async def _sweep_forever(container: Container) -> None:
             expired = await run_in_threadpool(sweep_idempotency_keys, container)
             if expired:
                 log.info("deleted %d expired idempotency keys", expired)
+            sign_ups = await run_in_threadpool(sweep_sign_ups, container)
+            if sign_ups.sign_ins_deleted:
+                log.info(
+                    "removed %d sign-up(s) never verified (%d profile(s) erased)",
+                    sign_ups.sign_ins_deleted,
+                    sign_ups.profiles_erased,
+                )
         except Exception:
             log.exception("reservation sweep failed; will retry")
+
+
+def sweep_sign_ups(container: Container) -> SignUpSweep:
+    """Shop sign-ups never verified within ``sign_up_unverified_days``."""
+    with container.uow() as uow:
+        before = uow.now - timedelta(days=container.settings.sign_up_unverified_days)
+        return sweep_unverified_sign_ups(uow, before=before, actor="system:sign-up-sweeper")
 
 
 def _sweep_once(container: Container) -> int:

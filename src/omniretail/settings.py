@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     """SMTP password."""
     smtp_timeout_seconds: float = 10.0
     """Timeout of one SMTP connection."""
+    log_one_time_codes: bool | None = None
+    """Without an SMTP host, print one-time codes (sign-up verification, password reset,
+    identity codes) in the server's terminal log (a warning), so that a demo can be used
+    without a mail server; never stored, never in the message log, never sent by SMTP.
+    Unset: on only in ``omniretail demo`` without ``smtp_host``. Never on an exposed server."""
     delivery_days: int = 2
     """Calendar days from dispatch to a home delivery's promise date."""
     dispatch_cutoff_hour: int = 15
@@ -151,6 +156,9 @@ class Settings(BaseSettings):
     """Reset requests per client address per window."""
     reset_window_seconds: int = Field(default=900, ge=60)
     """That window."""
+    sign_up_unverified_days: int = Field(default=7, ge=1, le=3650)
+    """Days after which a shop sign-up whose email was never verified is removed by the
+    server's sweep: its disabled sign-in, and its profile when nothing else was added to it."""
 
     db_processes: int = 1
     """Processes sharing the PostgreSQL server (API workers + relays + job workers; ``serve

@@ -139,6 +139,9 @@ def test_the_api_lists_and_shows_messages_to_a_service_agent_only(container, cli
         ("/api/v1/notifications/messages?since=2026-01-01T00:00:00", 422),  # no time zone
         ("/api/v1/notifications/messages?limit=0", 422),
         ("/api/v1/notifications/messages?customer_id=abc", 422),
+        # out of range once in UTC (the year 1 east of Greenwich, 9999 west of it)
+        ("/api/v1/notifications/messages?since=0001-01-01T00:00:00%2B01:00", 422),
+        ("/api/v1/notifications/messages?until=9999-12-31T23:30:00-01:00", 422),
     ],
 )
 def test_bad_requests_are_problems(client, url, status):

@@ -34,9 +34,35 @@ def by_username(session: Session, username: str) -> Principal | None:
 
 
 def by_customer(session: Session, customer_ids: list[int]) -> Principal | None:
+    """The sign-in of these (merged) profiles: an active one first, since a profile merged in
+    may bring a disabled one (a sign-up never verified, a blocked account)."""
     return session.scalars(
-        select(Principal).where(Principal.customer_id.in_(customer_ids)).order_by(Principal.id)
+        select(Principal)
+        .where(Principal.customer_id.in_(customer_ids))
+        .order_by(Principal.active.desc(), Principal.id)
     ).first()
+
+
+def never_enabled_customers(
+    session: Session, before: datetime, limit: int
+) -> list[tuple[int, int]]:
+    """(principal id, customer id) of customer sign-ins created before ``before`` and never
+    enabled: a shop sign-up is created disabled at token version 0, and disabling an account
+    later bumps its version, so a blocked customer is never among them."""
+    rows = session.execute(
+        select(Principal.id, Principal.customer_id)
+        .where(
+            Principal.role == "customer",
+            Principal.active.is_(False),
+            Principal.token_version == 0,
+            Principal.username.is_(None),
+            Principal.customer_id.is_not(None),
+            Principal.created_at < before,
+        )
+        .order_by(Principal.id)
+        .limit(limit)
+    )
+    return [(pid, cid) for pid, cid in rows if cid is not None]
 
 
 def list_principals(session: Session) -> list[Principal]:

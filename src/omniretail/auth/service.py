@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from omniretail.auth import repository as repo
@@ -316,6 +316,20 @@ def as_auth(principal: Principal, *, via: str = "token") -> AuthPrincipal:
         permissions=frozenset(principal.permissions or []) if key else frozenset(),
         version=principal.token_version,
     )
+
+
+def never_enabled_sign_ups(
+    uow: UnitOfWork, before: datetime, limit: int = 500
+) -> list[tuple[int, int]]:
+    """(principal id, customer id) of shop sign-ups created before ``before`` whose email was
+    never verified (``auth.sign_up``)."""
+    return repo.never_enabled_customers(uow.session, before, limit)
+
+
+def delete_sign_ins(uow: UnitOfWork, principal_ids: list[int]) -> None:
+    if principal_ids:
+        repo.delete_principals(uow.session, principal_ids)
+        _key_cache.clear()
 
 
 def forget_customer(uow: UnitOfWork, customer_ids: list[int]) -> int:

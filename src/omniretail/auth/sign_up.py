@@ -29,7 +29,7 @@ from omniretail.auth.events import SignUpForExistingAccount
 from omniretail.auth.models import Principal, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import service as customers
-from omniretail.customers.errors import VerificationCodeInvalid
+from omniretail.customers.errors import VerificationCodeInvalid, VerificationRateLimited
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate, IdentityKind
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.db.uow import UnitOfWork
@@ -59,13 +59,50 @@ def throttle_for(s: _Settings, keyring: Keyring) -> sign_ins.Throttle:
     )
 
 
+def sends_throttles(
+    policy: CodePolicy, throttle: sign_ins.Throttle
+) -> tuple[sign_ins.Throttle, ...]:
+    """The codes sent for one sign-up's email, counted the same whether a code is really
+    sent or the email already has an account (a decoy): the limits of ``policy``, per window
+    and per day, so the decoy is refused exactly when the real one would be (these counts
+    are never below the code policy's own, which counts one identity's sends)."""
+    key = throttle.key  # the sign-up throttle's key; the digests name their own kinds
+    window, day = timedelta(seconds=policy.window_seconds), timedelta(days=1)
+    return (
+        sign_ins.Throttle(key, policy.sends_per_window, window=window, lockout=window, cap=window),
+        sign_ins.Throttle(key, policy.sends_per_day, window=day, lockout=day, cap=day),
+    )
+
+
+def sends_key(throttle: sign_ins.Throttle, email: str) -> str:
+    """What a sign-up's sends are counted by: a keyed digest of its email (kept in the
+    browser's cookie, so not the email itself)."""
+    return throttle.digest("sign-up-sends", email)
+
+
+def _charge_send(uow: UnitOfWork, throttles: tuple[sign_ins.Throttle, ...], key: str) -> None:
+    """Raises ``VerificationRateLimited`` (as the code policy does) beyond the limits."""
+    for kind, throttle in zip(("window", "day"), throttles, strict=True):
+        digest = throttle.digest(f"sign-up-sends-{kind}", key)
+        try:
+            sign_ins.charge(uow, throttle, {digest: throttle.max_failures})
+        except SignInThrottled as exc:
+            raise VerificationRateLimited(
+                "several codes were sent already; wait before asking again",
+                field="identity_id",
+                retry_after_seconds=int(exc.extra.get("retry_after", 1)),
+            ) from None
+
+
 @dataclass(frozen=True)
 class Pending:
     """A sign-up waiting for its code; ``None`` ids when nothing was created (the email
-    already has an account) so that callers answer exactly as for a real one."""
+    already has an account) so that callers answer exactly as for a real one. Both count
+    their sends by ``sends_key`` (``sends_throttles``)."""
 
     customer_id: int | None
     identity_id: int | None
+    sends_key: str = ""
 
 
 def start(
@@ -94,12 +131,19 @@ def start(
         raise PasswordResetThrottled(
             f"too many sign-ups; try again in {seconds} seconds", retry_after=seconds
         ) from None
+    try:
+        _charge_send(uow, sends_throttles(policy, throttle), sends_key(throttle, email))
+    except VerificationRateLimited as exc:
+        seconds = int(exc.extra.get("retry_after_seconds", 1))
+        raise PasswordResetThrottled(
+            f"too many sign-ups; try again in {seconds} seconds", retry_after=seconds
+        ) from None
     password_hash = hash_password(password)  # whatever happens next: the same work every time
     owner = _existing_account(uow, email, vault)
     if owner is not None:
         principal_id, identity_id = owner
         uow.record(SignUpForExistingAccount(principal_id=principal_id, identity_id=identity_id))
-        return Pending(None, None)
+        return Pending(None, None, sends_key(throttle, email))
     actor = f"system:{SOURCE}"
     created = customers.create_customer(
         uow,
@@ -132,7 +176,7 @@ def start(
     customers.request_code(
         uow, customer_id, identity.id, vault=vault, hasher=hasher, policy=policy, actor=actor
     )
-    return Pending(customer_id, identity.id)
+    return Pending(customer_id, identity.id, sends_key(throttle, email))
 
 
 def _existing_account(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:
@@ -152,8 +196,12 @@ def resend(
     vault: PiiVault,
     hasher: CodeHasher,
     policy: CodePolicy,
+    throttle: sign_ins.Throttle,
 ) -> None:
-    """A new code for a sign-up still waiting (limited by ``policy``); nothing otherwise."""
+    """A new code for a sign-up still waiting; nothing otherwise (a decoy). Both count
+    against the same limits (``sends_throttles``): ``VerificationRateLimited`` beyond them."""
+    if pending.sends_key:
+        _charge_send(uow, sends_throttles(policy, throttle), pending.sends_key)
     if pending.customer_id is None or pending.identity_id is None:
         return
     principal = repo.by_customer(uow.session, [pending.customer_id])

@@ -6,7 +6,7 @@ composition root."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -55,14 +55,19 @@ def open_container(
     migrate: bool = True,
     check: bool = True,
     processes: int | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """The runtime for a command; a missing or wrong secret key ends the command with
     its message and exit code 2 (no traceback). ``processes``: at least this many processes
     share the database's connection budget (``serve --workers``), even if the
-    ``db_processes`` setting says fewer."""
+    ``db_processes`` setting says fewer. ``defaults``: values for settings the environment
+    leaves unset (None), such as the demo's ``log_one_time_codes``."""
     settings = Settings()
     if db:
         settings = settings.model_copy(update={"database_url": db})
+    unset = {k: v for k, v in (defaults or {}).items() if getattr(settings, k) is None}
+    if unset:  # what this command assumes where the environment says nothing
+        settings = settings.model_copy(update=unset)
     if processes is not None:
         processes = max(processes, settings.db_processes)
         settings = settings.model_copy(update={"db_processes": processes})

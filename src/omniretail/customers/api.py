@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
@@ -46,6 +46,7 @@ from omniretail.customers.schemas import (
 from omniretail.customers.service import activity, merges, verification
 from omniretail.customers.service.privacy import privacy_log
 from omniretail.customers.service.verification import CodeHasher, CodePolicy, hasher_for
+from omniretail.kernel.limits import Timestamp
 from omniretail.kernel.vault import PiiVault, vault_for
 
 
@@ -300,7 +301,7 @@ def timeline(
     uow: ReadDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[
-        AwareDatetime | None, Query(description="with a time zone, e.g. 2026-01-01T00:00:00Z")
+        Timestamp | None, Query(description="with a time zone, e.g. 2026-01-01T00:00:00Z")
     ] = None,
 ) -> list[ActivityRead]:
     """Everything from every channel, newest first; page with ``before``."""

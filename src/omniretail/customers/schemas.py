@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     Field,
     StringConstraints,
@@ -22,7 +21,7 @@ from omniretail.customers.models import ConsentPurpose as ConsentPurpose
 from omniretail.customers.models import CustomerStatus as CustomerStatus
 from omniretail.customers.models import IdentityKind as IdentityKind
 from omniretail.customers.models import VerifiedVia as VerifiedVia
-from omniretail.kernel.limits import Id, JsonObject
+from omniretail.kernel.limits import Id, JsonObject, Timestamp
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AnonymousId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -231,7 +230,7 @@ class EventIn(BaseModel):
     ``customer_id`` or an ``anonymous_id`` (checked by ``EventBatch``, once per batch)."""
 
     type: Literal["page_view", "product_view", "add_to_cart", "store_visit", "app_install"]
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     customer_id: Id | None = None
     anonymous_id: AnonymousId | None = None
     channel: str | None = Field(default=None, max_length=40)
@@ -302,7 +301,7 @@ class OrderActivity(BaseModel):
 class ContactCreate(BaseModel):
     channel: str = Field(min_length=1, max_length=40)
     topic: str = Field(min_length=1, max_length=120)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Timestamp | None = None
 
 
 class MarketingMessage(BaseModel):

@@ -31,6 +31,10 @@ console = Console()
 ACTOR = "cli:demo"
 
 
+# Without a mail server a newcomer would never see the code that verifies their sign-up.
+DEMO_DEFAULTS = {"log_one_time_codes": True}
+
+
 def demo_command(
     data: Annotated[
         Path | None,
@@ -101,7 +105,12 @@ def demo_command(
         raise typer.Exit(2)
     if reset:
         _reset(db, yes=yes)
-    container = open_container(db)
+    container = open_container(db, defaults=DEMO_DEFAULTS)
+    if container.settings.log_one_time_codes and not container.settings.smtp_host:
+        console.print(
+            "no mail server (OMNIRETAIL_SMTP_HOST): sign-up and password reset codes are"
+            " printed in this terminal instead (OMNIRETAIL_LOG_ONE_TIME_CODES=false stops it)"
+        )
     try:
         found = find_transaction_log(data, container.settings, console=console)
         if serve:

@@ -5,6 +5,7 @@ column, timestamps with a time zone."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -29,9 +30,19 @@ Id32 = Annotated[int, Field(ge=1, le=MAX_INT32)]
 Count = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, max_digits=12, decimal_places=2)]
 
+
+def _in_utc_range(value: datetime) -> datetime:
+    """Stored in UTC: the year 1 east of Greenwich or 9999 west of it is out of range."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+    return value
+
+
 # Timestamps in requests must say their time zone ("2026-01-01T00:00:00Z" or "+01:00"); a
 # naive one is a 422 "Input should have timezone info", never read in some zone by guess.
-Timestamp = AwareDatetime
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 
 # Free-form JSON objects (attributes, event data): at most 100 members, 16 KiB as JSON.
 MAX_OBJECT_MEMBERS = 100

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from omniretail.kernel.limits import MAX_MONEY, Id, ShortText, TimeZoneName, Tiny
+from omniretail.kernel.limits import MAX_MONEY, Id, ShortText, Timestamp, TimeZoneName, Tiny
 
 # The most points one request moves (a redemption, an adjustment, a bonus).
 MAX_POINTS = 10_000_000
@@ -25,8 +25,8 @@ class TierRule(BaseModel):
 
 class Campaign(BaseModel):
     name: str = Field(min_length=1, max_length=80)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Timestamp
+    ends_at: Timestamp
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
     bonus_points: int = Field(default=0, ge=0, le=MAX_POINTS)
     channels: list[Tiny] = Field(

@@ -78,10 +78,24 @@ class SmtpMailer:
             smtp.send_message(message)
 
 
+SHOWN_CODE = (
+    "(shown because no SMTP server is set up and OMNIRETAIL_LOG_ONE_TIME_CODES is on, as in"
+    " `omniretail demo`; never on an exposed server)"
+)
+
+
 class LoggingMailer:
-    """The development default when no SMTP host is configured: the email goes to the log."""
+    """The development default when no SMTP host is configured: the email goes to the log.
+    One holding a one-time code is withheld, unless ``show_codes`` (the demo, which has no
+    mail server): then it is logged as a warning, so that it reaches the terminal."""
+
+    def __init__(self, *, show_codes: bool = False) -> None:
+        self.show_codes = show_codes
 
     def send(self, email: Email) -> None:
+        if email.sensitive and self.show_codes:
+            log.warning("email to %s: %s\n%s\n%s", email.to, email.subject, email.text, SHOWN_CODE)
+            return
         text = "(withheld: it holds a one-time code)" if email.sensitive else email.text
         log.info("email to %s: %s\n%s", email.to, email.subject, text)
 

@@ -7,14 +7,19 @@ from datetime import timedelta
 from omniretail.messaging.handlers import HandlerRegistry, UowFactory
 from omniretail.messaging.mail import LoggingMailer, Mailer, SmtpConfig, SmtpMailer
 from omniretail.messaging.relay import Relay, RetryPolicy
-from omniretail.messaging.senders import Senders
+from omniretail.messaging.senders import LoggingSmsSender, Senders
 from omniretail.settings import Settings
+
+
+def show_codes(settings: Settings) -> bool:
+    """One-time codes go to the terminal log only when asked and no mail server is set."""
+    return bool(settings.log_one_time_codes) and not settings.smtp_host
 
 
 def build_mailer(settings: Settings) -> Mailer:
     """SMTP when ``smtp_host`` is set; otherwise emails are written to the log."""
     if not settings.smtp_host:
-        return LoggingMailer()
+        return LoggingMailer(show_codes=show_codes(settings))
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     return SmtpMailer(
         SmtpConfig(
@@ -30,7 +35,9 @@ def build_mailer(settings: Settings) -> Mailer:
 
 
 def build_senders(settings: Settings) -> Senders:
-    return Senders(mailer=build_mailer(settings))
+    return Senders(
+        mailer=build_mailer(settings), sms=LoggingSmsSender(show_codes=show_codes(settings))
+    )
 
 
 def build_relay(settings: Settings, uow_factory: UowFactory, registry: HandlerRegistry) -> Relay:

@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64
+from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64, Timestamp
 from omniretail.notifications.models import Channel
 
 # "omniretail.inventory.*", "omniretail.orders.shipped", "*"
@@ -99,8 +99,8 @@ class MessageQuery(BaseModel):
     state: MessageState | None = None
     customer_id: int | None = Field(default=None, ge=1, le=MAX_INT64)
     kind: str | None = Field(default=None, max_length=60)
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
     offset: int = Field(default=0, ge=0, le=MAX_AMOUNT)
     limit: int = Field(default=50, ge=1, le=500)
 

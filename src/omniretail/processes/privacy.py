@@ -3,6 +3,7 @@ one transaction (order totals and the points ledger, amounts only, stay for the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -10,6 +11,8 @@ from pydantic import BaseModel, Field
 from omniretail.auth import service as auth
 from omniretail.customers import service as customers
 from omniretail.customers import service as privacy
+from omniretail.customers.errors import CustomerErased, UnknownCustomer
+from omniretail.customers.schemas import IdentityKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import Conflict
@@ -109,3 +112,38 @@ def erase_customer(
         uow, [str(i) for i in summary["ids"]]
     )
     return ErasureReport(customer_id=root, erased_ids=summary["ids"], summary=summary)
+
+
+class SignUpSweep(BaseModel):
+    sign_ins_deleted: int = 0
+    profiles_erased: int = 0
+
+
+def sweep_unverified_sign_ups(uow: UnitOfWork, *, before: datetime, actor: str) -> SignUpSweep:
+    """Shop sign-ups created before ``before`` whose email was never verified: the profile
+    is erased (with its sign-in) when it is still only what the sign-up made (one unverified
+    email, merged with nothing, no order); otherwise only the disabled sign-in goes."""
+    report = SignUpSweep()
+    for principal_id, customer_id in auth.never_enabled_sign_ups(uow, before):
+        if _only_a_sign_up(uow, customer_id):
+            erase_customer(uow, customer_id, actor=actor)
+            report.profiles_erased += 1
+        else:
+            auth.delete_sign_ins(uow, [principal_id])
+        report.sign_ins_deleted += 1
+    return report
+
+
+def _only_a_sign_up(uow: UnitOfWork, customer_id: int) -> bool:
+    try:
+        if customers.cluster(uow, customer_id) != [customer_id]:
+            return False  # merged into another profile, or others merged into it
+    except (UnknownCustomer, CustomerErased):
+        return False
+    identities = customers.list_identities(uow, customer_id, vault=uow.vault)
+    return (
+        len(identities) == 1
+        and identities[0].kind == IdentityKind.EMAIL
+        and not identities[0].verified
+        and not order_lookup.list_orders(uow, customer_id, limit=1)
+    )

@@ -44,7 +44,7 @@ def code_policy(container: Runtime) -> CodePolicy:
 
 
 def _seal(container: Runtime, pending: sign_up.Pending) -> str:
-    value = f"{pending.customer_id or 0}.{pending.identity_id or 0}"
+    value = f"{pending.customer_id or 0}.{pending.identity_id or 0}.{pending.sends_key}"
     key = container.keyring.derive("web-sign-up")
     return value + "." + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
@@ -54,10 +54,11 @@ def _pending(request: Request) -> sign_up.Pending:
     value, _, mac = raw.rpartition(".")
     key = session.container_of(request).keyring.derive("web-sign-up")
     good = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-    customer, _, identity = value.partition(".")
+    customer, _, rest = value.partition(".")
+    identity, _, sends_key = rest.partition(".")
     if not hmac.compare_digest(good, mac) or not (customer.isdigit() and identity.isdigit()):
         return sign_up.Pending(None, None)
-    return sign_up.Pending(int(customer) or None, int(identity) or None)
+    return sign_up.Pending(int(customer) or None, int(identity) or None, sends_key)
 
 
 def _page(
@@ -215,6 +216,7 @@ def resend(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
                 vault=vault_for(container.keyring),
                 hasher=customers.hasher_for(container.keyring),
                 policy=code_policy(container),
+                throttle=sign_up.throttle_for(container.settings, container.keyring),
             )
     except VerificationRateLimited:
         errors = {"__all__": "Several codes were sent already. Wait a while, then try again."}
