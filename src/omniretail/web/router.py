@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -31,6 +33,26 @@ def install_web(app: FastAPI) -> None:
         if request.headers.get("hx-request") == "true":
             return Response(status_code=401, headers={"HX-Redirect": url})
         return RedirectResponse(url, status_code=303)
+
+    api_invalid = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        """A console page whose query or form fails its declared bounds answers with a page a
+        person can read; the API keeps its problem+json."""
+        if request.url.path.startswith("/api/") and api_invalid is not None:
+            answer = api_invalid(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "the request"
+        return render(
+            request,
+            "error.html",
+            viewer=optional_viewer(request),
+            status=422,
+            title="Please check what you entered",
+            message=f"{field}: {first.get('msg', 'not valid')}",
+        )
 
     @app.exception_handler(NotAllowed)
     async def on_not_allowed(request: Request, exc: NotAllowed) -> Response:
