@@ -1,12 +1,28 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
-rules with the simulator, customer 360 with merges, the loyalty programme, replenishment."""
+rules with the simulator, customer 360 with merges and search, the loyalty programme,
+replenishment; administration (users and roles, the network, API keys, the audit log) and
+the public page where a new user sets their password."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.hq import customers, dashboard, inventory, loyalty, orders, planning, routing
+from omniretail.web.hq import (
+    admin,
+    customers,
+    dashboard,
+    inventory,
+    loyalty,
+    network,
+    orders,
+    people,
+    planning,
+    routing,
+)
 
 router = APIRouter()
 for part in (dashboard, inventory, orders, routing, customers, loyalty, planning):
     router.include_router(part.router)
+for part in (admin, people, network):
+    router.include_router(part.router)
+router.include_router(people.public)
