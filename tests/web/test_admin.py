@@ -150,7 +150,9 @@ def test_the_last_admin_cannot_be_locked_out(web, container):
     sign_in(web, "second-admin")
     first = _principal(container, ADMIN)
     # Two admins: one may disable the other.
-    assert post(web, f"/hq/people/{first.id}", f"/hq/people/{first.id}/disable", {}).status_code == 303
+    assert (
+        post(web, f"/hq/people/{first.id}", f"/hq/people/{first.id}/disable", {}).status_code == 303
+    )
     # Now second-admin is the last active admin; nobody may disable or delete them, not even
     # through the API (the same service).
     refused = post(web, f"/hq/people/{other.id}", f"/hq/people/{other.id}/delete", {})
@@ -252,7 +254,9 @@ def test_the_audit_log_filters_by_who_what_and_when(web, container, clock):
 
 def test_audit_paging(web, container):
     with container.uow() as uow:
-        me = auth.as_auth(uow.session.scalars(select(Principal).where(Principal.username == ADMIN)).one())
+        me = auth.as_auth(
+            uow.session.scalars(select(Principal).where(Principal.username == ADMIN)).one()
+        )
         for i in range(55):
             auth.record_audit(uow, me, action=f"POST /thing/{i}", area="things", subject=None)
     sign_in(web, ADMIN)
@@ -296,7 +300,9 @@ def test_locations_and_channels_are_created_and_edited_with_messages(web, contai
         assert catalog.get_location(uow, "LON3").name == "Soho"
 
     channel = {"code": "app", "name": "App", "kind": "app", "reservation_ttl_seconds": "600"}
-    bad_ttl = post(web, "/hq/channels/new", "/hq/channels", {**channel, "reservation_ttl_seconds": "0"})
+    bad_ttl = post(
+        web, "/hq/channels/new", "/hq/channels", {**channel, "reservation_ttl_seconds": "0"}
+    )
     assert bad_ttl.status_code == 422 and "greater than 0" in bad_ttl.text
     token = csrf_of(web.get("/hq/channels/new").text)
     made = web.post(
@@ -346,6 +352,4 @@ def test_a_non_admin_cannot_post_admin_forms(web, container):
 
 def _principal_or_none(container, username):
     with container.read_uow() as uow:
-        return uow.session.scalars(
-            select(Principal).where(Principal.username == username)
-        ).first()
+        return uow.session.scalars(select(Principal).where(Principal.username == username)).first()

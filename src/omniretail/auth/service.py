@@ -114,9 +114,9 @@ def list_api_keys(uow: UnitOfWork) -> list[ApiKeyRead]:
 
 def revoke_api_key(uow: UnitOfWork, key_id: int) -> ApiKeyRead:
     """The key stops at once (in this process; others after ``api_key_cache_seconds``)."""
-    if not repo.revoke_key(uow.session, key_id, uow.now):
-        if repo.get_api_key(uow.session, key_id) is None:
-            raise UnknownApiKey(f"no API key {key_id}", field="key_id")
+    revoked = repo.revoke_key(uow.session, key_id, uow.now)
+    if not revoked and repo.get_api_key(uow.session, key_id) is None:
+        raise UnknownApiKey(f"no API key {key_id}", field="key_id")
     _key_cache.clear()
     found = next((k for k in list_api_keys(uow) if k.id == key_id), None)
     assert found is not None

@@ -556,9 +556,7 @@ def list_transfers(
     if to_location:
         stmt = stmt.where(Transfer.to_location == to_location)
     if location:
-        stmt = stmt.where(
-            (Transfer.from_location == location) | (Transfer.to_location == location)
-        )
+        stmt = stmt.where((Transfer.from_location == location) | (Transfer.to_location == location))
     if since is not None:
         stmt = stmt.where(Transfer.created_at >= since)
     if until is not None:

@@ -28,9 +28,9 @@ from omniretail.customers.schemas import (
     CustomerWithResolution,
     Resolution,
 )
-from omniretail.customers.service.search import POSTCODE, SURNAME, search_index
 from omniretail.customers.service.clusters import require_root, resolve_id, root_row
 from omniretail.customers.service.identities import _queue_review, add_identity
+from omniretail.customers.service.search import POSTCODE, SURNAME, search_index
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 

@@ -12,6 +12,7 @@ or a district; whoever holds the index key could test guesses against them, as f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import Row
@@ -65,28 +66,27 @@ def search_customers(
     query = " ".join(query.split())
     if not query:
         raise DomainError(f"enter a {'name' if by == 'name' else 'postcode'}", field="value")
+    keep: Callable[[CustomerMatch], bool]
     if by == "name":
-        index = search_index(vault, SURNAME, query)
+        index, column = search_index(vault, SURNAME, query), "surname_index"
         words = query.lower().split()
 
-        def keep(name: str | None, _postcode: str | None) -> bool:
-            return name is not None and all(w in name.lower() for w in words)
+        def keep(m: CustomerMatch) -> bool:
+            return m.name is not None and all(w in m.name.lower() for w in words)
 
-        column = "surname_index"
     else:
-        index = search_index(vault, POSTCODE, query)
+        index, column = search_index(vault, POSTCODE, query), "postcode_index"
         wanted = postcode_key(query)
         whole = outward_code(query) != wanted
 
-        def keep(_name: str | None, postcode: str | None) -> bool:
-            return postcode is not None and (not whole or postcode_key(postcode) == wanted)
+        def keep(m: CustomerMatch) -> bool:
+            return m.postcode is not None and (not whole or postcode_key(m.postcode) == wanted)
 
-        column = "postcode_index"
     assert index is not None
     found: list[CustomerMatch] = []
     for row in repo.by_search_index(uow.session, column, index, CANDIDATES):
         match = _match(row, vault)
-        if keep(match.name, match.postcode):
+        if keep(match):
             found.append(match)
         if len(found) >= limit:
             break

@@ -8,7 +8,6 @@ all at once or in parts (the transfer is received when its last unit is).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime
 
 from omniretail.catalog import service as catalog
@@ -193,8 +192,15 @@ def receive_transfer(
             values={"received_at": uow.now},
         )
         assert moved, "the transfer's row is locked"
-    event = _event(TransferReceived, transfer_id, transfer, arriving)
-    uow.record(replace(event, complete=complete))
+    uow.record(
+        TransferReceived(
+            transfer_id=transfer_id,
+            from_location=transfer.from_location,
+            to_location=transfer.to_location,
+            lines=[TransferLineData(sku=ln.sku, quantity=ln.quantity) for ln in arriving],
+            complete=complete,
+        )
+    )
     return get_transfer(uow, transfer_id)
 
 

@@ -52,9 +52,7 @@ def _keys_page(
     status: int = 200,
 ) -> HTMLResponse:
     def load(uow: UnitOfWork) -> dict[str, Any]:
-        owners = [
-            p for p in auth.list_principals(uow) if p.role is not Role.CUSTOMER and p.active
-        ]
+        owners = [p for p in auth.list_principals(uow) if p.role is not Role.CUSTOMER and p.active]
         return {"keys": auth.list_api_keys(uow), "owners": owners}
 
     return render(
@@ -158,7 +156,7 @@ def audit(
     start = _day(since, "since", errors)
     end = _day(until, "until", errors)
     end = end + timedelta(days=1) if end else None  # "until" is the last day shown
-    filters = {
+    filters: dict[str, Any] = {
         "area": area.strip() or None,
         "actor": who.strip() or None,
         "action": action.strip() or None,
@@ -178,7 +176,11 @@ def audit(
                 for a in paged(request, fetch)
             ),
         )
-    entries = [] if errors else read(request, lambda uow: fetch(uow, (page - 1) * AUDIT_PAGE, AUDIT_PAGE + 1))
+    entries = (
+        []
+        if errors
+        else read(request, lambda uow: fetch(uow, (page - 1) * AUDIT_PAGE, AUDIT_PAGE + 1))
+    )
     query = {"who": who, "area": area, "action": action, "since": since, "until": until}
     return render(
         request,

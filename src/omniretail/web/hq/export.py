@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,11 +75,20 @@ def paged(
     """Every item ``fetch(uow, offset, limit)`` gives, a page per unit of work."""
     offset = 0
     while offset < MAX_ROWS:
-        items = read(request, lambda uow: fetch(uow, offset, page))
+        items = read(request, partial(_page_of, fetch, offset, page))
         yield from items
         if len(items) < page:
             return
         offset += page
+
+
+def _page_of(
+    fetch: Callable[[UnitOfWork, int, int], Sequence[Any]],
+    offset: int,
+    limit: int,
+    uow: UnitOfWork,
+) -> Sequence[Any]:
+    return fetch(uow, offset, limit)
 
 
 def csv_link(path: str, **filters: Any) -> str:

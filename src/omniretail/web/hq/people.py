@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from omniretail.auth import service as auth
 from omniretail.auth import sign_in as sign_ins
-from omniretail.auth.models import Role
 from omniretail.auth.errors import UnknownPrincipal
+from omniretail.auth.models import Role
 from omniretail.auth.schemas import (
     PasswordResetIssued,
     PrincipalCreate,

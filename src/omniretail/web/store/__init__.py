@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.store import counter, loyalty, returns, today
+from omniretail.web.store import counter, loyalty, returns, today, transfers
 
 router = APIRouter()
 for part in (today, returns, counter, loyalty):
     router.include_router(part.router)
+router.include_router(transfers.router)
