@@ -40,9 +40,8 @@ def sku_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for start in range(0, len(wanted), 1000):  # bounded IN lists
         chunk = wanted[start : start + 1000]
-        names.update(
-            session.execute(select(Sku.code, Sku.name).where(Sku.code.in_(chunk))).tuples()
-        )
+        rows = session.execute(select(Sku.code, Sku.name).where(Sku.code.in_(chunk)))
+        names.update((code, name) for code, name in rows)
     return names
 
 
