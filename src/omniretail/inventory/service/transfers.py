@@ -13,6 +13,7 @@ from datetime import datetime
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
+from omniretail.inventory import transfer_rows
 from omniretail.inventory.errors import (
     IllegalTransferTransition,
     InvalidTransferReceipt,
@@ -55,7 +56,7 @@ def request_transfer(uow: UnitOfWork, data: TransferCreate, *, actor: str) -> Tr
         requested_by=actor,
         created_at=uow.now,
     )
-    repo.insert_transfer(
+    transfer_rows.insert_transfer(
         session,
         transfer,
         [
@@ -146,7 +147,7 @@ def receive_transfer(
     part of it. The transfer becomes received when its last unit is in; until then it stays
     in transit with the rest still counted in transit. Receipts of one transfer queue on its
     row, and a line never takes more than it holds."""
-    transfer = repo.lock_transfer(uow.session, transfer_id)
+    transfer = transfer_rows.lock_transfer(uow.session, transfer_id)
     if transfer is None:
         raise UnknownTransfer(f"no transfer with id {transfer_id!r}", field="id")
     if transfer.status != TransferStatus.IN_TRANSIT.value:
@@ -157,11 +158,11 @@ def receive_transfer(
         )
     due = {
         ln.sku_code: ln.quantity - ln.received_quantity
-        for ln in repo.list_transfer_lines(uow.session, transfer_id)
+        for ln in transfer_rows.list_transfer_lines(uow.session, transfer_id)
     }
     arriving = _arriving(due, receipt)
     for line in arriving:
-        if not repo.add_received(uow.session, transfer_id, line.sku, line.quantity):
+        if not transfer_rows.add_received(uow.session, transfer_id, line.sku, line.quantity):
             raise InvalidTransferReceipt(f"{line.sku} has fewer units due", field="lines")
         arrived = repo.apply_deltas_if_available(
             uow.session,
@@ -184,7 +185,7 @@ def receive_transfer(
     received = {line.sku: line.quantity for line in arriving}
     complete = all(due[sku] == received.get(sku, 0) for sku in due)
     if complete:
-        moved = repo.transition_transfer(
+        moved = transfer_rows.transition_transfer(
             uow.session,
             transfer_id,
             from_status=TransferStatus.IN_TRANSIT,
@@ -244,12 +245,12 @@ def cancel_transfer(uow: UnitOfWork, transfer_id: str, *, actor: str) -> Transfe
 
 
 def get_transfer(uow: UnitOfWork, transfer_id: str) -> TransferRead:
-    transfer = repo.get_transfer(uow.session, transfer_id)
+    transfer = transfer_rows.get_transfer(uow.session, transfer_id)
     if transfer is None:
         raise UnknownTransfer(f"no transfer with id {transfer_id!r}", field="id")
     lines = [
         TransferLineRead(sku=ln.sku_code, quantity=ln.quantity, received=ln.received_quantity)
-        for ln in repo.list_transfer_lines(uow.session, transfer_id)
+        for ln in transfer_rows.list_transfer_lines(uow.session, transfer_id)
     ]
     return _read(transfer, lines)
 
@@ -277,7 +278,7 @@ def _move(
     values: dict[str, datetime],
 ) -> tuple[TransferRead, list[TransferLineRead]]:
     current = get_transfer(uow, transfer_id)
-    moved = repo.transition_transfer(
+    moved = transfer_rows.transition_transfer(
         uow.session, transfer_id, from_status=from_status, to_status=to_status, values=values
     )
     if not moved:
@@ -338,7 +339,7 @@ def list_transfers(
     limit: int = 50,
 ) -> list[TransferRead]:
     """Newest first (by request time), with their lines; ``location``: either end."""
-    rows = repo.list_transfers(
+    rows = transfer_rows.list_transfers(
         uow.session,
         status=status,
         from_location=from_location,
@@ -350,7 +351,7 @@ def list_transfers(
         limit=limit,
     )
     lines: dict[str, list[TransferLineRead]] = {}
-    for ln in repo.lines_of_transfers(uow.session, [t.id for t in rows]):
+    for ln in transfer_rows.lines_of_transfers(uow.session, [t.id for t in rows]):
         lines.setdefault(ln.transfer_id, []).append(
             TransferLineRead(sku=ln.sku_code, quantity=ln.quantity, received=ln.received_quantity)
         )
