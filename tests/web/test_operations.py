@@ -249,6 +249,12 @@ def test_every_hq_table_downloads_its_current_filters(web, container):
     assert [r[0] for r in locations[1:]] == ["DC1"]
     channels = _rows(web.get("/hq/network?format=channels.csv").text)
     assert sorted(r[0] for r in channels[1:]) == ["POS", "WEB"]
+    orders = _rows(
+        web.get("/hq/orders", params={"status": "ready_for_pickup", "format": "csv"}).text
+    )
+    assert orders[0][:4] == ["number", "placed_at", "channel", "status"]
+    assert [r[3] for r in orders[1:]] == ["ready_for_pickup"]
     assert web.get("/hq/planning?format=plan.csv").status_code == 303  # not run yet
-    for page in ("/hq/inventory", "/hq/transfers", "/hq/audit", "/hq/people", "/hq/network"):
+    pages = ("/hq/inventory", "/hq/transfers", "/hq/audit", "/hq/people", "/hq/network")
+    for page in (*pages, "/hq/orders"):
         assert "Download CSV" in web.get(page).text, page
