@@ -72,6 +72,8 @@ NOT_CONSOLE = {
     "/signup": "sign-up: answers the same for every email",
     "/signup/code": "the emailed one-time code is the credential",
     "/signup/resend": "a new code for the sign-up named by its signed cookie",
+    "/signin/set-password": "the admin's one-time code is the credential (as POST"
+    " /auth/password-reset with a token); tests/web/test_admin.py drives it",
 }
 
 
@@ -126,6 +128,10 @@ class World:
     merged: int
     merge_id: int  # an earlier merge, to undo
     rules: str  # the routing rules in force, as the editor shows them
+    part_transfer: str  # DC1 -> LON1, shipped, two units: received one at a time
+    victim: int  # a store associate the admin screens disable, enable, reset and delete
+    system: int  # a system principal that gets API keys
+    key_id: int  # one of its keys, to revoke
 
 
 @pytest.fixture
@@ -184,6 +190,26 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
 
         outward, inward = transfer("LON1", "DC1"), transfer("DC1", "LON1")
         transfers.ship_transfer(uow, inward, actor="test")
+        part = transfers.request_transfer(
+            uow,
+            TransferCreate(
+                from_location="DC1",
+                to_location="LON1",
+                lines=[TransferLineIn(sku="A1", quantity=7)],
+            ),
+            actor="test",
+        ).id
+        transfers.ship_transfer(uow, part, actor="test")
+        victim = auth.create_principal(
+            uow,
+            PrincipalCreate(
+                username="victim", role=Role.STORE_ASSOCIATE, store_code="LON2", password=PASSWORD
+            ),
+        )
+        system = auth.create_principal(
+            uow, PrincipalCreate(username="wms", role=Role.SERVICE_AGENT, kind="system")
+        )
+        key = auth.create_api_key(uow, system.id, "old key")
         cart = carts.create_cart(uow, CartCreate(channel="WEB", customer_id=cid), actor="test")
         carts.add_line(
             uow, cart.token, CartLineAdd(sku="A1", quantity=1, location="LON1"), actor="t"
@@ -206,6 +232,10 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         merged=merged,
         merge_id=merge.id,
         rules=json.dumps(rules),
+        part_transfer=part,
+        victim=victim.id,
+        system=system.id,
+        key_id=key.id,
     )
 
 
@@ -249,6 +279,14 @@ def cases(container: Container, w: World) -> list[Case]:
     adjust = {"quantity_delta": -1, "reason": "damaged"}
     sim = {"channel": "WEB", "method": "ship_to_home", "lines": [{"sku": "A1", "quantity": 1}]}
     lookup_body = {"kind": "email", "value": CUSTOMER_EMAIL}
+    location = {
+        "code": "NEW1",
+        "name": "New store",
+        "kind": "store",
+        "latitude": 51.5,
+        "longitude": -0.1,
+        "opening_hours": {},
+    }
     consent = {
         "purpose": "marketing",
         "channel": "email",
@@ -398,6 +436,77 @@ def cases(container: Container, w: World) -> list[Case]:
             ],
         ),
         Case("/hq/planning/run", "/hq/planning/run", {}, console_only="POST /console/planning/run"),
+        Case(
+            "/hq/customers/lookup",
+            "/hq/customers/lookup",
+            {"kind": "name", "value": "Lovelace"},
+            lambda _: [Request("POST", "/customers/search", {"by": "name", "value": "Lovelace"})],
+            label="search by name",
+        ),
+        # --- HQ: administration
+        Case(
+            "/hq/people",
+            "/hq/people",
+            {"username": "made-here", "role": "store_associate", "store_code": "LON1"},
+            lambda who: [
+                Request(
+                    "POST",
+                    "/auth/principals",
+                    {
+                        "username": f"made-by-api-{who.name.replace(' ', '-')}",
+                        "role": "store_associate",
+                        "store_code": "LON1",
+                    },
+                )
+            ],
+        ),
+        *[
+            Case(
+                "/hq/people/{principal_id}/{action}",
+                f"/hq/people/{w.victim}/{action}",
+                {},
+                lambda _, request=request: [request],
+                label=action,
+            )
+            for action, request in (
+                ("disable", Request("PATCH", f"/auth/principals/{w.victim}", {"active": False})),
+                ("enable", Request("PATCH", f"/auth/principals/{w.victim}", {"active": True})),
+                ("reset", Request("POST", f"/auth/principals/{w.victim}/password-reset")),
+                ("delete", Request("DELETE", f"/auth/principals/{w.victim}")),
+            )
+        ],
+        Case(
+            "/hq/api-keys",
+            "/hq/api-keys",
+            {"principal_id": str(w.system), "label": "scanner"},
+            lambda _: [
+                Request("POST", f"/auth/principals/{w.system}/api-keys", {"label": "scanner"})
+            ],
+        ),
+        Case(
+            "/hq/api-keys/{key_id}/revoke",
+            f"/hq/api-keys/{w.key_id}/revoke",
+            {},
+            lambda _: [Request("POST", f"/auth/api-keys/{w.key_id}/revoke")],
+        ),
+        Case(
+            "/hq/locations",
+            "/hq/locations",
+            {k: str(v) for k, v in location.items() if k != "opening_hours"},
+            lambda _: [Request("PUT", "/locations/NEW1", location)],
+        ),
+        Case(
+            "/hq/channels",
+            "/hq/channels",
+            {"code": "NEWCH", "name": "New channel", "kind": "app"},
+            lambda _: [
+                Request(
+                    "PUT",
+                    "/channels/NEWCH",
+                    {"code": "NEWCH", "name": "New channel", "kind": "app"},
+                )
+            ],
+        ),
         # --- the store app
         Case(
             "/store/choose",
@@ -468,6 +577,19 @@ def cases(container: Container, w: World) -> list[Case]:
                         "fulfilment": {"method": "pickup_in_store", "pickup_location": at(who)},
                         "payment": {"provider_token": "tok_visa"},
                     },
+                )
+            ],
+            audience="store",
+        ),
+        Case(
+            "/store/transfers/{transfer_id}/receive",
+            f"/store/transfers/{w.part_transfer}/receive",
+            {"qty-A1": "1"},
+            lambda _: [
+                Request(
+                    "POST",
+                    f"/inventory/transfers/{w.part_transfer}/receive",
+                    {"lines": [{"sku": "A1", "quantity": 1}]},
                 )
             ],
             audience="store",

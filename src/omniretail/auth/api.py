@@ -14,7 +14,7 @@ does not exist passes here, so the route answers its own 404."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -31,6 +31,7 @@ from omniretail.auth.access import Action
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
+    ApiKeyRead,
     AuditRead,
     PasswordChange,
     PasswordResetIssued,
@@ -363,11 +364,39 @@ def create_api_key(principal_id: IdPath, body: ApiKeyCreate, use_case: UseCaseDe
     )
 
 
+@router.get("/auth/api-keys", response_model=list[ApiKeyRead])
+def list_api_keys(uow: ReadDep) -> list[ApiKeyRead]:
+    """Every API key, newest first: its prefix and label, never the key."""
+    return service.list_api_keys(uow)
+
+
+@router.post("/auth/api-keys/{key_id}/revoke", response_model=ApiKeyRead)
+def revoke_api_key(key_id: IdPath, use_case: UseCaseDep) -> ApiKeyRead:
+    """The key stops at once (other processes: after ``api_key_cache_seconds``)."""
+    return use_case.run(lambda uow: service.revoke_api_key(uow, key_id))
+
+
 @router.get("/audit", response_model=list[AuditRead])
 def audit_log(
     uow: ReadDep,
     area: Annotated[str | None, Query(max_length=40)] = None,
+    actor: Annotated[str | None, Query(max_length=120, description="part of the actor")] = None,
+    action: Annotated[
+        str | None, Query(max_length=200, description="part of the operation")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="from (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="to (exclusive)")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
     """Who changed stock, orders, customers, loyalty and consents, newest first."""
-    return service.list_audit(uow, area=area, limit=limit)
+    return service.list_audit(
+        uow,
+        area=area,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        offset=offset,
+        limit=limit,
+    )

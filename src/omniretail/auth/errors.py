@@ -14,6 +14,11 @@ class UnknownPrincipal(NotFound):
     title = "Unknown principal"
 
 
+class UnknownApiKey(NotFound):
+    slug = "unknown-api-key"
+    title = "Unknown API key"
+
+
 class DuplicateUsername(Conflict):
     slug = "duplicate-username"
     title = "This username is taken"

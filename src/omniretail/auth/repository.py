@@ -75,6 +75,44 @@ def add_api_key(session: Session, key: ApiKey) -> ApiKey:
     return key
 
 
+def list_api_keys(session: Session) -> list[tuple[ApiKey, str | None]]:
+    rows = session.execute(
+        select(ApiKey, Principal.username)
+        .join(Principal, Principal.id == ApiKey.principal_id)
+        .order_by(ApiKey.id.desc())
+    )
+    return [(key, username) for key, username in rows]
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def revoke_key(session: Session, key_id: int, now: datetime) -> bool:
+    """Revokes one unrevoked key; whether it did."""
+    done = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiKey.id)
+    ).first()
+    return done is not None
+
+
+def lock_active_admins(session: Session) -> list[int]:
+    """The active admin people, their rows locked for this transaction (in id order)."""
+    return list(
+        session.scalars(
+            select(Principal.id)
+            .where(
+                Principal.role == "admin", Principal.active.is_(True), Principal.kind == "person"
+            )
+            .order_by(Principal.id)
+            .with_for_update()
+        )
+    )
+
+
 def principal_by_key_hash(session: Session, key_hash: str) -> Principal | None:
     return session.scalars(
         select(Principal)
@@ -281,8 +319,26 @@ def add_audit(session: Session, row: dict[str, Any]) -> None:
     session.execute(insert(AuditEntry).values(**row))
 
 
-def list_audit(session: Session, *, area: str | None, limit: int) -> list[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+def list_audit(
+    session: Session,
+    *,
+    area: str | None,
+    limit: int,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
     if area:
         stmt = stmt.where(AuditEntry.area == area)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if action:
+        stmt = stmt.where(AuditEntry.action.contains(action, autoescape=True))
+    if since is not None:
+        stmt = stmt.where(AuditEntry.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.occurred_at < until)
     return list(session.scalars(stmt))

@@ -44,6 +44,19 @@ class ApiKeyCreated(BaseModel):
     key: str = Field(description="shown once; only a digest is stored")
 
 
+class ApiKeyRead(BaseModel):
+    """A key as listed: its prefix, never the key or its digest. Use is not recorded (a write
+    on every API call), so there is no "last used"."""
+
+    id: int
+    principal_id: int
+    principal: str
+    label: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class TokenRead(BaseModel):
     access_token: str
     token_type: str = "bearer"

@@ -13,6 +13,7 @@ from omniretail.auth.errors import (
     InvalidPrincipal,
     InvalidResetToken,
     PrincipalConflict,
+    UnknownApiKey,
     UnknownPrincipal,
     WeakPassword,
 )
@@ -20,6 +21,7 @@ from omniretail.auth.models import ApiKey, PasswordReset, Principal
 from omniretail.auth.models import Role as Role
 from omniretail.auth.schemas import (
     ApiKeyCreated,
+    ApiKeyRead,
     AuditRead,
     PasswordResetIssued,
     PrincipalCreate,
@@ -77,6 +79,9 @@ def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
 
 
 def create_api_key(uow: UnitOfWork, principal_id: int, label: str) -> ApiKeyCreated:
+    owner = _principal(uow, principal_id)
+    if owner.role == Role.CUSTOMER.value:
+        raise PrincipalConflict("customers do not get API keys", field="principal_id")
     key, prefix, digest = new_api_key()
     row = repo.add_api_key(
         uow.session,
@@ -89,6 +94,33 @@ def create_api_key(uow: UnitOfWork, principal_id: int, label: str) -> ApiKeyCrea
         ),
     )
     return ApiKeyCreated(id=row.id, principal_id=principal_id, label=label, prefix=prefix, key=key)
+
+
+def list_api_keys(uow: UnitOfWork) -> list[ApiKeyRead]:
+    """Every key (newest first) with whose it is; never the key or its digest."""
+    return [
+        ApiKeyRead(
+            id=key.id,
+            principal_id=key.principal_id,
+            principal=username or f"#{key.principal_id}",
+            label=key.label,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
+        for key, username in repo.list_api_keys(uow.session)
+    ]
+
+
+def revoke_api_key(uow: UnitOfWork, key_id: int) -> ApiKeyRead:
+    """The key stops at once (in this process; others after ``api_key_cache_seconds``)."""
+    revoked = repo.revoke_key(uow.session, key_id, uow.now)
+    if not revoked and repo.get_api_key(uow.session, key_id) is None:
+        raise UnknownApiKey(f"no API key {key_id}", field="key_id")
+    _key_cache.clear()
+    found = next((k for k in list_api_keys(uow) if k.id == key_id), None)
+    assert found is not None
+    return found
 
 
 def list_principals(uow: UnitOfWork) -> list[PrincipalRead]:
@@ -244,6 +276,8 @@ def update_principal(
     if data.active is not None and data.active != principal.active:
         if not data.active and principal.id == acting.id:
             raise PrincipalConflict("you cannot disable yourself", field="active")
+        if not data.active:
+            _keep_an_admin(uow, principal, "disable")
         repo.set_active(uow.session, principal_id, data.active)
         _key_cache.clear()
     uow.session.refresh(principal)
@@ -255,10 +289,24 @@ def delete_principal(uow: UnitOfWork, principal_id: int, *, acting: AuthPrincipa
     principal = _principal(uow, principal_id)
     if principal.id == acting.id:
         raise PrincipalConflict("you cannot delete yourself", field="principal_id")
+    _keep_an_admin(uow, principal, "delete")
     gone = principal_read(principal)
     repo.delete_principals(uow.session, [principal_id])
     _key_cache.clear()
     return gone
+
+
+def _keep_an_admin(uow: UnitOfWork, principal: Principal, doing: str) -> None:
+    """Nobody locks the platform out: the last active admin person stays. The active admins'
+    rows are locked first, so two admins disabling each other at once cannot both succeed."""
+    if principal.role != Role.ADMIN.value or not principal.active or principal.kind != "person":
+        return
+    others = [i for i in repo.lock_active_admins(uow.session) if i != principal.id]
+    if not others:
+        raise PrincipalConflict(
+            f"you cannot {doing} the last active admin: create or enable another admin first",
+            field="principal_id",
+        )
 
 
 def current_principal(uow: UnitOfWork, claimed: AuthPrincipal) -> AuthPrincipal | None:
@@ -362,7 +410,29 @@ def record_audit(
     )
 
 
-def list_audit(uow: UnitOfWork, *, area: str | None, limit: int) -> list[AuditRead]:
+def list_audit(
+    uow: UnitOfWork,
+    *,
+    area: str | None,
+    limit: int,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+) -> list[AuditRead]:
+    """Newest first. ``action``: a part of the operation (``"POST"``, ``"/transfers"``);
+    ``since`` inclusive, ``until`` exclusive."""
+    rows = repo.list_audit(
+        uow.session,
+        area=area,
+        limit=limit,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        offset=offset,
+    )
     return [
         AuditRead(
             id=a.id,
@@ -373,7 +443,7 @@ def list_audit(uow: UnitOfWork, *, area: str | None, limit: int) -> list[AuditRe
             area=a.area,
             subject=a.subject,
         )
-        for a in repo.list_audit(uow.session, area=area, limit=limit)
+        for a in rows
     ]
 
 

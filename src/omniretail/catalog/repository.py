@@ -46,6 +46,16 @@ def existing_sku_codes(session: Session, codes: Iterable[str]) -> set[str]:
     return set(session.scalars(select(Sku.code).where(Sku.code.in_(list(codes)))))
 
 
+def sku_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(codes))
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 1000):  # bounded IN lists
+        chunk = wanted[start : start + 1000]
+        rows = session.execute(select(Sku.code, Sku.name).where(Sku.code.in_(chunk)))
+        names.update((code, name) for code, name in rows)
+    return names
+
+
 def get_channel(session: Session, code: str) -> Channel | None:
     return session.get(Channel, code)
 

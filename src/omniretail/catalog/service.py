@@ -111,6 +111,11 @@ def existing_sku_codes(uow: UnitOfWork, codes: Iterable[str]) -> set[str]:
     return repository.existing_sku_codes(uow.session, codes)
 
 
+def sku_names(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, str]:
+    """Code -> name of the SKUs among ``codes`` (one query), for lists that show codes."""
+    return repository.sku_names(uow.session, codes)
+
+
 def list_skus(
     uow: UnitOfWork,
     *,

@@ -24,7 +24,9 @@ from omniretail.customers.schemas import (
     ConsentWrite,
     ContactCreate,
     CustomerCreate,
+    CustomerMatch,
     CustomerRead,
+    CustomerSearch,
     CustomerUpdate,
     CustomerWithResolution,
     EventBatch,
@@ -122,6 +124,14 @@ def lookup_customer(body: Lookup, uow: ReadDep, vault: VaultDep) -> CustomerRead
     """Find a profile by email, phone, card number... (through the blind index)."""
     customer_id = service.find_customer(uow, body.kind, body.value, vault=vault)
     return service.get_customer(uow, customer_id, vault=vault)
+
+
+@router.post("/search", response_model=list[CustomerMatch])
+def search_customers(body: CustomerSearch, uow: ReadDep, vault: VaultDep) -> list[CustomerMatch]:
+    """Find profiles by name (every word; matched on the surname) or by postcode (a district
+    such as "SW1A" finds all of it), through keyed search indexes. A POST, so that the name
+    never lands in a URL or an access log."""
+    return service.search_customers(uow, body.by, body.value, vault=vault)
 
 
 @router.post("/merges", status_code=201, response_model=MergeRead)

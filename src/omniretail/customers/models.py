@@ -91,6 +91,10 @@ class Customer(Base):
     # "MM-DD" only, so the birthday job can find today's birthdays without decrypting.
     birthday: Mapped[str | None] = mapped_column(String(5), index=True)
     name_postcode_index: Mapped[str | None] = mapped_column(String(40), index=True)
+    # Search keys for staff (``customers.service.search``): keyed hashes of coarse values only,
+    # the surname and the postcode's outward code (district), never the values themselves.
+    surname_index: Mapped[str | None] = mapped_column(String(40), index=True)
+    postcode_index: Mapped[str | None] = mapped_column(String(40), index=True)
     home_store: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
     updated_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]

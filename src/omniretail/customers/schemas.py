@@ -146,6 +146,22 @@ class CustomerRead(BaseModel):
     )
 
 
+class CustomerSearch(BaseModel):
+    by: Literal["name", "postcode"]
+    value: str = Field(min_length=1, max_length=200)
+
+
+class CustomerMatch(BaseModel):
+    """A search result: enough to tell people apart, the rest is on the profile."""
+
+    id: int
+    name: str | None
+    postcode: str | None
+    city: str | None
+    home_store: str | None
+    customer_number: int | None
+
+
 class CustomerWithResolution(BaseModel):
     customer: CustomerRead
     resolutions: list[Resolution]

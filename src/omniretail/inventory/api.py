@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
@@ -31,6 +32,7 @@ from omniretail.inventory.schemas import (
     SweepResult,
     TransferCreate,
     TransferRead,
+    TransferReceive,
     VerifyReport,
 )
 from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64
@@ -165,6 +167,32 @@ def request_transfer(body: TransferCreate, use_case: UseCaseDep, actor: ActorDep
     )
 
 
+@router.get("/transfers", response_model=list[TransferRead])
+def list_transfers(
+    uow: ReadDep,
+    status: Literal["requested", "in_transit", "received", "cancelled"] | None = None,
+    from_location: Code | None = None,
+    to_location: Code | None = None,
+    location: Annotated[Code | None, Query(description="either end")] = None,
+    since: Annotated[datetime | None, Query(description="requested from (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="requested before")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[TransferRead]:
+    """Transfers, newest first, with their lines and what was received of each."""
+    return transfers.list_transfers(
+        uow,
+        status=status,
+        from_location=from_location,
+        to_location=to_location,
+        location=location,
+        since=since,
+        until=until,
+        offset=offset,
+        limit=limit,
+    )
+
+
 @router.get("/transfers/{transfer_id}", response_model=TransferRead)
 def get_transfer(transfer_id: KeyPath, uow: ReadDep) -> TransferRead:
     return transfers.get_transfer(uow, transfer_id)
@@ -176,8 +204,17 @@ def ship_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -
 
 
 @router.post("/transfers/{transfer_id}/receive", response_model=TransferRead)
-def receive_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> TransferRead:
-    return use_case.run(lambda uow: transfers.receive_transfer(uow, transfer_id, actor=actor))
+def receive_transfer(
+    transfer_id: KeyPath,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    body: TransferReceive | None = None,
+) -> TransferRead:
+    """Without a body, or with no lines: every unit still due. With lines: what arrived now
+    (a partial receipt); the transfer is received when its last unit is."""
+    return use_case.run(
+        lambda uow: transfers.receive_transfer(uow, transfer_id, actor=actor, receipt=body)
+    )
 
 
 @router.post("/transfers/{transfer_id}/cancel", response_model=TransferRead)

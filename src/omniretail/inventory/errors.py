@@ -53,6 +53,11 @@ class IllegalTransferTransition(Conflict):
     title = "That transition is not allowed in the transfer's current state"
 
 
+class InvalidTransferReceipt(InvalidRequest):
+    slug = "invalid-transfer-receipt"
+    title = "The receipt does not match what the transfer still has due"
+
+
 class InvalidPolicy(InvalidRequest):
     slug = "invalid-policy"
     title = "Invalid stock policy"

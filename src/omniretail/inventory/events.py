@@ -306,7 +306,10 @@ class TransferShipped(TransferEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class TransferReceived(TransferEvent):
-    """The transfer arrived; its units are on hand at the destination."""
+    """Units of the transfer arrived and are on hand at the destination (``lines``: those of
+    this receipt); ``complete``: the last of them, the transfer is received."""
+
+    complete: bool = True
 
     type: ClassVar[str] = "inventory.transfer_received"
 

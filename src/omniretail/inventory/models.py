@@ -171,5 +171,12 @@ class TransferLine(Base):
     transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
     sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True)
     quantity: Mapped[int]
+    # Units received so far: a store may receive part of a line and the rest later.
+    received_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "received_quantity >= 0 AND received_quantity <= quantity", name="received_within"
+        ),
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
-from omniretail.db.sql import insert_for, rowcount
+from omniretail.db.sql import insert_for
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -499,43 +499,6 @@ def list_holds(
     return list(session.scalars(stmt))
 
 
-def insert_transfer(session: Session, transfer: Transfer, lines: Sequence[TransferLine]) -> None:
-    session.add(transfer)
-    session.flush()
-    session.add_all(lines)
-    session.flush()
-
-
-def get_transfer(session: Session, transfer_id: str) -> Transfer | None:
-    return session.get(Transfer, transfer_id)
-
-
-def list_transfer_lines(session: Session, transfer_id: str) -> list[TransferLine]:
-    return list(
-        session.scalars(
-            select(TransferLine)
-            .where(TransferLine.transfer_id == transfer_id)
-            .order_by(TransferLine.sku_code)
-        )
-    )
-
-
-def transition_transfer(
-    session: Session,
-    transfer_id: str,
-    *,
-    from_status: TransferStatus,
-    to_status: TransferStatus,
-    values: dict[str, Any],
-) -> bool:
-    result = session.execute(
-        update(Transfer)
-        .where(Transfer.id == transfer_id, Transfer.status == from_status.value)
-        .values(status=to_status.value, **values)
-    )
-    return bool(rowcount(result))
-
-
 def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int, int, int]]:
     m = movements.c
     stmt = select(
@@ -576,7 +539,7 @@ def in_transit_totals(session: Session) -> dict[tuple[str, str], int]:
     t = Transfer.__table__.c
     lines = TransferLine.__table__.c
     stmt = (
-        select(lines.sku_code, t.to_location, func.sum(lines.quantity))
+        select(lines.sku_code, t.to_location, func.sum(lines.quantity - lines.received_quantity))
         .join(Transfer.__table__, t.id == lines.transfer_id)
         .where(t.status == TransferStatus.IN_TRANSIT.value)
         .group_by(lines.sku_code, t.to_location)

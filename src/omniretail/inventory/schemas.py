@@ -160,12 +160,34 @@ class TransferCreate(Input):
         return lines
 
 
+class TransferReceive(Input):
+    """What arrived: per SKU the units received now (a part of what is still due is a partial
+    receipt; the transfer stays in transit until every unit is in). No lines: all that is
+    due."""
+
+    lines: list[TransferLineIn] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("lines")
+    @classmethod
+    def _each_sku_once(cls, lines: list[TransferLineIn]) -> list[TransferLineIn]:
+        skus = [line.sku for line in lines]
+        if len(set(skus)) != len(skus):
+            raise ValueError("each SKU may appear only once in a receipt")
+        return lines
+
+
+class TransferLineRead(BaseModel):
+    sku: str
+    quantity: int
+    received: int = Field(description="units received so far")
+
+
 class TransferRead(BaseModel):
     id: str
     from_location: str
     to_location: str
     status: Literal["requested", "in_transit", "received", "cancelled"]
-    lines: list[TransferLineIn]
+    lines: list[TransferLineRead]
     reference: str | None
     requested_by: str
     created_at: datetime

@@ -304,6 +304,22 @@ def find_by_name_postcode(session: Session, index: str, exclude: Sequence[int]) 
     )
 
 
+def by_search_index(session: Session, column: str, index: str, limit: int) -> list[Row[Any]]:
+    """Active profiles (survivors, so each person once) whose ``column`` (``surname_index``
+    or ``postcode_index``) is ``index``, with what a result line shows."""
+    return list(
+        session.execute(
+            select(*PROFILE_COLUMNS)
+            .where(
+                customers.c[column] == index,
+                customers.c.status == CustomerStatus.ACTIVE.value,
+            )
+            .order_by(customers.c.id)
+            .limit(limit)
+        )
+    )
+
+
 def by_birthday(
     session: Session, month_day: str, store_codes: Sequence[str] | None
 ) -> list[tuple[int, str | None]]:

@@ -4,7 +4,8 @@ Every use case takes the id it was given and resolves it to the surviving profil
 profile's id stays valid as an alias). Services never commit.
 
 Modules by concern: ``clusters`` (resolving ids), ``profiles``, ``identities``, ``consents``,
-``verification`` (codes), ``activity`` (the timeline and behavioural ingest), ``merges``
+``verification`` (codes), ``search`` (staff search by name or postcode),
+``activity`` (the timeline and behavioural ingest), ``merges``
 (merges, reviews, undo), ``privacy`` (export, erase), ``profile`` (the 360). Other packages
 import the names below from ``customers.service``.
 """
@@ -74,6 +75,7 @@ from omniretail.customers.service.profiles import (
     get_customer,
     update_customer,
 )
+from omniretail.customers.service.search import search_customers
 from omniretail.customers.service.verification import (
     CODE_FIELD,
     CodeHasher,
@@ -132,6 +134,7 @@ __all__ = [
     "resolve_id",
     "review_read",
     "root_row",
+    "search_customers",
     "send_marketing_message",
     "set_consent",
     "timeline",

@@ -73,6 +73,8 @@ def erase_customer(uow: UnitOfWork, customer_id: int, *, actor: str) -> dict[str
         customer.birth_date_enc = None
         customer.birthday = None
         customer.name_postcode_index = None
+        customer.surname_index = None
+        customer.postcode_index = None
         customer.home_store = None
         customer.customer_number = None
         customer.merged_into_id = None

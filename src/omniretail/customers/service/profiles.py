@@ -30,6 +30,7 @@ from omniretail.customers.schemas import (
 )
 from omniretail.customers.service.clusters import require_root, resolve_id, root_row
 from omniretail.customers.service.identities import _queue_review, add_identity
+from omniretail.customers.service.search import POSTCODE, SURNAME, search_index
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 
@@ -133,6 +134,11 @@ def _apply_profile(
         customer.birthday = f"{birth:%m-%d}" if birth else None
     if "home_store" in fields or isinstance(data, CustomerCreate):
         customer.home_store = data.home_store.strip().upper() if data.home_store else None
+    if "name" in fields or isinstance(data, CustomerCreate):
+        customer.surname_index = search_index(vault, SURNAME, data.name)
+    if "address" in fields or isinstance(data, CustomerCreate):
+        postcode = data.address.postcode if data.address else None
+        customer.postcode_index = search_index(vault, POSTCODE, postcode)
     if data.name and data.address:
         customer.name_postcode_index = vault.blind_index(
             "name_postcode", f"{data.name}|{data.address.postcode.replace(' ', '')}"

@@ -1,18 +1,22 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
-rules with the simulator, customer 360 with merges, the loyalty programme, replenishment, the
-message log."""
+rules with the simulator, customer 360 with merges and search, the loyalty programme,
+replenishment, the message log; administration (users and roles, the network, API keys, the audit log) and
+the public page where a new user sets their password."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from omniretail.web.hq import (
+    admin,
     customers,
     dashboard,
     inventory,
     loyalty,
     messages,
+    network,
     orders,
+    people,
     planning,
     routing,
 )
@@ -20,3 +24,6 @@ from omniretail.web.hq import (
 router = APIRouter()
 for part in (dashboard, inventory, orders, routing, customers, loyalty, planning, messages):
     router.include_router(part.router)
+for part in (admin, people, network):
+    router.include_router(part.router)
+router.include_router(people.public)

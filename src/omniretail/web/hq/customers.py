@@ -1,4 +1,5 @@
-"""HQ customer 360: look-up by email, phone, loyalty card or id; identities, timeline,
+"""HQ customer 360: look-up by email, phone, loyalty card or id, search by name or
+postcode; identities, timeline,
 consents, loyalty, segment, CLV and recommendations; merge and undo a merge."""
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
-from omniretail.customers.schemas import MergeCreate, UndoMerge
+from omniretail.customers.schemas import CustomerSearch, MergeCreate, UndoMerge
 from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
@@ -20,6 +22,7 @@ from omniretail.processes import merges as merge_process
 from omniretail.web.deps import (
     HqDep,
     PageRoute,
+    Posted,
     PostedDep,
     Viewer,
     authorize_as,
@@ -29,6 +32,7 @@ from omniretail.web.deps import (
     render,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.hq.export import csv_response
 from omniretail.web.lookup import find_customer_id
 from omniretail.web.session import container_of
 
@@ -36,9 +40,12 @@ router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 LOOKUP_KINDS = [
     ("email", "Email"),
     ("phone", "Phone"),
+    ("name", "Name"),
+    ("postcode", "Postcode"),
     ("loyalty_card", "Loyalty card"),
     ("id", "Customer id"),
 ]
+SEARCH_KINDS = ("name", "postcode")
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -62,6 +69,8 @@ def lookup_page(request: Request, viewer: HqDep) -> HTMLResponse:
 @router.post("/customers/lookup", response_model=None)
 def lookup(request: Request, posted: PostedDep) -> Response:
     """A POST, so that the email or phone never lands in a URL or an access log."""
+    if posted.get("kind") in SEARCH_KINDS:
+        return _search(request, posted)
     body = {"kind": posted.get("kind"), "value": posted.get("value")}
     authorize_as(request, posted.viewer, "POST /customers/lookup", body=body)
     try:
@@ -80,6 +89,49 @@ def lookup(request: Request, posted: PostedDep) -> Response:
     return redirect(f"/hq/customers/{found}")
 
 
+def _search(request: Request, posted: Posted) -> Response:
+    """By name or postcode through the keyed search indexes (``customers.service.search``);
+    one match opens the profile, several are listed; ``format=csv`` downloads the list (a
+    POST too, so the name is never in a URL)."""
+    body = {"by": posted.get("kind"), "value": posted.get("value")}
+    authorize_as(request, posted.viewer, "POST /customers/search", body=body)
+    vault = vault_for(container_of(request).keyring)
+    try:
+        query = CustomerSearch.model_validate(body)
+        found = read(
+            request,
+            lambda uow: customers.search_customers(uow, query.by, query.value, vault=vault),
+        )
+    except (ValidationError, DomainError) as exc:
+        return render(
+            request,
+            "hq/customers.html",
+            viewer=posted.viewer,
+            status=422,
+            kinds=LOOKUP_KINDS,
+            reviews=[],
+            values=posted.values,
+            errors=errors_of(exc, {"by": "kind"}, fields=("kind", "value")),
+        )
+    if posted.get("format") == "csv":
+        return csv_response(
+            "customers.csv",
+            ["id", "name", "postcode", "city", "home_store", "customer_number"],
+            ([c.id, c.name, c.postcode, c.city, c.home_store, c.customer_number] for c in found),
+        )
+    if len(found) == 1:
+        return redirect(f"/hq/customers/{found[0].id}")
+    return render(
+        request,
+        "hq/customers.html",
+        viewer=posted.viewer,
+        kinds=LOOKUP_KINDS,
+        reviews=[],
+        values=posted.values,
+        results=found,
+    )
+
+
 def _customer_page(
     request: Request,
     viewer: Viewer,
@@ -95,10 +147,12 @@ def _customer_page(
     def load(uow: UnitOfWork) -> dict[str, Any]:
         view = customer360.customer_360(uow, customer_id, vault=vault_for(container.keyring))
         root = view.customer.id
+        scores = intelligence.get_customer_scores(uow, root, 5)
         return {
             "view": view,
             "timeline": customers.timeline(uow, root, limit=30),
-            "scores": intelligence.get_customer_scores(uow, root, 5),
+            "scores": scores,
+            "names": catalog.sku_names(uow, [r.sku for r in scores.recommendations]),
             "merge_list": customers.list_merges(uow, customers.cluster(uow, root)),
         }
 

@@ -3,6 +3,9 @@ the adjust and count forms, and transfers between locations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,12 +29,14 @@ from omniretail.web.deps import (
     render,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.hq.export import MAX_ROWS, csv_link, csv_response, paged
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 PAGE = 25
+CSV_SKUS = 200
 
 
-@router.get("/inventory", response_class=HTMLResponse)
+@router.get("/inventory", response_model=None)
 def grid(
     request: Request,
     viewer: HqDep,
@@ -39,10 +44,13 @@ def grid(
     kind: str = "",
     location: str = "",
     page: int = 1,
-) -> HTMLResponse:
+    format: str = "",
+) -> Response:
     authorize_as(request, viewer, "GET /inventory/stock")
     page = max(1, page)
     kinds = {k.value for k in LocationKind}
+    if format == "csv":
+        return _grid_csv(request, q, kind if kind in kinds else None, location)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
         locations = catalog.list_locations(uow, kind if kind in kinds else None)
@@ -78,8 +86,48 @@ def grid(
         location=location,
         page=page,
         kinds=sorted(kinds),
+        csv=csv_link("/hq/inventory", q=q, kind=kind, location=location),
         **context,
     )
+
+
+def _grid_csv(request: Request, q: str, kind: str | None, location: str) -> Response:
+    """One row per SKU and location of the grid's filters, every page of SKUs (a page of
+    SKUs per unit of work)."""
+
+    def fetch(offset: int, uow: UnitOfWork) -> tuple[list[list[Any]], bool]:
+        locations = [
+            loc.code
+            for loc in catalog.list_locations(uow, kind)
+            if not location or loc.code == location.strip().upper()
+        ]
+        skus = catalog.list_skus(uow, offset=offset, limit=CSV_SKUS, query=q.strip() or None)
+        cells = {}
+        if skus and locations:
+            for row in inventory.availability(uow, [s.code for s in skus], locations=locations):
+                for cell in row.locations:
+                    cells[(row.sku, cell.location)] = cell
+        rows = []
+        for sku in skus:
+            for code in locations:
+                found = cells.get((sku.code, code))
+                rows.append(
+                    [sku.code, sku.name, code, found.available if found else 0,
+                     found.on_hand if found else 0]
+                )  # fmt: skip
+        return rows, len(skus) == CSV_SKUS
+
+    def rows() -> Iterator[list[Any]]:
+        offset = 0
+        while offset < MAX_ROWS:
+            batch, more = read(request, partial(fetch, offset))
+            yield from batch
+            if not more:
+                return
+            offset += CSV_SKUS
+
+    header = ["sku", "product", "location", "available", "on_hand"]
+    return csv_response("inventory.csv", header, rows())
 
 
 def _record(request: Request, sku: str, location: str) -> dict[str, Any]:
@@ -173,6 +221,106 @@ def _locations(request: Request) -> list[Any]:
     return read(request, lambda uow: catalog.list_locations(uow))
 
 
+TRANSFER_PAGE = 25
+STATUSES = ["requested", "in_transit", "received", "cancelled"]
+
+
+@router.get("/transfers", response_model=None)
+def transfers(
+    request: Request,
+    viewer: HqDep,
+    status: str = "",
+    from_location: str = "",
+    to_location: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
+    format: str = "",
+) -> Response:
+    authorize_as(request, viewer, "GET /inventory/transfers")
+    page = max(1, page)
+    errors: Errors = {}
+    filters: dict[str, Any] = {
+        "status": status if status in STATUSES else None,
+        "from_location": from_location.strip().upper() or None,
+        "to_location": to_location.strip().upper() or None,
+        "since": _day(since, "since", errors),
+        "until": _day(until, "until", errors, next_day=True),
+    }
+
+    def fetch(uow: UnitOfWork, offset: int, limit: int) -> list[Any]:
+        return inventory.list_transfers(uow, offset=offset, limit=limit, **filters)
+
+    if format == "csv" and not errors:
+        return _transfers_csv(request, fetch)
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        found = [] if errors else fetch(uow, (page - 1) * TRANSFER_PAGE, TRANSFER_PAGE + 1)
+        codes = [ln.sku for t in found for ln in t.lines]
+        return {
+            "transfers": found[:TRANSFER_PAGE],
+            "more": len(found) > TRANSFER_PAGE,
+            "names": catalog.sku_names(uow, codes),
+            "locations": catalog.list_locations(uow),
+        }
+
+    query = {
+        "status": status,
+        "from_location": from_location,
+        "to_location": to_location,
+        "since": since,
+        "until": until,
+    }
+    return render(
+        request,
+        "hq/transfers.html",
+        viewer=viewer,
+        status=422 if errors else 200,
+        page=page,
+        query=query,
+        values=query,
+        errors=errors,
+        statuses=STATUSES,
+        csv=csv_link("/hq/transfers", **query),
+        **read(request, load),
+    )
+
+
+def _day(text: str, field: str, errors: Errors, *, next_day: bool = False) -> datetime | None:
+    """A date field as the start of that day (UTC); ``next_day``: the end of it."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = "Enter a date as YYYY-MM-DD."
+        return None
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    return start + timedelta(days=1) if next_day else start
+
+
+def _sku_names(codes: list[str], uow: UnitOfWork) -> dict[str, str]:
+    return catalog.sku_names(uow, codes)
+
+
+def _transfers_csv(request: Request, fetch: Any) -> Response:
+    def rows() -> Iterator[list[Any]]:
+        for t in paged(request, fetch):
+            names = read(request, partial(_sku_names, [ln.sku for ln in t.lines]))
+            for ln in t.lines:
+                yield [
+                    t.id, t.status, t.from_location, t.to_location, t.reference,
+                    t.requested_by, t.created_at, t.shipped_at, t.received_at,
+                    ln.sku, names.get(ln.sku, ""), ln.quantity, ln.received,
+                ]  # fmt: skip
+
+    header = [
+        "transfer", "status", "from", "to", "reference", "requested_by", "requested_at",
+        "shipped_at", "received_at", "sku", "product", "quantity", "received",
+    ]  # fmt: skip
+    return csv_response("transfers.csv", header, rows())
+
+
 @router.get("/transfers/new", response_class=HTMLResponse)
 def new_transfer(
     request: Request, viewer: HqDep, sku: str = "", from_location: str = ""
@@ -243,7 +391,13 @@ def transfer(request: Request, viewer: HqDep, transfer_id: str) -> HTMLResponse:
     params = {"transfer_id": transfer_id}
     authorize_as(request, viewer, "GET /inventory/transfers/{transfer_id}", params)
     found = read(request, lambda uow: inventory.get_transfer(uow, transfer_id))
-    return render(request, "hq/transfer.html", viewer=viewer, transfer=found)
+    return render(
+        request, "hq/transfer.html", viewer=viewer, transfer=found, names=_names(request, found)
+    )
+
+
+def _names(request: Request, found: Any) -> dict[str, str]:
+    return read(request, lambda uow: catalog.sku_names(uow, [ln.sku for ln in found.lines]))
 
 
 @router.post("/transfers/{transfer_id}/{action}", response_model=None)
@@ -273,6 +427,7 @@ def transfer_action(request: Request, posted: PostedDep, transfer_id: str, actio
             viewer=posted.viewer,
             status=exc.status,
             transfer=found,
+            names=_names(request, found),
             errors={"__all__": exc.detail},
         )
     return redirect(f"/hq/transfers/{transfer_id}", notice=f"Transfer: {action} done.")

@@ -24,6 +24,7 @@ from omniretail.web.deps import (
     render,
 )
 from omniretail.web.forms import Errors
+from omniretail.web.hq.export import csv_link, csv_response, paged
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 PAGE = 25
@@ -37,11 +38,14 @@ def list_orders(
     channel: str = "",
     number: str = "",
     page: int = 1,
+    format: str = "",
 ) -> Response:
     authorize_as(request, viewer, "GET /orders")
     if number.strip():
         return redirect(f"/hq/orders/{number.strip().upper()}")
     page = max(1, page)
+    if format == "csv":
+        return _orders_csv(request, status or None, channel.strip().upper() or None)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
         found = lookup.recent_orders(
@@ -65,7 +69,30 @@ def list_orders(
         channel=channel,
         page=page,
         statuses=[s.value for s in OrderStatus],
+        csv=csv_link("/hq/orders", status=status, channel=channel),
         **read(request, load),
+    )
+
+
+def _orders_csv(request: Request, status: str | None, channel: str | None) -> Response:
+    def fetch(uow: UnitOfWork, offset: int, limit: int) -> list[Any]:
+        return lookup.recent_orders(uow, status=status, channel=channel, limit=limit, offset=offset)
+
+    return csv_response(
+        "orders.csv",
+        ["number", "placed_at", "channel", "status", "total", "currency", "fulfilments"],
+        (
+            [
+                o.number,
+                o.placed_at,
+                o.channel,
+                o.status,
+                o.total,
+                o.currency,
+                "; ".join(f"{f.method} @ {f.location} ({f.status})" for f in o.fulfilments),
+            ]
+            for o in paged(request, fetch, page=200)
+        ),
     )
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.store import counter, loyalty, returns, till, till_sale, today
+from omniretail.web.store import counter, loyalty, returns, till, till_sale, today, transfers
 
 router = APIRouter()
 for part in (today, returns, counter, loyalty, till_sale, till):
     router.include_router(part.router)
+router.include_router(transfers.router)
