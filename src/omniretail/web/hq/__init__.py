@@ -1,7 +1,7 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
 rules with the simulator, customer 360 with merges and search, the loyalty programme,
-replenishment, the message log; administration (users and roles, the network, API keys, the audit log) and
-the public page where a new user sets their password."""
+replenishment, the message log; administration (users and roles, the network, API keys, the
+audit log) and the public page where a new user sets their password."""
 
 from __future__ import annotations
 
