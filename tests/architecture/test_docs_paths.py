@@ -1,5 +1,5 @@
-"""The module paths cited in ``docs/architecture.md``, ``docs/development.md`` and
-``docs/operations.md`` exist.
+"""The module paths cited in the docs exist, and so do the console pages the README and the
+guides send people to.
 
 A backticked span is checked when it clearly names code, so prose is never flagged:
 - a file or folder path: ``orders/checkout/place.py``, ``web/hq/``, ``src/omniretail/db/sql.py``,
@@ -10,7 +10,10 @@ A backticked span is checked when it clearly names code, so prose is never flagg
   ``runtime.Runtime`` (its first part is a top-level package; without the ``omniretail.``
   prefix it needs three parts or a capitalised one, so event types such as
   ``customers.identity_verified`` are left alone). It resolves by importing the longest module
-  prefix and looking the rest up as attributes (dataclass fields and annotations count).
+  prefix and looking the rest up as attributes (dataclass fields and annotations count);
+- a console page: ``/hq/orders/<number>``, ``/store/till``, ``/track/...`` (a backticked span
+  that starts with ``/`` and a page prefix); a ``<placeholder>`` or ``...`` stands for one
+  path segment, and the page must be one of the console's routes.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "src" / "omniretail"
 DOCS = ("docs/architecture.md", "docs/development.md", "docs/operations.md")
+USER_DOCS = ("README.md", "docs/guide-hq.md", "docs/guide-store.md", "docs/guide-shop.md")
+PAGE_PREFIXES = ("/hq", "/store", "/shop", "/account", "/signin", "/signup", "/password", "/track")
+PLACEHOLDER = re.compile(r"<[^>/]+>|\.\.\.")
 REPO_DIRS = {"src", "tests", "scripts", "docs", "benchmarks"}
 SPAN = re.compile(r"`([^`\n]+)`")
 PATH = re.compile(r"[A-Za-z_][\w.-]*(?:/[\w.-]+)*/?")
@@ -161,3 +168,63 @@ def test_every_module_path_cited_in_the_docs_exists(doc):
     missing = [p for p in cited_paths(text, packages) if not path_exists(p)]
     missing += [n for n in cited_names(text, packages) if not name_exists(n)]
     assert missing == [], f"{doc} cites what does not exist: {missing}"
+
+
+def cited_pages(text: str) -> list[str]:
+    """Backticked console pages, without their query string."""
+    found = []
+    for span in SPAN.findall(text):
+        page = span.split("?", 1)[0]
+        if " " in page or not page.startswith(PAGE_PREFIXES):
+            continue
+        first = "/" + page.split("/")[1]
+        if first in PAGE_PREFIXES:
+            found.append(page)
+    return found
+
+
+def console_app() -> Any:
+    """The console's pages and the public tracking page, as ``create_app`` mounts them."""
+    from fastapi import FastAPI
+
+    from omniretail.fulfilment.web import router as tracking
+    from omniretail.web.router import install_web
+
+    app = FastAPI()
+    install_web(app)
+    app.include_router(tracking)
+    return app
+
+
+def page_exists(page: str, app: Any) -> bool:
+    """A GET of the page (placeholders filled in) reaches one of the app's routes."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "method": "GET", "path": PLACEHOLDER.sub("X1", page)}
+    scope |= {"root_path": "", "query_string": b"", "headers": []}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.routes)
+
+
+def test_the_page_matcher_reads_placeholders():
+    text = (
+        "open `/store/orders/<number>`, `/hq`, `/track/...`, `/shop?q=heart`;"
+        " not `/api/v1/orders`, `/etc/nginx/x.conf`, `omniretail demo`"
+    )
+    assert cited_pages(text) == ["/store/orders/<number>", "/hq", "/track/...", "/shop"]
+    app = console_app()
+    assert page_exists("/store/orders/<number>", app)
+    assert page_exists("/track/...", app)
+    assert not page_exists("/store/orders", app)
+    assert not page_exists("/hq/nowhere", app)
+    assert not page_exists("/store/till/receipts/<number>/email", app)  # a form's POST only
+
+
+@pytest.mark.parametrize("doc", USER_DOCS)
+def test_every_console_page_cited_for_people_exists(doc):
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    app = console_app()
+    pages = cited_pages(text)
+    assert pages, f"{doc} names no console page"
+    missing = [p for p in pages if not page_exists(p, app)]
+    missing += [p for p in cited_paths(text, top_level_packages()) if not path_exists(p)]
+    assert missing == [], f"{doc} sends people to pages that do not exist: {missing}"

@@ -5,7 +5,13 @@
 
 Places one click & collect order for the demo customer at the associate's store (through
 the services, made ready for pickup) so the store app has work to show, serves the console,
-and writes small PNGs (palette-reduced) to ``docs/screenshots``."""
+and writes small PNGs (palette-reduced) to ``docs/screenshots``: HQ (dashboard, inventory,
+routing, message log) at 1280 px; the shop (search, checkout), the customer's account, the till
+and the handover at 390 px. It changes the database (the customer's store, a basket, a till
+sale in progress): point it at a copy.
+
+The secret key is the one the demo used: ``secret.key`` beside the database when there is one
+(``OMNIRETAIL_DATA_DIR=/tmp/demo omniretail demo``), else the default data directory's."""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind
-from omniretail.demo.people import CUSTOMER_EMAIL, new_passwords
+from omniretail.demo.people import CUSTOMER_EMAIL, new_passwords, staff_store
 from omniretail.fulfilment import service as fulfilment
 from omniretail.inventory import service as inventory
 from omniretail.kernel.vault import vault_for
@@ -41,12 +47,14 @@ MAX_BYTES = 150_000
 PASSWORDS: dict[str, str] = {}  # the demo's are random per install: fresh ones for this run
 
 
-def _ready_pickup(container: Container, payments: TestPaymentProvider) -> str:
+def _ready_pickup(container: Container, payments: TestPaymentProvider) -> tuple[str, str]:
+    """The order number, and a SKU the associate's store has in stock."""
     vault = vault_for(container.keyring)
     with container.uow() as uow:
         customer_id = customers.find_customer(uow, IdentityKind.EMAIL, CUSTOMER_EMAIL, vault=vault)
-        location = catalog.list_locations(uow, "store")[0]
-        store, channel = location.code, sorted(location.channel_codes)[0]
+        store = staff_store(uow, "associate") or catalog.list_locations(uow, "store")[0].code
+        location = catalog.get_location(uow, store)
+        channel = sorted(location.channel_codes)[0]
         level = next(
             s for s in inventory.list_stock_levels(uow, location=store, limit=50) if s.available > 2
         )
@@ -75,7 +83,7 @@ def _ready_pickup(container: Container, payments: TestPaymentProvider) -> str:
             step(uow, fid, actor="demo")
         fulfilment.ready_for_pickup(uow, fid, policy=policy_from(container.settings), actor="demo")
     with container.read_uow() as uow:
-        return lookup.get_order(uow, order.number).number
+        return lookup.get_order(uow, order.number).number, level.sku
 
 
 def _save(page: Any, path: Path, *, full: bool = False) -> None:
@@ -99,18 +107,51 @@ def _sign_in(page: Any, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def _phone(browser: Any, url: str) -> Any:
+    return browser.new_context(base_url=url, viewport={"width": 390, "height": 780}).new_page()
+
+
+def _till(page: Any, sku: str) -> None:
+    """A walk-in sale in progress: one item scanned, the loyalty customer found."""
+    page.goto("/store/till")
+    page.get_by_label("Barcode or SKU").fill(sku)
+    page.get_by_label("Barcode or SKU").press("Enter")
+    expect(page.locator("[data-total]")).to_be_visible()
+    page.get_by_label("Look up by").select_option("email")
+    page.get_by_label("Loyalty card, email or phone").fill(CUSTOMER_EMAIL)
+    page.get_by_role("button", name="Find customer").click()
+    expect(page.locator("[data-customer]")).to_be_visible()
+
+
+def _shop(page: Any, out: Path) -> None:
+    """The customer picks their store, searches, and reaches the checkout's options."""
+    page.goto("/account/details?q=London")
+    page.get_by_role("button", name="Choose Demo store London Oxford Street as my store").click()
+    page.goto("/shop?q=heart+holder")
+    expect(page.locator("#results li").first).to_be_visible()
+    _save(page, out / "shop-search.png")
+    page.goto("/shop/products/85123A")
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Add to basket").click()
+    page.goto("/shop/checkout")
+    page.locator("fieldset.options").scroll_into_view_if_needed()
+    _save(page, out / "shop-checkout.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    container = build_container(
-        Settings(database_url=f"sqlite:///{args.db}", data_dir=args.db.parent)
-    )
+    settings = Settings(database_url=f"sqlite:///{args.db}")
+    if (args.db.parent / "secret.key").exists():
+        settings = settings.model_copy(update={"data_dir": args.db.parent})
+    container = build_container(settings)
     payments = TestPaymentProvider()
     container.payments = payments
-    number = _ready_pickup(container, payments)
+    number, sku = _ready_pickup(container, payments)
+    container.relay().run_until_idle()  # the notifications, for the message log
     with container.uow() as uow:
         fresh = new_passwords(uow, vault=vault_for(container.keyring))
     PASSWORDS.update({username: password for _role, username, password in fresh})
@@ -131,15 +172,18 @@ def main() -> None:
         page.get_by_role("button", name="Simulate").click()
         expect(page.locator("#decision-summary")).to_be_visible()
         _save(page, args.out / "hq-routing.png", full=True)
-        phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 780})
-        page = phone.new_page()
+        page.goto("/hq/messages")
+        _save(page, args.out / "hq-messages.png")
+        page = _phone(browser, url)
         _sign_in(page, "associate")
         page.goto(f"/store/orders/{number}")
         _save(page, args.out / "store-handover.png")
-        phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 780})
-        page = phone.new_page()
+        _till(page, sku)
+        _save(page, args.out / "store-till.png", full=True)
+        page = _phone(browser, url)
         _sign_in(page, CUSTOMER_EMAIL)
         _save(page, args.out / "customer-account.png")
+        _shop(page, args.out)
         browser.close()
     container.dispose()
 

@@ -234,6 +234,8 @@ def test_erasure_is_held_while_an_order_is_open_then_done(
     sign_in(web, CUSTOMER_EMAIL)
     page = web.get("/account/privacy")
     assert seeded.home_order in page.text and 'id="erase-held"' in page.text
+    assert "<title>Privacy · Omniretail</title>" in page.text
+    assert page.text.count('id="erase-h"') == 1  # the erase form once, in the page's body
     token = csrf_of(page.text)
     unconfirmed = web.post("/account/privacy/erase", data={"confirm": "", "csrf_token": token})
     assert unconfirmed.status_code == 422 and "Type ERASE" in unconfirmed.text
