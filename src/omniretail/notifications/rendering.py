@@ -34,6 +34,7 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "refunded": ("order_number", "customer_name", "refund_amount", "currency"),
     "cancelled": ("order_number", "customer_name", "currency"),
     "exchanged": ("order_number", "customer_name", "difference", "currency"),
+    "return_requested": ("order_number", "customer_name", "return_code", "method", "return_by"),
     # to the store's devices: the customer of a curbside order is waiting at the kerb
     "curbside_arrived": ("order_number", "customer_name", "store"),
 }
