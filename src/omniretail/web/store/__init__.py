@@ -1,5 +1,6 @@
 """The store associate app (phone first): the store's work for today, each fulfilment's steps
-and the handover with the pickup code, order look-up and returns (BORIS), "find it elsewhere" with
+and the handover with the pickup code, order look-up and returns (BORIS, or by the customer's
+return code), "find it elsewhere" with
 ordering into the customer's cart, and loyalty look-up with redemption.
 
 An associate sees and changes only their own store's work (the store on their sign-in); an
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.store import counter, loyalty, returns, today
+from omniretail.web.store import counter, loyalty, return_requests, returns, today
 
 router = APIRouter()
-for part in (today, returns, counter, loyalty):
+for part in (today, returns, return_requests, counter, loyalty):
     router.include_router(part.router)
