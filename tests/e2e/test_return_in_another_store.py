@@ -163,9 +163,7 @@ def test_sign_up_buy_collect_and_return_in_another_store(
     assert [(ln.line_no, ln.quantity) for ln in requested.lines] == [(1, 1)]
     assert untouched.lines[0].quantity_returned == 0
     assert untouched.payment.refunded == Decimal("0.00")
-    assert _sent(site, mailer, email)[3:] == [
-        f"Your return code for order {number}: {return_code}"
-    ]
+    assert _sent(site, mailer, email)[3:] == [f"Your return code for order {number}: {return_code}"]
     assert "Bring the items to any of our stores" in _mail(mailer, email, "Your return code")
     page.context.close()
 

@@ -80,9 +80,7 @@ def test_in_store_request_holds_units_and_is_refunded_when_received(
     )
     assert created["reason_label"] == "Wrong size or fit"
     assert created["value"] == "40.00"
-    assert [(ln["line_no"], ln["sku"], ln["quantity"]) for ln in created["lines"]] == [
-        (1, "A1", 2)
-    ]
+    assert [(ln["line_no"], ln["sku"], ln["quantity"]) for ln in created["lines"]] == [(1, "A1", 2)]
     assert created["expires_at"].startswith("2026-") or created["expires_at"]
     # Requesting refunds nothing and moves no stock.
     assert ok(client.get(f"/api/v1/orders/{number}"))["payment"]["refunded"] == "0.00"
@@ -129,9 +127,11 @@ def test_in_store_request_holds_units_and_is_refunded_when_received(
     assert len(event_data(container, "refunded")) == 1
     assert stock(client, "A1", "LON1") == (0, 0, 0, 0)
     assert_verified(client)
-    assert [
-        e for e in order_events(container) if e.startswith(("return", "refunded"))
-    ] == ["return_requested", "refunded", "return_request_received"]
+    assert [e for e in order_events(container) if e.startswith(("return", "refunded"))] == [
+        "return_requested",
+        "refunded",
+        "return_request_received",
+    ]
 
     notices.deliver()
     subjects = [s for _, s in notices.subjects()]

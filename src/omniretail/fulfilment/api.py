@@ -136,18 +136,14 @@ def get_return_request(code: KeyPath, uow: ReadDep) -> ReturnRequestRead:
     return fulfilment.get_return_request(uow, code)
 
 
-@router.post(
-    "/return-requests/{code}/cancel", response_model=ReturnRequestRead, tags=["returns"]
-)
+@router.post("/return-requests/{code}/cancel", response_model=ReturnRequestRead, tags=["returns"])
 def cancel_return_request(
     code: KeyPath, use_case: UseCaseDep, actor: ActorDep
 ) -> ReturnRequestRead:
     return use_case.run(lambda uow: fulfilment.cancel_return_request(uow, code, actor=actor))
 
 
-@router.post(
-    "/return-requests/{code}/receive", response_model=ReturnRequestRead, tags=["returns"]
-)
+@router.post("/return-requests/{code}/receive", response_model=ReturnRequestRead, tags=["returns"])
 def receive_return_request(
     code: KeyPath,
     body: ReturnRequestReceive,

@@ -197,9 +197,7 @@ def receive_return_request(
     conditions = {ln.line_no: ln.condition for ln in data.lines}
     unknown = sorted(set(conditions) - {ln.line_no for ln in requested})
     if unknown:
-        raise NotReturnable(
-            f"line {unknown[0]} is not in return request {req.code}", field="lines"
-        )
+        raise NotReturnable(f"line {unknown[0]} is not in return request {req.code}", field="lines")
     return_id = new_id()
     row = repo.close_return_request(
         uow.session,

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0023_return_requests"
 down_revision: str | None = "0016_password_reset_codes"
 branch_labels: str | Sequence[str] | None = None

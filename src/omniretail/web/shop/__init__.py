@@ -1,6 +1,6 @@
 """Customer pages: products and their availability near you (public), the basket and checkout,
-and for a signed-in customer their orders with tracking and returns, points and tier progress, consent
-preferences and a data export."""
+and for a signed-in customer their orders with tracking and returns, points and tier
+progress, consent preferences and a data export."""
 
 from __future__ import annotations
 
