@@ -6,6 +6,7 @@ Works on the order tables owned by ``orders`` (through ``orders.service``; its o
 conditional updates in ``repository.py``), and owns ``return_requests`` and
 ``return_request_lines`` (return authorisations, ``return_requests.py``). Emits the
 fulfilment steps' and return requests' ``orders.*`` events (``fulfilment.events``) and
-``orders.cancelled``/``refunded``/``exchanged`` (declared in ``orders.events``). Used from outside through ``service``, ``schemas``, ``events`` and
-``errors``; the top of fulfilment -> orders -> carts -> routing.
+``orders.cancelled``/``refunded``/``exchanged`` (declared in ``orders.events``). Used
+from outside through ``service``, ``schemas``, ``events`` and ``errors``; the top of
+fulfilment -> orders -> carts -> routing.
 """

@@ -48,6 +48,7 @@ METHODS = [
 ]
 REASONS = list(RETURN_REASONS.items())
 QTY_FIELD = re.compile(r"^qty-(\d{1,6})$")
+LINE_IN_MESSAGE = re.compile(r"^line (\d+)\b")
 MAX_CODE = 16
 
 
@@ -126,7 +127,12 @@ def start(request: Request, number: str, posted: PostedDep) -> Response:
         for index, line_no in enumerate(lines):
             rename[f"lines.{index}.quantity"] = f"qty-{line_no}"
         errors = errors_of(exc, rename)
-        return _form(request, viewer, number, values=posted.values, errors=errors, status=422)
+        if isinstance(exc, DomainError) and exc.field == "lines":
+            about = LINE_IN_MESSAGE.match(exc.detail)
+            if about is not None:  # beside the line it is about
+                errors = {f"qty-{about.group(1)}": exc.detail}
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _form(request, viewer, number, values=posted.values, errors=errors, status=status)
     return redirect(f"/account/returns/{made.code}", notice="Your return is registered.")
 
 
