@@ -75,7 +75,7 @@ def expected(role, method, path):
         return False
     if role == "customer":
         # their own orders (no such order passes: the route answers 404)
-        own_order = path.startswith("/orders/{number}")
+        own_order = path.startswith(("/orders/{number}", "/return-requests/{code}"))
         return rule.customer_unscoped or "{customer_id}" in path or own_order
     return True
 

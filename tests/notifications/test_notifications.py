@@ -41,6 +41,9 @@ CONTEXT: dict[str, Any] = {
     "tracking_number": "RM123456785GB",
     "refund_amount": "12.75",
     "difference": "-12.75",
+    "return_code": "R-7K3M-Q9XP",
+    "method": "post",
+    "return_by": "2026-12-31",
 }
 # What each kind's message must mention, on every channel.
 ESSENTIALS = {
@@ -54,6 +57,7 @@ ESSENTIALS = {
     "exchanged": ["WEB-1001", "£12.75"],
     "curbside_arrived": ["WEB-1001", "London Oxford St"],
     "receipt": ["WEB-1001", "£18.65"],
+    "return_requested": ["WEB-1001", "R-7K3M-Q9XP", "2026-12-31"],
 }
 
 

@@ -33,6 +33,8 @@ from omniretail.bootstrap import Container
 from omniretail.carts import service as carts
 from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.customers import service as merges
+from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import ReturnRequestCreate
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
@@ -132,6 +134,7 @@ class World:
     victim: int  # a store associate the admin screens disable, enable, reset and delete
     system: int  # a system principal that gets API keys
     key_id: int  # one of its keys, to revoke
+    return_code: str  # an open return request (in store) of another shipped order
 
 
 @pytest.fixture
@@ -175,6 +178,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
     number = place_web_order(container, cid, payments, "A1", 1, here, "LON1")
     cancel_number = place_web_order(container, cid, payments, "A1", 1, here, "LON1")
     shipped = shipped_web_order(container, cid, payments, "B2", 1)
+    to_return = shipped_web_order(container, cid, payments, "A1", 1)
     survivor, merged = make_customer(container, "Sue Vivor"), make_customer(container, "Mo Erged")
     first, second = make_customer(container, "Una Do"), make_customer(container, "Una Do 2")
     with container.uow() as uow:
@@ -217,6 +221,15 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         spare = carts.create_cart(uow, CartCreate(channel="WEB"), actor="test")
         merge = merges.merge_customers(uow, first, second, rule="manual", reason="dup", actor="t")
         rules = planning.get_rules(uow).rules.model_dump(mode="json")
+        requested = fulfilment.request_return(
+            uow,
+            to_return,
+            ReturnRequestCreate(
+                method="in_store", reason="wrong_size", lines=[{"line_no": 1, "quantity": 1}]
+            ),
+            window_days=30,
+            actor="test",
+        )
     return World(
         seeded=seeded,
         fid=order.fulfilments[0].id,
@@ -236,6 +249,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         victim=victim.id,
         system=system.id,
         key_id=key.id,
+        return_code=requested.code,
     )
 
 
@@ -551,6 +565,19 @@ def cases(container: Container, w: World) -> list[Case]:
             audience="store",
         ),
         Case(
+            "/store/return-requests/{code}",
+            f"/store/return-requests/{w.return_code}",
+            {"condition-1": "sellable"},
+            lambda who: [
+                Request(
+                    "POST",
+                    f"/return-requests/{w.return_code}/receive",
+                    {"location": at(who), "lines": [{"line_no": 1, "condition": "sellable"}]},
+                )
+            ],
+            audience="store",
+        ),
+        Case(
             "/store/find/order",
             "/store/find/order",
             {"sku": "A1", "quantity": "1", **lookup_body},
@@ -773,6 +800,30 @@ def cases(container: Container, w: World) -> list[Case]:
             f"/account/orders/{w.cancel_number}/cancel",
             {},
             lambda _: [Request("POST", f"/orders/{w.cancel_number}/cancel", {})],
+            audience="customer",
+        ),
+        Case(
+            "/account/orders/{number}/return",
+            f"/account/orders/{w.shipped_number}/return",
+            {"qty-1": "1", "reason": "changed_mind", "method": "post"},
+            lambda _: [
+                Request(
+                    "POST",
+                    f"/orders/{w.shipped_number}/return-requests",
+                    {
+                        "method": "post",
+                        "reason": "changed_mind",
+                        "lines": [{"line_no": 1, "quantity": 1}],
+                    },
+                )
+            ],
+            audience="customer",
+        ),
+        Case(
+            "/account/returns/{code}/cancel",
+            f"/account/returns/{w.return_code}/cancel",
+            {},
+            lambda _: [Request("POST", f"/return-requests/{w.return_code}/cancel", None)],
             audience="customer",
         ),
         # Last: the admin's API request erases the customer.

@@ -28,6 +28,7 @@ from omniretail.auth.security import AuthPrincipal
 from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as fulfilment
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import UnknownHold, UnknownTransfer
@@ -121,6 +122,9 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
     number = action.params.get("number")
     if number is not None and action.path.startswith("/orders/{number}"):
         return [_order_check(principal, str(number))]
+    code = action.params.get("code")
+    if code is not None and action.path.startswith("/return-requests/{code}"):
+        return [_order_check(principal, str(code), by_return_code=True)]
     if not rule.customer_unscoped:
         raise Forbidden("customers may only act on their own profile")
     body = action.body
@@ -173,11 +177,18 @@ def same_person(uow: UnitOfWork, principal: AuthPrincipal, asked: int) -> bool:
         return False
 
 
-def _order_check(principal: AuthPrincipal, number: str) -> Check:
-    """A customer acts on the orders of their own profiles only."""
+def _order_check(principal: AuthPrincipal, number: str, *, by_return_code: bool = False) -> Check:
+    """A customer acts on the orders of their own profiles only (and on the return requests
+    of those orders, named by their code)."""
 
     def check(uow: UnitOfWork) -> None:
-        owner = orders.order_customer(uow, number)
+        if by_return_code:
+            found = fulfilment.return_request_order(uow, number)
+            if found is None:
+                return  # no such request: the route answers 404
+            owner = orders.order_customer(uow, found)
+        else:
+            owner = orders.order_customer(uow, number)
         if owner is None:
             return  # no such order: the route answers 404
         if owner.customer_id is None or not same_person(uow, principal, owner.customer_id):

@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "orders:write",
             "fulfilment:write",
             "returns:write",
+            "returns:request",
             "customers:read",
             "customers:write",
             "consents:write",
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "orders:read",
             "orders:write",
             "returns:write",
+            "returns:request",
             "customers:read",
             "customers:write",
             "customers:merge",
@@ -102,6 +104,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "identities:confirm",
             # Their own orders only (``auth.access``): cancelling what has not shipped.
             "orders:write",
+            # Their own orders only: starting, reading and cancelling a return request.
+            "returns:request",
             # Their own data only; held while an order is open (``processes.privacy``).
             "privacy:erase",
         }
@@ -281,6 +285,13 @@ POLICY: dict[str, Rule] = {
     # them at their own store only.
     "POST /orders/{number}/returns": R("returns:write"),
     "POST /orders/{number}/exchanges": R("returns:write"),
+    # Return requests: a customer starts, reads and cancels those of their own orders; the
+    # items are received (and refunded) by staff at the receiving location only.
+    "POST /orders/{number}/return-requests": R("returns:request"),
+    "GET /orders/{number}/return-requests": R("returns:request"),
+    "GET /return-requests/{code}": R("returns:request"),
+    "POST /return-requests/{code}/cancel": R("returns:request"),
+    "POST /return-requests/{code}/receive": R("returns:write"),
     "POST /fulfilments/{fid}/accept": R("fulfilment:write"),
     "POST /fulfilments/{fid}/pick": R("fulfilment:write"),
     "POST /fulfilments/{fid}/pack": R("fulfilment:write"),

@@ -85,7 +85,7 @@ def locations() -> list[LocationWrite]:
         longitude=-1.2470,
         address="Argosy Way, Magna Park, Lutterworth LE17 4XN",
         opening_hours=ALWAYS_OPEN,
-        capabilities=Capabilities(ships_to_home=True),
+        capabilities=Capabilities(ships_to_home=True, accepts_returns=True),  # the returns desk
         daily_capacity=6000,
     )
     stores = [

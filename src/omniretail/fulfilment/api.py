@@ -1,4 +1,5 @@
-"""HTTP routes: the fulfilment steps, cancelling, returns and exchanges, the pickup sweep;
+"""HTTP routes: the fulfilment steps, cancelling, returns and exchanges, return requests, the
+pickup sweep;
 the tracking page's router (``web.py``) is mounted by the app as ``tracking_router``."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from omniretail.api.deps import ActorDep, ContainerDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import (
@@ -16,6 +17,9 @@ from omniretail.fulfilment.schemas import (
     ExchangeCreate,
     RejectBody,
     ReturnCreate,
+    ReturnRequestCreate,
+    ReturnRequestRead,
+    ReturnRequestReceive,
     ShipBody,
     SweepReport,
 )
@@ -93,6 +97,68 @@ def exchange_items(
                 uow, number, body, window_days=window, payments=attempt, actor=actor
             )
         )
+
+
+@router.post(
+    "/orders/{number}/return-requests",
+    status_code=201,
+    response_model=ReturnRequestRead,
+    tags=["returns"],
+)
+def request_return(
+    number: KeyPath,
+    body: ReturnRequestCreate,
+    use_case: UseCaseDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> ReturnRequestRead:
+    """Start a return (a return authorisation): the lines and units that come back, why, and
+    how (``post`` to the returns desk, or ``in_store``). Answers the return code; refunds
+    nothing until the items are received."""
+    window = container.settings.return_window_days
+    return use_case.run(
+        lambda uow: fulfilment.request_return(uow, number, body, window_days=window, actor=actor),
+        status_code=201,
+    )
+
+
+@router.get(
+    "/orders/{number}/return-requests",
+    response_model=list[ReturnRequestRead],
+    tags=["returns"],
+)
+def list_return_requests(number: KeyPath, uow: ReadDep) -> list[ReturnRequestRead]:
+    return fulfilment.return_requests_of_order(uow, number)
+
+
+@router.get("/return-requests/{code}", response_model=ReturnRequestRead, tags=["returns"])
+def get_return_request(code: KeyPath, uow: ReadDep) -> ReturnRequestRead:
+    return fulfilment.get_return_request(uow, code)
+
+
+@router.post("/return-requests/{code}/cancel", response_model=ReturnRequestRead, tags=["returns"])
+def cancel_return_request(
+    code: KeyPath, use_case: UseCaseDep, actor: ActorDep
+) -> ReturnRequestRead:
+    return use_case.run(lambda uow: fulfilment.cancel_return_request(uow, code, actor=actor))
+
+
+@router.post("/return-requests/{code}/receive", response_model=ReturnRequestRead, tags=["returns"])
+def receive_return_request(
+    code: KeyPath,
+    body: ReturnRequestReceive,
+    use_case: UseCaseDep,
+    container: ContainerDep,
+    actor: ActorDep,
+) -> ReturnRequestRead:
+    """The request's items were handed in (or their parcel arrived) at ``location``: booked
+    as a return there (restocked, or written off when damaged) and refunded."""
+    window = container.settings.return_window_days
+    return use_case.run(
+        lambda uow: fulfilment.receive_return_request(
+            uow, code, body, window_days=window, actor=actor
+        )
+    )
 
 
 @router.post("/fulfilments/{fid}/accept", response_model=OrderRead, tags=["fulfilments"])

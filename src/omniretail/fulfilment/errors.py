@@ -33,3 +33,13 @@ class NotReturnable(Conflict):
 class NotWaitingAtTheKerb(Conflict):
     slug = "not-waiting-at-the-kerb"
     title = "This part of the order is not a curbside pickup that is ready"
+
+
+class UnknownReturnRequest(NotFound):
+    slug = "unknown-return-request"
+    title = "Unknown return request"
+
+
+class ReturnRequestClosed(Conflict):
+    slug = "return-request-closed"
+    title = "The return request is no longer open"

@@ -166,3 +166,52 @@ class CurbsideArrived(Event):
     location: str
     bay: str | None
     arrival: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequestEvent(Event):
+    """The fields every return request event names: the order and the request's code."""
+
+    subject_template: ClassVar[str] = ORDER_SUBJECT
+    order: str
+    tracking_token: str
+    customer_id: int | None
+    code: str
+    method: str  # "post" or "in_store"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequested(ReturnRequestEvent):
+    """The customer (or staff for them) started a return: the items are to be posted to the
+    ``destination`` returns desk or handed in at a store before ``expires_at`` (ISO)."""
+
+    type: ClassVar[str] = "orders.return_requested"
+    reason: str
+    destination: str | None
+    expires_at: str
+    lines: list[dict[str, Any]]  # {"line_no", "sku", "quantity"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequestCancelled(ReturnRequestEvent):
+    """An open return request was cancelled; its units can be requested again."""
+
+    type: ClassVar[str] = "orders.return_request_cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequestExpired(ReturnRequestEvent):
+    """An open return request passed its ``expires_at`` without being received."""
+
+    type: ClassVar[str] = "orders.return_request_expired"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequestReceived(ReturnRequestEvent):
+    """The request's items were received at ``location`` and booked as the return
+    ``return_id`` (its ``orders.refunded`` is recorded just before, in the same transaction)."""
+
+    type: ClassVar[str] = "orders.return_request_received"
+    location: str
+    return_id: str
+    amount: str

@@ -16,6 +16,7 @@ from omniretail.fulfilment.events import (
     Delivered,
     PickupReminder,
     ReadyForPickup,
+    ReturnRequested,
     Shipped,
 )
 from omniretail.kernel.events import Event
@@ -43,6 +44,7 @@ NOTIFIED: tuple[type[Event], ...] = (
     OrderRefunded,
     OrderCancelled,
     OrderExchanged,
+    ReturnRequested,
 )
 
 
@@ -130,6 +132,8 @@ def _context(
             {"name": sku_names.get(n["sku"], n["sku"]), "quantity": n["quantity"]}
             for n in data.get("new_lines", [])
         ]
+    if kind == "return_requested":
+        context.update(_return_context(uow, order, data, base_url))
     if kind == "shipped":
         context["carrier"] = data.get("carrier") or "our courier"
         context["tracking_number"] = data.get("tracking_number") or "not given"
@@ -165,6 +169,25 @@ def _context(
             for r in data.get("lines", [])
         ]
     return {k: v for k, v in context.items() if v is not None}
+
+
+def _return_context(
+    uow: Any, order: OrderRead, data: dict[str, Any], base_url: str
+) -> dict[str, Any]:
+    names = {ln.line_no: ln.name or ln.sku for ln in order.lines}
+    context: dict[str, Any] = {
+        "return_code": data["code"],
+        "method": data["method"],
+        "return_by": data["expires_at"][:10],
+        "return_url": f"{base_url}/account/returns/{data['code']}",
+        "items": [
+            {"name": names.get(r["line_no"], r["sku"]), "quantity": r["quantity"]}
+            for r in data.get("lines", [])
+        ],
+    }
+    if data.get("destination"):
+        context["store"] = _store(uow, data["destination"])
+    return context
 
 
 def _store(uow: Any, code: str) -> dict[str, Any]:

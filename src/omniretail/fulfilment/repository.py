@@ -1,5 +1,6 @@
 """Queries of the fulfilment state machine over the order tables (owned by ``orders``):
-conditional status changes (``WHERE status = :expected``), the pickup sweep and returns.
+conditional status changes (``WHERE status = :expected``), the pickup sweep and returns; and
+the queries of fulfilment's own tables, the return requests.
 
 The order records the use cases also need come from ``orders.service``, capacity from
 ``routing.service`` and prices from ``carts.service``; they are re-exported here so the use
@@ -14,6 +15,8 @@ from typing import Any, cast
 from sqlalchemy import (
     Row,
     Table,
+    func,
+    insert,
     select,
     update,
 )
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.carts.service import prices_for
 from omniretail.db.sql import rowcount
+from omniretail.fulfilment.models import ReturnRequest, ReturnRequestLine, ReturnRequestStatus
 from omniretail.orders.models import Fulfilment, OrderLine
 from omniretail.orders.service import (
     FulfilmentStatus,
@@ -48,16 +52,21 @@ from omniretail.routing.service import give_back_capacity, take_capacity_if_left
 __all__ = [
     "add_returned_if_within",
     "add_to_order_amounts",
+    "close_return_request",
     "count_reminder",
+    "expired_return_requests",
     "fulfilments_of_order",
     "get_fulfilment",
     "get_order_by_id",
     "get_order_by_number",
     "get_order_by_token",
+    "get_return_request",
     "give_back_capacity",
+    "held_by_return_requests",
     "insert_fulfilments",
     "insert_log",
     "insert_order_lines",
+    "insert_return_request",
     "lines_of_order",
     "lock_order",
     "lock_order_by_id",
@@ -66,6 +75,9 @@ __all__ = [
     "max_line_no",
     "pickups_due",
     "prices_for",
+    "return_request_code_taken",
+    "return_request_lines",
+    "return_requests_of_order",
     "set_line_status",
     "take_capacity_if_left",
     "transition_fulfilment",
@@ -75,6 +87,9 @@ __all__ = [
 
 fulfilments = cast(Table, Fulfilment.__table__)
 order_lines = cast(Table, OrderLine.__table__)
+requests = cast(Table, ReturnRequest.__table__)
+request_lines = cast(Table, ReturnRequestLine.__table__)
+OPEN = ReturnRequestStatus.OPEN.value
 
 
 def transition_fulfilment(
@@ -137,3 +152,93 @@ def count_reminder(
         .values(reminders_sent=now_sent, updated_at=now)
     )
     return bool(rowcount(result))
+
+
+# --- return requests --------------------------------------------------------------------------
+
+
+def insert_return_request(
+    session: Session, row: dict[str, Any], lines: list[dict[str, Any]]
+) -> None:
+    session.execute(insert(requests).values(**row))
+    session.execute(insert(request_lines), lines)
+
+
+def return_request_code_taken(session: Session, code: str) -> bool:
+    return session.execute(select(requests.c.id).where(requests.c.code == code)).first() is not None
+
+
+def get_return_request(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(requests).where(requests.c.code == code)).one_or_none()
+
+
+def return_requests_of_order(session: Session, order_id: int) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(requests)
+            .where(requests.c.order_id == order_id)
+            .order_by(requests.c.created_at.desc(), requests.c.id)
+        )
+    )
+
+
+def return_request_lines(session: Session, request_ids: list[str]) -> list[Row[Any]]:
+    if not request_ids:
+        return []
+    return list(
+        session.execute(
+            select(request_lines)
+            .where(request_lines.c.request_id.in_(request_ids))
+            .order_by(request_lines.c.request_id, request_lines.c.line_no)
+        )
+    )
+
+
+def held_by_return_requests(session: Session, order_id: int, now: datetime) -> dict[int, int]:
+    """Units of each line held by the order's open, unexpired requests (read under the order's
+    row lock, so two requests for one line serialise)."""
+    rows = session.execute(
+        select(request_lines.c.line_no, func.sum(request_lines.c.quantity))
+        .select_from(request_lines.join(requests, requests.c.id == request_lines.c.request_id))
+        .where(
+            requests.c.order_id == order_id,
+            requests.c.status == OPEN,
+            requests.c.expires_at > now,
+        )
+        .group_by(request_lines.c.line_no)
+    )
+    return {int(line_no): int(total) for line_no, total in rows}
+
+
+def close_return_request(
+    session: Session,
+    request_id: str,
+    *,
+    to: ReturnRequestStatus,
+    now: datetime,
+    values: dict[str, Any] | None = None,
+) -> Row[Any] | None:
+    """Conditional: an open request is received, cancelled or expired once (``expired`` only
+    when its time has come, the others only before)."""
+    due = requests.c.expires_at <= now
+    return session.execute(
+        update(requests)
+        .where(
+            requests.c.id == request_id,
+            requests.c.status == OPEN,
+            due if to is ReturnRequestStatus.EXPIRED else ~due,
+        )
+        .values(status=to.value, updated_at=now, **(values or {}))
+        .returning(*requests.c)
+    ).one_or_none()
+
+
+def expired_return_requests(session: Session, now: datetime, limit: int) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(requests)
+            .where(requests.c.status == OPEN, requests.c.expires_at <= now)
+            .order_by(requests.c.expires_at, requests.c.id)
+            .limit(limit)
+        )
+    )

@@ -55,9 +55,11 @@ def return_items(
     *,
     window_days: int,
     actor: str,
+    return_id: str | None = None,
 ) -> OrderRead:
+    """``return_id``: the return's id when the caller needs to know it (a return request)."""
     order = _lock_live_order(uow, number)
-    return_id = new_id()
+    return_id = return_id or new_id()
     value, returned = _book_returns(uow, order, data, return_id, window_days, actor)
     _refund(uow, order, value, return_id, actor)
     uow.record(_refunded_event(order, return_id, data.location, value, data.lines, returned))

@@ -1,7 +1,10 @@
-"""Pydantic I/O for fulfilment steps, the pickup sweep, returns and exchanges."""
+"""Pydantic I/O for fulfilment steps, the pickup sweep, returns, exchanges and return
+requests."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -70,3 +73,79 @@ class ExchangeCreate(_In):
     channel: Code | None = Field(
         default=None, description="Prices and sale channel (default: the order's)"
     )
+
+
+# --- return requests (return authorisations) -------------------------------------------------
+
+ReturnReason = Literal[
+    "changed_mind", "wrong_size", "faulty", "not_as_described", "wrong_item", "arrived_late"
+]
+# What the shop shows for each reason.
+RETURN_REASONS: dict[str, str] = {
+    "changed_mind": "Changed my mind",
+    "wrong_size": "Wrong size or fit",
+    "faulty": "Faulty or damaged",
+    "not_as_described": "Not as described",
+    "wrong_item": "Wrong item sent",
+    "arrived_late": "Arrived too late",
+}
+ReturnMethodName = Literal["post", "in_store"]
+
+
+class RequestLine(_In):
+    line_no: Id32
+    quantity: int = LineQuantity
+
+
+class ReturnRequestCreate(_In):
+    method: ReturnMethodName = Field(
+        description="post: a parcel to the returns desk; in_store: handed in at any store"
+    )
+    reason: ReturnReason
+    lines: list[RequestLine] = Field(min_length=1, max_length=200)
+
+
+class ReceivedLine(_In):
+    line_no: Id32
+    condition: Literal["sellable", "damaged"] = "sellable"
+
+
+class ReturnRequestReceive(_In):
+    location: Code = Field(description="Where the items were handed in or the parcel arrived")
+    lines: list[ReceivedLine] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The condition of lines that are not sellable; the others are sellable",
+    )
+
+
+class ReturnRequestLineRead(BaseModel):
+    line_no: int
+    sku: str
+    name: str | None
+    quantity: int
+    unit_price: Decimal
+
+
+class ReturnDesk(BaseModel):
+    code: str
+    name: str
+    address: str
+
+
+class ReturnRequestRead(BaseModel):
+    code: str
+    order: str
+    method: ReturnMethodName
+    reason: str
+    reason_label: str
+    status: Literal["open", "received", "cancelled", "expired"]
+    destination: ReturnDesk | None
+    currency: str
+    value: Decimal = Field(description="What the refund will be once the items are received")
+    created_at: datetime
+    expires_at: datetime
+    received_at: datetime | None
+    received_location: str | None
+    return_id: str | None
+    lines: list[ReturnRequestLineRead]

@@ -1,6 +1,7 @@
 """The fulfilment face: the state machine per location (accept, pick, pack, ship, deliver,
-ready for pickup, collect, reject with re-routing), cancelling, returns and exchanges, curbside
-arrival, and the sweep of uncollected pickups."""
+ready for pickup, collect, reject with re-routing), cancelling, returns and exchanges, return
+requests (by post or in store, received through the same return), curbside arrival, and the
+sweep of uncollected pickups."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ from omniretail.fulfilment.curbside import (
 from omniretail.fulfilment.moves import (
     settle,
     void_lines,
+)
+from omniretail.fulfilment.return_requests import (
+    cancel_return_request,
+    expire_return_requests,
+    get_return_request,
+    looks_like_return_code,
+    normalise_return_code,
+    receive_return_request,
+    request_return,
+    return_request_order,
+    return_requests_of_order,
 )
 from omniretail.fulfilment.returns import (
     exchange_items,
@@ -44,13 +56,22 @@ __all__ = [
     "announce_arrival",
     "cancel",
     "cancel_lines",
+    "cancel_return_request",
     "collect",
     "deliver",
     "exchange_items",
+    "expire_return_requests",
+    "get_return_request",
+    "looks_like_return_code",
+    "normalise_return_code",
     "pack",
     "ready_for_pickup",
+    "receive_return_request",
     "reject",
+    "request_return",
     "return_items",
+    "return_request_order",
+    "return_requests_of_order",
     "settle",
     "ship",
     "start_picking",

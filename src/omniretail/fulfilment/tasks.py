@@ -1,6 +1,7 @@
 """The server's periodic pickup sweep: reminders before the collection deadline, and return to
 stock of orders not collected after ``pickup_hold_days`` (``fulfilment.sweep_pickups``; the same
-as ``POST /orders/sweep-pickups`` and ``omniretail orders sweep-pickups``)."""
+as ``POST /orders/sweep-pickups`` and ``omniretail orders sweep-pickups``); each round also
+marks return requests past their time as expired."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import transitions as fulfilment
+from omniretail.fulfilment.return_requests import expire_return_requests
 from omniretail.fulfilment.schemas import SweepReport
 from omniretail.routing.service import OrderPolicy
 
@@ -39,4 +41,9 @@ async def sweep_pickups_forever(
 
 def sweep_pickups_once(new_uow: Callable[[], UnitOfWork], policy: OrderPolicy) -> SweepReport:
     with new_uow() as uow:
-        return fulfilment.sweep_pickups(uow, policy=policy, actor=ACTOR)
+        report = fulfilment.sweep_pickups(uow, policy=policy, actor=ACTOR)
+    with new_uow() as uow:
+        expired = expire_return_requests(uow)
+    if expired:
+        log.info("return requests expired: %d", expired)
+    return report

@@ -8,6 +8,7 @@ from omniretail.catalog import models as catalog_models
 from omniretail.customers import models as customer_models
 from omniretail.db import idempotency, outbox
 from omniretail.db.base import Base
+from omniretail.fulfilment import models as fulfilment_models
 from omniretail.intelligence import models as intelligence_models
 from omniretail.inventory import models as inventory_models
 from omniretail.jobs import models as job_models
@@ -23,6 +24,7 @@ __all__ = [
     "cart_models",
     "catalog_models",
     "customer_models",
+    "fulfilment_models",
     "idempotency",
     "intelligence_models",
     "inventory_models",

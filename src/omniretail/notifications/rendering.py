@@ -36,6 +36,7 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "exchanged": ("order_number", "customer_name", "difference", "currency"),
     # a sale at a store's till, emailed instead of printed
     "receipt": ("order_number", "customer_name", "items", "total", "currency"),
+    "return_requested": ("order_number", "customer_name", "return_code", "method", "return_by"),
     # to the store's devices: the customer of a curbside order is waiting at the kerb
     "curbside_arrived": ("order_number", "customer_name", "store"),
 }

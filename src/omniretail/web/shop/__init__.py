@@ -1,13 +1,22 @@
 """Customer pages: products and their availability near you (public), the basket and checkout,
-and for a signed-in customer their orders with tracking, points and tier progress, consent
-preferences and a data export."""
+and for a signed-in customer their orders with tracking and returns, points and tier
+progress, consent preferences and a data export."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.web.shop import account, cart, checkout, details, orders, products, signup
+from omniretail.web.shop import (
+    account,
+    cart,
+    checkout,
+    details,
+    orders,
+    products,
+    returns,
+    signup,
+)
 
 router = APIRouter()
-for part in (products, cart, checkout, signup, account, details, orders):
+for part in (products, cart, checkout, signup, account, details, orders, returns):
     router.include_router(part.router)

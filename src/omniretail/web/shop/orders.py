@@ -1,6 +1,7 @@
 """A signed-in customer's order: its lines, each fulfilment's timeline, the public tracking
-page's link, and cancelling what has not shipped (``POST /orders/{number}/cancel``, through
-the same service and the same decision as the API)."""
+page's link, cancelling what has not shipped (``POST /orders/{number}/cancel``, through
+the same service and the same decision as the API), and its return requests (started in
+``returns.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from omniretail.auth import access
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.schemas import ReturnRequestRead
 from omniretail.kernel.errors import DomainError
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import CancelBody, OrderRead
@@ -45,6 +47,7 @@ STEPS = {
     "rejected": "Moved to another store",
     "returned": "Returned",
     "refund": "Refunded",
+    "return_request_cancelled": "Return cancelled",
 }
 
 
@@ -58,7 +61,18 @@ def cancellable_lines(order: OrderRead) -> list[int]:
     ]
 
 
-def _own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
+def requestable(order: OrderRead, requests: list[ReturnRequestRead]) -> dict[int, int]:
+    """Units of each line the customer may still ask to return (the service checks again)."""
+    held: dict[int, int] = {}
+    for r in requests:
+        if r.status == "open":
+            for ln in r.lines:
+                held[ln.line_no] = held.get(ln.line_no, 0) + ln.quantity
+    left = {ln.line_no: ln.returnable - held.get(ln.line_no, 0) for ln in order.lines if ln.sku}
+    return {n: q for n, q in left.items() if q > 0}
+
+
+def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
     if len(number) > MAX_NUMBER:
         raise NotAllowed("No such order.", status=404)
 
@@ -68,7 +82,11 @@ def _own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
             raise NotAllowed("No such order.", status=404)
         if not access.same_person(uow, viewer.principal, owner.customer_id):
             raise NotAllowed("No such order.", status=404)  # not telling others' numbers
-        return {"order": lookup.get_order(uow, number), "log": lookup.order_log(uow, number)}
+        return {
+            "order": lookup.get_order(uow, number),
+            "log": lookup.order_log(uow, number),
+            "requests": fulfilment.return_requests_of_order(uow, number),
+        }
 
     return read(request, load)
 
@@ -81,7 +99,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    loaded = _own_order(request, viewer, number)
+    loaded = own_order(request, viewer, number)
     order: OrderRead = loaded["order"]
     timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
     for e in loaded["log"]:
@@ -97,6 +115,8 @@ def _page(
         order=order,
         timeline=timeline,
         cancellable=cancellable_lines(order),
+        requests=loaded["requests"],
+        requestable=requestable(order, loaded["requests"]),
     )
 
 
@@ -108,7 +128,7 @@ def order_page(request: Request, number: str, viewer: CustomerDep) -> HTMLRespon
 @router.post("/account/orders/{number}/cancel", response_model=None)
 def cancel(request: Request, number: str, posted: PostedDep) -> Response:
     viewer = customer_viewer(request)
-    order: OrderRead = _own_order(request, viewer, number)["order"]
+    order: OrderRead = own_order(request, viewer, number)["order"]
     lines = cancellable_lines(order)
     if not lines:
         errors = {"__all__": "Nothing in this order can be cancelled any more: it has shipped."}

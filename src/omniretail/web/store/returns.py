@@ -52,6 +52,8 @@ def returns_lookup(request: Request, posted: PostedDep) -> Response:
     """By order number, or by the customer's email or phone (a POST keeps them out of URLs):
     ``GET /orders``, after ``POST /customers/lookup`` for a person."""
     kind, value = posted.get("kind"), posted.get("value")
+    if kind == "number" and returns.looks_like_return_code(value):  # a return code instead
+        return redirect(f"/store/return-requests/{returns.normalise_return_code(value)}")
     authorize_as(request, posted.viewer, "GET /orders")
     if kind != "number":
         lookup_body = {"kind": kind, "value": value}
