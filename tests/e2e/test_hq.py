@@ -22,7 +22,7 @@ def test_dashboard_shows_the_charts(browser: Any, site: Site, screenshots: Path)
     expect(page.locator("svg.chart title", has_text="Stock records by health")).to_have_count(1)
     # The sales panel is computed as a job; HTMX polls its progress until the chart arrives.
     expect(page.locator("#sales svg.chart")).to_be_visible(timeout=30_000)
-    expect(page.locator("#sales")).to_contain_text("Computed in")
+    expect(page.locator("#sales")).to_contain_text("computed in")
     shoot(page, screenshots, "hq-dashboard-1280")
     page.set_viewport_size({"width": PHONE, "height": 844})
     shoot(page, screenshots, "hq-dashboard-390")
