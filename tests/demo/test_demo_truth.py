@@ -262,7 +262,11 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
                 .join(Order, Order.id == OrderLine.order_id)
                 .where(Order.number == number)
             )
-        back = post(client, page, page, {f"qty-{line_no}": "1", f"condition-{line_no}": "sellable"})
+        picked = {f"qty-{line_no}": "1", f"condition-{line_no}": "sellable"}
+        picked["reason"] = "changed_mind"
+        asked = post(client, page, page, picked)
+        assert asked.status_code == 200 and "Confirm" in asked.text, asked.text
+        back = post(client, page, page, {**picked, "confirm": "yes"})
         assert back.status_code == 303, back.text
     with container.read_uow() as uow:
         returned = uow.session.scalar(
