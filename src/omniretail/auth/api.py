@@ -14,7 +14,7 @@ does not exist passes here, so the route answers its own 404."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -46,6 +46,7 @@ from omniretail.auth.schemas import (
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.limits import Timestamp
 from omniretail.kernel.vault import vault_for
 from omniretail.runtime import Runtime
 
@@ -384,8 +385,8 @@ def audit_log(
     action: Annotated[
         str | None, Query(max_length=200, description="part of the operation")
     ] = None,
-    since: Annotated[datetime | None, Query(description="from (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="to (exclusive)")] = None,
+    since: Annotated[Timestamp | None, Query(description="from (inclusive)")] = None,
+    until: Annotated[Timestamp | None, Query(description="to (exclusive)")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -35,7 +34,7 @@ from omniretail.inventory.schemas import (
     TransferReceive,
     VerifyReport,
 )
-from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64
+from omniretail.kernel.limits import MAX_AMOUNT, MAX_INT64, Timestamp
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -174,8 +173,8 @@ def list_transfers(
     from_location: Code | None = None,
     to_location: Code | None = None,
     location: Annotated[Code | None, Query(description="either end")] = None,
-    since: Annotated[datetime | None, Query(description="requested from (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="requested before")] = None,
+    since: Annotated[Timestamp | None, Query(description="requested from (inclusive)")] = None,
+    until: Annotated[Timestamp | None, Query(description="requested before")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[TransferRead]:

@@ -20,7 +20,6 @@ from omniretail.notifications import service
 from omniretail.notifications.models import Channel
 from omniretail.notifications.schemas import MessageQuery, MessageRead, MessageState
 
-console = Console()
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 Day = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="A day, UTC")]
 
@@ -52,7 +51,7 @@ def messages_command(
             limit=limit,
         )
     except ValidationError as exc:
-        console.print(f"[red]error:[/] {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        _console().print(f"[red]error:[/] {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from None
     container = open_container(db)
     try:
@@ -62,7 +61,7 @@ def messages_command(
                 return
             found = service.list_messages(uow, query)
     except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/]")
+        _console().print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from exc
     finally:
         container.dispose()
@@ -82,9 +81,14 @@ def messages_command(
             m.state.value
             + (f": {m.last_error[:80]}" if m.last_error and m.sent_at is None else ""),
         )
-    console.print(table)
+    _console().print(table)
     more = f"; more with --page {page + 1}" if found.more else ""
-    console.print(f"{len(found.items)} messages (page {page}){more}")
+    _console().print(f"{len(found.items)} messages (page {page}){more}")
+
+
+def _console() -> Console:
+    """Made per call, so the terminal's width (``COLUMNS``) is read when the command runs."""
+    return Console()
 
 
 def _day(value: datetime | None, extra_days: int = 0) -> datetime | None:
@@ -111,9 +115,9 @@ def _print_message(m: MessageRead) -> None:
         ("subject", m.subject or "-"),
     ]
     for name, value in facts:
-        console.print(f"[bold]{name}:[/] {value}", highlight=False, soft_wrap=True)
-    console.print()
-    console.print(m.body, markup=False, highlight=False, soft_wrap=True)
+        _console().print(f"[bold]{name}:[/] {value}", highlight=False, soft_wrap=True)
+    _console().print()
+    _console().print(m.body, markup=False, highlight=False, soft_wrap=True)
     if m.html_body:
-        console.print("[bold]--- HTML part ---[/]")
-        console.print(m.html_body, markup=False, highlight=False, soft_wrap=True)
+        _console().print("[bold]--- HTML part ---[/]")
+        _console().print(m.html_body, markup=False, highlight=False, soft_wrap=True)

@@ -39,8 +39,11 @@ def install_web(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
         """A console page whose query or form fails its declared bounds answers with a page a
-        person can read; the API keeps its problem+json."""
-        if request.url.path.startswith("/api/") and api_invalid is not None:
+        person can read; every documented operation (the API, the tracking page) keeps its
+        problem+json."""
+        route = request.scope.get("route")
+        documented = route is None or getattr(route, "include_in_schema", True)
+        if documented and api_invalid is not None:
             answer = api_invalid(request, exc)
             return await answer if inspect.isawaitable(answer) else answer
         first = exc.errors()[0] if exc.errors() else {}
