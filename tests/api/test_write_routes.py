@@ -34,6 +34,8 @@ READS: dict[str, str] = {
     "POST /api/v1/routing/simulate": "a routing decision explained, not taken",
     # An email or a phone number stays out of URLs and access logs.
     "POST /api/v1/customers/lookup": "a lookup by personal data",
+    # Lines to price: nothing is stored or reserved.
+    "POST /api/v1/pricing/quote": "a price quote, nothing stored",
 }
 
 # Writes that deliberately do not run through UseCase.run.

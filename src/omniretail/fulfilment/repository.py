@@ -19,7 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from omniretail.carts.service import prices_for
 from omniretail.db.sql import rowcount
 from omniretail.orders.models import Fulfilment, OrderLine
 from omniretail.orders.service import (
@@ -65,7 +64,6 @@ __all__ = [
     "log_row",
     "max_line_no",
     "pickups_due",
-    "prices_for",
     "set_line_status",
     "take_capacity_if_left",
     "transition_fulfilment",
