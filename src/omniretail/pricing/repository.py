@@ -203,7 +203,7 @@ def list_entries(
     limit: int = 1000,
 ) -> list[Row[Any]]:
     stmt = (
-        select(entries, price_lists.c.channel_code)
+        select(entries, price_lists.c.channel_code, price_lists.c.currency)
         .select_from(entries.join(price_lists, price_lists.c.code == entries.c.list_code))
         .order_by(entries.c.sku_code, entries.c.list_code)
         .limit(limit)

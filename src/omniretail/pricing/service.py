@@ -12,7 +12,7 @@ from typing import Any
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.money import fits_currency, quantum
+from omniretail.kernel.money import fits_currency, quantum, round_money
 from omniretail.pricing import repository as repo
 from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
@@ -298,7 +298,12 @@ def set_entry(
     _require_fits(data.price, price_list.currency)
     repo.upsert_entry(uow.session, code, sku, data.price, uow.now)
     uow.record(PriceEntrySaved(price_list=code, sku=sku, price=str(data.price), actor=actor))
-    return PriceEntryRead(price_list=code, sku=sku, price=data.price, updated_at=uow.now)
+    return PriceEntryRead(
+        price_list=code,
+        sku=sku,
+        price=round_money(data.price, price_list.currency),
+        updated_at=uow.now,
+    )
 
 
 def remove_entry(uow: UnitOfWork, code: str, sku: str, *, actor: str) -> None:
@@ -341,7 +346,10 @@ def _list_read(row: Any, entries: int) -> PriceListRead:
 
 def _entry_read(row: Any) -> PriceEntryRead:
     return PriceEntryRead(
-        price_list=row.list_code, sku=row.sku_code, price=row.price, updated_at=row.updated_at
+        price_list=row.list_code,
+        sku=row.sku_code,
+        price=round_money(row.price, row.currency),
+        updated_at=row.updated_at,
     )
 
 
@@ -380,7 +388,9 @@ def set_channel_price(
         currency = price_list.currency
     _require_fits(price, currency)
     repo.upsert_entry(uow.session, code, sku, price, uow.now)
-    return PriceEntryRead(price_list=code, sku=sku, price=price, updated_at=uow.now)
+    return PriceEntryRead(
+        price_list=code, sku=sku, price=round_money(price, currency), updated_at=uow.now
+    )
 
 
 def remove_channel_price(uow: UnitOfWork, channel: str, sku: str) -> bool:
@@ -397,7 +407,9 @@ def channel_prices(
         sku,
         list_prefix=CHANNEL_LIST_PREFIX,
     )
-    return [(r.sku_code, r.channel_code, r.price, r.updated_at) for r in rows]
+    return [
+        (r.sku_code, r.channel_code, round_money(r.price, r.currency), r.updated_at) for r in rows
+    ]
 
 
 # --- taxes
