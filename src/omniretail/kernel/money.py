@@ -69,5 +69,7 @@ CurrencyCode = Annotated[
 ]
 CountryCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$"),
+    StringConstraints(
+        strip_whitespace=True, to_upper=True, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"
+    ),
 ]
