@@ -42,16 +42,18 @@ TAX_RATES = [
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("channels", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("currency", sa.String(length=3), server_default="GBP", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("country", sa.String(length=2), server_default="GB", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("prices_include_tax", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # In place (no table copy on SQLite: other tables' rows refer to channels).
+    op.add_column(
+        "channels",
+        sa.Column("currency", sa.String(length=3), server_default="GBP", nullable=False),
+    )
+    op.add_column(
+        "channels", sa.Column("country", sa.String(length=2), server_default="GB", nullable=False)
+    )
+    op.add_column(
+        "channels",
+        sa.Column("prices_include_tax", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
     tax_classes = op.create_table(
         "tax_classes",
         sa.Column("code", sa.String(length=20), nullable=False),
@@ -175,21 +177,14 @@ def upgrade() -> None:
         " SELECT 'CHANNEL:' || channel_code, sku_code, price, updated_at FROM prices"
     )
     op.drop_table("prices")
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("net_amount", sa.Numeric(precision=14, scale=3), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("tax_amount", sa.Numeric(precision=14, scale=3), nullable=True)
-        )
-        batch_op.add_column(sa.Column("pricing", JSONType, nullable=True))
+    op.add_column("order_lines", sa.Column("net_amount", sa.Numeric(14, 3), nullable=True))
+    op.add_column("order_lines", sa.Column("tax_amount", sa.Numeric(14, 3), nullable=True))
+    op.add_column("order_lines", sa.Column("pricing", JSONType, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.drop_column("pricing")
-        batch_op.drop_column("tax_amount")
-        batch_op.drop_column("net_amount")
+    for column in ("pricing", "tax_amount", "net_amount"):
+        op.execute(f"ALTER TABLE order_lines DROP COLUMN {column}")
     op.create_table(
         "prices",
         sa.Column("sku_code", sa.String(length=40), nullable=False),
@@ -214,7 +209,7 @@ def downgrade() -> None:
     op.drop_table("product_tax_classes")
     op.drop_table("tax_rates")
     op.drop_table("tax_classes")
-    with op.batch_alter_table("channels", schema=None) as batch_op:
-        batch_op.drop_column("prices_include_tax")
-        batch_op.drop_column("country")
-        batch_op.drop_column("currency")
+    # In place (SQLite 3.35+ drops a plain column without copying the table, which other
+    # tables' rows refer to).
+    for column in ("prices_include_tax", "country", "currency"):
+        op.execute(f"ALTER TABLE channels DROP COLUMN {column}")
