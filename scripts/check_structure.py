@@ -104,6 +104,7 @@ TABLE_READERS = {
     "inventory": {"catalog"},
     "loyalty": {"catalog", "orders"},
     "carts": {"catalog"},
+    "pricing": {"catalog"},
     "orders": {"catalog"},
     "fulfilment": {"orders"},
 }

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,6 +84,7 @@ def pg_schema() -> Iterator[tuple[str, str]]:
         )
     )
     container.migrate()
+    _remember_seeds(container)
     container.dispose()
     yield url, schema
     with admin.begin() as conn:
@@ -145,12 +147,35 @@ def container(
     built.dispose()
 
 
+# Rows the migrations seed (reference data such as the tax rates), put back after each
+# truncation; an identity column is left to its restarted sequence.
+_SEEDED: dict[str, list[dict[str, Any]]] = {}
+
+
+def _remember_seeds(container: Container) -> None:
+    with container.engine.connect() as conn:
+        existing = set(inspect(conn).get_table_names())
+        for table in Base.metadata.sorted_tables:
+            if table.name not in existing:
+                continue
+            auto = table.autoincrement_column
+            order = list(table.primary_key.columns)
+            rows = conn.execute(table.select().order_by(*order)).mappings().all()
+            if rows:
+                _SEEDED[table.name] = [
+                    {k: v for k, v in r.items() if auto is None or k != auto.name} for r in rows
+                ]
+
+
 def _truncate_all(container: Container) -> None:
     with container.engine.begin() as conn:
         # Only tables the migrations created: a model may land before its migration.
         existing = set(inspect(conn).get_table_names())
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name in existing)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in Base.metadata.sorted_tables:
+            if table.name in _SEEDED:
+                conn.execute(table.insert(), _SEEDED[table.name])
 
 
 @pytest.fixture

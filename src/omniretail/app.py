@@ -43,6 +43,7 @@ from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
 from omniretail.orders.api import router as orders_router
+from omniretail.pricing.api import router as pricing_router
 from omniretail.processes.api import customers_router as customer_views_router
 from omniretail.processes.api import products_router as product_views_router
 from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
@@ -171,6 +172,7 @@ def create_app(
     api.include_router(webhooks_router)
     api.include_router(messages_router)
     api.include_router(carts_router)
+    api.include_router(pricing_router)
     api.include_router(routing_router)
     api.include_router(orders_router)
     api.include_router(fulfilment_router)

@@ -59,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loyalty:redeem",
             "coupons:redeem",
             "carts:write",
+            "pricing:read",
         }
     ),
     Role.SERVICE_AGENT.value: frozenset(
@@ -83,10 +84,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loyalty:adjust",
             "coupons:redeem",
             "carts:write",
+            "pricing:read",
         }
     ),
+    # Price lists, schedules and taxes are HQ merchandising: the marketer's (and admin's).
     Role.MARKETER.value: frozenset(
-        ALL_STAFF_READ | {"loyalty:programme", "marketing:send", "customers:segments"}
+        ALL_STAFF_READ
+        | {
+            "loyalty:programme",
+            "marketing:send",
+            "customers:segments",
+            "pricing:read",
+            "pricing:write",
+        }
     ),
     Role.CUSTOMER.value: frozenset(
         ALL_STAFF_READ
@@ -271,6 +281,24 @@ POLICY: dict[str, Rule] = {
     "PUT /prices/{sku}/{channel}": R("catalog:write"),
     "DELETE /prices/{sku}/{channel}": R("catalog:write"),
     "GET /prices": R("catalog:read", customer_unscoped=True),
+    # --- pricing: price lists, taxes (HQ), quotes (the store app, API clients)
+    "POST /pricing/quote": R("pricing:read"),
+    "GET /pricing/price-lists": R("pricing:read"),
+    "GET /pricing/price-lists/{code}": R("pricing:read"),
+    "PUT /pricing/price-lists/{code}": R("pricing:write"),
+    "DELETE /pricing/price-lists/{code}": R("pricing:write"),
+    "GET /pricing/price-lists/{code}/entries": R("pricing:read"),
+    "PUT /pricing/price-lists/{code}/entries/{sku}": R("pricing:write"),
+    "DELETE /pricing/price-lists/{code}/entries/{sku}": R("pricing:write"),
+    "GET /pricing/tax-classes": R("pricing:read"),
+    "PUT /pricing/tax-classes/{code}": R("pricing:write"),
+    "GET /pricing/tax-rates": R("pricing:read"),
+    "POST /pricing/tax-rates": R("pricing:write"),
+    "GET /pricing/tax-rates/{rate_id}": R("pricing:read"),
+    "PUT /pricing/tax-rates/{rate_id}": R("pricing:write"),
+    "DELETE /pricing/tax-rates/{rate_id}": R("pricing:write"),
+    "GET /pricing/products/{code}/tax-class": R("pricing:read"),
+    "PUT /pricing/products/{code}/tax-class": R("pricing:write"),
     "GET /routing/rules": R("orders:read"),
     "PUT /routing/rules": R("routing:admin"),
     "GET /routing/rules/versions": R("orders:read"),

@@ -71,7 +71,7 @@ def get_cart(token: KeyPath, uow: ReadDep, channel: Code | None = None) -> CartR
 @router.get("/carts/{token}/qr.{fmt}", tags=["carts"])
 def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
     """A QR code of the cart token: an associate scans it to open the cart in the store."""
-    carts.load_cart(uow, token)
+    carts.load_cart(uow, token, priced=False)
     return qr_response(f"omniretail:cart:{token}", fmt)
 
 

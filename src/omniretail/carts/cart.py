@@ -57,6 +57,9 @@ from omniretail.inventory.errors import (
 )
 from omniretail.inventory.schemas import HoldRead, SaleCreate
 from omniretail.kernel.ids import new_id, new_token
+from omniretail.pricing import service as pricing
+from omniretail.pricing.schemas import AdjustmentRead
+from omniretail.pricing.service import LineRequest
 from omniretail.routing import service as routing
 from omniretail.routing.service import FulfilmentMethod, Need
 
@@ -201,20 +204,9 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
 def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> CartRead:
     channel = price_channel or cart.channel
     problems = validate_lines(uow, cart.lines, channel) if cart.status == "active" else {}
-    lines = [
-        CartLineRead(
-            sku=ln.sku,
-            name=ln.name,
-            quantity=ln.quantity,
-            location=ln.location,
-            hold_id=ln.hold_id,
-            hold_expires_at=ln.hold_expires_at,
-            unit_price=ln.unit_price,
-            line_total=ln.unit_price * ln.quantity if ln.unit_price is not None else None,
-            problem=problems.get(ln.sku),
-        )
-        for ln in cart.lines
-    ]
+    lines = [_line_read(ln, problems.get(ln.sku)) for ln in cart.lines]
+    priced = cart.priced
+    zero = Decimal(0) if priced is None else priced.gross * 0
     return CartRead(
         token=cart.token,
         id=cart.id,
@@ -224,11 +216,39 @@ def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> Car
         price_channel=channel,
         version=cart.version,
         lines=lines,
-        total=sum((ln.line_total or Decimal(0) for ln in lines), Decimal("0.00")),
+        total=priced.gross if priced else zero,
+        net_total=priced.net if priced else zero,
+        tax_total=priced.tax if priced else zero,
+        currency=cart.context.currency,
+        prices_include_tax=cart.context.prices_include_tax,
         order_number=cart.order_number,
         merged_into=cart.merged_into,
         created_at=cart.created_at,
         updated_at=cart.updated_at,
+    )
+
+
+def _line_read(ln: CartLineRow, problem: LineProblem | None) -> CartLineRead:
+    priced = ln.pricing
+    return CartLineRead(
+        sku=ln.sku,
+        name=ln.name,
+        quantity=ln.quantity,
+        location=ln.location,
+        hold_id=ln.hold_id,
+        hold_expires_at=ln.hold_expires_at,
+        unit_price=ln.unit_price,
+        line_total=priced.gross if priced else None,
+        net=priced.net if priced else None,
+        tax=priced.tax if priced else None,
+        tax_rate=priced.tax_rate if priced else None,
+        price_list=priced.price_list if priced else None,
+        price_list_name=priced.price_list_name if priced else None,
+        adjustments=[
+            AdjustmentRead(name=a.name, amount=a.amount, source=a.source)
+            for a in (priced.adjustments if priced else ())
+        ],
+        problem=problem,
     )
 
 
@@ -309,7 +329,7 @@ def _still_held(uow: UnitOfWork, line: CartLineRow) -> int:
 
 
 def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
-    cart = load_cart(uow, token)
+    cart = load_cart(uow, token, priced=False)
     if cart.status != CartStatus.ACTIVE.value:
         raise CartNotActive(
             f"the cart is {cart.status}"
@@ -338,15 +358,15 @@ def _require_customer(uow: UnitOfWork, customer_id: int) -> None:
 
 
 def _require_sellable(uow: UnitOfWork, skus: Sequence[str], channel: str) -> None:
-    found = repo.prices_for(uow.session, skus, channel)
-    for sku in skus:
-        if sku not in found:
-            raise UnknownSku(f"no SKU with code {sku!r}", field="sku")
-        _name, list_price, channel_price, active = found[sku]
-        if not active:
-            raise LinesUnavailable(f"{sku} is no longer sold", field="sku")
-        if list_price is None and channel_price is None:
-            raise NoPrice(f"{sku} has no price on channel {channel}", field="sku")
+    context = pricing.context_for(uow, channel)
+    priced = pricing.price_cart(uow, context, [LineRequest(sku, sku, 1) for sku in skus])
+    for line in priced.lines:
+        if line.name is None:
+            raise UnknownSku(f"no SKU with code {line.sku!r}", field="sku")
+        if not line.active:
+            raise LinesUnavailable(f"{line.sku} is no longer sold", field="sku")
+        if not line.priced:
+            raise NoPrice(f"{line.sku} has no price on channel {channel}", field="sku")
 
 
 def _place(

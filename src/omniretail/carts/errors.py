@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
+from omniretail.pricing.errors import NoPrice as NoPrice
 
 
 class UnknownCart(NotFound):
@@ -23,11 +24,6 @@ class CartNotActive(Conflict):
 class UnknownCartLine(NotFound):
     slug = "unknown-cart-line"
     title = "The cart has no line for this SKU"
-
-
-class NoPrice(InvalidRequest):
-    slug = "no-price"
-    title = "The SKU has no price on this channel"
 
 
 class CartEmpty(InvalidRequest):

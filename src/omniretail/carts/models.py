@@ -1,17 +1,15 @@
-"""Cart tables: ``carts`` (one active cart per customer on every channel), ``cart_lines``
-(each holding an inventory reservation) and ``prices`` (SKU x channel)."""
+"""Cart tables: ``carts`` (one active cart per customer on every channel) and ``cart_lines``
+(each holding an inventory reservation). Prices are ``pricing``'s."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Numeric,
     String,
     UniqueConstraint,
     text,
@@ -76,16 +74,3 @@ class CartLine(Base):
         UniqueConstraint("cart_id", "sku_code"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
-
-
-class Price(Base):
-    """A channel's price for a SKU; without a row the SKU's list price applies."""
-
-    __tablename__ = "prices"
-
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True)
-    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from omniretail.carts import repository as repo
 from omniretail.carts.errors import CartEmpty
 from omniretail.carts.schemas import FulfilmentOption, OptionsRead
 from omniretail.carts.view import load_cart
 from omniretail.catalog import service as catalog
+from omniretail.catalog.errors import UnknownSku
 from omniretail.catalog.schemas import LocationKind, LocationRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory.service import haversine_km
+from omniretail.pricing import service as pricing
+from omniretail.pricing.service import LineRequest
 from omniretail.routing import service as routing
 from omniretail.routing.service import (
     Decision,
@@ -53,10 +55,7 @@ def options_for_cart(
         needs.append(Need(ln.id, ln.sku, ln.quantity, held_at=ln.location if held else None))
         if held:
             own[(ln.sku, ln.location)] = own.get((ln.sku, ln.location), 0) + ln.quantity
-    value = sum(
-        (ln.unit_price * ln.quantity for ln in cart.lines if ln.unit_price is not None),
-        Decimal(0),
-    )
+    value = cart.priced.gross if cart.priced else Decimal(0)
     return options_for(
         uow,
         needs,
@@ -80,19 +79,17 @@ def options_for_sku(
     policy: OrderPolicy,
     radius_km: float = 50.0,
 ) -> OptionsRead:
-    prices = repo.prices_for(uow.session, [sku], channel)
-    if sku not in prices:
-        from omniretail.catalog.errors import UnknownSku
-
+    priced = pricing.price_cart(
+        uow, pricing.context_for(uow, channel), [LineRequest(sku, sku, quantity)]
+    )
+    if priced.lines[0].name is None:
         raise UnknownSku(f"no SKU with code {sku!r}", field="sku")
-    _name, list_price, channel_price, _active = prices[sku]
-    unit = channel_price if channel_price is not None else list_price
     return options_for(
         uow,
         [Need(sku, sku, quantity)],
         channel=channel,
         destination=_point(latitude, longitude),
-        order_value=(unit or Decimal(0)) * quantity,
+        order_value=priced.gross,
         own_units={},
         policy=policy,
         radius_km=radius_km,

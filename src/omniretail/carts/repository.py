@@ -1,10 +1,8 @@
-"""The only place that builds queries over the cart tables (carts, cart lines, prices)."""
+"""The only place that builds queries over the cart tables (carts, cart lines)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -13,23 +11,20 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    and_,
     bindparam,
     delete,
-    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
-from omniretail.carts.models import Cart, CartLine, CartStatus, Price
+from omniretail.carts.models import Cart, CartLine, CartStatus
 from omniretail.catalog.models import Sku
-from omniretail.db.sql import insert_for, rowcount
+from omniretail.db.sql import rowcount
 
 carts = cast(Table, Cart.__table__)
 cart_lines = cast(Table, CartLine.__table__)
-prices = cast(Table, Price.__table__)
 skus = cast(Table, Sku.__table__)
 
 
@@ -50,19 +45,15 @@ def active_cart_of_customer(session: Session, customer_id: int) -> Row[Any] | No
     ).one_or_none()
 
 
-def cart_with_lines(session: Session, token: str, price_channel: str | None) -> list[Row[Any]]:
-    """The cart and its lines with the SKU name and both prices, in one statement.
-
-    One row per line (or one row with NULL line columns for an empty cart); the price list
-    joins on ``price_channel`` (the cart's own channel when None)."""
-    params = {"token": token, "price_channel": price_channel}
-    return list(session.execute(_cart_with_lines_statement(), params))
+def cart_with_lines(session: Session, token: str) -> list[Row[Any]]:
+    """The cart and its lines with the SKU name, in one statement (prices are the pricing
+    engine's). One row per line (or one row with NULL line columns for an empty cart)."""
+    return list(session.execute(_cart_with_lines_statement(), {"token": token}))
 
 
 @cache
 def _cart_with_lines_statement() -> Select[Any]:
     # Built once: the hottest read of the cart flow (every change and checkout).
-    channel = func.coalesce(bindparam("price_channel", type_=String), carts.c.channel_code)
     return (
         select(
             carts.c.id.label("cart_id"),
@@ -83,16 +74,11 @@ def _cart_with_lines_statement() -> Select[Any]:
             cart_lines.c.hold_expires_at,
             cart_lines.c.channel_code.label("line_channel"),
             skus.c.name.label("sku_name"),
-            skus.c.price.label("list_price"),
             skus.c.active.label("sku_active"),
-            prices.c.price.label("channel_price"),
         )
         .select_from(
-            carts.outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id)
-            .outerjoin(skus, skus.c.code == cart_lines.c.sku_code)
-            .outerjoin(
-                prices,
-                and_(prices.c.sku_code == cart_lines.c.sku_code, prices.c.channel_code == channel),
+            carts.outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id).outerjoin(
+                skus, skus.c.code == cart_lines.c.sku_code
             )
         )
         .where(carts.c.token == bindparam("token", type_=String))
@@ -157,47 +143,3 @@ def update_cart_line(session: Session, line_id: str, values: dict[str, Any]) -> 
 
 def delete_cart_line(session: Session, line_id: str) -> None:
     session.execute(delete(cart_lines).where(cart_lines.c.id == line_id))
-
-
-def upsert_price(session: Session, sku: str, channel: str, price: Decimal, now: datetime) -> None:
-    stmt = (
-        insert_for(session)(prices)
-        .values(sku_code=sku, channel_code=channel, price=price, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[prices.c.sku_code, prices.c.channel_code],
-            set_={"price": price, "updated_at": now},
-        )
-    )
-    session.execute(stmt)
-
-
-def delete_price(session: Session, sku: str, channel: str) -> bool:
-    result = session.execute(
-        delete(prices).where(prices.c.sku_code == sku, prices.c.channel_code == channel)
-    )
-    return bool(rowcount(result))
-
-
-def prices_for(
-    session: Session, sku_codes: Sequence[str], channel: str
-) -> dict[str, tuple[str, Decimal | None, Decimal | None, bool]]:
-    """sku -> (name, list price, channel price, active) for the SKUs that exist."""
-    stmt = (
-        select(skus.c.code, skus.c.name, skus.c.price, prices.c.price, skus.c.active)
-        .select_from(
-            skus.outerjoin(
-                prices, and_(prices.c.sku_code == skus.c.code, prices.c.channel_code == channel)
-            )
-        )
-        .where(skus.c.code.in_(list(sku_codes)))
-    )
-    return {r[0]: (r[1], r[2], r[3], bool(r[4])) for r in session.execute(stmt)}
-
-
-def list_prices(session: Session, sku: str | None, channel: str | None) -> list[Row[Any]]:
-    stmt = select(prices).order_by(prices.c.sku_code, prices.c.channel_code).limit(1000)
-    if sku:
-        stmt = stmt.where(prices.c.sku_code == sku)
-    if channel:
-        stmt = stmt.where(prices.c.channel_code == channel)
-    return list(session.execute(stmt))

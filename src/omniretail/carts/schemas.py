@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import Id, Money
+from omniretail.pricing.schemas import AdjustmentRead
 from omniretail.routing.schemas import FulfilmentMethod, LineQuantity
 
 
@@ -65,7 +66,13 @@ class CartLineRead(BaseModel):
     hold_id: str | None
     hold_expires_at: datetime | None = None
     unit_price: Decimal | None
-    line_total: Decimal | None
+    line_total: Decimal | None = Field(description="What the line costs, tax included")
+    net: Decimal | None = None
+    tax: Decimal | None = None
+    tax_rate: Decimal | None = None
+    price_list: str | None = Field(default=None, description="Why this price: its list")
+    price_list_name: str | None = None
+    adjustments: list[AdjustmentRead] = Field(default_factory=list)
     problem: LineProblem | None = None
 
 
@@ -78,8 +85,11 @@ class CartRead(BaseModel):
     price_channel: str
     version: int
     lines: list[CartLineRead]
-    total: Decimal
-    currency: str = "GBP"
+    total: Decimal = Field(description="What the cart costs, tax included")
+    net_total: Decimal
+    tax_total: Decimal
+    currency: str
+    prices_include_tax: bool
     order_number: str | None
     merged_into: str | None
     created_at: datetime

@@ -35,7 +35,6 @@ from omniretail.carts.prices import (
 )
 from omniretail.carts.repository import (
     close_cart,
-    prices_for,
 )
 from omniretail.carts.view import CartLineRow, CartView, load_cart
 
@@ -58,7 +57,6 @@ __all__ = [
     "options_for",
     "options_for_cart",
     "options_for_sku",
-    "prices_for",
     "refresh_cart",
     "remove_line",
     "set_price",

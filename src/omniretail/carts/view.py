@@ -1,5 +1,5 @@
-"""A cart as read for a change or a checkout: its lines with their holds and prices (one
-statement, ``load_cart``)."""
+"""A cart as read for a change or a checkout: its lines with their holds (one statement,
+``load_cart``), priced by the pricing engine for the channel (one more)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from omniretail.carts.errors import (
     UnknownCart,
 )
 from omniretail.db.uow import UnitOfWork
+from omniretail.pricing import service as pricing
+from omniretail.pricing.service import LineRequest, PricedCart, PricedLine, PricingContext
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class CartLineRow:
     channel: str
     unit_price: Decimal | None
     sku_active: bool
+    pricing: PricedLine | None = None
 
     def held(self, now: datetime) -> bool:
         return self.hold_id is not None and (
@@ -46,30 +49,48 @@ class CartView:
     created_at: datetime
     updated_at: datetime
     lines: list[CartLineRow]
+    context: PricingContext
+    priced: PricedCart | None = None
 
 
-def load_cart(uow: UnitOfWork, token: str, price_channel: str | None = None) -> CartView:
-    """The cart and its lines priced for ``price_channel`` (default the cart's), one query."""
-    rows = repo.cart_with_lines(uow.session, token, price_channel)
+def load_cart(
+    uow: UnitOfWork, token: str, price_channel: str | None = None, *, priced: bool = True
+) -> CartView:
+    """The cart and its lines priced for ``price_channel`` (default the cart's); unpriced
+    (``priced=False``) for a change, which reads the cart again to answer."""
+    rows = repo.cart_with_lines(uow.session, token)
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
     first = rows[0]
-    lines = [
-        CartLineRow(
-            id=r.line_id,
-            sku=r.sku_code,
-            name=r.sku_name,
-            quantity=r.quantity,
-            location=r.location_code,
-            hold_id=r.hold_id,
-            hold_expires_at=r.hold_expires_at,
-            channel=r.line_channel,
-            unit_price=r.channel_price if r.channel_price is not None else r.list_price,
-            sku_active=bool(r.sku_active),
+    context = pricing.context_for(
+        uow, price_channel or first.cart_channel, customer_id=first.customer_id
+    )
+    present = [r for r in rows if r.line_id is not None]
+    quote = (
+        pricing.price_cart(
+            uow, context, [LineRequest(r.line_id, r.sku_code, r.quantity) for r in present]
         )
-        for r in rows
-        if r.line_id is not None
-    ]
+        if priced
+        else None
+    )
+    lines = []
+    for r in present:
+        line = quote.line(r.line_id) if quote else None
+        lines.append(
+            CartLineRow(
+                id=r.line_id,
+                sku=r.sku_code,
+                name=r.sku_name,
+                quantity=r.quantity,
+                location=r.location_code,
+                hold_id=r.hold_id,
+                hold_expires_at=r.hold_expires_at,
+                channel=r.line_channel,
+                unit_price=line.unit_price if line else None,
+                sku_active=bool(r.sku_active),
+                pricing=line,
+            )
+        )
     return CartView(
         id=first.cart_id,
         token=first.token,
@@ -82,4 +103,6 @@ def load_cart(uow: UnitOfWork, token: str, price_channel: str | None = None) -> 
         created_at=first.created_at,
         updated_at=first.updated_at,
         lines=lines,
+        context=context,
+        priced=quote,
     )

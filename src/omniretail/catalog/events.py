@@ -31,6 +31,9 @@ class ChannelSaved(Event):
     reservation_ttl_seconds: int
     atp_buffer: int
     location_codes: list[str]
+    currency: str = "GBP"
+    country: str = "GB"
+    prices_include_tax: bool = True
 
     @classmethod
     def of(cls, data: ChannelWrite) -> ChannelSaved:

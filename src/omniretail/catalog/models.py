@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, false
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base
@@ -62,6 +62,11 @@ class Channel(Base):
     kind: Mapped[str] = mapped_column(String(20))
     reservation_ttl_seconds: Mapped[int] = mapped_column(default=900)
     atp_buffer: Mapped[int] = mapped_column(default=0)
+    # Pricing: the currency it sells in, the country whose tax rates apply, and whether its
+    # prices are entered with the tax included.
+    currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
+    country: Mapped[str] = mapped_column(String(2), default="GB", server_default="GB")
+    prices_include_tax: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     __table_args__ = (
         CheckConstraint("reservation_ttl_seconds > 0", name="ttl_positive"),

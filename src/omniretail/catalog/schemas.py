@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from omniretail.catalog.models import ChannelKind as ChannelKind
 from omniretail.catalog.models import LocationKind as LocationKind
 from omniretail.kernel.limits import MAX_AMOUNT, JsonObject, Money, TimeZoneName, Tiny
+from omniretail.kernel.money import CountryCode, CurrencyCode
 
 Code = Annotated[
     str,
@@ -59,6 +60,9 @@ class ChannelWrite(BaseModel):
     reservation_ttl_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
     atp_buffer: int = Field(default=0, ge=0, le=MAX_AMOUNT)
     location_codes: list[Code] = Field(default_factory=list, max_length=1000)
+    currency: CurrencyCode = Field(default="GBP", description="ISO 4217 code it sells in")
+    country: CountryCode = Field(default="GB", description="ISO 3166 code whose taxes apply")
+    prices_include_tax: bool = Field(default=True, description="Prices are entered with tax")
 
 
 class ChannelRead(BaseModel):
@@ -68,6 +72,9 @@ class ChannelRead(BaseModel):
     reservation_ttl_seconds: int
     atp_buffer: int
     location_codes: list[str]
+    currency: str
+    country: str
+    prices_include_tax: bool
 
 
 class Capabilities(BaseModel):

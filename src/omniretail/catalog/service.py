@@ -41,6 +41,9 @@ class ChannelSettings:
     reservation_ttl_seconds: int
     atp_buffer: int
     location_codes: frozenset[str]
+    currency: str = "GBP"
+    country: str = "GB"
+    prices_include_tax: bool = True
 
 
 def create_product(uow: UnitOfWork, data: ProductCreate) -> ProductRead:
@@ -141,6 +144,9 @@ def save_channel(uow: UnitOfWork, data: ChannelWrite) -> ChannelRead:
     channel.kind = data.kind.value
     channel.reservation_ttl_seconds = data.reservation_ttl_seconds
     channel.atp_buffer = data.atp_buffer
+    channel.currency = data.currency
+    channel.country = data.country
+    channel.prices_include_tax = data.prices_include_tax
     session.flush()
     repository.replace_channel_locations(session, data.code, sorted(set(data.location_codes)))
     uow.cache.invalidate()
@@ -179,6 +185,9 @@ def channel_settings(uow: UnitOfWork, code: str) -> ChannelSettings:
         reservation_ttl_seconds=channel.reservation_ttl_seconds,
         atp_buffer=channel.atp_buffer,
         location_codes=frozenset(repository.location_codes_of_channel(uow.session, code)),
+        currency=channel.currency,
+        country=channel.country,
+        prices_include_tax=channel.prices_include_tax,
     )
     uow.cache.put(key, settings)
     return settings
@@ -244,6 +253,9 @@ def _channel_read(channel: Channel, location_codes: list[str]) -> ChannelRead:
         reservation_ttl_seconds=channel.reservation_ttl_seconds,
         atp_buffer=channel.atp_buffer,
         location_codes=location_codes,
+        currency=channel.currency,
+        country=channel.country,
+        prices_include_tax=channel.prices_include_tax,
     )
 
 

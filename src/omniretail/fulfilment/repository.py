@@ -22,7 +22,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from omniretail.carts.service import prices_for
 from omniretail.db.sql import rowcount
 from omniretail.fulfilment.models import ReturnRequest, ReturnRequestLine, ReturnRequestStatus
 from omniretail.orders.models import Fulfilment, OrderLine
@@ -74,7 +73,6 @@ __all__ = [
     "log_row",
     "max_line_no",
     "pickups_due",
-    "prices_for",
     "return_request_code_taken",
     "return_request_lines",
     "return_requests_of_order",

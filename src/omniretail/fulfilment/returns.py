@@ -27,6 +27,7 @@ from omniretail.fulfilment.schemas import ExchangeCreate, ReturnCreate, ReturnLi
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import SaleCreate, StockChange
 from omniretail.kernel.ids import new_id
+from omniretail.kernel.money import round_money
 from omniretail.orders.errors import PaymentDeclined, PaymentUnavailable, UnknownOrder
 from omniretail.orders.events import OrderExchanged, OrderRefunded
 from omniretail.orders.schemas import OrderRead
@@ -40,6 +41,8 @@ from omniretail.orders.service import (
     order_read,
     request_payment,
 )
+from omniretail.pricing import service as pricing
+from omniretail.pricing.service import LineRequest
 from omniretail.routing import service as routing
 from omniretail.routing.service import FulfilmentMethod, local_day
 
@@ -93,17 +96,23 @@ def exchange_items(
         actor,
     )
     channel = data.channel or order.channel_code
-    prices = repo.prices_for(uow.session, [n.sku for n in data.new_lines], channel)
+    context = pricing.context_for(
+        uow, channel, customer_id=order.customer_id, location=data.location
+    )
+    priced = pricing.price_cart(
+        uow,
+        context,
+        [LineRequest(str(i), n.sku, n.quantity) for i, n in enumerate(data.new_lines)],
+    )
     new_rows: list[dict[str, Any]] = []
     fulfilment_id = new_id()
     next_no = repo.max_line_no(uow.session, order.id)
     new_value = Decimal("0.00")
-    for item in data.new_lines:
-        if item.sku not in prices:
+    for i, item in enumerate(data.new_lines):
+        line = priced.line(str(i))
+        if line.name is None:
             raise NotReturnable(f"no SKU with code {item.sku!r}", field="new_lines")
-        name, list_price, channel_price, active = prices[item.sku]
-        unit = channel_price if channel_price is not None else list_price
-        if unit is None or not active:
+        if line.unit_price is None or line.gross is None or not line.active:
             raise NotReturnable(f"{item.sku} is not for sale on {channel}", field="new_lines")
         inventory.sell_stock(
             uow,
@@ -117,15 +126,26 @@ def exchange_items(
             actor=actor,
         )
         next_no += 1
-        new_value += unit * item.quantity
+        new_value += line.gross
         new_rows.append(
             {
                 "order_id": order.id,
                 "line_no": next_no,
                 "sku_code": item.sku,
-                "description": name,
+                "description": line.name,
                 "quantity": item.quantity,
-                "unit_price": unit,
+                "unit_price": line.unit_price,
+                "net_amount": line.net,
+                "tax_amount": line.tax,
+                "pricing": pricing.breakdown(
+                    line,
+                    {
+                        "net": line.net or Decimal(0),
+                        "tax": line.tax or Decimal(0),
+                        "gross": line.gross,
+                    },
+                    context.currency,
+                ),
                 "fulfilment_id": fulfilment_id,
                 "hold_id": None,
                 "status": LineStatus.FULFILLED.value,
@@ -152,7 +172,7 @@ def exchange_items(
         ],
     )
     repo.insert_order_lines(uow.session, new_rows)
-    difference = (new_value - returned_value).quantize(Decimal("0.01"))
+    difference = round_money(new_value - returned_value, order.currency)
     if difference > 0:
         _charge(uow, order, difference, exchange_id, payments, actor)
     elif difference < 0:

@@ -16,6 +16,7 @@ from omniretail.loyalty import models as loyalty_models
 from omniretail.messaging import models as messaging_models
 from omniretail.notifications import models as notification_models
 from omniretail.orders import models as order_models
+from omniretail.pricing import models as pricing_models
 from omniretail.routing import models as routing_models
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "notification_models",
     "order_models",
     "outbox",
+    "pricing_models",
     "routing_models",
 ]

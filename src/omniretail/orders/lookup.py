@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.money import fits_currency, round_money
 from omniretail.orders import contact, payment_instructions
 from omniretail.orders import repository as repo
 from omniretail.orders.errors import UnknownOrder
@@ -29,10 +30,16 @@ def tracking_path(token: str) -> str:
     return f"/track/{token}"
 
 
-def money(value: Decimal) -> Decimal:
-    """Two decimals unless the (imported) amount needs the third the columns allow."""
-    cents = value.quantize(Decimal("0.01"))
-    return cents if cents == value else value
+def money(value: Decimal, currency: str = "GBP") -> Decimal:
+    """In the currency's minor unit (two decimals for GBP, none for JPY) unless the
+    (imported) amount needs the third the columns allow."""
+    if not fits_currency(value, currency):
+        return value
+    return round_money(value, currency)
+
+
+def _maybe(value: Decimal | None, currency: str) -> Decimal | None:
+    return None if value is None else money(value, currency)
 
 
 def get_order(uow: UnitOfWork, number: str) -> OrderRead:
@@ -65,7 +72,7 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
         channel=order.channel_code,
         customer_id=order.customer_id,
         currency=order.currency,
-        total=money(order.total),
+        total=money(order.total, order.currency),
         placed_at=order.placed_at,
         tracking_url=tracking_path(order.tracking_token) if order.tracking_token else None,
         contact_email=contact.contact_email(uow.vault, order),
@@ -80,7 +87,7 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
             pending=[PendingPayment(**p) for p in payment_instructions.pending(log or [])],
         ),
         routing_version=order.routing_version,
-        lines=[_line_read(ln) for ln in lines],
+        lines=[_line_read(ln, order.currency) for ln in lines],
         fulfilments=[fulfilment_read(f) for f in fulfilments],
     )
 
@@ -113,18 +120,21 @@ def fulfilment_read(f: Any) -> FulfilmentRead:
     )
 
 
-def _line_read(ln: Any) -> OrderLineRead:
+def _line_read(ln: Any, currency: str) -> OrderLineRead:
     fulfilled = ln.status == LineStatus.FULFILLED.value
     return OrderLineRead(
         line_no=ln.line_no,
         sku=ln.sku_code,
         name=ln.description or ln.sku_name,
         quantity=ln.quantity,
-        unit_price=money(ln.unit_price),
+        unit_price=money(ln.unit_price, currency),
         status=ln.status,
         fulfilment_id=ln.fulfilment_id,
         quantity_returned=ln.quantity_returned,
         returnable=ln.quantity - ln.quantity_returned if fulfilled else 0,
+        net=_maybe(ln.net_amount, currency),
+        tax=_maybe(ln.tax_amount, currency),
+        pricing=ln.pricing,
     )
 
 
@@ -178,7 +188,7 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
         number=order.number,
         status=order.status,
         placed_at=order.placed_at,
-        total=money(order.total),
+        total=money(order.total, order.currency),
         currency=order.currency,
         fulfilments=fulfilments,
     )

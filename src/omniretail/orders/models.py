@@ -192,6 +192,11 @@ class OrderLine(Base):
     status: Mapped[str | None] = mapped_column(String(12))
     # Returns (BORIS and post) book here; returnable = quantity - quantity_returned once fulfilled.
     quantity_returned: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # --- pricing at checkout (``pricing.service.breakdown``; NULL on history and charges):
+    # the line's net and tax, and where its price and tax came from.
+    net_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    tax_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    pricing: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         UniqueConstraint("order_id", "line_no"),

@@ -60,6 +60,11 @@ class OrderLineRead(BaseModel):
     fulfilment_id: str | None
     quantity_returned: int
     returnable: int
+    net: Decimal | None = Field(default=None, description="This line's net at checkout")
+    tax: Decimal | None = Field(default=None, description="This line's tax at checkout")
+    pricing: dict[str, Any] | None = Field(
+        default=None, description="Why this price: list, adjustments, tax class and rate"
+    )
 
 
 class FulfilmentRead(BaseModel):

@@ -7,7 +7,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from omniretail.carts.errors import CartEmpty, CartNotActive, NoPrice
+from omniretail.carts.errors import CartEmpty, CartNotActive
 from omniretail.carts.service import CartStatus, CartView, close_cart, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import LocationRead
@@ -45,6 +45,7 @@ from omniretail.orders.schemas import (
     OrderRead,
     PaymentRead,
 )
+from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
 from omniretail.routing.errors import OverCapacity
 from omniretail.routing.service import (
@@ -80,11 +81,12 @@ def place_order(
     catalog.channel_settings(uow, channel)
     cart = _for_customer(cart, customer_id)
     total = _total(cart)
+    currency = cart.context.currency
     plan = _plan(uow, cart, data.fulfilment, cart.channel, total)
     number = new_order_number()
     _close(uow, cart, number)
     holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
-    authorisation = _authorise(payments, data, cart, total)
+    authorisation = _authorise(payments, data, cart, total, currency)
     tracking_token = new_token(24)
     delivery = _delivery(data.fulfilment, plan.destination)
     order_id = repo.insert_order(
@@ -95,7 +97,7 @@ def place_order(
             "status": OrderStatus.CONFIRMED.value,
             "channel_code": channel,
             "customer_id": cart.customer_id,
-            "currency": "GBP",
+            "currency": currency,
             "total": total,
             "placed_at": uow.now,
             "tracking_token": tracking_token,
@@ -113,7 +115,7 @@ def place_order(
     )
     fulfilments = [_fulfilment_row(uow, order_id, p, plan.known, policy) for p in plan.placed]
     repo.insert_fulfilments(uow.session, [f.values() for f in fulfilments])
-    lines = _line_rows(order_id, plan.placed, holds)
+    lines = _line_rows(order_id, plan.placed, holds, currency)
     repo.insert_order_lines(uow.session, [ln.values() for ln in lines])
     uow.record(
         OrderConfirmed(
@@ -132,7 +134,7 @@ def place_order(
         status=OrderStatus.CONFIRMED.value,
         channel=channel,
         customer_id=cart.customer_id,
-        currency="GBP",
+        currency=currency,
         total=total,
         placed_at=uow.now,
         tracking_url=tracking_path(tracking_token),
@@ -212,11 +214,15 @@ def _close(uow: UnitOfWork, cart: CartView, number: str) -> None:
 
 
 def _authorise(
-    payments: PaymentProvider, data: CheckoutCreate, cart: CartView, total: Decimal
+    payments: PaymentProvider,
+    data: CheckoutCreate,
+    cart: CartView,
+    total: Decimal,
+    currency: str,
 ) -> Authorisation:
     try:
         return payments.authorise(
-            data.payment.provider_token, total, "GBP", key=f"checkout:{cart.id}:{cart.version}"
+            data.payment.provider_token, total, currency, key=f"checkout:{cart.id}:{cart.version}"
         )
     except Declined as exc:
         raise PaymentDeclined(exc.reason, field="payment.provider_token") from exc
@@ -238,12 +244,25 @@ def _delivery(choice: FulfilmentChoice, destination: tuple[float, float] | None)
 
 
 def _line_rows(
-    order_id: int, placed: list[Placed], holds: dict[tuple[str, str], str]
+    order_id: int, placed: list[Placed], holds: dict[tuple[str, str], str], currency: str
 ) -> list[LineRow]:
-    """The order's lines, numbered from 1 in the order of the fulfilments that take them."""
+    """The order's lines, numbered from 1 in the order of the fulfilments that take them.
+    A cart line split over fulfilments shares its net and tax in proportion to quantity."""
+    quantities: dict[str, list[int]] = {}
+    for p in placed:
+        for line, quantity in p.takes:
+            quantities.setdefault(line.id, []).append(quantity)
+    parts = {
+        line.id: iter(pricing.split(line.pricing, quantities[line.id], currency))
+        for p in placed
+        for line, _q in p.takes
+        if line.pricing is not None
+    }
     rows: list[LineRow] = []
     for p in placed:
         for line, quantity in p.takes:
+            amounts = next(parts[line.id])
+            assert line.pricing is not None  # checked by _total
             rows.append(
                 LineRow(
                     order_id=order_id,
@@ -254,6 +273,9 @@ def _line_rows(
                     unit_price=line.unit_price,
                     fulfilment_id=p.id,
                     hold_id=holds[(p.id, line.id)],
+                    net_amount=amounts["net"],
+                    tax_amount=amounts["tax"],
+                    pricing=pricing.breakdown(line.pricing, amounts, currency),
                 )
             )
     return rows
@@ -273,17 +295,11 @@ def _require_open(cart: CartView) -> None:
 
 
 def _total(cart: CartView) -> Decimal:
-    unpriced = [ln.sku for ln in cart.lines if ln.unit_price is None or not ln.sku_active]
-    if unpriced:
-        raise NoPrice(
-            f"no price (or no longer sold) on this channel: {', '.join(unpriced)}",
-            field="lines",
-            skus=unpriced,
-        )
-    return sum(
-        (ln.unit_price * ln.quantity for ln in cart.lines if ln.unit_price is not None),
-        Decimal("0.00"),
-    )
+    """What the cart costs now (checkout re-prices at its own time), tax included."""
+    if cart.priced is None:
+        raise AssertionError("checkout reads a priced cart")
+    pricing.require_priced(cart.priced)
+    return cart.priced.gross
 
 
 def _fulfilment_row(

@@ -105,6 +105,9 @@ class LineRow:
     hold_id: str
     status: str = LineStatus.OPEN.value
     quantity_returned: int = 0
+    net_amount: Decimal | None = None
+    tax_amount: Decimal | None = None
+    pricing: dict[str, Any] | None = None
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -120,4 +123,7 @@ class LineRow:
             fulfilment_id=self.fulfilment_id,
             quantity_returned=0,
             returnable=0,
+            net=self.net_amount,
+            tax=self.tax_amount,
+            pricing=self.pricing,
         )

@@ -1,0 +1,45 @@
+"""Pricing errors: each carries its problem type, title and HTTP status."""
+
+from __future__ import annotations
+
+from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
+
+
+class NoPrice(InvalidRequest):
+    slug = "no-price"
+    title = "The SKU has no price on this channel"
+
+
+class NoTaxRate(Conflict):
+    slug = "no-tax-rate"
+    title = "No tax rate is in force for this tax class and country"
+
+
+class UnknownPriceList(NotFound):
+    slug = "unknown-price-list"
+    title = "Unknown price list"
+
+
+class UnknownPriceEntry(NotFound):
+    slug = "unknown-price-entry"
+    title = "The price list has no entry for this SKU"
+
+
+class UnknownTaxClass(NotFound):
+    slug = "unknown-tax-class"
+    title = "Unknown tax class"
+
+
+class UnknownTaxRate(NotFound):
+    slug = "unknown-tax-rate"
+    title = "Unknown tax rate"
+
+
+class AmountTooPrecise(InvalidRequest):
+    slug = "amount-too-precise"
+    title = "The amount is finer than the currency's minor unit"
+
+
+class PriceListInUse(Conflict):
+    slug = "price-list-in-use"
+    title = "The price list cannot be changed this way"

@@ -1,0 +1,71 @@
+"""Pricing events (``omniretail.pricing.*`` in the outbox): every change of a price list,
+an entry, a tax class or rate, with who made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from omniretail.kernel.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceListSaved(Event):
+    """A price list was created or changed (its scope, priority, window or state)."""
+
+    type: ClassVar[str] = "pricing.price_list_saved"
+    subject_template: ClassVar[str] = "price-lists/{code}"
+    code: str
+    currency: str
+    priority: int
+    channel: str | None
+    valid_from: str | None
+    valid_to: str | None
+    active: bool
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceListDeleted(Event):
+    """A price list and its entries were deleted."""
+
+    type: ClassVar[str] = "pricing.price_list_deleted"
+    subject_template: ClassVar[str] = "price-lists/{code}"
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceEntrySaved(Event):
+    """A SKU's price in a list was set (``price``: a decimal string)."""
+
+    type: ClassVar[str] = "pricing.price_entry_saved"
+    subject_template: ClassVar[str] = "price-lists/{price_list}/{sku}"
+    price_list: str
+    sku: str
+    price: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceEntryRemoved(Event):
+    """A SKU's entry was removed from a list."""
+
+    type: ClassVar[str] = "pricing.price_entry_removed"
+    subject_template: ClassVar[str] = "price-lists/{price_list}/{sku}"
+    price_list: str
+    sku: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaxSettingChanged(Event):
+    """A tax class, a tax rate or a product's tax class was created, changed or deleted
+    (``what``: ``tax_class``, ``tax_rate`` or ``product_tax_class``; ``key`` names it)."""
+
+    type: ClassVar[str] = "pricing.tax_setting_changed"
+    subject_template: ClassVar[str] = "taxes/{what}/{key}"
+    what: str
+    key: str
+    change: str
+    actor: str

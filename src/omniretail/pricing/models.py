@@ -1,0 +1,90 @@
+"""Pricing tables: price lists and their entries, tax classes and rates, each product's tax
+class (a product without a row is ``standard``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omniretail.db.base import Base, BigIntPK
+
+STANDARD = "standard"
+# The list each channel's own prices live in (``PUT /prices/{sku}/{channel}``).
+CHANNEL_LIST_PREFIX = "CHANNEL:"
+
+
+class PriceList(Base):
+    """Prices in one currency, for a scope (any of channel, store, loyalty tier, customer
+    segment; none: everyone), in force from ``valid_from`` until ``valid_to``."""
+
+    __tablename__ = "price_lists"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    currency: Mapped[str] = mapped_column(String(3))
+    priority: Mapped[int] = mapped_column(default=0)
+    channel_code: Mapped[str | None] = mapped_column(ForeignKey("channels.code"))
+    location_code: Mapped[str | None] = mapped_column(ForeignKey("locations.code"))
+    customer_tier: Mapped[str | None] = mapped_column(String(40))
+    customer_segment: Mapped[str | None] = mapped_column(String(60))
+    valid_from: Mapped[datetime | None]
+    valid_to: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="window"
+        ),
+        CheckConstraint("priority BETWEEN -1000000 AND 1000000", name="priority_range"),
+        Index("ix_price_lists_currency_active", "currency", "active"),
+    )
+
+
+class PriceListEntry(Base):
+    __tablename__ = "price_list_entries"
+
+    list_code: Mapped[str] = mapped_column(ForeignKey("price_lists.code"), primary_key=True)
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), primary_key=True, index=True)
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
+
+
+class TaxClass(Base):
+    __tablename__ = "tax_classes"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class TaxRate(Base):
+    """The rate of a tax class in a country from ``valid_from`` (until ``valid_to``)."""
+
+    __tablename__ = "tax_rates"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    country: Mapped[str] = mapped_column(String(2))
+    tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
+    name: Mapped[str] = mapped_column(String(60))
+    rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("country", "tax_class", "valid_from"),
+        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="window"),
+    )
+
+
+class ProductTaxClass(Base):
+    __tablename__ = "product_tax_classes"
+
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"), primary_key=True)
+    tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))

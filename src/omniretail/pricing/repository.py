@@ -1,0 +1,288 @@
+"""The only place that builds queries over the pricing tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from omniretail.catalog.models import Product, Sku
+from omniretail.db.sql import insert_for, rowcount
+from omniretail.pricing.engine import Candidate, PricingContext, Rate, SkuFacts
+from omniretail.pricing.models import (
+    STANDARD,
+    PriceList,
+    PriceListEntry,
+    ProductTaxClass,
+    TaxClass,
+    TaxRate,
+)
+
+price_lists = cast(Table, PriceList.__table__)
+entries = cast(Table, PriceListEntry.__table__)
+tax_classes = cast(Table, TaxClass.__table__)
+tax_rates = cast(Table, TaxRate.__table__)
+product_tax = cast(Table, ProductTaxClass.__table__)
+skus = cast(Table, Sku.__table__)
+products = cast(Table, Product.__table__)
+
+SCOPES = ("channel_code", "location_code", "customer_tier", "customer_segment")
+
+
+def _applies(context: PricingContext) -> Any:
+    """A list in force for ``context``: its currency, active, within its window at
+    ``context.at``, and each scope either unset or the context's."""
+    lists = price_lists.c
+    segment = (
+        or_(lists.customer_segment.is_(None), lists.customer_segment.in_(sorted(context.segments)))
+        if context.segments
+        else lists.customer_segment.is_(None)
+    )
+    return and_(
+        lists.code == entries.c.list_code,
+        lists.active == true(),
+        lists.currency == context.currency,
+        or_(lists.valid_from.is_(None), lists.valid_from <= context.at),
+        or_(lists.valid_to.is_(None), lists.valid_to > context.at),
+        or_(lists.channel_code.is_(None), lists.channel_code == context.channel),
+        or_(lists.location_code.is_(None), lists.location_code == context.location),
+        or_(lists.customer_tier.is_(None), lists.customer_tier == context.tier),
+        segment,
+    )
+
+
+def sku_facts(
+    session: Session, sku_codes: Sequence[str], context: PricingContext
+) -> dict[str, SkuFacts]:
+    """Each existing SKU with its catalog price, tax class and the entries in force for the
+    context, in one statement (one row per applicable entry, or one without)."""
+    applicable = entries.join(price_lists, _applies(context))
+    stmt = (
+        select(
+            skus.c.code,
+            skus.c.name,
+            skus.c.price.label("list_price"),
+            skus.c.active,
+            product_tax.c.tax_class,
+            price_lists.c.code.label("list_code"),
+            price_lists.c.name.label("list_name"),
+            price_lists.c.priority,
+            price_lists.c.valid_from,
+            *(price_lists.c[s] for s in SCOPES),
+            entries.c.price,
+        )
+        .select_from(
+            skus.outerjoin(
+                product_tax, product_tax.c.product_code == skus.c.product_code
+            ).outerjoin(applicable, entries.c.sku_code == skus.c.code)
+        )
+        .where(skus.c.code.in_(sorted(set(sku_codes))))
+    )
+    found: dict[str, SkuFacts] = {}
+    candidates: dict[str, list[Candidate]] = {}
+    for r in session.execute(stmt):
+        if r.code not in found:
+            found[r.code] = SkuFacts(
+                sku=r.code,
+                name=r.name,
+                active=bool(r.active),
+                list_price=r.list_price,
+                tax_class=r.tax_class or STANDARD,
+            )
+            candidates[r.code] = []
+        if r.list_code is not None:
+            candidates[r.code].append(
+                Candidate(
+                    list_code=r.list_code,
+                    list_name=r.list_name,
+                    priority=r.priority,
+                    specificity=sum(getattr(r, s) is not None for s in SCOPES),
+                    valid_from=r.valid_from,
+                    price=r.price,
+                )
+            )
+    return {
+        code: SkuFacts(
+            sku=f.sku,
+            name=f.name,
+            active=f.active,
+            list_price=f.list_price,
+            tax_class=f.tax_class,
+            candidates=tuple(candidates[code]),
+        )
+        for code, f in found.items()
+    }
+
+
+def rates_of_country(session: Session, country: str) -> list[Rate]:
+    rows = session.execute(select(tax_rates).where(tax_rates.c.country == country))
+    return [
+        Rate(
+            country=r.country,
+            tax_class=r.tax_class,
+            name=r.name,
+            rate=r.rate,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+        )
+        for r in rows
+    ]
+
+
+# --- price lists
+
+
+def get_list(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(price_lists).where(price_lists.c.code == code)).one_or_none()
+
+
+def list_lists(
+    session: Session, channel: str | None, at: datetime | None, limit: int
+) -> list[Row[Any]]:
+    stmt = select(price_lists).order_by(price_lists.c.priority.desc(), price_lists.c.code)
+    if channel is not None:
+        stmt = stmt.where(price_lists.c.channel_code == channel)
+    if at is not None:
+        stmt = stmt.where(
+            or_(price_lists.c.valid_from.is_(None), price_lists.c.valid_from <= at),
+            or_(price_lists.c.valid_to.is_(None), price_lists.c.valid_to > at),
+        )
+    return list(session.execute(stmt.limit(limit)))
+
+
+def insert_list(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(price_lists), values)
+
+
+def update_list(session: Session, code: str, values: dict[str, Any]) -> None:
+    session.execute(update(price_lists).where(price_lists.c.code == code).values(**values))
+
+
+def delete_list(session: Session, code: str) -> bool:
+    session.execute(delete(entries).where(entries.c.list_code == code))
+    return bool(rowcount(session.execute(delete(price_lists).where(price_lists.c.code == code))))
+
+
+def count_entries(session: Session, code: str) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(entries).where(entries.c.list_code == code)
+        ).scalar_one()
+    )
+
+
+def upsert_entry(session: Session, list_code: str, sku: str, price: Decimal, now: datetime) -> None:
+    stmt = (
+        insert_for(session)(entries)
+        .values(list_code=list_code, sku_code=sku, price=price, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[entries.c.list_code, entries.c.sku_code],
+            set_={"price": price, "updated_at": now},
+        )
+    )
+    session.execute(stmt)
+
+
+def delete_entry(session: Session, list_code: str, sku: str) -> bool:
+    result = session.execute(
+        delete(entries).where(entries.c.list_code == list_code, entries.c.sku_code == sku)
+    )
+    return bool(rowcount(result))
+
+
+def list_entries(
+    session: Session,
+    list_codes: Sequence[str] | None,
+    sku: str | None,
+    *,
+    list_prefix: str | None = None,
+    limit: int = 1000,
+) -> list[Row[Any]]:
+    stmt = (
+        select(entries, price_lists.c.channel_code, price_lists.c.currency)
+        .select_from(entries.join(price_lists, price_lists.c.code == entries.c.list_code))
+        .order_by(entries.c.sku_code, entries.c.list_code)
+        .limit(limit)
+    )
+    if list_codes is not None:
+        stmt = stmt.where(entries.c.list_code.in_(list(list_codes)))
+    if list_prefix is not None:
+        stmt = stmt.where(
+            entries.c.list_code.startswith(list_prefix), price_lists.c.channel_code.is_not(None)
+        )
+    if sku is not None:
+        stmt = stmt.where(entries.c.sku_code == sku)
+    return list(session.execute(stmt))
+
+
+# --- taxes
+
+
+def get_tax_class(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(tax_classes).where(tax_classes.c.code == code)).one_or_none()
+
+
+def list_tax_classes(session: Session) -> list[Row[Any]]:
+    return list(session.execute(select(tax_classes).order_by(tax_classes.c.code)))
+
+
+def upsert_tax_class(session: Session, code: str, name: str) -> None:
+    stmt = (
+        insert_for(session)(tax_classes)
+        .values(code=code, name=name)
+        .on_conflict_do_update(index_elements=[tax_classes.c.code], set_={"name": name})
+    )
+    session.execute(stmt)
+
+
+def get_rate(session: Session, rate_id: int) -> Row[Any] | None:
+    return session.execute(select(tax_rates).where(tax_rates.c.id == rate_id)).one_or_none()
+
+
+def list_rates(session: Session, country: str | None) -> list[Row[Any]]:
+    stmt = select(tax_rates).order_by(
+        tax_rates.c.country, tax_rates.c.tax_class, tax_rates.c.valid_from
+    )
+    if country is not None:
+        stmt = stmt.where(tax_rates.c.country == country)
+    return list(session.execute(stmt.limit(1000)))
+
+
+def insert_rate(session: Session, values: dict[str, Any]) -> int:
+    return int(session.execute(insert(tax_rates).returning(tax_rates.c.id), values).scalar_one())
+
+
+def update_rate(session: Session, rate_id: int, values: dict[str, Any]) -> None:
+    session.execute(update(tax_rates).where(tax_rates.c.id == rate_id).values(**values))
+
+
+def delete_rate(session: Session, rate_id: int) -> bool:
+    return bool(rowcount(session.execute(delete(tax_rates).where(tax_rates.c.id == rate_id))))
+
+
+def product_exists(session: Session, code: str) -> bool:
+    return (
+        session.execute(select(products.c.code).where(products.c.code == code)).first() is not None
+    )
+
+
+def product_tax_class(session: Session, code: str) -> str:
+    found = session.execute(
+        select(product_tax.c.tax_class).where(product_tax.c.product_code == code)
+    ).scalar_one_or_none()
+    return found or STANDARD
+
+
+def set_product_tax_class(session: Session, code: str, tax_class: str) -> None:
+    stmt = (
+        insert_for(session)(product_tax)
+        .values(product_code=code, tax_class=tax_class)
+        .on_conflict_do_update(
+            index_elements=[product_tax.c.product_code], set_={"tax_class": tax_class}
+        )
+    )
+    session.execute(stmt)
