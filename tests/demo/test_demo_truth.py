@@ -213,7 +213,7 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         for m in re.finditer(r"^\s+(\d)\. (.+)$", output, re.M)
         if "tour:" in output
     }
-    assert set(steps) == {1, 2, 3, 4, 5, 6}, output
+    assert set(steps) == {1, 2, 3, 4, 5, 6, 7, 8}, output
     number, store, code = re.search(
         r"web order (OR-\w+): click & collect at (\S+), ready for pickup, pickup code (\d{6})",
         text,
@@ -233,6 +233,7 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         (3, "associate"),
         (4, "associate2"),
         (6, "admin"),
+        (8, "associate"),
     ):
         with browser() as client:
             sign_in(client, who, passwords[who])
@@ -241,6 +242,9 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
             for url in urls:
                 page = client.get(url)
                 assert page.status_code == 200, (step, who, url, page.text[:300])
+    with browser() as client:  # step 7 needs no sign-in
+        for url in re.findall(rf"{re.escape(base)}(/\S+?)[,)]?(?:\s|$)", steps[7] + " "):
+            assert client.get(url).status_code == 200, (7, url)
     tracking = re.search(rf"{re.escape(base)}(/track/\S+?)\)", steps[2]).group(1)
     with browser() as client:
         assert client.get(tracking).status_code == 200

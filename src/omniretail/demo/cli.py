@@ -455,3 +455,10 @@ def _tour(
         f"  6. admin: {base}/hq/customers/{customer_id} (one profile, points, tier and the"
         f" period it counts), {base}/hq/planning (replenishment plan), {base}/hq (dashboard)"
     )
+    say(
+        f"  7. anyone: {base}/shop -> search, then {base}/signup; the emailed code is printed"
+        " in this terminal (no mail server), then buy with the test card"
+    )
+    say(
+        f"  8. associate: {base}/store/till -> scan or type a SKU, find {CUSTOMER_EMAIL}, take cash"
+    )
