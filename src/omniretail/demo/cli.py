@@ -456,8 +456,8 @@ def _tour(
         f" period it counts), {base}/hq/planning (replenishment plan), {base}/hq (dashboard)"
     )
     say(
-        f"  7. anyone: {base}/shop -> search, then {base}/signup; the emailed code is printed"
-        " in this terminal (no mail server), then buy with the test card"
+        f"  7. anyone: {base}/shop -> search, then sign up at {base}/signup -> the emailed"
+        " code is printed in this terminal (no mail server); buy with the test card"
     )
     say(
         f"  8. associate: {base}/store/till -> scan or type a SKU, find {CUSTOMER_EMAIL}, take cash"
