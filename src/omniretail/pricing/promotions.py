@@ -278,9 +278,17 @@ def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -
 def redeem_coupons(
     uow: UnitOfWork, priced: PricedCart, order_number: str, customer_id: int | None
 ) -> dict[str, Decimal]:
-    """Counts a use of each coupon that priced the cart (a conditional UPDATE; raises
-    ``CouponUnavailable`` when a limit or the budget has been reached meanwhile)."""
+    """Counts a use of each coupon that priced the cart (a conditional UPDATE). Raises
+    ``CouponUnavailable`` when a limit or the budget has been reached meanwhile, or when an
+    applied coupon can no longer be used (the shopper would pay more than they were shown)."""
     used = redeemed_amounts([a for ln in priced.lines for a in ln.adjustments])
+    for code in priced.context.coupons:
+        if code not in used and repo.usable_coupon(uow.session, code, uow.now, customer_id) is None:
+            raise CouponUnavailable(
+                f"the coupon {code} can no longer be used; remove it to check out",
+                field="coupons",
+                code=code,
+            )
     for code, amount in sorted(used.items()):
         if not repo.take_use(uow.session, code, amount, uow.now, customer_id):
             raise CouponUnavailable(
