@@ -24,14 +24,22 @@ from tests.orders.network import (
 
 
 def _promotion(client, code="TENOFF", **body):
-    payload = {"name": "Ten percent off", "effect": {"type": "percent_off", "percent": "10"},
-               "requires_coupon": True, **body}
+    payload = {
+        "name": "Ten percent off",
+        "effect": {"type": "percent_off", "percent": "10"},
+        "requires_coupon": True,
+        **body,
+    }
     return ok(client.put(f"/api/v1/pricing/promotions/{code}", json=payload))
 
 
 def _coupon(client, code="SAVE10", promotion="TENOFF", **limits):
-    return ok(client.post("/api/v1/pricing/coupons",
-                          json={"code": code, "promotion": promotion, **limits}), 201)
+    return ok(
+        client.post(
+            "/api/v1/pricing/coupons", json={"code": code, "promotion": promotion, **limits}
+        ),
+        201,
+    )
 
 
 def _cart_with(client, customer_id=None, quantity=1):
@@ -42,8 +50,9 @@ def _cart_with(client, customer_id=None, quantity=1):
 
 def _uses(container, code):
     with container.engine.connect() as conn:
-        return conn.execute(text("SELECT uses, spent FROM coupons WHERE code = :c"),
-                            {"c": code}).one()
+        return conn.execute(
+            text("SELECT uses, spent FROM coupons WHERE code = :c"), {"c": code}
+        ).one()
 
 
 def test_a_coupon_prices_the_cart_shows_why_and_is_counted_at_checkout(container, client):
@@ -57,7 +66,8 @@ def test_a_coupon_prices_the_cart_shows_why_and_is_counted_at_checkout(container
     assert cart["coupons"] == ["SAVE10"]
     line = cart["lines"][0]
     assert [(a["name"], a["source"]) for a in line["adjustments"]] == [
-        ("Ten percent off", "coupon:SAVE10")]
+        ("Ten percent off", "coupon:SAVE10")
+    ]
     expected = (Decimal(before["total"]) * Decimal("0.9")).quantize(Decimal("0.01"))
     assert Decimal(cart["total"]) == expected
     order = ok(checkout(client, token), 201)
@@ -110,8 +120,9 @@ def test_per_customer_limit(container, client):
     _coupon(client, "MINE", per_customer=1)
     customer = make_customer(container)
     anonymous = _cart_with(client)
-    assert client.post(f"/api/v1/carts/{anonymous}/coupons",
-                       json={"code": "MINE"}).status_code == 409
+    assert (
+        client.post(f"/api/v1/carts/{anonymous}/coupons", json={"code": "MINE"}).status_code == 409
+    )
     token = _cart_with(client, customer_id=customer)
     ok(client.post(f"/api/v1/carts/{token}/coupons", json={"code": "MINE"}))
     ok(checkout(client, token), 201)
@@ -124,8 +135,13 @@ def test_per_customer_limit(container, client):
 def test_budget_is_never_exceeded(container, client):
     make_orders_network(container)
     receive(container, "A1", "DC1", 10)
-    _promotion(client, "FIVER", effect={"type": "order_amount_off", "amount": "5"},
-               currency="GBP", name="Five pounds off")
+    _promotion(
+        client,
+        "FIVER",
+        effect={"type": "order_amount_off", "amount": "5"},
+        currency="GBP",
+        name="Five pounds off",
+    )
     _coupon(client, "BUDGET", promotion="FIVER", budget="12")
     for _ in range(2):
         token = _cart_with(client)
@@ -161,10 +177,15 @@ def test_a_cancelled_order_gives_the_use_back(container, client):
 
 def test_bulk_codes_are_unique_and_export_as_csv(container, client):
     _promotion(client)
-    made = ok(client.post("/api/v1/pricing/coupons/batches",
-                          json={"promotion": "TENOFF", "batch": "XMAS", "count": 25,
-                                "prefix": "XM"}), 201)
-    codes = {c["code"] for c in made}
+    made = ok(
+        client.post(
+            "/api/v1/pricing/coupons/batches",
+            json={"promotion": "TENOFF", "batch": "XMAS", "count": 25, "prefix": "XM"},
+        ),
+        201,
+    )
+    assert made["count"] == 25
+    codes = {c["code"] for c in made["coupons"]}
     assert len(codes) == 25 and all(c.startswith("XM") and len(c) == 12 for c in codes)
     response = client.get("/api/v1/pricing/coupons/batches/XMAS.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -173,11 +194,19 @@ def test_bulk_codes_are_unique_and_export_as_csv(container, client):
 
 
 def test_bad_promotions_are_problems(container, client):
-    bad_cel = client.put("/api/v1/pricing/promotions/BAD", json={
-        "name": "Bad", "condition": "total >=", "effect": {"type": "percent_off", "percent": "5"}})
+    bad_cel = client.put(
+        "/api/v1/pricing/promotions/BAD",
+        json={
+            "name": "Bad",
+            "condition": "total >=",
+            "effect": {"type": "percent_off", "percent": "5"},
+        },
+    )
     assert bad_cel.status_code == 400 or bad_cel.status_code == 422
     assert bad_cel.headers["content-type"].startswith("application/problem+json")
-    no_currency = client.put("/api/v1/pricing/promotions/BAD", json={
-        "name": "Bad", "effect": {"type": "order_amount_off", "amount": "5"}})
+    no_currency = client.put(
+        "/api/v1/pricing/promotions/BAD",
+        json={"name": "Bad", "effect": {"type": "order_amount_off", "amount": "5"}},
+    )
     assert no_currency.status_code == 422
     assert client.get("/api/v1/pricing/promotions/BAD").status_code == 404

@@ -28,20 +28,40 @@ AT = datetime(2026, 12, 5, 10, tzinfo=UTC)
 CTX = PricingContext(
     channel="WEB", currency="GBP", country="GB", prices_include_tax=True, at=AT, tier="gold"
 )
-RATES = [Rate(country="GB", tax_class="standard", name="VAT", rate=D("0.2"),
-              valid_from=datetime(2011, 1, 4, tzinfo=UTC), valid_to=None)]
+RATES = [
+    Rate(
+        country="GB",
+        tax_class="standard",
+        name="VAT",
+        rate=D("0.2"),
+        valid_from=datetime(2011, 1, 4, tzinfo=UTC),
+        valid_to=None,
+    )
+]
 FACTS = {
-    "A": SkuFacts(sku="A", name="A", active=True, list_price=D("10.00"), tax_class="standard",
-                  category="Shoes"),
-    "B": SkuFacts(sku="B", name="B", active=True, list_price=D("4.00"), tax_class="standard",
-                  category="Socks"),
+    "A": SkuFacts(
+        sku="A",
+        name="A",
+        active=True,
+        list_price=D("10.00"),
+        tax_class="standard",
+        category="Shoes",
+    ),
+    "B": SkuFacts(
+        sku="B", name="B", active=True, list_price=D("4.00"), tax_class="standard", category="Socks"
+    ),
 }
 LINES = [LineRequest("a", "A", 2), LineRequest("b", "B", 3)]  # 20.00 + 12.00 = 32.00
 
 
 def promo(code: str, effect: dict, **kw) -> ActivePromotion:
-    return ActivePromotion(code=code, name=kw.pop("name", code.title()), condition=kw.pop(
-        "condition", None), effect=effect, **kw)
+    return ActivePromotion(
+        code=code,
+        name=kw.pop("name", code.title()),
+        condition=kw.pop("condition", None),
+        effect=effect,
+        **kw,
+    )
 
 
 def price(*promos: ActivePromotion, ctx: PricingContext = CTX, lines=LINES):
@@ -64,20 +84,35 @@ def gross(cart) -> dict[str, D]:
         ({"type": "fixed_price", "price": "12.00", "skus": ["A"]}, "20.00", "12.00"),
         # 5 units, buy 2 get 1: one group, the cheapest unit (a B at 4.00) free
         ({"type": "buy_x_get_y", "buy": 2, "get": 1}, "20.00", "8.00"),
-        ({"type": "buy_x_get_y", "buy": 1, "get": 1, "percent": "50", "skus": ["B"]},
-         "20.00", "10.00"),
+        (
+            {"type": "buy_x_get_y", "buy": 1, "get": 1, "percent": "50", "skus": ["B"]},
+            "20.00",
+            "10.00",
+        ),
         # order 10 % = 3.20 shared 20:12 -> 2.00 and 1.20
         ({"type": "order_percent_off", "percent": "10"}, "18.00", "10.80"),
         ({"type": "order_amount_off", "amount": "8.00"}, "15.00", "9.00"),
-        ({"type": "tiered", "tiers": [{"threshold": "20", "amount": "2"},
-                                      {"threshold": "30", "amount": "8"},
-                                      {"threshold": "50", "amount": "20"}]}, "15.00", "9.00"),
+        (
+            {
+                "type": "tiered",
+                "tiers": [
+                    {"threshold": "20", "amount": "2"},
+                    {"threshold": "30", "amount": "8"},
+                    {"threshold": "50", "amount": "20"},
+                ],
+            },
+            "15.00",
+            "9.00",
+        ),
         ({"type": "tiered", "tiers": [{"threshold": "40", "amount": "5"}]}, "20.00", "12.00"),
     ],
 )
 def test_each_effect(effect, a, b):
-    currency = "GBP" if effect["type"] in ("amount_off", "fixed_price", "order_amount_off",
-                                           "tiered") else None
+    currency = (
+        "GBP"
+        if effect["type"] in ("amount_off", "fixed_price", "order_amount_off", "tiered")
+        else None
+    )
     cart = price(promo("P", effect, currency=currency, name="Winter sale"))
     assert gross(cart) == {"a": D(a), "b": D(b)}
     named = {adj.name for ln in cart.lines for adj in ln.adjustments}
@@ -85,8 +120,10 @@ def test_each_effect(effect, a, b):
 
 
 def test_free_delivery_and_points_are_zero_money_adjustments_with_their_reason():
-    cart = price(promo("SHIP", {"type": "free_delivery"}, name="Free delivery"),
-                 promo("PTS", {"type": "points", "points": 200}, name="Double points"))
+    cart = price(
+        promo("SHIP", {"type": "free_delivery"}, name="Free delivery"),
+        promo("PTS", {"type": "points", "points": 200}, name="Double points"),
+    )
     assert cart.gross == D("32.00")
     adjustments = cart.line("a").adjustments
     assert [(x.name, x.amount, x.points, x.note) for x in adjustments] == [
@@ -152,8 +189,13 @@ def test_an_exclusive_promotion_after_stackable_ones_is_skipped():
 
 
 def test_an_exclusive_promotion_whose_condition_fails_leaves_the_others():
-    exclusive = promo("EXC", {"type": "percent_off", "percent": "30"}, priority=10,
-                      exclusive=True, condition='channel == "POS"')
+    exclusive = promo(
+        "EXC",
+        {"type": "percent_off", "percent": "30"},
+        priority=10,
+        exclusive=True,
+        condition='channel == "POS"',
+    )
     stackable = promo("STK", {"type": "percent_off", "percent": "10"})
     assert price(exclusive, stackable).gross == D("28.80")
 
@@ -168,10 +210,12 @@ def test_a_coupon_over_its_remaining_budget_does_not_apply():
 
 
 def test_amount_effects_apply_only_in_their_currency():
-    jpy = PricingContext(channel="JP", currency="JPY", country="GB", prices_include_tax=True,
-                         at=AT)
+    jpy = PricingContext(channel="JP", currency="JPY", country="GB", prices_include_tax=True, at=AT)
     p = promo("P", {"type": "order_amount_off", "amount": "5"}, currency="GBP")
-    facts_lines = [DraftLine(key="a", sku="A", quantity=1, tax_class="standard",
-                             unit_price=D(1000), amount=D(1000))]
+    facts_lines = [
+        DraftLine(
+            key="a", sku="A", quantity=1, tax_class="standard", unit_price=D(1000), amount=D(1000)
+        )
+    ]
     result = PromotionsStep([p]).apply(jpy, facts_lines)
     assert list(result.order) == [] and dict(result.lines) == {}

@@ -104,7 +104,9 @@ def apply_coupon(
 
 
 @router.delete("/carts/{token}/coupons/{code}", response_model=CartRead, tags=["carts"])
-def remove_coupon(token: KeyPath, code: CouponCode, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def remove_coupon(
+    token: KeyPath, code: CouponCode, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
     return use_case.run(lambda uow: carts.remove_coupon(uow, token, code, actor=actor))
 
 

@@ -20,6 +20,7 @@ from omniretail.carts.cart import (
     update_line,
     validate_lines,
 )
+from omniretail.carts.coupons import apply_coupon, remove_coupon
 from omniretail.carts.models import (
     CartStatus,
 )
@@ -28,7 +29,6 @@ from omniretail.carts.options import (
     options_for_cart,
     options_for_sku,
 )
-from omniretail.carts.coupons import apply_coupon, remove_coupon
 from omniretail.carts.prices import (
     delete_price,
     list_prices,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
-
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
@@ -16,17 +15,18 @@ from omniretail.kernel.limits import Timestamp
 from omniretail.kernel.money import CountryCode
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
+    CouponBatchRead,
     CouponBatchWrite,
     CouponRead,
     CouponWrite,
-    PromotionRead,
-    PromotionWrite,
     PriceEntryRead,
     PriceEntryWrite,
     PriceListRead,
     PriceListWrite,
     ProductTaxClassRead,
     ProductTaxClassWrite,
+    PromotionRead,
+    PromotionWrite,
     QuoteRead,
     QuoteRequest,
     TaxClassRead,
@@ -219,15 +219,13 @@ def list_coupons(
 @router.post("/coupons", status_code=201, response_model=CouponRead)
 def create_coupon(body: CouponWrite, use_case: UseCaseDep, actor: ActorDep) -> CouponRead:
     """One shared code (e.g. WELCOME10) for a promotion, with its limits."""
-    return use_case.run(
-        lambda uow: pricing.create_coupon(uow, body, actor=actor), status_code=201
-    )
+    return use_case.run(lambda uow: pricing.create_coupon(uow, body, actor=actor), status_code=201)
 
 
-@router.post("/coupons/batches", status_code=201, response_model=list[CouponRead])
+@router.post("/coupons/batches", status_code=201, response_model=CouponBatchRead)
 def generate_coupons(
     body: CouponBatchWrite, use_case: UseCaseDep, actor: ActorDep
-) -> list[CouponRead]:
+) -> CouponBatchRead:
     """``count`` unique codes (single use unless ``max_uses`` says), exportable as CSV."""
     return use_case.run(
         lambda uow: pricing.generate_coupons(uow, body, actor=actor), status_code=201
@@ -253,9 +251,7 @@ def get_coupon(code: CouponPath, uow: ReadDep) -> CouponRead:
 def pause_coupon(
     code: CouponPath, body: CouponPatch, use_case: UseCaseDep, actor: ActorDep
 ) -> CouponRead:
-    return use_case.run(
-        lambda uow: pricing.set_coupon_active(uow, code, body.active, actor=actor)
-    )
+    return use_case.run(lambda uow: pricing.set_coupon_active(uow, code, body.active, actor=actor))
 
 
 @router.delete("/coupons/{code}", status_code=204)

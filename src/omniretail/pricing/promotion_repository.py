@@ -64,7 +64,9 @@ def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) 
     per_customer = (
         coupons.c.per_customer.is_(None)
         if customer_id is None
-        else or_(coupons.c.per_customer.is_(None), _customer_uses(customer_id) < coupons.c.per_customer)
+        else or_(
+            coupons.c.per_customer.is_(None), _customer_uses(customer_id) < coupons.c.per_customer
+        )
     )
     return and_(
         _in_window(coupons, at),
@@ -152,8 +154,9 @@ def delete_promotion(session: Session, code: str) -> bool:
 
 def promotion_in_use(session: Session, code: str) -> bool:
     return (
-        session.execute(select(coupons.c.code).where(coupons.c.promotion_code == code).limit(1))
-        .first()
+        session.execute(
+            select(coupons.c.code).where(coupons.c.promotion_code == code).limit(1)
+        ).first()
         is not None
     )
 
@@ -239,7 +242,9 @@ def open_redemptions(session: Session, order_number: str) -> list[Row[Any]]:
     )
 
 
-def give_back(session: Session, redemption_id: int, code: str, amount: Decimal, at: datetime) -> bool:
+def give_back(
+    session: Session, redemption_id: int, code: str, amount: Decimal, at: datetime
+) -> bool:
     """Marks the redemption returned (once) and gives its use and budget back."""
     marked = session.execute(
         update(redemptions)

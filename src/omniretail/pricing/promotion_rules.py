@@ -38,6 +38,8 @@ from decimal import Decimal
 from typing import Any
 
 import celpy
+from celpy import celtypes
+from celpy.adapter import json_to_cel
 
 from omniretail.kernel.money import round_money
 from omniretail.pricing.engine import Adjustment, DraftLine, PricingContext, StepResult
@@ -114,10 +116,10 @@ def holds(condition: str | None, variables: Mapping[str, Any]) -> bool:
     if not condition or not condition.strip():
         return True
     try:
-        result = compile_condition(condition).evaluate(celpy.json_to_cel(dict(variables)))
+        result = compile_condition(condition).evaluate(json_to_cel(dict(variables)))
     except Exception:  # an evaluation error (unknown field, types) means "does not apply"
         return False
-    return result is True or (isinstance(result, celpy.celtypes.BoolType) and bool(result))
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from omniretail.pricing.promotion_rules import (
     redeemed_amounts,
 )
 from omniretail.pricing.schemas import (
+    CouponBatchRead,
     CouponBatchWrite,
     CouponRead,
     CouponWrite,
@@ -85,13 +86,16 @@ def save_promotion(
         try:
             compile_condition(data.condition)
         except ConditionError as exc:
-            raise InvalidPromotion(f"the condition is not valid CEL: {exc}", field="condition")
+            raise InvalidPromotion(
+                f"the condition is not valid CEL: {exc}", field="condition"
+            ) from exc
     effect = data.effect.model_dump(mode="json", exclude_none=True)
     if data.currency is not None:
         for key in ("amount", "price"):
             if key in effect and not fits_currency(Decimal(effect[key]), data.currency):
-                raise AmountTooPrecise(f"{effect[key]} is finer than {data.currency} allows",
-                                       field=f"effect.{key}")
+                raise AmountTooPrecise(
+                    f"{effect[key]} is finer than {data.currency} allows", field=f"effect.{key}"
+                )
     values = {
         "name": data.name,
         "condition": data.condition or None,
@@ -161,7 +165,7 @@ def create_coupon(uow: UnitOfWork, data: CouponWrite, *, actor: str) -> CouponRe
     return get_coupon(uow, data.code)
 
 
-def generate_coupons(uow: UnitOfWork, data: CouponBatchWrite, *, actor: str) -> list[CouponRead]:
+def generate_coupons(uow: UnitOfWork, data: CouponBatchWrite, *, actor: str) -> CouponBatchRead:
     """``count`` unique random codes (prefix + 10 characters, about 50 bits) in a batch."""
     get_promotion(uow, data.promotion)
     codes: set[str] = set()
@@ -175,7 +179,8 @@ def generate_coupons(uow: UnitOfWork, data: CouponBatchWrite, *, actor: str) -> 
         codes |= fresh - taken
     rows = [_coupon_values(uow, data, code, data.batch) for code in sorted(codes)]
     repo.insert_coupons(uow.session, rows)
-    return list_coupons(uow, batch=data.batch, limit=None)
+    made = list_coupons(uow, batch=data.batch, limit=None)
+    return CouponBatchRead(batch=data.batch, count=len(made), coupons=made)
 
 
 def _coupon_values(uow: UnitOfWork, data: Any, code: str, batch: str | None) -> dict[str, Any]:
@@ -269,7 +274,11 @@ def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -
     if repo.usable_coupon(uow.session, coupon.code, uow.now, customer_id) is None:
         raise CouponUnavailable(
             f"the coupon {coupon.code} cannot be used now"
-            + (" (it is limited per customer: sign in)" if coupon.per_customer and customer_id is None else ""),
+            + (
+                " (it is limited per customer: sign in)"
+                if coupon.per_customer and customer_id is None
+                else ""
+            ),
             field="code",
         )
     return coupon.code

@@ -197,7 +197,9 @@ CouponCode = Annotated[
 Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=6, decimal_places=3)]
 Amount = Annotated[Decimal, Field(gt=0, le=MAX_MONEY, max_digits=13, decimal_places=3)]
 SkuSet = Annotated[list[Code], Field(max_length=500)]
-CategorySet = Annotated[list[Annotated[str, StringConstraints(max_length=120)]], Field(max_length=100)]
+CategorySet = Annotated[
+    list[Annotated[str, StringConstraints(max_length=120)]], Field(max_length=100)
+]
 
 
 class _Items(_In):
@@ -351,6 +353,12 @@ class CouponRead(BaseModel):
     valid_to: datetime | None
     active: bool
     created_at: datetime
+
+
+class CouponBatchRead(BaseModel):
+    batch: str
+    count: int
+    coupons: list[CouponRead]
 
 
 class CouponApply(_In):
