@@ -22,6 +22,7 @@ from omniretail.carts.schemas import (
 )
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import MAX_INT64
+from omniretail.pricing.schemas import CouponApply, CouponCode
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
@@ -92,6 +93,21 @@ def update_line(
 @router.delete("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
 def remove_line(token: KeyPath, sku: Code, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
     return use_case.run(lambda uow: carts.remove_line(uow, token, sku, actor=actor), durable=False)
+
+
+@router.post("/carts/{token}/coupons", response_model=CartRead, tags=["carts"])
+def apply_coupon(
+    token: KeyPath, body: CouponApply, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
+    """A coupon code for the cart: priced with it on every channel, counted at checkout."""
+    return use_case.run(lambda uow: carts.apply_coupon(uow, token, body.code, actor=actor))
+
+
+@router.delete("/carts/{token}/coupons/{code}", response_model=CartRead, tags=["carts"])
+def remove_coupon(
+    token: KeyPath, code: CouponCode, use_case: UseCaseDep, actor: ActorDep
+) -> CartRead:
+    return use_case.run(lambda uow: carts.remove_coupon(uow, token, code, actor=actor))
 
 
 @router.post("/carts/{token}/refresh", response_model=CartRead, tags=["carts"])

@@ -222,6 +222,11 @@ def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> Car
         currency=cart.context.currency,
         prices_include_tax=cart.context.prices_include_tax,
         order_number=cart.order_number,
+        coupons=list(cart.coupons),
+        discounts=[
+            AdjustmentRead(name=a.name, amount=a.amount, source=a.source, note=a.note)
+            for a in (priced.adjustments if priced else ())
+        ],
         merged_into=cart.merged_into,
         created_at=cart.created_at,
         updated_at=cart.updated_at,
@@ -245,7 +250,9 @@ def _line_read(ln: CartLineRow, problem: LineProblem | None) -> CartLineRead:
         price_list=priced.price_list if priced else None,
         price_list_name=priced.price_list_name if priced else None,
         adjustments=[
-            AdjustmentRead(name=a.name, amount=a.amount, source=a.source)
+            AdjustmentRead(
+                name=a.name, amount=a.amount, source=a.source, points=a.points, note=a.note
+            )
             for a in (priced.adjustments if priced else ())
         ],
         problem=problem,

@@ -39,6 +39,8 @@ class Cart(Base):
     version: Mapped[int] = mapped_column(default=1)
     merged_into: Mapped[str | None] = mapped_column(String(36))
     order_number: Mapped[str | None] = mapped_column(String(40))
+    # Coupon codes applied (comma separated, at most ``MAX_COUPONS``), priced with the cart.
+    coupon_codes: Mapped[str | None] = mapped_column(String(250))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -64,6 +64,7 @@ def _cart_with_lines_statement() -> Select[Any]:
             carts.c.version,
             carts.c.merged_into,
             carts.c.order_number,
+            carts.c.coupon_codes,
             carts.c.created_at,
             carts.c.updated_at,
             cart_lines.c.id.label("line_id"),
@@ -143,3 +144,12 @@ def update_cart_line(session: Session, line_id: str, values: dict[str, Any]) -> 
 
 def delete_cart_line(session: Session, line_id: str) -> None:
     session.execute(delete(cart_lines).where(cart_lines.c.id == line_id))
+
+
+def set_coupon_codes(session: Session, cart_id: str, codes: str | None, now: datetime) -> bool:
+    stmt = (
+        update(carts)
+        .where(carts.c.id == cart_id, carts.c.status == CartStatus.ACTIVE.value)
+        .values(coupon_codes=codes, updated_at=now, version=carts.c.version + 1)
+    )
+    return rowcount(session.execute(stmt)) == 1

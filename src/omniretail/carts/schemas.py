@@ -91,6 +91,10 @@ class CartRead(BaseModel):
     currency: str
     prices_include_tax: bool
     order_number: str | None
+    coupons: list[str] = Field(default_factory=list, description="Coupon codes applied")
+    discounts: list[AdjustmentRead] = Field(
+        default_factory=list, description="Order-level promotions (shared over the lines)"
+    )
     merged_into: str | None
     created_at: datetime
     updated_at: datetime

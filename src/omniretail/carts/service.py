@@ -20,6 +20,7 @@ from omniretail.carts.cart import (
     update_line,
     validate_lines,
 )
+from omniretail.carts.coupons import apply_coupon, remove_coupon
 from omniretail.carts.models import (
     CartStatus,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "CartStatus",
     "CartView",
     "add_line",
+    "apply_coupon",
     "attach_customer",
     "cart_owner",
     "cart_read",
@@ -58,6 +60,7 @@ __all__ = [
     "options_for_cart",
     "options_for_sku",
     "refresh_cart",
+    "remove_coupon",
     "remove_line",
     "set_price",
     "update_line",

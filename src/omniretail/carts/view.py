@@ -49,6 +49,7 @@ class CartView:
     created_at: datetime
     updated_at: datetime
     lines: list[CartLineRow]
+    coupons: tuple[str, ...]
     context: PricingContext
     priced: PricedCart | None = None
 
@@ -62,8 +63,9 @@ def load_cart(
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
     first = rows[0]
+    coupons = tuple(c for c in (first.coupon_codes or "").split(",") if c)
     context = pricing.context_for(
-        uow, price_channel or first.cart_channel, customer_id=first.customer_id
+        uow, price_channel or first.cart_channel, customer_id=first.customer_id, coupons=coupons
     )
     present = [r for r in rows if r.line_id is not None]
     quote = (
@@ -103,6 +105,7 @@ def load_cart(
         created_at=first.created_at,
         updated_at=first.updated_at,
         lines=lines,
+        coupons=coupons,
         context=context,
         priced=quote,
     )

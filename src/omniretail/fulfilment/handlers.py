@@ -31,6 +31,7 @@ from omniretail.orders.events import (
     OrderRefunded,
 )
 from omniretail.orders.schemas import OrderRead
+from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
 
 # The events a customer is notified of; the notification kind (messaging templates) is the
@@ -55,6 +56,15 @@ def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
             event_class, f"orders.notify_{kind}", _notifier(kind, public_base_url.rstrip("/"))
         )
     registry.on(CurbsideArrived, "orders.notify_curbside_arrived", _tell_the_store)
+    registry.on(OrderCancelled, "pricing.give_back_coupons", _give_back_coupons)
+
+
+def _give_back_coupons(event: OrderCancelled, meta: EventMeta, uow_factory: UowFactory) -> None:
+    """A whole order cancelled gives its coupon uses back (a partial one keeps them)."""
+    if event.partial is not False:
+        return
+    with uow_factory() as uow:
+        pricing.give_back_coupons(uow, event.order)
 
 
 def _notifier(kind: str, base_url: str) -> Callable[[Event, EventMeta, UowFactory], None]:

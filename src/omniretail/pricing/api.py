@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
@@ -14,12 +15,18 @@ from omniretail.kernel.limits import Timestamp
 from omniretail.kernel.money import CountryCode
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
+    CouponBatchRead,
+    CouponBatchWrite,
+    CouponRead,
+    CouponWrite,
     PriceEntryRead,
     PriceEntryWrite,
     PriceListRead,
     PriceListWrite,
     ProductTaxClassRead,
     ProductTaxClassWrite,
+    PromotionRead,
+    PromotionWrite,
     QuoteRead,
     QuoteRequest,
     TaxClassRead,
@@ -159,3 +166,99 @@ def set_product_tax_class(
     return use_case.run(
         lambda uow: pricing.set_product_tax_class(uow, code.upper(), body, actor=actor)
     )
+
+
+# --- promotions and coupons
+
+
+class CouponPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    active: bool
+
+
+CouponPath = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.get("/promotions", response_model=list[PromotionRead])
+def list_promotions(uow: ReadDep) -> list[PromotionRead]:
+    return pricing.list_promotions(uow)
+
+
+@router.get("/promotions/{code}", response_model=PromotionRead)
+def get_promotion(code: ListCodePath, uow: ReadDep) -> PromotionRead:
+    return pricing.get_promotion(uow, code.upper())
+
+
+@router.put("/promotions/{code}", response_model=PromotionRead)
+def save_promotion(
+    code: ListCodePath, body: PromotionWrite, use_case: UseCaseDep, actor: ActorDep
+) -> PromotionRead:
+    """Creates or replaces the promotion (conditions in CEL: ``pricing.promotion_rules``)."""
+    return use_case.run(lambda uow: pricing.save_promotion(uow, code.upper(), body, actor=actor))
+
+
+@router.delete("/promotions/{code}", status_code=204)
+def delete_promotion(code: ListCodePath, use_case: UseCaseDep, actor: ActorDep) -> Response:
+    use_case.run(
+        no_content(lambda uow: pricing.delete_promotion(uow, code.upper(), actor=actor)),
+        status_code=204,
+        remember=False,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/coupons", response_model=list[CouponRead])
+def list_coupons(
+    uow: ReadDep, promotion: Code | None = None, batch: Code | None = None
+) -> list[CouponRead]:
+    return pricing.list_coupons(
+        uow, promotion.upper() if promotion else None, batch.upper() if batch else None
+    )
+
+
+@router.post("/coupons", status_code=201, response_model=CouponRead)
+def create_coupon(body: CouponWrite, use_case: UseCaseDep, actor: ActorDep) -> CouponRead:
+    """One shared code (e.g. WELCOME10) for a promotion, with its limits."""
+    return use_case.run(lambda uow: pricing.create_coupon(uow, body, actor=actor), status_code=201)
+
+
+@router.post("/coupons/batches", status_code=201, response_model=CouponBatchRead)
+def generate_coupons(
+    body: CouponBatchWrite, use_case: UseCaseDep, actor: ActorDep
+) -> CouponBatchRead:
+    """``count`` unique codes (single use unless ``max_uses`` says), exportable as CSV."""
+    return use_case.run(
+        lambda uow: pricing.generate_coupons(uow, body, actor=actor), status_code=201
+    )
+
+
+@router.get("/coupons/batches/{batch}.csv")
+def export_coupons(batch: ListCodePath, uow: ReadDep) -> Response:
+    coupons = pricing.list_coupons(uow, batch=batch.upper(), limit=None)
+    return Response(
+        pricing.coupons_csv(coupons),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="coupons-{batch.upper()}.csv"'},
+    )
+
+
+@router.get("/coupons/{code}", response_model=CouponRead)
+def get_coupon(code: CouponPath, uow: ReadDep) -> CouponRead:
+    return pricing.get_coupon(uow, code)
+
+
+@router.patch("/coupons/{code}", response_model=CouponRead)
+def pause_coupon(
+    code: CouponPath, body: CouponPatch, use_case: UseCaseDep, actor: ActorDep
+) -> CouponRead:
+    return use_case.run(lambda uow: pricing.set_coupon_active(uow, code, body.active, actor=actor))
+
+
+@router.delete("/coupons/{code}", status_code=204)
+def delete_coupon(code: CouponPath, use_case: UseCaseDep, actor: ActorDep) -> Response:
+    use_case.run(
+        no_content(lambda uow: pricing.delete_coupon(uow, code, actor=actor)),
+        status_code=204,
+        remember=False,
+    )
+    return Response(status_code=204)

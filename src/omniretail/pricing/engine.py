@@ -49,6 +49,9 @@ class PricingContext:
     tier: str | None = None
     segments: frozenset[str] = frozenset()
     location: str | None = None
+    # Coupon codes the cart applies; ``first_order``: None when unknown (no customer).
+    coupons: tuple[str, ...] = ()
+    first_order: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class SkuFacts:
     active: bool
     list_price: Decimal | None
     tax_class: str
+    category: str | None = None
     candidates: tuple[Candidate, ...] = ()
 
 
@@ -99,6 +103,8 @@ class Adjustment:
     name: str
     amount: Decimal
     source: str = ""
+    points: int = 0  # loyalty points a promotion adds (with a zero amount)
+    note: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +117,7 @@ class DraftLine:
     tax_class: str
     unit_price: Decimal
     amount: Decimal
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,7 @@ def price_lines(
                 tax_class=sku.tax_class,
                 unit_price=unit,
                 amount=unit * ln.quantity,
+                category=sku.category,
             )
         )
     own: dict[str, list[Adjustment]] = {d.key: [] for d in drafts}
@@ -254,9 +262,7 @@ def price_lines(
         shares = allocate(adjustment.amount, [max(amounts[d.key], ZERO) for d in drafts], currency)
         for d, share in zip(drafts, shares, strict=True):
             if share:
-                own[d.key].append(
-                    Adjustment(name=adjustment.name, amount=share, source=adjustment.source)
-                )
+                own[d.key].append(replace(adjustment, amount=share))
                 amounts[d.key] += share
     priced = [_line(ln, facts.get(ln.sku), chosen, own, amounts, rates, context) for ln in lines]
     zero = quantum(currency) * 0  # "0.00" for GBP, "0" for JPY

@@ -43,3 +43,28 @@ class AmountTooPrecise(InvalidRequest):
 class PriceListInUse(Conflict):
     slug = "price-list-in-use"
     title = "The price list cannot be changed this way"
+
+
+class UnknownPromotion(NotFound):
+    slug = "unknown-promotion"
+    title = "Unknown promotion"
+
+
+class InvalidPromotion(InvalidRequest):
+    slug = "invalid-promotion"
+    title = "The promotion's condition or effect is not valid"
+
+
+class UnknownCoupon(NotFound):
+    slug = "unknown-coupon"
+    title = "Unknown coupon code"
+
+
+class CouponUnavailable(Conflict):
+    slug = "coupon-unavailable"
+    title = "The coupon cannot be used (expired, used up, over its budget or not yet valid)"
+
+
+class CouponExists(Conflict):
+    slug = "coupon-exists"
+    title = "A coupon with this code exists"

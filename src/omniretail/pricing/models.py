@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, true
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -88,3 +98,78 @@ class ProductTaxClass(Base):
 
     product_code: Mapped[str] = mapped_column(ForeignKey("products.code"), primary_key=True)
     tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
+
+
+class Promotion(Base):
+    """Conditions (a CEL expression over the cart, ``promotion_rules``) + an effect (JSON) +
+    a window, a priority and whether it stacks. ``requires_coupon``: only a coupon of it
+    unlocks it. ``currency``: amounts in the effect are in it; it applies only there."""
+
+    __tablename__ = "promotions"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    condition: Mapped[str | None] = mapped_column(Text)
+    effect: Mapped[dict[str, Any]]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    priority: Mapped[int] = mapped_column(default=0)
+    exclusive: Mapped[bool] = mapped_column(default=False)
+    requires_coupon: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[datetime | None]
+    valid_to: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="window"
+        ),
+        CheckConstraint("priority BETWEEN -1000000 AND 1000000", name="priority_range"),
+        Index("ix_promotions_active", "active"),
+    )
+
+
+class Coupon(Base):
+    """A code unlocking a promotion; ``uses`` and ``spent`` only move by a conditional
+    UPDATE at checkout, so ``max_uses`` and ``budget`` hold under concurrency."""
+
+    __tablename__ = "coupons"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    promotion_code: Mapped[str] = mapped_column(ForeignKey("promotions.code"), index=True)
+    batch: Mapped[str | None] = mapped_column(String(60), index=True)
+    max_uses: Mapped[int | None]
+    per_customer: Mapped[int | None]
+    uses: Mapped[int] = mapped_column(default=0)
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    spent: Mapped[Decimal] = mapped_column(Numeric(14, 3), default=Decimal(0))
+    valid_from: Mapped[datetime | None]
+    valid_to: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("uses >= 0 AND (max_uses IS NULL OR uses <= max_uses)", name="uses"),
+        CheckConstraint("spent >= 0 AND (budget IS NULL OR spent <= budget)", name="budget"),
+        CheckConstraint("per_customer IS NULL OR per_customer > 0", name="per_customer"),
+    )
+
+
+class CouponRedemption(Base):
+    """One use of a coupon by an order; ``returned_at`` once a cancellation gave it back."""
+
+    __tablename__ = "coupon_redemptions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    coupon_code: Mapped[str] = mapped_column(ForeignKey("coupons.code"))
+    order_number: Mapped[str] = mapped_column(String(40), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    redeemed_at: Mapped[datetime]
+    returned_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("coupon_code", "order_number"),
+        Index("ix_coupon_redemptions_coupon_customer", "coupon_code", "customer_id"),
+    )

@@ -68,6 +68,7 @@ def sku_facts(
             skus.c.price.label("list_price"),
             skus.c.active,
             product_tax.c.tax_class,
+            products.c.category,
             price_lists.c.code.label("list_code"),
             price_lists.c.name.label("list_name"),
             price_lists.c.priority,
@@ -76,9 +77,9 @@ def sku_facts(
             entries.c.price,
         )
         .select_from(
-            skus.outerjoin(
-                product_tax, product_tax.c.product_code == skus.c.product_code
-            ).outerjoin(applicable, entries.c.sku_code == skus.c.code)
+            skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
+            .outerjoin(products, products.c.code == skus.c.product_code)
+            .outerjoin(applicable, entries.c.sku_code == skus.c.code)
         )
         .where(skus.c.code.in_(sorted(set(sku_codes))))
     )
@@ -92,6 +93,7 @@ def sku_facts(
                 active=bool(r.active),
                 list_price=r.list_price,
                 tax_class=r.tax_class or STANDARD,
+                category=r.category,
             )
             candidates[r.code] = []
         if r.list_code is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -142,12 +142,15 @@ class QuoteRequest(_In):
     location: Code | None = Field(default=None, description="The store selling")
     country: CountryCode | None = Field(default=None, description="Default: the channel's")
     at: Timestamp | None = Field(default=None, description="Default: now")
+    coupons: list[CouponCode] = Field(default_factory=list, max_length=5)
 
 
 class AdjustmentRead(BaseModel):
     name: str
     amount: Decimal
     source: str
+    points: int = 0
+    note: str | None = None
 
 
 class PricedLineRead(BaseModel):
@@ -177,3 +180,186 @@ class QuoteRead(BaseModel):
     net: Decimal
     tax: Decimal
     gross: Decimal
+
+
+# --- promotions and coupons (``promotion_rules`` documents conditions and effects)
+
+CouponCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=3,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    ),
+]
+Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=6, decimal_places=3)]
+Amount = Annotated[Decimal, Field(gt=0, le=MAX_MONEY, max_digits=13, decimal_places=3)]
+SkuSet = Annotated[list[Code], Field(max_length=500)]
+CategorySet = Annotated[
+    list[Annotated[str, StringConstraints(max_length=120)]], Field(max_length=100)
+]
+
+
+class _Items(_In):
+    skus: SkuSet | None = None
+    categories: CategorySet | None = None
+
+
+class PercentOff(_Items):
+    type: Literal["percent_off"]
+    percent: Percent
+
+
+class AmountOff(_Items):
+    type: Literal["amount_off"]
+    amount: Amount = Field(description="Off each unit")
+
+
+class FixedPrice(_Items):
+    type: Literal["fixed_price"]
+    price: UnitPrice = Field(description="Each unit's price")
+
+
+class BuyXGetY(_Items):
+    type: Literal["buy_x_get_y"]
+    buy: int = Field(ge=1, le=100)
+    get: int = Field(ge=1, le=100)
+    percent: Percent = Field(default=Decimal(100), description="100: the cheapest free")
+    max_applications: int | None = Field(default=None, ge=1, le=1000)
+
+
+class OrderPercentOff(_In):
+    type: Literal["order_percent_off"]
+    percent: Percent
+
+
+class OrderAmountOff(_In):
+    type: Literal["order_amount_off"]
+    amount: Amount
+
+
+class Tier(_In):
+    threshold: Amount
+    amount: Amount | None = None
+    percent: Percent | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Tier:
+        if (self.amount is None) == (self.percent is None):
+            raise ValueError("a tier gives either an amount or a percent off")
+        return self
+
+
+class Tiered(_In):
+    type: Literal["tiered"]
+    tiers: list[Tier] = Field(min_length=1, max_length=20)
+
+
+class FreeDelivery(_In):
+    type: Literal["free_delivery"]
+
+
+class ExtraPoints(_In):
+    type: Literal["points"]
+    points: int = Field(ge=1, le=1_000_000)
+
+
+Effect = Annotated[
+    PercentOff
+    | AmountOff
+    | FixedPrice
+    | BuyXGetY
+    | OrderPercentOff
+    | OrderAmountOff
+    | Tiered
+    | FreeDelivery
+    | ExtraPoints,
+    Field(discriminator="type"),
+]
+MONEY_EFFECTS = ("amount_off", "fixed_price", "order_amount_off", "tiered")
+
+
+class PromotionWrite(_Window):
+    name: str = Field(min_length=1, max_length=120, description="What the customer reads")
+    condition: str | None = Field(default=None, max_length=4000, description="CEL; none: always")
+    effect: Effect
+    currency: CurrencyCode | None = Field(
+        default=None, description="Needed by amount effects; the promotion applies only in it"
+    )
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    exclusive: bool = False
+    requires_coupon: bool = False
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _currency(self) -> PromotionWrite:
+        if self.effect.type in MONEY_EFFECTS and self.currency is None:
+            raise ValueError(f"a {self.effect.type} effect needs a currency")
+        return self
+
+
+class PromotionRead(BaseModel):
+    code: str
+    name: str
+    condition: str | None
+    effect: dict[str, Any]
+    currency: str | None
+    priority: int
+    exclusive: bool
+    requires_coupon: bool
+    valid_from: datetime | None
+    valid_to: datetime | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class _CouponLimits(_Window):
+    max_uses: int | None = Field(default=None, ge=1, le=100_000_000)
+    per_customer: int | None = Field(default=None, ge=1, le=1000)
+    budget: Amount | None = Field(default=None, description="Money the coupon may give away")
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    active: bool = True
+
+
+class CouponWrite(_CouponLimits):
+    code: CouponCode
+    promotion: ListCode
+
+
+class CouponBatchWrite(_CouponLimits):
+    promotion: ListCode
+    batch: ListCode
+    count: int = Field(ge=1, le=10_000)
+    prefix: Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z0-9]{0,10}$")] = ""
+    max_uses: int | None = Field(default=1, ge=1, le=100_000_000)
+
+
+class CouponRead(BaseModel):
+    code: str
+    promotion: str
+    batch: str | None
+    max_uses: int | None
+    per_customer: int | None
+    uses: int
+    budget: Decimal | None
+    spent: Decimal
+    valid_from: datetime | None
+    valid_to: datetime | None
+    active: bool
+    created_at: datetime
+
+
+class CouponBatchRead(BaseModel):
+    batch: str
+    count: int
+    coupons: list[CouponRead]
+
+
+class CouponApply(_In):
+    code: CouponCode

@@ -4,7 +4,7 @@ Services never commit; the caller's unit of work does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency, quantum, round_money
+from omniretail.pricing import promotions
 from omniretail.pricing import repository as repo
 from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
@@ -82,8 +83,10 @@ from omniretail.pricing.schemas import (
     TaxRateWrite,
 )
 
-# The steps every cart is priced with, in order. Promotions plug in here.
-STEPS: tuple[PricingStep, ...] = ()
+# The steps every cart is priced with, in order: each loader reads what its step needs for
+# the call (and may complete the context) and returns the step.
+StepLoader = Callable[[UnitOfWork, PricingContext], tuple[PricingContext, PricingStep]]
+STEPS: tuple[StepLoader, ...] = (promotions.load_step,)
 
 
 def context_for(
@@ -96,6 +99,7 @@ def context_for(
     location: str | None = None,
     country: str | None = None,
     at: datetime | None = None,
+    coupons: Sequence[str] = (),
 ) -> PricingContext:
     """The context of a sale on ``channel`` (its currency, tax country and tax entry mode)."""
     settings = catalog.channel_settings(uow, channel)
@@ -109,6 +113,7 @@ def context_for(
         tier=tier,
         segments=frozenset(segments),
         location=location,
+        coupons=tuple(coupons),
     )
 
 
@@ -119,7 +124,12 @@ def price_cart(
     tax and gross (``pricing.engine`` says how). Two reads: the SKUs with the entries in force
     (one statement) and the country's tax rates (cached a few seconds)."""
     facts = repo.sku_facts(uow.session, [ln.sku for ln in lines], context) if lines else {}
-    return price_lines(context, lines, facts, _rates(uow, context.country), STEPS)
+    steps: list[PricingStep] = []
+    if lines:
+        for load in STEPS:
+            context, step = load(uow, context)
+            steps.append(step)
+    return price_lines(context, lines, facts, _rates(uow, context.country), steps)
 
 
 def require_priced(priced: PricedCart) -> None:
@@ -145,6 +155,7 @@ def quote(uow: UnitOfWork, data: QuoteRequest) -> QuoteRead:
         location=data.location,
         country=data.country,
         at=data.at,
+        coupons=data.coupons,
     )
     lines = [LineRequest(str(i), ln.sku, ln.quantity) for i, ln in enumerate(data.lines)]
     priced = price_cart(uow, context, lines)
@@ -196,7 +207,14 @@ def breakdown(line: PricedLine, parts: dict[str, Decimal], currency: str) -> dic
         "price_list": line.price_list,
         "price_list_name": line.price_list_name,
         "adjustments": [
-            {"name": a.name, "amount": str(a.amount), "source": a.source} for a in line.adjustments
+            {
+                "name": a.name,
+                "amount": str(a.amount),
+                "source": a.source,
+                **({"points": a.points} if a.points else {}),
+                **({"note": a.note} if a.note else {}),
+            }
+            for a in line.adjustments
         ],
         "tax_class": line.tax_class,
         "tax_name": line.tax_name,
@@ -206,7 +224,9 @@ def breakdown(line: PricedLine, parts: dict[str, Decimal], currency: str) -> dic
 
 
 def _adjustment(a: Adjustment) -> AdjustmentRead:
-    return AdjustmentRead(name=a.name, amount=a.amount, source=a.source)
+    return AdjustmentRead(
+        name=a.name, amount=a.amount, source=a.source, points=a.points, note=a.note
+    )
 
 
 def _rates(uow: UnitOfWork, country: str) -> list[Rate]:
@@ -498,3 +518,22 @@ def get_product_tax_class(uow: UnitOfWork, product: str) -> ProductTaxClassRead:
     return ProductTaxClassRead(
         product=product, tax_class=repo.product_tax_class(uow.session, product)
     )
+
+
+# --- promotions and coupons (``pricing.promotions``)
+
+MAX_COUPONS = promotions.MAX_COUPONS
+save_promotion = promotions.save_promotion
+get_promotion = promotions.get_promotion
+list_promotions = promotions.list_promotions
+delete_promotion = promotions.delete_promotion
+create_coupon = promotions.create_coupon
+generate_coupons = promotions.generate_coupons
+get_coupon = promotions.get_coupon
+list_coupons = promotions.list_coupons
+set_coupon_active = promotions.set_coupon_active
+delete_coupon = promotions.delete_coupon
+coupons_csv = promotions.coupons_csv
+require_usable_coupon = promotions.require_usable_coupon
+redeem_coupons = promotions.redeem_coupons
+give_back_coupons = promotions.give_back_coupons

@@ -85,6 +85,8 @@ def place_order(
     plan = _plan(uow, cart, data.fulfilment, cart.channel, total)
     number = new_order_number()
     _close(uow, cart, number)
+    if cart.coupons and cart.priced is not None:
+        pricing.redeem_coupons(uow, cart.priced, number, cart.customer_id)
     holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
     authorisation = _authorise(payments, data, cart, total, currency)
     tracking_token = new_token(24)

@@ -1,0 +1,261 @@
+"""Queries over promotions, coupons and their redemptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    table,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from omniretail.db.sql import rowcount
+from omniretail.pricing.engine import PricingContext
+from omniretail.pricing.models import Coupon, CouponRedemption, Promotion
+
+promotions = cast(Table, Promotion.__table__)
+coupons = cast(Table, Coupon.__table__)
+redemptions = cast(Table, CouponRedemption.__table__)
+# Facts about the customer a condition may name (read in the same statement, by name only).
+_orders = table("orders", column("customer_id"))
+_accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
+
+
+def _in_window(t: Table, at: datetime) -> Any:
+    return and_(
+        t.c.active == true(),
+        or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
+        or_(t.c.valid_to.is_(None), t.c.valid_to > at),
+    )
+
+
+def _customer_uses(customer_id: int | None) -> Any:
+    return (
+        select(func.count())
+        .select_from(redemptions)
+        .where(
+            redemptions.c.coupon_code == coupons.c.code,
+            redemptions.c.customer_id == customer_id,
+            redemptions.c.returned_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) -> Any:
+    """A coupon that can be used now: active, in its window, uses and budget left, and
+    under its per-customer limit (a per-customer coupon needs a known customer)."""
+    per_customer = (
+        coupons.c.per_customer.is_(None)
+        if customer_id is None
+        else or_(
+            coupons.c.per_customer.is_(None), _customer_uses(customer_id) < coupons.c.per_customer
+        )
+    )
+    return and_(
+        _in_window(coupons, at),
+        or_(coupons.c.max_uses.is_(None), coupons.c.uses < coupons.c.max_uses),
+        or_(coupons.c.budget.is_(None), coupons.c.spent + extra < coupons.c.budget)
+        if extra == 0
+        else or_(coupons.c.budget.is_(None), coupons.c.spent + extra <= coupons.c.budget),
+        per_customer,
+    )
+
+
+def active_promotions(session: Session, context: PricingContext) -> list[Row[Any]]:
+    """Promotions in force at ``context.at`` that need no coupon, or whose coupon the
+    context applies and can use, with the customer's first-order flag and tier: one
+    statement."""
+    codes = sorted(set(context.coupons))
+    joined = promotions.outerjoin(
+        coupons,
+        and_(
+            coupons.c.promotion_code == promotions.c.code,
+            coupons.c.code.in_(codes),
+            _usable(context.at, context.customer_id),
+        ),
+    )
+    if context.customer_id is None:
+        facts: list[Any] = [null().label("orders"), null().label("tier")]
+    else:
+        facts = [
+            select(func.count())
+            .select_from(_orders)
+            .where(_orders.c.customer_id == context.customer_id)
+            .scalar_subquery()
+            .label("orders"),
+            select(_accounts.c.tier)
+            .where(_accounts.c.customer_id == context.customer_id)
+            .scalar_subquery()
+            .label("tier"),
+        ]
+    stmt = (
+        select(
+            promotions.c.code,
+            promotions.c.name,
+            promotions.c.condition,
+            promotions.c.effect,
+            promotions.c.currency,
+            promotions.c.priority,
+            promotions.c.exclusive,
+            coupons.c.code.label("coupon"),
+            (coupons.c.budget - coupons.c.spent).label("budget_left"),
+            *facts,
+        )
+        .select_from(joined)
+        .where(
+            _in_window(promotions, context.at),
+            or_(promotions.c.currency.is_(None), promotions.c.currency == context.currency),
+            or_(promotions.c.requires_coupon == literal(False), coupons.c.code.is_not(None)),
+        )
+        .order_by(promotions.c.code, coupons.c.code)
+    )
+    return list(session.execute(stmt))
+
+
+# --- promotions
+
+
+def get_promotion(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(promotions).where(promotions.c.code == code)).first()
+
+
+def list_promotions(session: Session, limit: int) -> list[Row[Any]]:
+    return list(session.execute(select(promotions).order_by(promotions.c.code).limit(limit)))
+
+
+def insert_promotion(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(promotions).values(**values))
+
+
+def update_promotion(session: Session, code: str, values: dict[str, Any]) -> None:
+    session.execute(update(promotions).where(promotions.c.code == code).values(**values))
+
+
+def delete_promotion(session: Session, code: str) -> bool:
+    return rowcount(session.execute(delete(promotions).where(promotions.c.code == code))) > 0
+
+
+def promotion_in_use(session: Session, code: str) -> bool:
+    return (
+        session.execute(
+            select(coupons.c.code).where(coupons.c.promotion_code == code).limit(1)
+        ).first()
+        is not None
+    )
+
+
+# --- coupons
+
+
+def get_coupon(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(coupons).where(coupons.c.code == code)).first()
+
+
+def coupon_exists(session: Session, codes: Sequence[str]) -> list[str]:
+    return list(session.scalars(select(coupons.c.code).where(coupons.c.code.in_(codes))))
+
+
+def usable_coupon(
+    session: Session, code: str, at: datetime, customer_id: int | None
+) -> Row[Any] | None:
+    return session.execute(
+        select(coupons.c.code).where(coupons.c.code == code, _usable(at, customer_id))
+    ).first()
+
+
+def insert_coupons(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(coupons), list(rows))
+
+
+def list_coupons(
+    session: Session, promotion: str | None, batch: str | None, limit: int | None
+) -> list[Row[Any]]:
+    stmt = select(coupons).order_by(coupons.c.code)
+    if promotion is not None:
+        stmt = stmt.where(coupons.c.promotion_code == promotion)
+    if batch is not None:
+        stmt = stmt.where(coupons.c.batch == batch)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt))
+
+
+def update_coupon(session: Session, code: str, values: dict[str, Any]) -> None:
+    session.execute(update(coupons).where(coupons.c.code == code).values(**values))
+
+
+def delete_coupon(session: Session, code: str) -> bool:
+    return rowcount(session.execute(delete(coupons).where(coupons.c.code == code))) > 0
+
+
+def coupon_used(session: Session, code: str) -> bool:
+    return (
+        session.execute(
+            select(redemptions.c.id).where(redemptions.c.coupon_code == code).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def take_use(
+    session: Session, code: str, amount: Decimal, at: datetime, customer_id: int | None
+) -> bool:
+    """One use and ``amount`` of budget, only while the coupon is usable: the conditional
+    UPDATE that keeps ``max_uses`` and ``budget`` under concurrency (the row is locked and
+    the condition checked again on the row as committed)."""
+    stmt = (
+        update(coupons)
+        .where(coupons.c.code == code, _usable(at, customer_id, amount))
+        .values(uses=coupons.c.uses + 1, spent=coupons.c.spent + amount)
+    )
+    return rowcount(session.execute(stmt)) == 1
+
+
+def insert_redemption(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(redemptions).values(**values))
+
+
+def open_redemptions(session: Session, order_number: str) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(redemptions).where(
+                redemptions.c.order_number == order_number, redemptions.c.returned_at.is_(None)
+            )
+        )
+    )
+
+
+def give_back(
+    session: Session, redemption_id: int, code: str, amount: Decimal, at: datetime
+) -> bool:
+    """Marks the redemption returned (once) and gives its use and budget back."""
+    marked = session.execute(
+        update(redemptions)
+        .where(redemptions.c.id == redemption_id, redemptions.c.returned_at.is_(None))
+        .values(returned_at=at)
+    )
+    if rowcount(marked) != 1:
+        return False
+    session.execute(
+        update(coupons)
+        .where(coupons.c.code == code)
+        .values(uses=coupons.c.uses - 1, spent=coupons.c.spent - amount)
+    )
+    return True

@@ -1,0 +1,301 @@
+"""Promotions without a database: conditions, effects and stacking (``PromotionsStep``).
+
+**Conditions** are CEL expressions (Google's Common Expression Language, evaluated by
+``cel-python``: no ``eval``, no loops, no side effects), true when the promotion applies. An
+empty condition is always true. The variables:
+
+- ``channel``, ``currency``, ``country``: strings; ``location``: the store selling ("" online)
+- ``tier``: the customer's loyalty tier ("" when unknown); ``segments``: list of strings
+- ``customer``: bool, a customer is known; ``first_order``: bool, they have no order yet
+- ``lines``: list of ``{sku, category, quantity (int), unit_price, amount (double)}``
+- ``total``: double, the sum of the line amounts before promotions; ``units``: int
+- ``coupons``: list of the codes applied; ``date``: "YYYY-MM-DD", ``hour`` 0-23 and
+  ``weekday`` 1 (Monday) - 7, at the pricing time in UTC
+
+e.g. ``channel == "WEB" && total >= 50.0 && lines.exists(l, l.category == "Shoes")``.
+Amounts are doubles: write ``50.0``, not ``50``. An expression that fails (an unknown
+variable, a type error) is false for that cart.
+
+**Effects** (JSON, ``type`` first; ``skus`` / ``categories`` narrow the items, none: all):
+``percent_off`` {percent}, ``amount_off`` {amount per unit}, ``fixed_price`` {price per unit},
+``buy_x_get_y`` {buy, get, percent (100: free), max_applications?} (the cheapest units of
+each buy+get group get the discount), ``order_percent_off`` {percent}, ``order_amount_off``
+{amount}, ``tiered`` {tiers: [{threshold, amount | percent}]} (the highest threshold the
+total reaches), ``free_delivery`` {} and ``points`` {points} (zero-money adjustments).
+
+**Stacking**: the promotions whose condition holds are taken by priority (highest first),
+then code. When the first that changes the cart is exclusive it applies alone; otherwise the
+stackable ones apply in that order, each on the line amounts left by the ones before, and
+exclusive ones are skipped. A coupon's remaining budget must cover its discount.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import celpy
+from celpy import celtypes
+from celpy.adapter import json_to_cel
+
+from omniretail.kernel.money import round_money
+from omniretail.pricing.engine import Adjustment, DraftLine, PricingContext, StepResult
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+FREE_DELIVERY_NOTE = "delivery is free; this cart has no delivery fee to waive"
+
+
+class ConditionError(ValueError):
+    """The condition does not parse as CEL."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivePromotion:
+    """A promotion in force, as the step sees it; ``coupon``: the applied code unlocking it."""
+
+    code: str
+    name: str
+    condition: str | None
+    effect: Mapping[str, Any]
+    priority: int = 0
+    exclusive: bool = False
+    currency: str | None = None
+    coupon: str | None = None
+    budget_left: Decimal | None = None
+
+    @property
+    def source(self) -> str:
+        return f"coupon:{self.coupon}" if self.coupon else f"promotion:{self.code}"
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_condition(text: str) -> Any:
+    """The compiled CEL program (cached per text); raises ``ConditionError``."""
+    env = celpy.Environment()
+    try:
+        return env.program(env.compile(text))
+    except Exception as exc:  # celpy raises its parser's errors
+        raise ConditionError(str(exc).splitlines()[0] if str(exc) else "invalid") from exc
+
+
+def activation(context: PricingContext, lines: Sequence[DraftLine]) -> dict[str, Any]:
+    """The documented variables of a condition (module docstring)."""
+    return {
+        "channel": context.channel,
+        "currency": context.currency,
+        "country": context.country,
+        "location": context.location or "",
+        "tier": context.tier or "",
+        "segments": sorted(context.segments),
+        "customer": context.customer_id is not None,
+        "first_order": bool(context.first_order),
+        "lines": [
+            {
+                "sku": ln.sku,
+                "category": ln.category or "",
+                "quantity": ln.quantity,
+                "unit_price": float(ln.unit_price),
+                "amount": float(ln.amount),
+            }
+            for ln in lines
+        ],
+        "total": float(sum((ln.amount for ln in lines), ZERO)),
+        "units": sum(ln.quantity for ln in lines),
+        "coupons": list(context.coupons),
+        "date": context.at.date().isoformat(),
+        "hour": context.at.hour,
+        "weekday": context.at.isoweekday(),
+    }
+
+
+def holds(condition: str | None, variables: Mapping[str, Any]) -> bool:
+    if not condition or not condition.strip():
+        return True
+    try:
+        result = compile_condition(condition).evaluate(json_to_cel(dict(variables)))
+    except Exception:  # an evaluation error (unknown field, types) means "does not apply"
+        return False
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+
+
+@dataclass
+class _Outcome:
+    lines: dict[str, Decimal] = field(default_factory=dict)
+    order: Decimal = ZERO
+    points: int = 0
+    note: str | None = None
+
+    @property
+    def money(self) -> Decimal:
+        return sum(self.lines.values(), ZERO) + self.order
+
+    @property
+    def changes(self) -> bool:
+        return self.money != 0 or self.points != 0 or self.note is not None
+
+
+def _targets(effect: Mapping[str, Any], lines: Sequence[DraftLine]) -> list[DraftLine]:
+    skus = effect.get("skus")
+    categories = effect.get("categories")
+    return [
+        ln
+        for ln in lines
+        if (not skus or ln.sku in skus) and (not categories or ln.category in categories)
+    ]
+
+
+def _outcome(
+    effect: Mapping[str, Any],
+    lines: Sequence[DraftLine],
+    amounts: Mapping[str, Decimal],
+    currency: str,
+) -> _Outcome:
+    kind = effect["type"]
+    out = _Outcome()
+    targets = _targets(effect, lines)
+
+    def off(key: str, value: Decimal) -> None:
+        value = min(round_money(value, currency), amounts[key])
+        if value > 0:
+            out.lines[key] = -value
+
+    if kind == "percent_off":
+        for ln in targets:
+            off(ln.key, amounts[ln.key] * Decimal(effect["percent"]) / HUNDRED)
+    elif kind == "amount_off":
+        for ln in targets:
+            off(ln.key, Decimal(effect["amount"]) * ln.quantity)
+    elif kind == "fixed_price":
+        for ln in targets:
+            off(ln.key, amounts[ln.key] - Decimal(effect["price"]) * ln.quantity)
+    elif kind == "buy_x_get_y":
+        _buy_x_get_y(effect, targets, amounts, off)
+    elif kind in ("order_percent_off", "order_amount_off", "tiered"):
+        total = sum((max(amounts[ln.key], ZERO) for ln in lines), ZERO)
+        value = _order_value(effect, total)
+        out.order = -min(round_money(value, currency), total) if value > 0 else ZERO
+    elif kind == "free_delivery":
+        out.note = FREE_DELIVERY_NOTE
+    elif kind == "points":
+        out.points = int(effect["points"]) if lines else 0
+    return out
+
+
+def _order_value(effect: Mapping[str, Any], total: Decimal) -> Decimal:
+    kind = effect["type"]
+    if kind == "order_percent_off":
+        return total * Decimal(effect["percent"]) / HUNDRED
+    if kind == "order_amount_off":
+        return Decimal(effect["amount"])
+    reached = [t for t in effect["tiers"] if total >= Decimal(t["threshold"])]
+    if not reached:
+        return ZERO
+    tier = max(reached, key=lambda t: Decimal(t["threshold"]))
+    if tier.get("percent") is not None:
+        return total * Decimal(tier["percent"]) / HUNDRED
+    return Decimal(tier["amount"])
+
+
+def _buy_x_get_y(
+    effect: Mapping[str, Any],
+    targets: Sequence[DraftLine],
+    amounts: Mapping[str, Decimal],
+    off: Any,
+) -> None:
+    """Units priced at what is left of their line, cheapest last in each group of buy + get:
+    of the units sorted dearest first, every group's last ``get`` units are discounted."""
+    buy, get = int(effect["buy"]), int(effect["get"])
+    percent = Decimal(effect.get("percent", 100))
+    units = sorted(
+        (
+            (amounts[ln.key] / ln.quantity, ln.key)
+            for ln in targets
+            for _ in range(ln.quantity)
+            if amounts[ln.key] > 0
+        ),
+        key=lambda u: (-u[0], u[1]),
+    )
+    groups = len(units) // (buy + get)
+    if effect.get("max_applications") is not None:
+        groups = min(groups, int(effect["max_applications"]))
+    free = sorted(units, key=lambda u: (u[0], u[1]))[: groups * get]
+    per_line: dict[str, Decimal] = {}
+    for price, key in free:
+        per_line[key] = per_line.get(key, ZERO) + price * percent / HUNDRED
+    for key, value in per_line.items():
+        off(key, value)
+
+
+@dataclass(frozen=True)
+class PromotionsStep:
+    """The promotions in force for one pricing call (the service loads them, one query)."""
+
+    promotions: Sequence[ActivePromotion] = ()
+
+    def apply(self, context: PricingContext, lines: Sequence[DraftLine]) -> StepResult:
+        if not self.promotions or not lines:
+            return StepResult()
+        variables = activation(context, lines)
+        amounts = {ln.key: ln.amount for ln in lines}
+        line_adjustments: dict[str, list[Adjustment]] = {}
+        order: list[Adjustment] = []
+        applied = False
+        for promo in sorted(self.promotions, key=lambda p: (-p.priority, p.code)):
+            if promo.currency not in (None, context.currency):
+                continue
+            if applied and promo.exclusive:
+                continue
+            if not holds(promo.condition, variables):
+                continue
+            out = _outcome(promo.effect, lines, amounts, context.currency)
+            if not out.changes:
+                continue
+            if promo.budget_left is not None and -out.money > promo.budget_left:
+                continue
+            applied = True
+            for key, amount in out.lines.items():
+                amounts[key] += amount
+                line_adjustments.setdefault(key, []).append(
+                    Adjustment(name=promo.name, amount=amount, source=promo.source)
+                )
+            if out.order:
+                order.append(Adjustment(name=promo.name, amount=out.order, source=promo.source))
+                _spread(out.order, lines, amounts)
+            if out.points or out.note:
+                first = _targets(promo.effect, lines) or list(lines)
+                line_adjustments.setdefault(first[0].key, []).append(
+                    Adjustment(
+                        name=promo.name,
+                        amount=ZERO,
+                        source=promo.source,
+                        points=out.points,
+                        note=out.note,
+                    )
+                )
+            if promo.exclusive:
+                break
+        return StepResult(lines=line_adjustments, order=order)
+
+
+def _spread(amount: Decimal, lines: Sequence[DraftLine], amounts: dict[str, Decimal]) -> None:
+    """Keeps the running line amounts close to what the engine's sharing will give, so a
+    later stackable promotion sees the order discount (exact sharing is the engine's)."""
+    total = sum((max(amounts[ln.key], ZERO) for ln in lines), ZERO)
+    if total <= 0:
+        return
+    for ln in lines:
+        amounts[ln.key] += amount * max(amounts[ln.key], ZERO) / total
+
+
+def redeemed_amounts(adjustments: Sequence[Adjustment]) -> dict[str, Decimal]:
+    """Money off per coupon code (positive) in a priced cart's line adjustments."""
+    found: dict[str, Decimal] = {}
+    for a in adjustments:
+        if a.source.startswith("coupon:"):
+            code = a.source.removeprefix("coupon:")
+            found[code] = found.get(code, ZERO) - a.amount
+    return found

@@ -1,0 +1,328 @@
+"""Promotion and coupon use cases: the promotions step of each pricing call, CRUD, bulk
+coupon codes and their CSV, coupon checks for carts, redemption at checkout (a conditional
+UPDATE in the checkout's transaction) and giving uses back when an order is cancelled."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.money import fits_currency
+from omniretail.pricing import promotion_repository as repo
+from omniretail.pricing.engine import PricedCart, PricingContext
+from omniretail.pricing.errors import (
+    AmountTooPrecise,
+    CouponExists,
+    CouponUnavailable,
+    InvalidPromotion,
+    PriceListInUse,
+    UnknownCoupon,
+    UnknownPromotion,
+)
+from omniretail.pricing.promotion_rules import (
+    ActivePromotion,
+    ConditionError,
+    PromotionsStep,
+    compile_condition,
+    redeemed_amounts,
+)
+from omniretail.pricing.schemas import (
+    CouponBatchRead,
+    CouponBatchWrite,
+    CouponRead,
+    CouponWrite,
+    PromotionRead,
+    PromotionWrite,
+)
+
+MAX_COUPONS = 5  # codes one cart may apply
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def load_step(uow: UnitOfWork, context: PricingContext) -> tuple[PricingContext, PromotionsStep]:
+    """The promotions in force for the context (one statement, which also reads whether the
+    customer has ordered before and their loyalty tier, unless the context says)."""
+    rows = repo.active_promotions(uow.session, context)
+    if rows and context.customer_id is not None:
+        first = rows[0]
+        context = replace(
+            context,
+            first_order=context.first_order
+            if context.first_order is not None
+            else not first.orders,
+            tier=context.tier or first.tier,
+        )
+    seen: dict[str, ActivePromotion] = {}
+    for r in rows:
+        if r.code in seen:
+            continue
+        seen[r.code] = ActivePromotion(
+            code=r.code,
+            name=r.name,
+            condition=r.condition,
+            effect=r.effect,
+            priority=r.priority,
+            exclusive=r.exclusive,
+            currency=r.currency,
+            coupon=r.coupon,
+            budget_left=r.budget_left if r.coupon else None,
+        )
+    return context, PromotionsStep(tuple(seen.values()))
+
+
+# --- promotions
+
+
+def save_promotion(
+    uow: UnitOfWork, code: str, data: PromotionWrite, *, actor: str
+) -> PromotionRead:
+    if data.condition:
+        try:
+            compile_condition(data.condition)
+        except ConditionError as exc:
+            raise InvalidPromotion(
+                f"the condition is not valid CEL: {exc}", field="condition"
+            ) from exc
+    effect = data.effect.model_dump(mode="json", exclude_none=True)
+    if data.currency is not None:
+        for key in ("amount", "price"):
+            if key in effect and not fits_currency(Decimal(effect[key]), data.currency):
+                raise AmountTooPrecise(
+                    f"{effect[key]} is finer than {data.currency} allows", field=f"effect.{key}"
+                )
+    values = {
+        "name": data.name,
+        "condition": data.condition or None,
+        "effect": effect,
+        "currency": data.currency,
+        "priority": data.priority,
+        "exclusive": data.exclusive,
+        "requires_coupon": data.requires_coupon,
+        "valid_from": data.valid_from,
+        "valid_to": data.valid_to,
+        "active": data.active,
+        "updated_at": uow.now,
+    }
+    if repo.get_promotion(uow.session, code) is None:
+        repo.insert_promotion(uow.session, {"code": code, "created_at": uow.now, **values})
+    else:
+        repo.update_promotion(uow.session, code, values)
+    return get_promotion(uow, code)
+
+
+def get_promotion(uow: UnitOfWork, code: str) -> PromotionRead:
+    row = repo.get_promotion(uow.session, code)
+    if row is None:
+        raise UnknownPromotion(f"no promotion with code {code!r}", field="code")
+    return _promotion_read(row)
+
+
+def list_promotions(uow: UnitOfWork, limit: int = 200) -> list[PromotionRead]:
+    return [_promotion_read(r) for r in repo.list_promotions(uow.session, limit)]
+
+
+def delete_promotion(uow: UnitOfWork, code: str, *, actor: str) -> None:
+    get_promotion(uow, code)
+    if repo.promotion_in_use(uow.session, code):
+        raise PriceListInUse(
+            "the promotion has coupons; pause it (active: false) instead", field="code"
+        )
+    repo.delete_promotion(uow.session, code)
+
+
+def _promotion_read(row: Any) -> PromotionRead:
+    return PromotionRead(
+        code=row.code,
+        name=row.name,
+        condition=row.condition,
+        effect=row.effect,
+        currency=row.currency,
+        priority=row.priority,
+        exclusive=row.exclusive,
+        requires_coupon=row.requires_coupon,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        active=row.active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# --- coupons
+
+
+def create_coupon(uow: UnitOfWork, data: CouponWrite, *, actor: str) -> CouponRead:
+    get_promotion(uow, data.promotion)
+    if repo.get_coupon(uow.session, data.code) is not None:
+        raise CouponExists(f"a coupon {data.code!r} exists", field="code")
+    repo.insert_coupons(uow.session, [_coupon_values(uow, data, data.code, None)])
+    return get_coupon(uow, data.code)
+
+
+def generate_coupons(uow: UnitOfWork, data: CouponBatchWrite, *, actor: str) -> CouponBatchRead:
+    """``count`` unique random codes (prefix + 10 characters, about 50 bits) in a batch."""
+    get_promotion(uow, data.promotion)
+    codes: set[str] = set()
+    while len(codes) < data.count:
+        wanted = data.count - len(codes)
+        fresh = {
+            data.prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+            for _ in range(wanted)
+        }
+        taken = set(repo.coupon_exists(uow.session, sorted(fresh)))
+        codes |= fresh - taken
+    rows = [_coupon_values(uow, data, code, data.batch) for code in sorted(codes)]
+    repo.insert_coupons(uow.session, rows)
+    made = list_coupons(uow, batch=data.batch, limit=None)
+    return CouponBatchRead(batch=data.batch, count=len(made), coupons=made)
+
+
+def _coupon_values(uow: UnitOfWork, data: Any, code: str, batch: str | None) -> dict[str, Any]:
+    return {
+        "code": code,
+        "promotion_code": data.promotion,
+        "batch": batch,
+        "max_uses": data.max_uses,
+        "per_customer": data.per_customer,
+        "uses": 0,
+        "budget": data.budget,
+        "spent": Decimal(0),
+        "valid_from": data.valid_from,
+        "valid_to": data.valid_to,
+        "active": data.active,
+        "created_at": uow.now,
+    }
+
+
+def get_coupon(uow: UnitOfWork, code: str) -> CouponRead:
+    row = repo.get_coupon(uow.session, code.upper())
+    if row is None:
+        raise UnknownCoupon(f"no coupon with code {code!r}", field="code")
+    return _coupon_read(row)
+
+
+def list_coupons(
+    uow: UnitOfWork,
+    promotion: str | None = None,
+    batch: str | None = None,
+    limit: int | None = 500,
+) -> list[CouponRead]:
+    return [_coupon_read(r) for r in repo.list_coupons(uow.session, promotion, batch, limit)]
+
+
+def set_coupon_active(uow: UnitOfWork, code: str, active: bool, *, actor: str) -> CouponRead:
+    get_coupon(uow, code)
+    repo.update_coupon(uow.session, code.upper(), {"active": active})
+    return get_coupon(uow, code)
+
+
+def delete_coupon(uow: UnitOfWork, code: str, *, actor: str) -> None:
+    get_coupon(uow, code)
+    if repo.coupon_used(uow.session, code.upper()):
+        raise CouponUnavailable("a used coupon is kept; deactivate it instead", field="code")
+    repo.delete_coupon(uow.session, code.upper())
+
+
+def coupons_csv(coupons: Sequence[CouponRead]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "promotion", "batch", "max_uses", "uses", "valid_from", "valid_to"])
+    for c in coupons:
+        writer.writerow(
+            [
+                c.code,
+                c.promotion,
+                c.batch or "",
+                "" if c.max_uses is None else c.max_uses,
+                c.uses,
+                c.valid_from.isoformat() if c.valid_from else "",
+                c.valid_to.isoformat() if c.valid_to else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _coupon_read(row: Any) -> CouponRead:
+    return CouponRead(
+        code=row.code,
+        promotion=row.promotion_code,
+        batch=row.batch,
+        max_uses=row.max_uses,
+        per_customer=row.per_customer,
+        uses=row.uses,
+        budget=row.budget,
+        spent=row.spent,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+# --- carts and checkout
+
+
+def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -> str:
+    """The code (upper case) when it exists and can be used now by the customer."""
+    coupon = get_coupon(uow, code)
+    if repo.usable_coupon(uow.session, coupon.code, uow.now, customer_id) is None:
+        raise CouponUnavailable(
+            f"the coupon {coupon.code} cannot be used now"
+            + (
+                " (it is limited per customer: sign in)"
+                if coupon.per_customer and customer_id is None
+                else ""
+            ),
+            field="code",
+        )
+    return coupon.code
+
+
+def redeem_coupons(
+    uow: UnitOfWork, priced: PricedCart, order_number: str, customer_id: int | None
+) -> dict[str, Decimal]:
+    """Counts a use of each coupon that priced the cart (a conditional UPDATE). Raises
+    ``CouponUnavailable`` when a limit or the budget has been reached meanwhile, or when an
+    applied coupon can no longer be used (the shopper would pay more than they were shown)."""
+    used = redeemed_amounts([a for ln in priced.lines for a in ln.adjustments])
+    for code in priced.context.coupons:
+        if code not in used and repo.usable_coupon(uow.session, code, uow.now, customer_id) is None:
+            raise CouponUnavailable(
+                f"the coupon {code} can no longer be used; remove it to check out",
+                field="coupons",
+                code=code,
+            )
+    for code, amount in sorted(used.items()):
+        if not repo.take_use(uow.session, code, amount, uow.now, customer_id):
+            raise CouponUnavailable(
+                f"the coupon {code} has just reached its limit; remove it to check out",
+                field="coupons",
+                code=code,
+            )
+        repo.insert_redemption(
+            uow.session,
+            {
+                "coupon_code": code,
+                "order_number": order_number,
+                "customer_id": customer_id,
+                "amount": amount,
+                "redeemed_at": uow.now,
+                "returned_at": None,
+            },
+        )
+    return used
+
+
+def give_back_coupons(uow: UnitOfWork, order_number: str) -> list[str]:
+    """The coupon uses of a cancelled order, given back (once)."""
+    returned = []
+    for r in repo.open_redemptions(uow.session, order_number):
+        if repo.give_back(uow.session, r.id, r.coupon_code, r.amount, uow.now):
+            returned.append(r.coupon_code)
+    return returned
