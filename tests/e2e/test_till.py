@@ -71,7 +71,7 @@ def test_a_walk_in_sale_with_a_loyalty_customer(
         expect(page.get_by_label("Barcode or SKU")).to_be_focused()
     expect(page.get_by_label("Quantity of Enamel mug")).to_have_value("2")
     expect(page.locator("[data-total]")).to_have_text("£75.50")
-    expect(page.get_by_text("Coupons cannot be taken at the till yet")).to_be_visible()
+    expect(page.get_by_label("Coupon code")).to_be_visible()
 
     page.get_by_label("Look up by").select_option("loyalty_card")
     page.get_by_label("Loyalty card, email or phone").fill(CARD)

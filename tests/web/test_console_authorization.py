@@ -683,6 +683,13 @@ def cases(container: Container, w: World) -> list[Case]:
             audience="store",
         ),
         Case(
+            "/store/till/{token}/coupons",
+            f"/store/till/{w.spare_cart}/coupons",
+            {"code": "NOSUCHCODE"},
+            lambda _: [Request("POST", f"/carts/{w.spare_cart}/coupons", {"code": "NOSUCHCODE"})],
+            audience="store",
+        ),
+        Case(
             "/store/till/{token}/customer",
             f"/store/till/{w.spare_cart}/customer",
             lookup_body,
@@ -744,6 +751,13 @@ def cases(container: Container, w: World) -> list[Case]:
             "/shop/basket/lines/A1",
             {"quantity": "1"},
             lambda _: [Request("PATCH", f"/carts/{w.cart}/lines/A1", {"quantity": 1})],
+            audience="customer",
+        ),
+        Case(
+            "/shop/basket/coupons",
+            "/shop/basket/coupons",
+            {"code": "NOSUCHCODE"},
+            lambda _: [Request("POST", f"/carts/{w.cart}/coupons", {"code": "NOSUCHCODE"})],
             audience="customer",
         ),
         Case(

@@ -133,7 +133,7 @@ def test_a_cash_sale_with_a_loyalty_customer(
     url = _ring_up(web, ["A1", "A1", "B2"], customer=True)
     page = web.get(url).text
     assert "Ada Lovelace" in page and "£75.50" in page  # 2 x 20.00 + 35.50
-    assert "Coupons cannot be taken at the till yet" in page
+    assert "Coupon code" in page
 
     short = _pay(web, url, method="cash", tendered="70", receipt_email=CUSTOMER_EMAIL)
     assert short.status_code == 422  # type: ignore[attr-defined]
@@ -323,3 +323,24 @@ def test_the_loyalty_page_names_the_account_before_redeeming(
     assert done.status_code == 303  # type: ignore[attr-defined]
     with container.read_uow() as uow:
         assert loyalty.account_status(uow, seeded.customer_id).available == before - 200
+
+
+def test_a_coupon_at_the_till_prices_the_sale_and_names_the_promotion(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from tests.web.test_shop_coupons import _ten_percent_coupon
+
+    _ten_percent_coupon(web, container)
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=False)
+    action = f"/store/till/{_token(url)}/coupons"
+    wrong = post(web, url, action, {"code": "NOPE1234", "customer": ""})
+    assert wrong.status_code == 404  # type: ignore[attr-defined]
+    applied = post(web, url, action, {"code": "save10", "customer": ""})
+    assert applied.status_code == 303, applied.text  # type: ignore[attr-defined]
+    sale = web.get(url).text
+    assert "Ten percent off" in sale
+    assert re.search(r"data-total>£18\.00<", sale), sale
+    removed = post(web, url, action, {"code": "SAVE10", "remove": "1", "customer": ""})
+    assert removed.status_code == 303  # type: ignore[attr-defined]
+    assert re.search(r"data-total>£20\.00<", web.get(url).text)

@@ -15,6 +15,7 @@ from omniretail.carts.schemas import CartCreate, CartLineAdd, CartLineUpdate
 from omniretail.catalog.schemas import Code
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.pricing.schemas import CouponApply
 from omniretail.web.deps import (
     CustomerDep,
     Decision,
@@ -139,6 +140,41 @@ def change_line(request: Request, posted: PostedDep, sku: Code) -> Response:
             found = {"__all__": f"{sku}: the quantity must be a whole number from 0 to 999."}
         return basket_page(request, viewer, errors=found, status=_status(exc))
     return redirect("/shop/basket", notice="Your basket is updated.")
+
+
+@router.post("/shop/basket/coupons", response_model=None)
+def coupon(request: Request, posted: PostedDep) -> Response:
+    """``POST /carts/{token}/coupons`` (a code for the basket) or, with the form's ``remove``
+    button, ``DELETE /carts/{token}/coupons/{code}``: the discount is priced on the server."""
+    viewer = customer_viewer(request)
+    customer_id = _customer(viewer)
+    current = read(request, lambda uow: active_cart(uow, customer_id, None))
+    if current is None:
+        return basket_page(request, viewer, errors={"__all__": "Your basket is empty."}, status=409)
+    token, actor = current.token, viewer.principal.actor
+    data = body_of(CouponApply, {"code": posted.get("code").strip().upper()})
+    removing = "remove" in posted.values
+    try:
+        body = CouponApply.model_validate(data)
+        if removing:
+            params = {"token": token, "code": body.code}
+            decided = authorize_as(request, viewer, "DELETE /carts/{token}/coupons/{code}", params)
+            change(
+                request,
+                decided,
+                lambda uow: carts.remove_coupon(uow, token, body.code, actor=actor),
+            )
+            return redirect("/shop/basket", notice=f"Coupon {body.code} removed.")
+        decided = authorize_as(
+            request, viewer, "POST /carts/{token}/coupons", {"token": token}, data
+        )
+        change(request, decided, lambda uow: carts.apply_coupon(uow, token, body.code, actor=actor))
+    except (ValidationError, DomainError) as exc:
+        found = errors_of(exc, fields=("code",))
+        if isinstance(exc, DomainError):
+            found = {"code": exc.detail}
+        return basket_page(request, viewer, errors=found, status=_status(exc))
+    return redirect("/shop/basket", notice=f"Coupon {body.code} applied.")
 
 
 def _decide_on_line(

@@ -23,6 +23,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict, DomainError
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead
+from omniretail.pricing.schemas import CouponApply
 from omniretail.web.deps import (
     PageRoute,
     PostedDep,
@@ -219,6 +220,42 @@ def set_quantity(request: Request, posted: PostedDep, token: str, sku: str) -> R
     except (ValidationError, DomainError) as exc:
         errors = {f"qty-{sku}": next(iter(errors_of(exc).values()))}
         return page(request, s, token, customer, values=posted.values, errors=errors, status=422)
+    return redirect(till_url(token, customer))
+
+
+@router.post("/{token}/coupons", response_model=None)
+def coupon(request: Request, posted: PostedDep, token: str) -> Response:
+    """``POST /carts/{token}/coupons`` (the customer's coupon for this sale) or, with the form's
+    ``remove`` button, ``DELETE /carts/{token}/coupons/{code}``: priced on the server."""
+    data = body_of(CouponApply, {"code": posted.get("code").strip().upper()})
+    removing = "remove" in posted.values
+    if removing:
+        params = {"token": token, "code": str(data.get("code", ""))}
+        decided = authorize_as(
+            request, posted.viewer, "DELETE /carts/{token}/coupons/{code}", params
+        )
+    else:
+        params = {"token": token}
+        decided = authorize_as(request, posted.viewer, "POST /carts/{token}/coupons", params, data)
+    s = shop_of(request, posted.viewer)
+    customer = customer_of(request, s.viewer, posted.get("customer"))
+    actor = s.viewer.principal.actor
+
+    def apply(uow: UnitOfWork) -> None:
+        till_cart(uow, token, s.store)
+        code = CouponApply.model_validate(data).code
+        if removing:
+            carts.remove_coupon(uow, token, code, actor=actor)
+        else:
+            carts.apply_coupon(uow, token, code, actor=actor)
+
+    try:
+        change(request, decided, apply)
+    except (ValidationError, DomainError) as exc:
+        detail = exc.detail if isinstance(exc, DomainError) else "not a coupon code"
+        status = exc.status if isinstance(exc, DomainError) else 422
+        errors = {"code": detail}
+        return page(request, s, token, customer, values=posted.values, errors=errors, status=status)
     return redirect(till_url(token, customer))
 
 
