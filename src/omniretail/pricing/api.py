@@ -232,7 +232,16 @@ def generate_coupons(
     )
 
 
-@router.get("/coupons/batches/{batch}.csv")
+@router.get(
+    "/coupons/batches/{batch}.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the batch's codes as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def export_coupons(batch: ListCodePath, uow: ReadDep) -> Response:
     coupons = pricing.list_coupons(uow, batch=batch.upper(), limit=None)
     return Response(

@@ -336,7 +336,9 @@ class CouponBatchWrite(_CouponLimits):
     promotion: ListCode
     batch: ListCode
     count: int = Field(ge=1, le=10_000)
-    prefix: Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z0-9]{0,10}$")] = ""
+    prefix: Annotated[
+        str, StringConstraints(to_upper=True, max_length=10, pattern=r"^[A-Za-z0-9]{0,10}$")
+    ] = ""
     max_uses: int | None = Field(default=1, ge=1, le=100_000_000)
 
 
