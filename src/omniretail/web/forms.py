@@ -10,6 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Collection, Mapping
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -106,3 +107,17 @@ def _add(found: Errors, field: str, message: str, fields: Collection[str] | None
 def first_values(form: Any) -> dict[str, str]:
     """A submitted form as ``name -> text`` (files are not accepted by the console)."""
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def day_filter(text: str, field: str, errors: Errors, *, next_day: bool = False) -> datetime | None:
+    """A date filter (YYYY-MM-DD) as the start of that day in UTC; ``next_day``: the end of it
+    (a "to" date names the last day shown). A bad date is put in ``errors`` under ``field``."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = "Enter a date as YYYY-MM-DD."
+        return None
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    return start + timedelta(days=1) if next_day else start

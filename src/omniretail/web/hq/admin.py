@@ -4,7 +4,6 @@ by prefix, revoked) and the audit log (by who, what and when, paged). As the API
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,7 +26,7 @@ from omniretail.web.deps import (
     redirect,
     render,
 )
-from omniretail.web.forms import Errors, errors_of
+from omniretail.web.forms import Errors, day_filter, errors_of
 from omniretail.web.hq.export import csv_link, csv_response, paged
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
@@ -128,16 +127,6 @@ def revoke_api_key(request: Request, posted: PostedDep, key_id: int) -> Response
 # --- the audit log ----------------------------------------------------------------------------
 
 
-def _day(text: str, field: str, errors: Errors) -> datetime | None:
-    if not text.strip():
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
-    except ValueError:
-        errors[field] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
 @router.get("/audit", response_model=None)
 def audit(
     request: Request,
@@ -153,9 +142,8 @@ def audit(
     authorize_as(request, viewer, "GET /audit")
     page = max(1, page)
     errors: Errors = {}
-    start = _day(since, "since", errors)
-    end = _day(until, "until", errors)
-    end = end + timedelta(days=1) if end else None  # "until" is the last day shown
+    start = day_filter(since, "since", errors)
+    end = day_filter(until, "until", errors, next_day=True)
     filters: dict[str, Any] = {
         "area": area.strip() or None,
         "actor": who.strip() or None,

@@ -4,7 +4,6 @@ the adjust and count forms, and transfers between locations."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -28,7 +27,7 @@ from omniretail.web.deps import (
     redirect,
     render,
 )
-from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.forms import Errors, body_of, day_filter, errors_of
 from omniretail.web.hq.export import MAX_ROWS, csv_link, csv_response, paged
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
@@ -244,8 +243,8 @@ def transfers(
         "status": status if status in STATUSES else None,
         "from_location": from_location.strip().upper() or None,
         "to_location": to_location.strip().upper() or None,
-        "since": _day(since, "since", errors),
-        "until": _day(until, "until", errors, next_day=True),
+        "since": day_filter(since, "since", errors),
+        "until": day_filter(until, "until", errors, next_day=True),
     }
 
     def fetch(uow: UnitOfWork, offset: int, limit: int) -> list[Any]:
@@ -284,19 +283,6 @@ def transfers(
         csv=csv_link("/hq/transfers", **query),
         **read(request, load),
     )
-
-
-def _day(text: str, field: str, errors: Errors, *, next_day: bool = False) -> datetime | None:
-    """A date field as the start of that day (UTC); ``next_day``: the end of it."""
-    if not text.strip():
-        return None
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        errors[field] = "Enter a date as YYYY-MM-DD."
-        return None
-    start = datetime.combine(day, datetime.min.time(), UTC)
-    return start + timedelta(days=1) if next_day else start
 
 
 def _sku_names(codes: list[str], uow: UnitOfWork) -> dict[str, str]:
