@@ -230,6 +230,11 @@ POLICY: dict[str, Rule] = {
     # Reorder points and stock positions are internal (GET /skus/{code} shows them only to
     # roles with inventory:read).
     "GET /intelligence/skus/{code}": R("inventory:read"),
+    # Markdowns are merchandising: read as prices are, approved by who may change prices.
+    "GET /markdowns": R("pricing:read"),
+    "GET /markdowns/{suggestion_id}": R("pricing:read"),
+    "POST /markdowns/{suggestion_id}/approve": R("pricing:write"),
+    "POST /markdowns/{suggestion_id}/reject": R("pricing:write"),
     "GET /customers/{customer_id}/identities": R("customers:read"),
     "POST /customers/{customer_id}/identities": R("customers:write"),
     # Nobody declares an identity verified: a code is sent to it (customers and staff may ask

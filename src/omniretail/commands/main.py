@@ -80,6 +80,7 @@ app.command("clv")(intelligence_cli.clv_command)
 app.command("evaluate")(intelligence_cli.evaluate_command)
 app.command("report")(intelligence_cli.report_command)
 app.add_typer(intelligence_cli.replenish_app, name="replenish")
+app.add_typer(intelligence_cli.markdowns_app, name="markdowns")
 
 console = Console()
 DbOption = Annotated[

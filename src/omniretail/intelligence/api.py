@@ -29,3 +29,9 @@ def get_customer_scores(
 def get_product_intelligence(code: KeyPath, uow: ReadDep) -> ProductIntelligenceRead:
     """Weekly forecast, reorder points per location and "bought together"."""
     return service.get_product_intelligence(uow, code.strip().upper())
+
+
+# The markdown routes (``/markdowns``), mounted by the app beside this router.
+from omniretail.intelligence.markdown_api import router as markdowns_router  # noqa: E402
+
+__all__ = ["markdowns_router", "router"]

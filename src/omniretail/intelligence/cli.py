@@ -253,3 +253,7 @@ def refresh_with_progress(container: Runtime, out: Console) -> None:
         f" {counts['bought_together']:,} bought-together pairs, {counts['forecast_rows']:,}"
         f" forecast rows, {counts['reorder_points']:,} reorder points; {result.seconds:.0f} s"
     )
+
+
+# ``omniretail markdowns suggest | list`` (mounted by the CLI root).
+from omniretail.intelligence.markdown_cli import markdowns_app as markdowns_app  # noqa: E402

@@ -25,3 +25,28 @@ class ScoresRefreshed(Event):
     type: ClassVar[str] = "intelligence.scores_refreshed"
     subject_template: ClassVar[str] = "customer_scores"
     rows: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkdownApproved(Event):
+    """A person approved a markdown ladder: its steps are scheduled price lists
+    (``MD:<id>:<step>``)."""
+
+    type: ClassVar[str] = "intelligence.markdown_approved"
+    subject_template: ClassVar[str] = "markdowns/{suggestion_id}"
+    suggestion_id: int
+    sku: str
+    location: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkdownRejected(Event):
+    """A person rejected a markdown ladder; nothing was scheduled."""
+
+    type: ClassVar[str] = "intelligence.markdown_rejected"
+    subject_template: ClassVar[str] = "markdowns/{suggestion_id}"
+    suggestion_id: int
+    sku: str
+    location: str
+    actor: str

@@ -4,11 +4,13 @@ transaction, so readers see either the previous run or the new one."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from omniretail.db.base import Base
+from omniretail.db.base import Base, BigIntPK
 
 
 class CustomerScore(Base):
@@ -92,3 +94,66 @@ class ProductAssociation(Base):
     computed_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_product_associations_other", "other_sku_code"),)
+
+
+class MarkdownSuggestion(Base):
+    """A price ladder suggested for slow stock of one SKU at one location; approved (its steps
+    become scheduled price lists ``MD:<id>:<step>``) or rejected by a person, with when."""
+
+    __tablename__ = "markdown_suggestions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"), index=True)
+    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"), index=True)
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12), default="suggested")
+    full_price: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    on_hand: Mapped[int]
+    forecast_units: Mapped[float] = mapped_column(Float)  # at full price, start to clear-by
+    starts_on: Mapped[date] = mapped_column(Date)
+    clear_by: Mapped[date] = mapped_column(Date)
+    expected_units: Mapped[float] = mapped_column(Float)
+    expected_revenue: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    baseline_units: Mapped[float] = mapped_column(Float)
+    baseline_revenue: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    expected_leftover: Mapped[float] = mapped_column(Float)
+    clears: Mapped[bool]
+    elasticity: Mapped[float] = mapped_column(Float)
+    guardrails: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('suggested', 'approved', 'rejected')", name="markdown_status_known"
+        ),
+        CheckConstraint("on_hand >= 0 AND full_price >= 0", name="markdown_amounts"),
+        Index("ix_markdown_suggestions_status", "status"),
+    )
+
+
+class MarkdownStep(Base):
+    """One price of a ladder: ``discount`` off the full price from ``starts_on`` for
+    ``weeks``; ``price_list_code`` once approved (none for a step at full price)."""
+
+    __tablename__ = "markdown_steps"
+
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("markdown_suggestions.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int]
+    discount: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    expected_units: Mapped[float] = mapped_column(Float)
+    expected_revenue: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    price_list_code: Mapped[str | None] = mapped_column(String(60))
+
+    __table_args__ = (
+        CheckConstraint("discount >= 0 AND discount < 1", name="markdown_discount_range"),
+        CheckConstraint("weeks >= 1", name="markdown_weeks_positive"),
+    )

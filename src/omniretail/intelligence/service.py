@@ -463,3 +463,24 @@ def run_replenishment(
         actor=actor,
         progress=progress,
     )
+
+
+# Markdowns (``markdown_service``), for the console page through this face.
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    MarkdownDecided as MarkdownDecided,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    approve_markdown as approve_markdown,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    get_markdown as get_markdown,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    list_markdowns as list_markdowns,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    markdown_categories as markdown_categories,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    reject_markdown as reject_markdown,
+)
