@@ -5,6 +5,7 @@ LON1, a customer) and two live orders of that customer (one waiting for pickup a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from omniretail.auth import service as auth
@@ -27,6 +28,7 @@ from omniretail.customers.models import IdentityKind, VerifiedVia
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ShipBody
+from omniretail.intelligence import markdown_repository
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import StockChange
 from omniretail.kernel.vault import vault_for
@@ -248,3 +250,58 @@ def _orders(container: Container, customer_id: int, payments: PaymentProvider) -
         code = lookup.tracking_read(uow, token).fulfilments[0].pickup_code
     assert code is not None
     return Seeded(customer_id, pickup, code, token, home)
+
+
+def seed_markdown_suggestion(container: Container) -> int:
+    """An undecided markdown suggestion for A1 at DC1: full price, then half price."""
+    day = container.clock.now().date() + timedelta(days=1)
+    with container.uow() as uow:
+        return markdown_repository.insert_suggestion(
+            uow.session,
+            {
+                "sku_code": "A1",
+                "location_code": "DC1",
+                "channel_code": "WEB",
+                "currency": "GBP",
+                "status": "suggested",
+                "full_price": Decimal("20.00"),
+                "on_hand": 100,
+                "forecast_units": 40.0,
+                "starts_on": day,
+                "clear_by": day + timedelta(weeks=4),
+                "expected_units": 100.0,
+                "expected_revenue": Decimal("1600.00"),
+                "baseline_units": 40.0,
+                "baseline_revenue": Decimal("800.00"),
+                "expected_leftover": 0.0,
+                "clears": True,
+                "elasticity": -2.0,
+                "guardrails": {
+                    "floor_fraction": 0.5,
+                    "max_step": 0.5,
+                    "max_steps_per_month": 2,
+                    "weeks_per_step": 2,
+                },
+                "created_at": uow.now,
+            },
+            [
+                {
+                    "step": 1,
+                    "starts_on": day,
+                    "weeks": 2,
+                    "discount": Decimal("0"),
+                    "price": Decimal("20.00"),
+                    "expected_units": 20.0,
+                    "expected_revenue": Decimal("400.00"),
+                },
+                {
+                    "step": 2,
+                    "starts_on": day + timedelta(weeks=2),
+                    "weeks": 2,
+                    "discount": Decimal("0.5"),
+                    "price": Decimal("10.00"),
+                    "expected_units": 80.0,
+                    "expected_revenue": Decimal("800.00"),
+                },
+            ],
+        )

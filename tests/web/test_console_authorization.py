@@ -56,6 +56,7 @@ from tests.web.seed import (
     PASSWORD,
     Seeded,
     place_web_order,
+    seed_markdown_suggestion,
     shipped_web_order,
 )
 
@@ -135,6 +136,7 @@ class World:
     system: int  # a system principal that gets API keys
     key_id: int  # one of its keys, to revoke
     return_code: str  # an open return request (in store) of another shipped order
+    markdowns: tuple[int, int]  # undecided markdown suggestions: to approve, to reject
 
 
 @pytest.fixture
@@ -250,6 +252,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         system=system.id,
         key_id=key.id,
         return_code=requested.code,
+        markdowns=(seed_markdown_suggestion(container), seed_markdown_suggestion(container)),
     )
 
 
@@ -450,6 +453,15 @@ def cases(container: Container, w: World) -> list[Case]:
             ],
         ),
         Case("/hq/planning/run", "/hq/planning/run", {}, console_only="POST /console/planning/run"),
+        *(
+            Case(
+                f"/hq/markdowns/{{suggestion_id}}/{verb}",
+                f"/hq/markdowns/{suggestion}/{verb}",
+                {},
+                lambda _, path=f"/markdowns/{suggestion}/{verb}": [Request("POST", path, None)],
+            )
+            for verb, suggestion in zip(("approve", "reject"), w.markdowns, strict=True)
+        ),
         Case(
             "/hq/customers/lookup",
             "/hq/customers/lookup",
