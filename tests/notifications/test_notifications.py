@@ -44,6 +44,10 @@ CONTEXT: dict[str, Any] = {
     "return_code": "R-7K3M-Q9XP",
     "method": "post",
     "return_by": "2026-12-31",
+    "title": "Happy birthday",
+    "coupon_code": "BDAY-K7Q2M9XPRT",
+    "offer": "10 % off your basket",
+    "valid_until": "2026-12-03",
 }
 # What each kind's message must mention, on every channel.
 ESSENTIALS = {
@@ -58,6 +62,7 @@ ESSENTIALS = {
     "curbside_arrived": ["WEB-1001", "London Oxford St"],
     "receipt": ["WEB-1001", "£18.65"],
     "return_requested": ["WEB-1001", "R-7K3M-Q9XP", "2026-12-31"],
+    "loyalty_coupon": ["BDAY-K7Q2M9XPRT", "10 % off your basket", "2026-12-03"],
 }
 
 
@@ -79,7 +84,9 @@ def test_every_kind_renders_on_every_channel(kind):
         assert text is not None
         for essential in ESSENTIALS[kind]:
             assert essential in text, (kind, essential, text)
-    assert email.subject is not None and "WEB-1001" in email.subject
+    assert email.subject is not None
+    # about an order, or (a programme coupon) about the code
+    assert ("BDAY-K7Q2M9XPRT" if kind == "loyalty_coupon" else "WEB-1001") in email.subject
     assert email.subject == push.subject
     assert "\n" not in email.subject and "\n" not in sms.body and "\n" not in push.body
     assert sms.subject is None and sms.html is None

@@ -12,7 +12,9 @@ from rich.table import Table
 from omniretail.cli.context import open_container
 from omniretail.loyalty import service
 
-app = typer.Typer(help="Loyalty: backfill, recompute, scheduled jobs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Loyalty: backfill, recompute, scheduled jobs, birthday coupons.", no_args_is_help=True
+)
 console = Console()
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
@@ -61,3 +63,21 @@ def jobs(db: DbOption = None) -> None:
         expired = service.expire_points(uow, actor="cli:jobs", limit=100_000)
         birthdays = service.award_birthday_coupons(uow, actor="cli:jobs")
     console.print(f"released {released} lots, expired {expired} lots, {birthdays} birthday coupons")
+
+
+@app.command()
+def birthdays(
+    db: DbOption = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="Run as at this time (ISO 8601 with an offset; default: now)"),
+    ] = None,
+) -> None:
+    """Issue the birthday coupons due now (each customer in their time zone), once."""
+    if at is not None and at.tzinfo is None:
+        console.print("[red]--at needs a UTC offset[/], e.g. 2026-11-02T15:30:00+00:00")
+        raise typer.Exit(2)
+    container = open_container(db)
+    with container.uow() as uow:
+        issued = service.award_birthday_coupons(uow, actor="cli:birthdays", at=at)
+    console.print(f"{issued} birthday coupons issued")

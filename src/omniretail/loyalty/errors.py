@@ -41,3 +41,8 @@ class UnknownRedemption(NotFound):
 class RedemptionNotReversible(Conflict):
     slug = "redemption-not-reversible"
     title = "The redemption cannot be reversed"
+
+
+class UnknownCouponPromotion(InvalidRequest):
+    slug = "unknown-coupon-promotion"
+    title = "The programme's coupon unlocks no known promotion"

@@ -102,11 +102,15 @@ class TierChanged(LoyaltyEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CouponIssued(LoyaltyEvent):
-    """A coupon was issued (``customer_id`` 0: a coupon for anyone)."""
+    """A coupon was issued (``customer_id`` 0: a coupon for anyone). A programme's pricing
+    coupon (birthday, welcome) names the ``promotion`` it unlocks and its end (ISO 8601);
+    a loyalty coupon leaves both empty."""
 
     type: ClassVar[str] = "loyalty.coupon_issued"
     code: str
     kind: str
+    promotion: str = ""
+    valid_until: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,9 +2,11 @@
 back for cancelled and returned lines.
 
 - ``omniretail.orders.order_confirmed``: the order earns, pending until its return window
-  closes (``service.earn_for_order``, keyed ``earn:order:<number>``). Lines, prices and
-  categories are read from the order and the catalog when the event arrives; lines already
-  cancelled by then are left out (and their cancellation gives nothing back).
+  closes (``service.earn_for_order``, keyed ``earn:order:<number>``). Lines, what was paid
+  for each (``OrderLineRead.paid``: after promotions and coupons) and categories are read
+  from the order and the catalog when the event arrives; lines already cancelled by then are
+  left out (and their cancellation gives nothing back). Points a ``points`` promotion added
+  (in the lines' pricing breakdown) earn as entries of their own, one per promotion.
 - ``omniretail.orders.cancelled``: the cancelled lines' points are clawed back, keyed by the
   event id and line number.
 - ``omniretail.orders.refunded`` (``orders.returns``): the returned lines' points are clawed
@@ -14,6 +16,9 @@ back for cancelled and returned lines.
   the exchange id, which its refund event shares) and the new lines earn as a purchase of
   their own (``earn:order:<order>#<exchange_id>``); a later return of a new line claws back
   from that earn.
+
+- ``omniretail.loyalty.coupon_issued``: a programme coupon's code is emailed to the customer
+  (notification ``loyalty_coupon``).
 
 Every effect is keyed, so a redelivered event changes nothing. Guest orders, and orders of
 customers that are unknown or erased, are skipped.
@@ -31,19 +36,23 @@ from typing import Any
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.customers import service as customers
-from omniretail.customers.errors import CustomerErased, UnknownCustomer
+from omniretail.customers.errors import ConsentRequired, CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service
-from omniretail.loyalty.schemas import OrderEarn, OrderLineEarn, OrderLineRef
+from omniretail.loyalty.events import CouponIssued
+from omniretail.loyalty.schemas import ExtraPoints, OrderEarn, OrderLineEarn, OrderLineRef
 from omniretail.messaging.handlers import (
     EventMeta,
     HandlerRegistry,
     SkipDelivery,
     UowFactory,
 )
+from omniretail.notifications.service import notify
 from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.events import OrderCancelled, OrderConfirmed, OrderExchanged, OrderRefunded
+from omniretail.orders.schemas import OrderLineRead
+from omniretail.pricing import service as pricing
 
 ACTOR = "system:loyalty"
 CANCELLED_LINE = "cancelled"
@@ -54,6 +63,7 @@ def install(registry: HandlerRegistry) -> None:
     registry.on(OrderCancelled, "loyalty.claw_back_cancelled", _cancelled)
     registry.on(OrderRefunded, "loyalty.claw_back_refunded", _refunded)
     registry.on(OrderExchanged, "loyalty.exchange", _exchanged)
+    registry.on(CouponIssued, "loyalty.notify_coupon", _coupon_issued)
 
 
 def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | None) -> None:
@@ -78,17 +88,9 @@ def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | No
                 order_reference=found.number,
                 channel=found.channel,
                 placed_at=found.placed_at,
-                lines=[
-                    OrderLineEarn(
-                        line_id=ln.line_no,
-                        amount=ln.unit_price * ln.quantity,
-                        quantity=ln.quantity,
-                        category=categories.get(ln.sku or ""),
-                        sku=ln.sku,
-                    )
-                    for ln in live
-                ],
+                lines=_line_earns(live, categories),
                 excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
+                extra_points=_extra_points(live),
             ),
             actor=ACTOR,
         )
@@ -175,18 +177,51 @@ def exchange(
                 order_reference=f"{number}#{exchange_id}",
                 channel=found.channel,
                 placed_at=meta.time,
-                lines=[
-                    OrderLineEarn(
-                        line_id=ln.line_no,
-                        amount=ln.unit_price * ln.quantity,
-                        quantity=ln.quantity,
-                        category=categories.get(ln.sku or ""),
-                        sku=ln.sku,
-                    )
-                    for ln in new
-                ],
+                lines=_line_earns(new, categories),
+                extra_points=_extra_points(new),
             ),
             actor=ACTOR,
+        )
+
+
+def notify_coupon(
+    uow_factory: UowFactory,
+    meta: EventMeta,
+    *,
+    customer_id: int,
+    code: str,
+    kind: str,
+    promotion: str,
+    valid_until: str,
+) -> None:
+    """The customer is emailed the code of a programme coupon (birthday, welcome): a service
+    message about their account, once per event. No email address: nothing is sent (the
+    code is in their account)."""
+    if not promotion or not customer_id:
+        raise SkipDelivery(f"coupon {code} is a loyalty coupon: shown in the account only")
+    with uow_factory() as uow:
+        try:
+            email = customers.contact_address(
+                uow, customer_id, "email", purpose="service", vault=uow.vault
+            )
+            profile = customers.get_customer(uow, customer_id, vault=uow.vault)
+        except (ConsentRequired, UnknownCustomer, CustomerErased) as exc:
+            raise SkipDelivery(f"customer {customer_id}: {exc.detail}") from exc
+        offer = pricing.get_promotion(uow, promotion).name
+        notify(
+            uow,
+            "loyalty_coupon",
+            "email",
+            email,
+            {
+                "customer_name": profile.name or "there",
+                "title": "Happy birthday" if kind == "birthday" else "Welcome",
+                "coupon_code": code,
+                "offer": offer,
+                "valid_until": valid_until[:10],
+            },
+            meta.id,
+            customer_ref=str(customer_id),
         )
 
 
@@ -230,6 +265,18 @@ def _exchanged(event: OrderExchanged, meta: EventMeta, uow_factory: UowFactory) 
     )
 
 
+def _coupon_issued(event: CouponIssued, meta: EventMeta, uow_factory: UowFactory) -> None:
+    notify_coupon(
+        uow_factory,
+        meta,
+        customer_id=event.customer_id,
+        code=event.code,
+        kind=event.kind,
+        promotion=event.promotion,
+        valid_until=event.valid_until,
+    )
+
+
 def _line_refs(lines: list[dict[str, Any]]) -> list[OrderLineRef]:
     return [OrderLineRef.model_validate(ln) for ln in lines]
 
@@ -239,6 +286,48 @@ def _require_customer(uow: UnitOfWork, customer_id: int) -> None:
         customers.resolve_id(uow, customer_id)
     except (UnknownCustomer, CustomerErased) as exc:
         raise SkipDelivery(f"customer {customer_id}: {exc.detail}") from exc
+
+
+def _line_earns(
+    lines: list[OrderLineRead], categories: dict[str, str | None]
+) -> list[OrderLineEarn]:
+    """Each line earns on what was paid for it (after promotions and coupons)."""
+    return [
+        OrderLineEarn(
+            line_id=ln.line_no,
+            amount=ln.paid,
+            quantity=ln.quantity,
+            category=categories.get(ln.sku or ""),
+            sku=ln.sku,
+        )
+        for ln in lines
+    ]
+
+
+def _extra_points(lines: list[OrderLineRead]) -> list[ExtraPoints]:
+    """Points a ``points`` promotion added to the order (a zero-money adjustment in a line's
+    pricing breakdown). A cart line split over fulfilments repeats its breakdown on each
+    order line, so a promotion counts once per SKU."""
+    seen: dict[tuple[str, str], ExtraPoints] = {}
+    for ln in lines:
+        for a in (ln.pricing or {}).get("adjustments", []):
+            points = int(a.get("points") or 0)
+            if points <= 0:
+                continue
+            source = str(a.get("source") or a.get("name") or "promotion")
+            seen.setdefault(
+                (source, ln.sku or str(ln.line_no)),
+                ExtraPoints(name=str(a.get("name") or source), source=source, points=points),
+            )
+    merged: dict[str, ExtraPoints] = {}
+    for extra in seen.values():
+        known = merged.get(extra.source)
+        merged[extra.source] = (
+            extra
+            if known is None
+            else known.model_copy(update={"points": known.points + extra.points})
+        )
+    return [merged[k] for k in sorted(merged)]
 
 
 def _categories(uow: UnitOfWork, skus: set[str]) -> dict[str, str | None]:

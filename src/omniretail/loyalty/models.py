@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -164,4 +164,27 @@ class Coupon(Base):
     __table_args__ = (
         CheckConstraint("status IN ('issued', 'redeemed', 'void')", name="status_known"),
         CheckConstraint("discount > 0", name="discount_positive"),
+    )
+
+
+class CouponGrant(Base):
+    """A pricing coupon the programme issued to a customer: once per customer, kind and
+    period (the year of a birthday, ``once`` for the welcome). The unique key is what makes a
+    re-run or a second worker's sweep issue nothing."""
+
+    __tablename__ = "loyalty_coupon_grants"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(10))
+    coupon_code: Mapped[str] = mapped_column(String(40), unique=True)
+    promotion: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(120))
+    issued_at: Mapped[datetime]
+    valid_until: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "period"),
+        CheckConstraint("kind IN ('birthday', 'welcome')", name="kind_known"),
     )

@@ -38,8 +38,31 @@ class Campaign(BaseModel):
 
 
 class CouponRule(BaseModel):
-    discount: Decimal = Field(gt=0, le=MAX_MONEY, max_digits=12, decimal_places=2)
+    """A coupon the programme gives (on a birthday, on joining). With ``promotion`` it is a
+    pricing coupon: a code of the customer's own, usable once, that unlocks that promotion
+    (e.g. ``BIRTHDAY10``, 10 % off) at the shop's checkout and the till like any coupon.
+    Without, a loyalty coupon worth ``discount`` (redeemed through ``/loyalty/coupons``)."""
+
+    discount: Decimal | None = Field(
+        default=None, gt=0, le=MAX_MONEY, max_digits=12, decimal_places=2
+    )
+    promotion: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+        description="The pricing promotion the coupon unlocks",
+    )
+    description: str | None = Field(
+        default=None, max_length=120, description="What the customer reads (default: by kind)"
+    )
     valid_days: int = Field(default=30, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _one_benefit(self) -> CouponRule:
+        if (self.discount is None) == (self.promotion is None):
+            raise ValueError("a coupon rule gives either a discount or a promotion")
+        return self
 
 
 class ProgrammeRules(BaseModel):
@@ -67,6 +90,9 @@ class ProgrammeRules(BaseModel):
     welcome_points: int = Field(default=100, ge=0, le=MAX_POINTS)
     birthday_coupon: CouponRule | None = Field(
         default_factory=lambda: CouponRule(discount=Decimal("5.00"))
+    )
+    welcome_coupon: CouponRule | None = Field(
+        default=None, description="A coupon given once, when the customer joins"
     )
     actions: dict[Tiny, Annotated[int, Field(ge=0, le=MAX_POINTS)]] = Field(
         default_factory=lambda: {"review": 20, "app_install": 50, "referral": 200},
@@ -99,6 +125,14 @@ class OrderLineEarn(BaseModel):
     sku: str | None = None
 
 
+class ExtraPoints(BaseModel):
+    """Points a promotion adds to an order ("Double points weekend: +120")."""
+
+    name: str
+    source: str
+    points: int = Field(gt=0)
+
+
 class OrderLineRef(BaseModel):
     """An order line as the orders domain's events name it (cancelled or returned units)."""
 
@@ -119,6 +153,9 @@ class OrderEarn(BaseModel):
     lines: list[OrderLineEarn]
     excluded_line_ids: list[int] = Field(
         default_factory=list, description="lines already cancelled when the order earned"
+    )
+    extra_points: list[ExtraPoints] = Field(
+        default_factory=list, description="points promotions added at checkout"
     )
 
 
@@ -240,6 +277,20 @@ class CouponRead(BaseModel):
     valid_until: datetime
     redeemed_at: datetime | None
     redeemed_channel: str | None
+
+
+class RewardCouponRead(BaseModel):
+    """A pricing coupon the programme gave a customer (birthday, welcome)."""
+
+    code: str
+    customer_id: int
+    kind: str
+    period: str
+    promotion: str
+    description: str
+    issued_at: datetime
+    valid_until: datetime
+    used: bool
 
 
 class CouponRedeem(BaseModel):

@@ -39,6 +39,8 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "return_requested": ("order_number", "customer_name", "return_code", "method", "return_by"),
     # to the store's devices: the customer of a curbside order is waiting at the kerb
     "curbside_arrived": ("order_number", "customer_name", "store"),
+    # a coupon of the loyalty programme's (birthday, welcome): a code of the customer's own
+    "loyalty_coupon": ("customer_name", "title", "coupon_code", "offer", "valid_until"),
 }
 KINDS = tuple(REQUIRED_CONTEXT)
 

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import Id32, ShortText, Tiny
+from omniretail.kernel.money import round_money
 from omniretail.routing.schemas import FulfilmentMethod
 
 
@@ -65,6 +66,15 @@ class OrderLineRead(BaseModel):
     pricing: dict[str, Any] | None = Field(
         default=None, description="Why this price: list, adjustments, tax class and rate"
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="What the customer paid for the line's units (tax included, after"
+        " promotions and coupons): the checkout's gross for the quantity it was priced for,"
+        " shared by the units still on the line; unit price x quantity without a breakdown"
+    )
+    @property
+    def paid(self) -> Decimal:
+        return paid_amount(self.quantity, self.unit_price, self.net, self.tax, self.pricing)
 
 
 class FulfilmentRead(BaseModel):
@@ -189,3 +199,24 @@ class TrackingRead(BaseModel):
     total: Decimal
     currency: str
     fulfilments: list[TrackingFulfilment]
+
+
+def paid_amount(
+    quantity: int,
+    unit_price: Decimal,
+    net: Decimal | None,
+    tax: Decimal | None,
+    pricing: dict[str, Any] | None,
+) -> Decimal:
+    """An order line's paid amount for its ``quantity``. Checkout stores the gross of the
+    units it priced (``pricing["quantity"]``); units cancelled off the line later leave it
+    with fewer units, so the gross is shared per unit, rounded to the currency."""
+    if net is None or tax is None:
+        return unit_price * quantity
+    gross = Decimal(net) + Decimal(tax)
+    priced_for = int((pricing or {}).get("quantity") or quantity)
+    if priced_for <= 0 or priced_for == quantity:
+        return gross
+    currency = (pricing or {}).get("currency")
+    share = gross * quantity / priced_for
+    return round_money(share, str(currency)) if currency else share

@@ -7,7 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
@@ -33,15 +46,36 @@ products = cast(Table, Product.__table__)
 SCOPES = ("channel_code", "location_code", "customer_tier", "customer_segment")
 
 
+# The customer's loyalty tier and RFM segment, read by name in the same statement (pricing
+# sits below loyalty and intelligence, which own these tables).
+_accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
+_scores = table("customer_scores", column("customer_id"), column("segment"))
+
+
+def _customer_fact(t: Any, name: str, customer_id: int) -> Any:
+    return select(t.c[name]).where(t.c.customer_id == customer_id).scalar_subquery()
+
+
 def _applies(context: PricingContext) -> Any:
     """A list in force for ``context``: its currency, active, within its window at
-    ``context.at``, and each scope either unset or the context's."""
+    ``context.at``, and each scope either unset or the context's. A known customer whose
+    context names no tier (or no segments) is matched on their stored loyalty tier (and RFM
+    segment), so the basket, the till and a quote for them choose the same list."""
     lists = price_lists.c
-    segment = (
-        or_(lists.customer_segment.is_(None), lists.customer_segment.in_(sorted(context.segments)))
-        if context.segments
-        else lists.customer_segment.is_(None)
-    )
+    if context.segments:
+        segment = or_(
+            lists.customer_segment.is_(None), lists.customer_segment.in_(sorted(context.segments))
+        )
+    elif context.customer_id is not None:
+        segment = or_(
+            lists.customer_segment.is_(None),
+            lists.customer_segment == _customer_fact(_scores, "segment", context.customer_id),
+        )
+    else:
+        segment = lists.customer_segment.is_(None)
+    tier: Any = context.tier
+    if tier is None and context.customer_id is not None:
+        tier = _customer_fact(_accounts, "tier", context.customer_id)
     return and_(
         lists.code == entries.c.list_code,
         lists.active == true(),
@@ -50,7 +84,7 @@ def _applies(context: PricingContext) -> Any:
         or_(lists.valid_to.is_(None), lists.valid_to > context.at),
         or_(lists.channel_code.is_(None), lists.channel_code == context.channel),
         or_(lists.location_code.is_(None), lists.location_code == context.location),
-        or_(lists.customer_tier.is_(None), lists.customer_tier == context.tier),
+        or_(lists.customer_tier.is_(None), lists.customer_tier == tier),
         segment,
     )
 

@@ -5,7 +5,8 @@ Counters change only by conditional UPDATE (``apply_to_account``) or under row l
 
 Modules by concern: ``programmes`` (Core tables, programme versions), ``accounts``, ``lots``,
 ``entries`` (the ledger, account summaries), ``redemptions``, ``coupons``, ``backfill`` (reads
-of the order history). Callers use the names re-exported here.
+of the order history), ``grants`` (coupons the programme issued). Callers use the names
+re-exported here.
 """
 
 from __future__ import annotations
@@ -39,12 +40,17 @@ from omniretail.loyalty.repository.entries import (
     earns_of_order,
     entry_exists,
     existing_entry_keys,
+    extra_earns_of_order,
     get_entry,
     ledger_sums,
     list_entries,
     next_expiry,
     qualifying_spend,
     redeem_entries_since,
+)
+from omniretail.loyalty.repository.grants import (
+    add_grant_if_new,
+    list_grants,
 )
 from omniretail.loyalty.repository.lots import (
     add_lot,
@@ -80,6 +86,7 @@ __all__ = [
     "active_programme",
     "add_coupon_if_new",
     "add_entry",
+    "add_grant_if_new",
     "add_lot",
     "add_programme",
     "add_redemption",
@@ -93,6 +100,7 @@ __all__ = [
     "entries",
     "entry_exists",
     "existing_entry_keys",
+    "extra_earns_of_order",
     "get_accounts",
     "get_coupon",
     "get_entry",
@@ -104,6 +112,7 @@ __all__ = [
     "ledger_sums",
     "list_coupons",
     "list_entries",
+    "list_grants",
     "list_programmes",
     "lock_accounts",
     "lock_expired_lots",

@@ -142,13 +142,29 @@ def add_entry(session: Session, entry: Entry) -> Entry:
     return entry
 
 
-def clawbacks_for_line(session: Session, order_reference: str, line_id: int) -> list[Entry]:
+def extra_earns_of_order(session: Session, order_reference: str) -> list[Entry]:
+    """The earns of the points promotions an order had (``points:order:<order>:<n>``)."""
+    prefix = f"points:order:{order_reference}:"
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.kind == "earn", Entry.source_key.startswith(prefix, autoescape=True))
+            .order_by(Entry.id)
+        )
+    )
+
+
+def clawbacks_for_line(
+    session: Session, order_reference: str, line_id: int, *, extra: int | None = None
+) -> list[Entry]:
+    """The clawbacks of one order line: of its earn, or (``extra``) of that points
+    promotion's earn entry."""
     return [
         e
         for e in session.scalars(
             select(Entry).where(Entry.kind == "clawback", Entry.reference == order_reference)
         )
-        if int(e.data.get("order_line_id", -1)) == line_id
+        if int(e.data.get("order_line_id", -1)) == line_id and e.data.get("extra") == extra
     ]
 
 

@@ -1,8 +1,9 @@
 """Loyalty use cases: the ledger, lots, redemption, clawback, tiers and rewards.
 
 Modules by use case: ``rules`` (the programme), ``awards`` (enrolment, actions,
-adjustments), ``earn`` (orders earn, clawback), ``redeem``, ``lots`` (maturing, expiry),
-``tiers``, ``coupons``, ``rewards`` (scheduled: birthdays, un-merge settlement, recompute),
+adjustments), ``earn`` (orders earn on the paid amounts, points promotions, clawback),
+``redeem``, ``lots`` (maturing, expiry), ``tiers``, ``coupons``, ``grants`` (birthday and
+welcome pricing coupons), ``rewards`` (scheduled: birthdays, un-merge settlement, recompute),
 ``reads``, ``backfill`` (points for an imported order history). Other packages import the
 names below from ``loyalty.service``.
 
@@ -31,6 +32,11 @@ from omniretail.loyalty.service.earn import (
     known_order_lines,
     line_id_keys,
     points_for_order,
+    share_points,
+)
+from omniretail.loyalty.service.grants import (
+    grant_coupon,
+    list_reward_coupons,
 )
 from omniretail.loyalty.service.lots import (
     expire_points,
@@ -82,12 +88,14 @@ __all__ = [
     "evaluate_tier",
     "expire_points",
     "get_programme",
+    "grant_coupon",
     "issue_coupon",
     "known_order_lines",
     "line_id_keys",
     "list_coupons",
     "list_entries",
     "list_lots",
+    "list_reward_coupons",
     "points_for_order",
     "programme_read",
     "progress_for",
@@ -100,6 +108,7 @@ __all__ = [
     "rules",
     "save_programme",
     "settle_unmerge",
+    "share_points",
     "stated_progress",
     "tier_progress",
 ]

@@ -28,6 +28,7 @@ from omniretail.loyalty.schemas import (
     ProgrammeRules,
     RedemptionCreate,
 )
+from omniretail.loyalty.service.grants import grant_welcome_coupon
 from omniretail.loyalty.service.reads import account_status
 from omniretail.loyalty.service.redeem import redeem_points
 from omniretail.loyalty.service.rules import rules
@@ -130,7 +131,7 @@ def _reward(
 
 
 def enrol(uow: UnitOfWork, customer_id: int, *, actor: str) -> AccountRead:
-    """Opens the account (once) and gives the welcome points."""
+    """Opens the account (once) and gives the welcome points and coupon."""
     _ensure_account(uow, customer_id, actor=actor)
     return account_status(uow, customer_id)
 
@@ -143,6 +144,7 @@ def _ensure_account(uow: UnitOfWork, customer_id: int, *, actor: str) -> None:
     ):
         return
     uow.record(Enrolled(customer_id=customer_id))
+    grant_welcome_coupon(uow, customer_id, programme)
     if programme.welcome_points:
         _reward(
             uow,

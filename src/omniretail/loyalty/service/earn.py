@@ -24,6 +24,7 @@ from omniretail.loyalty.models import (
 )
 from omniretail.loyalty.schemas import (
     EntryRead,
+    ExtraPoints,
     OrderEarn,
     OrderLineRef,
     ProgrammeRules,
@@ -94,8 +95,84 @@ def earn_for_order(uow: UnitOfWork, order: OrderEarn, *, actor: str) -> EntryRea
         ),
     )
     uow.record(Earned(customer_id=order.customer_id, points=points, order=order.order_reference))
+    for number, extra in enumerate(order.extra_points, start=1):
+        _earn_extra(uow, order, extra, number, programme, actor=actor)
     evaluate_tier(uow, order.customer_id)
     return entry_read(entry)
+
+
+def _earn_extra(
+    uow: UnitOfWork,
+    order: OrderEarn,
+    extra: ExtraPoints,
+    number: int,
+    programme: ProgrammeRules,
+    *,
+    actor: str,
+) -> None:
+    """A points promotion's points: an entry of their own that says why ("Double points
+    weekend: +120"), pending like the purchase's. They are shared over the order's lines by
+    what was paid for each (largest remainder), so a returned line gives back its share."""
+    key = f"points:order:{order.order_reference}:{number}"
+    if repo.entry_exists(uow.session, key):
+        return
+    paying = [ln for ln in order.lines if ln.amount > 0]
+    shares = share_points(extra.points, [ln.amount for ln in paying])
+    available_at = order.placed_at + timedelta(days=programme.return_window_days)
+    lot = repo.add_lot(
+        uow.session,
+        Lot(
+            customer_id=order.customer_id,
+            source_key=key,
+            points=extra.points,
+            remaining=extra.points,
+            status=LotStatus.PENDING.value,
+            available_at=available_at,
+            expires_at=available_at + timedelta(days=programme.expiry_days),
+            created_at=uow.now,
+        ),
+    )
+    repo.apply_to_account(uow.session, order.customer_id, uow.now, pending=extra.points)
+    repo.add_entry(
+        uow.session,
+        Entry(
+            customer_id=order.customer_id,
+            kind=EntryKind.EARN.value,
+            points=0,
+            pending_delta=extra.points,
+            owed_delta=0,
+            spend=Decimal(0),
+            lot_id=lot.id,
+            source_key=key,
+            reference=order.order_reference,
+            channel=order.channel,
+            actor=actor,
+            created_at=uow.now,
+            effective_at=order.placed_at,
+            data={
+                "reason": f"{extra.name}: +{extra.points}",
+                "promotion": extra.source,
+                "lines": {str(ln.line_id): p for ln, p in zip(paying, shares, strict=True)},
+                "line_quantities": {str(ln.line_id): ln.quantity for ln in paying},
+            },
+        ),
+    )
+    uow.record(Earned(customer_id=order.customer_id, points=extra.points, order=key))
+
+
+def share_points(points: int, weights: Sequence[Decimal]) -> list[int]:
+    """``points`` shared in proportion to ``weights``, adding up exactly (largest remainder;
+    ties to the earlier line). Nothing to share over: nothing shared."""
+    total = sum(weights, Decimal(0))
+    if not weights or total <= 0:
+        return [0] * len(weights)
+    exact = [Decimal(points) * w / total for w in weights]
+    floors = [int(x.to_integral_value(ROUND_FLOOR)) for x in exact]
+    left = points - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors
 
 
 def points_for_order(
@@ -133,8 +210,9 @@ def points_for_order(
 def claw_back_return(uow: UnitOfWork, line: ReturnLine, *, actor: str) -> EntryRead | None:
     """A returned line gives back exactly the points it earned (in proportion to the units
     returned; the last unit takes the remainder). Taken from the purchase's lot (still pending
-    inside the return window), then from other points, and any rest is owed. Keyed by the
-    return line: a replay changes nothing."""
+    inside the return window), then from other points, and any rest is owed. The line's share
+    of a points promotion's points goes back the same way, as an entry of its own. Keyed by
+    the return line: a replay changes nothing."""
     key = f"clawback:{line.return_line_key}"
     if repo.entry_exists(uow.session, key):
         return None
@@ -145,14 +223,32 @@ def claw_back_return(uow: UnitOfWork, line: ReturnLine, *, actor: str) -> EntryR
             f"order {line.order_reference} line {line.order_line_id} earned no points",
             field="order_line_id",
         )
+    entry = _claw_back(uow, earn, line, key, actor=actor, spend_back=True)
+    for extra in repo.extra_earns_of_order(uow.session, line.order_reference):
+        if int(extra.data.get("lines", {}).get(line_key, 0)) > 0:
+            _claw_back(uow, extra, line, f"{key}:x{extra.id}", actor=actor, spend_back=False)
+    evaluate_tier(uow, earn.customer_id)
+    return entry_read(entry)
+
+
+def _claw_back(
+    uow: UnitOfWork, earn: Entry, line: ReturnLine, key: str, *, actor: str, spend_back: bool
+) -> Entry:
+    """The returned units' share of what ``earn`` gave the line."""
+    line_key = str(line.order_line_id)
+    extra = None if spend_back else earn.id
     line_points = int(earn.data["lines"][line_key])
     line_qty = int(earn.data["line_quantities"][line_key])
-    line_amount = Decimal(earn.data["line_amounts"][line_key])
-    before = repo.clawbacks_for_line(uow.session, line.order_reference, line.order_line_id)
+    before = repo.clawbacks_for_line(
+        uow.session, line.order_reference, line.order_line_id, extra=extra
+    )
     returned_before = sum(int(e.data.get("quantity", 0)) for e in before)
     returned = min(line_qty, returned_before + line.quantity)
     points = line_points * returned // line_qty - sum(int(e.data.get("points", 0)) for e in before)
-    spend = (line_amount * returned / line_qty) - (line_amount * returned_before / line_qty)
+    spend = Decimal(0)
+    if spend_back:
+        line_amount = Decimal(earn.data["line_amounts"][line_key])
+        spend = (line_amount * returned / line_qty) - (line_amount * returned_before / line_qty)
     owner = earn.customer_id
     repo.lock_accounts(uow.session, [owner])
     taken_pending = taken_available = 0
@@ -181,6 +277,14 @@ def claw_back_return(uow: UnitOfWork, line: ReturnLine, *, actor: str) -> EntryR
         uow.session, owner, uow.now, available=-taken_available, pending=-taken_pending, owed=rest
     )
     assert ok, "points taken from lots are on the account"
+    data: dict[str, Any] = {
+        "order_line_id": line.order_line_id,
+        "quantity": line.quantity,
+        "points": points,
+        "lots": lots_used,
+    }
+    if extra is not None:
+        data |= {"extra": extra, "reason": f"{earn.data.get('reason', 'promotion')} returned"}
     entry = repo.add_entry(
         uow.session,
         Entry(
@@ -197,17 +301,11 @@ def claw_back_return(uow: UnitOfWork, line: ReturnLine, *, actor: str) -> EntryR
             actor=actor,
             created_at=uow.now,
             effective_at=earn.effective_at,
-            data={
-                "order_line_id": line.order_line_id,
-                "quantity": line.quantity,
-                "points": points,
-                "lots": lots_used,
-            },
+            data=data,
         ),
     )
     uow.record(ClawedBack(customer_id=owner, points=points, order=line.order_reference, owed=rest))
-    evaluate_tier(uow, owner)
-    return entry_read(entry)
+    return entry
 
 
 def claw_back_lines(

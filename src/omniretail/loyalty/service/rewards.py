@@ -14,17 +14,22 @@ from omniretail.loyalty import repository as repo
 from omniretail.loyalty.models import Entry, EntryKind, Lot, LotStatus
 from omniretail.loyalty.schemas import DriftRow, RecomputeReport, RedemptionCreate
 from omniretail.loyalty.service.coupons import issue_coupon
+from omniretail.loyalty.service.grants import grant_coupon
 from omniretail.loyalty.service.redeem import redeem_points
 from omniretail.loyalty.service.rules import rules
 
 
-def award_birthday_coupons(uow: UnitOfWork, *, actor: str) -> int:
-    """Coupons for everyone whose birthday it is now, each in their home store's time zone
-    (the programme's zone without a home store). Once per customer per year."""
+def award_birthday_coupons(uow: UnitOfWork, *, actor: str, at: datetime | None = None) -> int:
+    """Coupons for everyone whose birthday it is at ``at`` (default now), each in their home
+    store's time zone (the programme's zone without a home store): from local midnight. Once
+    per customer per year, however often it runs and on however many workers. With a
+    ``promotion`` in the rule the coupon is a pricing coupon (``grants``); else a loyalty
+    coupon worth ``discount``."""
     programme = rules(uow)
     coupon = programme.birthday_coupon
     if coupon is None:
         return 0
+    now = at or uow.now
     stores_by_zone: dict[str, list[str]] = defaultdict(list)
     for location in catalog.list_locations(uow):
         stores_by_zone[location.timezone].append(location.code)
@@ -34,14 +39,19 @@ def award_birthday_coupons(uow: UnitOfWork, *, actor: str) -> int:
     groups.append((programme.timezone, None))
     issued = 0
     for zone, codes in groups:
-        today = uow.now.astimezone(ZoneInfo(zone)).date()
+        today = now.astimezone(ZoneInfo(zone)).date()
         for month_day in birthdays_on(today):
             for customer_id, _store in customers.birthdays(uow, month_day, codes):
+                if coupon.promotion is not None:
+                    granted = grant_coupon(uow, customer_id, "birthday", str(today.year), coupon)
+                    issued += granted is not None
+                    continue
+                assert coupon.discount is not None  # a rule gives one or the other
                 result = issue_coupon(
                     uow,
                     customer_id,
                     kind="birthday",
-                    description="Happy birthday",
+                    description=coupon.description or "Happy birthday",
                     discount=coupon.discount,
                     valid_days=coupon.valid_days,
                     source_key=f"birthday:{customer_id}:{today.year}",

@@ -14,6 +14,7 @@ from omniretail.loyalty.schemas import (
     ProgrammeRead,
     ProgrammeRules,
 )
+from omniretail.loyalty.service.grants import require_coupon_promotions
 
 _RULES_KEY = "loyalty:rules"
 
@@ -33,7 +34,9 @@ def rules(uow: UnitOfWork) -> ProgrammeRules:
 
 
 def save_programme(uow: UnitOfWork, data: ProgrammeRules, *, actor: str) -> ProgrammeRead:
-    """A new version of the rules becomes active; earlier versions stay for the record."""
+    """A new version of the rules becomes active; earlier versions stay for the record.
+    Coupons the rules give must unlock an existing pricing promotion."""
+    require_coupon_promotions(uow, data)
     version = repo.latest_version(uow.session) + 1
     programme = Programme(
         version=version,

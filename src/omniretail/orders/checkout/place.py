@@ -277,7 +277,9 @@ def _line_rows(
                     hold_id=holds[(p.id, line.id)],
                     net_amount=amounts["net"],
                     tax_amount=amounts["tax"],
-                    pricing=pricing.breakdown(line.pricing, amounts, currency),
+                    pricing=pricing.breakdown(
+                        line.pricing, {**amounts, "quantity": Decimal(quantity)}, currency
+                    ),
                 )
             )
     return rows

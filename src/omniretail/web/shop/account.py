@@ -1,4 +1,5 @@
-"""A signed-in customer's pages: their orders with tracking, points and tier progress,
+"""A signed-in customer's pages: their orders with tracking, points and tier progress, the
+programme's coupons (birthday, welcome),
 consent preferences and a data export."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.orders import service as lookup
+from omniretail.pricing import service as pricing
 from omniretail.processes import privacy as privacy_process
 from omniretail.web import session
 from omniretail.web.deps import (
@@ -60,11 +62,20 @@ def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
         spent = float(tier.qualifying_spend)
         to_next = float(tier.to_next_tier) if tier.to_next_tier is not None else None
         share = 100 if to_next is None else int(100 * spent / max(spent + to_next, 0.01))
+        coupons = [
+            {
+                **c.model_dump(),
+                "offer": pricing.get_promotion(uow, c.promotion).name,
+                "expired": c.valid_until <= uow.now,
+            }
+            for c in loyalty.list_reward_coupons(uow, root)
+        ]
         return {
             "profile": customers.get_customer(uow, root, vault=vault),
             "orders": orders[:20],
             "loyalty": status,
             "tier_share": share,
+            "coupons": coupons,
         }
 
     return render(request, "shop/account.html", viewer=viewer, **read(request, load))

@@ -1,0 +1,32 @@
+"""Queries over the coupons the programme issued (``loyalty_coupon_grants``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from omniretail.db.sql import insert_ignore
+from omniretail.loyalty.models import CouponGrant
+
+grants = cast(Table, CouponGrant.__table__)
+
+
+def add_grant_if_new(session: Session, values: dict[str, Any]) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on (customer, kind, period): True for the one
+    caller that wrote it. A concurrent writer of the same key waits for the first to commit
+    (PostgreSQL) and then writes nothing."""
+    stmt = insert_ignore(session, grants, [values], ["customer_id", "kind", "period"])
+    return bool(session.execute(stmt.returning(grants.c.id)).first())
+
+
+def list_grants(session: Session, customer_ids: Sequence[int]) -> list[CouponGrant]:
+    return list(
+        session.scalars(
+            select(CouponGrant)
+            .where(CouponGrant.customer_id.in_(list(customer_ids)))
+            .order_by(CouponGrant.issued_at.desc(), CouponGrant.id.desc())
+        )
+    )
