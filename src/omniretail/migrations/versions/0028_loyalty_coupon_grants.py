@@ -1,8 +1,8 @@
 """loyalty coupon grants: the pricing coupons the programme issued (birthday once a year,
 welcome once), unique per customer, kind and period
 
-Revision ID: 0027_loyalty
-Revises: 0026_promotions
+Revision ID: 0028_loyalty_coupon_grants
+Revises: 0027_markdown
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_loyalty"
-down_revision: str | None = "0026_promotions"
+revision: str = "0028_loyalty_coupon_grants"
+down_revision: str | None = "0027_markdown"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
