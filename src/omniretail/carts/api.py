@@ -23,6 +23,7 @@ from omniretail.carts.schemas import (
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.pricing.schemas import CouponApply, CouponCode
+from omniretail.routing.schemas import FulfilmentMethod
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
@@ -63,10 +64,16 @@ def find_cart(
 
 
 @router.get("/carts/{token}", response_model=CartRead, tags=["carts"])
-def get_cart(token: KeyPath, uow: ReadDep, channel: Code | None = None) -> CartRead:
+def get_cart(
+    token: KeyPath,
+    uow: ReadDep,
+    channel: Code | None = None,
+    method: FulfilmentMethod | None = None,
+) -> CartRead:
     """The cart priced for ``channel`` (default: the channel it was last used on), with each
-    line that can no longer be served saying why and what is possible instead."""
-    return carts.get_cart(uow, token, channel)
+    line that can no longer be served saying why and what is possible instead; with the
+    fulfilment ``method`` the customer chose, its fee too (in ``total``)."""
+    return carts.get_cart(uow, token, channel, method.value if method else None)
 
 
 @router.get("/carts/{token}/qr.{fmt}", tags=["carts"])

@@ -90,10 +90,12 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
     return get_cart(uow, token)
 
 
-def get_cart(uow: UnitOfWork, token: str, price_channel: str | None = None) -> CartRead:
+def get_cart(
+    uow: UnitOfWork, token: str, price_channel: str | None = None, method: str | None = None
+) -> CartRead:
     if price_channel is not None:
         catalog.channel_settings(uow, price_channel)
-    return cart_read(uow, load_cart(uow, token, price_channel), price_channel)
+    return cart_read(uow, load_cart(uow, token, price_channel, method=method), price_channel)
 
 
 def find_active_cart(uow: UnitOfWork, customer_id: int, price_channel: str | None) -> CartRead:
@@ -227,6 +229,7 @@ def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> Car
             AdjustmentRead(name=a.name, amount=a.amount, source=a.source, note=a.note)
             for a in (priced.adjustments if priced else ())
         ],
+        fee=pricing.fee_read(priced.fee) if priced and priced.fee else None,
         merged_into=cart.merged_into,
         created_at=cart.created_at,
         updated_at=cart.updated_at,

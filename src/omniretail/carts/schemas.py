@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import Id, Money
-from omniretail.pricing.schemas import AdjustmentRead
+from omniretail.pricing.schemas import AdjustmentRead, PricedFeeRead
 from omniretail.routing.schemas import FulfilmentMethod, LineQuantity
 
 
@@ -94,6 +94,9 @@ class CartRead(BaseModel):
     coupons: list[str] = Field(default_factory=list, description="Coupon codes applied")
     discounts: list[AdjustmentRead] = Field(
         default_factory=list, description="Order-level promotions (shared over the lines)"
+    )
+    fee: PricedFeeRead | None = Field(
+        default=None, description="The chosen method's delivery or pickup fee (in the total)"
     )
     merged_into: str | None
     created_at: datetime

@@ -55,17 +55,27 @@ class CartView:
 
 
 def load_cart(
-    uow: UnitOfWork, token: str, price_channel: str | None = None, *, priced: bool = True
+    uow: UnitOfWork,
+    token: str,
+    price_channel: str | None = None,
+    *,
+    priced: bool = True,
+    method: str | None = None,
 ) -> CartView:
     """The cart and its lines priced for ``price_channel`` (default the cart's); unpriced
-    (``priced=False``) for a change, which reads the cart again to answer."""
+    (``priced=False``) for a change, which reads the cart again to answer. ``method``: the
+    fulfilment method chosen, whose fee (``priced.fee``) the total includes."""
     rows = repo.cart_with_lines(uow.session, token)
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
     first = rows[0]
     coupons = tuple(c for c in (first.coupon_codes or "").split(",") if c)
     context = pricing.context_for(
-        uow, price_channel or first.cart_channel, customer_id=first.customer_id, coupons=coupons
+        uow,
+        price_channel or first.cart_channel,
+        customer_id=first.customer_id,
+        coupons=coupons,
+        method=method,
     )
     present = [r for r in rows if r.line_id is not None]
     quote = (

@@ -89,6 +89,7 @@ def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
         routing_version=order.routing_version,
         lines=[_line_read(ln, order.currency) for ln in lines],
         fulfilments=[fulfilment_read(f) for f in fulfilments],
+        fee=order.fee,
     )
 
 

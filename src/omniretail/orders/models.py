@@ -164,6 +164,9 @@ class Order(Base):
     amount_voided: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     routing_version: Mapped[int | None]
     updated_at: Mapped[datetime | None]
+    # The delivery or pickup fee charged (``pricing.service.fee_breakdown``: name, method,
+    # amount, waivers, tax, net and gross); ``total`` includes its gross. NULL: no fee.
+    fee: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         CheckConstraint("kind IN ('sale', 'cancellation', 'adjustment')", name="kind_known"),

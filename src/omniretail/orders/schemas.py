@@ -130,6 +130,10 @@ class OrderRead(BaseModel):
     routing_version: int | None
     lines: list[OrderLineRead]
     fulfilments: list[FulfilmentRead]
+    fee: dict[str, Any] | None = Field(
+        default=None,
+        description="The delivery or pickup fee charged (in ``total``); not refunded on returns",
+    )
 
 
 class CancelLine(_In):

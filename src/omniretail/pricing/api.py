@@ -19,6 +19,9 @@ from omniretail.pricing.schemas import (
     CouponBatchWrite,
     CouponRead,
     CouponWrite,
+    FeeMethod,
+    FeeRead,
+    FeeWrite,
     PriceEntryRead,
     PriceEntryWrite,
     PriceListRead,
@@ -166,6 +169,42 @@ def set_product_tax_class(
     return use_case.run(
         lambda uow: pricing.set_product_tax_class(uow, code.upper(), body, actor=actor)
     )
+
+
+# --- delivery and pickup fees
+
+
+@router.get("/fees", response_model=list[FeeRead])
+def list_fees(uow: ReadDep, channel: Code | None = None) -> list[FeeRead]:
+    return pricing.list_fees(uow, channel.upper() if channel else None)
+
+
+@router.get("/fees/{channel}/{method}", response_model=FeeRead)
+def get_fee(channel: SkuPath, method: FeeMethod, uow: ReadDep) -> FeeRead:
+    return pricing.get_fee(uow, channel.upper(), method)
+
+
+@router.put("/fees/{channel}/{method}", response_model=FeeRead)
+def save_fee(
+    channel: SkuPath, method: FeeMethod, body: FeeWrite, use_case: UseCaseDep, actor: ActorDep
+) -> FeeRead:
+    """What ``method`` costs on ``channel`` (in its currency; ``free_over``: none above it).
+    A ``free_delivery`` promotion waives it; no fee: the method is free."""
+    return use_case.run(
+        lambda uow: pricing.save_fee(uow, channel.upper(), method, body, actor=actor)
+    )
+
+
+@router.delete("/fees/{channel}/{method}", status_code=204)
+def delete_fee(
+    channel: SkuPath, method: FeeMethod, use_case: UseCaseDep, actor: ActorDep
+) -> Response:
+    use_case.run(
+        no_content(lambda uow: pricing.delete_fee(uow, channel.upper(), method, actor=actor)),
+        status_code=204,
+        remember=False,
+    )
+    return Response(status_code=204)
 
 
 # --- promotions and coupons

@@ -15,6 +15,12 @@ For each line, in order:
    prices with tax (tax = gross x rate / (1 + rate), rounded half up; net = gross - tax) or
    the net otherwise (tax = net x rate, rounded half up; gross = net + tax). The cart's
    totals are the sums of its lines, so lines always add up to the total.
+4. The fee of the fulfilment method, when the context names one and the channel has a fee
+   for it (``pricing.fees``): its amount (entered like the channel's prices), less the
+   steps' fee adjustments (a ``free_delivery`` promotion waives it), nothing when the
+   lines' gross reaches its ``free_over`` threshold (then the threshold is the only reason
+   given), never below 0; taxed at its own tax class like a line. The cart's totals are
+   the lines' plus the fee's.
 """
 
 from __future__ import annotations
@@ -52,6 +58,21 @@ class PricingContext:
     # Coupon codes the cart applies; ``first_order``: None when unknown (no customer).
     coupons: tuple[str, ...] = ()
     first_order: bool | None = None
+    # The fulfilment method chosen (``routing``'s names) and its fee on the channel, if any.
+    method: str | None = None
+    fee: Fee | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fee:
+    """A delivery or pickup fee (``pricing.fees``): ``amount`` in the channel's terms (with
+    tax when it enters prices with tax); none at all when the lines reach ``free_over``."""
+
+    method: str
+    name: str
+    amount: Decimal
+    tax_class: str
+    free_over: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,7 @@ class DraftLine:
 class StepResult:
     lines: Mapping[str, Sequence[Adjustment]] = field(default_factory=dict)
     order: Sequence[Adjustment] = ()
+    fee: Sequence[Adjustment] = ()  # changes to the context's fee (a waiver: its amount off)
 
 
 class PricingStep(Protocol):
@@ -156,13 +178,32 @@ class PricedLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PricedFee:
+    """The fee as charged: ``amount`` before its adjustments, net/tax/gross after."""
+
+    method: str
+    name: str
+    amount: Decimal
+    adjustments: tuple[Adjustment, ...]
+    tax_class: str
+    tax_name: str
+    tax_rate: Decimal
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
 class PricedCart:
+    """The priced lines and, when the method is known, the fee; the totals include both."""
+
     context: PricingContext
     lines: tuple[PricedLine, ...]
     adjustments: tuple[Adjustment, ...]
     net: Decimal
     tax: Decimal
     gross: Decimal
+    fee: PricedFee | None = None
 
     @property
     def unpriced(self) -> list[str]:
@@ -252,11 +293,13 @@ def price_lines(
         )
     own: dict[str, list[Adjustment]] = {d.key: [] for d in drafts}
     order_adjustments: list[Adjustment] = []
+    fee_adjustments: list[Adjustment] = []
     for step in steps:
         result = step.apply(context, drafts)
         for key, adjustments in result.lines.items():
             own[key].extend(adjustments)
         order_adjustments.extend(result.order)
+        fee_adjustments.extend(result.fee)
     amounts = {d.key: d.amount + sum((a.amount for a in own[d.key]), ZERO) for d in drafts}
     for adjustment in order_adjustments:
         shares = allocate(adjustment.amount, [max(amounts[d.key], ZERO) for d in drafts], currency)
@@ -266,13 +309,59 @@ def price_lines(
                 amounts[d.key] += share
     priced = [_line(ln, facts.get(ln.sku), chosen, own, amounts, rates, context) for ln in lines]
     zero = quantum(currency) * 0  # "0.00" for GBP, "0" for JPY
+    net = sum((ln.net for ln in priced if ln.net is not None), zero)
+    tax = sum((ln.tax for ln in priced if ln.tax is not None), zero)
+    gross = sum((ln.gross for ln in priced if ln.gross is not None), zero)
+    fee = (
+        price_fee(context, context.fee, fee_adjustments, gross, rates)
+        if context.fee is not None and drafts
+        else None
+    )
     return PricedCart(
         context=context,
         lines=tuple(priced),
         adjustments=tuple(order_adjustments),
-        net=sum((ln.net for ln in priced if ln.net is not None), zero),
-        tax=sum((ln.tax for ln in priced if ln.tax is not None), zero),
-        gross=sum((ln.gross for ln in priced if ln.gross is not None), zero),
+        net=net + (fee.net if fee else zero),
+        tax=tax + (fee.tax if fee else zero),
+        gross=gross + (fee.gross if fee else zero),
+        fee=fee,
+    )
+
+
+def price_fee(
+    context: PricingContext,
+    fee: Fee,
+    adjustments: Sequence[Adjustment],
+    items_gross: Decimal,
+    rates: Sequence[Rate],
+) -> PricedFee:
+    """The fee after its waivers (module docstring, step 4), taxed at its own class."""
+    currency = context.currency
+    amount = round_money(fee.amount, currency)
+    if fee.free_over is not None and amount > 0 and items_gross >= fee.free_over:
+        free_over = round_money(fee.free_over, currency)
+        adjustments = [
+            Adjustment(name=f"{fee.name}: free over {free_over}", amount=-amount, source="fee")
+        ]
+    left = max(amount + sum((a.amount for a in adjustments), ZERO), ZERO)
+    rate = rate_for(rates, context.country, fee.tax_class, context.at)
+    if rate is None:
+        raise NoTaxRate(
+            f"no {fee.tax_class} tax rate in force in {context.country} for the {fee.name}",
+            field="fulfilment",
+        )
+    net, tax, gross = tax_amounts(left, rate.rate, currency, context.prices_include_tax)
+    return PricedFee(
+        method=fee.method,
+        name=fee.name,
+        amount=amount,
+        adjustments=tuple(adjustments),
+        tax_class=fee.tax_class,
+        tax_name=rate.name,
+        tax_rate=rate.rate,
+        net=net,
+        tax=tax,
+        gross=gross,
     )
 
 

@@ -68,3 +68,13 @@ class CouponUnavailable(Conflict):
 class CouponExists(Conflict):
     slug = "coupon-exists"
     title = "A coupon with this code exists"
+
+
+class UnknownFee(NotFound):
+    slug = "unknown-fee"
+    title = "The channel has no fee for this fulfilment method"
+
+
+class FeeCurrencyMismatch(InvalidRequest):
+    slug = "fee-currency-mismatch"
+    title = "A fee is in its channel's currency"

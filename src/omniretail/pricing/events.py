@@ -69,3 +69,29 @@ class TaxSettingChanged(Event):
     key: str
     change: str
     actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeSaved(Event):
+    """A channel's fee for a fulfilment method was set (amounts: decimal strings)."""
+
+    type: ClassVar[str] = "pricing.fee_saved"
+    subject_template: ClassVar[str] = "fees/{channel}/{method}"
+    channel: str
+    method: str
+    amount: str
+    free_over: str | None
+    currency: str
+    active: bool
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeDeleted(Event):
+    """A channel's fee for a fulfilment method was removed (the method is free there)."""
+
+    type: ClassVar[str] = "pricing.fee_deleted"
+    subject_template: ClassVar[str] = "fees/{channel}/{method}"
+    channel: str
+    method: str
+    actor: str

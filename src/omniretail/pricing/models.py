@@ -1,5 +1,5 @@
 """Pricing tables: price lists and their entries, tax classes and rates, each product's tax
-class (a product without a row is ``standard``)."""
+class (a product without a row is ``standard``), delivery and pickup fees."""
 
 from __future__ import annotations
 
@@ -172,4 +172,26 @@ class CouponRedemption(Base):
     __table_args__ = (
         UniqueConstraint("coupon_code", "order_number"),
         Index("ix_coupon_redemptions_coupon_customer", "coupon_code", "customer_id"),
+    )
+
+
+class Fee(Base):
+    """What a fulfilment method costs on a channel (``pricing.fees``): ``amount`` entered like
+    the channel's prices, taxed at ``tax_class``; nothing once the lines reach ``free_over``."""
+
+    __tablename__ = "fees"
+
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    free_over: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("free_over IS NULL OR free_over > 0", name="free_over_positive"),
     )

@@ -18,15 +18,30 @@ variable, a type error) is false for that cart.
 
 **Effects** (JSON, ``type`` first; ``skus`` / ``categories`` narrow the items, none: all):
 ``percent_off`` {percent}, ``amount_off`` {amount per unit}, ``fixed_price`` {price per unit},
-``buy_x_get_y`` {buy, get, percent (100: free), max_applications?} (the cheapest units of
-each buy+get group get the discount), ``order_percent_off`` {percent}, ``order_amount_off``
-{amount}, ``tiered`` {tiers: [{threshold, amount | percent}]} (the highest threshold the
-total reaches), ``free_delivery`` {} and ``points`` {points} (zero-money adjustments).
+``buy_x_get_y`` {buy, get, percent (100: free, less: at a discount), max_applications?}:
+the eligible units make ``units // (buy + get)`` groups (at most ``max_applications``) and
+the cheapest ``groups x get`` of all eligible units get the discount ("cheapest free": the
+customer pays for the dearest units, the retailer never gives away a dearer unit than one
+paid for). ``bundle`` {components: [{skus?, categories?, quantity}], price, pick
+("dearest" | "cheapest"), max_applications?}: "any 3 of these for 10" is one component of
+quantity 3, "A + B together for X" two of quantity 1; bundles are formed one after another,
+each component taking its ``quantity`` units not yet used, the dearest eligible first
+(``pick``: "dearest", the customer's best) or the cheapest first, until a component runs
+out; a bundle whose units cost no more than ``price`` gives nothing. Each bundle's
+discount (its units' amounts - price) is spread over its units in proportion to their
+amounts, and the total is shared over the lines in whole minor units.
+``order_percent_off`` {percent}, ``order_amount_off`` {amount}, ``tiered`` {tiers:
+[{threshold, amount | percent}]} (the highest threshold the total reaches),
+``free_delivery`` {methods?} (waives the fee of the chosen method, named after the
+promotion, when ``methods`` is absent or lists it; while no method is chosen, a zero-money
+note says delivery will be free) and ``points`` {points} (a zero-money adjustment).
 
 **Stacking**: the promotions whose condition holds are taken by priority (highest first),
 then code. When the first that changes the cart is exclusive it applies alone; otherwise the
 stackable ones apply in that order, each on the line amounts left by the ones before, and
-exclusive ones are skipped. A coupon's remaining budget must cover its discount.
+exclusive ones are skipped. A promotion limited to a currency is skipped in another. A
+coupon's remaining budget must cover its discount (a waived fee included). Amounts are
+rounded half up to the currency's minor unit (none for JPY) where each discount is made.
 """
 
 from __future__ import annotations
@@ -42,11 +57,17 @@ from celpy import celtypes
 from celpy.adapter import json_to_cel
 
 from omniretail.kernel.money import round_money
-from omniretail.pricing.engine import Adjustment, DraftLine, PricingContext, StepResult
+from omniretail.pricing.engine import (
+    Adjustment,
+    DraftLine,
+    PricingContext,
+    StepResult,
+    allocate,
+)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-FREE_DELIVERY_NOTE = "delivery is free; this cart has no delivery fee to waive"
+FREE_DELIVERY_NOTE = "delivery is free: the fee is waived once the method is chosen"
 
 
 class ConditionError(ValueError):
@@ -126,12 +147,13 @@ def holds(condition: str | None, variables: Mapping[str, Any]) -> bool:
 class _Outcome:
     lines: dict[str, Decimal] = field(default_factory=dict)
     order: Decimal = ZERO
+    fee: Decimal = ZERO
     points: int = 0
     note: str | None = None
 
     @property
     def money(self) -> Decimal:
-        return sum(self.lines.values(), ZERO) + self.order
+        return sum(self.lines.values(), ZERO) + self.order + self.fee
 
     @property
     def changes(self) -> bool:
@@ -139,21 +161,23 @@ class _Outcome:
 
 
 def _targets(effect: Mapping[str, Any], lines: Sequence[DraftLine]) -> list[DraftLine]:
-    skus = effect.get("skus")
-    categories = effect.get("categories")
-    return [
-        ln
-        for ln in lines
-        if (not skus or ln.sku in skus) and (not categories or ln.category in categories)
-    ]
+    return [ln for ln in lines if _eligible(effect, ln)]
+
+
+def _eligible(items: Mapping[str, Any], line: DraftLine) -> bool:
+    skus = items.get("skus")
+    categories = items.get("categories")
+    return (not skus or line.sku in skus) and (not categories or line.category in categories)
 
 
 def _outcome(
     effect: Mapping[str, Any],
     lines: Sequence[DraftLine],
     amounts: Mapping[str, Decimal],
-    currency: str,
+    context: PricingContext,
+    fee_left: Decimal,
 ) -> _Outcome:
+    currency = context.currency
     kind = effect["type"]
     out = _Outcome()
     targets = _targets(effect, lines)
@@ -174,12 +198,18 @@ def _outcome(
             off(ln.key, amounts[ln.key] - Decimal(effect["price"]) * ln.quantity)
     elif kind == "buy_x_get_y":
         _buy_x_get_y(effect, targets, amounts, off)
+    elif kind == "bundle":
+        _bundle(effect, targets, amounts, currency, off)
     elif kind in ("order_percent_off", "order_amount_off", "tiered"):
         total = sum((max(amounts[ln.key], ZERO) for ln in lines), ZERO)
         value = _order_value(effect, total)
         out.order = -min(round_money(value, currency), total) if value > 0 else ZERO
     elif kind == "free_delivery":
-        out.note = FREE_DELIVERY_NOTE
+        methods = effect.get("methods")
+        if context.method is None:
+            out.note = FREE_DELIVERY_NOTE
+        elif not methods or context.method in methods:
+            out.fee = -fee_left
     elif kind == "points":
         out.points = int(effect["points"]) if lines else 0
     return out
@@ -230,6 +260,56 @@ def _buy_x_get_y(
         off(key, value)
 
 
+def _bundle(
+    effect: Mapping[str, Any],
+    targets: Sequence[DraftLine],
+    amounts: Mapping[str, Decimal],
+    currency: str,
+    off: Any,
+) -> None:
+    """Bundles formed as the module docstring says; the discount shared over the lines."""
+    dearest = effect.get("pick", "dearest") != "cheapest"
+    price = Decimal(effect["price"])
+    limit = effect.get("max_applications")
+    left = {ln.key: ln.quantity for ln in targets if amounts[ln.key] > 0}
+    unit = {ln.key: amounts[ln.key] / ln.quantity for ln in targets}
+    pools = []
+    for component in effect["components"]:
+        eligible = [ln.key for ln in targets if ln.key in left and _eligible(component, ln)]
+        eligible.sort(key=lambda k: (-unit[k] if dearest else unit[k], k))
+        pools.append((eligible, int(component["quantity"])))
+    weights: dict[str, Decimal] = {}
+    formed = 0
+    while limit is None or formed < int(limit):
+        taken: dict[str, int] = {}
+        for eligible, quantity in pools:
+            for key in eligible:
+                take = min(quantity, left[key] - taken.get(key, 0))
+                if take > 0:
+                    taken[key] = taken.get(key, 0) + take
+                    quantity -= take
+                if quantity == 0:
+                    break
+            if quantity > 0:
+                taken = {}
+                break
+        if not taken:
+            break
+        for key, count in taken.items():
+            left[key] -= count
+        formed += 1
+        value = sum((unit[k] * n for k, n in taken.items()), ZERO)
+        if value > price:
+            for key, count in taken.items():
+                weights[key] = weights.get(key, ZERO) + (value - price) * unit[key] * count / value
+    if not weights:
+        return
+    keys = sorted(weights)
+    total = round_money(sum(weights.values(), ZERO), currency)
+    for key, share in zip(keys, allocate(total, [weights[k] for k in keys], currency), strict=True):
+        off(key, share)
+
+
 @dataclass(frozen=True)
 class PromotionsStep:
     """The promotions in force for one pricing call (the service loads them, one query)."""
@@ -243,6 +323,10 @@ class PromotionsStep:
         amounts = {ln.key: ln.amount for ln in lines}
         line_adjustments: dict[str, list[Adjustment]] = {}
         order: list[Adjustment] = []
+        fee: list[Adjustment] = []
+        fee_left = (
+            round_money(context.fee.amount, context.currency) if context.fee is not None else ZERO
+        )
         applied = False
         for promo in sorted(self.promotions, key=lambda p: (-p.priority, p.code)):
             if promo.currency not in (None, context.currency):
@@ -251,7 +335,7 @@ class PromotionsStep:
                 continue
             if not holds(promo.condition, variables):
                 continue
-            out = _outcome(promo.effect, lines, amounts, context.currency)
+            out = _outcome(promo.effect, lines, amounts, context, fee_left)
             if not out.changes:
                 continue
             if promo.budget_left is not None and -out.money > promo.budget_left:
@@ -265,6 +349,9 @@ class PromotionsStep:
             if out.order:
                 order.append(Adjustment(name=promo.name, amount=out.order, source=promo.source))
                 _spread(out.order, lines, amounts)
+            if out.fee:
+                fee.append(Adjustment(name=promo.name, amount=out.fee, source=promo.source))
+                fee_left += out.fee
             if out.points or out.note:
                 first = _targets(promo.effect, lines) or list(lines)
                 line_adjustments.setdefault(first[0].key, []).append(
@@ -278,7 +365,7 @@ class PromotionsStep:
                 )
             if promo.exclusive:
                 break
-        return StepResult(lines=line_adjustments, order=order)
+        return StepResult(lines=line_adjustments, order=order, fee=fee)
 
 
 def _spread(amount: Decimal, lines: Sequence[DraftLine], amounts: dict[str, Decimal]) -> None:

@@ -290,7 +290,8 @@ def redeem_coupons(
     """Counts a use of each coupon that priced the cart (a conditional UPDATE). Raises
     ``CouponUnavailable`` when a limit or the budget has been reached meanwhile, or when an
     applied coupon can no longer be used (the shopper would pay more than they were shown)."""
-    used = redeemed_amounts([a for ln in priced.lines for a in ln.adjustments])
+    waived = priced.fee.adjustments if priced.fee else ()
+    used = redeemed_amounts([a for ln in priced.lines for a in ln.adjustments] + list(waived))
     for code in priced.context.coupons:
         if code not in used and repo.usable_coupon(uow.session, code, uow.now, customer_id) is None:
             raise CouponUnavailable(

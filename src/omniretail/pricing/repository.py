@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
 from omniretail.db.sql import insert_for, rowcount
-from omniretail.pricing.engine import Candidate, PricingContext, Rate, SkuFacts
+from omniretail.pricing.engine import Candidate, Fee, PricingContext, Rate, SkuFacts
 from omniretail.pricing.models import (
     STANDARD,
     PriceList,
@@ -34,12 +34,16 @@ from omniretail.pricing.models import (
     TaxClass,
     TaxRate,
 )
+from omniretail.pricing.models import (
+    Fee as FeeRow,
+)
 
 price_lists = cast(Table, PriceList.__table__)
 entries = cast(Table, PriceListEntry.__table__)
 tax_classes = cast(Table, TaxClass.__table__)
 tax_rates = cast(Table, TaxRate.__table__)
 product_tax = cast(Table, ProductTaxClass.__table__)
+fees = cast(Table, FeeRow.__table__)
 skus = cast(Table, Sku.__table__)
 products = cast(Table, Product.__table__)
 
@@ -322,3 +326,54 @@ def set_product_tax_class(session: Session, code: str, tax_class: str) -> None:
         )
     )
     session.execute(stmt)
+
+
+# --- fees
+
+
+def active_fees_of_channel(session: Session, channel: str) -> dict[str, Fee]:
+    """The channel's active fees by method, in the engine's terms (one statement)."""
+    rows = session.execute(
+        select(fees).where(fees.c.channel_code == channel, fees.c.active == true())
+    ).all()
+    return {
+        r.method: Fee(
+            method=r.method,
+            name=r.name,
+            amount=r.amount,
+            tax_class=r.tax_class,
+            free_over=r.free_over,
+        )
+        for r in rows
+    }
+
+
+def list_fees(session: Session, channel: str | None) -> list[Row[Any]]:
+    query = select(fees).order_by(fees.c.channel_code, fees.c.method)
+    if channel is not None:
+        query = query.where(fees.c.channel_code == channel)
+    return list(session.execute(query).all())
+
+
+def get_fee(session: Session, channel: str, method: str) -> Row[Any] | None:
+    return session.execute(
+        select(fees).where(fees.c.channel_code == channel, fees.c.method == method)
+    ).first()
+
+
+def upsert_fee(session: Session, values: dict[str, Any]) -> None:
+    keys = ("channel_code", "method")
+    session.execute(
+        insert_for(session)(fees)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=list(keys), set_={k: v for k, v in values.items() if k not in keys}
+        )
+    )
+
+
+def delete_fee(session: Session, channel: str, method: str) -> bool:
+    result = session.execute(
+        delete(fees).where(fees.c.channel_code == channel, fees.c.method == method)
+    )
+    return rowcount(result) > 0

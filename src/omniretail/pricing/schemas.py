@@ -30,6 +30,9 @@ TaxClassCode = Annotated[
 ]
 Scope = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# The fulfilment methods a fee is set for: routing's ``FulfilmentMethod`` values (routing is
+# pricing's sibling layer, so the names are repeated here; a test keeps them equal).
+FeeMethod = Literal["ship_to_home", "pickup_in_store", "ship_to_store", "locker", "curbside"]
 # Entered prices: up to three decimals (BHD, KWD); each must fit the list's currency.
 UnitPrice = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, max_digits=13, decimal_places=3)]
 TaxRateValue = Annotated[Decimal, Field(ge=0, lt=1, max_digits=5, decimal_places=4)]
@@ -143,6 +146,9 @@ class QuoteRequest(_In):
     country: CountryCode | None = Field(default=None, description="Default: the channel's")
     at: Timestamp | None = Field(default=None, description="Default: now")
     coupons: list[CouponCode] = Field(default_factory=list, max_length=5)
+    method: FeeMethod | None = Field(
+        default=None, description="The fulfilment method: its fee is priced too"
+    )
 
 
 class AdjustmentRead(BaseModel):
@@ -177,6 +183,45 @@ class QuoteRead(BaseModel):
     at: datetime
     lines: list[PricedLineRead]
     adjustments: list[AdjustmentRead]
+    fee: PricedFeeRead | None = Field(default=None, description="The chosen method's fee")
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+class FeeWrite(_In):
+    name: str = Field(min_length=1, max_length=120, description='e.g. "Home delivery"')
+    currency: CurrencyCode = Field(description="The channel's currency")
+    amount: UnitPrice = Field(description="Entered like the channel's prices (with or without tax)")
+    free_over: Amount | None = Field(
+        default=None, description="No fee once the lines' total with tax reaches this"
+    )
+    tax_class: TaxClassCode = "standard"
+    active: bool = True
+
+
+class FeeRead(BaseModel):
+    channel: str
+    method: str
+    name: str
+    currency: str
+    amount: Decimal
+    free_over: Decimal | None
+    tax_class: str
+    active: bool
+    updated_at: datetime
+
+
+class PricedFeeRead(BaseModel):
+    """The fee of the chosen method as charged: ``amount`` before waivers."""
+
+    method: str
+    name: str
+    amount: Decimal
+    adjustments: list[AdjustmentRead]
+    tax_class: str
+    tax_name: str
+    tax_rate: Decimal
     net: Decimal
     tax: Decimal
     gross: Decimal
@@ -230,6 +275,30 @@ class BuyXGetY(_Items):
     max_applications: int | None = Field(default=None, ge=1, le=1000)
 
 
+class BundleComponent(_Items):
+    quantity: int = Field(ge=1, le=100, description="Units of these items in each bundle")
+
+
+class Bundle(_Items):
+    type: Literal["bundle"]
+    components: list[BundleComponent] = Field(
+        min_length=1,
+        max_length=10,
+        description='"any 3 of these": one component of 3; "A + B together": two of 1',
+    )
+    price: UnitPrice = Field(description="What one bundle costs")
+    pick: Literal["dearest", "cheapest"] = Field(
+        default="dearest", description="Which eligible units form the bundles first"
+    )
+    max_applications: int | None = Field(default=None, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _more_than_one_unit(self) -> Bundle:
+        if sum(c.quantity for c in self.components) < 2:
+            raise ValueError("a bundle has at least two units")
+        return self
+
+
 class OrderPercentOff(_In):
     type: Literal["order_percent_off"]
     percent: Percent
@@ -259,6 +328,9 @@ class Tiered(_In):
 
 class FreeDelivery(_In):
     type: Literal["free_delivery"]
+    methods: list[FeeMethod] | None = Field(
+        default=None, max_length=10, description="Waive only these methods' fee (none: any)"
+    )
 
 
 class ExtraPoints(_In):
@@ -271,6 +343,7 @@ Effect = Annotated[
     | AmountOff
     | FixedPrice
     | BuyXGetY
+    | Bundle
     | OrderPercentOff
     | OrderAmountOff
     | Tiered
@@ -278,7 +351,7 @@ Effect = Annotated[
     | ExtraPoints,
     Field(discriminator="type"),
 ]
-MONEY_EFFECTS = ("amount_off", "fixed_price", "order_amount_off", "tiered")
+MONEY_EFFECTS = ("amount_off", "fixed_price", "bundle", "order_amount_off", "tiered")
 
 
 class PromotionWrite(_Window):

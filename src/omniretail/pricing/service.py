@@ -5,6 +5,7 @@ Services never commit; the caller's unit of work does."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency, quantum, round_money
-from omniretail.pricing import promotions
+from omniretail.pricing import fees, promotions
 from omniretail.pricing import repository as repo
 from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
@@ -29,6 +30,9 @@ from omniretail.pricing.engine import (
 )
 from omniretail.pricing.engine import (
     PricedCart as PricedCart,
+)
+from omniretail.pricing.engine import (
+    PricedFee as PricedFee,
 )
 from omniretail.pricing.engine import (
     PricedLine as PricedLine,
@@ -100,8 +104,10 @@ def context_for(
     country: str | None = None,
     at: datetime | None = None,
     coupons: Sequence[str] = (),
+    method: str | None = None,
 ) -> PricingContext:
-    """The context of a sale on ``channel`` (its currency, tax country and tax entry mode)."""
+    """The context of a sale on ``channel`` (its currency, tax country and tax entry mode);
+    ``method``: the fulfilment method chosen, whose fee the cart is priced with."""
     settings = catalog.channel_settings(uow, channel)
     return PricingContext(
         channel=channel,
@@ -114,6 +120,7 @@ def context_for(
         segments=frozenset(segments),
         location=location,
         coupons=tuple(coupons),
+        method=method,
     )
 
 
@@ -122,9 +129,12 @@ def price_cart(
 ) -> PricedCart:
     """Every line priced for the context: the price list entry used, the adjustments, net,
     tax and gross (``pricing.engine`` says how). Two reads: the SKUs with the entries in force
-    (one statement) and the country's tax rates (cached a few seconds)."""
+    (one statement) and the country's tax rates (cached a few seconds); with a method, the
+    channel's fees (cached the same way)."""
     facts = repo.sku_facts(uow.session, [ln.sku for ln in lines], context) if lines else {}
     steps: list[PricingStep] = []
+    if lines and context.method is not None and context.fee is None:
+        context = replace(context, fee=fees.fee_for(uow, context.channel, context.method))
     if lines:
         for load in STEPS:
             context, step = load(uow, context)
@@ -156,6 +166,7 @@ def quote(uow: UnitOfWork, data: QuoteRequest) -> QuoteRead:
         country=data.country,
         at=data.at,
         coupons=data.coupons,
+        method=data.method,
     )
     lines = [LineRequest(str(i), ln.sku, ln.quantity) for i, ln in enumerate(data.lines)]
     priced = price_cart(uow, context, lines)
@@ -175,6 +186,7 @@ def quote_read(priced: PricedCart) -> QuoteRead:
         at=ctx.at,
         lines=[line_read(ln) for ln in priced.lines],
         adjustments=[_adjustment(a) for a in priced.adjustments],
+        fee=fees.fee_read(priced.fee) if priced.fee else None,
         net=priced.net,
         tax=priced.tax,
         gross=priced.gross,
@@ -537,3 +549,13 @@ coupons_csv = promotions.coupons_csv
 require_usable_coupon = promotions.require_usable_coupon
 redeem_coupons = promotions.redeem_coupons
 give_back_coupons = promotions.give_back_coupons
+
+
+# --- delivery and pickup fees (``pricing.fees``)
+
+save_fee = fees.save_fee
+get_fee = fees.get_fee
+list_fees = fees.list_fees
+delete_fee = fees.delete_fee
+fee_read = fees.fee_read
+fee_breakdown = fees.fee_breakdown

@@ -75,7 +75,7 @@ def place_order(
     the cart reserved it on. ``customer_id``: the customer identified at a till for an
     anonymous cart (their own cart, with what it holds, stays theirs)."""
     _refuse_card_numbers(data)
-    cart = load_cart(uow, token, data.channel)
+    cart = load_cart(uow, token, data.channel, method=data.fulfilment.method.value)
     channel = data.channel or cart.channel
     _require_open(cart)
     catalog.channel_settings(uow, channel)
@@ -91,6 +91,8 @@ def place_order(
     authorisation = _authorise(payments, data, cart, total, currency)
     tracking_token = new_token(24)
     delivery = _delivery(data.fulfilment, plan.destination)
+    fee = cart.priced.fee if cart.priced else None
+    fee_charged = pricing.fee_breakdown(fee, currency) if fee else None
     order_id = repo.insert_order(
         uow.session,
         {
@@ -113,6 +115,7 @@ def place_order(
             "amount_voided": Decimal(0),
             "routing_version": plan.version,
             "updated_at": uow.now,
+            "fee": fee_charged,
         },
     )
     fulfilments = [_fulfilment_row(uow, order_id, p, plan.known, policy) for p in plan.placed]
@@ -153,6 +156,7 @@ def place_order(
         routing_version=plan.version,
         lines=[ln.read() for ln in lines],
         fulfilments=[f.read() for f in fulfilments],
+        fee=fee_charged,
     )
 
 
@@ -299,7 +303,8 @@ def _require_open(cart: CartView) -> None:
 
 
 def _total(cart: CartView) -> Decimal:
-    """What the cart costs now (checkout re-prices at its own time), tax included."""
+    """What the cart costs now (checkout re-prices at its own time, with the chosen method's
+    fee), tax included."""
     if cart.priced is None:
         raise AssertionError("checkout reads a priced cart")
     pricing.require_priced(cart.priced)

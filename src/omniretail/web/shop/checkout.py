@@ -104,9 +104,16 @@ def checkout_page(
             radius_km=NEAR_KM,
         ).options
         profile = customers.get_customer(uow, customer_id, vault=vault)
+        # the cart priced with each offered method that has a fee (its total with the fee)
+        with_fee = {
+            method: priced
+            for method in sorted({o.method.value for o in offered if o.available})
+            if (priced := carts.get_cart(uow, cart.token, channel, method)).fee is not None
+        }
         return {
             "cart": cart,
             "options": offered,
+            "with_fee": with_fee,
             "stores": stores,
             "area": area,
             "mine": mine,
