@@ -1,7 +1,7 @@
 """delivery and pickup fees per channel and fulfilment method; the fee an order charged
 
-Revision ID: 0027_engine
-Revises: 0026_promotions
+Revision ID: 0029_fees
+Revises: 0028_loyalty_coupon_grants
 Create Date: 2026-12-05 23:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0027_engine"
-down_revision: str | None = "0026_promotions"
+revision: str = "0029_fees"
+down_revision: str | None = "0028_loyalty_coupon_grants"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
