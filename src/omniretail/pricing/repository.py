@@ -7,7 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
@@ -288,3 +301,13 @@ def set_product_tax_class(session: Session, code: str, tax_class: str) -> None:
         )
     )
     session.execute(stmt)
+
+
+_loyalty_accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
+
+
+def customer_tier(session: Session, customer_id: int) -> str | None:
+    """The customer's loyalty tier now (read by name, as the promotions step reads it)."""
+    return session.scalar(
+        select(_loyalty_accounts.c.tier).where(_loyalty_accounts.c.customer_id == customer_id)
+    )

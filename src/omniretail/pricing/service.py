@@ -13,7 +13,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency, quantum, round_money
-from omniretail.pricing import promotions
+from omniretail.pricing import promotions, repricing
 from omniretail.pricing import repository as repo
 from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
@@ -537,3 +537,10 @@ coupons_csv = promotions.coupons_csv
 require_usable_coupon = promotions.require_usable_coupon
 redeem_coupons = promotions.redeem_coupons
 give_back_coupons = promotions.give_back_coupons
+
+# --- re-pricing what an order kept (``pricing.repricing``)
+
+RecordedLine = repricing.RecordedLine
+price_recorded = repricing.price_recorded
+recorded_sources = repricing.sources_of
+allocate = repricing.allocate
