@@ -227,3 +227,37 @@ def test_a_full_return_gives_the_coupon_use_back(container, client):
     assert [r["amount"] for r in _refunds(client, order)] == ["18.00", "18.00"]
     drain(container)  # again: given back once
     assert _uses(container, "ONCE") == 0
+
+
+def test_capture_void_and_refund_follow_the_paid_amounts_of_a_discounted_order(
+    container, client
+):
+    """Three mugs with ten off the order (50.00 paid): one cancelled before shipment voids
+    16.67 (its share), shipping captures the other two's 33.33, returning one refunds 16.66."""
+    make_orders_network(container)
+    _promotion(client, "TENOFF", TEN_OFF)
+    receive(container, "A1", "DC1", 3)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 3))
+    order = ok(checkout(client, token), 201)
+    assert order["total"] == "50.00"
+    number, fid = order["number"], order["fulfilments"][0]["id"]
+    ok(client.post(f"/api/v1/fulfilments/{fid}/accept"))
+    cancelled = ok(
+        client.post(
+            f"/api/v1/orders/{number}/cancel", json={"lines": [{"line_no": 1, "quantity": 1}]}
+        )
+    )
+    assert cancelled["payment"]["voided"] == "16.67"
+    assert [(ln["quantity"], ln["net"], ln["tax"]) for ln in cancelled["lines"]] == [
+        (2, "27.78", "5.55"),
+        (1, "13.89", "2.78"),
+    ]
+    shipped = advance(client, fid, "pick", "pack", "ship", "deliver")
+    assert shipped["payment"]["captured"] == "33.33"
+    _return(client, order, [("A1", 1)])
+    _return(client, order, [("A1", 1)])
+    refunds = _refunds(client, order)
+    assert [r["amount"] for r in refunds] == ["16.66", "16.67"]
+    final = ok(client.get(f"/api/v1/orders/{number}"))
+    assert final["payment"]["refunded"] == "33.33"

@@ -80,6 +80,37 @@ def paid_of(line: Any, currency: str) -> Paid:
     return Paid(quantity=line.quantity, gross=gross, tax=tax, currency=currency)
 
 
+def line_amount(line: Any, currency: str) -> Decimal:
+    """What the line's units were paid (tax included): what is captured, voided, refunded."""
+    return paid_of(line, currency).gross
+
+
+def split_line(line: Any, counts: Sequence[int], currency: str) -> list[dict[str, Any]]:
+    """The amounts (``net_amount``, ``tax_amount``, ``pricing``) of consecutive parts of a
+    line's units (a partial cancellation, a re-routed line split over fulfilments), shared
+    as returns share them, so each row's amounts stay those of its own units."""
+    if not line.pricing or "gross" not in line.pricing:
+        return [{} for _ in counts]
+    paid = paid_of(line, currency)
+    start, parts = 0, []
+    for count in counts:
+        gross, tax = paid.between(start, count)
+        start += count
+        parts.append(
+            {
+                "net_amount": gross - tax,
+                "tax_amount": tax,
+                "pricing": {
+                    **line.pricing,
+                    "gross": str(gross),
+                    "tax": str(tax),
+                    "net": str(gross - tax),
+                },
+            }
+        )
+    return parts
+
+
 @dataclass
 class Computed:
     """A refund worked out: the amount, the returned lines' shares and what was kept back."""
