@@ -261,3 +261,34 @@ def test_capture_void_and_refund_follow_the_paid_amounts_of_a_discounted_order(
     assert [r["amount"] for r in refunds] == ["16.66", "16.67"]
     final = ok(client.get(f"/api/v1/orders/{number}"))
     assert final["payment"]["refunded"] == "33.33"
+
+
+def test_the_refund_email_shows_each_item_s_refund_tax_and_what_was_kept_back(
+    container, client, notices
+):
+    order = _delivered(container, client, {"A1": 2, "C3": 1}, [("B2G1", BUY_2_GET_1)])
+    _return(client, order, [("A1", 1)])
+    notices.deliver()
+    refund = notices.emails()[-1]
+    assert refund.subject == f"Refund of £5.00 for order {order['number']}"
+    assert "- 1 x Item A1  £5.00 (incl. £0.83 VAT standard at 20%)" in refund.text
+    assert "Buy 2 get 1 free no longer applies: £15.00 kept back" in refund.text
+    assert "Tax refunded: £0.83" in refund.text
+    assert "Buy 2 get 1 free no longer applies: £15.00 kept back" in refund.html
+
+
+def test_an_exchange_credits_the_returned_item_as_a_return_would(container, client):
+    """Of three items with one free (40.00 paid), one paid mug exchanged for a 35.50 tote:
+    the mug credits 5.00 (the free candle's 15.00 kept back), so 30.50 is charged."""
+    order = _delivered(container, client, {"A1": 2, "C3": 1}, [("B2G1", BUY_2_GET_1)])
+    receive(container, "B2", "LON2", 1)
+    body = {
+        "location": "LON2",
+        "returns": [{"line_no": _line_no(order, "A1"), "quantity": 1}],
+        "new_lines": [{"sku": "B2", "quantity": 1}],
+    }
+    ok(client.post(f"/api/v1/orders/{order['number']}/exchanges", json=body))
+    log = ok(client.get(f"/api/v1/orders/{order['number']}/log"))
+    assert [e["detail"]["amount"] for e in log if e["action"] == "returned"] == ["5.00"]
+    assert [e["detail"]["amount"] for e in log if e["action"] == "charge"] == ["30.50"]
+    assert _refunds(client, order) == []
