@@ -229,9 +229,7 @@ def test_a_full_return_gives_the_coupon_use_back(container, client):
     assert _uses(container, "ONCE") == 0
 
 
-def test_capture_void_and_refund_follow_the_paid_amounts_of_a_discounted_order(
-    container, client
-):
+def test_capture_void_and_refund_follow_the_paid_amounts_of_a_discounted_order(container, client):
     """Three mugs with ten off the order (50.00 paid): one cancelled before shipment voids
     16.67 (its share), shipping captures the other two's 33.33, returning one refunds 16.66."""
     make_orders_network(container)

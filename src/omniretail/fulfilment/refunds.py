@@ -237,7 +237,7 @@ def _extra(
         ln for ln in sold if ln.pricing and "gross" in ln.pricing and EXCHANGE_KEY not in ln.pricing
     ]
     sources = pricing.recorded_sources(ln.pricing for ln in recorded)
-    if not sources or all(kept[ln.line_no] == before[ln.line_no] for ln in recorded):
+    if not sources:
         return Decimal(0), {}
     currency = order.currency
     context = _sale_context(uow, order)
