@@ -4,6 +4,7 @@ that show the service's message beside the field and keep what was typed."""
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from omniretail.bootstrap import Container
 from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
+from omniretail.pricing import service as pricing
+from omniretail.pricing.schemas import PromotionWrite
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded, shipped_web_order
 
@@ -211,3 +214,50 @@ def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
     assert [e.detail.get("reason") for e in returned] == ["Faulty or damaged: handle cracked"]
     with container.read_uow() as uow:
         assert inventory.get_stock_level(uow, "B2", "LON1").on_hand == before
+
+
+def test_the_store_return_screen_shows_the_refund_breakdown_of_a_broken_offer(
+    web: TestClient, container: Container, seeded: Seeded, payments: Any
+) -> None:
+    with container.uow() as uow:
+        pricing.save_promotion(
+            uow,
+            "B2G1",
+            PromotionWrite.model_validate(
+                {"name": "Buy 2 get 1 free", "effect": {"type": "buy_x_get_y", "buy": 2, "get": 1}}
+            ),
+            actor="test",
+        )
+    number = shipped_web_order(container, seeded.customer_id, payments, sku="A1", quantity=3)
+    with container.read_uow() as uow:
+        assert lookup.get_order(uow, number).total == Decimal("40.00")  # 3 mugs, one free
+    sign_in(web, ASSOCIATE)
+    page = f"/store/returns/{number}"
+    form = {"qty-1": "2", "condition-1": "sellable", "reason": "changed_mind"}
+    confirm: Any = post(web, page, page, form)
+    assert confirm.status_code == 200
+    # 26.66 paid for two of three mugs; the one kept costs 20.00, 13.34 of it paid
+    assert "Refund £20.00 to the original payment?" in confirm.text
+    assert "(£20.00, tax £3.33 at 20%; paid £26.66)" in confirm.text
+    assert "Buy 2 get 1 free no longer applies: £6.66 kept back" in confirm.text
+    done: Any = post(web, page, page, {**form, "confirm": "yes"})
+    assert done.status_code == 303
+    shown = web.get(done.headers["location"]).text
+    assert "refund £20.00 to the original payment." in shown
+    receipt = shown[shown.index("<h3>Refunds</h3>") :]
+    assert "Return at LON1 · refunded £20.00" in receipt
+    assert (
+        '<td>Enamel mug</td><td class="n">2</td><td class="n">£26.66</td>'
+        '<td class="n">£20.00</td><td class="n">£16.67</td><td class="n">£3.33</td>'
+        '<td class="n">20%</td>'
+    ) in receipt
+    assert "Buy 2 get 1 free no longer applies: £6.66 kept back" in receipt
+    with container.read_uow() as uow:
+        assert lookup.get_order(uow, number).payment.refunded == Decimal("20.00")
+
+    web.cookies.clear()
+    sign_in(web, CUSTOMER_EMAIL)
+    mine = web.get(f"/account/orders/{number}").text
+    refunds = mine[mine.index('id="refunds-h"') :]
+    assert "refunded <strong>£20.00</strong>" in refunds and "(incl. tax £3.33)" in refunds
+    assert "Buy 2 get 1 free no longer applies: £6.66 kept back" in refunds

@@ -326,6 +326,7 @@ POLICY: dict[str, Rule] = {
     "POST /orders/sweep-pickups": R("orders:admin"),
     "GET /orders/{number}": R("orders:read"),
     "GET /orders/{number}/log": R("orders:read"),
+    "GET /orders/{number}/refunds": R("orders:read"),
     "POST /orders/{number}/cancel": R("orders:write"),
     # Returns and exchanges move stock at the receiving location: a store associate takes
     # them at their own store only.

@@ -15,6 +15,7 @@ from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import (
     CollectBody,
     ExchangeCreate,
+    RefundRead,
     RejectBody,
     ReturnCreate,
     ReturnRequestCreate,
@@ -77,6 +78,14 @@ def return_items(
     return use_case.run(
         lambda uow: fulfilment.return_items(uow, number, body, window_days=window, actor=actor)
     )
+
+
+@router.get("/orders/{number}/refunds", response_model=list[RefundRead], tags=["orders"])
+def list_refunds(number: KeyPath, uow: ReadDep) -> list[RefundRead]:
+    """The order's refunds (returns, and exchanges that cost less), oldest first: the amount,
+    per returned line what it was paid and what is refunded with its net, tax and rate, and
+    the discounts the kept items no longer qualify for (a broken buy X get Y: kept back)."""
+    return fulfilment.refunds_of_order(uow, number)
 
 
 @router.post("/orders/{number}/exchanges", response_model=OrderRead, tags=["orders"])

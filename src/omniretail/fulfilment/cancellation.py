@@ -27,6 +27,7 @@ from omniretail.fulfilment.errors import (
     NotCancellable,
 )
 from omniretail.fulfilment.moves import move, release_lines, settle, void_lines
+from omniretail.fulfilment.refunds import split_line
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import HoldNotActive, UnknownHold
 from omniretail.orders.errors import UnknownOrder
@@ -132,7 +133,8 @@ def _split_off(
         # Nothing held any more is fine, as for whole lines.
         with suppress(HoldNotActive, UnknownHold):
             inventory.release_part_of_allocation(uow, ln.hold_id, quantity, actor=actor)
-    repo.update_order_line(uow.session, ln.id, {"quantity": ln.quantity - quantity})
+    staying, leaving = split_line(ln, [ln.quantity - quantity, quantity], order.currency)
+    repo.update_order_line(uow.session, ln.id, {"quantity": ln.quantity - quantity, **staying})
     repo.insert_order_lines(
         uow.session,
         [
@@ -147,6 +149,7 @@ def _split_off(
                 "hold_id": None,
                 "status": LineStatus.CANCELLED.value,
                 "quantity_returned": 0,
+                **leaving,
             }
         ],
     )
@@ -156,6 +159,9 @@ def _split_off(
         quantity=quantity,
         unit_price=ln.unit_price,
         from_line_no=ln.line_no,
+        net_amount=leaving.get("net_amount"),
+        tax_amount=leaving.get("tax_amount"),
+        pricing=leaving.get("pricing"),
     )
 
 
@@ -169,6 +175,10 @@ class SplitOff:
     quantity: int
     unit_price: Decimal
     from_line_no: int
+    # What these units were paid (``fulfilment.refunds.split_line``; None without a breakdown).
+    net_amount: Decimal | None = None
+    tax_amount: Decimal | None = None
+    pricing: dict[str, Any] | None = None
 
 
 def cancel_lines(

@@ -1,4 +1,5 @@
-"""Reactions to order events: the customer's notifications (through ``messaging.notify``).
+"""Reactions to order events: the customer's notifications (through ``messaging.notify``),
+and coupon uses given back by an order cancelled or returned in full.
 
 Each handler reads the order, builds the template context and queues one email per event;
 ``notify`` is keyed on the event id, so a redelivered event sends nothing twice. Events of
@@ -19,7 +20,10 @@ from omniretail.fulfilment.events import (
     ReturnRequested,
     Shipped,
 )
+from omniretail.fulfilment.refunds import refunds_of_order
+from omniretail.fulfilment.schemas import RefundLineRead
 from omniretail.kernel.events import Event
+from omniretail.kernel.money import format_money
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.notifications.service import notify
 from omniretail.orders import service as orders
@@ -31,6 +35,7 @@ from omniretail.orders.events import (
     OrderRefunded,
 )
 from omniretail.orders.schemas import OrderRead
+from omniretail.orders.service import LineStatus
 from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
 
@@ -57,6 +62,7 @@ def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
         )
     registry.on(CurbsideArrived, "orders.notify_curbside_arrived", _tell_the_store)
     registry.on(OrderCancelled, "pricing.give_back_coupons", _give_back_coupons)
+    registry.on(OrderRefunded, "pricing.give_back_returned_coupons", _give_back_returned)
 
 
 def _give_back_coupons(event: OrderCancelled, meta: EventMeta, uow_factory: UowFactory) -> None:
@@ -65,6 +71,23 @@ def _give_back_coupons(event: OrderCancelled, meta: EventMeta, uow_factory: UowF
         return
     with uow_factory() as uow:
         pricing.give_back_coupons(uow, event.order)
+
+
+def _give_back_returned(event: OrderRefunded, meta: EventMeta, uow_factory: UowFactory) -> None:
+    """An order returned in full (nothing kept, an exchange's new items included) gives its
+    coupon uses back; a partial return keeps them. Giving back happens once per use, so a
+    redelivered event changes nothing."""
+    with uow_factory() as uow:
+        order = repo.get_order_by_number(uow.session, event.order)
+        if order is None:
+            raise SkipDelivery(f"order {event.order} is gone")
+        sold = [
+            ln
+            for ln in repo.lines_of_order(uow.session, order.id)
+            if ln.sku_code and ln.status != LineStatus.CANCELLED.value
+        ]
+        if sold and all(ln.quantity_returned >= ln.quantity for ln in sold):
+            pricing.give_back_coupons(uow, event.order)
 
 
 def _notifier(kind: str, base_url: str) -> Callable[[Event, EventMeta, UowFactory], None]:
@@ -173,12 +196,44 @@ def _context(
     if kind == "refunded":
         context["refund_amount"] = data.get("amount", "0")
         context["reason"] = data.get("reason")
-        names = {ln.line_no: ln.name or ln.sku for ln in order.lines}
-        context["items"] = [
-            {"name": names.get(r["line_no"], r["sku"]), "quantity": r["quantity"]}
-            for r in data.get("lines", [])
-        ]
+        context.update(_refund_context(uow, order, data))
     return {k: v for k, v in context.items() if v is not None}
+
+
+def _refund_context(uow: Any, order: OrderRead, data: dict[str, Any]) -> dict[str, Any]:
+    """The refunded items with what each refunds and its tax, and what was kept back (a
+    broken buy X get Y), from the refund's breakdown (older refunds: the items only)."""
+    names = {ln.line_no: ln.name or ln.sku for ln in order.lines}
+    found = [r for r in refunds_of_order(uow, order.number) if r.return_id == data["return_id"]]
+    if not found or found[0].net is None:
+        return {
+            "items": [
+                {"name": names.get(r["line_no"], r["sku"]), "quantity": r["quantity"]}
+                for r in data.get("lines", [])
+            ]
+        }
+    refund = found[0]
+    context: dict[str, Any] = {
+        "items": [
+            {
+                "name": names.get(ln.line_no, ln.sku or ""),
+                "quantity": ln.quantity,
+                "line_total": ln.amount,
+                **({"tax_note": _tax_note(ln, order.currency)} if ln.tax is not None else {}),
+            }
+            for ln in refund.lines
+        ],
+        "refund_tax": refund.tax,
+    }
+    if refund.kept_back:
+        context["kept_back"] = [k.note for k in refund.kept_back]
+    return context
+
+
+def _tax_note(line: RefundLineRead, currency: str) -> str:
+    """ "incl. £6.67 VAT at 20%" (the rate as recorded at the sale)."""
+    rate = f" at {(line.tax_rate * 100).normalize():f}%" if line.tax_rate is not None else ""
+    return f"incl. {format_money(line.tax or 0, currency)} {line.tax_name or 'tax'}{rate}"
 
 
 def _return_context(

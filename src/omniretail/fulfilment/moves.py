@@ -11,6 +11,7 @@ from typing import Any
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import repository as repo
 from omniretail.fulfilment.errors import IllegalTransition, UnknownFulfilment
+from omniretail.fulfilment.refunds import line_amount
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.errors import HoldNotActive, UnknownHold
@@ -166,16 +167,16 @@ def receive_at_store(uow: UnitOfWork, order: Any, f: Any, lines: Sequence[Any], 
         repo.update_order_line(uow.session, ln.id, {"hold_id": hold.id})
 
 
-def amount_of(lines: Sequence[Any]) -> Decimal:
-    return sum((Decimal(ln.unit_price) * ln.quantity for ln in lines), Decimal("0.00")).quantize(
-        Decimal("0.01")
-    )
+def amount_of(lines: Sequence[Any], currency: str) -> Decimal:
+    """What the lines' units were paid (their recorded gross: promotions included), not
+    unit price x quantity."""
+    return sum((line_amount(ln, currency) for ln in lines), Decimal(0))
 
 
 def capture(
     uow: UnitOfWork, order: Any, fulfilment_id: str, lines: Sequence[Any], actor: str
 ) -> None:
-    amount = amount_of(lines)
+    amount = amount_of(lines, order.currency)
     if amount and order.payment_reference:
         repo.add_to_order_amounts(uow.session, order.id, captured=amount)
         request_payment(
@@ -194,7 +195,7 @@ def void_lines(
     uow: UnitOfWork, order: Any, lines: Sequence[Any], actor: str, *, purpose: str
 ) -> Decimal:
     """The lines' value is released on the card (after commit, through the outbox)."""
-    amount = amount_of(lines)
+    amount = amount_of(lines, order.currency)
     if amount and order.payment_reference:
         repo.add_to_order_amounts(uow.session, order.id, voided=amount)
         request_payment(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.db.sql import rowcount
 from omniretail.fulfilment.models import ReturnRequest, ReturnRequestLine, ReturnRequestStatus
-from omniretail.orders.models import Fulfilment, OrderLine
+from omniretail.orders.models import Fulfilment, Order, OrderLine
 from omniretail.orders.service import (
     FulfilmentStatus,
     add_to_order_amounts,
@@ -61,6 +61,7 @@ __all__ = [
     "get_order_by_token",
     "get_return_request",
     "give_back_capacity",
+    "has_earlier_order",
     "held_by_return_requests",
     "insert_fulfilments",
     "insert_log",
@@ -240,3 +241,20 @@ def expired_return_requests(session: Session, now: datetime, limit: int) -> list
             .limit(limit)
         )
     )
+
+
+def has_earlier_order(
+    session: Session, customer_id: int, placed_at: datetime, order_id: int
+) -> bool:
+    """Whether the customer placed another order before this one (the sale's "first order")."""
+    orders = cast(Table, Order.__table__)
+    stmt = (
+        select(orders.c.id)
+        .where(
+            orders.c.customer_id == customer_id,
+            orders.c.id != order_id,
+            orders.c.placed_at < placed_at,
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None

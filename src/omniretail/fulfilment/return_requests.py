@@ -21,6 +21,7 @@ from typing import Any
 
 from omniretail.catalog.schemas import LocationKind
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import refunds
 from omniretail.fulfilment import repository as repo
 from omniretail.fulfilment.errors import (
     NotReturnable,
@@ -213,7 +214,7 @@ def receive_return_request(
     if row is None:
         raise _closed(req, uow.now)
     reason = RETURN_REASONS.get(req.reason, req.reason)
-    booked = return_items(
+    return_items(
         uow,
         order.number,
         ReturnCreate(
@@ -232,14 +233,13 @@ def receive_return_request(
         actor=actor,
         return_id=return_id,
     )
-    prices = {ln.line_no: ln.unit_price for ln in booked.lines}
-    amount = sum((prices[ln.line_no] * ln.quantity for ln in requested), Decimal("0.00"))
+    amount = _refunded(uow, order.number).get(return_id, Decimal(0))
     uow.record(
         ReturnRequestReceived(
             **_event_fields(order, row),
             location=data.location,
             return_id=return_id,
-            amount=str(amount.quantize(Decimal("0.01"))),
+            amount=str(amount),
         )
     )
     return _reads(uow, order, [row])[0]
@@ -317,6 +317,7 @@ def _reads(uow: UnitOfWork, order: Any, rows: list[Any]) -> list[ReturnRequestRe
     for ln in repo.return_request_lines(uow.session, [r.id for r in rows]):
         by_request.setdefault(ln.request_id, []).append(ln)
     known = routing.locations(uow)
+    refunded = _refunded(uow, order.number) if any(r.return_id for r in rows) else {}
     reads = []
     for req in rows:
         lines = [
@@ -342,7 +343,9 @@ def _reads(uow: UnitOfWork, order: Any, rows: list[Any]) -> list[ReturnRequestRe
                 if desk is not None
                 else None,
                 currency=order.currency,
-                value=sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0.00")),
+                value=refunded[req.return_id]
+                if req.return_id in refunded
+                else _paid_for(order, order_lines, lines),
                 created_at=req.created_at,
                 expires_at=req.expires_at,
                 received_at=req.received_at,
@@ -352,6 +355,24 @@ def _reads(uow: UnitOfWork, order: Any, rows: list[Any]) -> list[ReturnRequestRe
             )
         )
     return reads
+
+
+def _refunded(uow: UnitOfWork, number: str) -> dict[str, Decimal]:
+    return {r.return_id: r.amount for r in refunds.refunds_of_order(uow, number)}
+
+
+def _paid_for(
+    order: Any, order_lines: dict[int, Any], lines: list[ReturnRequestLineRead]
+) -> Decimal:
+    """What the requested units were paid (``fulfilment.refunds``), the refund expected
+    unless the return breaks a promotion the kept items had."""
+    total = Decimal(0)
+    for ln in lines:
+        line = order_lines[ln.line_no]
+        total += refunds.paid_of(line, order.currency).between(line.quantity_returned, ln.quantity)[
+            0
+        ]
+    return total
 
 
 __all__ = [

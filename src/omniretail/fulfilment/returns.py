@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import refunds
 from omniretail.fulfilment import repository as repo
 from omniretail.fulfilment.errors import NotReturnable
 from omniretail.fulfilment.schemas import ExchangeCreate, ReturnCreate, ReturnLine
@@ -63,9 +64,18 @@ def return_items(
     """``return_id``: the return's id when the caller needs to know it (a return request)."""
     order = _lock_live_order(uow, number)
     return_id = return_id or new_id()
-    value, returned = _book_returns(uow, order, data, return_id, window_days, actor)
-    _refund(uow, order, value, return_id, actor)
-    uow.record(_refunded_event(order, return_id, data.location, value, data.lines, returned))
+    computed, returned = _book_returns(uow, order, data, return_id, window_days, actor)
+    _refund(
+        uow,
+        order,
+        computed.amount,
+        return_id,
+        actor,
+        {**computed.detail(), "kind": "return", "location": data.location},
+    )
+    uow.record(
+        _refunded_event(order, return_id, data.location, computed.amount, data.lines, returned)
+    )
     fresh = repo.get_order_by_id(uow.session, order.id)
     return order_read(uow, fresh)
 
@@ -87,7 +97,7 @@ def exchange_items(
     captured after commit, as the refund is, through the outbox."""
     order = _lock_live_order(uow, number)
     exchange_id = new_id()
-    returned_value, returned = _book_returns(
+    credit, returned = _book_returns(
         uow,
         order,
         ReturnCreate(location=data.location, lines=data.returns),
@@ -137,15 +147,18 @@ def exchange_items(
                 "unit_price": line.unit_price,
                 "net_amount": line.net,
                 "tax_amount": line.tax,
-                "pricing": pricing.breakdown(
-                    line,
-                    {
-                        "net": line.net or Decimal(0),
-                        "tax": line.tax or Decimal(0),
-                        "gross": line.gross,
-                    },
-                    context.currency,
-                ),
+                "pricing": {
+                    **pricing.breakdown(
+                        line,
+                        {
+                            "net": line.net or Decimal(0),
+                            "tax": line.tax or Decimal(0),
+                            "gross": line.gross,
+                        },
+                        context.currency,
+                    ),
+                    refunds.EXCHANGE_KEY: exchange_id,  # priced on its own, not with the sale
+                },
                 "fulfilment_id": fulfilment_id,
                 "hold_id": None,
                 "status": LineStatus.FULFILLED.value,
@@ -172,11 +185,18 @@ def exchange_items(
         ],
     )
     repo.insert_order_lines(uow.session, new_rows)
-    difference = round_money(new_value - returned_value, order.currency)
+    difference = round_money(new_value - credit.amount, order.currency)
     if difference > 0:
         _charge(uow, order, difference, exchange_id, payments, actor)
     elif difference < 0:
-        _refund(uow, order, -difference, exchange_id, actor)
+        detail = {
+            **credit.detail(),
+            "kind": "exchange",
+            "location": data.location,
+            "credit": str(credit.amount),
+            "new_items": str(new_value),
+        }
+        _refund(uow, order, -difference, exchange_id, actor, detail)
     uow.record(
         OrderExchanged(
             order=order.number,
@@ -211,9 +231,9 @@ def _book_returns(
     return_id: str,
     window_days: int,
     actor: str,
-) -> tuple[Decimal, list[dict[str, Any]]]:
-    """Checks every line first, then books the units back and logs them; returns the value
-    of what came back and the log entries."""
+) -> tuple[refunds.Computed, list[dict[str, Any]]]:
+    """Checks every line first, works out the refund (``fulfilment.refunds``), then books the
+    units back and logs them; returns the refund and the log entries."""
     receiving = routing.locations(uow).get(data.location)
     if receiving is None or not receiving.capabilities.accepts_returns:
         raise NotReturnable(
@@ -225,7 +245,14 @@ def _book_returns(
     seen: set[int] = set()
     for item in data.lines:
         _check_returnable(uow, item.line_no, item.quantity, lines, fulfilments, window_days, seen)
-    value = Decimal("0.00")
+    computed = refunds.compute_refund(
+        uow,
+        order,
+        list(lines.values()),
+        {item.line_no: item.quantity for item in data.lines},
+        refunds.credited_before(repo.log_of_order(uow.session, order.id)),
+    )
+    shares = {ln.line_no: ln.amount for ln in computed.lines}
     entries: list[dict[str, Any]] = []
     for item in data.lines:
         line = lines[item.line_no]
@@ -245,8 +272,7 @@ def _book_returns(
         inventory.restock_return(uow, change, actor=actor)
         if item.condition == "damaged":
             inventory.write_off(uow, change, actor=actor)
-        amount = (Decimal(line.unit_price) * item.quantity).quantize(Decimal("0.01"))
-        value += amount
+        amount = shares[item.line_no]
         entries.append(
             {
                 "return_id": return_id,
@@ -267,7 +293,7 @@ def _book_returns(
             for e in entries
         ],
     )
-    return value, entries
+    return computed, entries
 
 
 def _refund(
@@ -276,18 +302,24 @@ def _refund(
     amount: Decimal,
     reference: str,
     actor: str,
+    breakdown: dict[str, Any],
 ) -> None:
-    if not amount:
-        return
+    """Logs the refund with its breakdown (a return's even when it refunds nothing: the
+    breakdown says why) and asks the provider to pay it back after commit."""
     repo.insert_log(
         uow.session,
         [
             repo.log_row(
-                uow.now, order.id, None, "refund", actor, {"amount": str(amount), "for": reference}
+                uow.now,
+                order.id,
+                None,
+                "refund",
+                actor,
+                {"amount": str(amount), "for": reference, **breakdown},
             )
         ],
     )
-    if order.payment_reference:
+    if amount > 0 and order.payment_reference:
         request_payment(
             uow,
             order,

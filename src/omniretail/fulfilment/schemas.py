@@ -149,3 +149,42 @@ class ReturnRequestRead(BaseModel):
     received_location: str | None
     return_id: str | None
     lines: list[ReturnRequestLineRead]
+
+
+# --- refunds (what a return or an exchange refunded, with the tax per line) ----------------
+
+
+class RefundLineRead(BaseModel):
+    line_no: int
+    sku: str | None
+    name: str | None
+    quantity: int
+    paid: Decimal = Field(description="What these units were paid (tax included), prorated")
+    amount: Decimal = Field(description="What is refunded for them (tax included)")
+    net: Decimal | None
+    tax: Decimal | None
+    tax_rate: Decimal | None = Field(description="The line's tax rate at the sale (0.2: 20 %)")
+    tax_name: str | None
+
+
+class KeptBackRead(BaseModel):
+    name: str = Field(description="The promotion the kept items no longer get (in full)")
+    amount: Decimal
+    note: str = Field(description="What the customer reads")
+
+
+class RefundRead(BaseModel):
+    order: str
+    return_id: str
+    kind: Literal["return", "exchange"]
+    location: str | None
+    currency: str
+    amount: Decimal = Field(description="Refunded to the original payment (tax included)")
+    paid: Decimal | None = Field(description="What the returned units were paid")
+    net: Decimal | None
+    tax: Decimal | None
+    kept_back: list[KeptBackRead] = Field(
+        description="Discounts the kept items no longer qualify for, taken off the refund"
+    )
+    lines: list[RefundLineRead]
+    created_at: datetime

@@ -18,6 +18,7 @@ from omniretail.fulfilment.moves import (
     settle,
     void_lines,
 )
+from omniretail.fulfilment.refunds import refunds_of_order
 from omniretail.fulfilment.return_requests import (
     cancel_return_request,
     expire_return_requests,
@@ -67,6 +68,7 @@ __all__ = [
     "pack",
     "ready_for_pickup",
     "receive_return_request",
+    "refunds_of_order",
     "reject",
     "request_return",
     "return_items",

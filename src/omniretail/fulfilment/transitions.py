@@ -48,6 +48,7 @@ from omniretail.fulfilment.moves import (
     settle,
     void_lines,
 )
+from omniretail.fulfilment.refunds import split_line
 from omniretail.fulfilment.schemas import CollectBody, RejectBody, ShipBody, SweepReport
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import SaleCreate, StockChange
@@ -272,7 +273,7 @@ def _reroute(
     _, rule_set = routing.rules_in_force(uow)
     sites = routing.sites(uow)
     new_rows: list[dict[str, Any]] = []
-    line_changes: list[tuple[Any, dict[str, Any]]] = []
+    line_changes: list[tuple[Any, bool, dict[str, Any]]] = []  # (line, its first take, row)
     next_no = repo.max_line_no(uow.session, order.id)
     first_take: set[str] = set()
     for a in decision.assignments:
@@ -324,13 +325,15 @@ def _reroute(
             values = {"fulfilment_id": fid, "hold_id": hold.id, "quantity": take.quantity}
             if take.key not in first_take:
                 first_take.add(take.key)
-                line_changes.append((line, values))
+                line_changes.append((line, True, values))
             else:
                 next_no += 1
-                line_changes.append((None, {**copy_line(line), **values, "line_no": next_no}))
+                copied = {**copy_line(line), **values, "line_no": next_no}
+                line_changes.append((line, False, copied))
     repo.insert_fulfilments(uow.session, new_rows)
-    for line, values in line_changes:
-        if line is not None:
+    _share_amounts(line_changes, order.currency)
+    for line, first, values in line_changes:
+        if first:
             repo.update_order_line(uow.session, line.id, values)
         else:
             repo.insert_order_lines(uow.session, [values])
@@ -447,3 +450,19 @@ def _return_uncollected(uow: UnitOfWork, row: Any, policy: OrderPolicy, actor: s
         )
     )
     settle(uow, order)
+
+
+def _share_amounts(changes: list[tuple[Any, bool, dict[str, Any]]], currency: str) -> None:
+    """A line re-routed over several fulfilments shares its paid amounts over the rows in
+    proportion to their units (``fulfilment.refunds.split_line``)."""
+    rows: dict[int, list[dict[str, Any]]] = {}
+    lines: dict[int, Any] = {}
+    for line, _first, values in changes:
+        rows.setdefault(line.id, []).append(values)
+        lines[line.id] = line
+    for line_id, parts in rows.items():
+        if len(parts) < 2:
+            continue
+        shares = split_line(lines[line_id], [p["quantity"] for p in parts], currency)
+        for values, share in zip(parts, shares, strict=True):
+            values.update(share)

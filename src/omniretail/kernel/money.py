@@ -73,3 +73,17 @@ CountryCode = Annotated[
         strip_whitespace=True, to_upper=True, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"
     ),
 ]
+
+
+SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
+
+
+def format_money(amount: Decimal | str | float | int, currency: str) -> str:
+    """``£1,234.50``, ``¥1,235``, ``SEK 12.00``: the currency's symbol (or its code and a
+    space) and its minor units; the one formatter of the console, receipts and emails."""
+    code = currency.upper()
+    value = round_money(Decimal(str(amount)), code) if code in MINOR_UNITS else Decimal(str(amount))
+    places = MINOR_UNITS.get(code, 2)
+    sign = "-" if value < 0 else ""
+    symbol = SYMBOLS.get(code, code + " ")
+    return f"{sign}{symbol}{abs(value):,.{places}f}"

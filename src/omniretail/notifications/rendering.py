@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from omniretail.kernel.money import format_money
 from omniretail.notifications.errors import NotificationContextIncomplete, UnknownNotificationKind
 from omniretail.notifications.models import Channel
 
@@ -44,8 +45,6 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
 }
 KINDS = tuple(REQUIRED_CONTEXT)
 
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
-
 
 @dataclass(frozen=True)
 class Rendered:
@@ -55,14 +54,12 @@ class Rendered:
 
 
 def money(value: Any, currency: str = "GBP") -> str:
-    """``money("12.5", "GBP")`` -> ``£12.50``; unknown currencies get their code appended."""
+    """``money("12.5", "GBP")`` -> ``£12.50``, ``money(1235, "JPY")`` -> ``¥1,235``
+    (``kernel.money.format_money``); a value that is not a number is shown as it is."""
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
+        return format_money(Decimal(str(value)), currency)
+    except (InvalidOperation, ValueError):
         return str(value)
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,}" if symbol else f"{amount:,} {currency.upper()}"
 
 
 @cache

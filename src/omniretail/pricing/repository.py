@@ -377,3 +377,8 @@ def delete_fee(session: Session, channel: str, method: str) -> bool:
         delete(fees).where(fees.c.channel_code == channel, fees.c.method == method)
     )
     return rowcount(result) > 0
+
+
+def customer_tier(session: Session, customer_id: int) -> str | None:
+    """The customer's loyalty tier now (read by name, as the promotions step reads it)."""
+    return session.scalar(select(_accounts.c.tier).where(_accounts.c.customer_id == customer_id))

@@ -14,7 +14,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency, quantum, round_money
-from omniretail.pricing import fees, promotions
+from omniretail.pricing import fees, promotions, repricing
 from omniretail.pricing import repository as repo
 from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
@@ -559,3 +559,9 @@ list_fees = fees.list_fees
 delete_fee = fees.delete_fee
 fee_read = fees.fee_read
 fee_breakdown = fees.fee_breakdown
+# --- re-pricing what an order kept (``pricing.repricing``)
+
+RecordedLine = repricing.RecordedLine
+price_recorded = repricing.price_recorded
+recorded_sources = repricing.sources_of
+allocate = repricing.allocate

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from omniretail import __version__
-from omniretail.kernel.money import MINOR_UNITS
+from omniretail.kernel.money import format_money
 
 DASH = "\N{EN DASH}"  # shown for a missing value
 
@@ -30,13 +30,7 @@ def environment() -> Environment:
 
 
 def money(value: Any, currency: str = "GBP") -> str:
-    if value is None:
-        return DASH
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}.get(currency, currency + " ")
-    places = MINOR_UNITS.get(currency, 2)
-    amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,.{places}f}"
+    return DASH if value is None else format_money(Decimal(str(value)), currency)
 
 
 def when(value: datetime | None) -> str:

@@ -86,6 +86,7 @@ def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
             "order": lookup.get_order(uow, number),
             "log": lookup.order_log(uow, number),
             "requests": fulfilment.return_requests_of_order(uow, number),
+            "refunds": fulfilment.refunds_of_order(uow, number),
         }
 
     return read(request, load)
@@ -117,6 +118,7 @@ def _page(
         cancellable=cancellable_lines(order),
         requests=loaded["requests"],
         requestable=requestable(order, loaded["requests"]),
+        refunds=loaded["refunds"],
     )
 
 

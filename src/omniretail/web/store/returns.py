@@ -4,7 +4,6 @@ customer's email or phone, and take items back, restocked or written off at this
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as returns
-from omniretail.fulfilment.schemas import ReturnCreate
+from omniretail.fulfilment.schemas import RefundRead, ReturnCreate
 from omniretail.kernel.errors import DomainError
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import OrderRead
@@ -122,6 +121,7 @@ def _return_page(
         errors=errors or {},
         orders=[order],
         confirm=confirm,
+        refunds=read(request, lambda uow: returns.refunds_of_order(uow, order.number)),
         status=status,
     )
 
@@ -223,19 +223,13 @@ def return_items(request: Request, posted: PostedDep, number: str) -> Response:
         body = _return_body(order, values, s.store)
         picked = [ln.line_no for ln in body.lines]
         if values.get("confirm") != "yes":
-            _dry_run(request, number, body, window, actor)
-            summary = _confirmation(order, body, s.store)
+            quoted = _dry_run(request, number, body, window, actor)
+            summary = _confirmation(order, body, s.store, quoted)
             return _return_page(request, s, order, values=values, confirm=summary)
-        change(
+        refund = change(
             request,
             decided,
-            lambda uow: returns.return_items(
-                uow,
-                number,
-                body,
-                window_days=window,
-                actor=actor,
-            ),
+            lambda uow: _return_and_read(uow, number, body, window, actor),
         )
     except (ValidationError, DomainError) as exc:
         if not picked:
@@ -253,51 +247,75 @@ def return_items(request: Request, posted: PostedDep, number: str) -> Response:
             errors=_return_errors(exc, picked),
             status=422,
         )
-    return redirect(f"/store/returns/{number}", notice=_return_notice(order, body, s.store))
+    notice = _return_notice(order, body, s.store, refund)
+    return redirect(f"/store/returns/{number}", notice=notice)
+
+
+def _return_and_read(
+    uow: UnitOfWork, number: str, body: ReturnCreate, window: int, actor: str
+) -> RefundRead:
+    """The return, and the refund it made (the order's latest)."""
+    returns.return_items(uow, number, body, window_days=window, actor=actor)
+    return returns.refunds_of_order(uow, number)[-1]
 
 
 class _Possible(Exception):
     """Ends a dry run of a return that would succeed; its transaction rolls back."""
 
+    def __init__(self, refund: RefundRead) -> None:
+        self.refund = refund
 
-def _dry_run(request: Request, number: str, body: ReturnCreate, window: int, actor: str) -> None:
+
+def _dry_run(
+    request: Request, number: str, body: ReturnCreate, window: int, actor: str
+) -> RefundRead:
     """The return as it would run now, rolled back: what the service refuses (more than is
-    left, past the window) is said before the associate is asked to confirm the refund."""
+    left, past the window) is said, and the refund it would make shown, before the associate
+    is asked to confirm the refund."""
     try:
         with container_of(request).uow() as uow:
-            returns.return_items(uow, number, body, window_days=window, actor=actor)
-            raise _Possible
-    except _Possible:
-        return
+            raise _Possible(_return_and_read(uow, number, body, window, actor))
+    except _Possible as possible:
+        return possible.refund
 
 
-def _confirmation(order: OrderRead, body: ReturnCreate, store: str) -> dict[str, Any]:
-    """What the associate confirms before the refund: items, where they go, the refund."""
+def _confirmation(
+    order: OrderRead, body: ReturnCreate, store: str, refund: RefundRead
+) -> dict[str, Any]:
+    """What the associate confirms before the refund: items, where they go, what each
+    refunds with its tax, and what a broken promotion keeps back."""
     by_no = {ln.line_no: ln for ln in order.lines}
+    shares = {ln.line_no: ln for ln in refund.lines}
     items: list[dict[str, Any]] = []
-    refund = Decimal("0")
     for ln in body.lines:
         bought = by_no[ln.line_no]
-        value = bought.unit_price * ln.quantity
-        refund += value
+        share = shares[ln.line_no]
         fate = f"restocked at {store}" if ln.condition == "sellable" else "written off"
         items.append(
             {
                 "name": bought.name or bought.sku,
                 "quantity": ln.quantity,
                 "fate": fate,
-                "refund": value,
+                "refund": share.amount,
+                "paid": share.paid,
+                "tax": share.tax,
+                "tax_rate": share.tax_rate,
             }
         )
-    return {"items": items, "refund": refund, "reason": body.lines[0].reason}
+    return {
+        "items": items,
+        "refund": refund.amount,
+        "tax": refund.tax,
+        "kept_back": [k.note for k in refund.kept_back],
+        "reason": body.lines[0].reason,
+    }
 
 
-def _return_notice(order: OrderRead, body: ReturnCreate, store: str) -> str:
-    prices = {ln.line_no: ln.unit_price for ln in order.lines}
-    refund = sum((prices[ln.line_no] * ln.quantity for ln in body.lines), Decimal("0"))
+def _return_notice(order: OrderRead, body: ReturnCreate, store: str, refund: RefundRead) -> str:
     sellable = sum(ln.quantity for ln in body.lines if ln.condition == "sellable")
     damaged = sum(ln.quantity for ln in body.lines if ln.condition == "damaged")
-    parts = [f"Returned: refund {money(refund, order.currency)} to the original payment."]
+    parts = [f"Returned: refund {money(refund.amount, order.currency)} to the original payment."]
+    parts += [f"{k.note}." for k in refund.kept_back]
     if sellable:
         parts.append(f"{sellable} restocked at {store}.")
     if damaged:
