@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
+from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError, NotFound
 from omniretail.pricing import service as pricing
@@ -177,8 +178,8 @@ def _page(
     if values is not None:
         for box in ("active", "exclusive", "requires_coupon"):
             defaults.pop(box, None)
-    channels = context["channels"]
-    defaults.setdefault("try.channel", channels[0].code if channels else "")
+    web = [c for c in context["channels"] if c.kind == ChannelKind.WEB] or context["channels"]
+    defaults.setdefault("try.channel", web[0].code if web else "")
     return render(
         request,
         "hq/promotion.html",
