@@ -348,3 +348,50 @@ def test_a_store_associate_cannot_create_promotions(web: TestClient, container: 
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Promotion)) == 0
     assert _events(container, "promotion_saved") == [] and _audited(container) == []
+
+
+def test_the_effect_form_is_built_from_the_effect_schemas(
+    web: TestClient, container: Container
+) -> None:
+    sign_in(web, ADMIN)
+    page = web.get(PROMOTIONS + "/new").text
+    for box in ("buy_x_get_y.buy", "buy_x_get_y.get", "tiered.tiers", "points.points"):
+        assert f'name="{box}"' in page
+    tiers = '[{"threshold": "50", "amount": "5"}, {"threshold": "100", "percent": "10"}]'
+    bad = post(
+        web,
+        PROMOTIONS + "/new",
+        PROMOTIONS,
+        _promotion_form("TIERS", effect_type="tiered", currency="GBP", **{"tiered.tiers": "[{"}),
+    )
+    assert bad.status_code == 422  # type: ignore[attr-defined]
+    assert "tiers: not valid JSON" in bad.text  # type: ignore[attr-defined]
+    made = post(
+        web,
+        PROMOTIONS + "/new",
+        PROMOTIONS,
+        _promotion_form("TIERS", effect_type="tiered", currency="GBP", **{"tiered.tiers": tiers}),
+    )
+    assert made.status_code == 303, made.text  # type: ignore[attr-defined]
+    three_for_two = _promotion_form(
+        "B3G1",
+        effect_type="buy_x_get_y",
+        **{"buy_x_get_y.buy": "2", "buy_x_get_y.get": "1", "buy_x_get_y.skus": "A1, C3"},
+    )
+    assert post(web, PROMOTIONS + "/new", PROMOTIONS, three_for_two).status_code == 303  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        tiered = pricing.get_promotion(uow, "TIERS").effect
+        bxgy = pricing.get_promotion(uow, "B3G1").effect
+    assert tiered == {
+        "type": "tiered",
+        "tiers": [{"threshold": "50", "amount": "5"}, {"threshold": "100", "percent": "10"}],
+    }
+    assert bxgy == {
+        "type": "buy_x_get_y",
+        "skus": ["A1", "C3"],
+        "buy": 2,
+        "get": 1,
+        "percent": "100",
+    }
+    edit = web.get(PROMOTIONS + "/B3G1").text
+    assert 'name="buy_x_get_y.skus" type="text" value="A1, C3"' in edit

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError
+from omniretail.kernel.errors import DomainError, InvalidRequest
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
     PriceEntryWrite,
@@ -173,7 +173,7 @@ def save_list(request: Request, posted: PostedDep) -> Response:
     existing = posted.get("existing") or None
     try:
         if not code:
-            raise DomainError("Give the list a code.", field="code")
+            raise InvalidRequest("Give the list a code.", field="code")
         data = PriceListWrite.model_validate(body)
         change(
             request,
@@ -222,7 +222,7 @@ def set_entry(request: Request, posted: PostedDep, code: str) -> Response:
     )
     try:
         if not sku:
-            raise DomainError("Enter a SKU.", field="sku")
+            raise InvalidRequest("Enter a SKU.", field="sku")
         data = PriceEntryWrite.model_validate(body)
         entry = change(
             request,
@@ -293,7 +293,7 @@ def upload_entries(request: Request, posted: PostedDep, code: str) -> Response:
     ]
     try:
         if errors:
-            raise DomainError(errors["csv"], field="csv")
+            raise InvalidRequest(errors["csv"], field="csv")
         parsed = [(sku, PriceEntryWrite.model_validate(body)) for sku, body in rows]
         actor = posted.viewer.principal.actor
         change(
@@ -374,7 +374,7 @@ def save_tax_class(request: Request, posted: PostedDep) -> Response:
     )
     try:
         if not code:
-            raise DomainError("Give the class a code.", field="class_code")
+            raise InvalidRequest("Give the class a code.", field="class_code")
         data = TaxClassWrite.model_validate(body)
         change(
             request,
@@ -444,7 +444,7 @@ def set_product_tax_class(request: Request, posted: PostedDep) -> Response:
     )
     try:
         if not product:
-            raise DomainError("Enter a product code.", field="product")
+            raise InvalidRequest("Enter a product code.", field="product")
         data = ProductTaxClassWrite.model_validate(body)
         change(
             request,

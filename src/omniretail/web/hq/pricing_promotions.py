@@ -6,18 +6,19 @@ in ``pricing.schemas``, so a new effect type gets its form), pause and resume, u
 from __future__ import annotations
 
 import json
+import types
 import typing
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError, NotFound
+from omniretail.kernel.errors import DomainError, InvalidRequest, NotFound
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
     Effect,
@@ -63,15 +64,29 @@ def effect_forms() -> list[tuple[str, list[tuple[str, str, str]]]]:
 
 def _input_kind(annotation: Any) -> str:
     """``number`` for amounts and counts, ``list`` for lists of codes (comma separated),
-    ``json`` for anything richer (tiers), ``text`` otherwise."""
-    text = str(annotation)
-    if "list[" in text or "List[" in text:
-        args = typing.get_args(annotation)
-        inner = str(args[0] if args else annotation)
-        return "json" if "BaseModel" in inner or "Tier" in inner else "list"
-    if any(k in text for k in ("Decimal", "int")):
+    ``json`` for models and lists of models (tiers), ``text`` otherwise."""
+    base = _bare(annotation)
+    if typing.get_origin(base) is list:
+        args = typing.get_args(base)
+        return "json" if args and _is_model(_bare(args[0])) else "list"
+    if base in (int, float, Decimal):
         return "number"
-    return "text"
+    return "json" if _is_model(base) else "text"
+
+
+def _bare(annotation: Any) -> Any:
+    """``Annotated[int, ...] | None`` -> ``int``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _bare(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _bare(kinds[0]) if len(kinds) == 1 else annotation
+    return annotation
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
 def effect_of(values: dict[str, str]) -> dict[str, Any]:
@@ -88,7 +103,7 @@ def effect_of(values: dict[str, str]) -> dict[str, Any]:
             try:
                 effect[name] = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise DomainError(f"not valid JSON: {exc.msg}", field=f"effect.{name}") from exc
+                raise InvalidRequest(f"not valid JSON: {exc.msg}", field=f"effect.{name}") from exc
         elif input_kind == "number":
             effect[name] = convert(text, int if text.isdigit() else Decimal)
         else:
@@ -229,7 +244,7 @@ def save_promotion(request: Request, posted: PostedDep) -> Response:
         if problem is not None:
             raise problem
         if not code:
-            raise DomainError("Give the promotion a code.", field="code")
+            raise InvalidRequest("Give the promotion a code.", field="code")
         data = PromotionWrite.model_validate(body)
         change(
             request,
