@@ -376,9 +376,3 @@ class CouponRedemptionRead(BaseModel):
     amount: Decimal = Field(description="The money off the order")
     redeemed_at: datetime
     returned_at: datetime | None
-
-
-class PromotionActive(_In):
-    """Pauses (false) or resumes (true) a promotion."""
-
-    active: bool
