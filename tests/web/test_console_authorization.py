@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from omniretail.bootstrap import Container
 from omniretail.carts import service as carts
 from omniretail.carts.schemas import CartCreate, CartLineAdd
 from omniretail.customers import service as merges
+from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ReturnRequestCreate
 from omniretail.inventory import service as inventory
@@ -43,6 +45,8 @@ from omniretail.migrations.registry import Base
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import FulfilmentChoice
 from omniretail.orders.service import TestPaymentProvider
+from omniretail.pricing import service as pricing
+from omniretail.pricing.schemas import CouponWrite, PriceEntryWrite, PriceListWrite, PromotionWrite
 from omniretail.routing import service as planning
 from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
@@ -223,6 +227,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         spare = carts.create_cart(uow, CartCreate(channel="WEB"), actor="test")
         merge = merges.merge_customers(uow, first, second, rule="manual", reason="dup", actor="t")
         rules = planning.get_rules(uow).rules.model_dump(mode="json")
+        _pricing_world(uow)
         requested = fulfilment.request_return(
             uow,
             to_return,
@@ -254,6 +259,156 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         return_code=requested.code,
         markdowns=(seed_markdown_suggestion(container), seed_markdown_suggestion(container)),
     )
+
+
+def _pricing_world(uow: UnitOfWork) -> None:
+    """A price list with an entry, a promotion with a coupon, and one without to delete."""
+    pricing.save_price_list(uow, "WALK", PriceListWrite(name="Walk", currency="GBP"), actor="test")
+    pricing.set_entry(uow, "WALK", "A1", PriceEntryWrite(price=Decimal("19")), actor="test")
+    for code in ("WALKPROMO", "WALKGONE"):
+        pricing.save_promotion(
+            uow,
+            code,
+            PromotionWrite.model_validate(
+                {"name": code, "effect": {"type": "percent_off", "percent": "5"}}
+            ),
+            actor="test",
+        )
+    pricing.create_coupon(uow, CouponWrite(code="WALKCOUPON", promotion="WALKPROMO"), actor="test")
+
+
+def _pricing_cases(container: Container) -> list[Case]:
+    with container.read_uow() as uow:
+        rate = next(r for r in pricing.list_tax_rates(uow, "GB") if r.tax_class == "standard")
+    rate_form = {
+        "rate_id": str(rate.id),
+        "country": rate.country,
+        "tax_class": rate.tax_class,
+        "name": rate.name,
+        "rate": str(rate.rate),
+        "valid_from": rate.valid_from.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+    }
+    rate_body = {**rate_form, "valid_from": rate.valid_from.isoformat()}
+    rate_body.pop("rate_id")
+    price_list = {"name": "Walk", "currency": "GBP", "priority": 0, "active": True}
+    promotion = {
+        "name": "Walk",
+        "effect": {"type": "percent_off", "percent": "5"},
+        "priority": 0,
+        "active": True,
+    }
+    quote = {"channel": "WEB", "lines": [{"sku": "A1", "quantity": 1}]}
+    batch = {"promotion": "WALKPROMO", "batch": "WALKB", "count": 2, "active": True}
+    coupon = {"code": "WALKSHARED", "promotion": "WALKPROMO", "active": True}
+    return [
+        Case(
+            "/hq/pricing/price-lists",
+            "/hq/pricing/price-lists",
+            {"code": "WALK", "name": "Walk", "currency": "GBP", "priority": "0", "active": "on"},
+            lambda _: [Request("PUT", "/pricing/price-lists/WALK", price_list)],
+        ),
+        Case(
+            "/hq/pricing/price-lists/{code}/entries",
+            "/hq/pricing/price-lists/WALK/entries",
+            {"sku": "A1", "price": "18.50"},
+            lambda _: [Request("PUT", "/pricing/price-lists/WALK/entries/A1", {"price": "18.50"})],
+        ),
+        Case(
+            "/hq/pricing/price-lists/{code}/entries/upload",
+            "/hq/pricing/price-lists/WALK/entries/upload",
+            {"csv": "sku,price\nB2,30.00\n"},
+            lambda _: [Request("PUT", "/pricing/price-lists/WALK/entries/B2", {"price": "30.00"})],
+        ),
+        Case(
+            "/hq/pricing/price-lists/{code}/entries/{sku}/remove",
+            "/hq/pricing/price-lists/WALK/entries/B2/remove",
+            {},
+            lambda _: [Request("DELETE", "/pricing/price-lists/WALK/entries/B2")],
+        ),
+        Case(
+            "/hq/pricing/price-lists/{code}/delete",
+            "/hq/pricing/price-lists/WALK/delete",
+            {},
+            lambda _: [Request("DELETE", "/pricing/price-lists/WALK")],
+        ),
+        Case(
+            "/hq/pricing/taxes/classes",
+            "/hq/pricing/taxes/classes",
+            {"class_code": "reduced", "class_name": "Reduced"},
+            lambda _: [Request("PUT", "/pricing/tax-classes/reduced", {"name": "Reduced"})],
+        ),
+        Case(
+            "/hq/pricing/taxes/rates",
+            "/hq/pricing/taxes/rates",
+            rate_form,
+            lambda _: [Request("PUT", f"/pricing/tax-rates/{rate.id}", rate_body)],
+        ),
+        Case(
+            "/hq/pricing/taxes/products",
+            "/hq/pricing/taxes/products",
+            {"product": "HOME", "product_tax_class": "standard"},
+            lambda _: [
+                Request("PUT", "/pricing/products/HOME/tax-class", {"tax_class": "standard"})
+            ],
+        ),
+        Case(
+            "/hq/pricing/promotions",
+            "/hq/pricing/promotions",
+            {
+                "code": "WALKPROMO",
+                "name": "Walk",
+                "effect_type": "percent_off",
+                "percent_off.percent": "5",
+                "priority": "0",
+                "active": "on",
+            },
+            lambda _: [Request("PUT", "/pricing/promotions/WALKPROMO", promotion)],
+        ),
+        *[
+            Case(
+                "/hq/pricing/promotions/{code}/{action}",
+                f"/hq/pricing/promotions/{code}/{action}",
+                {},
+                lambda _, request=request: [request],
+                label=action,
+            )
+            for code, action, request in (
+                ("WALKPROMO", "pause", Request("POST", "/pricing/promotions/WALKPROMO/pause")),
+                ("WALKPROMO", "resume", Request("POST", "/pricing/promotions/WALKPROMO/resume")),
+                ("WALKGONE", "delete", Request("DELETE", "/pricing/promotions/WALKGONE")),
+            )
+        ],
+        Case(
+            "/hq/pricing/try",
+            "/hq/pricing/try",
+            {"try.channel": "WEB", "try.line0.sku": "A1", "try.line0.quantity": "1"},
+            lambda _: [Request("POST", "/pricing/quote", quote)],
+        ),
+        Case(
+            "/hq/pricing/coupons",
+            "/hq/pricing/coupons",
+            {k: str(v) for k, v in coupon.items()},
+            lambda _: [Request("POST", "/pricing/coupons", coupon)],
+        ),
+        Case(
+            "/hq/pricing/coupons/batches",
+            "/hq/pricing/coupons/batches",
+            {f"bulk.{k}": str(v) for k, v in batch.items()},
+            lambda _: [Request("POST", "/pricing/coupons/batches", batch)],
+        ),
+        *[
+            Case(
+                "/hq/pricing/coupons/{code}/{action}",
+                f"/hq/pricing/coupons/WALKCOUPON/{action}",
+                {},
+                lambda _, active=active: [
+                    Request("PATCH", "/pricing/coupons/WALKCOUPON", {"active": active})
+                ],
+                label=action,
+            )
+            for action, active in (("deactivate", False), ("reactivate", True))
+        ],
+    ]
 
 
 def _pickup_code(container: Container, number: str) -> str:
@@ -469,6 +624,8 @@ def cases(container: Container, w: World) -> list[Case]:
             lambda _: [Request("POST", "/customers/search", {"by": "name", "value": "Lovelace"})],
             label="search by name",
         ),
+        # --- HQ: pricing (price lists, taxes, promotions, coupons)
+        *_pricing_cases(container),
         # --- HQ: administration
         Case(
             "/hq/people",

@@ -15,11 +15,13 @@ from typing import Any, cast
 from sqlalchemy import (
     Row,
     Table,
+    Text,
     func,
     insert,
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Sku
@@ -285,5 +287,61 @@ def orders_with_overdue_pickups(
             .join(late, late.c.order_id == orders.c.id)
             .order_by(orders.c.placed_at, orders.c.id)
             .limit(limit)
+        )
+    )
+
+
+# --- promotion and coupon uses (``orders.adjusted``)
+
+
+def _as_text(column: Any) -> Any:
+    return sql_cast(column, Text)
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def lines_adjusted_by(session: Session, source: str, since: datetime | None) -> list[Row[Any]]:
+    """Sale lines whose pricing breakdown names ``source`` (``"promotion:SPRING"``), with
+    their order. The breakdown is JSON (JSONB on PostgreSQL): its text holds the source as a
+    quoted string on both databases, so one portable LIKE finds it; ``since`` (the
+    promotion's creation) bounds the scan through the index on ``orders.placed_at``."""
+    pattern = '%"' + _like_literal(source) + '"%'
+    stmt = (
+        select(
+            orders.c.number,
+            orders.c.currency,
+            orders.c.total,
+            orders.c.status,
+            orders.c.placed_at,
+            order_lines.c.sku_code,
+            order_lines.c.pricing,
+        )
+        .join(order_lines, order_lines.c.order_id == orders.c.id)
+        .where(
+            orders.c.kind == "sale",
+            order_lines.c.pricing.is_not(None),
+            _as_text(order_lines.c.pricing).like(pattern, escape="\\"),
+        )
+        .order_by(orders.c.placed_at.desc(), orders.c.number, order_lines.c.line_no)
+    )
+    if since is not None:
+        stmt = stmt.where(orders.c.placed_at >= since)
+    return list(session.execute(stmt))
+
+
+def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
+    if not numbers:
+        return []
+    return list(
+        session.execute(
+            select(
+                orders.c.number,
+                orders.c.currency,
+                orders.c.total,
+                orders.c.status,
+                orders.c.placed_at,
+            ).where(orders.c.number.in_(sorted(set(numbers))))
         )
     )

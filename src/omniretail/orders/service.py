@@ -17,6 +17,11 @@ from omniretail.orders.access import (
     fulfilment_sites,
     order_customer,
 )
+from omniretail.orders.adjusted import (
+    AdjustedOrder,
+    orders_adjusted_by,
+    orders_by_numbers,
+)
 from omniretail.orders.checkout import (
     Placed,
     new_order_number,
@@ -102,6 +107,7 @@ __all__ = [
     "STEPS",
     "STEP_FOR_STATUS",
     "TERMINAL",
+    "AdjustedOrder",
     "Authorisation",
     "CartOwner",
     "CashDrawer",
@@ -154,6 +160,8 @@ __all__ = [
     "order_customer",
     "order_log",
     "order_read",
+    "orders_adjusted_by",
+    "orders_by_numbers",
     "orders_for_location",
     "overdue_pickups",
     "paid_in_cash",

@@ -18,6 +18,7 @@ from omniretail.pricing.schemas import (
     CouponBatchRead,
     CouponBatchWrite,
     CouponRead,
+    CouponRedemptionRead,
     CouponWrite,
     FeeMethod,
     FeeRead,
@@ -236,6 +237,22 @@ def save_promotion(
     return use_case.run(lambda uow: pricing.save_promotion(uow, code.upper(), body, actor=actor))
 
 
+@router.post("/promotions/{code}/pause", response_model=PromotionRead)
+def pause_promotion(code: ListCodePath, use_case: UseCaseDep, actor: ActorDep) -> PromotionRead:
+    """Stops the promotion applying (its coupons with it) until it is resumed."""
+    return use_case.run(
+        lambda uow: pricing.set_promotion_active(uow, code.upper(), False, actor=actor)
+    )
+
+
+@router.post("/promotions/{code}/resume", response_model=PromotionRead)
+def resume_promotion(code: ListCodePath, use_case: UseCaseDep, actor: ActorDep) -> PromotionRead:
+    """The promotion applies again, within its window."""
+    return use_case.run(
+        lambda uow: pricing.set_promotion_active(uow, code.upper(), True, actor=actor)
+    )
+
+
 @router.delete("/promotions/{code}", status_code=204)
 def delete_promotion(code: ListCodePath, use_case: UseCaseDep, actor: ActorDep) -> Response:
     use_case.run(
@@ -293,6 +310,14 @@ def export_coupons(batch: ListCodePath, uow: ReadDep) -> Response:
 @router.get("/coupons/{code}", response_model=CouponRead)
 def get_coupon(code: CouponPath, uow: ReadDep) -> CouponRead:
     return pricing.get_coupon(uow, code)
+
+
+@router.get("/coupons/{code}/redemptions", response_model=list[CouponRedemptionRead])
+def coupon_redemptions(code: CouponPath, uow: ReadDep) -> list[CouponRedemptionRead]:
+    """The coupon's uses: the order, the customer, the money off, and whether a cancellation
+    gave the use back."""
+    pricing.get_coupon(uow, code)
+    return pricing.coupon_redemptions(uow, coupon=code)
 
 
 @router.patch("/coupons/{code}", response_model=CouponRead)

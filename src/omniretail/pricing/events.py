@@ -95,3 +95,88 @@ class FeeDeleted(Event):
     channel: str
     method: str
     actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromotionSaved(Event):
+    """A promotion was created or changed (``created``: it is new)."""
+
+    type: ClassVar[str] = "pricing.promotion_saved"
+    subject_template: ClassVar[str] = "promotions/{code}"
+    code: str
+    name: str
+    effect_type: str
+    priority: int
+    exclusive: bool
+    requires_coupon: bool
+    valid_from: str | None
+    valid_to: str | None
+    active: bool
+    created: bool
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromotionPaused(Event):
+    """A promotion was paused: it stops applying until it is resumed."""
+
+    type: ClassVar[str] = "pricing.promotion_paused"
+    subject_template: ClassVar[str] = "promotions/{code}"
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromotionResumed(Event):
+    """A paused promotion applies again (within its window)."""
+
+    type: ClassVar[str] = "pricing.promotion_resumed"
+    subject_template: ClassVar[str] = "promotions/{code}"
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromotionDeleted(Event):
+    """A promotion without coupons was deleted."""
+
+    type: ClassVar[str] = "pricing.promotion_deleted"
+    subject_template: ClassVar[str] = "promotions/{code}"
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouponsCreated(Event):
+    """Coupons were made for a promotion: one shared ``code``, or ``count`` codes of a bulk
+    ``batch`` (the codes themselves are in the batch's CSV, not in the event)."""
+
+    type: ClassVar[str] = "pricing.coupons_created"
+    subject_template: ClassVar[str] = "promotions/{promotion}/coupons"
+    promotion: str
+    code: str | None
+    batch: str | None
+    count: int
+    max_uses: int | None
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouponStateChanged(Event):
+    """A coupon was deactivated (``active`` false) or reactivated."""
+
+    type: ClassVar[str] = "pricing.coupon_state_changed"
+    subject_template: ClassVar[str] = "coupons/{code}"
+    code: str
+    active: bool
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouponDeleted(Event):
+    """An unused coupon was deleted."""
+
+    type: ClassVar[str] = "pricing.coupon_deleted"
+    subject_template: ClassVar[str] = "coupons/{code}"
+    code: str
+    actor: str

@@ -259,3 +259,37 @@ def give_back(
         .values(uses=coupons.c.uses - 1, spent=coupons.c.spent - amount)
     )
     return True
+
+
+# --- uses (the console's coupon and promotion pages)
+
+
+def search_coupons(
+    session: Session, starting: str, promotion: str | None, limit: int
+) -> list[Row[Any]]:
+    """Coupons whose code starts with ``starting`` (the codes are upper case)."""
+    stmt = (
+        select(coupons)
+        .where(coupons.c.code >= starting, coupons.c.code < starting + "\uffff")
+        .order_by(coupons.c.code)
+        .limit(limit)
+    )
+    if promotion is not None:
+        stmt = stmt.where(coupons.c.promotion_code == promotion)
+    return list(session.execute(stmt))
+
+
+def list_redemptions(
+    session: Session, coupon: str | None, promotion: str | None, limit: int | None
+) -> list[Row[Any]]:
+    """Redemptions of one coupon, or of every coupon of a promotion, newest first."""
+    stmt = select(redemptions).order_by(redemptions.c.redeemed_at.desc(), redemptions.c.id.desc())
+    if coupon is not None:
+        stmt = stmt.where(redemptions.c.coupon_code == coupon)
+    if promotion is not None:
+        stmt = stmt.join(coupons, coupons.c.code == redemptions.c.coupon_code).where(
+            coupons.c.promotion_code == promotion
+        )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt))

@@ -15,6 +15,7 @@ from typing import Any
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency
 from omniretail.pricing import promotion_repository as repo
+from omniretail.pricing import promotion_rules
 from omniretail.pricing.engine import PricedCart, PricingContext
 from omniretail.pricing.errors import (
     AmountTooPrecise,
@@ -24,6 +25,15 @@ from omniretail.pricing.errors import (
     PriceListInUse,
     UnknownCoupon,
     UnknownPromotion,
+)
+from omniretail.pricing.events import (
+    CouponDeleted,
+    CouponsCreated,
+    CouponStateChanged,
+    PromotionDeleted,
+    PromotionPaused,
+    PromotionResumed,
+    PromotionSaved,
 )
 from omniretail.pricing.promotion_rules import (
     ActivePromotion,
@@ -36,6 +46,7 @@ from omniretail.pricing.schemas import (
     CouponBatchRead,
     CouponBatchWrite,
     CouponRead,
+    CouponRedemptionRead,
     CouponWrite,
     PromotionRead,
     PromotionWrite,
@@ -109,10 +120,40 @@ def save_promotion(
         "active": data.active,
         "updated_at": uow.now,
     }
-    if repo.get_promotion(uow.session, code) is None:
+    created = repo.get_promotion(uow.session, code) is None
+    if created:
         repo.insert_promotion(uow.session, {"code": code, "created_at": uow.now, **values})
     else:
         repo.update_promotion(uow.session, code, values)
+    uow.record(
+        PromotionSaved(
+            code=code,
+            name=data.name,
+            effect_type=data.effect.type,
+            priority=data.priority,
+            exclusive=data.exclusive,
+            requires_coupon=data.requires_coupon,
+            valid_from=data.valid_from.isoformat() if data.valid_from else None,
+            valid_to=data.valid_to.isoformat() if data.valid_to else None,
+            active=data.active,
+            created=created,
+            actor=actor,
+        )
+    )
+    return get_promotion(uow, code)
+
+
+def set_promotion_active(uow: UnitOfWork, code: str, active: bool, *, actor: str) -> PromotionRead:
+    """Pauses (``active`` false) or resumes the promotion; an event only when it changes."""
+    current = get_promotion(uow, code)
+    if current.active == active:
+        return current
+    repo.update_promotion(uow.session, code, {"active": active, "updated_at": uow.now})
+    uow.record(
+        PromotionResumed(code=code, actor=actor)
+        if active
+        else PromotionPaused(code=code, actor=actor)
+    )
     return get_promotion(uow, code)
 
 
@@ -134,6 +175,7 @@ def delete_promotion(uow: UnitOfWork, code: str, *, actor: str) -> None:
             "the promotion has coupons; pause it (active: false) instead", field="code"
         )
     repo.delete_promotion(uow.session, code)
+    uow.record(PromotionDeleted(code=code, actor=actor))
 
 
 def _promotion_read(row: Any) -> PromotionRead:
@@ -162,6 +204,16 @@ def create_coupon(uow: UnitOfWork, data: CouponWrite, *, actor: str) -> CouponRe
     if repo.get_coupon(uow.session, data.code) is not None:
         raise CouponExists(f"a coupon {data.code!r} exists", field="code")
     repo.insert_coupons(uow.session, [_coupon_values(uow, data, data.code, None)])
+    uow.record(
+        CouponsCreated(
+            promotion=data.promotion,
+            code=data.code,
+            batch=None,
+            count=1,
+            max_uses=data.max_uses,
+            actor=actor,
+        )
+    )
     return get_coupon(uow, data.code)
 
 
@@ -179,6 +231,16 @@ def generate_coupons(uow: UnitOfWork, data: CouponBatchWrite, *, actor: str) -> 
         codes |= fresh - taken
     rows = [_coupon_values(uow, data, code, data.batch) for code in sorted(codes)]
     repo.insert_coupons(uow.session, rows)
+    uow.record(
+        CouponsCreated(
+            promotion=data.promotion,
+            code=None,
+            batch=data.batch,
+            count=len(rows),
+            max_uses=data.max_uses,
+            actor=actor,
+        )
+    )
     made = list_coupons(uow, batch=data.batch, limit=None)
     return CouponBatchRead(batch=data.batch, count=len(made), coupons=made)
 
@@ -217,8 +279,11 @@ def list_coupons(
 
 
 def set_coupon_active(uow: UnitOfWork, code: str, active: bool, *, actor: str) -> CouponRead:
-    get_coupon(uow, code)
-    repo.update_coupon(uow.session, code.upper(), {"active": active})
+    current = get_coupon(uow, code)
+    if current.active == active:
+        return current
+    repo.update_coupon(uow.session, current.code, {"active": active})
+    uow.record(CouponStateChanged(code=current.code, active=active, actor=actor))
     return get_coupon(uow, code)
 
 
@@ -227,6 +292,7 @@ def delete_coupon(uow: UnitOfWork, code: str, *, actor: str) -> None:
     if repo.coupon_used(uow.session, code.upper()):
         raise CouponUnavailable("a used coupon is kept; deactivate it instead", field="code")
     repo.delete_coupon(uow.session, code.upper())
+    uow.record(CouponDeleted(code=code.upper(), actor=actor))
 
 
 def coupons_csv(coupons: Sequence[CouponRead]) -> str:
@@ -327,3 +393,43 @@ def give_back_coupons(uow: UnitOfWork, order_number: str) -> list[str]:
         if repo.give_back(uow.session, r.id, r.coupon_code, r.amount, uow.now):
             returned.append(r.coupon_code)
     return returned
+
+
+# --- uses (the console's coupon and promotion pages)
+
+
+def search_coupons(
+    uow: UnitOfWork, starting: str, promotion: str | None = None, limit: int = 200
+) -> list[CouponRead]:
+    """Coupons whose code starts with ``starting`` (case-insensitive)."""
+    rows = repo.search_coupons(uow.session, starting.strip().upper(), promotion, limit)
+    return [_coupon_read(r) for r in rows]
+
+
+def coupon_redemptions(
+    uow: UnitOfWork,
+    *,
+    coupon: str | None = None,
+    promotion: str | None = None,
+    limit: int | None = 500,
+) -> list[CouponRedemptionRead]:
+    """The uses of one coupon, or of all the coupons of a promotion, newest first."""
+    rows = repo.list_redemptions(uow.session, coupon.upper() if coupon else None, promotion, limit)
+    return [
+        CouponRedemptionRead(
+            coupon=r.coupon_code,
+            order_number=r.order_number,
+            customer_id=r.customer_id,
+            amount=r.amount,
+            redeemed_at=r.redeemed_at,
+            returned_at=r.returned_at,
+        )
+        for r in rows
+    ]
+
+
+def condition_variables() -> str:
+    """The variables a condition may name, as ``promotion_rules`` documents them (the
+    console shows them as help beside the condition)."""
+    doc = promotion_rules.__doc__ or ""
+    return doc.split("**Effects**")[0].split("The variables:")[-1].strip()

@@ -438,3 +438,14 @@ class CouponBatchRead(BaseModel):
 
 class CouponApply(_In):
     code: CouponCode
+
+
+class CouponRedemptionRead(BaseModel):
+    """One use of a coupon by an order; ``returned_at`` once a cancellation gave it back."""
+
+    coupon: str
+    order_number: str
+    customer_id: int | None
+    amount: Decimal = Field(description="The money off the order")
+    redeemed_at: datetime
+    returned_at: datetime | None

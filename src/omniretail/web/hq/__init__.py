@@ -1,7 +1,8 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
-rules with the simulator, customer 360 with merges and search, the loyalty programme,
-replenishment, markdown review, the message log; administration (users and roles, the
-network, API keys, the audit log) and the public page where a new user sets their password."""
+rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
+with merges and search, the loyalty programme, replenishment, markdown review, the message
+log; administration (users and roles, the network, API keys, the audit log) and the public
+page where a new user sets their password."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from omniretail.web.hq import (
     orders,
     people,
     planning,
+    pricing,
+    pricing_coupons,
+    pricing_promotions,
     routing,
 )
 
@@ -34,6 +38,9 @@ for part in (
     markdowns,
     messages,
 ):
+    router.include_router(part.router)
+# The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.
+for part in (pricing_promotions, pricing_coupons, pricing):
     router.include_router(part.router)
 for part in (admin, people, network):
     router.include_router(part.router)

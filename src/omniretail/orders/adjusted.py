@@ -1,0 +1,82 @@
+"""Orders a promotion or a coupon priced: which, the money it took off each, and what the
+orders came to. Read from the pricing breakdown every sale line keeps (``pricing.service.
+breakdown``), so checkout writes nothing more for it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from omniretail.db.uow import UnitOfWork
+from omniretail.orders import repository as repo
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class AdjustedOrder:
+    """An order and the money a source took off it (positive; zero for points and notes)."""
+
+    number: str
+    currency: str
+    total: Decimal
+    status: str
+    placed_at: datetime
+    discount: Decimal = ZERO
+
+
+def orders_adjusted_by(
+    uow: UnitOfWork, source: str, since: datetime | None = None
+) -> list[AdjustedOrder]:
+    """Sale orders (newest first) with a line adjusted by ``source`` (an adjustment's source:
+    ``"promotion:<code>"`` or ``"coupon:<code>"``) placed since ``since``.
+
+    A cart line split over two fulfilments becomes two order lines repeating the cart line's
+    adjustments, so each (SKU, adjustments) of an order is counted once."""
+    found: dict[str, AdjustedOrder] = {}
+    seen: set[tuple[str, str | None, str]] = set()
+    for row in repo.lines_adjusted_by(uow.session, source, since):
+        adjustments = _adjustments(row.pricing)
+        mine = [a for a in adjustments if a.get("source") == source]
+        if not mine:
+            continue  # the text matched elsewhere in the breakdown (a name, a note)
+        key = (row.number, row.sku_code, json.dumps(adjustments, sort_keys=True))
+        off = ZERO
+        if key not in seen:
+            seen.add(key)
+            off = -sum((Decimal(str(a.get("amount", "0"))) for a in mine), ZERO)
+        before = found.get(row.number)
+        found[row.number] = AdjustedOrder(
+            number=row.number,
+            currency=row.currency,
+            total=row.total,
+            status=row.status,
+            placed_at=row.placed_at,
+            discount=(before.discount if before else ZERO) + off,
+        )
+    return list(found.values())
+
+
+def orders_by_numbers(uow: UnitOfWork, numbers: Sequence[str]) -> list[AdjustedOrder]:
+    """The orders named (unknown numbers are left out), with no discount."""
+    return [
+        AdjustedOrder(
+            number=r.number,
+            currency=r.currency,
+            total=r.total,
+            status=r.status,
+            placed_at=r.placed_at,
+        )
+        for r in repo.orders_by_numbers(uow.session, numbers)
+    ]
+
+
+def _adjustments(pricing: Any) -> list[dict[str, Any]]:
+    if isinstance(pricing, str):  # a driver handing back the JSON text
+        pricing = json.loads(pricing)
+    found = pricing.get("adjustments") if isinstance(pricing, dict) else None
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
