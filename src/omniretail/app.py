@@ -32,6 +32,7 @@ from omniretail.customers.api import router as customers_router
 from omniretail.fulfilment.api import router as fulfilment_router
 from omniretail.fulfilment.api import tracking_router
 from omniretail.fulfilment.service import sweep_pickups_forever
+from omniretail.intelligence.api import dynamic_pricing_router
 from omniretail.intelligence.api import router as intelligence_router
 from omniretail.intelligence.tasks import BackgroundRefresh, IntelligenceSettings
 from omniretail.inventory import service as inventory_service
@@ -183,6 +184,7 @@ def create_app(
     api.include_router(loyalty_router)
     api.include_router(jobs_router)
     api.include_router(intelligence_router)
+    api.include_router(dynamic_pricing_router)
     app.include_router(api)
     app.include_router(tracking_router)
     install_openapi(app, is_public=policy.is_public)

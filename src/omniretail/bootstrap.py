@@ -23,6 +23,7 @@ from omniretail.fulfilment import handlers as orders_handlers
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
+from omniretail.intelligence import jobs as intelligence_jobs
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry
@@ -88,6 +89,7 @@ class Container:
         loyalty_handlers.install(self.handlers)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
+        intelligence_jobs.install(self.job_kinds)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

@@ -92,3 +92,15 @@ class ProductAssociation(Base):
     computed_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_product_associations_other", "other_sku_code"),)
+
+
+# Dynamic pricing's tables live in their own module; imported here so the metadata has them.
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceChange as DynamicPriceChange,
+)
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceRule as DynamicPriceRule,
+)
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceRun as DynamicPriceRun,
+)
