@@ -20,10 +20,10 @@ from omniretail.db.encrypted import load_keyring
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.fulfilment import handlers as orders_handlers
+from omniretail.intelligence import jobs as intelligence_jobs
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
-from omniretail.intelligence import jobs as intelligence_jobs
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.messaging.handlers import HandlerRegistry

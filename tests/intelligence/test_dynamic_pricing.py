@@ -152,9 +152,7 @@ def test_paused_rules_do_nothing_and_the_next_rule_by_priority_applies(container
 
 def test_errors_are_problem_json_and_nothing_is_written(container, client, clock):
     make_orders_network(container)
-    bad = client.put(
-        "/api/v1/dynamic-pricing/rules/x", json={**RULE, "condition": "cover_days <"}
-    )
+    bad = client.put("/api/v1/dynamic-pricing/rules/x", json={**RULE, "condition": "cover_days <"})
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["type"].endswith("/invalid-rule-condition")
@@ -187,3 +185,76 @@ def test_a_store_associate_reads_but_cannot_edit_rules(container, client, clock)
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert client.post("/api/v1/dynamic-pricing/runs", json={}, headers=headers).status_code == 403
     assert ok(client.get("/api/v1/dynamic-pricing/rules", headers=headers)) == []
+
+
+SLOW = {"name": "Any", "channel": "WEB", "percent": "-3", "floor_percent": "90"}
+
+
+def test_the_durable_job_runs_the_rules_once_a_day(container, client, clock):
+    _hot_sku(container, client, clock)
+    ok(client.put("/api/v1/dynamic-pricing/rules/slow", json=SLOW))
+    job = ok(client.post("/api/v1/dynamic-pricing/runs/job"), 202)
+    assert job["kind"] == "pricing.dynamic"
+    assert container.job_runner().run_until_idle() == 1
+    done = ok(client.get(f"/api/v1/jobs/{job['id']}"))
+    assert (done["state"], done["result"]["changed"], done["result"]["evaluated"]) == (
+        "succeeded",
+        1,
+        1,
+    )
+    ok(client.post("/api/v1/dynamic-pricing/runs/job"), 202)
+    container.job_runner().run_until_idle()
+    (change,) = ok(client.get("/api/v1/dynamic-pricing/changes"))
+    assert (change["new_price"], change["run_id"]) == ("19.40", done["result"]["run"])
+    (first, second) = ok(client.get("/api/v1/dynamic-pricing/runs"))
+    assert sorted([first["changed"], second["changed"]]) == [0, 1]
+
+
+def test_the_cli_previews_then_applies(container, client, clock, tmp_path):
+    from typer.testing import CliRunner
+
+    from omniretail.commands.main import app
+    from tests.intelligence.helpers import cli_env
+
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    ok(client.put("/api/v1/dynamic-pricing/rules/slow", json=SLOW))
+    env = cli_env(container, tmp_path)
+    dry = CliRunner().invoke(app, ["pricing", "dynamic", "run", "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "1 SKU x channel evaluated; would change 1" in dry.output
+    assert "19.40" in dry.output
+    assert ok(client.get("/api/v1/dynamic-pricing/changes")) == []
+    real = CliRunner().invoke(app, ["pricing", "dynamic", "run"], env=env)
+    assert real.exit_code == 0, real.output
+    assert "changed 1" in real.output
+    (change,) = ok(client.get("/api/v1/dynamic-pricing/changes"))
+    assert (change["old_price"], change["new_price"], change["actor"]) == (
+        "20.00",
+        "19.40",
+        "cli:dynamic-pricing",
+    )
+
+
+def test_the_daily_schedule_queues_one_run_a_day_after_its_time(container, client, clock):
+    from datetime import time
+
+    from omniretail.intelligence.jobs import queue_daily_run
+
+    make_orders_network(container)  # the clock is 09:00
+    with container.uow() as uow:
+        assert queue_daily_run(uow, time(10, 0)) is None  # not yet
+    with container.uow() as uow:
+        queued = queue_daily_run(uow, time(6, 30))
+    assert queued is not None and (queued.kind, queued.requested_by) == (
+        "pricing.dynamic",
+        "system:schedule",
+    )
+    with container.uow() as uow:
+        assert queue_daily_run(uow, time(6, 30)) is None  # already queued
+    container.job_runner().run_until_idle()
+    with container.uow() as uow:
+        assert queue_daily_run(uow, time(6, 30)) is None  # ran today
+    clock.advance(days=1)
+    with container.uow() as uow:
+        assert queue_daily_run(uow, time(6, 30)) is not None  # the next day

@@ -31,4 +31,3 @@ def get_customer_scores(
 def get_product_intelligence(code: KeyPath, uow: ReadDep) -> ProductIntelligenceRead:
     """Weekly forecast, reorder points per location and "bought together"."""
     return service.get_product_intelligence(uow, code.strip().upper())
-

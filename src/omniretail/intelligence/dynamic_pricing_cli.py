@@ -50,8 +50,9 @@ def run_command(
     table = Table("sku", "channel", "rule", "old", "new", "why")
     moved = [p for p in result.proposals if p.new_price is not None]
     for p in moved[:SHOWN]:
-        table.add_row(p.sku, p.channel, p.rule or "", str(p.old_price), str(p.new_price),
-                      p.explanation)
+        table.add_row(
+            p.sku, p.channel, p.rule or "", str(p.old_price), str(p.new_price), p.explanation
+        )
     if moved:
         console.print(table)
     verb = "would change" if dry_run else "changed"

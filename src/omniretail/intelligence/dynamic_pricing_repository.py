@@ -4,7 +4,7 @@ dynamic pricing reads its demand from)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, func, insert, select, update
@@ -64,6 +64,16 @@ def list_runs(session: Session, limit: int) -> list[Row[Any]]:
     return list(session.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit)))
 
 
+def run_started_on(session: Session, day: date) -> bool:
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    found = session.execute(
+        select(runs.c.id)
+        .where(runs.c.started_at >= start, runs.c.started_at < start + timedelta(days=1))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def insert_change_unless_changed_today(session: Session, values: dict[str, Any]) -> int | None:
     """The new change's id, or None when the SKU's price on the channel already changed that
     day (the unique key decides; a concurrent run waits for the other's commit, then skips)."""
@@ -80,7 +90,9 @@ def changed_today(session: Session, channel: str, day: date) -> set[str]:
     """The SKUs whose price on ``channel`` changed on ``day``."""
     return set(
         session.scalars(
-            select(changes.c.sku_code).where(changes.c.channel_code == channel, changes.c.day == day)
+            select(changes.c.sku_code).where(
+                changes.c.channel_code == channel, changes.c.day == day
+            )
         )
     )
 

@@ -133,9 +133,7 @@ def upgrade() -> None:
             name=op.f("uq_dynamic_price_changes_sku_code_channel_code_day"),
         ),
     )
-    op.create_index(
-        op.f("ix_dynamic_price_changes_run_id"), "dynamic_price_changes", ["run_id"]
-    )
+    op.create_index(op.f("ix_dynamic_price_changes_run_id"), "dynamic_price_changes", ["run_id"])
     op.create_index(
         "ix_dynamic_price_changes_channel_at", "dynamic_price_changes", ["channel_code", "at"]
     )
