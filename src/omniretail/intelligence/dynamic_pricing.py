@@ -32,6 +32,7 @@ prices every cart with it; the log keeps the old and new price, the facts and th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -52,6 +53,7 @@ from omniretail.intelligence.dynamic_pricing_rules import (
     RECENT_DAYS,
     ChangeNotRevertible,
     DynamicPricingSettings,
+    InvalidRuleCode,
     UnknownDynamicChange,
     UnknownDynamicRule,
     guardrails,
@@ -74,6 +76,7 @@ from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import PriceEntryWrite, PriceListWrite
 
 NO_DEMAND_COVER = 9999.0
+RULE_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,59}")
 JOB_KIND = "pricing.dynamic"
 
 
@@ -81,6 +84,11 @@ JOB_KIND = "pricing.dynamic"
 
 
 def save_rule(uow: UnitOfWork, code: str, data: DynamicRuleWrite) -> DynamicRuleRead:
+    if not RULE_CODE.fullmatch(code):
+        raise InvalidRuleCode(
+            "a code is 1-60 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            field="code",
+        )
     catalog.channel_settings(uow, data.channel)
     require_valid_condition(data.condition)
     values = {

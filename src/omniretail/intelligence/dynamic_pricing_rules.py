@@ -52,6 +52,11 @@ class InvalidRuleCondition(InvalidRequest):
     title = "The rule's condition is not valid CEL"
 
 
+class InvalidRuleCode(InvalidRequest):
+    slug = "invalid-rule-code"
+    title = "Not a valid rule code"
+
+
 class UnknownDynamicChange(NotFound):
     slug = "unknown-dynamic-change"
     title = "No such dynamic price change"

@@ -463,3 +463,7 @@ def run_replenishment(
         actor=actor,
         progress=progress,
     )
+
+
+# Dynamic pricing's use cases, for the console (``intelligence.dynamic_pricing``).
+from omniretail.intelligence import dynamic_pricing as dynamic_pricing  # noqa: E402
