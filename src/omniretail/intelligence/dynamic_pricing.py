@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,8 @@ from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import PriceEntryWrite, PriceListWrite
 
 NO_DEMAND_COVER = 9999.0
+CATALOG_PRICE = "SKU"  # pricing.engine.CATALOG_SOURCE: a price from the catalog, no list
+CHANNEL_LIST_READ = 1000  # pricing.service.channel_prices returns at most this many
 RULE_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,59}")
 JOB_KIND = "pricing.dynamic"
 
@@ -180,10 +182,7 @@ def channel_facts(uow: UnitOfWork, channel: str) -> list[dict[str, Any]]:
     context = pricing.context_for(uow, channel, at=now)
     lines = [pricing.LineRequest(sku, sku, 1) for sku in skus]
     priced = {ln.sku: ln for ln in pricing.price_cart(uow, context, lines).lines}
-    own = {
-        sku: (price, updated)
-        for sku, _channel, price, updated in pricing.channel_prices(uow, None, channel)
-    }
+    own = _channel_list_prices(uow, channel, skus)
     changed = repo.last_change_at(uow.session, channel, skus)
     facts = []
     for sku in skus:
@@ -191,7 +190,12 @@ def channel_facts(uow: UnitOfWork, channel: str) -> list[dict[str, Any]]:
         if line is None or line.unit_price is None or not line.active:
             continue
         price = line.unit_price
-        full = own[sku][0] if sku in own else _catalog_price(uow, sku, price)
+        if sku in own:
+            full = own[sku][0]
+        elif line.price_list == CATALOG_PRICE:
+            full = price
+        else:
+            full = _catalog_price(uow, sku, price)
         base_week = baseline.get(sku, 0) / BASELINE_WEEKS
         daily = forecast.get(sku, recent.get(sku, 0) / RECENT_DAYS)
         last = max(
@@ -221,6 +225,21 @@ def channel_facts(uow: UnitOfWork, channel: str) -> list[dict[str, Any]]:
             }
         )
     return facts
+
+
+def _channel_list_prices(
+    uow: UnitOfWork, channel: str, skus: Sequence[str]
+) -> dict[str, tuple[Decimal, datetime]]:
+    """SKU -> (price, updated_at) in the channel's own list; one read, then one per SKU left
+    only when that read came back full (it returns at most ``CHANNEL_LIST_READ`` entries)."""
+    rows = pricing.channel_prices(uow, None, channel)
+    found = {sku: (price, updated) for sku, _channel, price, updated in rows}
+    if len(rows) >= CHANNEL_LIST_READ:
+        for sku in skus:
+            if sku not in found:
+                for _sku, _channel, price, updated in pricing.channel_prices(uow, sku, channel):
+                    found[sku] = (price, updated)
+    return found
 
 
 def _catalog_price(uow: UnitOfWork, sku: str, fallback: Decimal) -> Decimal:
@@ -283,6 +302,7 @@ def run(
     if run_id is not None:
         repo.insert_run(uow.session, {"id": run_id, "actor": actor, "started_at": uow.now})
     proposals: list[ProposalRead] = []
+    ready: set[str] = set()  # channels whose dynamic list exists
     evaluated = changed = 0
     for code, channel_rules in sorted(by_channel.items()):
         facts = channel_facts(uow, code)
@@ -293,7 +313,7 @@ def run(
             if proposal.new_price is not None and item["sku"] in already:
                 proposal = _Proposal(item, proposal.rule, None, "already changed today")
             applied = proposal.new_price is not None and (
-                dry_run or _apply(uow, proposal, run_id or "", actor)
+                dry_run or _apply(uow, proposal, run_id or "", actor, ready)
             )
             if proposal.new_price is not None and not applied:
                 proposal = _Proposal(item, proposal.rule, None, "already changed today")
@@ -328,7 +348,7 @@ def _proposal_read(p: _Proposal, applied: bool) -> ProposalRead:
     )
 
 
-def _apply(uow: UnitOfWork, p: _Proposal, run_id: str, actor: str) -> bool:
+def _apply(uow: UnitOfWork, p: _Proposal, run_id: str, actor: str, ready: set[str]) -> bool:
     """Logs the change (the unique key refuses a second one the same day) and writes the price
     into the channel's dynamic list; False when the SKU already changed today."""
     assert p.rule is not None and p.new_price is not None
@@ -356,7 +376,9 @@ def _apply(uow: UnitOfWork, p: _Proposal, run_id: str, actor: str) -> bool:
     if change_id is None:
         return False
     # After the change row: a parallel run waits on its key before creating the list.
-    _ensure_dynamic_list(uow, channel, currency)
+    if channel not in ready:
+        _ensure_dynamic_list(uow, channel, currency)
+        ready.add(channel)
     pricing.set_entry(uow, code, sku, PriceEntryWrite(price=p.new_price), actor=actor)
     return True
 
