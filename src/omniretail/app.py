@@ -32,8 +32,9 @@ from omniretail.customers.api import router as customers_router
 from omniretail.fulfilment.api import router as fulfilment_router
 from omniretail.fulfilment.api import tracking_router
 from omniretail.fulfilment.service import sweep_pickups_forever
-from omniretail.intelligence.api import markdowns_router
+from omniretail.intelligence.api import dynamic_pricing_router, markdowns_router
 from omniretail.intelligence.api import router as intelligence_router
+from omniretail.intelligence.jobs import DailySchedule
 from omniretail.intelligence.tasks import BackgroundRefresh, IntelligenceSettings
 from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
@@ -111,6 +112,10 @@ def create_app(
         )
         if jobs is not None:
             jobs.start()
+        # The daily dynamic pricing run is queued where jobs are worked (off by default).
+        schedule = DailySchedule.from_settings(container) if background_jobs else None
+        if schedule is not None:
+            schedule.start()
         refresh = (
             BackgroundRefresh(container, refresh_seconds, intelligence_settings)
             if refresh_seconds
@@ -129,6 +134,8 @@ def create_app(
             if relay is not None:
                 # The delivery in progress finishes (handlers have timeouts); nothing is cut.
                 await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)
+            if schedule is not None:
+                await run_in_threadpool(schedule.stop, JOBS_STOP_TIMEOUT_SECONDS)
             if jobs is not None:
                 # A job cut short is taken again once its lease runs out.
                 await run_in_threadpool(jobs.stop, JOBS_STOP_TIMEOUT_SECONDS)
@@ -185,6 +192,7 @@ def create_app(
     api.include_router(jobs_router)
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)
+    api.include_router(dynamic_pricing_router)
     app.include_router(api)
     app.include_router(tracking_router)
     install_openapi(app, is_public=policy.is_public)

@@ -20,6 +20,7 @@ from omniretail.db.encrypted import load_keyring
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.fulfilment import handlers as orders_handlers
+from omniretail.intelligence import jobs as intelligence_jobs
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
@@ -88,6 +89,7 @@ class Container:
         loyalty_handlers.install(self.handlers)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
+        intelligence_jobs.install(self.job_kinds)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

@@ -32,6 +32,8 @@ READS: dict[str, str] = {
     "POST /api/v1/inventory/availability/query": "a batch availability query",
     # A whole order to explain: nothing is placed or reserved.
     "POST /api/v1/routing/simulate": "a routing decision explained, not taken",
+    # A dry run of the dynamic pricing rules: what would change, nothing changed.
+    "POST /api/v1/dynamic-pricing/preview": "a dynamic pricing run proposed, not applied",
     # An email or a phone number stays out of URLs and access logs.
     "POST /api/v1/customers/lookup": "a lookup by personal data",
     # A name or a postcode stays out of URLs and access logs.

@@ -37,6 +37,8 @@ from omniretail.customers import service as merges
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ReturnRequestCreate
+from omniretail.intelligence.schemas import DynamicRuleWrite
+from omniretail.intelligence.service import dynamic_pricing
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
@@ -133,6 +135,7 @@ class World:
     spare_cart: str  # an anonymous cart
     survivor: int
     merged: int
+    dynamic_change: int  # a dynamic price change of A1 on WEB (rule HOT), to revert
     merge_id: int  # an earlier merge, to undo
     rules: str  # the routing rules in force, as the editor shows them
     part_transfer: str  # DC1 -> LON1, shipped, two units: received one at a time
@@ -237,7 +240,14 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
             window_days=30,
             actor="test",
         )
+    with container.uow() as uow:
+        dynamic_pricing.save_rule(
+            uow, "HOT", DynamicRuleWrite(name="Any", channel="WEB", percent=Decimal("-3"))
+        )
+        assert dynamic_pricing.run(uow, actor="test").changed >= 1
+        dynamic_change = dynamic_pricing.list_changes(uow, sku="A1")[0].id
     return World(
+        dynamic_change=dynamic_change,
         seeded=seeded,
         fid=order.fulfilments[0].id,
         number=number,
@@ -616,6 +626,38 @@ def cases(container: Container, w: World) -> list[Case]:
                 lambda _, path=f"/markdowns/{suggestion}/{verb}": [Request("POST", path, None)],
             )
             for verb, suggestion in zip(("approve", "reject"), w.markdowns, strict=True)
+        ),
+        Case(
+            "/hq/dynamic-pricing/rules",
+            "/hq/dynamic-pricing/rules",
+            {"code": "hot", "name": "Any", "channel": "WEB", "percent": "-3", "priority": "0"},
+            lambda _: [
+                Request(
+                    "PUT",
+                    "/dynamic-pricing/rules/HOT",
+                    {"name": "Any", "channel": "WEB", "percent": "-3", "priority": 0},
+                )
+            ],
+        ),
+        Case(
+            "/hq/dynamic-pricing/rules/{code}/{action}",
+            "/hq/dynamic-pricing/rules/HOT/pause",
+            {},
+            lambda _: [Request("POST", "/dynamic-pricing/rules/HOT/pause", None)],
+        ),
+        Case(
+            "/hq/dynamic-pricing/preview",
+            "/hq/dynamic-pricing/preview",
+            {},
+            lambda _: [Request("POST", "/dynamic-pricing/preview", {})],
+        ),
+        Case(
+            "/hq/dynamic-pricing/changes/{change_id}/revert",
+            f"/hq/dynamic-pricing/changes/{w.dynamic_change}/revert",
+            {},
+            lambda _: [
+                Request("POST", f"/dynamic-pricing/changes/{w.dynamic_change}/revert", None)
+            ],
         ),
         Case(
             "/hq/customers/lookup",

@@ -71,6 +71,7 @@ idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is
 app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")
 app.add_typer(orders_app, name="orders")
+app.add_typer(intelligence_cli.pricing_app, name="pricing")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
 app.command("messages")(messages_command)

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query
 from omniretail.api.deps import ReadDep
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.intelligence import service
+from omniretail.intelligence.dynamic_pricing_api import router as dynamic_pricing_router
 from omniretail.intelligence.schemas import CustomerIntelligence, ProductIntelligenceRead
 
 router = APIRouter(prefix="/intelligence", tags=["intelligence"])
+__all__ = ["dynamic_pricing_router", "router"]  # app.py mounts both
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerIntelligence)

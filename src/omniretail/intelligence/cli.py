@@ -17,6 +17,7 @@ from rich.table import Table
 
 from omniretail.cli.context import open_container
 from omniretail.intelligence import recommending, repository, service
+from omniretail.intelligence.dynamic_pricing_cli import pricing_app as pricing_app
 from omniretail.intelligence.replenishment import ReplenishmentConfig
 from omniretail.intelligence.replenishment_run import NothingToPlan, run_replenishment
 from omniretail.runtime import Runtime

@@ -157,3 +157,15 @@ class MarkdownStep(Base):
         CheckConstraint("discount >= 0 AND discount < 1", name="markdown_discount_range"),
         CheckConstraint("weeks >= 1", name="markdown_weeks_positive"),
     )
+
+
+# Dynamic pricing's tables live in their own module; imported here so the metadata has them.
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceChange as DynamicPriceChange,
+)
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceRule as DynamicPriceRule,
+)
+from omniretail.intelligence.dynamic_pricing_models import (  # noqa: E402
+    DynamicPriceRun as DynamicPriceRun,
+)

@@ -93,3 +93,12 @@ class ProductIntelligenceRead(BaseModel):
     forecast: list[ForecastPeriod] = Field(description="weekly units, from the last batch run")
     reorder_points: list[ReorderPolicy] = Field(description="per location with a stock record")
     bought_together: list[RecommendedProduct]
+
+
+# Dynamic pricing's I/O (``intelligence.dynamic_pricing_schemas``), for the console.
+from omniretail.intelligence.dynamic_pricing_schemas import (  # noqa: E402
+    DynamicRuleRead as DynamicRuleRead,
+)
+from omniretail.intelligence.dynamic_pricing_schemas import (  # noqa: E402
+    DynamicRuleWrite as DynamicRuleWrite,
+)

@@ -466,6 +466,8 @@ def run_replenishment(
 
 
 # Markdowns (``markdown_service``), for the console page through this face.
+# Dynamic pricing's use cases, for the console (``intelligence.dynamic_pricing``).
+from omniretail.intelligence import dynamic_pricing as dynamic_pricing  # noqa: E402
 from omniretail.intelligence.markdown_service import (  # noqa: E402
     MarkdownDecided as MarkdownDecided,
 )

@@ -1,8 +1,8 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
-with merges and search, the loyalty programme, replenishment, markdown review, the message
-log; administration (users and roles, the network, API keys, the audit log) and the public
-page where a new user sets their password."""
+with merges and search, the loyalty programme, replenishment, markdown review, dynamic
+pricing, the message log; administration (users and roles, the network, API keys, the audit
+log) and the public page where a new user sets their password."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from omniretail.web.hq import (
     admin,
     customers,
     dashboard,
+    dynamic_pricing,
     inventory,
     loyalty,
     markdowns,
@@ -36,6 +37,7 @@ for part in (
     loyalty,
     planning,
     markdowns,
+    dynamic_pricing,
     messages,
 ):
     router.include_router(part.router)
