@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -128,6 +129,17 @@ class Promotion(Base):
         CheckConstraint("priority BETWEEN -1000000 AND 1000000", name="priority_range"),
         Index("ix_promotions_active", "active"),
     )
+
+
+class PricingStamp(Base):
+    """A random stamp per set of rows pricing keeps in process (``promotions``): triggers on
+    those tables give it a new value on every write, so each process sees with one read
+    whether its copy is current (``promotion_index``)."""
+
+    __tablename__ = "pricing_stamps"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)
 
 
 class Coupon(Base):

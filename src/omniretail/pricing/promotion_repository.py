@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 
 from omniretail.db.sql import rowcount
 from omniretail.pricing.engine import PricingContext
-from omniretail.pricing.models import Coupon, CouponRedemption, Promotion
+from omniretail.pricing.models import Coupon, CouponRedemption, PricingStamp, Promotion
 
 promotions = cast(Table, Promotion.__table__)
 coupons = cast(Table, Coupon.__table__)
 redemptions = cast(Table, CouponRedemption.__table__)
+stamps = cast(Table, PricingStamp.__table__)
+PROMOTIONS_STAMP = "promotions"
 # Facts about the customer a condition may name (read in the same statement, by name only).
 _orders = table("orders", column("customer_id"))
 _accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
@@ -78,19 +80,15 @@ def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) 
     )
 
 
-def active_promotions(session: Session, context: PricingContext) -> list[Row[Any]]:
-    """Promotions in force at ``context.at`` that need no coupon, or whose coupon the
-    context applies and can use, with the customer's first-order flag and tier: one
-    statement."""
+def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[Any]]:
+    """What each pricing call reads about promotions, in one statement: the ``promotions``
+    stamp (whether this process's copy of them is current), the customer's order count and
+    loyalty tier, and each code the context applies that the customer can use now, with its
+    promotion and budget left. One row per such coupon, or one row without."""
     codes = sorted(set(context.coupons))
-    joined = promotions.outerjoin(
-        coupons,
-        and_(
-            coupons.c.promotion_code == promotions.c.code,
-            coupons.c.code.in_(codes),
-            _usable(context.at, context.customer_id),
-        ),
-    )
+    stamp = (
+        select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
+    ).label("stamp")
     if context.customer_id is None:
         facts: list[Any] = [null().label("orders"), null().label("tier")]
     else:
@@ -105,28 +103,44 @@ def active_promotions(session: Session, context: PricingContext) -> list[Row[Any
             .scalar_subquery()
             .label("tier"),
         ]
-    stmt = (
-        select(
-            promotions.c.code,
-            promotions.c.name,
-            promotions.c.condition,
-            promotions.c.effect,
-            promotions.c.currency,
-            promotions.c.priority,
-            promotions.c.exclusive,
-            coupons.c.code.label("coupon"),
-            (coupons.c.budget - coupons.c.spent).label("budget_left"),
-            *facts,
+    if not codes:
+        none = [null().label("coupon"), null().label("promotion"), null().label("budget_left")]
+        return list(session.execute(select(stamp, *facts, *none)))
+    one = select(literal(1).label("one")).subquery("one")
+    stmt = select(
+        stamp,
+        *facts,
+        coupons.c.code.label("coupon"),
+        coupons.c.promotion_code.label("promotion"),
+        (coupons.c.budget - coupons.c.spent).label("budget_left"),
+    ).select_from(
+        one.outerjoin(
+            coupons, and_(coupons.c.code.in_(codes), _usable(context.at, context.customer_id))
         )
-        .select_from(joined)
-        .where(
-            _in_window(promotions, context.at),
-            or_(promotions.c.currency.is_(None), promotions.c.currency == context.currency),
-            or_(promotions.c.requires_coupon == literal(False), coupons.c.code.is_not(None)),
-        )
-        .order_by(promotions.c.code, coupons.c.code)
     )
     return list(session.execute(stmt))
+
+
+def all_active_promotions(session: Session) -> list[Row[Any]]:
+    """Every active promotion, in or out of its window (the in-process copy)."""
+    return list(
+        session.execute(
+            select(
+                promotions.c.code,
+                promotions.c.name,
+                promotions.c.condition,
+                promotions.c.effect,
+                promotions.c.currency,
+                promotions.c.priority,
+                promotions.c.exclusive,
+                promotions.c.requires_coupon,
+                promotions.c.valid_from,
+                promotions.c.valid_to,
+            )
+            .where(promotions.c.active == true())
+            .order_by(promotions.c.code)
+        )
+    )
 
 
 # --- promotions
@@ -219,13 +233,31 @@ def take_use(
 ) -> bool:
     """One use and ``amount`` of budget, only while the coupon is usable: the conditional
     UPDATE that keeps ``max_uses`` and ``budget`` under concurrency (the row is locked and
-    the condition checked again on the row as committed)."""
+    the condition checked again on the row as committed). The per-customer count is in that
+    condition too, but a waiting UPDATE rechecks it on its first snapshot, which misses the
+    redemption of the transaction it waited for: so, holding the coupon's row lock, the count
+    is read again by a new statement (a new snapshot, on PostgreSQL) before saying yes."""
     stmt = (
         update(coupons)
         .where(coupons.c.code == code, _usable(at, customer_id, amount))
         .values(uses=coupons.c.uses + 1, spent=coupons.c.spent + amount)
+        .returning(coupons.c.per_customer)
     )
-    return rowcount(session.execute(stmt)) == 1
+    taken = session.execute(stmt).first()
+    if taken is None:
+        return False
+    if taken.per_customer is None or customer_id is None:
+        return True
+    used = session.execute(
+        select(func.count())
+        .select_from(redemptions)
+        .where(
+            redemptions.c.coupon_code == code,
+            redemptions.c.customer_id == customer_id,
+            redemptions.c.returned_at.is_(None),
+        )
+    ).scalar_one()
+    return int(used) < int(taken.per_customer)
 
 
 def insert_redemption(session: Session, values: dict[str, Any]) -> None:

@@ -35,10 +35,15 @@ from omniretail.pricing.events import (
     PromotionResumed,
     PromotionSaved,
 )
+from omniretail.pricing.promotion_index import (
+    CouponRow,
+    IndexedPromotionsStep,
+    build_index,
+    cached_index,
+    keep_index,
+)
 from omniretail.pricing.promotion_rules import (
-    ActivePromotion,
     ConditionError,
-    PromotionsStep,
     compile_condition,
     redeemed_amounts,
 )
@@ -56,12 +61,25 @@ MAX_COUPONS = 5  # codes one cart may apply
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-def load_step(uow: UnitOfWork, context: PricingContext) -> tuple[PricingContext, PromotionsStep]:
-    """The promotions in force for the context (one statement, which also reads whether the
-    customer has ordered before and their loyalty tier, unless the context says)."""
-    rows = repo.active_promotions(uow.session, context)
-    if rows and context.customer_id is not None:
-        first = rows[0]
+def load_step(
+    uow: UnitOfWork, context: PricingContext
+) -> tuple[PricingContext, IndexedPromotionsStep]:
+    """The promotions in force for the context: one statement (the promotions' stamp, whether
+    the customer has ordered before and their loyalty tier unless the context says, and the
+    applied coupons they can use) and, when another process changed the promotions since
+    this one loaded them, a second one reloading them (``promotion_index``)."""
+    rows = repo.pricing_call_facts(uow.session, context)
+    first = rows[0]
+    index = cached_index(uow.cache, first.stamp)
+    if index is None:
+        index = build_index(first.stamp, repo.all_active_promotions(uow.session))
+        keep_index(uow.cache, index)
+    applied = tuple(
+        CouponRow(code=r.coupon, promotion=r.promotion, budget_left=r.budget_left)
+        for r in rows
+        if r.coupon is not None
+    )
+    if context.customer_id is not None and index.any_in_force(context, applied):
         context = replace(
             context,
             first_order=context.first_order
@@ -69,22 +87,7 @@ def load_step(uow: UnitOfWork, context: PricingContext) -> tuple[PricingContext,
             else not first.orders,
             tier=context.tier or first.tier,
         )
-    seen: dict[str, ActivePromotion] = {}
-    for r in rows:
-        if r.code in seen:
-            continue
-        seen[r.code] = ActivePromotion(
-            code=r.code,
-            name=r.name,
-            condition=r.condition,
-            effect=r.effect,
-            priority=r.priority,
-            exclusive=r.exclusive,
-            currency=r.currency,
-            coupon=r.coupon,
-            budget_left=r.budget_left if r.coupon else None,
-        )
-    return context, PromotionsStep(tuple(seen.values()))
+    return context, IndexedPromotionsStep(index, applied)
 
 
 # --- promotions

@@ -8,9 +8,13 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
+    Integer,
     Row,
+    String,
     Table,
     and_,
+    bindparam,
     column,
     delete,
     func,
@@ -56,74 +60,91 @@ _accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
 _scores = table("customer_scores", column("customer_id"), column("segment"))
 
 
-def _customer_fact(t: Any, name: str, customer_id: int) -> Any:
-    return select(t.c[name]).where(t.c.customer_id == customer_id).scalar_subquery()
+def _stored(t: Any, name: str) -> Any:
+    customer = bindparam("customer_id", type_=Integer)
+    return select(t.c[name]).where(t.c.customer_id == customer).scalar_subquery()
 
 
-def _applies(context: PricingContext) -> Any:
-    """A list in force for ``context``: its currency, active, within its window at
-    ``context.at``, and each scope either unset or the context's. A known customer whose
-    context names no tier (or no segments) is matched on their stored loyalty tier (and RFM
-    segment), so the basket, the till and a quote for them choose the same list."""
+def _in_force() -> Any:
+    """A list in force for the call's parameters: its currency, active, within its window
+    at ``at``, and each scope either unset or the context's (a NULL parameter matches only
+    an unset scope). A known customer whose context names no tier (or no segments) is
+    matched on their stored loyalty tier (and RFM segment), so the basket, the till and a
+    quote for them choose the same list."""
     lists = price_lists.c
-    if context.segments:
-        segment = or_(
-            lists.customer_segment.is_(None), lists.customer_segment.in_(sorted(context.segments))
-        )
-    elif context.customer_id is not None:
-        segment = or_(
-            lists.customer_segment.is_(None),
-            lists.customer_segment == _customer_fact(_scores, "segment", context.customer_id),
-        )
-    else:
-        segment = lists.customer_segment.is_(None)
-    tier: Any = context.tier
-    if tier is None and context.customer_id is not None:
-        tier = _customer_fact(_accounts, "tier", context.customer_id)
     return and_(
         lists.code == entries.c.list_code,
         lists.active == true(),
-        lists.currency == context.currency,
-        or_(lists.valid_from.is_(None), lists.valid_from <= context.at),
-        or_(lists.valid_to.is_(None), lists.valid_to > context.at),
-        or_(lists.channel_code.is_(None), lists.channel_code == context.channel),
-        or_(lists.location_code.is_(None), lists.location_code == context.location),
-        or_(lists.customer_tier.is_(None), lists.customer_tier == tier),
-        segment,
+        lists.currency == bindparam("currency"),
+        or_(lists.valid_from.is_(None), lists.valid_from <= bindparam("at")),
+        or_(lists.valid_to.is_(None), lists.valid_to > bindparam("at")),
+        or_(lists.channel_code.is_(None), lists.channel_code == bindparam("channel")),
+        or_(lists.location_code.is_(None), lists.location_code == bindparam("location")),
+        or_(
+            lists.customer_tier.is_(None),
+            lists.customer_tier
+            == func.coalesce(bindparam("tier", type_=String), _stored(_accounts, "tier")),
+        ),
+        or_(
+            lists.customer_segment.is_(None),
+            lists.customer_segment.in_(bindparam("segments", expanding=True)),
+            and_(
+                bindparam("stored_segment", type_=Boolean),
+                lists.customer_segment == _stored(_scores, "segment"),
+            ),
+        ),
     )
+
+
+# Built once (each call only binds its parameters): the SKUs by code, their entries by the
+# SKU index, each entry's list by its key when it is in force. One row per entry, the list's
+# columns empty when it does not apply; one row for a SKU without entries. (Joining entries
+# to lists first would read every entry of every list in force: SQLite materialises that.)
+_SKU_FACTS = (
+    select(
+        skus.c.code,
+        skus.c.name,
+        skus.c.price.label("list_price"),
+        skus.c.active,
+        product_tax.c.tax_class,
+        products.c.category,
+        price_lists.c.code.label("list_code"),
+        price_lists.c.name.label("list_name"),
+        price_lists.c.priority,
+        price_lists.c.valid_from,
+        *(price_lists.c[s] for s in SCOPES),
+        entries.c.price,
+    )
+    .select_from(
+        skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
+        .outerjoin(products, products.c.code == skus.c.product_code)
+        .outerjoin(entries, entries.c.sku_code == skus.c.code)
+        .outerjoin(price_lists, _in_force())
+    )
+    .where(skus.c.code.in_(bindparam("skus", expanding=True)))
+)
 
 
 def sku_facts(
     session: Session, sku_codes: Sequence[str], context: PricingContext
 ) -> dict[str, SkuFacts]:
-    """Each existing SKU with its catalog price, tax class and the entries in force for the
-    context, in one statement (one row per applicable entry, or one without)."""
-    applicable = entries.join(price_lists, _applies(context))
-    stmt = (
-        select(
-            skus.c.code,
-            skus.c.name,
-            skus.c.price.label("list_price"),
-            skus.c.active,
-            product_tax.c.tax_class,
-            products.c.category,
-            price_lists.c.code.label("list_code"),
-            price_lists.c.name.label("list_name"),
-            price_lists.c.priority,
-            price_lists.c.valid_from,
-            *(price_lists.c[s] for s in SCOPES),
-            entries.c.price,
-        )
-        .select_from(
-            skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
-            .outerjoin(products, products.c.code == skus.c.product_code)
-            .outerjoin(applicable, entries.c.sku_code == skus.c.code)
-        )
-        .where(skus.c.code.in_(sorted(set(sku_codes))))
-    )
+    """Each existing SKU with its catalog price, tax class, category and the entries in
+    force for the context, in one indexed statement (``_SKU_FACTS``)."""
+    params = {
+        "skus": sorted(set(sku_codes)),
+        "currency": context.currency,
+        "at": context.at,
+        "channel": context.channel,
+        "location": context.location,
+        "tier": context.tier,
+        "segments": sorted(context.segments),
+        "customer_id": context.customer_id,
+        "stored_segment": not context.segments and context.customer_id is not None,
+    }
+    stmt = _SKU_FACTS
     found: dict[str, SkuFacts] = {}
     candidates: dict[str, list[Candidate]] = {}
-    for r in session.execute(stmt):
+    for r in session.execute(stmt, params):
         if r.code not in found:
             found[r.code] = SkuFacts(
                 sku=r.code,
@@ -152,6 +173,7 @@ def sku_facts(
             active=f.active,
             list_price=f.list_price,
             tax_class=f.tax_class,
+            category=f.category,
             candidates=tuple(candidates[code]),
         )
         for code, f in found.items()
