@@ -18,7 +18,7 @@ def test_create_a_promotion_try_it_and_pause_it(
 ) -> None:
     page: Any = new_page(browser, site, DESKTOP)
     sign_in(page, ADMIN)
-    page.get_by_role("link", name="Pricing").click()
+    page.get_by_role("link", name="Pricing", exact=True).click()
     expect(page.get_by_role("heading", name="Price lists")).to_be_visible()
     page.get_by_role("link", name="Promotions").click()
     page.get_by_role("link", name="New promotion").click()

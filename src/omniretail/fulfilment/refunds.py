@@ -105,6 +105,7 @@ def split_line(line: Any, counts: Sequence[int], currency: str) -> list[dict[str
                     "gross": str(gross),
                     "tax": str(tax),
                     "net": str(gross - tax),
+                    "quantity": count,  # the units these amounts are for
                 },
             }
         )
