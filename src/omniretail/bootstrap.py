@@ -89,7 +89,7 @@ class Container:
         loyalty_handlers.install(self.handlers)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
-        intelligence_jobs.install(self.job_kinds)
+        intelligence_jobs.install(self.job_kinds, self.read_engine)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

@@ -48,7 +48,13 @@ from omniretail.orders import service as lookup
 from omniretail.orders.schemas import FulfilmentChoice
 from omniretail.orders.service import TestPaymentProvider
 from omniretail.pricing import service as pricing
-from omniretail.pricing.schemas import CouponWrite, PriceEntryWrite, PriceListWrite, PromotionWrite
+from omniretail.pricing.schemas import (
+    CouponWrite,
+    FeeWrite,
+    PriceEntryWrite,
+    PriceListWrite,
+    PromotionWrite,
+)
 from omniretail.routing import service as planning
 from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
@@ -272,7 +278,8 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
 
 
 def _pricing_world(uow: UnitOfWork) -> None:
-    """A price list with an entry, a promotion with a coupon, and one without to delete."""
+    """A price list with an entry, a promotion with a coupon, one without to delete, and a
+    home-delivery fee on WEB."""
     pricing.save_price_list(uow, "WALK", PriceListWrite(name="Walk", currency="GBP"), actor="test")
     pricing.set_entry(uow, "WALK", "A1", PriceEntryWrite(price=Decimal("19")), actor="test")
     for code in ("WALKPROMO", "WALKGONE"):
@@ -285,6 +292,8 @@ def _pricing_world(uow: UnitOfWork) -> None:
             actor="test",
         )
     pricing.create_coupon(uow, CouponWrite(code="WALKCOUPON", promotion="WALKPROMO"), actor="test")
+    fee = FeeWrite(name="Home delivery", currency="GBP", amount=Decimal("3.95"))
+    pricing.save_fee(uow, "WEB", "ship_to_home", fee, actor="test")
 
 
 def _pricing_cases(container: Container) -> list[Case]:
@@ -310,6 +319,7 @@ def _pricing_cases(container: Container) -> list[Case]:
     quote = {"channel": "WEB", "lines": [{"sku": "A1", "quantity": 1}]}
     batch = {"promotion": "WALKPROMO", "batch": "WALKB", "count": 2, "active": True}
     coupon = {"code": "WALKSHARED", "promotion": "WALKPROMO", "active": True}
+    fee = {"name": "Home delivery", "amount": "3.95", "free_over": "50", "tax_class": "standard"}
     return [
         Case(
             "/hq/pricing/price-lists",
@@ -418,6 +428,24 @@ def _pricing_cases(container: Container) -> list[Case]:
             )
             for action, active in (("deactivate", False), ("reactivate", True))
         ],
+        Case(
+            "/hq/pricing/fees",
+            "/hq/pricing/fees",
+            {"channel": "WEB", "method": "ship_to_home", **fee, "active": "on"},
+            lambda _: [
+                Request(
+                    "PUT",
+                    "/pricing/fees/WEB/ship_to_home",
+                    {**fee, "currency": "GBP", "active": True},
+                )
+            ],
+        ),
+        Case(
+            "/hq/pricing/fees/{channel}/{method}/delete",
+            "/hq/pricing/fees/WEB/ship_to_home/delete",
+            {},
+            lambda _: [Request("DELETE", "/pricing/fees/WEB/ship_to_home")],
+        ),
     ]
 
 
@@ -626,6 +654,12 @@ def cases(container: Container, w: World) -> list[Case]:
                 lambda _, path=f"/markdowns/{suggestion}/{verb}": [Request("POST", path, None)],
             )
             for verb, suggestion in zip(("approve", "reject"), w.markdowns, strict=True)
+        ),
+        Case(
+            "/hq/markdowns/runs",
+            "/hq/markdowns/runs",
+            {},
+            lambda _: [Request("POST", "/markdowns/runs", None)],
         ),
         Case(
             "/hq/dynamic-pricing/rules",

@@ -1,9 +1,12 @@
 """The HQ markdown page: lists, shows a ladder with expected revenue against no markdown,
-approves (the price lists are scheduled); a store associate cannot approve."""
+approves (the price lists are scheduled); a store associate cannot approve; "Suggest now"
+queues the suggestions job once and shows its outcome."""
 
 from __future__ import annotations
 
+from omniretail.auth import service as auth
 from omniretail.intelligence import markdown_service
+from omniretail.jobs import service as jobs
 from tests.web.conftest import csrf_of, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, seed_markdown_suggestion
 
@@ -39,3 +42,28 @@ def test_a_store_associate_cannot_approve(container, web, seeded):
         None,
         None,
     )
+
+
+def test_suggest_now_queues_the_job_once_and_shows_its_outcome(container, web, seeded):
+    sign_in(web, ADMIN)
+    page = web.get("/hq/markdowns").text
+    assert 'action="/hq/markdowns/runs"' in page and 'id="suggest-job"' not in page
+    clicked = web.post("/hq/markdowns/runs", data={"csrf_token": csrf_of(page)})
+    assert clicked.status_code == 303
+    with container.read_uow() as uow:
+        (job,) = jobs.recent(uow, kind="markdowns.suggest")
+        audit = [(r.action, r.subject) for r in auth.list_audit(uow, area=None, limit=10)]
+    assert (job.state, job.requested_by) == ("queued", f"admin:{ADMIN}")
+    assert audit == [("POST /markdowns/runs", "/hq/markdowns/runs")]
+    assert job.id in clicked.headers["location"]
+    again = web.post("/hq/markdowns/runs", data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 303
+    assert f"already%20queued%20%28{job.id}%29" in again.headers["location"]
+    assert '<span class="badge">queued</span>' in web.get("/hq/markdowns").text
+
+    assert container.job_runner().run_until_idle() == 1
+    after = web.get("/hq/markdowns").text
+    assert (
+        '<p id="suggest-job">Last refresh: <span class="badge">succeeded</span> requested'
+        f" 02 Nov 2026 09:00 by admin:{ADMIN}: 0 ladders for 0 slow SKU \u00d7 location pairs.</p>"
+    ) in after  # the seeded shop has no order history to fit on

@@ -235,6 +235,7 @@ POLICY: dict[str, Rule] = {
     "GET /markdowns/{suggestion_id}": R("pricing:read"),
     "POST /markdowns/{suggestion_id}/approve": R("pricing:write"),
     "POST /markdowns/{suggestion_id}/reject": R("pricing:write"),
+    "POST /markdowns/runs": R("pricing:write"),
     "GET /customers/{customer_id}/identities": R("customers:read"),
     "POST /customers/{customer_id}/identities": R("customers:write"),
     # Nobody declares an identity verified: a code is sent to it (customers and staff may ask
@@ -320,6 +321,10 @@ POLICY: dict[str, Rule] = {
     "GET /pricing/coupons/{code}/redemptions": R("pricing:read"),
     "PATCH /pricing/coupons/{code}": R("pricing:write"),
     "DELETE /pricing/coupons/{code}": R("pricing:write"),
+    "GET /pricing/fees": R("pricing:read"),
+    "GET /pricing/fees/{channel}/{method}": R("pricing:read"),
+    "PUT /pricing/fees/{channel}/{method}": R("pricing:write"),
+    "DELETE /pricing/fees/{channel}/{method}": R("pricing:write"),
     # --- dynamic pricing (intelligence): rules, runs and the change log are HQ merchandising
     "GET /dynamic-pricing/rules": R("pricing:read"),
     "GET /dynamic-pricing/rules/{code}": R("pricing:read"),

@@ -1,4 +1,6 @@
-"""Intelligence's durable jobs (``omniretail.jobs``): the dynamic pricing run, queued daily.
+"""Intelligence's durable jobs (``omniretail.jobs``): the dynamic pricing run, queued daily,
+and the markdown suggestions (``markdowns.suggest``, queued by ``POST /markdowns/runs`` or
+the console's "Suggest now").
 
 ``DailySchedule`` (started by ``create_app`` when ``OMNIRETAIL_DYNAMIC_PRICING_DAILY_AT`` is set
 and the job worker runs) queues ``pricing.dynamic`` once the day's time has passed and no run
@@ -10,20 +12,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
 from omniretail.db.uow import UnitOfWork
-from omniretail.intelligence import dynamic_pricing
+from omniretail.intelligence import dynamic_pricing, markdown_service
 from omniretail.intelligence.dynamic_pricing_rules import DynamicPricingSettings
 from omniretail.jobs import service as jobs_service
 from omniretail.jobs.errors import JobAlreadyActive
-from omniretail.jobs.runner import JobContext, JobKinds
+from omniretail.jobs.runner import JobContext, JobFunction, JobKinds
 from omniretail.jobs.schemas import JobRead
 from omniretail.runtime import Runtime
 
 log = logging.getLogger("omniretail.intelligence")
 DYNAMIC_PRICING = dynamic_pricing.JOB_KIND
+MARKDOWNS = markdown_service.JOB_KIND
+PROGRESS_EVERY = 100  # ladders between progress writes
 SCHEDULE_ACTOR = "system:schedule"
 
 
@@ -37,8 +43,36 @@ def _dynamic_pricing(context: JobContext) -> dict[str, Any]:
     return {"run": result.id, "evaluated": result.evaluated, "changed": result.changed}
 
 
-def install(kinds: JobKinds) -> None:
+def _markdowns(history_engine: Engine) -> JobFunction:
+    def suggest(context: JobContext) -> dict[str, Any]:
+        """Replaces the undecided suggestions (one write transaction at the end, so running
+        it again after a crash suggests afresh); the web channel from tomorrow, as the CLI
+        does by default. Progress is written between the fit and the write, outside both."""
+        with context.read_uow_factory() as uow:
+            start = uow.now.date() + timedelta(days=1)
+
+        def progress(done: int, total: int) -> None:
+            if done == total or done % PROGRESS_EVERY == 0:
+                context.progress(done, f"{done} of {total} ladders planned")
+
+        run = markdown_service.suggest_markdowns(
+            history_engine,
+            context.uow_factory,
+            context.read_uow_factory,
+            channel=markdown_service.JOB_CHANNEL,
+            start=start,
+            progress=progress,
+        )
+        return run.read().model_dump(mode="json")
+
+    return suggest
+
+
+def install(kinds: JobKinds, history_engine: Engine) -> None:
+    """``history_engine``: where the order history is read from (the container's read
+    engine), as the CLI reads it."""
     kinds.add(DYNAMIC_PRICING, _dynamic_pricing)
+    kinds.add(MARKDOWNS, _markdowns(history_engine))
 
 
 def queue_daily_run(uow: UnitOfWork, daily_at: time) -> JobRead | None:

@@ -1,16 +1,18 @@
-"""HTTP routes of markdown suggestions: read, approve, reject (``/api/v1/markdowns``)."""
+"""HTTP routes of markdown suggestions: read, approve, reject, refresh as a durable job
+(``/api/v1/markdowns``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
 from omniretail.catalog.schemas import Code
 from omniretail.intelligence import markdown_service as markdowns
 from omniretail.intelligence.markdown_schemas import MarkdownDetail, MarkdownRead, MarkdownStatus
+from omniretail.jobs.schemas import JobRead
 
 router = APIRouter(prefix="/markdowns", tags=["markdowns"])
 
@@ -27,6 +29,16 @@ def list_markdowns(
     return markdowns.list_markdowns(
         uow, status=status, location=location, category=category, limit=limit
     )
+
+
+@router.post("/runs", status_code=202, response_model=JobRead)
+def queue_suggestions(use_case: UseCaseDep, actor: ActorDep, response: Response) -> JobRead:
+    """Refreshes the suggestions as a durable job (``markdowns.suggest``: the web channel from
+    tomorrow, as ``omniretail markdowns suggest`` by default; it replaces the undecided ones);
+    202 with the job to poll (``Location``), 409 while one is queued or running."""
+    job = use_case.run(lambda uow: markdowns.queue_suggestions(uow, actor=actor), status_code=202)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job
 
 
 @router.get("/{suggestion_id}", response_model=MarkdownDetail)

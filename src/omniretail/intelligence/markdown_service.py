@@ -2,7 +2,10 @@
 lists through ``pricing.service``) or reject, and compare expected with realised sales.
 
 ``suggest_markdowns`` fits on the platform's history (``markdowns`` says how) and replaces
-the undecided suggestions in one transaction; the others never commit."""
+the undecided suggestions in one transaction; the others never commit. It runs from the CLI
+(``omniretail markdowns suggest``) or as the durable job ``markdowns.suggest``
+(``queue_suggestions``: ``POST /markdowns/runs``, the console's "Suggest now"; the job is in
+``intelligence.jobs``)."""
 
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ from omniretail.intelligence.markdowns import (
     weekly_panel,
 )
 from omniretail.inventory import service as inventory
+from omniretail.jobs import service as jobs_service
+from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.money import round_money
 from omniretail.pricing import service as pricing
@@ -47,6 +52,9 @@ from omniretail.pricing.schemas import PriceEntryWrite, PriceListWrite
 
 LIST_PREFIX = "MD:"
 PRIORITY = 100  # above each channel's own list (0)
+JOB_KIND = "markdowns.suggest"
+# What the job suggests for (the CLI's defaults): the web channel, from tomorrow.
+JOB_CHANNEL = "WEB"
 
 
 class UnknownMarkdown(DomainError):
@@ -154,6 +162,18 @@ def suggest_markdowns(
         for plan in plans:
             _store(uow, plan, channel, currency, start, clear_by, fit, config, kinds)
     return SuggestRun(start, clear_by, fit, pairs.height, len(plans))
+
+
+def queue_suggestions(uow: UnitOfWork, *, actor: str) -> JobRead:
+    """Queues ``markdowns.suggest`` (the web channel from tomorrow, the default config);
+    ``JobAlreadyActive`` (409) while one is queued or running."""
+    return jobs_service.enqueue(uow, JOB_KIND, actor=actor)
+
+
+def last_suggestions_job(uow: UnitOfWork) -> JobRead | None:
+    """The latest ``markdowns.suggest`` job, whatever its state (the console shows it)."""
+    found = jobs_service.recent(uow, kind=JOB_KIND, limit=1)
+    return found[0] if found else None
 
 
 def _full_prices(

@@ -478,10 +478,16 @@ from omniretail.intelligence.markdown_service import (  # noqa: E402
     get_markdown as get_markdown,
 )
 from omniretail.intelligence.markdown_service import (  # noqa: E402
+    last_suggestions_job as last_suggestions_job,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
     list_markdowns as list_markdowns,
 )
 from omniretail.intelligence.markdown_service import (  # noqa: E402
     markdown_categories as markdown_categories,
+)
+from omniretail.intelligence.markdown_service import (  # noqa: E402
+    queue_suggestions as queue_suggestions,
 )
 from omniretail.intelligence.markdown_service import (  # noqa: E402
     reject_markdown as reject_markdown,

@@ -23,6 +23,7 @@ from omniretail.web.hq import (
     planning,
     pricing,
     pricing_coupons,
+    pricing_fees,
     pricing_promotions,
     routing,
 )
@@ -42,7 +43,7 @@ for part in (
 ):
     router.include_router(part.router)
 # The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.
-for part in (pricing_promotions, pricing_coupons, pricing):
+for part in (pricing_promotions, pricing_coupons, pricing_fees, pricing):
     router.include_router(part.router)
 for part in (admin, people, network):
     router.include_router(part.router)

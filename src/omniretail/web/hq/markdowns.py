@@ -2,8 +2,10 @@
 category), each with its steps, guardrails, expected revenue against no markdown, approve or
 reject, and, once approved, the units sold since next to those expected.
 
-Suggestions come from ``omniretail markdowns suggest``; approving one schedules its steps as
-price lists through the pricing domain (``intelligence.service.approve_markdown``)."""
+Suggestions come from ``omniretail markdowns suggest`` or the durable job the "Suggest now"
+button queues (authorised as ``POST /markdowns/runs``; the page shows the latest job's state);
+approving one schedules its steps as price lists through the pricing domain
+(``intelligence.service.approve_markdown``)."""
 
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ def markdowns_page(
             ),
             "locations": catalog.list_locations(uow),
             "categories": intelligence.markdown_categories(uow),
+            "job": intelligence.last_suggestions_job(uow),
         }
 
     return render(
@@ -62,6 +65,22 @@ def markdowns_page(
         category=kind or "",
         statuses=STATUSES,
         **read(request, load),
+    )
+
+
+@router.post("/markdowns/runs", response_model=None)
+def suggest_now(request: Request, posted: PostedDep) -> Response:
+    """Queues the suggestions job, as ``POST /markdowns/runs``; one already queued or
+    running is named instead."""
+    decided = authorize_as(request, posted.viewer, "POST /markdowns/runs")
+    actor = posted.viewer.principal.actor
+    try:
+        job = change(request, decided, lambda uow: intelligence.queue_suggestions(uow, actor=actor))
+    except DomainError as exc:
+        return redirect("/hq/markdowns", notice=exc.detail)
+    return redirect(
+        "/hq/markdowns",
+        notice=f"Suggestions are being refreshed (job {job.id}); reload this page to see them.",
     )
 
 
