@@ -91,11 +91,18 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
 
 
 def get_cart(
-    uow: UnitOfWork, token: str, price_channel: str | None = None, method: str | None = None
+    uow: UnitOfWork,
+    token: str,
+    price_channel: str | None = None,
+    method: str | None = None,
+    *,
+    customer_id: int | None = None,
 ) -> CartRead:
+    """``customer_id``: the customer identified at a till (``load_cart``); never a client's."""
     if price_channel is not None:
         catalog.channel_settings(uow, price_channel)
-    return cart_read(uow, load_cart(uow, token, price_channel, method=method), price_channel)
+    cart = load_cart(uow, token, price_channel, method=method, customer_id=customer_id)
+    return cart_read(uow, cart, price_channel)
 
 
 def find_active_cart(uow: UnitOfWork, customer_id: int, price_channel: str | None) -> CartRead:

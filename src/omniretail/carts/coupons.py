@@ -13,16 +13,22 @@ from omniretail.pricing import service as pricing
 from omniretail.pricing.errors import CouponUnavailable, UnknownCoupon
 
 
-def apply_coupon(uow: UnitOfWork, token: str, code: str, *, actor: str) -> CartRead:
+def apply_coupon(
+    uow: UnitOfWork, token: str, code: str, *, actor: str, customer_id: int | None = None
+) -> CartRead:
+    """The code on the cart when its customer may use it now: the cart's own customer, or
+    for an anonymous cart ``customer_id``, the customer an associate identified at a till
+    (never an id a client sends)."""
     cart = _active(uow, token)
-    coupon = pricing.require_usable_coupon(uow, code, cart.customer_id)
+    using = cart.customer_id if cart.customer_id is not None else customer_id
+    coupon = pricing.require_usable_coupon(uow, code, using)
     if coupon not in cart.coupons:
         if len(cart.coupons) >= pricing.MAX_COUPONS:
             raise CouponUnavailable(
                 f"a cart takes at most {pricing.MAX_COUPONS} coupons", field="code"
             )
         _store(uow, cart, (*cart.coupons, coupon))
-    return get_cart(uow, token)
+    return get_cart(uow, token, customer_id=using)
 
 
 def remove_coupon(uow: UnitOfWork, token: str, code: str, *, actor: str) -> CartRead:

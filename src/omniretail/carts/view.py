@@ -61,10 +61,13 @@ def load_cart(
     *,
     priced: bool = True,
     method: str | None = None,
+    customer_id: int | None = None,
 ) -> CartView:
     """The cart and its lines priced for ``price_channel`` (default the cart's); unpriced
     (``priced=False``) for a change, which reads the cart again to answer. ``method``: the
-    fulfilment method chosen, whose fee (``priced.fee``) the total includes."""
+    fulfilment method chosen, whose fee (``priced.fee``) the total includes. ``customer_id``:
+    the customer an associate identified at a till, who an anonymous cart is priced for (their
+    prices and their own coupons); a customer's cart is always priced for its customer."""
     rows = repo.cart_with_lines(uow.session, token)
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
@@ -73,7 +76,7 @@ def load_cart(
     context = pricing.context_for(
         uow,
         price_channel or first.cart_channel,
-        customer_id=first.customer_id,
+        customer_id=first.customer_id if first.customer_id is not None else customer_id,
         coupons=coupons,
         method=method,
     )

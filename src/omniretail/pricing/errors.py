@@ -65,6 +65,14 @@ class CouponUnavailable(Conflict):
     title = "The coupon cannot be used (expired, used up, over its budget or not yet valid)"
 
 
+class CouponOfAnotherCustomer(CouponUnavailable):
+    """A coupon issued to one customer, presented by another or by an anonymous cart (the
+    message never says whose it is)."""
+
+    slug = "coupon-of-another-customer"
+    title = "This coupon belongs to another customer"
+
+
 class CouponExists(Conflict):
     slug = "coupon-exists"
     title = "A coupon with this code exists"

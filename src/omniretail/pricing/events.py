@@ -159,6 +159,7 @@ class CouponsCreated(Event):
     count: int
     max_uses: int | None
     actor: str
+    customer_id: int | None = None  # the one customer who may use the code
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -144,13 +144,16 @@ class PricingStamp(Base):
 
 class Coupon(Base):
     """A code unlocking a promotion; ``uses`` and ``spent`` only move by a conditional
-    UPDATE at checkout, so ``max_uses`` and ``budget`` hold under concurrency."""
+    UPDATE at checkout, so ``max_uses`` and ``budget`` hold under concurrency.
+    ``customer_id``: the customer it was issued to (a birthday or welcome coupon), whose
+    profiles alone may use it; None: anyone holding the code."""
 
     __tablename__ = "coupons"
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     promotion_code: Mapped[str] = mapped_column(ForeignKey("promotions.code"), index=True)
     batch: Mapped[str | None] = mapped_column(String(60), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     max_uses: Mapped[int | None]
     per_customer: Mapped[int | None]
     uses: Mapped[int] = mapped_column(default=0)

@@ -117,9 +117,13 @@ class PromotionIndex:
 
 @dataclass(frozen=True)
 class CouponRow:
+    """An applied coupon the context's customer may use now (``pricing_call_facts``);
+    ``owner``: the customer it was issued to (None: anyone's)."""
+
     code: str
     promotion: str
     budget_left: Decimal | None
+    owner: int | None = None
 
 
 def build_index(stamp: int | None, rows: Iterable[Any]) -> PromotionIndex:
@@ -213,6 +217,8 @@ class IndexedPromotionsStep:
         with the coupon that unlocks each (the first code, as the one statement did)."""
         unlocked: dict[str, CouponRow] = {}
         for c in sorted(self.coupons, key=lambda c: c.code):
+            if c.owner is not None and context.customer_id is None:
+                continue  # an owned coupon never prices an anonymous cart
             unlocked.setdefault(c.promotion, c)
         found = {p.promotion.code: p for p in self.index.candidates(context, lines)}
         for code in unlocked:

@@ -37,6 +37,10 @@ PROMOTIONS_STAMP = "promotions"
 # Facts about the customer a condition may name (read in the same statement, by name only).
 _orders = table("orders", column("customer_id"))
 _accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
+_scores = table("customer_scores", column("customer_id"), column("segment"))
+# A coupon's owner and the customer using it are the same person when their profiles lead to
+# the same surviving one (a merge points every alias straight at it).
+_profiles = table("customers", column("id"), column("merged_into_id"))
 
 
 def _in_window(t: Table, at: datetime) -> Any:
@@ -60,9 +64,30 @@ def _customer_uses(customer_id: int | None) -> Any:
     )
 
 
+def _person(customer_id: Any) -> Any:
+    """Scalar subquery: the surviving profile of ``customer_id`` (a column or a value)."""
+    p = _profiles.alias()
+    return (
+        select(func.coalesce(p.c.merged_into_id, p.c.id)).where(p.c.id == customer_id)
+    ).scalar_subquery()
+
+
+def _owned_by(customer_id: int | None) -> Any:
+    """A coupon anyone may use, or one issued to this customer (any of their profiles);
+    a coupon with an owner is never usable by an anonymous cart."""
+    if customer_id is None:
+        return coupons.c.customer_id.is_(None)
+    return or_(
+        coupons.c.customer_id.is_(None),
+        coupons.c.customer_id == customer_id,
+        _person(coupons.c.customer_id) == _person(literal(customer_id)),
+    )
+
+
 def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) -> Any:
-    """A coupon that can be used now: active, in its window, uses and budget left, and
-    under its per-customer limit (a per-customer coupon needs a known customer)."""
+    """A coupon that can be used now: active, in its window, uses and budget left, its
+    owner's (when it has one), and under its per-customer limit (a per-customer coupon needs
+    a known customer)."""
     per_customer = (
         coupons.c.per_customer.is_(None)
         if customer_id is None
@@ -76,21 +101,23 @@ def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) 
         or_(coupons.c.budget.is_(None), coupons.c.spent + extra < coupons.c.budget)
         if extra == 0
         else or_(coupons.c.budget.is_(None), coupons.c.spent + extra <= coupons.c.budget),
+        _owned_by(customer_id),
         per_customer,
     )
 
 
 def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[Any]]:
     """What each pricing call reads about promotions, in one statement: the ``promotions``
-    stamp (whether this process's copy of them is current), the customer's order count and
-    loyalty tier, and each code the context applies that the customer can use now, with its
-    promotion and budget left. One row per such coupon, or one row without."""
+    stamp (whether this process's copy of them is current), the customer's order count,
+    loyalty tier and stored RFM segment, and each code the context applies that the customer
+    can use now (their own or anyone's), with its promotion, budget left and owner. One row
+    per such coupon, or one row without."""
     codes = sorted(set(context.coupons))
     stamp = (
         select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
     ).label("stamp")
     if context.customer_id is None:
-        facts: list[Any] = [null().label("orders"), null().label("tier")]
+        facts: list[Any] = [null().label("orders"), null().label("tier"), null().label("segment")]
     else:
         facts = [
             select(func.count())
@@ -102,9 +129,18 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
             .where(_accounts.c.customer_id == context.customer_id)
             .scalar_subquery()
             .label("tier"),
+            select(_scores.c.segment)
+            .where(_scores.c.customer_id == context.customer_id)
+            .scalar_subquery()
+            .label("segment"),
         ]
     if not codes:
-        none = [null().label("coupon"), null().label("promotion"), null().label("budget_left")]
+        none = [
+            null().label("coupon"),
+            null().label("promotion"),
+            null().label("budget_left"),
+            null().label("owner"),
+        ]
         return list(session.execute(select(stamp, *facts, *none)))
     one = select(literal(1).label("one")).subquery("one")
     stmt = select(
@@ -113,6 +149,7 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
         coupons.c.code.label("coupon"),
         coupons.c.promotion_code.label("promotion"),
         (coupons.c.budget - coupons.c.spent).label("budget_left"),
+        coupons.c.customer_id.label("owner"),
     ).select_from(
         one.outerjoin(
             coupons, and_(coupons.c.code.in_(codes), _usable(context.at, context.customer_id))
@@ -192,6 +229,14 @@ def usable_coupon(
     return session.execute(
         select(coupons.c.code).where(coupons.c.code == code, _usable(at, customer_id))
     ).first()
+
+
+def owned_by(session: Session, code: str, customer_id: int | None) -> bool:
+    """The coupon is anyone's or this customer's (``_owned_by``)."""
+    found = session.execute(
+        select(coupons.c.code).where(coupons.c.code == code, _owned_by(customer_id))
+    ).first()
+    return found is not None
 
 
 def insert_coupons(session: Session, rows: Sequence[dict[str, Any]]) -> None:

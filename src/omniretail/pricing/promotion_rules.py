@@ -5,7 +5,8 @@
 empty condition is always true. The variables:
 
 - ``channel``, ``currency``, ``country``: strings; ``location``: the store selling ("" online)
-- ``tier``: the customer's loyalty tier ("" when unknown); ``segments``: list of strings
+- ``tier``: the customer's loyalty tier ("" when unknown); ``segments``: list of strings (the
+  context's, else the customer's stored RFM segment, e.g. ``"Champions" in segments``)
 - ``customer``: bool, a customer is known; ``first_order``: bool, they have no order yet
 - ``lines``: list of ``{sku, category, quantity (int), unit_price, amount (double)}``
 - ``total``: double, the sum of the line amounts before promotions; ``units``: int

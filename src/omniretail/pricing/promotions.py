@@ -12,6 +12,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from omniretail.customers import service as customers
+from omniretail.customers.errors import UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency
 from omniretail.pricing import promotion_repository as repo
@@ -20,6 +22,7 @@ from omniretail.pricing.engine import PricedCart, PricingContext
 from omniretail.pricing.errors import (
     AmountTooPrecise,
     CouponExists,
+    CouponOfAnotherCustomer,
     CouponUnavailable,
     InvalidPromotion,
     PriceListInUse,
@@ -65,9 +68,9 @@ def load_step(
     uow: UnitOfWork, context: PricingContext
 ) -> tuple[PricingContext, IndexedPromotionsStep]:
     """The promotions in force for the context: one statement (the promotions' stamp, whether
-    the customer has ordered before and their loyalty tier unless the context says, and the
-    applied coupons they can use) and, when another process changed the promotions since
-    this one loaded them, a second one reloading them (``promotion_index``)."""
+    the customer has ordered before, their loyalty tier and RFM segment unless the context
+    says, and the applied coupons they can use) and, when another process changed the
+    promotions since this one loaded them, a second one reloading them (``promotion_index``)."""
     rows = repo.pricing_call_facts(uow.session, context)
     first = rows[0]
     index = cached_index(uow.cache, first.stamp)
@@ -75,7 +78,7 @@ def load_step(
         index = build_index(first.stamp, repo.all_active_promotions(uow.session))
         keep_index(uow.cache, index)
     applied = tuple(
-        CouponRow(code=r.coupon, promotion=r.promotion, budget_left=r.budget_left)
+        CouponRow(code=r.coupon, promotion=r.promotion, budget_left=r.budget_left, owner=r.owner)
         for r in rows
         if r.coupon is not None
     )
@@ -86,6 +89,7 @@ def load_step(
             if context.first_order is not None
             else not first.orders,
             tier=context.tier or first.tier,
+            segments=context.segments or frozenset([first.segment] if first.segment else []),
         )
     return context, IndexedPromotionsStep(index, applied)
 
@@ -203,10 +207,14 @@ def _promotion_read(row: Any) -> PromotionRead:
 
 
 def create_coupon(uow: UnitOfWork, data: CouponWrite, *, actor: str) -> CouponRead:
+    """A coupon; with ``customer_id``, only that customer (any of their profiles) may use it."""
     get_promotion(uow, data.promotion)
+    if data.customer_id is not None and not customers.customer_exists(uow, data.customer_id):
+        raise UnknownCustomer(f"no customer with id {data.customer_id}", field="customer_id")
     if repo.get_coupon(uow.session, data.code) is not None:
         raise CouponExists(f"a coupon {data.code!r} exists", field="code")
-    repo.insert_coupons(uow.session, [_coupon_values(uow, data, data.code, None)])
+    values = _coupon_values(uow, data, data.code, None)
+    repo.insert_coupons(uow.session, [{**values, "customer_id": data.customer_id}])
     uow.record(
         CouponsCreated(
             promotion=data.promotion,
@@ -214,6 +222,7 @@ def create_coupon(uow: UnitOfWork, data: CouponWrite, *, actor: str) -> CouponRe
             batch=None,
             count=1,
             max_uses=data.max_uses,
+            customer_id=data.customer_id,
             actor=actor,
         )
     )
@@ -253,6 +262,7 @@ def _coupon_values(uow: UnitOfWork, data: Any, code: str, batch: str | None) -> 
         "code": code,
         "promotion_code": data.promotion,
         "batch": batch,
+        "customer_id": None,
         "max_uses": data.max_uses,
         "per_customer": data.per_customer,
         "uses": 0,
@@ -322,6 +332,7 @@ def _coupon_read(row: Any) -> CouponRead:
         code=row.code,
         promotion=row.promotion_code,
         batch=row.batch,
+        customer_id=row.customer_id,
         max_uses=row.max_uses,
         per_customer=row.per_customer,
         uses=row.uses,
@@ -338,9 +349,12 @@ def _coupon_read(row: Any) -> CouponRead:
 
 
 def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -> str:
-    """The code (upper case) when it exists and can be used now by the customer."""
+    """The code (upper case) when it exists and can be used now by the customer: the cart's
+    customer (the authenticated one), never an id the client names. A coupon issued to
+    someone else is refused without saying whose it is."""
     coupon = get_coupon(uow, code)
     if repo.usable_coupon(uow.session, coupon.code, uow.now, customer_id) is None:
+        _refuse_if_not_theirs(uow, coupon.code, customer_id, field="code")
         raise CouponUnavailable(
             f"the coupon {coupon.code} cannot be used now"
             + (
@@ -356,13 +370,15 @@ def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -
 def redeem_coupons(
     uow: UnitOfWork, priced: PricedCart, order_number: str, customer_id: int | None
 ) -> dict[str, Decimal]:
-    """Counts a use of each coupon that priced the cart (a conditional UPDATE). Raises
-    ``CouponUnavailable`` when a limit or the budget has been reached meanwhile, or when an
-    applied coupon can no longer be used (the shopper would pay more than they were shown)."""
+    """Counts a use of each coupon that priced the cart (a conditional UPDATE, which also
+    holds the coupon's owner). Raises ``CouponUnavailable`` when a limit or the budget has been
+    reached meanwhile, or when an applied coupon can no longer be used (the shopper would pay
+    more than they were shown); ``CouponOfAnotherCustomer`` when it is someone else's."""
     waived = priced.fee.adjustments if priced.fee else ()
     used = redeemed_amounts([a for ln in priced.lines for a in ln.adjustments] + list(waived))
     for code in priced.context.coupons:
         if code not in used and repo.usable_coupon(uow.session, code, uow.now, customer_id) is None:
+            _refuse_if_not_theirs(uow, code, customer_id, field="coupons")
             raise CouponUnavailable(
                 f"the coupon {code} can no longer be used; remove it to check out",
                 field="coupons",
@@ -370,6 +386,7 @@ def redeem_coupons(
             )
     for code, amount in sorted(used.items()):
         if not repo.take_use(uow.session, code, amount, uow.now, customer_id):
+            _refuse_if_not_theirs(uow, code, customer_id, field="coupons")
             raise CouponUnavailable(
                 f"the coupon {code} has just reached its limit; remove it to check out",
                 field="coupons",
@@ -387,6 +404,19 @@ def redeem_coupons(
             },
         )
     return used
+
+
+def _refuse_if_not_theirs(
+    uow: UnitOfWork, code: str, customer_id: int | None, *, field: str
+) -> None:
+    if repo.owned_by(uow.session, code, customer_id):
+        return
+    raise CouponOfAnotherCustomer(
+        f"the coupon {code} belongs to another customer"
+        + (": sign in as them to use it" if customer_id is None else ""),
+        field=field,
+        code=code,
+    )
 
 
 def give_back_coupons(uow: UnitOfWork, order_number: str) -> list[str]:

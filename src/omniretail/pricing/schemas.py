@@ -403,6 +403,9 @@ class _CouponLimits(_Window):
 class CouponWrite(_CouponLimits):
     code: CouponCode
     promotion: ListCode
+    customer_id: Id | None = Field(
+        default=None, description="Only this customer (any of their profiles) may use it"
+    )
 
 
 class CouponBatchWrite(_CouponLimits):
@@ -419,6 +422,7 @@ class CouponRead(BaseModel):
     code: str
     promotion: str
     batch: str | None
+    customer_id: int | None = Field(description="The one customer who may use it (None: anyone)")
     max_uses: int | None
     per_customer: int | None
     uses: int

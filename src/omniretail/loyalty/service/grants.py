@@ -1,6 +1,7 @@
 """Coupons the programme gives (birthday, welcome) as pricing coupons: a code of the
-customer's own, usable once, unlocking the promotion the rule names, so the shop's checkout,
-the till and the quote API treat it like any other coupon (``pricing.service``).
+customer's own (the coupon's owner: no one else may use it), usable once, unlocking the
+promotion the rule names, so the shop's checkout, the till and the quote API treat it like any
+other coupon (``pricing.service``).
 
 One grant per customer, kind and period (``loyalty_coupon_grants``, unique): the grant row is
 written first with ``ON CONFLICT DO NOTHING`` and the coupon only by the caller that wrote it,
@@ -55,6 +56,7 @@ def grant_coupon(
             CouponWrite(
                 code=code,
                 promotion=rule.promotion,
+                customer_id=customer_id,
                 max_uses=1,
                 per_customer=1,
                 valid_from=uow.now,

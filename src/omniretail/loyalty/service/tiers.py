@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.money import MINOR_UNITS, SYMBOLS
 from omniretail.loyalty import repository as repo
 from omniretail.loyalty.events import (
     TierChanged,
@@ -113,6 +114,6 @@ def _tier_multiplier(uow: UnitOfWork, customer_id: int, programme: ProgrammeRule
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
-    whole = amount == amount.to_integral_value()
+    symbol = SYMBOLS.get(currency, currency + " ")
+    whole = amount == amount.to_integral_value() or MINOR_UNITS.get(currency, 2) == 0
     return f"{symbol}{amount:.0f}" if whole else f"{symbol}{amount:.2f}"

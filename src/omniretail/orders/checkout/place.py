@@ -75,7 +75,9 @@ def place_order(
     the cart reserved it on. ``customer_id``: the customer identified at a till for an
     anonymous cart (their own cart, with what it holds, stays theirs)."""
     _refuse_card_numbers(data)
-    cart = load_cart(uow, token, data.channel, method=data.fulfilment.method.value)
+    cart = load_cart(
+        uow, token, data.channel, method=data.fulfilment.method.value, customer_id=customer_id
+    )
     channel = data.channel or cart.channel
     _require_open(cart)
     catalog.channel_settings(uow, channel)

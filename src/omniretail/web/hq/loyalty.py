@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.money import SYMBOLS
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import ProgrammeRead, ProgrammeRules
 from omniretail.web.deps import (
@@ -64,6 +65,8 @@ def _page(
         values=values or _values(programme.rules),
         errors=errors or {},
         tier_rows=TIER_ROWS,
+        # the programme's amounts (points value, tier spend) are in its currency
+        symbol=SYMBOLS.get(programme.rules.currency, programme.rules.currency + " "),
     )
 
 

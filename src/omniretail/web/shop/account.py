@@ -74,6 +74,7 @@ def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
             "profile": customers.get_customer(uow, root, vault=vault),
             "orders": orders[:20],
             "loyalty": status,
+            "currency": loyalty.rules(uow).currency,  # what the points are worth in
             "tier_share": share,
             "coupons": coupons,
         }

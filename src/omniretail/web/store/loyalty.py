@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.money import format_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
@@ -75,6 +76,7 @@ def _account_page(
     def load(uow: UnitOfWork) -> dict[str, Any]:
         return {
             "account": loyalty.account_status(uow, customer_id),
+            "currency": loyalty.rules(uow).currency,
             "coupons": loyalty.list_coupons(uow, customer_id),
         }
 
@@ -148,7 +150,8 @@ def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
             errors=errors_of(exc),
             status=422,
         )
+    currency = read(request, lambda uow: loyalty.rules(uow).currency)  # the points' currency
     return redirect(
         f"/store/loyalty/{customer_id}",
-        notice=f"Redeemed {done.points} points worth £{done.value:.2f}.",
+        notice=f"Redeemed {done.points} points worth {format_money(done.value, currency)}.",
     )

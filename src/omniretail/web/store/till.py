@@ -21,6 +21,7 @@ from omniretail.carts.schemas import CartCreate, CartLineAdd, CartLineUpdate, Ca
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict, DomainError
+from omniretail.kernel.money import round_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead
 from omniretail.pricing.schemas import CouponApply
@@ -59,9 +60,10 @@ class TillCustomer:
     email: str | None
     account: AccountRead | None
     point_value: Decimal
+    currency: str  # the loyalty programme's: what its points are worth in
 
     def points_worth(self, points: int) -> Decimal:
-        return (points * self.point_value).quantize(Decimal("0.01"))
+        return round_money(points * self.point_value, self.currency)
 
 
 def customer_of(request: Request, viewer: Viewer, raw: str | None) -> TillCustomer | None:
@@ -80,22 +82,29 @@ def customer_of(request: Request, viewer: Viewer, raw: str | None) -> TillCustom
     def load(uow: UnitOfWork) -> TillCustomer:
         profile = customers.get_customer(uow, cid, vault=uow.vault)
         account = loyalty.account_status(uow, profile.id)
+        programme = loyalty.rules(uow)
         return TillCustomer(
             id=profile.id,
             name=profile.name or f"Customer #{profile.id}",
             email=email_on_file(uow, profile.id),
             account=account if account.enrolled else None,
-            point_value=loyalty.rules(uow).point_value,
+            point_value=programme.point_value,
+            currency=programme.currency,
         )
 
     return read(request, load)
 
 
-def till_cart(uow: UnitOfWork, token: str, store: str) -> CartRead:
-    """The sale's cart priced for the store's till channel. Not this store's sale (a
-    customer's own cart, or stock held at another store) is a conflict: the policy lets an
-    associate use any cart, as the API does, but a till sells only what is at its store."""
-    cart = carts.get_cart(uow, token, store_channel(uow, store))
+def till_cart(
+    uow: UnitOfWork, token: str, store: str, customer: TillCustomer | None = None
+) -> CartRead:
+    """The sale's cart priced for the store's till channel (and for the customer the
+    associate identified, as the sale will be). Not this store's sale (a customer's own cart,
+    or stock held at another store) is a conflict: the policy lets an associate use any cart,
+    as the API does, but a till sells only what is at its store."""
+    cart = carts.get_cart(
+        uow, token, store_channel(uow, store), customer_id=customer.id if customer else None
+    )
     elsewhere = sorted({ln.location for ln in cart.lines if ln.location != store})
     if cart.customer_id is not None or elsewhere:
         where = " and ".join(elsewhere) or "the customer's own cart"
@@ -114,7 +123,7 @@ def page(
     confirm: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    cart = read(request, lambda uow: till_cart(uow, token, s.store)) if token else None
+    cart = read(request, lambda uow: till_cart(uow, token, s.store, customer)) if token else None
     defaults = {
         "kind": "loyalty_card",
         "quantity": "1",
@@ -242,12 +251,13 @@ def coupon(request: Request, posted: PostedDep, token: str) -> Response:
     actor = s.viewer.principal.actor
 
     def apply(uow: UnitOfWork) -> None:
-        till_cart(uow, token, s.store)
+        till_cart(uow, token, s.store, customer)
         code = CouponApply.model_validate(data).code
         if removing:
             carts.remove_coupon(uow, token, code, actor=actor)
         else:
-            carts.apply_coupon(uow, token, code, actor=actor)
+            who = customer.id if customer else None
+            carts.apply_coupon(uow, token, code, actor=actor, customer_id=who)
 
     try:
         change(request, decided, apply)

@@ -22,6 +22,7 @@ from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import CollectBody
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.ids import new_id
+from omniretail.kernel.money import format_money, round_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
 from omniretail.notifications.service import notify
@@ -60,13 +61,17 @@ def _points(raw: str) -> int:
     return int(text)
 
 
-def _tendered(raw: str, due: Decimal) -> Decimal:
+def _tendered(raw: str, due: Decimal, currency: str) -> Decimal:
     try:
-        amount = Decimal(raw.strip() or "0").quantize(Decimal("0.01"))
+        amount = round_money(Decimal(raw.strip() or "0"), currency)
     except InvalidOperation:
-        raise DomainError("enter the cash handed over, e.g. 20.00", field="tendered") from None
+        example = format_money(20, currency)
+        raise DomainError(f"enter the cash handed over, e.g. {example}", field="tendered") from None
     if amount < due:
-        raise DomainError(f"the cash handed over is less than the £{due} due", field="tendered")
+        raise DomainError(
+            f"the cash handed over is less than the {format_money(due, currency)} due",
+            field="tendered",
+        )
     return amount
 
 
@@ -101,15 +106,19 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
                     redemption,
                 )
             )
-        cart = read(request, lambda uow: till_cart(uow, token, s.store))
+        cart = read(request, lambda uow: till_cart(uow, token, s.store, customer))
         paid_by_points = customer.points_worth(points) if customer and points else Decimal(0)
         if paid_by_points > cart.total:
+            assert customer is not None  # points need the customer's account
             raise DomainError(
-                f"{points} points are worth £{paid_by_points}, more than the £{cart.total} due",
+                f"{points} points are worth {format_money(paid_by_points, customer.currency)},"
+                f" more than the {format_money(cart.total, cart.currency)} due",
                 field="points",
             )
         due = cart.total - paid_by_points
-        tendered = _tendered(posted.get("tendered"), due) if method == "cash" else None
+        tendered = (
+            _tendered(posted.get("tendered"), due, cart.currency) if method == "cash" else None
+        )
         if points and customer is not None and posted.get("confirm") != "yes":
             confirm = {"points": points, "value": paid_by_points, "due": due}
             return page(request, s, token, customer, values=values, confirm=confirm)
@@ -121,11 +130,13 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
                 request, decisions, lambda uow: sale.run(uow, token, payments, decisions)
             )
     except (ValidationError, DomainError) as exc:
-        rename = {"payment.provider_token": "provider_token", "channel": GENERAL}
+        # a coupon refused at payment is shown beside the coupon's field
+        rename = {"payment.provider_token": "provider_token", "channel": GENERAL, "coupons": "code"}
         errors = errors_of(exc, rename)
         return page(request, s, token, customer, values=values, errors=errors, status=422)
+    change_due = tenders.get("change")
     notice = "Paid. " + (
-        f"Give £{tenders['change']} change. " if tenders.get("change") is not None else ""
+        f"Give {format_money(change_due, cart.currency)} change. " if change_due is not None else ""
     )
     return redirect(f"/store/till/receipts/{number}", notice=notice.strip())
 
@@ -174,7 +185,7 @@ class _Sale:
     def run(
         self, uow: UnitOfWork, token: str, payments: PaymentProvider, decisions: list[Decision]
     ) -> str:
-        till_cart(uow, token, self.s.store)
+        till_cart(uow, token, self.s.store, self.customer)
         order = orders.place_order(
             uow,
             token,
