@@ -55,7 +55,8 @@ def _day(years_back: int, days_before: int) -> datetime:
 
 
 def _log(path: Path) -> Path:
-    """Ten years old: a Gold, a Silver and a Bronze customer, and a best seller every week."""
+    """Ten years old: a Gold, a Silver and a Bronze customer, and two best sellers every week
+    (85123A goes into the demo customer's open cart, 84879 on "Buy 3 pay 2")."""
     rows = [
         (f"20{n:04d}", "22041", "RECORD FRAME", 100, _day(YEARS_BACK, days), 10.0, 30001, UK)
         for n, days in enumerate((120, 90, 60))
@@ -64,6 +65,10 @@ def _log(path: Path) -> Path:
     rows.append(("209002", "85123A", "WHITE HEART", 20, _day(YEARS_BACK, 80), 2.5, 30003, UK))
     rows += [
         (f"21{w:04d}", "85123A", "WHITE HEART", 12, _day(YEARS_BACK, 7 * w + 3), 2.95, None, UK)
+        for w in range(1, 30)
+    ]
+    rows += [
+        (f"22{w:04d}", "84879", "BIRD ORNAMENT", 6, _day(YEARS_BACK, 7 * w + 2), 1.69, None, UK)
         for w in range(1, 30)
     ]
     pl.DataFrame(rows, schema=SCHEMA, orient="row").write_parquet(path)
@@ -213,7 +218,7 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         for m in re.finditer(r"^\s+(\d)\. (.+)$", output, re.M)
         if "tour:" in output
     }
-    assert set(steps) == {1, 2, 3, 4, 5, 6, 7, 8}, output
+    assert set(steps) == {1, 2, 3, 4, 5, 6, 7, 8, 9}, output
     number, store, code = re.search(
         r"web order (OR-\w+): click & collect at (\S+), ready for pickup, pickup code (\d{6})",
         text,
@@ -284,3 +289,28 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         account = client.get("/account")
         assert account.status_code == 200 and number in account.text
         assert "qualifying spend" in account.text
+
+    # Step 9: the offers in force at HQ, "Buy 3 pay 2" on the basket's line, the coupon.
+    assert (
+        'add 3 to http://127.0.0.1:8123/shop/basket: the line shows "Buy 3 pay 2" -£1.69'
+        " (3 x £1.69 for £3.38); try coupon WELCOME10 there (10 % off, once each); home"
+        " delivery £3.95, free over £40.00"
+    ) in steps[9]
+    shop, basket, hq = re.findall(rf"{re.escape(base)}(/\S+?)[:,;]?(?:\s|$)", steps[9] + " ")
+    assert (shop, basket, hq) == ("/shop/products/84879", "/shop/basket", "/hq/pricing/promotions")
+    with browser() as client:
+        sign_in(client, "admin", passwords["admin"])
+        promotions = client.get(hq)
+        assert promotions.status_code == 200
+        for name in ("Buy 3 pay 2", "Spend £50, save £5", "Welcome: 10 % off"):
+            assert name in promotions.text
+    with browser() as client:
+        sign_in(client, "ada.demo@example.com", passwords["ada.demo@example.com"])
+        added = post(client, shop, "/shop/basket/add", {"sku": "84879", "quantity": "3"})
+        assert added.status_code == 303, added.text
+        page = client.get(basket).text
+        assert "Buy 3 pay 2" in page and "-£1.69" in page
+        applied = post(client, basket, "/shop/basket/coupons", {"code": "WELCOME10"})
+        assert applied.status_code == 303, applied.text
+        page = client.get(basket).text
+        assert "WELCOME10" in page and "Welcome: 10 % off" in page

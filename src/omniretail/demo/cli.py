@@ -25,6 +25,7 @@ from omniretail.settings import Settings
 
 if TYPE_CHECKING:
     from omniretail.demo.orders import DemoOrders
+    from omniretail.demo.pricing import DemoOffers, TourOffer
     from omniretail.loyalty.schemas import AccountRead
 
 console = Console()
@@ -129,7 +130,9 @@ def demo_command(
         customer_id, account = _people(container, stores=stores, new_passwords=new_passwords)
         base = f"http://{host}:{port}"
         made = _orders(container, customer_id, base=base, pickup_store=stores[0])
-        _tour(base, customer_id, account, made, stores)
+        offers = _offers(container, customer_id)
+        tour_offer = _tour_offer(container, offers, customer_id)
+        _tour(base, customer_id, account, made, stores, tour_offer)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -216,6 +219,31 @@ def _network_and_stock(container: Runtime) -> None:
             return
         summary = receive_opening_stock(uow, actor=ACTOR)
     _print_stock(summary)
+
+
+def _offers(container: Runtime, customer_id: int) -> DemoOffers:
+    """The demo's promotions, coupon, delivery fee and loyalty coupons (made once, after the
+    demo customer's orders, which keep the prices they were sold at)."""
+    from omniretail.demo.pricing import seed_offers
+
+    with container.uow() as uow:
+        offers = seed_offers(uow, actor=ACTOR, customer_id=customer_id)
+    if offers.created:
+        console.print(f"pricing: added {'; '.join(offers.created)}", soft_wrap=True)
+    else:
+        console.print(
+            "pricing: the demo's promotions, coupon and delivery fee exist; left as they are"
+        )
+    return offers
+
+
+def _tour_offer(container: Runtime, offers: DemoOffers, customer_id: int) -> TourOffer | None:
+    from omniretail.demo.pricing import tour_offer
+
+    if not offers.skus:
+        return None
+    with container.read_uow() as uow:
+        return tour_offer(uow, offers.skus[0], customer_id)
 
 
 def _print_stock(summary: StockSummary) -> None:
@@ -407,6 +435,7 @@ def _tour(
     account: AccountRead,
     made: DemoOrders | None,
     stores: tuple[str, str],
+    offer: TourOffer | None = None,
 ) -> None:
     """The story, step by step, with the links and sign-ins that follow it."""
     from omniretail.demo.people import CUSTOMER_EMAIL
@@ -462,3 +491,8 @@ def _tour(
     say(
         f"  8. associate: {base}/store/till -> scan or type a SKU, find {CUSTOMER_EMAIL}, take cash"
     )
+    if offer is not None:
+        say(
+            f"  9. {offer.story(base)}; admin: {base}/hq/pricing/promotions -> the promotions"
+            " in force, their uses and revenue"
+        )
