@@ -1,7 +1,7 @@
 """coupon owner: ``coupons.customer_id``, the customer a coupon was issued to (the loyalty
 programme's birthday and welcome coupons); only that customer's profiles may use it
 
-Revision ID: 0032_owner
+Revision ID: 0032_coupon_owner
 Revises: 0031_promotion_stamp
 Create Date: 2026-12-06 10:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032_owner"
+revision: str = "0032_coupon_owner"
 down_revision: str | None = "0031_promotion_stamp"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
