@@ -291,12 +291,13 @@ def _pricing_world(uow: UnitOfWork) -> None:
             ),
             actor="test",
         )
-    pricing.create_coupon(uow, CouponWrite(code="WALKCOUPON", promotion="WALKPROMO"), actor="test")
+    for code in ("WALKCOUPON", "WALKDROP"):
+        pricing.create_coupon(uow, CouponWrite(code=code, promotion="WALKPROMO"), actor="test")
     fee = FeeWrite(name="Home delivery", currency="GBP", amount=Decimal("3.95"))
     pricing.save_fee(uow, "WEB", "ship_to_home", fee, actor="test")
 
 
-def _pricing_cases(container: Container) -> list[Case]:
+def _pricing_cases(container: Container, cid: int) -> list[Case]:
     with container.read_uow() as uow:
         rate = next(r for r in pricing.list_tax_rates(uow, "GB") if r.tax_class == "standard")
     rate_form = {
@@ -411,6 +412,17 @@ def _pricing_cases(container: Container) -> list[Case]:
             lambda _: [Request("POST", "/pricing/coupons", coupon)],
         ),
         Case(
+            "/hq/pricing/coupons",
+            "/hq/pricing/coupons",
+            {**{k: str(v) for k, v in coupon.items()}, "code": "WALKOWNED", "owner": str(cid)},
+            lambda _: [
+                Request(
+                    "POST", "/pricing/coupons", {**coupon, "code": "WALKOWNED", "customer_id": cid}
+                )
+            ],
+            label="owned",
+        ),
+        Case(
             "/hq/pricing/coupons/batches",
             "/hq/pricing/coupons/batches",
             {f"bulk.{k}": str(v) for k, v in batch.items()},
@@ -428,6 +440,13 @@ def _pricing_cases(container: Container) -> list[Case]:
             )
             for action, active in (("deactivate", False), ("reactivate", True))
         ],
+        Case(
+            "/hq/pricing/coupons/{code}/{action}",
+            "/hq/pricing/coupons/WALKDROP/delete",
+            {},
+            lambda _: [Request("DELETE", "/pricing/coupons/WALKDROP")],
+            label="delete",
+        ),
         Case(
             "/hq/pricing/fees",
             "/hq/pricing/fees",
@@ -701,7 +720,7 @@ def cases(container: Container, w: World) -> list[Case]:
             label="search by name",
         ),
         # --- HQ: pricing (price lists, taxes, promotions, coupons)
-        *_pricing_cases(container),
+        *_pricing_cases(container, cid),
         # --- HQ: administration
         Case(
             "/hq/people",

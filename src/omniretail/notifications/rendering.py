@@ -53,7 +53,7 @@ class Rendered:
     html: str | None = None
 
 
-def money(value: Any, currency: str = "GBP") -> str:
+def money(value: Any, currency: str) -> str:
     """``money("12.5", "GBP")`` -> ``£12.50``, ``money(1235, "JPY")`` -> ``¥1,235``
     (``kernel.money.format_money``); a value that is not a number is shown as it is."""
     try:

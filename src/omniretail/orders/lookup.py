@@ -30,7 +30,7 @@ def tracking_path(token: str) -> str:
     return f"/track/{token}"
 
 
-def money(value: Decimal, currency: str = "GBP") -> Decimal:
+def money(value: Decimal, currency: str) -> Decimal:
     """In the currency's minor unit (two decimals for GBP, none for JPY) unless the
     (imported) amount needs the third the columns allow."""
     if not fits_currency(value, currency):

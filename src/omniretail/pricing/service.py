@@ -45,6 +45,7 @@ from omniretail.pricing.engine import (
 )
 from omniretail.pricing.engine import (
     Rate,
+    choose,
     price_lines,
 )
 from omniretail.pricing.engine import (
@@ -442,6 +443,21 @@ def channel_prices(
     return [
         (r.sku_code, r.channel_code, round_money(r.price, r.currency), r.updated_at) for r in rows
     ]
+
+
+def shelf_prices(
+    uow: UnitOfWork, channel: str, skus: Sequence[str], *, customer_id: int | None = None
+) -> tuple[str, dict[str, Decimal | None]]:
+    """(the channel's currency, each SKU's unit price there before promotions): the price
+    list entry in force, or the catalog price when the channel sells in ``CATALOG_CURRENCY``;
+    None when the SKU has no price in the channel's currency."""
+    context = context_for(uow, channel, customer_id=customer_id)
+    facts = repo.sku_facts(uow.session, list(skus), context) if skus else {}
+    prices: dict[str, Decimal | None] = {}
+    for sku in skus:
+        pick = choose(facts[sku], context) if sku in facts else None
+        prices[sku] = round_money(pick[0], context.currency) if pick else None
+    return context.currency, prices
 
 
 # --- taxes

@@ -29,7 +29,7 @@ def environment() -> Environment:
     return env
 
 
-def money(value: Any, currency: str = "GBP") -> str:
+def money(value: Any, currency: str) -> str:
     return DASH if value is None else format_money(Decimal(str(value)), currency)
 
 

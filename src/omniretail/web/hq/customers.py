@@ -4,6 +4,7 @@ consents, loyalty, segment, CLV and recommendations; merge and undo a merge."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,8 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
+from omniretail.loyalty import service as loyalty
+from omniretail.pricing import service as pricing
 from omniretail.processes import customer360
 from omniretail.processes import merges as merge_process
 from omniretail.web.deps import (
@@ -148,8 +151,18 @@ def _customer_page(
         view = customer360.customer_360(uow, customer_id, vault=vault_for(container.keyring))
         root = view.customer.id
         scores = intelligence.get_customer_scores(uow, root, 5)
+        # Amounts in the currency of what they count: an order's is its channel's.
+        currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
+        spend: dict[str, Decimal] = {}
+        for s in view.spend_by_channel:
+            currency = currencies.get(s.channel, pricing.CATALOG_CURRENCY)
+            spend[currency] = spend.get(currency, Decimal(0)) + s.spend
         return {
             "view": view,
+            "currencies": currencies,
+            "house_currency": pricing.CATALOG_CURRENCY,
+            "spend": sorted(spend.items()),
+            "points_currency": loyalty.rules(uow).currency,
             "timeline": customers.timeline(uow, root, limit=30),
             "scores": scores,
             "names": catalog.sku_names(uow, [r.sku for r in scores.recommendations]),

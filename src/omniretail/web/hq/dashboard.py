@@ -14,9 +14,11 @@ import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from omniretail.catalog import service as catalog
 from omniretail.intelligence import service as intelligence
 from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
+from omniretail.pricing import service as pricing
 from omniretail.web import charts
 from omniretail.web.deps import HqDep, PageRoute, read, render
 from omniretail.web.jobs import JobRegistry, Progress
@@ -82,6 +84,11 @@ def sales_panel(request: Request, viewer: HqDep, refresh: bool = False) -> HTMLR
             weeks, series, title=f"Sales by channel and week, {table['period']}"
         )
         context["sales_table"] = table
+        # Each channel's column in the channel's currency (its orders are).
+        context["currencies"] = read(
+            request, lambda uow: {c.code: c.currency for c in catalog.list_channels(uow)}
+        )
+        context["house_currency"] = pricing.CATALOG_CURRENCY
     template = "hq/_sales.html" if request.headers.get("hx-request") else "hq/sales.html"
     return render(request, template, viewer=viewer, **context)
 

@@ -1,6 +1,7 @@
-"""HQ coupons: find by code (or a promotion), make one shared code, generate a bulk batch and
-download its CSV, deactivate and reactivate, and a coupon's uses (each redemption: the order,
-the customer, the money off, whether a cancellation gave it back; orders and revenue)."""
+"""HQ coupons: find by code (or a promotion), make one shared code (optionally owned by one
+customer, given by id or email), generate a bulk batch and download its CSV, deactivate,
+reactivate and delete (an unused one), and a coupon's uses (each redemption: the order, the
+customer, the money off, whether a cancellation gave it back; orders and revenue)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from pydantic import ValidationError
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError, NotFound
+from omniretail.kernel.limits import MAX_INT64
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import CouponBatchWrite, CouponWrite
 from omniretail.processes.promotion_uses import coupon_uses
 from omniretail.web.deps import (
     HqDep,
+    NotAllowed,
     PageRoute,
     PostedDep,
     Viewer,
@@ -28,6 +31,7 @@ from omniretail.web.deps import (
 )
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.hq.pricing import window_body
+from omniretail.web.lookup import find_customer_id
 
 router = APIRouter(prefix="/hq/pricing", route_class=PageRoute, include_in_schema=False)
 
@@ -69,11 +73,39 @@ def coupons_page(request: Request, viewer: HqDep) -> HTMLResponse:
     return _page(request, viewer)
 
 
+# The owner field takes a customer id or an email address (the longest an address can be).
+OWNER_MAX = 254
+OWNER_ERRORS = {"customer_id": "owner", "value": "owner", "kind": "owner"}
+
+
+def _owner_id(request: Request, viewer: Viewer, owner: str) -> int:
+    """The customer a coupon is for, by id or email (a merged profile's survivor); an email
+    is looked up only by someone the API lets look customers up."""
+    if len(owner) > OWNER_MAX:
+        raise DomainError(f"at most {OWNER_MAX} characters", field="owner")
+    if "@" in owner:
+        lookup = {"kind": "email", "value": owner}
+        try:
+            authorize_as(request, viewer, "POST /customers/lookup", body=lookup)
+        except NotAllowed:
+            raise DomainError(
+                "you may not look customers up by email: give the customer id", field="owner"
+            ) from None
+        return find_customer_id(request, "email", owner)
+    if not (owner.isascii() and owner.isdigit()) or not 1 <= int(owner) <= MAX_INT64:
+        raise DomainError("a customer id (a number) or an email address", field="owner")
+    return find_customer_id(request, "id", owner)
+
+
 @router.post("/coupons", response_model=None)
 def create_coupon(request: Request, posted: PostedDep) -> Response:
     body = body_of(CouponWrite, window_body(posted.values))
     decided = authorize_as(request, posted.viewer, "POST /pricing/coupons", None, body)
     try:
+        owner = posted.values.get("owner", "").strip()
+        if owner:  # looked up once the operation is allowed, then decided with the owner
+            body = {**body, "customer_id": _owner_id(request, posted.viewer, owner)}
+            decided = authorize_as(request, posted.viewer, "POST /pricing/coupons", None, body)
         data = CouponWrite.model_validate(body)
         made = change(
             request,
@@ -85,7 +117,7 @@ def create_coupon(request: Request, posted: PostedDep) -> Response:
             request,
             posted.viewer,
             values=posted.values,
-            errors=errors_of(exc),
+            errors=errors_of(exc, OWNER_ERRORS),
             status=getattr(exc, "status", 422),
         )
     return redirect(f"/hq/pricing/coupons/{made.code}", notice=f"Coupon {made.code} created.")
@@ -138,7 +170,17 @@ def batch_csv(request: Request, viewer: HqDep, batch: str) -> Response:
 def coupon_page(request: Request, viewer: HqDep, code: str) -> HTMLResponse:
     code = code.upper()[:40]
     authorize_as(request, viewer, "GET /pricing/coupons/{code}/redemptions", {"code": code})
+    return _coupon_page(request, viewer, code)
 
+
+def _coupon_page(
+    request: Request,
+    viewer: Viewer,
+    code: str,
+    *,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     def load(uow: UnitOfWork) -> dict[str, Any]:
         coupon = pricing.get_coupon(uow, code)
         return {
@@ -147,12 +189,21 @@ def coupon_page(request: Request, viewer: HqDep, code: str) -> HTMLResponse:
             "totals": coupon_uses(uow, code),
         }
 
-    return render(request, "hq/coupon.html", viewer=viewer, **read(request, load))
+    return render(
+        request,
+        "hq/coupon.html",
+        viewer=viewer,
+        status=status,
+        errors=errors or {},
+        **read(request, load),
+    )
 
 
 @router.post("/coupons/{code}/{action}", response_model=None)
 def set_active(request: Request, posted: PostedDep, code: str, action: str) -> Response:
     code = code.upper()[:40]
+    if action == "delete":
+        return _delete(request, posted, code)
     if action not in ("deactivate", "reactivate"):
         raise NotFound(f"no such action: {action[:20]}")
     active = action == "reactivate"
@@ -167,3 +218,21 @@ def set_active(request: Request, posted: PostedDep, code: str, action: str) -> R
         ),
     )
     return redirect(f"/hq/pricing/coupons/{code}", notice=f"Coupon {code} {action}d.")
+
+
+def _delete(request: Request, posted: PostedDep, code: str) -> Response:
+    """Deletes an unused coupon (a used one is kept: the page says to deactivate it)."""
+    decided = authorize_as(request, posted.viewer, "DELETE /pricing/coupons/{code}", {"code": code})
+    try:
+        change(
+            request,
+            decided,
+            lambda uow: pricing.delete_coupon(uow, code, actor=posted.viewer.principal.actor),
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _coupon_page(
+            request, posted.viewer, code, errors=errors_of(exc, fields=()), status=exc.status
+        )
+    return redirect("/hq/pricing/coupons", notice=f"Coupon {code} deleted.")

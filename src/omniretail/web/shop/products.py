@@ -4,6 +4,7 @@ their promise dates (the routing the API's options and checkout use)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -11,8 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from omniretail.carts import service as options
 from omniretail.catalog import service as catalog
+from omniretail.catalog.schemas import SkuRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
+from omniretail.pricing import service as pricing
 from omniretail.routing.service import policy_from
 from omniretail.web.deps import MaybeViewerDep, PageRoute, Viewer, read, render
 from omniretail.web.forms import Errors
@@ -50,7 +53,15 @@ def shop(
         if mine is not None and skus:
             for row in inventory.availability(uow, [s.code for s in skus], locations=[mine.code]):
                 at_mine[row.sku] = row.available
-        return {"skus": skus, "more": len(found) > PAGE, "mine": mine, "at_mine": at_mine}
+        currency, prices = _prices(uow, web_channel(uow), skus, customer_id)
+        return {
+            "skus": skus,
+            "more": len(found) > PAGE,
+            "mine": mine,
+            "at_mine": at_mine,
+            "currency": currency,
+            "prices": prices,
+        }
 
     return render(request, "shop/index.html", viewer=viewer, q=q, page=page, **read(request, load))
 
@@ -82,8 +93,11 @@ def product_page(
         stock = {
             row.location: row.available for row in inventory.availability(uow, [sku])[0].locations
         }
+        currency, prices = _prices(uow, channel, [item], customer_id)
         found: dict[str, Any] = {
             "item": item,
+            "currency": currency,
+            "price": prices[item.code],
             "stores": stores,
             "area": area,
             "mine": mine,
@@ -118,3 +132,14 @@ def product_page(
         can_buy=customer_id is not None,
         **read(request, load),
     )
+
+
+def _prices(
+    uow: UnitOfWork, channel: str | None, skus: list[SkuRead], customer_id: int | None
+) -> tuple[str, dict[str, Decimal | None]]:
+    """What the shop charges for each SKU before promotions, in its channel's currency (the
+    catalog price while there is no channel)."""
+    if channel is None:
+        return pricing.CATALOG_CURRENCY, {s.code: s.price for s in skus}
+    codes = [s.code for s in skus]
+    return pricing.shelf_prices(uow, channel, codes, customer_id=customer_id)

@@ -19,6 +19,7 @@ from omniretail.kernel.errors import DomainError
 from omniretail.orders import service as checkout
 from omniretail.orders.schemas import CheckoutCreate
 from omniretail.orders.service import compensating
+from omniretail.pricing import service as pricing
 from omniretail.routing.service import policy_from
 from omniretail.web import steps
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
@@ -83,7 +84,19 @@ def _stock_everywhere(uow: UnitOfWork, sku: str, store: str) -> dict[str, Any]:
         ),
         key=lambda r: (r["code"] != store, -int(r["available"])),
     )
-    return {"item": item, "total": everywhere.available, "rows": rows, "nearby": nearby}
+    try:
+        currency, prices = pricing.shelf_prices(uow, store_channel(uow, store), [sku])
+        price = prices[sku]
+    except DomainError:  # no till channel yet: the catalog price
+        currency, price = pricing.CATALOG_CURRENCY, item.price
+    return {
+        "item": item,
+        "price": price,
+        "currency": currency,
+        "total": everywhere.available,
+        "rows": rows,
+        "nearby": nearby,
+    }
 
 
 def _stock_channel(uow: UnitOfWork, location: str, store: str) -> str:
