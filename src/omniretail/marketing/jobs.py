@@ -7,7 +7,7 @@ from typing import Any
 from omniretail.jobs.runner import JobContext, JobKinds
 from omniretail.marketing import service
 
-SEGMENTS_REFRESH = "marketing.segments_refresh"
+SEGMENTS_REFRESH = service.REFRESH_JOB
 
 
 def _refresh(context: JobContext) -> dict[str, Any]:

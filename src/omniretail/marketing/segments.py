@@ -17,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from omniretail.customers import service as customers
 from omniretail.customers.errors import UnknownCustomer
 from omniretail.db.uow import UnitOfWork
+from omniretail.jobs import service as jobs
+from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.vault import PiiVault
 from omniretail.marketing import segments_facts as facts
 from omniretail.marketing import segments_repository as repo
@@ -35,6 +37,8 @@ from omniretail.marketing.segments_models import Segment
 from omniretail.marketing.segments_rules import compile_rule, matches
 
 BATCH = 1000
+# The durable job of a full refresh (``marketing.jobs``).
+REFRESH_JOB = "marketing.segments_refresh"
 SAMPLE = 10
 
 
@@ -238,3 +242,17 @@ def evaluate_customer(uow: UnitOfWork, customer_id: int) -> tuple[int, int]:
 def cart_owner(uow: UnitOfWork, cart_id: str) -> int | None:
     """The customer a cart belongs to (None: anonymous or unknown)."""
     return facts.cart_owner(uow.session, cart_id)
+
+
+def start_refresh(uow: UnitOfWork, *, actor: str) -> JobRead:
+    """A full refresh queued as a durable job; 409 while one is queued or running."""
+    return jobs.enqueue(uow, REFRESH_JOB, actor=actor)
+
+
+def queue_refresh(uow: UnitOfWork, *, actor: str) -> None:
+    """A refresh queued unless one is queued or running already (a running one may have
+    passed some customers before the change: the next refresh or their next event catches
+    them up)."""
+    latest = jobs.recent(uow, kind=REFRESH_JOB, limit=1)
+    if not latest or latest[0].state not in ("queued", "running"):
+        jobs.enqueue(uow, REFRESH_JOB, actor=actor)

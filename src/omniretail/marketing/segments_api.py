@@ -9,12 +9,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
 from omniretail.db.uow import UnitOfWork
-from omniretail.jobs import service as jobs_service
 from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.marketing import service
-from omniretail.marketing.jobs import SEGMENTS_REFRESH
 from omniretail.marketing.schemas import (
     SegmentCreate,
     SegmentMemberRead,
@@ -53,18 +51,10 @@ def create_segment(body: SegmentCreate, use_case: UseCaseDep, actor: ActorDep) -
 
     def run(uow: UnitOfWork) -> SegmentRead:
         segment = service.create_segment(uow, body)
-        _queue_refresh(uow, actor)
+        service.queue_refresh(uow, actor=actor)
         return segment
 
     return use_case.run(run, status_code=201)
-
-
-def _queue_refresh(uow: UnitOfWork, actor: str) -> None:
-    """A refresh queued unless one is (a running one may have passed some customers
-    before the change: the next refresh or their next event catches them up)."""
-    latest = jobs_service.recent(uow, kind=SEGMENTS_REFRESH, limit=1)
-    if not latest or latest[0].state not in ("queued", "running"):
-        jobs_service.enqueue(uow, SEGMENTS_REFRESH, actor=actor)
 
 
 @router.get("/{segment_id}", response_model=SegmentRead)
@@ -81,7 +71,7 @@ def update_segment(
     def run(uow: UnitOfWork) -> SegmentRead:
         segment = service.update_segment(uow, segment_id, body)
         if body.rule is not None:
-            _queue_refresh(uow, actor)
+            service.queue_refresh(uow, actor=actor)
         return segment
 
     return use_case.run(run)
@@ -108,8 +98,6 @@ def members(
 def refresh(use_case: UseCaseDep, actor: ActorDep, response: Response) -> JobRead:
     """Queue the full re-evaluation of every segment (the safety net under the live
     updates); 409 while one is queued or running."""
-    job = use_case.run(
-        lambda uow: jobs_service.enqueue(uow, SEGMENTS_REFRESH, actor=actor), status_code=202
-    )
+    job = use_case.run(lambda uow: service.start_refresh(uow, actor=actor), status_code=202)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job

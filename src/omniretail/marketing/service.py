@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omniretail.marketing.segments import (
+    REFRESH_JOB,
     cart_owner,
     create_segment,
     delete_segment,
@@ -12,12 +13,15 @@ from omniretail.marketing.segments import (
     mask_name,
     members,
     preview,
+    queue_refresh,
     refresh,
     refresh_batch,
+    start_refresh,
     update_segment,
 )
 
 __all__ = [
+    "REFRESH_JOB",
     "cart_owner",
     "create_segment",
     "delete_segment",
@@ -27,7 +31,9 @@ __all__ = [
     "mask_name",
     "members",
     "preview",
+    "queue_refresh",
     "refresh",
     "refresh_batch",
+    "start_refresh",
     "update_segment",
 ]
