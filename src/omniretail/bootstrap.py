@@ -89,11 +89,11 @@ class Container:
             public_base_url=self.settings.public_base_url,
         )
         loyalty_handlers.install(self.handlers)
-        marketing_handlers.install(self.handlers)
+        marketing_handlers.install(self.handlers, self.keyring)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine)
-        marketing_jobs.install(self.job_kinds)
+        marketing_jobs.install(self.job_kinds, self.keyring)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

@@ -14,9 +14,9 @@ from omniretail.auth.schemas import PrincipalCreate
 from omniretail.commands.main import app as cli
 from omniretail.db.outbox import list_events
 from omniretail.marketing import service
-from omniretail.marketing.segments_facts import facts_for
+from omniretail.marketing.segments_facts import age_band, age_on, facts_for
 from omniretail.marketing.segments_rules import compile_rule, matches
-from tests.customers.helpers import grant, make_customer
+from tests.customers.helpers import grant, make_customer, vault
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
 PASSWORD = "correct horse battery staple"
@@ -57,7 +57,12 @@ def member_ids(client, segment_id):
 
 def test_facts_and_rules_with_the_numbers(container, client, clock):
     olu = make_customer(
-        container, "Olu Order", email="olu@example.com", verified=True, country="United Kingdom"
+        container,
+        "Olu Order",
+        email="olu@example.com",
+        verified=True,
+        country="United Kingdom",
+        birth_date="1990-11-13",
     )
     grant(container, olu, "marketing", "email")
     grant(container, olu, "marketing", "sms", granted=False)
@@ -67,8 +72,12 @@ def test_facts_and_rules_with_the_numbers(container, client, clock):
     clock.advance(days=10)
 
     with container.read_uow() as uow:
-        known = facts_for(uow.session, [olu], date(2026, 11, 12))[olu]
+        known = facts_for(uow.session, [olu], date(2026, 11, 12), vault(container))[olu]
+        unknown_age = facts_for(uow.session, [olu], date(2026, 11, 12), None)[olu]
     assert known["country"] == "United Kingdom"
+    # Born 13 Nov 1990: 35 on 12 Nov 2026 (36 the next day); without the vault, unknown.
+    assert (known["age"], known["age_band"], known["birthday"]) == (35, "35-44", "11-13")
+    assert (unknown_age["age"], unknown_age["age_band"]) == (-1, "")
     assert (known["orders"], known["spend"], known["channels"]) == (1, 75.5, ["WEB"])
     assert (known["last_order"], known["days_since_last_order"]) == ("2026-11-02", 10)
     assert known["consents"] == {"marketing": {"email": True, "sms": False}}
@@ -87,6 +96,23 @@ def test_facts_and_rules_with_the_numbers(container, client, clock):
     # cel-python compares an int with a double; a real type error is "not in the segment".
     assert matches(compile_rule("spend > 75"), known)
     assert not matches(compile_rule("country > 1"), known)
+
+
+def test_age_bands():
+    assert age_on(date(2000, 2, 29), date(2018, 2, 28)) == 17
+    assert age_on(date(2000, 2, 29), date(2018, 3, 1)) == 18
+    assert [age_band(a) for a in (-1, 0, 17, 18, 24, 25, 54, 64, 65, 101)] == [
+        "",
+        "under 18",
+        "under 18",
+        "18-24",
+        "18-24",
+        "25-34",
+        "45-54",
+        "55-64",
+        "65+",
+        "65+",
+    ]
 
 
 def test_preview_counts_and_masks_and_refuses_bad_cel(container, client, clock):
@@ -109,12 +135,16 @@ def test_preview_counts_and_masks_and_refuses_bad_cel(container, client, clock):
 
 
 def test_saved_segment_refresh_then_live_entry_and_exit(container, client, clock):
-    olu = make_customer(container, "Olu Order", email="olu@example.com", verified=True)
+    olu = make_customer(
+        container, "Olu Order", email="olu@example.com", verified=True, birth_date="1990-11-13"
+    )
     nia = make_customer(container, "Nia Never")
     grant(container, olu, "marketing", "email")
     grant(container, nia, "marketing", "email")
 
-    body = {"name": "Buyers we may email", "rule": 'orders >= 1 && "marketing:email" in consent'}
+    # Olu is 35 (the handler reads the birth date through the vault).
+    rule = 'orders >= 1 && "marketing:email" in consent && age_band == "35-44"'
+    body = {"name": "Buyers we may email", "rule": rule}
     segment = ok(client.post("/api/v1/marketing/segments", json=body), 201)
     sid = segment["id"]
     dup = client.post("/api/v1/marketing/segments", json=body)
@@ -140,7 +170,7 @@ def test_saved_segment_refresh_then_live_entry_and_exit(container, client, clock
     container.handlers.resolve("marketing.segments.orders.order_confirmed")(
         confirmed, container.uow
     )
-    report = service.refresh(container.uow)
+    report = service.refresh(container.uow, vault=vault(container))
     assert (report.customers, report.entered, report.exited) == (2, 0, 0)
     assert events(container, ENTERED) == [(sid, olu)]
 
@@ -158,7 +188,9 @@ def test_refresh_enters_existing_customers_and_pages_members(container, client, 
         client.post("/api/v1/marketing/segments", json={"name": "All", "rule": "orders == 0"}), 201
     )["id"]
     seen: list[tuple[int, int]] = []
-    report = service.refresh(container.uow, progress=lambda d, t: seen.append((d, t)), batch=2)
+    report = service.refresh(
+        container.uow, progress=lambda d, t: seen.append((d, t)), batch=2, vault=vault(container)
+    )
     assert (report.segments, report.customers, report.entered, report.exited) == (1, 5, 5, 0)
     assert seen == [(2, 5), (4, 5), (5, 5)]
     first = member_ids(client, sid)[:2]
@@ -172,7 +204,7 @@ def test_refresh_enters_existing_customers_and_pages_members(container, client, 
 
     # A changed rule: the next refresh moves everyone out, one exit event each.
     ok(client.patch(f"/api/v1/marketing/segments/{sid}", json={"rule": "orders > 0"}))
-    report = service.refresh(container.uow)
+    report = service.refresh(container.uow, vault=vault(container))
     assert (report.entered, report.exited) == (0, 5)
     assert sorted(c for _, c in events(container, EXITED)) == ids
     assert client.delete(f"/api/v1/marketing/segments/{sid}").status_code == 204

@@ -25,6 +25,8 @@ from typing import Any
 from omniretail.carts import events as carts
 from omniretail.customers import events as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
 from omniretail.marketing import service
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
@@ -57,7 +59,7 @@ CUSTOMER_EVENTS: tuple[type[Any], ...] = (
 )
 
 
-def reevaluate(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
+def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
     """The customers the event is about (a merge's both profiles; a cart line's owner)
     evaluated again, in one transaction."""
     uow: UnitOfWork
@@ -70,9 +72,15 @@ def reevaluate(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
         if not found:
             raise SkipDelivery("the event is about no customer")
         for customer_id in found:
-            service.evaluate_customer(uow, customer_id)
+            service.evaluate_customer(uow, customer_id, vault=vault)
 
 
-def install(registry: HandlerRegistry) -> None:
+def install(registry: HandlerRegistry, keyring: Keyring) -> None:
+    """``keyring``: the PII vault's, to read birth dates for ``age``."""
+    vault = vault_for(keyring)
+
+    def deliver(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
+        reevaluate(event, uow_factory, vault)
+
     for event_class in CUSTOMER_EVENTS:
-        registry.on(event_class, f"marketing.segments.{event_class.type}", reevaluate)
+        registry.on(event_class, f"marketing.segments.{event_class.type}", deliver)

@@ -63,7 +63,7 @@ def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault) -> SegmentPreview:
     sample: list[int] = []
     after = 0
     while ids := facts.active_customer_ids(uow.session, after=after, limit=BATCH):
-        for cid, known in facts.facts_for(uow.session, ids, _today(uow)).items():
+        for cid, known in facts.facts_for(uow.session, ids, _today(uow), vault).items():
             evaluated += 1
             if matches(program, known):
                 count += 1
@@ -168,14 +168,19 @@ def _apply(
 
 
 def refresh_batch(
-    uow: UnitOfWork, *, after: int, segment_ids: list[int] | None = None, limit: int = BATCH
+    uow: UnitOfWork,
+    *,
+    after: int,
+    segment_ids: list[int] | None = None,
+    limit: int = BATCH,
+    vault: PiiVault,
 ) -> tuple[int, int, int, int]:
     """One batch of a full refresh: the active customers above ``after``; returns (last id
     evaluated, 0 when done, customers, entered, exited). The last batch also removes members
     who are no longer active (merged, erased) and stamps ``refreshed_at``."""
     segments = repo.lock_segments(uow.session, segment_ids)
     ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
-    known = facts.facts_for(uow.session, ids, _today(uow))
+    known = facts.facts_for(uow.session, ids, _today(uow), vault)
     entered = exited = 0
     for segment in segments:
         program = compile_rule(segment.rule)
@@ -202,6 +207,7 @@ def refresh(
     segment_ids: list[int] | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
     batch: int = BATCH,
+    vault: PiiVault,
 ) -> SegmentRefresh:
     """Every active customer against every segment (or ``segment_ids``), a transaction per
     batch: ``progress(customers done, customers in all)`` after each."""
@@ -211,19 +217,21 @@ def refresh(
     after = done = entered = exited = 0
     while True:
         with uow_factory() as uow:
-            after, n, e, x = refresh_batch(uow, after=after, segment_ids=segment_ids, limit=batch)
+            after, n, e, x = refresh_batch(
+                uow, after=after, segment_ids=segment_ids, limit=batch, vault=vault
+            )
         done, entered, exited = done + n, entered + e, exited + x
         progress(done, total)
         if after == 0:
             return SegmentRefresh(segments=count, customers=done, entered=entered, exited=exited)
 
 
-def evaluate_customer(uow: UnitOfWork, customer_id: int) -> tuple[int, int]:
+def evaluate_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> tuple[int, int]:
     """The customer against every segment now (live); returns (entered, exited)."""
     segments = repo.lock_segments(uow.session)
     if not segments:
         return 0, 0
-    known = facts.facts_for(uow.session, [customer_id], _today(uow)).get(customer_id)
+    known = facts.facts_for(uow.session, [customer_id], _today(uow), vault).get(customer_id)
     before_all = repo.memberships_of(uow.session, customer_id)
     entered = exited = 0
     for segment in segments:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from omniretail.cli.context import open_container
+from omniretail.kernel.vault import vault_for
 from omniretail.marketing import service
 
 app = typer.Typer(help="Segments: list, refresh.", no_args_is_help=True)
@@ -45,5 +46,10 @@ def refresh_command(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = service.refresh(container.uow, segment_ids=segment or None, progress=progress)
+        report = service.refresh(
+            container.uow,
+            segment_ids=segment or None,
+            progress=progress,
+            vault=vault_for(container.keyring),
+        )
     console.print_json(report.model_dump_json())

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from omniretail.carts.models import Cart, CartLine
 from omniretail.customers.models import Consent, Customer
 from omniretail.intelligence.models import CustomerScore
+from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty.models import Account
 from omniretail.orders.models import Order
 
@@ -41,8 +42,39 @@ def _day(value: datetime | date | None) -> str:
     return value.date().isoformat() if isinstance(value, datetime) else ""
 
 
-def facts_for(session: Session, ids: Sequence[int], today: date) -> dict[int, dict[str, Any]]:
-    """The facts of each active customer among ``ids`` (others are absent)."""
+AGE_BANDS = (
+    (18, "under 18"),
+    (25, "18-24"),
+    (35, "25-34"),
+    (45, "35-44"),
+    (55, "45-54"),
+    (65, "55-64"),
+)
+
+
+def age_on(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def age_band(age: int) -> str:
+    if age < 0:
+        return ""
+    return next((band for below, band in AGE_BANDS if age < below), "65+")
+
+
+def _age(vault: PiiVault | None, token: str | None, today: date) -> int:
+    """Years since the birth date (decrypted with the PII vault), -1 unknown or no vault."""
+    if vault is None or not token:
+        return -1
+    plain = vault.decrypt("birth_date", token)
+    return age_on(date.fromisoformat(plain), today) if plain else -1
+
+
+def facts_for(
+    session: Session, ids: Sequence[int], today: date, vault: PiiVault | None
+) -> dict[int, dict[str, Any]]:
+    """The facts of each active customer among ``ids`` (others are absent); without a
+    ``vault`` the age is unknown."""
     if not ids:
         return {}
     facts: dict[int, dict[str, Any]] = {}
@@ -53,9 +85,13 @@ def facts_for(session: Session, ids: Sequence[int], today: date) -> dict[int, di
             Customer.home_store,
             Customer.birthday,
             Customer.created_at,
+            Customer.birth_date_enc,
         ).where(Customer.id.in_(ids), Customer.status == ACTIVE)
     ):
+        age = _age(vault, row.birth_date_enc, today)
         facts[row.id] = {
+            "age": age,
+            "age_band": age_band(age),
             "country": row.country or "",
             "home_store": row.home_store or "",
             "birthday": row.birthday or "",

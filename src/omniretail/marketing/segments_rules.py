@@ -4,7 +4,9 @@ A rule is a CEL expression (``cel-python``, as the promotions' conditions: no lo
 effects), true for the customers in the segment. The variables, one set per customer:
 
 - profile: ``country`` (string, "" unknown), ``home_store`` (location code, ""),
-  ``birthday`` ("MM-DD", "" unknown), ``created`` ("YYYY-MM-DD"), ``days_since_created`` (int)
+  ``birthday`` ("MM-DD", "" unknown), ``age`` (int, -1 unknown) and ``age_band`` ("under 18",
+  "18-24", "25-34", "35-44", "45-54", "55-64", "65+"; "" unknown), ``created``
+  ("YYYY-MM-DD"), ``days_since_created`` (int)
 - consents: ``consents``, a map purpose -> channel -> bool of what was recorded, e.g.
   ``consents.marketing.email``; ``has(consents.marketing)`` when unsure it was ever recorded.
   ``consent`` is a list of "purpose:channel" strings currently granted, e.g.
