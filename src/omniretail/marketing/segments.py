@@ -34,7 +34,7 @@ from omniretail.marketing.schemas import (
     SegmentUpdate,
 )
 from omniretail.marketing.segments_models import Segment
-from omniretail.marketing.segments_rules import compile_rule, matches
+from omniretail.marketing.segments_rules import activation, compile_rule, matches
 
 BATCH = 1000
 # The durable job of a full refresh (``marketing.jobs``).
@@ -182,9 +182,10 @@ def refresh_batch(
     ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
     known = facts.facts_for(uow.session, ids, _today(uow), vault)
     entered = exited = 0
+    prepared = {cid: activation(f) for cid, f in known.items()}
     for segment in segments:
         program = compile_rule(segment.rule)
-        inside = {cid for cid, f in known.items() if matches(program, f)}
+        inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
         if ids:
             before = repo.members_among(uow.session, segment.id, ids)
             e, x = _apply(uow, segment, inside, before)
@@ -234,10 +235,11 @@ def evaluate_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> 
     known = facts.facts_for(uow.session, [customer_id], _today(uow), vault).get(customer_id)
     before_all = repo.memberships_of(uow.session, customer_id)
     entered = exited = 0
+    prepared = activation(known) if known is not None else None
     for segment in segments:
         inside = (
             {customer_id}
-            if known is not None and matches(compile_rule(segment.rule), known)
+            if known is not None and matches(compile_rule(segment.rule), known, prepared)
             else set()
         )
         before = {customer_id} if segment.id in before_all else set()

@@ -51,9 +51,16 @@ def compile_rule(text: str) -> Any:
         raise InvalidSegmentRule(message, field="rule") from exc
 
 
-def matches(program: Any, facts: Mapping[str, Any]) -> bool:
+def activation(facts: Mapping[str, Any]) -> Any:
+    """The facts as CEL values, converted once per customer for every segment's rule."""
+    return json_to_cel(dict(facts))
+
+
+def matches(program: Any, facts: Mapping[str, Any], prepared: Any = None) -> bool:
+    """Whether the customer is in: ``prepared`` is ``activation(facts)`` when the caller
+    evaluates several rules on the same facts."""
     try:
-        result = program.evaluate(json_to_cel(dict(facts)))
+        result = program.evaluate(prepared if prepared is not None else activation(facts))
     except Exception:  # an evaluation error means "not in the segment"
         return False
     return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
