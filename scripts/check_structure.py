@@ -101,6 +101,8 @@ KITS = {"api", "cli", "db", "jobs", "kernel", "messaging", "runtime", "settings"
 TABLE_READERS = {
     "history": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
     "intelligence": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
+    # Segment facts (``marketing.segments_facts``): one query per source for a batch.
+    "marketing": {"customers", "orders", "carts", "loyalty", "intelligence"},
     "inventory": {"catalog"},
     "loyalty": {"catalog", "orders"},
     "carts": {"catalog"},

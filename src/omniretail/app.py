@@ -41,6 +41,7 @@ from omniretail.inventory.api import router as inventory_router
 from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
+from omniretail.marketing.api import router as marketing_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -189,6 +190,7 @@ def create_app(
     api.include_router(customers_router)
     api.include_router(events_router)
     api.include_router(loyalty_router)
+    api.include_router(marketing_router)
     api.include_router(jobs_router)
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)

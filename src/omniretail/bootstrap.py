@@ -26,6 +26,8 @@ from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
+from omniretail.marketing import handlers as marketing_handlers
+from omniretail.marketing import jobs as marketing_jobs
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
@@ -87,9 +89,11 @@ class Container:
             public_base_url=self.settings.public_base_url,
         )
         loyalty_handlers.install(self.handlers)
+        marketing_handlers.install(self.handlers, self.keyring)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine)
+        marketing_jobs.install(self.job_kinds, self.keyring)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

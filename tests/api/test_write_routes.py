@@ -38,6 +38,8 @@ READS: dict[str, str] = {
     "POST /api/v1/customers/lookup": "a lookup by personal data",
     # A name or a postcode stays out of URLs and access logs.
     "POST /api/v1/customers/search": "a search by personal data",
+    # A segment rule counted against the customers: nothing saved.
+    "POST /api/v1/marketing/segments/preview": "a segment rule counted, nothing saved",
     # Lines to price: nothing is stored or reserved.
     "POST /api/v1/pricing/quote": "a price quote, nothing stored",
 }

@@ -43,6 +43,8 @@ from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
+from omniretail.marketing import service as marketing
+from omniretail.marketing.schemas import SegmentCreate
 from omniretail.migrations.registry import Base
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import FulfilmentChoice
@@ -237,6 +239,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         merge = merges.merge_customers(uow, first, second, rule="manual", reason="dup", actor="t")
         rules = planning.get_rules(uow).rules.model_dump(mode="json")
         _pricing_world(uow)
+        _segments_world(uow)
         requested = fulfilment.request_return(
             uow,
             to_return,
@@ -295,6 +298,42 @@ def _pricing_world(uow: UnitOfWork) -> None:
         pricing.create_coupon(uow, CouponWrite(code=code, promotion="WALKPROMO"), actor="test")
     fee = FeeWrite(name="Home delivery", currency="GBP", amount=Decimal("3.95"))
     pricing.save_fee(uow, "WEB", "ship_to_home", fee, actor="test")
+
+
+def _segments_world(uow: UnitOfWork) -> None:
+    marketing.create_segment(uow, SegmentCreate(name="Shoppers", rule="orders >= 1"))
+
+
+def _segments_cases(container: Container) -> list[Case]:
+    with container.read_uow() as uow:
+        sid = next(s.id for s in marketing.list_segments(uow) if s.name == "Shoppers")
+    rule = {"rule": "orders >= 0"}
+    return [
+        Case(
+            "/hq/segments/preview",
+            "/hq/segments/preview",
+            rule,
+            lambda _: [Request("POST", "/marketing/segments/preview", rule)],
+        ),
+        Case(
+            "/hq/segments",
+            "/hq/segments",
+            {"name": "Walkers", **rule},
+            lambda who: [
+                Request(
+                    "POST",
+                    "/marketing/segments",
+                    {"name": f"Walkers by API {who.name}", **rule},
+                )
+            ],
+        ),
+        Case(
+            "/hq/segments/{segment_id}/delete",
+            f"/hq/segments/{sid}/delete",
+            {},
+            lambda _: [Request("DELETE", f"/marketing/segments/{sid}")],
+        ),
+    ]
 
 
 def _pricing_cases(container: Container, cid: int) -> list[Case]:
@@ -721,6 +760,8 @@ def cases(container: Container, w: World) -> list[Case]:
         ),
         # --- HQ: pricing (price lists, taxes, promotions, coupons)
         *_pricing_cases(container, cid),
+        # --- HQ: marketing segments
+        *_segments_cases(container),
         # --- HQ: administration
         Case(
             "/hq/people",

@@ -79,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             # The message log: every customer's notifications in clear (recipients, names,
             # pickup codes), so not customers:read, which store associates and customers hold.
             "messages:read",
+            # Segments and their members (customer ids): to see why a customer got a message.
+            "marketing:read",
             "loyalty:read",
             "loyalty:redeem",
             "loyalty:adjust",
@@ -93,6 +95,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {
             "loyalty:programme",
             "marketing:send",
+            "marketing:read",
+            "marketing:write",
             "customers:segments",
             "pricing:read",
             "pricing:write",
@@ -269,6 +273,15 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/coupons/{code}/redeem": R("coupons:redeem"),
     "POST /loyalty/jobs/{name}": R("loyalty:jobs"),
     # --- durable jobs (started by their domain's routes)
+    # --- marketing: segments
+    "POST /marketing/segments/preview": R("marketing:read"),
+    "GET /marketing/segments": R("marketing:read"),
+    "POST /marketing/segments": R("marketing:write"),
+    "POST /marketing/segments/refresh": R("marketing:write"),
+    "GET /marketing/segments/{segment_id}": R("marketing:read"),
+    "PATCH /marketing/segments/{segment_id}": R("marketing:write"),
+    "DELETE /marketing/segments/{segment_id}": R("marketing:write"),
+    "GET /marketing/segments/{segment_id}/members": R("marketing:read"),
     "GET /jobs": R("jobs:read"),
     "GET /jobs/{job_id}": R("jobs:read"),
     # --- orders: customers use their own carts and anonymous ones (auth.access)

@@ -22,6 +22,7 @@ from omniretail.intelligence import cli as intelligence_cli
 from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
 from omniretail.loyalty.cli import app as loyalty_app
+from omniretail.marketing.cli import app as marketing_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.notifications.cli import messages_command
 from omniretail.routing.cli import route_app
@@ -67,6 +68,7 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(loyalty_app, name="loyalty")
+app.add_typer(marketing_app, name="marketing")
 idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is_help=True)
 app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")

@@ -3,4 +3,9 @@
 Sits above loyalty, intelligence and history (it reads tiers, points and customer scores)
 and below auth, processes and the edges. Used from outside through ``service``,
 ``schemas``, ``events`` and ``errors``.
+
+Segments (``segments*.py``): saved CEL rules over per-customer facts (the variables are in
+``segments_rules``), their members (``marketing_segments``, ``marketing_segment_members``),
+kept live by ``handlers`` and by the ``marketing.segments_refresh`` job. Emits
+``marketing.segment_entered`` and ``marketing.segment_exited``.
 """

@@ -1,6 +1,6 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
-with merges and search, the loyalty programme, replenishment, markdown review, dynamic
+with merges and search, the loyalty programme, segments, replenishment, markdown review, dynamic
 pricing, the message log; administration (users and roles, the network, API keys, the audit
 log) and the public page where a new user sets their password."""
 
@@ -26,6 +26,7 @@ from omniretail.web.hq import (
     pricing_fees,
     pricing_promotions,
     routing,
+    segments,
 )
 
 router = APIRouter()
@@ -40,6 +41,7 @@ for part in (
     markdowns,
     dynamic_pricing,
     messages,
+    segments,
 ):
     router.include_router(part.router)
 # The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.

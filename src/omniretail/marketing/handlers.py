@@ -1,0 +1,86 @@
+"""Reactions to other domains' events (delivered by the outbox relay).
+
+Segments, live: every event that changes one customer's facts re-evaluates that customer
+against every saved segment (``service.evaluate_customer``), which records
+``marketing.segment_entered`` / ``marketing.segment_exited`` for the changes only (so a
+redelivered event changes nothing):
+
+- orders: ``order_confirmed`` (every channel, the till's included), ``cancelled``,
+  ``refunded``, ``exchanged``
+- customers: ``registered``, ``updated``, ``consent_changed``, ``merged``, ``merge_undone``,
+  ``erased`` (a merged or erased profile leaves its segments)
+- loyalty: ``enrolled``, ``earned``, ``clawed_back``, ``redeemed``, ``redemption_reversed``,
+  ``rewarded``, ``expired``, ``tier_changed``
+- carts: ``cart_created``, ``line_added``, ``line_changed``, ``attached``, ``merged``
+
+Scores (RFM, CLV, p_alive) change in bulk when intelligence refreshes them: the safety-net
+refresh (``omniretail marketing segments refresh``, or the ``marketing.segments_refresh``
+job) picks those up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omniretail.carts import events as carts
+from omniretail.customers import events as customers
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.keys import Keyring
+from omniretail.kernel.vault import PiiVault, vault_for
+from omniretail.loyalty import events as loyalty
+from omniretail.marketing import service
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.orders import events as orders
+
+CUSTOMER_EVENTS: tuple[type[Any], ...] = (
+    orders.OrderConfirmed,
+    orders.OrderCancelled,
+    orders.OrderRefunded,
+    orders.OrderExchanged,
+    customers.Registered,
+    customers.Updated,
+    customers.ConsentChanged,
+    customers.Merged,
+    customers.MergeUndone,
+    customers.Erased,
+    loyalty.Enrolled,
+    loyalty.Earned,
+    loyalty.ClawedBack,
+    loyalty.Redeemed,
+    loyalty.RedemptionReversed,
+    loyalty.Rewarded,
+    loyalty.Expired,
+    loyalty.TierChanged,
+    carts.CartCreated,
+    carts.CartLineAdded,
+    carts.CartLineChanged,
+    carts.CartAttached,
+    carts.CartMerged,
+)
+
+
+def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
+    """The customers the event is about (a merge's both profiles; a cart line's owner)
+    evaluated again, in one transaction."""
+    uow: UnitOfWork
+    with uow_factory() as uow:
+        ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
+        cart_id = getattr(event, "cart_id", None)
+        if ids[0] is None and cart_id:
+            ids[0] = service.cart_owner(uow, cart_id)
+        found = sorted({i for i in ids if i})
+        if not found:
+            raise SkipDelivery("the event is about no customer")
+        for customer_id in found:
+            service.evaluate_customer(uow, customer_id, vault=vault)
+
+
+def install(registry: HandlerRegistry, keyring: Keyring) -> None:
+    """``keyring``: the PII vault's, to read birth dates for ``age``."""
+    vault = vault_for(keyring)
+
+    def deliver(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
+        reevaluate(event, uow_factory, vault)
+
+    for event_class in CUSTOMER_EVENTS:
+        registry.on(event_class, f"marketing.segments.{event_class.type}", deliver)

@@ -1,0 +1,268 @@
+"""Segments: saved CEL rules over customers' facts, their members, preview and evaluation.
+
+Membership is kept two ways: a full refresh (``refresh``: every active customer in batches,
+each batch its own transaction) and live, one customer at a time (``evaluate_customer``, run
+by ``handlers`` when an event changes their facts). Both lock the segment rows, compare the
+rule's answer with the stored membership and record ``SegmentEntered`` / ``SegmentExited``
+only for a change, so an event relayed twice or a refresh after a live update emits nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+
+from omniretail.customers import service as customers
+from omniretail.customers.errors import UnknownCustomer
+from omniretail.db.uow import UnitOfWork
+from omniretail.jobs import service as jobs
+from omniretail.jobs.schemas import JobRead
+from omniretail.kernel.vault import PiiVault
+from omniretail.marketing import segments_facts as facts
+from omniretail.marketing import segments_repository as repo
+from omniretail.marketing.errors import DuplicateSegment, UnknownSegment
+from omniretail.marketing.events import SegmentEntered, SegmentExited
+from omniretail.marketing.schemas import (
+    SampleCustomer,
+    SegmentCreate,
+    SegmentMemberRead,
+    SegmentPreview,
+    SegmentRead,
+    SegmentRefresh,
+    SegmentUpdate,
+)
+from omniretail.marketing.segments_models import Segment
+from omniretail.marketing.segments_rules import activation, compile_rule, matches
+
+BATCH = 1000
+# The durable job of a full refresh (``marketing.jobs``).
+REFRESH_JOB = "marketing.segments_refresh"
+SAMPLE = 10
+
+
+def _today(uow: UnitOfWork) -> date:
+    return uow.now.date()
+
+
+def mask_name(name: str | None) -> str:
+    """ "Jane Q. Smith" -> "Jane S."; no name -> "-"."""
+    words = (name or "").split()
+    if not words:
+        return "-"
+    if len(words) == 1:
+        return words[0]
+    return f"{words[0]} {words[-1][0]}."
+
+
+def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault) -> SegmentPreview:
+    """How many active customers the rule holds now, and the first ten (names masked)."""
+    program = compile_rule(rule)
+    count = evaluated = 0
+    sample: list[int] = []
+    after = 0
+    while ids := facts.active_customer_ids(uow.session, after=after, limit=BATCH):
+        for cid, known in facts.facts_for(uow.session, ids, _today(uow), vault).items():
+            evaluated += 1
+            if matches(program, known):
+                count += 1
+                if len(sample) < SAMPLE:
+                    sample.append(cid)
+        after = ids[-1]
+    names = []
+    for cid in sample:
+        try:
+            name = customers.get_customer(uow, cid, vault=vault).name
+        except UnknownCustomer:
+            name = None
+        names.append(SampleCustomer(id=cid, name=mask_name(name)))
+    return SegmentPreview(count=count, evaluated=evaluated, sample=names)
+
+
+def _require(uow: UnitOfWork, segment_id: int) -> Segment:
+    segment = repo.get(uow.session, segment_id)
+    if segment is None:
+        raise UnknownSegment(f"no segment {segment_id}")
+    return segment
+
+
+def list_segments(uow: UnitOfWork) -> list[SegmentRead]:
+    return [SegmentRead.model_validate(s) for s in repo.all_segments(uow.session)]
+
+
+def get_segment(uow: UnitOfWork, segment_id: int) -> SegmentRead:
+    return SegmentRead.model_validate(_require(uow, segment_id))
+
+
+def _unique_name(uow: UnitOfWork, name: str, segment_id: int | None = None) -> None:
+    other = repo.by_name(uow.session, name)
+    if other is not None and other.id != segment_id:
+        raise DuplicateSegment(f"a segment is named {name!r}", field="name")
+
+
+def create_segment(uow: UnitOfWork, body: SegmentCreate) -> SegmentRead:
+    """A saved segment, empty until refreshed (the API queues the refresh)."""
+    compile_rule(body.rule)
+    _unique_name(uow, body.name)
+    segment = Segment(
+        name=body.name,
+        description=body.description,
+        rule=body.rule,
+        member_count=0,
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(segment)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:  # a concurrent create of the same name
+        raise DuplicateSegment(f"a segment is named {body.name!r}", field="name") from exc
+    return SegmentRead.model_validate(segment)
+
+
+def update_segment(uow: UnitOfWork, segment_id: int, body: SegmentUpdate) -> SegmentRead:
+    segment = _require(uow, segment_id)
+    if body.rule is not None:
+        compile_rule(body.rule)
+        segment.rule = body.rule
+    if body.name is not None:
+        _unique_name(uow, body.name, segment_id)
+        segment.name = body.name
+    if body.description is not None:
+        segment.description = body.description
+    segment.updated_at = uow.now
+    uow.session.flush()
+    return SegmentRead.model_validate(segment)
+
+
+def delete_segment(uow: UnitOfWork, segment_id: int) -> None:
+    """The segment and its membership go; no exit events (nobody left, the segment did)."""
+    segment = _require(uow, segment_id)
+    repo.remove_members_above(uow.session, segment.id, 0)
+    uow.session.delete(segment)
+    uow.session.flush()
+
+
+def members(
+    uow: UnitOfWork, segment_id: int, *, after: int = 0, limit: int = 100
+) -> list[SegmentMemberRead]:
+    _require(uow, segment_id)
+    rows = repo.members_page(uow.session, segment_id, after=after, limit=limit)
+    return [SegmentMemberRead.model_validate(r) for r in rows]
+
+
+def _apply(
+    uow: UnitOfWork, segment: Segment, inside: set[int], before: set[int]
+) -> tuple[int, int]:
+    entered = sorted(inside - before)
+    exited = sorted(before - inside)
+    repo.add_members(uow.session, segment.id, entered, uow.now)
+    repo.remove_members(uow.session, segment.id, exited)
+    repo.change_count(uow.session, segment.id, len(entered) - len(exited))
+    for cid in entered:
+        uow.record(SegmentEntered(segment_id=segment.id, customer_id=cid))
+    for cid in exited:
+        uow.record(SegmentExited(segment_id=segment.id, customer_id=cid))
+    return len(entered), len(exited)
+
+
+def refresh_batch(
+    uow: UnitOfWork,
+    *,
+    after: int,
+    segment_ids: list[int] | None = None,
+    limit: int = BATCH,
+    vault: PiiVault,
+) -> tuple[int, int, int, int]:
+    """One batch of a full refresh: the active customers above ``after``; returns (last id
+    evaluated, 0 when done, customers, entered, exited). The last batch also removes members
+    who are no longer active (merged, erased) and stamps ``refreshed_at``."""
+    segments = repo.lock_segments(uow.session, segment_ids)
+    ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
+    known = facts.facts_for(uow.session, ids, _today(uow), vault)
+    entered = exited = 0
+    prepared = {cid: activation(f) for cid, f in known.items()}
+    for segment in segments:
+        program = compile_rule(segment.rule)
+        inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
+        if ids:
+            before = repo.members_among(uow.session, segment.id, ids)
+            e, x = _apply(uow, segment, inside, before)
+            entered, exited = entered + e, exited + x
+        if len(ids) < limit:
+            last = ids[-1] if ids else after
+            gone = repo.remove_members_above(uow.session, segment.id, last)
+            repo.change_count(uow.session, segment.id, -len(gone))
+            for cid in gone:
+                uow.record(SegmentExited(segment_id=segment.id, customer_id=cid))
+            exited += len(gone)
+            segment.refreshed_at = uow.now
+    uow.session.flush()
+    return (ids[-1] if len(ids) == limit else 0), len(ids), entered, exited
+
+
+def refresh(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    segment_ids: list[int] | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    batch: int = BATCH,
+    vault: PiiVault,
+) -> SegmentRefresh:
+    """Every active customer against every segment (or ``segment_ids``), a transaction per
+    batch: ``progress(customers done, customers in all)`` after each."""
+    with uow_factory() as uow:
+        total = facts.count_active(uow.session)
+        count = len(repo.all_segments(uow.session)) if segment_ids is None else len(segment_ids)
+    after = done = entered = exited = 0
+    while True:
+        with uow_factory() as uow:
+            after, n, e, x = refresh_batch(
+                uow, after=after, segment_ids=segment_ids, limit=batch, vault=vault
+            )
+        done, entered, exited = done + n, entered + e, exited + x
+        progress(done, total)
+        if after == 0:
+            return SegmentRefresh(segments=count, customers=done, entered=entered, exited=exited)
+
+
+def evaluate_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> tuple[int, int]:
+    """The customer against every segment now (live); returns (entered, exited)."""
+    segments = repo.lock_segments(uow.session)
+    if not segments:
+        return 0, 0
+    known = facts.facts_for(uow.session, [customer_id], _today(uow), vault).get(customer_id)
+    before_all = repo.memberships_of(uow.session, customer_id)
+    entered = exited = 0
+    prepared = activation(known) if known is not None else None
+    for segment in segments:
+        inside = (
+            {customer_id}
+            if known is not None and matches(compile_rule(segment.rule), known, prepared)
+            else set()
+        )
+        before = {customer_id} if segment.id in before_all else set()
+        e, x = _apply(uow, segment, inside, before)
+        entered, exited = entered + e, exited + x
+    uow.session.flush()
+    return entered, exited
+
+
+def cart_owner(uow: UnitOfWork, cart_id: str) -> int | None:
+    """The customer a cart belongs to (None: anonymous or unknown)."""
+    return facts.cart_owner(uow.session, cart_id)
+
+
+def start_refresh(uow: UnitOfWork, *, actor: str) -> JobRead:
+    """A full refresh queued as a durable job; 409 while one is queued or running."""
+    return jobs.enqueue(uow, REFRESH_JOB, actor=actor)
+
+
+def queue_refresh(uow: UnitOfWork, *, actor: str) -> None:
+    """A refresh queued unless one is queued or running already (a running one may have
+    passed some customers before the change: the next refresh or their next event catches
+    them up)."""
+    latest = jobs.recent(uow, kind=REFRESH_JOB, limit=1)
+    if not latest or latest[0].state not in ("queued", "running"):
+        jobs.enqueue(uow, REFRESH_JOB, actor=actor)

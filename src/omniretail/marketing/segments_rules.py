@@ -1,0 +1,66 @@
+"""Segment rules: CEL expressions over one customer's facts (``segments_facts``).
+
+A rule is a CEL expression (``cel-python``, as the promotions' conditions: no loops, no side
+effects), true for the customers in the segment. The variables, one set per customer:
+
+- profile: ``country`` (string, "" unknown), ``home_store`` (location code, ""),
+  ``birthday`` ("MM-DD", "" unknown), ``age`` (int, -1 unknown) and ``age_band`` ("under 18",
+  "18-24", "25-34", "35-44", "45-54", "55-64", "65+"; "" unknown), ``created``
+  ("YYYY-MM-DD"), ``days_since_created`` (int)
+- consents: ``consents``, a map purpose -> channel -> bool of what was recorded, e.g.
+  ``consents.marketing.email``; ``has(consents.marketing)`` when unsure it was ever recorded.
+  ``consent`` is a list of "purpose:channel" strings currently granted, e.g.
+  ``"marketing:email" in consent``
+- loyalty: ``enrolled`` (bool), ``tier`` ("" not enrolled), ``points`` (int, available)
+- scores (intelligence): ``rfm`` (segment name, "" not scored), ``clv`` (double, expected
+  revenue), ``p_alive`` (double, -1.0 not scored)
+- purchases on every channel, the store's included (sale orders not cancelled):
+  ``orders`` (int), ``spend`` (double, the sum of the orders' totals in their currency),
+  ``last_order`` ("YYYY-MM-DD", ""), ``days_since_last_order`` (int, -1 never ordered),
+  ``channels`` (list of channel codes used)
+- cart: ``has_cart`` (bool, an active cart with lines), ``cart_units`` (int)
+
+e.g. ``tier == "Gold" && days_since_last_order > 90 && "marketing:email" in consent``.
+Amounts are doubles (``spend > 100`` compares too). A rule that fails for a customer (a type
+error such as ``country > 1``, a missing map key) is false for them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import celpy
+from celpy import celtypes
+from celpy.adapter import json_to_cel
+
+from omniretail.marketing.errors import InvalidSegmentRule
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_rule(text: str) -> Any:
+    """The compiled program (cached); raises ``InvalidSegmentRule`` with the parser's message."""
+    if not text.strip():
+        raise InvalidSegmentRule("the rule is empty", field="rule")
+    env = celpy.Environment()
+    try:
+        return env.program(env.compile(text))
+    except Exception as exc:  # celpy raises its parser's errors
+        message = str(exc).strip() or "invalid expression"
+        raise InvalidSegmentRule(message, field="rule") from exc
+
+
+def activation(facts: Mapping[str, Any]) -> Any:
+    """The facts as CEL values, converted once per customer for every segment's rule."""
+    return json_to_cel(dict(facts))
+
+
+def matches(program: Any, facts: Mapping[str, Any], prepared: Any = None) -> bool:
+    """Whether the customer is in: ``prepared`` is ``activation(facts)`` when the caller
+    evaluates several rules on the same facts."""
+    try:
+        result = program.evaluate(prepared if prepared is not None else activation(facts))
+    except Exception:  # an evaluation error means "not in the segment"
+        return False
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))

@@ -1,0 +1,54 @@
+"""The HQ segments page: the builder's live count (HTMX), saving, the list with counts after
+the refresh job, a segment's members, and a bad rule shown on the form. The seeded customer
+(Ada Lovelace, home store LON1) has two web orders."""
+
+from __future__ import annotations
+
+from tests.web.conftest import csrf_of, post, sign_in
+from tests.web.seed import ADMIN
+
+
+def test_build_preview_save_and_see_members(container, web, seeded):
+    sign_in(web, ADMIN)
+    page = web.get("/hq/segments")
+    assert page.status_code == 200
+    assert "Build a segment" in page.text and 'hx-post="/hq/segments/preview"' in page.text
+    token = csrf_of(page.text)
+
+    live = web.post(
+        "/hq/segments/preview",
+        data={"rule": 'home_store == "LON1" && orders >= 2', "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert live.status_code == 200
+    assert '<strong id="preview-count">1</strong> of 1 customers' in live.text
+    assert "Ada L." in live.text and "Lovelace" not in live.text
+
+    bad = web.post(
+        "/hq/segments/preview",
+        data={"rule": "orders >=", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert 'role="alert"' in bad.text
+
+    saved = post(
+        web,
+        "/hq/segments",
+        "/hq/segments",
+        {"name": "London regulars", "rule": 'home_store == "LON1" && orders >= 2'},
+    )
+    assert saved.status_code == 303
+    landing = web.get(saved.headers["location"])
+    assert "London regulars" in landing.text and "Nobody yet." in landing.text
+    assert container.job_runner().run_until_idle() == 1
+
+    listing = web.get("/hq/segments")
+    assert "London regulars" in listing.text
+    assert '<td class="num">1</td>' in listing.text
+    sid = int(listing.text.split('id="segment-')[1].split('"')[0])
+    members = web.get(f"/hq/segments/{sid}")
+    assert f'href="/hq/customers/{seeded.customer_id}"' in members.text
+
+    refused = post(web, "/hq/segments", "/hq/segments", {"name": "Broken", "rule": "orders >="})
+    assert refused.status_code == 422
+    assert "Broken" in refused.text  # the form keeps what was typed
