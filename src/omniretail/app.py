@@ -41,6 +41,8 @@ from omniretail.inventory.api import router as inventory_router
 from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
+from omniretail.marketing.api import messages_links_router as marketing_links_router
+from omniretail.marketing.api import messages_router as marketing_messages_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -193,8 +195,10 @@ def create_app(
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)
     api.include_router(dynamic_pricing_router)
+    api.include_router(marketing_messages_router)
     app.include_router(api)
     app.include_router(tracking_router)
+    app.include_router(marketing_links_router)  # public: the signed token is the credential
     install_openapi(app, is_public=policy.is_public)
     install_docs(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static

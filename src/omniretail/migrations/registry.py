@@ -13,6 +13,7 @@ from omniretail.intelligence import models as intelligence_models
 from omniretail.inventory import models as inventory_models
 from omniretail.jobs import models as job_models
 from omniretail.loyalty import models as loyalty_models
+from omniretail.marketing import models as marketing_models
 from omniretail.messaging import models as messaging_models
 from omniretail.notifications import models as notification_models
 from omniretail.orders import models as order_models
@@ -31,6 +32,7 @@ __all__ = [
     "inventory_models",
     "job_models",
     "loyalty_models",
+    "marketing_models",
     "messaging_models",
     "notification_models",
     "order_models",
