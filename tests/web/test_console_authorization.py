@@ -89,6 +89,10 @@ NOT_CONSOLE = {
     "/signup/resend": "a new code for the sign-up named by its signed cookie",
     "/signin/set-password": "the admin's one-time code is the credential (as POST"
     " /auth/password-reset with a token); tests/web/test_admin.py drives it",
+    # Marketing links (marketing.messages_api): public, the signed token is the credential;
+    # tests/marketing/test_messages.py drives them.
+    "/r/{token}": "a tracked link: records the click and redirects (GET only)",
+    "/u/{token}": "unsubscribe without signing in: the signed token names customer and channel",
 }
 
 
