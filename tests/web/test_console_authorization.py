@@ -76,6 +76,12 @@ API = "/api/v1"
 ALERT = re.compile(r'<p role="alert">(.*?)</p>', re.S)
 STEP_BODIES = {"ship": {"carrier": "DPD"}, "reject": {"reason": "damaged"}}
 # State-changing routes outside the console, and why they need no console declaration.
+MARKETING_MESSAGE = {
+    "code": "walk",
+    "name": "Walk",
+    "subject": "Hello {{ customer.first_name }}",
+    "body": "A walk through the console.",
+}
 NOT_CONSOLE = {
     "/track/{token}/pickup/{index}/arrived": "the public tracking page; its link is the credential",
     # Public like /signin: the same steps as the public POST /auth/password-reset(/request);
@@ -647,6 +653,24 @@ def cases(container: Container, w: World) -> list[Case]:
             programme_values(programme.rules),
             lambda _: [
                 Request("PUT", "/loyalty/programme", programme.rules.model_dump(mode="json"))
+            ],
+        ),
+        Case(
+            "/hq/marketing/messages",
+            "/hq/marketing/messages",
+            {k: str(v) for k, v in MARKETING_MESSAGE.items()},
+            lambda _: [Request("POST", "/marketing/messages", MARKETING_MESSAGE)],
+        ),
+        Case(
+            "/hq/marketing/messages/{code}",
+            "/hq/marketing/messages/walk",
+            {k: str(v) for k, v in MARKETING_MESSAGE.items() if k != "code"},
+            lambda _: [
+                Request(
+                    "PUT",
+                    "/marketing/messages/walk",
+                    {k: v for k, v in MARKETING_MESSAGE.items() if k != "code"},
+                )
             ],
         ),
         Case("/hq/planning/run", "/hq/planning/run", {}, console_only="POST /console/planning/run"),
