@@ -138,7 +138,7 @@ def verify(uow: UnitOfWork, kind: str, token: str) -> dict[str, Any]:
     """The payload of a token this system signed for ``kind``, else ``UnknownLink`` (404)."""
     body, _, mac = token.partition(".")
     expected = _b64(hmac.new(_key(uow, kind), body.encode(), hashlib.sha256).digest()[:16])
-    if not mac or not hmac.compare_digest(mac, expected):
+    if not mac or not hmac.compare_digest(mac.encode(), expected.encode()):
         raise UnknownLink("no such link")
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
