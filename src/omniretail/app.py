@@ -41,6 +41,7 @@ from omniretail.inventory.api import router as inventory_router
 from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
+from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
@@ -197,6 +198,7 @@ def create_app(
     api.include_router(dynamic_pricing_router)
     app.include_router(api)
     app.include_router(tracking_router)
+    app.include_router(marketing_links_router)  # public: the signed token is the credential
     install_openapi(app, is_public=policy.is_public)
     install_docs(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static

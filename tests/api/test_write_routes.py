@@ -28,6 +28,8 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Writes through POST that only read: a query too big or too private for a URL. They must run
 # in the read-only transaction (``read_uow``), which the test checks too.
 READS: dict[str, str] = {
+    # A message rendered for one customer on one channel: nothing is sent or stored.
+    "POST /api/v1/marketing/messages/{code}/preview": "a message previewed, not sent",
     # Up to 1,000 SKUs: too long for a query string.
     "POST /api/v1/inventory/availability/query": "a batch availability query",
     # A whole order to explain: nothing is placed or reserved.

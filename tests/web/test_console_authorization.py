@@ -78,6 +78,12 @@ API = "/api/v1"
 ALERT = re.compile(r'<p role="alert">(.*?)</p>', re.S)
 STEP_BODIES = {"ship": {"carrier": "DPD"}, "reject": {"reason": "damaged"}}
 # State-changing routes outside the console, and why they need no console declaration.
+MARKETING_MESSAGE = {
+    "code": "walk",
+    "name": "Walk",
+    "subject": "Hello {{ customer.first_name }}",
+    "body": "A walk through the console.",
+}
 NOT_CONSOLE = {
     "/track/{token}/pickup/{index}/arrived": "the public tracking page; its link is the credential",
     # Public like /signin: the same steps as the public POST /auth/password-reset(/request);
@@ -91,6 +97,10 @@ NOT_CONSOLE = {
     "/signup/resend": "a new code for the sign-up named by its signed cookie",
     "/signin/set-password": "the admin's one-time code is the credential (as POST"
     " /auth/password-reset with a token); tests/web/test_admin.py drives it",
+    # Marketing links (marketing.messages_api): public, the signed token is the credential;
+    # tests/marketing/test_messages.py drives them.
+    "/r/{token}": "a tracked link: records the click and redirects (GET only)",
+    "/u/{token}": "unsubscribe without signing in: the signed token names customer and channel",
 }
 
 
@@ -701,6 +711,24 @@ def cases(container: Container, w: World) -> list[Case]:
             programme_values(programme.rules),
             lambda _: [
                 Request("PUT", "/loyalty/programme", programme.rules.model_dump(mode="json"))
+            ],
+        ),
+        Case(
+            "/hq/marketing/messages",
+            "/hq/marketing/messages",
+            {k: str(v) for k, v in MARKETING_MESSAGE.items()},
+            lambda _: [Request("POST", "/marketing/messages", MARKETING_MESSAGE)],
+        ),
+        Case(
+            "/hq/marketing/messages/{code}",
+            "/hq/marketing/messages/walk",
+            {k: str(v) for k, v in MARKETING_MESSAGE.items() if k != "code"},
+            lambda _: [
+                Request(
+                    "PUT",
+                    "/marketing/messages/walk",
+                    {k: v for k, v in MARKETING_MESSAGE.items() if k != "code"},
+                )
             ],
         ),
         Case("/hq/planning/run", "/hq/planning/run", {}, console_only="POST /console/planning/run"),

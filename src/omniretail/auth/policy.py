@@ -385,6 +385,13 @@ POLICY: dict[str, Rule] = {
     # --- the message log: every notification sent or tried, decrypted (docs/messaging.md)
     "GET /notifications/messages": R("messages:read"),
     "GET /notifications/messages/{message_id}": R("messages:read"),
+    # --- marketing messages (the marketer's and admin's)
+    "GET /marketing/messages": R("marketing:read"),
+    "POST /marketing/messages": R("marketing:write"),
+    "GET /marketing/messages/{code}": R("marketing:read"),
+    "PUT /marketing/messages/{code}": R("marketing:write"),
+    "DELETE /marketing/messages/{code}": R("marketing:write"),
+    "POST /marketing/messages/{code}/preview": R("marketing:read"),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

@@ -1,10 +1,17 @@
-"""HTTP routes for marketing (mounted by ``app.py``)."""
+"""Marketing's HTTP routes, mounted by ``app.py``: ``router`` under the API (segments,
+messages) and ``links_router`` outside it (tracked links and unsubscribe: the signed token is
+the credential)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from omniretail.marketing.messages_api import links_router
+from omniretail.marketing.messages_api import router as messages_router
 from omniretail.marketing.segments_api import router as segments_router
 
 router = APIRouter()
 router.include_router(segments_router)
+router.include_router(messages_router)
+
+__all__ = ["links_router", "router"]

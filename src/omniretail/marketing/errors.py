@@ -18,3 +18,23 @@ class UnknownSegment(NotFound):
 class DuplicateSegment(Conflict):
     slug = "duplicate-segment"
     title = "A segment has this name already"
+
+
+class UnknownMessage(NotFound):
+    slug = "unknown-message"
+    title = "Unknown marketing message"
+
+
+class MessageExists(Conflict):
+    slug = "message-exists"
+    title = "A message with this code exists"
+
+
+class MessageTemplateRefused(InvalidRequest):
+    slug = "message-template-refused"
+    title = "The message template cannot be rendered"
+
+
+class UnknownLink(NotFound):
+    slug = "unknown-link"
+    title = "Unknown link"

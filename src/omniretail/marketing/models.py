@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+# --- messages ------------------------------------------------------------------------------
+from omniretail.marketing.messages_models import MarketingMessage, MessageClick
+
+# --- segments
 from omniretail.marketing.segments_models import Segment, SegmentMember
 
-__all__ = ["Segment", "SegmentMember"]
+__all__ = [
+    "MarketingMessage",
+    "MessageClick",
+    "Segment",
+    "SegmentMember",
+]

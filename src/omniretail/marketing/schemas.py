@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# --- segments ------------------------------------------------------------------------------
 
 RULE_MAX = 4000
 
@@ -60,3 +63,61 @@ class SegmentRefresh(BaseModel):
     customers: int
     entered: int
     exited: int
+
+
+# --- messages ------------------------------------------------------------------------------
+
+MessageChannel = Literal["email", "sms", "push", "inbox", "store", "receipt"]
+HttpUrl = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+
+
+class MessageUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=500, description="a template")
+    body: str = Field(
+        min_length=1, max_length=20_000, description="a template; paragraphs by a blank line"
+    )
+    link_url: str | None = HttpUrl
+    link_label: str | None = Field(default=None, max_length=100)
+    image_url: str | None = HttpUrl
+
+
+class MessageCreate(MessageUpdate):
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class MessageRead(MessageCreate):
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PreviewRequest(BaseModel):
+    customer_id: int = Field(ge=1, le=2**63 - 1)
+    channel: MessageChannel
+
+
+class SmsRead(BaseModel):
+    encoding: Literal["GSM-7", "UCS-2"]
+    length: int
+    segments: int
+
+
+class RenditionRead(BaseModel):
+    channel: MessageChannel
+    title: str | None
+    text: str
+    html: str | None
+    image_url: str | None
+    link: str | None
+    sms: SmsRead | None
+    limits: dict[str, int] = Field(description="the truncation limits applied (characters)")
+
+
+class UnsubscribeRead(BaseModel):
+    channel: str
+    withdrawn: bool
+
+
+class ClickRead(BaseModel):
+    url: str

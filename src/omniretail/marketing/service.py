@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+# --- messages ------------------------------------------------------------------------------
+from omniretail.marketing.messages import (
+    clicks_of,
+    create_message,
+    delete_message,
+    follow_link,
+    get_message,
+    list_messages,
+    personal_context,
+    render_for,
+    unsubscribe,
+    unsubscribe_target,
+    update_message,
+)
+
+# --- segments
 from omniretail.marketing.segments import (
     REFRESH_JOB,
     cart_owner,
@@ -23,17 +39,28 @@ from omniretail.marketing.segments import (
 __all__ = [
     "REFRESH_JOB",
     "cart_owner",
+    "clicks_of",
+    "create_message",
     "create_segment",
+    "delete_message",
     "delete_segment",
     "evaluate_customer",
+    "follow_link",
+    "get_message",
     "get_segment",
+    "list_messages",
     "list_segments",
     "mask_name",
     "members",
+    "personal_context",
     "preview",
     "queue_refresh",
     "refresh",
     "refresh_batch",
+    "render_for",
     "start_refresh",
+    "unsubscribe",
+    "unsubscribe_target",
+    "update_message",
     "update_segment",
 ]

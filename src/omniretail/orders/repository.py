@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -343,5 +344,31 @@ def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]
                 orders.c.status,
                 orders.c.placed_at,
             ).where(orders.c.number.in_(sorted(set(numbers))))
+        )
+    )
+
+
+def most_bought_skus(session: Session, customer_id: int, limit: int) -> list[Row[Any]]:
+    """(sku_code, name, quantity) the customer bought most, net of returns, on every channel
+    (web, app and the till); cancelled lines and charges left out; ties by SKU code."""
+    quantity = func.sum(order_lines.c.quantity - order_lines.c.quantity_returned)
+    return list(
+        session.execute(
+            select(order_lines.c.sku_code, skus.c.name, quantity.label("quantity"))
+            .select_from(
+                order_lines.join(orders, orders.c.id == order_lines.c.order_id).join(
+                    skus, skus.c.code == order_lines.c.sku_code
+                )
+            )
+            .where(
+                orders.c.customer_id == customer_id,
+                orders.c.kind == "sale",
+                order_lines.c.sku_code.is_not(None),
+                or_(order_lines.c.status.is_(None), order_lines.c.status != "cancelled"),
+            )
+            .group_by(order_lines.c.sku_code, skus.c.name)
+            .having(quantity > 0)
+            .order_by(quantity.desc(), order_lines.c.sku_code)
+            .limit(limit)
         )
     )

@@ -1,8 +1,9 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
 with merges and search, the loyalty programme, segments, replenishment, markdown review, dynamic
-pricing, the message log; administration (users and roles, the network, API keys, the audit
-log) and the public page where a new user sets their password."""
+pricing, the message log, marketing messages with previews per channel; administration
+(users and roles, the network, API keys, the audit log) and the public page where a new
+user sets their password."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from omniretail.web.hq import (
     inventory,
     loyalty,
     markdowns,
+    marketing_messages,
     messages,
     network,
     orders,
@@ -42,6 +44,7 @@ for part in (
     dynamic_pricing,
     messages,
     segments,
+    marketing_messages,
 ):
     router.include_router(part.router)
 # The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.
