@@ -102,7 +102,7 @@ TABLE_READERS = {
     "history": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
     "intelligence": {"catalog", "customers", "orders", "fulfilment", "carts", "routing"},
     # Segment facts (``marketing.segments_facts``): one query per source for a batch.
-    "marketing": {"customers", "orders", "carts", "loyalty", "intelligence"},
+    "marketing": {"customers", "orders", "carts", "loyalty", "intelligence", "catalog"},
     "inventory": {"catalog"},
     "loyalty": {"catalog", "orders"},
     "carts": {"catalog"},
