@@ -157,6 +157,13 @@ def test_buttons_render_the_fragment_with_one_more_step() -> None:
     assert 'value="wait-1"' in html
 
 
+def test_a_form_shows_at_most_60_steps() -> None:
+    values = fields_of(JourneyDefinition.model_validate(RICH))
+    values.update({f"step-{i}-kind": "exit" for i in range(100, 170)})
+    assert len(editor(values, action="/a", edit_url="/b")["steps"]) == 60
+    assert "at most 50" in definition_of(values)[1]["steps"]
+
+
 @pytest.mark.parametrize("op", ["", "bogus", "remove:99", "up:0", "add:nothing", "remove:x"])
 def test_other_operations_change_nothing(op: str) -> None:
     values = fields_of(JourneyDefinition.model_validate(RICH))

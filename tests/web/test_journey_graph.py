@@ -8,6 +8,7 @@ from typing import Any
 
 from omniretail.marketing.schemas import JourneyDefinition
 from omniretail.web.hq.journey_graph import journey_svg, summary
+from omniretail.web.rendering import environment
 from tests.web.test_sign_in_security import INLINE
 
 RICH: dict[str, Any] = {
@@ -74,7 +75,24 @@ def test_a_run_that_runs_off_the_end_is_marked() -> None:
         "steps": [{"id": "check", "kind": "condition", "rule": "has_cart"}],
     }
     svg = str(journey_svg(definition(data)))
-    assert svg.count('class="node node-end"') == 2  # then and otherwise both end
+    assert svg.count('class="node node-end"') == 1  # then and otherwise: one edge, one end
+    assert "then / otherwise" in texts(svg)
+
+
+def test_branches_to_one_step_share_an_edge() -> None:
+    data = {
+        **RICH,
+        "steps": [
+            {
+                "id": "ab",
+                "kind": "split",
+                "branches": [{"name": "A", "percent": 50}, {"name": "B", "percent": 50}],
+            },
+            {"id": "last", "kind": "exit"},
+        ],
+    }
+    svg = str(journey_svg(definition(data)))
+    assert svg.count('<path class="edge"') == 2 and "A 50% / B 50%" in texts(svg)
 
 
 def test_no_inline_style_or_script() -> None:
@@ -136,3 +154,10 @@ def test_summaries() -> None:
     segment = {"kind": "segment_entered", "segment_id": 4}
     svg = str(journey_svg(definition({**d.model_dump(), "trigger": segment}), segments={4: "VIP"}))
     assert "enters segment VIP" in texts(svg)
+
+
+def test_the_graph_partial_shows_it_with_a_caption() -> None:
+    template = environment().get_template("hq/_journey_graph.html")
+    html = template.render(graph=journey_svg(definition()), caption="<i>draft</i>")
+    assert html.startswith('<figure class="journey-graph"><svg class="journey"')
+    assert "&lt;i&gt;draft&lt;/i&gt;" in html and INLINE.search(html) is None

@@ -82,6 +82,7 @@ NEW_STEP = {
     "coupon": {"valid_days": "30"},
     "points": {"points": "100", "reason": "journey"},
 }
+SHOWN_STEPS = 60  # a form with more is not from the editor (it adds up to 50)
 _STEP_KEY = re.compile(r"^step-(\d{1,3})-(.+)$")
 _BRANCH_KEY = re.compile(r"^branch-(\d{1,2})-(name|percent|next)$")
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -146,7 +147,8 @@ def _split(values: Mapping[str, str]) -> tuple[dict[str, str], list[StepDraft]]:
             rows.setdefault(int(branch.group(1)), {})[branch.group(2)] = value
     for index, draft in found.items():
         draft.branches = [row for _, row in sorted(branches.get(index, {}).items())]
-    return head, [found[i] for i in sorted(found) if "kind" in found[i].fields]
+    steps = [found[i] for i in sorted(found) if "kind" in found[i].fields]
+    return head, steps[:SHOWN_STEPS]
 
 
 def _join(head: Mapping[str, str], steps: Sequence[StepDraft]) -> dict[str, str]:

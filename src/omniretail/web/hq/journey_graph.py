@@ -76,7 +76,7 @@ def summary(step: AnyStep) -> str:
     if isinstance(step, PointsStep):
         return f"award {step.points:,} points"
     if isinstance(step, AttributeStep):
-        return f"set {step.name} = {step.value}"
+        return f"set {step.name} = {step.value}" if step.value else f"clear {step.name}"
     return "exit"
 
 
@@ -132,11 +132,17 @@ def _graph(definition: JourneyDefinition, height: int) -> tuple[dict[str, _Node]
             labels = [f"{b.name} {b.percent}%" for b in step.branches]
         else:
             labels = [""] * len(targets)
+        own: dict[str | None, _Edge] = {}
         for target, label in zip(targets, labels, strict=True):
-            if target is None:
-                target = f"\x00end{len(nodes)}"
-                nodes[target] = _Node(target, "end", END_W, END_H)
-            edges.append(_Edge(step.id, target, label))
+            if target in own:  # two branches to one place: one edge with both labels
+                own[target].label += f" / {label}"
+                continue
+            key = target
+            if key is None:
+                key = f"\x00end{len(nodes)}"
+                nodes[key] = _Node(key, "end", END_W, END_H)
+            own[target] = _Edge(step.id, key, label)
+        edges += own.values()
     for edge in edges:
         nodes[edge.target].preds.append(edge.source)
     return nodes, edges
@@ -196,8 +202,24 @@ def _place(nodes: dict[str, _Node], rows: list[list[str]], height: int) -> tuple
     return total_w, MARGIN * 2 + len(rows) * row_h - GAP_Y
 
 
-def _edge_svg(nodes: dict[str, _Node], edge: _Edge, marker: str) -> str:
-    points = [(nodes[edge.source].x, nodes[edge.source].y + nodes[edge.source].height)]
+def _ports(nodes: dict[str, _Node], edges: list[_Edge]) -> dict[int, float]:
+    """Where each edge leaves its box: a source's edges spread along its bottom, in the
+    left-to-right order of where they go."""
+    out: dict[int, float] = {}
+    by_source: dict[str, list[int]] = {}
+    for i, edge in enumerate(edges):
+        by_source.setdefault(edge.source, []).append(i)
+    for source, indexes in by_source.items():
+        first = [edges[i].via[0] if edges[i].via else edges[i].target for i in indexes]
+        order = sorted(range(len(indexes)), key=lambda k: nodes[first[k]].x)
+        spacing = min(48.0, BOX_W / (len(indexes) + 1))
+        for rank, k in enumerate(order):
+            out[indexes[k]] = nodes[source].x + (rank - (len(indexes) - 1) / 2) * spacing
+    return out
+
+
+def _edge_svg(nodes: dict[str, _Node], edge: _Edge, start: float, marker: str) -> str:
+    points = [(start, nodes[edge.source].y + nodes[edge.source].height)]
     for key in edge.via:
         points += [(nodes[key].x, nodes[key].y), (nodes[key].x, nodes[key].y + nodes[key].height)]
     points.append((nodes[edge.target].x, nodes[edge.target].y))
@@ -208,7 +230,7 @@ def _edge_svg(nodes: dict[str, _Node], edge: _Edge, marker: str) -> str:
     out = f'<path class="edge" d="{" ".join(path)}" marker-end="url(#{marker})"/>'
     if edge.label:
         (x0, y0), (x1, y1) = points[0], points[1]
-        lx, ly = x0 + (x1 - x0) * 0.4, y0 + (y1 - y0) * 0.4
+        lx, ly = x0 + (x1 - x0) * 0.5, y0 + (y1 - y0) * 0.5
         text = _fit(edge.label, 24)
         w = 7 * len(text) + 10
         out += (
@@ -264,7 +286,8 @@ def journey_svg(
         f' markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         f'<path class="arrow" d="M0 0L10 5L0 10z"/></marker></defs>'
     ]
-    parts += [_edge_svg(nodes, edge, f"{dom_id}-arrow") for edge in edges]
+    starts = _ports(nodes, edges)
+    parts += [_edge_svg(nodes, e, starts[i], f"{dom_id}-arrow") for i, e in enumerate(edges)]
     parts.append(_node_svg(nodes[TRIGGER], about, [("step-id", "Trigger"), ("summary", about)]))
     for step in definition.steps:
         text = summary(step)
