@@ -17,6 +17,7 @@ from omniretail.web.hq.journey_form import (
     definition_of,
     editor,
     fields_of,
+    new_fields,
     values_of,
 )
 from omniretail.web.rendering import environment
@@ -232,3 +233,16 @@ def test_hostile_text_is_escaped_in_the_form() -> None:
     html = render(values, definition_of(values)[1])
     assert "<script>" not in html and "<img" not in html and "<b>x" not in html
     assert 'value="&lt;img src=x onerror=alert(1)&gt;"' in html  # text in a value, inert
+
+
+def test_a_new_journey_starts_blank_and_is_built_with_the_buttons() -> None:
+    values = new_fields()
+    assert set(definition_of(values)[1]) == {"trigger-event", "steps"}
+    html = render(values)
+    assert 'id="f-trigger-event"' in html and '<fieldset class="journey-step' not in html
+    values = apply(apply(values_of(submitted(html)), "add:wait"), "add:exit")
+    values["trigger-event"] = "customers.registered"
+    definition, errors = definition_of(values)
+    assert errors == {} and definition is not None
+    assert [s.kind for s in definition.steps] == ["wait", "exit"]
+    assert definition.goal.event == "orders.order_confirmed"

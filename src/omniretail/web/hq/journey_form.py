@@ -2,7 +2,8 @@
 a submitted form as a definition or as messages beside its fields. No route here: the pages
 ``/hq/journeys/{code}`` call, in this order:
 
-- ``fields_of(definition)``: the draft's fields (``name -> text``) for the first render;
+- ``fields_of(definition)``: the draft's fields (``name -> text``) for the first render
+  (``new_fields()`` for a journey without a definition yet);
 - ``values_of(form)``: a submitted form (``posted.values``, ``posted.lists`` or starlette's
   ``FormData``) as ``name -> text``;
 - ``apply(values, posted.get("op"))``: the editor's buttons (add, remove, move a step; add or
@@ -188,6 +189,19 @@ def fields_of(definition: JourneyDefinition) -> dict[str, str]:
         draft.branches = [{k: _text(v) for k, v in b.items()} for b in branches]
         steps.append(draft)
     return _join(head, steps)
+
+
+def new_fields() -> dict[str, str]:
+    """A blank editor: an event trigger to fill in, no step yet, the default goal."""
+    goal = Goal()
+    return {
+        "trigger-kind": "event",
+        "exit_on": "",
+        "goal-event": goal.event,
+        "goal-within_days": str(goal.within_days),
+        "reentry": "every_time",
+        "holdout_percent": "0",
+    }
 
 
 # --- the editor's buttons --------------------------------------------------------------------
