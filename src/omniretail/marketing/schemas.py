@@ -7,6 +7,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The journey definition format, re-exported for the edges (the console's editor and graph).
+from omniretail.marketing.journeys_definition import AttributeStep as AttributeStep
+from omniretail.marketing.journeys_definition import Branch as Branch
+from omniretail.marketing.journeys_definition import ConditionStep as ConditionStep
+from omniretail.marketing.journeys_definition import CouponStep as CouponStep
+from omniretail.marketing.journeys_definition import DateTrigger as DateTrigger
+from omniretail.marketing.journeys_definition import EventTrigger as EventTrigger
+from omniretail.marketing.journeys_definition import ExitStep as ExitStep
+from omniretail.marketing.journeys_definition import Goal as Goal
+from omniretail.marketing.journeys_definition import InactivityTrigger as InactivityTrigger
+from omniretail.marketing.journeys_definition import JourneyDefinition as JourneyDefinition
+from omniretail.marketing.journeys_definition import PointsStep as PointsStep
+from omniretail.marketing.journeys_definition import SegmentTrigger as SegmentTrigger
+from omniretail.marketing.journeys_definition import SendStep as SendStep
+from omniretail.marketing.journeys_definition import SplitStep as SplitStep
+from omniretail.marketing.journeys_definition import WaitStep as WaitStep
+from omniretail.marketing.journeys_definition import successors as successors
+
 # --- segments ------------------------------------------------------------------------------
 
 RULE_MAX = 4000
