@@ -197,7 +197,7 @@ def test_browse_sweep_once_per_customer_sku_and_day(
     for advance in (0, 0, 1, 1):  # hours
         clock.advance(hours=advance)
         with container.uow() as uow:
-            found.append(marketing.browse_sweep(uow))
+            found.append(marketing.browse_sweep(uow, batch=1))  # a customer per batch
     # A1 now, nothing twice, B2 once its view is an hour old; never the carted B2 of the buyer
     assert found == [1, 0, 1, 0]
     events = fired(container, "marketing.browse_abandoned")

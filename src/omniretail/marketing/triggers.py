@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -265,23 +266,41 @@ def price_changed(uow: UnitOfWork, sku: str, channel: str) -> int:
 # --- browse abandonment --------------------------------------------------------------------
 
 
-def browse_sweep(uow: UnitOfWork, *, now: datetime | None = None, limit: int = 5000) -> int:
+def browse_sweep(uow: UnitOfWork, *, now: datetime | None = None, batch: int = 500) -> int:
     """Identified product views between ``BROWSE_LOOKBACK`` and ``BROWSE_AFTER`` ago whose
     SKU the customer has not put in a cart or ordered since: one
-    ``marketing.browse_abandoned`` per customer, SKU and (UTC) day, for the latest view."""
+    ``marketing.browse_abandoned`` per customer, SKU and (UTC) day, for the latest view.
+    Customers are taken ``batch`` at a time, in id order."""
     now = now or uow.now
+    window = (
+        Activity.customer_id.is_not(None),
+        Activity.kind == ActivityKind.PRODUCT_VIEW.value,
+        Activity.occurred_at >= now - BROWSE_LOOKBACK,
+        Activity.occurred_at <= now - BROWSE_AFTER,
+    )
+    recorded, after = 0, 0
+    while True:
+        ids = list(
+            uow.session.scalars(
+                select(Activity.customer_id)
+                .where(*window, Activity.customer_id > after)
+                .group_by(Activity.customer_id)
+                .order_by(Activity.customer_id)
+                .limit(batch)
+            )
+        )
+        if not ids:
+            return recorded
+        recorded += _browse_batch(uow, [i for i in ids if i is not None], window)
+        after = max(i for i in ids if i is not None)
+
+
+def _browse_batch(uow: UnitOfWork, customer_ids: list[int], window: tuple[Any, ...]) -> int:
     sku = Activity.data["sku"].as_string()
     views = uow.session.execute(
         select(Activity.customer_id, sku.label("sku"), func.max(Activity.occurred_at))
-        .where(
-            Activity.customer_id.is_not(None),
-            Activity.kind == ActivityKind.PRODUCT_VIEW.value,
-            Activity.occurred_at >= now - BROWSE_LOOKBACK,
-            Activity.occurred_at <= now - BROWSE_AFTER,
-            sku.is_not(None),
-        )
+        .where(*window, Activity.customer_id.in_(customer_ids), sku.is_not(None))
         .group_by(Activity.customer_id, sku)
-        .limit(limit)
     ).all()
     if not views:
         return 0
