@@ -1115,6 +1115,16 @@ def cases(container: Container, w: World) -> list[Case]:
             ],
             audience="customer",
         ),
+        # "Tell me when it's back" on the product page: at the customer's store (LON1)
+        Case(
+            "/shop/products/{sku}/alert",
+            "/shop/products/C3/alert",
+            {},
+            lambda _: [
+                Request("POST", f"/customers/{cid}/stock-alerts", {"sku": "C3", "store": "LON1"})
+            ],
+            audience="customer",
+        ),
         Case(
             "/account/details/address",
             "/account/details/address",

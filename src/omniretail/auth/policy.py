@@ -282,6 +282,11 @@ POLICY: dict[str, Rule] = {
     "PATCH /marketing/segments/{segment_id}": R("marketing:write"),
     "DELETE /marketing/segments/{segment_id}": R("marketing:write"),
     "GET /marketing/segments/{segment_id}/members": R("marketing:read"),
+    # --- marketing: back-in-stock alerts (a customer's own; staff read them all)
+    "GET /customers/{customer_id}/stock-alerts": R("customers:read"),
+    "POST /customers/{customer_id}/stock-alerts": R("customers:write"),
+    "DELETE /customers/{customer_id}/stock-alerts/{alert_id}": R("customers:write"),
+    "GET /marketing/stock-alerts": R("marketing:read"),
     "GET /jobs": R("jobs:read"),
     "GET /jobs/{job_id}": R("jobs:read"),
     # --- orders: customers use their own carts and anonymous ones (auth.access)

@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from omniretail.marketing.messages_api import links_router
 from omniretail.marketing.messages_api import router as messages_router
 from omniretail.marketing.segments_api import router as segments_router
+from omniretail.marketing.triggers_api import router as triggers_router
 
 router = APIRouter()
 router.include_router(segments_router)
 router.include_router(messages_router)
+router.include_router(triggers_router)
 
 __all__ = ["links_router", "router"]

@@ -38,3 +38,13 @@ class MessageTemplateRefused(InvalidRequest):
 class UnknownLink(NotFound):
     slug = "unknown-link"
     title = "Unknown link"
+
+
+class UnknownStockAlert(NotFound):
+    slug = "unknown-stock-alert"
+    title = "Unknown stock alert"
+
+
+class UnknownClassic(NotFound):
+    slug = "unknown-classic"
+    title = "No classic journey has this code"

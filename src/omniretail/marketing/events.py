@@ -26,3 +26,41 @@ class SegmentExited(Event):
     subject_template: ClassVar[str] = "marketing/segments/{segment_id}"
     segment_id: int
     customer_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackInStock(Event):
+    """A SKU a customer asked to hear about is available again at that store (once per
+    stock alert)."""
+
+    type: ClassVar[str] = "marketing.back_in_stock"
+    subject_template: ClassVar[str] = "marketing/customers/{customer_id}"
+    customer_id: int
+    sku: str
+    store: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceDropped(Event):
+    """A SKU in the customer's active cart or viewed in the last 30 days costs less now
+    (prices are decimal strings; once per customer, SKU and new price)."""
+
+    type: ClassVar[str] = "marketing.price_dropped"
+    subject_template: ClassVar[str] = "marketing/customers/{customer_id}"
+    customer_id: int
+    sku: str
+    old_price: str
+    new_price: str
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrowseAbandoned(Event):
+    """A signed-in customer viewed a SKU and neither carted nor ordered it since (once per
+    customer, SKU and day; ``viewed_at``: ISO 8601 UTC)."""
+
+    type: ClassVar[str] = "marketing.browse_abandoned"
+    subject_template: ClassVar[str] = "marketing/customers/{customer_id}"
+    customer_id: int
+    sku: str
+    viewed_at: str

@@ -16,6 +16,10 @@ redelivered event changes nothing):
 Scores (RFM, CLV, p_alive) change in bulk when intelligence refreshes them: the safety-net
 refresh (``omniretail marketing segments refresh``, or the ``marketing.segments_refresh``
 job) picks those up.
+
+Retail triggers (``triggers``): inventory movements that can make a SKU available at a
+store notify the waiting back-in-stock alerts there; a channel price set or removed may be a
+price drop for the customers with the SKU in a cart or recently viewed.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from typing import Any
 from omniretail.carts import events as carts
 from omniretail.customers import events as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import events as inventory
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
-from omniretail.marketing import service
+from omniretail.marketing import service, triggers
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.orders import events as orders
 
@@ -75,6 +80,47 @@ def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
             service.evaluate_customer(uow, customer_id, vault=vault)
 
 
+STOCK_MOVEMENTS: tuple[type[Any], ...] = (
+    inventory.Received,
+    inventory.Restocked,
+    inventory.Adjusted,
+    inventory.CountCorrected,
+    inventory.Counted,
+    inventory.ReservationReleased,
+    inventory.ReservationExpired,
+)
+PRICE_CHANGES: tuple[type[Any], ...] = (carts.PriceSet, carts.PriceRemoved)
+
+
+def stock_moved(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
+    """A movement that added units (or freed held ones) at a location."""
+    if isinstance(event, inventory.TransferReceived):
+        pairs = [(line.sku, event.to_location) for line in event.lines]
+    elif isinstance(event, inventory.ReceivedInBulk):
+        pairs = []
+    else:
+        delta = getattr(event, "on_hand_delta", None)
+        if delta is None:
+            delta = getattr(event, "delta", None)
+        if (
+            delta is not None
+            and delta <= 0
+            and not isinstance(event, inventory.ReservationReleased | inventory.ReservationExpired)
+        ):
+            return
+        pairs = [(event.sku, event.location)]
+    locations = event.locations if isinstance(event, inventory.ReceivedInBulk) else ()
+    uow: UnitOfWork
+    with uow_factory() as uow:
+        triggers.notify_back_in_stock(uow, pairs, locations=locations)
+
+
+def price_changed(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
+    uow: UnitOfWork
+    with uow_factory() as uow:
+        triggers.price_changed(uow, event.sku, event.channel)
+
+
 def install(registry: HandlerRegistry, keyring: Keyring) -> None:
     """``keyring``: the PII vault's, to read birth dates for ``age``."""
     vault = vault_for(keyring)
@@ -84,3 +130,7 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
 
     for event_class in CUSTOMER_EVENTS:
         registry.on(event_class, f"marketing.segments.{event_class.type}", deliver)
+    for event_class in (*STOCK_MOVEMENTS, inventory.TransferReceived, inventory.ReceivedInBulk):
+        registry.on(event_class, f"marketing.back_in_stock.{event_class.type}", stock_moved)
+    for event_class in PRICE_CHANGES:
+        registry.on(event_class, f"marketing.price_drop.{event_class.type}", price_changed)

@@ -10,6 +10,7 @@ from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.marketing import service
 
 SEGMENTS_REFRESH = service.REFRESH_JOB
+BROWSE_SWEEP = "marketing.browse_sweep"
 
 
 def _refresh(context: JobContext, vault: PiiVault) -> dict[str, Any]:
@@ -24,7 +25,13 @@ def _refresh(context: JobContext, vault: PiiVault) -> dict[str, Any]:
     return report.model_dump()
 
 
+def _browse(context: JobContext) -> dict[str, Any]:
+    with context.uow_factory() as uow:
+        return {"browse_abandoned": service.browse_sweep(uow)}
+
+
 def install(kinds: JobKinds, keyring: Keyring) -> None:
     """``keyring``: the PII vault's, to read birth dates for ``age``."""
     vault = vault_for(keyring)
     kinds.add(SEGMENTS_REFRESH, lambda context: _refresh(context, vault))
+    kinds.add(BROWSE_SWEEP, _browse)

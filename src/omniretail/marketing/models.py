@@ -8,9 +8,15 @@ from omniretail.marketing.messages_models import MarketingMessage, MessageClick
 # --- segments
 from omniretail.marketing.segments_models import Segment, SegmentMember
 
+# --- retail triggers
+from omniretail.marketing.triggers_models import SeenPrice, StockAlert, TriggerMark
+
 __all__ = [
     "MarketingMessage",
     "MessageClick",
+    "SeenPrice",
     "Segment",
     "SegmentMember",
+    "StockAlert",
+    "TriggerMark",
 ]

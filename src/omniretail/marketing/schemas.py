@@ -139,3 +139,23 @@ class UnsubscribeRead(BaseModel):
 
 class ClickRead(BaseModel):
     url: str
+
+
+# --- retail triggers -----------------------------------------------------------------------
+
+
+class StockAlertCreate(BaseModel):
+    sku: str = Field(min_length=1, max_length=40)
+    store: str | None = Field(
+        default=None, min_length=1, max_length=40, description="default: the customer's store"
+    )
+
+
+class StockAlertRead(BaseModel):
+    id: int
+    customer_id: int
+    sku: str
+    store: str
+    status: Literal["waiting", "notified", "cancelled"]
+    created_at: datetime
+    notified_at: datetime | None

@@ -36,12 +36,26 @@ from omniretail.marketing.segments import (
     update_segment,
 )
 
+# --- retail triggers
+from omniretail.marketing.triggers import (
+    browse_sweep,
+    cancel_stock_alert,
+    create_stock_alert,
+    notify_back_in_stock,
+    price_changed,
+    stock_alerts,
+    waiting_alert,
+)
+
 __all__ = [
     "REFRESH_JOB",
+    "browse_sweep",
+    "cancel_stock_alert",
     "cart_owner",
     "clicks_of",
     "create_message",
     "create_segment",
+    "create_stock_alert",
     "delete_message",
     "delete_segment",
     "evaluate_customer",
@@ -52,15 +66,19 @@ __all__ = [
     "list_segments",
     "mask_name",
     "members",
+    "notify_back_in_stock",
     "personal_context",
     "preview",
+    "price_changed",
     "queue_refresh",
     "refresh",
     "refresh_batch",
     "render_for",
     "start_refresh",
+    "stock_alerts",
     "unsubscribe",
     "unsubscribe_target",
     "update_message",
     "update_segment",
+    "waiting_alert",
 ]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from omniretail.web.shop import (
     account,
+    alerts,
     cart,
     checkout,
     details,
@@ -18,5 +19,5 @@ from omniretail.web.shop import (
 )
 
 router = APIRouter()
-for part in (products, cart, checkout, signup, account, details, orders, returns):
+for part in (products, alerts, cart, checkout, signup, account, details, orders, returns):
     router.include_router(part.router)

@@ -15,6 +15,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import SkuRead
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
+from omniretail.marketing import service as marketing
 from omniretail.pricing import service as pricing
 from omniretail.routing.service import policy_from
 from omniretail.web.deps import MaybeViewerDep, PageRoute, Viewer, read, render
@@ -103,6 +104,9 @@ def product_page(
             "mine": mine,
             "at_mine": stock.get(mine.code, 0) if mine else None,
             "nearby": [],
+            "alert_waiting": bool(
+                customer_id and mine and marketing.waiting_alert(uow, customer_id, sku, mine.code)
+            ),
         }
         if area is not None:
             found["nearby"] = inventory.nearby_stock(
