@@ -38,3 +38,18 @@ class MessageTemplateRefused(InvalidRequest):
 class UnknownLink(NotFound):
     slug = "unknown-link"
     title = "Unknown link"
+
+
+class UnknownJourney(NotFound):
+    slug = "unknown-journey"
+    title = "Unknown journey"
+
+
+class JourneyExists(Conflict):
+    slug = "journey-exists"
+    title = "A journey with this code exists"
+
+
+class JourneyStateRefused(Conflict):
+    slug = "journey-state-refused"
+    title = "The journey cannot do this in its current status"

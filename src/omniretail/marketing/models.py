@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# --- journeys
+from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run, RunStep
+
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages_models import MarketingMessage, MessageClick
 
@@ -9,8 +12,12 @@ from omniretail.marketing.messages_models import MarketingMessage, MessageClick
 from omniretail.marketing.segments_models import Segment, SegmentMember
 
 __all__ = [
+    "Journey",
+    "JourneyVersion",
     "MarketingMessage",
     "MessageClick",
+    "Run",
+    "RunStep",
     "Segment",
     "SegmentMember",
 ]

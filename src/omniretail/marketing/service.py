@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+# --- journeys
+from omniretail.marketing.journeys import (
+    archive,
+    create_journey,
+    enter,
+    get_journey,
+    list_journeys,
+    pause,
+    publish,
+    resume,
+    runs,
+    save_draft,
+    versions,
+)
+from omniretail.marketing.journeys_engine import advance_due
+from omniretail.marketing.journeys_triggers import journeys_sweep
+
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages import (
     clicks_of,
@@ -38,29 +55,42 @@ from omniretail.marketing.segments import (
 
 __all__ = [
     "REFRESH_JOB",
+    "advance_due",
+    "archive",
     "cart_owner",
     "clicks_of",
+    "create_journey",
     "create_message",
     "create_segment",
     "delete_message",
     "delete_segment",
+    "enter",
     "evaluate_customer",
     "follow_link",
+    "get_journey",
     "get_message",
     "get_segment",
+    "journeys_sweep",
+    "list_journeys",
     "list_messages",
     "list_segments",
     "mask_name",
     "members",
+    "pause",
     "personal_context",
     "preview",
+    "publish",
     "queue_refresh",
     "refresh",
     "refresh_batch",
     "render_for",
+    "resume",
+    "runs",
+    "save_draft",
     "start_refresh",
     "unsubscribe",
     "unsubscribe_target",
     "update_message",
     "update_segment",
+    "versions",
 ]
