@@ -43,7 +43,7 @@ from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
-from omniretail.marketing.journeys_loop import BackgroundJourneys
+from omniretail.marketing.tasks import BackgroundJourneys
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router

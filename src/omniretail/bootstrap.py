@@ -28,7 +28,6 @@ from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.marketing import handlers as marketing_handlers
 from omniretail.marketing import jobs as marketing_jobs
-from omniretail.marketing import journeys_triggers
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
@@ -91,7 +90,6 @@ class Container:
         )
         loyalty_handlers.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)
-        journeys_triggers.install(self.handlers)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine)

@@ -13,6 +13,8 @@ redelivered event changes nothing):
   ``rewarded``, ``expired``, ``tier_changed``
 - carts: ``cart_created``, ``line_added``, ``line_changed``, ``attached``, ``merged``
 
+Journeys: ``journeys_triggers`` enters, exits and converts runs on its ``TRIGGER_EVENTS``.
+
 Scores (RFM, CLV, p_alive) change in bulk when intelligence refreshes them: the safety-net
 refresh (``omniretail marketing segments refresh``, or the ``marketing.segments_refresh``
 job) picks those up.
@@ -28,7 +30,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
-from omniretail.marketing import service
+from omniretail.marketing import journeys_triggers, service
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.orders import events as orders
 
@@ -84,3 +86,4 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
 
     for event_class in CUSTOMER_EVENTS:
         registry.on(event_class, f"marketing.segments.{event_class.type}", deliver)
+    journeys_triggers.install(registry)

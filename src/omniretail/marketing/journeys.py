@@ -69,7 +69,7 @@ def _read(uow: UnitOfWork, journey: Journey) -> JourneyRead:
         code=journey.code,
         name=journey.name,
         description=journey.description,
-        status=journey.status,  # type: ignore[arg-type]
+        status=journey.status,
         live_version=journey.live_version,
         latest_version=latest.version,
         definition=JourneyDefinition.model_validate(latest.definition),

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from omniretail.cli.context import open_container
 from omniretail.marketing import service
-from omniretail.marketing.journeys_loop import INTERVAL_SECONDS, tick
+from omniretail.marketing.tasks import INTERVAL_SECONDS, tick
 
 app = typer.Typer(help="Journeys: list, run.", no_args_is_help=True)
 console = Console()

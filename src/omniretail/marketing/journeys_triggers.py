@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from omniretail.carts import events as carts
 from omniretail.customers import events as customers
@@ -97,32 +97,59 @@ def _triggered(definition: JourneyDefinition, event_type: str, event: Any) -> bo
 
 
 def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
-    """Entries, exits and conversions for one event; returns the runs entered."""
+    """Exits, entries and conversions for one event; returns the runs entered."""
     customer_id = _customer(uow, event)
     if not customer_id:
         return 0
     event_type: str = event.type
-    journeys = live_journeys(uow)
+    exits, conversions = _ends(uow, customer_id, event_type)
+    if exits:
+        uow.session.execute(
+            update(Run)
+            .where(Run.id.in_(exits), Run.state == "active")
+            .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
+        )
     entered = 0
     context = _fields(event)
-    for journey_id, version, definition in journeys:
-        if event_type in definition.exit_on:
-            uow.session.execute(
-                update(Run)
-                .where(
-                    Run.journey_id == journey_id,
-                    Run.customer_id == customer_id,
-                    Run.state == "active",
-                )
-                .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
-            )
-    for journey_id, version, definition in journeys:
+    for journey_id, version, definition in live_journeys(uow):
         if _triggered(definition, event_type, event):
             live = (version, definition)
             if enter(uow, journey_id, customer_id, meta.id, context, live=live) is not None:
                 entered += 1
-    convert(uow, customer_id, event_type, event)
+    if conversions:
+        ref, revenue, currency = _revenue(uow, event)
+        uow.session.execute(
+            update(Run)
+            .where(Run.id.in_(conversions))
+            .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
+        )
     return entered
+
+
+def _ends(uow: UnitOfWork, customer_id: int, event_type: str) -> tuple[list[int], list[int]]:
+    """The customer's active runs whose version exits on ``event_type``, and their runs
+    (any state, holdout included) whose goal it is, entered within the goal's window."""
+    rows = uow.session.execute(
+        select(Run.id, Run.state, Run.entered_at, Run.converted_at, JourneyVersion.definition)
+        .join(
+            JourneyVersion,
+            (JourneyVersion.journey_id == Run.journey_id) & (JourneyVersion.version == Run.version),
+        )
+        .where(
+            Run.customer_id == customer_id,
+            or_(Run.state == "active", Run.converted_at.is_(None)),
+        )
+    ).all()
+    exits, conversions = [], []
+    for row in rows:
+        definition = JourneyDefinition.model_validate(row.definition)
+        if row.state == "active" and event_type in definition.exit_on:
+            exits.append(row.id)
+        goal = definition.goal
+        window = uow.now - timedelta(days=goal.within_days)
+        if row.converted_at is None and goal.event == event_type and row.entered_at >= window:
+            conversions.append(row.id)
+    return exits, conversions
 
 
 def _revenue(uow: UnitOfWork, event: Any) -> tuple[str | None, Decimal | None, str | None]:
@@ -135,33 +162,6 @@ def _revenue(uow: UnitOfWork, event: Any) -> tuple[str | None, Decimal | None, s
         total = None
     currency = uow.session.scalar(select(Order.currency).where(Order.number == number))
     return number, total, currency
-
-
-def convert(uow: UnitOfWork, customer_id: int, event_type: str, event: Any) -> int:
-    """The customer's unconverted runs whose goal is ``event_type`` within its window."""
-    candidates = uow.session.execute(
-        select(Run.id, Run.entered_at, JourneyVersion.definition)
-        .join(
-            JourneyVersion,
-            (JourneyVersion.journey_id == Run.journey_id) & (JourneyVersion.version == Run.version),
-        )
-        .where(Run.customer_id == customer_id, Run.converted_at.is_(None))
-    ).all()
-    ids = []
-    for row in candidates:
-        goal = JourneyDefinition.model_validate(row.definition).goal
-        if goal.event == event_type and row.entered_at >= uow.now - timedelta(
-            days=goal.within_days
-        ):
-            ids.append(row.id)
-    if ids:
-        ref, revenue, currency = _revenue(uow, event)
-        uow.session.execute(
-            update(Run)
-            .where(Run.id.in_(ids))
-            .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
-        )
-    return len(ids)
 
 
 def install(registry: HandlerRegistry) -> None:

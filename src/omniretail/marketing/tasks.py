@@ -1,6 +1,7 @@
-"""The journeys' background work: due runs advanced, the date/inactivity sweep and sending's
-``deliver_due`` (when sending is installed), every few seconds. ``omniretail serve`` runs it
-in a thread beside the relay; ``omniretail marketing journeys run`` in the foreground."""
+"""Marketing's background work: due journey runs advanced, the date/inactivity sweep and
+sending's ``deliver_due`` (when sending is installed), every few seconds. ``omniretail
+serve`` runs it in a thread beside the relay; ``omniretail marketing journeys run`` in the
+foreground."""
 
 from __future__ import annotations
 
