@@ -302,3 +302,53 @@ def enter(
     stmt = insert_for(uow.session)(Run).values(values).on_conflict_do_nothing().returning(Run.id)
     run_id = uow.session.scalar(stmt)
     return int(run_id) if run_id is not None else None
+
+
+def enter_many(
+    uow: UnitOfWork,
+    journey_id: int,
+    entries: list[tuple[int, str, dict[str, Any]]],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Many (customer id, occurrence, context) entered in one statement (a segment's members,
+    a sweep); returns the runs inserted (the same rules as ``enter``)."""
+    live = live_definition(uow, journey_id)
+    if live is None or not entries:
+        return 0
+    version, definition = live
+    ids = sorted({customer_id for customer_id, _, _ in entries})
+    if definition.reentry == "once":
+        seen = set(
+            uow.session.scalars(
+                select(Run.customer_id).where(
+                    Run.journey_id == journey_id, Run.customer_id.in_(ids)
+                )
+            )
+        )
+        entries = [e for e in entries if e[0] not in seen]
+    at = now or uow.now
+    first, done, rows = definition.steps[0].id, set(), []
+    for customer_id, occurrence, context in entries:
+        if customer_id in done:  # never twice at a time, within the batch too
+            continue
+        done.add(customer_id)
+        rows.append(
+            {
+                "journey_id": journey_id,
+                "version": version,
+                "customer_id": customer_id,
+                "occurrence": occurrence[:120],
+                "state": ACTIVE,
+                "step_id": first,
+                "due_at": at,
+                "holdout": stable_percent(journey_id, customer_id) < definition.holdout_percent,
+                "branches": {},
+                "context": context,
+                "entered_at": at,
+            }
+        )
+    if not rows:
+        return 0
+    stmt = insert_for(uow.session)(Run.__table__).on_conflict_do_nothing().returning(Run.id)
+    return len(uow.session.connection().execute(stmt, rows).all())

@@ -9,14 +9,15 @@ statement and runs updated in one executemany. A crash rolls the batch back; it 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Table, bindparam, select, tuple_, update
 
-from omniretail.db.sql import insert_ignore, is_postgres
+from omniretail.db.sql import insert_for, is_postgres
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
@@ -43,6 +44,7 @@ from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import CouponWrite
 
 ACTOR = "system:journeys"
+log = logging.getLogger("omniretail.marketing.journeys")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -101,7 +103,14 @@ def _run_one(batch: _Batch, row: Any) -> None:
     step_id: str | None = row.step_id
     while step_id is not None:
         step = definition.step(step_id)
-        outcome, following = _execute(batch, row, key, step, state)
+        try:
+            outcome, following = _guarded(batch, row, key, step, state)
+        except Exception:  # a coupon of a deleted promotion: this run ends, the batch goes on
+            log.exception("journey %s run %s failed at step %s", row.journey_id, row.id, step.id)
+            outcome, following = "failed", None
+            state.update(
+                state="exited", exit_reason=f"failed:{step.id}", ended_at=now, step_id=None
+            )
         batch.journal.append(
             {
                 "run_id": row.id,
@@ -123,6 +132,16 @@ def _run_one(batch: _Batch, row: Any) -> None:
     if state["state"] == "active":
         state.update(state="completed", ended_at=now, step_id=None)
     batch.updates.append(state)
+
+
+def _guarded(
+    batch: _Batch, row: Any, key: tuple[int, int], step: Any, state: dict[str, Any]
+) -> tuple[str, str | None]:
+    """Steps that write to other domains run in a savepoint, so a failure undoes only them."""
+    if not isinstance(step, CouponStep | PointsStep | AttributeStep):
+        return _execute(batch, row, key, step, state)
+    with batch.uow.session.begin_nested():
+        return _execute(batch, row, key, step, state)
 
 
 def _wait_until(batch: _Batch, row: Any, step: WaitStep) -> datetime:
@@ -246,12 +265,45 @@ def advance_batch(
     batch = _Batch(uow, rows, at, vault)
     for row in rows:
         _run_one(batch, row)
-    session = uow.session
-    if batch.journal:
-        session.execute(insert_ignore(session, RunStep, batch.journal, ["run_id", "step_id"]))
+    _write(uow, batch, {row.id: row for row in rows})
     ports.queue_sends(uow, batch.sends)
-    session.execute(update(Run), batch.updates)
     return len(rows)
+
+
+def _write(uow: UnitOfWork, batch: _Batch, before: dict[int, Any]) -> None:
+    """The journal in one executemany; the runs in one UPDATE per outcome (state, step,
+    due) for those whose branches and context did not change, an executemany for the rest."""
+    connection = uow.session.connection()
+    if batch.journal:
+        # RETURNING makes SQLAlchemy send many rows per statement (insertmanyvalues).
+        journal = (
+            insert_for(uow.session)(RunStep.__table__)
+            .on_conflict_do_nothing(index_elements=["run_id", "step_id"])
+            .returning(RunStep.id)
+        )
+        connection.execute(journal, batch.journal).all()
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    changed: list[dict[str, Any]] = []
+    for state in batch.updates:
+        row = before[state["id"]]
+        if state["branches"] == (row.branches or {}) and state["context"] == (row.context or {}):
+            key = tuple(state[k] for k in _PLAIN)
+            groups.setdefault(key, []).append(state["id"])
+        else:
+            changed.append({**state, "run_id": state["id"]})
+    table: Table = Run.__table__  # type: ignore[assignment]
+    for key, ids in groups.items():
+        connection.execute(
+            update(table).where(table.c.id.in_(ids)).values(dict(zip(_PLAIN, key, strict=True)))
+        )
+    if changed:
+        values: dict[str, Any] = {k: bindparam(k) for k in (*_PLAIN, "branches", "context")}
+        connection.execute(
+            update(table).where(table.c.id == bindparam("run_id")).values(values), changed
+        )
+
+
+_PLAIN = ("state", "step_id", "due_at", "ended_at", "exit_reason")
 
 
 def advance_due(
