@@ -157,3 +157,53 @@ def test_cli_lists_and_runs_once(tmp_path, monkeypatch):
     assert "advanced 0" in result.output
     result = CliRunner().invoke(cli, ["marketing", "journeys", "list", *db])
     assert result.exit_code == 0, result.output
+
+
+def test_segment_entry_enters_and_an_order_converts_ended_runs(container, clock, sent):  # noqa: F811
+    from omniretail.marketing.events import SegmentEntered
+    from omniretail.marketing.journeys_triggers import on_event
+    from omniretail.messaging.handlers import EventMeta
+    from omniretail.orders.events import OrderConfirmed
+
+    d = definition(
+        trigger={"kind": "segment_entered", "segment_id": 7},
+        steps=[{"kind": "send", "id": "s", "message": "m"}],
+    )
+    jid = live(container, "seg", d)
+    c = make_customer(container, "S")
+    with container.uow() as uow:
+        assert (
+            on_event(
+                uow, SegmentEntered(segment_id=8, customer_id=c), EventMeta("e0", "s", clock.now())
+            )
+            == 0
+        )
+        assert (
+            on_event(
+                uow, SegmentEntered(segment_id=7, customer_id=c), EventMeta("e1", "s", clock.now())
+            )
+            == 1
+        )
+    assert service.advance_due(container.uow) == 1  # completed
+    clock.advance(days=8)  # past the default 7-day goal window
+    order = OrderConfirmed(
+        order="T-9",
+        tracking_token="t",
+        customer_id=c,
+        channel="POS",
+        total="12.5",
+        routing_version=1,
+        fulfilments=[],
+        lines=[],
+    )
+    with container.uow() as uow:
+        on_event(uow, order, EventMeta("e2", "s", clock.now()))
+    with container.read_uow() as uow:
+        run = uow.session.scalar(select(Run).where(Run.journey_id == jid))
+    assert (run.state, run.converted_at) == ("completed", None)
+    clock.advance(days=-2)
+    with container.uow() as uow:
+        on_event(uow, order, EventMeta("e3", "s", clock.now()))
+    with container.read_uow() as uow:
+        run = uow.session.scalar(select(Run).where(Run.journey_id == jid))
+    assert (run.conversion_ref, str(run.revenue), run.occurrence) == ("T-9", "12.50", "e1")
