@@ -43,6 +43,7 @@ from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
+from omniretail.marketing.tasks import BackgroundJourneys
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -114,6 +115,9 @@ def create_app(
         )
         if jobs is not None:
             jobs.start()
+        journeys = BackgroundJourneys(container) if background_jobs else None
+        if journeys is not None:
+            journeys.start()
         # The daily dynamic pricing run is queued where jobs are worked (off by default).
         schedule = DailySchedule.from_settings(container) if background_jobs else None
         if schedule is not None:
@@ -138,6 +142,8 @@ def create_app(
                 await run_in_threadpool(relay.stop, RELAY_STOP_TIMEOUT_SECONDS)
             if schedule is not None:
                 await run_in_threadpool(schedule.stop, JOBS_STOP_TIMEOUT_SECONDS)
+            if journeys is not None:
+                await run_in_threadpool(journeys.stop, JOBS_STOP_TIMEOUT_SECONDS)
             if jobs is not None:
                 # A job cut short is taken again once its lease runs out.
                 await run_in_threadpool(jobs.stop, JOBS_STOP_TIMEOUT_SECONDS)

@@ -397,6 +397,17 @@ POLICY: dict[str, Rule] = {
     "PUT /marketing/messages/{code}": R("marketing:write"),
     "DELETE /marketing/messages/{code}": R("marketing:write"),
     "POST /marketing/messages/{code}/preview": R("marketing:read"),
+    # --- marketing journeys
+    "GET /marketing/journeys": R("marketing:read"),
+    "POST /marketing/journeys": R("marketing:write"),
+    "GET /marketing/journeys/{code}": R("marketing:read"),
+    "PUT /marketing/journeys/{code}/draft": R("marketing:write"),
+    "POST /marketing/journeys/{code}/publish": R("marketing:write"),
+    "POST /marketing/journeys/{code}/pause": R("marketing:write"),
+    "POST /marketing/journeys/{code}/resume": R("marketing:write"),
+    "POST /marketing/journeys/{code}/archive": R("marketing:write"),
+    "GET /marketing/journeys/{code}/versions": R("marketing:read"),
+    "GET /marketing/journeys/{code}/runs": R("marketing:read"),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from omniretail.marketing.journeys_api import router as journeys_router
 from omniretail.marketing.messages_api import links_router
 from omniretail.marketing.messages_api import router as messages_router
 from omniretail.marketing.segments_api import router as segments_router
@@ -15,5 +16,6 @@ router = APIRouter()
 router.include_router(segments_router)
 router.include_router(messages_router)
 router.include_router(triggers_router)
+router.include_router(journeys_router)
 
 __all__ = ["links_router", "router"]

@@ -9,10 +9,12 @@ from rich.console import Console
 
 from omniretail.cli.context import open_container
 from omniretail.marketing import service
+from omniretail.marketing.journeys_cli import app as journeys_app
 from omniretail.marketing.segments_cli import app as segments_app
 
-app = typer.Typer(help="Marketing: segments, retail triggers.", no_args_is_help=True)
+app = typer.Typer(help="Marketing: segments, journeys, retail triggers.", no_args_is_help=True)
 app.add_typer(segments_app, name="segments")
+app.add_typer(journeys_app, name="journeys")
 console = Console()
 
 

@@ -48,3 +48,18 @@ class UnknownStockAlert(NotFound):
 class UnknownClassic(NotFound):
     slug = "unknown-classic"
     title = "No classic journey has this code"
+
+
+class UnknownJourney(NotFound):
+    slug = "unknown-journey"
+    title = "Unknown journey"
+
+
+class JourneyExists(Conflict):
+    slug = "journey-exists"
+    title = "A journey with this code exists"
+
+
+class JourneyStateRefused(Conflict):
+    slug = "journey-state-refused"
+    title = "The journey cannot do this in its current status"

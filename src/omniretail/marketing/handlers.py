@@ -13,6 +13,8 @@ redelivered event changes nothing):
   ``rewarded``, ``expired``, ``tier_changed``
 - carts: ``cart_created``, ``line_added``, ``line_changed``, ``attached``, ``merged``
 
+Journeys: ``journeys_triggers`` enters, exits and converts runs on its ``TRIGGER_EVENTS``.
+
 Scores (RFM, CLV, p_alive) change in bulk when intelligence refreshes them: the safety-net
 refresh (``omniretail marketing segments refresh``, or the ``marketing.segments_refresh``
 job) picks those up.
@@ -33,7 +35,7 @@ from omniretail.inventory import events as inventory
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
-from omniretail.marketing import service, triggers
+from omniretail.marketing import journeys_triggers, service, triggers
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.orders import events as orders
 
@@ -134,3 +136,4 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
         registry.on(event_class, f"marketing.back_in_stock.{event_class.type}", stock_moved)
     for event_class in PRICE_CHANGES:
         registry.on(event_class, f"marketing.price_drop.{event_class.type}", price_changed)
+    journeys_triggers.install(registry)

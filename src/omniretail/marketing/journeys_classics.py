@@ -374,7 +374,7 @@ def _promotion(uow: UnitOfWork, promotion: Promotion, actor: str) -> None:
 def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> Any:
     """The classic as a draft journey (``code`` is the journey's code), with its missing
     messages, segment and coupon promotions; returns the journey (``JourneyRead``)."""
-    from omniretail.marketing import (  # type: ignore[attr-defined]  # A's engine, merged later
+    from omniretail.marketing import (
         journeys,
         messages,
         schemas,
@@ -389,7 +389,7 @@ def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> Any:
         _promotion(uow, promotion, actor)
     segment_id = _segment_id(uow, spec.segment) if spec.segment else SEGMENT_PLACEHOLDER
     definition = spec.definition(segment_id, loyalty.rules(uow))
-    create = schemas.JourneyCreate  # type: ignore[attr-defined]
+    create = schemas.JourneyCreate
     wanted = {
         "code": spec.code,
         "name": spec.name,

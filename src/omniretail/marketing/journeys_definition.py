@@ -30,6 +30,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from omniretail.kernel.limits import MAX_INT64
+
 STEP_ID = r"^[a-z][a-z0-9_-]{0,39}$"
 LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 EVENT_TYPE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$"
@@ -38,9 +40,14 @@ RULE_MAX = 4000
 MAX_STEPS = 50
 MAX_DAYS = 3650
 
-StepId = Annotated[str, Field(pattern=STEP_ID, description="a-z, 0-9, _ and -; stable")]
+StepId = Annotated[
+    str, Field(pattern=STEP_ID, max_length=40, description="a-z, 0-9, _ and -; stable")
+]
 NextStep = Annotated[
-    str | None, Field(default=None, pattern=STEP_ID, description="default: the next in the list")
+    str | None,
+    Field(
+        default=None, pattern=STEP_ID, max_length=40, description="default: the next in the list"
+    ),
 ]
 Channel = Literal["email", "sms", "push", "inbox", "store", "receipt", "preferred"]
 
@@ -60,14 +67,16 @@ class EventTrigger(_Strict):
 
 class SegmentTrigger(_Strict):
     kind: Literal["segment_entered", "segment_exited"]
-    segment_id: int = Field(ge=1)
+    segment_id: int = Field(ge=1, le=MAX_INT64)
 
 
 class DateTrigger(_Strict):
     kind: Literal["date"] = "date"
     field: Literal["birthday"] = "birthday"
     days_before: int = Field(default=0, ge=0, le=60)
-    at: str = Field(default="09:00", pattern=LOCAL_TIME, description="local, customer's zone")
+    at: str = Field(
+        default="09:00", pattern=LOCAL_TIME, max_length=5, description="local, customer's zone"
+    )
 
 
 class InactivityTrigger(_Strict):
@@ -96,6 +105,7 @@ class WaitStep(_Step):
     until: str | None = Field(
         default=None,
         pattern=LOCAL_TIME,
+        max_length=5,
         description="then on to this time of day in the customer's zone (after the duration)",
     )
 
@@ -134,7 +144,7 @@ class SplitStep(_Step):
 
 class SendStep(_Step):
     kind: Literal["send"] = "send"
-    message: str = Field(pattern=CODE, description="a marketing message's code")
+    message: str = Field(pattern=CODE, max_length=60, description="a marketing message's code")
     channel: Channel = "email"
     priority: int = Field(default=50, ge=0, le=100, description="higher wins under a cap")
     transactional: bool = Field(default=False, description="never capped, never held back")
@@ -147,7 +157,9 @@ class SendStep(_Step):
 
 class CouponStep(_Step):
     kind: Literal["coupon"] = "coupon"
-    promotion: str = Field(pattern=CODE, description="a promotion that requires a coupon")
+    promotion: str = Field(
+        pattern=CODE, max_length=60, description="a promotion that requires a coupon"
+    )
     valid_days: int = Field(default=30, ge=1, le=366)
 
 
@@ -159,7 +171,7 @@ class PointsStep(_Step):
 
 class AttributeStep(_Step):
     kind: Literal["attribute"] = "attribute"
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", max_length=40)
     value: str = Field(default="", max_length=200)
 
 

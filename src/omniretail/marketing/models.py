@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# --- journeys
+from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run, RunStep
+
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages_models import MarketingMessage, MessageClick
 
@@ -12,8 +15,12 @@ from omniretail.marketing.segments_models import Segment, SegmentMember
 from omniretail.marketing.triggers_models import SeenPrice, StockAlert, TriggerMark
 
 __all__ = [
+    "Journey",
+    "JourneyVersion",
     "MarketingMessage",
     "MessageClick",
+    "Run",
+    "RunStep",
     "SeenPrice",
     "Segment",
     "SegmentMember",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from omniretail.marketing.journeys_definition import CODE
 
 # The journey definition format, re-exported for the edges (the console's editor and graph).
 from omniretail.marketing.journeys_definition import AttributeStep as AttributeStep
@@ -159,3 +162,64 @@ class StockAlertRead(BaseModel):
     status: Literal["waiting", "notified", "cancelled"]
     created_at: datetime
     notified_at: datetime | None
+
+
+# --- journeys ------------------------------------------------------------------------------
+
+JourneyStatus = Literal["draft", "live", "paused", "archived"]
+
+
+class JourneyCreate(BaseModel):
+    code: str = Field(pattern=CODE, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    definition: JourneyDefinition
+
+
+class JourneyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    description: str
+    status: JourneyStatus
+    live_version: int | None
+    latest_version: int = Field(description="the newest version (a draft when above live)")
+    definition: JourneyDefinition = Field(description="the newest version's definition")
+    created_at: datetime
+    updated_at: datetime
+
+
+class JourneyVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    definition: JourneyDefinition
+    created_at: datetime
+    created_by: str
+    live: bool
+    runs: int
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    journey_id: int
+    version: int
+    customer_id: int
+    occurrence: str
+    state: Literal["active", "completed", "exited"]
+    step_id: str | None
+    due_at: datetime | None
+    holdout: bool
+    branches: dict[str, str]
+    context: dict[str, Any]
+    entered_at: datetime
+    ended_at: datetime | None
+    exit_reason: str | None
+    converted_at: datetime | None
+    conversion_ref: str | None
+    revenue: Decimal | None
+    currency: str | None

@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+# --- journeys
+from omniretail.marketing.journeys import (
+    archive,
+    create_journey,
+    enter,
+    enter_many,
+    get_journey,
+    list_journeys,
+    pause,
+    publish,
+    resume,
+    runs,
+    save_draft,
+    versions,
+)
+from omniretail.marketing.journeys_engine import advance_due
+from omniretail.marketing.journeys_triggers import journeys_sweep
+
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages import (
     clicks_of,
@@ -49,36 +67,50 @@ from omniretail.marketing.triggers import (
 
 __all__ = [
     "REFRESH_JOB",
+    "advance_due",
+    "archive",
     "browse_sweep",
     "cancel_stock_alert",
     "cart_owner",
     "clicks_of",
+    "create_journey",
     "create_message",
     "create_segment",
     "create_stock_alert",
     "delete_message",
     "delete_segment",
+    "enter",
+    "enter_many",
     "evaluate_customer",
     "follow_link",
+    "get_journey",
     "get_message",
     "get_segment",
+    "journeys_sweep",
+    "list_journeys",
     "list_messages",
     "list_segments",
     "mask_name",
     "members",
     "notify_back_in_stock",
+    "pause",
     "personal_context",
     "preview",
     "price_changed",
+    "publish",
     "queue_refresh",
     "refresh",
     "refresh_batch",
     "render_for",
+    "resume",
+    "runs",
+    "save_draft",
     "start_refresh",
     "stock_alerts",
     "unsubscribe",
     "unsubscribe_target",
     "update_message",
     "update_segment",
+    "versions",
     "waiting_alert",
 ]

@@ -1,0 +1,43 @@
+"""``omniretail marketing journeys ...``"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from omniretail.cli.context import open_container
+from omniretail.marketing import service
+from omniretail.marketing.tasks import INTERVAL_SECONDS, tick
+
+app = typer.Typer(help="Journeys: list, run.", no_args_is_help=True)
+console = Console()
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
+
+
+@app.command("list")
+def list_command(db: DbOption = None) -> None:
+    """Journeys with their status and live version."""
+    container = open_container(db)
+    with container.read_uow() as uow:
+        for j in service.list_journeys(uow):
+            console.print(f"{j.code}\t{j.status}\tv{j.live_version or '-'}\t{j.name}")
+
+
+@app.command("run")
+def run_command(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
+) -> None:
+    """Advance due runs, sweep date/inactivity triggers and deliver due sends."""
+    container = open_container(db)
+    while True:
+        result = tick(container)
+        console.print(
+            f"entered {result.entered}, advanced {result.advanced}, delivered {result.delivered}"
+        )
+        if once:
+            return
+        time.sleep(INTERVAL_SECONDS)

@@ -1,0 +1,253 @@
+"""What starts, ends and converts runs: events (delivered by the outbox relay) and a sweep.
+
+For each event in ``TRIGGER_EVENTS`` one handler, in one transaction: enters the customer into
+every live journey whose trigger matches (an ``event`` trigger of this type whose CEL
+condition over ``event`` holds; a segment trigger of this segment), occurrence = the outbox
+event's id (a redelivery enters no one twice); ends active runs of journeys whose ``exit_on``
+names the type; converts the customer's runs whose goal is this event, entered within the
+goal's window, ended and holdout runs included (an order at the till counts like the web's).
+
+``journeys_sweep`` finds the date triggers (the birthday at a local time in the customer's
+zone, N days before; occurrence = the year) and inactivity (N days since the last order on
+any channel; occurrence = that order's date).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from omniretail.carts import events as carts
+from omniretail.customers import events as customers
+from omniretail.customers.models import Customer
+from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import events as fulfilment
+from omniretail.loyalty import events as loyalty
+from omniretail.marketing import events as marketing
+from omniretail.marketing import segments_facts
+from omniretail.marketing.journeys import enter
+from omniretail.marketing.journeys_definition import (
+    DateTrigger,
+    EventTrigger,
+    InactivityTrigger,
+    JourneyDefinition,
+    SegmentTrigger,
+)
+from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run
+from omniretail.marketing.segments_rules import compile_rule, matches
+from omniretail.marketing.zones import customer_zones
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, UowFactory
+from omniretail.orders import events as orders
+from omniretail.orders.models import Order
+
+TRIGGER_EVENTS: tuple[type[Any], ...] = (
+    orders.OrderConfirmed,
+    carts.CartCreated,
+    carts.CartLineAdded,
+    customers.Registered,
+    loyalty.TierChanged,
+    fulfilment.Collected,
+    fulfilment.Delivered,
+    marketing.SegmentEntered,
+    marketing.SegmentExited,
+    marketing.BackInStock,
+    marketing.PriceDropped,
+    marketing.BrowseAbandoned,
+)
+SWEEP_WINDOW_DAYS = 7  # inactivity: last orders up to a week past the threshold are found
+
+
+def live_journeys(uow: UnitOfWork) -> list[tuple[int, int, JourneyDefinition]]:
+    """(journey id, live version, its definition) of every live journey."""
+    rows = uow.session.execute(
+        select(Journey.id, JourneyVersion.version, JourneyVersion.definition)
+        .join(JourneyVersion, JourneyVersion.journey_id == Journey.id)
+        .where(Journey.status == "live", JourneyVersion.version == Journey.live_version)
+    )
+    return [(r.id, r.version, JourneyDefinition.model_validate(r.definition)) for r in rows]
+
+
+def _fields(event: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(event)
+    out = {k: v for k, v in data.items() if isinstance(v, str | int | float | bool) or v is None}
+    if "order" in out:
+        out["order_number"] = out["order"]
+    return out
+
+
+def _customer(uow: UnitOfWork, event: Any) -> int | None:
+    customer_id = getattr(event, "customer_id", None)
+    if customer_id is None and getattr(event, "cart_id", None):
+        customer_id = segments_facts.cart_owner(uow.session, event.cart_id)
+    return customer_id
+
+
+def _triggered(definition: JourneyDefinition, event_type: str, event: Any) -> bool:
+    trigger = definition.trigger
+    if isinstance(trigger, SegmentTrigger):
+        return trigger.kind == event_type.split(".", 1)[1] and trigger.segment_id == getattr(
+            event, "segment_id", None
+        )
+    if not isinstance(trigger, EventTrigger) or trigger.event != event_type:
+        return False
+    if not trigger.condition:
+        return True
+    return matches(compile_rule(trigger.condition), {"event": _fields(event)})
+
+
+def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
+    """Exits, entries and conversions for one event; returns the runs entered."""
+    customer_id = _customer(uow, event)
+    if not customer_id:
+        return 0
+    event_type: str = event.type
+    exits, conversions = _ends(uow, customer_id, event_type)
+    if exits:
+        uow.session.execute(
+            update(Run)
+            .where(Run.id.in_(exits), Run.state == "active")
+            .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
+        )
+    entered = 0
+    context = _fields(event)
+    for journey_id, version, definition in live_journeys(uow):
+        if _triggered(definition, event_type, event):
+            live = (version, definition)
+            if enter(uow, journey_id, customer_id, meta.id, context, live=live) is not None:
+                entered += 1
+    if conversions:
+        ref, revenue, currency = _revenue(uow, event)
+        uow.session.execute(
+            update(Run)
+            .where(Run.id.in_(conversions))
+            .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
+        )
+    return entered
+
+
+def _ends(uow: UnitOfWork, customer_id: int, event_type: str) -> tuple[list[int], list[int]]:
+    """The customer's active runs whose version exits on ``event_type``, and their runs
+    (any state, holdout included) whose goal it is, entered within the goal's window."""
+    rows = uow.session.execute(
+        select(Run.id, Run.state, Run.entered_at, Run.converted_at, JourneyVersion.definition)
+        .join(
+            JourneyVersion,
+            (JourneyVersion.journey_id == Run.journey_id) & (JourneyVersion.version == Run.version),
+        )
+        .where(
+            Run.customer_id == customer_id,
+            or_(Run.state == "active", Run.converted_at.is_(None)),
+        )
+    ).all()
+    exits, conversions = [], []
+    for row in rows:
+        definition = JourneyDefinition.model_validate(row.definition)
+        if row.state == "active" and event_type in definition.exit_on:
+            exits.append(row.id)
+        goal = definition.goal
+        window = uow.now - timedelta(days=goal.within_days)
+        if row.converted_at is None and goal.event == event_type and row.entered_at >= window:
+            conversions.append(row.id)
+    return exits, conversions
+
+
+def _revenue(uow: UnitOfWork, event: Any) -> tuple[str | None, Decimal | None, str | None]:
+    number = getattr(event, "order", None)
+    if not isinstance(number, str):
+        return None, None, None
+    try:
+        total = Decimal(str(event.total)).quantize(Decimal("0.01"))
+    except (AttributeError, InvalidOperation):
+        total = None
+    currency = uow.session.scalar(select(Order.currency).where(Order.number == number))
+    return number, total, currency
+
+
+def install(registry: HandlerRegistry) -> None:
+    def deliver(event: Any, meta: EventMeta, uow_factory: UowFactory) -> None:
+        uow: UnitOfWork
+        with uow_factory() as uow:
+            on_event(uow, event, meta)
+
+    for event_class in TRIGGER_EVENTS:
+        registry.on(event_class, f"marketing.journeys.{event_class.type}", deliver)
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+def _birthday_of(day: date) -> str:
+    return day.strftime("%m-%d")
+
+
+def _birthdays(
+    uow: UnitOfWork,
+    journey_id: int,
+    live: tuple[int, JourneyDefinition],
+    trigger: DateTrigger,
+    now: datetime,
+) -> int:
+    days = [now.date() + timedelta(days=trigger.days_before + d) for d in (-1, 0, 1)]
+    found = uow.session.execute(
+        select(Customer.id, Customer.birthday).where(
+            Customer.status == "active", Customer.birthday.in_([_birthday_of(d) for d in days])
+        )
+    ).all()
+    zones = customer_zones(uow.session, [r.id for r in found])
+    hour, minute = (int(p) for p in trigger.at.split(":"))
+    entered = 0
+    for row in found:
+        local = now.astimezone(zones[row.id])
+        birthday = local.date() + timedelta(days=trigger.days_before)
+        if _birthday_of(birthday) != row.birthday or (local.hour, local.minute) < (hour, minute):
+            continue
+        occurrence = str(birthday.year)
+        if enter(uow, journey_id, row.id, occurrence, {}, live=live, now=now) is not None:
+            entered += 1
+    return entered
+
+
+def _inactive(
+    uow: UnitOfWork,
+    journey_id: int,
+    live: tuple[int, JourneyDefinition],
+    days: int,
+    now: datetime,
+) -> int:
+    cutoff = now - timedelta(days=days)
+    last = func.max(Order.placed_at)
+    found = uow.session.execute(
+        select(Order.customer_id, last.label("last"))
+        .where(
+            Order.customer_id.is_not(None),
+            Order.kind == segments_facts.SALE,
+            Order.status != segments_facts.CANCELLED,
+        )
+        .group_by(Order.customer_id)
+        .having(last <= cutoff, last > cutoff - timedelta(days=SWEEP_WINDOW_DAYS))
+    ).all()
+    entered = 0
+    for row in found:
+        context = {"last_order": row.last.date().isoformat()}
+        occurrence = row.last.date().isoformat()
+        if enter(uow, journey_id, row.customer_id, occurrence, context, live=live, now=now):
+            entered += 1
+    return entered
+
+
+def journeys_sweep(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Date and inactivity entries due at ``now``; returns the runs entered."""
+    at = now or uow.now
+    entered = 0
+    for journey_id, version, definition in live_journeys(uow):
+        trigger = definition.trigger
+        live = (version, definition)
+        if isinstance(trigger, DateTrigger):
+            entered += _birthdays(uow, journey_id, live, trigger, at)
+        elif isinstance(trigger, InactivityTrigger):
+            entered += _inactive(uow, journey_id, live, trigger.days, at)
+    return entered

@@ -1,0 +1,70 @@
+"""Marketing's background work: due journey runs advanced, the date/inactivity sweep and
+sending's ``deliver_due`` (when sending is installed), every few seconds. ``omniretail
+serve`` runs it in a thread beside the relay; ``omniretail marketing journeys run`` in the
+foreground."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from omniretail.kernel.vault import vault_for
+from omniretail.marketing import journeys_ports as ports
+from omniretail.marketing.journeys_engine import advance_due
+from omniretail.marketing.journeys_triggers import journeys_sweep
+from omniretail.marketing.triggers import browse_sweep
+from omniretail.runtime import Runtime
+
+log = logging.getLogger("omniretail.marketing.journeys")
+INTERVAL_SECONDS = 2.0
+BROWSE_EVERY_SECONDS = 15 * 60
+
+
+@dataclass
+class Tick:
+    entered: int
+    advanced: int
+    delivered: int
+
+
+def tick(container: Runtime, *, limit: int = 500, browse: bool = False) -> Tick:
+    """One round: the sweep (with ``browse``, the browse-abandonment sweep too), every due
+    run, then the due sends."""
+    with container.uow() as uow:
+        entered = journeys_sweep(uow)
+    if browse:
+        with container.uow() as uow:
+            browse_sweep(uow)
+    advanced = advance_due(container.uow, limit=limit, vault=vault_for(container.keyring))
+    deliver = ports.deliver_due()  # hook: sending's deliver_due once merged
+    delivered = deliver(container.uow, limit=limit) if deliver is not None else 0
+    return Tick(entered=entered, advanced=advanced, delivered=delivered)
+
+
+class BackgroundJourneys:
+    """``tick`` in a daemon thread until ``stop``; a failed round is logged and retried."""
+
+    def __init__(self, container: Runtime, interval: float = INTERVAL_SECONDS) -> None:
+        self.container, self.interval = container, interval
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="omniretail-journeys", daemon=True)
+
+    def _loop(self) -> None:
+        browsed_at = 0.0
+        while not self.stopping.is_set():
+            browse = time.monotonic() - browsed_at >= BROWSE_EVERY_SECONDS
+            try:
+                tick(self.container, browse=browse)
+                browsed_at = time.monotonic() if browse else browsed_at
+            except Exception:
+                log.exception("journeys round failed; will retry")
+            self.stopping.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        self._thread.join(timeout)
