@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
-import types
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 import omniretail
 from omniretail.bootstrap import Container
+from omniretail.kernel.errors import DomainError
 from omniretail.kernel.events import EVENT_CLASSES
 from omniretail.loyalty.schemas import ProgrammeRules, TierRule
-from omniretail.marketing import schemas
 from omniretail.marketing import service as marketing
 from omniretail.marketing.journeys_classics import (
     CLASSICS,
@@ -208,35 +205,29 @@ def test_messages_render_for_a_real_customer(container: Container) -> None:
     assert welcome.title == "Welcome, Grace, we're glad you're here"
 
 
-class FakeCreate(BaseModel):
-    code: str
-    name: str
-    description: str = ""
-
-
-def test_install_creates_messages_segment_promotion_and_the_draft(
-    container: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[tuple[str, Any]] = []
-    fake = types.ModuleType("omniretail.marketing.journeys")
-    fake.create_journey = lambda uow, data: calls.append(("create", data))  # type: ignore[attr-defined]
-    fake.save_draft = lambda uow, code, d, *, actor: calls.append(("draft", (code, d, actor)))  # type: ignore[attr-defined]
-    fake.get_journey = lambda uow, code: code  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "omniretail.marketing.journeys", fake)
-    if not hasattr(schemas, "JourneyCreate"):
-        monkeypatch.setattr(schemas, "JourneyCreate", FakeCreate, raising=False)
-    for _ in range(2):  # twice: nothing made twice
-        with container.uow() as uow:
-            assert install_classic(uow, "win-back", actor="test") == "win-back"
+def test_install_creates_messages_segment_promotion_and_the_draft(container: Container) -> None:
+    with container.uow() as uow:
+        journey = install_classic(uow, "win-back", actor="test")
+    with container.uow() as uow, pytest.raises(DomainError):
+        install_classic(uow, "win-back", actor="test")  # the journey exists: nothing made twice
     with container.read_uow() as uow:
         codes = {m.code for m in marketing.list_messages(uow)}
         segments = [s for s in marketing.list_segments(uow) if s.name.startswith("Win-back")]
         promotion = pricing.get_promotion(uow, "CLASSIC-WINBACK-15")
+        versions = marketing.versions(uow, "win-back")
+    assert journey.code == "win-back" and journey.status == "draft"
     assert {"classic-winback-1", "classic-winback-2"} <= codes
     assert len(segments) == 1
     assert promotion.requires_coupon and promotion.effect["percent"] in (15, "15")
-    drafts = [d for kind, d in calls if kind == "draft"]
-    assert drafts[0][0] == "win-back" and drafts[0][2] == "test"
-    assert drafts[0][1].trigger.segment_id == segments[0].id
-    created = [d for kind, d in calls if kind == "create"]
-    assert created[0].code == "win-back"
+    assert len(versions) == 1
+    assert versions[0].definition.trigger.segment_id == segments[0].id
+
+
+def test_every_classic_installs_and_goes_live(container: Container) -> None:
+    with container.uow() as uow:
+        for c in CLASSICS:
+            install_classic(uow, c.code, actor="test")
+            marketing.publish(uow, c.code, actor="test")
+    with container.read_uow() as uow:
+        live = {j.code: j.status for j in marketing.list_journeys(uow)}
+    assert live == {c.code: "live" for c in CLASSICS}

@@ -389,15 +389,11 @@ def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> Any:
         _promotion(uow, promotion, actor)
     segment_id = _segment_id(uow, spec.segment) if spec.segment else SEGMENT_PLACEHOLDER
     definition = spec.definition(segment_id, loyalty.rules(uow))
-    create = schemas.JourneyCreate
-    wanted = {
-        "code": spec.code,
-        "name": spec.name,
-        "description": spec.description,
-        "definition": definition,
-    }
     journeys.create_journey(
-        uow, create(**{k: v for k, v in wanted.items() if k in create.model_fields})
+        uow,
+        schemas.JourneyCreate(
+            code=spec.code, name=spec.name, description=spec.description, definition=definition
+        ),
+        actor=actor,
     )
-    journeys.save_draft(uow, spec.code, definition, actor=actor)
     return journeys.get_journey(uow, spec.code)
