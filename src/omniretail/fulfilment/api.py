@@ -4,10 +4,9 @@ the tracking page's router (``web.py``) is mounted by the app as ``tracking_rout
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
@@ -26,7 +25,7 @@ from omniretail.fulfilment.schemas import (
 )
 from omniretail.fulfilment.web import router as tracking_router
 from omniretail.orders.schemas import CancelBody, OrderRead
-from omniretail.orders.service import PaymentProvider, compensating
+from omniretail.orders.service import PaymentProvider, compensating, payments_of
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
@@ -39,14 +38,7 @@ def get_policy(container: ContainerDep) -> OrderPolicy:
 PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
 
 
-def get_payments(request: Request) -> PaymentProvider:
-    """The process's payment provider (``app.state.payments``, set by ``create_app``): refunds
-    of returns go through it, as checkout's authorisations do."""
-    provider: Callable[[], PaymentProvider] = request.app.state.payments
-    return provider()
-
-
-PaymentsDep = Annotated[PaymentProvider, Depends(get_payments)]
+PaymentsDep = Annotated[PaymentProvider, Depends(payments_of)]
 
 
 @router.post("/orders/sweep-pickups", response_model=SweepReport, tags=["orders"])

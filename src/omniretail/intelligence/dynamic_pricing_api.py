@@ -18,6 +18,7 @@ from omniretail.intelligence.dynamic_pricing_schemas import (
     DynamicRunRead,
     DynamicRunRequest,
 )
+from omniretail.jobs import api as jobs
 from omniretail.jobs import service as jobs_service
 from omniretail.jobs.schemas import JobRead
 
@@ -86,11 +87,9 @@ def run_now(body: DynamicRunRequest, use_case: UseCaseDep, actor: ActorDep) -> D
 def queue_run(use_case: UseCaseDep, actor: ActorDep, response: Response) -> JobRead:
     """Queues the run as a durable job (``pricing.dynamic``; the daily schedule queues the
     same); 202 with the job to poll (``Location``), 409 while one is queued or running."""
-    job = use_case.run(
-        lambda uow: jobs_service.enqueue(uow, service.JOB_KIND, actor=actor), status_code=202
+    return jobs.queue(
+        use_case, response, lambda uow: jobs_service.enqueue(uow, service.JOB_KIND, actor=actor)
     )
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job
 
 
 @router.get("/runs", response_model=list[DynamicRunRead])

@@ -4,7 +4,6 @@ and runs the rules."""
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,19 +11,16 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-import celpy
-from celpy import celtypes
-from celpy.adapter import json_to_cel
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from omniretail.kernel import cel
 from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
-from omniretail.kernel.money import round_money
+from omniretail.kernel.money import format_money, round_money
 
 HUNDRED = Decimal(100)
 RECENT_DAYS = 7
 BASELINE_WEEKS = 8
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
 
 
 class DynamicPricingSettings(BaseSettings):
@@ -70,31 +66,18 @@ class ChangeNotRevertible(Conflict):
 # --- conditions
 
 
-@functools.lru_cache(maxsize=1024)
-def _program(text: str) -> Any:
-    env = celpy.Environment()
-    try:
-        return env.program(env.compile(text))
-    except Exception as exc:  # celpy raises its parser's errors
-        first = str(exc).splitlines()[0] if str(exc) else "invalid"
-        raise InvalidRuleCondition(f"condition: {first}", field="condition") from exc
-
-
 def require_valid_condition(condition: str | None) -> None:
     """Raises ``InvalidRuleCondition`` unless the condition is empty or parses as CEL."""
     if condition and condition.strip():
-        _program(condition)
+        try:
+            cel.compile_program(condition)
+        except cel.CelSyntaxError as exc:
+            raise InvalidRuleCondition(f"condition: {exc}", field="condition") from exc
 
 
 def holds(condition: str | None, facts: dict[str, Any]) -> bool:
     """Whether the condition is true for the facts (empty: always; an error: false)."""
-    if not condition or not condition.strip():
-        return True
-    try:
-        result = _program(condition).evaluate(json_to_cel(facts))
-    except Exception:  # an unknown variable or a type error means "does not apply"
-        return False
-    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+    return cel.holds(condition, facts)
 
 
 # --- guardrails and explanations (pure)
@@ -139,29 +122,24 @@ def move(price: Decimal, percent: Decimal, rails: Guardrails, currency: str) -> 
     if floor > ceiling:
         return Move(
             None,
-            f"no change: floor {money(floor, currency)} is above ceiling"
-            f" {money(ceiling, currency)}",
+            f"no change: floor {format_money(floor, currency)} is above ceiling"
+            f" {format_money(ceiling, currency)}",
         )
     step = max(min(percent, rails.max_step_percent), -rails.max_step_percent)
     notes = [] if step == percent else [f"step limited to {_pct(step)}"]
     target = round_money(price * (HUNDRED + step) / HUNDRED, currency)
     if target > ceiling:
         target = ceiling
-        notes.append(f"ceiling {money(ceiling, currency)}")
+        notes.append(f"ceiling {format_money(ceiling, currency)}")
     elif target < floor:
         target = floor
-        notes.append(f"floor {money(floor, currency)}")
+        notes.append(f"floor {format_money(floor, currency)}")
     action = _pct(percent)
     if target == price or (percent > 0 and target < price) or (percent < 0 and target > price):
         limit = f" at {notes[-1]}" if notes else ""
         return Move(None, f"{action}: no change{limit}")
     shaped = f" ({', '.join(notes)})" if notes else ""
     return Move(target, f"{action}{shaped}")
-
-
-def money(amount: Decimal, currency: str) -> str:
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
 def _pct(value: Decimal) -> str:

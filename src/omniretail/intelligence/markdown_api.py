@@ -12,6 +12,7 @@ from omniretail.api.params import IdPath
 from omniretail.catalog.schemas import Code
 from omniretail.intelligence import markdown_service as markdowns
 from omniretail.intelligence.markdown_schemas import MarkdownDetail, MarkdownRead, MarkdownStatus
+from omniretail.jobs import api as jobs
 from omniretail.jobs.schemas import JobRead
 
 router = APIRouter(prefix="/markdowns", tags=["markdowns"])
@@ -36,9 +37,7 @@ def queue_suggestions(use_case: UseCaseDep, actor: ActorDep, response: Response)
     """Refreshes the suggestions as a durable job (``markdowns.suggest``: the web channel from
     tomorrow, as ``omniretail markdowns suggest`` by default; it replaces the undecided ones);
     202 with the job to poll (``Location``), 409 while one is queued or running."""
-    job = use_case.run(lambda uow: markdowns.queue_suggestions(uow, actor=actor), status_code=202)
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job
+    return jobs.queue(use_case, response, lambda uow: markdowns.queue_suggestions(uow, actor=actor))
 
 
 @router.get("/{suggestion_id}", response_model=MarkdownDetail)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from omniretail.api.deps import ReadDep
+from omniretail.api.deps import ReadDep, UseCase
+from omniretail.db.uow import UnitOfWork
 from omniretail.jobs import service
 from omniretail.jobs.schemas import JobRead
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def queue(
+    use_case: UseCase, response: Response, enqueue: Callable[[UnitOfWork], JobRead]
+) -> JobRead:
+    """A domain route's answer to "queue a durable job": ``enqueue`` (``service.enqueue`` or
+    a use case around it) run as 202 with the job to poll in ``Location``; the 409 of a job of
+    its kind already queued or running is the enqueue's."""
+    job = use_case.run(enqueue, status_code=202)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job
 
 
 @router.get("", response_model=list[JobRead])

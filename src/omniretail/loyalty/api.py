@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath, KeyPath
+from omniretail.jobs import api as jobs
 from omniretail.jobs import service as jobs_service
 from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.limits import MAX_INT64
@@ -122,9 +123,8 @@ def start_job(
     ``expire``, ``birthdays`` (coupons), ``recompute`` (every account's counters checked
     against its ledger, read-only). Answers 202 with the job to poll (``Location``); while a
     job of that name is queued or running, 409 naming it."""
-    job = use_case.run(
+    return jobs.queue(
+        use_case,
+        response,
         lambda uow: jobs_service.enqueue(uow, loyalty_jobs.KINDS[name], actor=actor),
-        status_code=202,
     )
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job

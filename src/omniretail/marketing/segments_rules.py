@@ -27,40 +27,29 @@ error such as ``country > 1``, a missing map key) is false for them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
-import celpy
-from celpy import celtypes
-from celpy.adapter import json_to_cel
-
+from omniretail.kernel import cel
 from omniretail.marketing.errors import InvalidSegmentRule
 
 
-@functools.lru_cache(maxsize=1024)
 def compile_rule(text: str) -> Any:
     """The compiled program (cached); raises ``InvalidSegmentRule`` with the parser's message."""
     if not text.strip():
         raise InvalidSegmentRule("the rule is empty", field="rule")
-    env = celpy.Environment()
     try:
-        return env.program(env.compile(text))
-    except Exception as exc:  # celpy raises its parser's errors
-        message = str(exc).strip() or "invalid expression"
-        raise InvalidSegmentRule(message, field="rule") from exc
+        return cel.compile_program(text)
+    except cel.CelSyntaxError as exc:
+        raise InvalidSegmentRule(exc.detail, field="rule") from exc
 
 
 def activation(facts: Mapping[str, Any]) -> Any:
     """The facts as CEL values, converted once per customer for every segment's rule."""
-    return json_to_cel(dict(facts))
+    return cel.activation(facts)
 
 
 def matches(program: Any, facts: Mapping[str, Any], prepared: Any = None) -> bool:
     """Whether the customer is in: ``prepared`` is ``activation(facts)`` when the caller
     evaluates several rules on the same facts."""
-    try:
-        result = program.evaluate(prepared if prepared is not None else activation(facts))
-    except Exception:  # an evaluation error means "not in the segment"
-        return False
-    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+    return cel.evaluate(program, prepared if prepared is not None else activation(facts))

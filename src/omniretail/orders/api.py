@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
-from omniretail.orders.payments import PaymentProvider, compensating
+from omniretail.orders.payments import PaymentProvider, compensating, payments_of
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
 
 
-def get_payments(request: Request) -> PaymentProvider:
-    """The process's payment provider: authorisations here, captures, voids and refunds by
-    its relay (one per process, so a retry finds its authorisation). ``app.state.payments``
-    (set by ``create_app``) reads it from the composition root at each request."""
-    provider: Callable[[], PaymentProvider] = request.app.state.payments
-    return provider()
-
-
 def get_policy(container: ContainerDep) -> OrderPolicy:
     return policy_from(container.settings)
 
 
-PaymentsDep = Annotated[PaymentProvider, Depends(get_payments)]
+PaymentsDep = Annotated[PaymentProvider, Depends(payments_of)]
 PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
+
+from starlette.requests import Request
 
 from omniretail.kernel.ids import new_id
 
@@ -262,3 +264,12 @@ def provider_named(name: str) -> PaymentProvider:
     if name != "test":
         raise RuntimeError(f"unknown payment provider {name!r}")
     return TestPaymentProvider()
+
+
+def payments_of(request: Request) -> PaymentProvider:
+    """The process's payment provider, for a route or a console page (a FastAPI dependency):
+    authorisations here, captures, voids and refunds by its relay (one per process, so a retry
+    finds its authorisation). ``app.state.payments`` (set by ``create_app``) reads it from the
+    composition root at each request."""
+    provider: Callable[[], PaymentProvider] = request.app.state.payments
+    return provider()

@@ -75,6 +75,7 @@ from omniretail.orders.payments import (
     compensating,
     looks_like_card_number,
     paid_in_cash,
+    payments_of,
     provider_named,
 )
 from omniretail.orders.privacy import (
@@ -167,6 +168,7 @@ __all__ = [
     "orders_for_location",
     "overdue_pickups",
     "paid_in_cash",
+    "payments_of",
     "pending",
     "place_order",
     "provider_named",

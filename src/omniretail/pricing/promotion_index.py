@@ -39,9 +39,7 @@ from decimal import Decimal
 from threading import Lock
 from typing import Any
 
-from celpy import celtypes
-from celpy.adapter import json_to_cel
-
+from omniretail.kernel import cel
 from omniretail.pricing.conditions import Predicate, compile_fast, requirements
 from omniretail.pricing.engine import DraftLine, PricingContext, StepResult
 from omniretail.pricing.promotion_rules import (
@@ -242,8 +240,8 @@ class IndexedPromotionsStep:
                         continue
                 else:
                     if converted is None:
-                        converted = json_to_cel(dict(variables))
-                    if not _holds(p.program, converted):
+                        converted = cel.activation(variables)
+                    if not cel.evaluate(p.program, converted):
                         continue
             chosen.append(
                 replace(p.met, coupon=coupon.code, budget_left=coupon.budget_left)
@@ -251,15 +249,6 @@ class IndexedPromotionsStep:
                 else p.met
             )
         return chosen
-
-
-def _holds(program: Any, converted: Any) -> bool:
-    """``promotion_rules.holds`` on variables already converted for cel-python."""
-    try:
-        result = program.evaluate(converted)
-    except Exception:  # an evaluation error (unknown field, types) means "does not apply"
-        return False
-    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
 
 
 @dataclass

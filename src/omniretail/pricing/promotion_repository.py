@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from omniretail.db.sql import rowcount
+from omniretail.pricing.customer_facts import stored_segment, stored_tier
 from omniretail.pricing.engine import PricingContext
 from omniretail.pricing.models import Coupon, CouponRedemption, PricingStamp, Promotion
 
@@ -36,8 +37,6 @@ stamps = cast(Table, PricingStamp.__table__)
 PROMOTIONS_STAMP = "promotions"
 # Facts about the customer a condition may name (read in the same statement, by name only).
 _orders = table("orders", column("customer_id"))
-_accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
-_scores = table("customer_scores", column("customer_id"), column("segment"))
 # A coupon's owner and the customer using it are the same person when their profiles lead to
 # the same surviving one (a merge points every alias straight at it).
 _profiles = table("customers", column("id"), column("merged_into_id"))
@@ -125,14 +124,8 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
             .where(_orders.c.customer_id == context.customer_id)
             .scalar_subquery()
             .label("orders"),
-            select(_accounts.c.tier)
-            .where(_accounts.c.customer_id == context.customer_id)
-            .scalar_subquery()
-            .label("tier"),
-            select(_scores.c.segment)
-            .where(_scores.c.customer_id == context.customer_id)
-            .scalar_subquery()
-            .label("segment"),
+            stored_tier(context.customer_id).scalar_subquery().label("tier"),
+            stored_segment(context.customer_id).scalar_subquery().label("segment"),
         ]
     if not codes:
         none = [

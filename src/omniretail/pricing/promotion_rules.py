@@ -47,16 +47,12 @@ rounded half up to the currency's minor unit (none for JPY) where each discount 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import celpy
-from celpy import celtypes
-from celpy.adapter import json_to_cel
-
+from omniretail.kernel import cel
 from omniretail.kernel.money import round_money
 from omniretail.pricing.engine import (
     Adjustment,
@@ -94,14 +90,12 @@ class ActivePromotion:
         return f"coupon:{self.coupon}" if self.coupon else f"promotion:{self.code}"
 
 
-@functools.lru_cache(maxsize=4096)
 def compile_condition(text: str) -> Any:
     """The compiled CEL program (cached per text); raises ``ConditionError``."""
-    env = celpy.Environment()
     try:
-        return env.program(env.compile(text))
-    except Exception as exc:  # celpy raises its parser's errors
-        raise ConditionError(str(exc).splitlines()[0] if str(exc) else "invalid") from exc
+        return cel.compile_program(text)
+    except cel.CelSyntaxError as exc:
+        raise ConditionError(str(exc)) from exc
 
 
 def activation(context: PricingContext, lines: Sequence[DraftLine]) -> dict[str, Any]:
@@ -135,13 +129,7 @@ def activation(context: PricingContext, lines: Sequence[DraftLine]) -> dict[str,
 
 
 def holds(condition: str | None, variables: Mapping[str, Any]) -> bool:
-    if not condition or not condition.strip():
-        return True
-    try:
-        result = compile_condition(condition).evaluate(json_to_cel(dict(variables)))
-    except Exception:  # an evaluation error (unknown field, types) means "does not apply"
-        return False
-    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+    return cel.holds(condition, variables)
 
 
 @dataclass

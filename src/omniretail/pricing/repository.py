@@ -15,13 +15,11 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    column,
     delete,
     func,
     insert,
     or_,
     select,
-    table,
     true,
     update,
 )
@@ -29,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
 from omniretail.db.sql import insert_for, rowcount
+from omniretail.pricing.customer_facts import stored_segment, stored_tier
 from omniretail.pricing.engine import Candidate, Fee, PricingContext, Rate, SkuFacts
 from omniretail.pricing.models import (
     STANDARD,
@@ -54,15 +53,8 @@ products = cast(Table, Product.__table__)
 SCOPES = ("channel_code", "location_code", "customer_tier", "customer_segment")
 
 
-# The customer's loyalty tier and RFM segment, read by name in the same statement (pricing
-# sits below loyalty and intelligence, which own these tables).
-_accounts = table("loyalty_accounts", column("customer_id"), column("tier"))
-_scores = table("customer_scores", column("customer_id"), column("segment"))
-
-
-def _stored(t: Any, name: str) -> Any:
-    customer = bindparam("customer_id", type_=Integer)
-    return select(t.c[name]).where(t.c.customer_id == customer).scalar_subquery()
+def _stored(read: Any) -> Any:
+    return read(bindparam("customer_id", type_=Integer)).scalar_subquery()
 
 
 def _in_force() -> Any:
@@ -83,14 +75,14 @@ def _in_force() -> Any:
         or_(
             lists.customer_tier.is_(None),
             lists.customer_tier
-            == func.coalesce(bindparam("tier", type_=String), _stored(_accounts, "tier")),
+            == func.coalesce(bindparam("tier", type_=String), _stored(stored_tier)),
         ),
         or_(
             lists.customer_segment.is_(None),
             lists.customer_segment.in_(bindparam("segments", expanding=True)),
             and_(
                 bindparam("stored_segment", type_=Boolean),
-                lists.customer_segment == _stored(_scores, "segment"),
+                lists.customer_segment == _stored(stored_segment),
             ),
         ),
     )
@@ -403,4 +395,5 @@ def delete_fee(session: Session, channel: str, method: str) -> bool:
 
 def customer_tier(session: Session, customer_id: int) -> str | None:
     """The customer's loyalty tier now (read by name, as the promotions step reads it)."""
-    return session.scalar(select(_accounts.c.tier).where(_accounts.c.customer_id == customer_id))
+    tier: str | None = session.scalar(stored_tier(customer_id))
+    return tier

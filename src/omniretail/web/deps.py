@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 
 from omniretail.auth import access, policy
 from omniretail.auth import service as auth
@@ -25,7 +26,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.runtime import Runtime
 from omniretail.web import session
-from omniretail.web.forms import first_values
+from omniretail.web.forms import Errors, errors_of, first_values
 from omniretail.web.rendering import environment
 
 T = TypeVar("T")
@@ -195,6 +196,25 @@ def change(
                 subject=request.url.path,
             )
         return result
+
+
+def submit(
+    request: Request,
+    decided: Decision | list[Decision],
+    fn: Callable[[UnitOfWork], T],
+    *,
+    done: Callable[[T], Response],
+    failed: Callable[[Errors, int], Response],
+    errors: Callable[[ValidationError | DomainError], Errors] = errors_of,
+) -> Response:
+    """A save form's answer: ``change`` (``fn`` validates the body and saves), then ``done``
+    with its result; a ``ValidationError`` or ``DomainError`` gives ``failed`` the messages
+    beside the fields (``errors``) and the problem's status (422 for a schema's refusal)."""
+    try:
+        result = change(request, decided, fn)
+    except (ValidationError, DomainError) as exc:
+        return failed(errors(exc), getattr(exc, "status", 422))
+    return done(result)
 
 
 def render(

@@ -17,7 +17,7 @@ from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import CollectBody, RejectBody, ShipBody
 from omniretail.kernel.errors import DomainError, NotFound
 from omniretail.orders.schemas import CancelBody, OrderRead
-from omniretail.orders.service import PaymentProvider
+from omniretail.orders.service import payments_of as payments_of
 from omniretail.routing.service import policy_from
 from omniretail.web.deps import Decision, Viewer, authorize_as, change
 from omniretail.web.forms import Errors, body_of, errors_of
@@ -31,12 +31,6 @@ BODIES: dict[str, type[BaseModel]] = {
     "collect": CollectBody,
     "reject": RejectBody,
 }
-
-
-def payments_of(request: Request) -> PaymentProvider:
-    """The process's payment provider (``app.state.payments``, set by ``create_app``)."""
-    provider: Callable[[], PaymentProvider] = request.app.state.payments
-    return provider()
 
 
 def authorize_step(

@@ -8,13 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 
 from omniretail.api.params import IdPath
 from omniretail.catalog import service as catalog
 from omniretail.intelligence.schemas import DynamicRuleRead, DynamicRuleWrite
 from omniretail.intelligence.service import dynamic_pricing
-from omniretail.kernel.errors import DomainError
 from omniretail.web.deps import (
     HqDep,
     PageRoute,
@@ -25,6 +23,7 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
+    submit,
 )
 from omniretail.web.forms import Errors, errors_of
 
@@ -101,13 +100,16 @@ def save_rule(request: Request, posted: PostedDep) -> Response:
     decided = authorize_as(
         request, posted.viewer, "PUT /dynamic-pricing/rules/{code}", {"code": code}, data
     )
-    try:
-        rule = DynamicRuleWrite.model_validate(data)
-        change(request, decided, lambda uow: dynamic_pricing.save_rule(uow, code, rule))
-    except (ValidationError, DomainError) as exc:
-        errors = errors_of(exc, fields=FIELDS)
-        return _page(request, posted.viewer, values=values, errors=errors, status=422)
-    return redirect(PAGE, notice=f"Rule {code} saved.")
+    return submit(
+        request,
+        decided,
+        lambda uow: dynamic_pricing.save_rule(uow, code, DynamicRuleWrite.model_validate(data)),
+        done=lambda _: redirect(PAGE, notice=f"Rule {code} saved."),
+        failed=lambda errors, _: _page(
+            request, posted.viewer, values=values, errors=errors, status=422
+        ),
+        errors=lambda exc: errors_of(exc, fields=FIELDS),
+    )
 
 
 @router.post("/dynamic-pricing/rules/{code}/{action}", response_model=None)

@@ -19,10 +19,10 @@ from omniretail.web.deps import (
     PostedDep,
     Viewer,
     authorize_as,
-    change,
     read,
     redirect,
     render,
+    submit,
 )
 from omniretail.web.forms import Errors, errors_of
 
@@ -67,18 +67,17 @@ def messages_page(request: Request, viewer: HqDep) -> HTMLResponse:
 def create_message(request: Request, posted: PostedDep) -> Response:
     body = {"code": posted.values.get("code", "").strip(), **_body(posted.values)}
     decided = authorize_as(request, posted.viewer, "POST /marketing/messages", None, body)
-    try:
-        data = MessageCreate.model_validate(body)
-        made = change(request, decided, lambda uow: marketing.create_message(uow, data))
-    except (ValidationError, DomainError) as exc:
-        return _list(
-            request,
-            posted.viewer,
-            values=posted.values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(f"/hq/marketing/messages/{made.code}", notice=f"Message {made.code} created.")
+    return submit(
+        request,
+        decided,
+        lambda uow: marketing.create_message(uow, MessageCreate.model_validate(body)),
+        done=lambda made: redirect(
+            f"/hq/marketing/messages/{made.code}", notice=f"Message {made.code} created."
+        ),
+        failed=lambda errors, status: _list(
+            request, posted.viewer, values=posted.values, errors=errors, status=status
+        ),
+    )
 
 
 def _editor(
@@ -118,19 +117,15 @@ def save_message(request: Request, posted: PostedDep, code: str) -> Response:
     decided = authorize_as(
         request, posted.viewer, "PUT /marketing/messages/{code}", {"code": code}, body
     )
-    try:
-        data = MessageUpdate.model_validate(body)
-        change(request, decided, lambda uow: marketing.update_message(uow, code, data))
-    except (ValidationError, DomainError) as exc:
-        return _editor(
-            request,
-            posted.viewer,
-            code,
-            values=posted.values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(f"/hq/marketing/messages/{code}", notice="Message saved.")
+    return submit(
+        request,
+        decided,
+        lambda uow: marketing.update_message(uow, code, MessageUpdate.model_validate(body)),
+        done=lambda _: redirect(f"/hq/marketing/messages/{code}", notice="Message saved."),
+        failed=lambda errors, status: _editor(
+            request, posted.viewer, code, values=posted.values, errors=errors, status=status
+        ),
+    )
 
 
 @router.get("/messages/{code}/preview", response_class=HTMLResponse)

@@ -12,18 +12,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError, InvalidRequest
+from omniretail.kernel.errors import InvalidRequest
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
+    PriceEntryRead,
     PriceEntryWrite,
     PriceListRead,
     PriceListWrite,
     ProductTaxClassWrite,
     TaxClassWrite,
+    TaxRateRead,
     TaxRateWrite,
 )
 from omniretail.web.deps import (
@@ -36,6 +37,7 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
+    submit,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
 
@@ -171,27 +173,24 @@ def save_list(request: Request, posted: PostedDep) -> Response:
         request, posted.viewer, "PUT /pricing/price-lists/{code}", {"code": code}, body
     )
     existing = posted.get("existing") or None
-    try:
+
+    def save(uow: UnitOfWork) -> object:
         if not code:
             raise InvalidRequest("Give the list a code.", field="code")
         data = PriceListWrite.model_validate(body)
-        change(
-            request,
-            decided,
-            lambda uow: pricing.save_price_list(
-                uow, code, data, actor=posted.viewer.principal.actor
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _list_page(
-            request,
-            posted.viewer,
-            existing,
-            values=values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(f"/hq/pricing/price-lists/{code}", notice=f"Price list {code} saved.")
+        return pricing.save_price_list(uow, code, data, actor=posted.viewer.principal.actor)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda _: redirect(
+            f"/hq/pricing/price-lists/{code}", notice=f"Price list {code} saved."
+        ),
+        failed=lambda errors, status: _list_page(
+            request, posted.viewer, existing, values=values, errors=errors, status=status
+        ),
+    )
 
 
 @router.post("/price-lists/{code}/delete", response_model=None)
@@ -220,28 +219,23 @@ def set_entry(request: Request, posted: PostedDep, code: str) -> Response:
         {"code": code, "sku": sku},
         body,
     )
-    try:
+
+    def save(uow: UnitOfWork) -> PriceEntryRead:
         if not sku:
             raise InvalidRequest("Enter a SKU.", field="sku")
         data = PriceEntryWrite.model_validate(body)
-        entry = change(
-            request,
-            decided,
-            lambda uow: pricing.set_entry(
-                uow, code, sku, data, actor=posted.viewer.principal.actor
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _list_page(
-            request,
-            posted.viewer,
-            code,
-            values=posted.values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(
-        f"/hq/pricing/price-lists/{code}", notice=f"{entry.sku} costs {entry.price} in {code}."
+        return pricing.set_entry(uow, code, sku, data, actor=posted.viewer.principal.actor)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda entry: redirect(
+            f"/hq/pricing/price-lists/{code}", notice=f"{entry.sku} costs {entry.price} in {code}."
+        ),
+        failed=lambda errors, status: _list_page(
+            request, posted.viewer, code, values=posted.values, errors=errors, status=status
+        ),
     )
 
 
@@ -291,28 +285,30 @@ def upload_entries(request: Request, posted: PostedDep, code: str) -> Response:
         )
         for sku, body in rows
     ]
-    try:
+    actor = posted.viewer.principal.actor
+
+    def save(uow: UnitOfWork) -> object:
         if errors:
             raise InvalidRequest(errors["csv"], field="csv")
         parsed = [(sku, PriceEntryWrite.model_validate(body)) for sku, body in rows]
-        actor = posted.viewer.principal.actor
-        change(
-            request,
-            decisions,
-            lambda uow: [pricing.set_entry(uow, code, s, d, actor=actor) for s, d in parsed],
-        )
-    except (ValidationError, DomainError) as exc:
-        found = errors_of(exc)
-        message = "; ".join(found.values())
-        return _list_page(
+        return [pricing.set_entry(uow, code, s, d, actor=actor) for s, d in parsed]
+
+    return submit(
+        request,
+        decisions,
+        save,
+        done=lambda _: redirect(
+            f"/hq/pricing/price-lists/{code}", notice=f"{len(rows)} prices set in {code}."
+        ),
+        failed=lambda found, status: _list_page(
             request,
             posted.viewer,
             code,
             values=posted.values,
-            errors={"csv": message},
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(f"/hq/pricing/price-lists/{code}", notice=f"{len(rows)} prices set in {code}.")
+            errors={"csv": "; ".join(found.values())},
+            status=status,
+        ),
+    )
 
 
 # --- taxes -------------------------------------------------------------------------------------
@@ -372,26 +368,23 @@ def save_tax_class(request: Request, posted: PostedDep) -> Response:
     decided = authorize_as(
         request, posted.viewer, "PUT /pricing/tax-classes/{code}", {"code": code}, body
     )
-    try:
+
+    def save(uow: UnitOfWork) -> object:
         if not code:
             raise InvalidRequest("Give the class a code.", field="class_code")
         data = TaxClassWrite.model_validate(body)
-        change(
-            request,
-            decided,
-            lambda uow: pricing.save_tax_class(
-                uow, code, data, actor=posted.viewer.principal.actor
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _taxes_page(
-            request,
-            posted.viewer,
-            values=posted.values,
-            errors=errors_of(exc, {"name": "class_name"}),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect("/hq/pricing/taxes", notice=f"Tax class {code} saved.")
+        return pricing.save_tax_class(uow, code, data, actor=posted.viewer.principal.actor)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda _: redirect("/hq/pricing/taxes", notice=f"Tax class {code} saved."),
+        failed=lambda errors, status: _taxes_page(
+            request, posted.viewer, values=posted.values, errors=errors, status=status
+        ),
+        errors=lambda exc: errors_of(exc, {"name": "class_name"}),
+    )
 
 
 @router.post("/taxes/rates", response_model=None)
@@ -410,28 +403,24 @@ def save_tax_rate(request: Request, posted: PostedDep) -> Response:
     else:
         decided = authorize_as(request, posted.viewer, "POST /pricing/tax-rates", None, body)
     actor = posted.viewer.principal.actor
-    try:
+
+    def save(uow: UnitOfWork) -> TaxRateRead:
         data = TaxRateWrite.model_validate(body)
-        saved = change(
-            request,
-            decided,
-            lambda uow: (
-                pricing.update_tax_rate(uow, int(rate_id), data, actor=actor)
-                if rate_id.isdigit()
-                else pricing.add_tax_rate(uow, data, actor=actor)
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _taxes_page(
-            request,
-            posted.viewer,
-            values=posted.values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(
-        "/hq/pricing/taxes",
-        notice=f"{saved.name} ({saved.country}, {saved.tax_class}) at {saved.rate:.2%} saved.",
+        if rate_id.isdigit():
+            return pricing.update_tax_rate(uow, int(rate_id), data, actor=actor)
+        return pricing.add_tax_rate(uow, data, actor=actor)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda saved: redirect(
+            "/hq/pricing/taxes",
+            notice=f"{saved.name} ({saved.country}, {saved.tax_class}) at {saved.rate:.2%} saved.",
+        ),
+        failed=lambda errors, status: _taxes_page(
+            request, posted.viewer, values=posted.values, errors=errors, status=status
+        ),
     )
 
 
@@ -442,23 +431,23 @@ def set_product_tax_class(request: Request, posted: PostedDep) -> Response:
     decided = authorize_as(
         request, posted.viewer, "PUT /pricing/products/{code}/tax-class", {"code": product}, body
     )
-    try:
+
+    def save(uow: UnitOfWork) -> ProductTaxClassWrite:
         if not product:
             raise InvalidRequest("Enter a product code.", field="product")
         data = ProductTaxClassWrite.model_validate(body)
-        change(
-            request,
-            decided,
-            lambda uow: pricing.set_product_tax_class(
-                uow, product, data, actor=posted.viewer.principal.actor
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _taxes_page(
-            request,
-            posted.viewer,
-            values=posted.values,
-            errors=errors_of(exc, {"tax_class": "product_tax_class"}),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect("/hq/pricing/taxes", notice=f"{product} is taxed as {data.tax_class}.")
+        pricing.set_product_tax_class(uow, product, data, actor=posted.viewer.principal.actor)
+        return data
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda data: redirect(
+            "/hq/pricing/taxes", notice=f"{product} is taxed as {data.tax_class}."
+        ),
+        failed=lambda errors, status: _taxes_page(
+            request, posted.viewer, values=posted.values, errors=errors, status=status
+        ),
+        errors=lambda exc: errors_of(exc, {"tax_class": "product_tax_class"}),
+    )

@@ -9,11 +9,10 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError, InvalidRequest
+from omniretail.kernel.errors import InvalidRequest
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import FeeMethod, FeeRead, FeeWrite
 from omniretail.web.deps import (
@@ -26,8 +25,9 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
+    submit,
 )
-from omniretail.web.forms import Errors, body_of, errors_of
+from omniretail.web.forms import Errors, body_of
 
 router = APIRouter(prefix="/hq/pricing", route_class=PageRoute, include_in_schema=False)
 PAGE = "/hq/pricing/fees"
@@ -118,20 +118,19 @@ def save_fee(request: Request, posted: PostedDep) -> Response:
         data = FeeWrite.model_validate({**body, "currency": currency})
         return pricing.save_fee(uow, channel, method, data, actor=actor)
 
-    try:
-        fee = change(request, decided, save)
-    except (ValidationError, DomainError) as exc:
-        return _page(
-            request,
-            posted.viewer,
-            values=values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    free = f", free over {fee.free_over}" if fee.free_over is not None else ""
-    return redirect(
-        PAGE,
-        notice=f"{fee.name} on {fee.channel} ({fee.method}): {fee.amount} {fee.currency}{free}.",
+    def done(fee: FeeRead) -> Response:
+        free = f", free over {fee.free_over}" if fee.free_over is not None else ""
+        notice = f"{fee.name} on {fee.channel} ({fee.method}): {fee.amount} {fee.currency}{free}."
+        return redirect(PAGE, notice=notice)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=done,
+        failed=lambda errors, status: _page(
+            request, posted.viewer, values=values, errors=errors, status=status
+        ),
     )
 
 

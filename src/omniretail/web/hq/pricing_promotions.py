@@ -38,6 +38,7 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
+    submit,
 )
 from omniretail.web.forms import Errors, body_of, convert, errors_of
 from omniretail.web.hq.pricing import state_of, window_body, window_values
@@ -240,29 +241,27 @@ def save_promotion(request: Request, posted: PostedDep) -> Response:
     decided = authorize_as(
         request, posted.viewer, "PUT /pricing/promotions/{code}", {"code": code}, body
     )
-    try:
+
+    def save(uow: UnitOfWork) -> object:
         if problem is not None:
             raise problem
         if not code:
             raise InvalidRequest("Give the promotion a code.", field="code")
         data = PromotionWrite.model_validate(body)
-        change(
-            request,
-            decided,
-            lambda uow: pricing.save_promotion(
-                uow, code, data, actor=posted.viewer.principal.actor
-            ),
-        )
-    except (ValidationError, DomainError) as exc:
-        return _page(
-            request,
-            posted.viewer,
-            existing,
-            values=values,
-            errors=_promo_errors(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(f"/hq/pricing/promotions/{code}", notice=f"Promotion {code} saved.")
+        return pricing.save_promotion(uow, code, data, actor=posted.viewer.principal.actor)
+
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda _: redirect(
+            f"/hq/pricing/promotions/{code}", notice=f"Promotion {code} saved."
+        ),
+        failed=lambda errors, status: _page(
+            request, posted.viewer, existing, values=values, errors=errors, status=status
+        ),
+        errors=_promo_errors,
+    )
 
 
 @router.post("/promotions/{code}/{action}", response_model=None)

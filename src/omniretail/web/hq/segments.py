@@ -27,6 +27,7 @@ from omniretail.web.deps import (
     read,
     redirect,
     render,
+    submit,
 )
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.session import container_of
@@ -124,18 +125,17 @@ def save_segment(request: Request, posted: PostedDep) -> Response:
         marketing.queue_refresh(uow, actor=actor)
         return saved
 
-    try:
-        segment = change(request, decided, save)
-    except (ValidationError, DomainError) as exc:
-        return _page(
-            request,
-            posted.viewer,
-            values=values,
-            errors=errors_of(exc),
-            status=getattr(exc, "status", 422),
-        )
-    return redirect(
-        f"{PAGE}/{segment.id}", notice=f"{segment.name} is saved; its members are being refreshed."
+    return submit(
+        request,
+        decided,
+        save,
+        done=lambda segment: redirect(
+            f"{PAGE}/{segment.id}",
+            notice=f"{segment.name} is saved; its members are being refreshed.",
+        ),
+        failed=lambda errors, status: _page(
+            request, posted.viewer, values=values, errors=errors, status=status
+        ),
     )
 
 

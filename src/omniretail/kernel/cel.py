@@ -1,0 +1,57 @@
+"""CEL (Google's Common Expression Language, evaluated by ``cel-python``) for the rules of every
+domain: a text compiled once (cached), evaluated to a bool. An evaluation error (an unknown
+variable, a type error) is false; a text that does not parse raises ``CelSyntaxError``, which
+each domain turns into its own error."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import celpy
+from celpy import celtypes
+from celpy.adapter import json_to_cel
+
+
+class CelSyntaxError(ValueError):
+    """The text does not parse as CEL: ``str()`` is the parser's first line, ``detail`` all."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail.splitlines()[0] if detail else "invalid")
+        self.detail = detail.strip() or "invalid expression"
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_program(text: str) -> Any:
+    """The compiled program of ``text`` (cached per text); raises ``CelSyntaxError``."""
+    env = celpy.Environment()
+    try:
+        return env.program(env.compile(text))
+    except Exception as exc:  # celpy raises its parser's errors
+        raise CelSyntaxError(str(exc)) from exc
+
+
+def activation(variables: Mapping[str, Any]) -> Any:
+    """The variables as CEL values: convert once when several programs read the same ones."""
+    return json_to_cel(dict(variables))
+
+
+def evaluate(program: Any, prepared: Any) -> bool:
+    """Whether ``program`` is true for ``activation(...)`` values; an evaluation error: false."""
+    try:
+        result = program.evaluate(prepared)
+    except Exception:  # an unknown field or a type error means "does not apply"
+        return False
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+
+
+def holds(text: str | None, variables: Mapping[str, Any]) -> bool:
+    """Whether the expression is true for the variables: empty, always; an error, false."""
+    if not text or not text.strip():
+        return True
+    try:
+        program = compile_program(text)
+    except CelSyntaxError:
+        return False
+    return evaluate(program, activation(variables))
