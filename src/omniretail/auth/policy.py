@@ -392,6 +392,15 @@ POLICY: dict[str, Rule] = {
     "PUT /marketing/messages/{code}": R("marketing:write"),
     "DELETE /marketing/messages/{code}": R("marketing:write"),
     "POST /marketing/messages/{code}/preview": R("marketing:read"),
+    # --- marketing sending: the policy, suppressions, sends, customers' cards
+    "GET /marketing/policy": R("marketing:read"),
+    "PUT /marketing/policy": R("marketing:write"),
+    "GET /marketing/suppressions": R("marketing:read"),
+    "POST /marketing/suppressions": R("marketing:write"),
+    "DELETE /marketing/suppressions/{customer_id}/{channel}": R("marketing:write"),
+    "GET /marketing/sends": R("marketing:read"),
+    "GET /marketing/customers/{customer_id}/cards": R("customers:read"),
+    "POST /marketing/customers/{customer_id}/cards/{card_id}/dismiss": R("customers:read"),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from omniretail.marketing.messages_api import links_router
 from omniretail.marketing.messages_api import router as messages_router
 from omniretail.marketing.segments_api import router as segments_router
+from omniretail.marketing.sending_api import router as sending_router
 
 router = APIRouter()
 router.include_router(segments_router)
 router.include_router(messages_router)
+router.include_router(sending_router)
 
 __all__ = ["links_router", "router"]

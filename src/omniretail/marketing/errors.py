@@ -38,3 +38,13 @@ class MessageTemplateRefused(InvalidRequest):
 class UnknownLink(NotFound):
     slug = "unknown-link"
     title = "Unknown link"
+
+
+class UnknownSuppression(NotFound):
+    slug = "unknown-suppression"
+    title = "Unknown suppression"
+
+
+class UnknownCard(NotFound):
+    slug = "unknown-card"
+    title = "Unknown card"

@@ -8,7 +8,20 @@ from omniretail.marketing.messages_models import MarketingMessage, MessageClick
 # --- segments
 from omniretail.marketing.segments_models import Segment, SegmentMember
 
+# --- sending
+from omniretail.marketing.sending_models import (
+    Attribute,
+    Card,
+    MarketingSend,
+    Policy,
+    Suppression,
+)
 __all__ = [
+    "Attribute",
+    "Card",
+    "MarketingSend",
+    "Policy",
+    "Suppression",
     "MarketingMessage",
     "MessageClick",
     "Segment",

@@ -36,7 +36,42 @@ from omniretail.marketing.segments import (
     update_segment,
 )
 
+# --- sending
+from omniretail.marketing.sending import (
+    SendRequest,
+    attributes,
+    get_send,
+    list_sends,
+    queue_sends,
+    set_attribute,
+)
+from omniretail.marketing.sending_cards import cards, dismiss, mark_seen, take_receipt_lines
+from omniretail.marketing.sending_delivery import deliver_due
+from omniretail.marketing.sending_policy import (
+    get_policy,
+    list_suppressions,
+    put_policy,
+    suppress,
+    unsuppress,
+)
+
 __all__ = [
+    "SendRequest",
+    "attributes",
+    "cards",
+    "deliver_due",
+    "dismiss",
+    "get_policy",
+    "get_send",
+    "list_sends",
+    "list_suppressions",
+    "mark_seen",
+    "put_policy",
+    "queue_sends",
+    "set_attribute",
+    "suppress",
+    "take_receipt_lines",
+    "unsuppress",
     "REFRESH_JOB",
     "cart_owner",
     "clicks_of",

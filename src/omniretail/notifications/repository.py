@@ -51,6 +51,41 @@ def add_notification_if_new(session: Session, row: dict[str, Any]) -> int | None
     return result
 
 
+def add_notifications_if_new(
+    session: Session, rows: Sequence[dict[str, Any]]
+) -> list[tuple[dict[str, Any], int]]:
+    """Insert those whose (source event, channel, kind) is new: each with its new id."""
+    if not rows:
+        return []
+    insert = insert_ignore(session, Notification, rows, ["source_event_id", "channel", "kind"])
+    added = {
+        (r.source_event_id, r.channel, r.kind): r.id
+        for r in session.execute(
+            insert.returning(
+                Notification.id, Notification.source_event_id, Notification.channel, Notification.kind
+            )
+        )
+    }
+    return [
+        (row, added[key])
+        for row in rows
+        if (key := (row["source_event_id"], row["channel"], row["kind"])) in added
+    ]
+
+
+def notification_ids_by_source(
+    session: Session, source_event_ids: Sequence[str]
+) -> list[tuple[str, int]]:
+    if not source_event_ids:
+        return []
+    rows = session.execute(
+        select(Notification.source_event_id, Notification.id).where(
+            Notification.source_event_id.in_(list(source_event_ids))
+        )
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
 def get_notification(session: Session, notification_id: int) -> Notification | None:
     return session.get(Notification, notification_id)
 
