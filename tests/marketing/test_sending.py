@@ -153,9 +153,7 @@ def test_caps_drop_the_lower_priority_and_never_the_transactional(
     assert notifications(container) == 2
 
 
-def test_holdout_and_control_group_are_recorded_never_sent(
-    container: Container, ada: int
-) -> None:
+def test_holdout_and_control_group_are_recorded_never_sent(container: Container, ada: int) -> None:
     queue(container, email(ada, "held-out", holdout=True))
     deliver(container)
     assert (send(container, "held-out").status, send(container, "held-out").reason) == (
@@ -228,7 +226,7 @@ def test_two_workers_in_parallel_send_each_key_once(container: Container, ada: i
     def work() -> None:
         try:
             marketing.deliver_due(container.uow, limit=7)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(2)]
@@ -261,7 +259,9 @@ def test_an_email_send_reaches_the_smtp_server_through_the_relay(
     assert message["Subject"] == "Ada, hello"
 
 
-def test_policy_suppressions_and_sends_over_the_api(client: Any, container: Container, ada: int) -> None:
+def test_policy_suppressions_and_sends_over_the_api(
+    client: Any, container: Container, ada: int
+) -> None:
     body = client.get("/api/v1/marketing/policy").json()
     assert body["control_group_percent"] == 0
     body["control_group_percent"] = 7

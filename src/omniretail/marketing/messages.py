@@ -242,9 +242,7 @@ def unsubscribe(uow: UnitOfWork, token: str) -> str:
         ),
         actor=f"customer:{customer_id}",
     )
-    suppress(
-        uow, SuppressionWrite(customer_id=customer_id, channel=channel, reason="unsubscribed")
-    )
+    suppress(uow, SuppressionWrite(customer_id=customer_id, channel=channel, reason="unsubscribed"))
     return channel
 
 

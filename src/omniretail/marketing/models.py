@@ -16,14 +16,15 @@ from omniretail.marketing.sending_models import (
     Policy,
     Suppression,
 )
+
 __all__ = [
     "Attribute",
     "Card",
-    "MarketingSend",
-    "Policy",
-    "Suppression",
     "MarketingMessage",
+    "MarketingSend",
     "MessageClick",
+    "Policy",
     "Segment",
     "SegmentMember",
+    "Suppression",
 ]

@@ -138,6 +138,9 @@ class Cap(BaseModel):
     days: int = Field(ge=1, le=365, description="the window, in the customer's local days")
 
 
+DEFAULT_CAPS: dict[CapChannel, Cap] = {"email": Cap(count=3, days=7), "sms": Cap(count=2, days=7)}
+
+
 class QuietHours(BaseModel):
     start: str = LocalTime
     end: str = LocalTime
@@ -150,9 +153,7 @@ class SendPolicy(BaseModel):
     quiet_hours: QuietHours | None = Field(
         default_factory=lambda: QuietHours(start="21:00", end="08:00")
     )
-    caps: dict[CapChannel, Cap] = Field(
-        default_factory=lambda: {"email": Cap(count=3, days=7), "sms": Cap(count=2, days=7)}
-    )
+    caps: dict[CapChannel, Cap] = Field(default_factory=lambda: dict(DEFAULT_CAPS))
     total: Cap | None = Field(default_factory=lambda: Cap(count=5, days=7))
     default_zone: str = Field(default="Europe/London", min_length=1, max_length=60)
 

@@ -89,7 +89,9 @@ def queue_sends(uow: UnitOfWork, requests: Sequence[SendRequest]) -> int:
 def set_attribute(uow: UnitOfWork, customer_id: int, name: str, value: str) -> None:
     """Set (or replace) a marketing attribute, e.g. ``preferred_channel``."""
     if not 0 < len(name) <= 60 or len(value) > 500:
-        raise InvalidRequest("an attribute has a name of 1-60 and a value of at most 500 characters")
+        raise InvalidRequest(
+            "an attribute has a name of 1-60 and a value of at most 500 characters"
+        )
     stmt = insert_for(uow.session)(Attribute).values(
         customer_id=customer_id, name=name, value=value, updated_at=uow.now
     )

@@ -52,10 +52,10 @@ def suppress(body: SuppressionWrite, use_case: UseCaseDep) -> SuppressionRead:
     return use_case.run(lambda uow: sending_policy.suppress(uow, body), status_code=201)
 
 
-@router.delete(
-    "/suppressions/{customer_id}/{channel}", status_code=204, response_class=Response
-)
-def unsuppress(customer_id: CustomerId, channel: SuppressionChannel, use_case: UseCaseDep) -> Response:
+@router.delete("/suppressions/{customer_id}/{channel}", status_code=204, response_class=Response)
+def unsuppress(
+    customer_id: CustomerId, channel: SuppressionChannel, use_case: UseCaseDep
+) -> Response:
     use_case.run(no_content(lambda uow: sending_policy.unsuppress(uow, customer_id, channel)))
     return Response(status_code=204)
 

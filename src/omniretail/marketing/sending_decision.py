@@ -123,9 +123,9 @@ def load_facts(
         f.preferred[cid] = value
     by_channel: dict[str, set[int]] = defaultdict(set)
     for s in sends:
-        f.channels[s.id] = channel = _resolve(s, f)
-        if channel in CONSENT_CHANNELS:
-            by_channel[channel].add(s.customer_id)
+        f.channels[s.id] = resolved = _resolve(s, f)
+        if resolved in CONSENT_CHANNELS:
+            by_channel[resolved].add(s.customer_id)
     for channel, who in by_channel.items():
         f.addresses[channel] = customers.contact_addresses(
             uow, sorted(who), channel, vault=uow.vault
@@ -135,7 +135,7 @@ def load_facts(
     windows = [c.days for c in policy.caps.values()] + ([policy.total.days] if policy.total else [])
     if windows:
         since = now - timedelta(days=max(windows) + 1)
-        for cid, channel, sent_at in session.execute(
+        for cid, sent_channel, sent_at in session.execute(
             select(MarketingSend.customer_id, MarketingSend.channel, MarketingSend.sent_at).where(
                 MarketingSend.customer_id.in_(ids),
                 MarketingSend.status == SENT,
@@ -143,7 +143,8 @@ def load_facts(
                 MarketingSend.sent_at >= since,
             )
         ):
-            f.recent.setdefault(cid, []).append((channel, sent_at))
+            if sent_channel and sent_at:
+                f.recent.setdefault(cid, []).append((sent_channel, sent_at))
     return f
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from omniretail.catalog import service as catalog
 from omniretail.customers.models import Customer
@@ -116,7 +116,7 @@ def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime
             )
     notified = notifications.notify_rendered(uow, notes)
     if cards:
-        uow.session.execute(Card.__table__.insert(), cards)
+        uow.session.execute(insert(Card), cards)
     changes: list[dict[str, Any]] = []
     for send in sends:
         verdict = verdicts[send.id]

@@ -62,7 +62,10 @@ def add_notifications_if_new(
         (r.source_event_id, r.channel, r.kind): r.id
         for r in session.execute(
             insert.returning(
-                Notification.id, Notification.source_event_id, Notification.channel, Notification.kind
+                Notification.id,
+                Notification.source_event_id,
+                Notification.channel,
+                Notification.kind,
             )
         )
     }

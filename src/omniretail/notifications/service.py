@@ -206,11 +206,13 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
     """Store already-rendered notifications and queue their sends (the relay sends them like
     ``notify``'s); at most one per source key. Returns the notification id of each key."""
     rows: list[dict[str, Any]] = []
-    keys: dict[str, str] = {}
+    keys: dict[Any, str] = {}
     for item in items:
         channel = _channel(item.channel)
         if not item.recipient.strip() or (channel is Channel.EMAIL and "@" not in item.recipient):
-            raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
+            raise InvalidRequest(
+                f"the recipient is not a {channel.value} recipient", field="recipient"
+            )
         keys[source_id(item.source_key)] = item.source_key
         row = {
             "customer_ref": item.customer_ref,
@@ -231,7 +233,7 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
         ids[keys[row["source_event_id"]]] = notification_id
         uow.record(
             NotificationQueued(
-                notification_id=notification_id, channel=row["channel"], kind=row["kind"]
+                notification_id=notification_id, channel=str(row["channel"]), kind=str(row["kind"])
             )
         )
     missing = [sid for sid, key in keys.items() if key not in ids]

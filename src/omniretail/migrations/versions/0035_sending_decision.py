@@ -114,7 +114,9 @@ def upgrade() -> None:
         ),
         _customer_fk("marketing_cards"),
         sa.ForeignKeyConstraint(
-            ["send_id"], ["marketing_sends.id"], name=op.f("fk_marketing_cards_send_id_marketing_sends")
+            ["send_id"],
+            ["marketing_sends.id"],
+            name=op.f("fk_marketing_cards_send_id_marketing_sends"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_marketing_cards")),
         sa.UniqueConstraint("send_id", name=op.f("uq_marketing_cards_send_id")),
