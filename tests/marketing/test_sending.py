@@ -273,3 +273,40 @@ def test_policy_suppressions_and_sends_over_the_api(
     assert client.delete(f"/api/v1/marketing/suppressions/{ada}/all").status_code == 404
     queue(container, email(ada))
     assert [s["key"] for s in client.get("/api/v1/marketing/sends?status=queued").json()] == ["k1"]
+
+
+def test_the_signed_in_customer_reads_and_dismisses_their_inbox(
+    client: Any, container: Container, ada: int
+) -> None:
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.auth.test_role_matrix import PASSWORD, sign_in
+
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=ada, password=PASSWORD)
+        )
+    me = sign_in(client, "ada@example.com")
+    queue(container, SendRequest(key="i", customer_id=ada, message="hello", channel="inbox"))
+    deliver(container)
+
+    (card,) = client.get("/api/v1/marketing/inbox", headers=me).json()
+    assert (card["title"], card["seen_at"]) == ("Ada, hello", None)
+    seen = client.post(f"/api/v1/marketing/inbox/{card['id']}/seen", headers=me)
+    assert seen.json()["seen_at"] is not None
+    client.post(f"/api/v1/marketing/inbox/{card['id']}/dismiss", headers=me)
+    assert client.get("/api/v1/marketing/inbox", headers=me).json() == []
+    assert client.get("/api/v1/marketing/inbox").status_code == 422  # staff have no inbox
+
+
+def test_unsubscribing_by_link_suppresses_the_channel(
+    client: Any, container: Container, ada: int
+) -> None:
+    with container.uow() as uow:
+        rendition = marketing.render_for(uow, "hello", ada, "email")
+    link = rendition.text.rsplit("Unsubscribe: ", 1)[1].strip()
+    assert client.post(link).status_code == 200
+    with container.read_uow() as uow:
+        (row,) = marketing.list_suppressions(uow, customer_id=ada)
+    assert (row.channel, row.reason) == ("email", "unsubscribed")

@@ -401,6 +401,10 @@ POLICY: dict[str, Rule] = {
     "GET /marketing/sends": R("marketing:read"),
     "GET /marketing/customers/{customer_id}/cards": R("customers:read"),
     "POST /marketing/customers/{customer_id}/cards/{card_id}/dismiss": R("customers:read"),
+    # the signed-in customer's own app inbox (staff have none)
+    "GET /marketing/inbox": R("customers:read", customer_unscoped=True),
+    "POST /marketing/inbox/{card_id}/seen": R("customers:read", customer_unscoped=True),
+    "POST /marketing/inbox/{card_id}/dismiss": R("customers:read", customer_unscoped=True),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

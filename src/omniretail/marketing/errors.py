@@ -48,3 +48,8 @@ class UnknownSuppression(NotFound):
 class UnknownCard(NotFound):
     slug = "unknown-card"
     title = "Unknown card"
+
+
+class NotACustomer(InvalidRequest):
+    slug = "not-a-customer"
+    title = "Only a signed-in customer has an inbox"

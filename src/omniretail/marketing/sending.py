@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from omniretail.db.sql import insert_for, insert_ignore
+from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.marketing.schemas import SendRead
@@ -23,7 +23,6 @@ from omniretail.marketing.sending_models import Attribute, MarketingSend
 
 CHANNELS = ("email", "sms", "push", "inbox", "store", "receipt", "preferred")
 PREMISES = ("none", "in_stock", "price_lower")
-CHUNK = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,12 +77,15 @@ def _row(uow: UnitOfWork, r: SendRequest) -> dict[str, Any]:
 def queue_sends(uow: UnitOfWork, requests: Sequence[SendRequest]) -> int:
     """Store the requests whose key is new, status queued; returns how many were new."""
     rows = [_row(uow, r) for r in requests]
-    added = 0
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        stmt = insert_ignore(uow.session, MarketingSend, chunk, ["key"])
-        added += len(uow.session.scalars(stmt.returning(MarketingSend.id)).all())
-    return added
+    if not rows:
+        return 0
+    stmt = (
+        insert_for(uow.session)(MarketingSend)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(MarketingSend.id)
+    )
+    # executemany: one cached statement, sent as batched multi-row INSERTs
+    return len(uow.session.connection().execute(stmt, rows).all())
 
 
 def set_attribute(uow: UnitOfWork, customer_id: int, name: str, value: str) -> None:

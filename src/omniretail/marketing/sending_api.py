@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from omniretail.api.deps import ReadDep, UseCaseDep, no_content
 from omniretail.kernel.limits import Timestamp
+from omniretail.marketing.errors import NotACustomer
 from omniretail.marketing import sending, sending_cards, sending_policy
 from omniretail.marketing.schemas import (
     CardRead,
@@ -102,3 +103,30 @@ def customer_cards(
 @router.post("/customers/{customer_id}/cards/{card_id}/dismiss", response_model=CardRead)
 def dismiss_card(customer_id: CustomerId, card_id: CardId, use_case: UseCaseDep) -> CardRead:
     return use_case.run(lambda uow: sending_cards.dismiss(uow, customer_id, card_id))
+
+
+# --- the app inbox of the signed-in customer
+
+
+def _me(request: Request) -> int:
+    customer_id = getattr(getattr(request.state, "principal", None), "customer_id", None)
+    if not isinstance(customer_id, int):
+        raise NotACustomer("sign in as a customer to read the inbox")
+    return customer_id
+
+
+@router.get("/inbox", response_model=list[CardRead])
+def inbox(request: Request, uow: ReadDep) -> list[CardRead]:
+    return sending_cards.cards(uow, _me(request), "inbox")
+
+
+@router.post("/inbox/{card_id}/seen", response_model=CardRead)
+def inbox_seen(card_id: CardId, request: Request, use_case: UseCaseDep) -> CardRead:
+    me = _me(request)
+    return use_case.run(lambda uow: sending_cards.mark_seen(uow, me, card_id))
+
+
+@router.post("/inbox/{card_id}/dismiss", response_model=CardRead)
+def inbox_dismiss(card_id: CardId, request: Request, use_case: UseCaseDep) -> CardRead:
+    me = _me(request)
+    return use_case.run(lambda uow: sending_cards.dismiss(uow, me, card_id))

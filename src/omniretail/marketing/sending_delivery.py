@@ -205,10 +205,11 @@ def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[st
     """``personal_context`` for a batch: first name, tier, points (and ``buy_again`` when a
     message uses it)."""
     people: dict[int, dict[str, Any]] = {}
+    vault = uow.vault
     for cid, name_enc in uow.session.execute(
         select(Customer.id, Customer.name_enc).where(Customer.id.in_(ids))
     ):
-        name = uow.vault.decrypt("name", name_enc) if name_enc else None
+        name = vault.decrypt("name", name_enc) if name_enc else None
         first = (name or "").split(" ")[0] or None
         people[cid] = {
             "customer": {"id": cid, "first_name": first, "tier": None, "points": None},

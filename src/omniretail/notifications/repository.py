@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.db.sql import insert_for, insert_ignore, rowcount
 from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
 
 # --- webhook subscriptions -----------------------------------------------------------------
@@ -57,17 +57,17 @@ def add_notifications_if_new(
     """Insert those whose (source event, channel, kind) is new: each with its new id."""
     if not rows:
         return []
-    insert = insert_ignore(session, Notification, rows, ["source_event_id", "channel", "kind"])
+    insert = (
+        insert_for(session)(Notification)
+        .on_conflict_do_nothing(index_elements=["source_event_id", "channel", "kind"])
+        .returning(
+            Notification.id, Notification.source_event_id, Notification.channel, Notification.kind
+        )
+    )
+    # executemany: one cached statement (a literal VALUES list of 500 rows is slow to compile)
     added = {
         (r.source_event_id, r.channel, r.kind): r.id
-        for r in session.execute(
-            insert.returning(
-                Notification.id,
-                Notification.source_event_id,
-                Notification.channel,
-                Notification.kind,
-            )
-        )
+        for r in session.connection().execute(insert, list(rows))
     }
     return [
         (row, added[key])

@@ -207,6 +207,7 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
     ``notify``'s); at most one per source key. Returns the notification id of each key."""
     rows: list[dict[str, Any]] = []
     keys: dict[Any, str] = {}
+    vault = uow.vault
     for item in items:
         channel = _channel(item.channel)
         if not item.recipient.strip() or (channel is Channel.EMAIL and "@" not in item.recipient):
@@ -227,7 +228,7 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
             "sent_at": None,
             "source_event_id": source_id(item.source_key),
         }
-        rows.append(_sealed(uow.vault, row))
+        rows.append(_sealed(vault, row))
     ids: dict[str, int] = {}
     for row, notification_id in repository.add_notifications_if_new(uow.session, rows):
         ids[keys[row["source_event_id"]]] = notification_id
