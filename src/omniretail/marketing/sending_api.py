@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from omniretail.api.deps import ReadDep, UseCaseDep, no_content
 from omniretail.kernel.limits import Timestamp
-from omniretail.marketing.errors import NotACustomer
 from omniretail.marketing import sending, sending_cards, sending_policy
+from omniretail.marketing.errors import NotACustomer
 from omniretail.marketing.schemas import (
     CardRead,
     SendPolicy,
