@@ -364,7 +364,10 @@ def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
             [
                 SendRequest(
                     key="r1", customer_id=seeded.customer_id, message="thanks", channel="receipt"
-                )
+                ),
+                SendRequest(
+                    key="s1", customer_id=seeded.customer_id, message="thanks", channel="store"
+                ),
             ],
         )
     marketing.deliver_due(container.uow)
@@ -375,3 +378,5 @@ def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
 
     assert "Double points in May" in web.get(f"/store/till/receipts/{first}").text
     assert "Double points in May" not in web.get(f"/store/till/receipts/{second}").text
+    # the associate sees the in-store card on the customer page
+    assert "Double points in May" in web.get(f"/store/loyalty/{seeded.customer_id}").text
