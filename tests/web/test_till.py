@@ -344,3 +344,39 @@ def test_a_coupon_at_the_till_prices_the_sale_and_names_the_promotion(
     removed = post(web, url, action, {"code": "SAVE10", "remove": "1", "customer": ""})
     assert removed.status_code == 303  # type: ignore[attr-defined]
     assert re.search(r"data-total>£20\.00<", web.get(url).text)
+
+
+def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.marketing import service as marketing
+    from omniretail.marketing.schemas import MessageCreate, SendPolicy
+    from omniretail.marketing.sending import SendRequest
+
+    with container.uow() as uow:
+        marketing.create_message(
+            uow,
+            MessageCreate(code="thanks", name="Thanks", subject="Double points in May", body="x"),
+        )
+        marketing.put_policy(uow, SendPolicy(control_group_percent=0, quiet_hours=None))
+        marketing.queue_sends(
+            uow,
+            [
+                SendRequest(
+                    key="r1", customer_id=seeded.customer_id, message="thanks", channel="receipt"
+                ),
+                SendRequest(
+                    key="s1", customer_id=seeded.customer_id, message="thanks", channel="store"
+                ),
+            ],
+        )
+    marketing.deliver_due(container.uow)
+    sign_in(web, ASSOCIATE)
+
+    first = _number(_pay(web, _ring_up(web, ["A1"], customer=True), method="cash", tendered="50"))
+    second = _number(_pay(web, _ring_up(web, ["A1"], customer=True), method="cash", tendered="50"))
+
+    assert "Double points in May" in web.get(f"/store/till/receipts/{first}").text
+    assert "Double points in May" not in web.get(f"/store/till/receipts/{second}").text
+    # the associate sees the in-store card on the customer page
+    assert "Double points in May" in web.get(f"/store/loyalty/{seeded.customer_id}").text

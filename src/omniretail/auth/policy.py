@@ -408,6 +408,19 @@ POLICY: dict[str, Rule] = {
     "POST /marketing/journeys/{code}/archive": R("marketing:write"),
     "GET /marketing/journeys/{code}/versions": R("marketing:read"),
     "GET /marketing/journeys/{code}/runs": R("marketing:read"),
+    # --- marketing sending: the policy, suppressions, sends, customers' cards
+    "GET /marketing/policy": R("marketing:read"),
+    "PUT /marketing/policy": R("marketing:write"),
+    "GET /marketing/suppressions": R("marketing:read"),
+    "POST /marketing/suppressions": R("marketing:write"),
+    "DELETE /marketing/suppressions/{customer_id}/{channel}": R("marketing:write"),
+    "GET /marketing/sends": R("marketing:read"),
+    "GET /marketing/customers/{customer_id}/cards": R("customers:read"),
+    "POST /marketing/customers/{customer_id}/cards/{card_id}/dismiss": R("customers:read"),
+    # the signed-in customer's own app inbox (staff have none)
+    "GET /marketing/inbox": R("customers:read", customer_unscoped=True),
+    "POST /marketing/inbox/{card_id}/seen": R("customers:read", customer_unscoped=True),
+    "POST /marketing/inbox/{card_id}/dismiss": R("customers:read", customer_unscoped=True),
     # --- webhooks (operators only)
     "POST /webhooks": R("webhooks:admin"),
     "GET /webhooks": R("webhooks:admin"),

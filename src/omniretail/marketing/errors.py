@@ -63,3 +63,18 @@ class JourneyExists(Conflict):
 class JourneyStateRefused(Conflict):
     slug = "journey-state-refused"
     title = "The journey cannot do this in its current status"
+
+
+class UnknownSuppression(NotFound):
+    slug = "unknown-suppression"
+    title = "Unknown suppression"
+
+
+class UnknownCard(NotFound):
+    slug = "unknown-card"
+    title = "Unknown card"
+
+
+class NotACustomer(InvalidRequest):
+    slug = "not-a-customer"
+    title = "Only a signed-in customer has an inbox"

@@ -64,3 +64,18 @@ class BrowseAbandoned(Event):
     customer_id: int
     sku: str
     viewed_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSent(Event):
+    """A send passed the decision and was handed to its channel (a notification or a card),
+    in the same transaction as its status."""
+
+    type: ClassVar[str] = "marketing.message_sent"
+    subject_template: ClassVar[str] = "marketing/sends/{send_id}"
+    send_id: int
+    customer_id: int
+    message_code: str
+    channel: str
+    journey_id: int | None = None
+    step_id: str | None = None

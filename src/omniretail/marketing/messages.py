@@ -35,7 +35,9 @@ from omniretail.marketing.schemas import (
     MessageUpdate,
     RenditionRead,
     SmsRead,
+    SuppressionWrite,
 )
+from omniretail.marketing.sending_policy import suppress
 from omniretail.orders import service as orders
 
 BUY_AGAIN = 3
@@ -223,7 +225,8 @@ def unsubscribe_target(uow: UnitOfWork, token: str) -> tuple[int, str]:
 
 
 def unsubscribe(uow: UnitOfWork, token: str) -> str:
-    """Withdraw marketing consent for the token's customer and channel (customers' face)."""
+    """Withdraw marketing consent for the token's customer and channel (customers' face) and
+    suppress that channel."""
     customer_id, channel = unsubscribe_target(uow, token)
     customers.set_consent(
         uow,
@@ -239,6 +242,7 @@ def unsubscribe(uow: UnitOfWork, token: str) -> str:
         ),
         actor=f"customer:{customer_id}",
     )
+    suppress(uow, SuppressionWrite(customer_id=customer_id, channel=channel, reason="unsubscribed"))
     return channel
 
 

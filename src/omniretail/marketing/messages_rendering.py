@@ -14,11 +14,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import css_inline
-from jinja2 import ChainableUndefined, Environment, PackageLoader, TemplateError, Undefined
+from jinja2 import (
+    ChainableUndefined,
+    Environment,
+    PackageLoader,
+    Template,
+    TemplateError,
+    Undefined,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -135,9 +142,15 @@ def check_template(source: str, field_name: str) -> None:
         raise MessageTemplateRefused(f"{field_name}: {exc}", field=field_name) from exc
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    # a send renders one message for many customers: compile it once
+    return _sandbox(False).from_string(source)
+
+
 def render_text(source: str, context: dict[str, Any], field_name: str) -> str:
     try:
-        return _sandbox(False).from_string(source).render(context)
+        return _compiled(source).render(context)
     except SecurityError as exc:
         raise MessageTemplateRefused(
             f"{field_name}: the template reached for something it may not ({exc})",

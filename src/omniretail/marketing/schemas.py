@@ -223,3 +223,89 @@ class RunRead(BaseModel):
     conversion_ref: str | None
     revenue: Decimal | None
     currency: str | None
+
+
+# --- sending -------------------------------------------------------------------------------
+
+SendChannel = Literal["email", "sms", "push", "inbox", "store", "receipt", "preferred"]
+CapChannel = Literal["email", "sms", "push", "inbox", "store", "receipt"]
+LocalTime = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", max_length=5)
+SendStatus = Literal["queued", "held", "sent", "suppressed", "dropped", "failed"]
+SuppressionChannel = Literal["all", "email", "sms", "push", "inbox", "store", "receipt"]
+SuppressionReason = Literal["bounced", "complained", "manual", "unsubscribed"]
+
+
+class Cap(BaseModel):
+    count: int = Field(ge=0, le=1000, description="sends allowed within the window")
+    days: int = Field(ge=1, le=365, description="the window, in the customer's local days")
+
+
+DEFAULT_CAPS: dict[CapChannel, Cap] = {"email": Cap(count=3, days=7), "sms": Cap(count=2, days=7)}
+
+
+class QuietHours(BaseModel):
+    start: str = LocalTime
+    end: str = LocalTime
+
+
+class SendPolicy(BaseModel):
+    """What every send passes (``sending_decision``); stored as one row."""
+
+    control_group_percent: float = Field(default=5, ge=0, le=50)
+    quiet_hours: QuietHours | None = Field(
+        default_factory=lambda: QuietHours(start="21:00", end="08:00")
+    )
+    caps: dict[CapChannel, Cap] = Field(default_factory=lambda: dict(DEFAULT_CAPS))
+    total: Cap | None = Field(default_factory=lambda: Cap(count=5, days=7))
+    default_zone: str = Field(default="Europe/London", min_length=1, max_length=60)
+
+
+class SuppressionWrite(BaseModel):
+    customer_id: int = Field(ge=1, le=2**63 - 1)
+    channel: SuppressionChannel = "all"
+    reason: SuppressionReason = "manual"
+
+
+class SuppressionRead(SuppressionWrite):
+    model_config = ConfigDict(from_attributes=True)
+
+    created_at: datetime
+
+
+class SendRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    key: str
+    customer_id: int
+    message_code: str
+    requested_channel: str
+    channel: str | None
+    priority: int
+    transactional: bool
+    holdout: bool
+    premise: str
+    journey_id: int | None
+    run_id: int | None
+    step_id: str | None
+    status: SendStatus
+    reason: str | None
+    due_at: datetime
+    created_at: datetime
+    decided_at: datetime | None
+    sent_at: datetime | None
+    notification_id: int | None
+
+
+class CardRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_id: int
+    placement: Literal["inbox", "store", "receipt"]
+    title: str | None
+    body: str
+    link: str | None
+    created_at: datetime
+    seen_at: datetime | None
+    dismissed_at: datetime | None

@@ -54,6 +54,25 @@ from omniretail.marketing.segments import (
     update_segment,
 )
 
+# --- sending
+from omniretail.marketing.sending import (
+    SendRequest,
+    attributes,
+    get_send,
+    list_sends,
+    queue_sends,
+    set_attribute,
+)
+from omniretail.marketing.sending_cards import cards, dismiss, mark_seen, take_receipt_lines
+from omniretail.marketing.sending_delivery import deliver_due
+from omniretail.marketing.sending_policy import (
+    get_policy,
+    list_suppressions,
+    put_policy,
+    suppress,
+    unsuppress,
+)
+
 # --- retail triggers
 from omniretail.marketing.triggers import (
     browse_sweep,
@@ -67,10 +86,13 @@ from omniretail.marketing.triggers import (
 
 __all__ = [
     "REFRESH_JOB",
+    "SendRequest",
     "advance_due",
     "archive",
+    "attributes",
     "browse_sweep",
     "cancel_stock_alert",
+    "cards",
     "cart_owner",
     "clicks_of",
     "create_journey",
@@ -79,17 +101,24 @@ __all__ = [
     "create_stock_alert",
     "delete_message",
     "delete_segment",
+    "deliver_due",
+    "dismiss",
     "enter",
     "enter_many",
     "evaluate_customer",
     "follow_link",
     "get_journey",
     "get_message",
+    "get_policy",
     "get_segment",
+    "get_send",
     "journeys_sweep",
     "list_journeys",
     "list_messages",
     "list_segments",
+    "list_sends",
+    "list_suppressions",
+    "mark_seen",
     "mask_name",
     "members",
     "notify_back_in_stock",
@@ -98,17 +127,23 @@ __all__ = [
     "preview",
     "price_changed",
     "publish",
+    "put_policy",
     "queue_refresh",
+    "queue_sends",
     "refresh",
     "refresh_batch",
     "render_for",
     "resume",
     "runs",
     "save_draft",
+    "set_attribute",
     "start_refresh",
     "stock_alerts",
+    "suppress",
+    "take_receipt_lines",
     "unsubscribe",
     "unsubscribe_target",
+    "unsuppress",
     "update_message",
     "update_segment",
     "versions",

@@ -1,5 +1,5 @@
 """Marketing's background work: due journey runs advanced, the date/inactivity sweep and
-sending's ``deliver_due`` (when sending is installed), every few seconds. ``omniretail
+sending's ``deliver_due``, every few seconds. ``omniretail
 serve`` runs it in a thread beside the relay; ``omniretail marketing journeys run`` in the
 foreground."""
 
@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 
 from omniretail.kernel.vault import vault_for
-from omniretail.marketing import journeys_ports as ports
 from omniretail.marketing.journeys_engine import advance_due
 from omniretail.marketing.journeys_triggers import journeys_sweep
+from omniretail.marketing.sending_delivery import deliver_due
 from omniretail.marketing.triggers import browse_sweep
 from omniretail.runtime import Runtime
 
@@ -38,8 +38,7 @@ def tick(container: Runtime, *, limit: int = 500, browse: bool = False) -> Tick:
         with container.uow() as uow:
             browse_sweep(uow)
     advanced = advance_due(container.uow, limit=limit, vault=vault_for(container.keyring))
-    deliver = ports.deliver_due()  # hook: sending's deliver_due once merged
-    delivered = deliver(container.uow, limit=limit) if deliver is not None else 0
+    delivered = deliver_due(container.uow, limit=limit)
     return Tick(entered=entered, advanced=advanced, delivered=delivered)
 
 

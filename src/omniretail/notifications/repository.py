@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.db.sql import insert_for, insert_ignore, rowcount
 from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
 
 # --- webhook subscriptions -----------------------------------------------------------------
@@ -49,6 +49,44 @@ def add_notification_if_new(session: Session, row: dict[str, Any]) -> int | None
     insert = insert_ignore(session, Notification, [row], ["source_event_id", "channel", "kind"])
     result: int | None = session.scalar(insert.returning(Notification.id))
     return result
+
+
+def add_notifications_if_new(
+    session: Session, rows: Sequence[dict[str, Any]]
+) -> list[tuple[dict[str, Any], int]]:
+    """Insert those whose (source event, channel, kind) is new: each with its new id."""
+    if not rows:
+        return []
+    insert = (
+        insert_for(session)(Notification)
+        .on_conflict_do_nothing(index_elements=["source_event_id", "channel", "kind"])
+        .returning(
+            Notification.id, Notification.source_event_id, Notification.channel, Notification.kind
+        )
+    )
+    # executemany: one cached statement (a literal VALUES list of 500 rows is slow to compile)
+    added = {
+        (r.source_event_id, r.channel, r.kind): r.id
+        for r in session.connection().execute(insert, list(rows))
+    }
+    return [
+        (row, added[key])
+        for row in rows
+        if (key := (row["source_event_id"], row["channel"], row["kind"])) in added
+    ]
+
+
+def notification_ids_by_source(
+    session: Session, source_event_ids: Sequence[str]
+) -> list[tuple[str, int]]:
+    if not source_event_ids:
+        return []
+    rows = session.execute(
+        select(Notification.source_event_id, Notification.id).where(
+            Notification.source_event_id.in_(list(source_event_ids))
+        )
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 def get_notification(session: Session, notification_id: int) -> Notification | None:

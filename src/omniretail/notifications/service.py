@@ -15,7 +15,9 @@ the stored notification (unique on source event, channel and kind) and queues no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from sqlalchemy.orm import Session
 
@@ -179,6 +181,66 @@ def notify(
         NotificationQueued(notification_id=notification_id, channel=channel.value, kind=kind)
     )
     return NotificationRead(id=notification_id, **row)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    """A message another domain rendered itself (``notify_rendered``)."""
+
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    html_body: str | None
+    source_key: str  # unique per message of the caller (marketing: the send key)
+    kind: str = "marketing"
+    customer_ref: str | None = None
+
+
+def source_id(source_key: str) -> str:
+    """The stored source of a rendered message: a stable UUID of its key."""
+    return str(uuid5(NAMESPACE_URL, f"omniretail:{source_key}"))
+
+
+def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int]:
+    """Store already-rendered notifications and queue their sends (the relay sends them like
+    ``notify``'s); at most one per source key. Returns the notification id of each key."""
+    rows: list[dict[str, Any]] = []
+    keys: dict[Any, str] = {}
+    vault = uow.vault
+    for item in items:
+        channel = _channel(item.channel)
+        if not item.recipient.strip() or (channel is Channel.EMAIL and "@" not in item.recipient):
+            raise InvalidRequest(
+                f"the recipient is not a {channel.value} recipient", field="recipient"
+            )
+        keys[source_id(item.source_key)] = item.source_key
+        row = {
+            "customer_ref": item.customer_ref,
+            "channel": channel.value,
+            "kind": item.kind,
+            "recipient": item.recipient.strip(),
+            "subject": item.subject,
+            "body": item.body,
+            "html_body": item.html_body,
+            "status": NotificationStatus.QUEUED.value,
+            "created_at": uow.now,
+            "sent_at": None,
+            "source_event_id": source_id(item.source_key),
+        }
+        rows.append(_sealed(vault, row))
+    ids: dict[str, int] = {}
+    for row, notification_id in repository.add_notifications_if_new(uow.session, rows):
+        ids[keys[row["source_event_id"]]] = notification_id
+        uow.record(
+            NotificationQueued(
+                notification_id=notification_id, channel=str(row["channel"]), kind=str(row["kind"])
+            )
+        )
+    missing = [sid for sid, key in keys.items() if key not in ids]
+    for sid, notification_id in repository.notification_ids_by_source(uow.session, missing):
+        ids[keys[sid]] = notification_id
+    return ids
 
 
 # The columns that hold the person's data (recipient, and names, addresses and pickup codes

@@ -147,3 +147,29 @@ def birthdays(
     """Active customers born on ``month_day`` ("MM-DD") whose home store is one of
     ``store_codes`` (None: customers without a home store)."""
     return repo.by_birthday(uow.session, month_day, store_codes)
+
+
+def contact_addresses(
+    uow: UnitOfWork, customer_ids: Sequence[int], channel: str, *, vault: PiiVault
+) -> dict[int, str]:
+    """Batch form of ``contact_address`` for a sender that has checked consent itself: each
+    id's best address on ``channel`` (email, sms, push), absent when it has none."""
+    kind = {"email": "email", "sms": "phone", "push": "device"}.get(channel)
+    if kind is None or not customer_ids:
+        return {}
+    roots = repo.roots_of(uow.session, customer_ids)
+    best: dict[int, Any] = {}
+    for i in repo.list_identities(uow.session, sorted({*roots.values(), *roots})):
+        root = roots.get(i.customer_id, i.customer_id)
+        if i.kind != kind:
+            continue
+        held = best.get(root)
+        if held is None or (not held.verified, -held.id) > (not i.verified, -i.id):
+            best[root] = i
+    found: dict[int, str] = {}
+    for cid, root in roots.items():
+        if (identity := best.get(root)) is not None:
+            value = vault.decrypt("identity", identity.value_enc)
+            if value:
+                found[cid] = value
+    return found

@@ -14,6 +14,7 @@ from omniretail.kernel.errors import DomainError
 from omniretail.kernel.money import format_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.marketing import service as marketing
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.lookup import find_customer_id
@@ -78,6 +79,7 @@ def _account_page(
             "account": loyalty.account_status(uow, customer_id),
             "currency": loyalty.rules(uow).currency,
             "coupons": loyalty.list_coupons(uow, customer_id),
+            "store_cards": marketing.cards(uow, customer_id, "store"),
         }
 
     return render(

@@ -25,6 +25,7 @@ from omniretail.kernel.ids import new_id
 from omniretail.kernel.money import format_money, round_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
+from omniretail.marketing import service as marketing
 from omniretail.notifications.service import notify
 from omniretail.orders import service as orders
 from omniretail.orders.schemas import CheckoutCreate, OrderRead
@@ -201,9 +202,12 @@ class _Sale:
         assert row is not None  # placed in this transaction
         if self.points and self.customer is not None:
             self._redeem(uow, row, order)
+        # marketing's receipt lines for this customer are printed on this receipt, once
+        lines = marketing.take_receipt_lines(uow, self.customer.id) if self.customer else []
+        detail = {**self.tenders, "marketing_lines": lines} if lines else self.tenders
         orders.insert_log(
             uow.session,
-            [orders.log_row(uow.now, row.id, None, TILL_PAYMENT, self.actor, self.tenders)],
+            [orders.log_row(uow.now, row.id, None, TILL_PAYMENT, self.actor, detail)],
         )
         if self.receipt_email:
             send_receipt(uow, self.s, order, self.tenders, self.receipt_email, self.customer)

@@ -1,0 +1,250 @@
+"""``deliver_due``: claim due sends, decide, render and deliver them, a batch per transaction.
+
+A batch (up to ``limit`` sends) is claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
+leased (``lease_until``), so parallel workers take disjoint batches; on SQLite the claiming
+UPDATE takes the write lock. The decision's facts, the render context and the deliveries are
+loaded and written per batch. A send's status, its notification (email, SMS, push: sent by the
+relay through the existing ``messaging.send_notification`` handler) or card (inbox, store,
+receipt) and its ``marketing.message_sent`` event commit together: a crash redoes the batch
+from the start and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from omniretail.catalog import service as catalog
+from omniretail.customers.models import Customer
+from omniretail.db.sql import is_postgres
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.loyalty.models import Account
+from omniretail.marketing.events import MessageSent
+from omniretail.marketing.messages import links_for
+from omniretail.marketing.messages_models import MarketingMessage
+from omniretail.marketing.messages_rendering import Rendition, render_channel
+from omniretail.marketing.schemas import MessageRead
+from omniretail.marketing.sending_decision import Facts, Verdict, decide, load_facts
+from omniretail.marketing.sending_models import Card, MarketingSend
+from omniretail.marketing.sending_policy import get_policy
+from omniretail.notifications import service as notifications
+from omniretail.orders import service as orders
+
+LEASE = timedelta(minutes=5)
+DUE = ("queued", "held")
+CARD_CHANNELS = ("inbox", "store", "receipt")
+BUY_AGAIN = 3
+
+
+def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[MarketingSend]:
+    due = and_(
+        MarketingSend.status.in_(DUE),
+        MarketingSend.due_at <= now,
+        or_(MarketingSend.lease_until.is_(None), MarketingSend.lease_until <= now),
+    )
+    query = select(MarketingSend.id).where(due).order_by(MarketingSend.due_at, MarketingSend.id)
+    query = query.limit(limit)
+    if is_postgres(uow.session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list(
+        uow.session.scalars(
+            update(MarketingSend)
+            .where(MarketingSend.id.in_(query.scalar_subquery()), due)
+            .values(lease_until=now + LEASE)
+            .returning(MarketingSend.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not ids:
+        return []
+    return list(uow.session.scalars(select(MarketingSend).where(MarketingSend.id.in_(ids))))
+
+
+def deliver_due(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    limit: int = 500,
+    now: datetime | None = None,
+    batches: int | None = None,
+) -> int:
+    """Decide and deliver due sends, ``limit`` a transaction, until none are due (or
+    ``batches`` ran); returns how many were decided."""
+    done = ran = 0
+    while batches is None or ran < batches:
+        with uow_factory() as uow:
+            moment = now or uow.now
+            sends = claim(uow, limit, moment)
+            if sends:
+                deliver_batch(uow, sends, moment)
+        done += len(sends)
+        ran += 1
+        if len(sends) < limit:
+            break
+    return done
+
+
+def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime) -> None:
+    facts = load_facts(uow, sends, get_policy(uow), now)
+    verdicts = decide(sends, facts)
+    going = [s for s in sends if verdicts[s.id].status == "sent"]
+    rendered = _render(uow, going, verdicts, facts)
+    notes: list[notifications.Rendered] = []
+    cards: list[dict[str, Any]] = []
+    for send in going:
+        verdict = verdicts[send.id]
+        r = rendered.get(send.id)
+        if r is None:
+            continue
+        channel = verdict.channel or ""
+        if channel in CARD_CHANNELS:
+            cards.append(_card(send, channel, r, now))
+        else:
+            notes.append(
+                notifications.Rendered(
+                    channel=channel,
+                    recipient=facts.addresses[channel][send.customer_id],
+                    subject=r.title,
+                    body=r.text,
+                    html_body=r.html,
+                    source_key=send.key,
+                    customer_ref=str(send.customer_id),
+                )
+            )
+    notified = notifications.notify_rendered(uow, notes)
+    if cards:
+        uow.session.execute(insert(Card), cards)
+    changes: list[dict[str, Any]] = []
+    for send in sends:
+        verdict = verdicts[send.id]
+        change: dict[str, Any] = {
+            "id": send.id,
+            "status": verdict.status,
+            "reason": verdict.reason,
+            "channel": verdict.channel,
+            "due_at": verdict.due_at or send.due_at,
+            "lease_until": None,
+            "decided_at": now,
+            "sent_at": None,
+            "notification_id": notified.get(send.key),
+        }
+        if verdict.status == "sent":
+            if send.id not in rendered:
+                change.update(status="failed", reason="render")
+            else:
+                change["sent_at"] = now
+                uow.record(
+                    MessageSent(
+                        send_id=send.id,
+                        customer_id=send.customer_id,
+                        message_code=send.message_code,
+                        channel=verdict.channel or "",
+                        journey_id=send.journey_id,
+                        step_id=send.step_id,
+                    )
+                )
+        changes.append(change)
+    uow.session.execute(update(MarketingSend), changes)
+
+
+def _card(send: MarketingSend, channel: str, r: Rendition, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": send.customer_id,
+        "placement": channel,
+        "send_id": send.id,
+        "title": (r.title or "")[:500] or None,
+        "body": r.text,
+        "link": r.link,
+        "created_at": now,
+        "seen_at": None,
+        "dismissed_at": None,
+    }
+
+
+def _render(
+    uow: UnitOfWork, going: Sequence[MarketingSend], verdicts: dict[int, Verdict], f: Facts
+) -> dict[int, Rendition]:
+    if not going:
+        return {}
+    codes = sorted({s.message_code for s in going})
+    messages = {
+        m.code: MessageRead.model_validate(m, from_attributes=True)
+        for m in uow.session.scalars(
+            select(MarketingMessage).where(MarketingMessage.code.in_(codes))
+        )
+    }
+    people = _people(uow, sorted({s.customer_id for s in going}), messages.values())
+    skus = sorted({str(s.context["sku"]) for s in going if s.context.get("sku")})
+    names = catalog.sku_names(uow, skus) if skus else {}
+    out: dict[int, Rendition] = {}
+    for send in going:
+        message = messages.get(send.message_code)
+        channel = verdicts[send.id].channel
+        if message is None or channel is None:
+            continue
+        context = {**people.get(send.customer_id, {}), **_send_context(send, names, f)}
+        try:
+            out[send.id] = render_channel(
+                channel,
+                subject=message.subject,
+                body=message.body,
+                link_label=message.link_label,
+                image_url=message.image_url,
+                context=context,
+                links=links_for(uow, message, send.customer_id, channel),
+            )
+        except DomainError:
+            continue
+    return out
+
+
+def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[str, Any]]:
+    """``personal_context`` for a batch: first name, tier, points (and ``buy_again`` when a
+    message uses it)."""
+    people: dict[int, dict[str, Any]] = {}
+    vault = uow.vault
+    for cid, name_enc in uow.session.execute(
+        select(Customer.id, Customer.name_enc).where(Customer.id.in_(ids))
+    ):
+        name = vault.decrypt("name", name_enc) if name_enc else None
+        first = (name or "").split(" ")[0] or None
+        people[cid] = {
+            "customer": {"id": cid, "first_name": first, "tier": None, "points": None},
+            "buy_again": [],
+        }
+    for cid, tier, available in uow.session.execute(
+        select(Account.customer_id, Account.tier, Account.available).where(
+            Account.customer_id.in_(ids)
+        )
+    ):
+        if cid in people:
+            people[cid]["customer"].update(tier=tier, points=int(available))
+    if any("buy_again" in m.body or "buy_again" in m.subject for m in messages):
+        for cid, person in people.items():
+            person["buy_again"] = [
+                {"sku": r.sku_code, "name": r.name, "quantity": int(r.quantity)}
+                for r in orders.most_bought_skus(uow.session, cid, BUY_AGAIN)
+            ]
+    return people
+
+
+def _send_context(send: MarketingSend, names: dict[str, str], f: Facts) -> dict[str, Any]:
+    """The run's context for the template: coupon code, cart, product, store."""
+    c = send.context
+    extra: dict[str, Any] = {"coupon_code": c.get("coupon_code"), "cart_id": c.get("cart_id")}
+    sku = c.get("sku")
+    store = c.get("store") or f.stores.get(send.customer_id)
+    if sku:
+        extra["product"] = {
+            "sku": sku,
+            "name": names.get(str(sku)),
+            "price": c.get("new_price") or c.get("price"),
+            "old_price": c.get("old_price"),
+            "currency": c.get("currency"),
+        }
+    if store:
+        extra["store"] = {"code": store, "stock": f.stock.get((str(sku), str(store)))}
+    return extra
