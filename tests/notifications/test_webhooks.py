@@ -28,7 +28,8 @@ def subscribe(container, url: str, *patterns: str, secret: str = SECRET) -> int:
 
 
 def received(container) -> DomainEvent:
-    return DomainEvent("inventory.received", "stock/10001@LON1", {"sku": "10001", "quantity": 3})
+    # A stock event no domain handler takes (only the webhook delivers it).
+    return DomainEvent("inventory.written_off", "stock/10001@LON1", {"sku": "10001", "quantity": 3})
 
 
 # --- signatures ----------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def test_webhook_is_signed_retried_on_500_and_then_delivered(container, clock, r
         "specversion": "1.0",
         "id": event_id,
         "source": "urn:omniretail",
-        "type": "omniretail.inventory.received",
+        "type": "omniretail.inventory.written_off",
         "subject": "stock/10001@LON1",
         "time": "2026-11-02T09:00:00Z",
         "datacontenttype": "application/json",
@@ -229,7 +230,7 @@ def test_dead_webhook_deliveries_are_listed_and_replayed_through_the_api(
     assert [(d["message_id"], d["handler"], d["status"], d["attempts"]) for d in letters] == [
         (event_id, f"webhook:{subscription_id}", "dead", 1)
     ]
-    assert letters[0]["event_type"] == "omniretail.inventory.received"
+    assert letters[0]["event_type"] == "omniretail.inventory.written_off"
     history = client.get(f"/api/v1/webhooks/{subscription_id}/deliveries").json()
     assert [d["id"] for d in history] == [letters[0]["id"]]
 
