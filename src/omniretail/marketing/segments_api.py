@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
 from omniretail.db.uow import UnitOfWork
+from omniretail.jobs import api as jobs_api
 from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.kernel.vault import PiiVault, vault_for
@@ -98,6 +99,4 @@ def members(
 def refresh(use_case: UseCaseDep, actor: ActorDep, response: Response) -> JobRead:
     """Queue the full re-evaluation of every segment (the safety net under the live
     updates); 409 while one is queued or running."""
-    job = use_case.run(lambda uow: service.start_refresh(uow, actor=actor), status_code=202)
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job
+    return jobs_api.queue(use_case, response, lambda uow: service.start_refresh(uow, actor=actor))
