@@ -17,8 +17,10 @@ from omniretail.marketing.journeys import (
     save_draft,
     versions,
 )
+from omniretail.marketing.journeys_classics import CLASSICS, install_classic
 from omniretail.marketing.journeys_engine import advance_due
-from omniretail.marketing.journeys_triggers import journeys_sweep
+from omniretail.marketing.journeys_figures import journey_figures, recent_runs
+from omniretail.marketing.journeys_triggers import TRIGGER_EVENTS, journeys_sweep
 
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages import (
@@ -66,7 +68,9 @@ from omniretail.marketing.triggers import (
 )
 
 __all__ = [
+    "CLASSICS",
     "REFRESH_JOB",
+    "TRIGGER_EVENTS",
     "advance_due",
     "archive",
     "browse_sweep",
@@ -86,6 +90,8 @@ __all__ = [
     "get_journey",
     "get_message",
     "get_segment",
+    "install_classic",
+    "journey_figures",
     "journeys_sweep",
     "list_journeys",
     "list_messages",
@@ -99,6 +105,7 @@ __all__ = [
     "price_changed",
     "publish",
     "queue_refresh",
+    "recent_runs",
     "refresh",
     "refresh_batch",
     "render_for",
