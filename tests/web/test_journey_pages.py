@@ -84,6 +84,9 @@ def test_a_marketer_builds_saves_and_runs_a_journey(
     assert "No step has the id &#39;nowhere&#39;." in refused.text  # type: ignore[attr-defined]
     assert 'id="f-code-error"' in refused.text  # type: ignore[attr-defined]
     assert 'value="nowhere"' in refused.text  # type: ignore[attr-defined]
+    reserved = post(web, "/hq/journeys/new", "/hq/journeys/new", _form(CART, name="N", code="new"))
+    assert reserved.status_code == 422  # type: ignore[attr-defined]
+    assert "This code names a console page" in reserved.text  # type: ignore[attr-defined]
     with container.read_uow() as uow:
         assert marketing.list_journeys(uow) == []
 

@@ -41,6 +41,7 @@ EDIT = "POST /console/journeys/edit"
 HEAD = ("code", "name", "description")
 NOT_FIELDS = ("csrf_token", "op", "confirm")
 RUNS_SHOWN = 20
+RESERVED = ("new", "classics")  # the console's own paths under /hq/journeys
 Verb = Literal["publish", "pause", "resume", "archive"]
 DONE = {
     "publish": "Version {version} is live; customers on their way keep the version they began.",
@@ -174,6 +175,8 @@ def new_edit(request: Request, posted: PostedDep) -> Response:
 
 
 def _head_errors(head: dict[str, str]) -> Errors:
+    if head["code"] in RESERVED:
+        return {"code": "This code names a console page; choose another."}
     try:
         JourneyCreate.model_validate({**head, "definition": None})
     except ValidationError as exc:
