@@ -44,7 +44,7 @@ from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
 from omniretail.marketing import service as marketing
-from omniretail.marketing.schemas import SegmentCreate
+from omniretail.marketing.schemas import JourneyCreate, JourneyDefinition, SegmentCreate
 from omniretail.migrations.registry import Base
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import FulfilmentChoice
@@ -60,6 +60,7 @@ from omniretail.pricing.schemas import (
 from omniretail.routing import service as planning
 from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
+from omniretail.web.hq.journey_form import fields_of
 from omniretail.web.hq.loyalty import _values as programme_values
 from tests.customers.helpers import make_customer
 from tests.web.conftest import csrf_of
@@ -250,6 +251,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         rules = planning.get_rules(uow).rules.model_dump(mode="json")
         _pricing_world(uow)
         _segments_world(uow)
+        _journeys_world(uow)
         requested = fulfilment.request_return(
             uow,
             to_return,
@@ -312,6 +314,83 @@ def _pricing_world(uow: UnitOfWork) -> None:
 
 def _segments_world(uow: UnitOfWork) -> None:
     marketing.create_segment(uow, SegmentCreate(name="Shoppers", rule="orders >= 1"))
+
+
+WALK_JOURNEY: dict[str, Any] = {
+    "trigger": {"kind": "event", "event": "orders.cart_line_added"},
+    "steps": [
+        {"id": "wait", "kind": "wait", "hours": 1},
+        {"id": "remind", "kind": "send", "message": "walk"},
+    ],
+    "exit_on": ["orders.order_confirmed"],
+}
+
+
+def _journeys_world(uow: UnitOfWork) -> None:
+    definition = JourneyDefinition.model_validate(WALK_JOURNEY)
+    marketing.create_journey(
+        uow, JourneyCreate(code="walk-journey", name="Walk", definition=definition)
+    )
+
+
+def _slug(who: Who) -> str:
+    return who.name.replace(" ", "-")
+
+
+def _journeys_cases() -> list[Case]:
+    """The journey pages' forms; the editor's buttons save nothing (``CONSOLE_ONLY``)."""
+    form = fields_of(JourneyDefinition.model_validate(WALK_JOURNEY))
+    path = "/marketing/journeys/walk-journey"
+
+    def journey(code: str) -> dict[str, Any]:
+        return {"code": code, "name": "Walk", "definition": WALK_JOURNEY}
+
+    return [
+        Case(
+            "/hq/journeys/classics",
+            "/hq/journeys/classics",
+            {"classic": "welcome-series"},
+            lambda who: [
+                Request(
+                    "POST", "/marketing/messages", {**MARKETING_MESSAGE, "code": f"w-{_slug(who)}"}
+                ),
+                Request("POST", "/marketing/journeys", journey(f"classic-{_slug(who)}")),
+            ],
+        ),
+        Case(
+            "/hq/journeys/new/edit",
+            "/hq/journeys/new/edit",
+            {**form, "op": "add:wait"},
+            console_only="POST /console/journeys/edit",
+        ),
+        Case(
+            "/hq/journeys/new",
+            "/hq/journeys/new",
+            {**form, "code": "walk-new", "name": "Walk"},
+            lambda who: [Request("POST", "/marketing/journeys", journey(f"api-{_slug(who)}"))],
+        ),
+        Case(
+            "/hq/journeys/{code}/edit",
+            "/hq/journeys/walk-journey/edit",
+            {**form, "op": "remove:0"},
+            console_only="POST /console/journeys/edit",
+        ),
+        Case(
+            "/hq/journeys/{code}",
+            "/hq/journeys/walk-journey",
+            form,
+            lambda _: [Request("PUT", f"{path}/draft", WALK_JOURNEY)],
+        ),
+        *(
+            Case(
+                f"/hq/journeys/{{code}}/{verb}",
+                f"/hq/journeys/walk-journey/{verb}",
+                {"confirm": "yes"} if verb == "archive" else {},
+                lambda _, verb=verb: [Request("POST", f"{path}/{verb}", None)],
+            )
+            for verb in ("publish", "pause", "resume", "archive")
+        ),
+    ]
 
 
 def _segments_cases(container: Container) -> list[Case]:
@@ -790,6 +869,8 @@ def cases(container: Container, w: World) -> list[Case]:
         *_pricing_cases(container, cid),
         # --- HQ: marketing segments
         *_segments_cases(container),
+        # --- HQ: marketing journeys
+        *_journeys_cases(),
         # --- HQ: administration
         Case(
             "/hq/people",

@@ -439,6 +439,8 @@ CONSOLE_ONLY: dict[str, Rule] = {
     "POST /console/store/choose": R("inventory:admin"),
     "GET /console/planning": R("inventory:read"),
     "POST /console/planning/run": R("inventory:admin"),
+    # The journey editor's buttons (add, move, remove a step): the form re-drawn, not saved.
+    "POST /console/journeys/edit": R("marketing:write"),
 }
 
 ADMIN_ONLY = Rule("undeclared")

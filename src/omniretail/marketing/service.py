@@ -17,8 +17,10 @@ from omniretail.marketing.journeys import (
     save_draft,
     versions,
 )
+from omniretail.marketing.journeys_classics import CLASSICS, install_classic
 from omniretail.marketing.journeys_engine import advance_due
-from omniretail.marketing.journeys_triggers import journeys_sweep
+from omniretail.marketing.journeys_figures import journey_figures, recent_runs
+from omniretail.marketing.journeys_triggers import TRIGGER_EVENTS, journeys_sweep
 
 # --- messages ------------------------------------------------------------------------------
 from omniretail.marketing.messages import (
@@ -85,7 +87,9 @@ from omniretail.marketing.triggers import (
 )
 
 __all__ = [
+    "CLASSICS",
     "REFRESH_JOB",
+    "TRIGGER_EVENTS",
     "SendRequest",
     "advance_due",
     "archive",
@@ -112,6 +116,8 @@ __all__ = [
     "get_policy",
     "get_segment",
     "get_send",
+    "install_classic",
+    "journey_figures",
     "journeys_sweep",
     "list_journeys",
     "list_messages",
@@ -130,6 +136,7 @@ __all__ = [
     "put_policy",
     "queue_refresh",
     "queue_sends",
+    "recent_runs",
     "refresh",
     "refresh_batch",
     "render_for",

@@ -1,7 +1,8 @@
 """The HQ console (``/hq``): dashboard, inventory grid and ledger, transfers, orders, routing
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
-with merges and search, the loyalty programme, segments, replenishment, markdown review, dynamic
-pricing, the message log, marketing messages with previews per channel; administration
+with merges and search, the loyalty programme, segments, journeys (an editor drawn as a
+graph), replenishment, markdown review, dynamic pricing, the message log, marketing
+messages with previews per channel; administration
 (users and roles, the network, API keys, the audit log) and the public page where a new
 user sets their password."""
 
@@ -15,6 +16,7 @@ from omniretail.web.hq import (
     dashboard,
     dynamic_pricing,
     inventory,
+    journeys,
     loyalty,
     markdowns,
     marketing_messages,
@@ -44,6 +46,7 @@ for part in (
     dynamic_pricing,
     messages,
     segments,
+    journeys,
     marketing_messages,
 ):
     router.include_router(part.router)
