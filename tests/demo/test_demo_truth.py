@@ -215,10 +215,10 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
     base = "http://127.0.0.1:8123"
     steps = {
         int(m.group(1)): m.group(2)
-        for m in re.finditer(r"^\s+(\d)\. (.+)$", output, re.M)
+        for m in re.finditer(r"^\s+(\d+)\. (.+)$", output, re.M)
         if "tour:" in output
     }
-    assert set(steps) == {1, 2, 3, 4, 5, 6, 7, 8, 9}, output
+    assert set(steps) == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, output
     number, store, code = re.search(
         r"web order (OR-\w+): click & collect at (\S+), ready for pickup, pickup code (\d{6})",
         text,
@@ -239,6 +239,7 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         (4, "associate2"),
         (6, "admin"),
         (8, "associate"),
+        (10, "marketer"),
     ):
         with browser() as client:
             sign_in(client, who, passwords[who])
@@ -314,3 +315,21 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         assert applied.status_code == 303, applied.text
         page = client.get(basket).text
         assert "WELCOME10" in page and "Welcome: 10 % off" in page
+
+
+def test_the_demo_installs_the_classic_journeys_and_switches_two_on(container):
+    from omniretail.demo.marketing import LIVE, seed_journeys
+    from omniretail.marketing import service as marketing
+
+    with container.uow() as uow:
+        first = seed_journeys(uow, actor="demo")
+    with container.uow() as uow:
+        again = seed_journeys(uow, actor="demo")
+    with container.read_uow() as uow:
+        statuses = {j.code: j.status for j in marketing.list_journeys(uow)}
+    assert sorted(first.installed) == sorted(c.code for c in marketing.CLASSICS)
+    assert again.installed == [] and sorted(again.live) == sorted(LIVE)
+    assert {code for code, status in statuses.items() if status == "live"} == set(LIVE)
+    assert {code for code, status in statuses.items() if status == "draft"} == {
+        c.code for c in marketing.CLASSICS
+    } - set(LIVE)

@@ -132,6 +132,7 @@ def demo_command(
         made = _orders(container, customer_id, base=base, pickup_store=stores[0])
         offers = _offers(container, customer_id)
         tour_offer = _tour_offer(container, offers, customer_id)
+        _journeys(container)
         _tour(base, customer_id, account, made, stores, tour_offer)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
@@ -235,6 +236,19 @@ def _offers(container: Runtime, customer_id: int) -> DemoOffers:
             "pricing: the demo's promotions, coupon and delivery fee exist; left as they are"
         )
     return offers
+
+
+def _journeys(container: Runtime) -> None:
+    """The classic journeys installed, the welcome series and the abandoned cart live."""
+    from omniretail.demo.marketing import seed_journeys
+
+    with container.uow() as uow:
+        made = seed_journeys(uow, actor=ACTOR)
+    if made.installed:
+        console.print(
+            f"marketing: installed {len(made.installed)} classic journeys", soft_wrap=True
+        )
+    console.print(f"marketing: live journeys: {', '.join(made.live) or 'none'}", soft_wrap=True)
 
 
 def _tour_offer(container: Runtime, offers: DemoOffers, customer_id: int) -> TourOffer | None:
@@ -496,3 +510,8 @@ def _tour(
             f"  9. {offer.story(base)}; admin: {base}/hq/pricing/promotions -> the promotions"
             " in force, their uses and revenue"
         )
+    say(
+        f" 10. marketer: {base}/hq/journeys -> the classic journeys; the welcome series and the"
+        " abandoned cart are live: sign up in the shop, or leave a basket for an hour, and the"
+        f" journey's run shows on its page; {base}/hq/segments for the segments they use"
+    )
