@@ -44,7 +44,13 @@ from omniretail.inventory import service as transfers
 from omniretail.inventory.schemas import TransferCreate, TransferLineIn
 from omniretail.loyalty import service as loyalty
 from omniretail.marketing import service as marketing
-from omniretail.marketing.schemas import JourneyCreate, JourneyDefinition, SegmentCreate
+from omniretail.marketing.schemas import (
+    JourneyCreate,
+    JourneyDefinition,
+    SegmentCreate,
+    SendPolicy,
+    SuppressionWrite,
+)
 from omniretail.migrations.registry import Base
 from omniretail.orders import service as lookup
 from omniretail.orders.schemas import FulfilmentChoice
@@ -62,6 +68,7 @@ from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
 from omniretail.web.hq.journey_form import fields_of
 from omniretail.web.hq.loyalty import _values as programme_values
+from omniretail.web.hq.marketing_sending import _policy_values
 from tests.customers.helpers import make_customer
 from tests.web.conftest import csrf_of
 from tests.web.seed import (
@@ -252,6 +259,7 @@ def world(container: Container, payments: TestPaymentProvider, seeded: Seeded) -
         _pricing_world(uow)
         _segments_world(uow)
         _journeys_world(uow)
+        marketing.suppress(uow, SuppressionWrite(customer_id=cid, channel="sms"))
         requested = fulfilment.request_return(
             uow,
             to_return,
@@ -389,6 +397,32 @@ def _journeys_cases() -> list[Case]:
                 lambda _, verb=verb: [Request("POST", f"{path}/{verb}", None)],
             )
             for verb in ("publish", "pause", "resume", "archive")
+        ),
+    ]
+
+
+def _sending_cases(cid: int) -> list[Case]:
+    """The send policy and the suppressions (the world suppresses the customer on sms)."""
+    policy = SendPolicy().model_dump(mode="json")
+    suppression = {"customer_id": cid, "channel": "email", "reason": "manual"}
+    return [
+        Case(
+            "/hq/marketing/policy",
+            "/hq/marketing/policy",
+            _policy_values(SendPolicy()),
+            lambda _: [Request("PUT", "/marketing/policy", policy)],
+        ),
+        Case(
+            "/hq/marketing/suppressions",
+            "/hq/marketing/suppressions",
+            {**suppression, "customer_id": str(cid)},
+            lambda _: [Request("POST", "/marketing/suppressions", suppression)],
+        ),
+        Case(
+            "/hq/marketing/suppressions/{customer_id}/{channel}/remove",
+            f"/hq/marketing/suppressions/{cid}/sms/remove",
+            {"confirm": "yes"},
+            lambda _: [Request("DELETE", f"/marketing/suppressions/{cid}/sms")],
         ),
     ]
 
@@ -871,6 +905,8 @@ def cases(container: Container, w: World) -> list[Case]:
         *_segments_cases(container),
         # --- HQ: marketing journeys
         *_journeys_cases(),
+        # --- HQ: marketing sending (policy, suppressions)
+        *_sending_cases(cid),
         # --- HQ: administration
         Case(
             "/hq/people",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from omniretail.marketing.journeys_definition import CODE
 
@@ -248,6 +250,11 @@ class QuietHours(BaseModel):
     end: str = LocalTime
 
 
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 class SendPolicy(BaseModel):
     """What every send passes (``sending_decision``); stored as one row."""
 
@@ -258,6 +265,13 @@ class SendPolicy(BaseModel):
     caps: dict[CapChannel, Cap] = Field(default_factory=lambda: dict(DEFAULT_CAPS))
     total: Cap | None = Field(default_factory=lambda: Cap(count=5, days=7))
     default_zone: str = Field(default="Europe/London", min_length=1, max_length=60)
+
+    @field_validator("default_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        if zone not in _zones():
+            raise ValueError("not a known time zone (e.g. Europe/London)")
+        return zone
 
 
 class SuppressionWrite(BaseModel):

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.marketing.schemas import SendRead
 from omniretail.marketing.sending_models import Attribute, MarketingSend
+from omniretail.marketing.sending_policy import get_policy
+from omniretail.marketing.zones import customer_zones
 
 CHANNELS = ("email", "sms", "push", "inbox", "store", "receipt", "preferred")
 PREMISES = ("none", "in_stock", "price_lower")
@@ -112,6 +114,34 @@ def attributes(uow: UnitOfWork, customer_id: int) -> dict[str, str]:
     return {name: value for name, value in rows}
 
 
+def _where(
+    customer_id: int | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+    journey_id: int | None = None,
+    message: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    for column, value in (
+        (MarketingSend.customer_id, customer_id),
+        (MarketingSend.status, status),
+        (MarketingSend.reason, reason),
+        (MarketingSend.journey_id, journey_id),
+        (MarketingSend.message_code, message),
+        (MarketingSend.channel, channel),
+    ):
+        if value is not None:
+            found.append(column == value)
+    if since is not None:
+        found.append(MarketingSend.created_at >= since)
+    if until is not None:
+        found.append(MarketingSend.created_at < until)
+    return found
+
+
 def list_sends(
     uow: UnitOfWork,
     *,
@@ -127,23 +157,30 @@ def list_sends(
     limit: int = 100,
 ) -> list[SendRead]:
     """Sends, newest first, filtered."""
-    q = select(MarketingSend)
-    for column, value in (
-        (MarketingSend.customer_id, customer_id),
-        (MarketingSend.status, status),
-        (MarketingSend.reason, reason),
-        (MarketingSend.journey_id, journey_id),
-        (MarketingSend.message_code, message),
-        (MarketingSend.channel, channel),
-    ):
-        if value is not None:
-            q = q.where(column == value)
-    if since is not None:
-        q = q.where(MarketingSend.created_at >= since)
-    if until is not None:
-        q = q.where(MarketingSend.created_at < until)
+    where = _where(customer_id, status, reason, journey_id, message, channel, since, until)
+    q = select(MarketingSend).where(*where)
     rows = uow.session.scalars(q.order_by(MarketingSend.id.desc()).offset(offset).limit(limit))
     return [SendRead.model_validate(r) for r in rows]
+
+
+def count_sends(uow: UnitOfWork, **filters: Any) -> dict[tuple[str, str | None], int]:
+    """(status, reason) -> how many sends, for the filters of ``list_sends``."""
+    q = (
+        select(MarketingSend.status, MarketingSend.reason, func.count())
+        .where(*_where(**filters))
+        .group_by(MarketingSend.status, MarketingSend.reason)
+    )
+    return {(status, reason): n for status, reason, n in uow.session.execute(q)}
+
+
+def local_due(uow: UnitOfWork, sends: Sequence[SendRead]) -> dict[int, datetime]:
+    """Send id -> when a queued or held send is due, on the customer's local clock."""
+    waiting = [s for s in sends if s.status in ("queued", "held")]
+    if not waiting:
+        return {}
+    default = get_policy(uow).default_zone
+    zones = customer_zones(uow.session, {s.customer_id for s in waiting}, default=default)
+    return {s.id: s.due_at.astimezone(zones[s.customer_id]) for s in waiting}
 
 
 def get_send(uow: UnitOfWork, key: str) -> SendRead | None:

@@ -60,8 +60,10 @@ from omniretail.marketing.segments import (
 from omniretail.marketing.sending import (
     SendRequest,
     attributes,
+    count_sends,
     get_send,
     list_sends,
+    local_due,
     queue_sends,
     set_attribute,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "cards",
     "cart_owner",
     "clicks_of",
+    "count_sends",
     "create_journey",
     "create_message",
     "create_segment",
@@ -124,6 +127,7 @@ __all__ = [
     "list_segments",
     "list_sends",
     "list_suppressions",
+    "local_due",
     "mark_seen",
     "mask_name",
     "members",

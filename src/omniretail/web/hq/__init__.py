@@ -2,7 +2,7 @@
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
 with merges and search, the loyalty programme, segments, journeys (an editor drawn as a
 graph), replenishment, markdown review, dynamic pricing, the message log, marketing
-messages with previews per channel; administration
+messages with previews per channel, the send policy, send log and suppressions; administration
 (users and roles, the network, API keys, the audit log) and the public page where a new
 user sets their password."""
 
@@ -20,6 +20,7 @@ from omniretail.web.hq import (
     loyalty,
     markdowns,
     marketing_messages,
+    marketing_sending,
     messages,
     network,
     orders,
@@ -48,6 +49,7 @@ for part in (
     segments,
     journeys,
     marketing_messages,
+    marketing_sending,
 ):
     router.include_router(part.router)
 # The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.
