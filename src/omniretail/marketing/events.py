@@ -43,7 +43,8 @@ class BackInStock(Event):
 @dataclass(frozen=True, kw_only=True)
 class PriceDropped(Event):
     """A SKU in the customer's active cart or viewed in the last 30 days costs less now
-    (prices are decimal strings; once per customer, SKU and new price)."""
+    (prices are decimal strings; once per customer, SKU and new price; ``channel``: the sales
+    channel whose price dropped, so sending re-checks that channel's price)."""
 
     type: ClassVar[str] = "marketing.price_dropped"
     subject_template: ClassVar[str] = "marketing/customers/{customer_id}"
@@ -52,6 +53,7 @@ class PriceDropped(Event):
     old_price: str
     new_price: str
     currency: str
+    channel: str = "WEB"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -179,13 +179,14 @@ def _render(
     people = _people(uow, sorted({s.customer_id for s in going}), messages.values())
     skus = sorted({str(s.context["sku"]) for s in going if s.context.get("sku")})
     names = catalog.sku_names(uow, skus) if skus else {}
+    places = {loc.code: loc.name for loc in catalog.list_locations(uow)} if f.stores else {}
     out: dict[int, Rendition] = {}
     for send in going:
         message = messages.get(send.message_code)
         channel = verdicts[send.id].channel
         if message is None or channel is None:
             continue
-        context = {**people.get(send.customer_id, {}), **_send_context(send, names, f)}
+        context = {**people.get(send.customer_id, {}), **_send_context(send, names, places, f)}
         try:
             out[send.id] = render_channel(
                 channel,
@@ -231,10 +232,17 @@ def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[st
     return people
 
 
-def _send_context(send: MarketingSend, names: dict[str, str], f: Facts) -> dict[str, Any]:
-    """The run's context for the template: coupon code, cart, product, store."""
+def _send_context(
+    send: MarketingSend, names: dict[str, str], places: dict[str, str], f: Facts
+) -> dict[str, Any]:
+    """The run's context for the template (the names the classics' copy uses): ``coupon.code``,
+    ``cart.lines`` (the carted line of the trigger), ``product``, ``store.name`` and
+    ``store.available``, and ``event`` (the trigger's fields)."""
     c = send.context
-    extra: dict[str, Any] = {"coupon_code": c.get("coupon_code"), "cart_id": c.get("cart_id")}
+    code = c.get("coupon_code")
+    extra: dict[str, Any] = {"coupon_code": code, "cart_id": c.get("cart_id"), "event": dict(c)}
+    if code:
+        extra["coupon"] = {"code": code}
     sku = c.get("sku")
     store = c.get("store") or f.stores.get(send.customer_id)
     if sku:
@@ -245,6 +253,15 @@ def _send_context(send: MarketingSend, names: dict[str, str], f: Facts) -> dict[
             "old_price": c.get("old_price"),
             "currency": c.get("currency"),
         }
+    if sku and c.get("cart_id"):
+        name = names.get(str(sku)) or str(sku)
+        extra["cart"] = {"lines": [{"sku": sku, "name": name, "quantity": c.get("quantity", 1)}]}
     if store:
-        extra["store"] = {"code": store, "stock": f.stock.get((str(sku), str(store)))}
+        stock = f.stock.get((str(sku), str(store)))
+        extra["store"] = {
+            "code": store,
+            "name": places.get(str(store)),
+            "stock": stock,
+            "available": stock,
+        }
     return extra

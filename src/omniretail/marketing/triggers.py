@@ -258,6 +258,7 @@ def price_changed(uow: UnitOfWork, sku: str, channel: str) -> int:
                 old_price=str(old),
                 new_price=str(new),
                 currency=currency,
+                channel=channel,
             )
         )
     return len(fresh)
