@@ -216,3 +216,20 @@ def test_parallel_enters_give_one_active_run(container, backend):
     for t in threads:
         t.join()
     assert len([g for g in got if g is not None]) == 1
+
+
+def test_api_lists_and_installs_the_classics(container, client):
+    headers = {"X-API-Key": admin_api_key(container)}
+    listed = client.get("/api/v1/marketing/journey-classics", headers=headers).json()
+    assert {c["code"] for c in listed} >= {"welcome-series", "abandoned-cart", "win-back"}
+    assert not any(c["installed"] for c in listed)
+    r = client.post("/api/v1/marketing/journey-classics/win-back/install", headers=headers)
+    assert r.status_code == 201, r.text
+    assert (r.json()["code"], r.json()["status"]) == ("win-back", "draft")
+    again = client.post("/api/v1/marketing/journey-classics/win-back/install", headers=headers)
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    unknown = client.post("/api/v1/marketing/journey-classics/nothing/install", headers=headers)
+    assert unknown.status_code == 404
+    listed = client.get("/api/v1/marketing/journey-classics", headers=headers).json()
+    assert [c["code"] for c in listed if c["installed"]] == ["win-back"]

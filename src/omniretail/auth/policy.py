@@ -408,6 +408,8 @@ POLICY: dict[str, Rule] = {
     "POST /marketing/journeys/{code}/archive": R("marketing:write"),
     "GET /marketing/journeys/{code}/versions": R("marketing:read"),
     "GET /marketing/journeys/{code}/runs": R("marketing:read"),
+    "GET /marketing/journey-classics": R("marketing:read"),
+    "POST /marketing/journey-classics/{code}/install": R("marketing:write"),
     # --- marketing sending: the policy, suppressions, sends, customers' cards
     "GET /marketing/policy": R("marketing:read"),
     "PUT /marketing/policy": R("marketing:write"),

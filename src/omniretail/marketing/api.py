@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from omniretail.marketing.journeys_api import classics_router
 from omniretail.marketing.journeys_api import router as journeys_router
 from omniretail.marketing.messages_api import links_router
 from omniretail.marketing.messages_api import router as messages_router
@@ -18,6 +19,7 @@ router.include_router(segments_router)
 router.include_router(messages_router)
 router.include_router(triggers_router)
 router.include_router(journeys_router)
+router.include_router(classics_router)
 router.include_router(sending_router)
 
 __all__ = ["links_router", "router"]

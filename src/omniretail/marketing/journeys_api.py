@@ -10,10 +10,39 @@ from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.marketing import service
 from omniretail.marketing.journeys_definition import CODE, JourneyDefinition
-from omniretail.marketing.schemas import JourneyCreate, JourneyRead, JourneyVersionRead, RunRead
+from omniretail.marketing.schemas import (
+    ClassicRead,
+    JourneyCreate,
+    JourneyRead,
+    JourneyVersionRead,
+    RunRead,
+)
 
 router = APIRouter(prefix="/marketing/journeys", tags=["marketing"])
+classics_router = APIRouter(prefix="/marketing/journey-classics", tags=["marketing"])
 CodePath = Annotated[str, Path(pattern=CODE, max_length=60)]
+
+
+@classics_router.get("", response_model=list[ClassicRead])
+def list_classics(uow: ReadDep) -> list[ClassicRead]:
+    """The retail classics ready to install, and whether each is installed."""
+    installed = {j.code for j in service.list_journeys(uow)}
+    return [
+        ClassicRead(
+            code=c.code, name=c.name, description=c.description, installed=c.code in installed
+        )
+        for c in service.CLASSICS
+    ]
+
+
+@classics_router.post("/{code}/install", status_code=201, response_model=JourneyRead)
+def install_classic(code: CodePath, use_case: UseCaseDep, actor: ActorDep) -> JourneyRead:
+    """The classic as a draft journey of the same code, with the messages, segment and coupon
+    promotions it needs that are missing (409 when the journey exists); publish to start it.
+    Needs marketing:write; the roles holding it (marketer, admin) also write pricing."""
+    return use_case.run(
+        lambda uow: service.install_classic(uow, code, actor=actor), status_code=201
+    )
 
 
 @router.get("", response_model=list[JourneyRead])

@@ -33,10 +33,11 @@ from typing import Any
 from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import ProgrammeRules
+from omniretail.marketing import journeys, messages, schemas
 from omniretail.marketing import journeys_classics_copy as copy
 from omniretail.marketing.errors import UnknownClassic
 from omniretail.marketing.journeys_definition import JourneyDefinition
-from omniretail.marketing.schemas import MessageCreate, SegmentCreate
+from omniretail.marketing.schemas import JourneyRead, MessageCreate, SegmentCreate
 from omniretail.pricing import service as pricing
 from omniretail.pricing.errors import UnknownPromotion
 from omniretail.pricing.schemas import PromotionWrite
@@ -371,14 +372,9 @@ def _promotion(uow: UnitOfWork, promotion: Promotion, actor: str) -> None:
         )
 
 
-def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> Any:
+def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> JourneyRead:
     """The classic as a draft journey (``code`` is the journey's code), with its missing
-    messages, segment and coupon promotions; returns the journey (``JourneyRead``)."""
-    from omniretail.marketing import (
-        journeys,
-        messages,
-        schemas,
-    )
+    messages, segment and coupon promotions."""
 
     spec = classic(code)
     existing = {m.code for m in messages.list_messages(uow)}

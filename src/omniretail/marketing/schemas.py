@@ -178,6 +178,13 @@ class JourneyCreate(BaseModel):
     definition: JourneyDefinition
 
 
+class ClassicRead(BaseModel):
+    code: str
+    name: str
+    description: str
+    installed: bool
+
+
 class JourneyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -262,7 +269,7 @@ class SendPolicy(BaseModel):
     quiet_hours: QuietHours | None = Field(
         default_factory=lambda: QuietHours(start="21:00", end="08:00")
     )
-    caps: dict[CapChannel, Cap] = Field(default_factory=lambda: dict(DEFAULT_CAPS))
+    caps: dict[CapChannel, Cap] = Field(default_factory=lambda: dict(DEFAULT_CAPS), max_length=10)
     total: Cap | None = Field(default_factory=lambda: Cap(count=5, days=7))
     default_zone: str = Field(default="Europe/London", min_length=1, max_length=60)
 
