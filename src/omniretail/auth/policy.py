@@ -408,6 +408,7 @@ POLICY: dict[str, Rule] = {
     "POST /marketing/journeys/{code}/archive": R("marketing:write"),
     "GET /marketing/journeys/{code}/versions": R("marketing:read"),
     "GET /marketing/journeys/{code}/runs": R("marketing:read"),
+    "GET /marketing/journeys/{code}/results": R("marketing:read"),
     # --- marketing sending: the policy, suppressions, sends, customers' cards
     "GET /marketing/policy": R("marketing:read"),
     "PUT /marketing/policy": R("marketing:write"),
