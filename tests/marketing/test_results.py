@@ -89,11 +89,17 @@ def policy(container: Container, **changes: Any) -> None:
         service.put_policy(uow, SendPolicy(**{**values, "total": None, **changes}))
 
 
-def till_sale(web: TestClient, email: str, sku: str) -> None:
+def till_sale(
+    web: TestClient,  # noqa: F811
+    email: str,
+    sku: str,
+) -> None:
     """An associate rings ``sku`` up at LON1 for the customer found by ``email``; cash."""
     sign_in(web, ASSOCIATE)
     url = "/store/till"
-    form = re.search(r'<form method="post" action="([^"]+)"[^>]*aria-label="Scan"', web.get(url).text)
+    form = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*aria-label="Scan"', web.get(url).text
+    )
     assert form
     scanned = post(web, url, form.group(1), {"sku": sku, "customer": ""})
     url = str(scanned.headers["location"])  # type: ignore[attr-defined]
@@ -115,7 +121,7 @@ def till_sale(web: TestClient, email: str, sku: str) -> None:
 def test_a_journey_measured_end_to_end(
     container: Container,
     clock: Any,
-    web: TestClient,
+    web: TestClient,  # noqa: F811
     client: TestClient,
     seeded: Any,  # noqa: F811
     payments: Any,  # noqa: F811
@@ -235,7 +241,10 @@ def test_a_journey_measured_end_to_end(
     assert steps["mail-a"].sends.held == held_a
     assert steps["card-b"].sends.held == sum(1 for c in b_runs if c not in held_out)
     assert steps["end"].reached == 6  # both branches end at the exit step
-    assert r.sends.sent == 3 and r.sends.held == steps["mail-a"].sends.held + steps["card-b"].sends.held
+    assert (
+        r.sends.sent == 3
+        and r.sends.held == steps["mail-a"].sends.held + steps["card-b"].sends.held
+    )
     assert r.sends.suppressed["holdout"] == 4
 
     # the API: the same figures; a version; unknown journeys and versions are problems
@@ -261,7 +270,7 @@ def test_a_journey_measured_end_to_end(
     page = web.get("/hq/journeys/spring/results")
     assert page.status_code == 200
     assert "not enough customers in the holdout yet (2 of the 30 needed)" in page.text
-    assert "<svg class=\"journey\"" in page.text and "6 in · 3 sent · 2 clicks" in page.text
+    assert '<svg class="journey"' in page.text and "6 in · 3 sent · 2 clicks" in page.text
     assert "Sends per channel by status" in page.text
     assert "Split ab:" in page.text and "<script" not in page.text.split("<main")[1]
     assert " style=" not in page.text
@@ -334,7 +343,11 @@ def test_lift_and_the_winner_with_enough_customers(container: Container, clock: 
     assert treated.total >= 30 and holdout.total >= 30
     expected = lift(treated, holdout)
     assert expected is not None and r.lift is not None
-    assert (r.lift.low, r.lift.high, r.lift.p_value) == (expected.low, expected.high, expected.p_value)
+    assert (r.lift.low, r.lift.high, r.lift.p_value) == (
+        expected.low,
+        expected.high,
+        expected.p_value,
+    )
     assert r.lift.significant
     text = lift_sentence(r)
     assert text.startswith(

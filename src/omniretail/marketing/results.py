@@ -45,7 +45,9 @@ CENT = Decimal("0.01")
 BRANCH = "branch:"
 
 
-def journey_results(uow: UnitOfWork, code: str, *, version: int | None = None) -> JourneyResultsRead:
+def journey_results(
+    uow: UnitOfWork, code: str, *, version: int | None = None
+) -> JourneyResultsRead:
     """The journey's figures (``version``: only runs of that version; None: all)."""
     session = uow.session
     journey = session.scalar(select(Journey).where(Journey.code == code))
@@ -109,7 +111,7 @@ def journey_results(uow: UnitOfWork, code: str, *, version: int | None = None) -
     return JourneyResultsRead(
         code=journey.code,
         name=journey.name,
-        status=journey.status,  # type: ignore[arg-type]
+        status=journey.status,
         version=version,
         versions=sorted(definitions),
         entered=treated.runs + held_out.runs,
@@ -172,7 +174,11 @@ def _clicks(
 
     def query(*columns: Any) -> Any:
         q = (
-            select(*columns, func.count(MessageClick.id), func.count(distinct(MessageClick.customer_id)))
+            select(
+                *columns,
+                func.count(MessageClick.id),
+                func.count(distinct(MessageClick.customer_id)),
+            )
             .join(MarketingSend, MarketingSend.id == MessageClick.send_id)
             .where(MarketingSend.journey_id == journey_id)
         )

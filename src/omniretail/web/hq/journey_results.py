@@ -5,6 +5,7 @@ API's ``GET /marketing/journeys/{code}/results`` (``marketing:read``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -37,7 +38,8 @@ def p_text(p_value: float) -> str:
 
 
 def lift_sentence(r: JourneyResultsRead) -> str:
-    """``Converted 12.0 % vs 9.0 % in the holdout: +3.0 points (95 % CI +0.3 to +5.7), p = 0.03``."""
+    """E.g. ``Converted 12.0 % vs 9.0 % in the holdout: +3.0 points (95 % CI +0.3 to +5.7),
+    p = 0.03``; or why there is no comparison yet."""
     if r.holdout.runs == 0 and r.holdout_percent == 0:
         return (
             f"Converted {percent(r.treated.rate)}; this journey keeps no holdout to compare with."
@@ -72,10 +74,7 @@ def split_sentence(step_id: str, split: SplitRead) -> str:
         )
     if split.winner is not None:
         return f"Split {step_id}: {split.winner} wins ({rates}), {p_text(split.p_value)}."
-    return (
-        f"Split {step_id}: no winner yet, {split.best} leads ({rates}),"
-        f" {p_text(split.p_value)}."
-    )
+    return f"Split {step_id}: no winner yet, {split.best} leads ({rates}), {p_text(split.p_value)}."
 
 
 def step_figures(step: StepResultsRead) -> str:
@@ -93,7 +92,9 @@ def step_figures(step: StepResultsRead) -> str:
 def _charts(r: JourneyResultsRead) -> dict[str, Any]:
     channels = sorted(r.sends.by_channel)
     statuses = [s for s in STATUSES if any(s in r.sends.by_channel[c] for c in channels)]
-    series = {s: [float(r.sends.by_channel[c].get(s, 0)) for c in channels] for s in statuses}
+    series: dict[str, Sequence[float]] = {
+        s: [float(r.sends.by_channel[c].get(s, 0)) for c in channels] for s in statuses
+    }
     reasons = [
         (f"{status} {reason.replace('_', ' ')}", float(n))
         for status, found in (("suppressed", r.sends.suppressed), ("dropped", r.sends.dropped))
@@ -144,9 +145,7 @@ def results_page(request: Request, viewer: HqDep, code: str, version: str = "") 
         r=results,
         graph=graph,
         lift_text=lift_sentence(results),
-        splits=[
-            split_sentence(s.step_id, s.split) for s in results.steps if s.split is not None
-        ],
+        splits=[split_sentence(s.step_id, s.split) for s in results.steps if s.split is not None],
         percent=percent,
         **_charts(results),
     )
