@@ -410,6 +410,7 @@ POLICY: dict[str, Rule] = {
     "GET /marketing/journeys/{code}/runs": R("marketing:read"),
     "GET /marketing/journey-classics": R("marketing:read"),
     "POST /marketing/journey-classics/{code}/install": R("marketing:write"),
+    "GET /marketing/journeys/{code}/results": R("marketing:read"),
     # --- marketing sending: the policy, suppressions, sends, customers' cards
     "GET /marketing/policy": R("marketing:read"),
     "PUT /marketing/policy": R("marketing:write"),

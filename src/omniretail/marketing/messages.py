@@ -37,6 +37,7 @@ from omniretail.marketing.schemas import (
     SmsRead,
     SuppressionWrite,
 )
+from omniretail.marketing.sending_models import MarketingSend
 from omniretail.marketing.sending_policy import suppress
 from omniretail.orders import service as orders
 
@@ -151,10 +152,26 @@ def verify(uow: UnitOfWork, kind: str, token: str) -> dict[str, Any]:
     return payload
 
 
-def links_for(uow: UnitOfWork, message: MessageRead, customer_id: int, channel: str) -> Links:
+def links_for(
+    uow: UnitOfWork,
+    message: MessageRead,
+    customer_id: int,
+    channel: str,
+    *,
+    send_id: int | None = None,
+) -> Links:
+    """The signed links; ``send_id`` (a send's rendition) makes a click count for its
+    journey, step and channel."""
     link = None
     if message.link_url:
-        payload = {"m": message.id, "c": customer_id, "ch": channel, "u": message.link_url}
+        payload: dict[str, Any] = {
+            "m": message.id,
+            "c": customer_id,
+            "ch": channel,
+            "u": message.link_url,
+        }
+        if send_id is not None:
+            payload["s"] = send_id
         link = f"/r/{sign(uow, 'click', payload)}"
     unsubscribe = None
     if channel in CONSENT_CHANNELS:
@@ -203,6 +220,9 @@ def follow_link(uow: UnitOfWork, token: str) -> str:
         raise UnknownLink("no such link")
     if uow.session.get(MarketingMessage, message_id) is None:
         raise UnknownLink("no such link")
+    send_id = p.get("s")  # absent from previews' tokens and those minted before sends had it
+    if not isinstance(send_id, int) or uow.session.get(MarketingSend, send_id) is None:
+        send_id = None
     uow.session.add(
         MessageClick(
             message_id=message_id,
@@ -210,6 +230,7 @@ def follow_link(uow: UnitOfWork, token: str) -> str:
             channel=str(p.get("ch", ""))[:20],
             url=url[:2000],
             clicked_at=uow.now,
+            send_id=send_id,
         )
     )
     uow.session.flush()

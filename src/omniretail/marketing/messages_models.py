@@ -29,7 +29,8 @@ class MarketingMessage(Base):
 
 
 class MessageClick(Base):
-    """A click through ``/r/<token>``: which message, customer, channel and target."""
+    """A click through ``/r/<token>``: which message, customer, channel and target, and the
+    send it came with (``None`` for a preview's link or a token minted before sends)."""
 
     __tablename__ = "marketing_message_clicks"
 
@@ -39,5 +40,6 @@ class MessageClick(Base):
     channel: Mapped[str] = mapped_column(String(20))
     url: Mapped[str] = mapped_column(String(2000))
     clicked_at: Mapped[datetime]
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("marketing_sends.id"), index=True)
 
     __table_args__ = (Index("ix_marketing_message_clicks_message", "message_id", "clicked_at"),)

@@ -330,3 +330,101 @@ class CardRead(BaseModel):
     created_at: datetime
     seen_at: datetime | None
     dismissed_at: datetime | None
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+class SendsRead(BaseModel):
+    """A journey's (or step's) sends by what became of them."""
+
+    total: int = 0
+    by_channel: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="channel (the resolved one, else the requested) -> status -> sends",
+    )
+    sent: int = 0
+    held: int = Field(default=0, description="waiting out quiet hours")
+    queued: int = 0
+    failed: int = 0
+    suppressed: dict[str, int] = Field(default_factory=dict, description="reason -> sends")
+    dropped: dict[str, int] = Field(default_factory=dict, description="reason -> sends")
+
+
+class ClicksRead(BaseModel):
+    customers: int = Field(default=0, description="customers who clicked (unique)")
+    total: int = 0
+
+
+class GroupRead(BaseModel):
+    """Runs of one group (treated or holdout) and those converted."""
+
+    runs: int = 0
+    converted: int = 0
+    rate: float = 0.0
+
+
+class RevenueRead(BaseModel):
+    currency: str | None = Field(description="None: conversions without an order")
+    holdout: bool
+    converted: int
+    revenue: Decimal
+
+
+class LiftRead(BaseModel):
+    """Treated minus holdout conversion rate (fractions), Newcombe's interval, score test."""
+
+    treated_rate: float
+    holdout_rate: float
+    difference: float
+    low: float
+    high: float
+    relative: float | None
+    p_value: float
+    significant: bool
+    confidence: float
+
+
+class BranchRead(BaseModel):
+    name: str
+    runs: int = Field(description="treated runs that took this branch")
+    converted: int = Field(description="of them, converted after the split")
+    rate: float
+
+
+class SplitRead(BaseModel):
+    branches: list[BranchRead]
+    best: str | None = Field(description="the highest conversion rate")
+    winner: str | None = Field(description="the best, when the branches differ significantly")
+    p_value: float | None = Field(description="chi-square over all branches; None: too few")
+    min_group: int = Field(description="runs each branch needs before a winner is named")
+
+
+class StepResultsRead(BaseModel):
+    step_id: str
+    kind: str
+    reached: int = Field(description="runs that reached the step (the journal)")
+    converted: int = Field(description="of them, converted at or after reaching it")
+    outcomes: dict[str, int] = Field(description="journal outcome -> runs (e.g. branch:B)")
+    sends: SendsRead
+    clicks: ClicksRead
+    split: SplitRead | None = None
+
+
+class JourneyResultsRead(BaseModel):
+    code: str
+    name: str
+    status: JourneyStatus
+    version: int | None = Field(description="the version measured; None: all of them")
+    versions: list[int]
+    entered: int
+    states: dict[str, int] = Field(description="active / completed / exited -> runs")
+    treated: GroupRead
+    holdout: GroupRead
+    holdout_percent: int = Field(description="of the version shown (the live or newest)")
+    lift: LiftRead | None = Field(description="None while either group is below min_group")
+    min_group: int
+    revenue: list[RevenueRead]
+    sends: SendsRead
+    clicks: ClicksRead
+    steps: list[StepResultsRead]

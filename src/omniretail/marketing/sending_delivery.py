@@ -195,7 +195,7 @@ def _render(
                 link_label=message.link_label,
                 image_url=message.image_url,
                 context=context,
-                links=links_for(uow, message, send.customer_id, channel),
+                links=links_for(uow, message, send.customer_id, channel, send_id=send.id),
             )
         except DomainError:
             continue

@@ -37,6 +37,9 @@ from omniretail.marketing.messages import (
     update_message,
 )
 
+# --- results
+from omniretail.marketing.results import journey_results
+
 # --- segments
 from omniretail.marketing.segments import (
     REFRESH_JOB,
@@ -121,6 +124,7 @@ __all__ = [
     "get_send",
     "install_classic",
     "journey_figures",
+    "journey_results",
     "journeys_sweep",
     "list_journeys",
     "list_messages",

@@ -2,7 +2,8 @@
 rules with the simulator, pricing (price lists, taxes, promotions, coupons), customer 360
 with merges and search, the loyalty programme, segments, journeys (an editor drawn as a
 graph), replenishment, markdown review, dynamic pricing, the message log, marketing
-messages with previews per channel, the send policy, send log and suppressions; administration
+messages with previews per channel, the send policy, send log and suppressions, journey
+results; administration
 (users and roles, the network, API keys, the audit log) and the public page where a new
 user sets their password."""
 
@@ -16,6 +17,7 @@ from omniretail.web.hq import (
     dashboard,
     dynamic_pricing,
     inventory,
+    journey_results,
     journeys,
     loyalty,
     markdowns,
@@ -50,6 +52,7 @@ for part in (
     journeys,
     marketing_messages,
     marketing_sending,
+    journey_results,
 ):
     router.include_router(part.router)
 # The fixed paths (``/promotions/new``, ``/coupons/batches/...``) before the ones with codes.
