@@ -77,6 +77,10 @@ class Event:
 
     @property
     def data(self) -> dict[str, Any]:
+        # flat events (the many) skip asdict's recursive deep copy: their values are immutable
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if all(type(v) in _SCALARS for v in data.values()):
+            return data
         return dataclasses.asdict(self)
 
     @property
@@ -95,6 +99,7 @@ class Event:
 
 
 E = TypeVar("E", bound=Event)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 _ADAPTERS: dict[builtins.type[Event], TypeAdapter[Any]] = {}

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -27,7 +28,9 @@ class KeyringError(ValueError):
     """The configured secrets cannot form a key ring (the message says what to fix)."""
 
 
+@lru_cache(maxsize=256)
 def _hkdf(master: bytes, purpose: str, length: int = 32) -> bytes:
+    # cached per process: signing a link per send derived the same key each time
     return HKDF(
         algorithm=hashes.SHA256(),
         length=length,

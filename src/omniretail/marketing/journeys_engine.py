@@ -231,7 +231,7 @@ def _coupon(uow: UnitOfWork, row: Any, step: CouponStep) -> str:
     return code
 
 
-def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[Any]:
+def _claim(uow: UnitOfWork, now: datetime, limit: int, ids: list[int] | None = None) -> list[Any]:
     live = select(Journey.id).where(Journey.status == "live")
     query = (
         select(
@@ -249,6 +249,8 @@ def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[Any]:
         .order_by(Run.due_at)
         .limit(limit)
     )
+    if ids is not None:
+        query = query.where(Run.id.in_(ids))
     if is_postgres(uow.session):
         query = query.with_for_update(skip_locked=True, of=Run)
     return list(uow.session.execute(query))
@@ -259,7 +261,25 @@ def advance_batch(
 ) -> int:
     """One batch in the caller's transaction; returns the runs moved."""
     at = now or uow.now
-    rows = _claim(uow, at, limit)
+    return _advance(uow, _claim(uow, at, limit), at, vault)
+
+
+def advance_runs(
+    uow: UnitOfWork,
+    run_ids: list[int],
+    *,
+    now: datetime | None = None,
+    vault: PiiVault | None = None,
+) -> int:
+    """These runs (just entered by a trigger), now, in the caller's transaction: the first
+    steps up to a wait run without waiting for the loop's next poll."""
+    if not run_ids:
+        return 0
+    at = now or uow.now
+    return _advance(uow, _claim(uow, at, len(run_ids), run_ids), at, vault)
+
+
+def _advance(uow: UnitOfWork, rows: list[Any], at: datetime, vault: PiiVault | None) -> int:
     if not rows:
         return 0
     batch = _Batch(uow, rows, at, vault)

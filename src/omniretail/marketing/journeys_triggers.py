@@ -36,7 +36,9 @@ from omniretail.marketing.journeys_definition import (
     InactivityTrigger,
     JourneyDefinition,
     SegmentTrigger,
+    WaitStep,
 )
+from omniretail.marketing.journeys_engine import advance_runs
 from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run
 from omniretail.marketing.segments_rules import compile_rule, matches
 from omniretail.marketing.zones import customer_zones
@@ -112,13 +114,18 @@ def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
             .where(Run.id.in_(exits), Run.state == "active")
             .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
         )
-    entered = 0
+    entered, now = [], []
     context = _fields(event)
     for journey_id, version, definition in live_journeys(uow):
         if _triggered(definition, event_type, event):
             live = (version, definition)
-            if enter(uow, journey_id, customer_id, meta.id, context, live=live) is not None:
-                entered += 1
+            run_id = enter(uow, journey_id, customer_id, meta.id, context, live=live)
+            if run_id is not None:
+                entered.append(run_id)
+                if not isinstance(definition.steps[0], WaitStep):
+                    now.append(run_id)
+    # a first step that is not a wait runs in this transaction, not at the loop's next poll
+    advance_runs(uow, now, vault=uow.vault if uow.keyring is not None else None)
     if conversions:
         ref, revenue, currency = _revenue(uow, event)
         uow.session.execute(
@@ -126,7 +133,7 @@ def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
             .where(Run.id.in_(conversions))
             .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
         )
-    return entered
+    return len(entered)
 
 
 def _ends(uow: UnitOfWork, customer_id: int, event_type: str) -> tuple[list[int], list[int]]:

@@ -12,6 +12,7 @@ clients drop ``<style>``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
@@ -217,18 +218,6 @@ def render_channel(
 def _email(
     title: str, paragraphs: list[str], link_label: str, image_url: str | None, links: Links
 ) -> Rendition:
-    html = (
-        _layout()
-        .get_template("marketing/layout.html")
-        .render(
-            subject=title,
-            paragraphs=paragraphs,
-            link=links.link,
-            link_label=link_label,
-            image_url=image_url,
-            unsubscribe=links.unsubscribe,
-        )
-    )
     lines = [title, "", *[p + "\n" for p in paragraphs]]
     if links.link:
         lines.append(f"{link_label}: {links.link}\n")
@@ -237,7 +226,80 @@ def _email(
         "email",
         title=title,
         text="\n".join(lines) + "\n",
-        html=css_inline.inline(html),
+        html=_email_html(title, paragraphs, link_label, image_url, links),
         image_url=image_url,
         link=links.link,
     )
+
+
+def _layout_html(
+    subject: str,
+    paragraphs: list[str],
+    link_label: str,
+    image_url: str | None,
+    link: str | None,
+    unsubscribe: str | None,
+) -> str:
+    html = (
+        _layout()
+        .get_template("marketing/layout.html")
+        .render(
+            subject=subject,
+            paragraphs=paragraphs,
+            link=link,
+            link_label=link_label,
+            image_url=image_url,
+            unsubscribe=unsubscribe,
+        )
+    )
+    return css_inline.inline(html)
+
+
+# The layout's CSS is selected by tag and class only, so the inlined page depends on its shape
+# (how many paragraphs, an image, a link), not on the words: it is inlined once per shape with
+# a marker in each slot and the customer's values are put in as the serializer would write them.
+_SLOT = re.compile("\ue000([a-z]+)(\\d*)\ue001")
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTRIBUTE = str.maketrans({"&": "&amp;", '"': "&quot;"})
+_ATTRIBUTES = ("image", "link", "unsubscribe")
+
+
+@lru_cache(maxsize=64)
+def _shape(paragraphs: int, image: bool, link: bool) -> tuple[str, ...]:
+    def slot(name: str, n: str = "") -> str:
+        return f"\ue000{name}{n}\ue001"
+
+    inlined = _layout_html(
+        slot("subject"),
+        [slot("p", str(i)) for i in range(paragraphs)],
+        slot("label"),
+        slot("image") if image else None,
+        slot("link") if link else None,
+        slot("unsubscribe"),
+    )
+    # literal, slot, index, literal, slot, index, ..., literal
+    return tuple(_SLOT.split(inlined))
+
+
+def _email_html(
+    title: str, paragraphs: list[str], link_label: str, image_url: str | None, links: Links
+) -> str:
+    values = [title, link_label, image_url or "", links.link or "", str(links.unsubscribe)]
+    if not all(v.isprintable() for v in (*values, *paragraphs)):
+        # control, private-use or non-breaking characters: the parser's own way
+        return _layout_html(title, paragraphs, link_label, image_url, links.link, links.unsubscribe)
+    parts = _shape(len(paragraphs), bool(image_url), bool(links.link))
+    named = {
+        "subject": title,
+        "label": link_label,
+        "image": image_url or "",
+        "link": links.link or "",
+        "unsubscribe": str(links.unsubscribe),
+    }
+    out = [parts[0]]
+    for i in range(1, len(parts), 3):
+        name, index = parts[i], parts[i + 1]
+        value = paragraphs[int(index)] if name == "p" else named[name]
+        out.append(value.translate(_ATTRIBUTE if name in _ATTRIBUTES else _TEXT))
+        out.append(parts[i + 2])
+    return "".join(out)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from omniretail.customers import service as customers
 from omniretail.customers.models import Customer
+from omniretail.db.sql import among
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.kernel.errors import DomainError
@@ -104,20 +105,24 @@ def load_facts(
         return f
     session = uow.session
     for cid, status, store in session.execute(
-        select(Customer.id, Customer.status, Customer.home_store).where(Customer.id.in_(ids))
+        select(Customer.id, Customer.status, Customer.home_store).where(
+            among(session, Customer.id, ids)
+        )
     ):
         if status == ACTIVE:
             f.active.add(cid)
         f.stores[cid] = store
     for cid, channel in session.execute(
-        select(Suppression.customer_id, Suppression.channel).where(Suppression.customer_id.in_(ids))
+        select(Suppression.customer_id, Suppression.channel).where(
+            among(session, Suppression.customer_id, ids)
+        )
     ):
         f.suppressed.setdefault(cid, set()).add(channel)
     for channel in CONSENT_CHANNELS:
         f.consented[channel] = customers.consenting(uow, ids, "marketing", channel)
     for cid, value in session.execute(
         select(Attribute.customer_id, Attribute.value).where(
-            Attribute.customer_id.in_(ids), Attribute.name == PREFERRED
+            among(session, Attribute.customer_id, ids), Attribute.name == PREFERRED
         )
     ):
         f.preferred[cid] = value
@@ -137,7 +142,7 @@ def load_facts(
         since = now - timedelta(days=max(windows) + 1)
         for cid, sent_channel, sent_at in session.execute(
             select(MarketingSend.customer_id, MarketingSend.channel, MarketingSend.sent_at).where(
-                MarketingSend.customer_id.in_(ids),
+                among(session, MarketingSend.customer_id, ids),
                 MarketingSend.status == SENT,
                 MarketingSend.transactional.is_(False),
                 MarketingSend.sent_at >= since,

@@ -19,7 +19,7 @@ from sqlalchemy import and_, insert, or_, select, update
 
 from omniretail.catalog import service as catalog
 from omniretail.customers.models import Customer
-from omniretail.db.sql import is_postgres
+from omniretail.db.sql import among, is_postgres, matches
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty.models import Account
@@ -49,7 +49,26 @@ def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[MarketingSend]:
     query = select(MarketingSend.id).where(due).order_by(MarketingSend.due_at, MarketingSend.id)
     query = query.limit(limit)
     if is_postgres(uow.session):
-        query = query.with_for_update(skip_locked=True)
+        # Lock first, then lease by id: an UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR
+        # UPDATE SKIP LOCKED) re-runs the subquery per row and leased every due send at once.
+        sends = list(
+            uow.session.scalars(
+                select(MarketingSend)
+                .where(due)
+                .order_by(MarketingSend.due_at, MarketingSend.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if sends:
+            uow.session.execute(
+                update(MarketingSend)
+                .where(matches(MarketingSend.id, "ids", True))
+                .values(lease_until=now + LEASE)
+                .execution_options(synchronize_session=False),
+                {"ids": [s.id for s in sends]},
+            )
+        return sends
     ids = list(
         uow.session.scalars(
             update(MarketingSend)
@@ -208,7 +227,7 @@ def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[st
     people: dict[int, dict[str, Any]] = {}
     vault = uow.vault
     for cid, name_enc in uow.session.execute(
-        select(Customer.id, Customer.name_enc).where(Customer.id.in_(ids))
+        select(Customer.id, Customer.name_enc).where(among(uow.session, Customer.id, ids))
     ):
         name = vault.decrypt("name", name_enc) if name_enc else None
         first = (name or "").split(" ")[0] or None
@@ -218,7 +237,7 @@ def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[st
         }
     for cid, tier, available in uow.session.execute(
         select(Account.customer_id, Account.tier, Account.available).where(
-            Account.customer_id.in_(ids)
+            among(uow.session, Account.customer_id, ids)
         )
     ):
         if cid in people:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
 from omniretail.customers.models import Customer
+from omniretail.db.sql import among
 
 DEFAULT_ZONE = "Europe/London"
 
@@ -30,7 +31,7 @@ def customer_zones(
     rows = session.execute(
         select(Customer.id, Location.timezone)
         .join(Location, Location.code == Customer.home_store)
-        .where(Customer.id.in_(ids))
+        .where(among(session, Customer.id, ids))
     )
     for customer_id, zone in rows:
         zones[customer_id] = ZoneInfo(zone) if zone else fallback

@@ -20,7 +20,7 @@ from omniretail.customers.models import (
     ConsentEvent,
 )
 from omniretail.customers.repository.tables import _root_of, consents, customers
-from omniretail.db.sql import statement
+from omniretail.db.sql import among, statement
 
 # --- consents --------------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ def granted_among(
     return set(
         session.scalars(
             select(Consent.customer_id).where(
-                Consent.customer_id.in_(list(customer_ids)),
+                among(session, Consent.customer_id, list(customer_ids)),
                 Consent.purpose == purpose,
                 Consent.channel.in_(list(channels)),
                 Consent.granted.is_(True),

@@ -21,7 +21,7 @@ from omniretail.customers.models import (
     VerificationCode,
 )
 from omniretail.customers.repository.tables import identities
-from omniretail.db.sql import matches, rowcount, statement
+from omniretail.db.sql import among, matches, rowcount, statement
 
 # --- identities ------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def list_identities(session: Session, customer_ids: Sequence[int]) -> list[Ident
     return list(
         session.scalars(
             select(Identity)
-            .where(Identity.customer_id.in_(list(customer_ids)))
+            .where(among(session, Identity.customer_id, list(customer_ids)))
             .order_by(Identity.id)
         )
     )

@@ -37,7 +37,7 @@ from omniretail.customers.repository.tables import (
     customers,
     identities,
 )
-from omniretail.db.sql import matches, statement
+from omniretail.db.sql import among, matches, statement
 
 # --- profiles and clusters -----------------------------------------------------------------
 
@@ -217,7 +217,9 @@ def roots_of(session: Session, ids: Iterable[int]) -> dict[int, int]:
     if not wanted:
         return {}
     rows = session.execute(
-        select(customers.c.id, customers.c.merged_into_id).where(customers.c.id.in_(wanted))
+        select(customers.c.id, customers.c.merged_into_id).where(
+            among(session, customers.c.id, wanted)
+        )
     )
     return {int(r.id): int(r.merged_into_id or r.id) for r in rows}
 

@@ -1,0 +1,384 @@
+"""Journeys end to end: a mass entry rendered and queued, and triggered journeys under load.
+
+    python benchmarks/journeys.py --db {postgres,sqlite} [--customers 100000] [--workers 1]
+        [--rate 1000] [--seconds 10] [--segment-changes 100]
+
+On a fresh database (``_server.fresh_database``) makes ``--customers`` SYNTHETIC customers,
+inserted in bulk but stored as the real code stores them: the name and the email identity
+encrypted by the vault (blind index for the email), email marketing consent granted. One
+message (subject and body personalised with the first name, a tracked link, the brand layout,
+CSS inlined) and the policy without caps, quiet hours or control group, so every send renders.
+
+(a) ``mass``: a live journey whose only step sends that message by email. Times
+``enter_many`` (every customer, batches of 5,000), ``advance_due`` (queues the sends) and
+``deliver_due`` (decision, render, the notification row and its outbox event committed, ready
+for the relay; the relay's SMTP delivery is not part of it), each from ``--workers`` threads,
+and reports each rate per minute and the end to end rate (customers / total seconds).
+
+(b) ``triggered``: a journey triggered by ``marketing.segment_entered`` of one segment (its
+first step a send). A producer commits those events into the outbox at ``--rate`` per second
+(10 per transaction, every 10 ms) for ``--seconds``, while the in-process relay (journeys'
+trigger handler: enter, then the first step inline when it is not a wait) runs in a loop, and
+the journeys loop (advance_due, deliver_due) every 100 ms. Latency = from the event's commit to
+the commit that queued its send (``marketing_sends`` row; its key holds the event id): p50/p95.
+Meanwhile ``--segment-changes`` consent grants (one each 100 ms) are timed from their commit
+to the customer's row in ``marketing_segment_members`` of an "Email allowed" segment (live
+evaluation by the relay, as benchmarks/segments.py), polled every 5 ms: p50/p95.
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server import SECRET_KEY, fresh_database, percentile
+from sqlalchemy import func, insert, select
+
+from omniretail.bootstrap import build_container
+from omniretail.customers import service as customers
+from omniretail.customers.models import Consent, Customer, Identity
+from omniretail.customers.schemas import ConsentWrite
+from omniretail.kernel.vault import vault_for
+from omniretail.marketing import service as marketing
+from omniretail.marketing.events import SegmentEntered
+from omniretail.marketing.journeys_definition import JourneyDefinition
+from omniretail.marketing.schemas import JourneyCreate, MessageCreate, SegmentCreate, SendPolicy
+from omniretail.marketing.segments_models import SegmentMember
+from omniretail.marketing.sending_models import MarketingSend
+from omniretail.settings import Settings
+
+MESSAGE = MessageCreate(
+    code="season",
+    name="Season",
+    subject="{{ customer.first_name }}, a new season",
+    body="Hi {{ customer.first_name }}, the new season is in.\n\nCome and see what is new.",
+    link_url="https://shop.example.com/season",
+)
+CHUNK = 5000
+
+
+def _customers(container: Any, count: int, start: int = 0) -> list[int]:
+    """Synthetic customers in bulk, PII encrypted as the customers domain stores it."""
+    vault = vault_for(container.keyring)
+    ids: list[int] = []
+    now = datetime.now(UTC)
+    for lo in range(start, start + count, CHUNK):
+        hi = min(lo + CHUNK, start + count)
+        with container.uow() as uow:
+            made = list(
+                uow.session.execute(
+                    insert(Customer).returning(Customer.id),
+                    [
+                        {
+                            "created_at": now,
+                            "status": "active",
+                            "name_enc": vault.encrypt("name", f"Person{i} Bench"),
+                        }
+                        for i in range(lo, hi)
+                    ],
+                ).scalars()
+            )
+            uow.session.execute(
+                insert(Identity),
+                [
+                    {
+                        "customer_id": cid,
+                        "kind": "email",
+                        "scope": "",
+                        "value_index": vault.blind_index("email", f"p{i}@example.com"),
+                        "value_enc": vault.encrypt("identity", f"p{i}@example.com"),
+                        "verified": False,
+                        "created_at": now,
+                    }
+                    for i, cid in zip(range(lo, hi), made, strict=True)
+                ],
+            )
+            uow.session.execute(
+                insert(Consent),
+                [
+                    {
+                        "customer_id": cid,
+                        "purpose": "marketing",
+                        "channel": "email",
+                        "granted": True,
+                        "updated_at": now,
+                    }
+                    for cid in made
+                ],
+            )
+            ids.extend(made)
+    return ids
+
+
+def _journey(container: Any, code: str, trigger: dict[str, Any]) -> int:
+    definition = JourneyDefinition.model_validate(
+        {"trigger": trigger, "steps": [{"id": "send", "kind": "send", "message": "season"}]}
+    )
+    with container.uow() as uow:
+        made = marketing.create_journey(
+            uow, JourneyCreate(code=code, name=code, definition=definition), actor="bench"
+        )
+        marketing.publish(uow, code, actor="bench")
+    return made.id
+
+
+def _parallel(workers: int, work: Any) -> tuple[int, float]:
+    done: list[int] = []
+    started = time.perf_counter()
+    threads = [threading.Thread(target=lambda: done.append(work())) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done), time.perf_counter() - started
+
+
+def mass(container: Any, ids: list[int], workers: int) -> dict[str, Any]:
+    journey_id = _journey(container, "mass", {"kind": "segment_entered", "segment_id": 10**9})
+    chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    lock = threading.Lock()
+
+    def enter() -> int:
+        n = 0
+        while True:
+            with lock:
+                if not chunks:
+                    return n
+                chunk = chunks.pop()
+            with container.uow() as uow:
+                n += marketing.enter_many(uow, journey_id, [(c, "mass", {}) for c in chunk])
+
+    entered, enter_s = _parallel(workers, enter)
+    advanced, advance_s = _parallel(
+        workers,
+        lambda: marketing.advance_due(container.uow, limit=500, vault=vault_for(container.keyring)),
+    )
+    profile = os.environ.get("BENCH_PROFILE")
+
+    def deliver() -> int:
+        if not profile:
+            return marketing.deliver_due(container.uow, limit=500)
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            n = marketing.deliver_due(container.uow, limit=500)
+        prof.dump_stats(profile)
+        return n
+
+    delivered, deliver_s = _parallel(workers, deliver)
+    with container.read_uow() as uow:
+        sent = uow.session.scalar(
+            select(func.count()).select_from(MarketingSend).where(MarketingSend.status == "sent")
+        )
+    total_s = enter_s + advance_s + deliver_s
+    return {
+        "customers": len(ids),
+        "entered": entered,
+        "advanced": advanced,
+        "delivered": delivered,
+        "sent": sent,
+        "entered_per_min": round(entered / enter_s * 60),
+        "advanced_per_min": round(advanced / advance_s * 60),
+        "delivered_per_min": round(delivered / deliver_s * 60),
+        "total_s": round(total_s, 2),
+        "end_to_end_per_min": round(sent / total_s * 60),
+    }
+
+
+def triggered(
+    container: Any, ids: list[int], rate: int, seconds: float, changes: int
+) -> dict[str, Any]:
+    with container.uow() as uow:
+        segment = marketing.create_segment(uow, SegmentCreate(name="Bench trigger", rule="false"))
+        allowed = marketing.create_segment(
+            uow, SegmentCreate(name="Email allowed", rule='"marketing:email" in consent')
+        )
+    _journey(container, "triggered", {"kind": "segment_entered", "segment_id": segment.id})
+    relay = container.relay()
+    relay.run_until_idle()
+    stop = threading.Event()
+    committed: dict[str, float] = {}
+    queued: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def guard(fn: Any) -> Any:
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+
+        return run
+
+    def produce() -> None:
+        per_tx, tick = 10, 10 / rate
+        n, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            with container.uow() as uow:
+                events = [
+                    SegmentEntered(segment_id=segment.id, customer_id=ids[(n + k) % len(ids)])
+                    for k in range(per_tx)
+                ]
+                for e in events:
+                    uow.record(e)
+                envelopes = list(uow._events)
+            at = time.perf_counter()
+            for env in envelopes:
+                committed[env.id] = at
+            n += per_tx
+            wait = started + (n / per_tx) * tick - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+
+    def relaying() -> None:
+        while not stop.is_set():
+            if not relay.run_once().did_work:
+                time.sleep(0.005)
+
+    last = [0]
+
+    def watch_sends() -> None:
+        while not stop.is_set():
+            with container.read_uow() as uow:
+                rows = uow.session.execute(
+                    select(MarketingSend.id, MarketingSend.key).where(MarketingSend.id > last[0])
+                ).all()
+            at = time.perf_counter()
+            for sid, key in rows:
+                queued[key.rsplit(":", 1)[1]] = at
+                last[0] = max(last[0], sid)
+            time.sleep(0.005)
+
+    def loop() -> None:
+        while not stop.is_set():
+            marketing.advance_due(container.uow, limit=500, vault=vault_for(container.keyring))
+            marketing.deliver_due(container.uow, limit=500)
+            time.sleep(0.1)
+
+    seg_latency: list[float] = []
+
+    def consent_changes() -> None:
+        for cid in ids[-changes:]:
+            if stop.is_set():
+                return
+            with container.uow() as uow:
+                customers.set_consent(
+                    uow,
+                    cid,
+                    ConsentWrite(purpose="marketing", channel="email", granted=True),
+                    actor="bench",
+                )
+            at = time.perf_counter()
+            while not stop.is_set():
+                with container.read_uow() as uow:
+                    found = uow.session.scalar(
+                        select(SegmentMember.customer_id).where(
+                            SegmentMember.segment_id == allowed.id,
+                            SegmentMember.customer_id == cid,
+                        )
+                    )
+                if found is not None:
+                    seg_latency.append((time.perf_counter() - at) * 1000)
+                    break
+                time.sleep(0.005)
+            time.sleep(max(0.0, 0.1 - (time.perf_counter() - at)))
+
+    background = [threading.Thread(target=guard(f)) for f in (relaying, watch_sends, loop)]
+    for t in background:
+        t.start()
+    producer = threading.Thread(target=guard(produce))
+    changer = threading.Thread(target=guard(consent_changes))
+    producer.start()
+    changer.start()
+    producer.join()
+    changer.join()
+    deadline = time.perf_counter() + 30
+    while len(queued) < len(committed) and time.perf_counter() < deadline and not errors:
+        time.sleep(0.05)
+    stop.set()
+    for t in background:
+        t.join()
+    if errors:
+        raise errors[0]
+    latencies = [(queued[k] - at) * 1000 for k, at in committed.items() if k in queued]
+    return {
+        "events": len(committed),
+        "events_per_s": round(len(committed) / seconds),
+        "queued": len(latencies),
+        "send_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "send_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
+        "segment_changes": len(seg_latency),
+        "segment_p50_ms": round(percentile(seg_latency, 50), 1) if seg_latency else None,
+        "segment_p95_ms": round(percentile(seg_latency, 95), 1) if seg_latency else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--segment-changes", type=int, default=100)
+    parser.add_argument("--skip", choices=["mass", "triggered"], default=None)
+    args = parser.parse_args()
+
+    with fresh_database(args.db) as (url, schema):
+        container = build_container(
+            Settings(
+                database_url=url,
+                database_schema=schema,
+                db_pool_size=max(8, args.workers + 6),
+                secret_key=SECRET_KEY,  # type: ignore[arg-type]
+            )
+        )
+        try:
+            started = time.perf_counter()
+            ids = _customers(container, args.customers)
+            made_s = time.perf_counter() - started
+            with container.uow() as uow:
+                marketing.create_message(uow, MESSAGE)
+                marketing.put_policy(
+                    uow, SendPolicy(control_group_percent=0, quiet_hours=None, caps={}, total=None)
+                )
+            result: dict[str, Any] = {
+                "benchmark": "journeys",
+                "db": args.db,
+                "workers": args.workers,
+                "setup_s": round(made_s, 1),
+            }
+            if args.skip != "mass":
+                result["mass"] = mass(container, ids, args.workers)
+            if args.skip != "triggered":
+                extra = _customers(container, args.segment_changes, start=args.customers)
+                with container.uow() as uow:  # consent withdrawn: the grant is the change
+                    for cid in extra:
+                        customers.set_consent(
+                            uow,
+                            cid,
+                            ConsentWrite(purpose="marketing", channel="email", granted=False),
+                            actor="bench",
+                        )
+                result["triggered"] = triggered(
+                    container, ids + extra, args.rate, args.seconds, args.segment_changes
+                )
+        finally:
+            container.dispose()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
