@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.vault import PiiVault
 from omniretail.marketing.errors import UnknownCard
 from omniretail.marketing.schemas import CardRead
 from omniretail.marketing.sending_models import Card
+
+SEALED = ("title", "body", "link")
+
+
+def sealed_card(vault: PiiVault, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its rendition encrypted (it names the person)."""
+    return {**row, **{c: vault.encrypt(f"marketing_card_{c}", row[c]) for c in SEALED}}
+
+
+def card_read(vault: PiiVault, card: Card) -> CardRead:
+    read = CardRead.model_validate(card)
+    return read.model_copy(
+        update={c: vault.decrypt(f"marketing_card_{c}", getattr(read, c)) for c in SEALED}
+    )
 
 
 def cards(
@@ -17,7 +34,8 @@ def cards(
     q = select(Card).where(Card.customer_id == customer_id, Card.placement == placement)
     if not include_dismissed:
         q = q.where(Card.dismissed_at.is_(None))
-    return [CardRead.model_validate(c) for c in uow.session.scalars(q.order_by(Card.id.desc()))]
+    rows = uow.session.scalars(q.order_by(Card.id.desc()))
+    return [card_read(uow.vault, c) for c in rows]
 
 
 def _own(uow: UnitOfWork, customer_id: int, card_id: int) -> Card:
@@ -31,7 +49,7 @@ def mark_seen(uow: UnitOfWork, customer_id: int, card_id: int) -> CardRead:
     card = _own(uow, customer_id, card_id)
     card.seen_at = card.seen_at or uow.now
     uow.session.flush()
-    return CardRead.model_validate(card)
+    return card_read(uow.vault, card)
 
 
 def dismiss(uow: UnitOfWork, customer_id: int, card_id: int) -> CardRead:
@@ -40,7 +58,7 @@ def dismiss(uow: UnitOfWork, customer_id: int, card_id: int) -> CardRead:
     card.seen_at = card.seen_at or uow.now
     card.dismissed_at = card.dismissed_at or uow.now
     uow.session.flush()
-    return CardRead.model_validate(card)
+    return card_read(uow.vault, card)
 
 
 def take_receipt_lines(uow: UnitOfWork, customer_id: int) -> list[str]:

@@ -28,6 +28,7 @@ from omniretail.marketing.messages import links_for
 from omniretail.marketing.messages_models import MarketingMessage
 from omniretail.marketing.messages_rendering import Rendition, render_channel
 from omniretail.marketing.schemas import MessageRead
+from omniretail.marketing.sending_cards import sealed_card
 from omniretail.marketing.sending_decision import Facts, Verdict, decide, load_facts
 from omniretail.marketing.sending_models import Card, MarketingSend
 from omniretail.marketing.sending_policy import get_policy
@@ -120,7 +121,7 @@ def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime
             continue
         channel = verdict.channel or ""
         if channel in CARD_CHANNELS:
-            cards.append(_card(send, channel, r, now))
+            cards.append(sealed_card(uow.vault, _card(send, channel, r, now)))
         else:
             notes.append(
                 notifications.Rendered(

@@ -99,9 +99,10 @@ class Card(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     placement: Mapped[str] = mapped_column(String(20))
     send_id: Mapped[int] = mapped_column(ForeignKey("marketing_sends.id"), unique=True)
-    title: Mapped[str | None] = mapped_column(String(500))
+    # The rendition names the person: title, body and link are vault ciphertext at rest.
+    title: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(String(4000))
+    link: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     seen_at: Mapped[datetime | None]
     dismissed_at: Mapped[datetime | None]

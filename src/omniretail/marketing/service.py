@@ -37,6 +37,9 @@ from omniretail.marketing.messages import (
     update_message,
 )
 
+# --- privacy (GDPR export and erasure)
+from omniretail.marketing.privacy import forget_customers, personal_data
+
 # --- results
 from omniretail.marketing.results import journey_results
 
@@ -117,6 +120,7 @@ __all__ = [
     "enter_many",
     "evaluate_customer",
     "follow_link",
+    "forget_customers",
     "get_journey",
     "get_message",
     "get_policy",
@@ -138,6 +142,7 @@ __all__ = [
     "notify_back_in_stock",
     "pause",
     "personal_context",
+    "personal_data",
     "preview",
     "price_changed",
     "publish",

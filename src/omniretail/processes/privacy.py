@@ -18,6 +18,7 @@ from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import Conflict
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
+from omniretail.marketing import service as marketing
 from omniretail.notifications import service as notifications
 from omniretail.orders import service as order_lookup
 from omniretail.orders import service as order_privacy
@@ -29,6 +30,11 @@ class PersonalDataExport(BaseModel):
     customer: dict[str, Any]
     loyalty: dict[str, Any]
     orders: list[dict[str, Any]] = Field(description="the orders of every profile of the person")
+    marketing: dict[str, Any] = Field(
+        default_factory=dict,
+        description="segments, journeys, messages sent and shown, clicks, attributes,"
+        " suppressions and stock alerts",
+    )
 
 
 class ErasureReport(BaseModel):
@@ -60,6 +66,7 @@ def export_personal_data(
             for profile_id in [root, *section["profile"]["aliases"]]
             for o in order_lookup.list_orders(uow, profile_id, limit=100_000)
         ],
+        marketing=marketing.personal_data(uow, [root, *section["profile"]["aliases"]]),
     )
 
 
@@ -111,6 +118,7 @@ def erase_customer(
     summary["notifications_deleted"] = notifications.forget_recipient(
         uow, [str(i) for i in summary["ids"]]
     )
+    summary.update(marketing.forget_customers(uow, summary["ids"]))
     return ErasureReport(customer_id=root, erased_ids=summary["ids"], summary=summary)
 
 
