@@ -35,7 +35,10 @@ def test_a_marketer_builds_and_launches_a_journey(
         )
     page: Any = new_page(browser, site, DESKTOP)
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: errors.append(f"{m.text} at {m.location}") if m.type == "error" else None,
+    )
     sign_in(page, "e2e-marketer")
     page.get_by_role("link", name="Journeys", exact=True).click()
     expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
@@ -47,16 +50,20 @@ def test_a_marketer_builds_and_launches_a_journey(
     page.get_by_role("combobox", name="Event", exact=True).fill("orders.cart_line_added")
 
     page.get_by_role("button", name="Add a wait step", exact=True).click()
+    page.wait_for_load_state("networkidle")
     wait = page.locator("#step-0")
     expect(wait.get_by_role("spinbutton", name="Hours", exact=True)).to_have_value("1")
     page.get_by_role("button", name="Add a condition step", exact=True).click()
+    page.wait_for_load_state("networkidle")
     condition = page.locator("#step-1")
     condition.get_by_role("textbox", name="If (a segment rule)", exact=True).fill("has_cart")
     page.get_by_role("button", name="Add a send step", exact=True).click()
+    page.wait_for_load_state("networkidle")
     send = page.locator("#step-2")
     send.get_by_role("combobox", name="Message code", exact=True).fill("cart-reminder")
     expect(send.get_by_role("combobox", name="Channel", exact=True)).to_have_value("email")
     page.get_by_role("button", name="Add a exit step", exact=True).click()
+    page.wait_for_load_state("networkidle")
     expect(page.locator("#step-3")).to_be_visible()
     condition.get_by_role("combobox", name="Otherwise go to", exact=True).fill("exit-1")
     page.get_by_role("textbox", name="Leaves when (events, comma separated)", exact=True).fill(
@@ -66,6 +73,7 @@ def test_a_marketer_builds_and_launches_a_journey(
     expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Cart rescue")
 
     page.get_by_role("button", name="Update the drawing", exact=True).click()
+    page.wait_for_load_state("networkidle")
     graph = page.locator("#journey-editor svg.journey")
     expect(graph).to_be_visible()
     expect(graph).to_contain_text("has_cart")
