@@ -48,6 +48,12 @@ class ForecastConfig:
     calendar: bool = True
     seasonal_share_weight: float = 0.5
     history_weeks: int = 104
+    # "class": each SKU's recent share times the year-ago index of its class of SKUs with a
+    # similar autumn concentration; "blend": recent share blended with its own year-ago share.
+    season_shares: Literal["class", "blend"] = "class"
+    season_edges: tuple[float, ...] = (0.5, 0.8, 1.25, 2.0, 4.0)  # bins of the concentration
+    season_recent_weeks: int = 13  # concentration: share in these weeks / share before them
+    season_min_units: float = 500.0  # a class index is shrunk toward 1 below this many units
 
 
 @dataclass
@@ -219,7 +225,17 @@ def forecast(
         levels = np.where(recent_sales > 0, levels, 0.0)
     quantities = np.repeat(levels[:, None], horizon, axis=1)
     factors, known, last_year_shares = calendar_profile(history, cleaned, horizon, config)
-    if known.any():
+    if known.any() and config.season_shares == "class":
+        index = class_index(history, cleaned, levels, known, config)
+        total = cleaned.sum(axis=0)
+        recent_total = total[-config.level_weeks :].mean()
+        for i in np.flatnonzero(known):
+            weighted = levels * index[:, i]
+            if weighted.sum() > 0:
+                quantities[:, i] = weighted / weighted.sum() * levels.sum() / recent_total * (
+                    factors[i] * recent_total
+                )
+    elif known.any():
         total = cleaned.sum(axis=0)
         recent_total = total[-config.level_weeks :].mean()
         recent_share = levels / recent_total
@@ -232,3 +248,49 @@ def forecast(
             quantities[:, i] = share * factors[i] * recent_total
     spread = cleaned[:, -26:].std(axis=1)
     return Forecast(history.start, history.skus, quantities, levels, spread, factors)
+
+
+def class_index(
+    history: DemandHistory,
+    cleaned: Matrix,
+    levels: NDArray[np.float64],
+    known: NDArray[np.bool_],
+    config: ForecastConfig,
+) -> Matrix:
+    """SKU x horizon multiplier of the recent share: the year-ago share of the SKU's class
+    around the same week over the class's recent share. Classes are bins of the autumn
+    concentration (share in the last ``season_recent_weeks`` over the share in the weeks
+    before), so a new Christmas line follows last year's Christmas lines after the peak.
+    Only SKUs that sold in the first four weeks of the history (they existed a year ago)
+    measure the index; the index is shrunk toward 1 for classes with few units."""
+    skus, weeks = cleaned.shape
+    horizon = known.shape[0]
+    index = np.ones((skus, horizon))
+    recent = config.season_recent_weeks
+    if weeks < recent + 8:
+        return index
+    total = cleaned.sum(axis=0)
+    with np.errstate(all="ignore"):
+        late = cleaned[:, -recent:].sum(axis=1) / total[-recent:].sum()
+        early = cleaned[:, :-recent].sum(axis=1) / total[:-recent].sum()
+        ratio = np.where(early > 0, late / early, np.inf)
+    bins = np.digitize(ratio, np.asarray(config.season_edges))
+    existed = cleaned[:, :4].sum(axis=1) > 0
+    now = total[-config.level_weeks :].sum()
+    first = int(history.periods[0])
+    for i in np.flatnonzero(known):
+        lag = i - SEASON - first
+        around = slice(max(lag - 1, 0), min(lag + 2, weeks))
+        then = total[around].sum()
+        if then <= 0 or now <= 0:
+            continue
+        for b in np.unique(bins):
+            members = (bins == b) & existed
+            units_then = cleaned[members, around].sum()
+            units_now = cleaned[members, -config.level_weeks :].sum()
+            if units_now <= 0:
+                continue
+            raw = (units_then / then) / (units_now / now)
+            weight = min(units_now / config.season_min_units, 1.0)
+            index[bins == b, i] = min(weight * raw + (1 - weight), 1.0)
+    return index
