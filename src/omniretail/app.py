@@ -123,7 +123,9 @@ def create_app(
         if schedule is not None:
             schedule.start()
         refresh = (
-            BackgroundRefresh(container, refresh_seconds, intelligence_settings)
+            BackgroundRefresh(
+                container, refresh_seconds, intelligence_settings, queue=bool(background_jobs)
+            )
             if refresh_seconds
             else None
         )

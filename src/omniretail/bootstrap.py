@@ -92,7 +92,7 @@ class Container:
         marketing_handlers.install(self.handlers, self.keyring)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
-        intelligence_jobs.install(self.job_kinds, self.read_engine)
+        intelligence_jobs.install(self.job_kinds, self.read_engine, self)
         marketing_jobs.install(self.job_kinds, self.keyring)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:

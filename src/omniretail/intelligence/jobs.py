@@ -1,6 +1,8 @@
 """Intelligence's durable jobs (``omniretail.jobs``): the dynamic pricing run, queued daily,
 and the markdown suggestions (``markdowns.suggest``, queued by ``POST /markdowns/runs`` or
-the console's "Suggest now").
+the console's "Suggest now"), and the model refresh (``intelligence.refresh``: forecast,
+CLV and p_alive, recommendations, all stored; queued by the scheduled refresh when the
+server works jobs, so a run survives a restart and is never run twice at once).
 
 ``DailySchedule`` (started by ``create_app`` when ``OMNIRETAIL_DYNAMIC_PRICING_DAILY_AT`` is set
 and the job worker runs) queues ``pricing.dynamic`` once the day's time has passed and no run
@@ -29,6 +31,7 @@ from omniretail.runtime import Runtime
 log = logging.getLogger("omniretail.intelligence")
 DYNAMIC_PRICING = dynamic_pricing.JOB_KIND
 MARKDOWNS = markdown_service.JOB_KIND
+REFRESH = "intelligence.refresh"
 PROGRESS_EVERY = 100  # ladders between progress writes
 SCHEDULE_ACTOR = "system:schedule"
 
@@ -68,11 +71,41 @@ def _markdowns(history_engine: Engine) -> JobFunction:
     return suggest
 
 
-def install(kinds: JobKinds, history_engine: Engine) -> None:
+def _refresh(container: Runtime) -> JobFunction:
+    def refresh(context: JobContext) -> dict[str, Any]:
+        """``tasks.refresh_all``: every model refitted, the results replaced in one
+        transaction at its end (running it again after a crash starts afresh)."""
+        from omniretail.intelligence.tasks import REFRESH_STEPS, refresh_all
+
+        steps = iter(range(1, REFRESH_STEPS + 1))
+        result = refresh_all(
+            container,
+            progress=lambda message: context.progress(next(steps, REFRESH_STEPS), message),
+        )
+        return {
+            "as_of": result.as_of.isoformat(),
+            "order_lines": result.order_lines,
+            **result.counts,
+        }
+
+    return refresh
+
+
+def install(kinds: JobKinds, history_engine: Engine, container: Runtime | None = None) -> None:
     """``history_engine``: where the order history is read from (the container's read
-    engine), as the CLI reads it."""
+    engine), as the CLI reads it; ``container``: what the model refresh runs on."""
     kinds.add(DYNAMIC_PRICING, _dynamic_pricing)
     kinds.add(MARKDOWNS, _markdowns(history_engine))
+    if container is not None:
+        kinds.add(REFRESH, _refresh(container))
+
+
+def queue_refresh(uow: UnitOfWork, actor: str = SCHEDULE_ACTOR) -> JobRead | None:
+    """Queues a model refresh; None when one is already queued or running."""
+    try:
+        return jobs_service.enqueue(uow, REFRESH, actor=actor)
+    except JobAlreadyActive:
+        return None
 
 
 def queue_daily_run(uow: UnitOfWork, daily_at: time) -> JobRead | None:

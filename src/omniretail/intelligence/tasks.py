@@ -99,17 +99,23 @@ def refresh_all(
 class BackgroundRefresh:
     """``refresh_all`` every ``interval`` seconds in a daemon thread (the first run one
     interval after start). A failed run is logged and retried at the next interval. ``stop``
-    waits for a run in progress (it writes in one transaction at its end) up to a timeout."""
+    waits for a run in progress (it writes in one transaction at its end) up to a timeout.
+
+    With ``queue`` (the server works durable jobs) each interval queues the
+    ``intelligence.refresh`` job instead of running the models in this thread: the job
+    worker runs it, a restart does not lose it, and a second process cannot run it twice."""
 
     def __init__(
         self,
         container: Runtime,
         interval: float,
         settings: IntelligenceSettings | None = None,
+        queue: bool = False,
     ) -> None:
         self.container = container
         self.interval = interval
         self.settings = settings
+        self.queue = queue
         self.stopping = threading.Event()
         self.runs = 0
         self._thread = threading.Thread(
@@ -125,6 +131,9 @@ class BackgroundRefresh:
 
     def _run(self) -> None:
         while not self.stopping.wait(self.interval):
+            if self.queue:
+                self._queue()
+                continue
             try:
                 result = refresh_all(self.container, self.settings)
                 self.runs += 1
@@ -136,3 +145,15 @@ class BackgroundRefresh:
                 )
             except Exception:
                 log.exception("intelligence refresh failed; will retry")
+
+    def _queue(self) -> None:
+        from omniretail.intelligence.jobs import queue_refresh
+
+        try:
+            with self.container.uow() as uow:
+                job = queue_refresh(uow)
+            self.runs += job is not None
+            if job is not None:
+                log.info("intelligence refresh queued (%s)", job.id)
+        except Exception:
+            log.exception("queueing the intelligence refresh failed; will retry")
