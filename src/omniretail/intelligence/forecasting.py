@@ -232,8 +232,12 @@ def forecast(
         for i in np.flatnonzero(known):
             weighted = levels * index[:, i]
             if weighted.sum() > 0:
-                quantities[:, i] = weighted / weighted.sum() * levels.sum() / recent_total * (
-                    factors[i] * recent_total
+                quantities[:, i] = (
+                    weighted
+                    / weighted.sum()
+                    * levels.sum()
+                    / recent_total
+                    * (factors[i] * recent_total)
                 )
     elif known.any():
         total = cleaned.sum(axis=0)

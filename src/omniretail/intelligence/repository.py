@@ -310,5 +310,26 @@ def list_associations_of(session: Session, skus: Sequence[str], k: int) -> list[
     ]
 
 
+def list_new_for_you(session: Session, customer_ids: Sequence[int], k: int) -> list[Row[Any]]:
+    """``customer_id, rank, sku_code, score`` of the stored "new for you" lists (kind
+    ``new``: products the customer has not bought) of these profiles, top ``k`` each."""
+    return list(
+        session.execute(
+            select(
+                Recommendation.customer_id,
+                Recommendation.rank,
+                Recommendation.sku_code,
+                Recommendation.score,
+            )
+            .where(
+                Recommendation.customer_id.in_(list(customer_ids)),
+                Recommendation.kind == "new",
+                Recommendation.rank <= k,
+            )
+            .order_by(Recommendation.customer_id, Recommendation.rank)
+        )
+    )
+
+
 def latest_computed_at(session: Session) -> datetime | None:
     return session.scalar(select(CustomerScore.computed_at).limit(1))

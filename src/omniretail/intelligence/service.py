@@ -360,6 +360,22 @@ def customer_intelligence(
     )
 
 
+def new_for_you(uow: UnitOfWork, customer_id: int, k: int = 10) -> list[RecommendedProduct] | None:
+    """The stored "new for you" list (products the person has not bought, the
+    ``recommend --new-only`` model) of the person behind ``customer_id``: the survivor's, else
+    a merged profile's. None without consent to personalisation; empty before a model run."""
+    ids = customers.cluster(uow, customer_id)
+    if withdrew_personalisation(customers.list_consents(uow, ids[0])):
+        return None
+    rows = repository.list_new_for_you(uow.session, ids, k)
+    owner = next((i for i in ids if any(r.customer_id == i for r in rows)), None)
+    return [
+        RecommendedProduct(rank=r.rank, sku=r.sku_code, score=r.score)
+        for r in rows
+        if r.customer_id == owner
+    ]
+
+
 def get_customer_scores(uow: UnitOfWork, customer_id: int, k: int = 10) -> CustomerScoresRead:
     """The same figures, flat (the web console's customer page)."""
     block = customer_intelligence(uow, customer_id, k)

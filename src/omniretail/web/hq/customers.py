@@ -151,6 +151,7 @@ def _customer_page(
         view = customer360.customer_360(uow, customer_id, vault=vault_for(container.keyring))
         root = view.customer.id
         scores = intelligence.get_customer_scores(uow, root, 5)
+        fresh = intelligence.new_for_you(uow, root, 5)
         # Amounts in the currency of what they count: an order's is its channel's.
         currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
         spend: dict[str, Decimal] = {}
@@ -165,7 +166,10 @@ def _customer_page(
             "points_currency": loyalty.rules(uow).currency,
             "timeline": customers.timeline(uow, root, limit=30),
             "scores": scores,
-            "names": catalog.sku_names(uow, [r.sku for r in scores.recommendations]),
+            "new_for_you": fresh,
+            "names": catalog.sku_names(
+                uow, [r.sku for r in [*scores.recommendations, *(fresh or [])]]
+            ),
             "merge_list": customers.list_merges(uow, customers.cluster(uow, root)),
         }
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from omniretail.catalog import service as catalog
 from omniretail.catalog.service import LocationKind
 from omniretail.db.uow import UnitOfWork
+from omniretail.intelligence import service as intelligence
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import AdjustmentCreate, CountCreate, TransferCreate
 from omniretail.kernel.errors import DomainError
@@ -131,11 +132,17 @@ def _grid_csv(request: Request, q: str, kind: str | None, location: str) -> Resp
 
 def _record(request: Request, sku: str, location: str) -> dict[str, Any]:
     def load(uow: UnitOfWork) -> dict[str, Any]:
-        return {
+        found = {
             "level": inventory.get_stock_level(uow, sku, location),
             "movements": inventory.list_movements(uow, sku=sku, location=location, limit=50),
             "sku_read": catalog.get_sku(uow, sku),
             "location_read": catalog.get_location(uow, location),
+        }
+        block = intelligence.product_intelligence(uow, [sku], together=5)[sku]
+        return {
+            **found,
+            "together": block.bought_together,
+            "names": catalog.sku_names(uow, [r.sku for r in block.bought_together]),
         }
 
     return read(request, load)
