@@ -228,6 +228,32 @@ def forecasts(tx: pl.DataFrame) -> None:
             )
             rows[name] = {"WAPE all": wape, "WAPE top 500": wape_top, "sum F / sum A": 1 + bias}
         table(f"forecast, cutoff {cutoff}, {weeks} weeks", rows)
+    contract_run(tx)
+
+
+def contract_run(tx: pl.DataFrame) -> None:
+    """The contract's run from 2010-12-01 (no actuals here): weekly totals and the share of
+    the forecast on lines whose sales are concentrated in the autumn (the top class of the
+    year-ago index: their share in the last 13 weeks is over 4x their share before)."""
+    start = date(2010, 12, 1)
+    history = demand_history(tx, start)
+    recent = history.demand[:, -13:].sum(axis=1) / max(history.demand[:, -13:].sum(), 1.0)
+    before = history.demand[:, :-13].sum(axis=1) / max(history.demand[:, :-13].sum(), 1.0)
+    autumn = recent > 4 * before
+    print(f"\n### forecast from {start} (contract run; {int(autumn.sum())} autumn lines)\n")
+    print(
+        "| model | weekly totals (thousand units) | total | autumn lines' share, weeks 1-4 / 5-12 |"
+    )
+    print("| --- | --- | ---: | --- |")
+    for name, config in {
+        "shipped: class index": ForecastConfig(),
+        "previous: own-share blend": ForecastConfig(season_shares="blend"),
+    }.items():
+        q = forecast(history, 12, config).quantities
+        weekly = " ".join(f"{v / 1000:.1f}" for v in q.sum(axis=0))
+        early = q[autumn, :4].sum() / q[:, :4].sum()
+        late = q[autumn, 4:].sum() / q[:, 4:].sum()
+        print(f"| {name} | {weekly} | {q.sum():,.0f} | {early:.3f} / {late:.3f} |")
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ def test_a_marketer_creates_previews_and_reverts(container, web, seeded):
     text = html.unescape(preview.text)
     assert "would change. Nothing was changed." in text
     assert "20.00" in text and "19.40" in text
+    assert "<td>A1</td><td>Enamel mug</td>" in text  # the product's name beside its code
     with container.read_uow() as uow:
         assert dynamic_pricing.list_changes(uow) == []
 
@@ -53,6 +54,7 @@ def test_a_marketer_creates_previews_and_reverts(container, web, seeded):
         (change,) = dynamic_pricing.list_changes(uow, sku="A1")
     page = html.unescape(web.get(PAGE).text)
     assert change.explanation in page and "-3 %" in change.explanation
+    assert "<td>A1</td><td>Enamel mug</td>" in page
     reverted = post(web, PAGE, f"{PAGE}/changes/{change.id}/revert", {})
     assert reverted.status_code == 303
     with container.read_uow() as uow:

@@ -65,6 +65,8 @@ def _page(
     rules = read(request, dynamic_pricing.list_rules)
     changes = read(request, lambda uow: dynamic_pricing.list_changes(uow, limit=SHOWN))
     channels = read(request, catalog.list_channels)
+    shown = [c.sku for c in changes] + [p.sku for p in getattr(preview, "proposals", [])]
+    names = read(request, lambda uow: catalog.sku_names(uow, shown))
     edit = request.query_params.get("edit", "").upper()
     editing = next((r for r in rules if r.code == edit), None)
     return render(
@@ -78,6 +80,7 @@ def _page(
         values=values if values is not None else _values(editing),
         errors=errors or {},
         preview=preview,
+        names=names,
     )
 
 
