@@ -66,6 +66,65 @@ def capture(predicted: np.ndarray, actual: np.ndarray) -> float:
     return float(actual[top].sum() / actual.sum())
 
 
+RICH = [*lifetime.ACTIVITY_FEATURES, "n4", "n8", "r8", "months", "orders", "units", "maxday"]
+
+
+def rich_features(tx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """``lifetime.activity_features`` plus purchase days in the last 4 and 8 weeks, revenue in
+    the last 8, active months, orders, units and the largest day's spend."""
+    sales = product_sales(tx.filter(pl.col("day") < as_of)).filter(
+        pl.col("customer_id").is_not_null()
+    )
+    days = sales.group_by("customer_id", "day").agg(
+        pl.col("revenue").sum(),
+        pl.col("order_number").n_unique().alias("orders"),
+        pl.col("quantity").sum().alias("units"),
+    )
+    age = (pl.lit(as_of) - pl.col("day")).dt.total_days()
+    extra = days.group_by("customer_id").agg(
+        n4=(age < 28).sum().cast(pl.Float64),
+        n8=(age < 56).sum().cast(pl.Float64),
+        r8=pl.col("revenue").filter(age < 56).sum(),
+        months=(pl.col("day").dt.year() * 100 + pl.col("day").dt.month()).n_unique(),
+        orders=pl.col("orders").sum(),
+        units=pl.col("units").sum(),
+        maxday=pl.col("revenue").max(),
+    )
+    return lifetime.activity_features(tx, as_of).join(extra, on="customer_id")
+
+
+def rich_activity(history: pl.DataFrame, cutoff: date, weeks: int) -> dict[str, pl.DataFrame]:
+    """P(active) from the richer features, learned as ``predict_spend_activity`` learns
+    (one origin, the horizon capped at half the history): logistic and gradient-boosted."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    first: date = history["day"].min()
+    train_weeks = min(weeks, (cutoff - first).days // 7 // 2)
+    origin = cutoff - timedelta(weeks=train_weeks)
+    train = rich_features(history, origin).join(
+        lifetime.outcomes(history, origin, train_weeks), on="customer_id", how="left"
+    )
+    active = (train["revenue_next"].fill_null(0.0).to_numpy() > 0).astype(int)
+    now = rich_features(history, cutoff)
+
+    def inputs(frame: pl.DataFrame) -> np.ndarray:
+        return np.log1p(np.clip(frame.select(RICH).to_numpy().astype(float), 0, None))
+
+    models = {
+        "logistic, richer features": LogisticRegression(max_iter=3000),
+        "gradient-boosted, richer features": HistGradientBoostingClassifier(
+            max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=40, random_state=0
+        ),
+    }
+    return {
+        name: now.select("customer_id").with_columns(
+            p_alive=pl.Series(model.fit(inputs(train), active).predict_proba(inputs(now))[:, 1])
+        )
+        for name, model in models.items()
+    }
+
+
 def clv(tx: pl.DataFrame) -> None:
     for cutoff, weeks in CUSTOMER_FOLDS:
         started = time.perf_counter()
@@ -93,6 +152,13 @@ def clv(tx: pl.DataFrame) -> None:
         boosted = lifetime.predict_boosted(history, cutoff, weeks)
         previous = mbg if boosted is None else boosted
         assert shipped is not None
+        rich = {
+            name: aligned(frame, "p_alive")
+            for name, frame in rich_activity(history, cutoff, weeks).items()
+        }
+        weekly = aligned(shipped, "expected_revenue") / np.clip(
+            aligned(shipped, "p_alive"), 1e-9, None
+        )
         revenue = {
             "rule: last-period spend": spend,
             "MBG/NBD + Gamma-Gamma": aligned(mbg, "expected_revenue"),
@@ -100,12 +166,17 @@ def clv(tx: pl.DataFrame) -> None:
             "shipped: spend (recent half x2) x P(active)": aligned(shipped, "expected_revenue"),
             "rank blend: spend + P(active)": rankdata(spend)
             + rankdata(aligned(shipped, "p_alive")),
+            "rank blend: spend + 0.5 P(active)": rankdata(spend)
+            + 0.5 * rankdata(aligned(shipped, "p_alive")),
+            "spend (recent half x2) x P(active)^2": weekly * aligned(shipped, "p_alive") ** 2,
+            **{f"spend (recent half x2) x P(active) {k}": weekly * v for k, v in rich.items()},
         }
         alive = {
             "rule: days since last purchase": recency,
             "MBG/NBD p_alive": aligned(mbg, "p_alive"),
             "previous (main): boosted, else MBG/NBD": aligned(previous, "p_alive"),
             "shipped: logistic P(active)": aligned(shipped, "p_alive"),
+            **{f"P(active) {k}": v for k, v in rich.items()},
         }
         rows = {
             name: {
