@@ -7,8 +7,9 @@ The forecast of SKU s for period i is its demand level times a calendar factor:
   evaluation (``docs/evaluation.md``);
 * where the history holds the same weeks one year earlier (lag 52 weeks = 364 days, same
   weekdays), the forecast follows last year's shape: the store-wide demand of that week
-  relative to the recent weeks, with the SKU's share blended between its recent share and its
-  share around the same week last year (Christmas lines sell before Christmas, not after);
+  relative to the recent weeks, spread by the SKUs' recent shares times the year-ago index
+  of their class (``class_index``: lines concentrated in the autumn follow last year's
+  autumn lines after the peak, so Christmas lines sell before Christmas, not after);
   without a year of history the factor is 1 and the level is carried forward;
 * lines that have not sold for ``dormant_weeks`` are treated as discontinued and forecast 0.
 
