@@ -122,9 +122,12 @@ def create_app(
         schedule = DailySchedule.from_settings(container) if background_jobs else None
         if schedule is not None:
             schedule.start()
+        # Where durable jobs are worked (here, or by `omniretail jobs worker` when this
+        # server's worker is off) the refresh is queued as the job intelligence.refresh.
+        queue_refresh = bool(background_jobs) or not container.settings.jobs_worker_enabled
         refresh = (
             BackgroundRefresh(
-                container, refresh_seconds, intelligence_settings, queue=bool(background_jobs)
+                container, refresh_seconds, intelligence_settings, queue=queue_refresh
             )
             if refresh_seconds
             else None
