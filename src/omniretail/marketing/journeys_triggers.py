@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select, tuple_, update
 from omniretail.carts import events as carts
 from omniretail.customers import events as customers
 from omniretail.customers.models import Customer
+from omniretail.db.sql import among
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import events as fulfilment
 from omniretail.loyalty import events as loyalty
@@ -156,46 +157,60 @@ def on_event(
 def on_events(
     uow: UnitOfWork, items: Sequence[tuple[Any, EventMeta]], definitions: Definitions | None = None
 ) -> int:
-    """``on_event`` for many events in the caller's transaction (the relay's batches): the
-    live journeys are read once and the first steps of every run entered taken together."""
+    """``on_event`` for many events in the caller's transaction (the relay's batches), with
+    the outcome of handling them one by one: the live journeys and the customers' runs are
+    read once, the first steps of the runs entered taken together at the end (or before a
+    later event of the same customer, whose runs are then read again)."""
     definitions = definitions or Definitions()
     journeys = live_journeys(uow, definitions)
-    entered: list[int] = []
+    vault = uow.vault if uow.keyring is not None else None
+    resolved = [(event, meta, _customer(uow, event)) for event, meta in items]
+    runs = _runs_of(uow, sorted({c for _, _, c in resolved if c}))
+    entered = 0
     first_now: list[int] = []
-    for event, meta in items:
-        _one(uow, event, meta, journeys, definitions, entered, first_now)
+    touched: set[int] = set()
+    for event, meta, customer_id in resolved:
+        if not customer_id:
+            continue
+        if customer_id in touched:
+            # a first step that is not a wait runs before the next event, as one by one
+            advance_runs(uow, first_now, vault=vault)
+            first_now = []
+            runs.update(_runs_of(uow, [customer_id]))
+        touched.add(customer_id)
+        rows = runs.get(customer_id, [])
+        entered += _one(uow, event, meta, customer_id, rows, journeys, definitions, first_now)
     # a first step that is not a wait runs in this transaction, not at the loop's next poll
-    advance_runs(uow, first_now, vault=uow.vault if uow.keyring is not None else None)
-    return len(entered)
+    advance_runs(uow, first_now, vault=vault)
+    return entered
 
 
 def _one(
     uow: UnitOfWork,
     event: Any,
     meta: EventMeta,
+    customer_id: int,
+    runs: list[Any],
     journeys: list[tuple[int, int, JourneyDefinition]],
     definitions: Definitions,
-    entered: list[int],
     first_now: list[int],
-) -> None:
-    customer_id = _customer(uow, event)
-    if not customer_id:
-        return
+) -> int:
     event_type: str = event.type
-    exits, conversions = _ends(uow, customer_id, event_type, definitions)
+    exits, conversions = _ends(uow, runs, event_type, definitions)
     if exits:
         uow.session.execute(
             update(Run)
             .where(Run.id.in_(exits), Run.state == "active")
             .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
         )
+    entered = 0
     context = _fields(event)
     for journey_id, version, definition in journeys:
         if _triggered(definition, event_type, event):
             live = (version, definition)
             run_id = enter(uow, journey_id, customer_id, meta.id, context, live=live)
             if run_id is not None:
-                entered.append(run_id)
+                entered += 1
                 if not isinstance(definition.steps[0], WaitStep):
                     first_now.append(run_id)
     if conversions:
@@ -205,24 +220,41 @@ def _one(
             .where(Run.id.in_(conversions))
             .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
         )
+    return entered
+
+
+def _runs_of(uow: UnitOfWork, customer_ids: list[int]) -> dict[int, list[Any]]:
+    """Each customer's runs that an event may end: active, or not converted."""
+    found: dict[int, list[Any]] = {c: [] for c in customer_ids}
+    if not customer_ids:
+        return found
+    rows = uow.session.execute(
+        select(
+            Run.customer_id,
+            Run.id,
+            Run.journey_id,
+            Run.version,
+            Run.state,
+            Run.entered_at,
+            Run.converted_at,
+        ).where(
+            among(uow.session, Run.customer_id, customer_ids),
+            or_(Run.state == "active", Run.converted_at.is_(None)),
+        )
+    )
+    for row in rows:
+        found[row.customer_id].append(row)
+    return found
 
 
 def _ends(
-    uow: UnitOfWork, customer_id: int, event_type: str, definitions: Definitions
+    uow: UnitOfWork, runs: list[Any], event_type: str, definitions: Definitions
 ) -> tuple[list[int], list[int]]:
-    """The customer's active runs whose version exits on ``event_type``, and their runs
-    (any state, holdout included) whose goal it is, entered within the goal's window."""
-    rows = uow.session.execute(
-        select(
-            Run.id, Run.journey_id, Run.version, Run.state, Run.entered_at, Run.converted_at
-        ).where(
-            Run.customer_id == customer_id,
-            or_(Run.state == "active", Run.converted_at.is_(None)),
-        )
-    ).all()
-    parsed = definitions.get(uow, {(r.journey_id, r.version) for r in rows})
+    """Of the customer's ``runs``: the active ones whose version exits on ``event_type``, and
+    those (any state, holdout included) whose goal it is, entered within the goal's window."""
+    parsed = definitions.get(uow, {(r.journey_id, r.version) for r in runs})
     exits, conversions = [], []
-    for row in rows:
+    for row in runs:
         definition = parsed.get((row.journey_id, row.version))
         if definition is None:
             continue
