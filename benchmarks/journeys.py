@@ -1,8 +1,8 @@
 """Journeys end to end: a mass entry rendered and queued, and triggered journeys under load.
 
     python benchmarks/journeys.py --db {postgres,sqlite} [--customers 100000] [--workers 1]
-        [--delivery-processes 2] [--relay-batch 100] [--rate 1000] [--seconds 10]
-        [--segment-changes 100]
+        [--delivery-processes 2] [--relay-batch 100] [--relay-processes 0] [--rate 1000]
+        [--seconds 10] [--segment-changes 100]
 
 On a fresh database (``_server.fresh_database``) makes ``--customers`` SYNTHETIC customers,
 inserted in bulk but stored as the real code stores them: the name and the email identity
@@ -21,10 +21,12 @@ until they decided every queued send. Reports each rate per minute and the end t
 
 (b) ``triggered``: a journey triggered by ``marketing.segment_entered`` of one segment (its
 first step a send). A producer commits those events into the outbox at ``--rate`` per second
-(10 per transaction, every 10 ms) for ``--seconds``, while the in-process relay (journeys'
-trigger handler, in batches: enter, then the first step inline when it is not a wait; it
-claims ``--relay-batch`` deliveries a pass) runs in a loop, and the journeys loop (advance_due,
-and deliver_due unless delivery processes do it) every 100 ms. Latency = from the event's commit to
+(10 per transaction, every 10 ms) for ``--seconds``, while the relay (journeys' trigger
+handler, in batches: enter, then the first step inline when it is not a wait; it claims
+``--relay-batch`` deliveries a pass) runs in a loop, in this process or, with
+``--relay-processes N``, in N processes of its own sharing the deliveries (as ``omniretail
+events relay`` runs); the journeys loop (advance_due, and deliver_due unless delivery
+processes do it) runs every 100 ms. Latency = from the event's commit to
 the commit that queued its send (``marketing_sends`` row; its key holds the event id): p50/p95.
 Meanwhile ``--segment-changes`` consent grants (one each 100 ms) are timed from their commit
 to the customer's row in ``marketing_segment_members`` of an "Email allowed" segment (live
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import threading
@@ -223,8 +226,27 @@ def mass(container: Any, ids: list[int], workers: int, processes: int) -> dict[s
     }
 
 
+def _relay_process(settings: Settings, stop: Any) -> None:
+    """An outbox relay in its own process (the production layout, ``omniretail events
+    relay``), passing every 5 ms when idle."""
+    container = build_container(settings)
+    relay = container.relay()
+    try:
+        while not stop.is_set():
+            if not relay.run_once().did_work:
+                time.sleep(0.005)
+    finally:
+        container.dispose()
+
+
 def triggered(
-    container: Any, ids: list[int], rate: int, seconds: float, changes: int, processes: int
+    container: Any,
+    ids: list[int],
+    rate: int,
+    seconds: float,
+    changes: int,
+    processes: int,
+    relay_processes: int = 0,
 ) -> dict[str, Any]:
     with container.uow() as uow:
         segment = marketing.create_segment(uow, SegmentCreate(name="Bench trigger", rule="false"))
@@ -273,6 +295,17 @@ def triggered(
         while not stop.is_set():
             if not relay.run_once().did_work:
                 time.sleep(0.005)
+
+    relays: list[Any] = []
+    if relay_processes:
+        context = multiprocessing.get_context("spawn")
+        relay_stop = context.Event()
+        relays = [
+            context.Process(target=_relay_process, args=(container.settings, relay_stop))
+            for _ in range(relay_processes)
+        ]
+        for process in relays:
+            process.start()
 
     last = [0]
 
@@ -329,7 +362,8 @@ def triggered(
                 time.sleep(0.005)
             time.sleep(max(0.0, 0.1 - (time.perf_counter() - at)))
 
-    background = [threading.Thread(target=guard(f)) for f in (relaying, watch_sends, loop)]
+    jobs = (watch_sends, loop) if relay_processes else (relaying, watch_sends, loop)
+    background = [threading.Thread(target=guard(f)) for f in jobs]
     for t in background:
         t.start()
     producer = threading.Thread(target=guard(produce))
@@ -346,6 +380,10 @@ def triggered(
         t.join()
     if pool is not None:
         pool.stop()
+    if relays:
+        relay_stop.set()
+        for process in relays:
+            process.join(30)
     if errors:
         raise errors[0]
     latencies = [(queued[k] - at) * 1000 for k, at in committed.items() if k in queued]
@@ -368,6 +406,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--delivery-processes", type=int, default=2)
     parser.add_argument("--relay-batch", type=int, default=100)
+    parser.add_argument("--relay-processes", type=int, default=0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--segment-changes", type=int, default=100)
@@ -399,6 +438,7 @@ def main() -> None:
                 "workers": args.workers,
                 "delivery_processes": args.delivery_processes,
                 "relay_batch": args.relay_batch,
+                "relay_processes": args.relay_processes,
                 "setup_s": round(made_s, 1),
             }
             if args.skip != "mass":
@@ -420,6 +460,7 @@ def main() -> None:
                     args.seconds,
                     args.segment_changes,
                     args.delivery_processes,
+                    args.relay_processes,
                 )
         finally:
             container.dispose()

@@ -48,6 +48,8 @@ from omniretail.messaging.models import Delivery, DeliveryStatus
 log = logging.getLogger("omniretail.messaging.relay")
 
 ERROR_LIMIT = 2000
+# Successful deliveries are recorded together at least this often (and at the end of a pass).
+FLUSH_SECONDS = 0.25
 LOST_LEASE = "the relay stopped during the last attempt (its lease ran out)"
 
 
@@ -146,18 +148,28 @@ class Relay:
         return report
 
     def _deliver_all(self, claims: list[Claim], report: RelayReport, budget_ends: float) -> None:
-        """Deliver in order; the claims of a batch handler go together at its first one."""
-        for index, unit in enumerate(units := self._units(claims)):
-            if self.monotonic() > budget_ends or self.stopping.is_set():
-                self._release([c for rest in units[index:] for c in rest])
-                return
-            if len(unit) > 1 and self._deliver_batch(unit, report):
-                continue
-            for at, claim in enumerate(unit):
-                if at and (self.monotonic() > budget_ends or self.stopping.is_set()):
-                    self._release(unit[at:] + [c for rest in units[index + 1 :] for c in rest])
+        """Deliver in order; the claims of a batch handler go together at its first one.
+
+        Successes are recorded together (one transaction for those of up to ``FLUSH_SECONDS``),
+        not one transaction each: a crash in between only repeats them (at least once)."""
+        done = _Done()
+        try:
+            for index, unit in enumerate(units := self._units(claims)):
+                if self.monotonic() > budget_ends or self.stopping.is_set():
+                    self._release([c for rest in units[index:] for c in rest])
                     return
-                self._deliver(claim, report)
+                if len(unit) > 1 and self._deliver_batch(unit, report):
+                    continue
+                for at, claim in enumerate(unit):
+                    if at and (self.monotonic() > budget_ends or self.stopping.is_set()):
+                        self._release(unit[at:] + [c for rest in units[index + 1 :] for c in rest])
+                        return
+                    if self._deliver(claim, report):
+                        done.add(claim, self.monotonic())
+                    if done.due(self.monotonic()):
+                        self._record_delivered(done.take(), report)
+        finally:
+            self._record_delivered(done.take(), report)
 
     def _units(self, claims: list[Claim]) -> list[list[Claim]]:
         units: list[list[Claim]] = []
@@ -270,6 +282,13 @@ class Relay:
                 exc,
             )
             return False
+        self._record_delivered(claims, report)
+        return True
+
+    def _record_delivered(self, claims: list[Claim], report: RelayReport) -> None:
+        """Delivered, for claims of this pass's token, in one transaction."""
+        if not claims:
+            return
         with self.uow_factory() as uow:
             recorded = set(
                 repository.finish_claims_delivered(
@@ -280,14 +299,14 @@ class Relay:
                 uow.session, [c.message_id for c in claims if c.delivery_id in recorded], uow.now
             )
         report.delivered += len(recorded)
-        report.lost_claims += len(claims) - len(recorded)
-        if len(recorded) < len(claims):
-            log.warning(
-                "%d claims' leases ran out before they finished", len(claims) - len(recorded)
-            )
-        return True
+        lost = len(claims) - len(recorded)
+        if lost:
+            report.lost_claims += lost
+            log.warning("%d deliveries: the lease ran out before they finished", lost)
 
-    def _deliver(self, claim: Claim, report: RelayReport) -> None:
+    def _deliver(self, claim: Claim, report: RelayReport) -> bool:
+        """Run the handler; a skip or failure is recorded now, True (a success) is recorded
+        by the caller."""
         try:
             handler = self.registry.resolve(claim.handler)
             handler(claim.event, self.uow_factory)
@@ -296,7 +315,8 @@ class Relay:
         except Exception as exc:
             self._fail(claim, exc, report)
         else:
-            self._finish(claim, DeliveryStatus.DELIVERED, report)
+            return True
+        return False
 
     def _finish(
         self,
@@ -365,6 +385,26 @@ class Relay:
                 next_attempt_at,
                 error,
             )
+
+
+@dataclass
+class _Done:
+    """Successful claims not yet recorded, and since when."""
+
+    claims: list[Claim] = field(default_factory=list)
+    since: float = 0.0
+
+    def add(self, claim: Claim, now: float) -> None:
+        if not self.claims:
+            self.since = now
+        self.claims.append(claim)
+
+    def due(self, now: float) -> bool:
+        return bool(self.claims) and now - self.since >= FLUSH_SECONDS
+
+    def take(self) -> list[Claim]:
+        taken, self.claims = self.claims, []
+        return taken
 
 
 class BackgroundRelay:
