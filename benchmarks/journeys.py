@@ -226,11 +226,13 @@ def mass(container: Any, ids: list[int], workers: int, processes: int) -> dict[s
     }
 
 
-def _relay_process(settings: Settings, stop: Any) -> None:
+def _relay_process(settings: Settings, stop: Any, ready: Any) -> None:
     """An outbox relay in its own process (the production layout, ``omniretail events
     relay``), passing every 5 ms when idle."""
     container = build_container(settings)
     relay = container.relay()
+    with ready.get_lock():
+        ready.value += 1
     try:
         while not stop.is_set():
             if not relay.run_once().did_work:
@@ -300,12 +302,17 @@ def triggered(
     if relay_processes:
         context = multiprocessing.get_context("spawn")
         relay_stop = context.Event()
+        ready = context.Value("i", 0)
         relays = [
-            context.Process(target=_relay_process, args=(container.settings, relay_stop))
+            context.Process(target=_relay_process, args=(container.settings, relay_stop, ready))
             for _ in range(relay_processes)
         ]
         for process in relays:
             process.start()
+        while ready.value < relay_processes:  # started before the clock, as in a deployment
+            if not all(p.is_alive() for p in relays):
+                raise RuntimeError("a relay process did not start")
+            time.sleep(0.05)
 
     last = [0]
 
