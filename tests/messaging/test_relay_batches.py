@@ -175,3 +175,27 @@ def test_two_relays_in_parallel_hand_each_event_to_a_batch_handler_once(containe
     assert len(rows) == 400
     assert {(d.status, d.attempts) for d in rows} == {("delivered", 1)}
     assert all(m.published_at is not None for m in outbox(container))
+
+
+def test_the_successes_of_a_pass_are_recorded_in_one_transaction(container):
+    registry = HandlerRegistry()
+    seen: list[str] = []
+    registry.add("*", "test.single", lambda event, _f: seen.append(event["id"]))
+    ids = record(container, *(made(n) for n in range(6)))
+    opened: list[int] = []
+
+    def counting_uow() -> Any:
+        opened.append(1)
+        return container.uow()
+
+    relay = Relay(counting_uow, registry, policy=POLICY, rng=random.Random(3))
+
+    report = relay.run_once()
+
+    assert seen == ids
+    assert (report.delivered, report.published) == (6, 6)
+    assert len(opened) == 3  # plan, claim, then the six outcomes together
+    assert {(d.status, d.attempts, d.claim_token) for d in deliveries(container)} == {
+        ("delivered", 1, None)
+    }
+    assert all(m.published_at is not None for m in outbox(container))
