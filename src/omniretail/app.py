@@ -43,7 +43,7 @@ from omniretail.jobs.runner import BackgroundJobs
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
-from omniretail.marketing.tasks import BackgroundJourneys
+from omniretail.marketing.tasks import BackgroundJourneys, DeliveryWorkers
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -115,7 +115,15 @@ def create_app(
         )
         if jobs is not None:
             jobs.start()
-        journeys = BackgroundJourneys(container) if background_jobs else None
+        processes = container.settings.marketing_delivery_processes if background_jobs else 0
+        delivery = (
+            DeliveryWorkers(build_container, container.settings, processes) if processes else None
+        )
+        if delivery is not None:
+            delivery.start()
+        journeys = (
+            BackgroundJourneys(container, deliver=delivery is None) if background_jobs else None
+        )
         if journeys is not None:
             journeys.start()
         # The daily dynamic pricing run is queued where jobs are worked (off by default).
@@ -149,6 +157,9 @@ def create_app(
                 await run_in_threadpool(schedule.stop, JOBS_STOP_TIMEOUT_SECONDS)
             if journeys is not None:
                 await run_in_threadpool(journeys.stop, JOBS_STOP_TIMEOUT_SECONDS)
+            if delivery is not None:
+                # A batch in progress commits; one cut off is decided again after its lease.
+                await run_in_threadpool(delivery.stop, JOBS_STOP_TIMEOUT_SECONDS)
             if jobs is not None:
                 # A job cut short is taken again once its lease runs out.
                 await run_in_threadpool(jobs.stop, JOBS_STOP_TIMEOUT_SECONDS)

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import cli_root, open_container
 from omniretail.marketing import service
+from omniretail.marketing.sending_workers import DeliveryWorkers
 from omniretail.marketing.tasks import INTERVAL_SECONDS, tick
 
 app = typer.Typer(help="Journeys: list, run.", no_args_is_help=True)
@@ -31,13 +32,25 @@ def run_command(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
-    """Advance due runs, sweep date/inactivity triggers and deliver due sends."""
+    """Advance due runs, sweep date/inactivity triggers and deliver due sends (in
+    ``marketing_delivery_processes`` processes when set)."""
     container = open_container(db)
-    while True:
-        result = tick(container)
-        console.print(
-            f"entered {result.entered}, advanced {result.advanced}, delivered {result.delivered}"
-        )
-        if once:
-            return
-        time.sleep(INTERVAL_SECONDS)
+    processes = 0 if once else container.settings.marketing_delivery_processes
+    workers = None
+    if processes:
+        workers = DeliveryWorkers(cli_root().build, container.settings, processes)
+        workers.start()
+        console.print(f"delivering sends in {processes} processes")
+    try:
+        while True:
+            result = tick(container, deliver=workers is None)
+            delivered = result.delivered if workers is None else workers.delivered
+            console.print(
+                f"entered {result.entered}, advanced {result.advanced}, delivered {delivered}"
+            )
+            if once:
+                return
+            time.sleep(INTERVAL_SECONDS)
+    finally:
+        if workers is not None:
+            workers.stop()

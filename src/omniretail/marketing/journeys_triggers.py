@@ -15,15 +15,18 @@ any channel; occurrence = that order's date).
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 
 from omniretail.carts import events as carts
 from omniretail.customers import events as customers
 from omniretail.customers.models import Customer
+from omniretail.db.sql import among
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import events as fulfilment
 from omniretail.loyalty import events as loyalty
@@ -63,14 +66,57 @@ TRIGGER_EVENTS: tuple[type[Any], ...] = (
 SWEEP_WINDOW_DAYS = 7  # inactivity: last orders up to a week past the threshold are found
 
 
-def live_journeys(uow: UnitOfWork) -> list[tuple[int, int, JourneyDefinition]]:
+class Definitions:
+    """Parsed journey definitions by (journey id, version): a published version never changes
+    (an edit of a live or used version makes a new one), so each is parsed once per process.
+    One per handler registry, i.e. per database."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[int, int], JourneyDefinition] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, uow: UnitOfWork, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], JourneyDefinition]:
+        wanted = set(keys)
+        with self._lock:
+            out = {k: self._parsed[k] for k in wanted if k in self._parsed}
+        missing = sorted(wanted - out.keys())
+        if missing:
+            rows = uow.session.execute(
+                select(
+                    JourneyVersion.journey_id, JourneyVersion.version, JourneyVersion.definition
+                ).where(tuple_(JourneyVersion.journey_id, JourneyVersion.version).in_(missing))
+            )
+            parsed = {
+                (r.journey_id, r.version): JourneyDefinition.model_validate(r.definition)
+                for r in rows
+            }
+            out.update(parsed)
+            with self._lock:
+                if len(self._parsed) + len(parsed) > self.LIMIT:
+                    self._parsed.clear()
+                self._parsed.update(parsed)
+        return out
+
+
+def live_journeys(
+    uow: UnitOfWork, definitions: Definitions | None = None
+) -> list[tuple[int, int, JourneyDefinition]]:
     """(journey id, live version, its definition) of every live journey."""
     rows = uow.session.execute(
-        select(Journey.id, JourneyVersion.version, JourneyVersion.definition)
-        .join(JourneyVersion, JourneyVersion.journey_id == Journey.id)
-        .where(Journey.status == "live", JourneyVersion.version == Journey.live_version)
-    )
-    return [(r.id, r.version, JourneyDefinition.model_validate(r.definition)) for r in rows]
+        select(Journey.id, Journey.live_version).where(
+            Journey.status == "live", Journey.live_version.is_not(None)
+        )
+    ).all()
+    parsed = (definitions or Definitions()).get(uow, [(r.id, r.live_version) for r in rows])
+    return [
+        (r.id, r.live_version, parsed[(r.id, r.live_version)])
+        for r in rows
+        if (r.id, r.live_version) in parsed
+    ]
 
 
 def _fields(event: Any) -> dict[str, Any]:
@@ -101,31 +147,72 @@ def _triggered(definition: JourneyDefinition, event_type: str, event: Any) -> bo
     return matches(compile_rule(trigger.condition), {"event": _fields(event)})
 
 
-def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
+def on_event(
+    uow: UnitOfWork, event: Any, meta: EventMeta, definitions: Definitions | None = None
+) -> int:
     """Exits, entries and conversions for one event; returns the runs entered."""
-    customer_id = _customer(uow, event)
-    if not customer_id:
-        return 0
+    return on_events(uow, [(event, meta)], definitions)
+
+
+def on_events(
+    uow: UnitOfWork, items: Sequence[tuple[Any, EventMeta]], definitions: Definitions | None = None
+) -> int:
+    """``on_event`` for many events in the caller's transaction (the relay's batches), with
+    the outcome of handling them one by one: the live journeys and the customers' runs are
+    read once, the first steps of the runs entered taken together at the end (or before a
+    later event of the same customer, whose runs are then read again)."""
+    definitions = definitions or Definitions()
+    journeys = live_journeys(uow, definitions)
+    vault = uow.vault if uow.keyring is not None else None
+    resolved = [(event, meta, _customer(uow, event)) for event, meta in items]
+    runs = _runs_of(uow, sorted({c for _, _, c in resolved if c}))
+    entered = 0
+    first_now: list[int] = []
+    touched: set[int] = set()
+    for event, meta, customer_id in resolved:
+        if not customer_id:
+            continue
+        if customer_id in touched:
+            # a first step that is not a wait runs before the next event, as one by one
+            advance_runs(uow, first_now, vault=vault)
+            first_now = []
+            runs.update(_runs_of(uow, [customer_id]))
+        touched.add(customer_id)
+        rows = runs.get(customer_id, [])
+        entered += _one(uow, event, meta, customer_id, rows, journeys, definitions, first_now)
+    # a first step that is not a wait runs in this transaction, not at the loop's next poll
+    advance_runs(uow, first_now, vault=vault)
+    return entered
+
+
+def _one(
+    uow: UnitOfWork,
+    event: Any,
+    meta: EventMeta,
+    customer_id: int,
+    runs: list[Any],
+    journeys: list[tuple[int, int, JourneyDefinition]],
+    definitions: Definitions,
+    first_now: list[int],
+) -> int:
     event_type: str = event.type
-    exits, conversions = _ends(uow, customer_id, event_type)
+    exits, conversions = _ends(uow, runs, event_type, definitions)
     if exits:
         uow.session.execute(
             update(Run)
             .where(Run.id.in_(exits), Run.state == "active")
             .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
         )
-    entered, now = [], []
+    entered = 0
     context = _fields(event)
-    for journey_id, version, definition in live_journeys(uow):
+    for journey_id, version, definition in journeys:
         if _triggered(definition, event_type, event):
             live = (version, definition)
             run_id = enter(uow, journey_id, customer_id, meta.id, context, live=live)
             if run_id is not None:
-                entered.append(run_id)
+                entered += 1
                 if not isinstance(definition.steps[0], WaitStep):
-                    now.append(run_id)
-    # a first step that is not a wait runs in this transaction, not at the loop's next poll
-    advance_runs(uow, now, vault=uow.vault if uow.keyring is not None else None)
+                    first_now.append(run_id)
     if conversions:
         ref, revenue, currency = _revenue(uow, event)
         uow.session.execute(
@@ -133,26 +220,44 @@ def on_event(uow: UnitOfWork, event: Any, meta: EventMeta) -> int:
             .where(Run.id.in_(conversions))
             .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
         )
-    return len(entered)
+    return entered
 
 
-def _ends(uow: UnitOfWork, customer_id: int, event_type: str) -> tuple[list[int], list[int]]:
-    """The customer's active runs whose version exits on ``event_type``, and their runs
-    (any state, holdout included) whose goal it is, entered within the goal's window."""
+def _runs_of(uow: UnitOfWork, customer_ids: list[int]) -> dict[int, list[Any]]:
+    """Each customer's runs that an event may end: active, or not converted."""
+    found: dict[int, list[Any]] = {c: [] for c in customer_ids}
+    if not customer_ids:
+        return found
     rows = uow.session.execute(
-        select(Run.id, Run.state, Run.entered_at, Run.converted_at, JourneyVersion.definition)
-        .join(
-            JourneyVersion,
-            (JourneyVersion.journey_id == Run.journey_id) & (JourneyVersion.version == Run.version),
-        )
-        .where(
-            Run.customer_id == customer_id,
+        select(
+            Run.customer_id,
+            Run.id,
+            Run.journey_id,
+            Run.version,
+            Run.state,
+            Run.entered_at,
+            Run.converted_at,
+        ).where(
+            among(uow.session, Run.customer_id, customer_ids),
             or_(Run.state == "active", Run.converted_at.is_(None)),
         )
-    ).all()
-    exits, conversions = [], []
+    )
     for row in rows:
-        definition = JourneyDefinition.model_validate(row.definition)
+        found[row.customer_id].append(row)
+    return found
+
+
+def _ends(
+    uow: UnitOfWork, runs: list[Any], event_type: str, definitions: Definitions
+) -> tuple[list[int], list[int]]:
+    """Of the customer's ``runs``: the active ones whose version exits on ``event_type``, and
+    those (any state, holdout included) whose goal it is, entered within the goal's window."""
+    parsed = definitions.get(uow, {(r.journey_id, r.version) for r in runs})
+    exits, conversions = [], []
+    for row in runs:
+        definition = parsed.get((row.journey_id, row.version))
+        if definition is None:
+            continue
         if row.state == "active" and event_type in definition.exit_on:
             exits.append(row.id)
         goal = definition.goal
@@ -175,13 +280,16 @@ def _revenue(uow: UnitOfWork, event: Any) -> tuple[str | None, Decimal | None, s
 
 
 def install(registry: HandlerRegistry) -> None:
-    def deliver(event: Any, meta: EventMeta, uow_factory: UowFactory) -> None:
+    """One batch handler per trigger event: a batch of events in one transaction."""
+    definitions = Definitions()
+
+    def deliver(items: list[tuple[Any, EventMeta]], uow_factory: UowFactory) -> None:
         uow: UnitOfWork
         with uow_factory() as uow:
-            on_event(uow, event, meta)
+            on_events(uow, items, definitions)
 
     for event_class in TRIGGER_EVENTS:
-        registry.on(event_class, f"marketing.journeys.{event_class.type}", deliver)
+        registry.on_batch(event_class, f"marketing.journeys.{event_class.type}", deliver)
 
 
 # --- the sweep -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Marketing's background work: due journey runs advanced, the date/inactivity sweep and
 sending's ``deliver_due``, every few seconds. ``omniretail
 serve`` runs it in a thread beside the relay; ``omniretail marketing journeys run`` in the
-foreground."""
+foreground. With ``marketing_delivery_processes`` set, ``deliver_due`` runs in that many
+processes instead (``sending_workers``), started by the same two."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from omniretail.kernel.vault import vault_for
 from omniretail.marketing.journeys_engine import advance_due
 from omniretail.marketing.journeys_triggers import journeys_sweep
 from omniretail.marketing.sending_delivery import deliver_due
+from omniretail.marketing.sending_workers import DeliveryWorkers
 from omniretail.marketing.triggers import browse_sweep
 from omniretail.runtime import Runtime
 
+__all__ = ["INTERVAL_SECONDS", "BackgroundJourneys", "DeliveryWorkers", "Tick", "tick"]
 log = logging.getLogger("omniretail.marketing.journeys")
 INTERVAL_SECONDS = 2.0
 BROWSE_EVERY_SECONDS = 15 * 60
@@ -29,24 +32,28 @@ class Tick:
     delivered: int
 
 
-def tick(container: Runtime, *, limit: int = 500, browse: bool = False) -> Tick:
+def tick(
+    container: Runtime, *, limit: int = 500, browse: bool = False, deliver: bool = True
+) -> Tick:
     """One round: the sweep (with ``browse``, the browse-abandonment sweep too), every due
-    run, then the due sends."""
+    run, then (with ``deliver``: no delivery processes do it) the due sends."""
     with container.uow() as uow:
         entered = journeys_sweep(uow)
     if browse:
         with container.uow() as uow:
             browse_sweep(uow)
     advanced = advance_due(container.uow, limit=limit, vault=vault_for(container.keyring))
-    delivered = deliver_due(container.uow, limit=limit)
+    delivered = deliver_due(container.uow, limit=limit) if deliver else 0
     return Tick(entered=entered, advanced=advanced, delivered=delivered)
 
 
 class BackgroundJourneys:
     """``tick`` in a daemon thread until ``stop``; a failed round is logged and retried."""
 
-    def __init__(self, container: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-        self.container, self.interval = container, interval
+    def __init__(
+        self, container: Runtime, interval: float = INTERVAL_SECONDS, *, deliver: bool = True
+    ) -> None:
+        self.container, self.interval, self.deliver = container, interval, deliver
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="omniretail-journeys", daemon=True)
 
@@ -55,7 +62,7 @@ class BackgroundJourneys:
         while not self.stopping.is_set():
             browse = time.monotonic() - browsed_at >= BROWSE_EVERY_SECONDS
             try:
-                tick(self.container, browse=browse)
+                tick(self.container, browse=browse, deliver=self.deliver)
                 browsed_at = time.monotonic() if browse else browsed_at
             except Exception:
                 log.exception("journeys round failed; will retry")

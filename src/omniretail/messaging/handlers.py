@@ -9,6 +9,12 @@ data (one per webhook subscription). The
 relay calls it after the event's transaction committed, at least once: a handler must be
 idempotent (key its effects on the event id; ``notifications.service.notify`` does).
 
+A handler that can take many events at once subscribes with ``registry.on_batch(OrderConfirmed,
+name, fn)``: ``fn(items, uow_factory)`` gets a list of (event, meta) and handles them all or
+none (one transaction). The relay hands it the due deliveries of a pass together; when the
+batch raises, it delivers them one by one (``fn`` with a one-item list), so a poisoned event
+retries and dead-letters alone.
+
 Handler names are stored with each delivery, so they must stay stable across releases.
 """
 
@@ -28,6 +34,7 @@ from omniretail.kernel.events import Event
 CloudEvent = dict[str, Any]
 UowFactory = Callable[[], UnitOfWork]
 Handler = Callable[[CloudEvent, UowFactory], None]
+BatchHandler = Callable[[list[CloudEvent], UowFactory], None]
 E = TypeVar("E", bound=Event)
 
 
@@ -45,6 +52,7 @@ class EventMeta:
 
 
 TypedHandler = Callable[[E, EventMeta, UowFactory], None]
+TypedBatchHandler = Callable[[list[tuple[E, EventMeta]], UowFactory], None]
 
 
 class SkipDelivery(Exception):
@@ -84,14 +92,20 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._registrations: list[Registration] = []
         self._by_name: dict[str, Handler] = {}
+        self._batches: dict[str, BatchHandler] = {}
         self._sources: list[HandlerSource] = []
 
-    def add(self, pattern: str, name: str, handler: Handler) -> None:
-        """Deliver events whose type matches ``pattern`` to ``handler``, known as ``name``."""
+    def add(
+        self, pattern: str, name: str, handler: Handler, *, batch: BatchHandler | None = None
+    ) -> None:
+        """Deliver events whose type matches ``pattern`` to ``handler``, known as ``name``;
+        ``batch``, when given, takes many of them at once (all or none)."""
         if name in self._by_name or any(name.startswith(s.prefix) for s in self._sources):
             raise ValueError(f"handler name {name!r} is already taken")
         self._registrations.append(Registration(pattern, name, handler))
         self._by_name[name] = handler
+        if batch is not None:
+            self._batches[name] = batch
 
     def on(self, event_class: type[E], name: str, handler: TypedHandler[E]) -> None:
         """Deliver every ``event_class`` event to ``handler`` as that class, known as ``name``."""
@@ -100,6 +114,19 @@ class HandlerRegistry:
             handler(event_class.parse(event["data"]), EventMeta.of(event), uow_factory)
 
         self.add(event_class.cloud_type(), name, deliver)
+
+    def on_batch(self, event_class: type[E], name: str, handler: TypedBatchHandler[E]) -> None:
+        """Deliver ``event_class`` events to ``handler`` in batches: ``handler(items,
+        uow_factory)`` with items a list of (event, meta), all handled or none."""
+
+        def one(event: CloudEvent, uow_factory: UowFactory) -> None:
+            handler([(event_class.parse(event["data"]), EventMeta.of(event))], uow_factory)
+
+        def many(events: list[CloudEvent], uow_factory: UowFactory) -> None:
+            items = [(event_class.parse(e["data"]), EventMeta.of(e)) for e in events]
+            handler(items, uow_factory)
+
+        self.add(event_class.cloud_type(), name, one, batch=many)
 
     def add_source(self, source: HandlerSource) -> None:
         if any(name.startswith(source.prefix) for name in self._by_name):
@@ -130,3 +157,7 @@ class HandlerRegistry:
             if name.startswith(source.prefix):
                 return source.handler(name)
         raise UnknownHandler(f"no handler named {name!r} is registered")
+
+    def resolve_batch(self, name: str) -> BatchHandler | None:
+        """The batch form of handler ``name``, or None when it takes one event at a time."""
+        return self._batches.get(name)

@@ -12,7 +12,10 @@ One pass (``run_once``):
    default) runs out and the delivery is due again: a crash delays it, never loses it.
    While the batch is being delivered a heartbeat thread renews the lease of the claims
    still held every third of it, so a slow handler is not delivered twice meanwhile.
-3. **Deliver.** Each handler runs outside any relay transaction. Success marks the delivery
+3. **Deliver.** Each handler runs outside any relay transaction. The claims of a handler that
+   takes batches (``registry.on_batch``) go to it together, in one call (its one transaction),
+   and their outcome is written in one transaction; if the batch raises, they are delivered
+   one by one, so a poisoned event is retried and dead-lettered alone. Success marks the delivery
    ``delivered``, and the message ``published`` once all its deliveries are done; failure
    schedules a retry after an exponential back-off with jitter, or, after ``max_attempts``,
    leaves it ``dead`` for an operator to list and replay. Outcomes are written only while the
@@ -45,6 +48,8 @@ from omniretail.messaging.models import Delivery, DeliveryStatus
 log = logging.getLogger("omniretail.messaging.relay")
 
 ERROR_LIMIT = 2000
+# Successful deliveries are recorded together at least this often (and at the end of a pass).
+FLUSH_SECONDS = 0.25
 LOST_LEASE = "the relay stopped during the last attempt (its lease ran out)"
 
 
@@ -137,14 +142,47 @@ class Relay:
         )
         heartbeat.start()
         try:
-            for index, claim in enumerate(claims):
-                if self.monotonic() > budget_ends or self.stopping.is_set():
-                    self._release(claims[index:])
-                    break
-                self._deliver(claim, report)
+            self._deliver_all(claims, report, budget_ends)
         finally:
             heartbeat.stop()
         return report
+
+    def _deliver_all(self, claims: list[Claim], report: RelayReport, budget_ends: float) -> None:
+        """Deliver in order; the claims of a batch handler go together at its first one.
+
+        Successes are recorded together (one transaction for those of up to ``FLUSH_SECONDS``),
+        not one transaction each: a crash in between only repeats them (at least once)."""
+        done = _Done()
+        try:
+            for index, unit in enumerate(units := self._units(claims)):
+                if self.monotonic() > budget_ends or self.stopping.is_set():
+                    self._release([c for rest in units[index:] for c in rest])
+                    return
+                if len(unit) > 1 and self._deliver_batch(unit, report):
+                    continue
+                for at, claim in enumerate(unit):
+                    if at and (self.monotonic() > budget_ends or self.stopping.is_set()):
+                        self._release(unit[at:] + [c for rest in units[index + 1 :] for c in rest])
+                        return
+                    if self._deliver(claim, report):
+                        done.add(claim, self.monotonic())
+                    if done.due(self.monotonic()):
+                        self._record_delivered(done.take(), report)
+        finally:
+            self._record_delivered(done.take(), report)
+
+    def _units(self, claims: list[Claim]) -> list[list[Claim]]:
+        units: list[list[Claim]] = []
+        batches: dict[str, list[Claim]] = {}
+        for claim in claims:
+            if self.registry.resolve_batch(claim.handler) is None:
+                units.append([claim])
+            elif claim.handler in batches:
+                batches[claim.handler].append(claim)
+            else:
+                batches[claim.handler] = [claim]
+                units.append(batches[claim.handler])
+        return units
 
     def renew(self, token: str) -> int:
         """Extend the lease of the claims under ``token`` that are still being sent (the
@@ -184,14 +222,17 @@ class Relay:
             if not messages:
                 return
             names_for = self.registry.planner(uow.session)
+            plans, unwanted = [], []
             for message in messages:
                 names = names_for(message.type)
                 if names:
-                    repository.add_deliveries(uow.session, message, names, uow.now)
+                    plans.append((message, names))
                 else:
-                    repository.mark_message_published(uow.session, message.position, uow.now)
-                    report.published += 1
-                report.planned += 1
+                    unwanted.append(message.position)
+            repository.add_deliveries_of(uow.session, plans, uow.now)
+            repository.mark_messages_published(uow.session, unwanted, uow.now)
+            report.published += len(unwanted)
+            report.planned += len(messages)
 
     def _claim(self, report: RelayReport) -> list[Claim]:
         token = new_id()
@@ -216,12 +257,56 @@ class Relay:
             return [_claim(d, m, attempts[d.id], token) for d, m in take]
 
     def _release(self, claims: list[Claim]) -> None:
+        if not claims:
+            return
         with self.uow_factory() as uow:
             repository.release_claims(
                 uow.session, [c.delivery_id for c in claims], token=claims[0].token, now=uow.now
             )
 
-    def _deliver(self, claim: Claim, report: RelayReport) -> None:
+    def _deliver_batch(self, claims: list[Claim], report: RelayReport) -> bool:
+        """All the claims to one batch handler in one call; False when it raised (nothing of
+        it committed: the caller then delivers them one by one, so a poisoned event fails
+        alone)."""
+        batch = self.registry.resolve_batch(claims[0].handler)
+        if batch is None:
+            return False
+        try:
+            batch([c.event for c in claims], self.uow_factory)
+        except Exception as exc:
+            log.warning(
+                "a batch of %d events for %s failed (%s: %s); delivering them one by one",
+                len(claims),
+                claims[0].handler,
+                type(exc).__name__,
+                exc,
+            )
+            return False
+        self._record_delivered(claims, report)
+        return True
+
+    def _record_delivered(self, claims: list[Claim], report: RelayReport) -> None:
+        """Delivered, for claims of this pass's token, in one transaction."""
+        if not claims:
+            return
+        with self.uow_factory() as uow:
+            recorded = set(
+                repository.finish_claims_delivered(
+                    uow.session, [c.delivery_id for c in claims], token=claims[0].token, now=uow.now
+                )
+            )
+            report.published += repository.publish_complete(
+                uow.session, [c.message_id for c in claims if c.delivery_id in recorded], uow.now
+            )
+        report.delivered += len(recorded)
+        lost = len(claims) - len(recorded)
+        if lost:
+            report.lost_claims += lost
+            log.warning("%d deliveries: the lease ran out before they finished", lost)
+
+    def _deliver(self, claim: Claim, report: RelayReport) -> bool:
+        """Run the handler; a skip or failure is recorded now, True (a success) is recorded
+        by the caller."""
         try:
             handler = self.registry.resolve(claim.handler)
             handler(claim.event, self.uow_factory)
@@ -230,7 +315,8 @@ class Relay:
         except Exception as exc:
             self._fail(claim, exc, report)
         else:
-            self._finish(claim, DeliveryStatus.DELIVERED, report)
+            return True
+        return False
 
     def _finish(
         self,
@@ -299,6 +385,26 @@ class Relay:
                 next_attempt_at,
                 error,
             )
+
+
+@dataclass
+class _Done:
+    """Successful claims not yet recorded, and since when."""
+
+    claims: list[Claim] = field(default_factory=list)
+    since: float = 0.0
+
+    def add(self, claim: Claim, now: float) -> None:
+        if not self.claims:
+            self.since = now
+        self.claims.append(claim)
+
+    def due(self, now: float) -> bool:
+        return bool(self.claims) and now - self.since >= FLUSH_SECONDS
+
+    def take(self) -> list[Claim]:
+        taken, self.claims = self.claims, []
+        return taken
 
 
 class BackgroundRelay:

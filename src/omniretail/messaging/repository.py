@@ -42,6 +42,13 @@ def lock_unplanned_messages(session: Session, limit: int) -> list[OutboxMessage]
 def add_deliveries(
     session: Session, message: OutboxMessage, handlers: Sequence[str], now: datetime
 ) -> None:
+    add_deliveries_of(session, [(message, handlers)], now)
+
+
+def add_deliveries_of(
+    session: Session, plans: Sequence[tuple[OutboxMessage, Sequence[str]]], now: datetime
+) -> None:
+    """The deliveries of many messages (message, handler names) in one statement."""
     rows = [
         {
             "message_id": message.id,
@@ -53,15 +60,23 @@ def add_deliveries(
             "created_at": now,
             "updated_at": now,
         }
+        for message, handlers in plans
         for name in handlers
     ]
-    session.execute(insert_ignore(session, Delivery, rows, ["message_id", "handler"]))
+    if rows:
+        session.execute(insert_ignore(session, Delivery, rows, ["message_id", "handler"]))
 
 
 def mark_message_published(session: Session, position: int, now: datetime) -> None:
+    mark_messages_published(session, [position], now)
+
+
+def mark_messages_published(session: Session, positions: Sequence[int], now: datetime) -> None:
+    if not positions:
+        return
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.position == position, OutboxMessage.published_at.is_(None))
+        .where(OutboxMessage.position.in_(list(positions)), OutboxMessage.published_at.is_(None))
         .values(published_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -88,6 +103,35 @@ def publish_if_complete(session: Session, message_id: str, now: datetime) -> boo
         return False
     mark_message_published(session, position, now)
     return True
+
+
+def publish_complete(session: Session, message_ids: Sequence[str], now: datetime) -> int:
+    """``publish_if_complete`` for many messages: their outbox rows are locked in position
+    order (two relays finishing batches never wait on each other in a cycle), then those
+    without an unfinished delivery are published; returns how many."""
+    if not message_ids:
+        return 0
+    locked = session.execute(
+        select(OutboxMessage.id, OutboxMessage.position)
+        .where(OutboxMessage.id.in_(list(set(message_ids))), OutboxMessage.published_at.is_(None))
+        .order_by(OutboxMessage.position)
+        .with_for_update()
+    ).all()
+    if not locked:
+        return 0
+    unfinished = set(
+        session.scalars(
+            select(Delivery.message_id)
+            .where(
+                Delivery.message_id.in_([row[0] for row in locked]),
+                Delivery.status.not_in(DONE_STATUSES),
+            )
+            .distinct()
+        )
+    )
+    done = [row[1] for row in locked if row[0] not in unfinished]
+    mark_messages_published(session, done, now)
+    return len(done)
 
 
 # --- claiming and outcomes ---------------------------------------------------------------
@@ -161,6 +205,29 @@ def finish_claim(
         .execution_options(synchronize_session=False)
     )
     return updated is not None
+
+
+def finish_claims_delivered(
+    session: Session, ids: Sequence[int], *, token: str, now: datetime
+) -> list[int]:
+    """``finish_claim`` as delivered for many claims of one token; returns the ids recorded
+    (a claim missing from it was lost: its lease ran out and another relay took it)."""
+    if not ids:
+        return []
+    rows = session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.claim_token == token)
+        .values(
+            status=DeliveryStatus.DELIVERED.value,
+            claim_token=None,
+            last_error=None,
+            updated_at=now,
+            delivered_at=now,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(rows)
 
 
 def release_claims(session: Session, ids: Sequence[int], *, token: str, now: datetime) -> None:
