@@ -7,7 +7,8 @@ through the API, then lets ``--buyers`` concurrent clients (asyncio, one keep-al
 HTTP/1.1 connection each, opened and warmed before the sale starts) each reserve one unit
 and buy it: ``--flow reserve`` sells the reservation at the till's endpoint,
 ``--flow checkout`` (the default) puts it in a cart and checks out with a card, the test
-provider taking ``--payment-latency-ms`` per authorisation. Exactly ``--units`` must succeed; the others must get a 409 out-of-stock
+provider taking ``--payment-latency-ms`` per authorisation. Exactly ``--units`` must
+succeed; the others must get a 409 out-of-stock (``lines-unavailable`` for a cart line)
 problem. Before the sale, a sequential batch of reservations on another SKU measures SQL
 statements per reservation (GET /metrics before and after, with one server process; and the
 per-request Server-Timing count).

@@ -292,7 +292,7 @@ def test_a_buyer_is_not_blocked_by_anothers_payment_call(container, client, cloc
                 actor=name,
                 ttl=TTL,
             ).number
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+        except Exception as exc:  # the outcome is asserted
             outcomes[name] = exc
 
     one = threading.Thread(target=buy, args=("first", first))
