@@ -227,12 +227,23 @@ def main() -> None:
         default="thread",
         help="outbox relay inside the API process, or as its own process",
     )
+    parser.add_argument(
+        "--payment-latency-ms",
+        type=int,
+        default=0,
+        help="the test payment provider's time per authorisation (a real one: 200-1,500 ms)",
+    )
     args = parser.parse_args()
     if args.skus <= SCARCE:
         parser.error(f"--skus must be above {SCARCE}")
 
     with (
-        running_server(args.db, workers=args.workers, relay=args.relay) as server,
+        running_server(
+            args.db,
+            workers=args.workers,
+            relay=args.relay,
+            extra_env={"OMNIRETAIL_PAYMENT_TEST_LATENCY_MS": str(args.payment_latency_ms)},
+        ) as server,
         httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
     ):
         received = set_up(http, args.skus, args.orders)
@@ -252,6 +263,7 @@ def main() -> None:
         "clients": args.clients,
         "workers": args.workers,
         "relay": args.relay,
+        "payment_latency_ms": args.payment_latency_ms,
         "orders": len(ordered),
         "sold_out": sum(1 for r in run["results"] if r["outcome"] == "sold_out"),
         # requests refused for another reason (e.g. 503 when SQLite's write lock times out)

@@ -5,7 +5,10 @@
 Starts uvicorn in a subprocess over a fresh database, sets one SKU up with ``--units`` units
 through the API, then lets ``--buyers`` concurrent clients (asyncio, one keep-alive
 HTTP/1.1 connection each, opened and warmed before the sale starts) each reserve one unit
-and buy it. Exactly ``--units`` must succeed; the others must get a 409 out-of-stock
+and buy it: ``--flow reserve`` sells the reservation at the till's endpoint,
+``--flow checkout`` (the default) puts it in a cart and checks out with a card, the test
+provider taking ``--payment-latency-ms`` per authorisation. Exactly ``--units`` must
+succeed; the others must get a 409 out-of-stock (``lines-unavailable`` for a cart line)
 problem. Before the sale, a sequential batch of reservations on another SKU measures SQL
 statements per reservation (GET /metrics before and after, with one server process; and the
 per-request Server-Timing count).
@@ -55,6 +58,7 @@ def set_up(http: httpx.Client, units: int) -> None:
                 "kind": "warehouse",
                 "latitude": 51.5,
                 "longitude": -0.12,
+                "capabilities": {"ships_to_home": True, "pickup": False},
             },
         ),
         (
@@ -68,7 +72,10 @@ def set_up(http: httpx.Client, units: int) -> None:
             {
                 "code": "FLASH",
                 "name": "Limited sneaker",
-                "skus": [{"code": SKU, "name": "Size 42"}, {"code": WARM_SKU, "name": "Size 43"}],
+                "skus": [
+                    {"code": SKU, "name": "Size 42", "price": "120.00"},
+                    {"code": WARM_SKU, "name": "Size 43", "price": "120.00"},
+                ],
             },
         ),
         (
@@ -108,7 +115,41 @@ def measure_sql(http: httpx.Client, workers: int) -> dict[str, Any]:
     return result
 
 
-async def flash_sale(base_url: str, buyers: int) -> dict[str, Any]:
+async def checkout_buyer(http: RawConnection) -> dict[str, Any]:
+    """A cart, the unit in it (the reservation: 409 out-of-stock when none is left), then
+    checkout with a card."""
+    _status, _headers, cart = await http.request("POST", f"{API}/carts", {"channel": CHANNEL})
+    token = cart["token"]
+    began = time.perf_counter()
+    status, headers, added = await http.request(
+        "POST", f"{API}/carts/{token}/lines", {"sku": SKU, "quantity": 1, "location": LOCATION}
+    )
+    outcome: dict[str, Any] = {
+        "reserve_ms": (time.perf_counter() - began) * 1000,
+        "reserve_server_ms": server_timing(headers)[0],
+        "reserve_status": 201 if status == 200 else status,
+        "reserve_body": added,
+    }
+    if status != 200:
+        return outcome
+    began = time.perf_counter()
+    sold_status, _, sold_body = await http.request(
+        "POST",
+        f"{API}/carts/{token}/checkout",
+        {
+            "fulfilment": {"method": "ship_to_home", "latitude": 51.5, "longitude": -0.12},
+            "payment": {"provider_token": "tok_visa"},
+            "contact_email": "buyer@example.com",
+        },
+    )
+    outcome["checkout_ms"] = (time.perf_counter() - began) * 1000
+    outcome["sell_status"] = 200 if sold_status == 201 else sold_status
+    if sold_status != 201:
+        outcome["sell_problem"] = sold_body
+    return outcome
+
+
+async def flash_sale(base_url: str, buyers: int, flow: str = "reserve") -> dict[str, Any]:
     host, port = base_url.removeprefix("http://").split(":")
     connections = [RawConnection(host, int(port)) for _ in range(buyers)]
     # Open every buyer's connection first: the sale measures the server, not TCP setup.
@@ -122,6 +163,8 @@ async def flash_sale(base_url: str, buyers: int) -> dict[str, Any]:
 
     async def buyer(http: RawConnection) -> dict[str, Any]:
         await start.wait()
+        if flow == "checkout":
+            return await checkout_buyer(http)
         began = time.perf_counter()
         status, headers, reserved = await http.request(
             "POST", f"{API}/inventory/reservations", body
@@ -164,15 +207,26 @@ def main() -> None:
         help="outbox relay inside the API process, or as its own process",
     )
     parser.add_argument("--pool-size", type=int, default=40, help="DB pool per process")
+    parser.add_argument("--flow", choices=["checkout", "reserve"], default="checkout")
+    parser.add_argument(
+        "--payment-latency-ms",
+        type=int,
+        default=0,
+        help="the test payment provider's time per authorisation (--flow checkout)",
+    )
     args = parser.parse_args()
 
     with running_server(
-        args.db, workers=args.workers, pool_size=args.pool_size, relay=args.relay
+        args.db,
+        workers=args.workers,
+        pool_size=args.pool_size,
+        relay=args.relay,
+        extra_env={"OMNIRETAIL_PAYMENT_TEST_LATENCY_MS": str(args.payment_latency_ms)},
     ) as server:
         with httpx.Client(base_url=server.base_url, timeout=60, headers=server.headers) as http:
             set_up(http, args.units)
             sql = measure_sql(http, args.workers)
-        sale = asyncio.run(flash_sale(server.base_url, args.buyers))
+        sale = asyncio.run(flash_sale(server.base_url, args.buyers, args.flow))
         final = verify_and_stock(server)
 
     outcomes = sale["outcomes"]
@@ -180,10 +234,15 @@ def main() -> None:
     refused = [o for o in outcomes if o["reserve_status"] != 201]
     clear_refusals = all(
         o["reserve_status"] == 409
-        and o["reserve_body"].get("type") == "https://omniretail.dev/problems/out-of-stock"
+        and o["reserve_body"].get("type")
+        in (
+            "https://omniretail.dev/problems/out-of-stock",
+            "https://omniretail.dev/problems/lines-unavailable",  # a cart line (--flow checkout)
+        )
         for o in refused
     )
     reserve_ms = [o["reserve_ms"] for o in outcomes]
+    checkout_ms = [o["checkout_ms"] for o in outcomes if "checkout_ms" in o]
     server_ms = [o["reserve_server_ms"] for o in outcomes]
     requests = len(outcomes) + sum(1 for o in outcomes if "sell_status" in o)
     # a hold that was granted but could not be sold (should be none)
@@ -198,6 +257,8 @@ def main() -> None:
     )
     result = {
         "benchmark": "flash_sale",
+        "flow": args.flow,
+        "payment_latency_ms": args.payment_latency_ms,
         "db": args.db,
         "workers": args.workers,
         "relay": args.relay,
@@ -213,6 +274,9 @@ def main() -> None:
         "p50_ms": round(percentile(reserve_ms, 50), 2),
         "p95_ms": round(percentile(reserve_ms, 95), 2),
         "max_ms": round(max(reserve_ms), 2),
+        "checkout_p50_ms": round(percentile(checkout_ms, 50), 1) if checkout_ms else None,
+        "checkout_p95_ms": round(percentile(checkout_ms, 95), 1) if checkout_ms else None,
+        "orders_per_s": round(sold / sale["elapsed"], 1),
         "server_p50_ms": round(percentile(server_ms, 50), 2),
         "server_p95_ms": round(percentile(server_ms, 95), 2),
         **{k: round(v, 2) for k, v in sql.items()},

@@ -47,6 +47,7 @@ from omniretail.marketing.tasks import BackgroundJourneys, DeliveryWorkers
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
+from omniretail.orders import service as orders_service
 from omniretail.orders.api import router as orders_router
 from omniretail.pricing.api import router as pricing_router
 from omniretail.processes.api import customers_router as customer_views_router
@@ -244,7 +245,8 @@ def _system_router() -> APIRouter:
 
 async def _sweep_forever(container: Container) -> None:
     """Release expired cart holds periodically (they are also released lazily on demand),
-    delete expired Idempotency-Keys and shop sign-ups never verified."""
+    settle checkout payments past their allocation's expiry, delete expired Idempotency-Keys
+    and shop sign-ups never verified."""
     interval = container.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
@@ -252,6 +254,13 @@ async def _sweep_forever(container: Container) -> None:
             released = await run_in_threadpool(_sweep_once, container)
             if released:
                 log.info("released %d expired reservations", released)
+            paid = await run_in_threadpool(sweep_payments, container)
+            if paid.confirmed or paid.released:
+                log.info(
+                    "payment attempts past expiry: %d confirmed, %d released",
+                    paid.confirmed,
+                    paid.released,
+                )
             expired = await run_in_threadpool(sweep_idempotency_keys, container)
             if expired:
                 log.info("deleted %d expired idempotency keys", expired)
@@ -264,6 +273,13 @@ async def _sweep_forever(container: Container) -> None:
                 )
         except Exception:
             log.exception("reservation sweep failed; will retry")
+
+
+def sweep_payments(container: Container) -> orders_service.PaymentSweep:
+    """Checkouts whose payment never finished, past their allocation's expiry."""
+    return orders_service.sweep_payment_attempts(
+        container.uow, container.payments, actor="system:payment-sweeper"
+    )
 
 
 def sweep_sign_ups(container: Container) -> SignUpSweep:

@@ -34,6 +34,7 @@ from omniretail.messaging.senders import Senders
 from omniretail.messaging.wiring import build_relay, build_senders
 from omniretail.notifications import handlers as notifications_handlers
 from omniretail.orders import handlers as payment_instructions
+from omniretail.orders import jobs as orders_jobs
 from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 
@@ -94,6 +95,7 @@ class Container:
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)
         marketing_jobs.install(self.job_kinds, self.keyring)
+        orders_jobs.install(self.job_kinds, lambda: self.payments)
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.
@@ -202,5 +204,10 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         pools=pools,
         keyring=keyring,
         senders=build_senders(settings),
-        payments=provider_named(settings.payment_provider),
+        payments=provider_named(
+            settings.payment_provider,
+            latency_ms=settings.payment_test_latency_ms,
+            timeout_ms=int(settings.payment_timeout_seconds * 1000),
+            outcome=settings.payment_test_outcome,
+        ),
     )

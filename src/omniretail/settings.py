@@ -128,6 +128,18 @@ class Settings(BaseSettings):
     payment_provider: str = "test"
     """``test``: the in-process provider (``tok_decline`` / ``tok_timeout`` tokens); the only
     one built in."""
+    payment_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long checkout waits for the provider's answer to an authorisation; then the
+    attempt is voided, its stock released, and the customer told to try again."""
+    payment_attempt_ttl_seconds: int = Field(default=120, ge=10)
+    """Expiry of a checkout's allocation while its card is authorised (outside any
+    transaction): a pending attempt past it is reconciled by the server's sweep (the provider
+    asked by idempotency key: confirmed if it authorised, else released). Keep it above
+    ``payment_timeout_seconds``."""
+    payment_test_latency_ms: int = Field(default=0, ge=0)
+    """The test provider's time per authorisation (benchmarks: ``--payment-latency-ms``)."""
+    payment_test_outcome: Literal["", "decline", "timeout"] = ""
+    """The test provider declines, or times out on, every authorisation ("": by token)."""
     return_window_days: int = 30
     """Days after which the store app refuses a return."""
     public_base_url: str = "http://127.0.0.1:8000"

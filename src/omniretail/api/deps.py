@@ -110,6 +110,27 @@ class UseCase:
                     raise
         raise AssertionError("unreachable")
 
+    def run_first(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """The first of several transactions of one request (a checkout that authorises the
+        payment between two): a stored reply is replayed first; then ``fn`` runs with the
+        audit row and without claiming the key, which the last step's ``run`` claims and
+        stores its reply with. A retry while the first is under way finds the key unstored
+        and runs into the first's changes (a checkout: the cart is no longer active)."""
+        if self._key is not None:
+            with self._container.uow() as uow:
+                self._replay_if_known(uow)
+        key, self._key = self._key, None
+        try:
+            return self.run(fn)
+        finally:
+            self._key = key
+            self._audit = lambda _uow: None  # written once, with the first step
+
+    def run_plain(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """A further step of the request, in its own transaction: no key, no audit row."""
+        with self._container.uow() as uow:
+            return fn(uow)
+
     def _run_once(self, fn: Callable[[UnitOfWork], T], status_code: int, durable: bool) -> T:
         if self._key is None:
             with self._container.uow(durable=durable) as uow:

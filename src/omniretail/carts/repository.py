@@ -126,6 +126,36 @@ def close_cart(
     return bool(rowcount(session.execute(stmt)))
 
 
+def reopen_cart(session: Session, cart_id: str, order_number: str, now: datetime) -> bool:
+    """A cart closed for ``order_number`` whose payment failed is active again; its lines
+    hold nothing any more (their holds became the attempt's allocations, now released)."""
+    done = bool(
+        rowcount(
+            session.execute(
+                update(carts)
+                .where(
+                    carts.c.id == cart_id,
+                    carts.c.status == CartStatus.CHECKED_OUT.value,
+                    carts.c.order_number == order_number,
+                )
+                .values(
+                    status=CartStatus.ACTIVE.value,
+                    order_number=None,
+                    updated_at=now,
+                    version=carts.c.version + 1,
+                )
+            )
+        )
+    )
+    if done:
+        session.execute(
+            update(cart_lines)
+            .where(cart_lines.c.cart_id == cart_id)
+            .values(hold_id=None, hold_expires_at=None)
+        )
+    return done
+
+
 def set_cart_customer(session: Session, cart_id: str, customer_id: int, now: datetime) -> None:
     session.execute(
         update(carts)

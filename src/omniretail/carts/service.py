@@ -36,6 +36,7 @@ from omniretail.carts.prices import (
 )
 from omniretail.carts.repository import (
     close_cart,
+    reopen_cart,
 )
 from omniretail.carts.view import CartLineRow, CartView, load_cart
 
@@ -62,6 +63,7 @@ __all__ = [
     "refresh_cart",
     "remove_coupon",
     "remove_line",
+    "reopen_cart",
     "set_price",
     "update_line",
     "validate_lines",

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from omniretail.cli.context import open_container
 from omniretail.fulfilment import service as fulfilment
+from omniretail.orders import service as orders
 from omniretail.routing.service import policy_from
 
 console = Console()
@@ -29,4 +30,21 @@ def sweep_pickups(db: DbOption = None) -> None:
         report = fulfilment.sweep_pickups(uow, policy=policy, actor="cli:sweep-pickups")
     console.print(
         f"reminded {report.reminded}, returned {report.returned_to_stock} uncollected to stock"
+    )
+
+
+@orders_app.command("sweep-payments")
+def sweep_payments(db: DbOption = None) -> None:
+    """Settle checkouts whose payment never finished (the process died while the provider was
+    asked): past their allocation's expiry, the provider is asked by idempotency key; an
+    authorised one becomes a confirmed order, any other gives its stock back."""
+    container = open_container(db)
+    report = orders.sweep_payment_attempts(
+        container.uow,
+        orders.provider_named(container.settings.payment_provider),
+        actor="cli:sweep-payments",
+    )
+    console.print(
+        f"confirmed {report.confirmed}, released {report.released},"
+        f" provider unreachable for {report.unanswered}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -10,7 +11,7 @@ from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
-from omniretail.orders.payments import PaymentProvider, compensating, payments_of
+from omniretail.orders.payments import PaymentProvider, payments_of
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
 from omniretail.routing.service import OrderPolicy, policy_from
 
@@ -39,15 +40,22 @@ def checkout_cart(
     payments: PaymentsDep,
     policy: PolicyDep,
     actor: ActorDep,
+    container: ContainerDep,
 ) -> OrderRead:
-    """The cart becomes an order atomically; send an Idempotency-Key to retry safely."""
-    with compensating(payments) as attempt:
-        return use_case.run(
-            lambda uow: checkout.place_order(
-                uow, token, body, payments=attempt, policy=policy, actor=actor
-            ),
-            status_code=201,
-        )
+    """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
+    authorised between two transactions (no stock held locked while the provider answers); a
+    decline gives the stock back and answers 402."""
+    return checkout.checkout_paid(
+        token,
+        body,
+        begin=use_case.run_first,
+        settle=use_case.run_plain,
+        finish=lambda fn: use_case.run(fn, status_code=201),
+        payments=payments,
+        policy=policy,
+        actor=actor,
+        ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
+    )
 
 
 @router.get("/orders", response_model=list[OrderRead], tags=["orders"])

@@ -37,6 +37,9 @@ class OrderKind(StrEnum):
 class OrderStatus(StrEnum):
     """Derived from the order's fulfilments after every change (see ``derive_order_status``)."""
 
+    # Stock allocated, the card not yet authorised (checkout's first transaction); becomes
+    # ``confirmed`` when the provider approves, or is removed when it declines (``attempts``).
+    AWAITING_PAYMENT = "awaiting_payment"
     CONFIRMED = "confirmed"
     IN_PROGRESS = "in_progress"
     PARTIALLY_SHIPPED = "partially_shipped"
@@ -265,3 +268,38 @@ class FulfilmentLog(Base):
     actor: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class PaymentAttemptStatus(StrEnum):
+    PENDING = "pending"  # allocated, the provider being asked
+    AUTHORISED = "authorised"  # the order confirmed
+    FAILED = "failed"  # declined, timed out or expired: stock released, no order
+
+
+class PaymentAttempt(Base):
+    """One checkout's card authorisation, done between two transactions: the id is the
+    provider's idempotency key (``checkout:<cart>:<version>``), so a sweep asks the provider
+    whether it authorised after a crash (``orders.checkout.attempts``)."""
+
+    __tablename__ = "order_payment_attempts"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(40), unique=True)
+    cart_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(12))
+    provider: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    # The ``OrderConfirmed`` event's fields, recorded when the attempt is authorised.
+    confirmation: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    # The allocation's expiry: a pending attempt past it is reconciled by the sweep.
+    expires_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'authorised', 'failed')", name="status_known"),
+        Index("ix_order_payment_attempts_status_expires", "status", "expires_at"),
+    )

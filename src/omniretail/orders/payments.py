@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -49,6 +50,12 @@ class PaymentProvider(Protocol):
 
     def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
         """Raise ``Declined`` or ``ProviderTimeout``; the same ``key`` never authorises twice."""
+        ...
+
+    def lookup(self, *, key: str) -> Authorisation | None:
+        """The live authorisation made with idempotency key ``key``, or None when there is
+        none (declined, never asked, or voided): the payment sweep reconciles a checkout
+        that crashed after asking with it."""
         ...
 
     def void(self, reference: str, amount: Decimal, *, key: str) -> None:
@@ -108,30 +115,47 @@ class TestPaymentProvider:
 
     ``tok_decline`` (or any token starting ``tok_decline``) is declined; ``tok_timeout`` is
     authorised at the "provider" but the answer never arrives; anything else is approved.
+    ``outcome`` ("decline" or "timeout") does the same to every token. Each authorisation
+    takes ``latency_ms`` (a real provider takes 200-1,500 ms); one that would take longer than
+    ``timeout_ms`` is authorised at the provider, but the caller gives up at ``timeout_ms``
+    (``ProviderTimeout``).
     """
 
     __test__ = False  # a shipped test double, not a pytest test class
 
     name: str = "test"
+    latency_ms: int = 0
+    timeout_ms: int = 30_000
+    outcome: str = ""  # "" | "decline" | "timeout"
     authorisations: dict[str, TestAuthorisation] = field(default_factory=dict)
     # Idempotency keys of captures, voids and refunds done: (action, reference, amount).
     instructions: dict[str, tuple[str, str, Decimal]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        slow = self.latency_ms > self.timeout_ms
+        if self.latency_ms:
+            time.sleep(min(self.latency_ms, self.timeout_ms) / 1000)
         with self._lock:
             existing = self.authorisations.get(key)
             if existing is not None and existing.status == "authorised":
                 return Authorisation(existing.reference, existing.amount)
-            if token.startswith("tok_decline"):
+            if token.startswith("tok_decline") or self.outcome == "decline":
                 raise Declined("card declined by the issuer (test token)")
             auth = TestAuthorisation(
                 reference=f"auth_{new_id()}", key=key, token=token, amount=amount
             )
             self.authorisations[key] = auth
-        if token.startswith("tok_timeout"):
+        if slow or token.startswith("tok_timeout") or self.outcome == "timeout":
             raise ProviderTimeout("the provider did not answer within the time limit")
         return Authorisation(auth.reference, amount)
+
+    def lookup(self, *, key: str) -> Authorisation | None:
+        with self._lock:
+            auth = self.authorisations.get(key)
+            if auth is None or auth.status != "authorised":
+                return None
+            return Authorisation(auth.reference, auth.amount)
 
     def void(self, reference: str, amount: Decimal, *, key: str) -> None:
         with self._lock:
@@ -198,6 +222,9 @@ class CashDrawer:
     def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
         return Authorisation(f"{CASH_REFERENCE_PREFIX}{new_id()}", amount)
 
+    def lookup(self, *, key: str) -> Authorisation | None:
+        return None
+
     def void(self, reference: str, amount: Decimal, *, key: str) -> None:
         return None
 
@@ -231,6 +258,9 @@ class CompensatingPayments:
         self.keys.append(key)  # before the call: a timeout may still have authorised
         return self.provider.authorise(token, amount, currency, key=key)
 
+    def lookup(self, *, key: str) -> Authorisation | None:
+        return self.provider.lookup(key=key)
+
     def void(self, reference: str, amount: Decimal, *, key: str) -> None:
         self.provider.void(reference, amount, key=key)
 
@@ -259,11 +289,15 @@ def compensating(provider: PaymentProvider) -> Iterator[CompensatingPayments]:
         raise
 
 
-def provider_named(name: str) -> PaymentProvider:
-    """The provider for the ``payment_provider`` setting (one per process: the container's)."""
+def provider_named(
+    name: str, *, latency_ms: int = 0, timeout_ms: int = 30_000, outcome: str = ""
+) -> PaymentProvider:
+    """The provider for the ``payment_provider`` setting (one per process: the container's);
+    the test provider takes ``payment_test_latency_ms``, ``payment_timeout_seconds`` and
+    ``payment_test_outcome``."""
     if name != "test":
         raise RuntimeError(f"unknown payment provider {name!r}")
-    return TestPaymentProvider()
+    return TestPaymentProvider(latency_ms=latency_ms, timeout_ms=timeout_ms, outcome=outcome)
 
 
 def payments_of(request: Request) -> PaymentProvider:

@@ -23,9 +23,13 @@ from omniretail.orders.adjusted import (
     orders_by_numbers,
 )
 from omniretail.orders.checkout import (
+    PaymentSweep,
     Placed,
+    checkout_paid,
+    in_transaction,
     new_order_number,
     place_order,
+    sweep_payment_attempts,
 )
 from omniretail.orders.contact import (
     contact_email,
@@ -124,6 +128,7 @@ __all__ = [
     "PaymentAction",
     "PaymentError",
     "PaymentProvider",
+    "PaymentSweep",
     "Placed",
     "ProviderTimeout",
     "TestPaymentProvider",
@@ -131,6 +136,7 @@ __all__ = [
     "allowed",
     "cancel_sites",
     "cart_owner",
+    "checkout_paid",
     "compensating",
     "contact_email",
     "count_orders_by_status",
@@ -145,6 +151,7 @@ __all__ = [
     "get_order_by_id",
     "get_order_by_number",
     "get_order_by_token",
+    "in_transaction",
     "insert_fulfilments",
     "insert_log",
     "insert_order_lines",
@@ -176,6 +183,7 @@ __all__ = [
     "request_payment",
     "seal",
     "set_line_status",
+    "sweep_payment_attempts",
     "tracking_path",
     "tracking_read",
     "update_order",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from omniretail.orders.checkout.allocation import (
     route_cart,
     take_capacity,
 )
+from omniretail.orders.checkout.pending import Pending, confirmed_event
 from omniretail.orders.checkout.rows import FulfilmentRow, LineRow, Placed, Plan
 from omniretail.orders.errors import (
     CardNumberRefused,
@@ -29,7 +31,6 @@ from omniretail.orders.errors import (
     PaymentDeclined,
     PaymentUnavailable,
 )
-from omniretail.orders.events import OrderConfirmed
 from omniretail.orders.lookup import tracking_path
 from omniretail.orders.models import OrderKind, OrderStatus
 from omniretail.orders.payments import (
@@ -70,10 +71,61 @@ def place_order(
     actor: str,
     customer_id: int | None = None,
 ) -> OrderRead:
-    """``data.channel`` is the channel the order is sold on, priced for and recorded on (a
+    """The whole checkout in the caller's transaction, the payment authorised inside it (the
+    till, the demo: a caller that must act on the order in the same transaction). A web or API
+    checkout runs ``attempts.checkout_paid`` instead, which holds no lock while the provider
+    answers.
+
+    ``data.channel`` is the channel the order is sold on, priced for and recorded on (a
     store's till channel when an associate sells); the stock comes from the pool of the channel
     the cart reserved it on. ``customer_id``: the customer identified at a till for an
     anonymous cart (their own cart, with what it holds, stays theirs)."""
+    order, _pending = _place(
+        uow, token, data, payments=payments, policy=policy, actor=actor, customer_id=customer_id
+    )
+    return order
+
+
+def begin_order(
+    uow: UnitOfWork,
+    token: str,
+    data: CheckoutCreate,
+    *,
+    payments: PaymentProvider,
+    policy: OrderPolicy,
+    actor: str,
+    ttl: timedelta,
+    customer_id: int | None = None,
+) -> Pending:
+    """Checkout's first, short transaction: every step of ``place_order`` but the payment.
+    The order is recorded ``awaiting_payment`` with a pending payment attempt that expires
+    after ``ttl``; ``OrderConfirmed`` waits in the attempt until the provider approves."""
+    _order, pending = _place(
+        uow,
+        token,
+        data,
+        payments=payments,
+        policy=policy,
+        actor=actor,
+        customer_id=customer_id,
+        ttl=ttl,
+    )
+    assert pending is not None
+    return pending
+
+
+def _place(
+    uow: UnitOfWork,
+    token: str,
+    data: CheckoutCreate,
+    *,
+    payments: PaymentProvider,
+    policy: OrderPolicy,
+    actor: str,
+    customer_id: int | None,
+    ttl: timedelta | None = None,
+) -> tuple[OrderRead, Pending | None]:
+    """``ttl`` None: authorise now, in this transaction; else record a pending attempt."""
     _refuse_card_numbers(data)
     cart = load_cart(
         uow, token, data.channel, method=data.fulfilment.method.value, customer_id=customer_id
@@ -86,21 +138,26 @@ def place_order(
     currency = cart.context.currency
     plan = _plan(uow, cart, data.fulfilment, cart.channel, total)
     number = new_order_number()
+    key = f"checkout:{cart.id}:{cart.version}"  # the provider's idempotency key
     _close(uow, cart, number)
     if cart.coupons and cart.priced is not None:
         pricing.redeem_coupons(uow, cart.priced, number, cart.customer_id)
     holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
-    authorisation = _authorise(payments, data, cart, total, currency)
+    payment_token = data.payment.provider_token
+    authorisation = (
+        authorise_payment(payments, payment_token, total, currency, key) if ttl is None else None
+    )
     tracking_token = new_token(24)
     delivery = _delivery(data.fulfilment, plan.destination)
     fee = cart.priced.fee if cart.priced else None
     fee_charged = pricing.fee_breakdown(fee, currency) if fee else None
+    status = OrderStatus.CONFIRMED if authorisation else OrderStatus.AWAITING_PAYMENT
     order_id = repo.insert_order(
         uow.session,
         {
             "number": number,
             "kind": OrderKind.SALE.value,
-            "status": OrderStatus.CONFIRMED.value,
+            "status": status.value,
             "channel_code": channel,
             "customer_id": cart.customer_id,
             "currency": currency,
@@ -110,9 +167,9 @@ def place_order(
             "cart_id": cart.id,
             **contact.seal(uow.vault, data.contact_email, delivery),
             "payment_provider": payments.name,
-            "payment_token": data.payment.provider_token,
-            "payment_reference": authorisation.reference,
-            "amount_authorised": total,
+            "payment_token": payment_token,
+            "payment_reference": authorisation.reference if authorisation else None,
+            "amount_authorised": total if authorisation else Decimal(0),
             "amount_captured": Decimal(0),
             "amount_voided": Decimal(0),
             "routing_version": plan.version,
@@ -124,19 +181,24 @@ def place_order(
     repo.insert_fulfilments(uow.session, [f.values() for f in fulfilments])
     lines = _line_rows(order_id, plan.placed, holds, currency)
     repo.insert_order_lines(uow.session, [ln.values() for ln in lines])
-    uow.record(
-        OrderConfirmed(
-            order=number,
-            tracking_token=tracking_token,
-            customer_id=cart.customer_id,
-            channel=channel,
-            total=str(total),
-            routing_version=plan.version,
-            fulfilments=[f.confirmed() for f in fulfilments],
-            lines=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in lines],
-        )
-    )
-    return OrderRead(
+    confirmation: dict[str, Any] = {
+        "order": number,
+        "tracking_token": tracking_token,
+        "customer_id": cart.customer_id,
+        "channel": channel,
+        "total": str(total),
+        "routing_version": plan.version,
+        "fulfilments": [dataclasses.asdict(f.confirmed()) for f in fulfilments],
+        "lines": [{"sku": ln.sku_code, "quantity": ln.quantity} for ln in lines],
+    }
+    pending = None
+    if authorisation is not None:
+        uow.record(confirmed_event(confirmation))
+    else:
+        assert ttl is not None
+        pending = Pending(attempt=key, number=number, token=payment_token, amount=total)
+        pending.insert(uow, cart.id, payments.name, currency, confirmation, ttl)
+    order = OrderRead(
         number=number,
         status=OrderStatus.CONFIRMED.value,
         channel=channel,
@@ -149,7 +211,7 @@ def place_order(
         delivery=delivery,
         payment=PaymentRead(
             provider=payments.name,
-            reference=authorisation.reference,
+            reference=authorisation.reference if authorisation else "",
             authorised=total,
             captured=Decimal(0),
             voided=Decimal(0),
@@ -160,6 +222,9 @@ def place_order(
         fulfilments=[f.read() for f in fulfilments],
         fee=fee_charged,
     )
+    if pending is not None:
+        pending.order = order
+    return order, pending
 
 
 def _for_customer(cart: CartView, customer_id: int | None) -> CartView:
@@ -221,17 +286,13 @@ def _close(uow: UnitOfWork, cart: CartView, number: str) -> None:
         )
 
 
-def _authorise(
-    payments: PaymentProvider,
-    data: CheckoutCreate,
-    cart: CartView,
-    total: Decimal,
-    currency: str,
+def authorise_payment(
+    payments: PaymentProvider, token: str, total: Decimal, currency: str, key: str
 ) -> Authorisation:
+    """The provider's answer, as the customer hears it: ``PaymentDeclined`` (402) or
+    ``PaymentUnavailable`` (503)."""
     try:
-        return payments.authorise(
-            data.payment.provider_token, total, currency, key=f"checkout:{cart.id}:{cart.version}"
-        )
+        return payments.authorise(token, total, currency, key=key)
     except Declined as exc:
         raise PaymentDeclined(exc.reason, field="payment.provider_token") from exc
     except ProviderTimeout as exc:

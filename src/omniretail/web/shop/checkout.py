@@ -9,6 +9,7 @@ the first (version-checked), so the second finds it checked out and shows that o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -190,14 +191,17 @@ def place(request: Request, posted: PostedDep) -> Response:
     actor = viewer.principal.actor
     try:
         body = CheckoutCreate.model_validate(data)
-        with orders.compensating(steps.payments_of(request)) as payments:
-            order = change(
-                request,
-                decided,
-                lambda uow: orders.place_order(
-                    uow, token, body, payments=payments, policy=policy, actor=actor
-                ),
-            )
+        container = container_of(request)
+        order = orders.checkout_paid(
+            token,
+            body,
+            begin=lambda fn: change(request, decided, fn),
+            settle=orders.in_transaction(container.uow),
+            payments=steps.payments_of(request),
+            policy=policy,
+            actor=actor,
+            ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
+        )
     except (CartChanged, CartNotActive) as exc:
         again = read(request, lambda uow: carts.get_cart(uow, token, channel))
         if again.order_number:  # the same form, submitted twice at once: one order

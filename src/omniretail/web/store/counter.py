@@ -3,6 +3,7 @@ for a customer into their cart, reserving at the chosen location, and checkout."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,7 +19,6 @@ from omniretail.inventory import service as inventory
 from omniretail.kernel.errors import DomainError
 from omniretail.orders import service as checkout
 from omniretail.orders.schemas import CheckoutCreate
-from omniretail.orders.service import compensating
 from omniretail.pricing import service as pricing
 from omniretail.routing.service import policy_from
 from omniretail.web import steps
@@ -248,19 +248,16 @@ def cart_checkout(request: Request, posted: PostedDep, token: str) -> Response:
     actor = s.viewer.principal.actor
     try:
         body = CheckoutCreate.model_validate(data)
-        with compensating(steps.payments_of(request)) as payments:
-            order = change(
-                request,
-                decided,
-                lambda uow: checkout.place_order(
-                    uow,
-                    token,
-                    body,
-                    payments=payments,
-                    policy=policy_from(container.settings),
-                    actor=actor,
-                ),
-            )
+        order = checkout.checkout_paid(
+            token,
+            body,
+            begin=lambda fn: change(request, decided, fn),
+            settle=checkout.in_transaction(container.uow),
+            payments=steps.payments_of(request),
+            policy=policy_from(container.settings),
+            actor=actor,
+            ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
+        )
     except (ValidationError, DomainError) as exc:
         return _cart_page(
             request, s, token, values=values, errors=errors_of(exc, rename), status=422

@@ -1,0 +1,167 @@
+"""The payment attempt's rows: a checkout whose card is being authorised outside any
+transaction (``attempts``), and the ``OrderConfirmed`` event it will record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from omniretail.db.sql import rowcount
+from omniretail.db.uow import UnitOfWork
+from omniretail.orders.events import ConfirmedFulfilment, OrderConfirmed
+from omniretail.orders.models import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentAttempt,
+    PaymentAttemptStatus,
+)
+from omniretail.orders.schemas import OrderRead
+
+attempts = cast(Table, PaymentAttempt.__table__)
+orders = cast(Table, Order.__table__)
+order_lines = cast(Table, OrderLine.__table__)
+fulfilments = cast(Table, Fulfilment.__table__)
+
+PENDING = PaymentAttemptStatus.PENDING.value
+
+
+@dataclass
+class Pending:
+    """What checkout's first transaction leaves for the payment: the attempt (the provider's
+    idempotency key), the order it confirms and the order as it will read once confirmed."""
+
+    attempt: str
+    number: str
+    token: str
+    amount: Decimal
+    currency: str = ""
+    order: OrderRead | None = None
+
+    def insert(
+        self,
+        uow: UnitOfWork,
+        cart_id: str,
+        provider: str,
+        currency: str,
+        confirmation: dict[str, Any],
+        ttl: timedelta,
+    ) -> None:
+        self.currency = currency
+        uow.session.execute(
+            insert(attempts),
+            {
+                "id": self.attempt,
+                "order_number": self.number,
+                "cart_id": cart_id,
+                "status": PENDING,
+                "provider": provider,
+                "amount": self.amount,
+                "currency": currency,
+                "reference": None,
+                "reason": None,
+                "confirmation": confirmation,
+                "created_at": uow.now,
+                "expires_at": uow.now + ttl,
+                "settled_at": None,
+            },
+        )
+
+
+def confirmed_event(confirmation: dict[str, Any]) -> OrderConfirmed:
+    return OrderConfirmed(
+        **{
+            **confirmation,
+            "fulfilments": [ConfirmedFulfilment(**f) for f in confirmation["fulfilments"]],
+        }
+    )
+
+
+def settle(
+    session: Session, attempt: str, status: PaymentAttemptStatus, now: datetime, **values: Any
+) -> Row[Any] | None:
+    """Moves a pending attempt to ``status`` (once: the request and the sweep race here)."""
+    return session.execute(
+        update(attempts)
+        .where(attempts.c.id == attempt, attempts.c.status == PENDING)
+        .values(status=status.value, settled_at=now, **values)
+        .returning(
+            attempts.c.order_number,
+            attempts.c.cart_id,
+            attempts.c.amount,
+            attempts.c.confirmation,
+        )
+    ).one_or_none()
+
+
+def mark_confirmed(
+    session: Session, number: str, reference: str, amount: Decimal, now: datetime
+) -> bool:
+    return bool(
+        rowcount(
+            session.execute(
+                update(orders)
+                .where(
+                    orders.c.number == number,
+                    orders.c.status == OrderStatus.AWAITING_PAYMENT.value,
+                )
+                .values(
+                    status=OrderStatus.CONFIRMED.value,
+                    payment_reference=reference,
+                    amount_authorised=amount,
+                    updated_at=now,
+                )
+            )
+        )
+    )
+
+
+def unplaced_order(session: Session, number: str) -> tuple[list[str], list[Any]] | None:
+    """An awaiting order's allocation holds and fulfilments, its rows deleted (a failed
+    payment leaves no order; the attempt keeps the number)."""
+    order_id = session.execute(
+        select(orders.c.id).where(
+            orders.c.number == number, orders.c.status == OrderStatus.AWAITING_PAYMENT.value
+        )
+    ).scalar_one_or_none()
+    if order_id is None:
+        return None
+    holds = [
+        h
+        for h in session.execute(
+            select(order_lines.c.hold_id).where(order_lines.c.order_id == order_id)
+        ).scalars()
+        if h is not None
+    ]
+    placed = list(
+        session.execute(
+            select(fulfilments.c.location_code, fulfilments.c.capacity_day).where(
+                fulfilments.c.order_id == order_id
+            )
+        )
+    )
+    session.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
+    session.execute(delete(fulfilments).where(fulfilments.c.order_id == order_id))
+    session.execute(delete(orders).where(orders.c.id == order_id))
+    return holds, placed
+
+
+def due_attempts(session: Session, now: datetime, limit: int) -> list[str]:
+    return list(
+        session.execute(
+            select(attempts.c.id)
+            .where(attempts.c.status == PENDING, attempts.c.expires_at <= now)
+            .order_by(attempts.c.expires_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def attempt_row(session: Session, attempt: str) -> Row[Any] | None:
+    return session.execute(select(attempts).where(attempts.c.id == attempt)).one_or_none()
