@@ -12,7 +12,6 @@ import pytest
 from pydantic import SecretStr
 
 from omniretail.auth.models import Role
-from omniretail.bootstrap import Container
 from omniretail.support import service
 from omniretail.support.hooks import AssistantRequest
 from tests.customers.helpers import make_customer
@@ -162,13 +161,13 @@ def test_the_webhook_takes_signed_messages_once(container, client, clock):
     # replayed within the window: accepted, nothing added
     again = ok(client.post(url, content=body, headers=signed(body, now)))
     assert again["duplicate"] is True and again["conversation_id"] == first["conversation_id"]
-    # replayed after the window, a wrong secret, a changed body, no signature: 401
+    # replayed after the window, a wrong secret, a changed body, no signature: refused
     late = signed(body, now - 301)
-    assert client.post(url, content=body, headers=late).status_code == 401
-    assert client.post(url, content=body, headers=signed(body, now, "wrong")).status_code == 401
+    assert client.post(url, content=body, headers=late).status_code == 400
+    assert client.post(url, content=body, headers=signed(body, now, "wrong")).status_code == 400
     tampered = body.replace(b"on its way", b"cancelled")
-    assert client.post(url, content=tampered, headers=signed(body, now)).status_code == 401
-    assert client.post(url, content=body, headers=ANON).status_code == 401
+    assert client.post(url, content=tampered, headers=signed(body, now)).status_code == 400
+    assert client.post(url, content=body, headers=ANON).status_code == 400
     # the next message of the same sender joins the open conversation
     second = json.dumps(
         {"app": "whatsapp", "message_id": "wamid.2", "sender": "+447700900123", "text": "Hello?"}
@@ -255,7 +254,8 @@ def test_the_desk_links_merges_splits_and_renders_canned_replies(container, clie
             f"{API}/support/canned-replies/where-is-it",
             json={
                 "title": "Where is it",
-                "body": "Dear {{ customer_name }}, order {{ order_number }} ships today. {{ agent }}",
+                "body": "Dear {{ customer_name }}, order {{ order_number }} ships today."
+                " {{ agent }}",
             },
             headers=agent,
         )
