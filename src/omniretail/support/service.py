@@ -46,6 +46,7 @@ from omniretail.support.ingest import (
     verified_customer,
 )
 from omniretail.support.merging import merge, split
+from omniretail.support.privacy import forget_customer
 from omniretail.support.replies import (
     VARIABLES,
     delete_canned,
@@ -81,6 +82,7 @@ __all__ = [
     "customer_chats",
     "default_team",
     "delete_canned",
+    "forget_customer",
     "get_canned",
     "get_conversation",
     "get_team",
