@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 
 from omniretail.bootstrap import Container
 from omniretail.messaging.mail import SmtpConfig, SmtpMailer
-from omniretail.support import mail_in
+from omniretail.support import mail_in, service
 from omniretail.support.models import Attachment, Conversation, Message
 from tests.customers.helpers import make_customer
 from tests.drain import drain
@@ -170,3 +171,23 @@ def test_bodies_and_senders_are_ciphertext_at_rest(container, client, listener):
         assert "Main Street" not in row.body_enc
         assert "ada@example.com" not in (row.sender_enc or "")
         assert row.sender_index is not None
+
+
+def test_an_email_to_a_team_address_lands_in_that_team(container, client):
+    ok(
+        client.put(
+            f"{API}/support/teams/returns",
+            json={"name": "Returns", "address": "Returns@Shop.example", "hours": {}},
+        )
+    )
+    with container.uow() as uow:
+        service.ingest_email(uow, email(to="returns@shop.example", body="a return").as_bytes())
+        service.ingest_email(uow, email(to="other@shop.example", body="other").as_bytes())
+    teams = [c["team"] for c in ok(client.get(f"{API}/support/conversations"))]
+    assert sorted(teams) == ["general", "returns"]
+    returns = ok(client.get(f"{API}/support/conversations", params={"team": "returns"}))
+    # no opening hours: the SLA clock runs around the clock (240 minutes)
+    opened = datetime.fromisoformat(returns[0]["created_at"])
+    assert datetime.fromisoformat(returns[0]["first_response_due"]) == opened + timedelta(
+        minutes=240
+    )

@@ -107,10 +107,19 @@ def default_team(uow: UnitOfWork) -> Team:
 
 
 def team_for_address(uow: UnitOfWork, addresses: Sequence[str]) -> Team:
+    """The team whose inbound address is among ``addresses``, else the default team (one
+    statement when the default team exists)."""
     wanted = [a.strip().lower() for a in addresses if a]
-    if wanted:
-        team = uow.session.scalar(select(Team).where(Team.address.in_(wanted)).limit(1))
-        if team is not None:
+    teams = list(
+        uow.session.scalars(
+            select(Team).where((Team.code == DEFAULT_TEAM) | Team.address.in_(wanted or [""]))
+        )
+    )
+    for team in teams:
+        if team.address and team.address in wanted:
+            return team
+    for team in teams:
+        if team.code == DEFAULT_TEAM:
             return team
     return default_team(uow)
 
