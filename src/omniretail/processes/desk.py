@@ -14,11 +14,13 @@ passed down is the agent, so the fulfilment log and the points ledger name them 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import (
@@ -29,11 +31,15 @@ from omniretail.fulfilment.schemas import (
     ReturnRequestCreate,
     ReturnRequestRead,
 )
+from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, AdjustmentCreate
+from omniretail.orders import service as orders
 from omniretail.orders.schemas import CancelBody, OrderRead
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import CouponRead, CouponWrite
+from omniretail.processes import customer360
+from omniretail.processes.customer360 import Customer360View
 
 PREFIX = "/support/desk"
 # The API operation (a key of ``auth.policy.POLICY``) each desk action is decided as.
@@ -190,3 +196,46 @@ def coupon_promotions(uow: UnitOfWork) -> list[tuple[str, str]]:
     return [
         (p.code, p.name) for p in pricing.list_promotions(uow) if p.active and p.requires_coupon
     ]
+
+
+# --- what the desk shows beside a conversation ------------------------------------------------
+
+
+@dataclass
+class DeskOrder:
+    order: OrderRead
+    returns: list[ReturnRequestRead]
+
+
+@dataclass
+class DeskView:
+    """The customer 360 with their orders (live fulfilment states, carriers, tracking
+    numbers, pickup codes' deadlines), return requests, loyalty balance, and what the action
+    forms offer (returns desks, stores, coupon promotions)."""
+
+    customer: Customer360View
+    orders: list[DeskOrder]
+    return_desks: list[tuple[str, str]]
+    stores: list[tuple[str, str]]
+    promotions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def desk_view(uow: UnitOfWork, customer_id: int, *, vault: PiiVault, limit: int = 10) -> DeskView:
+    view = customer360.customer_360(uow, customer_id, vault=vault, k=5)
+    cluster = [view.customer.id, *view.customer.aliases]
+    found: list[OrderRead] = []
+    for cid in cluster:
+        found.extend(orders.list_orders(uow, cid, limit))
+    found.sort(key=lambda o: o.placed_at, reverse=True)
+    locations = catalog.list_locations(uow)
+    return DeskView(
+        customer=view,
+        orders=[
+            DeskOrder(o, fulfilment.return_requests_of_order(uow, o.number)) for o in found[:limit]
+        ],
+        return_desks=[
+            (loc.code, loc.name) for loc in locations if loc.capabilities.accepts_returns
+        ],
+        stores=[(loc.code, loc.name) for loc in locations if loc.capabilities.ship_to_store_target],
+        promotions=coupon_promotions(uow),
+    )
