@@ -36,6 +36,7 @@ from omniretail.notifications import handlers as notifications_handlers
 from omniretail.orders import handlers as payment_instructions
 from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
+from omniretail.support import handlers as support_handlers
 
 __all__ = ["Container", "build_container", "load_keyring"]
 
@@ -90,6 +91,9 @@ class Container:
         )
         loyalty_handlers.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)
+        support_handlers.install(
+            self.handlers, self.senders, reply_to=self.settings.support_reply_to
+        )
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine)

@@ -104,6 +104,35 @@ class Settings(BaseSettings):
     """SMTP password."""
     smtp_timeout_seconds: float = 10.0
     """Timeout of one SMTP connection."""
+    support_smtp_host: str = "127.0.0.1"
+    """Address the inbound support SMTP listener (``omniretail support mail-in``) binds."""
+    support_smtp_port: int = 2525
+    """Port of the inbound support SMTP listener."""
+    support_reply_to: str | None = None
+    """The support inbox customers write to (``Reply-To`` of agents' email replies and the
+    address the listener or IMAP mailbox receives); unset: replies carry no Reply-To."""
+    support_attachment_max_bytes: int = 10 * 1024 * 1024
+    """Largest attachment stored with an inbound message; larger ones are counted, not kept."""
+    support_message_max_bytes: int = 25 * 1024 * 1024
+    """Largest inbound email (the SMTP listener refuses more) and most attachment bytes kept
+    per message."""
+    support_imap_host: str | None = None
+    """IMAP server polled by ``omniretail support imap-poll``."""
+    support_imap_port: int = 993
+    """IMAP port (993: IMAP over TLS)."""
+    support_imap_ssl: bool = True
+    """Connect to IMAP over TLS (certificate verified); false: plain IMAP (loopback only)."""
+    support_imap_username: str | None = None
+    """IMAP login."""
+    support_imap_password: SecretStr | None = None
+    """IMAP password."""
+    support_imap_folder: str = "INBOX"
+    """The mailbox folder whose unseen messages are ingested (and then marked seen)."""
+    support_webhook_secret: SecretStr | None = None
+    """Shared secret of the signed inbound webhook for social and messaging apps (HMAC-SHA256);
+    unset: the webhook refuses every request."""
+    support_webhook_tolerance_seconds: int = 300
+    """How old (or how far ahead) a webhook signature's timestamp may be."""
     log_one_time_codes: bool | None = None
     """Without an SMTP host, print one-time codes (sign-up verification, password reset,
     identity codes) in the server's terminal log (a warning), so that a demo can be used

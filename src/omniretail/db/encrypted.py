@@ -55,6 +55,10 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("marketing_cards", "title", "marketing_card_title"),
     EncryptedColumn("marketing_cards", "body", "marketing_card_body"),
     EncryptedColumn("marketing_cards", "link", "marketing_card_link"),
+    EncryptedColumn("support_conversations", "subject_enc", "support_subject"),
+    EncryptedColumn("support_conversations", "contact_enc", "support_contact"),
+    EncryptedColumn("support_messages", "sender_enc", "support_sender"),
+    EncryptedColumn("support_messages", "body_enc", "support_body"),
 )
 
 UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]

@@ -19,6 +19,7 @@ from omniretail.notifications import models as notification_models
 from omniretail.orders import models as order_models
 from omniretail.pricing import models as pricing_models
 from omniretail.routing import models as routing_models
+from omniretail.support import models as support_models
 
 __all__ = [
     "Base",
@@ -39,4 +40,5 @@ __all__ = [
     "outbox",
     "pricing_models",
     "routing_models",
+    "support_models",
 ]

@@ -1,0 +1,113 @@
+"""The support face: conversations from every channel, threaded and linked, the desk's
+changes, replies, notes, canned replies, chat and the inbound email and webhook ingest.
+Services never commit; other packages import these names from here."""
+
+from __future__ import annotations
+
+from omniretail.support.chat import (
+    by_token,
+    chat_messages,
+    customer_chats,
+    post_chat,
+    start_chat,
+)
+from omniretail.support.conversations import (
+    DEFAULT_TEAM,
+    ORDER_NUMBER,
+    assign,
+    change_tags,
+    conversation_read,
+    count_open,
+    default_team,
+    get_conversation,
+    list_conversations,
+    merge,
+    relink,
+    require,
+    set_priority,
+    set_status,
+    split,
+)
+from omniretail.support.hooks import (
+    Assistant,
+    AssistantRequest,
+    assistant_reply,
+    set_assistant,
+)
+from omniretail.support.hours import (
+    add_business_minutes,
+    breached,
+    business_minutes_between,
+)
+from omniretail.support.ingest import (
+    Limits,
+    ingest_email,
+    ingest_social,
+    mentioned_order,
+    trim_quoted,
+    verified_customer,
+)
+from omniretail.support.replies import (
+    VARIABLES,
+    delete_canned,
+    get_canned,
+    list_canned,
+    log_contact,
+    note,
+    put_canned,
+    render_canned,
+    reply,
+)
+from omniretail.support.signing import SIGNATURE_HEADER, sign, verify
+from omniretail.support.teams import get_team, list_teams, put_team
+
+__all__ = [
+    "DEFAULT_TEAM",
+    "ORDER_NUMBER",
+    "SIGNATURE_HEADER",
+    "VARIABLES",
+    "Assistant",
+    "AssistantRequest",
+    "Limits",
+    "add_business_minutes",
+    "assign",
+    "assistant_reply",
+    "breached",
+    "business_minutes_between",
+    "by_token",
+    "change_tags",
+    "chat_messages",
+    "conversation_read",
+    "count_open",
+    "customer_chats",
+    "default_team",
+    "delete_canned",
+    "get_canned",
+    "get_conversation",
+    "get_team",
+    "ingest_email",
+    "ingest_social",
+    "list_canned",
+    "list_conversations",
+    "list_teams",
+    "log_contact",
+    "mentioned_order",
+    "merge",
+    "note",
+    "post_chat",
+    "put_canned",
+    "put_team",
+    "relink",
+    "render_canned",
+    "reply",
+    "require",
+    "set_assistant",
+    "set_priority",
+    "set_status",
+    "sign",
+    "split",
+    "start_chat",
+    "trim_quoted",
+    "verified_customer",
+    "verify",
+]
