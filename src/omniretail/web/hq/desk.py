@@ -85,9 +85,9 @@ def desk_page(
         viewer=viewer,
         status=status,
         view=_view(request, customer_id),
-        errors=errors or {},
+        desk_errors=errors or {},
         values=values or {},
-        form=form,
+        desk_form=form,
         **extra,
     )
 
@@ -103,12 +103,6 @@ def customer_orders(request: Request, viewer: HqDep, customer_id: int) -> HTMLRe
     """The same page, which HTMX polls for the orders' live states (``hx-select``)."""
     authorize_as(request, viewer, "GET /customers/{customer_id}/360", {"customer_id": customer_id})
     return desk_page(request, viewer, customer_id)
-
-
-@router.get("", response_class=HTMLResponse)
-def desk_home(request: Request, viewer: HqDep) -> HTMLResponse:
-    authorize_as(request, viewer, "GET /customers/{customer_id}/360", {"customer_id": 0})
-    return render(request, "hq/desk.html", viewer=viewer)
 
 
 @router.get("/customer", response_model=None)
@@ -130,7 +124,10 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             message=f"The desk has no action {action!r}.",
         )
     target = customer_id if spec.target == "customer_id" else posted.get(spec.target)
-    raw = {k: v for k, v in posted.values.items() if k not in ("csrf_token", "confirm")}
+    raw = {k: v for k, v in posted.values.items() if k not in ("csrf_token", "confirm", "back")}
+    back = posted.get("back")
+    if not back.startswith("/hq/desk/") or "//" in back:
+        back = f"/hq/desk/customers/{customer_id}"
     body = body_of(spec.schema, raw) if spec.schema else None
     decided = authorize_as(
         request,
@@ -163,6 +160,7 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             spec=spec,
             target=target,
             fields=raw,
+            back=back,
         )
     window = container_of(request).settings.return_window_days
     actor = posted.viewer.principal.actor
@@ -182,7 +180,7 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             form=action,
             status=exc.status,
         )
-    return redirect(f"/hq/desk/customers/{customer_id}", notice=_notice(spec, done))
+    return redirect(back, notice=_notice(spec, done))
 
 
 def _perform(
