@@ -55,6 +55,7 @@ from omniretail.processes.desk_api import router as desk_router
 from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
 from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
+from omniretail.support.api import router as support_router
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
@@ -199,6 +200,7 @@ def create_app(
     api.include_router(events_router)
     api.include_router(loyalty_router)
     api.include_router(marketing_router)
+    api.include_router(support_router)
     api.include_router(jobs_router)
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)

@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     support_attachment_max_bytes: int = 10 * 1024 * 1024
     """Largest attachment stored with an inbound message; larger ones are counted, not kept."""
     support_message_max_bytes: int = 25 * 1024 * 1024
-    """Largest inbound email (the SMTP listener refuses more) and most attachment bytes kept
-    per message."""
+    """Most attachment bytes kept per inbound message (the SMTP listener refuses an email
+    over this as base64 plus 1 MiB)."""
     support_imap_host: str | None = None
     """IMAP server polled by ``omniretail support imap-poll``."""
     support_imap_port: int = 993

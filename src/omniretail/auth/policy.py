@@ -60,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "coupons:redeem",
             "carts:write",
             "pricing:read",
+            # Writing down an in-store conversation for customer service (not reading them).
+            "support:log",
         }
     ),
     Role.SERVICE_AGENT.value: frozenset(
@@ -87,6 +89,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "coupons:redeem",
             "carts:write",
             "pricing:read",
+            # Customer service: every conversation, reply, note, canned reply and team.
+            "support:read",
+            "support:write",
+            "support:log",
             # The agent's desk (processes.desk): refunds, cancellations, pickup changes,
             # goodwill points and coupons for a customer, each audited.
             "desk:act",
@@ -298,6 +304,35 @@ POLICY: dict[str, Rule] = {
     "POST /customers/{customer_id}/stock-alerts": R("customers:write"),
     "DELETE /customers/{customer_id}/stock-alerts/{alert_id}": R("customers:write"),
     "GET /marketing/stock-alerts": R("marketing:read"),
+    # --- support: agents (service_agent, admin) see and work every conversation; associates
+    # log in-store contacts; chats are public by their token (the credential, as a tracking
+    # token is); a signed-in customer's own chats are under their profile; the inbound
+    # webhook is authenticated by its HMAC signature (support.signing)
+    "GET /support/conversations": R("support:read"),
+    "GET /support/conversations/{conversation_id}": R("support:read"),
+    "POST /support/conversations/{conversation_id}/replies": R("support:write"),
+    "POST /support/conversations/{conversation_id}/notes": R("support:write"),
+    "POST /support/conversations/{conversation_id}/assign": R("support:write"),
+    "POST /support/conversations/{conversation_id}/status": R("support:write"),
+    "POST /support/conversations/{conversation_id}/priority": R("support:write"),
+    "POST /support/conversations/{conversation_id}/tags": R("support:write"),
+    "POST /support/conversations/{conversation_id}/links": R("support:write"),
+    "POST /support/conversations/{conversation_id}/merge": R("support:write"),
+    "POST /support/conversations/{conversation_id}/split": R("support:write"),
+    "POST /support/contacts": R("support:log"),
+    "GET /support/canned-replies": R("support:read"),
+    "GET /support/canned-replies/{code}": R("support:read"),
+    "PUT /support/canned-replies/{code}": R("support:write"),
+    "DELETE /support/canned-replies/{code}": R("support:write"),
+    "GET /support/teams": R("support:read"),
+    "PUT /support/teams/{code}": R("support:admin"),
+    "POST /support/webhooks/inbound": R(PUBLIC),
+    "POST /support/chats": R(PUBLIC),
+    "POST /support/chats/{token}/messages": R(PUBLIC),
+    "GET /support/chats/{token}/messages": R(PUBLIC),
+    "GET /support/chats/{token}/events": R(PUBLIC),
+    "POST /customers/{customer_id}/support/chats": R("customers:write"),
+    "GET /customers/{customer_id}/support/chats": R("customers:read"),
     "GET /jobs": R("jobs:read"),
     "GET /jobs/{job_id}": R("jobs:read"),
     # --- orders: customers use their own carts and anonymous ones (auth.access)

@@ -28,6 +28,7 @@ from omniretail.notifications.cli import messages_command
 from omniretail.routing.cli import route_app
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
+from omniretail.support.cli import app as support_app
 
 
 def _build(settings: Settings) -> Container:
@@ -69,6 +70,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(loyalty_app, name="loyalty")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(support_app, name="support")
 idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is_help=True)
 app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")

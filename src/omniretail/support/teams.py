@@ -5,13 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.support.conversations import default_team, team_by_code
+from omniretail.support.conversations import team_by_code
 from omniretail.support.models import Team
 from omniretail.support.schemas import TeamRead, TeamWrite
 
 
 def list_teams(uow: UnitOfWork) -> list[TeamRead]:
-    default_team(uow)
     return [
         TeamRead.model_validate(t) for t in uow.session.scalars(select(Team).order_by(Team.code))
     ]
