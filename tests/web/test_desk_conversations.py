@@ -3,9 +3,13 @@ with a mention, status, tags, priority, re-link, and the customer beside the con
 
 from __future__ import annotations
 
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
 from omniretail.support import service as support
 from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
 from tests.web.conftest import csrf_of, sign_in
+from tests.web.seed import PASSWORD
 
 
 def _chat(container, text, **extra):
@@ -27,7 +31,11 @@ def test_the_agent_works_a_conversation_from_the_queue(container, web, seeded):
         )
     cid = _chat(container, f"Where is my order {seeded.home_order}?", email="ada@example.com")
     other = _chat(container, "Do you sell gift cards?")
-    sign_in(web, "hq-admin")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "sam")
     queue = web.get("/hq/desk")
     assert queue.status_code == 200, queue.text
     assert "Where is my order" in queue.text and "gift cards" in queue.text

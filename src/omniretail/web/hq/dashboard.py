@@ -47,7 +47,7 @@ def dashboard(request: Request, viewer: HqDep) -> HTMLResponse:
         context["stock_chart"] = charts.bars(
             [(name, float(n)) for name, n in health], title="Stock records by health"
         )
-    if viewer.can("desk:act"):
+    if viewer.can("support:read"):
         context["support"] = read(request, _support_measures)
     return render(request, "hq/dashboard.html", viewer=viewer, **context)
 
