@@ -54,9 +54,9 @@ def test_the_agent_works_a_conversation_from_the_queue(container, web, seeded):
     post("priority", priority="high")
     post("assign", assignee_id="me")
     post("notes", body="@sam this one is for you")
-    inserted = web.get(f"{url}/canned", params={"code": "where"}, headers={"HX-Request": "true"})
+    inserted = web.get(url, params={"canned": "where"})
     assert f"order {seeded.home_order} is on its way" in inserted.text
-    text = inserted.text.split(">", 2)[2].split("</textarea>")[0]
+    text = inserted.text.split('name="body" rows="6" maxlength="20000">')[1].split("</textarea>")[0]
     post("replies", body=text, status="resolved")
 
     page = web.get(url)

@@ -1,6 +1,6 @@
 """The desk's queue and conversations (``/hq/desk``): the queue with its filters (team,
 status, assignee, tag, priority, SLA breached; re-drawn by HTMX), and a conversation with its
-messages, the reply form (canned replies inserted by HTMX), internal notes with @mentions,
+messages, the reply form (a canned reply rendered into it), internal notes with @mentions,
 assignment, status, tags, priority, re-linking the customer or order, merge and split; beside
 it the customer's desk (``hq/_desk_customer.html``: 360, orders with live tracking, returns,
 loyalty and the desk actions).
@@ -126,8 +126,10 @@ def conversation_page(
     values: dict[str, str] | None = None,
     form: str = "",
     status: int = 200,
+    canned: str = "",
 ) -> HTMLResponse:
     vault = vault_for(container_of(request).keyring)
+    actor = viewer.principal.actor
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
         conversation = support.get_conversation(uow, conversation_id)
@@ -136,7 +138,12 @@ def conversation_page(
             if conversation.customer_id is not None
             else None
         )
+        inserted = (
+            support.render_canned(uow, conversation_id, canned, agent=actor) if canned else ""
+        )
         return {
+            "inserted": inserted,
+            "canned_code": canned,
             "c": conversation,
             "view": view,
             "canned": support.list_canned(uow),
@@ -162,24 +169,12 @@ def conversation_page(
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation(request: Request, viewer: HqDep, conversation_id: int) -> HTMLResponse:
-    authorize_as(request, viewer, f"GET {CONVERSATION}", {"conversation_id": conversation_id})
-    return conversation_page(request, viewer, conversation_id)
-
-
-@router.get("/conversations/{conversation_id}/canned", response_class=HTMLResponse)
-def insert_canned(
-    request: Request, viewer: HqDep, conversation_id: int, code: Text = ""
+def conversation(
+    request: Request, viewer: HqDep, conversation_id: int, canned: Text = ""
 ) -> HTMLResponse:
-    """The reply box with a canned reply rendered for this conversation (an HTMX swap)."""
+    """``canned``: a canned reply rendered for this conversation into the reply box."""
     authorize_as(request, viewer, f"GET {CONVERSATION}", {"conversation_id": conversation_id})
-    actor = viewer.principal.actor
-    text = (
-        read(request, lambda uow: support.render_canned(uow, conversation_id, code, agent=actor))
-        if code
-        else ""
-    )
-    return render(request, "hq/_desk_reply_box.html", viewer=viewer, body=text)
+    return conversation_page(request, viewer, conversation_id, canned=canned)
 
 
 def _body(op: str, posted: Posted) -> dict[str, Any]:
