@@ -26,6 +26,25 @@ def key_for(container: Container, username: str, role: Role, **extra: Any) -> di
         return {"X-API-Key": auth.create_api_key(uow, principal.id, "tests").key}
 
 
+def customer_bearer(
+    container: Container, client: TestClient, customer_id: int, username: str
+) -> dict[str, str]:
+    """A customer signing in with their verified email and a password (customers get no API
+    keys)."""
+    password = "correct horse battery"
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=password)
+        )
+    r = client.post(
+        f"{API}/auth/token",
+        data={"username": username, "password": password},
+        headers={"X-API-Key": ""},
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}", "X-API-Key": ""}
+
+
 def place_order(
     container: Container, client: TestClient, customer_id: int | None
 ) -> dict[str, Any]:

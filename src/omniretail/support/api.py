@@ -256,10 +256,12 @@ def put_team(code: KeyPath, body: TeamWrite, use_case: UseCaseDep) -> TeamRead:
         }
     },
 )
-async def inbound_webhook(request: Request, container: ContainerDep) -> Ingested:
+async def inbound_webhook(
+    request: Request, container: ContainerDep, use_case: UseCaseDep
+) -> Ingested:
     """One message from an app, signed with the shared secret (``Omniretail-Signature:
     t=<unix seconds>,v1=<HMAC-SHA256 of "<t>." + body>``); a message id seen before adds
-    nothing."""
+    nothing. A missing, wrong or expired signature answers 400."""
     body = await request.body()
     settings = container.settings
     secret = settings.support_webhook_secret
@@ -277,12 +279,10 @@ async def inbound_webhook(request: Request, container: ContainerDep) -> Ingested
         item = SocialMessage.model_validate_json(body)
     except ValidationError as exc:
         raise InvalidSupportRequest(f"not a message: {exc.errors()[0]['msg']}") from None
-
-    def run() -> Ingested:
-        with container.uow() as uow:
-            return service.ingest_social(uow, item)
-
-    return await run_in_threadpool(run)
+    result: Ingested = await run_in_threadpool(
+        use_case.run, lambda uow: service.ingest_social(uow, item), remember=False
+    )
+    return result
 
 
 # --- web chat --------------------------------------------------------------------------------

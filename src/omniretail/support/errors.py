@@ -43,4 +43,6 @@ class InvalidSupportRequest(InvalidRequest):
 class BadSignature(InvalidRequest):
     slug = "bad-webhook-signature"
     title = "The webhook signature is missing, wrong or too old"
-    status = 401
+    # 400, not 401: the route needs no sign-in (its signature is the credential), and 401
+    # means "sign in" everywhere else in the API.
+    status = 400

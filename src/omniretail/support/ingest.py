@@ -189,6 +189,12 @@ def mentioned_order(uow: UnitOfWork, *texts: str) -> int | None:
     return None
 
 
+def _survivor_of(uow: UnitOfWork, conversation_id: int) -> Conversation:
+    found = uow.session.get(Conversation, conversation_id)
+    assert found is not None
+    return surviving(uow, found)
+
+
 def _fill_links(uow: UnitOfWork, conversation: Conversation, *texts: str) -> None:
     if conversation.order_id is None:
         conversation.order_id = mentioned_order(uow, *texts)
@@ -198,17 +204,18 @@ def ingest_email(uow: UnitOfWork, raw: bytes, *, limits: Limits | None = None) -
     """Threads and links one inbound email (RFC 5322 bytes). Idempotent by Message-ID."""
     limits = limits or Limits()
     message = parse(raw)
-    message_id = (_ids(str(message.get("Message-ID", ""))) or [None])[0]
+    found_ids = _ids(str(message.get("Message-ID", "")))
+    message_id = found_ids[0] if found_ids else None
     if message_id is None:
         message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@omniretail.invalid>"
     seen = uow.session.execute(
         select(Message.id, Message.conversation_id).where(Message.message_id == message_id)
     ).first()
     if seen is not None:
-        conversation = surviving(uow, uow.session.get(Conversation, seen.conversation_id))  # type: ignore[arg-type]
+        earlier = _survivor_of(uow, seen.conversation_id)
         return Ingested(
-            conversation_id=conversation.id,
-            reference=conversation.reference,
+            conversation_id=earlier.id,
+            reference=earlier.reference,
             message_id=None,
             created=False,
             duplicate=True,
@@ -221,7 +228,9 @@ def ingest_email(uow: UnitOfWork, raw: bytes, *, limits: Limits | None = None) -
     references = _ids(str(message.get("References", "")))
     text, trimmed = trim_quoted(_text_of(message))
     files, refused = _attachments(message, limits)
-    conversation = thread_of(uow, [*in_reply_to, *reversed(references)], [subject, *recipients])
+    conversation: Conversation | None = thread_of(
+        uow, [*in_reply_to, *reversed(references)], [subject, *recipients]
+    )
     created = conversation is None
     if conversation is None:
         conversation = open_conversation(
@@ -246,7 +255,7 @@ def ingest_email(uow: UnitOfWork, raw: bytes, *, limits: Limits | None = None) -
         sender=sender or None,
         sender_kind="email" if sender else None,
         message_id=message_id,
-        in_reply_to=(in_reply_to or [None])[0],
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
         quoted_trimmed=trimmed,
         attachments=files,
         attachments_refused=refused,
@@ -269,10 +278,10 @@ def ingest_social(uow: UnitOfWork, item: SocialMessage) -> Ingested:
         select(Message.conversation_id).where(Message.message_id == message_id)
     ).first()
     if seen is not None:
-        conversation = surviving(uow, uow.session.get(Conversation, seen.conversation_id))  # type: ignore[arg-type]
+        earlier = _survivor_of(uow, seen.conversation_id)
         return Ingested(
-            conversation_id=conversation.id,
-            reference=conversation.reference,
+            conversation_id=earlier.id,
+            reference=earlier.reference,
             message_id=None,
             created=False,
             duplicate=True,
@@ -280,12 +289,12 @@ def ingest_social(uow: UnitOfWork, item: SocialMessage) -> Ingested:
     handle = f"{item.app}:{item.sender}"
     vault = uow.vault
     thread_key = f"social:{item.app}:thread:{item.thread_id}" if item.thread_id else None
-    conversation = None
+    conversation: Conversation | None = None
     if thread_key:
-        earlier = uow.session.scalar(
+        earlier_id = uow.session.scalar(
             select(Message.conversation_id).where(Message.in_reply_to == thread_key).limit(1)
         )
-        found = uow.session.get(Conversation, earlier) if earlier is not None else None
+        found = uow.session.get(Conversation, earlier_id) if earlier_id is not None else None
         conversation = surviving(uow, found) if found is not None else None
     if conversation is None:
         conversation = uow.session.scalar(

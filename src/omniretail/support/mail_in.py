@@ -5,8 +5,8 @@ client or the mailbox keeps the failed one to try again).
 
 The listener answers 250 only after the message is committed, 451 (try later) when the
 ingest failed, and refuses messages far over ``support_message_max_bytes`` at the SMTP
-level (552, ``smtp_size_limit``). It accepts every recipient: put it behind the MX or a relay that only forwards the
-support addresses."""
+level (552, ``smtp_size_limit``). It accepts every recipient: put it behind the MX or a
+relay that only forwards the support addresses."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def poll_once(runtime: Runtime, client: imaplib.IMAP4) -> PollReport:
     message that failed stays unseen for the next poll)."""
     report = PollReport()
     client.select(runtime.settings.support_imap_folder)
-    status, data = client.uid("SEARCH", "UNSEEN")  # type: ignore[arg-type]
+    status, data = client.uid("SEARCH", "UNSEEN")
     if status != "OK":
         raise RuntimeError(f"IMAP SEARCH failed: {data!r}")
     limits = limits_of(runtime)

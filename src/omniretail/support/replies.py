@@ -114,7 +114,7 @@ def canned_variables(uow: UnitOfWork, conversation: Conversation, agent: str) ->
         "customer_name": name or "there",
         "order_number": order.number if order is not None else "",
         "reference": conversation.reference,
-        "agent": agent,
+        "agent": agent.rsplit(":", 1)[-1],  # actors read "role:username"
         "team": team.name if team else "",
     }
 

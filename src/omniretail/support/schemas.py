@@ -22,7 +22,10 @@ Clock = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$", max_length=5)
 class TeamWrite(BaseModel):
     name: ShortText
     time_zone: TimeZoneName = "Europe/London"
-    hours: dict[Annotated[str, StringConstraints(max_length=1)], list[Clock]] = Field(
+    hours: dict[
+        Annotated[str, StringConstraints(max_length=1)],
+        Annotated[list[Clock], Field(min_length=2, max_length=2)],
+    ] = Field(
         default_factory=lambda: dict(business_hours.DEFAULT_HOURS),
         max_length=7,
         description='ISO weekday ("1" Monday .. "7" Sunday) -> ["09:00", "17:00"]',

@@ -21,12 +21,10 @@ from omniretail.support.conversations import (
     default_team,
     get_conversation,
     list_conversations,
-    merge,
     relink,
     require,
     set_priority,
     set_status,
-    split,
 )
 from omniretail.support.hooks import (
     Assistant,
@@ -48,6 +46,7 @@ from omniretail.support.ingest import (
     verified_customer,
 )
 from omniretail.support.measures import WISMO_TAG, SupportMeasures, support_measures
+from omniretail.support.merging import merge, split
 from omniretail.support.replies import (
     VARIABLES,
     delete_canned,

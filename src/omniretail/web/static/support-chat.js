@@ -1,0 +1,139 @@
+/* The customer-service chat widget of the shop and tracking pages (no inline script: CSP).
+   Starts an anonymous chat (POST /api/v1/support/chats), keeps its token in localStorage,
+   posts messages and receives replies by server-sent events (EventSource reconnects by itself
+   and resumes after Last-Event-ID). An order number on the page (data-order-number on the
+   script tag) is sent with the first message, so the chat is linked to that order. */
+(function () {
+  "use strict";
+  var API = "/api/v1/support/chats";
+  var KEY = "omniretail.support.chat";
+  var script = document.currentScript;
+  var orderNumber = script ? script.getAttribute("data-order-number") : null;
+  var token = null;
+  try { token = window.localStorage.getItem(KEY); } catch (e) { token = null; }
+  var seen = {};
+  var source = null;
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  var root = el("aside", "support-chat");
+  root.setAttribute("aria-label", "Chat with us");
+  var toggle = el("button", "support-chat-toggle", "Chat with us");
+  toggle.type = "button";
+  toggle.setAttribute("aria-expanded", "false");
+  var panel = el("section", "support-chat-panel");
+  panel.hidden = true;
+  var log = el("ol", "support-chat-log");
+  log.setAttribute("aria-live", "polite");
+  var form = el("form", "support-chat-form");
+  var email = el("input", "support-chat-email");
+  email.type = "email";
+  email.placeholder = "Your email (optional)";
+  email.autocomplete = "email";
+  email.maxLength = 200;
+  var input = el("textarea", "support-chat-input");
+  input.placeholder = "Write a message";
+  input.rows = 2;
+  input.maxLength = 5000;
+  input.required = true;
+  var send = el("button", "support-chat-send", "Send");
+  send.type = "submit";
+  var status = el("p", "support-chat-status");
+  form.appendChild(email);
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(log);
+  panel.appendChild(status);
+  panel.appendChild(form);
+  root.appendChild(toggle);
+  root.appendChild(panel);
+
+  function show(message) {
+    if (seen[message.id]) { return; }
+    seen[message.id] = true;
+    var item = el("li", "support-chat-" + (message.direction === "in" ? "mine" : "theirs"));
+    item.appendChild(el("span", "support-chat-author", message.author));
+    item.appendChild(el("p", null, message.body));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function listen() {
+    if (!token || source || !window.EventSource) { return; }
+    var last = Object.keys(seen).reduce(function (a, b) { return Math.max(a, +b); }, 0);
+    source = new EventSource(API + "/" + encodeURIComponent(token) + "/events?after=" + last);
+    source.addEventListener("message", function (event) { show(JSON.parse(event.data)); });
+  }
+
+  function request(method, url, body) {
+    return fetch(url, {
+      method: method,
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      credentials: "omit",
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (response) {
+      if (response.status === 404) { forget(); throw new Error("gone"); }
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    });
+  }
+
+  function forget() {
+    token = null;
+    try { window.localStorage.removeItem(KEY); } catch (e) { /* private mode */ }
+    if (source) { source.close(); source = null; }
+    email.hidden = false;
+  }
+
+  function load() {
+    if (!token) { return; }
+    email.hidden = true;
+    request("GET", API + "/" + encodeURIComponent(token) + "/messages").then(function (chat) {
+      chat.messages.forEach(show);
+      listen();
+    }).catch(function () { /* a new chat starts with the next message */ });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { return; }
+    send.disabled = true;
+    status.textContent = "";
+    var done;
+    if (token) {
+      done = request("POST", API + "/" + encodeURIComponent(token) + "/messages", { message: text });
+    } else {
+      var body = { message: text, page: window.location.pathname };
+      if (email.value.trim()) { body.email = email.value.trim(); }
+      if (orderNumber) { body.order_number = orderNumber; }
+      done = request("POST", API, body).then(function (chat) {
+        token = chat.token;
+        try { window.localStorage.setItem(KEY, token); } catch (e) { /* private mode */ }
+        email.hidden = true;
+        return chat;
+      });
+    }
+    done.then(function (chat) {
+      input.value = "";
+      chat.messages.forEach(show);
+      listen();
+    }).catch(function () {
+      status.textContent = "Sorry, the message was not sent. Please try again.";
+    }).then(function () { send.disabled = false; });
+  });
+
+  toggle.addEventListener("click", function () {
+    var open = panel.hidden;
+    panel.hidden = !open;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { load(); input.focus(); }
+  });
+
+  document.body.appendChild(root);
+})();
