@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from omniretail.auth import service as auth
 from omniretail.db.uow import UnitOfWork
@@ -221,7 +221,7 @@ def _body(op: str, posted: Posted) -> dict[str, Any]:
     return split
 
 
-SCHEMAS = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "replies": ReplyCreate,
     "notes": NoteCreate,
     "assign": AssignRequest,
