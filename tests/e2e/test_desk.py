@@ -93,6 +93,13 @@ def test_an_agent_answers_refunds_and_resolves(browser: Any, site: Site, screens
     expect(page.locator("#conv-status")).to_have_text("Resolved")
     shoot(page, screenshots, "desk-resolved-1280")
 
+    page.get_by_role("link", name="← Queue").click()
+    queue = page.get_by_role("region", name="Queue")
+    link = queue.get_by_role("link", name=f"Where is my order {number}? It is late.")
+    expect(link).to_have_count(0)  # the queue shows open conversations first
+    page.get_by_label("Status", exact=True).select_option("resolved")  # HTMX redraws the list
+    expect(link).to_be_visible()
+
     with site.container.read_uow() as uow:
         refunded = lookup.get_order(uow, number)
         conversation = support.get_conversation(uow, conversation_id)
