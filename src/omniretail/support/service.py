@@ -47,6 +47,7 @@ from omniretail.support.ingest import (
 )
 from omniretail.support.measures import WISMO_TAG, SupportMeasures, support_measures
 from omniretail.support.merging import merge, split
+from omniretail.support.privacy import forget_customer
 from omniretail.support.replies import (
     VARIABLES,
     delete_canned,
@@ -96,6 +97,7 @@ __all__ = [
     "customer_chats",
     "default_team",
     "delete_canned",
+    "forget_customer",
     "get_canned",
     "get_conversation",
     "get_team",
