@@ -109,6 +109,8 @@ TABLE_READERS = {
     "pricing": {"catalog"},
     "orders": {"catalog"},
     "fulfilment": {"orders"},
+    # Orders placed in a period, the denominator of where-is-my-order contacts per 100 orders.
+    "support": {"orders"},
 }
 
 

@@ -52,6 +52,7 @@ from omniretail.orders.api import router as orders_router
 from omniretail.pricing.api import router as pricing_router
 from omniretail.processes.api import customers_router as customer_views_router
 from omniretail.processes.api import products_router as product_views_router
+from omniretail.processes.desk_api import router as desk_router
 from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
 from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
@@ -221,6 +222,7 @@ def create_app(
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)
     api.include_router(dynamic_pricing_router)
+    api.include_router(desk_router)
     app.include_router(api)
     app.include_router(tracking_router)
     app.include_router(marketing_links_router)  # public: the signed token is the credential

@@ -38,6 +38,7 @@ from omniretail.orders import jobs as orders_jobs
 from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 from omniretail.support import handlers as support_handlers
+from omniretail.support import service as support
 
 __all__ = ["Container", "build_container", "load_keyring"]
 
@@ -95,6 +96,8 @@ class Container:
         support_handlers.install(
             self.handlers, self.senders, reply_to=self.settings.support_reply_to
         )
+        # The satisfaction survey asked after a resolution (support.surveys).
+        support.install_surveys(self.handlers, base_url=self.settings.public_base_url)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)

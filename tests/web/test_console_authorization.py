@@ -64,6 +64,8 @@ from omniretail.pricing.schemas import (
     PromotionWrite,
 )
 from omniretail.routing import service as planning
+from omniretail.support import service as support
+from omniretail.support.schemas import ChatStart, ConversationQuery
 from omniretail.web import session
 from omniretail.web.hq import planning as planning_page
 from omniretail.web.hq.journey_form import fields_of
@@ -109,6 +111,9 @@ NOT_CONSOLE = {
     # tests/marketing/test_messages.py drives them.
     "/r/{token}": "a tracked link: records the click and redirects (GET only)",
     "/u/{token}": "unsubscribe without signing in: the signed token names customer and channel",
+    # The satisfaction survey (support.surveys): public, the link's token is the credential;
+    # tests/support_desk/test_measures.py drives it.
+    "/survey/{token}": "the survey link sent after a resolution is the credential",
 }
 
 
@@ -639,6 +644,103 @@ def _pickup_code(container: Container, number: str) -> str:
     return code or "NOCODE"
 
 
+def desk_cases(container: Container, w: World) -> list[Case]:
+    """The desk's customer actions (``processes.desk``) and conversation forms (``support``)."""
+    cid = w.seeded.customer_id
+    with container.uow() as uow:
+        chats = [
+            support.start_chat(uow, ChatStart(message=f"walk {n}", email="ada@example.com"))
+            for n in range(2)
+        ]
+        listed = support.list_conversations(uow, ConversationQuery(limit=50))
+        ids = [next(c.id for c in listed if c.reference == chat.reference) for chat in chats]
+        [message] = support.get_conversation(uow, ids[0]).messages or []
+    desk = "/support/desk"
+    actions: list[tuple[str, dict[str, str], str]] = [
+        (
+            "refund-line",
+            {
+                "number": w.shipped_number,
+                "line_no": "1",
+                "quantity": "1",
+                "location": "LON1",
+                "reason": "chipped",
+            },
+            f"{desk}/orders/{w.shipped_number}/refund-line",
+        ),
+        (
+            "start-return",
+            {"number": w.shipped_number, "line_no": "1", "quantity": "1"},
+            f"{desk}/orders/{w.shipped_number}/return",
+        ),
+        (
+            "cancel-line",
+            {"number": w.cancel_number, "line_no": "1", "reason": "customer asked"},
+            f"{desk}/orders/{w.cancel_number}/cancel-line",
+        ),
+        ("resend-pickup-code", {"fid": w.fid}, f"{desk}/fulfilments/{w.fid}/resend-pickup-code"),
+        (
+            "pickup-store",
+            {"fid": w.fid, "store": "LON2", "reason": "customer asked"},
+            f"{desk}/fulfilments/{w.fid}/pickup-store",
+        ),
+        (
+            "goodwill-points",
+            {"points": "50", "reason": "late parcel"},
+            f"{desk}/customers/{cid}/goodwill-points",
+        ),
+        (
+            "goodwill-coupon",
+            {"promotion": "WALKPROMO", "reason": "late parcel"},
+            f"{desk}/customers/{cid}/goodwill-coupon",
+        ),
+    ]
+
+    def api_body(form: dict[str, str]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for key, value in form.items():
+            if key in ("number", "fid"):
+                continue
+            body[key] = int(value) if value.isdigit() else value
+        return body
+
+    found = [
+        Case(
+            "/hq/desk/customers/{customer_id}/{action}",
+            f"/hq/desk/customers/{cid}/{action}",
+            {**form, "confirm": "yes"},
+            lambda _, path=path, form=form: [Request("POST", path, api_body(form) or None)],
+            label=action,
+        )
+        for action, form, path in actions
+    ]
+    conversation = "/support/conversations/{}/{}"
+    ops: list[tuple[int, str, dict[str, str], dict[str, Any]]] = [
+        (ids[0], "replies", {"body": "On its way"}, {"body": "On its way"}),
+        (ids[0], "notes", {"body": "@agent look"}, {"body": "@agent look"}),
+        (ids[0], "assign", {"assignee_id": ""}, {"assignee_id": None}),
+        (ids[0], "status", {"status": "pending"}, {"status": "pending"}),
+        (ids[0], "priority", {"priority": "high"}, {"priority": "high"}),
+        (ids[0], "tags", {"add": "vip"}, {"add": ["vip"], "remove": []}),
+        (ids[0], "links", {"order_number": w.number}, {"order_number": w.number}),
+        (ids[0], "split", {"message_ids": str(message.id)}, {"message_ids": [message.id]}),
+        (ids[1], "merge", {"into": str(ids[0])}, {"into": ids[0]}),
+    ]
+    found += [
+        Case(
+            "/hq/desk/conversations/{conversation_id}/{op}",
+            f"/hq/desk/conversations/{number}/{op}",
+            form,
+            lambda _, path=conversation.format(number, op), body=body: [
+                Request("POST", path, body)
+            ],
+            label=op,
+        )
+        for number, op, form, body in ops
+    ]
+    return found
+
+
 def cases(container: Container, w: World) -> list[Case]:
     cid = w.seeded.customer_id
     with container.read_uow() as uow:
@@ -766,6 +868,8 @@ def cases(container: Container, w: World) -> list[Case]:
                 (w.ship_transfer, "cancel"),
             )
         ],
+        # --- HQ: the agent's desk (actions for a customer, conversations)
+        *desk_cases(container, w),
         # --- HQ: orders, routing, customers, loyalty, planning
         *steps("/hq", "/hq/orders/{number}/fulfilments/{fid}/{step}", "everyone"),
         Case(

@@ -93,6 +93,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "support:read",
             "support:write",
             "support:log",
+            # The agent's desk (processes.desk): refunds, cancellations, pickup changes,
+            # goodwill points and coupons for a customer, each audited.
+            "desk:act",
         }
     ),
     # Price lists, schedules and taxes are HQ merchandising: the marketer's (and admin's).
@@ -180,6 +183,14 @@ POLICY: dict[str, Rule] = {
     "GET /auth/api-keys": R("auth:admin"),
     "POST /auth/api-keys/{key_id}/revoke": R("auth:admin"),
     "GET /audit": R("audit:read"),
+    # --- the agent's desk (processes.desk): service agents (and admins)
+    "POST /support/desk/fulfilments/{fid}/resend-pickup-code": R("desk:act"),
+    "POST /support/desk/fulfilments/{fid}/pickup-store": R("desk:act"),
+    "POST /support/desk/orders/{number}/cancel-line": R("desk:act"),
+    "POST /support/desk/orders/{number}/return": R("desk:act"),
+    "POST /support/desk/orders/{number}/refund-line": R("desk:act"),
+    "POST /support/desk/customers/{customer_id}/goodwill-points": R("desk:act"),
+    "POST /support/desk/customers/{customer_id}/goodwill-coupon": R("desk:act"),
     # --- catalog
     "POST /products": R("catalog:write"),
     "GET /products/{code}": R("catalog:read", customer_unscoped=True),

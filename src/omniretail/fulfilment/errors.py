@@ -43,3 +43,13 @@ class UnknownReturnRequest(NotFound):
 class ReturnRequestClosed(Conflict):
     slug = "return-request-closed"
     title = "The return request is no longer open"
+
+
+class PickupNotChangeable(Conflict):
+    slug = "pickup-not-changeable"
+    title = "The pickup store of this part of the order can no longer be changed"
+
+
+class NoPickupCode(Conflict):
+    slug = "no-pickup-code"
+    title = "This part of the order is not waiting for pickup with a code"

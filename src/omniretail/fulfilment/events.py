@@ -107,6 +107,16 @@ class PickupReminder(FulfilmentEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PickupStoreChanged(FulfilmentEvent):
+    """Customer service sent a ship-to-store parcel that had not left yet to another store
+    (``pickup_location``; ``from_store``: where it was going)."""
+
+    type: ClassVar[str] = "orders.pickup_store_changed"
+    from_store: str | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Collected(FulfilmentEvent):
     """The customer collected the fulfilment (``override``: without the pickup code, by an
     associate's logged override)."""

@@ -18,6 +18,7 @@ from omniretail.fulfilment.moves import (
     settle,
     void_lines,
 )
+from omniretail.fulfilment.pickup_changes import change_pickup_store, resend_pickup_code
 from omniretail.fulfilment.refunds import refunds_of_order
 from omniretail.fulfilment.return_requests import (
     cancel_return_request,
@@ -58,6 +59,7 @@ __all__ = [
     "cancel",
     "cancel_lines",
     "cancel_return_request",
+    "change_pickup_store",
     "collect",
     "deliver",
     "exchange_items",
@@ -71,6 +73,7 @@ __all__ = [
     "refunds_of_order",
     "reject",
     "request_return",
+    "resend_pickup_code",
     "return_items",
     "return_request_order",
     "return_requests_of_order",

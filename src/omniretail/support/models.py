@@ -172,6 +172,8 @@ class CannedReply(Base):
     updated_at: Mapped[datetime]
 
 
+from omniretail.support.desk_models import SatisfactionSurvey  # noqa: E402
+
 __all__ = [
     "Attachment",
     "CannedReply",
@@ -179,6 +181,7 @@ __all__ = [
     "Direction",
     "Message",
     "Priority",
+    "SatisfactionSurvey",
     "Status",
     "SupportChannel",
     "Team",

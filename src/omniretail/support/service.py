@@ -45,6 +45,7 @@ from omniretail.support.ingest import (
     trim_quoted,
     verified_customer,
 )
+from omniretail.support.measures import WISMO_TAG, SupportMeasures, support_measures
 from omniretail.support.merging import merge, split
 from omniretail.support.privacy import forget_customer
 from omniretail.support.replies import (
@@ -59,17 +60,31 @@ from omniretail.support.replies import (
     reply,
 )
 from omniretail.support.signing import SIGNATURE_HEADER, sign, verify
+from omniretail.support.surveys import (
+    SURVEY_PATH,
+    SurveyView,
+    answer_survey,
+    ask_survey,
+    install_surveys,
+    survey_by_token,
+)
 from omniretail.support.teams import get_team, list_teams, put_team
 
 __all__ = [
     "DEFAULT_TEAM",
     "ORDER_NUMBER",
     "SIGNATURE_HEADER",
+    "SURVEY_PATH",
     "VARIABLES",
+    "WISMO_TAG",
     "Assistant",
     "AssistantRequest",
     "Limits",
+    "SupportMeasures",
+    "SurveyView",
     "add_business_minutes",
+    "answer_survey",
+    "ask_survey",
     "assign",
     "assistant_reply",
     "breached",
@@ -88,6 +103,7 @@ __all__ = [
     "get_team",
     "ingest_email",
     "ingest_social",
+    "install_surveys",
     "list_canned",
     "list_conversations",
     "list_teams",
@@ -108,6 +124,8 @@ __all__ = [
     "sign",
     "split",
     "start_chat",
+    "support_measures",
+    "survey_by_token",
     "trim_quoted",
     "verified_customer",
     "verify",

@@ -14,6 +14,7 @@ from omniretail.web import hq, shop, store
 from omniretail.web.deps import NotAllowed, SignInRequired, optional_viewer, render
 from omniretail.web.jobs import JobRegistry
 from omniretail.web.signin import router as signin_router
+from omniretail.web.survey import router as survey_router
 
 
 def install_web(app: FastAPI) -> None:
@@ -23,7 +24,7 @@ def install_web(app: FastAPI) -> None:
         StaticFiles(packages=[("omniretail.web", "static")]),
         name="static",
     )
-    for router in (signin_router, hq.router, store.router, shop.router):
+    for router in (signin_router, hq.router, store.router, shop.router, survey_router):
         app.include_router(router)
 
     @app.exception_handler(SignInRequired)

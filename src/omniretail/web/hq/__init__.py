@@ -3,7 +3,8 @@ rules with the simulator, pricing (price lists, taxes, promotions, coupons), cus
 with merges and search, the loyalty programme, segments, journeys (an editor drawn as a
 graph), replenishment, markdown review, dynamic pricing, the message log, marketing
 messages with previews per channel, the send policy, send log and suppressions, journey
-results; administration
+results; the customer service desk (queue, conversations, the customer beside them and
+the desk's actions); administration
 (users and roles, the network, API keys, the audit log) and the public page where a new
 user sets their password."""
 
@@ -15,6 +16,8 @@ from omniretail.web.hq import (
     admin,
     customers,
     dashboard,
+    desk,
+    desk_conversations,
     dynamic_pricing,
     inventory,
     journey_results,
@@ -43,6 +46,8 @@ for part in (
     orders,
     routing,
     customers,
+    desk,
+    desk_conversations,
     loyalty,
     planning,
     markdowns,

@@ -19,6 +19,7 @@ from omniretail.intelligence import service as intelligence
 from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
 from omniretail.pricing import service as pricing
+from omniretail.support import service as support
 from omniretail.web import charts
 from omniretail.web.deps import HqDep, PageRoute, read, render
 from omniretail.web.jobs import JobRegistry, Progress
@@ -46,7 +47,17 @@ def dashboard(request: Request, viewer: HqDep) -> HTMLResponse:
         context["stock_chart"] = charts.bars(
             [(name, float(n)) for name, n in health], title="Stock records by health"
         )
+    if viewer.can("support:read"):
+        context["support"] = read(request, _support_measures)
     return render(request, "hq/dashboard.html", viewer=viewer, **context)
+
+
+SUPPORT_DAYS = 30
+
+
+def _support_measures(uow: Any) -> support.SupportMeasures:
+    """Customer service over the conversations opened in the last ``SUPPORT_DAYS`` days."""
+    return support.support_measures(uow, uow.now - timedelta(days=SUPPORT_DAYS), uow.now)
 
 
 def _stock_health(uow: Any) -> list[tuple[str, int]]:

@@ -1,0 +1,77 @@
+"""The desk's queue and conversation pages: filters, a canned reply inserted and sent, a note
+with a mention, status, tags, priority, re-link, and the customer beside the conversation."""
+
+from __future__ import annotations
+
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
+from omniretail.support import service as support
+from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
+from tests.web.conftest import csrf_of, sign_in
+from tests.web.seed import PASSWORD
+
+
+def _chat(container, text, **extra):
+    with container.uow() as uow:
+        started = support.start_chat(uow, ChatStart(message=text, **extra))
+        found = support.list_conversations(uow, ConversationQuery(limit=50))
+    return next(c.id for c in found if c.reference == started.reference)
+
+
+def test_the_agent_works_a_conversation_from_the_queue(container, web, seeded):
+    with container.uow() as uow:
+        support.put_canned(
+            uow,
+            "where",
+            CannedReplyWrite(
+                title="Where is it",
+                body="Hello {{ customer_name }}, order {{ order_number }} is on its way.",
+            ),
+        )
+    cid = _chat(container, f"Where is my order {seeded.home_order}?", email="ada@example.com")
+    other = _chat(container, "Do you sell gift cards?")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "sam")
+    queue = web.get("/hq/desk")
+    assert queue.status_code == 200, queue.text
+    assert "Where is my order" in queue.text and "gift cards" in queue.text
+    url = f"/hq/desk/conversations/{cid}"
+    page = web.get(url)
+    assert page.status_code == 200, page.text
+    token = csrf_of(page.text)
+
+    def post(op, **data):
+        r = web.post(f"{url}/{op}", data={"csrf_token": token, **data})
+        assert r.status_code == 303, r.text
+        return r
+
+    post("links", customer_id=str(seeded.customer_id))
+    post("tags", add="wismo, web")
+    post("priority", priority="high")
+    post("assign", assignee_id="me")
+    post("notes", body="@sam this one is for you")
+    inserted = web.get(url, params={"canned": "where"})
+    assert f"order {seeded.home_order} is on its way" in inserted.text
+    text = inserted.text.split('name="body" rows="6" maxlength="20000">')[1].split("</textarea>")[0]
+    post("replies", body=text, status="resolved")
+
+    page = web.get(url)
+    assert "Internal note" in page.text and "@sam this one is for you" in page.text
+    assert seeded.home_order in page.text and "Resend pickup code" in page.text  # customer beside
+    with container.read_uow() as uow:
+        c = support.get_conversation(uow, cid)
+    assert (c.status, c.priority, c.customer_id) == ("resolved", "high", seeded.customer_id)
+    assert set(c.tags) >= {"wismo", "web"} and c.assignee_id is not None
+    assert [m.direction for m in c.messages or []][-2:] == ["note", "out"]
+
+    mine = web.get("/hq/desk", params={"status": "resolved", "tag": "wismo", "priority": "high"})
+    assert f"/hq/desk/conversations/{cid}" in mine.text
+    assert f"/hq/desk/conversations/{other}" not in mine.text
+    merged = web.post(
+        f"/hq/desk/conversations/{other}/merge", data={"csrf_token": token, "into": str(cid)}
+    )
+    assert merged.headers["location"].startswith(f"/hq/desk/conversations/{cid}")
