@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -44,6 +45,8 @@ from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
 from omniretail.marketing.tasks import BackgroundJourneys
+from omniretail.support.api import router as support_router
+from omniretail.support.api import warm_up as warm_up_assistant
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -115,6 +118,8 @@ def create_app(
         )
         if jobs is not None:
             jobs.start()
+        if background_jobs:  # the server: the assistant's model is trained (or loaded) now
+            threading.Thread(target=warm_up_assistant, args=(container,), daemon=True).start()
         journeys = BackgroundJourneys(container) if background_jobs else None
         if journeys is not None:
             journeys.start()
@@ -199,6 +204,7 @@ def create_app(
     api.include_router(loyalty_router)
     api.include_router(marketing_router)
     api.include_router(jobs_router)
+    api.include_router(support_router)
     api.include_router(intelligence_router)
     api.include_router(markdowns_router)
     api.include_router(dynamic_pricing_router)

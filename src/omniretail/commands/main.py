@@ -23,6 +23,7 @@ from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
 from omniretail.loyalty.cli import app as loyalty_app
 from omniretail.marketing.cli import app as marketing_app
+from omniretail.support.cli import app as support_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.notifications.cli import messages_command
 from omniretail.routing.cli import route_app
@@ -69,6 +70,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(loyalty_app, name="loyalty")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(support_app, name="support")
 idempotency_app = typer.Typer(help="Stored Idempotency-Key replies.", no_args_is_help=True)
 app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(route_app, name="route")
