@@ -138,7 +138,7 @@ def _answer(
         intent, confidence = ctx.pending_intent, 1.0
     turn = _Turn(uow, ctx, data.answers, cfg, number, email, text)
     if confidence < cfg.threshold:
-        reply = turn.handover("handover", confidence)
+        reply = turn.handover(intent, confidence)  # the best guess, for the agent
     else:
         reply = turn.reply(intent, confidence)
     said = (*transcript, f"assistant: {reply.text}")
