@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -45,8 +45,6 @@ from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
 from omniretail.marketing.tasks import BackgroundJourneys
-from omniretail.support.api import router as support_router
-from omniretail.support.api import warm_up as warm_up_assistant
 from omniretail.messaging.relay import BackgroundRelay
 from omniretail.notifications.api import messages_router
 from omniretail.notifications.api import router as webhooks_router
@@ -57,6 +55,8 @@ from omniretail.processes.api import products_router as product_views_router
 from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
 from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
+from omniretail.support.api import router as support_router
+from omniretail.support.api import warm_up as warm_up_assistant
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"

@@ -72,7 +72,11 @@ def shop(container: Container, client: Any) -> dict[str, Any]:
     home = ok(checkout(client, token, "ship_to_home"), 201)
     fid = home["fulfilments"][0]["id"]
     advance(client, fid, "accept", "pick", "pack")
-    ok(client.post(f"/api/v1/fulfilments/{fid}/ship", json={"carrier": "DPD", "tracking_number": "DPD123"}))
+    ok(
+        client.post(
+            f"/api/v1/fulfilments/{fid}/ship", json={"carrier": "DPD", "tracking_number": "DPD123"}
+        )
+    )
     return {"customer": customer, "pickup": pickup["number"], "home": home["number"]}
 
 
@@ -155,9 +159,7 @@ def test_stock_at_store_finds_the_item_and_the_store_fuzzily(container, client, 
     reply = ask(container, "do you have the red retrospot lunch bag in stock in Camdn?")
     assert reply.intent == "stock_at_store"
     assert "LUNCH BAG RED RETROSPOT (20725): 7 available at London Camden" in reply.text
-    by_code = ask(
-        container, "is 85123A in stock at my store", AssistantContext(store="LON1")
-    )
+    by_code = ask(container, "is 85123A in stock at my store", AssistantContext(store="LON1"))
     assert "isn't in stock at London Oxford St" in by_code.text
     assert "It is at Manchester Arndale" in by_code.text
     which = ask(container, "is it in stock at my store")
@@ -175,7 +177,9 @@ def test_opening_hours_from_the_location(container, client, shop):
 def test_returns_points_greeting_and_agent(container, client, shop):
     policy = ask(container, "what is your return policy?")
     assert policy.intent == "return_policy" and "within 30 days" in policy.text
-    start = ask(container, "how do I start a return", AssistantContext(customer_id=shop["customer"]))
+    start = ask(
+        container, "how do I start a return", AssistantContext(customer_id=shop["customer"])
+    )
     assert start.intent == "start_return"
     assert "/account/orders/" in start.text and start.text.count("/return") == 1
 
@@ -185,7 +189,9 @@ def test_returns_points_greeting_and_agent(container, client, shop):
         loyalty.adjust_points(
             uow, shop["customer"], AdjustmentCreate(points=250, reason="goodwill"), actor="test"
         )
-    mine = ask(container, "how many points do I have", AssistantContext(customer_id=shop["customer"]))
+    mine = ask(
+        container, "how many points do I have", AssistantContext(customer_id=shop["customer"])
+    )
     assert "points available" in mine.text
     assert mine.text.split(" points available")[0].split()[-1].isdigit()
 
@@ -216,7 +222,9 @@ def test_email_auto_reply(container, client, shop):
     text = email_auto_reply(container, f"Hi, where is my order {home}? Thanks, Ada", EMAIL)
     assert text is not None and "DPD" in text
     assert email_auto_reply(container, f"Hi, where is my order {home}?", "eve@example.com") is None
-    assert email_auto_reply(container, "I want to speak to a manager about a complaint", EMAIL) is None
+    assert (
+        email_auto_reply(container, "I want to speak to a manager about a complaint", EMAIL) is None
+    )
 
 
 def test_the_api_answers_verifies_bounds_and_limits(container, client, shop):
@@ -232,7 +240,9 @@ def test_the_api_answers_verifies_bounds_and_limits(container, client, shop):
     )
     assert "DPD" in answered["text"] and answered["order_number"] == shop["home"]
     # A customer id in the body is not a field: it verifies nothing.
-    claimed = ok(anonymous.post(url, json={"question": "where is my order", "customer_id": shop["customer"]}))
+    claimed = ok(
+        anonymous.post(url, json={"question": "where is my order", "customer_id": shop["customer"]})
+    )
     assert claimed["needs_verification"]
     too_long = anonymous.post(url, json={"question": "x" * 1001})
     assert too_long.status_code == 422

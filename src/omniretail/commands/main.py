@@ -23,12 +23,12 @@ from omniretail.inventory.cli import app as inventory_app
 from omniretail.jobs.cli import app as jobs_app
 from omniretail.loyalty.cli import app as loyalty_app
 from omniretail.marketing.cli import app as marketing_app
-from omniretail.support.cli import app as support_app
 from omniretail.messaging.cli import app as messaging_app
 from omniretail.notifications.cli import messages_command
 from omniretail.routing.cli import route_app
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
+from omniretail.support.cli import app as support_app
 
 
 def _build(settings: Settings) -> Container:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -494,7 +496,10 @@ def find_item(uow: UnitOfWork, text: str) -> tuple[str, str] | None:
     return str(found[2]), str(found[0])
 
 
-_SKU_INDEX_KEY = "support.assistant.sku_index"
+SKU_INDEX_SECONDS = 300.0
+_SKU_INDEXES: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 _QUESTION_WORDS = re.compile(
     r"\b(is|are|the|a|an|do|does|you|u|have|has|got|any|in|at|stock|stok|available|"
     r"availability|my|store|shop|local|branch|today|near|me|of|this|item|check|can|i|buy|"
@@ -508,9 +513,12 @@ def _strip_question(text: str) -> str:
 
 
 def _sku_index(uow: UnitOfWork) -> dict[str, str]:
-    cached = uow.cache.get(_SKU_INDEX_KEY)
-    if isinstance(cached, dict):
-        return cached
+    """Code -> name of the active SKUs, kept per database for ``SKU_INDEX_SECONDS`` (names
+    change rarely; the database's read cache lives only seconds, too short for a catalogue)."""
+    owner = uow.cache
+    kept = _SKU_INDEXES.get(owner)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
     index: dict[str, str] = {}
     offset = 0
     while True:
@@ -519,7 +527,7 @@ def _sku_index(uow: UnitOfWork) -> dict[str, str]:
         if len(page) < 1000:
             break
         offset += 1000
-    uow.cache.put(_SKU_INDEX_KEY, index)
+    _SKU_INDEXES[owner] = (time.monotonic() + SKU_INDEX_SECONDS, index)
     return index
 
 
