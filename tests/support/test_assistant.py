@@ -287,3 +287,14 @@ def test_an_operator_intent_takes_effect(container, client, shop, tmp_path: Path
         "Gift cards are sold in every store, from £10 to £200.",
     )
     assert list((tmp_path / "cache").glob("support-intents-*.pickle"))
+
+
+def test_a_pending_intent_from_the_client_is_only_one_that_waits_for_an_order(
+    container, client, shop
+):
+    odd = AssistantContext(pending_intent="gift_cards")
+    reply = ask(container, f"{shop['home']} {EMAIL}", odd)
+    assert reply.intent != "gift_cards"
+    waiting = AssistantContext(pending_intent="pickup_code")
+    code = pickup_code_of(client, shop["pickup"])
+    assert code in ask(container, f"{shop['pickup']} {EMAIL}", waiting).text

@@ -38,6 +38,8 @@ from omniretail.support.assistant_model import IntentData, IntentModel, load_dat
 ORDER_NUMBER = re.compile(r"\bOR[\s-]?([A-Z0-9]{10})\b", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ORDER_INTENTS = {"where_is_my_order", "pickup_code", "cancel_order", "change_pickup_store"}
+# The questions that can wait for an order number and email (``pending_intent``).
+WAITING = ORDER_INTENTS | {"points_balance", "start_return"}
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_RETURN_WINDOW = 30
 SHIPPED = {"shipped", "delivered", "collected", "cancelled"}
@@ -136,7 +138,7 @@ def _answer(
     prediction = model.predict(text)
     intent, confidence = prediction.intent, prediction.confidence
     # An order number and email given in answer to "which order?": the waiting question.
-    if ctx.pending_intent and number and (email or ctx.customer_id):
+    if ctx.pending_intent in WAITING and number and (email or ctx.customer_id):
         intent, confidence = ctx.pending_intent, 1.0
     turn = _Turn(uow, ctx, data.answers, cfg, number, email, text)
     if confidence < cfg.threshold:

@@ -202,29 +202,30 @@ _models: dict[str, IntentModel] = {}
 def trained(data: IntentData, cache_dir: Path | None = None) -> IntentModel:
     """The model for ``data``: from this process, from the disk cache, or trained now."""
     digest = data.digest()
+    path = cache_dir / f"support-intents-{digest}.pickle" if cache_dir else None
     with _lock:
         model = _models.get(digest)
-        if model is not None:
-            return model
-        path = cache_dir / f"support-intents-{digest}.pickle" if cache_dir else None
-        if path is not None and path.exists():
-            try:
-                # Our own cache file, written below by this code in the cache directory.
-                loaded = pickle.loads(path.read_bytes())
-                if isinstance(loaded, IntentModel) and loaded.digest == digest:
-                    model = loaded
-            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-                model = None
+        if model is None and path is not None and path.exists():
+            model = _load(path, digest)
         if model is None:
             model = fit(data)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(".tmp")
-                temporary.write_bytes(pickle.dumps(model))
-                temporary.replace(path)
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(pickle.dumps(model))
+            temporary.replace(path)
         _models.clear()  # one data set in use at a time
         _models[digest] = model
         return model
+
+
+def _load(path: Path, digest: str) -> IntentModel | None:
+    """Our own cache file, written by ``trained`` in the cache directory."""
+    try:
+        loaded = pickle.loads(path.read_bytes())
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        return None
+    return loaded if isinstance(loaded, IntentModel) and loaded.digest == digest else None
 
 
 @dataclass(frozen=True)
