@@ -64,6 +64,8 @@ OWN_TRANSACTIONS: dict[str, str] = {
     # Public. The per-address question limit is committed in its own transaction; the answer
     # is read in a read transaction and nothing else is written.
     "POST /api/v1/support/assistant": "assistant question: public, limit committed, read",
+    # The same for a signed-in customer (their own orders and points).
+    "POST /api/v1/support/assistant/me": "assistant question: limit committed, read",
 }
 
 

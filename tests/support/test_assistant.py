@@ -298,3 +298,34 @@ def test_a_pending_intent_from_the_client_is_only_one_that_waits_for_an_order(
     waiting = AssistantContext(pending_intent="pickup_code")
     code = pickup_code_of(client, shop["pickup"])
     assert code in ask(container, f"{shop['pickup']} {EMAIL}", waiting).text
+
+
+def test_the_signed_in_route_uses_the_sessions_customer(container, client, shop):
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.auth.test_role_matrix import PASSWORD, sign_in
+    from tests.customers.helpers import make_customer as make_person
+
+    cara = make_person(container, "Cara Customer", email="cara@example.com", verified=True)
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=cara, password=PASSWORD)
+        )
+    receive(container, "A1", "LON1", 1)
+    token = new_cart(client, customer_id=cara)
+    ok(add(client, token, "A1", 1, location="LON1"))
+    number = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)["number"]
+
+    url = "/api/v1/support/assistant/me"
+    headers = sign_in(client, "cara@example.com")
+    mine = ok(client.post(url, json={"question": "where is my order"}, headers=headers))
+    assert (mine["needs_verification"], mine["order_number"]) == (False, number)
+    # Someone else's order number, signed in: refused without that order's email.
+    other = ok(client.post(url, json={"question": f"where is {shop['home']}"}, headers=headers))
+    assert other["needs_verification"] and "DPD" not in other["text"]
+    # An admin is no customer: the question needs the order number and email.
+    admin = ok(client.post(url, json={"question": "where is my order"}))
+    assert admin["needs_verification"] and admin["order_number"] is None
+    anonymous = client.__class__(client.app, raise_server_exceptions=False)
+    assert anonymous.post(url, json={"question": "hi"}).status_code == 401

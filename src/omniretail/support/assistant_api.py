@@ -1,7 +1,8 @@
 """``POST /api/v1/support/assistant``: the public assistant (shop chat, tracking page).
 
-Signed in as a customer, the principal's profile is the verified customer; anyone else is
-verified only by an order number with its email address (never by a claim in the body).
+``/support/assistant/me`` (signed in): the principal's customer profile is the verified
+customer; on the public route a person is verified only by an order number with its email
+address (never by a claim in the body).
 Requests are limited per client address like the other public endpoints (429, Retry-After);
 the count is committed in its own transaction, the answer is read in a read transaction."""
 
@@ -71,8 +72,29 @@ def to_answer(reply: AssistantReply) -> AssistantAnswer:
 def ask_assistant(
     request: Request, body: AssistantQuestion, container: ContainerDep
 ) -> AssistantAnswer:
-    """Ask the assistant a question; order details need the order number with its email
-    address (or a customer's sign-in). ``handover``: an agent should take over."""
+    """Ask the assistant a question (anyone). Order details need the order number with the
+    email address it was placed with. ``handover``: an agent should take over."""
+    return _ask(request, body, container, customer_id=None)
+
+
+@router.post(
+    "/support/assistant/me",
+    response_model=AssistantAnswer,
+    responses={429: {"description": "too many questions from this client"}},
+)
+def ask_assistant_signed_in(
+    request: Request, body: AssistantQuestion, container: ContainerDep
+) -> AssistantAnswer:
+    """The same for a signed-in customer: their own orders and points without the order
+    number and email (the customer is the session's, never one named in the request)."""
+    principal = request.state.principal
+    customer_id = principal.customer_id if principal.role == "customer" else None
+    return _ask(request, body, container, customer_id=customer_id)
+
+
+def _ask(
+    request: Request, body: AssistantQuestion, container: ContainerDep, *, customer_id: int | None
+) -> AssistantAnswer:
     settings = container.settings
     address = request.client.host if request.client else "unknown"
     try:
@@ -90,10 +112,8 @@ def ask_assistant(
         raise AssistantThrottled(
             f"too many questions; try again in {seconds} seconds", retry_after=seconds
         ) from None
-    principal = getattr(request.state, "principal", None)
-    customer_id = getattr(principal, "customer_id", None) if principal is not None else None
     context = AssistantContext(
-        customer_id=customer_id if getattr(principal, "role", None) == "customer" else None,
+        customer_id=customer_id,
         store=body.store,
         channel="api",
         pending_intent=body.pending_intent,
