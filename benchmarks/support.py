@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import fresh_database, percentile, server_timing
+from _server import SECRET_KEY, fresh_database, percentile, server_timing
 from fastapi.testclient import TestClient
 
 from omniretail.app import create_app
@@ -181,6 +181,7 @@ def main() -> None:
             db_pool_size=5,
             cache_dir=Path(cache),
             support_assistant_requests_per_window=10**6,
+            secret_key=SECRET_KEY,  # type: ignore[arg-type]
         )
         container = build_container(settings)
         config = AssistantConfig.from_settings(settings)
