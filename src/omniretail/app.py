@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -57,6 +58,7 @@ from omniretail.processes.privacy import SignUpSweep, sweep_unverified_sign_ups
 from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
 from omniretail.support.api import router as support_router
+from omniretail.support.api import warm_up as warm_up_assistant
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
@@ -118,6 +120,8 @@ def create_app(
         )
         if jobs is not None:
             jobs.start()
+        if background_jobs:  # the server: the assistant's model is trained (or loaded) now
+            threading.Thread(target=warm_up_assistant, args=(container,), daemon=True).start()
         processes = container.settings.marketing_delivery_processes if background_jobs else 0
         delivery = (
             DeliveryWorkers(build_container, container.settings, processes) if processes else None

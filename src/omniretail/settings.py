@@ -197,6 +197,17 @@ class Settings(BaseSettings):
     """Reset requests per client address per window."""
     reset_window_seconds: int = Field(default=900, ge=60)
     """That window."""
+    support_assistant_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    """The assistant answers an intent recognised with at least this confidence; below it the
+    conversation goes to an agent."""
+    support_assistant_file: Path | None = None
+    """A JSON file of the operator's intents and answers, added to the shipped ones
+    (``{"intents": {"name": {"examples": [...], "answer": "..."}}}``); the model retrains at
+    start when it changes."""
+    support_assistant_requests_per_window: int = Field(default=30, ge=1)
+    """Questions to the public assistant per client address per window (then 429)."""
+    support_assistant_window_seconds: int = Field(default=60, ge=10)
+    """That window."""
     sign_up_unverified_days: int = Field(default=7, ge=1, le=3650)
     """Days after which a shop sign-up whose email was never verified is removed by the
     server's sweep: its disabled sign-in, and its profile when nothing else was added to it."""

@@ -61,6 +61,11 @@ OWN_TRANSACTIONS: dict[str, str] = {
     # Public. The per-email and per-address request limits are committed whatever the outcome,
     # and the answer is the same whether or not the email is known (no audit subject to name).
     "POST /api/v1/auth/password-reset/request": "reset requested: public, limits committed",
+    # Public. The per-address question limit is committed in its own transaction; the answer
+    # is read in a read transaction and nothing else is written.
+    "POST /api/v1/support/assistant": "assistant question: public, limit committed, read",
+    # The same for a signed-in customer (their own orders and points).
+    "POST /api/v1/support/assistant/me": "assistant question: limit committed, read",
 }
 
 

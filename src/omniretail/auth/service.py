@@ -475,3 +475,29 @@ def principal_of_customer(uow: UnitOfWork, customer_ids: list[int]) -> Principal
 def set_password(uow: UnitOfWork, principal_id: int, password: str) -> None:
     """Sets a password chosen by the platform (demo accounts); every session of it ends."""
     set_password_hash(uow, principal_id, hash_password(password), expected_version=None)
+
+
+def count_public_request(
+    uow: UnitOfWork,
+    key: bytes,
+    purpose: str,
+    address: str,
+    *,
+    limit: int,
+    window_seconds: int,
+) -> None:
+    """Counts one request of a public endpoint from ``address`` (the sign-in throttle's
+    table, under a key and a purpose of its own): the ``limit``-th request in a window is still
+    served, the next raises ``SignInThrottled`` (``retry_after``) for a window, doubling."""
+    from omniretail.auth import sign_in  # sign_in imports this module
+
+    window = timedelta(seconds=window_seconds)
+    throttle = sign_in.Throttle(
+        key=key,
+        max_failures=limit,
+        address_max_failures=limit,
+        window=window,
+        lockout=window,
+        cap=window * 8,
+    )
+    sign_in.charge(uow, throttle, {throttle.digest(purpose, address): limit})

@@ -13,4 +13,9 @@ replies, notes with mentions, canned replies, logged contacts), ``chat`` (web ch
 ``hooks`` (``assistant_reply``), ``signing`` (the inbound webhook's HMAC), ``teams``,
 ``handlers`` (sending email replies through the relay), ``mail_in`` (the aiosmtpd listener
 and the IMAP poller), ``api`` and ``cli``.
+
+The self-service assistant (``assistant``): intents recognised offline (``assistant_model``,
+data in ``intents/``), answered from live order, fulfilment, inventory, location and loyalty
+data through those domains' public faces; it reveals order details only to a verified
+customer and hands over to an agent below its confidence threshold.
 """

@@ -36,6 +36,8 @@ from omniretail.api.params import IdPath, KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.runtime import Runtime
 from omniretail.support import service
+from omniretail.support.assistant import warm_up
+from omniretail.support.assistant_api import router as assistant_router
 from omniretail.support.errors import BadSignature, InvalidSupportRequest
 from omniretail.support.schemas import (
     AssignRequest,
@@ -64,6 +66,8 @@ from omniretail.support.schemas import (
 )
 
 router = APIRouter(tags=["support"])
+router.include_router(assistant_router)
+__all__ = ["router", "warm_up"]
 After = Annotated[int, Query(ge=0, le=MAX_INT64)]
 
 

@@ -2,7 +2,7 @@
 attempt carries the allocation's expiry and the provider's idempotency key (issue 18)
 
 Revision ID: 0041_pay18_payment_attempts
-Revises: 0038_results_clicks
+Revises: 0040_support_desk
 Create Date: 2026-12-05 05:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0041_pay18_payment_attempts"
-down_revision: str | None = "0038_results_clicks"
+down_revision: str | None = "0040_support_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
