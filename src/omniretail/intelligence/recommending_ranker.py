@@ -56,7 +56,11 @@ FEATURES = [
     "rule_own",
     "rule_new",
 ]
-LIST_SCHEMA = {"customer_id": pl.Int64, "rank": pl.Int64, "sku": pl.String, "score": pl.Float64}
+# Matrices of the candidates: own orders with a 26-week half-life, 100 neighbours per item.
+BASE = RecommendConfig(method="co_purchase", recency_weeks=26.0)
+LIST_SCHEMA = pl.Schema(
+    {"customer_id": pl.Int64, "rank": pl.Int64, "sku": pl.String, "score": pl.Float64}
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class RankerConfig:
     objective: str = "lambdarank"
     model: bool = True  # False: the rules' scores (buy again, co-purchase blend) in the slots
     features: tuple[str, ...] = tuple(FEATURES)
-    base: RecommendConfig = RecommendConfig(method="co_purchase", recency_weeks=26.0)
+    base: RecommendConfig = BASE
 
 
 def candidates(tx: pl.DataFrame, as_of: date, config: RankerConfig) -> pl.DataFrame:
@@ -176,7 +180,12 @@ def _new_pairs(
         best = np.argpartition(-masked, limit - 1, axis=1)[:, :limit]
         keep = np.isfinite(np.take_along_axis(masked, best, axis=1))
         rows = np.repeat(np.arange(owned.shape[0]), limit).reshape(best.shape)
-        picks.append(pl.DataFrame({"row": rows[keep], "col": best[keep]}, schema=[("row", pl.Int64), ("col", pl.Int64)]))
+        picks.append(
+            pl.DataFrame(
+                {"row": rows[keep], "col": best[keep]},
+                schema=[("row", pl.Int64), ("col", pl.Int64)],
+            )
+        )
     return pl.concat(picks) if picks else pl.DataFrame(schema={"row": pl.Int64, "col": pl.Int64})
 
 
@@ -302,11 +311,12 @@ def score(frame: pl.DataFrame, rankers: Rankers) -> pl.DataFrame:
         if model is None:
             values[mask] = frame[fallback].to_numpy()[mask]
         else:
-            values[mask] = (
-                model.predict_proba(features[mask])[:, 1]
+            predicted = (
+                model.predict_proba(features[mask])
                 if isinstance(model, lgb.LGBMClassifier)
                 else model.predict(features[mask])
             )
+            values[mask] = np.asarray(predicted, dtype=np.float64).reshape(mask.sum(), -1)[:, -1]
     return frame.with_columns(score=pl.Series(values, dtype=pl.Float64))
 
 
