@@ -137,3 +137,24 @@ def test_ranker_learns_before_the_cutoff_and_ranks_the_regular_purchase_first():
     assert new_only.filter(pl.col("customer_id") == 1)["sku"].to_list() == ["S"]
     # a history shorter than the shortest learning window: no ranker, the rules order
     assert rr.fit(tx, START + timedelta(weeks=4), config).own is None
+
+
+def test_the_default_list_keeps_one_place_in_ten_for_a_new_product_and_four_for_a_newcomer():
+    from omniretail.intelligence import service
+
+    own = [f"P{i:02d}" for i in range(12)]
+    sales = []
+    for w in range(4):  # customer 1: four orders of the same twelve products
+        sales += [(f"R{w}", 1, START + timedelta(weeks=w), sku) for sku in own]
+    sales += [("N1", 2, START + timedelta(weeks=3), sku) for sku in own]  # one order
+    for c in range(3, 9):  # others buy the twelve and five more products
+        sales += [(f"O{c}", c, START, sku) for sku in [*own, "X1", "X2", "X3", "X4", "X5"]]
+    lists = service.recommend_products(_tx(sales), START + timedelta(weeks=4), 10).next
+
+    regular = lists.filter(pl.col("customer_id") == 1).sort("rank")["sku"].to_list()
+    newcomer = lists.filter(pl.col("customer_id") == 2).sort("rank")["sku"].to_list()
+    assert len(regular) == len(newcomer) == 10
+    assert [s in own for s in regular] == [True] * 9 + [False]
+    assert [s in own for s in newcomer] == [True] * 6 + [False] * 4
+    zero = service.recommend_products(_tx(sales), START + timedelta(weeks=4), 10, new_slots=0)
+    assert all(s in own for s in zero.next.filter(pl.col("customer_id") == 2)["sku"])
