@@ -179,6 +179,8 @@ def recommend(tx: pl.DataFrame) -> None:
         by_rule = recommending_ranker.score(pool, recommending_ranker.Rankers(None, None))
         fitted = recommending_ranker.fit(history, cutoff, config)
         by_model = recommending_ranker.score(pool, fitted)
+        weights = (SLOTS.model_weight_own, SLOTS.model_weight_new)
+        by_blend = recommending_ranker.score(pool, fitted, weights)
         interleave = recommending_ranker.interleave
         policies = {"no slots": (0, (0, 0)), "1 slot": (1, (0, 0)), "2 slots": (2, (0, 0))}
         for slots, short in ((0, 4), (1, 3), (1, 4), (2, 4)):
@@ -189,6 +191,9 @@ def recommend(tx: pl.DataFrame) -> None:
             if (slots, short) == shipped:
                 name = f"shipped: {name}"
             candidates[name] = interleave(by_rule, 10, slots, short)
+        candidates[f"own by buy again, new by ranker x {weights[1]} + blend, slots 1/4"] = (
+            interleave(by_blend, 10, *shipped)
+        )
         for policy, (slots, short) in policies.items():
             if policy in ("no slots", "2 slots") or (slots, short) == shipped:
                 candidates[f"LightGBM lambdarank + slot policy: {policy}"] = interleave(
@@ -202,9 +207,15 @@ def recommend(tx: pl.DataFrame) -> None:
         table(f"recommend, cutoff {cutoff}, {weeks} weeks (one list)", rows)
         only = {
             "rule: popularity (not bought)": popular_new,
-            "shipped --new-only: co-purchase blend": new_blend,
+            "previous --new-only: co-purchase blend": new_blend,
             "LightGBM lambdarank, new candidates": interleave(
                 by_model.filter(~pl.col("own")), 10, 10
+            ),
+            "co-purchase blend on the candidates": interleave(
+                by_rule.filter(~pl.col("own")), 10, 10
+            ),
+            f"shipped: ranks of ranker x {weights[1]} + blend": interleave(
+                by_blend.filter(~pl.col("own")), 10, 10
             ),
         }
         table(

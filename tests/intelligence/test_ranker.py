@@ -135,6 +135,11 @@ def test_ranker_learns_before_the_cutoff_and_ranks_the_regular_purchase_first():
     odd = one.filter(pl.col("customer_id") == 1).sort("rank")
     assert odd["sku"][0] == "R"
     assert new_only.filter(pl.col("customer_id") == 1)["sku"].to_list() == ["S"]
+    # weight 0: the rule alone orders own products, whatever the ranker says
+    blended = rr.score(rr.candidates(tx, as_of, config), rankers, (0.0, 0.5))
+    mine = blended.filter(pl.col("own") & (pl.col("customer_id") == 2))
+    assert mine.sort("score")["sku"].to_list() == mine.sort("rule_own")["sku"].to_list()
+    assert mine["score"].max() == pytest.approx(1.0)  # a share of the customer's candidates
     # a history shorter than the shortest learning window: no ranker, the rules order
     assert rr.fit(tx, START + timedelta(weeks=4), config).own is None
 

@@ -79,7 +79,12 @@ class RankerConfig:
     min_child_samples: int = 50
     seed: int = 0
     objective: str = "lambdarank"
-    model: bool = True  # False: the rules' scores (buy again, co-purchase blend) in the slots
+    # Weight of the ranker against the rule in each part (own, new): the score is
+    # w x (ranker's rank) + (1 - w) x (rule's rank) among the customer's candidates of that
+    # part. 0: the rule alone (buy again, co-purchase blend), no ranker is fitted.
+    model_weight_own: float = 1.0
+    model_weight_new: float = 1.0
+    rules_in_list: bool = False  # True: the one list is ordered by the rules alone
     features: tuple[str, ...] = tuple(FEATURES)
     base: RecommendConfig = BASE
 
@@ -103,7 +108,7 @@ def candidates(tx: pl.DataFrame, as_of: date, config: RankerConfig) -> pl.DataFr
             _own_pairs(matrix, config.own_candidates),
             _new_pairs(matrix, similar, config.similar_candidates, config.popular_candidates),
         ]
-    ).unique(["row", "col"], keep="first")
+    ).unique(["row", "col"], keep="first", maintain_order=True)
     rows = pairs["row"].to_numpy()
     cols = pairs["col"].to_numpy()
     top = similar.max(axis=1)
@@ -264,8 +269,8 @@ def fit(tx: pl.DataFrame, as_of: date, config: RankerConfig) -> Rankers:
         pl.col("label").fill_null(0)
     )
     return Rankers(
-        _fit_one(frame.filter("own"), config),
-        _fit_one(frame.filter(~pl.col("own")), config),
+        _fit_one(frame.filter("own"), config) if config.model_weight_own > 0 else None,
+        _fit_one(frame.filter(~pl.col("own")), config) if config.model_weight_new > 0 else None,
         config.features,
     )
 
@@ -296,9 +301,31 @@ def _fit_one(frame: pl.DataFrame, config: RankerConfig) -> lgb.LGBMModel | None:
     return model
 
 
-def score(frame: pl.DataFrame, rankers: Rankers) -> pl.DataFrame:
+def score(
+    frame: pl.DataFrame, rankers: Rankers, weights: tuple[float, float] = (1.0, 1.0)
+) -> pl.DataFrame:
     """``frame`` with a ``score`` column: the matching ranker's score, or (no ranker) the
-    own recency weight for own products and the co-purchase score for new ones."""
+    rule's: buy again for own products, the co-purchase blend for new ones. With
+    ``weights`` (own, new) below 1, the ranker's and the rule's ranks are blended."""
+    scored = _score(frame, rankers)
+    if (rankers.own is None and rankers.new is None) or min(weights) >= 1:
+        return scored
+
+    def share(column: str) -> pl.Expr:
+        return pl.col(column).rank().over("customer_id", "own") / pl.len().over(
+            "customer_id", "own"
+        )
+
+    rule = pl.when("own").then(pl.col("rule_own")).otherwise(pl.col("rule_new"))
+    weight = pl.when("own").then(weights[0]).otherwise(weights[1])
+    return (
+        scored.with_columns(rule=rule)
+        .with_columns(score=weight * share("score") + (1 - weight) * share("rule"))
+        .drop("rule")
+    )
+
+
+def _score(frame: pl.DataFrame, rankers: Rankers) -> pl.DataFrame:
     values = np.zeros(frame.height)
     own = frame["own"].to_numpy()
     features = frame.select(rankers.features).to_numpy()
@@ -372,14 +399,17 @@ def recommend(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The one list (own products and ``new_slots`` new ones, both counted out of 10 and
     scaled to ``k``) and the "new for you" list (only products the customer has not bought),
-    both ``customer_id, rank, sku, score``. Without ``config.model`` the rules order both
-    parts: buy again (recency-weighted own orders plus current popularity) and the
-    co-purchase blend."""
+    both ``customer_id, rank, sku, score``. With a model weight of 0 the rule orders that part:
+    buy again (recency-weighted own orders plus current popularity) for own products, the
+    co-purchase blend for new ones."""
     config = config or RankerConfig()
     history = tx.filter(pl.col("day") < as_of)
-    rankers = fit(history, as_of, config) if config.model else Rankers(None, None)
-    scored = score(candidates(history, as_of, config), rankers)
+    weights = (config.model_weight_own, config.model_weight_new)
+    rankers = fit(history, as_of, config) if max(weights) > 0 else Rankers(None, None)
+    pool = candidates(history, as_of, config)
+    scored = score(pool, rankers, weights)
+    listed = score(pool, Rankers(None, None)) if config.rules_in_list else scored
     short = (config.short_orders, scaled_slots(config.short_slots, k))
-    one = interleave(scored, k, scaled_slots(config.new_slots, k), short)
+    one = interleave(listed, k, scaled_slots(config.new_slots, k), short)
     new_only = interleave(scored.filter(~pl.col("own")), k, k)
     return one, new_only

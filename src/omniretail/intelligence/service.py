@@ -52,10 +52,18 @@ if TYPE_CHECKING:  # replenishment_run builds on this module
 FORECAST_MODEL = "ses+calendar"
 NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
-# The default list: the rules' order (buy again for own products, the co-purchase blend for
-# new ones) with 1 of 10 places kept for a new product, 4 for customers with fewer than 3
-# orders. Chosen on the in-year validation; the LightGBM ranker did not beat the rules there.
-SLOTS = recommending_ranker.RankerConfig(model=False, new_slots=1, short_orders=3, short_slots=4)
+# The default list: buy again orders the customer's own products and the co-purchase blend
+# the new ones; 1 of 10 places is kept for a new product, 4 for customers with fewer than 3
+# orders. The "new for you" list averages the ranks of the LightGBM ranker and the blend.
+# Both chosen on the in-year validation (docs/evaluation.md).
+SLOTS = recommending_ranker.RankerConfig(
+    model_weight_own=0.0,
+    model_weight_new=0.5,
+    rules_in_list=True,
+    new_slots=1,
+    short_orders=3,
+    short_slots=4,
+)
 
 
 def load_history(engine: Engine) -> pl.DataFrame:
@@ -107,16 +115,17 @@ class RecommendationLists:
 def recommend_products(
     tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int | None = None
 ) -> RecommendationLists:
-    """``next``: the customer's own products first (buy again), then products new to them.
+    """``next``: the customer's own products first (buy again), then products new to them
+    by the co-purchase blend; ``new`` is the "new for you" list (the ranker and the blend).
     By default (``new_slots=None``) the ``SLOTS`` policy keeps places for new products (1 of
     10, 4 of 10 for customers with fewer than 3 orders, scaled to ``k``); ``new_slots=N``
     keeps the last N places for every customer instead (0: buy again, filled by
     popularity)."""
     history = tx.filter(pl.col("day") < as_of)
     next_lists, popular = recommending.recommend(history, as_of, k, NEXT)
-    new_lists, _ = recommending.recommend(history, as_of, k, NEW)
+    slotted, new_lists = recommending_ranker.recommend(history, as_of, k, SLOTS)
     if new_slots is None:
-        next_lists, _ = recommending_ranker.recommend(history, as_of, k, SLOTS)
+        next_lists = slotted
     elif new_slots > 0:
         next_lists = recommending.reserve_new(next_lists, new_lists, min(new_slots, k), k)
     return RecommendationLists(next_lists, new_lists, popular)
