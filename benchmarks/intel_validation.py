@@ -187,13 +187,10 @@ def recommend(tx: pl.DataFrame) -> None:
             policies[f"{slots} slot(s), {short} if < 3 orders"] = (slots, (3, short))
         shipped = (SLOTS.new_slots, (SLOTS.short_orders, SLOTS.short_slots))
         for policy, (slots, short) in policies.items():
-            name = f"rules + slot policy: {policy}"
-            if (slots, short) == shipped:
-                name = f"shipped: {name}"
-            candidates[name] = interleave(by_rule, 10, slots, short)
-        candidates[f"own by buy again, new by ranker x {weights[1]} + blend, slots 1/4"] = (
-            interleave(by_blend, 10, *shipped)
-        )
+            candidates[f"rules + slot policy: {policy}"] = interleave(by_rule, 10, slots, short)
+        candidates[
+            f"shipped: own by buy again, new by ranker x {weights[1]} + blend, slots 1/4"
+        ] = interleave(by_blend, 10, *shipped)
         for policy, (slots, short) in policies.items():
             if policy in ("no slots", "2 slots") or (slots, short) == shipped:
                 candidates[f"LightGBM lambdarank + slot policy: {policy}"] = interleave(

@@ -52,14 +52,13 @@ if TYPE_CHECKING:  # replenishment_run builds on this module
 FORECAST_MODEL = "ses+calendar"
 NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
-# The default list: buy again orders the customer's own products and the co-purchase blend
-# the new ones; 1 of 10 places is kept for a new product, 4 for customers with fewer than 3
-# orders. The "new for you" list averages the ranks of the LightGBM ranker and the blend.
-# Both chosen on the in-year validation (docs/evaluation.md).
+# The default list: buy again orders the customer's own products; new products are ordered
+# by the average of their ranks by the LightGBM ranker and by the co-purchase blend (the
+# "new for you" list); 1 of 10 places is kept for a new product, 4 for customers with fewer
+# than 3 orders. Chosen on the in-year validation (docs/evaluation.md).
 SLOTS = recommending_ranker.RankerConfig(
     model_weight_own=0.0,
     model_weight_new=0.5,
-    rules_in_list=True,
     new_slots=1,
     short_orders=3,
     short_slots=4,
@@ -116,7 +115,7 @@ def recommend_products(
     tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int | None = None
 ) -> RecommendationLists:
     """``next``: the customer's own products first (buy again), then products new to them
-    by the co-purchase blend; ``new`` is the "new for you" list (the ranker and the blend).
+    (``new``, the "new for you" list: ranks of the ranker and the co-purchase blend).
     By default (``new_slots=None``) the ``SLOTS`` policy keeps places for new products (1 of
     10, 4 of 10 for customers with fewer than 3 orders, scaled to ``k``); ``new_slots=N``
     keeps the last N places for every customer instead (0: buy again, filled by
