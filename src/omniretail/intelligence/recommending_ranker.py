@@ -276,7 +276,7 @@ def fit(tx: pl.DataFrame, as_of: date, config: RankerConfig) -> Rankers:
 
 
 def _fit_one(frame: pl.DataFrame, config: RankerConfig) -> lgb.LGBMModel | None:
-    frame = frame.filter(pl.col("label").sum().over("customer_id") > 0).sort("customer_id")
+    frame = frame.filter(pl.col("label").sum().over("customer_id") > 0).sort("customer_id", "sku")
     if frame.height == 0 or frame["label"].n_unique() < 2:
         return None
     groups = frame.group_by("customer_id", maintain_order=True).len()["len"].to_numpy()
