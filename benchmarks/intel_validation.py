@@ -32,7 +32,7 @@ import polars as pl
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import roc_auc_score
 
-from omniretail.intelligence import lifetime, recommending
+from omniretail.intelligence import lifetime, recommending, recommending_ranker
 from omniretail.intelligence.evaluation import _long, wape_and_bias
 from omniretail.intelligence.forecasting import (
     ForecastConfig,
@@ -41,7 +41,7 @@ from omniretail.intelligence.forecasting import (
     forecast,
 )
 from omniretail.intelligence.recommending import RecommendConfig
-from omniretail.intelligence.service import NEW, NEXT
+from omniretail.intelligence.service import NEW, NEXT, SLOTS
 from omniretail.intelligence.transactions import product_sales, read_source_file
 
 DATA = Path("/work/shared/data/online_retail_ii_2009_2010.parquet")
@@ -235,7 +235,7 @@ def recommend(tx: pl.DataFrame) -> None:
                 replace(NEXT, recency_weeks=52.0, own_popularity=0.0)
             ),
             "buy again 26 w + popularity among own x 0.3": lists(replace(NEXT, own_popularity=0.3)),
-            "shipped: buy again 26 w + popularity among own x 1": buy_again,
+            "buy again 26 w + popularity among own x 1 (previous, --new-slots 0)": buy_again,
             "buy again 26 w + popularity among own x 2": lists(replace(NEXT, own_popularity=2.0)),
             "co-purchase blend (own first)": lists(replace(NEW, exclude_purchased=False)),
         }
@@ -243,6 +243,30 @@ def recommend(tx: pl.DataFrame) -> None:
             candidates[f"--new-slots {slots}: buy again + co-purchase blend"] = (
                 recommending.reserve_new(buy_again, new_blend, slots, 10)
             )
+        # The same candidates ordered by the rules (buy again for own products, the
+        # co-purchase blend for new ones) or by the LightGBM rankers, then the slot policy.
+        config = recommending_ranker.RankerConfig()
+        pool = recommending_ranker.candidates(history, cutoff, config)
+        by_rule = recommending_ranker.score(pool, recommending_ranker.Rankers(None, None))
+        fitted = recommending_ranker.fit(history, cutoff, config)
+        by_model = recommending_ranker.score(pool, fitted)
+        weights = (SLOTS.model_weight_own, SLOTS.model_weight_new)
+        by_blend = recommending_ranker.score(pool, fitted, weights)
+        interleave = recommending_ranker.interleave
+        policies = {"no slots": (0, (0, 0)), "1 slot": (1, (0, 0)), "2 slots": (2, (0, 0))}
+        for slots, short in ((0, 4), (1, 3), (1, 4), (2, 4)):
+            policies[f"{slots} slot(s), {short} if < 3 orders"] = (slots, (3, short))
+        shipped = (SLOTS.new_slots, (SLOTS.short_orders, SLOTS.short_slots))
+        for policy, (slots, short) in policies.items():
+            candidates[f"rules + slot policy: {policy}"] = interleave(by_rule, 10, slots, short)
+        candidates[
+            f"shipped: own by buy again, new by ranker x {weights[1]} + blend, slots 1/4"
+        ] = interleave(by_blend, 10, *shipped)
+        for policy, (slots, short) in policies.items():
+            if policy in ("no slots", "2 slots") or (slots, short) == shipped:
+                candidates[f"LightGBM lambdarank + slot policy: {policy}"] = interleave(
+                    by_model, 10, slots, short
+                )
         rows = {}
         for name, frame in candidates.items():
             precision, _ = scores(frame, truth)
@@ -251,7 +275,16 @@ def recommend(tx: pl.DataFrame) -> None:
         table(f"recommend, cutoff {cutoff}, {weeks} weeks (one list)", rows)
         only = {
             "rule: popularity (not bought)": popular_new,
-            "shipped --new-only: co-purchase blend": new_blend,
+            "previous --new-only: co-purchase blend": new_blend,
+            "LightGBM lambdarank, new candidates": interleave(
+                by_model.filter(~pl.col("own")), 10, 10
+            ),
+            "co-purchase blend on the candidates": interleave(
+                by_rule.filter(~pl.col("own")), 10, 10
+            ),
+            f"shipped: ranks of ranker x {weights[1]} + blend": interleave(
+                by_blend.filter(~pl.col("own")), 10, 10
+            ),
         }
         table(
             f"recommend --new-only, cutoff {cutoff}, {weeks} weeks",

@@ -91,7 +91,11 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
     )
     drain(container)
     # (the order confirmation went out too)
-    replies = [r for r in smtp_server.received if "[ref:" in str(r[2]["Subject"])]
+    # (and, as the reply resolved it, the satisfaction survey in the same thread)
+    in_thread = [r for r in smtp_server.received if "[ref:" in str(r[2]["Subject"])]
+    assert len(in_thread) == 2
+    assert "/survey/" in in_thread[1][2].get_content()
+    replies = [r for r in in_thread if r[2]["Message-ID"] == reply["message_id"]]
     assert len(replies) == 1
     _, rcpts, sent = replies[0]
     assert rcpts == ["ada@example.com"]
@@ -113,7 +117,7 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
         references=f"{first['Message-ID']} {sent['Message-ID']}",
     )
     send(listener, answer)
-    assert counts(container) == (1, 3)
+    assert counts(container) == (1, 4)  # in, reply, survey, answer
     got = ok(client.get(f"{API}/support/conversations/{conversation['id']}"))
     assert got["status"] == "open"
     assert got["reopened"] == 1

@@ -74,11 +74,15 @@ def recommend_command(
         bool, typer.Option("--new-only", help="Only products the customer has not bought")
     ] = False,
     new_slots: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--new-slots", min=0, max=100, help="Last places kept for products new to the customer"
+            "--new-slots",
+            min=0,
+            max=100,
+            help="Last places kept for products new to the customer, for every customer"
+            " (default: 1 of 10, 4 of 10 for customers with fewer than 3 orders)",
         ),
-    ] = 0,
+    ] = None,
 ) -> None:
     """Top-k products per known customer: CSV ``customer_id,rank,sku``. With ``--new-only``
     the "new for you" list: only products the customer has not bought."""

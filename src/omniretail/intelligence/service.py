@@ -17,7 +17,13 @@ from sqlalchemy import Engine
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentRead
 from omniretail.db.uow import UnitOfWork
-from omniretail.intelligence import lifetime, recommending, repository, segments
+from omniretail.intelligence import (
+    lifetime,
+    recommending,
+    recommending_ranker,
+    repository,
+    segments,
+)
 
 # Re-exported for the console (the dashboard's weekly KPIs, the planning page's settings).
 from omniretail.intelligence.analytics import weekly_kpis as weekly_kpis
@@ -46,6 +52,17 @@ if TYPE_CHECKING:  # replenishment_run builds on this module
 FORECAST_MODEL = "ses+calendar"
 NEXT = RecommendConfig(method="buy_again", recency_weeks=26.0, own_popularity=1.0)
 NEW = RecommendConfig(method="blend", exclude_purchased=True)
+# The default list: buy again orders the customer's own products; new products are ordered
+# by the average of their ranks by the LightGBM ranker and by the co-purchase blend (the
+# "new for you" list); 1 of 10 places is kept for a new product, 4 for customers with fewer
+# than 3 orders. Chosen on the in-year validation (docs/evaluation.md).
+SLOTS = recommending_ranker.RankerConfig(
+    model_weight_own=0.0,
+    model_weight_new=0.5,
+    new_slots=1,
+    short_orders=3,
+    short_slots=4,
+)
 
 
 def load_history(engine: Engine) -> pl.DataFrame:
@@ -95,14 +112,20 @@ class RecommendationLists:
 
 
 def recommend_products(
-    tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int = 0
+    tx: pl.DataFrame, as_of: date, k: int, *, new_slots: int | None = None
 ) -> RecommendationLists:
-    """``new_slots``: the last places of the ``next`` list go to the best products new to the
-    customer (0 by default: on the in-year validation any reserved slot cost precision)."""
+    """``next``: the customer's own products first (buy again), then products new to them
+    (``new``, the "new for you" list: ranks of the ranker and the co-purchase blend).
+    By default (``new_slots=None``) the ``SLOTS`` policy keeps places for new products (1 of
+    10, 4 of 10 for customers with fewer than 3 orders, scaled to ``k``); ``new_slots=N``
+    keeps the last N places for every customer instead (0: buy again, filled by
+    popularity)."""
     history = tx.filter(pl.col("day") < as_of)
     next_lists, popular = recommending.recommend(history, as_of, k, NEXT)
-    new_lists, _ = recommending.recommend(history, as_of, k, NEW)
-    if new_slots > 0:
+    slotted, new_lists = recommending_ranker.recommend(history, as_of, k, SLOTS)
+    if new_slots is None:
+        next_lists = slotted
+    elif new_slots > 0:
         next_lists = recommending.reserve_new(next_lists, new_lists, min(new_slots, k), k)
     return RecommendationLists(next_lists, new_lists, popular)
 
