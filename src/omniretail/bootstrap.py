@@ -98,6 +98,13 @@ class Container:
         )
         # The satisfaction survey asked after a resolution (support.surveys).
         support.install_surveys(self.handlers, base_url=self.settings.public_base_url)
+        # The self-service assistant answers chat messages first (support.assistant_chat).
+        if self.settings.support_assistant_in_chat:
+            support.set_assistant(
+                support.chat_assistant(support.AssistantConfig.from_settings(self.settings))
+            )
+        else:
+            support.set_assistant(None)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)

@@ -204,6 +204,12 @@ class Settings(BaseSettings):
     """A JSON file of the operator's intents and answers, added to the shipped ones
     (``{"intents": {"name": {"examples": [...], "answer": "..."}}}``); the model retrains at
     start when it changes."""
+    support_assistant_in_chat: bool = True
+    """The self-service assistant answers chat messages first, handing over to an agent (with
+    an internal note) when it cannot."""
+    support_assistant_email_auto_reply: bool = False
+    """The assistant replies to a new email conversation when it can answer with confidence
+    (not a handover, nothing to verify); otherwise the email waits for an agent."""
     support_assistant_requests_per_window: int = Field(default=30, ge=1)
     """Questions to the public assistant per client address per window (then 429)."""
     support_assistant_window_seconds: int = Field(default=60, ge=10)

@@ -4,6 +4,8 @@ Services never commit; other packages import these names from here."""
 
 from __future__ import annotations
 
+from omniretail.support.assistant import AssistantConfig, email_auto_reply
+from omniretail.support.assistant_chat import chat_assistant
 from omniretail.support.chat import (
     by_token,
     chat_messages,
@@ -78,6 +80,7 @@ __all__ = [
     "VARIABLES",
     "WISMO_TAG",
     "Assistant",
+    "AssistantConfig",
     "AssistantRequest",
     "Limits",
     "SupportMeasures",
@@ -91,12 +94,14 @@ __all__ = [
     "business_minutes_between",
     "by_token",
     "change_tags",
+    "chat_assistant",
     "chat_messages",
     "conversation_read",
     "count_open",
     "customer_chats",
     "default_team",
     "delete_canned",
+    "email_auto_reply",
     "forget_customer",
     "get_canned",
     "get_conversation",
