@@ -546,13 +546,18 @@ def _email(text: str) -> str | None:
 
 
 def email_auto_reply(
-    runtime: Runtime, body: str, sender: str, *, config: AssistantConfig | None = None
+    runtime: Runtime | UnitOfWork,
+    body: str,
+    sender: str,
+    *,
+    config: AssistantConfig | None = None,
 ) -> str | None:
     """The reply to an inbound email, or None when it should go to an agent (below the
     threshold, a request for a person, small talk, or a question needing details the email
     cannot verify). The sender's address stands for the email given with an order number: the
     reply goes back to that address, so order details only ever reach the order's own contact
-    address even when a From header is forged."""
+    address even when a From header is forged. ``runtime``: a runtime or an open unit of work
+    (the ingest's, then pass ``config``)."""
     text = " ".join(body.split())[:2000]
     reply = answer(runtime, text, AssistantContext(channel="email"), email=sender, config=config)
     if (

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders import service as orders
+from omniretail.support.assistant import AssistantConfig, email_auto_reply
 from omniretail.support.conversations import (
     ORDER_NUMBER,
     TRACKING_LINK,
@@ -44,7 +45,8 @@ from omniretail.support.conversations import (
     team_for_address,
 )
 from omniretail.support.models import Conversation, Direction, Message, SupportChannel
-from omniretail.support.schemas import Ingested, SocialMessage
+from omniretail.support.replies import reply
+from omniretail.support.schemas import Ingested, ReplyCreate, SocialMessage
 
 REFERENCE = re.compile(r"\[ref:([2-9A-HJ-NP-TV-Z]{8})\]", re.IGNORECASE)
 PLUS_REFERENCE = re.compile(r"\+([2-9A-HJ-NP-TV-Z]{8})@", re.IGNORECASE)
@@ -200,8 +202,35 @@ def _fill_links(uow: UnitOfWork, conversation: Conversation, *texts: str) -> Non
         conversation.order_id = mentioned_order(uow, *texts)
 
 
-def ingest_email(uow: UnitOfWork, raw: bytes, *, limits: Limits | None = None) -> Ingested:
-    """Threads and links one inbound email (RFC 5322 bytes). Idempotent by Message-ID."""
+@dataclass(frozen=True)
+class AutoReply:
+    """The assistant's answer to a new email conversation (``support_assistant_email_auto_reply``):
+    its configuration and the mail domain of the reply's Message-ID."""
+
+    config: AssistantConfig
+    domain: str = "omniretail"
+
+
+def _auto_reply(
+    uow: UnitOfWork, conversation: Conversation, text: str, sender: str, auto: AutoReply
+) -> None:
+    """Sends the assistant's confident answer through the agents' reply path (author
+    ``assistant``); a handover or a question needing verification leaves the conversation
+    open for an agent."""
+    answer = email_auto_reply(uow, text, sender, config=auto.config)
+    if answer:
+        reply(uow, conversation.id, ReplyCreate(body=answer), author="assistant", domain=auto.domain)
+
+
+def ingest_email(
+    uow: UnitOfWork,
+    raw: bytes,
+    *,
+    limits: Limits | None = None,
+    auto_reply: AutoReply | None = None,
+) -> Ingested:
+    """Threads and links one inbound email (RFC 5322 bytes). Idempotent by Message-ID. With
+    ``auto_reply``, a new conversation gets the assistant's answer when it is confident."""
     limits = limits or Limits()
     message = parse(raw)
     found_ids = _ids(str(message.get("Message-ID", "")))
@@ -260,6 +289,8 @@ def ingest_email(uow: UnitOfWork, raw: bytes, *, limits: Limits | None = None) -
         attachments=files,
         attachments_refused=refused,
     )
+    if created and auto_reply is not None and sender and text:
+        _auto_reply(uow, conversation, text, sender, auto_reply)
     return Ingested(
         conversation_id=conversation.id,
         reference=conversation.reference,

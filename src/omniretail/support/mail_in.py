@@ -21,7 +21,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from omniretail.runtime import Runtime
-from omniretail.support.ingest import Limits, ingest_email
+from omniretail.support.assistant import AssistantConfig
+from omniretail.support.ingest import AutoReply, Limits, ingest_email
 from omniretail.support.schemas import Ingested
 
 log = logging.getLogger("omniretail.support.mail_in")
@@ -35,10 +36,23 @@ def limits_of(runtime: Runtime) -> Limits:
     )
 
 
+def auto_reply_of(runtime: Runtime) -> AutoReply | None:
+    """The assistant's email auto-reply, when ``support_assistant_email_auto_reply`` is on."""
+    settings = runtime.settings
+    if not settings.support_assistant_email_auto_reply:
+        return None
+    address = settings.support_reply_to or settings.smtp_from
+    domain = address.rsplit("@", 1)[-1].strip(" >") or "omniretail"
+    return AutoReply(config=AssistantConfig.from_settings(settings), domain=domain)
+
+
 def ingest_one(runtime: Runtime, raw: bytes, limits: Limits | None = None) -> Ingested:
     """One email in one transaction (the listener's, the poller's and the benchmark's path)."""
+    auto_reply = auto_reply_of(runtime)
     with runtime.uow() as uow:
-        return ingest_email(uow, raw, limits=limits or limits_of(runtime))
+        return ingest_email(
+            uow, raw, limits=limits or limits_of(runtime), auto_reply=auto_reply
+        )
 
 
 class SupportHandler:
