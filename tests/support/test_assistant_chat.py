@@ -90,4 +90,3 @@ def test_an_anonymous_chat_is_not_told_an_orders_details(container, client):
     assert order["tracking_url"] not in bodies
     assert "expected by" not in bodies
     assert "email" in bodies.lower()
-

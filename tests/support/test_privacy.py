@@ -26,3 +26,36 @@ def test_forget_customer_deletes_their_conversations_only(container):
         assert uow.session.scalar(select(func.count()).select_from(Conversation)) == 1
         assert uow.session.scalar(select(func.count()).select_from(Message)) == 1
         assert uow.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_the_export_shows_the_persons_conversations_and_erasure_removes_them(container, client):
+    ada = make_customer(container, "Ada", email="ada@example.com", verified=True)
+    with container.uow() as uow:
+        service.ingest_email(
+            uow, email(body="about my parcel", attachments=[("a.txt", b"x")]).as_bytes()
+        )
+        service.ingest_email(uow, email(sender="bob@example.com", body="about Bob").as_bytes())
+        service.ingest_email(uow, email(sender="eve@example.com", body="Eve's").as_bytes())
+    # an address on a profile only unverified is not the person's (it may be someone else's)
+    eve = make_customer(container, "Eve", email="bob@example.com", verified=False)
+
+    document = client.get(f"/api/v1/customers/{ada}/export")
+    assert document.status_code == 200, document.text
+    (conversation,) = document.json()["support"]
+    assert conversation["channel"] == "email"
+    assert conversation["contact"] == "ada@example.com"
+    (message,) = conversation["messages"]
+    assert message["body"] == "about my parcel"
+    assert message["attachments"] == [
+        {"filename": "a.txt", "content_type": "application/octet-stream", "size": 1}
+    ]
+    assert client.get(f"/api/v1/customers/{eve}/export").json()["support"] == []
+
+    erased = client.post(f"/api/v1/customers/{ada}/erase")
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["summary"]["support_conversations_deleted"] == 1
+    erased = client.post(f"/api/v1/customers/{eve}/erase")
+    assert erased.json()["summary"]["support_conversations_deleted"] == 0
+    with container.read_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Conversation)) == 2
+        assert uow.session.scalar(select(func.count()).select_from(Attachment)) == 0

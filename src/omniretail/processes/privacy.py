@@ -22,6 +22,7 @@ from omniretail.marketing import service as marketing
 from omniretail.notifications import service as notifications
 from omniretail.orders import service as order_lookup
 from omniretail.orders import service as order_privacy
+from omniretail.support import service as support
 
 
 class PersonalDataExport(BaseModel):
@@ -34,6 +35,11 @@ class PersonalDataExport(BaseModel):
         default_factory=dict,
         description="segments, journeys, messages sent and shown, clicks, attributes,"
         " suppressions and stock alerts",
+    )
+    support: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="support conversations (linked to the person or from their verified"
+        " addresses) with their messages",
     )
 
 
@@ -67,7 +73,20 @@ def export_personal_data(
             for o in order_lookup.list_orders(uow, profile_id, limit=100_000)
         ],
         marketing=marketing.personal_data(uow, [root, *section["profile"]["aliases"]]),
+        support=support.personal_data(
+            uow, [root, *section["profile"]["aliases"]], verified_addresses(uow, root)
+        ),
     )
+
+
+def verified_addresses(uow: UnitOfWork, customer_id: int) -> list[tuple[str, str]]:
+    """The person's verified identities as ``(kind, value)``: support conversations written
+    from them are the person's (an unverified address may be someone else's)."""
+    return [
+        (i.kind.value, i.value)
+        for i in customers.list_identities(uow, customer_id, vault=uow.vault)
+        if i.verified and i.value
+    ]
 
 
 # An order in one of these states is over: nothing left to hand over, refund or contact.
@@ -111,6 +130,7 @@ def erase_customer(
                 field="customer_id",
                 orders=held,
             )
+    addresses = verified_addresses(uow, root)  # read before the identities go
     summary = privacy.erase_customer(uow, root, actor=actor)
     summary["principals_deleted"] = auth.forget_customer(uow, summary["ids"])
     summary["intelligence_scores_deleted"] = intelligence.forget_customers(uow, summary["ids"])
@@ -119,6 +139,9 @@ def erase_customer(
         uow, [str(i) for i in summary["ids"]]
     )
     summary.update(marketing.forget_customers(uow, summary["ids"]))
+    summary["support_conversations_deleted"] = support.forget_customer(
+        uow, summary["ids"], addresses
+    )
     return ErasureReport(customer_id=root, erased_ids=summary["ids"], summary=summary)
 
 

@@ -219,7 +219,9 @@ def _auto_reply(
     open for an agent."""
     answer = email_auto_reply(uow, text, sender, config=auto.config)
     if answer:
-        reply(uow, conversation.id, ReplyCreate(body=answer), author="assistant", domain=auto.domain)
+        reply(
+            uow, conversation.id, ReplyCreate(body=answer), author="assistant", domain=auto.domain
+        )
 
 
 def ingest_email(

@@ -50,9 +50,7 @@ def ingest_one(runtime: Runtime, raw: bytes, limits: Limits | None = None) -> In
     """One email in one transaction (the listener's, the poller's and the benchmark's path)."""
     auto_reply = auto_reply_of(runtime)
     with runtime.uow() as uow:
-        return ingest_email(
-            uow, raw, limits=limits or limits_of(runtime), auto_reply=auto_reply
-        )
+        return ingest_email(uow, raw, limits=limits or limits_of(runtime), auto_reply=auto_reply)
 
 
 class SupportHandler:

@@ -49,7 +49,7 @@ from omniretail.support.ingest import (
 )
 from omniretail.support.measures import WISMO_TAG, SupportMeasures, support_measures
 from omniretail.support.merging import merge, split
-from omniretail.support.privacy import forget_customer
+from omniretail.support.privacy import forget_customer, personal_data
 from omniretail.support.replies import (
     VARIABLES,
     delete_canned,
@@ -116,6 +116,7 @@ __all__ = [
     "mentioned_order",
     "merge",
     "note",
+    "personal_data",
     "post_chat",
     "put_canned",
     "put_team",
