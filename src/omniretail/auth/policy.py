@@ -313,6 +313,7 @@ POLICY: dict[str, Rule] = {
     # webhook is authenticated by its HMAC signature (support.signing)
     "GET /support/conversations": R("support:read"),
     "GET /support/conversations/{conversation_id}": R("support:read"),
+    "GET /support/conversations/{conversation_id}/attachments/{attachment_id}": R("support:read"),
     "POST /support/conversations/{conversation_id}/replies": R("support:write"),
     "POST /support/conversations/{conversation_id}/notes": R("support:write"),
     "POST /support/conversations/{conversation_id}/assign": R("support:write"),

@@ -59,6 +59,8 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("support_conversations", "contact_enc", "support_contact"),
     EncryptedColumn("support_messages", "sender_enc", "support_sender"),
     EncryptedColumn("support_messages", "body_enc", "support_body"),
+    # files: bytes sealed into a text token (PiiVault.encrypt_bytes)
+    EncryptedColumn("support_attachments", "data_enc", "support_attachment"),
 )
 
 UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
@@ -199,7 +201,7 @@ def check_keyring(uow: UnitOfWork, vault: PiiVault) -> None:
         if stored is None or not is_ciphertext(stored):
             continue
         try:
-            vault.decrypt(column.field, str(stored))
+            vault.decrypt_bytes(column.field, str(stored))  # bytes: a sealed file is no text
         except UnknownKeyId as exc:
             raise KeyringError(f"{column.name}: {exc}") from None
         except (InvalidTag, ValueError):

@@ -52,20 +52,24 @@ class PiiVault:
         self._index_key = keyring.index_key()
 
     def encrypt(self, field: str, value: str | None) -> str | None:
-        if value is None:
-            return None
-        nonce = os.urandom(12)
-        sealed = self._aeads[self.kid].encrypt(nonce, value.encode(), field.encode())
-        return f"{PREFIX}{self.kid}:" + base64.b64encode(nonce + sealed).decode()
+        return None if value is None else self.encrypt_bytes(field, value.encode())
 
     def decrypt(self, field: str, token: str | None) -> str | None:
-        if token is None:
-            return None
+        return None if token is None else self.decrypt_bytes(field, token).decode()
+
+    def encrypt_bytes(self, field: str, data: bytes) -> str:
+        """Bytes (a file) sealed into the same text token as ``encrypt``'s, so a sealed binary
+        column is re-encrypted, counted and checked like every other."""
+        nonce = os.urandom(12)
+        sealed = self._aeads[self.kid].encrypt(nonce, data, field.encode())
+        return f"{PREFIX}{self.kid}:" + base64.b64encode(nonce + sealed).decode()
+
+    def decrypt_bytes(self, field: str, token: str) -> bytes:
         if token.startswith(LEGACY_PREFIX):
             raw = base64.b64decode(token[len(LEGACY_PREFIX) :])
             for aead in reversed(self._aeads.values()):  # v1 came from the oldest secret
                 try:
-                    return aead.decrypt(raw[:12], raw[12:], field.encode()).decode()
+                    return aead.decrypt(raw[:12], raw[12:], field.encode())
                 except InvalidTag:
                     continue
             raise InvalidTag()
@@ -74,7 +78,7 @@ class PiiVault:
         kid, _, body = token[len(PREFIX) :].partition(":")
         aead = self._aeads.get(kid) or self._aead_by_alias(kid)
         raw = base64.b64decode(body)
-        return aead.decrypt(raw[:12], raw[12:], field.encode()).decode()
+        return aead.decrypt(raw[:12], raw[12:], field.encode())
 
     def _aead_by_alias(self, kid: str) -> AESGCM:
         key = self.keyring.derive_for(kid, PURPOSE)
@@ -96,10 +100,9 @@ class PiiVault:
         """The same value under the current key (unchanged when it already is)."""
         if token.startswith(f"{PREFIX}{self.kid}:"):
             return token
-        plain = self.decrypt(field, token) if is_ciphertext(token) else token
-        sealed = self.encrypt(field, plain)
-        assert sealed is not None
-        return sealed
+        # at the byte level: the same for text and for sealed files
+        plain = self.decrypt_bytes(field, token) if is_ciphertext(token) else token.encode()
+        return self.encrypt_bytes(field, plain)
 
     def encrypt_json(self, field: str, value: Any) -> str | None:
         return None if value is None else self.encrypt(field, json.dumps(value, sort_keys=True))

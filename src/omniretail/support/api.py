@@ -22,7 +22,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from omniretail.api.deps import (
@@ -93,6 +93,26 @@ def list_conversations(
 @router.get("/support/conversations/{conversation_id}", response_model=ConversationRead)
 def get_conversation(conversation_id: IdPath, uow: ReadDep) -> ConversationRead:
     return service.get_conversation(uow, conversation_id)
+
+
+@router.get(
+    "/support/conversations/{conversation_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def get_attachment(conversation_id: IdPath, attachment_id: IdPath, uow: ReadDep) -> Response:
+    """An attachment's bytes (unsealed), always as a download: a customer's file is never
+    rendered in the console's origin."""
+    filename, _content_type, data = service.attachment_file(uow, conversation_id, attachment_id)
+    safe = "".join(c for c in filename if c.isalnum() or c in "._- ")[:120] or "attachment"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post(

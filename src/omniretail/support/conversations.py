@@ -55,6 +55,8 @@ from omniretail.support.schemas import (
 
 DEFAULT_TEAM = "general"
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+# The vault field an attachment's bytes are sealed for (db.encrypted registers the column).
+ATTACHMENT_FIELD = "support_attachment"
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9][\w.\-]{0,60}[A-Za-z0-9_])")
 # Order numbers as checkout writes them (``orders.service.new_order_number``).
 ORDER_NUMBER = re.compile(r"\bOR-[0-9A-HJKMNP-TV-Z]{10}\b")
@@ -225,7 +227,7 @@ def add_message(
                 content_type=item.content_type[:120],
                 size=len(item.data),
                 sha256=hashlib.sha256(item.data).hexdigest(),
-                data=item.data,
+                data_enc=vault.encrypt_bytes(ATTACHMENT_FIELD, item.data),
                 created_at=uow.now,
             )
         )
@@ -552,3 +554,19 @@ def require_message(uow: UnitOfWork, message_id: int) -> Message:
     if message is None:
         raise NotFound(f"no support message {message_id}")
     return message
+
+
+def attachment_file(
+    uow: UnitOfWork, conversation_id: int, attachment_id: int
+) -> tuple[str, str, bytes]:
+    """An attachment of the conversation as ``(filename, content type, bytes)``, unsealed."""
+    row = uow.session.execute(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Attachment.id == attachment_id, Message.conversation_id == conversation_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise UnknownConversation(
+            f"no attachment {attachment_id} in conversation {conversation_id}"
+        )
+    return row.filename, row.content_type, uow.vault.decrypt_bytes(ATTACHMENT_FIELD, row.data_enc)

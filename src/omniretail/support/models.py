@@ -14,7 +14,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
 )
@@ -154,7 +153,9 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # the file's bytes as vault ciphertext (``PiiVault.encrypt_bytes``, field
+    # ``support_attachment``)
+    data_enc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
