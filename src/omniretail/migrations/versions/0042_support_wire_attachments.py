@@ -34,13 +34,9 @@ def _vault() -> Any:
     return PiiVault(keyring)
 
 
-def _table(*columns: sa.Column[Any]) -> sa.TableClause:
-    return sa.table("support_attachments", sa.column("id"), *columns)
-
-
 def _convert(source: str, target: str, change: Any) -> None:
     """Rewrites every row's ``source`` into ``target`` through ``change``, in batches by id."""
-    table = _table(sa.column(source), sa.column(target))
+    table = sa.table("support_attachments", sa.column("id"), sa.column(source), sa.column(target))
     bind = op.get_bind()
     after = 0
     while True:
