@@ -26,6 +26,7 @@ from omniretail.settings import Settings
 if TYPE_CHECKING:
     from omniretail.demo.orders import DemoOrders
     from omniretail.demo.pricing import DemoOffers, TourOffer
+    from omniretail.demo.support import DemoSupport
     from omniretail.loyalty.schemas import AccountRead
 
 console = Console()
@@ -133,7 +134,8 @@ def demo_command(
         offers = _offers(container, customer_id)
         tour_offer = _tour_offer(container, offers, customer_id)
         _journeys(container)
-        _tour(base, customer_id, account, made, stores, tour_offer)
+        service = _support(container, customer_id, made)
+        _tour(base, customer_id, account, made, stores, tour_offer, service)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
         container.dispose()
@@ -249,6 +251,20 @@ def _journeys(container: Runtime) -> None:
             f"marketing: installed {len(made.installed)} classic journeys", soft_wrap=True
         )
     console.print(f"marketing: live journeys: {', '.join(made.live) or 'none'}", soft_wrap=True)
+
+
+def _support(container: Runtime, customer_id: int, made: DemoOrders | None) -> DemoSupport:
+    """The service team, canned replies and the demo customer's conversations (made once)."""
+    from omniretail.demo.support import seed_support
+
+    with container.uow() as uow:
+        seeded = seed_support(uow, customer_id=customer_id, orders=made.orders if made else [])
+    if seeded.canned_added:
+        console.print(f"support: canned replies {', '.join(seeded.canned_added)}", soft_wrap=True)
+    channels = ", ".join(f"{c.channel} {c.status}" for c in seeded.conversations)
+    done = "added" if seeded.created else "exist; none added"
+    console.print(f"support: the demo customer's conversations {done} ({channels})", soft_wrap=True)
+    return seeded
 
 
 def _tour_offer(container: Runtime, offers: DemoOffers, customer_id: int) -> TourOffer | None:
@@ -450,6 +466,7 @@ def _tour(
     made: DemoOrders | None,
     stores: tuple[str, str],
     offer: TourOffer | None = None,
+    service: DemoSupport | None = None,
 ) -> None:
     """The story, step by step, with the links and sign-ins that follow it."""
     from omniretail.demo.people import CUSTOMER_EMAIL
@@ -515,3 +532,13 @@ def _tour(
         " abandoned cart are live: sign up in the shop, or leave a basket for an hour, and the"
         f" journey's run shows on its page; {base}/hq/segments for the segments they use"
     )
+    handed = service.handed_over() if service is not None else None
+    if handed is not None:
+        page = f"{base}/hq/desk/conversations/{handed.id}"
+        order = f" and order {handed.order_number} with its tracking" if handed.order_number else ""
+        say(
+            f" 11. agent: {base}/hq/desk -> the queue (an email asking where an order is, the"
+            f" chat the assistant handed over); open {page} -> the customer{order} beside the"
+            f" chat; {page}?canned=damaged-item puts a canned reply in the box: send it as"
+            " resolved"
+        )
