@@ -11,9 +11,9 @@ added only when their code is free; an existing one is left as it is)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.demo.people import CUSTOMER_EMAIL
