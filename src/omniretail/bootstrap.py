@@ -55,6 +55,9 @@ class Container:
     # Connections that commit without waiting for the WAL flush (PostgreSQL), for cart holds;
     # None: the write engine (SQLite commits without a sync in WAL mode anyway).
     relaxed_engine: Engine | None = None
+    # Reads that may lag behind the last commit (``replica_uow``): the read replica's engine
+    # (``db_read_url``); None: ``read_engine``, the primary.
+    replica_engine: Engine | None = None
     cache: ReadCache = field(default_factory=ReadCache)
     keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
     # Outgoing channels; tests swap a member for a recording fake (messaging.senders).
@@ -70,6 +73,11 @@ class Container:
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._replica_sessions = (
+            self._read_sessions
+            if self.replica_engine is None
+            else sessionmaker(self.replica_engine, expire_on_commit=False)
+        )
         self._relaxed_sessions = sessionmaker(
             self.relaxed_engine or self.engine, expire_on_commit=False
         )
@@ -130,10 +138,28 @@ class Container:
             self._read_sessions, self.clock, self.settings.event_source, self.cache, self.keyring
         )
 
+    def replica_uow(self) -> UnitOfWork:
+        """A unit of work for reads that may lag behind the last commit (see "Read replica" in
+        docs/operations.md): the read replica when ``db_read_url`` is set, in read-only
+        transactions; otherwise the same as ``read_uow``. Never for a read that must see this
+        request's or a just-made write (sign-in, revocation, idempotency, carts)."""
+        return UnitOfWork(
+            self._replica_sessions,
+            self.clock,
+            self.settings.event_source,
+            self.cache,
+            self.keyring,
+        )
+
     @property
     def reads_autocommit(self) -> bool:
         """Reads run without a transaction (PostgreSQL): closing a read session sends nothing."""
-        return bool(self.read_engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+        return _autocommit(self.read_engine)
+
+    @property
+    def replica_reads_autocommit(self) -> bool:
+        """``reads_autocommit`` for ``replica_uow``."""
+        return _autocommit(self.replica_engine or self.read_engine)
 
     @property
     def backend(self) -> str:
@@ -162,6 +188,12 @@ class Container:
             self.relaxed_engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
+
+
+def _autocommit(engine: Engine) -> bool:
+    return bool(engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
 
 def build_container(settings: Settings | None = None, clock: Clock | None = None) -> Container:
@@ -195,6 +227,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         if sqlite
         else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
+    replica_engine = _replica_engine(settings, url, pools, counter)
     relaxed_engine = (
         None
         if sqlite
@@ -213,6 +246,7 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
         engine=engine,
         read_engine=read_engine,
         relaxed_engine=relaxed_engine,
+        replica_engine=replica_engine,
         clock=clock or SystemClock(),
         counter=counter,
         pools=pools,
@@ -225,3 +259,34 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
             outcome=settings.payment_test_outcome,
         ),
     )
+
+
+def _replica_engine(
+    settings: Settings, url: str, pools: PoolPlan, counter: StatementCounter
+) -> Engine | None:
+    """The read replica's engine (``db_read_url``), or None when reads stay on the primary.
+
+    Its connections are read-only (``make_engine(read_only=True)``): on a real replica every
+    transaction is anyway, on a read-only role of the primary this keeps a read from writing.
+    Its pool is the size of the primary's (the read slots bound what it holds at once)."""
+    read_url = settings.db_read_url
+    if not read_url or normalise_url(read_url) == normalise_url(url):
+        return None
+    if is_sqlite(url) or is_sqlite(read_url):
+        raise ValueError(
+            "db_read_url: SQLite has no read replicas (reads already run beside the writer);"
+            " unset OMNIRETAIL_DB_READ_URL or set it to the database URL"
+        )
+    engine = make_engine(
+        read_url,
+        schema=settings.database_schema,
+        pool_size=pools.write,
+        pool_timeout=pools.timeout,
+        pgbouncer=settings.db_pgbouncer,
+        read_only=True,
+        counter=counter,
+    )
+    if settings.db_pgbouncer:
+        return engine  # read-only transactions (BEGIN READ ONLY), see make_engine
+    # Autocommit like the primary's reads; default_transaction_read_only covers each statement.
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

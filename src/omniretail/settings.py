@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     the SQLite file ``omniretail.db`` in ``data_dir``."""
     database_schema: str | None = None
     """PostgreSQL only: run inside this schema (tests give every run its own)."""
+    db_read_url: str | None = None
+    """PostgreSQL only: URL of a read replica (or of a read-only role) for the reads that may
+    lag behind the last commit (catalog, availability, order tracking, reports; see Read
+    replica). Unset, or equal to ``database_url``: those reads use the primary. Its
+    transactions are read-only. SQLite has no replicas: a different URL is refused."""
     data: Path | None = None
     """The Online Retail II transaction log ``demo`` imports (else the search order in the
     README)."""
@@ -253,6 +258,19 @@ class Settings(BaseSettings):
     """Largest request body; a larger one is refused with 413, unread."""
     max_event_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     """Largest body of ``POST /events`` (event batches)."""
+
+    nats_url: str | None = None
+    """NATS server (e.g. ``nats://127.0.0.1:4222``) whose JetStream receives a copy of every
+    outbox event (the relay's ``nats.jetstream`` handler, at least once, the event id as
+    ``Nats-Msg-Id``); unset: no such sink."""
+    nats_subject_prefix: str = Field(default="omniretail", min_length=1, max_length=100)
+    """Events go to subject ``<prefix>.<event type>``."""
+    nats_stream: str = Field(default="OMNIRETAIL", min_length=1, max_length=100)
+    """The JetStream stream (subjects ``<prefix>.>``), created at the first publish if
+    missing."""
+    nats_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Seconds to connect or to wait for JetStream's acknowledgements; then the delivery
+    fails and the relay retries it."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -245,50 +245,74 @@ def no_content(fn: Callable[[UnitOfWork], object]) -> Callable[[UnitOfWork], NoC
     return run
 
 
-async def read_uow(request: Request, container: ContainerDep) -> AsyncIterator[UnitOfWork]:
-    """A read unit of work that holds its pooled connection only with a read slot.
+class _Reads:
+    """A read unit-of-work dependency (``read_uow`` on the primary, ``replica_read_uow``)."""
 
-    A sync endpoint's session keeps its connection until this dependency exits, which is after
-    FastAPI has validated the response in the threadpool. Without a bound, under load every
-    connection is held by a finished request waiting for a thread, while every thread waits
-    for a connection: the server stalls for the pool timeout (seen with 200 clients). Reads
-    therefore wait for a slot on the event loop, holding no thread, and there are fewer slots
-    than connections, so writes (which hold a connection only inside their thread) always
-    find one. The exit runs on a thread of its own, like FastAPI's own dependency exits,
-    except when reads run in autocommit (PostgreSQL): there is no COMMIT to send then, closing
-    the session only hands its connection back to the pool, and the thread hop cost more than
-    the exit itself.
-    """
-    async with _read_slots(request, container):
-        uow = container.read_uow().__enter__()  # no I/O: the session connects on first use
-        if container.reads_autocommit:
+    def __init__(self, *, replica: bool) -> None:
+        self.replica = replica
+
+    async def __call__(
+        self, request: Request, container: ContainerDep
+    ) -> AsyncIterator[UnitOfWork]:
+        """A read unit of work that holds its pooled connection only with a read slot.
+
+        A sync endpoint's session keeps its connection until this dependency exits, which is after
+        FastAPI has validated the response in the threadpool. Without a bound, under load every
+        connection is held by a finished request waiting for a thread, while every thread waits
+        for a connection: the server stalls for the pool timeout (seen with 200 clients). Reads
+        therefore wait for a slot on the event loop, holding no thread, and there are fewer slots
+        than connections, so writes (which hold a connection only inside their thread) always
+        find one. The exit runs on a thread of its own, like FastAPI's own dependency exits,
+        except when reads run in autocommit (PostgreSQL): there is no COMMIT to send then, closing
+        the session only hands its connection back to the pool, and the thread hop cost more than
+        the exit itself.
+
+        These reads are on the primary: they see every commit. ``replica_read_uow`` is for reads
+        that may lag."""
+        replica = self.replica
+        autocommit = container.replica_reads_autocommit if replica else container.reads_autocommit
+        async with _read_slots(request, container, replica):
+            # No I/O: the session connects on first use.
+            uow = (container.replica_uow() if replica else container.read_uow()).__enter__()
+            if autocommit:
+                try:
+                    yield uow
+                except BaseException as exc:
+                    uow.__exit__(type(exc), exc, exc.__traceback__)
+                    raise
+                uow.__exit__(None, None, None)
+                return
+            exit_limiter = anyio.CapacityLimiter(1)
             try:
                 yield uow
             except BaseException as exc:
-                uow.__exit__(type(exc), exc, exc.__traceback__)
+                await anyio.to_thread.run_sync(
+                    uow.__exit__, type(exc), exc, exc.__traceback__, limiter=exit_limiter
+                )
                 raise
-            uow.__exit__(None, None, None)
-            return
-        exit_limiter = anyio.CapacityLimiter(1)
-        try:
-            yield uow
-        except BaseException as exc:
-            await anyio.to_thread.run_sync(
-                uow.__exit__, type(exc), exc, exc.__traceback__, limiter=exit_limiter
-            )
-            raise
-        await anyio.to_thread.run_sync(uow.__exit__, None, None, None, limiter=exit_limiter)
+            await anyio.to_thread.run_sync(uow.__exit__, None, None, None, limiter=exit_limiter)
 
 
-def _read_slots(request: Request, container: Runtime) -> asyncio.Semaphore:
-    slots: asyncio.Semaphore | None = getattr(request.app.state, "read_slots", None)
+read_uow = _Reads(replica=False)
+# ``read_uow`` on the read replica (``db_read_url``; the primary when unset), for GET routes
+# whose answer may lag behind the last commit by the replica's delay: catalog, availability,
+# order tracking, customer and report views. Not for what a client reads right after its own
+# write to act on it (carts, sign-in, keys, idempotency replays): those keep ``read_uow``. Its
+# transactions are read-only; it has read slots of its own (its pool is its own).
+replica_read_uow = _Reads(replica=True)
+
+
+def _read_slots(request: Request, container: Runtime, replica: bool = False) -> asyncio.Semaphore:
+    name = "replica_read_slots" if replica else "read_slots"
+    slots: asyncio.Semaphore | None = getattr(request.app.state, name, None)
     if slots is None:
         slots = asyncio.Semaphore(container.pools.read_slots)
-        request.app.state.read_slots = slots
+        setattr(request.app.state, name, slots)
     return slots
 
 
 ReadDep = Annotated[UnitOfWork, Depends(read_uow)]
+ReplicaReadDep = Annotated[UnitOfWork, Depends(replica_read_uow)]
 
 
 class JsonBody(Generic[T]):

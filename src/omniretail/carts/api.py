@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
+from omniretail.api.deps import (
+    ActorDep,
+    ContainerDep,
+    ReadDep,
+    ReplicaReadDep,
+    UseCaseDep,
+    no_content,
+)
 from omniretail.api.params import KeyPath
 from omniretail.api.qr import qr_response
 from omniretail.carts import service as carts
@@ -149,7 +156,7 @@ def cart_options(
 
 @router.get("/fulfilment-options", response_model=OptionsRead, tags=["carts"])
 def sku_options(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     policy: PolicyDep,
     sku: Code,
     channel: Code,
@@ -190,6 +197,6 @@ def delete_price(sku: Code, channel: Code, use_case: UseCaseDep, actor: ActorDep
 
 @router.get("/prices", response_model=list[PriceRead], tags=["prices"])
 def list_prices(
-    uow: ReadDep, sku: Code | None = None, channel: Code | None = None
+    uow: ReplicaReadDep, sku: Code | None = None, channel: Code | None = None
 ) -> list[PriceRead]:
     return carts.list_prices(uow, sku, channel)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.api.deps import ReplicaReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.catalog import service
 from omniretail.catalog.models import LocationKind
@@ -36,7 +36,7 @@ def create_product(body: ProductCreate, use_case: UseCaseDep) -> ProductRead:
 
 @router.get("/skus", response_model=list[SkuRead])
 def list_skus(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -51,12 +51,12 @@ def save_channel(code: CodePath, body: ChannelWrite, use_case: UseCaseDep) -> Ch
 
 
 @router.get("/channels", response_model=list[ChannelRead])
-def list_channels(uow: ReadDep) -> list[ChannelRead]:
+def list_channels(uow: ReplicaReadDep) -> list[ChannelRead]:
     return service.list_channels(uow)
 
 
 @router.get("/channels/{code}", response_model=ChannelRead)
-def get_channel(code: KeyPath, uow: ReadDep) -> ChannelRead:
+def get_channel(code: KeyPath, uow: ReplicaReadDep) -> ChannelRead:
     return service.get_channel(uow, code.strip().upper())
 
 
@@ -67,10 +67,10 @@ def save_location(code: CodePath, body: LocationWrite, use_case: UseCaseDep) -> 
 
 
 @router.get("/locations", response_model=list[LocationRead])
-def list_locations(uow: ReadDep, kind: LocationKind | None = None) -> list[LocationRead]:
+def list_locations(uow: ReplicaReadDep, kind: LocationKind | None = None) -> list[LocationRead]:
     return service.list_locations(uow, kind.value if kind else None)
 
 
 @router.get("/locations/{code}", response_model=LocationRead)
-def get_location(code: KeyPath, uow: ReadDep) -> LocationRead:
+def get_location(code: KeyPath, uow: ReplicaReadDep) -> LocationRead:
     return service.get_location(uow, code.strip().upper())

@@ -10,7 +10,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from omniretail.api.deps import ActorDep, ContainerDep, JsonBody, ReadDep, UseCaseDep
+from omniretail.api.deps import (
+    ActorDep,
+    ContainerDep,
+    JsonBody,
+    ReadDep,
+    ReplicaReadDep,
+    UseCaseDep,
+)
 from omniretail.api.params import IdPath
 from omniretail.customers import service
 from omniretail.customers.models import IdentityKind
@@ -308,7 +315,7 @@ def consent_history(customer_id: IdPath, uow: ReadDep) -> list[ConsentHistoryRea
 @router.get("/{customer_id}/timeline", response_model=list[ActivityRead])
 def timeline(
     customer_id: IdPath,
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[
         Timestamp | None, Query(description="with a time zone, e.g. 2026-01-01T00:00:00Z")

@@ -56,6 +56,7 @@ def make_engine(
     immediate: bool = True,
     synchronous_commit: bool = True,
     pgbouncer: bool = False,
+    read_only: bool = False,
     counter: StatementCounter | None = None,
 ) -> Engine:
     """Build an engine whose pool holds at most ``pool_size`` connections (no overflow): a
@@ -66,7 +67,10 @@ def make_engine(
     without waiting for the WAL flush (for cart holds only: ``Container.uow(durable=False)``).
     ``pgbouncer``: transaction pooling, so no prepared statements and no startup options
     (synchronous_commit is then set per transaction; a schema comes from the role's
-    search_path)."""
+    search_path). ``read_only`` (PostgreSQL; a read replica's engine): every transaction is
+    read-only, so a write through it fails (SQLSTATE 25006) instead of landing: through the
+    connection's ``default_transaction_read_only``, or behind PgBouncer (no startup options,
+    and a session ``SET`` would leak to other clients) as ``BEGIN READ ONLY``."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {
         "pool_size": pool_size,
@@ -85,6 +89,8 @@ def make_engine(
         options = [f"-c search_path={schema}"] if schema else []
         if not synchronous_commit and not pgbouncer:
             options.append("-c synchronous_commit=off")
+        if read_only and not pgbouncer:
+            options.append("-c default_transaction_read_only=on")
         if pgbouncer:
             if schema:
                 raise ValueError(
@@ -98,6 +104,9 @@ def make_engine(
         _wait_for_free_slot(engine, pool_timeout)
         if pgbouncer and not synchronous_commit:
             _relax_each_transaction(engine)
+        if pgbouncer and read_only:
+            # psycopg opens each transaction with BEGIN READ ONLY (no extra round trip).
+            engine = engine.execution_options(postgresql_readonly=True)
     if counter is not None:
         _count_statements(engine, counter)
     return engine

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from omniretail.api.deps import ReadDep, UseCaseDep
+from omniretail.api.deps import ReplicaReadDep, UseCaseDep
 from omniretail.api.params import IndexPath, KeyPath
 from omniretail.api.qr import qr_response
 from omniretail.fulfilment import curbside
@@ -42,7 +42,7 @@ def environment() -> Environment:
     response_model=TrackingRead,
     responses={200: {"content": {"text/html": {}}}},
 )
-def track(token: KeyPath, request: Request, uow: ReadDep) -> Response | TrackingRead:
+def track(token: KeyPath, request: Request, uow: ReplicaReadDep) -> Response | TrackingRead:
     order = orders.tracking_read(uow, token)
     if "application/json" in request.headers.get("accept", ""):
         return order
@@ -58,7 +58,7 @@ def track(token: KeyPath, request: Request, uow: ReadDep) -> Response | Tracking
 
 @router.get("/track/{token}/pickup/{index}.{fmt}")
 def pickup_qr(
-    token: KeyPath, index: IndexPath, fmt: Literal["svg", "png"], uow: ReadDep
+    token: KeyPath, index: IndexPath, fmt: Literal["svg", "png"], uow: ReplicaReadDep
 ) -> Response:
     """The pickup code as a QR code, for the counter's scanner."""
     order = orders.tracking_read(uow, token)

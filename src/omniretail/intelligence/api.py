@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from omniretail.api.deps import ReadDep
+from omniretail.api.deps import ReplicaReadDep
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.intelligence import service
 from omniretail.intelligence.dynamic_pricing_api import router as dynamic_pricing_router
@@ -20,7 +20,7 @@ __all__ = ["dynamic_pricing_router", "router"]  # app.py mounts both
 
 @router.get("/customers/{customer_id}", response_model=CustomerIntelligence)
 def get_customer_scores(
-    customer_id: IdPath, uow: ReadDep, k: Annotated[int, Query(ge=1, le=50)] = 10
+    customer_id: IdPath, uow: ReplicaReadDep, k: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> CustomerIntelligence:
     """Segment, RFM scores, CLV, p_alive and the top-k products to offer (the popular list,
     flagged, for a customer who withdrew consent to personalisation)."""
@@ -28,7 +28,7 @@ def get_customer_scores(
 
 
 @router.get("/skus/{code}", response_model=ProductIntelligenceRead)
-def get_product_intelligence(code: KeyPath, uow: ReadDep) -> ProductIntelligenceRead:
+def get_product_intelligence(code: KeyPath, uow: ReplicaReadDep) -> ProductIntelligenceRead:
     """Weekly forecast, reorder points per location and "bought together"."""
     return service.get_product_intelligence(uow, code.strip().upper())
 

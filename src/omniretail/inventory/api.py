@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ReadDep, ReplicaReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service
@@ -226,7 +226,7 @@ def cancel_transfer(transfer_id: KeyPath, use_case: UseCaseDep, actor: ActorDep)
 
 @router.get("/stock", response_model=list[StockLevelRead])
 def list_stock(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     sku: Code | None = None,
     location: Code | None = None,
     offset: Annotated[int, Query(ge=0, le=MAX_AMOUNT)] = 0,
@@ -236,13 +236,13 @@ def list_stock(
 
 
 @router.get("/stock/{sku}/{location}", response_model=StockLevelRead)
-def get_stock(sku: Code, location: Code, uow: ReadDep) -> StockLevelRead:
+def get_stock(sku: Code, location: Code, uow: ReplicaReadDep) -> StockLevelRead:
     return service.get_stock_level(uow, sku, location)
 
 
 @router.get("/ledger", response_model=list[MovementRead])
 def ledger(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     sku: Code | None = None,
     location: Code | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
@@ -264,7 +264,7 @@ def _availability_json(rows: list[AvailabilityRead]) -> Response:
 
 @router.get("/availability", response_model=list[AvailabilityRead])
 def get_availability(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     sku: Annotated[list[Code], Query(min_length=1, max_length=200)],
     channel: Code | None = None,
     location: Annotated[list[Code] | None, Query(max_length=200)] = None,
@@ -276,7 +276,7 @@ def get_availability(
 
 
 @router.post("/availability/query", response_model=list[AvailabilityRead])
-def query_availability(body: AvailabilityQuery, uow: ReadDep) -> Response:
+def query_availability(body: AvailabilityQuery, uow: ReplicaReadDep) -> Response:
     """The same for a batch of up to 1,000 SKUs."""
     return _availability_json(
         availability.availability(uow, body.skus, channel=body.channel, locations=body.locations)
@@ -285,7 +285,7 @@ def query_availability(body: AvailabilityQuery, uow: ReadDep) -> Response:
 
 @router.get("/availability/nearby", response_model=list[NearbyStock])
 def nearby(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     sku: Code,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from omniretail.api.deps import ReadDep
+from omniretail.api.deps import ReplicaReadDep
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.marketing import service
 from omniretail.marketing.journeys_definition import CODE
@@ -19,7 +19,7 @@ CodePath = Annotated[str, Path(pattern=CODE, max_length=60)]
 @router.get("/{code}/results", response_model=JourneyResultsRead)
 def results(
     code: CodePath,
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     version: Annotated[
         int | None, Query(ge=1, le=MAX_INT64, description="only this version's runs")
     ] = None,

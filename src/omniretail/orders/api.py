@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReplicaReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
@@ -60,7 +60,7 @@ def checkout_cart(
 
 @router.get("/orders", response_model=list[OrderRead], tags=["orders"])
 def list_orders(
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     customer_id: Annotated[int, Query(gt=0, le=MAX_INT64)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[OrderRead]:
@@ -68,11 +68,11 @@ def list_orders(
 
 
 @router.get("/orders/{number}", response_model=OrderRead, tags=["orders"])
-def get_order(number: KeyPath, uow: ReadDep) -> OrderRead:
+def get_order(number: KeyPath, uow: ReplicaReadDep) -> OrderRead:
     return lookup.get_order(uow, number)
 
 
 @router.get("/orders/{number}/log", response_model=list[LogEntryRead], tags=["orders"])
-def order_log(number: KeyPath, uow: ReadDep) -> list[LogEntryRead]:
+def order_log(number: KeyPath, uow: ReplicaReadDep) -> list[LogEntryRead]:
     """Every fulfilment change and handover override: who, when, why."""
     return lookup.order_log(uow, number)

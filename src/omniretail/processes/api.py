@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReplicaReadDep, UseCaseDep
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.customers.schemas import MergeRead, UndoMerge
 from omniretail.db.uow import UnitOfWork
@@ -24,7 +24,7 @@ products_router = APIRouter(tags=["catalog"])
 @customers_router.get("/{customer_id}/360", response_model=Customer360View)
 def customer_360(
     customer_id: IdPath,
-    uow: ReadDep,
+    uow: ReplicaReadDep,
     container: ContainerDep,
     k: Annotated[int, Query(ge=1, le=50, description="products to offer")] = customer360.OFFERS,
 ) -> Customer360View:
@@ -74,10 +74,10 @@ def _sees_stock(request: Request) -> bool:
 
 
 @products_router.get("/products/{code}", response_model=ProductView)
-def get_product(code: KeyPath, uow: ReadDep, request: Request) -> ProductView:
+def get_product(code: KeyPath, uow: ReplicaReadDep, request: Request) -> ProductView:
     return products.product_view(uow, code, with_stock=_sees_stock(request))
 
 
 @products_router.get("/skus/{code}", response_model=SkuView)
-def get_sku(code: KeyPath, uow: ReadDep, request: Request) -> SkuView:
+def get_sku(code: KeyPath, uow: ReplicaReadDep, request: Request) -> SkuView:
     return products.sku_view(uow, code, with_stock=_sees_stock(request))
