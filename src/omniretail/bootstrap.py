@@ -29,9 +29,10 @@ from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.marketing import handlers as marketing_handlers
 from omniretail.marketing import jobs as marketing_jobs
 from omniretail.messaging.handlers import HandlerRegistry
+from omniretail.messaging.jetstream import JetStreamSink
 from omniretail.messaging.relay import Relay
 from omniretail.messaging.senders import Senders
-from omniretail.messaging.wiring import build_relay, build_senders
+from omniretail.messaging.wiring import build_jetstream_sink, build_relay, build_senders
 from omniretail.notifications import handlers as notifications_handlers
 from omniretail.orders import handlers as payment_instructions
 from omniretail.orders import jobs as orders_jobs
@@ -69,6 +70,8 @@ class Container:
     handlers: HandlerRegistry = field(init=False)
     # Kinds of durable job the workers run; domains add theirs here.
     job_kinds: JobKinds = field(init=False)
+    # Every event also goes to NATS JetStream (``nats_url``; None: off).
+    jetstream: JetStreamSink | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -100,6 +103,9 @@ class Container:
             public_base_url=self.settings.public_base_url,
         )
         loyalty_handlers.install(self.handlers)
+        self.jetstream = build_jetstream_sink(self.settings)
+        if self.jetstream is not None:
+            self.jetstream.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)
         support_handlers.install(
             self.handlers, self.senders, reply_to=self.settings.support_reply_to
@@ -183,6 +189,8 @@ class Container:
         )
 
     def dispose(self) -> None:
+        if self.jetstream is not None:
+            self.jetstream.close()
         self.engine.dispose()
         if self.relaxed_engine is not None:
             self.relaxed_engine.dispose()

@@ -268,6 +268,9 @@ class Settings(BaseSettings):
     nats_stream: str = Field(default="OMNIRETAIL", min_length=1, max_length=100)
     """The JetStream stream (subjects ``<prefix>.>``), created at the first publish if
     missing."""
+    nats_duplicate_window_seconds: float = Field(default=120.0, gt=0)
+    """The stream's de-duplication window when the sink creates it: a copy of an event
+    published again within it (a relay retry) is dropped by JetStream."""
     nats_timeout_seconds: float = Field(default=5.0, gt=0)
     """Seconds to connect or to wait for JetStream's acknowledgements; then the delivery
     fails and the relay retries it."""

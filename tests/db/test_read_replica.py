@@ -92,9 +92,8 @@ def test_replica_reads_run_as_the_replica_role_and_the_rest_on_the_primary(
 
 
 def test_a_write_through_the_replica_fails_as_read_only(replica_container: Container) -> None:
-    with pytest.raises(DBAPIError) as caught:
-        with replica_container.replica_uow() as uow:
-            uow.session.execute(text("CREATE TEMP TABLE replica_probe (x int)"))
+    with pytest.raises(DBAPIError) as caught, replica_container.replica_uow() as uow:
+        uow.session.execute(text("CREATE TEMP TABLE replica_probe (x int)"))
     assert getattr(caught.value.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
 
 

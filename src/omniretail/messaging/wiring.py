@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from omniretail.messaging.handlers import HandlerRegistry, UowFactory
+from omniretail.messaging.jetstream import JetStreamSink
 from omniretail.messaging.mail import LoggingMailer, Mailer, SmtpConfig, SmtpMailer
 from omniretail.messaging.relay import Relay, RetryPolicy
 from omniretail.messaging.senders import LoggingSmsSender, Senders
@@ -51,4 +52,17 @@ def build_relay(settings: Settings, uow_factory: UowFactory, registry: HandlerRe
         ),
         batch_size=settings.relay_batch_size,
         lease=timedelta(seconds=settings.relay_lease_seconds),
+    )
+
+
+def build_jetstream_sink(settings: Settings) -> JetStreamSink | None:
+    """The NATS JetStream sink when ``nats_url`` is set (off otherwise)."""
+    if not settings.nats_url:
+        return None
+    return JetStreamSink(
+        settings.nats_url,
+        prefix=settings.nats_subject_prefix,
+        stream=settings.nats_stream,
+        timeout=settings.nats_timeout_seconds,
+        duplicate_window=settings.nats_duplicate_window_seconds,
     )
