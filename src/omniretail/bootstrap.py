@@ -103,15 +103,16 @@ class Container:
             public_base_url=self.settings.public_base_url,
         )
         loyalty_handlers.install(self.handlers)
-        self.jetstream = build_jetstream_sink(self.settings)
-        if self.jetstream is not None:
-            self.jetstream.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)
         support_handlers.install(
             self.handlers, self.senders, reply_to=self.settings.support_reply_to
         )
         # The satisfaction survey asked after a resolution (support.surveys).
         support.install_surveys(self.handlers, base_url=self.settings.public_base_url)
+        # Every event, also to NATS JetStream for downstream systems (off unless nats_url).
+        self.jetstream = build_jetstream_sink(self.settings)
+        if self.jetstream is not None:
+            self.jetstream.install(self.handlers)
         # The self-service assistant answers chat messages first (support.assistant_chat).
         if self.settings.support_assistant_in_chat:
             support.set_assistant(

@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,7 +24,7 @@ import nats
 import pytest
 
 from omniretail.bootstrap import build_container
-from omniretail.kernel.events import DomainEvent
+from omniretail.kernel.events import DomainEvent, cloud_event
 from omniretail.messaging.handlers import HandlerRegistry
 from omniretail.messaging.jetstream import HANDLER_NAME, JetStreamSink, subject_for
 from omniretail.messaging.relay import Relay, RetryPolicy
@@ -123,6 +124,17 @@ def made(n: int) -> DomainEvent:
     return DomainEvent("test.thing_made", f"things/{n}", {"n": n})
 
 
+def _cloud(event: DomainEvent) -> dict[str, Any]:
+    return cloud_event(
+        id=event.id,
+        source="test",
+        type=event.full_type,
+        subject=event.subject,
+        time=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        data=event.data,
+    )
+
+
 def _relay(container: Any, sink: JetStreamSink) -> Relay:
     registry = HandlerRegistry()
     sink.install(registry)
@@ -199,6 +211,22 @@ def test_an_unreachable_server_fails_the_delivery_and_the_retry_lands_it(contain
     assert report.delivered == 2
     assert [m.body["id"] for m in stream.messages()] == ids
     assert {(d.status, d.attempts) for d in deliveries(container)} == {("delivered", 2)}
+
+
+def test_a_connection_lost_for_good_is_replaced_at_the_next_publish(stream):
+    """After the client gives up reconnecting it is closed; the next publish connects again."""
+    sink = stream.sink()
+    first, second = (_cloud(made(n)) for n in (1, 2))
+    try:
+        sink.publish([first])
+        client = sink._client
+        assert client is not None
+        sink._run(client.close())  # as when its reconnection attempts ran out
+        sink.publish([second])
+        assert sink._client is not client
+    finally:
+        sink.close()
+    assert [m.body["id"] for m in stream.messages()] == [first["id"], second["id"]]
 
 
 def test_the_container_wires_the_sink_only_when_configured(tmp_path: Path, stream):

@@ -81,6 +81,7 @@ class JetStreamSink:
         self._js: JetStreamContext | None = None
         self._stream_ready = False
         self._down_until = 0.0
+        self._connecting: asyncio.Lock | None = None
 
     def install(self, registry: HandlerRegistry) -> None:
         """Every event, one at a time or in batches, to this sink."""
@@ -110,6 +111,7 @@ class JetStreamSink:
         except Exception as exc:  # closing anyway
             log.debug("closing the NATS connection: %s", exc)
         loop.call_soon_threadsafe(loop.stop)
+        self._connecting = None  # bound to that loop
         thread.join(self.timeout + 1)
         loop.close()
 
@@ -159,6 +161,13 @@ class JetStreamSink:
             )
 
     async def _jetstream(self) -> JetStreamContext:
+        # Publishes from several relay threads share the connection: one of them connects.
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            return await self._connected()
+
+    async def _connected(self) -> JetStreamContext:
         client = self._client
         if client is None or client.is_closed:
             if time.monotonic() < self._down_until:
