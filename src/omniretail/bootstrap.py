@@ -159,6 +159,11 @@ class Container:
         )
 
     @property
+    def replica_read_engine(self) -> Engine:
+        """The engine of ``replica_uow``, for reports that read with Polars (sales history)."""
+        return self.replica_engine or self.read_engine
+
+    @property
     def reads_autocommit(self) -> bool:
         """Reads run without a transaction (PostgreSQL): closing a read session sends nothing."""
         return _autocommit(self.read_engine)

@@ -76,6 +76,11 @@ class Runtime(Protocol):
         ...
 
     @property
+    def replica_read_engine(self) -> Engine:
+        """The engine behind ``replica_uow``."""
+        ...
+
+    @property
     def reads_autocommit(self) -> bool: ...
 
     @property

@@ -134,6 +134,24 @@ def test_get_routes_read_from_the_replica_and_writes_go_to_the_primary(
         assert any("FROM skus" in s for s in seen["replica"])
 
 
+def test_the_hq_dashboard_reads_its_sales_history_from_the_replica(
+    replica_container: Container,
+) -> None:
+    from omniretail.web.hq.dashboard import _sales
+
+    seen: list[str] = []
+    assert replica_container.replica_engine is not None
+    event.listen(
+        replica_container.replica_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: seen.append(statement),
+    )
+    labels, _series, _table = _sales(replica_container, lambda _message: None)
+
+    assert len(labels) > 0
+    assert any("order_lines" in statement for statement in seen)
+
+
 def test_the_replica_engine_is_read_only_behind_pgbouncer_too(
     pg_schema: tuple[str, str],
 ) -> None:

@@ -111,7 +111,8 @@ def _age(finished_at: float | None) -> float:
 def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, list[float]], Any]:
     """The ``WEEKS`` weeks up to this one (Monday to Sunday), weeks without sales at zero, so
     the axis is the calendar and never joins distant periods."""
-    tx = intelligence.load_history(container.read_engine)
+    # A report: a replica's lag of a few seconds does not show in weekly figures.
+    tx = intelligence.load_history(container.replica_read_engine)
     progress(f"read {tx.height:,} order lines")
     weekly = intelligence.weekly_kpis(tx)
     progress("weekly figures per channel")
