@@ -39,11 +39,11 @@ from datetime import timedelta
 from typing import Any
 
 from omniretail.db.heartbeat import LeaseHeartbeat
-from omniretail.db.outbox import OutboxMessage
+from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
 from omniretail.messaging import repository
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.messaging.models import Delivery, DeliveryStatus
+from omniretail.messaging.models import DeliveryStatus
 
 log = logging.getLogger("omniretail.messaging.relay")
 
@@ -262,20 +262,20 @@ class Relay:
             # A lease that ran out means a relay died (or hung) during that attempt; it counts.
             exhausted = [
                 d.id
-                for d, _ in due
+                for d in due
                 if d.status == DeliveryStatus.SENDING and d.attempts >= self.policy.max_attempts
             ]
             repository.bury_deliveries(uow.session, exhausted, error=LOST_LEASE, now=uow.now)
             report.dead += len(exhausted)
-            take = [(d, m) for d, m in due if d.id not in exhausted]
+            take = [d for d in due if d.id not in exhausted]
             attempts = repository.claim_deliveries(
                 uow.session,
-                [d.id for d, _ in take],
+                [d.id for d in take],
                 token=token,
                 lease_until=uow.now + self.lease,
                 now=uow.now,
             )
-            return [_claim(d, m, attempts[d.id], token) for d, m in take]
+            return [_claim(d, attempts[d.id], token) for d in take]
 
     def _release(self, claims: list[Claim]) -> None:
         if not claims:
@@ -459,12 +459,20 @@ class BackgroundRelay:
         self._thread.join(timeout)
 
 
-def _claim(delivery: Delivery, message: OutboxMessage, attempt: int, token: str) -> Claim:
+def _claim(due: Any, attempt: int, token: str) -> Claim:
+    """A claim from a row of ``repository.lock_due_deliveries``."""
     return Claim(
-        delivery_id=delivery.id,
-        message_id=delivery.message_id,
-        handler=delivery.handler,
+        delivery_id=due.id,
+        message_id=due.message_id,
+        handler=due.handler,
         attempt=attempt,
         token=token,
-        event=message.as_cloud_event(),
+        event=cloud_event(
+            id=due.message_id,
+            source=due.source,
+            type=due.type,
+            subject=due.subject,
+            time=due.time,
+            data=due.data,
+        ),
     )

@@ -38,20 +38,28 @@ DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 # --- planning: outbox message -> one delivery per handler ----------------------------------
 
 
-def lock_unplanned_messages(session: Session, limit: int) -> list[OutboxMessage]:
-    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL).
+def lock_unplanned_messages(session: Session, limit: int) -> list[Any]:
+    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL):
+    rows of ``id``, ``position`` and ``type`` (one statement built once, no ORM objects).
 
     No cursor: a transaction that commits late makes an older position visible late, and it
     is still found here."""
+    return list(
+        session.execute(
+            statement(session, "outbox.lock_unplanned", _lock_unplanned), {"limit": limit}
+        )
+    )
+
+
+def _lock_unplanned(_postgres: bool) -> Any:
     planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
-    query = (
-        select(OutboxMessage)
+    return (
+        select(OutboxMessage.id, OutboxMessage.position, OutboxMessage.type)
         .where(OutboxMessage.published_at.is_(None), ~planned)
         .order_by(OutboxMessage.position)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(query))
 
 
 def add_deliveries(
@@ -61,7 +69,7 @@ def add_deliveries(
 
 
 def add_deliveries_of(
-    session: Session, plans: Sequence[tuple[OutboxMessage, Sequence[str]]], now: datetime
+    session: Session, plans: Sequence[tuple[Any, Sequence[str]]], now: datetime
 ) -> None:
     """The deliveries of many messages (message, handler names) in one statement built once:
     on PostgreSQL an INSERT from three arrays (its text never changes, so the server keeps it
@@ -231,20 +239,41 @@ def _work_waiting(_postgres: bool) -> Any:
 # --- claiming and outcomes ---------------------------------------------------------------
 
 
-def lock_due_deliveries(
-    session: Session, now: datetime, limit: int
-) -> list[tuple[Delivery, OutboxMessage]]:
+def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
     """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
-    in event order, locked so that a concurrent relay skips them."""
-    query = (
-        select(Delivery, OutboxMessage)
-        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(Delivery.status.in_(DUE_STATUSES), Delivery.next_attempt_at <= now)
-        .order_by(Delivery.position, Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Delivery)
+    in event order, locked so that a concurrent relay skips them: rows of the delivery's
+    ``id``, ``message_id``, ``handler``, ``status``, ``attempts`` and the event's ``type``,
+    ``source``, ``subject``, ``time``, ``data`` (one statement built once, no ORM objects)."""
+    return list(
+        session.execute(
+            statement(session, "deliveries.lock_due", _lock_due), {"now": now, "limit": limit}
+        )
     )
-    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def _lock_due(_postgres: bool) -> Any:
+    return (
+        select(
+            Delivery.id,
+            Delivery.message_id,
+            Delivery.handler,
+            Delivery.status,
+            Delivery.attempts,
+            OutboxMessage.type,
+            OutboxMessage.source,
+            OutboxMessage.subject,
+            OutboxMessage.time,
+            OutboxMessage.data,
+        )
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(
+            Delivery.status.in_(DUE_STATUSES),
+            Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
+        )
+        .order_by(Delivery.position, Delivery.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=Delivery.__table__)
+    )
 
 
 def claim_deliveries(
@@ -254,19 +283,26 @@ def claim_deliveries(
     if not ids:
         return {}
     rows = session.execute(
+        statement(session, "deliveries.claim", _claim),
+        {"ids": list(ids), "token": token, "lease_until": lease_until, "now": now},
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def _claim(postgres: bool) -> Any:
+    return (
         update(Delivery)
-        .where(Delivery.id.in_(ids))
+        .where(matches(Delivery.id, "ids", postgres))
         .values(
             status=DeliveryStatus.SENDING.value,
             attempts=Delivery.attempts + 1,
-            next_attempt_at=lease_until,
-            claim_token=token,
-            updated_at=now,
+            next_attempt_at=bindparam("lease_until"),
+            claim_token=bindparam("token"),
+            updated_at=bindparam("now"),
         )
         .returning(Delivery.id, Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
-    return {row[0]: row[1] for row in rows}
 
 
 def finish_claim(
