@@ -430,9 +430,10 @@ def relay_counts(server: RunningServer, timeout: float = 5.0) -> dict[str, int] 
     raise RuntimeError("the relay process did not report its statement count")
 
 
-def wait_until_drained(server: RunningServer, timeout: float = 120.0) -> float | None:
+def wait_until_drained(server: RunningServer, timeout: float = 300.0) -> float | None:
     """Seconds until every outbox message is published (all its deliveries done), polling
-    every 20 ms; None if some are still unpublished after ``timeout`` (e.g. a retry waits)."""
+    every 20 ms; None if some are still unpublished after ``timeout`` (e.g. a retry waits),
+    with what holds them up on stderr."""
     engine = create_engine(
         server.database_url.replace("postgresql://", "postgresql+psycopg://", 1),
         **(
@@ -453,6 +454,14 @@ def wait_until_drained(server: RunningServer, timeout: float = 120.0) -> float |
                 if not left:
                     return time.monotonic() - began
                 time.sleep(0.02)
+            waiting = conn.execute(
+                text(
+                    f"SELECT d.status, d.handler, count(*), max(d.last_error) FROM {schema}outbox o"
+                    f" LEFT JOIN {schema}deliveries d ON d.message_id = o.id"
+                    " WHERE o.published_at IS NULL GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10"
+                )
+            ).all()
+            print(f"the outbox did not drain in {timeout:.0f} s: {waiting}", file=sys.stderr)
     finally:
         engine.dispose()
     return None
