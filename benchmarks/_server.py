@@ -357,8 +357,9 @@ class CpuMeter:
     relay is a thread in the API processes, whose CPU ``api`` then includes). ``db``: the
     PostgreSQL backends whose ``application_name`` is this run's (the server's connections;
     a backend that exits within the window loses its CPU from the sum, one opened within it
-    counts whole). ``db_all``: every process named ``postgres`` on the machine (all of
-    PostgreSQL's work in the window, other clients' and background processes' included)."""
+    counts whole). ``db_all``: every process named ``postgres`` on the machine alive at the
+    end (all of PostgreSQL's work in the window, other clients' and background processes'
+    included; a backend of another client that exited within the window is missing)."""
 
     def __init__(self, server: RunningServer) -> None:
         self.server = server
@@ -390,7 +391,9 @@ class CpuMeter:
             "api": _tree_cpu_ms(self.server.api_pid, processes),
             "relay": _tree_cpu_ms(self.server.relay_pid, processes),
             "db": {pid: processes[pid][2] for pid in backends if pid in processes},
-            "db_all": sum(cpu for name, _ppid, cpu in processes.values() if name == "postgres")
+            "db_all": {
+                pid: cpu for pid, (name, _ppid, cpu) in processes.items() if name == "postgres"
+            }
             if self._monitor is not None
             else None,
         }
@@ -401,13 +404,15 @@ class CpuMeter:
     def stop(self) -> dict[str, float | None]:
         end, start = self._read(), self._start
         delta: dict[str, float | None] = {}
-        for key in ("api", "relay", "db_all"):
+        for key in ("api", "relay"):
             delta[key] = None if end[key] is None else end[key] - (start[key] or 0.0)
-        delta["db"] = (
-            sum(cpu - start["db"].get(pid, 0.0) for pid, cpu in end["db"].items())
-            if self._monitor is not None
-            else None
-        )
+        for key in ("db", "db_all"):
+            # per process alive at the end: one that exited in the window took its CPU along
+            delta[key] = (
+                sum(cpu - start[key].get(pid, 0.0) for pid, cpu in end[key].items())
+                if self._monitor is not None
+                else None
+            )
         return delta
 
     def close(self) -> None:
