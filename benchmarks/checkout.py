@@ -26,11 +26,11 @@ uvicorn master and its workers; with ``--relay thread`` the relay's work too), `
 relay process, ``--relay process``; else None), ``db`` (the PostgreSQL backends serving the
 server's connections, found by their ``application_name``), ``total`` (the three), and
 ``db_all`` (every process named ``postgres`` on the machine alive at the end: all PostgreSQL
-did in the window, background writers, autovacuum and other clients' work included). ``relay_drain_s``: seconds
-from the last flow's end until the outbox was drained. ``relay_sql_per_flow`` and
-``relay_transactions_per_flow`` (``--relay process``): statements (BEGIN excluded) and commits
-the relay process sent in the window. The client itself and the drain polling are in none of
-these.
+did in the window, background writers, autovacuum and other clients' work included).
+``relay_drain_s``: seconds from the last flow's end until the outbox was drained.
+``relay_sql_per_flow`` and ``relay_transactions_per_flow`` (``--relay process``): statements
+(BEGIN excluded) and commits the relay process sent in the window. The client itself and the
+drain polling are in none of these.
 """
 
 from __future__ import annotations
