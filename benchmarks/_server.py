@@ -3,9 +3,18 @@ over a fresh database (a temporary SQLite file, or a new PostgreSQL schema in th
 database that is dropped afterwards). The server gets OMNIRETAIL_DATABASE_URL and
 OMNIRETAIL_DATABASE_SCHEMA like any deployment.
 
-``relay="process"`` runs the outbox relay as its own process (``omniretail events relay``, the
-production layout) with the API's relay thread off; ``relay="thread"`` keeps it inside the API
-process (what ``omniretail serve`` does by default)."""
+``relay="process"`` runs the outbox relay as its own process (``benchmarks/_relay.py``: what
+``omniretail events relay`` runs, plus a statement count on SIGUSR1; the production layout) with
+the API's relay thread off; ``relay="thread"`` keeps it inside the API process (what
+``omniretail serve`` does by default).
+
+``CpuMeter`` reads the CPU time (user + system, ``/proc/<pid>/stat``) of the API processes (the
+uvicorn master and its workers), of the relay process and of PostgreSQL, so a benchmark can
+report CPU milliseconds per unit of work over its measured window only. On PostgreSQL every
+server process connects with ``application_name`` ``omniretail-bench-<schema>`` (``PGAPPNAME``),
+which is how ``db`` finds the backends serving this run; ``db_all`` sums every process named
+``postgres`` on the machine instead (background writers, autovacuum, and any other client's
+work in the window included)."""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ import math
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +35,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,6 +57,13 @@ class RunningServer:
     database_url: str
     schema: str | None
     workers: int
+    # Process ids: the uvicorn master (its workers are its children) and the relay process.
+    api_pid: int = 0
+    relay_pid: int | None = None
+    # The application_name of every database connection the server's processes open.
+    app_name: str = ""
+    # Where the relay process writes its statement count on SIGUSR1 (``_relay.py``).
+    relay_stats: Path | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -127,8 +145,10 @@ def running_server(
 ) -> Iterator[RunningServer]:
     if relay not in ("thread", "process"):
         raise ValueError(f"relay must be 'thread' or 'process', not {relay!r}")
-    with fresh_database(db) as (url, schema):
+    with fresh_database(db) as (url, schema), tempfile.TemporaryDirectory() as scratch:
         port = free_port()
+        app_name = f"omniretail-bench-{schema or 'sqlite'}"
+        relay_stats = Path(scratch) / "relay-stats.json"
         env = {
             **os.environ,
             "OMNIRETAIL_DATABASE_URL": url,
@@ -138,14 +158,20 @@ def running_server(
             "OMNIRETAIL_SECRET_KEY": SECRET_KEY,
             # Every process on the server takes its share of the connection budget.
             "OMNIRETAIL_DB_PROCESSES": str(workers + (1 if relay == "process" else 0)),
+            # libpq's application_name: how CpuMeter finds this run's PostgreSQL backends.
+            "PGAPPNAME": app_name,
             **(extra_env or {}),
         }
         relay_process = None
         if relay == "process":
             env["OMNIRETAIL_RELAY_ENABLED"] = "false"
-            relay_env = {**env, "OMNIRETAIL_DB_POOL_SIZE": "5"}
+            relay_env = {
+                **env,
+                "OMNIRETAIL_DB_POOL_SIZE": "5",
+                "OMNIRETAIL_BENCH_RELAY_STATS": str(relay_stats),
+            }
             relay_process = subprocess.Popen(
-                [sys.executable, "-m", "omniretail", "events", "relay"],
+                [sys.executable, str(Path(__file__).with_name("_relay.py"))],
                 env=relay_env,
                 stdout=subprocess.DEVNULL,
             )
@@ -178,7 +204,16 @@ def running_server(
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_healthy(base_url, process, workers)
-            yield RunningServer(base_url, url, schema, workers)
+            yield RunningServer(
+                base_url,
+                url,
+                schema,
+                workers,
+                api_pid=process.pid,
+                relay_pid=relay_process.pid if relay_process is not None else None,
+                app_name=app_name,
+                relay_stats=relay_stats if relay_process is not None else None,
+            )
         finally:
             for child in (process, relay_process):
                 if child is None:
@@ -192,7 +227,7 @@ def running_server(
 
 
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], workers: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     healthy = 0
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -205,7 +240,7 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], workers
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("the server did not become healthy within 60 s")
+    raise RuntimeError("the server did not become healthy within 180 s")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -270,3 +305,168 @@ class RawConnection:
                 headers[name.strip().lower()] = value.strip()
         content = await self._reader.readexactly(int(headers.get("content-length", "0")))
         return int(status_line.split()[1]), headers, json.loads(content) if content else None
+
+
+# --- CPU time and the relay's work, over a benchmark's measured window ---------------------
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[str, int, float] | None:
+    """(command name, parent pid, CPU ms: utime + stime) of a live process, else None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The name is in parentheses and may hold spaces; the fields after it are fixed.
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) * 1000 / _TICKS_PER_S
+
+
+def _all_processes() -> dict[int, tuple[str, int, float]]:
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                found[int(entry.name)] = stat
+    return found
+
+
+def _tree_cpu_ms(root: int | None, processes: dict[int, tuple[str, int, float]]) -> float | None:
+    """CPU ms of ``root`` and all its live descendants (uvicorn's workers are children)."""
+    if root is None or root not in processes:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, (_name, ppid, _cpu) in processes.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += processes[pid][2]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class CpuMeter:
+    """CPU milliseconds of the API, the relay and PostgreSQL between ``start`` and ``stop``.
+
+    ``api``: the uvicorn master and its workers. ``relay``: the relay process (None when the
+    relay is a thread in the API processes, whose CPU ``api`` then includes). ``db``: the
+    PostgreSQL backends whose ``application_name`` is this run's (the server's connections;
+    a backend that exits within the window loses its CPU from the sum, one opened within it
+    counts whole). ``db_all``: every process named ``postgres`` on the machine alive at the
+    end (all of PostgreSQL's work in the window, other clients' and background processes'
+    included; a backend of another client that exited within the window is missing)."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self._monitor = (
+            None
+            if server.database_url.startswith("sqlite")
+            else create_engine(
+                server.database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                connect_args={"application_name": "omniretail-bench-monitor"},
+                pool_size=1,
+            )
+        )
+        self._start: dict[str, Any] = {}
+
+    def _backends(self) -> list[int]:
+        assert self._monitor is not None
+        with self._monitor.connect() as conn:
+            return list(
+                conn.scalars(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": self.server.app_name},
+                )
+            )
+
+    def _read(self) -> dict[str, Any]:
+        backends = self._backends() if self._monitor is not None else []
+        processes = _all_processes()
+        return {
+            "api": _tree_cpu_ms(self.server.api_pid, processes),
+            "relay": _tree_cpu_ms(self.server.relay_pid, processes),
+            "db": {pid: processes[pid][2] for pid in backends if pid in processes},
+            "db_all": {
+                pid: cpu for pid, (name, _ppid, cpu) in processes.items() if name == "postgres"
+            }
+            if self._monitor is not None
+            else None,
+        }
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> dict[str, float | None]:
+        end, start = self._read(), self._start
+        delta: dict[str, float | None] = {}
+        for key in ("api", "relay"):
+            delta[key] = None if end[key] is None else end[key] - (start[key] or 0.0)
+        for key in ("db", "db_all"):
+            # per process alive at the end: one that exited in the window took its CPU along
+            delta[key] = (
+                sum(cpu - start[key].get(pid, 0.0) for pid, cpu in end[key].items())
+                if self._monitor is not None
+                else None
+            )
+        return delta
+
+    def close(self) -> None:
+        if self._monitor is not None:
+            self._monitor.dispose()
+
+
+def relay_counts(server: RunningServer, timeout: float = 5.0) -> dict[str, int] | None:
+    """The relay process's SQL statements and transactions so far (None without one)."""
+    if server.relay_pid is None or server.relay_stats is None:
+        return None
+    server.relay_stats.unlink(missing_ok=True)
+    os.kill(server.relay_pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.relay_stats.exists():
+            counts: dict[str, int] = json.loads(server.relay_stats.read_text())
+            return counts
+        time.sleep(0.005)
+    raise RuntimeError("the relay process did not report its statement count")
+
+
+def wait_until_drained(server: RunningServer, timeout: float = 300.0) -> float | None:
+    """Seconds until every outbox message is published (all its deliveries done), polling
+    every 20 ms; None if some are still unpublished after ``timeout`` (e.g. a retry waits),
+    with what holds them up on stderr."""
+    engine = create_engine(
+        server.database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        **(
+            {}
+            if server.database_url.startswith("sqlite")
+            else {"connect_args": {"application_name": "omniretail-bench-monitor"}}
+        ),
+    )
+    schema = f'"{server.schema}".' if server.schema else ""
+    began = time.monotonic()
+    try:
+        with engine.connect() as conn:
+            while time.monotonic() - began < timeout:
+                left = conn.scalar(
+                    text(f"SELECT count(*) FROM {schema}outbox WHERE published_at IS NULL")
+                )
+                conn.rollback()
+                if not left:
+                    return time.monotonic() - began
+                time.sleep(0.02)
+            waiting = conn.execute(
+                text(
+                    f"SELECT d.status, d.handler, count(*), max(d.last_error) FROM {schema}outbox o"
+                    f" LEFT JOIN {schema}deliveries d ON d.message_id = o.id"
+                    " WHERE o.published_at IS NULL GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10"
+                )
+            ).all()
+            print(f"the outbox did not drain in {timeout:.0f} s: {waiting}", file=sys.stderr)
+    finally:
+        engine.dispose()
+    return None

@@ -13,9 +13,24 @@ The last line printed is one JSON object: ``orders`` (placed), ``throughput_per_
 placed per second, whole flow), ``p50_ms`` / ``p95_ms`` (checkout requests, client side),
 ``server_p50_ms`` / ``server_p95_ms`` (inside the application, from Server-Timing),
 ``sql_per_checkout`` (mean statements per successful checkout request, from Server-Timing),
-``oversold`` (units ordered beyond the units received, summed over SKUs; must be 0),
-``sold_out`` (flows refused for lack of stock), ``errors`` (flows refused otherwise) and
+``sql_per_flow`` (mean statements of a completed flow's requests together, from their
+Server-Timing), ``oversold`` (units ordered beyond the units received, summed over SKUs; must
+be 0), ``sold_out`` (flows refused for lack of stock), ``errors`` (flows refused otherwise) and
 ``drift`` (inventory verify findings).
+
+CPU and the relay, per completed flow, over the measured window only: it starts once the relay
+has delivered the setup's events and ends once the outbox is drained after the last flow
+(every message published), so the relay's work for the flows is inside it.
+``cpu_ms_per_flow``: user + system CPU milliseconds (``/proc/<pid>/stat``) of ``api`` (the
+uvicorn master and its workers; with ``--relay thread`` the relay's work too), ``relay`` (the
+relay process, ``--relay process``; else None), ``db`` (the PostgreSQL backends serving the
+server's connections, found by their ``application_name``), ``total`` (the three), and
+``db_all`` (every process named ``postgres`` on the machine alive at the end: all PostgreSQL
+did in the window, background writers, autovacuum and other clients' work included).
+``relay_drain_s``: seconds from the last flow's end until the outbox was drained.
+``relay_sql_per_flow`` and ``relay_transactions_per_flow`` (``--relay process``): statements
+(BEGIN excluded) and commits the relay process sent in the window. The client itself and the
+drain polling are in none of these.
 """
 
 from __future__ import annotations
@@ -35,7 +50,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _server
-from _server import RawConnection, percentile, running_server, server_timing
+from _server import (
+    CpuMeter,
+    RawConnection,
+    percentile,
+    relay_counts,
+    running_server,
+    server_timing,
+    wait_until_drained,
+)
 
 API = "/api/v1"
 SCARCE = 5  # SKUs with few units
@@ -147,7 +170,8 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
     rng = random.Random(7)
 
     async def one_flow(shopper: Shopper, n: int) -> dict[str, Any]:
-        status, _, cart = await shopper.send("POST", f"{API}/carts", {"channel": "WEB"})
+        status, headers, cart = await shopper.send("POST", f"{API}/carts", {"channel": "WEB"})
+        flow_sql = server_timing(headers)[1]
         if status != 201:
             return {"outcome": "error", "status": status, "step": "cart"}
         token = cart["token"]
@@ -157,17 +181,19 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
             picks[0] = skus[n % SCARCE]
         lines: dict[str, int] = {}
         for sku in picks:
-            status, _, body = await shopper.send(
+            status, headers, body = await shopper.send(
                 "POST", f"{API}/carts/{token}/lines", {"sku": sku, "quantity": 1}
             )
+            flow_sql += server_timing(headers)[1]
             if status == 409:
                 return {"outcome": "sold_out"}
             if status != 200:
                 return {"outcome": "error", "status": status, "step": "line"}
             lines[sku] = 1
-        status, _, body = await shopper.send(
+        status, headers, body = await shopper.send(
             "GET", f"{API}/carts/{token}/fulfilment-options?lat=51.545&lon=-0.15"
         )
+        flow_sql += server_timing(headers)[1]
         if status != 200:
             return {"outcome": "error", "status": status, "step": "options"}
         began = time.perf_counter()
@@ -192,6 +218,7 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
             "ms": elapsed,
             "server_ms": app_ms,
             "sql": statements,
+            "flow_sql": flow_sql + statements,
             "lines": {ln["sku"]: ln["quantity"] for ln in body["lines"]},
         }
 
@@ -247,7 +274,18 @@ def main() -> None:
         httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
     ):
         received = set_up(http, args.skus, args.orders)
+        # The measured window starts once the relay has delivered the setup's events ...
+        if wait_until_drained(server) is None:
+            raise SystemExit("the relay did not deliver the setup's events")
+        meter = CpuMeter(server)
+        relay_before = relay_counts(server)
+        meter.start()
         run = asyncio.run(shop(server.base_url, args.clients, args.orders, sorted(received)))
+        # ... and ends once it has delivered every event of the flows.
+        drain_s = wait_until_drained(server)
+        cpu = meter.stop()
+        relay_after = relay_counts(server)
+        meter.close()
         drift = http.get(f"{API}/inventory/verify").json()["drift"]
 
     ordered = [r for r in run["results"] if r["outcome"] == "ordered"]
@@ -277,10 +315,46 @@ def main() -> None:
         "sql_per_checkout": round(statistics.mean(r["sql"] for r in ordered), 2)
         if ordered
         else None,
+        "sql_per_flow": round(statistics.mean(r["flow_sql"] for r in ordered), 2)
+        if ordered
+        else None,
         "oversold": oversold,
         "drift": len(drift),
+        **per_flow_figures(cpu, relay_before, relay_after, drain_s, len(ordered)),
     }
     print(json.dumps(figures))
+
+
+def per_flow_figures(
+    cpu: dict[str, float | None],
+    relay_before: dict[str, int] | None,
+    relay_after: dict[str, int] | None,
+    drain_s: float | None,
+    flows: int,
+) -> dict[str, Any]:
+    """CPU ms and relay statements per completed flow over the measured window."""
+
+    def per_flow(value: float | None) -> float | None:
+        return None if value is None or not flows else round(value / flows, 2)
+
+    split = {key: per_flow(cpu[key]) for key in ("api", "relay", "db")}
+    parts = [v for v in split.values() if v is not None]
+    figures: dict[str, Any] = {
+        "cpu_ms_per_flow": {
+            **split,
+            "total": round(sum(parts), 2) if parts else None,
+            "db_all": per_flow(cpu["db_all"]),
+        },
+        "relay_drain_s": None if drain_s is None else round(drain_s, 2),
+    }
+    if relay_before is not None and relay_after is not None:
+        figures["relay_sql_per_flow"] = per_flow(
+            relay_after["statements"] - relay_before["statements"]
+        )
+        figures["relay_transactions_per_flow"] = per_flow(
+            relay_after["transactions"] - relay_before["transactions"]
+        )
+    return figures
 
 
 if __name__ == "__main__":

@@ -13,9 +13,25 @@ problem. Before the sale, a sequential batch of reservations on another SKU meas
 statements per reservation (GET /metrics before and after, with one server process; and the
 per-request Server-Timing count).
 
+``--per-buyer N`` makes each buyer buy N times in a row, and ``--units large`` stocks one
+unit for every attempt (buyers x per-buyer), so the sale measures the hot SKU's rate rather
+than a sell-out; ``--no-sell`` (with ``--flow reserve``) leaves each hold unsold, so every
+request is a reservation. On PostgreSQL the run first measures pgbench on the same server:
+``pgbench -n -f`` of one ``UPDATE hot SET qty = qty - 1 WHERE id = 1`` on a scratch table (its
+own schema, dropped afterwards) with ``--pgbench-clients`` connections (default: the buyers,
+at most 50) for ``--pgbench-seconds`` (5), committing as the server is configured.
+
+    python benchmarks/flash_sale.py --db postgres --workers 2 --relay process --flow reserve \
+        --no-sell --buyers 20 --per-buyer 50 --units large
+
 The last line printed is one JSON object (see the keys in ``main``); latencies are of the
 reservation requests, client side (``p50_ms``, ``p95_ms``) and server side (``server_*``,
-from the Server-Timing header: time inside the application).
+from the Server-Timing header: time inside the application). ``reserved``: reservations
+granted; ``reservations_per_s``: those per second of the sale (with the sells in between
+unless ``--no-sell``); ``pgbench_update_tps``: pgbench's single-row UPDATEs per second
+(``pgbench_clients`` connections); ``ratio_vs_pgbench``: ``reservations_per_s`` over it (None
+on SQLite). Exit status 1 when units were oversold, fewer than ``min(units, attempts)``
+succeeded, a refusal was not a 409 out-of-stock, or the inventory does not verify.
 """
 
 from __future__ import annotations
@@ -23,13 +39,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -149,7 +172,9 @@ async def checkout_buyer(http: RawConnection) -> dict[str, Any]:
     return outcome
 
 
-async def flash_sale(base_url: str, buyers: int, flow: str = "reserve") -> dict[str, Any]:
+async def flash_sale(
+    base_url: str, buyers: int, flow: str = "reserve", per_buyer: int = 1, sell: bool = True
+) -> dict[str, Any]:
     host, port = base_url.removeprefix("http://").split(":")
     connections = [RawConnection(host, int(port)) for _ in range(buyers)]
     # Open every buyer's connection first: the sale measures the server, not TCP setup.
@@ -161,8 +186,11 @@ async def flash_sale(base_url: str, buyers: int, flow: str = "reserve") -> dict[
     start = asyncio.Event()
     body = {"sku": SKU, "location": LOCATION, "channel": CHANNEL, "quantity": 1}
 
-    async def buyer(http: RawConnection) -> dict[str, Any]:
+    async def buyer(http: RawConnection) -> list[dict[str, Any]]:
         await start.wait()
+        return [await one_purchase(http) for _ in range(per_buyer)]
+
+    async def one_purchase(http: RawConnection) -> dict[str, Any]:
         if flow == "checkout":
             return await checkout_buyer(http)
         began = time.perf_counter()
@@ -175,7 +203,7 @@ async def flash_sale(base_url: str, buyers: int, flow: str = "reserve") -> dict[
             "reserve_status": status,
             "reserve_body": reserved,
         }
-        if status == 201:
+        if status == 201 and sell:
             sold_status, _, sold_body = await http.request(
                 "POST", f"{API}/inventory/reservations/{reserved['id']}/sell"
             )
@@ -188,17 +216,90 @@ async def flash_sale(base_url: str, buyers: int, flow: str = "reserve") -> dict[
     await asyncio.sleep(0.2)
     began = time.perf_counter()
     start.set()
-    outcomes = await asyncio.gather(*tasks)
+    outcomes = [o for per in await asyncio.gather(*tasks) for o in per]
     elapsed = time.perf_counter() - began
     await asyncio.gather(*(c.close() for c in connections))
     return {"outcomes": outcomes, "elapsed": elapsed}
+
+
+def run_pgbench(database_url: str, clients: int, seconds: int) -> dict[str, Any]:
+    """pgbench's rate of single-row UPDATEs of one hot row (``qty = qty - 1``) on a scratch
+    table in its own schema, dropped afterwards: what the hot SKU's reservations are compared
+    with. ``pgbench -n -f`` with ``clients`` connections for ``seconds``; commits as the server
+    is configured (synchronous_commit on by default)."""
+    url = make_url(database_url)
+    schema = f"bench_pgbench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE TABLE "{schema}".hot (id integer PRIMARY KEY, qty bigint)'))
+        conn.execute(text(f'INSERT INTO "{schema}".hot VALUES (1, 1000000000000)'))
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+            script.write(f'UPDATE "{schema}".hot SET qty = qty - 1 WHERE id = 1;\n')
+        command = [
+            shutil.which("pgbench") or "pgbench",
+            "-n",
+            "-f",
+            script.name,
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 1)),
+            "-T",
+            str(seconds),
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            url.database or "postgres",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        Path(script.name).unlink(missing_ok=True)
+        found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
+        if done.returncode != 0 or found is None:
+            raise SystemExit(f"pgbench failed ({done.returncode}): {done.stderr or done.stdout}")
+        return {"pgbench_update_tps": round(float(found.group(1)), 1), "pgbench_clients": clients}
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--buyers", type=int, default=200)
-    parser.add_argument("--units", type=int, default=50)
+    parser.add_argument(
+        "--units",
+        default="50",
+        help="units of the hot SKU; 'large': one for every attempt (buyers x per-buyer), so the"
+        " sale measures a rate, not a sell-out",
+    )
+    parser.add_argument(
+        "--per-buyer", type=int, default=1, help="purchases each buyer makes, one after another"
+    )
+    parser.add_argument(
+        "--no-sell",
+        dest="sell",
+        action="store_false",
+        help="--flow reserve: reserve only (the hold is not sold), so every request is a"
+        " reservation",
+    )
+    parser.add_argument(
+        "--pgbench-seconds",
+        type=int,
+        default=5,
+        help="PostgreSQL: run pgbench's single-row UPDATE this long first (0: not at all)",
+    )
+    parser.add_argument(
+        "--pgbench-clients",
+        type=int,
+        default=0,
+        help="pgbench connections (default: the buyers, at most 50)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
         "--relay",
@@ -215,6 +316,15 @@ def main() -> None:
         help="the test payment provider's time per authorisation (--flow checkout)",
     )
     args = parser.parse_args()
+    attempts = args.buyers * args.per_buyer
+    if args.units == "large":
+        args.units = attempts
+    elif args.units.isdigit():
+        args.units = int(args.units)
+    else:
+        parser.error("--units is a number or 'large'")
+    if not args.sell and args.flow != "reserve":
+        parser.error("--no-sell applies to --flow reserve")
 
     with running_server(
         args.db,
@@ -226,11 +336,25 @@ def main() -> None:
         with httpx.Client(base_url=server.base_url, timeout=60, headers=server.headers) as http:
             set_up(http, args.units)
             sql = measure_sql(http, args.workers)
-        sale = asyncio.run(flash_sale(server.base_url, args.buyers, args.flow))
+        pgbench = (
+            run_pgbench(
+                server.database_url,
+                args.pgbench_clients or min(args.buyers, 50),
+                args.pgbench_seconds,
+            )
+            if args.db == "postgres" and args.pgbench_seconds > 0
+            else {}
+        )
+        sale = asyncio.run(
+            flash_sale(server.base_url, args.buyers, args.flow, args.per_buyer, args.sell)
+        )
         final = verify_and_stock(server)
 
     outcomes = sale["outcomes"]
     sold = sum(1 for o in outcomes if o.get("sell_status") == 200)
+    granted = sum(1 for o in outcomes if o["reserve_status"] == 201)
+    expected = min(args.units, attempts)
+    reservations_per_s = granted / sale["elapsed"]
     refused = [o for o in outcomes if o["reserve_status"] != 201]
     clear_refusals = all(
         o["reserve_status"] == 409
@@ -250,7 +374,7 @@ def main() -> None:
     for problem in sell_failures:
         print(f"sell refused: {problem}", file=sys.stderr)
     print(
-        f"{args.db}: {sold}/{args.units} units sold to {args.buyers} buyers in"
+        f"{args.db}: {granted} reserved, {sold}/{args.units} units sold to {args.buyers} buyers in"
         f" {sale['elapsed'] * 1000:.0f} ms; {len(refused)} refused"
         f" ({'all 409 out-of-stock' if clear_refusals else 'NOT all 409 out-of-stock'});"
         f" final on hand {final['on_hand']}, verify {'ok' if final['verify_ok'] else 'DRIFT'}"
@@ -264,7 +388,10 @@ def main() -> None:
         "relay": args.relay,
         "buyers": args.buyers,
         "units": args.units,
-        "oversold": max(0, sold - args.units) + max(0, -final["on_hand"]),
+        "per_buyer": args.per_buyer,
+        "sell": args.sell,
+        "oversold": max(0, granted - args.units) + max(0, -final["on_hand"]),
+        "reserved": granted,
         "sold": sold,
         "sell_failed": len(sell_failures),
         "refused_409_out_of_stock": len(refused) if clear_refusals else None,
@@ -277,6 +404,11 @@ def main() -> None:
         "checkout_p50_ms": round(percentile(checkout_ms, 50), 1) if checkout_ms else None,
         "checkout_p95_ms": round(percentile(checkout_ms, 95), 1) if checkout_ms else None,
         "orders_per_s": round(sold / sale["elapsed"], 1),
+        "reservations_per_s": round(reservations_per_s, 1),
+        **pgbench,
+        "ratio_vs_pgbench": round(reservations_per_s / pgbench["pgbench_update_tps"], 3)
+        if pgbench
+        else None,
         "server_p50_ms": round(percentile(server_ms, 50), 2),
         "server_p95_ms": round(percentile(server_ms, 95), 2),
         **{k: round(v, 2) for k, v in sql.items()},
@@ -284,7 +416,8 @@ def main() -> None:
         "verify": "ok" if final["verify_ok"] else "drift",
     }
     print(json.dumps(result))
-    if result["oversold"] or sold != args.units or not clear_refusals or not final["verify_ok"]:
+    succeeded = sold if args.sell else granted
+    if result["oversold"] or succeeded != expected or not clear_refusals or not final["verify_ok"]:
         sys.exit(1)
 
 

@@ -182,7 +182,7 @@ class Container:
 
     def relay(self) -> Relay:
         """An outbox relay delivering this database's events to ``handlers``."""
-        return build_relay(self.settings, self.uow, self.handlers)
+        return build_relay(self.settings, self.uow, self.handlers, self.read_uow)
 
     def job_runner(self) -> JobRunner:
         """A worker for this database's durable jobs."""

@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     ``serve --forwarded-allow-ips`` overrides it."""
     relay_enabled: bool = True
     """The outbox relay runs inside ``serve`` (false: run ``omniretail events relay``)."""
-    relay_interval_seconds: float = 1.0
-    """Seconds the relay waits when it found nothing to deliver."""
+    relay_interval_seconds: float = 0.1
+    """Seconds between an idle relay's probes for new events (one read each): how long a new
+    event may wait for an idle relay to notice it."""
     relay_batch_size: int = 100
     """Deliveries claimed per relay pass."""
     relay_max_attempts: int = 12

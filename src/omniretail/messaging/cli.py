@@ -25,7 +25,7 @@ def relay(
         bool, typer.Option("--once", help="Deliver everything due now, then exit")
     ] = False,
     interval: Annotated[
-        float | None, typer.Option(help="Seconds to wait when idle (default: settings)")
+        float | None, typer.Option(help="Seconds between probes when idle (default: settings)")
     ] = None,
 ) -> None:
     """Deliver outbox events to their handlers: webhooks, notifications, domain reactions."""

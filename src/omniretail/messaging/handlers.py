@@ -94,6 +94,9 @@ class HandlerRegistry:
         self._by_name: dict[str, Handler] = {}
         self._batches: dict[str, BatchHandler] = {}
         self._sources: list[HandlerSource] = []
+        # Event type -> names of the registered handlers matching it (patterns are fixed once
+        # registered, so each type is matched against them once per process).
+        self._names_for_type: dict[str, tuple[str, ...]] = {}
 
     def add(
         self, pattern: str, name: str, handler: Handler, *, batch: BatchHandler | None = None
@@ -104,6 +107,7 @@ class HandlerRegistry:
             raise ValueError(f"handler name {name!r} is already taken")
         self._registrations.append(Registration(pattern, name, handler))
         self._by_name[name] = handler
+        self._names_for_type.clear()
         if batch is not None:
             self._batches[name] = batch
 
@@ -142,12 +146,19 @@ class HandlerRegistry:
         source_planners = [source.planner(session) for source in self._sources]
 
         def names_for(event_type: str) -> list[str]:
-            names = [r.name for r in self._registrations if matches(r.pattern, event_type)]
+            names = list(self._registered_names(event_type))
             for plan in source_planners:
                 names.extend(plan(event_type))
             return names
 
         return names_for
+
+    def _registered_names(self, event_type: str) -> tuple[str, ...]:
+        names = self._names_for_type.get(event_type)
+        if names is None:
+            names = tuple(r.name for r in self._registrations if matches(r.pattern, event_type))
+            self._names_for_type[event_type] = names
+        return names
 
     def resolve(self, name: str) -> Handler:
         handler = self._by_name.get(name)

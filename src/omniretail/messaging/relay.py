@@ -39,11 +39,11 @@ from datetime import timedelta
 from typing import Any
 
 from omniretail.db.heartbeat import LeaseHeartbeat
-from omniretail.db.outbox import OutboxMessage
+from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
 from omniretail.messaging import repository
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.messaging.models import Delivery, DeliveryStatus
+from omniretail.messaging.models import DeliveryStatus
 
 log = logging.getLogger("omniretail.messaging.relay")
 
@@ -121,6 +121,8 @@ class Relay:
     monotonic: Callable[[], float] = time.monotonic
     # Set to stop: the delivery in progress finishes, the rest of the batch is handed back.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Units of work for the idle probe (``has_work``): reads (default: ``uow_factory``).
+    read_uow_factory: UowFactory | None = None
 
     def run_once(self) -> RelayReport:
         """Plan new messages, then claim and deliver one batch of due deliveries.
@@ -150,8 +152,9 @@ class Relay:
     def _deliver_all(self, claims: list[Claim], report: RelayReport, budget_ends: float) -> None:
         """Deliver in order; the claims of a batch handler go together at its first one.
 
-        Successes are recorded together (one transaction for those of up to ``FLUSH_SECONDS``),
-        not one transaction each: a crash in between only repeats them (at least once)."""
+        Successes and skips are recorded together (one transaction for those of up to
+        ``FLUSH_SECONDS``), not one transaction each: a crash in between only repeats them (at
+        least once)."""
         done = _Done()
         try:
             for index, unit in enumerate(units := self._units(claims)):
@@ -164,12 +167,13 @@ class Relay:
                     if at and (self.monotonic() > budget_ends or self.stopping.is_set()):
                         self._release(unit[at:] + [c for rest in units[index + 1 :] for c in rest])
                         return
-                    if self._deliver(claim, report):
-                        done.add(claim, self.monotonic())
+                    outcome = self._deliver(claim, report)
+                    if outcome is not None:
+                        done.add(claim, outcome, self.monotonic())
                     if done.due(self.monotonic()):
-                        self._record_delivered(done.take(), report)
+                        self._record_done(*done.take(), report)
         finally:
-            self._record_delivered(done.take(), report)
+            self._record_done(*done.take(), report)
 
     def _units(self, claims: list[Claim]) -> list[list[Claim]]:
         units: list[list[Claim]] = []
@@ -203,8 +207,10 @@ class Relay:
         return total
 
     def run_forever(self, interval: float) -> None:
-        """Pass continuously until ``stopping`` is set; wait ``interval`` seconds whenever a
-        pass found nothing to do."""
+        """Pass continuously until ``stopping`` is set. Once a pass found nothing to do, probe
+        every ``interval`` seconds with one read (``has_work``) and pass again as soon as an
+        event is waiting: an idle relay notices a new event within ``interval`` for the price
+        of one statement, not of a pass's two transactions."""
         while not self.stopping.is_set():
             try:
                 report = self.run_once()
@@ -212,7 +218,22 @@ class Relay:
                 log.exception("relay pass failed; will retry")
                 report = RelayReport()
             if not report.did_work:
-                self.stopping.wait(interval)
+                self._idle(interval)
+
+    def _idle(self, interval: float) -> None:
+        while not self.stopping.wait(interval):
+            try:
+                if self.has_work():
+                    return
+            except Exception:
+                log.exception("relay probe failed")
+                return  # the pass reports what is wrong, or finds the work
+
+    def has_work(self) -> bool:
+        """Whether a pass would find something: a message not planned yet, or a delivery due
+        now (one statement; a retry scheduled for later is not due)."""
+        with (self.read_uow_factory or self.uow_factory)() as uow:
+            return repository.work_waiting(uow.session, uow.now)
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -241,20 +262,20 @@ class Relay:
             # A lease that ran out means a relay died (or hung) during that attempt; it counts.
             exhausted = [
                 d.id
-                for d, _ in due
+                for d in due
                 if d.status == DeliveryStatus.SENDING and d.attempts >= self.policy.max_attempts
             ]
             repository.bury_deliveries(uow.session, exhausted, error=LOST_LEASE, now=uow.now)
             report.dead += len(exhausted)
-            take = [(d, m) for d, m in due if d.id not in exhausted]
+            take = [d for d in due if d.id not in exhausted]
             attempts = repository.claim_deliveries(
                 uow.session,
-                [d.id for d, _ in take],
+                [d.id for d in take],
                 token=token,
                 lease_until=uow.now + self.lease,
                 now=uow.now,
             )
-            return [_claim(d, m, attempts[d.id], token) for d, m in take]
+            return [_claim(d, attempts[d.id], token) for d in take]
 
     def _release(self, claims: list[Claim]) -> None:
         if not claims:
@@ -282,68 +303,67 @@ class Relay:
                 exc,
             )
             return False
-        self._record_delivered(claims, report)
+        self._record_done(claims, {}, report)
         return True
 
-    def _record_delivered(self, claims: list[Claim], report: RelayReport) -> None:
-        """Delivered, for claims of this pass's token, in one transaction."""
+    def _record_done(
+        self, claims: list[Claim], skips: dict[int, str | None], report: RelayReport
+    ) -> None:
+        """Delivered (or skipped: ``skips`` maps their delivery id to the reason) for claims of
+        this pass's token, and their messages published when complete, in one transaction:
+        one statement for the delivered, one per reason for the skipped, two to publish."""
         if not claims:
             return
+        token = claims[0].token
+        by_reason: dict[str | None, list[int]] = {}
+        for claim in claims:
+            if claim.delivery_id in skips:
+                by_reason.setdefault(skips[claim.delivery_id], []).append(claim.delivery_id)
+        delivered = [c.delivery_id for c in claims if c.delivery_id not in skips]
         with self.uow_factory() as uow:
             recorded = set(
-                repository.finish_claims_delivered(
-                    uow.session, [c.delivery_id for c in claims], token=claims[0].token, now=uow.now
+                repository.finish_claims(
+                    uow.session,
+                    delivered,
+                    token=token,
+                    status=DeliveryStatus.DELIVERED,
+                    now=uow.now,
                 )
             )
+            for reason, ids in by_reason.items():
+                recorded.update(
+                    repository.finish_claims(
+                        uow.session,
+                        ids,
+                        token=token,
+                        status=DeliveryStatus.SKIPPED,
+                        now=uow.now,
+                        error=reason,
+                    )
+                )
             report.published += repository.publish_complete(
                 uow.session, [c.message_id for c in claims if c.delivery_id in recorded], uow.now
             )
-        report.delivered += len(recorded)
+        skipped = sum(1 for delivery_id in recorded if delivery_id in skips)
+        report.skipped += skipped
+        report.delivered += len(recorded) - skipped
         lost = len(claims) - len(recorded)
         if lost:
             report.lost_claims += lost
             log.warning("%d deliveries: the lease ran out before they finished", lost)
 
-    def _deliver(self, claim: Claim, report: RelayReport) -> bool:
-        """Run the handler; a skip or failure is recorded now, True (a success) is recorded
-        by the caller."""
+    def _deliver(self, claim: Claim, report: RelayReport) -> _Outcome | None:
+        """Run the handler; a failure is recorded now, a success (``DELIVERED``) or a skip
+        (``_Skipped``, with its reason) is returned for the caller to record with others."""
         try:
             handler = self.registry.resolve(claim.handler)
             handler(claim.event, self.uow_factory)
         except SkipDelivery as skip:
-            self._finish(claim, DeliveryStatus.SKIPPED, report, error=str(skip) or None)
+            return _Skipped(str(skip) or None)
         except Exception as exc:
             self._fail(claim, exc, report)
-        else:
-            return True
-        return False
-
-    def _finish(
-        self,
-        claim: Claim,
-        status: DeliveryStatus,
-        report: RelayReport,
-        *,
-        error: str | None = None,
-    ) -> None:
-        with self.uow_factory() as uow:
-            if not repository.finish_claim(
-                uow.session,
-                claim.delivery_id,
-                token=claim.token,
-                status=status,
-                now=uow.now,
-                error=error,
-            ):
-                report.lost_claims += 1
-                log.warning("delivery %d: lease ran out before it finished", claim.delivery_id)
-                return
-            if repository.publish_if_complete(uow.session, claim.message_id, uow.now):
-                report.published += 1
-        if status is DeliveryStatus.SKIPPED:
-            report.skipped += 1
-        else:
-            report.delivered += 1
+            return None
+        return DeliveryStatus.DELIVERED
 
     def _fail(self, claim: Claim, exc: Exception, report: RelayReport) -> None:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
@@ -387,24 +407,38 @@ class Relay:
             )
 
 
+@dataclass(frozen=True)
+class _Skipped:
+    """The handler raised ``SkipDelivery``, with this reason."""
+
+    reason: str | None
+
+
+_Outcome = DeliveryStatus | _Skipped
+
+
 @dataclass
 class _Done:
-    """Successful claims not yet recorded, and since when."""
+    """Claims delivered or skipped, not yet recorded, and since when."""
 
     claims: list[Claim] = field(default_factory=list)
+    skips: dict[int, str | None] = field(default_factory=dict)
     since: float = 0.0
 
-    def add(self, claim: Claim, now: float) -> None:
+    def add(self, claim: Claim, outcome: _Outcome, now: float) -> None:
         if not self.claims:
             self.since = now
         self.claims.append(claim)
+        if isinstance(outcome, _Skipped):
+            self.skips[claim.delivery_id] = outcome.reason
 
     def due(self, now: float) -> bool:
         return bool(self.claims) and now - self.since >= FLUSH_SECONDS
 
-    def take(self) -> list[Claim]:
-        taken, self.claims = self.claims, []
-        return taken
+    def take(self) -> tuple[list[Claim], dict[int, str | None]]:
+        taken, skips = self.claims, self.skips
+        self.claims, self.skips = [], {}
+        return taken, skips
 
 
 class BackgroundRelay:
@@ -425,12 +459,20 @@ class BackgroundRelay:
         self._thread.join(timeout)
 
 
-def _claim(delivery: Delivery, message: OutboxMessage, attempt: int, token: str) -> Claim:
+def _claim(due: Any, attempt: int, token: str) -> Claim:
+    """A claim from a row of ``repository.lock_due_deliveries``."""
     return Claim(
-        delivery_id=delivery.id,
-        message_id=delivery.message_id,
-        handler=delivery.handler,
+        delivery_id=due.id,
+        message_id=due.message_id,
+        handler=due.handler,
         attempt=attempt,
         token=token,
-        event=message.as_cloud_event(),
+        event=cloud_event(
+            id=due.message_id,
+            source=due.source,
+            type=due.type,
+            subject=due.subject,
+            time=due.time,
+            data=due.data,
+        ),
     )

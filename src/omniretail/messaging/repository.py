@@ -10,11 +10,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, cast, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from omniretail.db.base import UTCDateTime
 from omniretail.db.outbox import OutboxMessage
-from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.db.sql import is_postgres, matches, rowcount, statement
 from omniretail.messaging.models import DONE_STATUSES, Delivery, DeliveryStatus
 
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
@@ -23,20 +38,28 @@ DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 # --- planning: outbox message -> one delivery per handler ----------------------------------
 
 
-def lock_unplanned_messages(session: Session, limit: int) -> list[OutboxMessage]:
-    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL).
+def lock_unplanned_messages(session: Session, limit: int) -> list[Any]:
+    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL):
+    rows of ``id``, ``position`` and ``type`` (one statement built once, no ORM objects).
 
     No cursor: a transaction that commits late makes an older position visible late, and it
     is still found here."""
+    return list(
+        session.execute(
+            statement(session, "outbox.lock_unplanned", _lock_unplanned), {"limit": limit}
+        )
+    )
+
+
+def _lock_unplanned(_postgres: bool) -> Any:
     planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
-    query = (
-        select(OutboxMessage)
+    return (
+        select(OutboxMessage.id, OutboxMessage.position, OutboxMessage.type)
         .where(OutboxMessage.published_at.is_(None), ~planned)
         .order_by(OutboxMessage.position)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(query))
 
 
 def add_deliveries(
@@ -46,25 +69,61 @@ def add_deliveries(
 
 
 def add_deliveries_of(
-    session: Session, plans: Sequence[tuple[OutboxMessage, Sequence[str]]], now: datetime
+    session: Session, plans: Sequence[tuple[Any, Sequence[str]]], now: datetime
 ) -> None:
-    """The deliveries of many messages (message, handler names) in one statement."""
-    rows = [
-        {
-            "message_id": message.id,
-            "position": message.position,
-            "handler": name,
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for message, handlers in plans
-        for name in handlers
-    ]
-    if rows:
-        session.execute(insert_ignore(session, Delivery, rows, ["message_id", "handler"]))
+    """The deliveries of many messages (message, handler names) in one statement built once:
+    on PostgreSQL an INSERT from three arrays (its text never changes, so the server keeps it
+    prepared), on SQLite one executemany."""
+    pairs = [(message, name) for message, handlers in plans for name in handlers]
+    if not pairs:
+        return
+    connection = session.connection()
+    if is_postgres(session):
+        connection.execute(
+            _PG_ADD_DELIVERIES,
+            {
+                "message_ids": [m.id for m, _ in pairs],
+                "positions": [m.position for m, _ in pairs],
+                "handlers": [name for _, name in pairs],
+                "now": now,
+            },
+        )
+        return
+    connection.execute(
+        statement(session, "deliveries.add", _add_deliveries),
+        [
+            {
+                "message_id": message.id,
+                "position": message.position,
+                "handler": name,
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for message, name in pairs
+        ],
+    )
+
+
+def _add_deliveries(_postgres: bool) -> Any:
+    return sqlite_insert(Delivery).on_conflict_do_nothing(index_elements=["message_id", "handler"])
+
+
+_PG_ADD_DELIVERIES = text(
+    "INSERT INTO deliveries (message_id, position, handler, status, attempts, next_attempt_at,"
+    " created_at, updated_at) "
+    "SELECT u.message_id, u.position, u.handler, 'pending', 0, :now, :now, :now "
+    "FROM unnest(CAST(:message_ids AS text[]), CAST(:positions AS bigint[]),"
+    " CAST(:handlers AS text[])) WITH ORDINALITY AS u(message_id, position, handler, n) "
+    "ORDER BY u.n ON CONFLICT (message_id, handler) DO NOTHING"
+).bindparams(
+    bindparam("message_ids", type_=ARRAY(Text())),
+    bindparam("positions", type_=ARRAY(BigInteger())),
+    bindparam("handlers", type_=ARRAY(Text())),
+    bindparam("now", type_=UTCDateTime()),
+)
 
 
 def mark_message_published(session: Session, position: int, now: datetime) -> None:
@@ -106,51 +165,115 @@ def publish_if_complete(session: Session, message_id: str, now: datetime) -> boo
 
 
 def publish_complete(session: Session, message_ids: Sequence[str], now: datetime) -> int:
-    """``publish_if_complete`` for many messages: their outbox rows are locked in position
-    order (two relays finishing batches never wait on each other in a cycle), then those
-    without an unfinished delivery are published; returns how many."""
+    """``publish_if_complete`` for many messages, in two statements: their outbox rows are
+    locked in position order (two relays finishing batches never wait on each other in a
+    cycle), then those without an unfinished delivery are published; returns how many.
+
+    The second statement takes its snapshot after the locks are held, so of two relays
+    finishing a message's last two deliveries at once, the one that waited for the lock sees
+    the other's outcome committed."""
     if not message_ids:
         return 0
-    locked = session.execute(
-        select(OutboxMessage.id, OutboxMessage.position)
-        .where(OutboxMessage.id.in_(list(set(message_ids))), OutboxMessage.published_at.is_(None))
-        .order_by(OutboxMessage.position)
-        .with_for_update()
+    ids = list(set(message_ids))
+    locked = session.scalars(
+        statement(session, "outbox.lock_unpublished", _lock_unpublished), {"ids": ids}
     ).all()
     if not locked:
         return 0
-    unfinished = set(
-        session.scalars(
-            select(Delivery.message_id)
-            .where(
-                Delivery.message_id.in_([row[0] for row in locked]),
-                Delivery.status.not_in(DONE_STATUSES),
-            )
-            .distinct()
+    published = session.scalars(
+        statement(session, "outbox.publish_complete", _publish_complete),
+        {"ids": list(locked), "now": now},
+    ).all()
+    return len(published)
+
+
+def _lock_unpublished(postgres: bool) -> Any:
+    return (
+        select(OutboxMessage.id)
+        .where(
+            matches(OutboxMessage.id, "ids", postgres, String()),
+            OutboxMessage.published_at.is_(None),
         )
+        .order_by(OutboxMessage.position)
+        .with_for_update()
     )
-    done = [row[1] for row in locked if row[0] not in unfinished]
-    mark_messages_published(session, done, now)
-    return len(done)
+
+
+def _publish_complete(postgres: bool) -> Any:
+    unfinished = (
+        select(Delivery.id)
+        .where(Delivery.message_id == OutboxMessage.id, Delivery.status.not_in(DONE_STATUSES))
+        .exists()
+    )
+    return (
+        update(OutboxMessage)
+        .where(
+            matches(OutboxMessage.id, "ids", postgres, String()),
+            OutboxMessage.published_at.is_(None),
+            ~unfinished,
+        )
+        .values(published_at=bindparam("now"))
+        .returning(OutboxMessage.position)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def work_waiting(session: Session, now: datetime) -> bool:
+    """A message without deliveries yet, or a delivery due by ``now``: the relay's idle probe,
+    one statement on the indexes a pass uses."""
+    return bool(
+        session.scalar(statement(session, "relay.work_waiting", _work_waiting), {"now": now})
+    )
+
+
+def _work_waiting(_postgres: bool) -> Any:
+    planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
+    unplanned = select(OutboxMessage.position).where(OutboxMessage.published_at.is_(None), ~planned)
+    due = select(Delivery.id).where(
+        Delivery.status.in_(DUE_STATUSES),
+        Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    return select(or_(unplanned.exists(), due.exists()))
 
 
 # --- claiming and outcomes ---------------------------------------------------------------
 
 
-def lock_due_deliveries(
-    session: Session, now: datetime, limit: int
-) -> list[tuple[Delivery, OutboxMessage]]:
+def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
     """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
-    in event order, locked so that a concurrent relay skips them."""
-    query = (
-        select(Delivery, OutboxMessage)
-        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(Delivery.status.in_(DUE_STATUSES), Delivery.next_attempt_at <= now)
-        .order_by(Delivery.position, Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Delivery)
+    in event order, locked so that a concurrent relay skips them: rows of the delivery's
+    ``id``, ``message_id``, ``handler``, ``status``, ``attempts`` and the event's ``type``,
+    ``source``, ``subject``, ``time``, ``data`` (one statement built once, no ORM objects)."""
+    return list(
+        session.execute(
+            statement(session, "deliveries.lock_due", _lock_due), {"now": now, "limit": limit}
+        )
     )
-    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def _lock_due(_postgres: bool) -> Any:
+    return (
+        select(
+            Delivery.id,
+            Delivery.message_id,
+            Delivery.handler,
+            Delivery.status,
+            Delivery.attempts,
+            OutboxMessage.type,
+            OutboxMessage.source,
+            OutboxMessage.subject,
+            OutboxMessage.time,
+            OutboxMessage.data,
+        )
+        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+        .where(
+            Delivery.status.in_(DUE_STATUSES),
+            Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
+        )
+        .order_by(Delivery.position, Delivery.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=Delivery.__table__)
+    )
 
 
 def claim_deliveries(
@@ -160,19 +283,26 @@ def claim_deliveries(
     if not ids:
         return {}
     rows = session.execute(
+        statement(session, "deliveries.claim", _claim),
+        {"ids": list(ids), "token": token, "lease_until": lease_until, "now": now},
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def _claim(postgres: bool) -> Any:
+    return (
         update(Delivery)
-        .where(Delivery.id.in_(ids))
+        .where(matches(Delivery.id, "ids", postgres))
         .values(
             status=DeliveryStatus.SENDING.value,
             attempts=Delivery.attempts + 1,
-            next_attempt_at=lease_until,
-            claim_token=token,
-            updated_at=now,
+            next_attempt_at=bindparam("lease_until"),
+            claim_token=bindparam("token"),
+            updated_at=bindparam("now"),
         )
         .returning(Delivery.id, Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
-    return {row[0]: row[1] for row in rows}
 
 
 def finish_claim(
@@ -212,22 +342,51 @@ def finish_claims_delivered(
 ) -> list[int]:
     """``finish_claim`` as delivered for many claims of one token; returns the ids recorded
     (a claim missing from it was lost: its lease ran out and another relay took it)."""
+    return finish_claims(session, ids, token=token, status=DeliveryStatus.DELIVERED, now=now)
+
+
+def finish_claims(
+    session: Session,
+    ids: Sequence[int],
+    *,
+    token: str,
+    status: DeliveryStatus,
+    now: datetime,
+    error: str | None = None,
+) -> list[int]:
+    """``finish_claim`` with one outcome (delivered, or skipped for one reason) for many
+    claims of one token, in one statement built once; returns the ids recorded (a claim
+    missing from it was lost: its lease ran out and another relay took it)."""
     if not ids:
         return []
     rows = session.scalars(
+        statement(session, "deliveries.finish_claims", _finish_claims),
+        {
+            "ids": list(ids),
+            "token": token,
+            "outcome": status.value,
+            "reason": error,
+            "now": now,
+            "delivered_time": now if status is DeliveryStatus.DELIVERED else None,
+        },
+    )
+    return list(rows)
+
+
+def _finish_claims(postgres: bool) -> Any:
+    return (
         update(Delivery)
-        .where(Delivery.id.in_(list(ids)), Delivery.claim_token == token)
+        .where(matches(Delivery.id, "ids", postgres), Delivery.claim_token == bindparam("token"))
         .values(
-            status=DeliveryStatus.DELIVERED.value,
+            status=bindparam("outcome"),
             claim_token=None,
-            last_error=None,
-            updated_at=now,
-            delivered_at=now,
+            last_error=bindparam("reason"),
+            updated_at=bindparam("now"),
+            delivered_at=bindparam("delivered_time"),
         )
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
-    return list(rows)
 
 
 def release_claims(session: Session, ids: Sequence[int], *, token: str, now: datetime) -> None:

@@ -41,10 +41,18 @@ def build_senders(settings: Settings) -> Senders:
     )
 
 
-def build_relay(settings: Settings, uow_factory: UowFactory, registry: HandlerRegistry) -> Relay:
+def build_relay(
+    settings: Settings,
+    uow_factory: UowFactory,
+    registry: HandlerRegistry,
+    read_uow_factory: UowFactory | None = None,
+) -> Relay:
+    """``read_uow_factory``: units of work for the idle probe (reads: on PostgreSQL in
+    autocommit, on SQLite without the write lock)."""
     return Relay(
         uow_factory,
         registry,
+        read_uow_factory=read_uow_factory,
         policy=RetryPolicy(
             max_attempts=settings.relay_max_attempts,
             base_seconds=settings.relay_backoff_base_seconds,

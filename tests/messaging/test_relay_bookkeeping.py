@@ -1,0 +1,186 @@
+"""The relay's own bookkeeping per event (SQLite and PostgreSQL): skips are recorded with the
+successes of their pass, not one transaction each; a message is published once all of its
+deliveries are done, whichever way; the idle probe (``has_work``) finds new and due work and
+nothing else, and ``run_forever`` notices an event recorded while it idles; a handler
+registered after planning began is still planned."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+from omniretail.kernel.events import DomainEvent
+from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.relay import Relay, RelayReport, RetryPolicy
+from tests.messaging.conftest import deliveries, outbox, record
+
+POLICY = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=60)
+
+
+def made(n: int) -> DomainEvent:
+    return DomainEvent("test.thing_made", f"things/{n}", {"n": n})
+
+
+def relay_for(factory: UowFactory, registry: HandlerRegistry, container: Any) -> Relay:
+    return Relay(
+        factory,
+        registry,
+        policy=POLICY,
+        rng=random.Random(3),
+        read_uow_factory=container.read_uow,
+    )
+
+
+def skip_odd(event: dict[str, Any], _factory: UowFactory) -> None:
+    if event["data"]["n"] % 2:
+        raise SkipDelivery("odd things are not for me")
+
+
+def test_skips_and_successes_of_a_pass_are_recorded_in_one_transaction(container):
+    registry = HandlerRegistry()
+    seen: list[str] = []
+    registry.add("*", "test.skips_odd", skip_odd)
+    registry.add("*", "test.plain", lambda event, _f: seen.append(event["id"]))
+    registry.add("*", "test.always_skips", lambda event, _f: (_ for _ in ()).throw(SkipDelivery()))
+    ids = record(container, *(made(n) for n in range(6)))
+    opened: list[int] = []
+
+    def counting_uow() -> Any:
+        opened.append(1)
+        return container.uow()
+
+    report = relay_for(counting_uow, registry, container).run_once()
+
+    assert seen == ids
+    assert (report.delivered, report.skipped, report.published) == (6 + 3, 3 + 6, 6)
+    assert len(opened) == 3  # plan, claim, then all eighteen outcomes together
+    outcomes = {(d.handler, d.message_id): d for d in deliveries(container)}
+    for n, message_id in enumerate(ids):
+        odd = outcomes[("test.skips_odd", message_id)]
+        assert (odd.status, odd.last_error, odd.claim_token) == (
+            ("skipped", "odd things are not for me", None) if n % 2 else ("delivered", None, None)
+        )
+        assert (odd.delivered_at is None) == bool(n % 2)
+        silent = outcomes[("test.always_skips", message_id)]
+        assert (silent.status, silent.last_error, silent.delivered_at) == ("skipped", None, None)
+    assert all(m.published_at == container.clock.now() for m in outbox(container))
+
+
+def test_a_message_with_a_failed_delivery_stays_unpublished_until_it_is_done(container, clock):
+    registry = HandlerRegistry()
+    failing = [True]
+
+    def flaky(_event: dict[str, Any], _factory: UowFactory) -> None:
+        if failing[0]:
+            raise RuntimeError("down")
+
+    registry.add("*", "test.flaky", flaky)
+    registry.add("*", "test.skips_odd", skip_odd)
+    [message_id] = record(container, made(1))
+    relay = relay_for(container.uow, registry, container)
+
+    report = relay.run_once()
+
+    assert (report.skipped, report.retried, report.published) == (1, 1, 0)
+    assert [m.published_at for m in outbox(container)] == [None]
+    assert not relay.has_work()  # the retry is scheduled for later: nothing is due now
+
+    failing[0] = False
+    clock.advance(seconds=POLICY.longest_delay(1).total_seconds())
+    assert relay.has_work()
+    report = relay.run_once()
+
+    assert (report.delivered, report.published) == (1, 1)
+    assert {d.status for d in deliveries(container)} == {"delivered", "skipped"}
+    assert outbox(container)[0].id == message_id
+    assert outbox(container)[0].published_at == clock.now()
+
+
+def test_a_skip_whose_claim_was_lost_records_nothing(container, clock):
+    registry = HandlerRegistry()
+    calls: list[str] = []
+    slow_relay: list[Relay] = []
+
+    def skip_after_the_lease(event: dict[str, Any], _factory: UowFactory) -> None:
+        calls.append(event["id"])
+        if len(calls) == 1:
+            # meanwhile the lease ran out and another relay took the delivery and skipped it
+            clock.advance(seconds=slow_relay[0].lease.total_seconds() + 1)
+            relay_for(container.uow, registry, container).run_once()
+        raise SkipDelivery("gone")
+
+    registry.add("*", "test.skips", skip_after_the_lease)
+    [message_id] = record(container, made(2))
+    slow = relay_for(container.uow, registry, container)
+    slow_relay.append(slow)
+
+    report = slow.run_once()
+
+    assert (report.lost_claims, report.skipped) == (1, 0)
+    assert calls == [message_id, message_id]
+    [row] = deliveries(container)
+    assert (row.status, row.attempts, row.last_error) == ("skipped", 2, "gone")
+    assert outbox(container)[0].published_at is not None
+
+
+def test_the_idle_probe_finds_unplanned_and_due_work_only(container):
+    registry = HandlerRegistry()
+    registry.add("*", "test.plain", lambda _e, _f: None)
+    relay = relay_for(container.uow, registry, container)
+
+    assert not relay.has_work()
+    record(container, made(1))
+    assert relay.has_work()  # not planned yet
+    relay._plan(RelayReport())
+    assert relay.has_work()  # planned: its delivery is due
+    assert relay.run_once().delivered == 1
+    assert not relay.has_work()
+
+    unwanted = HandlerRegistry()  # an event no handler wants is published at planning
+    record(container, made(2))
+    assert relay_for(container.uow, unwanted, container).run_once().published == 1
+    assert not relay.has_work()
+
+
+def test_the_idle_probe_is_one_statement(container):
+    relay = relay_for(container.uow, HandlerRegistry(), container)
+    before = container.counter.value
+
+    assert relay.has_work() is False
+
+    assert container.counter.value - before == 1
+
+
+def test_an_idle_relay_notices_an_event_recorded_while_it_waits(container):
+    registry = HandlerRegistry()
+    delivered = threading.Event()
+    registry.add("*", "test.plain", lambda _e, _f: delivered.set())
+    relay = relay_for(container.uow, registry, container)
+    runner = threading.Thread(target=relay.run_forever, args=(0.02,), daemon=True)
+    runner.start()
+    try:
+        time.sleep(0.1)  # the relay found nothing and idles, probing
+        record(container, made(3))
+        assert delivered.wait(30)
+    finally:
+        relay.stopping.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert [d.status for d in deliveries(container)] == ["delivered"]
+
+
+def test_a_handler_added_after_planning_began_is_planned_for_new_events(container):
+    registry = HandlerRegistry()
+    registry.add("*.thing_made", "test.first", lambda _e, _f: None)
+    relay = relay_for(container.uow, registry, container)
+    record(container, made(1))
+    relay.run_until_idle()
+
+    registry.add("*", "test.second", lambda _e, _f: None)
+    [second] = record(container, made(2))
+    relay.run_until_idle()
+
+    handlers = sorted(d.handler for d in deliveries(container) if d.message_id == second)
+    assert handlers == ["test.first", "test.second"]
