@@ -15,6 +15,7 @@ PgBouncer in transaction pooling no startup option can choose the schema, so the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,24 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: P
                 return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on {port} within 20 s: {_tail(log)}")
+
+
+def _listening(
+    start: Callable[[int], subprocess.Popen[bytes]], what: str, log: Path
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start on a free port; once more on another if it exits at once (another process took
+    the port between the probe and the bind)."""
+    for attempt in range(3):
+        port = free_port()
+        process = start(port)
+        try:
+            wait_for_port(port, process, what, log)
+            return port, process
+        except RuntimeError:
+            stop(process)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _tail(log: Path) -> str:
@@ -131,14 +150,16 @@ class Nginx:
 def nginx(upstreams: Sequence[str], *, expose_upstream: bool = False) -> Iterator[Nginx]:
     """nginx in the foreground (``daemon off``) with its own configuration and prefix."""
     folder = Path(tempfile.mkdtemp(prefix="omniretail-nginx-"))
-    port = free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(nginx_config(folder, port, upstreams, expose_upstream=expose_upstream))
     log = folder / "error.log"
     command = [NGINX, "-p", str(folder), "-c", str(conf), "-e", str(log), "-g", "daemon off;"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        conf.write_text(nginx_config(folder, port, upstreams, expose_upstream=expose_upstream))
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    port, process = _listening(start, "nginx", log)
     try:
-        wait_for_port(port, process, "nginx", log)
         yield Nginx(f"http://127.0.0.1:{port}", port, process, folder)
     finally:
         stop(process)
@@ -245,33 +266,36 @@ def pgbouncer(
     """PgBouncer in transaction pooling in front of ``direct_url``'s server and database."""
     url = make_url(_psycopg(direct_url))
     folder = Path(tempfile.mkdtemp(prefix="omniretail-pgbouncer-"))
-    port = free_port()
     database = url.database or "postgres"
     server = f"host={url.host or '127.0.0.1'} port={url.port or 5432} dbname={database}"
     (folder / "userlist.txt").write_text("".join(f'"{user}" ""\n' for user in users))
     ini = folder / "pgbouncer.ini"
-    ini.write_text(
-        pgbouncer_config(
-            folder,
-            port,
-            database=database,
-            server=server,
-            users=users,
-            pool_size=pool_size,
-            max_client_conn=max_client_conn,
-        )
-    )
     command = [PGBOUNCER, str(ini)]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
         command[1:1] = ["-u", "nobody"]
-        folder.chmod(0o755)
-        for path in folder.iterdir():
-            path.chmod(0o644)
     log = folder / "pgbouncer.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        ini.write_text(
+            pgbouncer_config(
+                folder,
+                port,
+                database=database,
+                server=server,
+                users=users,
+                pool_size=pool_size,
+                max_client_conn=max_client_conn,
+            )
+        )
+        if os.geteuid() == 0:
+            folder.chmod(0o755)
+            for path in folder.iterdir():
+                path.chmod(0o644)
+        with log.open("wb") as out:
+            return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+    port, process = _listening(start, "pgbouncer", log)
     try:
-        wait_for_port(port, process, "pgbouncer", log)
         yield PgBouncer(port, database, process, folder)
     finally:
         stop(process)
@@ -297,10 +321,10 @@ class Nodes:
 
 @contextmanager
 def api_nodes(count: int, env: Mapping[str, str], *, relays: int = 0) -> Iterator[Nodes]:
-    """``count`` API processes on free loopback ports and ``relays`` relay processes, all on
-    the database and secret key in ``env`` (``OMNIRETAIL_*``); each node has its own data
-    folder. With relays the nodes run none (``OMNIRETAIL_RELAY_ENABLED=false``); logs go to
-    ``<folder>/<name>.log``."""
+    """``count`` API processes (``omniretail serve``, each on a free loopback port) and
+    ``relays`` relay processes, all on the database and secret key in ``env``
+    (``OMNIRETAIL_*``); each node has its own data folder. With relays the nodes run none
+    (``OMNIRETAIL_RELAY_ENABLED=false``); logs go to ``<folder>/<name>.log``."""
     folder = Path(tempfile.mkdtemp(prefix="omniretail-nodes-"))
     nodes = Nodes(folder=folder)
     base = {**os.environ, **env}
@@ -316,27 +340,18 @@ def api_nodes(count: int, env: Mapping[str, str], *, relays: int = 0) -> Iterato
                     folder / f"relay{i}.log",
                 )
             )
-        for i in range(count):
-            port = free_port()
-            command = [
-                python,
-                "-m",
-                "omniretail",
-                "serve",
-                "--port",
-                str(port),
-                "--forwarded-allow-ips",
-                "127.0.0.1",
-            ]
+        logs = [folder / f"node{i}.log" for i in range(count)]
+        for i, log in enumerate(logs):
+            # Port 0: the node binds a free port itself (no race with another run for it) and
+            # names it in its log.
+            command = [python, "-m", "omniretail", "serve", "--port", "0"]
+            command += ["--forwarded-allow-ips", "127.0.0.1"]
             data_dir = folder / f"node{i}"
             nodes.servers.append(
-                _start(
-                    command, {**base, "OMNIRETAIL_DATA_DIR": str(data_dir)}, folder / f"node{i}.log"
-                )
+                _start(command, {**base, "OMNIRETAIL_DATA_DIR": str(data_dir)}, log)
             )
-            nodes.addresses.append(f"127.0.0.1:{port}")
-        for i, (url, process) in enumerate(zip(nodes.urls, nodes.servers, strict=True)):
-            _wait_healthy(url, process, folder / f"node{i}.log")
+        for process, log in zip(nodes.servers, logs, strict=True):
+            nodes.addresses.append(_wait_healthy(process, log))
         yield nodes
     finally:
         for process in nodes.servers + nodes.relays:
@@ -346,19 +361,29 @@ def api_nodes(count: int, env: Mapping[str, str], *, relays: int = 0) -> Iterato
 
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+_RUNNING = re.compile(rb"Uvicorn running on http://(127\.0\.0\.1:\d+)")
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The node's address once it answers its health check."""
     # Starting imports the whole application (seconds of CPU): generous for a loaded machine.
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
+    address = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"node {url} exited with {process.returncode}: {_tail(log)}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+            raise RuntimeError(f"a node exited with {process.returncode}: {_tail(log)}")
+        if address is None and (found := _RUNNING.search(log.read_bytes())):
+            address = found.group(1).decode()
+        if address is not None:
+            try:
+                if httpx.get(f"http://{address}/api/v1/health", timeout=5).status_code == 200:
+                    return address
+            except httpx.TransportError:
+                pass
         time.sleep(0.1)
-    raise RuntimeError(f"node {url} was not healthy within 180 s: {_tail(log)}")
+    raise RuntimeError(f"a node was not healthy within 300 s: {_tail(log)}")
