@@ -178,7 +178,17 @@ class Container:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        migrate.upgrade(self.engine, keyring=self.keyring)
+        """Upgrade the schema; behind PgBouncer on ``database_direct_url`` (PostgreSQL
+        itself, one connection for the upgrade) when it is set."""
+        direct = self.settings.database_direct_url
+        if not direct:
+            migrate.upgrade(self.engine, keyring=self.keyring)
+            return
+        engine = make_engine(direct, schema=self.settings.database_schema, pool_size=1)
+        try:
+            migrate.upgrade(engine, keyring=self.keyring)
+        finally:
+            engine.dispose()
 
     def relay(self) -> Relay:
         """An outbox relay delivering this database's events to ``handlers``."""

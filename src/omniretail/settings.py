@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     """Behind PgBouncer in transaction pooling: no prepared statements, no startup options;
     the share is ``db_max_connections`` (or ``db_pool_size``), PgBouncer's own limits
     apply."""
+    database_direct_url: str | None = None
+    """PostgreSQL itself when ``database_url`` goes through PgBouncer: migrations (which every
+    command runs at start) use it, with ``database_schema``; unset: ``database_url``."""
 
     jobs_worker_enabled: bool = True
     """The server runs a durable-job worker thread (false: run ``omniretail jobs worker``)."""
