@@ -187,6 +187,8 @@ def create_app(
     # The payment provider, read from the container at each use (tests swap it there); the
     # kits know the container only as a ``Runtime``, which has no domain-typed members.
     app.state.payments = lambda: container.payments
+    # Likewise the chat's assistant (support.hooks.Assistant, or None).
+    app.state.assistant = lambda: container.assistant
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     settings = container.settings

@@ -66,6 +66,10 @@ class Container:
     handlers: HandlerRegistry = field(init=False)
     # Kinds of durable job the workers run; domains add theirs here.
     job_kinds: JobKinds = field(init=False)
+    # The self-service assistant that answers chat messages first (support.assistant_chat),
+    # handed to the chat use cases; by default as ``support_assistant_in_chat`` says. Tests
+    # swap it (a fake, or None: every chat waits for an agent).
+    assistant: support.Assistant | None = field(init=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -98,13 +102,7 @@ class Container:
         )
         # The satisfaction survey asked after a resolution (support.surveys).
         support.install_surveys(self.handlers, base_url=self.settings.public_base_url)
-        # The self-service assistant answers chat messages first (support.assistant_chat).
-        if self.settings.support_assistant_in_chat:
-            support.set_assistant(
-                support.chat_assistant(support.AssistantConfig.from_settings(self.settings))
-            )
-        else:
-            support.set_assistant(None)
+        self.assistant = support.assistant_for(self.settings)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)

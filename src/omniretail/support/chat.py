@@ -20,7 +20,7 @@ from omniretail.support.conversations import (
     token_hash,
 )
 from omniretail.support.errors import ConversationClosed, UnknownConversation
-from omniretail.support.hooks import AssistantRequest, assistant_reply
+from omniretail.support.hooks import Assistant, AssistantRequest
 from omniretail.support.ingest import mentioned_order
 from omniretail.support.models import Conversation, Direction, Message, Status, SupportChannel
 from omniretail.support.replies import assistant_message
@@ -52,7 +52,14 @@ def by_token(uow: UnitOfWork, token: str) -> Conversation:
     return conversation
 
 
-def start_chat(uow: UnitOfWork, data: ChatStart, *, customer_id: int | None = None) -> ChatStarted:
+def start_chat(
+    uow: UnitOfWork,
+    data: ChatStart,
+    *,
+    customer_id: int | None = None,
+    assistant: Assistant | None = None,
+) -> ChatStarted:
+    """A new chat; ``assistant`` (the process's, or None) may answer its first message."""
     token = secrets.token_urlsafe(32)
     if customer_id is not None:
         customer_id = customers.resolve_id(uow, customer_id)
@@ -67,12 +74,14 @@ def start_chat(uow: UnitOfWork, data: ChatStart, *, customer_id: int | None = No
         order_id=order_id,
         token=token,
     )
-    _customer_says(uow, conversation, data.message, data.email)
+    _customer_says(uow, conversation, data.message, data.email, assistant)
     read = chat_read(uow, conversation)
     return ChatStarted(token=token, **read.model_dump())
 
 
-def post_chat(uow: UnitOfWork, token: str, data: ChatPost) -> ChatRead:
+def post_chat(
+    uow: UnitOfWork, token: str, data: ChatPost, *, assistant: Assistant | None = None
+) -> ChatRead:
     conversation = by_token(uow, token)
     if conversation.merged_into_id is not None:
         conversation = surviving(uow, conversation)
@@ -80,12 +89,16 @@ def post_chat(uow: UnitOfWork, token: str, data: ChatPost) -> ChatRead:
         raise ConversationClosed("this chat is closed: start a new one")
     if conversation.order_id is None:
         conversation.order_id = mentioned_order(uow, data.message)
-    _customer_says(uow, conversation, data.message, None)
+    _customer_says(uow, conversation, data.message, None, assistant)
     return chat_read(uow, conversation)
 
 
 def _customer_says(
-    uow: UnitOfWork, conversation: Conversation, text: str, sender: str | None
+    uow: UnitOfWork,
+    conversation: Conversation,
+    text: str,
+    sender: str | None,
+    assistant: Assistant | None,
 ) -> None:
     message = add_message(
         uow,
@@ -96,7 +109,9 @@ def _customer_says(
         sender=sender if sender and "@" in sender else None,
         sender_kind="email" if sender and "@" in sender else None,
     )
-    answer = assistant_reply(
+    if assistant is None:
+        return
+    answer = assistant(
         uow,
         AssistantRequest(
             conversation_id=conversation.id,
