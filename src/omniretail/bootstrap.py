@@ -38,6 +38,7 @@ from omniretail.orders import jobs as orders_jobs
 from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 from omniretail.support import handlers as support_handlers
+from omniretail.support import jobs as support_jobs
 from omniretail.support import service as support
 
 __all__ = ["Container", "build_container", "load_keyring"]
@@ -108,6 +109,10 @@ class Container:
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)
         marketing_jobs.install(self.job_kinds, self.keyring)
         orders_jobs.install(self.job_kinds, lambda: self.payments)
+        # Web chats the assistant answered and the customer left resolve themselves.
+        support_jobs.install(
+            self.job_kinds, after_hours=self.settings.support_chat_auto_resolve_hours
+        )
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
+from omniretail.support.auto_resolve import wait_for_the_customer
 from omniretail.support.conversations import (
     add_message,
     messages_of,
@@ -125,6 +126,8 @@ def _customer_says(
     )
     if answer:
         assistant_message(uow, conversation, answer)
+        # answered: the chat waits for the customer, and resolves itself if they are content
+        wait_for_the_customer(uow, conversation)
 
 
 def chat_read(uow: UnitOfWork, conversation: Conversation, *, after: int = 0) -> ChatRead:
