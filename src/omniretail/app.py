@@ -41,6 +41,7 @@ from omniretail.inventory import service as inventory_service
 from omniretail.inventory.api import router as inventory_router
 from omniretail.jobs.api import router as jobs_router
 from omniretail.jobs.runner import BackgroundJobs
+from omniretail.jobs.schemas import JobRead
 from omniretail.loyalty.api import router as loyalty_router
 from omniretail.marketing.api import links_router as marketing_links_router
 from omniretail.marketing.api import router as marketing_router
@@ -59,6 +60,7 @@ from omniretail.routing.api import router as routing_router
 from omniretail.routing.service import policy_from
 from omniretail.support.api import router as support_router
 from omniretail.support.api import warm_up as warm_up_assistant
+from omniretail.support.jobs import queue_auto_resolve
 from omniretail.web.router import install_web
 
 API_PREFIX = "/api/v1"
@@ -187,6 +189,8 @@ def create_app(
     # The payment provider, read from the container at each use (tests swap it there); the
     # kits know the container only as a ``Runtime``, which has no domain-typed members.
     app.state.payments = lambda: container.payments
+    # Likewise the chat's assistant (support.hooks.Assistant, or None).
+    app.state.assistant = lambda: container.assistant
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     settings = container.settings
@@ -254,7 +258,8 @@ def _system_router() -> APIRouter:
 async def _sweep_forever(container: Container) -> None:
     """Release expired cart holds periodically (they are also released lazily on demand),
     settle checkout payments past their allocation's expiry, delete expired Idempotency-Keys
-    and shop sign-ups never verified."""
+    and shop sign-ups never verified, and queue the job resolving chats the assistant
+    answered and the customer left."""
     interval = container.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
@@ -279,6 +284,9 @@ async def _sweep_forever(container: Container) -> None:
                     sign_ups.sign_ins_deleted,
                     sign_ups.profiles_erased,
                 )
+            queued = await run_in_threadpool(queue_chat_auto_resolve, container)
+            if queued is not None:
+                log.info("queued %s (%s): chats answered and left", queued.kind, queued.id)
         except Exception:
             log.exception("reservation sweep failed; will retry")
 
@@ -287,6 +295,14 @@ def sweep_payments(container: Container) -> orders_service.PaymentSweep:
     """Checkouts whose payment never finished, past their allocation's expiry."""
     return orders_service.sweep_payment_attempts(
         container.uow, container.payments, actor="system:payment-sweeper"
+    )
+
+
+def queue_chat_auto_resolve(container: Container) -> JobRead | None:
+    """The durable job resolving the chats the assistant answered and the customer left
+    (``support.auto_resolve``), queued when one is due; the job worker runs it."""
+    return queue_auto_resolve(
+        container.uow, after_hours=container.settings.support_chat_auto_resolve_hours
     )
 
 

@@ -39,6 +39,7 @@ from omniretail.orders import jobs as orders_jobs
 from omniretail.orders.service import PaymentProvider, TestPaymentProvider, provider_named
 from omniretail.settings import Settings
 from omniretail.support import handlers as support_handlers
+from omniretail.support import jobs as support_jobs
 from omniretail.support import service as support
 
 __all__ = ["Container", "build_container", "load_keyring"]
@@ -72,6 +73,10 @@ class Container:
     job_kinds: JobKinds = field(init=False)
     # Every event also goes to NATS JetStream (``nats_url``; None: off).
     jetstream: JetStreamSink | None = field(init=False, default=None)
+    # The self-service assistant that answers chat messages first (support.assistant_chat),
+    # handed to the chat use cases; by default as ``support_assistant_in_chat`` says. Tests
+    # swap it (a fake, or None: every chat waits for an agent).
+    assistant: support.Assistant | None = field(init=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -113,18 +118,16 @@ class Container:
         self.jetstream = build_jetstream_sink(self.settings)
         if self.jetstream is not None:
             self.jetstream.install(self.handlers)
-        # The self-service assistant answers chat messages first (support.assistant_chat).
-        if self.settings.support_assistant_in_chat:
-            support.set_assistant(
-                support.chat_assistant(support.AssistantConfig.from_settings(self.settings))
-            )
-        else:
-            support.set_assistant(None)
+        self.assistant = support.assistant_for(self.settings)
         self.job_kinds = JobKinds()
         loyalty_jobs.install(self.job_kinds)
         intelligence_jobs.install(self.job_kinds, self.read_engine, self)
         marketing_jobs.install(self.job_kinds, self.keyring)
         orders_jobs.install(self.job_kinds, lambda: self.payments)
+        # Web chats the assistant answered and the customer left resolve themselves.
+        support_jobs.install(
+            self.job_kinds, after_hours=self.settings.support_chat_auto_resolve_hours
+        )
 
     def uow(self, *, durable: bool = True) -> UnitOfWork:
         """A unit of work for a use case that may write.

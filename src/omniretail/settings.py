@@ -213,6 +213,10 @@ class Settings(BaseSettings):
     support_assistant_in_chat: bool = True
     """The self-service assistant answers chat messages first, handing over to an agent (with
     an internal note) when it cannot."""
+    support_chat_auto_resolve_hours: float = Field(default=24.0, ge=0.0, le=24.0 * 90)
+    """A web chat the assistant answered waits for the customer (pending); when they have not
+    written again for these hours, the job ``support.auto_resolve`` resolves it (counted as
+    contained). 0: it stays pending until an agent resolves it."""
     support_assistant_email_auto_reply: bool = False
     """The assistant replies to a new email conversation when it can answer with confidence
     (not a handover, nothing to verify); otherwise the email waits for an agent."""

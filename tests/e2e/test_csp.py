@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import DESKTOP, Site, new_page, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL
 
@@ -54,4 +56,30 @@ def test_the_api_docs_render_with_no_other_host_and_no_refusal(browser: Any, sit
     page.locator(".opblock").first.wait_for(timeout=45_000)
     assert page.locator(".swagger-ui .title").first.inner_text().startswith("Omniretail")
     assert seen == [] and elsewhere == [], (seen, elsewhere)
+    page.context.close()
+
+
+def test_an_htmx_swap_never_writes_a_style_attribute(browser: Any, site: Site) -> None:
+    """htmx settles a swapped element by copying the attributes of ``attributesToSettle`` from
+    the element it replaces; with ``style`` among them (htmx's default) an element whose style
+    a script set through the CSSOM (allowed: Playwright's screenshots hide the caret so, as do
+    password managers) makes htmx write a ``style`` attribute, which the policy refuses
+    ("Applying inline style violates ..."). The pages' htmx-config settles no style."""
+    page = new_page(browser, site, DESKTOP)
+    seen = refusals(page)
+    sign_in(page, ADMIN)
+    page.goto("/hq/journeys/new")
+    name = page.get_by_role("textbox", name="Name", exact=True)
+    name.fill("Styled")
+    name.evaluate(
+        "e => { e.style.caretColor = 'transparent'; e.style.removeProperty('caret-color') }"
+    )
+    assert name.get_attribute("style") == ""  # what a screenshot leaves behind
+    with page.expect_response(lambda r: r.url.endswith("/hq/journeys/new/edit")):
+        page.get_by_role("button", name="Add a wait step", exact=True).click()
+    expect(page.locator("#step-0")).to_be_visible()
+    page.wait_for_function("!document.querySelector('.htmx-settling, .htmx-swapping')")
+    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Styled")
+    assert seen == [], seen
+    assert page.evaluate("htmx.config.attributesToSettle") == ["class", "width", "height"]
     page.context.close()

@@ -54,6 +54,7 @@ ESSENTIALS = {
     "order_confirmed": ["WEB-1001", "£18.65"],
     "ready_for_pickup": ["WEB-1001", "K7Q2-9D", "London Oxford St"],
     "pickup_reminder": ["WEB-1001", "K7Q2-9D", "London Oxford St"],
+    "pickup_store_changed": ["WEB-1001", "London Oxford St"],
     "shipped": ["WEB-1001", "Royal Mail", "RM123456785GB"],
     "delivered": ["WEB-1001"],
     "refunded": ["WEB-1001", "£12.75"],

@@ -156,3 +156,36 @@ def test_an_agent_sends_a_ship_to_store_parcel_to_another_store(container, clien
         f"{DESK}/fulfilments/{f['id']}/pickup-store", json={"store": "LON2"}, headers=agent
     )
     assert late.status_code == 409
+
+
+def test_the_customer_hears_their_parcel_goes_to_another_store(container, client, notices):
+    make_orders_network(container)
+    agent, _ = _people(container, client)
+    receive(container, "A1", "DC1", 3)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    order = ok(checkout(client, token, "ship_to_store", pickup="LON2"), 201)
+    number, [f] = order["number"], order["fulfilments"]
+    ok(
+        client.post(
+            f"{DESK}/fulfilments/{f['id']}/pickup-store", json={"store": "LON1"}, headers=agent
+        )
+    )
+    refused = client.post(
+        f"{DESK}/fulfilments/{f['id']}/pickup-store", json={"store": "LON1"}, headers=agent
+    )
+    assert refused.status_code == 409  # no change, no second message
+
+    notices.deliver()
+    notices.deliver()  # a second relay run sends nothing again
+    assert notices.subjects() == [
+        ("ada@example.com", f"Order {number} confirmed"),
+        ("ada@example.com", f"Order {number} will now be ready for pickup at London Oxford St"),
+    ]
+    moved = notices.emails()[1]
+    assert "instead of London Camden" in moved.text
+    assert "Collect it from:\nLondon Oxford St\n" in moved.text
+    assert "- 1 x Item A1  £20.00" in moved.text
+    assert order["tracking_url"] in moved.text
+    assert "instead of London Camden" in moved.html
+    assert "customer asked" not in moved.text  # the agent's reason stays internal

@@ -4,23 +4,17 @@ an internal note, and an anonymous chat never learns an order's details."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
+from fastapi.testclient import TestClient
 
-from omniretail.support import service
+from omniretail.app import create_app
+from omniretail.bootstrap import build_container
 from tests.customers.helpers import make_customer
 from tests.orders.network import ok
 from tests.support.helpers import API, customer_bearer, place_order
 
 ANON = {"X-API-Key": ""}
-
-
-@pytest.fixture(autouse=True)
-def reset_assistant() -> Iterator[None]:
-    yield
-    service.set_assistant(None)
 
 
 def conversation_of(client: Any, reference: str) -> dict[str, Any]:
@@ -90,3 +84,29 @@ def test_an_anonymous_chat_is_not_told_an_orders_details(container, client):
     assert order["tracking_url"] not in bodies
     assert "expected by" not in bodies
     assert "email" in bodies.lower()
+
+
+def test_each_container_answers_with_its_own_assistant(container, client, clock):
+    """The assistant is the container's port, not a process-wide one: a second container built
+    with ``support_assistant_in_chat`` off leaves its chats to agents, and the first one's chat
+    is still answered after it was built."""
+    off = build_container(
+        container.settings.model_copy(update={"support_assistant_in_chat": False}), clock=clock
+    )
+    try:
+        assert off.assistant is None and container.assistant is not None
+        with TestClient(create_app(off, background_sweep=False)) as other:
+            waiting = ok(
+                other.post(
+                    f"{API}/support/chats", json={"message": "opening hours?"}, headers=ANON
+                ),
+                201,
+            )
+        answered = ok(
+            client.post(f"{API}/support/chats", json={"message": "opening hours?"}, headers=ANON),
+            201,
+        )
+    finally:
+        off.dispose()
+    assert [m["author"] for m in waiting["messages"]] == ["you"]
+    assert [m["author"] for m in answered["messages"]] == ["you", "assistant"]

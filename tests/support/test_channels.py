@@ -6,9 +6,7 @@ mentions, canned replies, re-link, merge and split, and the roles."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from pydantic import SecretStr
 
 from omniretail.auth.models import Role
@@ -22,12 +20,6 @@ ANON = {"X-API-Key": ""}
 SECRET = "s3cret-shared-with-the-app"
 
 
-@pytest.fixture
-def no_assistant() -> Iterator[None]:
-    yield
-    service.set_assistant(None)
-
-
 def sse_events(text: str) -> list[dict[str, object]]:
     events = []
     for block in text.split("\n\n"):
@@ -39,14 +31,14 @@ def sse_events(text: str) -> list[dict[str, object]]:
     return events
 
 
-def test_a_visitor_chats_the_assistant_answers_and_events_stream(container, client, no_assistant):
+def test_a_visitor_chats_the_assistant_answers_and_events_stream(container, client):
     asked: list[AssistantRequest] = []
 
     def assistant(_uow: object, request: AssistantRequest) -> str | None:
         asked.append(request)
         return "Our stores open at 9." if "open" in request.text else None
 
-    service.set_assistant(assistant)
+    container.assistant = assistant  # the port the chat routes hand the chat use cases
     started = ok(
         client.post(
             f"{API}/support/chats",

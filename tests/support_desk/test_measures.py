@@ -18,13 +18,12 @@ SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def assistant():
+def assistant(container):
     def answer(_uow, request):
         return "It is on its way." if "where is my order" in request.text.lower() else None
 
-    support.set_assistant(answer)
-    yield
-    support.set_assistant(None)
+    container.assistant = answer
+    return answer
 
 
 def _conversation_id(container, reference):
@@ -35,7 +34,9 @@ def _conversation_id(container, reference):
 
 def _chat(container, text):
     with container.uow() as uow:
-        started = support.start_chat(uow, ChatStart(message=text, email="ada@example.com"))
+        started = support.start_chat(
+            uow, ChatStart(message=text, email="ada@example.com"), assistant=container.assistant
+        )
     return started.token, _conversation_id(container, started.reference)
 
 
@@ -65,7 +66,12 @@ def test_measures_and_the_survey(container, client, clock, assistant):
     container.relay().run_until_idle()  # the survey is asked while it is resolved
     clock.advance(minutes=5)
     with container.uow() as uow:
-        support.post_chat(uow, chat, ChatPost(message="Still broken, and the refund?"))
+        support.post_chat(
+            uow,
+            chat,
+            ChatPost(message="Still broken, and the refund?"),
+            assistant=container.assistant,
+        )
 
     # Waiting, unanswered.
     _chat(container, "Do you sell gift cards?")

@@ -647,7 +647,7 @@ def _pickup_code(container: Container, number: str) -> str:
 def desk_cases(container: Container, w: World) -> list[Case]:
     """The desk's customer actions (``processes.desk``) and conversation forms (``support``)."""
     cid = w.seeded.customer_id
-    support.set_assistant(None)  # the root installs the assistant: these chats wait for agents
+    # started without an assistant: these chats wait for agents
     with container.uow() as uow:
         chats = [
             support.start_chat(uow, ChatStart(message=f"walk {n}", email="ada@example.com"))

@@ -82,3 +82,46 @@ def test_a_store_associate_is_refused_the_desk_action(container, web, seeded, pa
     )
     assert refused.status_code == 403
     assert "may not POST /support/desk/orders/{number}/refund-line" in refused.text
+
+
+def test_the_orders_poll_renders_only_the_orders_panel(container, web, seeded, payments):
+    _agent(container)
+    number = shipped_web_order(container, seeded.customer_id, payments, "A1", 1)
+    sign_in(web, "agent")
+    url = f"/hq/desk/customers/{seeded.customer_id}/orders"
+    page = web.get(f"/hq/desk/customers/{seeded.customer_id}")
+    assert f'hx-get="{url}"' in page.text  # the page polls the fragment, not itself
+    panel = web.get(url, headers={"HX-Request": "true"})
+    assert panel.status_code == 200, panel.text
+    body = panel.text.strip()
+    assert body.startswith('<section class="card" aria-labelledby="desk-o-h" id="desk-orders"')
+    assert body.endswith("</section>") and body.count('id="desk-orders"') == 1
+    assert number in body and seeded.pickup_order in body and "DPD" in body
+    assert "Resend pickup code" in body  # the agent's actions come with it
+    for elsewhere in ("<html", "<nav", "Customer 360", "Goodwill", "desk-points"):
+        assert elsewhere not in body, elsewhere
+    assert f'hx-get="{url}"' in body  # and it keeps polling itself
+    assert 'name="back"' not in body
+
+
+def test_the_orders_poll_keeps_the_conversation_to_return_to(container, web, seeded):
+    _agent(container)
+    sign_in(web, "agent")
+    url = f"/hq/desk/customers/{seeded.customer_id}/orders"
+    panel = web.get(url, params={"back": "/hq/desk/conversations/7"}).text
+    assert 'name="back" value="/hq/desk/conversations/7"' in panel
+    assert "?back=/hq/desk/conversations/7" in panel
+    elsewhere = web.get(url, params={"back": "https://evil.example/hq/desk/"}).text
+    assert "evil.example" not in elsewhere and 'name="back"' not in elsewhere
+
+
+def test_the_orders_poll_is_refused_without_the_pages_permission(container, web, seeded):
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="mkt", role=Role.MARKETER, password=PASSWORD)
+        )
+    sign_in(web, "mkt")
+    refused = web.get(f"/hq/desk/customers/{seeded.customer_id}/orders")
+    assert refused.status_code == 403
+    assert "may not GET /customers/{customer_id}/360" in refused.text
+    assert seeded.pickup_order not in refused.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,14 @@ from omniretail.kernel.keys import KeyringError
 from omniretail.kernel.vault import vault_for
 from omniretail.runtime import Runtime
 from omniretail.settings import Settings
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (default: OMNIRETAIL_DATABASE_URL or the embedded SQLite file)"
+    ),
+]
+"""The ``--db URL`` option of every command that opens the database (``open_container(db)``)."""
 
 
 @dataclass(frozen=True)

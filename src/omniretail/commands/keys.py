@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from omniretail.cli.context import open_container, refuse
+from omniretail.cli.context import DbOption, open_container, refuse
 from omniretail.db import encrypted
 from omniretail.kernel.keys import KeyringError, generate_secret
 from omniretail.kernel.vault import UnknownKeyId, vault_for
@@ -19,12 +19,6 @@ app = typer.Typer(
     help="Secret keys: generation and rotation (docs/security.md).", no_args_is_help=True
 )
 console = Console()
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="Database URL (default: OMNIRETAIL_DATABASE_URL or the embedded SQLite file)"
-    ),
-]
 
 
 @app.command("generate")

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from omniretail.bootstrap import Container, build_container
-from omniretail.cli.context import CliRoot, open_container
+from omniretail.cli.context import CliRoot, DbOption, open_container
 from omniretail.commands.keys import app as keys_app
 from omniretail.db.outbox import latest_position, list_events
 from omniretail.demo.cli import demo_command
@@ -88,12 +88,6 @@ app.add_typer(intelligence_cli.replenish_app, name="replenish")
 app.add_typer(intelligence_cli.markdowns_app, name="markdowns")
 
 console = Console()
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="Database URL (default: OMNIRETAIL_DATABASE_URL or the embedded SQLite file)"
-    ),
-]
 
 
 @app.command()

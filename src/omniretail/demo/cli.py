@@ -256,9 +256,16 @@ def _journeys(container: Runtime) -> None:
 def _support(container: Runtime, customer_id: int, made: DemoOrders | None) -> DemoSupport:
     """The service team, canned replies and the demo customer's conversations (made once)."""
     from omniretail.demo.support import seed_support
+    from omniretail.support import service as support
 
+    assistant = support.assistant_for(container.settings)  # as the server's chat would answer
     with container.uow() as uow:
-        seeded = seed_support(uow, customer_id=customer_id, orders=made.orders if made else [])
+        seeded = seed_support(
+            uow,
+            customer_id=customer_id,
+            orders=made.orders if made else [],
+            assistant=assistant,
+        )
     if seeded.canned_added:
         console.print(f"support: canned replies {', '.join(seeded.canned_added)}", soft_wrap=True)
     channels = ", ".join(f"{c.channel} {c.status}" for c in seeded.conversations)

@@ -112,7 +112,15 @@ def _email(order: str | None, now: datetime) -> bytes:
     return message.as_bytes()
 
 
-def seed_support(uow: UnitOfWork, *, customer_id: int, orders: list[OrderRead]) -> DemoSupport:
+def seed_support(
+    uow: UnitOfWork,
+    *,
+    customer_id: int,
+    orders: list[OrderRead],
+    assistant: support.Assistant | None = None,
+) -> DemoSupport:
+    """Canned replies and the demo customer's conversations; ``assistant`` answers the chats
+    (the process's, as the settings say), or None leaves them to an agent."""
     existing = {c.code for c in support.list_canned(uow)}
     added = []
     for code, (title, body) in CANNED.items():
@@ -141,9 +149,13 @@ def seed_support(uow: UnitOfWork, *, customer_id: int, orders: list[OrderRead]) 
         uow,
         ChatStart(message=f"Where is my order {asked}?" if asked else "Where is my order?"),
         customer_id=customer_id,
+        assistant=assistant,
     )
     support.start_chat(
-        uow, ChatStart(message=HANDOVER_TEXT, order_number=damaged), customer_id=customer_id
+        uow,
+        ChatStart(message=HANDOVER_TEXT, order_number=damaged),
+        customer_id=customer_id,
+        assistant=assistant,
     )
     support.log_contact(
         uow,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.fulfilment import service as fulfilment
 from omniretail.orders import service as orders
 from omniretail.routing.service import policy_from
 
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 orders_app = typer.Typer(help="Orders: pickup reminders and returns.", no_args_is_help=True)
 

@@ -16,6 +16,7 @@ from omniretail.fulfilment.events import (
     CurbsideArrived,
     Delivered,
     PickupReminder,
+    PickupStoreChanged,
     ReadyForPickup,
     ReturnRequested,
     Shipped,
@@ -45,6 +46,7 @@ NOTIFIED: tuple[type[Event], ...] = (
     OrderConfirmed,
     ReadyForPickup,
     PickupReminder,
+    PickupStoreChanged,
     Shipped,
     Delivered,
     OrderRefunded,
@@ -153,6 +155,10 @@ def _context(
             context["arrived_at_store"] = True
         if data.get("method") == "curbside":
             context["curbside"] = True
+    if kind == "pickup_store_changed":
+        context["store"] = _store(uow, data.get("pickup_location") or "")
+        if data.get("from_store"):
+            context["previous_store"] = _store(uow, data["from_store"])["name"]
     if kind == "exchanged":
         context["difference"] = data.get("difference", "0")
         context["store"] = _store(uow, data.get("location") or "")

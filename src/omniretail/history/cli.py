@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.history import service
 from omniretail.history.schemas import ImportReport
 from omniretail.history.shift import Shift
@@ -21,7 +21,6 @@ from omniretail.kernel.errors import DomainError
 from omniretail.runtime import Runtime
 
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 def import_command(

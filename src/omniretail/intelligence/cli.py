@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.intelligence import recommending, repository, service
 from omniretail.intelligence.dynamic_pricing_cli import pricing_app as pricing_app
 from omniretail.intelligence.replenishment import ReplenishmentConfig
@@ -23,7 +23,6 @@ from omniretail.intelligence.replenishment_run import NothingToPlan, run_repleni
 from omniretail.runtime import Runtime
 
 console = Console(stderr=True)
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 StartOption = Annotated[str, typer.Option("--start", help="First forecast day, YYYY-MM-DD")]
 WeeksOption = Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weekly periods")]
 OutOption = Annotated[Path, typer.Option("--out", help="CSV file to write")]

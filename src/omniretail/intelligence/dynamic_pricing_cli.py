@@ -9,14 +9,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.intelligence import dynamic_pricing
 
 pricing_app = typer.Typer(help="Pricing runs: dynamic pricing.", no_args_is_help=True)
 dynamic_app = typer.Typer(help="Rule-based dynamic pricing.", no_args_is_help=True)
 pricing_app.add_typer(dynamic_app, name="dynamic")
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 SHOWN = 50
 
 

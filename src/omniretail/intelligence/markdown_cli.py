@@ -11,13 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.intelligence import markdown_service as markdowns
 from omniretail.intelligence.markdowns import MarkdownConfig
 
 console = Console(stderr=True)
 markdowns_app = typer.Typer(help="Markdown suggestions for slow stock.", no_args_is_help=True)
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @markdowns_app.command("suggest")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.inventory import availability, service
 
 app = typer.Typer(help="Stock: verify counters, sweep expired holds.", no_args_is_help=True)
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command()

@@ -9,14 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.loyalty import service
 
 app = typer.Typer(
     help="Loyalty: backfill, recompute, scheduled jobs, birthday coupons.", no_args_is_help=True
 )
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command("backfill")

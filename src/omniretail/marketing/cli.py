@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.marketing import service
 from omniretail.marketing.journeys_cli import app as journeys_app
 from omniretail.marketing.segments_cli import app as segments_app
@@ -20,7 +18,7 @@ console = Console()
 
 @app.command("browse-sweep")
 def browse_sweep_command(
-    db: Annotated[str | None, typer.Option("--db", help="Database URL")] = None,
+    db: DbOption = None,
 ) -> None:
     """Record ``marketing.browse_abandoned`` for product views not followed by a cart line or
     an order (once per customer, SKU and day)."""

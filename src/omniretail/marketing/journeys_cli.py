@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from omniretail.cli.context import cli_root, open_container
+from omniretail.cli.context import DbOption, cli_root, open_container
 from omniretail.marketing import service
 from omniretail.marketing.sending_workers import DeliveryWorkers
 from omniretail.marketing.tasks import INTERVAL_SECONDS, tick
 
 app = typer.Typer(help="Journeys: list, run.", no_args_is_help=True)
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command("list")

@@ -8,13 +8,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.kernel.vault import vault_for
 from omniretail.marketing import service
 
 app = typer.Typer(help="Segments: list, refresh.", no_args_is_help=True)
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command("list")

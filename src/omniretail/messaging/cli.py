@@ -9,13 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.kernel.errors import DomainError
 from omniretail.messaging import service
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command()

@@ -14,13 +14,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.kernel.errors import DomainError
 from omniretail.notifications import service
 from omniretail.notifications.models import Channel
 from omniretail.notifications.schemas import MessageQuery, MessageRead, MessageState
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 Day = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="A day, UTC")]
 
 

@@ -30,6 +30,8 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "order_confirmed": ("order_number", "customer_name", "items", "total", "currency"),
     "ready_for_pickup": ("order_number", "customer_name", "pickup_code", "store"),
     "pickup_reminder": ("order_number", "customer_name", "pickup_code", "store"),
+    # customer service sent a ship-to-store parcel to another store (``store``: the new one)
+    "pickup_store_changed": ("order_number", "customer_name", "store"),
     "shipped": ("order_number", "customer_name", "carrier", "tracking_number"),
     "delivered": ("order_number", "customer_name"),
     "refunded": ("order_number", "customer_name", "refund_amount", "currency"),

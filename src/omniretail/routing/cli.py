@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.kernel.errors import DomainError
 from omniretail.routing import service as routing
 from omniretail.routing.schemas import RoutingSimulate, SimulationLine
@@ -21,9 +21,6 @@ route_app = typer.Typer(
 
 
 console = Console()
-
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @route_app.command("simulate")

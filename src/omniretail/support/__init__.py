@@ -10,9 +10,9 @@ Modules: ``models`` (tables), ``conversations`` (opening, messages, status, assi
 links, merge and split, SLA due times), ``hours`` (business hours, pure), ``ingest`` (email
 parsing, threading, quoted-reply trimming, linking; social messages), ``replies`` (agent
 replies, notes with mentions, canned replies, logged contacts), ``chat`` (web chat by token),
-``hooks`` (``assistant_reply``), ``signing`` (the inbound webhook's HMAC), ``teams``,
-``handlers`` (sending email replies through the relay), ``mail_in`` (the aiosmtpd listener
-and the IMAP poller), ``api`` and ``cli``.
+``hooks`` (the ``Assistant`` port the chat is handed), ``signing`` (the inbound webhook's
+HMAC), ``teams``, ``handlers`` (sending email replies through the relay), ``mail_in`` (the
+aiosmtpd listener and the IMAP poller), ``api`` and ``cli``.
 
 The self-service assistant (``assistant``): intents recognised offline (``assistant_model``,
 data in ``intents/``), answered from live order, fulfilment, inventory, location and loyalty

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
@@ -39,6 +39,7 @@ from omniretail.support import service
 from omniretail.support.assistant import warm_up
 from omniretail.support.assistant_api import router as assistant_router
 from omniretail.support.errors import BadSignature, InvalidSupportRequest
+from omniretail.support.hooks import Assistant
 from omniretail.support.schemas import (
     AssignRequest,
     CannedReplyRead,
@@ -312,17 +313,33 @@ async def inbound_webhook(
 # --- web chat --------------------------------------------------------------------------------
 
 
+def assistant_of(request: Request) -> Assistant | None:
+    """The process's chat assistant (``Container.assistant``; ``app.state.assistant``, set by
+    ``create_app``, reads it at each request), or None: the chat waits for an agent."""
+    assistant: Callable[[], Assistant | None] = request.app.state.assistant
+    return assistant()
+
+
+AssistantDep = Annotated[Assistant | None, Depends(assistant_of)]
+
+
 @router.post("/support/chats", status_code=201, response_model=ChatStarted)
-def start_chat(body: ChatStart, use_case: UseCaseDep) -> ChatStarted:
+def start_chat(body: ChatStart, use_case: UseCaseDep, assistant: AssistantDep) -> ChatStarted:
     """Start an anonymous chat; keep the token it answers (the chat's only credential)."""
-    return use_case.run(lambda uow: service.start_chat(uow, body), status_code=201, remember=False)
+    return use_case.run(
+        lambda uow: service.start_chat(uow, body, assistant=assistant),
+        status_code=201,
+        remember=False,
+    )
 
 
 @router.post("/customers/{customer_id}/support/chats", status_code=201, response_model=ChatStarted)
-def start_customer_chat(customer_id: IdPath, body: ChatStart, use_case: UseCaseDep) -> ChatStarted:
+def start_customer_chat(
+    customer_id: IdPath, body: ChatStart, use_case: UseCaseDep, assistant: AssistantDep
+) -> ChatStarted:
     """A signed-in customer's chat, linked to their profile."""
     return use_case.run(
-        lambda uow: service.start_chat(uow, body, customer_id=customer_id),
+        lambda uow: service.start_chat(uow, body, customer_id=customer_id, assistant=assistant),
         status_code=201,
         remember=False,
     )
@@ -334,10 +351,14 @@ def customer_chats(customer_id: IdPath, uow: ReadDep) -> list[ChatRead]:
 
 
 @router.post("/support/chats/{token}/messages", status_code=201, response_model=ChatRead)
-def post_chat(token: KeyPath, body: ChatPost, use_case: UseCaseDep) -> ChatRead:
+def post_chat(
+    token: KeyPath, body: ChatPost, use_case: UseCaseDep, assistant: AssistantDep
+) -> ChatRead:
     """Post to the chat; answers the messages since (the assistant's answer included)."""
     return use_case.run(
-        lambda uow: service.post_chat(uow, _token(token), body), status_code=201, remember=False
+        lambda uow: service.post_chat(uow, _token(token), body, assistant=assistant),
+        status_code=201,
+        remember=False,
     )
 
 

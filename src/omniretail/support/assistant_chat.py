@@ -1,5 +1,5 @@
-"""The assistant in the chat: the adapter ``hooks.set_assistant`` takes (installed by the
-composition root behind ``support_assistant_in_chat``).
+"""The assistant in the chat: the ``hooks.Assistant`` port's adapter, which the composition
+root holds (``Container.assistant``) when ``support_assistant_in_chat`` is on (``assistant_for``).
 
 The context is built only from what the request establishes: ``customer_id`` as the request
 gives it (set only for a signed-in or verified customer), and the conversation's linked order
@@ -14,9 +14,10 @@ from collections.abc import Callable
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders import service as orders
+from omniretail.settings import Settings
 from omniretail.support.assistant import AssistantConfig, AssistantContext, answer
 from omniretail.support.conversations import change_tags
-from omniretail.support.hooks import AssistantRequest
+from omniretail.support.hooks import Assistant, AssistantRequest
 from omniretail.support.measures import WISMO_TAG
 from omniretail.support.replies import note
 from omniretail.support.schemas import NoteCreate
@@ -64,3 +65,11 @@ def chat_assistant(
         return reply.text
 
     return assistant
+
+
+def assistant_for(settings: Settings) -> Assistant | None:
+    """The chat assistant the settings ask for: ``chat_assistant`` configured from them when
+    ``support_assistant_in_chat`` is on, else None (every chat message waits for an agent)."""
+    if not settings.support_assistant_in_chat:
+        return None
+    return chat_assistant(AssistantConfig.from_settings(settings))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
+from omniretail.support.auto_resolve import wait_for_the_customer
 from omniretail.support.conversations import (
     add_message,
     messages_of,
@@ -20,7 +21,7 @@ from omniretail.support.conversations import (
     token_hash,
 )
 from omniretail.support.errors import ConversationClosed, UnknownConversation
-from omniretail.support.hooks import AssistantRequest, assistant_reply
+from omniretail.support.hooks import Assistant, AssistantRequest
 from omniretail.support.ingest import mentioned_order
 from omniretail.support.models import Conversation, Direction, Message, Status, SupportChannel
 from omniretail.support.replies import assistant_message
@@ -52,7 +53,14 @@ def by_token(uow: UnitOfWork, token: str) -> Conversation:
     return conversation
 
 
-def start_chat(uow: UnitOfWork, data: ChatStart, *, customer_id: int | None = None) -> ChatStarted:
+def start_chat(
+    uow: UnitOfWork,
+    data: ChatStart,
+    *,
+    customer_id: int | None = None,
+    assistant: Assistant | None = None,
+) -> ChatStarted:
+    """A new chat; ``assistant`` (the process's, or None) may answer its first message."""
     token = secrets.token_urlsafe(32)
     if customer_id is not None:
         customer_id = customers.resolve_id(uow, customer_id)
@@ -67,12 +75,14 @@ def start_chat(uow: UnitOfWork, data: ChatStart, *, customer_id: int | None = No
         order_id=order_id,
         token=token,
     )
-    _customer_says(uow, conversation, data.message, data.email)
+    _customer_says(uow, conversation, data.message, data.email, assistant)
     read = chat_read(uow, conversation)
     return ChatStarted(token=token, **read.model_dump())
 
 
-def post_chat(uow: UnitOfWork, token: str, data: ChatPost) -> ChatRead:
+def post_chat(
+    uow: UnitOfWork, token: str, data: ChatPost, *, assistant: Assistant | None = None
+) -> ChatRead:
     conversation = by_token(uow, token)
     if conversation.merged_into_id is not None:
         conversation = surviving(uow, conversation)
@@ -80,12 +90,16 @@ def post_chat(uow: UnitOfWork, token: str, data: ChatPost) -> ChatRead:
         raise ConversationClosed("this chat is closed: start a new one")
     if conversation.order_id is None:
         conversation.order_id = mentioned_order(uow, data.message)
-    _customer_says(uow, conversation, data.message, None)
+    _customer_says(uow, conversation, data.message, None, assistant)
     return chat_read(uow, conversation)
 
 
 def _customer_says(
-    uow: UnitOfWork, conversation: Conversation, text: str, sender: str | None
+    uow: UnitOfWork,
+    conversation: Conversation,
+    text: str,
+    sender: str | None,
+    assistant: Assistant | None,
 ) -> None:
     message = add_message(
         uow,
@@ -96,7 +110,9 @@ def _customer_says(
         sender=sender if sender and "@" in sender else None,
         sender_kind="email" if sender and "@" in sender else None,
     )
-    answer = assistant_reply(
+    if assistant is None:
+        return
+    answer = assistant(
         uow,
         AssistantRequest(
             conversation_id=conversation.id,
@@ -110,6 +126,8 @@ def _customer_says(
     )
     if answer:
         assistant_message(uow, conversation, answer)
+        # answered: the chat waits for the customer, and resolves itself if they are content
+        wait_for_the_customer(uow, conversation)
 
 
 def chat_read(uow: UnitOfWork, conversation: Conversation, *, after: int = 0) -> ChatRead:

@@ -11,13 +11,12 @@ from typing import Annotated
 
 import typer
 
-from omniretail.cli.context import open_container
+from omniretail.cli.context import DbOption, open_container
 from omniretail.support import mail_in
 from omniretail.support.assistant_cli import app as assistant_app
 
 app = typer.Typer(help="Customer service: email in (SMTP listener, IMAP poller).")
 app.add_typer(assistant_app, name="assistant")
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL")]
 
 
 @app.command("mail-in")

@@ -1,7 +1,9 @@
-"""The assistant's hook: when an assistant is installed (``set_assistant``, by the
-composition root or a test), a customer's chat message is offered to it in the same
-transaction, and its answer, if any, is added as the assistant's reply. Default: none, so
-every chat message waits for an agent."""
+"""The assistant's port: a customer's chat message is offered to the assistant the caller
+hands the chat use cases (``chat.start_chat``/``post_chat``, ``assistant=``) in the same
+transaction, and its answer, if any, is added as the assistant's reply. The composition root
+holds the process's assistant (``Container.assistant``, from ``assistant_for``); the API
+reaches it through ``app.state`` (``api.assistant_of``). None: every chat message waits for an
+agent."""
 
 from __future__ import annotations
 
@@ -24,15 +26,3 @@ class AssistantRequest:
 
 # Returns the answer to send, or None to leave the message to an agent (a handover).
 Assistant = Callable[[UnitOfWork, AssistantRequest], str | None]
-
-_assistant: Assistant | None = None
-
-
-def set_assistant(assistant: Assistant | None) -> None:
-    global _assistant
-    _assistant = assistant
-
-
-def assistant_reply(uow: UnitOfWork, request: AssistantRequest) -> str | None:
-    """The configured assistant's answer to ``request`` (None without an assistant)."""
-    return _assistant(uow, request) if _assistant is not None else None

@@ -175,7 +175,7 @@ def reply(
 
 
 def assistant_message(uow: UnitOfWork, conversation: Conversation, body: str) -> Message:
-    """A reply written by the assistant (``hooks.assistant_reply``)."""
+    """A reply written by the assistant (the ``hooks.Assistant`` port's answer)."""
     return add_message(uow, conversation, direction=Direction.OUT, author="assistant", body=body)
 
 

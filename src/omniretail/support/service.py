@@ -5,7 +5,7 @@ Services never commit; other packages import these names from here."""
 from __future__ import annotations
 
 from omniretail.support.assistant import AssistantConfig, email_auto_reply
-from omniretail.support.assistant_chat import chat_assistant
+from omniretail.support.assistant_chat import assistant_for, chat_assistant
 from omniretail.support.chat import (
     by_token,
     chat_messages,
@@ -29,12 +29,7 @@ from omniretail.support.conversations import (
     set_priority,
     set_status,
 )
-from omniretail.support.hooks import (
-    Assistant,
-    AssistantRequest,
-    assistant_reply,
-    set_assistant,
-)
+from omniretail.support.hooks import Assistant, AssistantRequest
 from omniretail.support.hours import (
     add_business_minutes,
     breached,
@@ -90,7 +85,7 @@ __all__ = [
     "answer_survey",
     "ask_survey",
     "assign",
-    "assistant_reply",
+    "assistant_for",
     "attachment_file",
     "breached",
     "business_minutes_between",
@@ -126,7 +121,6 @@ __all__ = [
     "render_canned",
     "reply",
     "require",
-    "set_assistant",
     "set_priority",
     "set_status",
     "sign",

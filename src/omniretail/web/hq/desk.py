@@ -99,10 +99,20 @@ def customer_desk(request: Request, viewer: HqDep, customer_id: int) -> HTMLResp
 
 
 @router.get("/customers/{customer_id}/orders", response_class=HTMLResponse)
-def customer_orders(request: Request, viewer: HqDep, customer_id: int) -> HTMLResponse:
-    """The same page, which HTMX polls for the orders' live states (``hx-select``)."""
+def customer_orders(
+    request: Request, viewer: HqDep, customer_id: int, back: str = ""
+) -> HTMLResponse:
+    """The orders panel alone (``hq/_desk_orders.html``), which HTMX polls for the orders'
+    live states; authorised as the page is. ``back``: where the panel's forms return (the
+    conversation the desk sits beside)."""
     authorize_as(request, viewer, "GET /customers/{customer_id}/360", {"customer_id": customer_id})
-    return desk_page(request, viewer, customer_id)
+    return render(
+        request,
+        "hq/_desk_orders.html",
+        viewer=viewer,
+        view=_view(request, customer_id),
+        back=back if _is_desk_path(back) else "",
+    )
 
 
 @router.get("/customer", response_model=None)
@@ -126,7 +136,7 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
     target = customer_id if spec.target == "customer_id" else posted.get(spec.target)
     raw = {k: v for k, v in posted.values.items() if k not in ("csrf_token", "confirm", "back")}
     back = posted.get("back")
-    if not back.startswith("/hq/desk/") or "//" in back:
+    if not _is_desk_path(back):
         back = f"/hq/desk/customers/{customer_id}"
     body = body_of(spec.schema, raw) if spec.schema else None
     decided = authorize_as(
@@ -181,6 +191,11 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             status=exc.status,
         )
     return redirect(back, notice=_notice(spec, done))
+
+
+def _is_desk_path(back: str) -> bool:
+    """Whether ``back`` is a desk page to return to (never another site)."""
+    return back.startswith("/hq/desk/") and "//" not in back
 
 
 def _perform(
