@@ -78,7 +78,8 @@ def test_relays_planning_and_finishing_in_parallel_plan_each_message_once(contai
             errors.append(exc)
 
     threads = [threading.Thread(target=produce)] + [
-        threading.Thread(target=relaying, args=(r, rep)) for r, rep in zip(relays, reports)
+        threading.Thread(target=relaying, args=(r, rep))
+        for r, rep in zip(relays, reports, strict=True)
     ]
     for thread in threads:
         thread.start()
