@@ -1,8 +1,9 @@
 """Journeys end to end: a mass entry rendered and queued, and triggered journeys under load.
 
     python benchmarks/journeys.py --db {postgres,sqlite} [--customers 100000] [--workers 1]
-        [--delivery-processes 2] [--relay-batch 100] [--relay-processes 0] [--rate 1000]
-        [--seconds 10] [--segment-changes 100]
+        [--delivery-processes 2] [--advance-in {processes,main}] [--relay-batch 100]
+        [--relay-processes 0] [--rate 1000] [--seconds 10] [--segment-changes 100]
+        [--skip {mass,triggered}] [--no-cpu]
 
 On a fresh database (``_server.fresh_database``) makes ``--customers`` SYNTHETIC customers,
 inserted in bulk but stored as the real code stores them: the name and the email identity
@@ -10,14 +11,21 @@ encrypted by the vault (blind index for the email), email marketing consent gran
 message (subject and body personalised with the first name, a tracked link, the brand layout,
 CSS inlined) and the policy without caps, quiet hours or control group, so every send renders.
 
+Worker layout: ``--delivery-processes N`` (the ``marketing_delivery_processes`` setting) runs
+marketing's worker processes, started and ready before the clock starts, as in a server. With
+``--advance-in processes`` (the default, the production layout) they advance the due runs
+(``advance_due``) and deliver the due sends (``deliver_due``), a batch of each in turn; with
+``--advance-in main`` they only deliver and ``advance_due`` runs in this process (the layout
+before the processes advanced). With 0 processes everything runs in ``--workers`` threads here.
+
 (a) ``mass``: a live journey whose only step sends that message by email. Times
-``enter_many`` (every customer, batches of 5,000), ``advance_due`` (queues the sends) and
-``deliver_due`` (decision, render, the notification row and its outbox event committed, ready
-for the relay; the relay's SMTP delivery is not part of it), each from ``--workers`` threads;
-with ``--delivery-processes N`` (the ``marketing_delivery_processes`` setting) ``deliver_due``
-runs in N processes instead (started and ready before the clock starts, as in a server), timed
-until they decided every queued send. Reports each rate per minute and the end to end rate
-(customers / total seconds).
+``enter_many`` (every customer, batches of 5,000, ``--workers`` threads), then the advancing
+(queues the sends) and ``deliver_due`` (decision, render, the notification row and its outbox
+event committed, ready for the relay; the relay's SMTP delivery is not part of it): in the
+processes together (``advanced_per_min`` counts until the last run was advanced,
+``delivered_per_min`` until the last send was decided, ``work_s`` both), or one after the
+other (advance in threads here, then deliver in the processes or threads). Reports each rate
+per minute and the end to end rate (sends / (enter + advance and deliver seconds)).
 
 (b) ``triggered``: a journey triggered by ``marketing.segment_entered`` of one segment (its
 first step a send). A producer commits those events into the outbox at ``--rate`` per second
@@ -25,12 +33,20 @@ first step a send). A producer commits those events into the outbox at ``--rate`
 handler, in batches: enter, then the first step inline when it is not a wait; it claims
 ``--relay-batch`` deliveries a pass) runs in a loop, in this process or, with
 ``--relay-processes N``, in N processes of its own sharing the deliveries (as ``omniretail
-events relay`` runs); the journeys loop (advance_due, and deliver_due unless delivery
-processes do it) runs every 100 ms. Latency = from the event's commit to
+events relay`` runs; they also send the queued notifications); the worker processes advance
+and deliver (or, with none, a loop here every 100 ms). Latency = from the event's commit to
 the commit that queued its send (``marketing_sends`` row; its key holds the event id): p50/p95.
 Meanwhile ``--segment-changes`` consent grants (one each 100 ms) are timed from their commit
 to the customer's row in ``marketing_segment_members`` of an "Email allowed" segment (live
 evaluation by the relay, as benchmarks/segments.py), polled every 5 ms: p50/p95.
+
+CPU (on Linux, unless ``--no-cpu``; read ``/proc`` as root to see PostgreSQL's backends):
+``benchmarks/_cpu.py`` samples the user + system CPU seconds of this process, its child
+processes and the PostgreSQL backends serving their connections. Each stage reports ``cpu``
+(``cpu_s`` = ``client_cpu_s`` + ``database_cpu_s``); the mass run ``cpu_s_per_1000_sent``
+(enter to the last send decided), the triggered run ``cpu_s_per_1000_events`` (first event to
+the last send queued: producer, relays, workers, database). Unlike the rates, these hardly
+depend on what else the machine runs.
 
 The last line is one JSON object; its ``targets`` compare the figures with issue 15's
 (at least 100,000 messages a minute end to end; send and segment p95 at most 1 s).

@@ -341,9 +341,13 @@ def enter_batch(
             )
         }
     at = now or uow.now
+    # in (journey, customer) order: two batches entering the same customers wait on each
+    # other's inserts (the unique active run) in one order, never in a cycle
     rows = [
         _run_row(journey_id, version, definition, customer_id, occurrence, context, at)
-        for journey_id, (version, definition), customer_id, occurrence, context in entries
+        for journey_id, (version, definition), customer_id, occurrence, context in sorted(
+            entries, key=lambda e: (e[0], e[2])
+        )
         if (journey_id, customer_id) not in seen
     ]
     table: Table = Run.__table__  # type: ignore[assignment]
