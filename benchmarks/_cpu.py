@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -94,6 +95,7 @@ class CpuMeter:
         self._client: dict[int, int] = {}
         self._database: dict[int, int] = {}
         self._ours: dict[int, bool] = {}  # postgres pid -> serves one of our processes
+        self._own = 0.0  # the CPU seconds the sampling itself took (not the benchmark's)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="cpu-meter")
@@ -113,7 +115,8 @@ class CpuMeter:
             self.mark()
 
     def mark(self) -> Cpu:
-        """Sample now; the cumulative CPU of everything seen so far."""
+        """Sample now; the cumulative CPU of everything seen so far (less the sampling's)."""
+        started = time.thread_time()
         with self._lock:
             stats = {pid: s for pid in _pids() if (s := _stat(pid)) is not None}
             children: dict[int, list[int]] = {}
@@ -143,7 +146,9 @@ class CpuMeter:
             for pid, mine in self._ours.items():
                 if mine and pid in stats:
                     self._database[pid] = stats[pid][2]
-            return Cpu(sum(self._client.values()) / TICK, sum(self._database.values()) / TICK)
+            self._own += time.thread_time() - started
+            client = sum(self._client.values()) / TICK - self._own
+            return Cpu(client, sum(self._database.values()) / TICK)
 
 
 class Phases:
