@@ -1,8 +1,9 @@
 """Journeys end to end: a mass entry rendered and queued, and triggered journeys under load.
 
     python benchmarks/journeys.py --db {postgres,sqlite} [--customers 100000] [--workers 1]
-        [--delivery-processes 2] [--relay-batch 100] [--relay-processes 0] [--rate 1000]
-        [--seconds 10] [--segment-changes 100]
+        [--delivery-processes 2] [--advance-in {processes,main}] [--relay-batch 100]
+        [--relay-processes 0] [--rate 1000] [--seconds 10] [--segment-changes 100]
+        [--skip {mass,triggered}] [--no-cpu]
 
 On a fresh database (``_server.fresh_database``) makes ``--customers`` SYNTHETIC customers,
 inserted in bulk but stored as the real code stores them: the name and the email identity
@@ -10,14 +11,21 @@ encrypted by the vault (blind index for the email), email marketing consent gran
 message (subject and body personalised with the first name, a tracked link, the brand layout,
 CSS inlined) and the policy without caps, quiet hours or control group, so every send renders.
 
+Worker layout: ``--delivery-processes N`` (the ``marketing_delivery_processes`` setting) runs
+marketing's worker processes, started and ready before the clock starts, as in a server. With
+``--advance-in processes`` (the default, the production layout) they advance the due runs
+(``advance_due``) and deliver the due sends (``deliver_due``), a batch of each in turn; with
+``--advance-in main`` they only deliver and ``advance_due`` runs in this process (the layout
+before the processes advanced). With 0 processes everything runs in ``--workers`` threads here.
+
 (a) ``mass``: a live journey whose only step sends that message by email. Times
-``enter_many`` (every customer, batches of 5,000), ``advance_due`` (queues the sends) and
-``deliver_due`` (decision, render, the notification row and its outbox event committed, ready
-for the relay; the relay's SMTP delivery is not part of it), each from ``--workers`` threads;
-with ``--delivery-processes N`` (the ``marketing_delivery_processes`` setting) ``deliver_due``
-runs in N processes instead (started and ready before the clock starts, as in a server), timed
-until they decided every queued send. Reports each rate per minute and the end to end rate
-(customers / total seconds).
+``enter_many`` (every customer, batches of 5,000, ``--workers`` threads), then the advancing
+(queues the sends) and ``deliver_due`` (decision, render, the notification row and its outbox
+event committed, ready for the relay; the relay's SMTP delivery is not part of it): in the
+processes together (``advanced_per_min`` counts until the last run was advanced,
+``delivered_per_min`` until the last send was decided, ``work_s`` both), or one after the
+other (advance in threads here, then deliver in the processes or threads). Reports each rate
+per minute and the end to end rate (sends / (enter + advance and deliver seconds)).
 
 (b) ``triggered``: a journey triggered by ``marketing.segment_entered`` of one segment (its
 first step a send). A producer commits those events into the outbox at ``--rate`` per second
@@ -25,12 +33,20 @@ first step a send). A producer commits those events into the outbox at ``--rate`
 handler, in batches: enter, then the first step inline when it is not a wait; it claims
 ``--relay-batch`` deliveries a pass) runs in a loop, in this process or, with
 ``--relay-processes N``, in N processes of its own sharing the deliveries (as ``omniretail
-events relay`` runs); the journeys loop (advance_due, and deliver_due unless delivery
-processes do it) runs every 100 ms. Latency = from the event's commit to
+events relay`` runs; they also send the queued notifications); the worker processes advance
+and deliver (or, with none, a loop here every 100 ms). Latency = from the event's commit to
 the commit that queued its send (``marketing_sends`` row; its key holds the event id): p50/p95.
 Meanwhile ``--segment-changes`` consent grants (one each 100 ms) are timed from their commit
 to the customer's row in ``marketing_segment_members`` of an "Email allowed" segment (live
 evaluation by the relay, as benchmarks/segments.py), polled every 5 ms: p50/p95.
+
+CPU (on Linux, unless ``--no-cpu``; read ``/proc`` as root to see PostgreSQL's backends):
+``benchmarks/_cpu.py`` samples the user + system CPU seconds of this process, its child
+processes and the PostgreSQL backends serving their connections. Each stage reports ``cpu``
+(``cpu_s`` = ``client_cpu_s`` + ``database_cpu_s``); the mass run ``cpu_s_per_1000_sent``
+(enter to the last send decided), the triggered run ``cpu_s_per_1000_events`` (first event to
+the last send queued: producer, relays, workers, database). Unlike the rates, these hardly
+depend on what else the machine runs.
 
 The last line is one JSON object; its ``targets`` compare the figures with issue 15's
 (at least 100,000 messages a minute end to end; send and segment p95 at most 1 s).
@@ -40,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -51,6 +68,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cpu import CpuMeter, Phases
 from _server import SECRET_KEY, fresh_database, percentile
 from sqlalchemy import func, insert, select
 
@@ -76,6 +94,7 @@ MESSAGE = MessageCreate(
     link_url="https://shop.example.com/season",
 )
 CHUNK = 5000
+METER = Phases()  # CPU seconds between named marks (``--cpu``)
 
 
 def _customers(container: Any, count: int, start: int = 0) -> list[int]:
@@ -154,24 +173,37 @@ def _parallel(workers: int, work: Any) -> tuple[int, float]:
     return sum(done), time.perf_counter() - started
 
 
-def _in_processes(container: Any, processes: int, expected: int) -> tuple[int, float]:
-    """``deliver_due`` in ``processes`` processes (built before the clock starts) until they
-    decided ``expected`` sends."""
-    pool = DeliveryWorkers(build_container, container.settings, processes, interval=0.05)
+def _in_processes(
+    container: Any, processes: int, expected: int, advance: bool
+) -> tuple[int, float, float, int]:
+    """The worker processes (built before the clock starts) until they decided ``expected``
+    sends: (decided, seconds, seconds until the last run was advanced, runs advanced). With
+    ``advance`` they advance the due runs too (the production layout), else they only
+    deliver (the runs were advanced before)."""
+    pool = DeliveryWorkers(
+        build_container, container.settings, processes, interval=0.05, advance=advance
+    )
     pool.start(paused=True)
     try:
         if not pool.wait_ready():
-            raise RuntimeError("a delivery process did not start")
+            raise RuntimeError("a worker process did not start")
         started = time.perf_counter()
+        advanced_s = 0.0
         pool.resume()
         while pool.delivered < expected:
+            if advance and not advanced_s and pool.advanced >= expected:
+                advanced_s = time.perf_counter() - started
             time.sleep(0.01)
-        return pool.delivered, time.perf_counter() - started
+        took = time.perf_counter() - started
+        METER.mark("work")  # before the processes (and their connections) end
+        return pool.delivered, took, advanced_s or took, pool.advanced
     finally:
         pool.stop()
 
 
-def mass(container: Any, ids: list[int], workers: int, processes: int) -> dict[str, Any]:
+def mass(
+    container: Any, ids: list[int], workers: int, processes: int, advance_in: str
+) -> dict[str, Any]:
     journey_id = _journey(container, "mass", {"kind": "segment_entered", "segment_id": 10**9})
     chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
     lock = threading.Lock()
@@ -186,34 +218,57 @@ def mass(container: Any, ids: list[int], workers: int, processes: int) -> dict[s
             with container.uow() as uow:
                 n += marketing.enter_many(uow, journey_id, [(c, "mass", {}) for c in chunk])
 
+    METER.mark("start")
     entered, enter_s = _parallel(workers, enter)
-    advanced, advance_s = _parallel(
-        workers,
-        lambda: marketing.advance_due(container.uow, limit=500, vault=vault_for(container.keyring)),
-    )
+    METER.mark("enter")
     profile = os.environ.get("BENCH_PROFILE")
-
-    def deliver() -> int:
-        if not profile:
-            return marketing.deliver_due(container.uow, limit=500)
-        import cProfile
-
-        with cProfile.Profile() as prof:
-            n = marketing.deliver_due(container.uow, limit=500)
-        prof.dump_stats(profile)
-        return n
-
-    if processes:
-        delivered, deliver_s = _in_processes(container, processes, advanced)
+    in_processes = bool(processes) and advance_in == "processes"
+    stages: dict[str, Any] = {}
+    if in_processes:  # advance and deliver in the worker processes, together
+        delivered, work_s, advance_s, advanced = _in_processes(
+            container, processes, entered, advance=True
+        )
+        deliver_s = work_s
+        stages["work_s"] = round(work_s, 2)
+        stages["cpu_work"] = METER.between("enter", "work")
     else:
-        delivered, deliver_s = _parallel(workers, deliver)
+        advanced, advance_s = _parallel(
+            workers,
+            lambda: marketing.advance_due(
+                container.uow, limit=500, vault=vault_for(container.keyring)
+            ),
+        )
+        METER.mark("advance")
+        stages["cpu_advance"] = METER.between("enter", "advance")
+
+        def deliver() -> int:
+            if not profile:
+                return marketing.deliver_due(container.uow, limit=500)
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                n = marketing.deliver_due(container.uow, limit=500)
+            prof.dump_stats(profile)
+            return n
+
+        if processes:
+            delivered, deliver_s, _, _ = _in_processes(
+                container, processes, advanced, advance=False
+            )
+        else:
+            delivered, deliver_s = _parallel(workers, deliver)
+            METER.mark("work")
+        stages["cpu_deliver"] = METER.between("advance", "work")
+        work_s = advance_s + deliver_s
     with container.read_uow() as uow:
         sent = uow.session.scalar(
             select(func.count()).select_from(MarketingSend).where(MarketingSend.status == "sent")
         )
-    total_s = enter_s + advance_s + deliver_s
+    total_s = enter_s + work_s
+    cpu = METER.between("start", "work")
     return {
         "customers": len(ids),
+        "advance_in": "processes" if in_processes else "main",
         "entered": entered,
         "advanced": advanced,
         "delivered": delivered,
@@ -223,6 +278,10 @@ def mass(container: Any, ids: list[int], workers: int, processes: int) -> dict[s
         "delivered_per_min": round(delivered / deliver_s * 60),
         "total_s": round(total_s, 2),
         "end_to_end_per_min": round(sent / total_s * 60),
+        "cpu_enter": METER.between("start", "enter"),
+        **stages,
+        "cpu": cpu,
+        "cpu_s_per_1000_sent": (round(cpu["cpu_s"] / sent * 1000, 3) if cpu and sent else None),
     }
 
 
@@ -235,7 +294,12 @@ def _relay_process(settings: Settings, stop: Any, ready: Any) -> None:
         ready.value += 1
     try:
         while not stop.is_set():
-            if not relay.run_once().did_work:
+            try:
+                worked = relay.run_once().did_work
+            except Exception:  # as ``Relay.run_forever``: logged, the pass is retried
+                logging.getLogger("bench").exception("relay pass failed")
+                worked = False
+            if not worked:
                 time.sleep(0.005)
     finally:
         container.dispose()
@@ -249,6 +313,7 @@ def triggered(
     changes: int,
     processes: int,
     relay_processes: int = 0,
+    advance_in: str = "processes",
 ) -> dict[str, Any]:
     with container.uow() as uow:
         segment = marketing.create_segment(uow, SegmentCreate(name="Bench trigger", rule="false"))
@@ -329,14 +394,18 @@ def triggered(
             time.sleep(0.005)
 
     pool = None
+    in_processes = bool(processes) and advance_in == "processes"
     if processes:
-        pool = DeliveryWorkers(build_container, container.settings, processes, interval=0.1)
+        pool = DeliveryWorkers(
+            build_container, container.settings, processes, interval=0.1, advance=in_processes
+        )
         pool.start()
         pool.wait_ready()
 
     def loop() -> None:
         while not stop.is_set():
-            marketing.advance_due(container.uow, limit=500, vault=vault_for(container.keyring))
+            if not in_processes:
+                marketing.advance_due(container.uow, limit=500, vault=vault_for(container.keyring))
             if pool is None:
                 marketing.deliver_due(container.uow, limit=500)
             time.sleep(0.1)
@@ -375,6 +444,7 @@ def triggered(
         t.start()
     producer = threading.Thread(target=guard(produce))
     changer = threading.Thread(target=guard(consent_changes))
+    METER.mark("triggered")
     producer.start()
     changer.start()
     producer.join()
@@ -382,6 +452,7 @@ def triggered(
     deadline = time.perf_counter() + 30
     while len(queued) < len(committed) and time.perf_counter() < deadline and not errors:
         time.sleep(0.05)
+    METER.mark("queued")
     stop.set()
     for t in background:
         t.join()
@@ -403,6 +474,13 @@ def triggered(
         "segment_changes": len(seg_latency),
         "segment_p50_ms": round(percentile(seg_latency, 50), 1) if seg_latency else None,
         "segment_p95_ms": round(percentile(seg_latency, 95), 1) if seg_latency else None,
+        "advance_in": "processes" if in_processes else "main",
+        # everything (producer, relays, workers, the database) from the first event until
+        # the last send was queued
+        "cpu": (cpu := METER.between("triggered", "queued")),
+        "cpu_s_per_1000_events": (
+            round(cpu["cpu_s"] / len(committed) * 1000, 3) if cpu and committed else None
+        ),
     }
 
 
@@ -418,7 +496,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--segment-changes", type=int, default=100)
     parser.add_argument("--skip", choices=["mass", "triggered"], default=None)
+    parser.add_argument("--advance-in", choices=["processes", "main"], default="processes")
+    parser.add_argument("--cpu", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
+    meter = CpuMeter().start() if args.cpu and os.path.isdir("/proc/self/fd") else None
+    METER.meter = meter
 
     with fresh_database(args.db) as (url, schema):
         container = build_container(
@@ -446,10 +528,13 @@ def main() -> None:
                 "delivery_processes": args.delivery_processes,
                 "relay_batch": args.relay_batch,
                 "relay_processes": args.relay_processes,
+                "advance_in": args.advance_in if args.delivery_processes else "main",
                 "setup_s": round(made_s, 1),
             }
             if args.skip != "mass":
-                result["mass"] = mass(container, ids, args.workers, args.delivery_processes)
+                result["mass"] = mass(
+                    container, ids, args.workers, args.delivery_processes, args.advance_in
+                )
             if args.skip != "triggered":
                 extra = _customers(container, args.segment_changes, start=args.customers)
                 with container.uow() as uow:  # consent withdrawn: the grant is the change
@@ -468,6 +553,7 @@ def main() -> None:
                     args.segment_changes,
                     args.delivery_processes,
                     args.relay_processes,
+                    args.advance_in,
                 )
         finally:
             container.dispose()

@@ -255,10 +255,10 @@ class Settings(BaseSettings):
     jobs_max_attempts: int = 3
     """Claims of one job before it fails for good."""
     marketing_delivery_processes: int = Field(default=0, ge=0, le=32)
-    """Processes that decide, render and queue due marketing sends (``deliver_due``), started
-    by ``serve`` and ``omniretail marketing journeys run``; they share the work (each claims its
-    own batches). 0: the journeys thread delivers them itself. Count them in
-    ``db_processes``."""
+    """Processes that advance due journey runs (``advance_due``) and decide, render and queue
+    due marketing sends (``deliver_due``), started by ``serve`` and ``omniretail marketing
+    journeys run``; they share the work (each claims its own batches). 0: the journeys thread
+    does both itself. Count them in ``db_processes``."""
 
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
     """Hours an Idempotency-Key and its reply are kept (then swept)."""

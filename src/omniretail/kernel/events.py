@@ -78,7 +78,7 @@ class Event:
     @property
     def data(self) -> dict[str, Any]:
         # flat events (the many) skip asdict's recursive deep copy: their values are immutable
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
         if all(type(v) in _SCALARS for v in data.values()):
             return data
         return dataclasses.asdict(self)
@@ -100,6 +100,17 @@ class Event:
 
 E = TypeVar("E", bound=Event)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+_FIELD_NAMES: dict[builtins.type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(cls: builtins.type[Event]) -> tuple[str, ...]:
+    """An event class's field names (``dataclasses.fields`` costs more than reading them)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 _ADAPTERS: dict[builtins.type[Event], TypeAdapter[Any]] = {}

@@ -17,9 +17,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from omniretail.db.bulk import insert_rows
 from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.marketing.errors import JourneyExists, JourneyStateRefused, UnknownJourney
@@ -286,7 +287,22 @@ def enter(
         if seen is not None:
             return None
     at = now or uow.now
-    values = {
+    values = _run_row(journey_id, version, definition, customer_id, occurrence, context, at)
+    stmt = insert_for(uow.session)(Run).values(values).on_conflict_do_nothing().returning(Run.id)
+    run_id = uow.session.scalar(stmt)
+    return int(run_id) if run_id is not None else None
+
+
+def _run_row(
+    journey_id: int,
+    version: int,
+    definition: JourneyDefinition,
+    customer_id: int,
+    occurrence: str,
+    context: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
         "journey_id": journey_id,
         "version": version,
         "customer_id": customer_id,
@@ -299,9 +315,46 @@ def enter(
         "context": context,
         "entered_at": at,
     }
-    stmt = insert_for(uow.session)(Run).values(values).on_conflict_do_nothing().returning(Run.id)
-    run_id = uow.session.scalar(stmt)
-    return int(run_id) if run_id is not None else None
+
+
+Entry = tuple[int, tuple[int, JourneyDefinition], int, str, dict[str, Any]]
+
+
+def enter_batch(
+    uow: UnitOfWork, entries: list[Entry], *, now: datetime | None = None
+) -> dict[tuple[int, int], int]:
+    """``enter`` for many (journey id, (live version, definition), customer id, occurrence,
+    context) at once, each (journey, customer) at most once in ``entries``: the ``once``
+    journeys' earlier runs read in one statement and the runs inserted in one; returns
+    (journey id, customer id) -> run id of those entered."""
+    if not entries:
+        return {}
+    once = [(j, c) for j, (_, d), c, _, _ in entries if d.reentry == "once"]
+    seen: set[tuple[int, int]] = set()
+    if once:
+        seen = {
+            (r.journey_id, r.customer_id)
+            for r in uow.session.execute(
+                select(Run.journey_id, Run.customer_id)
+                .where(tuple_(Run.journey_id, Run.customer_id).in_(once))
+                .distinct()
+            )
+        }
+    at = now or uow.now
+    # in (journey, customer) order: two batches entering the same customers wait on each
+    # other's inserts (the unique active run) in one order, never in a cycle
+    rows = [
+        _run_row(journey_id, version, definition, customer_id, occurrence, context, at)
+        for journey_id, (version, definition), customer_id, occurrence, context in sorted(
+            entries, key=lambda e: (e[0], e[2])
+        )
+        if (journey_id, customer_id) not in seen
+    ]
+    table: Table = Run.__table__  # type: ignore[assignment]
+    made = insert_rows(
+        uow.session, table, rows, conflict=[], returning=["id", "journey_id", "customer_id"]
+    )
+    return {(r.journey_id, r.customer_id): int(r.id) for r in made}
 
 
 def enter_many(
@@ -348,7 +401,5 @@ def enter_many(
                 "entered_at": at,
             }
         )
-    if not rows:
-        return 0
-    stmt = insert_for(uow.session)(Run.__table__).on_conflict_do_nothing().returning(Run.id)
-    return len(uow.session.connection().execute(stmt, rows).all())
+    table: Table = Run.__table__  # type: ignore[assignment]
+    return len(insert_rows(uow.session, table, rows, conflict=[], returning=["id"]))

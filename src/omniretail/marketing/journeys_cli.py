@@ -31,7 +31,7 @@ def run_command(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
-    """Advance due runs, sweep date/inactivity triggers and deliver due sends (in
+    """Sweep date/inactivity triggers, advance due runs and deliver due sends (those two in
     ``marketing_delivery_processes`` processes when set)."""
     container = open_container(db)
     processes = 0 if once else container.settings.marketing_delivery_processes
@@ -39,14 +39,13 @@ def run_command(
     if processes:
         workers = DeliveryWorkers(cli_root().build, container.settings, processes)
         workers.start()
-        console.print(f"delivering sends in {processes} processes")
+        console.print(f"advancing runs and delivering sends in {processes} processes")
     try:
         while True:
             result = tick(container, deliver=workers is None)
+            advanced = result.advanced if workers is None else workers.advanced
             delivered = result.delivered if workers is None else workers.delivered
-            console.print(
-                f"entered {result.entered}, advanced {result.advanced}, delivered {delivered}"
-            )
+            console.print(f"entered {result.entered}, advanced {advanced}, delivered {delivered}")
             if once:
                 return
             time.sleep(INTERVAL_SECONDS)

@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select, tuple_, update
 
-from omniretail.db.sql import insert_for, is_postgres
+from omniretail.db.bulk import insert_rows
+from omniretail.db.sql import is_postgres
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
@@ -294,14 +295,8 @@ def _write(uow: UnitOfWork, batch: _Batch, before: dict[int, Any]) -> None:
     """The journal in one executemany; the runs in one UPDATE per outcome (state, step,
     due) for those whose branches and context did not change, an executemany for the rest."""
     connection = uow.session.connection()
-    if batch.journal:
-        # RETURNING makes SQLAlchemy send many rows per statement (insertmanyvalues).
-        journal = (
-            insert_for(uow.session)(RunStep.__table__)
-            .on_conflict_do_nothing(index_elements=["run_id", "step_id"])
-            .returning(RunStep.id)
-        )
-        connection.execute(journal, batch.journal).all()
+    journal: Table = RunStep.__table__  # type: ignore[assignment]
+    insert_rows(uow.session, journal, batch.journal, conflict=["run_id", "step_id"])
     groups: dict[tuple[Any, ...], list[int]] = {}
     changed: list[dict[str, Any]] = []
     for state in batch.updates:

@@ -32,7 +32,7 @@ from omniretail.fulfilment import events as fulfilment
 from omniretail.loyalty import events as loyalty
 from omniretail.marketing import events as marketing
 from omniretail.marketing import segments_facts
-from omniretail.marketing.journeys import enter
+from omniretail.marketing.journeys import Entry, enter, enter_batch
 from omniretail.marketing.journeys_definition import (
     DateTrigger,
     EventTrigger,
@@ -159,30 +159,47 @@ def on_events(
 ) -> int:
     """``on_event`` for many events in the caller's transaction (the relay's batches), with
     the outcome of handling them one by one: the live journeys and the customers' runs are
-    read once, the first steps of the runs entered taken together at the end (or before a
-    later event of the same customer, whose runs are then read again)."""
+    read once, the runs entered inserted together and their first steps taken together at the
+    end (or before a later event of the same customer, whose runs are then read again)."""
     definitions = definitions or Definitions()
     journeys = live_journeys(uow, definitions)
     vault = uow.vault if uow.keyring is not None else None
     resolved = [(event, meta, _customer(uow, event)) for event, meta in items]
     runs = _runs_of(uow, sorted({c for _, _, c in resolved if c}))
-    entered = 0
-    first_now: list[int] = []
+    entering: list[Entry] = []
     touched: set[int] = set()
+    entered = 0
+
+    def flush() -> int:
+        # the entries so far inserted, then their first steps (up to a wait) taken now, not
+        # at the loop's next poll
+        made = enter_batch(uow, entering)
+        first = [
+            run_id
+            for (journey_id, (_, definition), customer_id, _, _) in entering
+            if (run_id := made.get((journey_id, customer_id))) is not None
+            and not isinstance(definition.steps[0], WaitStep)
+        ]
+        entering.clear()
+        advance_runs(uow, first, vault=vault)
+        return len(made)
+
     for event, meta, customer_id in resolved:
         if not customer_id:
             continue
         if customer_id in touched:
             # a first step that is not a wait runs before the next event, as one by one
-            advance_runs(uow, first_now, vault=vault)
-            first_now = []
+            entered += flush()
             runs.update(_runs_of(uow, [customer_id]))
         touched.add(customer_id)
-        rows = runs.get(customer_id, [])
-        entered += _one(uow, event, meta, customer_id, rows, journeys, definitions, first_now)
-    # a first step that is not a wait runs in this transaction, not at the loop's next poll
-    advance_runs(uow, first_now, vault=vault)
-    return entered
+        _one(uow, event, meta, customer_id, runs.get(customer_id, []), journeys, definitions)
+        context = _fields(event)
+        entering.extend(
+            (journey_id, (version, definition), customer_id, meta.id, context)
+            for journey_id, version, definition in journeys
+            if _triggered(definition, event.type, event)
+        )
+    return entered + flush()
 
 
 def _one(
@@ -193,8 +210,9 @@ def _one(
     runs: list[Any],
     journeys: list[tuple[int, int, JourneyDefinition]],
     definitions: Definitions,
-    first_now: list[int],
-) -> int:
+) -> None:
+    """The event's exits and conversions of the customer's runs (its entries are the
+    caller's: they are inserted together)."""
     event_type: str = event.type
     exits, conversions = _ends(uow, runs, event_type, definitions)
     if exits:
@@ -203,16 +221,6 @@ def _one(
             .where(Run.id.in_(exits), Run.state == "active")
             .values(state="exited", exit_reason=event_type, ended_at=uow.now, due_at=None)
         )
-    entered = 0
-    context = _fields(event)
-    for journey_id, version, definition in journeys:
-        if _triggered(definition, event_type, event):
-            live = (version, definition)
-            run_id = enter(uow, journey_id, customer_id, meta.id, context, live=live)
-            if run_id is not None:
-                entered += 1
-                if not isinstance(definition.steps[0], WaitStep):
-                    first_now.append(run_id)
     if conversions:
         ref, revenue, currency = _revenue(uow, event)
         uow.session.execute(
@@ -220,7 +228,6 @@ def _one(
             .where(Run.id.in_(conversions))
             .values(converted_at=uow.now, conversion_ref=ref, revenue=revenue, currency=currency)
         )
-    return entered
 
 
 def _runs_of(uow: UnitOfWork, customer_ids: list[int]) -> dict[int, list[Any]]:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
+from omniretail.db.bulk import insert_rows
 from omniretail.db.sql import insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
@@ -79,15 +80,8 @@ def _row(uow: UnitOfWork, r: SendRequest) -> dict[str, Any]:
 def queue_sends(uow: UnitOfWork, requests: Sequence[SendRequest]) -> int:
     """Store the requests whose key is new, status queued; returns how many were new."""
     rows = [_row(uow, r) for r in requests]
-    if not rows:
-        return 0
-    stmt = (
-        insert_for(uow.session)(MarketingSend)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(MarketingSend.id)
-    )
-    # executemany: one cached statement, sent as batched multi-row INSERTs
-    return len(uow.session.connection().execute(stmt, rows).all())
+    table: Table = MarketingSend.__table__  # type: ignore[assignment]
+    return len(insert_rows(uow.session, table, rows, conflict=["key"], returning=["id"]))
 
 
 def set_attribute(uow: UnitOfWork, customer_id: int, name: str, value: str) -> None:

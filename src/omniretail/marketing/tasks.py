@@ -1,8 +1,9 @@
 """Marketing's background work: due journey runs advanced, the date/inactivity sweep and
 sending's ``deliver_due``, every few seconds. ``omniretail
 serve`` runs it in a thread beside the relay; ``omniretail marketing journeys run`` in the
-foreground. With ``marketing_delivery_processes`` set, ``deliver_due`` runs in that many
-processes instead (``sending_workers``), started by the same two."""
+foreground. With ``marketing_delivery_processes`` set, ``advance_due`` and ``deliver_due`` run
+in that many processes instead (``sending_workers``), started by the same two; the round then
+only sweeps."""
 
 from __future__ import annotations
 
@@ -35,15 +36,17 @@ class Tick:
 def tick(
     container: Runtime, *, limit: int = 500, browse: bool = False, deliver: bool = True
 ) -> Tick:
-    """One round: the sweep (with ``browse``, the browse-abandonment sweep too), every due
-    run, then (with ``deliver``: no delivery processes do it) the due sends."""
+    """One round: the sweep (with ``browse``, the browse-abandonment sweep too), then (with
+    ``deliver``: no worker processes do it) every due run and the due sends."""
     with container.uow() as uow:
         entered = journeys_sweep(uow)
     if browse:
         with container.uow() as uow:
             browse_sweep(uow)
-    advanced = advance_due(container.uow, limit=limit, vault=vault_for(container.keyring))
-    delivered = deliver_due(container.uow, limit=limit) if deliver else 0
+    advanced = delivered = 0
+    if deliver:
+        advanced = advance_due(container.uow, limit=limit, vault=vault_for(container.keyring))
+        delivered = deliver_due(container.uow, limit=limit)
     return Tick(entered=entered, advanced=advanced, delivered=delivered)
 
 

@@ -43,12 +43,31 @@ def lock_unplanned_messages(session: Session, limit: int) -> list[Any]:
     rows of ``id``, ``position`` and ``type`` (one statement built once, no ORM objects).
 
     No cursor: a transaction that commits late makes an older position visible late, and it
-    is still found here."""
-    return list(
+    is still found here.
+
+    The ``NOT EXISTS`` is read in the statement's snapshot, but a row is locked when the scan
+    reaches it: a concurrent relay that planned a message and committed in between left it
+    unlocked, and it comes back although it has deliveries. Planning it again would insert
+    deliveries that conflict with rows other relays are finishing (the insert waits for
+    them while they wait for this message's lock to publish it: a deadlock). So the locked
+    messages are checked again in a fresh statement (READ COMMITTED: a new snapshot, which
+    sees every plan committed before the lock was taken; none can commit after, the lock is
+    ours) and those already planned are left out."""
+    messages = list(
         session.execute(
             statement(session, "outbox.lock_unplanned", _lock_unplanned), {"limit": limit}
         )
     )
+    if not messages or session.get_bind().dialect.name != "postgresql":
+        return messages  # SQLite: one writer at a time, the snapshot is current
+    done = set(
+        session.scalars(
+            select(Delivery.message_id)
+            .where(Delivery.message_id.in_([m.id for m in messages]))
+            .distinct()
+        )
+    )
+    return [m for m in messages if m.id not in done]
 
 
 def _lock_unplanned(_postgres: bool) -> Any:

@@ -4,7 +4,13 @@ subscription (a ``HandlerSource``). ``install`` adds both to the registry."""
 from __future__ import annotations
 
 from omniretail.kernel.clock import Clock
-from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import (
+    CloudEvent,
+    EventMeta,
+    HandlerRegistry,
+    SkipDelivery,
+    UowFactory,
+)
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
 from omniretail.notifications import repository
@@ -19,7 +25,12 @@ class NotificationSender:
     """The relay handler that sends a queued notification through its channel's port.
 
     The send runs outside any transaction; a crash between the send and marking it sent
-    sends again on the next attempt (emails carry a stable Message-ID for that case)."""
+    sends again on the next attempt (emails carry a stable Message-ID for that case).
+
+    ``many`` takes a relay batch: the notifications read in one transaction, sent one after
+    the other, and those sent marked in one transaction, also when a send fails (then the
+    batch raises and the relay hands its events over one by one: those marked sent are not
+    sent again, the failing one is retried alone)."""
 
     def __init__(self, senders: Senders) -> None:
         self.senders = senders
@@ -36,6 +47,27 @@ class NotificationSender:
         self._send(notification)
         with uow_factory() as uow:
             repository.mark_notification_sent(uow.session, notification_id, uow.now)
+
+    def many(self, events: list[CloudEvent], uow_factory: UowFactory) -> None:
+        ids = [NotificationQueued.parse(e["data"]).notification_id for e in events]
+        with uow_factory() as uow:
+            stored = repository.get_notifications(uow.session, ids)
+            found = {i: notification_read(uow.vault, n) for i, n in stored.items()}
+        sent: list[int] = []
+        try:
+            for notification_id in dict.fromkeys(ids):
+                notification = found.get(notification_id)
+                if notification is None or notification.status == NotificationStatus.SENT:
+                    continue
+                self._send(notification)
+                sent.append(notification_id)
+        finally:
+            if sent:
+                with uow_factory() as uow:
+                    repository.mark_notifications_sent(uow.session, sent, uow.now)
+        missing = [i for i in ids if i not in found]
+        if missing:  # one by one, the relay records those as skipped
+            raise SkipDelivery(f"notifications {missing} no longer exist")
 
     def _send(self, notification: NotificationRead) -> None:
         channel = Channel(notification.channel)
@@ -61,5 +93,10 @@ class NotificationSender:
 def install(
     registry: HandlerRegistry, senders: Senders, clock: Clock, *, webhook_timeout_seconds: float
 ) -> None:
-    registry.on(NotificationQueued, SEND_HANDLER, NotificationSender(senders))
+    sender = NotificationSender(senders)
+
+    def one(event: CloudEvent, uow_factory: UowFactory) -> None:
+        sender(NotificationQueued.parse(event["data"]), EventMeta.of(event), uow_factory)
+
+    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many)
     registry.add_source(WebhookSource(clock, timeout_seconds=webhook_timeout_seconds))

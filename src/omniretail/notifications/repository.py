@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_for, insert_ignore, rowcount
+from omniretail.db.bulk import insert_rows
+from omniretail.db.sql import insert_ignore, rowcount
 from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
 
 # --- webhook subscriptions -----------------------------------------------------------------
@@ -55,19 +56,11 @@ def add_notifications_if_new(
     session: Session, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[dict[str, Any], int]]:
     """Insert those whose (source event, channel, kind) is new: each with its new id."""
-    if not rows:
-        return []
-    insert = (
-        insert_for(session)(Notification)
-        .on_conflict_do_nothing(index_elements=["source_event_id", "channel", "kind"])
-        .returning(
-            Notification.id, Notification.source_event_id, Notification.channel, Notification.kind
-        )
-    )
-    # executemany: one cached statement (a literal VALUES list of 500 rows is slow to compile)
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    unique = ["source_event_id", "channel", "kind"]
     added = {
         (r.source_event_id, r.channel, r.kind): r.id
-        for r in session.connection().execute(insert, list(rows))
+        for r in insert_rows(session, table, rows, conflict=unique, returning=["id", *unique])
     }
     return [
         (row, added[key])
@@ -117,6 +110,27 @@ def mark_notification_sent(session: Session, notification_id: int, now: datetime
         .execution_options(synchronize_session=False)
     )
     return updated is not None
+
+
+def get_notifications(session: Session, ids: Sequence[int]) -> dict[int, Notification]:
+    if not ids:
+        return {}
+    found = session.scalars(select(Notification).where(Notification.id.in_(list(set(ids)))))
+    return {n.id: n for n in found}
+
+
+def mark_notifications_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+    if not ids:
+        return
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(list(ids)),
+            Notification.status == NotificationStatus.QUEUED.value,
+        )
+        .values(status=NotificationStatus.SENT.value, sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def delete_notifications_of(session: Session, customer_refs: Sequence[str]) -> int:
