@@ -48,7 +48,8 @@ def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, d
     if built is None:
         names = [f"{table.name}__{c}" for c in columns]
         arrays = [
-            bindparam(name, type_=ARRAY(table.c[c].type)) for name, c in zip(names, columns, strict=True)
+            bindparam(name, type_=ARRAY(table.c[c].type))
+            for name, c in zip(names, columns, strict=True)
         ]
         source = (
             func.unnest(*arrays)

@@ -8,8 +8,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy import Executable, Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from omniretail.db.batch import WriteBatch
 from omniretail.db.outbox import write_events

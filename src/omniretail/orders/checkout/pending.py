@@ -11,7 +11,6 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import rowcount
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders.events import ConfirmedFulfilment, OrderConfirmed
 from omniretail.orders.models import (
