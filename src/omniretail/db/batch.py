@@ -99,8 +99,18 @@ def with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+class _Rows:
+    """Rows collected for one INSERT (built when the batch is sent)."""
+
+    def __init__(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        self.table = table
+        self.rows = rows
+
+
 Check = Callable[[int], None]
-Write = tuple[Executable, dict[str, Any] | list[dict[str, Any]] | None, str, Check | None]
+Params = dict[str, Any] | list[dict[str, Any]] | None
+Write = tuple[Executable | _Rows, Params, str, Check | None]
+Built = tuple[Executable, Params, str, Check | None]
 
 
 class WriteBatch:
@@ -109,6 +119,7 @@ class WriteBatch:
     def __init__(self) -> None:
         self._writes: list[Write] = []
         self._tables: dict[str, bool] = {}  # table -> holds an UPDATE or DELETE
+        self._rows: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._writes)
@@ -116,6 +127,7 @@ class WriteBatch:
     def clear(self) -> None:
         self._writes = []
         self._tables = {}
+        self._rows = {}
 
     def add(
         self,
@@ -137,23 +149,31 @@ class WriteBatch:
         self._writes.append((statement, params, table, check))
 
     def add_rows(self, session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of one table (every row with the same keys)."""
+        """Rows of one table (every row with the same keys). Rows for a table and columns
+        already in the batch join them (one INSERT however many ledger rows a bulk change
+        writes)."""
         if not rows:
             return
-        if session.get_bind().dialect.name != "postgresql":
-            self._writes.append((insert(table), [dict(r) for r in rows], table.name, None))
-            self._tables.setdefault(table.name, False)
+        if self._tables.get(table.name):  # an UPDATE or DELETE of the table is pending
+            self.send(session)
+        key = (table.name, tuple(rows[0]))
+        pending = self._rows.get(key)
+        if pending is not None:
+            pending.extend(dict(r) for r in rows)
             return
-        statement, params = rows_insert(table, rows)
-        self.add(session, statement, params)
+        self._rows[key] = collected = [dict(r) for r in rows]
+        self._tables.setdefault(table.name, False)
+        self._writes.append((_Rows(table, collected), None, table.name, None))
 
     def send(self, session: Session) -> None:
-        writes, self._writes, self._tables = self._writes, [], {}
+        writes, self._writes, self._tables, self._rows = self._writes, [], {}, {}
         if not writes:
             return
         connection = session.connection()
-        if session.get_bind().dialect.name != "postgresql" or len(writes) == 1:
-            for statement, params, _table, check in writes:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        built = [_built(write, postgres) for write in writes]
+        if not postgres or len(built) == 1:
+            for statement, params, _table, check in built:
                 result = connection.execute(statement, params)
                 if check is not None:
                     check(len(result.all()))
@@ -161,7 +181,7 @@ class WriteBatch:
         merged: dict[str, Any] = {}
         ctes = []
         counted: list[tuple[Any, Check]] = []
-        for i, (statement, params, _table, check) in enumerate(writes):
+        for i, (statement, params, _table, check) in enumerate(built):
             assert isinstance(params, dict | None), "multi-row parameters are SQLite's"
             for name, value in (params or {}).items():
                 assert name not in merged, f"parameter {name} twice in one batch"
@@ -174,6 +194,18 @@ class WriteBatch:
         row = connection.execute(select(*columns).add_cte(*ctes), merged).one()
         for (_count, check), value in zip(counted, row, strict=False):
             check(int(value))
+
+
+def _built(write: Write, postgres: bool) -> Built:
+    statement, params, table, check = write
+    if not isinstance(statement, _Rows):
+        return statement, params, table, check
+    if postgres:
+        built, arrays = rows_insert(statement.table, statement.rows)
+        return built, arrays, table, check
+    if len(statement.rows) == 1:
+        return insert(statement.table), statement.rows[0], table, check
+    return insert(statement.table), statement.rows, table, check
 
 
 def _table_of(statement: Executable) -> str:
