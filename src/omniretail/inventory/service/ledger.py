@@ -102,11 +102,8 @@ def record_movement(
     emit: bool = True,
     before: Counters | None = None,
 ) -> None:
-    # The ledger row goes with the outbox at commit (one statement with the unit of work's
-    # other writes on PostgreSQL): nothing reads the ledger back in the transaction that
-    # writes it.
-    uow.later_rows(
-        repo.movements,
+    repo.insert_movements(
+        uow.session,
         [
             movement_row(
                 uow, after.sku_code, after.location_code, kind, deltas, actor, reason, reference
