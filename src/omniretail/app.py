@@ -209,15 +209,19 @@ def create_app(
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
     api.include_router(_system_router())
+    # The shop's hot routes first: a request is matched against the routes in order (a tenth
+    # of an API worker's CPU at 20 shoppers went to trying the routes before them). No router
+    # moved behind them has a path under /carts, /orders, /prices or /fulfilment-options
+    # (tests/api/test_route_order.py: no route is shadowed by one before it).
+    api.include_router(carts_router)
+    api.include_router(orders_router)
     api.include_router(catalog_router)
     api.include_router(product_views_router)
     api.include_router(inventory_router)
     api.include_router(webhooks_router)
     api.include_router(messages_router)
-    api.include_router(carts_router)
     api.include_router(pricing_router)
     api.include_router(routing_router)
-    api.include_router(orders_router)
     api.include_router(fulfilment_router)
     api.include_router(auth_router)
     api.include_router(customer_views_router)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 import anyio
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -38,7 +38,8 @@ class IdempotencyKeyReused(Conflict):
     status = 422
 
 
-def get_container(request: Request) -> Runtime:
+async def get_container(request: Request) -> Runtime:
+    """``async`` (it does no I/O): a sync dependency would cost a thread hand-off per request."""
     container: Runtime = request.app.state.container
     return container
 
@@ -46,7 +47,7 @@ def get_container(request: Request) -> Runtime:
 ContainerDep = Annotated[Runtime, Depends(get_container)]
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     x_omniretail_actor: Annotated[str | None, Header(max_length=120)] = None,
 ) -> str:
@@ -87,6 +88,7 @@ class UseCase:
         self._fingerprint = fingerprint
         # Writes the audit-log row in the same transaction as the change (set by the auth layer).
         self._audit = audit or (lambda _uow: None)
+        self._serialised: tuple[BaseModel, bytes] | None = None
 
     def run(
         self,
@@ -112,19 +114,70 @@ class UseCase:
 
     def run_first(self, fn: Callable[[UnitOfWork], T]) -> T:
         """The first of several transactions of one request (a checkout that authorises the
-        payment between two): a stored reply is replayed first; then ``fn`` runs with the
-        audit row and without claiming the key, which the last step's ``run`` claims and
-        stores its reply with. A retry while the first is under way finds the key unstored
-        and runs into the first's changes (a checkout: the cart is no longer active)."""
-        if self._key is not None:
-            with self._container.uow() as uow:
-                self._replay_if_known(uow)
+        payment between two): ``fn`` runs with the audit row and without claiming the key,
+        which the last step (``run_last``) stores its reply with. A retry of a request that
+        succeeded runs into its changes (a checkout: the cart is no longer active), and only
+        then is the key looked up: its stored reply is replayed (a key sent with another
+        request: 422), so a first request spends no statement on the look-up. A retry while
+        the first is under way finds the key unstored and gets its own refusal."""
         key, self._key = self._key, None
         try:
             return self.run(fn)
+        except Exception:
+            if key is not None:
+                self._key = key
+                with self._container.uow() as uow:
+                    self._replay_if_known(uow)
+            raise
         finally:
             self._key = key
             self._audit = lambda _uow: None  # written once, with the first step
+
+    def run_last(self, fn: Callable[[UnitOfWork], T], *, status_code: int = 200) -> T:
+        """The last transaction of a request begun with ``run_first``: ``fn``, then its reply
+        stored with the key by one INSERT sent with the outbox at commit (no claim first: the
+        first step's changes keep a concurrent retry out). A key already holding another live
+        reply (the same key sent earlier with another request) rolls this step back and
+        answers as that reply does: replayed, or 422."""
+        if self._key is None:
+            return self.run(fn, status_code=status_code)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._run_last_once(fn, status_code)
+            except _KeyHeld:
+                with self._container.uow() as uow:
+                    self._replay_if_known(uow)
+                raise AssertionError("an Idempotency-Key held but not stored") from None
+            except DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if attempt == ATTEMPTS or sqlstate not in RETRYABLE_SQLSTATES:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _run_last_once(self, fn: Callable[[UnitOfWork], T], status_code: int) -> T:
+        assert self._key is not None
+        ttl = timedelta(hours=self._container.settings.idempotency_ttl_hours)
+        with self._container.uow() as uow:
+            result = fn(uow)
+            self._audit(uow)
+            body = _json(result)
+            self._serialised = (result, body)
+            number = getattr(result, "number", None)
+            uow.later(
+                idempotency.store(
+                    uow.session,
+                    principal_id=self._principal_id,
+                    key=self._key,
+                    fingerprint=self._fingerprint,
+                    status_code=status_code,
+                    response=self._vault().encrypt(REPLY_FIELD, body.decode()) or "",
+                    subject=str(number)[:64] if number is not None else None,
+                    now=uow.now,
+                    expired_before=uow.now - ttl,
+                ),
+                check=_stored,
+            )
+            return result
 
     def run_plain(self, fn: Callable[[UnitOfWork], T]) -> T:
         """A further step of the request, in its own transaction: no key, no audit row."""
@@ -144,17 +197,27 @@ class UseCase:
                     raise AssertionError("an Idempotency-Key that is claimed but not stored")
             result = fn(uow)
             self._audit(uow)
-            body = result.model_dump(mode="json")
-            number = body.get("number") if isinstance(body, dict) else None
+            body = _json(result)
+            self._serialised = (result, body)
+            number = getattr(result, "number", None)
             idempotency.remember(
                 uow.session,
                 principal_id=self._principal_id,
                 key=self._key,
                 status_code=status_code,
-                response=self._vault().encrypt(REPLY_FIELD, json.dumps(body)) or "",
+                response=self._vault().encrypt(REPLY_FIELD, body.decode()) or "",
                 subject=str(number)[:64] if number is not None else None,
             )
             return result
+
+    def respond(self, result: BaseModel, status_code: int = 200) -> Response:
+        """``result`` as the JSON reply, serialised once (the bytes stored with an
+        Idempotency-Key are reused): FastAPI would validate the returned model against the
+        route's ``response_model`` and serialise it again. The route keeps its
+        ``response_model`` for the OpenAPI document."""
+        serialised = self._serialised
+        body = serialised[1] if serialised and serialised[0] is result else _json(result)
+        return Response(body, status_code=status_code, media_type="application/json")
 
     def _claim(self, uow: UnitOfWork) -> bool:
         assert self._key is not None
@@ -188,6 +251,15 @@ class UseCase:
         raise ReplayedResponse(stored.status_code, json.loads(text or "{}"))
 
 
+class _KeyHeld(Exception):
+    """The key holds another request's live reply (``UseCase.run_last``)."""
+
+
+def _stored(rows: int) -> None:
+    if rows == 0:
+        raise _KeyHeld
+
+
 def sweep_idempotency_keys(container: Runtime) -> int:
     """Deletes expired Idempotency-Keys (the server's sweep and ``omniretail idempotency
     sweep``); returns how many."""
@@ -216,6 +288,16 @@ async def get_use_case(
         getattr(request.state, "audit", None),
         principal_id=principal.id if principal is not None else None,
     )
+
+
+def _json(model: BaseModel) -> bytes:
+    """The model as FastAPI would answer it (JSON mode, by alias)."""
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
+def json_reply(model: BaseModel, status_code: int = 200) -> Response:
+    """A read route's model as its JSON reply, serialised once (see ``UseCase.respond``)."""
+    return Response(_json(model), status_code=status_code, media_type="application/json")
 
 
 def _canonical(body: bytes) -> bytes:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.auth.models import (
@@ -313,6 +313,10 @@ def give_back_attempt(session: Session, key_hash: str) -> None:
         .where(SignInThrottle.key_hash == key_hash, SignInThrottle.failures > 0)
         .values(failures=SignInThrottle.failures - 1)
     )
+
+
+def audit_table() -> Table:
+    return cast(Table, AuditEntry.__table__)
 
 
 def add_audit(session: Session, row: dict[str, Any]) -> None:

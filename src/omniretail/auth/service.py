@@ -396,17 +396,20 @@ def record_audit(
     subject: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    repo.add_audit(
-        uow.session,
-        {
-            "occurred_at": uow.now,
-            "actor": principal.actor,
-            "role": principal.role,
-            "action": action,
-            "area": area,
-            "subject": subject,
-            "detail": detail or {},
-        },
+    # Written with the outbox at commit (nothing reads it back in the same transaction).
+    uow.later_rows(
+        repo.audit_table(),
+        [
+            {
+                "occurred_at": uow.now,
+                "actor": principal.actor,
+                "role": principal.role,
+                "action": action,
+                "area": area,
+                "subject": subject,
+                "detail": detail or {},
+            }
+        ],
     )
 
 

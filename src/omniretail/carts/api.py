@@ -12,6 +12,7 @@ from omniretail.api.deps import (
     ReadDep,
     ReplicaReadDep,
     UseCaseDep,
+    json_reply,
     no_content,
 )
 from omniretail.api.params import KeyPath
@@ -36,7 +37,7 @@ from omniretail.routing.service import OrderPolicy, policy_from
 router = APIRouter()
 
 
-def get_policy(container: ContainerDep) -> OrderPolicy:
+async def get_policy(container: ContainerDep) -> OrderPolicy:
     return policy_from(container.settings)
 
 
@@ -53,11 +54,12 @@ Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 
 @router.post("/carts", status_code=201, response_model=CartRead, tags=["carts"])
-def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
+def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> Response:
     """A new cart, or the customer's active cart (the same on every channel)."""
-    return use_case.run(
+    cart = use_case.run(
         lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
     )
+    return use_case.respond(cart, 201)
 
 
 @router.get("/carts", response_model=CartRead, tags=["carts"])
@@ -91,8 +93,9 @@ def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Respons
 
 
 @router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])
-def add_line(token: KeyPath, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> CartRead:
-    return use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
+def add_line(token: KeyPath, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> Response:
+    cart = use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
+    return use_case.respond(cart)
 
 
 @router.patch("/carts/{token}/lines/{sku}", response_model=CartRead, tags=["carts"])
@@ -147,10 +150,18 @@ def cart_options(
     lon: Lon = None,
     channel: Code | None = None,
     radius_km: Radius = 50.0,
-) -> OptionsRead:
+) -> Response:
     """Ship to home, pick up today, ship to store, locker and curbside, with promise dates."""
-    return carts.options_for_cart(
-        uow, token, latitude=lat, longitude=lon, channel=channel, policy=policy, radius_km=radius_km
+    return json_reply(
+        carts.options_for_cart(
+            uow,
+            token,
+            latitude=lat,
+            longitude=lon,
+            channel=channel,
+            policy=policy,
+            radius_km=radius_km,
+        )
     )
 
 

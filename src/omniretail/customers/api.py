@@ -59,18 +59,18 @@ from omniretail.kernel.limits import Timestamp
 from omniretail.kernel.vault import PiiVault, vault_for
 
 
-def get_vault(container: ContainerDep) -> PiiVault:
+async def get_vault(container: ContainerDep) -> PiiVault:
     return vault_for(container.keyring)
 
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
 
 
-def get_hasher(container: ContainerDep) -> CodeHasher:
+async def get_hasher(container: ContainerDep) -> CodeHasher:
     return hasher_for(container.keyring)
 
 
-def get_code_policy(container: ContainerDep) -> CodePolicy:
+async def get_code_policy(container: ContainerDep) -> CodePolicy:
     s = container.settings
     return CodePolicy(
         digits=s.identity_code_digits,

@@ -9,6 +9,7 @@ reply is ciphertext (the edge encrypts it before ``remember``): the table holds 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -62,6 +63,44 @@ def claim(
         .returning(IdempotentRequest.key)
     )
     return session.execute(stmt).first() is not None
+
+
+def store(
+    session: Session,
+    *,
+    principal_id: int,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    response: str,
+    subject: str | None,
+    now: datetime,
+    expired_before: datetime,
+) -> Any:
+    """The statement that stores a request's reply with its key in one INSERT (no claim
+    first: for the last step of a request whose earlier steps already ran, see
+    ``UseCase.run_last``). It returns the key when stored, nothing when the key is held by a
+    reply that has not expired (an expired one is overwritten)."""
+    stmt = insert_for(session)(IdempotentRequest).values(
+        principal_id=principal_id,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=status_code,
+        response=response,
+        subject=subject,
+        created_at=now,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[IdempotentRequest.principal_id, IdempotentRequest.key],
+        set_={
+            "fingerprint": stmt.excluded.fingerprint,
+            "status_code": stmt.excluded.status_code,
+            "response": stmt.excluded.response,
+            "subject": stmt.excluded.subject,
+            "created_at": stmt.excluded.created_at,
+        },
+        where=IdempotentRequest.created_at <= expired_before,
+    ).returning(IdempotentRequest.key)
 
 
 def remember(

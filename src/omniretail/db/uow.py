@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import Executable, Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from omniretail.db.batch import WriteBatch
 from omniretail.db.outbox import write_events
 from omniretail.kernel.clock import Clock
 from omniretail.kernel.events import DomainEvent, Event
@@ -62,11 +65,13 @@ class UnitOfWork:
         self._clock = clock
         self._event_source = event_source
         self._events: list[DomainEvent] = []
+        self._writes = WriteBatch()
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
         self.now = self._clock.now()
         self._events = []
+        self._writes = WriteBatch()
         return self
 
     def __exit__(
@@ -94,11 +99,34 @@ class UnitOfWork:
         """Stores ``event`` in the outbox when this unit of work commits."""
         self._events.append(event.envelope() if isinstance(event, Event) else event)
 
+    def later(
+        self,
+        statement: Executable,
+        params: dict[str, Any] | None = None,
+        *,
+        check: Callable[[int], None] | None = None,
+    ) -> None:
+        """A write that nothing in this unit of work reads back (an UPDATE of one row, say),
+        sent with the outbox at commit: on PostgreSQL all of them in one statement
+        (``db.batch``). Give every value the statement needs (no Python-side default or
+        ``onupdate`` is applied). ``check``: see ``WriteBatch.add``."""
+        self._writes.add(self.session, statement, params, check=check)
+
+    def later_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows to insert at commit, like ``later`` (Python-side column defaults are filled
+        in)."""
+        self._writes.add_rows(self.session, table, rows)
+
     def commit(self) -> None:
-        write_events(self.session, self._events, source=self._event_source, time=self.now)
+        self.session.flush()  # rows added to the session first: a batched row may refer to them
+        write_events(
+            self.session, self._events, source=self._event_source, time=self.now, batch=self._writes
+        )
         self._events = []
+        self._writes.send(self.session)
         self.session.commit()
 
     def rollback(self) -> None:
         self._events = []
+        self._writes.clear()
         self.session.rollback()

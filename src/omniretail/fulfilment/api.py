@@ -25,20 +25,24 @@ from omniretail.fulfilment.schemas import (
 )
 from omniretail.fulfilment.web import router as tracking_router
 from omniretail.orders.schemas import CancelBody, OrderRead
-from omniretail.orders.service import PaymentProvider, compensating, payments_of
+from omniretail.orders.service import (
+    PaymentProvider,
+    compensating,
+    payments_dependency,
+)
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
 
 
-def get_policy(container: ContainerDep) -> OrderPolicy:
+async def get_policy(container: ContainerDep) -> OrderPolicy:
     return policy_from(container.settings)
 
 
 PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
 
 
-PaymentsDep = Annotated[PaymentProvider, Depends(payments_of)]
+PaymentsDep = Annotated[PaymentProvider, Depends(payments_dependency)]
 
 
 @router.post("/orders/sweep-pickups", response_model=SweepReport, tags=["orders"])

@@ -15,6 +15,7 @@ from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
+from omniretail.db.batch import insert_rows
 from omniretail.db.sql import insert_for
 from omniretail.inventory.models import (
     HoldKind,
@@ -309,12 +310,18 @@ def move_reserved_to_allocated(
 ) -> int:
     """One UPDATE over every (sku, location) in ``moved``: reserved -= n, allocated += n.
     Returns the number of stock rows changed."""
+    return len(session.execute(reserved_to_allocated(moved, now)).all())
+
+
+def reserved_to_allocated(moved: dict[tuple[str, str], int], now: datetime) -> Any:
+    """The statement of ``move_reserved_to_allocated`` (it returns one row per stock row
+    changed)."""
     levels = cast(Table, StockLevel.__table__)
     matches = {
         key: and_(levels.c.sku_code == key[0], levels.c.location_code == key[1]) for key in moved
     }
     shift = case(*[(matches[key], qty) for key, qty in moved.items()], else_=0)
-    changed = session.execute(
+    return (
         update(levels)
         .where(or_(*matches.values()))
         .values(
@@ -323,14 +330,12 @@ def move_reserved_to_allocated(
             updated_at=now,
         )
         .returning(levels.c.sku_code)
-    ).all()
-    return len(changed)
+    )
 
 
 def insert_movements(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """One multi-row INSERT into the append-only ledger."""
-    if rows:
-        session.execute(insert(movements).values(list(rows)))
+    """One INSERT into the append-only ledger, compiled once whatever the number of rows."""
+    insert_rows(session, movements, rows)
 
 
 def list_movements(

@@ -5,24 +5,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from omniretail.api.deps import ActorDep, ContainerDep, ReplicaReadDep, UseCaseDep
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
-from omniretail.orders.payments import PaymentProvider, payments_of
+from omniretail.orders.payments import PaymentProvider, payments_dependency
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
 from omniretail.routing.service import OrderPolicy, policy_from
 
 router = APIRouter()
 
 
-def get_policy(container: ContainerDep) -> OrderPolicy:
+async def get_policy(container: ContainerDep) -> OrderPolicy:
     return policy_from(container.settings)
 
 
-PaymentsDep = Annotated[PaymentProvider, Depends(payments_of)]
+PaymentsDep = Annotated[PaymentProvider, Depends(payments_dependency)]
 PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
 
 
@@ -41,21 +41,22 @@ def checkout_cart(
     policy: PolicyDep,
     actor: ActorDep,
     container: ContainerDep,
-) -> OrderRead:
+) -> Response:
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
-    return checkout.checkout_paid(
+    order = checkout.checkout_paid(
         token,
         body,
         begin=use_case.run_first,
         settle=use_case.run_plain,
-        finish=lambda fn: use_case.run(fn, status_code=201),
+        finish=lambda fn: use_case.run_last(fn, status_code=201),
         payments=payments,
         policy=policy,
         actor=actor,
         ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
     )
+    return use_case.respond(order, 201)
 
 
 @router.get("/orders", response_model=list[OrderRead], tags=["orders"])

@@ -307,3 +307,9 @@ def payments_of(request: Request) -> PaymentProvider:
     composition root at each request."""
     provider: Callable[[], PaymentProvider] = request.app.state.payments
     return provider()
+
+
+async def payments_dependency(request: Request) -> PaymentProvider:
+    """``payments_of`` as a route dependency: ``async`` because it does no I/O (FastAPI runs a
+    sync dependency on a thread, a hand-off per request)."""
+    return payments_of(request)

@@ -26,6 +26,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Sku
+from omniretail.db.batch import insert_rows
 from omniretail.orders.models import Fulfilment, FulfilmentLog, FulfilmentStatus, Order, OrderLine
 
 orders = cast(Table, Order.__table__)
@@ -35,12 +36,8 @@ skus = cast(Table, Sku.__table__)
 
 
 def _insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """One INSERT statement: parameters for one row, a multi-row VALUES for several (not an
-    executemany, which would send one statement per row)."""
-    if len(rows) == 1:
-        session.execute(insert(table), rows[0])
-    elif rows:
-        session.execute(insert(table).values(list(rows)))
+    """One INSERT statement, compiled once whatever the number of rows (``db.batch``)."""
+    insert_rows(session, table, rows)
 
 
 def insert_order(session: Session, values: dict[str, Any]) -> int:

@@ -79,6 +79,7 @@ from omniretail.orders.payments import (
     compensating,
     looks_like_card_number,
     paid_in_cash,
+    payments_dependency,
     payments_of,
     provider_named,
 )
@@ -175,6 +176,7 @@ __all__ = [
     "orders_for_location",
     "overdue_pickups",
     "paid_in_cash",
+    "payments_dependency",
     "payments_of",
     "pending",
     "place_order",

@@ -95,9 +95,10 @@ def allocate_arrived(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRe
 def allocate_reservations(
     uow: UnitOfWork, hold_ids: Sequence[str], reference: str | None, *, actor: str
 ) -> list[HoldRead]:
-    """Checkout of a whole cart: its unexpired reservations become order allocations in three
-    statements whatever the number of lines (holds, counters, ledger), where
-    ``service.allocate_reservation`` takes three per line.
+    """Checkout of a whole cart: its unexpired reservations become order allocations in one
+    statement whatever the number of lines (the holds), the counters and the ledger rows
+    joining the unit of work's writes at commit, where ``service.allocate_reservation`` takes
+    three statements per line.
 
     Returns the holds converted; a reservation that lapsed or is gone is simply not among
     them (the caller allocates those afresh or refuses)."""
@@ -109,10 +110,16 @@ def allocate_reservations(
     moved: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
         moved[(row.sku_code, row.location_code)] += row.quantity
-    changed = repo.move_reserved_to_allocated(uow.session, moved, uow.now)
-    assert changed == len(moved), "a held stock row cannot vanish"
-    repo.insert_movements(
-        uow.session,
+    # The counters and the ledger rows go with the outbox at commit (one statement on
+    # PostgreSQL): nothing reads them back here, and the moves leave what is available as
+    # it was (reserved -n, allocated +n), so a fresh allocation meanwhile sees the same.
+
+    def every_row_moved(changed: int) -> None:
+        assert changed == len(moved), "a held stock row cannot vanish"
+
+    uow.later(repo.reserved_to_allocated(moved, uow.now), check=every_row_moved)
+    uow.later_rows(
+        repo.movements,
         [
             movement_row(
                 uow,

@@ -119,7 +119,7 @@ def confirm_attempt(uow: UnitOfWork, attempt: str, authorisation: Authorisation)
     )
     if row is None:
         return False
-    rows.mark_confirmed(uow.session, row.order_number, authorisation.reference, row.amount, uow.now)
+    rows.confirm_later(uow, row.order_number, authorisation.reference, row.amount)
     uow.record(confirmed_event(row.confirmation))
     return True
 

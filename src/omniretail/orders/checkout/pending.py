@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import rowcount
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders.events import ConfirmedFulfilment, OrderConfirmed
 from omniretail.orders.models import (
@@ -54,23 +53,25 @@ class Pending:
         ttl: timedelta,
     ) -> None:
         self.currency = currency
-        uow.session.execute(
-            insert(attempts),
-            {
-                "id": self.attempt,
-                "order_number": self.number,
-                "cart_id": cart_id,
-                "status": PENDING,
-                "provider": provider,
-                "amount": self.amount,
-                "currency": currency,
-                "reference": None,
-                "reason": None,
-                "confirmation": confirmation,
-                "created_at": uow.now,
-                "expires_at": uow.now + ttl,
-                "settled_at": None,
-            },
+        uow.later_rows(  # with the outbox at commit
+            attempts,
+            [
+                {
+                    "id": self.attempt,
+                    "order_number": self.number,
+                    "cart_id": cart_id,
+                    "status": PENDING,
+                    "provider": provider,
+                    "amount": self.amount,
+                    "currency": currency,
+                    "reference": None,
+                    "reason": None,
+                    "confirmation": confirmation,
+                    "created_at": uow.now,
+                    "expires_at": uow.now + ttl,
+                    "settled_at": None,
+                }
+            ],
         )
 
 
@@ -100,24 +101,17 @@ def settle(
     ).one_or_none()
 
 
-def mark_confirmed(
-    session: Session, number: str, reference: str, amount: Decimal, now: datetime
-) -> bool:
-    return bool(
-        rowcount(
-            session.execute(
-                update(orders)
-                .where(
-                    orders.c.number == number,
-                    orders.c.status == OrderStatus.AWAITING_PAYMENT.value,
-                )
-                .values(
-                    status=OrderStatus.CONFIRMED.value,
-                    payment_reference=reference,
-                    amount_authorised=amount,
-                    updated_at=now,
-                )
-            )
+def confirm_later(uow: UnitOfWork, number: str, reference: str, amount: Decimal) -> None:
+    """The awaiting order confirmed with its payment, sent with the outbox at commit (after
+    the attempt's settling, which nothing else in the transaction reads)."""
+    uow.later(
+        update(orders)
+        .where(orders.c.number == number, orders.c.status == OrderStatus.AWAITING_PAYMENT.value)
+        .values(
+            status=OrderStatus.CONFIRMED.value,
+            payment_reference=reference,
+            amount_authorised=amount,
+            updated_at=uow.now,
         )
     )
 

@@ -177,10 +177,11 @@ def _place(
             "fee": fee_charged,
         },
     )
+    # The order's rows go with the outbox at commit (one statement on PostgreSQL).
     fulfilments = [_fulfilment_row(uow, order_id, p, plan.known, policy) for p in plan.placed]
-    repo.insert_fulfilments(uow.session, [f.values() for f in fulfilments])
+    uow.later_rows(repo.fulfilments, [f.values() for f in fulfilments])
     lines = _line_rows(order_id, plan.placed, holds, currency)
-    repo.insert_order_lines(uow.session, [ln.values() for ln in lines])
+    uow.later_rows(repo.order_lines, [ln.values() for ln in lines])
     confirmation: dict[str, Any] = {
         "order": number,
         "tracking_token": tracking_token,

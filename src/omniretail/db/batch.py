@@ -1,0 +1,213 @@
+"""Writes that nothing reads back in the same transaction (the outbox, the audit row, ledger
+movements, an order's lines), sent together when the unit of work commits.
+
+On PostgreSQL they go as one statement: each write a data-modifying CTE of
+``SELECT 1`` (``WITH w0 AS (INSERT ...), w1 AS (UPDATE ...) SELECT 1``): one round trip
+whatever their number. The sub-statements run on one snapshot and in no set order, so a
+batch never holds two writes to the same table where one is an UPDATE or DELETE (the batch
+sends what it holds before taking the second), and a foreign key between two of them is
+checked at the end of the statement, when both rows exist. On SQLite each write is sent in
+turn (SQLite has no data-modifying CTE).
+
+Rows go as one array per column (``INSERT ... SELECT FROM unnest(...)``): the statement text
+is the same for 1 row or 50, so SQLAlchemy compiles it once and the server keeps it prepared
+(a multi-row VALUES is a new statement for every row count, compiled again on every call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Delete,
+    Executable,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.orm import Session
+
+_ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
+
+
+def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, dict[str, Any]]:
+    """``INSERT INTO table (cols) SELECT * FROM unnest(:cols...)`` (PostgreSQL) for ``rows``
+    (every row with the same keys) and its parameters, one array per column. The statement is
+    built once per (table, columns)."""
+    rows = [with_defaults(table, row) for row in rows]
+    columns = tuple(rows[0])
+    key = (table.name, columns)
+    built = _ROWS_STATEMENTS.get(key)
+    if built is None:
+        names = [f"{table.name}__{c}" for c in columns]
+        arrays = [
+            bindparam(name, type_=ARRAY(table.c[c].type))
+            for name, c in zip(names, columns, strict=True)
+        ]
+        source = (
+            func.unnest(*arrays)
+            .table_valued(*columns, with_ordinality="n")
+            .render_derived(name="u")
+        )
+        stmt = insert(table).from_select(
+            list(columns),
+            select(*(source.c[c] for c in columns)).order_by(source.c.n),
+            include_defaults=False,
+        )
+        built = _ROWS_STATEMENTS[key] = (stmt, names)
+    stmt, names = built
+    params = {name: [row[c] for row in rows] for name, c in zip(names, columns, strict=True)}
+    return stmt, params
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of one table now, in one statement SQLAlchemy compiles once: one row as itself;
+    several as arrays (PostgreSQL, ``rows_insert``) or an executemany (SQLite, one call)."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        session.execute(insert(table), dict(rows[0]))
+    elif session.get_bind().dialect.name == "postgresql":
+        statement, params = rows_insert(table, rows)
+        session.execute(statement, params)
+    else:
+        session.execute(insert(table), [dict(r) for r in rows])
+
+
+def with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with the columns' Python-side defaults filled in: an INSERT inside a CTE gets
+    none of them from SQLAlchemy (a missing one would be NULL)."""
+    missing = [
+        c for c in table.c if c.name not in row and c.default is not None and not c.primary_key
+    ]
+    if not missing:
+        return row
+    filled = dict(row)
+    for column in missing:
+        default: Any = column.default
+        if default.is_scalar:
+            filled[column.name] = default.arg
+        elif default.is_callable:
+            filled[column.name] = default.arg(None)
+    return filled
+
+
+class _Rows:
+    """Rows collected for one INSERT (built when the batch is sent)."""
+
+    def __init__(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        self.table = table
+        self.rows = rows
+
+
+Check = Callable[[int], None]
+Params = dict[str, Any] | list[dict[str, Any]] | None
+Write = tuple[Executable | _Rows, Params, str, Check | None]
+Built = tuple[Executable, Params, str, Check | None]
+
+
+class WriteBatch:
+    """What a unit of work sends at commit (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self._writes: list[Write] = []
+        self._tables: dict[str, bool] = {}  # table -> holds an UPDATE or DELETE
+        self._rows: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._writes)
+
+    def clear(self) -> None:
+        self._writes = []
+        self._tables = {}
+        self._rows = {}
+
+    def add(
+        self,
+        session: Session,
+        statement: Executable,
+        params: dict[str, Any] | None = None,
+        *,
+        check: Check | None = None,
+    ) -> None:
+        """One single-row statement (an INSERT of one row, an UPDATE, a DELETE) with its named
+        parameters (or none: values bound in the statement). ``check`` (for a statement with
+        RETURNING) is called with the number of rows it returned, before the commit: raising
+        there rolls the whole unit of work back."""
+        table = _table_of(statement)
+        changes = isinstance(statement, Update | Delete)
+        if table in self._tables and (changes or self._tables[table]):
+            self.send(session)
+        self._tables[table] = self._tables.get(table, False) or changes
+        self._writes.append((statement, params, table, check))
+
+    def add_rows(self, session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of one table (every row with the same keys). Rows for a table and columns
+        already in the batch join them (one INSERT however many ledger rows a bulk change
+        writes)."""
+        if not rows:
+            return
+        if self._tables.get(table.name):  # an UPDATE or DELETE of the table is pending
+            self.send(session)
+        key = (table.name, tuple(rows[0]))
+        pending = self._rows.get(key)
+        if pending is not None:
+            pending.extend(dict(r) for r in rows)
+            return
+        self._rows[key] = collected = [dict(r) for r in rows]
+        self._tables.setdefault(table.name, False)
+        self._writes.append((_Rows(table, collected), None, table.name, None))
+
+    def send(self, session: Session) -> None:
+        writes, self._writes, self._tables, self._rows = self._writes, [], {}, {}
+        if not writes:
+            return
+        connection = session.connection()
+        postgres = session.get_bind().dialect.name == "postgresql"
+        built = [_built(write, postgres) for write in writes]
+        if not postgres or len(built) == 1:
+            for statement, params, _table, check in built:
+                result = connection.execute(statement, params)
+                if check is not None:
+                    check(len(result.all()))
+            return
+        merged: dict[str, Any] = {}
+        ctes = []
+        counted: list[tuple[Any, Check]] = []
+        for i, (statement, params, _table, check) in enumerate(built):
+            assert isinstance(params, dict | None), "multi-row parameters are SQLite's"
+            for name, value in (params or {}).items():
+                assert name not in merged, f"parameter {name} twice in one batch"
+                merged[name] = value
+            cte = statement.cte(f"w{i}")  # type: ignore[attr-defined]
+            ctes.append(cte)
+            if check is not None:
+                counted.append((select(func.count()).select_from(cte).scalar_subquery(), check))
+        columns = [count for count, _check in counted] or [literal_column("1")]
+        row = connection.execute(select(*columns).add_cte(*ctes), merged).one()
+        for (_count, check), value in zip(counted, row, strict=False):
+            check(int(value))
+
+
+def _built(write: Write, postgres: bool) -> Built:
+    statement, params, table, check = write
+    if not isinstance(statement, _Rows):
+        return statement, params, table, check
+    if postgres:
+        built, arrays = rows_insert(statement.table, statement.rows)
+        return built, arrays, table, check
+    if len(statement.rows) == 1:
+        return insert(statement.table), statement.rows[0], table, check
+    return insert(statement.table), statement.rows, table, check
+
+
+def _table_of(statement: Executable) -> str:
+    table = getattr(statement, "table", None)
+    return str(getattr(table, "name", table))
