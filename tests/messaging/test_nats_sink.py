@@ -13,11 +13,12 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import nats
@@ -60,6 +61,16 @@ class StoredMessage:
     body: dict[str, Any]
 
 
+T = TypeVar("T")
+
+
+def in_own_thread(coroutine: Callable[[], Awaitable[T]]) -> T:
+    """Runs ``coroutine`` on an event loop of its own thread: a browser test earlier in this
+    worker (Playwright's sync API) may leave an event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine())).result()  # type: ignore[arg-type]
+
+
 class Stream:
     """A stream name and prefix of this test's own, read back through a client of its own."""
 
@@ -92,7 +103,7 @@ class Stream:
             finally:
                 await client.close()
 
-        return asyncio.run(read())
+        return in_own_thread(read)
 
     def delete(self) -> None:
         async def drop() -> None:
@@ -104,7 +115,7 @@ class Stream:
             finally:
                 await client.close()
 
-        asyncio.run(drop())
+        in_own_thread(drop)
 
 
 @pytest.fixture

@@ -117,6 +117,12 @@ class UnitOfWork:
         in)."""
         self._writes.add_rows(self.session, table, rows)
 
+    def write_now(self) -> None:
+        """Sends the writes held for commit now, for a caller that reads them back in this
+        unit of work (the outbox still waits for commit)."""
+        self.session.flush()
+        self._writes.send(self.session)
+
     def commit(self) -> None:
         self.session.flush()  # rows added to the session first: a batched row may refer to them
         write_events(

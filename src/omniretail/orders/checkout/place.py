@@ -83,6 +83,7 @@ def place_order(
     order, _pending = _place(
         uow, token, data, payments=payments, policy=policy, actor=actor, customer_id=customer_id
     )
+    uow.write_now()  # the caller acts on the order's rows in this transaction
     return order
 
 
