@@ -98,5 +98,7 @@ def install(
     def one(event: CloudEvent, uow_factory: UowFactory) -> None:
         sender(NotificationQueued.parse(event["data"]), EventMeta.of(event), uow_factory)
 
-    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many)
+    # One by one: a batch marks its sends at its end, so a relay killed mid-batch would send
+    # the whole batch again (tests/marketing/test_journeys_crash.py bounds it to one per kill).
+    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one)
     registry.add_source(WebhookSource(clock, timeout_seconds=webhook_timeout_seconds))
