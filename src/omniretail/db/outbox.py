@@ -61,18 +61,7 @@ def write_events(
         batch.add_rows(
             session,
             table,
-            [
-                {
-                    "id": e.id,
-                    "type": e.full_type,
-                    "source": source,
-                    "subject": e.subject,
-                    "time": time,
-                    "data": e.data,
-                    "attempts": 0,
-                }
-                for e in events
-            ],
+            _rows(events, source, time),
         )
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -88,7 +77,11 @@ def write_events(
             },
         )
         return
-    rows = [
+    session.connection().execute(insert(OutboxMessage), _rows(events, source, time))
+
+
+def _rows(events: Sequence[DomainEvent], source: str, time: datetime) -> list[dict[str, Any]]:
+    return [
         {
             "id": e.id,
             "type": e.full_type,
@@ -100,7 +93,6 @@ def write_events(
         }
         for e in events
     ]
-    session.connection().execute(insert(OutboxMessage), rows)
 
 
 # PostgreSQL: one statement of four arrays, whatever the number of events (its text never
