@@ -109,6 +109,15 @@ def test_the_customer_timeline_links_only_orders_that_have_a_page(
     assert web.get(f"/hq/orders/{seeded.pickup_order}").status_code == 200
 
 
+def test_an_admin_without_a_store_is_shown_the_way_to_choose_one(web: TestClient) -> None:
+    sign_in(web, ADMIN)
+
+    page = web.get("/store/till")
+
+    assert page.status_code == 409
+    assert '<a class="button primary" href="/store/choose">Choose a store</a>' in page.text
+
+
 def test_an_associate_sees_only_their_store(web: TestClient, seeded: Seeded) -> None:
     sign_in(web, ASSOCIATE)
     today = web.get("/store")
