@@ -119,9 +119,7 @@ def demo_command(
             console.print(
                 f"console: [bold]http://{host}:{port}/[/] (opens once this set-up is done)"
             )
-        console.print(
-            f"transaction log: [bold]{found.path}[/] ({found.origin})", soft_wrap=True
-        )
+        console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})", soft_wrap=True)
         _import_once(container, found, shift_years=0 if keep_dates else shift_years)
         _network_and_stock(container)
         if intelligence:
