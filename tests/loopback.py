@@ -43,6 +43,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     verified: bool | None = None  # the signature checked out (None: no secret to check with)
+    peer_port: int = 0  # the sender's port: one per connection
 
 
 @dataclass
@@ -79,12 +80,19 @@ class WebhookServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as real receivers do; an idle connection is closed after 5 s.
+            protocol_version = "HTTP/1.1"
+            timeout = 5
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status = 404
                 with server.lock:
                     for view in server.views:
-                        status = view.take(ReceivedRequest(self.path, dict(self.headers), body))
+                        request = ReceivedRequest(
+                            self.path, dict(self.headers), body, peer_port=self.client_address[1]
+                        )
+                        status = view.take(request)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -208,6 +208,7 @@ class Container:
         )
 
     def dispose(self) -> None:
+        self.handlers.close()
         if self.jetstream is not None:
             self.jetstream.close()
         self.engine.dispose()

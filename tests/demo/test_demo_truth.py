@@ -249,6 +249,17 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
             for url in urls:
                 page = client.get(url)
                 assert page.status_code == 200, (step, who, url, page.text[:300])
+    # Step 1's figures are the ones /account shows (the demo's orders counted), and the
+    # customer's "my store" is the associate's, so the shop shows its stock.
+    points, basis = re.search(r"one person, ([\d,]+) points, \w+ \(([^)]*)\)", steps[1]).groups()
+    container.relay().run_until_idle()  # as the server does at once
+    with browser() as client:
+        sign_in(client, "ada.demo@example.com", passwords["ada.demo@example.com"])
+        account = client.get("/account").text
+        assert f'<span id="points">{points}</span> points' in account
+        assert basis.startswith("qualifying spend") and basis in account, (basis, account)
+        details = client.get("/account/details").text
+        assert "You have not chosen a store yet" not in details and "Demo store" in details
     with browser() as client:  # step 7 needs no sign-in
         for url in re.findall(rf"{re.escape(base)}(/\S+?)[,)]?(?:\s|$)", steps[7] + " "):
             assert client.get(url).status_code == 200, (7, url)

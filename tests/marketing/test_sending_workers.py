@@ -39,22 +39,8 @@ MESSAGE = MessageCreate(
 
 @pytest.mark.parametrize("backend", ["postgres"])  # overrides the sqlite/postgres fixture
 def test_two_delivery_processes_send_n_sends_exactly_once(container: Container) -> None:
-    people = [
-        make_customer(container, f"Person{n} Test", email=f"p{n}@example.com", verified=True)
-        for n in range(4)
-    ]
+    people = _set_up_sending(container, 4)
     with container.uow() as uow:
-        for person in people:
-            customers.set_consent(
-                uow,
-                person,
-                ConsentWrite(purpose="marketing", channel="email", granted=True),
-                actor="test",
-            )
-        marketing.create_message(uow, MESSAGE)
-        marketing.put_policy(
-            uow, SendPolicy(control_group_percent=0, quiet_hours=None, caps={}, total=None)
-        )
         queued = marketing.queue_sends(
             uow,
             [
@@ -98,22 +84,8 @@ def test_processes_advance_and_deliver_while_relays_send_each_send_once(
     """The contending paths at once: two worker processes claim due runs and due sends
     (advance, then deliver: journal, runs, sends, notifications and their events written)
     while two relays plan those events, send the notifications and publish them."""
-    people = [
-        make_customer(container, f"Person{n} Test", email=f"p{n}@example.com", verified=True)
-        for n in range(CUSTOMERS)
-    ]
+    people = _set_up_sending(container, CUSTOMERS)
     with container.uow() as uow:
-        for person in people:
-            customers.set_consent(
-                uow,
-                person,
-                ConsentWrite(purpose="marketing", channel="email", granted=True),
-                actor="test",
-            )
-        marketing.create_message(uow, MESSAGE)
-        marketing.put_policy(
-            uow, SendPolicy(control_group_percent=0, quiet_hours=None, caps={}, total=None)
-        )
         journeys = [_journey(uow, f"j{n}") for n in range(JOURNEYS)]
     container.relay().run_until_idle()  # the set-up's own events
     with container.uow() as uow:
@@ -180,6 +152,28 @@ def test_processes_advance_and_deliver_while_relays_send_each_send_once(
 
 
 CUSTOMERS, JOURNEYS = 12, 5
+
+
+def _set_up_sending(container: Container, count: int) -> list[int]:
+    """``count`` customers with a verified email who agreed to marketing by email, the message
+    ``hello``, and a send policy with no control group, quiet hours or caps."""
+    people = [
+        make_customer(container, f"Person{n} Test", email=f"p{n}@example.com", verified=True)
+        for n in range(count)
+    ]
+    with container.uow() as uow:
+        for person in people:
+            customers.set_consent(
+                uow,
+                person,
+                ConsentWrite(purpose="marketing", channel="email", granted=True),
+                actor="test",
+            )
+        marketing.create_message(uow, MESSAGE)
+        marketing.put_policy(
+            uow, SendPolicy(control_group_percent=0, quiet_hours=None, caps={}, total=None)
+        )
+    return people
 
 
 def _journey(uow: Any, code: str) -> int:

@@ -304,3 +304,14 @@ def test_a_redelivered_domain_event_sends_its_notification_once(container, clock
         stored = uow.session.scalars(select(Notification)).one()
         assert (stored.status, stored.source_event_id) == ("sent", event_id)
         assert stored.sent_at == clock.now()
+
+
+def test_every_order_event_a_customer_is_told_of_is_listed_as_customer_visible() -> None:
+    from omniretail.fulfilment.handlers import NOTIFIED
+    from omniretail.kernel.events import EVENT_CLASSES
+    from omniretail.orders.events import CUSTOMER_VISIBLE
+
+    notified = {event_class.type for event_class in NOTIFIED}
+    assert "orders.pickup_store_changed" in notified
+    assert sorted(notified - CUSTOMER_VISIBLE) == []
+    assert sorted(CUSTOMER_VISIBLE - set(EVENT_CLASSES)) == []  # no stale names

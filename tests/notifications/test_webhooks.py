@@ -111,6 +111,20 @@ def test_webhook_is_signed_retried_on_500_and_then_delivered(container, clock, r
     }
 
 
+def test_deliveries_share_one_connection_until_the_sender_is_closed(container, receiver):
+    subscribe(container, receiver.url, "omniretail.inventory.*")
+    record(container, received(container), received(container))
+    container.relay().run_until_idle()
+
+    container.handlers.close()  # what the container's dispose does
+    record(container, received(container))
+    container.relay().run_until_idle()
+
+    first, second, after_close = (r.peer_port for r in receiver.requests)
+    assert first == second  # the second call reused the first one's connection
+    assert after_close != first  # closing ended it; the next call opened another
+
+
 def test_each_subscription_gets_only_matching_events_and_fails_on_its_own(
     container, clock, receiver
 ):

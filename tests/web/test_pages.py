@@ -79,6 +79,45 @@ def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
         assert text in response.text, url
 
 
+def test_the_customer_timeline_links_only_orders_that_have_a_page(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from datetime import UTC, datetime
+
+    from omniretail.customers import service as customers
+    from omniretail.customers.schemas import OrderActivity
+
+    with container.uow() as uow:  # a till system's receipt: activity, but no order here
+        customers.record_order(
+            uow,
+            OrderActivity(
+                customer_id=seeded.customer_id,
+                number="POS-RECEIPT-7",
+                channel="POS",
+                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
+                total=Decimal("12.00"),
+                lines=1,
+            ),
+        )
+    container.relay().run_until_idle()  # the seeded orders reach the timeline
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+
+    assert "POS-RECEIPT-7" in page and 'href="/hq/orders/POS-RECEIPT-7"' not in page
+    assert f'href="/hq/orders/{seeded.pickup_order}"' in page
+    assert web.get(f"/hq/orders/{seeded.pickup_order}").status_code == 200
+
+
+def test_an_admin_without_a_store_is_shown_the_way_to_choose_one(web: TestClient) -> None:
+    sign_in(web, ADMIN)
+
+    page = web.get("/store/till")
+
+    assert page.status_code == 409
+    assert '<a class="button primary" href="/store/choose">Choose a store</a>' in page.text
+
+
 def test_an_associate_sees_only_their_store(web: TestClient, seeded: Seeded) -> None:
     sign_in(web, ASSOCIATE)
     today = web.get("/store")

@@ -119,7 +119,7 @@ def demo_command(
             console.print(
                 f"console: [bold]http://{host}:{port}/[/] (opens once this set-up is done)"
             )
-        console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})")
+        console.print(f"transaction log: [bold]{found.path}[/] ({found.origin})", soft_wrap=True)
         _import_once(container, found, shift_years=0 if keep_dates else shift_years)
         _network_and_stock(container)
         if intelligence:
@@ -135,6 +135,7 @@ def demo_command(
         tour_offer = _tour_offer(container, offers, customer_id)
         _journeys(container)
         service = _support(container, customer_id, made)
+        account = _account_now(container, customer_id)
         _tour(base, customer_id, account, made, stores, tour_offer, service)
     except DomainError as exc:
         console.print(f"[red]demo set-up failed[/]: {exc.detail}")
@@ -274,6 +275,16 @@ def _support(container: Runtime, customer_id: int, made: DemoOrders | None) -> D
     return seeded
 
 
+def _account_now(container: Runtime, customer_id: int) -> AccountRead:
+    """The points and tier as ``/account`` shows them: with the demo's orders counted (their
+    points and spend are booked by the relay, which the server runs at once)."""
+    from omniretail.loyalty.service import account_status
+
+    container.relay().run_until_idle()
+    with container.read_uow() as uow:
+        return account_status(uow, customer_id)
+
+
 def _tour_offer(container: Runtime, offers: DemoOffers, customer_id: int) -> TourOffer | None:
     from omniretail.demo.pricing import tour_offer
 
@@ -349,12 +360,16 @@ def _print_summary(
     console.print(f"database: {describe(container.settings)}", highlight=False, soft_wrap=True)
     if embedded_database(container.settings) is not None:
         console.print("  start over: `omniretail demo --reset` (deletes it and builds it afresh)")
+    # Never wrapped: a key or a command split over two lines cannot be copied.
     console.print(
-        f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]"
+        f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]",
+        soft_wrap=True,
     )
     console.print(
         f"  try: curl -H 'X-API-Key: {api_key}'"
-        f" '{base}/api/v1/inventory/availability?sku=85123A&channel=WEB'"
+        f" '{base}/api/v1/inventory/availability?sku=85123A&channel=WEB'",
+        soft_wrap=True,
+        highlight=False,
     )
 
 

@@ -112,8 +112,9 @@ def _omnichannel_customer(uow: UnitOfWork, vault: PiiVault, store_code: str) -> 
         return customers.find_customer(uow, IdentityKind.EMAIL, CUSTOMER_EMAIL, vault=vault)
     except UnknownCustomer:
         pass
+    # "My store" is the store she shops at, so the shop shows its stock (not the first store's).
     web = customers.create_customer(
-        uow, CustomerCreate(name="Ada Demo"), vault=vault, actor="demo"
+        uow, CustomerCreate(name="Ada Demo", home_store=store_code), vault=vault, actor="demo"
     ).customer.id
     # The demo stands in for the platform's code check (no mailbox to read the code from).
     email = IdentityCreate(kind=IdentityKind.EMAIL, value=CUSTOMER_EMAIL)

@@ -80,6 +80,9 @@ class HandlerSource(Protocol):
 
     def handler(self, name: str) -> Handler: ...
 
+    def close(self) -> None:
+        """Releases what the source holds (e.g. its HTTP connections)."""
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -136,6 +139,11 @@ class HandlerRegistry:
         if any(name.startswith(source.prefix) for name in self._by_name):
             raise ValueError(f"handler prefix {source.prefix!r} clashes with a named handler")
         self._sources.append(source)
+
+    def close(self) -> None:
+        """Closes the sources (the container's ``dispose``)."""
+        for source in self._sources:
+            source.close()
 
     @property
     def registrations(self) -> Iterable[Registration]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -106,7 +107,27 @@ class WebhookSource:
     ) -> None:
         self.clock = clock
         self.timeout = httpx.Timeout(timeout_seconds)
-        self.client = client
+        # One client for every delivery, so a receiver's connection is kept for the next call;
+        # made at the first delivery and ended by ``close``. A client passed in is the caller's.
+        self._client = client
+        self._owns_client = client is None
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout)
+            return self._client
+
+    def close(self) -> None:
+        """Closes the client this sender made and its connections (as an engine's ``dispose``
+        does, a later delivery makes a new one)."""
+        if not self._owns_client:
+            return
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def planner(self, session: Session) -> Callable[[str], list[str]]:
         subscriptions = [
@@ -146,10 +167,6 @@ class WebhookSource:
             SIGNATURE_HEADER: sign(secret, body, int(self.clock.now().timestamp())),
             "User-Agent": "Omniretail-Webhooks/1",
         }
-        if self.client is not None:
-            response = self.client.post(url, content=body, headers=headers, timeout=self.timeout)
-        else:
-            with httpx.Client(timeout=self.timeout) as client:
-                response = client.post(url, content=body, headers=headers)
+        response = self._http().post(url, content=body, headers=headers, timeout=self.timeout)
         if not response.is_success:
             raise WebhookRejected(f"{url} answered HTTP {response.status_code}")

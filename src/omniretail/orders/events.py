@@ -1,11 +1,12 @@
 """Order events (``omniretail.orders.*`` in the outbox): the order confirmed, cancelled,
 refunded or exchanged, and the payment instructions recorded for the relay.
 
-Customer-visible ones (what notifications are sent for) are in ``CUSTOMER_VISIBLE``. Every
-order event names the order number (its subject is ``orders/<number>``) and most carry its
-tracking token, so a handler can link to the tracking page without a read. The fulfilment
-steps' events are in ``fulfilment.events``, the carts' in ``carts.events`` and the routing
-rules' in ``routing.events``; all keep the ``orders.`` type prefix.
+Customer-visible ones (each event the customer is notified of, and the collection) are in
+``CUSTOMER_VISIBLE``. Every order event names the order number (its subject is
+``orders/<number>``) and most carry its tracking token, so a handler can link to the tracking
+page without a read. The fulfilment steps' events are in ``fulfilment.events``, the carts' in
+``carts.events`` and the routing rules' in ``routing.events``; all keep the ``orders.`` type
+prefix.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ CUSTOMER_VISIBLE = frozenset(
         "orders.order_confirmed",
         "orders.ready_for_pickup",
         "orders.pickup_reminder",
+        "orders.pickup_store_changed",
         "orders.shipped",
         "orders.delivered",
         "orders.collected",
         "orders.refunded",
         "orders.cancelled",
+        "orders.exchanged",
+        "orders.return_requested",
     }
 )
 

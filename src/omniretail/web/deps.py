@@ -38,10 +38,15 @@ class SignInRequired(Exception):
 
 
 class NotAllowed(Exception):
-    def __init__(self, message: str, status: int = 403) -> None:
+    """``link``: (href, text) of the page that lets the viewer go on, shown under the message."""
+
+    def __init__(
+        self, message: str, status: int = 403, link: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.link = link
 
 
 @dataclass(frozen=True)

@@ -67,4 +67,5 @@ def install_web(app: FastAPI) -> None:
             status=exc.status,
             title="Not allowed" if exc.status == 403 else "Not possible",
             message=exc.message,
+            link=exc.link,
         )

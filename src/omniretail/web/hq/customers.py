@@ -19,6 +19,7 @@ from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
+from omniretail.orders import service as orders
 from omniretail.pricing import service as pricing
 from omniretail.processes import customer360
 from omniretail.processes import merges as merge_process
@@ -150,6 +151,7 @@ def _customer_page(
     def load(uow: UnitOfWork) -> dict[str, Any]:
         view = customer360.customer_360(uow, customer_id, vault=vault_for(container.keyring))
         root = view.customer.id
+        timeline = customers.timeline(uow, root, limit=30)
         scores = intelligence.get_customer_scores(uow, root, 5)
         fresh = intelligence.new_for_you(uow, root, 5)
         # Amounts in the currency of what they count: an order's is its channel's.
@@ -164,7 +166,14 @@ def _customer_page(
             "house_currency": pricing.CATALOG_CURRENCY,
             "spend": sorted(spend.items()),
             "points_currency": loyalty.rules(uow).currency,
-            "timeline": customers.timeline(uow, root, limit=30),
+            "timeline": timeline,
+            # Order activity may name an order of another system (a till's receipt): no page.
+            "known_orders": {
+                o.number
+                for o in orders.orders_by_numbers(
+                    uow, [a.reference for a in timeline if a.kind == "order" and a.reference]
+                )
+            },
             "scores": scores,
             "new_for_you": fresh,
             "names": catalog.sku_names(

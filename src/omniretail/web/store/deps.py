@@ -48,7 +48,11 @@ def shop_of(request: Request, viewer: Viewer) -> Shop:
         raise NotAllowed("The store app is for store associates.")
     store = store_for(request, viewer)
     if store is None:
-        raise NotAllowed("Choose a store first: open /store/choose.", status=409)
+        raise NotAllowed(
+            "Choose the store you work in first.",
+            status=409,
+            link=("/store/choose", "Choose a store"),
+        )
     location = read(request, lambda uow: catalog.get_location(uow, store))
     return Shop(viewer, store, location.name)
 
