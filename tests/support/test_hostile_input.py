@@ -101,7 +101,10 @@ def test_an_email_of_unclosed_tags_is_read_in_one_pass(container):
     unclosed tags took the old patterns minutes of CPU per email (each ``<`` scanned to the
     end); read in one pass it is stored like any other."""
     for html, text in (
-        ("<p>Fish &amp; chips</p><script>alert(1)</script><div>Hi<br>there</div>", "Fish & chips\nHi\nthere"),
+        (
+            "<p>Fish &amp; chips</p><script>alert(1)</script><div>Hi<br>there</div>",
+            "Fish & chips\nHi\nthere",
+        ),
         ("<a " * 350_000 + "help", "help"),
     ):
         message = email(body="x")

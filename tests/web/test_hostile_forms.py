@@ -22,9 +22,7 @@ pytestmark = pytest.mark.usefixtures("hasher")
 
 def test_a_non_ascii_csrf_token_is_refused_not_a_500(web: TestClient) -> None:
     web.get("/signin")  # the pre-session cookie the sign-in form is bound to
-    signin = web.post(
-        "/signin", data={"username": ADMIN, "password": PASSWORD, "csrf_token": "é"}
-    )
+    signin = web.post("/signin", data={"username": ADMIN, "password": PASSWORD, "csrf_token": "é"})
     assert signin.status_code == 403
     assert "omniretail_session" not in signin.cookies
     sign_in(web, ADMIN)

@@ -81,8 +81,8 @@ async def curbside_arrived(
         raw: dict[str, object] = {k: v for k, v in (await request.form()).items() if v}
     else:
         try:
-            body = await request.body()
-            raw = loads_json(body) if body else {}
+            sent = await request.body()
+            raw = loads_json(sent) if sent else {}
         except ValueError as exc:
             raise InvalidRequest("the body is not JSON", field="body") from exc
     try:

@@ -24,11 +24,11 @@ import email
 import email.policy
 import hashlib
 import re
-from html import unescape
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
+from html import unescape
 
 from sqlalchemy import select
 

@@ -196,9 +196,7 @@ def _body(op: str, posted: Posted) -> dict[str, Any]:
         return {"body": posted.values.get("body", "")}
     if op == "assign":
         who = get("assignee_id")
-        assignee = (
-            posted.viewer.principal.id if who == "me" else whole_number(who)
-        )
+        assignee = posted.viewer.principal.id if who == "me" else whole_number(who)
         return {"assignee_id": assignee, **({"team": get("team")} if get("team") else {})}
     if op == "status":
         return {"status": get("status")}
@@ -212,9 +210,7 @@ def _body(op: str, posted: Posted) -> dict[str, Any]:
     if op == "links":
         links: dict[str, Any] = {}
         if get("customer_id"):
-            links["customer_id"] = (
-                _number_or_text(get("customer_id"))
-            )
+            links["customer_id"] = _number_or_text(get("customer_id"))
         if get("order_number"):
             links["order_number"] = get("order_number").upper()
         return links
