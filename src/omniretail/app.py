@@ -238,7 +238,7 @@ def create_app(
     app.include_router(api)
     app.include_router(tracking_router)
     app.include_router(marketing_links_router)  # public: the signed token is the credential
-    install_openapi(app, is_public=policy.is_public)
+    install_openapi(app, is_public=policy.is_public, is_throttled=policy.is_throttled)
     install_docs(app)
     install_web(app)  # the console: /signin, /hq, /store, /shop, /account, /static
     return app

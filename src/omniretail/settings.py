@@ -203,6 +203,11 @@ class Settings(BaseSettings):
     """Reset requests per client address per window."""
     reset_window_seconds: int = Field(default=900, ge=60)
     """That window."""
+    public_requests_per_window: int = Field(default=60, ge=1)
+    """Requests per client address per window to the public routes that write or hold a
+    connection (the web chat: start, post, read, listen; ``auth.policy``), then 429."""
+    public_window_seconds: int = Field(default=60, ge=10)
+    """That window."""
     support_assistant_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     """The assistant answers an intent recognised with at least this confidence; below it the
     conversation goes to an agent."""

@@ -15,6 +15,7 @@ from omniretail.bootstrap import Container
 from omniretail.catalog.models import Location
 from omniretail.loyalty.models import Entry
 from tests.customers.helpers import make_customer
+from tests.support.helpers import customer_bearer
 
 API = "/api/v1"
 MIB = 1024 * 1024
@@ -197,3 +198,17 @@ def test_ids_beyond_the_column_are_a_422(container, client):
         r = client.get(url)
         assert r.status_code == 422, (url, r.text)
         assert r.json()["type"].endswith("/validation-error")
+
+
+def test_a_deeply_nested_body_from_a_customer_is_a_400(container, client):
+    """The scope check reads a customer's body before the route does: JSON nested deeper
+    than ``json`` recurses was a RecursionError there (a 500), not the route's 400."""
+    ada = make_customer(container, "Ada", email="ada@example.com", verified=True)
+    headers = customer_bearer(container, client, ada, "ada@example.com")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for method, url in (("POST", f"{API}/events"), ("POST", f"{API}/carts/nope/refresh")):
+        r = client.request(
+            method, url, content=deep, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert r.status_code in (400, 404), (url, r.status_code, r.text[:200])
+        assert r.headers["content-type"] == "application/problem+json"

@@ -380,3 +380,16 @@ def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
     assert "Double points in May" not in web.get(f"/store/till/receipts/{second}").text
     # the associate sees the in-store card on the customer page
     assert "Double points in May" in web.get(f"/store/loyalty/{seeded.customer_id}").text
+
+
+def test_odd_cash_and_points_at_the_till_are_a_422_that_sells_nothing(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=True)
+    before = _on_hand(container, "A1", "LON1")
+    # "NaN" is a Decimal that cannot be compared; "²" a digit to str.isdigit, not to int
+    for fields in ({"tendered": "NaN"}, {"tendered": "20", "points": "²", "confirm": "yes"}):
+        response = _pay(web, url, method="cash", **fields)
+        assert response.status_code == 422, fields  # type: ignore[attr-defined]
+    assert _on_hand(container, "A1", "LON1") == before

@@ -19,6 +19,7 @@ from omniretail.api.problems import ReplayedResponse
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import Conflict
+from omniretail.kernel.limits import loads_json
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.runtime import Runtime
 
@@ -303,7 +304,7 @@ def json_reply(model: BaseModel, status_code: int = 200) -> Response:
 def _canonical(body: bytes) -> bytes:
     """The same JSON with other spacing or key order is the same request."""
     try:
-        parsed = json.loads(body)
+        parsed = loads_json(body)
     except ValueError:
         return body
     return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()

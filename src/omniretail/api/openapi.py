@@ -61,6 +61,7 @@ DESCRIPTIONS = {
     410: "The customer was erased",
     413: "The request body is too large",
     422: "The request is not valid",
+    429: "Too many requests from this client address; retry after the Retry-After seconds",
     503: "The database or a provider is busy; retry shortly",
 }
 WRITES = {"post", "put", "patch", "delete"}
@@ -73,11 +74,17 @@ def needs_sign_in(method: str, path: str, is_public: IsPublic) -> bool:
 
 
 def error_statuses(
-    method: str, path: str, operation: dict[str, Any], is_public: IsPublic
+    method: str,
+    path: str,
+    operation: dict[str, Any],
+    is_public: IsPublic,
+    is_throttled: IsPublic,
 ) -> list[int]:
     statuses = {404, 422}
     if path.startswith(API_PREFIX):
         statuses.add(503)
+        if is_throttled(method.upper(), path.removeprefix(API_PREFIX)):
+            statuses.add(429)
         if needs_sign_in(method, path, is_public):
             statuses |= {401, 403, 410}
     if "requestBody" in operation:
@@ -87,7 +94,11 @@ def error_statuses(
     return sorted(statuses)
 
 
-def install_openapi(app: FastAPI, *, is_public: IsPublic) -> None:
+def install_openapi(
+    app: FastAPI, *, is_public: IsPublic, is_throttled: IsPublic | None = None
+) -> None:
+    throttled: IsPublic = is_throttled or (lambda _method, _path: False)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -106,7 +117,7 @@ def install_openapi(app: FastAPI, *, is_public: IsPublic) -> None:
                 responses = operation.setdefault("responses", {})
                 # FastAPI's own 422 (HTTPValidationError) is not what is sent: a problem is.
                 responses.pop("422", None)
-                for status in error_statuses(method, path, operation, is_public):
+                for status in error_statuses(method, path, operation, is_public, throttled):
                     content = responses.setdefault(
                         str(status), {"description": DESCRIPTIONS[status]}
                     ).setdefault("content", {})

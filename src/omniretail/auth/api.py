@@ -13,7 +13,6 @@ does not exist passes here, so the route answers its own 404."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -28,6 +27,7 @@ from omniretail.auth import access, policy, service
 from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
+from omniretail.auth.errors import PublicRequestsThrottled, SignInThrottled
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -46,7 +46,7 @@ from omniretail.auth.schemas import (
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.limits import Timestamp
+from omniretail.kernel.limits import Timestamp, loads_json
 from omniretail.kernel.vault import vault_for
 from omniretail.runtime import Runtime
 
@@ -73,6 +73,8 @@ async def authorize(request: Request) -> None:
     path = template.removeprefix(API_PREFIX)
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
+        if rule.throttled:
+            await run_in_threadpool(_count_public_request, request, container)
         return
     principal = await _authenticate_off_the_loop(request, container)
     if principal is None:
@@ -129,6 +131,29 @@ def _authenticate(request: Request, container: Runtime) -> AuthPrincipal | None:
     return None
 
 
+def _count_public_request(request: Request, container: Runtime) -> None:
+    """Counts one request of a throttled public route from this client address, in a
+    transaction of its own before the route runs; 429 while the address is held back."""
+    settings = container.settings
+    address = request.client.host if request.client else "unknown"
+    try:
+        with container.uow() as uow:
+            service.count_public_request(
+                uow,
+                container.keyring.derive("public-route-throttle"),
+                "public-address",
+                address,
+                limit=settings.public_requests_per_window,
+                window_seconds=settings.public_window_seconds,
+            )
+    except SignInThrottled as exc:
+        seconds = int(exc.extra.get("retry_after", 1))
+        raise PublicRequestsThrottled(
+            f"too many requests from this address; try again in {seconds} seconds",
+            retry_after=seconds,
+        ) from None
+
+
 def _read(container: Runtime) -> access.Reader:
     def read(fn: Any) -> Any:
         with container.read_uow() as uow:
@@ -140,7 +165,7 @@ def _read(container: Runtime) -> access.Reader:
 async def _json_body(request: Request) -> Any:
     try:
         raw = await request.body()
-        return json.loads(raw) if raw else None
+        return loads_json(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
         return None
 

@@ -76,3 +76,12 @@ class PasswordResetThrottled(DomainError):
     slug = "too-many-password-reset-requests"
     title = "Too many password reset requests"
     status = 429
+
+
+class PublicRequestsThrottled(DomainError):
+    """Too many requests from this client address to the public routes the policy counts
+    (``retry_after`` seconds, also sent as the Retry-After header)."""
+
+    slug = "too-many-requests"
+    title = "Too many requests"
+    status = 429

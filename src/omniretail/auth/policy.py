@@ -24,6 +24,9 @@ class Rule:
     permission: str
     # For customers: the route may be used without naming their own profile in the path.
     customer_unscoped: bool = False
+    # A public route that writes or holds a connection: counted per client address
+    # (``auth.api.authorize``), 429 past ``public_requests_per_window``.
+    throttled: bool = False
 
 
 ALL_STAFF_READ = {"catalog:read", "programme:read"}
@@ -158,8 +161,8 @@ def permits(principal: AuthPrincipal, rule: Rule) -> bool:
     return allows(principal.role, rule)
 
 
-def R(permission: str, *, customer_unscoped: bool = False) -> Rule:
-    return Rule(permission, customer_unscoped)
+def R(permission: str, *, customer_unscoped: bool = False, throttled: bool = False) -> Rule:
+    return Rule(permission, customer_unscoped, throttled)
 
 
 POLICY: dict[str, Rule] = {
@@ -331,10 +334,12 @@ POLICY: dict[str, Rule] = {
     "GET /support/teams": R("support:read"),
     "PUT /support/teams/{code}": R("support:admin"),
     "POST /support/webhooks/inbound": R(PUBLIC),
-    "POST /support/chats": R(PUBLIC),
-    "POST /support/chats/{token}/messages": R(PUBLIC),
-    "GET /support/chats/{token}/messages": R(PUBLIC),
-    "GET /support/chats/{token}/events": R(PUBLIC),
+    # anyone may chat, so each client address is counted: a chat is a conversation in the
+    # agents' queue and a question to the assistant, and each stream holds a connection
+    "POST /support/chats": R(PUBLIC, throttled=True),
+    "POST /support/chats/{token}/messages": R(PUBLIC, throttled=True),
+    "GET /support/chats/{token}/messages": R(PUBLIC, throttled=True),
+    "GET /support/chats/{token}/events": R(PUBLIC, throttled=True),
     "POST /customers/{customer_id}/support/chats": R("customers:write"),
     "GET /customers/{customer_id}/support/chats": R("customers:read"),
     "GET /jobs": R("jobs:read"),
@@ -509,3 +514,9 @@ def is_public(method: str, path: str) -> bool:
     so; ``api.openapi`` is given this function, the HTTP kit does not import auth)."""
     rule = rule_for(method, path)
     return rule is not None and rule.permission == PUBLIC
+
+
+def is_throttled(method: str, path: str) -> bool:
+    """Whether ``method path`` (under /api/v1) is counted per client address (429 documented)."""
+    rule = rule_for(method, path)
+    return rule is not None and rule.throttled

@@ -53,6 +53,7 @@ from omniretail.fulfilment.schemas import CollectBody, RejectBody, ShipBody, Swe
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import SaleCreate, StockChange
 from omniretail.kernel.ids import new_id
+from omniretail.kernel.keys import same_secret
 from omniretail.orders import service as orders
 from omniretail.orders.events import OrderCancelled
 from omniretail.orders.schemas import OrderRead
@@ -175,7 +176,7 @@ def collect(
     order, f = load(uow, fulfilment_id)
     detail: dict[str, Any] = {}
     if body.pickup_code is not None:
-        if f.pickup_code is None or not secrets.compare_digest(body.pickup_code, f.pickup_code):
+        if f.pickup_code is None or not same_secret(f.pickup_code, body.pickup_code):
             if body.override_reason is None:
                 raise WrongPickupCode(
                     "the pickup code does not match; ask for the code from the customer's"

@@ -21,6 +21,7 @@ from omniretail.api.params import IndexPath, KeyPath
 from omniretail.api.qr import qr_response
 from omniretail.fulfilment import curbside
 from omniretail.kernel.errors import InvalidRequest
+from omniretail.kernel.limits import loads_json
 from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
@@ -80,7 +81,8 @@ async def curbside_arrived(
         raw: dict[str, object] = {k: v for k, v in (await request.form()).items() if v}
     else:
         try:
-            raw = await request.json() if await request.body() else {}
+            sent = await request.body()
+            raw = loads_json(sent) if sent else {}
         except ValueError as exc:
             raise InvalidRequest("the body is not JSON", field="body") from exc
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,6 +57,19 @@ def derived_kid(master: bytes) -> str:
 
 def generate_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+def same_secret(expected: str | bytes, given: str | bytes) -> bool:
+    """Constant-time equality of a secret (a MAC, a CSRF token, a code) and what a caller sent.
+
+    ``hmac.compare_digest`` raises TypeError for text with a non-ASCII character, so a form
+    field or header of "é" was a 500: both sides are compared as UTF-8 bytes."""
+    return hmac.compare_digest(_bytes(expected), _bytes(given))
+
+
+def _bytes(value: str | bytes) -> bytes:
+    # surrogatepass: JSON may carry a lone surrogate ("\ud800"), which strict UTF-8 refuses
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)

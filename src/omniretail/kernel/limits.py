@@ -72,3 +72,25 @@ def _zone(value: str) -> str:
 
 # An IANA time zone name that this system can load.
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_zone)]
+
+
+def whole_number(text: str, *, maximum: int = MAX_INT64) -> int | None:
+    """``text`` as a whole number from 0 to ``maximum``, or None when it is anything else.
+
+    For values a caller types (form fields, headers, query strings): ``str.isdigit`` accepts
+    "²" and other digits ``int`` refuses, and ``int`` refuses 5,000 digits, both a 500."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads`` for text a caller sent: nesting too deep to parse is refused as a
+    ``json.JSONDecodeError`` like any other malformed JSON (``json`` raises RecursionError,
+    which callers catching ValueError let through as a 500)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None

@@ -38,7 +38,9 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.to
-    message["Subject"] = email.subject
+    # one line: a subject taken from an inbound email may hold a decoded CR/LF, which the
+    # header refuses (the reply was never sent); collapsed, it can add no header either
+    message["Subject"] = " ".join(email.subject.split())
     message["Date"] = formatdate(localtime=False)
     if email.message_id:
         message["Message-ID"] = email.message_id

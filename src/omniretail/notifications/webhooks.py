@@ -29,6 +29,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from omniretail.kernel.clock import Clock
+from omniretail.kernel.keys import same_secret
+from omniretail.kernel.limits import whole_number
 from omniretail.messaging.handlers import (
     CloudEvent,
     Handler,
@@ -76,8 +78,8 @@ def verify_signature(
     signatures: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
+        if key == "t":
+            timestamp = whole_number(value)
         elif key == "v1" and value:
             signatures.append(value)
     if timestamp is None or not signatures:
@@ -86,7 +88,7 @@ def verify_signature(
     if abs(current - timestamp) > tolerance:
         return False
     expected = _mac(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
+    return any(same_secret(expected, candidate) for candidate in signatures)
 
 
 def _mac(secret: str, timestamp: int, body: bytes) -> str:

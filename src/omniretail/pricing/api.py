@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
+from omniretail.api.downloads import attachment
 from omniretail.api.params import IdPath
 from omniretail.catalog.schemas import Code
 from omniretail.kernel.limits import Timestamp
@@ -303,7 +304,7 @@ def export_coupons(batch: ListCodePath, uow: ReadDep) -> Response:
     return Response(
         pricing.coupons_csv(coupons),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="coupons-{batch.upper()}.csv"'},
+        headers={"Content-Disposition": attachment(f"coupons-{batch.upper()}.csv")},
     )
 
 

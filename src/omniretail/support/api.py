@@ -32,8 +32,9 @@ from omniretail.api.deps import (
     UseCaseDep,
     no_content,
 )
+from omniretail.api.downloads import attachment
 from omniretail.api.params import IdPath, KeyPath
-from omniretail.kernel.limits import MAX_INT64
+from omniretail.kernel.limits import MAX_INT64, whole_number
 from omniretail.runtime import Runtime
 from omniretail.support import service
 from omniretail.support.assistant import warm_up
@@ -105,12 +106,11 @@ def get_attachment(conversation_id: IdPath, attachment_id: IdPath, uow: ReadDep)
     """An attachment's bytes (unsealed), always as a download: a customer's file is never
     rendered in the console's origin."""
     filename, _content_type, data = service.attachment_file(uow, conversation_id, attachment_id)
-    safe = "".join(c for c in filename if c.isalnum() or c in "._- ")[:120] or "attachment"
     return Response(
         data,
         media_type="application/octet-stream",
         headers={
-            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Content-Disposition": attachment(filename, default="attachment"),
             "X-Content-Type-Options": "nosniff",
         },
     )
@@ -384,8 +384,8 @@ async def chat_events(
     """Server-sent events: each new message of the chat (``event: message``, JSON data, the
     message id as the event id, so a reconnecting EventSource resumes after
     ``Last-Event-ID``). The stream ends after ``seconds`` and the browser reconnects."""
-    last = request.headers.get("last-event-id", "")
-    start = int(last) if last.isdigit() else after
+    resumed = whole_number(request.headers.get("last-event-id", ""))
+    start = after if resumed is None else resumed
     token = _token(token)
     await run_in_threadpool(_read_chat, container, token, 0)  # 404 before streaming
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from omniretail.kernel.keys import same_secret
+from omniretail.kernel.limits import whole_number
+
 SIGNATURE_HEADER = "Omniretail-Signature"
 
 
@@ -24,11 +27,11 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
     signatures: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
+        if key == "t":
+            timestamp = whole_number(value)
         elif key == "v1" and value:
             signatures.append(value)
     if timestamp is None or not signatures or abs(now - timestamp) > tolerance:
         return False
     expected = _mac(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, s) for s in signatures)
+    return any(same_secret(expected, s) for s in signatures)

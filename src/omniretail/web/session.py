@@ -17,6 +17,7 @@ from fastapi import Request, Response
 
 from omniretail.auth import service as auth
 from omniretail.auth.service import AuthPrincipal, TokenSigner
+from omniretail.kernel.keys import same_secret
 from omniretail.runtime import Runtime
 
 SESSION_COOKIE = "omniretail_session"
@@ -103,4 +104,4 @@ def remember_presession(response: Response, request: Request, value: str) -> Non
 def csrf_matches(container: Runtime, bound_to: str | None, sent: str | None) -> bool:
     if not bound_to or not sent:
         return False
-    return hmac.compare_digest(csrf_for(container, bound_to), sent)
+    return same_secret(csrf_for(container, bound_to), sent)

@@ -15,6 +15,7 @@ from omniretail.auth.models import Role
 from omniretail.auth.schemas import ApiKeyCreate, ApiKeyCreated
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import whole_number
 from omniretail.web.deps import (
     HqDep,
     PageRoute,
@@ -85,9 +86,10 @@ def create_api_key(request: Request, posted: PostedDep) -> Response:
     owner = posted.get("principal_id")
     data = {"label": posted.get("label")}
     errors: Errors = {}
-    if not owner.isdigit():
+    owner_id = whole_number(owner)
+    if owner_id is None:
         errors["principal_id"] = "Choose whose key it is."
-    params = {"principal_id": int(owner) if owner.isdigit() else 0}
+    params = {"principal_id": owner_id or 0}
     decided = authorize_as(
         request, posted.viewer, "POST /auth/principals/{principal_id}/api-keys", params, data
     )

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from omniretail.auth import service as auth
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.processes import desk
 from omniretail.support import service as support
@@ -177,6 +178,12 @@ def conversation(
     return conversation_page(request, viewer, conversation_id, canned=canned)
 
 
+def _number_or_text(text: str) -> int | str:
+    """An id as a number, else the text as typed (the schema says what is wrong with it)."""
+    number = whole_number(text)
+    return text if number is None else number
+
+
 def _body(op: str, posted: Posted) -> dict[str, Any]:
     """The API's request body for the form of ``op``."""
     get = posted.get
@@ -189,9 +196,7 @@ def _body(op: str, posted: Posted) -> dict[str, Any]:
         return {"body": posted.values.get("body", "")}
     if op == "assign":
         who = get("assignee_id")
-        assignee = (
-            posted.viewer.principal.id if who == "me" else (int(who) if who.isdigit() else None)
-        )
+        assignee = posted.viewer.principal.id if who == "me" else whole_number(who)
         return {"assignee_id": assignee, **({"team": get("team")} if get("team") else {})}
     if op == "status":
         return {"status": get("status")}
@@ -205,17 +210,15 @@ def _body(op: str, posted: Posted) -> dict[str, Any]:
     if op == "links":
         links: dict[str, Any] = {}
         if get("customer_id"):
-            links["customer_id"] = (
-                int(get("customer_id")) if get("customer_id").isdigit() else get("customer_id")
-            )
+            links["customer_id"] = _number_or_text(get("customer_id"))
         if get("order_number"):
             links["order_number"] = get("order_number").upper()
         return links
     if op == "merge":
         into = get("into")
-        return {"into": int(into) if into.isdigit() else into}
+        return {"into": _number_or_text(into)}
     ids = posted.lists.get("message_ids", [])
-    split: dict[str, Any] = {"message_ids": [int(i) if i.isdigit() else i for i in ids]}
+    split: dict[str, Any] = {"message_ids": [_number_or_text(i) for i in ids]}
     if get("subject"):
         split["subject"] = get("subject")
     return split

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from omniretail.api.downloads import attachment
 from omniretail.db.uow import UnitOfWork
 from omniretail.web.deps import read
 
@@ -60,7 +61,7 @@ def csv_response(
         generate(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": attachment(filename),
             "Cache-Control": "no-store",
         },
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.limits import whole_number
 from omniretail.marketing import service as marketing
 from omniretail.marketing.schemas import (
     JourneyDefinition,
@@ -116,8 +117,7 @@ def _charts(r: JourneyResultsRead) -> dict[str, Any]:
 
 
 def _version(raw: str) -> int | None:
-    text = raw.strip()[:19]
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    return whole_number(raw) or None
 
 
 @router.get("/{code}/results", response_class=HTMLResponse)

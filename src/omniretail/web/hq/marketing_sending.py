@@ -15,6 +15,7 @@ from omniretail.api.params import IdPath
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.marketing import service as marketing
 from omniretail.marketing.schemas import SendPolicy, SendRead, SuppressionWrite
@@ -41,7 +42,6 @@ SUPPRESSION_CHANNELS = ("all", *CAP_CHANNELS)
 SUPPRESSION_REASONS = ("manual", "bounced", "complained", "unsubscribed")
 SENDS_PAGE = 50
 SUPPRESSIONS_SHOWN = 200
-MAX_ID = 2**63 - 1
 # The decision's reasons, as the filter offers them (in the decision's order).
 REASONS = {
     "customer_inactive": "customer not active",
@@ -182,10 +182,11 @@ def _sends_filters(query: dict[str, str], errors: Errors) -> dict[str, Any]:
         text = query[name]
         if not text:
             return None
-        if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        number = whole_number(text)
+        if not number:
             errors[name] = "Enter a number."
             return None
-        return int(text)
+        return number
 
     for name, allowed in (("status", STATUSES), ("reason", REASONS), ("channel", SEND_CHANNELS)):
         if query[name] and query[name] not in allowed:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from omniretail.catalog import service as catalog
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
+from omniretail.kernel.limits import whole_number
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
     PriceEntryRead,
@@ -29,6 +30,7 @@ from omniretail.pricing.schemas import (
 )
 from omniretail.web.deps import (
     HqDep,
+    NotAllowed,
     PageRoute,
     PostedDep,
     Viewer,
@@ -332,8 +334,8 @@ def _taxes_page(
 
     context = read(request, load)
     editing = request.query_params.get("edit", "")
-    if values is None and editing.isdigit():
-        rate = next((r for r in context["rates"] if r.id == int(editing)), None)
+    if values is None and (edit_id := whole_number(editing)) is not None:
+        rate = next((r for r in context["rates"] if r.id == edit_id), None)
         if rate is not None:
             values = {
                 "rate_id": str(rate.id),
@@ -390,14 +392,16 @@ def save_tax_class(request: Request, posted: PostedDep) -> Response:
 @router.post("/taxes/rates", response_model=None)
 def save_tax_rate(request: Request, posted: PostedDep) -> Response:
     """A new rate, or (``rate_id``) a change of one: ending a rate is giving it a ``valid_to``."""
-    rate_id = posted.get("rate_id")
+    rate_id = whole_number(posted.get("rate_id"))
+    if rate_id is None and posted.get("rate_id"):
+        raise NotAllowed("No such tax rate.", status=404)
     body = body_of(TaxRateWrite, window_body(posted.values))
-    if rate_id.isdigit():
+    if rate_id is not None:
         decided = authorize_as(
             request,
             posted.viewer,
             "PUT /pricing/tax-rates/{rate_id}",
-            {"rate_id": int(rate_id)},
+            {"rate_id": rate_id},
             body,
         )
     else:
@@ -406,8 +410,8 @@ def save_tax_rate(request: Request, posted: PostedDep) -> Response:
 
     def save(uow: UnitOfWork) -> TaxRateRead:
         data = TaxRateWrite.model_validate(body)
-        if rate_id.isdigit():
-            return pricing.update_tax_rate(uow, int(rate_id), data, actor=actor)
+        if rate_id is not None:
+            return pricing.update_tax_rate(uow, rate_id, data, actor=actor)
         return pricing.add_tax_rate(uow, data, actor=actor)
 
     return submit(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.api.downloads import attachment
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError, NotFound
 from omniretail.kernel.limits import MAX_INT64
@@ -162,7 +163,7 @@ def batch_csv(request: Request, viewer: HqDep, batch: str) -> Response:
     return Response(
         pricing.coupons_csv(coupons),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="coupons-{batch}.csv"'},
+        headers={"Content-Disposition": attachment(f"coupons-{batch}.csv")},
     )
 
 

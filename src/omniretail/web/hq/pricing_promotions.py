@@ -19,6 +19,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError, InvalidRequest, NotFound
+from omniretail.kernel.limits import loads_json
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import (
     Effect,
@@ -102,7 +103,7 @@ def effect_of(values: dict[str, str]) -> dict[str, Any]:
             effect[name] = [p.strip() for p in text.split(",") if p.strip()]
         elif input_kind == "json":
             try:
-                effect[name] = json.loads(text)
+                effect[name] = loads_json(text)
             except json.JSONDecodeError as exc:
                 raise InvalidRequest(f"not valid JSON: {exc.msg}", field=f"effect.{name}") from exc
         elif input_kind == "number":

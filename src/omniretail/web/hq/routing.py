@@ -14,6 +14,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import loads_json
 from omniretail.routing import service as planning
 from omniretail.routing.schemas import DecisionRead, RoutingSimulate, RuleSetWrite
 from omniretail.routing.service import FulfilmentMethod, RuleSet
@@ -93,7 +94,7 @@ def rules_page(request: Request, viewer: HqDep) -> HTMLResponse:
 def _draft(text: str) -> RuleSet:
     """The editor's JSON as rules; a JSON syntax error is reported like a schema error."""
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise DomainError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field="rules"

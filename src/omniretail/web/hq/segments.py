@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from omniretail.api.params import IdPath
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.marketing import service as marketing
 from omniretail.marketing.schemas import SegmentCreate, SegmentRead, SegmentRule, SegmentUpdate
@@ -102,7 +103,7 @@ def save_segment(request: Request, posted: PostedDep) -> Response:
     """A new segment (the API's POST), or a changed one when ``segment_id`` is posted (PATCH)."""
     values = {name: posted.get(name) for name in FIELDS if name in posted.values}
     raw_id = posted.get("segment_id")
-    segment_id = int(raw_id) if raw_id.isdigit() and 0 < int(raw_id) < 2**63 else None
+    segment_id = whole_number(raw_id) or None
     actor = posted.viewer.principal.actor
     if segment_id is None:
         body = body_of(SegmentCreate, values)

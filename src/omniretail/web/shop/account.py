@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from omniretail.api.deps import UseCase
+from omniretail.api.downloads import attachment
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentChannel, ConsentPurpose, ConsentWrite
 from omniretail.db.uow import UnitOfWork
@@ -180,7 +181,7 @@ def export(request: Request, posted: PostedDep) -> Response:
         body,
         media_type="application/json",
         headers={
-            "Content-Disposition": f'attachment; filename="omniretail-data-{customer_id}.json"',
+            "Content-Disposition": attachment(f"omniretail-data-{customer_id}.json"),
             "Cache-Control": "no-store",
         },
     )

@@ -18,6 +18,8 @@ from omniretail.customers import service as customers
 from omniretail.customers.errors import VerificationRateLimited
 from omniretail.customers.service import CodePolicy
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.keys import same_secret
+from omniretail.kernel.limits import whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.runtime import Runtime
@@ -56,9 +58,10 @@ def _pending(request: Request) -> sign_up.Pending:
     good = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
     customer, _, rest = value.partition(".")
     identity, _, sends_key = rest.partition(".")
-    if not hmac.compare_digest(good, mac) or not (customer.isdigit() and identity.isdigit()):
+    customer_id, identity_id = whole_number(customer), whole_number(identity)
+    if not same_secret(good, mac) or customer_id is None or identity_id is None:
         return sign_up.Pending(None, None)
-    return sign_up.Pending(int(customer) or None, int(identity) or None, sends_key)
+    return sign_up.Pending(customer_id or None, identity_id or None, sends_key)
 
 
 def _page(

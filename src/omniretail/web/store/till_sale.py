@@ -22,6 +22,7 @@ from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import CollectBody
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.ids import new_id
+from omniretail.kernel.limits import whole_number
 from omniretail.kernel.money import format_money, round_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import RedemptionCreate
@@ -57,14 +58,17 @@ def _points(raw: str) -> int:
     text = raw.strip()
     if not text:
         return 0
-    if not text.isdigit():
+    points = whole_number(text)
+    if points is None:
         raise DomainError("points are a whole number", field="points")
-    return int(text)
+    return points
 
 
 def _tendered(raw: str, due: Decimal, currency: str) -> Decimal:
     try:
         amount = round_money(Decimal(raw.strip() or "0"), currency)
+        if not amount.is_finite():  # "NaN": comparing it below would raise
+            raise InvalidOperation
     except InvalidOperation:
         example = format_money(20, currency)
         raise DomainError(f"enter the cash handed over, e.g. {example}", field="tendered") from None
