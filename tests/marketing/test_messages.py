@@ -195,6 +195,37 @@ def test_the_sandbox_refuses_attribute_tricks(client: TestClient, ada: int, temp
     assert "unsafe" in r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ 'a' * 10**9 }}",
+        "{{ [1] * 100000 }}",
+        "{{ 2 ** 100000000 }}",
+        "{% for x in range(10**9) %}{% endfor %}",
+    ],
+)
+def test_the_sandbox_refuses_what_would_take_a_worker_s_memory_or_cpu(
+    client: TestClient, ada: int, template: str
+) -> None:
+    ok(client.put(f"{API}/spring", json={**MESSAGE, "body": template}))
+
+    r = client.post(f"{API}/spring/preview", json={"customer_id": ada, "channel": "email"})
+
+    assert r.status_code == 422
+    assert r.json()["type"].endswith("/message-template-refused")
+    assert "not allowed" in r.json()["detail"]
+
+
+def test_small_repetitions_and_ranges_still_render(client: TestClient, ada: int) -> None:
+    body = "{{ '-' * 20 }}{% for i in range(3) %}{{ i }}{% endfor %}{{ 2 ** 10 }}"
+    ok(client.put(f"{API}/spring", json={**MESSAGE, "body": body}))
+
+    r = client.post(f"{API}/spring/preview", json={"customer_id": ada, "channel": "email"})
+
+    assert r.status_code == 200, r.text
+    assert "-" * 20 + "0121024" in r.json()["text"]
+
+
 def test_a_template_that_does_not_parse_is_refused_when_saved(client: TestClient) -> None:
     r = client.post(API, json={**MESSAGE, "body": "{% for x in %}"})
 

@@ -267,6 +267,13 @@ def test_the_desk_links_merges_splits_and_renders_canned_replies(container, clie
         headers=agent,
     )
     assert unsafe.status_code == 422
+    huge = client.put(
+        f"{API}/support/canned-replies/huge",
+        json={"title": "x", "body": "{{ 'a' * 10**9 }}"},
+        headers=agent,
+    )
+    assert huge.status_code == 422
+    assert "not allowed" in huge.json()["detail"]
 
     # tags, priority, assignment, status and the queue filters
     ok(

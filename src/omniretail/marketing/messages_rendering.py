@@ -31,6 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from omniretail.kernel.money import format_money
+from omniretail.kernel.templates import BoundedSandbox
 from omniretail.marketing.errors import MessageTemplateRefused
 
 CHANNELS = ("email", "sms", "push", "inbox", "store", "receipt")
@@ -103,7 +104,7 @@ def money(value: Any, currency: str = "GBP") -> str:
         return str(value)
 
 
-class _Sandbox(SandboxedEnvironment):
+class _Sandbox(BoundedSandbox):
     """Refuses an unsafe attribute outright: the stock sandbox renders it as a blank, which a
     missing fact does too, so a probe for ``__class__`` would pass unnoticed."""
 

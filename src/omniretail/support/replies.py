@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.templates import BoundedImmutableSandbox
 from omniretail.orders import service as orders
 from omniretail.support.conversations import (
     _live,
@@ -50,7 +50,7 @@ from omniretail.support.schemas import (
     ReplyCreate,
 )
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = BoundedImmutableSandbox(undefined=StrictUndefined, autoescape=False)
 VARIABLES = ("customer_name", "order_number", "reference", "agent", "team")
 
 
