@@ -120,9 +120,7 @@ def _price_key(send: Due) -> tuple[str, str] | None:
     return (str(send.context.get("channel") or "web"), str(sku)) if sku else None
 
 
-def load_facts(
-    uow: UnitOfWork, sends: Sequence[Due], policy: SendPolicy, now: datetime
-) -> Facts:
+def load_facts(uow: UnitOfWork, sends: Sequence[Due], policy: SendPolicy, now: datetime) -> Facts:
     f = Facts(policy=policy, now=now)
     ids = sorted({s.customer_id for s in sends})
     if not ids:

@@ -4,10 +4,10 @@ A batch (up to ``limit`` sends) is claimed with ``FOR UPDATE SKIP LOCKED`` on Po
 row locks hold it until the batch commits), so parallel workers take disjoint batches; on
 SQLite the claiming UPDATE (a lease, ``lease_until``) takes the write lock. The sends are plain
 rows (``Due``). The decision's facts, the render context and the deliveries are loaded and
-written per batch, the decided columns in one statement. A send's status, its notification (email, SMS, push: sent by the
-relay through the existing ``messaging.send_notification`` handler) or card (inbox, store,
-receipt) and its ``marketing.message_sent`` event commit together: a crash redoes the batch
-from the start and nothing is sent twice.
+written per batch, the decided columns in one statement. A send's status, its notification
+(email, SMS, push: sent by the relay through the existing ``messaging.send_notification``
+handler) or card (inbox, store, receipt) and its ``marketing.message_sent`` event commit
+together: a crash redoes the batch from the start and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -75,7 +75,11 @@ def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[Due]:
         # rolled back by a crash), so no lease is written: a lease set in the same transaction
         # was never seen by another worker, and it cost every send a second row version.
         rows = uow.session.execute(
-            select(*columns).where(due).order_by(*order).limit(limit).with_for_update(skip_locked=True)
+            select(*columns)
+            .where(due)
+            .order_by(*order)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         return [Due(*row) for row in rows]
     query = select(MarketingSend.id).where(due).order_by(*order).limit(limit)
@@ -267,9 +271,7 @@ def _render(
     return out
 
 
-def _people(
-    uow: UnitOfWork, ids: list[int], messages: Any, f: Facts
-) -> dict[int, dict[str, Any]]:
+def _people(uow: UnitOfWork, ids: list[int], messages: Any, f: Facts) -> dict[int, dict[str, Any]]:
     """``personal_context`` for a batch: first name (read with the decision's facts), tier,
     points (and ``buy_again`` when a message uses it)."""
     people: dict[int, dict[str, Any]] = {}
