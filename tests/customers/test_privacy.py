@@ -304,3 +304,28 @@ def test_personal_data_outside_the_profile_is_never_in_clear_and_erasure_shreds_
     assert client.post(f"/api/v1/customers/{customer_id}/erase").status_code == 200
     assert scan(container, CLEAR) == []
     assert [c for c in CLEAR if c.lower() in dump(container)] == []
+
+
+def test_consents_of_several_channels_are_read_at_once_and_follow_a_merge(container):
+    """``consenting_on`` (one look-up for every channel) answers as ``consenting`` per
+    channel: a merged profile answers with its survivor's grants; "all" counts for a purpose
+    that contacts nobody, never for marketing."""
+    a, b, merged = (make_customer(container, n) for n in ("Ann One", "Ben Two", "Ann Dup"))
+    grant(container, a, "marketing", "email")
+    grant(container, a, "marketing", "sms", False)
+    grant(container, b, "marketing", "sms")
+    grant(container, b, "analytics", "all")
+    with container.uow() as uow:
+        service.merge_customers(uow, a, merged, rule="manual", reason="same", actor="t")
+    ids = [a, b, merged]
+    with container.read_uow() as uow:
+        found = service.consenting_on(uow, ids, "marketing", ["email", "sms", "push"])
+        assert found == {"email": {a, merged}, "sms": {b}, "push": set()}
+        for channel, who in found.items():
+            assert service.consenting(uow, ids, "marketing", channel) == who
+        roots = service.profiles_of(uow, ids)
+        assert roots == {a: a, b: b, merged: a}
+        assert service.consenting_on(uow, [b], "analytics", ["email"], roots=roots) == {
+            "email": {b}
+        }
+        assert service.consenting_on(uow, ids, "marketing", []) == {}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from omniretail.bootstrap import Container
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentWrite
+from omniretail.marketing import sending_delivery as marketing_delivery
 from omniretail.marketing import service as marketing
 from omniretail.marketing.schemas import Cap, MessageCreate, QuietHours, SendPolicy
 from omniretail.marketing.sending import SendRequest
@@ -240,6 +241,35 @@ def test_two_workers_in_parallel_send_each_key_once(container: Container, ada: i
     assert notifications(container) == 60
     with container.read_uow() as uow:
         assert len(marketing.list_sends(uow, status="sent", limit=1000)) == 60
+
+
+def test_a_batch_that_fails_before_its_commit_is_decided_again_at_once_and_once(
+    container: Container, ada: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies mid-batch leaves nothing behind: no status, no notification, no
+    lease to wait for; the next pass decides every send of the batch, each once."""
+    queue(container, *(email(ada, f"k{i}", transactional=True) for i in range(5)))
+    real = marketing_delivery.notifications.notify_rendered
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)  # the notification rows are written, then the worker dies
+        raise RuntimeError("killed mid-batch")
+
+    monkeypatch.setattr(marketing_delivery.notifications, "notify_rendered", crash)
+    with pytest.raises(RuntimeError):
+        deliver(container)
+    assert notifications(container) == 0
+    with container.read_uow() as uow:
+        assert marketing.count_sends(uow) == {("queued", None): 5}
+    monkeypatch.undo()
+
+    assert deliver(container) == 5
+    assert deliver(container) == 0
+    assert notifications(container) == 5
+    with container.read_uow() as uow:
+        assert marketing.count_sends(uow) == {("sent", None): 5}
+        sent = marketing.list_sends(uow, status="sent")
+    assert all(s.notification_id and s.sent_at and s.decided_at for s in sent)
 
 
 def test_an_email_send_reaches_the_smtp_server_through_the_relay(

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from omniretail.db import pg_arrays
+
 
 @dataclass
 class StatementCounter:
@@ -101,6 +103,9 @@ def make_engine(
         if options:
             connect_args["options"] = " ".join(options)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(
+            engine, "connect", lambda dbapi_connection, _record: pg_arrays.install(dbapi_connection)
+        )
         _wait_for_free_slot(engine, pool_timeout)
         if pgbouncer and not synchronous_commit:
             _relax_each_transaction(engine)

@@ -89,7 +89,8 @@ class Event:
 
     def envelope(self, *, id: str | None = None) -> DomainEvent:
         """The event as the outbox stores it."""
-        return DomainEvent(self.type, self.subject, self.data, id or new_id())
+        data = self.data  # once: the subject is formatted from it too
+        return DomainEvent(self.type, self.subject_template.format(**data), data, id or new_id())
 
     @classmethod
     def parse(cls: builtins.type[E], data: dict[str, Any]) -> E:

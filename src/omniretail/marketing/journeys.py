@@ -21,7 +21,7 @@ from sqlalchemy import Table, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from omniretail.db.bulk import insert_rows
-from omniretail.db.sql import insert_for
+from omniretail.db.sql import among, insert_for
 from omniretail.db.uow import UnitOfWork
 from omniretail.marketing.errors import JourneyExists, JourneyStateRefused, UnknownJourney
 from omniretail.marketing.journeys_definition import JourneyDefinition
@@ -375,13 +375,14 @@ def enter_many(
         seen = set(
             uow.session.scalars(
                 select(Run.customer_id).where(
-                    Run.journey_id == journey_id, Run.customer_id.in_(ids)
+                    Run.journey_id == journey_id, among(uow.session, Run.customer_id, ids)
                 )
             )
         )
         entries = [e for e in entries if e[0] not in seen]
     at = now or uow.now
     first, done, rows = definition.steps[0].id, set(), []
+    holdout = definition.holdout_percent
     for customer_id, occurrence, context in entries:
         if customer_id in done:  # never twice at a time, within the batch too
             continue
@@ -395,7 +396,7 @@ def enter_many(
                 "state": ACTIVE,
                 "step_id": first,
                 "due_at": at,
-                "holdout": stable_percent(journey_id, customer_id) < definition.holdout_percent,
+                "holdout": holdout > 0 and stable_percent(journey_id, customer_id) < holdout,
                 "branches": {},
                 "context": context,
                 "entered_at": at,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, tuple_, update
 
 from omniretail.db.bulk import insert_rows
-from omniretail.db.sql import is_postgres
+from omniretail.db.sql import among, is_postgres
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
@@ -308,8 +308,10 @@ def _write(uow: UnitOfWork, batch: _Batch, before: dict[int, Any]) -> None:
             changed.append({**state, "run_id": state["id"]})
     table: Table = Run.__table__  # type: ignore[assignment]
     for key, ids in groups.items():
-        connection.execute(
-            update(table).where(table.c.id.in_(ids)).values(dict(zip(_PLAIN, key, strict=True)))
+        connection.execute(  # ids as one array on PostgreSQL: one statement text, prepared
+            update(table)
+            .where(among(uow.session, table.c.id, ids))
+            .values(dict(zip(_PLAIN, key, strict=True)))
         )
     if changed:
         values: dict[str, Any] = {k: bindparam(k) for k in (*_PLAIN, "branches", "context")}

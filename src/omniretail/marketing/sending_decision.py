@@ -9,7 +9,8 @@ higher priority goes first, so the lower one is dropped).
 
 ``preferred`` resolves to the ``preferred_channel`` attribute when consented, else the first
 consented of email, push, sms. Facts for a whole batch are loaded in a handful of statements
-(``load_facts``); ``decide`` is then pure.
+(``load_facts``: only those the batch's channels and the policy need); ``decide`` is then pure.
+Claimed sends are ``Due`` values (plain rows, no ORM object per send).
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ ACTIVE = "active"
 SENT = "sent"
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed send, as the decision and the delivery read it (``DUE_COLUMNS`` in order)."""
+
+    id: int
+    key: str
+    customer_id: int
+    message_code: str
+    requested_channel: str
+    priority: int
+    transactional: bool
+    holdout: bool
+    premise: str
+    context: dict[str, Any]
+    journey_id: int | None
+    step_id: str | None
+    due_at: datetime
+
+
+DUE_COLUMNS = tuple(Due.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class Verdict:
     status: str  # sent | suppressed | dropped | held
@@ -57,6 +80,7 @@ class Facts:
     now: datetime
     active: set[int] = field(default_factory=set)
     stores: dict[int, str | None] = field(default_factory=dict)
+    names: dict[int, str | None] = field(default_factory=dict)  # name ciphertext (rendering)
     suppressed: dict[int, set[str]] = field(default_factory=dict)
     consented: dict[str, set[int]] = field(default_factory=dict)
     preferred: dict[int, str] = field(default_factory=dict)
@@ -74,7 +98,7 @@ def in_control_group(customer_id: int, percent: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 * 100 < percent
 
 
-def _resolve(send: MarketingSend, f: Facts) -> str | None:
+def _resolve(send: Due, f: Facts) -> str | None:
     if send.requested_channel != "preferred":
         return send.requested_channel
     allowed = [c for c in CONSENT_CHANNELS if send.customer_id in f.consented.get(c, set())]
@@ -86,46 +110,51 @@ def _resolve(send: MarketingSend, f: Facts) -> str | None:
     return next((c for c in PREFERENCE_ORDER if c in allowed), None)
 
 
-def _store(send: MarketingSend, f: Facts) -> str | None:
+def _store(send: Due, f: Facts) -> str | None:
     store = send.context.get("store")
     return str(store) if store else f.stores.get(send.customer_id)
 
 
-def _price_key(send: MarketingSend) -> tuple[str, str] | None:
+def _price_key(send: Due) -> tuple[str, str] | None:
     sku = send.context.get("sku")
     return (str(send.context.get("channel") or "web"), str(sku)) if sku else None
 
 
-def load_facts(
-    uow: UnitOfWork, sends: Sequence[MarketingSend], policy: SendPolicy, now: datetime
-) -> Facts:
+def load_facts(uow: UnitOfWork, sends: Sequence[Due], policy: SendPolicy, now: datetime) -> Facts:
     f = Facts(policy=policy, now=now)
     ids = sorted({s.customer_id for s in sends})
     if not ids:
         return f
     session = uow.session
-    for cid, status, store in session.execute(
-        select(Customer.id, Customer.status, Customer.home_store).where(
+    for cid, status, store, name_enc in session.execute(
+        select(Customer.id, Customer.status, Customer.home_store, Customer.name_enc).where(
             among(session, Customer.id, ids)
         )
     ):
         if status == ACTIVE:
             f.active.add(cid)
         f.stores[cid] = store
+        f.names[cid] = name_enc
     for cid, channel in session.execute(
         select(Suppression.customer_id, Suppression.channel).where(
             among(session, Suppression.customer_id, ids)
         )
     ):
         f.suppressed.setdefault(cid, set()).add(channel)
-    for channel in CONSENT_CHANNELS:
-        f.consented[channel] = customers.consenting(uow, ids, "marketing", channel)
-    for cid, value in session.execute(
-        select(Attribute.customer_id, Attribute.value).where(
-            among(session, Attribute.customer_id, ids), Attribute.name == PREFERRED
-        )
-    ):
-        f.preferred[cid] = value
+    # consent on the channels asked for (every one when a send lets the customer choose),
+    # the surviving profiles looked up once for the consents and the addresses
+    requested = {s.requested_channel for s in sends}
+    preferred = "preferred" in requested
+    asked = CONSENT_CHANNELS if preferred else [c for c in CONSENT_CHANNELS if c in requested]
+    roots = customers.profiles_of(uow, ids) if asked else {}
+    f.consented = customers.consenting_on(uow, ids, "marketing", asked, roots=roots)
+    if preferred:
+        for cid, value in session.execute(
+            select(Attribute.customer_id, Attribute.value).where(
+                among(session, Attribute.customer_id, ids), Attribute.name == PREFERRED
+            )
+        ):
+            f.preferred[cid] = value
     by_channel: dict[str, set[int]] = defaultdict(set)
     for s in sends:
         f.channels[s.id] = resolved = _resolve(s, f)
@@ -133,11 +162,12 @@ def load_facts(
             by_channel[resolved].add(s.customer_id)
     for channel, who in by_channel.items():
         f.addresses[channel] = customers.contact_addresses(
-            uow, sorted(who), channel, vault=uow.vault
+            uow, sorted(who), channel, vault=uow.vault, roots=roots
         )
-    f.zones = customer_zones(session, ids, default=policy.default_zone)
-    _load_premises(uow, sends, f)
     windows = [c.days for c in policy.caps.values()] + ([policy.total.days] if policy.total else [])
+    if policy.quiet_hours is not None or windows:  # the customer's days and hours
+        f.zones = customer_zones(session, ids, default=policy.default_zone)
+    _load_premises(uow, sends, f)
     if windows:
         since = now - timedelta(days=max(windows) + 1)
         for cid, sent_channel, sent_at in session.execute(
@@ -153,7 +183,7 @@ def load_facts(
     return f
 
 
-def _load_premises(uow: UnitOfWork, sends: Sequence[MarketingSend], f: Facts) -> None:
+def _load_premises(uow: UnitOfWork, sends: Sequence[Due], f: Facts) -> None:
     stock_skus: dict[str, set[str]] = defaultdict(set)
     price_skus: dict[str, set[str]] = defaultdict(set)
     for s in sends:
@@ -187,7 +217,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _premise(send: MarketingSend, f: Facts) -> str | None:
+def _premise(send: Due, f: Facts) -> str | None:
     if send.premise == "in_stock":
         sku, store = send.context.get("sku"), _store(send, f)
         if not sku or not store or f.stock.get((str(sku), store), 0) <= 0:
@@ -211,7 +241,7 @@ def _hhmm(value: str) -> time:
     return time(hour, minute)
 
 
-def _quiet_until(send: MarketingSend, f: Facts) -> datetime | None:
+def _quiet_until(send: Due, f: Facts) -> datetime | None:
     quiet = f.policy.quiet_hours
     if quiet is None or send.transactional:
         return None
@@ -222,7 +252,7 @@ def _quiet_until(send: MarketingSend, f: Facts) -> datetime | None:
     return next_local_time(f.now, quiet.end, zone) if inside else None
 
 
-def _capped(send: MarketingSend, channel: str, f: Facts) -> bool:
+def _capped(send: Due, channel: str, f: Facts) -> bool:
     zone = f.zones.get(send.customer_id, ZoneInfo(f.policy.default_zone))
     recent = f.recent.get(send.customer_id, [])
     cap = f.policy.caps.get(channel)  # type: ignore[call-overload]
@@ -238,7 +268,7 @@ def _capped(send: MarketingSend, channel: str, f: Facts) -> bool:
     return False
 
 
-def decide_one(send: MarketingSend, f: Facts) -> Verdict:
+def decide_one(send: Due, f: Facts) -> Verdict:
     cid = send.customer_id
     channel = f.channels.get(send.id)
     if cid not in f.active:
@@ -256,7 +286,8 @@ def decide_one(send: MarketingSend, f: Facts) -> Verdict:
         return Verdict("suppressed", "consent", channel)
     if channel in CONSENT_CHANNELS and cid not in f.addresses.get(channel, {}):
         return Verdict("suppressed", "no_address", channel)
-    if not send.transactional and in_control_group(cid, f.policy.control_group_percent):
+    percent = f.policy.control_group_percent
+    if not send.transactional and percent > 0 and in_control_group(cid, percent):
         return Verdict("suppressed", "control_group", channel)
     if send.holdout:
         return Verdict("suppressed", "holdout", channel)
@@ -269,7 +300,7 @@ def decide_one(send: MarketingSend, f: Facts) -> Verdict:
     return Verdict("sent", None, channel)
 
 
-def decide(sends: Sequence[MarketingSend], f: Facts) -> dict[int, Verdict]:
+def decide(sends: Sequence[Due], f: Facts) -> dict[int, Verdict]:
     """Each send's verdict; a customer's sends in priority order, each sent one counting
     towards the caps of the next."""
     verdicts: dict[int, Verdict] = {}

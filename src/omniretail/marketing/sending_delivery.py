@@ -1,25 +1,38 @@
 """``deliver_due``: claim due sends, decide, render and deliver them, a batch per transaction.
 
-A batch (up to ``limit`` sends) is claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
-leased (``lease_until``), so parallel workers take disjoint batches; on SQLite the claiming
-UPDATE takes the write lock. The decision's facts, the render context and the deliveries are
-loaded and written per batch. A send's status, its notification (email, SMS, push: sent by the
-relay through the existing ``messaging.send_notification`` handler) or card (inbox, store,
-receipt) and its ``marketing.message_sent`` event commit together: a crash redoes the batch
-from the start and nothing is sent twice.
+A batch (up to ``limit`` sends) is claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the
+row locks hold it until the batch commits), so parallel workers take disjoint batches; on
+SQLite the claiming UPDATE (a lease, ``lease_until``) takes the write lock. The sends are plain
+rows (``Due``). The decision's facts, the render context and the deliveries are loaded and
+written per batch, the decided columns in one statement. A send's status, its notification
+(email, SMS, push: sent by the relay through the existing ``messaging.send_notification``
+handler) or card (inbox, store, receipt) and its ``marketing.message_sent`` event commit
+together: a crash redoes the batch from the start and nothing is sent twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from omniretail.catalog import service as catalog
-from omniretail.customers.models import Customer
-from omniretail.db.sql import among, is_postgres, matches
+from omniretail.db.sql import among, is_postgres
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.loyalty.models import Account
@@ -29,7 +42,14 @@ from omniretail.marketing.messages_models import MarketingMessage
 from omniretail.marketing.messages_rendering import Rendition, render_channel
 from omniretail.marketing.schemas import MessageRead
 from omniretail.marketing.sending_cards import sealed_card
-from omniretail.marketing.sending_decision import Facts, Verdict, decide, load_facts
+from omniretail.marketing.sending_decision import (
+    DUE_COLUMNS,
+    Due,
+    Facts,
+    Verdict,
+    decide,
+    load_facts,
+)
 from omniretail.marketing.sending_models import Card, MarketingSend
 from omniretail.marketing.sending_policy import get_policy
 from omniretail.notifications import service as notifications
@@ -39,37 +59,30 @@ LEASE = timedelta(minutes=5)
 DUE = ("queued", "held")
 CARD_CHANNELS = ("inbox", "store", "receipt")
 BUY_AGAIN = 3
+_SENDS: Table = MarketingSend.__table__  # type: ignore[assignment]
 
 
-def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[MarketingSend]:
+def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[Due]:
     due = and_(
         MarketingSend.status.in_(DUE),
         MarketingSend.due_at <= now,
         or_(MarketingSend.lease_until.is_(None), MarketingSend.lease_until <= now),
     )
-    query = select(MarketingSend.id).where(due).order_by(MarketingSend.due_at, MarketingSend.id)
-    query = query.limit(limit)
+    columns = [_SENDS.c[name] for name in DUE_COLUMNS]
+    order = (MarketingSend.due_at, MarketingSend.id)
     if is_postgres(uow.session):
-        # Lock first, then lease by id: an UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR
-        # UPDATE SKIP LOCKED) re-runs the subquery per row and leased every due send at once.
-        sends = list(
-            uow.session.scalars(
-                select(MarketingSend)
-                .where(due)
-                .order_by(MarketingSend.due_at, MarketingSend.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+        # The row locks hold the batch until its transaction ends (decided and committed, or
+        # rolled back by a crash), so no lease is written: a lease set in the same transaction
+        # was never seen by another worker, and it cost every send a second row version.
+        rows = uow.session.execute(
+            select(*columns)
+            .where(due)
+            .order_by(*order)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        if sends:
-            uow.session.execute(
-                update(MarketingSend)
-                .where(matches(MarketingSend.id, "ids", True))
-                .values(lease_until=now + LEASE)
-                .execution_options(synchronize_session=False),
-                {"ids": [s.id for s in sends]},
-            )
-        return sends
+        return [Due(*row) for row in rows]
+    query = select(MarketingSend.id).where(due).order_by(*order).limit(limit)
     ids = list(
         uow.session.scalars(
             update(MarketingSend)
@@ -81,7 +94,8 @@ def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[MarketingSend]:
     )
     if not ids:
         return []
-    return list(uow.session.scalars(select(MarketingSend).where(MarketingSend.id.in_(ids))))
+    rows = uow.session.execute(select(*columns).where(MarketingSend.id.in_(ids)).order_by(*order))
+    return [Due(*row) for row in rows]
 
 
 def deliver_due(
@@ -107,7 +121,7 @@ def deliver_due(
     return done
 
 
-def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime) -> None:
+def deliver_batch(uow: UnitOfWork, sends: Sequence[Due], now: datetime) -> None:
     facts = load_facts(uow, sends, get_policy(uow), now)
     verdicts = decide(sends, facts)
     going = [s for s in sends if verdicts[s.id].status == "sent"]
@@ -146,8 +160,6 @@ def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime
             "reason": verdict.reason,
             "channel": verdict.channel,
             "due_at": verdict.due_at or send.due_at,
-            "lease_until": None,
-            "decided_at": now,
             "sent_at": None,
             "notification_id": notified.get(send.key),
         }
@@ -167,10 +179,46 @@ def deliver_batch(uow: UnitOfWork, sends: Sequence[MarketingSend], now: datetime
                     )
                 )
         changes.append(change)
-    uow.session.execute(update(MarketingSend), changes)
+    _mark_decided(uow, changes, now)
 
 
-def _card(send: MarketingSend, channel: str, r: Rendition, now: datetime) -> dict[str, Any]:
+# The decided columns of a batch: on PostgreSQL one UPDATE ... FROM unnest(arrays), held for
+# the commit (it goes with the outbox rows in one statement, db.batch); elsewhere an
+# executemany by primary key.
+_DECIDED = ("status", "reason", "channel", "due_at", "sent_at", "notification_id")
+
+
+@cache
+def _decided_statement() -> Update:
+    kinds = {"id": BigInteger(), "notification_id": BigInteger()}
+    arrays = [
+        bindparam(f"decided_{name}", type_=ARRAY(kinds.get(name) or _SENDS.c[name].type))
+        for name in ("id", *_DECIDED)
+    ]
+    rows = func.unnest(*arrays).table_valued("id", *_DECIDED).render_derived(name="decided")
+    values: dict[str, Any] = {name: rows.c[name] for name in _DECIDED}
+    values["decided_at"] = bindparam("decided_at", type_=_SENDS.c.decided_at.type)
+    values["lease_until"] = None
+    return update(_SENDS).where(_SENDS.c.id == rows.c.id).values(values)
+
+
+def _mark_decided(uow: UnitOfWork, changes: list[dict[str, Any]], now: datetime) -> None:
+    if not changes:
+        return
+    if is_postgres(uow.session):
+        params: dict[str, Any] = {
+            f"decided_{name}": [c[name] for c in changes] for name in ("id", *_DECIDED)
+        }
+        params["decided_at"] = now
+        uow.later(_decided_statement(), params)
+        return
+    uow.session.execute(
+        update(MarketingSend),
+        [{**c, "lease_until": None, "decided_at": now} for c in changes],
+    )
+
+
+def _card(send: Due, channel: str, r: Rendition, now: datetime) -> dict[str, Any]:
     return {
         "customer_id": send.customer_id,
         "placement": channel,
@@ -185,7 +233,7 @@ def _card(send: MarketingSend, channel: str, r: Rendition, now: datetime) -> dic
 
 
 def _render(
-    uow: UnitOfWork, going: Sequence[MarketingSend], verdicts: dict[int, Verdict], f: Facts
+    uow: UnitOfWork, going: Sequence[Due], verdicts: dict[int, Verdict], f: Facts
 ) -> dict[int, Rendition]:
     if not going:
         return {}
@@ -196,10 +244,11 @@ def _render(
             select(MarketingMessage).where(MarketingMessage.code.in_(codes))
         )
     }
-    people = _people(uow, sorted({s.customer_id for s in going}), messages.values())
+    people = _people(uow, sorted({s.customer_id for s in going}), messages.values(), f)
     skus = sorted({str(s.context["sku"]) for s in going if s.context.get("sku")})
     names = catalog.sku_names(uow, skus) if skus else {}
-    places = {loc.code: loc.name for loc in catalog.list_locations(uow)} if f.stores else {}
+    stores = any(s.context.get("store") or f.stores.get(s.customer_id) for s in going)
+    places = {loc.code: loc.name for loc in catalog.list_locations(uow)} if stores else {}
     out: dict[int, Rendition] = {}
     for send in going:
         message = messages.get(send.message_code)
@@ -222,14 +271,15 @@ def _render(
     return out
 
 
-def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[str, Any]]:
-    """``personal_context`` for a batch: first name, tier, points (and ``buy_again`` when a
-    message uses it)."""
+def _people(uow: UnitOfWork, ids: list[int], messages: Any, f: Facts) -> dict[int, dict[str, Any]]:
+    """``personal_context`` for a batch: first name (read with the decision's facts), tier,
+    points (and ``buy_again`` when a message uses it)."""
     people: dict[int, dict[str, Any]] = {}
     vault = uow.vault
-    for cid, name_enc in uow.session.execute(
-        select(Customer.id, Customer.name_enc).where(among(uow.session, Customer.id, ids))
-    ):
+    for cid in ids:
+        if cid not in f.names:
+            continue
+        name_enc = f.names[cid]
         name = vault.decrypt("name", name_enc) if name_enc else None
         first = (name or "").split(" ")[0] or None
         people[cid] = {
@@ -253,7 +303,7 @@ def _people(uow: UnitOfWork, ids: list[int], messages: Any) -> dict[int, dict[st
 
 
 def _send_context(
-    send: MarketingSend, names: dict[str, str], places: dict[str, str], f: Facts
+    send: Due, names: dict[str, str], places: dict[str, str], f: Facts
 ) -> dict[str, Any]:
     """The run's context for the template (the names the classics' copy uses): ``coupon.code``,
     ``cart.lines`` (the carted line of the trigger), ``product``, ``store.name`` and

@@ -214,7 +214,8 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
             raise InvalidRequest(
                 f"the recipient is not a {channel.value} recipient", field="recipient"
             )
-        keys[source_id(item.source_key)] = item.source_key
+        source = source_id(item.source_key)
+        keys[source] = item.source_key
         row = {
             "customer_ref": item.customer_ref,
             "channel": channel.value,
@@ -226,7 +227,7 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
             "status": NotificationStatus.QUEUED.value,
             "created_at": uow.now,
             "sent_at": None,
-            "source_event_id": source_id(item.source_key),
+            "source_event_id": source,
         }
         rows.append(_sealed(vault, row))
     ids: dict[str, int] = {}

@@ -161,6 +161,24 @@ def granted_among(
     )
 
 
+def grants_among(
+    session: Session, customer_ids: Sequence[int], purpose: str, channels: Sequence[str]
+) -> set[tuple[int, str]]:
+    """(customer, channel) of the grants of ``purpose`` on ``channels`` by these (root)
+    customers, in one statement."""
+    if not customer_ids or not channels:
+        return set()
+    rows = session.execute(
+        select(Consent.customer_id, Consent.channel).where(
+            among(session, Consent.customer_id, list(customer_ids)),
+            Consent.purpose == purpose,
+            Consent.channel.in_(list(channels)),
+            Consent.granted.is_(True),
+        )
+    )
+    return {(int(cid), str(channel)) for cid, channel in rows}
+
+
 def strip_consent_provenance(session: Session, customer_id: int) -> None:
     """Erasure keeps what was answered and when (proof of lawful contact), not where from."""
     session.execute(

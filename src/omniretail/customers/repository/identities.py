@@ -73,6 +73,18 @@ def list_identities(session: Session, customer_ids: Sequence[int]) -> list[Ident
     )
 
 
+def identities_of_kind(session: Session, customer_ids: Sequence[int], kind: str) -> list[Row[Any]]:
+    """(customer_id, id, verified, value_enc) of these customers' identities of ``kind``:
+    plain rows for a batch (no ORM object per identity)."""
+    return list(
+        session.execute(
+            select(Identity.customer_id, Identity.id, Identity.verified, Identity.value_enc)
+            .where(among(session, Identity.customer_id, list(customer_ids)), Identity.kind == kind)
+            .order_by(Identity.id)
+        )
+    )
+
+
 def find_identities(session: Session, kind: str, scope: str, value_index: str) -> list[Identity]:
     return list(
         session.scalars(

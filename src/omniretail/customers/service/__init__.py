@@ -37,10 +37,12 @@ from omniretail.customers.service.consents import (
     consent_history,
     consent_read,
     consenting,
+    consenting_on,
     contact_address,
     contact_addresses,
     has_consent,
     list_consents,
+    profiles_of,
     set_consent,
 )
 from omniretail.customers.service.identities import (
@@ -100,6 +102,7 @@ __all__ = [
     "consent_history",
     "consent_read",
     "consenting",
+    "consenting_on",
     "contact_address",
     "contact_addresses",
     "create_customer",
@@ -126,6 +129,7 @@ __all__ = [
     "merge_read",
     "order_channel",
     "privacy_log",
+    "profiles_of",
     "record_contact",
     "record_order",
     "record_order_cancellation",

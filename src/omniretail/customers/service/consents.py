@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omniretail.customers import repository as repo
@@ -107,14 +107,44 @@ def has_consent(uow: UnitOfWork, customer_id: int, purpose: str, channel: str) -
     return bool(repo.granted_among(uow.session, [root_id], purpose, channels))
 
 
+def profiles_of(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict[int, int]:
+    """Each known id -> the id of its surviving profile (itself unless merged): looked up
+    once, it can be handed to ``consenting_on`` and ``contact_addresses`` as ``roots``."""
+    return repo.roots_of(uow.session, customer_ids)
+
+
 def consenting(
     uow: UnitOfWork, customer_ids: Sequence[int], purpose: str, channel: str
 ) -> set[int]:
     """Of these ids, those whose surviving profile has granted ``purpose`` on ``channel``."""
-    roots = repo.roots_of(uow.session, customer_ids)
-    channels = [channel, ConsentChannel.ALL.value] if purpose != "marketing" else [channel]
-    granted = repo.granted_among(uow.session, sorted(set(roots.values())), purpose, channels)
-    return {cid for cid, root in roots.items() if root in granted}
+    return consenting_on(uow, customer_ids, purpose, [channel])[channel]
+
+
+def consenting_on(
+    uow: UnitOfWork,
+    customer_ids: Sequence[int],
+    purpose: str,
+    channels: Sequence[str],
+    *,
+    roots: Mapping[int, int] | None = None,
+) -> dict[str, set[int]]:
+    """``consenting`` for several channels in one look-up of the grants (``roots``: the
+    ``profiles_of`` these ids, when the caller has them)."""
+    if not channels:
+        return {}
+    wanted = set(customer_ids)
+    if roots is None:
+        roots = repo.roots_of(uow.session, wanted)
+    mine = {cid: root for cid, root in roots.items() if cid in wanted}
+    everywhere = purpose != "marketing"  # a grant on "all" counts, except for marketing
+    asked = sorted({*channels, ConsentChannel.ALL.value} if everywhere else set(channels))
+    grants = repo.grants_among(uow.session, sorted(set(mine.values())), purpose, asked)
+    found: dict[str, set[int]] = {}
+    for channel in channels:
+        ok = {channel, ConsentChannel.ALL.value} if everywhere else {channel}
+        granted = {root for root, on in grants if on in ok}
+        found[channel] = {cid for cid, root in mine.items() if root in granted}
+    return found
 
 
 def contact_address(
@@ -150,19 +180,26 @@ def birthdays(
 
 
 def contact_addresses(
-    uow: UnitOfWork, customer_ids: Sequence[int], channel: str, *, vault: PiiVault
+    uow: UnitOfWork,
+    customer_ids: Sequence[int],
+    channel: str,
+    *,
+    vault: PiiVault,
+    roots: Mapping[int, int] | None = None,
 ) -> dict[int, str]:
     """Batch form of ``contact_address`` for a sender that has checked consent itself: each
-    id's best address on ``channel`` (email, sms, push), absent when it has none."""
+    id's best address on ``channel`` (email, sms, push), absent when it has none (``roots``:
+    the ``profiles_of`` these ids, when the caller has them)."""
     kind = {"email": "email", "sms": "phone", "push": "device"}.get(channel)
     if kind is None or not customer_ids:
         return {}
-    roots = repo.roots_of(uow.session, customer_ids)
+    wanted = set(customer_ids)
+    if roots is None:
+        roots = repo.roots_of(uow.session, wanted)
+    roots = {cid: root for cid, root in roots.items() if cid in wanted}
     best: dict[int, Any] = {}
-    for i in repo.list_identities(uow.session, sorted({*roots.values(), *roots})):
+    for i in repo.identities_of_kind(uow.session, sorted({*roots.values(), *roots}), kind):
         root = roots.get(i.customer_id, i.customer_id)
-        if i.kind != kind:
-            continue
         held = best.get(root)
         if held is None or (not held.verified, -held.id) > (not i.verified, -i.id):
             best[root] = i
