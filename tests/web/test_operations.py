@@ -18,6 +18,7 @@ from omniretail.customers.schemas import Address, CustomerCreate
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import StockLevelRead, TransferCreate, TransferLineIn
 from omniretail.kernel.vault import vault_for
+from omniretail.orders import service as lookup
 from omniretail.web.hq.export import cell
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, CUSTOMER_PHONE, PASSWORD
@@ -254,6 +255,14 @@ def test_every_hq_table_downloads_its_current_filters(web, container):
     )
     assert orders[0][:4] == ["number", "placed_at", "channel", "status"]
     assert [r[3] for r in orders[1:]] == ["ready_for_pickup"]
+    with container.read_uow() as uow:  # the export's batched read says what the order page says
+        placed = lookup.get_order(uow, orders[1][0])
+    assert orders[1][4:] == [
+        str(placed.total),
+        placed.currency,
+        "; ".join(f"{f.method} @ {f.location} ({f.status})" for f in placed.fulfilments),
+    ]
+    assert orders[1][6]
     assert web.get("/hq/planning?format=plan.csv").status_code == 303  # not run yet
     pages = ("/hq/inventory", "/hq/transfers", "/hq/audit", "/hq/people", "/hq/network")
     for page in (*pages, "/hq/orders"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -227,6 +229,50 @@ def recent_orders(
         uow.session, status=status, channel=channel, limit=limit, offset=offset
     )
     return [order_read(uow, o) for o in rows]
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """An order as a list or an export shows it: no lines, no contact details (nothing to
+    decrypt), its fulfilments."""
+
+    number: str
+    placed_at: datetime
+    channel: str
+    status: str
+    total: Decimal
+    currency: str
+    fulfilments: list[FulfilmentRead]
+
+
+def order_summaries(
+    uow: UnitOfWork,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[OrderSummary]:
+    """``recent_orders`` in two reads a page (the orders, then their fulfilments) instead
+    of three reads and two decryptions an order."""
+    rows = repo.recent_orders(
+        uow.session, status=status, channel=channel, limit=limit, offset=offset
+    )
+    by_order: dict[int, list[FulfilmentRead]] = {o.id: [] for o in rows}
+    for f in repo.fulfilments_of_orders(uow.session, list(by_order)):
+        by_order[f.order_id].append(fulfilment_read(f))
+    return [
+        OrderSummary(
+            number=o.number,
+            placed_at=o.placed_at,
+            channel=o.channel_code,
+            status=o.status,
+            total=money(o.total, o.currency),
+            currency=o.currency,
+            fulfilments=by_order[o.id],
+        )
+        for o in rows
+    ]
 
 
 def count_orders_by_status(uow: UnitOfWork) -> dict[str, int]:

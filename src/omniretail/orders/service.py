@@ -38,6 +38,7 @@ from omniretail.orders.contact import (
 )
 from omniretail.orders.lookup import (
     OPEN_FULFILMENT_STATES,
+    OrderSummary,
     count_orders_by_status,
     fulfilment_read,
     get_order,
@@ -45,6 +46,7 @@ from omniretail.orders.lookup import (
     money,
     order_log,
     order_read,
+    order_summaries,
     orders_for_location,
     overdue_pickups,
     recent_orders,
@@ -126,6 +128,7 @@ __all__ = [
     "OrderKind",
     "OrderOwner",
     "OrderStatus",
+    "OrderSummary",
     "PaymentAction",
     "PaymentError",
     "PaymentProvider",
@@ -171,6 +174,7 @@ __all__ = [
     "order_customer",
     "order_log",
     "order_read",
+    "order_summaries",
     "orders_adjusted_by",
     "orders_by_numbers",
     "orders_for_location",

@@ -76,7 +76,9 @@ def list_orders(
 
 def _orders_csv(request: Request, status: str | None, channel: str | None) -> Response:
     def fetch(uow: UnitOfWork, offset: int, limit: int) -> list[Any]:
-        return lookup.recent_orders(uow, status=status, channel=channel, limit=limit, offset=offset)
+        return lookup.order_summaries(
+            uow, status=status, channel=channel, limit=limit, offset=offset
+        )
 
     return csv_response(
         "orders.csv",
