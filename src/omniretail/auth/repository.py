@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.auth.models import (
@@ -113,9 +113,9 @@ def lock_active_admins(session: Session) -> list[int]:
     )
 
 
-def principal_by_key_hash(session: Session, key_hash: str) -> Row[Any] | None:
+def principal_by_key_hash(session: Session, key_hash: str) -> Any:
     """The active principal of an unrevoked key: the columns ``service.as_auth`` reads, as a
-    plain row (every request with an API key reads it; no ORM object is needed)."""
+    plain row or None (every request with an API key reads it; no ORM object is needed)."""
     return session.execute(_PRINCIPAL_BY_KEY, {"key_hash": key_hash}).first()
 
 

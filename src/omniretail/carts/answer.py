@@ -135,8 +135,7 @@ def validate_lines(
                 code="out_of_stock",
                 detail=(
                     f"the reservation lapsed and only {at_location} of {ln.sku} are left at"
-                    f" {ln.location}; "
-                    + instead(ln.quantity, max(best, at_location), alternatives)
+                    f" {ln.location}; " + instead(ln.quantity, max(best, at_location), alternatives)
                 ),
                 **common,
             )

@@ -169,9 +169,7 @@ def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> C
     else:
         _require_sellable(uow, [data.sku], channel)
     if existing is not None:
-        hold = _rehold(
-            uow, cart, existing, quantity, data.location, channel, actor, checked=True
-        )
+        hold = _rehold(uow, cart, existing, quantity, data.location, channel, actor, checked=True)
     else:
         hold = _place(uow, cart, data.sku, quantity, data.location, channel, actor, later=True)
         uow.later_rows(

@@ -216,7 +216,7 @@ def _batch_statement(built: list[Built]) -> Any:
     if reusable and (found := _BATCHES.get(key)) is not None:
         return found
     ctes = []
-    counts = []
+    counts: list[Any] = []
     for i, (statement, _params, _table, check) in enumerate(built):
         cte = statement.cte(f"w{i}")  # type: ignore[attr-defined]
         ctes.append(cte)

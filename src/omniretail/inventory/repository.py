@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    func,
     insert,
     null,
     or_,
@@ -36,9 +35,6 @@ from omniretail.inventory.models import (
     StockHold,
     StockLevel,
     StockMovement,
-    Transfer,
-    TransferLine,
-    TransferStatus,
 )
 
 # Mapped classes expose ``__table__`` as a FromClause; these are plain tables.

@@ -113,7 +113,10 @@ _NO_COUPON = (
 )
 # Built once: the promotions facts of an anonymous cart without coupons (most pricing calls).
 _ANONYMOUS_FACTS = select(
-    select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery().label("stamp"),
+    select(stamps.c.stamp)
+    .where(stamps.c.name == PROMOTIONS_STAMP)
+    .scalar_subquery()
+    .label("stamp"),
     null().label("orders"),
     null().label("tier"),
     null().label("segment"),
