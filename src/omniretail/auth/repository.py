@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.auth.models import (
@@ -113,12 +113,33 @@ def lock_active_admins(session: Session) -> list[int]:
     )
 
 
-def principal_by_key_hash(session: Session, key_hash: str) -> Principal | None:
-    return session.scalars(
-        select(Principal)
-        .join(ApiKey, ApiKey.principal_id == Principal.id)
-        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None), Principal.active.is_(True))
-    ).first()
+def principal_by_key_hash(session: Session, key_hash: str) -> Any:
+    """The active principal of an unrevoked key: the columns ``service.as_auth`` reads, as a
+    plain row or None (every request with an API key reads it; no ORM object is needed)."""
+    return session.execute(_PRINCIPAL_BY_KEY, {"key_hash": key_hash}).first()
+
+
+_principals = cast(Table, Principal.__table__)
+_keys = cast(Table, ApiKey.__table__)
+# Built once: every request authenticated by an API key runs it.
+_PRINCIPAL_BY_KEY = (
+    select(
+        _principals.c.id,
+        _principals.c.role,
+        _principals.c.username,
+        _principals.c.store_code,
+        _principals.c.customer_id,
+        _principals.c.kind,
+        _principals.c.permissions,
+        _principals.c.token_version,
+    )
+    .join(_keys, _keys.c.principal_id == _principals.c.id)
+    .where(
+        _keys.c.key_hash == bindparam("key_hash", type_=_keys.c.key_hash.type),
+        _keys.c.revoked_at.is_(None),
+        _principals.c.active.is_(True),
+    )
+)
 
 
 def revoke_keys(session: Session, principal_id: int, now: datetime) -> None:

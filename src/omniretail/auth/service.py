@@ -6,6 +6,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
+
 from omniretail.auth import repository as repo
 from omniretail.auth.errors import (
     DuplicateUsername,
@@ -349,7 +351,7 @@ def principal_for_key(
     return result
 
 
-def as_auth(principal: Principal, *, via: str = "token") -> AuthPrincipal:
+def as_auth(principal: Principal | Row[Any], *, via: str = "token") -> AuthPrincipal:
     """Kind and named permissions count only for API keys: a bearer token (a person signing
     in) carries neither."""
     key = via == "api_key"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
+from dataclasses import replace
 
 from omniretail.carts import repository as repo
+from omniretail.carts.answer import cart_read, possible, unavailable, validate_lines
 from omniretail.carts.errors import (
     CartNotActive,
     LinesUnavailable,
@@ -35,18 +35,14 @@ from omniretail.carts.schemas import (
     CartAttach,
     CartCreate,
     CartLineAdd,
-    CartLineRead,
     CartLineUpdate,
     CartRead,
-    LineAlternative,
-    LineProblem,
 )
 from omniretail.carts.view import CartLineRow, CartView, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
-from omniretail.inventory import service as availability
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import (
     ChannelDoesNotSellHere,
@@ -56,12 +52,25 @@ from omniretail.inventory.errors import (
     UnknownHold,
 )
 from omniretail.inventory.schemas import HoldRead, SaleCreate
+from omniretail.kernel.errors import DomainError
 from omniretail.kernel.ids import new_id, new_token
 from omniretail.pricing import service as pricing
-from omniretail.pricing.schemas import AdjustmentRead
-from omniretail.pricing.service import LineRequest
+from omniretail.pricing.service import LineRequest, PricedLine
 from omniretail.routing import service as routing
 from omniretail.routing.service import FulfilmentMethod, Need
+
+__all__ = [
+    "add_line",
+    "attach_customer",
+    "cart_read",
+    "create_cart",
+    "find_active_cart",
+    "get_cart",
+    "refresh_cart",
+    "remove_line",
+    "update_line",
+    "validate_lines",
+]
 
 
 def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
@@ -69,25 +78,50 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
     catalog.channel_settings(uow, data.channel)
     if data.customer_id is not None:
         _require_customer(uow, data.customer_id)
+        uow.write_held()  # a cart created earlier in this unit of work
         existing = repo.active_cart_of_customer(uow.session, data.customer_id)
         if existing is not None:
             return get_cart(uow, existing.token, data.channel)
     cart_id, token = new_id(), new_token(24)
-    repo.insert_cart(
-        uow.session,
-        {
-            "id": cart_id,
-            "token": token,
-            "customer_id": data.customer_id,
-            "status": CartStatus.ACTIVE.value,
-            "channel_code": data.channel,
-            "version": 1,
-            "created_at": uow.now,
-            "updated_at": uow.now,
-        },
+    # Written at commit with the outbox (readers of the cart in this unit of work send it
+    # first): the answer is the empty cart as it is written, not read back.
+    uow.later_rows(
+        repo.carts,
+        [
+            {
+                "id": cart_id,
+                "token": token,
+                "customer_id": data.customer_id,
+                "status": CartStatus.ACTIVE.value,
+                "channel_code": data.channel,
+                "version": 1,
+                "merged_into": None,
+                "order_number": None,
+                "coupon_codes": None,
+                "created_at": uow.now,
+                "updated_at": uow.now,
+            }
+        ],
     )
     uow.record(CartCreated(cart_id=cart_id, channel=data.channel, customer_id=data.customer_id))
-    return get_cart(uow, token)
+    context = pricing.context_for(uow, data.channel, customer_id=data.customer_id)
+    empty = CartView(
+        id=cart_id,
+        token=token,
+        customer_id=data.customer_id,
+        status=CartStatus.ACTIVE.value,
+        channel=data.channel,
+        version=1,
+        merged_into=None,
+        order_number=None,
+        created_at=uow.now,
+        updated_at=uow.now,
+        lines=[],
+        coupons=(),
+        context=context,
+        priced=pricing.price_cart(uow, context, []),
+    )
+    return cart_read(uow, empty, None)
 
 
 def get_cart(
@@ -114,34 +148,87 @@ def find_active_cart(uow: UnitOfWork, customer_id: int, price_channel: str | Non
 
 
 def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> CartRead:
+    """The cart is priced once, as it will be: that checks the SKU can be sold and is the
+    answer, which is built from the rows as written (not read back). The new line and its
+    reservation are written at commit with the outbox."""
     cart = _begin_change(uow, token, data.channel)
     channel = data.channel or cart.channel
     existing = next((ln for ln in cart.lines if ln.sku == data.sku), None)
-    if existing is not None:
-        _rehold(
-            uow, cart, existing, existing.quantity + data.quantity, data.location, channel, actor
-        )
+    line_id = existing.id if existing is not None else new_id()
+    quantity = data.quantity + (existing.quantity if existing is not None else 0)
+    context = cart.context  # read after the change of channel: the answer's
+    requests = [
+        LineRequest(ln.id, ln.sku, quantity if ln.id == line_id else ln.quantity)
+        for ln in cart.lines
+    ]
+    if existing is None:
+        requests.append(LineRequest(line_id, data.sku, quantity))
+    quote = pricing.price_cart(uow, context, requests)
+    if cart.customer_id is None:  # the context is the channel's own, as the check wants
+        _require_sellable_in(quote.line(line_id), channel)
     else:
         _require_sellable(uow, [data.sku], channel)
-        hold = _place(uow, cart, data.sku, data.quantity, data.location, channel, actor)
-        repo.insert_cart_line(
-            uow.session,
-            {
-                "id": new_id(),
-                "cart_id": cart.id,
-                "sku_code": data.sku,
-                "quantity": data.quantity,
-                "location_code": hold.location,
-                "hold_id": hold.id,
-                "hold_expires_at": hold.expires_at,
-                "channel_code": channel,
-                "created_at": uow.now,
-                "updated_at": uow.now,
-            },
+    if existing is not None:
+        hold = _rehold(uow, cart, existing, quantity, data.location, channel, actor, checked=True)
+    else:
+        hold = _place(uow, cart, data.sku, quantity, data.location, channel, actor, later=True)
+        uow.later_rows(
+            repo.cart_lines,
+            [
+                {
+                    "id": line_id,
+                    "cart_id": cart.id,
+                    "sku_code": data.sku,
+                    "quantity": quantity,
+                    "location_code": hold.location,
+                    "hold_id": hold.id,
+                    "hold_expires_at": hold.expires_at,
+                    "channel_code": channel,
+                    "created_at": uow.now,
+                    "updated_at": uow.now,
+                }
+            ],
         )
-    _refresh_others(uow, cart, skip={data.sku}, actor=actor)
+    holds = _refresh_others(uow, cart, skip={data.sku}, actor=actor)
     uow.record(CartLineAdded(cart_id=cart.id, sku=data.sku, quantity=data.quantity))
-    return get_cart(uow, token, data.channel)
+    lines = []
+    for ln in cart.lines:
+        if ln.id in holds:
+            held = holds[ln.id]
+            ln = replace(
+                ln,
+                hold_id=held.id if held else None,
+                hold_expires_at=held.expires_at if held else None,
+            )
+        lines.append(ln)
+    changed = CartLineRow(
+        id=line_id,
+        sku=data.sku,
+        name=None,
+        quantity=quantity,
+        location=hold.location,
+        hold_id=hold.id,
+        hold_expires_at=hold.expires_at,
+        channel=channel,
+        unit_price=None,
+        sku_active=True,
+    )
+    if existing is None:
+        lines.append(changed)
+    else:
+        lines = [changed if ln.id == line_id else ln for ln in lines]
+    after = replace(cart, lines=[_priced(ln, quote.line(ln.id)) for ln in lines], priced=quote)
+    return cart_read(uow, after, data.channel)
+
+
+def _priced(line: CartLineRow, priced: PricedLine) -> CartLineRow:
+    return replace(
+        line,
+        name=priced.name,
+        sku_active=priced.active,
+        unit_price=priced.unit_price,
+        pricing=priced,
+    )
 
 
 def update_line(
@@ -210,142 +297,25 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
     return get_cart(uow, target.token)
 
 
-def cart_read(uow: UnitOfWork, cart: CartView, price_channel: str | None) -> CartRead:
-    channel = price_channel or cart.channel
-    problems = validate_lines(uow, cart.lines, channel) if cart.status == "active" else {}
-    lines = [_line_read(ln, problems.get(ln.sku)) for ln in cart.lines]
-    priced = cart.priced
-    zero = Decimal(0) if priced is None else priced.gross * 0
-    return CartRead(
-        token=cart.token,
-        id=cart.id,
-        customer_id=cart.customer_id,
-        status=cart.status,
-        channel=cart.channel,
-        price_channel=channel,
-        version=cart.version,
-        lines=lines,
-        total=priced.gross if priced else zero,
-        net_total=priced.net if priced else zero,
-        tax_total=priced.tax if priced else zero,
-        currency=cart.context.currency,
-        prices_include_tax=cart.context.prices_include_tax,
-        order_number=cart.order_number,
-        coupons=list(cart.coupons),
-        discounts=[
-            AdjustmentRead(name=a.name, amount=a.amount, source=a.source, note=a.note)
-            for a in (priced.adjustments if priced else ())
-        ],
-        fee=pricing.fee_read(priced.fee) if priced and priced.fee else None,
-        merged_into=cart.merged_into,
-        created_at=cart.created_at,
-        updated_at=cart.updated_at,
-    )
-
-
-def _line_read(ln: CartLineRow, problem: LineProblem | None) -> CartLineRead:
-    priced = ln.pricing
-    return CartLineRead(
-        sku=ln.sku,
-        name=ln.name,
-        quantity=ln.quantity,
-        location=ln.location,
-        hold_id=ln.hold_id,
-        hold_expires_at=ln.hold_expires_at,
-        unit_price=ln.unit_price,
-        line_total=priced.gross if priced else None,
-        net=priced.net if priced else None,
-        tax=priced.tax if priced else None,
-        tax_rate=priced.tax_rate if priced else None,
-        price_list=priced.price_list if priced else None,
-        price_list_name=priced.price_list_name if priced else None,
-        adjustments=[
-            AdjustmentRead(
-                name=a.name, amount=a.amount, source=a.source, points=a.points, note=a.note
-            )
-            for a in (priced.adjustments if priced else ())
-        ],
-        problem=problem,
-    )
-
-
-def validate_lines(
-    uow: UnitOfWork, lines: Sequence[CartLineRow], channel: str
-) -> dict[str, LineProblem]:
-    """Why a line can no longer be served as it is, and what is possible instead. Lines whose
-    reservation is live need no stock read: those units are the cart's."""
-    doubtful = [ln for ln in lines if not ln.held(uow.now) or ln.unit_price is None]
-    if not doubtful:
-        return {}
-    stock = {a.sku: a for a in availability.availability(uow, [ln.sku for ln in doubtful])}
-    sells_from = catalog.channel_settings(uow, channel).location_codes
-    problems = {}
-    for ln in doubtful:
-        here = stock[ln.sku].locations if ln.sku in stock else []
-        in_channel = [loc for loc in here if loc.location in sells_from]
-        at_location = next((loc.available for loc in here if loc.location == ln.location), 0)
-        at_location += _still_held(uow, ln)
-        best = max((loc.available for loc in in_channel), default=0)
-        alternatives = [
-            LineAlternative(location=loc.location, available=loc.available)
-            for loc in sorted(in_channel, key=lambda loc: (-loc.available, loc.location))
-            if loc.available >= ln.quantity and loc.location != ln.location
-        ][:5]
-        common: dict[str, Any] = {
-            "available_here": at_location,
-            "available_in_channel": sum(loc.available for loc in in_channel),
-            "alternatives": alternatives,
-            "max_quantity": max(best, at_location),
-        }
-        if not ln.sku_active:
-            problems[ln.sku] = LineProblem(
-                code="sku_inactive", detail=f"{ln.sku} is no longer sold", **common
-            )
-        elif ln.unit_price is None:
-            problems[ln.sku] = LineProblem(
-                code="no_price", detail=f"{ln.sku} has no price on channel {channel}", **common
-            )
-        elif ln.location not in sells_from:
-            problems[ln.sku] = LineProblem(
-                code="not_sold_here",
-                detail=f"channel {channel} does not sell from {ln.location}",
-                **common,
-            )
-        elif at_location >= ln.quantity:
-            problems[ln.sku] = LineProblem(
-                code="reservation_lapsed",
-                detail=(
-                    f"the reservation of {ln.quantity} x {ln.sku} at {ln.location} lapsed;"
-                    " the units are still there: refresh the cart to hold them again"
-                ),
-                **common,
-            )
-        else:
-            problems[ln.sku] = LineProblem(
-                code="out_of_stock",
-                detail=(
-                    f"the reservation lapsed and only {at_location} of {ln.sku} are left at"
-                    f" {ln.location}; "
-                    + _instead(ln.quantity, max(best, at_location), alternatives)
-                ),
-                **common,
-            )
-    return problems
-
-
-def _still_held(uow: UnitOfWork, line: CartLineRow) -> int:
-    """Units a lapsed reservation still holds until the sweep releases it (they are counted as
-    taken in availability, yet a refresh can have them back)."""
-    if line.hold_id is None:
-        return 0
-    try:
-        hold = inventory.get_hold(uow, line.hold_id)
-    except UnknownHold:
-        return 0
-    return hold.quantity if hold.status == "active" else 0
-
-
 def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
+    """The active cart, its version bumped and its row locked first, then read (unpriced):
+    the read sees every change committed before ours took the lock. The view carries the
+    version after the bump."""
+    if channel is not None:
+        try:
+            catalog.channel_settings(uow, channel)
+        except DomainError:
+            _refuse_change(uow, token)  # an unknown or closed cart is the first thing said
+            raise
+    uow.write_held()  # a cart created earlier in this unit of work
+    if repo.touch_active_cart_by_token(uow.session, token, channel, uow.now) is None:
+        _refuse_change(uow, token)
+        raise CartNotActive("the cart was closed meanwhile", field="token")
+    return load_cart(uow, token, priced=False)
+
+
+def _refuse_change(uow: UnitOfWork, token: str) -> None:
+    """Raises ``UnknownCart``, or ``CartNotActive`` for a cart that is closed."""
     cart = load_cart(uow, token, priced=False)
     if cart.status != CartStatus.ACTIVE.value:
         raise CartNotActive(
@@ -355,11 +325,6 @@ def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
             cart_status=cart.status,
             order_number=cart.order_number,
         )
-    if channel is not None:
-        catalog.channel_settings(uow, channel)
-    if repo.touch_active_cart(uow.session, cart.id, channel or cart.channel, uow.now) is None:
-        raise CartNotActive("the cart was closed meanwhile", field="token")
-    return cart
 
 
 def _line(cart: CartView, sku: str) -> CartLineRow:
@@ -378,12 +343,18 @@ def _require_sellable(uow: UnitOfWork, skus: Sequence[str], channel: str) -> Non
     context = pricing.context_for(uow, channel)
     priced = pricing.price_cart(uow, context, [LineRequest(sku, sku, 1) for sku in skus])
     for line in priced.lines:
-        if line.name is None:
-            raise UnknownSku(f"no SKU with code {line.sku!r}", field="sku")
-        if not line.active:
-            raise LinesUnavailable(f"{line.sku} is no longer sold", field="sku")
-        if not line.priced:
-            raise NoPrice(f"{line.sku} has no price on channel {channel}", field="sku")
+        _require_sellable_in(line, channel)
+
+
+def _require_sellable_in(line: PricedLine, channel: str) -> None:
+    """``line`` priced for the channel's own context (no customer): it exists, is sold and
+    has a price there."""
+    if line.name is None:
+        raise UnknownSku(f"no SKU with code {line.sku!r}", field="sku")
+    if not line.active:
+        raise LinesUnavailable(f"{line.sku} is no longer sold", field="sku")
+    if not line.priced:
+        raise NoPrice(f"{line.sku} has no price on channel {channel}", field="sku")
 
 
 def _place(
@@ -394,8 +365,11 @@ def _place(
     location: str | None,
     channel: str,
     actor: str,
+    *,
+    later: bool = False,
 ) -> HoldRead:
-    """Reserves at ``location`` if given, else where the routing rules would ship from."""
+    """Reserves at ``location`` if given, else where the routing rules would ship from.
+    ``later``: the hold row is written at commit (``inventory.reserve_stock``)."""
     if location is None:
         location = _default_location(uow, sku, quantity, channel)
     elif location not in routing.locations(uow):
@@ -411,14 +385,15 @@ def _place(
                 reference=f"cart:{cart.id}",
             ),
             actor=actor,
+            later=later,
         )
     except OutOfStock as exc:
-        raise _unavailable(uow, sku, quantity, location, channel) from exc
+        raise unavailable(uow, sku, quantity, location, channel) from exc
     except ChannelDoesNotSellHere as exc:
         raise LinesUnavailable(
             f"channel {channel} does not sell from {location}",
             field="location",
-            **_possible(uow, sku, quantity, location, channel),
+            **possible(uow, sku, quantity, location, channel),
         ) from exc
 
 
@@ -436,7 +411,7 @@ def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) ->
             return decision.assignments[0].location
         if attempt or not inventory.release_expired_holds(uow, actor="system:lazy-expiry", sku=sku):
             break
-    raise _unavailable(uow, sku, quantity, None, channel)
+    raise unavailable(uow, sku, quantity, None, channel)
 
 
 def _rehold(
@@ -447,12 +422,18 @@ def _rehold(
     location: str | None,
     channel: str,
     actor: str,
-) -> None:
+    *,
+    checked: bool = False,
+) -> HoldRead:
     """A new quantity (or place) for a line: the old hold is released and the new one taken
-    in the same transaction, so the line never loses units to another buyer in between."""
-    _require_sellable(uow, [line.sku], channel)
+    in the same transaction, so the line never loses units to another buyer in between.
+    ``checked``: the caller has made sure the SKU is sellable on ``channel``."""
+    if not checked:
+        _require_sellable(uow, [line.sku], channel)
     _release_quietly(uow, line, actor)
-    hold = _place(uow, cart, line.sku, quantity, location or line.location, channel, actor)
+    hold = _place(
+        uow, cart, line.sku, quantity, location or line.location, channel, actor, later=True
+    )
     repo.update_cart_line(
         uow.session,
         line.id,
@@ -465,16 +446,24 @@ def _rehold(
             "updated_at": uow.now,
         },
     )
+    return hold
 
 
-def _refresh_others(uow: UnitOfWork, cart: CartView, *, skip: set[str], actor: str) -> None:
+def _refresh_others(
+    uow: UnitOfWork, cart: CartView, *, skip: set[str], actor: str
+) -> dict[str, HoldRead | None]:
+    """Every other line's reservation lives another TTL (or is taken again); returns each
+    such line's hold by line id (None: it could not be held)."""
+    holds: dict[str, HoldRead | None] = {}
     for line in cart.lines:
         if line.sku in skip:
             continue
         hold: HoldRead | None = None
         if line.hold_id is not None:
             try:
-                hold = inventory.refresh_reservation(uow, line.hold_id, actor=actor)
+                hold = inventory.refresh_reservation(
+                    uow, line.hold_id, actor=actor, channel=line.channel
+                )
             except (ReservationExpired, HoldNotActive, UnknownHold):
                 hold = None
         if hold is None:
@@ -501,6 +490,8 @@ def _refresh_others(uow: UnitOfWork, cart: CartView, *, skip: set[str], actor: s
                 "hold_expires_at": hold.expires_at if hold else None,
             },
         )
+        holds[line.id] = hold
+    return holds
 
 
 def _release_quietly(uow: UnitOfWork, line: CartLineRow, actor: str) -> None:
@@ -510,49 +501,3 @@ def _release_quietly(uow: UnitOfWork, line: CartLineRow, actor: str) -> None:
         return
     with contextlib.suppress(HoldNotActive, UnknownHold):
         inventory.release_reservation(uow, line.hold_id, actor=actor)
-
-
-def _possible(
-    uow: UnitOfWork, sku: str, quantity: int, location: str | None, channel: str
-) -> dict[str, Any]:
-    sells_from = catalog.channel_settings(uow, channel).location_codes
-    rows = availability.availability(uow, [sku])[0].locations
-    in_channel = [loc for loc in rows if loc.location in sells_from]
-    at_location = next((loc.available for loc in rows if loc.location == location), 0)
-    alternatives = [
-        {"location": loc.location, "available": loc.available}
-        for loc in sorted(in_channel, key=lambda loc: (-loc.available, loc.location))
-        if loc.available >= quantity and loc.location != location
-    ][:5]
-    return {
-        "sku": sku,
-        "requested": quantity,
-        "available_here": at_location,
-        "available_in_channel": sum(loc.available for loc in in_channel),
-        "max_quantity": max([at_location, *(loc.available for loc in in_channel)]),
-        "alternatives": alternatives,
-    }
-
-
-def _unavailable(
-    uow: UnitOfWork, sku: str, quantity: int, location: str | None, channel: str
-) -> LinesUnavailable:
-    possible = _possible(uow, sku, quantity, location, channel)
-    where = f" at {location}" if location else " at any one location"
-    detail = f"only {possible['available_here'] if location else possible['max_quantity']}"
-    detail += f" of {sku} available{where}; requested {quantity}. "
-    detail += _instead(
-        quantity,
-        possible["max_quantity"],
-        [LineAlternative(**a) for a in possible["alternatives"]],
-    )
-    return LinesUnavailable(detail, field="quantity", **possible)
-
-
-def _instead(quantity: int, max_quantity: int, alternatives: Sequence[LineAlternative]) -> str:
-    if alternatives:
-        names = ", ".join(f"{a.location} ({a.available})" for a in alternatives)
-        return f"{quantity} can be reserved at {names}"
-    if max_quantity > 0:
-        return f"at most {max_quantity} can be reserved at one location"
-    return "none can be reserved now"

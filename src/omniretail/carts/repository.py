@@ -87,17 +87,35 @@ def _cart_with_lines_statement() -> Select[Any]:
     )
 
 
-def touch_active_cart(
-    session: Session, cart_id: str, channel: str, now: datetime
+def touch_active_cart_by_token(
+    session: Session, token: str, channel: str | None, now: datetime
 ) -> Row[Any] | None:
     """Bumps the version of an active cart (and takes its row lock until commit), so that a
-    checkout that read an older version refuses instead of ordering a changed cart."""
-    return session.execute(
+    checkout that read an older version refuses instead of ordering a changed cart. Done
+    before the cart is read: the read that follows sees every change committed before this
+    one took the lock. ``channel`` None keeps the cart's channel."""
+    params = {"t_token": token, "t_now": now, "t_channel": channel}
+    return session.execute(_touch_statement(channel is not None), params).one_or_none()
+
+
+@cache
+def _touch_statement(sets_channel: bool) -> Any:
+    # Built once (every cart change): a statement built per call costs its cache key.
+    values: dict[str, Any] = {
+        "version": carts.c.version + 1,
+        "updated_at": bindparam("t_now", type_=carts.c.updated_at.type),
+    }
+    if sets_channel:
+        values["channel_code"] = bindparam("t_channel", type_=carts.c.channel_code.type)
+    return (
         update(carts)
-        .where(carts.c.id == cart_id, carts.c.status == CartStatus.ACTIVE.value)
-        .values(version=carts.c.version + 1, channel_code=channel, updated_at=now)
+        .where(
+            carts.c.token == bindparam("t_token", type_=String),
+            carts.c.status == CartStatus.ACTIVE.value,
+        )
+        .values(**values)
         .returning(carts.c.id, carts.c.version, carts.c.customer_id)
-    ).one_or_none()
+    )
 
 
 def close_cart(

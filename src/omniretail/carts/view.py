@@ -67,7 +67,10 @@ def load_cart(
     (``priced=False``) for a change, which reads the cart again to answer. ``method``: the
     fulfilment method chosen, whose fee (``priced.fee``) the total includes. ``customer_id``:
     the customer an associate identified at a till, who an anonymous cart is priced for (their
-    prices and their own coupons); a customer's cart is always priced for its customer."""
+    prices and their own coupons); a customer's cart is always priced for its customer.
+    Writes held for commit are sent first (a change earlier in this unit of work holds its
+    cart lines and reservations until then)."""
+    uow.write_held()
     rows = repo.cart_with_lines(uow.session, token)
     if not rows:
         raise UnknownCart("no cart with this token", field="token")

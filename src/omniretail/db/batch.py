@@ -35,6 +35,21 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 _ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
+# Statements built once and kept for the life of the process (``kept``), by id: ids of
+# objects never freed are never reused, so they can key the batches built from them.
+_KEPT: dict[int, Executable] = {}
+# The batch statement for each sequence of kept statements (with which of them are
+# counted): SQLAlchemy finds a compiled statement by a cache key it computes by walking the
+# statement, which for a new batch object every commit cost more than a cached one's lookup.
+_BATCHES: dict[tuple[tuple[int, bool], ...], Any] = {}
+_MAX_BATCHES = 512
+
+
+def kept(statement: Executable) -> Executable:
+    """``statement`` (built once, at module level or in a cache that never lets go) marked
+    as kept: a batch made only of kept statements is built once too."""
+    _KEPT[id(statement)] = statement
+    return statement
 
 
 def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, dict[str, Any]]:
@@ -62,6 +77,7 @@ def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, d
             include_defaults=False,
         )
         built = _ROWS_STATEMENTS[key] = (stmt, names)
+        kept(stmt)
     stmt, names = built
     params = {name: [row[c] for row in rows] for name, c in zip(names, columns, strict=True)}
     return stmt, params
@@ -179,21 +195,39 @@ class WriteBatch:
                     check(len(result.all()))
             return
         merged: dict[str, Any] = {}
-        ctes = []
-        counted: list[tuple[Any, Check]] = []
-        for i, (statement, params, _table, check) in enumerate(built):
+        checks: list[Check] = []
+        for _statement, params, _table, check in built:
             assert isinstance(params, dict | None), "multi-row parameters are SQLite's"
             for name, value in (params or {}).items():
                 assert name not in merged, f"parameter {name} twice in one batch"
                 merged[name] = value
-            cte = statement.cte(f"w{i}")  # type: ignore[attr-defined]
-            ctes.append(cte)
             if check is not None:
-                counted.append((select(func.count()).select_from(cte).scalar_subquery(), check))
-        columns = [count for count, _check in counted] or [literal_column("1")]
-        row = connection.execute(select(*columns).add_cte(*ctes), merged).one()
-        for (_count, check), value in zip(counted, row, strict=False):
+                checks.append(check)
+        row = connection.execute(_batch_statement(built), merged).one()
+        for check, value in zip(checks, row, strict=False):
             check(int(value))
+
+
+def _batch_statement(built: list[Built]) -> Any:
+    """``WITH w0 AS (...), w1 AS (...) SELECT <the counted ones' row counts, or 1>``; kept
+    for the next commit when every write is a kept statement."""
+    key = tuple((id(statement), check is not None) for statement, _p, _t, check in built)
+    reusable = all(id(statement) in _KEPT for statement, _p, _t, _c in built)
+    if reusable and (found := _BATCHES.get(key)) is not None:
+        return found
+    ctes = []
+    counts: list[Any] = []
+    for i, (statement, _params, _table, check) in enumerate(built):
+        cte = statement.cte(f"w{i}")  # type: ignore[attr-defined]
+        ctes.append(cte)
+        if check is not None:
+            counts.append(select(func.count()).select_from(cte).scalar_subquery())
+    statement = select(*(counts or [literal_column("1")])).add_cte(*ctes)
+    if reusable:
+        if len(_BATCHES) >= _MAX_BATCHES:
+            _BATCHES.clear()
+        _BATCHES[key] = statement
+    return statement
 
 
 def _built(write: Write, postgres: bool) -> Built:

@@ -123,6 +123,12 @@ class UnitOfWork:
         self.session.flush()
         self._writes.send(self.session)
 
+    def write_held(self) -> None:
+        """``write_now`` if writes are held (a reader of rows that may be among them calls
+        it first; nothing is sent, not even a flush, when none are)."""
+        if self._writes:
+            self.write_now()
+
     def commit(self) -> None:
         self.session.flush()  # rows added to the session first: a batched row may refer to them
         write_events(

@@ -11,6 +11,7 @@ from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.catalog.schemas import LocationKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
+from omniretail.inventory import totals
 from omniretail.inventory.models import HoldKind
 from omniretail.inventory.schemas import (
     AvailabilityRead,
@@ -126,11 +127,11 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def verify(uow: UnitOfWork) -> VerifyReport:
     """Checks every counter against the ledger, and holds and transfers against counters."""
     session = uow.session
-    ledger = repo.ledger_totals(session)
-    holds = repo.active_hold_totals(session)
-    requested = repo.requested_transfer_totals(session)
-    in_transit = repo.in_transit_totals(session)
-    counters = {(c.sku_code, c.location_code): c for c in repo.all_counters(session)}
+    ledger = totals.ledger_totals(session)
+    holds = totals.active_hold_totals(session)
+    requested = totals.requested_transfer_totals(session)
+    in_transit = totals.in_transit_totals(session)
+    counters = {(c.sku_code, c.location_code): c for c in totals.all_counters(session)}
     drift: list[DriftRow] = []
     for key in sorted(set(counters) | set(ledger)):
         sku, location = key

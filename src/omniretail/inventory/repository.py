@@ -9,9 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
@@ -23,9 +35,6 @@ from omniretail.inventory.models import (
     StockHold,
     StockLevel,
     StockMovement,
-    Transfer,
-    TransferLine,
-    TransferStatus,
 )
 
 # Mapped classes expose ``__table__`` as a FromClause; these are plain tables.
@@ -43,6 +52,12 @@ LEVEL_COLUMNS = (
     levels.c.safety_stock,
     levels.c.reorder_point,
     levels.c.order_up_to,
+)
+# The stock rows of some SKUs (availability, routing): built once.
+_COUNTERS_OF_SKUS = (
+    select(*LEVEL_COLUMNS)
+    .where(levels.c.sku_code.in_(bindparam("skus", expanding=True)))
+    .order_by(levels.c.sku_code, levels.c.location_code)
 )
 _HOLD_COLUMNS = (
     holds.c.id,
@@ -132,25 +147,46 @@ def apply_deltas_if_available(
     """One conditional UPDATE: applies ``deltas`` only if ``need`` units are free (beyond
     safety stock when asked). Returns the counters after, or None when the row is missing or
     too few units are free. The CHECK constraints refuse any negative or over-held result."""
+    params = {
+        "d_sku": sku,
+        "d_location": location,
+        "d_on_hand": deltas.on_hand,
+        "d_reserved": deltas.reserved,
+        "d_allocated": deltas.allocated,
+        "d_in_transit": deltas.in_transit,
+        "d_now": now,
+        "d_need": need,
+    }
+    stmt = _deltas_statement(need > 0, keep_safety_stock)
+    row = session.execute(stmt, params).one_or_none()
+    return Counters.from_row(row) if row is not None else None
+
+
+@cache
+def _deltas_statement(conditional: bool, keep_safety_stock: bool) -> Any:
+    # Built once per shape (the hottest write of carts and checkout): a statement built per
+    # call costs SQLAlchemy its cache key every time.
     stmt = (
         update(levels)
-        .where(levels.c.sku_code == sku, levels.c.location_code == location)
+        .where(
+            levels.c.sku_code == bindparam("d_sku", type_=levels.c.sku_code.type),
+            levels.c.location_code == bindparam("d_location", type_=levels.c.location_code.type),
+        )
         .values(
-            on_hand=levels.c.on_hand + deltas.on_hand,
-            reserved=levels.c.reserved + deltas.reserved,
-            allocated=levels.c.allocated + deltas.allocated,
-            in_transit=levels.c.in_transit + deltas.in_transit,
-            updated_at=now,
+            on_hand=levels.c.on_hand + bindparam("d_on_hand", type_=Integer()),
+            reserved=levels.c.reserved + bindparam("d_reserved", type_=Integer()),
+            allocated=levels.c.allocated + bindparam("d_allocated", type_=Integer()),
+            in_transit=levels.c.in_transit + bindparam("d_in_transit", type_=Integer()),
+            updated_at=bindparam("d_now", type_=levels.c.updated_at.type),
         )
         .returning(*LEVEL_COLUMNS)
     )
-    if need > 0:
+    if conditional:
         free = levels.c.on_hand - levels.c.reserved - levels.c.allocated
         if keep_safety_stock:
             free = free - levels.c.safety_stock
-        stmt = stmt.where(free >= need)
-    row = session.execute(stmt).one_or_none()
-    return Counters.from_row(row) if row is not None else None
+        stmt = stmt.where(free >= bindparam("d_need", type_=Integer()))
+    return stmt
 
 
 def upsert_deltas(
@@ -250,11 +286,10 @@ def list_counters(
         # By SKU through the primary key, locations filtered here: with both as IN lists a
         # planner without fresh statistics (SQLite always) may pick the location index and
         # read every SKU at those locations (18 ms instead of 0.3 ms for one SKU at 50).
-        stmt = stmt.where(levels.c.sku_code.in_(list(skus)))
         wanted = None if locations is None else set(locations)
         return [
             Counters.from_row(r)
-            for r in session.execute(stmt)
+            for r in session.execute(_COUNTERS_OF_SKUS, {"skus": list(skus)})
             if wanted is None or r.location_code in wanted
         ]
     if skus is not None:
@@ -379,29 +414,56 @@ def transition_hold(
 ) -> Hold | None:
     """Moves an active hold on, only if it is still active (and unexpired when asked):
     of two concurrent attempts exactly one wins."""
-    values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
-    if new_kind is not None:
-        values["kind"] = new_kind.value
-        if new_kind is HoldKind.ORDER:
-            values["expires_at"] = None
-    if new_expires_at is not None:
-        values["expires_at"] = new_expires_at
-    if new_reference is not None:
-        values["reference"] = new_reference
+    params: dict[str, Any] = {
+        "h_hold_id": hold_id,
+        "h_kind": kind.value,
+        "h_status": to_status.value,
+        "h_now": now,
+        "h_new_kind": new_kind.value if new_kind is not None else None,
+        "h_expires_at": new_expires_at,
+        "h_reference": new_reference,
+    }
+    stmt = _transition_statement(
+        new_kind is not None,
+        new_kind is HoldKind.ORDER,
+        new_expires_at is not None,
+        new_reference is not None,
+        require_unexpired,
+    )
+    row = session.execute(stmt, params).one_or_none()
+    return None if row is None else Hold(*row)
+
+
+@cache
+def _transition_statement(
+    sets_kind: bool, clears_expiry: bool, sets_expiry: bool, sets_reference: bool, unexpired: bool
+) -> Any:
+    # Built once per shape, like ``_deltas_statement``.
+    values: dict[str, Any] = {
+        "status": bindparam("h_status", type_=holds.c.status.type),
+        "updated_at": bindparam("h_now", type_=holds.c.updated_at.type),
+    }
+    if sets_kind:
+        values["kind"] = bindparam("h_new_kind", type_=holds.c.kind.type)
+        if clears_expiry:
+            values["expires_at"] = null()
+    if sets_expiry:
+        values["expires_at"] = bindparam("h_expires_at", type_=holds.c.expires_at.type)
+    if sets_reference:
+        values["reference"] = bindparam("h_reference", type_=holds.c.reference.type)
     stmt = (
         update(holds)
         .where(
-            holds.c.id == hold_id,
-            holds.c.kind == kind.value,
+            holds.c.id == bindparam("h_hold_id", type_=holds.c.id.type),
+            holds.c.kind == bindparam("h_kind", type_=holds.c.kind.type),
             holds.c.status == HoldStatus.ACTIVE.value,
         )
         .values(**values)
         .returning(*_HOLD_COLUMNS)
     )
-    if require_unexpired:
-        stmt = stmt.where(holds.c.expires_at > now)
-    row = session.execute(stmt).one_or_none()
-    return None if row is None else Hold(*row)
+    if unexpired:
+        stmt = stmt.where(holds.c.expires_at > bindparam("h_now", type_=holds.c.updated_at.type))
+    return stmt
 
 
 def shrink_hold(
@@ -502,55 +564,3 @@ def list_holds(
     if status:
         stmt = stmt.where(StockHold.status == status)
     return list(session.scalars(stmt))
-
-
-def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int, int, int]]:
-    m = movements.c
-    stmt = select(
-        m.sku_code,
-        m.location_code,
-        func.sum(m.on_hand_delta),
-        func.sum(m.reserved_delta),
-        func.sum(m.allocated_delta),
-        func.sum(m.in_transit_delta),
-    ).group_by(m.sku_code, m.location_code)
-    return {
-        (r[0], r[1]): (int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in session.execute(stmt)
-    }
-
-
-def active_hold_totals(session: Session) -> dict[tuple[str, str, str], int]:
-    stmt = (
-        select(holds.c.sku_code, holds.c.location_code, holds.c.kind, func.sum(holds.c.quantity))
-        .where(holds.c.status == HoldStatus.ACTIVE.value)
-        .group_by(holds.c.sku_code, holds.c.location_code, holds.c.kind)
-    )
-    return {(r[0], r[1], r[2]): int(r[3]) for r in session.execute(stmt)}
-
-
-def requested_transfer_totals(session: Session) -> dict[tuple[str, str], int]:
-    t = Transfer.__table__.c
-    lines = TransferLine.__table__.c
-    stmt = (
-        select(lines.sku_code, t.from_location, func.sum(lines.quantity))
-        .join(Transfer.__table__, t.id == lines.transfer_id)
-        .where(t.status == TransferStatus.REQUESTED.value)
-        .group_by(lines.sku_code, t.from_location)
-    )
-    return {(r[0], r[1]): int(r[2]) for r in session.execute(stmt)}
-
-
-def in_transit_totals(session: Session) -> dict[tuple[str, str], int]:
-    t = Transfer.__table__.c
-    lines = TransferLine.__table__.c
-    stmt = (
-        select(lines.sku_code, t.to_location, func.sum(lines.quantity - lines.received_quantity))
-        .join(Transfer.__table__, t.id == lines.transfer_id)
-        .where(t.status == TransferStatus.IN_TRANSIT.value)
-        .group_by(lines.sku_code, t.to_location)
-    )
-    return {(r[0], r[1]): int(r[2]) for r in session.execute(stmt)}
-
-
-def all_counters(session: Session) -> list[Counters]:
-    return [Counters.from_row(r) for r in session.execute(select(*LEVEL_COLUMNS))]

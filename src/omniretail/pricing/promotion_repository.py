@@ -105,6 +105,25 @@ def _usable(at: datetime, customer_id: int | None, extra: Decimal = Decimal(0)) 
     )
 
 
+_NO_COUPON = (
+    null().label("coupon"),
+    null().label("promotion"),
+    null().label("budget_left"),
+    null().label("owner"),
+)
+# Built once: the promotions facts of an anonymous cart without coupons (most pricing calls).
+_ANONYMOUS_FACTS = select(
+    select(stamps.c.stamp)
+    .where(stamps.c.name == PROMOTIONS_STAMP)
+    .scalar_subquery()
+    .label("stamp"),
+    null().label("orders"),
+    null().label("tier"),
+    null().label("segment"),
+    *_NO_COUPON,
+)
+
+
 def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[Any]]:
     """What each pricing call reads about promotions, in one statement: the ``promotions``
     stamp (whether this process's copy of them is current), the customer's order count,
@@ -112,6 +131,8 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
     can use now (their own or anyone's), with its promotion, budget left and owner. One row
     per such coupon, or one row without."""
     codes = sorted(set(context.coupons))
+    if not codes and context.customer_id is None:  # an anonymous cart without coupons
+        return list(session.execute(_ANONYMOUS_FACTS))
     stamp = (
         select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
     ).label("stamp")
@@ -128,13 +149,7 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
             stored_segment(context.customer_id).scalar_subquery().label("segment"),
         ]
     if not codes:
-        none = [
-            null().label("coupon"),
-            null().label("promotion"),
-            null().label("budget_left"),
-            null().label("owner"),
-        ]
-        return list(session.execute(select(stamp, *facts, *none)))
+        return list(session.execute(select(stamp, *facts, *_NO_COUPON)))
     one = select(literal(1).label("one")).subquery("one")
     stmt = select(
         stamp,

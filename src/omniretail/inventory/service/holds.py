@@ -43,17 +43,23 @@ from omniretail.inventory.service.ledger import (
 from omniretail.kernel.ids import new_id
 
 
-def reserve_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead:
+def reserve_stock(
+    uow: UnitOfWork, data: SaleCreate, *, actor: str, later: bool = False
+) -> HoldRead:
     """A cart hold with the channel's TTL. Never dips into safety stock; expired holds
-    never block it (they are released here when the first attempt fails)."""
+    never block it (they are released here when the first attempt fails). ``later``: the
+    hold row is written at commit with the outbox (``uow.later_rows``), for a caller that
+    does not read it back in this unit of work before sending what it holds."""
     channel = require_channel_sells_at(uow, data.channel, data.location)
     deltas = Deltas(reserved=data.quantity)
     after = take_free_units(
         uow, data.sku, data.location, deltas, need=data.quantity, keep_safety_stock=True
     )
     expires_at = uow.now + timedelta(seconds=channel.reservation_ttl_seconds)
-    hold = _insert_hold(uow, data, HoldKind.CART, expires_at)
-    record_movement(uow, after, MovementKind.RESERVE, deltas, actor, None, hold["id"], emit=False)
+    hold = _insert_hold(uow, data, HoldKind.CART, expires_at, later=later)
+    record_movement(
+        uow, after, MovementKind.RESERVE, deltas, actor, None, hold["id"], emit=False, later=later
+    )
     uow.record(
         Reserved(
             sku=data.sku,
@@ -89,10 +95,15 @@ def allocate_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead
     return HoldRead(**_hold_read_fields(hold))
 
 
-def refresh_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRead:
-    """Activity on the cart: the hold lives another full TTL from now."""
-    hold = _require_hold(uow, hold_id)
-    channel = catalog.channel_settings(uow, hold.channel_code)
+def refresh_reservation(
+    uow: UnitOfWork, hold_id: str, *, actor: str, channel: str | None = None
+) -> HoldRead:
+    """Activity on the cart: the hold lives another full TTL from now. ``channel``: the
+    hold's channel when the caller knows it (a cart line's), which spares reading the hold
+    first (a hold that is gone or not active is then found out by the refusal)."""
+    if channel is None:
+        channel = _require_hold(uow, hold_id).channel_code
+    settings = catalog.channel_settings(uow, channel)
     row = repo.transition_hold(
         uow.session,
         hold_id,
@@ -100,7 +111,7 @@ def refresh_reservation(uow: UnitOfWork, hold_id: str, *, actor: str) -> HoldRea
         to_status=HoldStatus.ACTIVE,
         now=uow.now,
         require_unexpired=True,
-        new_expires_at=uow.now + timedelta(seconds=channel.reservation_ttl_seconds),
+        new_expires_at=uow.now + timedelta(seconds=settings.reservation_ttl_seconds),
     )
     if row is None:
         raise _why_hold_refused(uow, hold_id, HoldKind.CART)
@@ -362,7 +373,7 @@ def take_free_units(
 
 
 def _insert_hold(
-    uow: UnitOfWork, data: SaleCreate, kind: HoldKind, expires_at: Any
+    uow: UnitOfWork, data: SaleCreate, kind: HoldKind, expires_at: Any, *, later: bool = False
 ) -> dict[str, Any]:
     values = {
         "id": new_id(),
@@ -377,7 +388,10 @@ def _insert_hold(
         "created_at": uow.now,
         "updated_at": uow.now,
     }
-    repo.insert_hold(uow.session, values)
+    if later:
+        uow.later_rows(repo.holds, [values])
+    else:
+        repo.insert_hold(uow.session, values)
     return values
 
 

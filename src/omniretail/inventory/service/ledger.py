@@ -101,15 +101,16 @@ def record_movement(
     *,
     emit: bool = True,
     before: Counters | None = None,
+    later: bool = False,
 ) -> None:
-    repo.insert_movements(
-        uow.session,
-        [
-            movement_row(
-                uow, after.sku_code, after.location_code, kind, deltas, actor, reason, reference
-            )
-        ],
+    """``later``: the ledger row is written at commit with the outbox (``uow.later_rows``)."""
+    row = movement_row(
+        uow, after.sku_code, after.location_code, kind, deltas, actor, reason, reference
     )
+    if later:
+        uow.later_rows(repo.movements, [row])
+    else:
+        repo.insert_movements(uow.session, [row])
     if emit:
         uow.record(
             _MOVEMENT_EVENTS[kind](

@@ -1,0 +1,73 @@
+"""Creating a cart and adding lines stay within their SQL statement budgets (Server-Timing
+``sql`` of the request, as ``benchmarks/checkout.py`` adds them up per flow), and the answer,
+built from the rows as written rather than read back, is the cart as it is then read.
+
+PostgreSQL, with the API key's look-up and the audit row:
+
+- a new cart: the key's look-up, then at commit one statement with the cart, the audit row
+  and the outbox (``db.batch``): 2;
+- a first line: the key, the cart's version bump (its row lock), the cart read, the pricing
+  read and the promotions in force, the conditional stock update, then at commit the
+  reservation, its ledger row, the line, the audit row and the outbox: 7 at a location the
+  request names; routed, the stock read and the ship-from-store capacity left (a store here
+  has a daily limit) choose the location: 9;
+- each line already in the cart adds its reservation's refresh and its line's new expiry: 2.
+
+SQLite has no data-modifying CTE: each held write is a statement of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.orders.network import add, make_orders_network, new_cart, ok, receive
+
+# (new cart, first line routed, per line already there); a line at a named location: 2 fewer
+BUDGET = {"postgres": (2, 9, 2), "sqlite": (4, 13, 2)}
+
+
+def _sql(response) -> int:
+    match = re.search(r'sql;desc="(\d+)"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("location", [None, "DC1"], ids=["routed", "chosen"])
+def test_cart_statement_counts(container, client, backend, location):
+    make_orders_network(container)
+    for sku in ("A1", "B2", "C3"):
+        receive(container, sku, "DC1", 10)
+    # a first cart warms the channel's settings, the tax rates and the promotions index
+    warm = new_cart(client)
+    ok(add(client, warm, "C3", 1))
+    cart_budget, line_budget, per_line = BUDGET[backend]
+    if location is not None:
+        line_budget -= 2
+    extra = {"location": location} if location else {}
+
+    created = client.post("/api/v1/carts", json={"channel": "WEB"})
+    body = ok(created, 201)
+    assert _sql(created) <= cart_budget
+    token = body["token"]
+    assert ok(client.get(f"/api/v1/carts/{token}")) == body
+
+    first = add(client, token, "A1", 1, **extra)
+    body = ok(first)
+    assert _sql(first) <= line_budget
+    assert ok(client.get(f"/api/v1/carts/{token}")) == body
+
+    second = add(client, token, "B2", 2, **extra)
+    body = ok(second)
+    assert _sql(second) <= line_budget + per_line
+    assert [(ln["sku"], ln["quantity"]) for ln in body["lines"]] == [("A1", 1), ("B2", 2)]
+    assert ok(client.get(f"/api/v1/carts/{token}")) == body
+
+    # the same SKU again: its reservation is taken anew for the sum
+    again = add(client, token, "A1", 2, **extra)
+    body = ok(again)
+    assert [(ln["sku"], ln["quantity"]) for ln in body["lines"]] == [("A1", 3), ("B2", 2)]
+    assert ok(client.get(f"/api/v1/carts/{token}")) == body
+    report = ok(client.get("/api/v1/inventory/verify"))
+    assert report["drift"] == []
