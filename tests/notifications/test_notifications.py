@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from omniretail.db.outbox import OutboxMessage
 from omniretail.kernel.errors import InvalidRequest
@@ -315,3 +315,46 @@ def test_every_order_event_a_customer_is_told_of_is_listed_as_customer_visible()
     assert "orders.pickup_store_changed" in notified
     assert sorted(notified - CUSTOMER_VISIBLE) == []
     assert sorted(CUSTOMER_VISIBLE - set(EVENT_CLASSES)) == []  # no stale names
+
+
+def test_a_batch_of_notifications_is_sent_once_each_a_failure_retried_alone(container, clock):
+    """The relay hands queued notifications to the sender in one batch: read together, each
+    marked sent right after its send (a relay killed mid-batch repeats one). A send failing
+    mid-batch: those sent before it are not sent again when the relay retries the batch one
+    by one; the failed one is retried alone; a notification erased meanwhile is skipped."""
+    recording = RecordingMailer()
+    container.senders.mailer = recording
+    with container.uow() as uow:
+        for n in range(4):
+            notify(uow, "delivered", "email", f"p{n}@example.com", CONTEXT, f"event-b{n}")
+        notify(uow, "delivered", "email", "gone@example.com", CONTEXT, "event-gone")
+    with container.uow() as uow:
+        uow.session.execute(
+            delete(Notification).where(Notification.source_event_id == "event-gone")
+        )
+    original = recording.send
+    calls: list[str] = []
+
+    def send(email: Any) -> None:
+        calls.append(email.to)
+        if email.to == "p2@example.com" and calls.count(email.to) <= 2:  # batch, then alone
+            raise ConnectionError("the SMTP server hung up")
+        original(email)
+
+    recording.send = send  # type: ignore[method-assign]
+
+    first = container.relay().run_until_idle()
+    clock.advance(seconds=container.settings.relay_backoff_base_seconds * 2)
+    container.relay().run_until_idle()
+
+    assert (first.retried, first.skipped) == (1, 1)
+    assert sorted(m.to for m in recording.sent) == [f"p{n}@example.com" for n in range(4)]
+    # p0, p1 sent in the batch, p2 failed there and again alone, p3 alone, p2 on its retry
+    assert calls == [f"p{n}@example.com" for n in (0, 1, 2, 2, 3, 2)]
+    assert sorted((d.status, d.attempts) for d in deliveries(container)) == [
+        ("delivered", 1),
+        ("delivered", 1),
+        ("delivered", 1),
+        ("delivered", 2),
+        ("skipped", 1),
+    ]

@@ -24,11 +24,12 @@ SMS_TEXT = "Your order is on its way."
 
 @pytest.fixture
 def sent(container: Container, seeded: Seeded) -> dict[str, int]:
-    """The seeded orders' emails sent through the relay (the first one failing once), and
-    an SMS queued; returns ids by name."""
+    """The seeded orders' emails sent through the relay (the first one failing in the
+    relay's batch and again when the relay falls back to one by one, so it is left
+    retrying), and an SMS queued; returns ids by name."""
     mailer = RecordingMailer()
     container.senders.mailer, container.senders.sms = mailer, RecordingSmsSender()
-    mailer.fail_next = 1
+    mailer.fail_next = 2
     container.relay().run_until_idle()
     assert mailer.sent, "the seeded orders sent no email"
     with container.uow() as uow:

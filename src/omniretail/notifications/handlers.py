@@ -27,10 +27,11 @@ class NotificationSender:
     The send runs outside any transaction; a crash between the send and marking it sent
     sends again on the next attempt (emails carry a stable Message-ID for that case).
 
-    ``many`` takes a relay batch: the notifications read in one transaction, sent one after
-    the other, and those sent marked in one transaction, also when a send fails (then the
-    batch raises and the relay hands its events over one by one: those marked sent are not
-    sent again, the failing one is retried alone)."""
+    ``many`` takes a relay batch: the notifications read in one transaction, then sent one
+    after the other, each marked sent in its own transaction right after its send (as one by
+    one), so a relay killed mid-batch repeats at most the one send in flight. A failing send
+    raises and the relay hands the batch's events over one by one: those marked sent are not
+    sent again, the failing one is retried alone."""
 
     def __init__(self, senders: Senders) -> None:
         self.senders = senders
@@ -53,18 +54,13 @@ class NotificationSender:
         with uow_factory() as uow:
             stored = repository.get_notifications(uow.session, ids)
             found = {i: notification_read(uow.vault, n) for i, n in stored.items()}
-        sent: list[int] = []
-        try:
-            for notification_id in dict.fromkeys(ids):
-                notification = found.get(notification_id)
-                if notification is None or notification.status == NotificationStatus.SENT:
-                    continue
-                self._send(notification)
-                sent.append(notification_id)
-        finally:
-            if sent:
-                with uow_factory() as uow:
-                    repository.mark_notifications_sent(uow.session, sent, uow.now)
+        for notification_id in dict.fromkeys(ids):
+            notification = found.get(notification_id)
+            if notification is None or notification.status == NotificationStatus.SENT:
+                continue
+            self._send(notification)
+            with uow_factory() as uow:
+                repository.mark_notification_sent(uow.session, notification_id, uow.now)
         missing = [i for i in ids if i not in found]
         if missing:  # one by one, the relay records those as skipped
             raise SkipDelivery(f"notifications {missing} no longer exist")
@@ -98,7 +94,7 @@ def install(
     def one(event: CloudEvent, uow_factory: UowFactory) -> None:
         sender(NotificationQueued.parse(event["data"]), EventMeta.of(event), uow_factory)
 
-    # One by one: a batch marks its sends at its end, so a relay killed mid-batch would send
-    # the whole batch again (tests/marketing/test_journeys_crash.py bounds it to one per kill).
-    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one)
+    # A batch commits each send as it goes (one by one would read each in a transaction of
+    # its own too): tests/marketing/test_journeys_crash.py bounds duplicates to one per kill.
+    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many)
     registry.add_source(WebhookSource(clock, timeout_seconds=webhook_timeout_seconds))

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, select, update
+from sqlalchemy import Select, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.db.bulk import insert_rows
-from omniretail.db.sql import insert_ignore, rowcount
+from omniretail.db.sql import insert_ignore, rowcount, statement
 from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
 
 # --- webhook subscriptions -----------------------------------------------------------------
@@ -99,17 +99,29 @@ def get_notification_by_source(
 
 
 def mark_notification_sent(session: Session, notification_id: int, now: datetime) -> bool:
-    updated = session.scalar(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == NotificationStatus.QUEUED.value,
+    """Queued -> sent (False: it was not queued); one statement built once, run on the
+    session's connection (the relay runs it after every send)."""
+    updated = (
+        session.connection()
+        .execute(
+            statement(session, "notifications.mark_sent", _mark_sent),
+            {"notification_id": notification_id, "now": now},
         )
-        .values(status=NotificationStatus.SENT.value, sent_at=now)
-        .returning(Notification.id)
-        .execution_options(synchronize_session=False)
+        .scalar()
     )
     return updated is not None
+
+
+def _mark_sent(_postgres: bool) -> Any:
+    return (
+        update(Notification)
+        .where(
+            Notification.id == bindparam("notification_id"),
+            Notification.status == NotificationStatus.QUEUED.value,
+        )
+        .values(status=NotificationStatus.SENT.value, sent_at=bindparam("now"))
+        .returning(Notification.id)
+    )
 
 
 def get_notifications(session: Session, ids: Sequence[int]) -> dict[int, Notification]:
@@ -117,20 +129,6 @@ def get_notifications(session: Session, ids: Sequence[int]) -> dict[int, Notific
         return {}
     found = session.scalars(select(Notification).where(Notification.id.in_(list(set(ids)))))
     return {n.id: n for n in found}
-
-
-def mark_notifications_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
-    if not ids:
-        return
-    session.execute(
-        update(Notification)
-        .where(
-            Notification.id.in_(list(ids)),
-            Notification.status == NotificationStatus.QUEUED.value,
-        )
-        .values(status=NotificationStatus.SENT.value, sent_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def delete_notifications_of(session: Session, customer_refs: Sequence[str]) -> int:
