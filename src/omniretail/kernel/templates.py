@@ -29,9 +29,9 @@ class _Bounds:
     def call_binop(self, context: Context, op: str, left: Any, right: Any) -> Any:
         if op == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                    if len(seq) * max(times, 0) > MAX_REPEAT:
-                        raise SecurityError(f"a repetition longer than {MAX_REPEAT} is not allowed")
+                repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if repeats and len(seq) * max(times, 0) > MAX_REPEAT:
+                    raise SecurityError(f"a repetition longer than {MAX_REPEAT} is not allowed")
             return operator.mul(left, right)
         if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"an exponent beyond {MAX_EXPONENT} is not allowed")
