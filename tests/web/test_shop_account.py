@@ -83,6 +83,9 @@ def test_sign_up_verify_sign_out_and_in(
     account = web.get("/account")
     assert account.status_code == 200 and "Grace Hopper" in account.text
     assert "No orders yet." in account.text and 'id="points"' in account.text
+    # the header names the account, not the sign-in's internal name
+    assert 'href="/account">My account</a>' in account.text
+    assert f"customer-{created[0].customer_id}" not in account.text
     with container.read_uow() as uow:
         row = uow.session.get(Principal, created[0].id)
         assert row is not None and row.active
