@@ -26,6 +26,13 @@ def test_each_role_signs_in_to_its_own_home(web: TestClient) -> None:
     assert sign_in(web, CUSTOMER_EMAIL) == "/account"
 
 
+def test_every_page_names_an_icon_that_is_served(web: TestClient) -> None:
+    page = web.get("/signin")
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    icon = web.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.text.startswith("<svg")
+
+
 def test_a_wrong_password_is_shown_beside_the_field_and_the_username_kept(web: TestClient) -> None:
     page = web.get("/signin")
     response = web.post(
