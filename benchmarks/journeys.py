@@ -100,6 +100,7 @@ MESSAGE = MessageCreate(
     link_url="https://shop.example.com/season",
 )
 CHUNK = 5000
+RESCAN_IDS = 1000  # ids below the highest seen that may still commit (``watch_sends``)
 METER = Phases()  # CPU seconds between named marks (``--cpu``)
 
 
@@ -410,14 +411,18 @@ def triggered(
     last = [0]
 
     def watch_sends() -> None:
+        # Two relays commit out of id order: a trailing window of ids is read again, and a
+        # send counts from its first sighting.
         while not stop.is_set():
             with container.read_uow() as uow:
                 rows = uow.session.execute(
-                    select(MarketingSend.id, MarketingSend.key).where(MarketingSend.id > last[0])
+                    select(MarketingSend.id, MarketingSend.key).where(
+                        MarketingSend.id > last[0] - RESCAN_IDS
+                    )
                 ).all()
             at = time.perf_counter()
             for sid, key in rows:
-                queued[key.rsplit(":", 1)[1]] = at
+                queued.setdefault(key.rsplit(":", 1)[1], at)
                 last[0] = max(last[0], sid)
             time.sleep(0.005)
 
