@@ -14,6 +14,9 @@ from omniretail.db.base import Base, BigIntPK, UTCDateTime
 from omniretail.db.batch import WriteBatch
 from omniretail.kernel.events import DomainEvent, cloud_event
 
+# The rows the relay has still to plan (the partial index's condition, and its queries').
+UNPLANNED = "planned_at IS NULL AND published_at IS NULL"
+
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
@@ -26,10 +29,22 @@ class OutboxMessage(Base):
     time: Mapped[datetime]
     data: Mapped[dict[str, Any]]
     published_at: Mapped[datetime | None]
+    # Set by the relay in the transaction that plans the message's deliveries (or publishes
+    # it at once): planning reads only the rows where both are null (ix_outbox_unplanned).
+    planned_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "position"),)
+    # Planning and the relay's idle probe read it (no other query needs unpublished rows by
+    # position: publishing finds them by id).
+    __table_args__ = (
+        Index(
+            "ix_outbox_unplanned",
+            "position",
+            postgresql_where=text(UNPLANNED),
+            sqlite_where=text(UNPLANNED),
+        ),
+    )
 
     def as_cloud_event(self) -> dict[str, Any]:
         return cloud_event(

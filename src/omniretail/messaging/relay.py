@@ -2,9 +2,10 @@
 
 One pass (``run_once``):
 
-1. **Plan.** Unpublished outbox messages without deliveries get one ``deliveries`` row per
-   matching handler (unique on message and handler, so planning twice adds nothing). A
-   message no handler wants is published at once.
+1. **Plan.** Outbox messages not planned yet get one ``deliveries`` row per matching handler
+   (unique on message and handler, so planning twice adds nothing) and ``planned_at``, in one
+   transaction; planning never reads a planned message again. A message no handler wants is
+   published at once.
 2. **Claim.** Due deliveries, in event order, are locked (``FOR UPDATE SKIP LOCKED`` on
    PostgreSQL; SQLite serialises writers) and leased in one short transaction: status
    ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a fresh claim token.
@@ -239,7 +240,7 @@ class Relay:
 
     def _plan(self, report: RelayReport) -> None:
         with self.uow_factory() as uow:
-            messages = repository.lock_unplanned_messages(uow.session, self.batch_size)
+            messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
             if not messages:
                 return
             names_for = self.registry.planner(uow.session)
@@ -251,7 +252,9 @@ class Relay:
                 else:
                     unwanted.append(message.position)
             repository.add_deliveries_of(uow.session, plans, uow.now)
-            repository.mark_messages_published(uow.session, unwanted, uow.now)
+            repository.mark_messages_planned(
+                uow.session, [m.position for m in messages], published=unwanted, now=uow.now
+            )
             report.published += len(unwanted)
             report.planned += len(messages)
 

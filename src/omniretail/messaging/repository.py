@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    case,
     cast,
     func,
     or_,
@@ -38,27 +39,30 @@ DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 # --- planning: outbox message -> one delivery per handler ----------------------------------
 
 
-def lock_unplanned_messages(session: Session, limit: int) -> list[Any]:
-    """Unpublished messages that have no deliveries yet, oldest first, locked (PostgreSQL):
-    rows of ``id``, ``position`` and ``type`` (one statement built once, no ORM objects).
+def lock_unplanned_messages(session: Session, limit: int, now: datetime) -> list[Any]:
+    """Messages not planned yet (``planned_at`` and ``published_at`` null), oldest first,
+    locked (PostgreSQL): rows of ``id``, ``position`` and ``type`` (one statement built once,
+    no ORM objects). The partial index ``ix_outbox_unplanned`` holds only these rows, so the
+    read does not grow with messages planned but unpublished (retrying, dead-lettered).
 
     No cursor: a transaction that commits late makes an older position visible late, and it
     is still found here.
 
-    The ``NOT EXISTS`` is read in the statement's snapshot, but a row is locked when the scan
-    reaches it: a concurrent relay that planned a message and committed in between left it
-    unlocked, and it comes back although it has deliveries. Planning it again would insert
-    deliveries that conflict with rows other relays are finishing (the insert waits for
-    them while they wait for this message's lock to publish it: a deadlock). So the locked
-    messages are checked again in a fresh statement (READ COMMITTED: a new snapshot, which
-    sees every plan committed before the lock was taken; none can commit after, the lock is
-    ours) and those already planned are left out."""
+    A concurrent relay that planned a message committed ``planned_at`` on the row itself:
+    if it did so after this statement's snapshot, the lock finds the newer version and
+    PostgreSQL checks the condition again on it (READ COMMITTED), so the message is left out;
+    one still being planned is locked and skipped. Deliveries may still exist for a row
+    without ``planned_at`` if a relay of the release before planned it (a rolling upgrade):
+    planning it again would insert deliveries that conflict with rows other relays are
+    finishing (the insert waits for them while they wait for this message's lock to publish
+    it: a deadlock), so the locked messages are checked for deliveries in a fresh statement,
+    and those found are marked planned and left out."""
     messages = list(
         session.execute(
             statement(session, "outbox.lock_unplanned", _lock_unplanned), {"limit": limit}
         )
     )
-    if not messages or session.get_bind().dialect.name != "postgresql":
+    if not messages or not is_postgres(session):
         return messages  # SQLite: one writer at a time, the snapshot is current
     done = set(
         session.scalars(
@@ -67,17 +71,53 @@ def lock_unplanned_messages(session: Session, limit: int) -> list[Any]:
             .distinct()
         )
     )
+    if not done:
+        return messages
+    mark_messages_planned(
+        session,
+        [m.position for m in messages if m.id in done],
+        published=[],
+        now=now,
+    )
     return [m for m in messages if m.id not in done]
 
 
 def _lock_unplanned(_postgres: bool) -> Any:
-    planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
     return (
         select(OutboxMessage.id, OutboxMessage.position, OutboxMessage.type)
-        .where(OutboxMessage.published_at.is_(None), ~planned)
+        .where(OutboxMessage.planned_at.is_(None), OutboxMessage.published_at.is_(None))
         .order_by(OutboxMessage.position)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
+    )
+
+
+def mark_messages_planned(
+    session: Session, positions: Sequence[int], *, published: Sequence[int], now: datetime
+) -> None:
+    """``planned_at`` for these (locked) messages, in the transaction that plans them; those
+    in ``published`` (no handler wants them) are published too. One statement built once."""
+    if not positions:
+        return
+    session.execute(
+        statement(session, "outbox.mark_planned", _mark_planned),
+        {"positions": list(positions), "published": list(published), "now": now},
+    )
+
+
+def _mark_planned(postgres: bool) -> Any:
+    now = bindparam("now", type_=UTCDateTime())
+    return (
+        update(OutboxMessage)
+        .where(matches(OutboxMessage.position, "positions", postgres))
+        .values(
+            planned_at=now,
+            published_at=case(
+                (matches(OutboxMessage.position, "published", postgres), now),
+                else_=OutboxMessage.published_at,
+            ),
+        )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -238,7 +278,7 @@ def _publish_complete(postgres: bool) -> Any:
 
 
 def work_waiting(session: Session, now: datetime) -> bool:
-    """A message without deliveries yet, or a delivery due by ``now``: the relay's idle probe,
+    """A message not planned yet, or a delivery due by ``now``: the relay's idle probe,
     one statement on the indexes a pass uses."""
     return bool(
         session.scalar(statement(session, "relay.work_waiting", _work_waiting), {"now": now})
@@ -246,8 +286,9 @@ def work_waiting(session: Session, now: datetime) -> bool:
 
 
 def _work_waiting(_postgres: bool) -> Any:
-    planned = select(Delivery.id).where(Delivery.message_id == OutboxMessage.id).exists()
-    unplanned = select(OutboxMessage.position).where(OutboxMessage.published_at.is_(None), ~planned)
+    unplanned = select(OutboxMessage.position).where(
+        OutboxMessage.planned_at.is_(None), OutboxMessage.published_at.is_(None)
+    )
     due = select(Delivery.id).where(
         Delivery.status.in_(DUE_STATUSES),
         Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
