@@ -76,7 +76,7 @@ def test_a_marketer_builds_and_launches_a_journey(
     # so the screenshot shows the new drawing and nothing races the swap.
     with page.expect_response(lambda r: r.url.endswith("/hq/journeys/new/edit")):
         page.get_by_role("button", name="Update the drawing", exact=True).click()
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling')")
+    expect(page.locator(".htmx-request, .htmx-settling")).to_have_count(0)
     graph = page.locator("#journey-editor svg.journey")
     expect(graph).to_be_visible()
     expect(graph).to_contain_text("has_cart")
