@@ -3,8 +3,10 @@ partial index on the messages still to plan, so planning no longer reads every u
 message against ``deliveries``; it replaces ``ix_outbox_unpublished``, which only planning
 and the relay's idle probe read (SQLite would keep choosing it over the partial index)
 
-Messages already planned (with deliveries) or published get ``planned_at``: the time of
-their first delivery, else their publication.
+Unpublished messages already planned (with deliveries) get ``planned_at``: the time of
+their first delivery. Published messages are left as they are (the partial index leaves them
+out whatever their stamp), so the migration touches only the backlog, not every row of a
+large outbox.
 
 Revision ID: 0043_outbox_planned_at
 Revises: 0042_support_wire_attachments
@@ -28,11 +30,10 @@ def upgrade() -> None:
     # In place (a nullable column: no table copy on SQLite, no rewrite on PostgreSQL).
     op.add_column("outbox", sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
-        "UPDATE outbox SET planned_at = COALESCE("
-        "(SELECT MIN(d.created_at) FROM deliveries d WHERE d.message_id = outbox.id),"
-        " published_at)"
-        " WHERE published_at IS NOT NULL"
-        " OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = outbox.id)"
+        "UPDATE outbox SET planned_at ="
+        " (SELECT MIN(d.created_at) FROM deliveries d WHERE d.message_id = outbox.id)"
+        " WHERE published_at IS NULL"
+        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = outbox.id)"
     )
     op.create_index(
         "ix_outbox_unplanned",
