@@ -146,6 +146,20 @@ def test_sign_up_refuses_a_weak_password_and_is_throttled(
     assert len(mails_to(container, mailer, "again@example.com")) <= limit
 
 
+def test_sign_up_refuses_a_list_of_emails_and_mails_nobody(
+    container: Container, web: TestClient, mailer: RecordingMailer, seeded: Seeded
+) -> None:
+    """``me@x.test,victim@y.test`` has no space: the code would go to both, and the profile
+    would keep a verified email that mails a stranger."""
+    before = len(principals(container))
+    for listed in ("mal@example.com,victim@example.org", "mal@example.com;victim@example.org"):
+        refused = sign_up(web, email=listed)
+        assert refused.status_code == 422 and "like name@example.com" in refused.text
+    container.relay().run_until_idle()
+    assert not [m for m in mailer.sent if "victim" in m.to]
+    assert len(principals(container)) == before
+
+
 def test_a_signed_up_customer_resets_a_forgotten_password(
     container: Container, web: TestClient, mailer: RecordingMailer, seeded: Seeded
 ) -> None:

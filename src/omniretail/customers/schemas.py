@@ -21,7 +21,7 @@ from omniretail.customers.models import ConsentPurpose as ConsentPurpose
 from omniretail.customers.models import CustomerStatus as CustomerStatus
 from omniretail.customers.models import IdentityKind as IdentityKind
 from omniretail.customers.models import VerifiedVia as VerifiedVia
-from omniretail.kernel.limits import Id, JsonObject, Timestamp
+from omniretail.kernel.limits import Id, JsonObject, Timestamp, one_mailbox
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AnonymousId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -57,8 +57,8 @@ class IdentityCreate(BaseModel):
 
     @model_validator(mode="after")
     def _email_looks_like_one(self) -> IdentityCreate:
-        if self.kind == IdentityKind.EMAIL and "@" not in self.value:
-            raise ValueError("not an email address")
+        if self.kind == IdentityKind.EMAIL and not one_mailbox(self.value.strip()):
+            raise ValueError("not one email address (like name@example.com)")
         return self
 
 

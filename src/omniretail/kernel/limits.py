@@ -5,6 +5,7 @@ column, timestamps with a time zone."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -23,6 +24,26 @@ Tiny = Annotated[str, StringConstraints(max_length=40)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+# One mailbox, ``local@domain``: nothing a mail header reads as a second recipient, a display
+# name or another header (a comma, semicolon, angle bracket, quote, space, control character).
+_MAILBOX = re.compile(r'[^@\s\x00-\x1f\x7f,;:<>()\[\]"\\]+@[^@\s\x00-\x1f\x7f,;:<>()\[\]"\\]+')
+MAX_EMAIL = 320
+
+
+def one_mailbox(value: str) -> bool:
+    """Whether ``value`` is one email address (``To: a@x.test, b@y.test`` mails both)."""
+    return len(value) <= MAX_EMAIL and _MAILBOX.fullmatch(value) is not None
+
+
+def _mailbox(value: str) -> str:
+    value = value.strip()
+    if not one_mailbox(value):
+        raise ValueError("not one email address (like name@example.com)")
+    return value
+
+
+EmailAddress = Annotated[str, StringConstraints(max_length=MAX_EMAIL), AfterValidator(_mailbox)]
 
 # A row id (64-bit columns) and an id kept in a 32-bit column.
 Id = Annotated[int, Field(ge=1, le=MAX_INT64)]

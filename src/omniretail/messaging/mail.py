@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Protocol
 
+from omniretail.kernel.limits import one_mailbox
+
 log = logging.getLogger("omniretail.messaging.mail")
 
 
@@ -35,9 +37,13 @@ class Mailer(Protocol):
 
 def build_message(email: Email, sender: str) -> EmailMessage:
     """A text email, or multipart/alternative with text first and HTML second."""
+    to = email.to.strip()
+    if not one_mailbox(to):
+        # "a@x.test, b@y.test" would mail both: an address typed somewhere is never a list
+        raise ValueError("the recipient is not one email address")
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = email.to
+    message["To"] = to
     # one line: a subject taken from an inbound email may hold a decoded CR/LF, which the
     # header refuses (the reply was never sent); collapsed, it can add no header either
     message["Subject"] = " ".join(email.subject.split())

@@ -25,6 +25,7 @@ from omniretail.db.outbox import OutboxMessage, events_by_id
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.ids import new_token
+from omniretail.kernel.limits import one_mailbox
 from omniretail.kernel.vault import PiiVault
 from omniretail.messaging import service as deliveries
 from omniretail.messaging.models import DeliveryStatus
@@ -148,7 +149,7 @@ def notify(
     Raises ``UnknownNotificationKind`` or ``NotificationContextIncomplete`` (a ``DomainError``)
     when it cannot be rendered, before anything is written."""
     channel = _channel(channel)
-    if not recipient.strip() or (channel is Channel.EMAIL and "@" not in recipient):
+    if not recipient.strip() or (channel is Channel.EMAIL and not one_mailbox(recipient.strip())):
         # Not the value itself: the message may end up in a delivery's last_error.
         raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
     existing = repository.get_notification_by_source(

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from omniretail.catalog.schemas import Code
-from omniretail.kernel.limits import Id32, ShortText, Tiny
+from omniretail.kernel.limits import EmailAddress, Id32, ShortText, Tiny
 from omniretail.kernel.money import round_money
 from omniretail.routing.schemas import FulfilmentMethod
 
@@ -48,7 +48,7 @@ class CheckoutCreate(_In):
     )
     fulfilment: FulfilmentChoice
     payment: PaymentIn
-    contact_email: str | None = Field(default=None, max_length=320)
+    contact_email: EmailAddress | None = None
 
 
 class OrderLineRead(BaseModel):

@@ -19,7 +19,7 @@ from omniretail.customers.errors import VerificationRateLimited
 from omniretail.customers.service import CodePolicy
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.keys import same_secret
-from omniretail.kernel.limits import whole_number
+from omniretail.kernel.limits import one_mailbox, whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.runtime import Runtime
@@ -106,8 +106,7 @@ def signup(
         errors = {"__all__": FORM_EXPIRED}
         return _page(request, "shop/signup.html", values=values, errors=errors, status=403)
     errors = {}
-    local, at, domain = email.strip().partition("@")
-    if not (local and at and "." in domain) or any(c.isspace() for c in email.strip()):
+    if not (one_mailbox(email.strip()) and "." in email.strip().partition("@")[2]):
         errors["email"] = "Enter your email address, like name@example.com."
     if not name.strip():
         errors["name"] = "Enter your name."
