@@ -258,6 +258,44 @@ def test_a_customer_uses_only_their_own_carts_and_anonymous_ones(client, who):
     assert r.status_code == 404, r.text
 
 
+def test_a_customer_buys_only_on_the_web_shop_or_the_app(client, who):
+    """The till's channel has its own price lists, promotions and no delivery fee: a customer
+    naming it (a cart, a line, a checkout) would buy at till prices for home delivery."""
+    cara = who["ids"]["cara"]
+    refused(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "POS"}), "POS")
+    refused(
+        client.post(
+            f"{API}/carts", headers=who["cara"], json={"channel": "pos", "customer_id": cara}
+        ),
+        "pos",
+    )
+    token = ok(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "WEB"}), 201)
+    line = {"sku": "A1", "quantity": 1, "location": "LON1"}
+    refused(
+        client.post(
+            f"{API}/carts/{token['token']}/lines",
+            headers=who["cara"],
+            json={**line, "channel": "POS"},
+        ),
+        "POS",
+    )
+    ok(client.post(f"{API}/carts/{token['token']}/lines", headers=who["cara"], json=line))
+    refused(
+        client.post(
+            f"{API}/carts/{token['token']}/checkout",
+            headers=who["cara"],
+            json={
+                "channel": "POS",
+                "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+                "payment": {"provider_token": "tok_visa"},
+            },
+        ),
+        "POS",
+    )
+    # staff still sell on the till's channel
+    assert ok(client.post(f"{API}/carts", headers=who["asha"], json={"channel": "POS"}), 201)
+
+
 def test_a_customer_reads_orders_only_through_their_own_profile_and_tracking_link(client, who):
     cara = who["ids"]["cara"]
     token = ok(

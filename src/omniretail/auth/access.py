@@ -25,6 +25,9 @@ from omniretail.auth import policy
 from omniretail.auth.errors import Forbidden
 from omniretail.auth.models import Role
 from omniretail.auth.security import AuthPrincipal
+from omniretail.catalog import service as catalog
+from omniretail.catalog.errors import UnknownChannel
+from omniretail.catalog.schemas import ChannelKind
 from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
@@ -36,6 +39,9 @@ from omniretail.orders import service as orders
 from omniretail.orders.schemas import CancelBody
 
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
+# The channels a customer buys on by themselves; the till's, the call centre's and the
+# marketplaces' prices, promotions and fees are not theirs to pick.
+SELF_SERVICE_CHANNELS = frozenset({ChannelKind.WEB, ChannelKind.APP})
 T = TypeVar("T")
 # A scope check that reads stored rows; raises ``Forbidden``.
 Check = Callable[[UnitOfWork], None]
@@ -141,10 +147,27 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
             checks += _person(
                 principal, named, "customers may only create or attach carts for themselves"
             )
+        channel = body.get("channel") if isinstance(body, dict) else None
+        if channel is not None:
+            checks.append(_self_service_channel(str(channel)))
         token = action.params.get("token")
         if token is not None:
             checks.append(_cart_check(principal, str(token)))
     return checks
+
+
+def _self_service_channel(code: str) -> Check:
+    """A cart, line or checkout a customer names a channel for: one they buy on themselves."""
+
+    def check(uow: UnitOfWork) -> None:
+        try:
+            kind = catalog.get_channel(uow, code.strip().upper()).kind
+        except UnknownChannel:
+            return  # the route answers its own 404
+        if kind not in SELF_SERVICE_CHANNELS:
+            raise Forbidden(f"customers buy on the web shop or the app, not on channel {code}")
+
+    return check
 
 
 def _person(principal: AuthPrincipal, raw: Any, message: str) -> list[Check]:
