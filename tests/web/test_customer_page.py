@@ -111,3 +111,27 @@ def test_the_account_lists_store_receipts_beside_the_web_orders(
 
     assert seeded.pickup_order in mine and seeded.pickup_order not in elsewhere
     assert "POS-RECEIPT-7" in elsewhere and "£12.00" in elsewhere
+
+
+def test_a_broken_tracking_link_is_a_page_for_the_customer(web: TestClient) -> None:
+    page = web.get("/track/not-a-real-link-0000000000000000")
+    problem = web.get(
+        "/track/not-a-real-link-0000000000000000", headers={"Accept": "application/json"}
+    )
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "We could not find this order" in page.text and 'href="/account"' in page.text
+    assert problem.status_code == 404
+    assert problem.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_mistyped_console_address_is_a_page_in_a_browser(web: TestClient) -> None:
+    sign_in(web, ADMIN)
+
+    page = web.get("/hq/no-such-page", headers={"Accept": "text/html"})
+    api = web.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and 'href="/hq"' in page.text
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")

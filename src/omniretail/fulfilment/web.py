@@ -41,11 +41,23 @@ def environment() -> Environment:
 @router.get(
     "/track/{token}",
     response_model=TrackingRead,
-    responses={200: {"content": {"text/html": {}}}},
+    # An unknown link: a page for a browser, the problem for ``Accept: application/json``.
+    responses={200: {"content": {"text/html": {}}}, 404: {"content": {"text/html": {}}}},
 )
 def track(token: KeyPath, request: Request, uow: ReplicaReadDep) -> Response | TrackingRead:
-    order = orders.tracking_read(uow, token)
-    if "application/json" in request.headers.get("accept", ""):
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        order = orders.tracking_read(uow, token)
+    except UnknownOrder:
+        if wants_json:
+            raise
+        page = environment().get_template("orders/tracking_unknown.html").render()
+        return HTMLResponse(
+            page,
+            status_code=404,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+    if wants_json:
         return order
     html = (
         environment()
