@@ -135,3 +135,16 @@ def test_a_mistyped_console_address_is_a_page_in_a_browser(web: TestClient) -> N
     assert "Page not found" in page.text and 'href="/hq"' in page.text
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_tracking_page_shows_the_total_as_the_shop_does(
+    web: TestClient, seeded: Seeded
+) -> None:
+    page = web.get(f"/track/{seeded.tracking_token}")
+
+    assert page.status_code == 200
+    placed = re.search(
+        r'<span class="status">([^<]*)</span>\s*placed [^<]*&middot; ([^<]*)</p>', page.text
+    )
+    assert placed is not None, page.text[:800]
+    assert placed.group(1)[:1].isupper() and placed.group(2).startswith("£"), placed.groups()

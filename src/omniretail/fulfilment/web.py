@@ -22,6 +22,7 @@ from omniretail.api.qr import qr_response
 from omniretail.fulfilment import curbside
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.limits import loads_json
+from omniretail.kernel.money import format_money
 from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
@@ -31,11 +32,13 @@ router = APIRouter(tags=["tracking"])
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("omniretail.fulfilment", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",)),
         undefined=StrictUndefined,
     )
+    env.filters["money"] = format_money  # £12.50, as the shop shows it
+    return env
 
 
 @router.get(
