@@ -20,7 +20,11 @@ from omniretail.commands.main import app
 from omniretail.customers.models import Customer
 from omniretail.history.shift import Shift, shift_by_years, shift_to_recent
 from omniretail.history.source import SCHEMA
-from omniretail.intelligence.service import ReplenishmentConfig, run_replenishment
+from omniretail.intelligence.service import (
+    ReplenishmentConfig,
+    get_customer_scores,
+    run_replenishment,
+)
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.repository.programmes import accounts
 from omniretail.loyalty.schemas import ProgrammeRules
@@ -138,8 +142,16 @@ def test_the_demo_moves_the_history_into_the_last_year_and_every_figure_agrees(
             assert view["loyalty"]["tier"]["tier"] == tier
             assert view["loyalty"]["tier"]["basis"] == status.tier.basis
 
-    # Intelligence scored as of the day after the (moved) history.
+    # Intelligence scored as of the day after the (moved) history; the tour's customer, made
+    # after that run, as of today (her page shows a segment, not "not scored").
     assert f"intelligence: as of {last + timedelta(days=1):%Y-%m-%d}" in text
+    assert "intelligence: scored the demo customer's 2 profiles as of today" in text
+    tour_customer = re.search(r"GET /api/v1/customers/(\d+)/360", text)
+    assert tour_customer is not None
+    with container.read_uow() as uow:
+        scores = get_customer_scores(uow, int(tour_customer.group(1)), 0)
+    assert scores.segment not in ("not_scored", "no_purchases") and scores.p_alive is not None
+    assert scores.as_of == today + timedelta(days=1)
 
     # The plan reads the moved history (and the demo's orders of today) and says so.
     run = run_replenishment(

@@ -15,6 +15,15 @@ def test_build_preview_save_and_see_members(container, web, seeded):
     assert "Build a segment" in page.text and 'hx-post="/hq/segments/preview"' in page.text
     token = csrf_of(page.text)
 
+    # The builder's first load (hx-trigger "load") has no rule yet: a hint, not an error.
+    empty = web.post(
+        "/hq/segments/preview",
+        data={"rule": "", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert empty.status_code == 200
+    assert 'role="alert"' not in empty.text and "Type a rule to see" in empty.text
+
     live = web.post(
         "/hq/segments/preview",
         data={"rule": 'home_store == "LON1" && orders >= 2', "csrf_token": token},

@@ -135,6 +135,8 @@ def demo_command(
         tour_offer = _tour_offer(container, offers, customer_id)
         _journeys(container)
         service = _support(container, customer_id, made)
+        if intelligence:
+            _score_tour_customer(container, customer_id)
         account = _account_now(container, customer_id)
         _tour(base, customer_id, account, made, stores, tour_offer, service)
     except DomainError as exc:
@@ -208,6 +210,26 @@ def _intelligence_once(container: Runtime) -> None:
         )
         return
     refresh_with_progress(container, console)
+
+
+def _score_tour_customer(container: Runtime, customer_id: int) -> None:
+    """The tour's customer is made after the batch run: score her profiles (as of today) so
+    that her page shows a segment, CLV and p_alive rather than "not scored"."""
+    from omniretail.customers import service as customers
+    from omniretail.intelligence.service import get_customer_scores
+    from omniretail.intelligence.tasks import score_customers_today
+
+    with container.read_uow() as uow:
+        if get_customer_scores(uow, customer_id, 0).computed_at is not None:
+            return
+        cluster = customers.cluster(uow, customer_id)
+    stored = score_customers_today(container, cluster)
+    with container.read_uow() as uow:
+        scores = get_customer_scores(uow, customer_id, 0)
+    console.print(
+        f"intelligence: scored the demo customer's {stored} profiles as of today: segment"
+        f" {scores.segment}, p_alive {scores.p_alive or 0:.0%}"
+    )
 
 
 def _network_and_stock(container: Runtime) -> None:
@@ -345,7 +367,7 @@ def _print_summary(
             ch.kind.value,
             str(ch.reservation_ttl_seconds // 60),
             str(ch.atp_buffer),
-            f"{len(ch.location_codes)} locations",
+            f"{len(ch.location_codes)} location{'' if len(ch.location_codes) == 1 else 's'}",
         )
     console.print(network_table)
     console.print(channel_table)
@@ -552,7 +574,8 @@ def _tour(
     say(
         f" 10. marketer: {base}/hq/journeys -> the classic journeys; the welcome series and the"
         " abandoned cart are live: sign up in the shop, or leave a basket for an hour, and the"
-        f" journey's run shows on its page; {base}/hq/segments for the segments they use"
+        f" journey's run shows on its page; {base}/hq/segments -> build a segment with a live"
+        " count (the win-back journey's segment is there)"
     )
     handed = service.handed_over() if service is not None else None
     if handed is not None:

@@ -22,6 +22,7 @@ from omniretail.api.qr import qr_response
 from omniretail.fulfilment import curbside
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.limits import loads_json
+from omniretail.kernel.money import format_money
 from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
@@ -31,21 +32,35 @@ router = APIRouter(tags=["tracking"])
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("omniretail.fulfilment", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",)),
         undefined=StrictUndefined,
     )
+    env.filters["money"] = format_money  # £12.50, as the shop shows it
+    return env
 
 
 @router.get(
     "/track/{token}",
     response_model=TrackingRead,
-    responses={200: {"content": {"text/html": {}}}},
+    # An unknown link: a page for a browser, the problem for ``Accept: application/json``.
+    responses={200: {"content": {"text/html": {}}}, 404: {"content": {"text/html": {}}}},
 )
 def track(token: KeyPath, request: Request, uow: ReplicaReadDep) -> Response | TrackingRead:
-    order = orders.tracking_read(uow, token)
-    if "application/json" in request.headers.get("accept", ""):
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        order = orders.tracking_read(uow, token)
+    except UnknownOrder:
+        if wants_json:
+            raise
+        page = environment().get_template("orders/tracking_unknown.html").render()
+        return HTMLResponse(
+            page,
+            status_code=404,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+    if wants_json:
         return order
     html = (
         environment()

@@ -166,6 +166,15 @@ def replace_customer_scores(session: Session, rows: Sequence[dict[str, Any]]) ->
     _replace(session, CustomerScore, rows)
 
 
+def upsert_customer_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Replaces the score rows of these customers only (the others keep theirs)."""
+    session.execute(
+        delete(CustomerScore).where(CustomerScore.customer_id.in_([r["customer_id"] for r in rows]))
+    )
+    if rows:
+        session.execute(insert(CustomerScore), list(rows))
+
+
 def replace_forecasts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     _replace(session, ProductForecast, rows)
 

@@ -164,7 +164,11 @@ def store_forecast(uow: UnitOfWork, result: Forecast) -> int:
     return len(rows)
 
 
-def store_customer_scores(uow: UnitOfWork, scores: pl.DataFrame, as_of: date, weeks: int) -> int:
+def store_customer_scores(
+    uow: UnitOfWork, scores: pl.DataFrame, as_of: date, weeks: int, *, only_these: bool = False
+) -> int:
+    """Stores the scores of a refresh (replacing every customer's); ``only_these``: replaces
+    only the rows of the customers in ``scores``."""
     columns = [
         "customer_id",
         "segment",
@@ -181,7 +185,10 @@ def store_customer_scores(uow: UnitOfWork, scores: pl.DataFrame, as_of: date, we
         {**row, "horizon_weeks": weeks, "as_of": as_of, "computed_at": uow.now}
         for row in scores.select(columns).to_dicts()
     ]
-    repository.replace_customer_scores(uow.session, rows)
+    if only_these:
+        repository.upsert_customer_scores(uow.session, rows)
+    else:
+        repository.replace_customer_scores(uow.session, rows)
     uow.record(ScoresRefreshed(rows=len(rows)))
     return len(rows)
 

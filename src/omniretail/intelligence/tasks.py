@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import polars as pl
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from omniretail.intelligence import recommending, repository, service
@@ -94,6 +95,28 @@ def refresh_all(
         }
     seconds = time.perf_counter() - started
     return RefreshResult(as_of, tx.height, counts, seconds)
+
+
+def score_customers_today(
+    container: Runtime, customer_ids: Sequence[int], settings: IntelligenceSettings | None = None
+) -> int:
+    """Scores these customers (segment, CLV, p_alive) as of today, on the whole history, and
+    stores their rows only: for profiles made after the last refresh (the demo's customer),
+    without refitting everything. Returns the rows stored."""
+    settings = settings or IntelligenceSettings()
+    wanted = set(customer_ids)
+    tx = service.load_history(container.read_engine)
+    as_of = container.clock.now().date() + timedelta(days=1)
+    with container.read_uow() as uow:
+        customers = repository.list_customers(uow.session)
+    customers = customers.filter(pl.col("customer_id").is_in(list(wanted)))
+    if customers.is_empty():
+        return 0
+    scores = service.score_customers(tx, customers, as_of, settings.horizon_weeks)
+    with container.uow() as uow:
+        return service.store_customer_scores(
+            uow, scores, as_of, settings.horizon_weeks, only_these=True
+        )
 
 
 class BackgroundRefresh:

@@ -1,12 +1,18 @@
-"""``omniretail events relay | dead-letters | replay`` (merged into the ``events`` group)."""
+"""``omniretail events relay | dead-letters | replay | prune`` (merged into the ``events``
+group)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
-from typing import Annotated
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from omniretail.cli.context import DbOption, open_container
@@ -94,3 +100,93 @@ def replay(
         raise typer.Exit(1) from exc
     for row in replayed:
         console.print(f"delivery {row.id} ({row.handler}, event {row.message_id}) is due again")
+
+
+def _day(value: str) -> datetime:
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected YYYY-MM-DD (or an ISO date and time), got {value!r}", param_hint="--before"
+        ) from None
+    return day if day.tzinfo else day.replace(tzinfo=UTC)
+
+
+def _archive(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "at", encoding="utf-8")
+    return path.open("a", encoding="utf-8")
+
+
+@app.command()
+def prune(
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before", help="Delete published events that happened before this date (UTC)"
+        ),
+    ],
+    db: DbOption = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            help="First append each event to this file as CloudEvents JSON lines (.gz: gzip)",
+        ),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, max=100_000, help="Events per transaction")
+    ] = 1000,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete (or archive, then delete) published outbox events older than a date, with their
+    deliveries, in batches. Unpublished events (pending or dead deliveries) are always kept;
+    a pruned event can no longer be replayed or shown as the cause in the message log."""
+    cutoff = _day(before)
+    container = open_container(db)
+    if cutoff > container.clock.now():
+        console.print(f"[red]--before {before} is in the future[/]: pick a past date")
+        raise typer.Exit(2)
+    with container.read_uow() as uow:
+        prunable, kept = service.count_prunable(uow, cutoff)
+    console.print(
+        f"{prunable:,} published events before {cutoff:%Y-%m-%d %H:%M} UTC"
+        f"{'' if dry_run else ' to delete'}; {kept:,} unpublished ones before it are kept"
+        + (" (see `omniretail events dead-letters`)" if kept else "")
+    )
+    if dry_run or not prunable:
+        return
+    if not yes and not typer.confirm(
+        f"Delete {prunable:,} events{f' after appending them to {archive}' if archive else ''}?"
+    ):
+        console.print("nothing deleted")
+        raise typer.Exit(1)
+    deleted, position = 0, 0
+    out = _archive(archive) if archive else None
+    try:
+        with Progress(
+            TextColumn("pruning"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as bar:
+            task = bar.add_task("events", total=prunable)
+            while True:
+                with container.uow() as uow:
+                    pruned = service.prune_published(
+                        uow, cutoff, after_position=position, limit=batch
+                    )
+                    if out is not None:
+                        out.writelines(json.dumps(e, sort_keys=True) + "\n" for e in pruned.events)
+                        out.flush()
+                if not pruned.events:
+                    break
+                deleted += pruned.deleted
+                position = pruned.last_position
+                bar.update(task, completed=min(deleted, prunable))
+    finally:
+        if out is not None:
+            out.close()
+    console.print(
+        f"deleted {deleted:,} published events" + (f"; archived to {archive}" if archive else "")
+    )

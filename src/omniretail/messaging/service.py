@@ -1,13 +1,17 @@
-"""Use cases on the relay's bookkeeping: delivery inspection, dead letters, replay."""
+"""Use cases on the relay's bookkeeping: delivery inspection, dead letters, replay, and
+pruning published events."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select
 
 from omniretail.db.uow import UnitOfWork
-from omniretail.messaging import repository
+from omniretail.messaging import repository, retention
 from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery
 from omniretail.messaging.models import Delivery, DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
@@ -94,3 +98,35 @@ def _delivery_read(delivery: Delivery, event_type: str) -> DeliveryRead:
         updated_at=delivery.updated_at,
         delivered_at=delivery.delivered_at,
     )
+
+
+@dataclass
+class PrunedBatch:
+    deleted: int
+    last_position: int  # where the next batch starts (after it)
+    events: list[dict[str, Any]] = field(default_factory=list)  # CloudEvents, for an archive
+
+
+def count_prunable(uow: UnitOfWork, before: datetime) -> tuple[int, int]:
+    """(published events older than ``before``, unpublished ones that pruning keeps)."""
+    return (
+        retention.count_published_before(uow.session, before),
+        retention.count_unpublished_before(uow.session, before),
+    )
+
+
+def prune_published(
+    uow: UnitOfWork, before: datetime, *, after_position: int = 0, limit: int = 1000
+) -> PrunedBatch:
+    """Deletes the next ``limit`` published events older than ``before`` (by position, after
+    ``after_position``) with their deliveries; an unpublished event is never deleted."""
+    rows = retention.published_batch(
+        uow.session, before, after_position=after_position, limit=limit
+    )
+    if not rows:
+        return PrunedBatch(deleted=0, last_position=after_position)
+    events = [row.as_cloud_event() for row in rows]
+    deleted = retention.delete_events(
+        uow.session, [row.position for row in rows], [row.id for row in rows]
+    )
+    return PrunedBatch(deleted=deleted, last_position=rows[-1].position, events=events)

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from omniretail import __version__
 from omniretail.kernel.money import format_money
+from omniretail.pricing.service import CATALOG_CURRENCY
 
 DASH = "\N{EN DASH}"  # shown for a missing value
 
@@ -25,7 +26,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, when=when, day=day, label=label, num=num)
-    env.globals.update(version=__version__)
+    env.globals.update(version=__version__, catalog_currency=CATALOG_CURRENCY)
     return env
 
 
@@ -41,9 +42,13 @@ def day(value: date | datetime | None) -> str:
     return value.strftime("%a %d %b %Y") if value is not None else DASH
 
 
+ACRONYMS = {"pos": "POS", "sms": "SMS", "sku": "SKU", "csv": "CSV", "api": "API", "url": "URL"}
+
+
 def label(value: Any) -> str:
-    """``ready_for_pickup`` -> ``Ready for pickup``."""
+    """``ready_for_pickup`` -> ``Ready for pickup``; ``pos_customer`` -> ``POS customer``."""
     text = str(getattr(value, "value", value) or "").replace("_", " ").replace("-", " ")
+    text = " ".join(ACRONYMS.get(word, word) for word in text.split(" "))
     return text[:1].upper() + text[1:]
 
 

@@ -9,12 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from omniretail.web import hq, shop, store
 from omniretail.web.deps import NotAllowed, SignInRequired, optional_viewer, render
 from omniretail.web.jobs import JobRegistry
 from omniretail.web.signin import router as signin_router
 from omniretail.web.survey import router as survey_router
+
+CONSOLE_PATHS = ("/hq", "/store", "/shop", "/account", "/signin", "/signup")
 
 
 def install_web(app: FastAPI) -> None:
@@ -57,6 +60,26 @@ def install_web(app: FastAPI) -> None:
             title="Please check what you entered",
             message=f"{field}: {first.get('msg', 'not valid')}",
         )
+
+    api_http = app.exception_handlers.get(HTTPException)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> Response:
+        """A mistyped console address opened in a browser: a page with the way back, not
+        JSON; the API (and any client that does not ask for HTML) keeps its problem+json."""
+        browser = "text/html" in request.headers.get("accept", "")
+        if exc.status_code == 404 and browser and request.url.path.startswith(CONSOLE_PATHS):
+            return render(
+                request,
+                "error.html",
+                viewer=optional_viewer(request),
+                status=404,
+                title="Page not found",
+                message=f"There is no page at {request.url.path}.",
+            )
+        assert api_http is not None
+        answer = api_http(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     @app.exception_handler(NotAllowed)
     async def on_not_allowed(request: Request, exc: NotAllowed) -> Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from omniretail.customers import repository as repo
-from omniretail.customers.schemas import Customer360, SpendByChannel
+from omniretail.customers.schemas import Customer360, IdentityRead, SpendByChannel
 from omniretail.customers.service.activity import activity_read
 from omniretail.customers.service.clusters import root_row
 from omniretail.customers.service.consents import consent_read
@@ -38,10 +38,23 @@ def customer_360(
         customer=customer_read(
             root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
         ),
-        identities=[identity_read(i, vault) for i in identity_rows],
+        identities=one_per_value([identity_read(i, vault) for i in identity_rows]),
         consents=consents,
         spend_by_channel=spend,
         lifetime_spend=sum((s.spend for s in spend), Decimal(0)),
         last_orders=[activity_read(a) for a in last],
         open_returns=[activity_read(a) for a in open_returns],
     )
+
+
+def one_per_value(identities: list[IdentityRead]) -> list[IdentityRead]:
+    """A person's identities with each value once (merged profiles often share an email):
+    the verified row when there is one, else the earliest, in the order they came."""
+    best: dict[tuple[str, str, str], IdentityRead] = {}
+    for identity in identities:
+        key = (identity.kind.value, identity.scope, identity.value.strip().casefold())
+        kept = best.get(key)
+        if kept is None or (identity.verified and not kept.verified):
+            best[key] = identity
+    chosen = {id(i) for i in best.values()}
+    return [i for i in identities if id(i) in chosen]

@@ -84,6 +84,10 @@ def preview(request: Request, posted: PostedDep) -> Response:
     """The live count under the builder (HTMX swaps the fragment in)."""
     rule = posted.get("rule")
     authorize_as(request, posted.viewer, "POST /marketing/segments/preview", None, {"rule": rule})
+    if not str(rule or "").strip():  # the builder's first load: nothing typed yet
+        return render(
+            request, "hq/_segment_preview.html", viewer=posted.viewer, preview=None, errors={}
+        )
     vault = vault_for(container_of(request).keyring)
     try:
         body = SegmentRule.model_validate({"rule": rule})

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from omniretail.api.deps import UseCase
 from omniretail.api.downloads import attachment
+from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentChannel, ConsentPurpose, ConsentWrite
 from omniretail.db.uow import UnitOfWork
@@ -58,6 +59,17 @@ def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
         for cid in customers.cluster(uow, root):
             orders += lookup.list_orders(uow, cid, limit=20)
         orders.sort(key=lambda o: o.placed_at, reverse=True)
+        # Receipts of other systems (a store's till, the order history): no page of their own.
+        numbers = {o.number for o in orders}
+        currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
+        elsewhere = [
+            {
+                **a.model_dump(),
+                "currency": currencies.get(a.channel or "", pricing.CATALOG_CURRENCY),
+            }
+            for a in customers.timeline(uow, root, limit=50)
+            if a.kind == "order" and a.reference and a.reference not in numbers
+        ][:20]
         status = loyalty.account_status(uow, root)
         tier = status.tier
         spent = float(tier.qualifying_spend)
@@ -74,6 +86,7 @@ def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
         return {
             "profile": customers.get_customer(uow, root, vault=vault),
             "orders": orders[:20],
+            "elsewhere": elsewhere,
             "loyalty": status,
             "currency": loyalty.rules(uow).currency,  # what the points are worth in
             "tier_share": share,

@@ -1,0 +1,150 @@
+"""The HQ customer page of a person whose profiles were merged."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from omniretail.bootstrap import Container
+from omniretail.customers import service as customers
+from omniretail.customers.models import IdentityKind
+from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.kernel.vault import vault_for
+from tests.web.conftest import sign_in
+from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded
+
+
+def test_a_merged_profile_shows_a_shared_email_once_with_its_best_status(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    vault = vault_for(container.keyring)
+    with container.uow() as uow:  # the till's profile, then the same email typed there
+        till = customers.create_customer(
+            uow,
+            CustomerCreate(
+                name="Ada L.",
+                identities=[IdentityCreate(kind=IdentityKind.POS_CUSTOMER, value="POS-0001")],
+            ),
+            vault=vault,
+            actor="test",
+        ).customer.id
+        customers.add_verified_identity(  # confirmed with a code at the till: one person
+            uow,
+            till,
+            IdentityCreate(kind=IdentityKind.EMAIL, value=CUSTOMER_EMAIL),
+            via="code",
+            reference="test: code confirmed at the till",
+            vault=vault,
+            actor="system:test",
+        )
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    identities = re.search(r'<h2 id="id-h">Identities</h2>\s*<ul>(.*?)</ul>', page, re.S)
+
+    assert identities is not None
+    shown = identities.group(1)
+    assert shown.casefold().count(CUSTOMER_EMAIL.casefold()) == 1, shown
+    email = next(li for li in shown.split("<li>") if CUSTOMER_EMAIL.casefold() in li.casefold())
+    assert "verified" in email and "claimed" not in email
+    assert "POS customer: POS-0001" in shown
+
+
+def test_a_customer_new_since_the_model_run_is_told_apart_from_one_who_said_no(
+    web: TestClient, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+
+    assert "Not scored yet" in page and "the next intelligence refresh scores it" in page
+    assert "no personal list yet" in page
+    assert "no consent to personalisation" not in page
+
+
+def test_the_desk_shows_the_lifetime_spend_in_its_currency(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.web.seed import PASSWORD
+
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "agent")
+
+    page = web.get(f"/hq/desk/customers/{seeded.customer_id}").text
+    spend = re.search(r"<dt>Lifetime spend</dt><dd>([^<]*)</dd>", page)
+
+    assert spend is not None and spend.group(1).startswith("£"), spend
+
+
+def test_the_account_lists_store_receipts_beside_the_web_orders(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from omniretail.customers.schemas import OrderActivity
+
+    with container.uow() as uow:  # a till system's receipt: activity, but no order here
+        customers.record_order(
+            uow,
+            OrderActivity(
+                customer_id=seeded.customer_id,
+                number="POS-RECEIPT-7",
+                channel="POS",
+                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
+                total=Decimal("12.00"),
+                lines=1,
+            ),
+        )
+    container.relay().run_until_idle()  # the seeded web orders reach the timeline too
+    sign_in(web, CUSTOMER_EMAIL)
+
+    page = web.get("/account").text
+    mine, elsewhere = page.split('id="elsewhere-h"')
+
+    assert seeded.pickup_order in mine and seeded.pickup_order not in elsewhere
+    assert "POS-RECEIPT-7" in elsewhere and "£12.00" in elsewhere
+
+
+def test_a_broken_tracking_link_is_a_page_for_the_customer(web: TestClient) -> None:
+    page = web.get("/track/not-a-real-link-0000000000000000")
+    problem = web.get(
+        "/track/not-a-real-link-0000000000000000", headers={"Accept": "application/json"}
+    )
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "We could not find this order" in page.text and 'href="/account"' in page.text
+    assert problem.status_code == 404
+    assert problem.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_mistyped_console_address_is_a_page_in_a_browser(web: TestClient) -> None:
+    sign_in(web, ADMIN)
+
+    page = web.get("/hq/no-such-page", headers={"Accept": "text/html"})
+    api = web.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and 'href="/hq"' in page.text
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_tracking_page_shows_the_total_as_the_shop_does(
+    web: TestClient, seeded: Seeded
+) -> None:
+    page = web.get(f"/track/{seeded.tracking_token}")
+
+    assert page.status_code == 200
+    placed = re.search(
+        r'<span class="status">([^<]*)</span>\s*placed [^<]*&middot; ([^<]*)</p>', page.text
+    )
+    assert placed is not None, page.text[:800]
+    assert placed.group(1)[:1].isupper() and placed.group(2).startswith("£"), placed.groups()
