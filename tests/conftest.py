@@ -124,8 +124,12 @@ def container(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Container]:
-    """A migrated, empty database of the given backend."""
+    """A migrated, empty database of the given backend. A test with the loopback webhook
+    ``receiver`` allows webhooks to private addresses (for the CLI's containers too)."""
+    if "receiver" in request.fixturenames:
+        monkeypatch.setenv("OMNIRETAIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "omniretail.db"

@@ -95,6 +95,7 @@ class Container:
             self.senders,
             self.clock,
             webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
+            webhook_allow_private_networks=self.settings.webhook_allow_private_networks,
         )
         orders_handlers.install(self.handlers, public_base_url=self.settings.public_base_url)
         payment_instructions.install(self.handlers, lambda: self.payments)

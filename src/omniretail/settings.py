@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     running relay renews it every third of that while a handler works."""
     webhook_timeout_seconds: float = 10.0
     """Timeout of one webhook POST."""
+    webhook_allow_private_networks: bool = False
+    """Let webhook subscriptions target loopback, private, link-local and other non-public
+    addresses (an on-premises receiver). Off: such URLs are refused when subscribing and
+    every send connects only to public addresses."""
     smtp_host: str | None = None
     """SMTP server for emails; unset: emails are written to the log instead of sent (the
     HQ message log and ``omniretail messages`` show them either way)."""
@@ -134,6 +138,12 @@ class Settings(BaseSettings):
     """IMAP password."""
     support_imap_folder: str = "INBOX"
     """The mailbox folder whose unseen messages are ingested (and then marked seen)."""
+    support_mail_authserv_id: str | None = None
+    """The authserv-id (RFC 8601) of the mail server in front of the support desk, whose
+    ``Authentication-Results`` (SPF, DKIM, DMARC pass for the From domain) the desk believes;
+    that server must drop such headers arriving from outside. Unset: an email reaches an
+    existing conversation only by replying to the desk's mail (its Message-ID is the reply
+    token), and a new one is linked to no customer (marked unverified sender)."""
     support_webhook_secret: SecretStr | None = None
     """Shared secret of the signed inbound webhook for social and messaging apps (HMAC-SHA256);
     unset: the webhook refuses every request."""

@@ -24,6 +24,7 @@ def test_operator_relays_lists_dead_letters_and_replays(container, receiver, mon
             uow,
             SubscriptionCreate.model_validate({"url": receiver.url, "event_types": ["*"]}),
             actor="test",
+            allow_private_networks=True,
         )
     (event_id,) = record(container, DomainEvent("catalog.sku_created", "skus/10001", {}))
     receiver.statuses.extend([500])

@@ -23,6 +23,7 @@ def subscribe(container, url: str, *patterns: str, secret: str = SECRET) -> int:
                 {"url": url, "event_types": list(patterns), "secret": secret}
             ),
             actor="test",
+            allow_private_networks=True,
         )
     return created.id
 

@@ -36,11 +36,13 @@ def test_a_confident_answer_is_sent_in_the_thread(container, client):
     assert order["number"] in out[0]["body"]
     assert read["status"] == "pending"  # as after an agent's reply: waiting for the customer
 
-    # the customer's answer in the thread is not auto-replied again
+    # the customer's answer to it, in the thread (its Message-ID is the reply token), is not
+    # auto-replied again
     again = email(
         sender="Ada <ada@example.com>",
         body=f"where is my order {order['number']} now?",
-        in_reply_to=str(sent["Message-ID"]),
+        in_reply_to=out[0]["message_id"],
+        references=str(sent["Message-ID"]),
     )
     threaded = mail_in.ingest_one(container, again.as_bytes())
     assert threaded.conversation_id == result.conversation_id

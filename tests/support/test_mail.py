@@ -22,13 +22,15 @@ from tests.customers.helpers import make_customer
 from tests.drain import drain
 from tests.loopback import free_port
 from tests.orders.network import ok
-from tests.support.helpers import API, email, place_order
+from tests.support.helpers import API, TRUSTED_MX, email, place_order
 
 SUPPORT = "help@shop.example"
 
 
 @pytest.fixture
 def listener(container: Container) -> Iterator[tuple[str, int]]:
+    # the mail server in front of the desk, whose Authentication-Results are believed
+    container.settings.support_mail_authserv_id = TRUSTED_MX
     controller = mail_in.listener(container, "127.0.0.1", free_port())
     controller.start()
     try:
@@ -64,6 +66,7 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
         subject=f"Where is my order {number}?",
         body="Hi, my parcel has not arrived.\n\nThanks, Ada",
         to=SUPPORT,
+        authenticated_by=TRUSTED_MX,
     )
     send(listener, first)
     assert counts(container) == (1, 1)
@@ -72,6 +75,7 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
     assert len(listed) == 1
     conversation = listed[0]
     assert conversation["customer_id"] == ada
+    assert conversation["sender_verified"] is True
     assert conversation["order_number"] == number
     assert conversation["channel"] == "email"
     assert conversation["status"] == "open"
@@ -109,7 +113,8 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
     assert got["first_response_at"] is not None
     assert got["messages"][-1]["sent_at"] is not None
 
-    # the customer answers the reply, quoting it: threaded by In-Reply-To, reopened
+    # the customer answers the reply, quoting it: threaded by In-Reply-To (our Message-ID is
+    # the reply token), reopened
     answer = email(
         subject=f"Re: {sent['Subject']}",
         body="It still has not come.\n\nOn Sat, 5 Dec 2026, Shop wrote:\n> It is on its way",
@@ -126,17 +131,26 @@ def test_an_email_is_threaded_linked_and_answered_in_its_thread(
     assert last["quoted_trimmed"] is True
 
 
-def test_the_reference_threads_without_headers_and_strangers_are_not_linked(
+def test_the_reference_threads_an_authenticated_sender_and_strangers_are_not_linked(
     container, client, listener
 ):
     make_customer(container, "Ada Lovelace", email="ada@example.com", verified=False)
-    send(listener, email(subject="A question", body="Do you sell gift cards?"))
+    send(
+        listener,
+        email(subject="A question", body="Do you sell gift cards?", authenticated_by=TRUSTED_MX),
+    )
     conversation = ok(client.get(f"{API}/support/conversations"))[0]
     # only a verified identity links the customer
     assert conversation["customer_id"] is None
     assert conversation["order_number"] is None
-    # a new email (no In-Reply-To) carrying the reference lands in the same conversation
-    send(listener, email(subject=f"Again [ref:{conversation['reference']}]", body="Anyone?"))
+    # a new email (no In-Reply-To) from the same authenticated sender carrying the reference
+    # lands in the same conversation
+    again = email(
+        subject=f"Again [ref:{conversation['reference']}]",
+        body="Anyone?",
+        authenticated_by=TRUSTED_MX,
+    )
+    send(listener, again)
     assert counts(container) == (1, 2)
     # without it, a new conversation
     send(listener, email(subject="Something else", body="Another matter"))

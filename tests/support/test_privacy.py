@@ -6,15 +6,20 @@ from sqlalchemy import func, select
 
 from omniretail.support import service
 from omniretail.support.models import Attachment, Conversation, Message
+from omniretail.support.service import Limits
 from tests.customers.helpers import make_customer
-from tests.support.helpers import email
+from tests.support.helpers import TRUSTED_MX, email
 
 
 def test_forget_customer_deletes_their_conversations_only(container):
     ada = make_customer(container, "Ada", email="ada@example.com", verified=True)
     with container.uow() as uow:
         mine = service.ingest_email(
-            uow, email(body="about me", attachments=[("a.txt", b"x")]).as_bytes()
+            uow,
+            email(
+                body="about me", attachments=[("a.txt", b"x")], authenticated_by=TRUSTED_MX
+            ).as_bytes(),
+            limits=Limits(trusted_authserv_id=TRUSTED_MX),
         )
         service.ingest_email(uow, email(sender="bob@example.com", body="about Bob").as_bytes())
         service.ingest_email(uow, email(sender="ada.other@example.com", body="other").as_bytes())

@@ -27,7 +27,7 @@ from omniretail.auth import access, policy, service
 from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
-from omniretail.auth.errors import PublicRequestsThrottled, SignInThrottled
+from omniretail.auth.errors import PublicRequestsThrottled
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -132,26 +132,24 @@ def _authenticate(request: Request, container: Runtime) -> AuthPrincipal | None:
 
 
 def _count_public_request(request: Request, container: Runtime) -> None:
-    """Counts one request of a throttled public route from this client address, in a
-    transaction of its own before the route runs; 429 while the address is held back."""
+    """Counts one request of a throttled public route from this client address; 429 while the
+    address is held back."""
     settings = container.settings
-    address = request.client.host if request.client else "unknown"
-    try:
-        with container.uow() as uow:
-            service.count_public_request(
-                uow,
-                container.keyring.derive("public-route-throttle"),
-                "public-address",
-                address,
-                limit=settings.public_requests_per_window,
-                window_seconds=settings.public_window_seconds,
-            )
-    except SignInThrottled as exc:
-        seconds = int(exc.extra.get("retry_after", 1))
-        raise PublicRequestsThrottled(
+    service.throttle_address(
+        container.uow,
+        container.keyring,
+        service.AddressLimit(
+            "public-route-throttle",
+            "public-address",
+            settings.public_requests_per_window,
+            settings.public_window_seconds,
+        ),
+        request.client.host if request.client else None,
+        refused=lambda seconds: PublicRequestsThrottled(
             f"too many requests from this address; try again in {seconds} seconds",
             retry_after=seconds,
-        ) from None
+        ),
+    )
 
 
 def _read(container: Runtime) -> access.Reader:
@@ -311,6 +309,17 @@ def request_password_reset(
         detail="If this email belongs to an account, a reset code is on its way to it.",
         expires_in_minutes=policy.ttl_seconds // 60,
     )
+
+
+@router.post("/auth/signout", status_code=204, response_class=Response)
+def sign_out(request: Request, container: ContainerDep) -> Response:
+    """Ends the session of the bearer token this request carries: it is refused from now on,
+    in every process (other sessions of the same person go on). An API key is revoked at
+    ``POST /auth/api-keys/{key_id}/revoke`` instead; for one, this does nothing."""
+    me: AuthPrincipal = request.state.principal
+    with container.uow() as uow:
+        service.sign_out(uow, me, container.clock.now())
+    return Response(status_code=204)
 
 
 @router.get("/auth/me", response_model=WhoAmI)

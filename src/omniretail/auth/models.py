@@ -68,6 +68,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class RevokedToken(Base):
+    """A signed-out bearer token (its ``jti``), refused until it would have expired anyway.
+    No foreign key: erasure removes principals, and these rows expire on their own."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(BigIntPK)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

@@ -172,6 +172,7 @@ POLICY: dict[str, Rule] = {
     "POST /auth/token": R(PUBLIC),
     # Every principal, customers included, reads itself and changes its own password.
     "GET /auth/me": R(AUTHENTICATED, customer_unscoped=True),
+    "POST /auth/signout": R(AUTHENTICATED, customer_unscoped=True),
     "POST /auth/password": R(AUTHENTICATED, customer_unscoped=True),
     # The one-time reset token is the credential.
     "POST /auth/password-reset": R(PUBLIC),

@@ -14,9 +14,10 @@ from omniretail.auth.models import (
     PasswordReset,
     PasswordResetCode,
     Principal,
+    RevokedToken,
     SignInThrottle,
 )
-from omniretail.db.sql import insert_for
+from omniretail.db.sql import insert_for, insert_ignore
 
 
 def add_principal(session: Session, principal: Principal) -> Principal:
@@ -170,6 +171,40 @@ def token_state(session: Session, principal_id: int) -> Principal | None:
         .where(Principal.id == principal_id)
         .execution_options(populate_existing=True)
     ).first()
+
+
+def token_state_unless_revoked(
+    session: Session, principal_id: int, token_id: str | None
+) -> Principal | None:
+    """The principal row a token names, or ``None`` when that token was signed out: one
+    statement (the revocation is an indexed ``EXISTS`` beside the primary-key read)."""
+    revoked = (
+        select(RevokedToken.token_id).where(RevokedToken.token_id == token_id).exists()
+        if token_id is not None
+        else None
+    )
+    query = select(Principal).where(Principal.id == principal_id)
+    if revoked is not None:
+        query = query.where(~revoked)
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def revoke_token(session: Session, token_id: str, principal_id: int, expires_at: datetime) -> None:
+    row = {"token_id": token_id, "principal_id": principal_id, "expires_at": expires_at}
+    session.execute(insert_ignore(session, RevokedToken, [row], ["token_id"]))
+
+
+def forget_expired_revocations(session: Session, now: datetime) -> int:
+    done = session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def bump_token_version(session: Session, principal_id: int) -> None:
+    session.execute(
+        update(Principal)
+        .where(Principal.id == principal_id)
+        .values(token_version=Principal.token_version + 1)
+    )
 
 
 def set_active(session: Session, principal_id: int, active: bool) -> None:

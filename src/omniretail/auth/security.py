@@ -35,6 +35,8 @@ class AuthPrincipal:
     # Permissions given by name (``auth.policy.EXPLICIT_ONLY``); API keys of systems only.
     permissions: frozenset[str] = frozenset()
     version: int = 0  # the principal's token_version the token was issued under
+    token_id: str | None = None  # the token's ``jti``: what signing out revokes
+    expires_at: int = 0  # the token's ``exp`` (epoch seconds)
 
     @property
     def actor(self) -> str:
@@ -118,6 +120,7 @@ class TokenSigner:
             "name": principal.name,
             "role": principal.role,
             "ver": principal.version,
+            "jti": secrets.token_urlsafe(16),
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
         }
@@ -161,4 +164,6 @@ class TokenSigner:
             customer_id=claims.get("cid"),
             via="token",
             version=int(claims.get("ver", 0)),
+            token_id=str(claims["jti"]) if claims.get("jti") else None,
+            expires_at=int(claims["exp"]),
         )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -15,6 +18,7 @@ from omniretail.auth.errors import (
     InvalidPrincipal,
     InvalidResetToken,
     PrincipalConflict,
+    SignInThrottled,
     UnknownApiKey,
     UnknownPrincipal,
     WeakPassword,
@@ -43,6 +47,8 @@ from omniretail.customers import service as customers
 from omniretail.customers.errors import UnknownCustomer
 from omniretail.customers.schemas import IdentityKind
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
 
 
@@ -315,10 +321,25 @@ def current_principal(uow: UnitOfWork, claimed: AuthPrincipal) -> AuthPrincipal 
     """The principal a valid token names, as stored now: ``None`` if it was deleted, disabled
     or its tokens were revoked (password change or reset) after the token was issued. One
     primary-key read."""
-    row = repo.token_state(uow.session, claimed.id)
+    row = repo.token_state_unless_revoked(uow.session, claimed.id, claimed.token_id)
     if row is None or not row.active or row.token_version != claimed.version:
         return None
-    return as_auth(row, via=claimed.via)
+    return replace(
+        as_auth(row, via=claimed.via), token_id=claimed.token_id, expires_at=claimed.expires_at
+    )
+
+
+def sign_out(uow: UnitOfWork, principal: AuthPrincipal, now: datetime) -> None:
+    """The token ``principal`` came with is refused from now on, in every process. A token
+    issued before tokens had ids cannot be named: every token of that principal ends."""
+    if principal.via != "token":
+        return
+    if principal.token_id is None:
+        repo.bump_token_version(uow.session, principal.id)
+        return
+    expires_at = datetime.fromtimestamp(principal.expires_at, tz=UTC)
+    repo.revoke_token(uow.session, principal.token_id, principal.id, expires_at)
+    repo.forget_expired_revocations(uow.session, now)
 
 
 _key_cache: dict[str, tuple[float, AuthPrincipal | None]] = {}
@@ -482,27 +503,43 @@ def set_password(uow: UnitOfWork, principal_id: int, password: str) -> None:
     set_password_hash(uow, principal_id, hash_password(password), expected_version=None)
 
 
-def count_public_request(
-    uow: UnitOfWork,
-    key: bytes,
-    purpose: str,
-    address: str,
+@dataclass(frozen=True)
+class AddressLimit:
+    """A per-client-address limit of a public endpoint: ``limit`` requests a window, counted
+    in the sign-in throttle's table under a key (``key_purpose``) and a purpose of its own."""
+
+    key_purpose: str
+    purpose: str
+    limit: int
+    window_seconds: int
+
+
+def throttle_address(
+    uow_factory: Callable[[], AbstractContextManager[UnitOfWork]],
+    keyring: Keyring,
+    rule: AddressLimit,
+    address: str | None,
     *,
-    limit: int,
-    window_seconds: int,
+    refused: Callable[[int], DomainError],
 ) -> None:
-    """Counts one request of a public endpoint from ``address`` (the sign-in throttle's
-    table, under a key and a purpose of its own): the ``limit``-th request in a window is still
-    served, the next raises ``SignInThrottled`` (``retry_after``) for a window, doubling."""
+    """Counts one request from ``address`` in a transaction of its own, before the endpoint
+    runs: the ``limit``-th request in a window is still served, the next raises
+    ``refused(retry_after_seconds)`` for a window, doubling. Every throttled public route and
+    the public assistant count through here."""
     from omniretail.auth import sign_in  # sign_in imports this module
 
-    window = timedelta(seconds=window_seconds)
+    window = timedelta(seconds=rule.window_seconds)
     throttle = sign_in.Throttle(
-        key=key,
-        max_failures=limit,
-        address_max_failures=limit,
+        key=keyring.derive(rule.key_purpose),
+        max_failures=rule.limit,
+        address_max_failures=rule.limit,
         window=window,
         lockout=window,
         cap=window * 8,
     )
-    sign_in.charge(uow, throttle, {throttle.digest(purpose, address): limit})
+    try:
+        with uow_factory() as uow:
+            digest = throttle.digest(rule.purpose, address or "unknown")
+            sign_in.charge(uow, throttle, {digest: rule.limit})
+    except SignInThrottled as exc:
+        raise refused(int(exc.extra.get("retry_after", 1))) from None

@@ -31,7 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from omniretail.kernel.money import format_money
-from omniretail.kernel.templates import BoundedSandbox
+from omniretail.kernel.templates import BoundedSandbox, render_bounded
 from omniretail.marketing.errors import MessageTemplateRefused
 
 CHANNELS = ("email", "sms", "push", "inbox", "store", "receipt")
@@ -137,11 +137,22 @@ def _layout() -> Environment:
 
 
 def check_template(source: str, field_name: str) -> None:
-    """Parse ``source`` in the sandbox; a syntax error is the writer's, said beside the field."""
+    """Parse ``source`` in the sandbox, and render it once with no customer: a syntax error,
+    or a template past the render budget (loops, output, widths), is the writer's, said
+    beside the field. Other errors of the trial (a fact a customer will have) are not."""
     try:
         _sandbox(False).parse(source)
     except TemplateError as exc:
         raise MessageTemplateRefused(f"{field_name}: {exc}", field=field_name) from exc
+    try:
+        render_bounded(_compiled(source), {})
+    except SecurityError as exc:
+        raise MessageTemplateRefused(
+            f"{field_name}: the template reached for something it may not ({exc})",
+            field=field_name,
+        ) from exc
+    except Exception:  # only the budget is judged here
+        return
 
 
 @lru_cache(maxsize=512)
@@ -152,7 +163,7 @@ def _compiled(source: str) -> Template:
 
 def render_text(source: str, context: dict[str, Any], field_name: str) -> str:
     try:
-        return _compiled(source).render(context)
+        return render_bounded(_compiled(source), context)
     except SecurityError as exc:
         raise MessageTemplateRefused(
             f"{field_name}: the template reached for something it may not ({exc})",

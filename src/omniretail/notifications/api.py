@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep, no_content
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
 from omniretail.messaging.models import DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
@@ -29,11 +29,17 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 @router.post("", status_code=201, response_model=SubscriptionCreated)
 def create_subscription(
-    body: SubscriptionCreate, use_case: UseCaseDep, actor: ActorDep
+    body: SubscriptionCreate, use_case: UseCaseDep, actor: ActorDep, container: ContainerDep
 ) -> SubscriptionCreated:
-    """Subscribe a URL to event types. The response carries the signing secret, only here."""
+    """Subscribe a URL to event types. The response carries the signing secret, only here.
+    The URL must resolve to public addresses (422 ``unsafe-webhook-target`` otherwise) unless
+    ``webhook_allow_private_networks`` is set."""
+    allow = container.settings.webhook_allow_private_networks
     return use_case.run(
-        lambda uow: service.create_subscription(uow, body, actor=actor), status_code=201
+        lambda uow: service.create_subscription(
+            uow, body, actor=actor, allow_private_networks=allow
+        ),
+        status_code=201,
     )
 
 

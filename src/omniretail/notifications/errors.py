@@ -23,3 +23,8 @@ class NotificationContextIncomplete(InvalidRequest):
 class UnknownNotification(NotFound):
     slug = "unknown-notification"
     title = "No such message"
+
+
+class UnsafeWebhookTarget(InvalidRequest):
+    slug = "unsafe-webhook-target"
+    title = "Webhooks may not go to this address"

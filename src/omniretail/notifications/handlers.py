@@ -87,7 +87,12 @@ class NotificationSender:
 
 
 def install(
-    registry: HandlerRegistry, senders: Senders, clock: Clock, *, webhook_timeout_seconds: float
+    registry: HandlerRegistry,
+    senders: Senders,
+    clock: Clock,
+    *,
+    webhook_timeout_seconds: float,
+    webhook_allow_private_networks: bool = False,
 ) -> None:
     sender = NotificationSender(senders)
 
@@ -97,4 +102,10 @@ def install(
     # A batch commits each send as it goes (one by one would read each in a transaction of
     # its own too): tests/marketing/test_journeys_crash.py bounds duplicates to one per kill.
     registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many)
-    registry.add_source(WebhookSource(clock, timeout_seconds=webhook_timeout_seconds))
+    registry.add_source(
+        WebhookSource(
+            clock,
+            timeout_seconds=webhook_timeout_seconds,
+            allow_private_networks=webhook_allow_private_networks,
+        )
+    )

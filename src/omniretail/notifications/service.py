@@ -30,8 +30,12 @@ from omniretail.kernel.vault import PiiVault
 from omniretail.messaging import service as deliveries
 from omniretail.messaging.models import DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
-from omniretail.notifications import repository
-from omniretail.notifications.errors import UnknownNotification, UnknownSubscription
+from omniretail.notifications import repository, targets
+from omniretail.notifications.errors import (
+    UnknownNotification,
+    UnknownSubscription,
+    UnsafeWebhookTarget,
+)
 from omniretail.notifications.events import SEND_HANDLER, SUBJECT_PREFIX, NotificationQueued
 from omniretail.notifications.models import (
     Channel,
@@ -59,8 +63,19 @@ from omniretail.notifications.webhooks import handler_name
 
 
 def create_subscription(
-    uow: UnitOfWork, data: SubscriptionCreate, *, actor: str
+    uow: UnitOfWork,
+    data: SubscriptionCreate,
+    *,
+    actor: str,
+    allow_private_networks: bool = False,
+    resolver: targets.Resolver = targets.resolve,
 ) -> SubscriptionCreated:
+    """The URL must be http(s) and resolve to public addresses only (``targets``), unless
+    private networks are allowed."""
+    try:
+        targets.check_url(str(data.url), allow_private=allow_private_networks, resolver=resolver)
+    except targets.UnsafeTarget as exc:
+        raise UnsafeWebhookTarget(f"webhooks may not go to this URL: {exc}", field="url") from None
     subscription = repository.add_subscription(
         uow.session,
         WebhookSubscription(

@@ -39,7 +39,7 @@ from omniretail.messaging.handlers import (
     UowFactory,
     matches,
 )
-from omniretail.notifications import repository
+from omniretail.notifications import repository, targets
 from omniretail.notifications.events import INTERNAL_TYPE_PREFIX
 
 PREFIX = "webhook:"
@@ -105,10 +105,16 @@ class WebhookSource:
     prefix = PREFIX
 
     def __init__(
-        self, clock: Clock, *, timeout_seconds: float = 10.0, client: httpx.Client | None = None
+        self,
+        clock: Clock,
+        *,
+        timeout_seconds: float = 10.0,
+        client: httpx.Client | None = None,
+        allow_private_networks: bool = False,
     ) -> None:
         self.clock = clock
         self.timeout = httpx.Timeout(timeout_seconds)
+        self.allow_private_networks = allow_private_networks
         # One client for every delivery, so a receiver's connection is kept for the next call;
         # made at the first delivery and ended by ``close``. A client passed in is the caller's.
         self._client = client
@@ -118,7 +124,11 @@ class WebhookSource:
     def _http(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self.timeout)
+                self._client = (
+                    httpx.Client(timeout=self.timeout, follow_redirects=False)
+                    if self.allow_private_networks
+                    else targets.guarded_client(self.timeout)
+                )
             return self._client
 
     def close(self) -> None:
@@ -162,6 +172,10 @@ class WebhookSource:
             if not subscription.active:
                 raise SkipDelivery(f"webhook subscription {subscription_id} is inactive")
             url, secret = subscription.url, subscription.secret
+        try:
+            targets.check_url(url, allow_private=True)  # scheme and form; addresses: at connect
+        except targets.UnsafeTarget as exc:
+            raise WebhookRejected(f"{url} refused: {exc}") from None
         body = encode_event(event)
         headers = {
             "Content-Type": CONTENT_TYPE,

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 
 from omniretail.api.deps import ContainerDep
 from omniretail.auth import service as auth
-from omniretail.auth.errors import SignInThrottled
 from omniretail.kernel.errors import DomainError
 from omniretail.support.assistant import AssistantContext, AssistantReply, answer
 
@@ -96,22 +95,20 @@ def _ask(
     request: Request, body: AssistantQuestion, container: ContainerDep, *, customer_id: int | None
 ) -> AssistantAnswer:
     settings = container.settings
-    address = request.client.host if request.client else "unknown"
-    try:
-        with container.uow() as uow:
-            auth.count_public_request(
-                uow,
-                container.keyring.derive("support-assistant-throttle"),
-                "assistant-address",
-                address,
-                limit=settings.support_assistant_requests_per_window,
-                window_seconds=settings.support_assistant_window_seconds,
-            )
-    except SignInThrottled as exc:
-        seconds = int(exc.extra.get("retry_after", 1))
-        raise AssistantThrottled(
+    auth.throttle_address(
+        container.uow,
+        container.keyring,
+        auth.AddressLimit(
+            "support-assistant-throttle",
+            "assistant-address",
+            settings.support_assistant_requests_per_window,
+            settings.support_assistant_window_seconds,
+        ),
+        request.client.host if request.client else None,
+        refused=lambda seconds: AssistantThrottled(
             f"too many questions; try again in {seconds} seconds", retry_after=seconds
-        ) from None
+        ),
+    )
     context = AssistantContext(
         customer_id=customer_id,
         store=body.store,

@@ -1,13 +1,19 @@
 """Web chat for the shop and tracking pages: a chat is a conversation on the ``chat``
 channel whose credential is a random token (only its SHA-256 is stored). Anonymous visitors
 get one by starting a chat; a signed-in customer's chat is linked to their profile. The
-customer sees the replies and the assistant's answers, never internal notes."""
+customer sees the replies and the assistant's answers, never internal notes.
+
+A token sees its own conversation only: once an agent merges the chat into another
+conversation (or another into it) or links it to a profile, the token still reads just the
+messages written in its chat (``Message.origin_conversation_id``) and posts there; the
+assistant answering it knows the customer the token was issued to (``token_customer_id``),
+nobody else."""
 
 from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
@@ -75,32 +81,37 @@ def start_chat(
         order_id=order_id,
         token=token,
     )
-    _customer_says(uow, conversation, data.message, data.email, assistant)
-    read = chat_read(uow, conversation)
+    conversation.token_customer_id = customer_id
+    _customer_says(uow, conversation, conversation, data.message, data.email, assistant)
+    read = _token_read(uow, conversation)
     return ChatStarted(token=token, **read.model_dump())
 
 
 def post_chat(
     uow: UnitOfWork, token: str, data: ChatPost, *, assistant: Assistant | None = None
 ) -> ChatRead:
-    conversation = by_token(uow, token)
-    if conversation.merged_into_id is not None:
-        conversation = surviving(uow, conversation)
+    own = by_token(uow, token)
+    conversation = surviving(uow, own) if own.merged_into_id is not None else own
     if conversation.status == Status.CLOSED.value:
         raise ConversationClosed("this chat is closed: start a new one")
+    if own.order_id is None:
+        own.order_id = mentioned_order(uow, data.message)
     if conversation.order_id is None:
-        conversation.order_id = mentioned_order(uow, data.message)
-    _customer_says(uow, conversation, data.message, None, assistant)
-    return chat_read(uow, conversation)
+        conversation.order_id = own.order_id
+    _customer_says(uow, own, conversation, data.message, None, assistant)
+    return _token_read(uow, own)
 
 
 def _customer_says(
     uow: UnitOfWork,
+    own: Conversation,
     conversation: Conversation,
     text: str,
     sender: str | None,
     assistant: Assistant | None,
 ) -> None:
+    """The token's message, in ``conversation`` (``own``, or the survivor it was merged
+    into), and the assistant's answer, both marked as written in ``own``."""
     message = add_message(
         uow,
         conversation,
@@ -110,6 +121,8 @@ def _customer_says(
         sender=sender if sender and "@" in sender else None,
         sender_kind="email" if sender and "@" in sender else None,
     )
+    if own.id != conversation.id:
+        message.origin_conversation_id = own.id
     if assistant is None:
         return
     answer = assistant(
@@ -119,13 +132,15 @@ def _customer_says(
             message_id=message.id,
             text=text,
             channel=conversation.channel,
-            customer_id=conversation.customer_id,
-            order_id=conversation.order_id,
-            reference=conversation.reference,
+            customer_id=own.token_customer_id,
+            order_id=own.order_id,
+            reference=own.reference,
         ),
     )
     if answer:
-        assistant_message(uow, conversation, answer)
+        answered = assistant_message(uow, conversation, answer)
+        if own.id != conversation.id:
+            answered.origin_conversation_id = own.id
         # answered: the chat waits for the customer, and resolves itself if they are content
         wait_for_the_customer(uow, conversation)
 
@@ -139,9 +154,28 @@ def chat_read(uow: UnitOfWork, conversation: Conversation, *, after: int = 0) ->
     )
 
 
+def _token_read(uow: UnitOfWork, own: Conversation, *, after: int = 0) -> ChatRead:
+    """What the token's holder sees: the messages written in its own chat, wherever a merge
+    moved them; the status of the conversation they are in now."""
+    rows = list(
+        uow.session.scalars(
+            select(Message)
+            .where(
+                func.coalesce(Message.origin_conversation_id, Message.conversation_id) == own.id,
+                or_(Message.conversation_id == own.id, Message.origin_conversation_id == own.id),
+                Message.id > after,
+            )
+            .order_by(Message.id)
+        )
+    )
+    current = surviving(uow, own) if own.merged_into_id is not None else own
+    return ChatRead(
+        reference=own.reference, status=current.status, messages=_visible(rows, uow.vault)
+    )
+
+
 def chat_messages(uow: UnitOfWork, token: str, *, after: int = 0) -> ChatRead:
-    conversation = surviving(uow, by_token(uow, token))
-    return chat_read(uow, conversation, after=after)
+    return _token_read(uow, by_token(uow, token), after=after)
 
 
 def customer_chats(uow: UnitOfWork, customer_id: int) -> list[ChatRead]:

@@ -374,6 +374,7 @@ def conversation_read(
         subject=vault.decrypt("support_subject", conversation.subject_enc),
         contact=vault.decrypt("support_contact", conversation.contact_enc),
         customer_id=conversation.customer_id,
+        sender_verified=conversation.sender_verified,
         order_number=order.number if order is not None else None,
         fulfilment_id=conversation.fulfilment_id,
         return_request_code=conversation.return_request_code,

@@ -45,6 +45,7 @@ from omniretail.support.conversations import (
     surviving,
     team_for_address,
 )
+from omniretail.support.mail_auth import is_reply_token, sender_authenticated
 from omniretail.support.models import Conversation, Direction, Message, SupportChannel
 from omniretail.support.replies import reply
 from omniretail.support.schemas import Ingested, ReplyCreate, SocialMessage
@@ -70,6 +71,8 @@ _BREAK = re.compile(r"<br\b[^<>]*>|</(?:p|div)\s*>", re.IGNORECASE)
 class Limits:
     attachment_bytes: int = 10 * 1024 * 1024
     message_bytes: int = 25 * 1024 * 1024
+    # Whose Authentication-Results verdicts are believed (``mail_auth``); None: nobody's.
+    trusted_authserv_id: str | None = None
 
 
 def trim_quoted(text: str) -> tuple[str, bool]:
@@ -158,20 +161,25 @@ def _attachments(message: EmailMessage, limits: Limits) -> tuple[list[NewAttachm
     return kept, refused
 
 
-def thread_of(uow: UnitOfWork, ids: Sequence[str], texts: Sequence[str]) -> Conversation | None:
+def thread_of(
+    uow: UnitOfWork, ids: Sequence[str], texts: Sequence[str]
+) -> tuple[Conversation | None, bool]:
     """The conversation these Message-IDs or this reference belong to (the survivor of a
-    merge), or None."""
+    merge), or None; and whether a reply token of ours named it (``mail_auth``)."""
     if ids:
-        row = uow.session.execute(
-            select(Message.conversation_id, Message.message_id)
+        rows = uow.session.execute(
+            select(Message.conversation_id, Message.message_id, Message.direction)
             .where(Message.message_id.in_(list(ids)))
             .order_by(Message.id.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
+            .limit(len(ids))
+        ).all()
+        tokens = [
+            r for r in rows if r.direction == Direction.OUT.value and is_reply_token(r.message_id)
+        ]
+        for row in [*tokens, *rows][:1]:
             found = uow.session.get(Conversation, row.conversation_id)
             if found is not None:
-                return surviving(uow, found)
+                return surviving(uow, found), bool(tokens)
     for text in texts:
         match = REFERENCE.search(text) or PLUS_REFERENCE.search(text)
         if match:
@@ -179,8 +187,8 @@ def thread_of(uow: UnitOfWork, ids: Sequence[str], texts: Sequence[str]) -> Conv
                 select(Conversation).where(Conversation.reference == match.group(1).upper())
             )
             if found is not None:
-                return surviving(uow, found)
-    return None
+                return surviving(uow, found), False
+    return None, False
 
 
 def verified_customer(uow: UnitOfWork, address: str) -> int | None:
@@ -210,6 +218,14 @@ def _survivor_of(uow: UnitOfWork, conversation_id: int) -> Conversation:
     found = uow.session.get(Conversation, conversation_id)
     assert found is not None
     return surviving(uow, found)
+
+
+def _same_sender(uow: UnitOfWork, conversation: Conversation, sender: str) -> bool:
+    """An authenticated sender writing again on their own conversation."""
+    if not sender or not conversation.sender_verified or conversation.contact_kind != "email":
+        return False
+    contact = uow.vault.decrypt("support_contact", conversation.contact_enc) or ""
+    return contact.lower() == sender.lower()
 
 
 def _fill_links(uow: UnitOfWork, conversation: Conversation, *texts: str) -> None:
@@ -274,9 +290,19 @@ def ingest_email(
     references = _ids(str(message.get("References", "")))
     text, trimmed = trim_quoted(_text_of(message))
     files, refused = _attachments(message, limits)
-    conversation: Conversation | None = thread_of(
+    author_address = parseaddr(str(message.get("From") or ""))[1].strip()
+    authenticated = author_address.lower() == sender.lower() and sender_authenticated(
+        message, author_address, limits.trusted_authserv_id
+    )
+    conversation, by_token = thread_of(
         uow, [*in_reply_to, *reversed(references)], [subject, *recipients]
     )
+    if (
+        conversation is not None
+        and not by_token
+        and not (authenticated and _same_sender(uow, conversation, sender))
+    ):
+        conversation = None  # a reference or Message-ID anyone may know: not proof enough
     created = conversation is None
     if conversation is None:
         conversation = open_conversation(
@@ -286,9 +312,10 @@ def ingest_email(
             subject=subject[:500] or None,
             contact_kind="email" if sender else None,
             contact=sender or None,
-            customer_id=verified_customer(uow, sender) if sender else None,
+            customer_id=verified_customer(uow, sender) if authenticated else None,
         )
-    elif conversation.customer_id is None and sender:
+        conversation.sender_verified = authenticated
+    elif conversation.customer_id is None and authenticated:
         conversation.customer_id = verified_customer(uow, sender)
     _fill_links(uow, conversation, subject, text)
     stored = add_message(

@@ -33,6 +33,7 @@ def limits_of(runtime: Runtime) -> Limits:
     return Limits(
         attachment_bytes=settings.support_attachment_max_bytes,
         message_bytes=settings.support_message_max_bytes,
+        trusted_authserv_id=settings.support_mail_authserv_id,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.support.conversations import (
@@ -31,7 +31,12 @@ def merge(uow: UnitOfWork, source_id: int, into_id: int) -> ConversationRead:
     uow.session.execute(
         update(Message)
         .where(Message.conversation_id == source.id)
-        .values(conversation_id=target.id)
+        .values(
+            conversation_id=target.id,
+            origin_conversation_id=func.coalesce(
+                Message.origin_conversation_id, Message.conversation_id
+            ),
+        )
     )
     source.merged_into_id = target.id
     _set_status(uow, source, Status.CLOSED)

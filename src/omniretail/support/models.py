@@ -90,6 +90,12 @@ class Conversation(Base):
     contact_enc: Mapped[str | None] = mapped_column(Text)
     contact_index: Mapped[str | None] = mapped_column(String(40), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Email: whether the sender was authenticated (``mail_auth``); False: an unverified
+    # sender, not linked to a profile. None: another channel.
+    sender_verified: Mapped[bool | None]
+    # The customer a chat token was issued to (a signed-in customer's chat): the token speaks
+    # for them only, whatever the conversation is linked or merged to later.
+    token_customer_id: Mapped[int | None] = mapped_column(BigIntPK)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     fulfilment_id: Mapped[int | None] = mapped_column(ForeignKey("fulfilments.id"))
     return_request_code: Mapped[str | None] = mapped_column(ForeignKey("return_requests.code"))
@@ -119,6 +125,9 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("support_conversations.id"), index=True)
+    # Where the message was written, once a merge moved it (or a chat token posted it into the
+    # survivor): a chat token sees the messages of its own conversation only.
+    origin_conversation_id: Mapped[int | None] = mapped_column(BigIntPK, index=True)
     direction: Mapped[str] = mapped_column(String(4))
     # "customer", a principal's actor name, "assistant" or "system".
     author: Mapped[str] = mapped_column(String(120))

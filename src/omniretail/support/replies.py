@@ -5,6 +5,7 @@ associates."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.templates import BoundedImmutableSandbox
+from omniretail.kernel.templates import BoundedImmutableSandbox, render_bounded
 from omniretail.orders import service as orders
 from omniretail.support.conversations import (
     _live,
@@ -59,7 +60,7 @@ VARIABLES = ("customer_name", "order_number", "reference", "agent", "team")
 
 def _render(template: str, variables: dict[str, Any]) -> str:
     try:
-        return _ENV.from_string(template).render(**variables)
+        return render_bounded(_ENV.from_string(template), **variables)
     except TemplateError as exc:
         raise TemplateRefused(f"the template cannot be rendered: {exc}", field="body") from exc
 
@@ -168,7 +169,9 @@ def reply(
         in_reply_to=last.message_id if last is not None else None,
     )
     if conversation.channel == SupportChannel.EMAIL.value:
-        message.message_id = f"<support-{conversation.reference}-{message.id}@{domain}>"
+        # The random part is the reply token (``mail_auth``): a reply naming it is threaded.
+        token = secrets.token_hex(12)
+        message.message_id = f"<support-{conversation.reference}-{message.id}.{token}@{domain}>"
     set_status_of(uow, conversation, Status(data.status or Status.PENDING.value))
     uow.session.flush()
     return message_read(uow.vault, message)

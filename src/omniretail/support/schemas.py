@@ -88,6 +88,7 @@ class ConversationRead(BaseModel):
     subject: str | None
     contact: str | None
     customer_id: int | None
+    sender_verified: bool | None = None
     order_number: str | None
     fulfilment_id: int | None
     return_request_code: str | None

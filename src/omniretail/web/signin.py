@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from omniretail.auth import password_reset as resets
+from omniretail.auth import service as auth
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidCredentials, PasswordResetThrottled, SignInThrottled
 from omniretail.kernel.errors import DomainError
@@ -157,6 +158,9 @@ def signin(
 @router.post("/signout")
 def signout(request: Request, posted: PostedDep) -> RedirectResponse:
     authorize_as(request, posted.viewer, "POST /console/signout")
+    container = session.container_of(request)
+    with container.uow() as uow:
+        auth.sign_out(uow, posted.viewer.principal, container.clock.now())
     response = redirect("/signin", notice="You are signed out.")
     session.end_session(response)
     return response
