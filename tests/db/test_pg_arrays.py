@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import ARRAY, BigInteger, DateTime, Numeric, Text, bindparam, func, select
+from sqlalchemy.exc import DataError
 
 from omniretail.bootstrap import Container
 
@@ -52,3 +53,19 @@ def test_other_types_and_an_empty_or_null_list(container: Container) -> None:
     assert _round_trip(container, [Decimal("12.50")], Numeric(10, 2)) == [Decimal("12.50")]
     assert _round_trip(container, [], Text()) == []
     assert _round_trip(container, [None, None], Text()) == [None, None]
+
+
+def test_lists_of_one_type_come_back_as_sent_and_a_nul_is_refused(container: Container) -> None:
+    """The shortcuts for lists of strings, integers or datetimes (with NULLs or not)."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("array parameters are PostgreSQL's")
+    assert _round_trip(container, TRICKY, Text()) == TRICKY
+    assert _round_trip(container, ["é ü 😀", ""], Text()) == ["é ü 😀", ""]
+    with_nulls = [None, "a", None, "", 'q"\\', None]
+    assert _round_trip(container, with_nulls, Text()) == with_nulls
+    assert _round_trip(container, [7, -(2**40), 0], BigInteger()) == [7, -(2**40), 0]
+    now, later = datetime(2026, 12, 5, 13, 0, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC)
+    moments = [now, now, later, now]
+    assert _round_trip(container, moments, DateTime(timezone=True)) == moments
+    with pytest.raises(DataError):  # not cut into two elements at the NUL
+        _round_trip(container, ["a\x00b", "c"], Text())

@@ -12,6 +12,7 @@ from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.commands.main import app as cli
+from omniretail.customers.events import ConsentChanged
 from omniretail.db.outbox import list_events
 from omniretail.marketing import service
 from omniretail.marketing.segments_facts import age_band, age_on, facts_for
@@ -250,3 +251,43 @@ def test_cli_refresh_shows_progress(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["marketing", "segments", "refresh", *db])
     assert result.exit_code == 0, result.output
     assert '"customers": 0' in result.output
+
+
+def test_a_relay_batch_of_changes_is_evaluated_together_one_about_nobody_skipped(
+    container, client, clock, monkeypatch
+):
+    """The consent changes of a pass reach the segment handler as one batch (one transaction,
+    the segments locked once): each customer enters or leaves as one by one would, once
+    however many of their events the batch holds; an event about no customer is skipped
+    (the relay hands the batch over one by one) without undoing the others."""
+    ann, bob, cy = (make_customer(container, f"{n} Batch") for n in ("Ann", "Bob", "Cy"))
+    grant(container, bob, "marketing", "email")
+    body = {"name": "Email allowed", "rule": '"marketing:email" in consent'}
+    sid = ok(client.post("/api/v1/marketing/segments", json=body), 201)["id"]
+    assert container.job_runner().run_until_idle() == 1
+    assert member_ids(client, sid) == [bob]
+    relay(container, clock)
+
+    grant(container, ann, "marketing", "email")
+    grant(container, bob, "marketing", "email", granted=False)
+    grant(container, cy, "marketing", "email")
+    grant(container, cy, "marketing", "sms")
+    with container.uow() as uow:  # about a customer id that names nobody
+        uow.record(ConsentChanged(customer_id=0, purpose="marketing", channel="sms", granted=True))
+    calls: list[int] = []
+    name = "marketing.segments.customers.consent_changed"
+    batch = container.handlers.resolve_batch(name)
+
+    def counted(events, uow_factory):
+        calls.append(len(events))
+        batch(events, uow_factory)
+
+    monkeypatch.setitem(container.handlers._batches, name, counted)
+    report = relay(container, clock)
+
+    assert calls == [5]
+    assert report.skipped == 1
+    assert member_ids(client, sid) == sorted([ann, cy])
+    assert sorted(events(container, ENTERED)) == sorted([(sid, ann), (sid, cy), (sid, bob)])
+    assert events(container, EXITED) == [(sid, bob)]
+    assert ok(client.get(f"/api/v1/marketing/segments/{sid}"))["member_count"] == 2

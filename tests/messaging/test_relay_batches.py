@@ -199,3 +199,41 @@ def test_the_successes_of_a_pass_are_recorded_in_one_transaction(container):
         ("delivered", 1, None)
     }
     assert all(m.published_at is not None for m in outbox(container))
+
+
+def test_background_handlers_are_claimed_after_the_others_each_in_event_order(container):
+    """Deliveries to a ``background`` handler (the notification sends) wait while others are
+    due: a reaction to a later event is not queued behind a backlog of sends. A pass plans
+    pages of messages until a batch of deliveries is found: the events nobody wants in
+    between do not leave it short."""
+    registry = HandlerRegistry()
+    got: list[tuple[str, int]] = []
+    registry.add(
+        "omniretail.test.slow",
+        "slow",
+        lambda e, _u: got.append(("slow", e["data"]["n"])),
+        background=True,
+    )
+    registry.add(
+        "omniretail.test.quick", "quick", lambda e, _u: got.append(("quick", e["data"]["n"]))
+    )
+
+    def event(kind: str, n: int) -> DomainEvent:
+        return DomainEvent(f"test.{kind}", f"{kind}/{n}", {"n": n})
+
+    record(
+        container,
+        event("slow", 0),
+        *(event("nobody", n) for n in range(3)),
+        event("quick", 0),
+        event("slow", 1),
+        event("quick", 1),
+    )
+    relay = relay_for(container, registry, batch_size=2)
+
+    first = relay.run_once()
+    # three pages of two (the third fills the batch); the three nobody wants published at once
+    assert (first.planned, first.published, first.delivered) == (6, 3 + 2, 2)
+    assert got == [("quick", 0), ("slow", 0)]
+    relay.run_once()
+    assert got[2:] == [("quick", 1), ("slow", 1)]

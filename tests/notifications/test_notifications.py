@@ -358,3 +358,43 @@ def test_a_batch_of_notifications_is_sent_once_each_a_failure_retried_alone(cont
         ("delivered", 2),
         ("skipped", 1),
     ]
+
+
+class RelayKilled(BaseException):
+    """The process dying: not an Exception, so neither the relay nor a unit of work sees it."""
+
+
+def test_a_relay_killed_between_a_send_and_its_mark_repeats_only_that_send(container, clock):
+    """Each send of a batch is marked sent in a statement committed right after it (not at
+    the end of the batch): a relay killed after the third send, before its mark, leaves the
+    first two marked; the next relay (once the lease ran out) sends the third again (its
+    Message-ID unchanged, so a receiver can tell) and the rest, and never the first two."""
+    recording = RecordingMailer()
+    container.senders.mailer = recording
+    with container.uow() as uow:
+        for n in range(5):
+            notify(uow, "delivered", "email", f"k{n}@example.com", CONTEXT, f"event-k{n}")
+    original = recording.send
+
+    def send_then_die(email: Any) -> None:
+        original(email)
+        if email.to == "k2@example.com":
+            raise RelayKilled
+
+    recording.send = send_then_die  # type: ignore[method-assign]
+    with pytest.raises(RelayKilled):
+        container.relay().run_until_idle()
+    with container.read_uow() as uow:
+        marked = uow.session.scalars(select(Notification.status)).all()
+    assert sorted(marked) == ["queued"] * 3 + ["sent"] * 2
+
+    recording.send = original  # type: ignore[method-assign]
+    clock.advance(seconds=container.settings.relay_lease_seconds + 1)
+    container.relay().run_until_idle()
+
+    sent = [m.to for m in recording.sent]
+    assert sent == [f"k{n}@example.com" for n in (0, 1, 2, 2, 3, 4)]
+    assert recording.sent[2].message_id == recording.sent[3].message_id
+    with container.read_uow() as uow:
+        statuses = uow.session.scalars(select(Notification.status)).all()
+    assert sorted(statuses) == ["sent"] * 5

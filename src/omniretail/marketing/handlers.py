@@ -1,7 +1,8 @@
 """Reactions to other domains' events (delivered by the outbox relay).
 
 Segments, live: every event that changes one customer's facts re-evaluates that customer
-against every saved segment (``service.evaluate_customer``), which records
+against every saved segment (``service.evaluate_customers``, a relay batch of events
+in one transaction), which records
 ``marketing.segment_entered`` / ``marketing.segment_exited`` for the changes only (so a
 redelivered event changes nothing):
 
@@ -26,6 +27,7 @@ price drop for the customers with the SKU in a cart or recently viewed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from omniretail.carts import events as carts
@@ -69,17 +71,30 @@ CUSTOMER_EVENTS: tuple[type[Any], ...] = (
 def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
     """The customers the event is about (a merge's both profiles; a cart line's owner)
     evaluated again, in one transaction."""
+    reevaluate_many([event], uow_factory, vault)
+
+
+def reevaluate_many(events: Sequence[Any], uow_factory: UowFactory, vault: PiiVault) -> None:
+    """``reevaluate`` for a relay batch: every customer the events are about evaluated once,
+    in one transaction (the segments locked once). An event about no customer raises
+    ``SkipDelivery`` after the others committed: the relay then hands the batch over one by
+    one (evaluating again changes nothing) and skips that one."""
     uow: UnitOfWork
+    nobody = False
     with uow_factory() as uow:
-        ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
-        cart_id = getattr(event, "cart_id", None)
-        if ids[0] is None and cart_id:
-            ids[0] = service.cart_owner(uow, cart_id)
-        found = sorted({i for i in ids if i})
-        if not found:
-            raise SkipDelivery("the event is about no customer")
-        for customer_id in found:
-            service.evaluate_customer(uow, customer_id, vault=vault)
+        found: set[int] = set()
+        for event in events:
+            ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
+            cart_id = getattr(event, "cart_id", None)
+            if ids[0] is None and cart_id:
+                ids[0] = service.cart_owner(uow, cart_id)
+            about = {i for i in ids if i}
+            nobody = nobody or not about
+            found.update(about)
+        if found:
+            service.evaluate_customers(uow, sorted(found), vault=vault)
+    if nobody:
+        raise SkipDelivery("the event is about no customer")
 
 
 STOCK_MOVEMENTS: tuple[type[Any], ...] = (
@@ -127,11 +142,11 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
     """``keyring``: the PII vault's, to read birth dates for ``age``."""
     vault = vault_for(keyring)
 
-    def deliver(event: Any, _meta: EventMeta, uow_factory: UowFactory) -> None:
-        reevaluate(event, uow_factory, vault)
+    def deliver(items: list[tuple[Any, EventMeta]], uow_factory: UowFactory) -> None:
+        reevaluate_many([event for event, _ in items], uow_factory, vault)
 
     for event_class in CUSTOMER_EVENTS:
-        registry.on(event_class, f"marketing.segments.{event_class.type}", deliver)
+        registry.on_batch(event_class, f"marketing.segments.{event_class.type}", deliver)
     for event_class in (*STOCK_MOVEMENTS, inventory.TransferReceived, inventory.ReceivedInBulk):
         registry.on(event_class, f"marketing.back_in_stock.{event_class.type}", stock_moved)
     for event_class in PRICE_CHANGES:

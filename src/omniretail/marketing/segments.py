@@ -9,7 +9,7 @@ only for a change, so an event relayed twice or a refresh after a live update em
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
@@ -229,21 +229,26 @@ def refresh(
 
 def evaluate_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> tuple[int, int]:
     """The customer against every segment now (live); returns (entered, exited)."""
+    return evaluate_customers(uow, [customer_id], vault=vault)
+
+
+def evaluate_customers(
+    uow: UnitOfWork, customer_ids: Sequence[int], *, vault: PiiVault
+) -> tuple[int, int]:
+    """``evaluate_customer`` for many (a relay batch of events), the segments locked once
+    and the facts and memberships read once for all; returns (entered, exited)."""
     segments = repo.lock_segments(uow.session)
-    if not segments:
+    ids = sorted(set(customer_ids))
+    if not segments or not ids:
         return 0, 0
-    known = facts.facts_for(uow.session, [customer_id], _today(uow), vault).get(customer_id)
-    before_all = repo.memberships_of(uow.session, customer_id)
+    known = facts.facts_for(uow.session, ids, _today(uow), vault)
+    before_all = repo.memberships_among(uow.session, ids)
+    prepared = {cid: activation(f) for cid, f in known.items()}
     entered = exited = 0
-    prepared = activation(known) if known is not None else None
     for segment in segments:
-        inside = (
-            {customer_id}
-            if known is not None and matches(compile_rule(segment.rule), known, prepared)
-            else set()
-        )
-        before = {customer_id} if segment.id in before_all else set()
-        e, x = _apply(uow, segment, inside, before)
+        program = compile_rule(segment.rule)
+        inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
+        e, x = _apply(uow, segment, inside, before_all.get(segment.id, set()))
         entered, exited = entered + e, exited + x
     uow.session.flush()
     return entered, exited

@@ -48,6 +48,19 @@ def memberships_of(session: Session, customer_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
+def memberships_among(session: Session, customer_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Segment id -> those of ``customer_ids`` who are its members."""
+    found: dict[int, set[int]] = {}
+    rows = session.execute(
+        select(SegmentMember.segment_id, SegmentMember.customer_id).where(
+            SegmentMember.customer_id.in_(list(customer_ids))
+        )
+    )
+    for segment_id, customer_id in rows:
+        found.setdefault(segment_id, set()).add(customer_id)
+    return found
+
+
 def add_members(session: Session, segment_id: int, ids: Sequence[int], at: datetime) -> None:
     if ids:
         session.execute(

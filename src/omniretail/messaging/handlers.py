@@ -96,16 +96,26 @@ class HandlerRegistry:
         self._registrations: list[Registration] = []
         self._by_name: dict[str, Handler] = {}
         self._batches: dict[str, BatchHandler] = {}
+        self._background: list[str] = []
         self._sources: list[HandlerSource] = []
         # Event type -> names of the registered handlers matching it (patterns are fixed once
         # registered, so each type is matched against them once per process).
         self._names_for_type: dict[str, tuple[str, ...]] = {}
 
     def add(
-        self, pattern: str, name: str, handler: Handler, *, batch: BatchHandler | None = None
+        self,
+        pattern: str,
+        name: str,
+        handler: Handler,
+        *,
+        batch: BatchHandler | None = None,
+        background: bool = False,
     ) -> None:
         """Deliver events whose type matches ``pattern`` to ``handler``, known as ``name``;
-        ``batch``, when given, takes many of them at once (all or none)."""
+        ``batch``, when given, takes many of them at once (all or none). ``background``: its
+        due deliveries are claimed after every other handler's (slow sends, say, so that
+        quick reactions are not queued behind them); each handler still gets its events in
+        order."""
         if name in self._by_name or any(name.startswith(s.prefix) for s in self._sources):
             raise ValueError(f"handler name {name!r} is already taken")
         self._registrations.append(Registration(pattern, name, handler))
@@ -113,6 +123,13 @@ class HandlerRegistry:
         self._names_for_type.clear()
         if batch is not None:
             self._batches[name] = batch
+        if background:
+            self._background.append(name)
+
+    @property
+    def background(self) -> list[str]:
+        """The names of the handlers whose deliveries are claimed after the others'."""
+        return list(self._background)
 
     def on(self, event_class: type[E], name: str, handler: TypedHandler[E]) -> None:
         """Deliver every ``event_class`` event to ``handler`` as that class, known as ``name``."""

@@ -5,10 +5,13 @@ One pass (``run_once``):
 1. **Plan.** Outbox messages not planned yet get one ``deliveries`` row per matching handler
    (unique on message and handler, so planning twice adds nothing) and ``planned_at``, in one
    transaction; planning never reads a planned message again. A message no handler wants is
-   published at once.
-2. **Claim.** Due deliveries, in event order, are locked (``FOR UPDATE SKIP LOCKED`` on
-   PostgreSQL; SQLite serialises writers) and leased in one short transaction: status
-   ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a fresh claim token.
+   published at once. Pages of ``batch_size`` messages are planned until they give a batch
+   of deliveries (at most ``PLAN_PAGES``).
+2. **Claim.** Due deliveries, in event order (those of handlers registered as
+   ``background`` after the others: the notification sends), are locked (``FOR UPDATE
+   SKIP LOCKED`` on PostgreSQL; SQLite serialises writers) and leased in one short
+   transaction: status ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a
+   fresh claim token.
    A concurrent relay skips or no longer sees them; if this process dies, the lease (30 s by
    default) runs out and the delivery is due again: a crash delays it, never loses it.
    While the batch is being delivered a heartbeat thread renews the lease of the claims
@@ -49,6 +52,8 @@ from omniretail.messaging.models import DeliveryStatus
 log = logging.getLogger("omniretail.messaging.relay")
 
 ERROR_LIMIT = 2000
+# Pages of unplanned messages a pass plans at most, to find a batch of deliveries.
+PLAN_PAGES = 4
 # Successful deliveries are recorded together at least this often (and at the end of a pass).
 FLUSH_SECONDS = 0.25
 LOST_LEASE = "the relay stopped during the last attempt (its lease ran out)"
@@ -239,29 +244,40 @@ class Relay:
     # --- steps -----------------------------------------------------------------------------
 
     def _plan(self, report: RelayReport) -> None:
+        """Plan pages of ``batch_size`` messages, in one transaction, until the deliveries
+        planned fill a batch (or ``PLAN_PAGES`` pages): events no handler wants (published at
+        once) do not leave a pass with a short batch to deliver."""
         with self.uow_factory() as uow:
-            messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
-            if not messages:
-                return
             names_for = self.registry.planner(uow.session)
-            plans, unwanted = [], []
-            for message in messages:
-                names = names_for(message.type)
-                if names:
-                    plans.append((message, names))
-                else:
-                    unwanted.append(message.position)
-            repository.add_deliveries_of(uow.session, plans, uow.now)
-            repository.mark_messages_planned(
-                uow.session, [m.position for m in messages], published=unwanted, now=uow.now
-            )
-            report.published += len(unwanted)
-            report.planned += len(messages)
+            deliveries = 0
+            for _ in range(PLAN_PAGES):
+                messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
+                if not messages:
+                    return
+                plans, unwanted = [], []
+                for message in messages:
+                    names = names_for(message.type)
+                    if names:
+                        plans.append((message, names))
+                        deliveries += len(names)
+                    else:
+                        unwanted.append(message.position)
+                repository.add_deliveries_of(uow.session, plans, uow.now)
+                # stamped before the next page's read, which this transaction's locks do not skip
+                repository.mark_messages_planned(
+                    uow.session, [m.position for m in messages], published=unwanted, now=uow.now
+                )
+                report.published += len(unwanted)
+                report.planned += len(messages)
+                if len(messages) < self.batch_size or deliveries >= self.batch_size:
+                    return
 
     def _claim(self, report: RelayReport) -> list[Claim]:
         token = new_id()
         with self.uow_factory() as uow:
-            due = repository.lock_due_deliveries(uow.session, uow.now, self.batch_size)
+            due = repository.lock_due_deliveries(
+                uow.session, uow.now, self.batch_size, self.registry.background
+            )
             # A lease that ran out means a relay died (or hung) during that attempt; it counts.
             exhausted = [
                 d.id

@@ -299,19 +299,24 @@ def _work_waiting(_postgres: bool) -> Any:
 # --- claiming and outcomes ---------------------------------------------------------------
 
 
-def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
+def lock_due_deliveries(
+    session: Session, now: datetime, limit: int, background: Sequence[str] = ()
+) -> list[Any]:
     """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
-    in event order, locked so that a concurrent relay skips them: rows of the delivery's
-    ``id``, ``message_id``, ``handler``, ``status``, ``attempts`` and the event's ``type``,
-    ``source``, ``subject``, ``time``, ``data`` (one statement built once, no ORM objects)."""
+    in event order, those of the ``background`` handlers after all others, locked so that a
+    concurrent relay skips them: rows of the delivery's ``id``, ``message_id``, ``handler``,
+    ``status``, ``attempts`` and the event's ``type``, ``source``, ``subject``, ``time``,
+    ``data`` (one statement built once, no ORM objects)."""
     return list(
         session.execute(
-            statement(session, "deliveries.lock_due", _lock_due), {"now": now, "limit": limit}
+            statement(session, "deliveries.lock_due", _lock_due),
+            {"now": now, "limit": limit, "background": list(background)},
         )
     )
 
 
-def _lock_due(_postgres: bool) -> Any:
+def _lock_due(postgres: bool) -> Any:
+    later = case((matches(Delivery.handler, "background", postgres, String()), 1), else_=0)
     return (
         select(
             Delivery.id,
@@ -330,7 +335,7 @@ def _lock_due(_postgres: bool) -> Any:
             Delivery.status.in_(DUE_STATUSES),
             Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
         )
-        .order_by(Delivery.position, Delivery.id)
+        .order_by(later, Delivery.position, Delivery.id)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=Delivery.__table__)
     )

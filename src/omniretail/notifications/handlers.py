@@ -3,7 +3,11 @@ subscription (a ``HandlerSource``). ``install`` adds both to the registry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from omniretail.kernel.clock import Clock
+from omniretail.kernel.vault import PiiVault
 from omniretail.messaging.handlers import (
     CloudEvent,
     EventMeta,
@@ -16,9 +20,22 @@ from omniretail.messaging.senders import Senders
 from omniretail.notifications import repository
 from omniretail.notifications.events import SEND_HANDLER, NotificationQueued
 from omniretail.notifications.models import Channel, NotificationStatus
-from omniretail.notifications.schemas import NotificationRead
-from omniretail.notifications.service import notification_read
+from omniretail.notifications.service import SEALED
 from omniretail.notifications.webhooks import WebhookSource
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A queued notification, decrypted, as its send needs it."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    html_body: str | None
+    sent: bool
+    source_event_id: str
 
 
 class NotificationSender:
@@ -27,45 +44,45 @@ class NotificationSender:
     The send runs outside any transaction; a crash between the send and marking it sent
     sends again on the next attempt (emails carry a stable Message-ID for that case).
 
-    ``many`` takes a relay batch: the notifications read in one transaction, then sent one
-    after the other, each marked sent in its own transaction right after its send (as one by
-    one), so a relay killed mid-batch repeats at most the one send in flight. A failing send
-    raises and the relay hands the batch's events over one by one: those marked sent are not
-    sent again, the failing one is retried alone."""
+    ``many`` takes a relay batch: the notifications read in one statement, then sent one
+    after the other, each marked sent right after its send by one statement committed at
+    once (``repository.marking_sent``: autocommit on PostgreSQL, no ORM session), so a relay
+    killed mid-batch repeats at most the one send in flight. A failing send raises and the
+    relay hands the batch's events over one by one: those marked sent are not sent again, the
+    failing one is retried alone."""
 
-    def __init__(self, senders: Senders) -> None:
+    def __init__(self, senders: Senders, clock: Clock) -> None:
         self.senders = senders
+        self.clock = clock
 
     def __call__(self, event: NotificationQueued, meta: EventMeta, uow_factory: UowFactory) -> None:
         notification_id = event.notification_id
-        with uow_factory() as uow:
-            stored = repository.get_notification(uow.session, notification_id)
-            if stored is None:
-                raise SkipDelivery(f"notification {notification_id} no longer exists")
-            notification = notification_read(uow.vault, stored)
-        if notification.status == NotificationStatus.SENT:
-            return
-        self._send(notification)
-        with uow_factory() as uow:
-            repository.mark_notification_sent(uow.session, notification_id, uow.now)
+        if not self._send_all([notification_id], uow_factory):
+            raise SkipDelivery(f"notification {notification_id} no longer exists")
 
     def many(self, events: list[CloudEvent], uow_factory: UowFactory) -> None:
         ids = [NotificationQueued.parse(e["data"]).notification_id for e in events]
-        with uow_factory() as uow:
-            stored = repository.get_notifications(uow.session, ids)
-            found = {i: notification_read(uow.vault, n) for i, n in stored.items()}
-        for notification_id in dict.fromkeys(ids):
-            notification = found.get(notification_id)
-            if notification is None or notification.status == NotificationStatus.SENT:
-                continue
-            self._send(notification)
-            with uow_factory() as uow:
-                repository.mark_notification_sent(uow.session, notification_id, uow.now)
+        found = self._send_all(ids, uow_factory)
         missing = [i for i in ids if i not in found]
         if missing:  # one by one, the relay records those as skipped
             raise SkipDelivery(f"notifications {missing} no longer exist")
 
-    def _send(self, notification: NotificationRead) -> None:
+    def _send_all(self, ids: list[int], uow_factory: UowFactory) -> set[int]:
+        """Send those of ``ids`` still queued, in order, each marked sent after its send;
+        returns the ids found."""
+        with uow_factory() as uow:
+            rows = repository.notifications_to_send(uow.session, ids)
+            vault = uow.vault
+            found = {row.id: _outgoing(vault, row) for row in rows}
+        todo = [found[i] for i in dict.fromkeys(ids) if i in found and not found[i].sent]
+        if todo:
+            with repository.marking_sent(uow.session, self.clock) as mark:
+                for notification in todo:
+                    self._send(notification)
+                    mark(notification.id)
+        return set(found)
+
+    def _send(self, notification: Outgoing) -> None:
         channel = Channel(notification.channel)
         if channel is Channel.EMAIL:
             self.senders.mailer.send(
@@ -94,18 +111,35 @@ def install(
     webhook_timeout_seconds: float,
     webhook_allow_private_networks: bool = False,
 ) -> None:
-    sender = NotificationSender(senders)
+    sender = NotificationSender(senders, clock)
 
     def one(event: CloudEvent, uow_factory: UowFactory) -> None:
         sender(NotificationQueued.parse(event["data"]), EventMeta.of(event), uow_factory)
 
     # A batch commits each send as it goes (one by one would read each in a transaction of
     # its own too): tests/marketing/test_journeys_crash.py bounds duplicates to one per kill.
-    registry.add(NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many)
+    # In the background lane: segment evaluations and journey triggers go first.
+    registry.add(
+        NotificationQueued.cloud_type(), SEND_HANDLER, one, batch=sender.many, background=True
+    )
     registry.add_source(
         WebhookSource(
             clock,
             timeout_seconds=webhook_timeout_seconds,
             allow_private_networks=webhook_allow_private_networks,
         )
+    )
+
+
+def _outgoing(vault: PiiVault, row: Any) -> Outgoing:
+    plain = {c: vault.decrypt(f"notification_{c}", getattr(row, c)) for c in SEALED}
+    return Outgoing(
+        id=row.id,
+        channel=row.channel,
+        recipient=plain["recipient"] or "",
+        subject=plain["subject"],
+        body=plain["body"] or "",
+        html_body=plain["html_body"],
+        sent=row.status == NotificationStatus.SENT,
+        source_event_id=row.source_event_id,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,8 @@ from sqlalchemy import Select, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from omniretail.db.bulk import insert_rows
-from omniretail.db.sql import insert_ignore, rowcount, statement
+from omniretail.db.sql import insert_ignore, matches, rowcount, statement
+from omniretail.kernel.clock import Clock
 from omniretail.notifications.models import Notification, NotificationStatus, WebhookSubscription
 
 # --- webhook subscriptions -----------------------------------------------------------------
@@ -112,6 +114,30 @@ def mark_notification_sent(session: Session, notification_id: int, now: datetime
     return updated is not None
 
 
+@contextmanager
+def marking_sent(session: Session, clock: Clock) -> Iterator[Callable[[int], bool]]:
+    """``mark(notification_id)``: queued -> sent (False: it was not queued), committed at
+    once, each on its own: a crash after a send repeats at most that one send. On a
+    connection of its own taken from the session's engine (the session holds none meanwhile),
+    in autocommit on PostgreSQL: one round trip a send, no ORM session, no BEGIN or COMMIT;
+    on SQLite a transaction each."""
+    engine = session.get_bind().engine
+    postgres = engine.dialect.name == "postgresql"
+    mark_sent = statement(session, "notifications.mark_sent", _mark_sent)
+    with engine.connect() as connection:
+        if postgres:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+
+        def mark(notification_id: int) -> bool:
+            params = {"notification_id": notification_id, "now": clock.now()}
+            updated = connection.execute(mark_sent, params).scalar()
+            if not postgres:
+                connection.commit()
+            return updated is not None
+
+        yield mark
+
+
 def _mark_sent(_postgres: bool) -> Any:
     return (
         update(Notification)
@@ -121,6 +147,27 @@ def _mark_sent(_postgres: bool) -> Any:
         )
         .values(status=NotificationStatus.SENT.value, sent_at=bindparam("now"))
         .returning(Notification.id)
+    )
+
+
+def notifications_to_send(session: Session, ids: Sequence[int]) -> list[Any]:
+    """Rows of what sending needs (``id``, ``channel``, the sealed ``recipient``,
+    ``subject``, ``body``, ``html_body``, ``status``, ``source_event_id``) of these
+    notifications; one statement built once, no ORM objects."""
+    if not ids:
+        return []
+    return list(
+        session.execute(
+            statement(session, "notifications.to_send", _to_send), {"ids": sorted(set(ids))}
+        )
+    )
+
+
+def _to_send(postgres: bool) -> Any:
+    columns = ("id", "channel", "recipient", "subject", "body", "html_body", "status")
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    return select(*(table.c[c] for c in columns), table.c.source_event_id).where(
+        matches(table.c.id, "ids", postgres)
     )
 
 
