@@ -27,7 +27,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from psycopg import _queries as psycopg_queries
 
+from omniretail.db import batch
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
 BUDGET = {"postgres": 10, "sqlite": 18}
@@ -77,3 +79,38 @@ def test_checkout_statement_count(container, client, backend, lines, location, e
     again = checkout(client, token, key=f"budget-{location}-{len(lines)}")
     assert again.status_code == 201
     assert again.json() == order
+
+
+def test_checkout_commit_batches_are_built_once(container, client, backend, monkeypatch):
+    """Each of a checkout's commit batches (the order's rows; the confirmation with the stored
+    reply) is made of statements built once, so the batch is built once and kept, and psycopg
+    converts its text once: neither is rebuilt or parsed again for the next checkout."""
+    if backend != "postgres":
+        pytest.skip("SQLite sends held writes one by one (no batch statement)")
+    make_orders_network(container)
+    for sku in ("A1", "B2"):
+        receive(container, sku, "DC1", 10)
+    warm = _shop(client, [("A1", 1)], "DC1")
+    ok(checkout(client, warm, key="warm-up"), 201)
+
+    fresh_batches: list[bool] = []
+    build = batch._batch_statement
+
+    def recording(built):
+        statement = build(built)
+        fresh_batches.append(statement not in batch._BATCHES.values())
+        return statement
+
+    parsed: list[int] = []
+    parse = psycopg_queries._query2pg_nocache
+
+    def uncached(query, encoding):
+        parsed.append(len(query))
+        return parse(query, encoding)
+
+    token = _shop(client, [("B2", 1)], "DC1")
+    monkeypatch.setattr(batch, "_batch_statement", recording)
+    monkeypatch.setattr(psycopg_queries, "_query2pg_nocache", uncached)
+    ok(checkout(client, token, key="second"), 201)
+    assert fresh_batches == [False, False]  # the order's rows, the confirmation
+    assert parsed == []

@@ -165,7 +165,7 @@ class UseCase:
             self._serialised = (result, body)
             number = getattr(result, "number", None)
             uow.later(
-                idempotency.store(
+                *idempotency.store(
                     uow.session,
                     principal_id=self._principal_id,
                     key=self._key,

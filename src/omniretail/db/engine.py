@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from psycopg import _queries as psycopg_queries
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -103,6 +104,7 @@ def make_engine(
         if options:
             connect_args["options"] = " ".join(options)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _cache_batch_conversions()
         event.listen(
             engine, "connect", lambda dbapi_connection, _record: pg_arrays.install(dbapi_connection)
         )
@@ -121,6 +123,24 @@ def make_engine(
 # the server is full (other clients hold its connections). Not an error for one request.
 _SERVER_FULL = ("too many clients", "remaining connection slots are reserved")
 _SERVER_FULL_SQLSTATE = "53300"
+
+
+# psycopg turns a statement's ``%(name)s`` placeholders into ``$n`` with a regular expression,
+# and caches the result only for statements of at most 4,096 bytes and 50 parameters. A commit
+# batch (``db.batch``) is longer (a checkout's: 7 kB, 70 parameters), yet its text is one of a
+# few, so it was parsed again on every commit. The cache stays bounded (128 entries).
+BATCH_STATEMENT_BYTES = 32_768
+BATCH_STATEMENT_PARAMETERS = 400
+
+
+def _cache_batch_conversions() -> None:
+    queries: Any = psycopg_queries
+    queries.MAX_CACHED_STATEMENT_LENGTH = max(
+        queries.MAX_CACHED_STATEMENT_LENGTH, BATCH_STATEMENT_BYTES
+    )
+    queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        queries.MAX_CACHED_STATEMENT_PARAMS, BATCH_STATEMENT_PARAMETERS
+    )
 
 
 def _wait_for_free_slot(engine: Engine, timeout: float) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, Text, delete, select, update
+from sqlalchemy import BigInteger, Index, String, Text, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from omniretail.db.base import Base
-from omniretail.db.sql import insert_for, rowcount
+from omniretail.db.sql import insert_for, rowcount, statement
 
 
 class IdempotentRequest(Base):
@@ -76,19 +77,39 @@ def store(
     subject: str | None,
     now: datetime,
     expired_before: datetime,
-) -> Any:
-    """The statement that stores a request's reply with its key in one INSERT (no claim
-    first: for the last step of a request whose earlier steps already ran, see
-    ``UseCase.run_last``). It returns the key when stored, nothing when the key is held by a
-    reply that has not expired (an expired one is overwritten)."""
-    stmt = insert_for(session)(IdempotentRequest).values(
-        principal_id=principal_id,
-        key=key,
-        fingerprint=fingerprint,
-        status_code=status_code,
-        response=response,
-        subject=subject,
-        created_at=now,
+) -> tuple[Any, dict[str, Any]]:
+    """The statement that stores a request's reply with its key in one INSERT, and its
+    parameters (no claim first: for the last step of a request whose earlier steps already
+    ran, see ``UseCase.run_last``). It returns the key when stored, nothing when the key is
+    held by a reply that has not expired (an expired one is overwritten)."""
+    params = {
+        "idem_principal_id": principal_id,
+        "idem_key": key,
+        "idem_fingerprint": fingerprint,
+        "idem_status_code": status_code,
+        "idem_response": response,
+        "idem_subject": subject,
+        "idem_created_at": now,
+        "idem_expired_before": expired_before,
+    }
+    return statement(session, "idempotency.store", _store_statement), params
+
+
+def _store_statement(postgres: bool) -> Any:
+    table = IdempotentRequest.__table__.c
+    stmt = (postgresql.insert if postgres else sqlite.insert)(IdempotentRequest).values(
+        {
+            name: bindparam(f"idem_{name}", type_=table[name].type)
+            for name in (
+                "principal_id",
+                "key",
+                "fingerprint",
+                "status_code",
+                "response",
+                "subject",
+                "created_at",
+            )
+        }
     )
     return stmt.on_conflict_do_update(
         index_elements=[IdempotentRequest.principal_id, IdempotentRequest.key],
@@ -99,7 +120,8 @@ def store(
             "subject": stmt.excluded.subject,
             "created_at": stmt.excluded.created_at,
         },
-        where=IdempotentRequest.created_at <= expired_before,
+        where=IdempotentRequest.created_at
+        <= bindparam("idem_expired_before", type_=table["created_at"].type),
     ).returning(IdempotentRequest.key)
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import ARRAY, BigInteger, CursorResult, Result, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from omniretail.db.batch import kept
+
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
@@ -53,7 +55,8 @@ def statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
     key = (dialect_name(session), name)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        stmt = _STATEMENTS[key] = build(key[0] == "postgresql")
+        # kept: held for the life of the process, so a commit batch of them is built once
+        stmt = _STATEMENTS[key] = kept(build(key[0] == "postgresql"))
     return stmt
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
-from omniretail.db.batch import insert_rows
+from omniretail.db.batch import insert_rows, kept
 from omniretail.db.sql import insert_for
 from omniretail.inventory.models import (
     HoldKind,
@@ -345,24 +345,51 @@ def move_reserved_to_allocated(
 ) -> int:
     """One UPDATE over every (sku, location) in ``moved``: reserved -= n, allocated += n.
     Returns the number of stock rows changed."""
-    return len(session.execute(reserved_to_allocated(moved, now)).all())
+    stmt, params = reserved_to_allocated(moved, now)
+    return len(session.execute(stmt, params).all())
 
 
-def reserved_to_allocated(moved: dict[tuple[str, str], int], now: datetime) -> Any:
-    """The statement of ``move_reserved_to_allocated`` (it returns one row per stock row
-    changed)."""
-    levels = cast(Table, StockLevel.__table__)
-    matches = {
-        key: and_(levels.c.sku_code == key[0], levels.c.location_code == key[1]) for key in moved
-    }
-    shift = case(*[(matches[key], qty) for key, qty in moved.items()], else_=0)
-    return (
+# Orders of up to this many stock rows move their counters with a statement built once.
+_KEPT_MOVES = 16
+
+
+def reserved_to_allocated(
+    moved: dict[tuple[str, str], int], now: datetime
+) -> tuple[Any, dict[str, Any]]:
+    """The statement of ``move_reserved_to_allocated`` and its parameters (it returns one row
+    per stock row changed)."""
+    params: dict[str, Any] = {"alloc_now": now}
+    for i, ((sku, location), quantity) in enumerate(moved.items()):
+        params[f"alloc_sku_{i}"] = sku
+        params[f"alloc_location_{i}"] = location
+        params[f"alloc_quantity_{i}"] = quantity
+    if len(moved) <= _KEPT_MOVES:
+        return _moves_statement(len(moved)), params
+    return _moves_statement.__wrapped__(len(moved)), params
+
+
+@cache
+def _moves_statement(rows: int) -> Any:
+    # Built once per number of stock rows: the checkout's commit batch is then built once.
+    matches = [
+        (
+            and_(
+                levels.c.sku_code == bindparam(f"alloc_sku_{i}", type_=levels.c.sku_code.type),
+                levels.c.location_code
+                == bindparam(f"alloc_location_{i}", type_=levels.c.location_code.type),
+            ),
+            bindparam(f"alloc_quantity_{i}", type_=Integer()),
+        )
+        for i in range(rows)
+    ]
+    shift = case(*matches, else_=0)
+    return kept(
         update(levels)
-        .where(or_(*matches.values()))
+        .where(or_(*(match for match, _quantity in matches)))
         .values(
             reserved=levels.c.reserved - shift,
             allocated=levels.c.allocated + shift,
-            updated_at=now,
+            updated_at=bindparam("alloc_now", type_=levels.c.updated_at.type),
         )
         .returning(levels.c.sku_code)
     )

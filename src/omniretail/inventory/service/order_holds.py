@@ -117,7 +117,7 @@ def allocate_reservations(
     def every_row_moved(changed: int) -> None:
         assert changed == len(moved), "a held stock row cannot vanish"
 
-    uow.later(repo.reserved_to_allocated(moved, uow.now), check=every_row_moved)
+    uow.later(*repo.reserved_to_allocated(moved, uow.now), check=every_row_moved)
     uow.later_rows(
         repo.movements,
         [

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, select, update
+from sqlalchemy import Row, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from omniretail.db.batch import kept
 from omniretail.db.uow import UnitOfWork
 from omniretail.orders.events import ConfirmedFulfilment, OrderConfirmed
 from omniretail.orders.models import (
@@ -105,15 +106,30 @@ def confirm_later(uow: UnitOfWork, number: str, reference: str, amount: Decimal)
     """The awaiting order confirmed with its payment, sent with the outbox at commit (after
     the attempt's settling, which nothing else in the transaction reads)."""
     uow.later(
-        update(orders)
-        .where(orders.c.number == number, orders.c.status == OrderStatus.AWAITING_PAYMENT.value)
-        .values(
-            status=OrderStatus.CONFIRMED.value,
-            payment_reference=reference,
-            amount_authorised=amount,
-            updated_at=uow.now,
-        )
+        _CONFIRM,
+        {
+            "confirm_number": number,
+            "confirm_reference": reference,
+            "confirm_amount": amount,
+            "confirm_now": uow.now,
+        },
     )
+
+
+# Built once: the confirming transaction's commit batch is then built once too.
+_CONFIRM = kept(
+    update(orders)
+    .where(
+        orders.c.number == bindparam("confirm_number", type_=orders.c.number.type),
+        orders.c.status == OrderStatus.AWAITING_PAYMENT.value,
+    )
+    .values(
+        status=OrderStatus.CONFIRMED.value,
+        payment_reference=bindparam("confirm_reference", type_=orders.c.payment_reference.type),
+        amount_authorised=bindparam("confirm_amount", type_=orders.c.amount_authorised.type),
+        updated_at=bindparam("confirm_now", type_=orders.c.updated_at.type),
+    )
+)
 
 
 def unplaced_order(session: Session, number: str) -> tuple[list[str], list[Any]] | None:
