@@ -11,6 +11,7 @@ from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate
 from omniretail.kernel.vault import vault_for
+from omniretail.web.rendering import label
 from tests.web.conftest import sign_in
 from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded
 
@@ -148,3 +149,21 @@ def test_the_tracking_page_shows_the_total_as_the_shop_does(
     )
     assert placed is not None, page.text[:800]
     assert placed.group(1)[:1].isupper() and placed.group(2).startswith("£"), placed.groups()
+
+
+def test_the_hq_timeline_shows_where_a_platform_order_is_now(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.orders import service as lookup
+
+    container.relay().run_until_idle()  # the seeded web orders reach the timeline
+    with container.uow() as uow:
+        now = lookup.get_order(uow, seeded.pickup_order).status
+    assert now != "confirmed"  # the seed left it waiting at the store
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    entry = re.search(rf">{seeded.pickup_order}</a>.*?</li>", page, re.S)
+
+    assert entry is not None
+    assert label(now) in entry.group(0) and "Confirmed" not in entry.group(0)

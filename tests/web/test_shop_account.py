@@ -84,7 +84,7 @@ def test_sign_up_verify_sign_out_and_in(
     assert account.status_code == 200 and "Grace Hopper" in account.text
     assert "No orders yet." in account.text and 'id="points"' in account.text
     # the header names the account, not the sign-in's internal name
-    assert 'href="/account">My account</a>' in account.text
+    assert 'href="/account" aria-current="page">My account</a>' in account.text
     assert f"customer-{created[0].customer_id}" not in account.text
     with container.read_uow() as uow:
         row = uow.session.get(Principal, created[0].id)
@@ -323,3 +323,11 @@ def test_the_api_decides_the_same_for_a_customer(
         assert lookup.get_order(uow, seeded.home_order).status == "cancelled"
         row = uow.session.get(Customer, seeded.customer_id)
         assert row is not None and row.status == "active"
+
+
+def test_the_shop_header_links_to_the_account_once(web: TestClient) -> None:
+    sign_in(web, CUSTOMER_EMAIL)
+
+    page = web.get("/account").text
+
+    assert page.count('href="/account"') == 1, page

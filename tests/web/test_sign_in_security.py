@@ -237,3 +237,15 @@ def test_the_api_docs_reference_no_other_host_and_their_assets_are_served(
         kinds.add(kind)
     assert kinds == set(expected.values())
     assert "/static/docs-start.js" in urls  # the start-up script is a file, not inline
+
+
+def test_a_notice_in_a_link_from_elsewhere_is_not_shown(web: TestClient) -> None:
+    words = "Your account is locked: call 0900 123 456"
+    url = "/signin?notice=" + words.replace(" ", "%20")
+
+    ours = web.get(url, headers={"Sec-Fetch-Site": "same-origin"})
+    theirs = web.get(url, headers={"Sec-Fetch-Site": "cross-site"})
+    typed = web.get(url, headers={"Sec-Fetch-Site": "none"})
+
+    assert words in ours.text
+    assert words not in theirs.text and words not in typed.text

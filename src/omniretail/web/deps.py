@@ -233,7 +233,7 @@ def render(
 ) -> HTMLResponse:
     context.setdefault("errors", {})
     context.setdefault("values", {})
-    context.setdefault("notice", request.query_params.get("notice"))
+    context.setdefault("notice", _notice(request))
     html = (
         environment()
         .get_template(template)
@@ -251,6 +251,14 @@ def render(
         status_code=status,
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
+
+
+def _notice(request: Request) -> str | None:
+    """The ``notice`` of a redirect of ours: shown only on a navigation from this site (the
+    browser's ``Sec-Fetch-Site``), so a link in someone's mail cannot put words on our page."""
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return None
+    return request.query_params.get("notice")
 
 
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:

@@ -168,8 +168,9 @@ def _customer_page(
             "points_currency": loyalty.rules(uow).currency,
             "timeline": timeline,
             # Order activity may name an order of another system (a till's receipt): no page.
+            # A platform order shows where it is now (the timeline keeps what it cost).
             "known_orders": {
-                o.number
+                o.number: o.status
                 for o in orders.orders_by_numbers(
                     uow, [a.reference for a in timeline if a.kind == "order" and a.reference]
                 )
