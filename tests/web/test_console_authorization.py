@@ -17,7 +17,7 @@ import html
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -1558,7 +1558,17 @@ def test_the_console_allows_and_refuses_every_form_as_the_api_does(
                 wrong.append((what, who.name, got, f"expected {expected}"))
             if allowed or api[2]:
                 before = snapshot(container)  # something may have changed
+        if case.route == "/signout":  # it revoked each session: everyone signs in again
+            people = {k: signed_in_again(web, who) for k, who in people.items()}
     assert wrong == [], "\n".join(map(str, wrong))
+
+
+def signed_in_again(web: TestClient, who: Who) -> Who:
+    if who.token is None:
+        return who
+    r = web.post(f"{API}/auth/token", data={"username": who.username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return replace(who, token=r.json()["access_token"])
 
 
 def test_an_associate_cannot_count_another_stores_shelf_through_the_hq_form(
