@@ -66,6 +66,8 @@ OWN_TRANSACTIONS: dict[str, str] = {
     "POST /api/v1/support/assistant": "assistant question: public, limit committed, read",
     # The same for a signed-in customer (their own orders and points).
     "POST /api/v1/support/assistant/me": "assistant question: limit committed, read",
+    # The bearer token's own revocation: no audit subject beyond the session, nothing to replay.
+    "POST /api/v1/auth/signout": "sign-out: the token's revocation in its own transaction",
 }
 
 

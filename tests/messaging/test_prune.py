@@ -26,6 +26,7 @@ def _old_and_new_events(container, clock, receiver) -> tuple[list[str], str, str
             uow,
             SubscriptionCreate.model_validate({"url": receiver.url, "event_types": ["*"]}),
             actor="test",
+            allow_private_networks=True,  # the receiver listens on loopback
         )
     old = record(
         container,
@@ -74,8 +75,8 @@ def test_prune_command_archives_then_deletes(container, clock, receiver, monkeyp
 
     counted = runner.invoke(app, ["events", "prune", "--before", day, "--dry-run"])
     assert counted.exit_code == 0, counted.output
-    assert "3 published events before" in counted.output
-    assert "1 unpublished ones before it are kept" in counted.output
+    assert "3 published events before" in " ".join(counted.output.split())
+    assert "1 unpublished ones before it are kept" in " ".join(counted.output.split())
     assert len(outbox(container)) == 5
 
     assert runner.invoke(app, ["events", "prune", "--before", "2999-01-01"]).exit_code == 2
@@ -88,7 +89,7 @@ def test_prune_command_archives_then_deletes(container, clock, receiver, monkeyp
         ["events", "prune", "--before", day, "--batch", "2", "--archive", str(archive), "--yes"],
     )
     assert pruned.exit_code == 0, pruned.output
-    assert "deleted 3 published events" in pruned.output
+    assert "deleted 3 published events" in " ".join(pruned.output.split())
     with gzip.open(archive, "rt") as lines:
         archived = [json.loads(line) for line in lines]
     assert [e["id"] for e in archived] == [i for i in old if i != stuck]

@@ -35,29 +35,28 @@ def upgrade() -> None:
         op.f("ix_revoked_tokens_expires_at"), "revoked_tokens", ["expires_at"], unique=False
     )
 
-    with op.batch_alter_table("support_conversations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sender_verified", sa.Boolean(), nullable=True))
-        batch_op.add_column(sa.Column("token_customer_id", BigIntPK, nullable=True))
+    # Plain ADD COLUMN (SQLite has it): a batch copy would drop support_messages, which
+    # attachments reference, and fail on SQLite's foreign keys.
+    op.add_column("support_conversations", sa.Column("sender_verified", sa.Boolean()))
+    op.add_column("support_conversations", sa.Column("token_customer_id", BigIntPK))
     # A chat started by a signed-in customer: the customer it was linked to at the start.
     op.execute(
         "UPDATE support_conversations SET token_customer_id = customer_id"
         " WHERE token_hash IS NOT NULL AND customer_id IS NOT NULL"
     )
-    with op.batch_alter_table("support_messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("origin_conversation_id", BigIntPK, nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_support_messages_origin_conversation_id"),
-            ["origin_conversation_id"],
-            unique=False,
-        )
+    op.add_column("support_messages", sa.Column("origin_conversation_id", BigIntPK))
+    op.create_index(
+        op.f("ix_support_messages_origin_conversation_id"),
+        "support_messages",
+        ["origin_conversation_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("support_messages", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_support_messages_origin_conversation_id"))
-        batch_op.drop_column("origin_conversation_id")
-    with op.batch_alter_table("support_conversations", schema=None) as batch_op:
-        batch_op.drop_column("token_customer_id")
-        batch_op.drop_column("sender_verified")
+    op.drop_index(op.f("ix_support_messages_origin_conversation_id"), table_name="support_messages")
+    op.drop_column("support_messages", "origin_conversation_id")
+    op.drop_column("support_conversations", "token_customer_id")
+    op.drop_column("support_conversations", "sender_verified")
     op.drop_index(op.f("ix_revoked_tokens_expires_at"), table_name="revoked_tokens")
     op.drop_table("revoked_tokens")
