@@ -13,12 +13,21 @@ from omniretail.catalog.models import Location
 from omniretail.commands.main import app as cli
 from omniretail.loyalty import service as loyalty
 from omniretail.marketing import service
+from omniretail.marketing.journeys_definition import JourneyDefinition
 from omniretail.marketing.journeys_models import Run, RunStep
+from omniretail.marketing.journeys_triggers import Definitions
 from omniretail.pricing import service as pricing
 from tests.conftest import admin_api_key
 from tests.customers.helpers import make_customer
 from tests.factories import make_network
-from tests.marketing.test_journeys import definition, enter, live, run_of, sent  # noqa: F401
+from tests.marketing.test_journeys import (  # noqa: F401
+    ADMIN,
+    definition,
+    enter,
+    live,
+    run_of,
+    sent,
+)
 
 
 def test_wait_until_a_time_of_day_in_the_customers_zone(container, clock, sent):  # noqa: F811
@@ -147,6 +156,45 @@ def test_birthday_sweep_in_the_customers_zone(container, clock, sent):  # noqa: 
     with container.read_uow() as uow:
         run = uow.session.scalar(select(Run).where(Run.journey_id == jid))
     assert (run.customer_id, run.occurrence) == (soon, "2026")
+
+
+def test_a_sweep_loop_parses_a_live_version_once_and_a_new_one_after_a_publish(
+    container,
+    clock,
+    monkeypatch,
+    sent,  # noqa: F811
+):
+    make_network(container)
+    make_customer(container, "B", birth_date="1990-11-03", home_store="LON1")
+    trigger = {"kind": "date", "days_before": 1, "at": "10:00"}
+    d = definition(trigger=trigger, steps=[{"kind": "send", "id": "s", "message": "m"}])
+    jid = live(container, "bday", d)
+    at_eight = definition(
+        trigger={**trigger, "at": "08:00"}, steps=[{"kind": "send", "id": "s", "message": "m"}]
+    )
+    parsed: list[dict] = []
+    validate = JourneyDefinition.model_validate
+    monkeypatch.setattr(
+        JourneyDefinition,
+        "model_validate",
+        lambda data, **kw: parsed.append(data) or validate(data, **kw),
+    )
+    definitions = Definitions()
+    with container.uow() as uow:
+        assert service.journeys_sweep(uow, definitions=definitions) == 0  # 09:00 in London
+        assert service.journeys_sweep(uow, definitions=definitions) == 0
+    assert len(parsed) == 1
+
+    with container.uow() as uow:
+        service.save_draft(uow, "bday", at_eight, actor=ADMIN)
+        service.publish(uow, "bday", actor=ADMIN)
+        parsed.clear()
+        assert service.journeys_sweep(uow, definitions=definitions) == 1  # the new version's 08:00
+        assert service.journeys_sweep(uow, definitions=definitions) == 0
+    assert len(parsed) == 1
+    with container.read_uow() as uow:
+        run = uow.session.scalar(select(Run).where(Run.journey_id == jid))
+    assert run.version == 2
 
 
 def test_cli_lists_and_runs_once(tmp_path, monkeypatch):

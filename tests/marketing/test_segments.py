@@ -18,6 +18,7 @@ from omniretail.marketing import service
 from omniretail.marketing.segments_facts import age_band, age_on, facts_for
 from omniretail.marketing.segments_rules import compile_rule, matches
 from tests.customers.helpers import grant, make_customer, vault
+from tests.messaging.conftest import deliveries
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
 PASSWORD = "correct horse battery staple"
@@ -254,12 +255,12 @@ def test_cli_refresh_shows_progress(tmp_path, monkeypatch):
 
 
 def test_a_relay_batch_of_changes_is_evaluated_together_one_about_nobody_skipped(
-    container, client, clock, monkeypatch
+    container, client, clock, monkeypatch, caplog
 ):
     """The consent changes of a pass reach the segment handler as one batch (one transaction,
     the segments locked once): each customer enters or leaves as one by one would, once
     however many of their events the batch holds; an event about no customer is skipped
-    (the relay hands the batch over one by one) without undoing the others."""
+    inside the batch (no fallback to one by one) without undoing the others."""
     ann, bob, cy = (make_customer(container, f"{n} Batch") for n in ("Ann", "Bob", "Cy"))
     grant(container, bob, "marketing", "email")
     body = {"name": "Email allowed", "rule": '"marketing:email" in consent'}
@@ -280,13 +281,16 @@ def test_a_relay_batch_of_changes_is_evaluated_together_one_about_nobody_skipped
 
     def counted(events, uow_factory):
         calls.append(len(events))
-        batch(events, uow_factory)
+        return batch(events, uow_factory)
 
     monkeypatch.setitem(container.handlers._batches, name, counted)
     report = relay(container, clock)
 
     assert calls == [5]
+    assert "one by one" not in caplog.text
     assert report.skipped == 1
+    skipped = [d for d in deliveries(container) if d.handler == name and d.status == "skipped"]
+    assert [d.last_error for d in skipped] == ["the event is about no customer"]
     assert member_ids(client, sid) == sorted([ann, cy])
     assert sorted(events(container, ENTERED)) == sorted([(sid, ann), (sid, cy), (sid, bob)])
     assert events(container, EXITED) == [(sid, bob)]

@@ -12,7 +12,7 @@ import pytest
 
 from omniretail.kernel.events import DomainEvent
 from omniretail.messaging.handlers import HandlerRegistry, UowFactory
-from omniretail.messaging.relay import Relay, RetryPolicy
+from omniretail.messaging.relay import Relay, RelayReport, RetryPolicy
 from tests.messaging.conftest import deliveries, outbox, record
 
 POLICY = RetryPolicy(max_attempts=2, base_seconds=10, cap_seconds=60)
@@ -237,3 +237,53 @@ def test_background_handlers_are_claimed_after_the_others_each_in_event_order(co
     assert got == [("quick", 0), ("slow", 0)]
     relay.run_once()
     assert got[2:] == [("quick", 1), ("slow", 1)]
+
+
+def test_a_background_delivery_is_planned_in_the_background_lane_and_claimed_after_a_later_one(
+    container,
+):
+    """The lane is stored when a delivery is planned, from the handler's registration: an
+    older background delivery waits behind a foreground one planned in a later pass."""
+    registry = HandlerRegistry()
+    got: list[str] = []
+    registry.add("omniretail.test.slow", "slow", lambda e, _u: got.append(e["id"]), background=True)
+    registry.add("omniretail.test.quick", "quick", lambda e, _u: got.append(e["id"]))
+    relay = relay_for(container, registry, batch_size=1)
+    (older,) = record(container, DomainEvent("test.slow", "slow/0", {}))
+    relay._plan(RelayReport())
+    (later,) = record(container, DomainEvent("test.quick", "quick/0", {}))
+
+    relay.run_once()
+
+    assert got == [later]
+    assert {(d.handler, d.lane) for d in deliveries(container)} == {("slow", 1), ("quick", 0)}
+    relay.run_once()
+    assert got == [later, older]
+
+
+def test_events_a_batch_handler_returns_as_skipped_end_skipped_in_the_same_pass(container, caplog):
+    """A batch handler names the events it had nothing to do for (a guest's order): they end
+    ``skipped`` with its reason, the others delivered, without a fallback to one by one."""
+    registry = HandlerRegistry()
+    calls: list[int] = []
+    singles: list[str] = []
+
+    def many(events: list[dict[str, Any]], _u: UowFactory) -> dict[str, str]:
+        calls.append(len(events))
+        return {e["id"]: "a guest" for e in events if e["data"]["n"] % 2}
+
+    registry.add("*", "test.batched", lambda e, _u: singles.append(e["id"]), batch=many)
+    ids = record(container, *(made(n) for n in range(4)))
+
+    report = relay_for(container, registry).run_once()
+
+    assert calls == [4]
+    assert singles == []
+    assert "one by one" not in caplog.text
+    assert (report.delivered, report.skipped, report.published) == (2, 2, 4)
+    assert [(d.message_id, d.status, d.last_error) for d in deliveries(container)] == [
+        (ids[0], "delivered", None),
+        (ids[1], "skipped", "a guest"),
+        (ids[2], "delivered", None),
+        (ids[3], "skipped", "a guest"),
+    ]

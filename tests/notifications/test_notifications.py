@@ -360,6 +360,32 @@ def test_a_batch_of_notifications_is_sent_once_each_a_failure_retried_alone(cont
     ]
 
 
+def test_a_notification_erased_before_its_batch_is_skipped_in_it_the_others_sent(container, caplog):
+    """The batch names the erased notification's event as skipped (with the reason): the
+    others are sent and recorded in the same call, without a fallback to one by one."""
+    recording = RecordingMailer()
+    container.senders.mailer = recording
+    with container.uow() as uow:
+        for n in range(3):
+            notify(uow, "delivered", "email", f"s{n}@example.com", CONTEXT, f"event-s{n}")
+        gone = notify(uow, "delivered", "email", "gone@example.com", CONTEXT, "event-gone")
+    with container.uow() as uow:
+        uow.session.execute(
+            delete(Notification).where(Notification.source_event_id == "event-gone")
+        )
+
+    report = container.relay().run_until_idle()
+
+    assert "one by one" not in caplog.text
+    assert (report.delivered, report.skipped) == (3, 1)
+    assert sorted(m.to for m in recording.sent) == [f"s{n}@example.com" for n in range(3)]
+    assert [
+        d.last_error
+        for d in deliveries(container)
+        if d.handler == "messaging.send_notification" and d.status == "skipped"
+    ] == [f"notification {gone.id} no longer exists"]
+
+
 class RelayKilled(BaseException):
     """The process dying: not an Exception, so neither the relay nor a unit of work sees it."""
 

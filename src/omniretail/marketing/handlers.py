@@ -38,9 +38,16 @@ from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
 from omniretail.marketing import journeys_triggers, service, triggers
-from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import (
+    EventMeta,
+    HandlerRegistry,
+    SkipDelivery,
+    Skips,
+    UowFactory,
+)
 from omniretail.orders import events as orders
 
+NO_CUSTOMER = "the event is about no customer"
 CUSTOMER_EVENTS: tuple[type[Any], ...] = (
     orders.OrderConfirmed,
     orders.OrderCancelled,
@@ -70,31 +77,31 @@ CUSTOMER_EVENTS: tuple[type[Any], ...] = (
 
 def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
     """The customers the event is about (a merge's both profiles; a cart line's owner)
-    evaluated again, in one transaction."""
-    reevaluate_many([event], uow_factory, vault)
+    evaluated again, in one transaction; ``SkipDelivery`` when it is about no customer."""
+    if reevaluate_many([event], uow_factory, vault):
+        raise SkipDelivery(NO_CUSTOMER)
 
 
-def reevaluate_many(events: Sequence[Any], uow_factory: UowFactory, vault: PiiVault) -> None:
+def reevaluate_many(events: Sequence[Any], uow_factory: UowFactory, vault: PiiVault) -> list[int]:
     """``reevaluate`` for a relay batch: every customer the events are about evaluated once,
-    in one transaction (the segments locked once). An event about no customer raises
-    ``SkipDelivery`` after the others committed: the relay then hands the batch over one by
-    one (evaluating again changes nothing) and skips that one."""
+    in one transaction (the segments locked once); returns the indexes of the events about no
+    customer (a guest's order), for the relay to record as skipped."""
     uow: UnitOfWork
-    nobody = False
+    nobody: list[int] = []
     with uow_factory() as uow:
         found: set[int] = set()
-        for event in events:
+        for index, event in enumerate(events):
             ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
             cart_id = getattr(event, "cart_id", None)
             if ids[0] is None and cart_id:
                 ids[0] = service.cart_owner(uow, cart_id)
             about = {i for i in ids if i}
-            nobody = nobody or not about
+            if not about:
+                nobody.append(index)
             found.update(about)
         if found:
             service.evaluate_customers(uow, sorted(found), vault=vault)
-    if nobody:
-        raise SkipDelivery("the event is about no customer")
+    return nobody
 
 
 STOCK_MOVEMENTS: tuple[type[Any], ...] = (
@@ -142,8 +149,9 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
     """``keyring``: the PII vault's, to read birth dates for ``age``."""
     vault = vault_for(keyring)
 
-    def deliver(items: list[tuple[Any, EventMeta]], uow_factory: UowFactory) -> None:
-        reevaluate_many([event for event, _ in items], uow_factory, vault)
+    def deliver(items: list[tuple[Any, EventMeta]], uow_factory: UowFactory) -> Skips:
+        nobody = reevaluate_many([event for event, _ in items], uow_factory, vault)
+        return {items[index][1].id: NO_CUSTOMER for index in nobody}
 
     for event_class in CUSTOMER_EVENTS:
         registry.on_batch(event_class, f"marketing.segments.{event_class.type}", deliver)

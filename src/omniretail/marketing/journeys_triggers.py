@@ -361,11 +361,15 @@ def _inactive(
     return entered
 
 
-def journeys_sweep(uow: UnitOfWork, now: datetime | None = None) -> int:
-    """Date and inactivity entries due at ``now``; returns the runs entered."""
+def journeys_sweep(
+    uow: UnitOfWork, now: datetime | None = None, definitions: Definitions | None = None
+) -> int:
+    """Date and inactivity entries due at ``now``; returns the runs entered. A loop passes
+    the same ``definitions`` every round: the live versions are read each round (one small
+    query) and a version is parsed only the first time it is seen (after a publish)."""
     at = now or uow.now
     entered = 0
-    for journey_id, version, definition in live_journeys(uow):
+    for journey_id, version, definition in live_journeys(uow, definitions):
         trigger = definition.trigger
         live = (version, definition)
         if isinstance(trigger, DateTrigger):

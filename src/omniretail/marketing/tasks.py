@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from omniretail.kernel.vault import vault_for
 from omniretail.marketing.journeys_engine import advance_due
-from omniretail.marketing.journeys_triggers import journeys_sweep
+from omniretail.marketing.journeys_triggers import Definitions, journeys_sweep
 from omniretail.marketing.sending_delivery import deliver_due
 from omniretail.marketing.sending_workers import DeliveryWorkers
 from omniretail.marketing.triggers import browse_sweep
@@ -34,12 +34,18 @@ class Tick:
 
 
 def tick(
-    container: Runtime, *, limit: int = 500, browse: bool = False, deliver: bool = True
+    container: Runtime,
+    *,
+    limit: int = 500,
+    browse: bool = False,
+    deliver: bool = True,
+    definitions: Definitions | None = None,
 ) -> Tick:
     """One round: the sweep (with ``browse``, the browse-abandonment sweep too), then (with
-    ``deliver``: no worker processes do it) every due run and the due sends."""
+    ``deliver``: no worker processes do it) every due run and the due sends. A loop passes
+    its ``definitions``, so the live journeys are parsed once, not every round."""
     with container.uow() as uow:
-        entered = journeys_sweep(uow)
+        entered = journeys_sweep(uow, definitions=definitions)
     if browse:
         with container.uow() as uow:
             browse_sweep(uow)
@@ -58,6 +64,7 @@ class BackgroundJourneys:
     ) -> None:
         self.container, self.interval, self.deliver = container, interval, deliver
         self.stopping = threading.Event()
+        self.definitions = Definitions()
         self._thread = threading.Thread(target=self._loop, name="omniretail-journeys", daemon=True)
 
     def _loop(self) -> None:
@@ -65,7 +72,12 @@ class BackgroundJourneys:
         while not self.stopping.is_set():
             browse = time.monotonic() - browsed_at >= BROWSE_EVERY_SECONDS
             try:
-                tick(self.container, browse=browse, deliver=self.deliver)
+                tick(
+                    self.container,
+                    browse=browse,
+                    deliver=self.deliver,
+                    definitions=self.definitions,
+                )
                 browsed_at = time.monotonic() if browse else browsed_at
             except Exception:
                 log.exception("journeys round failed; will retry")

@@ -11,16 +11,17 @@ idempotent (key its effects on the event id; ``notifications.service.notify`` do
 
 A handler that can take many events at once subscribes with ``registry.on_batch(OrderConfirmed,
 name, fn)``: ``fn(items, uow_factory)`` gets a list of (event, meta) and handles them all or
-none (one transaction). The relay hands it the due deliveries of a pass together; when the
-batch raises, it delivers them one by one (``fn`` with a one-item list), so a poisoned event
-retries and dead-letters alone.
+none (one transaction); it may return the ids of the events it had nothing to do for, with
+the reason (``Skips``: those deliveries end ``skipped``, as with ``SkipDelivery``). The relay
+hands it the due deliveries of a pass together; when the batch raises, it delivers them one
+by one (``fn`` with a one-item list), so a poisoned event retries and dead-letters alone.
 
 Handler names are stored with each delivery, so they must stay stable across releases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -34,7 +35,9 @@ from omniretail.kernel.events import Event
 CloudEvent = dict[str, Any]
 UowFactory = Callable[[], UnitOfWork]
 Handler = Callable[[CloudEvent, UowFactory], None]
-BatchHandler = Callable[[list[CloudEvent], UowFactory], None]
+# Event id -> why there was nothing to do for it (its delivery ends ``skipped``).
+Skips = Mapping[str, str]
+BatchHandler = Callable[[list[CloudEvent], UowFactory], Skips | None]
 E = TypeVar("E", bound=Event)
 
 
@@ -52,7 +55,7 @@ class EventMeta:
 
 
 TypedHandler = Callable[[E, EventMeta, UowFactory], None]
-TypedBatchHandler = Callable[[list[tuple[E, EventMeta]], UowFactory], None]
+TypedBatchHandler = Callable[[list[tuple[E, EventMeta]], UowFactory], Skips | None]
 
 
 class SkipDelivery(Exception):
@@ -96,7 +99,7 @@ class HandlerRegistry:
         self._registrations: list[Registration] = []
         self._by_name: dict[str, Handler] = {}
         self._batches: dict[str, BatchHandler] = {}
-        self._background: list[str] = []
+        self._background: set[str] = set()
         self._sources: list[HandlerSource] = []
         # Event type -> names of the registered handlers matching it (patterns are fixed once
         # registered, so each type is matched against them once per process).
@@ -124,12 +127,13 @@ class HandlerRegistry:
         if batch is not None:
             self._batches[name] = batch
         if background:
-            self._background.append(name)
+            self._background.add(name)
 
     @property
-    def background(self) -> list[str]:
-        """The names of the handlers whose deliveries are claimed after the others'."""
-        return list(self._background)
+    def background(self) -> frozenset[str]:
+        """The names of the handlers whose deliveries are planned in the background lane
+        (claimed after the foreground lane's)."""
+        return frozenset(self._background)
 
     def on(self, event_class: type[E], name: str, handler: TypedHandler[E]) -> None:
         """Deliver every ``event_class`` event to ``handler`` as that class, known as ``name``."""
@@ -141,14 +145,18 @@ class HandlerRegistry:
 
     def on_batch(self, event_class: type[E], name: str, handler: TypedBatchHandler[E]) -> None:
         """Deliver ``event_class`` events to ``handler`` in batches: ``handler(items,
-        uow_factory)`` with items a list of (event, meta), all handled or none."""
+        uow_factory)`` with items a list of (event, meta), all handled or none; it returns
+        the ``Skips`` among them, if any."""
 
         def one(event: CloudEvent, uow_factory: UowFactory) -> None:
-            handler([(event_class.parse(event["data"]), EventMeta.of(event))], uow_factory)
+            meta = EventMeta.of(event)
+            skips = handler([(event_class.parse(event["data"]), meta)], uow_factory)
+            if skips and meta.id in skips:
+                raise SkipDelivery(skips[meta.id])
 
-        def many(events: list[CloudEvent], uow_factory: UowFactory) -> None:
+        def many(events: list[CloudEvent], uow_factory: UowFactory) -> Skips | None:
             items = [(event_class.parse(e["data"]), EventMeta.of(e)) for e in events]
-            handler(items, uow_factory)
+            return handler(items, uow_factory)
 
         self.add(event_class.cloud_type(), name, one, batch=many)
 

@@ -10,9 +10,11 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +31,11 @@ class DeliveryStatus(StrEnum):
 
 # A message is published once all of its deliveries are in one of these.
 DONE_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.SKIPPED)
+# The rows a relay may claim (``ix_deliveries_lane_due`` holds only these).
+DUE = "status IN ('pending', 'sending')"
+# Claim order: every due delivery of the foreground lane before any of the background's.
+FOREGROUND_LANE = 0
+BACKGROUND_LANE = 1
 
 
 class Delivery(Base):
@@ -41,6 +48,8 @@ class Delivery(Base):
     # The outbox position, copied so due deliveries are taken in event order without a join.
     position: Mapped[int] = mapped_column(BigInteger)
     handler: Mapped[str] = mapped_column(String(200))
+    # Set when planned, from the handler's registration (``background``).
+    lane: Mapped[int] = mapped_column(SmallInteger, default=FOREGROUND_LANE, server_default="0")
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
@@ -55,6 +64,15 @@ class Delivery(Base):
         UniqueConstraint("message_id", "handler"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_handler", "handler", "status"),
+        # The claim reads it in order and stops after a batch: no sort of the due backlog.
+        Index(
+            "ix_deliveries_lane_due",
+            "lane",
+            "position",
+            "id",
+            postgresql_where=text(DUE),
+            sqlite_where=text(DUE),
+        ),
         CheckConstraint(
             "status IN ('pending', 'sending', 'delivered', 'skipped', 'dead')", name="status_known"
         ),

@@ -8,7 +8,8 @@ One pass (``run_once``):
    published at once. Pages of ``batch_size`` messages are planned until they give a batch
    of deliveries (at most ``PLAN_PAGES``).
 2. **Claim.** Due deliveries, in event order (those of handlers registered as
-   ``background`` after the others: the notification sends), are locked (``FOR UPDATE
+   ``background``, the notification sends, are planned in the background lane and claimed
+   after every due delivery of the foreground lane), are locked (``FOR UPDATE
    SKIP LOCKED`` on PostgreSQL; SQLite serialises writers) and leased in one short
    transaction: status ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a
    fresh claim token.
@@ -262,7 +263,7 @@ class Relay:
                         deliveries += len(names)
                     else:
                         unwanted.append(message.position)
-                repository.add_deliveries_of(uow.session, plans, uow.now)
+                repository.add_deliveries_of(uow.session, plans, uow.now, self.registry.background)
                 # stamped before the next page's read, which this transaction's locks do not skip
                 repository.mark_messages_planned(
                     uow.session, [m.position for m in messages], published=unwanted, now=uow.now
@@ -275,9 +276,7 @@ class Relay:
     def _claim(self, report: RelayReport) -> list[Claim]:
         token = new_id()
         with self.uow_factory() as uow:
-            due = repository.lock_due_deliveries(
-                uow.session, uow.now, self.batch_size, self.registry.background
-            )
+            due = repository.lock_due_deliveries(uow.session, uow.now, self.batch_size)
             # A lease that ran out means a relay died (or hung) during that attempt; it counts.
             exhausted = [
                 d.id
@@ -305,14 +304,14 @@ class Relay:
             )
 
     def _deliver_batch(self, claims: list[Claim], report: RelayReport) -> bool:
-        """All the claims to one batch handler in one call; False when it raised (nothing of
-        it committed: the caller then delivers them one by one, so a poisoned event fails
-        alone)."""
+        """All the claims to one batch handler in one call (those it returns as skips end
+        ``skipped``); False when it raised (nothing of it committed: the caller then delivers
+        them one by one, so a poisoned event fails alone)."""
         batch = self.registry.resolve_batch(claims[0].handler)
         if batch is None:
             return False
         try:
-            batch([c.event for c in claims], self.uow_factory)
+            skips = batch([c.event for c in claims], self.uow_factory) or {}
         except Exception as exc:
             log.warning(
                 "a batch of %d events for %s failed (%s: %s); delivering them one by one",
@@ -322,7 +321,11 @@ class Relay:
                 exc,
             )
             return False
-        self._record_done(claims, {}, report)
+        self._record_done(
+            claims,
+            {c.delivery_id: skips[c.message_id] for c in claims if c.message_id in skips},
+            report,
+        )
         return True
 
     def _record_done(

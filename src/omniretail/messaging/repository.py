@@ -6,7 +6,7 @@ disjoint rows; on SQLite the clause is not rendered and ``BEGIN IMMEDIATE`` seri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Select,
+    SmallInteger,
     String,
     Text,
     bindparam,
@@ -31,7 +32,13 @@ from sqlalchemy.orm import Session
 from omniretail.db.base import UTCDateTime
 from omniretail.db.outbox import OutboxMessage
 from omniretail.db.sql import is_postgres, matches, rowcount, statement
-from omniretail.messaging.models import DONE_STATUSES, Delivery, DeliveryStatus
+from omniretail.messaging.models import (
+    BACKGROUND_LANE,
+    DONE_STATUSES,
+    FOREGROUND_LANE,
+    Delivery,
+    DeliveryStatus,
+)
 
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
@@ -121,21 +128,19 @@ def _mark_planned(postgres: bool) -> Any:
     )
 
 
-def add_deliveries(
-    session: Session, message: OutboxMessage, handlers: Sequence[str], now: datetime
-) -> None:
-    add_deliveries_of(session, [(message, handlers)], now)
-
-
 def add_deliveries_of(
-    session: Session, plans: Sequence[tuple[Any, Sequence[str]]], now: datetime
+    session: Session,
+    plans: Sequence[tuple[Any, Sequence[str]]],
+    now: datetime,
+    background: Collection[str] = (),
 ) -> None:
     """The deliveries of many messages (message, handler names) in one statement built once:
-    on PostgreSQL an INSERT from three arrays (its text never changes, so the server keeps it
-    prepared), on SQLite one executemany."""
+    on PostgreSQL an INSERT from four arrays (its text never changes, so the server keeps it
+    prepared), on SQLite one executemany; ``background`` handlers' in the background lane."""
     pairs = [(message, name) for message, handlers in plans for name in handlers]
     if not pairs:
         return
+    lanes = [BACKGROUND_LANE if name in background else FOREGROUND_LANE for _, name in pairs]
     connection = session.connection()
     if is_postgres(session):
         connection.execute(
@@ -144,6 +149,7 @@ def add_deliveries_of(
                 "message_ids": [m.id for m, _ in pairs],
                 "positions": [m.position for m, _ in pairs],
                 "handlers": [name for _, name in pairs],
+                "lanes": lanes,
                 "now": now,
             },
         )
@@ -155,13 +161,14 @@ def add_deliveries_of(
                 "message_id": message.id,
                 "position": message.position,
                 "handler": name,
+                "lane": lane,
                 "status": DeliveryStatus.PENDING.value,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
                 "updated_at": now,
             }
-            for message, name in pairs
+            for (message, name), lane in zip(pairs, lanes, strict=True)
         ],
     )
 
@@ -171,16 +178,18 @@ def _add_deliveries(_postgres: bool) -> Any:
 
 
 _PG_ADD_DELIVERIES = text(
-    "INSERT INTO deliveries (message_id, position, handler, status, attempts, next_attempt_at,"
-    " created_at, updated_at) "
-    "SELECT u.message_id, u.position, u.handler, 'pending', 0, :now, :now, :now "
+    "INSERT INTO deliveries (message_id, position, handler, lane, status, attempts,"
+    " next_attempt_at, created_at, updated_at) "
+    "SELECT u.message_id, u.position, u.handler, u.lane, 'pending', 0, :now, :now, :now "
     "FROM unnest(CAST(:message_ids AS text[]), CAST(:positions AS bigint[]),"
-    " CAST(:handlers AS text[])) WITH ORDINALITY AS u(message_id, position, handler, n) "
+    " CAST(:handlers AS text[]), CAST(:lanes AS smallint[]))"
+    " WITH ORDINALITY AS u(message_id, position, handler, lane, n) "
     "ORDER BY u.n ON CONFLICT (message_id, handler) DO NOTHING"
 ).bindparams(
     bindparam("message_ids", type_=ARRAY(Text())),
     bindparam("positions", type_=ARRAY(BigInteger())),
     bindparam("handlers", type_=ARRAY(Text())),
+    bindparam("lanes", type_=ARRAY(SmallInteger())),
     bindparam("now", type_=UTCDateTime()),
 )
 
@@ -299,24 +308,21 @@ def _work_waiting(_postgres: bool) -> Any:
 # --- claiming and outcomes ---------------------------------------------------------------
 
 
-def lock_due_deliveries(
-    session: Session, now: datetime, limit: int, background: Sequence[str] = ()
-) -> list[Any]:
+def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
     """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
-    in event order, those of the ``background`` handlers after all others, locked so that a
+    in event order, the background lane's after all of the foreground's, locked so that a
     concurrent relay skips them: rows of the delivery's ``id``, ``message_id``, ``handler``,
     ``status``, ``attempts`` and the event's ``type``, ``source``, ``subject``, ``time``,
-    ``data`` (one statement built once, no ORM objects)."""
+    ``data`` (one statement built once, no ORM objects). It reads ``ix_deliveries_lane_due``
+    in order and stops after ``limit`` rows: no sort of the due backlog."""
     return list(
         session.execute(
-            statement(session, "deliveries.lock_due", _lock_due),
-            {"now": now, "limit": limit, "background": list(background)},
+            statement(session, "deliveries.lock_due", _lock_due), {"now": now, "limit": limit}
         )
     )
 
 
-def _lock_due(postgres: bool) -> Any:
-    later = case((matches(Delivery.handler, "background", postgres, String()), 1), else_=0)
+def _lock_due(_postgres: bool) -> Any:
     return (
         select(
             Delivery.id,
@@ -335,7 +341,7 @@ def _lock_due(postgres: bool) -> Any:
             Delivery.status.in_(DUE_STATUSES),
             Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
         )
-        .order_by(later, Delivery.position, Delivery.id)
+        .order_by(Delivery.lane, Delivery.position, Delivery.id)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=Delivery.__table__)
     )

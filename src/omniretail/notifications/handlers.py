@@ -13,6 +13,7 @@ from omniretail.messaging.handlers import (
     EventMeta,
     HandlerRegistry,
     SkipDelivery,
+    Skips,
     UowFactory,
 )
 from omniretail.messaging.mail import Email
@@ -60,12 +61,14 @@ class NotificationSender:
         if not self._send_all([notification_id], uow_factory):
             raise SkipDelivery(f"notification {notification_id} no longer exists")
 
-    def many(self, events: list[CloudEvent], uow_factory: UowFactory) -> None:
-        ids = [NotificationQueued.parse(e["data"]).notification_id for e in events]
-        found = self._send_all(ids, uow_factory)
-        missing = [i for i in ids if i not in found]
-        if missing:  # one by one, the relay records those as skipped
-            raise SkipDelivery(f"notifications {missing} no longer exist")
+    def many(self, events: list[CloudEvent], uow_factory: UowFactory) -> Skips:
+        ids = {e["id"]: NotificationQueued.parse(e["data"]).notification_id for e in events}
+        found = self._send_all(list(ids.values()), uow_factory)
+        return {
+            event_id: f"notification {notification_id} no longer exists"
+            for event_id, notification_id in ids.items()
+            if notification_id not in found
+        }
 
     def _send_all(self, ids: list[int], uow_factory: UowFactory) -> set[int]:
         """Send those of ``ids`` still queued, in order, each marked sent after its send;
