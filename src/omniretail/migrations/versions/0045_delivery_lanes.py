@@ -1,7 +1,10 @@
 """deliveries: ``lane`` (0 foreground, 1 background: set when planned, from the handler's
 registration) and a partial index of the due deliveries by (lane, position, id), so the
 relay's claim reads a batch in order from the index instead of sorting every due delivery
-(the sort by ``handler = ANY(background)`` could use no index and grew with the backlog)
+(the sort by ``handler = ANY(background)`` could use no index and grew with the backlog);
+likewise a partial index of the undecided marketing sends by (due_at, id) for
+``deliver_due``'s claim (``status IN ('queued', 'held')`` ordered by due_at, id sorted them
+all)
 
 The due deliveries of the notification sender (the one background handler) move to the
 background lane; finished deliveries keep 0 (the index leaves them out).
@@ -22,6 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DUE = "status IN ('pending', 'sending')"
+UNDECIDED = "status IN ('queued', 'held')"
 BACKGROUND_HANDLER = "messaging.send_notification"
 
 
@@ -41,8 +45,18 @@ def upgrade() -> None:
         sqlite_where=sa.text(DUE),
     )
 
+    op.create_index(
+        "ix_marketing_sends_undecided_due",
+        "marketing_sends",
+        ["due_at", "id"],
+        unique=False,
+        postgresql_where=sa.text(UNDECIDED),
+        sqlite_where=sa.text(UNDECIDED),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_marketing_sends_undecided_due", table_name="marketing_sends")
     op.drop_index("ix_deliveries_lane_due", table_name="deliveries")
     # In place (SQLite 3.35+ drops a plain column without copying the table).
     op.execute("ALTER TABLE deliveries DROP COLUMN lane")
