@@ -1,4 +1,4 @@
-"""What auth needs to know about a cart: whose it is."""
+"""What auth needs to know about a cart: whose it is and the channel it is on."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from omniretail.db.uow import UnitOfWork
 @dataclass(frozen=True)
 class CartOwner:
     customer_id: int | None  # None: an anonymous cart, used by whoever holds its token
+    channel: str | None = None  # the channel it was last used on
 
 
 def cart_owner(uow: UnitOfWork, token: str) -> CartOwner | None:
-    """Whose the cart with ``token`` is (None: no such cart); one look-up by the unique token."""
+    """Whose the cart with ``token`` is and its channel (None: no such cart); one look-up by
+    the unique token."""
     row = repo.cart_owner(uow.session, token)
-    return None if row is None else CartOwner(row.customer_id)
+    return None if row is None else CartOwner(row.customer_id, row.channel_code)
