@@ -94,13 +94,15 @@ def test_the_desk_marks_mail_whose_sender_is_not_verified(container, web, seeded
         ),
     )
     chat = _chat(container, "Hello from the chat")
+    typed = _chat(container, "It is Ada, honest", email="ada@example.com")
     sign_in(web, "hq-admin")
     queue = web.get("/hq/desk").text
     rows = {
         c: queue.split(f'conversations/{c}">', 2)[2].split("</tr>")[0]
-        for c in (spoofed.conversation_id, genuine.conversation_id, chat)
+        for c in (spoofed.conversation_id, genuine.conversation_id, chat, typed)
     }
     assert "sender not verified" in rows[spoofed.conversation_id]
+    assert "sender not verified" in rows[typed]  # an address typed in the chat proves nothing
     assert "sender not verified" not in rows[genuine.conversation_id] + rows[chat]
     page = web.get(f"/hq/desk/conversations/{spoofed.conversation_id}").text
     assert 'id="sender-not-verified"' in page

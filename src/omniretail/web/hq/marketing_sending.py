@@ -48,6 +48,7 @@ REASONS = {
     "suppressed": "on the suppression list",
     "consent": "no marketing consent",
     "no_address": "no address or device",
+    "bad_address": "address is not one mailbox",
     "control_group": "global control group",
     "holdout": "journey holdout",
     "out_of_stock": "out of stock at their store",
@@ -169,6 +170,7 @@ def outcome(send: SendRead, due: datetime | None = None) -> str:
             else "no marketing consent on any channel"
         ),
         "no_address": f"no {ADDRESS.get(channel, channel + ' address')}",
+        "bad_address": "the email address on file is not one mailbox (a list, a name, a break)",
         "control_group": "in the global control group",
         "holdout": "in the journey's holdout (measured, never sent)",
         "out_of_stock": "out of stock at the customer's store",
