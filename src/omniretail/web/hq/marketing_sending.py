@@ -252,7 +252,10 @@ def sends_page(
         sends = marketing.list_sends(uow, **filters, offset=offset, limit=SENDS_PAGE + 1)
         due = marketing.local_due(uow, sends[:SENDS_PAGE])
         names: dict[int, str] = {}
-        for customer_id in {s.customer_id for s in sends}:
+        # Names are customer data: only for a viewer holding customers:read (policy.permits,
+        # as every edge decides); the others see the customer's number alone.
+        readers = sends if viewer.can("customers:read") else []
+        for customer_id in {s.customer_id for s in readers}:
             try:
                 name = customers.get_customer(uow, customer_id, vault=vault).name
             except DomainError:
