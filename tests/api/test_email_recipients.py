@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from omniretail.customers.models import Identity
-from omniretail.support.models import Conversation
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.messaging.mail import Email, build_message
 from omniretail.notifications import service as notifications
+from omniretail.support.models import Conversation
 
 API = "/api/v1"
 LISTS = [

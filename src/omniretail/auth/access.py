@@ -27,7 +27,7 @@ from omniretail.auth.models import Role
 from omniretail.auth.security import AuthPrincipal
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownChannel
-from omniretail.catalog.schemas import ChannelKind
+from omniretail.catalog.schemas import SELF_SERVICE_KINDS
 from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
@@ -41,7 +41,7 @@ from omniretail.orders.schemas import CancelBody
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
 # The channels a customer buys on by themselves; the till's, the call centre's and the
 # marketplaces' prices, promotions and fees are not theirs to pick.
-SELF_SERVICE_CHANNELS = frozenset({ChannelKind.WEB, ChannelKind.APP})
+SELF_SERVICE_CHANNELS = SELF_SERVICE_KINDS
 T = TypeVar("T")
 # A scope check that reads stored rows; raises ``Forbidden``.
 Check = Callable[[UnitOfWork], None]

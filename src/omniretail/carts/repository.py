@@ -28,7 +28,7 @@ cart_lines = cast(Table, CartLine.__table__)
 skus = cast(Table, Sku.__table__)
 
 
-def cart_owner(session: Session, token: str) -> Row[Any] | None:
+def cart_owner(session: Session, token: str) -> Row[Any, Any] | None:
     """The customer a cart belongs to (``customer_id`` null: an anonymous cart) and the channel
     it was last used on."""
     return session.execute(
