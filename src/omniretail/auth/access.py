@@ -238,7 +238,7 @@ def _cart_check(principal: AuthPrincipal, token: str, *, changing: bool) -> Chec
             return  # no such cart: the route answers 404
         if owner.customer_id is not None and not same_person(uow, principal, owner.customer_id):
             raise Forbidden("this cart belongs to another customer")
-        if changing and owner.channel is not None and not _self_service(uow, owner.channel):
+        if changing and owner.active and not _self_service(uow, owner.channel or ""):
             raise Forbidden(
                 f"this cart is on channel {owner.channel}: customers change and check out only"
                 " carts of the web shop or the app"
