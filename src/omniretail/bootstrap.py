@@ -24,6 +24,7 @@ from omniretail.intelligence import jobs as intelligence_jobs
 from omniretail.jobs.runner import JobKinds, JobRunner
 from omniretail.kernel.clock import Clock, SystemClock
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.limits import HoldCaps
 from omniretail.loyalty import handlers as loyalty_handlers
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.marketing import handlers as marketing_handlers
@@ -140,7 +141,14 @@ class Container:
         durable commit flushes the WAL before it, so a sale never rests on a lost hold."""
         sessions = self._sessions if durable else self._relaxed_sessions
         return UnitOfWork(
-            sessions, self.clock, self.settings.event_source, self.cache, self.keyring
+            sessions,
+            self.clock,
+            self.settings.event_source,
+            self.cache,
+            self.keyring,
+            hold_caps=HoldCaps(
+                self.settings.cart_max_units_per_sku, self.settings.cart_max_held_units
+            ),
         )
 
     def read_uow(self) -> UnitOfWork:

@@ -12,6 +12,7 @@ from omniretail.customers.models import Identity
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.messaging.mail import Email, build_message
 from omniretail.notifications import service as notifications
+from omniretail.support.models import Conversation
 
 API = "/api/v1"
 LISTS = [
@@ -65,3 +66,23 @@ def test_an_email_identity_is_one_address(container, client) -> None:
 def test_a_notification_is_not_queued_for_a_list_of_recipients(container) -> None:
     with container.uow() as uow, pytest.raises(InvalidRequest, match="not a email recipient"):
         notifications.notify(uow, "receipt", "email", LISTS[0], {}, "source-1")
+
+
+def test_the_public_chat_takes_one_address_or_none(container, client) -> None:
+    for value in LISTS:
+        r = client.post(f"{API}/support/chats", json={"message": "Hello", "email": value})
+        assert r.status_code == 422, (value, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "email" in r.text
+    with container.read_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Conversation)) == 0
+    started = client.post(f"{API}/support/chats", json={"message": "Hi", "email": "me@x.test"})
+    assert started.status_code == 201, started.text
+
+
+def test_a_rendered_mass_send_is_not_queued_for_a_list_of_recipients(container) -> None:
+    item = notifications.Rendered(
+        channel="email", recipient=LISTS[0], subject="s", body="b", html_body=None, source_key="k"
+    )
+    with container.uow() as uow, pytest.raises(InvalidRequest, match="not a email recipient"):
+        notifications.notify_rendered(uow, [item])

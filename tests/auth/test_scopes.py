@@ -422,3 +422,93 @@ def test_an_associate_cancels_part_of_their_own_line_on_a_mixed_order(client, wh
         if ln["status"] != "cancelled"
     )
     assert open_at == [("DC1", 1), ("LON1", 1)]
+
+
+def test_a_cart_opened_at_the_till_is_not_changed_or_checked_out_by_the_customer(
+    client, container, who
+):
+    """The till's cart keeps the till's prices and holds: the customer, naming the web shop or
+    nothing, neither adds to it nor checks it out (nor the anonymous one whose QR they scan)."""
+    cara = who["ids"]["cara"]
+    line = {"sku": "A1", "quantity": 1, "location": "LON1"}
+    theirs = ok(
+        client.post(
+            f"{API}/carts", headers=who["asha"], json={"channel": "POS", "customer_id": cara}
+        ),
+        201,
+    )["token"]
+    anonymous = ok(client.post(f"{API}/carts", headers=who["asha"], json={"channel": "POS"}), 201)
+    for token in (theirs, anonymous["token"]):
+        ok(client.post(f"{API}/carts/{token}/lines", headers=who["asha"], json=line))
+        for channel in ({"channel": "WEB"}, {}):
+            refused(
+                client.post(
+                    f"{API}/carts/{token}/lines",
+                    headers=who["cara"],
+                    json={**line, "sku": "B2", "location": "DC1", **channel},
+                ),
+                "channel POS",
+            )
+            refused(
+                client.post(
+                    f"{API}/carts/{token}/checkout",
+                    headers=who["cara"],
+                    json={
+                        **channel,
+                        "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+                        "payment": {"provider_token": "tok_visa"},
+                    },
+                ),
+                "channel POS",
+            )
+        refused(client.post(f"{API}/carts/{token}/refresh", headers=who["cara"]), "channel POS")
+        refused(
+            client.post(
+                f"{API}/carts/{token}/attach", headers=who["cara"], json={"customer_id": cara}
+            ),
+            "channel POS",
+        )
+        cart = ok(client.get(f"{API}/carts/{token}", headers=who["cara"]))
+        assert (cart["channel"], [ln["sku"] for ln in cart["lines"]]) == ("POS", ["A1"])
+    assert ok(client.get(f"{API}/orders", params={"customer_id": cara})) == []
+    # the till finishes it
+    r = client.post(
+        f"{API}/carts/{theirs}/checkout",
+        headers=who["asha"],
+        json={
+            "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+            "payment": {"provider_token": "tok_visa"},
+        },
+    )
+    assert ok(r, 201)["channel"] == "POS"
+
+
+def test_the_shop_refuses_a_basket_opened_at_the_till(client, container, who):
+    """The console's shop decides the same: the basket the till opened is not the shop's."""
+    cara = who["ids"]["cara"]
+    token = ok(
+        client.post(
+            f"{API}/carts", headers=who["asha"], json={"channel": "POS", "customer_id": cara}
+        ),
+        201,
+    )["token"]
+    ok(
+        client.post(
+            f"{API}/carts/{token}/lines",
+            headers=who["asha"],
+            json={"sku": "A1", "quantity": 1, "location": "LON1"},
+        )
+    )
+    app = create_app(container, background_sweep=False)
+    shop = TestClient(app, follow_redirects=False)
+    form = shop.get("/signin").text
+    data = {"username": "cara@example.com", "password": PASSWORD, "csrf_token": csrf_of(form)}
+    assert shop.post("/signin", data=data).status_code == 303
+    form = shop.get("/shop/basket")
+    r = shop.post(
+        "/shop/basket/add",
+        data={"sku": "B2", "quantity": "1", "csrf_token": csrf_of(form.text)},
+    )
+    assert r.status_code == 403, r.text
+    cart = ok(client.get(f"{API}/carts/{token}"))
+    assert [ln["sku"] for ln in cart["lines"]] == ["A1"]

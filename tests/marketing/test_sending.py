@@ -8,10 +8,11 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from omniretail.bootstrap import Container
 from omniretail.customers import service as customers
+from omniretail.customers.models import Identity
 from omniretail.customers.schemas import ConsentWrite
 from omniretail.marketing import sending_delivery as marketing_delivery
 from omniretail.marketing import service as marketing
@@ -194,6 +195,26 @@ def test_suppression_and_unknown_address(container: Container, ada: int) -> None
     deliver(container)
     assert send(container, "k1").reason == "suppressed"
     assert send(container, "k2").reason == "no_address"
+
+
+def test_an_address_on_file_that_is_no_mailbox_is_not_sent_and_the_rest_go(
+    container: Container, ada: int
+) -> None:
+    """An address stored before addresses were checked (a list: it would mail a stranger) is
+    a reason of its own, not a failed batch: everyone else's send goes."""
+    other = make_customer(container, "Mallory", email="mallory@example.com", verified=True)
+    consent(container, other, "email")
+    with container.uow() as uow:
+        uow.session.execute(
+            update(Identity)
+            .where(Identity.customer_id == other)
+            .values(value_enc=uow.vault.encrypt("identity", "m@example.com, v@example.org"))
+        )
+    queue(container, email(ada), email(other, "k2"))
+    deliver(container)
+    assert (send(container, "k1").status, send(container, "k2").status) == ("sent", "suppressed")
+    assert send(container, "k2").reason == "bad_address"
+    assert notifications(container) == 1
 
 
 def marketing_suppression(customer: int) -> Any:

@@ -40,6 +40,8 @@ def test_the_same_cart_on_every_channel_with_channel_prices(container, client):
     assert svg.text.lstrip().startswith("<?xml") or "<svg" in svg.text
     png = client.get(f"/api/v1/carts/{token}/qr.png")
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    # the token is the cart's bearer secret: kept by no cache
+    assert (svg.headers["cache-control"], png.headers["cache-control"]) == ("no-store", "no-store")
     assert client.get("/api/v1/carts/not-a-token/qr.svg").status_code == 404
 
 

@@ -73,7 +73,9 @@ def test_curbside_pickup_with_arrival_and_handover_at_the_kerb(container, client
     assert "I'm here</button>" in page
 
     assert client.post(arrive, json={"bay": "x" * 21}).status_code == 422
-    here = ok(client.post(arrive, json={"bay": "4", "vehicle": "blue Golf"}))
+    answer = client.post(arrive, json={"bay": "4", "vehicle": "blue Golf"})
+    here = ok(answer)
+    assert answer.headers["cache-control"] == "no-store"  # it carries the pickup code
     assert here["fulfilments"][0]["status"] == "ready_for_pickup"
     by_form = client.post(arrive, data={"bay": "4"}, follow_redirects=False)
     assert (by_form.status_code, by_form.headers["location"]) == (303, order["tracking_url"])

@@ -134,6 +134,12 @@ def test_click_and_collect_with_the_pickup_code(container, client, notices):
     assert len(code) == 6
     qr = client.get(f"{order['tracking_url']}/pickup/0.svg")
     assert (qr.status_code, qr.headers["content-type"]) == (200, "image/svg+xml")
+    as_json = client.get(order["tracking_url"], headers={"Accept": "application/json"})
+    # the pickup code is kept by no cache, in any of its forms
+    for answer in (qr, as_json, client.get(f"{order['tracking_url']}/pickup/0.png")):
+        assert answer.headers["cache-control"] == "no-store", answer.headers
+        assert answer.headers["referrer-policy"] == "no-referrer"
+    assert as_json.json()["fulfilments"][0]["pickup_code"] == code
     assert code in client.get(order["tracking_url"]).text
     [ready] = event_data(container, "ready_for_pickup")
     assert ready["pickup_code"] == code

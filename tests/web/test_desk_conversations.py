@@ -6,8 +6,10 @@ from __future__ import annotations
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
+from omniretail.support import mail_in
 from omniretail.support import service as support
 from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
+from tests.support.helpers import TRUSTED_MX, email
 from tests.web.conftest import csrf_of, sign_in
 from tests.web.seed import PASSWORD
 
@@ -75,3 +77,35 @@ def test_the_agent_works_a_conversation_from_the_queue(container, web, seeded):
         f"/hq/desk/conversations/{other}/merge", data={"csrf_token": token, "into": str(cid)}
     )
     assert merged.headers["location"].startswith(f"/hq/desk/conversations/{cid}")
+
+
+def test_the_desk_marks_mail_whose_sender_is_not_verified(container, web, seeded):
+    """A spoofed From opens a conversation of its own; the agent sees at once, in the queue, on
+    the thread and on each message, that nobody vouched for the sender."""
+    container.settings.support_mail_authserv_id = TRUSTED_MX
+    sender = "Ada Lovelace <ada@example.com>"
+    spoofed = mail_in.ingest_one(
+        container, bytes(email(sender=sender, subject="Change my address", body="1 Thief Lane"))
+    )
+    genuine = mail_in.ingest_one(
+        container,
+        bytes(
+            email(sender=sender, subject="Gift cards?", body="Do you?", authenticated_by=TRUSTED_MX)
+        ),
+    )
+    chat = _chat(container, "Hello from the chat")
+    typed = _chat(container, "It is Ada, honest", email="ada@example.com")
+    sign_in(web, "hq-admin")
+    queue = web.get("/hq/desk").text
+    rows = {
+        c: queue.split(f'conversations/{c}">', 2)[2].split("</tr>")[0]
+        for c in (spoofed.conversation_id, genuine.conversation_id, chat, typed)
+    }
+    assert "sender not verified" in rows[spoofed.conversation_id]
+    assert "sender not verified" in rows[typed]  # an address typed in the chat proves nothing
+    assert "sender not verified" not in rows[genuine.conversation_id] + rows[chat]
+    page = web.get(f"/hq/desk/conversations/{spoofed.conversation_id}").text
+    assert 'id="sender-not-verified"' in page
+    assert page.count('<span class="badge bad">sender not verified</span>') == 1  # its one mail
+    for other in (genuine.conversation_id, chat):
+        assert "not verified" not in web.get(f"/hq/desk/conversations/{other}").text.lower()

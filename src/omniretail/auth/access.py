@@ -27,7 +27,7 @@ from omniretail.auth.models import Role
 from omniretail.auth.security import AuthPrincipal
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownChannel
-from omniretail.catalog.schemas import ChannelKind
+from omniretail.catalog.schemas import SELF_SERVICE_KINDS
 from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
@@ -41,7 +41,7 @@ from omniretail.orders.schemas import CancelBody
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
 # The channels a customer buys on by themselves; the till's, the call centre's and the
 # marketplaces' prices, promotions and fees are not theirs to pick.
-SELF_SERVICE_CHANNELS = frozenset({ChannelKind.WEB, ChannelKind.APP})
+SELF_SERVICE_CHANNELS = SELF_SERVICE_KINDS
 T = TypeVar("T")
 # A scope check that reads stored rows; raises ``Forbidden``.
 Check = Callable[[UnitOfWork], None]
@@ -152,7 +152,7 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
             checks.append(_self_service_channel(str(channel)))
         token = action.params.get("token")
         if token is not None:
-            checks.append(_cart_check(principal, str(token)))
+            checks.append(_cart_check(principal, str(token), changing=action.method != "GET"))
     return checks
 
 
@@ -160,14 +160,19 @@ def _self_service_channel(code: str) -> Check:
     """A cart, line or checkout a customer names a channel for: one they buy on themselves."""
 
     def check(uow: UnitOfWork) -> None:
-        try:
-            kind = catalog.get_channel(uow, code.strip().upper()).kind
-        except UnknownChannel:
-            return  # the route answers its own 404
-        if kind not in SELF_SERVICE_CHANNELS:
+        if not _self_service(uow, code):
             raise Forbidden(f"customers buy on the web shop or the app, not on channel {code}")
 
     return check
+
+
+def _self_service(uow: UnitOfWork, code: str) -> bool:
+    """Whether channel ``code`` is one customers buy on; an unknown one passes (its route
+    answers 404)."""
+    try:
+        return catalog.get_channel(uow, code.strip().upper()).kind in SELF_SERVICE_CHANNELS
+    except UnknownChannel:
+        return True
 
 
 def _person(principal: AuthPrincipal, raw: Any, message: str) -> list[Check]:
@@ -220,16 +225,24 @@ def _order_check(principal: AuthPrincipal, number: str, *, by_return_code: bool 
     return check
 
 
-def _cart_check(principal: AuthPrincipal, token: str) -> Check:
+def _cart_check(principal: AuthPrincipal, token: str, *, changing: bool) -> Check:
     """A customer uses their own carts (those of any profile merged into theirs) and anonymous
-    carts, whose token they present."""
+    carts, whose token they present. ``changing`` (lines, coupons, attach, checkout): only a
+    cart on a web or app channel, whatever channel the request names; a cart an associate
+    opened at the till is finished at the till (its prices, promotions and holds are the
+    till's)."""
 
     def check(uow: UnitOfWork) -> None:
         owner = orders.cart_owner(uow, token)
-        if owner is None or owner.customer_id is None:
-            return  # no such cart (the route answers 404), or an anonymous one
-        if not same_person(uow, principal, owner.customer_id):
+        if owner is None:
+            return  # no such cart: the route answers 404
+        if owner.customer_id is not None and not same_person(uow, principal, owner.customer_id):
             raise Forbidden("this cart belongs to another customer")
+        if changing and owner.active and not _self_service(uow, owner.channel or ""):
+            raise Forbidden(
+                f"this cart is on channel {owner.channel}: customers change and check out only"
+                " carts of the web shop or the app"
+            )
 
     return check
 

@@ -89,7 +89,9 @@ def get_cart(
 def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Response:
     """A QR code of the cart token: an associate scans it to open the cart in the store."""
     carts.load_cart(uow, token, priced=False)
-    return qr_response(f"omniretail:cart:{token}", fmt)
+    answer = qr_response(f"omniretail:cart:{token}", fmt)
+    answer.headers["Cache-Control"] = "no-store"  # the token is the cart's bearer secret
+    return answer
 
 
 @router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])

@@ -17,6 +17,7 @@ from omniretail.carts import repository as repo
 from omniretail.carts.answer import cart_read, possible, unavailable, validate_lines
 from omniretail.carts.errors import (
     CartNotActive,
+    HoldLimitReached,
     LinesUnavailable,
     NoPrice,
     UnknownCart,
@@ -41,6 +42,7 @@ from omniretail.carts.schemas import (
 from omniretail.carts.view import CartLineRow, CartView, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.catalog.schemas import SELF_SERVICE_KINDS
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
@@ -156,6 +158,7 @@ def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> C
     existing = next((ln for ln in cart.lines if ln.sku == data.sku), None)
     line_id = existing.id if existing is not None else new_id()
     quantity = data.quantity + (existing.quantity if existing is not None else 0)
+    _within_hold_caps(uow, cart, channel, {data.sku: quantity})
     context = cart.context  # read after the change of channel: the answer's
     requests = [
         LineRequest(ln.id, ln.sku, quantity if ln.id == line_id else ln.quantity)
@@ -241,6 +244,7 @@ def update_line(
         _release_quietly(uow, line, actor)
         repo.delete_cart_line(uow.session, line.id)
     else:
+        _within_hold_caps(uow, cart, channel, {sku: data.quantity})
         _rehold(uow, cart, line, data.quantity, data.location, channel, actor)
     _refresh_others(uow, cart, skip={sku}, actor=actor)
     uow.record(CartLineChanged(cart_id=cart.id, sku=sku, quantity=data.quantity))
@@ -275,6 +279,11 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
         uow.record(CartAttached(cart_id=cart.id, customer_id=data.customer_id))
         return get_cart(uow, token)
     target = _begin_change(uow, target_row.token, None)
+    merged: dict[str, int] = {}
+    for line in cart.lines:
+        held = next((ln.quantity for ln in target.lines if ln.sku == line.sku), 0)
+        merged[line.sku] = held + line.quantity
+    _within_hold_caps(uow, target, target.channel, merged)
     for line in cart.lines:
         into = next((ln for ln in target.lines if ln.sku == line.sku), None)
         if into is None:
@@ -312,6 +321,31 @@ def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
         _refuse_change(uow, token)
         raise CartNotActive("the cart was closed meanwhile", field="token")
     return load_cart(uow, token, priced=False)
+
+
+def _within_hold_caps(uow: UnitOfWork, cart: CartView, channel: str, asked: dict[str, int]) -> None:
+    """Raises ``HoldLimitReached`` when the new quantities (SKU -> units) would make the cart
+    hold more than one shopper may on a web or app channel (``uow.hold_caps``). Runs after
+    the cart's row is locked (``_begin_change``), so two requests on one cart cannot both
+    pass on the same count. A line already above a lowered cap may still go down."""
+    if catalog.channel_settings(uow, channel).kind not in SELF_SERVICE_KINDS:
+        return
+    caps = uow.hold_caps
+    before = {ln.sku: ln.quantity for ln in cart.lines}
+    for sku, units in asked.items():
+        if units > caps.units_per_sku and units > before.get(sku, 0):
+            raise HoldLimitReached(
+                f"one shopper may hold at most {caps.units_per_sku} of {sku}",
+                field="quantity",
+                limit=caps.units_per_sku,
+            )
+    total, was = sum({**before, **asked}.values()), sum(before.values())
+    if total > caps.units_per_cart and total > was:
+        raise HoldLimitReached(
+            f"one shopper may hold at most {caps.units_per_cart} units in all",
+            field="quantity",
+            limit=caps.units_per_cart,
+        )
 
 
 def _refuse_change(uow: UnitOfWork, token: str) -> None:

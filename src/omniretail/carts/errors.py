@@ -26,6 +26,13 @@ class UnknownCartLine(NotFound):
     title = "The cart has no line for this SKU"
 
 
+class HoldLimitReached(Conflict):
+    """More units than one shopper may hold (``HoldCaps``): the rest is for other buyers."""
+
+    slug = "hold-limit-reached"
+    title = "More units than one shopper may hold"
+
+
 class CartEmpty(InvalidRequest):
     slug = "cart-empty"
     title = "The cart is empty"

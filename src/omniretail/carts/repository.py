@@ -28,9 +28,14 @@ cart_lines = cast(Table, CartLine.__table__)
 skus = cast(Table, Sku.__table__)
 
 
-def cart_owner(session: Session, token: str) -> Row[Any] | None:
-    """The customer a cart belongs to (``customer_id`` null: an anonymous cart)."""
-    return session.execute(select(carts.c.customer_id).where(carts.c.token == token)).one_or_none()
+def cart_owner(session: Session, token: str) -> Row[Any, Any, Any] | None:
+    """The customer a cart belongs to (``customer_id`` null: an anonymous cart) and the channel
+    it was last used on."""
+    return session.execute(
+        select(carts.c.customer_id, carts.c.channel_code, carts.c.status).where(
+            carts.c.token == token
+        )
+    ).one_or_none()
 
 
 def insert_cart(session: Session, values: dict[str, Any]) -> None:

@@ -18,6 +18,10 @@ Code = Annotated[
     StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=40),
 ]
 
+# The channels a shopper buys on by themselves; the till's, the call centre's and the
+# marketplaces' are staff's or a partner's.
+SELF_SERVICE_KINDS = frozenset({ChannelKind.WEB.value, ChannelKind.APP.value})
+
 
 class SkuCreate(BaseModel):
     code: Code

@@ -44,6 +44,7 @@ class ChannelSettings:
     currency: str = "GBP"
     country: str = "GB"
     prices_include_tax: bool = True
+    kind: str = "web"
 
 
 def create_product(uow: UnitOfWork, data: ProductCreate) -> ProductRead:
@@ -188,6 +189,7 @@ def channel_settings(uow: UnitOfWork, code: str) -> ChannelSettings:
         currency=channel.currency,
         country=channel.country,
         prices_include_tax=channel.prices_include_tax,
+        kind=channel.kind,
     )
     uow.cache.put(key, settings)
     return settings

@@ -16,6 +16,7 @@ from omniretail.db.outbox import write_events
 from omniretail.kernel.clock import Clock
 from omniretail.kernel.events import DomainEvent, Event
 from omniretail.kernel.keys import Keyring
+from omniretail.kernel.limits import HoldCaps
 from omniretail.kernel.vault import PiiVault, vault_for
 
 
@@ -58,9 +59,11 @@ class UnitOfWork:
         event_source: str,
         cache: ReadCache | None = None,
         keyring: Keyring | None = None,
+        hold_caps: HoldCaps | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.keyring = keyring
+        self.hold_caps = hold_caps or HoldCaps()
         self.cache = cache if cache is not None else ReadCache()
         self._clock = clock
         self._event_source = event_source

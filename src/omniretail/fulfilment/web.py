@@ -28,6 +28,8 @@ from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
 
 router = APIRouter(tags=["tracking"])
+# Every answer carries the pickup code or the customer's order: kept by no cache.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @cache
@@ -47,7 +49,9 @@ def environment() -> Environment:
     # An unknown link: a page for a browser, the problem for ``Accept: application/json``.
     responses={200: {"content": {"text/html": {}}}, 404: {"content": {"text/html": {}}}},
 )
-def track(token: KeyPath, request: Request, uow: ReplicaReadDep) -> Response | TrackingRead:
+def track(
+    token: KeyPath, request: Request, response: Response, uow: ReplicaReadDep
+) -> Response | TrackingRead:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
         order = orders.tracking_read(uow, token)
@@ -55,21 +59,16 @@ def track(token: KeyPath, request: Request, uow: ReplicaReadDep) -> Response | T
         if wants_json:
             raise
         page = environment().get_template("orders/tracking_unknown.html").render()
-        return HTMLResponse(
-            page,
-            status_code=404,
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-        )
+        return HTMLResponse(page, status_code=404, headers=PRIVATE)
     if wants_json:
+        response.headers.update(PRIVATE)
         return order
     html = (
         environment()
         .get_template("orders/tracking.html")
         .render(order=order, qr_base=f"/track/{token}")
     )
-    return HTMLResponse(
-        html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    )
+    return HTMLResponse(html, headers=PRIVATE)
 
 
 @router.get("/track/{token}/pickup/{index}.{fmt}")
@@ -80,14 +79,16 @@ def pickup_qr(
     order = orders.tracking_read(uow, token)
     if not 0 <= index < len(order.fulfilments) or order.fulfilments[index].pickup_code is None:
         raise UnknownOrder("no pickup code is ready for this part of the order", field="index")
-    return qr_response(
+    answer = qr_response(
         f"omniretail:pickup:{order.number}:{order.fulfilments[index].pickup_code}", fmt
     )
+    answer.headers.update(PRIVATE)
+    return answer
 
 
 @router.post("/track/{token}/pickup/{index}/arrived", response_model=TrackingRead)
 async def curbside_arrived(
-    token: KeyPath, index: IndexPath, request: Request, use_case: UseCaseDep
+    token: KeyPath, index: IndexPath, request: Request, response: Response, use_case: UseCaseDep
 ) -> Response | TrackingRead:
     """Curbside "I'm here": JSON ``{bay?, vehicle?}`` answers with the tracking data; the
     tracking page's form is sent back to the page."""
@@ -114,4 +115,5 @@ async def curbside_arrived(
     )
     if form:
         return RedirectResponse(f"/track/{token}", status_code=303)
+    response.headers.update(PRIVATE)
     return read

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -115,3 +116,13 @@ def loads_json(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+@dataclass(frozen=True)
+class HoldCaps:
+    """How many units one shopper's cart may hold on a web or app channel: of one SKU, and in
+    all (one active cart per customer, so per customer too). The till's and the other staff
+    channels are not capped."""
+
+    units_per_sku: int = 30
+    units_per_cart: int = 100

@@ -32,6 +32,7 @@ from omniretail.db.sql import among
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.limits import one_mailbox
 from omniretail.marketing.schemas import SendPolicy
 from omniretail.marketing.sending_models import Attribute, MarketingSend, Suppression
 from omniretail.marketing.zones import customer_zones, local_day_start, next_local_time
@@ -86,6 +87,8 @@ class Facts:
     preferred: dict[int, str] = field(default_factory=dict)
     channels: dict[int, str | None] = field(default_factory=dict)  # send id -> resolved
     addresses: dict[str, dict[int, str]] = field(default_factory=dict)
+    # customers whose stored address (kept from before addresses were checked) is no mailbox
+    bad_addresses: dict[str, set[int]] = field(default_factory=dict)
     zones: dict[int, ZoneInfo] = field(default_factory=dict)
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
     prices: dict[tuple[str, str], Decimal | None] = field(default_factory=dict)
@@ -161,9 +164,11 @@ def load_facts(uow: UnitOfWork, sends: Sequence[Due], policy: SendPolicy, now: d
         if resolved in CONSENT_CHANNELS:
             by_channel[resolved].add(s.customer_id)
     for channel, who in by_channel.items():
-        f.addresses[channel] = customers.contact_addresses(
-            uow, sorted(who), channel, vault=uow.vault, roots=roots
-        )
+        found = customers.contact_addresses(uow, sorted(who), channel, vault=uow.vault, roots=roots)
+        if channel == "email":
+            f.bad_addresses[channel] = {c for c, a in found.items() if not one_mailbox(a.strip())}
+            found = {c: a for c, a in found.items() if c not in f.bad_addresses[channel]}
+        f.addresses[channel] = found
     windows = [c.days for c in policy.caps.values()] + ([policy.total.days] if policy.total else [])
     if policy.quiet_hours is not None or windows:  # the customer's days and hours
         f.zones = customer_zones(session, ids, default=policy.default_zone)
@@ -284,6 +289,8 @@ def decide_one(send: Due, f: Facts) -> Verdict:
         and cid not in f.consented.get(channel, set())
     ):
         return Verdict("suppressed", "consent", channel)
+    if cid in f.bad_addresses.get(channel or "", set()):
+        return Verdict("suppressed", "bad_address", channel)
     if channel in CONSENT_CHANNELS and cid not in f.addresses.get(channel, {}):
         return Verdict("suppressed", "no_address", channel)
     percent = f.policy.control_group_percent

@@ -226,7 +226,8 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
     vault = uow.vault
     for item in items:
         channel = _channel(item.channel)
-        if not item.recipient.strip() or (channel is Channel.EMAIL and "@" not in item.recipient):
+        recipient = item.recipient.strip()
+        if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
             raise InvalidRequest(
                 f"the recipient is not a {channel.value} recipient", field="recipient"
             )

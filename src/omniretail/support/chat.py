@@ -75,13 +75,15 @@ def start_chat(
         uow,
         channel=SupportChannel.CHAT,
         subject=(data.message[:80] + ("..." if len(data.message) > 80 else "")),
-        contact_kind="email" if data.email and "@" in data.email else None,
-        contact=data.email if data.email and "@" in data.email else None,
+        contact_kind="email" if data.email else None,
+        contact=data.email,
         customer_id=customer_id,
         order_id=order_id,
         token=token,
     )
     conversation.token_customer_id = customer_id
+    if data.email and customer_id is None:
+        conversation.sender_verified = False  # typed by anyone; nobody proved it is theirs
     _customer_says(uow, conversation, conversation, data.message, data.email, assistant)
     read = _token_read(uow, conversation)
     return ChatStarted(token=token, **read.model_dump())
@@ -118,8 +120,8 @@ def _customer_says(
         direction=Direction.IN,
         author="customer",
         body=text,
-        sender=sender if sender and "@" in sender else None,
-        sender_kind="email" if sender and "@" in sender else None,
+        sender=sender,
+        sender_kind="email" if sender else None,
     )
     if own.id != conversation.id:
         message.origin_conversation_id = own.id

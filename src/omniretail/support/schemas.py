@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from omniretail.kernel.limits import Id, ShortText, TimeZoneName, Tiny
+from omniretail.kernel.limits import EmailAddress, Id, ShortText, TimeZoneName, Tiny
 from omniretail.support import hours as business_hours
 
 BODY_MAX = 20_000
@@ -201,7 +201,7 @@ class ContactCreate(BaseModel):
 class ChatStart(BaseModel):
     message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     name: ShortText | None = None
-    email: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: EmailAddress | None = None
     order_number: Annotated[str, StringConstraints(max_length=40)] | None = None
     page: Annotated[str, StringConstraints(max_length=500)] | None = None
 

@@ -48,6 +48,7 @@ REASONS = {
     "suppressed": "on the suppression list",
     "consent": "no marketing consent",
     "no_address": "no address or device",
+    "bad_address": "address is not one mailbox",
     "control_group": "global control group",
     "holdout": "journey holdout",
     "out_of_stock": "out of stock at their store",
@@ -169,6 +170,7 @@ def outcome(send: SendRead, due: datetime | None = None) -> str:
             else "no marketing consent on any channel"
         ),
         "no_address": f"no {ADDRESS.get(channel, channel + ' address')}",
+        "bad_address": "the email address on file is not one mailbox (a list, a name, a break)",
         "control_group": "in the global control group",
         "holdout": "in the journey's holdout (measured, never sent)",
         "out_of_stock": "out of stock at the customer's store",
@@ -250,7 +252,10 @@ def sends_page(
         sends = marketing.list_sends(uow, **filters, offset=offset, limit=SENDS_PAGE + 1)
         due = marketing.local_due(uow, sends[:SENDS_PAGE])
         names: dict[int, str] = {}
-        for customer_id in {s.customer_id for s in sends}:
+        # Names are customer data: only for a viewer holding customers:read (policy.permits,
+        # as every edge decides); the others see the customer's number alone.
+        readers = sends if viewer.can("customers:read") else []
+        for customer_id in {s.customer_id for s in readers}:
             try:
                 name = customers.get_customer(uow, customer_id, vault=vault).name
             except DomainError:

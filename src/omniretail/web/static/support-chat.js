@@ -78,6 +78,9 @@
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       if (response.status === 404) { forget(); throw new Error("gone"); }
+      if (response.status === 422 && body && body.email) {
+        throw new Error("Please check your email: one address, like name@example.com.");
+      }
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.json();
     });
@@ -123,8 +126,9 @@
       input.value = "";
       chat.messages.forEach(show);
       listen();
-    }).catch(function () {
-      status.textContent = "Sorry, the message was not sent. Please try again.";
+    }).catch(function (error) {
+      status.textContent = /^Please check/.test(error.message) ? error.message
+        : "Sorry, the message was not sent. Please try again.";
     }).then(function () { send.disabled = false; });
   });
 
