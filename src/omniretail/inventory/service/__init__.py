@@ -6,7 +6,8 @@ inventory's public face for use cases: ``movements`` (receipts, write-offs, adju
 sales, counts, policies), ``holds`` (reservations and allocations), ``reads``, and ``ledger``
 (what they share). Re-exported here for other packages: the availability reads
 (``inventory.availability``) and the policies the replenishment job writes in bulk
-(``inventory.policies_bulk``); from this package's own modules also ``transfers`` between
+(``inventory.policies_bulk``) and the shop's search, stocked first
+(``inventory.shelf_search``); from this package's own modules also ``transfers`` between
 locations, ``order_holds`` (allocations for orders) and ``bulk`` (opening stock and policies in
 one statement each).
 """
@@ -50,6 +51,7 @@ from omniretail.inventory.service.movements import (
 )
 from omniretail.inventory.service.order_holds import allocate_arrived, allocate_reservations
 from omniretail.inventory.service.reads import get_stock_level, list_movements, list_stock_levels
+from omniretail.inventory.shelf_search import search_skus_stocked_first
 from omniretail.inventory.service.transfers import (
     cancel_transfer,
     get_transfer,
@@ -96,6 +98,7 @@ __all__ = [
     "restock_return",
     "sell_reservation",
     "sell_stock",
+    "search_skus_stocked_first",
     "set_policies",
     "set_policies_bulk",
     "set_policy",
