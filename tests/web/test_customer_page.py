@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
@@ -167,3 +168,83 @@ def test_the_hq_timeline_shows_where_a_platform_order_is_now(
 
     assert entry is not None
     assert label(now) in entry.group(0) and "Confirmed" not in entry.group(0)
+
+
+def test_a_cancelled_order_on_the_hq_timeline_shows_its_amount_and_status(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.fulfilment import service as fulfilment
+    from omniretail.orders.schemas import CancelBody
+
+    with container.uow() as uow:  # the seeded home delivery: one Linen tote, £35.50
+        fulfilment.cancel(uow, seeded.home_order, CancelBody(reason="changed mind"), actor="t")
+    container.relay().run_until_idle()
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    entry = re.search(rf">{seeded.home_order}</a>.*?</li>", page, re.S)
+    spend = re.search(r"Lifetime spend</span><strong>([^<]*)</strong>", page)
+
+    assert entry is not None and "£35.50" in entry.group(0), entry
+    assert "Cancelled" in entry.group(0) and "£0.00" not in entry.group(0)
+    assert spend is not None and spend.group(1) == "£40.00"  # the pickup's 2 x £20.00 only
+
+
+def _a_yen_receipt(container: Container, customer_id: int) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from omniretail.catalog import service as catalog
+    from omniretail.catalog.schemas import ChannelWrite
+    from omniretail.customers.schemas import OrderActivity
+
+    with container.uow() as uow:
+        catalog.save_channel(
+            uow,
+            ChannelWrite(code="JPWEB", name="Japan web", kind="web", currency="JPY", country="JP"),
+        )
+        customers.record_order(
+            uow,
+            OrderActivity(
+                customer_id=customer_id,
+                number="JP-1",
+                channel="JPWEB",
+                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
+                total=Decimal("1234"),
+                lines=1,
+            ),
+        )
+    container.relay().run_until_idle()
+
+
+def test_lifetime_spend_is_summed_per_currency_on_the_page_the_desk_and_the_api(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.conftest import admin_api_key
+    from tests.web.seed import PASSWORD
+
+    _a_yen_receipt(container, seeded.customer_id)
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    key = {"X-API-Key": admin_api_key(container)}
+
+    body = web.get(f"/api/v1/customers/{seeded.customer_id}/360", headers=key).json()
+    sign_in(web, ADMIN)
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    web.cookies.clear()
+    sign_in(web, "agent")
+    desk = web.get(f"/hq/desk/customers/{seeded.customer_id}").text
+
+    # the web orders: £40.00 + £35.50; the yen receipt apart
+    assert [(s["currency"], Decimal(s["spend"])) for s in body["lifetime_spend_by_currency"]] == [
+        ("GBP", Decimal("75.50")),
+        ("JPY", Decimal(1234)),
+    ]
+    assert body["lifetime_spend"] is None
+    assert "Lifetime spend</span><strong>£75.50 · ¥1,234</strong>" in page
+    assert "<dt>Lifetime spend</dt><dd>£75.50 · ¥1,234</dd>" in desk
