@@ -51,7 +51,6 @@ from omniretail.inventory.service.movements import (
 )
 from omniretail.inventory.service.order_holds import allocate_arrived, allocate_reservations
 from omniretail.inventory.service.reads import get_stock_level, list_movements, list_stock_levels
-from omniretail.inventory.shelf_search import search_skus_stocked_first
 from omniretail.inventory.service.transfers import (
     cancel_transfer,
     get_transfer,
@@ -60,6 +59,7 @@ from omniretail.inventory.service.transfers import (
     request_transfer,
     ship_transfer,
 )
+from omniretail.inventory.shelf_search import search_skus_stocked_first
 
 __all__ = [
     "BulkPolicy",
@@ -96,9 +96,9 @@ __all__ = [
     "request_transfer",
     "reserve_stock",
     "restock_return",
+    "search_skus_stocked_first",
     "sell_reservation",
     "sell_stock",
-    "search_skus_stocked_first",
     "set_policies",
     "set_policies_bulk",
     "set_policy",

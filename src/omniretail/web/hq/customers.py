@@ -4,7 +4,6 @@ consents, loyalty, segment, CLV and recommendations; merge and undo a merge."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
