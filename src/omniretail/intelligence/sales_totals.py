@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, String, case, func, literal, select
+from sqlalchemy import Engine, String, case, func, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -57,21 +57,6 @@ def daily_sales(engine: Engine, since: date) -> dict[tuple[str, date], Decimal]:
     sale are left out."""
     start = datetime(since.year, since.month, since.day, tzinfo=LOCAL).astimezone(UTC)
 
-    sale, sale_order = aliased(OrderLine, name="s_line"), aliased(Order, name="s_order")
-    sold = (
-        select(
-            sale.id.label("line_id"),
-            sale_order.channel_code.label("channel"),
-            UtcHour(sale_order.placed_at).label("hour"),
-            sale.quantity,
-            sale.unit_price,
-        )
-        .select_from(sale)
-        .join(sale_order, sale_order.id == sale.order_id)
-        .where(*_is_product_sale(sale, sale_order), sale_order.placed_at >= start)
-        .subquery("sold")
-    )
-
     cancel, cancel_order = aliased(OrderLine, name="c_line"), aliased(Order, name="c_order")
     cancel_buyer = aliased(Customer, name="c_buyer")
     # A cancellation that names no line reverses the latest earlier sale of its SKU to the
@@ -88,6 +73,8 @@ def daily_sales(engine: Engine, since: date) -> dict[tuple[str, date], Decimal]:
             earlier.sku_code == cancel.sku_code,
             _buyer(earlier_order, earlier_buyer) == _buyer(cancel_order, cancel_buyer),
             earlier_order.placed_at <= cancel_order.placed_at,
+            # An earlier sale than the window's first changes none of its figures.
+            earlier_order.placed_at >= start,
         )
         .order_by(earlier_order.placed_at.desc(), earlier.id.desc())
         .limit(1)
@@ -115,12 +102,31 @@ def daily_sales(engine: Engine, since: date) -> dict[tuple[str, date], Decimal]:
         .group_by(reversed_units.c.line_id)
         .subquery("cancelled")
     )
-    kept = sold.c.quantity - func.coalesce(cancelled.c.units, 0)
-    revenue = func.sum(case((kept > 0, kept * sold.c.unit_price), else_=literal(0)))
-    stmt = (
-        select(sold.c.channel, sold.c.hour, revenue.label("revenue"))
-        .select_from(sold.outerjoin(cancelled, cancelled.c.line_id == sold.c.line_id))
-        .group_by(sold.c.channel, sold.c.hour)
+    # Each line as sold, less what was reversed of it (never more than it sold).
+    sale, sale_order = aliased(OrderLine, name="s_line"), aliased(Order, name="s_order")
+    in_window = [*_is_product_sale(sale, sale_order), sale_order.placed_at >= start]
+    hour = UtcHour(sale_order.placed_at).label("hour")
+    sold = (
+        select(
+            sale_order.channel_code.label("channel"),
+            hour,
+            (sale.quantity * sale.unit_price).label("amount"),
+        )
+        .select_from(sale)
+        .join(sale_order, sale_order.id == sale.order_id)
+        .where(*in_window)
+    )
+    units = case((cancelled.c.units < sale.quantity, cancelled.c.units), else_=sale.quantity)
+    reversed_ = (
+        select(sale_order.channel_code, hour, (-units * sale.unit_price).label("amount"))
+        .select_from(cancelled)
+        .join(sale, sale.id == cancelled.c.line_id)
+        .join(sale_order, sale_order.id == sale.order_id)
+        .where(*in_window)
+    )
+    parts = union_all(sold, reversed_).subquery("parts")
+    stmt = select(parts.c.channel, parts.c.hour, func.sum(parts.c.amount)).group_by(
+        parts.c.channel, parts.c.hour
     )
     totals: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
     with engine.connect() as connection:
