@@ -125,6 +125,16 @@ def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) 
             actor=actor,
         )
         created.append(f"coupon {COUPON} ({COUPON_MAX_USES} uses, {COUPON_DAYS} days)")
+    if seed_delivery_fee(uow, actor=actor):
+        created.append(f"{CHANNEL} home-delivery fee")
+    if _programme_coupons(uow, actor=actor):
+        created.append("loyalty welcome and birthday coupons")
+    return DemoOffers(created=created, skus=skus)
+
+
+def seed_delivery_fee(uow: UnitOfWork, *, actor: str) -> bool:
+    """The web's home-delivery fee (free over ``FREE_OVER``), set up before the demo's own web
+    orders so that they pay it as a shopper would; True when this made it."""
     try:
         pricing.get_fee(uow, CHANNEL, HOME_DELIVERY)
     except UnknownFee:
@@ -134,16 +144,14 @@ def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) 
             HOME_DELIVERY,
             FeeWrite(
                 name="Home delivery",
-                currency=currency,
+                currency=catalog.channel_settings(uow, CHANNEL).currency,
                 amount=Decimal("3.95"),
                 free_over=FREE_OVER,
             ),
             actor=actor,
         )
-        created.append(f"{CHANNEL} home-delivery fee")
-    if _programme_coupons(uow, actor=actor):
-        created.append("loyalty welcome and birthday coupons")
-    return DemoOffers(created=created, skus=skus)
+        return True
+    return False
 
 
 @dataclass(frozen=True)

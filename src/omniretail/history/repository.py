@@ -267,6 +267,23 @@ def weekly_demand(session: Session, *, weeks: int) -> list[tuple[str, float]]:
     return [(str(sku), int(units) / weeks) for sku, units in rows]
 
 
+def typical_line_quantities(session: Session, skus: list[str]) -> dict[str, int]:
+    """The mean units of a sale line of each SKU in the sale history, rounded (at least 1)."""
+    o, line = orders.c, order_lines.c
+    rows = session.execute(
+        select(line.sku_code, func.avg(line.quantity))
+        .select_from(order_lines.join(orders, o.id == line.order_id))
+        .where(
+            o.kind == OrderKind.SALE.value,
+            line.quantity > 0,
+            line.unit_price > 0,
+            line.sku_code.in_(skus),
+        )
+        .group_by(line.sku_code)
+    )
+    return {str(sku): max(1, round(float(mean))) for sku, mean in rows}
+
+
 def count_rows(session: Session) -> dict[str, int]:
     """Rows in the tables the history fills (for summaries)."""
     return {
