@@ -75,3 +75,24 @@ def test_the_agent_works_a_conversation_from_the_queue(container, web, seeded):
         f"/hq/desk/conversations/{other}/merge", data={"csrf_token": token, "into": str(cid)}
     )
     assert merged.headers["location"].startswith(f"/hq/desk/conversations/{cid}")
+
+
+def test_each_message_has_a_labelled_choice_to_move_it_to_a_new_conversation(
+    container, web, seeded
+):
+    import re
+
+    cid = _chat(container, "My mug arrived broken", email="ada@example.com")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "sam")
+
+    page = web.get(f"/hq/desk/conversations/{cid}").text
+    boxes = re.findall(r'<input class="inline-check" type="checkbox" id="(split-\d+)"', page)
+
+    assert boxes, page
+    for box in boxes:  # a label names each box, and says what ticking it does
+        assert f'<label class="split-pick" for="{box}">' in page
+    assert page.count("Move to a new conversation</label>") == len(boxes)
