@@ -14,7 +14,7 @@ from omniretail.customers.schemas import CustomerCreate, IdentityCreate
 from omniretail.kernel.vault import vault_for
 from omniretail.web.rendering import label
 from tests.web.conftest import sign_in
-from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded
+from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, record_till_receipt
 
 
 def test_a_merged_profile_shows_a_shared_email_once_with_its_best_status(
@@ -88,24 +88,7 @@ def test_the_desk_shows_the_lifetime_spend_in_its_currency(
 def test_the_account_lists_store_receipts_beside_the_web_orders(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
-    from omniretail.customers.schemas import OrderActivity
-
-    with container.uow() as uow:  # a till system's receipt: activity, but no order here
-        customers.record_order(
-            uow,
-            OrderActivity(
-                customer_id=seeded.customer_id,
-                number="POS-RECEIPT-7",
-                channel="POS",
-                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-                total=Decimal("12.00"),
-                lines=1,
-            ),
-        )
-    container.relay().run_until_idle()  # the seeded web orders reach the timeline too
+    record_till_receipt(container, seeded.customer_id)
     sign_in(web, CUSTOMER_EMAIL)
 
     page = web.get("/account").text
@@ -191,30 +174,15 @@ def test_a_cancelled_order_on_the_hq_timeline_shows_its_amount_and_status(
 
 
 def _a_yen_receipt(container: Container, customer_id: int) -> None:
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
     from omniretail.catalog import service as catalog
     from omniretail.catalog.schemas import ChannelWrite
-    from omniretail.customers.schemas import OrderActivity
 
     with container.uow() as uow:
         catalog.save_channel(
             uow,
             ChannelWrite(code="JPWEB", name="Japan web", kind="web", currency="JPY", country="JP"),
         )
-        customers.record_order(
-            uow,
-            OrderActivity(
-                customer_id=customer_id,
-                number="JP-1",
-                channel="JPWEB",
-                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-                total=Decimal("1234"),
-                lines=1,
-            ),
-        )
-    container.relay().run_until_idle()
+    record_till_receipt(container, customer_id, number="JP-1", channel="JPWEB", total=Decimal(1234))
 
 
 def test_lifetime_spend_is_summed_per_currency_on_the_page_the_desk_and_the_api(
