@@ -16,6 +16,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.demo.errors import TooLittleStock
 from omniretail.demo.network import DC, STORES
 from omniretail.demo.people import CUSTOMER_EMAIL
+from omniretail.demo.pricing import best_sellers
 from omniretail.fulfilment import service as cancellation
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ShipBody
@@ -185,12 +186,14 @@ def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
     a sale line of that SKU held on average in the history, as far as the DC's stock allows
     every basket that takes it (a unit of each cart SKU left free)."""
     levels = inventory.list_stock_levels(uow, location=DC, limit=100_000)
-    free = dict(
-        sorted(
-            ((lv.sku, lv.available) for lv in levels if lv.available >= 2),
-            key=lambda item: (-item[1], item[0]),
-        )[: 2 * BASKET_LINES]
+    ranked = sorted(
+        ((lv.sku, lv.available) for lv in levels if lv.available >= 2),
+        key=lambda item: (-item[1], item[0]),
     )
+    cart_skus = [sku for sku, _ in ranked[:2]]
+    # The best sellers "Buy 3 pay 2" will take stay whole for the tour's baskets.
+    offered = set(best_sellers(uow, leave_out=set(cart_skus)))
+    free = dict([item for item in ranked if item[0] not in offered][: 2 * BASKET_LINES])
     if len(free) < 2:
         raise TooLittleStock(
             f"{DC} holds too few SKUs with 2 units free for the demo orders", field="location"
@@ -198,7 +201,6 @@ def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
     pool = list(free)
     width = min(BASKET_LINES, len(pool))
     chosen = [[pool[(n * width + i) % len(pool)] for i in range(width)] for n in range(WEB_ORDERS)]
-    cart_skus = pool[:2]
     uses = {sku: sum(basket.count(sku) for basket in chosen) for sku in pool}
     typical = history.typical_line_quantities(uow, pool)
     units = {
