@@ -183,7 +183,7 @@ def create_demo_orders(
 def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
     """The web orders' baskets from the DC (``WEB_ORDERS`` of up to ``BASKET_LINES`` lines) and
     the open cart's SKUs: the SKUs with the most units free there, each line as many units as
-    a sale line of that SKU held on average in the history, as far as the DC's stock allows
+    a sale line of that SKU held most often in the history, as far as the DC's stock allows
     every basket that takes it (a unit of each cart SKU left free)."""
     levels = inventory.list_stock_levels(uow, location=DC, limit=100_000)
     ranked = sorted(

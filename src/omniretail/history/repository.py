@@ -268,10 +268,11 @@ def weekly_demand(session: Session, *, weeks: int) -> list[tuple[str, float]]:
 
 
 def typical_line_quantities(session: Session, skus: list[str]) -> dict[str, int]:
-    """The mean units of a sale line of each SKU in the sale history, rounded (at least 1)."""
+    """The units a sale line of each SKU held most often in the sale history (the smaller on a
+    tie): a shopper's usual quantity, which a few bulk orders do not inflate as a mean would."""
     o, line = orders.c, order_lines.c
     rows = session.execute(
-        select(line.sku_code, func.avg(line.quantity))
+        select(line.sku_code, line.quantity, func.count())
         .select_from(order_lines.join(orders, o.id == line.order_id))
         .where(
             o.kind == OrderKind.SALE.value,
@@ -279,9 +280,14 @@ def typical_line_quantities(session: Session, skus: list[str]) -> dict[str, int]
             line.unit_price > 0,
             line.sku_code.in_(skus),
         )
-        .group_by(line.sku_code)
+        .group_by(line.sku_code, line.quantity)
     )
-    return {str(sku): max(1, round(float(mean))) for sku, mean in rows}
+    best: dict[str, tuple[int, int]] = {}
+    for sku, quantity, count in rows:
+        key = (int(count), -int(quantity))
+        if str(sku) not in best or key > best[str(sku)]:
+            best[str(sku)] = key
+    return {sku: -negated for sku, (_, negated) in best.items()}
 
 
 def count_rows(session: Session) -> dict[str, int]:

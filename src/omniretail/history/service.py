@@ -129,7 +129,7 @@ def weekly_demand(uow: UnitOfWork, *, weeks: int = 12) -> dict[str, float]:
 
 
 def typical_line_quantities(uow: UnitOfWork, skus: list[str]) -> dict[str, int]:
-    """How many units of each SKU a sale line of the history holds, on average."""
+    """How many units of each SKU a sale line of the history held most often."""
     return repository.typical_line_quantities(uow.session, skus)
 
 
