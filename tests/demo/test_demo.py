@@ -90,9 +90,9 @@ def test_demo_imports_builds_the_network_and_stocks_it(container, tmp_path):
     # at price 0 is not demand). The DC holds 70% of six weeks of it.
     levels = stock(container)
     # ceil(96 / 12 * 0.7 * 6) = 34 received; each of the demo customer's four web baskets
-    # holds both SKUs, 22041 as (34 - 1 for the cart) // 4 = 8 units (a history line held 48 most often): the
-    # delivered, the shipped and the ship-to-store order (in transit) took 24, the cancelled
-    # none.
+    # holds both SKUs, 22041 as (34 - 1 for the cart) // 4 = 8 units (a history line held 48
+    # most often): the delivered, the shipped and the ship-to-store order (in transit) took
+    # 24, the cancelled none.
     assert levels[("22041", DC)] == (10, 0, None, None)
     # ceil(12 / 12 * 0.7 * 6) = 5; (5 - 1) // 4 = 1 unit a basket: three taken.
     assert levels[("85123A", DC)] == (2, 0, None, None)
