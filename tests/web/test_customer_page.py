@@ -216,3 +216,12 @@ def test_lifetime_spend_is_summed_per_currency_on_the_page_the_desk_and_the_api(
     assert body["lifetime_spend"] is None
     assert "Lifetime spend</span><strong>£75.50 · ¥1,234</strong>" in page
     assert "<dt>Lifetime spend</dt><dd>£75.50 · ¥1,234</dd>" in desk
+
+
+def test_the_tracking_pages_name_the_platforms_icon(web: TestClient, seeded: Seeded) -> None:
+    # without it a browser asks for /favicon.ico: a 404 in the console of every tracking page
+    icon = '<link rel="icon" href="/static/favicon.svg"'
+
+    assert icon in web.get(f"/track/{seeded.tracking_token}").text
+    assert icon in web.get("/track/no-such-link-0000000000000000000").text
+    assert web.get("/static/favicon.svg").status_code == 200
