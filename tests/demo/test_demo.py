@@ -89,10 +89,13 @@ def test_demo_imports_builds_the_network_and_stocks_it(container, tmp_path):
     # Demand over the last 12 weeks of sales: 96 units of 22041 and 12 of 85123A (the write-off
     # at price 0 is not demand). The DC holds 70% of six weeks of it.
     levels = stock(container)
-    # ceil(96 / 12 * 0.7 * 6) = 34 received; the demo customer's two shipped orders took 2.
-    assert levels[("22041", DC)] == (32, 0, None, None)
-    # ceil(12 / 12 * 0.7 * 6) = 5; one is in transit to a store for a ship-to-store order.
-    assert levels[("85123A", DC)] == (4, 0, None, None)
+    # ceil(96 / 12 * 0.7 * 6) = 34 received; each of the demo customer's four web baskets
+    # holds both SKUs, 22041 as (34 - 1 for the cart) // 4 = 8 units (a history line held 48
+    # most often): the delivered, the shipped and the ship-to-store order (in transit) took
+    # 24, the cancelled none.
+    assert levels[("22041", DC)] == (10, 0, None, None)
+    # ceil(12 / 12 * 0.7 * 6) = 5; (5 - 1) // 4 = 1 unit a basket: three taken.
+    assert levels[("85123A", DC)] == (2, 0, None, None)
     assert len(levels) == 2 + 2 * len(STORES)
     on_hand, safety, reorder, up_to = levels[("22041", "DEMO-LDN-OXF")]
     assert on_hand == up_to and 0 < safety <= reorder <= up_to
@@ -173,9 +176,9 @@ def test_the_demo_prints_an_admin_api_key_that_opens_the_api(container, tmp_path
         )
     assert anonymous.status_code == 401
     assert signed_in.status_code == 200, signed_in.text
-    # The DC's 34 units, less the demo orders' 2 shipped and 1 in the open cart, less the
-    # channel buffer.
-    assert signed_in.json()[0]["available"] == 34 - 2 - 1 - 2
+    # The DC's 34 units, less the demo orders' 3 x 8 shipped and 1 in the open cart, less
+    # the channel buffer.
+    assert signed_in.json()[0]["available"] == 34 - 24 - 1 - 2
 
 
 def printed_sign_ins(output: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -90,3 +91,20 @@ def test_running_the_demo_again_adds_no_orders(container, tmp_path):
     assert [o.number for o in after] == [o.number for o in before]
     assert cart_again.token == cart.token
     assert sorted(set(TRACK.findall(again))) == sorted(o.tracking_url for o in before)
+
+
+def test_the_demos_web_orders_are_baskets_that_pay_the_delivery_fee(container, tmp_path):
+    output = run_demo(container, tmp_path, write_log(tmp_path / "log.parquet"))
+
+    customer_id = int(re.search(r"/api/v1/customers/(\d+)/360", output).group(1))
+    orders, _cart = _customer_orders(container, customer_id)
+    home = [o for o in orders if o.fulfilments[0].method.value == "ship_to_home"]
+    # The log's two DC SKUs in every basket: 22041 at £2.10 (8 units: a history line held
+    # 48 most often), 85123A at £2.55 (1 unit: the DC's 5 share four baskets)
+    assert len(home) == 3
+    for order in home:
+        assert sorted((ln.sku, ln.quantity) for ln in order.lines if ln.sku) == [
+            ("22041", 8),
+            ("85123A", 1),
+        ]
+        assert order.fee is not None and order.total == Decimal("19.35") + Decimal("3.95")

@@ -5,7 +5,7 @@ LON1, a customer) and two live orders of that customer (one waiting for pickup a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from omniretail.auth import service as auth
@@ -25,7 +25,7 @@ from omniretail.catalog.schemas import (
 )
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind, VerifiedVia
-from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.customers.schemas import CustomerCreate, IdentityCreate, OrderActivity
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ShipBody
 from omniretail.intelligence import markdown_repository
@@ -250,6 +250,31 @@ def _orders(container: Container, customer_id: int, payments: PaymentProvider) -
         code = lookup.tracking_read(uow, token).fulfilments[0].pickup_code
     assert code is not None
     return Seeded(customer_id, pickup, code, token, home)
+
+
+def record_till_receipt(
+    container: Container,
+    customer_id: int,
+    *,
+    number: str = "POS-RECEIPT-7",
+    channel: str = "POS",
+    total: Decimal = Decimal("12.00"),
+) -> None:
+    """Another till system's receipt on the customer's timeline (activity, no order here),
+    then the relay run so that the seeded orders are on it too."""
+    with container.uow() as uow:
+        customers.record_order(
+            uow,
+            OrderActivity(
+                customer_id=customer_id,
+                number=number,
+                channel=channel,
+                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
+                total=total,
+                lines=1,
+            ),
+        )
+    container.relay().run_until_idle()
 
 
 def seed_markdown_suggestion(container: Container) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
@@ -13,7 +14,7 @@ from omniretail.customers.schemas import CustomerCreate, IdentityCreate
 from omniretail.kernel.vault import vault_for
 from omniretail.web.rendering import label
 from tests.web.conftest import sign_in
-from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded
+from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, record_till_receipt
 
 
 def test_a_merged_profile_shows_a_shared_email_once_with_its_best_status(
@@ -87,24 +88,7 @@ def test_the_desk_shows_the_lifetime_spend_in_its_currency(
 def test_the_account_lists_store_receipts_beside_the_web_orders(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
-    from omniretail.customers.schemas import OrderActivity
-
-    with container.uow() as uow:  # a till system's receipt: activity, but no order here
-        customers.record_order(
-            uow,
-            OrderActivity(
-                customer_id=seeded.customer_id,
-                number="POS-RECEIPT-7",
-                channel="POS",
-                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-                total=Decimal("12.00"),
-                lines=1,
-            ),
-        )
-    container.relay().run_until_idle()  # the seeded web orders reach the timeline too
+    record_till_receipt(container, seeded.customer_id)
     sign_in(web, CUSTOMER_EMAIL)
 
     page = web.get("/account").text
@@ -167,3 +151,77 @@ def test_the_hq_timeline_shows_where_a_platform_order_is_now(
 
     assert entry is not None
     assert label(now) in entry.group(0) and "Confirmed" not in entry.group(0)
+
+
+def test_a_cancelled_order_on_the_hq_timeline_shows_its_amount_and_status(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.fulfilment import service as fulfilment
+    from omniretail.orders.schemas import CancelBody
+
+    with container.uow() as uow:  # the seeded home delivery: one Linen tote, £35.50
+        fulfilment.cancel(uow, seeded.home_order, CancelBody(reason="changed mind"), actor="t")
+    container.relay().run_until_idle()
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    entry = re.search(rf">{seeded.home_order}</a>.*?</li>", page, re.S)
+    spend = re.search(r"Lifetime spend</span><strong>([^<]*)</strong>", page)
+
+    assert entry is not None and "£35.50" in entry.group(0), entry
+    assert "Cancelled" in entry.group(0) and "£0.00" not in entry.group(0)
+    assert spend is not None and spend.group(1) == "£40.00"  # the pickup's 2 x £20.00 only
+
+
+def _a_yen_receipt(container: Container, customer_id: int) -> None:
+    from omniretail.catalog import service as catalog
+    from omniretail.catalog.schemas import ChannelWrite
+
+    with container.uow() as uow:
+        catalog.save_channel(
+            uow,
+            ChannelWrite(code="JPWEB", name="Japan web", kind="web", currency="JPY", country="JP"),
+        )
+    record_till_receipt(container, customer_id, number="JP-1", channel="JPWEB", total=Decimal(1234))
+
+
+def test_lifetime_spend_is_summed_per_currency_on_the_page_the_desk_and_the_api(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.conftest import admin_api_key
+    from tests.web.seed import PASSWORD
+
+    _a_yen_receipt(container, seeded.customer_id)
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    key = {"X-API-Key": admin_api_key(container)}
+
+    body = web.get(f"/api/v1/customers/{seeded.customer_id}/360", headers=key).json()
+    sign_in(web, ADMIN)
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    web.cookies.clear()
+    sign_in(web, "agent")
+    desk = web.get(f"/hq/desk/customers/{seeded.customer_id}").text
+
+    # the web orders: £40.00 + £35.50; the yen receipt apart
+    assert [(s["currency"], Decimal(s["spend"])) for s in body["lifetime_spend_by_currency"]] == [
+        ("GBP", Decimal("75.50")),
+        ("JPY", Decimal(1234)),
+    ]
+    assert body["lifetime_spend"] is None
+    assert "Lifetime spend</span><strong>£75.50 · ¥1,234</strong>" in page
+    assert "<dt>Lifetime spend</dt><dd>£75.50 · ¥1,234</dd>" in desk
+
+
+def test_the_tracking_pages_name_the_platforms_icon(web: TestClient, seeded: Seeded) -> None:
+    # without it a browser asks for /favicon.ico: a 404 in the console of every tracking page
+    icon = '<link rel="icon" href="/static/favicon.svg"'
+
+    assert icon in web.get(f"/track/{seeded.tracking_token}").text
+    assert icon in web.get("/track/no-such-link-0000000000000000000").text
+    assert web.get("/static/favicon.svg").status_code == 200

@@ -109,3 +109,24 @@ def test_the_desk_marks_mail_whose_sender_is_not_verified(container, web, seeded
     assert page.count('<span class="badge bad">sender not verified</span>') == 1  # its one mail
     for other in (genuine.conversation_id, chat):
         assert "not verified" not in web.get(f"/hq/desk/conversations/{other}").text.lower()
+
+
+def test_each_message_has_a_labelled_choice_to_move_it_to_a_new_conversation(
+    container, web, seeded
+):
+    import re
+
+    cid = _chat(container, "My mug arrived broken", email="ada@example.com")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "sam")
+
+    page = web.get(f"/hq/desk/conversations/{cid}").text
+    boxes = re.findall(r'<input class="inline-check" type="checkbox" id="(split-\d+)"', page)
+
+    assert boxes, page
+    for box in boxes:  # a label names each box, and says what ticking it does
+        assert f'<label class="split-pick" for="{box}">' in page
+    assert page.count("Move to a new conversation</label>") == len(boxes)

@@ -15,7 +15,14 @@ from omniretail.orders import service as lookup
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import PromotionWrite
 from tests.web.conftest import csrf_of, post, sign_in
-from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded, shipped_web_order
+from tests.web.seed import (
+    ADMIN,
+    ASSOCIATE,
+    CUSTOMER_EMAIL,
+    Seeded,
+    record_till_receipt,
+    shipped_web_order,
+)
 
 
 def test_each_role_signs_in_to_its_own_home(web: TestClient) -> None:
@@ -89,24 +96,7 @@ def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
 def test_the_customer_timeline_links_only_orders_that_have_a_page(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    from datetime import UTC, datetime
-
-    from omniretail.customers import service as customers
-    from omniretail.customers.schemas import OrderActivity
-
-    with container.uow() as uow:  # a till system's receipt: activity, but no order here
-        customers.record_order(
-            uow,
-            OrderActivity(
-                customer_id=seeded.customer_id,
-                number="POS-RECEIPT-7",
-                channel="POS",
-                placed_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-                total=Decimal("12.00"),
-                lines=1,
-            ),
-        )
-    container.relay().run_until_idle()  # the seeded orders reach the timeline
+    record_till_receipt(container, seeded.customer_id)
     sign_in(web, ADMIN)
 
     page = web.get(f"/hq/customers/{seeded.customer_id}").text

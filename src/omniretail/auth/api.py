@@ -134,16 +134,10 @@ def _authenticate(request: Request, container: Runtime) -> AuthPrincipal | None:
 def _count_public_request(request: Request, container: Runtime) -> None:
     """Counts one request of a throttled public route from this client address; 429 while the
     address is held back."""
-    settings = container.settings
     service.throttle_address(
         container.uow,
         container.keyring,
-        service.AddressLimit(
-            "public-route-throttle",
-            "public-address",
-            settings.public_requests_per_window,
-            settings.public_window_seconds,
-        ),
+        service.AddressLimit.public_routes(container.settings),
         request.client.host if request.client else None,
         refused=lambda seconds: PublicRequestsThrottled(
             f"too many requests from this address; try again in {seconds} seconds",

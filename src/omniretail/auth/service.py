@@ -50,6 +50,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
+from omniretail.settings import Settings
 
 
 def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
@@ -512,6 +513,26 @@ class AddressLimit:
     purpose: str
     limit: int
     window_seconds: int
+
+    @classmethod
+    def public_routes(cls, settings: Settings) -> AddressLimit:
+        """The throttled public routes' (sign-up, codes, tracking look-ups)."""
+        return cls(
+            "public-route-throttle",
+            "public-address",
+            settings.public_requests_per_window,
+            settings.public_window_seconds,
+        )
+
+    @classmethod
+    def assistant(cls, settings: Settings) -> AddressLimit:
+        """The public support assistant's."""
+        return cls(
+            "support-assistant-throttle",
+            "assistant-address",
+            settings.support_assistant_requests_per_window,
+            settings.support_assistant_window_seconds,
+        )
 
 
 def throttle_address(

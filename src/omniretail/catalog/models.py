@@ -8,7 +8,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, false, true
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Numeric,
+    String,
+    and_,
+    false,
+    or_,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base
@@ -52,6 +62,18 @@ class Sku(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),)
+
+    @classmethod
+    def matching(cls, query: str) -> ColumnElement[bool]:
+        """Every word of ``query`` in the name, or a code starting with it (the shop's and
+        HQ's search)."""
+        words = [_like_escaped(w) for w in query.split()[:8]]
+        in_name = and_(*(cls.name.ilike(f"%{w}%", escape="\\") for w in words))
+        return or_(in_name, cls.code.startswith(query.strip().upper(), autoescape=True))
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Channel(Base):

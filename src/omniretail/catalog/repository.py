@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Channel, ChannelLocation, Location, Product, Sku
@@ -30,16 +30,10 @@ def list_skus(
     """SKUs in code order; ``query``: every word in the name, or a code starting with it."""
     stmt = select(Sku).order_by(Sku.code).offset(offset).limit(limit)
     if query and query.split():
-        words = [_like_escaped(w) for w in query.split()[:8]]
-        in_name = and_(*(Sku.name.ilike(f"%{w}%", escape="\\") for w in words))
-        stmt = stmt.where(in_name | Sku.code.startswith(query.strip().upper(), autoescape=True))
+        stmt = stmt.where(Sku.matching(query))
     if active is not None:
         stmt = stmt.where(Sku.active == active)
     return list(session.scalars(stmt))
-
-
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def existing_sku_codes(session: Session, codes: Iterable[str]) -> set[str]:

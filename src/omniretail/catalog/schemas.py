@@ -57,6 +57,11 @@ class ProductRead(BaseModel):
     skus: list[SkuRead]
 
 
+# The currency of a SKU's own catalog price, and of sales on a channel the catalog does not
+# know (an imported history's, another till system's).
+CATALOG_CURRENCY = "GBP"
+
+
 class ChannelWrite(BaseModel):
     code: Code
     name: str = Field(min_length=1, max_length=120)

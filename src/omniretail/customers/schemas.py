@@ -336,6 +336,12 @@ class SpendByChannel(BaseModel):
     channel: str
     orders: int
     spend: Decimal
+    currency: str = Field(description="ISO 4217 code of the channel's sales")
+
+
+class SpendInCurrency(BaseModel):
+    currency: str
+    spend: Decimal
 
 
 class Customer360(BaseModel):
@@ -343,7 +349,12 @@ class Customer360(BaseModel):
     identities: list[IdentityRead]
     consents: list[ConsentRead]
     spend_by_channel: list[SpendByChannel]
-    lifetime_spend: Decimal
+    lifetime_spend_by_currency: list[SpendInCurrency] = Field(
+        description="net spend summed per currency (amounts in two currencies never add up)"
+    )
+    lifetime_spend: Decimal | None = Field(
+        description="net spend when every order is in one currency; null when they differ"
+    )
     last_orders: list[ActivityRead]
     open_returns: list[ActivityRead]
     loyalty: dict[str, Any] | None = None

@@ -130,6 +130,7 @@ def demo_command(
         stores = _tour_stores(container)
         customer_id, account = _people(container, stores=stores, new_passwords=new_passwords)
         base = f"http://{host}:{port}"
+        _delivery_fee(container)  # before the demo's web orders, which pay it
         made = _orders(container, customer_id, base=base, pickup_store=stores[0])
         offers = _offers(container, customer_id)
         tour_offer = _tour_offer(container, offers, customer_id)
@@ -247,9 +248,17 @@ def _network_and_stock(container: Runtime) -> None:
     _print_stock(summary)
 
 
+def _delivery_fee(container: Runtime) -> None:
+    from omniretail.demo.pricing import CHANNEL, seed_delivery_fee
+
+    with container.uow() as uow:
+        if seed_delivery_fee(uow, actor=ACTOR):
+            console.print(f"pricing: added the {CHANNEL} home-delivery fee")
+
+
 def _offers(container: Runtime, customer_id: int) -> DemoOffers:
-    """The demo's promotions, coupon, delivery fee and loyalty coupons (made once, after the
-    demo customer's orders, which keep the prices they were sold at)."""
+    """The demo's promotions, coupon and loyalty coupons (made once, after the demo customer's
+    orders, which keep the prices they were sold at; the delivery fee comes before them)."""
     from omniretail.demo.pricing import seed_offers
 
     with container.uow() as uow:

@@ -16,9 +16,11 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.demo.errors import TooLittleStock
 from omniretail.demo.network import DC, STORES
 from omniretail.demo.people import CUSTOMER_EMAIL
+from omniretail.demo.pricing import best_sellers
 from omniretail.fulfilment import service as cancellation
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ShipBody
+from omniretail.history import service as history
 from omniretail.inventory import service as inventory
 from omniretail.orders import service as checkout
 from omniretail.orders import service as lookup
@@ -35,6 +37,8 @@ from omniretail.routing.service import FulfilmentMethod, OrderPolicy
 CHANNEL = "WEB"
 SHIP_TO_STORE = "DEMO-LDS"  # does not ship itself: parcels come from the DC
 PAYMENT_TOKEN = "tok_demo_visa"
+WEB_ORDERS = 4  # delivered, cancelled, shipped home, shipped to a store: all from the DC
+BASKET_LINES = 3
 HOME = {
     "name": "Ada Demo",
     "line1": "12 Demo Crescent",
@@ -83,19 +87,26 @@ def create_demo_orders(
     pickup_store: str | None = None,
 ) -> DemoOrders:
     """Five orders (shipped home, ready for pickup, ship-to-store in transit, delivered,
-    cancelled) and an open cart with two lines. Raises if the stock cannot serve them; the
-    caller's transaction then writes nothing. The click & collect order waits at
-    ``pickup_store`` (default: the store with the most units of a SKU)."""
-    dc_skus = _stocked(uow, [DC], 2, 3)
+    cancelled; the four from the DC baskets of the history's typical quantities, placed after
+    the delivery fee is set up) and an open cart with two lines. Raises if the stock cannot
+    serve them; the caller's transaction then writes nothing. The click & collect order waits
+    at ``pickup_store`` (default: the store with the most units of a SKU)."""
+    baskets, cart_skus = _baskets(uow)
     pickup_store, store_sku = _stocked_store(uow, pickup_store)
 
-    def order(sku: str, choice: FulfilmentChoice, location: str | None = None) -> OrderRead:
+    def order(
+        lines: list[tuple[str, int]], choice: FulfilmentChoice, location: str | None = None
+    ) -> OrderRead:
         cart = carts.create_cart(
             uow, CartCreate(channel=CHANNEL, customer_id=customer_id), actor=actor
         )
-        carts.add_line(
-            uow, cart.token, CartLineAdd(sku=sku, quantity=1, location=location), actor=actor
-        )
+        for sku, quantity in lines:
+            carts.add_line(
+                uow,
+                cart.token,
+                CartLineAdd(sku=sku, quantity=quantity, location=location),
+                actor=actor,
+            )
         return checkout.place_order(
             uow,
             cart.token,
@@ -119,7 +130,7 @@ def create_demo_orders(
     home = FulfilmentChoice(
         method=FulfilmentMethod.SHIP_TO_HOME, latitude=HOME_LAT, longitude=HOME_LON, address=HOME
     )
-    delivered = order(dc_skus[0], home)
+    delivered = order(baskets[0], home)
     fid = to_packed(delivered)
     fulfilment.ship(
         uow,
@@ -129,7 +140,7 @@ def create_demo_orders(
     )
     fulfilment.deliver(uow, fid, actor=actor)
 
-    cancelled = order(dc_skus[1], home)
+    cancelled = order(baskets[1], home)
     cancellation.cancel(
         uow,
         cancelled.number,
@@ -137,7 +148,7 @@ def create_demo_orders(
         actor=actor,
     )
 
-    shipped = order(dc_skus[0], home)
+    shipped = order(baskets[2], home)
     fulfilment.ship(
         uow,
         to_packed(shipped),
@@ -146,7 +157,7 @@ def create_demo_orders(
     )
 
     to_store = order(
-        dc_skus[1],
+        baskets[3],
         FulfilmentChoice(method=FulfilmentMethod.SHIP_TO_STORE, pickup_location=SHIP_TO_STORE),
     )
     fulfilment.ship(
@@ -157,31 +168,46 @@ def create_demo_orders(
     )
 
     pickup = order(
-        store_sku,
+        [(store_sku, 1)],
         FulfilmentChoice(method=FulfilmentMethod.PICKUP_IN_STORE, pickup_location=pickup_store),
         location=pickup_store,
     )
     fulfilment.ready_for_pickup(uow, to_packed(pickup), policy=policy, actor=actor)
 
     cart = carts.create_cart(uow, CartCreate(channel=CHANNEL, customer_id=customer_id), actor=actor)
-    for sku in dc_skus:
+    for sku in cart_skus:
         carts.add_line(uow, cart.token, CartLineAdd(sku=sku, quantity=1), actor=actor)
     return read_demo_orders(uow, customer_id, created=True)
 
 
-def _stocked(uow: UnitOfWork, locations: list[str], n: int, units: int) -> list[str]:
-    """The ``n`` SKUs with the most units free (at least ``units``) at ``locations[0]``."""
-    levels = inventory.list_stock_levels(uow, location=locations[0], limit=100_000)
-    free = sorted(
-        ((lv.available, lv.sku) for lv in levels if lv.available >= units),
-        key=lambda item: (-item[0], item[1]),
+def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
+    """The web orders' baskets from the DC (``WEB_ORDERS`` of up to ``BASKET_LINES`` lines) and
+    the open cart's SKUs: the SKUs with the most units free there, each line as many units as
+    a sale line of that SKU held most often in the history, as far as the DC's stock allows
+    every basket that takes it (a unit of each cart SKU left free)."""
+    levels = inventory.list_stock_levels(uow, location=DC, limit=100_000)
+    ranked = sorted(
+        ((lv.sku, lv.available) for lv in levels if lv.available >= 2),
+        key=lambda item: (-item[1], item[0]),
     )
-    if len(free) < n:
+    cart_skus = [sku for sku, _ in ranked[:2]]
+    # The best sellers "Buy 3 pay 2" will take stay whole for the tour's baskets.
+    offered = set(best_sellers(uow, leave_out=set(cart_skus)))
+    free = dict([item for item in ranked if item[0] not in offered][: 2 * BASKET_LINES])
+    if len(free) < 2:
         raise TooLittleStock(
-            f"{locations[0]} holds too few SKUs with {units} units free for the demo orders",
-            field="location",
+            f"{DC} holds too few SKUs with 2 units free for the demo orders", field="location"
         )
-    return [sku for _, sku in free[:n]]
+    pool = list(free)
+    width = min(BASKET_LINES, len(pool))
+    chosen = [[pool[(n * width + i) % len(pool)] for i in range(width)] for n in range(WEB_ORDERS)]
+    uses = {sku: sum(basket.count(sku) for basket in chosen) for sku in pool}
+    typical = history.typical_line_quantities(uow, pool)
+    units = {
+        sku: max(1, min(typical.get(sku, 1), (free[sku] - (sku in cart_skus)) // max(uses[sku], 1)))
+        for sku in pool
+    }
+    return [[(sku, units[sku]) for sku in basket] for basket in chosen], cart_skus
 
 
 def pickup_store(uow: UnitOfWork) -> str:

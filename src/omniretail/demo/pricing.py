@@ -27,6 +27,7 @@ from omniretail.inventory import service as inventory
 from omniretail.kernel.money import format_money
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import CouponRule
+from omniretail.orders import service as orders
 from omniretail.pricing import service as pricing
 from omniretail.pricing.errors import UnknownCoupon, UnknownFee, UnknownPromotion
 from omniretail.pricing.schemas import (
@@ -67,8 +68,8 @@ class DemoOffers:
 
 def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) -> DemoOffers:
     """Adds what is missing of the demo's offers; the SKUs on "Buy 3 pay 2" (best sellers
-    not in ``customer_id``'s open cart, so that the tour's basket shows the offer on the line
-    of the SKU it adds: "Buy 3 pay 2" mixes its SKUs and gives the cheapest units)."""
+    not in ``customer_id``'s open cart or orders, so that the tour's basket shows the offer on
+    the line of the SKU it adds: "Buy 3 pay 2" mixes its SKUs and gives the cheapest units)."""
     currency = catalog.channel_settings(uow, CHANNEL).currency
     created: list[str] = []
     promotions = {
@@ -97,7 +98,7 @@ def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) 
             created.append(f"promotion {code} ({data.name})")
     skus = _three_for_two_skus(uow)
     if not skus:
-        skus = best_sellers(uow, leave_out=_cart_skus(uow, customer_id))
+        skus = best_sellers(uow, leave_out=_bought_skus(uow, customer_id))
         if skus:
             pricing.save_promotion(
                 uow,
@@ -125,6 +126,16 @@ def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) 
             actor=actor,
         )
         created.append(f"coupon {COUPON} ({COUPON_MAX_USES} uses, {COUPON_DAYS} days)")
+    if seed_delivery_fee(uow, actor=actor):
+        created.append(f"{CHANNEL} home-delivery fee")
+    if _programme_coupons(uow, actor=actor):
+        created.append("loyalty welcome and birthday coupons")
+    return DemoOffers(created=created, skus=skus)
+
+
+def seed_delivery_fee(uow: UnitOfWork, *, actor: str) -> bool:
+    """The web's home-delivery fee (free over ``FREE_OVER``), set up before the demo's own web
+    orders so that they pay it as a shopper would; True when this made it."""
     try:
         pricing.get_fee(uow, CHANNEL, HOME_DELIVERY)
     except UnknownFee:
@@ -134,16 +145,14 @@ def seed_offers(uow: UnitOfWork, *, actor: str, customer_id: int | None = None) 
             HOME_DELIVERY,
             FeeWrite(
                 name="Home delivery",
-                currency=currency,
+                currency=catalog.channel_settings(uow, CHANNEL).currency,
                 amount=Decimal("3.95"),
                 free_over=FREE_OVER,
             ),
             actor=actor,
         )
-        created.append(f"{CHANNEL} home-delivery fee")
-    if _programme_coupons(uow, actor=actor):
-        created.append("loyalty welcome and birthday coupons")
-    return DemoOffers(created=created, skus=skus)
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -221,13 +230,21 @@ def best_sellers(uow: UnitOfWork, leave_out: set[str] | frozenset[str] = frozens
     return [ln.sku for ln in priced.lines if ln.unit_price][:BEST_SELLERS]
 
 
-def _cart_skus(uow: UnitOfWork, customer_id: int | None) -> set[str]:
+def _bought_skus(uow: UnitOfWork, customer_id: int | None) -> set[str]:
+    """The SKUs in the customer's open cart and live orders (the demo's own)."""
     if customer_id is None:
         return set()
+    bought = {
+        ln.sku
+        for order in orders.list_orders(uow, customer_id)
+        if order.tracking_url
+        for ln in order.lines
+        if ln.sku
+    }
     try:
-        return {ln.sku for ln in carts.find_active_cart(uow, customer_id, None).lines}
+        return bought | {ln.sku for ln in carts.find_active_cart(uow, customer_id, None).lines}
     except UnknownCart:
-        return set()
+        return bought
 
 
 def _missing_promotion(uow: UnitOfWork, code: str) -> bool:

@@ -267,6 +267,29 @@ def weekly_demand(session: Session, *, weeks: int) -> list[tuple[str, float]]:
     return [(str(sku), int(units) / weeks) for sku, units in rows]
 
 
+def typical_line_quantities(session: Session, skus: list[str]) -> dict[str, int]:
+    """The units a sale line of each SKU held most often in the sale history (the smaller on a
+    tie): a shopper's usual quantity, which a few bulk orders do not inflate as a mean would."""
+    o, line = orders.c, order_lines.c
+    rows = session.execute(
+        select(line.sku_code, line.quantity, func.count())
+        .select_from(order_lines.join(orders, o.id == line.order_id))
+        .where(
+            o.kind == OrderKind.SALE.value,
+            line.quantity > 0,
+            line.unit_price > 0,
+            line.sku_code.in_(skus),
+        )
+        .group_by(line.sku_code, line.quantity)
+    )
+    best: dict[str, tuple[int, int]] = {}
+    for sku, quantity, count in rows:
+        key = (int(count), -int(quantity))
+        if str(sku) not in best or key > best[str(sku)]:
+            best[str(sku)] = key
+    return {sku: -negated for sku, (_, negated) in best.items()}
+
+
 def count_rows(session: Session) -> dict[str, int]:
     """Rows in the tables the history fills (for summaries)."""
     return {

@@ -128,6 +128,11 @@ def weekly_demand(uow: UnitOfWork, *, weeks: int = 12) -> dict[str, float]:
     return dict(repository.weekly_demand(uow.session, weeks=weeks))
 
 
+def typical_line_quantities(uow: UnitOfWork, skus: list[str]) -> dict[str, int]:
+    """How many units of each SKU a sale line of the history held most often."""
+    return repository.typical_line_quantities(uow.session, skus)
+
+
 def table_counts(uow: UnitOfWork) -> dict[str, int]:
     return repository.count_rows(uow.session)
 

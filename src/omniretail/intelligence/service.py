@@ -25,13 +25,15 @@ from omniretail.intelligence import (
     segments,
 )
 
-# Re-exported for the console (the dashboard's weekly KPIs, the planning page's settings).
+# Re-exported for the console (the dashboard's sales, the planning page's settings).
 from omniretail.intelligence.analytics import weekly_kpis as weekly_kpis
 from omniretail.intelligence.events import ForecastRefreshed, ScoresRefreshed
 from omniretail.intelligence.forecasting import Forecast, ForecastConfig, demand_history, forecast
 from omniretail.intelligence.recommending import RecommendConfig
 from omniretail.intelligence.replenishment import ReplenishmentConfig as ReplenishmentConfig
 from omniretail.intelligence.replenishment import policies
+from omniretail.intelligence.sales_totals import daily_sales as daily_sales
+from omniretail.intelligence.sales_totals import last_sale_day_before as last_sale_day_before
 from omniretail.intelligence.schemas import (
     ClvRead,
     CustomerIntelligence,

@@ -31,12 +31,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from omniretail.catalog.schemas import CATALOG_CURRENCY as CATALOG_CURRENCY
 from omniretail.kernel.money import quantum, round_money
 from omniretail.pricing.errors import NoTaxRate
 
-# The currency of a SKU's own price in the catalog (``skus.price``), used when no price list
-# has an entry; other currencies need a price list.
-CATALOG_CURRENCY = "GBP"
+# A SKU's own price in the catalog (``skus.price``, in ``CATALOG_CURRENCY``) is used when no
+# price list has an entry; other currencies need a price list.
 CATALOG_SOURCE = "SKU"
 CATALOG_SOURCE_NAME = "Catalog price"
 ZERO = Decimal(0)

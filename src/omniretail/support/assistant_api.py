@@ -94,16 +94,10 @@ def ask_assistant_signed_in(
 def _ask(
     request: Request, body: AssistantQuestion, container: ContainerDep, *, customer_id: int | None
 ) -> AssistantAnswer:
-    settings = container.settings
     auth.throttle_address(
         container.uow,
         container.keyring,
-        auth.AddressLimit(
-            "support-assistant-throttle",
-            "assistant-address",
-            settings.support_assistant_requests_per_window,
-            settings.support_assistant_window_seconds,
-        ),
+        auth.AddressLimit.assistant(container.settings),
         request.client.host if request.client else None,
         refused=lambda seconds: AssistantThrottled(
             f"too many questions; try again in {seconds} seconds", retry_after=seconds

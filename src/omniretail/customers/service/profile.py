@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from omniretail.catalog import service as catalog
+from omniretail.catalog.schemas import CATALOG_CURRENCY
 from omniretail.customers import repository as repo
-from omniretail.customers.schemas import Customer360, IdentityRead, SpendByChannel
+from omniretail.customers.schemas import (
+    Customer360,
+    IdentityRead,
+    SpendByChannel,
+    SpendInCurrency,
+)
 from omniretail.customers.service.activity import activity_read
 from omniretail.customers.service.clusters import root_row
 from omniretail.customers.service.consents import consent_read
@@ -30,10 +37,17 @@ def customer_360(
     ids = list(dict.fromkeys([root.id, *(r.id for r in rows)]))
     consents = [consent_read(r) for r in rows if r.id == root.id and r.purpose is not None]
     spend_rows, last, open_returns = repo.purchases_section(session, ids, orders=orders)
+    currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
     spend = [
-        SpendByChannel(channel=channel, orders=count, spend=total)
+        SpendByChannel(
+            channel=channel,
+            orders=count,
+            spend=total,
+            currency=currencies.get(channel, CATALOG_CURRENCY),
+        )
         for channel, count, total in spend_rows
     ]
+    by_currency = spend_by_currency(spend)
     return Customer360(
         customer=customer_read(
             root, vault, ids[1:], resolved_from=customer_id if customer_id != root.id else None
@@ -41,10 +55,20 @@ def customer_360(
         identities=one_per_value([identity_read(i, vault) for i in identity_rows]),
         consents=consents,
         spend_by_channel=spend,
-        lifetime_spend=sum((s.spend for s in spend), Decimal(0)),
+        lifetime_spend_by_currency=by_currency,
+        lifetime_spend=(
+            by_currency[0].spend if len(by_currency) == 1 else None if by_currency else Decimal(0)
+        ),
         last_orders=[activity_read(a) for a in last],
         open_returns=[activity_read(a) for a in open_returns],
     )
+
+
+def spend_by_currency(spend: list[SpendByChannel]) -> list[SpendInCurrency]:
+    totals: dict[str, Decimal] = {}
+    for s in spend:
+        totals[s.currency] = totals.get(s.currency, Decimal(0)) + s.spend
+    return [SpendInCurrency(currency=c, spend=amount) for c, amount in sorted(totals.items())]
 
 
 def one_per_value(identities: list[IdentityRead]) -> list[IdentityRead]:

@@ -6,7 +6,8 @@ inventory's public face for use cases: ``movements`` (receipts, write-offs, adju
 sales, counts, policies), ``holds`` (reservations and allocations), ``reads``, and ``ledger``
 (what they share). Re-exported here for other packages: the availability reads
 (``inventory.availability``) and the policies the replenishment job writes in bulk
-(``inventory.policies_bulk``); from this package's own modules also ``transfers`` between
+(``inventory.policies_bulk``) and the shop's search, stocked first
+(``inventory.shelf_search``); from this package's own modules also ``transfers`` between
 locations, ``order_holds`` (allocations for orders) and ``bulk`` (opening stock and policies in
 one statement each).
 """
@@ -58,6 +59,7 @@ from omniretail.inventory.service.transfers import (
     request_transfer,
     ship_transfer,
 )
+from omniretail.inventory.shelf_search import search_skus_stocked_first
 
 __all__ = [
     "BulkPolicy",
@@ -94,6 +96,7 @@ __all__ = [
     "request_transfer",
     "reserve_stock",
     "restock_return",
+    "search_skus_stocked_first",
     "sell_reservation",
     "sell_stock",
     "set_policies",

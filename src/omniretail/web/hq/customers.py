@@ -4,7 +4,6 @@ consents, loyalty, segment, CLV and recommendations; merge and undo a merge."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -156,21 +155,18 @@ def _customer_page(
         fresh = intelligence.new_for_you(uow, root, 5)
         # Amounts in the currency of what they count: an order's is its channel's.
         currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
-        spend: dict[str, Decimal] = {}
-        for s in view.spend_by_channel:
-            currency = currencies.get(s.channel, pricing.CATALOG_CURRENCY)
-            spend[currency] = spend.get(currency, Decimal(0)) + s.spend
         return {
             "view": view,
             "currencies": currencies,
             "house_currency": pricing.CATALOG_CURRENCY,
-            "spend": sorted(spend.items()),
+            "spend": [(s.currency, s.spend) for s in view.lifetime_spend_by_currency],
             "points_currency": loyalty.rules(uow).currency,
             "timeline": timeline,
             # Order activity may name an order of another system (a till's receipt): no page.
-            # A platform order shows where it is now (the timeline keeps what it cost).
+            # A platform order shows its amount and where it is now (the timeline's amount is
+            # net of cancellations, for the spend figures).
             "known_orders": {
-                o.number: o.status
+                o.number: o
                 for o in orders.orders_by_numbers(
                     uow, [a.reference for a in timeline if a.kind == "order" and a.reference]
                 )

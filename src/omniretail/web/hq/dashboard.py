@@ -1,16 +1,16 @@
 """HQ dashboard: sales by channel and week, orders by state, stock health, late pickups.
 
-Sales come from the intelligence domain's weekly KPIs over the whole order history; on a
-large history that takes a few seconds, so the panel is computed as a console job (the page
-shows its progress) and kept for a few minutes."""
+Sales are the intelligence domain's net sales per channel and day over the chart's weeks,
+summed by the database; the panel is still computed as a console job (the page shows its
+progress) and kept for a few minutes."""
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 from typing import Any
 
-import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -111,26 +111,29 @@ def _age(finished_at: float | None) -> float:
 def _sales(container: Any, progress: Progress) -> tuple[list[str], dict[str, list[float]], Any]:
     """The ``WEEKS`` weeks up to this one (Monday to Sunday), weeks without sales at zero, so
     the axis is the calendar and never joins distant periods."""
-    # A report: a replica's lag of a few seconds does not show in weekly figures.
-    tx = intelligence.load_history(container.replica_read_engine)
-    progress(f"read {tx.height:,} order lines")
-    weekly = intelligence.weekly_kpis(tx)
-    progress("weekly figures per channel")
     today = container.clock.now().date()
     this_week = today - timedelta(days=today.weekday())
     weeks = [this_week - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
-    shown = weekly.filter(pl.col("week").is_in(weeks))
-    channels = sorted(set(shown["channel"].to_list()))
-    revenue = {(r["channel"], r["week"]): float(r["revenue"]) for r in shown.to_dicts()}
+    # A report: a replica's lag of a few seconds does not show in weekly figures.
+    engine = container.replica_read_engine
+    daily = intelligence.daily_sales(engine, weeks[0])
+    progress(f"summed {len(daily):,} channel days")
+    revenue: dict[tuple[str, date], float] = defaultdict(float)
+    for (channel, day), amount in daily.items():
+        revenue[(channel, day - timedelta(days=day.weekday()))] += float(amount)
+    progress("weekly figures per channel")
+    channels = sorted({channel for channel, _ in revenue})
     series = {ch: [revenue.get((ch, w), 0.0) for w in weeks] for ch in channels}
     labels = [w.strftime("%d %b %y") for w in weeks]
     rows = [(label, [series[ch][i] for ch in channels]) for i, label in enumerate(labels)]
-    before = weekly.filter(pl.col("week") < weeks[0])["week"]
+    before = intelligence.last_sale_day_before(engine, weeks[0])
     table = {
         "channels": channels,
         "rows": rows if channels else [],
         "period": f"weeks of {weeks[0]:%Y-%m-%d} to {weeks[-1]:%Y-%m-%d}",
-        "latest_before": None if before.is_empty() else str(before.max()),
+        "latest_before": (
+            None if before is None else str(before - timedelta(days=before.weekday()))
+        ),
     }
     progress("chart drawn")
     return labels, series, table

@@ -44,12 +44,16 @@ def shop(
     customer_id = customer_id_of(viewer)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
-        found = catalog.list_skus(
-            uow, offset=(page - 1) * PAGE, limit=PAGE + 1, query=query, active=True
-        )
-        skus = found[:PAGE]
         home = home_store(request, uow, customer_id)
         mine = catalog.get_location(uow, home) if home else None
+        found = inventory.search_skus_stocked_first(
+            uow,
+            location=mine.code if mine else None,
+            query=query,
+            offset=(page - 1) * PAGE,
+            limit=PAGE + 1,
+        )
+        skus = found[:PAGE]
         at_mine: dict[str, int] = {}
         if mine is not None and skus:
             for row in inventory.availability(uow, [s.code for s in skus], locations=[mine.code]):
