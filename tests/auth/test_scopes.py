@@ -292,8 +292,31 @@ def test_a_customer_buys_only_on_the_web_shop_or_the_app(client, who):
         ),
         "POS",
     )
+    # nor reads the cart, its options or an item's options at the till's prices
+    cart = f"{API}/carts/{token['token']}"
+    refused(client.get(cart, headers=who["cara"], params={"channel": "POS"}), "POS")
+    options = client.get(
+        f"{cart}/fulfilment-options", headers=who["cara"], params={"channel": "pos"}
+    )
+    refused(options, "pos")
+    sku_options = {"sku": "A1", "channel": "POS"}
+    refused(client.get(f"{API}/fulfilment-options", headers=who["cara"], params=sku_options), "POS")
+    assert ok(client.get(cart, headers=who["cara"], params={"channel": "WEB"}))["lines"]
     # staff still sell on the till's channel
     assert ok(client.post(f"{API}/carts", headers=who["asha"], json={"channel": "POS"}), 201)
+    assert client.get(cart, headers=who["asha"], params={"channel": "POS"}).status_code == 200
+
+
+def test_a_signed_in_customers_new_cart_is_always_their_own(client, who):
+    """Anonymous carts by the dozen would each hold stock up to the hold caps: a signed-in
+    customer asking for a cart gets their own active cart, whatever the body leaves out."""
+    first = ok(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "WEB"}), 201)
+    again = ok(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "web"}), 201)
+    assert first["customer_id"] == again["customer_id"] == who["ids"]["cara"]
+    assert again["token"] == first["token"]
+    # staff still open anonymous carts (a walk-in at the till)
+    walk_in = ok(client.post(f"{API}/carts", headers=who["asha"], json={"channel": "POS"}), 201)
+    assert walk_in["customer_id"] is None
 
 
 def test_a_customer_reads_orders_only_through_their_own_profile_and_tracking_link(client, who):

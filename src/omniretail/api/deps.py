@@ -62,6 +62,18 @@ async def get_actor(
 ActorDep = Annotated[str, Depends(get_actor)]
 
 
+async def get_signed_in_customer(request: Request) -> int | None:
+    """The profile of the customer signed in (none for staff, keys and anonymous callers)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or principal.role != "customer":
+        return None
+    customer_id: int | None = principal.customer_id
+    return customer_id
+
+
+SignedInCustomerDep = Annotated[int | None, Depends(get_signed_in_customer)]
+
+
 class UseCase:
     """Runs one use case in one transaction, applying an Idempotency-Key exactly once.
 

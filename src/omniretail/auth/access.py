@@ -61,6 +61,7 @@ class Action:
     path: str  # the template under /api/v1, e.g. "/inventory/transfers/{transfer_id}/ship"
     params: Mapping[str, Any] = field(default_factory=dict)
     body: Any = None
+    query: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -135,6 +136,9 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
         raise Forbidden("customers may only act on their own profile")
     body = action.body
     checks: list[Check] = []
+    priced_on = action.query.get("channel")
+    if priced_on is not None:  # a cart or an item's options read at another channel's prices
+        checks.append(_self_service_channel(str(priced_on)))
     if action.path == "/events":
         events = body.get("events", []) if isinstance(body, dict) else []
         for event in events if isinstance(events, list) else []:

@@ -86,7 +86,8 @@ async def authorize(request: Request) -> None:
     # The decision is auth.access's, shared with the console. Admins and unscoped roles are
     # settled without reading the body, the database or a thread.
     body = await _json_body(request) if access.scoped(principal, rule) else None
-    checks = access.screen(principal, Action(request.method, path, request.path_params, body))
+    action = Action(request.method, path, request.path_params, body, request.query_params)
+    checks = access.screen(principal, action)
     if checks:
         await run_in_threadpool(access.run_checks, _read(container), checks)
     request.state.principal = principal

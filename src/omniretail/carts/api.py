@@ -11,6 +11,7 @@ from omniretail.api.deps import (
     ContainerDep,
     ReadDep,
     ReplicaReadDep,
+    SignedInCustomerDep,
     UseCaseDep,
     json_reply,
     no_content,
@@ -54,8 +55,14 @@ Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 
 @router.post("/carts", status_code=201, response_model=CartRead, tags=["carts"])
-def create_cart(body: CartCreate, use_case: UseCaseDep, actor: ActorDep) -> Response:
-    """A new cart, or the customer's active cart (the same on every channel)."""
+def create_cart(
+    body: CartCreate, use_case: UseCaseDep, actor: ActorDep, signed_in: SignedInCustomerDep
+) -> Response:
+    """A new cart, or the customer's active cart (the same on every channel). A signed-in
+    customer's cart is always their own: anonymous carts by the dozen would each hold stock
+    up to the hold caps."""
+    if signed_in is not None and body.customer_id is None:
+        body = body.model_copy(update={"customer_id": signed_in})
     cart = use_case.run(
         lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
     )
