@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from omniretail.kernel.events import DomainEvent
-from omniretail.messaging.handlers import HandlerRegistry, UowFactory
+from omniretail.messaging.handlers import HandlerRegistry, SkipDeliveries, UowFactory
 from omniretail.messaging.relay import Relay, RetryPolicy
 from tests.messaging.conftest import deliveries, outbox, record
 
@@ -113,6 +113,34 @@ def test_a_poisoned_event_in_a_batch_fails_alone_and_ends_dead_alone(container, 
     dead = next(d for d in deliveries(container) if d.status == "dead")
     assert (dead.message_id, dead.handler, dead.attempts) == (ids[2], "test.batched", 2)
     assert sorted(batcher.handled) == sorted(i for i in ids if i != ids[2])
+
+
+def test_a_batch_that_skips_some_events_records_them_skipped_and_the_rest_delivered(container):
+    batcher = Batcher()
+    registry = HandlerRegistry()
+
+    def many(events: list[dict[str, Any]], uow_factory: UowFactory) -> None:
+        batcher.many(events, uow_factory)
+        odd = [i for i, e in enumerate(events) if e["data"]["n"] % 2]
+        raise SkipDeliveries("odd things are not for me", odd)
+
+    registry.add("*", "test.batched", batcher.one, batch=many)
+    ids = record(container, *(made(n) for n in range(4)))
+
+    report = relay_for(container, registry).run_once()
+
+    # no second delivery one by one
+    assert batcher.batches == [ids]
+    assert batcher.singles == []
+    assert (report.delivered, report.skipped, report.published, report.retried) == (2, 2, 4, 0)
+    by_message = {d.message_id: d for d in deliveries(container)}
+    assert [(by_message[i].status, by_message[i].last_error) for i in ids] == [
+        ("delivered", None),
+        ("skipped", "odd things are not for me"),
+        ("delivered", None),
+        ("skipped", "odd things are not for me"),
+    ]
+    assert all(m.published_at is not None for m in outbox(container))
 
 
 def test_a_batch_whose_claims_were_lost_records_nothing_for_them(container, clock):

@@ -38,7 +38,7 @@ from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.loyalty import events as loyalty
 from omniretail.marketing import journeys_triggers, service, triggers
-from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDeliveries, UowFactory
 from omniretail.orders import events as orders
 
 CUSTOMER_EVENTS: tuple[type[Any], ...] = (
@@ -76,25 +76,32 @@ def reevaluate(event: Any, uow_factory: UowFactory, vault: PiiVault) -> None:
 
 def reevaluate_many(events: Sequence[Any], uow_factory: UowFactory, vault: PiiVault) -> None:
     """``reevaluate`` for a relay batch: every customer the events are about evaluated once,
-    in one transaction (the segments locked once). An event about no customer raises
-    ``SkipDelivery`` after the others committed: the relay then hands the batch over one by
-    one (evaluating again changes nothing) and skips that one."""
+    in one transaction (the segments locked once), the carts' owners read in one statement.
+    Events about no customer (an anonymous cart's) raise ``SkipDeliveries`` after the others
+    committed: the relay records them skipped and the rest delivered."""
     uow: UnitOfWork
-    nobody = False
     with uow_factory() as uow:
+        cart_ids = {
+            cart_id
+            for event in events
+            if getattr(event, "customer_id", None) is None
+            and (cart_id := getattr(event, "cart_id", None))
+        }
+        owners = service.cart_owners(uow, sorted(cart_ids)) if cart_ids else {}
         found: set[int] = set()
-        for event in events:
+        nobody: list[int] = []
+        for position, event in enumerate(events):
             ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
-            cart_id = getattr(event, "cart_id", None)
-            if ids[0] is None and cart_id:
-                ids[0] = service.cart_owner(uow, cart_id)
+            if ids[0] is None:
+                ids[0] = owners.get(getattr(event, "cart_id", None) or "")
             about = {i for i in ids if i}
-            nobody = nobody or not about
+            if not about:
+                nobody.append(position)
             found.update(about)
         if found:
             service.evaluate_customers(uow, sorted(found), vault=vault)
     if nobody:
-        raise SkipDelivery("the event is about no customer")
+        raise SkipDeliveries("the event is about no customer", nobody)
 
 
 STOCK_MOVEMENTS: tuple[type[Any], ...] = (

@@ -60,6 +60,16 @@ class SkipDelivery(Exception):
     gone). The delivery ends as ``skipped`` with the message as the reason."""
 
 
+class SkipDeliveries(SkipDelivery):
+    """Raised by a batch handler after it handled (and committed) the rest of its batch: the
+    events at ``positions`` had nothing to do and end as ``skipped``, the others as delivered,
+    with no redelivery one by one. From a one-event handler it is a plain ``SkipDelivery``."""
+
+    def __init__(self, reason: str, positions: Iterable[int]) -> None:
+        super().__init__(reason)
+        self.positions = frozenset(positions)
+
+
 class UnknownHandler(LookupError):
     """A stored delivery names a handler that is no longer registered."""
 

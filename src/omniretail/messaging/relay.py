@@ -46,7 +46,12 @@ from omniretail.db.heartbeat import LeaseHeartbeat
 from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
 from omniretail.messaging import repository
-from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
+from omniretail.messaging.handlers import (
+    HandlerRegistry,
+    SkipDeliveries,
+    SkipDelivery,
+    UowFactory,
+)
 from omniretail.messaging.models import DeliveryStatus
 
 log = logging.getLogger("omniretail.messaging.relay")
@@ -313,6 +318,11 @@ class Relay:
             return False
         try:
             batch([c.event for c in claims], self.uow_factory)
+        except SkipDeliveries as skip:
+            reason = str(skip) or None
+            named = [claims[i] for i in sorted(skip.positions) if 0 <= i < len(claims)]
+            self._record_done(claims, {c.delivery_id: reason for c in named}, report)
+            return True
         except Exception as exc:
             log.warning(
                 "a batch of %d events for %s failed (%s: %s); delivering them one by one",
