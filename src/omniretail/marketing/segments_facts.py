@@ -193,4 +193,4 @@ def cart_owners(session: Session, cart_ids: Sequence[str]) -> dict[str, int]:
             Cart.id.in_(cart_ids), Cart.customer_id.is_not(None)
         )
     )
-    return {cart_id: customer_id for cart_id, customer_id in rows}
+    return {cart_id: customer_id for cart_id, customer_id in rows if customer_id is not None}
