@@ -373,6 +373,7 @@ class CpuMeter:
             )
         )
         self._start: dict[str, Any] = {}
+        self._profilers: list[subprocess.Popen[bytes]] = []
 
     def _backends(self) -> list[int]:
         assert self._monitor is not None
@@ -399,10 +400,40 @@ class CpuMeter:
         }
 
     def start(self) -> None:
+        self._start_profilers()
         self._start = self._read()
+
+    def _start_profilers(self) -> None:
+        """With ``OMNIRETAIL_BENCH_PYSPY=<dir>``: py-spy records the samples holding the GIL
+        of the API processes and of the relay over the window (``<dir>/api.txt``,
+        ``<dir>/relay.txt``, collapsed stacks: a count per stack)."""
+        folder = os.environ.get("OMNIRETAIL_BENCH_PYSPY")
+        if not folder:
+            return
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for name, pid in (("api", self.server.api_pid), ("relay", self.server.relay_pid)):
+            if pid is None:
+                continue
+            command = [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")]
+            command += ["record", "--pid", str(pid), "--gil", "--format", "raw"]
+            command += ["--rate", "200", "--nonblocking", "-o", f"{folder}/{name}.txt"]
+            if name == "api":
+                command.append("--subprocesses")
+            self._profilers.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        time.sleep(1.0)  # py-spy attaches
+
+    def _stop_profilers(self) -> None:
+        for profiler in self._profilers:
+            profiler.send_signal(signal.SIGINT)
+        for profiler in self._profilers:
+            profiler.wait(timeout=60)
+        self._profilers = []
 
     def stop(self) -> dict[str, float | None]:
         end, start = self._read(), self._start
+        self._stop_profilers()
         delta: dict[str, float | None] = {}
         for key in ("api", "relay"):
             delta[key] = None if end[key] is None else end[key] - (start[key] or 0.0)

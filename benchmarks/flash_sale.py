@@ -57,6 +57,7 @@ from sqlalchemy import create_engine, make_url, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (
+    CpuMeter,
     RawConnection,
     RunningServer,
     percentile,
@@ -345,9 +346,13 @@ def main() -> None:
             if args.db == "postgres" and args.pgbench_seconds > 0
             else {}
         )
+        meter = CpuMeter(server)
+        meter.start()
         sale = asyncio.run(
             flash_sale(server.base_url, args.buyers, args.flow, args.per_buyer, args.sell)
         )
+        cpu = meter.stop()  # the relay's share is the events' delivery as far as it got
+        meter.close()
         final = verify_and_stock(server)
 
     outcomes = sale["outcomes"]
@@ -412,6 +417,12 @@ def main() -> None:
         "server_p50_ms": round(percentile(server_ms, 50), 2),
         "server_p95_ms": round(percentile(server_ms, 95), 2),
         **{k: round(v, 2) for k, v in sql.items()},
+        # CPU ms per granted reservation (or sale) in the window: API processes / PostgreSQL
+        "cpu_ms_per_success": {
+            key: round(value / max(1, sold if args.sell else granted), 2)
+            for key, value in cpu.items()
+            if value is not None and key in ("api", "db")
+        },
         "final_on_hand": final["on_hand"],
         "verify": "ok" if final["verify_ok"] else "drift",
     }

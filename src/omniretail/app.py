@@ -223,34 +223,46 @@ def _api_router() -> APIRouter:
     per test) shares the same routers anyway."""
     # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
     api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
-    api.include_router(_system_router())
     # The shop's hot routes first: a request is matched against the routes in order (a tenth
     # of an API worker's CPU at 20 shoppers went to trying the routes before them). No router
     # moved behind them has a path under /carts, /orders, /prices or /fulfilment-options
     # (tests/api/test_route_order.py: no route is shadowed by one before it).
-    api.include_router(carts_router)
-    api.include_router(orders_router)
-    api.include_router(catalog_router)
-    api.include_router(product_views_router)
-    api.include_router(inventory_router)
-    api.include_router(webhooks_router)
-    api.include_router(messages_router)
-    api.include_router(pricing_router)
-    api.include_router(routing_router)
-    api.include_router(fulfilment_router)
-    api.include_router(auth_router)
-    api.include_router(customer_views_router)
-    api.include_router(customers_router)
-    api.include_router(events_router)
-    api.include_router(loyalty_router)
-    api.include_router(marketing_router)
-    api.include_router(support_router)
-    api.include_router(jobs_router)
-    api.include_router(intelligence_router)
-    api.include_router(markdowns_router)
-    api.include_router(dynamic_pricing_router)
-    api.include_router(desk_router)
+    api.include_router(
+        _flat(
+            _system_router(),
+            carts_router,
+            orders_router,
+            catalog_router,
+            product_views_router,
+            inventory_router,
+            webhooks_router,
+            messages_router,
+            pricing_router,
+            routing_router,
+            fulfilment_router,
+            auth_router,
+            customer_views_router,
+            customers_router,
+            events_router,
+            loyalty_router,
+            marketing_router,
+            support_router,
+            jobs_router,
+            intelligence_router,
+            markdowns_router,
+            dynamic_pricing_router,
+            desk_router,
+        )
+    )
     return api
+
+
+def _flat(*routers: APIRouter) -> APIRouter:
+    """The routers' routes, in order, in one router. FastAPI (0.16x) matches a request by
+    walking the route list of every included router before the one that matches, each time
+    (13 % of an API worker's samples for a hot-SKU reservation); one flat list is walked once.
+    The routes are the routers' own (path, tags and dependencies are set on each route)."""
+    return APIRouter(routes=[route for router in routers for route in router.routes])
 
 
 def _system_router() -> APIRouter:

@@ -87,13 +87,15 @@ def set_policy(
 
 
 @router.post("/reservations", status_code=201, response_model=HoldRead)
-def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> HoldRead:
+def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> Response:
     """Hold units for a cart for the channel's TTL."""
-    return use_case.run(
-        lambda uow: service.reserve_stock(uow, body, actor=actor),
+    # The hold row is sent with the commit's batch (nothing reads it back before).
+    hold = use_case.run(
+        lambda uow: service.reserve_stock(uow, body, actor=actor, later=True),
         status_code=201,
         durable=False,
     )
+    return use_case.respond(hold, 201)
 
 
 @router.get("/reservations/{hold_id}", response_model=HoldRead)

@@ -89,12 +89,18 @@ def reevaluate_many(events: Sequence[Any], uow_factory: UowFactory, vault: PiiVa
     uow: UnitOfWork
     nobody: list[int] = []
     with uow_factory() as uow:
+        cart_ids = {
+            cart_id
+            for event in events
+            if getattr(event, "customer_id", None) is None
+            and (cart_id := getattr(event, "cart_id", None))
+        }
+        owners = service.cart_owners(uow, sorted(cart_ids)) if cart_ids else {}
         found: set[int] = set()
         for index, event in enumerate(events):
             ids = [getattr(event, "customer_id", None), getattr(event, "merged_id", None)]
-            cart_id = getattr(event, "cart_id", None)
-            if ids[0] is None and cart_id:
-                ids[0] = service.cart_owner(uow, cart_id)
+            if ids[0] is None:
+                ids[0] = owners.get(getattr(event, "cart_id", None) or "")
             about = {i for i in ids if i}
             if not about:
                 nobody.append(index)

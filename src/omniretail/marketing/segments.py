@@ -259,6 +259,12 @@ def cart_owner(uow: UnitOfWork, cart_id: str) -> int | None:
     return facts.cart_owner(uow.session, cart_id)
 
 
+def cart_owners(uow: UnitOfWork, cart_ids: Sequence[str]) -> dict[str, int]:
+    """The customers these carts belong to, by cart id (anonymous and unknown carts left
+    out), in one statement."""
+    return facts.cart_owners(uow.session, cart_ids)
+
+
 def start_refresh(uow: UnitOfWork, *, actor: str) -> JobRead:
     """A full refresh queued as a durable job; 409 while one is queued or running."""
     return jobs.enqueue(uow, REFRESH_JOB, actor=actor)

@@ -185,3 +185,12 @@ def count_active(session: Session) -> int:
 
 def cart_owner(session: Session, cart_id: str) -> int | None:
     return session.scalar(select(Cart.customer_id).where(Cart.id == cart_id))
+
+
+def cart_owners(session: Session, cart_ids: Sequence[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(Cart.id, Cart.customer_id).where(
+            Cart.id.in_(cart_ids), Cart.customer_id.is_not(None)
+        )
+    )
+    return {cart_id: customer_id for cart_id, customer_id in rows if customer_id is not None}

@@ -47,6 +47,7 @@ from omniretail.marketing.results import journey_results
 from omniretail.marketing.segments import (
     REFRESH_JOB,
     cart_owner,
+    cart_owners,
     create_segment,
     delete_segment,
     evaluate_customer,
@@ -107,6 +108,7 @@ __all__ = [
     "cancel_stock_alert",
     "cards",
     "cart_owner",
+    "cart_owners",
     "clicks_of",
     "count_sends",
     "create_journey",
