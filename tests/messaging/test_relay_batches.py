@@ -261,6 +261,29 @@ def test_a_background_delivery_is_planned_in_the_background_lane_and_claimed_aft
     assert got == [later, older]
 
 
+def test_a_foreground_backlog_delays_the_background_lane_but_never_starves_it(container):
+    """A batch keeps a tenth for the background lane (the notification sends): however many
+    foreground deliveries are due, each pass sends some of the waiting background ones."""
+    registry = HandlerRegistry()
+    got: list[str] = []
+    registry.add("omniretail.test.slow", "slow", lambda e, _u: got.append("slow"), background=True)
+    registry.add("omniretail.test.quick", "quick", lambda e, _u: got.append("quick"))
+    relay = relay_for(container, registry, batch_size=10)
+    record(container, *(DomainEvent("test.slow", f"slow/{n}", {}) for n in range(3)))
+    relay._plan(RelayReport())
+    record(container, *(DomainEvent("test.quick", f"quick/{n}", {}) for n in range(30)))
+    relay._plan(RelayReport())
+    relay._plan(RelayReport())
+    relay._plan(RelayReport())
+
+    relay.run_once()
+
+    assert got.count("quick") == 9
+    assert got.count("slow") == 1  # the oldest background delivery, though 21 quick still wait
+    relay.run_once()
+    assert (got.count("quick"), got.count("slow")) == (18, 2)
+
+
 def test_events_a_batch_handler_returns_as_skipped_end_skipped_in_the_same_pass(container, caplog):
     """A batch handler names the events it had nothing to do for (a guest's order): they end
     ``skipped`` with its reason, the others delivered, without a fallback to one by one."""

@@ -102,8 +102,7 @@ def _lock_unplanned(_postgres: bool) -> Any:
 def mark_messages_planned(
     session: Session, positions: Sequence[int], *, published: Sequence[int], now: datetime
 ) -> None:
-    """``planned_at`` for these (locked) messages, in the transaction that plans them; those
-    in ``published`` (no handler wants them) are published too. One statement built once."""
+    """``planned_at`` for these (locked) messages; ``published`` (wanted by none) published."""
     if not positions:
         return
     session.execute(
@@ -309,17 +308,17 @@ def _work_waiting(_postgres: bool) -> Any:
 
 
 def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
-    """Deliveries whose time has come (pending, or claimed by a relay whose lease ran out),
-    in event order, the background lane's after all of the foreground's, locked so that a
-    concurrent relay skips them: rows of the delivery's ``id``, ``message_id``, ``handler``,
-    ``status``, ``attempts`` and the event's ``type``, ``source``, ``subject``, ``time``,
-    ``data`` (one statement built once, no ORM objects). It reads ``ix_deliveries_lane_due``
-    in order and stops after ``limit`` rows: no sort of the due backlog."""
-    return list(
-        session.execute(
-            statement(session, "deliveries.lock_due", _lock_due), {"now": now, "limit": limit}
-        )
-    )
+    """Due deliveries (pending, or a lease ran out) in event order, the foreground lane's
+    first, locked so that a concurrent relay skips them: rows of ``id``, ``message_id``,
+    ``handler``, ``status``, ``attempts`` and the event's ``type``, ``source``, ``subject``,
+    ``time``, ``data``; each lane read in order from ``ix_deliveries_lane_due``. The
+    background lane keeps a tenth of a batch: delayed by a foreground backlog, never starved."""
+    claim = statement(session, "deliveries.lock_due", _lock_due)
+    lane = {"now": now, "limit": limit - limit // 10, "lane": FOREGROUND_LANE}
+    rows = list(session.execute(claim, lane))
+    if rest := limit - len(rows):
+        rows += session.execute(claim, {**lane, "limit": rest, "lane": BACKGROUND_LANE})
+    return rows
 
 
 def _lock_due(_postgres: bool) -> Any:
@@ -338,10 +337,11 @@ def _lock_due(_postgres: bool) -> Any:
         )
         .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
         .where(
+            Delivery.lane == bindparam("lane"),
             Delivery.status.in_(DUE_STATUSES),
             Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
         )
-        .order_by(Delivery.lane, Delivery.position, Delivery.id)
+        .order_by(Delivery.position, Delivery.id)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=Delivery.__table__)
     )
