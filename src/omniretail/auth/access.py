@@ -39,9 +39,6 @@ from omniretail.orders import service as orders
 from omniretail.orders.schemas import CancelBody
 
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
-# The channels a customer buys on by themselves; the till's, the call centre's and the
-# marketplaces' prices, promotions and fees are not theirs to pick.
-SELF_SERVICE_CHANNELS = SELF_SERVICE_KINDS
 T = TypeVar("T")
 # A scope check that reads stored rows; raises ``Forbidden``.
 Check = Callable[[UnitOfWork], None]
@@ -174,7 +171,7 @@ def _self_service(uow: UnitOfWork, code: str) -> bool:
     """Whether channel ``code`` is one customers buy on; an unknown one passes (its route
     answers 404)."""
     try:
-        return catalog.get_channel(uow, code.strip().upper()).kind in SELF_SERVICE_CHANNELS
+        return catalog.get_channel(uow, code.strip().upper()).kind in SELF_SERVICE_KINDS
     except UnknownChannel:
         return True
 

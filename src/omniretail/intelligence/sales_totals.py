@@ -21,10 +21,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from omniretail.customers.models import Customer
+from omniretail.intelligence.repository import ERASED
 from omniretail.intelligence.transactions import LOCAL_TIMEZONE
-from omniretail.orders.models import Order, OrderLine
+from omniretail.orders.models import Order, OrderKind, OrderLine
 
-ERASED = "erased"
 LOCAL = ZoneInfo(LOCAL_TIMEZONE)
 
 
@@ -90,7 +90,7 @@ def daily_sales(engine: Engine, since: date) -> dict[tuple[str, date], Decimal]:
         .join(cancel_order, cancel_order.id == cancel.order_id)
         .outerjoin(cancel_buyer, cancel_buyer.id == cancel_order.customer_id)
         .where(
-            cancel_order.kind == "cancellation",
+            cancel_order.kind == OrderKind.CANCELLATION.value,
             cancel.sku_code.is_not(None),
             cancel.quantity < 0,
             cancel_order.placed_at >= start,  # a sale is never cancelled before it is made
@@ -154,7 +154,7 @@ def last_sale_day_before(engine: Engine, day: date) -> date | None:
 
 def _is_product_sale(line: Any, order: Any) -> list[Any]:
     return [
-        order.kind == "sale",
+        order.kind == OrderKind.SALE.value,
         line.sku_code.is_not(None),
         line.quantity > 0,
         line.unit_price > 0,

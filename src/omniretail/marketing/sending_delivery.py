@@ -50,13 +50,12 @@ from omniretail.marketing.sending_decision import (
     decide,
     load_facts,
 )
-from omniretail.marketing.sending_models import Card, MarketingSend
+from omniretail.marketing.sending_models import UNDECIDED_STATUSES, Card, MarketingSend
 from omniretail.marketing.sending_policy import get_policy
 from omniretail.notifications import service as notifications
 from omniretail.orders import service as orders
 
 LEASE = timedelta(minutes=5)
-DUE = ("queued", "held")
 CARD_CHANNELS = ("inbox", "store", "receipt")
 BUY_AGAIN = 3
 _SENDS: Table = MarketingSend.__table__  # type: ignore[assignment]
@@ -64,7 +63,7 @@ _SENDS: Table = MarketingSend.__table__  # type: ignore[assignment]
 
 def claim(uow: UnitOfWork, limit: int, now: datetime) -> list[Due]:
     due = and_(
-        MarketingSend.status.in_(DUE),
+        MarketingSend.status.in_(UNDECIDED_STATUSES),
         MarketingSend.due_at <= now,
         or_(MarketingSend.lease_until.is_(None), MarketingSend.lease_until <= now),
     )

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from omniretail.db.base import Base, BigIntPK, JSONType
 
 SEND_STATUSES = ("queued", "held", "sent", "suppressed", "dropped", "failed")
-UNDECIDED = "status IN ('queued', 'held')"
+# The sends not decided yet: what ``deliver_due`` claims (``ix_marketing_sends_undecided_due``).
+UNDECIDED_STATUSES = ("queued", "held")
+UNDECIDED = f"status IN ({', '.join(repr(s) for s in UNDECIDED_STATUSES)})"
 
 
 class MarketingSend(Base):

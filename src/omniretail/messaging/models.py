@@ -31,8 +31,10 @@ class DeliveryStatus(StrEnum):
 
 # A message is published once all of its deliveries are in one of these.
 DONE_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.SKIPPED)
-# The rows a relay may claim (``ix_deliveries_lane_due`` holds only these).
-DUE = "status IN ('pending', 'sending')"
+# The rows a relay may claim: pending, or claimed by a relay whose lease may have run out
+# (``ix_deliveries_lane_due`` holds only these).
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+DUE = f"status IN ({', '.join(repr(s.value) for s in DUE_STATUSES)})"
 # Claim order: every due delivery of the foreground lane before any of the background's.
 FOREGROUND_LANE = 0
 BACKGROUND_LANE = 1

@@ -47,11 +47,7 @@ from omniretail.db.heartbeat import LeaseHeartbeat
 from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
 from omniretail.messaging import repository
-from omniretail.messaging.handlers import (
-    HandlerRegistry,
-    SkipDelivery,
-    UowFactory,
-)
+from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.models import DeliveryStatus
 
 log = logging.getLogger("omniretail.messaging.relay")

@@ -36,13 +36,11 @@ from omniretail.db.sql import is_postgres, matches, rowcount, statement
 from omniretail.messaging.models import (
     BACKGROUND_LANE,
     DONE_STATUSES,
+    DUE_STATUSES,
     FOREGROUND_LANE,
     Delivery,
     DeliveryStatus,
 )
-
-DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-
 
 # --- planning: outbox message -> one delivery per handler ----------------------------------
 
