@@ -172,6 +172,26 @@ def test_the_webhook_takes_signed_messages_once(container, client, clock):
     assert [m["body"] for m in conversation["messages"]] == ["Is my order on its way?", "Hello?"]
 
 
+def test_the_webhook_refuses_a_sender_email_that_is_not_one_mailbox(container, client, clock):
+    """A list or a display name would match (or mail) someone else: 422, nothing stored."""
+    container.settings.support_webhook_secret = SecretStr(SECRET)
+    make_customer(container, "Ada", email="ada@example.com", verified=True)
+    now = clock.now().timestamp()
+    url = f"{API}/support/webhooks/inbound"
+    for i, bad in enumerate(
+        ["ada@example.com, eve@evil.test", "Ada <ada@example.com>", "ada@example.com\nBcc: x@y"]
+    ):
+        body = json.dumps(
+            {"app": "whatsapp", "message_id": f"bad.{i}", "sender": "+44770", "text": "hi"}
+            | {"sender_email": bad}
+        ).encode()
+        got = client.post(url, content=body, headers=signed(body, now))
+        assert got.status_code == 422, got.text
+        assert got.headers["content-type"].startswith("application/problem+json")
+    agent = key_for(container, "sam", Role.SERVICE_AGENT)
+    assert ok(client.get(f"{API}/support/conversations", headers=agent)) == []
+
+
 def test_the_desk_links_merges_splits_and_renders_canned_replies(container, client):
     ada = make_customer(container, "Ada Lovelace", email="ada@example.com", verified=True)
     order = place_order(container, client, ada)

@@ -236,7 +236,8 @@ class SocialMessage(BaseModel):
     sender: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     text: Body
     thread_id: Annotated[str, StringConstraints(max_length=200)] | None = None
-    sender_email: Annotated[str, StringConstraints(max_length=200)] | None = None
+    # One mailbox, as the public chat's email: it picks the verified customer it belongs to.
+    sender_email: EmailAddress | None = None
     sender_phone: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
