@@ -295,3 +295,18 @@ def test_a_relay_batch_of_changes_is_evaluated_together_one_about_nobody_skipped
     assert sorted(events(container, ENTERED)) == sorted([(sid, ann), (sid, cy), (sid, bob)])
     assert events(container, EXITED) == [(sid, bob)]
     assert ok(client.get(f"/api/v1/marketing/segments/{sid}"))["member_count"] == 2
+
+
+def test_preview_names_only_to_who_reads_customers(container, client, clock):
+    """A marketer (customers:segments, not customers:read) sees the sample's ids alone, as in
+    the send log; a service agent (customers:read) sees the masked names."""
+    olu = make_customer(container, "Olu Quentin Order", email="olu@example.com", verified=True)
+    with container.uow() as uow:
+        for name, role in [("moira", Role.MARKETER), ("sam", Role.SERVICE_AGENT)]:
+            auth.create_principal(uow, PrincipalCreate(username=name, role=role, password=PASSWORD))
+    url = "/api/v1/marketing/segments/preview"
+    rule = {"rule": "orders >= 0"}
+    marketer = ok(client.post(url, json=rule, headers=sign_in(client, "moira")))
+    assert marketer["sample"] == [{"id": olu, "name": None}]
+    agent = ok(client.post(url, json=rule, headers=sign_in(client, "sam")))
+    assert agent["sample"] == [{"id": olu, "name": "Olu O."}]

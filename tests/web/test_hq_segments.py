@@ -61,3 +61,26 @@ def test_build_preview_save_and_see_members(container, web, seeded):
     refused = post(web, "/hq/segments", "/hq/segments", {"name": "Broken", "rule": "orders >="})
     assert refused.status_code == 422
     assert "Broken" in refused.text  # the form keeps what was typed
+
+
+def test_the_preview_shows_a_marketer_customer_numbers_not_names(container, web, seeded):
+    """customers:segments without customers:read: "Customer #id", as the send log shows."""
+    from omniretail.auth import service as auth
+    from omniretail.auth.models import Role
+    from omniretail.auth.schemas import PrincipalCreate
+    from tests.web.seed import PASSWORD
+
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="moira", role=Role.MARKETER, password=PASSWORD)
+        )
+    sign_in(web, "moira")
+    token = csrf_of(web.get("/hq/segments").text)
+    live = web.post(
+        "/hq/segments/preview",
+        data={"rule": 'home_store == "LON1" && orders >= 2', "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert live.status_code == 200
+    assert f"Customer #{seeded.customer_id}" in live.text
+    assert "Ada" not in live.text

@@ -74,6 +74,16 @@ async def get_signed_in_customer(request: Request) -> int | None:
 SignedInCustomerDep = Annotated[int | None, Depends(get_signed_in_customer)]
 
 
+async def get_holds(request: Request) -> Callable[[str], bool]:
+    """Whether the caller holds a permission, decided by ``auth.policy`` (set by the auth
+    layer); nobody holds anything without it."""
+    holds: Callable[[str], bool] = getattr(request.state, "holds", lambda _permission: False)
+    return holds
+
+
+HoldsDep = Annotated[Callable[[str], bool], Depends(get_holds)]
+
+
 class UseCase:
     """Runs one use case in one transaction, applying an Idempotency-Key exactly once.
 

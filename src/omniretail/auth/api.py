@@ -91,6 +91,8 @@ async def authorize(request: Request) -> None:
     if checks:
         await run_in_threadpool(access.run_checks, _read(container), checks)
     request.state.principal = principal
+    # What a route may show depends on more than its own rule (names to customers:read only).
+    request.state.holds = lambda permission: policy.permits(principal, policy.Rule(permission))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         request.state.audit = _audit_hook(principal, request.method, path, request.url.path)
 

@@ -65,7 +65,10 @@ class SegmentRead(BaseModel):
 
 class SampleCustomer(BaseModel):
     id: int
-    name: str = Field(description="first name and the surname's initial")
+    name: str | None = Field(
+        default=None,
+        description="first name and the surname's initial; null to callers without customers:read",
+    )
 
 
 class SegmentPreview(BaseModel):

@@ -56,8 +56,9 @@ def mask_name(name: str | None) -> str:
     return f"{words[0]} {words[-1][0]}."
 
 
-def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault) -> SegmentPreview:
-    """How many active customers the rule holds now, and the first ten (names masked)."""
+def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault, with_names: bool) -> SegmentPreview:
+    """How many active customers the rule holds now, and the first ten: their masked names
+    only ``with_names`` (a viewer holding customers:read), none otherwise."""
     program = compile_rule(rule)
     count = evaluated = 0
     sample: list[int] = []
@@ -72,6 +73,9 @@ def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault) -> SegmentPreview:
         after = ids[-1]
     names = []
     for cid in sample:
+        if not with_names:
+            names.append(SampleCustomer(id=cid, name=None))
+            continue
         try:
             name = customers.get_customer(uow, cid, vault=vault).name
         except UnknownCustomer:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
+from omniretail.api.deps import ActorDep, ContainerDep, HoldsDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import IdPath
 from omniretail.db.uow import UnitOfWork
 from omniretail.jobs import api as jobs_api
@@ -34,10 +34,11 @@ VaultDep = Annotated[PiiVault, Depends(get_vault)]
 
 
 @router.post("/preview", response_model=SegmentPreview)
-def preview(body: SegmentRule, uow: ReadDep, vault: VaultDep) -> SegmentPreview:
-    """How many active customers the rule holds now, and ten of them (names masked);
-    a rule that is not CEL answers 422 with the parser's message. Changes nothing."""
-    return service.preview(uow, body.rule, vault=vault)
+def preview(body: SegmentRule, uow: ReadDep, vault: VaultDep, holds: HoldsDep) -> SegmentPreview:
+    """How many active customers the rule holds now, and ten of them (names masked, and only
+    to callers holding customers:read; null to the others); a rule that is not CEL
+    answers 422 with the parser's message. Changes nothing."""
+    return service.preview(uow, body.rule, vault=vault, with_names=holds("customers:read"))
 
 
 @router.get("", response_model=list[SegmentRead])

@@ -91,7 +91,10 @@ def preview(request: Request, posted: PostedDep) -> Response:
     vault = vault_for(container_of(request).keyring)
     try:
         body = SegmentRule.model_validate({"rule": rule})
-        result = read(request, lambda uow: marketing.preview(uow, body.rule, vault=vault))
+        names = posted.viewer.can("customers:read")  # as the send log decides
+        result = read(
+            request, lambda uow: marketing.preview(uow, body.rule, vault=vault, with_names=names)
+        )
     except (ValidationError, DomainError) as exc:
         errors = {"rule": "; ".join(errors_of(exc).values())}
         return render(
