@@ -289,6 +289,9 @@ POLICY: dict[str, Rule] = {
     "GET /loyalty/customers/{customer_id}": R("loyalty:read"),
     "GET /loyalty/customers/{customer_id}/ledger": R("loyalty:read"),
     "GET /loyalty/customers/{customer_id}/lots": R("loyalty:read"),
+    # Staff spend a customer's points only with the code the customer was sent for the sale
+    # (loyalty.service.presence); the signed-in customer spends their own without one.
+    "POST /loyalty/customers/{customer_id}/presence-codes": R("loyalty:redeem"),
     "POST /loyalty/customers/{customer_id}/redemptions": R("loyalty:redeem"),
     "POST /loyalty/redemptions/{redemption_id}/reverse": R("loyalty:adjust"),
     "POST /loyalty/customers/{customer_id}/actions": R("loyalty:adjust"),

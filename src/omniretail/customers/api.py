@@ -71,15 +71,7 @@ async def get_hasher(container: ContainerDep) -> CodeHasher:
 
 
 async def get_code_policy(container: ContainerDep) -> CodePolicy:
-    s = container.settings
-    return CodePolicy(
-        digits=s.identity_code_digits,
-        ttl_seconds=s.identity_code_ttl_seconds,
-        max_attempts=s.identity_code_max_attempts,
-        sends_per_window=s.identity_code_sends_per_window,
-        window_seconds=s.identity_code_window_seconds,
-        sends_per_day=s.identity_code_sends_per_day,
-    )
+    return verification.code_policy_of(container.settings)
 
 
 HasherDep = Annotated[CodeHasher, Depends(get_hasher)]

@@ -85,3 +85,8 @@ class VerificationRateLimited(Conflict):
     slug = "verification-rate-limited"
     title = "Too many codes asked for: wait before asking again"
     status = 429
+
+
+class NoVerifiedContact(Conflict):
+    slug = "no-verified-contact"
+    title = "The customer has no verified email or phone to send a code to"

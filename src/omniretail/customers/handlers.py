@@ -36,6 +36,7 @@ from omniretail.customers import repository as repo
 from omniretail.customers import service
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.customers.events import IdentityCodeRequested
+from omniretail.customers.models import CodePurpose
 from omniretail.customers.schemas import OrderActivity
 from omniretail.customers.service import activity
 from omniretail.customers.service.verification import CODE_FIELD
@@ -87,16 +88,25 @@ class IdentityCodeSender:
             to = self.vault.decrypt("identity", identity.value_enc) or ""
             code = self.vault.decrypt(CODE_FIELD, row.code_enc) or ""
             minutes = max(int((row.expires_at - uow.now).total_seconds()) // 60, 1)
-            text = (
-                f"Your Omniretail verification code is {code}. It works once, for {minutes}"
-                " minutes. Nobody from Omniretail will ask you for it; if you did not ask for"
-                " it, ignore this message."
-            )
+            if row.purpose == CodePurpose.REDEMPTION.value:
+                subject = "Your code to spend loyalty points"
+                text = (
+                    f"Your Omniretail code to spend loyalty points at the till is {code}. It"
+                    f" works once, for {minutes} minutes. Give it to the cashier only if you are"
+                    " at the till and want to pay with your points; if not, ignore this message."
+                )
+            else:
+                subject = "Your Omniretail verification code"
+                text = (
+                    f"Your Omniretail verification code is {code}. It works once, for {minutes}"
+                    " minutes. Nobody from Omniretail will ask you for it; if you did not ask"
+                    " for it, ignore this message."
+                )
             if row.channel == "email":
                 self.senders.mailer.send(
                     Email(
                         to=to,
-                        subject="Your Omniretail verification code",
+                        subject=subject,
                         text=text,
                         message_id=f"<identity-code-{row.id}@omniretail>",
                         sensitive=True,

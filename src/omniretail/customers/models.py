@@ -39,6 +39,15 @@ class VerifiedVia(StrEnum):
     IMPORT = "import"
 
 
+class CodePurpose(StrEnum):
+    """What a one-time code proves; a code proves only its own purpose."""
+
+    # The identifier is the customer's (sign-up, adding an email or phone).
+    IDENTITY = "identity"
+    # The customer is at the till and agrees to spend their points on this sale.
+    REDEMPTION = "redemption"
+
+
 class ConsentPurpose(StrEnum):
     MARKETING = "marketing"
     PERSONALISATION = "personalisation"
@@ -177,6 +186,10 @@ class VerificationCode(Base):
     sent_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
     requested_by: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(String(20), default="identity", server_default="identity")
+    # What a redemption code was sent for (the till's cart, the sale's reference): it proves
+    # presence for that sale only.
+    bound_to: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         CheckConstraint(

@@ -6,14 +6,25 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
+from omniretail.api.deps import (
+    ActorDep,
+    ContainerDep,
+    ReadDep,
+    SignedInCustomerDep,
+    UseCaseDep,
+)
 from omniretail.api.params import IdPath, KeyPath
+from omniretail.customers import service as customers
+from omniretail.customers.schemas import VerificationSent
+from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.jobs import api as jobs
 from omniretail.jobs import service as jobs_service
 from omniretail.jobs.schemas import JobRead
 from omniretail.kernel.limits import MAX_INT64
+from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import jobs as loyalty_jobs
 from omniretail.loyalty import service
+from omniretail.loyalty.errors import PresenceNotProven
 from omniretail.loyalty.schemas import (
     AccountRead,
     ActionCreate,
@@ -22,11 +33,13 @@ from omniretail.loyalty.schemas import (
     CouponRedeem,
     EntryRead,
     LotRead,
+    PresenceCodeRequest,
     ProgrammeRead,
     ProgrammeRules,
     RedemptionCreate,
     RedemptionRead,
 )
+from omniretail.runtime import Runtime
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 
@@ -68,14 +81,63 @@ def lots(customer_id: IdPath, uow: ReadDep) -> list[LotRead]:
     return service.list_lots(uow, customer_id)
 
 
+def _codes(container: Runtime) -> tuple[CodeHasher, CodePolicy]:
+    return customers.hasher_for(container.keyring), customers.code_policy_of(container.settings)
+
+
+@router.post(
+    "/customers/{customer_id}/presence-codes", status_code=202, response_model=VerificationSent
+)
+def send_presence_code(
+    customer_id: IdPath,
+    body: PresenceCodeRequest,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    container: ContainerDep,
+) -> VerificationSent:
+    """Sends the customer a one-time code to their verified email (else phone) that proves they
+    are here and agree to spend points on this ``reference``; they read it out to staff, who
+    send it with the redemption. Short-lived, a few tries, once; a newer one replaces it.
+    Limited as identity codes are (429 beyond); 409 when no verified email or phone is on file."""
+    hasher, policy = _codes(container)
+    vault = vault_for(container.keyring)
+    return use_case.run(
+        lambda uow: service.send_presence_code(
+            uow, customer_id, body.reference, vault=vault, hasher=hasher, policy=policy, actor=actor
+        ),
+        status_code=202,
+        remember=False,
+    )
+
+
 @router.post("/customers/{customer_id}/redemptions", status_code=201, response_model=RedemptionRead)
 def redeem(
-    customer_id: IdPath, body: RedemptionCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath,
+    body: RedemptionCreate,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    container: ContainerDep,
+    signed_in: SignedInCustomerDep,
 ) -> RedemptionRead:
-    """Spend points at checkout in any channel (never the same points twice)."""
-    return use_case.run(
-        lambda uow: service.redeem_points(uow, customer_id, body, actor=actor), status_code=201
+    """Spend points at checkout in any channel (never the same points twice). Staff need the
+    ``presence_code`` the customer was sent for this ``reference`` (403 without it, or with a
+    wrong, used or expired one: a wrong one counts against the code's tries); the signed-in
+    customer spends their own without one."""
+    hasher, policy = _codes(container)
+    presence = service.Presence(
+        by_customer=signed_in is not None, code=body.presence_code, bound_to=body.reference or ""
     )
+    try:
+        return use_case.run(
+            lambda uow: service.redeem_in_person(
+                uow, customer_id, body, presence, hasher=hasher, policy=policy, actor=actor
+            ),
+            status_code=201,
+        )
+    except PresenceNotProven:
+        with container.uow() as uow:
+            service.count_wrong_code(uow, customer_id, presence, hasher=hasher, policy=policy)
+        raise
 
 
 @router.post("/redemptions/{redemption_id}/reverse", response_model=RedemptionRead)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
+from omniretail.kernel.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 
 class InsufficientPoints(Conflict):
@@ -46,3 +46,15 @@ class RedemptionNotReversible(Conflict):
 class UnknownCouponPromotion(InvalidRequest):
     slug = "unknown-coupon-promotion"
     title = "The programme's coupon unlocks no known promotion"
+
+
+class PresenceCodeRequired(DomainError):
+    slug = "presence-code-required"
+    title = "Staff spend a customer's points only with the code sent to the customer"
+    status = 403
+
+
+class PresenceNotProven(DomainError):
+    slug = "presence-not-proven"
+    title = "The code does not prove the customer is here for this sale"
+    status = 403

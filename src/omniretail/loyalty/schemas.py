@@ -172,6 +172,24 @@ class RedemptionCreate(BaseModel):
     reference: str | None = Field(
         default=None, max_length=120, description="the checkout or basket it pays towards"
     )
+    presence_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=12,
+        description=(
+            "staff spending a customer's points: the code sent to the customer for this"
+            " reference (POST /loyalty/customers/{customer_id}/presence-codes), read out by"
+            " them; 403 without it. The signed-in customer spending their own needs none."
+        ),
+    )
+
+
+class PresenceCodeRequest(BaseModel):
+    reference: str | None = Field(
+        default=None,
+        max_length=120,
+        description="the checkout or basket the points will pay towards: the code is for it only",
+    )
 
 
 class RedemptionRead(BaseModel):

@@ -33,7 +33,9 @@ from omniretail.customers.repository.identities import (
     list_identities,
     lock_code,
     lock_pending_code,
+    lock_pending_customer_code,
     supersede_codes,
+    supersede_customer_codes,
 )
 from omniretail.customers.repository.merges import (
     add_merge,
@@ -153,6 +155,7 @@ __all__ = [
     "lock_customers",
     "lock_merge",
     "lock_pending_code",
+    "lock_pending_customer_code",
     "lock_review",
     "log_privacy",
     "max_consent_event_id",
@@ -169,6 +172,7 @@ __all__ = [
     "stitch_anonymous",
     "strip_consent_provenance",
     "supersede_codes",
+    "supersede_customer_codes",
     "timeline",
     "update_activity",
     "upsert_activity",

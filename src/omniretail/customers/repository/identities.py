@@ -133,18 +133,55 @@ def codes_sent_since(
     return int(row[0]), int(row[1])
 
 
-def supersede_codes(session: Session, identity_id: int) -> None:
+def supersede_codes(session: Session, identity_id: int, purpose: str) -> None:
     session.execute(
         update(VerificationCode)
-        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .where(
+            VerificationCode.identity_id == identity_id,
+            VerificationCode.status == "pending",
+            VerificationCode.purpose == purpose,
+        )
         .values(status="superseded", code_enc=None)
     )
 
 
-def lock_pending_code(session: Session, identity_id: int) -> VerificationCode | None:
+def supersede_customer_codes(session: Session, customer_ids: Sequence[int], purpose: str) -> None:
+    session.execute(
+        update(VerificationCode)
+        .where(
+            VerificationCode.customer_id.in_(list(customer_ids)),
+            VerificationCode.status == "pending",
+            VerificationCode.purpose == purpose,
+        )
+        .values(status="superseded", code_enc=None)
+    )
+
+
+def lock_pending_code(session: Session, identity_id: int, purpose: str) -> VerificationCode | None:
     return session.scalars(
         select(VerificationCode)
-        .where(VerificationCode.identity_id == identity_id, VerificationCode.status == "pending")
+        .where(
+            VerificationCode.identity_id == identity_id,
+            VerificationCode.status == "pending",
+            VerificationCode.purpose == purpose,
+        )
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def lock_pending_customer_code(
+    session: Session, customer_ids: Sequence[int], purpose: str
+) -> VerificationCode | None:
+    """The latest pending code of ``purpose`` sent for any of these profiles (one cluster)."""
+    return session.scalars(
+        select(VerificationCode)
+        .where(
+            VerificationCode.customer_id.in_(list(customer_ids)),
+            VerificationCode.status == "pending",
+            VerificationCode.purpose == purpose,
+        )
         .order_by(VerificationCode.id.desc())
         .limit(1)
         .with_for_update()

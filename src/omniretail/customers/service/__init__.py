@@ -65,6 +65,7 @@ from omniretail.customers.service.merges import (
     review_read,
     undo_merge,
 )
+from omniretail.customers.service.presence import request_presence_code, spend_presence_code
 from omniretail.customers.service.privacy import (
     erase_customer,
     export_personal_data,
@@ -83,6 +84,7 @@ from omniretail.customers.service.verification import (
     CODE_FIELD,
     CodeHasher,
     CodePolicy,
+    code_policy_of,
     confirm_code,
     hasher_for,
     request_code,
@@ -97,6 +99,7 @@ __all__ = [
     "add_verified_identity",
     "birthdays",
     "cluster",
+    "code_policy_of",
     "confirm_code",
     "confirm_identity",
     "consent_history",
@@ -135,6 +138,7 @@ __all__ = [
     "record_order_cancellation",
     "record_orders",
     "request_code",
+    "request_presence_code",
     "require_identity",
     "require_root",
     "resolve_id",
@@ -143,6 +147,7 @@ __all__ = [
     "search_customers",
     "send_marketing_message",
     "set_consent",
+    "spend_presence_code",
     "timeline",
     "undo_merge",
     "update_customer",

@@ -29,7 +29,7 @@ from omniretail.customers.errors import (
     VerificationRateLimited,
 )
 from omniretail.customers.events import IdentityCodeRequested
-from omniretail.customers.models import IdentityKind, VerificationCode
+from omniretail.customers.models import CodePurpose, Identity, IdentityKind, VerificationCode
 from omniretail.customers.schemas import Resolution, VerificationSent
 from omniretail.customers.service.clusters import require_root
 from omniretail.customers.service.identities import confirm_identity, require_identity
@@ -37,6 +37,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
+from omniretail.settings import Settings
 
 CHANNELS = {IdentityKind.EMAIL.value: "email", IdentityKind.PHONE.value: "sms"}
 CODE_FIELD = "verification-code"
@@ -101,6 +102,31 @@ def request_code(
         )
     if identity.verified:
         raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
+    return issue_code(
+        uow,
+        identity,
+        CodePurpose.IDENTITY,
+        vault=vault,
+        hasher=hasher,
+        policy=policy,
+        actor=actor,
+    )
+
+
+def issue_code(
+    uow: UnitOfWork,
+    identity: Identity,
+    purpose: CodePurpose,
+    *,
+    vault: PiiVault,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+    actor: str,
+    bound_to: str | None = None,
+) -> VerificationSent:
+    """Makes a code of ``purpose`` for an email or phone identity (superseding its pending one
+    of that purpose), within the send limits, which count every purpose."""
+    channel = CHANNELS[identity.kind]
     root = require_root(uow, identity.customer_id)
     repo.lock_customers(uow.session, [root.id])  # one sender at a time per person
     now = uow.now
@@ -124,7 +150,7 @@ def request_code(
             field="customer_id",
             retry_after_seconds=86400,
         )
-    repo.supersede_codes(uow.session, identity.id)
+    repo.supersede_codes(uow.session, identity.id, purpose.value)
     code = f"{secrets.randbelow(10**policy.digits):0{policy.digits}d}"
     row = repo.add_code(
         uow.session,
@@ -139,6 +165,8 @@ def request_code(
             created_at=now,
             expires_at=now + timedelta(seconds=policy.ttl_seconds),
             requested_by=actor,
+            purpose=purpose.value,
+            bound_to=bound_to,
         ),
     )
     uow.record(
@@ -172,38 +200,15 @@ def confirm_code(
     identity = require_identity(uow, customer_id, identity_id)
     if identity.verified:
         raise IdentityAlreadyVerified(f"identity {identity_id} is verified", field="identity_id")
-    row = repo.lock_pending_code(uow.session, identity.id)
+    row = repo.lock_pending_code(uow.session, identity.id, CodePurpose.IDENTITY.value)
     if row is None:
         raise VerificationCodeInvalid(
             "no code is waiting for this identity (used, expired or never sent): ask for a new one",
             field="code",
         )
-    if uow.now >= row.expires_at:
-        row.status, row.code_enc = "expired", None
-        uow.session.flush()
-        return CodeCheck(
-            refused=VerificationCodeInvalid("the code has expired: ask for a new one", field="code")
-        )
-    row.attempts += 1
-    if not hasher.matches(row.code_hash, code.strip()):
-        left = policy.max_attempts - row.attempts
-        if left <= 0:
-            row.status, row.code_enc = "locked", None
-        uow.session.flush()
-        if left <= 0:
-            return CodeCheck(
-                refused=VerificationCodeLocked(
-                    f"{row.attempts} wrong codes: this code no longer works; ask for a new one",
-                    field="code",
-                )
-            )
-        return CodeCheck(
-            refused=VerificationCodeInvalid(
-                f"wrong code ({left} tries left)", field="code", attempts_left=left
-            )
-        )
-    row.status, row.code_enc, row.used_at = "used", None, uow.now
-    uow.session.flush()
+    refused = spend_code(uow, row, code, hasher=hasher, policy=policy)
+    if refused is not None:
+        return CodeCheck(refused=refused)
     resolution = confirm_identity(
         uow,
         customer_id,
@@ -216,9 +221,48 @@ def confirm_code(
     return CodeCheck(resolution=resolution)
 
 
+def spend_code(
+    uow: UnitOfWork, row: VerificationCode, code: str, *, hasher: CodeHasher, policy: CodePolicy
+) -> DomainError | None:
+    """Checks a locked pending code: used up when it matches; otherwise the refusal, with the
+    attempt counted (and the code locked after ``max_attempts``) or the code expired."""
+    if uow.now >= row.expires_at:
+        row.status, row.code_enc = "expired", None
+        uow.session.flush()
+        return VerificationCodeInvalid("the code has expired: ask for a new one", field="code")
+    row.attempts += 1
+    if not hasher.matches(row.code_hash, code.strip()):
+        left = policy.max_attempts - row.attempts
+        if left <= 0:
+            row.status, row.code_enc = "locked", None
+        uow.session.flush()
+        if left <= 0:
+            return VerificationCodeLocked(
+                f"{row.attempts} wrong codes: this code no longer works; ask for a new one",
+                field="code",
+            )
+        return VerificationCodeInvalid(
+            f"wrong code ({left} tries left)", field="code", attempts_left=left
+        )
+    row.status, row.code_enc, row.used_at = "used", None, uow.now
+    uow.session.flush()
+    return None
+
+
 def mask(kind: str, value: str) -> str:
     """``a***@example.com``, ``*******4567``: enough to recognise, not to learn."""
     if kind == IdentityKind.EMAIL.value and "@" in value:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     return "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+def code_policy_of(settings: Settings) -> CodePolicy:
+    return CodePolicy(
+        digits=settings.identity_code_digits,
+        ttl_seconds=settings.identity_code_ttl_seconds,
+        max_attempts=settings.identity_code_max_attempts,
+        sends_per_window=settings.identity_code_sends_per_window,
+        window_seconds=settings.identity_code_window_seconds,
+        sends_per_day=settings.identity_code_sends_per_day,
+    )

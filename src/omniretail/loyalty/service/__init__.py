@@ -42,6 +42,13 @@ from omniretail.loyalty.service.lots import (
     expire_points,
     release_matured_points,
 )
+from omniretail.loyalty.service.presence import (
+    Presence,
+    check_presence,
+    count_wrong_code,
+    redeem_in_person,
+    send_presence_code,
+)
 from omniretail.loyalty.service.reads import (
     account_status,
     entry_read,
@@ -73,14 +80,17 @@ from omniretail.loyalty.service.tiers import (
 )
 
 __all__ = [
+    "Presence",
     "account_status",
     "adjust_points",
     "award_action",
     "award_birthday_coupons",
     "backfill_history",
     "birthdays_on",
+    "check_presence",
     "claw_back_lines",
     "claw_back_return",
+    "count_wrong_code",
     "coupon_read",
     "earn_for_order",
     "enrol",
@@ -101,12 +111,14 @@ __all__ = [
     "progress_for",
     "recompute_balances",
     "redeem_coupon",
+    "redeem_in_person",
     "redeem_points",
     "redemption_read",
     "release_matured_points",
     "reverse_redemption",
     "rules",
     "save_programme",
+    "send_presence_code",
     "settle_unmerge",
     "share_points",
     "stated_progress",

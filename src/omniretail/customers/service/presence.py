@@ -1,0 +1,101 @@
+"""Proof that a customer is at the till: a one-time code sent to their verified email or phone,
+which they read out to the associate before their points pay for a sale.
+
+The code is a ``redemption`` code (``models.CodePurpose``): made, hashed, sent and limited as
+identity codes are (``verification.issue_code``), but it only ever proves presence for the sale
+it was sent for (``bound_to``), for this person, once, within a few minutes and a few tries; an
+identity code never proves presence and a presence code never verifies an identifier."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from omniretail.customers import repository as repo
+from omniretail.customers.errors import NoVerifiedContact, VerificationCodeInvalid
+from omniretail.customers.models import CodePurpose, Identity, IdentityKind
+from omniretail.customers.schemas import VerificationSent
+from omniretail.customers.service.clusters import require_root
+from omniretail.customers.service.verification import CodeHasher, CodePolicy, issue_code, spend_code
+from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import DomainError
+from omniretail.kernel.vault import PiiVault
+
+# Shorter and stricter than an identity code: the customer is standing at the till.
+TTL_SECONDS = 300
+MAX_ATTEMPTS = 3
+
+
+def presence_policy(policy: CodePolicy) -> CodePolicy:
+    return replace(
+        policy,
+        ttl_seconds=min(policy.ttl_seconds, TTL_SECONDS),
+        max_attempts=min(policy.max_attempts, MAX_ATTEMPTS),
+    )
+
+
+def request_presence_code(
+    uow: UnitOfWork,
+    customer_id: int,
+    *,
+    bound_to: str,
+    vault: PiiVault,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+    actor: str,
+) -> VerificationSent:
+    """Sends a redemption code to the person's verified email (else phone) for ``bound_to``;
+    a newer request supersedes the pending one."""
+    root = require_root(uow, customer_id)
+    ids = repo.cluster_ids(uow.session, root.id)
+    contact = _verified_contact(repo.list_identities(uow.session, ids))
+    if contact is None:
+        raise NoVerifiedContact(
+            f"customer {customer_id} has no verified email or phone to send a code to: they can"
+            " spend their points signed in to the app or the shop",
+            field="customer_id",
+        )
+    repo.supersede_customer_codes(uow.session, ids, CodePurpose.REDEMPTION.value)
+    return issue_code(
+        uow,
+        contact,
+        CodePurpose.REDEMPTION,
+        vault=vault,
+        hasher=hasher,
+        policy=presence_policy(policy),
+        actor=actor,
+        bound_to=bound_to,
+    )
+
+
+def spend_presence_code(
+    uow: UnitOfWork,
+    customer_id: int,
+    code: str,
+    *,
+    bound_to: str,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+) -> DomainError | None:
+    """Uses up the pending redemption code of this person for ``bound_to``; the refusal
+    otherwise (a wrong code's attempt is written: the caller commits, then raises)."""
+    ids = repo.cluster_ids(uow.session, require_root(uow, customer_id).id)
+    row = repo.lock_pending_customer_code(uow.session, ids, CodePurpose.REDEMPTION.value)
+    if row is None or row.bound_to != bound_to:
+        return VerificationCodeInvalid(
+            "no code is waiting for this customer and this sale (used, expired, superseded or"
+            " never sent): send a new code to the customer",
+            field="presence_code",
+        )
+    refused = spend_code(uow, row, code, hasher=hasher, policy=presence_policy(policy))
+    if refused is not None:
+        refused.field = "presence_code"
+    return refused
+
+
+def _verified_contact(identities: list[Identity]) -> Identity | None:
+    verified = [i for i in identities if i.verified and i.verified_by]
+    for kind in (IdentityKind.EMAIL.value, IdentityKind.PHONE.value):
+        found = [i for i in verified if i.kind == kind]
+        if found:
+            return found[-1]
+    return None
