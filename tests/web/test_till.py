@@ -184,8 +184,21 @@ def test_a_card_sale_goes_through_the_payment_port_and_captures(
     assert [e.to for e in mailer.sent if number in e.subject] == ["walk@in.example"]
 
 
+def _code_sent(container: Container, mailer: RecordingMailer) -> str:
+    """The code the customer received (what they read out at the till)."""
+    container.relay().run_until_idle()
+    [mail, *_] = [m for m in reversed(mailer.sent) if "loyalty points" in m.subject]
+    found = re.search(r"\b(\d{6})\b", mail.text)
+    assert found
+    return found.group(1)
+
+
 def test_points_are_spent_only_after_the_associate_saw_whose_account_it_is(
-    web: TestClient, container: Container, seeded: Seeded, payments: TestPaymentProvider
+    web: TestClient,
+    container: Container,
+    seeded: Seeded,
+    payments: TestPaymentProvider,
+    mailer: RecordingMailer,
 ) -> None:
     with container.uow() as uow:
         loyalty.adjust_points(
@@ -203,18 +216,23 @@ def test_points_are_spent_only_after_the_associate_saw_whose_account_it_is(
     with container.read_uow() as uow:
         assert loyalty.account_status(uow, seeded.customer_id).available == before
         assert uow.session.scalars(select(Redemption)).all() == []
-    response = post(
-        web,
-        url,
-        f"/store/till/{_token(url)}/pay",
-        {
-            "customer": _customer(url),
-            "method": "card",
-            "provider_token": "tok_points",
-            "points": "500",
-            "confirm": "yes",
-        },
-    )
+    sale = {"method": "card", "provider_token": "tok_points", "points": "500", "confirm": "yes"}
+    # without the customer's code: refused, nothing sold, nothing spent
+    refused = _pay(web, url, **sale)
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "code sent to the customer" in refused.text  # type: ignore[attr-defined]
+    sent = _pay(web, url, **sale, send_code="1")
+    assert sent.status_code == 200  # type: ignore[attr-defined]
+    assert "Code sent by email to a***@example.com" in sent.text  # type: ignore[attr-defined]
+    code = _code_sent(container, mailer)
+    wrong = _pay(web, url, **sale, presence_code="000000" if code != "000000" else "111111")
+    assert wrong.status_code == 403  # type: ignore[attr-defined]
+    assert "2 tries left" in wrong.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert loyalty.account_status(uow, seeded.customer_id).available == before
+        assert uow.session.scalars(select(Redemption)).all() == []
+        assert lookup.list_orders(uow, seeded.customer_id, limit=50)[0].channel != "POS"
+    response = _pay(web, url, **sale, presence_code=code)
 
     number = _number(response)
     with container.read_uow() as uow:
@@ -230,7 +248,7 @@ def test_points_are_spent_only_after_the_associate_saw_whose_account_it_is(
 
 
 def test_points_refused_by_the_ledger_leave_nothing_behind(
-    web: TestClient, container: Container, seeded: Seeded
+    web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
 ) -> None:
     sign_in(web, ASSOCIATE)
     url = _ring_up(web, ["A1"], customer=True)
@@ -239,9 +257,9 @@ def test_points_refused_by_the_ledger_leave_nothing_behind(
         available = loyalty.account_status(uow, seeded.customer_id).available
         orders_before = len(lookup.list_orders(uow, seeded.customer_id, limit=50))
 
-    response = _pay(
-        web, url, method="cash", tendered="20", points=str(available + 1), confirm="yes"
-    )
+    sale = {"method": "cash", "tendered": "20", "points": str(available + 1), "confirm": "yes"}
+    assert _pay(web, url, **sale, send_code="1").status_code == 200  # type: ignore[attr-defined]
+    response = _pay(web, url, **sale, presence_code=_code_sent(container, mailer))
 
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert "points available" in response.text  # type: ignore[attr-defined]
@@ -300,7 +318,7 @@ def test_an_administrator_picks_a_store_before_selling(web: TestClient) -> None:
 
 
 def test_the_loyalty_page_names_the_account_before_redeeming(
-    web: TestClient, container: Container, seeded: Seeded
+    web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
 ) -> None:
     with container.uow() as uow:
         loyalty.adjust_points(
@@ -319,7 +337,14 @@ def test_the_loyalty_page_names_the_account_before_redeeming(
     assert "Redeem 200 points (£2.00) from Ada Lovelace's account?" in asked.text  # type: ignore[attr-defined]
     with container.read_uow() as uow:
         assert loyalty.account_status(uow, seeded.customer_id).available == before
-    done: object = post(web, page, f"{page}/redeem", {"points": "200", "confirm": "yes"})
+    confirmed = {"points": "200", "confirm": "yes"}
+    refused: object = post(web, page, f"{page}/redeem", confirmed)
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "code sent to the customer" in refused.text  # type: ignore[attr-defined]
+    sent: object = post(web, page, f"{page}/redeem", {**confirmed, "send_code": "1"})
+    assert "Code sent by email to a***@example.com" in sent.text  # type: ignore[attr-defined]
+    code = _code_sent(container, mailer)
+    done: object = post(web, page, f"{page}/redeem", {**confirmed, "presence_code": code})
     assert done.status_code == 303  # type: ignore[attr-defined]
     with container.read_uow() as uow:
         assert loyalty.account_status(uow, seeded.customer_id).available == before - 200

@@ -9,16 +9,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.customers.schemas import VerificationSent
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.money import format_money
 from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.errors import PresenceCodeRequired, PresenceNotProven
 from omniretail.loyalty.schemas import RedemptionCreate
 from omniretail.marketing import service as marketing
 from omniretail.web.deps import PageRoute, PostedDep, authorize_as, change, read, redirect, render
 from omniretail.web.forms import Errors, body_of, errors_of
 from omniretail.web.lookup import find_customer_id
 from omniretail.web.store.deps import CUSTOMER_KINDS, Shop, ShopDep, shop_of, store_for
+from omniretail.web.store.presence import codes_of, count_wrong_code, presence_of, send_code
 from omniretail.web.store.till import customer_of
 
 router = APIRouter(prefix="/store", route_class=PageRoute, include_in_schema=False)
@@ -106,10 +109,18 @@ def loyalty_account(request: Request, s: ShopDep, customer_id: int) -> HTMLRespo
 
 
 def _confirm(
-    request: Request, s: Shop, customer_id: int, body: RedemptionCreate, values: dict[str, str]
+    request: Request,
+    s: Shop,
+    customer_id: int,
+    body: RedemptionCreate,
+    values: dict[str, str],
+    *,
+    sent: VerificationSent | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     """Whose account and what it holds, before a point is spent; more than they have is
-    said now."""
+    said now. Then the code sent to the customer is asked for."""
     owner = customer_of(request, s.viewer, str(customer_id))
     available = owner.account.available if owner and owner.account else 0
     if body.points > available:
@@ -118,8 +129,15 @@ def _confirm(
         )
     assert owner is not None
     value = owner.points_worth(body.points)
-    confirm = {"points": body.points, "value": value, "after": available - body.points}
-    return _account_page(request, s, customer_id, values=values, confirm=confirm)
+    confirm = {
+        "points": body.points,
+        "value": value,
+        "after": available - body.points,
+        "sent": sent,
+    }
+    return _account_page(
+        request, s, customer_id, values=values, confirm=confirm, errors=errors, status=status
+    )
 
 
 @router.post("/loyalty/{customer_id}/redeem", response_model=None)
@@ -134,15 +152,37 @@ def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
     )
     s = shop_of(request, posted.viewer)
     actor = s.viewer.principal.actor
+    reference = posted.get("reference").strip()
+    presence = presence_of(s.viewer, posted.get("presence_code"), reference)
+    hasher, policy = codes_of(request)
     try:
         body = RedemptionCreate.model_validate(data)
         if posted.get("confirm") != "yes":
             return _confirm(request, s, customer_id, body, posted.values)
-        done = change(
-            request,
-            decided,
-            lambda uow: loyalty.redeem_points(uow, customer_id, body, actor=actor),
-        )
+        if posted.get("send_code"):
+            try:
+                sent = send_code(request, s.viewer, customer_id, reference)
+            except DomainError as exc:
+                errors = {"presence_code": exc.detail}
+                return _confirm(
+                    request, s, customer_id, body, posted.values, errors=errors, status=exc.status
+                )
+            return _confirm(request, s, customer_id, body, posted.values, sent=sent)
+        try:
+            done = change(
+                request,
+                decided,
+                lambda uow: loyalty.redeem_in_person(
+                    uow, customer_id, body, presence, hasher=hasher, policy=policy, actor=actor
+                ),
+            )
+        except (PresenceCodeRequired, PresenceNotProven) as exc:
+            if isinstance(exc, PresenceNotProven):
+                count_wrong_code(request, decided, customer_id, presence)
+            errors = {"presence_code": exc.detail}
+            return _confirm(
+                request, s, customer_id, body, posted.values, errors=errors, status=exc.status
+            )
     except (ValidationError, DomainError) as exc:
         return _account_page(
             request,

@@ -25,6 +25,7 @@ from omniretail.kernel.ids import new_id
 from omniretail.kernel.limits import whole_number
 from omniretail.kernel.money import format_money, round_money
 from omniretail.loyalty import service as loyalty
+from omniretail.loyalty.errors import PresenceCodeRequired, PresenceNotProven
 from omniretail.loyalty.schemas import RedemptionCreate
 from omniretail.marketing import service as marketing
 from omniretail.notifications.service import notify
@@ -47,6 +48,7 @@ from omniretail.web.deps import (
 from omniretail.web.forms import GENERAL, errors_of
 from omniretail.web.session import container_of
 from omniretail.web.store.deps import Shop, ShopDep, shop_of, store_channel, store_for
+from omniretail.web.store.presence import codes_of, count_wrong_code, presence_of, send_code
 from omniretail.web.store.till import TillCustomer, customer_of, page, till_cart
 
 router = APIRouter(prefix="/store/till", route_class=PageRoute, include_in_schema=False)
@@ -96,6 +98,8 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
     ]
     s = shop_of(request, posted.viewer)
     customer = customer_of(request, s.viewer, posted.get("customer"))
+    presence: loyalty.Presence | None = None
+    confirm: dict[str, Any] | None = None
     try:
         points = _points(posted.get("points"))
         if points and (customer is None or customer.account is None):
@@ -124,16 +128,29 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
         tendered = (
             _tendered(posted.get("tendered"), due, cart.currency) if method == "cash" else None
         )
-        if points and customer is not None and posted.get("confirm") != "yes":
+        if points and customer is not None:
             confirm = {"points": points, "value": paid_by_points, "due": due}
-            return page(request, s, token, customer, values=values, confirm=confirm)
+            if posted.get("confirm") != "yes":
+                return page(request, s, token, customer, values=values, confirm=confirm)
+            if posted.get("send_code"):
+                return _send_code(request, s, token, customer, values, confirm)
+            presence = presence_of(s.viewer, posted.get("presence_code"), till_reference(token))
         body = CheckoutCreate.model_validate(data)
         tenders = _tenders(method, points, paid_by_points, due, tendered)
         sale = _Sale(request, s, customer, body, points, tenders, posted.get("receipt_email"))
+        sale.presence = presence
         with _payments(request, method) as payments:
             number = change(
                 request, decisions, lambda uow: sale.run(uow, token, payments, decisions)
             )
+    except (PresenceCodeRequired, PresenceNotProven) as exc:
+        assert customer is not None and presence is not None  # only with points
+        if isinstance(exc, PresenceNotProven):
+            count_wrong_code(request, decisions[1], customer.id, presence)
+        errors = {"presence_code": exc.detail}
+        return page(
+            request, s, token, customer, values=values, confirm=confirm, errors=errors, status=403
+        )
     except (ValidationError, DomainError) as exc:
         # a coupon refused at payment is shown beside the coupon's field
         rename = {"payment.provider_token": "provider_token", "channel": GENERAL, "coupons": "code"}
@@ -144,6 +161,37 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
         f"Give {format_money(change_due, cart.currency)} change. " if change_due is not None else ""
     )
     return redirect(f"/store/till/receipts/{number}", notice=notice.strip())
+
+
+def till_reference(token: str) -> str:
+    """What a till code is sent for: this till's cart, so it pays towards this sale only."""
+    return f"till:{token}"
+
+
+def _send_code(
+    request: Request,
+    s: Shop,
+    token: str,
+    customer: TillCustomer,
+    values: dict[str, str],
+    confirm: dict[str, Any],
+) -> HTMLResponse:
+    """ "Send code to customer": the confirmation again, now asking for the code."""
+    try:
+        sent = send_code(request, s.viewer, customer.id, till_reference(token))
+    except DomainError as exc:
+        errors = {"presence_code": exc.detail}
+        return page(
+            request,
+            s,
+            token,
+            customer,
+            values=values,
+            confirm=confirm,
+            errors=errors,
+            status=exc.status,
+        )
+    return page(request, s, token, customer, values=values, confirm={**confirm, "sent": sent})
 
 
 @contextlib.contextmanager
@@ -186,11 +234,19 @@ class _Sale:
         self.points, self.tenders, self.receipt_email = points, tenders, receipt_email.strip()
         self.actor = s.viewer.principal.actor
         self.policy: OrderPolicy = policy_from(container_of(request).settings)
+        self.presence: loyalty.Presence | None = None
 
     def run(
         self, uow: UnitOfWork, token: str, payments: PaymentProvider, decisions: list[Decision]
     ) -> str:
         till_cart(uow, token, self.s.store, self.customer)
+        if self.points and self.customer is not None:
+            # first: a refused code writes nothing of the sale
+            assert self.presence is not None
+            hasher, policy = codes_of(self.request)
+            loyalty.check_presence(
+                uow, self.customer.id, self.presence, hasher=hasher, policy=policy
+            )
         order = orders.place_order(
             uow,
             token,
