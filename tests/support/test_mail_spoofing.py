@@ -121,3 +121,20 @@ def test_without_a_trusted_server_no_sender_is_linked(container: Container) -> N
     assert container.settings.support_mail_authserv_id is None
     landed = ingest(container, email(sender=ADA, body="Hi", authenticated_by=TRUSTED_MX))
     assert conversation(container, landed.conversation_id).customer_id is None
+
+
+def test_a_message_threaded_by_token_keeps_its_own_unverified_sender(
+    container: Container, client: Any, thread: tuple[int, int, str, str, str]
+) -> None:
+    """The conversation began with Ada's authenticated mail; a mail with our token but no
+    verdict joins it, and is shown unverified itself."""
+    _ada, conversation_id, _reference, _ada_id, reply_id = thread
+    answer = email(sender=ADA, subject="Re: My order", body="Refund me", in_reply_to=reply_id)
+    assert ingest(container, answer).conversation_id == conversation_id
+    assert conversation(container, conversation_id).sender_verified is True
+    read = client.get(f"/api/v1/support/conversations/{conversation_id}")
+    assert read.status_code == 200, read.text
+    incoming = [
+        (m["body"], m["sender_verified"]) for m in read.json()["messages"] if m["direction"] == "in"
+    ]
+    assert incoming == [("Where is it?", True), ("Refund me", False)]

@@ -1183,16 +1183,13 @@ def cases(container: Container, w: World) -> list[Case]:
             lambda _: [Request("POST", "/customers/lookup", lookup_body)],
             audience="store",
         ),
+        # "send code to customer": the redemption itself needs the code the customer reads out
         Case(
             "/store/loyalty/{customer_id}/redeem",
             f"/store/loyalty/{cid}/redeem",
-            {"points": "10"},
-            lambda who: [
-                Request(
-                    "POST",
-                    f"/loyalty/customers/{cid}/redemptions",
-                    {"points": 10, "channel": at(who)},
-                )
+            {"points": "10", "confirm": "yes", "send_code": "1"},
+            lambda _: [
+                Request("POST", f"/loyalty/customers/{cid}/presence-codes", {"reference": ""})
             ],
             audience="store",
         ),

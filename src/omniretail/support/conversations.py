@@ -193,6 +193,7 @@ def add_message(
     quoted_trimmed: bool = False,
     attachments: Sequence[NewAttachment] = (),
     attachments_refused: int = 0,
+    sender_verified: bool | None = None,
 ) -> Message:
     """Adds one message and keeps the conversation's clock: a customer's message reopens a
     resolved conversation (a new resolution due time); the first reply to the customer sets
@@ -216,6 +217,7 @@ def add_message(
         attachments_refused=attachments_refused,
         created_at=uow.now,
         sent_at=None,
+        sender_verified=sender_verified,
     )
     uow.session.add(message)
     uow.session.flush()
@@ -327,6 +329,7 @@ def message_read(
             for f in files
         ],
         attachments_refused=message.attachments_refused,
+        sender_verified=message.sender_verified,
     )
 
 

@@ -332,6 +332,7 @@ def ingest_email(
         quoted_trimmed=trimmed,
         attachments=files,
         attachments_refused=refused,
+        sender_verified=authenticated,
     )
     if created and auto_reply is not None and sender and text:
         _auto_reply(uow, conversation, text, sender, auto_reply)

@@ -145,6 +145,10 @@ class Message(Base):
     attachments_refused: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # An incoming email's own sender check (``mail_auth``): a spoofed mail threaded into a
+    # verified sender's conversation is still unverified. Null: not checked per message
+    # (chat, social, staff; mail before 0046): the conversation's answer stands.
+    sender_verified: Mapped[bool | None]
 
     __table_args__ = (
         CheckConstraint("direction IN ('in', 'out', 'note')", name="direction_known"),

@@ -74,6 +74,10 @@ class MessageRead(BaseModel):
     mentions: list[str]
     attachments: list[AttachmentRead] = []
     attachments_refused: int = 0
+    sender_verified: bool | None = Field(
+        default=None,
+        description="an incoming email's own sender check; null where the conversation's stands",
+    )
 
 
 class ConversationRead(BaseModel):

@@ -31,9 +31,11 @@ def upgrade() -> None:
     op.add_column(
         "identity_verification_codes", sa.Column("bound_to", sa.String(length=200), nullable=True)
     )
+    op.add_column("support_messages", sa.Column("sender_verified", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
     # In place (SQLite 3.35+ drops a plain column without copying the table).
+    op.execute("ALTER TABLE support_messages DROP COLUMN sender_verified")
     op.execute("ALTER TABLE identity_verification_codes DROP COLUMN bound_to")
     op.execute("ALTER TABLE identity_verification_codes DROP COLUMN purpose")
