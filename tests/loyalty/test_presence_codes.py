@@ -180,3 +180,20 @@ def test_the_signed_in_customer_spends_their_own_without_a_code(container, clien
 def test_no_verified_contact_no_code(container, client, till):
     bob = make_customer(container, "Bob B", email="bob@example.com")  # not verified
     problem(ask(client, bob, till["as_ash"]), 409, "no-verified-contact")
+
+
+def test_a_reference_never_answers_another_customers_redemption(container, client, till):
+    """Probe: a redemption's reference made a retry return the existing redemption, whoever
+    asked; naming another person's reference is now a 409 that shows nothing of it."""
+    alice, as_alice = till["alice"], till["as_alice"]
+    bob = make_customer(container, "Bob B", email="bob@example.com", verified=True)
+    place_order(container, bob, "B1", "120.00")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=bob, password=PASSWORD)
+        )
+    as_bob = sign_in(client, "bob@example.com")
+    assert spend(client, alice, as_alice, reference="ALICE-SALE").status_code == 201
+    taken = spend(client, bob, as_bob, reference="ALICE-SALE")
+    body = problem(taken, 409, "redemption-reference-taken")
+    assert not {"customer_id", "points", "value", "id"} & set(body)

@@ -169,6 +169,8 @@ def test_the_webhook_takes_signed_messages_once(container, client, clock):
     conversation = ok(client.get(f"{API}/support/conversations/{first['conversation_id']}"))
     assert conversation["channel"] == "webhook-social"
     assert conversation["customer_id"] == ada
+    # the app's claimed email links Ada, but the desk is warned nobody proved it
+    assert conversation["sender_verified"] is False
     assert [m["body"] for m in conversation["messages"]] == ["Is my order on its way?", "Hello?"]
 
 

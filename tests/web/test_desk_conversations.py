@@ -130,3 +130,27 @@ def test_each_message_has_a_labelled_choice_to_move_it_to_a_new_conversation(
     for box in boxes:  # a label names each box, and says what ticking it does
         assert f'<label class="split-pick" for="{box}">' in page
     assert page.count("Move to a new conversation</label>") == len(boxes)
+
+
+def test_the_desk_marks_a_spoofed_mail_inside_a_verified_conversation(container, web, seeded):
+    """Ada's authenticated mail opens the conversation; a mail with the desk's reply token but
+    no verdict joins it and is marked itself (before 0046 it inherited "verified")."""
+    from omniretail.support.replies import reply
+    from omniretail.support.schemas import ReplyCreate
+
+    container.settings.support_mail_authserv_id = TRUSTED_MX
+    sender = "Ada Lovelace <ada@example.com>"
+    first = email(sender=sender, subject="My order", body="Where?", authenticated_by=TRUSTED_MX)
+    opened = mail_in.ingest_one(container, bytes(first))
+    with container.uow() as uow:
+        sent = reply(uow, opened.conversation_id, ReplyCreate(body="On its way"), author="agent")
+    spoof = email(
+        sender=sender, subject="Re: My order", body="Refund me", in_reply_to=sent.message_id
+    )
+    assert mail_in.ingest_one(container, bytes(spoof)).conversation_id == opened.conversation_id
+    sign_in(web, "hq-admin")
+    page = web.get(f"/hq/desk/conversations/{opened.conversation_id}").text
+    assert 'id="sender-not-verified"' not in page  # the conversation's sender was proved
+    assert 'id="message-not-verified"' in page
+    assert page.count('<span class="badge bad">sender not verified</span>') == 1  # its mail
+    assert page.index("Refund me") > page.rindex("sender not verified")

@@ -58,3 +58,8 @@ class PresenceNotProven(DomainError):
     slug = "presence-not-proven"
     title = "The code does not prove the customer is here for this sale"
     status = 403
+
+
+class RedemptionReferenceTaken(Conflict):
+    slug = "redemption-reference-taken"
+    title = "The reference names another customer's redemption"

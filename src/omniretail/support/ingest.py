@@ -395,6 +395,9 @@ def ingest_social(uow: UnitOfWork, item: SocialMessage) -> Ingested:
             contact=handle,
             customer_id=customer_id,
         )
+        if item.sender_email:
+            # the app's word for the sender's email: nobody proved the sender owns it
+            conversation.sender_verified = False
     _fill_links(uow, conversation, item.text)
     stored = add_message(
         uow,

@@ -11,6 +11,7 @@ from omniretail.loyalty import repository as repo
 from omniretail.loyalty.errors import (
     InsufficientPoints,
     RedemptionNotReversible,
+    RedemptionReferenceTaken,
     UnknownRedemption,
 )
 from omniretail.loyalty.events import (
@@ -41,11 +42,16 @@ def redeem_points(
     lots that expire soonest are spent first. A reference makes a retry return the same
     redemption."""
     session = uow.session
+    ids = customers.cluster(uow, customer_id)
     if data.reference:
         existing = repo.get_redemption_by_reference(session, data.reference)
         if existing is not None:
+            if existing.customer_id not in ids:  # never another person's redemption
+                raise RedemptionReferenceTaken(
+                    f"the reference {data.reference!r} belongs to another redemption",
+                    field="reference",
+                )
             return redemption_read(existing)
-    ids = customers.cluster(uow, customer_id)
     accounts = repo.lock_accounts(session, ids)
     available = sum(a.available for a in accounts)
     if available < data.points:
