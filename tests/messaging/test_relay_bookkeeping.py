@@ -184,3 +184,49 @@ def test_a_handler_added_after_planning_began_is_planned_for_new_events(containe
 
     handlers = sorted(d.handler for d in deliveries(container) if d.message_id == second)
     assert handlers == ["test.first", "test.second"]
+
+
+class RecordCounting(Relay):
+    """Counts the transactions and statements that record outcomes."""
+
+    records: list[int]
+
+    def _record_done(self, claims: Any, skips: Any, report: RelayReport) -> None:
+        before = self.counter.value
+        super()._record_done(claims, skips, report)
+        if claims:
+            self.records.append(self.counter.value - before)
+
+
+def test_a_batch_handlers_outcomes_are_recorded_with_the_rest_of_the_pass(container):
+    registry = HandlerRegistry()
+    registry.add(
+        "*",
+        "test.batch_skips_first",
+        lambda _e, _f: None,
+        batch=lambda events, _f: {events[0]["id"]: "the first is not for me"},
+    )
+    registry.add("*", "test.batch_plain", lambda _e, _f: None, batch=lambda _events, _f: None)
+    registry.add("*", "test.skips_odd", skip_odd)
+    ids = record(container, *(made(n) for n in range(4)))
+    relay = RecordCounting(container.uow, registry, policy=POLICY, rng=random.Random(3))
+    relay.counter, relay.records = container.counter, []
+
+    report = relay.run_once()
+
+    assert (report.delivered, report.skipped, report.published) == (3 + 4 + 2, 1 + 2, 4)
+    # one transaction for the twelve outcomes; on PostgreSQL two statements: the outcomes
+    # with the outbox rows locked, then the complete messages published
+    assert len(relay.records) == 1
+    if container.engine.dialect.name == "postgresql":
+        assert relay.records == [2]
+    outcomes = {(d.handler, d.message_id): d for d in deliveries(container)}
+    first = outcomes[("test.batch_skips_first", ids[0])]
+    assert (first.status, first.last_error, first.delivered_at) == (
+        "skipped",
+        "the first is not for me",
+        None,
+    )
+    assert {outcomes[("test.batch_plain", i)].status for i in ids} == {"delivered"}
+    assert {d.claim_token for d in outcomes.values()} == {None}
+    assert all(m.published_at == container.clock.now() for m in outbox(container))

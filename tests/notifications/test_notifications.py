@@ -17,7 +17,7 @@ from omniretail.messaging.senders import RecordingPushSender, RecordingSmsSender
 from omniretail.notifications.errors import NotificationContextIncomplete, UnknownNotificationKind
 from omniretail.notifications.models import Notification
 from omniretail.notifications.rendering import KINDS, render
-from omniretail.notifications.service import notify
+from omniretail.notifications.service import Notice, notify, notify_many
 from tests.loopback import free_port
 from tests.messaging.conftest import deliveries, record
 
@@ -304,6 +304,35 @@ def test_a_redelivered_domain_event_sends_its_notification_once(container, clock
         stored = uow.session.scalars(select(Notification)).one()
         assert (stored.status, stored.source_event_id) == ("sent", event_id)
         assert stored.sent_at == clock.now()
+
+
+def test_notify_many_stores_a_batch_in_one_statement_leaving_those_stored_alone(container):
+    with container.uow() as uow:
+        notify(uow, "shipped", "sms", "+447700900123", CONTEXT, "event-1")
+    notices = [
+        Notice(
+            kind="shipped",
+            channel="sms",
+            recipient=" +447700900123 ",
+            context=CONTEXT,
+            source_event_id=f"event-{n}",
+        )
+        for n in (1, 2, 3)
+    ]
+    with container.uow() as uow:
+        before = container.counter.value
+        queued = notify_many(uow, notices)
+        assert container.counter.value - before == 1
+    assert queued == 2
+    with container.read_uow() as uow:
+        stored = uow.session.scalars(select(Notification).order_by(Notification.id)).all()
+        queued_events = uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.type.endswith("notification_queued"))
+        )
+    assert [n.source_event_id for n in stored] == ["event-1", "event-2", "event-3"]
+    assert queued_events == 3  # one each, the redelivered one's not again
 
 
 def test_every_order_event_a_customer_is_told_of_is_listed_as_customer_visible() -> None:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import Any
 
+from sqlalchemy import func, select
+
+from omniretail.db.outbox import OutboxMessage
+from omniretail.kernel.events import cloud_event
 from omniretail.messaging.mail import SmtpConfig, SmtpMailer
+from omniretail.notifications.events import NotificationQueued
+from omniretail.notifications.models import Notification
+from omniretail.orders.events import OrderConfirmed
 from tests.orders.network import (
     add,
     advance,
@@ -95,3 +103,47 @@ def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, smtp_
     assert f"http://127.0.0.1:8000{order['tracking_url']}" in body
     html = message.get_body(preferencelist=("html",))
     assert html is not None and "Your order has been cancelled" in str(html.get_content())
+
+
+def test_a_batch_of_order_confirmations_is_queued_in_one_transaction(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 2)
+    for _ in range(2):
+        token = new_cart(client)
+        ok(add(client, token, "A1", 1, location="LON1"))
+        ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
+    with container.read_uow() as uow:
+        events = [
+            cloud_event(
+                id=m.id, source=m.source, type=m.type, subject=m.subject, time=m.time, data=m.data
+            )
+            for m in uow.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.type == OrderConfirmed.cloud_type())
+                .order_by(OutboxMessage.position)
+            )
+        ]
+    gone = {**events[0], "id": "gone-order-event", "data": {**events[0]["data"], "order": "NOPE"}}
+    batch = container.handlers.resolve_batch("orders.notify_order_confirmed")
+    assert batch is not None and len(events) == 2
+    opened: list[int] = []
+
+    def counting_uow() -> Any:
+        opened.append(1)
+        return container.uow()
+
+    for _ in range(2):  # the second time, as the relay redelivers after a crash
+        skips = batch([*events, gone], counting_uow)
+        assert skips == {"gone-order-event": "order NOPE is gone"}
+    assert opened == [1, 1]
+    with container.read_uow() as uow:
+        stored = uow.session.scalars(select(Notification).order_by(Notification.id)).all()
+        queued = uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.type == NotificationQueued.cloud_type())
+        )
+    assert [(n.kind, n.source_event_id) for n in stored] == [
+        ("order_confirmed", e["id"]) for e in events
+    ]
+    assert queued == 2

@@ -1,9 +1,10 @@
 """Reactions to order events: the customer's notifications (through ``messaging.notify``),
 and coupon uses given back by an order cancelled or returned in full.
 
-Each handler reads the order, builds the template context and queues one email per event;
-``notify`` is keyed on the event id, so a redelivered event sends nothing twice. Events of
-orders without a contact email are skipped.
+Each notifier takes a relay batch in one transaction: per event it reads the order and builds
+the template context, then the batch's emails are queued together (``notify_many``, keyed on
+the event id, so a redelivered event sends nothing twice). Events of orders without a contact
+email are skipped.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from omniretail.fulfilment.refunds import refunds_of_order
 from omniretail.fulfilment.schemas import RefundLineRead
 from omniretail.kernel.events import Event
 from omniretail.kernel.money import format_money
-from omniretail.messaging.handlers import EventMeta, HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.notifications.service import notify
+from omniretail.messaging.handlers import (
+    EventMeta,
+    HandlerRegistry,
+    SkipDelivery,
+    Skips,
+    UowFactory,
+)
+from omniretail.notifications.service import Notice, notify, notify_many
 from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.events import (
@@ -59,7 +66,7 @@ NOTIFIED: tuple[type[Event], ...] = (
 def install(registry: HandlerRegistry, *, public_base_url: str) -> None:
     for event_class in NOTIFIED:
         kind = event_class.type.removeprefix("orders.")
-        registry.on(
+        registry.on_batch(
             event_class, f"orders.notify_{kind}", _notifier(kind, public_base_url.rstrip("/"))
         )
     registry.on(CurbsideArrived, "orders.notify_curbside_arrived", _tell_the_store)
@@ -92,30 +99,42 @@ def _give_back_returned(event: OrderRefunded, meta: EventMeta, uow_factory: UowF
             pricing.give_back_coupons(uow, event.order)
 
 
-def _notifier(kind: str, base_url: str) -> Callable[[Event, EventMeta, UowFactory], None]:
-    def handle(event: Event, meta: EventMeta, uow_factory: UowFactory) -> None:
-        data = event.data
-        if kind == "shipped" and data.get("method") == "ship_to_store":
-            raise SkipDelivery("sent to the pickup store: the customer hears when it arrives")
+def _notifier(
+    kind: str, base_url: str
+) -> Callable[[list[tuple[Event, EventMeta]], UowFactory], Skips]:
+    def handle(items: list[tuple[Event, EventMeta]], uow_factory: UowFactory) -> Skips:
+        skips: dict[str, str] = {}
+        notices: list[Notice] = []
         with uow_factory() as uow:
-            try:
-                order = orders.get_order(uow, data["order"])
-            except UnknownOrder as exc:
-                raise SkipDelivery(f"order {data['order']} is gone") from exc
-            if not order.contact_email:
-                raise SkipDelivery(f"order {order.number} has no contact email")
-            context = _context(uow, kind, order, data, base_url)
-            notify(
-                uow,
-                kind,
-                "email",
-                order.contact_email,
-                context,
-                meta.id,
-                customer_ref=str(order.customer_id) if order.customer_id else None,
-            )
+            for event, meta in items:
+                try:
+                    notices.append(_notice(uow, kind, event.data, meta, base_url))
+                except SkipDelivery as skip:
+                    skips[meta.id] = str(skip)
+            notify_many(uow, notices)
+        return skips
 
     return handle
+
+
+def _notice(uow: Any, kind: str, data: dict[str, Any], meta: EventMeta, base_url: str) -> Notice:
+    """The email of one event; raises ``SkipDelivery`` when there is none to send."""
+    if kind == "shipped" and data.get("method") == "ship_to_store":
+        raise SkipDelivery("sent to the pickup store: the customer hears when it arrives")
+    try:
+        order = orders.get_order(uow, data["order"])
+    except UnknownOrder as exc:
+        raise SkipDelivery(f"order {data['order']} is gone") from exc
+    if not order.contact_email:
+        raise SkipDelivery(f"order {order.number} has no contact email")
+    return Notice(
+        kind=kind,
+        channel="email",
+        recipient=order.contact_email,
+        context=_context(uow, kind, order, data, base_url),
+        source_event_id=meta.id,
+        customer_ref=str(order.customer_id) if order.customer_id else None,
+    )
 
 
 def _context(

@@ -127,11 +127,20 @@ def _fields(event: Any) -> dict[str, Any]:
     return out
 
 
-def _customer(uow: UnitOfWork, event: Any) -> int | None:
-    customer_id = getattr(event, "customer_id", None)
-    if customer_id is None and getattr(event, "cart_id", None):
-        customer_id = segments_facts.cart_owner(uow.session, event.cart_id)
-    return customer_id
+def _customers(uow: UnitOfWork, events: Sequence[Any]) -> list[int | None]:
+    """Each event's customer: its own, or its cart's owner (the carts read in one statement)."""
+    carts = {
+        e.cart_id
+        for e in events
+        if getattr(e, "customer_id", None) is None and getattr(e, "cart_id", None)
+    }
+    owners = segments_facts.cart_owners(uow.session, sorted(carts)) if carts else {}
+    return [
+        customer_id
+        if (customer_id := getattr(e, "customer_id", None)) is not None
+        else owners.get(getattr(e, "cart_id", None) or "")
+        for e in events
+    ]
 
 
 def _triggered(definition: JourneyDefinition, event_type: str, event: Any) -> bool:
@@ -164,7 +173,8 @@ def on_events(
     definitions = definitions or Definitions()
     journeys = live_journeys(uow, definitions)
     vault = uow.vault if uow.keyring is not None else None
-    resolved = [(event, meta, _customer(uow, event)) for event, meta in items]
+    customers = _customers(uow, [event for event, _ in items])
+    resolved = [(event, meta, c) for (event, meta), c in zip(items, customers, strict=True)]
     runs = _runs_of(uow, sorted({c for _, _, c in resolved if c}))
     entering: list[Entry] = []
     touched: set[int] = set()

@@ -159,16 +159,20 @@ class Relay:
     def _deliver_all(self, claims: list[Claim], report: RelayReport, budget_ends: float) -> None:
         """Deliver in order; the claims of a batch handler go together at its first one.
 
-        Successes and skips are recorded together (one transaction for those of up to
-        ``FLUSH_SECONDS``), not one transaction each: a crash in between only repeats them (at
-        least once)."""
+        Successes and skips, a batch handler's included, are recorded together (one
+        transaction for those of up to ``FLUSH_SECONDS``), not one transaction each: a crash in
+        between only repeats them (at least once)."""
         done = _Done()
         try:
             for index, unit in enumerate(units := self._units(claims)):
                 if self.monotonic() > budget_ends or self.stopping.is_set():
                     self._release([c for rest in units[index:] for c in rest])
                     return
-                if len(unit) > 1 and self._deliver_batch(unit, report):
+                if len(unit) > 1 and (skips := self._deliver_batch(unit)) is not None:
+                    for claim in unit:
+                        done.add(claim, _outcome(claim, skips), self.monotonic())
+                    if done.due(self.monotonic()):
+                        self._record_done(*done.take(), report)
                     continue
                 for at, claim in enumerate(unit):
                     if at and (self.monotonic() > budget_ends or self.stopping.is_set()):
@@ -303,15 +307,15 @@ class Relay:
                 uow.session, [c.delivery_id for c in claims], token=claims[0].token, now=uow.now
             )
 
-    def _deliver_batch(self, claims: list[Claim], report: RelayReport) -> bool:
-        """All the claims to one batch handler in one call (those it returns as skips end
-        ``skipped``); False when it raised (nothing of it committed: the caller then delivers
-        them one by one, so a poisoned event fails alone)."""
+    def _deliver_batch(self, claims: list[Claim]) -> dict[str, str | None] | None:
+        """All the claims to one batch handler in one call; returns the skips it reported
+        (event id -> reason), or None when it raised (nothing of it committed: the caller
+        then delivers them one by one, so a poisoned event fails alone)."""
         batch = self.registry.resolve_batch(claims[0].handler)
         if batch is None:
-            return False
+            return None
         try:
-            skips = batch([c.event for c in claims], self.uow_factory) or {}
+            return dict(batch([c.event for c in claims], self.uow_factory) or {})
         except Exception as exc:
             log.warning(
                 "a batch of %d events for %s failed (%s: %s); delivering them one by one",
@@ -320,52 +324,30 @@ class Relay:
                 type(exc).__name__,
                 exc,
             )
-            return False
-        self._record_done(
-            claims,
-            {c.delivery_id: skips[c.message_id] for c in claims if c.message_id in skips},
-            report,
-        )
-        return True
+            return None
 
     def _record_done(
         self, claims: list[Claim], skips: dict[int, str | None], report: RelayReport
     ) -> None:
         """Delivered (or skipped: ``skips`` maps their delivery id to the reason) for claims of
-        this pass's token, and their messages published when complete, in one transaction:
-        one statement for the delivered, one per reason for the skipped, two to publish."""
+        this pass's token, and their messages published when complete, in one transaction
+        (``repository.record_outcomes``)."""
         if not claims:
             return
-        token = claims[0].token
-        by_reason: dict[str | None, list[int]] = {}
-        for claim in claims:
-            if claim.delivery_id in skips:
-                by_reason.setdefault(skips[claim.delivery_id], []).append(claim.delivery_id)
-        delivered = [c.delivery_id for c in claims if c.delivery_id not in skips]
+        outcomes = [
+            (
+                c.delivery_id,
+                c.message_id,
+                DeliveryStatus.SKIPPED if c.delivery_id in skips else DeliveryStatus.DELIVERED,
+                skips.get(c.delivery_id),
+            )
+            for c in claims
+        ]
         with self.uow_factory() as uow:
-            recorded = set(
-                repository.finish_claims(
-                    uow.session,
-                    delivered,
-                    token=token,
-                    status=DeliveryStatus.DELIVERED,
-                    now=uow.now,
-                )
+            recorded, published = repository.record_outcomes(
+                uow.session, outcomes, token=claims[0].token, now=uow.now
             )
-            for reason, ids in by_reason.items():
-                recorded.update(
-                    repository.finish_claims(
-                        uow.session,
-                        ids,
-                        token=token,
-                        status=DeliveryStatus.SKIPPED,
-                        now=uow.now,
-                        error=reason,
-                    )
-                )
-            report.published += repository.publish_complete(
-                uow.session, [c.message_id for c in claims if c.delivery_id in recorded], uow.now
-            )
+        report.published += published
         skipped = sum(1 for delivery_id in recorded if delivery_id in skips)
         report.skipped += skipped
         report.delivered += len(recorded) - skipped
@@ -437,6 +419,13 @@ class _Skipped:
 
 
 _Outcome = DeliveryStatus | _Skipped
+
+
+def _outcome(claim: Claim, skips: dict[str, str | None]) -> _Outcome:
+    """A batch handler's outcome for one of its claims (``skips``: event id -> reason)."""
+    if claim.message_id in skips:
+        return _Skipped(skips[claim.message_id])
+    return DeliveryStatus.DELIVERED
 
 
 @dataclass

@@ -13,13 +13,11 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
-    Select,
     SmallInteger,
     String,
     Text,
     bindparam,
     case,
-    cast,
     exists,
     func,
     or_,
@@ -191,48 +189,11 @@ _PG_ADD_DELIVERIES = text(
 )
 
 
-def mark_message_published(session: Session, position: int, now: datetime) -> None:
-    mark_messages_published(session, [position], now)
-
-
-def mark_messages_published(session: Session, positions: Sequence[int], now: datetime) -> None:
-    if not positions:
-        return
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.position.in_(list(positions)), OutboxMessage.published_at.is_(None))
-        .values(published_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def publish_if_complete(session: Session, message_id: str, now: datetime) -> bool:
-    """Mark the message published when every delivery is done.
-
-    The outbox row is locked first: of two relays finishing a message's last two deliveries
-    at once, the second waits, then counts with the first one's result visible."""
-    position = session.scalar(
-        select(OutboxMessage.position)
-        .where(OutboxMessage.id == message_id, OutboxMessage.published_at.is_(None))
-        .with_for_update()
-    )
-    if position is None:
-        return False
-    remaining = session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.message_id == message_id, Delivery.status.not_in(DONE_STATUSES))
-    )
-    if remaining:
-        return False
-    mark_message_published(session, position, now)
-    return True
-
-
 def publish_complete(session: Session, message_ids: Sequence[str], now: datetime) -> int:
-    """``publish_if_complete`` for many messages, in two statements: their outbox rows are
-    locked in position order (two relays finishing batches never wait on each other in a
-    cycle), then those without an unfinished delivery are published; returns how many.
+    """Publish those of the messages whose every delivery is done, in two statements: their
+    outbox rows are locked in position order (two relays finishing batches never wait on each
+    other in a cycle), then those without an unfinished delivery are published; returns how
+    many.
 
     The second statement takes its snapshot after the locks are held, so of two relays
     finishing a message's last two deliveries at once, the one that waited for the lock sees
@@ -406,14 +367,6 @@ def finish_claim(
     return updated is not None
 
 
-def finish_claims_delivered(
-    session: Session, ids: Sequence[int], *, token: str, now: datetime
-) -> list[int]:
-    """``finish_claim`` as delivered for many claims of one token; returns the ids recorded
-    (a claim missing from it was lost: its lease ran out and another relay took it)."""
-    return finish_claims(session, ids, token=token, status=DeliveryStatus.DELIVERED, now=now)
-
-
 def finish_claims(
     session: Session,
     ids: Sequence[int],
@@ -456,6 +409,82 @@ def _finish_claims(postgres: bool) -> Any:
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
+
+
+def record_outcomes(
+    session: Session,
+    outcomes: Sequence[tuple[int, str, DeliveryStatus, str | None]],
+    *,
+    token: str,
+    now: datetime,
+) -> tuple[list[int], int]:
+    """Delivered or skipped (delivery id, message id, status, reason) for claims of ``token``,
+    and their messages published once complete; returns the ids recorded (a claim missing was
+    lost) and how many messages were published. On PostgreSQL two statements: the outcomes
+    written and the messages' outbox rows locked in position order (as ``publish_complete``),
+    then the complete ones published."""
+    if not outcomes:
+        return [], 0
+    if not is_postgres(session):
+        groups: dict[tuple[DeliveryStatus, str | None], list[int]] = {}
+        for delivery_id, _, status, reason in outcomes:
+            groups.setdefault((status, reason), []).append(delivery_id)
+        recorded = [
+            delivery_id
+            for (status, reason), ids in groups.items()
+            for delivery_id in finish_claims(
+                session, ids, token=token, status=status, now=now, error=reason
+            )
+        ]
+        done = set(recorded)
+        return recorded, publish_complete(session, [o[1] for o in outcomes if o[0] in done], now)
+    rows = session.connection().execute(
+        _PG_RECORD_OUTCOMES,
+        {
+            "ids": [o[0] for o in outcomes],
+            "statuses": [o[2].value for o in outcomes],
+            "reasons": [o[3] for o in outcomes],
+            "token": token,
+            "now": now,
+            "delivered": DeliveryStatus.DELIVERED.value,
+        },
+    )
+    recorded, locked = [], []
+    for delivery_id, message_id in rows:
+        if delivery_id is not None:
+            recorded.append(delivery_id)
+        else:
+            locked.append(message_id)
+    if not locked:
+        return recorded, 0
+    published = session.scalars(
+        statement(session, "outbox.publish_complete", _publish_complete),
+        {"ids": locked, "now": now},
+    ).all()
+    return recorded, len(published)
+
+
+# The outcomes (``finish_claims``'s columns, one row each from the arrays), then the outbox rows
+# of the messages recorded locked in position order: rows (delivery id, null) and (null,
+# message id). ``publish_complete``'s next statement sees the deliveries finished here.
+_PG_RECORD_OUTCOMES = text(
+    "WITH finished AS ("
+    "UPDATE deliveries AS d SET status = u.status, claim_token = NULL, last_error = u.reason,"
+    " updated_at = :now,"
+    " delivered_at = CASE WHEN u.status = :delivered THEN CAST(:now AS timestamptz) END "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
+    " AS u(id, status, reason) "
+    "WHERE d.id = u.id AND d.claim_token = :token RETURNING d.id, d.message_id), "
+    "locked AS (SELECT o.id FROM outbox AS o WHERE o.id IN (SELECT message_id FROM finished)"
+    " AND o.published_at IS NULL ORDER BY o.position FOR UPDATE OF o) "
+    "SELECT finished.id, CAST(NULL AS text) FROM finished "
+    "UNION ALL SELECT CAST(NULL AS bigint), locked.id FROM locked"
+).bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger())),
+    bindparam("statuses", type_=ARRAY(Text())),
+    bindparam("reasons", type_=ARRAY(Text())),
+    bindparam("now", type_=UTCDateTime()),
+)
 
 
 def release_claims(session: Session, ids: Sequence[int], *, token: str, now: datetime) -> None:
@@ -557,42 +586,3 @@ def renew_claims(session: Session, *, token: str, lease_until: datetime, now: da
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
-
-
-# --- deliveries of one handler, by the subject of their event -------------------------------
-
-
-def deliveries_by_subject(
-    session: Session, handler: str, subjects: Sequence[str]
-) -> list[tuple[Delivery, str, str]]:
-    """The deliveries to ``handler`` of the events with these subjects, with the event's
-    subject and type."""
-    if not subjects:
-        return []
-    query = (
-        select(Delivery, OutboxMessage.subject, OutboxMessage.type)
-        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(Delivery.handler == handler, OutboxMessage.subject.in_(list(subjects)))
-        .order_by(Delivery.id)
-    )
-    return [(row[0], row[1], row[2]) for row in session.execute(query)]
-
-
-def subject_ids(
-    handler: str, prefix: str, statuses: Sequence[str], *, failing: bool = False
-) -> Select[int]:
-    """A subquery: the ``<id>`` of events with subject ``<prefix><id>`` whose delivery to
-    ``handler`` is in one of ``statuses`` (and, with ``failing``, whose last attempt failed)."""
-    query = (
-        select(cast(func.substr(OutboxMessage.subject, len(prefix) + 1), BigInteger))
-        .select_from(Delivery)
-        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(
-            Delivery.handler == handler,
-            Delivery.status.in_(list(statuses)),
-            OutboxMessage.subject.startswith(prefix, autoescape=True),
-        )
-    )
-    if failing:
-        query = query.where(Delivery.last_error.is_not(None))
-    return query

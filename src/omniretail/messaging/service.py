@@ -12,6 +12,7 @@ from sqlalchemy import Select
 
 from omniretail.db.uow import UnitOfWork
 from omniretail.messaging import repository, retention
+from omniretail.messaging import subjects as of_subjects
 from omniretail.messaging.errors import DeliveryNotDead, UnknownDelivery
 from omniretail.messaging.models import Delivery, DeliveryStatus
 from omniretail.messaging.schemas import DeliveryRead
@@ -72,7 +73,7 @@ def deliveries_by_subject(
 ) -> dict[str, DeliveryRead]:
     """The latest delivery to ``handler`` of each event subject (one event per subject is
     the case this serves: ``notifications/<id>``)."""
-    rows = repository.deliveries_by_subject(uow.session, handler, subjects)
+    rows = of_subjects.deliveries_by_subject(uow.session, handler, subjects)
     return {subject: _delivery_read(d, event_type) for d, subject, event_type in rows}
 
 
@@ -81,7 +82,7 @@ def subject_ids(
 ) -> Select[int]:
     """A subquery of the ids in ``<prefix><id>`` subjects whose delivery to ``handler`` is in
     ``statuses`` (``failing``: and has an error from its last attempt)."""
-    return repository.subject_ids(handler, prefix, [s.value for s in statuses], failing=failing)
+    return of_subjects.subject_ids(handler, prefix, [s.value for s in statuses], failing=failing)
 
 
 def _delivery_read(delivery: Delivery, event_type: str) -> DeliveryRead:

@@ -200,6 +200,55 @@ def notify(
 
 
 @dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One ``notify`` of ``notify_many``."""
+
+    kind: str
+    channel: Channel | str
+    recipient: str
+    context: dict[str, Any]
+    source_event_id: str
+    customer_ref: str | None = None
+
+
+def notify_many(uow: UnitOfWork, notices: Sequence[Notice]) -> int:
+    """``notify`` for many (a relay batch): rendered, then stored in one statement, those
+    already stored (a redelivered source event) left as they are; returns how many were
+    queued. Raises as ``notify`` does, before anything is written."""
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        channel = _channel(notice.channel)
+        recipient = notice.recipient.strip()
+        if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
+            raise InvalidRequest(
+                f"the recipient is not a {channel.value} recipient", field="recipient"
+            )
+        rendered = render(notice.kind, channel, notice.context)
+        row = {
+            "customer_ref": notice.customer_ref,
+            "channel": channel.value,
+            "kind": notice.kind,
+            "recipient": recipient,
+            "subject": rendered.subject,
+            "body": rendered.body,
+            "html_body": rendered.html,
+            "status": NotificationStatus.QUEUED.value,
+            "created_at": uow.now,
+            "sent_at": None,
+            "source_event_id": notice.source_event_id,
+        }
+        rows.append(_sealed(uow.vault, row))
+    added = repository.add_notifications_if_new(uow.session, rows) if rows else []
+    for row, notification_id in added:
+        uow.record(
+            NotificationQueued(
+                notification_id=notification_id, channel=str(row["channel"]), kind=str(row["kind"])
+            )
+        )
+    return len(added)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Rendered:
     """A message another domain rendered itself (``notify_rendered``)."""
 
