@@ -39,7 +39,7 @@ from omniretail.carts.schemas import (
     CartLineUpdate,
     CartRead,
 )
-from omniretail.carts.view import CartLineRow, CartView, load_cart
+from omniretail.carts.view import CartLineRow, CartView, cart_view, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.catalog.schemas import SELF_SERVICE_KINDS
@@ -309,7 +309,8 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
 def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
     """The active cart, its version bumped and its row locked first, then read (unpriced):
     the read sees every change committed before ours took the lock. The view carries the
-    version after the bump."""
+    version after the bump. On PostgreSQL both are one statement, whose lines are read again
+    in the rare case a change was committed while it waited for the lock."""
     if channel is not None:
         try:
             catalog.channel_settings(uow, channel)
@@ -317,9 +318,16 @@ def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
             _refuse_change(uow, token)  # an unknown or closed cart is the first thing said
             raise
     uow.write_held()  # a cart created earlier in this unit of work
-    if repo.touch_active_cart_by_token(uow.session, token, channel, uow.now) is None:
+    rows = repo.touched_cart_with_lines(uow.session, token, channel, uow.now)
+    if rows is None:  # SQLite: the bump, then the read
+        touched = repo.touch_active_cart_by_token(uow.session, token, channel, uow.now)
+    else:
+        touched = rows[0] if rows else None
+    if touched is None:
         _refuse_change(uow, token)
         raise CartNotActive("the cart was closed meanwhile", field="token")
+    if rows and rows[0].seen_version + 1 == rows[0].version:  # no change committed meanwhile
+        return cart_view(uow, rows, priced=False)
     return load_cart(uow, token, priced=False)
 
 

@@ -56,6 +56,19 @@ def cart_with_lines(session: Session, token: str) -> list[Row[Any]]:
     return list(session.execute(_cart_with_lines_statement(), {"token": token}))
 
 
+_LINE_COLUMNS = (
+    cart_lines.c.id.label("line_id"),
+    cart_lines.c.sku_code,
+    cart_lines.c.quantity,
+    cart_lines.c.location_code,
+    cart_lines.c.hold_id,
+    cart_lines.c.hold_expires_at,
+    cart_lines.c.channel_code.label("line_channel"),
+    skus.c.name.label("sku_name"),
+    skus.c.active.label("sku_active"),
+)
+
+
 @cache
 def _cart_with_lines_statement() -> Select[Any]:
     # Built once: the hottest read of the cart flow (every change and checkout).
@@ -72,15 +85,7 @@ def _cart_with_lines_statement() -> Select[Any]:
             carts.c.coupon_codes,
             carts.c.created_at,
             carts.c.updated_at,
-            cart_lines.c.id.label("line_id"),
-            cart_lines.c.sku_code,
-            cart_lines.c.quantity,
-            cart_lines.c.location_code,
-            cart_lines.c.hold_id,
-            cart_lines.c.hold_expires_at,
-            cart_lines.c.channel_code.label("line_channel"),
-            skus.c.name.label("sku_name"),
-            skus.c.active.label("sku_active"),
+            *_LINE_COLUMNS,
         )
         .select_from(
             carts.outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id).outerjoin(
@@ -103,9 +108,22 @@ def touch_active_cart_by_token(
     return session.execute(_touch_statement(channel is not None), params).one_or_none()
 
 
-@cache
-def _touch_statement(sets_channel: bool) -> Any:
-    # Built once (every cart change): a statement built per call costs its cache key.
+def touched_cart_with_lines(
+    session: Session, token: str, channel: str | None, now: datetime
+) -> list[Row[Any]] | None:
+    """``touch_active_cart_by_token`` and ``cart_with_lines`` in one statement on PostgreSQL
+    (a data-modifying CTE; None on SQLite, which has none). The cart's columns are the row
+    as updated; the lines are read on the statement's snapshot, taken before the row lock, so
+    each row also carries ``seen_version``, the version on that snapshot: when it is not the
+    one just bumped, a change was committed meanwhile and the lines must be read again.
+    No rows: the cart is not active."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    params = {"t_token": token, "t_now": now, "t_channel": channel}
+    return list(session.execute(_touched_with_lines_statement(channel is not None), params))
+
+
+def _touch(sets_channel: bool) -> Any:
     values: dict[str, Any] = {
         "version": carts.c.version + 1,
         "updated_at": bindparam("t_now", type_=carts.c.updated_at.type),
@@ -119,7 +137,41 @@ def _touch_statement(sets_channel: bool) -> Any:
             carts.c.status == CartStatus.ACTIVE.value,
         )
         .values(**values)
-        .returning(carts.c.id, carts.c.version, carts.c.customer_id)
+    )
+
+
+@cache
+def _touch_statement(sets_channel: bool) -> Any:
+    # Built once (every cart change): a statement built per call costs its cache key.
+    return _touch(sets_channel).returning(carts.c.id, carts.c.version, carts.c.customer_id)
+
+
+@cache
+def _touched_with_lines_statement(sets_channel: bool) -> Select[Any]:
+    touched = _touch(sets_channel).returning(*carts.c).cte("touched")
+    seen = carts.alias("seen")
+    return (
+        select(
+            touched.c.id.label("cart_id"),
+            touched.c.token,
+            touched.c.customer_id,
+            touched.c.status,
+            touched.c.channel_code.label("cart_channel"),
+            touched.c.version,
+            touched.c.merged_into,
+            touched.c.order_number,
+            touched.c.coupon_codes,
+            touched.c.created_at,
+            touched.c.updated_at,
+            seen.c.version.label("seen_version"),
+            *_LINE_COLUMNS,
+        )
+        .select_from(
+            touched.join(seen, seen.c.id == touched.c.id)
+            .outerjoin(cart_lines, cart_lines.c.cart_id == touched.c.id)
+            .outerjoin(skus, skus.c.code == cart_lines.c.sku_code)
+        )
+        .order_by(cart_lines.c.created_at, cart_lines.c.sku_code)
     )
 
 
@@ -147,6 +199,41 @@ def close_cart(
     if expected_version is not None:
         stmt = stmt.where(carts.c.version == expected_version)
     return bool(rowcount(session.execute(stmt)))
+
+
+def checkout_close(
+    cart_id: str, expected_version: int, order_number: str, now: datetime
+) -> tuple[Any, dict[str, Any]]:
+    """``close_cart`` as checkout does it (checked out for ``order_number``, unless the cart
+    changed since it was read), as a statement with RETURNING and its parameters, for a
+    caller that sends it with its own write (``orders.repository.insert_order_closing``)."""
+    params = {
+        "c_id": cart_id,
+        "c_version": expected_version,
+        "c_number": order_number,
+        "c_now": now,
+    }
+    return _checkout_close_statement(), params
+
+
+@cache
+def _checkout_close_statement() -> Any:
+    return (
+        update(carts)
+        .where(
+            carts.c.id == bindparam("c_id", type_=carts.c.id.type),
+            carts.c.status == CartStatus.ACTIVE.value,
+            carts.c.version == bindparam("c_version", type_=carts.c.version.type),
+        )
+        .values(
+            status=CartStatus.CHECKED_OUT.value,
+            order_number=bindparam("c_number", type_=carts.c.order_number.type),
+            merged_into=None,
+            updated_at=bindparam("c_now", type_=carts.c.updated_at.type),
+            version=carts.c.version + 1,
+        )
+        .returning(carts.c.id)
+    )
 
 
 def reopen_cart(session: Session, cart_id: str, order_number: str, now: datetime) -> bool:

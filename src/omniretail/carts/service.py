@@ -35,6 +35,7 @@ from omniretail.carts.prices import (
     set_price,
 )
 from omniretail.carts.repository import (
+    checkout_close,
     close_cart,
     reopen_cart,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "attach_customer",
     "cart_owner",
     "cart_read",
+    "checkout_close",
     "close_cart",
     "create_cart",
     "delete_price",

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from omniretail.carts import repository as repo
 from omniretail.carts.errors import (
@@ -74,6 +76,21 @@ def load_cart(
     rows = repo.cart_with_lines(uow.session, token)
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
+    return cart_view(
+        uow, rows, price_channel, priced=priced, method=method, customer_id=customer_id
+    )
+
+
+def cart_view(
+    uow: UnitOfWork,
+    rows: Sequence[Any],
+    price_channel: str | None = None,
+    *,
+    priced: bool = True,
+    method: str | None = None,
+    customer_id: int | None = None,
+) -> CartView:
+    """``load_cart`` of rows already read (``repo.cart_with_lines``' columns)."""
     first = rows[0]
     coupons = tuple(c for c in (first.coupon_codes or "").split(",") if c)
     context = pricing.context_for(

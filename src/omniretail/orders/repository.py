@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Row,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     or_,
@@ -42,6 +44,37 @@ def _insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]])
 
 def insert_order(session: Session, values: dict[str, Any]) -> int:
     return int(session.execute(insert(orders).returning(orders.c.id), values).scalar_one())
+
+
+def insert_order_closing(
+    session: Session, values: dict[str, Any], close: Any, close_params: dict[str, Any]
+) -> int | None:
+    """The order, inserted only if ``close`` (an UPDATE with RETURNING: the cart's close)
+    changes a row; its id, or None (nothing written). One statement on PostgreSQL (a
+    data-modifying CTE), two on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        if session.execute(close, close_params).first() is None:
+            return None
+        return insert_order(session, values)
+    statement = _order_after(close, tuple(values))
+    # prefixed names: a parameter named like a column of the close's table would be set by it
+    params = {**{f"o_{k}": v for k, v in values.items()}, **close_params}
+    found = session.execute(statement, params).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+@cache
+def _order_after(close: Any, columns: tuple[str, ...]) -> Any:
+    # Built once per statement and column list: INSERT ... SELECT <the values> FROM closed
+    closed = close.cte("closed")
+    chosen = select(*(bindparam(f"o_{c}", type_=orders.c[c].type) for c in columns)).select_from(
+        closed
+    )
+    return (
+        insert(orders)
+        .from_select(list(columns), chosen, include_defaults=False)
+        .returning(orders.c.id)
+    )
 
 
 def insert_fulfilments(session: Session, rows: Sequence[dict[str, Any]]) -> None:

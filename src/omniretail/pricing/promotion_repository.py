@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -111,7 +112,24 @@ _NO_COUPON = (
     null().label("budget_left"),
     null().label("owner"),
 )
-# Built once: the promotions facts of an anonymous cart without coupons (most pricing calls).
+
+
+@dataclass(frozen=True)
+class ReadStamp:
+    """The promotions stamp as another statement read it (``PROMOTIONS_STAMP_COLUMN``);
+    ``value`` None: there is no stamp row yet."""
+
+    value: int | None
+
+
+# The promotions stamp (whether this process's copy of them is current), as a column.
+PROMOTIONS_STAMP_COLUMN = (
+    select(stamps.c.stamp)
+    .where(stamps.c.name == PROMOTIONS_STAMP)
+    .scalar_subquery()
+    .label("promotions_stamp")
+)
+# Built once: the promotions facts of an anonymous cart without coupons.
 _ANONYMOUS_FACTS = select(
     select(stamps.c.stamp)
     .where(stamps.c.name == PROMOTIONS_STAMP)
@@ -124,6 +142,12 @@ _ANONYMOUS_FACTS = select(
 )
 
 
+def only_stamp(context: PricingContext) -> bool:
+    """An anonymous cart without coupons (most pricing calls): of the promotions facts only
+    the stamp applies, which ``PROMOTIONS_STAMP_COLUMN`` lets another statement read."""
+    return not context.coupons and context.customer_id is None
+
+
 def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[Any]]:
     """What each pricing call reads about promotions, in one statement: the ``promotions``
     stamp (whether this process's copy of them is current), the customer's order count,
@@ -131,7 +155,7 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
     can use now (their own or anyone's), with its promotion, budget left and owner. One row
     per such coupon, or one row without."""
     codes = sorted(set(context.coupons))
-    if not codes and context.customer_id is None:  # an anonymous cart without coupons
+    if only_stamp(context):
         return list(session.execute(_ANONYMOUS_FACTS))
     stamp = (
         select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()

@@ -45,6 +45,7 @@ from omniretail.pricing.promotion_index import (
     cached_index,
     keep_index,
 )
+from omniretail.pricing.promotion_repository import ReadStamp
 from omniretail.pricing.promotion_rules import (
     ConditionError,
     compile_condition,
@@ -65,17 +66,23 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
 def load_step(
-    uow: UnitOfWork, context: PricingContext
+    uow: UnitOfWork, context: PricingContext, stamp: ReadStamp | None = None
 ) -> tuple[PricingContext, IndexedPromotionsStep]:
     """The promotions in force for the context: one statement (the promotions' stamp, whether
     the customer has ordered before, their loyalty tier and RFM segment unless the context
     says, and the applied coupons they can use) and, when another process changed the
-    promotions since this one loaded them, a second one reloading them (``promotion_index``)."""
-    rows = repo.pricing_call_facts(uow.session, context)
-    first = rows[0]
-    index = cached_index(uow.cache, first.stamp)
+    promotions since this one loaded them, a second one reloading them (``promotion_index``).
+    ``stamp``: read already with the SKUs; for an anonymous cart without coupons it is all
+    the first statement would read, so it is not sent."""
+    if stamp is not None and repo.only_stamp(context):
+        rows: list[Any] = []
+        current = stamp.value
+    else:
+        rows = repo.pricing_call_facts(uow.session, context)
+        current = rows[0].stamp
+    index = cached_index(uow.cache, current)
     if index is None:
-        index = build_index(first.stamp, repo.all_active_promotions(uow.session))
+        index = build_index(current, repo.all_active_promotions(uow.session))
         keep_index(uow.cache, index)
     applied = tuple(
         CouponRow(code=r.coupon, promotion=r.promotion, budget_left=r.budget_left, owner=r.owner)
@@ -83,6 +90,7 @@ def load_step(
         if r.coupon is not None
     )
     if context.customer_id is not None and index.any_in_force(context, applied):
+        first = rows[0]
         context = replace(
             context,
             first_order=context.first_order

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -40,6 +40,7 @@ from omniretail.pricing.models import (
 from omniretail.pricing.models import (
     Fee as FeeRow,
 )
+from omniretail.pricing.promotion_repository import PROMOTIONS_STAMP_COLUMN, ReadStamp
 
 price_lists = cast(Table, PriceList.__table__)
 entries = cast(Table, PriceListEntry.__table__)
@@ -117,11 +118,30 @@ _SKU_FACTS = (
 )
 
 
+# The same with the promotions stamp on each row (an anonymous cart's pricing call reads
+# nothing else about promotions: ``promotions.load_step``).
+_SKU_FACTS_STAMPED = _SKU_FACTS.add_columns(PROMOTIONS_STAMP_COLUMN)
+
+
 def sku_facts(
     session: Session, sku_codes: Sequence[str], context: PricingContext
 ) -> dict[str, SkuFacts]:
     """Each existing SKU with its catalog price, tax class, category and the entries in
     force for the context, in one indexed statement (``_SKU_FACTS``)."""
+    return _sku_facts(session.execute(_SKU_FACTS, _params(sku_codes, context)))
+
+
+def sku_facts_stamped(
+    session: Session, sku_codes: Sequence[str], context: PricingContext
+) -> tuple[dict[str, SkuFacts], ReadStamp | None]:
+    """``sku_facts`` and, in the same statement, the promotions stamp (None when no SKU was
+    found, so no row carried it)."""
+    rows = list(session.execute(_SKU_FACTS_STAMPED, _params(sku_codes, context)))
+    stamp = ReadStamp(rows[0].promotions_stamp) if rows else None
+    return _sku_facts(rows), stamp
+
+
+def _params(sku_codes: Sequence[str], context: PricingContext) -> dict[str, Any]:
     params = {
         "skus": sorted(set(sku_codes)),
         "currency": context.currency,
@@ -133,10 +153,13 @@ def sku_facts(
         "customer_id": context.customer_id,
         "stored_segment": not context.segments and context.customer_id is not None,
     }
-    stmt = _SKU_FACTS
+    return params
+
+
+def _sku_facts(rows: Iterable[Row[Any]]) -> dict[str, SkuFacts]:
     found: dict[str, SkuFacts] = {}
     candidates: dict[str, list[Candidate]] = {}
-    for r in session.execute(stmt, params):
+    for r in rows:
         if r.code not in found:
             found[r.code] = SkuFacts(
                 sku=r.code,

@@ -71,6 +71,7 @@ from omniretail.pricing.events import (
     TaxSettingChanged,
 )
 from omniretail.pricing.models import CHANNEL_LIST_PREFIX
+from omniretail.pricing.promotion_repository import ReadStamp, only_stamp
 from omniretail.pricing.schemas import (
     AdjustmentRead,
     PricedLineRead,
@@ -90,7 +91,9 @@ from omniretail.pricing.schemas import (
 
 # The steps every cart is priced with, in order: each loader reads what its step needs for
 # the call (and may complete the context) and returns the step.
-StepLoader = Callable[[UnitOfWork, PricingContext], tuple[PricingContext, PricingStep]]
+StepLoader = Callable[
+    [UnitOfWork, PricingContext, ReadStamp | None], tuple[PricingContext, PricingStep]
+]
 STEPS: tuple[StepLoader, ...] = (promotions.load_step,)
 
 
@@ -131,14 +134,20 @@ def price_cart(
     """Every line priced for the context: the price list entry used, the adjustments, net,
     tax and gross (``pricing.engine`` says how). Two reads: the SKUs with the entries in force
     (one statement) and the country's tax rates (cached a few seconds); with a method, the
-    channel's fees (cached the same way)."""
-    facts = repo.sku_facts(uow.session, [ln.sku for ln in lines], context) if lines else {}
+    channel's fees (cached the same way). An anonymous cart without coupons
+    reads the promotions stamp with the SKUs."""
+    skus = [ln.sku for ln in lines]
+    stamp: ReadStamp | None = None
+    if lines and only_stamp(context):
+        facts, stamp = repo.sku_facts_stamped(uow.session, skus, context)
+    else:
+        facts = repo.sku_facts(uow.session, skus, context) if lines else {}
     steps: list[PricingStep] = []
     if lines and context.method is not None and context.fee is None:
         context = replace(context, fee=fees.fee_for(uow, context.channel, context.method))
     if lines:
         for load in STEPS:
-            context, step = load(uow, context)
+            context, step = load(uow, context, stamp)
             steps.append(step)
     return price_lines(context, lines, facts, _rates(uow, context.country), steps)
 

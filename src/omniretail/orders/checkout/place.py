@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from omniretail.carts.errors import CartEmpty, CartNotActive
-from omniretail.carts.service import CartStatus, CartView, close_cart, load_cart
+from omniretail.carts.service import CartStatus, CartView, checkout_close, close_cart, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import LocationRead
 from omniretail.db.uow import UnitOfWork
@@ -140,44 +140,50 @@ def _place(
     plan = _plan(uow, cart, data.fulfilment, cart.channel, total)
     number = new_order_number()
     key = f"checkout:{cart.id}:{cart.version}"  # the provider's idempotency key
-    _close(uow, cart, number)
-    if cart.coupons and cart.priced is not None:
-        pricing.redeem_coupons(uow, cart.priced, number, cart.customer_id)
-    holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
     payment_token = data.payment.provider_token
-    authorisation = (
-        authorise_payment(payments, payment_token, total, currency, key) if ttl is None else None
-    )
     tracking_token = new_token(24)
     delivery = _delivery(data.fulfilment, plan.destination)
     fee = cart.priced.fee if cart.priced else None
     fee_charged = pricing.fee_breakdown(fee, currency) if fee else None
-    status = OrderStatus.CONFIRMED if authorisation else OrderStatus.AWAITING_PAYMENT
-    order_id = repo.insert_order(
-        uow.session,
-        {
-            "number": number,
-            "kind": OrderKind.SALE.value,
-            "status": status.value,
-            "channel_code": channel,
-            "customer_id": cart.customer_id,
-            "currency": currency,
-            "total": total,
-            "placed_at": uow.now,
-            "tracking_token": tracking_token,
-            "cart_id": cart.id,
-            **contact.seal(uow.vault, data.contact_email, delivery),
-            "payment_provider": payments.name,
-            "payment_token": payment_token,
-            "payment_reference": authorisation.reference if authorisation else None,
-            "amount_authorised": total if authorisation else Decimal(0),
-            "amount_captured": Decimal(0),
-            "amount_voided": Decimal(0),
-            "routing_version": plan.version,
-            "updated_at": uow.now,
-            "fee": fee_charged,
-        },
-    )
+    values = {
+        "number": number,
+        "kind": OrderKind.SALE.value,
+        "status": OrderStatus.AWAITING_PAYMENT.value,
+        "channel_code": channel,
+        "customer_id": cart.customer_id,
+        "currency": currency,
+        "total": total,
+        "placed_at": uow.now,
+        "tracking_token": tracking_token,
+        "cart_id": cart.id,
+        **contact.seal(uow.vault, data.contact_email, delivery),
+        "payment_provider": payments.name,
+        "payment_token": payment_token,
+        "payment_reference": None,
+        "amount_authorised": Decimal(0),
+        "amount_captured": Decimal(0),
+        "amount_voided": Decimal(0),
+        "routing_version": plan.version,
+        "updated_at": uow.now,
+        "fee": fee_charged,
+    }
+    authorisation: Authorisation | None = None
+    if ttl is not None:
+        # paid later: the order awaiting payment goes with the cart's close (one statement)
+        order_id = _close_with_order(uow, cart, number, values)
+    else:
+        _close(uow, cart, number)
+    if cart.coupons and cart.priced is not None:
+        pricing.redeem_coupons(uow, cart.priced, number, cart.customer_id)
+    holds = allocate(uow, plan.placed, cart, cart.channel, number, actor)
+    if ttl is None:
+        authorisation = authorise_payment(payments, payment_token, total, currency, key)
+        values |= {
+            "status": OrderStatus.CONFIRMED.value,
+            "payment_reference": authorisation.reference,
+            "amount_authorised": total,
+        }
+        order_id = repo.insert_order(uow.session, values)
     # The order's rows go with the outbox at commit (one statement on PostgreSQL).
     fulfilments = [_fulfilment_row(uow, order_id, p, plan.known, policy) for p in plan.placed]
     uow.later_rows(repo.fulfilments, [f.values() for f in fulfilments])
@@ -286,6 +292,17 @@ def _close(uow: UnitOfWork, cart: CartView, number: str) -> None:
         raise CartChanged(
             "the cart changed while checking out; review it and check out again", field="token"
         )
+
+
+def _close_with_order(uow: UnitOfWork, cart: CartView, number: str, values: dict[str, Any]) -> int:
+    """``_close`` and the order's row with it (written only if the cart closed); its id."""
+    close, params = checkout_close(cart.id, cart.version, number, uow.now)
+    order_id = repo.insert_order_closing(uow.session, values, close, params)
+    if order_id is None:
+        raise CartChanged(
+            "the cart changed while checking out; review it and check out again", field="token"
+        )
+    return order_id
 
 
 def authorise_payment(
