@@ -5,13 +5,14 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from omniretail.db.outbox import OutboxMessage
 from omniretail.kernel.events import cloud_event
 from omniretail.messaging.mail import SmtpConfig, SmtpMailer
 from omniretail.notifications.events import NotificationQueued
 from omniretail.notifications.models import Notification
+from omniretail.orders import service as orders
 from omniretail.orders.events import OrderConfirmed
 from tests.orders.network import (
     add,
@@ -147,3 +148,28 @@ def test_a_batch_of_order_confirmations_is_queued_in_one_transaction(container, 
         ("order_confirmed", e["id"]) for e in events
     ]
     assert queued == 2
+
+
+def test_a_batch_reads_its_orders_in_four_statements_as_one_by_one_would(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 3)
+    numbers = []
+    for method in ("pickup_in_store", "pickup_in_store"):
+        token = new_cart(client)
+        ok(add(client, token, "A1", 1, location="LON1"))
+        numbers.append(ok(checkout(client, token, method, pickup="LON1"), 201)["number"])
+    seen: list[str] = []
+
+    def capture(_conn, _cursor, statement, _params, _context, _many) -> None:
+        seen.append(statement)
+
+    with container.read_uow() as uow:
+        one_by_one = {number: orders.get_order(uow, number) for number in numbers}
+        engine = uow.session.get_bind()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            together = orders.get_orders(uow, [*numbers, "NOPE", numbers[0]])
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    assert together == one_by_one
+    assert len(seen) == 4  # orders, lines, fulfilments, logs

@@ -106,9 +106,11 @@ def _notifier(
         skips: dict[str, str] = {}
         notices: list[Notice] = []
         with uow_factory() as uow:
+            found = orders.get_orders(uow, [str(event.data["order"]) for event, _ in items])
             for event, meta in items:
                 try:
-                    notices.append(_notice(uow, kind, event.data, meta, base_url))
+                    order = found.get(str(event.data["order"]))
+                    notices.append(_notice(uow, kind, order, event.data, meta, base_url))
                 except SkipDelivery as skip:
                     skips[meta.id] = str(skip)
             notify_many(uow, notices)
@@ -117,14 +119,20 @@ def _notifier(
     return handle
 
 
-def _notice(uow: Any, kind: str, data: dict[str, Any], meta: EventMeta, base_url: str) -> Notice:
-    """The email of one event; raises ``SkipDelivery`` when there is none to send."""
+def _notice(
+    uow: Any,
+    kind: str,
+    order: OrderRead | None,
+    data: dict[str, Any],
+    meta: EventMeta,
+    base_url: str,
+) -> Notice:
+    """The email of one event about ``order`` (None: not found); raises ``SkipDelivery`` when
+    there is none to send."""
     if kind == "shipped" and data.get("method") == "ship_to_store":
         raise SkipDelivery("sent to the pickup store: the customer hears when it arrives")
-    try:
-        order = orders.get_order(uow, data["order"])
-    except UnknownOrder as exc:
-        raise SkipDelivery(f"order {data['order']} is gone") from exc
+    if order is None:
+        raise SkipDelivery(f"order {data['order']} is gone")
     if not order.contact_email:
         raise SkipDelivery(f"order {order.number} has no contact email")
     return Notice(

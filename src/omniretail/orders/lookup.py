@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -64,10 +65,44 @@ def order_log(uow: UnitOfWork, number: str) -> list[LogEntryRead]:
     return [LogEntryRead.model_validate(e) for e in repo.log_of_order(uow.session, order.id)]
 
 
+def get_orders(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, OrderRead]:
+    """The orders of ``numbers`` that exist, by number, in four reads whatever their count
+    (the relay's notifiers read a batch's orders at once)."""
+    found = repo.get_orders_by_numbers(uow.session, sorted(set(numbers)))
+    ids = [o.id for o in found]
+    lines = _by_order(repo.lines_of_orders(uow.session, ids))
+    fulfilments = _by_order(repo.fulfilments_of_orders(uow.session, ids))
+    tracked = [o.id for o in found if o.tracking_token]
+    logs = _by_order(repo.logs_of_orders(uow.session, tracked))
+    return {
+        o.number: _order_read(
+            uow,
+            o,
+            lines.get(o.id, []),
+            fulfilments.get(o.id, []),
+            logs.get(o.id, []) if o.tracking_token else None,
+        )
+        for o in found
+    }
+
+
+def _by_order(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.order_id, []).append(row)
+    return grouped
+
+
 def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
     lines = repo.lines_of_order(uow.session, order.id)
     fulfilments = repo.fulfilments_of_order(uow.session, order.id)
     log = repo.log_of_order(uow.session, order.id) if order.tracking_token else None
+    return _order_read(uow, order, lines, fulfilments, log)
+
+
+def _order_read(
+    uow: UnitOfWork, order: Any, lines: list[Any], fulfilments: list[Any], log: list[Any] | None
+) -> OrderRead:
     return OrderRead(
         number=order.number,
         status=order.status,

@@ -89,6 +89,13 @@ def get_order_by_number(session: Session, number: str) -> Row[Any] | None:
     return session.execute(select(orders).where(orders.c.number == number)).one_or_none()
 
 
+def get_orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
+    """Whole order rows (``orders_by_numbers`` reads a few columns)."""
+    if not numbers:
+        return []
+    return list(session.execute(select(orders).where(orders.c.number.in_(numbers))))
+
+
 def get_order_by_token(session: Session, token: str) -> Row[Any] | None:
     return session.execute(select(orders).where(orders.c.tracking_token == token)).one_or_none()
 
@@ -146,6 +153,20 @@ def lines_of_order(session: Session, order_id: int) -> list[Row[Any]]:
             .select_from(order_lines.outerjoin(skus, skus.c.code == order_lines.c.sku_code))
             .where(order_lines.c.order_id == order_id)
             .order_by(order_lines.c.line_no)
+        )
+    )
+
+
+def lines_of_orders(session: Session, order_ids: Sequence[int]) -> list[Row[Any]]:
+    """The lines of several orders in one read, each order's by line number."""
+    if not order_ids:
+        return []
+    return list(
+        session.execute(
+            select(order_lines, skus.c.name.label("sku_name"))
+            .select_from(order_lines.outerjoin(skus, skus.c.code == order_lines.c.sku_code))
+            .where(order_lines.c.order_id.in_(order_ids))
+            .order_by(order_lines.c.order_id, order_lines.c.line_no)
         )
     )
 
@@ -257,6 +278,18 @@ def log_of_order(session: Session, order_id: int) -> list[FulfilmentLog]:
             select(FulfilmentLog)
             .where(FulfilmentLog.order_id == order_id)
             .order_by(FulfilmentLog.id)
+        )
+    )
+
+
+def logs_of_orders(session: Session, order_ids: Sequence[int]) -> list[FulfilmentLog]:
+    if not order_ids:
+        return []
+    return list(
+        session.scalars(
+            select(FulfilmentLog)
+            .where(FulfilmentLog.order_id.in_(order_ids))
+            .order_by(FulfilmentLog.order_id, FulfilmentLog.id)
         )
     )
 
