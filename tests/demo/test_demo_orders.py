@@ -132,3 +132,5 @@ def test_the_demos_click_and_collect_order_is_a_basket_from_the_stores_shelf(con
     ]
     assert pickup.total == Decimal("2.10") + Decimal("2.55") and pickup.fee is None
     assert {sku: level.available for sku, level in shelf.items()} == {"22041": 1, "85123A": 1}
+    # The plan page is empty until run: the tour says to run it.
+    assert "/hq/planning (press 'Run the plan now'" in output

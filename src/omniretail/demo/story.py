@@ -155,7 +155,8 @@ def print_tour(
         say(f"  5. {CUSTOMER_EMAIL}: {base}/account -> the order returned, points adjusted")
     say(
         f"  6. admin: {base}/hq/customers/{customer_id} (one profile, points, tier and the"
-        f" period it counts), {base}/hq/planning (replenishment plan), {base}/hq (dashboard)"
+        f" period it counts), {base}/hq/planning (press 'Run the plan now': what to order or"
+        f" transfer), {base}/hq (dashboard)"
     )
     say(
         f"  7. anyone: {base}/shop -> search, then sign up at {base}/signup -> the emailed"
