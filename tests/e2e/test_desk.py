@@ -116,7 +116,15 @@ def test_an_agent_answers_refunds_and_resolves(browser: Any, site: Site, screens
 def test_the_desk_pages_fit_a_phone(browser: Any, site: Site) -> None:
     """At 390 px the queue, a conversation with its customer's orders, the customer's desk and
     the taxes page scroll their tables inside the page, never the page sideways."""
-    _number, conversation_id = _world(site)
+    number = shipped_web_order(site.container, site.seeded.customer_id, site.payments, "A1", 1)
+    with site.container.uow() as uow:
+        started = support.start_chat(
+            uow,
+            ChatStart(message=f"Has {number} left yet?", order_number=number),
+            customer_id=site.seeded.customer_id,
+        )
+        found = support.list_conversations(uow, ConversationQuery(limit=50))
+    conversation_id = next(c.id for c in found if c.reference == started.reference)
     page: Any = new_page(browser, site, PHONE)
     sign_in(page, ADMIN)
     for path in (
