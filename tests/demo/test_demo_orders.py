@@ -13,6 +13,7 @@ from omniretail.carts import service as carts
 from omniretail.commands.main import app
 from omniretail.demo.network import STORES
 from omniretail.demo.people import CUSTOMER_EMAIL
+from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
 from tests.conftest import admin_api_key
 from tests.demo.test_demo import demo_env, run_demo
@@ -108,3 +109,28 @@ def test_the_demos_web_orders_are_baskets_that_pay_the_delivery_fee(container, t
             ("85123A", 1),
         ]
         assert order.fee is not None and order.total == Decimal("19.35") + Decimal("3.95")
+
+
+def test_the_demos_click_and_collect_order_is_a_basket_from_the_stores_shelf(container, tmp_path):
+    output = run_demo(container, tmp_path, write_log(tmp_path / "log.parquet"))
+
+    customer_id = int(re.search(r"/api/v1/customers/(\d+)/360", output).group(1))
+    orders, _cart = _customer_orders(container, customer_id)
+    pickup = next(o for o in orders if o.fulfilments[0].method.value == "pickup_in_store")
+    with container.read_uow() as uow:
+        shelf = {
+            lv.sku: lv
+            for lv in inventory.list_stock_levels(
+                uow, location=pickup.fulfilments[0].pickup_location
+            )
+        }
+    # The log's two SKUs, each 2 units on the shelf: one of each, a unit of each left there
+    # (it was a single unit of one SKU).
+    assert sorted((ln.sku, ln.quantity) for ln in pickup.lines if ln.sku) == [
+        ("22041", 1),
+        ("85123A", 1),
+    ]
+    assert pickup.total == Decimal("2.10") + Decimal("2.55") and pickup.fee is None
+    assert {sku: level.available for sku, level in shelf.items()} == {"22041": 1, "85123A": 1}
+    # The plan page is empty until run: the tour says to run it.
+    assert "/hq/planning (press 'Run the plan now'" in output

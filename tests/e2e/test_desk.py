@@ -15,8 +15,8 @@ from omniretail.auth.schemas import PrincipalCreate
 from omniretail.orders import service as lookup
 from omniretail.support import service as support
 from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
-from tests.e2e.conftest import DESKTOP, Site, new_page, shoot, sign_in
-from tests.web.seed import PASSWORD, shipped_web_order
+from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
+from tests.web.seed import ADMIN, PASSWORD, shipped_web_order
 
 
 def _world(site: Site) -> tuple[str, int]:
@@ -110,4 +110,30 @@ def test_an_agent_answers_refunds_and_resolves(browser: Any, site: Site, screens
     assert "POST /support/desk/orders/{number}/refund-line" in rows
     assert "POST /support/conversations/{conversation_id}/replies" in rows
     assert not [e for e in errors if "Refused" in e or "Content Security" in e], errors
+    page.context.close()
+
+
+def test_the_desk_pages_fit_a_phone(browser: Any, site: Site) -> None:
+    """At 390 px the queue, a conversation with its customer's orders, the customer's desk and
+    the taxes page scroll their tables inside the page, never the page sideways."""
+    number = shipped_web_order(site.container, site.seeded.customer_id, site.payments, "A1", 1)
+    with site.container.uow() as uow:
+        started = support.start_chat(
+            uow,
+            ChatStart(message=f"Has {number} left yet?", order_number=number),
+            customer_id=site.seeded.customer_id,
+        )
+        found = support.list_conversations(uow, ConversationQuery(limit=50))
+    conversation_id = next(c.id for c in found if c.reference == started.reference)
+    page: Any = new_page(browser, site, PHONE)
+    sign_in(page, ADMIN)
+    for path in (
+        "/hq/desk",
+        f"/hq/desk/conversations/{conversation_id}",
+        f"/hq/desk/customers/{site.seeded.customer_id}",
+        "/hq/pricing/taxes",
+    ):
+        page.goto(site.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE, (path, width)
     page.context.close()

@@ -179,6 +179,7 @@ def test_handover_with_a_wrong_code_is_refused_beside_the_field(
     sign_in(web, ASSOCIATE)
     page = f"/store/orders/{seeded.pickup_order}"
     html = web.get(page).text
+    assert "collect by" in html  # while it waits on the shelf
     fid = html.split("/fulfilments/")[1].split("/")[0]
     wrong = "000000" if seeded.pickup_code != "000000" else "111111"
     response: Any = post(web, page, f"{page}/fulfilments/{fid}/collect", {"pickup_code": wrong})
@@ -189,7 +190,12 @@ def test_handover_with_a_wrong_code_is_refused_beside_the_field(
         web, page, f"{page}/fulfilments/{fid}/collect", {"pickup_code": seeded.pickup_code}
     )
     assert done.status_code == 303
-    assert "Collected" in web.get(page).text
+    collected = web.get(page).text
+    assert "Collected" in collected and "collect by" not in collected
+    web.cookies.clear()
+    sign_in(web, CUSTOMER_EMAIL)
+    mine = web.get(f"/account/orders/{seeded.pickup_order}").text
+    assert "Collected" in mine and "collect by" not in mine
 
 
 def test_the_replenishment_plan_runs_as_a_job_whose_progress_the_page_shows(
@@ -245,6 +251,9 @@ def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
     assert done.status_code == 303
     shown = web.get(done.headers["location"]).text
     assert "refund £35.50" in shown and "1 written off at LON1" in shown
+    # All of it came back: the page says so, not that it cannot be returned "yet".
+    assert "Every item on this order has come back already." in shown
+    assert "can be returned yet" not in shown
     with container.read_uow() as uow:
         returned = [e for e in lookup.order_log(uow, number) if e.action == "returned"]
     assert [e.detail.get("reason") for e in returned] == ["Faulty or damaged: handle cracked"]

@@ -419,3 +419,21 @@ def test_a_declined_card_keeps_the_basket_and_says_why(
     assert _order_count(container) == 2
     again = _cart(container, seeded.customer_id)
     assert again is not None and again.token == cart.token and len(again.lines) == 1
+
+
+def test_a_lapsed_hold_reads_as_the_customer_can_act_on_it(
+    web: TestClient, container: Container, seeded: Seeded, clock: Any
+) -> None:
+    """The basket's lapsed reservation says what to do in the customer's words (not the API's
+    "refresh the cart"), and Update does hold it again."""
+    _shopper(web)
+    assert _add(web, "A1", 1).status_code == 303
+    clock.advance(minutes=16)  # past the web channel's 15-minute hold
+    response = web.get("/shop/basket")
+    lapsed = response.text
+    assert response.status_code == 200, (response.status_code, response.headers)
+    assert "No longer held for you, but still in stock: Update holds your basket again." in (lapsed)
+    assert "refresh the cart" not in lapsed and "lapsed" not in lapsed
+    updated: Any = post(web, "/shop/basket", "/shop/basket/lines/A1", {"quantity": "1"})
+    assert updated.status_code == 303
+    assert "No longer held for you" not in web.get("/shop/basket").text

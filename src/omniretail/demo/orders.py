@@ -89,10 +89,12 @@ def create_demo_orders(
     """Five orders (shipped home, ready for pickup, ship-to-store in transit, delivered,
     cancelled; the four from the DC baskets of the history's typical quantities, placed after
     the delivery fee is set up) and an open cart with two lines. Raises if the stock cannot
-    serve them; the caller's transaction then writes nothing. The click & collect order waits
-    at ``pickup_store`` (default: the store with the most units of a SKU)."""
-    baskets, cart_skus = _baskets(uow)
-    pickup_store, store_sku = _stocked_store(uow, pickup_store)
+    serve them; the caller's transaction then writes nothing. The click & collect order is a
+    basket of the same kind from ``pickup_store``'s shelf (default: the store with the most
+    units of a SKU), and waits there."""
+    baskets, cart_skus, offered = _baskets(uow)
+    pickup_store, _sku = _stocked_store(uow, pickup_store)
+    pickup_lines = _shelf_basket(uow, pickup_store, leave_out=offered)
 
     def order(
         lines: list[tuple[str, int]], choice: FulfilmentChoice, location: str | None = None
@@ -168,7 +170,7 @@ def create_demo_orders(
     )
 
     pickup = order(
-        [(store_sku, 1)],
+        pickup_lines,
         FulfilmentChoice(method=FulfilmentMethod.PICKUP_IN_STORE, pickup_location=pickup_store),
         location=pickup_store,
     )
@@ -180,11 +182,12 @@ def create_demo_orders(
     return read_demo_orders(uow, customer_id, created=True)
 
 
-def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
-    """The web orders' baskets from the DC (``WEB_ORDERS`` of up to ``BASKET_LINES`` lines) and
-    the open cart's SKUs: the SKUs with the most units free there, each line as many units as
-    a sale line of that SKU held most often in the history, as far as the DC's stock allows
-    every basket that takes it (a unit of each cart SKU left free)."""
+def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str], set[str]]:
+    """The web orders' baskets from the DC (``WEB_ORDERS`` of up to ``BASKET_LINES`` lines), the
+    open cart's SKUs and the best sellers "Buy 3 pay 2" will take. The baskets hold the SKUs
+    with the most units free there, each line as many units as a sale line of that SKU held
+    most often in the history, as far as the DC's stock allows every basket that takes it (a
+    unit of each cart SKU left free)."""
     levels = inventory.list_stock_levels(uow, location=DC, limit=100_000)
     ranked = sorted(
         ((lv.sku, lv.available) for lv in levels if lv.available >= 2),
@@ -207,7 +210,21 @@ def _baskets(uow: UnitOfWork) -> tuple[list[list[tuple[str, int]]], list[str]]:
         sku: max(1, min(typical.get(sku, 1), (free[sku] - (sku in cart_skus)) // max(uses[sku], 1)))
         for sku in pool
     }
-    return [[(sku, units[sku]) for sku in basket] for basket in chosen], cart_skus
+    return [[(sku, units[sku]) for sku in basket] for basket in chosen], cart_skus, offered
+
+
+def _shelf_basket(uow: UnitOfWork, store: str, *, leave_out: set[str]) -> list[tuple[str, int]]:
+    """The click & collect basket: up to ``BASKET_LINES`` of ``store``'s SKUs with the most
+    units free (those in ``leave_out`` only if no other is), each line as many units as a sale
+    line of that SKU held most often in the history, a unit left on the shelf where it can."""
+    levels = inventory.list_stock_levels(uow, location=store, limit=100_000)
+    ranked = sorted(
+        ((lv.sku, lv.available) for lv in levels if lv.available >= 1),
+        key=lambda item: (-item[1], item[0]),
+    )
+    chosen = ([item for item in ranked if item[0] not in leave_out] or ranked)[:BASKET_LINES]
+    typical = history.typical_line_quantities(uow, [sku for sku, _ in chosen])
+    return [(sku, max(1, min(typical.get(sku, 1), available - 1))) for sku, available in chosen]
 
 
 def pickup_store(uow: UnitOfWork) -> str:

@@ -25,7 +25,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, when=when, day=day, label=label, num=num)
+    env.filters.update(money=money, when=when, day=day, label=label, num=num, minutes=minutes)
     env.globals.update(version=__version__, catalog_currency=CATALOG_CURRENCY)
     return env
 
@@ -56,3 +56,20 @@ def num(value: Any, digits: int = 0) -> str:
     if value is None:
         return DASH
     return f"{float(value):,.{digits}f}" if digits else f"{round(float(value)):,}"
+
+
+def minutes(value: float | None) -> str:
+    """A span in minutes as a person reads it: ``0.2`` -> ``under a minute``, ``95`` ->
+    ``1 h 35 min``, ``3000`` -> ``2 d 2 h``."""
+    if value is None:
+        return DASH
+    whole = round(value)
+    if value < 1:
+        return "under a minute"
+    if whole < 60:
+        return f"{whole} min"
+    hours, mins = divmod(whole, 60)
+    if hours < 24:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
