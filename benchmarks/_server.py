@@ -264,7 +264,7 @@ def server_timing(headers: httpx.Headers | dict[str, str]) -> tuple[float, int]:
 
 
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection on asyncio streams.
+    """One keep-alive HTTP/1.1 connection on asyncio streams (``--client raw``).
 
     Many concurrent httpx clients spend more CPU managing their connection pool than the
     server spends on the request (on 2 shared cores that measures the client, not the
@@ -274,6 +274,7 @@ class RawConnection:
         self.host, self.port = host, port
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.sent = 0  # requests
 
     async def open(self) -> None:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
@@ -285,26 +286,78 @@ class RawConnection:
                 await self._writer.wait_closed()
 
     async def request(
-        self, method: str, path: str, body: Any = None
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], Any]:
+        """(status, headers with lower-case names, the JSON body or None)."""
         assert self._reader is not None and self._writer is not None
+        self.sent += 1
         payload = b"" if body is None else json.dumps(body).encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"X-API-Key: {API_KEY}\r\n"
+            f"X-API-Key: {API_KEY}\r\n{extra}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         )
         self._writer.write(head.encode() + payload)
         await self._writer.drain()
         raw_head = await self._reader.readuntil(b"\r\n\r\n")
         status_line, *lines = raw_head.decode("latin-1").split("\r\n")
-        headers = {}
+        received = {}
         for line in lines:
             if line:
                 name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        content = await self._reader.readexactly(int(headers.get("content-length", "0")))
-        return int(status_line.split()[1]), headers, json.loads(content) if content else None
+                received[name.strip().lower()] = value.strip()
+        content = await self._reader.readexactly(int(received.get("content-length", "0")))
+        return int(status_line.split()[1]), received, json.loads(content) if content else None
+
+
+class HttpxConnection:
+    """The same, through an ``httpx.AsyncClient`` of one keep-alive connection
+    (``--client httpx``): the usual Python client, and a dearer one."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._client: httpx.AsyncClient | None = None
+        self.sent = 0  # requests
+
+    async def open(self) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=f"http://{self.host}:{self.port}",
+            headers={"X-API-Key": API_KEY},
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            timeout=60,
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        assert self._client is not None
+        self.sent += 1
+        response = await self._client.request(method, path, json=body, headers=headers)
+        content = response.content
+        return (
+            response.status_code,
+            dict(response.headers),
+            json.loads(content) if content else None,
+        )
+
+
+Connection = RawConnection | HttpxConnection
+CLIENTS: dict[str, type[Connection]] = {"raw": RawConnection, "httpx": HttpxConnection}
+
+
+def run_client(main: Any, loop: str = "uvloop") -> Any:
+    """Runs the benchmark's client coroutine on ``loop``: uvloop (libuv, in C) costs the client
+    less CPU per request than asyncio's own loop, CPU the server on the same cores gets."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 # --- CPU time and the relay's work, over a benchmark's measured window ---------------------

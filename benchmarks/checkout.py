@@ -5,9 +5,11 @@
 Starts uvicorn in a subprocess over a fresh database (``_server.running_server``), sets a
 shop up through the API (a warehouse and two stores, a web channel, ``--skus`` SKUs with
 prices and stock; a few SKUs are scarce, so shoppers race for their last units), then lets
-``--clients`` concurrent shoppers (asyncio, one keep-alive HTTP/1.1 connection each) place
-``--orders`` orders between them. Each order is: create a cart, add one or two lines, ask for
-fulfilment options, check out (with an Idempotency-Key and a test payment token).
+``--clients`` concurrent shoppers (asyncio, one keep-alive HTTP/1.1 connection each:
+``--client raw``, lean, on asyncio streams, or ``--client httpx``, an ``httpx.AsyncClient``;
+on ``--loop uvloop`` or ``asyncio``) place ``--orders`` orders between them. Each order is:
+create a cart, add one or two lines, ask for fulfilment options, check out (with an
+Idempotency-Key and a test payment token).
 
 The last line printed is one JSON object: ``orders`` (placed), ``throughput_per_s`` (orders
 placed per second, whole flow), ``p50_ms`` / ``p95_ms`` (checkout requests, client side),
@@ -30,7 +32,9 @@ did in the window, background writers, autovacuum and other clients' work includ
 ``relay_drain_s``: seconds from the last flow's end until the outbox was drained.
 ``relay_sql_per_flow`` and ``relay_transactions_per_flow`` (``--relay process``): statements
 (BEGIN excluded) and commits the relay process sent in the window. The client itself and the
-drain polling are in none of these.
+drain polling are in none of these; ``client_cpu_ms_per_request`` is the client's CPU (this
+process, ``time.process_time``) per HTTP request over the flows: on this machine it runs on
+the server's cores, so a dearer client lowers every rate.
 """
 
 from __future__ import annotations
@@ -49,12 +53,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _server
 from _server import (
+    CLIENTS,
+    Connection,
     CpuMeter,
-    RawConnection,
     percentile,
     relay_counts,
+    run_client,
     running_server,
     server_timing,
     wait_until_drained,
@@ -63,33 +68,6 @@ from _server import (
 API = "/api/v1"
 SCARCE = 5  # SKUs with few units
 SCARCE_UNITS = 30
-
-
-class Shopper(RawConnection):
-    """A keep-alive connection that can send extra headers (the Idempotency-Key)."""
-
-    async def send(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], Any]:
-        assert self._reader is not None and self._writer is not None
-        payload = b"" if body is None else json.dumps(body).encode()
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"X-API-Key: {_server.API_KEY}\r\n{extra}"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-        )
-        self._writer.write(head.encode() + payload)
-        await self._writer.drain()
-        raw_head = await self._reader.readuntil(b"\r\n\r\n")
-        status_line, *lines = raw_head.decode("latin-1").split("\r\n")
-        received: dict[str, str] = {}
-        for line in lines:
-            if line:
-                name, _, value = line.partition(":")
-                received[name.strip().lower()] = value.strip()
-        content = await self._reader.readexactly(int(received.get("content-length", "0")))
-        return int(status_line.split()[1]), received, json.loads(content) if content else None
 
 
 def set_up(http: httpx.Client, skus: int, orders: int) -> dict[str, int]:
@@ -160,17 +138,19 @@ def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> N
         raise SystemExit(f"setup failed: {method} {path}: {response.status_code} {response.text}")
 
 
-async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dict[str, Any]:
+async def shop(
+    base_url: str, clients: int, orders: int, skus: list[str], client: str = "raw"
+) -> dict[str, Any]:
     host, port = base_url.removeprefix("http://").split(":")
-    shoppers = [Shopper(host, int(port)) for _ in range(clients)]
+    shoppers = [CLIENTS[client](host, int(port)) for _ in range(clients)]
     await asyncio.gather(*(s.open() for s in shoppers))
-    await asyncio.gather(*(s.send("GET", f"{API}/health") for s in shoppers))
+    await asyncio.gather(*(s.request("GET", f"{API}/health") for s in shoppers))
     remaining = [orders]
     results: list[dict[str, Any]] = []
     rng = random.Random(7)
 
-    async def one_flow(shopper: Shopper, n: int) -> dict[str, Any]:
-        status, headers, cart = await shopper.send("POST", f"{API}/carts", {"channel": "WEB"})
+    async def one_flow(shopper: Connection, n: int) -> dict[str, Any]:
+        status, headers, cart = await shopper.request("POST", f"{API}/carts", {"channel": "WEB"})
         flow_sql = server_timing(headers)[1]
         if status != 201:
             return {"outcome": "error", "status": status, "step": "cart"}
@@ -181,7 +161,7 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
             picks[0] = skus[n % SCARCE]
         lines: dict[str, int] = {}
         for sku in picks:
-            status, headers, body = await shopper.send(
+            status, headers, body = await shopper.request(
                 "POST", f"{API}/carts/{token}/lines", {"sku": sku, "quantity": 1}
             )
             flow_sql += server_timing(headers)[1]
@@ -190,14 +170,14 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
             if status != 200:
                 return {"outcome": "error", "status": status, "step": "line"}
             lines[sku] = 1
-        status, headers, body = await shopper.send(
+        status, headers, body = await shopper.request(
             "GET", f"{API}/carts/{token}/fulfilment-options?lat=51.545&lon=-0.15"
         )
         flow_sql += server_timing(headers)[1]
         if status != 200:
             return {"outcome": "error", "status": status, "step": "options"}
         began = time.perf_counter()
-        status, headers, body = await shopper.send(
+        status, headers, body = await shopper.request(
             "POST",
             f"{API}/carts/{token}/checkout",
             {
@@ -222,7 +202,7 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
             "lines": {ln["sku"]: ln["quantity"] for ln in body["lines"]},
         }
 
-    async def client(shopper: Shopper) -> None:
+    async def run(shopper: Connection) -> None:
         while remaining[0] > 0:
             remaining[0] -= 1
             try:
@@ -234,11 +214,19 @@ async def shop(base_url: str, clients: int, orders: int, skus: list[str]) -> dic
                 await shopper.close()
                 await shopper.open()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(client(s) for s in shoppers))
+    sent_before = sum(s.sent for s in shoppers)
+    started, cpu_began = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(run(s) for s in shoppers))
     elapsed = time.perf_counter() - started
+    client_cpu_ms = (time.process_time() - cpu_began) * 1000
+    requests = sum(s.sent for s in shoppers) - sent_before
     await asyncio.gather(*(s.close() for s in shoppers))
-    return {"elapsed_s": elapsed, "results": results}
+    return {
+        "elapsed_s": elapsed,
+        "results": results,
+        "client_cpu_ms": client_cpu_ms,
+        "requests": requests,
+    }
 
 
 def main() -> None:
@@ -253,6 +241,15 @@ def main() -> None:
         choices=["thread", "process"],
         default="thread",
         help="outbox relay inside the API process, or as its own process",
+    )
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="raw",
+        help="the shoppers' HTTP/1.1 client: raw (asyncio streams, lean) or httpx (AsyncClient)",
+    )
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client's event loop"
     )
     parser.add_argument(
         "--payment-latency-ms",
@@ -280,7 +277,10 @@ def main() -> None:
         meter = CpuMeter(server)
         relay_before = relay_counts(server)
         meter.start()
-        run = asyncio.run(shop(server.base_url, args.clients, args.orders, sorted(received)))
+        run = run_client(
+            shop(server.base_url, args.clients, args.orders, sorted(received), args.client),
+            args.loop,
+        )
         # ... and ends once it has delivered every event of the flows.
         drain_s = wait_until_drained(server)
         cpu = meter.stop()
@@ -301,6 +301,8 @@ def main() -> None:
         "clients": args.clients,
         "workers": args.workers,
         "relay": args.relay,
+        "client": args.client,
+        "loop": args.loop,
         "payment_latency_ms": args.payment_latency_ms,
         "orders": len(ordered),
         "sold_out": sum(1 for r in run["results"] if r["outcome"] == "sold_out"),
@@ -321,6 +323,8 @@ def main() -> None:
         "oversold": oversold,
         "drift": len(drift),
         **per_flow_figures(cpu, relay_before, relay_after, drain_s, len(ordered)),
+        # the client's CPU (this process) per HTTP request: it runs on the server's cores
+        "client_cpu_ms_per_request": round(run["client_cpu_ms"] / max(1, run["requests"]), 3),
     }
     print(json.dumps(figures))
 

@@ -4,7 +4,9 @@
 
 Starts uvicorn in a subprocess over a fresh database, sets one SKU up with ``--units`` units
 through the API, then lets ``--buyers`` concurrent clients (asyncio, one keep-alive
-HTTP/1.1 connection each, opened and warmed before the sale starts) each reserve one unit
+HTTP/1.1 connection each, opened and warmed before the sale starts; ``--client raw``, lean, on
+asyncio streams, or ``httpx``, an ``httpx.AsyncClient``; on ``--loop uvloop`` or ``asyncio``)
+each reserve one unit
 and buy it: ``--flow reserve`` sells the reservation at the till's endpoint,
 ``--flow checkout`` (the default) puts it in a cart and checks out with a card, the test
 provider taking ``--payment-latency-ms`` per authorisation. Exactly ``--units`` must
@@ -30,7 +32,9 @@ from the Server-Timing header: time inside the application). ``reserved``: reser
 granted; ``reservations_per_s``: those per second of the sale (with the sells in between
 unless ``--no-sell``); ``pgbench_update_tps``: pgbench's single-row UPDATEs per second
 (``pgbench_clients`` connections); ``ratio_vs_pgbench``: ``reservations_per_s`` over it (None
-on SQLite). Exit status 1 when units were oversold, fewer than ``min(units, attempts)``
+on SQLite). ``cpu_ms_per_success`` holds ``client`` too, and ``client_cpu_ms_per_request`` is
+the client's CPU (this process) per HTTP request: it shares the server's cores, so the rate and
+the ratio depend on it. Exit status 1 when units were oversold, fewer than ``min(units, attempts)``
 succeeded, a refusal was not a 409 out-of-stock, or the inventory does not verify.
 """
 
@@ -57,10 +61,12 @@ from sqlalchemy import create_engine, make_url, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (
+    CLIENTS,
+    Connection,
     CpuMeter,
-    RawConnection,
     RunningServer,
     percentile,
+    run_client,
     running_server,
     server_timing,
 )
@@ -139,7 +145,7 @@ def measure_sql(http: httpx.Client, workers: int) -> dict[str, Any]:
     return result
 
 
-async def checkout_buyer(http: RawConnection) -> dict[str, Any]:
+async def checkout_buyer(http: Connection) -> dict[str, Any]:
     """A cart, the unit in it (the reservation: 409 out-of-stock when none is left), then
     checkout with a card."""
     _status, _headers, cart = await http.request("POST", f"{API}/carts", {"channel": CHANNEL})
@@ -174,10 +180,15 @@ async def checkout_buyer(http: RawConnection) -> dict[str, Any]:
 
 
 async def flash_sale(
-    base_url: str, buyers: int, flow: str = "reserve", per_buyer: int = 1, sell: bool = True
+    base_url: str,
+    buyers: int,
+    flow: str = "reserve",
+    per_buyer: int = 1,
+    sell: bool = True,
+    client: str = "raw",
 ) -> dict[str, Any]:
     host, port = base_url.removeprefix("http://").split(":")
-    connections = [RawConnection(host, int(port)) for _ in range(buyers)]
+    connections = [CLIENTS[client](host, int(port)) for _ in range(buyers)]
     # Open every buyer's connection first: the sale measures the server, not TCP setup.
     await asyncio.gather(*(c.open() for c in connections))
     # ... and warm the server's database pool with as many concurrent reads as buyers.
@@ -187,11 +198,11 @@ async def flash_sale(
     start = asyncio.Event()
     body = {"sku": SKU, "location": LOCATION, "channel": CHANNEL, "quantity": 1}
 
-    async def buyer(http: RawConnection) -> list[dict[str, Any]]:
+    async def buyer(http: Connection) -> list[dict[str, Any]]:
         await start.wait()
         return [await one_purchase(http) for _ in range(per_buyer)]
 
-    async def one_purchase(http: RawConnection) -> dict[str, Any]:
+    async def one_purchase(http: Connection) -> dict[str, Any]:
         if flow == "checkout":
             return await checkout_buyer(http)
         began = time.perf_counter()
@@ -215,12 +226,13 @@ async def flash_sale(
 
     tasks = [asyncio.create_task(buyer(c)) for c in connections]
     await asyncio.sleep(0.2)
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     start.set()
     outcomes = [o for per in await asyncio.gather(*tasks) for o in per]
     elapsed = time.perf_counter() - began
+    client_cpu_ms = (time.process_time() - cpu_began) * 1000
     await asyncio.gather(*(c.close() for c in connections))
-    return {"outcomes": outcomes, "elapsed": elapsed}
+    return {"outcomes": outcomes, "elapsed": elapsed, "client_cpu_ms": client_cpu_ms}
 
 
 def run_pgbench(database_url: str, clients: int, seconds: int) -> dict[str, Any]:
@@ -311,6 +323,18 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=40, help="DB pool per process")
     parser.add_argument("--flow", choices=["checkout", "reserve"], default="checkout")
     parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="raw",
+        help="the buyers' HTTP/1.1 client: raw (asyncio streams, lean) or httpx (AsyncClient)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="the client's event loop",
+    )
+    parser.add_argument(
         "--payment-latency-ms",
         type=int,
         default=0,
@@ -348,8 +372,11 @@ def main() -> None:
         )
         meter = CpuMeter(server)
         meter.start()
-        sale = asyncio.run(
-            flash_sale(server.base_url, args.buyers, args.flow, args.per_buyer, args.sell)
+        sale = run_client(
+            flash_sale(
+                server.base_url, args.buyers, args.flow, args.per_buyer, args.sell, args.client
+            ),
+            args.loop,
         )
         cpu = meter.stop()  # the relay's share is the events' delivery as far as it got
         meter.close()
@@ -391,6 +418,8 @@ def main() -> None:
         "db": args.db,
         "workers": args.workers,
         "relay": args.relay,
+        "client": args.client,
+        "loop": args.loop,
         "buyers": args.buyers,
         "units": args.units,
         "per_buyer": args.per_buyer,
@@ -422,7 +451,10 @@ def main() -> None:
             key: round(value / max(1, sold if args.sell else granted), 2)
             for key, value in cpu.items()
             if value is not None and key in ("api", "db")
-        },
+        }
+        | {"client": round(sale["client_cpu_ms"] / max(1, sold if args.sell else granted), 2)},
+        # the client's CPU (this process) per HTTP request: it runs on the server's cores
+        "client_cpu_ms_per_request": round(sale["client_cpu_ms"] / max(1, requests), 3),
         "final_on_hand": final["on_hand"],
         "verify": "ok" if final["verify_ok"] else "drift",
     }

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from omniretail.auth.models import AuditEntry
 from omniretail.kernel.events import DomainEvent
@@ -82,3 +83,41 @@ def test_a_failed_check_rolls_the_unit_of_work_back(container):
         )
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(audit)) == 0
+
+
+def test_the_batch_and_commit_go_together_on_postgresql(container):
+    """The commit's batch is sent in a pipeline with COMMIT (one round trip): a row locked
+    earlier in the transaction is held for one round trip less."""
+    if container.backend != "postgresql":
+        pytest.skip("pipelines are PostgreSQL's")
+    piped: list[bool] = []
+
+    def capture(_conn, cursor, statement, *_args) -> None:
+        if "audit" in statement:
+            piped.append(cursor.connection.pgconn.pipeline_status != 0)
+
+    event.listen(container.engine, "before_cursor_execute", capture)
+    try:
+        with container.uow() as uow:
+            uow.later_rows(audit, [_row(uow, "a")])
+            uow.record(DomainEvent(type="test.batched", subject="s", data={"n": 1}))
+    finally:
+        event.remove(container.engine, "before_cursor_execute", capture)
+    assert piped == [True]
+    with container.read_uow() as uow:
+        assert uow.session.scalars(select(audit.c.actor)).all() == ["a"]
+
+
+def test_a_batch_refused_at_commit_writes_nothing(container):
+    """An error in the batch (sent with COMMIT on PostgreSQL) is SQLAlchemy's, and neither
+    the batch nor the writes sent before it are committed; the connection serves on."""
+    twice = DomainEvent(type="test.batched", subject="s", data={})
+    with pytest.raises(IntegrityError), container.uow() as uow:
+        uow.session.execute(insert(audit).values(**_row(uow, "sent-before")))
+        uow.later_rows(audit, [_row(uow, "a")])
+        uow.record(twice)
+        uow.record(twice)  # the same event id twice: the outbox's key refuses it
+    with container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "after")])
+    with container.read_uow() as uow:
+        assert uow.session.scalars(select(audit.c.actor)).all() == ["after"]

@@ -138,8 +138,7 @@ class UnitOfWork:
             self.session, self._events, source=self._event_source, time=self.now, batch=self._writes
         )
         self._events = []
-        self._writes.send(self.session)
-        self.session.commit()
+        self._writes.send_and_commit(self.session)
 
     def rollback(self) -> None:
         self._events = []
