@@ -63,6 +63,22 @@ def _pg_reachable(url: str) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a module- or class-scoped fixture joins its module's xdist group, so
+    that under ``--dist loadgroup`` (scripts/test) one worker runs the module and builds the
+    fixture once; other tests are spread one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if "package" in scopes:
+            item.add_marker(pytest.mark.xdist_group(str(item.path.parent)))
+        elif scopes & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[tuple[str, str]]:
     url = _pg_url()
@@ -90,6 +106,7 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     yield url, schema
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{_snapshot_schema(schema)}" CASCADE'))
     admin.dispose()
 
 
@@ -100,6 +117,53 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     container.migrate()
     container.dispose()
     return path
+
+
+# --- the web retailer (tests/web/seed.py), seeded once per worker ------------------------------
+# A test that requests ``seeded`` starts from the retailer exactly as ``seed()`` leaves it on a
+# fresh database at the clock's start: on SQLite a copy of a seeded file, on PostgreSQL the
+# schema put back to a snapshot taken right after seeding (the tests' fixture
+# ``tests/web/conftest.py::seeded`` hands out the baseline below).
+
+
+@dataclass(frozen=True)
+class WebBaseline:
+    seeded: Any  # tests.web.seed.Seeded
+    # The payment provider's state after seeding (the seeded orders' authorisations).
+    authorisations: dict[str, Any]
+    instructions: dict[str, Any]
+
+    @classmethod
+    def build(cls, container: Container) -> WebBaseline:
+        from omniretail.orders.service import TestPaymentProvider
+        from tests.web.seed import seed
+
+        payments = TestPaymentProvider()
+        container.payments = payments
+        seeded = seed(container, payments)
+        return cls(seeded, payments.authorisations, payments.instructions)
+
+
+WEB_BASELINE = pytest.StashKey[WebBaseline]()
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, WebBaseline]:
+    folder = tmp_path_factory.mktemp("seeded")
+    path = folder / "omniretail.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        data_dir=folder,
+        db_pool_size=2,
+        secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
+    )
+    container = build_container(settings, clock=FixedClock())
+    baseline = WebBaseline.build(container)
+    container.dispose()
+    return path, baseline
 
 
 @pytest.fixture(autouse=True)
@@ -131,8 +195,13 @@ def container(
     ``receiver`` allows webhooks to private addresses (for the CLI's containers too)."""
     if "receiver" in request.fixturenames:
         monkeypatch.setenv("OMNIRETAIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+    wants_seed = "seeded" in request.fixturenames
     if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        if wants_seed:
+            template, baseline = request.getfixturevalue("seeded_sqlite_template")
+            request.node.stash[WEB_BASELINE] = baseline
+        else:
+            template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "omniretail.db"
         shutil.copy(template, path)
         settings = Settings(database_url=f"sqlite:///{path}", data_dir=tmp_path, db_pool_size=40)
@@ -147,7 +216,10 @@ def container(
             secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
         )
         built = build_container(settings, clock=clock)
-        _truncate_all(built)
+        if wants_seed:
+            request.node.stash[WEB_BASELINE] = _reset_to_seeded(built)
+        else:
+            _truncate_all(built)
     yield built
     built.dispose()
 
@@ -287,6 +359,116 @@ class _CleanState:
 
 
 _CLEAN: dict[str, _CleanState] = {}
+
+
+def _snapshot_schema(schema: str) -> str:
+    return f"{schema}_seeded"
+
+
+@dataclass(frozen=True)
+class _SeededState:
+    """The schema right after ``seed()``: a copy of each non-empty table in a schema of its own,
+    the digests of those tables and the sequences' positions."""
+
+    baseline: WebBaseline
+    snapshot: str  # the schema holding the copies
+    tables: list[str]
+    digests: dict[str, str]  # the non-empty tables
+    sequences: dict[str, str]  # sequence -> its table
+    positions: dict[str, int | None]  # sequence -> last_value (None: never used)
+
+    def dirty_tables(self, conn: Connection) -> tuple[list[str], list[str]]:
+        """The tables that differ from the snapshot and the sequences that moved."""
+        checks = [
+            f"SELECT '{name}' WHERE "
+            + (
+                f"{_ROWS_DIGEST.format(name)} <> '{self.digests[name]}'"
+                if name in self.digests
+                else f'EXISTS (SELECT 1 FROM "{name}")'
+            )
+            for name in self.tables
+        ]
+        dirty = set(conn.execute(text(" UNION ALL ".join(checks))).scalars())
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        moved = [
+            sequence
+            for sequence, position in _CleanState._last_values(conn, schema).items()
+            if sequence in self.sequences and position != self.positions.get(sequence)
+        ]
+        return [name for name in self.tables if name in dirty], moved
+
+
+_SEEDED_STATE: dict[str, _SeededState] = {}
+
+
+def _reset_to_seeded(container: Container) -> WebBaseline:
+    """Puts the schema back to the web retailer as ``seed()`` left it; the first call of a
+    session seeds a clean schema and takes the snapshot. Without the superuser's
+    session_replication_role (needed to copy rows back under the foreign keys and the
+    append-only guards) every test seeds again."""
+    schema = container.settings.database_schema or "public"
+    state = _SEEDED_STATE.get(schema)
+    if state is None:
+        _truncate_all(container)
+        if not _CLEAN[schema].superuser:
+            return WebBaseline.build(container)
+        state = _take_snapshot(container, schema)
+        _SEEDED_STATE[schema] = state
+        return state.baseline
+    with container.engine.begin() as conn:
+        dirty, moved = state.dirty_tables(conn)
+        if dirty:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in dirty:
+            conn.execute(text(f'DELETE FROM "{name}"'))
+            if name in state.digests:
+                conn.execute(
+                    text(
+                        f'INSERT INTO "{name}" OVERRIDING SYSTEM VALUE '
+                        f'SELECT * FROM "{state.snapshot}"."{name}"'
+                    )
+                )
+        for sequence in moved:
+            position = state.positions.get(sequence)
+            if position is None:
+                conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+            else:
+                conn.execute(
+                    text("SELECT setval(:sequence, :position)"),
+                    {"sequence": f'"{schema}"."{sequence}"', "position": position},
+                )
+    return state.baseline
+
+
+def _take_snapshot(container: Container, schema: str) -> _SeededState:
+    # The baseline is seeded through a container of its own, at the clock's start.
+    seeding = build_container(container.settings, clock=FixedClock())
+    try:
+        baseline = WebBaseline.build(seeding)
+    finally:
+        seeding.dispose()
+    clean = _CLEAN[schema]
+    snapshot = _snapshot_schema(schema)
+    with container.engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{snapshot}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{snapshot}"'))
+        filled = set(
+            conn.execute(
+                text(
+                    " UNION ALL ".join(
+                        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")"
+                        for name in clean.tables
+                    )
+                )
+            ).scalars()
+        )
+        digests = {}
+        for name in clean.tables:
+            if name in filled:
+                conn.execute(text(f'CREATE TABLE "{snapshot}"."{name}" AS SELECT * FROM "{name}"'))
+                digests[name] = conn.execute(text(_ROWS_DIGEST.format(name))).scalar_one()
+        positions = clean._last_values(conn, schema)
+    return _SeededState(baseline, snapshot, clean.tables, digests, clean.sequences, positions)
 
 
 @pytest.fixture

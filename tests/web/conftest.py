@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 
@@ -11,7 +12,8 @@ from fastapi.testclient import TestClient
 from omniretail.app import create_app
 from omniretail.bootstrap import Container
 from omniretail.orders.service import TestPaymentProvider
-from tests.web.seed import PASSWORD, Seeded, seed
+from tests.conftest import WEB_BASELINE
+from tests.web.seed import PASSWORD, Seeded
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -22,8 +24,16 @@ def payments() -> TestPaymentProvider:
 
 
 @pytest.fixture
-def seeded(container: Container, payments: TestPaymentProvider) -> Seeded:
-    return seed(container, payments)
+def seeded(
+    container: Container, payments: TestPaymentProvider, request: pytest.FixtureRequest
+) -> Seeded:
+    """The retailer of tests/web/seed.py: the ``container`` fixture starts a test that asks
+    for it from a copy seeded once per worker (tests/conftest.py), and ``payments`` knows the
+    seeded orders' authorisations as if it had taken them."""
+    baseline = request.node.stash[WEB_BASELINE]
+    payments.authorisations.update(copy.deepcopy(baseline.authorisations))
+    payments.instructions.update(copy.deepcopy(baseline.instructions))
+    return baseline.seeded  # type: ignore[no-any-return]
 
 
 @pytest.fixture
