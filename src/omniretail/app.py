@@ -7,13 +7,15 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 
 from omniretail import __version__
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
@@ -207,7 +209,7 @@ def create_app(
         openapi_url=app.openapi_url or "",
         title=app.title,
     )
-    app.include_router(_api_router())
+    app.router.routes.extend(_api_routes())
     app.include_router(tracking_router)
     app.include_router(marketing_links_router)  # public: the signed token is the credential
     install_openapi(app, is_public=policy.is_public, is_throttled=policy.is_throttled)
@@ -217,52 +219,99 @@ def create_app(
 
 
 @functools.cache
-def _api_router() -> APIRouter:
+def _api_routes() -> tuple[APIRoute, ...]:
     """The routes under /api/v1, built once per process: FastAPI resolves each route's
-    dependencies per inclusion (a third of a second per app), and every app built here (one
-    per test) shares the same routers anyway."""
-    # Every route under /api/v1 runs ``authorize`` first (auth.policy says what each needs).
-    api = APIRouter(prefix=API_PREFIX, dependencies=[AuthorizeDep])
-    # The shop's hot routes first: a request is matched against the routes in order (a tenth
-    # of an API worker's CPU at 20 shoppers went to trying the routes before them). No router
+    dependencies when the route is built (a third of a second per app), and every app built
+    here (one per test) shares the same routes anyway.
+
+    Each route is its own APIRoute with the prefix and ``authorize`` built in, added to the
+    app's router directly. FastAPI (0.16x) matches an included router's routes through its
+    inclusion, three times a request (once to match the inclusion, once more to select the
+    route, once to hand it over), re-walking every route to see whether the routers changed
+    each time: a tenth of an API worker's CPU at 20 shoppers. A flat list of routes is walked
+    once."""
+    # The shop's hot routes first: a request is matched against the routes in order. No router
     # moved behind them has a path under /carts, /orders, /prices or /fulfilment-options
     # (tests/api/test_route_order.py: no route is shadowed by one before it).
-    api.include_router(
-        _flat(
-            _system_router(),
-            carts_router,
-            orders_router,
-            catalog_router,
-            product_views_router,
-            inventory_router,
-            webhooks_router,
-            messages_router,
-            pricing_router,
-            routing_router,
-            fulfilment_router,
-            auth_router,
-            customer_views_router,
-            customers_router,
-            events_router,
-            loyalty_router,
-            marketing_router,
-            support_router,
-            jobs_router,
-            intelligence_router,
-            markdowns_router,
-            dynamic_pricing_router,
-            desk_router,
-        )
+    routers = (
+        _system_router(),
+        carts_router,
+        orders_router,
+        catalog_router,
+        product_views_router,
+        inventory_router,
+        webhooks_router,
+        messages_router,
+        pricing_router,
+        routing_router,
+        fulfilment_router,
+        auth_router,
+        customer_views_router,
+        customers_router,
+        events_router,
+        loyalty_router,
+        marketing_router,
+        support_router,
+        jobs_router,
+        intelligence_router,
+        markdowns_router,
+        dynamic_pricing_router,
+        desk_router,
     )
-    return api
+    return tuple(_prefixed(*served) for router in routers for served in _routes_of(router))
 
 
-def _flat(*routers: APIRouter) -> APIRouter:
-    """The routers' routes, in order, in one router. FastAPI (0.16x) matches a request by
-    walking the route list of every included router before the one that matches, each time
-    (13 % of an API worker's samples for a hot-SKU reservation); one flat list is walked once.
-    The routes are the routers' own (path, tags and dependencies are set on each route)."""
-    return APIRouter(routes=[route for router in routers for route in router.routes])
+def _routes_of(router: APIRouter) -> Iterator[tuple[Any, APIRoute]]:
+    """Each route of the router as it is served (path, tags and dependencies of the routers
+    it is included through added, FastAPI's own reckoning), with the route itself."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            yield route, route
+            continue
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            raise TypeError(f"only API routes go under {API_PREFIX}: {route!r}")
+        for context in contexts():
+            original = context.original_route
+            if not isinstance(original, APIRoute):
+                raise TypeError(f"only API routes go under {API_PREFIX}: {original!r}")
+            yield context, original
+
+
+def _prefixed(served: Any, route: APIRoute) -> APIRoute:
+    """``served`` (a route, or how an included route is served) under /api/v1, running
+    ``authorize`` first (auth.policy says what each needs), as ``APIRouter.include_router``
+    would document and run it."""
+    return APIRoute(
+        API_PREFIX + served.path,
+        served.endpoint,
+        response_model=served.response_model,
+        status_code=served.status_code,
+        tags=served.tags,
+        dependencies=[AuthorizeDep, *served.dependencies],
+        summary=served.summary,
+        description=served.description,
+        response_description=served.response_description,
+        responses=served.responses,
+        deprecated=served.deprecated,
+        name=served.name,
+        methods=served.methods,
+        operation_id=served.operation_id,
+        response_model_include=served.response_model_include,
+        response_model_exclude=served.response_model_exclude,
+        response_model_by_alias=served.response_model_by_alias,
+        response_model_exclude_unset=served.response_model_exclude_unset,
+        response_model_exclude_defaults=served.response_model_exclude_defaults,
+        response_model_exclude_none=served.response_model_exclude_none,
+        include_in_schema=served.include_in_schema,
+        response_class=served.response_class,
+        callbacks=served.callbacks,
+        openapi_extra=served.openapi_extra,
+        generate_unique_id_function=served.generate_unique_id_function,
+        strict_content_type=served.strict_content_type,
+        max_body_size=served.max_body_size,
+        form_limits=route.form_limits,
+    )
 
 
 def _system_router() -> APIRouter:

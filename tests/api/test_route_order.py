@@ -9,6 +9,8 @@ import re
 
 from fastapi.routing import APIRoute
 
+from omniretail.auth.api import authorize
+
 
 def _pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
@@ -53,3 +55,25 @@ class _Prefixed:
     def __init__(self, route: APIRoute, context) -> None:
         self.path = getattr(context, "path_format", None) or getattr(context, "path", route.path)
         self.methods = route.methods
+
+
+def test_api_routes_are_matched_by_the_app_router_itself(client):
+    """Every route under /api/v1 is one of the app router's own routes, running ``authorize``
+    first: FastAPI matches an included router's routes through its inclusion, three times a
+    request, each time checking every route for changes (a tenth of a worker's CPU)."""
+    routes = client.app.router.routes
+    assert not any(hasattr(route, "effective_route_contexts") for route in routes[:3])
+    api = [
+        route
+        for route in routes
+        if getattr(route, "path", "").startswith("/api/v1/")
+        and route.path != client.app.openapi_url  # FastAPI's own, public
+    ]
+    assert len(api) > 100
+    for route in api:
+        assert isinstance(route, APIRoute), route
+        assert route.dependencies[0].dependency is authorize, route.path
+    # the request is served by the route the router matched
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"

@@ -298,19 +298,24 @@ async def get_use_case(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> UseCase:
-    body = await request.body() if idempotency_key else b""
-    digest = hashlib.sha256()
-    digest.update(request.method.encode())
-    digest.update(request.url.path.encode())
-    digest.update(_canonical(body))
     principal = getattr(request.state, "principal", None)
     return UseCase(
         container,
         idempotency_key,
-        digest.hexdigest(),
+        await _fingerprint(request) if idempotency_key else "",
         getattr(request.state, "audit", None),
         principal_id=principal.id if principal is not None else None,
     )
+
+
+async def _fingerprint(request: Request) -> str:
+    """What an Idempotency-Key is bound to: the method, the path and the body (only a request
+    with a key needs it)."""
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(request.url.path.encode())
+    digest.update(_canonical(await request.body()))
+    return digest.hexdigest()
 
 
 def _json(model: BaseModel) -> bytes:

@@ -68,8 +68,7 @@ def throttle(container: Runtime) -> sign_ins.Throttle:
 
 async def authorize(request: Request) -> None:
     container: Runtime = request.app.state.container
-    route = request.scope.get("route")
-    template = getattr(route, "path_format", request.url.path)
+    template = getattr(request.scope.get("route"), "path_format", None) or request.url.path
     path = template.removeprefix(API_PREFIX)
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
