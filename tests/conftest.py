@@ -342,16 +342,7 @@ class _CleanState:
         return {row.sequencename: row.last_value for row in rows}
 
     def dirty_tables(self, conn: Connection) -> list[str]:
-        checks = [
-            f"SELECT '{name}' WHERE "
-            + (
-                f"{_ROWS_DIGEST.format(name)} <> '{self.digests[name]}'"
-                if name in self.digests
-                else f'EXISTS (SELECT 1 FROM "{name}")'
-            )
-            for name in self.tables
-        ]
-        dirty = set(conn.execute(text(" UNION ALL ".join(checks))).scalars())
+        dirty = _changed_tables(conn, self.tables, self.digests)
         for sequence, last_value in self._last_values(conn, self.schema).items():
             if sequence in self.sequences and last_value != self.last_values.get(sequence):
                 dirty.add(self.sequences[sequence])
@@ -359,6 +350,21 @@ class _CleanState:
 
 
 _CLEAN: dict[str, _CleanState] = {}
+
+
+def _changed_tables(conn: Connection, tables: list[str], digests: dict[str, str]) -> set[str]:
+    """Of ``tables``, those whose rows' digest differs from ``digests`` (a table without a
+    digest was empty: any row changes it), in one query."""
+    checks = [
+        f"SELECT '{name}' WHERE "
+        + (
+            f"{_ROWS_DIGEST.format(name)} <> '{digests[name]}'"
+            if name in digests
+            else f'EXISTS (SELECT 1 FROM "{name}")'
+        )
+        for name in tables
+    ]
+    return set(conn.execute(text(" UNION ALL ".join(checks))).scalars())
 
 
 def _snapshot_schema(schema: str) -> str:
@@ -379,16 +385,7 @@ class _SeededState:
 
     def dirty_tables(self, conn: Connection) -> tuple[list[str], list[str]]:
         """The tables that differ from the snapshot and the sequences that moved."""
-        checks = [
-            f"SELECT '{name}' WHERE "
-            + (
-                f"{_ROWS_DIGEST.format(name)} <> '{self.digests[name]}'"
-                if name in self.digests
-                else f'EXISTS (SELECT 1 FROM "{name}")'
-            )
-            for name in self.tables
-        ]
-        dirty = set(conn.execute(text(" UNION ALL ".join(checks))).scalars())
+        dirty = _changed_tables(conn, self.tables, self.digests)
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
         moved = [
             sequence

@@ -211,6 +211,15 @@ class Notice:
     customer_ref: str | None = None
 
 
+def _recipient(channel: Channel, given: str) -> str:
+    """``given`` stripped; refused unless it is one recipient of ``channel`` (an email: one
+    mailbox)."""
+    recipient = given.strip()
+    if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
+        raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
+    return recipient
+
+
 def notify_many(uow: UnitOfWork, notices: Sequence[Notice]) -> int:
     """``notify`` for many (a relay batch): rendered, then stored in one statement, those
     already stored (a redelivered source event) left as they are; returns how many were
@@ -218,11 +227,7 @@ def notify_many(uow: UnitOfWork, notices: Sequence[Notice]) -> int:
     rows: list[dict[str, Any]] = []
     for notice in notices:
         channel = _channel(notice.channel)
-        recipient = notice.recipient.strip()
-        if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
-            raise InvalidRequest(
-                f"the recipient is not a {channel.value} recipient", field="recipient"
-            )
+        recipient = _recipient(channel, notice.recipient)
         rendered = render(notice.kind, channel, notice.context)
         row = {
             "customer_ref": notice.customer_ref,
@@ -275,18 +280,14 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
     vault = uow.vault
     for item in items:
         channel = _channel(item.channel)
-        recipient = item.recipient.strip()
-        if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
-            raise InvalidRequest(
-                f"the recipient is not a {channel.value} recipient", field="recipient"
-            )
+        recipient = _recipient(channel, item.recipient)
         source = source_id(item.source_key)
         keys[source] = item.source_key
         row = {
             "customer_ref": item.customer_ref,
             "channel": channel.value,
             "kind": item.kind,
-            "recipient": item.recipient.strip(),
+            "recipient": recipient,
             "subject": item.subject,
             "body": item.body,
             "html_body": item.html_body,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
     and_,
     delete,
@@ -158,30 +159,24 @@ def supersede_customer_codes(session: Session, customer_ids: Sequence[int], purp
 
 
 def lock_pending_code(session: Session, identity_id: int, purpose: str) -> VerificationCode | None:
-    return session.scalars(
-        select(VerificationCode)
-        .where(
-            VerificationCode.identity_id == identity_id,
-            VerificationCode.status == "pending",
-            VerificationCode.purpose == purpose,
-        )
-        .order_by(VerificationCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
+    return _lock_latest_pending(session, purpose, VerificationCode.identity_id == identity_id)
 
 
 def lock_pending_customer_code(
     session: Session, customer_ids: Sequence[int], purpose: str
 ) -> VerificationCode | None:
     """The latest pending code of ``purpose`` sent for any of these profiles (one cluster)."""
+    return _lock_latest_pending(
+        session, purpose, VerificationCode.customer_id.in_(list(customer_ids))
+    )
+
+
+def _lock_latest_pending(
+    session: Session, purpose: str, sent_for: ColumnElement[bool]
+) -> VerificationCode | None:
     return session.scalars(
         select(VerificationCode)
-        .where(
-            VerificationCode.customer_id.in_(list(customer_ids)),
-            VerificationCode.status == "pending",
-            VerificationCode.purpose == purpose,
-        )
+        .where(sent_for, VerificationCode.status == "pending", VerificationCode.purpose == purpose)
         .order_by(VerificationCode.id.desc())
         .limit(1)
         .with_for_update()
