@@ -9,6 +9,7 @@ never from ``playwright install``. Without it the tests are skipped with the rea
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pytest
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container, build_container
+from omniretail.messaging.mail import RecordingMailer
 from omniretail.orders.service import TestPaymentProvider
 from omniretail.settings import Settings
 from tests.e2e.server import serve_app
@@ -100,3 +102,12 @@ def sign_in(page: object, username: str, password: str = PASSWORD) -> None:
 
 def shoot(page: object, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def presence_code_sent(site: Site, mailer: RecordingMailer) -> str:
+    """The one-time code the customer received for spending points (what they read out)."""
+    site.container.relay().run_until_idle()
+    [mail, *_] = [m for m in reversed(mailer.sent) if "loyalty points" in m.subject]
+    found = re.search(r"\b(\d{6})\b", mail.text)
+    assert found, mail.text
+    return found.group(1)

@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 from omniretail.inventory import availability
 from omniretail.inventory import service as inventory
 from omniretail.loyalty import service as loyalty
+from omniretail.messaging.mail import RecordingMailer
 from omniretail.orders import service as lookup
-from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, presence_code_sent, shoot, sign_in
 from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, shipped_web_order
 
 
@@ -127,6 +128,8 @@ def test_find_it_elsewhere_and_order_into_the_customers_cart(
 
 
 def test_loyalty_look_up_and_redemption(browser: Any, site: Site) -> None:
+    mailer = RecordingMailer()
+    site.container.senders.mailer = mailer
     page: Any = new_page(browser, site, PHONE)
     sign_in(page, ASSOCIATE)
     page.get_by_role("link", name="Loyalty").click()
@@ -141,6 +144,11 @@ def test_loyalty_look_up_and_redemption(browser: Any, site: Site) -> None:
     page.get_by_label("Points to redeem").fill("50")
     page.get_by_role("button", name="Redeem").click()
     expect(page.get_by_role("alert")).to_contain_text("from Ada Lovelace's account?")
+    page.get_by_role("button", name="Confirm redemption").click()
+    expect(page.locator("#f-presence_code-error")).to_be_visible()  # no code: nothing spent
+    page.get_by_role("button", name="Send code to customer").click()
+    expect(page.locator("[data-code-sent]")).to_contain_text("Code sent by email")
+    page.get_by_label("Code the customer reads out").fill(presence_code_sent(site, mailer))
     page.get_by_role("button", name="Confirm redemption").click()
     expect(page.get_by_role("status")).to_contain_text("Redeemed 50 points")
     expect(page.locator("[data-points]")).to_have_text(str(before - 50))

@@ -22,7 +22,15 @@ from omniretail.loyalty.schemas import AdjustmentCreate
 from omniretail.messaging.mail import RecordingMailer
 from omniretail.orders import service as lookup
 from tests.drain import drain
-from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    Site,
+    new_page,
+    presence_code_sent,
+    shoot,
+    sign_in,
+)
 from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL
 
 CARD = "LC-7700123"
@@ -89,6 +97,10 @@ def test_a_walk_in_sale_with_a_loyalty_customer(
     expect(alert).to_contain_text("Redeem 500 points (£5.00) from Ada Lovelace's account?")
     expect(alert).to_contain_text(f"Their balance: {points:,} points")
     expect(alert).to_contain_text("Then cash pays £70.50")
+    # the customer proves they are here: the code sent to them, read out at the till
+    page.get_by_role("button", name="Send code to customer").click()
+    expect(page.locator("[data-code-sent]")).to_contain_text("Code sent by email")
+    page.get_by_label("Code the customer reads out").fill(presence_code_sent(site, mailer))
     page.get_by_role("button", name="Confirm and take payment").click()
 
     expect(page.get_by_role("status")).to_have_text("Paid. Give £9.50 change.")

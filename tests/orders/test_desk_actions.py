@@ -103,6 +103,15 @@ def test_an_agent_cancels_a_line_and_resends_a_pickup_code(container, client):
     ok(add(client, token, "B2", 1))
     order = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
     number = order["number"]
+    # Out of the order's own bounds: refused at the edge (422), never a 500 in the use case.
+    for path, body in (
+        ("cancel-line", {"line_no": 2, "quantity": 4511, "reason": "too many"}),
+        ("refund-line", {"line_no": 2, "quantity": 4511, "location": "LON1", "reason": "x" * 5}),
+        ("return", {"line_no": 3_000_000_000, "quantity": 1}),
+    ):
+        refused = client.post(f"{DESK}/orders/{number}/{path}", json=body, headers=agent)
+        assert refused.status_code == 422, (path, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
 
     cancelled = ok(
         client.post(

@@ -31,6 +31,7 @@ from omniretail.fulfilment.schemas import (
     ReturnRequestCreate,
     ReturnRequestRead,
 )
+from omniretail.kernel.limits import Id32
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, AdjustmentCreate
@@ -70,22 +71,29 @@ class PickupStoreChange(_In):
     reason: str = Field(default="customer asked", min_length=3, max_length=200)
 
 
+# The limits of the order's own bodies (a larger value there would fail inside the use case).
+_LineNo = Id32
+_MAX_LINE_UNITS = 999
+
+
 class LineCancel(_In):
-    line_no: int = Field(ge=1, le=100_000)
-    quantity: int | None = Field(default=None, ge=1, le=100_000, description="All: the line")
+    line_no: _LineNo
+    quantity: int | None = Field(
+        default=None, ge=1, le=_MAX_LINE_UNITS, description="All: the line"
+    )
     reason: str = Reason
 
 
 class ReturnStart(_In):
-    line_no: int = Field(ge=1, le=100_000)
-    quantity: int = Field(default=1, ge=1, le=100_000)
+    line_no: _LineNo
+    quantity: int = Field(default=1, ge=1, le=_MAX_LINE_UNITS)
     method: Literal["post", "in_store"] = "post"
     reason: ReturnReason = "changed_mind"
 
 
 class LineRefund(_In):
-    line_no: int = Field(ge=1, le=100_000)
-    quantity: int = Field(default=1, ge=1, le=100_000)
+    line_no: _LineNo
+    quantity: int = Field(default=1, ge=1, le=_MAX_LINE_UNITS)
     location: str = Field(
         min_length=1,
         max_length=40,
