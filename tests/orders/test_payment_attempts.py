@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import func, select
 
@@ -329,3 +330,32 @@ def test_an_idempotent_retry_after_a_decline_runs_again(container, client):
     assert replay.json()["number"] == placed["number"]
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+class _CountingThreads(TestPaymentProvider):
+    """Reads, while it authorises, how many of the sync endpoints' shared threads are taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared_threads_taken: list[float] = []
+
+    def authorise(self, token: str, amount: Decimal, currency: str, *, key: str) -> Authorisation:
+        taken = anyio.from_thread.run_sync(
+            lambda: anyio.to_thread.current_default_thread_limiter().borrowed_tokens
+        )
+        self.shared_threads_taken.append(taken)
+        return super().authorise(token, amount, currency, key=key)
+
+
+def test_a_checkout_waiting_on_its_card_holds_none_of_the_shared_threads(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 3)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    provider = _CountingThreads()
+    container.payments = provider
+
+    ok(checkout(client, token), 201)
+    # the sync endpoints' pool is sized to the connection budget: a thread waiting on the
+    # provider (no connection held) would keep another request waiting for a thread
+    assert provider.shared_threads_taken == [0]

@@ -421,6 +421,21 @@ def _read_slots(request: Request, container: Runtime, replica: bool = False) -> 
     return slots
 
 
+async def in_payment_thread(request: Request, fn: Callable[[], T]) -> T:
+    """``fn`` (a use case that calls a payment provider between its transactions) on a thread
+    of its own pool, not the one sync endpoints share: that pool is sized to the connection
+    budget, and a thread waiting on the provider (seconds at worst) holds no connection, so
+    checkouts waiting on their cards would otherwise keep every other request of the worker
+    waiting for a thread. As many payment threads as shared ones: its steps that do hold a
+    connection wait on the pool (``db_pool_timeout_seconds``), never on a thread."""
+    container: Runtime = request.app.state.container
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "payment_threads", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(container.pools.threads)
+        request.app.state.payment_threads = limiter
+    return await anyio.to_thread.run_sync(fn, limiter=limiter)
+
+
 ReadDep = Annotated[UnitOfWork, Depends(read_uow)]
 ReplicaReadDep = Annotated[UnitOfWork, Depends(replica_read_uow)]
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReplicaReadDep, UseCaseDep
+from omniretail.api.deps import (
+    ActorDep,
+    ContainerDep,
+    ReplicaReadDep,
+    UseCaseDep,
+    in_payment_thread,
+)
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
@@ -33,7 +39,8 @@ PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
     tags=["carts"],
     responses={402: {"description": "The payment was declined"}},
 )
-def checkout_cart(
+async def checkout_cart(
+    request: Request,
     token: KeyPath,
     body: CheckoutCreate,
     use_case: UseCaseDep,
@@ -45,16 +52,20 @@ def checkout_cart(
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
-    order = checkout.checkout_paid(
-        token,
-        body,
-        begin=use_case.run_first,
-        settle=use_case.run_plain,
-        finish=lambda fn: use_case.run_last(fn, status_code=201),
-        payments=payments,
-        policy=policy,
-        actor=actor,
-        ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
+    ttl = timedelta(seconds=container.settings.payment_attempt_ttl_seconds)
+    order = await in_payment_thread(
+        request,
+        lambda: checkout.checkout_paid(
+            token,
+            body,
+            begin=use_case.run_first,
+            settle=use_case.run_plain,
+            finish=lambda fn: use_case.run_last(fn, status_code=201),
+            payments=payments,
+            policy=policy,
+            actor=actor,
+            ttl=ttl,
+        ),
     )
     return use_case.respond(order, 201)
 
