@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from omniretail.kernel import cel
@@ -26,3 +28,10 @@ def test_holds_and_evaluate() -> None:
     prepared = cel.activation({"a": 2.5})
     assert cel.evaluate(cel.compile_program("a >= 2.5"), prepared)
     assert not cel.evaluate(cel.compile_program("a < 2.5"), prepared)
+
+
+def test_compiling_leaves_the_recursion_limit_as_the_import_set_it():
+    before = sys.getrecursionlimit()
+    assert before >= cel.CEL_RECURSION_LIMIT
+    cel.compile_program("1 + 1 == 2 && 'recursion' != ''")
+    assert sys.getrecursionlimit() == before

@@ -6,12 +6,20 @@ each domain turns into its own error."""
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import celpy
 from celpy import celtypes
 from celpy.adapter import json_to_cel
+
+# Building a ``celpy.Environment`` sets the interpreter's recursion limit to 2,500 (the depth
+# its grammar needs), each time: raised once here, at import, it no longer changes in the
+# middle of a request (nor under a test that checks it is left alone).
+CEL_RECURSION_LIMIT = 2500
+if sys.getrecursionlimit() < CEL_RECURSION_LIMIT:
+    sys.setrecursionlimit(CEL_RECURSION_LIMIT)
 
 
 class CelSyntaxError(ValueError):
