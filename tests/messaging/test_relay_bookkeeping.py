@@ -230,3 +230,42 @@ def test_a_batch_handlers_outcomes_are_recorded_with_the_rest_of_the_pass(contai
     assert {outcomes[("test.batch_plain", i)].status for i in ids} == {"delivered"}
     assert {d.claim_token for d in outcomes.values()} == {None}
     assert all(m.published_at == container.clock.now() for m in outbox(container))
+
+
+class _Waits(threading.Event):
+    """The relay's stop flag, recording how long each wait would be (and not waiting)."""
+
+    def __init__(self, stop_after: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.stop_after = stop_after
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(float(timeout or 0))
+        if len(self.waits) >= self.stop_after:
+            self.set()
+        return self.is_set()
+
+
+def test_a_short_pass_lingers_before_the_next_and_a_full_batch_does_not(container):
+    registry = HandlerRegistry()
+    registry.add("*", "test.plain", lambda _event, _f: None)
+
+    def run(events: int) -> list[float]:
+        record(container, *(made(n) for n in range(events)))
+        stopping = _Waits(stop_after=2)
+        relay = Relay(
+            container.uow,
+            registry,
+            batch_size=8,
+            read_uow_factory=container.read_uow,
+            linger_seconds=0.5,
+            stopping=stopping,
+        )
+        relay.run_forever(interval=7.0)
+        return stopping.waits
+
+    # a full batch passes again at once; the empty pass after it probes every interval
+    assert run(8) == [7.0, 7.0]
+    # one delivery (under a quarter of a batch): the relay lingers, then finds nothing
+    assert run(1) == [0.5, 7.0]

@@ -93,6 +93,11 @@ class RelayReport:
     lost_claims: int = 0
 
     @property
+    def handled(self) -> int:
+        """Deliveries this pass ended one way or another."""
+        return self.delivered + self.skipped + self.retried + self.dead
+
+    @property
     def did_work(self) -> bool:
         return bool(
             self.planned + self.delivered + self.skipped + self.retried + self.dead
@@ -130,6 +135,10 @@ class Relay:
     stopping: threading.Event = field(default_factory=threading.Event)
     # Units of work for the idle probe (``has_work``): reads (default: ``uow_factory``).
     read_uow_factory: UowFactory | None = None
+    # ``run_forever`` waits this long after a pass that handled under a quarter of a batch, so
+    # that at a moderate rate a pass's fixed statements (plan, claim, outcomes) are shared by
+    # more events; a full batch passes again at once.
+    linger_seconds: float = 0.0
 
     def run_once(self) -> RelayReport:
         """Plan new messages, then claim and deliver one batch of due deliveries.
@@ -221,7 +230,8 @@ class Relay:
         """Pass continuously until ``stopping`` is set. Once a pass found nothing to do, probe
         every ``interval`` seconds with one read (``has_work``) and pass again as soon as an
         event is waiting: an idle relay notices a new event within ``interval`` for the price
-        of one statement, not of a pass's two transactions."""
+        of one statement, not of a pass's two transactions. After a short pass it waits
+        ``linger_seconds`` first."""
         while not self.stopping.is_set():
             try:
                 report = self.run_once()
@@ -230,6 +240,8 @@ class Relay:
                 report = RelayReport()
             if not report.did_work:
                 self._idle(interval)
+            elif self.linger_seconds > 0 and report.handled < self.batch_size // 4:
+                self.stopping.wait(self.linger_seconds)
 
     def _idle(self, interval: float) -> None:
         while not self.stopping.wait(interval):

@@ -60,6 +60,7 @@ def build_relay(
         ),
         batch_size=settings.relay_batch_size,
         lease=timedelta(seconds=settings.relay_lease_seconds),
+        linger_seconds=settings.relay_linger_seconds,
     )
 
 
