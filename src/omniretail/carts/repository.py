@@ -69,22 +69,30 @@ _LINE_COLUMNS = (
 )
 
 
+def _cart_columns(source: Any) -> list[Any]:
+    """The cart's columns as the cart view reads them, from ``carts`` or a CTE of its rows."""
+    c = source.c
+    return [
+        c.id.label("cart_id"),
+        c.token,
+        c.customer_id,
+        c.status,
+        c.channel_code.label("cart_channel"),
+        c.version,
+        c.merged_into,
+        c.order_number,
+        c.coupon_codes,
+        c.created_at,
+        c.updated_at,
+    ]
+
+
 @cache
 def _cart_with_lines_statement() -> Select[Any]:
     # Built once: the hottest read of the cart flow (every change and checkout).
     return (
         select(
-            carts.c.id.label("cart_id"),
-            carts.c.token,
-            carts.c.customer_id,
-            carts.c.status,
-            carts.c.channel_code.label("cart_channel"),
-            carts.c.version,
-            carts.c.merged_into,
-            carts.c.order_number,
-            carts.c.coupon_codes,
-            carts.c.created_at,
-            carts.c.updated_at,
+            *_cart_columns(carts),
             *_LINE_COLUMNS,
         )
         .select_from(
@@ -152,17 +160,7 @@ def _touched_with_lines_statement(sets_channel: bool) -> Select[Any]:
     seen = carts.alias("seen")
     return (
         select(
-            touched.c.id.label("cart_id"),
-            touched.c.token,
-            touched.c.customer_id,
-            touched.c.status,
-            touched.c.channel_code.label("cart_channel"),
-            touched.c.version,
-            touched.c.merged_into,
-            touched.c.order_number,
-            touched.c.coupon_codes,
-            touched.c.created_at,
-            touched.c.updated_at,
+            *_cart_columns(touched),
             seen.c.version.label("seen_version"),
             *_LINE_COLUMNS,
         )
