@@ -164,28 +164,24 @@ def notify(
     Raises ``UnknownNotificationKind`` or ``NotificationContextIncomplete`` (a ``DomainError``)
     when it cannot be rendered, before anything is written."""
     channel = _channel(channel)
-    if not recipient.strip() or (channel is Channel.EMAIL and not one_mailbox(recipient.strip())):
-        # Not the value itself: the message may end up in a delivery's last_error.
-        raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
+    recipient = _recipient(channel, recipient)
     existing = repository.get_notification_by_source(
         uow.session, source_event_id, channel.value, kind
     )
     if existing is not None:
         return notification_read(uow.vault, existing)
     rendered = render(kind, channel, context)
-    row: dict[str, Any] = {
-        "customer_ref": customer_ref,
-        "channel": channel.value,
-        "kind": kind,
-        "recipient": recipient.strip(),
-        "subject": rendered.subject,
-        "body": rendered.body,
-        "html_body": rendered.html,
-        "status": NotificationStatus.QUEUED.value,
-        "created_at": uow.now,
-        "sent_at": None,
-        "source_event_id": source_event_id,
-    }
+    row = _queued_row(
+        uow,
+        channel,
+        kind,
+        recipient,
+        rendered.subject,
+        rendered.body,
+        rendered.html,
+        source_event_id,
+        customer_ref,
+    )
     notification_id = repository.add_notification_if_new(uow.session, _sealed(uow.vault, row))
     if notification_id is None:  # a concurrent delivery of the same event stored it first
         stored = repository.get_notification_by_source(
@@ -211,10 +207,38 @@ class Notice:
     customer_ref: str | None = None
 
 
+def _queued_row(
+    uow: UnitOfWork,
+    channel: Channel,
+    kind: str,
+    recipient: str,
+    subject: str | None,
+    body: str,
+    html_body: str | None,
+    source_event_id: str,
+    customer_ref: str | None,
+) -> dict[str, Any]:
+    """A notification row as stored when it is queued (before ``_sealed``)."""
+    return {
+        "customer_ref": customer_ref,
+        "channel": channel.value,
+        "kind": kind,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "html_body": html_body,
+        "status": NotificationStatus.QUEUED.value,
+        "created_at": uow.now,
+        "sent_at": None,
+        "source_event_id": source_event_id,
+    }
+
+
 def _recipient(channel: Channel, given: str) -> str:
     """``given`` stripped; refused unless it is one recipient of ``channel`` (an email: one
     mailbox)."""
     recipient = given.strip()
+    # Not the value itself in the message: it may end up in a delivery's last_error.
     if not recipient or (channel is Channel.EMAIL and not one_mailbox(recipient)):
         raise InvalidRequest(f"the recipient is not a {channel.value} recipient", field="recipient")
     return recipient
@@ -229,19 +253,17 @@ def notify_many(uow: UnitOfWork, notices: Sequence[Notice]) -> int:
         channel = _channel(notice.channel)
         recipient = _recipient(channel, notice.recipient)
         rendered = render(notice.kind, channel, notice.context)
-        row = {
-            "customer_ref": notice.customer_ref,
-            "channel": channel.value,
-            "kind": notice.kind,
-            "recipient": recipient,
-            "subject": rendered.subject,
-            "body": rendered.body,
-            "html_body": rendered.html,
-            "status": NotificationStatus.QUEUED.value,
-            "created_at": uow.now,
-            "sent_at": None,
-            "source_event_id": notice.source_event_id,
-        }
+        row = _queued_row(
+            uow,
+            channel,
+            notice.kind,
+            recipient,
+            rendered.subject,
+            rendered.body,
+            rendered.html,
+            notice.source_event_id,
+            notice.customer_ref,
+        )
         rows.append(_sealed(uow.vault, row))
     added = repository.add_notifications_if_new(uow.session, rows) if rows else []
     for row, notification_id in added:
@@ -283,19 +305,17 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
         recipient = _recipient(channel, item.recipient)
         source = source_id(item.source_key)
         keys[source] = item.source_key
-        row = {
-            "customer_ref": item.customer_ref,
-            "channel": channel.value,
-            "kind": item.kind,
-            "recipient": recipient,
-            "subject": item.subject,
-            "body": item.body,
-            "html_body": item.html_body,
-            "status": NotificationStatus.QUEUED.value,
-            "created_at": uow.now,
-            "sent_at": None,
-            "source_event_id": source,
-        }
+        row = _queued_row(
+            uow,
+            channel,
+            item.kind,
+            recipient,
+            item.subject,
+            item.body,
+            item.html_body,
+            source,
+            item.customer_ref,
+        )
         rows.append(_sealed(vault, row))
     ids: dict[str, int] = {}
     for row, notification_id in repository.add_notifications_if_new(uow.session, rows):
