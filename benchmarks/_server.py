@@ -350,6 +350,19 @@ Connection = RawConnection | HttpxConnection
 CLIENTS: dict[str, type[Connection]] = {"raw": RawConnection, "httpx": HttpxConnection}
 
 
+def add_client_arguments(parser: Any, who: str) -> None:
+    """``--client`` and ``--loop``: the HTTP/1.1 client ``who`` (shoppers, buyers) use."""
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="raw",
+        help=f"the {who}' HTTP/1.1 client: raw (asyncio streams, lean) or httpx (AsyncClient)",
+    )
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client's event loop"
+    )
+
+
 def run_client(main: Any, loop: str = "uvloop") -> Any:
     """Runs the benchmark's client coroutine on ``loop``: uvloop (libuv, in C) costs the client
     less CPU per request than asyncio's own loop, CPU the server on the same cores gets."""

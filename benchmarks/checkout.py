@@ -57,6 +57,7 @@ from _server import (
     CLIENTS,
     Connection,
     CpuMeter,
+    add_client_arguments,
     percentile,
     relay_counts,
     run_client,
@@ -242,15 +243,7 @@ def main() -> None:
         default="thread",
         help="outbox relay inside the API process, or as its own process",
     )
-    parser.add_argument(
-        "--client",
-        choices=sorted(CLIENTS),
-        default="raw",
-        help="the shoppers' HTTP/1.1 client: raw (asyncio streams, lean) or httpx (AsyncClient)",
-    )
-    parser.add_argument(
-        "--loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client's event loop"
-    )
+    add_client_arguments(parser, "shoppers")
     parser.add_argument(
         "--payment-latency-ms",
         type=int,

@@ -65,6 +65,7 @@ from _server import (
     Connection,
     CpuMeter,
     RunningServer,
+    add_client_arguments,
     percentile,
     run_client,
     running_server,
@@ -322,18 +323,7 @@ def main() -> None:
     )
     parser.add_argument("--pool-size", type=int, default=40, help="DB pool per process")
     parser.add_argument("--flow", choices=["checkout", "reserve"], default="checkout")
-    parser.add_argument(
-        "--client",
-        choices=sorted(CLIENTS),
-        default="raw",
-        help="the buyers' HTTP/1.1 client: raw (asyncio streams, lean) or httpx (AsyncClient)",
-    )
-    parser.add_argument(
-        "--loop",
-        choices=["uvloop", "asyncio"],
-        default="uvloop",
-        help="the client's event loop",
-    )
+    add_client_arguments(parser, "buyers")
     parser.add_argument(
         "--payment-latency-ms",
         type=int,
