@@ -197,3 +197,21 @@ def test_a_reference_never_answers_another_customers_redemption(container, clien
     taken = spend(client, bob, as_bob, reference="ALICE-SALE")
     body = problem(taken, 409, "redemption-reference-taken")
     assert not {"customer_id", "points", "value", "id"} & set(body)
+
+
+def test_a_customer_neither_asks_codes_for_nor_spends_another_customers_points(
+    container, client, till
+):
+    bob = make_customer(container, "Bob B", email="bob@example.com", verified=True)
+    place_order(container, bob, "A1", "120.00")
+    as_alice = till["as_alice"]
+    refused = ask(client, bob, as_alice)
+    assert refused.status_code == 403, refused.text
+    assert spend(client, bob, as_alice).status_code == 403
+    sent = container.senders.mailer.sent
+    assert not [m for m in sent if m.to == "bob@example.com" and "loyalty points" in m.subject]
+    nobody = {"X-API-Key": ""}  # the test client is otherwise an admin
+    anonymous = client.post(
+        f"{API}/loyalty/customers/{bob}/presence-codes", json={}, headers=nobody
+    )
+    assert anonymous.status_code == 401
