@@ -41,6 +41,11 @@ def _ensure_reader(url: str, schema: str) -> None:
     admin = create_engine(normalise_url(url))
     try:
         with admin.begin() as conn:
+            # Workers share the role's catalogue rows: concurrent ALTER ROLE fails with
+            # "tuple concurrently updated", so one worker at a time.
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('omniretail-replica-reader'))")
+            )
             conn.execute(
                 text(
                     "DO $$ BEGIN CREATE ROLE replica_reader LOGIN;"
