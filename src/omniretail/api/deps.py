@@ -24,6 +24,7 @@ from omniretail.kernel.vault import PiiVault, vault_for
 from omniretail.runtime import Runtime
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 # PostgreSQL aborts one of two transactions that wait on each other (deadlock_detected) or
 # that cannot be serialised; the use case has written nothing and simply runs again.
@@ -421,7 +422,7 @@ def _read_slots(request: Request, container: Runtime, replica: bool = False) -> 
     return slots
 
 
-async def in_payment_thread(request: Request, fn: Callable[[], T]) -> T:
+async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
     """``fn`` (a use case that calls a payment provider between its transactions) on a thread
     of its own pool, not the one sync endpoints share: that pool is sized to the connection
     budget, and a thread waiting on the provider (seconds at worst) holds no connection, so

@@ -188,10 +188,10 @@ def change(
     """Runs an authorised use case in one transaction, with the audit-log row the API writes
     for each operation it stands for (the subject is the console's path)."""
     decisions = decided if isinstance(decided, list) else [decided]
-    if not decisions:
-        raise ValueError("a change needs the decision of the operation it performs")
     with session.container_of(request).uow() as uow:
-        result = fn(uow)
+        result = fn(uow)  # may decide the steps it takes in this transaction (into ``decided``)
+        if not decisions:
+            raise ValueError("a change needs the decision of the operation it performs")
         for decision in decisions:
             auth.record_audit(
                 uow,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.api.deps import in_payment_thread
 from omniretail.auth import access
 from omniretail.carts import service as carts
 from omniretail.carts.errors import CartNotActive
@@ -33,6 +34,7 @@ from omniretail.web import steps
 from omniretail.web.deps import (
     CustomerDep,
     PageRoute,
+    Posted,
     PostedDep,
     Viewer,
     authorize_as,
@@ -160,7 +162,12 @@ def checkout(request: Request, viewer: CustomerDep, near: str = "") -> Response:
 
 
 @router.post("/shop/checkout", response_model=None)
-def place(request: Request, posted: PostedDep) -> Response:
+async def place(request: Request, posted: PostedDep) -> Response:
+    # on the payment threads: a checkout waiting on its card keeps no shared thread
+    return await in_payment_thread(request, lambda: _place(request, posted))
+
+
+def _place(request: Request, posted: Posted) -> Response:
     viewer = customer_viewer(request)
     customer_id = _customer(viewer)
     token = posted.get("token")

@@ -1,20 +1,23 @@
-"""Paying at the till, in one transaction: the order is placed on the store's till channel
-(``POST /carts/{token}/checkout``, card through the payment port or cash into the drawer),
-handed over at once through the fulfilment steps (so stock leaves this store's ledger, the
-value is captured and loyalty earns on the order), points redeemed towards it, and the receipt
-emailed through the notifications outbox or printed."""
+"""Paying at the till: the order is placed on the store's till channel
+(``POST /carts/{token}/checkout``, card through the payment port or cash into the drawer) the
+way every checkout is (``orders.checkout_paid``: no lock and no connection held while the card
+terminal answers), then, in the transaction that confirms it, handed over at once through the
+fulfilment steps (so stock leaves this store's ledger, the value is captured and loyalty earns
+on the order), points redeemed towards it, and the receipt emailed through the notifications
+outbox or printed."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.api.deps import in_payment_thread
 from omniretail.auth import access
 from omniretail.auth.errors import Forbidden
 from omniretail.db.uow import UnitOfWork
@@ -31,13 +34,14 @@ from omniretail.marketing import service as marketing
 from omniretail.notifications.service import notify
 from omniretail.orders import service as orders
 from omniretail.orders.schemas import CheckoutCreate, OrderRead
-from omniretail.orders.service import CashDrawer, PaymentAction, PaymentProvider, compensating
+from omniretail.orders.service import CashDrawer, PaymentAction
 from omniretail.routing.service import OrderPolicy, policy_from
 from omniretail.web import steps
 from omniretail.web.deps import (
     Decision,
     NotAllowed,
     PageRoute,
+    Posted,
     PostedDep,
     authorize_as,
     change,
@@ -54,6 +58,7 @@ from omniretail.web.store.till import TillCustomer, customer_of, page, till_cart
 router = APIRouter(prefix="/store/till", route_class=PageRoute, include_in_schema=False)
 TILL_PAYMENT = "till_payment"  # the order log's row with the tenders, for the receipt
 HANDOVER = ("accept", "pick", "pack", "ready", "collect")
+T = TypeVar("T")
 
 
 def _points(raw: str) -> int:
@@ -83,7 +88,12 @@ def _tendered(raw: str, due: Decimal, currency: str) -> Decimal:
 
 
 @router.post("/{token}/pay", response_model=None)
-def pay(request: Request, posted: PostedDep, token: str) -> Response:
+async def pay(request: Request, posted: PostedDep, token: str) -> Response:
+    # on the payment threads: a sale waiting on the card terminal keeps no shared thread
+    return await in_payment_thread(request, lambda: _pay(request, posted, token))
+
+
+def _pay(request: Request, posted: Posted, token: str) -> Response:
     store = store_for(request, posted.viewer)
     values = posted.values
     method = "cash" if values.get("method") == "cash" else "card"
@@ -139,10 +149,7 @@ def pay(request: Request, posted: PostedDep, token: str) -> Response:
         tenders = _tenders(method, points, paid_by_points, due, tendered)
         sale = _Sale(request, s, customer, body, points, tenders, posted.get("receipt_email"))
         sale.presence = presence
-        with _payments(request, method) as payments:
-            number = change(
-                request, decisions, lambda uow: sale.run(uow, token, payments, decisions)
-            )
+        number = sale.pay(token, decisions, CashDrawer() if method == "cash" else None)
     except (PresenceCodeRequired, PresenceNotProven) as exc:
         assert customer is not None and presence is not None  # only with points
         if isinstance(exc, PresenceNotProven):
@@ -194,15 +201,6 @@ def _send_code(
     return page(request, s, token, customer, values=values, confirm={**confirm, "sent": sent})
 
 
-@contextlib.contextmanager
-def _payments(request: Request, method: str) -> Iterator[PaymentProvider]:
-    if method == "cash":
-        yield CashDrawer()
-        return
-    with compensating(steps.payments_of(request)) as payments:
-        yield payments
-
-
 def _tenders(
     method: str, points: int, by_points: Decimal, due: Decimal, tendered: Decimal | None
 ) -> dict[str, Any]:
@@ -236,9 +234,31 @@ class _Sale:
         self.policy: OrderPolicy = policy_from(container_of(request).settings)
         self.presence: loyalty.Presence | None = None
 
-    def run(
-        self, uow: UnitOfWork, token: str, payments: PaymentProvider, decisions: list[Decision]
-    ) -> str:
+    def pay(self, token: str, decisions: list[Decision], drawer: CashDrawer | None) -> str:
+        """The order number. Three transactions, none open while the provider answers: the
+        order placed awaiting payment (``begin``), then confirmed and handed over
+        (``finish``), or released on a decline (``settle``)."""
+        container = container_of(self.request)
+        handover: list[Decision] = []
+        order = orders.checkout_paid(
+            token,
+            self.body,
+            begin=lambda fn: change(
+                self.request, decisions, lambda uow: self._begin(uow, token, fn)
+            ),
+            finish=lambda fn: change(
+                self.request, handover, lambda uow: self._complete(uow, fn(uow), handover)
+            ),
+            settle=orders.in_transaction(container.uow),
+            payments=drawer or steps.payments_of(self.request),
+            policy=self.policy,
+            actor=self.actor,
+            ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
+            customer_id=self.customer.id if self.customer else None,
+        )
+        return order.number
+
+    def _begin(self, uow: UnitOfWork, token: str, place: Callable[[UnitOfWork], T]) -> T:
         till_cart(uow, token, self.s.store, self.customer)
         if self.points and self.customer is not None:
             # first: a refused code writes nothing of the sale
@@ -247,19 +267,14 @@ class _Sale:
             loyalty.check_presence(
                 uow, self.customer.id, self.presence, hasher=hasher, policy=policy
             )
-        order = orders.place_order(
-            uow,
-            token,
-            self.body,
-            payments=payments,
-            policy=self.policy,
-            actor=self.actor,
-            customer_id=self.customer.id if self.customer else None,
-        )
+        return place(uow)
+
+    def _complete(self, uow: UnitOfWork, order: OrderRead, decisions: list[Decision]) -> OrderRead:
+        uow.write_now()  # the confirmation is held for commit; the handover reads it
         for f in order.fulfilments:
             self._hand_over(uow, f.id, order, decisions)
         row = orders.get_order_by_number(uow.session, order.number)
-        assert row is not None  # placed in this transaction
+        assert row is not None  # confirmed in this transaction
         if self.points and self.customer is not None:
             self._redeem(uow, row, order)
         # marketing's receipt lines for this customer are printed on this receipt, once
@@ -271,7 +286,7 @@ class _Sale:
         )
         if self.receipt_email:
             send_receipt(uow, self.s, order, self.tenders, self.receipt_email, self.customer)
-        return order.number
+        return order
 
     def _hand_over(
         self, uow: UnitOfWork, fid: str, order: OrderRead, decisions: list[Decision]
