@@ -263,18 +263,17 @@ def has_earlier_order(
 
 def refund_entries_of_customers(
     session: Session, customer_ids: list[int]
-) -> list[Row[tuple[Order, FulfilmentLog]]]:
+) -> list[tuple[Order, FulfilmentLog]]:
     """The ``refund`` and ``returned`` log entries of these customers' orders, oldest first."""
     if not customer_ids:
         return []
-    return list(
-        session.execute(
-            select(Order, FulfilmentLog)
-            .join(FulfilmentLog, FulfilmentLog.order_id == Order.id)
-            .where(
-                Order.customer_id.in_(customer_ids),
-                FulfilmentLog.action.in_(("refund", "returned")),
-            )
-            .order_by(FulfilmentLog.id)
+    rows = session.execute(
+        select(Order, FulfilmentLog)
+        .join(FulfilmentLog, FulfilmentLog.order_id == Order.id)
+        .where(
+            Order.customer_id.in_(customer_ids),
+            FulfilmentLog.action.in_(("refund", "returned")),
         )
+        .order_by(FulfilmentLog.id)
     )
+    return [(order, entry) for order, entry in rows]
