@@ -14,6 +14,7 @@ from omniretail.orders.access import (
     FulfilmentSites,
     OrderOwner,
     cancel_sites,
+    fulfilment_customer,
     fulfilment_sites,
     order_customer,
 )
@@ -149,6 +150,7 @@ __all__ = [
     "derive_order_status",
     "forget_customer_orders",
     "fulfilment_read",
+    "fulfilment_customer",
     "fulfilment_sites",
     "fulfilments_of_order",
     "get_fulfilment",
