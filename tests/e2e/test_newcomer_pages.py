@@ -44,7 +44,7 @@ def test_returns_and_pickup_choices_read_plainly_on_desktop_and_phone(
         hq.goto(f"/hq/customers/{site.seeded.customer_id}")
         entry = hq.locator("ol.timeline li", has_text="Return of order")
         expect(entry.get_by_role("link", name=number)).to_be_visible()
-        expect(entry).to_contain_text("1 × Linen tote")
+        expect(entry).to_contain_text("1 \N{MULTIPLICATION SIGN} Linen tote")
         assert not hq.evaluate(WIDE)
         shoot(hq, screenshots, f"hq-customer-return-{width}")
         hq.goto("/hq/routing")
