@@ -211,7 +211,13 @@ class Settings(BaseSettings):
     identity_code_window_seconds: int = Field(default=900, ge=60)
     """That window."""
     identity_code_sends_per_day: int = Field(default=10, ge=1)
-    """Codes sent per person per day."""
+    """Identity (sign-up, verification) codes sent per person per day."""
+    presence_code_sends_per_day: int = Field(default=10, ge=1)
+    """Presence codes (a till's "send code to customer") sent per person per day; counted
+    apart from identity codes."""
+    presence_code_sends_per_principal_hour: int = Field(default=30, ge=1)
+    """Presence codes one staff principal may send per clock hour across all customers (429
+    with Retry-After beyond; audited)."""
     reset_code_digits: int = Field(default=8, ge=6, le=10)
     """Digits of an emailed password reset code (forgotten password)."""
     reset_code_ttl_seconds: int = Field(default=1800, ge=60)

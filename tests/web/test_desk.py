@@ -125,3 +125,39 @@ def test_the_orders_poll_is_refused_without_the_pages_permission(container, web,
     assert refused.status_code == 403
     assert "may not GET /customers/{customer_id}/360" in refused.text
     assert seeded.pickup_order not in refused.text
+
+
+def test_a_desk_form_acts_only_on_the_pages_customers_orders(container, web, seeded, payments):
+    """The customer is the page's (its path), not the form's: an order or fulfilment of
+    someone else posted on this customer's desk is refused and nothing changes."""
+    from tests.customers.helpers import make_customer
+
+    _agent(container)
+    other = make_customer(container, "Other Person", email="other@example.com", verified=True)
+    theirs = shipped_web_order(container, other, payments, "A1", 1)
+    with container.read_uow() as uow:
+        fid = lookup.get_order(uow, theirs).fulfilments[0].id
+    sign_in(web, "agent")
+    url = f"/hq/desk/customers/{seeded.customer_id}"
+    token = csrf_of(web.get(url).text)
+    refund = {
+        "csrf_token": token,
+        "number": theirs,
+        "line_no": "1",
+        "quantity": "1",
+        "location": "LON1",
+        "condition": "sellable",
+        "reason": "chipped on arrival",
+        "confirm": "yes",
+    }
+
+    refused = web.post(f"{url}/refund-line", data=refund)
+    resend = web.post(
+        f"{url}/resend-pickup-code", data={"csrf_token": token, "fid": fid, "confirm": "yes"}
+    )
+
+    assert refused.status_code == 422 and "not an order of this customer" in refused.text
+    assert resend.status_code == 422 and "not an order of this customer" in resend.text
+    with container.read_uow() as uow:
+        assert lookup.get_order(uow, theirs).lines[0].quantity_returned == 0
+        assert auth.list_audit(uow, area="support", limit=5) == []

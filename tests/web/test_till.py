@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -418,3 +419,37 @@ def test_odd_cash_and_points_at_the_till_are_a_422_that_sells_nothing(
         response = _pay(web, url, method="cash", **fields)
         assert response.status_code == 422, fields  # type: ignore[attr-defined]
     assert _on_hand(container, "A1", "LON1") == before
+
+
+def test_the_store_console_keeps_an_associates_hourly_limit_of_codes(
+    web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
+) -> None:
+    """The console's "Send code to customer" is limited per associate as the API is: the
+    refusal is shown (429), counted and audited."""
+    from omniretail.customers.models import CodeSendQuota
+
+    container.settings = container.settings.model_copy(
+        update={"presence_code_sends_per_principal_hour": 1}
+    )
+    with container.uow() as uow:
+        loyalty.adjust_points(
+            uow, seeded.customer_id, AdjustmentCreate(points=300, reason="goodwill"), actor="test"
+        )
+    sign_in(web, ASSOCIATE)
+    page = f"/store/loyalty/{seeded.customer_id}"
+    ask = {"points": "200", "confirm": "yes", "send_code": "1"}
+
+    sent: Any = post(web, page, f"{page}/redeem", {**ask, "reference": "SALE-1"})
+    refused: Any = post(web, page, f"{page}/redeem", {**ask, "reference": "SALE-2"})
+
+    assert "Code sent by email" in sent.text
+    assert refused.status_code == 429 and "wait before sending another" in refused.text
+    with container.read_uow() as uow:
+        quota = uow.session.scalars(select(CodeSendQuota)).one()
+        audited = [
+            a
+            for a in auth.list_audit(uow, area="loyalty", limit=10)
+            if a.action == "POST /loyalty/customers/{customer_id}/presence-codes"
+        ]
+    assert (quota.sent, quota.refused) == (1, 1)
+    assert len(audited) == 2

@@ -87,6 +87,13 @@ class VerificationRateLimited(Conflict):
     status = 429
 
 
+class CodeSendsLimited(VerificationRateLimited):
+    """One staff principal sent as many codes of a purpose as an hour allows, whoever to."""
+
+    slug = "code-sends-limited"
+    title = "Too many codes sent by this account this hour: wait before sending another"
+
+
 class NoVerifiedContact(Conflict):
     slug = "no-verified-contact"
     title = "The customer has no verified email or phone to send a code to"

@@ -202,6 +202,22 @@ class VerificationCode(Base):
     )
 
 
+class CodeSendQuota(Base):
+    """Codes of one purpose one principal (the ``requested_by`` actor) sent in an hour, across
+    all customers: taken by a conditional increment, so the limit holds across processes;
+    ``refused`` counts the sends it turned away."""
+
+    __tablename__ = "code_send_quotas"
+
+    principal: Mapped[str] = mapped_column(String(120), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (CheckConstraint("sent >= 0 AND refused >= 0", name="counts_not_negative"),)
+
+
 class Consent(Base):
     """The current answer per purpose and channel; its history is in ``consent_events``."""
 

@@ -72,6 +72,16 @@ class VerificationSent(BaseModel):
     sends_left_in_window: int
 
 
+class CodeSendQuotaRead(BaseModel):
+    """What one staff principal sent (and was refused) of a purpose in a clock hour."""
+
+    principal: str
+    purpose: str
+    hour: datetime
+    sent: int
+    refused: int
+
+
 class CodeEntry(BaseModel):
     code: str = Field(
         max_length=20, pattern=r"^\s*\d{6,10}\s*$", description="the code that was sent"

@@ -378,3 +378,23 @@ def refunds_of_order(uow: UnitOfWork, number: str) -> list[RefundRead]:
         for e in log
         if e.action == "refund"
     ]
+
+
+def refunds_by_return_id(
+    uow: UnitOfWork, customer_ids: list[int], return_ids: Sequence[str]
+) -> dict[str, RefundRead]:
+    """The refunds of ``return_ids`` among these customers' orders, by return id (a person
+    knows a return by its order and items, not by its id); others are left out."""
+    wanted = set(return_ids)
+    if not wanted:
+        return {}
+    entries = repo.refund_entries_of_customers(uow.session, customer_ids)
+    returned: dict[str, list[Any]] = {}
+    for _order, e in entries:
+        if e.action == "returned" and e.detail.get("return_id") in wanted:
+            returned.setdefault(e.detail["return_id"], []).append(e)
+    return {
+        e.detail["for"]: refund_read(order, e, returned.get(e.detail["for"], []))
+        for order, e in entries
+        if e.action == "refund" and e.detail.get("for") in wanted
+    }

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.db.sql import rowcount
 from omniretail.fulfilment.models import ReturnRequest, ReturnRequestLine, ReturnRequestStatus
-from omniretail.orders.models import Fulfilment, Order, OrderLine
+from omniretail.orders.models import Fulfilment, FulfilmentLog, Order, OrderLine
 from omniretail.orders.service import (
     FulfilmentStatus,
     add_to_order_amounts,
@@ -74,6 +74,7 @@ __all__ = [
     "log_row",
     "max_line_no",
     "pickups_due",
+    "refund_entries_of_customers",
     "return_request_code_taken",
     "return_request_lines",
     "return_requests_of_order",
@@ -258,3 +259,21 @@ def has_earlier_order(
         .limit(1)
     )
     return session.scalar(stmt) is not None
+
+
+def refund_entries_of_customers(
+    session: Session, customer_ids: list[int]
+) -> list[tuple[Order, FulfilmentLog]]:
+    """The ``refund`` and ``returned`` log entries of these customers' orders, oldest first."""
+    if not customer_ids:
+        return []
+    rows = session.execute(
+        select(Order, FulfilmentLog)
+        .join(FulfilmentLog, FulfilmentLog.order_id == Order.id)
+        .where(
+            Order.customer_id.in_(customer_ids),
+            FulfilmentLog.action.in_(("refund", "returned")),
+        )
+        .order_by(FulfilmentLog.id)
+    )
+    return [(order, entry) for order, entry in rows]

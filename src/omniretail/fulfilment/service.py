@@ -19,7 +19,7 @@ from omniretail.fulfilment.moves import (
     void_lines,
 )
 from omniretail.fulfilment.pickup_changes import change_pickup_store, resend_pickup_code
-from omniretail.fulfilment.refunds import refunds_of_order
+from omniretail.fulfilment.refunds import refunds_by_return_id, refunds_of_order
 from omniretail.fulfilment.return_requests import (
     cancel_return_request,
     expire_return_requests,
@@ -70,6 +70,7 @@ __all__ = [
     "pack",
     "ready_for_pickup",
     "receive_return_request",
+    "refunds_by_return_id",
     "refunds_of_order",
     "reject",
     "request_return",

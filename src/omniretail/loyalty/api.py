@@ -15,6 +15,7 @@ from omniretail.api.deps import (
 )
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.customers import service as customers
+from omniretail.customers.errors import CodeSendsLimited
 from omniretail.customers.schemas import VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.jobs import api as jobs
@@ -98,16 +99,28 @@ def send_presence_code(
     """Sends the customer a one-time code to their verified email (else phone) that proves they
     are here and agree to spend points on this ``reference``; they read it out to staff, who
     send it with the redemption. Short-lived, a few tries, once; a newer one replaces it.
-    Limited as identity codes are (429 beyond); 409 when no verified email or phone is on file."""
+    Limited per person as identity codes are but counted apart from them, and per staff
+    principal per hour across all customers (429 with Retry-After beyond; a refusal is counted
+    and audited); 409 when no verified email or phone is on file."""
     hasher, policy = _codes(container)
     vault = vault_for(container.keyring)
-    return use_case.run(
-        lambda uow: service.send_presence_code(
-            uow, customer_id, body.reference, vault=vault, hasher=hasher, policy=policy, actor=actor
-        ),
-        status_code=202,
-        remember=False,
-    )
+    try:
+        return use_case.run(
+            lambda uow: service.send_presence_code(
+                uow,
+                customer_id,
+                body.reference,
+                vault=vault,
+                hasher=hasher,
+                policy=policy,
+                actor=actor,
+            ),
+            status_code=202,
+            remember=False,
+        )
+    except CodeSendsLimited:
+        use_case.run(lambda uow: service.note_refused_code(uow, actor=actor), remember=False)
+        raise
 
 
 @router.post("/customers/{customer_id}/redemptions", status_code=201, response_model=RedemptionRead)

@@ -91,3 +91,10 @@ def order_customer(uow: UnitOfWork, number: str) -> OrderOwner | None:
     """Whose order ``number`` is (None: no such order); one look-up by the unique number."""
     row = repo.get_order_by_number(uow.session, number)
     return None if row is None else OrderOwner(row.customer_id)
+
+
+def fulfilment_customer(uow: UnitOfWork, fulfilment_id: str) -> OrderOwner | None:
+    """Whose order fulfilment ``fulfilment_id`` belongs to (None: no such fulfilment)."""
+    row = repo.get_fulfilment(uow.session, fulfilment_id)
+    order = None if row is None else repo.get_order_by_id(uow.session, row.order_id)
+    return None if order is None else OrderOwner(order.customer_id)

@@ -14,6 +14,7 @@ from omniretail.orders.access import (
     FulfilmentSites,
     OrderOwner,
     cancel_sites,
+    fulfilment_customer,
     fulfilment_sites,
     order_customer,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "delivery",
     "derive_order_status",
     "forget_customer_orders",
+    "fulfilment_customer",
     "fulfilment_read",
     "fulfilment_sites",
     "fulfilments_of_order",

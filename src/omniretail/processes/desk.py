@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniretail.catalog import service as catalog
+from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import (
@@ -118,6 +119,16 @@ class GoodwillCoupon(_In):
     )
     reason: str = Reason
     valid_days: int = Field(default=90, ge=1, le=365)
+
+
+def is_theirs(uow: UnitOfWork, customer_id: int, target: str, value: str) -> bool:
+    """Whether the order (``target`` ``number``) or fulfilment (``fid``) a form on this
+    customer's desk names is this person's: the page's customer is not taken on the form's word."""
+    find = orders.order_customer if target == "number" else orders.fulfilment_customer
+    owner = find(uow, value)
+    if owner is None or owner.customer_id is None:
+        return False
+    return customers.resolve_id(uow, owner.customer_id) == customers.resolve_id(uow, customer_id)
 
 
 def resend_pickup_code(uow: UnitOfWork, fid: str, *, actor: str) -> OrderRead:

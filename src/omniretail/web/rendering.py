@@ -25,7 +25,15 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, when=when, day=day, label=label, num=num, minutes=minutes)
+    env.filters.update(
+        money=money,
+        when=when,
+        day=day,
+        label=label,
+        num=num,
+        minutes=minutes,
+        order_status=order_status,
+    )
     env.globals.update(version=__version__, catalog_currency=CATALOG_CURRENCY)
     return env
 
@@ -50,6 +58,21 @@ def label(value: Any) -> str:
     text = str(getattr(value, "value", value) or "").replace("_", " ").replace("-", " ")
     text = " ".join(ACRONYMS.get(word, word) for word in text.split(" "))
     return text[:1].upper() + text[1:]
+
+
+def order_status(order: Any) -> str:
+    """An order's status as its customer reads it: a completed order whose items all came
+    back is ``Returned``, one with some back ``Partly returned`` (the account's list and the
+    order page say the same)."""
+    items = [ln for ln in order.lines if ln.sku and ln.status != "cancelled" and ln.quantity]
+    back = sum(ln.quantity_returned for ln in items)
+    if not back:
+        return label(order.status)
+    if back >= sum(ln.quantity for ln in items):
+        return "Returned"
+    if order.status == "completed":
+        return "Partly returned"
+    return f"{label(order.status)}, partly returned"
 
 
 def num(value: Any, digits: int = 0) -> str:

@@ -25,6 +25,7 @@ from omniretail.customers.repository.identities import (
     add_code,
     add_identity,
     codes_sent_since,
+    count_refused_send,
     delete_identities,
     find_identities,
     get_identity,
@@ -36,6 +37,7 @@ from omniretail.customers.repository.identities import (
     lock_pending_customer_code,
     supersede_codes,
     supersede_customer_codes,
+    take_send_quota,
 )
 from omniretail.customers.repository.merges import (
     add_merge,
@@ -125,6 +127,7 @@ __all__ = [
     "consent_rows",
     "consents",
     "consents_of_root",
+    "count_refused_send",
     "customers",
     "delete_identities",
     "erase_activity",
@@ -173,6 +176,7 @@ __all__ = [
     "strip_consent_provenance",
     "supersede_codes",
     "supersede_customer_codes",
+    "take_send_quota",
     "timeline",
     "update_activity",
     "upsert_activity",

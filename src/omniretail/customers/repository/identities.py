@@ -18,11 +18,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from omniretail.customers.models import (
+    CodeSendQuota,
     Identity,
     VerificationCode,
 )
 from omniretail.customers.repository.tables import identities
-from omniretail.db.sql import among, matches, rowcount, statement
+from omniretail.db.sql import among, insert_ignore, matches, rowcount, statement
 
 # --- identities ------------------------------------------------------------------------------
 
@@ -119,19 +120,55 @@ def codes_sent_since(
     *,
     identity_id: int,
     customer_ids: Sequence[int],
+    purpose: str,
     window: datetime,
     day: datetime,
 ) -> tuple[int, int]:
-    """(codes for this identity since ``window``, codes for these profiles since ``day``),
-    whatever became of them, in one statement."""
+    """(codes of ``purpose`` for this identity since ``window``, codes of ``purpose`` for these
+    profiles since ``day``), whatever became of them, in one statement."""
     v = VerificationCode
     row = session.execute(
         select(
             func.count().filter(and_(v.identity_id == identity_id, v.created_at > window)),
             func.count(),
-        ).where(v.customer_id.in_(list(customer_ids)), v.created_at > day)
+        ).where(v.customer_id.in_(list(customer_ids)), v.created_at > day, v.purpose == purpose)
     ).one()
     return int(row[0]), int(row[1])
+
+
+def take_send_quota(
+    session: Session, principal: str, purpose: str, hour: datetime, limit: int
+) -> bool:
+    """Counts one send of ``principal`` in ``hour`` if fewer than ``limit`` were (one
+    conditional UPDATE after making the row); False when not. Earlier hours of the principal
+    are dropped."""
+    q = CodeSendQuota
+    mine = (q.principal == principal, q.purpose == purpose)
+    session.execute(delete(q).where(*mine, q.hour < hour))
+    session.execute(
+        insert_ignore(
+            session,
+            q,
+            [{"principal": principal, "purpose": purpose, "hour": hour, "sent": 0, "refused": 0}],
+            ["principal", "purpose", "hour"],
+        )
+    )
+    taken = session.execute(
+        update(q).where(*mine, q.hour == hour, q.sent < limit).values(sent=q.sent + 1)
+    )
+    return rowcount(taken) > 0
+
+
+def count_refused_send(
+    session: Session, principal: str, purpose: str, hour: datetime
+) -> CodeSendQuota | None:
+    q = CodeSendQuota
+    session.execute(
+        update(q)
+        .where(q.principal == principal, q.purpose == purpose, q.hour == hour)
+        .values(refused=q.refused + 1)
+    )
+    return session.get(q, (principal, purpose, hour), populate_existing=True)
 
 
 def supersede_codes(session: Session, identity_id: int, purpose: str) -> None:

@@ -65,7 +65,11 @@ from omniretail.customers.service.merges import (
     review_read,
     undo_merge,
 )
-from omniretail.customers.service.presence import request_presence_code, spend_presence_code
+from omniretail.customers.service.presence import (
+    note_refused_presence_code,
+    request_presence_code,
+    spend_presence_code,
+)
 from omniretail.customers.service.privacy import (
     erase_customer,
     export_personal_data,
@@ -130,6 +134,7 @@ __all__ = [
     "list_reviews",
     "merge_customers",
     "merge_read",
+    "note_refused_presence_code",
     "order_channel",
     "privacy_log",
     "profiles_of",

@@ -1,10 +1,11 @@
 """Proof that a customer is at the till: a one-time code sent to their verified email or phone,
 which they read out to the associate before their points pay for a sale.
 
-The code is a ``redemption`` code (``models.CodePurpose``): made, hashed, sent and limited as
-identity codes are (``verification.issue_code``), but it only ever proves presence for the sale
-it was sent for (``bound_to``), for this person, once, within a few minutes and a few tries; an
-identity code never proves presence and a presence code never verifies an identifier."""
+The code is a ``redemption`` code (``models.CodePurpose``): made, hashed and sent as identity
+codes are (``verification.issue_code``), with limits of its own (per person, and per staff
+principal per hour), but it only ever proves presence for the sale it was sent for
+(``bound_to``), for this person, once, within a few minutes and a few tries; an identity code
+never proves presence and a presence code never verifies an identifier."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from dataclasses import replace
 from omniretail.customers import repository as repo
 from omniretail.customers.errors import NoVerifiedContact, VerificationCodeInvalid
 from omniretail.customers.models import CodePurpose, Identity, IdentityKind
-from omniretail.customers.schemas import VerificationSent
+from omniretail.customers.schemas import CodeSendQuotaRead, VerificationSent
 from omniretail.customers.service.clusters import require_root
-from omniretail.customers.service.verification import CodeHasher, CodePolicy, issue_code, spend_code
+from omniretail.customers.service.verification import (
+    CodeHasher,
+    CodePolicy,
+    issue_code,
+    note_refused_send,
+    spend_code,
+)
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import PiiVault
@@ -26,10 +33,14 @@ MAX_ATTEMPTS = 3
 
 
 def presence_policy(policy: CodePolicy) -> CodePolicy:
+    """Its own daily limit per person, and a limit per staff principal per hour across all
+    customers: an associate cannot flood one person, nor many."""
     return replace(
         policy,
         ttl_seconds=min(policy.ttl_seconds, TTL_SECONDS),
         max_attempts=min(policy.max_attempts, MAX_ATTEMPTS),
+        sends_per_day=policy.presence_sends_per_day,
+        principal_sends_per_hour=policy.presence_principal_sends_per_hour,
     )
 
 
@@ -65,6 +76,11 @@ def request_presence_code(
         actor=actor,
         bound_to=bound_to,
     )
+
+
+def note_refused_presence_code(uow: UnitOfWork, *, actor: str) -> CodeSendQuotaRead:
+    """Counts a presence code refused by the per-principal limit (``CodeSendsLimited``)."""
+    return note_refused_send(uow, CodePurpose.REDEMPTION, actor=actor)
 
 
 def spend_presence_code(

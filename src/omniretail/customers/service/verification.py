@@ -5,8 +5,10 @@ it (HMAC-SHA256 under a key derived from the key ring, salted per code) and its 
 (the PII vault) for the relay, and records ``identity_code_requested`` without the code; the
 handler (``customers.handlers.send_identity_code``) sends it by email or SMS after commit and
 blanks the ciphertext. ``confirm_code`` checks a code: short-lived, single use, a few wrong
-guesses per code, and sends are limited per identity and per person, counted in the database
-under the profile's row lock so the limits hold across processes.
+guesses per code, and sends are limited per identity and per person, counted apart for each
+purpose (a till's presence codes never use up a person's sign-up codes) in the database under
+the profile's row lock so the limits hold across processes; a purpose may also limit what one
+staff principal sends in an hour across all customers (``take_send_quota``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
 from omniretail.customers import repository as repo
 from omniretail.customers.errors import (
+    CodeSendsLimited,
     IdentityAlreadyVerified,
     NotVerifiableByCode,
     VerificationCodeInvalid,
@@ -30,7 +33,7 @@ from omniretail.customers.errors import (
 )
 from omniretail.customers.events import IdentityCodeRequested
 from omniretail.customers.models import CodePurpose, Identity, IdentityKind, VerificationCode
-from omniretail.customers.schemas import Resolution, VerificationSent
+from omniretail.customers.schemas import CodeSendQuotaRead, Resolution, VerificationSent
 from omniretail.customers.service.clusters import require_root
 from omniretail.customers.service.identities import confirm_identity, require_identity
 from omniretail.db.uow import UnitOfWork
@@ -51,6 +54,11 @@ class CodePolicy:
     sends_per_window: int = 3
     window_seconds: int = 900
     sends_per_day: int = 10
+    # Per staff principal per hour, across customers (None: no such limit).
+    principal_sends_per_hour: int | None = None
+    # A presence code's own limits (``presence.presence_policy`` applies them).
+    presence_sends_per_day: int = 10
+    presence_principal_sends_per_hour: int = 30
 
 
 class CodeHasher:
@@ -125,7 +133,7 @@ def issue_code(
     bound_to: str | None = None,
 ) -> VerificationSent:
     """Makes a code of ``purpose`` for an email or phone identity (superseding its pending one
-    of that purpose), within the send limits, which count every purpose."""
+    of that purpose), within the send limits, which count the codes of that purpose only."""
     channel = CHANNELS[identity.kind]
     root = require_root(uow, identity.customer_id)
     repo.lock_customers(uow.session, [root.id])  # one sender at a time per person
@@ -134,6 +142,7 @@ def issue_code(
         uow.session,
         identity_id=identity.id,
         customer_ids=repo.cluster_ids(uow.session, root.id),
+        purpose=purpose.value,
         window=now - timedelta(seconds=policy.window_seconds),
         day=now - timedelta(days=1),
     )
@@ -149,6 +158,16 @@ def issue_code(
             f"{in_day} codes were sent for this customer in the last 24 hours; try tomorrow",
             field="customer_id",
             retry_after_seconds=86400,
+        )
+    limit = policy.principal_sends_per_hour
+    if limit is not None and not repo.take_send_quota(
+        uow.session, actor, purpose.value, quota_hour(now), limit
+    ):
+        raise CodeSendsLimited(
+            f"this account sent {limit} {purpose.value} codes in this hour, the most allowed:"
+            " wait before sending another",
+            field="customer_id",
+            retry_after_seconds=max(int((quota_hour(now) + _HOUR - now).total_seconds()), 1),
         )
     repo.supersede_codes(uow.session, identity.id, purpose.value)
     code = f"{secrets.randbelow(10**policy.digits):0{policy.digits}d}"
@@ -185,6 +204,26 @@ def issue_code(
         expires_at=row.expires_at,
         sends_left_in_window=policy.sends_per_window - in_window - 1,
     )
+
+
+_HOUR = timedelta(hours=1)
+
+
+def quota_hour(now: datetime) -> datetime:
+    """The clock hour a principal's sends are counted in."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def note_refused_send(uow: UnitOfWork, purpose: CodePurpose, *, actor: str) -> CodeSendQuotaRead:
+    """Counts a send ``CodeSendsLimited`` refused (its own transaction, after the refusal
+    rolled back: the route writes the request's audit-log row with it)."""
+    hour = quota_hour(uow.now)
+    row = repo.count_refused_send(uow.session, actor, purpose.value, hour)
+    if row is None:  # the hour turned between the refusal and now
+        return CodeSendQuotaRead(
+            principal=actor, purpose=purpose.value, hour=hour, sent=0, refused=0
+        )
+    return CodeSendQuotaRead.model_validate(row, from_attributes=True)
 
 
 def confirm_code(
@@ -265,4 +304,6 @@ def code_policy_of(settings: Settings) -> CodePolicy:
         sends_per_window=settings.identity_code_sends_per_window,
         window_seconds=settings.identity_code_window_seconds,
         sends_per_day=settings.identity_code_sends_per_day,
+        presence_sends_per_day=settings.presence_code_sends_per_day,
+        presence_principal_sends_per_hour=settings.presence_code_sends_per_principal_hour,
     )

@@ -46,6 +46,7 @@ from omniretail.loyalty.service.presence import (
     Presence,
     check_presence,
     count_wrong_code,
+    note_refused_code,
     redeem_in_person,
     send_presence_code,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "list_entries",
     "list_lots",
     "list_reward_coupons",
+    "note_refused_code",
     "points_for_order",
     "programme_read",
     "progress_for",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omniretail.customers import service as customers
-from omniretail.customers.schemas import VerificationSent
+from omniretail.customers.schemas import CodeSendQuotaRead, VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
@@ -48,6 +48,12 @@ def send_presence_code(
         policy=policy,
         actor=actor,
     )
+
+
+def note_refused_code(uow: UnitOfWork, *, actor: str) -> CodeSendQuotaRead:
+    """Keeps a send the per-principal hourly limit refused (``CodeSendsLimited``): counted, in
+    a transaction of its own that the edge writes the request's audit-log row with."""
+    return customers.note_refused_presence_code(uow, actor=actor)
 
 
 def check_presence(

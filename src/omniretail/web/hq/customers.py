@@ -14,6 +14,7 @@ from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import CustomerSearch, MergeCreate, UndoMerge
 from omniretail.db.uow import UnitOfWork
+from omniretail.fulfilment import service as fulfilment
 from omniretail.intelligence import service as intelligence
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
@@ -155,6 +156,7 @@ def _customer_page(
         fresh = intelligence.new_for_you(uow, root, 5)
         # Amounts in the currency of what they count: an order's is its channel's.
         currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
+        people = customers.cluster(uow, root)
         return {
             "view": view,
             "currencies": currencies,
@@ -171,12 +173,18 @@ def _customer_page(
                     uow, [a.reference for a in timeline if a.kind == "order" and a.reference]
                 )
             },
+            # A return is named by its order and what came back, not by its id.
+            "known_returns": fulfilment.refunds_by_return_id(
+                uow,
+                people,
+                [a.reference for a in timeline if a.kind == "return" and a.reference],
+            ),
             "scores": scores,
             "new_for_you": fresh,
             "names": catalog.sku_names(
                 uow, [r.sku for r in [*scores.recommendations, *(fresh or [])]]
             ),
-            "merge_list": customers.list_merges(uow, customers.cluster(uow, root)),
+            "merge_list": customers.list_merges(uow, people),
         }
 
     return render(

@@ -150,6 +150,10 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
         parsed = spec.schema.model_validate(body) if spec.schema else None
         if not target:
             raise DomainError(f"choose the {spec.target.replace('_', ' ')}", field=spec.target)
+        if spec.target != "customer_id" and not read(
+            request, lambda uow: desk.is_theirs(uow, customer_id, spec.target, str(target))
+        ):
+            raise DomainError("not an order of this customer", field=spec.target)
     except (ValidationError, DomainError) as exc:
         return desk_page(
             request,

@@ -79,7 +79,12 @@ def _page(
         decision=decision,
         channel_options=[(c.code, f"{c.code} · {c.name}") for c in context["channels"]],
         method_options=[(m.value, m.value.replace("_", " ")) for m in FulfilmentMethod],
-        location_options=[(loc.code, f"{loc.code} · {loc.name}") for loc in context["locations"]],
+        # Only where a customer can collect: a warehouse is never a pickup point.
+        location_options=[
+            (loc.code, f"{loc.code} · {loc.name}")
+            for loc in context["locations"]
+            if loc.active and (loc.capabilities.pickup or loc.capabilities.ship_to_store_target)
+        ],
         sim_lines=SIM_LINES,
         **context,
     )

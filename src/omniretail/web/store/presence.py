@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from omniretail.customers import service as customers
+from omniretail.customers.errors import CodeSendsLimited
 from omniretail.customers.schemas import VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.loyalty import service as loyalty
@@ -29,13 +30,23 @@ def send_code(
     decided = authorize_as(request, viewer, SEND_CODE, {"customer_id": customer_id}, body)
     hasher, policy = codes_of(request)
     actor = viewer.principal.actor
-    return change(
-        request,
-        decided,
-        lambda uow: loyalty.send_presence_code(
-            uow, customer_id, reference, vault=uow.vault, hasher=hasher, policy=policy, actor=actor
-        ),
-    )
+    try:
+        return change(
+            request,
+            decided,
+            lambda uow: loyalty.send_presence_code(
+                uow,
+                customer_id,
+                reference,
+                vault=uow.vault,
+                hasher=hasher,
+                policy=policy,
+                actor=actor,
+            ),
+        )
+    except CodeSendsLimited:  # counted and audited, as the API does
+        change(request, decided, lambda uow: loyalty.note_refused_code(uow, actor=actor))
+        raise
 
 
 def presence_of(viewer: Viewer, code: str, reference: str) -> loyalty.Presence:
