@@ -61,11 +61,11 @@ def last_code(container, subject: str = "loyalty points") -> str:
     return found.group(1)
 
 
-def ask(client, customer_id, headers, reference="BASKET-1"):
+def ask(client, customer_id, headers, reference="BASKET-1", points=50):
     return client.post(
         f"{API}/loyalty/customers/{customer_id}/presence-codes",
         headers=headers,
-        json={"reference": reference},
+        json={"reference": reference, "points": points},
     )
 
 
@@ -109,10 +109,11 @@ def test_staff_need_the_customers_code_for_that_sale(container, client, till):
             select(VerificationCode).order_by(VerificationCode.id.desc())
         ).first()
         assert row is not None
-        assert (row.purpose, row.bound_to, row.code_enc) == ("redemption", "BASKET-1", None)
+        assert (row.purpose, row.bound_to, row.code_enc) == ("redemption", "50|BASKET-1", None)
         assert code not in row.code_hash
-    # for another sale it proves nothing (and the code stays for its own sale)
+    # for another sale or more points it proves nothing (the code stays for its own sale)
     problem(spend(client, alice, as_ash, code, reference="BASKET-2"), 403, "presence-not-proven")
+    problem(spend(client, alice, as_ash, code, points=90), 403, "presence-not-proven")
     done = spend(client, alice, as_ash, code)
     assert done.status_code == 201, done.text
     assert balance(client, alice, as_ash) == before - 50
@@ -215,3 +216,19 @@ def test_a_customer_neither_asks_codes_for_nor_spends_another_customers_points(
         f"{API}/loyalty/customers/{bob}/presence-codes", json={}, headers=nobody
     )
     assert anonymous.status_code == 401
+
+
+def test_the_code_names_the_points_it_spends_and_is_asked_with_them(container, client, till):
+    """Probe: a code bound to the sale only let an associate spend more points than the
+    customer agreed to. The request names the points, the message tells the customer."""
+    alice, as_ash = till["alice"], till["as_ash"]
+    missing = client.post(
+        f"{API}/loyalty/customers/{alice}/presence-codes",
+        headers=as_ash,
+        json={"reference": "BASKET-1"},
+    )
+    assert missing.status_code == 422, missing.text
+    assert ask(client, alice, as_ash, points=1200).status_code == 202
+    container.relay().run_until_idle()
+    [mail] = [m for m in container.senders.mailer.sent if "loyalty points" in m.subject]
+    assert "1,200 loyalty points" in mail.subject and "1,200 loyalty points" in mail.text

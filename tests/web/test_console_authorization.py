@@ -1189,7 +1189,11 @@ def cases(container: Container, w: World) -> list[Case]:
             f"/store/loyalty/{cid}/redeem",
             {"points": "10", "confirm": "yes", "send_code": "1"},
             lambda _: [
-                Request("POST", f"/loyalty/customers/{cid}/presence-codes", {"reference": ""})
+                Request(
+                    "POST",
+                    f"/loyalty/customers/{cid}/presence-codes",
+                    {"reference": "", "points": 1},
+                )
             ],
             audience="store",
         ),

@@ -89,11 +89,14 @@ class IdentityCodeSender:
             code = self.vault.decrypt(CODE_FIELD, row.code_enc) or ""
             minutes = max(int((row.expires_at - uow.now).total_seconds()) // 60, 1)
             if row.purpose == CodePurpose.REDEMPTION.value:
-                subject = "Your code to spend loyalty points"
+                points = service.points_of_binding(row.bound_to)
+                spend = f"{points:,} loyalty points" if points else "loyalty points"
+                subject = f"Your code to spend {spend}"
                 text = (
-                    f"Your Omniretail code to spend loyalty points at the till is {code}. It"
-                    f" works once, for {minutes} minutes. Give it to the cashier only if you are"
-                    " at the till and want to pay with your points; if not, ignore this message."
+                    f"Your Omniretail code to spend {spend} at the till is {code}. It works"
+                    f" once, for {minutes} minutes, for that many points only. Give it to the"
+                    " cashier only if you are at the till and want to pay with these points; if"
+                    " not, ignore this message."
                 )
             else:
                 subject = "Your Omniretail verification code"

@@ -110,6 +110,7 @@ def send_presence_code(
                 uow,
                 customer_id,
                 body.reference,
+                body.points,
                 vault=vault,
                 hasher=hasher,
                 policy=policy,
@@ -138,7 +139,9 @@ def redeem(
     customer spends their own without one."""
     hasher, policy = _codes(container)
     presence = service.Presence(
-        by_customer=signed_in is not None, code=body.presence_code, bound_to=body.reference or ""
+        by_customer=signed_in is not None,
+        code=body.presence_code,
+        bound_to=customers.presence_binding(body.reference, body.points),
     )
     try:
         return use_case.run(

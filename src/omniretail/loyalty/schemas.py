@@ -178,13 +178,20 @@ class RedemptionCreate(BaseModel):
         max_length=12,
         description=(
             "staff spending a customer's points: the code sent to the customer for this"
-            " reference (POST /loyalty/customers/{customer_id}/presence-codes), read out by"
-            " them; 403 without it. The signed-in customer spending their own needs none."
+            " reference and these points (POST /loyalty/customers/{customer_id}/presence-codes),"
+            " read out by them; 403 without it. The signed-in customer spending their own"
+            " needs none."
         ),
     )
 
 
 class PresenceCodeRequest(BaseModel):
+    points: int = Field(
+        gt=0,
+        le=MAX_POINTS,
+        description="the points the customer agrees to spend (told in the message): the code"
+        " spends exactly these",
+    )
     reference: str | None = Field(
         default=None,
         max_length=120,

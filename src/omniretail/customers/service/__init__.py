@@ -67,6 +67,8 @@ from omniretail.customers.service.merges import (
 )
 from omniretail.customers.service.presence import (
     note_refused_presence_code,
+    points_of_binding,
+    presence_binding,
     request_presence_code,
     spend_presence_code,
 )
@@ -136,6 +138,8 @@ __all__ = [
     "merge_read",
     "note_refused_presence_code",
     "order_channel",
+    "points_of_binding",
+    "presence_binding",
     "privacy_log",
     "profiles_of",
     "record_contact",

@@ -44,6 +44,17 @@ def presence_policy(policy: CodePolicy) -> CodePolicy:
     )
 
 
+def presence_binding(reference: str | None, points: int) -> str:
+    """What a redemption code is good for: these points on this sale, nothing else (the
+    message to the customer names the points: ``points_of_binding``)."""
+    return f"{points}|{reference or ''}"
+
+
+def points_of_binding(bound_to: str | None) -> int | None:
+    head, sep, _ = (bound_to or "").partition("|")
+    return int(head) if sep and head.isdigit() else None
+
+
 def request_presence_code(
     uow: UnitOfWork,
     customer_id: int,

@@ -24,7 +24,8 @@ class Presence:
 
     # The signed-in customer spending their own points (access allows only their own).
     by_customer: bool
-    # Staff: the code the customer read out, and the sale it was sent for.
+    # Staff: the code the customer read out, and the sale and points it was sent for
+    # (``binding``).
     code: str | None = None
     bound_to: str = ""
 
@@ -33,6 +34,7 @@ def send_presence_code(
     uow: UnitOfWork,
     customer_id: int,
     reference: str | None,
+    points: int,
     *,
     vault: PiiVault,
     hasher: CodeHasher,
@@ -42,7 +44,7 @@ def send_presence_code(
     return customers.request_presence_code(
         uow,
         customer_id,
-        bound_to=reference or "",
+        bound_to=customers.presence_binding(reference, points),
         vault=vault,
         hasher=hasher,
         policy=policy,

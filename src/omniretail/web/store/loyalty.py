@@ -153,15 +153,15 @@ def redeem(request: Request, posted: PostedDep, customer_id: int) -> Response:
     s = shop_of(request, posted.viewer)
     actor = s.viewer.principal.actor
     reference = posted.get("reference").strip()
-    presence = presence_of(s.viewer, posted.get("presence_code"), reference)
     hasher, policy = codes_of(request)
     try:
         body = RedemptionCreate.model_validate(data)
+        presence = presence_of(s.viewer, posted.get("presence_code"), reference, body.points)
         if posted.get("confirm") != "yes":
             return _confirm(request, s, customer_id, body, posted.values)
         if posted.get("send_code"):
             try:
-                sent = send_code(request, s.viewer, customer_id, reference)
+                sent = send_code(request, s.viewer, customer_id, reference, body.points)
             except DomainError as exc:
                 errors = {"presence_code": exc.detail}
                 return _confirm(

@@ -24,9 +24,9 @@ def codes_of(request: Request) -> tuple[CodeHasher, CodePolicy]:
 
 
 def send_code(
-    request: Request, viewer: Viewer, customer_id: int, reference: str
+    request: Request, viewer: Viewer, customer_id: int, reference: str, points: int
 ) -> VerificationSent:
-    body = {"reference": reference}
+    body = {"reference": reference, "points": points}
     decided = authorize_as(request, viewer, SEND_CODE, {"customer_id": customer_id}, body)
     hasher, policy = codes_of(request)
     actor = viewer.principal.actor
@@ -38,6 +38,7 @@ def send_code(
                 uow,
                 customer_id,
                 reference,
+                points,
                 vault=uow.vault,
                 hasher=hasher,
                 policy=policy,
@@ -49,13 +50,13 @@ def send_code(
         raise
 
 
-def presence_of(viewer: Viewer, code: str, reference: str) -> loyalty.Presence:
+def presence_of(viewer: Viewer, code: str, reference: str, points: int) -> loyalty.Presence:
     """A customer's own console session needs no code (access lets them act on their own
-    points only); everyone else needs the one sent for ``reference``."""
+    points only); everyone else needs the one sent for ``reference`` and these ``points``."""
     return loyalty.Presence(
         by_customer=viewer.principal.role == "customer",
         code=code.strip() or None,
-        bound_to=reference,
+        bound_to=customers.presence_binding(reference, points),
     )
 
 

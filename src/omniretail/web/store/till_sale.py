@@ -144,7 +144,9 @@ def _pay(request: Request, posted: Posted, token: str) -> Response:
                 return page(request, s, token, customer, values=values, confirm=confirm)
             if posted.get("send_code"):
                 return _send_code(request, s, token, customer, values, confirm)
-            presence = presence_of(s.viewer, posted.get("presence_code"), till_reference(token))
+            presence = presence_of(
+                s.viewer, posted.get("presence_code"), till_reference(token), points
+            )
         body = CheckoutCreate.model_validate(data)
         tenders = _tenders(method, points, paid_by_points, due, tendered)
         sale = _Sale(request, s, customer, body, points, tenders, posted.get("receipt_email"))
@@ -185,7 +187,7 @@ def _send_code(
 ) -> HTMLResponse:
     """ "Send code to customer": the confirmation again, now asking for the code."""
     try:
-        sent = send_code(request, s.viewer, customer.id, till_reference(token))
+        sent = send_code(request, s.viewer, customer.id, till_reference(token), confirm["points"])
     except DomainError as exc:
         errors = {"presence_code": exc.detail}
         return page(
