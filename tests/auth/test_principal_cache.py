@@ -5,7 +5,10 @@ every request reads the database. SQLite has no cache."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -131,6 +134,36 @@ def test_a_cached_principal_is_refused_once_another_connection_revokes_it(
         other.execute(statement, {"id": principal_id, "jti": claimed.token_id})
 
     assert eventually(lambda: api.get(ME, headers=headers).status_code == 401)
+
+
+DISABLE_IN_ANOTHER_PROCESS = """
+import sys
+from omniretail.auth import service
+from omniretail.auth.schemas import PrincipalUpdate
+from omniretail.auth.security import AuthPrincipal
+from omniretail.bootstrap import build_container
+from omniretail.settings import Settings
+
+container = build_container(Settings(database_url=sys.argv[1], database_schema=sys.argv[2]))
+with container.uow() as uow:
+    admin = AuthPrincipal(id=0, role="admin", name="ops")
+    service.update_principal(uow, int(sys.argv[3]), PrincipalUpdate(active=False), acting=admin)
+container.dispose()
+"""
+
+
+def test_a_principal_disabled_by_another_process_is_refused(
+    container: Container, api: TestClient, other: psycopg.Connection[Any]
+):
+    cache_of(container)
+    principal_id, creds = person(container)
+    cached(api, token_of(creds))
+    settings = container.settings
+    args = [settings.resolved_database_url(), settings.database_schema or "", str(principal_id)]
+    subprocess.run(
+        [sys.executable, "-c", DISABLE_IN_ANOTHER_PROCESS, *args], check=True, env=os.environ
+    )
+    assert eventually(lambda: api.get(ME, headers=token_of(creds)).status_code == 401)
 
 
 def test_a_read_that_races_a_notification_is_not_kept(
