@@ -194,6 +194,8 @@ def create_app(
     app.state.payments = lambda: container.payments
     # Likewise the chat's assistant (support.hooks.Assistant, or None).
     app.state.assistant = lambda: container.assistant
+    # Who a credential is, kept per process (auth.principal_cache; None: no cache).
+    app.state.principal_cache = lambda: container.principal_cache
     install_problem_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     settings = container.settings

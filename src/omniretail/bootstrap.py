@@ -13,11 +13,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from omniretail.auth import handlers as auth_handlers
+from omniretail.auth.principal_cache import PrincipalCache
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
 from omniretail.db.budget import PoolPlan, plan_pools, read_server_limits
 from omniretail.db.encrypted import load_keyring
 from omniretail.db.engine import StatementCounter, is_sqlite, make_engine, normalise_url
+from omniretail.db.notify import connector
 from omniretail.db.uow import ReadCache, UnitOfWork
 from omniretail.fulfilment import handlers as orders_handlers
 from omniretail.intelligence import jobs as intelligence_jobs
@@ -62,6 +64,9 @@ class Container:
     # (``db_read_url``); None: ``read_engine``, the primary.
     replica_engine: Engine | None = None
     cache: ReadCache = field(default_factory=ReadCache)
+    # Who a credential is, invalidated by LISTEN/NOTIFY (PostgreSQL with a listener in the
+    # budget; None: read on every request). Its listener starts at the first request.
+    principal_cache: PrincipalCache | None = None
     keyring: Keyring = field(default_factory=lambda: Keyring(secrets.token_bytes(32)))
     # Outgoing channels; tests swap a member for a recording fake (messaging.senders).
     senders: Senders = field(default_factory=Senders)
@@ -217,6 +222,8 @@ class Container:
         )
 
     def dispose(self) -> None:
+        if self.principal_cache is not None:
+            self.principal_cache.stop()
         self.handlers.close()
         if self.jetstream is not None:
             self.jetstream.close()
@@ -278,9 +285,17 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
             counter=counter,
         )
     )
+    principal_cache = (
+        PrincipalCache(
+            connector(engine, settings.database_schema), max_age=settings.auth_cache_seconds
+        )
+        if pools.listener
+        else None
+    )
     return Container(
         settings=settings,
         engine=engine,
+        principal_cache=principal_cache,
         read_engine=read_engine,
         relaxed_engine=relaxed_engine,
         replica_engine=replica_engine,

@@ -78,9 +78,14 @@ class Settings(BaseSettings):
     password_reset_ttl_seconds: int = 3600
     """Lifetime of a one-time password reset token an administrator issues
     (``POST /auth/principals/{id}/password-reset``)."""
+    auth_cache_seconds: float = Field(default=300.0, ge=0)
+    """PostgreSQL: seconds a credential's principal may be kept in one process, invalidated by
+    LISTEN/NOTIFY (a revocation reaches every process within milliseconds; no cache while the
+    listener is down). Costs one connection per process; 0: off (read on every request)."""
     api_key_cache_seconds: float = 0.0
-    """Seconds an API key's principal may be cached in one process (0: checked on every
-    request, so disabling a principal stops its keys at once in every process)."""
+    """Where ``auth_cache_seconds`` does not apply (SQLite, PgBouncer, a budget too small, or
+    the listener down): seconds an API key's principal may be cached in one process, so other
+    processes see a revocation only that late (0: checked on every request)."""
     forwarded_allow_ips: str | None = None
     """Proxies (comma-separated addresses) whose X-Forwarded-* headers ``serve`` trusts;
     ``serve --forwarded-allow-ips`` overrides it."""

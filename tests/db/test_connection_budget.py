@@ -31,8 +31,9 @@ def plan(**settings: Any) -> Any:
 def test_every_process_gets_an_equal_share_of_what_the_server_allows():
     # 100 - 3 reserved - 10 kept free = 87 for 5 processes (4 API workers and a relay)
     pools = plan(db_processes=5)
-    assert (pools.share, pools.total) == (17, 17)
-    assert pools.total * 5 <= 87
+    # The principal cache's LISTEN connection is one of them.
+    assert (pools.share, pools.total + pools.listener, pools.listener) == (17, 17, 1)
+    assert (pools.total + pools.listener) * 5 <= 87
     # Reads and request threads never need more connections than the write pool holds.
     assert pools.read_slots + pools.threads <= pools.write
     assert pools.relaxed >= 1
@@ -48,7 +49,8 @@ def test_a_configuration_beyond_the_server_is_refused_with_the_figures():
     assert "PgBouncer" in message
     with pytest.raises(ConnectionBudgetError):
         plan(db_processes=50)
-    assert plan(db_processes=2, db_max_connections=40).total == 40
+    fits = plan(db_processes=2, db_max_connections=40)
+    assert fits.total + fits.listener == 40
 
 
 def test_on_postgres_the_pools_never_exceed_the_budget(container, backend):
@@ -61,7 +63,8 @@ def test_on_postgres_the_pools_never_exceed_the_budget(container, backend):
     write_pool: Any = container.engine.pool
     relaxed_pool: Any = container.relaxed_engine.pool  # type: ignore[union-attr]
     assert write_pool._max_overflow == 0 and relaxed_pool._max_overflow == 0
-    assert write_pool.size() + relaxed_pool.size() == limits.total <= share
+    assert write_pool.size() + relaxed_pool.size() == limits.total
+    assert limits.total + limits.listener <= share
 
 
 def test_serve_refuses_to_start_when_its_workers_do_not_fit(container, backend, monkeypatch):

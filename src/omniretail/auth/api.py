@@ -23,11 +23,12 @@ from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
 from omniretail.api.params import IdPath
-from omniretail.auth import access, policy, service
+from omniretail.auth import access, policy, principal_cache, service
 from omniretail.auth import password_reset as resets
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.access import Action
 from omniretail.auth.errors import PublicRequestsThrottled
+from omniretail.auth.principal_cache import PrincipalCache
 from omniretail.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -44,7 +45,7 @@ from omniretail.auth.schemas import (
     TokenRead,
     WhoAmI,
 )
-from omniretail.auth.security import AuthPrincipal, TokenSigner
+from omniretail.auth.security import AuthPrincipal, TokenSigner, digest_api_key
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.limits import Timestamp, loads_json
 from omniretail.kernel.vault import vault_for
@@ -104,32 +105,65 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
     revoked principals stop at once, in every process). That read waits for a pooled database
     connection; on the event loop the wait would stop the very requests that would give
     connections back (the server froze for the pool timeout under 200 clients), so it runs in
-    the threadpool. Only an API key cached by ``api_key_cache_seconds`` skips it."""
-    key = request.headers.get("x-api-key")
-    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-    if not bearer and not key:
-        return None
-    if key and not bearer and container.settings.api_key_cache_seconds > 0:
-        found, principal = service.cached_principal_for_key(key.strip())
-        if found:
-            return principal
-    return await run_in_threadpool(_authenticate, request, container)
-
-
-def _authenticate(request: Request, container: Runtime) -> AuthPrincipal | None:
+    the threadpool. On PostgreSQL the answer is kept in ``auth.principal_cache`` (invalidated
+    by LISTEN/NOTIFY), so a known credential needs neither; without that cache only an API key
+    cached by ``api_key_cache_seconds`` skips the read."""
     header = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key")
+    bearer = header.lower().startswith("bearer ")
+    if not bearer and not key:
+        return None
+    cache: PrincipalCache | None = request.app.state.principal_cache()
+    if cache is None or not cache.serving:
+        if key and not bearer and container.settings.api_key_cache_seconds > 0:
+            found, principal = service.cached_principal_for_key(key.strip())
+            if found:
+                return principal
+        return await run_in_threadpool(_authenticate, container, header, key)
+    # The token's signature and expiry are checked on every request, cached or not.
+    claimed = (
+        signer(container).verify(header[7:].strip(), container.clock.now()) if bearer else None
+    )
+    if bearer and claimed is None:
+        return None
+    cache_key = (
+        principal_cache.token_key(claimed)
+        if claimed is not None
+        else principal_cache.api_key_key(digest_api_key((key or "").strip()))
+    )
+    now = container.clock.now().timestamp()
+    principal = cache.get(cache_key, now)
+    if principal is not None:
+        return principal
+    generation = cache.generation
+    # Read afresh (not through the api_key_cache_seconds fallback): this answer is kept.
+    principal = await run_in_threadpool(_read_principal, container, claimed, key, 0.0)
+    if principal is not None:
+        cache.put(cache_key, principal, generation)
+    return principal
+
+
+def _authenticate(container: Runtime, header: str, key: str | None) -> AuthPrincipal | None:
     if header.lower().startswith("bearer "):
         claimed = signer(container).verify(header[7:].strip(), container.clock.now())
         if claimed is None:
             return None
+        return _read_principal(container, claimed, None)
+    return _read_principal(container, None, key, container.settings.api_key_cache_seconds)
+
+
+def _read_principal(
+    container: Runtime,
+    claimed: AuthPrincipal | None,
+    key: str | None,
+    key_cache_seconds: float = 0.0,
+) -> AuthPrincipal | None:
+    if claimed is not None:
         with container.read_uow() as uow:
             return service.current_principal(uow, claimed)
     if key:
         with container.read_uow() as uow:
-            return service.principal_for_key(
-                uow, key.strip(), cache_seconds=container.settings.api_key_cache_seconds
-            )
+            return service.principal_for_key(uow, key.strip(), cache_seconds=key_cache_seconds)
     return None
 
 
@@ -403,7 +437,8 @@ def list_api_keys(uow: ReadDep) -> list[ApiKeyRead]:
 
 @router.post("/auth/api-keys/{key_id}/revoke", response_model=ApiKeyRead)
 def revoke_api_key(key_id: IdPath, use_case: UseCaseDep) -> ApiKeyRead:
-    """The key stops at once (other processes: after ``api_key_cache_seconds``)."""
+    """The key stops at once, in every process (with ``api_key_cache_seconds`` and no LISTEN
+    cache, other processes: after that many seconds)."""
     return use_case.run(lambda uow: service.revoke_api_key(uow, key_id))
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, event
 
+from omniretail.auth import principal_cache
 from omniretail.auth import repository as repo
 from omniretail.auth.errors import (
     DuplicateUsername,
@@ -122,13 +123,15 @@ def list_api_keys(uow: UnitOfWork) -> list[ApiKeyRead]:
 
 
 def revoke_api_key(uow: UnitOfWork, key_id: int) -> ApiKeyRead:
-    """The key stops at once (in this process; others after ``api_key_cache_seconds``)."""
+    """The key stops at once (other processes: by notification, or without one after
+    ``api_key_cache_seconds``)."""
     revoked = repo.revoke_key(uow.session, key_id, uow.now)
     if not revoked and repo.get_api_key(uow.session, key_id) is None:
         raise UnknownApiKey(f"no API key {key_id}", field="key_id")
     _key_cache.clear()
     found = next((k for k in list_api_keys(uow) if k.id == key_id), None)
     assert found is not None
+    _revoked(uow, found.principal_id)
     return found
 
 
@@ -233,6 +236,7 @@ def set_password_hash(
             field="principal_id",
         )
     _key_cache.clear()
+    _revoked(uow, principal_id)
     return as_auth(principal)
 
 
@@ -289,6 +293,7 @@ def update_principal(
             _keep_an_admin(uow, principal, "disable")
         repo.set_active(uow.session, principal_id, data.active)
         _key_cache.clear()
+        _revoked(uow, principal_id)
     uow.session.refresh(principal)
     return principal_read(principal)
 
@@ -302,6 +307,7 @@ def delete_principal(uow: UnitOfWork, principal_id: int, *, acting: AuthPrincipa
     gone = principal_read(principal)
     repo.delete_principals(uow.session, [principal_id])
     _key_cache.clear()
+    _revoked(uow, principal_id)
     return gone
 
 
@@ -335,6 +341,7 @@ def sign_out(uow: UnitOfWork, principal: AuthPrincipal, now: datetime) -> None:
     issued before tokens had ids cannot be named: every token of that principal ends."""
     if principal.via != "token":
         return
+    _revoked(uow, principal.id)
     if principal.token_id is None:
         repo.bump_token_version(uow.session, principal.id)
         return
@@ -343,6 +350,19 @@ def sign_out(uow: UnitOfWork, principal: AuthPrincipal, now: datetime) -> None:
     repo.forget_expired_revocations(uow.session, now)
 
 
+def _revoked(uow: UnitOfWork, principal_id: int | None) -> None:
+    """This process's principal cache drops the principal now and after the commit (other
+    processes: by notification). ``None``: everyone."""
+    principal_cache.forget_everywhere(principal_id)
+    event.listen(
+        uow.session,
+        "after_commit",
+        lambda _session: principal_cache.forget_everywhere(principal_id),
+        once=True,
+    )
+
+
+# The ``api_key_cache_seconds`` fallback (no LISTEN cache: SQLite, PgBouncer, listener down).
 _key_cache: dict[str, tuple[float, AuthPrincipal | None]] = {}
 
 
@@ -402,12 +422,14 @@ def delete_sign_ins(uow: UnitOfWork, principal_ids: list[int]) -> None:
     if principal_ids:
         repo.delete_principals(uow.session, principal_ids)
         _key_cache.clear()
+        _revoked(uow, None)
 
 
 def forget_customer(uow: UnitOfWork, customer_ids: list[int]) -> int:
     """Erasure: the customer's sign-in goes with their personal data."""
     removed = repo.delete_customer_principals(uow.session, customer_ids)
     _key_cache.clear()
+    _revoked(uow, None)
     return removed
 
 

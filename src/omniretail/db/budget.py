@@ -6,7 +6,10 @@ of what the server lets ordinary clients open::
     usable = max_connections - superuser_reserved_connections - reserved_connections
              - db_reserved_connections          (ours: psql, migrations, monitoring)
     share  = db_max_connections or usable // db_processes
-    total  = min(db_pool_size, share)           (all pools of one process)
+    listener = 1 if auth_cache_seconds > 0, not behind PgBouncer and share >= 3, else 0
+    total  = min(db_pool_size, share - listener)  (all pools of one process)
+
+The listener is the principal cache's LISTEN connection (``db.notify``), outside the pools.
 
 A configured ``db_max_connections`` that does not fit (``processes * it > usable``) is refused
 at start. Pools never overflow: a request that finds them busy queues for up to
@@ -52,6 +55,7 @@ class PoolPlan:
     threads: int
     timeout: float
     share: int | None = None  # the budget this process was given (PostgreSQL)
+    listener: int = 0  # 1: a LISTEN connection beside the pools (the principal cache)
 
     @property
     def total(self) -> int:
@@ -98,7 +102,9 @@ def plan_pools(settings: Settings, limits: ServerLimits | None, *, postgres: boo
         share = settings.db_max_connections or settings.db_pool_size
     else:
         share = connection_share(settings, limits)
-    total = max(2, min(settings.db_pool_size, share))
+    wants_listener = settings.auth_cache_seconds > 0 and not settings.db_pgbouncer
+    listener = 1 if wants_listener and share >= 3 else 0
+    total = max(2, min(settings.db_pool_size, share - listener))
     relaxed = max(1, total // 5)
     write = total - relaxed
     read_slots = max(1, write // 2)
@@ -110,6 +116,7 @@ def plan_pools(settings: Settings, limits: ServerLimits | None, *, postgres: boo
         threads=threads,
         timeout=timeout,
         share=share,
+        listener=listener,
     )
 
 
