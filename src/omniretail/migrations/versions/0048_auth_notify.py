@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0047_auth_notify"
-down_revision: str | None = "0046_presence_codes"
+revision: str = "0048_auth_notify"
+down_revision: str | None = "0047_code_send_quotas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
