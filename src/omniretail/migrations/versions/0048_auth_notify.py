@@ -3,8 +3,8 @@ channel ``omniretail_auth:<schema>`` with the principal's id (``*``: all of them
 process's principal cache (``auth.principal_cache``) drops its entries at once. SQLite: none
 (no cache there).
 
-Revision ID: 0047_auth_notify
-Revises: 0046_presence_codes
+Revision ID: 0048_auth_notify
+Revises: 0047_code_send_quotas
 Create Date: 2026-12-06 01:05:00
 """
 
