@@ -2,7 +2,7 @@
 and no thread: the answer of ``service.current_principal`` (a bearer token, keyed by principal,
 token id and token version) or ``service.principal_for_key`` (an API key, keyed by digest).
 
-Revocation stays prompt: migration 0047's triggers ``pg_notify`` the principal's id on every
+Revocation stays prompt: migration 0048's triggers ``pg_notify`` the principal's id on every
 change that can end its access, and a ``db.notify.Listener`` drops that principal's entries
 (anything it does not understand drops them all). It fails closed: entries are served only
 while LISTEN is in place and the server answered within ``3 x ping_seconds``; a lost connection
