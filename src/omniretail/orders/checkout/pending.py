@@ -4,9 +4,9 @@ transaction (``attempts``), and the ``OrderConfirmed`` event it will record."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, select, update
