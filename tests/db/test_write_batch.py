@@ -121,3 +121,43 @@ def test_a_batch_refused_at_commit_writes_nothing(container):
         uow.later_rows(audit, [_row(uow, "after")])
     with container.read_uow() as uow:
         assert uow.session.scalars(select(audit.c.actor)).all() == ["after"]
+
+
+def test_array_parameters_go_as_they_are_unless_their_items_need_converting():
+    """``rows_insert`` binds one array per column: on PostgreSQL only the columns whose items
+    need a conversion (a ``TypeDecorator`` such as ``UTCDateTime``, JSON) are processed item
+    by item; the others are handed to the driver as built."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    from omniretail.db.batch import rows_insert
+
+    row = {
+        "occurred_at": None,
+        "actor": "a",
+        "role": "admin",
+        "action": "POST /x",
+        "area": "test",
+        "subject": None,
+        "detail": {},
+    }
+    statement, params = rows_insert(audit, [row])
+    converted = statement.compile(dialect=psycopg.dialect())._bind_processors
+    assert set(converted) == {"audit_log__occurred_at", "audit_log__detail"}
+    assert set(params) - set(converted) >= {"audit_log__actor", "audit_log__action"}
+
+
+def test_rows_of_every_column_kind_round_trip_through_the_batch(container):
+    """Arrays without conversion and with it (times, JSON) store the values sent."""
+    with container.uow() as uow:
+        rows = [_row(uow, f"kind-{i}") | {"detail": {"n": i}} for i in range(3)]
+        uow.later_rows(audit, rows)
+        now = uow.now
+    with container.uow() as uow:
+        stored = uow.session.execute(
+            select(audit.c.actor, audit.c.detail, audit.c.occurred_at)
+            .where(audit.c.actor.like("kind-%"))
+            .order_by(audit.c.actor)
+        ).all()
+    assert [(r.actor, r.detail, r.occurred_at) for r in stored] == [
+        (f"kind-{i}", {"n": i}, now) for i in range(3)
+    ]

@@ -49,3 +49,30 @@ def test_product_page_and_cart_get_the_same_options(container, client):
     assert home["available"] is False
     # 2 left at DC1 (the cart holds 2) and 1 at LON2: 6 of the 9 cannot be placed
     assert home["detail"] == "not enough stock at eligible locations for 6 x A1"
+
+
+class _NoSlots:
+    """Read slots that refuse to be taken."""
+
+    async def __aenter__(self) -> None:
+        raise AssertionError("a read slot was taken")
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+def test_cart_options_read_in_one_thread_hop_without_a_read_slot(container, client):
+    """The cart's options (a hot read of the checkout flow) open and close their unit of work
+    on one worker thread: no read slot, no dependency to exit afterwards."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 4)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    client.app.state.read_slots = _NoSlots()
+    answer = client.get(f"/api/v1/carts/{token}/fulfilment-options", params=HOME)
+    assert _summary(ok(answer))
+    assert 'sql;desc="' in answer.headers["server-timing"]
+    assert 'sql;desc="0"' not in answer.headers["server-timing"]  # counted in the thread
+    gone = client.get("/api/v1/carts/nope-nope-nope/fulfilment-options", params=HOME)
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"

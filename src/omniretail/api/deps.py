@@ -437,6 +437,20 @@ async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
     return await anyio.to_thread.run_sync(fn, limiter=limiter)
 
 
+async def in_read_thread(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
+    """``fn`` on a read unit of work of the primary, opened and closed on one worker thread:
+    a hot read route's one thread hop. Its connection is held only inside the thread, as a
+    write's is, so it needs no read slot; and it costs none of a ``ReadDep``'s machinery
+    (an async generator dependency, its exit stack, the slot)."""
+    container: Runtime = request.app.state.container
+
+    def run() -> T:
+        with container.read_uow() as uow:
+            return fn(uow)
+
+    return await anyio.to_thread.run_sync(run)
+
+
 ReadDep = Annotated[UnitOfWork, Depends(read_uow)]
 ReplicaReadDep = Annotated[UnitOfWork, Depends(replica_read_uow)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
     ActorDep,
@@ -13,6 +13,7 @@ from omniretail.api.deps import (
     ReplicaReadDep,
     SignedInCustomerDep,
     UseCaseDep,
+    in_read_thread,
     json_reply,
     no_content,
 )
@@ -151,9 +152,9 @@ def attach_cart(
 
 
 @router.get("/carts/{token}/fulfilment-options", response_model=OptionsRead, tags=["carts"])
-def cart_options(
+async def cart_options(
+    request: Request,
     token: KeyPath,
-    uow: ReadDep,
     policy: PolicyDep,
     lat: Lat = None,
     lon: Lon = None,
@@ -161,8 +162,9 @@ def cart_options(
     radius_km: Radius = 50.0,
 ) -> Response:
     """Ship to home, pick up today, ship to store, locker and curbside, with promise dates."""
-    return json_reply(
-        carts.options_for_cart(
+    options = await in_read_thread(
+        request,
+        lambda uow: carts.options_for_cart(
             uow,
             token,
             latitude=lat,
@@ -170,8 +172,9 @@ def cart_options(
             channel=channel,
             policy=policy,
             radius_km=radius_km,
-        )
+        ),
     )
+    return json_reply(options)
 
 
 @router.get("/fulfilment-options", response_model=OptionsRead, tags=["carts"])

@@ -277,7 +277,18 @@ def insert_cart_line(session: Session, values: dict[str, Any]) -> None:
 
 
 def update_cart_line(session: Session, line_id: str, values: dict[str, Any]) -> None:
-    session.execute(update(cart_lines).where(cart_lines.c.id == line_id).values(**values))
+    params = {f"l_{name}": value for name, value in values.items()}
+    session.execute(_update_line_statement(tuple(values)), {"l_line": line_id, **params})
+
+
+@cache
+def _update_line_statement(columns: tuple[str, ...]) -> Any:
+    # Built once per set of columns (a handful of call sites), not on every change.
+    return (
+        update(cart_lines)
+        .where(cart_lines.c.id == bindparam("l_line", type_=cart_lines.c.id.type))
+        .values({c: bindparam(f"l_{c}", type_=cart_lines.c[c].type) for c in columns})
+    )
 
 
 def delete_cart_line(session: Session, line_id: str) -> None:

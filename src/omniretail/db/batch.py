@@ -25,6 +25,7 @@ from sqlalchemy import (
     Executable,
     Insert,
     Table,
+    TypeDecorator,
     Update,
     bindparam,
     func,
@@ -32,8 +33,10 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 _ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
 # Statements built once and kept for the life of the process (``kept``), by id: ids of
@@ -64,7 +67,7 @@ def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, d
     if built is None:
         names = [f"{table.name}__{c}" for c in columns]
         arrays = [
-            bindparam(name, type_=ARRAY(table.c[c].type))
+            bindparam(name, type_=ListArray(table.c[c].type))
             for name, c in zip(names, columns, strict=True)
         ]
         source = (
@@ -82,6 +85,26 @@ def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, d
     stmt, names = built
     params = {name: [row[c] for row in rows] for name, c in zip(names, columns, strict=True)}
     return stmt, params
+
+
+class ListArray(TypeDecorator[list[Any]]):
+    """``ARRAY(item)`` for a parameter that is always a list of one dimension: when its items
+    need no conversion the list goes to the driver as it is. SQLAlchemy's ARRAY copies every
+    array parameter item by item on each execution even then (a batch binds one array per
+    column of every table in it). Items that do need one (JSON, a ``TypeDecorator``) keep
+    ARRAY's conversion."""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def __init__(self, item_type: TypeEngine[Any]) -> None:
+        super().__init__(item_type)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        array: Any = self.impl_instance
+        if array.item_type.dialect_impl(dialect).bind_processor(dialect) is None:
+            return None
+        return array.dialect_impl(dialect).bind_processor(dialect)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, select, update
@@ -89,17 +90,36 @@ def settle(
     session: Session, attempt: str, status: PaymentAttemptStatus, now: datetime, **values: Any
 ) -> Row[Any] | None:
     """Moves a pending attempt to ``status`` (once: the request and the sweep race here)."""
+    params = {f"s_{name}": value for name, value in values.items()}
     return session.execute(
+        _settle_statement(tuple(values)),
+        {"s_attempt": attempt, "s_status": status.value, "s_now": now, **params},
+    ).one_or_none()
+
+
+@cache
+def _settle_statement(columns: tuple[str, ...]) -> Any:
+    # Built once per set of columns (confirmed: the reference; failed: the reason).
+    return (
         update(attempts)
-        .where(attempts.c.id == attempt, attempts.c.status == PENDING)
-        .values(status=status.value, settled_at=now, **values)
+        .where(
+            attempts.c.id == bindparam("s_attempt", type_=attempts.c.id.type),
+            attempts.c.status == PENDING,
+        )
+        .values(
+            {
+                "status": bindparam("s_status", type_=attempts.c.status.type),
+                "settled_at": bindparam("s_now", type_=attempts.c.settled_at.type),
+                **{c: bindparam(f"s_{c}", type_=attempts.c[c].type) for c in columns},
+            }
+        )
         .returning(
             attempts.c.order_number,
             attempts.c.cart_id,
             attempts.c.amount,
             attempts.c.confirmation,
         )
-    ).one_or_none()
+    )
 
 
 def confirm_later(uow: UnitOfWork, number: str, reference: str, amount: Decimal) -> None:
