@@ -121,3 +121,16 @@ def test_a_batch_refused_at_commit_writes_nothing(container):
         uow.later_rows(audit, [_row(uow, "after")])
     with container.read_uow() as uow:
         assert uow.session.scalars(select(audit.c.actor)).all() == ["after"]
+
+
+def test_one_row_goes_as_values_and_several_as_arrays_on_postgresql(container):
+    with sent(container.engine) as statements, container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "a")])
+    with sent(container.engine) as several, container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "b"), _row(uow, "c")])
+    if container.backend == "postgresql":
+        assert "unnest" not in statements[0]
+        assert "unnest" in several[0]
+    with container.read_uow() as uow:
+        rows = uow.session.execute(select(audit.c.actor, audit.c.detail)).all()
+        assert sorted(rows) == [("a", {}), ("b", {}), ("c", {})]
