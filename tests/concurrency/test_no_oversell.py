@@ -24,7 +24,14 @@ from omniretail.kernel.errors import DomainError
 from tests.concurrency.live_server import live_server
 from tests.conftest import FixedClock
 from tests.factories import make_network, receive
-from tests.inventory.state import assert_verified, counters, event_types_after
+from tests.inventory.state import (
+    assert_verified,
+    counters,
+    event_types_after,
+    events_after,
+    ledger,
+    outbox_position,
+)
 
 SKU = "10001"
 WORKERS = 40  # >= 32; on PostgreSQL more than the 32 write connections, so some queue
@@ -162,6 +169,38 @@ def test_buyers_racing_over_http_never_oversell(container):
             assert body["field"] == "quantity"
     assert report == {"checked": 1, "drift": []}
     assert_sound(container, stock=10, sold=10)
+
+
+def test_reservations_racing_over_http_take_exactly_the_stock(container):
+    """On PostgreSQL each reservation is one statement with its commit: every hold, ledger
+    row and event belongs to a unit taken, and each event saw the stock its statement left."""
+    make_network(container)
+    receive(container, SKU, "LON1", 10)
+    start = outbox_position(container)
+    with (
+        live_server(container) as base,
+        httpx.Client(
+            base_url=base, timeout=120, limits=httpx.Limits(max_connections=WORKERS)
+        ) as http,
+    ):
+
+        def reserve(_: int) -> int:
+            body = {"sku": SKU, "location": "LON1", "channel": "WEB", "quantity": 1}
+            return http.post(f"{API}/reservations", json=body).status_code
+
+        statuses = Counter(parallel(WORKERS, reserve))
+    assert statuses == {201: 10, 409: WORKERS - 10}
+    assert counters(container, SKU, "LON1") == {
+        "on_hand": 10,
+        "reserved": 10,
+        "allocated": 0,
+        "in_transit": 0,
+    }
+    reserved = [d for t, d in events_after(container, start) if t.endswith(".reserved")]
+    assert sorted(d["available"] for d in reserved) == list(range(10))
+    assert len({d["hold_id"] for d in reserved}) == 10
+    assert [m["kind"] for m in ledger(container, SKU)] == ["receipt"] + ["reserve"] * 10
+    assert_verified(container)
 
 
 def test_sell_and_release_of_one_hold_race_and_exactly_one_wins(container):

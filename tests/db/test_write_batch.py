@@ -161,3 +161,16 @@ def test_rows_of_every_column_kind_round_trip_through_the_batch(container):
     assert [(r.actor, r.detail, r.occurred_at) for r in stored] == [
         (f"kind-{i}", {"n": i}, now) for i in range(3)
     ]
+
+
+def test_one_row_goes_as_values_and_several_as_arrays_on_postgresql(container):
+    with sent(container.engine) as statements, container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "a")])
+    with sent(container.engine) as several, container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "b"), _row(uow, "c")])
+    if container.backend == "postgresql":
+        assert "unnest" not in statements[0]
+        assert "unnest" in several[0]
+    with container.read_uow() as uow:
+        rows = uow.session.execute(select(audit.c.actor, audit.c.detail)).all()
+        assert sorted(rows) == [("a", {}), ("b", {}), ("c", {})]

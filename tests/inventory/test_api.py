@@ -327,13 +327,14 @@ def test_the_reservation_hot_path_statement_budget(net, client):
     principal's keys stop at once) and its audit row. With ``api_key_cache_seconds`` the
     look-up is cached in the process and costs nothing. On PostgreSQL the audit row and
     the outbox go at commit as one statement (``db.batch``): 5 over HTTP; a reservation over
-    HTTP sends its hold and ledger rows with that batch too: 3. With PostgreSQL's principal
-    cache (``auth.principal_cache``) the key's look-up is gone too: 2."""
+    HTTP takes the stock row in that statement too, with its hold, ledger row and event
+    (``inventory.reserve_rows``): 2, the key's look-up and the batch. With PostgreSQL's
+    principal cache (``auth.principal_cache``) the key's look-up is gone too: 1."""
     pg = net.backend == "postgresql"
     principals = net.principal_cache
     net.principal_cache = None  # first: the key read on every request
     use_case, http = (4, 5) if pg else (4, 6)
-    reserve_http = 3 if pg else 6
+    reserve_http = 2 if pg else 6
     receive(net, SKU, "LON1", 5)
     reserve(client)  # the first one also reads the channel settings into the cache
     body = {"sku": SKU, "location": "LON1", "channel": "WEB", "quantity": 1}

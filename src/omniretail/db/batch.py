@@ -10,8 +10,10 @@ checked at the end of the statement, when both rows exist. On SQLite each write 
 turn (SQLite has no data-modifying CTE).
 
 Rows go as one array per column (``INSERT ... SELECT FROM unnest(...)``): the statement text
-is the same for 1 row or 50, so SQLAlchemy compiles it once and the server keeps it prepared
+is the same for 2 rows or 50, so SQLAlchemy compiles it once and the server keeps it prepared
 (a multi-row VALUES is a new statement for every row count, compiled again on every call).
+One row goes as scalars (``row_insert``): psycopg finds an array's type by inspecting its
+elements, which cost more than the arrays saved for the commonest batch, one row a table.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 _ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
+_ROW_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
 # Statements built once and kept for the life of the process (``kept``), by id: ids of
 # objects never freed are never reused, so they can key the batches built from them.
 _KEPT: dict[int, Executable] = {}
@@ -105,6 +108,27 @@ class ListArray(TypeDecorator[list[Any]]):
         if array.item_type.dialect_impl(dialect).bind_processor(dialect) is None:
             return None
         return array.dialect_impl(dialect).bind_processor(dialect)
+
+
+def row_insert(table: Table, row: dict[str, Any]) -> tuple[Insert, dict[str, Any]]:
+    """``INSERT INTO table (cols) SELECT :cols`` for one row (named as ``rows_insert``
+    names its arrays) and its parameters: built once per (table, columns) like
+    ``rows_insert``, and its values go as scalars, not one-element arrays, which psycopg
+    would inspect element by element to find their type."""
+    row = with_defaults(table, row)
+    columns = tuple(row)
+    key = (table.name, columns)
+    built = _ROW_STATEMENTS.get(key)
+    if built is None:
+        names = [f"{table.name}__{c}" for c in columns]
+        # INSERT ... SELECT: SQLAlchemy adds no RETURNING of the key (no answer is read in
+        # the pipeline with COMMIT).
+        values = [bindparam(n, type_=table.c[c].type) for n, c in zip(names, columns, strict=True)]
+        stmt = insert(table).from_select(list(columns), select(*values), include_defaults=False)
+        built = _ROW_STATEMENTS[key] = (stmt, names)
+        kept(stmt)
+    stmt, names = built
+    return stmt, {name: row[c] for name, c in zip(names, columns, strict=True)}
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -289,6 +313,9 @@ def _built(write: Write, postgres: bool) -> Built:
     statement, params, table, check = write
     if not isinstance(statement, _Rows):
         return statement, params, table, check
+    if postgres and len(statement.rows) == 1:
+        built, values = row_insert(statement.table, statement.rows[0])
+        return built, values, table, check
     if postgres:
         built, arrays = rows_insert(statement.table, statement.rows)
         return built, arrays, table, check

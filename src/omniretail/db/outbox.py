@@ -96,18 +96,20 @@ def write_events(
 
 
 def _rows(events: Sequence[DomainEvent], source: str, time: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": e.id,
-            "type": e.full_type,
-            "source": source,
-            "subject": e.subject,
-            "time": time,
-            "data": e.data,
-            "attempts": 0,
-        }
-        for e in events
-    ]
+    return [event_row(e, source, time) for e in events]
+
+
+def event_row(event: DomainEvent, source: str, time: datetime) -> dict[str, Any]:
+    """The outbox row of ``event`` (for a statement that writes it itself)."""
+    return {
+        "id": event.id,
+        "type": event.full_type,
+        "source": source,
+        "subject": event.subject,
+        "time": time,
+        "data": event.data,
+        "attempts": 0,
+    }
 
 
 # PostgreSQL: one statement of four arrays, whatever the number of events (its text never

@@ -12,7 +12,7 @@ from sqlalchemy import Executable, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from omniretail.db.batch import WriteBatch
-from omniretail.db.outbox import write_events
+from omniretail.db.outbox import event_row, write_events
 from omniretail.kernel.clock import Clock
 from omniretail.kernel.events import DomainEvent, Event
 from omniretail.kernel.keys import Keyring
@@ -101,6 +101,11 @@ class UnitOfWork:
     def record(self, event: Event | DomainEvent) -> None:
         """Stores ``event`` in the outbox when this unit of work commits."""
         self._events.append(event.envelope() if isinstance(event, Event) else event)
+
+    def outbox_row(self, event: Event) -> dict[str, Any]:
+        """``event``'s outbox row as ``record`` would store it, for a statement that writes
+        it itself (``inventory``'s reservation in one statement); not recorded here."""
+        return event_row(event.envelope(), self._event_source, self.now)
 
     def later(
         self,

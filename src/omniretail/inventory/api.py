@@ -89,12 +89,23 @@ def set_policy(
 @router.post("/reservations", status_code=201, response_model=HoldRead)
 def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> Response:
     """Hold units for a cart for the channel's TTL."""
-    # The hold row is sent with the commit's batch (nothing reads it back before).
-    hold = use_case.run(
-        lambda uow: service.reserve_stock(uow, body, actor=actor, later=True),
-        status_code=201,
-        durable=False,
-    )
+    # The stock row, the hold and the event go in one statement with the commit (PostgreSQL;
+    # SQLite: the hold row is sent with the commit's batch). A refusal wrote nothing: the
+    # ordinary reservation then says why (or takes the units, a reorder point crossed).
+    try:
+        hold = use_case.run(
+            lambda uow: service.reserve_stock(uow, body, actor=actor, at_once=True),
+            status_code=201,
+            durable=False,
+        )
+    except Exception as exc:
+        if not service.reserve_refused(exc):
+            raise
+        hold = use_case.run(
+            lambda uow: service.reserve_stock(uow, body, actor=actor, later=True),
+            status_code=201,
+            durable=False,
+        )
     return use_case.respond(hold, 201)
 
 

@@ -31,6 +31,7 @@ from omniretail.inventory.service.holds import (
     release_expired_holds,
     release_part_of_allocation,
     release_reservation,
+    reserve_refused,
     reserve_stock,
     sell_reservation,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "release_part_of_allocation",
     "release_reservation",
     "request_transfer",
+    "reserve_refused",
     "reserve_stock",
     "restock_return",
     "search_skus_stocked_first",

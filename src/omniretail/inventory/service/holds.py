@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from omniretail.catalog import service as catalog
+from omniretail.db.sql import is_postgres
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
+from omniretail.inventory import reserve_rows
 from omniretail.inventory.errors import (
     HoldNotActive,
     HoldTooSmall,
@@ -44,34 +46,78 @@ from omniretail.kernel.ids import new_id
 
 
 def reserve_stock(
-    uow: UnitOfWork, data: SaleCreate, *, actor: str, later: bool = False
+    uow: UnitOfWork,
+    data: SaleCreate,
+    *,
+    actor: str,
+    later: bool = False,
+    at_once: bool = False,
 ) -> HoldRead:
     """A cart hold with the channel's TTL. Never dips into safety stock; expired holds
     never block it (they are released here when the first attempt fails). ``later``: the
     hold row is written at commit with the outbox (``uow.later_rows``), for a caller that
-    does not read it back in this unit of work before sending what it holds."""
+    does not read it back in this unit of work before sending what it holds. ``at_once``
+    (PostgreSQL; implies ``later``): the stock row is taken at commit too, in one statement
+    with the hold and the event (``inventory.reserve_rows``); a refusal then fails the
+    commit (``reserve_refused``) and the caller reserves again without it."""
     channel = require_channel_sells_at(uow, data.channel, data.location)
+    expires_at = uow.now + timedelta(seconds=channel.reservation_ttl_seconds)
     deltas = Deltas(reserved=data.quantity)
+    if at_once and is_postgres(uow.session):
+        hold = _hold_values(uow, data, HoldKind.CART, expires_at)
+        event = _reserved(data, hold["id"], expires_at, available=0)  # set by the statement
+        uow.later(reserve_rows.RESERVE, reserve_rows.reserve_params(hold, uow.outbox_row(event)))
+        uow.later_rows(
+            repo.movements,
+            [
+                movement_row(
+                    uow,
+                    data.sku,
+                    data.location,
+                    MovementKind.RESERVE,
+                    deltas,
+                    actor,
+                    None,
+                    hold["id"],
+                )
+            ],
+        )
+        return HoldRead(**_hold_read_fields(hold))
     after = take_free_units(
         uow, data.sku, data.location, deltas, need=data.quantity, keep_safety_stock=True
     )
-    expires_at = uow.now + timedelta(seconds=channel.reservation_ttl_seconds)
-    hold = _insert_hold(uow, data, HoldKind.CART, expires_at, later=later)
+    hold = _insert_hold(uow, data, HoldKind.CART, expires_at, later=later or at_once)
     record_movement(
-        uow, after, MovementKind.RESERVE, deltas, actor, None, hold["id"], emit=False, later=later
+        uow,
+        after,
+        MovementKind.RESERVE,
+        deltas,
+        actor,
+        None,
+        hold["id"],
+        emit=False,
+        later=later or at_once,
     )
-    uow.record(
-        Reserved(
-            sku=data.sku,
-            location=data.location,
-            hold_id=hold["id"],
-            quantity=data.quantity,
-            channel=data.channel,
-            expires_at=expires_at.isoformat(),
-            available=after.available_to_promise,
-        )
-    )
+    uow.record(_reserved(data, hold["id"], expires_at, available=after.available_to_promise))
     return HoldRead(**_hold_read_fields(hold))
+
+
+def reserve_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` (from the commit of ``reserve_stock(..., at_once=True)``) is its
+    refusal: nothing was written, and ``reserve_stock`` without ``at_once`` says why."""
+    return reserve_rows.refused(exc)
+
+
+def _reserved(data: SaleCreate, hold_id: str, expires_at: Any, *, available: int) -> Reserved:
+    return Reserved(
+        sku=data.sku,
+        location=data.location,
+        hold_id=hold_id,
+        quantity=data.quantity,
+        channel=data.channel,
+        expires_at=expires_at.isoformat(),
+        available=available,
+    )
 
 
 def allocate_stock(uow: UnitOfWork, data: SaleCreate, *, actor: str) -> HoldRead:
@@ -375,7 +421,18 @@ def take_free_units(
 def _insert_hold(
     uow: UnitOfWork, data: SaleCreate, kind: HoldKind, expires_at: Any, *, later: bool = False
 ) -> dict[str, Any]:
-    values = {
+    values = _hold_values(uow, data, kind, expires_at)
+    if later:
+        uow.later_rows(repo.holds, [values])
+    else:
+        repo.insert_hold(uow.session, values)
+    return values
+
+
+def _hold_values(
+    uow: UnitOfWork, data: SaleCreate, kind: HoldKind, expires_at: Any
+) -> dict[str, Any]:
+    return {
         "id": new_id(),
         "kind": kind.value,
         "status": HoldStatus.ACTIVE.value,
@@ -388,11 +445,6 @@ def _insert_hold(
         "created_at": uow.now,
         "updated_at": uow.now,
     }
-    if later:
-        uow.later_rows(repo.holds, [values])
-    else:
-        repo.insert_hold(uow.session, values)
-    return values
 
 
 def _hold_read_fields(values: dict[str, Any]) -> dict[str, Any]:
