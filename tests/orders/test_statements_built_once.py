@@ -40,8 +40,12 @@ def test_the_line_refresh_and_the_payment_settling_reuse_one_statement(container
             ok(add(client, token, "B2", 1))  # refreshes A1's hold and line
     assert len(lines) == 2
     assert lines[0] is lines[1]
-    with updates_of("order_payment_attempts") as settled:
+    with updates_of("order_payment_attempts") as settled, updates_of("stock_holds") as claimed:
         for token in tokens:
             ok(checkout(client, token), 201)
     assert len(settled) == 2
     assert settled[0] is settled[1]
+    # the cart's holds become the order's: one statement for every checkout
+    claims = [u for u in claimed if "claim_ids" in str(u)]
+    assert len(claims) == 2
+    assert claims[0] is claims[1]

@@ -324,20 +324,27 @@ def claim_cart_holds_for_order(
 ) -> list[Hold]:
     """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
     UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
-    return [
-        Hold(*row)
-        for row in session.execute(
-            update(holds)
-            .where(
-                holds.c.id.in_(list(hold_ids)),
-                holds.c.kind == HoldKind.CART.value,
-                holds.c.status == HoldStatus.ACTIVE.value,
-                holds.c.expires_at > now,
-            )
-            .values(kind=HoldKind.ORDER.value, expires_at=None, reference=reference, updated_at=now)
-            .returning(*_HOLD_COLUMNS)
-        )
-    ]
+    params = {"claim_ids": list(hold_ids), "claim_reference": reference, "claim_now": now}
+    return [Hold(*row) for row in session.execute(_CLAIM_CART_HOLDS, params)]
+
+
+# Built once: every checkout runs it (built per call, SQLAlchemy walked it for its cache key).
+_CLAIM_CART_HOLDS = (
+    update(holds)
+    .where(
+        holds.c.id.in_(bindparam("claim_ids", expanding=True)),
+        holds.c.kind == HoldKind.CART.value,
+        holds.c.status == HoldStatus.ACTIVE.value,
+        holds.c.expires_at > bindparam("claim_now", type_=holds.c.expires_at.type),
+    )
+    .values(
+        kind=HoldKind.ORDER.value,
+        expires_at=None,
+        reference=bindparam("claim_reference", type_=holds.c.reference.type),
+        updated_at=bindparam("claim_now", type_=holds.c.updated_at.type),
+    )
+    .returning(*_HOLD_COLUMNS)
+)
 
 
 def move_reserved_to_allocated(
