@@ -197,6 +197,11 @@ class Settings(BaseSettings):
     transaction): a pending attempt past it is reconciled by the server's sweep (the provider
     asked by idempotency key: confirmed if it authorised, else released). Keep it above
     ``payment_timeout_seconds``."""
+    payment_threads: int = Field(default=64, ge=1, le=1024)
+    """Checkouts of one API process that may wait on the payment provider at once (a thread
+    each, holding no database connection while it waits; the steps that do hold one wait on
+    the pool). Not tied to the connection budget: with a provider at 300 ms and 25 buyers a
+    process, a pool the size of the budget's 12 threads made checkouts queue for a thread."""
     payment_test_latency_ms: int = Field(default=0, ge=0)
     """The test provider's time per authorisation (benchmarks: ``--payment-latency-ms``)."""
     payment_test_outcome: Literal["", "decline", "timeout"] = ""

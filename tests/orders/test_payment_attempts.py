@@ -8,12 +8,14 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import pytest
 from sqlalchemy import func, select
 
+from omniretail.api.deps import in_payment_thread
 from omniretail.bootstrap import Container
 from omniretail.carts.errors import LinesUnavailable
 from omniretail.inventory import service as inventory
@@ -359,3 +361,31 @@ def test_a_checkout_waiting_on_its_card_holds_none_of_the_shared_threads(contain
     # the sync endpoints' pool is sized to the connection budget: a thread waiting on the
     # provider (no connection held) would keep another request waiting for a thread
     assert provider.shared_threads_taken == [0]
+
+
+def test_more_checkouts_wait_on_their_cards_at_once_than_the_budget_has_threads():
+    """The payment threads are ``payment_threads``, not the connection budget's count: with a
+    slow provider, buyers beyond the budget's threads queued for a thread (checkout p50 of
+    960 ms at 300 ms latency in the flash sale)."""
+    waiting = 3
+    container = SimpleNamespace(
+        settings=SimpleNamespace(payment_threads=waiting), pools=SimpleNamespace(threads=1)
+    )
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(container=container)))
+    all_in = threading.Barrier(waiting, timeout=10)
+
+    def wait_on_the_card() -> int:
+        return all_in.wait()  # breaks unless all of them are inside at once
+
+    async def buyers() -> list[int]:
+        answers: list[int] = []
+
+        async def one() -> None:
+            answers.append(await in_payment_thread(request, wait_on_the_card))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(waiting):
+                group.start_soon(one)
+        return answers
+
+    assert sorted(anyio.run(buyers)) == list(range(waiting))

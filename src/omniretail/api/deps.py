@@ -427,12 +427,13 @@ async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
     of its own pool, not the one sync endpoints share: that pool is sized to the connection
     budget, and a thread waiting on the provider (seconds at worst) holds no connection, so
     checkouts waiting on their cards would otherwise keep every other request of the worker
-    waiting for a thread. As many payment threads as shared ones: its steps that do hold a
-    connection wait on the pool (``db_pool_timeout_seconds``), never on a thread."""
+    waiting for a thread. ``payment_threads`` of them, not the budget's count (a checkout
+    waiting on its card holds no connection); its steps that do hold a connection wait on the
+    pool (``db_pool_timeout_seconds``)."""
     container: Runtime = request.app.state.container
     limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "payment_threads", None)
     if limiter is None:
-        limiter = anyio.CapacityLimiter(container.pools.threads)
+        limiter = anyio.CapacityLimiter(container.settings.payment_threads)
         request.app.state.payment_threads = limiter
     return await anyio.to_thread.run_sync(fn, limiter=limiter)
 
