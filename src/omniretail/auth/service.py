@@ -128,7 +128,6 @@ def revoke_api_key(uow: UnitOfWork, key_id: int) -> ApiKeyRead:
     revoked = repo.revoke_key(uow.session, key_id, uow.now)
     if not revoked and repo.get_api_key(uow.session, key_id) is None:
         raise UnknownApiKey(f"no API key {key_id}", field="key_id")
-    _key_cache.clear()
     found = next((k for k in list_api_keys(uow) if k.id == key_id), None)
     assert found is not None
     _revoked(uow, found.principal_id)
@@ -235,7 +234,6 @@ def set_password_hash(
             "the principal changed meanwhile (disabled, deleted or a new password); sign in again",
             field="principal_id",
         )
-    _key_cache.clear()
     _revoked(uow, principal_id)
     return as_auth(principal)
 
@@ -292,7 +290,6 @@ def update_principal(
         if not data.active:
             _keep_an_admin(uow, principal, "disable")
         repo.set_active(uow.session, principal_id, data.active)
-        _key_cache.clear()
         _revoked(uow, principal_id)
     uow.session.refresh(principal)
     return principal_read(principal)
@@ -306,7 +303,6 @@ def delete_principal(uow: UnitOfWork, principal_id: int, *, acting: AuthPrincipa
     _keep_an_admin(uow, principal, "delete")
     gone = principal_read(principal)
     repo.delete_principals(uow.session, [principal_id])
-    _key_cache.clear()
     _revoked(uow, principal_id)
     return gone
 
@@ -351,8 +347,9 @@ def sign_out(uow: UnitOfWork, principal: AuthPrincipal, now: datetime) -> None:
 
 
 def _revoked(uow: UnitOfWork, principal_id: int | None) -> None:
-    """This process's principal cache drops the principal now and after the commit (other
-    processes: by notification). ``None``: everyone."""
+    """This process's caches drop the principal: the API-key fallback at once, the principal
+    cache now and after the commit (other processes: by notification). ``None``: everyone."""
+    _key_cache.clear()
     principal_cache.forget_everywhere(principal_id)
     event.listen(
         uow.session,
@@ -421,14 +418,12 @@ def never_enabled_sign_ups(
 def delete_sign_ins(uow: UnitOfWork, principal_ids: list[int]) -> None:
     if principal_ids:
         repo.delete_principals(uow.session, principal_ids)
-        _key_cache.clear()
         _revoked(uow, None)
 
 
 def forget_customer(uow: UnitOfWork, customer_ids: list[int]) -> int:
     """Erasure: the customer's sign-in goes with their personal data."""
     removed = repo.delete_customer_principals(uow.session, customer_ids)
-    _key_cache.clear()
     _revoked(uow, None)
     return removed
 
