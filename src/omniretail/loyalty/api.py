@@ -15,7 +15,6 @@ from omniretail.api.deps import (
 )
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.customers import service as customers
-from omniretail.customers.errors import CodeSendsLimited
 from omniretail.customers.schemas import VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.jobs import api as jobs
@@ -104,24 +103,16 @@ def send_presence_code(
     and audited); 409 when no verified email or phone is on file."""
     hasher, policy = _codes(container)
     vault = vault_for(container.keyring)
-    try:
-        return use_case.run(
-            lambda uow: service.send_presence_code(
-                uow,
-                customer_id,
-                body.reference,
-                body.points,
-                vault=vault,
-                hasher=hasher,
-                policy=policy,
-                actor=actor,
-            ),
-            status_code=202,
-            remember=False,
-        )
-    except CodeSendsLimited:
-        use_case.run(lambda uow: service.note_refused_code(uow, actor=actor), remember=False)
-        raise
+    return service.send_or_count_refusal(
+        lambda fn: use_case.run(fn, status_code=202, remember=False),
+        customer_id,
+        body.reference,
+        body.points,
+        vault=vault,
+        hasher=hasher,
+        policy=policy,
+        actor=actor,
+    )
 
 
 @router.post("/customers/{customer_id}/redemptions", status_code=201, response_model=RedemptionRead)

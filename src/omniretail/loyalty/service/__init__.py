@@ -46,9 +46,8 @@ from omniretail.loyalty.service.presence import (
     Presence,
     check_presence,
     count_wrong_code,
-    note_refused_code,
     redeem_in_person,
-    send_presence_code,
+    send_or_count_refusal,
 )
 from omniretail.loyalty.service.reads import (
     account_status,
@@ -107,7 +106,6 @@ __all__ = [
     "list_entries",
     "list_lots",
     "list_reward_coupons",
-    "note_refused_code",
     "points_for_order",
     "programme_read",
     "progress_for",
@@ -120,7 +118,7 @@ __all__ = [
     "reverse_redemption",
     "rules",
     "save_programme",
-    "send_presence_code",
+    "send_or_count_refusal",
     "settle_unmerge",
     "share_points",
     "stated_progress",

@@ -6,9 +6,12 @@ signed in (docs/security.md, "Loyalty redemptions")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from omniretail.customers import service as customers
+from omniretail.customers.errors import CodeSendsLimited
 from omniretail.customers.schemas import CodeSendQuotaRead, VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.db.uow import UnitOfWork
@@ -50,6 +53,39 @@ def send_presence_code(
         policy=policy,
         actor=actor,
     )
+
+
+def send_or_count_refusal(
+    run: Callable[[Callable[[UnitOfWork], Any]], Any],
+    customer_id: int,
+    reference: str | None,
+    points: int,
+    *,
+    vault: PiiVault,
+    hasher: CodeHasher,
+    policy: CodePolicy,
+    actor: str,
+) -> VerificationSent:
+    """``send_presence_code`` in the edge's transaction (``run``: the API's use case, the
+    console's change, each with its audit row); a send the per-principal limit refuses is
+    counted in a second one (``note_refused_code``) and the refusal raised."""
+    try:
+        sent: VerificationSent = run(
+            lambda uow: send_presence_code(
+                uow,
+                customer_id,
+                reference,
+                points,
+                vault=vault,
+                hasher=hasher,
+                policy=policy,
+                actor=actor,
+            )
+        )
+    except CodeSendsLimited:
+        run(lambda uow: note_refused_code(uow, actor=actor))
+        raise
+    return sent
 
 
 def note_refused_code(uow: UnitOfWork, *, actor: str) -> CodeSendQuotaRead:

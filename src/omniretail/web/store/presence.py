@@ -8,9 +8,9 @@ from __future__ import annotations
 from fastapi import Request
 
 from omniretail.customers import service as customers
-from omniretail.customers.errors import CodeSendsLimited
 from omniretail.customers.schemas import VerificationSent
 from omniretail.customers.service import CodeHasher, CodePolicy
+from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
 from omniretail.web.deps import Decision, Viewer, authorize_as, change
 from omniretail.web.session import container_of
@@ -30,24 +30,16 @@ def send_code(
     decided = authorize_as(request, viewer, SEND_CODE, {"customer_id": customer_id}, body)
     hasher, policy = codes_of(request)
     actor = viewer.principal.actor
-    try:
-        return change(
-            request,
-            decided,
-            lambda uow: loyalty.send_presence_code(
-                uow,
-                customer_id,
-                reference,
-                points,
-                vault=uow.vault,
-                hasher=hasher,
-                policy=policy,
-                actor=actor,
-            ),
-        )
-    except CodeSendsLimited:  # counted and audited, as the API does
-        change(request, decided, lambda uow: loyalty.note_refused_code(uow, actor=actor))
-        raise
+    return loyalty.send_or_count_refusal(  # a refusal counted and audited, as the API does
+        lambda fn: change(request, decided, fn),
+        customer_id,
+        reference,
+        points,
+        vault=vault_for(container_of(request).keyring),
+        hasher=hasher,
+        policy=policy,
+        actor=actor,
+    )
 
 
 def presence_of(viewer: Viewer, code: str, reference: str, points: int) -> loyalty.Presence:
