@@ -59,16 +59,31 @@ def kept(statement: Executable) -> Executable:
     return statement
 
 
+def _built_once(
+    cache: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]],
+    table: Table,
+    columns: tuple[str, ...],
+    build: Callable[[list[str]], Insert],
+) -> tuple[Insert, list[str]]:
+    """The insert ``build`` makes from its parameters' names (``<table>__<column>``), built
+    once per (table, columns) and kept."""
+    key = (table.name, columns)
+    built = cache.get(key)
+    if built is None:
+        names = [f"{table.name}__{c}" for c in columns]
+        built = cache[key] = (build(names), names)
+        kept(built[0])
+    return built
+
+
 def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, dict[str, Any]]:
     """``INSERT INTO table (cols) SELECT * FROM unnest(:cols...)`` (PostgreSQL) for ``rows``
     (every row with the same keys) and its parameters, one array per column. The statement is
     built once per (table, columns)."""
     rows = [with_defaults(table, row) for row in rows]
     columns = tuple(rows[0])
-    key = (table.name, columns)
-    built = _ROWS_STATEMENTS.get(key)
-    if built is None:
-        names = [f"{table.name}__{c}" for c in columns]
+
+    def build(names: list[str]) -> Insert:
         arrays = [
             bindparam(name, type_=ListArray(table.c[c].type))
             for name, c in zip(names, columns, strict=True)
@@ -78,14 +93,13 @@ def rows_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[Insert, d
             .table_valued(*columns, with_ordinality="n")
             .render_derived(name="u")
         )
-        stmt = insert(table).from_select(
+        return insert(table).from_select(
             list(columns),
             select(*(source.c[c] for c in columns)).order_by(source.c.n),
             include_defaults=False,
         )
-        built = _ROWS_STATEMENTS[key] = (stmt, names)
-        kept(stmt)
-    stmt, names = built
+
+    stmt, names = _built_once(_ROWS_STATEMENTS, table, columns, build)
     params = {name: [row[c] for row in rows] for name, c in zip(names, columns, strict=True)}
     return stmt, params
 
@@ -117,17 +131,14 @@ def row_insert(table: Table, row: dict[str, Any]) -> tuple[Insert, dict[str, Any
     would inspect element by element to find their type."""
     row = with_defaults(table, row)
     columns = tuple(row)
-    key = (table.name, columns)
-    built = _ROW_STATEMENTS.get(key)
-    if built is None:
-        names = [f"{table.name}__{c}" for c in columns]
+
+    def build(names: list[str]) -> Insert:
         # INSERT ... SELECT: SQLAlchemy adds no RETURNING of the key (no answer is read in
         # the pipeline with COMMIT).
         values = [bindparam(n, type_=table.c[c].type) for n, c in zip(names, columns, strict=True)]
-        stmt = insert(table).from_select(list(columns), select(*values), include_defaults=False)
-        built = _ROW_STATEMENTS[key] = (stmt, names)
-        kept(stmt)
-    stmt, names = built
+        return insert(table).from_select(list(columns), select(*values), include_defaults=False)
+
+    stmt, names = _built_once(_ROW_STATEMENTS, table, columns, build)
     return stmt, {name: row[c] for name, c in zip(names, columns, strict=True)}
 
 
