@@ -120,3 +120,33 @@ def test_the_routing_simulator_offers_pickup_points_only_and_no_none(
     assert captions[0] == ("", "No pickup (home delivery)")
     assert [code for code, _ in captions[1:]] == ["LON1", "LON2", "MAN1"]  # not DC1
     assert all(caption != "None" for _, caption in captions)
+
+
+def test_hq_says_an_order_came_back_on_the_timeline_and_the_order_page(
+    web: TestClient, container: Container, seeded: Seeded, payments: TestPaymentProvider
+) -> None:
+    whole = _delivered_order(container, seeded, payments, 1)
+    part = _delivered_order(container, seeded, payments, 2)
+    kept = _delivered_order(container, seeded, payments, 1)
+    _return(container, whole, 1)
+    _return(container, part, 1)
+    container.relay().run_until_idle()  # the orders reach the timeline
+    sign_in(web, ADMIN)
+
+    timeline = web.get(f"/hq/customers/{seeded.customer_id}").text
+
+    def on_timeline(number: str) -> str:
+        entry = rf'<li><strong>Order</strong> <a href="/hq/orders/{number}">{number}</a>'
+        found = re.search(entry + r'[^<]*\s*<br><span class="muted">([^<]*)</span>', timeline)
+        assert found is not None, timeline
+        return found.group(1).rsplit(" · ", 1)[-1]
+
+    def on_order_page(number: str) -> str:
+        page = web.get(f"/hq/orders/{number}").text
+        found = re.search(r'<h1>Order [^<]*<span class="badge">([^<]*)<', page)
+        assert found is not None, page
+        return found.group(1)
+
+    assert on_timeline(whole) == on_order_page(whole) == "Returned"
+    assert on_timeline(part) == on_order_page(part) == "Partly returned"
+    assert on_timeline(kept) == on_order_page(kept) == "Completed"

@@ -27,6 +27,10 @@ class AdjustedOrder:
     status: str
     placed_at: datetime
     discount: Decimal = ZERO
+    # Item units (cancelled lines left out) and how many of them came back; known only for
+    # ``orders_by_numbers``.
+    units: int = 0
+    units_returned: int = 0
 
 
 def orders_adjusted_by(
@@ -62,7 +66,8 @@ def orders_adjusted_by(
 
 
 def orders_by_numbers(uow: UnitOfWork, numbers: Sequence[str]) -> list[AdjustedOrder]:
-    """The orders named (unknown numbers are left out), with no discount."""
+    """The orders named (unknown numbers are left out), with no discount and with their
+    units and units returned."""
     return [
         AdjustedOrder(
             number=r.number,
@@ -70,6 +75,8 @@ def orders_by_numbers(uow: UnitOfWork, numbers: Sequence[str]) -> list[AdjustedO
             total=r.total,
             status=r.status,
             placed_at=r.placed_at,
+            units=int(r.units),
+            units_returned=int(r.units_returned),
         )
         for r in repo.orders_by_numbers(uow.session, numbers)
     ]

@@ -409,8 +409,23 @@ def lines_adjusted_by(session: Session, source: str, since: datetime | None) -> 
 
 
 def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
+    """The orders named, each with ``units`` (its item lines' units, cancelled lines left out)
+    and ``units_returned`` (of those, how many came back)."""
     if not numbers:
         return []
+    kept = order_lines.c.sku_code.is_not(None) & (
+        order_lines.c.status.is_(None) | (order_lines.c.status != "cancelled")
+    )
+    units = (
+        select(
+            order_lines.c.order_id,
+            func.sum(order_lines.c.quantity).label("units"),
+            func.sum(order_lines.c.quantity_returned).label("units_returned"),
+        )
+        .where(kept)
+        .group_by(order_lines.c.order_id)
+        .subquery()
+    )
     return list(
         session.execute(
             select(
@@ -419,7 +434,11 @@ def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]
                 orders.c.total,
                 orders.c.status,
                 orders.c.placed_at,
-            ).where(orders.c.number.in_(sorted(set(numbers))))
+                func.coalesce(units.c.units, 0).label("units"),
+                func.coalesce(units.c.units_returned, 0).label("units_returned"),
+            )
+            .select_from(orders.outerjoin(units, units.c.order_id == orders.c.id))
+            .where(orders.c.number.in_(sorted(set(numbers))))
         )
     )
 

@@ -62,13 +62,17 @@ def label(value: Any) -> str:
 
 def order_status(order: Any) -> str:
     """An order's status as its customer reads it: a completed order whose items all came
-    back is ``Returned``, one with some back ``Partly returned`` (the account's list and the
-    order page say the same)."""
-    items = [ln for ln in order.lines if ln.sku and ln.status != "cancelled" and ln.quantity]
-    back = sum(ln.quantity_returned for ln in items)
+    back is ``Returned``, one with some back ``Partly returned`` (the account's list, the order
+    pages and the HQ timeline say the same). ``order`` has ``lines``, or ``units`` and
+    ``units_returned`` (``orders.orders_by_numbers``)."""
+    if hasattr(order, "lines"):
+        items = [ln for ln in order.lines if ln.sku and ln.status != "cancelled" and ln.quantity]
+        units, back = sum(ln.quantity for ln in items), sum(ln.quantity_returned for ln in items)
+    else:
+        units, back = order.units, order.units_returned
     if not back:
         return label(order.status)
-    if back >= sum(ln.quantity for ln in items):
+    if back >= units:
         return "Returned"
     if order.status == "completed":
         return "Partly returned"
