@@ -248,6 +248,43 @@ def test_points_are_spent_only_after_the_associate_saw_whose_account_it_is(
     assert order.total == Decimal("20.00")
 
 
+def test_a_declined_card_leaves_the_customers_code_working_for_another_card(
+    web: TestClient,
+    container: Container,
+    seeded: Seeded,
+    payments: TestPaymentProvider,
+    mailer: RecordingMailer,
+) -> None:
+    with container.uow() as uow:
+        loyalty.adjust_points(
+            uow, seeded.customer_id, AdjustmentCreate(points=1_000, reason="goodwill"), actor="test"
+        )
+        before = loyalty.account_status(uow, seeded.customer_id).available
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=True)
+    sale = {"method": "card", "points": "500", "confirm": "yes"}
+    assert _pay(web, url, **sale, send_code="1").status_code == 200  # type: ignore[attr-defined]
+    code = _code_sent(container, mailer)
+
+    declined = _pay(web, url, **sale, provider_token="tok_decline", presence_code=code)
+
+    assert declined.status_code == 422  # type: ignore[attr-defined]
+    assert "declined" in declined.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert loyalty.account_status(uow, seeded.customer_id).available == before
+        assert uow.session.scalars(select(Redemption)).all() == []
+    paid = _pay(web, url, **sale, provider_token="tok_points", presence_code=code)
+    number = _number(paid)
+    with container.read_uow() as uow:
+        assert loyalty.account_status(uow, seeded.customer_id).available == before - 500
+        [redemption] = uow.session.scalars(select(Redemption)).all()
+    assert (redemption.reference, redemption.points) == (number, 500)
+    # used up by the paid sale: it proves nothing again
+    next_sale = _ring_up(web, ["A1"], customer=True)
+    again = _pay(web, next_sale, **sale, provider_token="tok_points", presence_code=code)
+    assert again.status_code == 403  # type: ignore[attr-defined]
+
+
 def test_points_refused_by_the_ledger_leave_nothing_behind(
     web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
 ) -> None:

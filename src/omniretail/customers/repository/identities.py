@@ -220,6 +220,24 @@ def _lock_latest_pending(
     ).first()
 
 
+def lock_used_customer_code(
+    session: Session, customer_ids: Sequence[int], purpose: str, bound_to: str
+) -> VerificationCode | None:
+    """The latest code of ``purpose`` used up for ``bound_to`` by any of these profiles."""
+    return session.scalars(
+        select(VerificationCode)
+        .where(
+            VerificationCode.customer_id.in_(list(customer_ids)),
+            VerificationCode.status == "used",
+            VerificationCode.purpose == purpose,
+            VerificationCode.bound_to == bound_to,
+        )
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
 def lock_code(session: Session, code_id: int) -> VerificationCode | None:
     return session.scalars(
         select(VerificationCode).where(VerificationCode.id == code_id).with_for_update()

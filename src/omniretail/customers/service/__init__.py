@@ -66,6 +66,7 @@ from omniretail.customers.service.merges import (
     undo_merge,
 )
 from omniretail.customers.service.presence import (
+    give_back_presence_code,
     note_refused_presence_code,
     points_of_binding,
     presence_binding,
@@ -124,6 +125,7 @@ __all__ = [
     "find_customer",
     "get_customer",
     "get_merge",
+    "give_back_presence_code",
     "has_consent",
     "hasher_for",
     "identify_session",

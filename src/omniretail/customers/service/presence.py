@@ -119,6 +119,20 @@ def spend_presence_code(
     return refused
 
 
+def give_back_presence_code(uow: UnitOfWork, customer_id: int, *, bound_to: str) -> bool:
+    """The code this person used for ``bound_to`` works again until it expires: the sale it
+    proved presence for was not paid (a card declined), so no points were spent and the
+    customer is still at the till. False when there is none to give back. Its wrong tries
+    still count."""
+    ids = repo.cluster_ids(uow.session, require_root(uow, customer_id).id)
+    row = repo.lock_used_customer_code(uow.session, ids, CodePurpose.REDEMPTION.value, bound_to)
+    if row is None or uow.now >= row.expires_at:
+        return False
+    row.status, row.used_at = "pending", None
+    uow.session.flush()
+    return True
+
+
 def _verified_contact(identities: list[Identity]) -> Identity | None:
     verified = [i for i in identities if i.verified and i.verified_by]
     for kind in (IdentityKind.EMAIL.value, IdentityKind.PHONE.value):

@@ -46,6 +46,7 @@ from omniretail.loyalty.service.presence import (
     Presence,
     check_presence,
     count_wrong_code,
+    give_back_presence,
     redeem_in_person,
     send_or_count_refusal,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "evaluate_tier",
     "expire_points",
     "get_programme",
+    "give_back_presence",
     "grant_coupon",
     "issue_coupon",
     "known_order_lines",

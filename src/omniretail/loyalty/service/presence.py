@@ -120,6 +120,14 @@ def check_presence(
         raise PresenceNotProven(refused.detail, field="presence_code", **refused.extra)
 
 
+def give_back_presence(uow: UnitOfWork, customer_id: int, presence: Presence) -> bool:
+    """After ``check_presence`` passed for a sale that was then not paid: the staff's code
+    works again for the same sale and points (until it expires)."""
+    if presence.by_customer or not presence.code:
+        return False
+    return customers.give_back_presence_code(uow, customer_id, bound_to=presence.bound_to)
+
+
 def count_wrong_code(
     uow: UnitOfWork,
     customer_id: int,

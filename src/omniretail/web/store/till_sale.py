@@ -33,6 +33,7 @@ from omniretail.loyalty.schemas import RedemptionCreate
 from omniretail.marketing import service as marketing
 from omniretail.notifications.service import notify
 from omniretail.orders import service as orders
+from omniretail.orders.errors import PaymentDeclined, PaymentUnavailable
 from omniretail.orders.schemas import CheckoutCreate, OrderRead
 from omniretail.orders.service import CashDrawer, PaymentAction
 from omniretail.routing.service import OrderPolicy, policy_from
@@ -242,7 +243,27 @@ class _Sale:
         (``finish``), or released on a decline (``settle``)."""
         container = container_of(self.request)
         handover: list[Decision] = []
-        order = orders.checkout_paid(
+        try:
+            order = self._checkout_paid(token, decisions, drawer, handover)
+        except (PaymentDeclined, PaymentUnavailable):
+            if self.points and self.customer is not None and self.presence is not None:
+                # nothing was spent: the customer's code works for another card
+                customer_id, presence = self.customer.id, self.presence
+                orders.in_transaction(container.uow)(
+                    lambda uow: loyalty.give_back_presence(uow, customer_id, presence)
+                )
+            raise
+        return order.number
+
+    def _checkout_paid(
+        self,
+        token: str,
+        decisions: list[Decision],
+        drawer: CashDrawer | None,
+        handover: list[Decision],
+    ) -> OrderRead:
+        container = container_of(self.request)
+        return orders.checkout_paid(
             token,
             self.body,
             begin=lambda fn: change(
@@ -258,7 +279,6 @@ class _Sale:
             ttl=timedelta(seconds=container.settings.payment_attempt_ttl_seconds),
             customer_id=self.customer.id if self.customer else None,
         )
-        return order.number
 
     def _begin(self, uow: UnitOfWork, token: str, place: Callable[[UnitOfWork], T]) -> T:
         till_cart(uow, token, self.s.store, self.customer)
