@@ -287,7 +287,12 @@ def build_container(settings: Settings | None = None, clock: Clock | None = None
     )
     principal_cache = (
         PrincipalCache(
-            connector(engine, settings.database_schema), max_age=settings.auth_cache_seconds
+            connector(
+                engine,
+                settings.database_schema,
+                settings.database_direct_url if settings.db_pgbouncer else None,
+            ),
+            max_age=settings.auth_cache_seconds,
         )
         if pools.listener
         else None

@@ -81,9 +81,11 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=300.0, ge=0)
     """PostgreSQL: seconds a credential's principal may be kept in one process, invalidated by
     LISTEN/NOTIFY (a revocation reaches every process within milliseconds; no cache while the
-    listener is down). Costs one connection per process; 0: off (read on every request)."""
+    listener is down). Costs one connection per process (behind PgBouncer: one to
+    ``database_direct_url``, and no cache without it); 0: off (read on every request)."""
     api_key_cache_seconds: float = 0.0
-    """Where ``auth_cache_seconds`` does not apply (SQLite, PgBouncer, a budget too small, or
+    """Where ``auth_cache_seconds`` does not apply (SQLite, PgBouncer without
+    ``database_direct_url``, a budget too small, or
     the listener down): seconds an API key's principal may be cached in one process, so other
     processes see a revocation only that late (0: checked on every request)."""
     forwarded_allow_ips: str | None = None
@@ -286,7 +288,8 @@ class Settings(BaseSettings):
     apply."""
     database_direct_url: str | None = None
     """PostgreSQL itself when ``database_url`` goes through PgBouncer: migrations (which every
-    command runs at start) use it, with ``database_schema``; unset: ``database_url``."""
+    command runs at start) and the principal cache's LISTEN connection use it, with
+    ``database_schema``; unset: ``database_url``, and no principal cache."""
 
     jobs_worker_enabled: bool = True
     """The server runs a durable-job worker thread (false: run ``omniretail jobs worker``)."""

@@ -261,5 +261,13 @@ def test_the_listener_is_in_the_connection_budget():
     assert (with_cache.listener, with_cache.total + with_cache.listener) == (1, 17)
     assert plan(db_processes=5, auth_cache_seconds=0).listener == 0
     assert plan(db_processes=5, db_pgbouncer=True).listener == 0
+    # behind PgBouncer the listener goes to PostgreSQL itself: not out of PgBouncer's share
+    behind = {"db_processes": 5, "db_pgbouncer": True, "db_max_connections": 20}
+    bounced = plan_pools(Settings(**behind), None, postgres=True)
+    direct = plan_pools(
+        Settings(**behind, database_direct_url="postgresql://127.0.0.1/test"), None, postgres=True
+    )
+    assert (bounced.listener, direct.listener) == (0, 1)
+    assert direct.total == bounced.total
     too_small = plan(db_processes=1, db_max_connections=2)
     assert (too_small.listener, too_small.total) == (0, 2)

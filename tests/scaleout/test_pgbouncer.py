@@ -15,15 +15,21 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
+from omniretail.app import create_app
+from omniretail.auth import service as auth
+from omniretail.auth.models import Role
+from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import build_container
 from omniretail.db.outbox import OutboxMessage
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import OutOfStock
 from omniretail.inventory.schemas import SaleCreate
 from omniretail.messaging.models import Delivery
+from tests.auth.test_principal_cache import ME, eventually, statements
 from tests.concurrency.live_server import live_server
 from tests.inventory.state import assert_verified, counters
 from tests.orders.network import HOME, make_orders_network, receive
@@ -49,14 +55,20 @@ def parallel(workers: int, task: Any) -> list[Any]:
 
 
 def server_connections(pooled: Pooled, pg_url: str) -> int:
-    """The role's connections as PostgreSQL counts them."""
+    """The role's connections as PostgreSQL counts them (the principal cache's LISTEN
+    connection, which goes to PostgreSQL directly, left out)."""
+    cache = pooled.container.principal_cache
+    listening = cache.listener.backend_pid if cache is not None else None
     engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as conn:
             return int(
                 conn.scalar(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE usename = :r"),
-                    {"r": pooled.role.name},
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE usename = :r AND pid IS DISTINCT FROM :listening"
+                    ),
+                    {"r": pooled.role.name, "listening": listening},
                 )
                 or 0
             )
@@ -188,3 +200,38 @@ def test_checkouts_over_http_and_two_relays_through_pgbouncer(shop):
     assert unpublished == 0
     assert set(statuses) <= {"delivered", "skipped"}
     assert repeated == 0  # every delivery was attempted exactly once
+
+
+def test_the_principal_cache_listens_on_postgresql_itself_behind_pgbouncer(shop):
+    """PgBouncer cannot LISTEN in transaction pooling: the cache's listener connects to
+    ``database_direct_url``; the triggers' notifications, sent in transactions through
+    PgBouncer, reach it, so a revocation made through PgBouncer is refused at once."""
+    container = shop.container
+    cache = container.principal_cache
+    assert cache is not None
+    with TestClient(create_app(container, background_sweep=False)) as api:
+        assert eventually(lambda: cache.serving), "the listener never came up"
+        with container.uow() as uow:
+            created = auth.create_principal(
+                uow, PrincipalCreate(username="bouncer-ops", role=Role.MARKETER)
+            )
+            key = {"X-API-Key": auth.create_api_key(uow, created.id, "tests").key}
+        first, second = api.get(ME, headers=key), api.get(ME, headers=key)
+        assert (first.status_code, second.status_code) == (200, 200), first.text
+        assert (statements(first), statements(second)) == (1, 0)
+        with psycopg.connect(
+            shop.bouncer.url(shop.role.name).replace("+psycopg", ""),
+            autocommit=True,
+            prepare_threshold=None,
+        ) as through_pgbouncer:
+            through_pgbouncer.execute(
+                "UPDATE api_keys SET revoked_at = now() WHERE principal_id = %s", (created.id,)
+            )
+        assert eventually(lambda: api.get(ME, headers=key).status_code == 401)
+    with psycopg.connect(shop.role.direct_url.replace("+psycopg", ""), autocommit=True) as direct:
+        listening = direct.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE pid = %s AND (query LIKE 'LISTEN%%' OR query = 'SELECT 1')",
+            (cache.listener.backend_pid,),
+        ).fetchone()
+    assert listening == (1,)

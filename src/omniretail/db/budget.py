@@ -6,10 +6,14 @@ of what the server lets ordinary clients open::
     usable = max_connections - superuser_reserved_connections - reserved_connections
              - db_reserved_connections          (ours: psql, migrations, monitoring)
     share  = db_max_connections or usable // db_processes
-    listener = 1 if auth_cache_seconds > 0, not behind PgBouncer and share >= 3, else 0
+    listener = 1 if auth_cache_seconds > 0 and share >= 3 and (not behind PgBouncer, or
+               database_direct_url is set), else 0
     total  = min(db_pool_size, share - listener)  (all pools of one process)
 
 The listener is the principal cache's LISTEN connection (``db.notify``), outside the pools.
+Behind PgBouncer it goes to ``database_direct_url`` (PostgreSQL itself: PgBouncer cannot
+LISTEN in transaction pooling), so it takes one of PostgreSQL's connections per process, not
+one of PgBouncer's: ``total`` is then not reduced for it.
 
 A configured ``db_max_connections`` that does not fit (``processes * it > usable``) is refused
 at start. Pools never overflow: a request that finds them busy queues for up to
@@ -102,9 +106,10 @@ def plan_pools(settings: Settings, limits: ServerLimits | None, *, postgres: boo
         share = settings.db_max_connections or settings.db_pool_size
     else:
         share = connection_share(settings, limits)
-    wants_listener = settings.auth_cache_seconds > 0 and not settings.db_pgbouncer
-    listener = 1 if wants_listener and share >= 3 else 0
-    total = max(2, min(settings.db_pool_size, share - listener))
+    can_listen = not settings.db_pgbouncer or bool(settings.database_direct_url)
+    listener = 1 if settings.auth_cache_seconds > 0 and can_listen and share >= 3 else 0
+    in_share = 0 if settings.db_pgbouncer else listener
+    total = max(2, min(settings.db_pool_size, share - in_share))
     relaxed = max(1, total // 5)
     write = total - relaxed
     read_slots = max(1, write // 2)

@@ -5,7 +5,8 @@ on the channel reaches it), ``on_notify(payload)``, and ``on_down`` (the connect
 was closed: notifications may be lost until the next ``on_up``). ``alive_at`` is when the
 server last answered, so a connection that hangs without an error (a network partition) shows
 as silent within ``ping_seconds``. The connection is autocommit and reconnects with back-off;
-it is one of the process's budgeted connections (``db.budget.PoolPlan.listener``)."""
+it is one of the process's budgeted connections (``db.budget.PoolPlan.listener``); behind
+PgBouncer it goes to ``database_direct_url`` (PostgreSQL itself)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +99,14 @@ class Listener:
         return bool(ready) or self._stop.is_set()
 
 
-def connector(engine: Any, schema: str | None) -> Callable[[], psycopg.Connection[Any]]:
+def connector(
+    engine: Any, schema: str | None, url: str | None = None
+) -> Callable[[], psycopg.Connection[Any]]:
     """Opens an autocommit connection like ``engine``'s (same server, same schema), outside its
-    pool; keepalives make a dead peer an error rather than a silent wait."""
-    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    pool; keepalives make a dead peer an error rather than a silent wait. ``url``: connect
+    there instead (PostgreSQL itself when ``engine`` goes through PgBouncer, which cannot
+    LISTEN in transaction pooling)."""
+    cargs, cparams = engine.dialect.create_connect_args(make_url(url) if url else engine.url)
     params = dict(cparams)
     if schema:
         params["options"] = f"{params.get('options', '')} -c search_path={schema}".strip()
