@@ -106,7 +106,8 @@ def _notifier(
         skips: dict[str, str] = {}
         notices: list[Notice] = []
         with uow_factory() as uow:
-            found = orders.get_orders(uow, [str(event.data["order"]) for event, _ in items])
+            numbers = [str(event.data["order"]) for event, _ in items]
+            found = orders.get_orders(uow, numbers, payment_log=False)  # the emails show none
             for event, meta in items:
                 try:
                     order = found.get(str(event.data["order"]))
