@@ -47,7 +47,7 @@ from omniretail.db.heartbeat import LeaseHeartbeat
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
-from omniretail.messaging import repository
+from omniretail.messaging import claims, repository
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.models import DeliveryStatus
 
@@ -303,7 +303,7 @@ class Relay:
         """Lease a batch of due deliveries. A lease that ran out on the last attempt means a
         relay died (or hung) during it; that attempt counts, so the delivery is dead."""
         token = new_id()
-        due, buried = repository.claim_due(
+        due, buried = claims.claim_due(
             uow.session,
             now=uow.now,
             limit=self.batch_size,
@@ -487,7 +487,7 @@ class BackgroundRelay:
 
 
 def _claim(due: Any, token: str) -> Claim:
-    """A claim from a row of ``repository.claim_due``."""
+    """A claim from a row of ``claims.claim_due``."""
     return Claim(
         delivery_id=due.id,
         message_id=due.message_id,
