@@ -11,12 +11,13 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from omniretail.kernel.events import DomainEvent
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.models import Delivery
 from omniretail.messaging.relay import LOST_LEASE, Relay, RelayReport, RetryPolicy
+from omniretail.notifications.webhooks import WebhookSource
 from tests.messaging.conftest import deliveries, outbox, record
 
 POLICY = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=60)
@@ -310,3 +311,26 @@ def test_a_claim_buries_the_spent_and_leases_the_rest_in_lane_order(container, c
     assert rows[spent.id].last_error == LOST_LEASE
     assert {rows[c.delivery_id].claim_token for c in claims} == {claims[0].token}
     assert {rows[c.delivery_id].status for c in claims} == {"sending"}
+
+
+def test_a_pass_with_nothing_to_plan_reads_no_webhook_subscriptions(container):
+    registry = HandlerRegistry()
+    registry.add("*", "test.plain", lambda _e, _f: None)
+    registry.add_source(WebhookSource(container.clock, timeout_seconds=1))
+    relay = relay_for(container.uow, registry, container)
+    record(container, made(1))
+    relay.run_once()
+    seen: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        seen.append(sql)
+
+    event.listen(container.engine, "before_cursor_execute", capture)
+    try:
+        assert not relay.run_once().did_work
+    finally:
+        event.remove(container.engine, "before_cursor_execute", capture)
+
+    assert not [sql for sql in seen if "webhook_subscriptions" in sql]
+    if container.engine.dialect.name == "postgresql":
+        assert len(seen) == 2  # the unplanned messages, then the claim

@@ -271,12 +271,13 @@ class Relay:
             self._plan_in(uow, report)
 
     def _plan_in(self, uow: UnitOfWork, report: RelayReport) -> None:
-        names_for = self.registry.planner(uow.session)
+        names_for = None  # loaded (webhook subscriptions) once there is a message to plan
         deliveries = 0
         for _ in range(PLAN_PAGES):
             messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
             if not messages:
                 return
+            names_for = names_for or self.registry.planner(uow.session)
             plans, unwanted = [], []
             for message in messages:
                 names = names_for(message.type)
