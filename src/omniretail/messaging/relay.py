@@ -233,7 +233,7 @@ class Relay:
         """Pass continuously until ``stopping`` is set. Once a pass found nothing to do, probe
         every ``interval`` seconds with one read (``has_work``) and pass again as soon as an
         event is waiting: an idle relay notices a new event within ``interval`` for the price
-        of one statement, not of a pass's two transactions. After a short pass it waits
+        of one statement, not of a pass's locking transaction. After a short pass it waits
         ``linger_seconds`` first."""
         while not self.stopping.is_set():
             try:
