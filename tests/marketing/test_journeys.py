@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from omniretail.carts.events import CartLineAdded
 from omniretail.marketing import journeys_ports as ports
 from omniretail.marketing import service
 from omniretail.marketing.journeys_definition import JourneyDefinition
 from omniretail.marketing.journeys_models import Run, RunStep
-from omniretail.marketing.journeys_triggers import on_event
+from omniretail.marketing.journeys_triggers import on_event, on_events
 from omniretail.marketing.schemas import JourneyCreate
 from omniretail.messaging.handlers import EventMeta
 from omniretail.orders.events import OrderConfirmed
@@ -233,3 +234,26 @@ def test_api_lists_and_installs_the_classics(container, client):
     assert unknown.status_code == 404
     listed = client.get("/api/v1/marketing/journey-classics", headers=headers).json()
     assert [c["code"] for c in listed if c["installed"]] == ["win-back"]
+
+
+def test_guests_events_read_their_carts_owners_and_nothing_else(container, clock):
+    """No customer among a batch's events: the live journeys are not even read."""
+    live(
+        container,
+        "lines",
+        definition(
+            trigger={"kind": "event", "event": "orders.cart_line_added"},
+            steps=[{"kind": "wait", "id": "w", "days": 1}],
+        ),
+    )
+    guests = [
+        (
+            CartLineAdded(cart_id=f"guest-cart-{n}", sku="SKU-1", quantity=1),
+            EventMeta(f"e{n}", "s", clock.now()),
+        )
+        for n in range(3)
+    ]
+    with container.uow() as uow:
+        before = container.counter.value
+        assert on_events(uow, guests) == 0
+        assert container.counter.value - before == 1

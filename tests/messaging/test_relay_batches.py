@@ -194,7 +194,7 @@ def test_the_successes_of_a_pass_are_recorded_in_one_transaction(container):
 
     assert seen == ids
     assert (report.delivered, report.published) == (6, 6)
-    assert len(opened) == 3  # plan, claim, then the six outcomes together
+    assert len(opened) == 2  # plan and claim, then the six outcomes together
     assert {(d.status, d.attempts, d.claim_token) for d in deliveries(container)} == {
         ("delivered", 1, None)
     }

@@ -11,9 +11,13 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import event, update
+
 from omniretail.kernel.events import DomainEvent
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
-from omniretail.messaging.relay import Relay, RelayReport, RetryPolicy
+from omniretail.messaging.models import Delivery
+from omniretail.messaging.relay import LOST_LEASE, Relay, RelayReport, RetryPolicy
+from omniretail.notifications.webhooks import WebhookSource
 from tests.messaging.conftest import deliveries, outbox, record
 
 POLICY = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=60)
@@ -55,7 +59,7 @@ def test_skips_and_successes_of_a_pass_are_recorded_in_one_transaction(container
 
     assert seen == ids
     assert (report.delivered, report.skipped, report.published) == (6 + 3, 3 + 6, 6)
-    assert len(opened) == 3  # plan, claim, then all eighteen outcomes together
+    assert len(opened) == 2  # plan and claim, then all eighteen outcomes together
     outcomes = {(d.handler, d.message_id): d for d in deliveries(container)}
     for n, message_id in enumerate(ids):
         odd = outcomes[("test.skips_odd", message_id)]
@@ -269,3 +273,64 @@ def test_a_short_pass_lingers_before_the_next_and_a_full_batch_does_not(containe
     assert run(8) == [7.0, 7.0]
     # one delivery (under a quarter of a batch): the relay lingers, then finds nothing
     assert run(1) == [0.5, 7.0]
+
+
+def test_a_claim_buries_the_spent_and_leases_the_rest_in_lane_order(container, clock):
+    """On PostgreSQL in one statement: both lanes read, the spent delivery buried, the rest
+    leased, the foreground lane's first."""
+    registry = HandlerRegistry()
+    registry.add("*", "test.late", lambda _e, _f: None, background=True)
+    registry.add("*", "test.first", lambda _e, _f: None)
+    ids = record(container, made(1), made(2))
+    relay = relay_for(container.uow, registry, container)
+    relay._plan(RelayReport())
+    spent = next(d for d in deliveries(container) if d.handler == "test.first")
+    with container.uow() as uow:  # a relay died during the last attempt of the first
+        uow.session.execute(
+            update(Delivery)
+            .where(Delivery.id == spent.id)
+            .values(status="sending", attempts=POLICY.max_attempts)
+        )
+    report = RelayReport()
+    before = container.counter.value
+
+    claims = relay._claim(report)
+
+    if container.engine.dialect.name == "postgresql":
+        assert container.counter.value - before == 1
+    assert [(c.handler, c.message_id, c.attempt) for c in claims] == [
+        ("test.first", ids[1], 1),
+        ("test.late", ids[0], 1),
+        ("test.late", ids[1], 1),
+    ]
+    assert claims[0].event["data"] == {"n": 2}
+    assert claims[0].event["time"] == clock.now().isoformat().replace("+00:00", "Z")
+    assert report.dead == 1
+    rows = {d.id: d for d in deliveries(container)}
+    assert (rows[spent.id].status, rows[spent.id].claim_token) == ("dead", None)
+    assert rows[spent.id].last_error == LOST_LEASE
+    assert {rows[c.delivery_id].claim_token for c in claims} == {claims[0].token}
+    assert {rows[c.delivery_id].status for c in claims} == {"sending"}
+
+
+def test_a_pass_with_nothing_to_plan_reads_no_webhook_subscriptions(container):
+    registry = HandlerRegistry()
+    registry.add("*", "test.plain", lambda _e, _f: None)
+    registry.add_source(WebhookSource(container.clock, timeout_seconds=1))
+    relay = relay_for(container.uow, registry, container)
+    record(container, made(1))
+    relay.run_once()
+    seen: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        seen.append(sql)
+
+    event.listen(container.engine, "before_cursor_execute", capture)
+    try:
+        assert not relay.run_once().did_work
+    finally:
+        event.remove(container.engine, "before_cursor_execute", capture)
+
+    assert not [sql for sql in seen if "webhook_subscriptions" in sql]
+    if container.engine.dialect.name == "postgresql":
+        assert len(seen) == 2  # the unplanned messages, then the claim

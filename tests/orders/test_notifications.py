@@ -173,3 +173,18 @@ def test_a_batch_reads_its_orders_in_four_statements_as_one_by_one_would(contain
             event.remove(engine, "before_cursor_execute", capture)
     assert together == one_by_one
     assert len(seen) == 4  # orders, lines, fulfilments, logs
+
+    seen.clear()
+    with container.read_uow() as uow:
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            for_emails = orders.get_orders(uow, numbers, payment_log=False)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    reads = [s for s in seen if s != "BEGIN"]
+    assert len(reads) == 3  # the emails show no payment history: no log read
+    assert {
+        number: order.model_copy(update={"payment": one_by_one[number].payment})
+        for number, order in for_emails.items()
+    } == one_by_one
+    assert {order.payment.refunded for order in for_emails.values()} == {None}

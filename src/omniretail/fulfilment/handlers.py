@@ -105,12 +105,14 @@ def _notifier(
     def handle(items: list[tuple[Event, EventMeta]], uow_factory: UowFactory) -> Skips:
         skips: dict[str, str] = {}
         notices: list[Notice] = []
+        datas = [(event.data, meta) for event, meta in items]  # ``data`` copies: once each
         with uow_factory() as uow:
-            found = orders.get_orders(uow, [str(event.data["order"]) for event, _ in items])
-            for event, meta in items:
+            numbers = [str(data["order"]) for data, _ in datas]
+            found = orders.get_orders(uow, numbers, payment_log=False)  # the emails show none
+            for data, meta in datas:
                 try:
-                    order = found.get(str(event.data["order"]))
-                    notices.append(_notice(uow, kind, order, event.data, meta, base_url))
+                    order = found.get(str(data["order"]))
+                    notices.append(_notice(uow, kind, order, data, meta, base_url))
                 except SkipDelivery as skip:
                     skips[meta.id] = str(skip)
             notify_many(uow, notices)

@@ -170,10 +170,12 @@ def on_events(
     the outcome of handling them one by one: the live journeys and the customers' runs are
     read once, the runs entered inserted together and their first steps taken together at the
     end (or before a later event of the same customer, whose runs are then read again)."""
+    customers = _customers(uow, [event for event, _ in items])
+    if not any(customers):
+        return 0  # guests' events: no runs to end, no one to enter
     definitions = definitions or Definitions()
     journeys = live_journeys(uow, definitions)
     vault = uow.vault if uow.keyring is not None else None
-    customers = _customers(uow, [event for event, _ in items])
     resolved = [(event, meta, c) for (event, meta), c in zip(items, customers, strict=True)]
     runs = _runs_of(uow, sorted({c for _, _, c in resolved if c}))
     entering: list[Entry] = []

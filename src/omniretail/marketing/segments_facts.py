@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select
 from sqlalchemy.orm import Session
 
 from omniretail.carts.models import Cart, CartLine
 from omniretail.customers.models import Consent, Customer
+from omniretail.db.sql import matches, statement
 from omniretail.intelligence.models import CustomerScore
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty.models import Account
@@ -188,9 +189,14 @@ def cart_owner(session: Session, cart_id: str) -> int | None:
 
 
 def cart_owners(session: Session, cart_ids: Sequence[str]) -> dict[str, int]:
+    """One statement built once (the relay's segment and journey handlers run it every pass)."""
     rows = session.execute(
-        select(Cart.id, Cart.customer_id).where(
-            Cart.id.in_(cart_ids), Cart.customer_id.is_not(None)
-        )
+        statement(session, "marketing.cart_owners", _cart_owners), {"ids": list(cart_ids)}
     )
     return {cart_id: customer_id for cart_id, customer_id in rows if customer_id is not None}
+
+
+def _cart_owners(postgres: bool) -> Any:
+    return select(Cart.id, Cart.customer_id).where(
+        matches(Cart.id, "ids", postgres, String()), Cart.customer_id.is_not(None)
+    )

@@ -7,12 +7,12 @@ One pass (``run_once``):
    transaction; planning never reads a planned message again. A message no handler wants is
    published at once. Pages of ``batch_size`` messages are planned until they give a batch
    of deliveries (at most ``PLAN_PAGES``).
-2. **Claim.** Due deliveries, in event order (those of handlers registered as
-   ``background``, the notification sends, are planned in the background lane and claimed
-   after every due delivery of the foreground lane), are locked (``FOR UPDATE
-   SKIP LOCKED`` on PostgreSQL; SQLite serialises writers) and leased in one short
-   transaction: status ``sending``, ``attempts + 1``, ``next_attempt_at = now + lease``, a
-   fresh claim token.
+2. **Claim**, in the planning's transaction (on PostgreSQL in one statement). Due
+   deliveries, in event order (those of handlers registered as ``background``, the
+   notification sends, are planned in the background lane and claimed after every due
+   delivery of the foreground lane), are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+   SQLite serialises writers) and leased: status ``sending``, ``attempts + 1``,
+   ``next_attempt_at = now + lease``, a fresh claim token.
    A concurrent relay skips or no longer sees them; if this process dies, the lease (30 s by
    default) runs out and the delivery is due again: a crash delays it, never loses it.
    While the batch is being delivered a heartbeat thread renews the lease of the claims
@@ -44,9 +44,10 @@ from datetime import timedelta
 from typing import Any
 
 from omniretail.db.heartbeat import LeaseHeartbeat
+from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.events import cloud_event
 from omniretail.kernel.ids import new_id
-from omniretail.messaging import repository
+from omniretail.messaging import claims, repository
 from omniretail.messaging.handlers import HandlerRegistry, SkipDelivery, UowFactory
 from omniretail.messaging.models import DeliveryStatus
 
@@ -146,8 +147,10 @@ class Relay:
         A batch shares one lease; claims not started within half of it are handed back
         unattempted, so a batch of slow handlers never outlives its lease."""
         report = RelayReport()
-        self._plan(report)
-        claims = self._claim(report)
+        with self.uow_factory() as uow:
+            # one transaction: its locks skip what another relay holds, so it never waits
+            self._plan_in(uow, report)
+            claims = self._claim_in(uow, report)
         if not claims:
             return report
         budget_ends = self.monotonic() + self.lease.total_seconds() / 2
@@ -230,7 +233,7 @@ class Relay:
         """Pass continuously until ``stopping`` is set. Once a pass found nothing to do, probe
         every ``interval`` seconds with one read (``has_work``) and pass again as soon as an
         event is waiting: an idle relay notices a new event within ``interval`` for the price
-        of one statement, not of a pass's two transactions. After a short pass it waits
+        of one statement, not of a pass's locking transaction. After a short pass it waits
         ``linger_seconds`` first."""
         while not self.stopping.is_set():
             try:
@@ -265,51 +268,53 @@ class Relay:
         planned fill a batch (or ``PLAN_PAGES`` pages): events no handler wants (published at
         once) do not leave a pass with a short batch to deliver."""
         with self.uow_factory() as uow:
-            names_for = self.registry.planner(uow.session)
-            deliveries = 0
-            for _ in range(PLAN_PAGES):
-                messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
-                if not messages:
-                    return
-                plans, unwanted = [], []
-                for message in messages:
-                    names = names_for(message.type)
-                    if names:
-                        plans.append((message, names))
-                        deliveries += len(names)
-                    else:
-                        unwanted.append(message.position)
-                repository.add_deliveries_of(uow.session, plans, uow.now, self.registry.background)
-                # stamped before the next page's read, which this transaction's locks do not skip
-                repository.mark_messages_planned(
-                    uow.session, [m.position for m in messages], published=unwanted, now=uow.now
-                )
-                report.published += len(unwanted)
-                report.planned += len(messages)
-                if len(messages) < self.batch_size or deliveries >= self.batch_size:
-                    return
+            self._plan_in(uow, report)
+
+    def _plan_in(self, uow: UnitOfWork, report: RelayReport) -> None:
+        names_for = None  # loaded (webhook subscriptions) once there is a message to plan
+        deliveries = 0
+        for _ in range(PLAN_PAGES):
+            messages = repository.lock_unplanned_messages(uow.session, self.batch_size, uow.now)
+            if not messages:
+                return
+            names_for = names_for or self.registry.planner(uow.session)
+            plans, unwanted = [], []
+            for message in messages:
+                names = names_for(message.type)
+                if names:
+                    plans.append((message, names))
+                    deliveries += len(names)
+                else:
+                    unwanted.append(message.position)
+            repository.add_deliveries_of(uow.session, plans, uow.now, self.registry.background)
+            # stamped before the next page's read, which this transaction's locks do not skip
+            repository.mark_messages_planned(
+                uow.session, [m.position for m in messages], published=unwanted, now=uow.now
+            )
+            report.published += len(unwanted)
+            report.planned += len(messages)
+            if len(messages) < self.batch_size or deliveries >= self.batch_size:
+                return
 
     def _claim(self, report: RelayReport) -> list[Claim]:
-        token = new_id()
         with self.uow_factory() as uow:
-            due = repository.lock_due_deliveries(uow.session, uow.now, self.batch_size)
-            # A lease that ran out means a relay died (or hung) during that attempt; it counts.
-            exhausted = [
-                d.id
-                for d in due
-                if d.status == DeliveryStatus.SENDING and d.attempts >= self.policy.max_attempts
-            ]
-            repository.bury_deliveries(uow.session, exhausted, error=LOST_LEASE, now=uow.now)
-            report.dead += len(exhausted)
-            take = [d for d in due if d.id not in exhausted]
-            attempts = repository.claim_deliveries(
-                uow.session,
-                [d.id for d in take],
-                token=token,
-                lease_until=uow.now + self.lease,
-                now=uow.now,
-            )
-            return [_claim(d, attempts[d.id], token) for d in take]
+            return self._claim_in(uow, report)
+
+    def _claim_in(self, uow: UnitOfWork, report: RelayReport) -> list[Claim]:
+        """Lease a batch of due deliveries. A lease that ran out on the last attempt means a
+        relay died (or hung) during it; that attempt counts, so the delivery is dead."""
+        token = new_id()
+        due, buried = claims.claim_due(
+            uow.session,
+            now=uow.now,
+            limit=self.batch_size,
+            token=token,
+            lease_until=uow.now + self.lease,
+            max_attempts=self.policy.max_attempts,
+            lost_lease=LOST_LEASE,
+        )
+        report.dead += buried
+        return [_claim(d, token) for d in due]
 
     def _release(self, claims: list[Claim]) -> None:
         if not claims:
@@ -482,20 +487,16 @@ class BackgroundRelay:
         self._thread.join(timeout)
 
 
-def _claim(due: Any, attempt: int, token: str) -> Claim:
-    """A claim from a row of ``repository.lock_due_deliveries``."""
+def _claim(due: Any, token: str) -> Claim:
+    """A claim from a row of ``claims.claim_due`` (unpacked: a row's attributes cost more)."""
+    delivery_id, message_id, handler, _status, attempt, type_, source, subject, time_, data = due
     return Claim(
-        delivery_id=due.id,
-        message_id=due.message_id,
-        handler=due.handler,
+        delivery_id=delivery_id,
+        message_id=message_id,
+        handler=handler,
         attempt=attempt,
         token=token,
         event=cloud_event(
-            id=due.message_id,
-            source=due.source,
-            type=due.type,
-            subject=due.subject,
-            time=due.time,
-            data=due.data,
+            id=message_id, source=source, type=type_, subject=subject, time=time_, data=data
         ),
     )

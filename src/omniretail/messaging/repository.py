@@ -1,7 +1,9 @@
-"""The only place that builds queries on the relay's tables (deliveries, and outbox reads).
+"""With ``claims`` (taking due deliveries), the only place that builds queries on the relay's
+tables (deliveries, and outbox reads).
 
-Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent relays take
-disjoint rows; on SQLite the clause is not rendered and ``BEGIN IMMEDIATE`` serialises writers.
+Planning locks with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent relays
+take disjoint rows; on SQLite the clause is not rendered and ``BEGIN IMMEDIATE`` serialises
+writers.
 """
 
 from __future__ import annotations
@@ -263,76 +265,7 @@ def _work_waiting(_postgres: bool) -> Any:
     return select(or_(unplanned.exists(), due.exists()))
 
 
-# --- claiming and outcomes ---------------------------------------------------------------
-
-
-def lock_due_deliveries(session: Session, now: datetime, limit: int) -> list[Any]:
-    """Due deliveries (pending, or a lease ran out) in event order, the foreground lane's
-    first, locked so that a concurrent relay skips them: rows of ``id``, ``message_id``,
-    ``handler``, ``status``, ``attempts`` and the event's ``type``, ``source``, ``subject``,
-    ``time``, ``data``; each lane read in order from ``ix_deliveries_lane_due``. The
-    background lane keeps a tenth of a batch: delayed by a foreground backlog, never starved."""
-    claim = statement(session, "deliveries.lock_due", _lock_due)
-    lane = {"now": now, "limit": limit - limit // 10, "lane": FOREGROUND_LANE}
-    rows = list(session.execute(claim, lane))
-    if rest := limit - len(rows):
-        rows += session.execute(claim, {**lane, "limit": rest, "lane": BACKGROUND_LANE})
-    return rows
-
-
-def _lock_due(_postgres: bool) -> Any:
-    return (
-        select(
-            Delivery.id,
-            Delivery.message_id,
-            Delivery.handler,
-            Delivery.status,
-            Delivery.attempts,
-            OutboxMessage.type,
-            OutboxMessage.source,
-            OutboxMessage.subject,
-            OutboxMessage.time,
-            OutboxMessage.data,
-        )
-        .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
-        .where(
-            Delivery.lane == bindparam("lane"),
-            Delivery.status.in_(DUE_STATUSES),
-            Delivery.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
-        )
-        .order_by(Delivery.position, Delivery.id)
-        .limit(bindparam("limit"))
-        .with_for_update(skip_locked=True, of=Delivery.__table__)
-    )
-
-
-def claim_deliveries(
-    session: Session, ids: Sequence[int], *, token: str, lease_until: datetime, now: datetime
-) -> dict[int, int]:
-    """Take a lease on the (locked) deliveries; returns id -> attempt number of this claim."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        statement(session, "deliveries.claim", _claim),
-        {"ids": list(ids), "token": token, "lease_until": lease_until, "now": now},
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-def _claim(postgres: bool) -> Any:
-    return (
-        update(Delivery)
-        .where(matches(Delivery.id, "ids", postgres))
-        .values(
-            status=DeliveryStatus.SENDING.value,
-            attempts=Delivery.attempts + 1,
-            next_attempt_at=bindparam("lease_until"),
-            claim_token=bindparam("token"),
-            updated_at=bindparam("now"),
-        )
-        .returning(Delivery.id, Delivery.attempts)
-        .execution_options(synchronize_session=False)
-    )
+# --- outcomes ----------------------------------------------------------------------------
 
 
 def finish_claim(
@@ -500,20 +433,6 @@ def release_claims(session: Session, ids: Sequence[int], *, token: str, now: dat
             next_attempt_at=now,
             claim_token=None,
             updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def bury_deliveries(session: Session, ids: Sequence[int], *, error: str, now: datetime) -> None:
-    """Dead-letter deliveries that used up their attempts without reporting back."""
-    if not ids:
-        return
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids))
-        .values(
-            status=DeliveryStatus.DEAD.value, claim_token=None, last_error=error, updated_at=now
         )
         .execution_options(synchronize_session=False)
     )

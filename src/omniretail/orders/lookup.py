@@ -65,14 +65,17 @@ def order_log(uow: UnitOfWork, number: str) -> list[LogEntryRead]:
     return [LogEntryRead.model_validate(e) for e in repo.log_of_order(uow.session, order.id)]
 
 
-def get_orders(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, OrderRead]:
+def get_orders(
+    uow: UnitOfWork, numbers: Sequence[str], *, payment_log: bool = True
+) -> dict[str, OrderRead]:
     """The orders of ``numbers`` that exist, by number, in four reads whatever their count
-    (the relay's notifiers read a batch's orders at once)."""
+    (the relay's notifiers read a batch's orders at once); three without ``payment_log``
+    (``payment.refunded`` None and ``pending`` empty, as for an untracked order)."""
     found = repo.get_orders_by_numbers(uow.session, sorted(set(numbers)))
     ids = [o.id for o in found]
     lines = _by_order(repo.lines_of_orders(uow.session, ids))
     fulfilments = _by_order(repo.fulfilments_of_orders(uow.session, ids))
-    tracked = [o.id for o in found if o.tracking_token]
+    tracked = [o.id for o in found if o.tracking_token] if payment_log else []
     logs = _by_order(repo.logs_of_orders(uow.session, tracked))
     return {
         o.number: _order_read(
@@ -80,7 +83,7 @@ def get_orders(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, OrderRead]:
             o,
             lines.get(o.id, []),
             fulfilments.get(o.id, []),
-            logs.get(o.id, []) if o.tracking_token else None,
+            logs.get(o.id, []) if o.tracking_token and payment_log else None,
         )
         for o in found
     }

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Row,
+    String,
     Table,
     Text,
     bindparam,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Sku
 from omniretail.db.batch import insert_rows
+from omniretail.db.sql import matches, statement
 from omniretail.orders.models import Fulfilment, FulfilmentLog, FulfilmentStatus, Order, OrderLine
 
 orders = cast(Table, Order.__table__)
@@ -93,7 +95,12 @@ def get_orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[
     """Whole order rows (``orders_by_numbers`` reads a few columns)."""
     if not numbers:
         return []
-    return list(session.execute(select(orders).where(orders.c.number.in_(numbers))))
+    read = statement(session, "orders.by_numbers", _by_numbers)
+    return list(session.execute(read, {"numbers": list(numbers)}))
+
+
+def _by_numbers(postgres: bool) -> Any:
+    return select(orders).where(matches(orders.c.number, "numbers", postgres, String()))
 
 
 def get_order_by_token(session: Session, token: str) -> Row[Any] | None:
@@ -161,13 +168,16 @@ def lines_of_orders(session: Session, order_ids: Sequence[int]) -> list[Row[Any]
     """The lines of several orders in one read, each order's by line number."""
     if not order_ids:
         return []
-    return list(
-        session.execute(
-            select(order_lines, skus.c.name.label("sku_name"))
-            .select_from(order_lines.outerjoin(skus, skus.c.code == order_lines.c.sku_code))
-            .where(order_lines.c.order_id.in_(order_ids))
-            .order_by(order_lines.c.order_id, order_lines.c.line_no)
-        )
+    read = statement(session, "orders.lines_of_orders", _lines_of_orders)
+    return list(session.execute(read, {"ids": list(order_ids)}))
+
+
+def _lines_of_orders(postgres: bool) -> Any:
+    return (
+        select(order_lines, skus.c.name.label("sku_name"))
+        .select_from(order_lines.outerjoin(skus, skus.c.code == order_lines.c.sku_code))
+        .where(matches(order_lines.c.order_id, "ids", postgres))
+        .order_by(order_lines.c.order_id, order_lines.c.line_no)
     )
 
 
@@ -185,12 +195,15 @@ def fulfilments_of_orders(session: Session, order_ids: Sequence[int]) -> list[Ro
     """The fulfilments of several orders in one read, each order's in creation order."""
     if not order_ids:
         return []
-    return list(
-        session.execute(
-            select(fulfilments)
-            .where(fulfilments.c.order_id.in_(order_ids))
-            .order_by(fulfilments.c.order_id, fulfilments.c.created_at, fulfilments.c.id)
-        )
+    read = statement(session, "orders.fulfilments_of_orders", _fulfilments_of_orders)
+    return list(session.execute(read, {"ids": list(order_ids)}))
+
+
+def _fulfilments_of_orders(postgres: bool) -> Any:
+    return (
+        select(fulfilments)
+        .where(matches(fulfilments.c.order_id, "ids", postgres))
+        .order_by(fulfilments.c.order_id, fulfilments.c.created_at, fulfilments.c.id)
     )
 
 
