@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
     ActorDep,
-    ContainerDep,
     ReplicaReadDep,
     UseCaseDep,
     in_payment_thread,
@@ -20,12 +19,14 @@ from omniretail.orders import checkout, lookup
 from omniretail.orders.payments import PaymentProvider, payments_dependency
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
 from omniretail.routing.service import OrderPolicy, policy_from
+from omniretail.runtime import Runtime
 
 router = APIRouter()
 
 
-async def get_policy(container: ContainerDep) -> OrderPolicy:
-    return policy_from(container.settings)
+async def get_policy(request: Request) -> OrderPolicy:
+    """Reads the container itself: a ``ContainerDep`` is one more dependency to solve."""
+    return policy_from(request.app.state.container.settings)
 
 
 PaymentsDep = Annotated[PaymentProvider, Depends(payments_dependency)]
@@ -47,11 +48,11 @@ async def checkout_cart(
     payments: PaymentsDep,
     policy: PolicyDep,
     actor: ActorDep,
-    container: ContainerDep,
 ) -> Response:
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
+    container: Runtime = request.app.state.container
     ttl = timedelta(seconds=container.settings.payment_attempt_ttl_seconds)
     order = await in_payment_thread(
         request,
