@@ -1,8 +1,10 @@
 """FastAPI's per-request telemetry check and its pass-through middlewares are not on the
-request path (``api.framework``); bodies are still limited by our own middleware."""
+request path (``api.framework``); bodies are still limited by our own middleware. What the app
+built at startup is frozen for the garbage collector while it runs."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 from typing import Any
 
@@ -35,3 +37,12 @@ def test_fastapi_telemetry_is_off(container, monkeypatch):
     monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "sdk_tracer_provider")
     assert not app._native_telemetry.enabled()
     assert app._telemetry["auto_configure"] is False
+
+
+def test_the_objects_built_at_startup_are_frozen_while_the_app_runs(container):
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(container, background_sweep=False)) as client:
+        assert client.get("/api/v1/health").status_code < 500
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
