@@ -31,21 +31,20 @@ def telemetry_off() -> dict[str, Any]:
 
 class App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        stack: Any = super().build_middleware_stack()
+        stack = super().build_middleware_stack()
         telemetry = getattr(self, "_native_telemetry", None)
         if getattr(self, "max_body_size", None) is not None or (
             telemetry is not None and telemetry.enabled()
         ):
             return stack
-        outer = stack
+        outer: Any = stack
         while outer is not None:
-            inner = getattr(outer, "app", None)
+            inner: Any = getattr(outer, "app", None)
             while _passes_through(inner):
                 inner = inner.app
                 outer.app = inner
             outer = inner
-        result: ASGIApp = stack
-        return result
+        return stack
 
 
 def _passes_through(app: Any) -> bool:
