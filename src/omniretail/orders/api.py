@@ -19,7 +19,6 @@ from omniretail.orders import checkout, lookup
 from omniretail.orders.payments import PaymentProvider, payments_dependency
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
 from omniretail.routing.service import OrderPolicy, policy_from
-from omniretail.runtime import Runtime
 
 router = APIRouter()
 
@@ -52,8 +51,8 @@ async def checkout_cart(
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
-    container: Runtime = request.app.state.container
-    ttl = timedelta(seconds=container.settings.payment_attempt_ttl_seconds)
+    settings = request.app.state.container.settings
+    ttl = timedelta(seconds=settings.payment_attempt_ttl_seconds)
     order = await in_payment_thread(
         request,
         lambda: checkout.checkout_paid(
