@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,7 @@ from fastapi.routing import APIRoute
 from omniretail import __version__
 from omniretail.api.deps import ContainerDep, sweep_idempotency_keys
 from omniretail.api.docs import DOCS_URL, install_docs
+from omniretail.api.framework import App, telemetry_off
 from omniretail.api.limits import BodyLimitMiddleware
 from omniretail.api.openapi import install_openapi
 from omniretail.api.problems import install_problem_handlers
@@ -154,9 +156,13 @@ def create_app(
         )
         if refresh is not None:
             refresh.start()
+        # What exists now lives as long as the process: the cyclic collector's full passes
+        # (half a second each over ~500k objects) skip it from now on.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             for periodic in (task, pickups):
                 if periodic is not None:
                     periodic.cancel()
@@ -179,7 +185,7 @@ def create_app(
                 # A refresh writes in one transaction at its end: waiting cuts nothing short.
                 await run_in_threadpool(refresh.stop, REFRESH_STOP_TIMEOUT_SECONDS)
 
-    app = FastAPI(
+    app = App(
         title="Omniretail",
         version=__version__,
         description="One stock, one customer, one order flow across every channel.",
@@ -187,6 +193,7 @@ def create_app(
         docs_url=None,  # install_docs serves /docs with its assets from the package
         redoc_url=None,
         lifespan=lifespan,
+        **telemetry_off(),
     )
     app.state.container = container
     # The payment provider, read from the container at each use (tests swap it there); the

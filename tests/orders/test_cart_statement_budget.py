@@ -73,3 +73,26 @@ def test_cart_statement_counts(container, client, backend, location):
     assert ok(client.get(f"/api/v1/carts/{token}")) == body
     report = ok(client.get("/api/v1/inventory/verify"))
     assert report["drift"] == []
+
+
+# A line no location can serve: the bump with the cart read, the pricing read, the stock read
+# and the capacity left, the expired holds released (none), and no second stock read for the
+# refusal (it quotes the stock the decision was made on). SQLite: the bump and the read are
+# two, and the key is read (no principal cache).
+REFUSED = {"postgres": 5, "sqlite": 7}
+
+
+def test_a_line_no_location_can_serve_is_refused_on_the_stock_it_was_routed_on(
+    container, client, backend
+):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 2)
+    warm = new_cart(client)
+    ok(add(client, warm, "A1", 1))
+    token = new_cart(client)
+    refused = add(client, token, "A1", 5)
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["max_quantity"] == 1 and problem["available_in_channel"] == 1
+    assert problem["alternatives"] == []
+    assert _sql(refused) == REFUSED[backend]

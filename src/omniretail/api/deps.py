@@ -294,14 +294,13 @@ def sweep_idempotency_keys(container: Runtime) -> int:
 
 async def get_use_case(
     request: Request,
-    container: ContainerDep,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> UseCase:
     principal = getattr(request.state, "principal", None)
     return UseCase(
-        container,
+        request.app.state.container,
         idempotency_key,
         await _fingerprint(request) if idempotency_key else "",
         getattr(request.state, "audit", None),

@@ -69,7 +69,7 @@ def throttle(container: Runtime) -> sign_ins.Throttle:
 
 async def authorize(request: Request) -> None:
     container: Runtime = request.app.state.container
-    template = getattr(request.scope.get("route"), "path_format", None) or request.url.path
+    template = getattr(request.scope.get("route"), "path_format", None) or _url_path(request)
     path = template.removeprefix(API_PREFIX)
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
@@ -94,7 +94,7 @@ async def authorize(request: Request) -> None:
     # What a route may show depends on more than its own rule (names to customers:read only).
     request.state.holds = lambda permission: policy.permits(principal, policy.Rule(permission))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        request.state.audit = _audit_hook(principal, request.method, path, request.url.path)
+        request.state.audit = _audit_hook(principal, request.method, path, _url_path(request))
 
 
 AuthorizeDep = Depends(authorize)
@@ -108,8 +108,7 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
     the threadpool. On PostgreSQL the answer is kept in ``auth.principal_cache`` (invalidated
     by LISTEN/NOTIFY), so a known credential needs neither; without that cache only an API key
     cached by ``api_key_cache_seconds`` skips the read."""
-    header = request.headers.get("authorization", "")
-    key = request.headers.get("x-api-key")
+    header, key = _credentials(request)
     bearer = header.lower().startswith("bearer ")
     if not bearer and not key:
         return None
@@ -141,6 +140,25 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
     if principal is not None:
         cache.put(cache_key, principal, generation)
     return principal
+
+
+def _credentials(request: Request) -> tuple[str, str | None]:
+    """The Authorization header ("" without one) and the X-API-Key (the first of each), found
+    in one pass over the raw headers."""
+    header: str | None = None
+    key: str | None = None
+    for name, value in request.scope["headers"]:
+        if header is None and name == b"authorization":
+            header = value.decode("latin-1")
+        elif key is None and name == b"x-api-key":
+            key = value.decode("latin-1")
+    return header or "", key
+
+
+def _url_path(request: Request) -> str:
+    """``request.url.path`` without building the whole URL."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def _authenticate(container: Runtime, header: str, key: str | None) -> AuthPrincipal | None:

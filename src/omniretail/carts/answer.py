@@ -4,7 +4,7 @@ of a quantity that cannot be reserved (``unavailable``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -155,31 +155,44 @@ def _still_held(uow: UnitOfWork, line: CartLineRow) -> int:
 
 
 def possible(
-    uow: UnitOfWork, sku: str, quantity: int, location: str | None, channel: str
+    uow: UnitOfWork,
+    sku: str,
+    quantity: int,
+    location: str | None,
+    channel: str,
+    available: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
+    """``available``: units available by location, when the caller has just read them."""
     sells_from = catalog.channel_settings(uow, channel).location_codes
-    rows = availability.availability(uow, [sku])[0].locations
-    in_channel = [loc for loc in rows if loc.location in sells_from]
-    at_location = next((loc.available for loc in rows if loc.location == location), 0)
+    if available is None:
+        rows = availability.availability(uow, [sku])[0].locations
+        available = {loc.location: loc.available for loc in rows}
+    in_channel = sorted((n, code) for code, n in available.items() if code in sells_from)
+    at_location = available.get(location, 0) if location is not None else 0
     alternatives = [
-        {"location": loc.location, "available": loc.available}
-        for loc in sorted(in_channel, key=lambda loc: (-loc.available, loc.location))
-        if loc.available >= quantity and loc.location != location
+        {"location": code, "available": n}
+        for n, code in sorted(in_channel, key=lambda loc: (-loc[0], loc[1]))
+        if n >= quantity and code != location
     ][:5]
     return {
         "sku": sku,
         "requested": quantity,
         "available_here": at_location,
-        "available_in_channel": sum(loc.available for loc in in_channel),
-        "max_quantity": max([at_location, *(loc.available for loc in in_channel)]),
+        "available_in_channel": sum(n for n, _code in in_channel),
+        "max_quantity": max([at_location, *(n for n, _code in in_channel)]),
         "alternatives": alternatives,
     }
 
 
 def unavailable(
-    uow: UnitOfWork, sku: str, quantity: int, location: str | None, channel: str
+    uow: UnitOfWork,
+    sku: str,
+    quantity: int,
+    location: str | None,
+    channel: str,
+    available: Mapping[str, int] | None = None,
 ) -> LinesUnavailable:
-    found = possible(uow, sku, quantity, location, channel)
+    found = possible(uow, sku, quantity, location, channel, available)
     where = f" at {location}" if location else " at any one location"
     detail = f"only {found['available_here'] if location else found['max_quantity']}"
     detail += f" of {sku} available{where}; requested {quantity}. "

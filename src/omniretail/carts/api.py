@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
     ActorDep,
-    ContainerDep,
     ReadDep,
     ReplicaReadDep,
     SignedInCustomerDep,
@@ -39,8 +38,9 @@ from omniretail.routing.service import OrderPolicy, policy_from
 router = APIRouter()
 
 
-async def get_policy(container: ContainerDep) -> OrderPolicy:
-    return policy_from(container.settings)
+async def get_policy(request: Request) -> OrderPolicy:
+    """Reads the container itself: a ``ContainerDep`` is one more dependency to solve."""
+    return policy_from(request.app.state.container.settings)
 
 
 PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]

@@ -59,7 +59,7 @@ from omniretail.kernel.ids import new_id, new_token
 from omniretail.pricing import service as pricing
 from omniretail.pricing.service import LineRequest, PricedLine
 from omniretail.routing import service as routing
-from omniretail.routing.service import FulfilmentMethod, Need
+from omniretail.routing.service import FulfilmentMethod, Need, RouteRequest
 
 __all__ = [
     "add_line",
@@ -442,18 +442,22 @@ def _place(
 def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) -> str:
     """Where the routing rules would ship ``quantity`` from; expired holds of the SKU are
     released first if they are what stands in the way."""
+    request = RouteRequest(
+        needs=[Need(key=sku, sku=sku, quantity=quantity)],
+        method=FulfilmentMethod.SHIP_TO_HOME,
+        channel=channel,
+    )
     for attempt in range(2):
-        _version, decision = routing.plan(
-            uow,
-            [Need(key=sku, sku=sku, quantity=quantity)],
-            method=FulfilmentMethod.SHIP_TO_HOME,
-            channel=channel,
-        )
+        _version, rules = routing.rules_in_force(uow)
+        inputs = routing.gather_inputs(uow, [sku])
+        decision = routing.route(rules, request, inputs)
         if decision.ok and len(decision.assignments) == 1:
             return decision.assignments[0].location
         if attempt or not inventory.release_expired_holds(uow, actor="system:lazy-expiry", sku=sku):
             break
-    raise unavailable(uow, sku, quantity, None, channel)
+    # The refusal quotes the stock the decision was made on (nothing was released since).
+    available = {code: n for (of, code), n in inputs.available.items() if of == sku}
+    raise unavailable(uow, sku, quantity, None, channel, available)
 
 
 def _rehold(

@@ -281,7 +281,6 @@ def list_counters(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Counters]:
-    stmt = select(*LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
     if skus is not None and limit is None:
         # By SKU through the primary key, locations filtered here: with both as IN lists a
         # planner without fresh statistics (SQLite always) may pick the location index and
@@ -292,6 +291,7 @@ def list_counters(
             for r in session.execute(_COUNTERS_OF_SKUS, {"skus": list(skus)})
             if wanted is None or r.location_code in wanted
         ]
+    stmt = select(*LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
     if skus is not None:
         stmt = stmt.where(levels.c.sku_code.in_(list(skus)))
     if locations is not None:

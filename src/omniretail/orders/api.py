@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
     ActorDep,
-    ContainerDep,
     ReplicaReadDep,
     UseCaseDep,
     in_payment_thread,
@@ -24,8 +23,9 @@ from omniretail.routing.service import OrderPolicy, policy_from
 router = APIRouter()
 
 
-async def get_policy(container: ContainerDep) -> OrderPolicy:
-    return policy_from(container.settings)
+async def get_policy(request: Request) -> OrderPolicy:
+    """Reads the container itself: a ``ContainerDep`` is one more dependency to solve."""
+    return policy_from(request.app.state.container.settings)
 
 
 PaymentsDep = Annotated[PaymentProvider, Depends(payments_dependency)]
@@ -47,12 +47,12 @@ async def checkout_cart(
     payments: PaymentsDep,
     policy: PolicyDep,
     actor: ActorDep,
-    container: ContainerDep,
 ) -> Response:
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
-    ttl = timedelta(seconds=container.settings.payment_attempt_ttl_seconds)
+    settings = request.app.state.container.settings
+    ttl = timedelta(seconds=settings.payment_attempt_ttl_seconds)
     order = await in_payment_thread(
         request,
         lambda: checkout.checkout_paid(
