@@ -107,13 +107,18 @@ class Workers:
                 return
             if self._healthy(worker):
                 continue
+            hung = worker.process.process.is_alive()
             worker.process.kill()
             worker.process.join()
             if worker.process.exitcode == STARTUP_FAILURE:
                 log.error("Worker [%s] failed to start: stopping.", worker.process.pid)
                 self.should_exit = True
                 return
-            log.info("Worker [%s] died (exit code %s)", worker.process.pid, worker.process.exitcode)
+            log.warning(
+                "Worker [%s] %s: replacing it",
+                worker.process.pid,
+                "stopped answering" if hung else f"exited (code {worker.process.exitcode})",
+            )
             self.workers[index] = self._start()
 
     def _healthy(self, worker: _Worker) -> bool:
