@@ -8,6 +8,13 @@ OMNIRETAIL_DATABASE_SCHEMA like any deployment.
 the API's relay thread off; ``relay="thread"`` keeps it inside the API process (what
 ``omniretail serve`` does by default).
 
+With ``workers`` > 1, ``listen="reuseport"`` (the default) starts ``benchmarks/_api.py``:
+each worker accepts on a listening socket of its own (``SO_REUSEPORT``, what ``omniretail
+serve --workers N`` runs), and the kernel spreads connections over them by a hash of their
+addresses; ``listen="shared"`` starts ``uvicorn --workers N``, whose workers accept from one
+shared socket (the layout before; kept-alive connections could pile onto one worker).
+``worker_pids`` and ``connections_per_worker`` show how the connections fell.
+
 ``CpuMeter`` reads the CPU time (user + system, ``/proc/<pid>/stat``) of the API processes (the
 uvicorn master and its workers), of the relay process and of PostgreSQL, so a benchmark can
 report CPU milliseconds per unit of work over its measured window only. On PostgreSQL every
@@ -44,6 +51,7 @@ from sqlalchemy import create_engine, text
 from omniretail.bootstrap import Container, build_container
 from omniretail.settings import Settings
 
+LISTEN = ("reuseport", "shared")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # The API needs sign-in: each fresh database gets an admin API key for the benchmark.
 API_KEY = ""
@@ -64,6 +72,7 @@ class RunningServer:
     app_name: str = ""
     # Where the relay process writes its statement count on SIGUSR1 (``_relay.py``).
     relay_stats: Path | None = None
+    port: int = 0
 
     @property
     def headers(self) -> dict[str, str]:
@@ -141,10 +150,13 @@ def running_server(
     workers: int = 1,
     pool_size: int = 40,
     relay: str = "thread",
+    listen: str = "reuseport",
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningServer]:
     if relay not in ("thread", "process"):
         raise ValueError(f"relay must be 'thread' or 'process', not {relay!r}")
+    if listen not in LISTEN:
+        raise ValueError(f"listen must be one of {LISTEN}, not {listen!r}")
     with fresh_database(db) as (url, schema), tempfile.TemporaryDirectory() as scratch:
         port = free_port()
         app_name = f"omniretail-bench-{schema or 'sqlite'}"
@@ -200,6 +212,9 @@ def running_server(
             "warning",
             "--no-access-log",
         ]
+        if workers > 1 and listen == "reuseport":
+            command = [sys.executable, str(Path(__file__).with_name("_api.py"))]
+            command += ["--port", str(port), "--workers", str(workers)]
         process = subprocess.Popen(command, env=env)
         base_url = f"http://127.0.0.1:{port}"
         try:
@@ -213,6 +228,7 @@ def running_server(
                 relay_pid=relay_process.pid if relay_process is not None else None,
                 app_name=app_name,
                 relay_stats=relay_stats if relay_process is not None else None,
+                port=port,
             )
         finally:
             for child in (process, relay_process):
@@ -416,6 +432,49 @@ def _tree_cpu_ms(root: int | None, processes: dict[int, tuple[str, int, float]])
     return total
 
 
+def worker_pids(server: RunningServer) -> list[int]:
+    """The API's worker processes: the supervisor's children started by multiprocessing's
+    spawn (its resource tracker left out), or the one process without workers."""
+    if server.workers <= 1:
+        return [server.api_pid]
+    found = []
+    for pid, (_name, ppid, _cpu) in _all_processes().items():
+        if ppid != server.api_pid:
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            found.append(pid)
+    return sorted(found)
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd.path)
+                if target.startswith("socket:["):
+                    found.add(int(target[8:-1]))
+    return found
+
+
+def connections_per_worker(server: RunningServer) -> dict[int, int]:
+    """Established TCP connections to the server's port held by each worker (pid: count)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            next(rows)
+            for row in rows:
+                parts = row.split()
+                # state 01 is ESTABLISHED
+                if parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == server.port:
+                    established.add(int(parts[9]))
+    return {pid: len(_socket_inodes(pid) & established) for pid in worker_pids(server)}
+
+
 class CpuMeter:
     """CPU milliseconds of the API, the relay and PostgreSQL between ``start`` and ``stop``.
 
@@ -425,7 +484,9 @@ class CpuMeter:
     a backend that exits within the window loses its CPU from the sum, one opened within it
     counts whole). ``db_all``: every process named ``postgres`` on the machine alive at the
     end (all of PostgreSQL's work in the window, other clients' and background processes'
-    included; a backend of another client that exited within the window is missing)."""
+    included; a backend of another client that exited within the window is missing).
+    ``workers``: each API worker process's CPU milliseconds (pid: ms; one that exited within
+    the window is missing)."""
 
     def __init__(self, server: RunningServer) -> None:
         self.server = server
@@ -455,6 +516,9 @@ class CpuMeter:
         backends = self._backends() if self._monitor is not None else []
         processes = _all_processes()
         return {
+            "workers": {
+                pid: processes[pid][2] for pid in worker_pids(self.server) if pid in processes
+            },
             "api": _tree_cpu_ms(self.server.api_pid, processes),
             "relay": _tree_cpu_ms(self.server.relay_pid, processes),
             "db": {pid: processes[pid][2] for pid in backends if pid in processes},
@@ -497,10 +561,14 @@ class CpuMeter:
             profiler.wait(timeout=60)
         self._profilers = []
 
-    def stop(self) -> dict[str, float | None]:
+    def stop(self) -> dict[str, Any]:
         end, start = self._read(), self._start
         self._stop_profilers()
-        delta: dict[str, float | None] = {}
+        delta: dict[str, Any] = {
+            "workers": {
+                pid: cpu - start["workers"].get(pid, 0.0) for pid, cpu in end["workers"].items()
+            }
+        }
         for key in ("api", "relay"):
             delta[key] = None if end[key] is None else end[key] - (start[key] or 0.0)
         for key in ("db", "db_all"):

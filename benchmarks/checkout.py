@@ -11,6 +11,21 @@ on ``--loop uvloop`` or ``asyncio``) place ``--orders`` orders between them. Eac
 create a cart, add one or two lines, ask for fulfilment options, check out (with an
 Idempotency-Key and a test payment token).
 
+``--workers N`` (> 1) serves the API from N processes, each accepting on a listening socket
+of its own (``--listen reuseport``, the default: ``SO_REUSEPORT``, what ``omniretail serve
+--workers N`` runs; the kernel spreads connections by a hash of their addresses and ports) or
+all accepting from one shared socket (``--listen shared``: uvicorn's ``--workers``, where a
+burst of new connections mostly lands on one worker). ``--connect-pause-ms P`` opens the
+shoppers' connections one by one, P ms apart, instead of all at once.
+
+Closed or open loop. By default ``--clients`` shoppers each start their next flow when the
+last ends (a closed loop: when each flow takes longer, e.g. ``--payment-latency-ms 300``,
+fewer start: 20 clients cannot exceed 20 / (0.3 s + the rest of the flow) flows a second).
+``--arrival-rate R`` runs an open loop instead (``benchmarks/_arrivals.py``): ``--orders``
+flows arrive R a second (``--arrivals poisson``, seeded, or ``even``), each on a free
+connection of a pool that opens more up to ``--clients``; at the cap a flow waits for one,
+and is dropped if it still has none ``--max-wait-ms`` after its time.
+
 The last line printed is one JSON object: ``orders`` (placed), ``throughput_per_s`` (orders
 placed per second, whole flow), ``p50_ms`` / ``p95_ms`` (checkout requests, client side),
 ``server_p50_ms`` / ``server_p95_ms`` (inside the application, from Server-Timing),
@@ -35,6 +50,18 @@ did in the window, background writers, autovacuum and other clients' work includ
 drain polling are in none of these; ``client_cpu_ms_per_request`` is the client's CPU (this
 process, ``time.process_time``) per HTTP request over the flows: on this machine it runs on
 the server's cores, so a dearer client lowers every rate.
+
+How the API's workers shared the load: ``api_cpu_s_per_worker`` (each worker process's CPU
+seconds in the window, busiest first) and ``api_connections_per_worker`` (the established
+connections each held once the shoppers had connected, the setup client's idle one
+included; open loop: at the end).
+
+With ``--arrival-rate``, also: ``offered_rate_per_s`` (R), ``offered_measured_per_s`` (the
+schedule's own rate), ``achieved_rate_per_s`` (flows completed, ordered or sold out, per
+second from the first arrival to the last flow's end), ``dropped``, ``late`` (flows that
+started over 10 ms after their time: they waited for a connection), ``connections_opened``,
+``flow_p50_ms`` / ``flow_p95_ms`` (a completed flow, from its scheduled time: waiting
+included) and ``start_delay_p95_ms``; ``throughput_per_s`` still counts orders placed.
 """
 
 from __future__ import annotations
@@ -46,6 +73,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +81,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _arrivals import ConnectionPool, arrival_times, open_loop, summary
 from _server import (
     CLIENTS,
+    LISTEN,
     Connection,
     CpuMeter,
     add_client_arguments,
+    connections_per_worker,
     percentile,
     relay_counts,
     run_client,
@@ -139,75 +170,93 @@ def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> N
         raise SystemExit(f"setup failed: {method} {path}: {response.status_code} {response.text}")
 
 
-async def shop(
-    base_url: str, clients: int, orders: int, skus: list[str], client: str = "raw"
+async def one_flow(
+    shopper: Connection, n: int, skus: list[str], rng: random.Random
 ) -> dict[str, Any]:
+    """One shopper's order: a cart, one or two lines, fulfilment options, the checkout."""
+    status, headers, cart = await shopper.request("POST", f"{API}/carts", {"channel": "WEB"})
+    flow_sql = server_timing(headers)[1]
+    if status != 201:
+        return {"outcome": "error", "status": status, "step": "cart"}
+    token = cart["token"]
+    picks = rng.sample(skus, 2 if n % 3 == 0 else 1)
+    # one order in four asks for a scarce SKU, so the last units are raced for
+    if n % 4 == 0:
+        picks[0] = skus[n % SCARCE]
+    lines: dict[str, int] = {}
+    for sku in picks:
+        status, headers, body = await shopper.request(
+            "POST", f"{API}/carts/{token}/lines", {"sku": sku, "quantity": 1}
+        )
+        flow_sql += server_timing(headers)[1]
+        if status == 409:
+            return {"outcome": "sold_out"}
+        if status != 200:
+            return {"outcome": "error", "status": status, "step": "line"}
+        lines[sku] = 1
+    status, headers, body = await shopper.request(
+        "GET", f"{API}/carts/{token}/fulfilment-options?lat=51.545&lon=-0.15"
+    )
+    flow_sql += server_timing(headers)[1]
+    if status != 200:
+        return {"outcome": "error", "status": status, "step": "options"}
+    began = time.perf_counter()
+    status, headers, body = await shopper.request(
+        "POST",
+        f"{API}/carts/{token}/checkout",
+        {
+            "fulfilment": {"method": "ship_to_home", "latitude": 51.545, "longitude": -0.15},
+            "payment": {"provider_token": "tok_visa"},
+            "contact_email": "shopper@example.com",
+        },
+        {"Idempotency-Key": f"bench-{token}"},
+    )
+    elapsed = (time.perf_counter() - began) * 1000
+    if status == 409:
+        return {"outcome": "sold_out"}
+    if status != 201:
+        return {"outcome": "error", "status": status, "step": "checkout"}
+    app_ms, statements = server_timing(headers)
+    return {
+        "outcome": "ordered",
+        "ms": elapsed,
+        "server_ms": app_ms,
+        "sql": statements,
+        "flow_sql": flow_sql + statements,
+        "lines": {ln["sku"]: ln["quantity"] for ln in body["lines"]},
+    }
+
+
+async def shop(
+    base_url: str,
+    clients: int,
+    orders: int,
+    skus: list[str],
+    client: str = "raw",
+    connect_pause_s: float = 0.0,
+    on_open: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """The closed loop: ``clients`` shoppers, each starting its next flow when the last ends."""
     host, port = base_url.removeprefix("http://").split(":")
     shoppers = [CLIENTS[client](host, int(port)) for _ in range(clients)]
-    await asyncio.gather(*(s.open() for s in shoppers))
-    await asyncio.gather(*(s.request("GET", f"{API}/health") for s in shoppers))
+    if connect_pause_s:
+        for shopper in shoppers:  # one by one, each accepted before the next
+            await shopper.open()
+            await shopper.request("GET", f"{API}/health")
+            await asyncio.sleep(connect_pause_s)
+    else:
+        await asyncio.gather(*(s.open() for s in shoppers))
+        await asyncio.gather(*(s.request("GET", f"{API}/health") for s in shoppers))
+    opened = on_open() if on_open is not None else None
     remaining = [orders]
     results: list[dict[str, Any]] = []
     rng = random.Random(7)
-
-    async def one_flow(shopper: Connection, n: int) -> dict[str, Any]:
-        status, headers, cart = await shopper.request("POST", f"{API}/carts", {"channel": "WEB"})
-        flow_sql = server_timing(headers)[1]
-        if status != 201:
-            return {"outcome": "error", "status": status, "step": "cart"}
-        token = cart["token"]
-        picks = rng.sample(skus, 2 if n % 3 == 0 else 1)
-        # one order in four asks for a scarce SKU, so the last units are raced for
-        if n % 4 == 0:
-            picks[0] = skus[n % SCARCE]
-        lines: dict[str, int] = {}
-        for sku in picks:
-            status, headers, body = await shopper.request(
-                "POST", f"{API}/carts/{token}/lines", {"sku": sku, "quantity": 1}
-            )
-            flow_sql += server_timing(headers)[1]
-            if status == 409:
-                return {"outcome": "sold_out"}
-            if status != 200:
-                return {"outcome": "error", "status": status, "step": "line"}
-            lines[sku] = 1
-        status, headers, body = await shopper.request(
-            "GET", f"{API}/carts/{token}/fulfilment-options?lat=51.545&lon=-0.15"
-        )
-        flow_sql += server_timing(headers)[1]
-        if status != 200:
-            return {"outcome": "error", "status": status, "step": "options"}
-        began = time.perf_counter()
-        status, headers, body = await shopper.request(
-            "POST",
-            f"{API}/carts/{token}/checkout",
-            {
-                "fulfilment": {"method": "ship_to_home", "latitude": 51.545, "longitude": -0.15},
-                "payment": {"provider_token": "tok_visa"},
-                "contact_email": "shopper@example.com",
-            },
-            {"Idempotency-Key": f"bench-{token}"},
-        )
-        elapsed = (time.perf_counter() - began) * 1000
-        if status == 409:
-            return {"outcome": "sold_out"}
-        if status != 201:
-            return {"outcome": "error", "status": status, "step": "checkout"}
-        app_ms, statements = server_timing(headers)
-        return {
-            "outcome": "ordered",
-            "ms": elapsed,
-            "server_ms": app_ms,
-            "sql": statements,
-            "flow_sql": flow_sql + statements,
-            "lines": {ln["sku"]: ln["quantity"] for ln in body["lines"]},
-        }
 
     async def run(shopper: Connection) -> None:
         while remaining[0] > 0:
             remaining[0] -= 1
             try:
-                results.append(await one_flow(shopper, remaining[0]))
+                results.append(await one_flow(shopper, remaining[0], skus, rng))
             except (OSError, asyncio.IncompleteReadError) as exc:
                 # the server dropped the connection (e.g. after an unhandled error): count it
                 # and carry on with a new one
@@ -227,7 +276,34 @@ async def shop(
         "results": results,
         "client_cpu_ms": client_cpu_ms,
         "requests": requests,
+        "opened": opened,
     }
+
+
+async def shop_open_loop(
+    base_url: str,
+    rate: float,
+    orders: int,
+    skus: list[str],
+    client: str,
+    cap: int,
+    arrivals: str,
+    max_wait_s: float,
+    on_open: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """The open loop (``--arrival-rate``): ``orders`` flows arriving ``rate`` a second."""
+    host, port = base_url.removeprefix("http://").split(":")
+    pool = ConnectionPool(lambda: CLIENTS[client](host, int(port)), cap)
+    rng = random.Random(7)
+    times = arrival_times(rate, orders, arrivals)
+    cpu_began = time.process_time()
+    run = await open_loop(pool, lambda conn, n: one_flow(conn, n, skus, rng), times, max_wait_s)
+    run["client_cpu_ms"] = (time.process_time() - cpu_began) * 1000
+    run["requests"] = sum(c.sent for c in pool.connections)
+    run["opened"] = on_open() if on_open is not None else None
+    run["open_loop"] = summary(rate, run, len(pool.connections))
+    await pool.close()
+    return run
 
 
 def main() -> None:
@@ -237,6 +313,33 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--skus", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--listen",
+        choices=list(LISTEN),
+        default="reuseport",
+        help="with --workers > 1: a listening socket per worker (SO_REUSEPORT) or one shared",
+    )
+    parser.add_argument(
+        "--connect-pause-ms",
+        type=float,
+        default=0,
+        help="open the shoppers' connections one by one, this long apart (default: all at once)",
+    )
+    parser.add_argument(
+        "--arrival-rate",
+        type=float,
+        default=None,
+        help="open loop: flows start at this rate a second, each on a free connection of a"
+        " pool of at most --clients (default: a closed loop of --clients shoppers)",
+    )
+    parser.add_argument("--arrivals", choices=["poisson", "even"], default="poisson")
+    parser.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=1000,
+        help="open loop: a flow still without a free connection this long after its time is"
+        " dropped",
+    )
     parser.add_argument(
         "--relay",
         choices=["thread", "process"],
@@ -259,6 +362,7 @@ def main() -> None:
             args.db,
             workers=args.workers,
             relay=args.relay,
+            listen=args.listen,
             extra_env={"OMNIRETAIL_PAYMENT_TEST_LATENCY_MS": str(args.payment_latency_ms)},
         ) as server,
         httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
@@ -270,10 +374,33 @@ def main() -> None:
         meter = CpuMeter(server)
         relay_before = relay_counts(server)
         meter.start()
-        run = run_client(
-            shop(server.base_url, args.clients, args.orders, sorted(received), args.client),
-            args.loop,
-        )
+
+        def opened() -> list[int]:
+            return sorted(connections_per_worker(server).values(), reverse=True)
+
+        if args.arrival_rate:
+            flows = shop_open_loop(
+                server.base_url,
+                args.arrival_rate,
+                args.orders,
+                sorted(received),
+                args.client,
+                args.clients,
+                args.arrivals,
+                args.max_wait_ms / 1000,
+                opened,
+            )
+        else:
+            flows = shop(
+                server.base_url,
+                args.clients,
+                args.orders,
+                sorted(received),
+                args.client,
+                args.connect_pause_ms / 1000,
+                opened,
+            )
+        run = run_client(flows, args.loop)
         # ... and ends once it has delivered every event of the flows.
         drain_s = wait_until_drained(server)
         cpu = meter.stop()
@@ -293,6 +420,7 @@ def main() -> None:
         "db": args.db,
         "clients": args.clients,
         "workers": args.workers,
+        "listen": args.listen if args.workers > 1 else None,
         "relay": args.relay,
         "client": args.client,
         "loop": args.loop,
@@ -316,6 +444,13 @@ def main() -> None:
         "oversold": oversold,
         "drift": len(drift),
         **per_flow_figures(cpu, relay_before, relay_after, drain_s, len(ordered)),
+        # how evenly the API's workers shared the load: CPU s each, busiest first, and the
+        # connections each held (after the shoppers connected; open loop: at the end)
+        "api_cpu_s_per_worker": sorted(
+            (round(ms / 1000, 2) for ms in cpu["workers"].values()), reverse=True
+        ),
+        "api_connections_per_worker": run["opened"],
+        **({"arrivals": args.arrivals, **run["open_loop"]} if args.arrival_rate else {}),
         # the client's CPU (this process) per HTTP request: it runs on the server's cores
         "client_cpu_ms_per_request": round(run["client_cpu_ms"] / max(1, run["requests"]), 3),
     }
@@ -323,7 +458,7 @@ def main() -> None:
 
 
 def per_flow_figures(
-    cpu: dict[str, float | None],
+    cpu: dict[str, Any],
     relay_before: dict[str, int] | None,
     relay_after: dict[str, int] | None,
     drain_s: float | None,

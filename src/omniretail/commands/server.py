@@ -11,6 +11,7 @@ import uvicorn
 
 from omniretail.app import create_app
 from omniretail.bootstrap import Container
+from omniretail.commands.workers import serve_workers
 
 
 def is_loopback(host: str) -> bool:
@@ -49,9 +50,10 @@ def run_server(
     ssl_keyfile: Path | None = None,
     forwarded_allow_ips: str | None = None,
 ) -> None:
-    """One process serves ``container``; with ``workers`` > 1 uvicorn starts that many, each
-    building its own container from the environment (``OMNIRETAIL_*``), where the database
-    URL and the number of processes sharing the connection budget are set here."""
+    """One process serves ``container``; with ``workers`` > 1 that many worker processes
+    (``commands.workers``: each accepts on its own ``SO_REUSEPORT`` socket), each building its
+    own container from the environment (``OMNIRETAIL_*``), where the database URL and the
+    number of processes sharing the connection budget are set here."""
     forwarded = forwarded_allow_ips or container.settings.forwarded_allow_ips
     warning = exposure_warning(host, ssl_certfile=ssl_certfile, forwarded_allow_ips=forwarded)
     if warning:
@@ -73,9 +75,10 @@ def run_server(
     os.environ["OMNIRETAIL_DATABASE_URL"] = container.settings.resolved_database_url()
     os.environ["OMNIRETAIL_DB_PROCESSES"] = str(container.settings.db_processes)
     container.dispose()
-    uvicorn.run(
+    config = uvicorn.Config(
         "omniretail.app:create_app",
         factory=True,
         workers=workers,
         **options,  # type: ignore[arg-type]
     )
+    serve_workers(config, workers)
