@@ -32,7 +32,11 @@ from the Server-Timing header: time inside the application). ``reserved``: reser
 granted; ``reservations_per_s``: those per second of the sale (with the sells in between
 unless ``--no-sell``); ``pgbench_update_tps``: pgbench's single-row UPDATEs per second
 (``pgbench_clients`` connections); ``ratio_vs_pgbench``: ``reservations_per_s`` over it (None
-on SQLite). ``cpu_ms_per_success`` holds ``client`` too, and ``client_cpu_ms_per_request`` is
+on SQLite). ``cpu_ms_per_success``: CPU ms per granted reservation (or sale) in the sale's
+window of ``api``, ``db``, ``relay`` (``--relay process``: the relay process, whose delivery of
+the sale's events competes for the same cores; with ``--relay thread`` it is in ``api``) and
+``client``; ``relay_cpu_ms_per_success_drained``: the relay's from the sale's start until every
+event was published, ``relay_drain_s`` after the sale. ``client_cpu_ms_per_request`` is
 the client's CPU (this process) per HTTP request: it shares the server's cores, so the rate and
 the ratio depend on it. Exit status 1 when units were oversold, fewer than ``min(units, attempts)``
 succeeded, a refusal was not a 409 out-of-stock, or the inventory does not verify.
@@ -70,6 +74,7 @@ from _server import (
     run_client,
     running_server,
     server_timing,
+    wait_until_drained,
 )
 
 API = "/api/v1"
@@ -369,6 +374,8 @@ def main() -> None:
             args.loop,
         )
         cpu = meter.stop()  # the relay's share is the events' delivery as far as it got
+        drain_s = wait_until_drained(server) if server.relay_pid is not None else None
+        relay_drained = meter.stop()["relay"]  # from the sale's start until the outbox drained
         meter.close()
         final = verify_and_stock(server)
 
@@ -440,9 +447,15 @@ def main() -> None:
         "cpu_ms_per_success": {
             key: round(value / max(1, sold if args.sell else granted), 2)
             for key, value in cpu.items()
-            if value is not None and key in ("api", "db")
+            if value is not None and key in ("api", "db", "relay")
         }
         | {"client": round(sale["client_cpu_ms"] / max(1, sold if args.sell else granted), 2)},
+        # --relay process: the relay's CPU from the sale's start until every event was
+        # published (its work for the sale's events, whether or not it kept up in the window)
+        "relay_cpu_ms_per_success_drained": None
+        if relay_drained is None
+        else round(relay_drained / max(1, sold if args.sell else granted), 2),
+        "relay_drain_s": None if drain_s is None else round(drain_s, 2),
         # the client's CPU (this process) per HTTP request: it runs on the server's cores
         "client_cpu_ms_per_request": round(sale["client_cpu_ms"] / max(1, requests), 3),
         "final_on_hand": final["on_hand"],

@@ -123,6 +123,39 @@ def test_a_batch_refused_at_commit_writes_nothing(container):
         assert uow.session.scalars(select(audit.c.actor)).all() == ["after"]
 
 
+def test_a_batch_alone_goes_on_the_driver_s_connection_on_postgresql(container):
+    """A unit of work that only holds writes for commit (its session never began) sends them
+    and COMMIT on a pooled connection of the driver's own: no SQLAlchemy transaction, the
+    statement still counted (and seen by listeners); a refusal is SQLAlchemy's error, nothing
+    is written and the connection serves on."""
+    if container.backend != "postgresql":
+        pytest.skip("the driver's pipeline is PostgreSQL's")
+    began: list[object] = []
+
+    def begin(connection: object) -> None:
+        began.append(connection)
+
+    event.listen(container.engine, "begin", begin)
+    before = container.counter.value
+    try:
+        with sent(container.engine) as statements, container.uow() as uow:
+            uow.later_rows(audit, [_row(uow, "a")])
+            uow.record(DomainEvent(type="test.batched", subject="s", data={"n": 1}))
+        twice = DomainEvent(type="test.batched", subject="t", data={})
+        with pytest.raises(IntegrityError), container.uow() as uow:
+            uow.later_rows(audit, [_row(uow, "refused")])
+            uow.record(twice)
+            uow.record(twice)
+        with container.uow() as uow:
+            uow.later_rows(audit, [_row(uow, "after")])
+    finally:
+        event.remove(container.engine, "begin", begin)
+    assert began == []
+    assert len(statements) == 1 and container.counter.value == before + 3
+    with container.read_uow() as uow:
+        assert sorted(uow.session.scalars(select(audit.c.actor))) == ["a", "after"]
+
+
 def test_array_parameters_go_as_they_are_unless_their_items_need_converting():
     """``rows_insert`` binds one array per column: on PostgreSQL only the columns whose items
     need a conversion (a ``TypeDecorator`` such as ``UTCDateTime``, JSON) are processed item

@@ -179,3 +179,24 @@ def test_expired_holds_make_room_for_a_reservation_over_http(net, client, clock)
     ]
     assert counters(net, SKU, "LON1")["reserved"] == 3
     assert_verified(net)
+
+
+def test_a_reservation_over_http_bounds_its_headers_and_replays_an_idempotency_key(net, client):
+    """The route reads the use case's headers itself: the same 422s as every write route,
+    and a retried Idempotency-Key gets the first answer without reserving again."""
+    receive(net, SKU, "LON1", 10)
+    for headers, field in (
+        ({"x-omniretail-actor": "a" * 121}, "x-omniretail-actor"),
+        ({"Idempotency-Key": ""}, "Idempotency-Key"),
+        ({"Idempotency-Key": "k" * 201}, "Idempotency-Key"),
+    ):
+        for route in ("reservations", "allocations"):
+            r = client.post(f"{API}/{route}", json=BODY, headers=headers)
+            assert (r.status_code, r.json()["field"]) == (422, field), r.text
+    first = client.post(f"{API}/reservations", json=BODY, headers={"Idempotency-Key": "k1"})
+    again = client.post(f"{API}/reservations", json=BODY, headers={"Idempotency-Key": "k1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert counters(net, SKU, "LON1")["reserved"] == 3
+    assert audit_rows(net) >= 1
+    assert_verified(net)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Delete,
+    Engine,
     Executable,
     Insert,
     Table,
@@ -40,6 +41,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from omniretail.db.engine import sends_directly
+
 _ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
 _ROW_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
 # Statements built once and kept for the life of the process (``kept``), by id: ids of
@@ -50,6 +53,9 @@ _KEPT: dict[int, Executable] = {}
 # statement, which for a new batch object every commit cost more than a cached one's lookup.
 _BATCHES: dict[tuple[tuple[int, bool], ...], Any] = {}
 _MAX_BATCHES = 512
+# Kept statements and batches of them compiled for PostgreSQL (psycopg): the SQL and its
+# parameters' conversions, for a commit sent on the driver's connection (``_send_alone``).
+_COMPILED: dict[tuple[tuple[int, bool], ...], tuple[Any, str, dict[str, Any]]] = {}
 
 
 def kept(statement: Executable) -> Executable:
@@ -249,10 +255,19 @@ class WriteBatch:
         the transaction locked earlier (a hot SKU's stock row) is held for one round trip
         less. Any error (the batch's or COMMIT's) comes back as SQLAlchemy's, nothing
         committed; the session's own commit that follows finds the transaction closed."""
-        postgres = session.get_bind().dialect.name == "postgresql"
+        bind = session.get_bind()
+        postgres = bind.dialect.name == "postgresql"
         if not postgres or not self._writes or any(w[3] is not None for w in self._writes):
             self.send(session)
             session.commit()
+            return
+        if (
+            isinstance(bind, Engine)
+            and not session.in_transaction()
+            and sends_directly(bind)
+            and all(id(w[0]) in _KEPT or isinstance(w[0], _Rows) for w in self._writes)
+        ):
+            self._send_alone(bind)
             return
         connection = session.connection()
         driver: Any = connection.connection.driver_connection
@@ -265,6 +280,36 @@ class WriteBatch:
                 "COMMIT (pipelined with the batch)", None, exc, type(driver).Error
             ) from exc
         session.commit()
+
+    def _send_alone(self, engine: Engine) -> None:
+        """The batch and COMMIT on a pooled connection of the driver's own, for a unit of work
+        whose session never began (nothing but these writes): one round trip, without the
+        Session's transaction or SQLAlchemy's execution around a statement compiled once.
+        Errors come back as SQLAlchemy's, as ``send_and_commit``'s do."""
+        writes, self._writes, self._tables, self._rows = self._writes, [], {}, {}
+        built = [_built(write, True) for write in writes]
+        compiled, sql, processors = _compiled(engine, built)
+        values = compiled.construct_params(_merged(built))
+        for name, process in processors.items():
+            values[name] = process(values[name])
+        fairy = engine.raw_connection()
+        driver: Any = fairy.driver_connection
+        try:
+            with driver.pipeline():
+                cursor = driver.cursor()
+                # the listeners (the statement counter) see it; there is no Connection
+                engine.dispatch.before_cursor_execute(None, cursor, sql, values, None, False)
+                cursor.execute(sql, values)
+                driver.execute("COMMIT")
+        except driver.Error as exc:
+            gone = engine.dialect.is_disconnect(exc, driver, None)
+            if gone:
+                fairy.invalidate(exc)
+            raise DBAPIError.instance(
+                sql, values, exc, type(driver).Error, connection_invalidated=gone
+            ) from exc
+        finally:
+            fairy.close()
 
     def _send(self, session: Session, *, answered: bool) -> None:
         """``answered``: read the batch's answer (False inside a pipeline, where it comes
@@ -281,21 +326,42 @@ class WriteBatch:
                 if check is not None:
                     check(len(result.all()))
             return
-        merged: dict[str, Any] = {}
-        checks: list[Check] = []
-        for _statement, params, _table, check in built:
-            assert isinstance(params, dict | None), "multi-row parameters are SQLite's"
-            for name, value in (params or {}).items():
-                assert name not in merged, f"parameter {name} twice in one batch"
-                merged[name] = value
-            if check is not None:
-                checks.append(check)
-        result = connection.execute(_batch_statement(built), merged)
+        checks = [check for _s, _p, _t, check in built if check is not None]
+        result = connection.execute(_batch_statement(built), _merged(built))
         if not answered:
             return
         row = result.one()
         for check, value in zip(checks, row, strict=False):
             check(int(value))
+
+
+def _merged(built: list[Built]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for _statement, params, _table, _check in built:
+        assert isinstance(params, dict | None), "multi-row parameters are SQLite's"
+        for name, value in (params or {}).items():
+            assert name not in merged, f"parameter {name} twice in one batch"
+            merged[name] = value
+    return merged
+
+
+def _compiled(engine: Engine, built: list[Built]) -> tuple[Any, str, dict[str, Any]]:
+    """The batch of kept statements (or the one) compiled for ``engine``'s dialect, once."""
+    key = tuple((id(statement), check is not None) for statement, _p, _t, check in built)
+    found = _COMPILED.get(key)
+    if found is None:
+        statement: Any = built[0][0] if len(built) == 1 else _batch_statement(built)
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        processors = {
+            name: process
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        if len(_COMPILED) >= _MAX_BATCHES:
+            _COMPILED.clear()
+        found = _COMPILED[key] = (compiled, compiled.string, processors)
+    return found
 
 
 def _batch_statement(built: list[Built]) -> Any:

@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from weakref import WeakSet
 
 from psycopg import _queries as psycopg_queries
 from sqlalchemy import Engine, create_engine, event
@@ -36,6 +37,16 @@ class StatementCounter:
 # the statements that request sent. Threadpool endpoints run in a copy of the request's
 # context, so they count into the same list.
 request_statements: ContextVar[list[int] | None] = ContextVar("request_statements", default=None)
+
+
+# PostgreSQL engines whose connections need nothing run at BEGIN or per statement beyond the
+# listeners' before_cursor_execute: a commit batch may go on one of their pooled DBAPI
+# connections directly (``db.batch``), not through a Session and Connection.
+_DIRECT: WeakSet[Engine] = WeakSet()
+
+
+def sends_directly(engine: Engine) -> bool:
+    return engine in _DIRECT
 
 
 def normalise_url(url: str) -> str:
@@ -114,6 +125,8 @@ def make_engine(
         if pgbouncer and read_only:
             # psycopg opens each transaction with BEGIN READ ONLY (no extra round trip).
             engine = engine.execution_options(postgresql_readonly=True)
+        if not pgbouncer and not read_only:
+            _DIRECT.add(engine)
     if counter is not None:
         _count_statements(engine, counter)
     return engine

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+import anyio
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
-from omniretail.api.deps import ActorDep, ReadDep, ReplicaReadDep, UseCaseDep
+from omniretail.api.deps import (
+    USE_CASE_HEADERS_DOC,
+    ActorDep,
+    ReadDep,
+    ReplicaReadDep,
+    UseCase,
+    UseCaseDep,
+    use_case_and_actor,
+)
 from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service
@@ -86,14 +95,24 @@ def set_policy(
 # --- holds -------------------------------------------------------------------------------
 
 
-@router.post("/reservations", status_code=201, response_model=HoldRead)
-def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> Response:
+@router.post(
+    "/reservations", status_code=201, response_model=HoldRead, openapi_extra=USE_CASE_HEADERS_DOC
+)
+async def reserve(body: ReservationCreate, request: Request) -> Response:
     """Hold units for a cart for the channel's TTL."""
+    # The hottest write (a flash sale's): no dependency but the body and authorize, and one
+    # thread hop for the whole use case.
+    use_case, actor = await use_case_and_actor(request)
+    hold = await anyio.to_thread.run_sync(_reserve, use_case, body, actor)
+    return use_case.respond(hold, 201)
+
+
+def _reserve(use_case: UseCase, body: ReservationCreate, actor: str) -> HoldRead:
     # The stock row, the hold and the event go in one statement with the commit (PostgreSQL;
     # SQLite: the hold row is sent with the commit's batch). A refusal wrote nothing: the
     # ordinary reservation then says why (or takes the units, a reorder point crossed).
     try:
-        hold = use_case.run(
+        return use_case.run(
             lambda uow: service.reserve_stock(uow, body, actor=actor, at_once=True),
             status_code=201,
             durable=False,
@@ -101,12 +120,11 @@ def reserve(body: ReservationCreate, use_case: UseCaseDep, actor: ActorDep) -> R
     except Exception as exc:
         if not service.reserve_refused(exc):
             raise
-        hold = use_case.run(
-            lambda uow: service.reserve_stock(uow, body, actor=actor, later=True),
-            status_code=201,
-            durable=False,
-        )
-    return use_case.respond(hold, 201)
+    return use_case.run(
+        lambda uow: service.reserve_stock(uow, body, actor=actor, later=True),
+        status_code=201,
+        durable=False,
+    )
 
 
 @router.get("/reservations/{hold_id}", response_model=HoldRead)
