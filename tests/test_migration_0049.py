@@ -1,4 +1,4 @@
-"""Migration 0049 points stock holds and ledger rows at their stock row ((sku_code,
+"""Migration 0049 points stock holds, ledger rows and cart lines at their stock row ((sku_code,
 location_code) to stock_levels) instead of at the SKU and the location apart: a pair written
 before without a stock row gets one with zero counters, a hold or a movement with no stock row
 is refused after, the ledger stays append-only (SQLite rebuilds the table), and the downgrade
@@ -18,6 +18,7 @@ from tests.test_migration_0013 import empty_engine  # noqa: F401  (the fixture)
 BEFORE = "0048_auth_notify"
 AFTER = "0049_holds_on_stock_rows"
 AT = "2026-01-01 00:00:00"
+TABLES = ("stock_holds", "stock_movements", "cart_lines")
 
 
 def _network(conn) -> None:
@@ -103,7 +104,7 @@ def test_holds_and_movements_need_their_stock_row_and_it_comes_back(empty_engine
             )
         ).all()
     assert [tuple(r) for r in levels] == [("S", "A", 5, 1), ("T", "B", 0, 0)]
-    for table in ("stock_holds", "stock_movements"):
+    for table in TABLES:
         assert _keys(empty_engine, table) >= {("stock_levels", ("sku_code", "location_code"))}
         assert not {t for t, _ in _keys(empty_engine, table)} & {"skus", "locations"}
     for write in (
@@ -120,7 +121,7 @@ def test_holds_and_movements_need_their_stock_row_and_it_comes_back(empty_engine
         conn.execute(text("UPDATE stock_movements SET on_hand_delta = 5"))
 
     command.downgrade(alembic_config(empty_engine), BEFORE)
-    for table in ("stock_holds", "stock_movements"):
+    for table in TABLES:
         keys = _keys(empty_engine, table)
         assert {("skus", ("sku_code",)), ("locations", ("location_code",))} <= keys
         assert "stock_levels" not in {t for t, _ in keys}

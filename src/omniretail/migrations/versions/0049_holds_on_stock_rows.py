@@ -1,14 +1,15 @@
-"""stock_holds and stock_movements: one foreign key (sku_code, location_code) to the stock
-row (stock_levels' primary key) instead of one to skus and one to locations
+"""stock_holds, stock_movements and cart_lines: one foreign key (sku_code, location_code) to
+the stock row (stock_levels' primary key) instead of one to skus and one to locations
 
-The stock row itself names a SKU and a location, so the pair still names both; and a hold
-or a movement now also needs its stock row, which every write of either already has (it
-changes the row's counters in the same transaction). The check then share-locks a row the
+The stock row itself names a SKU and a location, so the pair still names both; and a hold,
+a movement or a cart line now also needs its stock row, which every write of one already has
+(it changes the row's counters in the same transaction: a cart line is written with its
+reservation). The check then share-locks a row the
 writer holds locked already: the SKU's and the location's rows were share-locked by every
 concurrent buyer (on PostgreSQL a multixact on the hot SKU's row per reservation).
 
 A (SKU, location) pair found in either table without a stock row gets one with zero counters
-(what reads took its missing row for). SQLite rebuilds both tables (batch mode), which drops
+(what reads took its missing row for). SQLite rebuilds the tables (batch mode), which drops
 the ledger's append-only triggers: they are made again.
 
 Revision ID: 0049_holds_on_stock_rows
@@ -25,7 +26,7 @@ down_revision: str | None = "0048_auth_notify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("stock_holds", "stock_movements")
+TABLES = ("stock_holds", "stock_movements", "cart_lines")
 STOCK_ROW = (["sku_code", "location_code"], ["sku_code", "location_code"])
 ROWS_WITHOUT_STOCK_ROW = """
 INSERT INTO stock_levels (sku_code, location_code, on_hand, reserved, allocated, in_transit,
@@ -35,6 +36,8 @@ FROM (
     SELECT sku_code, location_code, created_at FROM stock_holds
     UNION ALL
     SELECT sku_code, location_code, created_at FROM stock_movements
+    UNION ALL
+    SELECT sku_code, location_code, created_at FROM cart_lines
 ) AS written
 WHERE NOT EXISTS (
     SELECT 1 FROM stock_levels AS l
