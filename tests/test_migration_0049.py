@@ -33,7 +33,9 @@ def _network(conn) -> None:
         )
     )
     conn.execute(
-        text("INSERT INTO products (code, name, attributes, created_at) VALUES ('P', 'P', '{}', :at)"),
+        text(
+            "INSERT INTO products (code, name, attributes, created_at) VALUES ('P', 'P', '{}', :at)"
+        ),
         {"at": AT},
     )
     conn.execute(
