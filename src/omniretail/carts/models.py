@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     String,
     UniqueConstraint,
@@ -62,9 +63,9 @@ class CartLine(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id"))
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
+    sku_code: Mapped[str] = mapped_column(String(40))
     quantity: Mapped[int]
-    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    location_code: Mapped[str] = mapped_column(String(40))
     # The inventory reservation holding the units; NULL when it lapsed and could not be renewed.
     hold_id: Mapped[str | None] = mapped_column(String(36))
     hold_expires_at: Mapped[datetime | None]
@@ -73,6 +74,12 @@ class CartLine(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (
+        # The stock row the line's reservation holds (it names the SKU and the location):
+        # written with the reservation, whose transaction has the row locked already.
+        ForeignKeyConstraint(
+            ["sku_code", "location_code"],
+            ["stock_levels.sku_code", "stock_levels.location_code"],
+        ),
         UniqueConstraint("cart_id", "sku_code"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -86,14 +86,24 @@ class StockLevel(Base):
     )
 
 
+def _on_a_stock_row() -> ForeignKeyConstraint:
+    """A hold's or a movement's (SKU, location) names a stock row, which names a SKU and a
+    location (its own keys): one key for what two did. The stock row is the one the write
+    has locked already (its counters change in the same transaction), so the check adds no
+    lock, where a SKU's and a location's rows were share-locked by every concurrent buyer."""
+    return ForeignKeyConstraint(
+        ["sku_code", "location_code"], ["stock_levels.sku_code", "stock_levels.location_code"]
+    )
+
+
 class StockMovement(Base):
     """Append-only ledger row (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "stock_movements"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
-    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    sku_code: Mapped[str] = mapped_column(String(40))
+    location_code: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))
     on_hand_delta: Mapped[int] = mapped_column(default=0)
     reserved_delta: Mapped[int] = mapped_column(default=0)
@@ -105,6 +115,7 @@ class StockMovement(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (
+        _on_a_stock_row(),
         Index("ix_stock_movements_sku_location", "sku_code", "location_code", "id"),
         CheckConstraint(
             "on_hand_delta <> 0 OR reserved_delta <> 0 OR allocated_delta <> 0"
@@ -122,8 +133,8 @@ class StockHold(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10))
-    sku_code: Mapped[str] = mapped_column(ForeignKey("skus.code"))
-    location_code: Mapped[str] = mapped_column(ForeignKey("locations.code"))
+    sku_code: Mapped[str] = mapped_column(String(40))
+    location_code: Mapped[str] = mapped_column(String(40))
     channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
     quantity: Mapped[int]
     reference: Mapped[str | None] = mapped_column(String(120), index=True)
@@ -132,6 +143,7 @@ class StockHold(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (
+        _on_a_stock_row(),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("kind IN ('cart', 'order')", name="kind_known"),
         CheckConstraint(
