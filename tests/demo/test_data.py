@@ -168,9 +168,14 @@ def test_a_response_that_is_not_a_zip_is_refused_and_nothing_is_kept(server, tmp
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-def test_an_unreachable_server_is_reported(tmp_path):
-    with pytest.raises(DownloadFailed, match=re.escape("cannot download http://127.0.0.1:9/x.zip")):
+def test_an_unreachable_server_is_reported_with_the_other_ways_to_give_the_log(tmp_path):
+    with pytest.raises(DownloadFailed) as raised:
         find(tmp_path, "http://127.0.0.1:9/x.zip")
+
+    detail = raised.value.detail
+    assert detail.startswith("cannot download http://127.0.0.1:9/x.zip")
+    assert "--data PATH or OMNIRETAIL_DATA" in detail
+    assert f"put it at {tmp_path / SHARED_FILE}" in detail
 
 
 def test_search_order_given_then_setting_then_beside_the_checkout(tmp_path):
