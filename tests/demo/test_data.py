@@ -204,6 +204,21 @@ def test_a_given_path_that_does_not_exist_is_refused(tmp_path):
         find(tmp_path, None, explicit=tmp_path / "absent.parquet")
 
 
+def test_a_folder_holding_the_shared_copy_is_taken_for_its_file(tmp_path):
+    """``OMNIRETAIL_DATA=/path/to/shared/data`` (the folder the README names) finds the log."""
+    folder = tmp_path / SHARED_FILE.parent
+    folder.mkdir(parents=True)
+    (folder / SHARED_FILE.name).write_bytes(b"")
+    settings = settings_in(tmp_path).model_copy(update={"data": folder})
+
+    found = find(tmp_path, None, settings=settings)
+
+    assert (found.path, found.origin) == (folder / SHARED_FILE.name, "OMNIRETAIL_DATA")
+    assert find(tmp_path, None, explicit=folder).path == folder / SHARED_FILE.name
+    with pytest.raises(DataNotFound, match=f"the given path is a folder without {SHARED_FILE.name}"):
+        find(tmp_path, None, explicit=tmp_path)
+
+
 def test_an_archive_without_a_readable_workbook_is_refused_and_dropped(server, tmp_path):
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:

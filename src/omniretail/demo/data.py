@@ -193,6 +193,10 @@ def convert_archive(archive: Path, target: Path, *, console: Console) -> None:
 
 
 def _existing(path: Path, what: str) -> Path:
+    if path.is_dir() and (path / SHARED_FILE.name).is_file():  # the folder of the shared copy
+        return path / SHARED_FILE.name
+    if path.is_dir():
+        raise DataNotFound(f"{what} is a folder without {SHARED_FILE.name}: {path}", field="data")
     if not path.is_file():
         raise DataNotFound(f"{what} names no file: {path}", field="data")
     return path
