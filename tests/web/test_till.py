@@ -409,6 +409,27 @@ def test_a_coupon_at_the_till_prices_the_sale_and_names_the_promotion(
     assert re.search(r"data-total>£20\.00<", web.get(url).text)
 
 
+def test_the_receipt_shows_what_each_line_cost_after_a_coupon(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    """The receipt's lines add up to its total (the coupon's 10 % is off the line)."""
+    from tests.web.test_shop_coupons import _ten_percent_coupon
+
+    _ten_percent_coupon(web, container)
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=False)
+    applied = post(
+        web, url, f"/store/till/{_token(url)}/coupons", {"code": "SAVE10", "customer": ""}
+    )
+    assert applied.status_code == 303  # type: ignore[attr-defined]
+    number = _number(_pay(web, url, method="cash", tendered="18.00"))
+
+    receipt = web.get(f"/store/till/receipts/{number}").text
+
+    assert re.search(r"<td class=\"n\">1</td><td class=\"n\">£18\.00</td>", receipt), receipt
+    assert "£20.00" not in receipt
+
+
 def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
