@@ -9,7 +9,9 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container
+from omniretail.messaging.mail import RecordingMailer
 from tests.conftest import admin_api_key
+from tests.drain import drain
 from tests.web.conftest import post, sign_in
 from tests.web.seed import CUSTOMER_EMAIL, Seeded
 from tests.web.test_shop_buying import _add, _cart
@@ -59,7 +61,10 @@ def test_a_coupon_prices_the_basket_names_the_promotion_and_comes_off_again(
 def test_the_confirmation_shows_what_each_line_cost_after_the_coupon(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    """The lines of the confirmation add up to its total: each shows what was paid for it."""
+    """The lines of the confirmation, on the page and in the email, add up to its total: each
+    shows what was paid for it."""
+    mailer = RecordingMailer()
+    container.senders.mailer = mailer
     _ten_percent_coupon(web, container)
     assert sign_in(web, CUSTOMER_EMAIL) == "/account"
     assert _add(web, "A1", 2).status_code == 303  # 2 x 20.00
@@ -72,3 +77,6 @@ def test_the_confirmation_shows_what_each_line_cost_after_the_coupon(
     assert '<span id="order-total">£36.00</span>' in confirmation
     assert "· £36.00</li>" in confirmation
     assert "£40.00" not in confirmation
+    drain(container)
+    [email] = [m for m in mailer.sent if number in m.subject]
+    assert "2 x Enamel mug  £36.00" in email.text, email.text
