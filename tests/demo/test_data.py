@@ -4,7 +4,6 @@ internet)."""
 from __future__ import annotations
 
 import io
-import re
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -215,7 +214,9 @@ def test_a_folder_holding_the_shared_copy_is_taken_for_its_file(tmp_path):
 
     assert (found.path, found.origin) == (folder / SHARED_FILE.name, "OMNIRETAIL_DATA")
     assert find(tmp_path, None, explicit=folder).path == folder / SHARED_FILE.name
-    with pytest.raises(DataNotFound, match=f"the given path is a folder without {SHARED_FILE.name}"):
+    with pytest.raises(
+        DataNotFound, match=f"the given path is a folder without {SHARED_FILE.name}"
+    ):
         find(tmp_path, None, explicit=tmp_path)
 
 
