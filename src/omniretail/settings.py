@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     replica). Unset, or equal to ``database_url``: those reads use the primary. Its
     transactions are read-only. SQLite has no replicas: a different URL is refused."""
     data: Path | None = None
-    """The Online Retail II transaction log ``demo`` imports (else the search order in the
-    README)."""
+    """The Online Retail II transaction log ``demo`` imports, or the folder holding it (else
+    the search order in the README)."""
     cache_dir: Path | None = None
     """Where the demo keeps its downloaded and converted data (default
     ``~/.cache/omniretail``)."""

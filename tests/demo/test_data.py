@@ -4,7 +4,6 @@ internet)."""
 from __future__ import annotations
 
 import io
-import re
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -168,9 +167,14 @@ def test_a_response_that_is_not_a_zip_is_refused_and_nothing_is_kept(server, tmp
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-def test_an_unreachable_server_is_reported(tmp_path):
-    with pytest.raises(DownloadFailed, match=re.escape("cannot download http://127.0.0.1:9/x.zip")):
+def test_an_unreachable_server_is_reported_with_the_other_ways_to_give_the_log(tmp_path):
+    with pytest.raises(DownloadFailed) as raised:
         find(tmp_path, "http://127.0.0.1:9/x.zip")
+
+    detail = raised.value.detail
+    assert detail.startswith("cannot download http://127.0.0.1:9/x.zip")
+    assert "--data PATH or OMNIRETAIL_DATA" in detail
+    assert f"put it at {tmp_path / SHARED_FILE}" in detail
 
 
 def test_search_order_given_then_setting_then_beside_the_checkout(tmp_path):
@@ -197,6 +201,23 @@ def test_search_order_given_then_setting_then_beside_the_checkout(tmp_path):
 def test_a_given_path_that_does_not_exist_is_refused(tmp_path):
     with pytest.raises(DataNotFound, match="the given path names no file"):
         find(tmp_path, None, explicit=tmp_path / "absent.parquet")
+
+
+def test_a_folder_holding_the_shared_copy_is_taken_for_its_file(tmp_path):
+    """``OMNIRETAIL_DATA=/path/to/shared/data`` (the folder the README names) finds the log."""
+    folder = tmp_path / SHARED_FILE.parent
+    folder.mkdir(parents=True)
+    (folder / SHARED_FILE.name).write_bytes(b"")
+    settings = settings_in(tmp_path).model_copy(update={"data": folder})
+
+    found = find(tmp_path, None, settings=settings)
+
+    assert (found.path, found.origin) == (folder / SHARED_FILE.name, "OMNIRETAIL_DATA")
+    assert find(tmp_path, None, explicit=folder).path == folder / SHARED_FILE.name
+    with pytest.raises(
+        DataNotFound, match=f"the given path is a folder without {SHARED_FILE.name}"
+    ):
+        find(tmp_path, None, explicit=tmp_path)
 
 
 def test_an_archive_without_a_readable_workbook_is_refused_and_dropped(server, tmp_path):

@@ -63,7 +63,7 @@ def test_sign_up_verify_choose_a_store(
     expect(page.get_by_text("No orders yet.")).to_be_visible()
     expect(page.get_by_role("heading", name="Points and tier")).to_be_visible()
     expect(page.locator("#points")).not_to_be_empty()
-    expect(page.locator("#my-store-line")).to_contain_text("LON2")
+    expect(page.locator("#my-store-line")).to_contain_text("London Camden")
     shoot(page, screenshots, f"customer-new-account-{width}")
     page.context.close()
 

@@ -13,9 +13,10 @@ from omniretail.bootstrap import Container
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ReturnCreate, ReturnLine
 from omniretail.orders import service as lookup
+from omniretail.orders.schemas import FulfilmentChoice
 from omniretail.orders.service import TestPaymentProvider
 from tests.web.conftest import post, sign_in
-from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, shipped_web_order
+from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, place_web_order, shipped_web_order
 
 LAPSED = "No longer held for you, but still in stock: Update holds your basket again."
 
@@ -150,3 +151,16 @@ def test_hq_says_an_order_came_back_on_the_timeline_and_the_order_page(
     assert on_timeline(whole) == on_order_page(whole) == "Returned"
     assert on_timeline(part) == on_order_page(part) == "Partly returned"
     assert on_timeline(kept) == on_order_page(kept) == "Completed"
+
+
+def test_a_new_web_order_on_hq_is_not_called_imported_history(
+    web: TestClient, container: Container, seeded: Seeded, payments: TestPaymentProvider
+) -> None:
+    choice = FulfilmentChoice(method="ship_to_home", latitude=52.48, longitude=-1.89)
+    number = place_web_order(container, seeded.customer_id, payments, "B2", 1, choice, None)
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/orders/{number}").text
+
+    assert "imported history" not in page
+    assert "No fulfilment activity yet." in page

@@ -207,6 +207,16 @@ def test_address_and_my_store(container: Container, web: TestClient, seeded: See
     assert profile.address is not None and profile.address.postcode == "NW1 6XE"
     assert row is not None and "NW1" not in (row.address_enc or "")  # encrypted at rest
     assert "Manchester" in web.get("/account/details").text
+    assert "My store: <strong>Manchester</strong>" in web.get("/account").text
+
+
+def test_a_pickup_order_names_its_store_not_its_code(web: TestClient, seeded: Seeded) -> None:
+    sign_in(web, CUSTOMER_EMAIL)
+
+    page = web.get(f"/account/orders/{seeded.pickup_order}").text
+
+    assert " at London Oxford St</h2>" in page
+    assert " at LON1" not in page
 
 
 def test_cancel_an_order_that_has_not_shipped(

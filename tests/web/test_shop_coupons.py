@@ -9,10 +9,13 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container
+from omniretail.messaging.mail import RecordingMailer
 from tests.conftest import admin_api_key
+from tests.drain import drain
 from tests.web.conftest import post, sign_in
 from tests.web.seed import CUSTOMER_EMAIL, Seeded
 from tests.web.test_shop_buying import _add, _cart
+from tests.web.test_shop_fees import _place_home
 
 
 def _ten_percent_coupon(web: TestClient, container: Container) -> None:
@@ -53,3 +56,27 @@ def test_a_coupon_prices_the_basket_names_the_promotion_and_comes_off_again(
     assert removed.status_code == 303
     cart = _cart(container, seeded.customer_id)
     assert cart is not None and cart.coupons == [] and cart.total == Decimal("40.00")
+
+
+def test_the_confirmation_shows_what_each_line_cost_after_the_coupon(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    """The lines of the confirmation, on the page and in the email, add up to its total: each
+    shows what was paid for it."""
+    mailer = RecordingMailer()
+    container.senders.mailer = mailer
+    _ten_percent_coupon(web, container)
+    assert sign_in(web, CUSTOMER_EMAIL) == "/account"
+    assert _add(web, "A1", 2).status_code == 303  # 2 x 20.00
+    applied = post(web, "/shop/basket", "/shop/basket/coupons", {"code": "SAVE10"})
+    assert applied.status_code == 303, applied.text
+    number = _place_home(web, container, seeded, web.get("/shop/checkout").text)
+
+    confirmation = web.get(f"/shop/orders/{number}").text
+
+    assert '<span id="order-total">£36.00</span>' in confirmation
+    assert "· £36.00</li>" in confirmation
+    assert "£40.00" not in confirmation
+    drain(container)
+    [email] = [m for m in mailer.sent if number in m.subject]
+    assert "2 x Enamel mug  £36.00" in email.text, email.text

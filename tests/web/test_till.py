@@ -409,6 +409,31 @@ def test_a_coupon_at_the_till_prices_the_sale_and_names_the_promotion(
     assert re.search(r"data-total>£20\.00<", web.get(url).text)
 
 
+def test_the_receipt_shows_what_each_line_cost_after_a_coupon(
+    web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
+) -> None:
+    """The receipt's lines, printed and emailed, add up to its total (the coupon's 10 % is
+    off the line)."""
+    from tests.web.test_shop_coupons import _ten_percent_coupon
+
+    _ten_percent_coupon(web, container)
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=False)
+    applied = post(
+        web, url, f"/store/till/{_token(url)}/coupons", {"code": "SAVE10", "customer": ""}
+    )
+    assert applied.status_code == 303  # type: ignore[attr-defined]
+    number = _number(_pay(web, url, method="cash", tendered="18.00", receipt_email="r@in.example"))
+
+    receipt = web.get(f"/store/till/receipts/{number}").text
+
+    assert re.search(r"<td class=\"n\">1</td><td class=\"n\">£18\.00</td>", receipt), receipt
+    assert "£20.00" not in receipt
+    drain(container)
+    [sent] = [e for e in mailer.sent if number in e.subject]
+    assert "1 x Enamel mug  £18.00" in sent.text, sent.text
+
+
 def test_a_marketing_receipt_line_is_printed_on_the_customers_next_receipt_once(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:

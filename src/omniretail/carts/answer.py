@@ -167,7 +167,7 @@ def possible(
     if available is None:
         rows = availability.availability(uow, [sku])[0].locations
         available = {loc.location: loc.available for loc in rows}
-    in_channel = sorted((n, code) for code, n in available.items() if code in sells_from)
+    in_channel = [(n, code) for code, n in available.items() if code in sells_from]
     at_location = available.get(location, 0) if location is not None else 0
     alternatives = [
         {"location": code, "available": n}

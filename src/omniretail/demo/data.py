@@ -66,19 +66,25 @@ def find_transaction_log(
         return FoundLog(_existing(explicit, "the given path"), "given")
     if settings.data is not None:
         return FoundLog(_existing(settings.data, "OMNIRETAIL_DATA"), "OMNIRETAIL_DATA")
-    for candidate in shared_candidates(
-        cwd or Path.cwd(), package_dir or Path(__file__).resolve().parent
-    ):
+    beside = shared_candidates(cwd or Path.cwd(), package_dir or Path(__file__).resolve().parent)
+    for candidate in beside:
         if candidate.is_file():
             return FoundLog(candidate.resolve(), "beside the checkout")
     source = url or DataSourceSettings().data_url
     converted = cached_log_path(settings.resolved_cache_dir(), source)
     if converted.is_file():
         return FoundLog(converted, "cached download")
-    return FoundLog(
-        download_log(source, settings.resolved_cache_dir(), console=console or Console()),
-        "downloaded",
-    )
+    try:
+        downloaded = download_log(
+            source, settings.resolved_cache_dir(), console=console or Console()
+        )
+    except DownloadFailed as exc:  # say where else the log can come from
+        raise DownloadFailed(
+            f"{exc.detail}. With no internet, give a copy of the log with --data PATH or"
+            f" OMNIRETAIL_DATA, or put it at {beside[0]}",
+            field="url",
+        ) from exc
+    return FoundLog(downloaded, "downloaded")
 
 
 def shared_candidates(cwd: Path, package_dir: Path) -> list[Path]:
@@ -187,6 +193,10 @@ def convert_archive(archive: Path, target: Path, *, console: Console) -> None:
 
 
 def _existing(path: Path, what: str) -> Path:
+    if path.is_dir() and (path / SHARED_FILE.name).is_file():  # the folder of the shared copy
+        return path / SHARED_FILE.name
+    if path.is_dir():
+        raise DataNotFound(f"{what} is a folder without {SHARED_FILE.name}: {path}", field="data")
     if not path.is_file():
         raise DataNotFound(f"{what} names no file: {path}", field="data")
     return path

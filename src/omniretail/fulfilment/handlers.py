@@ -167,7 +167,7 @@ def _context(
         {
             "name": ln.name or ln.sku,
             "quantity": ln.quantity,
-            "line_total": ln.unit_price * ln.quantity,
+            "line_total": ln.paid,
         }
         for ln in lines
     ]

@@ -196,24 +196,24 @@ def supersede_customer_codes(session: Session, customer_ids: Sequence[int], purp
 
 
 def lock_pending_code(session: Session, identity_id: int, purpose: str) -> VerificationCode | None:
-    return _lock_latest_pending(session, purpose, VerificationCode.identity_id == identity_id)
+    return _lock_latest(session, purpose, "pending", VerificationCode.identity_id == identity_id)
 
 
 def lock_pending_customer_code(
     session: Session, customer_ids: Sequence[int], purpose: str
 ) -> VerificationCode | None:
     """The latest pending code of ``purpose`` sent for any of these profiles (one cluster)."""
-    return _lock_latest_pending(
-        session, purpose, VerificationCode.customer_id.in_(list(customer_ids))
+    return _lock_latest(
+        session, purpose, "pending", VerificationCode.customer_id.in_(list(customer_ids))
     )
 
 
-def _lock_latest_pending(
-    session: Session, purpose: str, sent_for: ColumnElement[bool]
+def _lock_latest(
+    session: Session, purpose: str, status: str, *conditions: ColumnElement[bool]
 ) -> VerificationCode | None:
     return session.scalars(
         select(VerificationCode)
-        .where(sent_for, VerificationCode.status == "pending", VerificationCode.purpose == purpose)
+        .where(*conditions, VerificationCode.status == status, VerificationCode.purpose == purpose)
         .order_by(VerificationCode.id.desc())
         .limit(1)
         .with_for_update()
@@ -224,18 +224,13 @@ def lock_used_customer_code(
     session: Session, customer_ids: Sequence[int], purpose: str, bound_to: str
 ) -> VerificationCode | None:
     """The latest code of ``purpose`` used up for ``bound_to`` by any of these profiles."""
-    return session.scalars(
-        select(VerificationCode)
-        .where(
-            VerificationCode.customer_id.in_(list(customer_ids)),
-            VerificationCode.status == "used",
-            VerificationCode.purpose == purpose,
-            VerificationCode.bound_to == bound_to,
-        )
-        .order_by(VerificationCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
+    return _lock_latest(
+        session,
+        purpose,
+        "used",
+        VerificationCode.customer_id.in_(list(customer_ids)),
+        VerificationCode.bound_to == bound_to,
+    )
 
 
 def lock_code(session: Session, code_id: int) -> VerificationCode | None:

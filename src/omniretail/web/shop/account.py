@@ -83,8 +83,11 @@ def account(request: Request, viewer: CustomerDep) -> HTMLResponse:
             }
             for c in loyalty.list_reward_coupons(uow, root)
         ]
+        profile = customers.get_customer(uow, root, vault=vault)
+        home = profile.home_store
         return {
-            "profile": customers.get_customer(uow, root, vault=vault),
+            "profile": profile,
+            "home_store_name": catalog.get_location(uow, home).name if home else None,
             "orders": orders[:20],
             "elsewhere": elsewhere,
             "loyalty": status,

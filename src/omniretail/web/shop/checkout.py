@@ -312,11 +312,12 @@ def confirmation(request: Request, viewer: CustomerDep, number: str) -> HTMLResp
             uow, viewer.principal, order.customer_id
         ):
             raise UnknownOrder(f"no order with number {number!r}", field="number")
-        return {"order": order, "places": _places(uow, order)}
+        return {"order": order, "places": pickup_places(uow, order)}
 
     return render(request, "shop/confirmation.html", viewer=viewer, **read(request, load))
 
 
-def _places(uow: UnitOfWork, order: OrderRead) -> dict[str, str]:
+def pickup_places(uow: UnitOfWork, order: OrderRead) -> dict[str, str]:
+    """The names of the places the order is collected from, by code."""
     codes = {f.pickup_location for f in order.fulfilments if f.pickup_location}
     return {loc.code: loc.name for loc in catalog.list_locations(uow) if loc.code in codes}

@@ -30,6 +30,7 @@ from omniretail.web.deps import (
     redirect,
     render,
 )
+from omniretail.web.shop.checkout import pickup_places
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MAX_NUMBER = 40  # an order number is a code
@@ -82,11 +83,13 @@ def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
             raise NotAllowed("No such order.", status=404)
         if not access.same_person(uow, viewer.principal, owner.customer_id):
             raise NotAllowed("No such order.", status=404)  # not telling others' numbers
+        order = lookup.get_order(uow, number)
         return {
-            "order": lookup.get_order(uow, number),
+            "order": order,
             "log": lookup.order_log(uow, number),
             "requests": fulfilment.return_requests_of_order(uow, number),
             "refunds": fulfilment.refunds_of_order(uow, number),
+            "places": pickup_places(uow, order),
         }
 
     return read(request, load)
@@ -119,6 +122,7 @@ def _page(
         requests=loaded["requests"],
         requestable=requestable(order, loaded["requests"]),
         refunds=loaded["refunds"],
+        places=loaded["places"],
     )
 
 

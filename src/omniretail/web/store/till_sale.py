@@ -387,7 +387,7 @@ def send_receipt(
             {
                 "name": ln.name or ln.sku,
                 "quantity": ln.quantity,
-                "line_total": ln.unit_price * ln.quantity,
+                "line_total": ln.paid,
             }
             for ln in order.lines
         ],
