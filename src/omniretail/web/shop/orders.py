@@ -106,7 +106,7 @@ def _page(
     loaded = own_order(request, viewer, number)
     order: OrderRead = loaded["order"]
     timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
-    returns: set[tuple[Any, str | None]] = set()  # a return logs each of its lines: one step per return (and fulfilment)
+    returns: set[tuple[Any, str | None]] = set()  # one step per return (it logs each line)
     for e in loaded["log"]:
         step = e.to_status or e.action
         if step == "returned" and e.detail.get("return_id"):
