@@ -65,7 +65,6 @@ def test_returns_and_pickup_choices_read_plainly_on_desktop_and_phone(
         shop.context.close()
 
 
-
 # How far the page's content reaches under the chat button, scrolled to the bottom (px).
 UNDER_CHAT = """() => {
   window.scrollTo(0, document.scrollingElement.scrollHeight);

@@ -44,7 +44,6 @@ def no_drift(container):
     assert report.drift == []
 
 
-
 def test_returns_in_parts_take_back_the_lines_earn_and_never_more(container):
     """A line earns its paid amount rounded down (5.00 for 3 units: 5 points); returns in
     parts take back its earn times the share returned so far, rounded down, less what was
@@ -68,6 +67,7 @@ def test_returns_in_parts_take_back_the_lines_earn_and_never_more(container):
     assert taken == [1, 2, 2, 2]  # 5 + 2: what the order earned
     assert status(container, customer).pending == 0
     no_drift(container)
+
 
 def test_return_claws_back_exactly_what_the_returned_lines_earned(container, clock):
     customer = make_customer(container)

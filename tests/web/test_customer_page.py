@@ -69,7 +69,6 @@ def test_a_customer_new_since_the_model_run_is_told_apart_from_one_who_said_no(
     assert "no consent to personalisation" not in page
 
 
-
 def test_the_segment_and_the_chance_still_active_say_what_they_are_and_their_date(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
@@ -87,6 +86,7 @@ def test_the_segment_and_the_chance_still_active_say_what_they_are_and_their_dat
     assert "Champions" in page and "33%" in page
     assert "ranked against all customers, as of Wed 10 Dec 2025" in page
     assert "from the gaps between their own purchases, as of Wed 10 Dec 2025" in page
+
 
 def test_the_desk_shows_the_lifetime_spend_in_its_currency(
     web: TestClient, container: Container, seeded: Seeded
