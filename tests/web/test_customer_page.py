@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-
 from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container

@@ -37,14 +37,13 @@ from omniretail.messaging.handlers import (
 from omniretail.notifications.service import Notice, notify, notify_many
 from omniretail.orders import service as orders
 from omniretail.orders.errors import UnknownOrder
-from omniretail.orders.schemas import paid_amount
 from omniretail.orders.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderExchanged,
     OrderRefunded,
 )
-from omniretail.orders.schemas import OrderRead
+from omniretail.orders.schemas import OrderRead, paid_amount
 from omniretail.orders.service import LineStatus
 from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
