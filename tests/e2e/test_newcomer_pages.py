@@ -1,6 +1,6 @@
 """The pages a newcomer found unclear, in a browser at 1280 px and 390 px: a return on the HQ
 timeline, returned orders in the account, and the routing simulator's pickup choice; no page
-scrolls sideways."""
+scrolls sideways; the chat button covers nothing at the end of the account page."""
 
 from __future__ import annotations
 
@@ -62,4 +62,29 @@ def test_returns_and_pickup_choices_read_plainly_on_desktop_and_phone(
         expect(shop.locator("#order-status")).to_have_text("Returned")
         assert not shop.evaluate(WIDE)
         shoot(shop, screenshots, f"shop-order-returned-{width}")
+        shop.context.close()
+
+
+# How far the page's content reaches under the chat button, scrolled to the bottom (px).
+UNDER_CHAT = """() => {
+  window.scrollTo(0, document.scrollingElement.scrollHeight);
+  const button = document.querySelector(".support-chat-toggle").getBoundingClientRect();
+  const main = document.querySelector("main");
+  const content = main.lastElementChild.getBoundingClientRect();
+  return Math.max(0, content.bottom - button.top);
+}"""
+
+
+def test_the_chat_button_covers_nothing_at_the_bottom_of_the_account_page(
+    browser: Any, site: Site, screenshots: Path
+) -> None:
+    for _ in range(3):  # enough orders to fill a phone's screen
+        shipped_web_order(site.container, site.seeded.customer_id, site.payments, "B2", 1)
+    for width in (PHONE, DESKTOP):
+        shop: Any = new_page(browser, site, width)
+        sign_in(shop, CUSTOMER_EMAIL)
+        shop.goto("/account")
+        expect(shop.get_by_role("button", name="Chat with us")).to_be_visible()
+        assert shop.evaluate(UNDER_CHAT) == 0
+        shop.screenshot(path=str(screenshots / f"shop-account-chat-{width}.png"))
         shop.context.close()

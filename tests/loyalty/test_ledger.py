@@ -44,6 +44,31 @@ def no_drift(container):
     assert report.drift == []
 
 
+def test_returns_in_parts_take_back_the_lines_earn_and_never_more(container):
+    """A line earns its paid amount rounded down (5.00 for 3 units: 5 points); returns in
+    parts take back its earn times the share returned so far, rounded down, less what was
+    taken before (1, 2, 2): never more than earned, and everything once all is back."""
+    customer = make_customer(container)
+    earn(container, customer, "O9", [(1, "5.00", 3), (2, "2.11", 1)])
+    taken = []
+    for n, (line, quantity) in enumerate([(1, 1), (1, 1), (2, 1), (1, 1)]):
+        with container.uow() as uow:
+            entry = service.claw_back_return(
+                uow,
+                ReturnLine(
+                    return_line_key=f"R9-{n}",
+                    order_reference="O9",
+                    order_line_id=line,
+                    quantity=quantity,
+                ),
+                actor="t",
+            )
+        taken.append(-entry.pending_delta)
+    assert taken == [1, 2, 2, 2]  # 5 + 2: what the order earned
+    assert status(container, customer).pending == 0
+    no_drift(container)
+
+
 def test_return_claws_back_exactly_what_the_returned_lines_earned(container, clock):
     customer = make_customer(container)
     earn(container, customer, "O1", [(1, "30.00", 3), (2, "20.00", 1)])

@@ -106,6 +106,42 @@ def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, smtp_
     assert html is not None and "Your order has been cancelled" in str(html.get_content())
 
 
+def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
+    container, client, clock, smtp_server
+):
+    """Ten percent off: the cancelled unit shows the 18.00 it was paid and is voided, not
+    its 20.00 list price (as the confirmation shows what was paid)."""
+    container.senders.mailer = SmtpMailer(
+        SmtpConfig(host=smtp_server.host, port=smtp_server.port, sender="Shop <shop@example.com>")
+    )
+    make_orders_network(container)
+    ok(
+        client.put(
+            "/api/v1/pricing/promotions/TEN",
+            json={"name": "Ten percent off", "effect": {"type": "percent_off", "percent": "10"}},
+        )
+    )
+    receive(container, "A1", "DC1", 2)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 2))
+    order = ok(checkout(client, token), 201)
+    cancelled = ok(
+        client.post(
+            f"/api/v1/orders/{order['number']}/cancel",
+            json={"lines": [{"line_no": 1, "quantity": 1}]},
+        )
+    )
+    assert cancelled["payment"]["voided"] == "18.00"
+    for _ in range(2):
+        clock.advance(minutes=1)
+        container.relay().run_until_idle()
+    confirmed, message = [m for _sender, _to, m in smtp_server.received]
+    assert "Total: £36.00" in _text(confirmed)
+    body = _text(message)
+    assert "- 1 x Item A1  £18.00" in body, body
+    assert "£20.00" not in body
+
+
 def test_a_batch_of_order_confirmations_is_queued_in_one_transaction(container, client):
     make_orders_network(container)
     receive(container, "A1", "LON1", 2)

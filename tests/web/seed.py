@@ -185,18 +185,21 @@ def place_web_order(
     quantity: int,
     choice: FulfilmentChoice,
     location: str | None,
+    more: tuple[tuple[str, int], ...] = (),
 ) -> str:
-    """An order placed on the web shop by the customer; returns its number."""
+    """An order placed on the web shop by the customer (``sku`` and ``more`` lines);
+    returns its number."""
     with container.uow() as uow:
         cart = carts.create_cart(
             uow, CartCreate(channel="WEB", customer_id=customer_id), actor="seed"
         )
-        carts.add_line(
-            uow,
-            cart.token,
-            CartLineAdd(sku=sku, quantity=quantity, location=location),
-            actor="seed",
-        )
+        for code, units in ((sku, quantity), *more):
+            carts.add_line(
+                uow,
+                cart.token,
+                CartLineAdd(sku=code, quantity=units, location=location),
+                actor="seed",
+            )
         order = checkout.place_order(
             uow,
             cart.token,
@@ -213,11 +216,16 @@ def place_web_order(
 
 
 def shipped_web_order(
-    container: Container, customer_id: int, payments: PaymentProvider, sku: str, quantity: int
+    container: Container,
+    customer_id: int,
+    payments: PaymentProvider,
+    sku: str,
+    quantity: int,
+    more: tuple[tuple[str, int], ...] = (),
 ) -> str:
     """A home delivery bought on the web and shipped (so it can be returned at a store)."""
     choice = FulfilmentChoice(method="ship_to_home", latitude=52.48, longitude=-1.89)
-    number = place_web_order(container, customer_id, payments, sku, quantity, choice, None)
+    number = place_web_order(container, customer_id, payments, sku, quantity, choice, None, more)
     with container.uow() as uow:
         fid = lookup.get_order(uow, number).fulfilments[0].id
         for step in (fulfilment.accept, fulfilment.start_picking, fulfilment.pack):

@@ -185,6 +185,35 @@ def test_the_account_page_lists_only_the_customers_own_coupons(
     assert theirs.code not in page
 
 
+def test_a_coupon_whose_description_names_its_offer_names_it_once(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    """The demo's welcome coupon: "Welcome: 10 % off your next order", not followed by
+    "(Welcome: 10 % off)"; an offer the description does not name is still shown."""
+    key = {"X-API-Key": admin_api_key(container)}
+    for code, name in (("WELCOME", "Welcome: 10 % off"), ("BDAY", "Birthday treat")):
+        body = {"name": name, "effect": {"type": "percent_off", "percent": "10"}}
+        assert web.put(
+            f"/api/v1/pricing/promotions/{code}",
+            json={**body, "requires_coupon": True},
+            headers=key,
+        ).is_success
+    with container.uow() as uow:
+        for kind, code, description in (
+            ("welcome", "WELCOME", "Welcome: 10 % off your next order"),
+            ("birthday", "BDAY", "10 % off for your birthday"),
+        ):
+            rule = CouponRule(promotion=code, description=description)
+            assert loyalty.grant_coupon(uow, seeded.customer_id, kind, "once", rule) is not None
+    assert sign_in(web, CUSTOMER_EMAIL) == "/account"
+
+    page = web.get("/account").text
+
+    assert " · Welcome: 10 % off your next order<br>" in page, page
+    assert "(Welcome: 10 % off)" not in page
+    assert " · 10 % off for your birthday (Birthday treat)<br>" in page
+
+
 def test_a_yen_till_sale_speaks_yen(web: TestClient, container: Container, seeded: Seeded) -> None:
     """The till's cash and points messages in the currency of the sale and of the programme."""
     key = {"X-API-Key": admin_api_key(container)}

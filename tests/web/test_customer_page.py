@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
+import polars as pl
 from fastapi.testclient import TestClient
 
 from omniretail.bootstrap import Container
 from omniretail.customers import service as customers
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import CustomerCreate, IdentityCreate
+from omniretail.intelligence import service as intelligence
 from omniretail.kernel.vault import vault_for
 from omniretail.web.rendering import label
 from tests.web.conftest import sign_in
@@ -63,6 +66,25 @@ def test_a_customer_new_since_the_model_run_is_told_apart_from_one_who_said_no(
     assert "Not scored yet" in page and "the next intelligence refresh scores it" in page
     assert "no personal list yet" in page
     assert "no consent to personalisation" not in page
+
+
+def test_the_segment_and_the_chance_still_active_say_what_they_are_and_their_date(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    """A "Champions" beside "Still active 33%" is no contradiction: the segment ranks the
+    customer against all others, p_alive is the model's absolute chance; both as of one day."""
+    score = {"customer_id": seeded.customer_id, "segment": "champions", "recency_days": 200}
+    score |= {"frequency": 9, "monetary": 900.0, "r_score": 5, "f_score": 5, "m_score": 5}
+    score |= {"expected_revenue": 30.0, "p_alive": 0.33}
+    with container.uow() as uow:
+        intelligence.store_customer_scores(uow, pl.DataFrame([score]), date(2025, 12, 10), 12)
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+
+    assert "Champions" in page and "33%" in page
+    assert "ranked against all customers, as of Wed 10 Dec 2025" in page
+    assert "from the gaps between their own purchases, as of Wed 10 Dec 2025" in page
 
 
 def test_the_desk_shows_the_lifetime_spend_in_its_currency(

@@ -164,3 +164,29 @@ def test_a_new_web_order_on_hq_is_not_called_imported_history(
 
     assert "imported history" not in page
     assert "No fulfilment activity yet." in page
+
+
+def test_a_return_of_two_lines_is_one_step_on_the_order_timeline(
+    web: TestClient, container: Container, seeded: Seeded, payments: TestPaymentProvider
+) -> None:
+    number = shipped_web_order(container, seeded.customer_id, payments, "B2", 1, (("C3", 1),))
+    with container.uow() as uow:
+        [f] = lookup.get_order(uow, number).fulfilments
+        fulfilment.deliver(uow, f.id, actor="test")
+        fulfilment.return_items(
+            uow,
+            number,
+            ReturnCreate(
+                location="LON1",
+                lines=[ReturnLine(line_no=1, quantity=1), ReturnLine(line_no=2, quantity=1)],
+            ),
+            window_days=30,
+            actor="test",
+        )
+    sign_in(web, CUSTOMER_EMAIL)
+
+    page = web.get(f"/account/orders/{number}").text
+    timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
+
+    assert timeline is not None, page
+    assert timeline.group(0).count("</time> Returned<") == 1, timeline.group(0)

@@ -10,6 +10,7 @@ email are skipped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from omniretail.fulfilment import repository as repo
@@ -42,7 +43,7 @@ from omniretail.orders.events import (
     OrderExchanged,
     OrderRefunded,
 )
-from omniretail.orders.schemas import OrderRead
+from omniretail.orders.schemas import OrderRead, paid_amount
 from omniretail.orders.service import LineStatus
 from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
@@ -215,14 +216,15 @@ def _context(
         context["partial"] = data.get(
             "partial", order.status not in ("cancelled", "returned_to_stock")
         )
-        priced = {ln.line_no: (ln.name or ln.sku, ln.unit_price) for ln in order.lines}
+        # What the units were paid (promotions and coupons included): what is voided.
+        cancelled = {ln.line_no: ln for ln in order.lines}
         context["items"] = [
             {
-                "name": priced[r["line_no"]][0] if r["line_no"] in priced else r["sku"],
+                "name": _name(cancelled[r["line_no"]]) if r["line_no"] in cancelled else r["sku"],
                 "quantity": r["quantity"],
                 **(
-                    {"line_total": priced[r["line_no"]][1] * r["quantity"]}
-                    if r["line_no"] in priced
+                    {"line_total": _paid_for(cancelled[r["line_no"]], r["quantity"])}
+                    if r["line_no"] in cancelled
                     else {}
                 ),
             }
@@ -233,6 +235,14 @@ def _context(
         context["reason"] = data.get("reason")
         context.update(_refund_context(uow, order, data))
     return {k: v for k, v in context.items() if v is not None}
+
+
+def _name(line: Any) -> str:
+    return str(line.name or line.sku)
+
+
+def _paid_for(line: Any, quantity: int) -> Decimal:
+    return paid_amount(quantity, line.unit_price, line.net, line.tax, line.pricing)
 
 
 def _refund_context(uow: Any, order: OrderRead, data: dict[str, Any]) -> dict[str, Any]:

@@ -106,8 +106,13 @@ def _page(
     loaded = own_order(request, viewer, number)
     order: OrderRead = loaded["order"]
     timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
+    returns: set[tuple[Any, str | None]] = set()  # one step per return (it logs each line)
     for e in loaded["log"]:
         step = e.to_status or e.action
+        if step == "returned" and e.detail.get("return_id"):
+            if (e.detail["return_id"], e.fulfilment_id) in returns:
+                continue
+            returns.add((e.detail["return_id"], e.fulfilment_id))
         if step in STEPS:
             timeline.append({"when": e.created_at, "what": STEPS[step], "fid": e.fulfilment_id})
     return render(
