@@ -6,6 +6,7 @@ application's import in each."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -114,11 +115,22 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         _wait(lambda: len(_listening_sockets(port)) == 2, "two listening workers")
         yield process, port
     finally:
+        children = _children(process.pid)  # once it is gone, they are init's children
         if process.poll() is None:
             process.kill()
             process.wait()
-        for child in _children(process.pid):
-            os.kill(child, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
+def _gone(pid: int) -> bool:
+    """Exited (no such process, or a zombie nobody has reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
 
 
 def test_two_workers_answer_on_one_port_each_from_a_socket_of_its_own(
@@ -152,6 +164,23 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(
     for pid in now:
         assert not Path(f"/proc/{pid}").exists()
     assert _answering_pid(port) is None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_the_workers_stop_when_the_supervisor_is_killed(
+    supervisor: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = supervisor
+    workers = _wait(lambda: len(s := _pids_seen(port)) == 2 and s, "both workers")
+    process.kill()  # SIGKILL: the supervisor stops nothing itself
+    process.wait()
+    try:
+        _wait(lambda: all(_gone(pid) for pid in workers), "the orphaned workers to stop")
+        assert _answering_pid(port) is None
+    finally:
+        for pid in workers:  # no orphan outlives a failure
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_serve_with_workers_runs_the_supervisor(

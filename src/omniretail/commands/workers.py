@@ -12,10 +12,12 @@ holds the port (``port=0`` picks a free one) and is never handed a connection.""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass
 
@@ -28,6 +30,7 @@ log = logging.getLogger("uvicorn.error")
 # A worker importing the application on a loaded machine can take minutes to answer at first.
 STARTUP_TIMEOUT_S = 300.0
 TICK_S = 0.5
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -44,9 +47,34 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class WorkerProcess(Process):
+    """uvicorn's worker process, stopped (SIGTERM: a graceful stop) when its supervisor dies,
+    even by SIGKILL: an orphaned worker would go on taking its share of the port's connections
+    with nobody to replace or stop it, beside a new supervisor's workers."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        self.supervisor = os.getpid()
+        super().__init__(config, sockets)
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        stop_with_parent(self.supervisor)  # runs in the worker (coverage does not follow)
+        super().target(sockets)
+
+
+def stop_with_parent(parent: int) -> None:
+    """Linux: the kernel sends this process SIGTERM when ``parent`` dies; if it died already
+    (before the request was made), at once."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 @dataclass
 class _Worker:
-    process: Process
+    process: WorkerProcess
     started_at: float
     ready: bool = False
     pinged_at: float | None = None
@@ -92,7 +120,7 @@ class Workers:
     def _start(self) -> _Worker:
         sock = reuse_port_socket(self.config.host, self.port)
         sock.set_inheritable(True)
-        process = Process(self.config, [sock])
+        process = WorkerProcess(self.config, [sock])
         process.start()
         # The worker has its own copy now: were ours left open, the socket would outlive a
         # dead worker and take its share of connections with nobody accepting them.
