@@ -213,24 +213,23 @@ def _intelligence_once(container: Runtime) -> None:
 
 
 def _score_tour_customer(container: Runtime, customer_id: int) -> None:
-    """The tour's customer is made after the batch run: score her profiles as of the batch's
-    date, as everyone is, so that her scores compare with everyone's. Her purchases after that
-    date (in the demo, all of them: "No purchases" so far) count at the next refresh."""
+    """The tour's customer is made after the batch run: score her profiles (as of today) so
+    that her page shows a segment, CLV and p_alive rather than "not scored"."""
     from omniretail.customers import service as customers
     from omniretail.intelligence.service import get_customer_scores
-    from omniretail.intelligence.tasks import score_customers_like_the_last_refresh
+    from omniretail.intelligence.tasks import score_customers_today
 
     with container.read_uow() as uow:
         if get_customer_scores(uow, customer_id, 0).computed_at is not None:
             return
         cluster = customers.cluster(uow, customer_id)
-    stored, as_of = score_customers_like_the_last_refresh(container, cluster)
+    stored = score_customers_today(container, cluster)
     with container.read_uow() as uow:
         scores = get_customer_scores(uow, customer_id, 0)
     console.print(
-        f"intelligence: scored the demo customer's {stored} profiles as of {as_of:%Y-%m-%d},"
-        f" the batch's date (her purchases since count at the next refresh): segment"
-        f" {scores.segment}, p_alive {scores.p_alive or 0:.0%}"
+        f"intelligence: scored the demo customer's {stored} profiles as of today (dated"
+        f" {scores.as_of}; she is newer than the batch run): segment {scores.segment},"
+        f" p_alive {scores.p_alive or 0:.0%}"
     )
 
 

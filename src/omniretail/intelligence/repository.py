@@ -342,13 +342,3 @@ def list_new_for_you(session: Session, customer_ids: Sequence[int], k: int) -> l
 
 def latest_computed_at(session: Session) -> datetime | None:
     return session.scalar(select(CustomerScore.computed_at).limit(1))
-
-
-def batch_as_of(session: Session) -> date | None:
-    """The as-of date of the stored refresh: its rows are the first computed (rows added
-    since for a few customers, ``store_customer_scores(only_these=True)``, come later)."""
-    return session.scalar(
-        select(CustomerScore.as_of)
-        .order_by(CustomerScore.computed_at, CustomerScore.customer_id)
-        .limit(1)
-    )

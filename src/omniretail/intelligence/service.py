@@ -314,11 +314,6 @@ def last_refresh(uow: UnitOfWork) -> datetime | None:
     return repository.latest_computed_at(uow.session)
 
 
-def last_refresh_as_of(uow: UnitOfWork) -> date | None:
-    """The date the stored refresh scored every customer as of (None: never run)."""
-    return repository.batch_as_of(uow.session)
-
-
 def withdrew_personalisation(consents: Sequence[ConsentRead]) -> bool:
     """A recorded refusal of personalisation among a profile's consent answers."""
     return any(c.purpose.value == "personalisation" and not c.granted for c in consents)

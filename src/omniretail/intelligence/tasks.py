@@ -97,28 +97,26 @@ def refresh_all(
     return RefreshResult(as_of, tx.height, counts, seconds)
 
 
-def score_customers_like_the_last_refresh(
+def score_customers_today(
     container: Runtime, customer_ids: Sequence[int], settings: IntelligenceSettings | None = None
-) -> tuple[int, date]:
-    """Scores these customers (segment, CLV, p_alive) as of the date the stored refresh
-    scored everyone (today's date plus one before any), so that their scores compare with
-    everyone's, and stores their rows only: for profiles made after the last refresh (the
-    demo's customer), without refitting everything. Returns the rows stored and the date."""
+) -> int:
+    """Scores these customers (segment, CLV, p_alive) as of today, on the whole history, and
+    stores their rows only: for profiles made after the last refresh (the demo's customer),
+    without refitting everything. Returns the rows stored."""
     settings = settings or IntelligenceSettings()
     wanted = set(customer_ids)
     tx = service.load_history(container.read_engine)
+    as_of = container.clock.now().date() + timedelta(days=1)
     with container.read_uow() as uow:
-        as_of = service.last_refresh_as_of(uow) or container.clock.now().date() + timedelta(days=1)
         customers = repository.list_customers(uow.session)
     customers = customers.filter(pl.col("customer_id").is_in(list(wanted)))
     if customers.is_empty():
-        return 0, as_of
+        return 0
     scores = service.score_customers(tx, customers, as_of, settings.horizon_weeks)
     with container.uow() as uow:
-        stored = service.store_customer_scores(
+        return service.store_customer_scores(
             uow, scores, as_of, settings.horizon_weeks, only_these=True
         )
-    return stored, as_of
 
 
 class BackgroundRefresh:
