@@ -145,7 +145,10 @@ def test_the_demo_moves_the_history_into_the_last_year_and_every_figure_agrees(
     # Intelligence scored as of the day after the (moved) history; the tour's customer, made
     # after that run, as of today (her page shows a segment, not "not scored").
     assert f"intelligence: as of {last + timedelta(days=1):%Y-%m-%d}" in text
-    assert "intelligence: scored the demo customer's 2 profiles as of today" in text
+    assert (
+        "intelligence: scored the demo customer's 2 profiles as of today"
+        f" (dated {today + timedelta(days=1):%Y-%m-%d}; she is newer than the batch run)" in text
+    )
     tour_customer = re.search(r"GET /api/v1/customers/(\d+)/360", text)
     assert tour_customer is not None
     with container.read_uow() as uow:

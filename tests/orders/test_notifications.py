@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -106,11 +108,10 @@ def test_a_cancelled_order_is_confirmed_by_email(container, client, clock, smtp_
     assert html is not None and "Your order has been cancelled" in str(html.get_content())
 
 
-def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
-    container, client, clock, smtp_server
-):
-    """Ten percent off: the cancelled unit shows the 18.00 it was paid and is voided, not
-    its 20.00 list price (as the confirmation shows what was paid)."""
+def _ten_percent_off_one_cancelled(
+    container: Any, client: Any, smtp_server: Any, units: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``units`` x A1 (list 20.00) at ten percent off, one unit cancelled before any email."""
     container.senders.mailer = SmtpMailer(
         SmtpConfig(host=smtp_server.host, port=smtp_server.port, sender="Shop <shop@example.com>")
     )
@@ -121,9 +122,9 @@ def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
             json={"name": "Ten percent off", "effect": {"type": "percent_off", "percent": "10"}},
         )
     )
-    receive(container, "A1", "DC1", 2)
+    receive(container, "A1", "DC1", units)
     token = new_cart(client)
-    ok(add(client, token, "A1", 2))
+    ok(add(client, token, "A1", units))
     order = ok(checkout(client, token), 201)
     cancelled = ok(
         client.post(
@@ -131,6 +132,15 @@ def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
             json={"lines": [{"line_no": 1, "quantity": 1}]},
         )
     )
+    return order, cancelled
+
+
+def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
+    container, client, clock, smtp_server
+):
+    """Ten percent off: the cancelled unit shows the 18.00 it was paid and is voided, not
+    its 20.00 list price (as the confirmation shows what was paid)."""
+    _order, cancelled = _ten_percent_off_one_cancelled(container, client, smtp_server, 2)
     assert cancelled["payment"]["voided"] == "18.00"
     for _ in range(2):
         clock.advance(minutes=1)
@@ -140,6 +150,26 @@ def test_a_cancellation_email_prices_the_lines_at_what_was_paid(
     body = _text(message)
     assert "- 1 x Item A1  £18.00" in body, body
     assert "£20.00" not in body
+
+
+def test_a_confirmation_sent_after_a_cancellation_adds_up_to_its_total(
+    container, client, clock, smtp_server
+):
+    """The confirmation is of the order as placed: a unit cancelled before the relay sends it
+    is still listed (marked cancelled), so the lines add up to the total held on the card."""
+    order, _cancelled = _ten_percent_off_one_cancelled(container, client, smtp_server, 3)
+    for _ in range(2):
+        clock.advance(minutes=1)
+        container.relay().run_until_idle()
+    confirmed = next(m for _s, _t, m in smtp_server.received if "cancelled" not in m["Subject"])
+    body = _text(confirmed)
+    items = re.findall(r"^- (\d+) x .*?  £([0-9.]+)(.*)$", body, re.M)
+    total = re.search(r"^Total: £([0-9.]+)", body, re.M)
+    assert total is not None and Decimal(total.group(1)) == Decimal(order["total"])
+    assert sum(Decimal(amount) for _q, amount, _note in items) == Decimal(total.group(1))
+    assert sorted((int(q), note.strip()) for q, _a, note in items) == [(1, "(cancelled)"), (2, "")]
+    html = confirmed.get_body(preferencelist=("html",))
+    assert html is not None and "<em>(cancelled)</em>" in str(html.get_content())
 
 
 def test_a_batch_of_order_confirmations_is_queued_in_one_transaction(container, client):

@@ -87,6 +87,26 @@ def test_the_segment_and_the_chance_still_active_say_what_they_are_and_their_dat
     assert "from the gaps between their own purchases, as of Wed 10 Dec 2025" in page
 
 
+def test_a_customer_without_purchases_by_the_scoring_date_has_no_chance_still_active_shown(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    """The model stores 0 for a customer with no purchase before its date (the demo's tour
+    customer, made after the run): that is no estimate, and the page does not show one."""
+    score = {"customer_id": seeded.customer_id, "segment": "no_purchases", "recency_days": None}
+    score |= {"frequency": 0, "monetary": 0.0, "r_score": None, "f_score": None, "m_score": None}
+    score |= {"expected_revenue": 0.0, "p_alive": 0.0}
+    with container.uow() as uow:
+        intelligence.store_customer_scores(uow, pl.DataFrame([score]), date(2025, 12, 10), 12)
+    sign_in(web, ADMIN)
+
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+
+    still_active = page.split("Still active (p)", 1)[1].split("</div>", 1)[0]
+    assert "No purchases" in page
+    assert "<strong>\N{EN DASH}</strong>" in still_active and "0%" not in still_active
+    assert "no purchase before Wed 10 Dec 2025 to estimate it from" in still_active
+
+
 def test_the_desk_shows_the_lifetime_spend_in_its_currency(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:

@@ -227,8 +227,9 @@ def _score_tour_customer(container: Runtime, customer_id: int) -> None:
     with container.read_uow() as uow:
         scores = get_customer_scores(uow, customer_id, 0)
     console.print(
-        f"intelligence: scored the demo customer's {stored} profiles as of today: segment"
-        f" {scores.segment}, p_alive {scores.p_alive or 0:.0%}"
+        f"intelligence: scored the demo customer's {stored} profiles as of today (dated"
+        f" {scores.as_of}; she is newer than the batch run): segment {scores.segment},"
+        f" p_alive {scores.p_alive or 0:.0%}"
     )
 
 

@@ -43,7 +43,7 @@ from omniretail.orders.events import (
     OrderExchanged,
     OrderRefunded,
 )
-from omniretail.orders.schemas import OrderRead, paid_amount
+from omniretail.orders.schemas import OrderRead, email_items, paid_amount
 from omniretail.orders.service import LineStatus
 from omniretail.pricing import service as pricing
 from omniretail.routing import service as routing
@@ -164,15 +164,11 @@ def _context(
         for ln in order.lines
         if (fulfilment_id is None or ln.fulfilment_id == fulfilment_id) and ln.status != "cancelled"
     ]
-    context["items"] = [
-        {
-            "name": ln.name or ln.sku,
-            "quantity": ln.quantity,
-            "line_total": ln.paid,
-        }
-        for ln in lines
-    ]
+    context["items"] = email_items(lines)
     if kind == "order_confirmed":
+        # The order as placed, as the total and the payment held are: a line cancelled before
+        # the email goes out is listed as cancelled (its own email follows).
+        context["items"] = email_items(order.lines, order.fee)
         context["total"] = order.total
         pickups = {f.pickup_location for f in order.fulfilments if f.status != "rejected"}
         if len(pickups) == 1 and None not in pickups:  # collected from one place

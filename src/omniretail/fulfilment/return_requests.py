@@ -327,6 +327,7 @@ def _reads(uow: UnitOfWork, order: Any, rows: list[Any]) -> list[ReturnRequestRe
                 name=order_lines[ln.line_no].description or order_lines[ln.line_no].sku_name,
                 quantity=ln.quantity,
                 unit_price=Decimal(order_lines[ln.line_no].unit_price).quantize(Decimal("0.01")),
+                paid=_paid_for(order, order_lines[ln.line_no], ln.quantity),
             )
             for ln in by_request.get(req.id, [])
         ]
@@ -345,7 +346,7 @@ def _reads(uow: UnitOfWork, order: Any, rows: list[Any]) -> list[ReturnRequestRe
                 currency=order.currency,
                 value=refunded[req.return_id]
                 if req.return_id in refunded
-                else _paid_for(order, order_lines, lines),
+                else sum((ln.paid for ln in lines), Decimal(0)),
                 created_at=req.created_at,
                 expires_at=req.expires_at,
                 received_at=req.received_at,
@@ -361,18 +362,10 @@ def _refunded(uow: UnitOfWork, number: str) -> dict[str, Decimal]:
     return {r.return_id: r.amount for r in refunds.refunds_of_order(uow, number)}
 
 
-def _paid_for(
-    order: Any, order_lines: dict[int, Any], lines: list[ReturnRequestLineRead]
-) -> Decimal:
-    """What the requested units were paid (``fulfilment.refunds``), the refund expected
-    unless the return breaks a promotion the kept items had."""
-    total = Decimal(0)
-    for ln in lines:
-        line = order_lines[ln.line_no]
-        total += refunds.paid_of(line, order.currency).between(line.quantity_returned, ln.quantity)[
-            0
-        ]
-    return total
+def _paid_for(order: Any, line: Any, quantity: int) -> Decimal:
+    """What ``quantity`` requested units of ``line`` were paid (``fulfilment.refunds``), the
+    refund expected unless the return breaks a promotion the kept items had."""
+    return refunds.paid_of(line, order.currency).between(line.quantity_returned, quantity)[0]
 
 
 __all__ = [

@@ -124,7 +124,10 @@ class ReturnRequestLineRead(BaseModel):
     sku: str
     name: str | None
     quantity: int
-    unit_price: Decimal
+    unit_price: Decimal = Field(description="The list price of a unit")
+    paid: Decimal = Field(
+        description="What these units were paid (after promotions and coupons): their refund"
+    )
 
 
 class ReturnDesk(BaseModel):

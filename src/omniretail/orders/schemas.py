@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -224,3 +225,22 @@ def paid_amount(
     currency = (pricing or {}).get("currency")
     share = gross * quantity / priced_for
     return round_money(share, str(currency)) if currency else share
+
+
+def email_items(
+    lines: Iterable[OrderLineRead], fee: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """An email's items (the ``notifications/_items`` partial): each line with what was paid
+    for it (``line_total``), a cancelled line marked, and the fee charged, if any."""
+    items: list[dict[str, Any]] = [
+        {
+            "name": ln.name or ln.sku,
+            "quantity": ln.quantity,
+            "line_total": ln.paid,
+            **({"cancelled": True} if ln.status == "cancelled" else {}),
+        }
+        for ln in lines
+    ]
+    if fee:
+        items.append({"name": fee.get("name") or "Fee", "line_total": Decimal(str(fee["gross"]))})
+    return items

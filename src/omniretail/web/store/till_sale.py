@@ -34,7 +34,7 @@ from omniretail.marketing import service as marketing
 from omniretail.notifications.service import notify
 from omniretail.orders import service as orders
 from omniretail.orders.errors import PaymentDeclined, PaymentUnavailable
-from omniretail.orders.schemas import CheckoutCreate, OrderRead
+from omniretail.orders.schemas import CheckoutCreate, OrderRead, email_items
 from omniretail.orders.service import CashDrawer, PaymentAction
 from omniretail.routing.service import OrderPolicy, policy_from
 from omniretail.web import steps
@@ -383,14 +383,7 @@ def send_receipt(
         "customer_name": customer.name if customer else "there",
         "currency": order.currency,
         "total": order.total,
-        "items": [
-            {
-                "name": ln.name or ln.sku,
-                "quantity": ln.quantity,
-                "line_total": ln.paid,
-            }
-            for ln in order.lines
-        ],
+        "items": email_items(order.lines, order.fee),
         "store": {"name": s.name},
         "tenders": tenders.get("lines", []),
     }
