@@ -219,11 +219,12 @@ def test_a_batch_handlers_outcomes_are_recorded_with_the_rest_of_the_pass(contai
     report = relay.run_once()
 
     assert (report.delivered, report.skipped, report.published) == (3 + 4 + 2, 1 + 2, 4)
-    # one transaction for the twelve outcomes; on PostgreSQL two statements: the outcomes
-    # with the outbox rows locked, then the complete messages published
+    # one transaction for the twelve outcomes; on PostgreSQL three statements: its plans
+    # made for the tables as they are, the outcomes with the outbox rows locked, then the
+    # complete messages published
     assert len(relay.records) == 1
     if container.engine.dialect.name == "postgresql":
-        assert relay.records == [2]
+        assert relay.records == [3]
     outcomes = {(d.handler, d.message_id): d for d in deliveries(container)}
     first = outcomes[("test.batch_skips_first", ids[0])]
     assert (first.status, first.last_error, first.delivered_at) == (
@@ -333,4 +334,4 @@ def test_a_pass_with_nothing_to_plan_reads_no_webhook_subscriptions(container):
 
     assert not [sql for sql in seen if "webhook_subscriptions" in sql]
     if container.engine.dialect.name == "postgresql":
-        assert len(seen) == 2  # the unplanned messages, then the claim
+        assert len(seen) == 3  # plans made for the tables, the unplanned messages, the claim

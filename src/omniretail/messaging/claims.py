@@ -1,15 +1,28 @@
 """Claiming due deliveries (``claim_due``): the statements that lock and lease a batch, and
 bury deliveries whose relay died on their last attempt. On PostgreSQL ``SELECT ... FOR UPDATE
 SKIP LOCKED``, so concurrent relays take disjoint rows; on SQLite ``BEGIN IMMEDIATE``
-serialises writers. Outcomes are ``repository``'s."""
+serialises writers. ``add_claimed``: on PostgreSQL, when nothing is due, a pass's planned
+deliveries inserted already claimed. Outcomes are ``repository``'s."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Integer, String, Text, bindparam, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    bindparam,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from omniretail.db.base import JSONType, UTCDateTime
@@ -67,6 +80,87 @@ def claim_due(
     return [
         _Claimed(d.id, d.message_id, d.handler, d.status, attempts[d.id], *d[5:10]) for d in take
     ], len(spent)
+
+
+def add_claimed(
+    session: Session,
+    plans: Sequence[tuple[Any, Sequence[str]]],
+    *,
+    now: datetime,
+    background: Collection[str],
+    limit: int,
+    token: str,
+    lease_until: datetime,
+) -> list[Any]:
+    """PostgreSQL: ``repository.add_deliveries_of`` for a pass that claims next. When no
+    delivery is due (none waits from before, no lease ran out), the deliveries ``claim_due``
+    would take (its lanes and limits, in event order) are inserted claimed under ``token``, so
+    each is written once before its outcome instead of inserted and then updated (a row
+    version, its index entries and a foreign-key check each). Returns them as ``claim_due``'s
+    rows; none when something was due (the rest is pending: ``claim_due`` takes it, in order)."""
+    pairs = [(message, name) for message, handlers in plans for name in handlers]
+    if not pairs:
+        return []
+    lanes = [BACKGROUND_LANE if name in background else FOREGROUND_LANE for _, name in pairs]
+    takes, room = [], limit - limit // 10
+    for lane in lanes:
+        takes.append(lane == FOREGROUND_LANE and room > 0)
+        room -= takes[-1]
+    room = limit - sum(takes)
+    for at, lane in enumerate(lanes):
+        if lane == BACKGROUND_LANE and room > 0:
+            takes[at], room = True, room - 1
+    return list(
+        session.connection().execute(
+            _PG_ADD_CLAIMED,
+            {
+                "message_ids": [m.id for m, _ in pairs],
+                "positions": [m.position for m, _ in pairs],
+                "handlers": [name for _, name in pairs],
+                "lanes": lanes,
+                "takes": takes,
+                "now": now,
+                "token": token,
+                "lease_until": lease_until,
+            },
+        )
+    )
+
+
+_TAKEN = "u.take AND idle.yes"
+_PG_ADD_CLAIMED = (
+    text(
+        "WITH idle AS MATERIALIZED (SELECT NOT EXISTS (SELECT 1 FROM deliveries"
+        f" WHERE {DUE} AND next_attempt_at <= :now) AS yes), "
+        "added AS (INSERT INTO deliveries (message_id, position, handler, lane, status, attempts,"
+        " next_attempt_at, claim_token, created_at, updated_at) "
+        "SELECT u.message_id, u.position, u.handler, u.lane,"
+        f" CASE WHEN {_TAKEN} THEN 'sending' ELSE 'pending' END,"
+        f" CASE WHEN {_TAKEN} THEN 1 ELSE 0 END,"
+        f" CASE WHEN {_TAKEN} THEN :lease_until ELSE :now END,"
+        f" CASE WHEN {_TAKEN} THEN :token END, :now, :now "
+        "FROM unnest(CAST(:message_ids AS text[]), CAST(:positions AS bigint[]),"
+        " CAST(:handlers AS text[]), CAST(:lanes AS smallint[]), CAST(:takes AS boolean[]))"
+        " WITH ORDINALITY AS u(message_id, position, handler, lane, take, n) CROSS JOIN idle "
+        "ORDER BY u.n ON CONFLICT (message_id, handler) DO NOTHING"
+        " RETURNING id, message_id, handler, status, attempts, lane, position) "
+        "SELECT a.id, a.message_id, a.handler, a.status, a.attempts,"
+        " o.type, o.source, o.subject, o.time, o.data "
+        "FROM added AS a JOIN outbox AS o ON o.id = a.message_id WHERE a.status = 'sending'"
+        " ORDER BY a.lane, a.position, a.id"
+    )
+    .bindparams(
+        bindparam("message_ids", type_=ARRAY(Text())),
+        bindparam("positions", type_=ARRAY(BigInteger())),
+        bindparam("handlers", type_=ARRAY(Text())),
+        bindparam("lanes", type_=ARRAY(SmallInteger())),
+        bindparam("takes", type_=ARRAY(Boolean())),
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("lease_until", type_=UTCDateTime()),
+        bindparam("token", type_=String()),
+    )
+    .columns(time=UTCDateTime(), data=JSONType)
+)
 
 
 class _Claimed(NamedTuple):

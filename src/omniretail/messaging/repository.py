@@ -42,6 +42,22 @@ from omniretail.messaging.models import (
     DeliveryStatus,
 )
 
+# --- plans ---------------------------------------------------------------------------------
+
+
+def plan_for_tables_as_they_are(session: Session) -> None:
+    """PostgreSQL: this transaction's statements are planned on each run (no cached generic
+    plan). The relay's statements are prepared on the server; a generic plan made while
+    ``deliveries`` or ``outbox`` was nearly empty (a fresh database, a relay started after a
+    prune) scans the whole table in every pass until ANALYZE invalidates it, which a growing
+    table can outrun. Each of them costs well under a millisecond to plan."""
+    if is_postgres(session):
+        session.execute(_CUSTOM_PLANS)
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 # --- planning: outbox message -> one delivery per handler ----------------------------------
 
 
