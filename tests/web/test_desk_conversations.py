@@ -3,6 +3,8 @@ with a mention, status, tags, priority, re-link, and the customer beside the con
 
 from __future__ import annotations
 
+import re
+
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
@@ -154,3 +156,25 @@ def test_the_desk_marks_a_spoofed_mail_inside_a_verified_conversation(container,
     assert 'id="message-not-verified"' in page
     assert page.count('<span class="badge bad">sender not verified</span>') == 1  # its mail
     assert page.index("Refund me") > page.rindex("sender not verified")
+
+
+def test_a_conversation_is_assigned_only_to_staff_who_work_the_desk(container, web, seeded):
+    cid = _chat(container, "Do you sell gift cards?")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+        principals = auth.list_principals(uow)
+    sign_in(web, "sam")
+    page = web.get(f"/hq/desk/conversations/{cid}")
+    assert page.status_code == 200, page.text
+    box = page.text.split('id="f-assignee"')[1].split("</select>")[0]
+    offered = set(re.findall(r'<option value="(\d+)"', box))
+    staff = {
+        str(p.id)
+        for p in principals
+        if p.kind == "person" and p.role in (Role.ADMIN, Role.SERVICE_AGENT)
+    }
+    assert offered == staff
+    assert any(p.role is Role.CUSTOMER for p in principals)
+    assert any(p.role is Role.STORE_ASSOCIATE for p in principals)
