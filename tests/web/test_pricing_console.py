@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -395,3 +396,24 @@ def test_the_effect_form_is_built_from_the_effect_schemas(
     }
     edit = web.get(PROMOTIONS + "/B3G1").text
     assert 'name="buy_x_get_y.skus" type="text" value="A1, C3"' in edit
+
+
+def test_a_tax_rate_typed_as_a_percentage_is_refused_in_plain_words(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+    form = {
+        "country": "FR",
+        "tax_class": "standard",
+        "name": "TVA",
+        "rate": "20",
+        "valid_from": "2026-01-01T00:00",
+    }
+    refused = post(web, "/hq/pricing/taxes", "/hq/pricing/taxes/rates", form)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    found = re.search(r'<p class="error" id="f-rate-error">([^<]*)</p>', refused.text)  # type: ignore[attr-defined]
+    assert found and found.group(1) == "A fraction from 0 to below 1: 0.2 for 20 %, 0.05 for 5 %"
+    empty = post(web, "/hq/pricing/taxes", "/hq/pricing/taxes/rates", {**form, "rate": ""})
+    assert "Field required" in empty.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert pricing.list_tax_rates(uow, "FR") == []
