@@ -417,3 +417,17 @@ def test_a_tax_rate_typed_as_a_percentage_is_refused_in_plain_words(
     assert "Field required" in empty.text  # type: ignore[attr-defined]
     with container.read_uow() as uow:
         assert pricing.list_tax_rates(uow, "FR") == []
+
+
+def test_no_price_list_says_where_prices_come_from(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    with container.read_uow() as uow:
+        assert pricing.list_price_lists(uow) == []
+    sign_in(web, ADMIN)
+    page = web.get("/hq/pricing").text
+    empty = re.search(r'<p class="muted" id="no-price-list">([^<]*)</p>', page)
+    assert empty and empty.group(1).startswith(
+        "No price list yet: every product sells at its catalogue price on the channels that"
+        " sell in GBP; a channel in another currency sells nothing until a list prices it."
+    )
