@@ -157,6 +157,17 @@ def test_a_bad_condition_is_shown_beside_the_field_and_nothing_is_saved(
     )
     assert no_amount.status_code == 422  # type: ignore[attr-defined]
     assert "needs a currency" in no_amount.text  # type: ignore[attr-defined]
+    too_much = post(
+        web,
+        PROMOTIONS + "/new",
+        PROMOTIONS,
+        _promotion_form("BAD", effect_type="percent_off", **{"percent_off.percent": "150"}),
+    )
+    assert too_much.status_code == 422  # type: ignore[attr-defined]
+    beside = re.search(
+        r'<p class="error" id="f-percent_off-percent-error">([^<]*)</p>', too_much.text
+    )  # type: ignore[attr-defined]
+    assert beside and beside.group(1) == "Input should be less than or equal to 100"
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Promotion)) == 0
     assert _events(container, "promotion_saved") == [] and _audited(container) == []
@@ -366,7 +377,8 @@ def test_the_effect_form_is_built_from_the_effect_schemas(
         _promotion_form("TIERS", effect_type="tiered", currency="GBP", **{"tiered.tiers": "[{"}),
     )
     assert bad.status_code == 422  # type: ignore[attr-defined]
-    assert "tiers: not valid JSON" in bad.text  # type: ignore[attr-defined]
+    beside = re.search(r'<p class="error" id="f-tiered-tiers-error">([^<]*)</p>', bad.text)  # type: ignore[attr-defined]
+    assert beside and beside.group(1).startswith("not valid JSON")
     made = post(
         web,
         PROMOTIONS + "/new",
