@@ -4,6 +4,7 @@ tier progress, consent changed, and the data export."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,11 @@ def test_a_signed_in_customer_asks_the_chat_where_their_order_is(
     answer = page.locator(".support-chat-theirs p").first
     expect(answer).to_contain_text("Track it any time: /track/")
     expect(answer).not_to_contain_text("sign in")
+    track = answer.get_by_role("link")
+    expect(track).to_have_attribute("href", re.compile(r"^/track/[A-Za-z0-9_-]+$"))
     shoot(page, screenshots, "customer-chat-390")
+    track.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Order "))).to_be_visible()
     with site.container.read_uow() as uow:
         chats = support.list_conversations(uow, ConversationQuery(channel="chat", limit=50))
     assert [c.customer_id for c in chats if c.subject == "Where is my order?"] == [

@@ -61,12 +61,29 @@
   root.appendChild(toggle);
   root.appendChild(panel);
 
+  // The answer's links (a tracking page, the account, a web address) as links, the rest as text.
+  var LINK = /(https?:\/\/[^\s]*[^\s.,;:!?)]|\/(?:track|account|shop)(?:\/[^\s]*[^\s.,;:!?)])?)/g;
+  function linked(text) {
+    var p = el("p");
+    var last = 0;
+    text.replace(LINK, function (url, _group, at) {
+      p.appendChild(document.createTextNode(text.slice(last, at)));
+      var a = el("a", null, url);
+      a.href = url;
+      p.appendChild(a);
+      last = at + url.length;
+      return url;
+    });
+    p.appendChild(document.createTextNode(text.slice(last)));
+    return p;
+  }
+
   function show(message) {
     if (seen[message.id]) { return; }
     seen[message.id] = true;
     var item = el("li", "support-chat-" + (message.direction === "in" ? "mine" : "theirs"));
     item.appendChild(el("span", "support-chat-author", message.author));
-    item.appendChild(el("p", null, message.body));
+    item.appendChild(linked(message.body));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
   }
