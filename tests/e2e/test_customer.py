@@ -4,12 +4,15 @@ tier progress, consent changed, and the data export."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
 from omniretail.customers import service as customers
+from omniretail.support import service as support
+from omniretail.support.schemas import ConversationQuery
 from tests.e2e.conftest import DESKTOP, PHONE, Site, new_page, shoot, sign_in
 from tests.web.seed import CUSTOMER_EMAIL
 
@@ -68,4 +71,30 @@ def test_change_consent_and_request_the_data_export(
     exported = json.loads(Path(download.value.path()).read_text())
     assert exported["customer_id"] == site.seeded.customer_id
     assert exported["loyalty"]["account"]["enrolled"] is True
+    page.context.close()
+
+
+def test_a_signed_in_customer_asks_the_chat_where_their_order_is(
+    browser: Any, site: Site, screenshots: Path
+) -> None:
+    page: Any = new_page(browser, site, PHONE)
+    sign_in(page, CUSTOMER_EMAIL)
+    page.goto("/shop")
+    page.get_by_role("button", name="Chat with us").click()
+    expect(page.get_by_label("Your email (optional)")).to_be_hidden()
+    page.get_by_label("Your message").fill("Where is my order?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    answer = page.locator(".support-chat-theirs p").first
+    expect(answer).to_contain_text("Track it any time: /track/")
+    expect(answer).not_to_contain_text("sign in")
+    track = answer.get_by_role("link")
+    expect(track).to_have_attribute("href", re.compile(r"^/track/[A-Za-z0-9_-]+$"))
+    shoot(page, screenshots, "customer-chat-390")
+    track.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Order "))).to_be_visible()
+    with site.container.read_uow() as uow:
+        chats = support.list_conversations(uow, ConversationQuery(channel="chat", limit=50))
+    assert [c.customer_id for c in chats if c.subject == "Where is my order?"] == [
+        site.seeded.customer_id
+    ]
     page.context.close()

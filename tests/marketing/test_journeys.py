@@ -174,6 +174,40 @@ def test_api_crud_and_permissions(container, client, sent):
     assert anonymous.status_code == 401
 
 
+def test_a_condition_step_whose_rule_is_broken_or_names_no_fact_is_refused(container, client):
+    headers = {"X-API-Key": admin_api_key(container)}
+
+    def body(rule):
+        steps = [
+            {"kind": "send", "id": "s", "message": "m"},
+            {"kind": "condition", "id": "c", "rule": rule, "then": "e", "otherwise": "e"},
+            {"kind": "exit", "id": "e"},
+        ]
+        trigger = {"kind": "event", "event": "customers.registered"}
+        return {
+            "code": "rules",
+            "name": "Rules",
+            "definition": {"trigger": trigger, "steps": steps},
+        }
+
+    for rule, detail in (("orders ==", "step c: "), ("ordrs == 0", "step c: ordrs: no such")):
+        refused = client.post("/api/v1/marketing/journeys", json=body(rule), headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith(detail)
+        assert refused.json()["field"] == "definition.steps.1.rule"
+    assert client.get("/api/v1/marketing/journeys", headers=headers).json() == []
+    made = client.post("/api/v1/marketing/journeys", json=body("orders == 0"), headers=headers)
+    assert made.status_code == 201
+    edited = client.put(
+        "/api/v1/marketing/journeys/rules/draft",
+        json=body("spnd > 1.0")["definition"],
+        headers=headers,
+    )
+    assert edited.status_code == 422 and "spnd: no such customer fact" in edited.json()["detail"]
+    versions = client.get("/api/v1/marketing/journeys/rules/versions", headers=headers).json()
+    assert [v["definition"]["steps"][1]["rule"] for v in versions] == ["orders == 0"]
+
+
 def test_parallel_workers_never_run_a_step_twice(container, backend, sent):
     if backend != "postgres":
         pytest.skip("SKIP LOCKED and concurrent transactions: PostgreSQL")

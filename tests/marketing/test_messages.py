@@ -287,6 +287,7 @@ def test_unsubscribe_withdraws_consent_without_signing_in(
     page = anonymous.get(url)
     assert page.status_code == 200
     assert "Unsubscribe from email" in page.text
+    assert "no more news and offers by email. Messages about your orders" in page.text
     with container.uow() as uow:
         assert customers.has_consent(uow, ada, "marketing", "email") is True  # GET changes nothing
 
@@ -294,6 +295,8 @@ def test_unsubscribe_withdraws_consent_without_signing_in(
 
     assert done.status_code == 200
     assert "We will send no more offers by email." in done.text
+    assert "Messages about your orders, pickups and returns still come." in done.text
+    assert '<a href="/account/privacy">See or change all your choices</a>' in done.text
     with container.uow() as uow:
         assert customers.has_consent(uow, ada, "marketing", "email") is False
     forged = url[:-3] + "AAA"

@@ -33,6 +33,7 @@ from omniretail.orders import service as orders
 from omniretail.orders.events import OrderConfirmed
 from omniretail.orders.schemas import FulfilmentChoice
 from omniretail.web.hq.journey_results import lift_sentence
+from omniretail.web.rendering import DASH
 from tests.customers.helpers import make_customer
 from tests.drain import drain
 from tests.marketing.test_sending import consent
@@ -366,3 +367,24 @@ def test_lift_and_the_winner_with_enough_customers(container: Container, clock: 
     verdict = split_winner({"A": group(False, "A"), "B": group(False, "B")})
     assert (split.best, split.winner, split.p_value) == ("B", "B", verdict.p_value)
     assert verdict.winner == "B"
+
+
+def test_a_journey_without_a_holdout_shows_no_holdout_rate(
+    container: Container,
+    web: TestClient,  # noqa: F811
+    seeded: Any,  # noqa: F811
+) -> None:
+    with container.uow() as uow:
+        service.create_message(uow, message("hello"))
+        auth.create_principal(
+            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
+        )
+    jid = publish(container, "plain", definition(holdout=0))
+    customer = make_customer(container, "Pat Plain", email="plain@example.com", verified=True)
+    with container.uow() as uow:
+        service.enter(uow, jid, customer, "e1", {})
+    sign_in(web, "marketer")
+    page = web.get("/hq/journeys/plain/results")
+    assert page.status_code == 200
+    rate = re.search(r"Conversion rate</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>", page.text)
+    assert rate and rate.groups() == ("0.0 %", DASH)

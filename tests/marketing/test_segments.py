@@ -16,7 +16,7 @@ from omniretail.customers.events import ConsentChanged
 from omniretail.db.outbox import list_events
 from omniretail.marketing import service
 from omniretail.marketing.segments_facts import age_band, age_on, facts_for
-from omniretail.marketing.segments_rules import compile_rule, matches
+from omniretail.marketing.segments_rules import FACT_NAMES, compile_rule, matches
 from tests.customers.helpers import grant, make_customer, vault
 from tests.messaging.conftest import deliveries
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
@@ -98,6 +98,24 @@ def test_facts_and_rules_with_the_numbers(container, client, clock):
     # cel-python compares an int with a double; a real type error is "not in the segment".
     assert matches(compile_rule("spend > 75"), known)
     assert not matches(compile_rule("country > 1"), known)
+    assert set(known) == set(unknown_age) == FACT_NAMES  # the names a saved rule may read
+
+
+def test_a_rule_naming_no_customer_fact_is_refused_naming_it(container, client):
+    for rule, unknown in (
+        ("spnd > 10.0", "spnd"),
+        ('tier == "Gold" && last_ordr != "" && pts > 1', "last_ordr, pts"),
+    ):
+        for url, body in (
+            ("/api/v1/marketing/segments/preview", {"rule": rule}),
+            ("/api/v1/marketing/segments", {"name": "Typo", "rule": rule}),
+        ):
+            refused = client.post(url, json=body)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["detail"].startswith(f"{unknown}: no such customer fact;")
+    assert ok(client.get("/api/v1/marketing/segments")) == []
+    fine = '[1, 2].exists(x, x <= orders) && channels.all(c, c != "POS") && has(consents.marketing)'
+    assert ok(client.post("/api/v1/marketing/segments/preview", json={"rule": fine}))["count"] == 0
 
 
 def test_age_bands():

@@ -6,10 +6,12 @@ auto-reply, and an operator's intent taking effect."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.routing import Match
 
 from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
@@ -174,6 +176,11 @@ def test_opening_hours_from_the_location(container, client, shop):
     assert "Which store?" in which.text and "Manchester Arndale" in which.text
 
 
+def _served(client: Any, path: str) -> bool:
+    scope = {"type": "http", "path": path, "method": "GET"}
+    return any(route.matches(scope)[0] is Match.FULL for route in client.app.routes)
+
+
 def test_returns_points_greeting_and_agent(container, client, shop):
     policy = ask(container, "what is your return policy?")
     assert policy.intent == "return_policy" and "within 30 days" in policy.text
@@ -182,6 +189,13 @@ def test_returns_points_greeting_and_agent(container, client, shop):
     )
     assert start.intent == "start_return"
     assert "/account/orders/" in start.text and start.text.count("/return") == 1
+    anyone = ask(container, "how do I start a return")
+    links = [
+        p
+        for r in (policy, start, anyone)
+        for p in re.findall(r"/account(?:/\S*[^\s.,;:!?)])?", r.text)
+    ]
+    assert len(links) == 3 and all(_served(client, p) for p in links), links
 
     points = ask(container, "how many points do I have")
     assert points.intent == "points_balance" and points.needs_verification

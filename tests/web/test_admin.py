@@ -108,7 +108,7 @@ def test_creating_shows_the_services_messages_on_the_form(web, container):
         {"username": "lonely", "role": "store_associate", "store_code": "", "kind": "person"},
     )
     assert no_store.status_code == 422
-    assert "a store associate needs a store_code" in no_store.text
+    assert "choose the store the associate works at" in no_store.text
     taken = post(
         web,
         "/hq/people",

@@ -1338,6 +1338,18 @@ def cases(container: Container, w: World) -> list[Case]:
             ],
             audience="customer",
         ),
+        # The chat widget's first message from a signed-in customer: linked to their profile
+        Case(
+            "/shop/chat",
+            "/shop/chat",
+            {"message": "Where is my order?"},
+            lambda _: [
+                Request(
+                    "POST", f"/customers/{cid}/support/chats", {"message": "Where is my order?"}
+                )
+            ],
+            audience="customer",
+        ),
         # "Tell me when it's back" on the product page: at the customer's store (LON1)
         Case(
             "/shop/products/{sku}/alert",

@@ -132,3 +132,32 @@ def test_an_unused_coupon_is_deleted_and_a_used_one_kept(
     assert "code: a used coupon is kept; deactivate it instead" in kept.text  # type: ignore[attr-defined]
     assert _owners(container) == {"USED": None}
     assert web.get(f"{PAGE}/UNUSED").status_code == 404
+
+
+def test_the_discount_a_coupon_gave_reads_as_an_amount(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    _promotion(web, container)
+    assert sign_in(web, ADMIN).startswith("/hq")
+    form = {"code": "CAPPED", "promotion": "TENOFF", "budget": "50", "active": "on"}
+    assert post(web, PAGE, PAGE, form).status_code == 303  # type: ignore[attr-defined]
+    assert _create(web, "OPEN", "").status_code == 303  # type: ignore[attr-defined]
+    listing = web.get(PAGE).text
+    assert '<td class="n">0.00 of 50.00</td>' in listing
+    assert '<td class="n">0.00</td>' in listing and "0.000" not in listing
+    page = web.get(f"{PAGE}/CAPPED").text
+    assert '<span id="coupon-spent">discount given 0.00 of a 50.00 budget</span>' in page
+
+
+def test_a_code_with_a_space_is_refused_in_plain_words(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    _promotion(web, container)
+    assert sign_in(web, ADMIN).startswith("/hq")
+    refused = _create(web, "SPRING SALE", "")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    found = re.search(r'<p class="error" id="f-code-error">([^<]*)</p>', refused.text)  # type: ignore[attr-defined]
+    assert found and found.group(1) == (
+        "Only letters, digits, underscores and hyphens, starting with a letter or digit"
+    )
+    assert _owners(container) == {}

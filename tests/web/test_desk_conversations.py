@@ -3,12 +3,15 @@ with a mention, status, tags, priority, re-link, and the customer beside the con
 
 from __future__ import annotations
 
+import re
+
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.support import mail_in
 from omniretail.support import service as support
 from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
+from omniretail.web.hq import desk_conversations as desk_page
 from tests.support.helpers import TRUSTED_MX, email
 from tests.web.conftest import csrf_of, sign_in
 from tests.web.seed import PASSWORD
@@ -154,3 +157,48 @@ def test_the_desk_marks_a_spoofed_mail_inside_a_verified_conversation(container,
     assert 'id="message-not-verified"' in page
     assert page.count('<span class="badge bad">sender not verified</span>') == 1  # its mail
     assert page.index("Refund me") > page.rindex("sender not verified")
+
+
+def test_a_conversation_is_assigned_only_to_staff_who_work_the_desk(container, web, seeded):
+    cid = _chat(container, "Do you sell gift cards?")
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+        principals = auth.list_principals(uow)
+    sign_in(web, "sam")
+    page = web.get(f"/hq/desk/conversations/{cid}")
+    assert page.status_code == 200, page.text
+    box = page.text.split('id="f-assignee"')[1].split("</select>")[0]
+    offered = set(re.findall(r'<option value="(\d+)"', box))
+    staff = {
+        str(p.id)
+        for p in principals
+        if p.kind == "person" and p.role in (Role.ADMIN, Role.SERVICE_AGENT)
+    }
+    assert offered == staff
+    assert any(p.role is Role.CUSTOMER for p in principals)
+    assert any(p.role is Role.STORE_ASSOCIATE for p in principals)
+
+
+def test_the_queue_filters_by_channel_and_says_when_it_is_cut(container, web, seeded, monkeypatch):
+    chat = _chat(container, "Do you sell gift cards?")
+    mailed = mail_in.ingest_one(container, bytes(email(subject="Where is my parcel?")))
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    sign_in(web, "sam")
+    chats = web.get("/hq/desk", params={"channel": "chat"}).text
+    assert f"/hq/desk/conversations/{chat}" in chats
+    assert "Where is my parcel?" not in chats
+    assert '<option value="webhook-social">Social and messaging apps</option>' in chats
+    assert 'id="queue-more"' not in chats
+    every = web.get("/hq/desk", params={"channel": "nonsense"}).text
+    assert "Where is my parcel?" in every and "gift cards" in every
+    monkeypatch.setattr(desk_page, "SHOWN", 1)
+    cut = web.get("/hq/desk").text
+    assert (
+        'id="queue-more"' in cut and cut.count('<td><a href="/hq/desk/conversations/') == 2
+    )  # one row: ref, subject
+    assert f"/hq/desk/conversations/{mailed.conversation_id}" in every

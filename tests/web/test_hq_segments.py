@@ -4,6 +4,9 @@ the refresh job, a segment's members, and a bad rule shown on the form. The seed
 
 from __future__ import annotations
 
+import re
+
+from omniretail.marketing.segments_rules import FACT_NAMES
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.seed import ADMIN
 
@@ -84,3 +87,11 @@ def test_the_preview_shows_a_marketer_customer_numbers_not_names(container, web,
     assert live.status_code == 200
     assert f"Customer #{seeded.customer_id}" in live.text
     assert "Ada" not in live.text
+
+
+def test_the_builder_names_every_fact_a_rule_can_read(container, web, seeded):
+    sign_in(web, ADMIN)
+    page = web.get("/hq/segments").text
+    hint = page.split("The rule is CEL. Variables:")[1].split("</p>")[0]
+    named = set(re.findall(r"<code>([a-z_]+)(?:\.[a-z_.]+)?</code>", hint))
+    assert named == FACT_NAMES

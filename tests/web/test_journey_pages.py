@@ -221,3 +221,24 @@ def test_a_service_agent_reads_but_cannot_change_and_store_staff_see_nothing(
         sign_in(web, who)
         assert web.get("/hq/journeys").status_code == 403
         assert web.get("/hq/journeys/welcome-series").status_code == 403
+
+
+def test_a_condition_naming_no_fact_is_refused_beside_its_step(
+    container: Container, web: TestClient, seeded: Seeded
+) -> None:
+    _person(container, "marketer", Role.MARKETER)
+    sign_in(web, "marketer")
+    typo = {**_form(CART, name="Carts", code="carts"), "step-1-rule": "has_crt"}
+    refused = post(web, "/hq/journeys/new", "/hq/journeys/new", typo)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    error = 'id="f-step-1-rule-error">step still: has_crt: no such customer fact;'
+    assert error in refused.text  # type: ignore[attr-defined]
+    made = post(web, "/hq/journeys/new", "/hq/journeys/new", _form(CART, name="C", code="carts"))
+    assert made.status_code == 303  # type: ignore[attr-defined]
+    page = "/hq/journeys/carts"
+    edited = post(web, page, page, {**_form(CART), "step-1-rule": "has_cart &&"})
+    assert edited.status_code == 422  # type: ignore[attr-defined]
+    assert 'id="f-step-1-rule-error">step still: ' in edited.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        (version,) = marketing.versions(uow, "carts")
+    assert version.definition.steps[1].rule == "has_cart"  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from omniretail.auth import service as auth
 from omniretail.intelligence import markdown_service
 from omniretail.jobs import service as jobs
+from omniretail.web.hq import markdowns as markdowns_page
 from tests.web.conftest import csrf_of, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, seed_markdown_suggestion
 
@@ -67,3 +68,14 @@ def test_suggest_now_queues_the_job_once_and_shows_its_outcome(container, web, s
         '<p id="suggest-job">Last refresh: <span class="badge">succeeded</span> requested'
         f" 02 Nov 2026 09:00 by admin:{ADMIN}: 0 ladders for 0 slow SKU \u00d7 location pairs.</p>"
     ) in after  # the seeded shop has no order history to fit on
+
+
+def test_a_list_cut_short_says_so(container, web, seeded, monkeypatch):
+    first, second = seed_markdown_suggestion(container), seed_markdown_suggestion(container)
+    sign_in(web, ADMIN)
+    whole = web.get("/hq/markdowns").text
+    assert "2 suggestions" in whole and 'id="md-more"' not in whole
+    monkeypatch.setattr(markdowns_page, "SHOWN", 1)
+    cut = web.get("/hq/markdowns").text
+    assert "The first 1 suggestions" in cut and 'id="md-more"' in cut
+    assert (f'href="/hq/markdowns/{first}"' in cut) != (f'href="/hq/markdowns/{second}"' in cut)

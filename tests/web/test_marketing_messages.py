@@ -3,12 +3,16 @@ for a chosen customer (the HTMX fragment); a store associate's console has no su
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
+from jinja2 import Environment, meta
 
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
+from omniretail.marketing import journeys_classics_copy as copy
 from tests.web.conftest import post, sign_in
 from tests.web.seed import ASSOCIATE, PASSWORD, Seeded
 
@@ -67,3 +71,22 @@ def test_a_store_associate_may_not_open_the_editor(web: TestClient, seeded: Seed
     sign_in(web, ASSOCIATE)
 
     assert web.get("/hq/marketing/messages").status_code == 403
+
+
+def test_the_body_hint_names_every_fact_the_classic_messages_use(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
+        )
+    sign_in(web, "marketer")
+    page = web.get("/hq/marketing/messages").text
+    hint = page.split("Paragraphs by a blank line. Facts: ")[1].split("</small>")[0]
+    env = Environment()
+    used: set[str] = set()
+    groups = (copy.WELCOME, copy.ABANDONED_CART, copy.BROWSE, copy.BACK_IN_STOCK)
+    groups += (copy.PRICE_DROP, copy.WIN_BACK, copy.BIRTHDAY, copy.POST_PURCHASE, copy.TIER_UP)
+    for message in (m for group in groups for m in group):
+        used |= meta.find_undeclared_variables(env.parse(message.subject + (message.body or "")))
+    assert used and all(re.search(rf"\b{name}\b", hint) for name in used), (used, hint)

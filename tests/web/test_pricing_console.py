@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -156,6 +157,17 @@ def test_a_bad_condition_is_shown_beside_the_field_and_nothing_is_saved(
     )
     assert no_amount.status_code == 422  # type: ignore[attr-defined]
     assert "needs a currency" in no_amount.text  # type: ignore[attr-defined]
+    too_much = post(
+        web,
+        PROMOTIONS + "/new",
+        PROMOTIONS,
+        _promotion_form("BAD", effect_type="percent_off", **{"percent_off.percent": "150"}),
+    )
+    assert too_much.status_code == 422  # type: ignore[attr-defined]
+    beside = re.search(
+        r'<p class="error" id="f-percent_off-percent-error">([^<]*)</p>', too_much.text
+    )  # type: ignore[attr-defined]
+    assert beside and beside.group(1) == "Input should be less than or equal to 100"
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Promotion)) == 0
     assert _events(container, "promotion_saved") == [] and _audited(container) == []
@@ -365,7 +377,8 @@ def test_the_effect_form_is_built_from_the_effect_schemas(
         _promotion_form("TIERS", effect_type="tiered", currency="GBP", **{"tiered.tiers": "[{"}),
     )
     assert bad.status_code == 422  # type: ignore[attr-defined]
-    assert "tiers: not valid JSON" in bad.text  # type: ignore[attr-defined]
+    beside = re.search(r'<p class="error" id="f-tiered-tiers-error">([^<]*)</p>', bad.text)  # type: ignore[attr-defined]
+    assert beside and beside.group(1).startswith("not valid JSON")
     made = post(
         web,
         PROMOTIONS + "/new",
@@ -395,3 +408,38 @@ def test_the_effect_form_is_built_from_the_effect_schemas(
     }
     edit = web.get(PROMOTIONS + "/B3G1").text
     assert 'name="buy_x_get_y.skus" type="text" value="A1, C3"' in edit
+
+
+def test_a_tax_rate_typed_as_a_percentage_is_refused_in_plain_words(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+    form = {
+        "country": "FR",
+        "tax_class": "standard",
+        "name": "TVA",
+        "rate": "20",
+        "valid_from": "2026-01-01T00:00",
+    }
+    refused = post(web, "/hq/pricing/taxes", "/hq/pricing/taxes/rates", form)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    found = re.search(r'<p class="error" id="f-rate-error">([^<]*)</p>', refused.text)  # type: ignore[attr-defined]
+    assert found and found.group(1) == "A fraction from 0 to below 1: 0.2 for 20 %, 0.05 for 5 %"
+    empty = post(web, "/hq/pricing/taxes", "/hq/pricing/taxes/rates", {**form, "rate": ""})
+    assert "Field required" in empty.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert pricing.list_tax_rates(uow, "FR") == []
+
+
+def test_no_price_list_says_where_prices_come_from(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    with container.read_uow() as uow:
+        assert pricing.list_price_lists(uow) == []
+    sign_in(web, ADMIN)
+    page = web.get("/hq/pricing").text
+    empty = re.search(r'<p class="muted" id="no-price-list">([^<]*)</p>', page)
+    assert empty and empty.group(1).startswith(
+        "No price list yet: every product sells at its catalogue price on the channels that"
+        " sell in GBP; a channel in another currency sells nothing until a list prices it."
+    )

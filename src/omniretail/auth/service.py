@@ -56,7 +56,7 @@ from omniretail.settings import Settings
 
 def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
     if data.role == Role.STORE_ASSOCIATE and not data.store_code:
-        raise InvalidPrincipal("a store associate needs a store_code", field="store_code")
+        raise InvalidPrincipal("choose the store the associate works at", field="store_code")
     if data.role == Role.CUSTOMER:
         if data.customer_id is None:
             raise InvalidPrincipal("a customer principal needs a customer_id", field="customer_id")

@@ -40,6 +40,26 @@ def compile_program(text: str) -> Any:
         raise CelSyntaxError(str(exc)) from exc
 
 
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+
+
+@functools.lru_cache(maxsize=4096)
+def names(text: str) -> frozenset[str]:
+    """The variables ``text`` reads (not those a macro such as ``exists(x, ...)`` binds);
+    raises ``CelSyntaxError``."""
+    try:
+        tree = celpy.Environment().compile(text)
+    except Exception as exc:  # celpy raises its parser's errors
+        raise CelSyntaxError(str(exc)) from exc
+    bound: set[str] = set()
+    for node in tree.iter_subtrees():
+        if node.data == "member_dot_arg" and str(node.children[1]) in MACROS:
+            first = [n for n in node.children[2].children[0].iter_subtrees() if n.data == "ident"]
+            bound.update(str(n.children[0]) for n in first[:1])
+    read = {str(n.children[0]) for n in tree.iter_subtrees() if n.data == "ident"}
+    return frozenset(read - bound)
+
+
 def activation(variables: Mapping[str, Any]) -> Any:
     """The variables as CEL values: convert once when several programs read the same ones."""
     return json_to_cel(dict(variables))

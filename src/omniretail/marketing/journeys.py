@@ -23,8 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from omniretail.db.bulk import insert_rows
 from omniretail.db.sql import among, insert_for
 from omniretail.db.uow import UnitOfWork
-from omniretail.marketing.errors import JourneyExists, JourneyStateRefused, UnknownJourney
-from omniretail.marketing.journeys_definition import JourneyDefinition
+from omniretail.marketing.errors import (
+    InvalidSegmentRule,
+    JourneyExists,
+    JourneyStateRefused,
+    UnknownJourney,
+)
+from omniretail.marketing.journeys_definition import ConditionStep, JourneyDefinition
 from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run
 from omniretail.marketing.schemas import (
     JourneyCreate,
@@ -32,6 +37,7 @@ from omniretail.marketing.schemas import (
     JourneyVersionRead,
     RunRead,
 )
+from omniretail.marketing.segments_rules import checked_rule
 
 ACTIVE = "active"
 
@@ -79,8 +85,20 @@ def _read(uow: UnitOfWork, journey: Journey) -> JourneyRead:
     )
 
 
+def _check_rules(definition: JourneyDefinition) -> None:
+    """Each condition step's rule parses and names only customer facts (as a segment's)."""
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, ConditionStep):
+            try:
+                checked_rule(step.rule)
+            except InvalidSegmentRule as exc:
+                field = f"definition.steps.{i}.rule"
+                raise InvalidSegmentRule(f"step {step.id}: {exc.detail}", field=field) from exc
+
+
 def create_journey(uow: UnitOfWork, data: JourneyCreate, *, actor: str = "system") -> JourneyRead:
     """A draft journey with version 1."""
+    _check_rules(data.definition)
     if uow.session.scalar(select(Journey.id).where(Journey.code == data.code)) is not None:
         raise JourneyExists(f"a journey is coded {data.code!r}", field="code")
     journey = Journey(
@@ -129,6 +147,7 @@ def save_draft(
 ) -> JourneyRead:
     """The newest version edited when it is unpublished and unused, else a new version
     (published later by ``publish``)."""
+    _check_rules(definition)
     journey = _require(uow, code, lock=True)
     if journey.status == "archived":
         raise JourneyStateRefused("an archived journey cannot be edited")

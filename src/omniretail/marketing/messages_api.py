@@ -78,6 +78,7 @@ def unsubscribe_page(token: TokenPath, uow: ReadDep) -> HTMLResponse:
     _, channel = service.unsubscribe_target(uow, token)
     return _page(
         f"Stop offers by {channel}?",
+        f"<p>We will send you no more news and offers by {escape(channel)}. {STILL_SENT}</p>"
         f'<form method="post"><button type="submit">Unsubscribe from {escape(channel)}'
         "</button></form>",
     )
@@ -91,14 +92,22 @@ def unsubscribe(token: TokenPath, use_case: UseCaseDep) -> HTMLResponse:
         lambda uow: UnsubscribeRead(channel=service.unsubscribe(uow, token), withdrawn=True)
     ).channel
     return _page(
-        "You are unsubscribed", f"<p>We will send no more offers by {escape(channel)}.</p>"
+        "You are unsubscribed",
+        f"<p>We will send no more offers by {escape(channel)}. {STILL_SENT}</p>"
+        f'<p><a href="{CHOICES}">See or change all your choices</a> (after signing in).</p>',
     )
+
+
+STILL_SENT = "Messages about your orders, pickups and returns still come."
+CHOICES = "/account/privacy"
 
 
 def _page(title: str, content: str) -> HTMLResponse:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>{content}</body></html>"
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/app.css"></head>'
+        f'<body><main><section class="card narrow"><h1>{escape(title)}</h1>{content}</section>'
+        "</main></body></html>"
     )
     return HTMLResponse(html, headers=NO_STORE)

@@ -34,7 +34,7 @@ from omniretail.marketing.schemas import (
     SegmentUpdate,
 )
 from omniretail.marketing.segments_models import Segment
-from omniretail.marketing.segments_rules import activation, compile_rule, matches
+from omniretail.marketing.segments_rules import activation, checked_rule, compile_rule, matches
 
 BATCH = 1000
 # The durable job of a full refresh (``marketing.jobs``).
@@ -59,7 +59,7 @@ def mask_name(name: str | None) -> str:
 def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault, with_names: bool) -> SegmentPreview:
     """How many active customers the rule holds now, and the first ten: their masked names
     only ``with_names`` (a viewer holding customers:read), none otherwise."""
-    program = compile_rule(rule)
+    program = checked_rule(rule)
     count = evaluated = 0
     sample: list[int] = []
     after = 0
@@ -107,7 +107,7 @@ def _unique_name(uow: UnitOfWork, name: str, segment_id: int | None = None) -> N
 
 def create_segment(uow: UnitOfWork, body: SegmentCreate) -> SegmentRead:
     """A saved segment, empty until refreshed (the API queues the refresh)."""
-    compile_rule(body.rule)
+    checked_rule(body.rule)
     _unique_name(uow, body.name)
     segment = Segment(
         name=body.name,
@@ -128,7 +128,7 @@ def create_segment(uow: UnitOfWork, body: SegmentCreate) -> SegmentRead:
 def update_segment(uow: UnitOfWork, segment_id: int, body: SegmentUpdate) -> SegmentRead:
     segment = _require(uow, segment_id)
     if body.rule is not None:
-        compile_rule(body.rule)
+        checked_rule(body.rule)
         segment.rule = body.rule
     if body.name is not None:
         _unique_name(uow, body.name, segment_id)

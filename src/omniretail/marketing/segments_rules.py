@@ -22,7 +22,8 @@ effects), true for the customers in the segment. The variables, one set per cust
 
 e.g. ``tier == "Gold" && days_since_last_order > 90 && "marketing:email" in consent``.
 Amounts are doubles (``spend > 100`` compares too). A rule that fails for a customer (a type
-error such as ``country > 1``, a missing map key) is false for them.
+error such as ``country > 1``, a missing map key) is false for them; a name that is no fact
+(``FACT_NAMES``, e.g. a typo) is refused when the rule is saved or tried (``checked_rule``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,31 @@ def compile_rule(text: str) -> Any:
         return cel.compile_program(text)
     except cel.CelSyntaxError as exc:
         raise InvalidSegmentRule(exc.detail, field="rule") from exc
+
+
+# The facts of ``segments_facts.facts_for``, the only names a segment rule can read.
+FACT_NAMES = frozenset(
+    {
+        "age", "age_band", "country", "home_store", "birthday", "created",
+        "days_since_created", "consents", "consent", "enrolled", "tier", "points", "rfm",
+        "clv", "p_alive", "orders", "spend", "last_order", "days_since_last_order",
+        "channels", "has_cart", "cart_units",
+    }
+)  # fmt: skip
+
+
+def checked_rule(text: str) -> Any:
+    """``compile_rule`` for a rule being saved or tried: a name that is no customer fact (a
+    typo, which would match nobody, silently) is refused, naming it."""
+    program = compile_rule(text)
+    unknown = sorted(cel.names(text) - FACT_NAMES)
+    if unknown:
+        raise InvalidSegmentRule(
+            f"{', '.join(unknown)}: no such customer fact; the facts are "
+            + ", ".join(sorted(FACT_NAMES)),
+            field="rule",
+        )
+    return program
 
 
 def activation(facts: Mapping[str, Any]) -> Any:

@@ -42,6 +42,8 @@ ORDER_INTENTS = {"where_is_my_order", "pickup_code", "cancel_order", "change_pic
 WAITING = ORDER_INTENTS | {"points_balance", "start_return"}
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_RETURN_WINDOW = 30
+# The customer's account page: their orders, each with its return.
+ACCOUNT = "/account"
 SHIPPED = {"shipped", "delivered", "collected", "cancelled"}
 STATE_WORDS = {
     "created": "order received",
@@ -345,13 +347,11 @@ class _Turn:
                 number=order.number, link=link, window=window
             )
             return self.say(intent, confidence, text, order_number=order.number)
-        text = self.template(intent).format(link="/account/orders", window=window)
+        text = self.template(intent).format(link=ACCOUNT, window=window)
         return self.say(intent, confidence, text)
 
     def return_policy(self, intent: str, confidence: float) -> AssistantReply:
-        text = self.template(intent).format(
-            window=self.cfg.return_window_days, link="/account/orders"
-        )
+        text = self.template(intent).format(window=self.cfg.return_window_days, link=ACCOUNT)
         return self.say(intent, confidence, text)
 
     def points_balance(self, intent: str, confidence: float) -> AssistantReply:

@@ -25,7 +25,15 @@ def _nice_max(value: float) -> float:
     return float(10 * magnitude)
 
 
+def _intervals(top: float) -> int:
+    """Five for a nice maximum of 2.5 or 5 (steps of 0.5 or 1 times its magnitude), else four."""
+    leading = top / 10 ** (len(str(int(top))) - 1) if top >= 1 else top * 10
+    return 5 if leading in (2.5, 5) else 4
+
+
 def _short(value: float) -> str:
+    if value != int(value) and value < 1_000:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}M"
     if value >= 10_000:
@@ -37,7 +45,9 @@ def _short(value: float) -> str:
 
 def bars(items: Sequence[tuple[str, float]], *, title: str, width: int = 520) -> Markup:
     """Horizontal bars, one per item, with the value at the end of each bar."""
-    row, label_w, height = 26, 180, max(1, len(items)) * 26 + 10
+    longest = max((len(name) for name, _ in items), default=0)
+    row, label_w, height = 26, max(180, 8 * longest + 12), max(1, len(items)) * 26 + 10
+    width = max(width, label_w + 280)  # a long label widens the chart rather than being cut
     top = _nice_max(max((v for _, v in items), default=0))
     plot = width - label_w - 60
     parts = [_open(width, height, title)]
@@ -74,9 +84,11 @@ def stacked_columns(
     bar_w = max(4.0, step * 0.7)
     parts = [_open(width, height, title)]
     base_y = legend_h + 10 + plot_h
-    for tick in range(5):
-        value = top * tick / 4
-        y = base_y - plot_h * tick / 4
+    # A count of at most 4 gets a line per whole number, never two lines with one label.
+    ticks = int(top) if top == int(top) and top < 4 else _intervals(top)
+    for tick in range(ticks + 1):
+        value = top * tick / ticks
+        y = base_y - plot_h * tick / ticks
         parts.append(
             f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}"'

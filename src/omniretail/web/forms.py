@@ -7,6 +7,7 @@ convert is passed on as typed, and the schema's own message says what is wrong w
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Collection, Mapping
@@ -94,8 +95,43 @@ def errors_of(
     for error in exc.errors():
         path = ".".join(str(p) for p in error.get("loc", ()))
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "string_pattern_mismatch":
+            message = plain_pattern(str((error.get("ctx") or {}).get("pattern", ""))) or message
         _add(found, rename.get(path, path) or GENERAL, message, fields)
     return found
+
+
+_CLASS = r"\[((?:[A-Za-z0-9]-[A-Za-z0-9]|[_.:\\-])+)\]"
+_PUNCTUATION = {"_": "underscores", "-": "hyphens", ".": "full stops", ":": "colons"}
+_RANGES = {"A-Za-z": "letters", "a-z": "lower-case letters", "A-Z": "capital letters"}
+
+
+def _characters(spec: str) -> str:
+    words = []
+    for span, name in _RANGES.items():
+        if spec.startswith(span):
+            words.append(name)
+            spec = spec.removeprefix(span)
+            break
+    if spec.startswith("0-9"):
+        words.append("digits")
+        spec = spec.removeprefix("0-9")
+    words += [_PUNCTUATION[c] for c in spec.replace("\\", "")]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def plain_pattern(pattern: str) -> str | None:
+    """The characters a code allows, in words: ``^[A-Za-z0-9][A-Za-z0-9_-]*$`` -> "Only
+    letters, digits, underscores and hyphens, starting with a letter or digit"; None for another
+    pattern."""
+    whole = re.fullmatch(rf"\^{_CLASS}\+\$", pattern)
+    if whole:
+        return f"Only {_characters(whole.group(1))}"
+    led = re.fullmatch(rf"\^{_CLASS}{_CLASS}\*\$", pattern)
+    if led:
+        first = _characters(led.group(1)).replace("letters", "letter").replace("digits", "digit")
+        return f"Only {_characters(led.group(2))}, starting with a {first.replace(' and ', ' or ')}"
+    return None
 
 
 def _add(found: Errors, field: str, message: str, fields: Collection[str] | None) -> None:

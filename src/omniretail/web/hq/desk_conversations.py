@@ -10,12 +10,13 @@ and runs the support service's function the API runs, with its audit row."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from omniretail.auth import policy
 from omniretail.auth import service as auth
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
@@ -25,6 +26,7 @@ from omniretail.processes import desk
 from omniretail.support import service as support
 from omniretail.support.schemas import (
     AssignRequest,
+    ChannelName,
     ConversationQuery,
     LinkRequest,
     MergeRequest,
@@ -48,12 +50,17 @@ from omniretail.web.deps import (
     render,
 )
 from omniretail.web.forms import Errors, errors_of
+from omniretail.web.rendering import label
 from omniretail.web.session import container_of
 
 router = APIRouter(prefix="/hq/desk", route_class=PageRoute, include_in_schema=False)
 CONVERSATION = "/support/conversations/{conversation_id}"
 STATUSES = ["open", "pending", "resolved", "closed"]
 PRIORITIES = ["low", "normal", "high", "urgent"]
+CHANNELS = {name: label(name) for name in get_args(ChannelName)} | {
+    "webhook-social": "Social and messaging apps"
+}
+SHOWN = 200
 Text = Annotated[str, Query(max_length=60)]
 
 
@@ -66,14 +73,17 @@ def queue(
     assignee: Text = "",
     tag: Text = "",
     priority: Text = "",
+    channel: Text = "",
     breached: bool = False,
 ) -> HTMLResponse:
     """The queue, newest activity first; ``assignee``: ``me``, ``none`` or empty (anyone)."""
     authorize_as(request, viewer, "GET /support/conversations")
     errors: Errors = {}
-    query: dict[str, Any] = {"limit": 200, "breached": breached}
+    query: dict[str, Any] = {"limit": SHOWN + 1, "breached": breached}
     if team:
         query["team"] = team
+    if channel in CHANNELS:
+        query["channel"] = channel
     if status in STATUSES:
         query["status"] = status
     if assignee == "me":
@@ -86,13 +96,20 @@ def queue(
         parsed = ConversationQuery.model_validate(query)
     except ValidationError as exc:
         errors = errors_of(exc)
-        parsed = ConversationQuery(limit=200)
+        parsed = ConversationQuery(limit=SHOWN + 1)
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
         found = support.list_conversations(uow, parsed)
+        more = len(found) > SHOWN
+        found = found[:SHOWN]
         if priority in PRIORITIES:
             found = [c for c in found if c.priority == priority]
-        return {"conversations": found, "teams": support.list_teams(uow), "names": _names(uow)}
+        return {
+            "conversations": found,
+            "more": more,
+            "teams": support.list_teams(uow),
+            "names": _names(uow),
+        }
 
     values = {
         "team": team,
@@ -100,6 +117,7 @@ def queue(
         "assignee": assignee,
         "tag": tag,
         "priority": priority,
+        "channel": channel,
         "breached": "on" if breached else "",
     }
     return render(
@@ -110,12 +128,25 @@ def queue(
         errors=errors,
         statuses=STATUSES,
         priorities=PRIORITIES,
+        channel_names=CHANNELS,
+        shown=SHOWN,
         **read(request, load),
     )
 
 
 def _names(uow: UnitOfWork) -> dict[int, str]:
     return {p.id: p.username or f"#{p.id}" for p in auth.list_principals(uow)}
+
+
+def _assignable(uow: UnitOfWork) -> dict[int, str]:
+    """Active people who can work a conversation: no customers, systems or store staff."""
+    return {
+        p.id: p.username or f"#{p.id}"
+        for p in auth.list_principals(uow)
+        if p.active
+        and p.kind == "person"
+        and policy.allows(p.role.value, policy.Rule("support:write"))
+    }
 
 
 def conversation_page(
@@ -150,6 +181,7 @@ def conversation_page(
             "canned": support.list_canned(uow),
             "teams": support.list_teams(uow),
             "names": _names(uow),
+            "assignable": _assignable(uow),
         }
 
     return render(
@@ -165,6 +197,7 @@ def conversation_page(
         back=f"/hq/desk/conversations/{conversation_id}",
         statuses=STATUSES,
         priorities=PRIORITIES,
+        channel_names=CHANNELS,
         **read(request, load),
     )
 

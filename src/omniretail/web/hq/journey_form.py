@@ -30,6 +30,7 @@ from typing import Any
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
+from omniretail.kernel.errors import DomainError
 from omniretail.marketing.schemas import (
     AttributeStep,
     Branch,
@@ -325,6 +326,15 @@ def _field_name(loc: tuple[int | str, ...], kind: str) -> str:
     if loc[0] in ("exit_on", "reentry", "holdout_percent"):
         return str(loc[0])
     return GENERAL
+
+
+def domain_errors(exc: DomainError) -> Errors:
+    """A use case's refusal beside the form's field: ``definition.steps.1.rule`` is
+    ``step-1-rule``."""
+    path = tuple(int(p) if p.isdigit() else p for p in (exc.field or "").split(".")[1:])
+    if exc.field and exc.field.startswith("definition.steps.") and len(path) == 3:
+        return {f"step-{path[1]}-{path[2]}": exc.detail}
+    return errors_of(exc)
 
 
 def definition_of(values: Mapping[str, str]) -> tuple[JourneyDefinition | None, Errors]:

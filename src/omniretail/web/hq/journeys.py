@@ -205,7 +205,8 @@ def create_journey(request: Request, posted: PostedDep) -> Response:
             ),
         )
     except DomainError as exc:
-        return _new(request, posted.viewer, values, errors=errors_of(exc), status=exc.status)
+        errors = journey_form.domain_errors(exc)
+        return _new(request, posted.viewer, values, errors=errors, status=exc.status)
     return redirect(f"{PAGE}/{made.code}", notice=f"{made.name} is saved as a draft.")
 
 
@@ -310,9 +311,9 @@ def save_draft(request: Request, posted: PostedDep, code: str) -> Response:
             lambda uow: marketing.save_draft(uow, code, definition, actor=actor),
         )
     except DomainError as exc:
-        return _journey(
-            request, posted.viewer, code, values=values, errors=errors_of(exc), status=exc.status
-        )
+        errors = journey_form.domain_errors(exc)
+        status = exc.status
+        return _journey(request, posted.viewer, code, values=values, errors=errors, status=status)
     unpublished = saved.latest_version != saved.live_version
     after = " (a draft until you publish it)" if unpublished else ""
     return redirect(f"{PAGE}/{code}", notice=f"Version {saved.latest_version} is saved{after}.")

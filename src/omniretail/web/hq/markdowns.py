@@ -31,6 +31,7 @@ from omniretail.web.deps import (
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 STATUSES = ("suggested", "approved", "rejected")
+SHOWN = 500
 
 
 @router.get("/markdowns", response_class=HTMLResponse)
@@ -47,10 +48,12 @@ def markdowns_page(
     kind = category.strip()[:120] or None
 
     def load(uow: UnitOfWork) -> dict[str, Any]:
+        rows = intelligence.list_markdowns(
+            uow, status=chosen, location=where, category=kind, limit=SHOWN + 1
+        )
         return {
-            "rows": intelligence.list_markdowns(
-                uow, status=chosen, location=where, category=kind, limit=500
-            ),
+            "rows": rows[:SHOWN],
+            "more": len(rows) > SHOWN,
             "locations": catalog.list_locations(uow),
             "categories": intelligence.markdown_categories(uow),
             "job": intelligence.last_suggestions_job(uow),

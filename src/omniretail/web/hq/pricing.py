@@ -423,9 +423,18 @@ def save_tax_rate(request: Request, posted: PostedDep) -> Response:
             notice=f"{saved.name} ({saved.country}, {saved.tax_class}) at {saved.rate:.2%} saved.",
         ),
         failed=lambda errors, status: _taxes_page(
-            request, posted.viewer, values=posted.values, errors=errors, status=status
+            request,
+            posted.viewer,
+            values=posted.values,
+            errors={**errors, **RATE_IN_WORDS}
+            if "rate" in errors and posted.get("rate")
+            else errors,
+            status=status,
         ),
     )
+
+
+RATE_IN_WORDS = {"rate": "A fraction from 0 to below 1: 0.2 for 20 %, 0.05 for 5 %"}
 
 
 @router.post("/taxes/products", response_model=None)

@@ -135,11 +135,18 @@ def promotion_body(values: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def _promo_errors(exc: ValidationError | DomainError) -> Errors:
+def promo_errors(exc: ValidationError | DomainError, kind: str) -> Errors:
+    """Messages by input: an effect's field beside its input of the chosen type
+    (``percent_off.percent``), anything else about the effect beside the type."""
     errors = errors_of(exc)
-    for key in list(errors):
-        if key.startswith("effect"):
-            errors["effect_type"] = f"{key.removeprefix('effect.')}: {errors.pop(key)}".strip(": ")
+    inputs = {f"{kind}.{name}" for name, _, _ in dict(effect_forms()).get(kind, [])}
+    for key in [k for k in errors if k.startswith("effect")]:
+        rest = key.removeprefix("effect").lstrip(".")
+        target = next((t for t in (rest, f"{kind}.{rest}") if t in inputs), None)
+        if target is not None:
+            errors[target] = errors.pop(key)
+        else:
+            errors["effect_type"] = f"{rest}: {errors.pop(key)}".strip(": ")
     return errors
 
 
@@ -261,7 +268,7 @@ def save_promotion(request: Request, posted: PostedDep) -> Response:
         failed=lambda errors, status: _page(
             request, posted.viewer, existing, values=values, errors=errors, status=status
         ),
-        errors=_promo_errors,
+        errors=lambda exc: promo_errors(exc, values.get("effect_type", "").strip()),
     )
 
 

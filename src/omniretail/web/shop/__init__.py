@@ -10,6 +10,7 @@ from omniretail.web.shop import (
     account,
     alerts,
     cart,
+    chat,
     checkout,
     details,
     orders,
@@ -19,5 +20,5 @@ from omniretail.web.shop import (
 )
 
 router = APIRouter()
-for part in (products, alerts, cart, checkout, signup, account, details, orders, returns):
+for part in (products, alerts, cart, chat, checkout, signup, account, details, orders, returns):
     router.include_router(part.router)

@@ -2,13 +2,18 @@
    Starts an anonymous chat (POST /api/v1/support/chats), keeps its token in localStorage,
    posts messages and receives replies by server-sent events (EventSource reconnects by itself
    and resumes after Last-Event-ID). An order number on the page (data-order-number on the
-   script tag) is sent with the first message, so the chat is linked to that order. */
+   script tag) is sent with the first message, so the chat is linked to that order. A signed-in
+   customer's page names data-start (with data-csrf and data-customer): their first message
+   starts the chat there, linked to their profile, and its token is kept under their own key. */
 (function () {
   "use strict";
   var API = "/api/v1/support/chats";
-  var KEY = "omniretail.support.chat";
   var script = document.currentScript;
   var orderNumber = script ? script.getAttribute("data-order-number") : null;
+  var startUrl = script ? script.getAttribute("data-start") : null;
+  var csrf = script ? script.getAttribute("data-csrf") : null;
+  var customer = script ? script.getAttribute("data-customer") : null;
+  var KEY = "omniretail.support.chat" + (startUrl && customer ? "." + customer : "");
   var token = null;
   try { token = window.localStorage.getItem(KEY); } catch (e) { token = null; }
   var seen = {};
@@ -36,10 +41,13 @@
   email.placeholder = "Your email (optional)";
   email.autocomplete = "email";
   email.maxLength = 200;
+  email.setAttribute("aria-label", "Your email (optional)");
+  email.hidden = !!startUrl;
   var input = el("textarea", "support-chat-input");
   input.placeholder = "Write a message";
   input.rows = 2;
   input.maxLength = 5000;
+  input.setAttribute("aria-label", "Your message");
   input.required = true;
   var send = el("button", "support-chat-send", "Send");
   send.type = "submit";
@@ -53,12 +61,29 @@
   root.appendChild(toggle);
   root.appendChild(panel);
 
+  // The answer's links (a tracking page, the account, a web address) as links, the rest as text.
+  var LINK = /(https?:\/\/[^\s]*[^\s.,;:!?)]|\/(?:track|account|shop)(?:\/[^\s]*[^\s.,;:!?)])?)/g;
+  function linked(text) {
+    var p = el("p");
+    var last = 0;
+    text.replace(LINK, function (url, _group, at) {
+      p.appendChild(document.createTextNode(text.slice(last, at)));
+      var a = el("a", null, url);
+      a.href = url;
+      p.appendChild(a);
+      last = at + url.length;
+      return url;
+    });
+    p.appendChild(document.createTextNode(text.slice(last)));
+    return p;
+  }
+
   function show(message) {
     if (seen[message.id]) { return; }
     seen[message.id] = true;
     var item = el("li", "support-chat-" + (message.direction === "in" ? "mine" : "theirs"));
     item.appendChild(el("span", "support-chat-author", message.author));
-    item.appendChild(el("p", null, message.body));
+    item.appendChild(linked(message.body));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
   }
@@ -90,7 +115,7 @@
     token = null;
     try { window.localStorage.removeItem(KEY); } catch (e) { /* private mode */ }
     if (source) { source.close(); source = null; }
-    email.hidden = false;
+    email.hidden = !!startUrl;
   }
 
   function load() {
@@ -102,6 +127,13 @@
     }).catch(function () { /* a new chat starts with the next message */ });
   }
 
+  function keep(chat) {
+    token = chat.token;
+    try { window.localStorage.setItem(KEY, token); } catch (e) { /* private mode */ }
+    email.hidden = true;
+    return chat;
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
@@ -111,16 +143,23 @@
     var done;
     if (token) {
       done = request("POST", API + "/" + encodeURIComponent(token) + "/messages", { message: text });
+    } else if (startUrl) {
+      var fields = new URLSearchParams({ message: text, page: window.location.pathname });
+      if (orderNumber) { fields.set("order_number", orderNumber); }
+      done = fetch(startUrl, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrf || "", "Accept": "application/json" },
+        credentials: "same-origin",
+        body: fields
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      }).then(keep);
     } else {
       var body = { message: text, page: window.location.pathname };
       if (email.value.trim()) { body.email = email.value.trim(); }
       if (orderNumber) { body.order_number = orderNumber; }
-      done = request("POST", API, body).then(function (chat) {
-        token = chat.token;
-        try { window.localStorage.setItem(KEY, token); } catch (e) { /* private mode */ }
-        email.hidden = true;
-        return chat;
-      });
+      done = request("POST", API, body).then(keep);
     }
     done.then(function (chat) {
       input.value = "";
