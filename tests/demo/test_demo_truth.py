@@ -147,7 +147,8 @@ def test_the_demo_moves_the_history_into_the_last_year_and_every_figure_agrees(
     assert f"intelligence: as of {last + timedelta(days=1):%Y-%m-%d}" in text
     assert (
         "intelligence: scored the demo customer's 2 profiles as of today"
-        f" (dated {today + timedelta(days=1):%Y-%m-%d}; she is newer than the batch run)" in text
+        f" ({today:%Y-%m-%d}, her purchases of today counted; she is newer than the batch run)"
+        in text
     )
     tour_customer = re.search(r"GET /api/v1/customers/(\d+)/360", text)
     assert tour_customer is not None

@@ -3,6 +3,7 @@ print what is there, and serve the API."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -227,10 +228,15 @@ def _score_tour_customer(container: Runtime, customer_id: int) -> None:
     with container.read_uow() as uow:
         scores = get_customer_scores(uow, customer_id, 0)
     console.print(
-        f"intelligence: scored the demo customer's {stored} profiles as of today (dated"
-        f" {scores.as_of}; she is newer than the batch run): segment {scores.segment},"
-        f" p_alive {scores.p_alive or 0:.0%}"
+        f"intelligence: scored the demo customer's {stored} profiles as of today"
+        f" ({_through(scores.as_of)}, her purchases of today counted; she is newer than the"
+        f" batch run): segment {scores.segment}, p_alive {scores.p_alive or 0:.0%}"
     )
+
+
+def _through(as_of: date | None) -> str:
+    """Scores ``as_of`` a day count what happened before it: the last day they count."""
+    return f"{as_of - timedelta(days=1)}" if as_of else "today"
 
 
 def _network_and_stock(container: Runtime) -> None:
