@@ -208,6 +208,27 @@ def test_a_condition_step_whose_rule_is_broken_or_names_no_fact_is_refused(conta
     assert [v["definition"]["steps"][1]["rule"] for v in versions] == ["orders == 0"]
 
 
+def test_an_event_trigger_whose_condition_is_broken_or_reads_no_event_is_refused(container, client):
+    headers = {"X-API-Key": admin_api_key(container)}
+
+    def body(condition):
+        trigger = {"kind": "event", "event": "orders.order_confirmed", "condition": condition}
+        steps = [{"kind": "send", "id": "s", "message": "m"}]
+        return {"code": "trig", "name": "Trig", "definition": {"trigger": trigger, "steps": steps}}
+
+    for condition, detail in (
+        ("event.total >", "the trigger's condition: "),
+        ("order.total > 50", "the trigger's condition reads order: "),
+    ):
+        refused = client.post("/api/v1/marketing/journeys", json=body(condition), headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith(detail), refused.json()
+        assert refused.json()["field"] == "definition.trigger.condition"
+    assert client.get("/api/v1/marketing/journeys", headers=headers).json() == []
+    made = client.post("/api/v1/marketing/journeys", json=body("event.total > 50"), headers=headers)
+    assert made.status_code == 201, made.text
+
+
 def test_parallel_workers_never_run_a_step_twice(container, backend, sent):
     if backend != "postgres":
         pytest.skip("SKIP LOCKED and concurrent transactions: PostgreSQL")

@@ -202,3 +202,25 @@ def test_the_queue_filters_by_channel_and_says_when_it_is_cut(container, web, se
         'id="queue-more"' in cut and cut.count('<td><a href="/hq/desk/conversations/') == 2
     )  # one row: ref, subject
     assert f"/hq/desk/conversations/{mailed.conversation_id}" in every
+
+
+def test_the_priority_filter_finds_conversations_beyond_the_first_page(
+    container, web, seeded, monkeypatch
+):
+    """The queue shows the first ``SHOWN`` by latest activity; a priority filter applies
+    before that cut, so an older urgent conversation is still found (it was filtered from
+    the first page only)."""
+    monkeypatch.setattr(desk_page, "SHOWN", 1)
+    urgent = _chat(container, "My parcel never came")
+    _chat(container, "Do you sell gift cards?")  # newer, normal priority
+    with container.uow() as uow:
+        support.set_priority(uow, urgent, "urgent")
+        found = support.list_conversations(uow, ConversationQuery(priority="urgent"))
+        auth.create_principal(
+            uow, PrincipalCreate(username="sam", role=Role.SERVICE_AGENT, password=PASSWORD)
+        )
+    assert [c.id for c in found] == [urgent]
+    sign_in(web, "sam")
+    queue = web.get("/hq/desk", params={"priority": "urgent", "status": ""})
+    assert queue.status_code == 200, queue.text
+    assert "My parcel never came" in queue.text and "gift cards" not in queue.text

@@ -242,3 +242,17 @@ def test_a_condition_naming_no_fact_is_refused_beside_its_step(
     with container.read_uow() as uow:
         (version,) = marketing.versions(uow, "carts")
     assert version.definition.steps[1].rule == "has_cart"  # type: ignore[union-attr]
+
+
+def test_a_trigger_condition_reading_no_event_is_refused_beside_it(
+    container: Container, web: TestClient, seeded: Seeded
+) -> None:
+    _person(container, "marketer", Role.MARKETER)
+    sign_in(web, "marketer")
+    typo = {**_form(CART, name="Carts", code="carts"), "trigger-condition": "evnt.quantity > 1"}
+    refused = post(web, "/hq/journeys/new", "/hq/journeys/new", typo)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    error = 'id="f-trigger-condition-error">the trigger&#39;s condition reads evnt:'
+    assert error in refused.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert marketing.list_journeys(uow) == []

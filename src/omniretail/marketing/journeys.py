@@ -23,13 +23,18 @@ from sqlalchemy.exc import IntegrityError
 from omniretail.db.bulk import insert_rows
 from omniretail.db.sql import among, insert_for
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel import cel
 from omniretail.marketing.errors import (
     InvalidSegmentRule,
     JourneyExists,
     JourneyStateRefused,
     UnknownJourney,
 )
-from omniretail.marketing.journeys_definition import ConditionStep, JourneyDefinition
+from omniretail.marketing.journeys_definition import (
+    ConditionStep,
+    EventTrigger,
+    JourneyDefinition,
+)
 from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run
 from omniretail.marketing.schemas import (
     JourneyCreate,
@@ -37,7 +42,7 @@ from omniretail.marketing.schemas import (
     JourneyVersionRead,
     RunRead,
 )
-from omniretail.marketing.segments_rules import checked_rule
+from omniretail.marketing.segments_rules import checked_rule, compile_rule
 
 ACTIVE = "active"
 
@@ -86,7 +91,21 @@ def _read(uow: UnitOfWork, journey: Journey) -> JourneyRead:
 
 
 def _check_rules(definition: JourneyDefinition) -> None:
-    """Each condition step's rule parses and names only customer facts (as a segment's)."""
+    """An event trigger's condition parses and reads only ``event``; each condition step's
+    rule parses and names only customer facts (as a segment's)."""
+    trigger = definition.trigger
+    if isinstance(trigger, EventTrigger) and trigger.condition.strip():
+        field = "definition.trigger.condition"
+        try:
+            compile_rule(trigger.condition)
+        except InvalidSegmentRule as exc:
+            raise InvalidSegmentRule(f"the trigger's condition: {exc.detail}", field=field) from exc
+        if unknown := sorted(cel.names(trigger.condition) - {"event"}):
+            raise InvalidSegmentRule(
+                f"the trigger's condition reads {', '.join(unknown)}: it can read only the"
+                " event's fields, as event.<field>",
+                field=field,
+            )
     for i, step in enumerate(definition.steps):
         if isinstance(step, ConditionStep):
             try:

@@ -87,8 +87,8 @@ def _code(value: str) -> str:
 def list_conversations(
     uow: ReadDep, query: Annotated[ConversationQuery, Query()]
 ) -> list[ConversationRead]:
-    """A queue: filter by team, status, assignee (or unassigned), channel, customer, tag, or
-    SLA breached; the latest activity first."""
+    """A queue: filter by team, status, assignee (or unassigned), channel, customer, tag,
+    priority, or SLA breached; the latest activity first."""
     return service.list_conversations(uow, query)
 
 

@@ -415,6 +415,8 @@ def list_conversations(uow: UnitOfWork, query: ConversationQuery) -> list[Conver
         stmt = stmt.where(Conversation.assignee_id.is_(None))
     if query.channel:
         stmt = stmt.where(Conversation.channel == query.channel)
+    if query.priority:
+        stmt = stmt.where(Conversation.priority == query.priority)
     if query.customer_id:
         cluster = customers.cluster(uow, query.customer_id)
         stmt = stmt.where(Conversation.customer_id.in_(cluster))

@@ -121,6 +121,7 @@ class ConversationQuery(BaseModel):
     channel: ChannelName | None = None
     customer_id: Id | None = None
     tag: Tag | None = None
+    priority: PriorityName | None = None
     breached: bool = False
     limit: int = Field(50, ge=1, le=500)
 

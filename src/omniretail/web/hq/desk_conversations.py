@@ -92,6 +92,8 @@ def queue(
         query["unassigned"] = True
     if tag:
         query["tag"] = tag
+    if priority in PRIORITIES:
+        query["priority"] = priority
     try:
         parsed = ConversationQuery.model_validate(query)
     except ValidationError as exc:
@@ -102,8 +104,6 @@ def queue(
         found = support.list_conversations(uow, parsed)
         more = len(found) > SHOWN
         found = found[:SHOWN]
-        if priority in PRIORITIES:
-            found = [c for c in found if c.priority == priority]
         return {
             "conversations": found,
             "more": more,

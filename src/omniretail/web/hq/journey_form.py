@@ -330,10 +330,12 @@ def _field_name(loc: tuple[int | str, ...], kind: str) -> str:
 
 def domain_errors(exc: DomainError) -> Errors:
     """A use case's refusal beside the form's field: ``definition.steps.1.rule`` is
-    ``step-1-rule``."""
+    ``step-1-rule``, ``definition.trigger.condition`` is ``trigger-condition``."""
     path = tuple(int(p) if p.isdigit() else p for p in (exc.field or "").split(".")[1:])
     if exc.field and exc.field.startswith("definition.steps.") and len(path) == 3:
         return {f"step-{path[1]}-{path[2]}": exc.detail}
+    if exc.field and exc.field.startswith("definition.trigger.") and len(path) == 2:
+        return {f"trigger-{path[1]}": exc.detail}
     return errors_of(exc)
 
 
