@@ -9,6 +9,7 @@ import json
 
 from pydantic import SecretStr
 
+from omniretail.auth import service as auth
 from omniretail.auth.models import Role
 from omniretail.support import service
 from omniretail.support.hooks import AssistantRequest
@@ -312,10 +313,22 @@ def test_the_desk_links_merges_splits_and_renders_canned_replies(container, clie
             headers=agent,
         )
     )
+    with container.read_uow() as uow:
+        sam = auth.principal_by_username(uow, "sam")
+        system = auth.principal_by_username(uow, "test-admin")
+    assert sam is not None and system is not None
+    # only staff who work the desk: not a system's key, a customer or a store associate
+    refused = client.post(
+        f"{API}/support/conversations/{call['id']}/assign",
+        json={"assignee_id": system.id},
+        headers=agent,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "assignee_id"
     ok(
         client.post(
             f"{API}/support/conversations/{call['id']}/assign",
-            json={"assignee_id": 1},
+            json={"assignee_id": sam.id},
             headers=agent,
         )
     )
@@ -323,7 +336,11 @@ def test_the_desk_links_merges_splits_and_renders_canned_replies(container, clie
         client.get(f"{API}/support/conversations", params={"tag": "delivery"}, headers=agent)
     )
     assert [c["id"] for c in tagged] == [call["id"]]
-    assert tagged[0]["priority"] == "high" and tagged[0]["assignee_id"] == 1
+    assert tagged[0]["priority"] == "high" and tagged[0]["assignee_id"] == sam.id
+    urgent = client.get(
+        f"{API}/support/conversations", params={"priority": "urgent"}, headers=agent
+    )
+    assert ok(urgent) == []
     ok(
         client.post(
             f"{API}/support/conversations/{call['id']}/status",

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, event
 
-from omniretail.auth import principal_cache
+from omniretail.auth import policy, principal_cache
 from omniretail.auth import repository as repo
 from omniretail.auth.errors import (
     DuplicateUsername,
@@ -136,6 +136,16 @@ def revoke_api_key(uow: UnitOfWork, key_id: int) -> ApiKeyRead:
 
 def list_principals(uow: UnitOfWork) -> list[PrincipalRead]:
     return [principal_read(p) for p in repo.list_principals(uow.session)]
+
+
+def people_who_may(uow: UnitOfWork, permission: str) -> list[PrincipalRead]:
+    """Active people (no systems, no customers) whose role grants ``permission``: who a
+    piece of work can be given to (a conversation to an agent)."""
+    return [
+        p
+        for p in list_principals(uow)
+        if p.active and p.kind == "person" and policy.allows(p.role.value, policy.Rule(permission))
+    ]
 
 
 def check_credentials(

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from omniretail.auth import service as auth
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
@@ -464,10 +465,22 @@ def set_status(uow: UnitOfWork, conversation_id: int, status: str) -> Conversati
     return conversation_read(uow, conversation)
 
 
+def desk_staff(uow: UnitOfWork) -> dict[int, str]:
+    """Who a conversation can be assigned to, by id: active people who may work conversations
+    (``support:write``); no customers, systems or store staff."""
+    return {p.id: p.username or f"#{p.id}" for p in auth.people_who_may(uow, "support:write")}
+
+
 def assign(
     uow: UnitOfWork, conversation_id: int, *, assignee_id: int | None, team: str | None
 ) -> ConversationRead:
     conversation = _live(uow, conversation_id)
+    if assignee_id is not None and assignee_id not in desk_staff(uow):
+        raise InvalidSupportRequest(
+            f"principal {assignee_id} cannot be assigned a conversation: assignees are active"
+            " staff who work the desk",
+            field="assignee_id",
+        )
     conversation.assignee_id = assignee_id
     if team:
         target = team_by_code(uow, team)

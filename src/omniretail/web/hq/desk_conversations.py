@@ -16,7 +16,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from omniretail.auth import policy
 from omniretail.auth import service as auth
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
@@ -138,17 +137,6 @@ def _names(uow: UnitOfWork) -> dict[int, str]:
     return {p.id: p.username or f"#{p.id}" for p in auth.list_principals(uow)}
 
 
-def _assignable(uow: UnitOfWork) -> dict[int, str]:
-    """Active people who can work a conversation: no customers, systems or store staff."""
-    return {
-        p.id: p.username or f"#{p.id}"
-        for p in auth.list_principals(uow)
-        if p.active
-        and p.kind == "person"
-        and policy.allows(p.role.value, policy.Rule("support:write"))
-    }
-
-
 def conversation_page(
     request: Request,
     viewer: Viewer,
@@ -181,7 +169,7 @@ def conversation_page(
             "canned": support.list_canned(uow),
             "teams": support.list_teams(uow),
             "names": _names(uow),
-            "assignable": _assignable(uow),
+            "assignable": support.desk_staff(uow),
         }
 
     return render(
