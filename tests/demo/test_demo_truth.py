@@ -333,7 +333,10 @@ def test_the_printed_tour_works_as_printed(container, clock, tmp_path):
         assert promotions.status_code == 200
         for name in ("Buy 3 pay 2", "Spend £50, save £5", "Welcome: 10 % off"):
             assert name in promotions.text
-        assert steps[9].endswith("; each one's page: its uses and revenue")
+        assert steps[9].endswith(
+            " in force with their uses, discount and revenue; each one's page: its orders"
+        )
+        assert "Discount given" in promotions.text
         one = client.get(f"{hq}/{re.findall(r'promotions/([A-Z0-9-]+)', promotions.text)[0]}")
         assert one.status_code == 200 and "Uses and revenue" in one.text
     with browser() as client:

@@ -90,3 +90,34 @@ def test_the_body_hint_names_every_fact_the_classic_messages_use(
     for message in (m for group in groups for m in group):
         used |= meta.find_undeclared_variables(env.parse(message.subject + (message.body or "")))
     assert used and all(re.search(rf"\b{name}\b", hint) for name in used), (used, hint)
+
+
+def test_the_list_shows_each_subject_as_a_reader_sees_it(
+    container: Container, web: TestClient, seeded: Seeded
+) -> None:
+    with container.uow() as uow:
+        auth.create_principal(
+            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
+        )
+    sign_in(web, "marketer")
+    subject = (
+        "{{ customer.first_name|title }}, <b>spring</b>{% if customer.tier %} for you{% endif %}"
+    )
+    made = post(
+        web,
+        "/hq/marketing/messages",
+        "/hq/marketing/messages",
+        {"code": "spring", "name": "Spring", "subject": subject, "body": "Hello."},
+    )
+    assert made.status_code == 303  # type: ignore[attr-defined]
+
+    page = web.get("/hq/marketing/messages").text
+
+    row = page[page.index('href="/hq/marketing/messages/spring"') :].split("</tr>")[0]
+    assert "{{" not in row and "{%" not in row
+    assert (
+        '<span class="placeholder" title="customer.first_name|title">first name</span>'
+        ", &lt;b&gt;spring&lt;/b&gt;"
+        '<span class="placeholder" title="if customer.tier">if customer.tier</span> for you'
+        '<span class="placeholder" title="endif">endif</span>'
+    ) in row

@@ -16,6 +16,7 @@ def _plan(overstock: int, shown: int) -> str:
             "on_hand": 5,
             "weekly_demand": 0.0,
             "weeks_of_cover": 1e13,
+            "over_target": 5.0,
         }
         for i in range(shown)
     ]
@@ -28,6 +29,7 @@ def _plan(overstock: int, shown: int) -> str:
         "by_action": {},
         "overstock": overstock,
         "overstock_rows": rows,
+        "overstock_weeks": 26.0,
     }
     job = SimpleNamespace(status="done", result=result, started_by="admin", seconds=1.0)
     return environment().get_template("hq/_plan.html").render(job=job, names={})

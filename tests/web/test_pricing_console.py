@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from omniretail.auth import service as auth
 from omniretail.bootstrap import Container
@@ -24,7 +25,9 @@ from omniretail.orders.schemas import CheckoutCreate, FulfilmentChoice, PaymentI
 from omniretail.orders.service import TestPaymentProvider
 from omniretail.pricing import service as pricing
 from omniretail.pricing.models import Coupon, Promotion
+from omniretail.processes.promotion_uses import promotion_uses
 from omniretail.routing.service import policy_from
+from omniretail.web.rendering import DASH, money
 from tests.web.conftest import post, sign_in
 from tests.web.seed import ADMIN, ASSOCIATE, CUSTOMER_EMAIL, Seeded
 
@@ -443,3 +446,65 @@ def test_no_price_list_says_where_prices_come_from(
         "No price list yet: every product sells at its catalogue price on the channels that"
         " sell in GBP; a channel in another currency sells nothing until a list prices it."
     )
+
+
+def _statements(web: TestClient, path: str) -> tuple[str, int]:
+    """The page and how many SQL statements its request ran."""
+    ran: list[str] = []
+
+    def count(*args: Any) -> None:
+        ran.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        text = web.get(path).text
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return text, len(ran)
+
+
+def _list_row(page: str, code: str) -> str:
+    row = page[page.index(f'<a href="{PROMOTIONS}/{code}">') :].split("</tr>")[0]
+    return re.sub(r">\s+<", "><", row)
+
+
+def test_the_list_shows_each_promotions_uses_from_one_read_for_all(
+    web: TestClient, container: Container, payments: TestPaymentProvider, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+    post(web, PROMOTIONS + "/new", PROMOTIONS, _promotion_form("SPRING_1"))
+    post(web, PROMOTIONS + "/new", PROMOTIONS, _promotion_form("TENOFF", requires_coupon="on"))
+    post(
+        web,
+        "/hq/pricing/coupons",
+        "/hq/pricing/coupons",
+        {"code": "save10", "promotion": "TENOFF", "max_uses": "5", "active": "on"},
+    )
+    _order(container, payments, seeded.customer_id, 2)
+    _order(container, payments, seeded.customer_id, 1, coupon="SAVE10")
+    _, before = _statements(web, PROMOTIONS)
+    post(web, PROMOTIONS + "/new", PROMOTIONS, _promotion_form("IDLE", priority="-5"))
+    post(web, PROMOTIONS + "/new", PROMOTIONS, _promotion_form("MORE", priority="-6"))
+    _order(container, payments, seeded.customer_id, 1)
+
+    page, after = _statements(web, PROMOTIONS)
+
+    assert after == before  # two more promotions, one with uses: no more statements
+    # 10 % of 40.00, of 20.00 and of 20.00.
+    assert '<td class="n">3</td><td class="n">£8.00</td>' in _list_row(page, "SPRING_1")
+    for code in ("SPRING_1", "TENOFF", "MORE", "IDLE"):
+        with container.read_uow() as uow:
+            totals = promotion_uses(uow, code).totals
+        row = _list_row(page, code)
+        own = web.get(f"{PROMOTIONS}/{code}").text
+        if not totals:
+            assert f'<td class="n">0</td><td class="n">{DASH}</td><td class="n">{DASH}</td>' in row
+            assert '<table id="uses">' not in own
+        for t in totals:
+            discount, revenue = money(t.discount, t.currency), money(t.revenue, t.currency)
+            assert f'<td class="n">{t.orders}</td><td class="n">{discount}</td>' in row, code
+            assert f'<td class="n">{revenue}</td></tr>' in row + "</tr>", code
+            assert (
+                f"<td>{t.currency}</td><td>{t.orders}</td><td>{discount}</td><td>{revenue}</td>"
+                in own
+            )

@@ -168,7 +168,7 @@ def print_tour(
     if offer is not None:
         say(
             f"  9. {offer.story(base)}; admin: {base}/hq/pricing/promotions -> the promotions"
-            " in force; each one's page: its uses and revenue"
+            " in force with their uses, discount and revenue; each one's page: its orders"
         )
     say(
         f" 10. marketer: {base}/hq/journeys -> the classic journeys; the welcome series and the"

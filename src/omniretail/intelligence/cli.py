@@ -173,7 +173,7 @@ def replenish_plan(
         run.actions.write_csv(out)
     _print(run.actions.head(50), "what to order or transfer")
     console.print(f"{run.actions.height:,} actions")
-    _print(run.markdown.head(20), "markdown candidates (weeks of cover)")
+    _print(run.markdown.head(20), "markdown candidates (largest overstock first)")
     console.print(f"{run.markdown.height:,} markdown candidates")
     progress("done")
 

@@ -127,7 +127,8 @@ def plan(stock: pl.DataFrame, weekly_demand: pl.DataFrame) -> pl.DataFrame:
 def overstock(
     stock: pl.DataFrame, weekly_demand: pl.DataFrame, config: ReplenishmentConfig
 ) -> pl.DataFrame:
-    """Weeks of cover per SKU x location with stock; markdown candidates first.
+    """Weeks of cover per SKU x location with stock, and the units over the target cover
+    (``overstock_weeks`` of weekly demand); markdown candidates first, largest overstock first.
 
     ``weekly_demand`` holds the forecast demand of the planned locations (sku, location,
     weekly_demand). Stock of a SKU that is forecast to sell nowhere (a discontinued line) is a
@@ -150,11 +151,22 @@ def overstock(
             .when(pl.col("weekly_demand") == 0)
             .then(float("inf"))
         )
-        .with_columns(markdown=pl.col("weeks_of_cover").fill_null(0.0) > config.overstock_weeks)
+        .with_columns(
+            markdown=pl.col("weeks_of_cover").fill_null(0.0) > config.overstock_weeks,
+            over_target=pl.col("on_hand") - pl.col("weekly_demand") * config.overstock_weeks,
+        )
         .sort(
-            ["markdown", "weeks_of_cover", "sku", "location"],
+            ["markdown", "over_target", "sku", "location"],
             descending=[True, True, False, False],
             nulls_last=True,
         )
-        .select("sku", "location", "on_hand", "weekly_demand", "weeks_of_cover", "markdown")
+        .select(
+            "sku",
+            "location",
+            "on_hand",
+            "weekly_demand",
+            "weeks_of_cover",
+            "over_target",
+            "markdown",
+        )
     )

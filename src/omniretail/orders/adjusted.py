@@ -44,25 +44,50 @@ def orders_adjusted_by(
     found: dict[str, AdjustedOrder] = {}
     seen: set[tuple[str, str | None, str]] = set()
     for row in repo.lines_adjusted_by(uow.session, source, since):
-        adjustments = _adjustments(row.pricing)
-        mine = [a for a in adjustments if a.get("source") == source]
-        if not mine:
-            continue  # the text matched elsewhere in the breakdown (a name, a note)
-        key = (row.number, row.sku_code, json.dumps(adjustments, sort_keys=True))
-        off = ZERO
-        if key not in seen:
-            seen.add(key)
-            off = -sum((Decimal(str(a.get("amount", "0"))) for a in mine), ZERO)
-        before = found.get(row.number)
-        found[row.number] = AdjustedOrder(
-            number=row.number,
-            currency=row.currency,
-            total=row.total,
-            status=row.status,
-            placed_at=row.placed_at,
-            discount=(before.discount if before else ZERO) + off,
-        )
+        _count(found, seen, row, source, _adjustments(row.pricing))
     return list(found.values())
+
+
+def orders_adjusted_by_each(
+    uow: UnitOfWork, prefix: str, since: datetime | None = None
+) -> dict[str, list[AdjustedOrder]]:
+    """``orders_adjusted_by`` for every source starting with ``prefix`` (``"promotion:"``),
+    by source, in one read."""
+    found: dict[str, dict[str, AdjustedOrder]] = {}
+    seen: set[tuple[str, str | None, str]] = set()
+    for row in repo.lines_adjusted_by(uow.session, prefix, since, prefix=True):
+        adjustments = _adjustments(row.pricing)
+        sources = {a.get("source") for a in adjustments}
+        for source in sorted(s for s in sources if isinstance(s, str) and s.startswith(prefix)):
+            _count(found.setdefault(source, {}), seen, row, source, adjustments)
+    return {source: list(orders.values()) for source, orders in found.items()}
+
+
+def _count(
+    found: dict[str, AdjustedOrder],
+    seen: set[tuple[str, str | None, str]],
+    row: Any,
+    source: str,
+    adjustments: list[dict[str, Any]],
+) -> None:
+    """Adds what ``source`` took off the row's line to its order in ``found``."""
+    mine = [a for a in adjustments if a.get("source") == source]
+    if not mine:
+        return  # the text matched elsewhere in the breakdown (a name, a note)
+    key = (row.number, row.sku_code, source + json.dumps(adjustments, sort_keys=True))
+    off = ZERO
+    if key not in seen:
+        seen.add(key)
+        off = -sum((Decimal(str(a.get("amount", "0"))) for a in mine), ZERO)
+    before = found.get(row.number)
+    found[row.number] = AdjustedOrder(
+        number=row.number,
+        currency=row.currency,
+        total=row.total,
+        status=row.status,
+        placed_at=row.placed_at,
+        discount=(before.discount if before else ZERO) + off,
+    )
 
 
 def orders_by_numbers(uow: UnitOfWork, numbers: Sequence[str]) -> list[AdjustedOrder]:

@@ -392,12 +392,15 @@ def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def lines_adjusted_by(session: Session, source: str, since: datetime | None) -> list[Row[Any]]:
-    """Sale lines whose pricing breakdown names ``source`` (``"promotion:SPRING"``), with
-    their order. The breakdown is JSON (JSONB on PostgreSQL): its text holds the source as a
-    quoted string on both databases, so one portable LIKE finds it; ``since`` (the
-    promotion's creation) bounds the scan through the index on ``orders.placed_at``."""
-    pattern = '%"' + _like_literal(source) + '"%'
+def lines_adjusted_by(
+    session: Session, source: str, since: datetime | None, *, prefix: bool = False
+) -> list[Row[Any]]:
+    """Sale lines whose pricing breakdown names ``source`` (``"promotion:SPRING"``; with
+    ``prefix``, any source starting so, ``"promotion:"``), with their order. The breakdown is
+    JSON (JSONB on PostgreSQL): its text holds the source as a quoted string on both
+    databases, so one portable LIKE finds it; ``since`` (the promotion's creation) bounds the
+    scan through the index on ``orders.placed_at``."""
+    pattern = '%"' + _like_literal(source) + ("%" if prefix else '"%')
     stmt = (
         select(
             orders.c.number,

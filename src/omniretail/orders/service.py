@@ -21,6 +21,7 @@ from omniretail.orders.access import (
 from omniretail.orders.adjusted import (
     AdjustedOrder,
     orders_adjusted_by,
+    orders_adjusted_by_each,
     orders_by_numbers,
 )
 from omniretail.orders.checkout import (
@@ -180,6 +181,7 @@ __all__ = [
     "order_read",
     "order_summaries",
     "orders_adjusted_by",
+    "orders_adjusted_by_each",
     "orders_by_numbers",
     "orders_for_location",
     "overdue_pickups",

@@ -402,3 +402,13 @@ def list_redemptions(
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(session.execute(stmt))
+
+
+def redemptions_by_promotion(session: Session) -> list[Row[Any]]:
+    """Every coupon redemption with its coupon's promotion (``promotion_code``), newest first."""
+    stmt = (
+        select(redemptions, coupons.c.promotion_code)
+        .join(coupons, coupons.c.code == redemptions.c.coupon_code)
+        .order_by(redemptions.c.redeemed_at.desc(), redemptions.c.id.desc())
+    )
+    return list(session.execute(stmt))

@@ -469,6 +469,23 @@ def coupon_redemptions(
     ]
 
 
+def redemptions_by_promotion(uow: UnitOfWork) -> dict[str, list[CouponRedemptionRead]]:
+    """The uses of every promotion's coupons (as ``coupon_redemptions``), by promotion."""
+    found: dict[str, list[CouponRedemptionRead]] = {}
+    for r in repo.redemptions_by_promotion(uow.session):
+        found.setdefault(r.promotion_code, []).append(
+            CouponRedemptionRead(
+                coupon=r.coupon_code,
+                order_number=r.order_number,
+                customer_id=r.customer_id,
+                amount=r.amount,
+                redeemed_at=r.redeemed_at,
+                returned_at=r.returned_at,
+            )
+        )
+    return found
+
+
 def condition_variables() -> str:
     """The variables a condition may name, as ``promotion_rules`` documents them (the
     console shows them as help beside the condition)."""

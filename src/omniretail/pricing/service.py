@@ -593,4 +593,5 @@ recorded_sources = repricing.sources_of
 allocate = repricing.allocate
 search_coupons = promotions.search_coupons
 coupon_redemptions = promotions.coupon_redemptions
+redemptions_by_promotion = promotions.redemptions_by_promotion
 condition_variables = promotions.condition_variables

@@ -16,6 +16,7 @@ from omniretail.kernel.money import round_money
 from omniretail.orders import service as orders
 from omniretail.orders.service import AdjustedOrder, OrderStatus
 from omniretail.pricing import service as pricing
+from omniretail.pricing.schemas import CouponRedemptionRead, PromotionRead
 
 ZERO = Decimal(0)
 
@@ -51,6 +52,42 @@ def promotion_uses(uow: UnitOfWork, code: str, recent: int = 20) -> PromotionUse
         r for r in pricing.coupon_redemptions(uow, promotion=code, limit=None) if not r.returned_at
     ]
     placed = {o.number: o for o in orders.orders_by_numbers(uow, [r.order_number for r in used])}
+    everything, per_coupon = _combined(direct, used, placed)
+    return PromotionUses(
+        code=code,
+        totals=totals(everything),
+        coupons=[CouponUses(c, totals(per_coupon[c])) for c in sorted(per_coupon)],
+        orders=[o for o in everything if o.status != OrderStatus.CANCELLED.value][:recent],
+    )
+
+
+def uses_of_promotions(
+    uow: UnitOfWork, promotions: list[PromotionRead]
+) -> dict[str, list[UsesTotal]]:
+    """``promotion_uses(...).totals`` of each promotion listed, in three reads whatever
+    their number (the promotions list's columns)."""
+    if not promotions:
+        return {}
+    since = min(p.created_at for p in promotions)
+    direct = orders.orders_adjusted_by_each(uow, "promotion:", since=since)
+    redeemed = pricing.redemptions_by_promotion(uow)
+    used = {p.code: [r for r in redeemed.get(p.code, []) if not r.returned_at] for p in promotions}
+    numbers = sorted({r.order_number for rs in used.values() for r in rs})
+    placed = {o.number: o for o in orders.orders_by_numbers(uow, numbers)}
+    found = {}
+    for p in promotions:
+        own = [o for o in direct.get(f"promotion:{p.code}", []) if o.placed_at >= p.created_at]
+        found[p.code] = totals(_combined(own, used[p.code], placed)[0])
+    return found
+
+
+def _combined(
+    direct: list[AdjustedOrder],
+    used: list[CouponRedemptionRead],
+    placed: dict[str, AdjustedOrder],
+) -> tuple[list[AdjustedOrder], dict[str, list[AdjustedOrder]]]:
+    """The orders priced directly or through a coupon (newest first, each with the money off
+    both ways), and each coupon's orders."""
     per_coupon: dict[str, list[AdjustedOrder]] = defaultdict(list)
     combined: dict[str, AdjustedOrder] = {o.number: o for o in direct}
     for r in used:
@@ -63,12 +100,7 @@ def promotion_uses(uow: UnitOfWork, code: str, recent: int = 20) -> PromotionUse
             order, r.amount + (before.discount if before else ZERO)
         )
     everything = sorted(combined.values(), key=lambda o: (o.placed_at, o.number), reverse=True)
-    return PromotionUses(
-        code=code,
-        totals=totals(everything),
-        coupons=[CouponUses(c, totals(per_coupon[c])) for c in sorted(per_coupon)],
-        orders=[o for o in everything if o.status != OrderStatus.CANCELLED.value][:recent],
-    )
+    return everything, per_coupon
 
 
 def coupon_uses(uow: UnitOfWork, code: str) -> list[UsesTotal]:

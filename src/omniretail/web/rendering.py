@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from omniretail import __version__
 from omniretail.kernel.money import format_money
 from omniretail.pricing.service import CATALOG_CURRENCY
 
 DASH = "\N{EN DASH}"  # shown for a missing value
+TEMPLATE_TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#.*?#\}", re.DOTALL)
 
 
 @cache
@@ -33,6 +36,7 @@ def environment() -> Environment:
         num=num,
         minutes=minutes,
         order_status=order_status,
+        placeholders=placeholders,
     )
     env.globals.update(version=__version__, catalog_currency=CATALOG_CURRENCY)
     return env
@@ -100,3 +104,28 @@ def minutes(value: float | None) -> str:
         return f"{hours} h {mins} min" if mins else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def placeholders(source: str | None) -> Markup:
+    """A message template as a reader sees it, nothing run: each ``{{ customer.first_name }}``
+    a marked *first name* (the expression in its title), each ``{% ... %}`` a marked rule,
+    comments left out; the rest escaped."""
+    text = source or ""
+    parts: list[str] = []
+    at = 0
+    for found in TEMPLATE_TAG.finditer(text):
+        parts.append(str(escape(text[at : found.start()])))
+        at = found.end()
+        expression, statement = found.group(1), found.group(2)
+        if expression is not None:
+            shown = expression.split("|")[0].strip().rsplit(".", 1)[-1].replace("_", " ")
+            whole = expression.strip()
+        elif statement is not None:
+            shown = whole = statement.strip("-+ \n\t")
+        else:
+            continue
+        parts.append(
+            f'<span class="placeholder" title="{escape(whole)}">{escape(shown or whole)}</span>'
+        )
+    parts.append(str(escape(text[at:])))
+    return Markup("".join(parts))

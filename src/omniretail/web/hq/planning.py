@@ -71,11 +71,12 @@ def run(request: Request, posted: PostedDep) -> Response:
 
 
 def replenishment_plan(container: Runtime, progress: Progress, actor: str) -> dict[str, Any]:
+    config = ReplenishmentConfig()
     run = run_replenishment(
         container.read_engine,
         container.uow,
         container.read_uow,
-        config=ReplenishmentConfig(),
+        config=config,
         channel="WEB",
         today=container.clock.now().date(),
         actor=actor,
@@ -91,6 +92,7 @@ def replenishment_plan(container: Runtime, progress: Progress, actor: str) -> di
         "by_action": dict(actions.group_by("action").agg(pl.col("quantity").sum()).iter_rows()),
         "overstock": run.markdown.height,
         "overstock_rows": run.markdown.head(SHOW).to_dicts(),
+        "overstock_weeks": config.overstock_weeks,
         # Whole, for the CSV downloads (kept in memory with the job, like the rest).
         "actions_frame": actions,
         "markdown_frame": run.markdown,

@@ -1,4 +1,5 @@
-"""HQ promotions: the list (in force, scheduled, paused, ended), the editor (a CEL condition
+"""HQ promotions: the list (in force, scheduled, paused, ended; each one's uses, discount
+and revenue), the editor (a CEL condition
 checked on save, with the variables it may name; an effect form built from the effect schemas
 in ``pricing.schemas``, so a new effect type gets its form), pause and resume, uses and revenue
 (``processes.promotion_uses``), and a cart to try it on (the API's quote)."""
@@ -28,7 +29,7 @@ from omniretail.pricing.schemas import (
     QuoteRead,
     QuoteRequest,
 )
-from omniretail.processes.promotion_uses import promotion_uses
+from omniretail.processes.promotion_uses import UsesTotal, promotion_uses, uses_of_promotions
 from omniretail.web.deps import (
     HqDep,
     PageRoute,
@@ -156,12 +157,18 @@ def promo_errors(exc: ValidationError | DomainError, kind: str) -> Errors:
 @router.get("/promotions", response_class=HTMLResponse)
 def promotions_page(request: Request, viewer: HqDep) -> HTMLResponse:
     authorize_as(request, viewer, "GET /pricing/promotions")
-    promotions, now = read(request, lambda uow: (pricing.list_promotions(uow), uow.now))
+
+    def load(uow: UnitOfWork) -> tuple[list[PromotionRead], dict[str, list[UsesTotal]], Any]:
+        promotions = pricing.list_promotions(uow)
+        return promotions, uses_of_promotions(uow, promotions), uow.now
+
+    promotions, uses, now = read(request, load)
     return render(
         request,
         "hq/promotions.html",
         viewer=viewer,
         promotions=[(p, state_of(p.valid_from, p.valid_to, p.active, now)) for p in promotions],
+        uses=uses,
     )
 
 
