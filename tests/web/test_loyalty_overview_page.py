@@ -41,7 +41,7 @@ def test_the_loyalty_page_shows_the_programmes_state(
     assert f"As of {when(now.as_of)} UTC" in text
     assert shown(text, "Member accounts", num(now.members))
     for tier in now.tiers:
-        assert shown(text, tier.tier, num(tier.members))
+        assert shown(text, f"{tier.tier} tier", num(tier.members))
     assert shown(text, "Points outstanding", f"{num(now.outstanding)} points")
     assert shown(
         text, "Value of points outstanding", format_money(now.outstanding_value, now.currency)
