@@ -284,6 +284,8 @@ POLICY: dict[str, Rule] = {
     "POST /customers/{customer_id}/erase": R("privacy:erase"),
     # --- loyalty
     "GET /loyalty/programme": R("programme:read", customer_unscoped=True),
+    # Staff only: customers read the programme's rules, not its liability.
+    "GET /loyalty/overview": R("programme:read"),
     "PUT /loyalty/programme": R("loyalty:programme"),
     "POST /loyalty/customers/{customer_id}/enrol": R("customers:write"),
     "GET /loyalty/customers/{customer_id}": R("loyalty:read"),

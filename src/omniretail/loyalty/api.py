@@ -34,6 +34,7 @@ from omniretail.loyalty.schemas import (
     EntryRead,
     LotRead,
     PresenceCodeRequest,
+    ProgrammeOverview,
     ProgrammeRead,
     ProgrammeRules,
     RedemptionCreate,
@@ -47,6 +48,14 @@ router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 @router.get("/programme", response_model=ProgrammeRead)
 def get_programme(uow: ReadDep) -> ProgrammeRead:
     return service.get_programme(uow)
+
+
+@router.get("/overview", response_model=ProgrammeOverview)
+def overview(uow: ReadDep) -> ProgrammeOverview:
+    """The programme's state: member accounts by tier, points outstanding (the liability, in
+    points and money), points expiring in the next 30 days, points earned and redeemed in the
+    last 30 days."""
+    return service.programme_overview(uow)
 
 
 @router.put("/programme", response_model=ProgrammeRead)

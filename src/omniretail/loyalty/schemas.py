@@ -350,3 +350,32 @@ class BackfillReport(BaseModel):
 
 class RunReport(BaseModel):
     processed: int
+
+
+class TierMembers(BaseModel):
+    tier: str
+    members: int
+
+
+class ProgrammeOverview(BaseModel):
+    """The programme's state as of ``as_of``: member accounts by stored tier (a merged
+    profile keeps its own account), points outstanding (available and pending, the liability,
+    valued at the programme's ``point_value``), points expiring by ``expiring_by``, and points
+    earned (purchases and rewards) and redeemed (net of redemptions given back) since
+    ``since``."""
+
+    as_of: datetime
+    currency: str
+    point_value: Decimal
+    members: int
+    tiers: list[TierMembers]
+    available: int
+    pending: int
+    owed: int = Field(description="points clawed back after they were spent, not yet settled")
+    outstanding: int
+    outstanding_value: Decimal
+    expiring_by: datetime
+    expiring: int
+    since: datetime
+    earned: int
+    redeemed: int

@@ -4,8 +4,8 @@ Modules by use case: ``rules`` (the programme), ``awards`` (enrolment, actions,
 adjustments), ``earn`` (orders earn on the paid amounts, points promotions, clawback),
 ``redeem``, ``lots`` (maturing, expiry), ``tiers``, ``coupons``, ``grants`` (birthday and
 welcome pricing coupons), ``rewards`` (scheduled: birthdays, un-merge settlement, recompute),
-``reads``, ``backfill`` (points for an imported order history). Other packages import the
-names below from ``loyalty.service``.
+``reads``, ``overview`` (the programme's state for HQ), ``backfill`` (points for an
+imported order history). Other packages import the names below from ``loyalty.service``.
 
 A person's points are the sum over the accounts of their profile cluster (a merged profile's
 account keeps its own lots, so an undo of the merge is exact). Services never commit.
@@ -42,6 +42,7 @@ from omniretail.loyalty.service.lots import (
     expire_points,
     release_matured_points,
 )
+from omniretail.loyalty.service.overview import programme_overview
 from omniretail.loyalty.service.presence import (
     Presence,
     check_presence,
@@ -109,6 +110,7 @@ __all__ = [
     "list_lots",
     "list_reward_coupons",
     "points_for_order",
+    "programme_overview",
     "programme_read",
     "progress_for",
     "recompute_balances",

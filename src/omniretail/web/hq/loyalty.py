@@ -1,5 +1,7 @@
-"""HQ loyalty programme settings: earn rate, point value, windows and tiers. Saving stores a
-new version of the rules (``loyalty.service.save_programme``), as ``PUT /loyalty/programme``."""
+"""HQ loyalty programme: its state (``loyalty.service.programme_overview``, as
+``GET /loyalty/overview``) above its settings (earn rate, point value, windows and tiers).
+Saving stores a new version of the rules (``loyalty.service.save_programme``), as
+``PUT /loyalty/programme``."""
 
 from __future__ import annotations
 
@@ -62,6 +64,7 @@ def _page(
         viewer=viewer,
         status=status,
         programme=programme,
+        overview=read(request, loyalty.programme_overview),
         values=values or _values(programme.rules),
         errors=errors or {},
         tier_rows=TIER_ROWS,
@@ -73,6 +76,7 @@ def _page(
 @router.get("/loyalty", response_class=HTMLResponse)
 def programme_page(request: Request, viewer: HqDep) -> HTMLResponse:
     authorize_as(request, viewer, "GET /loyalty/programme")
+    authorize_as(request, viewer, "GET /loyalty/overview")
     return _page(request, viewer, read(request, loyalty.get_programme))
 
 
