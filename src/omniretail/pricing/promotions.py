@@ -456,34 +456,26 @@ def coupon_redemptions(
 ) -> list[CouponRedemptionRead]:
     """The uses of one coupon, or of all the coupons of a promotion, newest first."""
     rows = repo.list_redemptions(uow.session, coupon.upper() if coupon else None, promotion, limit)
-    return [
-        CouponRedemptionRead(
-            coupon=r.coupon_code,
-            order_number=r.order_number,
-            customer_id=r.customer_id,
-            amount=r.amount,
-            redeemed_at=r.redeemed_at,
-            returned_at=r.returned_at,
-        )
-        for r in rows
-    ]
+    return [_redemption_read(r) for r in rows]
 
 
 def redemptions_by_promotion(uow: UnitOfWork) -> dict[str, list[CouponRedemptionRead]]:
     """The uses of every promotion's coupons (as ``coupon_redemptions``), by promotion."""
     found: dict[str, list[CouponRedemptionRead]] = {}
     for r in repo.redemptions_by_promotion(uow.session):
-        found.setdefault(r.promotion_code, []).append(
-            CouponRedemptionRead(
-                coupon=r.coupon_code,
-                order_number=r.order_number,
-                customer_id=r.customer_id,
-                amount=r.amount,
-                redeemed_at=r.redeemed_at,
-                returned_at=r.returned_at,
-            )
-        )
+        found.setdefault(r.promotion_code, []).append(_redemption_read(r))
     return found
+
+
+def _redemption_read(row: Any) -> CouponRedemptionRead:
+    return CouponRedemptionRead(
+        coupon=row.coupon_code,
+        order_number=row.order_number,
+        customer_id=row.customer_id,
+        amount=row.amount,
+        redeemed_at=row.redeemed_at,
+        returned_at=row.returned_at,
+    )
 
 
 def condition_variables() -> str:
