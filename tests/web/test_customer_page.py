@@ -83,8 +83,9 @@ def test_the_segment_and_the_chance_still_active_say_what_they_are_and_their_dat
     page = web.get(f"/hq/customers/{seeded.customer_id}").text
 
     assert "Champions" in page and "33%" in page
-    assert "ranked against all customers, as of Wed 10 Dec 2025" in page
-    assert "from the gaps between their own purchases, as of Wed 10 Dec 2025" in page
+    # scores as of 10 Dec count what happened before it: up to the 9th
+    assert "ranked against all customers, counting purchases up to Tue 09 Dec 2025" in page
+    assert "from the gaps between their own purchases up to Tue 09 Dec 2025" in page
 
 
 def test_a_customer_without_purchases_by_the_scoring_date_has_no_chance_still_active_shown(

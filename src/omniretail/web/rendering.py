@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -32,6 +32,7 @@ def environment() -> Environment:
         money=money,
         when=when,
         day=day,
+        day_before=day_before,
         label=label,
         num=num,
         minutes=minutes,
@@ -52,6 +53,11 @@ def when(value: datetime | None) -> str:
 
 def day(value: date | datetime | None) -> str:
     return value.strftime("%a %d %b %Y") if value is not None else DASH
+
+
+def day_before(value: date | datetime | None) -> str:
+    """The last day a figure "as of" ``value`` counts (as-of dates are exclusive)."""
+    return day(value - timedelta(days=1)) if value is not None else DASH
 
 
 ACRONYMS = {"pos": "POS", "sms": "SMS", "sku": "SKU", "csv": "CSV", "api": "API", "url": "URL"}
