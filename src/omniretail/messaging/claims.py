@@ -36,6 +36,7 @@ from omniretail.messaging.models import (
     Delivery,
     DeliveryStatus,
 )
+from omniretail.messaging.repository import delivery_arrays, planned_deliveries
 
 
 def claim_due(
@@ -98,10 +99,9 @@ def add_claimed(
     each is written once before its outcome instead of inserted and then updated (a row
     version, its index entries and a foreign-key check each). Returns them as ``claim_due``'s
     rows; none when something was due (the rest is pending: ``claim_due`` takes it, in order)."""
-    pairs = [(message, name) for message, handlers in plans for name in handlers]
+    pairs, lanes = planned_deliveries(plans, background)
     if not pairs:
         return []
-    lanes = [BACKGROUND_LANE if name in background else FOREGROUND_LANE for _, name in pairs]
     takes, room = [], limit - limit // 10
     for lane in lanes:
         takes.append(lane == FOREGROUND_LANE and room > 0)
@@ -114,10 +114,7 @@ def add_claimed(
         session.connection().execute(
             _PG_ADD_CLAIMED,
             {
-                "message_ids": [m.id for m, _ in pairs],
-                "positions": [m.position for m, _ in pairs],
-                "handlers": [name for _, name in pairs],
-                "lanes": lanes,
+                **delivery_arrays(pairs, lanes),
                 "takes": takes,
                 "now": now,
                 "token": token,

@@ -141,6 +141,25 @@ def _mark_planned(postgres: bool) -> Any:
     )
 
 
+def planned_deliveries(
+    plans: Sequence[tuple[Any, Sequence[str]]], background: Collection[str]
+) -> tuple[list[tuple[Any, str]], list[int]]:
+    """A pass's plans as (message, handler) pairs in event order, and each pair's lane."""
+    pairs = [(message, name) for message, handlers in plans for name in handlers]
+    lanes = [BACKGROUND_LANE if name in background else FOREGROUND_LANE for _, name in pairs]
+    return pairs, lanes
+
+
+def delivery_arrays(pairs: Sequence[tuple[Any, str]], lanes: list[int]) -> dict[str, list[Any]]:
+    """The pairs as the arrays a PostgreSQL INSERT of deliveries unnests."""
+    return {
+        "message_ids": [m.id for m, _ in pairs],
+        "positions": [m.position for m, _ in pairs],
+        "handlers": [name for _, name in pairs],
+        "lanes": lanes,
+    }
+
+
 def add_deliveries_of(
     session: Session,
     plans: Sequence[tuple[Any, Sequence[str]]],
@@ -150,22 +169,12 @@ def add_deliveries_of(
     """The deliveries of many messages (message, handler names) in one statement built once:
     on PostgreSQL an INSERT from four arrays (its text never changes, so the server keeps it
     prepared), on SQLite one executemany; ``background`` handlers' in the background lane."""
-    pairs = [(message, name) for message, handlers in plans for name in handlers]
+    pairs, lanes = planned_deliveries(plans, background)
     if not pairs:
         return
-    lanes = [BACKGROUND_LANE if name in background else FOREGROUND_LANE for _, name in pairs]
     connection = session.connection()
     if is_postgres(session):
-        connection.execute(
-            _PG_ADD_DELIVERIES,
-            {
-                "message_ids": [m.id for m, _ in pairs],
-                "positions": [m.position for m, _ in pairs],
-                "handlers": [name for _, name in pairs],
-                "lanes": lanes,
-                "now": now,
-            },
-        )
+        connection.execute(_PG_ADD_DELIVERIES, {**delivery_arrays(pairs, lanes), "now": now})
         return
     connection.execute(
         statement(session, "deliveries.add", _add_deliveries),
