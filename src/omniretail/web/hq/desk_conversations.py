@@ -30,9 +30,11 @@ from omniretail.support.schemas import (
     LinkRequest,
     MergeRequest,
     NoteCreate,
+    PriorityName,
     PriorityRequest,
     ReplyCreate,
     SplitRequest,
+    StatusName,
     StatusRequest,
     TagsRequest,
 )
@@ -54,8 +56,8 @@ from omniretail.web.session import container_of
 
 router = APIRouter(prefix="/hq/desk", route_class=PageRoute, include_in_schema=False)
 CONVERSATION = "/support/conversations/{conversation_id}"
-STATUSES = ["open", "pending", "resolved", "closed"]
-PRIORITIES = ["low", "normal", "high", "urgent"]
+STATUSES = list(get_args(StatusName))
+PRIORITIES = list(get_args(PriorityName))
 CHANNELS = {name: label(name) for name in get_args(ChannelName)} | {
     "webhook-social": "Social and messaging apps"
 }
