@@ -193,7 +193,11 @@ def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> C
             ],
         )
     holds = _refresh_others(uow, cart, skip={data.sku}, actor=actor)
-    uow.record(CartLineAdded(cart_id=cart.id, sku=data.sku, quantity=data.quantity))
+    uow.record(
+        CartLineAdded(
+            cart_id=cart.id, sku=data.sku, quantity=data.quantity, customer_id=cart.customer_id
+        )
+    )
     lines = []
     for ln in cart.lines:
         if ln.id in holds:
@@ -247,7 +251,11 @@ def update_line(
         _within_hold_caps(uow, cart, channel, {sku: data.quantity})
         _rehold(uow, cart, line, data.quantity, data.location, channel, actor)
     _refresh_others(uow, cart, skip={sku}, actor=actor)
-    uow.record(CartLineChanged(cart_id=cart.id, sku=sku, quantity=data.quantity))
+    uow.record(
+        CartLineChanged(
+            cart_id=cart.id, sku=sku, quantity=data.quantity, customer_id=cart.customer_id
+        )
+    )
     return get_cart(uow, token, data.channel)
 
 

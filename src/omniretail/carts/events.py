@@ -25,24 +25,28 @@ class CartCreated(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CartLineAdded(Event):
-    """Units of a SKU were added to a cart (and reserved)."""
+    """Units of a SKU were added to a cart (and reserved). ``customer_id``: the cart's
+    owner then (None: a guest's cart; absent from events stored before it was added)."""
 
     type: ClassVar[str] = "orders.cart_line_added"
     subject_template: ClassVar[str] = CART_SUBJECT
     cart_id: str
     sku: str
     quantity: int
+    customer_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class CartLineChanged(Event):
-    """A cart line's quantity was changed (its reservation follows)."""
+    """A cart line's quantity was changed (its reservation follows). ``customer_id``: the cart's
+    owner then (None: a guest's cart; absent from events stored before it was added)."""
 
     type: ClassVar[str] = "orders.cart_line_changed"
     subject_template: ClassVar[str] = CART_SUBJECT
     cart_id: str
     sku: str
     quantity: int
+    customer_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,9 +55,13 @@ from omniretail.messaging.senders import Senders
 
 
 def install(registry: HandlerRegistry) -> None:
-    registry.add("omniretail.orders.order_confirmed", "customers.timeline_order", _order_confirmed)
-    registry.add("omniretail.orders.cancelled", "customers.timeline_cancellation", _cancelled)
-    registry.add("omniretail.orders.refunded", "customers.timeline_refund", _refunded)
+    # a guest's order has no profile to show it: no delivery is planned for it
+    for event_type, name, handler in (
+        ("omniretail.orders.order_confirmed", "customers.timeline_order", _order_confirmed),
+        ("omniretail.orders.cancelled", "customers.timeline_cancellation", _cancelled),
+        ("omniretail.orders.refunded", "customers.timeline_refund", _refunded),
+    ):
+        registry.add(event_type, name, handler, customers_only=True)
 
 
 def install_verification(registry: HandlerRegistry, senders: Senders, keyring: Keyring) -> None:

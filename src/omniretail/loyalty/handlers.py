@@ -59,10 +59,11 @@ CANCELLED_LINE = "cancelled"
 
 
 def install(registry: HandlerRegistry) -> None:
-    registry.on(OrderConfirmed, "loyalty.earn_for_order", _order_confirmed)
-    registry.on(OrderCancelled, "loyalty.claw_back_cancelled", _cancelled)
-    registry.on(OrderRefunded, "loyalty.claw_back_refunded", _refunded)
-    registry.on(OrderExchanged, "loyalty.exchange", _exchanged)
+    # a guest's order earns nothing: no delivery is planned for it
+    registry.on(OrderConfirmed, "loyalty.earn_for_order", _order_confirmed, customers_only=True)
+    registry.on(OrderCancelled, "loyalty.claw_back_cancelled", _cancelled, customers_only=True)
+    registry.on(OrderRefunded, "loyalty.claw_back_refunded", _refunded, customers_only=True)
+    registry.on(OrderExchanged, "loyalty.exchange", _exchanged, customers_only=True)
     registry.on(CouponIssued, "loyalty.notify_coupon", _coupon_issued)
 
 

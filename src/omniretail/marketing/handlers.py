@@ -160,7 +160,9 @@ def install(registry: HandlerRegistry, keyring: Keyring) -> None:
         return {items[index][1].id: NO_CUSTOMER for index in nobody}
 
     for event_class in CUSTOMER_EVENTS:
-        registry.on_batch(event_class, f"marketing.segments.{event_class.type}", deliver)
+        registry.on_batch(
+            event_class, f"marketing.segments.{event_class.type}", deliver, customers_only=True
+        )
     for event_class in (*STOCK_MOVEMENTS, inventory.TransferReceived, inventory.ReceivedInBulk):
         registry.on(event_class, f"marketing.back_in_stock.{event_class.type}", stock_moved)
     for event_class in PRICE_CHANGES:

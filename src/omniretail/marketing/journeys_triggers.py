@@ -299,7 +299,9 @@ def _revenue(uow: UnitOfWork, event: Any) -> tuple[str | None, Decimal | None, s
 
 
 def install(registry: HandlerRegistry) -> None:
-    """One batch handler per trigger event: a batch of events in one transaction."""
+    """One batch handler per trigger event: a batch of events in one transaction. A guest's
+    event (its ``customer_id`` null: a cart nobody had signed in to) is not delivered: no
+    run to end, no one to enter."""
     definitions = Definitions()
 
     def deliver(items: list[tuple[Any, EventMeta]], uow_factory: UowFactory) -> None:
@@ -308,7 +310,9 @@ def install(registry: HandlerRegistry) -> None:
             on_events(uow, items, definitions)
 
     for event_class in TRIGGER_EVENTS:
-        registry.on_batch(event_class, f"marketing.journeys.{event_class.type}", deliver)
+        registry.on_batch(
+            event_class, f"marketing.journeys.{event_class.type}", deliver, customers_only=True
+        )
 
 
 # --- the sweep -----------------------------------------------------------------------------

@@ -16,6 +16,11 @@ the reason (``Skips``: those deliveries end ``skipped``, as with ``SkipDelivery`
 hands it the due deliveries of a pass together; when the batch raises, it delivers them one
 by one (``fn`` with a one-item list), so a poisoned event retries and dead-letters alone.
 
+A handler that has nothing to do for a guest (points, a profile's timeline, segments and
+journeys) subscribes with ``customers_only=True``: no delivery is planned for an event whose
+``customer_id`` is null (a guest's cart or order), so the relay neither writes nor claims it.
+An event without a ``customer_id`` field is planned as before.
+
 Handler names are stored with each delivery, so they must stay stable across releases.
 """
 
@@ -92,6 +97,7 @@ class Registration:
     pattern: str
     name: str
     handler: Handler
+    customers_only: bool = False
 
 
 class HandlerRegistry:
@@ -101,9 +107,9 @@ class HandlerRegistry:
         self._batches: dict[str, BatchHandler] = {}
         self._background: set[str] = set()
         self._sources: list[HandlerSource] = []
-        # Event type -> names of the registered handlers matching it (patterns are fixed once
-        # registered, so each type is matched against them once per process).
-        self._names_for_type: dict[str, tuple[str, ...]] = {}
+        # (event type, a guest's event) -> names of the registered handlers matching it
+        # (patterns are fixed once registered, so each type is matched once per process).
+        self._names_for_type: dict[tuple[str, bool], tuple[str, ...]] = {}
 
     def add(
         self,
@@ -113,15 +119,16 @@ class HandlerRegistry:
         *,
         batch: BatchHandler | None = None,
         background: bool = False,
+        customers_only: bool = False,
     ) -> None:
         """Deliver events whose type matches ``pattern`` to ``handler``, known as ``name``;
         ``batch``, when given, takes many of them at once (all or none). ``background``: its
         due deliveries are claimed after every other handler's (slow sends, say, so that
         quick reactions are not queued behind them); each handler still gets its events in
-        order."""
+        order. ``customers_only``: not planned for events whose ``customer_id`` is null."""
         if name in self._by_name or any(name.startswith(s.prefix) for s in self._sources):
             raise ValueError(f"handler name {name!r} is already taken")
-        self._registrations.append(Registration(pattern, name, handler))
+        self._registrations.append(Registration(pattern, name, handler, customers_only))
         self._by_name[name] = handler
         self._names_for_type.clear()
         if batch is not None:
@@ -135,15 +142,29 @@ class HandlerRegistry:
         (claimed after the foreground lane's)."""
         return frozenset(self._background)
 
-    def on(self, event_class: type[E], name: str, handler: TypedHandler[E]) -> None:
+    def on(
+        self,
+        event_class: type[E],
+        name: str,
+        handler: TypedHandler[E],
+        *,
+        customers_only: bool = False,
+    ) -> None:
         """Deliver every ``event_class`` event to ``handler`` as that class, known as ``name``."""
 
         def deliver(event: CloudEvent, uow_factory: UowFactory) -> None:
             handler(event_class.parse(event["data"]), EventMeta.of(event), uow_factory)
 
-        self.add(event_class.cloud_type(), name, deliver)
+        self.add(event_class.cloud_type(), name, deliver, customers_only=customers_only)
 
-    def on_batch(self, event_class: type[E], name: str, handler: TypedBatchHandler[E]) -> None:
+    def on_batch(
+        self,
+        event_class: type[E],
+        name: str,
+        handler: TypedBatchHandler[E],
+        *,
+        customers_only: bool = False,
+    ) -> None:
         """Deliver ``event_class`` events to ``handler`` in batches: ``handler(items,
         uow_factory)`` with items a list of (event, meta), all handled or none; it returns
         the ``Skips`` among them, if any."""
@@ -158,7 +179,7 @@ class HandlerRegistry:
             items = [(event_class.parse(e["data"]), EventMeta.of(e)) for e in events]
             return handler(items, uow_factory)
 
-        self.add(event_class.cloud_type(), name, one, batch=many)
+        self.add(event_class.cloud_type(), name, one, batch=many, customers_only=customers_only)
 
     def add_source(self, source: HandlerSource) -> None:
         if any(name.startswith(source.prefix) for name in self._by_name):
@@ -174,23 +195,28 @@ class HandlerRegistry:
     def registrations(self) -> Iterable[Registration]:
         return tuple(self._registrations)
 
-    def planner(self, session: Session) -> Callable[[str], list[str]]:
-        """A function from event type to the names of the handlers that must receive it."""
+    def planner(self, session: Session) -> Callable[[str, bool], list[str]]:
+        """A function from an event's type, and whether it is a guest's (its ``customer_id``
+        is null), to the names of the handlers that must receive it."""
         source_planners = [source.planner(session) for source in self._sources]
 
-        def names_for(event_type: str) -> list[str]:
-            names = list(self._registered_names(event_type))
+        def names_for(event_type: str, guest: bool = False) -> list[str]:
+            names = list(self._registered_names(event_type, guest))
             for plan in source_planners:
                 names.extend(plan(event_type))
             return names
 
         return names_for
 
-    def _registered_names(self, event_type: str) -> tuple[str, ...]:
-        names = self._names_for_type.get(event_type)
+    def _registered_names(self, event_type: str, guest: bool) -> tuple[str, ...]:
+        names = self._names_for_type.get((event_type, guest))
         if names is None:
-            names = tuple(r.name for r in self._registrations if matches(r.pattern, event_type))
-            self._names_for_type[event_type] = names
+            names = tuple(
+                r.name
+                for r in self._registrations
+                if matches(r.pattern, event_type) and not (guest and r.customers_only)
+            )
+            self._names_for_type[(event_type, guest)] = names
         return names
 
     def resolve(self, name: str) -> Handler:

@@ -292,7 +292,7 @@ class Relay:
             names_for = names_for or self.registry.planner(uow.session)
             unwanted = []
             for message in messages:
-                names = names_for(message.type)
+                names = names_for(message.type, bool(message.guest))
                 if names:
                     plans.append((message, names))
                     deliveries += len(names)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -63,7 +64,8 @@ _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 def lock_unplanned_messages(session: Session, limit: int, now: datetime) -> list[Any]:
     """Messages not planned yet (``planned_at`` and ``published_at`` null), oldest first,
-    locked (PostgreSQL): rows of ``id``, ``position``, ``type``. ``ix_outbox_unplanned``
+    locked (PostgreSQL): rows of ``id``, ``position``, ``type`` and ``guest`` (true when the
+    event's ``customer_id`` is null; null when it has none). ``ix_outbox_unplanned``
     holds only these rows. No cursor: a late commit's older position is still found here.
 
     A concurrent relay's committed ``planned_at`` is seen by the lock (READ COMMITTED checks
@@ -103,9 +105,18 @@ def _planned_of(_postgres: bool) -> Any:
     return select(wanted.c.id).where(exists().where(Delivery.message_id == wanted.c.id))
 
 
-def _lock_unplanned(_postgres: bool) -> Any:
+def _lock_unplanned(postgres: bool) -> Any:
+    if postgres:
+        kind = func.jsonb_typeof(OutboxMessage.data.op("->")(literal_column("'customer_id'")))
+    else:
+        kind = func.json_type(OutboxMessage.data, literal_column("'$.customer_id'"))
     return (
-        select(OutboxMessage.id, OutboxMessage.position, OutboxMessage.type)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.position,
+            OutboxMessage.type,
+            (kind == literal_column("'null'")).label("guest"),
+        )
         .where(OutboxMessage.planned_at.is_(None), OutboxMessage.published_at.is_(None))
         .order_by(OutboxMessage.position)
         .limit(bindparam("limit"))
