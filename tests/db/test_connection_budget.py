@@ -17,7 +17,7 @@ from omniretail.app import create_app
 from omniretail.bootstrap import build_container
 from omniretail.commands.main import app as cli
 from omniretail.db.budget import ConnectionBudgetError, ServerLimits, plan_pools
-from omniretail.db.engine import make_engine, server_is_full
+from omniretail.db.engine import KeepsPreparedStatements, make_engine, server_is_full
 from omniretail.settings import Settings
 from tests.conftest import admin_api_key
 
@@ -119,7 +119,7 @@ def test_a_full_server_is_waited_for_within_the_pool_timeout(backend, request, m
         pytest.skip("PostgreSQL only")
     url, schema = request.getfixturevalue("pg_schema")
     refusals = [2]
-    real_connect = psycopg.connect
+    real_connect = KeepsPreparedStatements.connect
     lock = threading.Lock()
 
     def connect(*args: Any, **kwargs: Any) -> Any:
@@ -131,7 +131,7 @@ def test_a_full_server_is_waited_for_within_the_pool_timeout(backend, request, m
                 )
         return real_connect(*args, **kwargs)
 
-    monkeypatch.setattr(psycopg, "connect", connect)
+    monkeypatch.setattr(KeepsPreparedStatements, "connect", connect)
     engine = make_engine(url, schema=schema, pool_size=1, pool_timeout=5)
     try:
         with engine.connect() as connection:
