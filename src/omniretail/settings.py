@@ -98,10 +98,11 @@ class Settings(BaseSettings):
     event may wait for an idle relay to notice it."""
     relay_batch_size: int = 100
     """Deliveries claimed per relay pass."""
-    relay_linger_seconds: float = Field(default=0.02, ge=0, le=1)
+    relay_linger_seconds: float = Field(default=0.1, ge=0, le=1)
     """After a pass that handled under a quarter of a batch, the relay waits this long before
     the next, so that at moderate rates each pass's fixed statements serve more events (0: pass
-    again at once). At most this much is added to an event's delivery time."""
+    again at once). At most this much is added to an event's delivery time: as much as an idle
+    relay's ``relay_interval_seconds`` already may."""
     relay_max_attempts: int = 12
     """Attempts per delivery before it is a dead letter."""
     relay_backoff_base_seconds: float = 10.0
