@@ -17,7 +17,8 @@ from omniretail.app import create_app
 from omniretail.bootstrap import build_container
 from omniretail.commands.main import app as cli
 from omniretail.db.budget import ConnectionBudgetError, ServerLimits, plan_pools
-from omniretail.db.engine import KeepsPreparedStatements, make_engine, server_is_full
+from omniretail.db.engine import make_engine, server_is_full
+from omniretail.db.pg_connection import KeepsPreparedStatements
 from omniretail.settings import Settings
 from tests.conftest import admin_api_key
 

@@ -1,18 +1,20 @@
-"""A rolled-back transaction keeps its connection's prepared statements (PostgreSQL):
-psycopg's own ``rollback()`` deallocates them all, so every error answer after a statement
-sent the connection's warm statements back to being parsed and planned on each call. The
-rollback still undoes the transaction's writes, from a healthy or a failed transaction."""
+"""The PostgreSQL connection (``db.pg_connection``). A rolled-back transaction keeps its
+connection's prepared statements: psycopg's own ``rollback()`` deallocates them all, so every
+error answer after a statement sent the connection's warm statements back to being parsed and
+planned on each call. The rollback still undoes the transaction's writes, from a healthy or a
+failed transaction. A result's description is psycopg's, built when read."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
 from omniretail.bootstrap import Container
-from omniretail.db.engine import KeepsPreparedStatements
+from omniretail.db.pg_connection import DescribesLazily, Description, KeepsPreparedStatements
 
 PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
 WARM = text("SELECT CAST(:n AS integer) + 1")
@@ -77,3 +79,29 @@ def test_a_session_rolled_back_by_an_error_answer_keeps_them(container: Containe
     with container.engine.connect() as connection:
         assert connection.connection.driver_connection is driver
         assert connection.execute(PREPARED).scalar_one() >= 1
+
+
+def test_a_result_is_described_as_psycopg_describes_it_when_read(container: Container):
+    """The lazy description: psycopg's columns (name, type, sizes), the result's own even when
+    read after the cursor ran another statement, and None where there is no result set."""
+    _postgres(container)
+    query = "SELECT 1 AS n, CAST('x' AS varchar(7)) AS code, now() AS at"
+    with container.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        cursor = driver.cursor()
+        assert isinstance(cursor, DescribesLazily)
+        cursor.execute(query)
+        described = cursor.description
+        cursor.execute("SELECT 2 AS other")
+        with psycopg.connect(driver.info.dsn, password=driver.info.password) as plain:
+            expected = plain.execute(query).description
+
+        assert isinstance(described, Description)
+        assert len(described) == 3
+        assert [tuple(c) for c in described] == [tuple(c) for c in expected]
+        assert [c.type_display for c in described] == [c.type_display for c in expected]
+        assert described[-1].name == "at"
+        assert [c.name for c in described[:2]] == ["n", "code"]
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        assert cursor.description is None
+        connection.rollback()

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakSet
 
-import psycopg
 from psycopg import _queries as psycopg_queries
-from psycopg import pq
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from omniretail.db import pg_arrays
+from omniretail.db.pg_connection import KeepsPreparedStatements
 
 
 @dataclass
@@ -174,36 +173,6 @@ def _wait_for_free_slot(engine: Engine, timeout: float) -> None:
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
-
-
-_ROLLBACK_FROM = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
-
-
-class KeepsPreparedStatements(psycopg.Connection[Any]):
-    """A psycopg connection whose ``rollback()`` keeps its prepared statements.
-
-    psycopg forgets them all on ROLLBACK (``DEALLOCATE ALL``, in case the transaction dropped
-    what they use), so every request answered with an error after its first statement (a
-    sold-out line, a conflict) cost its connection every warm statement: each sent unprepared
-    again, planned again, prepared again. Prepared statements outlive a rollback on the server,
-    and the application's transactions never change the schema (migrations run on their own
-    connections; a DROP or ALTER still clears the cache, as psycopg does). Measured: a
-    20-client checkout run planned 12,500 statements with psycopg's rollback, 5,000 with this
-    one (docs/performance.md)."""
-
-    def rollback(self) -> None:
-        if (
-            self.pgconn.transaction_status not in _ROLLBACK_FROM
-            or self.pgconn.pipeline_status != pq.PipelineStatus.OFF
-        ):
-            super().rollback()
-            return
-        with self.lock:
-            # PQexec blocks even on a nonblocking connection: one short round trip
-            result = self.pgconn.exec_(b"ROLLBACK")
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            message = result.error_message or b"ROLLBACK failed"
-            raise psycopg.OperationalError(message.decode("utf-8", "replace"))
 
 
 def server_is_full(exc: BaseException) -> bool:
