@@ -254,22 +254,6 @@ def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
         assert activity.timeline(uow, customer) == []
 
 
-def test_guest_orders_plan_no_points_and_no_timeline(container, client, clock):
-    make_orders_network(container)
-    receive(container, "A1", "DC1", 5)
-    token = new_cart(client)
-    ok(add(client, token, "A1", 1))
-    ok(checkout(client, token), 201)
-    report = relay(container, clock)
-    assert report.dead == 0
-    with container.read_uow() as uow:
-        from omniretail.messaging.models import Delivery
-
-        handlers = {d.handler for d in uow.session.query(Delivery).all()}
-    assert not {h for h in handlers if h.startswith(("customers.", "loyalty."))}
-    assert "orders.notify_order_confirmed" in handlers
-
-
 def _events(container, event_type):
     with container.read_uow() as uow:
         return [
