@@ -105,3 +105,18 @@ def test_a_result_is_described_as_psycopg_describes_it_when_read(container: Cont
         cursor.execute("SET LOCAL statement_timeout = 0")
         assert cursor.description is None
         connection.rollback()
+
+
+def test_psycopgs_own_transaction_block_keeps_its_rules(container: Container):
+    """Inside ``connection.transaction()`` psycopg forbids an explicit rollback: still so."""
+    _postgres(container)
+    with container.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        connection.rollback()
+        driver.autocommit = True
+        try:
+            with driver.transaction(), pytest.raises(psycopg.ProgrammingError):
+                driver.rollback()
+        finally:
+            driver.autocommit = False
+        connection.invalidate()
