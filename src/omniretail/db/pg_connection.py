@@ -86,7 +86,7 @@ class KeepsPreparedStatements(psycopg.Connection[Any]):
             self.pgconn.transaction_status not in _ROLLBACK_FROM
             or self.pgconn.pipeline_status != pq.PipelineStatus.OFF
             # psycopg's own transaction blocks and two-phase commits keep psycopg's checks
-            or getattr(self, "_num_transactions", 0)
+            or getattr(self, "_num_transactions", False)
             or getattr(self, "_tpc", None)
         ):
             super().rollback()
