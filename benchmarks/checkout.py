@@ -9,7 +9,10 @@ prices and stock; a few SKUs are scarce, so shoppers race for their last units),
 ``--client raw``, lean, on asyncio streams, or ``--client httpx``, an ``httpx.AsyncClient``;
 on ``--loop uvloop`` or ``asyncio``) place ``--orders`` orders between them. Each order is:
 create a cart, add one or two lines, ask for fulfilment options, check out (with an
-Idempotency-Key and a test payment token).
+Idempotency-Key and a test payment token). Every shopper is a guest unless ``--signed-in F``:
+then that share of the flows (the first F x 100 of every hundred) open a cart for one of
+``--customers`` profiles made at setup, so their events reach the segments, journeys, loyalty
+and the timeline too (the relay's work of a signed-in shop).
 
 ``--workers N`` (> 1) serves the API from N processes, each accepting on a listening socket
 of its own (``--listen reuseport``, the default: ``SO_REUSEPORT``, what ``omniretail serve
@@ -164,17 +167,43 @@ def set_up(http: httpx.Client, skus: int, orders: int) -> dict[str, int]:
     return received
 
 
-def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> None:
+def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> Any:
     response = http.request(method, path, json=body)
     if response.status_code >= 300:
         raise SystemExit(f"setup failed: {method} {path}: {response.status_code} {response.text}")
+    return response.json()
+
+
+def make_customers(http: httpx.Client, count: int) -> list[int]:
+    """``count`` customer profiles (``--signed-in``: their carts are theirs)."""
+    return [
+        _call(
+            http,
+            "POST",
+            f"{API}/customers",
+            {
+                "name": f"Shopper {i}",
+                "identities": [{"kind": "email", "value": f"shopper{i}@example.com"}],
+            },
+        )["customer"]["id"]
+        for i in range(count)
+    ]
 
 
 async def one_flow(
-    shopper: Connection, n: int, skus: list[str], rng: random.Random
+    shopper: Connection,
+    n: int,
+    skus: list[str],
+    rng: random.Random,
+    shopper_of: Callable[[int], int | None] = lambda _n: None,
 ) -> dict[str, Any]:
-    """One shopper's order: a cart, one or two lines, fulfilment options, the checkout."""
-    status, headers, cart = await shopper.request("POST", f"{API}/carts", {"channel": "WEB"})
+    """One shopper's order: a cart (``shopper_of(n)``'s, a guest's for None), one or two
+    lines, fulfilment options, the checkout."""
+    customer = shopper_of(n)
+    opening = (
+        {"channel": "WEB"} if customer is None else {"channel": "WEB", "customer_id": customer}
+    )
+    status, headers, cart = await shopper.request("POST", f"{API}/carts", opening)
     flow_sql = server_timing(headers)[1]
     if status != 201:
         return {"outcome": "error", "status": status, "step": "cart"}
@@ -235,6 +264,7 @@ async def shop(
     client: str = "raw",
     connect_pause_s: float = 0.0,
     on_open: Callable[[], Any] | None = None,
+    shopper_of: Callable[[int], int | None] = lambda _n: None,
 ) -> dict[str, Any]:
     """The closed loop: ``clients`` shoppers, each starting its next flow when the last ends."""
     host, port = base_url.removeprefix("http://").split(":")
@@ -256,7 +286,7 @@ async def shop(
         while remaining[0] > 0:
             remaining[0] -= 1
             try:
-                results.append(await one_flow(shopper, remaining[0], skus, rng))
+                results.append(await one_flow(shopper, remaining[0], skus, rng, shopper_of))
             except (OSError, asyncio.IncompleteReadError) as exc:
                 # the server dropped the connection (e.g. after an unhandled error): count it
                 # and carry on with a new one
@@ -290,6 +320,7 @@ async def shop_open_loop(
     arrivals: str,
     max_wait_s: float,
     on_open: Callable[[], Any] | None = None,
+    shopper_of: Callable[[int], int | None] = lambda _n: None,
 ) -> dict[str, Any]:
     """The open loop (``--arrival-rate``): ``orders`` flows arriving ``rate`` a second."""
     host, port = base_url.removeprefix("http://").split(":")
@@ -297,7 +328,9 @@ async def shop_open_loop(
     rng = random.Random(7)
     times = arrival_times(rate, orders, arrivals)
     cpu_began = time.process_time()
-    run = await open_loop(pool, lambda conn, n: one_flow(conn, n, skus, rng), times, max_wait_s)
+    run = await open_loop(
+        pool, lambda conn, n: one_flow(conn, n, skus, rng, shopper_of), times, max_wait_s
+    )
     run["client_cpu_ms"] = (time.process_time() - cpu_began) * 1000
     run["requests"] = sum(c.sent for c in pool.connections)
     run["opened"] = on_open() if on_open is not None else None
@@ -353,9 +386,19 @@ def main() -> None:
         default=0,
         help="the test payment provider's time per authorisation (a real one: 200-1,500 ms)",
     )
+    parser.add_argument(
+        "--signed-in",
+        type=float,
+        default=0.0,
+        help="the share of flows (0-1) whose cart belongs to one of --customers profiles made"
+        " at setup (default 0: every shopper a guest)",
+    )
+    parser.add_argument("--customers", type=int, default=200)
     args = parser.parse_args()
     if args.skus <= SCARCE:
         parser.error(f"--skus must be above {SCARCE}")
+    if not 0 <= args.signed_in <= 1 or args.customers < 1:
+        parser.error("--signed-in is a share from 0 to 1, --customers at least 1")
 
     with (
         running_server(
@@ -368,6 +411,12 @@ def main() -> None:
         httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as http,
     ):
         received = set_up(http, args.skus, args.orders)
+        profiles = make_customers(http, args.customers) if args.signed_in else []
+
+        def shopper_of(n: int) -> int | None:
+            """Flow n's customer: the first ``--signed-in`` share of every hundred flows."""
+            return profiles[n % len(profiles)] if n % 100 < args.signed_in * 100 else None
+
         # The measured window starts once the relay has delivered the setup's events ...
         if wait_until_drained(server) is None:
             raise SystemExit("the relay did not deliver the setup's events")
@@ -389,6 +438,7 @@ def main() -> None:
                 args.arrivals,
                 args.max_wait_ms / 1000,
                 opened,
+                shopper_of,
             )
         else:
             flows = shop(
@@ -399,6 +449,7 @@ def main() -> None:
                 args.client,
                 args.connect_pause_ms / 1000,
                 opened,
+                shopper_of,
             )
         run = run_client(flows, args.loop)
         # ... and ends once it has delivered every event of the flows.
@@ -425,6 +476,7 @@ def main() -> None:
         "client": args.client,
         "loop": args.loop,
         "payment_latency_ms": args.payment_latency_ms,
+        "signed_in": args.signed_in,
         "orders": len(ordered),
         "sold_out": sum(1 for r in run["results"] if r["outcome"] == "sold_out"),
         # requests refused for another reason (e.g. 503 when SQLite's write lock times out)
