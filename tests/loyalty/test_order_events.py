@@ -266,3 +266,39 @@ def _events(container, event_type):
 def _no_drift(container):
     with container.read_uow() as uow:
         assert service.recompute_balances(uow, fix=False).drift == []
+
+
+def test_a_line_earns_at_its_products_category_rate(container, client, clock):
+    """The handler reads each line's category (one statement for all lines): a category
+    with its own rate earns at it, the others at the default."""
+    customer = make_customer(container, "Cat Egory", email="cat@example.com", verified=True)
+    make_orders_network(container)
+    ok(
+        client.post(
+            "/api/v1/products",
+            json={
+                "code": "GIFTS",
+                "name": "Gift box",
+                "category": "Gifts",
+                "skus": [{"code": "G1", "name": "Gift box", "price": "10.00"}],
+            },
+        ),
+        201,
+    )
+    ok(
+        client.put(
+            "/api/v1/loyalty/programme",
+            json={"welcome_points": 0, "points_per_unit_by_category": {"Gifts": "3"}},
+        )
+    )
+    receive(container, "G1", "DC1", 5)
+    receive(container, "A1", "DC1", 5)
+    token = new_cart(client, customer_id=customer)
+    ok(add(client, token, "G1", 2))
+    ok(add(client, token, "A1", 1))
+    number = ok(checkout(client, token), 201)["number"]
+
+    relay(container, clock)
+
+    # 2 x £10.00 at 3 points per pound, 1 x £20.00 at the default 1
+    assert ("earn", 0, 80, number) in ledger(client, customer)

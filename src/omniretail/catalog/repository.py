@@ -18,6 +18,18 @@ def get_sku(session: Session, code: str) -> Sku | None:
     return session.get(Sku, code)
 
 
+def categories_of(session: Session, sku_codes: Sequence[str]) -> dict[str, str | None]:
+    """Each existing SKU's product category, in one statement."""
+    if not sku_codes:
+        return {}
+    rows = session.execute(
+        select(Sku.code, Product.category)
+        .join(Product, Product.code == Sku.product_code)
+        .where(Sku.code.in_(sorted(set(sku_codes))))
+    )
+    return {code: category for code, category in rows}
+
+
 def list_skus_of_product(session: Session, product_code: str) -> list[Sku]:
     return list(
         session.scalars(select(Sku).where(Sku.product_code == product_code).order_by(Sku.code))

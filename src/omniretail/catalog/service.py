@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from omniretail.catalog import events, repository
@@ -102,6 +102,11 @@ def get_sku(uow: UnitOfWork, code: str) -> SkuRead:
     if sku is None:
         raise UnknownSku(f"no SKU with code {code!r}", field="sku")
     return SkuRead.model_validate(sku)
+
+
+def categories_of(uow: UnitOfWork, sku_codes: Collection[str]) -> dict[str, str | None]:
+    """Each SKU's product category (None: the product has none); unknown SKUs are left out."""
+    return repository.categories_of(uow.session, list(sku_codes))
 
 
 def require_sku(uow: UnitOfWork, code: str, *, field: str = "sku") -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 from typing import Any
 
 from omniretail.catalog import service as catalog
-from omniretail.catalog.errors import UnknownProduct, UnknownSku
 from omniretail.customers import service as customers
 from omniretail.customers.errors import ConsentRequired, CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
@@ -333,14 +332,4 @@ def _extra_points(lines: list[OrderLineRead]) -> list[ExtraPoints]:
 
 def _categories(uow: UnitOfWork, skus: set[str]) -> dict[str, str | None]:
     """Each SKU's product category (for category earn rates and campaigns)."""
-    found: dict[str, str | None] = {}
-    by_product: dict[str, str | None] = {}
-    for sku in sorted(skus):
-        try:
-            product = catalog.get_sku(uow, sku).product_code
-            if product not in by_product:
-                by_product[product] = catalog.get_product(uow, product).category
-        except (UnknownSku, UnknownProduct):
-            continue
-        found[sku] = by_product[product]
-    return found
+    return catalog.categories_of(uow, skus)
