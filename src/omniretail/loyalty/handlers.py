@@ -71,10 +71,10 @@ def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | No
     if customer_id is None:
         raise SkipDelivery(f"order {order} is a guest order: no points")
     with uow_factory() as uow:
-        try:
-            found = lookup.get_order(uow, order)
-        except UnknownOrder as exc:
-            raise SkipDelivery(f"order {order} is gone") from exc
+        # lines and fulfilments; the payment log is not what earns
+        found = lookup.get_orders(uow, [order], payment_log=False).get(order)
+        if found is None:
+            raise SkipDelivery(f"order {order} is gone")
         if found.customer_id is None:
             raise SkipDelivery(f"order {found.number} is a guest order: no points")
         _require_customer(uow, found.customer_id)
