@@ -426,11 +426,16 @@ def lines_adjusted_by(
 
 def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
     """The orders named, each with ``units`` (its item lines' units, cancelled lines left out)
-    and ``units_returned`` (of those, how many came back)."""
+    and ``units_returned`` (of those, how many came back). The units are summed over the
+    named orders' lines only (found through the unique (order_id, line_no) index), not over
+    every order line."""
     if not numbers:
         return []
-    kept = order_lines.c.sku_code.is_not(None) & (
-        order_lines.c.status.is_(None) | (order_lines.c.status != "cancelled")
+    wanted = sorted(set(numbers))
+    kept = (
+        order_lines.c.order_id.in_(select(orders.c.id).where(orders.c.number.in_(wanted)))
+        & order_lines.c.sku_code.is_not(None)
+        & (order_lines.c.status.is_(None) | (order_lines.c.status != "cancelled"))
     )
     units = (
         select(
@@ -454,7 +459,7 @@ def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]
                 func.coalesce(units.c.units_returned, 0).label("units_returned"),
             )
             .select_from(orders.outerjoin(units, units.c.order_id == orders.c.id))
-            .where(orders.c.number.in_(sorted(set(numbers))))
+            .where(orders.c.number.in_(wanted))
         )
     )
 
