@@ -399,7 +399,8 @@ def lines_adjusted_by(
     ``prefix``, any source starting so, ``"promotion:"``), with their order. The breakdown is
     JSON (JSONB on PostgreSQL): its text holds the source as a quoted string on both
     databases, so one portable LIKE finds it; ``since`` (the promotion's creation) bounds the
-    scan through the index on ``orders.placed_at``."""
+    orders. A text scan: PostgreSQL, which cannot estimate the LIKE, reads every order line
+    whatever ``since`` (docs/performance.md, "HQ reads that scanned whole tables")."""
     pattern = '%"' + _like_literal(source) + ("%" if prefix else '"%')
     stmt = (
         select(
