@@ -118,6 +118,8 @@ class Entry(Base):
     __table_args__ = (
         Index("ix_loyalty_entries_account", "customer_id", "effective_at"),
         Index("ix_loyalty_entries_lot", "lot_id"),
+        # The overview's points earned and redeemed lately: a range of each kind (0050).
+        Index("ix_loyalty_entries_kind_effective", "kind", "effective_at"),
         CheckConstraint(
             "kind IN ('earn', 'release', 'reward', 'redeem', 'reverse', 'expire', 'adjust',"
             " 'clawback')",

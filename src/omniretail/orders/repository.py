@@ -399,7 +399,8 @@ def lines_adjusted_by(
     ``prefix``, any source starting so, ``"promotion:"``), with their order. The breakdown is
     JSON (JSONB on PostgreSQL): its text holds the source as a quoted string on both
     databases, so one portable LIKE finds it; ``since`` (the promotion's creation) bounds the
-    scan through the index on ``orders.placed_at``."""
+    orders. A text scan: PostgreSQL, which cannot estimate the LIKE, reads every order line
+    whatever ``since`` (docs/performance.md, "HQ reads that scanned whole tables")."""
     pattern = '%"' + _like_literal(source) + ("%" if prefix else '"%')
     stmt = (
         select(
@@ -426,11 +427,16 @@ def lines_adjusted_by(
 
 def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
     """The orders named, each with ``units`` (its item lines' units, cancelled lines left out)
-    and ``units_returned`` (of those, how many came back)."""
+    and ``units_returned`` (of those, how many came back). The units are summed over the
+    named orders' lines only (found through the unique (order_id, line_no) index), not over
+    every order line."""
     if not numbers:
         return []
-    kept = order_lines.c.sku_code.is_not(None) & (
-        order_lines.c.status.is_(None) | (order_lines.c.status != "cancelled")
+    wanted = sorted(set(numbers))
+    kept = (
+        order_lines.c.order_id.in_(select(orders.c.id).where(orders.c.number.in_(wanted)))
+        & order_lines.c.sku_code.is_not(None)
+        & (order_lines.c.status.is_(None) | (order_lines.c.status != "cancelled"))
     )
     units = (
         select(
@@ -454,7 +460,7 @@ def orders_by_numbers(session: Session, numbers: Sequence[str]) -> list[Row[Any]
                 func.coalesce(units.c.units_returned, 0).label("units_returned"),
             )
             .select_from(orders.outerjoin(units, units.c.order_id == orders.c.id))
-            .where(orders.c.number.in_(sorted(set(numbers))))
+            .where(orders.c.number.in_(wanted))
         )
     )
 
