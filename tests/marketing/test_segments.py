@@ -15,6 +15,7 @@ from omniretail.commands.main import app as cli
 from omniretail.customers.events import ConsentChanged
 from omniretail.db.outbox import list_events
 from omniretail.marketing import service
+from omniretail.marketing.schemas import SegmentCreate
 from omniretail.marketing.segments_facts import age_band, age_on, facts_for
 from omniretail.marketing.segments_rules import FACT_NAMES, compile_rule, matches
 from tests.customers.helpers import grant, make_customer, vault
@@ -328,3 +329,57 @@ def test_preview_names_only_to_who_reads_customers(container, client, clock):
     assert marketer["sample"] == [{"id": olu, "name": None}]
     agent = ok(client.post(url, json=rule, headers=sign_in(client, "sam")))
     assert agent["sample"] == [{"id": olu, "name": "Olu O."}]
+
+
+def test_refresh_now_queues_the_job_for_who_may_edit_segments(container, client):
+    """``POST /marketing/segments/{id}/refresh``: 202 with the job in ``Location`` for a
+    marketer (the job fills the segment), 409 while it is queued, 404 for no such segment,
+    403 for a customer and for the roles that only read segments."""
+    from tests.factories import make_network
+
+    make_network(container)
+    cara = make_customer(container, "Cara Customer", email="cara@example.com", verified=True)
+    with container.uow() as uow:
+        for name, role, extra in [
+            ("asha", Role.STORE_ASSOCIATE, {"store_code": "LON1"}),
+            ("sam", Role.SERVICE_AGENT, {}),
+            ("moira", Role.MARKETER, {}),
+        ]:
+            auth.create_principal(
+                uow, PrincipalCreate(username=name, role=role, password=PASSWORD, **extra)
+            )
+        auth.create_principal(
+            uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=cara, password=PASSWORD)
+        )
+        sid = service.create_segment(uow, SegmentCreate(name="Everyone", rule="orders == 0")).id
+    url = f"/api/v1/marketing/segments/{sid}/refresh"
+    customer, asha, sam, moira = (
+        sign_in(client, n) for n in ("cara@example.com", "asha", "sam", "moira")
+    )
+
+    for refused in (customer, asha, sam):
+        r = client.post(url, headers=refused)
+        assert r.status_code == 403
+        assert r.headers["content-type"].startswith("application/problem+json")
+    missing = client.post("/api/v1/marketing/segments/999999/refresh", headers=moira)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["type"].endswith("unknown-segment")
+    with container.read_uow() as uow:
+        assert service.last_refresh_job(uow) is None  # nothing was queued by the refusals
+
+    queued = client.post(url, headers=moira)
+    assert queued.status_code == 202, queued.text
+    job = queued.json()
+    assert (job["kind"], job["state"]) == ("marketing.segments_refresh", "queued")
+    assert queued.headers["Location"] == f"/api/v1/jobs/{job['id']}"
+    again = client.post(url, headers=moira)
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert again.json()["job_location"] == f"/api/v1/jobs/{job['id']}"
+
+    assert container.job_runner().run_until_idle() == 1
+    assert ok(client.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
+    segment = ok(client.get(f"/api/v1/marketing/segments/{sid}"))
+    assert segment["member_count"] == 1 and segment["refreshed_at"] is not None
+    assert member_ids(client, sid) == [cara]

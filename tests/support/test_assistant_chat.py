@@ -1,12 +1,14 @@
 """The assistant installed in the chat by the composition root (``support_assistant_in_chat``):
 an order question is answered and tagged ``wismo``, a request for a person is handed over with
-an internal note, and an anonymous chat never learns an order's details."""
+an internal note, an anonymous chat never learns an order's details, and a customer who wants
+no more marketing is told how."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi.testclient import TestClient
+from starlette.routing import Match
 
 from omniretail.app import create_app
 from omniretail.bootstrap import build_container
@@ -84,6 +86,23 @@ def test_an_anonymous_chat_is_not_told_an_orders_details(container, client):
     assert order["tracking_url"] not in bodies
     assert "expected by" not in bodies
     assert "email" in bodies.lower()
+
+
+def test_a_customer_who_wants_no_more_marketing_is_told_how(container, client):
+    """The unsubscribe link in every marketing message, the preferences page (a page the shop
+    serves), and that order and service messages still come; the chat is not handed over."""
+    for question in ("unsubscribe", "stop emails", "no more newsletters please"):
+        started = ok(
+            client.post(f"{API}/support/chats", json={"message": question}, headers=ANON), 201
+        )
+        assert [m["author"] for m in started["messages"]] == ["you", "assistant"], question
+        answer = started["messages"][1]["body"]
+        assert "unsubscribe link" in answer and "/account/privacy" in answer, answer
+        assert "Messages about your orders" in answer and "still come" in answer
+        conversation = conversation_of(client, started["reference"])
+        assert not [m for m in conversation["messages"] if m["direction"] == "note"]
+    scope = {"type": "http", "path": "/account/privacy", "method": "GET"}
+    assert any(route.matches(scope)[0] is Match.FULL for route in client.app.routes)
 
 
 def test_each_container_answers_with_its_own_assistant(container, client, clock):

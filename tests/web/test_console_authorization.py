@@ -456,6 +456,12 @@ def _segments_cases(container: Container) -> list[Case]:
             ],
         ),
         Case(
+            "/hq/segments/{segment_id}/refresh",
+            f"/hq/segments/{sid}/refresh",
+            {},
+            lambda _: [Request("POST", f"/marketing/segments/{sid}/refresh", None)],
+        ),
+        Case(
             "/hq/segments/{segment_id}/delete",
             f"/hq/segments/{sid}/delete",
             {},

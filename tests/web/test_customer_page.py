@@ -268,3 +268,12 @@ def test_the_tracking_pages_name_the_platforms_icon(web: TestClient, seeded: See
     assert icon in web.get(f"/track/{seeded.tracking_token}").text
     assert icon in web.get("/track/no-such-link-0000000000000000000").text
     assert web.get("/static/favicon.svg").status_code == 200
+
+
+def test_the_home_store_is_named_with_its_code(web: TestClient, seeded: Seeded) -> None:
+    """As the other pages name a location: "LON1 · London Oxford St", not the bare code."""
+    sign_in(web, ADMIN)
+    page = web.get(f"/hq/customers/{seeded.customer_id}").text
+    shown = re.search(r'<dt>Home store</dt><dd id="home-store">(.*?)</dd>', page, re.S)
+    assert shown is not None
+    assert shown.group(1) == "LON1 · London Oxford St"

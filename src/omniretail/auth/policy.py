@@ -310,6 +310,7 @@ POLICY: dict[str, Rule] = {
     "GET /marketing/segments/{segment_id}": R("marketing:read"),
     "PATCH /marketing/segments/{segment_id}": R("marketing:write"),
     "DELETE /marketing/segments/{segment_id}": R("marketing:write"),
+    "POST /marketing/segments/{segment_id}/refresh": R("marketing:write"),
     "GET /marketing/segments/{segment_id}/members": R("marketing:read"),
     # --- marketing: back-in-stock alerts (a customer's own; staff read them all)
     "GET /customers/{customer_id}/stock-alerts": R("customers:read"),

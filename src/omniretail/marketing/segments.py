@@ -274,6 +274,20 @@ def start_refresh(uow: UnitOfWork, *, actor: str) -> JobRead:
     return jobs.enqueue(uow, REFRESH_JOB, actor=actor)
 
 
+def refresh_segment(uow: UnitOfWork, segment_id: int, *, actor: str) -> JobRead:
+    """ "Refresh now" on one segment: the full refresh queued as a durable job (the job takes no
+    arguments, so it re-evaluates every segment, this one included); ``UnknownSegment`` (404)
+    for no such segment, ``JobAlreadyActive`` (409, naming it) while one is queued or running."""
+    _require(uow, segment_id)
+    return start_refresh(uow, actor=actor)
+
+
+def last_refresh_job(uow: UnitOfWork) -> JobRead | None:
+    """The latest refresh job, whatever its state (the console shows it)."""
+    found = jobs.recent(uow, kind=REFRESH_JOB, limit=1)
+    return found[0] if found else None
+
+
 def queue_refresh(uow: UnitOfWork, *, actor: str) -> None:
     """A refresh queued unless one is queued or running already (a running one may have
     passed some customers before the change: the next refresh or their next event catches

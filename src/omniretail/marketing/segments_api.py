@@ -96,6 +96,18 @@ def members(
     return service.members(uow, segment_id, after=after, limit=limit)
 
 
+@router.post("/{segment_id}/refresh", status_code=202, response_model=JobRead)
+def refresh_segment(
+    segment_id: IdPath, use_case: UseCaseDep, actor: ActorDep, response: Response
+) -> JobRead:
+    """Refresh now: queue the refresh job for this segment (the job re-evaluates every segment,
+    this one included; poll ``Location``, then read the segment's ``refreshed_at`` and
+    ``member_count``); 404 for no such segment, 409 while a refresh is queued or running."""
+    return jobs_api.queue(
+        use_case, response, lambda uow: service.refresh_segment(uow, segment_id, actor=actor)
+    )
+
+
 @router.post("/refresh", status_code=202, response_model=JobRead)
 def refresh(use_case: UseCaseDep, actor: ActorDep, response: Response) -> JobRead:
     """Queue the full re-evaluation of every segment (the safety net under the live

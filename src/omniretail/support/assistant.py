@@ -4,7 +4,8 @@
 answers it through the domains' public faces: order tracking (``orders.service``), stock at a
 store (``inventory.service.availability``, the item found with rapidfuzz over SKU names and
 codes), opening hours (catalog locations), returns (the return window setting and the shop's
-return pages) and the points balance (``loyalty.service``). Order details are given only to a
+return pages), the points balance (``loyalty.service``) and how to stop marketing messages
+(the unsubscribe link, the shop's preferences page). Order details are given only to a
 verified customer: signed in as the order's owner (``context.customer_id``, set by the caller
 from the session, never from the request body), or the order number with the email address it
 was placed with, compared through the vault's blind index. Below the confidence threshold, or
@@ -44,6 +45,8 @@ DEFAULT_THRESHOLD = 0.4
 DEFAULT_RETURN_WINDOW = 30
 # The customer's account page: their orders, each with its return.
 ACCOUNT = "/account"
+# The shop's privacy and contact preferences: the marketing consents, per channel.
+PREFERENCES = "/account/privacy"
 SHIPPED = {"shipped", "delivered", "collected", "cancelled"}
 STATE_WORDS = {
     "created": "order received",
@@ -191,6 +194,7 @@ class _Turn:
             "points_balance": self.points_balance,
             "stock_at_store": self.stock_at_store,
             "opening_hours": self.opening_hours,
+            "stop_marketing": self.stop_marketing,
         }.get(intent)
         if handler is not None:
             return handler(intent, confidence)
@@ -353,6 +357,9 @@ class _Turn:
     def return_policy(self, intent: str, confidence: float) -> AssistantReply:
         text = self.template(intent).format(window=self.cfg.return_window_days, link=ACCOUNT)
         return self.say(intent, confidence, text)
+
+    def stop_marketing(self, intent: str, confidence: float) -> AssistantReply:
+        return self.say(intent, confidence, self.template(intent).format(link=PREFERENCES))
 
     def points_balance(self, intent: str, confidence: float) -> AssistantReply:
         customer_id = self.ctx.customer_id

@@ -41,6 +41,7 @@ BUILT_IN = (
     "pickup_code",
     "change_pickup_store",
     "cancel_order",
+    "stop_marketing",
     "human_agent",
     "greeting",
     "thanks",

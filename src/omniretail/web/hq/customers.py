@@ -157,8 +157,13 @@ def _customer_page(
         # Amounts in the currency of what they count: an order's is its channel's.
         currencies = {c.code: c.currency for c in catalog.list_channels(uow)}
         people = customers.cluster(uow, root)
+        home = view.customer.home_store
         return {
             "view": view,
+            # Named as the other pages name a location; a code no location has stays as is.
+            "home_store": catalog.get_location(uow, home)
+            if home and catalog.location_exists(uow, home)
+            else None,
             "currencies": currencies,
             "house_currency": pricing.CATALOG_CURRENCY,
             "spend": [(s.currency, s.spend) for s in view.lifetime_spend_by_currency],

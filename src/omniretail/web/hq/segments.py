@@ -1,6 +1,7 @@
 """HQ segments: the saved segments with their member counts, a builder whose count and sample
 follow the rule as it is typed (HTMX, the API's preview), a segment's members, editing and
-deleting. Each form is the API's ``/marketing/segments`` operation, decided and audited as
+deleting, and "Refresh now" (the refresh job queued, its state on the segment's page). Each
+form is the API's ``/marketing/segments`` operation, decided and audited as
 the API does (``web.deps``)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from omniretail.api.params import IdPath
 from omniretail.db.uow import UnitOfWork
-from omniretail.kernel.errors import DomainError
+from omniretail.kernel.errors import Conflict, DomainError
 from omniretail.kernel.limits import whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.marketing import service as marketing
@@ -157,10 +158,34 @@ def segment_page(request: Request, viewer: HqDep, segment_id: IdPath) -> HTMLRes
         return {
             "segment": marketing.get_segment(uow, segment_id),
             "members": marketing.members(uow, segment_id, limit=MEMBERS_SHOWN),
+            "job": marketing.last_refresh_job(uow),
         }
 
     context = read(request, load)
     return render(request, "hq/segment.html", viewer=viewer, shown=MEMBERS_SHOWN, **context)
+
+
+@router.post("/{segment_id}/refresh", response_model=None)
+def refresh_segment(request: Request, posted: PostedDep, segment_id: IdPath) -> Response:
+    """Refresh now: queues the refresh job, as ``POST /marketing/segments/{segment_id}/refresh``;
+    one already queued or running is named instead."""
+    decided = authorize_as(
+        request,
+        posted.viewer,
+        "POST /marketing/segments/{segment_id}/refresh",
+        {"segment_id": segment_id},
+    )
+    actor = posted.viewer.principal.actor
+    try:
+        job = change(
+            request, decided, lambda uow: marketing.refresh_segment(uow, segment_id, actor=actor)
+        )
+    except Conflict as exc:  # a refresh already queued or running (the job's 409)
+        return redirect(f"{PAGE}/{segment_id}", notice=exc.detail)
+    return redirect(
+        f"{PAGE}/{segment_id}",
+        notice=f"A refresh is queued (job {job.id}); reload this page to see its members.",
+    )
 
 
 @router.post("/{segment_id}/delete", response_model=None)
