@@ -1,6 +1,7 @@
 """Migration 0050 indexes the loyalty ledger by (kind, effective_at), the columns the
-programme overview's "earned and redeemed in the last 30 days" filter on, on an existing
-ledger; the downgrade drops the index and keeps the entries."""
+programme overview's "earned and redeemed in the last 30 days" filter on, and the lots by
+(status, expires_at), its "expiring in 30 days", on an existing ledger; the downgrade drops
+both and keeps the entries."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ BEFORE = "0049_holds_on_stock_rows"
 AFTER = "0050_ledger_kind_index"
 AT = "2026-01-01 00:00:00"
 INDEX = "ix_loyalty_entries_kind_effective"
+LOTS_INDEX = "ix_loyalty_lots_status_expires"
 
 
-def _indexes(engine) -> dict[str, list[str | None]]:
+def _indexes(engine, table: str = "loyalty_entries") -> dict[str, list[str | None]]:
     return {
         ix["name"]: list(ix["column_names"])
-        for ix in inspect(engine).get_indexes("loyalty_entries")
+        for ix in inspect(engine).get_indexes(table)
         if ix["name"]
     }
 
@@ -58,10 +60,13 @@ def test_the_ledger_gets_its_kind_and_date_index_and_loses_it_going_back(empty_e
     assert INDEX not in _indexes(empty_engine)
     entries = _entries(empty_engine)
 
+    assert LOTS_INDEX not in _indexes(empty_engine, "loyalty_lots")
     command.upgrade(alembic_config(empty_engine), AFTER)
     assert _indexes(empty_engine)[INDEX] == ["kind", "effective_at"]
+    assert _indexes(empty_engine, "loyalty_lots")[LOTS_INDEX] == ["status", "expires_at"]
     assert _entries(empty_engine) == entries
 
     command.downgrade(alembic_config(empty_engine), BEFORE)
     assert INDEX not in _indexes(empty_engine)
+    assert LOTS_INDEX not in _indexes(empty_engine, "loyalty_lots")
     assert _entries(empty_engine) == entries == [("reward", 80), ("redeem", -30)]

@@ -201,3 +201,7 @@ def test_the_recent_sums_read_a_range_of_the_ledgers_kind_and_date_index(contain
     index = "ix_loyalty_entries_kind_effective"
     assert len([step for step in on_ledger if index in step]) == 2, plan
     assert not [step for step in on_ledger if "Seq Scan" in step or "SCAN loyalty" in step], plan
+    # the points expiring soon: open lots by status and date, not every lot ever earned
+    on_lots = [step.strip() for step in plan if "loyalty_lots" in step]
+    assert [step for step in on_lots if "ix_loyalty_lots_status_expires" in step], plan
+    assert not [step for step in on_lots if "Seq Scan" in step or "SCAN loyalty" in step], plan

@@ -88,6 +88,8 @@ class Lot(Base):
         CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_in_range"),
         CheckConstraint("status IN ('pending', 'available', 'closed')", name="status_known"),
         Index("ix_loyalty_lots_spendable", "customer_id", "status", "expires_at"),
+        # the overview's points expiring soon, the expiry job's lots past their date
+        Index("ix_loyalty_lots_status_expires", "status", "expires_at"),
     )
 
 

@@ -47,7 +47,8 @@ def movements(session: Session, *, expiring_by: datetime, since: datetime) -> Mo
     expiring = (
         select(func.coalesce(func.sum(lots.c.remaining), 0))
         .where(
-            lots.c.status != LotStatus.CLOSED.value,
+            # every status but closed, named: a range of the (status, expires_at) index each
+            lots.c.status.in_([LotStatus.PENDING.value, LotStatus.AVAILABLE.value]),
             lots.c.remaining > 0,
             lots.c.expires_at <= expiring_by,
         )
