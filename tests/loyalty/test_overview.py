@@ -9,13 +9,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from omniretail.loyalty import service
 from omniretail.loyalty.models import Entry, EntryKind
 from omniretail.loyalty.repository.overview import movements
 from omniretail.loyalty.schemas import ProgrammeRules, RedemptionCreate
 from tests.customers.helpers import make_customer, place_order
+from tests.plans import plan_of
 
 
 def overview(container):
@@ -176,27 +177,12 @@ def test_the_recent_sums_read_a_range_of_the_ledgers_kind_and_date_index(contain
     takes the index: docs/performance.md), so there the index must be the plan once scanning
     the table is ruled out; SQLite's planner takes it as it is."""
     ids = three_members(container)
-    ran: list[tuple[str, Any]] = []
 
-    def remember(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
-        if "loyalty_entries" in sql:
-            ran.append((sql, params))
+    def read(uow: Any) -> None:
+        movements(uow.session, expiring_by=uow.now, since=uow.now - timedelta(days=30))
 
-    with container.read_uow() as uow:
-        engine = uow.session.get_bind()
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            movements(uow.session, expiring_by=uow.now, since=uow.now - timedelta(days=30))
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
-    assert ids and len(ran) == 1
-    [(sql, params)] = ran
-    with container.engine.begin() as conn:
-        if backend == "sqlite":
-            plan = [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-        else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = [str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params)]
+    plan = plan_of(container, backend, "loyalty_entries", read)
+    assert ids
     on_ledger = [step.strip() for step in plan if "loyalty_entries" in step]
     index = "ix_loyalty_entries_kind_effective"
     assert len([step for step in on_ledger if index in step]) == 2, plan

@@ -238,10 +238,8 @@ def sign_in(client, username):
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def test_who_may_read_and_write_segments(container, client):
-    from tests.factories import make_network
-
-    make_network(container)
+def _staff(container):
+    """A store associate (asha), a service agent (sam) and a marketer (moira)."""
     with container.uow() as uow:
         for name, role, extra in [
             ("asha", Role.STORE_ASSOCIATE, {"store_code": "LON1"}),
@@ -251,6 +249,13 @@ def test_who_may_read_and_write_segments(container, client):
             auth.create_principal(
                 uow, PrincipalCreate(username=name, role=role, password=PASSWORD, **extra)
             )
+
+
+def test_who_may_read_and_write_segments(container, client):
+    from tests.factories import make_network
+
+    make_network(container)
+    _staff(container)
     asha, sam, moira = (sign_in(client, n) for n in ("asha", "sam", "moira"))
     body = {"name": "Gold", "rule": 'tier == "Gold"'}
     url = "/api/v1/marketing/segments"
@@ -339,15 +344,8 @@ def test_refresh_now_queues_the_job_for_who_may_edit_segments(container, client)
 
     make_network(container)
     cara = make_customer(container, "Cara Customer", email="cara@example.com", verified=True)
+    _staff(container)
     with container.uow() as uow:
-        for name, role, extra in [
-            ("asha", Role.STORE_ASSOCIATE, {"store_code": "LON1"}),
-            ("sam", Role.SERVICE_AGENT, {}),
-            ("moira", Role.MARKETER, {}),
-        ]:
-            auth.create_principal(
-                uow, PrincipalCreate(username=name, role=role, password=PASSWORD, **extra)
-            )
         auth.create_principal(
             uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=cara, password=PASSWORD)
         )

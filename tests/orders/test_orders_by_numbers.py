@@ -4,13 +4,12 @@ orders' lines only, not from every order line. Each test runs on SQLite and Post
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from omniretail.orders import service as orders
 from omniretail.orders.models import Order, OrderLine
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
+from tests.plans import plan_of
 
 
 def _orders(container, client) -> list[str]:
@@ -60,29 +59,17 @@ def test_only_the_named_orders_lines_are_read(container, client, backend):
     table is ruled out (without the bound it reads the whole index); SQLite's planner takes
     the index as it is."""
     numbers = _orders(container, client)
-    ran: list[tuple[str, Any]] = []
-
-    def remember(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
-        if "order_lines" in sql:
-            ran.append((sql, params))
-
-    with container.read_uow() as uow:
-        engine = uow.session.get_bind()
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            assert len(orders.orders_by_numbers(uow, numbers[:1])) == 1
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
-    [(sql, params)] = ran
-    with container.engine.begin() as conn:
-        if backend == "sqlite":
-            plan = [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-            on_lines = [step for step in plan if " order_lines " in f"{step} "]
-            assert on_lines and all(step.startswith("SEARCH order_lines") for step in on_lines)
-            assert all("(order_id=?)" in step for step in on_lines), plan
-        else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = [str(r[0]).strip() for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params)]
-            at = [i for i, step in enumerate(plan) if " on order_lines" in step]
-            assert len(at) == 1 and "Seq Scan" not in plan[at[0]], plan
-            assert plan[at[0] + 1].startswith("Index Cond: (order_id = "), plan
+    plan = plan_of(
+        container,
+        backend,
+        "order_lines",
+        lambda uow: orders.orders_by_numbers(uow, numbers[:1]),
+    )
+    if backend == "sqlite":
+        on_lines = [step for step in plan if " order_lines " in f"{step} "]
+        assert on_lines and all(step.startswith("SEARCH order_lines") for step in on_lines)
+        assert all("(order_id=?)" in step for step in on_lines), plan
+    else:
+        at = [i for i, step in enumerate(plan) if " on order_lines" in step]
+        assert len(at) == 1 and "Seq Scan" not in plan[at[0]], plan
+        assert plan[at[0] + 1].startswith("Index Cond: (order_id = "), plan
