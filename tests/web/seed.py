@@ -177,6 +177,12 @@ def _people(container: Container) -> int:
     return customer_id
 
 
+def add_staff(container: Container, username: str, role: Role) -> None:
+    """A member of staff with the seed's password, to sign in as."""
+    with container.uow() as uow:
+        auth.create_principal(uow, PrincipalCreate(username=username, role=role, password=PASSWORD))
+
+
 def place_web_order(
     container: Container,
     customer_id: int,

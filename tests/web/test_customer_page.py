@@ -17,7 +17,7 @@ from omniretail.intelligence import service as intelligence
 from omniretail.kernel.vault import vault_for
 from omniretail.web.rendering import label
 from tests.web.conftest import sign_in
-from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, record_till_receipt
+from tests.web.seed import ADMIN, CUSTOMER_EMAIL, Seeded, add_staff, record_till_receipt
 
 
 def test_a_merged_profile_shows_a_shared_email_once_with_its_best_status(
@@ -111,15 +111,9 @@ def test_a_customer_without_purchases_by_the_scoring_date_has_no_chance_still_ac
 def test_the_desk_shows_the_lifetime_spend_in_its_currency(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    from omniretail.auth import service as auth
     from omniretail.auth.models import Role
-    from omniretail.auth.schemas import PrincipalCreate
-    from tests.web.seed import PASSWORD
 
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
-        )
+    add_staff(container, "agent", Role.SERVICE_AGENT)
     sign_in(web, "agent")
 
     page = web.get(f"/hq/desk/customers/{seeded.customer_id}").text
@@ -231,17 +225,11 @@ def _a_yen_receipt(container: Container, customer_id: int) -> None:
 def test_lifetime_spend_is_summed_per_currency_on_the_page_the_desk_and_the_api(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    from omniretail.auth import service as auth
     from omniretail.auth.models import Role
-    from omniretail.auth.schemas import PrincipalCreate
     from tests.conftest import admin_api_key
-    from tests.web.seed import PASSWORD
 
     _a_yen_receipt(container, seeded.customer_id)
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
-        )
+    add_staff(container, "agent", Role.SERVICE_AGENT)
     key = {"X-API-Key": admin_api_key(container)}
 
     body = web.get(f"/api/v1/customers/{seeded.customer_id}/360", headers=key).json()

@@ -10,14 +10,11 @@ from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
 from tests.orders.network import payment_instructions
 from tests.web.conftest import csrf_of, sign_in
-from tests.web.seed import PASSWORD, shipped_web_order
+from tests.web.seed import PASSWORD, add_staff, shipped_web_order
 
 
 def _agent(container):
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="agent", role=Role.SERVICE_AGENT, password=PASSWORD)
-        )
+    add_staff(container, "agent", Role.SERVICE_AGENT)
 
 
 def _on_hand(container, sku, location):

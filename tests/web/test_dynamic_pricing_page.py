@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import html
 
-from omniretail.auth import service as auth
 from omniretail.auth.models import Role
-from omniretail.auth.schemas import PrincipalCreate
 from omniretail.intelligence.service import dynamic_pricing
 from tests.web.conftest import post, sign_in
-from tests.web.seed import ASSOCIATE, PASSWORD
+from tests.web.seed import ASSOCIATE, add_staff
 
 PAGE = "/hq/dynamic-pricing"
 RULE = {"code": "slow", "name": "Any", "channel": "WEB", "percent": "-3", "priority": "0"}
 
 
-def _person(container, username: str, role: Role) -> None:
-    with container.uow() as uow:
-        auth.create_principal(uow, PrincipalCreate(username=username, role=role, password=PASSWORD))
-
-
 def test_a_marketer_creates_previews_and_reverts(container, web, seeded):
-    _person(container, "mark-eting", Role.MARKETER)
+    add_staff(container, "mark-eting", Role.MARKETER)
     sign_in(web, "mark-eting")
     page = web.get(PAGE)
     assert page.status_code == 200
@@ -71,7 +64,7 @@ def test_a_marketer_creates_previews_and_reverts(container, web, seeded):
 def test_a_service_agent_reads_but_cannot_change_and_an_associate_is_not_let_in(
     container, web, seeded
 ):
-    _person(container, "sam-agent", Role.SERVICE_AGENT)
+    add_staff(container, "sam-agent", Role.SERVICE_AGENT)
     sign_in(web, "sam-agent")
     page = web.get(PAGE)
     assert page.status_code == 200

@@ -9,15 +9,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from omniretail.auth import service as auth
 from omniretail.auth.models import Role
-from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
 from omniretail.marketing import service as marketing
 from omniretail.marketing.schemas import JourneyDefinition
 from omniretail.web.hq.journey_form import fields_of
 from tests.web.conftest import csrf_of, post, sign_in
-from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, PASSWORD, Seeded
+from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, Seeded, add_staff
 
 CART: dict[str, Any] = {
     "trigger": {"kind": "event", "event": "orders.cart_line_added"},
@@ -29,11 +27,6 @@ CART: dict[str, Any] = {
     ],
     "exit_on": ["orders.order_confirmed"],
 }
-
-
-def _person(container: Container, username: str, role: Role) -> None:
-    with container.uow() as uow:
-        auth.create_principal(uow, PrincipalCreate(username=username, role=role, password=PASSWORD))
 
 
 def _form(definition: dict[str, Any], **head: str) -> dict[str, str]:
@@ -48,7 +41,7 @@ def _status(container: Container, code: str) -> str:
 def test_a_marketer_builds_saves_and_runs_a_journey(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     listing = web.get("/hq/journeys")
     assert listing.status_code == 200
@@ -160,7 +153,7 @@ def test_a_marketer_builds_saves_and_runs_a_journey(
 def test_a_classic_installs_as_a_draft_and_opens(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     installed = post(web, "/hq/journeys", "/hq/journeys/classics", {"classic": "abandoned-cart"})
     assert installed.status_code == 303  # type: ignore[attr-defined]
@@ -189,7 +182,7 @@ def test_a_service_agent_reads_but_cannot_change_and_store_staff_see_nothing(
 ) -> None:
     with container.uow() as uow:
         marketing.install_classic(uow, "welcome-series", actor="test")
-    _person(container, "agent", Role.SERVICE_AGENT)
+    add_staff(container, "agent", Role.SERVICE_AGENT)
     sign_in(web, "agent")
     listing = web.get("/hq/journeys")
     assert listing.status_code == 200 and "Welcome series" in listing.text
@@ -226,7 +219,7 @@ def test_a_service_agent_reads_but_cannot_change_and_store_staff_see_nothing(
 def test_a_condition_naming_no_fact_is_refused_beside_its_step(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     typo = {**_form(CART, name="Carts", code="carts"), "step-1-rule": "has_crt"}
     refused = post(web, "/hq/journeys/new", "/hq/journeys/new", typo)
@@ -247,7 +240,7 @@ def test_a_condition_naming_no_fact_is_refused_beside_its_step(
 def test_a_trigger_condition_reading_no_event_is_refused_beside_it(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     typo = {**_form(CART, name="Carts", code="carts"), "trigger-condition": "evnt.quantity > 1"}
     refused = post(web, "/hq/journeys/new", "/hq/journeys/new", typo)

@@ -8,22 +8,17 @@ import re
 from fastapi.testclient import TestClient
 from jinja2 import Environment, meta
 
-from omniretail.auth import service as auth
 from omniretail.auth.models import Role
-from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
 from omniretail.marketing import journeys_classics_copy as copy
 from tests.web.conftest import post, sign_in
-from tests.web.seed import ASSOCIATE, PASSWORD, Seeded
+from tests.web.seed import ASSOCIATE, Seeded, add_staff
 
 
 def test_a_marketer_writes_a_message_and_previews_it_per_channel(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
-        )
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
 
     made = post(
@@ -76,10 +71,7 @@ def test_a_store_associate_may_not_open_the_editor(web: TestClient, seeded: Seed
 def test_the_body_hint_names_every_fact_the_classic_messages_use(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
-        )
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     page = web.get("/hq/marketing/messages").text
     hint = page.split("Paragraphs by a blank line. Facts: ")[1].split("</small>")[0]
@@ -95,10 +87,7 @@ def test_the_body_hint_names_every_fact_the_classic_messages_use(
 def test_the_list_shows_each_subject_as_a_reader_sees_it(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    with container.uow() as uow:
-        auth.create_principal(
-            uow, PrincipalCreate(username="marketer", role=Role.MARKETER, password=PASSWORD)
-        )
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     subject = (
         "{{ customer.first_name|title }}, <b>spring</b>{% if customer.tier %} for you{% endif %}"

@@ -9,9 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from omniretail.auth import service as auth
 from omniretail.auth.models import Role
-from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
 from omniretail.customers import service as customers
 from omniretail.customers.schemas import ConsentWrite
@@ -20,14 +18,9 @@ from omniretail.marketing.schemas import MessageCreate, QuietHours, SendPolicy
 from omniretail.marketing.sending import SendRequest
 from tests.customers.helpers import make_customer
 from tests.web.conftest import csrf_of, sign_in
-from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, PASSWORD, Seeded
+from tests.web.seed import ASSOCIATE, CUSTOMER_EMAIL, Seeded, add_staff
 
 MESSAGE = MessageCreate(code="hello", name="Hello", subject="Hello", body="Hi there.")
-
-
-def _person(container: Container, username: str, role: Role) -> None:
-    with container.uow() as uow:
-        auth.create_principal(uow, PrincipalCreate(username=username, role=role, password=PASSWORD))
 
 
 def _consent(container: Container, customer: int, channel: str) -> None:
@@ -84,7 +77,7 @@ def _id(container: Container, key: str) -> int:
 def test_the_policy_is_saved_and_a_bad_value_is_shown_beside_its_field(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     page = web.get("/hq/marketing/policy")
     assert page.status_code == 200
@@ -137,7 +130,7 @@ def test_the_send_log_filters_counts_and_says_why(
     container: Container, web: TestClient, seeded: Seeded, clock: Any
 ) -> None:
     ada, bob = _sends(container, clock)
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
 
     page = web.get("/hq/marketing/sends")
@@ -180,7 +173,7 @@ def test_the_send_log_filters_counts_and_says_why(
 def test_a_suppression_is_added_and_removed_after_a_confirmation(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "marketer", Role.MARKETER)
+    add_staff(container, "marketer", Role.MARKETER)
     sign_in(web, "marketer")
     cid = seeded.customer_id
     page = web.get("/hq/marketing/suppressions")
@@ -227,7 +220,7 @@ def test_a_suppression_is_added_and_removed_after_a_confirmation(
 def test_a_service_agent_reads_and_store_staff_and_customers_do_not(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
-    _person(container, "agent", Role.SERVICE_AGENT)
+    add_staff(container, "agent", Role.SERVICE_AGENT)
     sign_in(web, "agent")
     for url in ("/hq/marketing/policy", "/hq/marketing/sends", "/hq/marketing/suppressions"):
         page = web.get(url)
