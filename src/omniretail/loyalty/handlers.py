@@ -78,7 +78,7 @@ def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | No
         if found.customer_id is None:
             raise SkipDelivery(f"order {found.number} is a guest order: no points")
         _require_customer(uow, found.customer_id)
-        categories = _categories(uow, {ln.sku for ln in found.lines if ln.sku})
+        categories = catalog.categories_of(uow, {ln.sku for ln in found.lines if ln.sku})
         live = [ln for ln in found.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
         live_nos = {ln.line_no for ln in live}
         service.earn_for_order(
@@ -169,7 +169,7 @@ def exchange(
             and ln.status != CANCELLED_LINE
             and ln.quantity > 0
         ]
-        categories = _categories(uow, {ln.sku for ln in new if ln.sku})
+        categories = catalog.categories_of(uow, {ln.sku for ln in new if ln.sku})
         service.earn_for_order(
             uow,
             OrderEarn(
@@ -328,8 +328,3 @@ def _extra_points(lines: list[OrderLineRead]) -> list[ExtraPoints]:
             else known.model_copy(update={"points": known.points + extra.points})
         )
     return [merged[k] for k in sorted(merged)]
-
-
-def _categories(uow: UnitOfWork, skus: set[str]) -> dict[str, str | None]:
-    """Each SKU's product category (for category earn rates and campaigns)."""
-    return catalog.categories_of(uow, skus)
