@@ -64,6 +64,7 @@ def test_only_the_named_orders_lines_are_read(container, client, backend):
         backend,
         "order_lines",
         lambda uow: orders.orders_by_numbers(uow, numbers[:1]),
+        analyze=("order_lines", "orders"),
     )
     if backend == "sqlite":
         on_lines = [step for step in plan if " order_lines " in f"{step} "]
