@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -12,18 +12,12 @@ from omniretail.db.uow import UnitOfWork
 
 
 def plan_of(
-    container: Container,
-    backend: str,
-    table: str,
-    run: Callable[[UnitOfWork], Any],
-    analyze: Sequence[str] = (),
+    container: Container, backend: str, table: str, run: Callable[[UnitOfWork], Any]
 ) -> list[str]:
     """The plan of the one statement naming ``table`` that ``run`` sends in a read unit of work:
     SQLite's ``EXPLAIN QUERY PLAN`` details as its planner chooses; PostgreSQL's ``EXPLAIN``
     lines (stripped) with sequential scans ruled out, as its choice on a test's handful of rows
-    follows its statistics, not the index the read needs on a large table. The ``analyze``
-    tables are analyzed first, where statistics another test's rows left in the shared schema
-    (its tables are emptied between tests, their statistics kept) could choose the plan."""
+    follows its statistics, not the index the read needs on a large table."""
     ran: list[tuple[str, Any]] = []
 
     def remember(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
@@ -41,7 +35,5 @@ def plan_of(
     with container.engine.begin() as conn:
         if backend == "sqlite":
             return [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-        for name in analyze:
-            conn.exec_driver_sql(f"ANALYZE {name}")
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         return [str(r[0]).strip() for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params)]
