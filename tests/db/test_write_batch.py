@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from omniretail.auth.models import AuditEntry
+from omniretail.db.batch import kept
 from omniretail.kernel.events import DomainEvent
 
 audit = AuditEntry.__table__
@@ -207,3 +208,55 @@ def test_one_row_goes_as_values_and_several_as_arrays_on_postgresql(container):
     with container.read_uow() as uow:
         rows = uow.session.execute(select(audit.c.actor, audit.c.detail)).all()
         assert sorted(rows) == [("a", {}), ("b", {}), ("c", {})]
+
+
+# Kept (built once): a batch of kept statements goes on the transaction's driver connection.
+_RENAME = kept(
+    update(audit)
+    .where(audit.c.actor == bindparam("rename_from", type_=audit.c.actor.type))
+    .values(actor=bindparam("rename_to", type_=audit.c.actor.type))
+    .returning(audit.c.id)
+)
+
+
+def test_a_batch_of_kept_statements_in_a_begun_transaction_skips_sqlalchemys_execution(
+    container,
+):
+    """In a transaction that has begun, a commit batch made only of kept statements is sent
+    compiled once on the driver's connection, not through SQLAlchemy's execution: counted
+    and seen by listeners, its check gets its count, a refusal is SQLAlchemy's error and
+    writes nothing, and the connection serves on."""
+    if container.backend != "postgresql":
+        pytest.skip("batches are one statement on PostgreSQL only")
+    executed: list[str] = []
+
+    def execute(_conn, clause, *_rest) -> None:
+        executed.append(str(clause))
+
+    with container.uow() as uow:
+        uow.session.execute(insert(audit).values(**_row(uow, "a")))
+    counts: list[int] = []
+    event.listen(container.engine, "before_execute", execute)
+    before = container.counter.value
+    try:
+        with sent(container.engine) as statements, container.uow() as uow:
+            uow.session.execute(select(audit.c.id))  # the transaction begins
+            uow.later(_RENAME, {"rename_from": "a", "rename_to": "a2"}, check=counts.append)
+            uow.record(DomainEvent(type="test.batched", subject="s", data={"n": 1}))
+        twice = DomainEvent(type="test.batched", subject="t", data={})
+        with pytest.raises(IntegrityError), container.uow() as uow:
+            uow.session.execute(select(audit.c.id))
+            uow.later(_RENAME, {"rename_from": "a2", "rename_to": "refused"}, check=counts.append)
+            uow.record(twice)
+            uow.record(twice)
+    finally:
+        event.remove(container.engine, "before_execute", execute)
+    assert counts == [1]  # the refused batch failed as a whole: no count to check
+    batches = [s for s in statements if s.startswith("WITH")]
+    assert len(batches) == 1 and "UPDATE audit_log" in batches[0]
+    assert not [s for s in executed if "WITH" in s]
+    assert container.counter.value == before + 4  # two reads, two batches
+    with container.uow() as uow:
+        uow.later_rows(audit, [_row(uow, "after")])
+    with container.read_uow() as uow:
+        assert sorted(uow.session.scalars(select(audit.c.actor))) == ["a2", "after"]

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
 from omniretail.db.batch import insert_rows, kept
-from omniretail.db.sql import insert_for
+from omniretail.db.sql import insert_for, matches, statement
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -53,12 +54,17 @@ LEVEL_COLUMNS = (
     levels.c.reorder_point,
     levels.c.order_up_to,
 )
-# The stock rows of some SKUs (availability, routing): built once.
-_COUNTERS_OF_SKUS = (
-    select(*LEVEL_COLUMNS)
-    .where(levels.c.sku_code.in_(bindparam("skus", expanding=True)))
-    .order_by(levels.c.sku_code, levels.c.location_code)
-)
+
+
+def _counters_of_skus(postgres: bool) -> Any:
+    """The stock rows of some SKUs (availability, routing): built once per dialect."""
+    return (
+        select(*LEVEL_COLUMNS)
+        .where(matches(levels.c.sku_code, "skus", postgres, String()))
+        .order_by(levels.c.sku_code, levels.c.location_code)
+    )
+
+
 _HOLD_COLUMNS = (
     holds.c.id,
     holds.c.kind,
@@ -288,7 +294,10 @@ def list_counters(
         wanted = None if locations is None else set(locations)
         return [
             Counters.from_row(r)
-            for r in session.execute(_COUNTERS_OF_SKUS, {"skus": list(skus)})
+            for r in session.execute(
+                statement(session, "inventory.counters_of_skus", _counters_of_skus),
+                {"skus": list(skus)},
+            )
             if wanted is None or r.location_code in wanted
         ]
     stmt = select(*LEVEL_COLUMNS).order_by(levels.c.sku_code, levels.c.location_code)
@@ -325,26 +334,29 @@ def claim_cart_holds_for_order(
     """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
     UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
     params = {"claim_ids": list(hold_ids), "claim_reference": reference, "claim_now": now}
-    return [Hold(*row) for row in session.execute(_CLAIM_CART_HOLDS, params)]
+    stmt = statement(session, "inventory.claim_cart_holds", _claim_cart_holds)
+    return [Hold(*row) for row in session.execute(stmt, params)]
 
 
-# Built once: every checkout runs it (built per call, SQLAlchemy walked it for its cache key).
-_CLAIM_CART_HOLDS = (
-    update(holds)
-    .where(
-        holds.c.id.in_(bindparam("claim_ids", expanding=True)),
-        holds.c.kind == HoldKind.CART.value,
-        holds.c.status == HoldStatus.ACTIVE.value,
-        holds.c.expires_at > bindparam("claim_now", type_=holds.c.expires_at.type),
+def _claim_cart_holds(postgres: bool) -> Any:
+    """Built once per dialect: every checkout runs it (built per call, SQLAlchemy walked it
+    for its cache key)."""
+    return (
+        update(holds)
+        .where(
+            matches(holds.c.id, "claim_ids", postgres, holds.c.id.type),
+            holds.c.kind == HoldKind.CART.value,
+            holds.c.status == HoldStatus.ACTIVE.value,
+            holds.c.expires_at > bindparam("claim_now", type_=holds.c.expires_at.type),
+        )
+        .values(
+            kind=HoldKind.ORDER.value,
+            expires_at=None,
+            reference=bindparam("claim_reference", type_=holds.c.reference.type),
+            updated_at=bindparam("claim_now", type_=holds.c.updated_at.type),
+        )
+        .returning(*_HOLD_COLUMNS)
     )
-    .values(
-        kind=HoldKind.ORDER.value,
-        expires_at=None,
-        reference=bindparam("claim_reference", type_=holds.c.reference.type),
-        updated_at=bindparam("claim_now", type_=holds.c.updated_at.type),
-    )
-    .returning(*_HOLD_COLUMNS)
-)
 
 
 def move_reserved_to_allocated(

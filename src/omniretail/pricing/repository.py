@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
-from omniretail.db.sql import insert_for, rowcount
+from omniretail.db.sql import insert_for, matches, rowcount, statement
 from omniretail.pricing.customer_facts import stored_segment, stored_tier
 from omniretail.pricing.engine import Candidate, Fee, PricingContext, Rate, SkuFacts
 from omniretail.pricing.models import (
@@ -58,7 +58,7 @@ def _stored(read: Any) -> Any:
     return read(bindparam("customer_id", type_=Integer)).scalar_subquery()
 
 
-def _in_force() -> Any:
+def _in_force(postgres: bool) -> Any:
     """A list in force for the call's parameters: its currency, active, within its window
     at ``at``, and each scope either unset or the context's (a NULL parameter matches only
     an unset scope). A known customer whose context names no tier (or no segments) is
@@ -80,7 +80,7 @@ def _in_force() -> Any:
         ),
         or_(
             lists.customer_segment.is_(None),
-            lists.customer_segment.in_(bindparam("segments", expanding=True)),
+            matches(lists.customer_segment, "segments", postgres, String()),
             and_(
                 bindparam("stored_segment", type_=Boolean),
                 lists.customer_segment == _stored(stored_segment),
@@ -89,46 +89,50 @@ def _in_force() -> Any:
     )
 
 
-# Built once (each call only binds its parameters): the SKUs by code, their entries by the
-# SKU index, each entry's list by its key when it is in force. One row per entry, the list's
-# columns empty when it does not apply; one row for a SKU without entries. (Joining entries
-# to lists first would read every entry of every list in force: SQLite materialises that.)
-_SKU_FACTS = (
-    select(
-        skus.c.code,
-        skus.c.name,
-        skus.c.price.label("list_price"),
-        skus.c.active,
-        product_tax.c.tax_class,
-        products.c.category,
-        price_lists.c.code.label("list_code"),
-        price_lists.c.name.label("list_name"),
-        price_lists.c.priority,
-        price_lists.c.valid_from,
-        *(price_lists.c[s] for s in SCOPES),
-        entries.c.price,
+# Built once per dialect (each call only binds its parameters): the SKUs by code, their
+# entries by the SKU index, each entry's list by its key when it is in force. One row per
+# entry, the list's columns empty when it does not apply; one row for a SKU without entries.
+# (Joining entries to lists first would read every entry of every list in force: SQLite
+# materialises that.)
+def _sku_facts_statement(postgres: bool) -> Any:
+    return (
+        select(
+            skus.c.code,
+            skus.c.name,
+            skus.c.price.label("list_price"),
+            skus.c.active,
+            product_tax.c.tax_class,
+            products.c.category,
+            price_lists.c.code.label("list_code"),
+            price_lists.c.name.label("list_name"),
+            price_lists.c.priority,
+            price_lists.c.valid_from,
+            *(price_lists.c[s] for s in SCOPES),
+            entries.c.price,
+        )
+        .select_from(
+            skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
+            .outerjoin(products, products.c.code == skus.c.product_code)
+            .outerjoin(entries, entries.c.sku_code == skus.c.code)
+            .outerjoin(price_lists, _in_force(postgres))
+        )
+        .where(matches(skus.c.code, "skus", postgres, String()))
     )
-    .select_from(
-        skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
-        .outerjoin(products, products.c.code == skus.c.product_code)
-        .outerjoin(entries, entries.c.sku_code == skus.c.code)
-        .outerjoin(price_lists, _in_force())
-    )
-    .where(skus.c.code.in_(bindparam("skus", expanding=True)))
-)
 
 
-# The same with the promotions stamp on each row (an anonymous cart's pricing call reads
-# nothing else about promotions: ``promotions.load_step``).
-_SKU_FACTS_STAMPED = _SKU_FACTS.add_columns(PROMOTIONS_STAMP_COLUMN)
+def _sku_facts_stamped_statement(postgres: bool) -> Any:
+    """The same with the promotions stamp on each row (an anonymous cart's pricing call reads
+    nothing else about promotions: ``promotions.load_step``)."""
+    return _sku_facts_statement(postgres).add_columns(PROMOTIONS_STAMP_COLUMN)
 
 
 def sku_facts(
     session: Session, sku_codes: Sequence[str], context: PricingContext
 ) -> dict[str, SkuFacts]:
     """Each existing SKU with its catalog price, tax class, category and the entries in
-    force for the context, in one indexed statement (``_SKU_FACTS``)."""
-    return _sku_facts(session.execute(_SKU_FACTS, _params(sku_codes, context)))
+    force for the context, in one indexed statement (``_sku_facts_statement``)."""
+    stmt = statement(session, "pricing.sku_facts", _sku_facts_statement)
+    return _sku_facts(session.execute(stmt, _params(sku_codes, context)))
 
 
 def sku_facts_stamped(
@@ -136,7 +140,8 @@ def sku_facts_stamped(
 ) -> tuple[dict[str, SkuFacts], ReadStamp | None]:
     """``sku_facts`` and, in the same statement, the promotions stamp (None when no SKU was
     found, so no row carried it)."""
-    rows = list(session.execute(_SKU_FACTS_STAMPED, _params(sku_codes, context)))
+    stmt = statement(session, "pricing.sku_facts_stamped", _sku_facts_stamped_statement)
+    rows = list(session.execute(stmt, _params(sku_codes, context)))
     stamp = ReadStamp(rows[0].promotions_stamp) if rows else None
     return _sku_facts(rows), stamp
 
