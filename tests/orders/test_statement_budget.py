@@ -84,8 +84,9 @@ def test_checkout_statement_count(container, client, backend, lines, location, e
 
 def test_checkout_commit_batches_are_built_once(container, client, backend, monkeypatch):
     """Each of a checkout's commit batches (the order's rows; the confirmation with the stored
-    reply) is made of statements built once, so the batch is built once and kept, and psycopg
-    converts its text once: neither is rebuilt or parsed again for the next checkout."""
+    reply) is made of statements built once, so the batch is built and compiled once and
+    kept, and psycopg converts its text once: none of it is done again for the next
+    checkout."""
     if backend != "postgres":
         pytest.skip("SQLite sends held writes one by one (no batch statement)")
     make_orders_network(container)
@@ -109,9 +110,20 @@ def test_checkout_commit_batches_are_built_once(container, client, backend, monk
         parsed.append(len(query))
         return parse(query, encoding)
 
+    compiled_before: list[bool] = []
+    find = batch._compiled
+
+    def recording_compiled(engine, built):
+        key = tuple((id(statement), check is not None) for statement, _p, _t, check in built)
+        compiled_before.append(key in batch._COMPILED)
+        return find(engine, built)
+
     token = _shop(client, [("B2", 1)], "DC1")
     monkeypatch.setattr(batch, "_batch_statement", recording)
+    monkeypatch.setattr(batch, "_compiled", recording_compiled)
     monkeypatch.setattr(psycopg_queries, "_query2pg_nocache", uncached)
     ok(checkout(client, token, key="second"), 201)
-    assert fresh_batches == [False, False]  # the order's rows, the confirmation
+    assert True not in fresh_batches
+    # the order's rows, the confirmation (and the cart's close): compiled at the warm-up
+    assert len(compiled_before) >= 2 and all(compiled_before), compiled_before
     assert parsed == []

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
 from omniretail.db.batch import insert_rows, kept
-from omniretail.db.sql import insert_for, matches, statement
+from omniretail.db.sql import insert_for, listed, listed_key, listed_values, statement
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -56,11 +56,11 @@ LEVEL_COLUMNS = (
 )
 
 
-def _counters_of_skus(postgres: bool) -> Any:
-    """The stock rows of some SKUs (availability, routing): built once per dialect."""
+def _counters_of_skus(postgres: bool, count: int) -> Any:
+    """The stock rows of ``count`` SKUs (availability, routing): kept per dialect and count."""
     return (
         select(*LEVEL_COLUMNS)
-        .where(matches(levels.c.sku_code, "skus", postgres, String()))
+        .where(listed(levels.c.sku_code, "skus", count, postgres, String()))
         .order_by(levels.c.sku_code, levels.c.location_code)
     )
 
@@ -295,8 +295,12 @@ def list_counters(
         return [
             Counters.from_row(r)
             for r in session.execute(
-                statement(session, "inventory.counters_of_skus", _counters_of_skus),
-                {"skus": list(skus)},
+                statement(
+                    session,
+                    f"inventory.counters_of_skus:{listed_key(len(skus))}",
+                    lambda postgres: _counters_of_skus(postgres, len(skus)),
+                ),
+                listed_values("skus", skus),
             )
             if wanted is None or r.location_code in wanted
         ]
@@ -333,18 +337,26 @@ def claim_cart_holds_for_order(
 ) -> list[Hold]:
     """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
     UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
-    params = {"claim_ids": list(hold_ids), "claim_reference": reference, "claim_now": now}
-    stmt = statement(session, "inventory.claim_cart_holds", _claim_cart_holds)
+    params = {
+        **listed_values("claim_ids", hold_ids),
+        "claim_reference": reference,
+        "claim_now": now,
+    }
+    stmt = statement(
+        session,
+        f"inventory.claim_cart_holds:{listed_key(len(hold_ids))}",
+        lambda postgres: _claim_cart_holds(postgres, len(hold_ids)),
+    )
     return [Hold(*row) for row in session.execute(stmt, params)]
 
 
-def _claim_cart_holds(postgres: bool) -> Any:
-    """Built once per dialect: every checkout runs it (built per call, SQLAlchemy walked it
-    for its cache key)."""
+def _claim_cart_holds(postgres: bool, count: int) -> Any:
+    """Kept per dialect and count: every checkout runs it (built per call, SQLAlchemy walked
+    it for its cache key)."""
     return (
         update(holds)
         .where(
-            matches(holds.c.id, "claim_ids", postgres, holds.c.id.type),
+            listed(holds.c.id, "claim_ids", count, postgres, holds.c.id.type),
             holds.c.kind == HoldKind.CART.value,
             holds.c.status == HoldStatus.ACTIVE.value,
             holds.c.expires_at > bindparam("claim_now", type_=holds.c.expires_at.type),

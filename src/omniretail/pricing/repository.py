@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import (
     Boolean,
     Integer,
+    Result,
     Row,
     String,
     Table,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Product, Sku
-from omniretail.db.sql import insert_for, matches, rowcount, statement
+from omniretail.db.sql import insert_for, listed, listed_key, listed_values, rowcount, statement
 from omniretail.pricing.customer_facts import stored_segment, stored_tier
 from omniretail.pricing.engine import Candidate, Fee, PricingContext, Rate, SkuFacts
 from omniretail.pricing.models import (
@@ -58,7 +59,7 @@ def _stored(read: Any) -> Any:
     return read(bindparam("customer_id", type_=Integer)).scalar_subquery()
 
 
-def _in_force(postgres: bool) -> Any:
+def _in_force(postgres: bool, segments: int) -> Any:
     """A list in force for the call's parameters: its currency, active, within its window
     at ``at``, and each scope either unset or the context's (a NULL parameter matches only
     an unset scope). A known customer whose context names no tier (or no segments) is
@@ -80,7 +81,7 @@ def _in_force(postgres: bool) -> Any:
         ),
         or_(
             lists.customer_segment.is_(None),
-            matches(lists.customer_segment, "segments", postgres, String()),
+            listed(lists.customer_segment, "segments", segments, postgres, String()),
             and_(
                 bindparam("stored_segment", type_=Boolean),
                 lists.customer_segment == _stored(stored_segment),
@@ -94,7 +95,7 @@ def _in_force(postgres: bool) -> Any:
 # entry, the list's columns empty when it does not apply; one row for a SKU without entries.
 # (Joining entries to lists first would read every entry of every list in force: SQLite
 # materialises that.)
-def _sku_facts_statement(postgres: bool) -> Any:
+def _sku_facts_statement(postgres: bool, skus_count: int, segments: int) -> Any:
     return (
         select(
             skus.c.code,
@@ -114,16 +115,38 @@ def _sku_facts_statement(postgres: bool) -> Any:
             skus.outerjoin(product_tax, product_tax.c.product_code == skus.c.product_code)
             .outerjoin(products, products.c.code == skus.c.product_code)
             .outerjoin(entries, entries.c.sku_code == skus.c.code)
-            .outerjoin(price_lists, _in_force(postgres))
+            .outerjoin(price_lists, _in_force(postgres, segments))
         )
-        .where(matches(skus.c.code, "skus", postgres, String()))
+        .where(listed(skus.c.code, "skus", skus_count, postgres, String()))
     )
 
 
-def _sku_facts_stamped_statement(postgres: bool) -> Any:
-    """The same with the promotions stamp on each row (an anonymous cart's pricing call reads
-    nothing else about promotions: ``promotions.load_step``)."""
-    return _sku_facts_statement(postgres).add_columns(PROMOTIONS_STAMP_COLUMN)
+def _sku_facts_read(
+    session: Session, sku_codes: Sequence[str], context: PricingContext, *, stamped: bool
+) -> Result[Any]:
+    """The statement (with the promotions stamp on each row when ``stamped``: an anonymous
+    cart's pricing call reads nothing else about promotions, ``promotions.load_step``),
+    kept per count of SKUs and of segments, run for the context."""
+    codes = sorted(set(sku_codes))
+    segments = sorted(context.segments)
+    name = f"pricing.sku_facts:{listed_key(len(codes))}:{listed_key(len(segments))}:{stamped}"
+
+    def build(postgres: bool) -> Any:
+        stmt = _sku_facts_statement(postgres, len(codes), len(segments))
+        return stmt.add_columns(PROMOTIONS_STAMP_COLUMN) if stamped else stmt
+
+    params = {
+        **listed_values("skus", codes),
+        **listed_values("segments", segments),
+        "currency": context.currency,
+        "at": context.at,
+        "channel": context.channel,
+        "location": context.location,
+        "tier": context.tier,
+        "customer_id": context.customer_id,
+        "stored_segment": not context.segments and context.customer_id is not None,
+    }
+    return session.execute(statement(session, name, build), params)
 
 
 def sku_facts(
@@ -131,8 +154,7 @@ def sku_facts(
 ) -> dict[str, SkuFacts]:
     """Each existing SKU with its catalog price, tax class, category and the entries in
     force for the context, in one indexed statement (``_sku_facts_statement``)."""
-    stmt = statement(session, "pricing.sku_facts", _sku_facts_statement)
-    return _sku_facts(session.execute(stmt, _params(sku_codes, context)))
+    return _sku_facts(_sku_facts_read(session, sku_codes, context, stamped=False))
 
 
 def sku_facts_stamped(
@@ -140,25 +162,9 @@ def sku_facts_stamped(
 ) -> tuple[dict[str, SkuFacts], ReadStamp | None]:
     """``sku_facts`` and, in the same statement, the promotions stamp (None when no SKU was
     found, so no row carried it)."""
-    stmt = statement(session, "pricing.sku_facts_stamped", _sku_facts_stamped_statement)
-    rows = list(session.execute(stmt, _params(sku_codes, context)))
+    rows = list(_sku_facts_read(session, sku_codes, context, stamped=True))
     stamp = ReadStamp(rows[0].promotions_stamp) if rows else None
     return _sku_facts(rows), stamp
-
-
-def _params(sku_codes: Sequence[str], context: PricingContext) -> dict[str, Any]:
-    params = {
-        "skus": sorted(set(sku_codes)),
-        "currency": context.currency,
-        "at": context.at,
-        "channel": context.channel,
-        "location": context.location,
-        "tier": context.tier,
-        "segments": sorted(context.segments),
-        "customer_id": context.customer_id,
-        "stored_segment": not context.segments and context.customer_id is not None,
-    }
-    return params
 
 
 def _sku_facts(rows: Iterable[Row[Any]]) -> dict[str, SkuFacts]:
