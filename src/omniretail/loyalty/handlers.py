@@ -71,29 +71,28 @@ def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | No
     if customer_id is None:
         raise SkipDelivery(f"order {order} is a guest order: no points")
     with uow_factory() as uow:
-        # lines and fulfilments; the payment log is not what earns
-        found = lookup.get_orders(uow, [order], payment_log=False).get(order)
+        # the lines are what earns (not the fulfilments, nor the payment log)
+        found = lookup.get_orders(uow, [order], payment_log=False, fulfilments=False).get(order)
         if found is None:
             raise SkipDelivery(f"order {order} is gone")
         if found.customer_id is None:
             raise SkipDelivery(f"order {found.number} is a guest order: no points")
-        _require_customer(uow, found.customer_id)
         categories = catalog.categories_of(uow, {ln.sku for ln in found.lines if ln.sku})
         live = [ln for ln in found.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
         live_nos = {ln.line_no for ln in live}
-        service.earn_for_order(
-            uow,
-            OrderEarn(
-                customer_id=found.customer_id,
-                order_reference=found.number,
-                channel=found.channel,
-                placed_at=found.placed_at,
-                lines=_line_earns(live, categories),
-                excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
-                extra_points=_extra_points(live),
-            ),
-            actor=ACTOR,
+        earn = OrderEarn(
+            customer_id=found.customer_id,
+            order_reference=found.number,
+            channel=found.channel,
+            placed_at=found.placed_at,
+            lines=_line_earns(live, categories),
+            excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
+            extra_points=_extra_points(live),
         )
+        try:  # the service resolves the buyer first, before it writes anything
+            service.earn_for_order(uow, earn, actor=ACTOR)
+        except (UnknownCustomer, CustomerErased) as exc:
+            raise SkipDelivery(f"customer {found.customer_id}: {exc.detail}") from exc
 
 
 def claw_back_cancelled(

@@ -66,15 +66,21 @@ def order_log(uow: UnitOfWork, number: str) -> list[LogEntryRead]:
 
 
 def get_orders(
-    uow: UnitOfWork, numbers: Sequence[str], *, payment_log: bool = True
+    uow: UnitOfWork,
+    numbers: Sequence[str],
+    *,
+    payment_log: bool = True,
+    fulfilments: bool = True,
 ) -> dict[str, OrderRead]:
     """The orders of ``numbers`` that exist, by number, in four reads whatever their count
-    (the relay's notifiers read a batch's orders at once); three without ``payment_log``
-    (``payment.refunded`` None and ``pending`` empty, as for an untracked order)."""
+    (the relay's notifiers read a batch's orders at once); one fewer without
+    ``payment_log`` (``payment.refunded`` None and ``pending`` empty, as for an untracked
+    order), and one fewer without ``fulfilments`` (``fulfilments`` empty: for a reader of
+    the lines only, as the loyalty earn)."""
     found = repo.get_orders_by_numbers(uow.session, sorted(set(numbers)))
     ids = [o.id for o in found]
     lines = _by_order(repo.lines_of_orders(uow.session, ids))
-    fulfilments = _by_order(repo.fulfilments_of_orders(uow.session, ids))
+    fulfilment_rows = _by_order(repo.fulfilments_of_orders(uow.session, ids) if fulfilments else [])
     tracked = [o.id for o in found if o.tracking_token] if payment_log else []
     logs = _by_order(repo.logs_of_orders(uow.session, tracked))
     return {
@@ -82,7 +88,7 @@ def get_orders(
             uow,
             o,
             lines.get(o.id, []),
-            fulfilments.get(o.id, []),
+            fulfilment_rows.get(o.id, []),
             logs.get(o.id, []) if o.tracking_token and payment_log else None,
         )
         for o in found

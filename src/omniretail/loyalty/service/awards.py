@@ -136,13 +136,19 @@ def enrol(uow: UnitOfWork, customer_id: int, *, actor: str) -> AccountRead:
     return account_status(uow, customer_id)
 
 
-def _ensure_account(uow: UnitOfWork, customer_id: int, *, actor: str) -> None:
-    customers.require_root(uow, customer_id)
+def _ensure_account(
+    uow: UnitOfWork, customer_id: int, *, actor: str, checked: bool = False
+) -> bool:
+    """The customer's account, enrolled (welcome coupon and points) if it was missing; True
+    when this call enrolled them. ``checked``: the caller has resolved the id already (it
+    leads to a live profile)."""
+    if not checked:
+        customers.require_root(uow, customer_id)
     programme = rules(uow)
     if not repo.create_account_if_missing(
         uow.session, customer_id, programme.tiers[0].name, uow.now
     ):
-        return
+        return False
     uow.record(Enrolled(customer_id=customer_id))
     grant_welcome_coupon(uow, customer_id, programme)
     if programme.welcome_points:
@@ -155,3 +161,4 @@ def _ensure_account(uow: UnitOfWork, customer_id: int, *, actor: str) -> None:
             actor=actor,
             programme=programme,
         )
+    return True

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.loyalty import repository as repo
 from omniretail.loyalty.errors import (
@@ -33,7 +34,7 @@ from omniretail.loyalty.schemas import (
 from omniretail.loyalty.service.awards import _ensure_account
 from omniretail.loyalty.service.reads import entry_read
 from omniretail.loyalty.service.rules import rules
-from omniretail.loyalty.service.tiers import _tier_multiplier, evaluate_tier
+from omniretail.loyalty.service.tiers import evaluate_tier, settle_tier, tier_multiplier
 
 # --- enrolment and earning -----------------------------------------------------------------
 
@@ -44,9 +45,19 @@ def earn_for_order(uow: UnitOfWork, order: OrderEarn, *, actor: str) -> EntryRea
     key = f"earn:order:{order.order_reference}"
     if repo.entry_exists(uow.session, key):
         return None
-    _ensure_account(uow, order.customer_id, actor=actor)
+    ids = customers.cluster(uow, order.customer_id)  # raises for an unknown or erased id
     programme = rules(uow)
-    multiplier = _tier_multiplier(uow, order.customer_id, programme)
+    # the accounts of the buyer and of the surviving profile, read once for the whole earn
+    tiers = {
+        a.customer_id: a.tier
+        for a in repo.get_accounts(uow.session, sorted({order.customer_id, ids[0]}))
+    }
+    if order.customer_id not in tiers:
+        if _ensure_account(uow, order.customer_id, actor=actor, checked=True):
+            tiers[order.customer_id] = programme.tiers[0].name
+        else:  # enrolled by a concurrent transaction since the read
+            tiers.update((a.customer_id, a.tier) for a in repo.get_accounts(uow.session, ids[:1]))
+    multiplier = tier_multiplier(programme, tiers.get(ids[0]))
     per_line, spend, bonus = points_for_order(order, programme, multiplier)
     points = sum(per_line.values()) + bonus
     lot_id = None
@@ -97,7 +108,7 @@ def earn_for_order(uow: UnitOfWork, order: OrderEarn, *, actor: str) -> EntryRea
     uow.record(Earned(customer_id=order.customer_id, points=points, order=order.order_reference))
     for number, extra in enumerate(order.extra_points, start=1):
         _earn_extra(uow, order, extra, number, programme, actor=actor)
-    evaluate_tier(uow, order.customer_id)
+    settle_tier(uow, ids, programme, tiers.get(ids[0]))
     return entry_read(entry)
 
 

@@ -27,14 +27,22 @@ def evaluate_tier(uow: UnitOfWork, customer_id: int) -> TierProgress:
     account; a change is an event (``loyalty.tier_changed``)."""
     programme = rules(uow)
     ids = customers.cluster(uow, customer_id)
-    progress = tier_progress(uow, ids, programme)
     accounts = repo.get_accounts(uow.session, ids[:1])
-    if not accounts:
+    return settle_tier(uow, ids, programme, accounts[0].tier if accounts else None)
+
+
+def settle_tier(
+    uow: UnitOfWork, ids: Sequence[int], programme: ProgrammeRules, stored: str | None
+) -> TierProgress:
+    """``evaluate_tier`` for a cluster (``customers.cluster``, the surviving profile first)
+    whose account's tier the caller read in this unit of work (``stored``; None: no
+    account)."""
+    progress = tier_progress(uow, ids, programme)
+    if stored is None:
         repo.create_account_if_missing(uow.session, ids[0], progress.tier, uow.now)
-    elif accounts[0].tier != progress.tier:
-        previous = accounts[0].tier
+    elif stored != progress.tier:
         repo.set_tier(uow.session, ids[0], progress.tier, uow.now)
-        uow.record(TierChanged(customer_id=ids[0], previous=previous, tier=progress.tier))
+        uow.record(TierChanged(customer_id=ids[0], previous=stored, tier=progress.tier))
     return progress
 
 
@@ -106,10 +114,9 @@ def stated_progress(
     )
 
 
-def _tier_multiplier(uow: UnitOfWork, customer_id: int, programme: ProgrammeRules) -> Decimal:
-    root = customers.resolve_id(uow, customer_id)
-    accounts = repo.get_accounts(uow.session, [root])
-    name = accounts[0].tier if accounts else programme.tiers[0].name
+def tier_multiplier(programme: ProgrammeRules, tier: str | None) -> Decimal:
+    """The points multiplier of ``tier`` (None: no account yet, the first tier)."""
+    name = tier or programme.tiers[0].name
     return next((t.multiplier for t in programme.tiers if t.name == name), Decimal(1))
 
 
