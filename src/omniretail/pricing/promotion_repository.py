@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    Integer,
     Row,
     Table,
     and_,
+    bindparam,
     column,
     delete,
     func,
@@ -142,6 +144,30 @@ _ANONYMOUS_FACTS = select(
 )
 
 
+def _customer_facts(customer: Any) -> list[Any]:
+    """The customer's order count, stored loyalty tier and RFM segment, as columns."""
+    return [
+        select(func.count())
+        .select_from(_orders)
+        .where(_orders.c.customer_id == customer)
+        .scalar_subquery()
+        .label("orders"),
+        stored_tier(customer).scalar_subquery().label("tier"),
+        stored_segment(customer).scalar_subquery().label("segment"),
+    ]
+
+
+# Built once: the promotions facts of a signed-in shopper's cart without coupons.
+_CUSTOMER_FACTS = select(
+    select(stamps.c.stamp)
+    .where(stamps.c.name == PROMOTIONS_STAMP)
+    .scalar_subquery()
+    .label("stamp"),
+    *_customer_facts(bindparam("customer_id", type_=Integer)),
+    *_NO_COUPON,
+)
+
+
 def only_stamp(context: PricingContext) -> bool:
     """An anonymous cart without coupons (most pricing calls): of the promotions facts only
     the stamp applies, which ``PROMOTIONS_STAMP_COLUMN`` lets another statement read."""
@@ -157,23 +183,15 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
     codes = sorted(set(context.coupons))
     if only_stamp(context):
         return list(session.execute(_ANONYMOUS_FACTS))
+    if not codes:  # a signed-in shopper without coupons: built once, the customer bound
+        return list(session.execute(_CUSTOMER_FACTS, {"customer_id": context.customer_id}))
     stamp = (
         select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
     ).label("stamp")
     if context.customer_id is None:
         facts: list[Any] = [null().label("orders"), null().label("tier"), null().label("segment")]
     else:
-        facts = [
-            select(func.count())
-            .select_from(_orders)
-            .where(_orders.c.customer_id == context.customer_id)
-            .scalar_subquery()
-            .label("orders"),
-            stored_tier(context.customer_id).scalar_subquery().label("tier"),
-            stored_segment(context.customer_id).scalar_subquery().label("segment"),
-        ]
-    if not codes:
-        return list(session.execute(select(stamp, *facts, *_NO_COUPON)))
+        facts = _customer_facts(context.customer_id)
     one = select(literal(1).label("one")).subquery("one")
     stmt = select(
         stamp,
