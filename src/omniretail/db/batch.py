@@ -287,11 +287,7 @@ class WriteBatch:
         Session's transaction or SQLAlchemy's execution around a statement compiled once.
         Errors come back as SQLAlchemy's, as ``send_and_commit``'s do."""
         writes, self._writes, self._tables, self._rows = self._writes, [], {}, {}
-        built = [_built(write, True) for write in writes]
-        compiled, sql, processors = _compiled(engine, built)
-        values = compiled.construct_params(_merged(built))
-        for name, process in processors.items():
-            values[name] = process(values[name])
+        sql, values = _sql_and_values(engine, [_built(write, True) for write in writes])
         fairy = engine.raw_connection()
         driver: Any = fairy.driver_connection
         try:
@@ -302,12 +298,7 @@ class WriteBatch:
                 cursor.execute(sql, values)
                 driver.execute("COMMIT")
         except driver.Error as exc:
-            gone = engine.dialect.is_disconnect(exc, driver, None)
-            if gone:
-                fairy.invalidate(exc)
-            raise DBAPIError.instance(
-                sql, values, exc, type(driver).Error, connection_invalidated=gone
-            ) from exc
+            raise _refusal(engine, driver, exc, sql, values, fairy.invalidate) from exc
         finally:
             fairy.close()
 
@@ -345,10 +336,7 @@ def _send_compiled(connection: Any, built: list[Built], *, answered: bool) -> An
     driver's. The statement counter sees it; errors come back as SQLAlchemy's. Returns the
     batch's one row (its checks' counts), or None when not ``answered``."""
     engine = connection.engine
-    compiled, sql, processors = _compiled(engine, built)
-    values = compiled.construct_params(_merged(built))
-    for name, process in processors.items():
-        values[name] = process(values[name])
+    sql, values = _sql_and_values(engine, built)
     driver: Any = connection.connection.driver_connection
     cursor = driver.cursor()
     engine.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
@@ -356,12 +344,36 @@ def _send_compiled(connection: Any, built: list[Built], *, answered: bool) -> An
         cursor.execute(sql, values)
         return cursor.fetchone() if answered else None
     except driver.Error as exc:
-        gone = engine.dialect.is_disconnect(exc, driver, None)
-        if gone:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, values, exc, type(driver).Error, connection_invalidated=gone
-        ) from exc
+        raise _refusal(engine, driver, exc, sql, values, connection.invalidate) from exc
+
+
+def _sql_and_values(engine: Engine, built: list[Built]) -> tuple[str, dict[str, Any]]:
+    """The batch's SQL, compiled once (``_compiled``), and its parameters as the driver takes
+    them."""
+    compiled, sql, processors = _compiled(engine, built)
+    values = compiled.construct_params(_merged(built))
+    for name, process in processors.items():
+        values[name] = process(values[name])
+    return sql, values
+
+
+def _refusal(
+    engine: Engine,
+    driver: Any,
+    exc: Any,
+    sql: str,
+    values: dict[str, Any],
+    invalidate: Callable[[BaseException], None],
+) -> Exception:
+    """The driver's error as SQLAlchemy's (an IntegrityError stays one), the connection
+    invalidated (``invalidate``) when the error says it is gone."""
+    gone = engine.dialect.is_disconnect(exc, driver, None)
+    if gone:
+        invalidate(exc)
+    error: Exception = DBAPIError.instance(
+        sql, values, exc, type(driver).Error, connection_invalidated=gone
+    )
+    return error
 
 
 def _merged(built: list[Built]) -> dict[str, Any]:

@@ -6,8 +6,9 @@
 - ``statement(session, name, build)``: a hot-path statement built once per dialect.
 - ``matches(column, name, postgres)``: ``IN :name`` (``= ANY(:name)`` on PostgreSQL), for
   batches of many values.
-- ``listed(column, name, count, postgres)`` with ``listed_values`` and ``listed_key``: ``IN``
-  one parameter per value, for a hot path's few values (a cart's SKUs).
+- ``listed(column, name, count, postgres)`` with ``listed_values``, ``listed_key`` and
+  ``listed_statement``: ``IN`` one parameter per value, for a hot path's few values (a cart's
+  SKUs).
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ def listed_key(count: int) -> str:
     """The part of a kept statement's name that ``listed`` varies with: the count, or
     ``many``."""
     return str(count) if count <= LISTED_MAX else "many"
+
+
+def listed_statement(
+    session: Session, name: str, count: int, build: Callable[[bool, int], Any]
+) -> Any:
+    """``statement`` for a statement with one ``listed`` list of ``count`` values:
+    ``build(postgres, count)``, kept per dialect and count."""
+    return statement(session, f"{name}:{listed_key(count)}", lambda pg: build(pg, count))
 
 
 def listed_values(name: str, values: Sequence[Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Location
 from omniretail.db.batch import insert_rows, kept
-from omniretail.db.sql import insert_for, listed, listed_key, listed_values, statement
+from omniretail.db.sql import insert_for, listed, listed_statement, listed_values
 from omniretail.inventory.models import (
     HoldKind,
     HoldStatus,
@@ -65,7 +65,7 @@ def _counters_of_skus(postgres: bool, count: int) -> Any:
     )
 
 
-_HOLD_COLUMNS = (
+HOLD_COLUMNS = (
     holds.c.id,
     holds.c.kind,
     holds.c.status,
@@ -81,7 +81,7 @@ _HOLD_COLUMNS = (
 
 
 class Hold(NamedTuple):
-    """A stock hold as an UPDATE ... RETURNING gives it back (``_HOLD_COLUMNS``, in order)."""
+    """A stock hold as an UPDATE ... RETURNING gives it back (``HOLD_COLUMNS``, in order)."""
 
     id: str
     kind: str
@@ -295,11 +295,7 @@ def list_counters(
         return [
             Counters.from_row(r)
             for r in session.execute(
-                statement(
-                    session,
-                    f"inventory.counters_of_skus:{listed_key(len(skus))}",
-                    lambda postgres: _counters_of_skus(postgres, len(skus)),
-                ),
+                listed_statement(session, "inventory.counters", len(skus), _counters_of_skus),
                 listed_values("skus", skus),
             )
             if wanted is None or r.location_code in wanted
@@ -330,45 +326,6 @@ def list_stocked_locations(
         location = values.pop("Location")
         result.append((Counters(**values), location))
     return result
-
-
-def claim_cart_holds_for_order(
-    session: Session, hold_ids: Sequence[str], reference: str | None, now: datetime
-) -> list[Hold]:
-    """Turns the unexpired cart holds among ``hold_ids`` into order holds in one conditional
-    UPDATE; returns the rows converted (a lapsed or missing hold is not among them)."""
-    params = {
-        **listed_values("claim_ids", hold_ids),
-        "claim_reference": reference,
-        "claim_now": now,
-    }
-    stmt = statement(
-        session,
-        f"inventory.claim_cart_holds:{listed_key(len(hold_ids))}",
-        lambda postgres: _claim_cart_holds(postgres, len(hold_ids)),
-    )
-    return [Hold(*row) for row in session.execute(stmt, params)]
-
-
-def _claim_cart_holds(postgres: bool, count: int) -> Any:
-    """Kept per dialect and count: every checkout runs it (built per call, SQLAlchemy walked
-    it for its cache key)."""
-    return (
-        update(holds)
-        .where(
-            listed(holds.c.id, "claim_ids", count, postgres, holds.c.id.type),
-            holds.c.kind == HoldKind.CART.value,
-            holds.c.status == HoldStatus.ACTIVE.value,
-            holds.c.expires_at > bindparam("claim_now", type_=holds.c.expires_at.type),
-        )
-        .values(
-            kind=HoldKind.ORDER.value,
-            expires_at=None,
-            reference=bindparam("claim_reference", type_=holds.c.reference.type),
-            updated_at=bindparam("claim_now", type_=holds.c.updated_at.type),
-        )
-        .returning(*_HOLD_COLUMNS)
-    )
 
 
 def move_reserved_to_allocated(
@@ -517,7 +474,7 @@ def _transition_statement(
             holds.c.status == HoldStatus.ACTIVE.value,
         )
         .values(**values)
-        .returning(*_HOLD_COLUMNS)
+        .returning(*HOLD_COLUMNS)
     )
     if unexpired:
         stmt = stmt.where(holds.c.expires_at > bindparam("h_now", type_=holds.c.updated_at.type))
@@ -538,7 +495,7 @@ def shrink_hold(
             holds.c.quantity > by,
         )
         .values(quantity=holds.c.quantity - by, updated_at=now)
-        .returning(*_HOLD_COLUMNS)
+        .returning(*HOLD_COLUMNS)
     ).one_or_none()
     return None if row is None else Hold(*row)
 
@@ -576,7 +533,7 @@ def expire_cart_holds(
         .where(holds.c.id.in_(due.limit(limit).scalar_subquery()))
         .where(holds.c.status == HoldStatus.ACTIVE.value)
         .values(status=HoldStatus.EXPIRED.value, updated_at=now)
-        .returning(*_HOLD_COLUMNS)
+        .returning(*HOLD_COLUMNS)
     )
     return [Hold(*row) for row in session.execute(stmt)]
 

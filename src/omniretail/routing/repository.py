@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_for, listed, listed_key, listed_values, statement
+from omniretail.db.sql import insert_for, listed, listed_statement, listed_values
 from omniretail.routing.models import CapacityUsage, RoutingRuleSet
 
 capacity = cast(Table, CapacityUsage.__table__)
@@ -51,17 +51,16 @@ def give_back_capacity(session: Session, location: str, day: date) -> None:
 def capacity_used(session: Session, locations: Sequence[str], day: date) -> dict[str, int]:
     if not locations:
         return {}
-    count = len(locations)
-
-    def build(postgres: bool) -> Any:
-        return select(capacity.c.location_code, capacity.c.used).where(
-            listed(capacity.c.location_code, "locations", count, postgres, String()),
-            capacity.c.day == bindparam("day", type_=capacity.c.day.type),
-        )
-
-    stmt = statement(session, f"routing.capacity_used:{listed_key(count)}", build)
+    stmt = listed_statement(session, "routing.capacity_used", len(locations), _capacity_used)
     rows = session.execute(stmt, {**listed_values("locations", locations), "day": day})
     return {r[0]: int(r[1]) for r in rows}
+
+
+def _capacity_used(postgres: bool, count: int) -> Any:
+    return select(capacity.c.location_code, capacity.c.used).where(
+        listed(capacity.c.location_code, "locations", count, postgres, String()),
+        capacity.c.day == bindparam("day", type_=capacity.c.day.type),
+    )
 
 
 def latest_rule_set(session: Session) -> RoutingRuleSet | None:

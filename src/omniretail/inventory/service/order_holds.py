@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from omniretail.db.uow import UnitOfWork
+from omniretail.inventory import hold_claims
 from omniretail.inventory import repository as repo
 from omniretail.inventory.errors import OutOfStock
 from omniretail.inventory.events import Allocated
@@ -104,7 +105,7 @@ def allocate_reservations(
     them (the caller allocates those afresh or refuses)."""
     if not hold_ids:
         return []
-    rows = repo.claim_cart_holds_for_order(uow.session, hold_ids, reference, uow.now)
+    rows = hold_claims.claim_cart_holds_for_order(uow.session, hold_ids, reference, uow.now)
     if not rows:
         return []
     moved: dict[tuple[str, str], int] = defaultdict(int)
