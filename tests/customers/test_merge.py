@@ -1,4 +1,8 @@
+import pytest
+from sqlalchemy import event
+
 from omniretail.customers import service
+from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.customers.models import IdentityKind
 from omniretail.customers.schemas import IdentityCreate, UndoMerge
 from omniretail.customers.service import merges, profile
@@ -159,3 +163,33 @@ def test_a_merge_through_the_api_records_who_when_and_why(container, client):
     assert r.status_code == 200, r.text
     assert r.json()["undone_by"] == "admin:test-admin"
     assert client.get(f"/api/v1/customers/{second}").json()["id"] == second
+
+
+def test_resolve_id_answers_as_require_root_without_loading_the_profile(container):
+    """``resolve_id`` (every handler's check that a customer is live): an alias leads to its
+    survivor, an unknown or erased id raises as ``require_root`` does, and the one statement
+    it sends reads the root's id and status, not the profile's columns."""
+    kept = make_customer(container, "Rae Root", email="rae@example.com")
+    alias = make_customer(container, "Rae Alias", email="rae.alias@example.com")
+    gone = make_customer(container, "Gus Gone", email="gus@example.com")
+    with container.uow() as uow:
+        merges.merge_customers(uow, kept, alias, rule="manual", reason="same", actor="t")
+        service.erase_customer(uow, gone, actor="t")
+    sent: list[str] = []
+
+    def remember(_conn, _cursor, sql, *_rest) -> None:
+        sent.append(sql)
+
+    with container.read_uow() as uow:
+        event.listen(container.read_engine, "before_cursor_execute", remember)
+        try:
+            assert service.resolve_id(uow, alias) == kept
+        finally:
+            event.remove(container.read_engine, "before_cursor_execute", remember)
+        assert service.resolve_id(uow, kept) == service.require_root(uow, alias).id
+        with pytest.raises(UnknownCustomer):
+            service.resolve_id(uow, 999_999)
+        with pytest.raises(CustomerErased):
+            service.resolve_id(uow, gone)
+    [read] = [sql for sql in sent if "FROM customers" in sql]
+    assert read.split("FROM")[0].count(",") == 1, read  # SELECT id, status FROM ...

@@ -43,11 +43,14 @@ def insert_cart(session: Session, values: dict[str, Any]) -> None:
 
 
 def active_cart_of_customer(session: Session, customer_id: int) -> Row[Any] | None:
-    return session.execute(
-        select(carts).where(
-            carts.c.customer_id == customer_id, carts.c.status == CartStatus.ACTIVE.value
-        )
-    ).one_or_none()
+    return session.execute(_ACTIVE_CART_OF_CUSTOMER, {"customer_id": customer_id}).one_or_none()
+
+
+# Built once: every signed-in shopper's cart creation runs it.
+_ACTIVE_CART_OF_CUSTOMER = select(carts).where(
+    carts.c.customer_id == bindparam("customer_id", type_=carts.c.customer_id.type),
+    carts.c.status == CartStatus.ACTIVE.value,
+)
 
 
 def cart_with_lines(session: Session, token: str) -> list[Row[Any]]:

@@ -74,6 +74,7 @@ from omniretail.customers.repository.profiles import (
     restore_aliases,
     root_customer,
     root_of,
+    root_status,
     roots_of,
 )
 from omniretail.customers.repository.tables import (
@@ -172,6 +173,7 @@ __all__ = [
     "restore_aliases",
     "root_customer",
     "root_of",
+    "root_status",
     "roots_of",
     "rows_as_dicts",
     "stitch_anonymous",

@@ -52,14 +52,29 @@ def add_customer(session: Session, customer: Customer) -> Customer:
     return customer
 
 
+# Built once: every signed-in shopper's cart creation runs it.
+_ID_AND_ROOT = select(customers.c.id, customers.c.merged_into_id).where(
+    customers.c.id == bindparam("customer_id", type_=customers.c.id.type)
+)
+
+
 def root_of(session: Session, customer_id: int) -> int | None:
     """The surviving profile an id leads to (aliases point straight at their root)."""
-    row = session.execute(
-        select(customers.c.id, customers.c.merged_into_id).where(customers.c.id == customer_id)
-    ).one_or_none()
+    row = session.execute(_ID_AND_ROOT, {"customer_id": customer_id}).one_or_none()
     if row is None:
         return None
     return int(row.merged_into_id or row.id)
+
+
+def root_status(session: Session, customer_id: int) -> Row[Any] | None:
+    """(id, status) of the surviving profile an id leads to, in one statement: what
+    ``root_customer`` tells without loading the profile."""
+    stmt = statement(
+        session,
+        "root_status",
+        lambda _pg: select(customers.c.id, customers.c.status).where(customers.c.id == _root_of()),
+    )
+    return session.execute(stmt, {"customer_id": customer_id}).one_or_none()
 
 
 def root_customer(session: Session, customer_id: int) -> Customer | None:

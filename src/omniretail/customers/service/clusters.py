@@ -20,8 +20,14 @@ from omniretail.db.uow import UnitOfWork
 
 
 def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
-    """The surviving profile's id for any id, alias or not (raises if unknown or erased)."""
-    return require_root(uow, customer_id).id
+    """The surviving profile's id for any id, alias or not (raises if unknown or erased, as
+    ``require_root``, without loading the profile)."""
+    root = repo.root_status(uow.session, customer_id)
+    if root is None:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+    if root.status == CustomerStatus.ERASED.value:
+        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
+    return int(root.id)
 
 
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
