@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_for, rowcount
+from omniretail.db.sql import insert_for, listed, listed_statement, listed_values, rowcount
 from omniretail.loyalty.models import (
     Account,
 )
@@ -38,12 +39,15 @@ def create_account_if_missing(session: Session, customer_id: int, tier: str, now
 
 
 def get_accounts(session: Session, customer_ids: Sequence[int]) -> list[Account]:
-    return list(
-        session.scalars(
-            select(Account)
-            .where(Account.customer_id.in_(list(customer_ids)))
-            .order_by(Account.customer_id)
-        )
+    stmt = listed_statement(session, "loyalty.accounts", len(customer_ids), _accounts_of)
+    return list(session.scalars(stmt, listed_values("customer_ids", customer_ids)))
+
+
+def _accounts_of(postgres: bool, count: int) -> Any:
+    return (
+        select(Account)
+        .where(listed(accounts.c.customer_id, "customer_ids", count, postgres, Integer()))
+        .order_by(Account.customer_id)
     )
 
 
@@ -70,22 +74,36 @@ def apply_to_account(
     owed: int = 0,
 ) -> bool:
     """One conditional UPDATE: refused (False) if a counter would go below zero."""
-    result = session.execute(
-        update(accounts)
-        .where(
-            accounts.c.customer_id == customer_id,
-            accounts.c.available + available >= 0,
-            accounts.c.pending + pending >= 0,
-            accounts.c.owed + owed >= 0,
-        )
-        .values(
-            available=accounts.c.available + available,
-            pending=accounts.c.pending + pending,
-            owed=accounts.c.owed + owed,
-            updated_at=now,
-        )
+    params = {
+        "account": customer_id,
+        "add_available": available,
+        "add_pending": pending,
+        "add_owed": owed,
+        "account_now": now,
+    }
+    return bool(rowcount(session.execute(_APPLY_TO_ACCOUNT, params)))
+
+
+def _delta(name: str) -> Any:
+    return bindparam(name, type_=Integer())
+
+
+# Built once: every earn, redemption and clawback runs it.
+_APPLY_TO_ACCOUNT = (
+    update(accounts)
+    .where(
+        accounts.c.customer_id == bindparam("account", type_=accounts.c.customer_id.type),
+        accounts.c.available + _delta("add_available") >= 0,
+        accounts.c.pending + _delta("add_pending") >= 0,
+        accounts.c.owed + _delta("add_owed") >= 0,
     )
-    return bool(rowcount(result))
+    .values(
+        available=accounts.c.available + _delta("add_available"),
+        pending=accounts.c.pending + _delta("add_pending"),
+        owed=accounts.c.owed + _delta("add_owed"),
+        updated_at=bindparam("account_now", type_=accounts.c.updated_at.type),
+    )
+)
 
 
 def set_tier(session: Session, customer_id: int, tier: str, now: datetime) -> None:

@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select
+from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import matches, statement
+from omniretail.db.sql import listed, listed_statement, listed_values, matches, statement
 from omniretail.loyalty.models import (
     Entry,
     LotStatus,
@@ -190,12 +190,16 @@ def ledger_sums(session: Session) -> dict[int, tuple[int, int, int]]:
 
 
 def qualifying_spend(session: Session, customer_ids: Sequence[int], since: datetime) -> Decimal:
-    value = session.scalar(
-        select(func.coalesce(func.sum(entries.c.spend), 0)).where(
-            entries.c.customer_id.in_(list(customer_ids)), entries.c.effective_at > since
-        )
-    )
+    stmt = listed_statement(session, "loyalty.spend", len(customer_ids), _qualifying_spend)
+    value = session.scalar(stmt, {**listed_values("customer_ids", customer_ids), "since": since})
     return Decimal(value or 0)
+
+
+def _qualifying_spend(postgres: bool, count: int) -> Any:
+    return select(func.coalesce(func.sum(entries.c.spend), 0)).where(
+        listed(entries.c.customer_id, "customer_ids", count, postgres, Integer()),
+        entries.c.effective_at > bindparam("since", type_=entries.c.effective_at.type),
+    )
 
 
 def redeem_entries_since(
