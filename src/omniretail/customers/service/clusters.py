@@ -22,12 +22,7 @@ from omniretail.db.uow import UnitOfWork
 def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
     """The surviving profile's id for any id, alias or not (raises if unknown or erased, as
     ``require_root``, without loading the profile)."""
-    root = repo.root_status(uow.session, customer_id)
-    if root is None:
-        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
-    if root.status == CustomerStatus.ERASED.value:
-        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
-    return int(root.id)
+    return int(_live(repo.root_status(uow.session, customer_id), customer_id).id)
 
 
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
@@ -41,21 +36,22 @@ def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
 
 def root_row(rows: Sequence[Any], customer_id: int) -> Any:
     """The surviving profile among a cluster's rows; raises if unknown or erased."""
-    root = next((r for r in rows if r.merged_into_id is None), None)
+    return _live(next((r for r in rows if r.merged_into_id is None), None), customer_id)
+
+
+def require_root(uow: UnitOfWork, customer_id: int) -> Customer:
+    customer: Customer = _live(repo.root_customer(uow.session, customer_id), customer_id)
+    return customer
+
+
+def _live(root: Any, customer_id: int) -> Any:
+    """``root`` (the surviving profile, or a row with its status) as found for
+    ``customer_id``; raises if none was found or it was erased."""
     if root is None:
         raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
     if root.status == CustomerStatus.ERASED.value:
         raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
     return root
-
-
-def require_root(uow: UnitOfWork, customer_id: int) -> Customer:
-    customer = repo.root_customer(uow.session, customer_id)
-    if customer is None:
-        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
-    if customer.status == CustomerStatus.ERASED.value:
-        raise CustomerErased(f"customer {customer_id} was erased", field="customer_id")
-    return customer
 
 
 def customer_exists(uow: UnitOfWork, customer_id: int) -> bool:
