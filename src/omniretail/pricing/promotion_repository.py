@@ -124,19 +124,13 @@ class ReadStamp:
     value: int | None
 
 
-# The promotions stamp (whether this process's copy of them is current), as a column.
-PROMOTIONS_STAMP_COLUMN = (
-    select(stamps.c.stamp)
-    .where(stamps.c.name == PROMOTIONS_STAMP)
-    .scalar_subquery()
-    .label("promotions_stamp")
-)
+# The promotions stamp (whether this process's copy of them is current), as a value.
+_STAMP = select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
+# ... as a column of another statement.
+PROMOTIONS_STAMP_COLUMN = _STAMP.label("promotions_stamp")
 # Built once: the promotions facts of an anonymous cart without coupons.
 _ANONYMOUS_FACTS = select(
-    select(stamps.c.stamp)
-    .where(stamps.c.name == PROMOTIONS_STAMP)
-    .scalar_subquery()
-    .label("stamp"),
+    _STAMP.label("stamp"),
     null().label("orders"),
     null().label("tier"),
     null().label("segment"),
@@ -159,10 +153,7 @@ def _customer_facts(customer: Any) -> list[Any]:
 
 # Built once: the promotions facts of a signed-in shopper's cart without coupons.
 _CUSTOMER_FACTS = select(
-    select(stamps.c.stamp)
-    .where(stamps.c.name == PROMOTIONS_STAMP)
-    .scalar_subquery()
-    .label("stamp"),
+    _STAMP.label("stamp"),
     *_customer_facts(bindparam("customer_id", type_=Integer)),
     *_NO_COUPON,
 )
@@ -185,9 +176,7 @@ def pricing_call_facts(session: Session, context: PricingContext) -> list[Row[An
         return list(session.execute(_ANONYMOUS_FACTS))
     if not codes:  # a signed-in shopper without coupons: built once, the customer bound
         return list(session.execute(_CUSTOMER_FACTS, {"customer_id": context.customer_id}))
-    stamp = (
-        select(stamps.c.stamp).where(stamps.c.name == PROMOTIONS_STAMP).scalar_subquery()
-    ).label("stamp")
+    stamp = _STAMP.label("stamp")
     if context.customer_id is None:
         facts: list[Any] = [null().label("orders"), null().label("tier"), null().label("segment")]
     else:
