@@ -31,6 +31,8 @@ out of the CloudEvent's data, until the orders domain's typed events can be subs
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from omniretail.catalog import service as catalog
@@ -89,10 +91,8 @@ def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | No
             excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
             extra_points=_extra_points(live),
         )
-        try:  # the service resolves the buyer first, before it writes anything
+        with _skipped_if_gone(found.customer_id):  # resolved first, before any write
             service.earn_for_order(uow, earn, actor=ACTOR)
-        except (UnknownCustomer, CustomerErased) as exc:
-            raise SkipDelivery(f"customer {found.customer_id}: {exc.detail}") from exc
 
 
 def claw_back_cancelled(
@@ -281,8 +281,15 @@ def _line_refs(lines: list[dict[str, Any]]) -> list[OrderLineRef]:
 
 
 def _require_customer(uow: UnitOfWork, customer_id: int) -> None:
-    try:
+    with _skipped_if_gone(customer_id):
         customers.resolve_id(uow, customer_id)
+
+
+@contextmanager
+def _skipped_if_gone(customer_id: int) -> Iterator[None]:
+    """An unknown or erased customer skips the delivery: nothing to earn or give back."""
+    try:
+        yield
     except (UnknownCustomer, CustomerErased) as exc:
         raise SkipDelivery(f"customer {customer_id}: {exc.detail}") from exc
 
