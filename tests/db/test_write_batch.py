@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from omniretail.auth.models import AuditEntry
@@ -155,6 +155,42 @@ def test_a_batch_alone_goes_on_the_driver_s_connection_on_postgresql(container):
     assert len(statements) == 1 and container.counter.value == before + 3
     with container.read_uow() as uow:
         assert sorted(uow.session.scalars(select(audit.c.actor))) == ["a", "after"]
+
+
+@pytest.mark.parametrize("began", [False, True], ids=["alone", "in-a-transaction"])
+def test_the_pipelined_commit_is_never_prepared(container, began):
+    """The COMMIT sent in a batch's pipeline stays unprepared however often a connection sends
+    it: psycopg records a statement as prepared when it queues the PREPARE, so a PREPARE
+    queued behind a refused batch (skipped by the server) stayed recorded, and every later
+    COMMIT on that connection failed ("prepared statement does not exist"). Refused batches
+    then leave the connection committing."""
+    if container.backend != "postgresql":
+        pytest.skip("the driver's pipeline is PostgreSQL's")
+
+    def batch(actor: str, *events: DomainEvent) -> None:
+        with container.uow() as uow:
+            if began:
+                uow.session.execute(select(func.count()).select_from(audit))
+            uow.later_rows(audit, [_row(uow, actor)])
+            for event_ in events:
+                uow.record(event_)
+
+    twice = DomainEvent(type="test.batched", subject="t", data={})
+    with container.engine.connect() as probe:
+        driver = probe.connection.driver_connection
+    for n in range(8):
+        batch(f"sent {n}")
+    for n in range(3):
+        with pytest.raises(IntegrityError):
+            batch(f"refused {n}", twice, twice)
+    batch("after")
+    with container.engine.connect() as connection:
+        assert connection.connection.driver_connection is driver  # the one that sent them
+        prepared = text("SELECT count(*) FROM pg_prepared_statements WHERE statement = 'COMMIT'")
+        assert connection.execute(prepared).scalar_one() == 0
+    with container.read_uow() as uow:
+        actors = uow.session.scalars(select(audit.c.actor)).all()
+    assert sorted(actors) == sorted(["after", *(f"sent {n}" for n in range(8))])
 
 
 def test_array_parameters_go_as_they_are_unless_their_items_need_converting():

@@ -274,7 +274,7 @@ class WriteBatch:
         try:
             with driver.pipeline():  # one Sync for both (driver.commit() would add one)
                 self._send(session, answered=False)
-                driver.execute("COMMIT")
+                _commit_in_pipeline(driver)
         except driver.Error as exc:
             raise DBAPIError.instance(
                 "COMMIT (pipelined with the batch)", None, exc, type(driver).Error
@@ -296,7 +296,7 @@ class WriteBatch:
                 # the listeners (the statement counter) see it; there is no Connection
                 engine.dispatch.before_cursor_execute(None, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
-                driver.execute("COMMIT")
+                _commit_in_pipeline(driver)
         except driver.Error as exc:
             raise _refusal(engine, driver, exc, sql, values, fairy.invalidate) from exc
         finally:
@@ -327,6 +327,15 @@ class WriteBatch:
             return
         for check, value in zip(checks, row, strict=False):
             check(int(value))
+
+
+def _commit_in_pipeline(driver: Any) -> None:
+    """COMMIT after the batch in its pipeline, never prepared: psycopg records a statement as
+    prepared when it queues the PREPARE, so a PREPARE queued behind a refused batch (skipped
+    by the server) stayed recorded, and every later COMMIT on that connection failed with
+    "prepared statement does not exist" (psycopg's own rollback forgets them all; ours keeps
+    them, ``db.pg_connection``)."""
+    driver.execute("COMMIT", prepare=False)
 
 
 def _send_compiled(connection: Any, built: list[Built], *, answered: bool) -> Any:
