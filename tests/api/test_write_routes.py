@@ -75,6 +75,8 @@ OWN_TRANSACTIONS: dict[str, str] = {
 # UseCase.run: hot routes spared FastAPI's solving of its dependency and headers.
 RUNNER_BUILT_BY_ROUTE: dict[str, str] = {
     "POST /api/v1/inventory/reservations": "a flash sale's hot write, one statement",
+    "POST /api/v1/carts": "a shopper's first write",
+    "POST /api/v1/carts/{token}/lines": "a shopper's add to cart",
 }
 
 

@@ -137,3 +137,43 @@ def test_login_merges_the_anonymous_cart_into_the_customers_cart(container, clie
     unknown = client.post(f"/api/v1/carts/{fresh}/attach", json={"customer_id": 999})
     assert unknown.status_code == 404
     assert unknown.json()["field"] == "customer_id"
+
+
+def test_the_cart_writes_bound_their_headers_replay_a_key_and_document_both(container, client):
+    """Creating a cart and adding a line read the use case's headers themselves (hot routes):
+    the same 422s as every write route, a retried Idempotency-Key gets the first answer
+    without a second cart or hold, and the OpenAPI document still lists both headers."""
+    make_orders_network(container)
+    receive(container, "A1", "LON1", 5)
+    token = new_cart(client)
+    for headers, field in (
+        ({"x-omniretail-actor": "a" * 121}, "x-omniretail-actor"),
+        ({"Idempotency-Key": ""}, "Idempotency-Key"),
+        ({"Idempotency-Key": "k" * 201}, "Idempotency-Key"),
+    ):
+        for path, body in (
+            ("/api/v1/carts", {"channel": "WEB"}),
+            (f"/api/v1/carts/{token}/lines", {"sku": "A1", "quantity": 1}),
+        ):
+            r = client.post(path, json=body, headers=headers)
+            assert (r.status_code, r.json()["field"]) == (422, field), r.text
+    assert stock(client, "A1", "LON1")[1] == 0  # nothing was held by the refusals
+
+    first = client.post("/api/v1/carts", json={"channel": "WEB"}, headers={"Idempotency-Key": "c"})
+    again = client.post("/api/v1/carts", json={"channel": "WEB"}, headers={"Idempotency-Key": "c"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["token"] == first.json()["token"]
+    line = {"sku": "A1", "quantity": 2}
+    headers = {"Idempotency-Key": "l"}
+    added = client.post(f"/api/v1/carts/{token}/lines", json=line, headers=headers)
+    replayed = client.post(f"/api/v1/carts/{token}/lines", json=line, headers=headers)
+    assert (added.status_code, replayed.status_code) == (200, 200)
+    assert replayed.json() == added.json()
+    assert stock(client, "A1", "LON1")[1] == 2  # held once
+
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/api/v1/carts", "/api/v1/carts/{token}/lines"):
+        names = {p["name"] for p in paths[path]["post"]["parameters"]}
+        assert {"Idempotency-Key", "x-omniretail-actor"} <= names, path
+        assert "requestBody" in paths[path]["post"]
+    assert_verified(client)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
+    USE_CASE_HEADERS_DOC,
     ActorDep,
     ReadDep,
     ReplicaReadDep,
-    SignedInCustomerDep,
     UseCaseDep,
+    get_signed_in_customer,
     in_read_thread,
     json_reply,
     no_content,
+    use_case_and_actor,
 )
 from omniretail.api.params import KeyPath
 from omniretail.api.qr import qr_response
@@ -55,17 +58,29 @@ Lon = Annotated[float | None, Query(ge=-180, le=180)]
 Radius = Annotated[float, Query(gt=0, le=20_000)]
 
 
-@router.post("/carts", status_code=201, response_model=CartRead, tags=["carts"])
-def create_cart(
-    body: CartCreate, use_case: UseCaseDep, actor: ActorDep, signed_in: SignedInCustomerDep
-) -> Response:
+# The shopper's two hot writes build their runner themselves (``use_case_and_actor``): no
+# dependency but the body and authorize, one thread hop for the whole use case.
+
+
+@router.post(
+    "/carts",
+    status_code=201,
+    response_model=CartRead,
+    tags=["carts"],
+    openapi_extra=USE_CASE_HEADERS_DOC,
+)
+async def create_cart(body: CartCreate, request: Request) -> Response:
     """A new cart, or the customer's active cart (the same on every channel). A signed-in
     customer's cart is always their own: anonymous carts by the dozen would each hold stock
     up to the hold caps."""
+    use_case, actor = await use_case_and_actor(request)
+    signed_in = await get_signed_in_customer(request)
     if signed_in is not None and body.customer_id is None:
         body = body.model_copy(update={"customer_id": signed_in})
-    cart = use_case.run(
-        lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
+    cart = await anyio.to_thread.run_sync(
+        lambda: use_case.run(
+            lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
+        )
     )
     return use_case.respond(cart, 201)
 
@@ -102,9 +117,19 @@ def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Respons
     return answer
 
 
-@router.post("/carts/{token}/lines", response_model=CartRead, tags=["carts"])
-def add_line(token: KeyPath, body: CartLineAdd, use_case: UseCaseDep, actor: ActorDep) -> Response:
-    cart = use_case.run(lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False)
+@router.post(
+    "/carts/{token}/lines",
+    response_model=CartRead,
+    tags=["carts"],
+    openapi_extra=USE_CASE_HEADERS_DOC,
+)
+async def add_line(token: KeyPath, body: CartLineAdd, request: Request) -> Response:
+    use_case, actor = await use_case_and_actor(request)
+    cart = await anyio.to_thread.run_sync(
+        lambda: use_case.run(
+            lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False
+        )
+    )
     return use_case.respond(cart)
 
 
