@@ -77,6 +77,7 @@ RUNNER_BUILT_BY_ROUTE: dict[str, str] = {
     "POST /api/v1/inventory/reservations": "a flash sale's hot write, one statement",
     "POST /api/v1/carts": "a shopper's first write",
     "POST /api/v1/carts/{token}/lines": "a shopper's add to cart",
+    "POST /api/v1/carts/{token}/checkout": "the checkout, two transactions round the card",
 }
 
 

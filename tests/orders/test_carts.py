@@ -139,8 +139,16 @@ def test_login_merges_the_anonymous_cart_into_the_customers_cart(container, clie
     assert unknown.json()["field"] == "customer_id"
 
 
+CHECKOUT = {
+    "fulfilment": {"method": "ship_to_home", "latitude": 51.545, "longitude": -0.15},
+    "payment": {"provider_token": "tok_visa"},
+    "contact_email": "shopper@example.com",
+}
+
+
 def test_the_cart_writes_bound_their_headers_replay_a_key_and_document_both(container, client):
-    """Creating a cart and adding a line read the use case's headers themselves (hot routes):
+    """Creating a cart, adding a line and checking out read the use case's headers themselves
+    (hot routes):
     the same 422s as every write route, a retried Idempotency-Key gets the first answer
     without a second cart or hold, and the OpenAPI document still lists both headers."""
     make_orders_network(container)
@@ -154,6 +162,7 @@ def test_the_cart_writes_bound_their_headers_replay_a_key_and_document_both(cont
         for path, body in (
             ("/api/v1/carts", {"channel": "WEB"}),
             (f"/api/v1/carts/{token}/lines", {"sku": "A1", "quantity": 1}),
+            (f"/api/v1/carts/{token}/checkout", CHECKOUT),
         ):
             r = client.post(path, json=body, headers=headers)
             assert (r.status_code, r.json()["field"]) == (422, field), r.text
@@ -172,8 +181,11 @@ def test_the_cart_writes_bound_their_headers_replay_a_key_and_document_both(cont
     assert stock(client, "A1", "LON1")[1] == 2  # held once
 
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for path in ("/api/v1/carts", "/api/v1/carts/{token}/lines"):
+    for path in ("/api/v1/carts", "/api/v1/carts/{token}/lines", "/api/v1/carts/{token}/checkout"):
         names = {p["name"] for p in paths[path]["post"]["parameters"]}
         assert {"Idempotency-Key", "x-omniretail-actor"} <= names, path
         assert "requestBody" in paths[path]["post"]
+    placed = client.post(f"/api/v1/carts/{token}/checkout", json=CHECKOUT)
+    assert placed.status_code == 201, placed.text
+    assert stock(client, "A1", "LON1")[1:3] == (0, 2)  # the held units now the order's
     assert_verified(client)

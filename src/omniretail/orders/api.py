@@ -5,31 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from omniretail.api.deps import (
-    ActorDep,
+    USE_CASE_HEADERS_DOC,
     ReplicaReadDep,
-    UseCaseDep,
     in_payment_thread,
+    use_case_and_actor,
 )
 from omniretail.api.params import KeyPath
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.orders import checkout, lookup
-from omniretail.orders.payments import PaymentProvider, payments_dependency
+from omniretail.orders.payments import payments_of
 from omniretail.orders.schemas import CheckoutCreate, LogEntryRead, OrderRead
-from omniretail.routing.service import OrderPolicy, policy_from
+from omniretail.routing.service import policy_from
 
 router = APIRouter()
-
-
-async def get_policy(request: Request) -> OrderPolicy:
-    """Reads the container itself: a ``ContainerDep`` is one more dependency to solve."""
-    return policy_from(request.app.state.container.settings)
-
-
-PaymentsDep = Annotated[PaymentProvider, Depends(payments_dependency)]
-PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
 
 
 @router.post(
@@ -38,20 +29,17 @@ PolicyDep = Annotated[OrderPolicy, Depends(get_policy)]
     response_model=OrderRead,
     tags=["carts"],
     responses={402: {"description": "The payment was declined"}},
+    openapi_extra=USE_CASE_HEADERS_DOC,
 )
-async def checkout_cart(
-    request: Request,
-    token: KeyPath,
-    body: CheckoutCreate,
-    use_case: UseCaseDep,
-    payments: PaymentsDep,
-    policy: PolicyDep,
-    actor: ActorDep,
-) -> Response:
+async def checkout_cart(request: Request, token: KeyPath, body: CheckoutCreate) -> Response:
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
     decline gives the stock back and answers 402."""
+    # A hot route: it builds its runner, provider and policy itself (no dependency to solve).
+    use_case, actor = await use_case_and_actor(request)
+    payments = payments_of(request)
     settings = request.app.state.container.settings
+    policy = policy_from(settings)
     ttl = timedelta(seconds=settings.payment_attempt_ttl_seconds)
     order = await in_payment_thread(
         request,
