@@ -24,7 +24,7 @@ import re
 
 import pytest
 
-from tests.orders.network import add, make_orders_network, new_cart, ok, receive
+from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
 # (new cart, first line routed, per line already there); a line at a named location: 2 fewer
 BUDGET = {"postgres": (2, 7, 2), "sqlite": (4, 12, 2)}
@@ -96,3 +96,35 @@ def test_a_line_no_location_can_serve_is_refused_on_the_stock_it_was_routed_on(
     assert problem["max_quantity"] == 1 and problem["available_in_channel"] == 1
     assert problem["alternatives"] == []
     assert _sql(refused) == REFUSED[backend]
+
+
+def test_a_sku_sold_out_to_orders_is_refused_without_a_write(container, client, backend):
+    """No unit of the SKU is held in a cart (the last one went to an order): there is no
+    expired hold to release, so the refusal sends no UPDATE of the holds, one statement
+    fewer than a refusal where carts hold units."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 1)
+    buyer = new_cart(client)
+    ok(add(client, buyer, "A1", 1))
+    ok(checkout(client, buyer), 201)
+    token = new_cart(client)
+    refused = add(client, token, "A1", 1)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["max_quantity"] == 0
+    assert _sql(refused) == REFUSED[backend] - 1
+
+
+def test_the_units_held_in_carts_stay_out_of_the_availability_answer(container, client):
+    """Routing reads them with the availability rows; the answer and its schema do not."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 3)
+    ok(add(client, new_cart(client), "A1", 1))
+    [row] = ok(client.get("/api/v1/inventory/availability", params={"sku": "A1"}))
+    [dc1] = [loc for loc in row["locations"] if loc["location"] == "DC1"]
+    assert dc1 == {"location": "DC1", "available": 2, "on_hand": 3}
+    schemas = ok(client.get("/api/v1/openapi.json"))["components"]["schemas"]
+    assert set(schemas["LocationAvailability"]["properties"]) == {
+        "location",
+        "available",
+        "on_hand",
+    }

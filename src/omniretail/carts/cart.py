@@ -449,7 +449,8 @@ def _place(
 
 def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) -> str:
     """Where the routing rules would ship ``quantity`` from; expired holds of the SKU are
-    released first if they are what stands in the way."""
+    released first if they are what stands in the way (not where no units are held in carts:
+    a SKU sold out to orders is refused without a write)."""
     request = RouteRequest(
         needs=[Need(key=sku, sku=sku, quantity=quantity)],
         method=FulfilmentMethod.SHIP_TO_HOME,
@@ -461,7 +462,11 @@ def _default_location(uow: UnitOfWork, sku: str, quantity: int, channel: str) ->
         decision = routing.route(rules, request, inputs)
         if decision.ok and len(decision.assignments) == 1:
             return decision.assignments[0].location
-        if attempt or not inventory.release_expired_holds(uow, actor="system:lazy-expiry", sku=sku):
+        if (
+            attempt
+            or not any(of == sku for of, _location in inputs.reserved)
+            or not inventory.release_expired_holds(uow, actor="system:lazy-expiry", sku=sku)
+        ):
             break
     # The refusal quotes the stock the decision was made on (nothing was released since).
     available = {code: n for (of, code), n in inputs.available.items() if of == sku}

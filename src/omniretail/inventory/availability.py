@@ -48,7 +48,10 @@ def availability(
             # Plain ints and a code from the database: no validation needed (hot path).
             by_sku[c.sku_code].append(
                 LocationAvailability.model_construct(
-                    location=c.location_code, available=c.available_to_promise, on_hand=c.on_hand
+                    location=c.location_code,
+                    available=c.available_to_promise,
+                    on_hand=c.on_hand,
+                    reserved=c.reserved,
                 )
             )
     _require_known(uow, [s for s in unique_skus if s not in by_sku], locations, by_sku)

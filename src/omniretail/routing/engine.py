@@ -205,6 +205,8 @@ class Inputs:
     sites: Mapping[str, Site]
     available: Mapping[tuple[str, str], int]  # (sku, location) -> units we may take
     capacity_left: Mapping[str, int]  # location -> ship-from-store capacity left today
+    # (sku, location) -> units held in carts, where any are (``gather_inputs``)
+    reserved: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 @dataclass

@@ -193,12 +193,15 @@ def gather_inputs(
     """Live stock of ``skus`` everywhere (1 statement) and today's capacity (1 statement)."""
     known = sites(uow)
     available: dict[tuple[str, str], int] = {}
+    reserved: dict[tuple[str, str], int] = {}
     for row in availability.availability(uow, sorted(set(skus))):
         for loc in row.locations:
             available[(row.sku, loc.location)] = loc.available
+            if loc.reserved:
+                reserved[(row.sku, loc.location)] = loc.reserved
     for key, units in (own_units or {}).items():
         available[key] = available.get(key, 0) + units
-    return Inputs(sites=known, available=available, capacity_left=capacity_left(uow, known))
+    return Inputs(known, available, capacity_left(uow, known), reserved)
 
 
 def capacity_left(uow: UnitOfWork, known: Mapping[str, Site]) -> dict[str, int]:
