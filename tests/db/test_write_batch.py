@@ -296,3 +296,29 @@ def test_a_batch_of_kept_statements_in_a_begun_transaction_skips_sqlalchemys_exe
         uow.later_rows(audit, [_row(uow, "after")])
     with container.read_uow() as uow:
         assert sorted(uow.session.scalars(select(audit.c.actor))) == ["a2", "after"]
+
+
+def test_defaults_are_filled_in_afresh_for_each_row():
+    """Which columns lack a value is found once per (table, columns); their defaults are
+    still taken for each row (a callable one called each time), and a value given wins."""
+    from itertools import count
+
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from omniretail.db.batch import with_defaults
+
+    numbers = count(1)
+    table = Table(
+        "defaults_probe",
+        MetaData(),
+        Column("id", Integer, primary_key=True, default=99),
+        Column("kind", String, default="plain"),
+        Column("serial", Integer, default=lambda: next(numbers)),
+        Column("note", String),
+    )
+    first = with_defaults(table, {"note": "a"})
+    second = with_defaults(table, {"note": "b"})
+    given = with_defaults(table, {"note": "c", "kind": "special", "serial": 0})
+    assert first == {"note": "a", "kind": "plain", "serial": 1}
+    assert second == {"note": "b", "kind": "plain", "serial": 2}
+    assert given == {"note": "c", "kind": "special", "serial": 0}

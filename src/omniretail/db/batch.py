@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Column,
     Delete,
     Engine,
     Executable,
@@ -45,6 +46,8 @@ from omniretail.db.engine import sends_directly
 
 _ROWS_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
 _ROW_STATEMENTS: dict[tuple[str, tuple[str, ...]], tuple[Insert, list[str]]] = {}
+# The columns with a Python-side default a row of those columns lacks, by (table, columns).
+_DEFAULTED: dict[tuple[str, tuple[str, ...]], tuple[Column[Any], ...]] = {}
 # Statements built once and kept for the life of the process (``kept``), by id: ids of
 # objects never freed are never reused, so they can key the batches built from them.
 _KEPT: dict[int, Executable] = {}
@@ -164,10 +167,14 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 def with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with the columns' Python-side defaults filled in: an INSERT inside a CTE gets
-    none of them from SQLAlchemy (a missing one would be NULL)."""
-    missing = [
-        c for c in table.c if c.name not in row and c.default is not None and not c.primary_key
-    ]
+    none of them from SQLAlchemy (a missing one would be NULL). Which columns those are is
+    found once per (table, columns given)."""
+    key = (table.name, tuple(row))
+    missing = _DEFAULTED.get(key)
+    if missing is None:
+        missing = _DEFAULTED[key] = tuple(
+            c for c in table.c if c.name not in row and c.default is not None and not c.primary_key
+        )
     if not missing:
         return row
     filled = dict(row)
