@@ -180,13 +180,13 @@ def attach_cart(
 async def cart_options(
     request: Request,
     token: KeyPath,
-    policy: PolicyDep,
     lat: Lat = None,
     lon: Lon = None,
     channel: Code | None = None,
     radius_km: Radius = 50.0,
 ) -> Response:
     """Ship to home, pick up today, ship to store, locker and curbside, with promise dates."""
+    policy = policy_from(request.app.state.container.settings)  # the checkout flow's one read
     options = await in_read_thread(
         request,
         lambda uow: carts.options_for_cart(
