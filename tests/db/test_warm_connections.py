@@ -1,7 +1,7 @@
 """Pooled connections stay warm (``db.engine``): the pool hands out the connection given back
 last, so under a steady load the same few serve and the rest stay idle; and on PostgreSQL a
-statement is prepared from its second call on a connection (psycopg waits for the fifth, each
-earlier call parsed and planned anew)."""
+statement is prepared from its second call on a connection (psycopg's default: five calls
+unprepared, each parsed and planned anew, then prepared)."""
 
 from __future__ import annotations
 

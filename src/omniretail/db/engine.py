@@ -162,10 +162,10 @@ def _cache_batch_conversions() -> None:
     )
 
 
-# psycopg sends a statement unprepared (parsed and planned on every call) until its
-# ``prepare_threshold``-th call on a connection (5 by default), then PostgreSQL plans five
-# custom plans before the generic one: each pooled connection planned each hot statement ten
-# times. Prepared from the second call, a one-off statement is still sent unprepared.
+# psycopg sends a statement's first ``prepare_threshold`` calls on a connection unprepared
+# (parsed and planned each time; 5 by default), then PostgreSQL plans five custom plans
+# before the generic one: each pooled connection planned each hot statement ten times.
+# Prepared from the second call, a one-off statement is still sent unprepared.
 PREPARE_THRESHOLD = 1
 # Statements a connection keeps prepared (psycopg's default: 100, least recently used out).
 PREPARED_MAX = 200
