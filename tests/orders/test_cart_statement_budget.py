@@ -24,7 +24,15 @@ import re
 
 import pytest
 
-from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
+from tests.orders.network import (
+    add,
+    checkout,
+    make_customer,
+    make_orders_network,
+    new_cart,
+    ok,
+    receive,
+)
 
 # (new cart, first line routed, per line already there); a line at a named location: 2 fewer
 BUDGET = {"postgres": (2, 7, 2), "sqlite": (4, 12, 2)}
@@ -128,3 +136,22 @@ def test_the_units_held_in_carts_stay_out_of_the_availability_answer(container, 
         "available",
         "on_hand",
     }
+
+
+def test_a_customer_s_line_priced_from_the_catalog_is_not_priced_again(container, client):
+    """A customer's cart is priced in their context (one read more than a guest's: their
+    promotions facts). A line priced from the catalog is priced on the channel alone too, so
+    its sellability needs no second pricing; a line priced from a price list is priced again
+    without the customer (a list of theirs alone would not make it sold on the channel)."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    receive(container, "B2", "DC1", 5)
+    ok(client.put("/api/v1/prices/B2/WEB", json={"price": "9.00"}))
+    ok(add(client, new_cart(client), "A1", 1))  # warm: the routing rules and sites
+    ok(add(client, new_cart(client, "WEB", make_customer(container)), "A1", 1))
+    for sku, source, again in (("A1", "SKU", 0), ("B2", "CHANNEL:WEB", 1)):
+        guest = add(client, new_cart(client), sku, 1)
+        mine = add(client, new_cart(client, "WEB", make_customer(container)), sku, 1)
+        ok(guest)
+        assert ok(mine)["lines"][0]["price_list"] == source
+        assert _sql(mine) == _sql(guest) + 1 + again, sku

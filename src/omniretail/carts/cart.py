@@ -170,7 +170,7 @@ def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> C
     if cart.customer_id is None:  # the context is the channel's own, as the check wants
         _require_sellable_in(quote.line(line_id), channel)
     else:
-        _require_sellable(uow, [data.sku], channel)
+        _require_sellable_for_customer(uow, quote.line(line_id), channel)
     if existing is not None:
         hold = _rehold(uow, cart, existing, quantity, data.location, channel, actor, checked=True)
     else:
@@ -394,6 +394,16 @@ def _require_sellable(uow: UnitOfWork, skus: Sequence[str], channel: str) -> Non
     priced = pricing.price_cart(uow, context, [LineRequest(sku, sku, 1) for sku in skus])
     for line in priced.lines:
         _require_sellable_in(line, channel)
+
+
+def _require_sellable_for_customer(uow: UnitOfWork, line: PricedLine, channel: str) -> None:
+    """``line`` priced for a customer: a line of a sold SKU priced from the catalog is priced
+    in the channel's own context too (its price lists only add candidates to the catalog
+    price); any other is priced again without the customer (a list of theirs alone does not
+    make the SKU sold on the channel)."""
+    if line.name is not None and line.active and line.price_list == pricing.CATALOG_SOURCE:
+        return
+    _require_sellable(uow, [line.sku], channel)
 
 
 def _require_sellable_in(line: PricedLine, channel: str) -> None:

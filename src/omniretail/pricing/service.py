@@ -20,6 +20,9 @@ from omniretail.pricing.engine import (
     CATALOG_CURRENCY as CATALOG_CURRENCY,
 )
 from omniretail.pricing.engine import (
+    CATALOG_SOURCE as CATALOG_SOURCE,
+)
+from omniretail.pricing.engine import (
     Adjustment as Adjustment,
 )
 from omniretail.pricing.engine import (
