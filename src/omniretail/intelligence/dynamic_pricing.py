@@ -76,7 +76,6 @@ from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import PriceEntryWrite, PriceListWrite
 
 NO_DEMAND_COVER = 9999.0
-CATALOG_PRICE = "SKU"  # pricing.engine.CATALOG_SOURCE: a price from the catalog, no list
 CHANNEL_LIST_READ = 1000  # pricing.service.channel_prices returns at most this many
 RULE_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,59}")
 JOB_KIND = "pricing.dynamic"
@@ -192,7 +191,7 @@ def channel_facts(uow: UnitOfWork, channel: str) -> list[dict[str, Any]]:
         price = line.unit_price
         if sku in own:
             full = own[sku][0]
-        elif line.price_list == CATALOG_PRICE:
+        elif line.price_list == pricing.CATALOG_SOURCE:  # a price from the catalog, no list
             full = price
         else:
             full = _catalog_price(uow, sku, price)
