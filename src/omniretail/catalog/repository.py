@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.catalog.models import Channel, ChannelLocation, Location, Product, Sku
+from omniretail.db.sql import listed, listed_statement, listed_values
 
 
 def get_product(session: Session, code: str) -> Product | None:
@@ -20,14 +22,22 @@ def get_sku(session: Session, code: str) -> Sku | None:
 
 def categories_of(session: Session, sku_codes: Sequence[str]) -> dict[str, str | None]:
     """Each existing SKU's product category, in one statement."""
-    if not sku_codes:
+    codes = sorted(set(sku_codes))
+    if not codes:
         return {}
-    rows = session.execute(
-        select(Sku.code, Product.category)
-        .join(Product, Product.code == Sku.product_code)
-        .where(Sku.code.in_(sorted(set(sku_codes))))
+    stmt = listed_statement(session, "catalog.categories", len(codes), _categories_of)
+    return {
+        code: category for code, category in session.execute(stmt, listed_values("codes", codes))
+    }
+
+
+def _categories_of(postgres: bool, count: int) -> Any:
+    skus, products = Sku.__table__.c, Product.__table__.c
+    return (
+        select(skus.code, products.category)
+        .join_from(Sku.__table__, Product.__table__, products.code == skus.product_code)
+        .where(listed(skus.code, "codes", count, postgres, skus.code.type))
     )
-    return {code: category for code, category in rows}
 
 
 def list_skus_of_product(session: Session, product_code: str) -> list[Sku]:
