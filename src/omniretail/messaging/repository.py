@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -266,7 +267,11 @@ def _lock_unpublished(postgres: bool) -> Any:
 def _publish_complete(postgres: bool) -> Any:
     unfinished = (
         select(Delivery.id)
-        .where(Delivery.message_id == OutboxMessage.id, Delivery.status.not_in(DONE_STATUSES))
+        .where(
+            Delivery.message_id == OutboxMessage.id,
+            # one parameter a status: a list would be an expanding IN, rendered on every call
+            Delivery.status.not_in([literal(s.value) for s in DONE_STATUSES]),
+        )
         .exists()
     )
     return (
