@@ -331,8 +331,12 @@ class HttpxConnection:
     """The same, through an ``httpx.AsyncClient`` of one keep-alive connection
     (``--client httpx``): the usual Python client, and a dearer one."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(
+        self, host: str, port: int, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.host, self.port = host, port
+        # another transport than the network: an app's ASGI interface (``flow_cpu.py``)
+        self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self.sent = 0  # requests
 
@@ -342,6 +346,7 @@ class HttpxConnection:
             headers={"X-API-Key": API_KEY},
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             timeout=60,
+            transport=self._transport,
         )
 
     async def close(self) -> None:

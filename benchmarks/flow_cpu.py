@@ -49,32 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _server
 import checkout
-from _server import SECRET_KEY, fresh_database
+from _server import SECRET_KEY, HttpxConnection, fresh_database
 from starlette.testclient import TestClient
 
 from omniretail.app import create_app
 from omniretail.bootstrap import build_container
 from omniretail.settings import Settings
-
-API = "/api/v1"
-
-
-class _AsgiShopper:
-    """``checkout.one_flow``'s connection, on the app's ASGI interface."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-
-    async def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], Any]:
-        response = await self._client.request(method, path, json=body, headers=headers)
-        content = response.content
-        return (
-            response.status_code,
-            dict(response.headers),
-            json.loads(content) if content else None,
-        )
 
 
 def _callgrind(command: str) -> None:
@@ -109,17 +89,17 @@ def measure(
                     return profiles[n % len(profiles)] if n % 100 < signed_in * 100 else None
 
                 async def run(first: int, count: int) -> list[str]:
-                    transport = httpx.ASGITransport(app=app)
-                    async with httpx.AsyncClient(
-                        transport=transport, base_url="http://flow-cpu", headers=headers
-                    ) as client:
-                        shopper = _AsgiShopper(client)
+                    shopper = HttpxConnection("flow-cpu", 80, httpx.ASGITransport(app=app))
+                    await shopper.open()
+                    try:
                         rng = random.Random(first)
                         outcomes = []
                         for n in range(first, first + count):
                             flow = await checkout.one_flow(shopper, n, codes, rng, shopper_of)
                             outcomes.append(flow["outcome"])
                         return outcomes
+                    finally:
+                        await shopper.close()
 
                 asyncio.run(run(warm + flows, warm))  # other numbers than the measured ones
                 if under_callgrind:

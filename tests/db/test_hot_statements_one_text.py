@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
@@ -23,6 +22,7 @@ from omniretail.db.sql import LISTED_MAX, listed_values
 from omniretail.inventory import service as inventory
 from omniretail.pricing import service as pricing
 from tests.orders.network import PRICES, add, checkout, make_orders_network, new_cart, ok, receive
+from tests.rendering import rendered_again
 
 
 @contextmanager
@@ -128,7 +128,7 @@ def test_more_values_than_listed_go_as_one_array(container, backend):
 
 
 def test_no_statement_of_a_shoppers_flow_is_rendered_again_on_postgresql(
-    container, client, backend, monkeypatch
+    container, client, backend
 ):
     """An expanding ``IN`` makes SQLAlchemy render its statement again on every call (its
     post-compile step); on PostgreSQL no statement of a cart and its checkout needs it."""
@@ -137,15 +137,8 @@ def test_no_statement_of_a_shoppers_flow_is_rendered_again_on_postgresql(
     make_orders_network(container)
     for sku in PRICES:
         receive(container, sku, "DC1", 10)
-    rendered: list[str] = []
-    original = SQLCompiler._process_parameters_for_postcompile
-
-    def counted(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
-        rendered.append(self.string)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "_process_parameters_for_postcompile", counted)
-    token, _cart_read = _cart(client, ["A1", "B2"])
-    ok(client.get(f"/api/v1/carts/{token}/fulfilment-options"))
-    ok(checkout(client, token), 201)
-    assert rendered == [], [" ".join(r.split())[:160] for r in rendered]
+    with rendered_again() as rendered:
+        token, _cart_read = _cart(client, ["A1", "B2"])
+        ok(client.get(f"/api/v1/carts/{token}/fulfilment-options"))
+        ok(checkout(client, token), 201)
+    assert rendered == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from omniretail.customers import service as customers
 from omniretail.db.outbox import list_events
@@ -83,38 +82,3 @@ def _earns(container):
             select(Entry.customer_id, Entry.reference).where(Entry.kind == "earn")
         )
         return sorted(tuple(r) for r in rows)
-
-
-def test_no_statement_of_an_earn_is_rendered_again_on_postgresql(
-    container, client, clock, backend, monkeypatch
-):
-    """An expanding ``IN`` makes SQLAlchemy render its statement again on every call (its
-    post-compile step); on PostgreSQL no statement of the relay's earn for an order needs it
-    (the categories of the order's SKUs are read by a statement kept per count)."""
-    if backend != "postgres":
-        pytest.skip("SQLite binds a list of values as an expanding IN (no arrays)")
-    customer = make_customer(container, "Rita Render", email="rita@example.com", verified=True)
-    make_orders_network(container)
-    receive(container, "A1", "DC1", 10)
-    receive(container, "B2", "DC1", 10)
-    _order(container, client, customer, "A1")
-    container.relay().run_until_idle()  # enrols her and earns the first order
-    token = new_cart(client, customer_id=customer)
-    ok(add(client, token, "A1", 1))
-    ok(add(client, token, "B2", 1))
-    second = ok(checkout(client, token), 201)["number"]
-    confirmed = _confirmed(container, second)
-    rendered: list[str] = []
-    original = SQLCompiler._process_parameters_for_postcompile
-
-    def counted(self: SQLCompiler, *args, **kwargs):
-        rendered.append(" ".join(self.string.split())[:160])
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "_process_parameters_for_postcompile", counted)
-    container.handlers.resolve("loyalty.earn_for_order")(confirmed, container.uow)
-    monkeypatch.undo()
-    ledger = ok(client.get(f"/api/v1/loyalty/customers/{customer}/ledger"))
-    earned = next(e for e in ledger if e["kind"] == "earn" and e["reference"] == second)
-    assert earned["pending_delta"] > 0
-    assert rendered == []

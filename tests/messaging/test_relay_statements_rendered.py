@@ -7,11 +7,11 @@ with its list of finished statuses."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from tests.customers.helpers import make_customer
 from tests.messaging.conftest import outbox
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
+from tests.rendering import rendered_again
 
 
 def _order(client, customer) -> str:
@@ -22,7 +22,7 @@ def _order(client, customer) -> str:
 
 
 def test_no_statement_of_a_signed_in_orders_deliveries_is_rendered_again(
-    container, client, clock, backend, monkeypatch
+    container, client, clock, backend
 ):
     if backend != "postgres":
         pytest.skip("SQLite binds a list of values as an expanding IN (no arrays)")
@@ -33,16 +33,8 @@ def test_no_statement_of_a_signed_in_orders_deliveries_is_rendered_again(
     _order(client, customer)
     container.relay().run_until_idle()  # enrols her, earns the first order, warms the caches
     second = _order(client, customer)
-    rendered: list[str] = []
-    original = SQLCompiler._process_parameters_for_postcompile
-
-    def counted(self: SQLCompiler, *args, **kwargs):
-        rendered.append(" ".join(self.string.split())[:160])
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "_process_parameters_for_postcompile", counted)
-    container.relay().run_until_idle()
-    monkeypatch.undo()
+    with rendered_again() as rendered:
+        container.relay().run_until_idle()
     assert all(m.published_at is not None for m in outbox(container))
     ledger = ok(client.get(f"/api/v1/loyalty/customers/{customer}/ledger"))
     assert any(e["kind"] == "earn" and e["reference"] == second for e in ledger)
