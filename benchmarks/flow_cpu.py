@@ -67,14 +67,13 @@ def _callgrind(command: str) -> None:
 def measure(
     db: str, flows: int, warm: int, skus: int, signed_in: float, customers: int
 ) -> dict[str, Any]:
-    under_callgrind = bool(os.environ.get("OMNIRETAIL_BENCH_CALLGRIND"))
+    counting = bool(os.environ.get("OMNIRETAIL_BENCH_CALLGRIND"))  # run by under_callgrind
     with fresh_database(db) as (url, schema):
         settings = Settings(
             database_url=url,
             database_schema=schema,
             db_pool_size=10,
             secret_key=SECRET_KEY,  # type: ignore[arg-type]
-            relay_enabled=False,
         )
         container = build_container(settings)
         app = create_app(container, background_sweep=False)  # no loops beside the flows
@@ -102,12 +101,12 @@ def measure(
                         await shopper.close()
 
                 asyncio.run(run(warm + flows, warm))  # other numbers than the measured ones
-                if under_callgrind:
+                if counting:
                     _callgrind("on")
                 cpu, wall = time.process_time(), time.perf_counter()
                 outcomes = asyncio.run(run(0, flows))
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-                if under_callgrind:
+                if counting:
                     _callgrind("off")
         finally:
             container.dispose()

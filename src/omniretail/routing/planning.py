@@ -201,7 +201,12 @@ def gather_inputs(
                 reserved[(row.sku, loc.location)] = loc.reserved
     for key, units in (own_units or {}).items():
         available[key] = available.get(key, 0) + units
-    return Inputs(known, available, capacity_left(uow, known), reserved)
+    return Inputs(
+        sites=known,
+        available=available,
+        capacity_left=capacity_left(uow, known),
+        reserved=reserved,
+    )
 
 
 def capacity_left(uow: UnitOfWork, known: Mapping[str, Site]) -> dict[str, int]:
