@@ -5,8 +5,10 @@ Customers sits below orders, so these handlers read only the event: the orders d
 the order number, customer, channel, total and lines in it, and the event's time is when the
 order was placed.
 
-- ``omniretail.orders.order_confirmed``: the order on the timeline (``activity.record_order``,
-  keyed ``order:<number>``), counted in the 360's spend by channel.
+- ``omniretail.orders.order_confirmed``: the order on the timeline (``activity.record_orders``,
+  keyed ``order:<number>``), counted in the 360's spend by channel. The relay delivers these
+  in batches (``record_confirmed_orders``): one transaction, the customers resolved in one
+  statement.
 - ``omniretail.orders.cancelled``: the order's amount drops by the voided amount, keyed by the
   event id; fails (and is retried) while the order is not on the timeline yet.
 - ``omniretail.orders.refunded``: a return on the timeline, keyed by the return (``return_id``
@@ -15,11 +17,10 @@ order was placed.
 
 Guest orders and orders of unknown or erased customers are skipped.
 
-The order handlers take typed arguments (``record_order(uow_factory, meta, order=...,
-customer_id=..., ...)``); ``install`` still subscribes them to the order events by type
-pattern through thin adapters that pick the fields out of the CloudEvent's data, until the
-orders domain's typed events (``orders.events.OrderConfirmed``, ...) can be subscribed with
-``registry.on``.
+The other order handlers take typed arguments (``record_cancellation(uow_factory, meta,
+order=..., ...)``); ``install`` subscribes them to the order events by type pattern through
+thin adapters that pick the fields out of the CloudEvent's data (customers cannot import the
+orders domain's typed events: it sits below orders).
 
 - ``omniretail.customers.identity_code_requested``: sends a verification code by email or
   SMS (``send_identity_code``). The event carries only the code's row id; the code is read
@@ -48,6 +49,7 @@ from omniretail.messaging.handlers import (
     EventMeta,
     HandlerRegistry,
     SkipDelivery,
+    Skips,
     UowFactory,
 )
 from omniretail.messaging.mail import Email
@@ -56,8 +58,14 @@ from omniretail.messaging.senders import Senders
 
 def install(registry: HandlerRegistry) -> None:
     # a guest's order has no profile to show it: no delivery is planned for it
+    registry.add(
+        "omniretail.orders.order_confirmed",
+        "customers.timeline_order",
+        _order_confirmed,
+        batch=record_confirmed_orders,
+        customers_only=True,
+    )
     for event_type, name, handler in (
-        ("omniretail.orders.order_confirmed", "customers.timeline_order", _order_confirmed),
         ("omniretail.orders.cancelled", "customers.timeline_cancellation", _cancelled),
         ("omniretail.orders.refunded", "customers.timeline_refund", _refunded),
     ):
@@ -124,32 +132,35 @@ class IdentityCodeSender:
             row.code_enc, row.sent_at = None, uow.now
 
 
-def record_order(
-    uow_factory: UowFactory,
-    meta: EventMeta,
-    *,
-    order: str,
-    customer_id: int | None,
-    channel: str | None,
-    total: str,
-    quantities: list[int],
-) -> None:
-    """A confirmed order on the timeline, placed when the event was (``meta.time``)."""
-    customer = _customer_of(order, customer_id)
+def record_confirmed_orders(events: list[CloudEvent], uow_factory: UowFactory) -> Skips:
+    """Confirmed orders on their customers' timelines, each placed when its event was, in one
+    transaction. Guest orders and those of unknown or erased customers are skipped."""
+    skips: dict[str, str] = {}
     with uow_factory() as uow:
-        _require_customer(uow, customer)
-        activity.record_order(
-            uow,
-            OrderActivity(
-                customer_id=customer,
-                number=order,
-                channel=channel or "unknown",
-                placed_at=meta.time,
-                total=Decimal(total),
-                status="confirmed",
-                lines=sum(quantities),
-            ),
-        )
+        wanted = {_optional_int(e["data"].get("customer_id")) for e in events}
+        _roots, refused = service.resolve_ids(uow, [c for c in wanted if c is not None])
+        orders = []
+        for event in events:
+            data = event["data"]
+            customer = _optional_int(data.get("customer_id"))
+            if customer is None:
+                skips[event["id"]] = f"order {data['order']} is a guest order: no profile"
+            elif customer in refused:
+                skips[event["id"]] = f"customer {customer}: {refused[customer]}"
+            else:
+                orders.append(
+                    OrderActivity(
+                        customer_id=customer,
+                        number=data["order"],
+                        channel=data.get("channel") or "unknown",
+                        placed_at=EventMeta.of(event).time,
+                        total=Decimal(str(data.get("total", "0"))),
+                        status="confirmed",
+                        lines=sum(_quantities(data.get("lines", []))),
+                    )
+                )
+        activity.record_orders(uow, orders)
+    return skips
 
 
 def record_cancellation(
@@ -203,16 +214,9 @@ def record_refund(
 
 
 def _order_confirmed(event: CloudEvent, uow_factory: UowFactory) -> None:
-    data = event["data"]
-    record_order(
-        uow_factory,
-        EventMeta.of(event),
-        order=data["order"],
-        customer_id=_optional_int(data.get("customer_id")),
-        channel=data.get("channel"),
-        total=str(data.get("total", "0")),
-        quantities=_quantities(data.get("lines", [])),
-    )
+    skips = record_confirmed_orders([event], uow_factory)
+    if event["id"] in skips:
+        raise SkipDelivery(skips[event["id"]])
 
 
 def _cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:

@@ -6,7 +6,9 @@ back for cancelled and returned lines.
   for each (``OrderLineRead.paid``: after promotions and coupons) and categories are read
   from the order and the catalog when the event arrives; lines already cancelled by then are
   left out (and their cancellation gives nothing back). Points a ``points`` promotion added
-  (in the lines' pricing breakdown) earn as entries of their own, one per promotion.
+  (in the lines' pricing breakdown) earn as entries of their own, one per promotion. The
+  relay delivers these events in batches (``earn_for_orders``): one transaction, the orders
+  and categories read once.
 - ``omniretail.orders.cancelled``: the cancelled lines' points are clawed back, keyed by the
   event id and line number.
 - ``omniretail.orders.refunded`` (``orders.returns``): the returned lines' points are clawed
@@ -23,10 +25,8 @@ back for cancelled and returned lines.
 Every effect is keyed, so a redelivered event changes nothing. Guest orders, and orders of
 customers that are unknown or erased, are skipped.
 
-The handlers take typed arguments (``earn_for_order(uow_factory, order=..., customer_id=...)``);
-``install`` still subscribes them by type pattern through thin adapters that pick the fields
-out of the CloudEvent's data, until the orders domain's typed events can be subscribed with
-``registry.on``.
+The other handlers take typed arguments (``claw_back_cancelled(uow_factory, meta, order=...,
+...)``); ``install`` subscribes them to the typed events through thin adapters.
 """
 
 from __future__ import annotations
@@ -46,13 +46,14 @@ from omniretail.messaging.handlers import (
     EventMeta,
     HandlerRegistry,
     SkipDelivery,
+    Skips,
     UowFactory,
 )
 from omniretail.notifications.service import notify
 from omniretail.orders import service as lookup
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.events import OrderCancelled, OrderConfirmed, OrderExchanged, OrderRefunded
-from omniretail.orders.schemas import OrderLineRead
+from omniretail.orders.schemas import OrderLineRead, OrderRead
 from omniretail.pricing import service as pricing
 
 ACTOR = "system:loyalty"
@@ -61,38 +62,67 @@ CANCELLED_LINE = "cancelled"
 
 def install(registry: HandlerRegistry) -> None:
     # a guest's order earns nothing: no delivery is planned for it
-    registry.on(OrderConfirmed, "loyalty.earn_for_order", _order_confirmed, customers_only=True)
+    registry.on_batch(
+        OrderConfirmed, "loyalty.earn_for_order", earn_for_orders, customers_only=True
+    )
     registry.on(OrderCancelled, "loyalty.claw_back_cancelled", _cancelled, customers_only=True)
     registry.on(OrderRefunded, "loyalty.claw_back_refunded", _refunded, customers_only=True)
     registry.on(OrderExchanged, "loyalty.exchange", _exchanged, customers_only=True)
     registry.on(CouponIssued, "loyalty.notify_coupon", _coupon_issued)
 
 
-def earn_for_order(uow_factory: UowFactory, *, order: str, customer_id: int | None) -> None:
-    """The order earns as it is when the event arrives (lines, prices, categories)."""
-    if customer_id is None:
-        raise SkipDelivery(f"order {order} is a guest order: no points")
+def earn_for_orders(
+    items: list[tuple[OrderConfirmed, EventMeta]], uow_factory: UowFactory
+) -> Skips:
+    """Each order earns as it is when its event arrives (lines, prices, categories), the
+    orders of a batch in one transaction: their orders and categories are read once, then
+    they earn one after another, in order of customer id (a customer's own in the order of
+    their events), so relays that share the work lock accounts in the same order. Guest
+    orders, orders gone since and those of unknown or erased customers are skipped."""
+    skips: dict[str, str] = {}
+    wanted = []
+    for event, meta in items:
+        if event.customer_id is None:
+            skips[meta.id] = f"order {event.order} is a guest order: no points"
+        else:
+            wanted.append((event, meta))
+    if not wanted:
+        return skips
     with uow_factory() as uow:
         # the lines are what earns (not the fulfilments, nor the payment log)
-        found = lookup.get_orders(uow, [order], payment_log=False, fulfilments=False).get(order)
-        if found is None:
-            raise SkipDelivery(f"order {order} is gone")
-        if found.customer_id is None:
-            raise SkipDelivery(f"order {found.number} is a guest order: no points")
-        categories = catalog.categories_of(uow, {ln.sku for ln in found.lines if ln.sku})
-        live = [ln for ln in found.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
-        live_nos = {ln.line_no for ln in live}
-        earn = OrderEarn(
-            customer_id=found.customer_id,
-            order_reference=found.number,
-            channel=found.channel,
-            placed_at=found.placed_at,
-            lines=_line_earns(live, categories),
-            excluded_line_ids=[ln.line_no for ln in found.lines if ln.line_no not in live_nos],
-            extra_points=_extra_points(live),
+        found = lookup.get_orders(
+            uow, [e.order for e, _ in wanted], payment_log=False, fulfilments=False
         )
-        with _skipped_if_gone(found.customer_id):  # resolved first, before any write
-            service.earn_for_order(uow, earn, actor=ACTOR)
+        skus = {ln.sku for order in found.values() for ln in order.lines if ln.sku}
+        categories = catalog.categories_of(uow, skus)
+        for event, meta in sorted(wanted, key=lambda item: item[0].customer_id or 0):
+            order = found.get(event.order)
+            if order is None:
+                skips[meta.id] = f"order {event.order} is gone"
+            elif order.customer_id is None:
+                skips[meta.id] = f"order {order.number} is a guest order: no points"
+            else:
+                try:  # an unknown or erased customer is refused before anything is written
+                    service.earn_for_order(uow, _order_earn(order, categories), actor=ACTOR)
+                except (UnknownCustomer, CustomerErased) as exc:
+                    skips[meta.id] = f"customer {order.customer_id}: {exc.detail}"
+    return skips
+
+
+def _order_earn(order: OrderRead, categories: dict[str, str | None]) -> OrderEarn:
+    """What the order earns on: its lines not cancelled (the others are named excluded)."""
+    assert order.customer_id is not None
+    live = [ln for ln in order.lines if ln.status != CANCELLED_LINE and ln.quantity > 0]
+    live_nos = {ln.line_no for ln in live}
+    return OrderEarn(
+        customer_id=order.customer_id,
+        order_reference=order.number,
+        channel=order.channel,
+        placed_at=order.placed_at,
+        lines=_line_earns(live, categories),
+        excluded_line_ids=[ln.line_no for ln in order.lines if ln.line_no not in live_nos],
+        extra_points=_extra_points(live),
+    )
 
 
 def claw_back_cancelled(
@@ -225,10 +255,6 @@ def notify_coupon(
 
 
 # --- from the typed order events to the use cases above -------------------------------------
-
-
-def _order_confirmed(event: OrderConfirmed, meta: EventMeta, uow_factory: UowFactory) -> None:
-    earn_for_order(uow_factory, order=event.order, customer_id=event.customer_id)
 
 
 def _cancelled(event: OrderCancelled, meta: EventMeta, uow_factory: UowFactory) -> None:

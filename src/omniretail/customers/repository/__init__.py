@@ -75,6 +75,7 @@ from omniretail.customers.repository.profiles import (
     root_customer,
     root_of,
     root_status,
+    root_statuses,
     roots_of,
 )
 from omniretail.customers.repository.tables import (
@@ -174,6 +175,7 @@ __all__ = [
     "root_customer",
     "root_of",
     "root_status",
+    "root_statuses",
     "roots_of",
     "rows_as_dicts",
     "stitch_anonymous",

@@ -37,7 +37,7 @@ from omniretail.customers.repository.tables import (
     customers,
     identities,
 )
-from omniretail.db.sql import among, matches, statement
+from omniretail.db.sql import among, listed, listed_statement, listed_values, matches, statement
 
 # --- profiles and clusters -----------------------------------------------------------------
 
@@ -75,6 +75,23 @@ def root_status(session: Session, customer_id: int) -> Row[Any] | None:
         lambda _pg: select(customers.c.id, customers.c.status).where(customers.c.id == _root_of()),
     )
     return session.execute(stmt, {"customer_id": customer_id}).one_or_none()
+
+
+def root_statuses(session: Session, customer_ids: Sequence[int]) -> list[Row[Any]]:
+    """``root_status`` of many ids in one statement: (asked, id, status) for each id found
+    (an unknown id has no row)."""
+
+    def build(pg: bool, count: int) -> Any:
+        asked = customers.alias("asked")
+        return (
+            select(asked.c.id.label("asked"), customers.c.id, customers.c.status)
+            .select_from(asked)
+            .join(customers, customers.c.id == func.coalesce(asked.c.merged_into_id, asked.c.id))
+            .where(listed(asked.c.id, "ids", count, pg))
+        )
+
+    stmt = listed_statement(session, "root_statuses", len(customer_ids), build)
+    return list(session.execute(stmt, listed_values("ids", customer_ids)))
 
 
 def root_customer(session: Session, customer_id: int) -> Customer | None:

@@ -30,6 +30,7 @@ from omniretail.customers.service.clusters import (
     customer_exists,
     require_root,
     resolve_id,
+    resolve_ids,
     root_row,
 )
 from omniretail.customers.service.consents import (
@@ -153,6 +154,7 @@ __all__ = [
     "require_identity",
     "require_root",
     "resolve_id",
+    "resolve_ids",
     "review_read",
     "root_row",
     "search_customers",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from omniretail.customers import repository as repo
@@ -23,6 +23,22 @@ def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
     """The surviving profile's id for any id, alias or not (raises if unknown or erased, as
     ``require_root``, without loading the profile)."""
     return int(_live(repo.root_status(uow.session, customer_id), customer_id).id)
+
+
+def resolve_ids(
+    uow: UnitOfWork, customer_ids: Collection[int]
+) -> tuple[dict[int, int], dict[int, str]]:
+    """``resolve_id`` for many ids in one statement: the surviving profile's id of each live
+    one, and why each other one is refused (unknown or erased)."""
+    found = {row.asked: row for row in repo.root_statuses(uow.session, sorted(customer_ids))}
+    roots: dict[int, int] = {}
+    refused: dict[int, str] = {}
+    for customer_id in customer_ids:
+        try:
+            roots[customer_id] = int(_live(found.get(customer_id), customer_id).id)
+        except (UnknownCustomer, CustomerErased) as exc:
+            refused[customer_id] = exc.detail
+    return roots, refused
 
 
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
