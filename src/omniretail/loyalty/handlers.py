@@ -95,6 +95,8 @@ def earn_for_orders(
         )
         skus = {ln.sku for order in found.values() for ln in order.lines if ln.sku}
         categories = catalog.categories_of(uow, skus)
+        earning: dict[str, str] = {}  # order number -> event id
+        earns = []
         for event, meta in sorted(wanted, key=lambda item: item[0].customer_id or 0):
             order = found.get(event.order)
             if order is None:
@@ -102,10 +104,10 @@ def earn_for_orders(
             elif order.customer_id is None:
                 skips[meta.id] = f"order {order.number} is a guest order: no points"
             else:
-                try:  # an unknown or erased customer is refused before anything is written
-                    service.earn_for_order(uow, _order_earn(order, categories), actor=ACTOR)
-                except (UnknownCustomer, CustomerErased) as exc:
-                    skips[meta.id] = f"customer {order.customer_id}: {exc.detail}"
+                earning[order.number] = meta.id
+                earns.append(_order_earn(order, categories))
+        refused = service.earn_for_orders(uow, earns, actor=ACTOR)
+    skips.update((earning[number], why) for number, why in refused.items())
     return skips
 
 

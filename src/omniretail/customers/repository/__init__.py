@@ -63,6 +63,7 @@ from omniretail.customers.repository.profiles import (
     cluster_ids,
     cluster_of,
     cluster_with_consents,
+    clusters_of,
     existing_ids,
     find_by_name_postcode,
     get_customer,
@@ -75,7 +76,6 @@ from omniretail.customers.repository.profiles import (
     root_customer,
     root_of,
     root_status,
-    root_statuses,
     roots_of,
 )
 from omniretail.customers.repository.tables import (
@@ -124,6 +124,7 @@ __all__ = [
     "cluster_ids",
     "cluster_of",
     "cluster_with_consents",
+    "clusters_of",
     "codes_sent_since",
     "consent_events_since",
     "consent_history",
@@ -175,7 +176,6 @@ __all__ = [
     "root_customer",
     "root_of",
     "root_status",
-    "root_statuses",
     "roots_of",
     "rows_as_dicts",
     "stitch_anonymous",

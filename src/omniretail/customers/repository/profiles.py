@@ -77,23 +77,6 @@ def root_status(session: Session, customer_id: int) -> Row[Any] | None:
     return session.execute(stmt, {"customer_id": customer_id}).one_or_none()
 
 
-def root_statuses(session: Session, customer_ids: Sequence[int]) -> list[Row[Any]]:
-    """``root_status`` of many ids in one statement: (asked, id, status) for each id found
-    (an unknown id has no row)."""
-
-    def build(pg: bool, count: int) -> Any:
-        asked = customers.alias("asked")
-        return (
-            select(asked.c.id.label("asked"), customers.c.id, customers.c.status)
-            .select_from(asked)
-            .join(customers, customers.c.id == func.coalesce(asked.c.merged_into_id, asked.c.id))
-            .where(listed(asked.c.id, "ids", count, pg))
-        )
-
-    stmt = listed_statement(session, "root_statuses", len(customer_ids), build)
-    return list(session.execute(stmt, listed_values("ids", customer_ids)))
-
-
 def root_customer(session: Session, customer_id: int) -> Customer | None:
     """The surviving profile an id leads to, in one statement."""
     stmt = statement(
@@ -122,6 +105,30 @@ def cluster_of(session: Session, customer_id: int, *, profile: bool = False) -> 
 
     stmt = statement(session, f"cluster_of:{profile}", build)
     return list(session.execute(stmt, {"customer_id": customer_id}))
+
+
+def clusters_of(session: Session, customer_ids: Sequence[int]) -> list[Row[Any]]:
+    """``cluster_of`` for many ids in one statement: (asked, id, status, merged_into_id) for
+    every profile of each asked id's cluster, ordered by asked id and id."""
+
+    def build(pg: bool, count: int) -> Any:
+        asked = customers.alias("asked")
+        root = func.coalesce(asked.c.merged_into_id, asked.c.id)
+        return (
+            select(
+                asked.c.id.label("asked"),
+                customers.c.id,
+                customers.c.status,
+                customers.c.merged_into_id,
+            )
+            .select_from(asked)
+            .join(customers, or_(customers.c.id == root, customers.c.merged_into_id == root))
+            .where(listed(asked.c.id, "ids", count, pg))
+            .order_by(asked.c.id, customers.c.id)
+        )
+
+    stmt = listed_statement(session, "clusters_of", len(customer_ids), build)
+    return list(session.execute(stmt, listed_values("ids", customer_ids)))
 
 
 def cluster_with_consents(session: Session, customer_id: int) -> list[Row[Any]]:

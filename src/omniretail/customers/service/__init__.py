@@ -27,6 +27,7 @@ from omniretail.customers.service.activity import (
 )
 from omniretail.customers.service.clusters import (
     cluster,
+    clusters,
     customer_exists,
     require_root,
     resolve_id,
@@ -107,6 +108,7 @@ __all__ = [
     "add_verified_identity",
     "birthdays",
     "cluster",
+    "clusters",
     "code_policy_of",
     "confirm_code",
     "confirm_identity",

@@ -30,15 +30,8 @@ def resolve_ids(
 ) -> tuple[dict[int, int], dict[int, str]]:
     """``resolve_id`` for many ids in one statement: the surviving profile's id of each live
     one, and why each other one is refused (unknown or erased)."""
-    found = {row.asked: row for row in repo.root_statuses(uow.session, sorted(customer_ids))}
-    roots: dict[int, int] = {}
-    refused: dict[int, str] = {}
-    for customer_id in customer_ids:
-        try:
-            roots[customer_id] = int(_live(found.get(customer_id), customer_id).id)
-        except (UnknownCustomer, CustomerErased) as exc:
-            refused[customer_id] = exc.detail
-    return roots, refused
+    found, refused = clusters(uow, customer_ids)
+    return {customer_id: ids[0] for customer_id, ids in found.items()}, refused
 
 
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
@@ -48,6 +41,26 @@ def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
     rows = repo.cluster_of(uow.session, customer_id)
     root = root_row(rows, customer_id)
     return [root.id, *(r.id for r in rows if r.id != root.id)]
+
+
+def clusters(
+    uow: UnitOfWork, customer_ids: Collection[int]
+) -> tuple[dict[int, list[int]], dict[int, str]]:
+    """``cluster`` for many ids in one statement: each live id's cluster, and why each other
+    id is refused (unknown or erased)."""
+    rows: dict[int, list[Any]] = {customer_id: [] for customer_id in customer_ids}
+    for row in repo.clusters_of(uow.session, sorted(rows)):
+        rows[row.asked].append(row)
+    found: dict[int, list[int]] = {}
+    refused: dict[int, str] = {}
+    for customer_id, cluster_rows in rows.items():
+        try:
+            root = root_row(cluster_rows, customer_id)
+        except (UnknownCustomer, CustomerErased) as exc:
+            refused[customer_id] = exc.detail
+            continue
+        found[customer_id] = [root.id, *(r.id for r in cluster_rows if r.id != root.id)]
+    return found, refused
 
 
 def root_row(rows: Sequence[Any], customer_id: int) -> Any:

@@ -44,10 +44,13 @@ def get_accounts(session: Session, customer_ids: Sequence[int]) -> list[Account]
 
 
 def _accounts_of(postgres: bool, count: int) -> Any:
+    # populate_existing: the counters and tier as they are now, also for an account this
+    # session loaded before the statements that changed it (a batch of earns)
     return (
         select(Account)
         .where(listed(accounts.c.customer_id, "customer_ids", count, postgres, Integer()))
         .order_by(Account.customer_id)
+        .execution_options(populate_existing=True)
     )
 
 

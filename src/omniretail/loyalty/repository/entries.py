@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select
+from sqlalchemy import Integer, String, Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from omniretail.db.sql import listed, listed_statement, listed_values, matches, statement
@@ -107,14 +107,21 @@ def entry_exists(session: Session, source_key: str) -> bool:
 
 
 def existing_entry_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """The keys among ``keys`` that have an entry (a statement kept per count of keys, up to
+    5,000 a statement)."""
     wanted = list(keys)
     found: set[str] = set()
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
-        found |= set(
-            session.scalars(select(entries.c.source_key).where(entries.c.source_key.in_(chunk)))
-        )
+        stmt = listed_statement(session, "loyalty.entry_keys", len(chunk), _entry_keys)
+        found |= set(session.scalars(stmt, listed_values("keys", chunk)))
     return found
+
+
+def _entry_keys(postgres: bool, count: int) -> Any:
+    return select(entries.c.source_key).where(
+        listed(entries.c.source_key, "keys", count, postgres, String())
+    )
 
 
 def earns_of_order(session: Session, order_reference: str) -> list[Entry]:

@@ -42,10 +42,39 @@ from omniretail.loyalty.service.tiers import evaluate_tier, settle_tier, tier_mu
 def earn_for_order(uow: UnitOfWork, order: OrderEarn, *, actor: str) -> EntryRead | None:
     """Points for a purchase, pending until its return window closes. Keyed by the order, so
     a replayed event earns nothing twice. Returns None when already earned."""
-    key = f"earn:order:{order.order_reference}"
+    key = _earn_key(order)
     if repo.entry_exists(uow.session, key):
         return None
     ids = customers.cluster(uow, order.customer_id)  # raises for an unknown or erased id
+    return _earn(uow, order, key, ids, actor=actor)
+
+
+def earn_for_orders(uow: UnitOfWork, orders: Sequence[OrderEarn], *, actor: str) -> dict[str, str]:
+    """``earn_for_order`` for many orders in the caller's transaction, one after another,
+    with the earned keys and the buyers' clusters read once for all. Returns the orders
+    refused (order reference -> why: the customer is unknown or erased); they wrote
+    nothing."""
+    earned = repo.existing_entry_keys(uow.session, [_earn_key(o) for o in orders])
+    clusters, refused = customers.clusters(uow, {o.customer_id for o in orders})
+    for order in orders:
+        key = _earn_key(order)
+        if order.customer_id in refused or key in earned:
+            continue
+        earned.add(key)  # the same order twice in a batch earns once
+        _earn(uow, order, key, clusters[order.customer_id], actor=actor)
+    return {
+        o.order_reference: f"customer {o.customer_id}: {refused[o.customer_id]}"
+        for o in orders
+        if o.customer_id in refused
+    }
+
+
+def _earn_key(order: OrderEarn) -> str:
+    return f"earn:order:{order.order_reference}"
+
+
+def _earn(uow: UnitOfWork, order: OrderEarn, key: str, ids: list[int], *, actor: str) -> EntryRead:
+    """The earn of an order not earned yet, by a live buyer whose cluster is ``ids``."""
     programme = rules(uow)
     # the accounts of the buyer and of the surviving profile, read once for the whole earn
     tiers = {
