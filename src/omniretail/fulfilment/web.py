@@ -38,6 +38,7 @@ def environment() -> Environment:
         loader=PackageLoader("omniretail.fulfilment", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",)),
         undefined=StrictUndefined,
+        auto_reload=False,  # templates ship in the package: no stat of their files per render
     )
     env.filters["money"] = format_money  # £12.50, as the shop shows it
     return env

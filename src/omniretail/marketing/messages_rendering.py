@@ -133,6 +133,7 @@ def _layout() -> Environment:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship in the package: no stat of their files per render
     )
 
 

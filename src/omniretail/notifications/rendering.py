@@ -73,6 +73,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship in the package: no stat of their files per render
     )
     env.filters["money"] = money
     return env
