@@ -1,15 +1,22 @@
 """The relay hands a batch of confirmed orders to loyalty's earn and to the customers'
 timeline at once: one transaction for the batch, the orders, categories and customers read
 once, each order's outcome its own (earned, or skipped with its reason). Each test runs on
-SQLite and PostgreSQL."""
+SQLite and PostgreSQL, but the one of relays in parallel (PostgreSQL)."""
 
 from __future__ import annotations
 
+import random
+import threading
+import time
+
+import pytest
 from sqlalchemy import select
 
 from omniretail.customers import service as customers
 from omniretail.db.outbox import list_events
+from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.models import Entry
+from omniretail.messaging.handlers import SkipDelivery
 from tests.customers.helpers import make_customer
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
@@ -143,3 +150,62 @@ def test_a_customers_second_order_in_a_batch_earns_at_the_tier_the_first_reached
     assert _earns(container) == sorted([(gia, first, 60), (gia, second, 71)])
     account = ok(client.get(f"/api/v1/loyalty/customers/{gia}"))
     assert (account["tier"]["tier"], account["pending"]) == ("Gold", 131)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # overrides the sqlite/postgres fixture
+def test_relays_earning_overlapping_batches_at_once_earn_each_order_once(container, client, clock):
+    """Four relays' batches at once over the same customers' orders, each order in two of
+    them (a lease that ran out, say): every order earns once and the balances add up. A batch
+    that fails (a key another relay is writing at the same moment, a deadlock) is delivered
+    one by one, as the relay does, each retried until it goes through."""
+    buyers = [
+        make_customer(container, f"Par {i}", email=f"par{i}@example.com", verified=True)
+        for i in range(5)
+    ]
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 100)
+    numbers = [_order(client, buyers[n % 5], "A1") for n in range(30)]
+    events = _confirmed(container, numbers)
+    earn_one = container.handlers.resolve("loyalty.earn_for_order")
+    earn_many = container.handlers.resolve_batch("loyalty.earn_for_order")
+    # two shuffles, each cut in two: every order is in two relays' work
+    works = []
+    for seed in (1, 2):
+        shuffled = random.Random(seed).sample(events, len(events))
+        works += [shuffled[:15], shuffled[15:]]
+    errors: list[BaseException] = []
+
+    def relay(work: list[dict]) -> None:
+        try:
+            for start in range(0, len(work), 5):
+                batch = work[start : start + 5]
+                try:
+                    earn_many(batch, container.uow)
+                except Exception:
+                    for event in batch:
+                        _until_it_goes_through(lambda e=event: earn_one(e, container.uow))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=relay, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(reference for _, reference, _ in _earns(container)) == sorted(numbers)
+    with container.read_uow() as uow:
+        assert loyalty.recompute_balances(uow, fix=False).drift == []
+
+
+def _until_it_goes_through(deliver) -> None:
+    for attempt in range(20):
+        try:
+            deliver()
+            return
+        except SkipDelivery:
+            return
+        except Exception:  # another relay's write of the same key, or a deadlock: retried
+            if attempt == 19:
+                raise
+            time.sleep(0.05)
