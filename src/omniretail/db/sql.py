@@ -16,7 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, CursorResult, Result, any_, bindparam, false
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CursorResult,
+    Result,
+    Table,
+    any_,
+    bindparam,
+    false,
+    insert,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -62,6 +72,20 @@ def statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
         # kept: held for the life of the process, so a commit batch of them is built once
         stmt = _STATEMENTS[key] = kept(build(key[0] == "postgresql"))
     return stmt
+
+
+def insert_returning_id(session: Session, table: Table, row: Any) -> int:
+    """``row`` (an ORM object outside the session) inserted into ``table`` in one INSERT ...
+    RETURNING id, kept: what ``session.add(row)`` and a flush write, without the unit of
+    work's bookkeeping. Every column but ``id`` is taken from ``row``; its id is set."""
+    stmt = statement(session, f"insert_returning_id:{table.name}", lambda _pg: _insert(table))
+    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    row.id = int(session.execute(stmt, values).scalar_one())
+    return int(row.id)
+
+
+def _insert(table: Table) -> Any:
+    return insert(table).returning(table.c.id)
 
 
 def matches(column: Any, name: str, postgres: bool, element: Any = None) -> Any:

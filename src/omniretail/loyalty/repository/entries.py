@@ -10,7 +10,14 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, String, Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import listed, listed_statement, listed_values, matches, statement
+from omniretail.db.sql import (
+    insert_returning_id,
+    listed,
+    listed_statement,
+    listed_values,
+    matches,
+    statement,
+)
 from omniretail.loyalty.models import (
     Entry,
     LotStatus,
@@ -141,6 +148,12 @@ def earns_of_order(session: Session, order_reference: str) -> list[Entry]:
 
 def get_entry(session: Session, source_key: str) -> Entry | None:
     return session.scalars(select(Entry).where(Entry.source_key == source_key)).first()
+
+
+def insert_entry(session: Session, entry: Entry) -> int:
+    """``add_entry`` without the unit of work's flush (one INSERT ... RETURNING id; the entry
+    stays outside the session, its id set): a purchase's earn. Returns its id."""
+    return insert_returning_id(session, entries, entry)
 
 
 def add_entry(session: Session, entry: Entry) -> Entry:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from omniretail.db.sql import insert_returning_id
 from omniretail.loyalty.models import (
     Lot,
     LotStatus,
@@ -15,6 +16,12 @@ from omniretail.loyalty.models import (
 from omniretail.loyalty.repository.programmes import lots
 
 # --- lots ------------------------------------------------------------------------------------
+
+
+def insert_lot(session: Session, lot: Lot) -> int:
+    """``add_lot`` without the unit of work's flush (one INSERT ... RETURNING id; the lot
+    stays outside the session): a purchase's earn. Returns its id."""
+    return insert_returning_id(session, lots, lot)
 
 
 def add_lot(session: Session, lot: Lot) -> Lot:

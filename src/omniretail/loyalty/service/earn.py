@@ -92,7 +92,7 @@ def _earn(uow: UnitOfWork, order: OrderEarn, key: str, ids: list[int], *, actor:
     lot_id = None
     if points > 0:
         available_at = order.placed_at + timedelta(days=programme.return_window_days)
-        lot = repo.add_lot(
+        lot_id = repo.insert_lot(
             uow.session,
             Lot(
                 customer_id=order.customer_id,
@@ -105,35 +105,32 @@ def _earn(uow: UnitOfWork, order: OrderEarn, key: str, ids: list[int], *, actor:
                 created_at=uow.now,
             ),
         )
-        lot_id = lot.id
         repo.apply_to_account(uow.session, order.customer_id, uow.now, pending=points)
-    entry = repo.add_entry(
-        uow.session,
-        Entry(
-            customer_id=order.customer_id,
-            kind=EntryKind.EARN.value,
-            points=0,
-            pending_delta=points,
-            owed_delta=0,
-            spend=spend,
-            lot_id=lot_id,
-            source_key=key,
-            reference=order.order_reference,
-            channel=order.channel,
-            actor=actor,
-            created_at=uow.now,
-            effective_at=order.placed_at,
-            data={
-                "lines": {str(k): v for k, v in per_line.items()},
-                "line_amounts": {str(ln.line_id): str(ln.amount) for ln in order.lines},
-                "line_quantities": {str(ln.line_id): ln.quantity for ln in order.lines},
-                "line_skus": {str(ln.line_id): ln.sku for ln in order.lines if ln.sku},
-                "excluded": order.excluded_line_ids,
-                "bonus": bonus,
-                "multiplier": str(multiplier),
-            },
-        ),
+    entry = Entry(
+        customer_id=order.customer_id,
+        kind=EntryKind.EARN.value,
+        points=0,
+        pending_delta=points,
+        owed_delta=0,
+        spend=spend,
+        lot_id=lot_id,
+        source_key=key,
+        reference=order.order_reference,
+        channel=order.channel,
+        actor=actor,
+        created_at=uow.now,
+        effective_at=order.placed_at,
+        data={
+            "lines": {str(k): v for k, v in per_line.items()},
+            "line_amounts": {str(ln.line_id): str(ln.amount) for ln in order.lines},
+            "line_quantities": {str(ln.line_id): ln.quantity for ln in order.lines},
+            "line_skus": {str(ln.line_id): ln.sku for ln in order.lines if ln.sku},
+            "excluded": order.excluded_line_ids,
+            "bonus": bonus,
+            "multiplier": str(multiplier),
+        },
     )
+    repo.insert_entry(uow.session, entry)
     uow.record(Earned(customer_id=order.customer_id, points=points, order=order.order_reference))
     for number, extra in enumerate(order.extra_points, start=1):
         _earn_extra(uow, order, extra, number, programme, actor=actor)
