@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     false,
     insert,
+    inspect,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -77,9 +78,11 @@ def statement(session: Session, name: str, build: Callable[[bool], Any]) -> Any:
 def insert_returning_id(session: Session, table: Table, row: Any) -> int:
     """``row`` (an ORM object outside the session) inserted into ``table`` in one INSERT ...
     RETURNING id, kept: what ``session.add(row)`` and a flush write, without the unit of
-    work's bookkeeping. Every column but ``id`` is taken from ``row``; its id is set."""
+    work's bookkeeping. The columns set on ``row`` are written (the others take their
+    defaults, as in a flush); its id is set."""
     stmt = statement(session, f"insert_returning_id:{table.name}", lambda _pg: _insert(table))
-    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    given = inspect(row).dict
+    values = {c.name: given[c.name] for c in table.columns if c.name in given and c.name != "id"}
     row.id = int(session.execute(stmt, values).scalar_one())
     return int(row.id)
 

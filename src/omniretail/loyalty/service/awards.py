@@ -98,7 +98,7 @@ def _reward(
     kind: EntryKind = EntryKind.REWARD,
     reason: str | None = None,
 ) -> None:
-    lot = repo.add_lot(
+    lot_id = repo.insert_lot(
         uow.session,
         Lot(
             customer_id=customer_id,
@@ -112,13 +112,13 @@ def _reward(
         ),
     )
     repo.apply_to_account(uow.session, customer_id, uow.now, available=points)
-    repo.add_entry(
+    repo.insert_entry(
         uow.session,
         Entry(
             customer_id=customer_id,
             kind=kind.value,
             points=points,
-            lot_id=lot.id,
+            lot_id=lot_id,
             source_key=key,
             reference=what,
             actor=actor,
