@@ -89,6 +89,79 @@ def _earn(uow: UnitOfWork, order: OrderEarn, key: str, ids: list[int], *, actor:
     multiplier = tier_multiplier(programme, tiers.get(ids[0]))
     per_line, spend, bonus = points_for_order(order, programme, multiplier)
     points = sum(per_line.values()) + bonus
+    entry = _add_pending(
+        uow,
+        order,
+        key=key,
+        points=points,
+        spend=spend,
+        actor=actor,
+        programme=programme,
+        data={
+            "lines": {str(k): v for k, v in per_line.items()},
+            "line_amounts": {str(ln.line_id): str(ln.amount) for ln in order.lines},
+            "line_quantities": {str(ln.line_id): ln.quantity for ln in order.lines},
+            "line_skus": {str(ln.line_id): ln.sku for ln in order.lines if ln.sku},
+            "excluded": order.excluded_line_ids,
+            "bonus": bonus,
+            "multiplier": str(multiplier),
+        },
+    )
+    uow.record(Earned(customer_id=order.customer_id, points=points, order=order.order_reference))
+    for number, extra in enumerate(order.extra_points, start=1):
+        _earn_extra(uow, order, extra, number, programme, actor=actor)
+    settle_tier(uow, ids, programme, tiers.get(ids[0]))
+    return entry_read(entry)
+
+
+def _earn_extra(
+    uow: UnitOfWork,
+    order: OrderEarn,
+    extra: ExtraPoints,
+    number: int,
+    programme: ProgrammeRules,
+    *,
+    actor: str,
+) -> None:
+    """A points promotion's points: an entry of their own that says why ("Double points
+    weekend: +120"), pending like the purchase's. They are shared over the order's lines by
+    what was paid for each (largest remainder), so a returned line gives back its share."""
+    key = f"points:order:{order.order_reference}:{number}"
+    if repo.entry_exists(uow.session, key):
+        return
+    paying = [ln for ln in order.lines if ln.amount > 0]
+    shares = share_points(extra.points, [ln.amount for ln in paying])
+    _add_pending(
+        uow,
+        order,
+        key=key,
+        points=extra.points,
+        spend=Decimal(0),
+        actor=actor,
+        programme=programme,
+        data={
+            "reason": f"{extra.name}: +{extra.points}",
+            "promotion": extra.source,
+            "lines": {str(ln.line_id): p for ln, p in zip(paying, shares, strict=True)},
+            "line_quantities": {str(ln.line_id): ln.quantity for ln in paying},
+        },
+    )
+    uow.record(Earned(customer_id=order.customer_id, points=extra.points, order=key))
+
+
+def _add_pending(
+    uow: UnitOfWork,
+    order: OrderEarn,
+    *,
+    key: str,
+    points: int,
+    spend: Decimal,
+    actor: str,
+    programme: ProgrammeRules,
+    data: dict[str, Any],
+) -> Entry:
+    """Points of a purchase, pending until its return window closes: their lot (when there
+    are any) on the account's pending counter, and the ledger's earn entry, keyed ``key``."""
     lot_id = None
     if points > 0:
         available_at = order.placed_at + timedelta(days=programme.return_window_days)
@@ -120,81 +193,10 @@ def _earn(uow: UnitOfWork, order: OrderEarn, key: str, ids: list[int], *, actor:
         actor=actor,
         created_at=uow.now,
         effective_at=order.placed_at,
-        data={
-            "lines": {str(k): v for k, v in per_line.items()},
-            "line_amounts": {str(ln.line_id): str(ln.amount) for ln in order.lines},
-            "line_quantities": {str(ln.line_id): ln.quantity for ln in order.lines},
-            "line_skus": {str(ln.line_id): ln.sku for ln in order.lines if ln.sku},
-            "excluded": order.excluded_line_ids,
-            "bonus": bonus,
-            "multiplier": str(multiplier),
-        },
+        data=data,
     )
     repo.insert_entry(uow.session, entry)
-    uow.record(Earned(customer_id=order.customer_id, points=points, order=order.order_reference))
-    for number, extra in enumerate(order.extra_points, start=1):
-        _earn_extra(uow, order, extra, number, programme, actor=actor)
-    settle_tier(uow, ids, programme, tiers.get(ids[0]))
-    return entry_read(entry)
-
-
-def _earn_extra(
-    uow: UnitOfWork,
-    order: OrderEarn,
-    extra: ExtraPoints,
-    number: int,
-    programme: ProgrammeRules,
-    *,
-    actor: str,
-) -> None:
-    """A points promotion's points: an entry of their own that says why ("Double points
-    weekend: +120"), pending like the purchase's. They are shared over the order's lines by
-    what was paid for each (largest remainder), so a returned line gives back its share."""
-    key = f"points:order:{order.order_reference}:{number}"
-    if repo.entry_exists(uow.session, key):
-        return
-    paying = [ln for ln in order.lines if ln.amount > 0]
-    shares = share_points(extra.points, [ln.amount for ln in paying])
-    available_at = order.placed_at + timedelta(days=programme.return_window_days)
-    lot = repo.add_lot(
-        uow.session,
-        Lot(
-            customer_id=order.customer_id,
-            source_key=key,
-            points=extra.points,
-            remaining=extra.points,
-            status=LotStatus.PENDING.value,
-            available_at=available_at,
-            expires_at=available_at + timedelta(days=programme.expiry_days),
-            created_at=uow.now,
-        ),
-    )
-    repo.apply_to_account(uow.session, order.customer_id, uow.now, pending=extra.points)
-    repo.add_entry(
-        uow.session,
-        Entry(
-            customer_id=order.customer_id,
-            kind=EntryKind.EARN.value,
-            points=0,
-            pending_delta=extra.points,
-            owed_delta=0,
-            spend=Decimal(0),
-            lot_id=lot.id,
-            source_key=key,
-            reference=order.order_reference,
-            channel=order.channel,
-            actor=actor,
-            created_at=uow.now,
-            effective_at=order.placed_at,
-            data={
-                "reason": f"{extra.name}: +{extra.points}",
-                "promotion": extra.source,
-                "lines": {str(ln.line_id): p for ln, p in zip(paying, shares, strict=True)},
-                "line_quantities": {str(ln.line_id): ln.quantity for ln in paying},
-            },
-        ),
-    )
-    uow.record(Earned(customer_id=order.customer_id, points=extra.points, order=key))
+    return entry
 
 
 def share_points(points: int, weights: Sequence[Decimal]) -> list[int]:
