@@ -8,7 +8,7 @@ order was placed.
 - ``omniretail.orders.order_confirmed``: the order on the timeline (``activity.record_orders``,
   keyed ``order:<number>``), counted in the 360's spend by channel. The relay delivers these
   in batches (``record_confirmed_orders``): one transaction, the customers resolved in one
-  statement.
+  statement (``service.clusters``).
 - ``omniretail.orders.cancelled``: the order's amount drops by the voided amount, keyed by the
   event id; fails (and is retried) while the order is not on the timeline yet.
 - ``omniretail.orders.refunded``: a return on the timeline, keyed by the return (``return_id``
@@ -51,6 +51,7 @@ from omniretail.messaging.handlers import (
     SkipDelivery,
     Skips,
     UowFactory,
+    one_at_a_time,
 )
 from omniretail.messaging.mail import Email
 from omniretail.messaging.senders import Senders
@@ -61,7 +62,7 @@ def install(registry: HandlerRegistry) -> None:
     registry.add(
         "omniretail.orders.order_confirmed",
         "customers.timeline_order",
-        _order_confirmed,
+        one_at_a_time(record_confirmed_orders),
         batch=record_confirmed_orders,
         customers_only=True,
     )
@@ -138,7 +139,7 @@ def record_confirmed_orders(events: list[CloudEvent], uow_factory: UowFactory) -
     skips: dict[str, str] = {}
     with uow_factory() as uow:
         wanted = {_optional_int(e["data"].get("customer_id")) for e in events}
-        _roots, refused = service.resolve_ids(uow, [c for c in wanted if c is not None])
+        _clusters, refused = service.clusters(uow, [c for c in wanted if c is not None])
         orders = []
         for event in events:
             data = event["data"]
@@ -211,12 +212,6 @@ def record_refund(
 
 
 # --- adapters from the order events' data (until orders.events is typed) -------------------
-
-
-def _order_confirmed(event: CloudEvent, uow_factory: UowFactory) -> None:
-    skips = record_confirmed_orders([event], uow_factory)
-    if event["id"] in skips:
-        raise SkipDelivery(skips[event["id"]])
 
 
 def _cancelled(event: CloudEvent, uow_factory: UowFactory) -> None:

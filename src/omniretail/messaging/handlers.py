@@ -100,6 +100,18 @@ class Registration:
     customers_only: bool = False
 
 
+def one_at_a_time(batch: BatchHandler) -> Handler:
+    """A batch handler as the handler of one event (the relay's delivery one by one): a skip
+    it reports for that event is raised as ``SkipDelivery``."""
+
+    def one(event: CloudEvent, uow_factory: UowFactory) -> None:
+        skips = batch([event], uow_factory)
+        if skips and event["id"] in skips:
+            raise SkipDelivery(skips[event["id"]])
+
+    return one
+
+
 class HandlerRegistry:
     def __init__(self) -> None:
         self._registrations: list[Registration] = []
@@ -169,17 +181,17 @@ class HandlerRegistry:
         uow_factory)`` with items a list of (event, meta), all handled or none; it returns
         the ``Skips`` among them, if any."""
 
-        def one(event: CloudEvent, uow_factory: UowFactory) -> None:
-            meta = EventMeta.of(event)
-            skips = handler([(event_class.parse(event["data"]), meta)], uow_factory)
-            if skips and meta.id in skips:
-                raise SkipDelivery(skips[meta.id])
-
         def many(events: list[CloudEvent], uow_factory: UowFactory) -> Skips | None:
             items = [(event_class.parse(e["data"]), EventMeta.of(e)) for e in events]
             return handler(items, uow_factory)
 
-        self.add(event_class.cloud_type(), name, one, batch=many, customers_only=customers_only)
+        self.add(
+            event_class.cloud_type(),
+            name,
+            one_at_a_time(many),
+            batch=many,
+            customers_only=customers_only,
+        )
 
     def add_source(self, source: HandlerSource) -> None:
         if any(name.startswith(source.prefix) for name in self._by_name):

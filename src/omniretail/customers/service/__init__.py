@@ -31,7 +31,6 @@ from omniretail.customers.service.clusters import (
     customer_exists,
     require_root,
     resolve_id,
-    resolve_ids,
     root_row,
 )
 from omniretail.customers.service.consents import (
@@ -156,7 +155,6 @@ __all__ = [
     "require_identity",
     "require_root",
     "resolve_id",
-    "resolve_ids",
     "review_read",
     "root_row",
     "search_customers",

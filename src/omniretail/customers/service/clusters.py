@@ -25,22 +25,11 @@ def resolve_id(uow: UnitOfWork, customer_id: int) -> int:
     return int(_live(repo.root_status(uow.session, customer_id), customer_id).id)
 
 
-def resolve_ids(
-    uow: UnitOfWork, customer_ids: Collection[int]
-) -> tuple[dict[int, int], dict[int, str]]:
-    """``resolve_id`` for many ids in one statement: the surviving profile's id of each live
-    one, and why each other one is refused (unknown or erased)."""
-    found, refused = clusters(uow, customer_ids)
-    return {customer_id: ids[0] for customer_id, ids in found.items()}, refused
-
-
 def cluster(uow: UnitOfWork, customer_id: int) -> list[int]:
     """Every id that belongs to this person now, the surviving profile first (one
     statement). Other domains aggregate their rows over these ids (orders keep the customer
     id they were placed with)."""
-    rows = repo.cluster_of(uow.session, customer_id)
-    root = root_row(rows, customer_id)
-    return [root.id, *(r.id for r in rows if r.id != root.id)]
+    return _ids_root_first(repo.cluster_of(uow.session, customer_id), customer_id)
 
 
 def clusters(
@@ -55,12 +44,17 @@ def clusters(
     refused: dict[int, str] = {}
     for customer_id, cluster_rows in rows.items():
         try:
-            root = root_row(cluster_rows, customer_id)
+            found[customer_id] = _ids_root_first(cluster_rows, customer_id)
         except (UnknownCustomer, CustomerErased) as exc:
             refused[customer_id] = exc.detail
-            continue
-        found[customer_id] = [root.id, *(r.id for r in cluster_rows if r.id != root.id)]
     return found, refused
+
+
+def _ids_root_first(rows: Sequence[Any], customer_id: int) -> list[int]:
+    """A cluster's ids from its rows, the surviving profile's first; raises if unknown or
+    erased."""
+    root = root_row(rows, customer_id)
+    return [root.id, *(r.id for r in rows if r.id != root.id)]
 
 
 def root_row(rows: Sequence[Any], customer_id: int) -> Any:
