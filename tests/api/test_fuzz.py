@@ -3,6 +3,10 @@ PostgreSQL: every operation gets valid (positive) and invalid (negative) request
 from its schema with a fixed seed, and every answer must be no server error, match the
 documented response schema, and carry a documented status code.
 
+The operations are dealt into ``SHARDS`` tests per database, so the test workers share them.
+Coverage is not measured here (``no_cover``): its tracer doubled the run, mostly inside the
+generation, and the routes' code is measured by their own tests.
+
 The figures (requests, answers by status, failures) are printed; run
 ``pytest tests/api/test_fuzz.py -n 0 -s`` to see them. Nothing here names a route except
 the skip list, so routes added later are fuzzed too."""
@@ -27,7 +31,8 @@ from tests.conftest import admin_api_key
 from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive
 
 SEED = 20261204
-# Examples per operation and mode: about a minute per database on two cores.
+SHARDS = 3
+# Examples per operation and mode: about two minutes per database, without coverage.
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 4}
 KNOWN_EXAMPLES = 8
 CHECKS = [
@@ -77,7 +82,11 @@ def new_cart_with_line(client: TestClient) -> str:
     return token
 
 
-def test_fuzz_the_whole_api(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.no_cover
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_fuzz_the_whole_api(
+    container: Container, capsys: pytest.CaptureFixture[str], shard: int
+) -> None:
     # every request comes from one address: let it past the public routes' throttle (429)
     container.settings.public_requests_per_window = 10**6
     make_orders_network(container)
@@ -91,9 +100,9 @@ def test_fuzz_the_whole_api(container: Container, capsys: pytest.CaptureFixture[
     figures: collections.Counter[str] = collections.Counter()
     failures: dict[str, str] = {}
     started = time.perf_counter()
-    for result in schema.get_all_operations():
+    for index, result in enumerate(schema.get_all_operations()):
         operation = result.ok()
-        if (operation.method.upper(), operation.path) in SKIP:
+        if index % SHARDS != shard or (operation.method.upper(), operation.path) in SKIP:
             continue
         figures["operations"] += 1
         names = [p.name for p in operation.path_parameters]
@@ -113,7 +122,11 @@ def test_fuzz_the_whole_api(container: Container, capsys: pytest.CaptureFixture[
                 failures.setdefault(f"{operation.label} ({label})", str(exc)[:2000])
     figures["seconds"] = round(time.perf_counter() - started)
     with capsys.disabled():
-        print(f"\nschemathesis {schemathesis.__version__}, {container.backend}: {dict(figures)}")
+        print(
+            f"\nschemathesis {schemathesis.__version__}, {container.backend}, shard {shard}:"
+            f" {dict(figures)}"
+        )
+    assert figures["operations"] > 0 and figures["requests"] > figures["operations"]
     assert figures["server errors"] == 0
     assert not failures, "\n\n".join(f"{label}:\n{error}" for label, error in failures.items())
 

@@ -22,9 +22,11 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy import optimize, special
 
 from omniretail.intelligence.transactions import product_sales
+
+# SciPy's optimize and special are imported where a model is fitted or predicts, not with the
+# package: every command and server process would pay for them.
 
 Array = NDArray[np.float64]
 
@@ -80,6 +82,8 @@ class GammaGammaParams:
 
 
 def _mbgnbd_log_likelihood(params: Array, x: Array, t_x: Array, age: Array) -> float:
+    from scipy import special
+
     r, alpha, a, b = np.exp(params)
     common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
     still_alive = special.betaln(a, b + x + 1) - (r + x) * np.log(alpha + age)
@@ -90,6 +94,7 @@ def _mbgnbd_log_likelihood(params: Array, x: Array, t_x: Array, age: Array) -> f
 def fit_bgnbd(x: Array, t_x: Array, age: Array) -> BetaGeoParams:
     """Maximum likelihood within bounds: on a few months of history the unbounded optimum can
     run to a = b = 0 (nobody ever churns), where the closed forms break down."""
+    from scipy import optimize
 
     def objective(params: Array) -> float:
         return _mbgnbd_log_likelihood(params, x, t_x, age) / len(x)
@@ -110,6 +115,8 @@ def expected_purchases(
     params: BetaGeoParams, x: Array, t_x: Array, age: Array, horizon: float
 ) -> Array:
     """E[purchases in (age, age + horizon] | x, t_x, age] (Batislam et al. 2007, eq. 7)."""
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = horizon / (alpha + age + horizon)
     hyper = special.hyp2f1(r + x, b + x + 1, a + b + x, z)
@@ -126,6 +133,8 @@ def probability_alive(params: BetaGeoParams, x: Array, t_x: Array, age: Array) -
 
 
 def fit_gamma_gamma(frequency: Array, monetary: Array) -> GammaGammaParams:
+    from scipy import optimize, special
+
     keep = (frequency > 0) & (monetary > 0)
     x, m = frequency[keep], monetary[keep]
 

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from omniretail.intelligence.transactions import product_sales
+
+# SciPy is imported where a matrix is built, not with the package: every command and server
+# process would pay for it.
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 RecommendMethod = Literal["popular", "buy_again", "co_purchase", "blend"]
 
@@ -51,6 +55,8 @@ class PurchaseMatrix:
 
 
 def purchase_matrix(tx: pl.DataFrame, as_of: date, config: RecommendConfig) -> PurchaseMatrix:
+    import scipy.sparse as sp
+
     sales = product_sales(tx.filter(pl.col("day") < as_of)).filter(
         pl.col("customer_id").is_not_null()
     )
@@ -80,6 +86,8 @@ def purchase_matrix(tx: pl.DataFrame, as_of: date, config: RecommendConfig) -> P
 
 def item_similarity(matrix: PurchaseMatrix, neighbours: int) -> sp.csr_matrix:
     """Cosine similarity of SKUs by their buyers, keeping each SKU's ``neighbours`` best."""
+    import scipy.sparse as sp
+
     bought = matrix.bought.tocsc()
     norms = np.sqrt(np.asarray(bought.multiply(bought).sum(axis=0))).ravel()
     norms[norms == 0] = 1.0
@@ -189,6 +197,8 @@ def _empty_lists() -> pl.DataFrame:
 def bought_together(tx: pl.DataFrame, as_of: date, k: int = 10) -> pl.DataFrame:
     """Per SKU, the ``k`` SKUs most often in the same order (``sku, rank, other_sku, score``
     where score is the cosine similarity of their order sets)."""
+    import scipy.sparse as sp
+
     sales = product_sales(tx.filter(pl.col("day") < as_of))
     pairs = sales.select("order_number", "sku").unique()
     skus = sorted(pairs["sku"].unique().to_list())

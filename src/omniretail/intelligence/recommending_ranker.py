@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
@@ -36,6 +36,11 @@ from omniretail.intelligence.recommending import (
     purchase_matrix,
 )
 from omniretail.intelligence.transactions import product_sales
+
+# LightGBM is imported where a ranker is fitted or scores, not with the package: every
+# command and server process would pay for it.
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 FEATURES = [
     "own_weight",
@@ -280,6 +285,8 @@ def _fit_one(frame: pl.DataFrame, config: RankerConfig) -> lgb.LGBMModel | None:
     if frame.height == 0 or frame["label"].n_unique() < 2:
         return None
     groups = frame.group_by("customer_id", maintain_order=True).len()["len"].to_numpy()
+    import lightgbm as lgb
+
     model = (lgb.LGBMRanker if config.objective == "lambdarank" else lgb.LGBMClassifier)(
         objective=config.objective,
         n_estimators=config.n_estimators,
@@ -326,6 +333,8 @@ def score(
 
 
 def _score(frame: pl.DataFrame, rankers: Rankers) -> pl.DataFrame:
+    import lightgbm as lgb
+
     values = np.zeros(frame.height)
     own = frame["own"].to_numpy()
     features = frame.select(rankers.features).to_numpy()

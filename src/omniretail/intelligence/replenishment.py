@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
 
 from omniretail.intelligence.forecasting import Forecast
 
@@ -41,7 +41,7 @@ def policies(forecast: Forecast, locations: list[str], config: ReplenishmentConf
                 "weekly_demand": pl.Float64,
             }
         )
-    z = float(norm.ppf(config.service_level))
+    z = NormalDist().inv_cdf(config.service_level)
     lead, review = config.lead_time_weeks, config.review_weeks
     horizon = forecast.quantities.shape[1]
     share = 1.0 / len(locations)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import polars as pl
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from omniretail.intelligence import recommending, repository, service
@@ -32,7 +33,7 @@ class IntelligenceSettings(BaseSettings):
     horizon_weeks: int = 12
     recommendations: int = 10
     lead_time_weeks: int = 2
-    service_level: float = 0.95
+    service_level: float = Field(0.95, ge=0.5, le=0.999)  # as the CLI's --service-level
     channel: str = "WEB"  # whose serving locations get reorder points
 
 

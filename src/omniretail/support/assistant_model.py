@@ -16,17 +16,16 @@ import json
 import pickle
 import threading
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
-
-import scipy.sparse
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+from typing import TYPE_CHECKING, Any
 
 from omniretail.kernel.errors import InvalidRequest
+
+# scikit-learn is imported where a model is fitted or asked, not when the package is: it
+# would add to the start of every command and server process, most of which never use it.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 DATA_PACKAGE = "omniretail.support.intents"
 # The intents whose answers are built from live data (assistant.py); an operator's intent has
@@ -60,7 +59,7 @@ class IntentData:
     answers: dict[str, dict[str, Any]]
 
     def digest(self) -> str:
-        payload = json.dumps([self.train, sklearn.__version__], ensure_ascii=False)
+        payload = json.dumps([self.train, metadata.version("scikit-learn")], ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -82,6 +81,9 @@ class IntentModel:
     def predict(self, text: str) -> Prediction:
         """One text: the union's vectorisers and the classifier called directly (the
         pipeline's joblib dispatch and input validation cost more than the arithmetic)."""
+        import scipy.sparse
+        import sklearn
+
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             union = self.pipeline.named_steps["features"]
             features = scipy.sparse.hstack(
@@ -170,6 +172,10 @@ def _read_data(operator_file: Path | None) -> IntentData:
 
 
 def fit(data: IntentData) -> IntentModel:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     features = FeatureUnion(
         [
             (
