@@ -4,8 +4,8 @@ from its schema with a fixed seed, and every answer must be no server error, mat
 documented response schema, and carry a documented status code.
 
 The operations are dealt into ``SHARDS`` tests per database, so the test workers share them.
-Coverage is not measured here (``no_cover``): its tracer doubled the run, mostly inside the
-generation, and the routes' code is measured by their own tests.
+Coverage is not measured here (``no_cover``): its tracer made the run half again as long,
+mostly in the generation; the routes' code is measured by their own tests.
 
 The figures (requests, answers by status, failures) are printed; run
 ``pytest tests/api/test_fuzz.py -n 0 -s`` to see them. Nothing here names a route except
