@@ -8,10 +8,12 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from omniretail.app import create_app
 from omniretail.intelligence.models import CustomerScore
+from omniretail.intelligence.tasks import IntelligenceSettings
 from tests.conftest import admin_api_key
 from tests.intelligence.helpers import AS_OF, STEADY, events, import_synthetic, levels, make_network
 
@@ -64,3 +66,11 @@ def test_no_refresh_unless_enabled(container, tmp_path, monkeypatch):
     assert started == []  # no refresh thread in either server
     assert events(container, REFRESHED) == []
     assert scored_customers(container) == 0
+
+
+@pytest.mark.parametrize("level", ["1.0", "0.2", "nan"])
+def test_a_service_level_outside_the_clis_bounds_is_refused_at_start(monkeypatch, level):
+    """As the CLI's --service-level (0.5-0.999): 1.0 would ask for an infinite safety stock."""
+    monkeypatch.setenv("OMNIRETAIL_INTELLIGENCE_SERVICE_LEVEL", level)
+    with pytest.raises(ValidationError, match="service_level"):
+        IntelligenceSettings()
