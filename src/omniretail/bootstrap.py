@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from omniretail.auth import handlers as auth_handlers
+from omniretail.auth.password_reset import ResetPolicy
 from omniretail.auth.principal_cache import PrincipalCache
 from omniretail.customers import handlers as customers_handlers
 from omniretail.db import migrate
@@ -113,6 +114,8 @@ class Container:
             self.senders,
             self.keyring,
             public_base_url=self.settings.public_base_url,
+            reset_policy=ResetPolicy.from_settings(self.settings),
+            resets_per_account=self.settings.reset_requests_per_window,
         )
         loyalty_handlers.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)

@@ -219,6 +219,27 @@ def test_a_bearer_request_costs_one_statement_to_check_its_principal(
     assert r.headers["server-timing"].endswith('sql;desc="1"')
 
 
+def test_only_staff_are_told_the_server_timing(client: TestClient, people: dict[str, int]) -> None:
+    """Its statement count told an email with an account from one without: a failed sign-in
+    or a reset request ran more statements for the first, though both answer the same."""
+    anonymous = {"X-API-Key": ""}
+    for email in ("cara@example.com", "nobody@example.com"):
+        failed = token_for(client, email, "not-the-password-1")
+        assert failed.status_code == 401
+        assert "server-timing" not in failed.headers
+        reset = client.post(
+            f"{API}/auth/password-reset/request", json={"email": email}, headers=anonymous
+        )
+        assert reset.status_code == 202
+        assert "server-timing" not in reset.headers
+    customer = client.get(f"{API}/auth/me", headers=bearer(client, "cara@example.com"))
+    assert customer.status_code == 200
+    assert "server-timing" not in customer.headers
+    staff = client.get(f"{API}/auth/me", headers=bearer(client, "asha"))
+    assert staff.status_code == 200
+    assert "sql;desc=" in staff.headers["server-timing"]
+
+
 # --- password change and reset --------------------------------------------------------------
 
 

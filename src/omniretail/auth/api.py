@@ -349,8 +349,6 @@ def request_password_reset(
             body.email,
             request.client.host if request.client else None,
             vault=vault_for(container.keyring),
-            hasher=resets.ResetCodeHasher(container.keyring),
-            policy=policy,
             throttle=resets.throttle_for(container.settings, container.keyring),
         )
     return PasswordResetRequested(

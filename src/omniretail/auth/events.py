@@ -9,6 +9,17 @@ from omniretail.kernel.events import Event
 
 
 @dataclass(frozen=True, kw_only=True)
+class PasswordResetAsked(Event):
+    """Someone asked for a password reset code for an email (``email_enc``: encrypted by the
+    PII vault), known or not; the relay keeps a code if it is a customer's
+    (``auth.password_reset.keep_code``)."""
+
+    type: ClassVar[str] = "auth.password_reset_asked"
+    subject_template: ClassVar[str] = "auth/password-resets"
+    email_enc: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PasswordResetCodeRequested(Event):
     """A customer asked for a password reset code; the handler emails the code stored under
     ``code_id`` (never the code itself). ``principal_id`` names the subject."""

@@ -1,15 +1,22 @@
-"""``omniretail.auth.password_reset_code_requested``: emails a customer's password reset code
-(``auth.password_reset``); ``omniretail.auth.sign_up_for_existing_account`` tells a customer
-that someone tried to sign up with their email (``auth.sign_up``). The reset event carries
-only the code's row id; the code is read from its ciphertext, sent, and the ciphertext
-blanked in the same transaction, so a redelivery after that sends nothing. Expired, used,
-locked or superseded codes are skipped."""
+"""``omniretail.auth.password_reset_asked``: keeps a reset code when the email asked for is a
+customer's (``auth.password_reset.keep_code``). ``omniretail.auth.password_reset_code_requested``:
+emails a customer's password reset code (``auth.password_reset``).
+``omniretail.auth.sign_up_for_existing_account``: tells a customer that someone tried to sign
+up with their email (``auth.sign_up``). The reset event carries only the code's row id; the
+code is read from its ciphertext, sent, and the ciphertext blanked in the same transaction,
+so a redelivery after that sends nothing. Expired, used, locked or superseded codes are
+skipped."""
 
 from __future__ import annotations
 
+from omniretail.auth import password_reset as resets
 from omniretail.auth import repository as repo
-from omniretail.auth.events import PasswordResetCodeRequested, SignUpForExistingAccount
-from omniretail.auth.password_reset import CODE_FIELD
+from omniretail.auth.events import (
+    PasswordResetAsked,
+    PasswordResetCodeRequested,
+    SignUpForExistingAccount,
+)
+from omniretail.auth.password_reset import CODE_FIELD, EMAIL_FIELD, ResetPolicy
 from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
@@ -19,8 +26,19 @@ from omniretail.messaging.senders import Senders
 
 
 def install(
-    registry: HandlerRegistry, senders: Senders, keyring: Keyring, *, public_base_url: str
+    registry: HandlerRegistry,
+    senders: Senders,
+    keyring: Keyring,
+    *,
+    public_base_url: str,
+    reset_policy: ResetPolicy,
+    resets_per_account: int,
 ) -> None:
+    registry.on(
+        PasswordResetAsked,
+        "auth.keep_password_reset_code",
+        ResetCodeKeeper(keyring, reset_policy, resets_per_account),
+    )
     registry.on(
         PasswordResetCodeRequested,
         "auth.send_password_reset_code",
@@ -31,6 +49,28 @@ def install(
         "auth.tell_existing_account",
         ExistingAccountNotice(senders, vault_for(keyring), public_base_url),
     )
+
+
+class ResetCodeKeeper:
+    def __init__(self, keyring: Keyring, policy: ResetPolicy, per_account: int) -> None:
+        self.vault = vault_for(keyring)
+        self.hasher = resets.ResetCodeHasher(keyring)
+        self.policy = policy
+        self.per_account = per_account
+
+    def __call__(self, event: PasswordResetAsked, meta: EventMeta, uow_factory: UowFactory) -> None:
+        email = self.vault.decrypt(EMAIL_FIELD, event.email_enc) or ""
+        with uow_factory() as uow:
+            kept = resets.keep_code(
+                uow,
+                email,
+                vault=self.vault,
+                hasher=self.hasher,
+                policy=self.policy,
+                per_account=self.per_account,
+            )
+        if kept is None:  # the reason names no email
+            raise SkipDelivery("no code: not a customer's verified email, or asked too often")
 
 
 class ResetCodeSender:

@@ -1,12 +1,14 @@
 """Customers' self-service password reset ("forgot password") by an emailed one-time code.
 
 ``request_reset`` answers the same whether or not the email belongs to an account, and does
-the same work up to the last step: every request is counted (per email address and per
-client address, in ``sign_in_throttles`` under their own keyed digests) and looks the email
-up through the blind index. Only for a verified email of an active customer with a sign-in
-does it then keep a code: a keyed hash (salted per code), and the clear code encrypted (PII
-vault) until the relay sends it (``auth.handlers``), which blanks it. The event carries only
-the code's row id.
+the same work for both: it counts the request (per email address and per client address, in
+``sign_in_throttles`` under their own keyed digests) and records ``PasswordResetAsked`` with
+the email encrypted (PII vault). Looking the email up and keeping a code happen in the relay
+(``keep_code``, from ``auth.handlers``): done in the request, they made an email with an
+account answer a few milliseconds later than one without. Only for a verified email of an
+active customer with a sign-in is a code kept: a keyed hash (salted per code), and the clear
+code encrypted until the relay sends it, which blanks it. That event carries only the code's
+row id.
 
 ``redeem_code`` (``POST /auth/password-reset`` with email and code): short-lived, single use,
 a few wrong guesses per code; every failure gives the same answer. Success sets the password,
@@ -24,7 +26,7 @@ from omniretail.auth import repository as repo
 from omniretail.auth import service
 from omniretail.auth import sign_in as sign_ins
 from omniretail.auth.errors import InvalidResetCode, PasswordResetThrottled, SignInThrottled
-from omniretail.auth.events import PasswordResetCodeRequested
+from omniretail.auth.events import PasswordResetAsked, PasswordResetCodeRequested
 from omniretail.auth.models import PasswordResetCode, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import service as customers
@@ -34,6 +36,7 @@ from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
 
 CODE_FIELD = "password-reset-code"
+EMAIL_FIELD = "password-reset-email"
 WRONG = "this reset code is wrong, used or expired (or the email has no account): ask for a new one"
 
 
@@ -88,13 +91,10 @@ def request_reset(
     address: str | None,
     *,
     vault: PiiVault,
-    hasher: CodeHasher,
-    policy: ResetPolicy,
     throttle: sign_ins.Throttle,
 ) -> None:
-    """Counts the request (or raises ``PasswordResetThrottled``, writing nothing) and, if the
-    email is a verified email of a customer who signs in with a password, keeps a new code
-    for the relay to send. Returns nothing either way."""
+    """Counts the request (or raises ``PasswordResetThrottled``, writing nothing) and records
+    it for the relay (``keep_code``), whatever the email. Returns nothing either way."""
     keys = {throttle.digest("reset-email", email): throttle.max_failures}
     if address:
         keys[throttle.digest("reset-address", address)] = throttle.address_max_failures
@@ -106,15 +106,30 @@ def request_reset(
             f"too many password reset requests; try again in {seconds} seconds",
             retry_after=seconds,
         ) from None
+    uow.record(PasswordResetAsked(email_enc=vault.encrypt(EMAIL_FIELD, email) or ""))
+
+
+def keep_code(
+    uow: UnitOfWork,
+    email: str,
+    *,
+    vault: PiiVault,
+    hasher: CodeHasher,
+    policy: ResetPolicy,
+    per_account: int,
+) -> int | None:
+    """If ``email`` is a verified email of a customer who signs in with a password, and they
+    asked fewer than ``per_account`` times in the window, a new code (earlier ones
+    superseded) for the relay to send: its row id. None otherwise."""
     found = _account_of(uow, email, vault)
     if found is None:
-        return
+        return None
     principal_id, identity_id = found
     now = uow.now
     # One person may have several emails: the per-account count holds across them (silently).
     since = now - timedelta(seconds=policy.window_seconds)
-    if repo.reset_codes_since(uow.session, principal_id, since) >= throttle.max_failures:
-        return
+    if repo.reset_codes_since(uow.session, principal_id, since) >= per_account:
+        return None
     repo.supersede_reset_codes(uow.session, principal_id)
     code = f"{secrets.randbelow(10**policy.digits):0{policy.digits}d}"
     row = repo.add_reset_code(
@@ -131,6 +146,7 @@ def request_reset(
         ),
     )
     uow.record(PasswordResetCodeRequested(code_id=row.id, principal_id=principal_id))
+    return row.id
 
 
 def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:

@@ -279,8 +279,6 @@ def forgot(
                 email.strip(),
                 request.client.host if request.client else None,
                 vault=vault_for(container.keyring),
-                hasher=resets.ResetCodeHasher(container.keyring),
-                policy=policy,
                 throttle=resets.throttle_for(container.settings, container.keyring),
             )
     except PasswordResetThrottled as exc:
