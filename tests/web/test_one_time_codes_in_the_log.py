@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from omniretail.bootstrap import Container, build_container
 from omniretail.cli.context import CliRoot, open_container
-from omniretail.demo.cli import DEMO_DEFAULTS
+from omniretail.demo.cli import DEMO_DEFAULTS, served_at
 from omniretail.messaging.mail import Email, LoggingMailer, SmtpMailer
 from omniretail.messaging.senders import LoggingSmsSender
 from omniretail.messaging.wiring import build_senders
@@ -59,7 +60,9 @@ def test_the_setting_decides_and_a_mail_server_wins(
         assert isinstance(mailer, LoggingMailer) and mailer.show_codes is shown
 
 
-def opened_as_the_demo(tmp_path: Path, env: dict[str, str]) -> Settings:
+def opened_as_the_demo(
+    tmp_path: Path, env: dict[str, str], defaults: dict[str, Any] | None = None
+) -> Settings:
     seen: dict[str, Settings] = {}
     cli = typer.Typer()
 
@@ -69,7 +72,8 @@ def opened_as_the_demo(tmp_path: Path, env: dict[str, str]) -> Settings:
 
     @cli.command()
     def go() -> None:
-        container = open_container(defaults=DEMO_DEFAULTS, migrate=False, check=False)
+        wanted = {**DEMO_DEFAULTS, **(defaults or {})}
+        container = open_container(defaults=wanted, migrate=False, check=False)
         seen["settings"] = container.settings
         assert isinstance(container, Container)
         seen["mailer_shows"] = container.senders.mailer.show_codes  # type: ignore[attr-defined,assignment]
@@ -89,6 +93,18 @@ def test_the_demo_shows_codes_unless_told_not_to(tmp_path: Path) -> None:
     assert settings.log_one_time_codes is True and shows is True
     settings, shows = opened_as_the_demo(tmp_path, {"OMNIRETAIL_LOG_ONE_TIME_CODES": "false"})
     assert settings.log_one_time_codes is False and shows is False
+
+
+def test_the_demo_s_emails_link_to_its_own_server_unless_told_otherwise(tmp_path: Path) -> None:
+    assert served_at("127.0.0.1", 8766) == "http://127.0.0.1:8766"
+    assert served_at("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert served_at("::1", 9000) == "http://[::1]:9000"
+    here = {"public_base_url": served_at("127.0.0.1", 8766)}
+    settings, _shows = opened_as_the_demo(tmp_path, {}, here)
+    assert settings.public_base_url == "http://127.0.0.1:8766"
+    told = {"OMNIRETAIL_PUBLIC_BASE_URL": "https://shop.example.com"}
+    settings, _shows = opened_as_the_demo(tmp_path, told, here)
+    assert settings.public_base_url == "https://shop.example.com"
 
 
 def test_a_shop_sign_up_code_is_in_the_log_only(

@@ -69,11 +69,11 @@ def open_container(
     its message and exit code 2 (no traceback). ``processes``: at least this many processes
     share the database's connection budget (``serve --workers``), even if the
     ``db_processes`` setting says fewer. ``defaults``: values for settings the environment
-    leaves unset (None), such as the demo's ``log_one_time_codes``."""
+    leaves unset, such as the demo's ``log_one_time_codes`` and its ``public_base_url``."""
     settings = Settings()
     if db:
         settings = settings.model_copy(update={"database_url": db})
-    unset = {k: v for k, v in (defaults or {}).items() if getattr(settings, k) is None}
+    unset = {k: v for k, v in (defaults or {}).items() if k not in settings.model_fields_set}
     if unset:  # what this command assumes where the environment says nothing
         settings = settings.model_copy(update=unset)
     if processes is not None:

@@ -37,6 +37,12 @@ ACTOR = "cli:demo"
 DEMO_DEFAULTS = {"log_one_time_codes": True}
 
 
+def served_at(host: str, port: int) -> str:
+    """The base URL a browser on this machine opens the demo's server at."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
 def demo_command(
     data: Annotated[
         Path | None,
@@ -107,7 +113,9 @@ def demo_command(
         raise typer.Exit(2)
     if reset:
         _reset(db, yes=yes)
-    container = open_container(db, defaults=DEMO_DEFAULTS)
+    # The links in its emails (reset and sign-up codes, tracking) point at this server.
+    here = {"public_base_url": served_at(host, port)}
+    container = open_container(db, defaults={**DEMO_DEFAULTS, **here})
     if container.settings.log_one_time_codes and not container.settings.smtp_host:
         console.print(
             "no mail server (OMNIRETAIL_SMTP_HOST): sign-up and password reset codes are"
