@@ -109,6 +109,25 @@ def test_a_lapsed_reservation_says_why_and_a_refresh_takes_it_again(container, c
     assert_verified(client)
 
 
+def test_a_merged_profiles_id_opens_and_attaches_the_surviving_profiles_cart(container, client):
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 10)
+    survivor, alias = make_customer(container), make_customer(container)
+    merge = {"survivor_id": survivor, "merged_id": alias, "reason": "same person"}
+    assert client.post("/api/v1/customers/merges", json=merge).status_code == 201
+    mine = new_cart(client, "WEB", survivor)
+
+    by_alias = client.post("/api/v1/carts", json={"channel": "WEB", "customer_id": alias})
+
+    assert by_alias.status_code == 201, by_alias.text
+    assert (by_alias.json()["token"], by_alias.json()["customer_id"]) == (mine, survivor)
+    anonymous = new_cart(client, "WEB")
+    ok(add(client, anonymous, "A1", 1))
+    attached = ok(client.post(f"/api/v1/carts/{anonymous}/attach", json={"customer_id": alias}))
+    assert (attached["token"], attached["customer_id"]) == (mine, survivor)
+    assert [(ln["sku"], ln["quantity"]) for ln in attached["lines"]] == [("A1", 1)]
+
+
 def test_login_merges_the_anonymous_cart_into_the_customers_cart(container, client):
     make_orders_network(container)
     receive(container, "A1", "DC1", 10)

@@ -44,6 +44,7 @@ from omniretail.catalog import service as catalog
 from omniretail.catalog.errors import UnknownLocation, UnknownSku
 from omniretail.catalog.schemas import SELF_SERVICE_KINDS
 from omniretail.customers import service as customers
+from omniretail.customers.errors import UnknownCustomer as UnknownProfile
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import service as inventory
 from omniretail.inventory.errors import (
@@ -79,9 +80,11 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
     """A new cart, or the customer's active cart if they have one (the same on every channel)."""
     catalog.channel_settings(uow, data.channel)
     if data.customer_id is not None:
-        _require_customer(uow, data.customer_id)
+        # An id merged into another profile names that profile: one cart per person.
+        person = _surviving(uow, data.customer_id)
+        data = data.model_copy(update={"customer_id": person})
         uow.write_held()  # a cart created earlier in this unit of work
-        existing = repo.active_cart_of_customer(uow.session, data.customer_id)
+        existing = repo.active_cart_of_customer(uow.session, person)
         if existing is not None:
             return get_cart(uow, existing.token, data.channel)
     cart_id, token = new_id(), new_token(24)
@@ -275,9 +278,9 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
     """Login: an anonymous cart becomes the customer's. If they already have an active cart,
     this cart's lines move into it (quantities of the same SKU add up) and this one is closed
     as merged; the answer is the customer's cart (its token is the one to use from now on)."""
-    _require_customer(uow, data.customer_id)
+    data = data.model_copy(update={"customer_id": _surviving(uow, data.customer_id)})
     cart = _begin_change(uow, token, None)
-    if cart.customer_id is not None and cart.customer_id != data.customer_id:
+    if cart.customer_id is not None and _surviving(uow, cart.customer_id) != data.customer_id:
         raise CartNotActive(
             "this cart belongs to another customer", field="customer_id", cart_status=cart.status
         )
@@ -384,9 +387,13 @@ def _line(cart: CartView, sku: str) -> CartLineRow:
     return line
 
 
-def _require_customer(uow: UnitOfWork, customer_id: int) -> None:
-    if not customers.customer_exists(uow, customer_id):
-        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id")
+def _surviving(uow: UnitOfWork, customer_id: int) -> int:
+    """The id of the profile ``customer_id`` is now (itself, or the one it was merged into);
+    unknown and erased customers are refused."""
+    try:
+        return customers.resolve_id(uow, customer_id)
+    except UnknownProfile:
+        raise UnknownCustomer(f"no customer with id {customer_id}", field="customer_id") from None
 
 
 def _require_sellable(uow: UnitOfWork, skus: Sequence[str], channel: str) -> None:
