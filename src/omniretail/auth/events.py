@@ -10,13 +10,13 @@ from omniretail.kernel.events import Event
 
 @dataclass(frozen=True, kw_only=True)
 class PasswordResetAsked(Event):
-    """Someone asked for a password reset code for an email (``email_enc``: encrypted by the
-    PII vault), known or not; the relay keeps a code if it is a customer's
-    (``auth.password_reset.keep_code``)."""
+    """Someone asked for a password reset code for an email, known or not (``email_index``:
+    its blind index, a keyed digest that gives the address back to no one); the relay keeps
+    a code if it is a customer's (``auth.password_reset.keep_code``)."""
 
     type: ClassVar[str] = "auth.password_reset_asked"
     subject_template: ClassVar[str] = "auth/password-resets"
-    email_enc: str
+    email_index: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ from omniretail.auth.events import (
     PasswordResetCodeRequested,
     SignUpForExistingAccount,
 )
-from omniretail.auth.password_reset import CODE_FIELD, EMAIL_FIELD, ResetPolicy
+from omniretail.auth.password_reset import CODE_FIELD, ResetPolicy
 from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
@@ -59,17 +59,16 @@ class ResetCodeKeeper:
         self.per_account = per_account
 
     def __call__(self, event: PasswordResetAsked, meta: EventMeta, uow_factory: UowFactory) -> None:
-        email = self.vault.decrypt(EMAIL_FIELD, event.email_enc) or ""
         with uow_factory() as uow:
             kept = resets.keep_code(
                 uow,
-                email,
+                event.email_index,
                 vault=self.vault,
                 hasher=self.hasher,
                 policy=self.policy,
                 per_account=self.per_account,
             )
-        if kept is None:  # the reason names no email
+        if kept is None:
             raise SkipDelivery("no code: not a customer's verified email, or asked too often")
 
 

@@ -3,7 +3,8 @@
 ``request_reset`` answers the same whether or not the email belongs to an account, and does
 the same work for both: it counts the request (per email address and per client address, in
 ``sign_in_throttles`` under their own keyed digests) and records ``PasswordResetAsked`` with
-the email encrypted (PII vault). Looking the email up and keeping a code happen in the relay
+the email's blind index (a keyed digest, never the address). Finding the account by it and
+keeping a code happen in the relay
 (``keep_code``, from ``auth.handlers``): done in the request, they made an email with an
 account answer a few milliseconds later than one without. Only for a verified email of an
 active customer with a sign-in is a code kept: a keyed hash (salted per code), and the clear
@@ -36,7 +37,6 @@ from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
 
 CODE_FIELD = "password-reset-code"
-EMAIL_FIELD = "password-reset-email"
 WRONG = "this reset code is wrong, used or expired (or the email has no account): ask for a new one"
 
 
@@ -106,22 +106,23 @@ def request_reset(
             f"too many password reset requests; try again in {seconds} seconds",
             retry_after=seconds,
         ) from None
-    uow.record(PasswordResetAsked(email_enc=vault.encrypt(EMAIL_FIELD, email) or ""))
+    uow.record(PasswordResetAsked(email_index=customers.email_index(email, vault=vault)))
 
 
 def keep_code(
     uow: UnitOfWork,
-    email: str,
+    email_index: str,
     *,
     vault: PiiVault,
     hasher: CodeHasher,
     policy: ResetPolicy,
     per_account: int,
 ) -> int | None:
-    """If ``email`` is a verified email of a customer who signs in with a password, and they
-    asked fewer than ``per_account`` times in the window, a new code (earlier ones
-    superseded) for the relay to send: its row id. None otherwise."""
-    found = _account_of(uow, email, vault)
+    """If the email of ``email_index`` (``customers.email_index``) is a verified email of a
+    customer who signs in with a password, and they asked fewer than ``per_account`` times in
+    the window, a new code (earlier ones superseded) for the relay to send: its row id. None
+    otherwise."""
+    found = _account_of(uow, email_index)
     if found is None:
         return None
     principal_id, identity_id = found
@@ -149,10 +150,10 @@ def keep_code(
     return row.id
 
 
-def _account_of(uow: UnitOfWork, email: str, vault: PiiVault) -> tuple[int, int] | None:
+def _account_of(uow: UnitOfWork, email_index: str) -> tuple[int, int] | None:
     """(principal id, identity id) for a verified email of an active customer with an active
-    password sign-in; one blind-index look-up whatever the answer."""
-    for identity_id, cluster in customers.verified_email_owners(uow, email, vault=vault):
+    password sign-in, found by its blind index."""
+    for identity_id, cluster in customers.verified_email_owners_of_index(uow, email_index):
         principal = repo.by_customer(uow.session, cluster)
         if (
             principal is not None
@@ -180,7 +181,7 @@ def redeem_code(
     service.password_policy(new, None, field="new_password")
     new_hash = hash_password(new)
     with write() as uow:
-        found = _account_of(uow, email, vault)
+        found = _account_of(uow, customers.email_index(email, vault=vault))
         row = repo.lock_pending_reset_code(uow.session, found[0]) if found else None
         principal = _use(uow, row, code, new_hash, hasher=hasher, policy=policy)
         if principal is not None:

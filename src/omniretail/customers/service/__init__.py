@@ -50,11 +50,13 @@ from omniretail.customers.service.identities import (
     add_identity,
     add_verified_identity,
     confirm_identity,
+    email_index,
     identity_read,
     identity_value,
     list_identities,
     require_identity,
     verified_email_owners,
+    verified_email_owners_of_index,
 )
 from omniretail.customers.service.merges import (
     decide_review,
@@ -122,6 +124,7 @@ __all__ = [
     "customer_exists",
     "customer_read",
     "decide_review",
+    "email_index",
     "erase_customer",
     "export_personal_data",
     "find_customer",
@@ -166,4 +169,5 @@ __all__ = [
     "update_customer",
     "update_return_status",
     "verified_email_owners",
+    "verified_email_owners_of_index",
 ]

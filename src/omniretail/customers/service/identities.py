@@ -299,13 +299,23 @@ def _queue_review(uow: UnitOfWork, one: int, other: int, rule: str) -> int | Non
 # --- look-ups for sign-in and password reset (auth) ----------------------------------------
 
 
+def email_index(email: str, *, vault: PiiVault) -> str:
+    """The email's blind index (``verified_email_owners_of_index``): a keyed digest that
+    finds its identities but gives the address back to no one."""
+    return vault.blind_index(IdentityKind.EMAIL.value, email.strip())
+
+
 def verified_email_owners(
     uow: UnitOfWork, email: str, *, vault: PiiVault
 ) -> list[tuple[int, list[int]]]:
     """``(identity id, cluster ids)`` for each verified identity with this email whose
     surviving profile is active, in identity order; one blind-index look-up."""
-    kind = IdentityKind.EMAIL.value
-    found = repo.find_identities(uow.session, kind, "", vault.blind_index(kind, email.strip()))
+    return verified_email_owners_of_index(uow, email_index(email, vault=vault))
+
+
+def verified_email_owners_of_index(uow: UnitOfWork, index: str) -> list[tuple[int, list[int]]]:
+    """``verified_email_owners`` for an email's blind index (``email_index``)."""
+    found = repo.find_identities(uow.session, IdentityKind.EMAIL.value, "", index)
     owners = []
     for identity in sorted(found, key=lambda i: i.id):
         if not identity.verified:
