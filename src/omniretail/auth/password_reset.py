@@ -4,12 +4,11 @@
 the same work for both: it counts the request (per email address and per client address, in
 ``sign_in_throttles`` under their own keyed digests) and records ``PasswordResetAsked`` with
 the email's blind index (a keyed digest, never the address). Finding the account by it and
-keeping a code happen in the relay
-(``keep_code``, from ``auth.handlers``): done in the request, they made an email with an
-account answer a few milliseconds later than one without. Only for a verified email of an
-active customer with a sign-in is a code kept: a keyed hash (salted per code), and the clear
-code encrypted until the relay sends it, which blanks it. That event carries only the code's
-row id.
+keeping a code happen in the relay (``keep_code``, from ``auth.handlers``): done in the
+request, they made an email with an account answer a few milliseconds later than one
+without. Only for a verified email of an active customer with a sign-in is a code kept: a
+keyed hash (salted per code), and the clear code encrypted until the relay sends it, which
+blanks it. That event carries only the code's row id.
 
 ``redeem_code`` (``POST /auth/password-reset`` with email and code): short-lived, single use,
 a few wrong guesses per code; every failure gives the same answer. Success sets the password,
