@@ -269,6 +269,10 @@ class Settings(BaseSettings):
     """Questions to the public assistant per client address per window (then 429)."""
     support_assistant_window_seconds: int = Field(default=60, ge=10)
     """That window."""
+    sign_up_answer_seconds: float = Field(default=0.4, ge=0, le=5)
+    """The least time the shop's sign-up takes to answer. An email that already has an account
+    gets a notice and nothing is created, a new one a profile, a sign-in and a code: without
+    a floor above both, the answer's time told which emails have accounts."""
     sign_up_unverified_days: int = Field(default=7, ge=1, le=3650)
     """Days after which a shop sign-up whose email was never verified is removed by the
     server's sweep: its disabled sign-in, and its profile when nothing else was added to it."""

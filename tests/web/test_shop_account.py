@@ -4,6 +4,7 @@ reset, address and my store, cancelling, and erasure (held, then done)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -132,6 +133,20 @@ def test_sign_up_answers_the_same_for_an_existing_account(
     refused = enter_code(web, "123456")
     assert refused.status_code == 422 and "wrong" in refused.text
     assert sign_in(web, CUSTOMER_EMAIL) == "/account"
+
+
+def test_sign_up_answers_no_sooner_than_its_floor_for_either_email(
+    container: Container, web: TestClient, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new email's profile, sign-in and code took ~15 ms longer to make than an existing
+    account's notice: the answer's time told which emails have accounts."""
+    monkeypatch.setattr(container.settings, "sign_up_answer_seconds", 0.6)
+    for email in ("someone.new@example.com", CUSTOMER_EMAIL):
+        web.cookies.clear()
+        began = time.monotonic()
+        answer = sign_up(web, email=email, password="a different pass phrase")
+        assert answer.status_code == 200
+        assert time.monotonic() - began >= 0.6
 
 
 def test_sign_up_refuses_a_weak_password_and_is_throttled(

@@ -1,16 +1,21 @@
 """Signing up in the shop (``auth.sign_up``): a public form, then the code emailed to the
-address. Every email gets the same answer; the sign-up waiting for its code is named by a
-signed cookie (a decoy one when nothing was created), so the code page behaves the same too.
+address. Every email gets the same answer, no sooner than ``sign_up_answer_seconds`` after
+the request (a new email's profile takes longer to make than an existing one's notice); the
+sign-up waiting for its code is named by a signed cookie (a decoy one when nothing was
+created), so the code page behaves the same too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from omniretail.auth import sign_up
 from omniretail.auth.errors import PasswordResetThrottled
@@ -92,8 +97,25 @@ def signup_form(request: Request, viewer: MaybeViewerDep) -> Response:
     return _page(request, "shop/signup.html")
 
 
+def _start(
+    container: Runtime, request: Request, email: str, name: str, password: str
+) -> sign_up.Pending:
+    with container.uow() as uow:
+        return sign_up.start(
+            uow,
+            email,
+            name,
+            password,
+            request.client.host if request.client else None,
+            vault=vault_for(container.keyring),
+            hasher=customers.hasher_for(container.keyring),
+            policy=code_policy(container),
+            throttle=sign_up.throttle_for(container.settings, container.keyring),
+        )
+
+
 @router.post("/signup")  # public, like POST /auth/password-reset/request
-def signup(
+async def signup(
     request: Request,
     email: Annotated[str, Form(max_length=320)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
@@ -115,20 +137,9 @@ def signup(
     if errors:
         return _page(request, "shop/signup.html", values=values, errors=errors, status=422)
     container = session.container_of(request)
-    vault = vault_for(container.keyring)
+    started = time.monotonic()
     try:
-        with container.uow() as uow:
-            pending = sign_up.start(
-                uow,
-                email,
-                name,
-                password,
-                request.client.host if request.client else None,
-                vault=vault,
-                hasher=customers.hasher_for(container.keyring),
-                policy=code_policy(container),
-                throttle=sign_up.throttle_for(container.settings, container.keyring),
-            )
+        pending = await run_in_threadpool(_start, container, request, email, name, password)
     except PasswordResetThrottled as exc:
         seconds = str(exc.extra.get("retry_after", 1))
         errors = {"__all__": f"Too many sign-ups. Try again in {seconds} seconds."}
@@ -145,6 +156,8 @@ def signup(
         field = exc.field if exc.field in FIELDS else "__all__"
         errors = {field or "__all__": exc.detail}
         return _page(request, "shop/signup.html", values=values, errors=errors, status=exc.status)
+    # Both outcomes answer at the same time (asyncio's sleep holds no thread).
+    await asyncio.sleep(started + container.settings.sign_up_answer_seconds - time.monotonic())
     response = _page(request, "shop/signup_code.html", values={"email": email.strip()})
     response.set_cookie(
         PENDING_COOKIE,
