@@ -147,6 +147,34 @@ def test_sign_up_answers_no_sooner_than_its_floor_for_either_email(
         answer = sign_up(web, email=email, password="a different pass phrase")
         assert answer.status_code == 200
         assert time.monotonic() - began >= 0.6
+        # a new code, and a wrong one, take as long for the decoy as for a real sign-up
+        token = csrf_of(web.get("/signup/code").text)
+        began = time.monotonic()
+        assert web.post("/signup/resend", data={"csrf_token": token}).status_code == 200
+        assert time.monotonic() - began >= 0.6
+        began = time.monotonic()
+        assert enter_code(web, "123456").status_code == 422
+        assert time.monotonic() - began >= 0.6
+
+
+def test_the_pending_sign_up_cookie_tells_nothing_about_the_email(
+    container: Container, web: TestClient, seeded: Seeded
+) -> None:
+    """It was signed only: ``0.0.<digest>.<mac>`` for an email with an account (a decoy),
+    ``<customer id>.<identity id>...`` for a new one."""
+    sealed = {}
+    for email in ("someone.new@example.com", CUSTOMER_EMAIL):
+        web.cookies.clear()
+        assert sign_up(web, email=email, password="a different pass phrase").status_code == 200
+        sealed[email] = web.cookies["omniretail_sign_up"]
+    fresh, taken = sealed["someone.new@example.com"], sealed[CUSTOMER_EMAIL]
+    assert len(fresh) == len(taken)
+    [new_one] = [p for p in principals(container) if not p.active]
+    assert not fresh.startswith((f"{new_one.customer_id}.", "0.")) and not taken.startswith("0.")
+    # The new one's cookie still opens its code page; a tampered one is a decoy's.
+    web.cookies.clear()
+    web.cookies.set("omniretail_sign_up", fresh[:-2] + ("AA" if fresh[-2:] != "AA" else "BB"))
+    assert "wrong" in enter_code(web, "123456").text
 
 
 def test_sign_up_refuses_a_weak_password_and_is_throttled(

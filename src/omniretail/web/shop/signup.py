@@ -1,18 +1,19 @@
 """Signing up in the shop (``auth.sign_up``): a public form, then the code emailed to the
 address. Every email gets the same answer, no sooner than ``sign_up_answer_seconds`` after
 the request (a new email's profile takes longer to make than an existing one's notice); the
-sign-up waiting for its code is named by a signed cookie (a decoy one when nothing was
-created), so the code page behaves the same too.
+sign-up waiting for its code is named by an encrypted cookie of one length (a decoy one when
+nothing was created), and its code page and new codes answer as late, so they behave the
+same too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import base64
 import time
 from typing import Annotated
 
+from cryptography.fernet import Fernet, InvalidToken
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,6 @@ from omniretail.customers import service as customers
 from omniretail.customers.errors import VerificationRateLimited
 from omniretail.customers.service import CodePolicy
 from omniretail.kernel.errors import DomainError
-from omniretail.kernel.keys import same_secret
 from omniretail.kernel.limits import one_mailbox, whole_number
 from omniretail.kernel.vault import vault_for
 from omniretail.loyalty import service as loyalty
@@ -51,20 +51,27 @@ def code_policy(container: Runtime) -> CodePolicy:
 
 
 def _seal(container: Runtime, pending: sign_up.Pending) -> str:
-    value = f"{pending.customer_id or 0}.{pending.identity_id or 0}.{pending.sends_key}"
-    key = container.keyring.derive("web-sign-up")
-    return value + "." + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    """The pending sign-up as an encrypted, authenticated cookie value of one length whatever
+    it names: signed only, a decoy's ``0.0`` (the email has an account) or a new profile's id
+    was there for the asker to read."""
+    ids = f"{pending.customer_id or 0:019d}.{pending.identity_id or 0:019d}"
+    return _sealer(container).encrypt(f"{ids}.{pending.sends_key}".encode()).decode()
+
+
+def _sealer(container: Runtime) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(container.keyring.derive("web-sign-up")))
 
 
 def _pending(request: Request) -> sign_up.Pending:
     raw = request.cookies.get(PENDING_COOKIE, "")
-    value, _, mac = raw.rpartition(".")
-    key = session.container_of(request).keyring.derive("web-sign-up")
-    good = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    try:
+        value = _sealer(session.container_of(request)).decrypt(raw.encode()).decode()
+    except (InvalidToken, UnicodeError):
+        return sign_up.Pending(None, None)
     customer, _, rest = value.partition(".")
     identity, _, sends_key = rest.partition(".")
     customer_id, identity_id = whole_number(customer), whole_number(identity)
-    if not same_secret(good, mac) or customer_id is None or identity_id is None:
+    if customer_id is None or identity_id is None:
         return sign_up.Pending(None, None)
     return sign_up.Pending(customer_id or None, identity_id or None, sends_key)
 
@@ -95,6 +102,13 @@ def signup_form(request: Request, viewer: MaybeViewerDep) -> Response:
     if viewer is not None:
         return redirect(viewer.home)
     return _page(request, "shop/signup.html")
+
+
+async def _no_sooner_than(request: Request, started: float) -> None:
+    """Waits out ``sign_up_answer_seconds`` from ``started`` on the event loop (no thread
+    held), so a real sign-up and a decoy answer at the same time."""
+    floor = session.container_of(request).settings.sign_up_answer_seconds
+    await asyncio.sleep(started + floor - time.monotonic())
 
 
 def _start(
@@ -156,8 +170,7 @@ async def signup(
         field = exc.field if exc.field in FIELDS else "__all__"
         errors = {field or "__all__": exc.detail}
         return _page(request, "shop/signup.html", values=values, errors=errors, status=exc.status)
-    # Both outcomes answer at the same time (asyncio's sleep holds no thread).
-    await asyncio.sleep(started + container.settings.sign_up_answer_seconds - time.monotonic())
+    await _no_sooner_than(request, started)
     response = _page(request, "shop/signup_code.html", values={"email": email.strip()})
     response.set_cookie(
         PENDING_COOKIE,
@@ -177,11 +190,19 @@ def code_form(request: Request) -> Response:
 
 
 @router.post("/signup/code")  # the emailed code is the credential
-def enter_code(
+async def enter_code(
     request: Request,
     code: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """A decoy's code is refused without a look: no sooner than a real one's check."""
+    started = time.monotonic()
+    answer = await run_in_threadpool(_enter_code, request, code, csrf_token)
+    await _no_sooner_than(request, started)
+    return answer
+
+
+def _enter_code(request: Request, code: str, csrf_token: str) -> Response:
     if not _csrf_ok(request, csrf_token):
         errors = {"__all__": FORM_EXPIRED}
         return _page(request, "shop/signup_code.html", errors=errors, status=403)
@@ -218,7 +239,17 @@ def enter_code(
 
 
 @router.post("/signup/resend")  # public; limited per identity and person (CodePolicy)
-def resend(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+async def resend(
+    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """A decoy sends nothing: no sooner than a real one's new code."""
+    started = time.monotonic()
+    answer = await run_in_threadpool(_resend, request, csrf_token)
+    await _no_sooner_than(request, started)
+    return answer
+
+
+def _resend(request: Request, csrf_token: str) -> Response:
     if not _csrf_ok(request, csrf_token):
         errors = {"__all__": FORM_EXPIRED}
         return _page(request, "shop/signup_code.html", errors=errors, status=403)
