@@ -115,7 +115,6 @@ class Container:
             self.keyring,
             public_base_url=self.settings.public_base_url,
             reset_policy=ResetPolicy.from_settings(self.settings),
-            resets_per_account=self.settings.reset_requests_per_window,
         )
         loyalty_handlers.install(self.handlers)
         marketing_handlers.install(self.handlers, self.keyring)

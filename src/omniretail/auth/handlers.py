@@ -9,14 +9,13 @@ skipped."""
 
 from __future__ import annotations
 
-from omniretail.auth import password_reset as resets
 from omniretail.auth import repository as repo
 from omniretail.auth.events import (
     PasswordResetAsked,
     PasswordResetCodeRequested,
     SignUpForExistingAccount,
 )
-from omniretail.auth.password_reset import CODE_FIELD, ResetPolicy
+from omniretail.auth.password_reset import CODE_FIELD, ResetCodeHasher, ResetPolicy, keep_code
 from omniretail.customers import service as customers
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault, vault_for
@@ -32,12 +31,9 @@ def install(
     *,
     public_base_url: str,
     reset_policy: ResetPolicy,
-    resets_per_account: int,
 ) -> None:
     registry.on(
-        PasswordResetAsked,
-        "auth.keep_password_reset_code",
-        ResetCodeKeeper(keyring, reset_policy, resets_per_account),
+        PasswordResetAsked, "auth.keep_password_reset_code", ResetCodeKeeper(keyring, reset_policy)
     )
     registry.on(
         PasswordResetCodeRequested,
@@ -52,21 +48,15 @@ def install(
 
 
 class ResetCodeKeeper:
-    def __init__(self, keyring: Keyring, policy: ResetPolicy, per_account: int) -> None:
+    def __init__(self, keyring: Keyring, policy: ResetPolicy) -> None:
         self.vault = vault_for(keyring)
-        self.hasher = resets.ResetCodeHasher(keyring)
+        self.hasher = ResetCodeHasher(keyring)
         self.policy = policy
-        self.per_account = per_account
 
     def __call__(self, event: PasswordResetAsked, meta: EventMeta, uow_factory: UowFactory) -> None:
         with uow_factory() as uow:
-            kept = resets.keep_code(
-                uow,
-                event.email_index,
-                vault=self.vault,
-                hasher=self.hasher,
-                policy=self.policy,
-                per_account=self.per_account,
+            kept = keep_code(
+                uow, event.email_index, vault=self.vault, hasher=self.hasher, policy=self.policy
             )
         if kept is None:
             raise SkipDelivery("no code: not a customer's verified email, or asked too often")

@@ -54,6 +54,8 @@ class ResetPolicy:
     ttl_seconds: int = 1800
     max_attempts: int = 5
     window_seconds: int = 900
+    # Codes one account gets per window, across its emails (as many as one email may ask).
+    per_account: int = 3
 
     @classmethod
     def from_settings(cls, s: _Settings) -> ResetPolicy:
@@ -62,6 +64,7 @@ class ResetPolicy:
             s.reset_code_ttl_seconds,
             s.reset_code_max_attempts,
             s.reset_window_seconds,
+            s.reset_requests_per_window,
         )
 
 
@@ -115,12 +118,11 @@ def keep_code(
     vault: PiiVault,
     hasher: CodeHasher,
     policy: ResetPolicy,
-    per_account: int,
 ) -> int | None:
     """If the email of ``email_index`` (``customers.email_index``) is a verified email of a
-    customer who signs in with a password, and they asked fewer than ``per_account`` times in
-    the window, a new code (earlier ones superseded) for the relay to send: its row id. None
-    otherwise."""
+    customer who signs in with a password, and they asked fewer than ``policy.per_account``
+    times in the window, a new code (earlier ones superseded) for the relay to send: its row
+    id. None otherwise."""
     found = _account_of(uow, email_index)
     if found is None:
         return None
@@ -128,7 +130,7 @@ def keep_code(
     now = uow.now
     # One person may have several emails: the per-account count holds across them (silently).
     since = now - timedelta(seconds=policy.window_seconds)
-    if repo.reset_codes_since(uow.session, principal_id, since) >= per_account:
+    if repo.reset_codes_since(uow.session, principal_id, since) >= policy.per_account:
         return None
     repo.supersede_reset_codes(uow.session, principal_id)
     code = f"{secrets.randbelow(10**policy.digits):0{policy.digits}d}"
