@@ -11,48 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from omniretail.app import create_app
-from omniretail.auth import service as auth
-from omniretail.auth.models import Role
-from omniretail.auth.schemas import PrincipalCreate
 from omniretail.bootstrap import Container
-from tests.auth.test_role_matrix import PASSWORD, sign_in
-from tests.customers.helpers import make_customer
-from tests.orders.network import add, checkout, make_orders_network, new_cart, ok, receive, step
+from tests.auth.test_role_matrix import PASSWORD
+from tests.orders.network import add, checkout, new_cart, ok, step
 
 API = "/api/v1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def who(container: Container, client: TestClient) -> dict[str, Any]:
-    """The network of tests/orders, an associate of LON1 and one of MAN1, a service agent and
-    two signed-in customers; the values are request headers (customers' ids under ``ids``)."""
-    make_orders_network(container)
-    for sku, location in [("A1", "LON1"), ("A1", "MAN1"), ("B2", "DC1")]:
-        receive(container, sku, location, 5)
-    cara = make_customer(container, "Cara Customer", email="cara@example.com", verified=True)
-    vic = make_customer(container, "Vic Other", email="vic@example.com", verified=True)
-    with container.uow() as uow:
-        for name, role, extra in [
-            ("asha", Role.STORE_ASSOCIATE, {"store_code": "LON1"}),
-            ("manny", Role.STORE_ASSOCIATE, {"store_code": "MAN1"}),
-            ("sam", Role.SERVICE_AGENT, {}),
-        ]:
-            auth.create_principal(
-                uow, PrincipalCreate(username=name, role=role, password=PASSWORD, **extra)
-            )
-        for customer_id in (cara, vic):
-            auth.create_principal(
-                uow, PrincipalCreate(role=Role.CUSTOMER, customer_id=customer_id, password=PASSWORD)
-            )
-    return {
-        "asha": sign_in(client, "asha"),
-        "manny": sign_in(client, "manny"),
-        "sam": sign_in(client, "sam"),
-        "cara": sign_in(client, "cara@example.com"),
-        "vic": sign_in(client, "vic@example.com"),
-        "ids": {"cara": cara, "vic": vic},
-    }
 
 
 def collect_order(client: TestClient, store: str, sku: str = "A1") -> dict[str, Any]:

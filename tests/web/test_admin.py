@@ -99,6 +99,24 @@ def test_an_admin_creates_an_associate_who_sets_a_password_and_signs_in(web, con
     } <= actions
 
 
+def test_the_set_password_link_is_the_configured_address_not_the_callers_host(web, container):
+    """The admin hands the link on: a Host header (any proxy or caller may set it) must not
+    make it point elsewhere."""
+    sign_in(web, ADMIN)
+    _create_associate(web, "linked-assoc")
+    row = _principal(container, "linked-assoc")
+    page = web.get(f"/hq/people/{row.id}")
+    issued = web.post(
+        f"/hq/people/{row.id}/reset",
+        data={"csrf_token": csrf_of(page.text)},
+        headers={"Host": "evil.example"},
+    )
+    assert issued.status_code == 200, issued.text
+    base = container.settings.public_base_url.rstrip("/")
+    assert f'href="{base}/signin/set-password"' in issued.text
+    assert "evil.example" not in issued.text
+
+
 def test_creating_shows_the_services_messages_on_the_form(web, container):
     sign_in(web, ADMIN)
     no_store = post(

@@ -136,25 +136,62 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
     priced_on = action.query.get("channel")
     if priced_on is not None:  # a cart or an item's options read at another channel's prices
         checks.append(_self_service_channel(str(priced_on)))
+    fields = body if isinstance(body, dict) else {}
+    channel = fields.get("channel")
+    if channel is not None:  # a body's channel, on any route: the prices or stock it shows
+        checks.append(_self_service_channel(str(channel)))
     if action.path == "/events":
-        events = body.get("events", []) if isinstance(body, dict) else []
+        events = fields.get("events", [])
+        anonymous: set[str] = set()
         for event in events if isinstance(events, list) else []:
             cid = event.get("customer_id") if isinstance(event, dict) else None
             if cid is not None:
                 checks += _person(principal, cid, "customers may only send their own events")
+            anon = event.get("anonymous_id") if isinstance(event, dict) else None
+            if anon is not None:
+                anonymous.add(str(anon))
+        if anonymous:
+            checks.append(_own_anonymous_ids(principal, sorted(anonymous)))
     elif action.path.startswith("/carts"):
-        named = body.get("customer_id") if isinstance(body, dict) else None
+        named = fields.get("customer_id")
         if named is not None:
             checks += _person(
                 principal, named, "customers may only create or attach carts for themselves"
             )
-        channel = body.get("channel") if isinstance(body, dict) else None
-        if channel is not None:
-            checks.append(_self_service_channel(str(channel)))
         token = action.params.get("token")
         if token is not None:
             checks.append(_cart_check(principal, str(token), changing=action.method != "GET"))
+        email = fields.get("contact_email")
+        if action.path == "/carts/{token}/checkout" and email is not None:
+            checks.append(_own_email(principal, str(email)))
     return checks
+
+
+def _own_anonymous_ids(principal: AuthPrincipal, anonymous_ids: list[str]) -> Check:
+    """Events a customer sends name browsing sessions that are theirs or nobody's yet: one
+    linked to another profile would put the events on that person's timeline."""
+
+    def check(uow: UnitOfWork) -> None:
+        for owner in customers.anonymous_owners(uow, anonymous_ids).values():
+            if not same_person(uow, principal, owner):
+                raise Forbidden("customers may only send events of their own browsing sessions")
+
+    return check
+
+
+def _own_email(principal: AuthPrincipal, email: str) -> Check:
+    """A customer's order mails go to an email they verified: any other address would have
+    the shop mail a third party (confirmations, pickup codes, tracking links)."""
+
+    def check(uow: UnitOfWork) -> None:
+        owners = customers.verified_email_owners(uow, email, vault=uow.vault)
+        if not any(principal.customer_id in cluster for _identity, cluster in owners):
+            raise Forbidden(
+                "a customer's order mails go to an email address they verified: "
+                "leave contact_email out to use yours"
+            )
+
+    return check
 
 
 def _self_service_channel(code: str) -> Check:

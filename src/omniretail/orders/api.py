@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from omniretail.api.deps import (
     USE_CASE_HEADERS_DOC,
     ReplicaReadDep,
+    get_signed_in_customer,
     in_payment_thread,
     use_case_and_actor,
 )
@@ -34,9 +35,11 @@ router = APIRouter()
 async def checkout_cart(request: Request, token: KeyPath, body: CheckoutCreate) -> Response:
     """The cart becomes an order; send an Idempotency-Key to retry safely. The card is
     authorised between two transactions (no stock held locked while the provider answers); a
-    decline gives the stock back and answers 402."""
+    decline gives the stock back and answers 402. A signed-in customer's order mails go to
+    their own verified email: ``contact_email`` may name it or be left out."""
     # A hot route: it builds its runner, provider and policy itself (no dependency to solve).
     use_case, actor = await use_case_and_actor(request)
+    signed_in = await get_signed_in_customer(request)
     payments = payments_of(request)
     settings = request.app.state.container.settings
     policy = policy_from(settings)
@@ -53,6 +56,7 @@ async def checkout_cart(request: Request, token: KeyPath, body: CheckoutCreate) 
             policy=policy,
             actor=actor,
             ttl=ttl,
+            contact_of=signed_in,
         ),
     )
     return use_case.respond(order, 201)

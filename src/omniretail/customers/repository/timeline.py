@@ -242,6 +242,16 @@ def link_anonymous(session: Session, anonymous_id: str, customer_id: int, now: d
         session.flush()
 
 
+def anonymous_links(session: Session, anonymous_ids: Sequence[str]) -> dict[str, int]:
+    """The profile each of these anonymous ids is linked to (the unlinked are absent)."""
+    found = session.execute(
+        select(AnonymousLink.anonymous_id, AnonymousLink.customer_id).where(
+            AnonymousLink.anonymous_id.in_(list(anonymous_ids))
+        )
+    )
+    return {anonymous_id: customer_id for anonymous_id, customer_id in found}
+
+
 def stitch_anonymous(session: Session, anonymous_id: str, customer_id: int) -> int:
     result = session.execute(
         update(activity)

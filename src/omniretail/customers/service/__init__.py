@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from omniretail.customers.service.activity import (
     activity_read,
+    anonymous_owners,
     identify_session,
     ingest_events,
     order_channel,
@@ -45,6 +46,7 @@ from omniretail.customers.service.consents import (
     list_consents,
     profiles_of,
     set_consent,
+    verified_email,
 )
 from omniretail.customers.service.identities import (
     add_identity,
@@ -107,6 +109,7 @@ __all__ = [
     "activity_read",
     "add_identity",
     "add_verified_identity",
+    "anonymous_owners",
     "birthdays",
     "cluster",
     "clusters",
@@ -168,6 +171,7 @@ __all__ = [
     "undo_merge",
     "update_customer",
     "update_return_status",
+    "verified_email",
     "verified_email_owners",
     "verified_email_owners_of_index",
 ]

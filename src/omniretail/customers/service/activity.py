@@ -6,6 +6,7 @@ otherwise it is kept without any id (it still counts towards demand)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -122,6 +123,11 @@ def identify_session(
         return StitchResult(customer_id=root.id, anonymous_id=anonymous_id, events_stitched=0)
     stitched = _link_and_stitch(uow, customer_id, anonymous_id)
     return StitchResult(customer_id=root.id, anonymous_id=anonymous_id, events_stitched=stitched)
+
+
+def anonymous_owners(uow: UnitOfWork, anonymous_ids: Sequence[str]) -> dict[str, int]:
+    """The profile each of these browsing sessions was linked to (the unlinked are absent)."""
+    return repo.anonymous_links(uow.session, anonymous_ids) if anonymous_ids else {}
 
 
 def _link_and_stitch(uow: UnitOfWork, customer_id: int, anonymous_id: str) -> int:

@@ -171,6 +171,20 @@ def contact_address(
     return value
 
 
+def verified_email(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> str | None:
+    """The customer's newest verified email (any profile of theirs), for mails about what they
+    did themselves (their order's); None without one."""
+    root = require_root(uow, customer_id)
+    verified = [
+        i
+        for i in repo.list_identities(uow.session, repo.cluster_ids(uow.session, root.id))
+        if i.kind == "email" and i.verified
+    ]
+    if not verified:
+        return None
+    return vault.decrypt("identity", max(verified, key=lambda i: i.id).value_enc)
+
+
 def birthdays(
     uow: UnitOfWork, month_day: str, store_codes: Sequence[str] | None
 ) -> list[tuple[int, str | None]]:

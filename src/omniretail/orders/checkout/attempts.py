@@ -69,10 +69,13 @@ def checkout_paid(
     ttl: timedelta,
     finish: Runner | None = None,
     customer_id: int | None = None,
+    contact_of: int | None = None,
 ) -> OrderRead:
     """The cart becomes an order without a lock or a connection held while the provider
     answers. ``begin`` runs the first transaction, ``finish`` (default ``settle``) the
-    confirmation (where an Idempotency-Key stores its reply), ``settle`` the release."""
+    confirmation (where an Idempotency-Key stores its reply), ``settle`` the release.
+    ``contact_of``: the customer checking out themselves (their own email is the contact
+    when ``data`` names none)."""
     pending: Pending = begin(
         lambda uow: begin_order(
             uow,
@@ -83,6 +86,7 @@ def checkout_paid(
             actor=actor,
             ttl=ttl,
             customer_id=customer_id,
+            contact_of=contact_of,
         )
     )
     try:

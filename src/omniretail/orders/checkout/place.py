@@ -12,6 +12,8 @@ from omniretail.carts.errors import CartEmpty, CartNotActive
 from omniretail.carts.service import CartStatus, CartView, checkout_close, close_cart, load_cart
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import LocationRead
+from omniretail.customers import service as customers
+from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.ids import new_token
 from omniretail.orders import contact
@@ -97,6 +99,7 @@ def begin_order(
     actor: str,
     ttl: timedelta,
     customer_id: int | None = None,
+    contact_of: int | None = None,
 ) -> Pending:
     """Checkout's first, short transaction: every step of ``place_order`` but the payment.
     The order is recorded ``awaiting_payment`` with a pending payment attempt that expires
@@ -110,6 +113,7 @@ def begin_order(
         actor=actor,
         customer_id=customer_id,
         ttl=ttl,
+        contact_of=contact_of,
     )
     assert pending is not None
     return pending
@@ -125,9 +129,14 @@ def _place(
     actor: str,
     customer_id: int | None,
     ttl: timedelta | None = None,
+    contact_of: int | None = None,
 ) -> tuple[OrderRead, Pending | None]:
-    """``ttl`` None: authorise now, in this transaction; else record a pending attempt."""
+    """``ttl`` None: authorise now, in this transaction; else record a pending attempt.
+    ``contact_of``: the customer checking out themselves, whose own email the order's mails
+    go to when the checkout names none."""
     _refuse_card_numbers(data)
+    if data.contact_email is None and contact_of is not None:
+        data = data.model_copy(update={"contact_email": _own_email(uow, contact_of)})
     cart = load_cart(
         uow, token, data.channel, method=data.fulfilment.method.value, customer_id=customer_id
     )
@@ -233,6 +242,14 @@ def _place(
     if pending is not None:
         pending.order = order
     return order, pending
+
+
+def _own_email(uow: UnitOfWork, customer_id: int) -> str | None:
+    """The customer's verified email; None without one (their order page is the receipt)."""
+    try:
+        return customers.verified_email(uow, customer_id, vault=uow.vault)
+    except (UnknownCustomer, CustomerErased):
+        return None
 
 
 def _for_customer(cart: CartView, customer_id: int | None) -> CartView:

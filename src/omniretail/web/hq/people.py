@@ -147,7 +147,8 @@ def _person_page(
     errors: Errors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    base = str(request.base_url).rstrip("/")
+    # The configured public address, as every emailed link: the Host header is the caller's.
+    base = session.container_of(request).settings.public_base_url.rstrip("/")
     return render(
         request,
         "hq/person.html",

@@ -22,7 +22,6 @@ from omniretail.carts import service as carts
 from omniretail.carts.errors import CartNotActive
 from omniretail.catalog import service as catalog
 from omniretail.customers import service as customers
-from omniretail.customers.errors import ConsentRequired
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError, NotFound
 from omniretail.kernel.vault import vault_for
@@ -235,14 +234,10 @@ def _place(request: Request, posted: Posted) -> Response:
 
 
 def _who(uow: UnitOfWork, customer_id: int, vault: Any) -> tuple[str, str | None, str | None]:
-    """The shop's channel, and where the confirmation goes: the customer's own email."""
+    """The shop's channel, and where the confirmation goes: the customer's own verified
+    email (none: the order page is their receipt), as for a customer's API checkout."""
     channel = require_web_channel(uow)
-    try:
-        email: str | None = customers.contact_address(
-            uow, customer_id, "email", purpose="service", vault=vault
-        )
-    except ConsentRequired:  # no email on the profile: the order page is their receipt
-        email = None
+    email = customers.verified_email(uow, customer_id, vault=vault)
     name = customers.get_customer(uow, customer_id, vault=vault).name
     return channel, email, name
 

@@ -1,0 +1,131 @@
+"""What a signed-in customer's request says about others is not taken on trust: the email an
+order's mails go to, the browsing sessions events are filed under, the channel whose stock
+is shown. Found by a black-box probe of the demo (2026-12-07)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from omniretail.customers.repository.tables import activity
+from omniretail.orders import contact
+from omniretail.orders.models import Order
+from tests.auth.test_scopes import refused
+from tests.customers.helpers import grant
+from tests.orders.network import add, new_cart, ok
+
+API = "/api/v1"
+
+
+def _checkout(client: Any, token: str, headers: dict[str, str], **extra: Any) -> Any:
+    return client.post(
+        f"{API}/carts/{token}/checkout",
+        headers=headers,
+        json={
+            "fulfilment": {"method": "pickup_in_store", "pickup_location": "LON1"},
+            "payment": {"provider_token": "tok_visa"},
+            **extra,
+        },
+    )
+
+
+def _mailed_to(container: Any, number: str) -> str | None:
+    with container.read_uow() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        return contact.contact_email(uow.vault, order)
+
+
+def test_a_customers_order_mails_go_only_to_an_email_they_verified(client, container, who):
+    cart = ok(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "WEB"}), 201)
+    token = cart["token"]
+    ok(
+        client.post(
+            f"{API}/carts/{token}/lines",
+            headers=who["cara"],
+            json={"sku": "A1", "quantity": 1, "location": "LON1"},
+        )
+    )
+    for stranger in ("victim@example.org", "vic@example.com"):  # nobody's, and another's
+        refused(_checkout(client, token, who["cara"], contact_email=stranger), "email", "verified")
+    assert ok(client.get(f"{API}/carts/{token}", headers=who["cara"]))["status"] == "active"
+    with container.read_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Order)) == 0
+
+    # Left out, it is their own; named, it is one of theirs.
+    first = ok(_checkout(client, token, who["cara"]), 201)
+    assert _mailed_to(container, first["number"]) == "cara@example.com"
+    again = ok(client.post(f"{API}/carts", headers=who["cara"], json={"channel": "WEB"}), 201)
+    ok(
+        client.post(
+            f"{API}/carts/{again['token']}/lines",
+            headers=who["cara"],
+            json={"sku": "A1", "quantity": 1, "location": "LON1"},
+        )
+    )
+    second = _checkout(client, again["token"], who["cara"], contact_email="cara@example.com")
+    assert _mailed_to(container, ok(second, 201)["number"]) == "cara@example.com"
+
+
+def test_staff_and_guests_still_name_the_contact_email(client, container, who):
+    """An associate or the call centre orders for someone whose email they are told; a guest
+    has no verified email to use."""
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1, location="LON1"))
+    placed = ok(_checkout(client, token, who["asha"], contact_email="walk-in@example.org"), 201)
+    assert _mailed_to(container, placed["number"]) == "walk-in@example.org"
+
+
+def test_a_customers_events_name_only_their_own_or_new_browsing_sessions(client, container, who):
+    cara, vic = who["ids"]["cara"], who["ids"]["vic"]
+    for customer in (cara, vic):
+        grant(container, customer, "analytics", "all")
+    event = {"type": "add_to_cart", "occurred_at": "2026-11-01T10:00:00Z"}
+    linked = client.post(
+        f"{API}/events", json={"events": [{**event, "anonymous_id": "vics-phone"}]}
+    )
+    assert linked.status_code == 202, linked.text
+    ok(client.post(f"{API}/customers/{vic}/identify", json={"anonymous_id": "vics-phone"}))
+    with container.read_uow() as uow:
+        before = uow.session.scalar(select(func.count()).select_from(activity))
+
+    for sent in (
+        {**event, "anonymous_id": "vics-phone"},  # filed on Vic's timeline
+        {**event, "anonymous_id": "vics-phone", "customer_id": cara},
+    ):
+        r = client.post(f"{API}/events", headers=who["cara"], json={"events": [sent]})
+        refused(r, "browsing sessions")
+    with container.read_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(activity)) == before
+    assert [a["kind"] for a in ok(client.get(f"{API}/customers/{vic}/timeline"))] == ["add_to_cart"]
+
+    # A session nobody holds yet becomes Cara's, and then it is hers to send.
+    for _ in range(2):
+        r = client.post(
+            f"{API}/events",
+            headers=who["cara"],
+            json={"events": [{**event, "anonymous_id": "caras-laptop", "customer_id": cara}]},
+        )
+        assert r.status_code == 202, r.text
+    r = client.post(
+        f"{API}/events",
+        headers=who["cara"],
+        json={"events": [{**event, "anonymous_id": "caras-laptop"}]},
+    )
+    assert r.status_code == 202, r.text
+    assert len(ok(client.get(f"{API}/customers/{cara}/timeline"))) == 3
+
+
+def test_a_customer_queries_stock_only_on_a_self_service_channel(client, who):
+    query = {"skus": ["A1"], "channel": "WEB"}
+    r = client.post(f"{API}/inventory/availability/query", headers=who["cara"], json=query)
+    assert r.status_code == 200, r.text
+    for channel in ("POS", "pos "):
+        r = client.post(
+            f"{API}/inventory/availability/query",
+            headers=who["cara"],
+            json={**query, "channel": channel},
+        )
+        refused(r, "web shop or the app")
+    staff = client.post(f"{API}/inventory/availability/query", json={**query, "channel": "POS"})
+    assert staff.status_code == 200, staff.text
