@@ -68,6 +68,7 @@ def test_curbside_pickup_with_arrival_and_handover_at_the_kerb(container, client
     order = advance(client, f["id"], "accept", "pick", "pack", "ready")
     assert order["status"] == "ready_for_pickup"
     code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    notices.deliver()  # the relay mails the code while the order waits
     page = client.get(order["tracking_url"]).text
     assert f'action="{arrive}"' in page
     assert "I'm here</button>" in page

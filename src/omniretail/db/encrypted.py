@@ -48,6 +48,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("customer_identities", "value_enc", "identity"),
     EncryptedColumn("orders", "contact_email_enc", "order_contact_email"),
     EncryptedColumn("orders", "delivery_enc", "order_delivery"),
+    EncryptedColumn("fulfilments", "pickup_code_enc", "fulfilment_pickup_code"),
     EncryptedColumn("notifications", "recipient", "notification_recipient"),
     EncryptedColumn("notifications", "subject", "notification_subject"),
     EncryptedColumn("notifications", "body", "notification_body"),

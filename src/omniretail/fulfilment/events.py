@@ -87,10 +87,10 @@ class Delivered(FulfilmentEvent):
 @dataclass(frozen=True, kw_only=True)
 class ReadyForPickup(FulfilmentEvent):
     """The fulfilment is ready to collect (``arrived_at_store``: it was sent to the store);
-    it is held until ``collect_by`` (ISO timestamp)."""
+    it is held until ``collect_by`` (ISO timestamp). Its pickup code is not here: it hands
+    the goods over, so it rests only sealed on the fulfilment (the email handler reads it)."""
 
     type: ClassVar[str] = "orders.ready_for_pickup"
-    pickup_code: str
     arrived_at_store: bool
     collect_by: str
     lines: list[dict[str, Any]]
@@ -102,7 +102,6 @@ class PickupReminder(FulfilmentEvent):
 
     type: ClassVar[str] = "orders.pickup_reminder"
     reminder: int
-    pickup_code: str
     collect_by: str
 
 

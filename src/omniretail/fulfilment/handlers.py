@@ -148,6 +148,15 @@ def _notice(
     )
 
 
+def _code_to_send(uow: Any, fulfilment_id: str) -> str:
+    """The pickup code of a fulfilment still waiting to be collected (events carry none)."""
+    f = repo.get_fulfilment(uow.session, fulfilment_id)
+    code = orders.pickup_code(uow.vault, f) if f is not None else None
+    if f is None or f.status != "ready_for_pickup" or code is None:
+        raise SkipDelivery(f"fulfilment {fulfilment_id} is no longer waiting to be collected")
+    return code
+
+
 def _context(
     uow: Any, kind: str, order: OrderRead, data: dict[str, Any], base_url: str
 ) -> dict[str, Any]:
@@ -174,7 +183,7 @@ def _context(
         if len(pickups) == 1 and None not in pickups:  # collected from one place
             context["store"] = _store(uow, str(pickups.pop()))
     if kind in ("ready_for_pickup", "pickup_reminder"):
-        context["pickup_code"] = data["pickup_code"]
+        context["pickup_code"] = _code_to_send(uow, str(data.get("fulfilment_id", "")))
         context["pickup_deadline"] = data.get("collect_by", "")[:16].replace("T", " ")
         context["store"] = _store(uow, data.get("pickup_location") or "")
         if data.get("arrived_at_store"):

@@ -28,7 +28,7 @@ _BEFORE_SHIPPING = (S.CREATED.value, S.ACCEPTED.value, S.PICKING.value, S.PACKED
 def resend_pickup_code(uow: UnitOfWork, fulfilment_id: str, *, actor: str) -> OrderRead:
     """The pickup code again, to the customer's contact (not a new code)."""
     order, f = load(uow, fulfilment_id)
-    if f.status != S.READY_FOR_PICKUP.value or not f.pickup_code or f.collect_by is None:
+    if f.status != S.READY_FOR_PICKUP.value or not f.pickup_code_enc or f.collect_by is None:
         raise NoPickupCode(
             f"fulfilment {fulfilment_id} is {f.status}: there is no pickup code to send",
             field="fulfilment_id",
@@ -38,7 +38,6 @@ def resend_pickup_code(uow: UnitOfWork, fulfilment_id: str, *, actor: str) -> Or
             order,
             f,
             reminder=f.reminders_sent,
-            pickup_code=f.pickup_code,
             collect_by=f.collect_by.isoformat(),
         )
     )

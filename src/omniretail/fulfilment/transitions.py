@@ -146,7 +146,7 @@ def ready_for_pickup(
         receive_at_store(uow, order, f, lines, actor)
     code = f"{secrets.randbelow(1_000_000):06d}"
     values = {
-        "pickup_code": code,
+        "pickup_code_enc": orders.seal_pickup_code(uow.vault, code),
         "ready_at": uow.now,
         "collect_by": uow.now + timedelta(days=policy.pickup_hold_days),
         "reminders_sent": 0,
@@ -156,7 +156,6 @@ def ready_for_pickup(
         ReadyForPickup.of(
             order,
             row,
-            pickup_code=code,
             arrived_at_store=f.method == M.SHIP_TO_STORE.value,
             collect_by=row.collect_by.isoformat(),
             lines=line_list(lines),
@@ -176,7 +175,8 @@ def collect(
     order, f = load(uow, fulfilment_id)
     detail: dict[str, Any] = {}
     if body.pickup_code is not None:
-        if f.pickup_code is None or not same_secret(f.pickup_code, body.pickup_code):
+        issued = orders.pickup_code(uow.vault, f)
+        if issued is None or not same_secret(issued, body.pickup_code):
             if body.override_reason is None:
                 raise WrongPickupCode(
                     "the pickup code does not match; ask for the code from the customer's"
@@ -403,7 +403,6 @@ def sweep_pickups(
                     order,
                     row,
                     reminder=due,
-                    pickup_code=row.pickup_code,
                     collect_by=row.collect_by.isoformat(),
                 )
             )

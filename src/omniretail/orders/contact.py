@@ -3,7 +3,9 @@
 ``orders.contact_email_enc`` holds the contact email; ``orders.delivery_enc`` the personal part
 of the delivery (address and coordinates); ``orders.delivery`` keeps only the method and the
 pickup location, which routing and reports read without a key. Order events carry none of it
-(ids, numbers and the tracking token): a handler that needs the email reads the order."""
+(ids, numbers and the tracking token): a handler that needs the email reads the order.
+``fulfilments.pickup_code_enc`` holds the code that hands a fulfilment over; pickup events
+carry none (the email handler reads it, ``pickup_code``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from omniretail.kernel.vault import PiiVault
 
 EMAIL_FIELD = "order_contact_email"
 DELIVERY_FIELD = "order_delivery"
+PICKUP_CODE_FIELD = "fulfilment_pickup_code"
 PERSONAL_DELIVERY_KEYS = ("address", "latitude", "longitude")
 
 
@@ -39,3 +42,15 @@ def delivery(vault: PiiVault, order: Any) -> dict[str, Any] | None:
         **order.delivery,
         **{k: personal.get(k, {} if k == "address" else None) for k in PERSONAL_DELIVERY_KEYS},
     }
+
+
+def seal_pickup_code(vault: PiiVault, code: str) -> str:
+    """The ``fulfilments.pickup_code_enc`` value of ``code``."""
+    sealed = vault.encrypt(PICKUP_CODE_FIELD, code)
+    assert sealed is not None
+    return sealed
+
+
+def pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
+    """The fulfilment's pickup code in clear (None: none issued)."""
+    return vault.decrypt(PICKUP_CODE_FIELD, fulfilment.pickup_code_enc)

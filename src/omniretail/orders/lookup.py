@@ -204,7 +204,9 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
                 status=f.status,
                 promised_date=f.promised_date,
                 pickup_code=(
-                    f.pickup_code if f.status == FulfilmentStatus.READY_FOR_PICKUP.value else None
+                    contact.pickup_code(uow.vault, f)
+                    if f.status == FulfilmentStatus.READY_FOR_PICKUP.value
+                    else None
                 ),
                 collect_by=f.collect_by,
                 carrier=f.carrier,

@@ -229,7 +229,8 @@ class Fulfilment(Base):
     promised_date: Mapped[date]
     capacity_day: Mapped[date | None]  # the day whose ship-from-store capacity it uses
     transfer_id: Mapped[str | None] = mapped_column(String(36))
-    pickup_code: Mapped[str | None] = mapped_column(String(12))
+    # The code that hands it over, as vault ciphertext (``orders.contact.pickup_code``).
+    pickup_code_enc: Mapped[str | None] = mapped_column(Text)
     ready_at: Mapped[datetime | None]
     collect_by: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(default=0)

@@ -36,7 +36,9 @@ from omniretail.orders.checkout import (
 from omniretail.orders.contact import (
     contact_email,
     delivery,
+    pickup_code,
     seal,
+    seal_pickup_code,
 )
 from omniretail.orders.lookup import (
     OPEN_FULFILMENT_STATES,
@@ -189,11 +191,13 @@ __all__ = [
     "payments_dependency",
     "payments_of",
     "pending",
+    "pickup_code",
     "place_order",
     "provider_named",
     "recent_orders",
     "request_payment",
     "seal",
+    "seal_pickup_code",
     "set_line_status",
     "sweep_payment_attempts",
     "tracking_path",

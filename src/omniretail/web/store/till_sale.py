@@ -366,7 +366,7 @@ class _Sale:
 
 def _pickup_code(uow: UnitOfWork, fid: str) -> str | None:
     row = orders.get_fulfilment(uow.session, fid)
-    return row.pickup_code if row is not None else None
+    return orders.pickup_code(uow.vault, row) if row is not None else None
 
 
 def send_receipt(

@@ -1,0 +1,126 @@
+"""fulfilments: the pickup code at rest only as vault ciphertext; pickup events carry none
+
+A pickup code hands the goods over to whoever says it: it was kept in clear in
+``fulfilments.pickup_code`` and in the ``orders.ready_for_pickup`` and
+``orders.pickup_reminder`` events, so in the outbox and in every copy of it published
+downstream (NATS). Existing codes are encrypted here with the key ring the migration is run
+with (as 0013); the events already in the outbox lose theirs (the email handler reads the
+code from the fulfilment).
+
+Revision ID: 0051_pickup_codes_sealed
+Revises: 0050_ledger_kind_index
+Create Date: 2026-12-07 06:40:00
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import context, op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision: str = "0051_pickup_codes_sealed"
+down_revision: str | None = "0050_ledger_kind_index"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen copies (orders.contact.PICKUP_CODE_FIELD, the two events' full types).
+PICKUP_CODE_FIELD = "fulfilment_pickup_code"
+PICKUP_EVENTS = ("omniretail.orders.ready_for_pickup", "omniretail.orders.pickup_reminder")
+JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def _vault() -> Any:
+    from omniretail.kernel.vault import PiiVault
+
+    keyring = context.config.attributes.get("keyring")
+    if keyring is None:
+        from omniretail.db.encrypted import load_keyring
+        from omniretail.settings import Settings
+
+        keyring = load_keyring(Settings())
+    return PiiVault(keyring)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pickup_code_enc", sa.Text(), nullable=True))
+    _seal_codes()
+    _scrub_events()
+    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
+        batch_op.drop_column("pickup_code")
+
+
+def _seal_codes() -> None:
+    bind = op.get_bind()
+    fulfilments = sa.table(
+        "fulfilments",
+        sa.column("id", sa.String),
+        sa.column("pickup_code", sa.String),
+        sa.column("pickup_code_enc", sa.Text),
+    )
+    rows = bind.execute(
+        sa.select(fulfilments.c.id, fulfilments.c.pickup_code).where(
+            fulfilments.c.pickup_code.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return
+    vault = _vault()
+    for row in rows:
+        bind.execute(
+            sa.update(fulfilments)
+            .where(fulfilments.c.id == row.id)
+            .values(pickup_code_enc=vault.encrypt(PICKUP_CODE_FIELD, row.pickup_code))
+        )
+
+
+def _scrub_events() -> None:
+    bind = op.get_bind()
+    outbox = sa.table(
+        "outbox",
+        sa.column("position", sa.BigInteger),
+        sa.column("type", sa.String),
+        sa.column("data", JSON_TYPE),
+    )
+    rows = bind.execute(
+        sa.select(outbox.c.position, outbox.c.data).where(outbox.c.type.in_(PICKUP_EVENTS))
+    ).all()
+    for row in rows:
+        data = json.loads(row.data) if isinstance(row.data, str) else row.data
+        if isinstance(data, dict) and "pickup_code" in data:
+            scrubbed = {k: v for k, v in data.items() if k != "pickup_code"}
+            bind.execute(
+                sa.update(outbox).where(outbox.c.position == row.position).values(data=scrubbed)
+            )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pickup_code", sa.String(length=12), nullable=True))
+    bind = op.get_bind()
+    fulfilments = sa.table(
+        "fulfilments",
+        sa.column("id", sa.String),
+        sa.column("pickup_code", sa.String),
+        sa.column("pickup_code_enc", sa.Text),
+    )
+    rows = bind.execute(
+        sa.select(fulfilments.c.id, fulfilments.c.pickup_code_enc).where(
+            fulfilments.c.pickup_code_enc.is_not(None)
+        )
+    ).all()
+    if not rows:
+        with op.batch_alter_table("fulfilments", schema=None) as batch_op:
+            batch_op.drop_column("pickup_code_enc")
+        return
+    vault = _vault()
+    for row in rows:
+        bind.execute(
+            sa.update(fulfilments)
+            .where(fulfilments.c.id == row.id)
+            .values(pickup_code=vault.decrypt(PICKUP_CODE_FIELD, row.pickup_code_enc))
+        )
+    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
+        batch_op.drop_column("pickup_code_enc")
