@@ -129,3 +129,22 @@ def test_a_customer_queries_stock_only_on_a_self_service_channel(client, who):
         refused(r, "web shop or the app")
     staff = client.post(f"{API}/inventory/availability/query", json={**query, "channel": "POS"})
     assert staff.status_code == 200, staff.text
+
+
+def test_a_home_store_is_one_of_the_stores(client, who):
+    """A warehouse, a locker or an unknown code is no home store (birthday coupons and
+    journeys go by it); the profile keeps what it had."""
+    cara = who["ids"]["cara"]
+    ok(client.patch(f"{API}/customers/{cara}", headers=who["cara"], json={"home_store": "LON1"}))
+    for code in ("DC1", "NOPE", "lon1x"):
+        r = client.patch(f"{API}/customers/{cara}", headers=who["cara"], json={"home_store": code})
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "not one of our stores" in r.json()["detail"]
+    assert ok(client.get(f"{API}/customers/{cara}"))["home_store"] == "LON1"
+    made = client.post(f"{API}/customers", json={"name": "Wendy", "home_store": "DC1"})
+    assert made.status_code == 422, made.text
+    cleared = client.patch(
+        f"{API}/customers/{cara}", headers=who["cara"], json={"home_store": None}
+    )
+    assert ok(cleared)["home_store"] is None

@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from omniretail.catalog import service as catalog
+from omniretail.catalog.errors import UnknownLocation
+from omniretail.catalog.schemas import LocationKind
 from omniretail.customers import repository as repo
 from omniretail.customers.errors import (
     UnknownCustomer,
@@ -32,6 +35,7 @@ from omniretail.customers.service.clusters import require_root, resolve_id, root
 from omniretail.customers.service.identities import _queue_review, add_identity
 from omniretail.customers.service.search import POSTCODE, SURNAME, search_index
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.vault import PiiVault
 
 # --- profiles ------------------------------------------------------------------------------
@@ -40,6 +44,7 @@ from omniretail.kernel.vault import PiiVault
 def create_customer(
     uow: UnitOfWork, data: CustomerCreate, *, vault: PiiVault, actor: str
 ) -> CustomerWithResolution:
+    _require_store(uow, data.home_store)
     customer = Customer(created_at=uow.now, status=CustomerStatus.ACTIVE.value, country=None)
     _apply_profile(customer, data, vault)
     customer.country = data.country or (data.address.country if data.address else None)
@@ -59,6 +64,8 @@ def update_customer(
     uow: UnitOfWork, customer_id: int, data: CustomerUpdate, *, vault: PiiVault, actor: str
 ) -> CustomerRead:
     customer = require_root(uow, customer_id)
+    if "home_store" in data.model_fields_set:
+        _require_store(uow, data.home_store)
     _apply_profile(customer, data, vault)
     customer.updated_at = uow.now
     uow.session.flush()
@@ -116,6 +123,20 @@ def customer_read(
         aliases=aliases,
         resolved_from=resolved_from,
     )
+
+
+def _require_store(uow: UnitOfWork, code: str | None) -> None:
+    """A home store is one of the retailer's stores (not a warehouse, a locker or a typo)."""
+    if not code or not code.strip():
+        return
+    try:
+        kind = catalog.get_location(uow, code.strip().upper()).kind
+    except UnknownLocation:
+        kind = None
+    if kind != LocationKind.STORE:
+        raise InvalidRequest(
+            f"home_store {code.strip()!r} is not one of our stores", field="home_store"
+        )
 
 
 def _apply_profile(
