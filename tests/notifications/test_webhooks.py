@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from omniretail.kernel.events import DomainEvent
 from omniretail.messaging.relay import Relay, RetryPolicy
 from omniretail.notifications import service
@@ -190,7 +192,7 @@ def test_internal_messaging_events_are_not_sent_to_webhooks(container, receiver)
 # --- API -----------------------------------------------------------------------------------
 
 
-def test_subscriptions_are_created_listed_paused_and_deleted_through_the_api(client):
+def test_subscriptions_are_created_listed_paused_and_deleted_through_the_api(client, container):
     r = client.post(
         "/api/v1/webhooks",
         json={"url": "https://93.184.215.14/hooks", "event_types": ["omniretail.inventory.*"]},
@@ -205,6 +207,10 @@ def test_subscriptions_are_created_listed_paused_and_deleted_through_the_api(cli
     listed = client.get("/api/v1/webhooks").json()
     assert [s["id"] for s in listed] == [subscription_id]
     assert "secret" not in listed[0]
+    # It signs every delivery: at rest only as ciphertext (the relay decrypts it to sign).
+    with container.read_uow() as uow:
+        stored = uow.session.execute(text("SELECT secret_enc FROM webhook_subscriptions")).one()
+    assert stored.secret_enc.startswith("v2:") and created["secret"] not in stored.secret_enc
 
     r = client.patch(f"/api/v1/webhooks/{subscription_id}", json={"active": False})
     assert r.status_code == 200, r.text

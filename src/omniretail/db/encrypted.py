@@ -53,6 +53,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("notifications", "subject", "notification_subject"),
     EncryptedColumn("notifications", "body", "notification_body"),
     EncryptedColumn("notifications", "html_body", "notification_html_body"),
+    EncryptedColumn("webhook_subscriptions", "secret_enc", "webhook_secret"),
     EncryptedColumn("marketing_cards", "title", "marketing_card_title"),
     EncryptedColumn("marketing_cards", "body", "marketing_card_body"),
     EncryptedColumn("marketing_cards", "link", "marketing_card_link"),

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK, JSONType
 
+SECRET_FIELD = "webhook_secret"
+
 
 class WebhookSubscription(Base):
     __tablename__ = "webhook_subscriptions"
@@ -18,7 +20,8 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     # Patterns matched against the CloudEvent type, e.g. ["omniretail.inventory.*"].
     event_types: Mapped[list[str]] = mapped_column(JSONType)
-    secret: Mapped[str] = mapped_column(String(200))
+    # The signing secret, as vault ciphertext (``SECRET_FIELD``): it is shown once, on creation.
+    secret_enc: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
     description: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]

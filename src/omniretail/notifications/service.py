@@ -38,6 +38,7 @@ from omniretail.notifications.errors import (
 )
 from omniretail.notifications.events import SEND_HANDLER, SUBJECT_PREFIX, NotificationQueued
 from omniretail.notifications.models import (
+    SECRET_FIELD,
     Channel,
     Notification,
     NotificationStatus,
@@ -76,18 +77,20 @@ def create_subscription(
         targets.check_url(str(data.url), allow_private=allow_private_networks, resolver=resolver)
     except targets.UnsafeTarget as exc:
         raise UnsafeWebhookTarget(f"webhooks may not go to this URL: {exc}", field="url") from None
+    secret = data.secret or f"whsec_{new_token(32)}"
     subscription = repository.add_subscription(
         uow.session,
         WebhookSubscription(
             url=str(data.url),
             event_types=list(dict.fromkeys(data.event_types)),
-            secret=data.secret or f"whsec_{new_token(32)}",
+            secret_enc=uow.vault.encrypt(SECRET_FIELD, secret),
             active=True,
             description=data.description,
             created_at=uow.now,
         ),
     )
-    return SubscriptionCreated.model_validate(subscription)
+    shown = SubscriptionRead.model_validate(subscription).model_dump()
+    return SubscriptionCreated(**shown, secret=secret)
 
 
 def list_subscriptions(uow: UnitOfWork) -> list[SubscriptionRead]:

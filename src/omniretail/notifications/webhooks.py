@@ -41,6 +41,7 @@ from omniretail.messaging.handlers import (
 )
 from omniretail.notifications import repository, targets
 from omniretail.notifications.events import INTERNAL_TYPE_PREFIX
+from omniretail.notifications.models import SECRET_FIELD
 
 PREFIX = "webhook:"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -171,7 +172,8 @@ class WebhookSource:
                 raise SkipDelivery(f"webhook subscription {subscription_id} was deleted")
             if not subscription.active:
                 raise SkipDelivery(f"webhook subscription {subscription_id} is inactive")
-            url, secret = subscription.url, subscription.secret
+            url = subscription.url
+            secret = uow.vault.decrypt(SECRET_FIELD, subscription.secret_enc) or ""
         try:
             targets.check_url(url, allow_private=True)  # scheme and form; addresses: at connect
         except targets.UnsafeTarget as exc:
