@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from omniretail.customers.repository.tables import activity
+from omniretail.db.outbox import list_events
 from omniretail.orders import contact
 from omniretail.orders.models import Order
 from tests.auth.test_scopes import refused
@@ -89,15 +90,26 @@ def test_a_customers_events_name_only_their_own_or_new_browsing_sessions(client,
     with container.read_uow() as uow:
         before = uow.session.scalar(select(func.count()).select_from(activity))
 
-    for sent in (
-        {**event, "anonymous_id": "vics-phone"},  # filed on Vic's timeline
-        {**event, "anonymous_id": "vics-phone", "customer_id": cara},
-    ):
-        r = client.post(f"{API}/events", headers=who["cara"], json={"events": [sent]})
-        refused(r, "browsing sessions")
+    sent = {**event, "anonymous_id": "vics-phone"}  # it would be filed on Vic's timeline
+    r = client.post(f"{API}/events", headers=who["cara"], json={"events": [sent]})
+    refused(r, "browsing sessions")
     with container.read_uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(activity)) == before
     assert [a["kind"] for a in ok(client.get(f"{API}/customers/{vic}/timeline"))] == ["add_to_cart"]
+    # Naming herself from that device (a shared tablet), the event is hers, not Vic's.
+    mine = {**sent, "customer_id": cara}
+    r = client.post(f"{API}/events", headers=who["cara"], json={"events": [mine]})
+    assert r.status_code == 202, r.text
+    assert len(ok(client.get(f"{API}/customers/{vic}/timeline"))) == 1
+    assert len(ok(client.get(f"{API}/customers/{cara}/timeline"))) == 1
+
+    # Nor does staff identifying it for Cara move it: it stays linked to Vic.
+    identify = {"anonymous_id": "vics-phone"}
+    stitched = ok(client.post(f"{API}/customers/{cara}/identify", json=identify))
+    assert stitched["events_stitched"] == 0
+    with container.read_uow() as uow:
+        stitches = list_events(uow.session, type_prefix="omniretail.customers.session_stitched")
+    assert [e.data["customer_id"] for e in stitches] == [vic]
 
     # A session nobody holds yet becomes Cara's, and then it is hers to send.
     for _ in range(2):
@@ -113,7 +125,7 @@ def test_a_customers_events_name_only_their_own_or_new_browsing_sessions(client,
         json={"events": [{**event, "anonymous_id": "caras-laptop"}]},
     )
     assert r.status_code == 202, r.text
-    assert len(ok(client.get(f"{API}/customers/{cara}/timeline"))) == 3
+    assert len(ok(client.get(f"{API}/customers/{cara}/timeline"))) == 4
 
 
 def test_a_customer_queries_stock_only_on_a_self_service_channel(client, who):

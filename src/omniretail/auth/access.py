@@ -148,7 +148,7 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
             if cid is not None:
                 checks += _person(principal, cid, "customers may only send their own events")
             anon = event.get("anonymous_id") if isinstance(event, dict) else None
-            if anon is not None:
+            if cid is None and anon is not None:  # filed under whoever the session is linked to
                 anonymous.add(str(anon))
         if anonymous:
             checks.append(_own_anonymous_ids(principal, sorted(anonymous)))
@@ -168,8 +168,9 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
 
 
 def _own_anonymous_ids(principal: AuthPrincipal, anonymous_ids: list[str]) -> Check:
-    """Events a customer sends name browsing sessions that are theirs or nobody's yet: one
-    linked to another profile would put the events on that person's timeline."""
+    """Events a customer sends without naming anyone are filed under their browsing session's
+    profile: it must be theirs or nobody's yet, or they would land on that person's timeline.
+    (An event naming the customer is theirs whatever device sent it: a shared tablet.)"""
 
     def check(uow: UnitOfWork) -> None:
         for owner in customers.anonymous_owners(uow, anonymous_ids).values():

@@ -233,13 +233,15 @@ def purchases_section(
     return spend, [r for r in rows if r.part == 0], [r for r in rows if r.part == 1]
 
 
-def link_anonymous(session: Session, anonymous_id: str, customer_id: int, now: datetime) -> None:
+def link_anonymous(session: Session, anonymous_id: str, customer_id: int, now: datetime) -> int:
+    """Links the anonymous id to the customer unless it is linked already; returns the
+    customer it is linked to."""
     existing = session.get(AnonymousLink, anonymous_id)
-    if existing is None:
-        session.add(
-            AnonymousLink(anonymous_id=anonymous_id, customer_id=customer_id, linked_at=now)
-        )
-        session.flush()
+    if existing is not None:
+        return int(existing.customer_id)
+    session.add(AnonymousLink(anonymous_id=anonymous_id, customer_id=customer_id, linked_at=now))
+    session.flush()
+    return customer_id
 
 
 def anonymous_links(session: Session, anonymous_ids: Sequence[str]) -> dict[str, int]:

@@ -25,7 +25,7 @@ from omniretail.customers.schemas import (
     OrderActivity,
     StitchResult,
 )
-from omniretail.customers.service.clusters import cluster, require_root
+from omniretail.customers.service.clusters import cluster, require_root, resolve_id
 from omniretail.customers.service.consents import has_consent
 from omniretail.db.uow import UnitOfWork
 
@@ -131,7 +131,10 @@ def anonymous_owners(uow: UnitOfWork, anonymous_ids: Sequence[str]) -> dict[str,
 
 
 def _link_and_stitch(uow: UnitOfWork, customer_id: int, anonymous_id: str) -> int:
-    repo.link_anonymous(uow.session, anonymous_id, customer_id, uow.now)
+    """A session linked to someone else already stays theirs: nothing of it is stitched."""
+    linked = repo.link_anonymous(uow.session, anonymous_id, customer_id, uow.now)
+    if linked != customer_id and resolve_id(uow, linked) != resolve_id(uow, customer_id):
+        return 0
     stitched = repo.stitch_anonymous(uow.session, anonymous_id, customer_id)
     uow.record(SessionStitched(customer_id=customer_id, events=stitched))
     return stitched
