@@ -118,7 +118,9 @@ def test_where_is_my_order_needs_verification_then_answers_from_tracking(contain
         home,
     )
     assert "on its way with DPD (tracking DPD123)" in right.text
-    assert "expected by" in right.text and "/track/" in right.text
+    assert "expected by" in right.text
+    # The tracking page shows a pickup code while an order waits: the link only to its owner.
+    assert "/track/" not in right.text and "tracking link is in your order emails" in right.text
     assert right.context.verified_orders == (home,)
     assert right.transcript[-1].startswith("assistant: Order ")
 
@@ -140,10 +142,16 @@ def test_pickup_code_only_once_verified(container, client, shop):
     unverified = ask(container, f"what's my pickup code for {shop['pickup']}")
     assert unverified.intent == "pickup_code" and unverified.needs_verification
     assert code not in unverified.text
-    verified = ask(container, "what's my pickup code", order_number=shop["pickup"], email=EMAIL)
-    assert code in verified.text and "London Camden" in verified.text
+    # The order number and its email (on receipts and labels) do not hand the order over.
+    by_email = ask(container, "what's my pickup code", order_number=shop["pickup"], email=EMAIL)
+    assert not by_email.needs_verification and "ready to collect at London Camden" in by_email.text
+    assert code not in by_email.text and "/track/" not in by_email.text
+    owner = AssistantContext(customer_id=shop["customer"])
+    signed_in = ask(container, f"what's my pickup code for {shop['pickup']}", owner)
+    assert code in signed_in.text and "London Camden" in signed_in.text
     not_pickup = ask(container, "collection code please", order_number=shop["home"], email=EMAIL)
     assert "no pickup code" in not_pickup.text and code not in not_pickup.text
+    assert "/track/" not in not_pickup.text
 
 
 def test_cancel_and_change_pickup_store(container, client, shop):
@@ -313,7 +321,8 @@ def test_a_pending_intent_from_the_client_is_only_one_that_waits_for_an_order(
     assert reply.intent != "gift_cards"
     waiting = AssistantContext(pending_intent="pickup_code")
     code = pickup_code_of(client, shop["pickup"])
-    assert code in ask(container, f"{shop['pickup']} {EMAIL}", waiting).text
+    answered = ask(container, f"{shop['pickup']} {EMAIL}", waiting)
+    assert "ready to collect" in answered.text and code not in answered.text
 
 
 def test_the_signed_in_route_uses_the_sessions_customer(container, client, shop):

@@ -8,7 +8,9 @@ return pages), the points balance (``loyalty.service``) and how to stop marketin
 (the unsubscribe link, the shop's preferences page). Order details are given only to a
 verified customer: signed in as the order's owner (``context.customer_id``, set by the caller
 from the session, never from the request body), or the order number with the email address it
-was placed with, compared through the vault's blind index. Below the confidence threshold, or
+was placed with, compared through the vault's blind index; the pickup code and the tracking
+link (whose page shows the code) only to the signed-in owner, since an order number and its
+email are printed on receipts and labels. Below the confidence threshold, or
 when asked for a person, the reply hands over (``handover=True``) with the transcript.
 
 State is minimal: ``AssistantContext.pending_intent`` remembers a question waiting for an order
@@ -280,7 +282,8 @@ class _Turn:
                     promise=promise,
                 )
             )
-        text = self.template(intent).format(
+        # The tracking page shows a pickup code while the order waits: only for its owner.
+        text = self.template(intent, "answer" if self._owns(order) else "by_email").format(
             number=track.number,
             status=STATE_WORDS.get(track.status, track.status.replace("_", " ")),
             fulfilments="\n".join(rows),
@@ -294,20 +297,25 @@ class _Turn:
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
         url = orders.tracking_path(order.tracking_token)
+        # The code hands the order over: the order number and its email (printed on receipts
+        # and labels, guessable) are not enough for it, nor for the tracking link showing it.
+        by_email = "" if self._owns(order) else "_by_email"
         pickups = [f for f in track.fulfilments if f.pickup_location is not None]
         if not pickups:
-            text = self.template(intent, "not_pickup").format(number=track.number, tracking_url=url)
+            text = self.template(intent, f"not_pickup{by_email}").format(
+                number=track.number, tracking_url=url
+            )
             return self.say(intent, confidence, text, order_number=track.number)
         ready = [f for f in pickups if f.pickup_code]
         if not ready:
             state = STATE_WORDS.get(pickups[0].status, pickups[0].status)
-            text = self.template(intent, "not_ready").format(
+            text = self.template(intent, f"not_ready{by_email}").format(
                 number=track.number, state=state, tracking_url=url
             )
             return self.say(intent, confidence, text, order_number=track.number)
         f = ready[0]
         assert f.pickup_location is not None
-        text = self.template(intent).format(
+        text = self.template(intent, "answer" if not by_email else "by_email").format(
             number=track.number,
             location=f.pickup_location.name,
             code=f.pickup_code,
