@@ -50,6 +50,14 @@ def _rows(conn) -> None:
             ),
             {"id": fid, "code": code},
         )
+    # A line served by the fulfilment: the table is altered in place, never rebuilt under it.
+    conn.execute(
+        text(
+            "INSERT INTO order_lines (id, order_id, line_no, sku_code, quantity, unit_price,"
+            " quantity_returned, fulfilment_id, charge_code) VALUES (1, 1, 1, NULL, 1, 5, 0, 'f-1',"
+            " 'FEE')"
+        )
+    )
     for n, kind in enumerate(("ready_for_pickup", "pickup_reminder", "collected")):
         data = {"order": "OLD-1", "fulfilment_id": "f-1", "pickup_code": CODE}
         conn.execute(

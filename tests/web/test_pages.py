@@ -176,10 +176,17 @@ def test_an_adjustment_refused_by_the_service_keeps_what_was_typed(
 def test_handover_with_a_wrong_code_is_refused_beside_the_field(
     web: TestClient, seeded: Seeded
 ) -> None:
+    # The customer's own order page shows the code while the order waits.
+    sign_in(web, CUSTOMER_EMAIL)
+    waiting = web.get(f"/account/orders/{seeded.pickup_order}")
+    assert f'Pickup code: <code class="secret">{seeded.pickup_code}</code>' in waiting.text
+    assert waiting.headers["cache-control"] == "no-store"
+    web.cookies.clear()
     sign_in(web, ASSOCIATE)
     page = f"/store/orders/{seeded.pickup_order}"
     html = web.get(page).text
     assert "collect by" in html  # while it waits on the shelf
+    assert seeded.pickup_code not in html  # the customer says it; the associate checks it
     fid = html.split("/fulfilments/")[1].split("/")[0]
     wrong = "000000" if seeded.pickup_code != "000000" else "111111"
     response: Any = post(web, page, f"{page}/fulfilments/{fid}/collect", {"pickup_code": wrong})
@@ -196,6 +203,7 @@ def test_handover_with_a_wrong_code_is_refused_beside_the_field(
     sign_in(web, CUSTOMER_EMAIL)
     mine = web.get(f"/account/orders/{seeded.pickup_order}").text
     assert "Collected" in mine and "collect by" not in mine
+    assert "Pickup code:" not in mine
 
 
 def test_the_replenishment_plan_runs_as_a_job_whose_progress_the_page_shows(

@@ -52,6 +52,20 @@ def get_order(uow: UnitOfWork, number: str) -> OrderRead:
     return order_read(uow, order)
 
 
+def pickup_codes(uow: UnitOfWork, number: str) -> dict[str, str]:
+    """The pickup code of each of the order's fulfilments waiting to be collected, by
+    fulfilment id: for its owner's eyes (their account, the tracking page)."""
+    order = repo.get_order_by_number(uow.session, number)
+    if order is None:
+        return {}
+    codes = {}
+    for f in repo.fulfilments_of_order(uow.session, order.id):
+        code = contact.pickup_code(uow.vault, f)
+        if f.status == FulfilmentStatus.READY_FOR_PICKUP.value and code is not None:
+            codes[f.id] = code
+    return codes
+
+
 def list_orders(uow: UnitOfWork, customer_id: int, limit: int = 50) -> list[OrderRead]:
     return [
         order_read(uow, o) for o in repo.list_orders_of_customer(uow.session, customer_id, limit)

@@ -43,13 +43,15 @@ def _vault() -> Any:
     return PiiVault(keyring)
 
 
+# Plain ALTER TABLE on both databases (SQLite 3.35+ drops a column in place): a batch
+# rebuild of ``fulfilments`` would drop the table order lines and the log refer to.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pickup_code_enc", sa.Text(), nullable=True))
+    op.add_column("fulfilments", sa.Column("pickup_code_enc", sa.Text(), nullable=True))
     _seal_codes()
     _scrub_events()
-    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
-        batch_op.drop_column("pickup_code")
+    op.drop_column("fulfilments", "pickup_code")
 
 
 def _seal_codes() -> None:
@@ -97,8 +99,7 @@ def _scrub_events() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pickup_code", sa.String(length=12), nullable=True))
+    op.add_column("fulfilments", sa.Column("pickup_code", sa.String(length=12), nullable=True))
     bind = op.get_bind()
     fulfilments = sa.table(
         "fulfilments",
@@ -112,8 +113,7 @@ def downgrade() -> None:
         )
     ).all()
     if not rows:
-        with op.batch_alter_table("fulfilments", schema=None) as batch_op:
-            batch_op.drop_column("pickup_code_enc")
+        op.drop_column("fulfilments", "pickup_code_enc")
         return
     vault = _vault()
     for row in rows:
@@ -122,5 +122,4 @@ def downgrade() -> None:
             .where(fulfilments.c.id == row.id)
             .values(pickup_code=vault.decrypt(PICKUP_CODE_FIELD, row.pickup_code_enc))
         )
-    with op.batch_alter_table("fulfilments", schema=None) as batch_op:
-        batch_op.drop_column("pickup_code_enc")
+    op.drop_column("fulfilments", "pickup_code_enc")

@@ -90,6 +90,7 @@ def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
             "requests": fulfilment.return_requests_of_order(uow, number),
             "refunds": fulfilment.refunds_of_order(uow, number),
             "places": pickup_places(uow, order),
+            "codes": lookup.pickup_codes(uow, number),
         }
 
     return read(request, load)
@@ -128,6 +129,7 @@ def _page(
         requestable=requestable(order, loaded["requests"]),
         refunds=loaded["refunds"],
         places=loaded["places"],
+        codes=loaded["codes"],
     )
 
 
