@@ -218,6 +218,35 @@ def test_birthday_coupons_follow_the_home_stores_time_zone(container, clock):
         assert service.list_coupons(uow, nobody) == []
 
 
+def test_a_birthday_changed_lately_waits_before_its_coupon(container, client, clock):
+    """Setting one's birth date to today was a coupon on demand: a birthday changed less than
+    ``birthday_on_file_days`` ago is not yet rewarded (one given when the profile was made,
+    or long ago, is)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import make_network
+
+    make_network(container)
+    clock.current = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    early = make_customer(container, "E", home_store="LON1")
+    made_with_it = make_customer(container, "M", birth_date="1990-11-03", home_store="LON1")
+    late = make_customer(container, "L", home_store="LON1")
+    patch = {"birth_date": "1991-11-03"}
+    assert client.patch(f"/api/v1/customers/{early}", json=patch).status_code == 200
+    clock.current = datetime(2026, 11, 3, 0, 30, tzinfo=UTC)
+    assert client.patch(f"/api/v1/customers/{late}", json=patch).status_code == 200
+    with container.uow() as uow:
+        assert service.award_birthday_coupons(uow, actor="t") == 2
+        assert [c.kind for c in service.list_coupons(uow, early)] == ["birthday"]
+        assert [c.kind for c in service.list_coupons(uow, made_with_it)] == ["birthday"]
+        assert service.list_coupons(uow, late) == []
+    # Next year it has been on file long enough.
+    clock.current += timedelta(days=365)
+    with container.uow() as uow:
+        assert service.award_birthday_coupons(uow, actor="t") == 3
+        assert [c.kind for c in service.list_coupons(uow, late)] == ["birthday"]
+
+
 def test_a_bonus_campaign_applies_on_its_channel_inside_its_dates(container, client, clock):
     """Double points in stores (POS) during a weekend, plus 25 bonus points per purchase;
     web orders that weekend and store orders after it earn the base rate. Tier progress

@@ -91,6 +91,12 @@ class ProgrammeRules(BaseModel):
     birthday_coupon: CouponRule | None = Field(
         default_factory=lambda: CouponRule(discount=Decimal("5.00"))
     )
+    birthday_on_file_days: int = Field(
+        default=30,
+        ge=0,
+        le=366,
+        description="Days a changed birth date waits before its birthday coupon (0: none)",
+    )
     welcome_coupon: CouponRule | None = Field(
         default=None, description="A coupon given once, when the customer joins"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -362,12 +363,19 @@ def by_search_index(session: Session, column: str, index: str, limit: int) -> li
 
 
 def by_birthday(
-    session: Session, month_day: str, store_codes: Sequence[str] | None
+    session: Session,
+    month_day: str,
+    store_codes: Sequence[str] | None,
+    on_file_before: datetime | None = None,
 ) -> list[tuple[int, str | None]]:
-    """Active customers born on ``month_day``; ``store_codes`` None means "no home store"."""
+    """Active customers born on ``month_day``; ``store_codes`` None means "no home store";
+    ``on_file_before``: whose birthday did not change after it."""
     stmt = select(customers.c.id, customers.c.home_store).where(
         customers.c.birthday == month_day, customers.c.status == CustomerStatus.ACTIVE.value
     )
+    if on_file_before is not None:
+        since = customers.c.birthday_since
+        stmt = stmt.where(or_(since.is_(None), since <= on_file_before))
     if store_codes is None:
         stmt = stmt.where(customers.c.home_store.is_(None))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from omniretail.customers import repository as repo
@@ -186,11 +187,16 @@ def verified_email(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> str
 
 
 def birthdays(
-    uow: UnitOfWork, month_day: str, store_codes: Sequence[str] | None
+    uow: UnitOfWork,
+    month_day: str,
+    store_codes: Sequence[str] | None,
+    *,
+    on_file_before: datetime | None = None,
 ) -> list[tuple[int, str | None]]:
     """Active customers born on ``month_day`` ("MM-DD") whose home store is one of
-    ``store_codes`` (None: customers without a home store)."""
-    return repo.by_birthday(uow.session, month_day, store_codes)
+    ``store_codes`` (None: customers without a home store); with ``on_file_before``, only
+    those whose birthday was not changed after it (one set today is not yet theirs)."""
+    return repo.by_birthday(uow.session, month_day, store_codes, on_file_before)
 
 
 def contact_addresses(

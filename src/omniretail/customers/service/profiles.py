@@ -66,7 +66,10 @@ def update_customer(
     customer = require_root(uow, customer_id)
     if "home_store" in data.model_fields_set:
         _require_store(uow, data.home_store)
+    birthday = customer.birthday
     _apply_profile(customer, data, vault)
+    if customer.birthday != birthday:
+        customer.birthday_since = uow.now if customer.birthday else None
     customer.updated_at = uow.now
     uow.session.flush()
     _review_name_postcode(uow, customer)

@@ -41,7 +41,9 @@ def award_birthday_coupons(uow: UnitOfWork, *, actor: str, at: datetime | None =
     for zone, codes in groups:
         today = now.astimezone(ZoneInfo(zone)).date()
         for month_day in birthdays_on(today):
-            for customer_id, _store in customers.birthdays(uow, month_day, codes):
+            on_file = now - timedelta(days=programme.birthday_on_file_days)
+            found = customers.birthdays(uow, month_day, codes, on_file_before=on_file)
+            for customer_id, _store in found:
                 if coupon.promotion is not None:
                     granted = grant_coupon(uow, customer_id, "birthday", str(today.year), coupon)
                     issued += granted is not None
