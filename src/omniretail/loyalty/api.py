@@ -171,9 +171,19 @@ def award_action(
 
 @router.post("/customers/{customer_id}/adjustments", response_model=AccountRead)
 def adjust(
-    customer_id: IdPath, body: AdjustmentCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath,
+    body: AdjustmentCreate,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    container: ContainerDep,
 ) -> AccountRead:
-    return use_case.run(lambda uow: service.adjust_points(uow, customer_id, body, actor=actor))
+    """Credits count against the caller's goodwill of the day, whoever they are
+    (``loyalty_goodwill_points_per_day``: 409 ``goodwill-limit-reached`` beyond); debits do
+    not."""
+    limit = container.settings.loyalty_goodwill_points_per_day
+    return use_case.run(
+        lambda uow: service.adjust_points(uow, customer_id, body, actor=actor, daily_limit=limit)
+    )
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=list[CouponRead])

@@ -63,3 +63,11 @@ class PresenceNotProven(DomainError):
 class RedemptionReferenceTaken(Conflict):
     slug = "redemption-reference-taken"
     title = "The reference names another customer's redemption"
+
+
+class GoodwillLimitReached(Conflict):
+    """A person's goodwill credits of the day would pass ``loyalty_goodwill_points_per_day``
+    (a stolen agent account minting points for an accomplice)."""
+
+    slug = "goodwill-limit-reached"
+    title = "Today's goodwill points limit is reached"

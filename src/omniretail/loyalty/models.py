@@ -4,12 +4,20 @@ Points live in lots, each with its own expiry; counters and lots never go negati
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omniretail.db.base import Base, BigIntPK
@@ -192,3 +200,16 @@ class CouponGrant(Base):
         UniqueConstraint("customer_id", "kind", "period"),
         CheckConstraint("kind IN ('birthday', 'welcome')", name="kind_known"),
     )
+
+
+class GoodwillDay(Base):
+    """Goodwill points one person credited by hand on one (UTC) day: counted by a
+    conditional upsert, so two agents' parallel credits cannot pass the daily limit."""
+
+    __tablename__ = "loyalty_goodwill_days"
+
+    actor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),)

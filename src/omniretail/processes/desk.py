@@ -184,10 +184,11 @@ def refund_line(
 
 
 def goodwill_points(
-    uow: UnitOfWork, customer_id: int, body: GoodwillPoints, *, actor: str
+    uow: UnitOfWork, customer_id: int, body: GoodwillPoints, *, actor: str, daily_limit: int
 ) -> AccountRead:
+    """``daily_limit``: the agent's goodwill credits a day (``loyalty.adjust_points``)."""
     data = AdjustmentCreate(points=body.points, reason=f"goodwill: {body.reason}"[:200])
-    return loyalty.adjust_points(uow, customer_id, data, actor=actor)
+    return loyalty.adjust_points(uow, customer_id, data, actor=actor, daily_limit=daily_limit)
 
 
 def goodwill_coupon(

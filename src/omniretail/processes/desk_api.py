@@ -81,9 +81,18 @@ def refund_line(
 
 @router.post("/customers/{customer_id}/goodwill-points", response_model=AccountRead)
 def goodwill_points(
-    customer_id: IdPath, body: GoodwillPoints, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath,
+    body: GoodwillPoints,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    container: ContainerDep,
 ) -> AccountRead:
-    return use_case.run(lambda uow: desk.goodwill_points(uow, customer_id, body, actor=actor))
+    """Counted against the caller's goodwill of the day (``loyalty_goodwill_points_per_day``,
+    409 beyond)."""
+    limit = container.settings.loyalty_goodwill_points_per_day
+    return use_case.run(
+        lambda uow: desk.goodwill_points(uow, customer_id, body, actor=actor, daily_limit=limit)
+    )
 
 
 @router.post("/customers/{customer_id}/goodwill-coupon", status_code=201, response_model=CouponRead)

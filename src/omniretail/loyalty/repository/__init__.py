@@ -51,6 +51,7 @@ from omniretail.loyalty.repository.entries import (
 )
 from omniretail.loyalty.repository.grants import (
     add_grant_if_new,
+    count_goodwill,
     list_grants,
 )
 from omniretail.loyalty.repository.lots import (
@@ -96,6 +97,7 @@ __all__ = [
     "apply_to_account",
     "bulk_insert",
     "clawbacks_for_line",
+    "count_goodwill",
     "coupons",
     "create_account_if_missing",
     "earns_of_order",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from omniretail.db.sql import insert_ignore
-from omniretail.loyalty.models import CouponGrant
+from omniretail.db.sql import insert_for, insert_ignore
+from omniretail.loyalty.models import CouponGrant, GoodwillDay
 
 grants = cast(Table, CouponGrant.__table__)
+goodwill_days = cast(Table, GoodwillDay.__table__)
 
 
 def add_grant_if_new(session: Session, values: dict[str, Any]) -> bool:
@@ -30,3 +32,16 @@ def list_grants(session: Session, customer_ids: Sequence[int]) -> list[CouponGra
             .order_by(CouponGrant.issued_at.desc(), CouponGrant.id.desc())
         )
     )
+
+
+def count_goodwill(session: Session, actor: str, day: date, points: int, limit: int) -> bool:
+    """Adds ``points`` to ``actor``'s goodwill of ``day`` unless that would pass ``limit``:
+    one conditional upsert (the row's lock orders parallel credits), True when counted."""
+    if points > limit:
+        return False
+    insert = insert_for(session)(goodwill_days).values(actor=actor, day=day, points=points)
+    total = goodwill_days.c.points + insert.excluded.points
+    stmt = insert.on_conflict_do_update(
+        index_elements=["actor", "day"], set_={"points": total}, where=total <= limit
+    ).returning(goodwill_days.c.points)
+    return session.execute(stmt).first() is not None

@@ -9,6 +9,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.ids import new_id
 from omniretail.loyalty import repository as repo
 from omniretail.loyalty.errors import (
+    GoodwillLimitReached,
     UnknownAction,
 )
 from omniretail.loyalty.events import (
@@ -58,9 +59,26 @@ def award_action(
 
 
 def adjust_points(
-    uow: UnitOfWork, customer_id: int, data: AdjustmentCreate, *, actor: str
+    uow: UnitOfWork,
+    customer_id: int,
+    data: AdjustmentCreate,
+    *,
+    actor: str,
+    daily_limit: int | None = None,
 ) -> AccountRead:
-    """Goodwill credits (a new lot) or corrections (debited like a redemption)."""
+    """Goodwill credits (a new lot) or corrections (debited like a redemption).
+    ``daily_limit``: the credits ``actor`` may give by hand in a (UTC) day, all customers
+    together (``GoodwillLimitReached`` beyond; None: no limit, for the journeys' own steps)."""
+    limited = data.points > 0 and daily_limit is not None
+    if limited and not repo.count_goodwill(
+        uow.session, actor, uow.now.date(), data.points, daily_limit or 0
+    ):
+        raise GoodwillLimitReached(
+            f"{data.points} points would take {actor}'s goodwill credits today over the"
+            f" limit of {daily_limit} (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_DAY, set by"
+            " the operator)",
+            field="points",
+        )
     _ensure_account(uow, customer_id, actor=actor)
     key = f"adjust:{new_id()}"
     if data.points > 0:

@@ -176,11 +176,14 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             fields=raw,
             back=back,
         )
-    window = container_of(request).settings.return_window_days
+    settings = container_of(request).settings
+    window, limit = settings.return_window_days, settings.loyalty_goodwill_points_per_day
     actor = posted.viewer.principal.actor
 
     def run(uow: UnitOfWork) -> Any:
-        return _perform(uow, spec.name, target, parsed, actor=actor, window_days=window)
+        return _perform(
+            uow, spec.name, target, parsed, actor=actor, window_days=window, goodwill_limit=limit
+        )
 
     try:
         done = change(request, decided, run)
@@ -203,7 +206,14 @@ def _is_desk_path(back: str) -> bool:
 
 
 def _perform(
-    uow: UnitOfWork, name: str, target: Any, body: Any, *, actor: str, window_days: int
+    uow: UnitOfWork,
+    name: str,
+    target: Any,
+    body: Any,
+    *,
+    actor: str,
+    window_days: int,
+    goodwill_limit: int,
 ) -> Any:
     if name == "refund_line":
         return desk.refund_line(uow, target, body, window_days=window_days, actor=actor)
@@ -216,7 +226,7 @@ def _perform(
     if name == "change_pickup_store":
         return desk.change_pickup_store(uow, target, body, actor=actor)
     if name == "goodwill_points":
-        return desk.goodwill_points(uow, int(target), body, actor=actor)
+        return desk.goodwill_points(uow, int(target), body, actor=actor, daily_limit=goodwill_limit)
     return desk.goodwill_coupon(uow, int(target), body, actor=actor)
 
 
