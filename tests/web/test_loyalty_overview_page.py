@@ -59,3 +59,34 @@ def test_a_refused_save_still_shows_the_overview(
     assert response.status_code == 422  # type: ignore[attr-defined]
     text = response.text  # type: ignore[attr-defined]
     assert shown(text, "Member accounts", num(figures(container).members))
+
+
+def test_the_birthday_coupons_wait_is_set_on_the_programme_page(
+    web: TestClient, container: Container, seeded: Seeded
+) -> None:
+    from omniretail.loyalty import service as loyalty_service
+
+    sign_in(web, ADMIN)
+    page = web.get("/hq/loyalty").text
+    assert 'name="birthday_on_file_days" type="number" value="30"' in page
+    with container.read_uow() as uow:
+        rules = loyalty_service.get_programme(uow).rules
+    form = {
+        "points_per_unit": str(rules.points_per_unit),
+        "point_value": str(rules.point_value),
+        "welcome_points": str(rules.welcome_points),
+        "return_window_days": str(rules.return_window_days),
+        "expiry_days": str(rules.expiry_days),
+        "qualification_days": str(rules.qualification_days),
+        "birthday_on_file_days": "14",
+    }
+    for i, tier in enumerate(rules.tiers):
+        form |= {
+            f"tier{i}.name": tier.name,
+            f"tier{i}.threshold": str(tier.threshold),
+            f"tier{i}.multiplier": str(tier.multiplier),
+        }
+    saved = post(web, "/hq/loyalty", "/hq/loyalty", form)
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    with container.read_uow() as uow:
+        assert loyalty_service.get_programme(uow).rules.birthday_on_file_days == 14

@@ -36,6 +36,7 @@ SCALARS = (
     "return_window_days",
     "expiry_days",
     "qualification_days",
+    "birthday_on_file_days",
 )
 TIER_ROWS = 5
 
