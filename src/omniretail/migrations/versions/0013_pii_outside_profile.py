@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
+
+from omniretail.migrations.keys import migration_vault
 
 revision: str = "0013_pii_outside_profile"
 down_revision: str | None = "0012_jobs"
@@ -29,18 +31,6 @@ PERSONAL_DELIVERY_KEYS = ("address", "latitude", "longitude")
 EVENT_PERSONAL_KEYS = frozenset({"contact_email", "address", "latitude", "longitude"})
 SEALED = ("recipient", "subject", "body", "html_body")
 JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
-
-
-def _vault() -> Any:
-    from omniretail.kernel.vault import PiiVault
-
-    keyring = context.config.attributes.get("keyring")
-    if keyring is None:
-        from omniretail.db.encrypted import load_keyring
-        from omniretail.settings import Settings
-
-        keyring = load_keyring(Settings())
-    return PiiVault(keyring)
 
 
 def _json(value: Any) -> Any:
@@ -85,7 +75,7 @@ def _seal_orders() -> None:
     ).all()
     if not rows:
         return
-    vault = _vault()
+    vault = migration_vault()
     for row in rows:
         delivery = _json(row.delivery)
         values: dict[str, Any] = {
@@ -116,7 +106,7 @@ def _seal_notifications() -> None:
     rows = bind.execute(sa.select(notifications)).all()
     if not rows:
         return
-    vault = _vault()
+    vault = migration_vault()
     for row in rows:
         values = {
             c: vault.encrypt(f"notification_{c}", getattr(row, c))

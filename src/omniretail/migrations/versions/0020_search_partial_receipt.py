@@ -14,10 +14,11 @@ Create Date: 2026-12-04 16:00:00
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
+
+from omniretail.migrations.keys import migration_vault
 
 revision: str = "0020_search_partial_receipt"
 down_revision: str | None = "0016_password_reset_codes"
@@ -28,18 +29,6 @@ depends_on: str | Sequence[str] | None = None
 SURNAME, POSTCODE = "surname", "postcode_outward"
 UK_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
 BATCH = 500
-
-
-def _vault() -> Any:
-    from omniretail.kernel.vault import PiiVault
-
-    keyring = context.config.attributes.get("keyring")
-    if keyring is None:
-        from omniretail.db.encrypted import load_keyring
-        from omniretail.settings import Settings
-
-        keyring = load_keyring(Settings())
-    return PiiVault(keyring)
 
 
 def _surname(name: str | None) -> str | None:
@@ -100,7 +89,7 @@ def _index_customers() -> None:
         ).all()
         if not rows:
             return
-        vault = vault or _vault()
+        vault = vault or migration_vault()
         for row in rows:
             surname = _surname(vault.decrypt("name", row.name_enc))
             address = vault.decrypt("address", row.address_enc)

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
+
+from omniretail.migrations.keys import migration_vault
 
 revision: str = "0042_support_wire_attachments"
 down_revision: str | None = "0041_pay18_payment_attempts"
@@ -20,18 +22,6 @@ depends_on: str | Sequence[str] | None = None
 # A frozen copy of the vault field (support.conversations.ATTACHMENT_FIELD).
 FIELD = "support_attachment"
 BATCH = 200
-
-
-def _vault() -> Any:
-    from omniretail.kernel.vault import PiiVault
-
-    keyring = context.config.attributes.get("keyring")
-    if keyring is None:
-        from omniretail.db.encrypted import load_keyring
-        from omniretail.settings import Settings
-
-        keyring = load_keyring(Settings())
-    return PiiVault(keyring)
 
 
 def _convert(source: str, target: str, change: Any) -> None:
@@ -58,7 +48,7 @@ def _convert(source: str, target: str, change: Any) -> None:
 def upgrade() -> None:
     with op.batch_alter_table("support_attachments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("data_enc", sa.Text(), nullable=True))
-    vault = _vault()
+    vault = migration_vault()
     _convert("data", "data_enc", lambda data: vault.encrypt_bytes(FIELD, bytes(data)))
     with op.batch_alter_table("support_attachments", schema=None) as batch_op:
         batch_op.drop_column("data")
@@ -68,7 +58,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("support_attachments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("data", sa.LargeBinary(), nullable=True))
-    vault = _vault()
+    vault = migration_vault()
     _convert("data_enc", "data", lambda token: vault.decrypt_bytes(FIELD, token))
     with op.batch_alter_table("support_attachments", schema=None) as batch_op:
         batch_op.drop_column("data_enc")

@@ -14,11 +14,12 @@ Create Date: 2026-12-07 06:40:00
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
+
+from omniretail.migrations.keys import migration_vault
 
 revision: str = "0051_pickup_codes_sealed"
 down_revision: str | None = "0050_ledger_kind_index"
@@ -31,30 +32,25 @@ PICKUP_EVENTS = ("omniretail.orders.ready_for_pickup", "omniretail.orders.pickup
 JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-def _vault() -> Any:
-    from omniretail.kernel.vault import PiiVault
-
-    keyring = context.config.attributes.get("keyring")
-    if keyring is None:
-        from omniretail.db.encrypted import load_keyring
-        from omniretail.settings import Settings
-
-        keyring = load_keyring(Settings())
-    return PiiVault(keyring)
-
-
 # Plain ALTER TABLE on both databases (SQLite 3.35+ drops a column in place): a batch
 # rebuild of ``fulfilments`` would drop the table order lines and the log refer to.
 
 
 def upgrade() -> None:
     op.add_column("fulfilments", sa.Column("pickup_code_enc", sa.Text(), nullable=True))
-    _seal_codes()
+    _copy("pickup_code", "pickup_code_enc", seal=True)
     _scrub_events()
     op.drop_column("fulfilments", "pickup_code")
 
 
-def _seal_codes() -> None:
+def downgrade() -> None:
+    op.add_column("fulfilments", sa.Column("pickup_code", sa.String(length=12), nullable=True))
+    _copy("pickup_code_enc", "pickup_code", seal=False)
+    op.drop_column("fulfilments", "pickup_code_enc")
+
+
+def _copy(source: str, target: str, *, seal: bool) -> None:
+    """Each issued code from ``source`` into ``target``, sealed or opened."""
     bind = op.get_bind()
     fulfilments = sa.table(
         "fulfilments",
@@ -62,19 +58,17 @@ def _seal_codes() -> None:
         sa.column("pickup_code", sa.String),
         sa.column("pickup_code_enc", sa.Text),
     )
-    rows = bind.execute(
-        sa.select(fulfilments.c.id, fulfilments.c.pickup_code).where(
-            fulfilments.c.pickup_code.is_not(None)
-        )
-    ).all()
+    column = fulfilments.c[source]
+    rows = bind.execute(sa.select(fulfilments.c.id, column).where(column.is_not(None))).all()
     if not rows:
         return
-    vault = _vault()
-    for row in rows:
+    vault = migration_vault()
+    move = vault.encrypt if seal else vault.decrypt
+    for fulfilment_id, value in rows:
         bind.execute(
             sa.update(fulfilments)
-            .where(fulfilments.c.id == row.id)
-            .values(pickup_code_enc=vault.encrypt(PICKUP_CODE_FIELD, row.pickup_code))
+            .where(fulfilments.c.id == fulfilment_id)
+            .values({target: move(PICKUP_CODE_FIELD, value)})
         )
 
 
@@ -96,30 +90,3 @@ def _scrub_events() -> None:
             bind.execute(
                 sa.update(outbox).where(outbox.c.position == row.position).values(data=scrubbed)
             )
-
-
-def downgrade() -> None:
-    op.add_column("fulfilments", sa.Column("pickup_code", sa.String(length=12), nullable=True))
-    bind = op.get_bind()
-    fulfilments = sa.table(
-        "fulfilments",
-        sa.column("id", sa.String),
-        sa.column("pickup_code", sa.String),
-        sa.column("pickup_code_enc", sa.Text),
-    )
-    rows = bind.execute(
-        sa.select(fulfilments.c.id, fulfilments.c.pickup_code_enc).where(
-            fulfilments.c.pickup_code_enc.is_not(None)
-        )
-    ).all()
-    if not rows:
-        op.drop_column("fulfilments", "pickup_code_enc")
-        return
-    vault = _vault()
-    for row in rows:
-        bind.execute(
-            sa.update(fulfilments)
-            .where(fulfilments.c.id == row.id)
-            .values(pickup_code=vault.decrypt(PICKUP_CODE_FIELD, row.pickup_code_enc))
-        )
-    op.drop_column("fulfilments", "pickup_code_enc")

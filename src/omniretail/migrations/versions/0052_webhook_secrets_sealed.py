@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
+
+from omniretail.migrations.keys import migration_vault
 
 revision: str = "0052_webhook_secrets_sealed"
 down_revision: str | None = "0051_pickup_codes_sealed"
@@ -21,18 +23,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SECRET_FIELD = "webhook_secret"  # a frozen copy of notifications.models.SECRET_FIELD
-
-
-def _vault() -> Any:
-    from omniretail.kernel.vault import PiiVault
-
-    keyring = context.config.attributes.get("keyring")
-    if keyring is None:
-        from omniretail.db.encrypted import load_keyring
-        from omniretail.settings import Settings
-
-        keyring = load_keyring(Settings())
-    return PiiVault(keyring)
 
 
 def _subscriptions() -> Any:
@@ -44,13 +34,13 @@ def _subscriptions() -> Any:
     )
 
 
-def _copy(source: str, target: str, seal: bool) -> None:
+def _copy(source: str, target: str, *, seal: bool) -> None:
     bind = op.get_bind()
     table = _subscriptions()
     rows = bind.execute(sa.select(table.c.id, table.c[source])).all()
     if not rows:
         return
-    vault = _vault()
+    vault = migration_vault()
     for row in rows:
         value = row[1]
         moved = vault.encrypt(SECRET_FIELD, value) if seal else vault.decrypt(SECRET_FIELD, value)
