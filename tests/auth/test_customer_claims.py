@@ -160,3 +160,15 @@ def test_a_home_store_is_one_of_the_stores(client, who):
         f"{API}/customers/{cara}", headers=who["cara"], json={"home_store": None}
     )
     assert ok(cleared)["home_store"] is None
+
+
+def test_a_profile_change_naming_a_field_it_cannot_change_is_refused(client, who):
+    """``points``, ``role`` or ``tier`` in a profile change were ignored without a word."""
+    cara = who["ids"]["cara"]
+    for extra in ({"role": "admin"}, {"points": 99_999}, {"tier": "Gold"}):
+        body = {"name": "Cara Customer", **extra}
+        r = client.patch(f"{API}/customers/{cara}", headers=who["cara"], json=body)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert next(iter(extra)) in r.text
+    assert ok(client.get(f"{API}/customers/{cara}"))["name"] == "Cara Customer"

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -107,6 +108,11 @@ class CustomerCreate(BaseModel):
 
 
 class CustomerUpdate(BaseModel):
+    """The fields a profile change may name; any other (``points``, ``role``, ``tier``...) is
+    a 422 rather than silently ignored, so a client learns that it changed nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: Text | None = None
     address: Address | None = None
     birth_date: date | None = None
