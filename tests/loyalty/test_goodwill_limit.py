@@ -88,3 +88,20 @@ def test_parallel_credits_never_pass_the_limit(container):
     with container.read_uow() as uow:
         balances = [service.account_status(uow, c).available for c in customers]
     assert sum(b >= 1000 for b in balances) == 5  # welcome points aside
+
+
+def test_actions_awarded_by_hand_count_against_the_same_limit(container, client):
+    """A referral with a new reference each time was another way to mint points."""
+    container.settings.loyalty_goodwill_points_per_day = 500  # a referral is 200
+    ann = make_customer(container, "Ann")
+    url = f"{API}/loyalty/customers/{ann}/actions"
+    answers = [
+        client.post(url, json={"action": "referral", "reference": f"friend-{i}"}) for i in range(3)
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 409]
+    assert answers[2].json()["type"].endswith("/goodwill-limit-reached")
+    # A repeat of an award already made adds nothing, so it counts nothing either.
+    again = client.post(url, json={"action": "referral", "reference": "friend-0"})
+    assert again.status_code == 200, again.text
+    assert _credit(client, ann, 100).status_code == 200
+    assert _credit(client, ann, 1).status_code == 409

@@ -207,6 +207,13 @@ def test_returns_points_greeting_and_agent(container, client, shop):
 
     points = ask(container, "how many points do I have")
     assert points.intent == "points_balance" and points.needs_verification
+    # An order number with its email is no proof of the person: the balance is not told.
+    by_email = ask(container, "how many points do I have", order_number=shop["pickup"], email=EMAIL)
+    assert by_email.needs_verification and "points available" not in by_email.text
+    waiting = ask(
+        container, f"{shop['pickup']} {EMAIL}", AssistantContext(pending_intent="points_balance")
+    )
+    assert "points available" not in waiting.text
     with container.uow() as uow:
         loyalty.adjust_points(
             uow, shop["customer"], AdjustmentCreate(points=250, reason="goodwill"), actor="test"

@@ -148,8 +148,8 @@ def _own_data(principal: AuthPrincipal, rule: policy.Rule, action: Action) -> li
             if cid is not None:
                 checks += _person(principal, cid, "customers may only send their own events")
             anon = event.get("anonymous_id") if isinstance(event, dict) else None
-            if cid is None and anon is not None:  # filed under whoever the session is linked to
-                anonymous.add(str(anon))
+            if cid is None and isinstance(anon, str):  # filed under the session's profile
+                anonymous.add(anon.strip())  # as the event's schema reads it
         if anonymous:
             checks.append(_own_anonymous_ids(principal, sorted(anonymous)))
     elif action.path.startswith("/carts"):

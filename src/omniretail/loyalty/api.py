@@ -163,10 +163,18 @@ def reverse(redemption_id: KeyPath, use_case: UseCaseDep, actor: ActorDep) -> Re
 
 @router.post("/customers/{customer_id}/actions", response_model=AccountRead)
 def award_action(
-    customer_id: IdPath, body: ActionCreate, use_case: UseCaseDep, actor: ActorDep
+    customer_id: IdPath,
+    body: ActionCreate,
+    use_case: UseCaseDep,
+    actor: ActorDep,
+    container: ContainerDep,
 ) -> AccountRead:
-    """Points for a review, an app install, a referral (once each)."""
-    return use_case.run(lambda uow: service.award_action(uow, customer_id, body, actor=actor))
+    """Points for a review, an app install, a referral (once each); counted against the
+    caller's goodwill of the day like an adjustment (409 ``goodwill-limit-reached``)."""
+    limit = container.settings.loyalty_goodwill_points_per_day
+    return use_case.run(
+        lambda uow: service.award_action(uow, customer_id, body, actor=actor, daily_limit=limit)
+    )
 
 
 @router.post("/customers/{customer_id}/adjustments", response_model=AccountRead)

@@ -42,7 +42,7 @@ ORDER_NUMBER = re.compile(r"\bOR[\s-]?([A-Z0-9]{10})\b", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ORDER_INTENTS = {"where_is_my_order", "pickup_code", "cancel_order", "change_pickup_store"}
 # The questions that can wait for an order number and email (``pending_intent``).
-WAITING = ORDER_INTENTS | {"points_balance", "start_return"}
+WAITING = ORDER_INTENTS | {"start_return"}
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_RETURN_WINDOW = 30
 # The customer's account page: their orders, each with its return.
@@ -370,10 +370,9 @@ class _Turn:
         return self.say(intent, confidence, self.template(intent).format(link=PREFERENCES))
 
     def points_balance(self, intent: str, confidence: float) -> AssistantReply:
+        # Signed in only: an order number and its email (on receipts and labels) are no
+        # proof of the person, and the balance is theirs to spend.
         customer_id = self.ctx.customer_id
-        if customer_id is None and self.number:
-            order = self.verified_order(intent)
-            customer_id = order.customer_id if order is not None else None
         if customer_id is None:
             self.ctx = replace(self.ctx, pending_intent=intent)
             return self.say(

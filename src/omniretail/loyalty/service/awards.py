@@ -38,10 +38,16 @@ from omniretail.loyalty.service.rules import rules
 
 
 def award_action(
-    uow: UnitOfWork, customer_id: int, data: ActionCreate, *, actor: str
+    uow: UnitOfWork,
+    customer_id: int,
+    data: ActionCreate,
+    *,
+    actor: str,
+    daily_limit: int | None = None,
 ) -> AccountRead:
     """Points for an action (review, app install, referral), once per action and reference
-    (an app install counts once per customer)."""
+    (an app install counts once per customer). ``daily_limit``: as ``adjust_points``'s, for
+    awards the caller names (a new reference each time would otherwise mint points)."""
     programme = rules(uow)
     points = programme.actions.get(data.action)
     if points is None:
@@ -54,8 +60,23 @@ def award_action(
     root = customers.resolve_id(uow, customer_id)
     key = f"action:{data.action}:{root}:{reference}"
     if points and not repo.entry_exists(uow.session, key):
+        _count_goodwill(uow, actor, points, daily_limit)
         _reward(uow, customer_id, points, key, data.action, actor=actor, programme=programme)
     return account_status(uow, customer_id)
+
+
+def _count_goodwill(uow: UnitOfWork, actor: str, points: int, daily_limit: int | None) -> None:
+    """Raises ``GoodwillLimitReached`` if ``points`` more would take ``actor``'s credits by
+    hand today over ``daily_limit`` (None: not counted)."""
+    if daily_limit is None:
+        return
+    if not repo.count_goodwill(uow.session, actor, uow.now.date(), points, daily_limit):
+        raise GoodwillLimitReached(
+            f"{points} points would take {actor}'s goodwill credits today over the"
+            f" limit of {daily_limit} (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_DAY, set by"
+            " the operator)",
+            field="points",
+        )
 
 
 def adjust_points(
@@ -69,16 +90,8 @@ def adjust_points(
     """Goodwill credits (a new lot) or corrections (debited like a redemption).
     ``daily_limit``: the credits ``actor`` may give by hand in a (UTC) day, all customers
     together (``GoodwillLimitReached`` beyond; None: no limit, for the journeys' own steps)."""
-    limited = data.points > 0 and daily_limit is not None
-    if limited and not repo.count_goodwill(
-        uow.session, actor, uow.now.date(), data.points, daily_limit or 0
-    ):
-        raise GoodwillLimitReached(
-            f"{data.points} points would take {actor}'s goodwill credits today over the"
-            f" limit of {daily_limit} (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_DAY, set by"
-            " the operator)",
-            field="points",
-        )
+    if data.points > 0:
+        _count_goodwill(uow, actor, data.points, daily_limit)
     _ensure_account(uow, customer_id, actor=actor)
     key = f"adjust:{new_id()}"
     if data.points > 0:
