@@ -213,7 +213,6 @@ def cancel_lines(
     uow.record(
         OrderCancelled(
             order=order.number,
-            tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             reason=reason,
             amount=str(amount),

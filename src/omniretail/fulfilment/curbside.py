@@ -67,7 +67,6 @@ def announce_arrival(uow: UnitOfWork, token: str, index: int, body: ArrivalBody)
     uow.record(
         CurbsideArrived(
             order=order.number,
-            tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             fulfilment_id=f.id,
             location=f.pickup_location_code,

@@ -22,7 +22,6 @@ class FulfilmentEvent(Event):
 
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     fulfilment_id: str
     method: str
@@ -36,7 +35,6 @@ class FulfilmentEvent(Event):
         """The event of fulfilment row ``f`` of order row ``order``."""
         return cls(
             order=order.number,
-            tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             fulfilment_id=f.id,
             method=f.method,
@@ -169,7 +167,6 @@ class CurbsideArrived(Event):
     type: ClassVar[str] = "orders.curbside_arrived"
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     fulfilment_id: str
     location: str
@@ -183,7 +180,6 @@ class ReturnRequestEvent(Event):
 
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     code: str
     method: str  # "post" or "in_store"

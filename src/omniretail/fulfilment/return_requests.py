@@ -302,7 +302,6 @@ def _event_fields(order: Any, req: Any) -> dict[str, Any]:
     get = req.get if isinstance(req, dict) else lambda key: getattr(req, key)
     return {
         "order": order.number,
-        "tracking_token": order.tracking_token,
         "customer_id": order.customer_id,
         "code": get("code"),
         "method": get("method"),

@@ -200,7 +200,6 @@ def exchange_items(
     uow.record(
         OrderExchanged(
             order=order.number,
-            tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             exchange_id=exchange_id,
             location=data.location,
@@ -381,7 +380,6 @@ def _refunded_event(
 ) -> OrderRefunded:
     return OrderRefunded(
         order=order.number,
-        tracking_token=order.tracking_token,
         customer_id=order.customer_id,
         return_id=return_id,
         location=location,

@@ -436,7 +436,6 @@ def _return_uncollected(uow: UnitOfWork, row: Any, policy: OrderPolicy, actor: s
     uow.record(
         OrderCancelled(
             order=order.number,
-            tracking_token=order.tracking_token,
             customer_id=order.customer_id,
             fulfilment_id=f.id,
             method=f.method,

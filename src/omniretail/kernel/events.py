@@ -9,7 +9,6 @@ A domain declares each event as a frozen dataclass subclass of ``Event`` in its 
         type: ClassVar[str] = "orders.order_confirmed"
         subject_template: ClassVar[str] = "orders/{order}"
         order: str
-        tracking_token: str
 
 ``uow.record(OrderConfirmed(order=..., ...))`` stores it in the outbox; a handler subscribes with
 ``registry.on(OrderConfirmed, name, handler)`` and receives an ``OrderConfirmed`` again. The

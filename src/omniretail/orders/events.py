@@ -53,7 +53,6 @@ class OrderConfirmed(Event):
     type: ClassVar[str] = "orders.order_confirmed"
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     channel: str
     total: str
@@ -84,7 +83,6 @@ class OrderCancelled(Event):
     type: ClassVar[str] = "orders.cancelled"
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     fulfilment_id: str | None = None
     method: str | None = None
@@ -116,7 +114,6 @@ class OrderRefunded(Event):
     type: ClassVar[str] = "orders.refunded"
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     return_id: str
     location: str
@@ -133,7 +130,6 @@ class OrderExchanged(Event):
     type: ClassVar[str] = "orders.exchanged"
     subject_template: ClassVar[str] = ORDER_SUBJECT
     order: str
-    tracking_token: str
     customer_id: int | None
     exchange_id: str
     location: str

@@ -78,11 +78,11 @@ class Pending:
 
 
 def confirmed_event(confirmation: dict[str, Any]) -> OrderConfirmed:
+    """The event kept with a pending attempt; one kept before events lost the tracking
+    token (a bearer link to the tracking page) drops it."""
+    kept = {k: v for k, v in confirmation.items() if k != "tracking_token"}
     return OrderConfirmed(
-        **{
-            **confirmation,
-            "fulfilments": [ConfirmedFulfilment(**f) for f in confirmation["fulfilments"]],
-        }
+        **{**kept, "fulfilments": [ConfirmedFulfilment(**f) for f in kept["fulfilments"]]}
     )
 
 

@@ -200,7 +200,6 @@ def _place(
     uow.later_rows(repo.order_lines, [ln.values() for ln in lines])
     confirmation: dict[str, Any] = {
         "order": number,
-        "tracking_token": tracking_token,
         "customer_id": cart.customer_id,
         "channel": channel,
         "total": str(total),
