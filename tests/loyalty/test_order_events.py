@@ -101,7 +101,6 @@ def test_cancelled_and_refunded_lines_give_back_what_they_earned(container, clie
     # (The event has the shape orders.returns records; it is recorded here directly.)
     refund = OrderRefunded(
         order=number,
-        tracking_token="t",
         customer_id=customer,
         return_id="R-1",
         location="LON1",
@@ -237,7 +236,6 @@ def test_a_refund_before_the_order_earned_is_retried(container, client, clock):
         "time": "2026-11-02T09:00:00Z",
         "data": OrderRefunded(
             order="W-404",
-            tracking_token="t",
             customer_id=customer,
             return_id="R-404",
             location="LON1",

@@ -137,7 +137,6 @@ def test_versions_pause_and_exit_rules(container, clock, sent):
     assert run_of(container, second).version == 2
     event = OrderConfirmed(
         order="W-1",
-        tracking_token="t",
         customer_id=other,
         channel="WEB",
         total="10",

@@ -237,7 +237,6 @@ def test_segment_entry_enters_and_an_order_converts_ended_runs(container, clock,
     clock.advance(days=8)  # past the default 7-day goal window
     order = OrderConfirmed(
         order="T-9",
-        tracking_token="t",
         customer_id=c,
         channel="POS",
         total="12.5",

@@ -322,7 +322,6 @@ def test_lift_and_the_winner_with_enough_customers(container: Container, clock: 
         for i, c in enumerate(chosen):
             confirmed = OrderConfirmed(
                 order=f"W-{i}",
-                tracking_token="t",
                 customer_id=c,
                 channel="WEB",
                 total="10",
