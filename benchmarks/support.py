@@ -6,8 +6,9 @@ Seeds a fresh migrated database through the services and the API (four stores wi
 hours, ``--skus`` named SKUs stocked at the stores, a customer with orders: click & collect made
 ready, home deliveries shipped with a carrier), then asks ``--questions`` questions drawn in turn
 from the project's held-out set (``support/intents/heldout.csv``, never trained on). Order
-questions carry the order number and its email every other time, so the verified path (tracking
-read, pickup code) is measured as well as the "please verify" one.
+questions carry the order number and its email every other time, so the verified path (the
+tracking read; the code itself goes only to a signed-in owner) is measured as well as the
+"please verify" one.
 
 - service: ``support.assistant.answer`` in-process over the database (one read transaction per
   question), wall time per call;
