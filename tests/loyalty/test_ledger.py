@@ -208,6 +208,7 @@ def test_birthday_coupons_follow_the_home_stores_time_zone(container, clock):
     from tests.factories import make_network
 
     make_network(container)
+    clock.current = datetime(2026, 9, 1, tzinfo=UTC)  # birthdays on file since September
     london = make_customer(container, "L", birth_date="1990-11-03", home_store="LON1")
     nobody = make_customer(container, "N", birth_date="1990-11-04", home_store="LON1")
     clock.current = datetime(2026, 11, 3, 0, 30, tzinfo=UTC)
@@ -219,9 +220,9 @@ def test_birthday_coupons_follow_the_home_stores_time_zone(container, clock):
 
 
 def test_a_birthday_changed_lately_waits_before_its_coupon(container, client, clock):
-    """Setting one's birth date to today was a coupon on demand: a birthday changed less than
-    ``birthday_on_file_days`` ago is not yet rewarded (one given when the profile was made,
-    or long ago, is)."""
+    """Setting one's birth date to today was a coupon on demand: a birthday given or changed
+    less than ``birthday_on_file_days`` ago is not yet rewarded, a new profile's included
+    (one given long ago is)."""
     from datetime import UTC, datetime, timedelta
 
     from tests.factories import make_network
@@ -235,16 +236,19 @@ def test_a_birthday_changed_lately_waits_before_its_coupon(container, client, cl
     assert client.patch(f"/api/v1/customers/{early}", json=patch).status_code == 200
     clock.current = datetime(2026, 11, 3, 0, 30, tzinfo=UTC)
     assert client.patch(f"/api/v1/customers/{late}", json=patch).status_code == 200
+    made_today = make_customer(container, "T", birth_date="1985-11-03", home_store="LON1")
     with container.uow() as uow:
         assert service.award_birthday_coupons(uow, actor="t") == 2
         assert [c.kind for c in service.list_coupons(uow, early)] == ["birthday"]
         assert [c.kind for c in service.list_coupons(uow, made_with_it)] == ["birthday"]
         assert service.list_coupons(uow, late) == []
-    # Next year it has been on file long enough.
+        assert service.list_coupons(uow, made_today) == []  # a profile made today waits too
+    # Next year both have been on file long enough.
     clock.current += timedelta(days=365)
     with container.uow() as uow:
-        assert service.award_birthday_coupons(uow, actor="t") == 3
+        assert service.award_birthday_coupons(uow, actor="t") == 4
         assert [c.kind for c in service.list_coupons(uow, late)] == ["birthday"]
+        assert [c.kind for c in service.list_coupons(uow, made_today)] == ["birthday"]
 
 
 def test_a_bonus_campaign_applies_on_its_channel_inside_its_dates(container, client, clock):

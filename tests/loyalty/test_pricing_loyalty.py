@@ -118,6 +118,7 @@ def test_a_birthday_coupon_is_issued_at_local_midnight_once_and_used_at_checkout
     make_orders_network(container)
     receive(container, "A1", "DC1", 10)
     _birthday_rules(client)
+    clock.current = datetime(2026, 9, 1, tzinfo=UTC)  # a member, her birthday on file since
     # No home store: the programme's zone, Asia/Tokyo (UTC+9)
     kumiko = make_customer(
         container, "Kumiko", email="kumiko@example.com", verified=True, birth_date="1990-11-03"
@@ -252,6 +253,7 @@ def test_a_gold_price_list_prices_the_basket_the_till_and_a_quote(container, cli
 def test_two_sweeps_at_once_issue_one_coupon(container, client, clock):
     make_orders_network(container)
     _birthday_rules(client, zone="Europe/London")
+    clock.current = datetime(2026, 9, 1, tzinfo=UTC)  # birthday on file since September
     customer = make_customer(container, "Twice", birth_date="1990-11-03")
     clock.current = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
     barrier = threading.Barrier(2)

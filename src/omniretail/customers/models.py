@@ -99,7 +99,7 @@ class Customer(Base):
     birth_date_enc: Mapped[str | None] = mapped_column(Text)
     # "MM-DD" only, so the birthday job can find today's birthdays without decrypting.
     birthday: Mapped[str | None] = mapped_column(String(5), index=True)
-    # When the customer last changed it (None: given when the profile was made): a birthday
+    # When it was given or last changed (None: on file before migration 0053): a birthday
     # set today is no birthday coupon today (``loyalty``'s ``birthday_on_file_days``).
     birthday_since: Mapped[datetime | None]
     name_postcode_index: Mapped[str | None] = mapped_column(String(40), index=True)

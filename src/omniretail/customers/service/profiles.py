@@ -47,6 +47,9 @@ def create_customer(
     _require_store(uow, data.home_store)
     customer = Customer(created_at=uow.now, status=CustomerStatus.ACTIVE.value, country=None)
     _apply_profile(customer, data, vault)
+    # Given with a new profile (a till sign-up by staff) it waits like a change: else a new
+    # profile would be a birthday coupon on demand.
+    customer.birthday_since = uow.now if customer.birthday else None
     customer.country = data.country or (data.address.country if data.address else None)
     repo.add_customer(uow.session, customer)
     uow.record(Registered(customer_id=customer.id, actor=actor))

@@ -2,8 +2,8 @@
 
 A birth date set (or changed) today was enough for today's birthday coupon, so anyone could
 have one a year on demand. The coupon now waits ``birthday_on_file_days`` (the loyalty
-programme's rule, 30 by default) after a change; birthdays given when the profile was made,
-and every one before this migration, have no date here and count as long on file.
+programme's rule, 30 by default) after it is given or changed; every birthday on file before
+this migration has no date here and counts as long on file.
 
 Revision ID: 0053_birthday_since
 Revises: 0052_webhook_secrets_sealed
