@@ -151,8 +151,8 @@ def _notice(
 def _code_to_send(uow: Any, fulfilment_id: str) -> str:
     """The pickup code of a fulfilment still waiting to be collected (events carry none)."""
     f = repo.get_fulfilment(uow.session, fulfilment_id)
-    code = orders.pickup_code(uow.vault, f) if f is not None else None
-    if f is None or f.status != "ready_for_pickup" or code is None:
+    code = orders.waiting_pickup_code(uow.vault, f) if f is not None else None
+    if code is None:
         raise SkipDelivery(f"fulfilment {fulfilment_id} is no longer waiting to be collected")
     return code
 

@@ -3,15 +3,16 @@
 ``orders.contact_email_enc`` holds the contact email; ``orders.delivery_enc`` the personal part
 of the delivery (address and coordinates); ``orders.delivery`` keeps only the method and the
 pickup location, which routing and reports read without a key. Order events carry none of it
-(ids, numbers and the tracking token): a handler that needs the email reads the order.
-``fulfilments.pickup_code_enc`` holds the code that hands a fulfilment over; pickup events
-carry none (the email handler reads it, ``pickup_code``)."""
+(ids and numbers): a handler that needs the email reads the order.
+``fulfilments.pickup_code_enc`` holds the code that hands a fulfilment over; no event carries
+it (the email handler reads it, ``waiting_pickup_code``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from omniretail.kernel.vault import PiiVault
+from omniretail.orders.models import FulfilmentStatus
 
 EMAIL_FIELD = "order_contact_email"
 DELIVERY_FIELD = "order_delivery"
@@ -54,3 +55,11 @@ def seal_pickup_code(vault: PiiVault, code: str) -> str:
 def pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
     """The fulfilment's pickup code in clear (None: none issued)."""
     return vault.decrypt(PICKUP_CODE_FIELD, fulfilment.pickup_code_enc)
+
+
+def waiting_pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
+    """The code of a fulfilment waiting to be collected; None once it has moved on (what the
+    owner is shown and mailed)."""
+    if fulfilment.status != FulfilmentStatus.READY_FOR_PICKUP.value:
+        return None
+    return pickup_code(vault, fulfilment)

@@ -60,8 +60,8 @@ def pickup_codes(uow: UnitOfWork, number: str) -> dict[str, str]:
         return {}
     codes = {}
     for f in repo.fulfilments_of_order(uow.session, order.id):
-        code = contact.pickup_code(uow.vault, f)
-        if f.status == FulfilmentStatus.READY_FOR_PICKUP.value and code is not None:
+        code = contact.waiting_pickup_code(uow.vault, f)
+        if code is not None:
             codes[f.id] = code
     return codes
 
@@ -217,11 +217,7 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
                 method=f.method,
                 status=f.status,
                 promised_date=f.promised_date,
-                pickup_code=(
-                    contact.pickup_code(uow.vault, f)
-                    if f.status == FulfilmentStatus.READY_FOR_PICKUP.value
-                    else None
-                ),
+                pickup_code=contact.waiting_pickup_code(uow.vault, f),
                 collect_by=f.collect_by,
                 carrier=f.carrier,
                 tracking_number=f.tracking_number,

@@ -39,6 +39,7 @@ from omniretail.orders.contact import (
     pickup_code,
     seal,
     seal_pickup_code,
+    waiting_pickup_code,
 )
 from omniretail.orders.lookup import (
     OPEN_FULFILMENT_STATES,
@@ -206,4 +207,5 @@ __all__ = [
     "tracking_read",
     "update_order",
     "update_order_line",
+    "waiting_pickup_code",
 ]

@@ -283,7 +283,8 @@ class _Turn:
                 )
             )
         # The tracking page shows a pickup code while the order waits: only for its owner.
-        text = self.template(intent, "answer" if self._owns(order) else "by_email").format(
+        key = "answer" if self._owns(order) else "answer_by_email"
+        text = self.template(intent, key).format(
             number=track.number,
             status=STATE_WORDS.get(track.status, track.status.replace("_", " ")),
             fulfilments="\n".join(rows),
@@ -315,7 +316,7 @@ class _Turn:
             return self.say(intent, confidence, text, order_number=track.number)
         f = ready[0]
         assert f.pickup_location is not None
-        text = self.template(intent, "answer" if not by_email else "by_email").format(
+        text = self.template(intent, f"answer{by_email}").format(
             number=track.number,
             location=f.pickup_location.name,
             code=f.pickup_code,

@@ -159,11 +159,7 @@ def contact_address(
             f"customer {customer_id} has not consented to {purpose} by {channel}", field="channel"
         )
     kind = {"email": "email", "sms": "phone", "push": "device"}.get(channel)
-    identities = [
-        i
-        for i in repo.list_identities(uow.session, repo.cluster_ids(uow.session, root.id))
-        if i.kind == kind
-    ]
+    identities = _identities_of(uow, root.id, kind)
     identities.sort(key=lambda i: (not i.verified, -i.id))
     if not identities:
         raise ConsentRequired(f"customer {customer_id} has no {channel} address", field="channel")
@@ -176,14 +172,16 @@ def verified_email(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> str
     """The customer's newest verified email (any profile of theirs), for mails about what they
     did themselves (their order's); None without one."""
     root = require_root(uow, customer_id)
-    verified = [
-        i
-        for i in repo.list_identities(uow.session, repo.cluster_ids(uow.session, root.id))
-        if i.kind == "email" and i.verified
-    ]
+    verified = [i for i in _identities_of(uow, root.id, "email") if i.verified]
     if not verified:
         return None
     return vault.decrypt("identity", max(verified, key=lambda i: i.id).value_enc)
+
+
+def _identities_of(uow: UnitOfWork, root_id: int, kind: str | None) -> list[Any]:
+    """The identities of ``kind`` on every profile of the person whose root is ``root_id``."""
+    cluster_ids = repo.cluster_ids(uow.session, root_id)
+    return [i for i in repo.list_identities(uow.session, cluster_ids) if i.kind == kind]
 
 
 def birthdays(
