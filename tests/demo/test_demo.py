@@ -68,7 +68,7 @@ def test_demo_imports_builds_the_network_and_stocks_it(container, tmp_path):
         locations = {loc.code: loc for loc in catalog.list_locations(uow)}
         channels = {ch.code: ch for ch in catalog.list_channels(uow)}
         orders = uow.session.scalar(
-            select(func.count()).select_from(Order).where(Order.tracking_token.is_(None))
+            select(func.count()).select_from(Order).where(Order.tracking_token_digest.is_(None))
         )
         report = availability.verify(uow)
     assert orders == 10  # the history's (the demo customer's live orders: test_demo_orders.py)

@@ -116,7 +116,7 @@ def test_the_demo_moves_the_history_into_the_last_year_and_every_figure_agrees(
         days = [
             p.date()
             for p in uow.session.scalars(
-                select(Order.placed_at).where(Order.tracking_token.is_(None))
+                select(Order.placed_at).where(Order.tracking_token_digest.is_(None))
             )
         ]
     assert min(days) >= first - timedelta(days=1) and max(days) <= last + timedelta(days=1)

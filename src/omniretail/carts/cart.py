@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from omniretail.carts import repository as repo
+from omniretail.carts import tokens
 from omniretail.carts.answer import cart_read, possible, unavailable, validate_lines
 from omniretail.carts.errors import (
     CartNotActive,
@@ -86,7 +87,7 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
         uow.write_held()  # a cart created earlier in this unit of work
         existing = repo.active_cart_of_customer(uow.session, person)
         if existing is not None:
-            return get_cart(uow, existing.token, data.channel)
+            return get_cart(uow, tokens.token_of(uow.vault, existing), data.channel)
     cart_id, token = new_id(), new_token(24)
     # Written at commit with the outbox (readers of the cart in this unit of work send it
     # first): the answer is the empty cart as it is written, not read back.
@@ -95,7 +96,7 @@ def create_cart(uow: UnitOfWork, data: CartCreate, *, actor: str) -> CartRead:
         [
             {
                 "id": cart_id,
-                "token": token,
+                **tokens.seal(uow.vault, token),
                 "customer_id": data.customer_id,
                 "status": CartStatus.ACTIVE.value,
                 "channel_code": data.channel,
@@ -149,7 +150,7 @@ def find_active_cart(uow: UnitOfWork, customer_id: int, price_channel: str | Non
     cart = repo.active_cart_of_customer(uow.session, customer_id)
     if cart is None:
         raise UnknownCart(f"customer {customer_id} has no active cart", field="customer_id")
-    return get_cart(uow, cart.token, price_channel)
+    return get_cart(uow, tokens.token_of(uow.vault, cart), price_channel)
 
 
 def add_line(uow: UnitOfWork, token: str, data: CartLineAdd, *, actor: str) -> CartRead:
@@ -289,7 +290,7 @@ def attach_customer(uow: UnitOfWork, token: str, data: CartAttach, *, actor: str
         repo.set_cart_customer(uow.session, cart.id, data.customer_id, uow.now)
         uow.record(CartAttached(cart_id=cart.id, customer_id=data.customer_id))
         return get_cart(uow, token)
-    target = _begin_change(uow, target_row.token, None)
+    target = _begin_change(uow, tokens.token_of(uow.vault, target_row), None)
     merged: dict[str, int] = {}
     for line in cart.lines:
         held = next((ln.quantity for ln in target.lines if ln.sku == line.sku), 0)
@@ -338,7 +339,7 @@ def _begin_change(uow: UnitOfWork, token: str, channel: str | None) -> CartView:
         _refuse_change(uow, token)
         raise CartNotActive("the cart was closed meanwhile", field="token")
     if rows and rows[0].seen_version + 1 == rows[0].version:  # no change committed meanwhile
-        return cart_view(uow, rows, priced=False)
+        return cart_view(uow, token, rows, priced=False)
     return load_cart(uow, token, priced=False)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -32,8 +33,10 @@ class Cart(Base):
     __tablename__ = "carts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # The bearer secret in URLs and the cart QR code; the id is what other tables see.
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The bearer secret in URLs and the cart QR code, at rest (carts.tokens): its SHA-256, the
+    # look-up key, and its vault ciphertext; the id is what other tables see.
+    token_digest: Mapped[str] = mapped_column(String(64))
+    token_enc: Mapped[str | None] = mapped_column(Text)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     status: Mapped[str] = mapped_column(String(12))
     channel_code: Mapped[str] = mapped_column(ForeignKey("channels.code"))
@@ -47,6 +50,9 @@ class Cart(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'checked_out', 'merged')", name="status_known"),
+        # The name of the constraint on the clear column the digest replaced (migration 0056
+        # renamed the column; SQLite renames no constraint without rebuilding the table).
+        UniqueConstraint("token_digest", name="uq_carts_token"),
         # One active cart per customer: the same cart on every channel.
         Index(
             "uq_carts_active_customer",

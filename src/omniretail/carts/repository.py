@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from omniretail.carts.models import Cart, CartLine, CartStatus
 from omniretail.catalog.models import Sku
 from omniretail.db.sql import rowcount
+from omniretail.kernel.ids import token_digest
 
 carts = cast(Table, Cart.__table__)
 cart_lines = cast(Table, CartLine.__table__)
@@ -31,11 +32,14 @@ skus = cast(Table, Sku.__table__)
 def cart_owner(session: Session, token: str) -> Row[Any, Any, Any] | None:
     """The customer a cart belongs to (``customer_id`` null: an anonymous cart) and the channel
     it was last used on."""
-    return session.execute(
-        select(carts.c.customer_id, carts.c.channel_code, carts.c.status).where(
-            carts.c.token == token
-        )
-    ).one_or_none()
+    return session.execute(_CART_OWNER, {"digest": token_digest(token)}).one_or_none()
+
+
+# Built once: every cart call's authorisation runs it. Carts are found by their token's digest
+# (``carts.tokens``): the token itself is never stored.
+_CART_OWNER = select(carts.c.customer_id, carts.c.channel_code, carts.c.status).where(
+    carts.c.token_digest == bindparam("digest", type_=String)
+)
 
 
 def insert_cart(session: Session, values: dict[str, Any]) -> None:
@@ -56,7 +60,7 @@ _ACTIVE_CART_OF_CUSTOMER = select(carts).where(
 def cart_with_lines(session: Session, token: str) -> list[Row[Any]]:
     """The cart and its lines with the SKU name, in one statement (prices are the pricing
     engine's). One row per line (or one row with NULL line columns for an empty cart)."""
-    return list(session.execute(_cart_with_lines_statement(), {"token": token}))
+    return list(session.execute(_cart_with_lines_statement(), {"digest": token_digest(token)}))
 
 
 _LINE_COLUMNS = (
@@ -77,7 +81,6 @@ def _cart_columns(source: Any) -> list[Any]:
     c = source.c
     return [
         c.id.label("cart_id"),
-        c.token,
         c.customer_id,
         c.status,
         c.channel_code.label("cart_channel"),
@@ -103,7 +106,7 @@ def _cart_with_lines_statement() -> Select[Any]:
                 skus, skus.c.code == cart_lines.c.sku_code
             )
         )
-        .where(carts.c.token == bindparam("token", type_=String))
+        .where(carts.c.token_digest == bindparam("digest", type_=String))
         .order_by(cart_lines.c.created_at, cart_lines.c.sku_code)
     )
 
@@ -115,7 +118,7 @@ def touch_active_cart_by_token(
     checkout that read an older version refuses instead of ordering a changed cart. Done
     before the cart is read: the read that follows sees every change committed before this
     one took the lock. ``channel`` None keeps the cart's channel."""
-    params = {"t_token": token, "t_now": now, "t_channel": channel}
+    params = {"t_digest": token_digest(token), "t_now": now, "t_channel": channel}
     return session.execute(_touch_statement(channel is not None), params).one_or_none()
 
 
@@ -130,7 +133,7 @@ def touched_cart_with_lines(
     No rows: the cart is not active."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    params = {"t_token": token, "t_now": now, "t_channel": channel}
+    params = {"t_digest": token_digest(token), "t_now": now, "t_channel": channel}
     return list(session.execute(_touched_with_lines_statement(channel is not None), params))
 
 
@@ -144,7 +147,7 @@ def _touch(sets_channel: bool) -> Any:
     return (
         update(carts)
         .where(
-            carts.c.token == bindparam("t_token", type_=String),
+            carts.c.token_digest == bindparam("t_digest", type_=String),
             carts.c.status == CartStatus.ACTIVE.value,
         )
         .values(**values)

@@ -77,12 +77,13 @@ def load_cart(
     if not rows:
         raise UnknownCart("no cart with this token", field="token")
     return cart_view(
-        uow, rows, price_channel, priced=priced, method=method, customer_id=customer_id
+        uow, token, rows, price_channel, priced=priced, method=method, customer_id=customer_id
     )
 
 
 def cart_view(
     uow: UnitOfWork,
+    token: str,
     rows: Sequence[Any],
     price_channel: str | None = None,
     *,
@@ -90,7 +91,8 @@ def cart_view(
     method: str | None = None,
     customer_id: int | None = None,
 ) -> CartView:
-    """``load_cart`` of rows already read (``repo.cart_with_lines``' columns)."""
+    """``load_cart`` of rows already read (``repo.cart_with_lines``' columns) by ``token``,
+    which the rows do not hold (the database keeps only its digest, ``carts.tokens``)."""
     first = rows[0]
     coupons = tuple(c for c in (first.coupon_codes or "").split(",") if c)
     context = pricing.context_for(
@@ -128,7 +130,7 @@ def cart_view(
         )
     return CartView(
         id=first.cart_id,
-        token=first.token,
+        token=token,
         customer_id=first.customer_id,
         status=first.status,
         channel=first.cart_channel,

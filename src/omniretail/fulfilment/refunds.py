@@ -35,7 +35,7 @@ from omniretail.fulfilment import repository as repo
 from omniretail.fulfilment.schemas import KeptBackRead, RefundLineRead, RefundRead
 from omniretail.kernel.money import format_money, quantum, round_money
 from omniretail.orders.errors import UnknownOrder
-from omniretail.orders.service import LineStatus
+from omniretail.orders.service import LineStatus, is_live
 from omniretail.pricing import service as pricing
 
 EXCHANGE_KEY = "exchange"  # set in the breakdown of the lines an exchange added
@@ -366,7 +366,7 @@ def refund_read(order: Any, entry: Any, returned: Sequence[Any]) -> RefundRead:
 def refunds_of_order(uow: UnitOfWork, number: str) -> list[RefundRead]:
     """The order's refunds, oldest first, each with its lines' net, tax and rate."""
     order = repo.get_order_by_number(uow.session, number)
-    if order is None or order.tracking_token is None:
+    if order is None or not is_live(order):
         raise UnknownOrder(f"no live order with number {number!r}", field="number")
     log = repo.log_of_order(uow.session, order.id)
     returned: dict[str, list[Any]] = {}

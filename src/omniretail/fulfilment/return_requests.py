@@ -49,6 +49,7 @@ from omniretail.fulfilment.schemas import (
 )
 from omniretail.kernel.ids import new_id
 from omniretail.orders.errors import UnknownOrder
+from omniretail.orders.service import is_live
 from omniretail.routing import service as routing
 
 RS = ReturnRequestStatus
@@ -85,7 +86,7 @@ def request_return(
     actor: str,
 ) -> ReturnRequestRead:
     order = repo.lock_order(uow.session, number)
-    if order is None or order.tracking_token is None:
+    if order is None or not is_live(order):
         raise UnknownOrder(f"no live order with number {number!r}", field="number")
     lines = {ln.line_no: ln for ln in repo.lines_of_order(uow.session, order.id)}
     fulfilments = {f.id: f for f in repo.fulfilments_of_order(uow.session, order.id)}

@@ -39,6 +39,7 @@ from omniretail.orders.service import (
     PaymentAction,
     PaymentProvider,
     ProviderTimeout,
+    is_live,
     order_read,
     request_payment,
 )
@@ -218,7 +219,7 @@ def exchange_items(
 
 def _lock_live_order(uow: UnitOfWork, number: str) -> Any:
     order = repo.lock_order(uow.session, number)
-    if order is None or order.tracking_token is None:
+    if order is None or not is_live(order):
         raise UnknownOrder(f"no live order with number {number!r}", field="number")
     return order
 

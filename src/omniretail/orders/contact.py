@@ -5,18 +5,27 @@ of the delivery (address and coordinates); ``orders.delivery`` keeps only the me
 pickup location, which routing and reports read without a key. Order events carry none of it
 (ids and numbers): a handler that needs the email reads the order.
 ``fulfilments.pickup_code_enc`` holds the code that hands a fulfilment over; no event carries
-it (the email handler reads it, ``waiting_pickup_code``)."""
+it (the email handler reads it, ``waiting_pickup_code``).
+
+The tracking link's token (``/track/<token>``, a bearer secret: its page shows the pickup code
+while the order waits) is kept twice, never in clear: ``orders.tracking_token_digest``
+(``kernel.ids.token_digest``, SHA-256), which the page finds the order by, and
+``orders.tracking_token_enc``, vault ciphertext, because the server builds the link again
+after checkout (the owner's emails, account pages and assistant answers). A digest alone would
+do for the look-up; only the ciphertext gives the link back."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from omniretail.kernel.ids import token_digest
 from omniretail.kernel.vault import PiiVault
 from omniretail.orders.models import FulfilmentStatus
 
 EMAIL_FIELD = "order_contact_email"
 DELIVERY_FIELD = "order_delivery"
 PICKUP_CODE_FIELD = "fulfilment_pickup_code"
+TRACKING_TOKEN_FIELD = "order_tracking_token"
 PERSONAL_DELIVERY_KEYS = ("address", "latitude", "longitude")
 
 
@@ -63,3 +72,31 @@ def waiting_pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
     if fulfilment.status != FulfilmentStatus.READY_FOR_PICKUP.value:
         return None
     return pickup_code(vault, fulfilment)
+
+
+def seal_tracking_token(vault: PiiVault, token: str) -> dict[str, str | None]:
+    """The ``orders`` columns of a tracking token: its digest and its ciphertext."""
+    return {
+        "tracking_token_digest": token_digest(token),
+        "tracking_token_enc": vault.encrypt(TRACKING_TOKEN_FIELD, token),
+    }
+
+
+def tracking_token(vault: PiiVault, order: Any) -> str | None:
+    """The order's tracking token in clear (None: imported history, no tracking page)."""
+    return vault.decrypt(TRACKING_TOKEN_FIELD, order.tracking_token_enc)
+
+
+def tracking_path(token: str) -> str:
+    return f"/track/{token}"
+
+
+def tracking_link(vault: PiiVault, order: Any) -> str | None:
+    """The path of the order's tracking page, for its owner's eyes (None: no such page)."""
+    token = tracking_token(vault, order)
+    return None if token is None else tracking_path(token)
+
+
+def is_live(order: Any) -> bool:
+    """An order of the live flow, which has a tracking page (not imported history)."""
+    return order.tracking_token_digest is not None

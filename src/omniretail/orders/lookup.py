@@ -12,6 +12,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.money import fits_currency, round_money
 from omniretail.orders import contact, payment_instructions
 from omniretail.orders import repository as repo
+from omniretail.orders.contact import is_live, tracking_link
 from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.models import FulfilmentStatus, LineStatus, next_steps
 from omniretail.orders.schemas import (
@@ -27,10 +28,6 @@ from omniretail.orders.schemas import (
 )
 from omniretail.routing import service as routing
 from omniretail.routing.service import FulfilmentMethod
-
-
-def tracking_path(token: str) -> str:
-    return f"/track/{token}"
 
 
 def money(value: Decimal, currency: str) -> Decimal:
@@ -95,7 +92,7 @@ def get_orders(
     ids = [o.id for o in found]
     lines = _by_order(repo.lines_of_orders(uow.session, ids))
     fulfilment_rows = _by_order(repo.fulfilments_of_orders(uow.session, ids) if fulfilments else [])
-    tracked = [o.id for o in found if o.tracking_token] if payment_log else []
+    tracked = [o.id for o in found if is_live(o)] if payment_log else []
     logs = _by_order(repo.logs_of_orders(uow.session, tracked))
     return {
         o.number: _order_read(
@@ -103,7 +100,7 @@ def get_orders(
             o,
             lines.get(o.id, []),
             fulfilment_rows.get(o.id, []),
-            logs.get(o.id, []) if o.tracking_token and payment_log else None,
+            logs.get(o.id, []) if is_live(o) and payment_log else None,
         )
         for o in found
     }
@@ -119,7 +116,7 @@ def _by_order(rows: Iterable[Any]) -> dict[int, list[Any]]:
 def order_read(uow: UnitOfWork, order: Any) -> OrderRead:
     lines = repo.lines_of_order(uow.session, order.id)
     fulfilments = repo.fulfilments_of_order(uow.session, order.id)
-    log = repo.log_of_order(uow.session, order.id) if order.tracking_token else None
+    log = repo.log_of_order(uow.session, order.id) if is_live(order) else None
     return _order_read(uow, order, lines, fulfilments, log)
 
 
@@ -134,7 +131,7 @@ def _order_read(
         currency=order.currency,
         total=money(order.total, order.currency),
         placed_at=order.placed_at,
-        tracking_url=tracking_path(order.tracking_token) if order.tracking_token else None,
+        tracking_url=tracking_link(uow.vault, order),
         contact_email=contact.contact_email(uow.vault, order),
         delivery=contact.delivery(uow.vault, order),
         payment=PaymentRead(
@@ -205,6 +202,11 @@ def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
     order = repo.get_order_by_token(uow.session, token)
     if order is None:
         raise UnknownOrder("no order with this tracking link", field="token")
+    return tracking_of(uow, order)
+
+
+def tracking_of(uow: UnitOfWork, order: Any) -> TrackingRead:
+    """``tracking_read`` of an order row already read (the assistant's, for its owner)."""
     lines = repo.lines_of_order(uow.session, order.id)
     known = routing.locations(uow)
     fulfilments = []

@@ -152,7 +152,11 @@ class Order(Base):
     total: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     placed_at: Mapped[datetime] = mapped_column(index=True)
     # --- the live order flow (NULL on imported history) ---
-    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The tracking link's bearer token (``/track/<token>``) at rest (orders.contact): its
+    # SHA-256, the look-up key, and its vault ciphertext, opened to build the owner's links.
+    # NULL on imported history (no tracking page), so a live order is one with a digest.
+    tracking_token_digest: Mapped[str | None] = mapped_column(String(64))
+    tracking_token_enc: Mapped[str | None] = mapped_column(Text)
     cart_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     # Vault ciphertext (orders.contact): the email, and the address and coordinates of the
     # delivery; ``delivery`` keeps the method and the pickup location only.
@@ -173,6 +177,9 @@ class Order(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('sale', 'cancellation', 'adjustment')", name="kind_known"),
+        # The name of the constraint on the clear column the digest replaced (migration 0056
+        # renamed the column; SQLite renames no constraint without rebuilding the table).
+        UniqueConstraint("tracking_token_digest", name="uq_orders_tracking_token"),
     )
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from omniretail.catalog.models import Sku
 from omniretail.db.batch import insert_rows
 from omniretail.db.sql import matches, statement
+from omniretail.kernel.ids import token_digest
 from omniretail.orders.models import Fulfilment, FulfilmentLog, FulfilmentStatus, Order, OrderLine
 
 orders = cast(Table, Order.__table__)
@@ -104,7 +105,15 @@ def _by_numbers(postgres: bool) -> Any:
 
 
 def get_order_by_token(session: Session, token: str) -> Row[Any] | None:
-    return session.execute(select(orders).where(orders.c.tracking_token == token)).one_or_none()
+    """The order whose tracking link holds ``token``, found by its digest (orders.contact)."""
+    found = session.execute(_BY_TRACKING_DIGEST, {"digest": token_digest(token)})
+    return found.one_or_none()
+
+
+# Built once: every tracking page and kerbside arrival runs it.
+_BY_TRACKING_DIGEST = select(orders).where(
+    orders.c.tracking_token_digest == bindparam("digest", type_=String)
+)
 
 
 def get_order_by_id(session: Session, order_id: int) -> Row[Any] | None:

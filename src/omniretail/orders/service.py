@@ -36,9 +36,12 @@ from omniretail.orders.checkout import (
 from omniretail.orders.contact import (
     contact_email,
     delivery,
+    is_live,
     pickup_code,
     seal,
     seal_pickup_code,
+    tracking_link,
+    tracking_path,
     waiting_pickup_code,
 )
 from omniretail.orders.lookup import (
@@ -57,7 +60,7 @@ from omniretail.orders.lookup import (
     overdue_pickups,
     pickup_codes,
     recent_orders,
-    tracking_path,
+    tracking_of,
     tracking_read,
 )
 from omniretail.orders.models import (
@@ -168,6 +171,7 @@ __all__ = [
     "insert_fulfilments",
     "insert_log",
     "insert_order_lines",
+    "is_live",
     "lines_of_order",
     "list_orders",
     "lock_order",
@@ -203,6 +207,8 @@ __all__ = [
     "seal_pickup_code",
     "set_line_status",
     "sweep_payment_attempts",
+    "tracking_link",
+    "tracking_of",
     "tracking_path",
     "tracking_read",
     "update_order",

@@ -259,11 +259,11 @@ class _Turn:
     # --- order intents -----------------------------------------------------------------------
 
     def tracking(self, order: Any) -> Any:
-        return orders.tracking_read(self.uow, order.tracking_token)
+        return orders.tracking_of(self.uow, order)
 
     def where_is_my_order(self, intent: str, confidence: float) -> AssistantReply:
         order = self.verified_order(intent)
-        if order is None or not order.tracking_token:
+        if order is None or not orders.is_live(order):
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
         rows = []
@@ -283,24 +283,24 @@ class _Turn:
                 )
             )
         # The tracking page shows a pickup code while the order waits: only for its owner.
-        key = "answer" if self._owns(order) else "answer_by_email"
-        text = self.template(intent, key).format(
+        owner = self._owns(order)
+        text = self.template(intent, "answer" if owner else "answer_by_email").format(
             number=track.number,
             status=STATE_WORDS.get(track.status, track.status.replace("_", " ")),
             fulfilments="\n".join(rows),
-            tracking_url=orders.tracking_path(order.tracking_token),
+            tracking_url=orders.tracking_link(self.uow.vault, order) if owner else None,
         )
         return self.say(intent, confidence, text, order_number=track.number)
 
     def pickup_code(self, intent: str, confidence: float) -> AssistantReply:
         order = self.verified_order(intent)
-        if order is None or not order.tracking_token:
+        if order is None or not orders.is_live(order):
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
-        url = orders.tracking_path(order.tracking_token)
         # The code hands the order over: the order number and its email (printed on receipts
         # and labels, guessable) are not enough for it, nor for the tracking link showing it.
         by_email = "" if self._owns(order) else "_by_email"
+        url = None if by_email else orders.tracking_link(self.uow.vault, order)
         pickups = [f for f in track.fulfilments if f.pickup_location is not None]
         if not pickups:
             text = self.template(intent, f"not_pickup{by_email}").format(
@@ -326,7 +326,7 @@ class _Turn:
 
     def cancel_order(self, intent: str, confidence: float) -> AssistantReply:
         order = self.verified_order(intent)
-        if order is None or not order.tracking_token:
+        if order is None or not orders.is_live(order):
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
         link = f"/account/orders/{track.number}"
@@ -342,7 +342,7 @@ class _Turn:
 
     def change_pickup_store(self, intent: str, confidence: float) -> AssistantReply:
         order = self.verified_order(intent)
-        if order is None or not order.tracking_token:
+        if order is None or not orders.is_live(order):
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
         where = next((f.pickup_location.name for f in track.fulfilments if f.pickup_location), "-")

@@ -33,7 +33,6 @@ from omniretail.orders.errors import (
     PaymentDeclined,
     PaymentUnavailable,
 )
-from omniretail.orders.lookup import tracking_path
 from omniretail.orders.models import OrderKind, OrderStatus
 from omniretail.orders.payments import (
     Authorisation,
@@ -163,7 +162,7 @@ def _place(
         "currency": currency,
         "total": total,
         "placed_at": uow.now,
-        "tracking_token": tracking_token,
+        **contact.seal_tracking_token(uow.vault, tracking_token),
         "cart_id": cart.id,
         **contact.seal(uow.vault, data.contact_email, delivery),
         "payment_provider": payments.name,
@@ -222,7 +221,7 @@ def _place(
         currency=currency,
         total=total,
         placed_at=uow.now,
-        tracking_url=tracking_path(tracking_token),
+        tracking_url=contact.tracking_path(tracking_token),
         contact_email=data.contact_email,
         delivery=delivery,
         payment=PaymentRead(
