@@ -66,9 +66,13 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 3600
     """Lifetime of a bearer token (the console's session cookie carries one)."""
     sign_in_max_failures: int = 5
-    """Failed sign-ins after which an account is locked out."""
+    """Failed sign-ins to one account from one client address after which that address is
+    locked out of that account (its owner still signs in from elsewhere)."""
     sign_in_address_max_failures: int = 50
-    """Failed sign-ins after which a client address is locked out."""
+    """Failed sign-ins from a client address, to any account, after which it is locked out."""
+    sign_in_account_max_failures: int = 50
+    """Failed sign-ins to one account from every address together after which the account is
+    locked out (a guess spread over many addresses)."""
     sign_in_window_seconds: int = 15 * 60
     """A quiet window after which failures are forgotten."""
     sign_in_lockout_seconds: int = 60

@@ -158,6 +158,49 @@ def test_one_client_address_guessing_many_accounts_is_throttled(
     assert token_for(client, "asha").status_code == 429  # the address is locked out
 
 
+def _sign_in_from(container: Container, address: str, password: str) -> int:
+    from omniretail.auth import sign_in as sign_ins
+    from omniretail.auth.errors import InvalidCredentials, SignInThrottled
+    from omniretail.kernel.vault import vault_for
+
+    throttle = sign_ins.Throttle.from_settings(container.settings, container.keyring)
+    try:
+        sign_ins.sign_in(
+            container.uow,
+            container.read_uow,
+            "root",
+            password,
+            vault=vault_for(container.keyring),
+            throttle=throttle,
+            address=address,
+        )
+    except InvalidCredentials:
+        return 401
+    except SignInThrottled:
+        return 429
+    return 200
+
+
+def test_a_guesser_locks_themselves_out_not_the_accounts_owner(
+    container: Container, people: dict[str, int]
+) -> None:
+    """An outside probe locked ``admin`` out with six requests: the lock was the account's
+    alone. Now one address's guesses lock that address out of the account."""
+    guesses = [_sign_in_from(container, "203.0.113.9", f"guess {i}") for i in range(7)]
+    assert guesses == [401] * 5 + [429] * 2
+    assert _sign_in_from(container, "203.0.113.9", PASSWORD) == 429  # still locked out
+    assert _sign_in_from(container, "198.51.100.7", PASSWORD) == 200  # the owner, elsewhere
+
+
+def test_a_guess_spread_over_many_addresses_locks_the_account(
+    container: Container, people: dict[str, int]
+) -> None:
+    container.settings.sign_in_account_max_failures = 8
+    spread = [_sign_in_from(container, f"10.1.0.{i}", "a wrong guess") for i in range(10)]
+    assert spread == [401] * 8 + [429] * 2
+    assert _sign_in_from(container, "198.51.100.7", PASSWORD) == 429
+
+
 # --- revocation at once ----------------------------------------------------------------------
 
 
@@ -342,13 +385,14 @@ def test_parallel_guesses_cannot_slip_past_the_limit(
     container: Container, people: dict[str, int]
 ) -> None:
     """Each attempt is charged before its password is checked, so twenty guesses at once
-    get exactly five answers."""
+    (from twenty addresses: the account's own counter) get exactly five answers."""
     from concurrent.futures import ThreadPoolExecutor
 
     from omniretail.auth import sign_in as sign_ins
     from omniretail.auth.errors import InvalidCredentials, SignInThrottled
     from omniretail.kernel.vault import vault_for
 
+    container.settings.sign_in_account_max_failures = 5
     throttle = sign_ins.Throttle.from_settings(container.settings, container.keyring)
 
     def guess(i: int) -> str:

@@ -80,3 +80,18 @@ def order_cart_id(container, number: str) -> str:
                 text("SELECT cart_id FROM orders WHERE number = :n"), {"n": number}
             ).scalar_one()
         )
+
+
+def test_the_audit_log_names_a_cart_without_its_token(container, client):
+    """Every authenticated change is audited with its path; a cart's path holds its token,
+    which the audit log (read by every admin) keeps only as the start of its digest."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    ok(checkout(client, token), 201)
+    with container.engine.connect() as conn:
+        subjects = conn.execute(text("SELECT subject FROM audit_log")).scalars().all()
+    on_the_cart = [s for s in subjects if s and s.startswith("/api/v1/carts/")]
+    assert on_the_cart and not [s for s in subjects if s and token in s]
+    assert f"/api/v1/carts/~{token_digest(token)[:16]}/checkout" in on_the_cart

@@ -249,3 +249,18 @@ def test_a_notice_in_a_link_from_elsewhere_is_not_shown(web: TestClient) -> None
 
     assert words in ours.text
     assert words not in theirs.text and words not in typed.text
+
+
+def test_over_https_pages_ask_for_https_and_cookies_are_secure(web: TestClient) -> None:
+    """Strict-Transport-Security goes with every HTTPS answer (a browser ignores it over
+    plain HTTP, so none is sent there), and no cookie set over HTTPS travels without TLS."""
+    assert "strict-transport-security" not in web.get("/signin").headers
+    tls = TestClient(web.app, base_url="https://testserver", follow_redirects=False)  # type: ignore[attr-defined]
+    assert tls.get("/signin").headers["strict-transport-security"] == "max-age=31536000"
+    assert tls.get("/api/v1/health").headers["strict-transport-security"].startswith("max-age=")
+    sign_in(tls, ADMIN)
+    chosen = post(tls, "/store/choose", "/store/choose", {"store": "LON1"})
+    assert chosen.status_code == 303, chosen.text  # type: ignore[attr-defined]
+    cookies = chosen.headers.get_list("set-cookie")  # type: ignore[attr-defined]
+    store = [c for c in cookies if c.startswith("omniretail_store=")]
+    assert store and "secure" in store[0].lower()

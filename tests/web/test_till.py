@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from omniretail.auth import service as auth
 from omniretail.auth.models import Role
@@ -515,3 +515,18 @@ def test_the_store_console_keeps_an_associates_hourly_limit_of_codes(
         ]
     assert (quota.sent, quota.refused) == (1, 1)
     assert len(audited) == 2
+
+
+def test_the_audit_log_keeps_no_till_cart_token(
+    web: TestClient, container: Container, seeded: Seeded, mailer: RecordingMailer
+) -> None:
+    """The till's paths hold its cart's token; the audit rows of its changes do not."""
+    sign_in(web, ASSOCIATE)
+    url = _ring_up(web, ["A1"], customer=False)
+    token = _token(url)
+    response = _pay(web, url, method="cash", tendered="50.00", receipt_email="")
+    assert response.status_code == 303, response.text  # type: ignore[attr-defined]
+    with container.engine.connect() as conn:
+        subjects = conn.execute(text("SELECT subject FROM audit_log")).scalars().all()
+    assert [s for s in subjects if s and "/store/till/~" in s]
+    assert not [s for s in subjects if s and token in s]

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from omniretail.api.limits import BodyTooLarge, problem_body
 from omniretail.kernel.errors import PROBLEM_BASE, DomainError
+from omniretail.kernel.ids import redacted_path
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("omniretail.api")
@@ -147,7 +148,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("constraint violation on %s: %s", request.url.path, exc.orig)
+        log.warning("constraint violation on %s: %s", _logged_path(request), exc.orig)
         return problem(
             409,
             "constraint-violation",
@@ -162,7 +163,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_out_of_range(request: Request, exc: Exception) -> JSONResponse:
         # A value the schema let through but the database cannot hold (an id of 10**30):
         # PostgreSQL raises a data exception, SQLite's driver an OverflowError.
-        log.info("value out of range on %s: %s", request.url.path, exc)
+        log.info("value out of range on %s: %s", _logged_path(request), exc)
         return problem(
             422,
             "value-out-of-range",
@@ -174,7 +175,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def on_operational(request: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        log.error("database unavailable on %s: %s", _logged_path(request), exc.orig)
         return problem(
             503,
             "database-unavailable",
@@ -187,7 +188,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def on_pool_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
         # Every connection of this process's budget stayed busy for db_pool_timeout_seconds.
-        log.warning("connection pool busy on %s: %s", request.url.path, exc)
+        log.warning("connection pool busy on %s: %s", _logged_path(request), exc)
         return problem(
             503,
             "database-busy",
@@ -199,7 +200,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
+        log.exception("unhandled error on %s", _logged_path(request))
         return problem(
             500,
             "internal-error",
@@ -207,3 +208,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             "an unexpected error occurred; nothing was written",
             instance=request.url.path,
         )
+
+
+def _logged_path(request: Request) -> str:
+    """The path as the server's log keeps it: no bearer token of the path in clear."""
+    return redacted_path(request.url.path, request.path_params)

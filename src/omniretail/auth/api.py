@@ -47,6 +47,7 @@ from omniretail.auth.schemas import (
 )
 from omniretail.auth.security import AuthPrincipal, TokenSigner, digest_api_key
 from omniretail.db.uow import UnitOfWork
+from omniretail.kernel.ids import redacted_path
 from omniretail.kernel.limits import Timestamp, loads_json
 from omniretail.kernel.vault import vault_for
 from omniretail.runtime import Runtime
@@ -94,7 +95,9 @@ async def authorize(request: Request) -> None:
     # What a route may show depends on more than its own rule (names to customers:read only).
     request.state.holds = lambda permission: policy.permits(principal, policy.Rule(permission))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        request.state.audit = _audit_hook(principal, request.method, path, _url_path(request))
+        request.state.audit = _audit_hook(
+            principal, request.method, path, redacted_path(_url_path(request), request.path_params)
+        )
 
 
 AuthorizeDep = Depends(authorize)

@@ -1,15 +1,21 @@
 """Password sign-in with throttling: the one path the API token endpoint, the console form
 and password changes use.
 
-Every attempt is charged before the password is checked (one short write transaction on the
-account's and the client address's counters), so parallel guesses cannot slip past the
-limit; the Argon2 check then runs outside any write transaction, and a success clears the
-account's counter. A locked account or address answers ``SignInThrottled`` (429) whatever the
-password, until its lock-out passes; each lock-out after the limit doubles.
+Every attempt is charged before the password is checked (one short write transaction on its
+counters), so parallel guesses cannot slip past the limit; the Argon2 check then runs outside
+any write transaction, and a success clears the account's counters. A locked counter answers
+``SignInThrottled`` (429) whatever the password, until its lock-out passes; each lock-out after
+the limit doubles.
 
-The counters are keyed by an HMAC of ``account:<name>`` / ``address:<ip>``: an unknown
-username is throttled exactly like a known one (no enumeration through 429s), and the table
-holds no email address.
+Three counters an attempt: the account from this client address (``max_failures``, 5), the
+client address over every account (``address_max_failures``, 50) and the account from every
+address together (``account_max_failures``, 50). So a guesser locks themselves out of an
+account, not its owner, who signs in from another address; only guesses from many addresses
+at once lock the account itself.
+
+The counters are keyed by an HMAC of ``account:<name>``, ``account-at:<name> <ip>`` and
+``address:<ip>``: an unknown username is throttled exactly like a known one (no enumeration
+through 429s), and the table holds no email address.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 class _ThrottleSettings(Protocol):
     sign_in_max_failures: int
     sign_in_address_max_failures: int
+    sign_in_account_max_failures: int
     sign_in_window_seconds: int
     sign_in_lockout_seconds: int
     sign_in_lockout_cap_seconds: int
@@ -48,6 +55,7 @@ class Throttle:
     key: bytes
     max_failures: int = 5
     address_max_failures: int = 50
+    account_max_failures: int = 50
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(seconds=60)
     cap: timedelta = timedelta(hours=1)
@@ -58,6 +66,7 @@ class Throttle:
             key=keyring.derive("sign-in-throttle"),
             max_failures=settings.sign_in_max_failures,
             address_max_failures=settings.sign_in_address_max_failures,
+            account_max_failures=settings.sign_in_account_max_failures,
             window=timedelta(seconds=settings.sign_in_window_seconds),
             lockout=timedelta(seconds=settings.sign_in_lockout_seconds),
             cap=timedelta(seconds=settings.sign_in_lockout_cap_seconds),
@@ -102,9 +111,11 @@ def _count(row: SignInThrottle, throttle: Throttle, limit: int, now: datetime) -
     row.forget_after = (row.locked_until or now) + throttle.window
 
 
-def succeeded(uow: UnitOfWork, account: str, address: str | None) -> None:
-    """The right password: the account starts afresh; the address's attempt is given back."""
-    repo.clear_throttle(uow.session, account)
+def succeeded(uow: UnitOfWork, accounts: list[str], address: str | None) -> None:
+    """The right password: the account's counters start afresh; the address's attempt is
+    given back."""
+    for account in accounts:
+        repo.clear_throttle(uow.session, account)
     if address is not None:
         repo.give_back_attempt(uow.session, address)
 
@@ -122,15 +133,21 @@ def sign_in(
     """Charge, check (one Argon2 verification whatever the outcome), then clear on success."""
     account = throttle.digest("account", username)
     keys = {account: throttle.max_failures}
-    client = throttle.digest("address", address) if address else None
-    if client is not None:
-        keys[client] = throttle.address_max_failures
+    client = None
+    if address:
+        client = throttle.digest("address", address)
+        from_here = throttle.digest("account-at", f"{username.strip()} {address}")
+        keys = {
+            from_here: throttle.max_failures,
+            account: throttle.account_max_failures,
+            client: throttle.address_max_failures,
+        }
     with write() as uow:
         charge(uow, throttle, keys)
     with read() as uow:
         principal = service.check_credentials(uow, username, password, vault=vault)
     with write() as uow:
-        succeeded(uow, account, client)
+        succeeded(uow, [k for k in keys if k != client], client)
     return principal
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 
 
 def new_id() -> str:
@@ -23,3 +24,14 @@ def token_digest(token: str) -> str:
     key that needs no key survives any rotation of the key ring (a keyed blind index whose key
     were lost would find no cart and no order)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def redacted_path(path: str, path_params: Mapping[str, object]) -> str:
+    """``path`` with every bearer token in it (a path parameter named like ``token``: a cart's,
+    a chat's, a survey's, a tracking link's) replaced by ``~`` and the start of its digest, for
+    the audit log and the server's log: the row still tells one cart from another, and whoever
+    reads it cannot act with it."""
+    for name, value in path_params.items():
+        if "token" in name and isinstance(value, str) and value:
+            path = path.replace(value, "~" + token_digest(value)[:16])
+    return path

@@ -24,6 +24,7 @@ from omniretail.auth.errors import Forbidden
 from omniretail.auth.service import AuthPrincipal, Role
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
+from omniretail.kernel.ids import redacted_path
 from omniretail.runtime import Runtime
 from omniretail.web import session
 from omniretail.web.forms import Errors, errors_of, first_values
@@ -198,7 +199,7 @@ def change(
                 decision.viewer.principal,
                 action=decision.action.key,
                 area=access.audit_area(decision.action.path),
-                subject=request.url.path,
+                subject=redacted_path(request.url.path, request.path_params),
             )
         return result
 

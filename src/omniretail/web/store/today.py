@@ -45,7 +45,8 @@ def chosen(request: Request, posted: PostedDep) -> Response:
     code = posted.get("store").upper()
     read(request, lambda uow: catalog.get_location(uow, code))
     response = redirect("/store")
-    response.set_cookie(STORE_COOKIE, code, httponly=True, samesite="lax", path="/")
+    secure = request.url.scheme == "https"
+    response.set_cookie(STORE_COOKIE, code, httponly=True, samesite="lax", secure=secure, path="/")
     return response
 
 
