@@ -19,8 +19,9 @@ a text over one of these limits, checked on the parse tree:
 
 The limits hold the largest rule the platform writes itself (the loyalty tier-up trigger of
 a 20-tier programme, the most a programme may have: 378 terms of the 500, lists of 19, depth
-49, no macro) and are far above the guides' examples (under 40 terms, one macro). Without nesting, a rule's work is at most its size times the length
-of the lists in its variables (a cart's lines, a customer's channels).
+49, no macro) and are far above the guides' examples (under 40 terms, one macro). Without
+nesting, a rule's work is at most its size times the length of the lists in its variables (a
+cart's lines, a customer's channels).
 
 ``matches`` runs on RE2 (``google-re2``, linear time in the text, no backtracking: a pattern
 such as ``(a+)+$`` cannot hang on a long name), as cel-python 0.5 does too, but declared
