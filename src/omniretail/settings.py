@@ -317,6 +317,9 @@ class Settings(BaseSettings):
     due marketing sends (``deliver_due``), started by ``serve`` and ``omniretail marketing
     journeys run``; they share the work (each claims its own batches). 0: the journeys thread
     does both itself. Count them in ``db_processes``."""
+    segment_preview_seconds: float = Field(default=20.0, gt=0, le=600)
+    """A segment rule's preview (``POST /marketing/segments/preview``, the HQ builder) stops
+    after this long, checked between customers: 422 ``segment-rule-too-slow``."""
 
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
     """Hours an Idempotency-Key and its reply are kept (then swept)."""

@@ -303,7 +303,10 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/jobs/{name}": R("loyalty:jobs"),
     # --- durable jobs (started by their domain's routes)
     # --- marketing: segments
-    "POST /marketing/segments/preview": R("marketing:read"),
+    # The preview runs a rule of the caller's over every active customer: the rule editor's
+    # tool (the HQ builder is shown to marketing:write only), not the agents', who read
+    # segments and members to see why a customer got a message.
+    "POST /marketing/segments/preview": R("marketing:write"),
     "GET /marketing/segments": R("marketing:read"),
     "POST /marketing/segments": R("marketing:write"),
     "POST /marketing/segments/refresh": R("marketing:write"),

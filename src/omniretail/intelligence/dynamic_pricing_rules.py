@@ -45,7 +45,7 @@ class UnknownDynamicRule(NotFound):
 
 class InvalidRuleCondition(InvalidRequest):
     slug = "invalid-rule-condition"
-    title = "The rule's condition is not valid CEL"
+    title = "The rule's condition is not valid CEL or too costly to evaluate"
 
 
 class InvalidRuleCode(InvalidRequest):
@@ -67,12 +67,15 @@ class ChangeNotRevertible(Conflict):
 
 
 def require_valid_condition(condition: str | None) -> None:
-    """Raises ``InvalidRuleCondition`` unless the condition is empty or parses as CEL."""
+    """Raises ``InvalidRuleCondition`` unless the condition is empty or parses as CEL within
+    the cost limits of ``kernel.cel``."""
     if condition and condition.strip():
         try:
             cel.compile_program(condition)
         except cel.CelSyntaxError as exc:
-            raise InvalidRuleCondition(f"condition: {exc}", field="condition") from exc
+            raise InvalidRuleCondition(
+                f"the condition is {exc.summary}", field="condition"
+            ) from exc
 
 
 def holds(condition: str | None, facts: dict[str, Any]) -> bool:

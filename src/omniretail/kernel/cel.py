@@ -1,18 +1,48 @@
 """CEL (Google's Common Expression Language, evaluated by ``cel-python``) for the rules of every
 domain: a text compiled once (cached), evaluated to a bool. An evaluation error (an unknown
 variable, a type error) is false; a text that does not parse raises ``CelSyntaxError``, which
-each domain turns into its own error."""
+each domain turns into its own error.
+
+**Bounded cost.** A rule is evaluated per customer, per cart, per event: its work must not
+grow with anything an author can type. ``compile_program`` refuses (``CelTooCostly``, a
+``CelSyntaxError`` whose message names the limit, so every domain answers its usual 422)
+a text over one of these limits, checked on the parse tree:
+
+- a comprehension macro (``map``, ``filter``, ``all``, ``exists``, ``exists_one``) inside
+  another's body: nested loops multiply (ten items each, three deep: 1,000 evaluations);
+- ``map`` over the result of another ``map``: each can multiply the size of the items
+  (``x.map(a, a + a).map(b, b + b)...`` doubles them at every step);
+- more than ``MAX_MACROS`` comprehension macros, more than ``MAX_LITERAL`` items in one list
+  or map literal, more than ``MAX_TERMS`` operations and values, a parse tree deeper than
+  ``MAX_DEPTH`` (brackets within brackets: cel-python's evaluation recurses, and a deep
+  tree overflowed its recursion limit, which made the rule silently false).
+
+The limits hold the largest rule the platform writes itself (the loyalty tier-up trigger of
+a 20-tier programme, the most a programme may have: 378 terms of the 500, lists of 19, depth
+49, no macro) and are far above the guides' examples (under 40 terms, one macro). Without
+nesting, a rule's work is at most its size times the length of the lists in its variables (a
+cart's lines, a customer's channels).
+
+``matches`` runs on RE2 (``google-re2``, linear time in the text, no backtracking: a pattern
+such as ``(a+)+$`` cannot hang on a long name), as cel-python 0.5 does too, but declared
+here rather than left to the interpreter's choice, with RE2's error log silenced (a bad
+pattern from a rule is an evaluation error: false) and the compiled patterns cached.
+Callers looping over many rows (the segment preview) add a wall-clock budget
+(``Deadline``)."""
 
 from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import celpy
+import re2
 from celpy import celtypes
 from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 # Building a ``celpy.Environment`` sets the interpreter's recursion limit to 2,500 (the depth
 # its grammar needs), each time: raised once here, at import, it no longer changes in the
@@ -20,6 +50,12 @@ from celpy.adapter import json_to_cel
 CEL_RECURSION_LIMIT = 2500
 if sys.getrecursionlimit() < CEL_RECURSION_LIMIT:
     sys.setrecursionlimit(CEL_RECURSION_LIMIT)
+
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+MAX_MACROS = 10
+MAX_LITERAL = 100
+MAX_TERMS = 500
+MAX_DEPTH = 250
 
 
 class CelSyntaxError(ValueError):
@@ -29,18 +65,144 @@ class CelSyntaxError(ValueError):
         super().__init__(detail.splitlines()[0] if detail else "invalid")
         self.detail = detail.strip() or "invalid expression"
 
+    @property
+    def summary(self) -> str:
+        """What is wrong, in a line, to follow "the condition is ..."."""
+        return f"not valid CEL: {self}"
+
+
+class CelTooCostly(CelSyntaxError):
+    """The text parses but passes a cost limit (module docstring): the message, "too costly
+    to evaluate: ...", says which."""
+
+    @property
+    def summary(self) -> str:
+        return str(self)
+
+
+def _is_macro(node: Any) -> bool:
+    return node.data == "member_dot_arg" and str(node.children[1]) in MACROS
+
+
+def _literal_size(node: Any) -> int:
+    """Items of a list literal, entries of a map literal (``{k: v}``), fields of a message."""
+    if node.data not in ("list_lit", "map_lit") or not node.children:
+        return 0
+    inits = node.children[0]
+    if isinstance(inits, str):  # pragma: no cover - the grammar wraps items in a subtree
+        return 0
+    items = [c for c in inits.children if not isinstance(c, str)]
+    return len(items) // 2 if inits.data == "mapinits" else len(items)
+
+
+def _unwrapped(node: Any) -> Any:
+    while (
+        node.data not in ("list_lit", "map_lit")
+        and len(node.children) == 1
+        and not isinstance(node.children[0], str)
+    ):
+        node = node.children[0]
+    return node
+
+
+def _refuse(reason: str) -> CelTooCostly:
+    return CelTooCostly(f"too costly to evaluate: {reason}")
+
+
+def check_cost(tree: Any) -> None:
+    """Raises ``CelTooCostly`` when the parse tree passes one of the limits (module
+    docstring). Iterative: a deep tree must not overflow the stack being measured."""
+    terms = macros = 0
+    # (node, depth, times it runs, the macro whose body holds it, inside what a map() ranges
+    # over); the body of a macro over a literal list runs once per item and counts so.
+    stack: list[tuple[Any, int, int, str | None, bool]] = [(tree, 1, 1, None, False)]
+    while stack:
+        node, depth, times, body_of, in_map_target = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _refuse(
+                f"nested more than {MAX_DEPTH} levels deep (brackets within brackets, long"
+                " chains of operators)"
+            )
+        children = node.children
+        if not (len(children) == 1 and not isinstance(children[0], str)):
+            terms += times  # a node that only passes its one subtree through costs nothing
+            if terms > MAX_TERMS:
+                raise _refuse(
+                    f"more than {MAX_TERMS} operations and values (the body of a macro over"
+                    " a literal list counts once per item)"
+                )
+        if (size := _literal_size(node)) > MAX_LITERAL:
+            raise _refuse(f"a literal of {size} items, at most {MAX_LITERAL} in one list or map")
+        if not _is_macro(node):
+            stack.extend(
+                (c, depth + 1, times, body_of, in_map_target)
+                for c in children
+                if not isinstance(c, str)
+            )
+            continue
+        name = str(children[1])
+        if body_of is not None:
+            raise _refuse(
+                f"{name}() inside the body of {body_of}(); a comprehension nested in another"
+                " multiplies the work, at most one level"
+            )
+        if name == "map" and in_map_target:
+            raise _refuse(
+                "map() over the result of another map(); each can multiply the size of the items"
+            )
+        macros += 1
+        if macros > MAX_MACROS:
+            raise _refuse(
+                f"more than {MAX_MACROS} comprehension macros (map, filter, all, exists,"
+                " exists_one)"
+            )
+        target, _name, *rest = children
+        stack.append((target, depth + 1, times, None, in_map_target or name == "map"))
+        each = max(1, _literal_size(_unwrapped(target)))
+        for args in rest:  # the bound variable, then the body (or predicate and transform)
+            stack.append((args, depth + 1, times * each, name, in_map_target))
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a rule's bad pattern is an evaluation error, not a log line
+
+
+def _matches(text: Any, pattern: Any) -> Any:
+    """``text.matches(pattern)`` on RE2: linear in the text, whatever the pattern."""
+    try:
+        found = re2.compile(pattern, _RE2_OPTIONS).search(text)  # re2 caches compiled patterns
+    except (re2.error, TypeError, ValueError) as exc:
+        return CELEvalError("match error", exc.__class__, exc.args)
+    return celtypes.BoolType(found is not None)
+
+
+FUNCTIONS: dict[str, Any] = {"matches": _matches}
+
 
 @functools.lru_cache(maxsize=4096)
-def compile_program(text: str) -> Any:
-    """The compiled program of ``text`` (cached per text); raises ``CelSyntaxError``."""
+def _compiled(text: str) -> tuple[Any, tuple[type[CelSyntaxError], str] | None]:
+    """(program, None), or (None, the refusal): refusals are cached too (as their class and
+    message: an exception raised again would keep growing its traceback)."""
     env = celpy.Environment()
     try:
-        return env.program(env.compile(text))
+        tree = env.compile(text)
     except Exception as exc:  # celpy raises its parser's errors
-        raise CelSyntaxError(str(exc)) from exc
+        return None, (CelSyntaxError, str(exc))
+    try:
+        check_cost(tree)
+    except CelTooCostly as exc:
+        return None, (CelTooCostly, exc.detail)
+    return env.program(tree, functions=FUNCTIONS), None
 
 
-MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+def compile_program(text: str) -> Any:
+    """The compiled program of ``text`` (cached per text); raises ``CelSyntaxError`` (or its
+    ``CelTooCostly``)."""
+    program, refused = _compiled(text)
+    if refused is not None:
+        cls, detail = refused
+        raise cls(detail)
+    return program
 
 
 @functools.lru_cache(maxsize=4096)
@@ -53,7 +215,7 @@ def names(text: str) -> frozenset[str]:
         raise CelSyntaxError(str(exc)) from exc
     bound: set[str] = set()
     for node in tree.iter_subtrees():
-        if node.data == "member_dot_arg" and str(node.children[1]) in MACROS:
+        if _is_macro(node):
             first = [n for n in node.children[2].children[0].iter_subtrees() if n.data == "ident"]
             bound.update(str(n.children[0]) for n in first[:1])
     read = {str(n.children[0]) for n in tree.iter_subtrees() if n.data == "ident"}
@@ -83,3 +245,15 @@ def holds(text: str | None, variables: Mapping[str, Any]) -> bool:
     except CelSyntaxError:
         return False
     return evaluate(program, activation(variables))
+
+
+class Deadline:
+    """A wall-clock budget over many evaluations (one rule over every customer): ``passed()``
+    between rows, so a rule that is slow on real data stops within one row of the budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self._end

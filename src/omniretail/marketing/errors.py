@@ -7,7 +7,12 @@ from omniretail.kernel.errors import Conflict, InvalidRequest, NotFound
 
 class InvalidSegmentRule(InvalidRequest):
     slug = "invalid-segment-rule"
-    title = "The segment rule is not valid CEL"
+    title = "The segment rule is not valid CEL or too costly to evaluate"
+
+
+class SegmentRuleTooSlow(InvalidRequest):
+    slug = "segment-rule-too-slow"
+    title = "The segment rule took too long to preview"
 
 
 class UnknownSegment(NotFound):

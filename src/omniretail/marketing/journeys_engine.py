@@ -39,7 +39,7 @@ from omniretail.marketing.journeys_definition import (
     successors,
 )
 from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run, RunStep
-from omniretail.marketing.segments_rules import compile_rule, matches
+from omniretail.marketing.segments_rules import matches, stored_rule
 from omniretail.marketing.zones import customer_zones, next_local_time
 from omniretail.pricing import service as pricing
 from omniretail.pricing.schemas import CouponWrite
@@ -161,7 +161,7 @@ def _execute(
         return "waited", following
     if isinstance(step, ConditionStep):
         facts = batch.facts.get(row.customer_id)
-        yes = facts is not None and matches(compile_rule(step.rule), facts)
+        yes = facts is not None and matches(stored_rule(step.rule), facts)
         return ("then", following) if yes else ("otherwise", _after(batch, key, step.id, 1))
     if isinstance(step, SplitStep):
         roll, edge = stable_percent(row.id, step.id), 0

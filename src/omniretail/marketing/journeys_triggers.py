@@ -43,7 +43,7 @@ from omniretail.marketing.journeys_definition import (
 )
 from omniretail.marketing.journeys_engine import advance_runs
 from omniretail.marketing.journeys_models import Journey, JourneyVersion, Run
-from omniretail.marketing.segments_rules import compile_rule, matches
+from omniretail.marketing.segments_rules import matches, stored_rule
 from omniretail.marketing.zones import customer_zones
 from omniretail.messaging.handlers import EventMeta, HandlerRegistry, UowFactory
 from omniretail.orders import events as orders
@@ -153,7 +153,7 @@ def _triggered(definition: JourneyDefinition, event_type: str, event: Any) -> bo
         return False
     if not trigger.condition:
         return True
-    return matches(compile_rule(trigger.condition), {"event": _fields(event)})
+    return matches(stored_rule(trigger.condition), {"event": _fields(event)})
 
 
 def on_event(

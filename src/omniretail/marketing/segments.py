@@ -19,10 +19,11 @@ from omniretail.customers.errors import UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.jobs import service as jobs
 from omniretail.jobs.schemas import JobRead
+from omniretail.kernel.cel import Deadline
 from omniretail.kernel.vault import PiiVault
 from omniretail.marketing import segments_facts as facts
 from omniretail.marketing import segments_repository as repo
-from omniretail.marketing.errors import DuplicateSegment, UnknownSegment
+from omniretail.marketing.errors import DuplicateSegment, SegmentRuleTooSlow, UnknownSegment
 from omniretail.marketing.events import SegmentEntered, SegmentExited
 from omniretail.marketing.schemas import (
     SampleCustomer,
@@ -34,9 +35,11 @@ from omniretail.marketing.schemas import (
     SegmentUpdate,
 )
 from omniretail.marketing.segments_models import Segment
-from omniretail.marketing.segments_rules import activation, checked_rule, compile_rule, matches
+from omniretail.marketing.segments_rules import activation, checked_rule, matches, stored_rule
 
 BATCH = 1000
+# The preview's budget when the caller names none (the API passes segment_preview_seconds).
+PREVIEW_SECONDS = 20.0
 # The durable job of a full refresh (``marketing.jobs``).
 REFRESH_JOB = "marketing.segments_refresh"
 SAMPLE = 10
@@ -56,15 +59,32 @@ def mask_name(name: str | None) -> str:
     return f"{words[0]} {words[-1][0]}."
 
 
-def preview(uow: UnitOfWork, rule: str, *, vault: PiiVault, with_names: bool) -> SegmentPreview:
+def preview(
+    uow: UnitOfWork,
+    rule: str,
+    *,
+    vault: PiiVault,
+    with_names: bool,
+    seconds: float = PREVIEW_SECONDS,
+) -> SegmentPreview:
     """How many active customers the rule holds now, and the first ten: their masked names
-    only ``with_names`` (a viewer holding customers:read), none otherwise."""
+    only ``with_names`` (a viewer holding customers:read), none otherwise. Stops with
+    ``SegmentRuleTooSlow`` once ``seconds`` have passed (checked between customers): a
+    request must not run for as long as a rule takes over every customer."""
     program = checked_rule(rule)
+    deadline = Deadline(seconds)
     count = evaluated = 0
     sample: list[int] = []
     after = 0
     while ids := facts.active_customer_ids(uow.session, after=after, limit=BATCH):
         for cid, known in facts.facts_for(uow.session, ids, _today(uow), vault).items():
+            if deadline.passed():
+                raise SegmentRuleTooSlow(
+                    f"the rule was stopped after {seconds:g} s with {evaluated} customers"
+                    " evaluated; simplify it (fewer list operations) or try it on a quieter"
+                    " moment",
+                    field="rule",
+                )
             evaluated += 1
             if matches(program, known):
                 count += 1
@@ -188,7 +208,7 @@ def refresh_batch(
     entered = exited = 0
     prepared = {cid: activation(f) for cid, f in known.items()}
     for segment in segments:
-        program = compile_rule(segment.rule)
+        program = stored_rule(segment.rule)
         inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
         if ids:
             before = repo.members_among(uow.session, segment.id, ids)
@@ -250,7 +270,7 @@ def evaluate_customers(
     prepared = {cid: activation(f) for cid, f in known.items()}
     entered = exited = 0
     for segment in segments:
-        program = compile_rule(segment.rule)
+        program = stored_rule(segment.rule)
         inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
         e, x = _apply(uow, segment, inside, before_all.get(segment.id, set()))
         entered, exited = entered + e, exited + x

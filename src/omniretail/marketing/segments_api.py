@@ -34,11 +34,20 @@ VaultDep = Annotated[PiiVault, Depends(get_vault)]
 
 
 @router.post("/preview", response_model=SegmentPreview)
-def preview(body: SegmentRule, uow: ReadDep, vault: VaultDep, holds: HoldsDep) -> SegmentPreview:
+def preview(
+    body: SegmentRule, uow: ReadDep, vault: VaultDep, holds: HoldsDep, container: ContainerDep
+) -> SegmentPreview:
     """How many active customers the rule holds now, and ten of them (names masked, and only
-    to callers holding customers:read; null to the others); a rule that is not CEL
-    answers 422 with the parser's message. Changes nothing."""
-    return service.preview(uow, body.rule, vault=vault, with_names=holds("customers:read"))
+    to callers holding customers:read; null to the others); a rule that is not CEL, or is
+    over the cost limits of rules, answers 422 with the reason, and one still running after
+    ``segment_preview_seconds`` 422 ``segment-rule-too-slow``. Changes nothing."""
+    return service.preview(
+        uow,
+        body.rule,
+        vault=vault,
+        with_names=holds("customers:read"),
+        seconds=container.settings.segment_preview_seconds,
+    )
 
 
 @router.get("", response_model=list[SegmentRead])

@@ -23,16 +23,23 @@ effects), true for the customers in the segment. The variables, one set per cust
 e.g. ``tier == "Gold" && days_since_last_order > 90 && "marketing:email" in consent``.
 Amounts are doubles (``spend > 100`` compares too). A rule that fails for a customer (a type
 error such as ``country > 1``, a missing map key) is false for them; a name that is no fact
-(``FACT_NAMES``, e.g. a typo) is refused when the rule is saved or tried (``checked_rule``).
+(``FACT_NAMES``, e.g. a typo) is refused when the rule is saved or tried (``checked_rule``),
+and so is a rule over ``kernel.cel``'s cost limits (a comprehension inside another's body,
+e.g. ``channels.exists(c, channels.exists(d, c != d))``). A stored rule saved before those
+limits matches nobody (``stored_rule``) until it is edited.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from omniretail.kernel import cel
 from omniretail.marketing.errors import InvalidSegmentRule
+
+log = logging.getLogger(__name__)
 
 
 def compile_rule(text: str) -> Any:
@@ -43,6 +50,23 @@ def compile_rule(text: str) -> Any:
         return cel.compile_program(text)
     except cel.CelSyntaxError as exc:
         raise InvalidSegmentRule(exc.detail, field="rule") from exc
+
+
+def stored_rule(text: str) -> Any | None:
+    """``compile_rule`` for a rule read back from the database (a segment's, a journey's
+    trigger or condition step): None, which ``matches`` nobody, for one the rules refuse
+    now (saved before ``kernel.cel``'s cost limits), so a refresh, a journey or an event's
+    handling goes on without it."""
+    try:
+        return compile_rule(text)
+    except InvalidSegmentRule as exc:
+        _warn_once(exc.detail)
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_once(detail: str) -> None:
+    log.warning("a stored rule is refused and matches nobody until edited: %s", detail)
 
 
 # The facts of ``segments_facts.facts_for``, the only names a segment rule can read.
@@ -77,5 +101,7 @@ def activation(facts: Mapping[str, Any]) -> Any:
 
 def matches(program: Any, facts: Mapping[str, Any], prepared: Any = None) -> bool:
     """Whether the customer is in: ``prepared`` is ``activation(facts)`` when the caller
-    evaluates several rules on the same facts."""
+    evaluates several rules on the same facts; a ``stored_rule`` refused (None): never."""
+    if program is None:
+        return False
     return cel.evaluate(program, prepared if prepared is not None else activation(facts))

@@ -68,7 +68,8 @@ FREE_DELIVERY_NOTE = "delivery is free: the fee is waived once the method is cho
 
 
 class ConditionError(ValueError):
-    """The condition does not parse as CEL."""
+    """The condition does not parse as CEL, or is too costly (``kernel.cel``): the message
+    follows "the condition is ..."."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +96,7 @@ def compile_condition(text: str) -> Any:
     try:
         return cel.compile_program(text)
     except cel.CelSyntaxError as exc:
-        raise ConditionError(str(exc)) from exc
+        raise ConditionError(exc.summary) from exc
 
 
 def activation(context: PricingContext, lines: Sequence[DraftLine]) -> dict[str, Any]:

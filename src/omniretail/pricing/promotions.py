@@ -112,9 +112,7 @@ def save_promotion(
         try:
             compile_condition(data.condition)
         except ConditionError as exc:
-            raise InvalidPromotion(
-                f"the condition is not valid CEL: {exc}", field="condition"
-            ) from exc
+            raise InvalidPromotion(f"the condition is {exc}", field="condition") from exc
     effect = data.effect.model_dump(mode="json", exclude_none=True)
     if data.currency is not None:
         for key in ("amount", "price"):

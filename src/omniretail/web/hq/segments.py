@@ -89,12 +89,16 @@ def preview(request: Request, posted: PostedDep) -> Response:
         return render(
             request, "hq/_segment_preview.html", viewer=posted.viewer, preview=None, errors={}
         )
-    vault = vault_for(container_of(request).keyring)
+    container = container_of(request)
+    vault, seconds = vault_for(container.keyring), container.settings.segment_preview_seconds
     try:
         body = SegmentRule.model_validate({"rule": rule})
         names = posted.viewer.can("customers:read")  # as the send log decides
         result = read(
-            request, lambda uow: marketing.preview(uow, body.rule, vault=vault, with_names=names)
+            request,
+            lambda uow: marketing.preview(
+                uow, body.rule, vault=vault, with_names=names, seconds=seconds
+            ),
         )
     except (ValidationError, DomainError) as exc:
         errors = {"rule": "; ".join(errors_of(exc).values())}
