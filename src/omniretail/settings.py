@@ -236,9 +236,12 @@ class Settings(BaseSettings):
     """Presence codes one staff principal may send per clock hour across all customers (429
     with Retry-After beyond; audited)."""
     loyalty_goodwill_points_per_day: int = Field(default=5000, ge=1, le=100_000_000)
-    """Goodwill points one person (agent, admin, API key) may credit by hand in a UTC day,
-    across all customers (409 ``goodwill-limit-reached`` beyond); the journeys' points steps
-    are not counted."""
+    """Goodwill points one person may credit by hand in a UTC day, across all customers (409
+    ``goodwill-limit-reached`` beyond): their sign-in and the API keys they created count
+    together; the journeys' points steps are not counted."""
+    loyalty_goodwill_points_per_customer_per_day: int = Field(default=5000, ge=1, le=100_000_000)
+    """Goodwill points one customer (all their profiles) may receive by hand in a UTC day,
+    from all staff and keys together (409 ``customer-goodwill-limit-reached`` beyond)."""
     reset_code_digits: int = Field(default=8, ge=6, le=10)
     """Digits of an emailed password reset code (forgotten password)."""
     reset_code_ttl_seconds: int = Field(default=1800, ge=60)

@@ -170,7 +170,8 @@ def test_points_beyond_the_bounds_are_a_422_that_writes_nothing(container, clien
 
 
 def test_the_largest_adjustment_is_accepted(container, client):
-    container.settings.loyalty_goodwill_points_per_day = 100_000_000  # the daily limit aside
+    container.settings.loyalty_goodwill_points_per_day = 100_000_000  # the daily limits aside
+    container.settings.loyalty_goodwill_points_per_customer_per_day = 100_000_000
     customer = make_customer(container, "Ada")
     url = f"{API}/loyalty/customers/{customer}/adjustments"
     r = client.post(url, json={"points": 10_000_000, "reason": "goodwill"})

@@ -148,6 +148,40 @@ def test_a_customer_queries_stock_only_on_a_self_service_channel(client, who):
     assert staff.status_code == 200, staff.text
 
 
+def test_a_customer_without_a_channel_sees_the_web_shops_figures(client, who):
+    """The probe: a customer's stock query without a channel answered every location's on
+    hand (the warehouse's too) and no channel buffer. It now answers as the web channel, the
+    shop's figures: its total less the buffer, and no location's on hand; staff keep the
+    full view."""
+    web = {"code": "WEB", "name": "Web shop", "kind": "web", "atp_buffer": 1}
+    ok(client.put(f"{API}/channels/WEB", json={**web, "location_codes": ["DC1", "LON1"]}))
+    query = {"skus": ["A1", "B2"]}
+    staff = ok(client.post(f"{API}/inventory/availability/query", json=query))
+    assert {r["sku"]: r["available"] for r in staff} == {"A1": 10, "B2": 5}
+    assert {loc["location"] for r in staff for loc in r["locations"]} == {"LON1", "MAN1", "DC1"}
+
+    as_cara = {"headers": who["cara"]}
+    answers = [
+        ok(client.post(f"{API}/inventory/availability/query", json=query, **as_cara)),
+        ok(client.get(f"{API}/inventory/availability", params={"sku": ["A1", "B2"]}, **as_cara)),
+    ]
+    web_shop = ok(
+        client.post(f"{API}/inventory/availability/query", json={**query, "channel": "WEB"})
+    )
+    for mine in answers:
+        assert [(r["sku"], r["channel"], r["available"]) for r in mine] == [
+            ("A1", "WEB", 4),  # LON1's 5 less the buffer; MAN1 does not sell on the web
+            ("B2", "WEB", 4),
+        ]
+        assert [r["available"] for r in mine] == [r["available"] for r in web_shop]
+        assert all(r["locations"] == [] for r in mine)  # no location's on hand
+    # a channel they name answers the same way
+    named = client.post(
+        f"{API}/inventory/availability/query", json={**query, "channel": "WEB"}, **as_cara
+    )
+    assert ok(named) == answers[0]
+
+
 def test_a_home_store_is_one_of_the_stores(client, who):
     """A warehouse, a locker or an unknown code is no home store (birthday coupons and
     journeys go by it); the profile keeps what it had."""

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from omniretail.app import create_app
+from omniretail.auth.models import ApiKey, Principal
 from omniretail.bootstrap import Container
 from omniretail.catalog import service as catalog
 from omniretail.catalog.models import Location
@@ -176,6 +177,14 @@ def test_the_demo_prints_an_admin_api_key_that_opens_the_api(container, tmp_path
         )
     assert anonymous.status_code == 401
     assert signed_in.status_code == 200, signed_in.text
+    # the key is the demo admin's: their goodwill allowance is the one it spends
+    with container.read_uow() as uow:
+        makers = uow.session.execute(
+            select(Principal.username)
+            .join(ApiKey, ApiKey.created_by == Principal.id)
+            .where(ApiKey.label == "omniretail demo")
+        ).scalars()
+        assert set(makers) == {"admin"}
     # The DC's 34 units, less the demo orders' 3 x 8 shipped and 1 in the open cart, less
     # the channel buffer.
     assert signed_in.json()[0]["available"] == 34 - 24 - 1 - 2

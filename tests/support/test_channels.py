@@ -167,12 +167,25 @@ def test_the_webhook_takes_signed_messages_once(container, client, clock):
     ).encode()
     got = ok(client.post(url, content=second, headers=signed(second, now)))
     assert got["conversation_id"] == first["conversation_id"]
-    conversation = ok(client.get(f"{API}/support/conversations/{first['conversation_id']}"))
+    url = f"{API}/support/conversations/{first['conversation_id']}"
+    conversation = ok(client.get(url))
     assert conversation["channel"] == "webhook-social"
-    assert conversation["customer_id"] == ada
-    # the app's claimed email links Ada, but the desk is warned nobody proved it
+    # the app's claimed email is contact information only (a probe: it linked Ada's
+    # profile on the app's word): no customer, the desk warned, the email in a note
+    assert conversation["customer_id"] is None
     assert conversation["sender_verified"] is False
-    assert [m["body"] for m in conversation["messages"]] == ["Is my order on its way?", "Hello?"]
+    assert conversation["contact"] == "whatsapp:+447700900123"
+    by_direction = [(m["direction"], m["body"]) for m in conversation["messages"]]
+    assert [body for direction, body in by_direction if direction == "in"] == [
+        "Is my order on its way?",
+        "Hello?",
+    ]
+    [note] = [body for direction, body in by_direction if direction == "note"]
+    assert "whatsapp gives the sender's email ada@example.com" in note
+    assert "no customer is linked" in note
+    # the agent links Ada by hand once they know who is writing
+    linked = ok(client.post(f"{url}/links", json={"customer_id": ada}))
+    assert linked["customer_id"] == ada
 
 
 def test_the_webhook_refuses_a_sender_email_that_is_not_one_mailbox(container, client, clock):

@@ -215,6 +215,10 @@ def test_an_api_key_is_shown_once_then_only_its_prefix(web, container):
     with container.read_uow() as uow:
         row = uow.session.scalars(select(ApiKey).where(ApiKey.label == "WMS")).one()
     assert row.prefix in key and key != row.key_hash
+    # made by the admin signed in, whom its goodwill credits count against
+    assert row.created_by == _principal(container, ADMIN).id
+    me = web.get("/api/v1/auth/me", headers={"X-API-Key": key}).json()
+    assert (me["name"], me["via"]) == ("wms", "api_key")
     listing = web.get("/hq/api-keys")
     assert key not in listing.text and f"{row.prefix}…" in listing.text
     assert row.key_hash not in listing.text

@@ -55,12 +55,19 @@ async def get_actor(
 ) -> str:
     """Who is acting, recorded on ledger rows: the authenticated principal when there is one."""
     principal = getattr(request.state, "principal", None)
-    if principal is not None:
-        return str(principal.actor)
-    return x_omniretail_actor or "api"
+    return str(principal.actor) if principal is not None else x_omniretail_actor or "api"
 
 
 ActorDep = Annotated[str, Depends(get_actor)]
+
+
+async def get_person(request: Request) -> str:
+    """Who is behind the credential (``AuthPrincipal.person``): per-person limits count it."""
+    principal = getattr(request.state, "principal", None)
+    return str(principal.person) if principal is not None else "api"
+
+
+PersonDep = Annotated[str, Depends(get_person)]
 
 
 async def get_signed_in_customer(request: Request) -> int | None:

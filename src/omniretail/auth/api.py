@@ -439,10 +439,16 @@ def issue_password_reset(
 @router.post(
     "/auth/principals/{principal_id}/api-keys", status_code=201, response_model=ApiKeyCreated
 )
-def create_api_key(principal_id: IdPath, body: ApiKeyCreate, use_case: UseCaseDep) -> ApiKeyCreated:
-    """A new API key for a system; the key is in this response only (never stored)."""
+def create_api_key(
+    request: Request, principal_id: IdPath, body: ApiKeyCreate, use_case: UseCaseDep
+) -> ApiKeyCreated:
+    """A new API key for a system; the key is in this response only (never stored). It is
+    recorded as made by the person behind the caller's credential, whom per-person limits
+    count its use against."""
+    acting: AuthPrincipal = request.state.principal
+    creator = acting.owner_id or acting.id
     return use_case.run(
-        lambda uow: service.create_api_key(uow, principal_id, body.label),
+        lambda uow: service.create_api_key(uow, principal_id, body.label, created_by=creator),
         status_code=201,
         remember=False,
     )

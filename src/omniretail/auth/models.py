@@ -66,6 +66,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Who created it (the person the key was shown to): per-person limits count the key's
+    # use against them. No foreign key (erasure removes principals; ``delete_principals``
+    # clears it); None for keys made at the shell and before 0057.
+    created_by: Mapped[int | None] = mapped_column(BigIntPK)
 
 
 class RevokedToken(Base):

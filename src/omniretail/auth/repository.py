@@ -122,7 +122,9 @@ def principal_by_key_hash(session: Session, key_hash: str) -> Any:
 
 _principals = cast(Table, Principal.__table__)
 _keys = cast(Table, ApiKey.__table__)
-# Built once: every request authenticated by an API key runs it.
+_creators = _principals.alias("creator")
+# Built once: every request authenticated by an API key runs it. The key's creator (a
+# primary-key join) is who per-person limits count the key's use against.
 _PRINCIPAL_BY_KEY = (
     select(
         _principals.c.id,
@@ -133,8 +135,12 @@ _PRINCIPAL_BY_KEY = (
         _principals.c.kind,
         _principals.c.permissions,
         _principals.c.token_version,
+        _creators.c.id.label("owner_id"),
+        _creators.c.role.label("owner_role"),
+        _creators.c.username.label("owner_username"),
     )
     .join(_keys, _keys.c.principal_id == _principals.c.id)
+    .outerjoin(_creators, _creators.c.id == _keys.c.created_by)
     .where(
         _keys.c.key_hash == bindparam("key_hash", type_=_keys.c.key_hash.type),
         _keys.c.revoked_at.is_(None),
@@ -159,6 +165,7 @@ def delete_customer_principals(session: Session, customer_ids: list[int]) -> int
 
 def delete_principals(session: Session, ids: list[int]) -> None:
     session.execute(delete(ApiKey).where(ApiKey.principal_id.in_(ids)))
+    session.execute(update(ApiKey).where(ApiKey.created_by.in_(ids)).values(created_by=None))
     session.execute(delete(PasswordReset).where(PasswordReset.principal_id.in_(ids)))
     session.execute(delete(PasswordResetCode).where(PasswordResetCode.principal_id.in_(ids)))
     session.execute(delete(Principal).where(Principal.id.in_(ids)))

@@ -37,10 +37,20 @@ class AuthPrincipal:
     version: int = 0  # the principal's token_version the token was issued under
     token_id: str | None = None  # the token's ``jti``: what signing out revokes
     expires_at: int = 0  # the token's ``exp`` (epoch seconds)
+    # An API key's creator (``api_keys.created_by``): the person it was shown to, once. None
+    # for a sign-in, and for a key made at the shell (the CLI) or whose creator is gone.
+    owner_id: int | None = None
+    owner: str | None = None  # the creator's actor
 
     @property
     def actor(self) -> str:
         return f"{self.role}:{self.name}"
+
+    @property
+    def person(self) -> str:
+        """Who is behind the credential, as an actor: an API key's creator, else the
+        principal (what per-person limits count against, ``loyalty.service.Goodwill``)."""
+        return self.owner or self.actor
 
 
 def password_hasher(settings: PasswordHashSettings) -> PasswordHasher:

@@ -88,7 +88,10 @@ def create_principal(uow: UnitOfWork, data: PrincipalCreate) -> PrincipalRead:
     return principal_read(principal)
 
 
-def create_api_key(uow: UnitOfWork, principal_id: int, label: str) -> ApiKeyCreated:
+def create_api_key(
+    uow: UnitOfWork, principal_id: int, label: str, *, created_by: int | None = None
+) -> ApiKeyCreated:
+    """``created_by``: the person it is shown to, whom per-person limits count it against."""
     owner = _principal(uow, principal_id)
     if owner.role == Role.CUSTOMER.value:
         raise PrincipalConflict("customers do not get API keys", field="principal_id")
@@ -101,6 +104,7 @@ def create_api_key(uow: UnitOfWork, principal_id: int, label: str) -> ApiKeyCrea
             key_hash=digest,
             label=label,
             created_at=uow.now,
+            created_by=created_by,
         ),
     )
     return ApiKeyCreated(id=row.id, principal_id=principal_id, label=label, prefix=prefix, key=key)
@@ -404,6 +408,7 @@ def as_auth(principal: Principal | Row[Any], *, via: str = "token") -> AuthPrinc
     """Kind and named permissions count only for API keys: a bearer token (a person signing
     in) carries neither."""
     key = via == "api_key"
+    owner_role = getattr(principal, "owner_role", None)  # an API key's creator
     return AuthPrincipal(
         id=principal.id,
         role=principal.role,
@@ -414,6 +419,8 @@ def as_auth(principal: Principal | Row[Any], *, via: str = "token") -> AuthPrinc
         kind=principal.kind if key else "person",
         permissions=frozenset(principal.permissions or []) if key else frozenset(),
         version=principal.token_version,
+        owner_id=getattr(principal, "owner_id", None),
+        owner=f"{owner_role}:{getattr(principal, 'owner_username', '')}" if owner_role else None,
     )
 
 

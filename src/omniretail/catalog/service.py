@@ -177,6 +177,17 @@ def list_channels(uow: UnitOfWork) -> list[ChannelRead]:
     ]
 
 
+def self_service_channel(uow: UnitOfWork) -> str | None:
+    """The channel a customer buys on when they name none, as the web shop sells: the first
+    web channel, else the first app channel; None when there is neither."""
+    channels = repository.list_channels(uow.session)
+    for kind in (ChannelKind.WEB, ChannelKind.APP):
+        found = [c.code for c in channels if c.kind == kind.value]
+        if found:
+            return found[0]
+    return None
+
+
 def channel_settings(uow: UnitOfWork, code: str) -> ChannelSettings:
     """Cached read of a channel's TTL, buffer and locations (the reservation hot path)."""
     key = f"channel:{code}"

@@ -1,5 +1,7 @@
 """A way into the demo's API: an admin system principal with a fresh API key per run (only a
-digest of a key is stored, so an earlier run's key cannot be shown again)."""
+digest of a key is stored, so an earlier run's key cannot be shown again). The key is
+recorded as made by the demo's ``admin`` person, the one the run shows both their password
+and the key to: per-person limits (goodwill points) count its use against them."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from omniretail.auth.schemas import ApiKeyCreated, PrincipalCreate
 from omniretail.db.uow import UnitOfWork
 
 DEMO_ADMIN = "demo-admin"
+DEMO_PERSON = "admin"  # demo.people's admin, set up before the key
 
 
 def issue_demo_api_key(uow: UnitOfWork) -> ApiKeyCreated:
@@ -17,4 +20,7 @@ def issue_demo_api_key(uow: UnitOfWork) -> ApiKeyCreated:
         principal = auth.create_principal(
             uow, PrincipalCreate(username=DEMO_ADMIN, role=Role.ADMIN, kind="system")
         )
-    return auth.create_api_key(uow, principal.id, label="omniretail demo")
+    admin = auth.principal_by_username(uow, DEMO_PERSON)
+    return auth.create_api_key(
+        uow, principal.id, label="omniretail demo", created_by=admin.id if admin else None
+    )

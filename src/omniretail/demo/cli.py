@@ -16,7 +16,7 @@ from omniretail.demo.access import issue_demo_api_key
 from omniretail.demo.data import FoundLog, find_transaction_log
 from omniretail.demo.reset import describe, embedded_database, files_to_delete
 from omniretail.demo.stock import receive_opening_stock, stock_exists
-from omniretail.demo.story import print_stock, print_summary, print_tour
+from omniretail.demo.story import print_api_key, print_stock, print_summary, print_tour
 from omniretail.history import service as history
 from omniretail.history.cli import dates_line, print_report, run_import
 from omniretail.kernel.errors import DomainError
@@ -132,11 +132,12 @@ def demo_command(
         _network_and_stock(container)
         if intelligence:
             _intelligence_once(container)
-        with container.uow() as uow:
-            key = issue_demo_api_key(uow)
-        print_summary(console, container, found, host=host, port=port, api_key=key.key)
+        print_summary(console, container, found, host=host, port=port)
         stores = _tour_stores(container)
         customer_id, account = _people(container, stores=stores, new_passwords=new_passwords)
+        with container.uow() as uow:
+            key = issue_demo_api_key(uow)
+        print_api_key(console, host=host, port=port, api_key=key.key)
         base = f"http://{host}:{port}"
         _delivery_fee(container)  # before the demo's web orders, which pay it
         made = _orders(container, customer_id, base=base, pickup_store=stores[0])

@@ -33,7 +33,7 @@ def print_stock(console: Console, summary: StockSummary) -> None:
 
 
 def print_summary(
-    console: Console, container: Runtime, found: FoundLog, *, host: str, port: int, api_key: str
+    console: Console, container: Runtime, found: FoundLog, *, host: str, port: int
 ) -> None:
     with container.read_uow() as uow:
         counts = history.table_counts(uow)
@@ -89,6 +89,12 @@ def print_summary(
     console.print(f"database: {describe(container.settings)}", highlight=False, soft_wrap=True)
     if embedded_database(container.settings) is not None:
         console.print("  start over: `omniretail demo --reset` (deletes it and builds it afresh)")
+
+
+def print_api_key(console: Console, *, host: str, port: int, api_key: str) -> None:
+    """The run's admin API key, after the sign-ins (it is the demo admin's: it counts against
+    their per-person limits, ``demo.access``)."""
+    base = f"http://{host}:{port}"
     # Never wrapped: a key or a command split over two lines cannot be copied.
     console.print(
         f"admin API key for this run (shown once; 'Authorize' in the docs): [bold]{api_key}[/]",

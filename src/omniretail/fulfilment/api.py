@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep, no_content
 from omniretail.api.params import KeyPath
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import (
@@ -199,10 +199,23 @@ def ready(fid: KeyPath, use_case: UseCaseDep, policy: PolicyDep, actor: ActorDep
     )
 
 
-@router.post("/fulfilments/{fid}/collect", response_model=OrderRead, tags=["fulfilments"])
+@router.post(
+    "/fulfilments/{fid}/collect",
+    response_model=OrderRead,
+    tags=["fulfilments"],
+    responses={423: {"description": "Too many pickup codes were tried: override with a reason"}},
+)
 def collect(fid: KeyPath, body: CollectBody, use_case: UseCaseDep, actor: ActorDep) -> OrderRead:
-    """Handover with the pickup code, or an associate override with a reason (logged)."""
-    return use_case.run(lambda uow: fulfilment.collect(uow, fid, body, actor=actor))
+    """Handover with the pickup code, or an associate override with a reason (logged). A
+    code is counted as a try before it is compared, in a transaction of its own (audited,
+    kept whatever the code): after 5 tries without the right one the code is refused (423
+    ``pickup-code-locked``) and only an override hands the order over."""
+    if not body.tries_code:
+        return use_case.run(lambda uow: fulfilment.collect(uow, fid, body, actor=actor))
+    use_case.run_first(no_content(lambda uow: fulfilment.try_pickup_code(uow, fid)))
+    return use_case.run_last(
+        lambda uow: fulfilment.collect(uow, fid, body, actor=actor, tried=True)
+    )
 
 
 @router.post("/fulfilments/{fid}/reject", response_model=OrderRead, tags=["fulfilments"])

@@ -20,6 +20,15 @@ class WrongPickupCode(Conflict):
     title = "The pickup code does not match"
 
 
+class PickupCodeLocked(Conflict):
+    """``PICKUP_CODE_TRIES`` codes were tried for the fulfilment: its code is refused until
+    the store hands it over with an override and a reason (after an identity check)."""
+
+    slug = "pickup-code-locked"
+    title = "Too many wrong pickup codes: the code is refused"
+    status = 423
+
+
 class NotCancellable(Conflict):
     slug = "not-cancellable"
     title = "These lines can no longer be cancelled"

@@ -92,6 +92,23 @@ request_lines = cast(Table, ReturnRequestLine.__table__)
 OPEN = ReturnRequestStatus.OPEN.value
 
 
+def count_pickup_try(session: Session, fulfilment_id: str, limit: int) -> int | None:
+    """Conditional: one more pickup code tried while the fulfilment waits for pickup and
+    fewer than ``limit`` were; the new count, or None (the row's lock queues parallel tries,
+    so no more than ``limit`` are ever counted)."""
+    tries = fulfilments.c.pickup_code_tries
+    return session.execute(
+        update(fulfilments)
+        .where(
+            fulfilments.c.id == fulfilment_id,
+            fulfilments.c.status == FulfilmentStatus.READY_FOR_PICKUP.value,
+            tries < limit,
+        )
+        .values(pickup_code_tries=tries + 1)
+        .returning(tries)
+    ).scalar_one_or_none()
+
+
 def transition_fulfilment(
     session: Session,
     fulfilment_id: str,

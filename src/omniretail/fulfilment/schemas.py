@@ -43,6 +43,11 @@ class CollectBody(_In):
             raise ValueError("give the pickup_code, or an override_reason for a logged override")
         return self
 
+    @property
+    def tries_code(self) -> bool:
+        """A code to compare (no override): counted as a try first (``try_pickup_code``)."""
+        return self.pickup_code is not None and self.override_reason is None
+
 
 class SweepReport(BaseModel):
     reminded: int

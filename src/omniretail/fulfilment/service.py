@@ -19,6 +19,7 @@ from omniretail.fulfilment.moves import (
     void_lines,
 )
 from omniretail.fulfilment.pickup_changes import change_pickup_store, resend_pickup_code
+from omniretail.fulfilment.pickup_codes import try_pickup_code
 from omniretail.fulfilment.refunds import refunds_by_return_id, refunds_of_order
 from omniretail.fulfilment.return_requests import (
     cancel_return_request,
@@ -84,5 +85,6 @@ __all__ = [
     "sweep_pickups",
     "sweep_pickups_forever",
     "sweep_pickups_once",
+    "try_pickup_code",
     "void_lines",
 ]

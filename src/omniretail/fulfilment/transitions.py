@@ -19,7 +19,6 @@ from typing import Any
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import repository as repo
 from omniretail.fulfilment.cancellation import cancel_lines
-from omniretail.fulfilment.errors import WrongPickupCode
 from omniretail.fulfilment.events import (
     Collected,
     Delivered,
@@ -48,12 +47,12 @@ from omniretail.fulfilment.moves import (
     settle,
     void_lines,
 )
+from omniretail.fulfilment.pickup_codes import handover_detail
 from omniretail.fulfilment.refunds import split_line
 from omniretail.fulfilment.schemas import CollectBody, RejectBody, ShipBody, SweepReport
 from omniretail.inventory import service as inventory
 from omniretail.inventory.schemas import SaleCreate, StockChange
 from omniretail.kernel.ids import new_id
-from omniretail.kernel.keys import same_secret
 from omniretail.orders import service as orders
 from omniretail.orders.events import OrderCancelled
 from omniretail.orders.schemas import OrderRead
@@ -150,6 +149,7 @@ def ready_for_pickup(
         "ready_at": uow.now,
         "collect_by": uow.now + timedelta(days=policy.pickup_hold_days),
         "reminders_sent": 0,
+        "pickup_code_tries": 0,
     }
     row = move(uow, order, f, S.READY_FOR_PICKUP, actor, values)
     uow.record(
@@ -170,24 +170,13 @@ def collect(
     body: CollectBody,
     *,
     actor: str,
+    tried: bool = False,
 ) -> OrderRead:
-    """Handover needs the pickup code, or an associate's override with a reason (logged)."""
+    """Handover needs the pickup code, or an associate's override with a reason (logged).
+    ``tried``: the code was counted by ``try_pickup_code`` first (``pickup_codes``: after
+    ``PICKUP_CODE_TRIES`` codes only an override hands it over)."""
     order, f = load(uow, fulfilment_id)
-    detail: dict[str, Any] = {}
-    if body.pickup_code is not None:
-        issued = orders.pickup_code(uow.vault, f)
-        if issued is None or not same_secret(issued, body.pickup_code):
-            if body.override_reason is None:
-                raise WrongPickupCode(
-                    "the pickup code does not match; ask for the code from the customer's"
-                    " message, or override with a reason after checking their identity",
-                    field="pickup_code",
-                )
-            detail = {"override": True, "reason": body.override_reason}
-        else:
-            detail = {"override": False}
-    else:
-        detail = {"override": True, "reason": body.override_reason}
+    detail = handover_detail(uow, f, body, tried=tried)
     lines = open_lines(uow, order, f.id)
     row = move(uow, order, f, S.COLLECTED, actor, {}, detail=detail)
     if detail["override"]:

@@ -13,6 +13,7 @@ from omniretail.api.deps import (
     ActorDep,
     ReadDep,
     ReplicaReadDep,
+    SignedInCustomerDep,
     UseCase,
     UseCaseDep,
     use_case_and_actor,
@@ -297,21 +298,26 @@ def _availability_json(rows: list[AvailabilityRead]) -> Response:
 def get_availability(
     uow: ReplicaReadDep,
     sku: Annotated[list[Code], Query(min_length=1, max_length=200)],
+    signed_in: SignedInCustomerDep,
     channel: Code | None = None,
     location: Annotated[list[Code] | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Available to promise for one or more SKUs, per location and per channel."""
-    return _availability_json(
-        availability.availability(uow, sku, channel=channel, locations=location)
-    )
+    """Available to promise for one or more SKUs, per location and per channel. A customer
+    gets the figures the web shop shows: a self-service channel's total (no channel: the
+    shop's own), without the locations' on hand (``locations`` is empty)."""
+    customer = signed_in is not None
+    read = availability.customer_availability if customer else availability.availability
+    return _availability_json(read(uow, sku, channel=channel, locations=location))
 
 
 @router.post("/availability/query", response_model=list[AvailabilityRead])
-def query_availability(body: AvailabilityQuery, uow: ReplicaReadDep) -> Response:
-    """The same for a batch of up to 1,000 SKUs."""
-    return _availability_json(
-        availability.availability(uow, body.skus, channel=body.channel, locations=body.locations)
-    )
+def query_availability(
+    body: AvailabilityQuery, uow: ReplicaReadDep, signed_in: SignedInCustomerDep
+) -> Response:
+    """The same for a batch of up to 1,000 SKUs (a customer's answer as above)."""
+    customer = signed_in is not None
+    read = availability.customer_availability if customer else availability.availability
+    return _availability_json(read(uow, body.skus, channel=body.channel, locations=body.locations))
 
 
 @router.get("/availability/nearby", response_model=list[NearbyStock])

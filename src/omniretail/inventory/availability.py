@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from omniretail.catalog import service as catalog
-from omniretail.catalog.errors import UnknownLocation, UnknownSku
+from omniretail.catalog.errors import UnknownChannel, UnknownLocation, UnknownSku
 from omniretail.catalog.schemas import LocationKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.inventory import repository as repo
@@ -63,6 +63,30 @@ def availability(
             locations=by_sku[sku],
         )
         for sku in unique_skus
+    ]
+
+
+def customer_availability(
+    uow: UnitOfWork,
+    skus: Sequence[str],
+    *,
+    channel: str | None = None,
+    locations: Sequence[str] | None = None,
+) -> list[AvailabilityRead]:
+    """What a customer's stock query answers: the figures the web shop shows, a channel's
+    available to promise (its buffer taken off) and no location's on hand. No channel: the
+    self-service channel the shop sells on (``catalog.self_service_channel``); a channel
+    named is one customers buy on (``auth.access``). Stores' own availability is
+    ``nearby_stock``'s, as on the shop's product page; staff keep ``availability``."""
+    if channel is None:
+        channel = catalog.self_service_channel(uow)
+        if channel is None:
+            raise UnknownChannel(
+                "the shop has no web or app channel to answer for", field="channel"
+            )
+    return [
+        row.model_copy(update={"locations": []})
+        for row in availability(uow, skus, channel=channel, locations=locations)
     ]
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from omniretail.api.deps import (
     ActorDep,
     ContainerDep,
+    PersonDep,
     ReadDep,
     SignedInCustomerDep,
     UseCaseDep,
@@ -167,13 +168,15 @@ def award_action(
     body: ActionCreate,
     use_case: UseCaseDep,
     actor: ActorDep,
+    person: PersonDep,
     container: ContainerDep,
 ) -> AccountRead:
-    """Points for a review, an app install, a referral (once each); counted against the
-    caller's goodwill of the day like an adjustment (409 ``goodwill-limit-reached``)."""
-    limit = container.settings.loyalty_goodwill_points_per_day
+    """Points for a review, an app install, a referral (once each); counted as goodwill of
+    the day like an adjustment (409 ``goodwill-limit-reached`` or
+    ``customer-goodwill-limit-reached``)."""
+    goodwill = service.Goodwill.of(person, container.settings)
     return use_case.run(
-        lambda uow: service.award_action(uow, customer_id, body, actor=actor, daily_limit=limit)
+        lambda uow: service.award_action(uow, customer_id, body, actor=actor, goodwill=goodwill)
     )
 
 
@@ -183,14 +186,17 @@ def adjust(
     body: AdjustmentCreate,
     use_case: UseCaseDep,
     actor: ActorDep,
+    person: PersonDep,
     container: ContainerDep,
 ) -> AccountRead:
-    """Credits count against the caller's goodwill of the day, whoever they are
-    (``loyalty_goodwill_points_per_day``: 409 ``goodwill-limit-reached`` beyond); debits do
-    not."""
-    limit = container.settings.loyalty_goodwill_points_per_day
+    """Credits count as goodwill of the day, whoever makes them: against the person behind
+    the credential (an API key's creator; ``loyalty_goodwill_points_per_day``, 409
+    ``goodwill-limit-reached`` beyond) and against the customer from all staff together
+    (``loyalty_goodwill_points_per_customer_per_day``, 409
+    ``customer-goodwill-limit-reached``); debits do not."""
+    goodwill = service.Goodwill.of(person, container.settings)
     return use_case.run(
-        lambda uow: service.adjust_points(uow, customer_id, body, actor=actor, daily_limit=limit)
+        lambda uow: service.adjust_points(uow, customer_id, body, actor=actor, goodwill=goodwill)
     )
 
 

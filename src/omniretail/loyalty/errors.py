@@ -71,3 +71,12 @@ class GoodwillLimitReached(Conflict):
 
     slug = "goodwill-limit-reached"
     title = "Today's goodwill points limit is reached"
+
+
+class CustomerGoodwillLimitReached(GoodwillLimitReached):
+    """The goodwill credits one customer received today, from all staff together, would pass
+    ``loyalty_goodwill_points_per_customer_per_day`` (colluding agents piling points on one
+    accomplice)."""
+
+    slug = "customer-goodwill-limit-reached"
+    title = "Today's goodwill points limit for this customer is reached"

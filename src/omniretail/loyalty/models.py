@@ -203,8 +203,9 @@ class CouponGrant(Base):
 
 
 class GoodwillDay(Base):
-    """Goodwill points one person credited by hand on one (UTC) day: counted by a
-    conditional upsert, so two agents' parallel credits cannot pass the daily limit."""
+    """Goodwill points one person credited by hand on one (UTC) day, or one customer
+    received from all staff together (``actor`` "to customer <id>", the surviving profile):
+    counted by a conditional upsert, so parallel credits cannot pass the daily limits."""
 
     __tablename__ = "loyalty_goodwill_days"
 

@@ -14,7 +14,7 @@ from omniretail.orders import contact, payment_instructions
 from omniretail.orders import repository as repo
 from omniretail.orders.contact import is_live, tracking_link
 from omniretail.orders.errors import UnknownOrder
-from omniretail.orders.models import FulfilmentStatus, LineStatus, next_steps
+from omniretail.orders.models import PICKUP_CODE_TRIES, FulfilmentStatus, LineStatus, next_steps
 from omniretail.orders.schemas import (
     FulfilmentRead,
     LogEntryRead,
@@ -175,6 +175,12 @@ def fulfilment_read(f: Any) -> FulfilmentRead:
         transfer_id=f.transfer_id,
         reason=f.reason,
         next_steps=[s.value for s in next_steps(method, FulfilmentStatus(f.status))],
+        pickup_code_tries=f.pickup_code_tries,
+        pickup_code_tries_left=(
+            max(0, PICKUP_CODE_TRIES - f.pickup_code_tries)
+            if f.status == FulfilmentStatus.READY_FOR_PICKUP.value
+            else None
+        ),
     )
 
 

@@ -95,6 +95,10 @@ TRANSITIONS: dict[tuple[FulfilmentStatus, FulfilmentStatus], frozenset[Fulfilmen
 
 TERMINAL = frozenset({S.DELIVERED, S.COLLECTED, S.REJECTED, S.CANCELLED, S.RETURNED_TO_STOCK})
 
+# Pickup codes tried at the counter for one fulfilment before its code is refused (six
+# digits: five guesses are one chance in 200,000); an override with a reason still hands over.
+PICKUP_CODE_TRIES = 5
+
 
 def allowed(method: FulfilmentMethod, current: FulfilmentStatus, to: FulfilmentStatus) -> bool:
     return method in TRANSITIONS.get((current, to), frozenset())
@@ -241,6 +245,9 @@ class Fulfilment(Base):
     ready_at: Mapped[datetime | None]
     collect_by: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(default=0)
+    # Pickup codes tried at the counter since it became ready, each counted before it is
+    # compared (``fulfilment.pickup_codes``): after ``PICKUP_CODE_TRIES`` it is refused.
+    pickup_code_tries: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     carrier: Mapped[str | None] = mapped_column(String(60))
     tracking_number: Mapped[str | None] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(String(200))

@@ -93,6 +93,15 @@ class FulfilmentRead(BaseModel):
     transfer_id: str | None
     reason: str | None
     next_steps: list[str]
+    pickup_code_tries: int = Field(
+        default=0,
+        description="Pickup codes tried at the counter since it became ready for pickup",
+    )
+    pickup_code_tries_left: int | None = Field(
+        default=None,
+        description="Codes the counter may still try while it waits for pickup (0: the code"
+        " is refused; hand over with an override and a reason)",
+    )
 
 
 class PendingPayment(BaseModel):

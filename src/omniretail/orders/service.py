@@ -64,6 +64,7 @@ from omniretail.orders.lookup import (
     tracking_read,
 )
 from omniretail.orders.models import (
+    PICKUP_CODE_TRIES,
     TERMINAL,
     FulfilmentStatus,
     LineStatus,
@@ -123,6 +124,7 @@ from omniretail.orders.repository import (
 __all__ = [
     "OPEN_FULFILMENT_STATES",
     "PAYMENT_HANDLER",
+    "PICKUP_CODE_TRIES",
     "STEPS",
     "STEP_FOR_STATUS",
     "TERMINAL",

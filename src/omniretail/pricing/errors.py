@@ -66,8 +66,9 @@ class CouponUnavailable(Conflict):
 
 
 class CouponOfAnotherCustomer(CouponUnavailable):
-    """A coupon issued to one customer, presented by another or by an anonymous cart (the
-    message never says whose it is)."""
+    """A coupon issued to one customer on a cart checked out by another or anonymously (a
+    till sale whose customer was taken off; the message never says whose it is). Applying
+    such a code answers ``UnknownCoupon``, as a code that does not exist."""
 
     slug = "coupon-of-another-customer"
     title = "This coupon belongs to another customer"

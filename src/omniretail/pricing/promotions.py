@@ -284,8 +284,12 @@ def _coupon_values(uow: UnitOfWork, data: Any, code: str, batch: str | None) -> 
 def get_coupon(uow: UnitOfWork, code: str) -> CouponRead:
     row = repo.get_coupon(uow.session, code.upper())
     if row is None:
-        raise UnknownCoupon(f"no coupon with code {code!r}", field="code")
+        raise _unknown_coupon(code)
     return _coupon_read(row)
+
+
+def _unknown_coupon(code: str) -> UnknownCoupon:
+    return UnknownCoupon(f"no coupon with code {code!r}", field="code")
 
 
 def list_coupons(
@@ -357,10 +361,13 @@ def _coupon_read(row: Any) -> CouponRead:
 def require_usable_coupon(uow: UnitOfWork, code: str, customer_id: int | None) -> str:
     """The code (upper case) when it exists and can be used now by the customer: the cart's
     customer (the authenticated one), never an id the client names. A coupon issued to
-    someone else is refused without saying whose it is."""
+    someone else (or to anyone, for an anonymous cart) is answered as a code that does not
+    exist, word for word (404 ``unknown-coupon``): a 409 told a shopper that a guessed code
+    was somebody's personal coupon."""
     coupon = get_coupon(uow, code)
     if repo.usable_coupon(uow.session, coupon.code, uow.now, customer_id) is None:
-        _refuse_if_not_theirs(uow, coupon.code, customer_id, field="code")
+        if not repo.owned_by(uow.session, coupon.code, customer_id):
+            raise _unknown_coupon(code)
         raise CouponUnavailable(
             f"the coupon {coupon.code} cannot be used now"
             + (

@@ -36,6 +36,7 @@ from omniretail.kernel.limits import Id32
 from omniretail.kernel.vault import PiiVault
 from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead, AdjustmentCreate
+from omniretail.loyalty.service import Goodwill
 from omniretail.orders import service as orders
 from omniretail.orders.schemas import CancelBody, OrderRead
 from omniretail.pricing import service as pricing
@@ -184,11 +185,12 @@ def refund_line(
 
 
 def goodwill_points(
-    uow: UnitOfWork, customer_id: int, body: GoodwillPoints, *, actor: str, daily_limit: int
+    uow: UnitOfWork, customer_id: int, body: GoodwillPoints, *, actor: str, goodwill: Goodwill
 ) -> AccountRead:
-    """``daily_limit``: the agent's goodwill credits a day (``loyalty.adjust_points``)."""
+    """``goodwill``: how the credit is counted, per person and per customer a day
+    (``loyalty.adjust_points``)."""
     data = AdjustmentCreate(points=body.points, reason=f"goodwill: {body.reason}"[:200])
-    return loyalty.adjust_points(uow, customer_id, data, actor=actor, daily_limit=daily_limit)
+    return loyalty.adjust_points(uow, customer_id, data, actor=actor, goodwill=goodwill)
 
 
 def goodwill_coupon(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from omniretail.api.deps import ActorDep, ContainerDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, PersonDep, UseCaseDep
 from omniretail.api.params import IdPath, KeyPath
 from omniretail.fulfilment.schemas import ReturnRequestRead
+from omniretail.loyalty import service as loyalty
 from omniretail.loyalty.schemas import AccountRead
 from omniretail.orders.schemas import OrderRead
 from omniretail.pricing.schemas import CouponRead
@@ -85,13 +86,14 @@ def goodwill_points(
     body: GoodwillPoints,
     use_case: UseCaseDep,
     actor: ActorDep,
+    person: PersonDep,
     container: ContainerDep,
 ) -> AccountRead:
-    """Counted against the caller's goodwill of the day (``loyalty_goodwill_points_per_day``,
-    409 beyond)."""
-    limit = container.settings.loyalty_goodwill_points_per_day
+    """Counted as goodwill of the day against the person behind the credential and against
+    the customer from all staff together (``loyalty.service.Goodwill``, 409 beyond)."""
+    goodwill = loyalty.Goodwill.of(person, container.settings)
     return use_case.run(
-        lambda uow: desk.goodwill_points(uow, customer_id, body, actor=actor, daily_limit=limit)
+        lambda uow: desk.goodwill_points(uow, customer_id, body, actor=actor, goodwill=goodwill)
     )
 
 

@@ -7,9 +7,11 @@ has seen (inbound or sent), then the conversation reference (``[ref:XXXXXXXX]`` 
 or ``+XXXXXXXX`` in the recipient address). A Message-ID seen before adds nothing (a
 re-delivery); an email without one gets a digest of its bytes as its id.
 
-Linking: the customer through a *verified* identity with the sender's email or phone
-(``customers.service.verified_email_owners``: one blind-index look-up; an address verified by
-two different people links nobody), the order through an order number (``OR-`` and ten
+Linking: the customer through a *verified* identity with an authenticated mail sender's
+address (``customers.service.verified_email_owners``: one blind-index look-up; an address
+verified by two different people links nobody); a social app's ``sender_email`` or
+``sender_phone`` links nobody (nobody proved the sender owns it: an internal note keeps it
+for the agent, who links by hand); the order through an order number (``OR-`` and ten
 characters, as checkout writes them) or a tracking link (``/track/<token>``) in the subject or
 the text, only when that order exists.
 
@@ -386,14 +388,12 @@ def ingest_social(uow: UnitOfWork, item: SocialMessage) -> Ingested:
         )
     created = conversation is None
     if conversation is None:
-        customer_id = verified_customer(uow, item.sender_email) if item.sender_email else None
         conversation = open_conversation(
             uow,
             channel=SupportChannel.SOCIAL,
             subject=f"{item.app}: {item.text[:80]}",
             contact_kind="social",
             contact=handle,
-            customer_id=customer_id,
         )
         if item.sender_email:
             # the app's word for the sender's email: nobody proved the sender owns it
@@ -411,10 +411,32 @@ def ingest_social(uow: UnitOfWork, item: SocialMessage) -> Ingested:
         message_id=message_id,
         in_reply_to=thread_key,
     )
+    if created and (item.sender_email or item.sender_phone):
+        _note_claimed_contact(uow, conversation, item)
     return Ingested(
         conversation_id=conversation.id,
         reference=conversation.reference,
         message_id=stored.id,
         created=created,
         duplicate=False,
+    )
+
+
+def _note_claimed_contact(uow: UnitOfWork, conversation: Conversation, item: SocialMessage) -> None:
+    """The email or phone the app passes for the sender, for the agent only (an internal
+    note), as the public chat keeps an address typed in it: the app did not prove the
+    sender owns them, so they link no customer; the agent links one by hand (``relink``)
+    after checking who is writing."""
+    given = " and ".join(
+        f"{what} {value}"
+        for what, value in (("email", item.sender_email), ("phone", item.sender_phone))
+        if value
+    )
+    add_message(
+        uow,
+        conversation,
+        direction=Direction.NOTE,
+        author="webhook",
+        body=f"{item.app} gives the sender's {given}. Nobody proved they are the sender's, so"
+        " no customer is linked: link one by hand after checking who is writing.",
     )

@@ -72,6 +72,10 @@ def run_step(
             fn = lambda uow: fulfilment.ship(uow, fid, ship, actor=actor)  # noqa: E731
         elif step == "collect":
             collect = CollectBody.model_validate(body)
+            if collect.tries_code:  # counted (and audited) first, kept whatever the code
+                change(request, decided, lambda uow: fulfilment.try_pickup_code(uow, fid))
+                with container.uow() as uow:
+                    return fulfilment.collect(uow, fid, collect, actor=actor, tried=True), {}
             fn = lambda uow: fulfilment.collect(uow, fid, collect, actor=actor)  # noqa: E731
         else:
             reject = RejectBody.model_validate(body)

@@ -52,6 +52,7 @@ from omniretail.loyalty.repository.entries import (
 from omniretail.loyalty.repository.grants import (
     add_grant_if_new,
     count_goodwill,
+    customer_goodwill_key,
     list_grants,
 )
 from omniretail.loyalty.repository.lots import (
@@ -100,6 +101,7 @@ __all__ = [
     "count_goodwill",
     "coupons",
     "create_account_if_missing",
+    "customer_goodwill_key",
     "earns_of_order",
     "entries",
     "entry_exists",

@@ -34,9 +34,16 @@ def list_grants(session: Session, customer_ids: Sequence[int]) -> list[CouponGra
     )
 
 
+def customer_goodwill_key(root_id: int) -> str:
+    """The ``loyalty_goodwill_days.actor`` of the goodwill one customer (their surviving
+    profile) received: no colon, so never a person's ``role:name``."""
+    return f"to customer {root_id}"
+
+
 def count_goodwill(session: Session, actor: str, day: date, points: int, limit: int) -> bool:
-    """Adds ``points`` to ``actor``'s goodwill of ``day`` unless that would pass ``limit``:
-    one conditional upsert (the row's lock orders parallel credits), True when counted."""
+    """Adds ``points`` to ``actor``'s goodwill of ``day`` (a person's credits, or a
+    customer's receipts: ``customer_goodwill_key``) unless that would pass ``limit``: one
+    conditional upsert (the row's lock orders parallel credits), True when counted."""
     if points > limit:
         return False
     insert = insert_for(session)(goodwill_days).values(actor=actor, day=day, points=points)

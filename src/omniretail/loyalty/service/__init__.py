@@ -14,6 +14,7 @@ account keeps its own lots, so an undo of the merge is exact). Services never co
 from __future__ import annotations
 
 from omniretail.loyalty.service.awards import (
+    Goodwill,
     adjust_points,
     award_action,
     enrol,
@@ -83,6 +84,7 @@ from omniretail.loyalty.service.tiers import (
 )
 
 __all__ = [
+    "Goodwill",
     "Presence",
     "account_status",
     "adjust_points",

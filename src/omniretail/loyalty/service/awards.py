@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from omniretail.customers import service as customers
@@ -9,6 +10,7 @@ from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.ids import new_id
 from omniretail.loyalty import repository as repo
 from omniretail.loyalty.errors import (
+    CustomerGoodwillLimitReached,
     GoodwillLimitReached,
     UnknownAction,
 )
@@ -33,8 +35,30 @@ from omniretail.loyalty.service.grants import grant_welcome_coupon
 from omniretail.loyalty.service.reads import account_status
 from omniretail.loyalty.service.redeem import redeem_points
 from omniretail.loyalty.service.rules import rules
+from omniretail.settings import Settings
 
 # --- rewards, adjustments, expiry ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Goodwill:
+    """How points credited by hand are counted, each a (UTC) day: against ``person``, who
+    is behind the credential (a sign-in's own principal; for an API key, the person who
+    created it), up to ``per_person`` across all customers; and against the receiving
+    customer (all their profiles), up to ``per_customer`` from all staff together."""
+
+    person: str
+    per_person: int
+    per_customer: int
+
+    @classmethod
+    def of(cls, person: str, settings: Settings) -> Goodwill:
+        """``person``'s count under the operator's limits."""
+        return cls(
+            person,
+            settings.loyalty_goodwill_points_per_day,
+            settings.loyalty_goodwill_points_per_customer_per_day,
+        )
 
 
 def award_action(
@@ -43,10 +67,10 @@ def award_action(
     data: ActionCreate,
     *,
     actor: str,
-    daily_limit: int | None = None,
+    goodwill: Goodwill | None = None,
 ) -> AccountRead:
     """Points for an action (review, app install, referral), once per action and reference
-    (an app install counts once per customer). ``daily_limit``: as ``adjust_points``'s, for
+    (an app install counts once per customer). ``goodwill``: as ``adjust_points``'s, for
     awards the caller names (a new reference each time would otherwise mint points)."""
     programme = rules(uow)
     points = programme.actions.get(data.action)
@@ -60,21 +84,33 @@ def award_action(
     root = customers.resolve_id(uow, customer_id)
     key = f"action:{data.action}:{root}:{reference}"
     if points and not repo.entry_exists(uow.session, key):
-        _count_goodwill(uow, actor, points, daily_limit)
+        _count_goodwill(uow, root, points, goodwill)
         _reward(uow, customer_id, points, key, data.action, actor=actor, programme=programme)
     return account_status(uow, customer_id)
 
 
-def _count_goodwill(uow: UnitOfWork, actor: str, points: int, daily_limit: int | None) -> None:
-    """Raises ``GoodwillLimitReached`` if ``points`` more would take ``actor``'s credits by
-    hand today over ``daily_limit`` (None: not counted)."""
-    if daily_limit is None:
+def _count_goodwill(uow: UnitOfWork, root: int, points: int, goodwill: Goodwill | None) -> None:
+    """Counts ``points`` more by hand today against the person, then against the customer
+    whose surviving profile is ``root`` (rows locked in that order, so parallel credits
+    queue and never deadlock); raises ``GoodwillLimitReached`` or
+    ``CustomerGoodwillLimitReached`` past a limit, and the caller's transaction, counts
+    included, rolls back. None: not counted (the journeys' own steps)."""
+    if goodwill is None:
         return
-    if not repo.count_goodwill(uow.session, actor, uow.now.date(), points, daily_limit):
+    day, person = uow.now.date(), goodwill.person
+    if not repo.count_goodwill(uow.session, person, day, points, goodwill.per_person):
         raise GoodwillLimitReached(
-            f"{points} points would take {actor}'s goodwill credits today over the"
-            f" limit of {daily_limit} (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_DAY, set by"
-            " the operator)",
+            f"{points} points would take {person}'s goodwill credits today over the"
+            f" limit of {goodwill.per_person} (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_DAY,"
+            " set by the operator)",
+            field="points",
+        )
+    received = repo.customer_goodwill_key(root)
+    if not repo.count_goodwill(uow.session, received, day, points, goodwill.per_customer):
+        raise CustomerGoodwillLimitReached(
+            f"{points} points would take this customer's goodwill credits today, from all"
+            f" staff together, over the limit of {goodwill.per_customer}"
+            " (OMNIRETAIL_LOYALTY_GOODWILL_POINTS_PER_CUSTOMER_PER_DAY, set by the operator)",
             field="points",
         )
 
@@ -85,13 +121,14 @@ def adjust_points(
     data: AdjustmentCreate,
     *,
     actor: str,
-    daily_limit: int | None = None,
+    goodwill: Goodwill | None = None,
 ) -> AccountRead:
     """Goodwill credits (a new lot) or corrections (debited like a redemption).
-    ``daily_limit``: the credits ``actor`` may give by hand in a (UTC) day, all customers
-    together (``GoodwillLimitReached`` beyond; None: no limit, for the journeys' own steps)."""
+    ``goodwill``: how credits by hand are counted (``GoodwillLimitReached`` or
+    ``CustomerGoodwillLimitReached`` beyond a limit, nothing written; None: not counted, for
+    the journeys' own steps). Debits are not counted."""
     if data.points > 0:
-        _count_goodwill(uow, actor, data.points, daily_limit)
+        _count_goodwill(uow, customers.resolve_id(uow, customer_id), data.points, goodwill)
     _ensure_account(uow, customer_id, actor=actor)
     key = f"adjust:{new_id()}"
     if data.points > 0:

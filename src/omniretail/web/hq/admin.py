@@ -93,6 +93,7 @@ def create_api_key(request: Request, posted: PostedDep) -> Response:
     decided = authorize_as(
         request, posted.viewer, "POST /auth/principals/{principal_id}/api-keys", params, data
     )
+    creator = posted.viewer.principal.owner_id or posted.viewer.principal.id  # shown to them
     try:
         body = ApiKeyCreate.model_validate(data)
         if errors:
@@ -100,7 +101,9 @@ def create_api_key(request: Request, posted: PostedDep) -> Response:
         created = change(
             request,
             decided,
-            lambda uow: auth.create_api_key(uow, params["principal_id"], body.label),
+            lambda uow: auth.create_api_key(
+                uow, params["principal_id"], body.label, created_by=creator
+            ),
         )
     except (ValidationError, DomainError) as exc:
         return _keys_page(

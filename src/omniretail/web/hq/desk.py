@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.vault import vault_for
+from omniretail.loyalty import service as loyalty
 from omniretail.processes import desk
 from omniretail.web.deps import (
     HqDep,
@@ -177,12 +178,12 @@ def act(request: Request, posted: PostedDep, customer_id: int, action: str) -> R
             back=back,
         )
     settings = container_of(request).settings
-    window, limit = settings.return_window_days, settings.loyalty_goodwill_points_per_day
-    actor = posted.viewer.principal.actor
+    window, actor = settings.return_window_days, posted.viewer.principal.actor
+    goodwill = loyalty.Goodwill.of(posted.viewer.principal.person, settings)
 
     def run(uow: UnitOfWork) -> Any:
         return _perform(
-            uow, spec.name, target, parsed, actor=actor, window_days=window, goodwill_limit=limit
+            uow, spec.name, target, parsed, actor=actor, window_days=window, goodwill=goodwill
         )
 
     try:
@@ -213,7 +214,7 @@ def _perform(
     *,
     actor: str,
     window_days: int,
-    goodwill_limit: int,
+    goodwill: loyalty.Goodwill,
 ) -> Any:
     if name == "refund_line":
         return desk.refund_line(uow, target, body, window_days=window_days, actor=actor)
@@ -226,7 +227,7 @@ def _perform(
     if name == "change_pickup_store":
         return desk.change_pickup_store(uow, target, body, actor=actor)
     if name == "goodwill_points":
-        return desk.goodwill_points(uow, int(target), body, actor=actor, daily_limit=goodwill_limit)
+        return desk.goodwill_points(uow, int(target), body, actor=actor, goodwill=goodwill)
     return desk.goodwill_coupon(uow, int(target), body, actor=actor)
 
 
