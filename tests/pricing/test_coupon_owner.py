@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import insert, text
 
 from omniretail.intelligence.models import CustomerScore
+from omniretail.kernel.ids import token_digest
 from tests.orders.network import (
     add,
     checkout,
@@ -118,7 +119,8 @@ def test_the_checkout_refuses_an_owned_coupon_the_cart_no_longer_may_use(contain
     # the code written onto the cart behind the API's back: the checkout still refuses it
     with container.engine.begin() as conn:
         conn.execute(
-            text("UPDATE carts SET coupon_codes = 'MINE10' WHERE token = :t"), {"t": token}
+            text("UPDATE carts SET coupon_codes = 'MINE10' WHERE token_digest = :t"),
+            {"t": token_digest(token)},
         )
     assert ok(client.get(f"/api/v1/carts/{token}"))["total"] == "20.00"
 
