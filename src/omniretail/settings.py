@@ -229,6 +229,9 @@ class Settings(BaseSettings):
     """That window."""
     identity_code_sends_per_day: int = Field(default=10, ge=1)
     """Identity (sign-up, verification) codes sent per person per day."""
+    identity_claims_per_day: int = Field(default=10, ge=1)
+    """Emails and phone numbers a signed-in customer may add to their own profile per UTC day
+    (each sends a code; 429 with Retry-After beyond); staff and integrations are not limited."""
     presence_code_sends_per_day: int = Field(default=10, ge=1)
     """Presence codes (a till's "send code to customer") sent per person per day; counted
     apart from identity codes."""

@@ -30,14 +30,16 @@ from omniretail.auth.models import Principal, Role
 from omniretail.auth.security import AuthPrincipal, hash_password
 from omniretail.customers import service as customers
 from omniretail.customers.errors import VerificationCodeInvalid, VerificationRateLimited
-from omniretail.customers.schemas import CustomerCreate, IdentityCreate, IdentityKind
+from omniretail.customers.schemas import SHOP_SIGN_UP, CustomerCreate, IdentityCreate, IdentityKind
 from omniretail.customers.service import CodeHasher, CodePolicy
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
 from omniretail.kernel.keys import Keyring
 from omniretail.kernel.vault import PiiVault
 
-SOURCE = "shop-sign-up"
+# A self-service source: the sign-up's unverified email matches nobody and queues no review
+# (``customers.service.identities.takes_part``); the code, once entered, resolves it.
+SOURCE = SHOP_SIGN_UP
 
 
 class _Settings(Protocol):

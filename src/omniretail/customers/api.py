@@ -16,6 +16,7 @@ from omniretail.api.deps import (
     JsonBody,
     ReadDep,
     ReplicaReadDep,
+    SignedInCustomerDep,
     UseCaseDep,
 )
 from omniretail.api.params import IdPath
@@ -38,6 +39,7 @@ from omniretail.customers.schemas import (
     CustomerWithResolution,
     EventBatch,
     IdentifySession,
+    IdentityClaim,
     IdentityCreate,
     IdentityRead,
     IngestResult,
@@ -52,7 +54,7 @@ from omniretail.customers.schemas import (
     StitchResult,
     VerificationSent,
 )
-from omniretail.customers.service import activity, merges, verification
+from omniretail.customers.service import activity, claims, merges, verification
 from omniretail.customers.service.privacy import privacy_log
 from omniretail.customers.service.verification import CodeHasher, CodePolicy, hasher_for
 from omniretail.kernel.limits import Timestamp
@@ -198,15 +200,46 @@ def list_identities(customer_id: IdPath, uow: ReadDep, vault: VaultDep) -> list[
     return service.list_identities(uow, customer_id, vault=vault)
 
 
-@router.post("/{customer_id}/identities", status_code=201, response_model=Resolution)
+@router.post(
+    "/{customer_id}/identities",
+    status_code=201,
+    response_model=Resolution | IdentityClaim,
+    responses={429: {"description": "a customer's claims of the day, or its codes, used up"}},
+)
 def add_identity(
     customer_id: IdPath,
     body: IdentityCreate,
     use_case: UseCaseDep,
     actor: ActorDep,
     vault: VaultDep,
-) -> Resolution:
-    """Adds an identifier and says what identity resolution decided, and why."""
+    hasher: HasherDep,
+    policy: CodePolicyDep,
+    container: ContainerDep,
+    signed_in: SignedInCustomerDep,
+) -> Resolution | IdentityClaim:
+    """Staff and systems: adds an identifier and says what identity resolution decided, and
+    why (``Resolution``: the other profiles it matched, the reviews it queued).
+
+    A signed-in customer adds their own email or phone only (403 otherwise): it is stored
+    unverified, a code is sent to it, and the answer (``IdentityClaim``) is the same whoever
+    else holds it; only once verified with the code does it take part in matching.
+    ``identity_claims_per_day`` per profile (429 with Retry-After beyond)."""
+    if signed_in is not None:
+        per_day = container.settings.identity_claims_per_day
+        return use_case.run(
+            lambda uow: claims.claim_identity(
+                uow,
+                customer_id,
+                body,
+                vault=vault,
+                hasher=hasher,
+                policy=policy,
+                per_day=per_day,
+                actor=actor,
+            ),
+            status_code=201,
+            remember=False,
+        )
     return use_case.run(
         lambda uow: service.add_identity(uow, customer_id, body, vault=vault, actor=actor),
         status_code=201,
@@ -238,7 +271,9 @@ def send_verification_code(
     )
 
 
-@router.post("/{customer_id}/identities/{identity_id}/verify", response_model=Resolution)
+@router.post(
+    "/{customer_id}/identities/{identity_id}/verify", response_model=Resolution | IdentityClaim
+)
 def verify_identity(
     customer_id: IdPath,
     identity_id: IdPath,
@@ -247,20 +282,25 @@ def verify_identity(
     actor: ActorDep,
     hasher: HasherDep,
     policy: CodePolicyDep,
-) -> Resolution:
+    signed_in: SignedInCustomerDep,
+) -> Resolution | IdentityClaim:
     """The customer enters the code they received: the identity is verified and resolution
-    runs again (a merge only with another profile's platform-verified identity). A wrong code
-    counts against the code's attempts (that is written even though the answer is an error)."""
+    runs again (a merge only with another profile's platform-verified identity, and never
+    for an identifier the customer claimed themselves: staff review that). A wrong code
+    counts against the code's attempts (that is written even though the answer is an error).
+    A signed-in customer is told about their own identifier only (``IdentityClaim``)."""
+    confirm = claims.confirm_claim if signed_in is not None else verification.confirm_code
     check = use_case.run(
-        lambda uow: verification.confirm_code(
+        lambda uow: confirm(
             uow, customer_id, identity_id, body.code, hasher=hasher, policy=policy, actor=actor
         ),
         remember=False,
     )
     if check.refused is not None:
         raise check.refused
-    assert check.resolution is not None
-    return check.resolution
+    answer = check.claim or check.resolution
+    assert answer is not None
+    return answer
 
 
 @router.post("/{customer_id}/identities/{identity_id}/attestation", response_model=Resolution)

@@ -94,6 +94,24 @@ class CodeSendsLimited(VerificationRateLimited):
     title = "Too many codes sent by this account this hour: wait before sending another"
 
 
+class IdentityClaimsLimited(Conflict):
+    """A signed-in customer added as many identifiers as a day allows
+    (``identity_claims_per_day``)."""
+
+    slug = "identity-claims-limited"
+    title = "Too many identifiers added today: try again tomorrow"
+    status = 429
+
+
+class NotSelfClaimable(Conflict):
+    """A customer adds their own email or phone only: a card number, a till's customer number,
+    a device or an external id is recorded by staff or by the system that reads it."""
+
+    slug = "not-self-claimable"
+    title = "Customers add their own email or phone only"
+    status = 403
+
+
 class NoVerifiedContact(Conflict):
     slug = "no-verified-contact"
     title = "The customer has no verified email or phone to send a code to"

@@ -39,6 +39,17 @@ class VerifiedVia(StrEnum):
     IMPORT = "import"
 
 
+# Sources of identifiers the customer typed themselves: a signed-in customer's claim
+# (``customers.service.claims``) and the shop's sign-up (``auth.sign_up``). Anybody can type
+# anybody's address, so until such a row is verified it takes part in nothing: no match, no
+# merge review, no look-up by value, no message (``identities.takes_part``).
+SELF_SERVICE_CLAIM = "self-service"
+SHOP_SIGN_UP = "shop-sign-up"
+SELF_SERVICE_SOURCES = frozenset({SELF_SERVICE_CLAIM, SHOP_SIGN_UP})
+# What ``code_send_quotas`` counts a profile's self-service claims under (per UTC day).
+CLAIMS_QUOTA = "identity-claims"
+
+
 class CodePurpose(StrEnum):
     """What a one-time code proves; a code proves only its own purpose."""
 
@@ -208,7 +219,9 @@ class VerificationCode(Base):
 class CodeSendQuota(Base):
     """Codes of one purpose one principal (the ``requested_by`` actor) sent in an hour, across
     all customers: taken by a conditional increment, so the limit holds across processes;
-    ``refused`` counts the sends it turned away."""
+    ``refused`` counts the sends it turned away. The same counter holds a profile's
+    self-service claims in a UTC day (``principal`` "profile:<id>", ``purpose``
+    ``CLAIMS_QUOTA``, ``hour`` the day's midnight; ``customers.service.claims``)."""
 
     __tablename__ = "code_send_quotas"
 

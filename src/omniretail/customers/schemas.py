@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from omniretail.customers.models import SHOP_SIGN_UP as SHOP_SIGN_UP
+
 # The enums other packages use with the schemas, re-exported (models are not the face).
 from omniretail.customers.models import ActivityKind as ActivityKind
 from omniretail.customers.models import ConsentChannel as ConsentChannel
@@ -144,6 +146,24 @@ class Resolution(BaseModel):
     matched_customer_ids: list[int] = Field(default_factory=list)
     merge_id: int | None = None
     review_ids: list[int] = Field(default_factory=list)
+
+
+class IdentityClaim(BaseModel):
+    """What a signed-in customer is told when they add an email or phone to their own profile
+    or enter its code: about that identifier and their own profile only. It reads the same
+    whether or not the identifier is on someone else's profile (no other profile's id, no
+    review, no merge); what that means is settled by staff, after the code proved it."""
+
+    identity_id: int
+    kind: IdentityKind
+    status: Literal["code_sent", "verified", "in_review"] = Field(
+        description="code_sent: enter the code sent to it; verified: it is yours, proven;"
+        " in_review: proven, and our staff check it before it joins your profile"
+    )
+    explanation: str
+    verification: VerificationSent | None = Field(
+        default=None, description="the code just sent (status code_sent)"
+    )
 
 
 class CustomerRead(BaseModel):

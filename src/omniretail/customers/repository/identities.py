@@ -76,11 +76,17 @@ def list_identities(session: Session, customer_ids: Sequence[int]) -> list[Ident
 
 
 def identities_of_kind(session: Session, customer_ids: Sequence[int], kind: str) -> list[Row[Any]]:
-    """(customer_id, id, verified, value_enc) of these customers' identities of ``kind``:
-    plain rows for a batch (no ORM object per identity)."""
+    """(customer_id, id, verified, value_enc, source) of these customers' identities of
+    ``kind``: plain rows for a batch (no ORM object per identity)."""
     return list(
         session.execute(
-            select(Identity.customer_id, Identity.id, Identity.verified, Identity.value_enc)
+            select(
+                Identity.customer_id,
+                Identity.id,
+                Identity.verified,
+                Identity.value_enc,
+                Identity.source,
+            )
             .where(among(session, Identity.customer_id, list(customer_ids)), Identity.kind == kind)
             .order_by(Identity.id)
         )
@@ -93,6 +99,24 @@ def find_identities(session: Session, kind: str, scope: str, value_index: str) -
             select(Identity)
             .where(
                 Identity.kind == kind, Identity.scope == scope, Identity.value_index == value_index
+            )
+            .order_by(Identity.id)
+        )
+    )
+
+
+def own_identities(
+    session: Session, customer_ids: Sequence[int], kind: str, scope: str, value_index: str
+) -> list[Identity]:
+    """``find_identities`` among these profiles only: nobody else's row is read."""
+    return list(
+        session.scalars(
+            select(Identity)
+            .where(
+                among(session, Identity.customer_id, list(customer_ids)),
+                Identity.kind == kind,
+                Identity.scope == scope,
+                Identity.value_index == value_index,
             )
             .order_by(Identity.id)
         )

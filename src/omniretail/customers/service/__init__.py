@@ -4,7 +4,8 @@ Every use case takes the id it was given and resolves it to the surviving profil
 profile's id stays valid as an alias). Services never commit.
 
 Modules by concern: ``clusters`` (resolving ids), ``profiles``, ``identities``, ``consents``,
-``verification`` (codes), ``search`` (staff search by name or postcode),
+``verification`` (codes), ``claims`` (a signed-in customer's own email or phone),
+``search`` (staff search by name or postcode),
 ``activity`` (the timeline and behavioural ingest), ``merges``
 (merges, reviews, undo), ``privacy`` (export, erase), ``profile`` (the 360). Other packages
 import the names below from ``customers.service``.

@@ -27,6 +27,7 @@ from omniretail.customers.schemas import (
     ConsentWrite,
 )
 from omniretail.customers.service.clusters import cluster, require_root
+from omniretail.customers.service.identities import takes_part
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.vault import PiiVault
 
@@ -159,7 +160,7 @@ def contact_address(
             f"customer {customer_id} has not consented to {purpose} by {channel}", field="channel"
         )
     kind = {"email": "email", "sms": "phone", "push": "device"}.get(channel)
-    identities = _identities_of(uow, root.id, kind)
+    identities = [i for i in _identities_of(uow, root.id, kind) if takes_part(i)]
     identities.sort(key=lambda i: (not i.verified, -i.id))
     if not identities:
         raise ConsentRequired(f"customer {customer_id} has no {channel} address", field="channel")
@@ -217,6 +218,8 @@ def contact_addresses(
     roots = {cid: root for cid, root in roots.items() if cid in wanted}
     best: dict[int, Any] = {}
     for i in repo.identities_of_kind(uow.session, sorted({*roots.values(), *roots}), kind):
+        if not takes_part(i):
+            continue
         root = roots.get(i.customer_id, i.customer_id)
         held = best.get(root)
         if held is None or (not held.verified, -held.id) > (not i.verified, -i.id):

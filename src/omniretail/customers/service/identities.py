@@ -18,6 +18,8 @@ from omniretail.customers.events import (
     MergeReviewQueued,
 )
 from omniretail.customers.models import (
+    SELF_SERVICE_CLAIM,
+    SELF_SERVICE_SOURCES,
     CustomerStatus,
     Identity,
     IdentityKind,
@@ -44,6 +46,10 @@ def add_identity(
       merge: a claim proves nothing, however the other side was verified;
     - otherwise the identifier is simply added (or kept, if the profile holds it already).
 
+    A customer's own claim (``source`` in ``SELF_SERVICE_SOURCES``: the shop's sign-up, a
+    signed-in customer's claim through ``claims.claim_identity``) is only stored: nobody
+    else's row is read, and it takes part in matching once verified.
+
     It becomes verified only through ``confirm_identity`` (a one-time code, or a system's
     attestation), which alone may merge.
     """
@@ -51,7 +57,10 @@ def add_identity(
     kind, scope = data.kind.value, data.scope.strip().upper() if data.scope else ""
     index = vault.blind_index(kind, data.value)
     own_ids = set(repo.cluster_ids(uow.session, root.id))
-    existing = repo.find_identities(uow.session, kind, scope, index)
+    if data.source in SELF_SERVICE_SOURCES:
+        existing = repo.own_identities(uow.session, sorted(own_ids), kind, scope, index)
+    else:
+        existing = repo.find_identities(uow.session, kind, scope, index)
     mine = [i for i in existing if i.customer_id in own_ids]
     others = _other_active_matches(uow, existing, own_ids)
     if mine:
@@ -62,6 +71,13 @@ def add_identity(
     if others:
         return _review_claim(uow, root.id, kind, others)
     return Resolution(outcome=outcome, explanation=explanation, customer_id=root.id)
+
+
+def takes_part(identity: Identity | Row[Any]) -> bool:
+    """Whether a row counts as the profile's identifier for anyone else (matching, reviews,
+    look-ups, messages): verified, or recorded by staff or a system. A customer's own
+    unverified claim does not: anybody can type anybody's address."""
+    return bool(identity.verified) or identity.source not in SELF_SERVICE_SOURCES
 
 
 def confirm_identity(
@@ -102,6 +118,8 @@ def confirm_identity(
         )
     others = _other_active_matches(uow, existing, own_ids)
     proven = [i for i in others if i.verified and i.verified_by is not None]
+    if proven and identity.source == SELF_SERVICE_CLAIM:
+        return _review_proven_claim(uow, root.id, identity, proven, reference)
     if proven:
         from omniretail.customers.service import merges
 
@@ -178,6 +196,42 @@ def add_verified_identity(
     if confirmed.outcome == "verified" and added.outcome == "queued":
         return added
     return confirmed
+
+
+def _review_proven_claim(
+    uow: UnitOfWork, root_id: int, identity: Identity, proven: Sequence[Identity], reference: str
+) -> Resolution:
+    """A signed-in customer proved an identifier (its code) that another profile holds
+    verified too. That proves control of the mailbox or phone today, not that the two
+    accounts are one person (a shared family address, a mailbox taken over), so nothing merges
+    here and the claim stays unverified (a verified identifier has one profile): a person
+    decides, and merging verifies it as one."""
+    kind = identity.kind
+    other_roots = sorted(
+        {r for r in (repo.root_of(uow.session, i.customer_id) for i in proven) if r}
+    )
+    rule = f"proven {kind} claim"
+    reviews = [
+        _queue_review(
+            uow,
+            root_id,
+            other,
+            rule,
+            explanation=f"the {kind} verified on customer {other} was proven by customer"
+            f" {root_id} too ({reference}, identity #{identity.id}); two accounts, so a person"
+            " decides",
+        )
+        for other in other_roots
+    ]
+    return Resolution(
+        outcome="queued",
+        rule=rule,
+        explanation=f"the {kind} is verified on customer(s) {other_roots}; this profile proved"
+        " it too, so a person decides whether they are one",
+        customer_id=root_id,
+        matched_customer_ids=other_roots,
+        review_ids=[r for r in reviews if r is not None],
+    )
 
 
 def _review_claim(
@@ -259,7 +313,7 @@ def _other_active_matches(
     roots = repo.roots_of(uow.session, [i.customer_id for i in existing])
     result = []
     for identity in existing:
-        if identity.customer_id in own_ids:
+        if identity.customer_id in own_ids or not takes_part(identity):
             continue
         root = repo.get_customer(uow.session, roots[identity.customer_id])
         if root is not None and root.status == CustomerStatus.ACTIVE.value:
@@ -277,7 +331,9 @@ def require_identity(uow: UnitOfWork, customer_id: int, identity_id: int) -> Ide
     return identity
 
 
-def _queue_review(uow: UnitOfWork, one: int, other: int, rule: str) -> int | None:
+def _queue_review(
+    uow: UnitOfWork, one: int, other: int, rule: str, *, explanation: str | None = None
+) -> int | None:
     a, b = sorted((one, other))
     review = repo.add_review_if_new(
         uow.session,
@@ -285,7 +341,7 @@ def _queue_review(uow: UnitOfWork, one: int, other: int, rule: str) -> int | Non
             customer_a=a,
             customer_b=b,
             rule=rule,
-            explanation=f"{rule} on customers {a} and {b}; claimed data only",
+            explanation=explanation or f"{rule} on customers {a} and {b}; claimed data only",
             status="open",
             created_at=uow.now,
         ),

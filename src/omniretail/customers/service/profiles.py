@@ -32,7 +32,7 @@ from omniretail.customers.schemas import (
     Resolution,
 )
 from omniretail.customers.service.clusters import require_root, resolve_id, root_row
-from omniretail.customers.service.identities import _queue_review, add_identity
+from omniretail.customers.service.identities import _queue_review, add_identity, takes_part
 from omniretail.customers.service.search import POSTCODE, SURNAME, search_index
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import InvalidRequest
@@ -94,10 +94,12 @@ def get_customer(uow: UnitOfWork, customer_id: int, *, vault: PiiVault) -> Custo
 
 
 def find_customer(uow: UnitOfWork, kind: IdentityKind, value: str, *, vault: PiiVault) -> int:
-    """Look-up by email, phone, card... through the blind index; verified owners first."""
+    """Look-up by email, phone, card... through the blind index; verified owners first (a
+    customer's own unverified claim finds nobody: ``takes_part``)."""
     matches = repo.find_identities(
         uow.session, kind.value, "", vault.blind_index(kind.value, value)
     )
+    matches = [i for i in matches if takes_part(i)]
     matches.sort(key=lambda i: (not i.verified, i.id))
     for identity in matches:
         root = repo.root_of(uow.session, identity.customer_id)

@@ -33,7 +33,12 @@ from omniretail.customers.errors import (
 )
 from omniretail.customers.events import IdentityCodeRequested
 from omniretail.customers.models import CodePurpose, Identity, IdentityKind, VerificationCode
-from omniretail.customers.schemas import CodeSendQuotaRead, Resolution, VerificationSent
+from omniretail.customers.schemas import (
+    CodeSendQuotaRead,
+    IdentityClaim,
+    Resolution,
+    VerificationSent,
+)
 from omniretail.customers.service.clusters import require_root
 from omniretail.customers.service.identities import confirm_identity, require_identity
 from omniretail.db.uow import UnitOfWork
@@ -88,6 +93,8 @@ class CodeCheck(BaseModel):
 
     resolution: Resolution | None = None
     refused: DomainError | None = None
+    # What a signed-in customer is told instead of ``resolution`` (``claims.confirm_claim``).
+    claim: IdentityClaim | None = None
 
 
 def request_code(
