@@ -145,7 +145,7 @@ def test_matches_runs_on_re2_linear_whatever_the_pattern() -> None:
     assert cel.holds('name.matches("^A[a-z]+$")', {"name": "Ada"})
     assert not cel.holds('name.matches("^[0-9]+$")', {"name": "Ada"})
     assert not cel.holds('name.matches("(a)\\\\1")', {"name": "aa"})
-    hostile = "a" * 100_000 + "!"
+    hostile = "a" * (cel.MAX_MATCH_TEXT - 1) + "!"  # exponential for ``re`` from ~30
     assert not cel.holds('name.matches("(a+)+$")', {"name": hostile})
     assert not cel.holds('name.matches("(a|aa)+$")', {"name": hostile})
     assert cel.holds('name.matches("(a+)+!$")', {"name": hostile})
@@ -155,3 +155,46 @@ def test_matches_runs_on_re2_linear_whatever_the_pattern() -> None:
 def test_a_deadline_passes_once_its_seconds_are_spent() -> None:
     assert cel.Deadline(0).passed()
     assert not cel.Deadline(3600).passed()
+
+
+def _balanced_sum(depth: int) -> str:
+    return "a" if depth == 0 else f"({_balanced_sum(depth - 1)}+{_balanced_sum(depth - 1)})"
+
+
+def test_a_value_built_past_its_bound_is_an_error_so_false() -> None:
+    """The fifth probe's rule passed every static limit and took 26 s an evaluation: a tree
+    of ``a + a`` built a 440 KB text for ``matches`` to crawl. ``+`` now refuses a text or a
+    list past its bound before building it."""
+    long_text, short_text = "x" * (cel.MAX_VALUE_CHARS // 2 + 1), "x" * 100
+    assert cel.holds("(name + name).size() > 0", {"name": short_text})
+    assert not cel.holds("(name + name).size() > 0", {"name": long_text})
+    items = list(range(cel.MAX_VALUE_ITEMS // 2 + 1))
+    assert cel.holds("(xs + xs).size() > 0", {"xs": items[:10]})
+    assert not cel.holds("(xs + xs).size() > 0", {"xs": items})
+    # Other sums are untouched.
+    assert cel.holds(
+        'timestamp("2024-01-01T00:00:00Z") + duration("1h") > timestamp("2024-01-01T00:00:00Z")'
+        " && 1 + 2 == 3 && 1.5 + 1.0 == 2.5",
+        {},
+    )
+    probe = '["{}"].map(a, {}).exists(s, s.matches("a[ab]{{1000}}c0"))'.format(
+        "ab" * 1100, _balanced_sum(7)
+    )
+    assert not cel.holds(probe, {})
+
+
+def test_matches_is_bounded_in_its_text_and_its_pattern() -> None:
+    at_most = "a" * cel.MAX_MATCH_TEXT
+    assert cel.holds('name.matches("^a+$")', {"name": at_most})
+    assert not cel.holds('name.matches("^a+$")', {"name": at_most + "a"})
+    assert cel.holds('name.matches("[ab]{30}")', {"name": "a" * 300})
+    assert not cel.holds('name.matches("[ab]{300}")', {"name": "a" * 300})  # program > bound
+
+
+def test_more_than_ten_matches_evaluations_are_refused() -> None:
+    ten = " || ".join(f'name.matches("x{i}")' for i in range(cel.MAX_MATCHES))
+    cel.compile_program(ten)
+    with pytest.raises(cel.CelTooCostly, match="matches"):
+        cel.compile_program(ten + ' || matches(name, "y")')
+    with pytest.raises(cel.CelTooCostly, match="matches"):
+        cel.compile_program(f'[{",".join(["1"] * 11)}].exists(i, name.matches("z"))')

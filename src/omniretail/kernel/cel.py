@@ -27,12 +27,22 @@ cart's lines, a customer's channels).
 such as ``(a+)+$`` cannot hang on a long name), as cel-python 0.5 does too, but declared
 here rather than left to the interpreter's choice, with RE2's error log silenced (a bad
 pattern from a rule is an evaluation error: false) and the compiled patterns cached.
+
+**Bounded values.** The limits above bound a rule's steps, not the size of what a step
+builds: a fifth probe passed them with a tree of ``a + a`` (a 440 KB text, 127 additions)
+fed to ``matches("a[ab]{1000}c")``, 26 s an evaluation (RE2 out of DFA memory is linear in
+text times pattern). So ``+`` refuses a text over ``MAX_VALUE_CHARS`` or a list over
+``MAX_VALUE_ITEMS`` before building it, ``matches`` a text over ``MAX_MATCH_TEXT`` or a
+pattern over ``MAX_PATTERN_PROGRAM`` RE2 instructions, and a rule may make at most
+``MAX_MATCHES`` ``matches`` evaluations: each is an evaluation error, so false. That rule
+now answers false in ~0.05 s, ten of the costliest ``matches`` allowed in ~0.015 s.
 Callers looping over many rows (the segment preview) add a wall-clock budget
 (``Deadline``)."""
 
 from __future__ import annotations
 
 import functools
+import operator
 import sys
 import time
 from collections.abc import Mapping
@@ -56,6 +66,15 @@ MAX_MACROS = 10
 MAX_LITERAL = 100
 MAX_TERMS = 500
 MAX_DEPTH = 250
+MAX_MATCHES = 10  # matches() evaluations a rule may make (a macro's body counts per item)
+# What one value may grow to: ``+`` refuses a longer string or list (an evaluation error, so
+# false), and ``matches`` a longer text or a pattern whose RE2 program is bigger. RE2 is
+# linear in the text but, once its DFA runs out of memory, also in the pattern's program:
+# a 440 KB string built by a tree of ``a + a`` against ``a[ab]{1000}c`` took 2-3 s a call.
+MAX_VALUE_CHARS = 10_000
+MAX_VALUE_ITEMS = 1_000
+MAX_MATCH_TEXT = 1_000
+MAX_PATTERN_PROGRAM = 200
 
 
 class CelSyntaxError(ValueError):
@@ -82,6 +101,13 @@ class CelTooCostly(CelSyntaxError):
 
 def _is_macro(node: Any) -> bool:
     return node.data == "member_dot_arg" and str(node.children[1]) in MACROS
+
+
+def _is_matches(node: Any) -> bool:
+    """``text.matches(p)`` or ``matches(text, p)``."""
+    if node.data == "member_dot_arg":
+        return str(node.children[1]) == "matches"
+    return node.data == "ident_arg" and str(node.children[0]) == "matches"
 
 
 def _literal_size(node: Any) -> int:
@@ -112,7 +138,7 @@ def _refuse(reason: str) -> CelTooCostly:
 def check_cost(tree: Any) -> None:
     """Raises ``CelTooCostly`` when the parse tree passes one of the limits (module
     docstring). Iterative: a deep tree must not overflow the stack being measured."""
-    terms = macros = 0
+    terms = macros = matching = 0
     # (node, depth, times it runs, the macro whose body holds it, inside what a map() ranges
     # over); the body of a macro over a literal list runs once per item and counts so.
     stack: list[tuple[Any, int, int, str | None, bool]] = [(tree, 1, 1, None, False)]
@@ -130,6 +156,13 @@ def check_cost(tree: Any) -> None:
                 raise _refuse(
                     f"more than {MAX_TERMS} operations and values (the body of a macro over"
                     " a literal list counts once per item)"
+                )
+        if _is_matches(node):
+            matching += times
+            if matching > MAX_MATCHES:
+                raise _refuse(
+                    f"more than {MAX_MATCHES} matches() evaluations (a macro's body counts once"
+                    " per item of a literal list)"
                 )
         if (size := _literal_size(node)) > MAX_LITERAL:
             raise _refuse(f"a literal of {size} items, at most {MAX_LITERAL} in one list or map")
@@ -167,16 +200,38 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a rule's bad pattern is an evaluation error, not a log line
 
 
+def _too_big(what: str) -> CELEvalError:
+    return CELEvalError(f"too costly to evaluate: {what}", ValueError, ())
+
+
 def _matches(text: Any, pattern: Any) -> Any:
-    """``text.matches(pattern)`` on RE2: linear in the text, whatever the pattern."""
+    """``text.matches(pattern)`` on RE2, within ``MAX_MATCH_TEXT`` characters of text and
+    ``MAX_PATTERN_PROGRAM`` instructions of pattern: at most their product in steps."""
+    if isinstance(text, str) and len(text) > MAX_MATCH_TEXT:
+        return _too_big(f"matches() on more than {MAX_MATCH_TEXT} characters")
     try:
-        found = re2.compile(pattern, _RE2_OPTIONS).search(text)  # re2 caches compiled patterns
+        compiled = re2.compile(pattern, _RE2_OPTIONS)  # re2 caches compiled patterns
+        if compiled.programsize > MAX_PATTERN_PROGRAM:
+            return _too_big(f"a pattern of more than {MAX_PATTERN_PROGRAM} RE2 instructions")
+        found = compiled.search(text)
     except (re2.error, TypeError, ValueError) as exc:
         return CELEvalError("match error", exc.__class__, exc.args)
     return celtypes.BoolType(found is not None)
 
 
-FUNCTIONS: dict[str, Any] = {"matches": _matches}
+def _add(left: Any, right: Any) -> Any:
+    """CEL's ``+``, refusing a string, bytes or list past ``MAX_VALUE_CHARS`` /
+    ``MAX_VALUE_ITEMS`` before it is built (a tree of ``a + a`` doubles a value per level)."""
+    texts = isinstance(left, str | bytes) and isinstance(right, str | bytes)
+    if texts and len(left) + len(right) > MAX_VALUE_CHARS:
+        return _too_big(f"a text of more than {MAX_VALUE_CHARS} characters")
+    lists = isinstance(left, list) and isinstance(right, list)
+    if lists and len(left) + len(right) > MAX_VALUE_ITEMS:
+        return _too_big(f"a list of more than {MAX_VALUE_ITEMS} items")
+    return operator.add(left, right)
+
+
+FUNCTIONS: dict[str, Any] = {"matches": _matches, "_+_": _add}
 
 
 @functools.lru_cache(maxsize=4096)
