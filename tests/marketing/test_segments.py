@@ -232,6 +232,30 @@ def test_refresh_enters_existing_customers_and_pages_members(container, client, 
     assert client.get(f"/api/v1/marketing/segments/{sid}").status_code == 404
 
 
+def test_a_slow_rule_makes_a_long_refresh_not_a_long_transaction(
+    container, client, clock, monkeypatch
+):
+    """A batch stops taking customers once its seconds under the segments' lock are spent
+    (none here: one customer a batch) and the next goes on from there: the same members,
+    events and report as one batch, every transaction short (a fifth probe's rule held
+    SQLite's write lock for as long as it ran)."""
+    from omniretail.marketing import segments
+
+    ids = [make_customer(container, f"Slow {n} Omer") for n in range(4)]
+    sid = ok(
+        client.post("/api/v1/marketing/segments", json={"name": "All", "rule": "orders == 0"}), 201
+    )["id"]
+    monkeypatch.setattr(segments, "BATCH_SECONDS", 0.0)
+    seen: list[tuple[int, int]] = []
+    report = service.refresh(
+        container.uow, progress=lambda d, t: seen.append((d, t)), vault=vault(container)
+    )
+    assert (report.customers, report.entered, report.exited) == (4, 4, 0)
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert member_ids(client, sid) == ids
+    assert sorted(c for _, c in events(container, ENTERED)) == ids
+
+
 def sign_in(client, username):
     r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text

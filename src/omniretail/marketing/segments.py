@@ -38,6 +38,7 @@ from omniretail.marketing.segments_models import Segment
 from omniretail.marketing.segments_rules import activation, checked_rule, matches, stored_rule
 
 BATCH = 1000
+BATCH_SECONDS = 2.0  # the longest a refresh batch evaluates rules under the segments' lock
 # The preview's budget when the caller names none (the API passes segment_preview_seconds).
 PREVIEW_SECONDS = 20.0
 # The durable job of a full refresh (``marketing.jobs``).
@@ -198,24 +199,42 @@ def refresh_batch(
     segment_ids: list[int] | None = None,
     limit: int = BATCH,
     vault: PiiVault,
+    seconds: float | None = None,
 ) -> tuple[int, int, int, int]:
     """One batch of a full refresh: the active customers above ``after``; returns (last id
     evaluated, 0 when done, customers, entered, exited). The last batch also removes members
-    who are no longer active (merged, erased) and stamps ``refreshed_at``."""
+    who are no longer active (merged, erased) and stamps ``refreshed_at``.
+
+    The rules run under the segments' lock (a live evaluation waits, so it never meets facts
+    older than its own), so a batch stops taking customers after ``seconds`` and the next
+    one goes on from there (``BATCH_SECONDS`` by default): a slow rule makes a long refresh, never a long write
+    transaction (on SQLite one holds the database's write lock)."""
     segments = repo.lock_segments(uow.session, segment_ids)
     ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
     known = facts.facts_for(uow.session, ids, _today(uow), vault)
+    programs = [(segment, stored_rule(segment.rule)) for segment in segments]
+    insides: dict[int, set[int]] = {segment.id: set() for segment in segments}
+    deadline = Deadline(BATCH_SECONDS if seconds is None else seconds)
+    taken: list[int] = []
+    for cid in ids:
+        if taken and deadline.passed():
+            break
+        taken.append(cid)
+        if (found := known.get(cid)) is None:
+            continue
+        prepared = activation(found)
+        for segment, program in programs:
+            if matches(program, found, prepared):
+                insides[segment.id].add(cid)
+    finished = len(taken) == len(ids) < limit
     entered = exited = 0
-    prepared = {cid: activation(f) for cid, f in known.items()}
-    for segment in segments:
-        program = stored_rule(segment.rule)
-        inside = {cid for cid, f in known.items() if matches(program, f, prepared[cid])}
-        if ids:
-            before = repo.members_among(uow.session, segment.id, ids)
-            e, x = _apply(uow, segment, inside, before)
+    for segment, _program in programs:
+        if taken:
+            before = repo.members_among(uow.session, segment.id, taken)
+            e, x = _apply(uow, segment, insides[segment.id], before)
             entered, exited = entered + e, exited + x
-        if len(ids) < limit:
-            last = ids[-1] if ids else after
+        if finished:
+            last = taken[-1] if taken else after
             gone = repo.remove_members_above(uow.session, segment.id, last)
             repo.change_count(uow.session, segment.id, -len(gone))
             for cid in gone:
@@ -223,7 +242,7 @@ def refresh_batch(
             exited += len(gone)
             segment.refreshed_at = uow.now
     uow.session.flush()
-    return (ids[-1] if len(ids) == limit else 0), len(ids), entered, exited
+    return (0 if finished else taken[-1]), len(taken), entered, exited
 
 
 def refresh(
