@@ -206,9 +206,9 @@ def refresh_batch(
     who are no longer active (merged, erased) and stamps ``refreshed_at``.
 
     The rules run under the segments' lock (a live evaluation waits, so it never meets facts
-    older than its own), so a batch stops taking customers after ``seconds`` and the next
-    one goes on from there (``BATCH_SECONDS`` by default): a slow rule makes a long refresh, never a long write
-    transaction (on SQLite one holds the database's write lock)."""
+    older than its own), so a batch stops taking customers after ``seconds``
+    (``BATCH_SECONDS`` by default) and the next one goes on from there: a slow rule makes a
+    long refresh, never a long write transaction (on SQLite one holds the database's write lock)."""
     segments = repo.lock_segments(uow.session, segment_ids)
     ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
     known = facts.facts_for(uow.session, ids, _today(uow), vault)
