@@ -250,3 +250,14 @@ def event_data(container: Container, name: str) -> list[dict[str, Any]]:
 
 def tracking(client: TestClient, order: dict[str, Any]) -> Any:
     return ok(client.get(order["tracking_url"], headers={"Accept": "application/json"}))
+
+
+def waiting_code(container: Container, order: dict[str, Any]) -> str:
+    """The pickup code of the order's first fulfilment waiting to be collected, as its owner
+    reads it in their account (the tracking page shows none)."""
+    from omniretail.orders import service as orders
+
+    with container.read_uow() as uow:
+        codes = orders.pickup_codes(uow, order["number"])
+    assert codes, f"no pickup code waits on {order['number']}"
+    return next(iter(codes.values()))

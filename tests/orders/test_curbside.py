@@ -19,7 +19,7 @@ from tests.orders.network import (
     receive,
     step,
     stock,
-    tracking,
+    waiting_code,
 )
 
 NEAR_STORES = {"lat": 51.5270, "lon": -0.1420}  # between Oxford St (LON1) and Camden (LON2)
@@ -67,7 +67,7 @@ def test_curbside_pickup_with_arrival_and_handover_at_the_kerb(container, client
 
     order = advance(client, f["id"], "accept", "pick", "pack", "ready")
     assert order["status"] == "ready_for_pickup"
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     notices.deliver()  # the relay mails the code while the order waits
     page = client.get(order["tracking_url"]).text
     assert f'action="{arrive}"' in page

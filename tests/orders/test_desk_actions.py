@@ -18,7 +18,7 @@ from tests.orders.network import (
     payment_instructions,
     receive,
     stock,
-    tracking,
+    waiting_code,
 )
 
 PASSWORD = "correct horse battery"
@@ -127,7 +127,7 @@ def test_an_agent_cancels_a_line_and_resends_a_pickup_code(container, client):
     early = client.post(f"{DESK}/fulfilments/{fid}/resend-pickup-code", headers=agent)
     assert (early.status_code, early.json()["type"].rsplit("/", 1)[-1]) == (409, "no-pickup-code")
     ready = advance(client, fid, "accept", "pick", "pack", "ready")
-    code = tracking(client, ready)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, ready)
     ok(client.post(f"{DESK}/fulfilments/{fid}/resend-pickup-code", headers=agent))
     [reminder] = event_data(container, "pickup_reminder")
     assert "pickup_code" not in reminder and code not in reminder.values()

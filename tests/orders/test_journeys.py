@@ -25,6 +25,7 @@ from tests.orders.network import (
     step,
     stock,
     tracking,
+    waiting_code,
 )
 
 
@@ -132,17 +133,23 @@ def test_click_and_collect_with_the_pickup_code(container, client, notices):
 
     order = advance(client, f["id"], "accept", "pick", "pack", "ready")
     assert order["status"] == "ready_for_pickup"
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     assert len(code) == 6
-    qr = client.get(f"{order['tracking_url']}/pickup/0.svg")
-    assert (qr.status_code, qr.headers["content-type"]) == (200, "image/svg+xml")
     as_json = client.get(order["tracking_url"], headers={"Accept": "application/json"})
-    # the pickup code is kept by no cache, in any of its forms
-    for answer in (qr, as_json, client.get(f"{order['tracking_url']}/pickup/0.png")):
+    page = client.get(order["tracking_url"])
+    # the order is kept by no cache
+    for answer in (as_json, page):
         assert answer.headers["cache-control"] == "no-store", answer.headers
         assert answer.headers["referrer-policy"] == "no-referrer"
-    assert as_json.json()["fulfilments"][0]["pickup_code"] == code
-    assert code in client.get(order["tracking_url"]).text
+    # The link is forwarded and staff see it: it shows the order waiting, never its code
+    # (nor a QR code of it); the code is in the owner's email and account.
+    [waiting] = as_json.json()["fulfilments"]
+    assert waiting["status"] == "ready_for_pickup" and "pickup_code" not in waiting
+    assert code not in as_json.text and code not in page.text
+    assert "pickup code is in the email" in page.text
+    assert client.get(f"{order['tracking_url']}/pickup/0.svg").status_code == 404
+    staff = ok(client.get(f"/api/v1/orders/{order['number']}"))
+    assert code not in str(staff)
     [ready] = event_data(container, "ready_for_pickup")
     # The code hands the goods over: sealed on the fulfilment, in no event (nor downstream).
     assert "pickup_code" not in ready and code not in ready.values()
@@ -168,8 +175,7 @@ def test_click_and_collect_with_the_pickup_code(container, client, notices):
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert order["number"] in page.text
-    assert code not in page.text  # collected: the code is no longer shown
-    assert client.get(f"{order['tracking_url']}/pickup/0.svg").status_code == 404
+    assert code not in page.text
 
     notices.deliver()
     number = order["number"]
@@ -184,6 +190,13 @@ def test_click_and_collect_with_the_pickup_code(container, client, notices):
     assert "London Oxford St, UK" in ready.text
     assert "Please collect it by 2026-11-09 09:00" in ready.text
     assert f"<strong>{code}</strong>" in ready.html
+    assert "\ue000" not in ready.text + ready.html  # the secret's marks go with no send
+    # Staff's message log has the message, its code masked (the send above had it in clear).
+    log = ok(client.get("/api/v1/notifications/messages", params={"kind": "ready_for_pickup"}))
+    assert log["items"] and code not in str(log)
+    [shown] = log["items"]
+    assert "Pickup code: \u2022\u2022\u2022\u2022\u2022\u2022" in shown["body"]
+    assert code not in str(ok(client.get(f"/api/v1/notifications/messages/{shown['id']}")))
     assert notices.webhooks() == [
         ("order_confirmed", number),
         ("ready_for_pickup", number),
@@ -250,7 +263,7 @@ def test_ship_to_store(container, client, notices):
     assert stock(client, "A1", "LON2") == (2, 0, 2, 0)
     [ready] = event_data(container, "ready_for_pickup")
     assert ready["arrived_at_store"] is True
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     notices.deliver()
 
     order = ok(step(client, f["id"], "collect", {"pickup_code": code}))
@@ -308,7 +321,7 @@ def test_locker(container, client, notices):
     assert order["payment"]["captured"] == "20.00"
     order = ok(step(client, f["id"], "ready"))
     assert order["status"] == "ready_for_pickup"
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     notices.deliver()
     order = ok(step(client, f["id"], "collect", {"pickup_code": code}))
     assert order["status"] == "completed"
@@ -593,7 +606,7 @@ def test_uncollected_order_is_reminded_then_returned_to_stock(container, client,
     assert ok(client.post(sweep)) == {"reminded": 1, "returned_to_stock": 0}
     assert [d["reminder"] for d in event_data(container, "pickup_reminder")] == [1, 2]
     assert stock(client, "A1", "LON1") == (2, 0, 2, 0)
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     notices.deliver()  # the relay sends while the order waits (the code is read then)
 
     clock.advance(days=1)

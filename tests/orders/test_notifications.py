@@ -25,6 +25,7 @@ from tests.orders.network import (
     ok,
     receive,
     step,
+    waiting_code,
 )
 
 
@@ -47,8 +48,7 @@ def test_click_and_collect_notifications_arrive_by_email(container, client, cloc
     advance(client, f["id"], "accept", "pick", "pack", "ready")
     clock.advance(days=4, minutes=1)
     ok(client.post("/api/v1/orders/sweep-pickups"))
-    waiting = ok(client.get(order["tracking_url"], headers={"Accept": "application/json"}))
-    pickup_code = waiting["fulfilments"][0]["pickup_code"]
+    pickup_code = waiting_code(container, order)
 
     clock.advance(minutes=1)
     container.relay().run_until_idle()

@@ -24,7 +24,7 @@ from tests.orders.network import (
     receive,
     step,
     stock,
-    tracking,
+    waiting_code,
 )
 
 
@@ -38,7 +38,7 @@ def _waiting(container, client):
     order = ok(checkout(client, token, "pickup_in_store", pickup="LON1"), 201)
     fid = order["fulfilments"][0]["id"]
     order = advance(client, fid, "accept", "pick", "pack", "ready")
-    code = tracking(client, order)["fulfilments"][0]["pickup_code"]
+    code = waiting_code(container, order)
     return fid, code, "000000" if code != "000000" else "111111", order["number"]
 
 

@@ -643,10 +643,7 @@ def _pricing_cases(container: Container, cid: int) -> list[Case]:
 
 def _pickup_code(container: Container, number: str) -> str:
     with container.read_uow() as uow:
-        order = lookup.get_order(uow, number)
-        assert order.tracking_url is not None
-        token = order.tracking_url.rsplit("/", 1)[-1]
-        code = lookup.tracking_read(uow, token).fulfilments[0].pickup_code
+        code = next(iter(lookup.pickup_codes(uow, number).values()), None)
     return code or "NOCODE"
 
 

@@ -181,8 +181,18 @@ def test_handover_with_a_wrong_code_is_refused_beside_the_field(
     waiting = web.get(f"/account/orders/{seeded.pickup_order}")
     assert f'Pickup code: <code class="secret">{seeded.pickup_code}</code>' in waiting.text
     assert waiting.headers["cache-control"] == "no-store"
+    # Its QR code for the counter's scanner is the owner's too (the tracking page has none).
+    qr_path = waiting.text.split('<img class="qr" alt="Pickup code as a QR code"')[1]
+    qr_path = qr_path.split('src="')[1].split('"')[0]
+    qr = web.get(qr_path)
+    assert (qr.status_code, qr.headers["content-type"]) == (200, "image/svg+xml")
+    assert qr.headers["cache-control"] == "no-store"
+    tracking = web.get(f"/track/{seeded.tracking_token}")
+    assert tracking.status_code == 200 and seeded.pickup_code not in tracking.text
+    assert 'class="qr"' not in tracking.text
     web.cookies.clear()
     sign_in(web, ASSOCIATE)
+    assert web.get(qr_path).status_code in (303, 403, 404)  # staff do not get it
     page = f"/store/orders/{seeded.pickup_order}"
     html = web.get(page).text
     assert "collect by" in html  # while it waits on the shelf

@@ -69,9 +69,7 @@ def read_demo_orders(uow: UnitOfWork, customer_id: int, *, created: bool = False
         token = None
     codes: dict[str, str] = {}
     for order in orders:
-        assert order.tracking_url is not None
-        tracking = lookup.tracking_read(uow, order.tracking_url.rsplit("/", 1)[-1])
-        code = next((f.pickup_code for f in tracking.fulfilments if f.pickup_code), None)
+        code = next(iter(lookup.pickup_codes(uow, order.number).values()), None)
         if code:
             codes[order.number] = code
     return DemoOrders(created=created, orders=orders, cart_token=token, pickup_codes=codes)

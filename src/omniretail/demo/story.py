@@ -143,7 +143,8 @@ def print_tour(
         say(
             f"  2. web order {pickup.number}: click & collect at {f.pickup_location},"
             f" {f.status.replace('_', ' ')}, pickup code {code}"
-            f" (also on {base}{pickup.tracking_url})"
+            f" (also in her email and on {base}/account/orders/{pickup.number};"
+            f" not on its tracking page {base}{pickup.tracking_url})"
         )
         if f.pickup_location != store:
             say(

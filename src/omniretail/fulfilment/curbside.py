@@ -1,5 +1,5 @@
 """Curbside: a store pickup handed over at the kerb. The customer says "I'm here" from the
-tracking link (the token is the secret, as for the pickup code's QR); the arrival is logged on
+tracking link (the token is the secret; the page shows no pickup code); the arrival is logged on
 the order and recorded as ``orders.curbside_arrived``, whose handler pushes it to the store's
 devices (``store:<code>``) so an associate brings the order out. Handover is the ordinary
 ``collect`` with the pickup code.

@@ -1,14 +1,16 @@
 """The public tracking page: server-rendered HTML (mobile first) and JSON at the same URL.
 
 Reached only by the unguessable link in every notification (``/track/<token>``); it shows each
-fulfilment's state, the pickup code when ready, the pickup location's address and hours and
-the carrier's tracking number. ``Accept: application/json`` answers with the same data.
+fulfilment's state, the pickup location's address and hours and the carrier's tracking number.
+``Accept: application/json`` answers with the same data. It never shows the pickup code (nor a
+QR code of it): the link is forwarded, pasted into chats, and staff see it on the order; the
+code reaches the customer in their own emails and on the order in their account
+(``web.shop.orders``, which also serves its QR code).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from omniretail.api.deps import ReplicaReadDep, UseCaseDep
 from omniretail.api.params import IndexPath, KeyPath
-from omniretail.api.qr import qr_response
 from omniretail.fulfilment import curbside
 from omniretail.kernel.errors import InvalidRequest
 from omniretail.kernel.limits import loads_json
@@ -28,7 +29,7 @@ from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import TrackingRead
 
 router = APIRouter(tags=["tracking"])
-# Every answer carries the pickup code or the customer's order: kept by no cache.
+# Every answer carries the customer's order: kept by no cache.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -67,24 +68,9 @@ def track(
     html = (
         environment()
         .get_template("orders/tracking.html")
-        .render(order=order, qr_base=f"/track/{token}")
+        .render(order=order, base=f"/track/{token}")
     )
     return HTMLResponse(html, headers=PRIVATE)
-
-
-@router.get("/track/{token}/pickup/{index}.{fmt}")
-def pickup_qr(
-    token: KeyPath, index: IndexPath, fmt: Literal["svg", "png"], uow: ReplicaReadDep
-) -> Response:
-    """The pickup code as a QR code, for the counter's scanner."""
-    order = orders.tracking_read(uow, token)
-    if not 0 <= index < len(order.fulfilments) or order.fulfilments[index].pickup_code is None:
-        raise UnknownOrder("no pickup code is ready for this part of the order", field="index")
-    answer = qr_response(
-        f"omniretail:pickup:{order.number}:{order.fulfilments[index].pickup_code}", fmt
-    )
-    answer.headers.update(PRIVATE)
-    return answer
 
 
 @router.post("/track/{token}/pickup/{index}/arrived", response_model=TrackingRead)
@@ -112,7 +98,7 @@ async def curbside_arrived(
     read = await run_in_threadpool(
         use_case.run,
         lambda uow: curbside.announce_arrival(uow, token, index, body),
-        remember=False,  # the answer carries the pickup code
+        remember=False,  # the answer carries the customer's order
     )
     if form:
         return RedirectResponse(f"/track/{token}", status_code=303)

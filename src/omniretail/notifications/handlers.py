@@ -21,6 +21,7 @@ from omniretail.messaging.senders import Senders
 from omniretail.notifications import repository
 from omniretail.notifications.events import SEND_HANDLER, NotificationQueued
 from omniretail.notifications.models import Channel, NotificationStatus
+from omniretail.notifications.rendering import reveal
 from omniretail.notifications.service import SEALED
 from omniretail.notifications.webhooks import WebhookSource
 
@@ -135,7 +136,8 @@ def install(
 
 
 def _outgoing(vault: PiiVault, row: Any) -> Outgoing:
-    plain = {c: vault.decrypt(f"notification_{c}", getattr(row, c)) for c in SEALED}
+    # As sent: a secret's marks dropped (``rendering.reveal``), the pickup code in clear.
+    plain = {c: reveal(vault.decrypt(f"notification_{c}", getattr(row, c))) for c in SEALED}
     return Outgoing(
         id=row.id,
         channel=row.channel,

@@ -3,10 +3,16 @@
 ``templates/notifications/<kind>/``: ``subject.txt`` (email subject, push title),
 ``email.txt``, ``email.html`` (autoescaped), ``sms.txt``, ``push.txt``. Undefined names are
 errors, so a template typo or a missing context field fails loudly instead of sending a blank.
+
+A secret of the context (``SECRETS``: the pickup code, which alone hands an order over at the
+counter) is rendered between two marks (``SECRET_OPEN``, ``SECRET_CLOSE``, private-use
+characters no text holds): the stored message keeps them, ``reveal`` drops them for the send
+and ``mask`` blanks what lies between them for whoever reads the message log (staff).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -46,6 +52,11 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "loyalty_coupon": ("customer_name", "title", "coupon_code", "offer", "valid_until"),
 }
 KINDS = tuple(REQUIRED_CONTEXT)
+# Context fields only the customer may read: marked in the text, shown masked to staff.
+SECRETS = ("pickup_code",)
+SECRET_OPEN, SECRET_CLOSE = "\ue000", "\ue001"
+MASK = "\u2022"  # one per character of the secret: the message's length is unchanged
+_MARKED = re.compile(f"{SECRET_OPEN}([^{SECRET_CLOSE}]*){SECRET_CLOSE}")
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,14 @@ def render(kind: str, channel: Channel | str, context: dict[str, Any]) -> Render
         raise NotificationContextIncomplete(
             f"{kind} needs {', '.join(missing)} in its context", field="context", missing=missing
         )
+    context = {
+        **context,
+        **{
+            name: f"{SECRET_OPEN}{context[name]}{SECRET_CLOSE}"
+            for name in SECRETS
+            if context.get(name) is not None
+        },
+    }
     try:
         if channel is Channel.EMAIL:
             return Rendered(
@@ -120,3 +139,17 @@ def _render(kind: str, part: str, context: dict[str, Any]) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def reveal(text: str | None) -> str | None:
+    """The text as sent: the secrets' marks dropped, the secrets left in clear."""
+    if text is None:
+        return None
+    return text.replace(SECRET_OPEN, "").replace(SECRET_CLOSE, "")
+
+
+def mask(text: str | None) -> str | None:
+    """The text as staff read it: each secret's characters replaced by ``MASK``."""
+    if text is None:
+        return None
+    return _MARKED.sub(lambda m: MASK * len(m.group(1)), text)

@@ -45,7 +45,7 @@ from omniretail.notifications.models import (
     WebhookSubscription,
 )
 from omniretail.notifications.rendering import KINDS as RENDERED_KINDS
-from omniretail.notifications.rendering import render
+from omniretail.notifications.rendering import mask, render
 from omniretail.notifications.schemas import (
     MessagePage,
     MessageQuery,
@@ -195,7 +195,8 @@ def notify(
     uow.record(
         NotificationQueued(notification_id=notification_id, channel=channel.value, kind=kind)
     )
-    return NotificationRead(id=notification_id, **row)
+    read = NotificationRead(id=notification_id, **row)
+    return read.model_copy(update={c: mask(getattr(read, c)) for c in SEALED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,7 +336,8 @@ def notify_rendered(uow: UnitOfWork, items: Sequence[Rendered]) -> dict[str, int
 
 
 # The columns that hold the person's data (recipient, and names, addresses and pickup codes
-# in the rendered text): vault ciphertext at rest (db.encrypted), decrypted to send.
+# in the rendered text): vault ciphertext at rest (db.encrypted), decrypted to send. A pickup
+# code in them is marked (``rendering.SECRETS``): the send reveals it, every read here masks it.
 SEALED = ("recipient", "subject", "body", "html_body")
 
 
@@ -344,9 +346,11 @@ def _sealed(vault: PiiVault, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def notification_read(vault: PiiVault, stored: Any) -> NotificationRead:
+    """The notification as staff read it (API, message log): decrypted, its pickup code
+    masked (``rendering.mask``); only the send (``handlers``) reveals it."""
     read = NotificationRead.model_validate(stored)
     return read.model_copy(
-        update={c: vault.decrypt(f"notification_{c}", getattr(read, c)) for c in SEALED}
+        update={c: mask(vault.decrypt(f"notification_{c}", getattr(read, c))) for c in SEALED}
     )
 
 

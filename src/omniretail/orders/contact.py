@@ -7,8 +7,9 @@ pickup location, which routing and reports read without a key. Order events carr
 ``fulfilments.pickup_code_enc`` holds the code that hands a fulfilment over; no event carries
 it (the email handler reads it, ``waiting_pickup_code``).
 
-The tracking link's token (``/track/<token>``, a bearer secret: its page shows the pickup code
-while the order waits) is kept twice, never in clear: ``orders.tracking_token_digest``
+The tracking link's token (``/track/<token>``, a bearer secret: its page shows the order's
+state, never the pickup code, since the link is forwarded and staff see it) is kept twice,
+never in clear: ``orders.tracking_token_digest``
 (``kernel.ids.token_digest``, SHA-256), which the page finds the order by, and
 ``orders.tracking_token_enc``, vault ciphertext, because the server builds the link again
 after checkout (the owner's emails, account pages and assistant answers). A digest alone would
@@ -68,7 +69,7 @@ def pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
 
 def waiting_pickup_code(vault: PiiVault, fulfilment: Any) -> str | None:
     """The code of a fulfilment waiting to be collected; None once it has moved on (what the
-    owner is shown and mailed)."""
+    owner is shown in their account and mailed; never the tracking page nor staff)."""
     if fulfilment.status != FulfilmentStatus.READY_FOR_PICKUP.value:
         return None
     return pickup_code(vault, fulfilment)

@@ -51,7 +51,8 @@ def get_order(uow: UnitOfWork, number: str) -> OrderRead:
 
 def pickup_codes(uow: UnitOfWork, number: str) -> dict[str, str]:
     """The pickup code of each of the order's fulfilments waiting to be collected, by
-    fulfilment id: for its owner's eyes (their account, the tracking page)."""
+    fulfilment id: for its owner's eyes only (their account page, the assistant signed in;
+    the emails read it at send time), never the tracking page nor staff."""
     order = repo.get_order_by_number(uow.session, number)
     if order is None:
         return {}
@@ -203,8 +204,9 @@ def _line_read(ln: Any, currency: str) -> OrderLineRead:
 
 
 def tracking_read(uow: UnitOfWork, token: str) -> TrackingRead:
-    """What the customer's unguessable link shows: state, pickup code when ready, the pickup
-    location's address and hours, the carrier's tracking number."""
+    """What the customer's unguessable link shows: state, the pickup location's address and
+    hours, the carrier's tracking number. Never the pickup code: whoever holds the link (it is
+    forwarded; staff see it on the order) is not the customer at the counter."""
     order = repo.get_order_by_token(uow.session, token)
     if order is None:
         raise UnknownOrder("no order with this tracking link", field="token")
@@ -225,7 +227,6 @@ def tracking_of(uow: UnitOfWork, order: Any) -> TrackingRead:
                 method=f.method,
                 status=f.status,
                 promised_date=f.promised_date,
-                pickup_code=contact.waiting_pickup_code(uow.vault, f),
                 collect_by=f.collect_by,
                 carrier=f.carrier,
                 tracking_number=f.tracking_number,

@@ -198,7 +198,8 @@ class TrackingFulfilment(BaseModel):
     method: FulfilmentMethod
     status: str
     promised_date: date
-    pickup_code: str | None
+    # No pickup code: the link is shared and forwarded, and staff see it; the code is in the
+    # owner's emails and account (``lookup.pickup_codes``).
     collect_by: datetime | None
     carrier: str | None
     tracking_number: str | None

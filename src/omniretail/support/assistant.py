@@ -282,7 +282,7 @@ class _Turn:
                     promise=promise,
                 )
             )
-        # The tracking page shows a pickup code while the order waits: only for its owner.
+        # The tracking link only for its owner (it names the order and where it is collected).
         owner = self._owns(order)
         text = self.template(intent, "answer" if owner else "answer_by_email").format(
             number=track.number,
@@ -298,7 +298,7 @@ class _Turn:
             return self.ask_to_verify(intent, confidence)
         track = self.tracking(order)
         # The code hands the order over: the order number and its email (printed on receipts
-        # and labels, guessable) are not enough for it, nor for the tracking link showing it.
+        # and labels, guessable) are not enough for it, nor for the tracking link.
         by_email = "" if self._owns(order) else "_by_email"
         url = None if by_email else orders.tracking_link(self.uow.vault, order)
         pickups = [f for f in track.fulfilments if f.pickup_location is not None]
@@ -307,7 +307,7 @@ class _Turn:
                 number=track.number, tracking_url=url
             )
             return self.say(intent, confidence, text, order_number=track.number)
-        ready = [f for f in pickups if f.pickup_code]
+        ready = [f for f in pickups if f.status == "ready_for_pickup"]
         if not ready:
             state = STATE_WORDS.get(pickups[0].status, pickups[0].status)
             text = self.template(intent, f"not_ready{by_email}").format(
@@ -316,10 +316,12 @@ class _Turn:
             return self.say(intent, confidence, text, order_number=track.number)
         f = ready[0]
         assert f.pickup_location is not None
+        # Not the code itself, even to its owner: the chat is the conversation agents read
+        # (a handover); it points to the order page in their account, which shows it.
         text = self.template(intent, f"answer{by_email}").format(
             number=track.number,
             location=f.pickup_location.name,
-            code=f.pickup_code,
+            link=f"/account/orders/{track.number}",
             collect_by=f"{f.collect_by:%A %d %B}" if f.collect_by else "the date in your email",
         )
         return self.say(intent, confidence, text, order_number=track.number)

@@ -1,15 +1,18 @@
 """A signed-in customer's order: its lines, each fulfilment's timeline, the public tracking
-page's link, cancelling what has not shipped (``POST /orders/{number}/cancel``, through
+page's link, each waiting pickup's code (and its QR code for the counter's scanner: the
+owner's alone, not the tracking page's, whose link is shared and forwarded), cancelling
+what has not shipped (``POST /orders/{number}/cancel``, through
 the same service and the same decision as the API), and its return requests (started in
 ``returns.py``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from omniretail.api.qr import qr_response
 from omniretail.auth import access
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
@@ -73,16 +76,19 @@ def requestable(order: OrderRead, requests: list[ReturnRequestRead]) -> dict[int
     return {n: q for n, q in left.items() if q > 0}
 
 
-def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
+def _check_owner(uow: UnitOfWork, viewer: Viewer, number: str) -> None:
     if len(number) > MAX_NUMBER:
         raise NotAllowed("No such order.", status=404)
+    owner = lookup.order_customer(uow, number)
+    if owner is None or owner.customer_id is None:
+        raise NotAllowed("No such order.", status=404)
+    if not access.same_person(uow, viewer.principal, owner.customer_id):
+        raise NotAllowed("No such order.", status=404)  # not telling others' numbers
 
+
+def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
     def load(uow: UnitOfWork) -> dict[str, Any]:
-        owner = lookup.order_customer(uow, number)
-        if owner is None or owner.customer_id is None:
-            raise NotAllowed("No such order.", status=404)
-        if not access.same_person(uow, viewer.principal, owner.customer_id):
-            raise NotAllowed("No such order.", status=404)  # not telling others' numbers
+        _check_owner(uow, viewer, number)
         order = lookup.get_order(uow, number)
         return {
             "order": order,
@@ -136,6 +142,24 @@ def _page(
 @router.get("/account/orders/{number}", response_class=HTMLResponse)
 def order_page(request: Request, number: str, viewer: CustomerDep) -> HTMLResponse:
     return _page(request, viewer, number)
+
+
+@router.get("/account/orders/{number}/pickup/{fid}.{fmt}", response_model=None)
+def pickup_qr(
+    request: Request, number: str, fid: str, fmt: Literal["svg", "png"], viewer: CustomerDep
+) -> Response:
+    """The waiting pickup's code as a QR code, for the counter's scanner: its owner's only."""
+
+    def load(uow: UnitOfWork) -> str | None:
+        _check_owner(uow, viewer, number)
+        return lookup.pickup_codes(uow, number).get(fid)
+
+    code = read(request, load)
+    if code is None:
+        raise NotAllowed("No pickup code is waiting for this part of the order.", status=404)
+    answer = qr_response(f"omniretail:pickup:{number}:{code}", fmt)
+    answer.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return answer
 
 
 @router.post("/account/orders/{number}/cancel", response_model=None)
