@@ -204,6 +204,11 @@ class Settings(BaseSettings):
     transaction): a pending attempt past it is reconciled by the server's sweep (the provider
     asked by idempotency key: confirmed if it authorised, else released). Keep it above
     ``payment_timeout_seconds``."""
+    api_lane_threads: int = Field(default=1, ge=1, le=64)
+    """Threads of one API process that run the shop's hot database work (carts, lines,
+    fulfilment options, stock holds, credential reads: ``api.lane``), in arrival order. 1 suits
+    PostgreSQL on the same host; across a network raise it, so that a thread waiting out a
+    round trip leaves the core to another (docs/operations.md#the-shops-lane)."""
     payment_threads: int = Field(default=64, ge=1, le=1024)
     """Checkouts of one API process that may wait on the payment provider at once (a thread
     each, holding no database connection while it waits; the steps that do hold one wait on

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from omniretail.api.lane import in_lane
 from omniretail.api.problems import ReplayedResponse
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
@@ -495,16 +496,16 @@ async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
 
 async def in_read_thread(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
     """``fn`` on a read unit of work of the primary, opened and closed on one worker thread:
-    a hot read route's one thread hop. Its connection is held only inside the thread, as a
-    write's is, so it needs no read slot; and it costs none of a ``ReadDep``'s machinery
-    (an async generator dependency, its exit stack, the slot)."""
+    a hot read route's one hop, to the shop's lane (``api.lane``). Its connection is held
+    only inside the thread, as a write's is, so it needs no read slot; and it costs none of a
+    ``ReadDep``'s machinery (an async generator dependency, its exit stack, the slot)."""
     container: Runtime = request.app.state.container
 
     def run() -> T:
         with container.read_uow() as uow:
             return fn(uow)
 
-    return await anyio.to_thread.run_sync(run)
+    return await in_lane(request, run)
 
 
 ReadDep = Annotated[UnitOfWork, Depends(read_uow)]

@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.exceptions import HTTPException
 
 from omniretail.api.deps import ContainerDep, ReadDep, UseCaseDep
+from omniretail.api.lane import in_lane
 from omniretail.api.params import IdPath
 from omniretail.auth import access, policy, principal_cache, service
 from omniretail.auth import password_reset as resets
@@ -75,7 +75,7 @@ async def authorize(request: Request) -> None:
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
         if rule.throttled:
-            await run_in_threadpool(_count_public_request, request, container)
+            await in_lane(request, lambda: _count_public_request(request, container))
         return
     principal = await _authenticate_off_the_loop(request, container)
     if principal is None:
@@ -90,7 +90,7 @@ async def authorize(request: Request) -> None:
     action = Action(request.method, path, request.path_params, body, request.query_params)
     checks = access.screen(principal, action)
     if checks:
-        await run_in_threadpool(access.run_checks, _read(container), checks)
+        await in_lane(request, lambda: access.run_checks(_read(container), checks))
     request.state.principal = principal
     # What a route may show depends on more than its own rule (names to customers:read only).
     request.state.holds = lambda permission: policy.permits(principal, policy.Rule(permission))
@@ -107,10 +107,11 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
     """Checking a credential reads its principal (one indexed read: deleted, disabled and
     revoked principals stop at once, in every process). That read waits for a pooled database
     connection; on the event loop the wait would stop the very requests that would give
-    connections back (the server froze for the pool timeout under 200 clients), so it runs in
-    the threadpool. On PostgreSQL the answer is kept in ``auth.principal_cache`` (invalidated
-    by LISTEN/NOTIFY), so a known credential needs neither; without that cache only an API key
-    cached by ``api_key_cache_seconds`` skips the read."""
+    connections back (the server froze for the pool timeout under 200 clients), so it runs on
+    the shop's lane (``api.lane``). On PostgreSQL the answer is kept in
+    ``auth.principal_cache`` (invalidated by LISTEN/NOTIFY), so a known credential needs
+    neither; without that cache only an API key cached by ``api_key_cache_seconds`` skips the
+    read."""
     header, key = _credentials(request)
     bearer = header.lower().startswith("bearer ")
     if not bearer and not key:
@@ -121,7 +122,7 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
             found, principal = service.cached_principal_for_key(key.strip())
             if found:
                 return principal
-        return await run_in_threadpool(_authenticate, container, header, key)
+        return await in_lane(request, lambda: _authenticate(container, header, key))
     # The token's signature and expiry are checked on every request, cached or not.
     claimed = (
         signer(container).verify(header[7:].strip(), container.clock.now()) if bearer else None
@@ -139,7 +140,7 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
         return principal
     generation = cache.generation
     # Read afresh (not through the api_key_cache_seconds fallback): this answer is kept.
-    principal = await run_in_threadpool(_read_principal, container, claimed, key, 0.0)
+    principal = await in_lane(request, lambda: _read_principal(container, claimed, key, 0.0))
     if principal is not None:
         cache.put(cache_key, principal, generation)
     return principal

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from omniretail.api.deps import (
@@ -19,6 +18,7 @@ from omniretail.api.deps import (
     no_content,
     use_case_and_actor,
 )
+from omniretail.api.lane import in_lane
 from omniretail.api.params import KeyPath
 from omniretail.api.qr import qr_response
 from omniretail.carts import service as carts
@@ -77,10 +77,11 @@ async def create_cart(body: CartCreate, request: Request) -> Response:
     signed_in = await get_signed_in_customer(request)
     if signed_in is not None and body.customer_id is None:
         body = body.model_copy(update={"customer_id": signed_in})
-    cart = await anyio.to_thread.run_sync(
+    cart = await in_lane(
+        request,
         lambda: use_case.run(
             lambda uow: carts.create_cart(uow, body, actor=actor), status_code=201, durable=False
-        )
+        ),
     )
     return use_case.respond(cart, 201)
 
@@ -125,10 +126,11 @@ def cart_qr(token: KeyPath, fmt: Literal["svg", "png"], uow: ReadDep) -> Respons
 )
 async def add_line(token: KeyPath, body: CartLineAdd, request: Request) -> Response:
     use_case, actor = await use_case_and_actor(request)
-    cart = await anyio.to_thread.run_sync(
+    cart = await in_lane(
+        request,
         lambda: use_case.run(
             lambda uow: carts.add_line(uow, token, body, actor=actor), durable=False
-        )
+        ),
     )
     return use_case.respond(cart)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
@@ -18,6 +17,7 @@ from omniretail.api.deps import (
     UseCaseDep,
     use_case_and_actor,
 )
+from omniretail.api.lane import in_lane
 from omniretail.api.params import KeyPath
 from omniretail.catalog.schemas import Code
 from omniretail.inventory import availability, service
@@ -102,9 +102,9 @@ def set_policy(
 async def reserve(body: ReservationCreate, request: Request) -> Response:
     """Hold units for a cart for the channel's TTL."""
     # The hottest write (a flash sale's): no dependency but the body and authorize, and one
-    # thread hop for the whole use case.
+    # hop to the shop's lane for the whole use case.
     use_case, actor = await use_case_and_actor(request)
-    hold = await anyio.to_thread.run_sync(_reserve, use_case, body, actor)
+    hold = await in_lane(request, lambda: _reserve(use_case, body, actor))
     return use_case.respond(hold, 201)
 
 
