@@ -113,7 +113,10 @@ def test_concurrent_requests_with_one_key_apply_once(container):
     receive(container, SKU, "LON1", 1)
     workers = 16
     barrier = threading.Barrier(workers)
-    with live_server(container) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with (
+        live_server(container, lane_threads=workers) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
 
         def send(_: int) -> httpx.Response:
             barrier.wait()

@@ -362,11 +362,11 @@ def test_unscoped_requests_are_decided_without_a_thread_or_a_read(
 
     hops: list[str] = []
 
-    async def counted(fn: Any, *args: Any) -> Any:
+    async def counted(_request: Any, fn: Any, *args: Any) -> Any:
         hops.append(getattr(fn, "__name__", str(fn)))
         return fn(*args)
 
-    monkeypatch.setattr(auth_api, "run_in_threadpool", counted)
+    monkeypatch.setattr(auth_api, "in_lane", counted)
     count = {"sku": "A1", "location": "LON1", "counted_quantity": 5}
     ok(client.post(f"{API}/inventory/counts", headers=who["asha"], json=count), 201)
     ok(client.get(f"{API}/inventory/stock/A1/LON1", headers=who["sam"]))

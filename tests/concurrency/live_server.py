@@ -32,8 +32,12 @@ def _signed_in_as_admin(app: Any, container: Container) -> Any:
 
 
 @contextmanager
-def live_server(container: Container) -> Iterator[str]:
-    """Yields the base URL; the server stops when the block ends."""
+def live_server(container: Container, lane_threads: int | None = None) -> Iterator[str]:
+    """Yields the base URL; the server stops when the block ends. ``lane_threads``: the
+    shop's lane of the server (``api_lane_threads``; a race over HTTP needs as many threads
+    as racers, or the lane takes them one at a time)."""
+    if lane_threads is not None:
+        container.settings.api_lane_threads = lane_threads
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -141,7 +141,7 @@ def test_buyers_racing_over_http_never_oversell(container):
     make_network(container)
     receive(container, SKU, "LON1", 10)
     with (
-        live_server(container) as base,
+        live_server(container, lane_threads=WORKERS) as base,
         httpx.Client(
             base_url=base, timeout=120, limits=httpx.Limits(max_connections=WORKERS)
         ) as http,
@@ -178,7 +178,7 @@ def test_reservations_racing_over_http_take_exactly_the_stock(container):
     receive(container, SKU, "LON1", 10)
     start = outbox_position(container)
     with (
-        live_server(container) as base,
+        live_server(container, lane_threads=WORKERS) as base,
         httpx.Client(
             base_url=base, timeout=120, limits=httpx.Limits(max_connections=WORKERS)
         ) as http,

@@ -143,7 +143,7 @@ def test_checkouts_over_http_and_two_relays_through_pgbouncer(shop):
     container = shop.container
     receive(container, "A1", "DC1", 5)
     buyers = 12
-    with live_server(container) as base_url:
+    with live_server(container, lane_threads=buyers) as base_url:
 
         def buy(i: int) -> str:
             with httpx.Client(base_url=f"{base_url}/api/v1", timeout=60) as http:

@@ -22,7 +22,7 @@ So a job never waits on another lane job's lock or connection, and one thread ca
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, TypeVarTuple
 
 import anyio
 from starlette.requests import HTTPConnection
@@ -30,11 +30,12 @@ from starlette.requests import HTTPConnection
 from omniretail.runtime import Runtime
 
 R = TypeVar("R")
+Args = TypeVarTuple("Args")
 
 
-async def in_lane(request: HTTPConnection, fn: Callable[[], R]) -> R:
-    """``fn`` (one whole unit of work, or none) on the process's lane."""
-    return await anyio.to_thread.run_sync(fn, limiter=lane_of(request))
+async def in_lane(request: HTTPConnection, fn: Callable[[*Args], R], *args: *Args) -> R:
+    """``fn(*args)`` (one whole unit of work, or none) on the process's lane."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=lane_of(request))
 
 
 def lane_of(request: HTTPConnection) -> anyio.CapacityLimiter:

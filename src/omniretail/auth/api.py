@@ -75,7 +75,7 @@ async def authorize(request: Request) -> None:
     rule = policy.rule_for(request.method, path) or policy.ADMIN_ONLY
     if rule.permission == policy.PUBLIC:
         if rule.throttled:
-            await in_lane(request, lambda: _count_public_request(request, container))
+            await in_lane(request, _count_public_request, request, container)
         return
     principal = await _authenticate_off_the_loop(request, container)
     if principal is None:
@@ -90,7 +90,7 @@ async def authorize(request: Request) -> None:
     action = Action(request.method, path, request.path_params, body, request.query_params)
     checks = access.screen(principal, action)
     if checks:
-        await in_lane(request, lambda: access.run_checks(_read(container), checks))
+        await in_lane(request, access.run_checks, _read(container), checks)
     request.state.principal = principal
     # What a route may show depends on more than its own rule (names to customers:read only).
     request.state.holds = lambda permission: policy.permits(principal, policy.Rule(permission))
@@ -122,7 +122,7 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
             found, principal = service.cached_principal_for_key(key.strip())
             if found:
                 return principal
-        return await in_lane(request, lambda: _authenticate(container, header, key))
+        return await in_lane(request, _authenticate, container, header, key)
     # The token's signature and expiry are checked on every request, cached or not.
     claimed = (
         signer(container).verify(header[7:].strip(), container.clock.now()) if bearer else None
@@ -140,7 +140,7 @@ async def _authenticate_off_the_loop(request: Request, container: Runtime) -> Au
         return principal
     generation = cache.generation
     # Read afresh (not through the api_key_cache_seconds fallback): this answer is kept.
-    principal = await in_lane(request, lambda: _read_principal(container, claimed, key, 0.0))
+    principal = await in_lane(request, _read_principal, container, claimed, key, 0.0)
     if principal is not None:
         cache.put(cache_key, principal, generation)
     return principal

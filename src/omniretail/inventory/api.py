@@ -104,7 +104,7 @@ async def reserve(body: ReservationCreate, request: Request) -> Response:
     # The hottest write (a flash sale's): no dependency but the body and authorize, and one
     # hop to the shop's lane for the whole use case.
     use_case, actor = await use_case_and_actor(request)
-    hold = await in_lane(request, lambda: _reserve(use_case, body, actor))
+    hold = await in_lane(request, _reserve, use_case, body, actor)
     return use_case.respond(hold, 201)
 
 
