@@ -215,14 +215,15 @@ def test_export_then_erase_leaves_nothing_personal_in_any_table(container, clien
         # The order stays for the accounts, without who and where.
         order = uow.session.execute(
             text(
-                "SELECT total, contact_email_enc, delivery_enc, payment_token, delivery FROM orders"
+                "SELECT total, contact_email_enc, delivery_enc, payment_token_enc, delivery"
+                " FROM orders"
             )
         ).one()
         assert (
             float(order.total),
             order.contact_email_enc,
             order.delivery_enc,
-            order.payment_token,
+            order.payment_token_enc,
         ) == (40.0, None, None, None)
         delivery = (
             order.delivery if isinstance(order.delivery, dict) else json.loads(order.delivery)

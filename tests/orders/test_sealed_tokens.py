@@ -1,6 +1,7 @@
 """The cart's token and the order's tracking token are bearer secrets: the database holds
 neither in clear, only their digests (the look-up keys) and vault ciphertext, and everything
-that finds or shows them still works (the cart API, the tracking page, the owner's links)."""
+that finds or shows them still works (the cart API, the tracking page, the owner's links).
+The payment provider's token given at checkout is kept only as vault ciphertext too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from omniretail.kernel.ids import token_digest
 from tests.customers.helpers import vault
 from tests.orders.network import (
     add,
+    advance,
     checkout,
     make_customer,
     make_orders_network,
@@ -95,3 +97,37 @@ def test_the_audit_log_names_a_cart_without_its_token(container, client):
     on_the_cart = [s for s in subjects if s and s.startswith("/api/v1/carts/")]
     assert on_the_cart and not [s for s in subjects if s and token in s]
     assert f"/api/v1/carts/~{token_digest(token)[:16]}/checkout" in on_the_cart
+
+
+def test_the_payment_token_is_sealed_and_an_exchange_authorises_with_it(container, client, clock):
+    """The provider's token given at checkout is kept only as vault ciphertext; an exchange
+    that costs more authorises the difference with it, opened from the ciphertext."""
+    make_orders_network(container)
+    receive(container, "A1", "DC1", 5)
+    receive(container, "B2", "LON2", 1)
+    token = new_cart(client)
+    ok(add(client, token, "A1", 1))
+    card = "tok_visa_sealed_at_checkout"
+    order = ok(checkout(client, token, card=card), 201)
+    assert "payment_token" not in str(order) and card not in str(order)
+
+    order_row = _row(container, "orders", "number", order["number"])
+    assert "payment_token" not in order_row and _holds(order_row, card) == []
+    assert vault(container).decrypt("order_payment_token", order_row["payment_token_enc"]) == card
+
+    [f] = order["fulfilments"]
+    advance(client, f["id"], "accept", "pick", "pack", "ship", "deliver")
+    clock.advance(days=1)
+    ok(
+        client.post(
+            f"/api/v1/orders/{order['number']}/exchanges",
+            json={
+                "location": "LON2",
+                "returns": [{"line_no": 1, "quantity": 1}],
+                "new_lines": [{"sku": "B2", "quantity": 1}],
+            },
+        )
+    )
+    # The checkout's authorisation, then the exchange's difference with the same token.
+    authorised = [(a.token, a.amount) for a in container.payments.authorisations.values()]
+    assert authorised == [(card, 20), (card, 15.5)]

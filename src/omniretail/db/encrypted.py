@@ -49,6 +49,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("orders", "contact_email_enc", "order_contact_email"),
     EncryptedColumn("orders", "delivery_enc", "order_delivery"),
     EncryptedColumn("orders", "tracking_token_enc", "order_tracking_token"),
+    EncryptedColumn("orders", "payment_token_enc", "order_payment_token"),
     EncryptedColumn("fulfilments", "pickup_code_enc", "fulfilment_pickup_code"),
     EncryptedColumn("carts", "token_enc", "cart_token"),
     EncryptedColumn("notifications", "recipient", "notification_recipient"),

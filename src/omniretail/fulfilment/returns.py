@@ -41,6 +41,7 @@ from omniretail.orders.service import (
     ProviderTimeout,
     is_live,
     order_read,
+    payment_token,
     request_payment,
 )
 from omniretail.pricing import service as pricing
@@ -339,10 +340,11 @@ def _charge(
     payments: PaymentProvider,
     actor: str,
 ) -> None:
-    if not order.payment_token:
+    token = payment_token(uow.vault, order)
+    if not token:
         raise NotReturnable("the order has no stored payment token to charge", field="number")
     try:
-        auth = payments.authorise(order.payment_token, amount, order.currency, key=reference)
+        auth = payments.authorise(token, amount, order.currency, key=reference)
     except Declined as exc:
         raise PaymentDeclined(exc.reason, field="new_lines") from exc
     except ProviderTimeout as exc:

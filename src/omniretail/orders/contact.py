@@ -13,7 +13,11 @@ never in clear: ``orders.tracking_token_digest``
 (``kernel.ids.token_digest``, SHA-256), which the page finds the order by, and
 ``orders.tracking_token_enc``, vault ciphertext, because the server builds the link again
 after checkout (the owner's emails, account pages and assistant answers). A digest alone would
-do for the look-up; only the ciphertext gives the link back."""
+do for the look-up; only the ciphertext gives the link back.
+
+The payment provider's token given at checkout (``tok_...``, not card data) is kept as vault
+ciphertext in ``orders.payment_token_enc``: an exchange's difference is authorised again with
+it (``fulfilment.returns``), and erasure sets it to NULL."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ EMAIL_FIELD = "order_contact_email"
 DELIVERY_FIELD = "order_delivery"
 PICKUP_CODE_FIELD = "fulfilment_pickup_code"
 TRACKING_TOKEN_FIELD = "order_tracking_token"
+PAYMENT_TOKEN_FIELD = "order_payment_token"
 PERSONAL_DELIVERY_KEYS = ("address", "latitude", "longitude")
 
 
@@ -86,6 +91,17 @@ def seal_tracking_token(vault: PiiVault, token: str) -> dict[str, str | None]:
 def tracking_token(vault: PiiVault, order: Any) -> str | None:
     """The order's tracking token in clear (None: imported history, no tracking page)."""
     return vault.decrypt(TRACKING_TOKEN_FIELD, order.tracking_token_enc)
+
+
+def seal_payment_token(vault: PiiVault, token: str | None) -> str | None:
+    """The ``orders.payment_token_enc`` value of the provider's token given at checkout."""
+    return vault.encrypt(PAYMENT_TOKEN_FIELD, token)
+
+
+def payment_token(vault: PiiVault, order: Any) -> str | None:
+    """The provider's token the order was paid with, in clear (None: imported history, or
+    erased)."""
+    return vault.decrypt(PAYMENT_TOKEN_FIELD, order.payment_token_enc)
 
 
 def tracking_path(token: str) -> str:

@@ -168,7 +168,9 @@ class Order(Base):
     delivery: Mapped[dict[str, Any] | None]
     delivery_enc: Mapped[str | None] = mapped_column(Text)
     payment_provider: Mapped[str | None] = mapped_column(String(40))
-    payment_token: Mapped[str | None] = mapped_column(String(120))
+    # The provider's token given at checkout, as vault ciphertext (orders.contact): an
+    # exchange authorises again with it; erasure sets it to NULL.
+    payment_token_enc: Mapped[str | None] = mapped_column(Text)
     payment_reference: Mapped[str | None] = mapped_column(String(120))
     amount_authorised: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     amount_captured: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))

@@ -2,9 +2,10 @@
 
 The orders stay, with their numbers, lines, amounts and payment references (the accounts
 and later refunds need them); what goes is who and where: the contact email and the delivery
-address and coordinates (ciphertext, ``orders.contact``), the payment token given at
-checkout. Order events no longer carry them; events written before that are scrubbed of
-them, and stored checkout responses (Idempotency-Key replays) of those orders are deleted.
+address and coordinates, and the payment token given at checkout (all ciphertext,
+``orders.contact``). Order events no longer carry them; events written before that are
+scrubbed of them, and stored checkout responses (Idempotency-Key replays) of those orders are
+deleted.
 Called by the erasure composition (``processes.privacy``) in the same transaction as the
 customers domain's part.
 
@@ -51,7 +52,7 @@ def forget_customer_orders(uow: UnitOfWork, customer_ids: Sequence[int]) -> dict
             .values(
                 contact_email_enc=None,
                 delivery_enc=None,
-                payment_token=None,
+                payment_token_enc=None,
                 delivery=_without_personal(row.delivery) if row.delivery else row.delivery,
                 updated_at=uow.now,
             )

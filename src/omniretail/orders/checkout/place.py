@@ -166,7 +166,7 @@ def _place(
         "cart_id": cart.id,
         **contact.seal(uow.vault, data.contact_email, delivery),
         "payment_provider": payments.name,
-        "payment_token": payment_token,
+        "payment_token_enc": contact.seal_payment_token(uow.vault, payment_token),
         "payment_reference": None,
         "amount_authorised": Decimal(0),
         "amount_captured": Decimal(0),
