@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from omniretail.api.lane import in_lane
+from omniretail.api.lane import in_lane, threads_of
 from omniretail.api.problems import ReplayedResponse
 from omniretail.db import idempotency
 from omniretail.db.uow import UnitOfWork
@@ -487,10 +487,7 @@ async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
     waiting on its card holds no connection); its steps that do hold a connection wait on the
     pool (``db_pool_timeout_seconds``)."""
     container: Runtime = request.app.state.container
-    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "payment_threads", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(container.settings.payment_threads)
-        request.app.state.payment_threads = limiter
+    limiter = threads_of(request, "payment_threads", container.settings.payment_threads)
     return await anyio.to_thread.run_sync(fn, limiter=limiter)
 
 

@@ -39,11 +39,17 @@ async def in_lane(request: HTTPConnection, fn: Callable[[*Args], R], *args: *Arg
 
 
 def lane_of(request: HTTPConnection) -> anyio.CapacityLimiter:
-    """The app's lane, made on first use (a limiter belongs to the running event loop)."""
+    """The app's lane."""
+    container: Runtime = request.app.state.container
+    return threads_of(request, "lane", container.settings.api_lane_threads)
+
+
+def threads_of(request: HTTPConnection, name: str, size: int) -> anyio.CapacityLimiter:
+    """The app's thread limiter ``name`` of ``size`` threads, made on first use (a limiter
+    belongs to the running event loop) and kept on the app's state."""
     state = request.app.state
-    lane: anyio.CapacityLimiter | None = getattr(state, "lane", None)
-    if lane is None:
-        container: Runtime = state.container
-        lane = anyio.CapacityLimiter(container.settings.api_lane_threads)
-        state.lane = lane
-    return lane
+    limiter: anyio.CapacityLimiter | None = getattr(state, name, None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(size)
+        setattr(state, name, limiter)
+    return limiter
