@@ -10,7 +10,6 @@ from omniretail.carts.errors import LinesUnavailable, UnknownCart
 from omniretail.carts.schemas import CartRead
 from omniretail.catalog import service as catalog
 from omniretail.catalog.schemas import LocationRead
-from omniretail.catalog.service import ChannelKind
 from omniretail.customers import service as customers
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
@@ -22,10 +21,10 @@ NEAR_KM = 50.0
 
 
 def web_channel(uow: UnitOfWork) -> str | None:
-    """The shop sells on the web channel (the first channel when there is none)."""
-    channels = catalog.list_channels(uow)
-    web = [c for c in channels if c.kind == ChannelKind.WEB] or channels
-    return web[0].code if web else None
+    """The channel the shop sells on: the catalogue's self-service channel (the first web
+    channel, else the first app channel), the one a customer's stock query uses. Never a till's,
+    the call centre's or a marketplace's: their prices and stock are not the shop's."""
+    return catalog.self_service_channel(uow)
 
 
 def require_web_channel(uow: UnitOfWork) -> str:
