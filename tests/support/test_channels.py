@@ -14,7 +14,7 @@ from omniretail.auth.models import Role
 from omniretail.support import service
 from omniretail.support.hooks import AssistantRequest
 from tests.customers.helpers import make_customer
-from tests.orders.network import ok
+from tests.orders.network import make_orders_network, ok
 from tests.support.helpers import API, customer_bearer, key_for, place_order
 
 ANON = {"X-API-Key": ""}
@@ -125,6 +125,36 @@ def test_a_signed_in_customer_chat_is_linked_and_only_theirs(container, client):
         == 403
     )
     assert client.get(f"{API}/support/conversations", headers=ada_key).status_code == 403
+
+
+def test_staff_neither_read_a_customers_chats_nor_start_one_in_their_name(container, client):
+    """Found by an outside probe: ``/customers/{id}/support/chats`` needed customers:read and
+    customers:write, so a store associate read every customer's chat transcripts (associates
+    hold support:log, not support:read) and started chats in a customer's name, which the
+    desk showed as the signed-in customer's own words. They are the customer's routes."""
+    make_orders_network(container)  # the associate's store
+    ada = make_customer(container, "Ada", email="ada@example.com", verified=True)
+    ada_key = customer_bearer(container, client, ada, "ada@example.com")
+    ok(
+        client.post(
+            f"{API}/customers/{ada}/support/chats", json={"message": "Hi"}, headers=ada_key
+        ),
+        201,
+    )
+    associate = key_for(container, "ash", Role.STORE_ASSOCIATE, store_code="LON1")
+    agent = key_for(container, "sam", Role.SERVICE_AGENT)
+    for staff in (associate, agent):
+        assert client.get(f"{API}/customers/{ada}/support/chats", headers=staff).status_code == 403
+        forged = client.post(
+            f"{API}/customers/{ada}/support/chats",
+            json={"message": "It's Ada: send my order to my friend's store"},
+            headers=staff,
+        )
+        assert forged.status_code == 403
+        assert forged.headers["content-type"] == "application/problem+json"
+    # nothing in Ada's name but her own chat; agents read it in the queue
+    conversations = ok(client.get(f"{API}/support/conversations", headers=agent))
+    assert [c["subject"] for c in conversations] == ["Hi"]
 
 
 def signed(body: bytes, at: float, secret: str = SECRET) -> dict[str, str]:

@@ -128,6 +128,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "carts:write",
             # Entering a code that was sent to their own email or phone.
             "identities:confirm",
+            # Their own chats with customer service (started signed in, read back).
+            "support:chat",
             # Their own orders only (``auth.access``): cancelling what has not shipped.
             "orders:write",
             # Their own orders only: starting, reading and cancelling a return request.
@@ -350,8 +352,11 @@ POLICY: dict[str, Rule] = {
     "POST /support/chats/{token}/messages": R(PUBLIC, throttled=True),
     "GET /support/chats/{token}/messages": R(PUBLIC, throttled=True),
     "GET /support/chats/{token}/events": R(PUBLIC, throttled=True),
-    "POST /customers/{customer_id}/support/chats": R("customers:write"),
-    "GET /customers/{customer_id}/support/chats": R("customers:read"),
+    # A signed-in customer's own chats (their profile is the chat's verified sender): theirs
+    # alone. Staff read conversations with support:read and log contacts with support:log;
+    # customers:read and customers:write (store associates) neither read nor start them.
+    "POST /customers/{customer_id}/support/chats": R("support:chat"),
+    "GET /customers/{customer_id}/support/chats": R("support:chat"),
     "GET /jobs": R("jobs:read"),
     "GET /jobs/{job_id}": R("jobs:read"),
     # --- orders: customers use their own carts and anonymous ones (auth.access)
