@@ -270,14 +270,38 @@ def test_customers_on_their_own_orders_staff_at_their_own_store(container, clien
     cara = _sign_in(client, "cara@example.com")
     vic = _sign_in(client, "vic@example.com")
 
-    assert _request(client, theirs, [(1, 1)], headers=cara).status_code == 403
+    # Another customer's order or request answers as an unknown one does, word for word.
+    def as_unknown(response: Any, real: str, unknown: str, other: Any) -> None:
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert other.status_code == 404, other.text
+        assert response.json()["detail"] == other.json()["detail"].replace(unknown, real)
+
+    as_unknown(
+        _request(client, theirs, [(1, 1)], headers=cara),
+        theirs,
+        "OR-NOSUCH",
+        _request(client, "OR-NOSUCH", [(1, 1)], headers=cara),
+    )
     created = ok(_request(client, number, [(1, 1)], headers=cara), 201)
     code = created["code"]
     assert ok(client.get(f"/api/v1/return-requests/{code}", headers=cara))["code"] == code
-    assert client.get(f"/api/v1/return-requests/{code}", headers=vic).status_code == 403
-    assert client.post(f"/api/v1/return-requests/{code}/cancel", headers=vic).status_code == 403
-    listed = client.get(f"/api/v1/orders/{number}/return-requests", headers=vic)
-    assert listed.status_code == 403
+    for method, path in (
+        ("GET", "/api/v1/return-requests/{}"),
+        ("POST", "/api/v1/return-requests/{}/cancel"),
+    ):
+        as_unknown(
+            client.request(method, path.format(code), headers=vic),
+            code,
+            "RR-NOSUCH",
+            client.request(method, path.format("RR-NOSUCH"), headers=vic),
+        )
+    as_unknown(
+        client.get(f"/api/v1/orders/{number}/return-requests", headers=vic),
+        number,
+        "OR-NOSUCH",
+        client.get("/api/v1/orders/OR-NOSUCH/return-requests", headers=vic),
+    )
     # Customers never receive (that refunds); an associate only at their own store.
     body = {"location": "LON2"}
     own_receipt = client.post(f"/api/v1/return-requests/{code}/receive", json=body, headers=cara)

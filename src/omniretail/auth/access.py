@@ -32,10 +32,12 @@ from omniretail.customers import service as customers
 from omniretail.customers.errors import CustomerErased, UnknownCustomer
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
+from omniretail.fulfilment.errors import UnknownReturnRequest
 from omniretail.inventory import service as inventory
 from omniretail.inventory import service as transfers
 from omniretail.inventory.errors import UnknownHold, UnknownTransfer
 from omniretail.orders import service as orders
+from omniretail.orders.errors import UnknownOrder
 from omniretail.orders.schemas import CancelBody
 
 STORE_FIELDS = ("location", "from_location", "to_location", "store", "location_code")
@@ -246,7 +248,9 @@ def same_person(uow: UnitOfWork, principal: AuthPrincipal, asked: int) -> bool:
 
 def _order_check(principal: AuthPrincipal, number: str, *, by_return_code: bool = False) -> Check:
     """A customer acts on the orders of their own profiles only (and on the return requests
-    of those orders, named by their code)."""
+    of those orders, named by their code). Another's order or request answers exactly as an
+    unknown one does (404, the routes' words), so order numbers, printed on receipts and
+    labels, cannot be tried one by one to learn which exist."""
 
     def check(uow: UnitOfWork) -> None:
         if by_return_code:
@@ -259,7 +263,9 @@ def _order_check(principal: AuthPrincipal, number: str, *, by_return_code: bool 
         if owner is None:
             return  # no such order: the route answers 404
         if owner.customer_id is None or not same_person(uow, principal, owner.customer_id):
-            raise Forbidden("customers may only act on their own orders")
+            if by_return_code:
+                raise UnknownReturnRequest(f"no return request with code {number!r}", field="code")
+            raise UnknownOrder(f"no order with number {number!r}", field="number")
 
     return check
 

@@ -367,7 +367,7 @@ def refunds_of_order(uow: UnitOfWork, number: str) -> list[RefundRead]:
     """The order's refunds, oldest first, each with its lines' net, tax and rate."""
     order = repo.get_order_by_number(uow.session, number)
     if order is None or not is_live(order):
-        raise UnknownOrder(f"no live order with number {number!r}", field="number")
+        raise UnknownOrder(f"no order with number {number!r}", field="number")
     log = repo.log_of_order(uow.session, order.id)
     returned: dict[str, list[Any]] = {}
     for e in log:

@@ -87,7 +87,7 @@ def request_return(
 ) -> ReturnRequestRead:
     order = repo.lock_order(uow.session, number)
     if order is None or not is_live(order):
-        raise UnknownOrder(f"no live order with number {number!r}", field="number")
+        raise UnknownOrder(f"no order with number {number!r}", field="number")
     lines = {ln.line_no: ln for ln in repo.lines_of_order(uow.session, order.id)}
     fulfilments = {f.id: f for f in repo.fulfilments_of_order(uow.session, order.id)}
     held = repo.held_by_return_requests(uow.session, order.id, uow.now)

@@ -221,7 +221,7 @@ def exchange_items(
 def _lock_live_order(uow: UnitOfWork, number: str) -> Any:
     order = repo.lock_order(uow.session, number)
     if order is None or not is_live(order):
-        raise UnknownOrder(f"no live order with number {number!r}", field="number")
+        raise UnknownOrder(f"no order with number {number!r}", field="number")
     return order
 
 
