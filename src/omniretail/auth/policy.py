@@ -90,6 +90,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loyalty:redeem",
             "loyalty:adjust",
             "coupons:redeem",
+            # A customer's loyalty coupons with their codes (to read one out on the phone).
+            "coupons:codes",
             "carts:write",
             "pricing:read",
             # Customer service: every conversation, reply, note, canned reply and team.
@@ -124,6 +126,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loyalty:read",
             "loyalty:redeem",
             "coupons:redeem",
+            # Their own coupons' codes (auth.access: their own profile only).
+            "coupons:codes",
             "privacy:export",
             "carts:write",
             # Entering a code that was sent to their own email or phone.
@@ -300,6 +304,8 @@ POLICY: dict[str, Rule] = {
     "POST /loyalty/redemptions/{redemption_id}/reverse": R("loyalty:adjust"),
     "POST /loyalty/customers/{customer_id}/actions": R("loyalty:adjust"),
     "POST /loyalty/customers/{customer_id}/adjustments": R("loyalty:adjust"),
+    # Codes masked without coupons:codes: a store associate learns a code from the customer
+    # at the till (the coupon is the proof they are there), as a points spend needs a code.
     "GET /loyalty/customers/{customer_id}/coupons": R("loyalty:read"),
     "POST /loyalty/coupons/{code}/redeem": R("coupons:redeem"),
     "POST /loyalty/jobs/{name}": R("loyalty:jobs"),

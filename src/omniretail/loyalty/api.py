@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from omniretail.api.deps import (
     ActorDep,
     ContainerDep,
+    HoldsDep,
     PersonDep,
     ReadDep,
     SignedInCustomerDep,
@@ -201,8 +202,11 @@ def adjust(
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=list[CouponRead])
-def coupons(customer_id: IdPath, uow: ReadDep) -> list[CouponRead]:
-    return service.list_coupons(uow, customer_id)
+def coupons(customer_id: IdPath, uow: ReadDep, holds: HoldsDep) -> list[CouponRead]:
+    """The customer's loyalty coupons; their codes only to callers holding ``coupons:codes``
+    (the customer, service agents, admins), masked for store associates."""
+    found = service.list_coupons(uow, customer_id)
+    return found if holds("coupons:codes") else service.masked_coupons(found)
 
 
 @router.post("/coupons/{code}/redeem", response_model=CouponRead)

@@ -24,6 +24,7 @@ from omniretail.loyalty.service.coupons import (
     coupon_read,
     issue_coupon,
     list_coupons,
+    masked_coupons,
     redeem_coupon,
 )
 from omniretail.loyalty.service.earn import (
@@ -113,6 +114,7 @@ __all__ = [
     "list_entries",
     "list_lots",
     "list_reward_coupons",
+    "masked_coupons",
     "points_for_order",
     "programme_overview",
     "programme_read",

@@ -92,6 +92,15 @@ def list_coupons(uow: UnitOfWork, customer_id: int) -> list[CouponRead]:
     ]
 
 
+MASKED_CODE = "••••••"
+
+
+def masked_coupons(coupons: list[CouponRead]) -> list[CouponRead]:
+    """``coupons`` without their codes, for staff who may not hold one: the code is what the
+    customer shows to spend it."""
+    return [c.model_copy(update={"code": MASKED_CODE}) for c in coupons]
+
+
 def coupon_read(c: Coupon) -> CouponRead:
     return CouponRead(
         code=c.code,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from omniretail.auth import policy
 from omniretail.customers.schemas import VerificationSent
 from omniretail.db.uow import UnitOfWork
 from omniretail.kernel.errors import DomainError
@@ -77,11 +78,14 @@ def _account_page(
 ) -> HTMLResponse:
     owner = customer_of(request, s.viewer, str(customer_id))
 
+    holds_codes = policy.permits(s.viewer.principal, policy.Rule("coupons:codes"))
+
     def load(uow: UnitOfWork) -> dict[str, Any]:
+        coupons = loyalty.list_coupons(uow, customer_id)
         return {
             "account": loyalty.account_status(uow, customer_id),
             "currency": loyalty.rules(uow).currency,
-            "coupons": loyalty.list_coupons(uow, customer_id),
+            "coupons": coupons if holds_codes else loyalty.masked_coupons(coupons),
             "store_cards": marketing.cards(uow, customer_id, "store"),
         }
 
