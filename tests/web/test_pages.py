@@ -3,6 +3,7 @@ that show the service's message beside the field and keep what was typed."""
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,10 @@ def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
         response = web.get(url)
         assert response.status_code == 200, (url, response.text[:500])
         assert text in response.text, url
+        # One id once: the stock page's two forms each had a "Reference" field id="f-reference",
+        # whose second label named the first form's field.
+        ids = re.findall(r'\sid="([^"]+)"', response.text)
+        assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))
 
 
 def test_the_customer_timeline_links_only_orders_that_have_a_page(
