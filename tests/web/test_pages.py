@@ -98,6 +98,15 @@ def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
         assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))
 
 
+def test_the_dashboards_order_chart_names_the_states_as_the_table_does(
+    web: TestClient, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+    page = web.get("/hq").text
+    chart = page.split('id="orders-h"')[1].split("<details>")[0]
+    assert ">Confirmed<" in chart and ">confirmed<" not in chart  # it read "ready for pickup"
+
+
 def test_the_customer_timeline_links_only_orders_that_have_a_page(
     web: TestClient, container: Container, seeded: Seeded
 ) -> None:
