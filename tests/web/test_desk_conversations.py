@@ -10,7 +10,7 @@ from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.support import mail_in
 from omniretail.support import service as support
-from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
+from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery, TeamWrite
 from omniretail.web.hq import desk_conversations as desk_page
 from tests.support.helpers import TRUSTED_MX, email
 from tests.web.conftest import csrf_of, sign_in
@@ -231,6 +231,8 @@ def test_the_conversation_names_its_order_and_links_to_it_beside_the_chat(contai
     the conversation, a link to its tracking in the orders beside it (the customer's newest
     orders come first there, so a linked older one was hard to find)."""
     cid = _chat(container, "My parcel arrived damaged")
+    with container.uow() as uow:
+        support.put_team(uow, support.DEFAULT_TEAM, TeamWrite(name="Customer care"))
     sign_in(web, ADMIN)
     url = f"/hq/desk/conversations/{cid}"
     token = csrf_of(web.get(url).text)
@@ -246,3 +248,5 @@ def test_the_conversation_names_its_order_and_links_to_it_beside_the_chat(contai
     page = web.get(url).text
     assert f'<a id="conv-order" href="#desk-order-{seeded.home_order}">' in page
     assert f'id="desk-order-{seeded.home_order}"' in page
+    # the team by its name, as the queue's filter shows it, not its code ("general")
+    assert "Chat · Customer care · priority" in page and "(keep Customer care)" in page
