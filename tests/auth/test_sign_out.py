@@ -26,6 +26,7 @@ def test_a_token_is_refused_after_its_sign_out_and_other_sessions_go_on(
 
     reused = client.get(f"{API}/auth/me", headers=copied)
     assert reused.status_code == 401, reused.text
+    assert "not valid" in reused.json()["detail"]  # not "a bearer token ... is needed"
     assert client.post(f"{API}/auth/signout", headers=copied).status_code == 401
     assert client.get(f"{API}/auth/me", headers=other_device).status_code == 200
 
@@ -45,3 +46,17 @@ def test_revocations_are_forgotten_once_their_token_has_expired(
 def test_an_api_key_calling_sign_out_stays_valid(client: TestClient) -> None:
     assert client.post(f"{API}/auth/signout").status_code == 204
     assert client.get(f"{API}/auth/me").status_code == 200
+
+
+def test_a_401_says_whether_a_credential_was_missing_or_not_valid(client: TestClient) -> None:
+    """A newcomer who mistyped the demo's key was told a key "is needed" (one was sent)."""
+    anonymous = TestClient(client.app, raise_server_exceptions=False)  # no admin key
+    missing = anonymous.get(f"{API}/auth/me")
+    assert missing.status_code == 401
+    assert missing.json()["detail"] == "sign in: a bearer token or an X-API-Key is needed"
+    for headers in ({"X-API-Key": "ork_mistyped"}, {"Authorization": "Bearer not-a-token"}):
+        wrong = anonymous.get(f"{API}/auth/me", headers=headers)
+        assert wrong.status_code == 401, headers
+        assert wrong.json()["detail"] == (
+            "sign in: the bearer token or X-API-Key is not valid (expired, revoked or mistyped)"
+        )

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
+from rich.console import Console
 from typer.testing import CliRunner
 
 from omniretail.app import create_app
 from omniretail.carts import service as carts
 from omniretail.commands.main import app
 from omniretail.demo.network import STORES
+from omniretail.demo.orders import DemoOrders
 from omniretail.demo.people import CUSTOMER_EMAIL
+from omniretail.demo.story import print_tour
 from omniretail.inventory import service as inventory
 from omniretail.orders import service as lookup
 from tests.conftest import admin_api_key
@@ -91,6 +95,9 @@ def test_running_the_demo_again_adds_no_orders(container, tmp_path):
 
     after, cart_again = _customer_orders(container, customer_id)
     assert "the demo customer's orders exist; none added" in again
+    # not "0 points earned", as if the history had earned none
+    assert "the history's points earned at the first start" in again
+    assert " 0 points earned" not in again and "points earned at the first" not in first
     assert [o.number for o in after] == [o.number for o in before]
     assert cart_again.token == cart.token
     assert sorted(set(TRACK.findall(again))) == sorted(o.tracking_url for o in before)
@@ -136,3 +143,46 @@ def test_the_demos_click_and_collect_order_is_a_basket_from_the_stores_shelf(con
     assert {sku: level.available for sku, level in shelf.items()} == {"22041": 1, "85123A": 1}
     # The plan page is empty until run: the tour says to run it.
     assert "/hq/planning (press 'Run the plan now'" in output
+
+
+def _order(number, channel, status, code_waiting=False):
+    fulfilment = SimpleNamespace(
+        method=SimpleNamespace(value="pickup_in_store"), pickup_location="LON1", status=status
+    )
+    return SimpleNamespace(
+        number=number, channel=channel, fulfilments=[fulfilment], tracking_url=f"/track/{number}"
+    )
+
+
+def test_a_later_starts_tour_hands_over_a_web_order_not_a_till_sale():
+    """After the tour's walk the customer's newest orders are a till sale (a collected
+    pickup at the till) and a web order of her own still being prepared: the tour named the
+    till sale a "web order" and asked to "enter code (collected already) and hand it over"."""
+    till = _order("OR-TILL", "POS", "collected")
+    own = _order("OR-OWN", "WEB", "created")
+    demo = _order("OR-DEMO", "WEB", "collected")
+    account = SimpleNamespace(available=299, tier=SimpleNamespace(tier="Bronze", basis="b"))
+    console = Console(record=True, width=300)
+
+    made = DemoOrders(created=False, orders=[till, own, demo], cart_token=None, pickup_codes={})
+    print_tour(console, "http://x", 1, account, made, ("LON1", "LON2"))
+    text = console.export_text()
+    assert "2. web order OR-DEMO: click & collect at LON1, collected" in text
+    assert "collected, no pickup code waiting (her order's page" in text and "OR-TILL" not in text
+    assert "/store/orders/OR-DEMO -> collected already (`omniretail demo --reset`" in text
+
+    waiting = _order("OR-WAIT", "WEB", "ready_for_pickup")
+    made = DemoOrders(
+        created=False,
+        orders=[till, waiting, demo],
+        cart_token=None,
+        pickup_codes={"OR-WAIT": "123456"},
+    )
+    console = Console(record=True, width=300)
+    print_tour(console, "http://x", 1, account, made, ("LON1", "LON2"))
+    text = console.export_text()
+    assert (
+        "2. web order OR-WAIT: click & collect at LON1, ready for pickup, pickup code 123456"
+        in text
+    )
+    assert "/store/orders/OR-WAIT -> enter code 123456 and hand it over" in text

@@ -69,9 +69,12 @@ def test_the_customer_is_sent_the_confirmation_and_then_the_pickup_code(
     assert order.channel == "POS" and order.contact_email == CUSTOMER_EMAIL
     [f] = order.fulfilments
     page = f"/store/orders/{number}"
+    said = {"accept": "Accepted.", "pick": "Picking%20started.", "pack": "Packed."}
     for step in ("accept", "pick", "pack", "ready"):
         done = post(web, page, f"{page}/fulfilments/{f.id}/{step}", {})
         assert done.status_code == 303, done.text  # type: ignore[attr-defined]
+        if step in said:  # in the buttons' words, not "Done: pick."
+            assert done.headers["location"].endswith(f"notice={said[step]}")  # type: ignore[attr-defined]
     assert "sent%20the%20pickup%20code" in done.headers["location"]  # type: ignore[attr-defined]
 
     drain(container)

@@ -54,6 +54,9 @@ def test_a_merged_profile_shows_a_shared_email_once_with_its_best_status(
     email = next(li for li in shown.split("<li>") if CUSTOMER_EMAIL.casefold() in li.casefold())
     assert "verified" in email and "claimed" not in email
     assert "POS customer: POS-0001" in shown
+    # The un-merge form's reason and the merge form's have ids of their own (both were f-reason).
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
 def test_a_customer_new_since_the_model_run_is_told_apart_from_one_who_said_no(

@@ -10,11 +10,11 @@ from omniretail.auth.models import Role
 from omniretail.auth.schemas import PrincipalCreate
 from omniretail.support import mail_in
 from omniretail.support import service as support
-from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery
+from omniretail.support.schemas import CannedReplyWrite, ChatStart, ConversationQuery, TeamWrite
 from omniretail.web.hq import desk_conversations as desk_page
 from tests.support.helpers import TRUSTED_MX, email
 from tests.web.conftest import csrf_of, sign_in
-from tests.web.seed import PASSWORD
+from tests.web.seed import ADMIN, PASSWORD
 
 
 def _chat(container, text, **extra):
@@ -224,3 +224,29 @@ def test_the_priority_filter_finds_conversations_beyond_the_first_page(
     queue = web.get("/hq/desk", params={"priority": "urgent", "status": ""})
     assert queue.status_code == 200, queue.text
     assert "My parcel never came" in queue.text and "gift cards" not in queue.text
+
+
+def test_the_conversation_names_its_order_and_links_to_it_beside_the_chat(container, web, seeded):
+    """The tour sends the agent to a chat about an order: the order's number is at the top of
+    the conversation, a link to its tracking in the orders beside it (the customer's newest
+    orders come first there, so a linked older one was hard to find)."""
+    cid = _chat(container, "My parcel arrived damaged")
+    with container.uow() as uow:
+        support.put_team(uow, support.DEFAULT_TEAM, TeamWrite(name="Customer care"))
+    sign_in(web, ADMIN)
+    url = f"/hq/desk/conversations/{cid}"
+    token = csrf_of(web.get(url).text)
+    linked = web.post(
+        f"{url}/links",
+        data={
+            "csrf_token": token,
+            "customer_id": str(seeded.customer_id),
+            "order_number": seeded.home_order,
+        },
+    )
+    assert linked.status_code == 303, linked.text
+    page = web.get(url).text
+    assert f'<a id="conv-order" href="#desk-order-{seeded.home_order}">' in page
+    assert f'id="desk-order-{seeded.home_order}"' in page
+    # the team by its name, as the queue's filter shows it, not its code ("general")
+    assert "Chat · Customer care · priority" in page and "(keep Customer care)" in page

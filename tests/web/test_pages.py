@@ -3,6 +3,7 @@ that show the service's message beside the field and keep what was typed."""
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,19 @@ def test_hq_pages_render_for_an_admin(web: TestClient, seeded: Seeded) -> None:
         response = web.get(url)
         assert response.status_code == 200, (url, response.text[:500])
         assert text in response.text, url
+        # One id once: the stock page's two forms each had a "Reference" field id="f-reference",
+        # whose second label named the first form's field.
+        ids = re.findall(r'\sid="([^"]+)"', response.text)
+        assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))
+
+
+def test_the_dashboards_order_chart_names_the_states_as_the_table_does(
+    web: TestClient, seeded: Seeded
+) -> None:
+    sign_in(web, ADMIN)
+    page = web.get("/hq").text
+    chart = page.split('id="orders-h"')[1].split("<details>")[0]
+    assert ">Confirmed<" in chart and ">confirmed<" not in chart  # it read "ready for pickup"
 
 
 def test_the_customer_timeline_links_only_orders_that_have_a_page(
@@ -244,7 +258,12 @@ def test_a_refused_return_shows_the_problem_beside_the_quantity_and_keeps_it(
         before = inventory.get_stock_level(uow, "B2", "LON1").on_hand
     sign_in(web, ASSOCIATE)
     page = f"/store/returns/{number}"
-    assert "Start return" in web.get(page).text
+    form = web.get(page).text
+    assert "Start return" in form
+    # The units and condition sit on a row of their own under the item: a fourth column of
+    # fields pushed the table past a phone's width with the demo's long product names.
+    assert '<tr class="return-fields"><td colspan="3">' in form and ">Return</th>" not in form
+    assert f'<label for="f-{number}-qty-1">Units<span class="visually-hidden"> of ' in form
     reason = {"reason": "faulty", "reason_note": "handle cracked"}
     response: Any = post(web, page, page, {"qty-1": "3", "condition-1": "sellable", **reason})
     assert response.status_code == 422

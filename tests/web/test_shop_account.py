@@ -304,6 +304,8 @@ def test_erasure_is_held_while_an_order_is_open_then_done(
     sign_in(web, CUSTOMER_EMAIL)
     page = web.get("/account/privacy")
     assert seeded.home_order in page.text and 'id="erase-held"' in page.text
+    assert "Your request is held" not in page.text  # nothing was asked yet: "Not yet: ..."
+    assert "Not yet: orders " in page.text and "Once they are delivered" in page.text
     assert "<title>Privacy · Omniretail</title>" in page.text
     assert page.text.count('id="erase-h"') == 1  # the erase form once, in the page's body
     token = csrf_of(page.text)

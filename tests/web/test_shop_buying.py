@@ -361,6 +361,9 @@ def test_checkout_with_each_fulfilment_option(
     assert order.tracking_url is not None
     assert f'href="{order.tracking_url}"' in confirmation.text
     assert fulfilment.promised_date.strftime("%a %d %b %Y") in confirmation.text
+    # Who emails the pickup code is said (it read "..., and will email your pickup code").
+    code_sentence = "; we email your pickup code there when the order is ready."
+    assert (code_sentence in confirmation.text) == (where != "")
 
     drain(container)
     [email] = [m for m in mailer.sent if number in m.subject]

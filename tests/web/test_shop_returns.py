@@ -51,6 +51,8 @@ def test_a_return_by_post_gets_a_label_and_can_be_cancelled(
     assert sign_in(web, CUSTOMER_EMAIL) == "/account"
     order_page = web.get(f"/account/orders/{number}")
     assert f'href="/account/orders/{number}/return">Start a return' in order_page.text
+    # A till sale paid in cash is returned the same way: no promise of a refund "to your card".
+    assert "the refund goes back the way you paid" in order_page.text
     start = f"/account/orders/{number}/return"
     form = {"qty-1": "1", "reason": "faulty", "method": "post"}
 

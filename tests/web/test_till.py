@@ -69,6 +69,8 @@ def _ring_up(web: TestClient, skus: list[str], *, customer: bool) -> str:
             {"kind": "loyalty_card", "value": "nope"},
         )
         assert response.status_code == 404  # type: ignore[attr-defined]
+        # The form's words for the kind, not the identity kind's code (loyalty_card).
+        assert "no customer with this loyalty card" in response.text  # type: ignore[attr-defined]
         response = post(
             web,
             url,

@@ -79,9 +79,13 @@ async def authorize(request: Request) -> None:
         return
     principal = await _authenticate_off_the_loop(request, container)
     if principal is None:
+        header, key = _credentials(request)
+        presented = header.lower().startswith("bearer ") or bool(key)
         raise HTTPException(
             401,
-            "sign in: a bearer token or an X-API-Key is needed",
+            "sign in: the bearer token or X-API-Key is not valid (expired, revoked or mistyped)"
+            if presented
+            else "sign in: a bearer token or an X-API-Key is needed",
             headers={"WWW-Authenticate": "Bearer"},
         )
     # The decision is auth.access's, shared with the console. Admins and unscoped roles are

@@ -370,8 +370,14 @@ def _people(
 
     with container.uow() as uow:
         report = backfill_history(uow, actor=ACTOR)
+    # A later start earns nothing new: "0 points earned" read as if the history earned none.
+    earned = (
+        f"{report.points_earned:,} points earned"
+        if report.orders_earned
+        else "the history's points earned at the first start"
+    )
     console.print(
-        f"loyalty: {report.customers:,} customers, {report.points_earned:,} points earned,"
+        f"loyalty: {report.customers:,} customers, {earned},"
         f" tiers {report.tiers} (qualifying spend of the year to {report.as_of:%Y-%m-%d})"
     )
     store, other = stores

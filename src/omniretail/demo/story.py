@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from omniretail.demo.support import DemoSupport
     from omniretail.loyalty.schemas import AccountRead
 
+WEB = "WEB"  # the channel of the demo's web orders (demo.orders.CHANNEL, not imported here)
+
 
 def print_stock(console: Console, summary: StockSummary) -> None:
     console.print(
@@ -129,22 +131,29 @@ def print_tour(
         f"  1. {CUSTOMER_EMAIL}: {base}/account -> web and store orders as one person,"
         f" {account.available:,} points, {account.tier.tier} ({account.tier.basis})"
     )
-    pickup = next(
-        (
-            o
-            for o in (made.orders if made else [])
-            if o.fulfilments and o.fulfilments[0].method.value == "pickup_in_store"
-        ),
-        None,
-    )
+    # The demo's web click & collect order: on a later start the customer's orders include
+    # what the tour made (a till sale is collected at once, a web order may wait to be
+    # prepared), so one still waiting with its code comes first, else the demo's own (oldest).
+    pickups = [
+        o
+        for o in (made.orders if made else [])  # newest first
+        if o.channel == WEB and o.fulfilments and o.fulfilments[0].method.value == "pickup_in_store"
+    ]
+    codes = made.pickup_codes if made else {}
+    pickup = next((o for o in pickups if o.number in codes), pickups[-1] if pickups else None)
     if pickup is not None:
         f = pickup.fulfilments[0]
-        code = made.pickup_codes.get(pickup.number, "(collected already)") if made else ""
+        code = codes.get(pickup.number)
+        mine, track = f"{base}/account/orders/{pickup.number}", f"{base}{pickup.tracking_url}"
         say(
             f"  2. web order {pickup.number}: click & collect at {f.pickup_location},"
-            f" {f.status.replace('_', ' ')}, pickup code {code}"
-            f" (also in her email and on {base}/account/orders/{pickup.number};"
-            f" not on its tracking page {base}{pickup.tracking_url})"
+            f" {f.status.replace('_', ' ')}, "
+            + (
+                f"pickup code {code} (also in her email and on {mine};"
+                f" not on its tracking page {track})"
+                if code
+                else f"no pickup code waiting (her order's page {mine}; tracking page {track})"
+            )
         )
         if f.pickup_location != store:
             say(
@@ -153,7 +162,12 @@ def print_tour(
             )
         say(
             f"  3. associate (works at {store}): {base}/store/orders/{pickup.number}"
-            f" -> enter code {code} and hand it over"
+            + (
+                f" -> enter code {code} and hand it over"
+                if code
+                else f" -> {f.status.replace('_', ' ')} already (`omniretail demo --reset` builds"
+                " the demo afresh with an order waiting)"
+            )
         )
         say(
             f"  4. associate2 (works at {other}, another store): {base}/store/returns/"

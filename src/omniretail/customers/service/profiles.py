@@ -106,7 +106,8 @@ def find_customer(uow: UnitOfWork, kind: IdentityKind, value: str, *, vault: Pii
         customer = repo.get_customer(uow.session, root) if root else None
         if customer is not None and customer.status == CustomerStatus.ACTIVE.value:
             return customer.id
-    raise UnknownCustomer(f"no customer with this {kind.value}", field="value")
+    what = kind.value.replace("_", " ")  # "loyalty card", as the look-up form names it
+    raise UnknownCustomer(f"no customer with this {what}", field="value")
 
 
 def customer_read(

@@ -23,6 +23,7 @@ from omniretail.support import service as support
 from omniretail.web import charts
 from omniretail.web.deps import HqDep, PageRoute, read, render
 from omniretail.web.jobs import JobRegistry, Progress
+from omniretail.web.rendering import label
 
 router = APIRouter(prefix="/hq", route_class=PageRoute, include_in_schema=False)
 SALES_JOB = "dashboard-sales"
@@ -38,7 +39,7 @@ def dashboard(request: Request, viewer: HqDep) -> HTMLResponse:
         ordered = sorted(counts.items(), key=lambda kv: -kv[1])
         context["order_states"] = ordered
         context["order_chart"] = charts.bars(
-            [(s.replace("_", " "), float(n)) for s, n in ordered], title="Orders by state"
+            [(label(s), float(n)) for s, n in ordered], title="Orders by state"
         )
         context["late"] = read(request, lambda uow: lookup.overdue_pickups(uow, limit=20))
     if viewer.can("inventory:read"):

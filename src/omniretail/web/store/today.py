@@ -141,9 +141,14 @@ def store_step(request: Request, posted: PostedDep, number: str, fid: str, step:
         if order.contact_email
         else "Ready for pickup. No email for this order: tell the customer yourself."
     )
-    notice = {
-        "collect": "Handed over. Thank you!",
+    notice = {  # in the buttons' words (it read "Done: pick.")
+        "accept": "Accepted.",
+        "pick": "Picking started.",
+        "pack": "Packed.",
         "ready": ready,
+        "ship": "Shipped.",
+        "deliver": "Delivered.",
+        "collect": "Handed over. Thank you!",
         "reject": "Rejected: the order is re-routed.",
-    }.get(step, f"Done: {step}.")
+    }.get(step, "Done.")
     return redirect(f"/store/orders/{number}", notice=notice)
