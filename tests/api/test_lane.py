@@ -3,8 +3,6 @@ time, on threads apart from the general pool."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -14,8 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from omniretail.api import lane as lane_module
-from omniretail.api.lane import Lane
 from omniretail.carts import service as carts
 from omniretail.inventory import service as inventory
 from tests.concurrency.live_server import live_server
@@ -132,80 +128,3 @@ def test_a_slow_request_off_the_lane_holds_no_shopper_up(container, monkeypatch)
         assert made.status_code == 201, made.text
         assert still_waiting
         assert slow.result().status_code == 200
-
-
-# --- the lane itself (``api.lane.Lane``) -------------------------------------------------------
-
-REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
-
-
-def test_a_lane_runs_jobs_within_its_width_and_hands_answers_and_errors_back():
-    lane = Lane("test-lane", 2)
-    overlap = Overlap()
-    started: list[int] = []
-
-    def job(n: int) -> tuple[int, str, str]:
-        started.append(n)
-        if n == 3:
-            raise ValueError("job 3 failed")
-        return n, REQUEST_ID.get(), threading.current_thread().name
-
-    counted = overlap.wrap(job)
-
-    async def requests() -> list[Any]:
-        async def one(n: int) -> Any:
-            REQUEST_ID.set(f"request-{n}")  # each task runs in a context of its own
-            return await lane.run(counted, n)
-
-        return await asyncio.gather(*(one(n) for n in range(6)), return_exceptions=True)
-
-    answers = asyncio.run(requests())
-    assert sorted(started) == list(range(6))
-    assert overlap.most == 2
-    assert isinstance(answers[3], ValueError) and str(answers[3]) == "job 3 failed"
-    for n in (0, 1, 2, 4, 5):
-        number, request_id, thread = answers[n]
-        assert (number, request_id) == (n, f"request-{n}")
-        assert thread.startswith("test-lane-")
-
-
-def test_an_idle_lane_thread_ends_and_the_next_job_starts_one(monkeypatch):
-    monkeypatch.setattr(lane_module, "IDLE_SECONDS", 0.05)
-    lane = Lane("idle-lane", 1)
-
-    def names() -> set[str]:
-        return {t.name for t in threading.enumerate() if t.name.startswith("idle-lane-")}
-
-    assert asyncio.run(lane.run(lambda: 1)) == 1
-    deadline = time.monotonic() + 10
-    while names() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert names() == set()
-    assert asyncio.run(lane.run(lambda: 2)) == 2
-
-
-def test_a_request_that_stops_waiting_leaves_its_job_to_finish():
-    lane = Lane("cancel-lane", 1)
-    release, finished = threading.Event(), threading.Event()
-
-    def unit_of_work() -> str:
-        release.wait(10)
-        finished.set()
-        return "committed"
-
-    async def impatient() -> None:
-        waiting = asyncio.ensure_future(lane.run(unit_of_work))
-        await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        release.set()
-        assert await lane.run(lambda: "next") == "next"  # after the cancelled one, in order
-
-    asyncio.run(impatient())
-    assert finished.is_set()
-
-
-def test_a_lane_has_at_least_one_thread():
-    with pytest.raises(ValueError, match="at least one thread"):
-        Lane("empty", 0)

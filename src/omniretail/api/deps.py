@@ -487,7 +487,8 @@ async def in_payment_thread(request: Request, fn: Callable[[], R]) -> R:
     waiting on its card holds no connection); its steps that do hold a connection wait on the
     pool (``db_pool_timeout_seconds``)."""
     container: Runtime = request.app.state.container
-    return await threads_of(request, "payment_threads", container.settings.payment_threads).run(fn)
+    limiter = threads_of(request, "payment_threads", container.settings.payment_threads)
+    return await anyio.to_thread.run_sync(fn, limiter=limiter)
 
 
 async def in_read_thread(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
