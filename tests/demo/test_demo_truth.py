@@ -356,9 +356,9 @@ def test_the_demo_installs_the_classic_journeys_and_switches_two_on(container):
     from omniretail.marketing import service as marketing
 
     with container.uow() as uow:
-        first = seed_journeys(uow, actor="demo")
+        first = seed_journeys(uow, actor="demo", site_url="http://shop.test")
     with container.uow() as uow:
-        again = seed_journeys(uow, actor="demo")
+        again = seed_journeys(uow, actor="demo", site_url="http://shop.test")
     with container.read_uow() as uow:
         statuses = {j.code: j.status for j in marketing.list_journeys(uow)}
     assert sorted(first.installed) == sorted(c.code for c in marketing.CLASSICS)

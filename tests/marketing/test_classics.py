@@ -207,9 +207,11 @@ def test_messages_render_for_a_real_customer(container: Container) -> None:
 
 def test_install_creates_messages_segment_promotion_and_the_draft(container: Container) -> None:
     with container.uow() as uow:
-        journey = install_classic(uow, "win-back", actor="test")
+        journey = install_classic(uow, "win-back", actor="test", site_url="http://shop.test")
     with container.uow() as uow, pytest.raises(DomainError):
-        install_classic(uow, "win-back", actor="test")  # the journey exists: nothing made twice
+        install_classic(
+            uow, "win-back", actor="test", site_url="http://shop.test"
+        )  # the journey exists: nothing made twice
     with container.read_uow() as uow:
         codes = {m.code for m in marketing.list_messages(uow)}
         segments = [s for s in marketing.list_segments(uow) if s.name.startswith("Win-back")]
@@ -226,8 +228,12 @@ def test_install_creates_messages_segment_promotion_and_the_draft(container: Con
 def test_every_classic_installs_and_goes_live(container: Container) -> None:
     with container.uow() as uow:
         for c in CLASSICS:
-            install_classic(uow, c.code, actor="test")
+            install_classic(uow, c.code, actor="test", site_url="http://shop.test")
             marketing.publish(uow, c.code, actor="test")
     with container.read_uow() as uow:
         live = {j.code: j.status for j in marketing.list_journeys(uow)}
+        links = {m.code: m.link_url for m in marketing.list_messages(uow)}
     assert live == {c.code: "live" for c in CLASSICS}
+    # every button links to a page of this site's shop, none to a placeholder
+    assert links and all(str(url).startswith("http://shop.test/") for url in links.values())
+    assert str(links["classic-cart-1"]) == "http://shop.test/shop/basket"

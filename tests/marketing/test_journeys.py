@@ -288,6 +288,10 @@ def test_api_lists_and_installs_the_classics(container, client):
     assert unknown.status_code == 404
     listed = client.get("/api/v1/marketing/journey-classics", headers=headers).json()
     assert [c["code"] for c in listed if c["installed"]] == ["win-back"]
+    # its messages' buttons open this site's shop (OMNIRETAIL_PUBLIC_BASE_URL)
+    site = container.settings.public_base_url.rstrip("/")
+    message = client.get("/api/v1/marketing/messages/classic-winback-1", headers=headers)
+    assert message.json()["link_url"] == f"{site}/shop", message.text
 
 
 def test_guests_events_read_their_carts_owners_and_nothing_else(container, clock):

@@ -32,7 +32,7 @@ class Shop:
         # No install route exists: the classic's messages/promotions/segment and the draft
         # are made by install_classic; the marketer publishes through the API.
         with self.container.uow() as uow:
-            install_classic(uow, code, actor="marketer")
+            install_classic(uow, code, actor="marketer", site_url="http://shop.test")
         if changes:
             with self.container.read_uow() as uow:
                 d = marketing.versions(uow, code)[-1].definition.model_dump(mode="json")

@@ -181,7 +181,7 @@ def test_a_service_agent_reads_but_cannot_change_and_store_staff_see_nothing(
     container: Container, web: TestClient, seeded: Seeded
 ) -> None:
     with container.uow() as uow:
-        marketing.install_classic(uow, "welcome-series", actor="test")
+        marketing.install_classic(uow, "welcome-series", actor="test", site_url="http://shop.test")
     add_staff(container, "agent", Role.SERVICE_AGENT)
     sign_in(web, "agent")
     listing = web.get("/hq/journeys")

@@ -292,7 +292,7 @@ def _journeys(container: Runtime) -> None:
     from omniretail.demo.marketing import seed_journeys
 
     with container.uow() as uow:
-        made = seed_journeys(uow, actor=ACTOR)
+        made = seed_journeys(uow, actor=ACTOR, site_url=container.settings.public_base_url)
     if made.installed:
         console.print(
             f"marketing: installed {len(made.installed)} classic journeys", soft_wrap=True

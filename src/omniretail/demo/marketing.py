@@ -19,13 +19,13 @@ class DemoJourneys:
     live: list[str] = field(default_factory=list)
 
 
-def seed_journeys(uow: UnitOfWork, *, actor: str) -> DemoJourneys:
+def seed_journeys(uow: UnitOfWork, *, actor: str, site_url: str) -> DemoJourneys:
     existing = {j.code for j in marketing.list_journeys(uow)}
     installed: list[str] = []
     for classic in marketing.CLASSICS:
         if classic.code in existing:
             continue
-        marketing.install_classic(uow, classic.code, actor=actor)
+        marketing.install_classic(uow, classic.code, actor=actor, site_url=site_url)
         installed.append(classic.code)
         if classic.code in LIVE:
             marketing.publish(uow, classic.code, actor=actor)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from omniretail.api.deps import ActorDep, ReadDep, UseCaseDep
+from omniretail.api.deps import ActorDep, ContainerDep, ReadDep, UseCaseDep
 from omniretail.kernel.limits import MAX_INT64
 from omniretail.marketing import service
 from omniretail.marketing.journeys_definition import CODE, JourneyDefinition
@@ -36,12 +36,17 @@ def list_classics(uow: ReadDep) -> list[ClassicRead]:
 
 
 @classics_router.post("/{code}/install", status_code=201, response_model=JourneyRead)
-def install_classic(code: CodePath, use_case: UseCaseDep, actor: ActorDep) -> JourneyRead:
+def install_classic(
+    code: CodePath, use_case: UseCaseDep, actor: ActorDep, container: ContainerDep
+) -> JourneyRead:
     """The classic as a draft journey of the same code, with the messages, segment and coupon
     promotions it needs that are missing (409 when the journey exists); publish to start it.
     Needs marketing:write; the roles holding it (marketer, admin) also write pricing."""
     return use_case.run(
-        lambda uow: service.install_classic(uow, code, actor=actor), status_code=201
+        lambda uow: service.install_classic(
+            uow, code, actor=actor, site_url=container.settings.public_base_url
+        ),
+        status_code=201,
     )
 
 

@@ -372,15 +372,16 @@ def _promotion(uow: UnitOfWork, promotion: Promotion, actor: str) -> None:
         )
 
 
-def install_classic(uow: UnitOfWork, code: str, *, actor: str) -> JourneyRead:
+def install_classic(uow: UnitOfWork, code: str, *, actor: str, site_url: str) -> JourneyRead:
     """The classic as a draft journey (``code`` is the journey's code), with its missing
-    messages, segment and coupon promotions."""
+    messages, segment and coupon promotions. The messages' buttons link to the shop's pages at
+    ``site_url`` (``public_base_url``)."""
 
     spec = classic(code)
     existing = {m.code for m in messages.list_messages(uow)}
     for message in spec.messages:
         if message.code not in existing:
-            messages.create_message(uow, message)
+            messages.create_message(uow, copy.on_site(message, site_url))
     for promotion in spec.promotions:
         _promotion(uow, promotion, actor)
     segment_id = _segment_id(uow, spec.segment) if spec.segment else SEGMENT_PLACEHOLDER

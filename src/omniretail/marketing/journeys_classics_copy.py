@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from omniretail.marketing.schemas import MessageCreate
 
+# The shop's address in the copy below; ``on_site`` puts the installing site's in its place.
 SHOP = "https://shop.example.com"
 HI = "Hi{% if customer.first_name %} {{ customer.first_name }}{% endif %},"
 BUY_AGAIN = (
@@ -30,6 +31,16 @@ def _m(code: str, name: str, subject: str, body: str, link: str, label: str) -> 
     return MessageCreate(
         code=code, name=name, subject=subject, body=body, link_url=f"{SHOP}{link}", link_label=label
     )
+
+
+def on_site(message: MessageCreate, site_url: str) -> MessageCreate:
+    """``message`` with its button linking to the same page of the shop at ``site_url``."""
+    link = str(message.link_url or "")
+    if not link.startswith(SHOP):
+        return message
+    data = message.model_dump()
+    data["link_url"] = site_url.rstrip("/") + link[len(SHOP) :]
+    return MessageCreate.model_validate(data)
 
 
 WELCOME = [

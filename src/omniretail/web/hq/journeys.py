@@ -121,9 +121,12 @@ def install_classic(request: Request, posted: PostedDep) -> Response:
     body = {"code": code, "name": spec.name if spec else "", "description": ""}
     decisions.append(authorize_as(request, viewer, "POST /marketing/journeys", None, body))
     actor = viewer.principal.actor
+    site_url = container_of(request).settings.public_base_url
     try:
         made = change(
-            request, decisions, lambda uow: marketing.install_classic(uow, code, actor=actor)
+            request,
+            decisions,
+            lambda uow: marketing.install_classic(uow, code, actor=actor, site_url=site_url),
         )
     except DomainError as exc:
         return _list(request, viewer, errors=errors_of(exc, {"code": GENERAL}), status=exc.status)
