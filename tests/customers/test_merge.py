@@ -96,6 +96,30 @@ def test_same_name_and_postcode_is_queued_for_review(container):
     ]
 
 
+def test_merging_a_pair_by_hand_settles_its_pending_review(container):
+    """An HQ merge of two profiles waiting in the review queue (or of their aliases) takes
+    them off the queue: the review is settled by that merge, others are left open."""
+    address = {"line1": "1 High St", "city": "Leeds", "postcode": "LS1 1AA"}
+    first = make_customer(container, "Jo Smith", address=address)
+    second = make_customer(container, "jo smith", address=address)
+    third = make_customer(container, "Sam Lee", email="sam@example.com", verified=True)
+    fourth = make_customer(container, "Sam")
+    add_email(container, fourth, "sam@example.com", verified=False)
+    with container.read_uow() as uow:
+        assert len(merges.list_reviews(uow)) == 2
+    with container.uow() as uow:
+        made = merges.merge_customers(
+            uow, first, second, rule="manual", reason="same person", actor="hq:test"
+        )
+    with container.read_uow() as uow:
+        still_open = merges.list_reviews(uow)
+        settled = merges.list_reviews(uow, status="merged")
+    assert [(r.customer_a, r.customer_b) for r in still_open] == [(third, fourth)]
+    assert [(r.customer_a, r.customer_b, r.merge_id) for r in settled] == [
+        (first, second, made.id)
+    ]
+
+
 def test_undo_restores_each_profile_exactly_even_after_new_activity(container, clock):
     web = make_customer(container, email="ada@example.com", verified=True)
     store = make_customer(container, "Ada L")

@@ -73,6 +73,21 @@ def list_reviews(session: Session, *, status: str | None, limit: int) -> list[Me
     return list(session.scalars(stmt))
 
 
+def close_reviews_within(
+    session: Session, customer_ids: list[int], merge_id: int, now: datetime, actor: str
+) -> None:
+    """Open reviews of two of ``customer_ids`` (now one profile) are settled by ``merge_id``."""
+    session.execute(
+        update(MergeReview)
+        .where(
+            MergeReview.customer_a.in_(customer_ids),
+            MergeReview.customer_b.in_(customer_ids),
+            MergeReview.status == "open",
+        )
+        .values(status="merged", merge_id=merge_id, decided_at=now, decided_by=actor)
+    )
+
+
 def close_reviews_of(session: Session, customer_id: int, now: datetime, actor: str) -> None:
     session.execute(
         update(MergeReview)

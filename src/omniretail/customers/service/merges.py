@@ -25,6 +25,7 @@ from omniretail.customers.errors import (
 from omniretail.customers.events import Merged, MergeUndone
 from omniretail.customers.models import CustomerStatus, Merge
 from omniretail.customers.schemas import MergeRead, ReviewRead
+from omniretail.customers.service.clusters import cluster
 from omniretail.db.uow import UnitOfWork
 
 
@@ -74,6 +75,9 @@ def merge_customers(
         "consents": consents,
         "consent_watermark": watermark,
     }
+    # A pending review of two of these ids is settled: they are one profile now.
+    session.flush()
+    repo.close_reviews_within(session, cluster(uow, survivor_root), merge.id, uow.now, actor)
     _note(uow, survivor_root, f"merge:{merge.id}", "profile merged", merge.id, merged_root)
     uow.record(
         Merged(
