@@ -358,6 +358,8 @@ def test_checkout_with_each_fulfilment_option(
 
     confirmation = web.get(f"/shop/orders/{number}")
     assert f"Order {number} is confirmed" in confirmation.text
+    # the payment in the shopper's words, not the provider's code ("Paid with test")
+    assert "Paid by card" in confirmation.text and "Paid with" not in confirmation.text
     assert order.tracking_url is not None
     assert f'href="{order.tracking_url}"' in confirmation.text
     assert fulfilment.promised_date.strftime("%a %d %b %Y") in confirmation.text
