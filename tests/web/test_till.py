@@ -163,6 +163,15 @@ def test_a_cash_sale_with_a_loyalty_customer(
     assert sent.to == CUSTOMER_EMAIL and number in sent.subject and "£75.50" in sent.text
     assert [e.subject for e in mailer.sent if number in e.subject] == [sent.subject]
 
+    # The customer's own page of the sale: bought in store, not a pickup's steps and dates.
+    web.cookies.clear()
+    assert sign_in(web, CUSTOMER_EMAIL) == "/account"
+    mine = web.get(f"/account/orders/{number}")
+    assert mine.status_code == 200, mine.text
+    assert "Bought in store" in mine.text and "paid at the till" in mine.text
+    for pickup_words in ("Being picked", "Ready to collect", "expected", "Pickup in store"):
+        assert pickup_words not in mine.text, pickup_words
+
 
 def test_a_card_sale_goes_through_the_payment_port_and_captures(
     web: TestClient, container: Container, payments: TestPaymentProvider, mailer: RecordingMailer

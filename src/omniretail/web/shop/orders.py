@@ -14,6 +14,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from omniretail.api.qr import qr_response
 from omniretail.auth import access
+from omniretail.catalog import service as catalog
+from omniretail.catalog.errors import UnknownChannel
+from omniretail.catalog.service import ChannelKind
 from omniretail.db.uow import UnitOfWork
 from omniretail.fulfilment import service as fulfilment
 from omniretail.fulfilment.schemas import ReturnRequestRead
@@ -53,6 +56,10 @@ STEPS = {
     "refund": "Refunded",
     "return_request_cancelled": "Return cancelled",
 }
+# The steps a till sale goes through at once as it is paid (web.store.till_sale).
+HANDED_OVER_AT_THE_TILL = frozenset(
+    {"accepted", "picking", "packed", "ready_for_pickup", "collected"}
+)
 
 
 def cancellable_lines(order: OrderRead) -> list[int]:
@@ -86,12 +93,21 @@ def _check_owner(uow: UnitOfWork, viewer: Viewer, number: str) -> None:
         raise NotAllowed("No such order.", status=404)  # not telling others' numbers
 
 
+def _sold_at_a_till(uow: UnitOfWork, channel: str) -> bool:
+    """A till sale is handed over as it is paid: its pick, pack and pickup steps are not news."""
+    try:
+        return catalog.get_channel(uow, channel).kind == ChannelKind.STORE_POS
+    except UnknownChannel:
+        return False
+
+
 def own_order(request: Request, viewer: Viewer, number: str) -> dict[str, Any]:
     def load(uow: UnitOfWork) -> dict[str, Any]:
         _check_owner(uow, viewer, number)
         order = lookup.get_order(uow, number)
         return {
             "order": order,
+            "in_store": _sold_at_a_till(uow, order.channel),
             "log": lookup.order_log(uow, number),
             "requests": fulfilment.return_requests_of_order(uow, number),
             "refunds": fulfilment.refunds_of_order(uow, number),
@@ -112,7 +128,9 @@ def _page(
 ) -> HTMLResponse:
     loaded = own_order(request, viewer, number)
     order: OrderRead = loaded["order"]
-    timeline = [{"when": order.placed_at, "what": STEPS["placed"], "fid": None}]
+    in_store = loaded["in_store"]
+    placed = "Bought in store" if in_store else STEPS["placed"]
+    timeline = [{"when": order.placed_at, "what": placed, "fid": None}]
     returns: set[tuple[Any, str | None]] = set()  # one step per return (it logs each line)
     for e in loaded["log"]:
         step = e.to_status or e.action
@@ -120,6 +138,8 @@ def _page(
             if (e.detail["return_id"], e.fulfilment_id) in returns:
                 continue
             returns.add((e.detail["return_id"], e.fulfilment_id))
+        if in_store and step in HANDED_OVER_AT_THE_TILL:
+            continue
         if step in STEPS:
             timeline.append({"when": e.created_at, "what": STEPS[step], "fid": e.fulfilment_id})
     return render(
@@ -136,6 +156,7 @@ def _page(
         refunds=loaded["refunds"],
         places=loaded["places"],
         codes=loaded["codes"],
+        in_store=in_store,
     )
 
 
