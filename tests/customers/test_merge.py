@@ -115,9 +115,7 @@ def test_merging_a_pair_by_hand_settles_its_pending_review(container):
         still_open = merges.list_reviews(uow)
         settled = merges.list_reviews(uow, status="merged")
     assert [(r.customer_a, r.customer_b) for r in still_open] == [(third, fourth)]
-    assert [(r.customer_a, r.customer_b, r.merge_id) for r in settled] == [
-        (first, second, made.id)
-    ]
+    assert [(r.customer_a, r.customer_b, r.merge_id) for r in settled] == [(first, second, made.id)]
 
 
 def test_undo_restores_each_profile_exactly_even_after_new_activity(container, clock):
