@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from omniretail.demo.support import DemoSupport
     from omniretail.loyalty.schemas import AccountRead
 
-WEB = "WEB"  # the channel of the demo's web orders (demo.orders.CHANNEL, not imported here)
-
 
 def print_stock(console: Console, summary: StockSummary) -> None:
     console.print(
@@ -121,6 +119,8 @@ def print_tour(
     service: DemoSupport | None = None,
 ) -> None:
     """The story, step by step, with the links and sign-ins that follow it."""
+    from omniretail.demo.orders import CHANNEL as WEB  # the demo's web orders' channel
+
     store, other = stores
 
     def say(text: str) -> None:

@@ -76,7 +76,6 @@ def merge_customers(
         "consent_watermark": watermark,
     }
     # A pending review of two of these ids is settled: they are one profile now.
-    session.flush()
     repo.close_reviews_within(session, cluster(uow, survivor_root), merge.id, uow.now, actor)
     _note(uow, survivor_root, f"merge:{merge.id}", "profile merged", merge.id, merged_root)
     uow.record(
